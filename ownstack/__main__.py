@@ -1,0 +1,5 @@
+import sys
+
+from ownstack.cli import main
+
+sys.exit(main())

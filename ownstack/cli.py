@@ -1,0 +1,279 @@
+"""The ``ownstack`` command: up, down, status, reset, token-keys.
+
+``ownstack up`` starts the all-in-one cloud in the background and returns once every
+service answers; ``--foreground`` keeps it in this terminal with readable logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from ownstack import state
+from ownstack.common.config import Config, ConfigError, load_config
+from ownstack.common.log import setup_logging
+from ownstack.services import SERVICES
+
+HEALTH_TIMEOUT = 60.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        config = _config(args)
+    except ConfigError as exc:
+        print(f"ownstack: configuration error: {exc}", file=sys.stderr)
+        return 2
+    result: int = args.func(config, args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ownstack", description=__doc__.splitlines()[0])
+    parser.add_argument("--state-dir", type=Path, help="state directory "
+                        "(default: $OWNSTACK_STATE_DIR or /var/lib/ownstack)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE", help="override a config option")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    up = sub.add_parser("up", help="initialise if needed and start the cloud")
+    up.add_argument("--foreground", action="store_true", help="run in this terminal")
+    up.add_argument("--database", help="database URL (PostgreSQL, MariaDB; default SQLite)")
+    up.add_argument("--host", help="address to listen on and to publish in the catalog")
+    up.add_argument("--no-user-clouds-yaml", action="store_true",
+                    help="do not merge the cloud into ~/.config/openstack/clouds.yaml")
+    up.set_defaults(func=cmd_up)
+
+    down = sub.add_parser("down", help="stop the cloud, keep its state")
+    down.set_defaults(func=cmd_down)
+
+    status = sub.add_parser("status", help="health and address of every service")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=cmd_status)
+
+    reset = sub.add_parser("reset", help="stop the cloud and wipe all its state")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(func=cmd_reset)
+
+    keys = sub.add_parser("token-keys", help="manage the Fernet token keys")
+    keys_sub = keys.add_subparsers(metavar="ACTION")
+    rotate = keys_sub.add_parser("rotate", help="promote the staged key, stage a new one")
+    rotate.set_defaults(func=cmd_rotate_keys)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides = list(args.overrides)
+    if getattr(args, "database", None):
+        overrides.append(f"database.url={args.database}")
+    if getattr(args, "host", None):
+        overrides += [f"cloud.bind_host={args.host}", f"cloud.public_host={args.host}"]
+    return load_config(args.state_dir, overrides=overrides)
+
+
+def _user_clouds_yaml(args: argparse.Namespace) -> Path | None:
+    if getattr(args, "no_user_clouds_yaml", False):
+        return None
+    return Path.home() / ".config" / "openstack" / "clouds.yaml"
+
+
+def cmd_up(config: Config, args: argparse.Namespace) -> int:
+    first = state.prepare(config)
+    if args.foreground:
+        return _run_foreground(config)
+    pid = state.read_pid(config)
+    if pid is not None and _all_healthy(config):
+        print(f"ownstack is already running (pid {pid}).")
+        _print_usage(config, state.write_client_configs(
+            config, user_clouds_yaml=_user_clouds_yaml(args)))
+        return 0
+    started = time.monotonic()
+    log_path = state.log_file(config)
+    command = [sys.executable, "-m", "ownstack", "--state-dir", str(config.state_dir)]
+    for item in args.overrides:
+        command += ["--set", item]
+    if args.database:
+        command += ["--set", f"database.url={args.database}"]
+    if args.host:
+        command += ["--set", f"cloud.bind_host={args.host}",
+                    "--set", f"cloud.public_host={args.host}"]
+    command += ["up", "--foreground"]
+    with open(log_path, "ab") as log_handle:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_handle,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    while time.monotonic() - started < HEALTH_TIMEOUT:
+        if process.poll() is not None:
+            print(f"ownstack failed to start (exit {process.returncode}); last log lines of "
+                  f"{log_path}:", file=sys.stderr)
+            print(_tail(log_path, 30), file=sys.stderr)
+            return 1
+        if _all_healthy(config):
+            break
+        time.sleep(0.05)
+    else:
+        print(f"ownstack did not become healthy in {HEALTH_TIMEOUT:.0f}s; see {log_path}",
+              file=sys.stderr)
+        return 1
+    elapsed = time.monotonic() - started
+    written = state.write_client_configs(config, user_clouds_yaml=_user_clouds_yaml(args))
+    what = "initialised and started" if first else "started"
+    print(f"ownstack {what} in {elapsed:.1f}s (pid {process.pid}, log {log_path}).")
+    _print_usage(config, written)
+    return 0
+
+
+def _run_foreground(config: Config) -> int:
+    from ownstack.server import serve
+
+    setup_logging(config.log.level)
+    pid = state.read_pid(config)
+    if pid is not None and pid != os.getpid():
+        print(f"ownstack is already running for {config.state_dir} (pid {pid}).",
+              file=sys.stderr)
+        return 1
+    state.pid_file(config).write_text(f"{os.getpid()}\n")
+    try:
+        _run_event_loop(serve(config))
+    finally:
+        if state.read_pid(config) == os.getpid():
+            state.pid_file(config).unlink(missing_ok=True)
+    return 0
+
+
+def _run_event_loop(coro: object) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        asyncio.run(coro)  # type: ignore[arg-type]
+    else:
+        uvloop.run(coro)  # type: ignore[arg-type]
+
+
+def cmd_down(config: Config, args: argparse.Namespace) -> int:
+    pid = state.read_pid(config)
+    if pid is None:
+        print("ownstack is not running.")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if state.read_pid(config) is None:
+            print(f"ownstack stopped (pid {pid}); state kept in {config.state_dir}.")
+            return 0
+        time.sleep(0.05)
+    print(f"ownstack (pid {pid}) did not stop in 30s; sending SIGKILL.", file=sys.stderr)
+    os.kill(pid, signal.SIGKILL)
+    state.pid_file(config).unlink(missing_ok=True)
+    return 1
+
+
+def _probe(config: Config) -> list[dict[str, object]]:
+    results: list[dict[str, object]] = []
+    with httpx.Client(timeout=2.0) as client:
+        for spec in SERVICES:
+            url = spec.local_url(config) + spec.health_path
+            started = time.monotonic()
+            try:
+                healthy = client.get(url).status_code < 500
+                error = ""
+            except httpx.HTTPError as exc:
+                healthy, error = False, type(exc).__name__
+            results.append({"service": spec.type, "name": spec.name, "url": url,
+                            "catalog_url": spec.catalog_entry(config).url,
+                            "healthy": healthy, "error": error,
+                            "ms": round((time.monotonic() - started) * 1000, 1)})
+    return results
+
+
+def _all_healthy(config: Config) -> bool:
+    return all(r["healthy"] for r in _probe(config))
+
+
+def cmd_status(config: Config, args: argparse.Namespace) -> int:
+    pid = state.read_pid(config)
+    results = _probe(config)
+    rss = _rss_mb(pid) if pid else None
+    if args.json:
+        print(json.dumps({"pid": pid, "rss_mb": rss, "state_dir": str(config.state_dir),
+                          "services": results}, indent=2))
+    else:
+        where = f"pid {pid}, {rss:.0f} MB RSS" if pid and rss else "not running"
+        print(f"ownstack ({where}), state in {config.state_dir}")
+        for r in results:
+            health = "healthy" if r["healthy"] else f"DOWN {r['error']}".rstrip()
+            print(f"  {r['service']:<10} {r['catalog_url']:<36} {health} ({r['ms']} ms)")
+    return 0 if all(r["healthy"] for r in results) else 1
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def cmd_reset(config: Config, args: argparse.Namespace) -> int:
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("ownstack reset wipes all state; pass --yes to confirm.", file=sys.stderr)
+            return 2
+        answer = input(f"Wipe all ownstack state in {config.state_dir}? Type 'yes': ")
+        if answer.strip() != "yes":
+            print("Nothing wiped.")
+            return 1
+    cmd_down(config, args)
+    state.wipe(config)
+    state.remove_from_user_clouds_yaml(Path.home() / ".config" / "openstack" / "clouds.yaml")
+    print(f"Wiped {config.state_dir}.")
+    return 0
+
+
+def cmd_rotate_keys(config: Config, args: argparse.Namespace) -> int:
+    from ownstack.identity.tokens.keys import KeyRepository
+
+    keys = KeyRepository(config.state_dir / "fernet-keys",
+                         max_active_keys=config.identity.max_active_keys)
+    keys.setup()
+    primary = keys.rotate()
+    print(f"Rotated Fernet keys in {keys.path}: key {primary} is now primary; "
+          f"active keys {keys.key_indexes()}.")
+    return 0
+
+
+def _print_usage(config: Config, written: list[Path]) -> None:
+    print()
+    for spec in SERVICES:
+        print(f"  {spec.type:<10} {spec.catalog_entry(config).url}")
+    print()
+    print("Wrote " + ", ".join(str(p) for p in written) + ".")
+    print("Use it with the openstack CLI:")
+    print(f"  export OS_CLOUD={state.CLOUD_NAME}")
+    print("  openstack token issue")
+    print(f"(or: source {config.state_dir / 'admin-openrc'})")
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""The ASGI app every service is made of.
+
+``ServiceApp`` does, for each request, in this order: assign a request id (returned as
+``X-Openstack-Request-Id``), route, authenticate the ``X-Auth-Token`` into a
+:class:`RequestContext`, call the handler, and turn any :class:`OwnstackError` into the
+service's own error body. Unexpected exceptions are logged with the request id and become
+a 500 in the same format, never a traceback on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ownstack.common.api.auth import TokenValidator
+from ownstack.common.api.routing import Router, RouteTable, is_public
+from ownstack.common.api.schema import Validator
+from ownstack.common.context import RequestContext
+from ownstack.common.errors import (
+    BadRequest,
+    OwnstackError,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from ownstack.common.log import request_id_var
+
+log = logging.getLogger("ownstack.api")
+
+S = TypeVar("S")
+
+# (error, request id) -> (body, extra headers)
+ErrorFormatter = Callable[[OwnstackError, str], tuple[dict[str, Any], dict[str, str]]]
+Hook = Callable[[], Awaitable[None]]
+
+
+class ApiRequest(Generic[S]):
+    """What a handler gets: the request, its path parameters, the caller and the service."""
+
+    __slots__ = ("_body_limit", "ctx", "params", "request", "svc")
+
+    def __init__(self, request: Request, params: dict[str, str], ctx: RequestContext,
+                 svc: S, body_limit: int) -> None:
+        self.request = request
+        self.params = params
+        self.ctx = ctx
+        self.svc = svc
+        self._body_limit = body_limit
+
+    @property
+    def query(self) -> QueryParams:
+        return self.request.query_params
+
+    @property
+    def headers(self) -> Headers:
+        return self.request.headers
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    def base_url(self) -> str:
+        """Scheme, host and port the client used, without a trailing slash."""
+        return str(self.request.base_url).rstrip("/")
+
+    def url(self) -> str:
+        return str(self.request.url)
+
+    async def body(self) -> bytes:
+        declared = self.request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._body_limit:
+            raise PayloadTooLarge(
+                f"Request body is larger than the limit of {self._body_limit} bytes.")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in self.request.stream():
+            size += len(chunk)
+            if size > self._body_limit:
+                raise PayloadTooLarge(
+                    f"Request body is larger than the limit of {self._body_limit} bytes.")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def json(self, validator: Validator | None = None) -> Any:
+        """The parsed JSON body, validated when a schema is given."""
+        content_type = self.request.headers.get("content-type", "application/json")
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            raise UnsupportedMediaType(f"Content type {media} is not supported; send JSON.")
+        raw = await self.body()
+        if not raw.strip():
+            raise BadRequest("The request body is empty; a JSON document is required.")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+        return validator.validate(data) if validator is not None else data
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+                  ) -> Response:
+    return Response(_dumps(body), status_code=status, headers=dict(headers or {}),
+                    media_type="application/json")
+
+
+def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(b"", status_code=status, headers=dict(headers or {}))
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class ServiceApp(Generic[S]):
+    def __init__(self, *, name: str, routes: RouteTable, svc: S,
+                 format_error: ErrorFormatter, validator: TokenValidator | None,
+                 body_limit: int = 114688, on_startup: list[Hook] | None = None,
+                 on_shutdown: list[Hook] | None = None, access_log: bool = True) -> None:
+        self.name = name
+        self.svc = svc
+        self.router = Router(routes)
+        self.format_error = format_error
+        self.validator = validator
+        self.body_limit = body_limit
+        self.on_startup = list(on_startup or [])
+        self.on_shutdown = list(on_shutdown or [])
+        self.access_log = access_log
+        self.log = logging.getLogger(f"ownstack.{name}.api")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request_id = f"req-{uuid.uuid4()}"
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        request = Request(scope, receive)
+        try:
+            response = await self._dispatch(request, request_id)
+        except OwnstackError as exc:
+            response = self._error_response(exc, request_id)
+        except Exception:
+            self.log.exception("unhandled error serving %s %s", request.method, request.url.path)
+            response = self._error_response(OwnstackError(), request_id)
+        response.headers["X-Openstack-Request-Id"] = request_id
+        try:
+            await response(scope, receive, send)
+        finally:
+            if self.access_log:
+                self.log.info("%s %s %s %.1fms", request.method, request.url.path,
+                              response.status_code, (time.perf_counter() - started) * 1000)
+            request_id_var.reset(token)
+
+    async def _dispatch(self, request: Request, request_id: str) -> Response:
+        handler, params = self.router.match(request.method, request.url.path)
+        ctx = await self._authenticate(request, request_id, public=is_public(handler))
+        result = await handler(ApiRequest(request, params, ctx, self.svc, self.body_limit))
+        if not isinstance(result, Response):
+            raise TypeError(f"handler {handler.__qualname__} returned {type(result).__name__}")
+        if request.method == "HEAD":
+            result.body = b""
+        return result
+
+    async def _authenticate(self, request: Request, request_id: str, *, public: bool
+                            ) -> RequestContext:
+        token = request.headers.get("x-auth-token")
+        if token and self.validator is not None:
+            try:
+                return await self.validator.context_for(token, request_id)
+            except Unauthorized:
+                if not public:
+                    raise
+        elif not public:
+            raise Unauthorized("The request you have made requires authentication.")
+        return RequestContext(request_id=request_id)
+
+    def _error_response(self, exc: OwnstackError, request_id: str) -> Response:
+        if exc.status >= 500:
+            self.log.error("%s: %s", exc.code, exc.message)
+        else:
+            self.log.info("%s %s: %s", exc.status, exc.code, exc.message)
+        body, headers = self.format_error(exc, request_id)
+        return json_response(body, exc.status, {**exc.headers, **headers})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    for hook in self.on_startup:
+                        await hook()
+                except Exception as exc:
+                    self.log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for hook in self.on_shutdown:
+                    await hook()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,51 @@
+"""JSON-schema validation of request bodies, with Keystone-style messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from ownstack.common.errors import ValidationFailed
+
+Schema = Mapping[str, Any]
+
+
+class Validator:
+    """A compiled schema. Compile once at import time, validate on every request."""
+
+    def __init__(self, schema: Schema) -> None:
+        Draft202012Validator.check_schema(schema)
+        self._validator = Draft202012Validator(schema, format_checker=FormatChecker())
+
+    def validate(self, data: Any) -> Any:
+        error = next(iter(sorted(self._validator.iter_errors(data), key=_depth)), None)
+        if error is not None:
+            raise ValidationFailed(_describe(error))
+        return data
+
+
+def _depth(error: ValidationError) -> int:
+    return -len(error.absolute_path)
+
+
+def _describe(error: ValidationError) -> str:
+    field = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        return f"Invalid input for field '{field or 'body'}': {error.message}"
+    if error.validator == "required":
+        return f"Invalid input for field '{field or 'body'}': {error.message}"
+    if field:
+        return f"Invalid input for field '{field}': {error.message}"
+    return f"Invalid input: {error.message}"
+
+
+# Reusable fragments.
+NAME = {"type": "string", "minLength": 1, "maxLength": 255}
+OPTIONAL_STRING = {"type": ["string", "null"]}
+DESCRIPTION = {"type": ["string", "null"], "maxLength": 65535}
+BOOLEAN = {"type": "boolean"}
+ID = {"type": "string", "minLength": 1, "maxLength": 64}
+NULLABLE_ID = {"type": ["string", "null"], "minLength": 1, "maxLength": 64}

@@ -1,0 +1,196 @@
+"""Configuration: one TOML file, overridable by environment and flags.
+
+Precedence, lowest first: built-in defaults, ``<state_dir>/ownstack.toml``, environment
+variables ``OWNSTACK_<SECTION>__<KEY>`` (for example ``OWNSTACK_IDENTITY__PORT=5001``),
+then ``--set section.key=value`` flags. The result is an immutable :class:`Config` that is
+passed into every app factory; nothing reads configuration from a global.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_STATE_DIR = Path("/var/lib/ownstack")
+CONFIG_FILE_NAME = "ownstack.toml"
+ENV_PREFIX = "OWNSTACK_"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class CloudConfig:
+    region: str = "RegionOne"
+    # Address the API servers listen on. Loopback by default: nothing is exposed until asked.
+    bind_host: str = "127.0.0.1"
+    # Host name or address written into the service catalog; clients reach the APIs there.
+    public_host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    # Empty means SQLite in the state directory. PostgreSQL and MariaDB URLs work too:
+    # postgresql+asyncpg://user@host/db, mysql+aiomysql://user:pw@host/db
+    url: str = ""
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = "INFO"
+    # Every API request is logged at INFO with its request id, status and duration.
+    access_log: bool = True
+
+
+@dataclass(frozen=True)
+class SecurityComplianceConfig:
+    """Keystone's [security_compliance] options, with its defaults (everything off)."""
+
+    lockout_failure_attempts: int = 0          # 0 disables lockout
+    lockout_duration: int = 1800               # seconds a locked user stays locked
+    unique_last_password_count: int = 0        # 0 or 1 disables password history
+    password_expires_days: int = 0             # 0 disables expiry
+    minimum_password_age: int = 0              # days before a user may change again
+    password_regex: str = ""                   # empty: any password accepted
+    password_regex_description: str = ""
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    port: int = 5000
+    token_expiration: int = 3600               # seconds
+    allow_expired_window: int = 172800         # seconds, for ?allow_expired=1 validation
+    bcrypt_rounds: int = 12
+    max_active_keys: int = 3
+    max_request_body_size: int = 114688        # bytes, Keystone's default
+    token_cache_size: int = 10000              # validated tokens kept in memory
+    list_limit: int = 0                        # 0: lists are not truncated
+    security_compliance: SecurityComplianceConfig = field(
+        default_factory=SecurityComplianceConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    state_dir: Path = DEFAULT_STATE_DIR
+    policy_file: str = ""                      # oslo.policy-style YAML/JSON overrides
+    cloud: CloudConfig = field(default_factory=CloudConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.state_dir / 'ownstack.db'}"
+
+    @property
+    def config_file(self) -> Path:
+        return self.state_dir / CONFIG_FILE_NAME
+
+    def public_url(self, port: int, path: str = "") -> str:
+        return f"http://{self.cloud.public_host}:{port}{path}"
+
+
+def load_config(state_dir: Path | None = None, *, environ: Mapping[str, str] | None = None,
+                overrides: Iterable[str] = ()) -> Config:
+    """Build the effective configuration for ``state_dir``.
+
+    ``overrides`` are ``section.key=value`` strings, as given by ``--set`` flags.
+    """
+    env = os.environ if environ is None else environ
+    state = state_dir or Path(env.get(f"{ENV_PREFIX}STATE_DIR", DEFAULT_STATE_DIR))
+    tree: dict[str, Any] = {}
+    path = state / CONFIG_FILE_NAME
+    if path.exists():
+        try:
+            tree = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    for name, value in env.items():
+        if name.startswith(ENV_PREFIX) and "__" in name:
+            dotted = name[len(ENV_PREFIX):].lower().replace("__", ".")
+            _set_dotted(tree, dotted, value)
+    for item in overrides:
+        dotted, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects section.key=value, got {item!r}")
+        _set_dotted(tree, dotted.strip(), value)
+    tree["state_dir"] = str(state)
+    return _build(Config, tree, "")
+
+
+def to_toml_tree(config: Config) -> dict[str, Any]:
+    """The config as a plain dict, ready for tomli_w (Paths as strings)."""
+    def convert(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, Path):
+            return str(value)
+        return value
+    tree: dict[str, Any] = convert(config)
+    return tree
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{dotted}: {part} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+_T = typing.TypeVar("_T")
+
+
+def _build(cls: type[_T], tree: Mapping[str, Any], where: str) -> _T:
+    if not isinstance(tree, Mapping):
+        raise ConfigError(f"{where or 'config'}: expected a section")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(tree) - known)
+    if unknown:
+        raise ConfigError(f"unknown option {where}{unknown[0]}")
+    kwargs: dict[str, Any] = {}
+    for name, value in tree.items():
+        kwargs[name] = _coerce(hints[name], value, f"{where}{name}")
+    return cls(**kwargs)
+
+
+def _coerce(kind: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value, f"{where}.")
+    if isinstance(kind, types.UnionType):
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(value).lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if kind is Path:
+            return Path(value)
+        if kind is str:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            return value
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a valid {kind.__name__}") from None
+    raise ConfigError(f"{where}: unsupported option type {kind!r}")

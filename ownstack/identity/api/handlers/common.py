@@ -1,0 +1,44 @@
+"""Small helpers every identity handler shares: links, lookups, query parsing."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownstack.common.db.base import Base
+from ownstack.common.errors import BadRequest
+from ownstack.identity.errors import EntityNotFound
+from ownstack.identity.service import Req
+
+M = TypeVar("M", bound=Base)
+
+_TRUE = {"", "1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def self_link(req: Req, path: str) -> dict[str, str]:
+    return {"self": f"{req.base_url()}{path}"}
+
+
+def collection_links(req: Req) -> dict[str, str | None]:
+    return {"self": req.url(), "previous": None, "next": None}
+
+
+async def get_or_404(db: AsyncSession, model: type[M], ident: str, kind: str) -> M:
+    row = await db.get(model, ident)
+    if row is None:
+        raise EntityNotFound(kind, ident)
+    return row
+
+
+def query_bool(req: Req, name: str) -> bool | None:
+    """Keystone's flag parsing: ``?enabled``, ``?enabled=true``, ``?enabled=0``."""
+    if name not in req.query:
+        return None
+    value = req.query[name].strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise BadRequest(f"Invalid value for query parameter {name!r}: {req.query[name]!r}.")

@@ -1,0 +1,115 @@
+"""Idempotent bootstrap: the default domain, admin project and user, the three default
+roles with their implications, the region, and the catalog entries of every service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownstack.identity.objects.assignments import USER_PROJECT, USER_SYSTEM, SYSTEM_TARGET
+from ownstack.identity.objects.models import (
+    Assignment,
+    Domain,
+    Endpoint,
+    ImpliedRole,
+    Password,
+    Project,
+    Region,
+    Revision,
+    Role,
+    Service,
+    User,
+)
+from ownstack.identity.service import IdentityService
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DOMAIN_ID = "default"
+INTERFACES = ("public", "internal", "admin")
+# admin implies member implies reader, as Keystone's bootstrap sets them up.
+DEFAULT_ROLES = ("admin", "member", "reader")
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    type: str
+    name: str
+    url: str
+    description: str = ""
+
+
+async def bootstrap(svc: IdentityService, *, admin_password: str,
+                    catalog: Sequence[CatalogEntry]) -> None:
+    async with svc.write() as db:
+        if await db.get(Revision, 1) is None:
+            await db.execute(insert(Revision).values(id=1, value=0))
+        if await db.get(Domain, DEFAULT_DOMAIN_ID) is None:
+            db.add(Domain(id=DEFAULT_DOMAIN_ID, name="Default",
+                          description="The default domain", enabled=True, extra={}))
+        roles = {name: await _ensure_role(db, name) for name in DEFAULT_ROLES}
+        await db.flush()
+        for prior, implied in zip(DEFAULT_ROLES, DEFAULT_ROLES[1:], strict=False):
+            if await db.get(ImpliedRole, (roles[prior].id, roles[implied].id)) is None:
+                db.add(ImpliedRole(prior_role_id=roles[prior].id,
+                                   implied_role_id=roles[implied].id))
+        project = await db.scalar(select(Project).where(
+            Project.domain_id == DEFAULT_DOMAIN_ID, Project.name == "admin"))
+        if project is None:
+            project = Project(name="admin", domain_id=DEFAULT_DOMAIN_ID,
+                              description="Bootstrap project for the cloud admin", extra={})
+            db.add(project)
+        user = await db.scalar(select(User).where(
+            User.domain_id == DEFAULT_DOMAIN_ID, User.name == "admin"))
+        if user is None:
+            user = User(name="admin", domain_id=DEFAULT_DOMAIN_ID, enabled=True, extra={},
+                        options={})
+            db.add(user)
+            await db.flush()
+            db.add(Password(user_id=user.id, hash=await svc.hasher.hash(admin_password)))
+        await db.flush()
+        user.default_project_id = user.default_project_id or project.id
+        for kind, target in ((USER_PROJECT, project.id), (USER_SYSTEM, SYSTEM_TARGET)):
+            key = (kind, user.id, target, roles["admin"].id, False)
+            if await db.get(Assignment, key) is None:
+                db.add(Assignment(type=kind, actor_id=user.id, target_id=target,
+                                  role_id=roles["admin"].id, inherited=False))
+        region = svc.config.cloud.region
+        if await db.get(Region, region) is None:
+            db.add(Region(id=region, description="", extra={}))
+        for entry in catalog:
+            await _ensure_catalog_entry(db, entry, region)
+    log.info("bootstrap complete: domain, admin project and user, roles, region %s, "
+             "%d catalog entries", region, len(catalog))
+
+
+async def _ensure_role(db: AsyncSession, name: str) -> Role:
+    role = await db.scalar(select(Role).where(Role.name == name, Role.domain_id == ""))
+    if role is None:
+        role = Role(name=name, domain_id="", options={}, extra={})
+        db.add(role)
+    return role
+
+
+async def _ensure_catalog_entry(db: AsyncSession, entry: CatalogEntry, region: str) -> None:
+    service = await db.scalar(select(Service).where(Service.type == entry.type,
+                                                    Service.name == entry.name))
+    if service is None:
+        service = Service(type=entry.type, name=entry.name, description=entry.description,
+                          enabled=True, extra={})
+        db.add(service)
+        await db.flush()
+    existing = {e.interface: e for e in (await db.scalars(
+        select(Endpoint).where(Endpoint.service_id == service.id,
+                               Endpoint.region_id == region))).all()}
+    for interface in INTERFACES:
+        endpoint = existing.get(interface)
+        if endpoint is None:
+            db.add(Endpoint(service_id=service.id, interface=interface, url=entry.url,
+                            region_id=region, enabled=True, extra={}))
+        elif endpoint.url != entry.url:
+            # The address moved (new host or port): keep the catalog true.
+            endpoint.url = entry.url

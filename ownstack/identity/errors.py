@@ -1,0 +1,66 @@
+"""Identity error codes and Keystone's error body.
+
+Keystone answers every error as ``{"error": {"code": 404, "title": "Not Found",
+"message": "..."}}`` and adds ``WWW-Authenticate`` to a 401. Codes below are stable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ownstack.common.errors import Conflict, NotFound, OwnstackError, Unauthorized
+
+
+def format_error(exc: OwnstackError, request_id: str, *, auth_uri: str = ""
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
+    body = {"error": {"code": exc.status, "title": exc.title, "message": exc.message}}
+    headers: dict[str, str] = {}
+    if exc.status == 401 and auth_uri:
+        headers["WWW-Authenticate"] = f'Keystone uri="{auth_uri}"'
+    return body, headers
+
+
+class EntityNotFound(NotFound):
+    code = "identity.not_found"
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"Could not find {kind}: {ident}.")
+
+
+class DuplicateEntity(Conflict):
+    code = "identity.duplicate"
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"Conflict occurred attempting to store {kind} - {detail}.")
+
+
+class TokenNotFound(NotFound):
+    code = "identity.token_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Could not find token.")
+
+
+class AuthFailed(Unauthorized):
+    """Password, token or credential did not authenticate. One message for all: no oracle."""
+
+    code = "identity.auth_failed"
+
+    def __init__(self, message: str = "The request you have made requires authentication."
+                 ) -> None:
+        super().__init__(message)
+
+
+class AccountLocked(Unauthorized):
+    code = "identity.account_locked"
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"The account is locked for user: {user_id}.")
+
+
+class PasswordExpired(Unauthorized):
+    code = "identity.password_expired"
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(
+            f"The password is expired and needs to be changed for user: {user_id}.")

@@ -1,0 +1,122 @@
+"""The identity service: its state, and the factory of its ASGI app."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from ownstack.common.api.app import ApiRequest, ServiceApp
+from ownstack.common.config import Config
+from ownstack.common.context import RequestContext
+from ownstack.common.db.engine import make_engine, make_sessionmaker
+from ownstack.common.errors import OwnstackError
+from ownstack.common.policy import Policy
+from ownstack.identity.errors import format_error
+from ownstack.identity.objects.models import Revision
+from ownstack.identity.passwords import PasswordHasher
+from ownstack.identity.policy import DEFAULT_RULES
+from ownstack.identity.tokens.keys import KeyRepository
+
+SERVICE_TYPE = "identity"
+
+
+class RevisionTracker:
+    """Tells caches whether identity data may have changed since they filled.
+
+    Writes in this process bump ``local`` at once. Writes by other API processes are seen
+    through the shared ``identity_revision`` row, read at most every ``poll_interval``.
+    """
+
+    def __init__(self, poll_interval: float = 1.0) -> None:
+        self.local = 0
+        self.shared = 0
+        self.poll_interval = poll_interval
+        self._polled_at = 0.0
+
+    @property
+    def value(self) -> tuple[int, int]:
+        return (self.local, self.shared)
+
+    async def refresh(self, db: AsyncSession) -> None:
+        now = time.monotonic()
+        if now - self._polled_at < self.poll_interval:
+            return
+        self._polled_at = now
+        self.shared = (await db.scalar(select(Revision.value).where(Revision.id == 1))) or 0
+
+
+class IdentityService:
+    def __init__(self, config: Config, engine: AsyncEngine | None = None) -> None:
+        from ownstack.identity.tokens.provider import TokenProvider
+
+        self.config = config
+        self.engine = engine or make_engine(config.database_url, echo=config.database.echo)
+        self.sessions = make_sessionmaker(self.engine)
+        policy_path = Path(config.policy_file) if config.policy_file else None
+        self.policy = Policy.load(DEFAULT_RULES, policy_path)
+        self.keys = KeyRepository(config.state_dir / "fernet-keys",
+                                  max_active_keys=config.identity.max_active_keys)
+        self.hasher = PasswordHasher(rounds=config.identity.bcrypt_rounds)
+        self.revision = RevisionTracker()
+        self.tokens = TokenProvider(self)
+        self._dummy_hash: str | None = None
+
+    async def dummy_hash(self) -> str:
+        """A hash at the configured cost, checked when a user does not exist, so that
+        failing for an unknown name takes as long as failing for a wrong password."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hasher.hash(secrets.token_hex(16))
+        return self._dummy_hash
+
+    @property
+    def public_url(self) -> str:
+        return self.config.public_url(self.config.identity.port)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as db:
+            yield db
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits on success and tells every token cache to refill."""
+        async with self.sessions() as db, db.begin():
+            yield db
+            await db.execute(update(Revision).where(Revision.id == 1)
+                             .values(value=Revision.value + 1))
+        self.revision.local += 1
+
+    def enforce(self, ctx: RequestContext, rule: str, target: dict[str, Any] | None = None
+                ) -> None:
+        self.policy.enforce(rule, target or {}, ctx.credentials())
+
+    def allowed(self, ctx: RequestContext, rule: str, target: dict[str, Any] | None = None
+                ) -> bool:
+        return self.policy.check(rule, target or {}, ctx.credentials())
+
+
+Req = ApiRequest[IdentityService]
+
+
+def make_app(config: Config, engine: AsyncEngine | None = None) -> ServiceApp[IdentityService]:
+    from ownstack.identity.api.routes import ROUTES
+
+    svc = IdentityService(config, engine)
+
+    def identity_error(exc: OwnstackError, request_id: str
+                       ) -> tuple[dict[str, Any], dict[str, str]]:
+        return format_error(exc, request_id, auth_uri=svc.public_url)
+
+    async def close() -> None:
+        await svc.engine.dispose()
+
+    return ServiceApp(name=SERVICE_TYPE, routes=ROUTES, svc=svc, format_error=identity_error,
+                      validator=svc.tokens, body_limit=config.identity.max_request_body_size,
+                      on_shutdown=[close], access_log=config.log.access_log)

@@ -1,0 +1,266 @@
+"""``POST /v3/auth/tokens``: authenticate the methods, resolve the scope, issue a token.
+
+Supported methods: ``password``, ``token`` and ``application_credential``. Failures say
+"requires authentication" whatever went wrong, so that the answer is no oracle for which
+users exist; lockout and expiry say what they are, as Keystone does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownstack.common.api.schema import Validator
+from ownstack.common.db.base import utcnow
+from ownstack.common.errors import BadRequest, Forbidden
+from ownstack.identity.errors import AccountLocked, AuthFailed, PasswordExpired, TokenNotFound
+from ownstack.identity.objects.assignments import effective_roles
+from ownstack.identity.objects.models import (
+    ApplicationCredential,
+    Domain,
+    Password,
+    Project,
+    User,
+)
+from ownstack.identity.tokens.format import TokenPayload, new_audit_id
+
+if TYPE_CHECKING:
+    from ownstack.identity.service import IdentityService
+
+_STR = {"type": "string", "maxLength": 4096}
+_DOMAIN_REF = {"type": "object", "properties": {"id": _STR, "name": _STR}}
+_USER_REF = {"type": "object", "properties": {
+    "id": _STR, "name": _STR, "password": {"type": "string", "maxLength": 4096},
+    "domain": _DOMAIN_REF}}
+
+AUTH = Validator({
+    "type": "object", "required": ["auth"],
+    "properties": {"auth": {"type": "object", "required": ["identity"], "properties": {
+        "identity": {"type": "object", "required": ["methods"], "properties": {
+            "methods": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+            "password": {"type": "object", "required": ["user"],
+                         "properties": {"user": _USER_REF}},
+            "token": {"type": "object", "required": ["id"], "properties": {"id": _STR}},
+            "application_credential": {"type": "object", "required": ["secret"],
+                                       "properties": {"id": _STR, "name": _STR,
+                                                      "secret": _STR, "user": _USER_REF}},
+        }},
+        "scope": {"oneOf": [
+            {"type": "string", "enum": ["unscoped"]},
+            {"type": "object", "maxProperties": 1, "properties": {
+                "project": {"type": "object", "properties": {
+                    "id": _STR, "name": _STR, "domain": _DOMAIN_REF}},
+                "domain": _DOMAIN_REF,
+                "system": {"type": "object", "required": ["all"],
+                           "properties": {"all": {"type": "boolean"}}},
+                "OS-TRUST:trust": {"type": "object"},
+            }},
+        ]},
+    }}},
+})
+
+SUPPORTED_METHODS = ("password", "token", "application_credential")
+
+
+@dataclass
+class Authenticated:
+    user: User
+    methods: list[str]
+    expires_at: datetime | None = None         # a token method keeps its parent's expiry
+    parent_audit_id: str | None = None
+    app_cred: ApplicationCredential | None = None
+
+
+async def issue(svc: IdentityService, body: dict[str, Any]) -> TokenPayload:
+    """Authenticate ``body`` (already schema-validated) and return the new token's payload."""
+    auth = body["auth"]
+    methods: list[str] = auth["identity"]["methods"]
+    unknown = [m for m in methods if m not in SUPPORTED_METHODS]
+    if unknown:
+        raise AuthFailed(f"Unsupported authentication method: {unknown[0]}.")
+    async with svc.sessions() as db:
+        result: Authenticated | None = None
+        for method in dict.fromkeys(methods):
+            data = auth["identity"].get(method)
+            if not isinstance(data, dict):
+                raise BadRequest(f"Invalid input for field 'identity': '{method}' is missing.")
+            step = await _METHODS[method](svc, db, data)
+            if result is not None and step.user.id != result.user.id:
+                raise AuthFailed()
+            result = step if result is None else result
+        await db.commit()
+    assert result is not None  # methods has at least one entry, schema-checked
+    return await _scoped_payload(svc, result, auth.get("scope"))
+
+
+async def _password(svc: IdentityService, db: AsyncSession, data: dict[str, Any]
+                    ) -> Authenticated:
+    user = await _find_user(db, data["user"])
+    if user is None:
+        # Spend the time a hash check would take, so timing reveals no user names.
+        await svc.hasher.verify(data["user"].get("password", ""), await svc.dummy_hash())
+        raise AuthFailed()
+    if "password" not in data["user"]:
+        raise AuthFailed()
+    compliance = svc.config.identity.security_compliance
+    now = utcnow()
+    ignore_lockout = bool(user.options.get("ignore_lockout_failure_attempts"))
+    if compliance.lockout_failure_attempts and not ignore_lockout and user.failed_auth_at \
+            and user.failed_auth_count >= compliance.lockout_failure_attempts:
+        if now - user.failed_auth_at < timedelta(seconds=compliance.lockout_duration):
+            raise AccountLocked(user.id)
+        user.failed_auth_count = 0
+    current = await db.scalar(select(Password).where(Password.user_id == user.id)
+                              .order_by(Password.id.desc()).limit(1))
+    if current is None or not await svc.hasher.verify(data["user"]["password"], current.hash):
+        user.failed_auth_count = (user.failed_auth_count or 0) + 1
+        user.failed_auth_at = now
+        await db.commit()
+        raise AuthFailed()
+    if not user.enabled or not await _domain_enabled(db, user.domain_id):
+        raise AuthFailed()
+    if current.expires_at is not None and current.expires_at <= now \
+            and not user.options.get("ignore_password_expiry"):
+        raise PasswordExpired(user.id)
+    user.failed_auth_count = 0
+    user.last_active_at = now
+    return Authenticated(user=user, methods=["password"])
+
+
+async def _token(svc: IdentityService, db: AsyncSession, data: dict[str, Any]
+                 ) -> Authenticated:
+    try:
+        validated = await svc.tokens.validate(data["id"])
+    except TokenNotFound:
+        raise AuthFailed() from None
+    payload = validated.payload
+    if payload.app_cred_id is not None:
+        raise Forbidden("A token created with an application credential cannot be "
+                        "used to create another token.")
+    user = await db.get(User, payload.user_id)
+    if user is None:
+        raise AuthFailed()
+    return Authenticated(user=user, methods=[*payload.methods, "token"],
+                         expires_at=payload.expires_at, parent_audit_id=payload.audit_ids[-1])
+
+
+async def _app_cred(svc: IdentityService, db: AsyncSession, data: dict[str, Any]
+                    ) -> Authenticated:
+    cred: ApplicationCredential | None = None
+    if data.get("id"):
+        cred = await db.get(ApplicationCredential, data["id"])
+    elif data.get("name") and isinstance(data.get("user"), dict):
+        user = await _find_user(db, data["user"])
+        if user is not None:
+            cred = await db.scalar(select(ApplicationCredential).where(
+                ApplicationCredential.user_id == user.id,
+                ApplicationCredential.name == data["name"]))
+    else:
+        raise BadRequest("An application credential is identified by id, or by name and user.")
+    if cred is None or not await svc.hasher.verify(data["secret"], cred.secret_hash):
+        raise AuthFailed()
+    if cred.expires_at is not None and cred.expires_at <= utcnow():
+        raise AuthFailed("The application credential has expired.")
+    user = await db.get(User, cred.user_id)
+    if user is None or not user.enabled or not await _domain_enabled(db, user.domain_id):
+        raise AuthFailed()
+    return Authenticated(user=user, methods=["application_credential"], app_cred=cred)
+
+
+_METHODS = {"password": _password, "token": _token, "application_credential": _app_cred}
+
+
+async def _find_user(db: AsyncSession, ref: dict[str, Any]) -> User | None:
+    if ref.get("id"):
+        return await db.get(User, ref["id"])
+    if not ref.get("name"):
+        raise BadRequest("Invalid input for field 'user': an id or a name is required.")
+    domain = await _find_domain(db, ref.get("domain") or {})
+    if domain is None:
+        return None
+    return await db.scalar(select(User).where(User.domain_id == domain.id,
+                                              User.name == ref["name"]))
+
+
+async def _find_domain(db: AsyncSession, ref: dict[str, Any]) -> Domain | None:
+    if ref.get("id"):
+        return await db.get(Domain, ref["id"])
+    if ref.get("name"):
+        return await db.scalar(select(Domain).where(Domain.name == ref["name"]))
+    raise BadRequest("Invalid input for field 'domain': an id or a name is required.")
+
+
+async def _domain_enabled(db: AsyncSession, domain_id: str) -> bool:
+    domain = await db.get(Domain, domain_id)
+    return domain is not None and domain.enabled
+
+
+async def _scoped_payload(svc: IdentityService, auth: Authenticated, scope: Any
+                          ) -> TokenPayload:
+    now = utcnow()
+    expires = auth.expires_at or now + svc.tokens.lifetime
+    audit_ids = (new_audit_id(),) if auth.parent_audit_id is None else (
+        new_audit_id(), auth.parent_audit_id)
+    base = {"user_id": auth.user.id, "methods": tuple(dict.fromkeys(auth.methods)),
+            "issued_at": now, "expires_at": expires, "audit_ids": audit_ids}
+    async with svc.read() as db:
+        if auth.app_cred is not None:
+            if scope not in (None, "unscoped") and scope != {}:
+                raise AuthFailed("Application credentials cannot request a scope.")
+            cred = auth.app_cred
+            if cred.expires_at is not None and cred.expires_at < expires:
+                base["expires_at"] = cred.expires_at
+            if cred.system:
+                return TokenPayload(**base, system=cred.system, app_cred_id=cred.id)
+            return TokenPayload(**base, project_id=cred.project_id, app_cred_id=cred.id)
+        if scope is None:
+            project_id = auth.user.default_project_id
+            if project_id and await _project_usable(db, auth.user.id, project_id):
+                return TokenPayload(**base, project_id=project_id)
+            return TokenPayload(**base)
+        if scope == "unscoped":
+            return TokenPayload(**base)
+        if "OS-TRUST:trust" in scope:
+            raise Forbidden("Trusts are not supported by ownstack.")
+        if "project" in scope:
+            project = await _find_project(db, scope["project"])
+            if project is None or not await _project_usable(db, auth.user.id, project.id):
+                raise AuthFailed(f"User {auth.user.id} has no access to project "
+                                 f"{scope['project'].get('id') or scope['project'].get('name')}")
+            return TokenPayload(**base, project_id=project.id)
+        if "domain" in scope:
+            domain = await _find_domain(db, scope["domain"])
+            if domain is None or not domain.enabled or not await effective_roles(
+                    db, auth.user.id, domain_id=domain.id):
+                raise AuthFailed(f"User {auth.user.id} has no access to domain "
+                                 f"{scope['domain'].get('id') or scope['domain'].get('name')}")
+            return TokenPayload(**base, domain_id=domain.id)
+        if "system" in scope:
+            if not scope["system"].get("all") or not await effective_roles(
+                    db, auth.user.id, system=True):
+                raise AuthFailed(f"User {auth.user.id} has no access to the system")
+            return TokenPayload(**base, system="all")
+        return TokenPayload(**base)
+
+
+async def _find_project(db: AsyncSession, ref: dict[str, Any]) -> Project | None:
+    if ref.get("id"):
+        return await db.get(Project, ref["id"])
+    if not ref.get("name"):
+        raise BadRequest("Invalid input for field 'project': an id or a name is required.")
+    domain = await _find_domain(db, ref.get("domain") or {})
+    if domain is None:
+        return None
+    return await db.scalar(select(Project).where(Project.domain_id == domain.id,
+                                                 Project.name == ref["name"]))
+
+
+async def _project_usable(db: AsyncSession, user_id: str, project_id: str) -> bool:
+    project = await db.get(Project, project_id)
+    if project is None or not project.enabled or not await _domain_enabled(db, project.domain_id):
+        return False
+    return bool(await effective_roles(db, user_id, project_id=project_id))

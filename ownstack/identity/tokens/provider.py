@@ -1,0 +1,231 @@
+"""Issuing and validating tokens, with a cache that writes invalidate.
+
+Validation is the hottest path of the whole cloud: every API request of every service
+validates its caller's token. A validated token is cached under the token string, keyed
+on the identity revision; any identity write moves the revision, so a cached answer is
+never older than the last change to users, roles, projects or revocations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownstack.common.cache import LRUCache
+from ownstack.common.context import RequestContext
+from ownstack.common.db.base import utcnow
+from ownstack.identity.errors import TokenNotFound
+from ownstack.identity.objects.assignments import effective_roles
+from ownstack.identity.objects.models import (
+    ApplicationCredential,
+    ApplicationCredentialRole,
+    Domain,
+    Endpoint,
+    Password,
+    Project,
+    Service,
+    User,
+)
+from ownstack.identity.objects.revocation import RevocationList, TokenFacts
+from ownstack.identity.tokens.format import InvalidToken, TokenFormatter, TokenPayload
+
+if TYPE_CHECKING:
+    from ownstack.identity.service import IdentityService
+
+
+def isotime(moment: datetime) -> str:
+    """Keystone's timestamp format: ``2026-11-24T01:02:03.000000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class ValidatedToken:
+    payload: TokenPayload
+    body: dict[str, Any]                  # the "token" object, without its catalog
+    catalog: list[dict[str, Any]]
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def response(self, *, nocatalog: bool) -> dict[str, Any]:
+        if nocatalog:
+            return {"token": self.body}
+        return {"token": {**self.body, "catalog": self.catalog}}
+
+
+class TokenProvider:
+    def __init__(self, svc: IdentityService) -> None:
+        self.svc = svc
+        self.formatter = TokenFormatter(svc.keys)
+        self._cache: LRUCache[str, tuple[tuple[int, int], ValidatedToken]] = LRUCache(
+            svc.config.identity.token_cache_size)
+        self._revocations: tuple[tuple[int, int], RevocationList] | None = None
+        self._catalog: tuple[tuple[int, int], list[dict[str, Any]]] | None = None
+
+    @property
+    def lifetime(self) -> timedelta:
+        return timedelta(seconds=self.svc.config.identity.token_expiration)
+
+    # --- validation -------------------------------------------------------------------
+
+    async def validate(self, token: str, *, allow_expired: bool = False) -> ValidatedToken:
+        """The validated token, or :class:`TokenNotFound` for anything invalid."""
+        async with self.svc.read() as db:
+            await self.svc.revision.refresh(db)
+            revision = self.svc.revision.value
+            cached = self._cache.get(token)
+            if cached is not None and cached[0] == revision:
+                validated = cached[1]
+            else:
+                try:
+                    payload = self.formatter.decrypt(token)
+                except InvalidToken:
+                    raise TokenNotFound() from None
+                validated = await self._build(db, payload, revision)
+                self._cache.set(token, (revision, validated))
+        now = utcnow()
+        expires = validated.payload.expires_at
+        if allow_expired:
+            expires += timedelta(seconds=self.svc.config.identity.allow_expired_window)
+        if now >= expires:
+            raise TokenNotFound()
+        return validated
+
+    async def context_for(self, token: str, request_id: str) -> RequestContext:
+        from ownstack.identity.errors import AuthFailed
+
+        try:
+            validated = await self.validate(token)
+        except TokenNotFound:
+            raise AuthFailed("The request you have made requires authentication.") from None
+        return RequestContext(request_id=request_id, auth_token=token, **validated.context)
+
+    async def _build(self, db: AsyncSession, payload: TokenPayload, revision: tuple[int, int]
+                     ) -> ValidatedToken:
+        """Check the token against current identity data and render its body."""
+        user = await db.get(User, payload.user_id)
+        if user is None or not user.enabled:
+            raise TokenNotFound()
+        user_domain = await db.get(Domain, user.domain_id)
+        if user_domain is None or not user_domain.enabled:
+            raise TokenNotFound()
+        facts = TokenFacts(user_id=user.id, issued_at=payload.issued_at,
+                           audit_ids=payload.audit_ids, project_id=payload.project_id,
+                           domain_id=payload.domain_id, user_domain_id=user.domain_id,
+                           app_cred_id=payload.app_cred_id)
+        body: dict[str, Any] = {
+            "methods": list(payload.methods),
+            "user": {"id": user.id, "name": user.name,
+                     "domain": {"id": user_domain.id, "name": user_domain.name},
+                     "password_expires_at": await self._password_expiry(db, user.id)},
+            "audit_ids": list(payload.audit_ids),
+            "expires_at": isotime(payload.expires_at),
+            "issued_at": isotime(payload.issued_at),
+        }
+        context: dict[str, Any] = {
+            "user_id": user.id, "user_name": user.name, "user_domain_id": user.domain_id,
+            "audit_ids": payload.audit_ids,
+        }
+        project: Project | None = None
+        if payload.project_id is not None:
+            project = await db.get(Project, payload.project_id)
+            if project is None or not project.enabled:
+                raise TokenNotFound()
+            project_domain = await db.get(Domain, project.domain_id)
+            if project_domain is None or not project_domain.enabled:
+                raise TokenNotFound()
+            facts = TokenFacts(**{**facts.__dict__, "domain_id": project.domain_id})
+            roles = await effective_roles(db, user.id, project_id=project.id)
+            body["project"] = {"id": project.id, "name": project.name,
+                               "domain": {"id": project_domain.id,
+                                          "name": project_domain.name}}
+            body["is_domain"] = False
+            context.update(project_id=project.id, project_name=project.name,
+                           project_domain_id=project.domain_id)
+        elif payload.domain_id is not None:
+            domain = await db.get(Domain, payload.domain_id)
+            if domain is None or not domain.enabled:
+                raise TokenNotFound()
+            roles = await effective_roles(db, user.id, domain_id=domain.id)
+            body["domain"] = {"id": domain.id, "name": domain.name}
+            context.update(domain_id=domain.id)
+        elif payload.system is not None:
+            roles = await effective_roles(db, user.id, system=True)
+            body["system"] = {payload.system: True}
+            context.update(system_scope=payload.system)
+        else:
+            roles = []
+        if payload.app_cred_id is not None:
+            cred = await db.get(ApplicationCredential, payload.app_cred_id)
+            if cred is None or (cred.expires_at is not None and cred.expires_at <= utcnow()):
+                raise TokenNotFound()
+            allowed = set((await db.scalars(select(ApplicationCredentialRole.role_id).where(
+                ApplicationCredentialRole.application_credential_id == cred.id))).all())
+            roles = [r for r in roles if r.id in allowed]
+            body["application_credential"] = {"id": cred.id, "name": cred.name,
+                                               "restricted": not cred.unrestricted}
+            context.update(app_cred_id=cred.id, app_cred_unrestricted=cred.unrestricted)
+        scoped = payload.project_id or payload.domain_id or payload.system
+        if scoped and not roles:
+            # Keystone refuses a scoped token whose user no longer holds any role there.
+            raise TokenNotFound()
+        if (await self._revocation_list(db, revision)).is_revoked(facts):
+            raise TokenNotFound()
+        if scoped:
+            body["roles"] = [{"id": r.id, "name": r.name} for r in roles]
+        context["roles"] = tuple(r.name for r in roles)
+        catalog = await self._catalog_for(db, revision, payload.project_id) if scoped else []
+        return ValidatedToken(payload=payload, body=body, catalog=catalog, context=context)
+
+    async def _password_expiry(self, db: AsyncSession, user_id: str) -> str | None:
+        expires = await db.scalar(select(Password.expires_at).where(Password.user_id == user_id)
+                                  .order_by(Password.id.desc()).limit(1))
+        return isotime(expires) if expires is not None else None
+
+    async def _revocation_list(self, db: AsyncSession, revision: tuple[int, int]
+                               ) -> RevocationList:
+        if self._revocations is None or self._revocations[0] != revision:
+            keep = self.lifetime + timedelta(seconds=self.svc.config.identity.allow_expired_window)
+            self._revocations = (revision, await RevocationList.load(db, keep=keep))
+        return self._revocations[1]
+
+    async def _catalog_for(self, db: AsyncSession, revision: tuple[int, int],
+                           project_id: str | None) -> list[dict[str, Any]]:
+        if self._catalog is None or self._catalog[0] != revision:
+            self._catalog = (revision, await load_catalog(db))
+        if project_id is None:
+            return [s for s in self._catalog[1] if not any(
+                "project_id" in e["url"] for e in s["endpoints"])]
+        return [{**service, "endpoints": [
+            {**e, "url": substitute_project(e["url"], project_id)} for e in service["endpoints"]]}
+            for service in self._catalog[1]]
+
+    # --- issue and revoke ---------------------------------------------------------------
+
+    def seal(self, payload: TokenPayload) -> str:
+        return self.formatter.encrypt(payload)
+
+    def forget(self, token: str) -> None:
+        self._cache.pop(token)
+
+
+def substitute_project(url: str, project_id: str) -> str:
+    """Endpoint URLs may name the project, as Cinder's ``/v3/%(project_id)s`` does."""
+    return url.replace("%(project_id)s", project_id).replace("$(project_id)s", project_id) \
+        .replace("%(tenant_id)s", project_id).replace("$(tenant_id)s", project_id)
+
+
+async def load_catalog(db: AsyncSession) -> list[dict[str, Any]]:
+    services = (await db.scalars(select(Service).where(Service.enabled.is_(True))
+                                 .order_by(Service.type))).all()
+    endpoints = (await db.scalars(select(Endpoint).where(Endpoint.enabled.is_(True)))).all()
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for e in endpoints:
+        by_service.setdefault(e.service_id, []).append({
+            "id": e.id, "interface": e.interface, "region": e.region_id,
+            "region_id": e.region_id, "url": e.url})
+    return [{"id": s.id, "type": s.type, "name": s.name,
+             "endpoints": sorted(by_service.get(s.id, []), key=lambda e: e["interface"])}
+            for s in services]

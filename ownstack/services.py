@@ -1,0 +1,50 @@
+"""The services this build of ownstack runs, their ports and their catalog entries.
+
+Each later service (image, placement, compute, network, volume) adds one line here and
+is then started by ``ownstack up`` and registered in the catalog by bootstrap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ownstack.common.config import Config
+from ownstack.identity.bootstrap import CatalogEntry
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    type: str
+    name: str
+    port: Callable[[Config], int]
+    catalog_path: str
+    make_app: Callable[..., Any]
+    health_path: str = "/"
+    description: str = ""
+
+    def catalog_entry(self, config: Config) -> CatalogEntry:
+        return CatalogEntry(type=self.type, name=self.name,
+                            url=config.public_url(self.port(config), self.catalog_path),
+                            description=self.description)
+
+    def local_url(self, config: Config) -> str:
+        """Where ``ownstack status`` and the health check reach the service."""
+        host = config.cloud.bind_host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.port(config)}"
+
+
+def _identity_app(config: Config, **kwargs: Any) -> Any:
+    from ownstack.identity.service import make_app
+
+    return make_app(config, **kwargs)
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec(type="identity", name="keystone", port=lambda c: c.identity.port,
+                catalog_path="/v3", make_app=_identity_app, health_path="/v3",
+                description="Identity service (ownstack.identity)"),
+)
