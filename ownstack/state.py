@@ -13,7 +13,7 @@ import yaml
 
 from ownstack.common.config import Config, to_toml_tree
 
-ADMIN_PASSWORD_FILE = "admin-password"
+ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
 PID_FILE = "ownstack.pid"
 LOG_FILE = "ownstack.log"
 CLOUD_NAME = "ownstack-admin"

@@ -57,7 +57,7 @@ class SecurityComplianceConfig:
 
     lockout_failure_attempts: int = 0          # 0 disables lockout
     lockout_duration: int = 1800               # seconds a locked user stays locked
-    unique_last_password_count: int = 0        # 0 or 1 disables password history
+    unique_last_password_count: int = 0        # 0 disables; N checks the last N passwords
     password_expires_days: int = 0             # 0 disables expiry
     minimum_password_age: int = 0              # days before a user may change again
     password_regex: str = ""                   # empty: any password accepted
@@ -168,7 +168,7 @@ def _build(cls: type[_T], tree: Mapping[str, Any], where: str) -> _T:
 
 
 def _coerce(kind: Any, value: Any, where: str) -> Any:
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return _build(kind, value, f"{where}.")
     if isinstance(kind, types.UnionType):
         kind = next(a for a in typing.get_args(kind) if a is not type(None))

@@ -59,14 +59,15 @@ class _Path:
     def __init__(self, key: str) -> None:
         self.key = key
         parts = key.split(".")
-        # Longest prefix first, so {"a.b": {"c": 1}} wins over {"a": {"b.c": 2}}, like oslo.
+        # Longest prefix first, so {"a.b": {"c": 1}} wins over {"a": {"b.c": 2}}.
         self.splits: tuple[tuple[str, _Path], ...] = tuple(
             (".".join(parts[:i]), _path(".".join(parts[i:]))) for i in range(len(parts) - 1, 0, -1)
         )
 
     def get(self, obj: Any) -> Any:
         """The value at this path in ``obj``, or ``_MISSING``."""
-        if not isinstance(obj, Mapping):
+        # dict first: the ABC check for Mapping costs more than the lookup itself.
+        if not isinstance(obj, dict | Mapping):
             return _MISSING
         value = obj.get(self.key, _MISSING)
         if value is not _MISSING:
@@ -141,7 +142,7 @@ def _compile_template(text: str) -> _Template:
     return _Template(tuple(parts))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per request and per rule reference
 class _Evaluation:
     """One evaluation of a rule.
 

@@ -3,6 +3,7 @@ roles with their implications, the region, and the catalog entries of every serv
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownstack.identity.objects.assignments import USER_PROJECT, USER_SYSTEM, SYSTEM_TARGET
+from ownstack.identity.objects.assignments import SYSTEM_TARGET, USER_PROJECT, USER_SYSTEM
 from ownstack.identity.objects.models import (
     Assignment,
     Domain,
@@ -52,7 +53,7 @@ async def bootstrap(svc: IdentityService, *, admin_password: str,
                           description="The default domain", enabled=True, extra={}))
         roles = {name: await _ensure_role(db, name) for name in DEFAULT_ROLES}
         await db.flush()
-        for prior, implied in zip(DEFAULT_ROLES, DEFAULT_ROLES[1:], strict=False):
+        for prior, implied in itertools.pairwise(DEFAULT_ROLES):
             if await db.get(ImpliedRole, (roles[prior].id, roles[implied].id)) is None:
                 db.add(ImpliedRole(prior_role_id=roles[prior].id,
                                    implied_role_id=roles[implied].id))

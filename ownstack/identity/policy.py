@@ -77,6 +77,7 @@ DEFAULT_RULES: dict[str, str] = {
     "identity:create_grant": ADMIN,
     "identity:revoke_grant": ADMIN,
     "identity:list_role_assignments": CLOUD_READER,
+    "identity:list_role_assignments_for_tree": CLOUD_READER,
     "identity:check_system_grant_for_user": CLOUD_READER,
     "identity:list_system_grants_for_user": CLOUD_READER,
     "identity:create_system_grant_for_user": ADMIN,

@@ -144,7 +144,7 @@ def paginate(
     mapper: Mapper[Any] = sa.inspect(model)
     keys = list(sort)
     if all(key != "id" for key, _ in keys):
-        pass
+        keys.append(("id", keys[0][1] if keys else "asc"))
     columns = [(mapper.columns[key], direction) for key, direction in keys]
     order_by: list[ColumnElement[Any]] = []
     for column, direction in columns:

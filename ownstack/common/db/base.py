@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeEngine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeEngine
 
 # Stable constraint names, so that Alembic migrations can refer to them on every backend.
 NAMING_CONVENTION = {

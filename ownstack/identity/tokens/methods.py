@@ -7,7 +7,7 @@ users exist; lockout and expiry say what they are, as Keystone does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -205,25 +205,25 @@ async def _scoped_payload(svc: IdentityService, auth: Authenticated, scope: Any
     expires = auth.expires_at or now + svc.tokens.lifetime
     audit_ids = (new_audit_id(),) if auth.parent_audit_id is None else (
         new_audit_id(), auth.parent_audit_id)
-    base = {"user_id": auth.user.id, "methods": tuple(dict.fromkeys(auth.methods)),
-            "issued_at": now, "expires_at": expires, "audit_ids": audit_ids}
+    base = TokenPayload(user_id=auth.user.id, methods=tuple(dict.fromkeys(auth.methods)),
+                        issued_at=now, expires_at=expires, audit_ids=audit_ids)
     async with svc.read() as db:
         if auth.app_cred is not None:
             if scope not in (None, "unscoped") and scope != {}:
                 raise AuthFailed("Application credentials cannot request a scope.")
             cred = auth.app_cred
             if cred.expires_at is not None and cred.expires_at < expires:
-                base["expires_at"] = cred.expires_at
+                base = replace(base, expires_at=cred.expires_at)
             if cred.system:
-                return TokenPayload(**base, system=cred.system, app_cred_id=cred.id)
-            return TokenPayload(**base, project_id=cred.project_id, app_cred_id=cred.id)
+                return replace(base, system=cred.system, app_cred_id=cred.id)
+            return replace(base, project_id=cred.project_id, app_cred_id=cred.id)
         if scope is None:
             project_id = auth.user.default_project_id
             if project_id and await _project_usable(db, auth.user.id, project_id):
-                return TokenPayload(**base, project_id=project_id)
-            return TokenPayload(**base)
+                return replace(base, project_id=project_id)
+            return base
         if scope == "unscoped":
-            return TokenPayload(**base)
+            return base
         if "OS-TRUST:trust" in scope:
             raise Forbidden("Trusts are not supported by ownstack.")
         if "project" in scope:
@@ -231,20 +231,20 @@ async def _scoped_payload(svc: IdentityService, auth: Authenticated, scope: Any
             if project is None or not await _project_usable(db, auth.user.id, project.id):
                 raise AuthFailed(f"User {auth.user.id} has no access to project "
                                  f"{scope['project'].get('id') or scope['project'].get('name')}")
-            return TokenPayload(**base, project_id=project.id)
+            return replace(base, project_id=project.id)
         if "domain" in scope:
             domain = await _find_domain(db, scope["domain"])
             if domain is None or not domain.enabled or not await effective_roles(
                     db, auth.user.id, domain_id=domain.id):
                 raise AuthFailed(f"User {auth.user.id} has no access to domain "
                                  f"{scope['domain'].get('id') or scope['domain'].get('name')}")
-            return TokenPayload(**base, domain_id=domain.id)
+            return replace(base, domain_id=domain.id)
         if "system" in scope:
             if not scope["system"].get("all") or not await effective_roles(
                     db, auth.user.id, system=True):
                 raise AuthFailed(f"User {auth.user.id} has no access to the system")
-            return TokenPayload(**base, system="all")
-        return TokenPayload(**base)
+            return replace(base, system="all")
+        return base
 
 
 async def _find_project(db: AsyncSession, ref: dict[str, Any]) -> Project | None:

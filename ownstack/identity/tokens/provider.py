@@ -50,7 +50,9 @@ class ValidatedToken:
     context: dict[str, Any] = field(default_factory=dict)
 
     def response(self, *, nocatalog: bool) -> dict[str, Any]:
-        if nocatalog:
+        payload = self.payload
+        # As Keystone: an unscoped token has no "catalog" at all, not an empty one.
+        if nocatalog or not (payload.project_id or payload.domain_id or payload.system):
             return {"token": self.body}
         return {"token": {**self.body, "catalog": self.catalog}}
 
@@ -196,8 +198,11 @@ class TokenProvider:
         if self._catalog is None or self._catalog[0] != revision:
             self._catalog = (revision, await load_catalog(db))
         if project_id is None:
-            return [s for s in self._catalog[1] if not any(
-                "project_id" in e["url"] for e in s["endpoints"])]
+            # As Keystone: a domain or system token lists no endpoint whose URL names a
+            # project, and keeps the service's other endpoints.
+            return [{**service, "endpoints": [
+                e for e in service["endpoints"] if substitute_project(e["url"], "") == e["url"]]}
+                for service in self._catalog[1]]
         return [{**service, "endpoints": [
             {**e, "url": substitute_project(e["url"], project_id)} for e in service["endpoints"]]}
             for service in self._catalog[1]]

@@ -71,9 +71,7 @@ def test_recursion_loop_is_false_not_an_error() -> None:
 
 
 def test_shared_rule_used_twice_is_not_mistaken_for_a_loop() -> None:
-    policy = Policy(
-        {"base": "role:admin", "left": "rule:base", "both": "rule:left and rule:base"}
-    )
+    policy = Policy({"base": "role:admin", "left": "rule:base", "both": "rule:left and rule:base"})
     assert policy.check("both", {}, ADMIN)
 
 
@@ -221,9 +219,7 @@ def test_enforce_raises_policy_not_authorized_with_403() -> None:
 
 
 def test_overrides_replace_and_add_rules() -> None:
-    policy = Policy(
-        {"a": "role:admin", "b": "@"}, {"a": "rule:custom", "custom": "role:member"}
-    )
+    policy = Policy({"a": "role:admin", "b": "@"}, {"a": "rule:custom", "custom": "role:member"})
     assert policy.rules() == {"a": "rule:custom", "b": "@", "custom": "role:member"}
     assert policy.check("a", {}, MEMBER)
     assert not policy.check("a", {}, NOBODY)

@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.routing import public
-from ownstack.common.errors import Unauthorized
+from ownstack.common.errors import Forbidden, Unauthorized
 from ownstack.identity.api.handlers.common import query_bool, self_link
-from ownstack.identity.errors import TokenNotFound
+from ownstack.identity.errors import AuthFailed, TokenNotFound
 from ownstack.identity.objects import revocation
 from ownstack.identity.objects.assignments import (
     GROUP_DOMAIN,
@@ -35,7 +35,12 @@ async def issue_token(req: Req) -> Response:
     body = await req.json(methods.AUTH)
     payload = await methods.issue(req.svc, body)
     token = req.svc.tokens.seal(payload)
-    validated = await req.svc.tokens.validate(token)
+    try:
+        validated = await req.svc.tokens.validate(token)
+    except TokenNotFound:
+        # What the new token names no longer grants anything, e.g. the user holds none
+        # of an application credential's roles any more: an authentication failure.
+        raise AuthFailed() from None
     return json_response(validated.response(nocatalog=_nocatalog(req)), status=201,
                          headers={"X-Subject-Token": token})
 
@@ -76,6 +81,8 @@ async def _own_token(req: Req) -> ValidatedToken:
 
 
 async def show_catalog(req: Req) -> Response:
+    if req.ctx.project_id is None:
+        raise Forbidden("A project-scoped token is required to produce a service catalog.")
     validated = await _own_token(req)
     return json_response({"catalog": validated.catalog,
                           "links": {"self": req.url(), "previous": None, "next": None}})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Collection
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import Base
 from ownstack.common.errors import BadRequest
+from ownstack.identity.bootstrap import DEFAULT_DOMAIN_ID
 from ownstack.identity.errors import EntityNotFound
 from ownstack.identity.service import Req
 
@@ -42,3 +44,14 @@ def query_bool(req: Req, name: str) -> bool | None:
     if value in _FALSE:
         return False
     raise BadRequest(f"Invalid value for query parameter {name!r}: {req.query[name]!r}.")
+
+
+def token_domain_id(req: Req) -> str:
+    """Keystone's default ``domain_id`` for a new entity: the token's domain (a domain
+    scope, else the scoped project's domain), else the default domain."""
+    return req.ctx.domain_id or req.ctx.project_domain_id or DEFAULT_DOMAIN_ID
+
+
+def extra_attrs(data: dict[str, Any], reserved: Collection[str]) -> dict[str, Any]:
+    """The attributes Keystone keeps in ``extra``: whatever the schema did not name."""
+    return {k: v for k, v in data.items() if k not in reserved}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
@@ -17,9 +17,10 @@ from ownstack.identity.api.handlers.common import (
     query_bool,
     self_link,
 )
+from ownstack.identity.bootstrap import DEFAULT_DOMAIN_ID
 from ownstack.identity.errors import DuplicateEntity
-from ownstack.identity.objects import revocation
-from ownstack.identity.objects.models import Domain, Group, Project, User
+from ownstack.identity.objects import cleanup, revocation
+from ownstack.identity.objects.models import Domain
 from ownstack.identity.service import Req
 
 _FIELDS = {"name": NAME, "description": DESCRIPTION, "enabled": BOOLEAN,
@@ -107,16 +108,17 @@ async def update_domain(req: Req) -> Response:
 
 
 async def delete_domain(req: Req) -> Response:
+    """Keystone's cascade: a disabled domain goes with its projects, users, groups and
+    domain-specific roles. The default domain is never deleted (clients and the admin
+    user depend on it), so that is a 403 whatever its state."""
     domain_id = req.params["domain_id"]
     req.svc.enforce(req.ctx, "identity:delete_domain", {"target.domain.id": domain_id})
     async with req.svc.write() as db:
         domain = await get_or_404(db, Domain, domain_id, "domain")
+        if domain.id == DEFAULT_DOMAIN_ID:
+            raise Forbidden("The default domain cannot be deleted: ownstack and its admin "
+                            "user rely on it.")
         if domain.enabled:
             raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
-        for model in (Project, User, Group):
-            if await db.scalar(select(exists().where(model.domain_id == domain_id))):
-                raise Forbidden(f"Cannot delete domain {domain_id}: it still owns "
-                                f"{model.__tablename__.removeprefix('identity_')}s.")
-        await db.delete(domain)
-        await revocation.revoke(db, domain_id=domain_id)
+        await cleanup.delete_domain(db, domain_id)
     return empty_response()

@@ -1,0 +1,55 @@
+# ownstack: `make up` starts a cloud, `make test` runs every check.
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.installed
+# Where `make up` keeps the cloud's state; `make test` never touches it.
+STATE_DIR  ?= /var/lib/ownstack
+# Databases the functional suite runs against (all three on CI).
+TEST_DATABASES ?= sqlite,postgresql,mariadb
+
+.PHONY: up down status reset test lint typecheck unit functional bench deps venv clean
+
+deps:
+	@tools/install-system-deps.sh
+
+$(STAMP): pyproject.toml | deps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip
+	@$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+up: venv
+	@$(BIN)/ownstack --state-dir $(STATE_DIR) up
+	@tools/link-commands.sh $(BIN)
+
+down: venv
+	@$(BIN)/ownstack --state-dir $(STATE_DIR) down
+
+status: venv
+	@$(BIN)/ownstack --state-dir $(STATE_DIR) status
+
+reset: venv
+	@$(BIN)/ownstack --state-dir $(STATE_DIR) reset
+
+lint: venv
+	$(BIN)/ruff check ownstack tests bench tools
+
+typecheck: venv
+	$(BIN)/mypy ownstack
+
+unit: venv
+	$(BIN)/pytest -q tests/unit tests/api
+
+functional: venv
+	OWNSTACK_TEST_DATABASES=$(TEST_DATABASES) $(BIN)/pytest -q tests/functional
+
+test: lint typecheck unit functional
+
+bench: venv
+	$(BIN)/python bench/bench_identity.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,109 @@
+"""Shared fixtures: an initialised identity service, in process, with a client for it.
+
+``identity`` gives an httpx client wired to the identity ASGI app with no socket (the
+same app that ``ownstack up`` serves), plus helpers to make users and get tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ownstack.common.config import Config, load_config
+from ownstack.server import initialise
+from ownstack.state import prepare, read_admin_password
+
+_names = itertools.count()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{next(_names)}"
+
+
+def make_config(state_dir: Path, *extra: str) -> Config:
+    return load_config(state_dir, environ={}, overrides=[
+        "identity.bcrypt_rounds=4", "identity.port=15999", *extra])
+
+
+@dataclass
+class IdentityClient:
+    http: httpx.AsyncClient
+    config: Config
+    admin_token: str
+    app: Any
+
+    async def token(self, username: str, password: str, *, project: str | None = None,
+                    domain: str | None = None, system: bool = False,
+                    expect: int = 201) -> str:
+        auth: dict[str, Any] = {"identity": {"methods": ["password"], "password": {"user": {
+            "name": username, "domain": {"id": "default"}, "password": password}}}}
+        if project:
+            auth["scope"] = {"project": {"name": project, "domain": {"id": "default"}}}
+        elif domain:
+            auth["scope"] = {"domain": {"id": domain}}
+        elif system:
+            auth["scope"] = {"system": {"all": True}}
+        r = await self.http.post("/v3/auth/tokens", json={"auth": auth})
+        assert r.status_code == expect, r.text
+        return r.headers.get("X-Subject-Token", "")
+
+    def as_(self, token: str) -> dict[str, str]:
+        return {"X-Auth-Token": token}
+
+    async def call(self, method: str, path: str, *, token: str | None = None,
+                   expect: int | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"X-Auth-Token": token or self.admin_token, **kwargs.pop("headers", {})}
+        r = await self.http.request(method, path, headers=headers, **kwargs)
+        if expect is not None:
+            assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r
+
+    async def role_id(self, name: str) -> str:
+        r = await self.call("GET", "/v3/roles", params={"name": name}, expect=200)
+        return str(r.json()["roles"][0]["id"])
+
+    async def make_project(self, name: str | None = None) -> dict[str, Any]:
+        r = await self.call("POST", "/v3/projects", expect=201, json={"project": {
+            "name": name or unique("project"), "domain_id": "default"}})
+        return dict(r.json()["project"])
+
+    async def make_user(self, *, project: dict[str, Any] | None = None, role: str = "member",
+                        password: str = "secret-pw", name: str | None = None
+                        ) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name or unique("user"), "domain_id": "default",
+                                "password": password}
+        if project:
+            body["default_project_id"] = project["id"]
+        r = await self.call("POST", "/v3/users", expect=201, json={"user": body})
+        user = dict(r.json()["user"])
+        if project:
+            await self.call("PUT", f"/v3/projects/{project['id']}/users/{user['id']}/roles/"
+                            f"{await self.role_id(role)}", expect=204)
+        return user
+
+
+async def make_identity_client(config: Config) -> AsyncIterator[IdentityClient]:
+    from ownstack.identity.service import make_app
+
+    prepare(config)
+    await initialise(config)
+    app = make_app(config)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://identity.test") as http:
+        client = IdentityClient(http=http, config=config, admin_token="", app=app)
+        client.admin_token = await client.token("admin", read_admin_password(config),
+                                                project="admin")
+        yield client
+    await app.svc.engine.dispose()
+
+
+@pytest.fixture
+async def identity(tmp_path: Path) -> AsyncIterator[IdentityClient]:
+    async for client in make_identity_client(make_config(tmp_path)):
+        yield client

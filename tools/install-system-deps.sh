@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian/Ubuntu packages ownstack needs, only those that are missing.
+# Idempotent and quiet when everything is there; needs root (or sudo) otherwise.
+set -euo pipefail
+
+# What each package is for:
+#   python3, python3-venv, python3-dev, gcc : the virtualenv, and building any wheel that lacks one
+#   ca-certificates, curl                    : fetching Python packages; health checks by hand
+#   iproute2, procps                         : the network service and `ownstack status`
+PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "install-system-deps: missing ${missing[*]}, and this is not a Debian/Ubuntu system" >&2
+  exit 1
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-system-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
