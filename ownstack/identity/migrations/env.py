@@ -1,4 +1,5 @@
 from ownstack.common.db.alembic_env import run
-from ownstack.identity.objects.models import Base
+from ownstack.common.db.base import Base
+from ownstack.identity.objects import models  # noqa: F401 - registers the tables
 
 run(Base.metadata)

@@ -40,5 +40,5 @@ def test_bad_values_are_clear_errors(tmp_path: Path, override: str) -> None:
 
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "ownstack.toml").write_text("[identity\n")
-    with pytest.raises(ConfigError, match="ownstack.toml"):
+    with pytest.raises(ConfigError, match=r"ownstack\.toml"):
         load_config(tmp_path, environ={})
