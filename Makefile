@@ -15,8 +15,9 @@ deps:
 
 $(STAMP): pyproject.toml | deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install -q --upgrade pip
-	@$(BIN)/pip install -q -e '.[test]'
+	@echo "installing ownstack and its test tools into $(VENV) (log: $(VENV)/pip.log)"
+	@$(BIN)/pip install --upgrade pip > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	@$(BIN)/pip install -e '.[test]' >> $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	@touch $(STAMP)
 
 venv: $(STAMP)

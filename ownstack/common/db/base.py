@@ -21,6 +21,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Every table on MariaDB/MySQL: full Unicode, and exact (binary) comparison, so that ids and
+# names compare the same way as on SQLite and PostgreSQL ("Default" is not "default").
+TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

@@ -21,7 +21,7 @@ from ownstack.identity.api.handlers.common import (
     collection_links,
     extra_attrs,
     get_or_404,
-    query_bool,
+    query_filters,
     self_link,
 )
 from ownstack.identity.errors import DuplicateEntity
@@ -206,13 +206,8 @@ def view_service(req: Req, service: Service) -> dict[str, Any]:
 
 async def list_services(req: Req) -> Response:
     req.svc.enforce(req.ctx, "identity:list_services")
-    stmt = select(Service).order_by(Service.type, Service.name)
-    for key, column in (("type", Service.type), ("name", Service.name)):
-        if key in req.query:
-            stmt = stmt.where(column == req.query[key])
-    enabled = query_bool(req, "enabled")
-    if enabled is not None:
-        stmt = stmt.where(Service.enabled == enabled)
+    stmt = select(Service).order_by(Service.type, Service.name).where(*query_filters(
+        req, {"type": Service.type, "name": Service.name}, {"enabled": Service.enabled}))
     async with req.svc.read() as db:
         rows = (await db.scalars(stmt)).all()
     return json_response({"services": [view_service(req, s) for s in rows],
@@ -284,13 +279,9 @@ async def list_endpoints(req: Req) -> Response:
     if interface is not None and interface not in INTERFACES:
         raise BadRequest(f"Invalid value for query parameter 'interface': {interface!r}; "
                          f"expected one of {', '.join(INTERFACES)}.")
-    for key, column in (("service_id", Endpoint.service_id), ("interface", Endpoint.interface),
-                        ("region_id", Endpoint.region_id)):
-        if key in req.query:
-            stmt = stmt.where(column == req.query[key])
-    enabled = query_bool(req, "enabled")
-    if enabled is not None:
-        stmt = stmt.where(Endpoint.enabled == enabled)
+    stmt = stmt.where(*query_filters(
+        req, {"service_id": Endpoint.service_id, "interface": Endpoint.interface,
+              "region_id": Endpoint.region_id}, {"enabled": Endpoint.enabled}))
     async with req.svc.read() as db:
         rows = (await db.scalars(stmt)).all()
     return json_response({"endpoints": [view_endpoint(req, e) for e in rows],

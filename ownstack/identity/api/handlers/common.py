@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
+from sqlalchemy import ColumnElement, SQLColumnExpression
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import Base
@@ -44,6 +45,19 @@ def query_bool(req: Req, name: str) -> bool | None:
     if value in _FALSE:
         return False
     raise BadRequest(f"Invalid value for query parameter {name!r}: {req.query[name]!r}.")
+
+
+def query_filters(req: Req, exact: Mapping[str, SQLColumnExpression[Any]],
+                  flags: Mapping[str, SQLColumnExpression[bool]] | None = None
+                  ) -> list[ColumnElement[bool]]:
+    """WHERE conditions for Keystone's list filters: ``?name=x`` matches a column exactly,
+    ``?enabled=false`` tests a boolean column (see :func:`query_bool`)."""
+    conditions = [column == req.query[key] for key, column in exact.items() if key in req.query]
+    for key, column in (flags or {}).items():
+        value = query_bool(req, key)
+        if value is not None:
+            conditions.append(column.is_(value))
+    return conditions
 
 
 def token_domain_id(req: Req) -> str:

@@ -14,7 +14,7 @@ from ownstack.common.errors import Forbidden
 from ownstack.identity.api.handlers.common import (
     collection_links,
     get_or_404,
-    query_bool,
+    query_filters,
     self_link,
 )
 from ownstack.identity.bootstrap import DEFAULT_DOMAIN_ID
@@ -49,12 +49,8 @@ def view(req: Req, domain: Domain) -> dict[str, Any]:
 
 async def list_domains(req: Req) -> Response:
     req.svc.enforce(req.ctx, "identity:list_domains")
-    stmt = select(Domain).order_by(Domain.name)
-    if "name" in req.query:
-        stmt = stmt.where(Domain.name == req.query["name"])
-    enabled = query_bool(req, "enabled")
-    if enabled is not None:
-        stmt = stmt.where(Domain.enabled == enabled)
+    stmt = select(Domain).order_by(Domain.name).where(
+        *query_filters(req, {"name": Domain.name}, {"enabled": Domain.enabled}))
     async with req.svc.read() as db:
         rows = (await db.scalars(stmt)).all()
     return json_response({"domains": [view(req, d) for d in rows],

@@ -17,6 +17,7 @@ from ownstack.identity.api.handlers.common import (
     collection_links,
     extra_attrs,
     get_or_404,
+    query_filters,
     self_link,
     token_domain_id,
 )
@@ -75,10 +76,8 @@ def _target(group_id: str) -> dict[str, Any]:
 
 async def list_groups(req: Req) -> Response:
     req.svc.enforce(req.ctx, "identity:list_groups")
-    stmt = select(Group).order_by(Group.name)
-    for key, column in (("name", Group.name), ("domain_id", Group.domain_id)):
-        if key in req.query:
-            stmt = stmt.where(column == req.query[key])
+    stmt = select(Group).order_by(Group.name).where(
+        *query_filters(req, {"name": Group.name, "domain_id": Group.domain_id}))
     async with req.svc.read() as db:
         rows = (await db.scalars(stmt)).all()
     return json_response({"groups": [view(req, g) for g in rows],

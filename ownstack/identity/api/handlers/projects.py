@@ -39,6 +39,7 @@ from ownstack.identity.api.handlers.common import (
     extra_attrs,
     get_or_404,
     query_bool,
+    query_filters,
     self_link,
     token_domain_id,
 )
@@ -101,13 +102,8 @@ async def views(req: Req, db: AsyncSession, projects: Sequence[Project]) -> list
 
 def project_filters(req: Req) -> list[ColumnElement[bool]]:
     """Keystone's project list filters, read from the query string."""
-    conditions: list[ColumnElement[bool]] = []
-    for key, column in (("name", Project.name), ("domain_id", Project.domain_id)):
-        if key in req.query:
-            conditions.append(column == req.query[key])
-    enabled = query_bool(req, "enabled")
-    if enabled is not None:
-        conditions.append(Project.enabled.is_(enabled))
+    conditions = query_filters(req, {"name": Project.name, "domain_id": Project.domain_id},
+                               {"enabled": Project.enabled})
     if "parent_id" in req.query:
         # A top-level project's parent is its domain, as Keystone reports it.
         parent = req.query["parent_id"]

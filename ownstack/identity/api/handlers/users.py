@@ -33,7 +33,7 @@ from ownstack.identity.api.handlers.common import (
     collection_links,
     extra_attrs,
     get_or_404,
-    query_bool,
+    query_filters,
     self_link,
     token_domain_id,
 )
@@ -176,13 +176,8 @@ def _duplicate(name: Any, domain_id: str) -> DuplicateEntity:
 
 async def list_users(req: Req) -> Response:
     req.svc.enforce(req.ctx, "identity:list_users")
-    stmt = select(User).order_by(User.name)
-    for key, column in (("name", User.name), ("domain_id", User.domain_id)):
-        if key in req.query:
-            stmt = stmt.where(column == req.query[key])
-    enabled = query_bool(req, "enabled")
-    if enabled is not None:
-        stmt = stmt.where(User.enabled.is_(enabled))
+    stmt = select(User).order_by(User.name).where(*query_filters(
+        req, {"name": User.name, "domain_id": User.domain_id}, {"enabled": User.enabled}))
     async with req.svc.read() as db:
         users = (await db.scalars(stmt)).all()
         expiries = await _expiries(db, [u.id for u in users])

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from ownstack.common.db.base import datetime_type
+from ownstack.common.db.base import TABLE_OPTIONS, datetime_type
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -25,19 +25,22 @@ def upgrade() -> None:
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_domain')),
-    sa.UniqueConstraint('name', name=op.f('uq_identity_domain_name'))
+    sa.UniqueConstraint('name', name=op.f('uq_identity_domain_name')),
+    **TABLE_OPTIONS,
     )
     op.create_table('identity_region',
     sa.Column('id', sa.String(length=255), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('parent_region_id', sa.String(length=255), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_region'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_region')),
+    **TABLE_OPTIONS,
     )
     op.create_table('identity_revision',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('value', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_revision'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_revision')),
+    **TABLE_OPTIONS,
     )
     op.create_table('identity_revocation_event',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -49,7 +52,8 @@ def upgrade() -> None:
     sa.Column('app_cred_id', sa.String(length=64), nullable=True),
     sa.Column('issued_before', datetime_type(), nullable=False),
     sa.Column('revoked_at', datetime_type(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_revocation_event'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_revocation_event')),
+    **TABLE_OPTIONS,
     )
     with op.batch_alter_table('identity_revocation_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_revocation_event_audit_id'), ['audit_id'], unique=False)
@@ -64,7 +68,8 @@ def upgrade() -> None:
     sa.Column('options', sa.JSON(), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_role')),
-    sa.UniqueConstraint('name', 'domain_id', name=op.f('uq_identity_role_name_domain_id'))
+    sa.UniqueConstraint('name', 'domain_id', name=op.f('uq_identity_role_name_domain_id')),
+    **TABLE_OPTIONS,
     )
     op.create_table('identity_service',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -73,7 +78,8 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_service'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_service')),
+    **TABLE_OPTIONS,
     )
     op.create_table('identity_assignment',
     sa.Column('type', sa.String(length=16), nullable=False),
@@ -82,7 +88,8 @@ def upgrade() -> None:
     sa.Column('role_id', sa.String(length=64), nullable=False),
     sa.Column('inherited', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['role_id'], ['identity_role.id'], name=op.f('fk_identity_assignment_role_id_identity_role'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('type', 'actor_id', 'target_id', 'role_id', 'inherited', name=op.f('pk_identity_assignment'))
+    sa.PrimaryKeyConstraint('type', 'actor_id', 'target_id', 'role_id', 'inherited', name=op.f('pk_identity_assignment')),
+    **TABLE_OPTIONS,
     )
     with op.batch_alter_table('identity_assignment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_assignment_actor_id'), ['actor_id'], unique=False)
@@ -97,7 +104,8 @@ def upgrade() -> None:
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['service_id'], ['identity_service.id'], name=op.f('fk_identity_endpoint_service_id_identity_service'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_endpoint'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_endpoint')),
+    **TABLE_OPTIONS,
     )
     with op.batch_alter_table('identity_endpoint', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_endpoint_service_id'), ['service_id'], unique=False)
@@ -110,7 +118,8 @@ def upgrade() -> None:
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['domain_id'], ['identity_domain.id'], name=op.f('fk_identity_group_domain_id_identity_domain')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_group')),
-    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_identity_group_domain_id_name'))
+    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_identity_group_domain_id_name')),
+    **TABLE_OPTIONS,
     )
     with op.batch_alter_table('identity_group', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_group_domain_id'), ['domain_id'], unique=False)
@@ -120,7 +129,8 @@ def upgrade() -> None:
     sa.Column('implied_role_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['implied_role_id'], ['identity_role.id'], name=op.f('fk_identity_implied_role_implied_role_id_identity_role'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['prior_role_id'], ['identity_role.id'], name=op.f('fk_identity_implied_role_prior_role_id_identity_role'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('prior_role_id', 'implied_role_id', name=op.f('pk_identity_implied_role'))
+    sa.PrimaryKeyConstraint('prior_role_id', 'implied_role_id', name=op.f('pk_identity_implied_role')),
+    **TABLE_OPTIONS,
     )
     op.create_table('identity_project',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -133,7 +143,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['domain_id'], ['identity_domain.id'], name=op.f('fk_identity_project_domain_id_identity_domain')),
     sa.ForeignKeyConstraint(['parent_id'], ['identity_project.id'], name=op.f('fk_identity_project_parent_id_identity_project')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_project')),
-    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_identity_project_domain_id_name'))
+    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_identity_project_domain_id_name')),
+    **TABLE_OPTIONS,
     )
     with op.batch_alter_table('identity_project', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_project_domain_id'), ['domain_id'], unique=False)
@@ -154,7 +165,8 @@ def upgrade() -> None:
     sa.Column('options', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['domain_id'], ['identity_domain.id'], name=op.f('fk_identity_user_domain_id_identity_domain')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_user')),
-    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_identity_user_domain_id_name'))
+    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_identity_user_domain_id_name')),
+    **TABLE_OPTIONS,
     )
     with op.batch_alter_table('identity_user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_user_domain_id'), ['domain_id'], unique=False)
@@ -172,7 +184,8 @@ def upgrade() -> None:
     sa.Column('created_at', datetime_type(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['identity_user.id'], name=op.f('fk_identity_application_credential_user_id_identity_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_application_credential')),
-    sa.UniqueConstraint('user_id', 'name', name=op.f('uq_identity_application_credential_user_id_name'))
+    sa.UniqueConstraint('user_id', 'name', name=op.f('uq_identity_application_credential_user_id_name')),
+    **TABLE_OPTIONS,
     )
     with op.batch_alter_table('identity_application_credential', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_application_credential_user_id'), ['user_id'], unique=False)
@@ -182,7 +195,8 @@ def upgrade() -> None:
     sa.Column('group_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['identity_group.id'], name=op.f('fk_identity_group_membership_group_id_identity_group'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['identity_user.id'], name=op.f('fk_identity_group_membership_user_id_identity_user'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('user_id', 'group_id', name=op.f('pk_identity_group_membership'))
+    sa.PrimaryKeyConstraint('user_id', 'group_id', name=op.f('pk_identity_group_membership')),
+    **TABLE_OPTIONS,
     )
     with op.batch_alter_table('identity_group_membership', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_group_membership_group_id'), ['group_id'], unique=False)
@@ -195,7 +209,8 @@ def upgrade() -> None:
     sa.Column('expires_at', datetime_type(), nullable=True),
     sa.Column('self_service', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['identity_user.id'], name=op.f('fk_identity_password_user_id_identity_user'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_password'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_password')),
+    **TABLE_OPTIONS,
     )
     with op.batch_alter_table('identity_password', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_password_user_id'), ['user_id'], unique=False)
@@ -204,13 +219,15 @@ def upgrade() -> None:
     sa.Column('project_id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['identity_project.id'], name=op.f('fk_identity_project_tag_project_id_identity_project'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('project_id', 'name', name=op.f('pk_identity_project_tag'))
+    sa.PrimaryKeyConstraint('project_id', 'name', name=op.f('pk_identity_project_tag')),
+    **TABLE_OPTIONS,
     )
     op.create_table('identity_application_credential_role',
     sa.Column('application_credential_id', sa.String(length=64), nullable=False),
     sa.Column('role_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['application_credential_id'], ['identity_application_credential.id'], name=op.f('fk_identity_application_credential_role_application_credential_id_identity_application_credential'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('application_credential_id', 'role_id', name=op.f('pk_identity_application_credential_role'))
+    sa.PrimaryKeyConstraint('application_credential_id', 'role_id', name=op.f('pk_identity_application_credential_role')),
+    **TABLE_OPTIONS,
     )
 
 
