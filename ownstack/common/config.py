@@ -73,7 +73,6 @@ class IdentityConfig:
     max_active_keys: int = 3
     max_request_body_size: int = 114688        # bytes, Keystone's default
     token_cache_size: int = 10000              # validated tokens kept in memory
-    list_limit: int = 0                        # 0: lists are not truncated
     security_compliance: SecurityComplianceConfig = field(
         default_factory=SecurityComplianceConfig)
 

@@ -1,0 +1,28 @@
+"""Documentation guards: what a user can set is documented."""
+
+import dataclasses
+from pathlib import Path
+
+from ownstack.common.config import Config
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+
+
+def _options(cls: type, prefix: str = "") -> list[str]:
+    names = []
+    for field in dataclasses.fields(cls):
+        kind = field.type if isinstance(field.type, type) else None
+        default = field.default_factory() if callable(field.default_factory) else None
+        if dataclasses.is_dataclass(default):
+            names += _options(type(default), f"{prefix}{field.name}.")
+        elif kind is None or not dataclasses.is_dataclass(kind):
+            names.append(f"{prefix}{field.name}")
+    return names
+
+
+def test_every_config_option_is_documented() -> None:
+    text = DOCS.read_text()
+    options = _options(Config)
+    assert "identity.security_compliance.lockout_failure_attempts" in options
+    missing = [o for o in options if f"`{o}`" not in text]
+    assert not missing, f"undocumented options: {missing}"
