@@ -15,6 +15,7 @@ from ownstack.common.db import migrate
 from ownstack.common.db.engine import make_engine
 from ownstack.identity.bootstrap import bootstrap
 from ownstack.identity.service import IdentityService
+from ownstack.peers import Peers
 from ownstack.services import SERVICES
 from ownstack.state import read_admin_password
 
@@ -47,8 +48,10 @@ async def initialise(config: Config) -> None:
 async def serve(config: Config) -> None:
     await initialise(config)
     servers: list[_Server] = []
+    peers = Peers(config)
     for spec in SERVICES:
-        app = spec.make_app(config)
+        app = spec.make_app(config, peers)
+        peers.apps[spec.type] = app
         uv_config = uvicorn.Config(app, host=config.cloud.bind_host, port=spec.port(config),
                                    log_config=None, access_log=False, lifespan="on",
                                    loop="none", http="httptools", server_header=False)

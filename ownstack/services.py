@@ -12,6 +12,7 @@ from typing import Any
 
 from ownstack.common.config import Config
 from ownstack.identity.bootstrap import CatalogEntry
+from ownstack.peers import Peers
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class ServiceSpec:
     name: str
     port: Callable[[Config], int]
     catalog_path: str
-    make_app: Callable[..., Any]
+    make_app: Callable[[Config, Peers], Any]
     health_path: str = "/"
     description: str = ""
 
@@ -37,14 +38,23 @@ class ServiceSpec:
         return f"http://{host}:{self.port(config)}"
 
 
-def _identity_app(config: Config, **kwargs: Any) -> Any:
+def _identity_app(config: Config, peers: Peers) -> Any:
     from ownstack.identity.service import make_app
 
-    return make_app(config, **kwargs)
+    return make_app(config)
+
+
+def _image_app(config: Config, peers: Peers) -> Any:
+    from ownstack.image.service import make_app
+
+    return make_app(config, peers)
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(type="identity", name="keystone", port=lambda c: c.identity.port,
                 catalog_path="/v3", make_app=_identity_app, health_path="/v3",
                 description="Identity service (ownstack.identity)"),
+    ServiceSpec(type="image", name="glance", port=lambda c: c.image.port,
+                catalog_path="", make_app=_image_app, health_path="/versions",
+                description="Image service (ownstack.image)"),
 )

@@ -107,3 +107,49 @@ async def make_identity_client(config: Config) -> AsyncIterator[IdentityClient]:
 async def identity(tmp_path: Path) -> AsyncIterator[IdentityClient]:
     async for client in make_identity_client(make_config(tmp_path)):
         yield client
+
+
+@dataclass
+class ImageClient:
+    """The image API in process, authenticated through the in-process identity app."""
+
+    http: httpx.AsyncClient
+    identity: IdentityClient
+    app: Any
+
+    async def call(self, method: str, path: str, *, token: str | None = None,
+                   expect: int | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"X-Auth-Token": token or self.identity.admin_token,
+                   **kwargs.pop("headers", {})}
+        r = await self.http.request(method, path, headers=headers, **kwargs)
+        if expect is not None:
+            assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r
+
+    async def project_user_token(self, role: str = "member") -> tuple[dict[str, Any], str]:
+        """A new project with a new user holding ``role`` on it, and that user's token."""
+        project = await self.identity.make_project()
+        user = await self.identity.make_user(project=project, role=role, password="pw")
+        return project, await self.identity.token(user["name"], "pw", project=project["name"])
+
+
+async def make_image_client(config: Config) -> AsyncIterator[ImageClient]:
+    from ownstack.image.service import make_app
+    from ownstack.peers import Peers
+
+    async for identity in make_identity_client(config):
+        peers = Peers(config, apps={"identity": identity.app})
+        app = make_app(config, peers)
+        for hook in app.on_startup:
+            await hook()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://image.test") as http:
+            yield ImageClient(http=http, identity=identity, app=app)
+        for hook in app.on_shutdown:
+            await hook()
+
+
+@pytest.fixture
+async def image(tmp_path: Path) -> AsyncIterator[ImageClient]:
+    async for client in make_image_client(make_config(tmp_path, "image.port=15998")):
+        yield client

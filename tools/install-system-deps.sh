@@ -7,7 +7,9 @@ set -euo pipefail
 #   python3, python3-venv, python3-dev, gcc : the virtualenv, and building any wheel that lacks one
 #   ca-certificates, curl                    : fetching Python packages; health checks by hand
 #   iproute2, procps                         : the network service and `ownstack status`
-PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps)
+#   qemu-utils                               : qemu-img, which inspects and converts disk images
+#   util-linux                               : prlimit, which bounds what qemu-img may use
+PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -78,6 +78,19 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True)
+class ImageConfig:
+    port: int = 9292
+    store_dir: str = ""                        # empty: <state_dir>/images
+    max_request_body_size: int = 65536         # JSON bodies; image data is streamed
+    image_count_quota: int = 0                 # images per project; 0: unlimited
+    image_size_quota_mb: int = 0               # total image bytes per project; 0: unlimited
+    max_image_size_mb: int = 1048576           # largest single image (1 TiB)
+    inspect_timeout: int = 30                  # seconds qemu-img info may run
+    inspect_memory_mb: int = 1024              # address-space limit of qemu-img info
+    token_cache_ttl: int = 30                  # seconds a validated token is trusted
+
+
+@dataclass(frozen=True)
 class Config:
     state_dir: Path = DEFAULT_STATE_DIR
     policy_file: str = ""                      # oslo.policy-style YAML/JSON overrides
@@ -85,6 +98,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    image: ImageConfig = field(default_factory=ImageConfig)
 
     @property
     def database_url(self) -> str:

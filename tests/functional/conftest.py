@@ -33,10 +33,21 @@ MARIADB_HOST = os.environ.get("OWNSTACK_TEST_MARIADB_HOST", "127.0.0.1")
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(*, pair: bool = False) -> int:
+    """A free port on loopback; with ``pair``, the next port is free too."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if not pair:
+            return port
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free pair of ports")
 
 
 def _backends() -> list[str]:
@@ -100,6 +111,10 @@ class Cloud:
     extra_clouds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
+    def image_url(self) -> str:
+        return f"http://127.0.0.1:{self.port + 1}"
+
+    @property
     def auth_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v3"
 
@@ -160,11 +175,12 @@ class Cloud:
 
 def start_cloud(tmp: Path, backend: str, database_url: str | None,
                 extra: tuple[str, ...] = ()) -> Cloud:
-    port = free_port()
+    port = free_port(pair=True)
     state_dir = tmp / "state"
     log = tmp / "ownstack.log"
     command = [sys.executable, "-m", "ownstack", "--state-dir", str(state_dir),
-               "--set", f"identity.port={port}", "--set", "identity.bcrypt_rounds=4"]
+               "--set", f"identity.port={port}", "--set", f"image.port={port + 1}",
+               "--set", "identity.bcrypt_rounds=4"]
     if database_url:
         command += ["--set", f"database.url={database_url}"]
     for item in extra:

@@ -18,7 +18,8 @@ from conftest import free_port
 def _ownstack(tmp: Path, port: int, *args: str, check: bool = True
               ) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "ownstack", "--state-dir", str(tmp / "state"),
-               "--set", f"identity.port={port}", "--set", "identity.bcrypt_rounds=4", *args]
+               "--set", f"identity.port={port}", "--set", f"image.port={port + 1}",
+               "--set", "identity.bcrypt_rounds=4", *args]
     env = {**os.environ, "HOME": str(tmp)}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
                             stdin=subprocess.DEVNULL, check=False)
@@ -28,7 +29,7 @@ def _ownstack(tmp: Path, port: int, *args: str, check: bool = True
 
 
 def test_up_status_down_up_reset(tmp_path: Path) -> None:
-    port = free_port()
+    port = free_port(pair=True)
     state = tmp_path / "state"
     try:
         first = _ownstack(tmp_path, port, "up")
@@ -50,8 +51,8 @@ def test_up_status_down_up_reset(tmp_path: Path) -> None:
         assert "already running" in _ownstack(tmp_path, port, "up").stdout
 
         status = json.loads(_ownstack(tmp_path, port, "status", "--json").stdout)
-        assert status["pid"] and [s["healthy"] for s in status["services"]] == [True]
-        assert status["services"][0]["service"] == "identity"
+        assert status["pid"] and all(s["healthy"] for s in status["services"])
+        assert [s["service"] for s in status["services"]] == ["identity", "image"]
 
         # Make some state, stop, start again: the state survives and the password is kept.
         token = _token(port, password_file.read_text().strip())

@@ -1,0 +1,45 @@
+"""Image error codes and Glance's error body.
+
+Glance answers errors through webob, whose JSON form is
+``{"code": "404 Not Found", "title": "Not Found", "message": "..."}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ownstack.common.errors import BadRequest, Conflict, Forbidden, NotFound, OwnstackError
+
+
+def format_error(exc: OwnstackError, request_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    return {"code": f"{exc.status} {exc.title}", "title": exc.title,
+            "message": exc.message}, {}
+
+
+class ImageNotFound(NotFound):
+    code = "image.not_found"
+
+    def __init__(self, image_id: str) -> None:
+        super().__init__(f"No image found with ID {image_id}")
+
+
+class InvalidImageStatus(Conflict):
+    code = "image.invalid_status"
+
+
+class ImageProtected(Forbidden):
+    code = "image.protected"
+
+    def __init__(self, image_id: str) -> None:
+        super().__init__(f"Image {image_id} is protected and cannot be deleted.")
+
+
+class BadImageData(BadRequest):
+    """The uploaded bytes are not what was declared, or are unsafe to hand a hypervisor."""
+
+    code = "image.bad_data"
+
+
+class QuotaExceeded(OwnstackError):
+    status = 413
+    code = "image.quota_exceeded"

@@ -1,0 +1,57 @@
+"""Image tables, prefixed ``image_``: services share one database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ownstack.common.db.base import Base, UTCDateTime, utcnow
+
+ID = String(64)
+
+
+class Image(Base):
+    __tablename__ = "image_image"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)   # a dashed UUID, as Glance
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    # queued -> saving -> active; deactivated; killed. Deleted images are removed.
+    status: Mapped[str] = mapped_column(String(30), default="queued", index=True)
+    visibility: Mapped[str] = mapped_column(String(20), default="shared", index=True)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    os_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner: Mapped[str | None] = mapped_column(ID, index=True)
+    disk_format: Mapped[str | None] = mapped_column(String(20))
+    container_format: Mapped[str | None] = mapped_column(String(20))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    virtual_size: Mapped[int | None] = mapped_column(BigInteger)
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    os_hash_algo: Mapped[str | None] = mapped_column(String(64))
+    os_hash_value: Mapped[str | None] = mapped_column(String(128))
+    min_disk: Mapped[int] = mapped_column(Integer, default=0)
+    min_ram: Mapped[int] = mapped_column(Integer, default=0)
+    # What qemu-img found in the uploaded bytes (qcow2, raw, vmdk, ...).
+    detected_format: Mapped[str | None] = mapped_column(String(20))
+    # Free-form properties (os_distro, hw_*, owner_specified.openstack.*, ...): str -> str.
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ImageTag(Base):
+    __tablename__ = "image_tag"
+    image_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("image_image.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ImageMember(Base):
+    __tablename__ = "image_member"
+    image_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("image_image.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # accepted, rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
