@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from starlette.datastructures import Headers, QueryParams
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -150,6 +150,11 @@ class ServiceApp(Generic[S]):
             response = await self._dispatch(request, request_id)
         except OwnstackError as exc:
             response = self._error_response(exc, request_id)
+        except ClientDisconnect:
+            # The client went away mid-request (an aborted upload): nobody to answer.
+            self.log.info("%s %s: client disconnected", request.method, request.url.path)
+            request_id_var.reset(token)
+            return
         except Exception:
             self.log.exception("unhandled error serving %s %s", request.method, request.url.path)
             response = self._error_response(OwnstackError(), request_id)
@@ -169,7 +174,9 @@ class ServiceApp(Generic[S]):
         if not isinstance(result, Response):
             raise TypeError(f"handler {handler.__qualname__} returned {type(result).__name__}")
         if request.method == "HEAD":
-            result.body = b""
+            # Same status and headers (Content-Length included) as GET, no body, and a
+            # streaming body is never started.
+            return Response(status_code=result.status_code, headers=dict(result.headers))
         return result
 
     async def _authenticate(self, request: Request, request_id: str, *, public: bool
