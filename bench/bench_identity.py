@@ -44,8 +44,8 @@ def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 def ownstack(state: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OWNSTACK_ADMIN_PASSWORD": PASSWORD, "HOME": str(state.parent)}
     return run([sys.executable, "-m", "ownstack", "--state-dir", str(state),
-                "--set", f"identity.port={port}", "--set", f"image.port={port + 1}", *args],
-               env=env)
+                "--set", f"identity.port={port}", "--set", f"image.port={port + 1}",
+                "--set", f"placement.port={port + 2}", *args], env=env)
 
 
 def rss_mb(pid: int) -> float:

@@ -110,8 +110,8 @@ async def identity(tmp_path: Path) -> AsyncIterator[IdentityClient]:
 
 
 @dataclass
-class ImageClient:
-    """The image API in process, authenticated through the in-process identity app."""
+class ServiceClient:
+    """Another service's API in process, authenticated through the in-process identity app."""
 
     http: httpx.AsyncClient
     identity: IdentityClient
@@ -133,23 +133,41 @@ class ImageClient:
         return project, await self.identity.token(user["name"], "pw", project=project["name"])
 
 
-async def make_image_client(config: Config) -> AsyncIterator[ImageClient]:
-    from ownstack.image.service import make_app
-    from ownstack.peers import Peers
+ImageClient = ServiceClient
+PlacementClient = ServiceClient
 
+
+async def make_service_client(config: Config, service: str) -> AsyncIterator[ServiceClient]:
+    """``service``'s app (built by ownstack.services) beside an in-process identity app."""
+    from ownstack.peers import Peers
+    from ownstack.services import SERVICES
+
+    spec = next(s for s in SERVICES if s.type == service)
     async for identity in make_identity_client(config):
         peers = Peers(config, apps={"identity": identity.app})
-        app = make_app(config, peers)
+        app = spec.make_app(config, peers)
         for hook in app.on_startup:
             await hook()
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://image.test") as http:
-            yield ImageClient(http=http, identity=identity, app=app)
+        async with httpx.AsyncClient(transport=transport,
+                                     base_url=f"http://{service}.test") as http:
+            yield ServiceClient(http=http, identity=identity, app=app)
         for hook in app.on_shutdown:
             await hook()
 
 
+async def make_image_client(config: Config) -> AsyncIterator[ServiceClient]:
+    async for client in make_service_client(config, "image"):
+        yield client
+
+
 @pytest.fixture
-async def image(tmp_path: Path) -> AsyncIterator[ImageClient]:
+async def image(tmp_path: Path) -> AsyncIterator[ServiceClient]:
     async for client in make_image_client(make_config(tmp_path, "image.port=15998")):
+        yield client
+
+
+@pytest.fixture
+async def placement(tmp_path: Path) -> AsyncIterator[ServiceClient]:
+    async for client in make_service_client(make_config(tmp_path), "placement"):
         yield client

@@ -91,6 +91,13 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class PlacementConfig:
+    port: int = 8778
+    max_request_body_size: int = 1048576       # bytes; bulk allocations can be large
+    token_cache_ttl: int = 30                  # seconds a validated token is trusted
+
+
+@dataclass(frozen=True)
 class Config:
     state_dir: Path = DEFAULT_STATE_DIR
     policy_file: str = ""                      # oslo.policy-style YAML/JSON overrides
@@ -99,6 +106,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    placement: PlacementConfig = field(default_factory=PlacementConfig)
 
     @property
     def database_url(self) -> str:

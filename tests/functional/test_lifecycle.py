@@ -12,14 +12,16 @@ from pathlib import Path
 import httpx
 import yaml
 
-from conftest import free_port
+from conftest import SERVICE_PORT_OPTIONS, free_port, port_overrides
 
 
 def _ownstack(tmp: Path, port: int, *args: str, check: bool = True
               ) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "ownstack", "--state-dir", str(tmp / "state"),
-               "--set", f"identity.port={port}", "--set", f"image.port={port + 1}",
-               "--set", "identity.bcrypt_rounds=4", *args]
+               "--set", "identity.bcrypt_rounds=4"]
+    for item in port_overrides(port):
+        command += ["--set", item]
+    command += list(args)
     env = {**os.environ, "HOME": str(tmp)}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
                             stdin=subprocess.DEVNULL, check=False)
@@ -29,7 +31,7 @@ def _ownstack(tmp: Path, port: int, *args: str, check: bool = True
 
 
 def test_up_status_down_up_reset(tmp_path: Path) -> None:
-    port = free_port(pair=True)
+    port = free_port(count=len(SERVICE_PORT_OPTIONS))
     state = tmp_path / "state"
     try:
         first = _ownstack(tmp_path, port, "up")
