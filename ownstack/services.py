@@ -50,6 +50,12 @@ def _image_app(config: Config, peers: Peers) -> Any:
     return make_app(config, peers)
 
 
+def _placement_app(config: Config, peers: Peers) -> Any:
+    from ownstack.placement.service import make_app
+
+    return make_app(config, peers)
+
+
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(type="identity", name="keystone", port=lambda c: c.identity.port,
                 catalog_path="/v3", make_app=_identity_app, health_path="/v3",
@@ -57,4 +63,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(type="image", name="glance", port=lambda c: c.image.port,
                 catalog_path="", make_app=_image_app, health_path="/versions",
                 description="Image service (ownstack.image)"),
+    ServiceSpec(type="placement", name="placement", port=lambda c: c.placement.port,
+                catalog_path="", make_app=_placement_app, health_path="/",
+                description="Placement service (ownstack.placement)"),
 )

@@ -33,21 +33,30 @@ MARIADB_HOST = os.environ.get("OWNSTACK_TEST_MARIADB_HOST", "127.0.0.1")
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 
 
-def free_port(*, pair: bool = False) -> int:
-    """A free port on loopback; with ``pair``, the next port is free too."""
+SERVICE_PORT_OPTIONS = ("identity.port", "image.port", "placement.port")
+
+
+def free_port(*, pair: bool = False, count: int = 1) -> int:
+    """A free port on loopback such that the next ``count - 1`` ports are free too
+    (``pair`` is ``count=2``)."""
+    count = max(count, 2 if pair else 1)
     for _ in range(100):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        if not pair:
-            return port
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free pair of ports")
+        try:
+            for offset in range(1, count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def port_overrides(base: int) -> list[str]:
+    """``--set`` values that put every service on consecutive ports from ``base``."""
+    return [f"{option}={base + i}" for i, option in enumerate(SERVICE_PORT_OPTIONS)]
 
 
 def _backends() -> list[str]:
@@ -115,6 +124,10 @@ class Cloud:
         return f"http://127.0.0.1:{self.port + 1}"
 
     @property
+    def placement_url(self) -> str:
+        return f"http://127.0.0.1:{self.port + 2}"
+
+    @property
     def auth_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v3"
 
@@ -175,12 +188,13 @@ class Cloud:
 
 def start_cloud(tmp: Path, backend: str, database_url: str | None,
                 extra: tuple[str, ...] = ()) -> Cloud:
-    port = free_port(pair=True)
+    port = free_port(count=len(SERVICE_PORT_OPTIONS))
     state_dir = tmp / "state"
     log = tmp / "ownstack.log"
     command = [sys.executable, "-m", "ownstack", "--state-dir", str(state_dir),
-               "--set", f"identity.port={port}", "--set", f"image.port={port + 1}",
                "--set", "identity.bcrypt_rounds=4"]
+    for item in port_overrides(port):
+        command += ["--set", item]
     if database_url:
         command += ["--set", f"database.url={database_url}"]
     for item in extra:
@@ -239,3 +253,85 @@ def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+# Image helpers, for tests/functional/test_image_*.py.
+
+def wait_for_image_service(cloud: Cloud, timeout: float = 30.0) -> None:
+    """The fixture waits for identity; the image server in the same process may lag it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{cloud.image_url}/versions", timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
+def member_cloud(cloud: Cloud, prefix: str) -> tuple[str, str]:
+    """A new project with a ``member`` user, as a clouds.yaml entry: (project id, cloud)."""
+    conn = cloud.sdk()
+    project = conn.identity.create_project(name=unique(prefix), domain_id="default")
+    user = conn.identity.create_user(name=unique(f"{prefix}-user"), password="pw",
+                                     default_project_id=project.id, domain_id="default")
+    conn.identity.assign_project_role_to_user(project, user, conn.identity.find_role("member"))
+    return project.id, cloud.add_cloud(unique(f"{prefix}-cloud"), user.name, "pw",
+                                       project.name)
+
+
+def file_hashes(path: Path) -> tuple[str, str]:
+    """(md5, sha512) of a file: Glance's ``checksum`` and ``os_hash_value``."""
+    import hashlib
+
+    md5, sha512 = hashlib.md5(), hashlib.sha512()  # noqa: S324 - Glance's checksum is md5
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            md5.update(chunk)
+            sha512.update(chunk)
+    return md5.hexdigest(), sha512.hexdigest()
+
+
+def store_files(cloud: Cloud) -> set[Path]:
+    """Every file under the image store (default location: <state dir>/images)."""
+    return {p for p in (cloud.state_dir / "images").rglob("*") if p.is_file()}
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+class RssSampler:
+    """Samples a process's resident memory every ``interval`` seconds, in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        import threading
+
+        self.pid = pid
+        self.interval = interval
+        self.baseline_kb = rss_kb(pid)
+        self.peak_kb = self.baseline_kb
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_kb = max(self.peak_kb, rss_kb(self.pid))
+            self.samples += 1
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak_kb - self.baseline_kb) / 1024
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

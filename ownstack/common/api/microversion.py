@@ -14,13 +14,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Final
+from typing import Any, Final
 
-from ownstack.common.errors import BadRequest, NotAcceptable
+from ownstack.common.api.routing import Handler, RouteTable
+from ownstack.common.errors import BadRequest, NotAcceptable, OwnstackError
 
-__all__ = ["STANDARD_HEADER", "Microversions", "Version", "at_least"]
+__all__ = ["STANDARD_HEADER", "Microversions", "Version", "at_least", "version_of"]
 
 STANDARD_HEADER: Final = "OpenStack-API-Version"
+# Where a negotiated version waits for the handler, in the ASGI scope of its request.
+_SCOPE_KEY: Final = "ownstack.microversion"
 
 # As Nova and Placement: no leading zeros, so "2.01" cannot pass for "2.1".
 _VERSION: Final = re.compile(r"([1-9][0-9]*)\.(0|[1-9][0-9]*)")
@@ -125,6 +128,30 @@ class Microversions:
         headers["Vary"] = self._vary
         return headers
 
+    def versioned(self, handler: Handler) -> Handler:
+        """``handler`` behind negotiation: it finds its version with :func:`version_of`, and
+        the response, or the error it raises, names that version in its headers."""
+
+        @functools.wraps(handler)
+        async def negotiated(req: Any) -> Any:
+            version = self.negotiate(req.headers)
+            req.request.scope[_SCOPE_KEY] = version
+            headers = self.response_headers(version)
+            try:
+                response = await handler(req)
+            except OwnstackError as exc:
+                exc.headers.update(headers)
+                raise
+            response.headers.update(headers)
+            return response
+
+        return negotiated
+
+    def versioned_routes(self, table: RouteTable) -> RouteTable:
+        """Every handler of a route table behind :meth:`versioned`."""
+        return {path: {method: self.versioned(handler) for method, handler in methods.items()}
+                for path, methods in table.items()}
+
     def _requested(self, headers: Mapping[str, str]) -> str | None:
         """The raw version string the request gives for this service, if any.
 
@@ -150,6 +177,12 @@ class Microversions:
                 f"Conflicting microversions {', '.join(sorted(ours))} for {self.service_type}."
             )
         return ours.pop() if ours else None
+
+
+def version_of(req: Any) -> Version:
+    """The version negotiated for ``req`` (an ApiRequest) by :meth:`Microversions.versioned`."""
+    version: Version = req.request.scope[_SCOPE_KEY]
+    return version
 
 
 def _header_values(headers: Mapping[str, str], name: str) -> list[str]:

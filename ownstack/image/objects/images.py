@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
+from ownstack.common.db.base import utcnow
+from ownstack.common.errors import ConcurrentUpdate
 from ownstack.image.errors import ImageNotFound
-from ownstack.image.objects.models import Image, ImageMember
+from ownstack.image.objects.models import Image, ImageMember, ImageTag
+
+# Glance's defaults for [image_format] disk_formats and container_formats.
+DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
+                "ploop")
+CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
+VISIBILITIES = ("public", "private", "shared", "community")
+MEMBER_STATUSES = ("pending", "accepted", "rejected")
+
+# Glance's image_tag_quota, image_property_quota and image_member_quota defaults.
+MAX_TAGS = 128
+MAX_PROPERTIES = 128
+MAX_MEMBERS = 128
+
+# How often a change that lost a race is re-applied to the image as it now is.
+SAVE_ATTEMPTS = 10
+
+T = TypeVar("T")
 
 
 def is_admin(ctx: RequestContext) -> bool:
@@ -39,10 +63,83 @@ def visible_condition(ctx: RequestContext, *, listing: bool,
     return or_(*conditions) if conditions else false()
 
 
-async def get_visible(db: AsyncSession, ctx: RequestContext, image_id: str) -> Image:
-    """The image, if ``ctx`` may see it; otherwise 404, never 403 (no existence oracle)."""
-    image = await db.scalar(select(Image).where(
-        Image.id == image_id, visible_condition(ctx, listing=False)))
+def list_condition(ctx: RequestContext, *, visibility: str | None,
+                   member_status: str | None) -> ColumnElement[bool]:
+    """The images ``GET /v2/images`` shows for a ``visibility`` filter (None: no filter).
+
+    Without a filter Glance leaves out community images the caller does not own, for
+    admins too; ``community`` and ``all`` bring them in; any other value keeps only
+    images of that visibility. ``member_status`` None means any membership status.
+    """
+    condition = visible_condition(ctx, listing=True, member_status=member_status)
+    if visibility is None:
+        return and_(condition, or_(Image.visibility != "community",
+                                   Image.owner == ctx.project_id))
+    if visibility in ("community", "all"):
+        condition = or_(condition, Image.visibility == "community")
+    if visibility != "all":
+        condition = and_(condition, Image.visibility == visibility)
+    return condition
+
+
+async def get_visible(db: AsyncSession, ctx: RequestContext, image_id: str, *,
+                      lock: bool = False) -> Image:
+    """The image, if ``ctx`` may see it; otherwise 404, never 403 (no existence oracle).
+
+    ``lock`` takes a row lock (``SELECT ... FOR UPDATE``) for a read-modify-write in a
+    write transaction, so two concurrent updates apply one after the other.
+    """
+    stmt = select(Image).where(Image.id == image_id, visible_condition(ctx, listing=False))
+    if lock:
+        stmt = stmt.with_for_update()
+    image = await db.scalar(stmt)
     if image is None:
         raise ImageNotFound(image_id)
     return image
+
+
+async def replace_tags(db: AsyncSession, image_id: str, tags: Iterable[str]) -> None:
+    await db.execute(delete(ImageTag).where(ImageTag.image_id == image_id))
+    db.add_all(ImageTag(image_id=image_id, value=tag) for tag in dict.fromkeys(tags))
+
+
+async def delete_image_rows(db: AsyncSession, image: Image) -> None:
+    """The image and everything hanging off it (the foreign keys cascade on every
+    backend but SQLite without ``foreign_keys``, so do not rely on them)."""
+    await db.execute(delete(ImageTag).where(ImageTag.image_id == image.id))
+    await db.execute(delete(ImageMember).where(ImageMember.image_id == image.id))
+    await db.delete(image)
+
+
+class LostRace(Exception):
+    """Another request changed the image between our read and our write."""
+
+
+async def save_image(db: AsyncSession, image: Image, values: Mapping[str, Any] | None = None
+                     ) -> None:
+    """Write ``values`` to ``image`` and bump ``updated_at``, if nobody changed it since it
+    was read: a compare-and-swap on ``updated_at`` (the table has no generation column).
+
+    SQLite ignores ``FOR UPDATE``, so without this two concurrent patches would both read
+    the same properties and the second would silently drop what the first added. Raises
+    :class:`LostRace`; the caller's transaction must then roll back (see :func:`retrying`).
+    """
+    seen = image.updated_at
+    now = max(utcnow(), seen + timedelta(microseconds=1))
+    result = await db.execute(update(Image).where(Image.id == image.id,
+                                                  Image.updated_at == seen)
+                              .values(**(values or {}), updated_at=now))
+    if not isinstance(result, CursorResult) or result.rowcount != 1:
+        raise LostRace(image.id)
+
+
+async def retrying(operation: Callable[[], Awaitable[T]]) -> T:
+    """Run ``operation`` (a whole read-modify-write transaction) again while it loses
+    races, as if the concurrent requests had arrived one after the other; 409 when it
+    keeps losing."""
+    for _ in range(SAVE_ATTEMPTS):
+        try:
+            return await operation()
+        except LostRace:
+            continue
+    raise ConcurrentUpdate()

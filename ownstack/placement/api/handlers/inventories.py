@@ -1,0 +1,122 @@
+"""``/resource_providers/{uuid}/inventories`` and ``.../inventories/{resource_class}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.schema import Validator
+from ownstack.common.errors import MethodNotAllowed, NotFound
+from ownstack.placement.api.common import (
+    at_least,
+    body,
+    cache_headers,
+    check_accept,
+    rp_url,
+    version_of,
+)
+from ownstack.placement.objects import inventories as inv
+from ownstack.placement.objects.inventories import InventoryRecord
+from ownstack.placement.objects.providers import Provider, get_provider
+from ownstack.placement.schemas import inventory as schema
+from ownstack.placement.service import Req
+
+_POST = Validator(schema.POST)
+_PUT_ONE = Validator(schema.BASE)
+_PUT_ALL = Validator(schema.PUT_ALL)
+
+
+def _one(record: InventoryRecord, provider: Provider) -> dict[str, Any]:
+    return {**record.fields(), "resource_provider_generation": provider.generation}
+
+
+def _all(records: list[InventoryRecord], provider: Provider) -> dict[str, Any]:
+    return {"resource_provider_generation": provider.generation,
+            "inventories": {r.resource_class: r.fields() for r in records}}
+
+
+def _zero_allowed(req: Req) -> bool:
+    return at_least(version_of(req), "1.26")
+
+
+async def list_inventories(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:inventories:list")
+    check_accept(req)
+    async with req.svc.read() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        records = await inv.get_inventories(db, req.svc.names, provider)
+    return json_response(_all(records, provider), headers=cache_headers(
+        version_of(req), (r.modified for r in records)))
+
+
+async def show_inventory(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:inventories:show")
+    check_accept(req)
+    resource_class = req.params["resource_class"]
+    async with req.svc.read() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        records = await inv.get_inventories(db, req.svc.names, provider)
+    record = next((r for r in records if r.resource_class == resource_class), None)
+    if record is None:
+        raise NotFound(f"No inventory of class {resource_class} for {provider.uuid}")
+    return json_response(_one(record, provider),
+                         headers=cache_headers(version_of(req), [record.modified]))
+
+
+async def create_inventory(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:inventories:create")
+    data = await body(req, _POST)
+    async with req.svc.write() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        record = InventoryRecord.from_body(data["resource_class"], data)
+        inv.check_capacity(provider, [record], zero_allowed=_zero_allowed(req))
+        await inv.add_inventory(db, req.svc.names, provider, record)
+    return json_response(_one(record, provider), status=201, headers={
+        "Location": f"{rp_url(provider.uuid)}/inventories/{record.resource_class}",
+        **cache_headers(version_of(req))})
+
+
+async def set_inventories(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:inventories:update")
+    data = await body(req, _PUT_ALL)
+    async with req.svc.write() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        records = [InventoryRecord.from_body(rc, values)
+                   for rc, values in data["inventories"].items()]
+        inv.check_capacity(provider, records, zero_allowed=_zero_allowed(req))
+        await inv.set_inventories(db, req.svc.names, provider,
+                                  data["resource_provider_generation"], records)
+    return json_response(_all(records, provider), headers=cache_headers(version_of(req)))
+
+
+async def update_inventory(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:inventories:update")
+    data = await body(req, _PUT_ONE)
+    async with req.svc.write() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        record = InventoryRecord.from_body(req.params["resource_class"], data)
+        inv.check_capacity(provider, [record], zero_allowed=_zero_allowed(req))
+        await inv.update_inventory(db, req.svc.names, provider,
+                                   data["resource_provider_generation"], record)
+    return json_response(_one(record, provider), headers=cache_headers(version_of(req)))
+
+
+async def delete_inventories(req: Req) -> Response:
+    if not at_least(version_of(req), "1.5"):
+        raise MethodNotAllowed("The method specified is not allowed for this resource.",
+                               headers={"Allow": "GET, POST, PUT"})
+    req.svc.enforce(req.ctx, "placement:resource_providers:inventories:delete")
+    async with req.svc.write() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        await inv.set_inventories(db, req.svc.names, provider, provider.generation, [])
+    return empty_response(204)
+
+
+async def delete_inventory(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:inventories:delete")
+    async with req.svc.write() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        await inv.delete_inventory(db, req.svc.names, provider, req.params["resource_class"])
+    return empty_response(204)

@@ -1,0 +1,113 @@
+"""``/resource_providers`` and ``/resource_providers/{uuid}``."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from typing import Any
+
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.microversion import Version
+from ownstack.common.api.schema import Validator
+from ownstack.placement.api import filters
+from ownstack.placement.api.common import (
+    at_least,
+    body,
+    cache_headers,
+    check_accept,
+    pick,
+    query,
+    rp_url,
+    version_of,
+)
+from ownstack.placement.objects import providers as rps
+from ownstack.placement.objects.providers import Provider
+from ownstack.placement.schemas import resource_provider as schema
+from ownstack.placement.service import Req
+
+_POST = ((("1.14", Validator(schema.POST_1_14)), ("1.0", Validator(schema.POST_1_0))))
+_PUT = ((("1.14", Validator(schema.PUT_1_14)), ("1.0", Validator(schema.PUT_1_0))))
+_LIST = (("1.18", Validator(schema.LIST_1_18)), ("1.14", Validator(schema.LIST_1_14)),
+         ("1.4", Validator(schema.LIST_1_4)), ("1.3", Validator(schema.LIST_1_3)),
+         ("1.0", Validator(schema.LIST_1_0)))
+
+
+def provider_view(provider: Provider, version: Version) -> dict[str, Any]:
+    url = rp_url(provider.uuid)
+    rels = ["inventories", "usages"]
+    if at_least(version, "1.1"):
+        rels.append("aggregates")
+    if at_least(version, "1.6"):
+        rels.append("traits")
+    if at_least(version, "1.11"):
+        rels.append("allocations")
+    view: dict[str, Any] = {
+        "uuid": provider.uuid, "name": provider.name, "generation": provider.generation,
+        "links": [{"rel": "self", "href": url}, *({"rel": rel, "href": f"{url}/{rel}"}
+                                                  for rel in rels)],
+    }
+    if at_least(version, "1.14"):
+        view["parent_provider_uuid"] = provider.parent_provider_uuid
+        view["root_provider_uuid"] = provider.root_provider_uuid
+    return view
+
+
+async def list_resource_providers(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:list")
+    check_accept(req)
+    version = version_of(req)
+    params = query(req, pick(version, _LIST))
+    async with req.svc.read() as db:
+        where = await filters.provider_filters(db, req.svc.names, req.query, params, version)
+        found = [] if where is None else await rps.list_providers(db, where)
+    return json_response({"resource_providers": [provider_view(p, version) for p in found]},
+                         headers=cache_headers(version, (p.modified for p in found)))
+
+
+async def create_resource_provider(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:create")
+    version = version_of(req)
+    data = await body(req, pick(version, _POST))
+    rp_uuid = str(uuidlib.UUID(data["uuid"])) if data.get("uuid") else str(uuidlib.uuid4())
+    parent = data.get("parent_provider_uuid")
+    async with req.svc.write() as db:
+        provider = await rps.create_provider(
+            db, rp_uuid, data["name"], str(uuidlib.UUID(parent)) if parent else None)
+    headers = {"Location": rp_url(provider.uuid)}
+    if at_least(version, "1.20"):
+        return json_response(provider_view(provider, version), headers={
+            **headers, **cache_headers(version, [provider.modified])})
+    return empty_response(201, headers=headers)
+
+
+async def show_resource_provider(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:show")
+    check_accept(req)
+    version = version_of(req)
+    async with req.svc.read() as db:
+        provider = await rps.get_provider(db, req.params["uuid"])
+    return json_response(provider_view(provider, version),
+                         headers=cache_headers(version, [provider.modified]))
+
+
+async def update_resource_provider(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:update")
+    version = version_of(req)
+    data = await body(req, pick(version, _PUT))
+    async with req.svc.write() as db:
+        provider = await rps.get_provider(db, req.params["uuid"])
+        if data.get("parent_provider_uuid"):
+            data["parent_provider_uuid"] = str(uuidlib.UUID(data["parent_provider_uuid"]))
+        provider = await rps.update_provider(db, provider, data,
+                                             allow_reparenting=at_least(version, "1.37"))
+    return json_response(provider_view(provider, version),
+                         headers=cache_headers(version, [provider.modified]))
+
+
+async def delete_resource_provider(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "placement:resource_providers:delete")
+    async with req.svc.write() as db:
+        provider = await rps.get_provider(db, req.params["uuid"])
+        await rps.delete_provider(db, provider)
+    return empty_response(204)

@@ -1,0 +1,123 @@
+"""``/traits``, ``/traits/{name}`` and ``/resource_providers/{uuid}/traits`` (1.6+)."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.schema import Validator
+from ownstack.common.errors import BadRequest, NotFound, ValidationFailed
+from ownstack.placement.api.common import (
+    at_least,
+    body,
+    cache_headers,
+    check_accept,
+    query,
+    version_of,
+)
+from ownstack.placement.objects import traits
+from ownstack.placement.objects.providers import get_provider
+from ownstack.placement.schemas import trait as schema
+from ownstack.placement.service import Req
+
+_CUSTOM = Validator(schema.CUSTOM_TRAIT)
+_SET = Validator(schema.SET_PROVIDER_TRAITS)
+_LIST = Validator(schema.LIST)
+
+
+def _require_1_6(req: Req) -> None:
+    if not at_least(version_of(req), "1.6"):
+        raise NotFound("The resource could not be found.")
+
+
+async def list_traits(req: Req) -> Response:
+    _require_1_6(req)
+    req.svc.enforce(req.ctx, "placement:traits:list")
+    check_accept(req)
+    params = query(req, _LIST)
+    names_in = prefix = associated = None
+    if "name" in params:
+        op, sep, value = params["name"].partition(":")
+        if not sep:
+            raise BadRequest("Badly formatted name parameter. Expected name query string "
+                             "parameter in form: ?name=[in|startswith]:[name1,name2|prefix]. "
+                             f'Got: "{params["name"]}"')
+        if op == "in":
+            names_in = value.split(",")
+        elif op == "startswith":
+            prefix = value
+    if "associated" in params:
+        if params["associated"].lower() not in ("true", "false"):
+            raise BadRequest('The query parameter "associated" only accepts "true" or "false"')
+        associated = params["associated"].lower() == "true"
+    async with req.svc.read() as db:
+        found = await traits.list_traits(db, names_in=names_in, prefix=prefix,
+                                         associated=associated)
+    return json_response({"traits": [name for name, _ in found]},
+                         headers=cache_headers(version_of(req), (c for _, c in found)))
+
+
+async def show_trait(req: Req) -> Response:
+    _require_1_6(req)
+    req.svc.enforce(req.ctx, "placement:traits:show")
+    async with req.svc.read() as db:
+        _, created = await traits.get_trait(db, req.params["name"])
+    return empty_response(204, headers=cache_headers(version_of(req), [created]))
+
+
+async def put_trait(req: Req) -> Response:
+    _require_1_6(req)
+    req.svc.enforce(req.ctx, "placement:traits:update")
+    name = req.params["name"]
+    try:
+        _CUSTOM.validate(name)
+    except ValidationFailed:
+        raise BadRequest('The trait is invalid. A valid trait must be no longer than 255 '
+                         'characters, start with the prefix "CUSTOM_" and use following '
+                         'characters: "A"-"Z", "0"-"9" and "_"') from None
+    async with req.svc.write() as db:
+        created, created_at = await traits.ensure_trait(db, req.svc.names, name)
+    return empty_response(201 if created else 204, headers={
+        "Location": f"/traits/{name}", **cache_headers(version_of(req), [created_at])})
+
+
+async def delete_trait(req: Req) -> Response:
+    _require_1_6(req)
+    req.svc.enforce(req.ctx, "placement:traits:delete")
+    async with req.svc.write() as db:
+        await traits.delete_trait(db, req.svc.names, req.params["name"])
+    return empty_response(204)
+
+
+async def list_provider_traits(req: Req) -> Response:
+    _require_1_6(req)
+    req.svc.enforce(req.ctx, "placement:resource_providers:traits:list")
+    check_accept(req)
+    async with req.svc.read() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        names = await traits.provider_traits(db, provider.id)
+    return json_response({"traits": names,
+                          "resource_provider_generation": provider.generation},
+                         headers=cache_headers(version_of(req)))
+
+
+async def set_provider_traits(req: Req) -> Response:
+    _require_1_6(req)
+    req.svc.enforce(req.ctx, "placement:resource_providers:traits:update")
+    data = await body(req, _SET)
+    async with req.svc.write() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        await traits.set_provider_traits(db, req.svc.names, provider,
+                                         data["resource_provider_generation"], data["traits"])
+    return json_response({"traits": sorted(set(data["traits"])),
+                          "resource_provider_generation": provider.generation},
+                         headers=cache_headers(version_of(req)))
+
+
+async def delete_provider_traits(req: Req) -> Response:
+    _require_1_6(req)
+    req.svc.enforce(req.ctx, "placement:resource_providers:traits:delete")
+    async with req.svc.write() as db:
+        provider = await get_provider(db, req.params["uuid"])
+        await traits.set_provider_traits(db, req.svc.names, provider, None, [])
+    return empty_response(204)

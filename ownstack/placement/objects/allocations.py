@@ -1,0 +1,270 @@
+"""Allocations: writing a consumer's claims, race-free, and reading them back.
+
+:func:`replace_allocations` replaces the allocations of one or more consumers in the
+caller's write transaction. It checks every consumer generation (from 1.28), deletes the
+consumers' old allocations, checks capacity against the usage the transaction sees
+(``used + requested <= (total - reserved) * allocation_ratio``, and min_unit, max_unit,
+step_size), inserts the new allocations, and ends by compare-and-swapping the generation of
+every provider whose usage changed. If another writer committed a change to one of those
+providers after it was read here, that swap finds no row and the whole transaction rolls
+back as a 409 ``placement.concurrent_update``: a claim is never counted twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownstack.common.db.base import utcnow
+from ownstack.common.errors import BadRequest, Conflict, NotFound
+from ownstack.placement.errors import ConcurrentUpdate, ResourceClassNotFound
+from ownstack.placement.objects.models import (
+    Allocation,
+    Consumer,
+    ConsumerType,
+    Inventory,
+    ResourceProvider,
+)
+from ownstack.placement.objects.names import Names
+
+RP = ResourceProvider
+# Placement's defaults for consumers written before 1.8, which had no project or user.
+INCOMPLETE_PROJECT = "00000000-0000-0000-0000-000000000000"
+INCOMPLETE_USER = "00000000-0000-0000-0000-000000000000"
+UNKNOWN_CONSUMER_TYPE = "unknown"
+
+
+@dataclass
+class ConsumerWrite:
+    uuid: str
+    project_id: str
+    user_id: str
+    # rp uuid -> resource class -> amount; empty removes the consumer's allocations.
+    allocations: dict[str, dict[str, int]]
+    generation: int | None = None
+    check_generation: bool = False          # 1.28+: generation must match (None: new)
+    consumer_type: str | None = None        # 1.38+
+
+
+@dataclass
+class ConsumerAllocations:
+    project_id: str | None = None
+    user_id: str | None = None
+    generation: int | None = None
+    consumer_type: str | None = None
+    # rp uuid -> (rp generation, {resource class: used})
+    providers: dict[str, tuple[int, dict[str, int]]] = field(default_factory=dict)
+    modified: list[datetime | None] = field(default_factory=list)
+
+
+async def replace_allocations(db: AsyncSession, names: Names, writes: list[ConsumerWrite]
+                              ) -> None:
+    writes = sorted(writes, key=lambda w: w.uuid)   # one lock order for every writer
+    consumer_uuids = [w.uuid for w in writes]
+    wanted = {rp for w in writes for rp in w.allocations}
+    providers = await _providers(db, wanted, consumer_uuids)
+    by_uuid = {row.uuid: row for row in providers.values()}
+    for rp_uuid in sorted(wanted - by_uuid.keys()):
+        raise BadRequest(f"Allocation for resource provider '{rp_uuid}' that does not exist.")
+    try:
+        class_ids = await names.class_ids(
+            db, {rc for w in writes for res in w.allocations.values() for rc in res})
+    except ResourceClassNotFound as exc:
+        raise BadRequest(f"Unable to allocate inventory: {exc.message}") from None
+    consumers = await _check_consumers(db, writes)
+    await db.execute(delete(Allocation).where(Allocation.consumer_id.in_(consumer_uuids)))
+    rows = []
+    requested: dict[tuple[int, int], int] = defaultdict(int)
+    for write in writes:
+        for rp_uuid, resources in write.allocations.items():
+            for rc, amount in resources.items():
+                key = (by_uuid[rp_uuid].id, class_ids[rc])
+                requested[key] += amount
+                rows.append({"resource_provider_id": key[0], "resource_class_id": key[1],
+                             "consumer_id": write.uuid, "used": amount})
+    if requested:
+        await _check_capacity(db, requested, rows, providers,
+                              {v: k for k, v in class_ids.items()})
+        now = utcnow()
+        for row in rows:
+            row["created_at"] = now
+        await db.execute(insert(Allocation), rows)
+    for write in writes:
+        await _save_consumer(db, names, write, consumers.get(write.uuid))
+    for provider_id in sorted(providers):
+        await _bump(db, providers[provider_id])
+
+
+@dataclass
+class _ProviderGen:
+    id: int
+    uuid: str
+    generation: int
+
+
+async def _providers(db: AsyncSession, wanted: set[str], consumer_uuids: list[str]
+                     ) -> dict[int, _ProviderGen]:
+    """The providers written to and those losing a consumer's allocations, with the
+    generations this transaction will swap."""
+    old = select(Allocation.resource_provider_id).where(
+        Allocation.consumer_id.in_(consumer_uuids))
+    rows = (await db.execute(select(RP.id, RP.uuid, RP.generation).where(
+        or_(RP.uuid.in_(wanted), RP.id.in_(old))))).all()
+    return {row[0]: _ProviderGen(*row) for row in rows}
+
+
+async def _bump(db: AsyncSession, provider: _ProviderGen) -> None:
+    result = await db.execute(
+        update(RP).where(RP.id == provider.id, RP.generation == provider.generation)
+        .values(generation=provider.generation + 1))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentUpdate(
+            "Inventory and/or allocations changed while attempting to allocate: "
+            f"resource provider {provider.uuid} was updated by another request; retry.")
+
+
+async def _check_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> dict[str, Any]:
+    rows = (await db.execute(select(Consumer.uuid, Consumer.id, Consumer.generation,
+                                    Consumer.project_id, Consumer.user_id,
+                                    Consumer.consumer_type_id)
+                             .where(Consumer.uuid.in_([w.uuid for w in writes])))).all()
+    found = {row[0]: row for row in rows}
+    for write in writes:
+        if not write.check_generation:
+            continue
+        row = found.get(write.uuid)
+        if row is None and write.generation is not None:
+            raise ConcurrentUpdate("consumer generation conflict - expected null but got "
+                                   f"{write.generation}")
+        if row is not None and row.generation != write.generation:
+            got = "null" if write.generation is None else write.generation
+            raise ConcurrentUpdate(f"consumer generation conflict - expected {row.generation} "
+                                   f"but got {got}")
+    return found
+
+
+async def _check_capacity(db: AsyncSession, requested: dict[tuple[int, int], int],
+                          rows: list[dict[str, Any]], providers: dict[int, _ProviderGen],
+                          class_names: dict[int, str]) -> None:
+    rp_ids = {key[0] for key in requested}
+    rc_ids = {key[1] for key in requested}
+    used = (select(func.coalesce(func.sum(Allocation.used), 0))
+            .where(Allocation.resource_provider_id == Inventory.resource_provider_id,
+                   Allocation.resource_class_id == Inventory.resource_class_id)
+            .scalar_subquery())
+    found = (await db.execute(select(
+        Inventory.resource_provider_id, Inventory.resource_class_id, Inventory.total,
+        Inventory.reserved, Inventory.allocation_ratio, Inventory.min_unit, Inventory.max_unit,
+        Inventory.step_size, used,
+    ).where(Inventory.resource_provider_id.in_(rp_ids),
+            Inventory.resource_class_id.in_(rc_ids)))).all()
+    inventory = {(row[0], row[1]): row for row in found}
+    for row in rows:
+        key = (row["resource_provider_id"], row["resource_class_id"])
+        rc, rp_uuid = class_names[key[1]], providers[key[0]].uuid
+        record = inventory.get(key)
+        if record is None:
+            raise Conflict(f"Unable to allocate inventory: Inventory for '{rc}' on resource "
+                           f"provider '{rp_uuid}' invalid.")
+        min_unit, max_unit, step = record[5], record[6], record[7]
+        amount = row["used"]
+        if amount < min_unit or amount > max_unit or amount % step:
+            raise Conflict(f"Unable to allocate inventory: Unable to create allocation for "
+                           f"'{rc}' on resource provider '{rp_uuid}'. The requested amount "
+                           "would violate inventory constraints.")
+    for key, amount in sorted(requested.items()):
+        rc, rp_uuid = class_names[key[1]], providers[key[0]].uuid
+        total, reserved, ratio, already = (inventory[key][2], inventory[key][3],
+                                           inventory[key][4], inventory[key][8])
+        # `already` is the usage that remains once this transaction removed the consumers'
+        # old allocations; the new ones are inserted only after this check.
+        if (total - reserved) * ratio < already + amount:
+            raise Conflict(f"Unable to allocate inventory: Unable to create allocation for "
+                           f"'{rc}' on resource provider '{rp_uuid}'. The requested amount "
+                           "would exceed the capacity.")
+
+
+async def _save_consumer(db: AsyncSession, names: Names, write: ConsumerWrite,
+                         row: Any | None) -> None:
+    type_id = (await names.consumer_type_id(db, write.consumer_type)
+               if write.consumer_type else None)
+    now = utcnow()
+    if row is None:
+        if write.allocations:
+            await db.execute(insert(Consumer).values(
+                uuid=write.uuid, project_id=write.project_id, user_id=write.user_id,
+                consumer_type_id=type_id, generation=1, created_at=now, updated_at=now))
+        return
+    if not write.allocations:
+        # A consumer with nothing allocated is forgotten, as in Placement.
+        result = await db.execute(delete(Consumer).where(Consumer.id == row.id,
+                                                         Consumer.generation == row.generation))
+    else:
+        values: dict[str, Any] = {"generation": row.generation + 1, "updated_at": now,
+                                  "project_id": write.project_id, "user_id": write.user_id}
+        if type_id is not None:
+            values["consumer_type_id"] = type_id
+        result = await db.execute(update(Consumer).where(
+            Consumer.id == row.id, Consumer.generation == row.generation).values(**values))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentUpdate(f"consumer {write.uuid} was updated by another request; retry.")
+
+
+async def consumer_allocations(db: AsyncSession, names: Names, consumer_uuid: str
+                               ) -> ConsumerAllocations:
+    result = ConsumerAllocations()
+    consumer = (await db.execute(
+        select(Consumer.project_id, Consumer.user_id, Consumer.generation, ConsumerType.name)
+        .outerjoin(ConsumerType, Consumer.consumer_type_id == ConsumerType.id)
+        .where(Consumer.uuid == consumer_uuid))).first()
+    rows = (await db.execute(
+        select(RP.uuid, RP.generation, Allocation.resource_class_id, Allocation.used,
+               Allocation.created_at, Allocation.updated_at)
+        .join(RP, RP.id == Allocation.resource_provider_id)
+        .where(Allocation.consumer_id == consumer_uuid).order_by(Allocation.id))).all()
+    if consumer is None or not rows:
+        return result
+    result.project_id, result.user_id, result.generation = consumer[0], consumer[1], consumer[2]
+    result.consumer_type = consumer[3] or UNKNOWN_CONSUMER_TYPE
+    classes = await names.class_names(db)
+    for rp_uuid, rp_generation, rc_id, used, created, updated in rows:
+        if rc_id not in classes:
+            await names.classes.reload(db)
+            classes = names.classes.by_id
+        result.providers.setdefault(rp_uuid, (rp_generation, {}))[1][classes[rc_id]] = used
+        result.modified.append(updated or created)
+    return result
+
+
+async def provider_allocations(db: AsyncSession, names: Names, provider_id: int
+                               ) -> tuple[dict[str, dict[str, Any]], list[datetime | None]]:
+    """consumer uuid -> {resources, consumer_generation} on one provider."""
+    rows = (await db.execute(
+        select(Allocation.consumer_id, Allocation.resource_class_id, Allocation.used,
+               Consumer.generation, Allocation.created_at, Allocation.updated_at)
+        .outerjoin(Consumer, Consumer.uuid == Allocation.consumer_id)
+        .where(Allocation.resource_provider_id == provider_id).order_by(Allocation.id))).all()
+    classes = await names.class_names(db)
+    if any(row[1] not in classes for row in rows):
+        await names.classes.reload(db)
+        classes = names.classes.by_id
+    out: dict[str, dict[str, Any]] = {}
+    for consumer, rc_id, used, generation, _created, _updated in rows:
+        entry = out.setdefault(consumer, {"resources": {}, "consumer_generation": generation})
+        entry["resources"][classes[rc_id]] = used
+    return out, [row[5] or row[4] for row in rows]
+
+
+async def delete_consumer_allocations(db: AsyncSession, consumer_uuid: str) -> None:
+    providers = await _providers(db, set(), [consumer_uuid])
+    if not providers:
+        raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
+    await db.execute(delete(Allocation).where(Allocation.consumer_id == consumer_uuid))
+    await db.execute(delete(Consumer).where(Consumer.uuid == consumer_uuid))
+    for provider_id in sorted(providers):
+        await _bump(db, providers[provider_id])

@@ -1,0 +1,42 @@
+"""Inventory bodies (Placement's ``schemas/inventory.py``)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ownstack.placement.schemas.common import MAX_INT, RC_PATTERN, SQL_SP_FLOAT_MAX, extend
+
+
+def _int(minimum: int) -> dict[str, Any]:
+    return {"type": "integer", "maximum": MAX_INT, "minimum": minimum}
+
+
+BASE: Final[dict[str, Any]] = {
+    "type": "object",
+    "properties": {
+        "resource_provider_generation": {"type": "integer"},
+        "total": _int(1),
+        "reserved": _int(0),
+        "min_unit": _int(1),
+        "max_unit": _int(1),
+        "step_size": _int(1),
+        "allocation_ratio": {"type": "number", "maximum": SQL_SP_FLOAT_MAX},
+    },
+    "required": ["total", "resource_provider_generation"],
+    "additionalProperties": False,
+}
+POST: Final = extend(extend(BASE, drop_props=("resource_provider_generation",)),
+                     resource_class={"type": "string", "pattern": RC_PATTERN},
+                     require=("resource_class",))
+_RECORD: Final = extend(BASE, drop_props=("resource_provider_generation",),
+                        resource_provider_generation={"type": "integer"})
+PUT_ALL: Final[dict[str, Any]] = {
+    "type": "object",
+    "properties": {
+        "resource_provider_generation": {"type": "integer"},
+        "inventories": {"type": "object", "patternProperties": {RC_PATTERN: _RECORD},
+                        "additionalProperties": False},
+    },
+    "required": ["resource_provider_generation", "inventories"],
+    "additionalProperties": False,
+}
