@@ -43,3 +43,24 @@ class BadImageData(BadRequest):
 class QuotaExceeded(OwnstackError):
     status = 413
     code = "image.quota_exceeded"
+
+
+class ImageGoneDuringUpload(OwnstackError):
+    """Glance's 410: the image was deleted while its data was being uploaded."""
+
+    status = 410
+    code = "image.gone_during_upload"
+
+
+class RangeNotSatisfiable(OwnstackError):
+    status = 416
+    code = "image.range_not_satisfiable"
+
+
+class InspectorUnavailable(OwnstackError):
+    """The host lacks qemu-img or prlimit: an operator's problem, not the client's."""
+
+    status = 503
+    code = "image.inspector_unavailable"
+    message = ("Image uploads are unavailable: qemu-img (package qemu-utils) and prlimit "
+               "(util-linux) must be installed on the image service host.")

@@ -44,8 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ownstack.common.errors import OwnstackError
-from ownstack.image.errors import BadImageData
+from ownstack.image.errors import BadImageData, InspectorUnavailable
 
 # disk_format -> the formats qemu-img may detect for it.
 ACCEPTED_DETECTIONS: dict[str, frozenset[str]] = {
@@ -73,15 +72,6 @@ _MESSAGE_LIMIT = 300
 class InspectResult:
     format: str                   # as qemu-img names it: qcow2, raw, vpc, parallels, ...
     virtual_size: int
-
-
-class InspectorUnavailable(OwnstackError):
-    """The host lacks qemu-img or prlimit: an operator's problem, not the client's."""
-
-    status = 503
-    code = "image.inspector_unavailable"
-    message = ("Image uploads are unavailable: qemu-img (package qemu-utils) and prlimit "
-               "(util-linux) must be installed on the image service host.")
 
 
 async def inspect_image(path: Path, *, declared_format: str,

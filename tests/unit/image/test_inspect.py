@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ownstack.image.errors import BadImageData
-from ownstack.image.inspect import InspectorUnavailable, check_info, inspect_image
+from ownstack.image.errors import BadImageData, InspectorUnavailable
+from ownstack.image.inspect import check_info, inspect_image
 
 LIMITS = {"timeout": 30, "memory_mb": 512}
 

@@ -23,13 +23,17 @@ from ownstack.common.api.app import empty_response
 from ownstack.common.errors import (
     BadRequest,
     Forbidden,
-    OwnstackError,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
 from ownstack.image import store
 from ownstack.image.api.handlers.common import image_target
-from ownstack.image.errors import BadImageData, InvalidImageStatus
+from ownstack.image.errors import (
+    BadImageData,
+    ImageGoneDuringUpload,
+    InvalidImageStatus,
+    RangeNotSatisfiable,
+)
 from ownstack.image.inspect import InspectResult, inspect_image
 from ownstack.image.objects.images import get_visible, is_admin
 from ownstack.image.objects.models import Image
@@ -41,18 +45,6 @@ _OCTET_STREAM = "application/octet-stream"
 _MD5_PROPERTY = "owner_specified.openstack.md5"
 _SHA256_PROPERTY = "owner_specified.openstack.sha256"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-
-
-class ImageGoneDuringUpload(OwnstackError):
-    """Glance's 410: the image was deleted while its data was being uploaded."""
-
-    status = 410
-    code = "image.gone_during_upload"
-
-
-class RangeNotSatisfiable(OwnstackError):
-    status = 416
-    code = "image.range_not_satisfiable"
 
 
 async def upload_image(req: Req) -> Response:
