@@ -51,6 +51,7 @@ test: lint typecheck unit functional
 
 bench: venv
 	$(BIN)/python bench/bench_identity.py
+	$(BIN)/python bench/bench_image.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
