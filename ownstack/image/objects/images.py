@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, select, update
@@ -29,7 +30,7 @@ MAX_PROPERTIES = 128
 MAX_MEMBERS = 128
 
 # How often a change that lost a race is re-applied to the image as it now is.
-SAVE_ATTEMPTS = 10
+SAVE_ATTEMPTS = 20
 
 T = TypeVar("T")
 
@@ -117,18 +118,18 @@ class LostRace(Exception):
 
 async def save_image(db: AsyncSession, image: Image, values: Mapping[str, Any] | None = None
                      ) -> None:
-    """Write ``values`` to ``image`` and bump ``updated_at``, if nobody changed it since it
-    was read: a compare-and-swap on ``updated_at`` (the table has no generation column).
+    """Write ``values`` to ``image`` and bump its ``generation``, if nobody changed it since
+    it was read: a compare-and-swap on ``generation``.
 
     SQLite ignores ``FOR UPDATE``, so without this two concurrent patches would both read
     the same properties and the second would silently drop what the first added. Raises
     :class:`LostRace`; the caller's transaction must then roll back (see :func:`retrying`).
     """
-    seen = image.updated_at
-    now = max(utcnow(), seen + timedelta(microseconds=1))
+    seen = image.generation
     result = await db.execute(update(Image).where(Image.id == image.id,
-                                                  Image.updated_at == seen)
-                              .values(**(values or {}), updated_at=now))
+                                                  Image.generation == seen)
+                              .values(**(values or {}), generation=seen + 1,
+                                      updated_at=utcnow()))
     if not isinstance(result, CursorResult) or result.rowcount != 1:
         raise LostRace(image.id)
 
@@ -137,9 +138,11 @@ async def retrying(operation: Callable[[], Awaitable[T]]) -> T:
     """Run ``operation`` (a whole read-modify-write transaction) again while it loses
     races, as if the concurrent requests had arrived one after the other; 409 when it
     keeps losing."""
-    for _ in range(SAVE_ATTEMPTS):
+    for attempt in range(SAVE_ATTEMPTS):
         try:
             return await operation()
         except LostRace:
-            continue
+            # A little jitter, so that many writers racing on one image spread out
+            # instead of colliding again in lockstep.
+            await asyncio.sleep(random.uniform(0, 0.002) * (attempt + 1))
     raise ConcurrentUpdate()

@@ -38,6 +38,8 @@ class Image(Base):
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Every write is a compare-and-swap on this counter (objects/images.py save_image).
+    generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ImageTag(Base):

@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('properties', sa.JSON(), nullable=False),
     sa.Column('created_at', datetime_type(), nullable=False),
     sa.Column('updated_at', datetime_type(), nullable=False),
+    sa.Column('generation', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_image_image')),
     **TABLE_OPTIONS,
     )
