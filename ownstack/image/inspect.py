@@ -75,7 +75,7 @@ class InspectResult:
 
 
 async def inspect_image(path: Path, *, declared_format: str,
-                        timeout: int, memory_mb: int,  # noqa: ASYNC109 - also prlimit's CPU cap
+                        timeout: int, memory_mb: int,
                         ) -> InspectResult:
     """Inspect the file at ``path`` and return its format and virtual size, or raise
     :class:`BadImageData` when it breaks a rule in this module's docstring."""
@@ -161,7 +161,7 @@ def _is_vmdk_descriptor(head: bytes) -> bool:
     return False
 
 
-async def _qemu_img_info(path: Path, *, timeout: int, memory_mb: int,  # noqa: ASYNC109
+async def _qemu_img_info(path: Path, *, timeout: int, memory_mb: int,
                          ) -> Any:
     argv = ["prlimit", f"--as={memory_mb * 1024 * 1024}", f"--cpu={timeout}", "--",
             "qemu-img", "info", "--output=json", "--force-share", str(path)]

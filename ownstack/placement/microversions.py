@@ -43,7 +43,7 @@ VERSIONS: Final = (
     ("1.27", "Provider summaries show every resource class of a provider."),
     ("1.28", "Consumer generations."),
     ("1.29", "Nested providers in GET /allocation_candidates."),
-    ("1.30", "POST /reshaper (not implemented by ownstack: 404)."),
+    ("1.30", "POST /reshaper: move inventory and allocations in one transaction."),
     ("1.31", "in_tree and in_treeN on GET /allocation_candidates."),
     ("1.32", "Forbidden aggregates (member_of=!uuid, !in:) ."),
     ("1.33", "Request group suffixes of [A-Za-z0-9_-]{1,64}."),

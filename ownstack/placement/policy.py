@@ -42,6 +42,7 @@ _ADMIN_OR_SERVICE_RULES: Final = (
     "placement:allocations:update",
     "placement:allocations:delete",
     "placement:allocation_candidates:list",
+    "placement:reshaper:reshape",
 )
 
 DEFAULT_RULES: Final[dict[str, str]] = {

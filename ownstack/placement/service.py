@@ -63,16 +63,11 @@ class PlacementService:
 
     @asynccontextmanager
     async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncSession]:
-        try:
-            async with self._mapped_races(), self.sessions() as db, db.begin():
-                if immediate:
-                    # Options apply when the connection is procured, before its BEGIN.
-                    await db.connection(execution_options={"ownstack_sqlite_begin": "IMMEDIATE"})
-                yield db
-        except BaseException:
-            # A consumer type made in a transaction that rolled back must not stay cached.
-            self.names.consumer_types.forget()
-            raise
+        async with self._mapped_races(), self.sessions() as db, db.begin():
+            if immediate:
+                # Options apply when the connection is procured, before its BEGIN.
+                await db.connection(execution_options={"ownstack_sqlite_begin": "IMMEDIATE"})
+            yield db
 
     @asynccontextmanager
     async def _mapped_races(self) -> AsyncIterator[None]:

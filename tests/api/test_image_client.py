@@ -37,13 +37,19 @@ def client_for(image: Fixture, token: str | None = None,
 
 
 class Tamper(httpx.AsyncBaseTransport):
-    """Passes requests through, but corrupts the body of image downloads."""
+    """Passes requests through, but corrupts image data on the way (``how``: flip or
+    truncate a download, or flip a byte of an upload)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, how: str) -> None:
         self.inner = inner
         self.how = how
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and self.how == "upload":
+            body = bytearray(await request.aread())
+            body[len(body) // 2] ^= 0x01
+            request = httpx.Request("PUT", request.url, headers=request.headers,
+                                    content=bytes(body))
         response = await self.inner.handle_async_request(request)
         if request.method != "GET" or not request.url.path.endswith("/file"):
             return response
@@ -118,6 +124,17 @@ async def test_tampered_download_raises_and_leaves_nothing(
             await client.download(active.id, dest)
     assert active.id in str(raised.value)
     assert list(dest.parent.iterdir()) == []
+
+
+async def test_upload_changed_on_the_way_raises(image: Fixture, tmp_path: Path) -> None:
+    src = tmp_path / "disk.raw"
+    src.write_bytes(DATA)
+    tampered = Tamper(httpx.ASGITransport(app=image.app), "upload")
+    async with client_for(image, transport=tampered) as client:
+        created = await client.create(unique("img"), "raw", "bare")
+        with pytest.raises(ImageDataMismatch) as raised:
+            await client.upload(created.id, src)
+        assert hashlib.sha512(DATA).hexdigest() in str(raised.value)
 
 
 async def test_download_of_an_image_without_data(client: ImageClient, tmp_path: Path) -> None:

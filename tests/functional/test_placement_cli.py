@@ -75,8 +75,8 @@ def test_provider_inventory_traits_candidates_and_usage(cloud: Cloud) -> None:
     # Capacity is enforced: 8 VCPU at ratio 2.0, 3 used, 6 more do not fit.
     over = cloud.osc("resource", "provider", "allocation", "set", str(uuid.uuid4()),
                      "--allocation", f"rp={rp['uuid']},VCPU=6",
-                     "--project-id", "p1", "--user-id", "u1", "--consumer-type", "INSTANCE", *LATEST,
-                     expect_ok=False)
+                     "--project-id", "p1", "--user-id", "u1", "--consumer-type", "INSTANCE",
+                     *LATEST, expect_ok=False)
     assert over.returncode != 0 and "exceed the capacity" in over.stderr
 
     cloud.osc("resource", "provider", "allocation", "delete", consumer)

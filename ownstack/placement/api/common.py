@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -14,8 +14,8 @@ from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest, NotAcceptable, UnsupportedMediaType, ValidationFailed
 from ownstack.placement.service import Req
 
-__all__ = ["Version", "at_least", "body", "cache_headers", "check_accept", "pick",
-           "query", "rp_url", "uuid_or_400", "version_of"]
+__all__ = ["Version", "at_least", "body", "cache_headers", "check_accept",
+           "is_uuid_like", "pick", "query", "rp_url", "uuid_or_400", "version_of"]
 
 
 def pick(version: Version, schemas: Sequence[tuple[str, Any]]) -> Any:
@@ -89,10 +89,3 @@ def cache_headers(version: Version, modified: Iterable[datetime | None] = ()
     newest = max((moment for moment in modified if moment is not None), default=None)
     return {"Last-Modified": format_datetime(newest or utcnow(), usegmt=True),
             "Cache-Control": "no-cache"}
-
-
-def merge(*dicts: Mapping[str, str]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for part in dicts:
-        merged.update(part)
-    return merged

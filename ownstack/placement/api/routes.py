@@ -12,6 +12,7 @@ from ownstack.placement.api.handlers import (
     allocation_candidates,
     allocations,
     inventories,
+    reshaper,
     resource_classes,
     resource_providers,
     root,
@@ -55,4 +56,5 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     "/traits/{name}": {"GET": traits.show_trait, "PUT": traits.put_trait,
                        "DELETE": traits.delete_trait},
     "/usages": {"GET": usages.total_usages},
+    "/reshaper": {"POST": reshaper.post_reshaper},
 })

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
@@ -48,7 +49,7 @@ class ConsumerWrite:
     allocations: dict[str, dict[str, int]]
     generation: int | None = None
     check_generation: bool = False          # 1.28+: generation must match (None: new)
-    consumer_type: str | None = None        # 1.38+
+    consumer_type_id: int | None = None     # 1.38+, resolved before the transaction
 
 
 @dataclass
@@ -191,14 +192,17 @@ async def _check_capacity(db: AsyncSession, requested: dict[tuple[int, int], int
 
 async def _save_consumer(db: AsyncSession, names: Names, write: ConsumerWrite,
                          row: Any | None) -> None:
-    type_id = (await names.consumer_type_id(db, write.consumer_type)
-               if write.consumer_type else None)
+    type_id = write.consumer_type_id
     now = utcnow()
     if row is None:
         if write.allocations:
-            await db.execute(insert(Consumer).values(
-                uuid=write.uuid, project_id=write.project_id, user_id=write.user_id,
-                consumer_type_id=type_id, generation=1, created_at=now, updated_at=now))
+            try:
+                await db.execute(insert(Consumer).values(
+                    uuid=write.uuid, project_id=write.project_id, user_id=write.user_id,
+                    consumer_type_id=type_id, generation=1, created_at=now, updated_at=now))
+            except IntegrityError:
+                raise ConcurrentUpdate(f"consumer {write.uuid} was created by another "
+                                       "request; retry with its generation.") from None
         return
     if not write.allocations:
         # A consumer with nothing allocated is forgotten, as in Placement.

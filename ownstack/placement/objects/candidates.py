@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.errors import BadRequest
-from ownstack.placement.errors import ResourceClassNotFound
+from ownstack.placement.errors import ResourceClassNotFound, TraitNotFound
 from ownstack.placement.objects.models import (
     Allocation,
     Inventory,
@@ -44,20 +44,14 @@ RP = ResourceProvider
 Key = tuple[int, int]                      # (provider id, resource class id)
 
 
-@dataclass(slots=True)
-class Stock:
-    """One inventory row and its usage."""
+# One inventory row and its usage, as a tuple for speed:
+# (limit = (total - reserved) * allocation_ratio, used, min_unit, max_unit, step_size, capacity)
+Stock = tuple[float, int, int, int, int, int]
 
-    capacity: int
-    used: int
-    min_unit: int
-    max_unit: int
-    step_size: int
-    limit: float                           # (total - reserved) * allocation_ratio
 
-    def fits(self, amount: int) -> bool:
-        return (self.used + amount <= self.limit and self.min_unit <= amount <= self.max_unit
-                and amount % self.step_size == 0)
+def fits(stock: Stock, amount: int) -> bool:
+    return (stock[1] + amount <= stock[0] and stock[2] <= amount <= stock[3]
+            and amount % stock[4] == 0)
 
 
 @dataclass(slots=True)
@@ -65,7 +59,8 @@ class Request:
     """One allocation request: amounts by (provider, class), and which group used whom."""
 
     root: int
-    amounts: dict[Key, int]
+    # provider id -> class id -> amount; requests of one group may share the inner dicts.
+    amounts: dict[int, dict[int, int]]
     mappings: dict[str, list[int]]
 
 
@@ -105,7 +100,10 @@ async def find_candidates(db: AsyncSession, names: Names, groups: dict[str, Requ
     trait_names = set(wide.root_required | wide.root_forbidden)
     for group in groups.values():
         trait_names |= group.forbidden.union(*group.required)
-    trait_ids = await names.trait_ids(db, trait_names)
+    try:
+        trait_ids = await names.trait_ids(db, trait_names)
+    except TraitNotFound as exc:
+        raise BadRequest(exc.message) from None
     result = Candidates(classes=dict(await names.class_names(db)),
                         requested_classes=set(class_ids.values()))
     search = _Search(groups, wide, nested_aware, class_ids, trait_ids, result)
@@ -113,8 +111,8 @@ async def find_candidates(db: AsyncSession, names: Names, groups: dict[str, Requ
     requests = _merge(search, {suffix: list(_group_requests(search, group))
                                for suffix, group in groups.items()})
     if not nested_aware and search.has_trees:
-        requests = [r for r in requests if len({result.roots[k[0]] for k in r.amounts})
-                    == len({k[0] for k in r.amounts})]
+        requests = [r for r in requests if len({result.roots[rp] for rp in r.amounts})
+                    == len(r.amounts)]
     if wide.limit is not None:
         requests = requests[:wide.limit]
     result.requests = requests
@@ -122,14 +120,16 @@ async def find_candidates(db: AsyncSession, names: Names, groups: dict[str, Requ
         trees = {r.root for r in requests}
         result.summary_ids = [rp for rp in result.uuids if result.roots[rp] in trees]
     else:
-        used = {k[0] for r in requests for k in r.amounts}
+        used = {rp for r in requests for rp in r.amounts}
         result.summary_ids = [rp for rp in result.uuids if rp in used]
     return result
 
 
 async def _load(db: AsyncSession, search: _Search, all_classes: bool) -> None:
     result = search.result
-    for rp_id, uuid, parent, root in (await db.execute(
+    # Core execution, not ORM: thousands of plain rows, no entities.
+    conn = await db.connection()
+    for rp_id, uuid, parent, root in (await conn.execute(
             select(RP.id, RP.uuid, RP.parent_provider_id, RP.root_provider_id)
             .order_by(RP.id))).all():
         result.uuids[rp_id] = uuid
@@ -151,21 +151,25 @@ async def _load(db: AsyncSession, search: _Search, all_classes: bool) -> None:
     stmt = inventory.add_columns(func.coalesce(sub.c.used, 0)).outerjoin(
         sub, (sub.c.rp == Inventory.resource_provider_id)
         & (sub.c.rc == Inventory.resource_class_id))
+    stock = result.stock
     for rp_id, rc_id, total, reserved, ratio, min_unit, max_unit, step, used in (
-            await db.execute(stmt)).all():
+            await conn.execute(stmt)).all():
         limit = (total - reserved) * ratio
-        result.stock.setdefault(rp_id, {})[rc_id] = Stock(
-            int(limit), int(used), min_unit, max_unit, step, limit)
+        entry = (limit, int(used), min_unit, max_unit, step, int(limit))
+        if rp_id in stock:
+            stock[rp_id][rc_id] = entry
+        else:
+            stock[rp_id] = {rc_id: entry}
     if search.trait_ids:
         by_id = {v: k for k, v in search.trait_ids.items()}
-        for rp_id, trait_id in (await db.execute(
+        for rp_id, trait_id in (await conn.execute(
                 select(ProviderTrait.resource_provider_id, ProviderTrait.trait_id)
                 .where(ProviderTrait.trait_id.in_(list(by_id))))).all():
             search.traits.setdefault(rp_id, set()).add(by_id[trait_id])
     aggs = {agg for g in search.groups.values()
             for agg in g.forbidden_aggs.union(*g.member_of)}
     if aggs:
-        for rp_id, agg in (await db.execute(
+        for rp_id, agg in (await conn.execute(
                 select(ProviderAggregate.resource_provider_id, ProviderAggregate.aggregate_uuid)
                 .where(ProviderAggregate.aggregate_uuid.in_(aggs)))).all():
             search.aggregates.setdefault(rp_id, set()).add(agg)
@@ -202,22 +206,29 @@ def _group_requests(search: _Search, group: RequestGroup) -> Iterator[Request]:
     wanted = [(search.class_ids[rc], amount) for rc, amount in group.resources.items()]
     empty: set[str] = set()
     if group.use_same_provider or not search.has_trees:
+        constrained = bool(group.required or group.forbidden or group.member_of
+                           or group.forbidden_aggs or roots is not None)
+        amounts = dict(wanted)     # shared by every request of this group
         for rp, stock in _providers_with(search, wanted):
-            if roots is not None and result.roots[rp] not in roots:
-                continue
-            if (not _traits_ok(search.traits.get(rp, empty), group)
+            if constrained and (
+                    (roots is not None and result.roots[rp] not in roots)
+                    or not _traits_ok(search.traits.get(rp, empty), group)
                     or not _aggs_ok(search.aggregates.get(rp, empty), group)):
                 continue
-            if all(rc in stock and stock[rc].fits(amount) for rc, amount in wanted):
-                yield Request(result.roots[rp], {(rp, rc): amount for rc, amount in wanted},
-                              {group.suffix: [rp]})
+            for rc, amount in wanted:
+                item = stock.get(rc)
+                if (item is None or item[1] + amount > item[0] or amount < item[2]
+                        or amount > item[3] or amount % item[4]):
+                    break
+            else:
+                yield Request(result.roots[rp], {rp: amounts}, {group.suffix: [rp]})
         return
     # The unsuffixed group over a tree: each class from any provider of the tree.
     by_root: dict[int, list[list[int]]] = {}
     for index, (rc, amount) in enumerate(wanted):
         for rp, stock in result.stock.items():
             root = result.roots[rp]
-            if rc not in stock or not stock[rc].fits(amount):
+            if rc not in stock or not fits(stock[rc], amount):
                 continue
             if roots is not None and root not in roots:
                 continue
@@ -236,9 +247,10 @@ def _group_requests(search: _Search, group: RequestGroup) -> Iterator[Request]:
             have = set().union(*(search.traits.get(rp, empty) for rp in users))
             if not all(have & any_of for any_of in group.required):
                 continue
-            yield Request(root, {(rp, rc): amount for rp, (rc, amount) in zip(combo, wanted,
-                                                                             strict=True)},
-                          {group.suffix: sorted(users)})
+            amounts_by_rp: dict[int, dict[int, int]] = {}
+            for rp, (rc, amount) in zip(combo, wanted, strict=True):
+                amounts_by_rp.setdefault(rp, {})[rc] = amount
+            yield Request(root, amounts_by_rp, {group.suffix: sorted(users)})
 
 
 def _providers_with(search: _Search, wanted: list[tuple[int, int]]
@@ -273,26 +285,29 @@ def _merge(search: _Search, per_group: dict[str, list[Request]]) -> list[Request
             amounts: dict[Key, int] = defaultdict(int)
             for request in combo:
                 mappings.update(request.mappings)
-                for key, amount in request.amounts.items():
-                    amounts[key] += amount
+                for rp, by_class in request.amounts.items():
+                    for rc, amount in by_class.items():
+                        amounts[rp, rc] += amount
             if not _same_subtree(search, mappings):
                 continue
             stock = search.result.stock
-            if any(key[1] not in stock.get(key[0], {}) or not _fits_total(stock[key[0]][key[1]],
-                                                                        amount)
-                   for key, amount in amounts.items()):
+            if any(rc not in stock.get(rp, {}) or not _fits_total(stock[rp][rc], amount)
+                   for (rp, rc), amount in amounts.items()):
                 continue
             identity = (frozenset(amounts.items()),
                         frozenset((s, tuple(v)) for s, v in mappings.items()))
             if identity in seen:
                 continue
             seen.add(identity)
-            merged.append(Request(root, dict(amounts), mappings))
+            combined: dict[int, dict[int, int]] = {}
+            for (rp, rc), amount in amounts.items():
+                combined.setdefault(rp, {})[rc] = amount
+            merged.append(Request(root, combined, mappings))
     return merged
 
 
 def _fits_total(stock: Stock, amount: int) -> bool:
-    return stock.used + amount <= stock.limit and amount <= stock.max_unit
+    return stock[1] + amount <= stock[0] and amount <= stock[3]
 
 
 def _same_subtree(search: _Search, mappings: dict[str, list[int]]) -> bool:

@@ -88,17 +88,23 @@ class Names:
             await self.classes.reload(db)
         return self.classes.by_id
 
-    async def consumer_type_id(self, db: AsyncSession, name: str) -> int:
-        """The id of consumer type ``name``, created on first use as Placement does."""
-        found = await self.consumer_types.ids(db, [name])
+    async def consumer_type_id(self, svc: PlacementService, name: str) -> int:
+        """The id of consumer type ``name``, created on first use as Placement does.
+
+        Created in a transaction of its own, committed before any allocation refers to it:
+        an id cached from a transaction that later rolled back would point at nothing.
+        """
+        async with svc.read() as db:
+            found = await self.consumer_types.ids(db, [name])
         if name in found:
             return found[name]
         try:
-            async with db.begin_nested():
+            async with svc.write() as db:
                 await db.execute(insert(ConsumerType).values(name=name, created_at=utcnow()))
         except IntegrityError:
-            pass   # created by a concurrent request: just reload
-        await self.consumer_types.reload(db)
+            pass   # created by a concurrent request
+        async with svc.read() as db:
+            await self.consumer_types.reload(db)
         return self.consumer_types.by_name[name]
 
 

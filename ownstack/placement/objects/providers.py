@@ -231,8 +231,13 @@ async def delete_provider(db: AsyncSession, provider: Provider) -> None:
         await db.execute(delete(table).where(table.resource_provider_id == provider.id))
     # Its own root reference goes first, so that the row can go on every backend.
     await db.execute(update(RP).where(RP.id == provider.id).values(root_provider_id=None))
-    result = await db.execute(delete(RP).where(RP.id == provider.id,
-                                               RP.generation == provider.generation))
+    try:
+        result = await db.execute(delete(RP).where(RP.id == provider.id,
+                                                   RP.generation == provider.generation))
+    except IntegrityError:
+        # A child was created under it meanwhile.
+        raise CannotDeleteParent(f"Unable to delete parent resource provider {provider.uuid}: "
+                                 "It has child resource providers.") from None
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrentUpdate(f"resource provider {provider.uuid} changed while it was being "
                                "deleted; retry.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
-from ownstack.common.api.app import json_response
 from ownstack.common.api.microversion import Version
 from ownstack.common.api.schema import Validator
 from ownstack.common.errors import NotFound
@@ -40,9 +40,11 @@ async def list_allocation_candidates(req: Req) -> Response:
                                       all_classes=at_least(version, "1.27"))
         traits = await traits_of(db, found.summary_ids) if with_traits and found.summary_ids \
             else {}
-    return json_response({"allocation_requests": _requests(found, version),
-                          "provider_summaries": _summaries(found, traits, version)},
-                         headers=cache_headers(version))
+    # orjson: at a thousand providers the document is ~0.5 MB, which the standard
+    # encoder alone takes longer to write than the whole search.
+    return Response(orjson.dumps({"allocation_requests": _requests(found, version),
+                                  "provider_summaries": _summaries(found, traits, version)}),
+                    media_type="application/json", headers=cache_headers(version))
 
 
 def _requests(found: Candidates, version: Version) -> list[dict[str, Any]]:
@@ -50,10 +52,14 @@ def _requests(found: Candidates, version: Version) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     as_dict = at_least(version, "1.12")
     with_mappings = at_least(version, "1.34")
+    named: dict[int, dict[str, int]] = {}   # requests of a group share their amount dicts
     for request in found.requests:
         by_rp: dict[str, dict[str, int]] = {}
-        for (rp, rc), amount in request.amounts.items():
-            by_rp.setdefault(uuids[rp], {})[classes[rc]] = amount
+        for rp, amounts in request.amounts.items():
+            resources = named.get(id(amounts))
+            if resources is None:
+                resources = named[id(amounts)] = {classes[rc]: n for rc, n in amounts.items()}
+            by_rp[uuids[rp]] = resources
         if as_dict:
             item: dict[str, Any] = {"allocations": {rp: {"resources": res}
                                                     for rp, res in by_rp.items()}}
@@ -77,7 +83,7 @@ def _summaries(found: Candidates, traits: dict[int, list[str]], version: Version
     for rp in found.summary_ids:
         stock = found.stock.get(rp, {})
         summary: dict[str, Any] = {"resources": {
-            classes[rc]: {"capacity": s.capacity, "used": s.used}
+            classes[rc]: {"capacity": s[5], "used": s[1]}
             for rc, s in stock.items() if all_classes or rc in found.requested_classes}}
         if with_traits:
             summary["traits"] = traits.get(rp, [])

@@ -33,7 +33,8 @@ _POST = (("1.38", Validator(schema.POST_1_38)), ("1.34", Validator(schema.POST_1
          ("1.28", Validator(schema.POST_1_28)), ("1.13", Validator(schema.POST_1_13)))
 
 
-def _write(consumer_uuid: str, data: dict[str, Any], version: Version) -> ConsumerWrite:
+async def consumer_write(req: Req, consumer_uuid: str, data: dict[str, Any], version: Version
+                 ) -> ConsumerWrite:
     allocations = data["allocations"]
     if not at_least(version, "1.12"):
         allocations = {a["resource_provider"]["uuid"]: {"resources": a["resources"]}
@@ -46,7 +47,8 @@ def _write(consumer_uuid: str, data: dict[str, Any], version: Version) -> Consum
                      for rp, value in allocations.items()},
         generation=data.get("consumer_generation"),
         check_generation=at_least(version, "1.28"),
-        consumer_type=data.get("consumer_type"))
+        consumer_type_id=(await req.svc.names.consumer_type_id(req.svc, data["consumer_type"])
+                          if data.get("consumer_type") else None))
 
 
 async def show_consumer_allocations(req: Req) -> Response:
@@ -71,7 +73,7 @@ async def set_consumer_allocations(req: Req) -> Response:
     req.svc.enforce(req.ctx, "placement:allocations:update")
     version = version_of(req)
     consumer_uuid = uuid_or_400(req.params["consumer_uuid"], "consumer_uuid")
-    write = _write(consumer_uuid, await body(req, pick(version, _PUT)), version)
+    write = await consumer_write(req, consumer_uuid, await body(req, pick(version, _PUT)), version)
     async with req.svc.write() as db:
         await allocs.replace_allocations(db, req.svc.names, [write])
     return empty_response(204)
@@ -83,7 +85,7 @@ async def set_allocations(req: Req) -> Response:
         raise NotFound("The resource could not be found.")
     req.svc.enforce(req.ctx, "placement:allocations:manage")
     data = await body(req, pick(version, _POST))
-    writes = [_write(uuid_or_400(consumer, "consumer_uuid"), value, version)
+    writes = [await consumer_write(req, uuid_or_400(consumer, "consumer_uuid"), value, version)
               for consumer, value in data.items()]
     async with req.svc.write() as db:
         await allocs.replace_allocations(db, req.svc.names, writes)
