@@ -52,6 +52,7 @@ test: lint typecheck unit functional
 bench: venv
 	$(BIN)/python bench/bench_identity.py
 	$(BIN)/python bench/bench_image.py
+	$(BIN)/python bench/bench_placement.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
