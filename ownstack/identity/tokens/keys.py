@@ -111,7 +111,16 @@ class KeyRepository:
         files, and reads the keys again only when that listing changed.
         Raises :class:`RuntimeError` if the repository has no primary key.
         """
-        for _ in range(_LOAD_ATTEMPTS):
+        for attempt in range(_LOAD_ATTEMPTS + 1):
+            if attempt == _LOAD_ATTEMPTS:
+                # Rotations kept racing this reader: wait for the one under way to finish
+                # (rotate holds the directory's exclusive lock) and read a settled listing.
+                with self._shared():
+                    entries = self._scan()
+                    fernets = [self._read_key(index) for index, _ in reversed(entries)]
+                if not any(index != STAGED_INDEX for index, _ in entries):
+                    raise RuntimeError(self._not_set_up())
+                return MultiFernet(fernets)
             entries = self._scan()
             signature = tuple(
                 (index, st.st_ino, st.st_mtime_ns, st.st_size) for index, st in entries
@@ -129,7 +138,7 @@ class KeyRepository:
             fernet = MultiFernet(fernets)
             self._cache = (signature, fernet)
             return fernet
-        raise RuntimeError(f"Fernet key repository {self.path} kept changing while loading")
+        raise AssertionError("unreachable: the last attempt reads under the shared lock")
 
     def key_indexes(self) -> list[int]:
         """The indexes of the keys present, in ascending order (``0`` is staged)."""
@@ -191,6 +200,16 @@ class KeyRepository:
             os.fsync(fd)
         finally:
             os.close(fd)  # closing the descriptor releases the lock
+
+    @contextlib.contextmanager
+    def _shared(self) -> Iterator[None]:
+        """Hold a shared lock on the directory: no rotation runs meanwhile."""
+        fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
 
     def _not_set_up(self) -> str:
         return (
