@@ -1,0 +1,409 @@
+"""The compute driver boundary: what the compute agent asks of a hypervisor.
+
+The agent is a level-triggered reconciler: it compares what the database wants a node to run
+with what :meth:`ComputeDriver.list_guests` says really runs, and closes the gap with the
+other methods. So every method is idempotent where it can be, states its postconditions in
+its docstring, and fails with a typed :class:`DriverError`.
+
+Conventions every driver keeps:
+
+* **The agent serialises calls per instance uuid.** Calls for different uuids may run
+  concurrently; a driver needs no lock of its own per guest.
+* **Guests outlive the agent.** :meth:`ComputeDriver.close` never stops a guest, and a new
+  driver on the same host adopts what an old one left (:meth:`ComputeDriver.init_host`).
+* **Capabilities are data.** :attr:`ComputeDriver.capabilities` is a dict of flags the agent
+  and API read before acting. :class:`Unsupported` is raised only for an operation whose
+  flag is ``False``, and then before anything changes.
+* **Phases are timed by the driver** through the :class:`PhaseTimer` the agent passes in;
+  the agent turns each :class:`PhaseEvent` into an instance-action event.
+
+What the boundary leaves out, on purpose:
+
+* *Rebuild* is ``destroy`` then ``spawn`` with the new image, done by the agent. Both are
+  idempotent, so an agent killed between the two converges by spawning again.
+* *Image fetch* belongs to the agent's image cache, shared by every driver: it downloads
+  and verifies the hash once per host, times the ``image_fetch`` phase on the same
+  :class:`PhaseTimer`, and hands the driver an :class:`ImageRef` whose ``path`` exists.
+  Converting to the format the hypervisor wants is the driver's (``image_convert``).
+* *Allocation ratios and reserved amounts* are operator policy, so they live in config and
+  the agent applies them when it writes the Placement inventory. The driver reports only
+  physical facts, which do not change when an operator decides to overcommit.
+* *Volumes* are out of scope until the block-storage issue; :class:`GuestSpec` has no block
+  device list until then (a field nothing honours would be a lie at the boundary).
+* *Pause, suspend, migrate, resize* are not offered by the API yet, so not here either.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class DriverError(Exception):
+    """Base of every error a driver raises on purpose."""
+
+
+class GuestNotFound(DriverError):
+    """No guest with this uuid exists on this host."""
+
+    def __init__(self, uuid: str) -> None:
+        self.uuid = uuid
+        super().__init__(f"guest {uuid} not found on this host")
+
+
+class SpawnFailed(DriverError):
+    """A spawn failed and everything it made has been removed.
+
+    ``retryable`` is ``False`` when the request itself is at fault (an unbootable or
+    unreadable image, say), so the conductor gives up with the fault instead of trying
+    another host.
+    """
+
+    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+        self.reason = reason
+        self.retryable = retryable
+        super().__init__(reason)
+
+
+class InvalidGuestState(DriverError):
+    """The operation makes no sense in the guest's current power state."""
+
+    def __init__(self, uuid: str, state: PowerState, operation: str) -> None:
+        self.uuid = uuid
+        self.state = state
+        self.operation = operation
+        super().__init__(f"cannot {operation} guest {uuid} in power state {state.name}")
+
+
+class Unsupported(DriverError):
+    """The driver reports ``capability`` as ``False``; nothing was changed."""
+
+    def __init__(self, capability: str) -> None:
+        self.capability = capability
+        super().__init__(f"this driver does not support {capability}")
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+class PowerState(IntEnum):
+    """Nova's power states (``nova.compute.power_state``), with Nova's numbers."""
+
+    NOSTATE = 0
+    RUNNING = 1
+    PAUSED = 3
+    SHUTDOWN = 4
+    CRASHED = 6
+    SUSPENDED = 7
+
+
+class Capability(StrEnum):
+    """The flags in :attr:`ComputeDriver.capabilities`; every driver reports all of them."""
+
+    CONFIG_DRIVE = "supports_config_drive"      # spawn with GuestSpec.config_drive=True
+    SNAPSHOT = "supports_snapshot"              # snapshot()
+    CONSOLE_LOG = "supports_console_log"        # console_output()
+    REBOOT_SOFT = "supports_reboot_soft"        # reboot(hard=False)
+
+
+class Phase(StrEnum):
+    """Spawn phases, in the order they happen. A driver reports the subset it performs."""
+
+    IMAGE_FETCH = "image_fetch"      # the agent's image cache, before spawn
+    IMAGE_CONVERT = "image_convert"  # base file into the hypervisor's format, cached per host
+    DISKS = "disks"                  # root overlay resized to root_gb, ephemeral, swap
+    CONFIG_DRIVE = "config_drive"    # the ISO9660 metadata disk
+    PLUG_VIFS = "plug_vifs"          # taps into their bridges
+    START = "start"                  # hypervisor process up, devices added, guest running
+
+
+PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
+
+
+@dataclass(frozen=True, slots=True)
+class HostResources:
+    """Physical facts about the host, for Placement and ``os-hypervisors``.
+
+    Totals, not free amounts: usage is Placement's to count. No ratios and nothing
+    reserved: those are config (see the module docstring).
+    """
+
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    hypervisor_type: str          # "QEMU", "fake": os-hypervisors' hypervisor_type
+    hypervisor_version: int       # Nova's encoding: 8.2.1 -> 8002001
+    traits: frozenset[str] = frozenset()   # os-traits names, e.g. COMPUTE_IMAGE_TYPE_QCOW2
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """An image already in the host's cache, hash verified."""
+
+    id: str
+    path: Path                    # the cached base file; exists when spawn is called
+    disk_format: str              # Glance's disk_format: "qcow2", "raw", ...
+    properties: Mapping[str, str] = field(default_factory=dict)   # Glance's hw_* and os_*
+
+
+@dataclass(frozen=True, slots=True)
+class NicSpec:
+    """One port plugged into the guest. The network service made the bridge."""
+
+    port_id: str
+    mac: str
+    tap_name: str                 # the host device, at most 15 characters
+    bridge: str
+    mtu: int = 1500
+
+
+@dataclass(frozen=True, slots=True)
+class GuestSpec:
+    """Everything a driver needs to make one guest. Sizes come from the flavor."""
+
+    uuid: str
+    name: str                     # the server's display name
+    hostname: str                 # what the guest sets, via the config drive
+    vcpus: int
+    memory_mb: int
+    root_gb: int                  # 0: the image's virtual size, as in Nova
+    image: ImageRef
+    ephemeral_gb: int = 0
+    swap_mb: int = 0
+    nics: tuple[NicSpec, ...] = ()          # empty for --nic none
+    config_drive: bool = False
+    # What the config drive carries (openstack/latest/meta_data.json and user_data).
+    project_id: str = ""
+    availability_zone: str = ""
+    launch_index: int = 0
+    key_name: str | None = None
+    key_data: str | None = None             # the public key, OpenSSH format
+    user_data: bytes | None = None          # already base64-decoded
+    admin_pass: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GuestInfo:
+    """What the driver observes about one guest.
+
+    ``details`` are the host-side objects behind the guest, JSON-serialisable, for
+    ``ownstack show server``: for QEMU its pid, command line, QMP socket and disk files.
+    """
+
+    uuid: str
+    power_state: PowerState
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GuestEvent:
+    """A nudge: this guest's power state changed (``NOSTATE`` once it is gone)."""
+
+    uuid: str
+    power_state: PowerState
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotFile:
+    """What :meth:`ComputeDriver.snapshot` wrote, for the image upload."""
+
+    path: Path
+    disk_format: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseEvent:
+    """One timed phase: wall-clock start, duration, and the error if it failed."""
+
+    name: str
+    started_at: float             # time.time()
+    duration: float               # seconds, from a monotonic clock
+    error: str | None = None
+
+    @property
+    def finished_at(self) -> float:
+        return self.started_at + self.duration
+
+
+PhaseCallback = Callable[[PhaseEvent], Awaitable[None]]
+
+
+class PhaseTimer:
+    """Times a driver's phases; the agent records each one as an instance-action event.
+
+    ``async with phases.phase(Phase.DISKS): ...`` records the phase when the block ends,
+    with ``error`` set (and the exception re-raised) when it raised. ``on_event``, if
+    given, is awaited for every finished phase, so progress is visible during a long boot.
+    """
+
+    def __init__(self, on_event: PhaseCallback | None = None) -> None:
+        self.events: list[PhaseEvent] = []
+        self._on_event = on_event
+
+    @asynccontextmanager
+    async def phase(self, name: str) -> AsyncIterator[None]:
+        started_at, t0 = time.time(), time.perf_counter()
+        error: str | None = None
+        try:
+            yield
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            event = PhaseEvent(name, started_at, time.perf_counter() - t0, error)
+            self.events.append(event)
+            if self._on_event is not None:
+                await self._on_event(event)
+
+    @property
+    def names(self) -> list[str]:
+        return [event.name for event in self.events]
+
+
+# --- the interface ------------------------------------------------------------------------
+
+
+@runtime_checkable
+class ComputeDriver(Protocol):
+    """One hypervisor on one host, seen by that host's compute agent."""
+
+    @property
+    def name(self) -> str:
+        """The driver's config name: ``"fake"``, ``"qemu"``."""
+        ...
+
+    @property
+    def capabilities(self) -> Mapping[str, bool]:
+        """Every :class:`Capability` value mapped to a bool. Constant for the driver's life."""
+        ...
+
+    async def init_host(self) -> None:
+        """Make the driver ready; call once, before anything else.
+
+        Postconditions: guests left by a previous agent are adopted, so
+        :meth:`list_guests` reports them with their real power state; no guest was started,
+        stopped or removed. Half-made leftovers are listed too, for the agent to destroy.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Release what the driver holds in this process (sockets, tasks).
+
+        Postcondition: every guest keeps running as it was; a new driver adopts it.
+        """
+        ...
+
+    async def host_resources(self) -> HostResources:
+        """Postcondition: the host's physical totals, cheap enough to call every resync."""
+        ...
+
+    async def list_guests(self) -> list[GuestInfo]:
+        """Every guest this driver has host objects for, running or not.
+
+        This is the truth the agent reconciles against at start-up and on each resync: a
+        stopped guest is listed as ``SHUTDOWN``; a guest whose spawn was cut short by a
+        crash is listed (``NOSTATE``) until it is destroyed. Guests the database does not
+        know are orphans: the agent reports them and calls :meth:`destroy`.
+        """
+        ...
+
+    async def get_info(self, uuid: str) -> GuestInfo:
+        """Postcondition: the guest's current state. Raises :class:`GuestNotFound`."""
+        ...
+
+    async def spawn(self, spec: GuestSpec, phases: PhaseTimer) -> None:
+        """Create the guest and start it.
+
+        Postconditions: on return the guest exists and is ``RUNNING`` (the hypervisor runs
+        it; the OS inside may still be booting). Each phase is timed on ``phases``, in
+        :data:`PHASE_ORDER`. On failure everything this call made (disks, config drive,
+        taps, process, per-guest files) is removed and :class:`SpawnFailed` is raised.
+
+        Raises :class:`InvalidGuestState`, changing nothing, if a guest with ``spec.uuid``
+        already exists (the agent destroys leftovers first), and :class:`Unsupported`,
+        changing nothing, for ``config_drive=True`` without the capability.
+        """
+        ...
+
+    async def destroy(self, uuid: str) -> None:
+        """Stop the guest at once and remove every host object it had.
+
+        Postconditions: no process, disk, config drive, console log, tap or per-guest
+        file remains; :meth:`get_info` raises :class:`GuestNotFound`. Succeeds when the
+        guest is already gone, so calling it twice, or for a uuid never seen, is fine.
+        """
+        ...
+
+    async def power_off(self, uuid: str, timeout: float = 60.0) -> None:
+        """Shut the guest down: ACPI first, then forced once ``timeout`` seconds pass.
+
+        Postcondition: the guest is ``SHUTDOWN`` and keeps its disks. A no-op if it is
+        already ``SHUTDOWN``. Raises :class:`GuestNotFound`.
+        """
+        ...
+
+    async def power_on(self, uuid: str) -> None:
+        """Start a stopped or crashed guest from its existing disks.
+
+        Postcondition: the guest is ``RUNNING``. A no-op if it already runs.
+        Raises :class:`GuestNotFound`.
+        """
+        ...
+
+    async def reboot(self, uuid: str, hard: bool, timeout: float = 60.0) -> None:
+        """Restart the guest.
+
+        Soft: ask the guest (ACPI) and wait up to ``timeout`` seconds; if it does not
+        come back, fall back to hard, as Nova does. Hard: reset from any power state.
+        Postcondition: the guest is ``RUNNING`` and its console shows a new boot. Raises
+        :class:`GuestNotFound`; :class:`InvalidGuestState` for soft unless ``RUNNING``;
+        :class:`Unsupported` for soft without the capability.
+        """
+        ...
+
+    async def console_output(self, uuid: str, max_bytes: int | None = None) -> str:
+        """The guest's serial console, decoded with replacement characters.
+
+        Postcondition: the last ``max_bytes`` bytes (all of the capped log when ``None``),
+        across reboots. Raises :class:`GuestNotFound`; :class:`Unsupported` without the
+        capability.
+        """
+        ...
+
+    async def snapshot(self, uuid: str, dest_path: Path) -> SnapshotFile:
+        """Write a consistent, self-contained copy of the root disk to ``dest_path``.
+
+        Postconditions: ``dest_path`` is a file that boots as an image (no backing file);
+        the guest's power state is what it was before. The agent uploads the file and
+        removes it. Raises :class:`GuestNotFound`; :class:`Unsupported` without the
+        capability.
+        """
+        ...
+
+    def events(self) -> AsyncIterator[GuestEvent]:
+        """Power-state changes as they happen, including those made behind the agent's back.
+
+        Events are nudges for a level-triggered agent, not a log: a slow consumer may miss
+        some, and the periodic :meth:`list_guests` resync repairs that. Each iterator sees
+        only events after it started. Closing the iterator unsubscribes it.
+        """
+        ...
+
+
+DriverFactory = Callable[[str, Path, Mapping[str, Any]], ComputeDriver]
+"""How the agent builds a driver: ``factory(host, state_dir, options)``."""
+
+
+def check_capability(driver: ComputeDriver, capability: Capability) -> None:
+    """Raise :class:`Unsupported` unless ``driver`` reports ``capability``."""
+    if not driver.capabilities.get(capability.value, False):
+        raise Unsupported(capability.value)

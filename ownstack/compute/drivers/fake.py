@@ -1,0 +1,380 @@
+"""The fake compute driver: guests in memory, the same contract as QEMU.
+
+Cheap enough for a hundred simulated hosts with a thousand guests in one process: a guest
+is a small object and a capped console buffer; nothing runs per guest.
+
+The *machine* and the *driver* are separate, as a QEMU host and its agent are: a
+:class:`FakeHypervisor` holds the guests, and a :class:`FakeComputeDriver` drives one. A new
+driver on the same hypervisor (an agent restart) adopts the guests, and the hypervisor's
+knobs change guests behind the agent's back.
+
+Knobs for tests:
+
+* host resources, capabilities (any flag may be turned off), ``spawn_delay``;
+* :meth:`FakeComputeDriver.fail_next_spawn`: the next spawn fails in a given phase, after
+  making its partial guest, so the cleanup postcondition is exercised;
+* :meth:`FakeHypervisor.stop_behind_back` (the QEMU process was killed: ``SHUTDOWN``, as
+  Nova reports it), :meth:`FakeHypervisor.crash` (the guest panicked: ``CRASHED``);
+* :meth:`FakeHypervisor.ignore_acpi`: the guest ignores ACPI, so soft operations wait their
+  timeout and fall back to force.
+
+The console prints boot markers, with the hostname the config drive carries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ownstack.compute.drivers.base import (
+    Capability,
+    ComputeDriver,
+    GuestEvent,
+    GuestInfo,
+    GuestNotFound,
+    GuestSpec,
+    HostResources,
+    ImageRef,
+    InvalidGuestState,
+    Phase,
+    PhaseTimer,
+    PowerState,
+    SnapshotFile,
+    SpawnFailed,
+    check_capability,
+)
+
+__all__ = ["FakeComputeDriver", "FakeGuest", "FakeHypervisor", "from_config"]
+
+QCOW2_MAGIC = b"QFI\xfb"
+DEFAULT_RESOURCES = HostResources(
+    vcpus=8, memory_mb=16384, disk_gb=200, hypervisor_type="fake", hypervisor_version=1000,
+    traits=frozenset({"COMPUTE_IMAGE_TYPE_QCOW2", "COMPUTE_IMAGE_TYPE_RAW"}))
+EVENT_QUEUE_SIZE = 1024
+
+
+@dataclass(slots=True)
+class FakeGuest:
+    spec: GuestSpec
+    power_state: PowerState = PowerState.NOSTATE
+    boots: int = 0
+    ignores_acpi: bool = False
+    last_stop: str = ""
+    console: bytearray = field(default_factory=bytearray)
+
+
+class FakeHypervisor:
+    """The simulated machine: its guests outlive any one driver (agent) attached to it."""
+
+    def __init__(self, host: str = "fake-host", resources: HostResources = DEFAULT_RESOURCES,
+                 *, console_max_bytes: int = 16384) -> None:
+        self.host = host
+        self.resources = resources
+        self.console_max_bytes = console_max_bytes
+        self.guests: dict[str, FakeGuest] = {}
+        self.subscribers: set[asyncio.Queue[GuestEvent | None]] = set()
+
+    # -- behind the agent's back ---------------------------------------------------------
+
+    def stop_behind_back(self, uuid: str) -> None:
+        """The hypervisor process died (killed, OOM): the guest is ``SHUTDOWN``."""
+        guest = self.get(uuid)
+        self.write_console(guest, "qemu-system-x86_64: terminating on signal 9\n")
+        guest.last_stop = "killed"
+        self.set_state(guest, PowerState.SHUTDOWN)
+
+    def crash(self, uuid: str) -> None:
+        """The guest kernel panicked: ``CRASHED``."""
+        guest = self.get(uuid)
+        self.write_console(guest, "Kernel panic - not syncing: ownstack fake crash\n")
+        guest.last_stop = "crashed"
+        self.set_state(guest, PowerState.CRASHED)
+
+    def ignore_acpi(self, uuid: str, ignore: bool = True) -> None:
+        """Make the guest ignore ACPI power-button and reboot requests."""
+        self.get(uuid).ignores_acpi = ignore
+
+    # -- shared with the driver ----------------------------------------------------------
+
+    def get(self, uuid: str) -> FakeGuest:
+        try:
+            return self.guests[uuid]
+        except KeyError:
+            raise GuestNotFound(uuid) from None
+
+    def set_state(self, guest: FakeGuest, state: PowerState) -> None:
+        if guest.power_state != state:
+            guest.power_state = state
+            self.notify(guest.spec.uuid, state)
+
+    def notify(self, uuid: str, state: PowerState) -> None:
+        event = GuestEvent(uuid, state)
+        for queue in self.subscribers:
+            if not queue.full():    # a nudge: a missed one is repaired by the resync
+                queue.put_nowait(event)
+
+    def write_console(self, guest: FakeGuest, text: str) -> None:
+        guest.console += text.encode()
+        excess = len(guest.console) - self.console_max_bytes
+        if excess > 0:
+            del guest.console[:excess]
+
+    def boot(self, guest: FakeGuest) -> None:
+        """Start the guest, printing the boot markers the test image prints."""
+        guest.boots += 1
+        spec = guest.spec
+        lines = [f"[    0.000000] Linux version 6.1.0-fake (ownstack fake driver) boot "
+                 f"{guest.boots}", f"ownstack: instance {spec.uuid}"]
+        if spec.config_drive:
+            lines.append("ownstack: config drive found (config-2)")
+            hostname = spec.hostname
+            if spec.key_data:
+                lines.append(f"ownstack: ssh key {spec.key_name or ''} installed for root")
+        else:
+            lines.append("ownstack: no config drive, no metadata service")
+            hostname = "localhost"
+        lines += [f"ownstack: hostname {hostname}", f"ownstack: login ready on {hostname}",
+                  f"{hostname} login: "]
+        self.write_console(guest, "\n".join(lines) + "\n")
+        self.set_state(guest, PowerState.RUNNING)
+
+
+_HYPERVISORS: dict[tuple[str, str], FakeHypervisor] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _SpawnFault:
+    reason: str
+    phase: Phase
+    retryable: bool
+
+
+class FakeComputeDriver:
+    """A :class:`~ownstack.compute.drivers.base.ComputeDriver` over a :class:`FakeHypervisor`."""
+
+    name = "fake"
+
+    def __init__(self, hypervisor: FakeHypervisor | None = None, *,
+                 capabilities: Mapping[str, bool] | None = None, spawn_delay: float = 0.0,
+                 check_image_files: bool = True) -> None:
+        self.hypervisor = hypervisor or FakeHypervisor()
+        caps = {c.value: True for c in Capability}
+        for key, value in (capabilities or {}).items():
+            if key not in caps:
+                raise ValueError(f"unknown capability {key!r}")
+            caps[key] = bool(value)
+        self._capabilities: Mapping[str, bool] = caps
+        self.spawn_delay = spawn_delay
+        self.check_image_files = check_image_files
+        self._faults: list[_SpawnFault] = []
+        self._queues: set[asyncio.Queue[GuestEvent | None]] = set()
+
+    @property
+    def capabilities(self) -> Mapping[str, bool]:
+        return self._capabilities
+
+    # -- knobs ---------------------------------------------------------------------------
+
+    def fail_next_spawn(self, reason: str = "injected spawn failure", *,
+                        phase: Phase = Phase.START, retryable: bool = True) -> None:
+        """Make the next spawn fail in ``phase`` (``DISKS`` or ``START``, always performed).
+
+        Calls queue up: two calls fail the next two spawns.
+        """
+        if phase not in (Phase.DISKS, Phase.START):
+            raise ValueError("a fake spawn always performs only the disks and start phases")
+        self._faults.append(_SpawnFault(reason, phase, retryable))
+
+    def stop_behind_back(self, uuid: str) -> None:
+        self.hypervisor.stop_behind_back(uuid)
+
+    def crash(self, uuid: str) -> None:
+        self.hypervisor.crash(uuid)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def init_host(self) -> None:
+        """Nothing to probe: the hypervisor's guests are adopted as they are."""
+
+    async def close(self) -> None:
+        for queue in self._queues:
+            self.hypervisor.subscribers.discard(queue)
+            if queue.full():        # the consumer lags: make room for the end marker
+                queue.get_nowait()
+            queue.put_nowait(None)
+        self._queues.clear()
+
+    async def host_resources(self) -> HostResources:
+        return self.hypervisor.resources
+
+    # -- observation ---------------------------------------------------------------------
+
+    def _info(self, guest: FakeGuest) -> GuestInfo:
+        spec = guest.spec
+        return GuestInfo(spec.uuid, guest.power_state, {
+            "driver": "fake", "host": self.hypervisor.host, "name": spec.name,
+            "vcpus": spec.vcpus, "memory_mb": spec.memory_mb, "root_gb": spec.root_gb,
+            "image_id": spec.image.id, "config_drive": spec.config_drive,
+            "taps": [nic.tap_name for nic in spec.nics], "boots": guest.boots,
+            "last_stop": guest.last_stop, "console_bytes": len(guest.console)})
+
+    async def list_guests(self) -> list[GuestInfo]:
+        return [self._info(guest) for guest in self.hypervisor.guests.values()]
+
+    async def get_info(self, uuid: str) -> GuestInfo:
+        return self._info(self.hypervisor.get(uuid))
+
+    async def events(self) -> AsyncIterator[GuestEvent]:
+        queue: asyncio.Queue[GuestEvent | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
+        self._queues.add(queue)
+        self.hypervisor.subscribers.add(queue)
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            self._queues.discard(queue)
+            self.hypervisor.subscribers.discard(queue)
+
+    # -- spawn and destroy ---------------------------------------------------------------
+
+    async def spawn(self, spec: GuestSpec, phases: PhaseTimer) -> None:
+        if spec.config_drive:
+            check_capability(self, Capability.CONFIG_DRIVE)
+        guests = self.hypervisor.guests
+        if spec.uuid in guests:
+            raise InvalidGuestState(spec.uuid, guests[spec.uuid].power_state, "spawn")
+        fault = self._faults.pop(0) if self._faults else None
+        guest = guests[spec.uuid] = FakeGuest(spec)     # listed as NOSTATE while half-made
+        try:
+            async with phases.phase(Phase.DISKS):
+                if self.check_image_files and (problem := _image_problem(spec.image)):
+                    raise SpawnFailed(problem, retryable=False)
+                _inject(fault, Phase.DISKS)
+            if spec.config_drive:
+                async with phases.phase(Phase.CONFIG_DRIVE):
+                    pass
+            if spec.nics:
+                async with phases.phase(Phase.PLUG_VIFS):
+                    pass
+            async with phases.phase(Phase.START):
+                if self.spawn_delay:
+                    await asyncio.sleep(self.spawn_delay)
+                _inject(fault, Phase.START)
+                self.hypervisor.boot(guest)
+        except BaseException as exc:
+            if guests.get(spec.uuid) is guest:
+                del guests[spec.uuid]
+                self.hypervisor.notify(spec.uuid, PowerState.NOSTATE)
+            if isinstance(exc, SpawnFailed) or not isinstance(exc, Exception):
+                raise       # SpawnFailed, or a cancellation: cleaned up, passed on
+            raise SpawnFailed(f"{type(exc).__name__}: {exc}") from exc
+
+    async def destroy(self, uuid: str) -> None:
+        if self.hypervisor.guests.pop(uuid, None) is not None:
+            self.hypervisor.notify(uuid, PowerState.NOSTATE)
+
+    # -- power ---------------------------------------------------------------------------
+
+    async def power_off(self, uuid: str, timeout: float = 60.0) -> None:
+        guest = self.hypervisor.get(uuid)
+        if guest.power_state == PowerState.SHUTDOWN:
+            return
+        if guest.power_state == PowerState.RUNNING and not guest.ignores_acpi:
+            self.hypervisor.write_console(guest, "reboot: Power down\n")
+            guest.last_stop = "acpi"
+        else:
+            if guest.power_state == PowerState.RUNNING:
+                await asyncio.sleep(timeout)
+            guest.last_stop = "forced"
+        self.hypervisor.set_state(guest, PowerState.SHUTDOWN)
+
+    async def power_on(self, uuid: str) -> None:
+        guest = self.hypervisor.get(uuid)
+        if guest.power_state == PowerState.RUNNING:
+            return
+        if guest.power_state == PowerState.NOSTATE:
+            raise InvalidGuestState(uuid, guest.power_state, "power on")
+        self.hypervisor.boot(guest)
+
+    async def reboot(self, uuid: str, hard: bool, timeout: float = 60.0) -> None:
+        guest = self.hypervisor.get(uuid)
+        if not hard:
+            check_capability(self, Capability.REBOOT_SOFT)
+            if guest.power_state != PowerState.RUNNING:
+                raise InvalidGuestState(uuid, guest.power_state, "soft reboot")
+            if guest.ignores_acpi:
+                await asyncio.sleep(timeout)
+            else:
+                self.hypervisor.write_console(guest, "reboot: Restarting system\n")
+        elif guest.power_state == PowerState.NOSTATE:
+            raise InvalidGuestState(uuid, guest.power_state, "hard reboot")
+        guest.power_state = PowerState.SHUTDOWN     # a reset: no event for the blink
+        self.hypervisor.boot(guest)
+
+    # -- console and snapshot ------------------------------------------------------------
+
+    async def console_output(self, uuid: str, max_bytes: int | None = None) -> str:
+        check_capability(self, Capability.CONSOLE_LOG)
+        console = self.hypervisor.get(uuid).console
+        data = console if max_bytes is None else console[max(0, len(console) - max_bytes):]
+        return bytes(data).decode(errors="replace")
+
+    async def snapshot(self, uuid: str, dest_path: Path) -> SnapshotFile:
+        check_capability(self, Capability.SNAPSHOT)
+        image = self.hypervisor.get(uuid).spec.image
+        size = await asyncio.to_thread(_copy, image.path, dest_path)
+        return SnapshotFile(dest_path, image.disk_format, size)
+
+
+def _copy(source: Path, dest: Path) -> int:
+    shutil.copyfile(source, dest)
+    return dest.stat().st_size
+
+
+def _inject(fault: _SpawnFault | None, phase: Phase) -> None:
+    if fault is not None and fault.phase == phase:
+        raise SpawnFailed(fault.reason, retryable=fault.retryable)
+
+
+def _image_problem(image: ImageRef) -> str | None:
+    """Why the base file cannot boot, checked as cheaply as QEMU would find out."""
+    try:
+        with image.path.open("rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        return f"image {image.id} is not readable in the cache: {exc.strerror}"
+    if image.disk_format == "qcow2" and head != QCOW2_MAGIC:
+        return f"image {image.id} is not a qcow2 disk"
+    return None
+
+
+def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> ComputeDriver:
+    """The agent's factory. Options: ``vcpus``, ``memory_mb``, ``disk_gb``, ``spawn_delay``,
+    ``check_image_files``.
+
+    The hypervisor is kept per ``(state_dir, host)`` for the life of the process, so an agent
+    restarted in the same process adopts its guests, as one restarted on a QEMU host does.
+    """
+    key = (str(state_dir), host)
+    if key not in _HYPERVISORS:
+        resources = HostResources(
+            vcpus=int(options.get("vcpus", DEFAULT_RESOURCES.vcpus)),
+            memory_mb=int(options.get("memory_mb", DEFAULT_RESOURCES.memory_mb)),
+            disk_gb=int(options.get("disk_gb", DEFAULT_RESOURCES.disk_gb)),
+            hypervisor_type=DEFAULT_RESOURCES.hypervisor_type,
+            hypervisor_version=DEFAULT_RESOURCES.hypervisor_version,
+            traits=DEFAULT_RESOURCES.traits)
+        _HYPERVISORS[key] = FakeHypervisor(host, resources)
+    return FakeComputeDriver(_HYPERVISORS[key],
+                             spawn_delay=float(options.get("spawn_delay", 0.0)),
+                             check_image_files=_as_bool(options.get("check_image_files", True)))
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
