@@ -56,6 +56,12 @@ def _placement_app(config: Config, peers: Peers) -> Any:
     return make_app(config, peers)
 
 
+def _compute_app(config: Config, peers: Peers) -> Any:
+    from ownstack.compute.service import make_app
+
+    return make_app(config, peers)
+
+
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(type="identity", name="keystone", port=lambda c: c.identity.port,
                 catalog_path="/v3", make_app=_identity_app, health_path="/v3",
@@ -66,4 +72,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(type="placement", name="placement", port=lambda c: c.placement.port,
                 catalog_path="", make_app=_placement_app, health_path="/",
                 description="Placement service (ownstack.placement)"),
+    ServiceSpec(type="compute", name="nova", port=lambda c: c.compute.port,
+                catalog_path="/v2.1", make_app=_compute_app, health_path="/v2.1",
+                description="Compute service (ownstack.compute)"),
 )

@@ -171,3 +171,9 @@ async def image(tmp_path: Path) -> AsyncIterator[ServiceClient]:
 async def placement(tmp_path: Path) -> AsyncIterator[ServiceClient]:
     async for client in make_service_client(make_config(tmp_path), "placement"):
         yield client
+
+
+@pytest.fixture
+async def compute(tmp_path: Path) -> AsyncIterator[ServiceClient]:
+    async for client in make_service_client(make_config(tmp_path), "compute"):
+        yield client

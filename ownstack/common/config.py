@@ -98,6 +98,16 @@ class PlacementConfig:
 
 
 @dataclass(frozen=True)
+class ComputeConfig:
+    port: int = 8774
+    # Nova's oslo.middleware default is 114688 bytes. 1 MiB instead: a server create may carry
+    # 64 KiB of base64 user data plus metadata and tags, and an x509 keypair import a long
+    # certificate chain; JSON escaping then overruns 112 KiB on legitimate requests.
+    max_request_body_size: int = 1048576
+    token_cache_ttl: int = 30                  # seconds a validated token is trusted
+
+
+@dataclass(frozen=True)
 class Config:
     state_dir: Path = DEFAULT_STATE_DIR
     policy_file: str = ""                      # oslo.policy-style YAML/JSON overrides
@@ -107,6 +117,7 @@ class Config:
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
 
     @property
     def database_url(self) -> str:

@@ -306,36 +306,36 @@ async def test_new_endpoint_appears_in_tokens_and_auth_catalog(identity: Identit
     user = await identity.make_user(project=project)
     before = await identity.token(user["name"], "secret-pw", project=project["name"])
     r = await identity.call("GET", "/v3/auth/catalog", token=before, expect=200)
-    assert _by_type(r.json()["catalog"], "compute") is None
+    assert _by_type(r.json()["catalog"], "block-storage") is None
 
-    service = await _service(identity, type="compute", name="nova")
+    service = await _service(identity, type="block-storage", name="cinder")
     endpoint = await _endpoint(identity, service_id=service["id"], interface="public",
-                               url="http://compute.example/v2.1/%(project_id)s",
+                               url="http://volume.example/v3/%(project_id)s",
                                region_id=identity.config.cloud.region)
 
     after = await identity.token(user["name"], "secret-pw", project=project["name"])
     r = await identity.call("GET", "/v3/auth/tokens", headers={"X-Subject-Token": after},
                             expect=200)
-    compute = _by_type(r.json()["token"]["catalog"], "compute")
-    assert compute is not None
-    assert compute["name"] == "nova" and compute["id"] == service["id"]
-    assert compute["endpoints"] == [{
+    volume = _by_type(r.json()["token"]["catalog"], "block-storage")
+    assert volume is not None
+    assert volume["name"] == "cinder" and volume["id"] == service["id"]
+    assert volume["endpoints"] == [{
         "id": endpoint["id"], "interface": "public", "region": identity.config.cloud.region,
         "region_id": identity.config.cloud.region,
-        "url": f"http://compute.example/v2.1/{project['id']}"}]
+        "url": f"http://volume.example/v3/{project['id']}"}]
     # A token issued before the change shows the new catalog too: it is not baked in.
     for token in (before, after):
         r = await identity.call("GET", "/v3/auth/catalog", token=token, expect=200)
-        assert _by_type(r.json()["catalog"], "compute") == compute
+        assert _by_type(r.json()["catalog"], "block-storage") == volume
 
     await identity.call("PATCH", f"/v3/endpoints/{endpoint['id']}", expect=200,
                         json={"endpoint": {"enabled": False}})
     r = await identity.call("GET", "/v3/auth/catalog", token=after, expect=200)
-    assert _by_type(r.json()["catalog"], "compute") == {**compute, "endpoints": []}
+    assert _by_type(r.json()["catalog"], "block-storage") == {**volume, "endpoints": []}
     await identity.call("PATCH", f"/v3/services/{service['id']}", expect=200,
                         json={"service": {"enabled": False}})
     r = await identity.call("GET", "/v3/auth/catalog", token=after, expect=200)
-    assert _by_type(r.json()["catalog"], "compute") is None
+    assert _by_type(r.json()["catalog"], "block-storage") is None
 
 
 async def test_domain_and_system_tokens_omit_endpoints_naming_a_project(

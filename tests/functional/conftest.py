@@ -33,7 +33,7 @@ MARIADB_HOST = os.environ.get("OWNSTACK_TEST_MARIADB_HOST", "127.0.0.1")
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 
 
-SERVICE_PORT_OPTIONS = ("identity.port", "image.port", "placement.port")
+SERVICE_PORT_OPTIONS = ("identity.port", "image.port", "placement.port", "compute.port")
 
 
 def free_port(*, pair: bool = False, count: int = 1) -> int:
@@ -126,6 +126,10 @@ class Cloud:
     @property
     def placement_url(self) -> str:
         return f"http://127.0.0.1:{self.port + 2}"
+
+    @property
+    def compute_url(self) -> str:
+        return f"http://127.0.0.1:{self.port + 3}"
 
     @property
     def auth_url(self) -> str:

@@ -1,0 +1,83 @@
+"""``/os-keypairs``: import, list, show and delete a user's public keys.
+
+ownstack never generates key pairs: Nova stopped doing so at 2.92, and a private key that
+crossed the API is a private key in a log somewhere. Below 2.92 a create without
+``public_key`` is a 400 saying so, rather than Nova's generated key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.schema import Validator
+from ownstack.common.errors import BadRequest
+from ownstack.compute import schemas
+from ownstack.compute.api import views
+from ownstack.compute.api.common import at_least, body, collection_links, limit_of, version_of
+from ownstack.compute.objects import keypairs
+from ownstack.compute.service import Req
+
+_CREATE_21 = Validator(schemas.create_keypair(with_type=False, with_user_id=False))
+_CREATE_22 = Validator(schemas.create_keypair(with_type=True, with_user_id=False))
+_CREATE_210 = Validator(schemas.create_keypair(with_type=True, with_user_id=True))
+
+
+def _target_user(req: Req, rule: str, requested: str | None) -> str:
+    """The user whose keys the request is about: the caller, or from 2.10 another user
+    named by an admin. Policy decides with that user as the target."""
+    user_id = req.ctx.user_id or ""
+    if requested is not None and at_least(version_of(req), "2.10"):
+        user_id = requested
+    req.svc.enforce(req.ctx, rule, {"user_id": user_id})
+    return user_id
+
+
+async def create_keypair(req: Req) -> Response:
+    version = version_of(req)
+    validator = (_CREATE_210 if at_least(version, "2.10")
+                 else _CREATE_22 if at_least(version, "2.2") else _CREATE_21)
+    data: dict[str, Any] = (await body(req, validator))["keypair"]
+    user_id = _target_user(req, "os_compute_api:os-keypairs:create", data.get("user_id"))
+    if "public_key" not in data:
+        raise BadRequest("ownstack does not generate key pairs: import a public key by "
+                         "giving 'public_key' (for example: openstack keypair create "
+                         "--public-key ~/.ssh/id_ed25519.pub NAME).")
+    async with req.svc.write() as db:
+        keypair = await keypairs.import_keypair(
+            db, user_id=user_id, name=data["name"], public_key=data["public_key"],
+            key_type=data.get("type", "ssh"))
+    status = 201 if at_least(version, "2.2") else 200
+    return json_response({"keypair": views.keypair_created(version, keypair)}, status)
+
+
+async def list_keypairs(req: Req) -> Response:
+    version = version_of(req)
+    user_id = _target_user(req, "os_compute_api:os-keypairs:index", req.query.get("user_id"))
+    paged = at_least(version, "2.35")
+    limit = limit_of(req) if paged and "limit" in req.query else None
+    marker = req.query.get("marker") if paged else None
+    async with req.svc.read() as db:
+        found = await keypairs.list_keypairs(db, user_id, limit=limit, marker=marker)
+    result: dict[str, Any] = {
+        "keypairs": [{"keypair": views.keypair_brief(version, k)} for k in found]}
+    next_links = collection_links(req, len(found), limit, found[-1].name if found else None)
+    if next_links:
+        result["keypairs_links"] = next_links
+    return json_response(result)
+
+
+async def show_keypair(req: Req) -> Response:
+    user_id = _target_user(req, "os_compute_api:os-keypairs:show", req.query.get("user_id"))
+    async with req.svc.read() as db:
+        keypair = await keypairs.get_keypair(db, user_id, req.params["name"])
+    return json_response({"keypair": views.keypair_detail(version_of(req), keypair)})
+
+
+async def delete_keypair(req: Req) -> Response:
+    user_id = _target_user(req, "os_compute_api:os-keypairs:delete", req.query.get("user_id"))
+    async with req.svc.write() as db:
+        await keypairs.delete_keypair(db, user_id, req.params["name"])
+    return empty_response(204 if at_least(version_of(req), "2.2") else 202)
