@@ -6,7 +6,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -14,10 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ownstack.common.api.app import ApiRequest, ServiceApp
 from ownstack.common.config import Config
-from ownstack.common.context import RequestContext
-from ownstack.common.db.engine import make_engine, make_sessionmaker
 from ownstack.common.errors import OwnstackError
-from ownstack.common.policy import Policy
+from ownstack.common.service import ServiceState
 from ownstack.identity.errors import format_error
 from ownstack.identity.objects.models import Revision
 from ownstack.identity.passwords import PasswordHasher
@@ -52,15 +49,11 @@ class RevisionTracker:
         self.shared = (await db.scalar(select(Revision.value).where(Revision.id == 1))) or 0
 
 
-class IdentityService:
+class IdentityService(ServiceState):
     def __init__(self, config: Config, engine: AsyncEngine | None = None) -> None:
         from ownstack.identity.tokens.provider import TokenProvider
 
-        self.config = config
-        self.engine = engine or make_engine(config.database_url, echo=config.database.echo)
-        self.sessions = make_sessionmaker(self.engine)
-        policy_path = Path(config.policy_file) if config.policy_file else None
-        self.policy = Policy.load(DEFAULT_RULES, policy_path)
+        super().__init__(config, DEFAULT_RULES, engine)
         self.keys = KeyRepository(config.state_dir / "fernet-keys",
                                   max_active_keys=config.identity.max_active_keys)
         self.hasher = PasswordHasher(rounds=config.identity.bcrypt_rounds)
@@ -80,11 +73,6 @@ class IdentityService:
         return self.config.public_url(self.config.identity.port)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as db:
-            yield db
-
-    @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits on success and tells every token cache to refill."""
         async with self.sessions() as db, db.begin():
@@ -92,14 +80,6 @@ class IdentityService:
             await db.execute(update(Revision).where(Revision.id == 1)
                              .values(value=Revision.value + 1))
         self.revision.local += 1
-
-    def enforce(self, ctx: RequestContext, rule: str, target: dict[str, Any] | None = None
-                ) -> None:
-        self.policy.enforce(rule, target or {}, ctx.credentials())
-
-    def allowed(self, ctx: RequestContext, rule: str, target: dict[str, Any] | None = None
-                ) -> bool:
-        return self.policy.check(rule, target or {}, ctx.credentials())
 
 
 Req = ApiRequest[IdentityService]

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ownstack.common.api.app import ApiRequest, ServiceApp
 from ownstack.common.config import Config
-from ownstack.common.context import RequestContext
-from ownstack.common.db.engine import make_engine, make_sessionmaker
-from ownstack.common.policy import Policy
+from ownstack.common.service import ServiceState
 from ownstack.image.errors import format_error
 from ownstack.image.policy import DEFAULT_RULES
 from ownstack.peers import Peers
@@ -21,33 +16,11 @@ from ownstack.peers import Peers
 SERVICE_TYPE = "image"
 
 
-class ImageService:
+class ImageService(ServiceState):
     def __init__(self, config: Config, peers: Peers, engine: AsyncEngine | None = None) -> None:
-        self.config = config
-        self.engine = engine or make_engine(config.database_url, echo=config.database.echo)
-        self.sessions = make_sessionmaker(self.engine)
-        policy_path = Path(config.policy_file) if config.policy_file else None
-        self.policy = Policy.load(DEFAULT_RULES, policy_path)
+        super().__init__(config, DEFAULT_RULES, engine)
         self.identity = peers.identity_client(cache_ttl=config.image.token_cache_ttl)
         self.store_dir = Path(config.image.store_dir or config.state_dir / "images")
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as db:
-            yield db
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as db, db.begin():
-            yield db
-
-    def enforce(self, ctx: RequestContext, rule: str, target: dict[str, Any] | None = None
-                ) -> None:
-        self.policy.enforce(rule, target or {}, ctx.credentials())
-
-    def allowed(self, ctx: RequestContext, rule: str, target: dict[str, Any] | None = None
-                ) -> bool:
-        return self.policy.check(rule, target or {}, ctx.credentials())
 
 
 Req = ApiRequest[ImageService]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -14,9 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ownstack.common.api.app import ApiRequest, ServiceApp
 from ownstack.common.config import Config
-from ownstack.common.context import RequestContext
-from ownstack.common.db.engine import make_engine, make_sessionmaker
-from ownstack.common.policy import Policy
+from ownstack.common.service import ServiceState
 from ownstack.peers import Peers
 from ownstack.placement.errors import ConcurrentUpdate, format_error
 from ownstack.placement.objects.names import Names
@@ -29,26 +26,17 @@ SERVICE_TYPE = "placement"
 _RACE_MARKERS = ("deadlock", "could not serialize", "database is locked", "lock wait timeout")
 
 
-class PlacementService:
+class PlacementService(ServiceState):
     def __init__(self, config: Config, peers: Peers, engine: AsyncEngine | None = None) -> None:
-        self.config = config
-        self.engine = engine or make_engine(config.database_url, echo=config.database.echo)
+        super().__init__(config, DEFAULT_RULES, engine)
         self.sqlite = self.engine.dialect.name == "sqlite"
         if self.sqlite:
             _explicit_sqlite_transactions(self.engine)
-        self.sessions = make_sessionmaker(self.engine)
-        policy_path = Path(config.policy_file) if config.policy_file else None
-        self.policy = Policy.load(DEFAULT_RULES, policy_path)
         self.identity = peers.identity_client(cache_ttl=config.placement.token_cache_ttl)
         self.names = Names()
         # SQLite has one writer at a time anyway; queueing writers here, rather than in
         # SQLite's busy-wait, keeps a hot provider's claims fast and fair.
         self._write_lock = asyncio.Lock() if self.sqlite else None
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as db:
-            yield db
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -81,10 +69,6 @@ class PlacementService:
                     "Another request changed the same resources at the same time; "
                     "retry.") from exc
             raise
-
-    def enforce(self, ctx: RequestContext, rule: str, target: dict[str, Any] | None = None
-                ) -> None:
-        self.policy.enforce(rule, target or {}, ctx.credentials())
 
 
 def _explicit_sqlite_transactions(engine: AsyncEngine) -> None:
