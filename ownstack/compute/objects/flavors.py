@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.api.pagination import paginate
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import BadRequest, NotFound
 from ownstack.compute.errors import (
     ExtraSpecNotFound,
@@ -155,7 +156,7 @@ async def set_extra_specs(db: AsyncSession, flavor: Flavor, specs: Mapping[str, 
 async def delete_extra_spec(db: AsyncSession, flavor: Flavor, key: str) -> None:
     deleted = await db.execute(sa.delete(FlavorExtraSpec).where(
         FlavorExtraSpec.flavor_id == flavor.id, FlavorExtraSpec.key == key))
-    if deleted.rowcount == 0:  # type: ignore[attr-defined]
+    if rows_matched(deleted) == 0:
         raise ExtraSpecNotFound(flavor.flavorid, key)
 
 
@@ -183,6 +184,6 @@ async def add_access(db: AsyncSession, flavor: Flavor, project_id: str) -> None:
 async def remove_access(db: AsyncSession, flavor: Flavor, project_id: str) -> None:
     deleted = await db.execute(sa.delete(FlavorProject).where(
         FlavorProject.flavor_id == flavor.id, FlavorProject.project_id == project_id))
-    if deleted.rowcount == 0:  # type: ignore[attr-defined]
+    if rows_matched(deleted) == 0:
         raise NotFound(f"Flavor access not found for {flavor.flavorid} / {project_id} "
                        "combination.")

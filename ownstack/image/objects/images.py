@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import ConcurrentUpdate
 from ownstack.image.errors import ImageNotFound
 from ownstack.image.objects.models import Image, ImageMember, ImageTag
@@ -130,7 +130,7 @@ async def save_image(db: AsyncSession, image: Image, values: Mapping[str, Any] |
                                                   Image.generation == seen)
                               .values(**(values or {}), generation=seen + 1,
                                       updated_at=utcnow()))
-    if not isinstance(result, CursorResult) or result.rowcount != 1:
+    if rows_matched(result) != 1:
         raise LostRace(image.id)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import BadRequest, Conflict, NotFound
 from ownstack.placement.errors import ConcurrentUpdate, ResourceClassNotFound
 from ownstack.placement.objects.models import (
@@ -123,7 +124,7 @@ async def _bump(db: AsyncSession, provider: _ProviderGen) -> None:
     result = await db.execute(
         update(RP).where(RP.id == provider.id, RP.generation == provider.generation)
         .values(generation=provider.generation + 1))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(result) != 1:
         raise ConcurrentUpdate(
             "Inventory and/or allocations changed while attempting to allocate: "
             f"resource provider {provider.uuid} was updated by another request; retry.")
@@ -215,7 +216,7 @@ async def _save_consumer(db: AsyncSession, names: Names, write: ConsumerWrite,
             values["consumer_type_id"] = type_id
         result = await db.execute(update(Consumer).where(
             Consumer.id == row.id, Consumer.generation == row.generation).values(**values))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(result) != 1:
         raise ConcurrentUpdate(f"consumer {write.uuid} was updated by another request; retry.")
 
 

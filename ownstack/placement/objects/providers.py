@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import BadRequest
 from ownstack.placement.errors import (
     CannotDeleteParent,
@@ -140,7 +141,7 @@ async def bump_generation(db: AsyncSession, provider: Provider, expected: int | 
     result = await db.execute(
         update(RP).where(RP.id == provider.id, RP.generation == expected)
         .values(generation=expected + 1, updated_at=utcnow()))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(result) != 1:
         raise ConcurrentUpdate(
             f"resource provider generation conflict: {provider.uuid} changed since it was "
             "read; re-read it and retry.")
@@ -238,6 +239,6 @@ async def delete_provider(db: AsyncSession, provider: Provider) -> None:
         # A child was created under it meanwhile.
         raise CannotDeleteParent(f"Unable to delete parent resource provider {provider.uuid}: "
                                  "It has child resource providers.") from None
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(result) != 1:
         raise ConcurrentUpdate(f"resource provider {provider.uuid} changed while it was being "
                                "deleted; retry.")

@@ -12,14 +12,13 @@ mismatch, a client that goes away, a quota) leaves the image ``queued`` with no 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.engine import CursorResult
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
 from ownstack.common.api.app import empty_response
+from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import (
     BadRequest,
     Forbidden,
@@ -169,7 +168,7 @@ async def _start_saving(svc: ImageService, image: Image) -> None:
     async with svc.write() as db:
         result = await db.execute(update(Image).where(
             Image.id == image.id, Image.status == "queued").values(status="saving"))
-    if _rowcount(result) == 0:
+    if rows_matched(result) == 0:
         raise InvalidImageStatus(f"Image {image.id} is no longer queued: another upload of "
                                  f"its data started first.")
 
@@ -187,7 +186,7 @@ async def _activate(svc: ImageService, image: Image, stored: store.StoredData,
                 status="active", size=stored.size, checksum=stored.md5,
                 os_hash_algo="sha512", os_hash_value=stored.sha512,
                 virtual_size=found.virtual_size, detected_format=found.format))
-            if _rowcount(result) == 0:
+            if rows_matched(result) == 0:
                 raise ImageGoneDuringUpload(
                     f"Image {image.id} could not be found after upload. The image may have "
                     f"been deleted during the upload, cleaning up the chunks uploaded.")
@@ -204,10 +203,6 @@ async def _requeue(svc: ImageService, image_id: str) -> None:
     async with svc.write() as db:
         await db.execute(update(Image).where(
             Image.id == image_id, Image.status == "saving").values(status="queued"))
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int]:
