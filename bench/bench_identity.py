@@ -31,28 +31,17 @@ from pathlib import Path
 
 import bcrypt
 import httpx
+from common import append_results, ownstack, rss_mb, run, stop_ownstack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "identity.md"
 PASSWORD = "bench-secret"
 
 
-def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload,no-any-return]
 
 
-def ownstack(state: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OWNSTACK_ADMIN_PASSWORD": PASSWORD, "HOME": str(state.parent)}
-    return run([sys.executable, "-m", "ownstack", "--state-dir", str(state),
-                "--set", f"identity.port={port}", "--set", f"image.port={port + 1}",
-                "--set", f"placement.port={port + 2}", *args], env=env)
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def hash_ms(rounds: int) -> float:
@@ -87,13 +76,13 @@ def main() -> int:
     lines: list[str] = []
     try:
         started = time.monotonic()
-        ownstack(state, args.port, "up", "--no-user-clouds-yaml")
+        ownstack(state, args.port, PASSWORD, "up", "--no-user-clouds-yaml")
         first_init = time.monotonic() - started
-        ownstack(state, args.port, "down")
+        ownstack(state, args.port, PASSWORD, "down")
         started = time.monotonic()
-        ownstack(state, args.port, "up", "--no-user-clouds-yaml")
+        ownstack(state, args.port, PASSWORD, "up", "--no-user-clouds-yaml")
         restart = time.monotonic() - started
-        status = json.loads(ownstack(state, args.port, "status", "--json").stdout)
+        status = json.loads(ownstack(state, args.port, PASSWORD, "status", "--json").stdout)
         pid = int(status["pid"])
         time.sleep(2)
         idle_rss = rss_mb(pid)
@@ -102,7 +91,7 @@ def main() -> int:
         ours = load(args.peers, f"http://127.0.0.1:{args.port}", str(pid), args,
                     "ownstack", work / "ownstack.json", PASSWORD)
         loaded_rss = rss_mb(pid)
-        ownstack(state, args.port, "down")
+        ownstack(state, args.port, PASSWORD, "down")
 
         theirs: list[dict[str, object]] = []
         if not args.no_keystone:
@@ -135,15 +124,12 @@ def main() -> int:
         lines.append("")
         text = "\n".join(lines)
         print(text)
-        header = "" if RESULTS.exists() else (
+        append_results(RESULTS, (
             "# Identity benchmark results\n\nProduced by `bench/bench_identity.py`; newest "
             "last. Targets: validation p50 < 2 ms at c1 and > 1000 req/s at c8; restart "
-            "< 3 s; first init < 10 s; idle RSS < 150 MB.\n\n")
-        with RESULTS.open("a") as handle:
-            handle.write(header + text + "\n")
+            "< 3 s; first init < 10 s; idle RSS < 150 MB.\n\n"), text)
     finally:
-        subprocess.run([sys.executable, "-m", "ownstack", "--state-dir", str(state), "down"],
-                       capture_output=True, check=False)
+        stop_ownstack(state)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

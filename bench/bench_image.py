@@ -35,9 +35,7 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from common import append_results, free_ports, ownstack, rss_mb, run, stop_ownstack
 
 from ownstack.common.clients.image import ImageClient
 
@@ -58,36 +57,12 @@ TARGET = 0.70
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload,no-any-return]
 
 
-def free_port_pair() -> int:
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free pair of ports")
 
 
-def ownstack(state: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OWNSTACK_ADMIN_PASSWORD": PASSWORD, "HOME": str(state.parent)}
-    return run([sys.executable, "-m", "ownstack", "--state-dir", str(state),
-                "--set", f"identity.port={port}", "--set", f"image.port={port + 1}", *args],
-               env=env, timeout=300)
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -282,31 +257,28 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="ownstack-bench-image-", dir=args.workdir))
     state = work / "state"
-    port = free_port_pair()
+    port = free_ports()
     try:
         src = work / "image.raw"
         write_random(src, args.size_mb * 1024 * 1024)
-        ownstack(state, port, "up", "--no-user-clouds-yaml")
-        pid = int(json.loads(ownstack(state, port, "status", "--json").stdout)["pid"])
+        ownstack(state, port, PASSWORD, "up", "--no-user-clouds-yaml")
+        pid = int(json.loads(ownstack(state, port, PASSWORD, "status", "--json").stdout)["pid"])
         bench = Bench(work, src, f"http://127.0.0.1:{port + 1}",
                       admin_token(f"http://127.0.0.1:{port}"), pid)
         idle = rss_mb(pid)
         for _ in range(args.repeat):
             bench.round()
-        ownstack(state, port, "down")
+        ownstack(state, port, PASSWORD, "down")
 
         fs = run(["findmnt", "-no", "FSTYPE,SOURCE", "-T", str(work)]).stdout.split()
         text = report(bench, args, idle, " ".join(fs))
         print(text)
-        header = "" if RESULTS.exists() else (
+        append_results(RESULTS, (
             "# Image benchmark results\n\nProduced by `bench/bench_image.py`; newest last. "
             "Target: upload and download of a 1 GiB image at >= 70% of `cp` of the same "
-            "bytes on the same file system, with the server's memory flat.\n\n")
-        with RESULTS.open("a") as handle:
-            handle.write(header + text + "\n")
+            "bytes on the same file system, with the server's memory flat.\n\n"), text)
     finally:
-        subprocess.run([sys.executable, "-m", "ownstack", "--state-dir", str(state), "down"],
-                       capture_output=True, check=False)
+        stop_ownstack(state)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from common import append_results, ownstack, run, stop_ownstack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "placement.md"
@@ -46,15 +47,8 @@ ROWS = ("create_rps", "candidates.n{n}.unlimited", "candidates.n{n}.limit10",
         "claims_spread", "claims_hot")
 
 
-def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload,no-any-return]
 
 
-def ownstack(state: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OWNSTACK_ADMIN_PASSWORD": PASSWORD, "HOME": str(state.parent)}
-    return run([sys.executable, "-m", "ownstack", "--state-dir", str(state),
-                "--set", f"identity.port={port}", "--set", f"image.port={port + 1}",
-                "--set", f"placement.port={port + 2}", *args], env=env)
 
 
 def load(args: argparse.Namespace, keystone: str, placement: str, pids: str, password: str,
@@ -142,14 +136,15 @@ def main() -> int:
     state = work / "state"
     sides: list[tuple[str, dict[str, dict[str, object]], dict[str, int]]] = []
     try:
-        ownstack(state, args.port, "up", "--no-user-clouds-yaml")
-        pid = str(json.loads(ownstack(state, args.port, "status", "--json").stdout)["pid"])
+        ownstack(state, args.port, PASSWORD, "up", "--no-user-clouds-yaml")
+        status = ownstack(state, args.port, PASSWORD, "status", "--json")
+        pid = str(json.loads(status.stdout)["pid"])
         keystone = f"http://127.0.0.1:{args.port}"
         placement = f"http://127.0.0.1:{args.port + 2}"
         wait_healthy(f"{placement}/")
         ours = load(args, keystone, placement, pid, PASSWORD, "ownstack", work / "ours.json")
         sides.append(("ownstack", ours, double_allocation_check(keystone, placement, PASSWORD)))
-        ownstack(state, args.port, "down")
+        ownstack(state, args.port, PASSWORD, "down")
 
         if not args.no_peer:
             run(["bash", str(args.peers / "setup-openstack-peers.sh")], timeout=3600)
@@ -165,17 +160,14 @@ def main() -> int:
                                check=False, capture_output=True)
         text = report(args, sides)
         print(text)
-        header = "" if RESULTS.exists() else (
+        append_results(RESULTS, (
             "# Placement benchmark results\n\nProduced by `bench/bench_placement.py`; newest "
             "last. Targets: GET /allocation_candidates at 1000 providers with p50 < 20 ms; "
-            "claims at concurrency 8 over 150/s with zero double allocation.\n\n")
-        with RESULTS.open("a") as handle:
-            handle.write(header + text + "\n")
+            "claims at concurrency 8 over 150/s with zero double allocation.\n\n"), text)
         return 1 if any(check["used"] > check["capacity"] or check["used"] != check["succeeded"]
                         for _, _, check in sides) else 0
     finally:
-        subprocess.run([sys.executable, "-m", "ownstack", "--state-dir", str(state), "down"],
-                       capture_output=True, check=False)
+        stop_ownstack(state)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -1,0 +1,76 @@
+"""What every benchmark shares: running commands, starting a private ownstack, reading a
+process's memory, and appending dated results."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ownstack.common.config import Config
+
+
+def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` (an argument list), raising on failure, with text output captured."""
+    result: subprocess.CompletedProcess[str] = subprocess.run(
+        cmd, check=True, text=True, capture_output=True, **kwargs)
+    return result
+
+
+def port_options() -> list[str]:
+    """``section.port`` for every service that has a port, read from the config itself,
+    so a new service is moved off its standard port without touching the benchmarks."""
+    defaults = Config()
+    return [f"{f.name}.port" for f in dataclasses.fields(Config)
+            if hasattr(getattr(defaults, f.name), "port")]
+
+
+def free_ports() -> int:
+    """A free loopback port followed by enough free ports for every service."""
+    count = len(port_options())
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        try:
+            for offset in range(1, count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def ownstack(state: Path, base_port: int, password: str, *args: str,
+             timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``ownstack`` on a private state dir, every service on consecutive ports from
+    ``base_port`` (identity first), so a benchmark never touches a running cloud."""
+    env = {**os.environ, "OWNSTACK_ADMIN_PASSWORD": password, "HOME": str(state.parent)}
+    command = [sys.executable, "-m", "ownstack", "--state-dir", str(state)]
+    for offset, option in enumerate(port_options()):
+        command += ["--set", f"{option}={base_port + offset}"]
+    return run([*command, *args], env=env, timeout=timeout)
+
+
+def stop_ownstack(state: Path) -> None:
+    subprocess.run([sys.executable, "-m", "ownstack", "--state-dir", str(state), "down"],
+                   capture_output=True, check=False)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def append_results(path: Path, header: str, text: str) -> None:
+    """Append a dated section; ``header`` starts the file the first time."""
+    first = not path.exists() or path.stat().st_size == 0
+    with path.open("a") as handle:
+        handle.write((header if first else "") + text + "\n")
