@@ -1,4 +1,5 @@
-"""How one service reaches the others: by HTTP, in process when they share the process.
+"""How one service reaches the others: by HTTP, in process when they share the process,
+and by the message bus.
 
 The all-in-one process hands each service the ASGI apps already built, so internal calls
 go through ``httpx.ASGITransport`` with no socket; a service on another machine gets the
@@ -12,8 +13,11 @@ from typing import Any
 
 import httpx
 
+from ownstack.common.bus import Bus, make_bus
+from ownstack.common.clients.auth import ServiceAuth
 from ownstack.common.clients.identity import IdentityClient
 from ownstack.common.config import Config
+from ownstack.state import read_service_password
 
 
 @dataclass
@@ -21,6 +25,8 @@ class Peers:
     config: Config
     apps: dict[str, Any] = field(default_factory=dict)   # service type -> ASGI app
     urls: dict[str, str] = field(default_factory=dict)   # service type -> base URL
+    _bus: Bus | None = None
+    _bus_users: int = 0
 
     def transport(self, service_type: str) -> httpx.AsyncBaseTransport | None:
         app = self.apps.get(service_type)
@@ -36,3 +42,29 @@ class Peers:
     def identity_client(self, *, cache_ttl: float) -> IdentityClient:
         return IdentityClient(self.url("identity"), transport=self.transport("identity"),
                               cache_ttl=cache_ttl)
+
+    def service_auth(self) -> ServiceAuth:
+        """A token provider for the services' own user (see ``ownstack.common.clients.auth``)."""
+        return ServiceAuth(self.url("identity"), read_service_password(self.config),
+                           transport=self.transport("identity"))
+
+    @property
+    def bus(self) -> Bus:
+        """The one bus of this process, made from ``bus.url`` on first use. Each service
+        that uses it calls :meth:`open_bus` at start-up and :meth:`close_bus` at shutdown;
+        the first opens the connection and the last closes it."""
+        if self._bus is None:
+            self._bus = make_bus(self.config.bus.url)
+        return self._bus
+
+    async def open_bus(self) -> Bus:
+        bus = self.bus
+        if self._bus_users == 0:
+            await bus.start()
+        self._bus_users += 1
+        return bus
+
+    async def close_bus(self) -> None:
+        self._bus_users -= 1
+        if self._bus_users == 0 and self._bus is not None:
+            await self._bus.close()

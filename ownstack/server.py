@@ -18,7 +18,7 @@ from ownstack.identity.bootstrap import bootstrap
 from ownstack.identity.service import IdentityService
 from ownstack.peers import Peers
 from ownstack.services import SERVICES
-from ownstack.state import read_admin_password
+from ownstack.state import read_admin_password, read_service_password
 
 log = logging.getLogger("ownstack.server")
 
@@ -41,6 +41,7 @@ async def initialise(config: Config) -> None:
         svc = IdentityService(config, engine)
         svc.keys.setup()
         await bootstrap(svc, admin_password=read_admin_password(config),
+                        service_password=read_service_password(config),
                         catalog=[spec.catalog_entry(config) for spec in SERVICES])
     finally:
         await engine.dispose()

@@ -14,6 +14,7 @@ import yaml
 from ownstack.common.config import Config, to_toml_tree
 
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
+SERVICE_PASSWORD_FILE = "service-password"  # noqa: S105 - a file name, not a password
 PID_FILE = "ownstack.pid"
 LOG_FILE = "ownstack.log"
 CLOUD_NAME = "ownstack-admin"
@@ -34,11 +35,19 @@ def prepare(config: Config) -> bool:
     if not password_file.exists():
         password = os.environ.get("OWNSTACK_ADMIN_PASSWORD") or secrets.token_urlsafe(18)
         _write_private(password_file, password + "\n")
+    service_file = config.state_dir / SERVICE_PASSWORD_FILE
+    if not service_file.exists():
+        _write_private(service_file, secrets.token_urlsafe(24) + "\n")
     return first
 
 
 def read_admin_password(config: Config) -> str:
     return (config.state_dir / ADMIN_PASSWORD_FILE).read_text().strip()
+
+
+def read_service_password(config: Config) -> str:
+    """The password of the services' own identity user (``ownstack-service``)."""
+    return (config.state_dir / SERVICE_PASSWORD_FILE).read_text().strip()
 
 
 def pid_file(config: Config) -> Path:

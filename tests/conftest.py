@@ -173,7 +173,63 @@ async def placement(tmp_path: Path) -> AsyncIterator[ServiceClient]:
         yield client
 
 
+@dataclass
+class CloudClient(ServiceClient):
+    """The compute API in process with everything it needs beside it: identity, image and
+    placement apps, the in-process bus, the conductor and fake compute agents."""
+
+    apps: dict[str, Any]
+    clients: dict[str, httpx.AsyncClient]
+
+    @property
+    def svc(self) -> Any:
+        return self.app.svc
+
+    async def on(self, service: str, method: str, path: str, *, token: str | None = None,
+                 expect: int | None = None, **kwargs: Any) -> httpx.Response:
+        """A request to another service of the same cloud (``"image"``, ``"placement"``)."""
+        headers = {"X-Auth-Token": token or self.identity.admin_token,
+                   **kwargs.pop("headers", {})}
+        r = await self.clients[service].request(method, path, headers=headers, **kwargs)
+        if expect is not None:
+            assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r
+
+
+async def make_cloud(config: Config) -> AsyncIterator[CloudClient]:
+    """Every service of the all-in-one cloud in process, compute's roles running."""
+    from ownstack.peers import Peers
+    from ownstack.services import SERVICES
+
+    async for identity in make_identity_client(config):
+        peers = Peers(config, apps={"identity": identity.app})
+        apps: dict[str, Any] = {}
+        for spec in SERVICES:
+            if spec.type != "identity":
+                apps[spec.type] = peers.apps[spec.type] = spec.make_app(config, peers)
+        for app in apps.values():
+            for hook in app.on_startup:
+                await hook()
+        clients = {name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                           base_url=f"http://{name}.test")
+                   for name, app in apps.items()}
+        try:
+            yield CloudClient(http=clients["compute"], identity=identity,
+                              app=apps["compute"], apps=apps, clients=clients)
+        finally:
+            for client in clients.values():
+                await client.aclose()
+            for app in reversed(list(apps.values())):
+                for hook in app.on_shutdown:
+                    await hook()
+
+
+def cloud_config(tmp_path: Path, *extra: str) -> Config:
+    return make_config(tmp_path, "image.port=15998", "compute.report_interval=0.2",
+                       "compute.host=test-node", *extra)
+
+
 @pytest.fixture
-async def compute(tmp_path: Path) -> AsyncIterator[ServiceClient]:
-    async for client in make_service_client(make_config(tmp_path), "compute"):
+async def compute(tmp_path: Path) -> AsyncIterator[CloudClient]:
+    async for client in make_cloud(cloud_config(tmp_path)):
         yield client

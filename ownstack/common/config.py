@@ -98,6 +98,29 @@ class PlacementConfig:
 
 
 @dataclass(frozen=True)
+class BusConfig:
+    # Empty (or memory://) is the in-process bus of the all-in-one cloud; an
+    # amqp://user:password@host:5672/ URL uses RabbitMQ, for several machines.
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class QuotaConfig:
+    """Nova's default per-project quotas ([quota] in nova.conf); -1 is unlimited."""
+
+    instances: int = 10
+    cores: int = 20
+    ram: int = 51200                           # MiB
+    key_pairs: int = 100                       # per user
+    metadata_items: int = 128
+    server_groups: int = 10
+    server_group_members: int = 10
+    injected_files: int = 5
+    injected_file_content_bytes: int = 10240
+    injected_file_path_bytes: int = 255
+
+
+@dataclass(frozen=True)
 class ComputeConfig:
     port: int = 8774
     # Nova's oslo.middleware default is 114688 bytes. 1 MiB instead: a server create may carry
@@ -105,6 +128,34 @@ class ComputeConfig:
     # certificate chain; JSON escaping then overruns 112 KiB on legitimate requests.
     max_request_body_size: int = 1048576
     token_cache_ttl: int = 30                  # seconds a validated token is trusted
+    # Roles this process runs besides the API. The all-in-one cloud runs both.
+    conductor: bool = True                     # scheduling and the instance state machine
+    agent: bool = True                         # compute agents, one per node, with `driver`
+    driver: str = "fake"                       # the hypervisor driver of the agents
+    host: str = ""                             # this node's name; empty: the machine's name
+    fake_nodes: int = 1                        # fake driver only: simulated nodes in-process
+    fake_vcpus: int = 8                        # fake driver only: each node's size
+    fake_memory_mb: int = 16384
+    fake_disk_gb: int = 200
+    fake_spawn_delay: float = 0.0              # fake driver only: seconds a spawn takes
+    availability_zone: str = "nova"            # the zone of this process's compute nodes
+    default_schedule_zone: str = ""            # zone for servers that ask for none
+    cpu_allocation_ratio: float = 4.0          # Placement inventory ratios, Nova's defaults
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    reserved_host_memory_mb: int = 512
+    reserved_host_disk_mb: int = 0
+    reserved_host_cpus: int = 0
+    resync_interval: float = 30.0              # seconds between an agent's full resyncs
+    report_interval: float = 10.0              # seconds between an agent's heartbeats
+    service_down_time: float = 60.0            # heartbeat age after which a service is down
+    scheduler_max_attempts: int = 3            # hosts a boot may try before ERROR
+    build_timeout: float = 600.0               # seconds a server may stay in BUILD
+    shutdown_timeout: float = 60.0             # seconds of ACPI before a forced power off
+    image_cache_dir: str = ""                  # empty: <state_dir>/compute/images
+    image_cache_max_age: int = 86400           # seconds an unused cached image is kept
+    console_max_bytes: int = 1048576           # serial console log kept per server
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
 
 
 @dataclass(frozen=True)
@@ -118,6 +169,7 @@ class Config:
     image: ImageConfig = field(default_factory=ImageConfig)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
+    bus: BusConfig = field(default_factory=BusConfig)
 
     @property
     def database_url(self) -> str:
@@ -217,6 +269,10 @@ def _coerce(kind: Any, value: Any, where: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
         if kind is Path:
             return Path(value)
         if kind is str:

@@ -1,25 +1,41 @@
 """What every service's handlers reach through ``req.svc``: config, database and policy.
 
 Each service subclasses :class:`ServiceState` and adds its own parts (the identity
-service's token provider, placement's serialized writers, ...). A service overrides
-:meth:`write` when its transactions need more than begin/commit, and
-:meth:`default_target` when its policy rules expect a default target (Nova's rules test
-the caller's own project and user).
+service's token provider, placement's name cache, ...). A service overrides
+:meth:`race_error` to name a lost race in its own error codes, and :meth:`default_target`
+when its policy rules expect a default target (Nova's rules test the caller's own project
+and user).
+
+Write transactions are serialised where the database needs it: SQLite has one writer at
+a time, so writers queue on an :class:`asyncio.Lock` and take the write lock up front
+(``BEGIN IMMEDIATE``), which keeps their reads current and means a transaction never
+fails half-way on a lock upgrade. PostgreSQL and MariaDB run writers concurrently; their
+row locks and generation compare-and-swap settle races. A lost race on any backend
+(deadlock, serialisation failure, busy lock) rolls the whole transaction back and raises
+:meth:`race_error`; nothing is retried behind the caller's back.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
 from ownstack.common.db.engine import make_engine, make_sessionmaker
+from ownstack.common.errors import Conflict, OwnstackError
 from ownstack.common.policy import Policy
+
+# What a lost race looks like on each backend when it is not a generation mismatch:
+# PostgreSQL's deadlock and serialization failures, MariaDB's deadlock, SQLite's busy lock.
+_RACE_MARKERS = ("deadlock", "could not serialize", "database is locked", "lock wait timeout")
 
 
 class ServiceState:
@@ -30,6 +46,10 @@ class ServiceState:
         self.sessions = make_sessionmaker(self.engine)
         policy_path = Path(config.policy_file) if config.policy_file else None
         self.policy = Policy.load(rules, policy_path)
+        self.sqlite = self.engine.dialect.name == "sqlite"
+        if self.sqlite:
+            _explicit_sqlite_transactions(self.engine)
+        self._write_lock = asyncio.Lock() if self.sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -38,9 +58,34 @@ class ServiceState:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self.sessions() as db, db.begin():
-            yield db
+        """One write transaction: committed when the block ends, rolled back if it raises.
+        A lost race anywhere in it becomes :meth:`race_error`."""
+        if self._write_lock is not None:
+            async with self._write_lock, self._transaction(immediate=True) as db:
+                yield db
+        else:
+            async with self._transaction(immediate=False) as db:
+                yield db
+
+    def race_error(self) -> OwnstackError:
+        return Conflict("Another request changed the same resources at the same time; "
+                        "retry.")
+
+    @asynccontextmanager
+    async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncSession]:
+        try:
+            async with self.sessions() as db, db.begin():
+                if immediate:
+                    # Options apply when the connection is procured, before its BEGIN.
+                    await db.connection(
+                        execution_options={"ownstack_sqlite_begin": "IMMEDIATE"})
+                yield db
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            if any(marker in str(exc.orig).lower() for marker in _RACE_MARKERS):
+                raise self.race_error() from exc
+            raise
 
     def default_target(self, ctx: RequestContext) -> dict[str, Any]:
         return {}
@@ -55,3 +100,24 @@ class ServiceState:
                 ) -> bool:
         return self.policy.check(rule, {**self.default_target(ctx), **(target or {})},
                                  ctx.credentials())
+
+
+_SQLITE_ENGINES_SET_UP: set[int] = set()
+
+
+def _explicit_sqlite_transactions(engine: AsyncEngine) -> None:
+    """Let SQLAlchemy, not pysqlite, begin transactions, so a write transaction can take
+    SQLite's write lock up front (``BEGIN IMMEDIATE``): its reads then see the latest
+    commit, and it never fails half-way on a lock upgrade."""
+    if id(engine.sync_engine) in _SQLITE_ENGINES_SET_UP:
+        return
+    _SQLITE_ENGINES_SET_UP.add(id(engine.sync_engine))
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("ownstack_sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")

@@ -73,3 +73,8 @@ class InvalidKeypair(BadRequest):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"Keypair data is invalid: {reason}")
+
+
+class ConcurrentUpdate(Conflict):
+    code = "compute.concurrent_update"
+    message = "Another request changed the same server at the same time; retry."

@@ -1,18 +1,33 @@
-"""The compute service: its state, and the factory of its ASGI app."""
+"""The compute service: its state, and the factory of its ASGI app.
+
+Besides the API, the compute app runs the roles config asks for in the same process: the
+conductor (``compute.conductor``) and the compute agents (``compute.agent``, one per
+node; ``compute.fake_nodes`` of them with the fake driver). They start with the app and
+stop with it, and talk to each other only over the bus, as they would across machines.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ownstack.common.api.app import ApiRequest, ServiceApp
+from ownstack.common.bus import Bus
+from ownstack.common.clients.image import ImageClient
+from ownstack.common.clients.placement import PlacementClient
 from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
+from ownstack.common.errors import OwnstackError
 from ownstack.common.service import ServiceState
-from ownstack.compute.errors import format_error
+from ownstack.compute.errors import ConcurrentUpdate, format_error
 from ownstack.compute.policy import DEFAULT_RULES
 from ownstack.peers import Peers
+
+if TYPE_CHECKING:
+    from ownstack.compute.agent import AgentGroup
+    from ownstack.compute.conductor import Conductor
 
 SERVICE_TYPE = "compute"
 
@@ -20,11 +35,57 @@ SERVICE_TYPE = "compute"
 class ComputeService(ServiceState):
     def __init__(self, config: Config, peers: Peers, engine: AsyncEngine | None = None) -> None:
         super().__init__(config, DEFAULT_RULES, engine)
+        self.peers = peers
         self.identity = peers.identity_client(cache_ttl=config.compute.token_cache_ttl)
+        self.service_auth = peers.service_auth()
+        self.placement = PlacementClient(peers.url("placement"), self.service_auth,
+                                         transport=peers.transport("placement"))
+        self.bus: Bus = peers.bus
+        self.conductor: Conductor | None = None
+        self.agents: AgentGroup | None = None
 
     def default_target(self, ctx: RequestContext) -> dict[str, Any]:
         """Nova's default target is the caller's own project and user."""
         return {"project_id": ctx.project_id, "user_id": ctx.user_id}
+
+    def race_error(self) -> OwnstackError:
+        return ConcurrentUpdate()
+
+    def image_client(self, token: str | None = None) -> ImageClient:
+        """An image-service client acting as the caller (``token``), or as the services'
+        own user when no token is given. The caller closes it."""
+        provider: Callable[[], Awaitable[str]] = self.service_auth
+        if token is not None:
+            caller = token
+
+            async def caller_token() -> str:
+                return caller
+            provider = caller_token
+        return ImageClient(self.peers.url("image"), provider,
+                           transport=self.peers.transport("image"))
+
+    async def start(self) -> None:
+        await self.peers.open_bus()
+        if self.config.compute.conductor:
+            from ownstack.compute.conductor import Conductor
+
+            self.conductor = Conductor(self)
+            await self.conductor.start()
+        if self.config.compute.agent:
+            from ownstack.compute.agent import start_agents
+
+            self.agents = await start_agents(self.config, self.bus, self.image_client)
+
+    async def stop(self) -> None:
+        if self.agents is not None:
+            await self.agents.stop()
+        if self.conductor is not None:
+            await self.conductor.stop()
+        await self.peers.close_bus()
+        await self.placement.aclose()
+        await self.service_auth.aclose()
+        await self.identity.aclose()
+        await self.engine.dispose()
 
 
 Req = ApiRequest[ComputeService]
@@ -35,11 +96,7 @@ def make_app(config: Config, peers: Peers, engine: AsyncEngine | None = None
     from ownstack.compute.api.routes import ROUTES
 
     svc = ComputeService(config, peers, engine)
-
-    async def close() -> None:
-        await svc.identity.aclose()
-        await svc.engine.dispose()
-
     return ServiceApp(name=SERVICE_TYPE, routes=ROUTES, svc=svc, format_error=format_error,
                       validator=svc.identity, body_limit=config.compute.max_request_body_size,
-                      on_shutdown=[close], access_log=config.log.access_log)
+                      on_startup=[svc.start], on_shutdown=[svc.stop],
+                      access_log=config.log.access_log)

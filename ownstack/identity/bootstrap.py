@@ -1,5 +1,6 @@
 """Idempotent bootstrap: the default domain, admin project and user, the three default
-roles with their implications, the region, and the catalog entries of every service."""
+roles with their implications, the services' own user, the region, and the catalog entries
+of every service."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownstack.common.clients.auth import SERVICE_PROJECT, SERVICE_USER
 from ownstack.identity.objects.assignments import SYSTEM_TARGET, USER_PROJECT, USER_SYSTEM
 from ownstack.identity.objects.models import (
     Assignment,
@@ -44,7 +46,8 @@ class CatalogEntry:
 
 
 async def bootstrap(svc: IdentityService, *, admin_password: str,
-                    catalog: Sequence[CatalogEntry]) -> None:
+                    catalog: Sequence[CatalogEntry], service_password: str | None = None
+                    ) -> None:
     async with svc.write() as db:
         if await db.get(Revision, 1) is None:
             await db.execute(insert(Revision).values(id=1, value=0))
@@ -57,27 +60,20 @@ async def bootstrap(svc: IdentityService, *, admin_password: str,
             if await db.get(ImpliedRole, (roles[prior].id, roles[implied].id)) is None:
                 db.add(ImpliedRole(prior_role_id=roles[prior].id,
                                    implied_role_id=roles[implied].id))
-        project = await db.scalar(select(Project).where(
-            Project.domain_id == DEFAULT_DOMAIN_ID, Project.name == "admin"))
-        if project is None:
-            project = Project(name="admin", domain_id=DEFAULT_DOMAIN_ID,
-                              description="Bootstrap project for the cloud admin", extra={})
-            db.add(project)
-        user = await db.scalar(select(User).where(
-            User.domain_id == DEFAULT_DOMAIN_ID, User.name == "admin"))
-        if user is None:
-            user = User(name="admin", domain_id=DEFAULT_DOMAIN_ID, enabled=True, extra={},
-                        options={})
-            db.add(user)
-            await db.flush()
-            db.add(Password(user_id=user.id, hash=await svc.hasher.hash(admin_password)))
-        await db.flush()
-        user.default_project_id = user.default_project_id or project.id
-        for kind, target in ((USER_PROJECT, project.id), (USER_SYSTEM, SYSTEM_TARGET)):
-            key = (kind, user.id, target, roles["admin"].id, False)
-            if await db.get(Assignment, key) is None:
-                db.add(Assignment(type=kind, actor_id=user.id, target_id=target,
-                                  role_id=roles["admin"].id, inherited=False))
+        admin_project = await _ensure_project(db, "admin",
+                                              "Bootstrap project for the cloud admin")
+        admin = await _ensure_user(svc, db, "admin", admin_password, admin_project)
+        for kind, target in ((USER_PROJECT, admin_project.id), (USER_SYSTEM, SYSTEM_TARGET)):
+            await _ensure_assignment(db, kind, admin.id, target, roles["admin"].id)
+        if service_password is not None:
+            # The user the services themselves authenticate as, to reach each other's
+            # admin APIs (compute asks Placement for allocations), as Nova's "nova" user.
+            service_project = await _ensure_project(db, SERVICE_PROJECT,
+                                                    "Project of the services' own user")
+            service_user = await _ensure_user(svc, db, SERVICE_USER, service_password,
+                                              service_project)
+            await _ensure_assignment(db, USER_PROJECT, service_user.id, service_project.id,
+                                     roles["admin"].id)
         region = svc.config.cloud.region
         if await db.get(Region, region) is None:
             db.add(Region(id=region, description="", extra={}))
@@ -85,6 +81,40 @@ async def bootstrap(svc: IdentityService, *, admin_password: str,
             await _ensure_catalog_entry(db, entry, region)
     log.info("bootstrap complete: domain, admin project and user, roles, region %s, "
              "%d catalog entries", region, len(catalog))
+
+
+async def _ensure_project(db: AsyncSession, name: str, description: str) -> Project:
+    project = await db.scalar(select(Project).where(
+        Project.domain_id == DEFAULT_DOMAIN_ID, Project.name == name))
+    if project is None:
+        project = Project(name=name, domain_id=DEFAULT_DOMAIN_ID, description=description,
+                          extra={})
+        db.add(project)
+        await db.flush()
+    return project
+
+
+async def _ensure_user(svc: IdentityService, db: AsyncSession, name: str, password: str,
+                       project: Project) -> User:
+    user = await db.scalar(select(User).where(
+        User.domain_id == DEFAULT_DOMAIN_ID, User.name == name))
+    if user is None:
+        user = User(name=name, domain_id=DEFAULT_DOMAIN_ID, enabled=True, extra={},
+                    options={})
+        db.add(user)
+        await db.flush()
+        db.add(Password(user_id=user.id, hash=await svc.hasher.hash(password)))
+        await db.flush()
+    user.default_project_id = user.default_project_id or project.id
+    return user
+
+
+async def _ensure_assignment(db: AsyncSession, kind: str, actor_id: str, target_id: str,
+                             role_id: str) -> None:
+    key = (kind, actor_id, target_id, role_id, False)
+    if await db.get(Assignment, key) is None:
+        db.add(Assignment(type=kind, actor_id=actor_id, target_id=target_id, role_id=role_id,
+                          inherited=False))
 
 
 async def _ensure_role(db: AsyncSession, name: str) -> Role:

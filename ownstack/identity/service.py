@@ -75,7 +75,7 @@ class IdentityService(ServiceState):
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits on success and tells every token cache to refill."""
-        async with self.sessions() as db, db.begin():
+        async with super().write() as db:
             yield db
             await db.execute(update(Revision).where(Revision.id == 1)
                              .values(value=Revision.value + 1))

@@ -9,16 +9,29 @@ from __future__ import annotations
 
 from ownstack.common.api.routing import RouteTable
 from ownstack.compute.api.handlers import (
+    availability_zones,
     extra_specs,
     flavor_access,
     flavors,
+    hypervisors,
+    instance_actions,
     keypairs,
+    limits,
+    quota_sets,
+    server_actions,
+    server_groups,
+    server_metadata,
+    server_tags,
+    servers,
+    services,
+    simple_tenant_usage,
     versions,
 )
 from ownstack.compute.microversions import MICROVERSIONS
 
 _V = "/v2.1"
 _FLAVOR = f"{_V}/flavors/{{flavor_id}}"
+_SERVER = f"{_V}/servers/{{server_id}}"
 
 ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     "/": {"GET": versions.list_versions},
@@ -37,4 +50,46 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     f"{_V}/os-keypairs": {"GET": keypairs.list_keypairs, "POST": keypairs.create_keypair},
     f"{_V}/os-keypairs/{{name}}": {"GET": keypairs.show_keypair,
                                    "DELETE": keypairs.delete_keypair},
+    # Servers.
+    f"{_V}/servers": {"GET": servers.list_servers, "POST": servers.create_server},
+    f"{_V}/servers/detail": {"GET": servers.list_servers_detail},
+    _SERVER: {"GET": servers.show_server, "PUT": servers.update_server,
+              "DELETE": servers.delete_server},
+    f"{_SERVER}/action": {"POST": server_actions.server_action},
+    f"{_SERVER}/ips": {"GET": servers.list_server_ips},
+    f"{_SERVER}/metadata": {"GET": server_metadata.list_metadata,
+                            "PUT": server_metadata.replace_metadata,
+                            "POST": server_metadata.update_metadata},
+    f"{_SERVER}/metadata/{{key}}": {"GET": server_metadata.show_metadata_item,
+                                    "PUT": server_metadata.set_metadata_item,
+                                    "DELETE": server_metadata.delete_metadata_item},
+    f"{_SERVER}/tags": {"GET": server_tags.list_tags, "PUT": server_tags.replace_tags,
+                        "DELETE": server_tags.delete_all_tags},
+    f"{_SERVER}/tags/{{tag}}": {"GET": server_tags.check_tag, "PUT": server_tags.add_tag,
+                                "DELETE": server_tags.delete_tag},
+    f"{_SERVER}/os-instance-actions": {"GET": instance_actions.list_actions},
+    f"{_SERVER}/os-instance-actions/{{request_id}}": {"GET": instance_actions.show_action},
+    # Quotas, limits, usage.
+    f"{_V}/os-quota-sets/{{project_id}}": {"GET": quota_sets.show_quota_set,
+                                           "PUT": quota_sets.update_quota_set,
+                                           "DELETE": quota_sets.revert_quota_set},
+    f"{_V}/os-quota-sets/{{project_id}}/defaults": {"GET": quota_sets.show_defaults},
+    f"{_V}/os-quota-sets/{{project_id}}/detail": {"GET": quota_sets.show_detail},
+    f"{_V}/limits": {"GET": limits.show_limits},
+    f"{_V}/os-simple-tenant-usage": {"GET": simple_tenant_usage.list_usage},
+    f"{_V}/os-simple-tenant-usage/{{project_id}}": {"GET": simple_tenant_usage.show_usage},
+    # The operator's view.
+    f"{_V}/os-availability-zone": {"GET": availability_zones.list_zones},
+    f"{_V}/os-availability-zone/detail": {"GET": availability_zones.list_zones_detail},
+    f"{_V}/os-hypervisors": {"GET": hypervisors.list_hypervisors},
+    f"{_V}/os-hypervisors/detail": {"GET": hypervisors.list_hypervisors_detail},
+    f"{_V}/os-hypervisors/statistics": {"GET": hypervisors.hypervisor_statistics},
+    f"{_V}/os-hypervisors/{{hypervisor_id}}": {"GET": hypervisors.show_hypervisor},
+    f"{_V}/os-services": {"GET": services.list_services},
+    f"{_V}/os-services/{{service_id}}": {"PUT": services.update_service,
+                                         "DELETE": services.delete_service},
+    f"{_V}/os-server-groups": {"GET": server_groups.list_groups,
+                               "POST": server_groups.create_group},
+    f"{_V}/os-server-groups/{{group_id}}": {"GET": server_groups.show_group,
+                                            "DELETE": server_groups.delete_group},
 })

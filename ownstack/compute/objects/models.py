@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -66,3 +69,202 @@ class KeyPair(Base):
     public_key: Mapped[str] = mapped_column(Text)
     type: Mapped[str] = mapped_column(String(16), default="ssh")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Instance(Base):
+    """A server. Its flavor is copied in at create, as Nova does, so a later flavor change
+    or delete never changes a running server. Deleted servers stay, ``deleted`` set, for
+    ``?deleted=true`` listings and usage reports."""
+
+    __tablename__ = "compute_instances"
+    __table_args__ = (Index("ix_compute_instances_project_deleted", "project_id", "deleted"),
+                      Index("ix_compute_instances_host_deleted", "host", "deleted"),
+                      TABLE_OPTIONS)
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(255))
+    display_description: Mapped[str | None] = mapped_column(Text)
+    hostname: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255))          # compute service host
+    node: Mapped[str | None] = mapped_column(String(255))          # hypervisor_hostname
+    vm_state: Mapped[str] = mapped_column(String(32))
+    task_state: Mapped[str | None] = mapped_column(String(32))
+    task_args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    power_state: Mapped[int] = mapped_column(Integer, default=0)
+    # The flavor as it was at create: flavorid, name, vcpus, ram, disk, ephemeral, swap,
+    # rxtx_factor, is_public, description, extra_specs.
+    flavor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    image_ref: Mapped[str] = mapped_column(String(255), default="")
+    # The image's properties, disk_format and sizes at create, for the scheduler's filters
+    # and the driver (hw_*, os_*, min_disk, min_ram, size, virtual_size).
+    image_meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    key_name: Mapped[str | None] = mapped_column(String(255))
+    key_data: Mapped[str | None] = mapped_column(Text)
+    user_data: Mapped[str | None] = mapped_column(Text)             # base64, as sent
+    # Handed to the guest through the config drive at spawn, then cleared.
+    admin_pass: Mapped[str | None] = mapped_column(String(255))
+    config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    launch_index: Mapped[int] = mapped_column(Integer, default=0)
+    reservation_id: Mapped[str] = mapped_column(String(255))
+    access_ip_v4: Mapped[str | None] = mapped_column(String(39))
+    access_ip_v6: Mapped[str | None] = mapped_column(String(39))
+    # The request's networks: "none", "auto" or a list of {"uuid"|"port"|"fixed_ip"}.
+    requested_networks: Mapped[Any] = mapped_column(JSON, default=list)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_by: Mapped[str | None] = mapped_column(String(16))      # "owner" or "admin"
+    locked_reason: Mapped[str | None] = mapped_column(Text)
+    # Hosts a boot has tried, so a retry goes elsewhere.
+    attempts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The latest fault: {"code", "message", "details", "created"}; null once cleared.
+    fault: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped by every write, for compare-and-swap and for changes-since ordering.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InstanceMetadata(Base):
+    __tablename__ = "compute_instance_metadata"
+    __table_args__ = (UniqueConstraint("instance_uuid", "key"), TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("compute_instances.uuid", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class InstanceTag(Base):
+    __tablename__ = "compute_instance_tags"
+    __table_args__ = (TABLE_OPTIONS,)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("compute_instances.uuid", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class InstanceAction(Base):
+    """One user request on a server (create, stop, reboot ...), under its request id."""
+
+    __tablename__ = "compute_instance_actions"
+    __table_args__ = (Index("ix_compute_instance_actions_instance_request",
+                            "instance_uuid", "request_id"), TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str | None] = mapped_column(String(255))
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finish_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message: Mapped[str | None] = mapped_column(String(255))       # "Error" on failure
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InstanceActionEvent(Base):
+    """One timed step of an action: a scheduling pass, a spawn phase, a power-off."""
+
+    __tablename__ = "compute_instance_action_events"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("compute_instance_actions.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(255))
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    finish_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(String(255))        # "Success" / "Error"
+    traceback: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[str | None] = mapped_column(Text)
+
+
+class ComputeService(Base):
+    """A running nova-compute (or conductor) equivalent: ``os-services``."""
+
+    __tablename__ = "compute_services"
+    __table_args__ = (UniqueConstraint("host", "binary"), TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255))               # "nova-compute", ...
+    topic: Mapped[str | None] = mapped_column(String(255))
+    availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    forced_down: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_up: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ComputeNode(Base):
+    """A hypervisor (``os-hypervisors``); its uuid is its Placement resource provider's."""
+
+    __tablename__ = "compute_nodes"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("compute_services.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    hypervisor_hostname: Mapped[str] = mapped_column(String(255), unique=True)
+    hypervisor_type: Mapped[str] = mapped_column(String(255))
+    hypervisor_version: Mapped[int] = mapped_column(Integer)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    local_gb: Mapped[int] = mapped_column(Integer)
+    host_ip: Mapped[str | None] = mapped_column(String(39))
+    cpu_info: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServerGroup(Base):
+    __tablename__ = "compute_server_groups"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # affinity, anti-affinity, soft-affinity, soft-anti-affinity
+    policy: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # max_server_per_host
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ServerGroupMember(Base):
+    __tablename__ = "compute_server_group_members"
+    __table_args__ = (TABLE_OPTIONS,)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("compute_server_groups.id", ondelete="CASCADE"), primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+
+
+class Quota(Base):
+    """A per-project (or per project and user) override of a default quota."""
+
+    __tablename__ = "compute_quotas"
+    __table_args__ = (UniqueConstraint("project_id", "user_id", "resource"), TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255), default="")  # "" for the project
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class ProjectLock(Base):
+    """One row per project, updated first by every quota-counted create, so concurrent
+    creates in one project take turns (a row lock on PostgreSQL and MariaDB, the write lock
+    on SQLite) and each counts what the others committed."""
+
+    __tablename__ = "compute_project_locks"
+    __table_args__ = (TABLE_OPTIONS,)
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,156 @@
+"""A typed client of the Placement API, for compute's conductor and agents' reports.
+
+It speaks one microversion (:data:`MICROVERSION`) and authenticates as the services' own
+user. Generation conflicts are answered as Placement means them: a claim that loses a race
+returns ``False`` for the caller to try the next candidate; an inventory or trait update
+that loses one re-reads the provider's generation and tries again, a bounded number of
+times, because the agent's report is the truth about its own node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Final
+
+import httpx
+
+from ownstack.common.errors import OwnstackError
+
+MICROVERSION: Final = "1.39"
+_GENERATION_RETRIES: Final = 5
+
+
+class PlacementError(OwnstackError):
+    status = 503
+    code = "ownstack.placement_unavailable"
+    message = "The placement service failed to answer."
+
+
+class PlacementClient:
+    def __init__(self, base_url: str, token_provider: Callable[[], Awaitable[str]], *,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 timeout: float = 30.0) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
+        self._token = token_provider
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # --- allocation candidates and claims ------------------------------------------------
+
+    async def allocation_candidates(self, params: Mapping[str, str | list[str]]
+                                    ) -> dict[str, Any]:
+        """``GET /allocation_candidates`` with ``params`` as query (repeatable keys as
+        lists). Returns the body: ``allocation_requests`` and ``provider_summaries``."""
+        r = await self._request("GET", "/allocation_candidates", params=params)
+        self._check(r, "list allocation candidates")
+        return dict(r.json())
+
+    async def claim(self, consumer: str, allocations: Mapping[str, Mapping[str, int]], *,
+                    project_id: str, user_id: str, consumer_generation: int | None = None,
+                    consumer_type: str = "INSTANCE") -> bool:
+        """Write the consumer's allocations (``{rp_uuid: {class: amount}}``) in one go.
+        ``False`` when a generation changed under us (the provider filled up, or another
+        claim for this consumer won): nothing was written."""
+        body = {"allocations": {rp: {"resources": dict(res)} for rp, res in allocations.items()},
+                "project_id": project_id, "user_id": user_id,
+                "consumer_generation": consumer_generation, "consumer_type": consumer_type}
+        r = await self._request("PUT", f"/allocations/{consumer}", json=body)
+        if r.status_code == 409:
+            return False
+        self._check(r, f"claim resources for {consumer}")
+        return True
+
+    async def allocations(self, consumer: str) -> dict[str, Any]:
+        """``{"allocations": {rp: {"resources": {...}}}, "consumer_generation": int|None}``."""
+        r = await self._request("GET", f"/allocations/{consumer}")
+        self._check(r, f"read allocations of {consumer}")
+        return dict(r.json())
+
+    async def delete_allocations(self, consumer: str) -> None:
+        """Remove every allocation of ``consumer``; fine when there is none."""
+        r = await self._request("DELETE", f"/allocations/{consumer}")
+        if r.status_code != 404:
+            self._check(r, f"delete allocations of {consumer}")
+
+    async def usages(self, project_id: str, user_id: str | None = None) -> dict[str, int]:
+        params = {"project_id": project_id}
+        if user_id is not None:
+            params["user_id"] = user_id
+        r = await self._request("GET", "/usages", params=params)
+        self._check(r, f"read usages of {project_id}")
+        return {name: int(value) for name, value in r.json()["usages"].items()}
+
+    # --- providers --------------------------------------------------------------------------
+
+    async def ensure_provider(self, uuid: str, name: str) -> None:
+        """Create the resource provider unless it exists (by uuid)."""
+        r = await self._request("GET", f"/resource_providers/{uuid}")
+        if r.status_code == 200:
+            return
+        if r.status_code != 404:
+            self._check(r, f"read provider {uuid}")
+        r = await self._request("POST", "/resource_providers", json={"uuid": uuid, "name": name})
+        if r.status_code == 409:   # created meanwhile, by a previous report
+            return
+        self._check(r, f"create provider {name}")
+
+    async def delete_provider(self, uuid: str) -> None:
+        r = await self._request("DELETE", f"/resource_providers/{uuid}")
+        if r.status_code != 404:
+            self._check(r, f"delete provider {uuid}")
+
+    async def set_inventories(self, uuid: str, inventories: Mapping[str, Mapping[str, Any]]
+                              ) -> None:
+        """Replace the provider's inventory (``{class: {total, reserved, ...}}``)."""
+        await self._put_with_generation(f"/resource_providers/{uuid}/inventories",
+                                        "inventories", dict(inventories))
+
+    async def set_traits(self, uuid: str, traits: Iterable[str]) -> None:
+        await self._put_with_generation(f"/resource_providers/{uuid}/traits", "traits",
+                                        sorted(set(traits)))
+
+    async def inventories(self, uuid: str) -> dict[str, Any]:
+        r = await self._request("GET", f"/resource_providers/{uuid}/inventories")
+        self._check(r, f"read inventories of {uuid}")
+        return dict(r.json()["inventories"])
+
+    async def _put_with_generation(self, path: str, key: str, value: Any) -> None:
+        for _ in range(_GENERATION_RETRIES):
+            r = await self._request("GET", path)
+            self._check(r, f"read {path}")
+            current = r.json()
+            if current[key] == value or (key == "inventories" and _same_inventories(
+                    current[key], value)):
+                return
+            r = await self._request("PUT", path, json={
+                key: value, "resource_provider_generation":
+                    current["resource_provider_generation"]})
+            if r.status_code != 409:
+                self._check(r, f"update {path}")
+                return
+        raise PlacementError(f"Placement kept changing {path}; gave up after "
+                             f"{_GENERATION_RETRIES} tries.")
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"X-Auth-Token": await self._token(),
+                   "OpenStack-API-Version": f"placement {MICROVERSION}"}
+        try:
+            return await self.http.request(method, path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PlacementError(f"The placement service is unreachable: {exc}") from exc
+
+    @staticmethod
+    def _check(r: httpx.Response, what: str) -> None:
+        if r.status_code >= 400:
+            raise PlacementError(f"Placement refused to {what}: {r.status_code} "
+                                 f"{r.text[:300]}")
+
+
+def _same_inventories(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    if set(current) != set(wanted):
+        return False
+    return all(all(current[rc].get(field) == value for field, value in fields.items())
+               for rc, fields in wanted.items())

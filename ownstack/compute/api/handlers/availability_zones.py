@@ -1,0 +1,16 @@
+"""PLACEHOLDER: replaced by the helper that owns this module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ownstack.compute.service import Req
+
+
+async def list_zones(req: Req) -> Any:
+    raise NotImplementedError
+
+
+async def list_zones_detail(req: Req) -> Any:
+    raise NotImplementedError
+

@@ -1,0 +1,98 @@
+"""The compute bus contract: who serves which topic, and what each message carries.
+
+Agents reach the control plane only through the bus, never the database (so a compute node
+needs no database credentials). Two kinds of topic:
+
+``conductor`` (served by every conductor; competing consumers)
+    Casts from the API and calls from agents. Every payload is JSON.
+
+``compute.<host>`` (served by that host's agent)
+    Nudges and the few synchronous questions the API asks a node.
+
+A cast is a nudge, never the only record of work: the instance row holds the desired state
+(``vm_state``/``task_state``), so a lost cast is repaired by the conductor's sweep or the
+agent's next resync. Every method is idempotent.
+
+Conductor methods
+-----------------
+``schedule_instances`` (cast, from the API after ``POST /servers``)
+    ``{"instance_uuids": [str], "request_id": str}``. Pick hosts for instances that are
+    ``building``/``scheduling`` with no host, claim in Placement, set host/node and
+    ``task_state=spawning``, then cast ``reconcile_instance`` to the chosen host.
+``report_node`` (call, from an agent at start-up and every ``report_interval``)
+    ``{"host", "node", "availability_zone", "host_ip", "resources": {"vcpus", "memory_mb",
+    "disk_gb", "hypervisor_type", "hypervisor_version", "traits": [str]}}``. Upserts the
+    service (heartbeat) and compute node, and the node's Placement provider, inventory
+    (with the configured ratios and reserved amounts) and traits.
+    Returns ``{"node_uuid": str, "service_disabled": bool}``.
+``node_instances`` (call, from an agent's resync)
+    ``{"host", "node"}`` -> ``{"instances": [InstanceSpec]}``: every non-deleted instance
+    placed on the node, including those with ``task_state=deleting``.
+``get_instance`` (call) ``{"uuid"}`` -> ``{"instance": InstanceSpec | None}``; ``None`` for
+    a deleted or unknown instance (the agent then destroys any guest it has for it).
+``update_instance`` (call, from an agent)
+    ``{"uuid", "host", "expected_task_state": str | None | "*", "updates": {...}}`` where
+    updates may set ``vm_state``, ``task_state``, ``power_state``, ``launched: true``
+    (sets launched_at), ``clear_admin_pass: true``, ``fault: {"code", "message",
+    "details"} | None``. Applied only if the instance is still on ``host`` and its
+    task_state is the expected one (``"*"``: any). Returns ``{"applied": bool}``.
+``instance_destroyed`` (call, from an agent once the guest is gone after a delete)
+    ``{"uuid", "host"}``: removes the Placement allocation and marks the row deleted.
+``reschedule`` (call, from an agent whose spawn failed with a retryable error)
+    ``{"uuid", "host", "reason"}``: drops the allocation, records the host as tried, and
+    schedules again, or sets ERROR with a NoValidHost fault once attempts run out.
+``record_event`` (call) ``{"uuid", "request_id", "event", "start": float, "finish": float,
+    "result": "Success"|"Error", "host", "details": str | None}``: adds an event to the
+    instance action of that request id (times are ``time.time()`` seconds).
+
+Agent methods (topic ``compute.<host>``)
+----------------------------------------
+``reconcile_instance`` (cast) ``{"uuid", "request_id"}``: reconcile that instance now.
+``console_output`` (call) ``{"uuid", "length": int | None}`` -> ``{"output": str}``; the last
+    ``length`` lines (all when ``None``).
+``describe_instance`` (call) ``{"uuid"}`` -> ``{"details": {...}}``: the host-side objects
+    (``GuestInfo.details``), for ``ownstack show server``.
+
+``InstanceSpec`` is what :func:`ownstack.compute.objects.instances.instance_spec` returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, TypedDict
+
+CONDUCTOR_TOPIC: Final = "conductor"
+COMPUTE_BINARY: Final = "nova-compute"
+CONDUCTOR_BINARY: Final = "nova-conductor"
+
+
+def compute_topic(host: str) -> str:
+    """The topic a host's agent serves. Host names are bus-safe (validated at start-up)."""
+    return f"compute.{host}"
+
+
+class InstanceSpec(TypedDict):
+    """What an agent learns about one instance: its desired state and how to build it."""
+
+    uuid: str
+    name: str
+    hostname: str
+    project_id: str
+    user_id: str
+    host: str | None
+    node: str | None
+    vm_state: str
+    task_state: str | None
+    task_args: dict[str, Any]    # rebuild: {"image_ref"}; snapshot: {"image_id"}
+    power_state: int
+    request_id: str | None       # of the latest action, for events
+    flavor: dict[str, Any]       # vcpus, ram, disk, ephemeral, swap, extra_specs, ...
+    image_ref: str
+    image_meta: dict[str, Any]
+    key_name: str | None
+    key_data: str | None
+    user_data: str | None        # base64
+    admin_pass: str | None
+    config_drive: bool
+    availability_zone: str | None
+    launch_index: int
+    metadata: dict[str, str]

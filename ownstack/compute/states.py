@@ -1,0 +1,80 @@
+"""The instance state machine: Nova's vm_state and task_state, and the status users see.
+
+``vm_state`` is where the instance rests; ``task_state`` is the operation in flight, set by
+the API in the same transaction that accepts the request and cleared by whoever finishes
+it (the conductor or the compute agent). Every change of either is a compare-and-swap on
+the expected old value, so two requests racing for one instance cannot both win: the loser
+gets a 409.
+
+The compute agent is level-triggered: an instance's ``vm_state`` and ``task_state`` *are*
+its desired state. A ``task_state`` left set by a killed agent is simply done again at the
+next resync, which is why each task below is idempotent on the node.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- vm_state (nova.compute.vm_states) ----------------------------------------------------
+ACTIVE: Final = "active"
+BUILDING: Final = "building"
+STOPPED: Final = "stopped"
+ERROR: Final = "error"
+DELETED: Final = "deleted"
+
+# --- task_state (nova.compute.task_states) ------------------------------------------------
+SCHEDULING: Final = "scheduling"          # BUILD: waiting for the conductor to pick a host
+SPAWNING: Final = "spawning"              # BUILD: the host's agent makes the guest
+POWERING_OFF: Final = "powering-off"
+POWERING_ON: Final = "powering-on"
+REBOOTING: Final = "rebooting"            # soft reboot
+REBOOTING_HARD: Final = "rebooting_hard"
+REBUILDING: Final = "rebuilding"          # task_args: {"image_ref": ...}
+IMAGE_SNAPSHOT: Final = "image_snapshot"  # task_args: {"image_id": ...}
+DELETING: Final = "deleting"
+
+# Tasks the compute agent carries out on its node.
+AGENT_TASKS: Final = frozenset({SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING,
+                                REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING})
+
+# The status the API shows (nova.api.openstack.common._STATE_MAP): by vm_state, then by
+# task_state within it; "default" when the task has no status of its own.
+_STATUS: Final[dict[str, dict[str, str]]] = {
+    ACTIVE: {"default": "ACTIVE", REBOOTING: "REBOOT", REBOOTING_HARD: "HARD_REBOOT",
+             REBUILDING: "REBUILD"},
+    BUILDING: {"default": "BUILD"},
+    STOPPED: {"default": "SHUTOFF", REBUILDING: "REBUILD"},
+    ERROR: {"default": "ERROR", REBUILDING: "REBUILD"},
+    DELETED: {"default": "DELETED"},
+}
+
+# Reverse map for ``?status=`` filters: status -> (vm_states, task_states or None for any).
+STATUS_FILTERS: Final[dict[str, tuple[frozenset[str], frozenset[str | None] | None]]] = {
+    "ACTIVE": (frozenset({ACTIVE}), frozenset({None, POWERING_OFF, POWERING_ON,
+                                               IMAGE_SNAPSHOT, DELETING})),
+    "BUILD": (frozenset({BUILDING}), None),
+    "SHUTOFF": (frozenset({STOPPED}), frozenset({None, POWERING_OFF, POWERING_ON,
+                                                 IMAGE_SNAPSHOT, DELETING})),
+    "ERROR": (frozenset({ERROR}), frozenset({None, POWERING_OFF, POWERING_ON,
+                                             IMAGE_SNAPSHOT, DELETING})),
+    "REBOOT": (frozenset({ACTIVE}), frozenset({REBOOTING})),
+    "HARD_REBOOT": (frozenset({ACTIVE}), frozenset({REBOOTING_HARD})),
+    "REBUILD": (frozenset({ACTIVE, STOPPED, ERROR}), frozenset({REBUILDING})),
+    "DELETED": (frozenset({DELETED}), None),
+}
+
+
+def status(vm_state: str, task_state: str | None) -> str:
+    """The ``status`` field of a server, as Nova computes it."""
+    by_task = _STATUS.get(vm_state, {"default": "UNKNOWN"})
+    return by_task.get(task_state or "", by_task["default"])
+
+
+# Power states as the API shows them (OS-EXT-STS:power_state), Nova's numbers; the same
+# values as ownstack.compute.drivers.base.PowerState.
+NOSTATE: Final = 0
+RUNNING: Final = 1
+PAUSED: Final = 3
+SHUTDOWN: Final = 4
+CRASHED: Final = 6
+SUSPENDED: Final = 7
