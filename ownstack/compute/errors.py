@@ -78,3 +78,27 @@ class InvalidKeypair(BadRequest):
 class ConcurrentUpdate(Conflict):
     code = "compute.concurrent_update"
     message = "Another request changed the same server at the same time; retry."
+
+
+class ServerNotFound(NotFound):
+    code = "compute.server_not_found"
+
+    def __init__(self, server_id: str) -> None:
+        super().__init__(f"Instance {server_id} could not be found.")
+
+
+class InstanceInvalidState(Conflict):
+    """Nova's ``InstanceInvalidState``: the action does not fit the server's state."""
+
+    code = "compute.instance_invalid_state"
+
+    def __init__(self, action: str, server_id: str, attr: str, state: str | None) -> None:
+        super().__init__(f"Cannot '{action}' instance {server_id} while it is in "
+                         f"{attr} {state}")
+
+
+class InstanceLocked(Conflict):
+    code = "compute.instance_locked"
+
+    def __init__(self, server_id: str) -> None:
+        super().__init__(f"Instance {server_id} is locked")

@@ -8,16 +8,22 @@ writers never silently overwrite each other.
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
+from ownstack.compute.errors import ServerNotFound
 from ownstack.compute.objects.models import Instance, InstanceAction, InstanceMetadata
 from ownstack.compute.rpc import InstanceSpec
+
+if TYPE_CHECKING:
+    from ownstack.compute.service import ComputeService
 
 ANY: Final = "*"    # update_instance(expected_task_state=ANY): whatever the task is
 
@@ -28,6 +34,30 @@ async def get_instance(db: AsyncSession, uuid: str, *, include_deleted: bool = F
     if not include_deleted:
         stmt = stmt.where(Instance.deleted.is_(False))
     return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def find_server(svc: ComputeService, db: AsyncSession, ctx: RequestContext,
+                      server_id: str, rule: str, *, include_deleted: bool = False
+                      ) -> Instance:
+    """The server ``server_id`` if policy ``rule`` lets ``ctx`` act on it.
+
+    A server of another project is a 404, not a 403, exactly like one that does not exist:
+    one project never learns another's server ids. Non-UUID ids are 404s too, as in Nova.
+    """
+    instance = await get_instance(db, server_id, include_deleted=include_deleted) \
+        if _is_uuid(server_id) else None
+    if instance is None or not svc.allowed(ctx, rule, {"project_id": instance.project_id,
+                                                       "user_id": instance.user_id}):
+        raise ServerNotFound(server_id)
+    return instance
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid_module.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 async def metadata_of(db: AsyncSession, uuids: Sequence[str]) -> dict[str, dict[str, str]]:
