@@ -6,7 +6,7 @@ STAMP      := $(VENV)/.installed
 # Where `make up` keeps the cloud's state; `make test` never touches it.
 STATE_DIR  ?= /var/lib/ownstack
 # Databases the functional suite runs against (all three on CI).
-TEST_DATABASES ?= sqlite,postgresql,mariadb
+TEST_DATABASES ?= sqlite,postgresql+rabbitmq,mariadb
 
 .PHONY: up down status reset test lint typecheck unit functional bench deps venv clean
 
@@ -53,6 +53,7 @@ bench: venv
 	$(BIN)/python bench/bench_identity.py
 	$(BIN)/python bench/bench_image.py
 	$(BIN)/python bench/bench_placement.py
+	$(BIN)/python bench/bench_compute.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,17 @@ def free_ports() -> int:
 
 
 def ownstack(state: Path, base_port: int, password: str, *args: str,
-             timeout: float = 300) -> subprocess.CompletedProcess[str]:
+             timeout: float = 300, settings: Sequence[str] = ()
+             ) -> subprocess.CompletedProcess[str]:
     """``ownstack`` on a private state dir, every service on consecutive ports from
-    ``base_port`` (identity first), so a benchmark never touches a running cloud."""
+    ``base_port`` (identity first), so a benchmark never touches a running cloud.
+    ``settings`` are more ``section.key=value`` overrides."""
     env = {**os.environ, "OWNSTACK_ADMIN_PASSWORD": password, "HOME": str(state.parent)}
     command = [sys.executable, "-m", "ownstack", "--state-dir", str(state)]
     for offset, option in enumerate(port_options()):
         command += ["--set", f"{option}={base_port + offset}"]
+    for item in settings:
+        command += ["--set", item]
     return run([*command, *args], env=env, timeout=timeout)
 
 

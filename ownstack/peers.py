@@ -54,7 +54,7 @@ class Peers:
         that uses it calls :meth:`open_bus` at start-up and :meth:`close_bus` at shutdown;
         the first opens the connection and the last closes it."""
         if self._bus is None:
-            self._bus = make_bus(self.config.bus.url)
+            self._bus = make_bus(self.config.bus.url, self.config.bus.namespace)
         return self._bus
 
     async def open_bus(self) -> Bus:

@@ -102,6 +102,8 @@ class BusConfig:
     # Empty (or memory://) is the in-process bus of the all-in-one cloud; an
     # amqp://user:password@host:5672/ URL uses RabbitMQ, for several machines.
     url: str = ""
+    # Prefix of every queue and exchange on the broker; clouds sharing one broker differ.
+    namespace: str = "ownstack"
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,12 @@ The functional suite drives it over real HTTP with the real clients: the `openst
 (python-openstackclient) and openstacksdk. ``OWNSTACK_TEST_DATABASES`` lists the backends
 (``sqlite``, ``postgresql``, ``mariadb``, comma-separated; default ``sqlite``); each gets a
 fresh database and its own server, and every functional test runs against each.
-PostgreSQL and MariaDB are expected on 127.0.0.1 with the CI machine's credentials; a
-backend that was asked for and cannot be reached fails the run, it is never skipped.
+A backend may name a bus after a ``+``: ``postgresql+rabbitmq`` runs that cloud's bus on
+the RabbitMQ at 127.0.0.1 (guest/guest, or ``OWNSTACK_TEST_AMQP``) under a namespace of
+its own, so the whole suite also runs over RabbitMQ.
+PostgreSQL, MariaDB and RabbitMQ are expected on 127.0.0.1 with the CI machine's
+credentials; a backend that was asked for and cannot be reached fails the run, it is never
+skipped.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import yaml
 
 PG_ADMIN_URL = os.environ.get("OWNSTACK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 MARIADB_HOST = os.environ.get("OWNSTACK_TEST_MARIADB_HOST", "127.0.0.1")
+AMQP_URL = os.environ.get("OWNSTACK_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/")
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 
 
@@ -239,11 +244,17 @@ def stop_cloud(cloud: Cloud) -> None:
 @pytest.fixture(scope="session", params=_backends())
 def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[Cloud]:
-    backend: str = request.param
-    tmp = tmp_path_factory.mktemp(f"cloud-{backend}")
-    db_name = f"ownstack_test_{uuid.uuid4().hex[:12]}"
+    backend, _, bus = str(request.param).partition("+")
+    tmp = tmp_path_factory.mktemp(f"cloud-{backend}-{bus or 'inprocess'}")
+    test_id = uuid.uuid4().hex[:12]
+    db_name = f"ownstack_test_{test_id}"
     url = None if backend == "sqlite" else asyncio.run(_create_database(backend, db_name))
-    cloud = start_cloud(tmp, backend, url)
+    extra: tuple[str, ...] = ()
+    if bus == "rabbitmq":
+        extra = (f"bus.url={AMQP_URL}", f"bus.namespace=ownstack-test-{test_id}")
+    elif bus:
+        raise ValueError(f"unknown test bus {bus!r}")
+    cloud = start_cloud(tmp, backend, url, extra)
     try:
         yield cloud
     finally:

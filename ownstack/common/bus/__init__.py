@@ -16,13 +16,13 @@ from ownstack.common.bus.base import (
 from ownstack.common.bus.inprocess import InProcessBus
 
 
-def make_bus(url: str) -> Bus:
+def make_bus(url: str, namespace: str = "ownstack") -> Bus:
     if url in ("", "memory://"):
         return InProcessBus()
     if url.startswith(("amqp://", "amqps://")):
         from ownstack.common.bus.rabbitmq import RabbitMQBus
 
-        return RabbitMQBus(url)
+        return RabbitMQBus(url, namespace=namespace)
     raise ValueError(f"unsupported bus URL {url!r}: use memory:// or amqp://user:pw@host/")
 
 

@@ -1,10 +1,12 @@
 """The RabbitMQ bus, for several machines: the same three verbs over AMQP (aio-pika).
 
-* A topic is a durable queue ``ownstack.<topic>`` on the default exchange: casts wait
+* Every name starts with the bus's *namespace* (``bus.namespace``, default ``ownstack``), so
+  several clouds can share one broker without seeing each other's messages.
+* A topic is a durable queue ``<namespace>.<topic>`` on the default exchange: casts wait
   there for a server, and servers of one topic share its messages.
 * ``call`` sends with ``reply_to`` (this process's exclusive reply queue) and a
   ``correlation_id``, and waits for the matching answer.
-* Events go through the topic exchange ``ownstack.events``; each subscription is an
+* Events go through the topic exchange ``<namespace>.events``; each subscription is an
   exclusive, auto-deleted queue bound with its pattern.
 
 Messages are acknowledged after their handler ran (at-least-once). A cast whose handler
@@ -41,8 +43,8 @@ from ownstack.common.bus.base import (
 
 log = logging.getLogger(__name__)
 
-EVENTS_EXCHANGE = "ownstack.events"
-QUEUE_PREFIX = "ownstack."
+DEFAULT_NAMESPACE = "ownstack"
+QUEUE_PREFIX = DEFAULT_NAMESPACE + "."
 
 
 class _Handle:
@@ -55,9 +57,13 @@ class _Handle:
 
 
 class RabbitMQBus:
-    def __init__(self, url: str, *, prefetch: int = 16) -> None:
+    def __init__(self, url: str, *, prefetch: int = 16,
+                 namespace: str = DEFAULT_NAMESPACE) -> None:
+        validate_name("namespace", namespace)
         self.url = url
         self.prefetch = prefetch
+        self.queue_prefix = namespace + "."
+        self.events_exchange = namespace + ".events"
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
         self._events: AbstractRobustExchange | None = None
@@ -73,7 +79,7 @@ class RabbitMQBus:
         self._channel = await self._connection.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=self.prefetch)
         self._events = await self._channel.declare_exchange(
-            EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+            self.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         self._replies = await self._channel.declare_queue(exclusive=True, auto_delete=True)
         await self._replies.consume(self._on_reply, no_ack=True)
 
@@ -97,7 +103,7 @@ class RabbitMQBus:
             await channel.default_exchange.publish(
                 _message(method, payload, reply_to=self._replies.name,
                          correlation_id=correlation, expiration=timeout),
-                routing_key=QUEUE_PREFIX + topic)
+                routing_key=self.queue_prefix + topic)
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise BusTimeout(f"no answer from {topic} to {method} in {timeout}s") from None
@@ -107,7 +113,7 @@ class RabbitMQBus:
     async def cast(self, topic: str, method: str, payload: Payload) -> None:
         channel = await self._topic_queue(topic)
         await channel.default_exchange.publish(_message(method, payload),
-                                               routing_key=QUEUE_PREFIX + topic)
+                                               routing_key=self.queue_prefix + topic)
 
     async def publish(self, event: str, payload: Payload) -> None:
         validate_name("event", event)
@@ -118,7 +124,7 @@ class RabbitMQBus:
     async def serve(self, topic: str, handler: RpcHandler) -> _Handle:
         await self._topic_queue(topic)
         assert self._channel is not None
-        queue = await self._channel.get_queue(QUEUE_PREFIX + topic, ensure=False)
+        queue = await self._channel.get_queue(self.queue_prefix + topic, ensure=False)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             async with message.process(ignore_processed=True, requeue=False):
@@ -162,7 +168,7 @@ class RabbitMQBus:
         if self._channel is None:
             raise BusError("the bus is not started")
         if topic not in self._declared:
-            await self._channel.declare_queue(QUEUE_PREFIX + topic, durable=True)
+            await self._channel.declare_queue(self.queue_prefix + topic, durable=True)
             self._declared.add(topic)
         return self._channel
 
