@@ -106,18 +106,20 @@ _SQLITE_ENGINES_SET_UP: set[int] = set()
 
 
 def _explicit_sqlite_transactions(engine: AsyncEngine) -> None:
-    """Let SQLAlchemy, not pysqlite, begin transactions, so a write transaction can take
-    SQLite's write lock up front (``BEGIN IMMEDIATE``): its reads then see the latest
-    commit, and it never fails half-way on a lock upgrade."""
+    """Let a write transaction take SQLite's write lock up front (``BEGIN IMMEDIATE``): its
+    reads then see the latest commit, and it never fails half-way on a lock upgrade.
+
+    Every other transaction keeps pysqlite's own behaviour, which begins only before the
+    first write statement, so a session that reads and then writes outside
+    :meth:`ServiceState.write` takes the lock at its first write (waiting for it), never
+    upgrading a stale read snapshot, which WAL would refuse at once with "database is
+    locked".
+    """
     if id(engine.sync_engine) in _SQLITE_ENGINES_SET_UP:
         return
     _SQLITE_ENGINES_SET_UP.add(id(engine.sync_engine))
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get("ownstack_sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if connection.get_execution_options().get("ownstack_sqlite_begin") == "IMMEDIATE":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

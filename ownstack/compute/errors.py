@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.common.errors import BadRequest, Conflict, NotFound, OwnstackError
+from ownstack.common.errors import BadRequest, Conflict, Forbidden, NotFound, OwnstackError
 
 FAULT_NAMES: Final = {
     400: "badRequest",
@@ -31,7 +31,7 @@ DEFAULT_FAULT: Final = "computeFault"
 
 
 def format_error(exc: OwnstackError, request_id: str) -> tuple[dict[str, Any], dict[str, str]]:
-    headers = {"x-compute-request-id": request_id}
+    headers: dict[str, str] = {}
     if exc.status == 401:
         return {"error": {"code": 401, "title": "Unauthorized", "message": exc.message}}, headers
     name = FAULT_NAMES.get(exc.status, DEFAULT_FAULT)
@@ -102,3 +102,118 @@ class InstanceLocked(Conflict):
 
     def __init__(self, server_id: str) -> None:
         super().__init__(f"Instance {server_id} is locked")
+
+
+class QuotaExceeded(Forbidden):
+    """Nova's ``TooManyInstances``/``OverQuota`` message, one resource at a time."""
+
+    code = "compute.quota_exceeded"
+
+    def __init__(self, resource: str, requested: int, used: int, allowed: int) -> None:
+        super().__init__(f"Quota exceeded for {resource}: Requested {requested}, but "
+                         f"already used {used} of {allowed} {resource}")
+
+
+class InvalidServerRequest(BadRequest):
+    """A server create or update that names something ownstack cannot use (image, flavor,
+    key, zone, network, block device mapping...)."""
+
+    code = "compute.invalid_server_request"
+
+
+class QuotaBelowUsage(BadRequest):
+    code = "compute.quota_below_usage"
+
+    def __init__(self, resource: str, limit: int, minimum: int) -> None:
+        super().__init__(f"Quota limit {limit} for {resource} must be greater than or "
+                         f"equal to already used and reserved {minimum}.")
+
+
+# --- operator APIs: services, hypervisors, server groups, extra-spec validation ----------
+
+class ServiceNotFound(NotFound):
+    code = "compute.service_not_found"
+
+    def __init__(self, service_id: str) -> None:
+        super().__init__(f"Service {service_id} could not be found.")
+
+
+class ServiceHostsInstances(Conflict):
+    code = "compute.service_hosts_instances"
+    message = ("Unable to delete compute service that is hosting instances. Migrate or "
+               "delete the instances first.")
+
+
+class HypervisorNotFound(NotFound):
+    code = "compute.hypervisor_not_found"
+
+    def __init__(self, hypervisor_id: str) -> None:
+        super().__init__(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+
+
+class ServerGroupNotFound(NotFound):
+    code = "compute.server_group_not_found"
+
+    def __init__(self, group_id: str) -> None:
+        super().__init__(f"Instance group {group_id} could not be found.")
+
+
+class ServerGroupQuotaExceeded(Forbidden):
+    code = "compute.server_group_quota_exceeded"
+    message = "Quota exceeded, too many server groups."
+
+
+class InvalidExtraSpec(BadRequest):
+    """Nova's extra-spec ValidationError (2.86+): a known namespace, a bad key or value."""
+
+    code = "compute.invalid_extra_spec"
+
+
+# --- server actions, metadata, tags and instance actions ---------------------------------
+
+class InstanceNotReady(Conflict):
+    """Nova's ``InstanceNotReady``: the server has no host (yet) to act on."""
+
+    code = "compute.instance_not_ready"
+
+    def __init__(self, server_id: str) -> None:
+        super().__init__(f"Instance {server_id} is not ready")
+
+
+class ConsoleNotAvailable(Conflict):
+    code = "compute.console_not_available"
+
+
+class MetadataItemNotFound(NotFound):
+    code = "compute.metadata_item_not_found"
+    message = "Metadata item was not found"
+
+
+class ServerTagNotFound(NotFound):
+    code = "compute.server_tag_not_found"
+
+    def __init__(self, server_id: str, tag: str) -> None:
+        super().__init__(f"Server {server_id} has no tag '{tag}'")
+
+
+class InstanceActionNotFound(NotFound):
+    code = "compute.instance_action_not_found"
+
+    def __init__(self, request_id: str, server_id: str) -> None:
+        super().__init__(f"Action for request_id {request_id} on instance {server_id} "
+                         "not found")
+
+
+class TooManyTags(BadRequest):
+    code = "compute.too_many_tags"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The number of tags exceeded the per-server limit {limit}")
+
+
+class ImageServiceUnavailable(OwnstackError):
+    """The image service did not answer (or answered 5xx) for an image an action needs."""
+
+    status = 503
+    code = "compute.image_service_unavailable"
+    message = "The image service failed to answer; retry later."

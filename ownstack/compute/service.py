@@ -99,4 +99,6 @@ def make_app(config: Config, peers: Peers, engine: AsyncEngine | None = None
     return ServiceApp(name=SERVICE_TYPE, routes=ROUTES, svc=svc, format_error=format_error,
                       validator=svc.identity, body_limit=config.compute.max_request_body_size,
                       on_startup=[svc.start], on_shutdown=[svc.stop],
-                      access_log=config.log.access_log)
+                      access_log=config.log.access_log,
+                      # Nova sends its own name for the request id beside the common one.
+                      request_id_headers=("X-Openstack-Request-Id", "X-Compute-Request-Id"))

@@ -10,7 +10,7 @@ async def test_root_lists_v20_and_v21_without_a_token(compute: ServiceClient) ->
     assert r.status_code == 200
     versions = r.json()["versions"]
     assert [(v["id"], v["status"], v["min_version"], v["version"]) for v in versions] == [
-        ("v2.0", "SUPPORTED", "", ""), ("v2.1", "CURRENT", "2.1", "2.85")]
+        ("v2.0", "SUPPORTED", "", ""), ("v2.1", "CURRENT", "2.1", "2.96")]
     assert versions[1]["links"] == [{"rel": "self", "href": "http://compute.test/v2.1/"}]
 
 
@@ -19,7 +19,7 @@ async def test_v21_document(compute: ServiceClient) -> None:
     assert r.status_code == 200
     version = r.json()["version"]
     assert {k: version[k] for k in ("id", "status", "version", "min_version")} == {
-        "id": "v2.1", "status": "CURRENT", "version": "2.85", "min_version": "2.1"}
+        "id": "v2.1", "status": "CURRENT", "version": "2.96", "min_version": "2.1"}
     assert version["media-types"][0]["base"] == "application/json"
     assert (await compute.http.get("/v2.1/")).status_code == 200
 
@@ -42,17 +42,17 @@ async def test_both_request_headers_are_accepted(compute: ServiceClient) -> None
     assert standard.headers["X-OpenStack-Nova-API-Version"] == "2.61"
     latest = await compute.call("GET", "/v2.1/flavors", expect=200,
                                 headers={"OpenStack-API-Version": "compute latest"})
-    assert latest.headers["OpenStack-API-Version"] == "compute 2.85"
+    assert latest.headers["OpenStack-API-Version"] == "compute 2.96"
 
 
 async def test_out_of_range_is_406_in_novas_body(compute: ServiceClient) -> None:
-    for header in ({"OpenStack-API-Version": "compute 2.86"},
+    for header in ({"OpenStack-API-Version": "compute 2.97"},
                    {"X-OpenStack-Nova-API-Version": "3.0"},
                    {"X-OpenStack-Nova-API-Version": "2.0"}):
         r = await compute.call("GET", "/v2.1/flavors", expect=406, headers=header)
         fault = r.json()["computeFault"]
         assert fault["code"] == 406
-        assert "Minimum is 2.1 and maximum is 2.85" in fault["message"]
+        assert "Minimum is 2.1 and maximum is 2.96" in fault["message"]
 
 
 async def test_malformed_version_is_400(compute: ServiceClient) -> None:

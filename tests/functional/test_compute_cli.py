@@ -1,7 +1,7 @@
 """Flavors and keypairs through the real `openstack` CLI.
 
 OSC finds compute at ``/v2.1`` in the catalog, discovers its versions there and negotiates
-per resource (flavors at 2.61, keypairs at 2.10 with this cloud's maximum of 2.85).
+per resource (servers at this cloud's maximum of 2.96, flavors at 2.61, keypairs at 2.10).
 """
 
 from __future__ import annotations

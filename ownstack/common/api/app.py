@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
+import orjson
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -117,15 +118,19 @@ def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) 
 
 
 def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    # orjson: several times faster than json on large lists (/servers/detail at a thousand
+    # servers), with the same compact UTF-8 output.
+    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
 
 
 class ServiceApp(Generic[S]):
     def __init__(self, *, name: str, routes: RouteTable, svc: S,
                  format_error: ErrorFormatter, validator: TokenValidator | None,
                  body_limit: int = 114688, on_startup: list[Hook] | None = None,
-                 on_shutdown: list[Hook] | None = None, access_log: bool = True) -> None:
+                 on_shutdown: list[Hook] | None = None, access_log: bool = True,
+                 request_id_headers: tuple[str, ...] = ("X-Openstack-Request-Id",)) -> None:
         self.name = name
+        self.request_id_headers = request_id_headers
         self.svc = svc
         self.router = Router(routes)
         self.format_error = format_error
@@ -158,7 +163,8 @@ class ServiceApp(Generic[S]):
         except Exception:
             self.log.exception("unhandled error serving %s %s", request.method, request.url.path)
             response = self._error_response(OwnstackError(), request_id)
-        response.headers["X-Openstack-Request-Id"] = request_id
+        for header in self.request_id_headers:
+            response.headers[header] = request_id
         try:
             await response(scope, receive, send)
         finally:

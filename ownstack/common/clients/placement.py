@@ -26,6 +26,15 @@ class PlacementError(OwnstackError):
     message = "The placement service failed to answer."
 
 
+class PlacementRefused(PlacementError):
+    """Placement answered 400: the request itself is wrong (an unknown trait or resource
+    class, say), which no retry fixes. ``detail`` is Placement's own explanation."""
+
+    def __init__(self, what: str, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"Placement refused to {what}: {detail}")
+
+
 class PlacementClient:
     def __init__(self, base_url: str, token_provider: Callable[[], Awaitable[str]], *,
                  transport: httpx.AsyncBaseTransport | None = None,
@@ -41,8 +50,11 @@ class PlacementClient:
     async def allocation_candidates(self, params: Mapping[str, str | list[str]]
                                     ) -> dict[str, Any]:
         """``GET /allocation_candidates`` with ``params`` as query (repeatable keys as
-        lists). Returns the body: ``allocation_requests`` and ``provider_summaries``."""
+        lists). Returns the body: ``allocation_requests`` and ``provider_summaries``.
+        Raises :class:`PlacementRefused` for a 400, :class:`PlacementError` otherwise."""
         r = await self._request("GET", "/allocation_candidates", params=params)
+        if r.status_code == 400:
+            raise PlacementRefused("list allocation candidates", _error_detail(r))
         self._check(r, "list allocation candidates")
         return dict(r.json())
 
@@ -74,12 +86,24 @@ class PlacementClient:
             self._check(r, f"delete allocations of {consumer}")
 
     async def usages(self, project_id: str, user_id: str | None = None) -> dict[str, int]:
+        """The project's (or user's) usage per resource class, over every consumer type."""
         params = {"project_id": project_id}
         if user_id is not None:
             params["user_id"] = user_id
         r = await self._request("GET", "/usages", params=params)
         self._check(r, f"read usages of {project_id}")
-        return {name: int(value) for name, value in r.json()["usages"].items()}
+        # From 1.38 usages are grouped by consumer type, with "all" summing them.
+        usages = r.json()["usages"].get("all", {})
+        return {name: int(value) for name, value in usages.items()
+                if name != "consumer_count"}
+
+    async def provider_consumers(self, uuid: str) -> set[str]:
+        """The consumers holding allocations on a provider (empty when it is gone)."""
+        r = await self._request("GET", f"/resource_providers/{uuid}/allocations")
+        if r.status_code == 404:
+            return set()
+        self._check(r, f"read allocations of provider {uuid}")
+        return set((r.json().get("allocations") or {}).keys())
 
     # --- providers --------------------------------------------------------------------------
 
@@ -105,6 +129,13 @@ class PlacementClient:
         """Replace the provider's inventory (``{class: {total, reserved, ...}}``)."""
         await self._put_with_generation(f"/resource_providers/{uuid}/inventories",
                                         "inventories", dict(inventories))
+
+    async def ensure_custom_traits(self, traits: Iterable[str]) -> None:
+        """Create the ``CUSTOM_*`` traits among ``traits``; standard ones always exist."""
+        for trait in sorted(set(traits)):
+            if trait.startswith("CUSTOM_"):
+                r = await self._request("PUT", f"/traits/{trait}")
+                self._check(r, f"create trait {trait}")
 
     async def set_traits(self, uuid: str, traits: Iterable[str]) -> None:
         await self._put_with_generation(f"/resource_providers/{uuid}/traits", "traits",
@@ -147,6 +178,16 @@ class PlacementClient:
         if r.status_code >= 400:
             raise PlacementError(f"Placement refused to {what}: {r.status_code} "
                                  f"{r.text[:300]}")
+
+
+def _error_detail(r: httpx.Response) -> str:
+    try:
+        errors = r.json().get("errors")
+    except ValueError:
+        errors = None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("detail") or errors[0].get("title") or r.text[:300])
+    return r.text[:300]
 
 
 def _same_inventories(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:

@@ -37,7 +37,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,11 +80,13 @@ class Extras:
     tags: dict[str, list[str]] = field(default_factory=dict)
     services: dict[str, ComputeService] = field(default_factory=dict)   # compute, by host
     groups: dict[str, list[str]] = field(default_factory=dict)          # server group uuids
+    pinned_zones: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Shown:
-    """Per request: the version and what policy lets the caller see."""
+    """Per request: the version, what policy lets the caller see, and the base URL,
+    worked out once per request rather than once per server of a page."""
 
     version: Version
     extended: bool
@@ -93,6 +95,15 @@ class Shown:
     server_groups: bool
     is_admin: bool
     service_down_time: float
+    base_url: str = ""
+    changes: frozenset[str] = frozenset()     # the view's versions that apply
+
+    def has(self, change: str) -> bool:
+        return change in self.changes
+
+
+# Every version at which the view changes.
+_VIEW_CHANGES: Final = ("2.3", "2.9", "2.19", "2.26", "2.47", "2.63", "2.73", "2.90", "2.96")
 
 
 def shown(req: Req, instance: Instance | None = None, *, server_groups: bool = False
@@ -110,7 +121,9 @@ def shown(req: Req, instance: Instance | None = None, *, server_groups: bool = F
         extra_specs=at_least(version, "2.47") and allowed(req.ctx, EXTRA_SPECS, target),
         server_groups=server_groups and at_least(version, "2.71"),
         is_admin=req.ctx.is_admin,
-        service_down_time=req.svc.config.compute.service_down_time)
+        service_down_time=req.svc.config.compute.service_down_time,
+        base_url=req.base_url(),
+        changes=frozenset(v for v in _VIEW_CHANGES if at_least(version, v)))
 
 
 async def load_extras(db: AsyncSession, instances: Sequence[Instance], shown_: Shown
@@ -132,6 +145,10 @@ async def load_extras(db: AsyncSession, instances: Sequence[Instance], shown_: S
         services = await db.execute(select(ComputeService).where(
             ComputeService.host.in_(hosts), ComputeService.binary == COMPUTE_BINARY))
         extras.services = {service.host: service for service in services.scalars()}
+    if shown_.has("2.96") and uuids:
+        rows = await db.execute(select(Instance.uuid, Instance.requested_availability_zone)
+                                .where(Instance.uuid.in_(uuids)))
+        extras.pinned_zones = {uuid: zone for uuid, zone in rows}
     if shown_.server_groups:
         extras.groups = {uuid: [] for uuid in uuids}
         if uuids:
@@ -171,26 +188,28 @@ def created(req: Req, instance: Instance, admin_pass: str | None) -> dict[str, A
 
 def detail(req: Req, shown_: Shown, instance: Instance, extras: Extras) -> dict[str, Any]:
     """One server, in full, as ``GET /servers/{id}`` and ``/servers/detail`` show it."""
-    version = shown_.version
+    has = shown_.changes.__contains__
+    base, uuid = shown_.base_url, instance.uuid
     status = "DELETED" if instance.deleted else states.status(instance.vm_state,
                                                                instance.task_state)
     service = extras.services.get(instance.host or "")
     view: dict[str, Any] = {
-        "id": instance.uuid,
+        "id": uuid,
         "name": instance.display_name,
         "status": status,
         "tenant_id": instance.project_id,
         "user_id": instance.user_id,
-        "metadata": extras.metadata.get(instance.uuid, {}),
+        "metadata": extras.metadata.get(uuid, {}),
         "hostId": host_id(instance.project_id, instance.host),
-        "image": _image(req, instance),
-        "flavor": _flavor(req, version, instance.flavor, shown_.extra_specs),
+        "image": _image(base, instance.image_ref),
+        "flavor": _flavor(base, has("2.47"), instance.flavor, shown_.extra_specs),
         "created": isotime(instance.created_at),
         "updated": isotime(instance.updated_at or instance.created_at),
         "addresses": {},
         "accessIPv4": instance.access_ip_v4 or "",
         "accessIPv6": instance.access_ip_v6 or "",
-        "links": links(req, "servers", instance.uuid),
+        "links": [{"rel": "self", "href": f"{base}/v2.1/servers/{uuid}"},
+                  {"rel": "bookmark", "href": f"{base}/servers/{uuid}"}],
         "OS-DCF:diskConfig": "MANUAL",
     }
     if status in _FAULT_STATUSES and instance.fault:
@@ -206,9 +225,9 @@ def detail(req: Req, shown_: Shown, instance: Instance, extras: Extras) -> dict[
     view["OS-SRV-USG:terminated_at"] = _nova_time(instance.terminated_at)
     if shown_.extended:
         view["OS-EXT-SRV-ATTR:host"] = instance.host
-        view["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{instance.uuid}"
+        view["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{uuid}"
         view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.node
-        if at_least(version, "2.3"):
+        if has("2.3"):
             view["OS-EXT-SRV-ATTR:reservation_id"] = instance.reservation_id
             view["OS-EXT-SRV-ATTR:launch_index"] = instance.launch_index
             view["OS-EXT-SRV-ATTR:hostname"] = instance.hostname
@@ -216,42 +235,29 @@ def detail(req: Req, shown_: Shown, instance: Instance, extras: Extras) -> dict[
             view["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
             view["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
             view["OS-EXT-SRV-ATTR:user_data"] = instance.user_data
-    if at_least(version, "2.90"):
+    if has("2.90"):
         view["OS-EXT-SRV-ATTR:hostname"] = instance.hostname
     view["OS-EXT-STS:task_state"] = instance.task_state
     view["OS-EXT-STS:vm_state"] = instance.vm_state
     view["OS-EXT-STS:power_state"] = instance.power_state
-    volumes: list[dict[str, Any]] = []
-    view["os-extended-volumes:volumes_attached"] = volumes
+    view["os-extended-volumes:volumes_attached"] = []
     if shown_.host_status:
         view["host_status"] = host_status(instance.host, service, shown_.service_down_time)
-    if at_least(version, "2.9"):
+    if has("2.9"):
         view["locked"] = bool(instance.locked)
-    if at_least(version, "2.19"):
+    if has("2.19"):
         view["description"] = instance.display_description
-    if at_least(version, "2.26"):
-        view["tags"] = extras.tags.get(instance.uuid, [])
-    if at_least(version, "2.63"):
+    if has("2.26"):
+        view["tags"] = extras.tags.get(uuid, [])
+    if has("2.63"):
         view["trusted_image_certificates"] = None
     if shown_.server_groups:
-        view["server_groups"] = extras.groups.get(instance.uuid, [])
-    if at_least(version, "2.73"):
+        view["server_groups"] = extras.groups.get(uuid, [])
+    if has("2.73"):
         view["locked_reason"] = instance.locked_reason
-    if at_least(version, "2.96"):
-        view["pinned_availability_zone"] = pinned_availability_zone(instance)
+    if has("2.96"):
+        view["pinned_availability_zone"] = extras.pinned_zones.get(uuid)
     return view
-
-
-def pinned_availability_zone(instance: Instance) -> str | None:
-    """The zone the server was asked to be in (or the default schedule zone), or None."""
-    requested = (instance.image_meta or {}).get(REQUESTED_ZONE_KEY)
-    return requested if isinstance(requested, str) else None
-
-
-# Where the zone asked for at create is kept until the instance table has a column for it:
-# the conductor fills ``availability_zone`` with the host's zone when none was asked for,
-# so that column alone cannot tell "asked for nova" from "landed in nova".
-REQUESTED_ZONE_KEY = "ownstack:requested_availability_zone"
 
 
 def host_id(project_id: str, host: str | None) -> str:
@@ -280,17 +286,17 @@ def host_status(host: str | None, service: ComputeService | None, down_time: flo
     return HOST_UP if service_is_up(service, down_time) else HOST_UNKNOWN
 
 
-def _image(req: Req, instance: Instance) -> dict[str, Any] | str:
-    if not instance.image_ref:
+def _image(base: str, image_ref: str) -> dict[str, Any] | str:
+    if not image_ref:
         return ""
-    return {"id": instance.image_ref,
-            "links": [{"rel": "bookmark",
-                       "href": f"{req.base_url()}/images/{instance.image_ref}"}]}
+    return {"id": image_ref,
+            "links": [{"rel": "bookmark", "href": f"{base}/images/{image_ref}"}]}
 
 
-def _flavor(req: Req, version: Version, flavor: dict[str, Any], extra_specs: bool
+def _flavor(base: str, embedded: bool, flavor: dict[str, Any], extra_specs: bool
             ) -> dict[str, Any]:
-    if at_least(version, "2.47"):
+    """From 2.47 the flavor as it was at create; before, its id and a link."""
+    if embedded:
         view: dict[str, Any] = {
             "vcpus": flavor.get("vcpus"), "ram": flavor.get("ram"),
             "disk": flavor.get("disk"), "ephemeral": flavor.get("ephemeral"),
@@ -300,7 +306,7 @@ def _flavor(req: Req, version: Version, flavor: dict[str, Any], extra_specs: boo
         return view
     flavor_id = str(flavor.get("id"))
     return {"id": flavor_id,
-            "links": [{"rel": "bookmark", "href": f"{req.base_url()}/flavors/{flavor_id}"}]}
+            "links": [{"rel": "bookmark", "href": f"{base}/flavors/{flavor_id}"}]}
 
 
 def _fault(fault: dict[str, Any], is_admin: bool) -> dict[str, Any]:

@@ -1,18 +1,102 @@
-"""PLACEHOLDER: replaced by the conductor helper."""
+"""The conductor: the control plane's side of the instance state machine.
+
+It serves the ``conductor`` topic (see :mod:`ownstack.compute.rpc` for every method) with
+:data:`SERVERS` competing consumers, because one bus server handles one message at a time
+and a boot burst needs several schedules in flight, and runs the periodic sweep
+(:mod:`ownstack.compute.conductor.sweep`) that repairs what lost messages and killed
+processes leave behind. Several conductors may run at once: they share nothing but the
+database and Placement, where every change is a compare-and-swap.
+"""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from ownstack.common.bus import Payload, Subscription
+from ownstack.compute import rpc
+from ownstack.compute.conductor import rpc_handlers
+from ownstack.compute.conductor.build import Builder
+from ownstack.compute.conductor.nodes import NodeReporter
+from ownstack.compute.conductor.sweep import Sweeper
 
 if TYPE_CHECKING:
     from ownstack.compute.service import ComputeService
+
+log = logging.getLogger(__name__)
+
+SERVERS: Final = 8
+MAX_SWEEP_INTERVAL: Final = 10.0
+MIN_SWEEP_INTERVAL: Final = 0.05
+
+Handler = Callable[[Payload], Awaitable[Any]]
+
+
+class UnknownMethod(ValueError):
+    def __init__(self, method: str) -> None:
+        super().__init__(f"the conductor has no method {method!r}")
 
 
 class Conductor:
     def __init__(self, svc: ComputeService) -> None:
         self.svc = svc
+        self.nodes = NodeReporter(svc)
+        self.builder = Builder(svc)
+        self.sweeper = Sweeper(svc, self.builder)
+        # Heartbeats and sweeps share a cadence, capped so repairs never wait long.
+        self.sweep_interval = max(MIN_SWEEP_INTERVAL,
+                                  min(svc.config.compute.report_interval, MAX_SWEEP_INTERVAL))
+        self._subscriptions: list[Subscription] = []
+        self._sweep_task: asyncio.Task[None] | None = None
+        self._handlers: dict[str, Handler] = {
+            "schedule_instances": self._schedule_instances,
+            "report_node": self.nodes.report,
+            "node_instances": lambda p: rpc_handlers.node_instances(svc, p),
+            "get_instance": lambda p: rpc_handlers.one_instance(svc, p),
+            "update_instance": lambda p: rpc_handlers.apply_agent_update(svc, p),
+            "instance_destroyed": self._instance_destroyed,
+            "reschedule": self._reschedule,
+            "record_event": lambda p: rpc_handlers.add_event(svc, p),
+        }
 
     async def start(self) -> None:
-        return None
+        for _ in range(SERVERS):
+            self._subscriptions.append(await self.svc.bus.serve(rpc.CONDUCTOR_TOPIC,
+                                                                self.handle))
+        self._sweep_task = asyncio.get_running_loop().create_task(self._sweep_loop())
 
     async def stop(self) -> None:
-        return None
+        if self._sweep_task is not None:
+            self._sweep_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweep_task
+            self._sweep_task = None
+        for subscription in self._subscriptions:
+            await subscription.cancel()
+        self._subscriptions.clear()
+
+    async def handle(self, method: str, payload: Payload) -> Any:
+        handler = self._handlers.get(method)
+        if handler is None:
+            raise UnknownMethod(method)
+        return await handler(payload)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await self.sweeper.sweep()
+            await asyncio.sleep(self.sweep_interval)
+
+    async def _schedule_instances(self, payload: Payload) -> None:
+        await self.builder.schedule_instances(list(payload["instance_uuids"]),
+                                              payload.get("request_id"))
+
+    async def _instance_destroyed(self, payload: Payload) -> dict[str, Any]:
+        return {"destroyed": await self.builder.finish_delete(payload["uuid"],
+                                                              payload.get("host"))}
+
+    async def _reschedule(self, payload: Payload) -> dict[str, Any]:
+        return {"rescheduled": await self.builder.reschedule(
+            payload["uuid"], payload["host"], str(payload.get("reason") or "unknown"))}

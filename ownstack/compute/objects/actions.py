@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
+from ownstack.common.db.base import utcnow
 from ownstack.compute.objects.models import InstanceAction, InstanceActionEvent
 
 # Nova's action names (nova.compute.instance_actions).
@@ -33,9 +34,11 @@ ERROR = "Error"
 
 async def start_action(db: AsyncSession, ctx: RequestContext, instance_uuid: str,
                        action: str) -> InstanceAction:
+    now = utcnow()
+    # Nova sets updated_at at the start too: 2.58's changes-since filters on it.
     row = InstanceAction(instance_uuid=instance_uuid, action=action,
                          request_id=ctx.request_id, user_id=ctx.user_id,
-                         project_id=ctx.project_id)
+                         project_id=ctx.project_id, start_time=now, updated_at=now)
     db.add(row)
     return row
 

@@ -106,6 +106,9 @@ class Instance(Base):
     admin_pass: Mapped[str | None] = mapped_column(String(255))
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
     availability_zone: Mapped[str | None] = mapped_column(String(255))
+    # The zone the user asked for at create (2.96's pinned_availability_zone); the
+    # conductor fills availability_zone with the chosen host's zone when this is empty.
+    requested_availability_zone: Mapped[str | None] = mapped_column(String(255))
     launch_index: Mapped[int] = mapped_column(Integer, default=0)
     reservation_id: Mapped[str] = mapped_column(String(255))
     access_ip_v4: Mapped[str | None] = mapped_column(String(39))

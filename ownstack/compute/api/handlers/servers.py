@@ -1,36 +1,441 @@
-"""PLACEHOLDER: replaced by the helper that owns this module."""
+"""``/servers``: create, list (index and detail), show, update, delete, and ``ips``.
+
+Nova's semantics, with the deviations of ``objects/servers.py`` (no network service yet).
+Known Nova list filters ownstack has no data for (``config_drive``, ``power_state``,
+``progress``, ``created_at``, ``launched_at``, ``terminated_at``, ``kernel_id``, ...) are
+accepted and ignored; unknown ones are ignored before 2.75 and a 400 from 2.75, as in Nova.
+Before 2.75 Nova's update answers a trimmed view; ownstack answers the full one at every
+version (a superset: clients read the fields they know).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import binascii
+import re
+from typing import Any, Final
 
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.pagination import parse_sort
+from ownstack.common.clients.image import ImageClientError, ImageNotFound
+from ownstack.common.errors import BadRequest, Forbidden
+from ownstack.compute import rpc, server_schemas, states
+from ownstack.compute.api import server_views
+from ownstack.compute.api.common import (
+    Version,
+    at_least,
+    body,
+    collection_links,
+    limit_of,
+    version_of,
+)
+from ownstack.compute.errors import ConcurrentUpdate, InstanceLocked, InvalidServerRequest
+from ownstack.compute.objects import actions, servers
+from ownstack.compute.objects.instances import find_server, update_instance
+from ownstack.compute.objects.servers import CreateRequest, ImageFacts, ServerFilters
 from ownstack.compute.service import Req
 
-
-async def list_servers(req: Req) -> Any:
-    raise NotImplementedError
-
-
-async def list_servers_detail(req: Req) -> Any:
-    raise NotImplementedError
+_RULE = "os_compute_api:servers:"
+_TRUE: Final = frozenset({"1", "t", "true", "on", "y", "yes"})
+_FALSE: Final = frozenset({"0", "f", "false", "off", "n", "no"})
+_UUID_RE: Final = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
-async def create_server(req: Req) -> Any:
-    raise NotImplementedError
+# --- create ------------------------------------------------------------------------------
+
+async def create_server(req: Req) -> Response:
+    version = version_of(req)
+    req.svc.enforce(req.ctx, _RULE + "create")
+    data: dict[str, Any] = await body(req, server_schemas.create_server(version))
+    request = await _create_request(req, data)
+    async with req.svc.write() as db:
+        created = await servers.create_instances(db, req.ctx, req.svc.config, request)
+    await req.svc.bus.cast(rpc.CONDUCTOR_TOPIC, "schedule_instances", {
+        "instance_uuids": [instance.uuid for instance in created],
+        "request_id": req.ctx.request_id})
+    if _flag(data["server"].get("return_reservation_id", False)):
+        return json_response({"reservation_id": created[0].reservation_id}, 202)
+    return json_response({"server": server_views.created(req, created[0], request.admin_pass)},
+                         202)
 
 
-async def show_server(req: Req) -> Any:
-    raise NotImplementedError
+async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
+    """The body, checked beyond its schema, and the boot image fetched as the caller."""
+    server: dict[str, Any] = data["server"]
+    if "personality" in server:
+        raise BadRequest("Personality (file injection) is not supported: ownstack has no "
+                         "file injection; pass files in user_data or the config drive.")
+    if "block_device_mapping" in server:
+        raise InvalidServerRequest("Block device mapping (v1) is not supported yet.")
+    min_count = int(server.get("min_count", 1))
+    max_count = int(server.get("max_count", min_count))
+    if min_count > max_count:
+        raise BadRequest("min_count must be <= max_count")
+    if "hostname" in server and max_count > 1:
+        raise BadRequest("Cannot specify a hostname when creating multiple instances; "
+                         "hostnames are derived from the server names instead.")
+    image_id = _image_id(server)
+    _security_groups_ok(server)
+    hints = data.get("os:scheduler_hints") or data.get("OS-SCH-HNT:scheduler_hints") or {}
+    return CreateRequest(
+        name=server["name"], flavor_ref=_last_segment(str(server["flavorRef"])),
+        image=await _fetch_image(req, image_id) if image_id else None,
+        min_count=min_count, max_count=max_count,
+        description=server.get("description"), hostname=server.get("hostname"),
+        key_name=server.get("key_name"), availability_zone=server.get("availability_zone"),
+        metadata=dict(server.get("metadata") or {}), tags=list(server.get("tags") or []),
+        user_data=_user_data(server.get("user_data")),
+        config_drive=_flag(server.get("config_drive", False)),
+        admin_pass=server.get("adminPass") or servers.generate_password(),
+        access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
+        requested_networks=_networks(server.get("networks", "auto")),
+        group=hints.get("group"))
 
 
-async def update_server(req: Req) -> Any:
-    raise NotImplementedError
+def _image_id(server: dict[str, Any]) -> str | None:
+    """The boot image: ``imageRef`` (an id or an href), or the one image-to-local block
+    device mapping OSC sends for an image boot. Volumes are not supported yet."""
+    image_ref = _last_segment(server.get("imageRef") or "")
+    mappings = server.get("block_device_mapping_v2") or []
+    if mappings:
+        if len(mappings) != 1 or mappings[0].get("source_type") != "image" \
+                or mappings[0].get("destination_type", "local") != "local" \
+                or str(mappings[0].get("boot_index", 0)) != "0" \
+                or not mappings[0].get("uuid"):
+            raise InvalidServerRequest(
+                "Block device mapping is not supported yet: only one mapping with "
+                "source_type 'image', destination_type 'local' and boot_index 0 (an "
+                "image boot) is accepted; ownstack has no volumes.")
+        image_ref = image_ref or str(mappings[0]["uuid"])
+    if not image_ref:
+        raise BadRequest("Missing imageRef attribute: ownstack boots servers from images "
+                         "only.")
+    if not _UUID_RE.match(image_ref):
+        raise BadRequest("Invalid imageRef provided.")
+    return image_ref
 
 
-async def delete_server(req: Req) -> Any:
-    raise NotImplementedError
+async def _fetch_image(req: Req, image_id: str) -> ImageFacts:
+    """The image as the caller sees it (their token), so private images stay private."""
+    try:
+        async with req.svc.image_client(req.ctx.auth_token) as images:
+            info = await images.get(image_id)
+    except ImageNotFound:
+        raise InvalidServerRequest("Can not find requested image") from None
+    except ImageClientError as exc:
+        raise InvalidServerRequest(f"Can not find requested image: {exc.message}") from None
+    if info.status != "active":
+        raise InvalidServerRequest(f"Image {image_id} is not active.")
+    return ImageFacts(id=info.id, status=info.status, disk_format=info.disk_format,
+                      min_disk=info.min_disk, min_ram=info.min_ram, size=info.size,
+                      virtual_size=info.virtual_size, properties=dict(info.properties))
 
 
-async def list_server_ips(req: Req) -> Any:
-    raise NotImplementedError
+def _networks(value: Any) -> Any:
+    """``none`` and ``auto`` are kept (there is nothing to allocate yet); a list names
+    networks or ports, none of which exist without a network service."""
+    if isinstance(value, str):
+        return value
+    for item in value:
+        if item.get("port"):
+            raise InvalidServerRequest(f"Port {item['port']} could not be found.")
+        if item.get("uuid"):
+            raise InvalidServerRequest(f"Network {item['uuid']} could not be found.")
+        if item.get("fixed_ip"):
+            raise InvalidServerRequest(f"Fixed IP {item['fixed_ip']} is not available: "
+                                       "there is no network service yet.")
+    return value if value else "auto"
 
+
+def _security_groups_ok(server: dict[str, Any]) -> None:
+    for group in server.get("security_groups") or []:
+        name = group.get("name", "default")
+        if name != "default":
+            raise InvalidServerRequest(f"Security group {name} not found.")
+
+
+def _user_data(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("Invalid input for field 'user_data': it is not valid "
+                         "base64.") from None
+    if len(decoded) > 65535:
+        raise BadRequest(f"Invalid input for field 'user_data': {len(decoded)} bytes "
+                         "decoded, more than 65535.")
+    return value
+
+
+def _last_segment(ref: str) -> str:
+    return ref.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in _TRUE
+
+
+# --- list --------------------------------------------------------------------------------
+
+_ALWAYS: Final = ("limit", "marker", "sort_key", "sort_dir")
+_USER_FILTERS: Final = (("2.1", ("reservation_id", "name", "status", "image", "flavor", "ip",
+                                 "changes-since", "all_tenants")),
+                        ("2.5", ("ip6",)),
+                        ("2.26", ("tags", "tags-any", "not-tags", "not-tags-any")),
+                        ("2.66", ("changes-before",)),
+                        ("2.73", ("locked",)),
+                        ("2.83", ("availability_zone", "config_drive", "key_name",
+                                  "created_at", "launched_at", "terminated_at",
+                                  "power_state", "task_state", "vm_state", "progress",
+                                  "user_id")),
+                        ("2.90", ("hostname",)))
+# Every filter Nova's schema names (v2.1), for the 2.75 check of unknown parameters.
+_KNOWN: Final = frozenset({
+    "user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image", "kernel_id",
+    "ramdisk_id", "hostname", "key_name", "power_state", "vm_state", "task_state", "host",
+    "node", "flavor", "reservation_id", "launched_at", "terminated_at", "availability_zone",
+    "name", "display_name", "description", "display_description", "locked_by", "uuid",
+    "root_device_name", "config_drive", "access_ip_v4", "access_ip_v6", "auto_disk_config",
+    "progress", "sort_key", "sort_dir", "all_tenants", "soft_deleted", "deleted", "status",
+    "changes-since", "ip", "ip6", "created_at", "limit", "marker", "tags", "tags-any",
+    "not-tags", "not-tags-any", "changes-before", "locked"})
+
+
+async def list_servers(req: Req) -> Response:
+    return await _list(req, detail=False)
+
+
+async def list_servers_detail(req: Req) -> Response:
+    return await _list(req, detail=True)
+
+
+async def _list(req: Req, *, detail: bool) -> Response:
+    rule = _RULE + ("detail" if detail else "index")
+    req.svc.enforce(req.ctx, rule)
+    query = _query(req)
+    filters = _filters(req, query, rule)
+    sort = _sort(req, query)
+    limit = limit_of(req)
+    async with req.svc.read() as db:
+        found = await servers.list_instances(db, filters, limit=limit,
+                                             marker=_one(query, "marker"), sort=sort)
+        if detail:
+            settings = server_views.shown(req)
+            extras = await server_views.load_extras(db, found, settings)
+    if detail:
+        items = [server_views.detail(req, settings, i, extras) for i in found]
+    else:
+        items = [server_views.summary(req, i) for i in found]
+    result: dict[str, Any] = {"servers": items}
+    links = collection_links(req, len(found), limit if "limit" in query else None,
+                             found[-1].uuid if found else None)
+    if links:
+        result["servers_links"] = links
+    return json_response(result)
+
+
+def _query(req: Req) -> dict[str, list[str]]:
+    """The query as lists of values, keeping only what the caller may filter on."""
+    version = version_of(req)
+    query: dict[str, list[str]] = {}
+    for name, value in req.request.query_params.multi_items():
+        query.setdefault(name, []).append(value)
+    if at_least(version, "2.75"):
+        unknown = sorted(set(query) - _KNOWN)
+        if unknown:
+            raise BadRequest(f"Invalid input for query parameters: additional properties "
+                             f"are not allowed ({', '.join(unknown)} unexpected)")
+    if req.svc.allowed(req.ctx, _RULE + "allow_all_filters"):
+        return query
+    allowed = set(_ALWAYS)
+    for since, names in _USER_FILTERS:
+        if at_least(version, since):
+            allowed.update(names)
+    return {name: values for name, values in query.items() if name in allowed}
+
+
+def _one(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[-1] if values else None
+
+
+def _boolean(name: str, value: str) -> bool:
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise BadRequest(f"Unrecognized value '{value}' for {name}, acceptable values are: "
+                     f"{', '.join(sorted(_TRUE | _FALSE))}")
+
+
+def _filters(req: Req, query: dict[str, list[str]], rule: str) -> ServerFilters:
+    version = version_of(req)
+    filters = ServerFilters(project_id=req.ctx.project_id or "")
+    all_tenants = _one(query, "all_tenants")
+    if all_tenants is not None and (all_tenants == "" or _boolean("all_tenants", all_tenants)):
+        req.svc.enforce(req.ctx, rule + ":get_all_tenants")
+        filters.project_id = _one(query, "project_id") or _one(query, "tenant_id")
+    for name, attr in (("name", "name"), ("display_name", "name"), ("hostname", "hostname"),
+                       ("availability_zone", "availability_zone"), ("key_name", "key_name"),
+                       ("reservation_id", "reservation_id")):
+        value = _one(query, name)
+        if value is not None:
+            _check_regex(name, value)
+            setattr(filters, attr, value)
+    for name, attr in (("host", "host"), ("node", "node"), ("uuid", "uuid"),
+                       ("user_id", "user_id")):
+        setattr(filters, attr, _one(query, name))
+    image = _one(query, "image") or _one(query, "image_ref")
+    filters.image = image.rstrip("/").rsplit("/", 1)[-1] if image else None
+    flavor = _one(query, "flavor")
+    filters.flavor = flavor.rstrip("/").rsplit("/", 1)[-1] if flavor else None
+    if _one(query, "ip") is not None or _one(query, "ip6") is not None:
+        filters.match_nothing = True
+    if "locked" in query:
+        filters.locked = _boolean("locked", _one(query, "locked") or "")
+    for name in ("tags", "tags-any", "not-tags", "not-tags-any"):
+        value = _one(query, name)
+        if value:
+            setattr(filters, name.replace("-", "_"), value.split(","))
+    _time_filters(query, filters)
+    _state_filters(req, query, filters, version)
+    return filters
+
+
+def _check_regex(name: str, value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise BadRequest(f"Invalid regular expression for {name}: {exc}") from None
+
+
+def _time_filters(query: dict[str, list[str]], filters: ServerFilters) -> None:
+    since, before = _one(query, "changes-since"), _one(query, "changes-before")
+    if since is not None:
+        filters.changes_since = servers.parse_time("changes-since", since)
+    if before is not None:
+        filters.changes_before = servers.parse_time("changes-before", before)
+    if filters.changes_since and filters.changes_before \
+            and filters.changes_since > filters.changes_before:
+        raise BadRequest("The value of changes-since must be less than or equal to "
+                         "changes-before.")
+    if since is not None or before is not None:
+        filters.deleted = None      # as Nova: changed servers include deleted ones
+
+
+def _state_filters(req: Req, query: dict[str, list[str]], filters: ServerFilters,
+                   version: Version) -> None:
+    deleted = _one(query, "deleted")
+    if deleted is not None and _boolean("deleted", deleted):
+        filters.deleted = True
+    statuses = [s.upper() for value in query.get("status", []) for s in value.split(",")]
+    if statuses:
+        vm_states: set[str] = set()
+        task_states: set[str | None] | None = set()
+        for status in statuses:
+            if status not in states.STATUS_FILTERS:
+                if at_least(version, "2.38"):
+                    raise BadRequest(f"Invalid status value: {status}")
+                filters.match_nothing = True
+                return
+            vms, tasks = states.STATUS_FILTERS[status]
+            vm_states |= vms
+            task_states = None if tasks is None or task_states is None \
+                else task_states | tasks
+        filters.vm_states = frozenset(vm_states)
+        filters.task_states = frozenset(task_states) if task_states is not None else None
+        if vm_states == {states.DELETED}:
+            if not req.ctx.is_admin:
+                raise Forbidden("Only administrators may list deleted instances")
+            filters.deleted = True
+    if "vm_state" in query:
+        filters.vm_states = frozenset(query["vm_state"])
+    if "task_state" in query:
+        filters.task_states = frozenset(query["task_state"])
+
+
+def _sort(req: Req, query: dict[str, list[str]]) -> list[tuple[str, str]]:
+    strict = at_least(version_of(req), "2.75")
+    pairs = [(name, value) for name in ("sort_key", "sort_dir")
+             for value in query.get(name, [])]
+    keys = [value for name, value in pairs if name == "sort_key"]
+    dirs = [value for name, value in pairs if name == "sort_dir"]
+    valid = set(servers.SORT_KEYS)
+    if not at_least(version_of(req), "2.73"):
+        valid.discard("locked")
+    kept_keys, kept_dirs = [], []
+    for index, key in enumerate(keys):
+        if key in valid:
+            kept_keys.append(("sort_key", key))
+            if index < len(dirs):
+                kept_dirs.append(("sort_dir", dirs[index]))
+        elif strict or key not in servers.IGNORED_SORT_KEYS:
+            raise BadRequest(f"Invalid input for query parameters sort_key. Value: {key}.")
+    if not kept_keys:
+        return [("created_at", "desc")]
+    return parse_sort(kept_keys + kept_dirs, allowed=valid, default_dir="desc")
+
+
+# --- one server ----------------------------------------------------------------------------
+
+async def show_server(req: Req) -> Response:
+    async with req.svc.read() as db:
+        instance = await find_server(req.svc, db, req.ctx, req.params["server_id"],
+                                     _RULE + "show")
+        return json_response(await server_views.show_body(req, db, instance))
+
+
+async def update_server(req: Req) -> Response:
+    data = (await body(req, server_schemas.update_server(version_of(req))))["server"]
+    names = {"name": "display_name", "description": "display_description",
+             "accessIPv4": "access_ip_v4", "accessIPv6": "access_ip_v6",
+             "hostname": "hostname"}
+    values = {column: data[key] for key, column in names.items() if key in data}
+    async with req.svc.write() as db:
+        instance = await find_server(req.svc, db, req.ctx, req.params["server_id"],
+                                     _RULE + "update")
+        _check_unlocked(req, instance)
+        await servers.update_instance_fields(db, instance, values)
+        return json_response(await server_views.show_body(req, db, instance))
+
+
+def _check_unlocked(req: Req, instance: Any) -> None:
+    """Nova's ``check_instance_lock``: admins act on locked servers, owners do not."""
+    if instance.locked and not req.ctx.is_admin:
+        raise InstanceLocked(instance.uuid)
+
+
+async def delete_server(req: Req) -> Response:
+    async with req.svc.write() as db:
+        instance = await find_server(req.svc, db, req.ctx, req.params["server_id"],
+                                     _RULE + "delete")
+        _check_unlocked(req, instance)
+        if instance.task_state == states.DELETING:
+            return empty_response(204)
+        host = instance.host
+        service = await servers.host_service(db, host) if host else None
+        down_time = req.svc.config.compute.service_down_time
+        local = service is None or not server_views.service_is_up(service, down_time)
+        if local:
+            await servers.delete_locally(db, req.ctx, instance)
+        elif await update_instance(db, instance.uuid, expected_task_state=instance.task_state,
+                                   task_state=states.DELETING):
+            await actions.start_action(db, req.ctx, instance.uuid, actions.DELETE)
+        else:
+            raise ConcurrentUpdate()
+    if local:
+        await req.svc.placement.delete_allocations(instance.uuid)
+    else:
+        await req.svc.bus.cast(rpc.compute_topic(host or ""), "reconcile_instance",
+                               {"uuid": instance.uuid, "request_id": req.ctx.request_id})
+    return empty_response(204)
+
+
+async def list_server_ips(req: Req) -> Response:
+    async with req.svc.read() as db:
+        await find_server(req.svc, db, req.ctx, req.params["server_id"],
+                          "os_compute_api:ips:index")
+    return json_response({"addresses": {}})

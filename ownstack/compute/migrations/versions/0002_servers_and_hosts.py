@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('admin_pass', sa.String(length=255), nullable=True),
     sa.Column('config_drive', sa.Boolean(), nullable=False),
     sa.Column('availability_zone', sa.String(length=255), nullable=True),
+    sa.Column('requested_availability_zone', sa.String(length=255), nullable=True),
     sa.Column('launch_index', sa.Integer(), nullable=False),
     sa.Column('reservation_id', sa.String(length=255), nullable=False),
     sa.Column('access_ip_v4', sa.String(length=39), nullable=True),

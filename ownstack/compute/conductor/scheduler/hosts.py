@@ -1,0 +1,97 @@
+"""What the scheduler knows about a compute node: its database rows (service health, zone,
+hypervisor) joined with what Placement said about it (capacity, usage, traits)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownstack.compute import rpc
+from ownstack.compute.objects.models import ComputeNode, ComputeService
+
+
+@dataclass
+class HostState:
+    node_uuid: str                    # the node's Placement resource provider
+    node: str                         # hypervisor_hostname
+    host: str                         # the compute service's host
+    availability_zone: str
+    service_disabled: bool
+    disabled_reason: str | None
+    forced_down: bool
+    last_seen_up: datetime | None
+    hypervisor_type: str
+    hypervisor_version: int
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    host_ip: str | None
+    cpu_info: dict[str, Any]
+    # From Placement's provider summary: class -> (capacity, used).
+    resources: dict[str, tuple[int, int]] = field(default_factory=dict)
+    traits: list[str] = field(default_factory=list)
+    # The allocation request to claim on this host, from the candidate that named it.
+    allocations: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def free(self, resource_class: str) -> int:
+        capacity, used = self.resources.get(resource_class, (0, 0))
+        return capacity - used
+
+    def capabilities(self) -> dict[str, Any]:
+        """The attributes ``capabilities:<attr>`` extra specs are matched against."""
+        return {
+            "host": self.host, "hypervisor_hostname": self.node, "node": self.node,
+            "hypervisor_type": self.hypervisor_type,
+            "hypervisor_version": self.hypervisor_version, "vcpus": self.vcpus,
+            "memory_mb": self.memory_mb, "local_gb": self.local_gb,
+            "host_ip": self.host_ip, "availability_zone": self.availability_zone,
+            "cpu_info": self.cpu_info,
+            "free_ram_mb": self.free("MEMORY_MB") if self.resources else None,
+            "free_disk_mb": self.free("DISK_GB") * 1024 if self.resources else None,
+            "vcpus_used": self.resources.get("VCPU", (0, None))[1] if self.resources
+            else None,
+        }
+
+
+async def load_hosts(db: AsyncSession, node_uuids: Iterable[str]) -> dict[str, HostState]:
+    """HostStates of the given nodes (by uuid) that have a compute service row."""
+    uuids = list(node_uuids)
+    if not uuids:
+        return {}
+    rows = await db.execute(
+        select(ComputeNode, ComputeService)
+        .join(ComputeService, ComputeService.id == ComputeNode.service_id)
+        .where(ComputeNode.uuid.in_(uuids), ComputeService.binary == rpc.COMPUTE_BINARY))
+    return {node.uuid: host_state(node, service) for node, service in rows.all()}
+
+
+def host_state(node: ComputeNode, service: ComputeService) -> HostState:
+    return HostState(
+        node_uuid=node.uuid, node=node.hypervisor_hostname, host=node.host,
+        availability_zone=service.availability_zone, service_disabled=service.disabled,
+        disabled_reason=service.disabled_reason, forced_down=service.forced_down,
+        last_seen_up=service.last_seen_up, hypervisor_type=node.hypervisor_type,
+        hypervisor_version=node.hypervisor_version, vcpus=node.vcpus,
+        memory_mb=node.memory_mb, local_gb=node.local_gb, host_ip=node.host_ip,
+        cpu_info=_cpu_info(node.cpu_info))
+
+
+def apply_summary(host: HostState, summary: Mapping[str, Any]) -> None:
+    """Fill in Placement's view of the node from an ``allocation_candidates`` summary."""
+    host.resources = {rc: (int(v.get("capacity", 0)), int(v.get("used", 0)))
+                      for rc, v in (summary.get("resources") or {}).items()}
+    host.traits = list(summary.get("traits") or [])
+
+
+def _cpu_info(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,85 @@
+"""Host weighers, normalised as Nova's ``nova/weights.py`` does: each weigher's raw values
+are scaled to 0..1 across the hosts (all 0 when they are equal), multiplied by the
+weigher's multiplier (1.0 for all of these, Nova's defaults) and summed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ownstack.compute.conductor.scheduler.hosts import HostState
+from ownstack.compute.conductor.scheduler.request_spec import RequestSpec
+
+
+class HostWeigher(Protocol):
+    multiplier: float
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float: ...
+
+
+class RAMWeigher:
+    """Most free memory first: spreads instances across hosts."""
+
+    multiplier = 1.0
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+        return float(host.free("MEMORY_MB"))
+
+
+class CPUWeigher:
+    """Most free VCPUs (after the allocation ratio) first."""
+
+    multiplier = 1.0
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+        return float(host.free("VCPU"))
+
+
+class ServerGroupSoftAffinityWeigher:
+    """Hosts that already run members of a soft-affinity group first."""
+
+    multiplier = 1.0
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+        group = spec.group
+        if group is None or group.policy != "soft-affinity":
+            return 0.0
+        return float(group.hosts.get(host.host, 0))
+
+
+class ServerGroupSoftAntiAffinityWeigher:
+    """Hosts with the fewest members of a soft-anti-affinity group first."""
+
+    multiplier = 1.0
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+        group = spec.group
+        if group is None or group.policy != "soft-anti-affinity":
+            return 0.0
+        return -float(group.hosts.get(host.host, 0))
+
+
+def default_weighers() -> list[HostWeigher]:
+    return [RAMWeigher(), CPUWeigher(), ServerGroupSoftAffinityWeigher(),
+            ServerGroupSoftAntiAffinityWeigher()]
+
+
+def normalize(values: Sequence[float]) -> list[float]:
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    if low == high:
+        return [0.0] * len(values)
+    return [(value - low) / (high - low) for value in values]
+
+
+def weigh_hosts(hosts: Sequence[HostState], spec: RequestSpec,
+                weighers: Sequence[HostWeigher]) -> list[HostState]:
+    """``hosts`` best first; equal weights keep the order they came in (Placement's)."""
+    totals = [0.0] * len(hosts)
+    for weigher in weighers:
+        scaled = normalize([weigher.weigh(host, spec) for host in hosts])
+        totals = [total + weigher.multiplier * value for total, value in zip(totals, scaled,
+                                                                             strict=True)]
+    order = sorted(range(len(hosts)), key=lambda i: (-totals[i], i))
+    return [hosts[i] for i in order]

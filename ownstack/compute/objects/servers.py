@@ -1,0 +1,443 @@
+"""Servers as the API sees them: create N instances, list with Nova's filters, update,
+delete. Domain logic only; the HTTP layer is ``api/handlers/servers.py``.
+
+Create inserts the instance rows (``building``/``scheduling``) with their metadata, tags,
+server-group membership and ``create`` action in one write transaction that also takes
+the quota decision (:mod:`ownstack.compute.objects.quotas`); the conductor then schedules
+them. Delete is local (one transaction, no agent) when the server never reached a host or
+its host's compute service is down; otherwise it sets ``task_state=deleting`` and the
+host's agent destroys the guest and reports back.
+
+Deviations from Nova: there is no network service yet, so ``networks`` may only be
+``"none"`` or ``"auto"`` (stored; ``auto`` allocates nothing, addresses stay ``{}``), a
+list naming networks or ports fails as Nova's does when they do not exist, and the
+``ip``/``ip6`` list filters match nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+import uuid as uuid_module
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from ownstack.common.api import pagination
+from ownstack.common.config import Config
+from ownstack.common.context import RequestContext
+from ownstack.common.db.base import utcnow
+from ownstack.common.db.cas import rows_matched
+from ownstack.common.errors import BadRequest
+from ownstack.compute import states
+from ownstack.compute.errors import (
+    ConcurrentUpdate,
+    FlavorNotFound,
+    InvalidServerRequest,
+    KeypairNotFound,
+)
+from ownstack.compute.objects import actions, flavors, keypairs, quotas
+from ownstack.compute.objects.models import (
+    ComputeService,
+    Flavor,
+    Instance,
+    InstanceMetadata,
+    InstanceTag,
+    ServerGroup,
+    ServerGroupMember,
+)
+from ownstack.compute.rpc import COMPUTE_BINARY
+
+GIB: Final = 1024 ** 3
+
+
+@dataclass
+class ImageFacts:
+    """What create keeps of the boot image (None: no image, e.g. a volume boot)."""
+
+    id: str
+    status: str
+    disk_format: str | None
+    min_disk: int
+    min_ram: int
+    size: int | None
+    virtual_size: int | None
+    properties: dict[str, Any]
+
+    def meta(self) -> dict[str, Any]:
+        return {"disk_format": self.disk_format, "min_disk": self.min_disk,
+                "min_ram": self.min_ram, "size": self.size,
+                "virtual_size": self.virtual_size, "properties": dict(self.properties)}
+
+
+@dataclass
+class CreateRequest:
+    """A validated ``POST /servers``, ready to insert."""
+
+    name: str
+    flavor_ref: str
+    image: ImageFacts | None
+    min_count: int = 1
+    max_count: int = 1
+    description: str | None = None
+    hostname: str | None = None
+    key_name: str | None = None
+    availability_zone: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    user_data: str | None = None
+    config_drive: bool = False
+    admin_pass: str = ""
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    requested_networks: Any = "auto"
+    group: str | None = None
+
+
+PASSWORD_LENGTH: Final = 12     # Nova's [DEFAULT]password_length
+# Nova's utils.generate_password symbol groups, without look-alike characters.
+_PASSWORD_GROUPS: Final = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ",
+                           "abcdefghijkmnopqrstuvwxyz")
+
+
+def generate_password(length: int = PASSWORD_LENGTH) -> str:
+    """A random password with a character of every group, as Nova generates them."""
+    chars = [secrets.choice(group) for group in _PASSWORD_GROUPS]
+    alphabet = "".join(_PASSWORD_GROUPS)
+    chars += [secrets.choice(alphabet) for _ in range(length - len(chars))]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+def reservation_id() -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "r-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def sanitize_hostname(name: str, default: str | None = None) -> str:
+    """Nova's ``utils.sanitize_hostname``: a hostname from a display name."""
+    hostname = name.encode("latin-1", "ignore").decode("latin-1")[:63]
+    hostname = re.sub(r"[ _.]", "-", hostname)
+    hostname = re.sub(r"[^\w.-]+", "", hostname)
+    hostname = hostname.lower().strip(".-")
+    if not hostname and default is not None:
+        return default[:63]
+    return hostname
+
+
+def check_image_fits(image: ImageFacts, flavor: Flavor) -> None:
+    """Nova's ``_validate_flavor_image_nostatus``: the flavor must hold the image."""
+    if flavor.root_gb > 0:
+        disk = flavor.root_gb * GIB
+        for size in (image.size, image.virtual_size):
+            if size and size > disk:
+                raise InvalidServerRequest(
+                    f"Flavor's disk is too small for requested image. Flavor disk is "
+                    f"{disk} bytes, image is {size} bytes.")
+        if image.min_disk > flavor.root_gb:
+            raise InvalidServerRequest(
+                f"Flavor's disk is too small for requested image. Flavor disk is {disk} "
+                f"bytes, image is {image.min_disk * GIB} bytes.")
+    if image.min_ram > flavor.memory_mb:
+        raise InvalidServerRequest("Flavor's memory is too small for requested image.")
+
+
+def flavor_snapshot(flavor: Flavor, extra_specs: dict[str, str]) -> dict[str, Any]:
+    return {"id": flavor.flavorid, "name": flavor.name, "vcpus": flavor.vcpus,
+            "ram": flavor.memory_mb, "disk": flavor.root_gb,
+            "ephemeral": flavor.ephemeral_gb, "swap": flavor.swap,
+            "rxtx_factor": flavor.rxtx_factor, "is_public": flavor.is_public,
+            "description": flavor.description, "extra_specs": dict(extra_specs)}
+
+
+async def _flavor(db: AsyncSession, ctx: RequestContext, flavor_ref: str) -> Flavor:
+    try:
+        flavor = await flavors.get_flavor(db, ctx, flavor_ref)
+    except FlavorNotFound:
+        raise InvalidServerRequest(f"Flavor {flavor_ref} could not be found.") from None
+    if flavor.disabled:
+        raise InvalidServerRequest("Flavor is disabled.")
+    return flavor
+
+
+async def compute_zones(db: AsyncSession) -> set[str]:
+    rows = await db.execute(sa.select(ComputeService.availability_zone).where(
+        ComputeService.binary == COMPUTE_BINARY).distinct())
+    return set(rows.scalars())
+
+
+async def _group(db: AsyncSession, ctx: RequestContext, group_uuid: str) -> ServerGroup:
+    group = (await db.execute(sa.select(ServerGroup).where(
+        ServerGroup.uuid == group_uuid))).scalar_one_or_none()
+    if group is None or not (ctx.is_admin or group.project_id == ctx.project_id):
+        raise InvalidServerRequest(f"Group {group_uuid} could not be found.")
+    return group
+
+
+async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config,
+                           request: CreateRequest) -> list[Instance]:
+    """Insert the servers of one create request; how many depends on quota."""
+    project_id, user_id = ctx.project_id or "", ctx.user_id or ""
+    flavor = await _flavor(db, ctx, request.flavor_ref)
+    if request.image is not None:
+        check_image_fits(request.image, flavor)
+    key_data = None
+    if request.key_name is not None:
+        try:
+            key_data = (await keypairs.get_keypair(db, user_id, request.key_name)).public_key
+        except KeypairNotFound:
+            raise InvalidServerRequest("Invalid key_name provided.") from None
+    zone = request.availability_zone or config.compute.default_schedule_zone or None
+    if request.availability_zone is not None \
+            and request.availability_zone not in await compute_zones(db):
+        raise InvalidServerRequest("The requested availability zone is not available")
+    group = await _group(db, ctx, request.group) if request.group else None
+    quota_config = config.compute.quota
+    await quotas.check_metadata_items(db, quota_config, project_id, len(request.metadata))
+    count = await quotas.admit(db, quota_config, project_id, user_id,
+                               quotas.Request(vcpus=flavor.vcpus, ram=flavor.memory_mb),
+                               request.min_count, request.max_count)
+    if group is not None:
+        await quotas.check_group_members(db, quota_config, project_id, group.id, count)
+    specs = (await flavors.extra_specs_of(db, [flavor.id]))[flavor.id]
+    snapshot = flavor_snapshot(flavor, specs)
+    reservation = reservation_id()
+    image_meta = request.image.meta() if request.image is not None else {}
+    now = utcnow()
+    created: list[Instance] = []
+    for index in range(count):
+        name = request.name if count == 1 else f"{request.name}-{index + 1}"
+        uuid = str(uuid_module.uuid4())
+        instance = Instance(
+            uuid=uuid, project_id=project_id, user_id=user_id, display_name=name,
+            display_description=request.description,
+            hostname=request.hostname or sanitize_hostname(name, f"Server-{uuid}"),
+            vm_state=states.BUILDING, task_state=states.SCHEDULING, task_args={},
+            power_state=states.NOSTATE, flavor=dict(snapshot),
+            image_ref=request.image.id if request.image is not None else "",
+            image_meta=dict(image_meta), key_name=request.key_name, key_data=key_data,
+            user_data=request.user_data, admin_pass=request.admin_pass,
+            config_drive=request.config_drive, availability_zone=zone,
+            requested_availability_zone=zone,
+            launch_index=index, reservation_id=reservation,
+            access_ip_v4=request.access_ip_v4, access_ip_v6=request.access_ip_v6,
+            requested_networks=request.requested_networks, locked=False, attempts=[],
+            created_at=now, updated_at=now, deleted=False, generation=0)
+        db.add(instance)
+        created.append(instance)
+    await db.flush()
+    for instance in created:
+        db.add_all(InstanceMetadata(instance_uuid=instance.uuid, key=key, value=value)
+                   for key, value in request.metadata.items())
+        db.add_all(InstanceTag(instance_uuid=instance.uuid, tag=tag)
+                   for tag in dict.fromkeys(request.tags))
+        if group is not None:
+            db.add(ServerGroupMember(group_id=group.id, instance_uuid=instance.uuid))
+        await actions.start_action(db, ctx, instance.uuid, actions.CREATE)
+    await db.flush()
+    return created
+
+
+# --- listing ---------------------------------------------------------------------------
+
+# Nova's valid sort keys that name a column ownstack keeps (the model's names).
+SORT_KEYS: Final = {
+    "access_ip_v4": "access_ip_v4", "access_ip_v6": "access_ip_v6",
+    "availability_zone": "availability_zone", "config_drive": "config_drive",
+    "created_at": "created_at", "display_description": "display_description",
+    "display_name": "display_name", "host": "host", "hostname": "hostname",
+    "image_ref": "image_ref", "key_name": "key_name", "launch_index": "launch_index",
+    "launched_at": "launched_at", "locked_by": "locked_by", "node": "node",
+    "power_state": "power_state", "project_id": "project_id",
+    "task_state": "task_state", "terminated_at": "terminated_at",
+    "updated_at": "updated_at", "user_id": "user_id", "uuid": "uuid",
+    "vm_state": "vm_state", "locked": "locked", "reservation_id": "reservation_id",
+}
+# Nova's valid sort keys ownstack has no column for: ignored, as Nova ignores its own.
+IGNORED_SORT_KEYS: Final = frozenset({
+    "auto_disk_config", "instance_type_id", "kernel_id", "progress", "ramdisk_id",
+    "root_device_name", "architecture", "cell_name", "cleaned", "default_ephemeral_device",
+    "default_swap_device", "deleted", "deleted_at", "disable_terminate", "ephemeral_gb",
+    "ephemeral_key_uuid", "id", "key_data", "launched_on", "memory_mb", "os_type",
+    "root_gb", "shutdown_terminate", "user_data", "vcpus", "vm_mode"})
+
+
+@dataclass
+class ServerFilters:
+    """Nova's server list filters, parsed. ``None``: not filtered on."""
+
+    project_id: str | None = None           # None: every project (all_tenants)
+    user_id: str | None = None
+    deleted: bool | None = False             # None: deleted and live alike
+    vm_states: frozenset[str] | None = None
+    task_states: frozenset[str | None] | None = None
+    name: str | None = None                  # regular expressions, searched
+    hostname: str | None = None
+    availability_zone: str | None = None
+    key_name: str | None = None
+    image: str | None = None
+    flavor: str | None = None
+    host: str | None = None
+    node: str | None = None
+    reservation_id: str | None = None
+    uuid: str | None = None
+    locked: bool | None = None
+    changes_since: datetime | None = None
+    changes_before: datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    tags_any: list[str] = field(default_factory=list)
+    not_tags: list[str] = field(default_factory=list)
+    not_tags_any: list[str] = field(default_factory=list)
+    match_nothing: bool = False              # ip/ip6: no server has an address yet
+
+
+def _tagged(tag: str) -> Any:
+    return sa.exists().where(InstanceTag.instance_uuid == Instance.uuid, InstanceTag.tag == tag)
+
+
+def _filtered(filters: ServerFilters) -> Any:
+    stmt = sa.select(Instance)
+    if filters.match_nothing:
+        return stmt.where(sa.false())
+    exact = {Instance.project_id: filters.project_id, Instance.user_id: filters.user_id,
+             Instance.image_ref: filters.image, Instance.host: filters.host,
+             Instance.node: filters.node, Instance.uuid: filters.uuid,
+             Instance.locked: filters.locked}
+    for column, value in exact.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if filters.deleted is not None:
+        stmt = stmt.where(Instance.deleted.is_(filters.deleted))
+    if filters.flavor is not None:
+        stmt = stmt.where(Instance.flavor["id"].as_string() == filters.flavor)
+    regex = {Instance.display_name: filters.name, Instance.hostname: filters.hostname,
+             Instance.availability_zone: filters.availability_zone,
+             Instance.key_name: filters.key_name,
+             Instance.reservation_id: filters.reservation_id}
+    for column, pattern in regex.items():
+        if pattern is not None:
+            stmt = stmt.where(column.regexp_match(pattern))
+    if filters.vm_states is not None:
+        stmt = stmt.where(Instance.vm_state.in_(filters.vm_states))
+    if filters.task_states is not None:
+        named = [state for state in filters.task_states if state is not None]
+        clauses = [Instance.task_state.in_(named)]
+        if None in filters.task_states:
+            clauses.append(Instance.task_state.is_(None))
+        stmt = stmt.where(sa.or_(*clauses))
+    if filters.changes_since is not None:
+        stmt = stmt.where(Instance.updated_at >= filters.changes_since)
+    if filters.changes_before is not None:
+        stmt = stmt.where(Instance.updated_at <= filters.changes_before)
+    for tag in filters.tags:
+        stmt = stmt.where(_tagged(tag))
+    if filters.tags_any:
+        stmt = stmt.where(sa.or_(*(_tagged(tag) for tag in filters.tags_any)))
+    if filters.not_tags:
+        stmt = stmt.where(sa.not_(sa.and_(*(_tagged(tag) for tag in filters.not_tags))))
+    if filters.not_tags_any:
+        stmt = stmt.where(sa.not_(sa.or_(*(_tagged(tag) for tag in filters.not_tags_any))))
+    return stmt
+
+
+async def list_instances(db: AsyncSession, filters: ServerFilters, *, limit: int | None,
+                         marker: str | None, sort: Sequence[tuple[str, str]]
+                         ) -> list[Instance]:
+    """One page of servers. An unknown marker (or one the caller cannot see) is a 400."""
+    keys = [(SORT_KEYS[key], direction) for key, direction in sort]
+    if all(key != "uuid" for key, _ in keys):
+        keys.append(("uuid", keys[0][1] if keys else "desc"))
+    marker_row = None
+    if marker is not None:
+        marker_row = (await db.execute(_filtered(ServerFilters(
+            project_id=filters.project_id, deleted=None)).where(
+            Instance.uuid == marker))).scalar_one_or_none()
+        if marker_row is None:
+            raise BadRequest(f"marker [{marker}] not found")
+    stmt = _paged(_filtered(filters), keys, marker_row, limit).options(
+        *(defer(column, raiseload=True) for column in _NOT_IN_VIEWS))
+    return list((await db.execute(stmt)).scalars())
+
+
+# JSON columns the server views never read: not loaded (nor decoded) for a listing.
+_NOT_IN_VIEWS: Final = (Instance.task_args, Instance.attempts, Instance.requested_networks,
+                        Instance.image_meta)
+
+
+def _paged(stmt: Any, keys: Sequence[tuple[str, str]], marker_row: Instance | None,
+           limit: int | None) -> Any:
+    """Keyset paging as :func:`ownstack.common.api.pagination.paginate` does it, which
+    cannot be used as is: it appends an ``id`` key, and the instance key is ``uuid``."""
+    table = cast(sa.Table, Instance.__table__)
+    columns = [(table.c[key], direction) for key, direction in keys]
+    stmt = stmt.order_by(*(clause for column, direction in columns
+                           for clause in pagination._order_by(column, direction)))
+    if marker_row is not None:
+        stmt = stmt.where(pagination._after_marker(
+            columns, [getattr(marker_row, key) for key, _ in keys]))
+    return stmt.limit(limit) if limit is not None else stmt
+
+
+# --- update and delete -----------------------------------------------------------------
+
+async def update_instance_fields(db: AsyncSession, instance: Instance, values: dict[str, Any]
+                                 ) -> None:
+    """Rename and friends: a compare-and-swap on the generation the caller read."""
+    if not values:
+        return
+    result = await db.execute(
+        sa.update(Instance)
+        .where(Instance.uuid == instance.uuid, Instance.generation == instance.generation,
+               Instance.deleted.is_(False))
+        .values(generation=Instance.generation + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False))
+    if rows_matched(result) != 1:
+        raise ConcurrentUpdate()
+    await db.refresh(instance)
+
+
+async def delete_locally(db: AsyncSession, ctx: RequestContext, instance: Instance) -> None:
+    """Mark a server deleted without its host: it never reached one, or the host is down.
+
+    A compare-and-swap on the generation read: if the conductor placed the server
+    meanwhile, the delete loses (409) and a retry goes through the host instead. The
+    conductor's own CAS (``task_state=scheduling``) then never resurrects a server deleted
+    here.
+    """
+    now = utcnow()
+    result = await db.execute(
+        sa.update(Instance)
+        .where(Instance.uuid == instance.uuid, Instance.generation == instance.generation,
+               Instance.deleted.is_(False))
+        .values(deleted=True, vm_state=states.DELETED, task_state=None,
+                deleted_at=now, terminated_at=now, updated_at=now,
+                generation=Instance.generation + 1)
+        .execution_options(synchronize_session=False))
+    if rows_matched(result) != 1:
+        raise ConcurrentUpdate()
+    await db.execute(sa.delete(ServerGroupMember).where(
+        ServerGroupMember.instance_uuid == instance.uuid))
+    action = await actions.start_action(db, ctx, instance.uuid, actions.DELETE)
+    action.finish_time = now
+
+
+async def host_service(db: AsyncSession, host: str) -> ComputeService | None:
+    return (await db.execute(sa.select(ComputeService).where(
+        ComputeService.host == host, ComputeService.binary == COMPUTE_BINARY))
+    ).scalar_one_or_none()
+
+
+def parse_time(name: str, value: str) -> datetime:
+    """An ISO 8601 time from a query; naive times are UTC. Anything else is a 400."""
+    try:
+        parsed = datetime.fromisoformat(value.replace(" ", "+"))
+    except ValueError:
+        raise BadRequest(f"Invalid filter value {value} for {name}: not an ISO 8601 "
+                         "time.") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
