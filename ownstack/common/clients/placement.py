@@ -141,10 +141,21 @@ class PlacementClient:
         await self._put_with_generation(f"/resource_providers/{uuid}/traits", "traits",
                                         sorted(set(traits)))
 
-    async def inventories(self, uuid: str) -> dict[str, Any]:
-        r = await self._request("GET", f"/resource_providers/{uuid}/inventories")
-        self._check(r, f"read inventories of {uuid}")
-        return dict(r.json()["inventories"])
+    async def inventories(self, uuid: str) -> dict[str, Any] | None:
+        """The provider's inventory by resource class; ``None`` for an unknown provider."""
+        return await self._provider_read(uuid, "inventories")
+
+    async def provider_usages(self, uuid: str) -> dict[str, int] | None:
+        """What the provider has given out, by class; ``None`` for an unknown provider."""
+        usages = await self._provider_read(uuid, "usages")
+        return None if usages is None else {rc: int(n) for rc, n in usages.items()}
+
+    async def _provider_read(self, uuid: str, what: str) -> dict[str, Any] | None:
+        r = await self._request("GET", f"/resource_providers/{uuid}/{what}")
+        if r.status_code == 404:
+            return None
+        self._check(r, f"read {what} of provider {uuid}")
+        return dict(r.json()[what])
 
     async def _put_with_generation(self, path: str, key: str, value: Any) -> None:
         for _ in range(_GENERATION_RETRIES):

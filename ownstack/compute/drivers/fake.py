@@ -55,6 +55,7 @@ DEFAULT_RESOURCES = HostResources(
     vcpus=8, memory_mb=16384, disk_gb=200, hypervisor_type="fake", hypervisor_version=1000,
     traits=frozenset({"COMPUTE_IMAGE_TYPE_QCOW2", "COMPUTE_IMAGE_TYPE_RAW"}))
 EVENT_QUEUE_SIZE = 1024
+CONSOLE_MAX_BYTES = 16384
 
 
 @dataclass(slots=True)
@@ -71,7 +72,7 @@ class FakeHypervisor:
     """The simulated machine: its guests outlive any one driver (agent) attached to it."""
 
     def __init__(self, host: str = "fake-host", resources: HostResources = DEFAULT_RESOURCES,
-                 *, console_max_bytes: int = 16384) -> None:
+                 *, console_max_bytes: int = CONSOLE_MAX_BYTES) -> None:
         self.host = host
         self.resources = resources
         self.console_max_bytes = console_max_bytes
@@ -354,7 +355,7 @@ def _image_problem(image: ImageRef) -> str | None:
 
 def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> ComputeDriver:
     """The agent's factory. Options: ``vcpus``, ``memory_mb``, ``disk_gb``, ``spawn_delay``,
-    ``check_image_files``.
+    ``check_image_files``, ``console_max_bytes``.
 
     The hypervisor is kept per ``(state_dir, host)`` for the life of the process, so an agent
     restarted in the same process adopts its guests, as one restarted on a QEMU host does.
@@ -368,7 +369,9 @@ def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> Compu
             hypervisor_type=DEFAULT_RESOURCES.hypervisor_type,
             hypervisor_version=DEFAULT_RESOURCES.hypervisor_version,
             traits=DEFAULT_RESOURCES.traits)
-        _HYPERVISORS[key] = FakeHypervisor(host, resources)
+        _HYPERVISORS[key] = FakeHypervisor(
+            host, resources,
+            console_max_bytes=int(options.get("console_max_bytes", CONSOLE_MAX_BYTES)))
     return FakeComputeDriver(_HYPERVISORS[key],
                              spawn_delay=float(options.get("spawn_delay", 0.0)),
                              check_image_files=_as_bool(options.get("check_image_files", True)))

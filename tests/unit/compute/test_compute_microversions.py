@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from ownstack.common.api.microversion import Version
-from ownstack.compute.microversions import MICROVERSIONS, VERSIONS
+from ownstack.compute.microversions import MICROVERSIONS, NOT_SERVED, VERSIONS
 
 
 def test_the_list_is_pinned() -> None:
-    assert [version for version, _ in VERSIONS] == [f"2.{minor}" for minor in range(1, 86)]
+    assert [version for version, _ in VERSIONS] == [f"2.{minor}" for minor in range(1, 97)]
     assert MICROVERSIONS.min_version == Version(2, 1)
-    assert MICROVERSIONS.max_version == Version(2, 85)
+    assert MICROVERSIONS.max_version == Version(2, 96)
     assert MICROVERSIONS.service_type == "compute"
     assert MICROVERSIONS.legacy_header == "X-OpenStack-Nova-API-Version"
-    assert all(description.strip() for _, description in VERSIONS)
+    assert all(description.strip().endswith(".") for _, description in VERSIONS)
 
 
-def test_versions_that_change_flavors_or_keypairs_say_what_changed() -> None:
-    changed = {version for version, text in VERSIONS if not text.startswith("No change")}
-    assert changed == {"2.1", "2.2", "2.7", "2.10", "2.35", "2.55", "2.61", "2.75"}
+def test_every_version_says_what_it_changed_in_one_line() -> None:
+    descriptions = [text for _, text in VERSIONS]
+    assert len(set(descriptions)) == len(descriptions)
+    assert all("\n" not in text and len(text) < 160 for text in descriptions)
+
+
+def test_versions_that_change_what_ownstack_serves_are_not_marked_unserved() -> None:
+    served = {version for version, text in VERSIONS if NOT_SERVED not in text}
+    # Flavors, keypairs, servers, actions, groups, services, hypervisors, usage.
+    assert {"2.1", "2.2", "2.3", "2.9", "2.11", "2.13", "2.15", "2.16", "2.19", "2.26",
+            "2.28", "2.33", "2.35", "2.37", "2.40", "2.47", "2.53", "2.55", "2.57", "2.61",
+            "2.64", "2.71", "2.73", "2.75", "2.86", "2.88", "2.90", "2.94", "2.96"} <= served
+    assert {"2.6", "2.22", "2.59", "2.89", "2.93"}.isdisjoint(served)

@@ -1,4 +1,9 @@
-"""``/flavors/{flavor_id}/os-extra_specs``: a flavor's key-value hints."""
+"""``/flavors/{flavor_id}/os-extra_specs``: a flavor's key-value hints.
+
+From 2.86 created and updated specs are validated, as Nova does: a key of a namespace the
+registry knows must be known and its value valid (400 otherwise); other keys are stored
+as given. Flavor create takes no extra specs, so it validates nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest
-from ownstack.compute import schemas
-from ownstack.compute.api.common import body
+from ownstack.compute import extra_specs_registry, schemas
+from ownstack.compute.api.common import at_least, body, version_of
 from ownstack.compute.errors import ExtraSpecNotFound
 from ownstack.compute.objects import flavors
 from ownstack.compute.service import Req
@@ -19,10 +24,19 @@ _CREATE = Validator(schemas.CREATE_EXTRA_SPECS)
 _UPDATE = Validator(schemas.UPDATE_EXTRA_SPEC)
 
 
-def _stored(specs: dict[str, Any]) -> dict[str, str]:
-    """Values as Nova stores them: numbers and booleans become strings."""
-    return {key: value if isinstance(value, str) else str(value)
-            for key, value in specs.items()}
+def _stored(req: Req, specs: dict[str, Any]) -> dict[str, str]:
+    """Values as Nova stores them (numbers and booleans become strings), each checked
+    against the registry of known keys from 2.86 (``compute/extra_specs_registry.py``)."""
+    stored = {key: value if isinstance(value, str) else str(value)
+              for key, value in specs.items()}
+    validated = at_least(version_of(req), "2.86")
+    for key, value in stored.items():
+        if len(value) > 255:   # the schema's maxLength cannot bound a JSON number
+            raise BadRequest(f"Invalid input for field extra_specs value {key}: it is "
+                             "longer than 255 characters.")
+        if validated:
+            extra_specs_registry.validate(key, value)
+    return stored
 
 
 async def list_extra_specs(req: Req) -> Response:
@@ -36,9 +50,10 @@ async def list_extra_specs(req: Req) -> Response:
 async def create_extra_specs(req: Req) -> Response:
     req.svc.enforce(req.ctx, "os_compute_api:os-flavor-extra-specs:create")
     data = await body(req, _CREATE)
+    specs = _stored(req, data["extra_specs"])
     async with req.svc.write() as db:
         flavor = await flavors.get_flavor(db, req.ctx, req.params["flavor_id"])
-        await flavors.set_extra_specs(db, flavor, _stored(data["extra_specs"]))
+        await flavors.set_extra_specs(db, flavor, specs)
     return json_response(data)
 
 
@@ -58,9 +73,10 @@ async def update_extra_spec(req: Req) -> Response:
     data = await body(req, _UPDATE)
     if req.params["key"] not in data:
         raise BadRequest("Request body and URI mismatch")
+    specs = _stored(req, data)
     async with req.svc.write() as db:
         flavor = await flavors.get_flavor(db, req.ctx, req.params["flavor_id"])
-        await flavors.set_extra_specs(db, flavor, _stored(data))
+        await flavors.set_extra_specs(db, flavor, specs)
     return json_response(data)
 
 

@@ -1,24 +1,107 @@
-"""PLACEHOLDER: replaced by the helper that owns this module."""
+"""``/os-server-groups``: create, list, show and delete server groups.
+
+Before 2.64 a group has a one-item ``policies`` list and an always-empty ``metadata``;
+from 2.64 a ``policy`` and ``rules`` (``max_server_per_host``, anti-affinity only).
+Soft policies need 2.15; ``project_id`` and ``user_id`` show from 2.13.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.schema import Validator
+from ownstack.common.errors import BadRequest
+from ownstack.compute import ops_schemas
+from ownstack.compute.api.common import MAX_LIMIT, Version, at_least, body, version_of
+from ownstack.compute.objects import server_groups
 from ownstack.compute.service import Req
 
-
-async def list_groups(req: Req) -> Any:
-    raise NotImplementedError
-
-
-async def create_group(req: Req) -> Any:
-    raise NotImplementedError
-
-
-async def show_group(req: Req) -> Any:
-    raise NotImplementedError
+_CREATE_21 = Validator(ops_schemas.create_server_group(
+    policies=ops_schemas.POLICIES_21, with_policy=False))
+_CREATE_215 = Validator(ops_schemas.create_server_group(
+    policies=ops_schemas.POLICIES, with_policy=False))
+_CREATE_264 = Validator(ops_schemas.create_server_group(
+    policies=ops_schemas.POLICIES, with_policy=True))
 
 
-async def delete_group(req: Req) -> Any:
-    raise NotImplementedError
+def group_view(version: Version, record: server_groups.GroupRecord) -> dict[str, Any]:
+    group = record.group
+    view: dict[str, Any] = {"id": group.uuid, "name": group.name}
+    if at_least(version, "2.64"):
+        view["policy"] = group.policy
+        view["rules"] = dict(group.rules or {})
+    else:
+        view["policies"] = [group.policy]
+        view["metadata"] = {}
+    view["members"] = list(record.members)
+    if at_least(version, "2.13"):
+        view["project_id"] = group.project_id
+        view["user_id"] = group.user_id
+    return view
 
+
+async def create_group(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "os_compute_api:os-server-groups:create")
+    version = version_of(req)
+    validator = (_CREATE_264 if at_least(version, "2.64")
+                 else _CREATE_215 if at_least(version, "2.15") else _CREATE_21)
+    data = (await body(req, validator))["server_group"]
+    policy = data["policy"] if "policy" in data else data["policies"][0]
+    rules = {key: int(value) for key, value in data.get("rules", {}).items()}
+    if rules and policy != "anti-affinity":
+        raise BadRequest("Only anti-affinity policy supports rules.")
+    async with req.svc.write() as db:
+        record = await server_groups.create_group(
+            db, req.ctx, req.svc.config.compute.quota, name=data["name"], policy=policy,
+            rules=rules)
+    return json_response({"server_group": group_view(version, record)})
+
+
+async def list_groups(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "os_compute_api:os-server-groups:index")
+    version = version_of(req)
+    if at_least(version, "2.75"):
+        ops_schemas.reject_unknown_params(req.query.keys(), ops_schemas.SERVER_GROUPS_QUERY)
+    all_projects = "all_projects" in req.query
+    if all_projects:
+        req.svc.enforce(req.ctx, "os_compute_api:os-server-groups:index:all_projects")
+    async with req.svc.read() as db:
+        found = await server_groups.list_groups(
+            db, req.ctx, all_projects=all_projects,
+            limit=_count(req, "limit", MAX_LIMIT, minimum=0),
+            offset=_count(req, "offset", 0, minimum=0))
+    return json_response({"server_groups": [group_view(version, r) for r in found]})
+
+
+def _count(req: Req, name: str, default: int, *, minimum: int) -> int:
+    """Nova's ``limited``: non-negative integers, the limit capped at the largest page."""
+    value = req.query.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadRequest(f"{name} param must be an integer") from None
+    if number < minimum:
+        raise BadRequest(f"{name} param must be positive")
+    return min(number, MAX_LIMIT) if name == "limit" else number
+
+
+async def show_group(req: Req) -> Response:
+    async with req.svc.read() as db:
+        record = await server_groups.get_group(db, req.ctx, req.params["group_id"])
+    req.svc.enforce(req.ctx, "os_compute_api:os-server-groups:show",
+                    {"project_id": record.group.project_id})
+    return json_response({"server_group": group_view(version_of(req), record)})
+
+
+async def delete_group(req: Req) -> Response:
+    async with req.svc.write() as db:
+        record = await server_groups.get_group(db, req.ctx, req.params["group_id"])
+        req.svc.enforce(req.ctx, "os_compute_api:os-server-groups:delete",
+                        {"project_id": record.group.project_id})
+        await server_groups.delete_group(db, record.group)
+    return empty_response(204)

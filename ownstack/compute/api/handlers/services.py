@@ -1,20 +1,136 @@
-"""PLACEHOLDER: replaced by the helper that owns this module."""
+"""``/os-services``: list compute services, enable/disable/force down, delete.
+
+From 2.53 a service is named by uuid and updated with ``PUT /os-services/{uuid}``; before,
+the same route served Nova's action names (``enable``, ``disable``,
+``disable-log-reason``, ``force-down`` from 2.11) with ``host`` and ``binary`` in the body,
+which openstacksdk still uses when a client pins an older microversion.
+
+Disabling a service takes effect for scheduling at once (the conductor's ComputeFilter
+reads the flag); the conductor also sets ``COMPUTE_STATUS_DISABLED`` on the node's
+Placement provider at the node's next report.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.schema import Validator
+from ownstack.common.errors import BadRequest, NotFound
+from ownstack.compute import ops_schemas
+from ownstack.compute.api.common import Version, at_least, body, version_of
+from ownstack.compute.objects import hosts
+from ownstack.compute.objects.models import ComputeService
+from ownstack.compute.rpc import COMPUTE_BINARY
 from ownstack.compute.service import Req
 
-
-async def list_services(req: Req) -> Any:
-    raise NotImplementedError
-
-
-async def update_service(req: Req) -> Any:
-    raise NotImplementedError
+_UPDATE = Validator(ops_schemas.UPDATE_SERVICE)
+_LEGACY = Validator(ops_schemas.legacy_service_action(with_forced_down=False))
+_LEGACY_211 = Validator(ops_schemas.legacy_service_action(with_forced_down=True))
+_LEGACY_ACTIONS = ("enable", "disable", "disable-log-reason", "force-down")
 
 
-async def delete_service(req: Req) -> Any:
-    raise NotImplementedError
+def service_view(req: Req, version: Version, service: ComputeService) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": service.uuid if at_least(version, "2.53") else service.id,
+        "binary": service.binary, "host": service.host, "zone": hosts.zone_of(service),
+        "status": "disabled" if service.disabled else "enabled",
+        "state": "up" if hosts.is_up(service, req.svc.config.compute.service_down_time)
+        else "down",
+        "updated_at": nova_time(hosts.heartbeat(service)),
+        "disabled_reason": service.disabled_reason,
+    }
+    if at_least(version, "2.11"):
+        view["forced_down"] = service.forced_down
+    return view
 
+
+def nova_time(value: datetime | None) -> str | None:
+    """Nova's timestamp format for services and usage: no zone, microseconds."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+async def list_services(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "os_compute_api:os-services:list")
+    version = version_of(req)
+    if at_least(version, "2.75"):
+        ops_schemas.reject_unknown_params(req.query.keys(), ops_schemas.SERVICES_QUERY)
+    async with req.svc.read() as db:
+        found = await hosts.list_services(db, host=req.query.get("host"),
+                                          binary=req.query.get("binary"))
+    return json_response({"services": [service_view(req, version, s) for s in found]})
+
+
+async def update_service(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "os_compute_api:os-services:update")
+    version = version_of(req)
+    if not at_least(version, "2.53"):
+        return await _legacy_action(req, version, req.params["service_id"])
+    data = await body(req, _UPDATE)
+    change = _change_of(data)
+    async with req.svc.write() as db:
+        service = await hosts.get_service(db, req.params["service_id"], by_uuid=True)
+        _only_compute(service)
+        hosts.apply_service_change(service, change)
+    return json_response({"service": service_view(req, version, service)})
+
+
+def _change_of(data: dict[str, Any]) -> hosts.ServiceChange:
+    status, reason = data.get("status"), data.get("disabled_reason")
+    if status is None and "forced_down" not in data:
+        raise BadRequest("No updates were requested. Fields 'status' or 'forced_down' "
+                         "should be specified.")
+    if reason is not None and status != "disabled":
+        raise BadRequest("Specifying 'disabled_reason' with status other than "
+                         "'disabled' is not supported.")
+    return hosts.ServiceChange(
+        disabled=None if status is None else status == "disabled", disabled_reason=reason,
+        forced_down=data.get("forced_down"))
+
+
+def _only_compute(service: ComputeService) -> None:
+    if service.binary != COMPUTE_BINARY:
+        raise BadRequest(f"Updating a {service.binary} service is not supported. Only "
+                         f"nova-compute services can be updated.")
+
+
+async def _legacy_action(req: Req, version: Version, action: str) -> Response:
+    """Nova's pre-2.53 ``PUT /os-services/{action}``, answered in its shape."""
+    if action not in _LEGACY_ACTIONS or (action == "force-down"
+                                         and not at_least(version, "2.11")):
+        raise NotFound("Unknown action")
+    data = await body(req, _LEGACY_211 if at_least(version, "2.11") else _LEGACY)
+    reason = data.get("disabled_reason")
+    if action == "disable-log-reason" and reason is None:
+        raise BadRequest("Missing disabled reason field")
+    if action == "force-down":
+        if "forced_down" not in data:
+            raise BadRequest("Missing forced_down field")
+        change = hosts.ServiceChange(forced_down=data["forced_down"])
+        result: dict[str, Any] = {"forced_down": data["forced_down"]}
+    else:
+        disabled = action != "enable"
+        change = hosts.ServiceChange(disabled=disabled,
+                                     disabled_reason=reason if disabled else None)
+        result = {"status": "disabled" if disabled else "enabled"}
+        if action == "disable-log-reason":
+            result["disabled_reason"] = reason
+    async with req.svc.write() as db:
+        service = await hosts.get_service_by_host_binary(db, data["host"], data["binary"])
+        _only_compute(service)
+        hosts.apply_service_change(service, change)
+    return json_response({"service": {"host": data["host"], "binary": data["binary"],
+                                      **result}})
+
+
+async def delete_service(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "os_compute_api:os-services:delete")
+    by_uuid = at_least(version_of(req), "2.53")
+    async with req.svc.write() as db:
+        service = await hosts.get_service(db, req.params["service_id"], by_uuid=by_uuid)
+        node_uuids = await hosts.delete_service(db, service)
+    await hosts.delete_providers(req.svc.placement, node_uuids)
+    return empty_response(204)

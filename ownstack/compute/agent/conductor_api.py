@@ -1,0 +1,69 @@
+"""The agent's side of the bus contract (:mod:`ownstack.compute.rpc`): typed conductor calls.
+
+An agent never touches the database; everything it learns or reports goes through these
+calls. Each one raises :class:`~ownstack.common.bus.BusError` when the conductor does not
+answer (:class:`~ownstack.common.bus.BusTimeout`) or fails
+(:class:`~ownstack.common.bus.RemoteError`): the agent then gives up this round and the
+next resync tries again, since the instance row still holds what was wanted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from ownstack.common.bus import Bus
+from ownstack.compute.rpc import CONDUCTOR_TOPIC, InstanceSpec
+
+ANY_TASK = "*"
+DEFAULT_TIMEOUT = 30.0
+
+
+class ConductorAPI:
+    """Conductor calls made on behalf of one compute host."""
+
+    def __init__(self, bus: Bus, host: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.bus = bus
+        self.host = host
+        self.timeout = timeout
+
+    async def _call(self, method: str, payload: dict[str, Any], *,
+                    timeout: float | None = None) -> Any:
+        return await self.bus.call(CONDUCTOR_TOPIC, method, payload,
+                                   timeout=self.timeout if timeout is None else timeout)
+
+    async def report_node(self, report: dict[str, Any], *, timeout: float | None = None
+                          ) -> dict[str, Any]:
+        return dict(await self._call("report_node", report, timeout=timeout))
+
+    async def node_instances(self, node: str) -> list[InstanceSpec]:
+        result = await self._call("node_instances", {"host": self.host, "node": node})
+        return cast(list[InstanceSpec], list(result["instances"]))
+
+    async def get_instance(self, uuid: str) -> InstanceSpec | None:
+        result = await self._call("get_instance", {"uuid": uuid})
+        return cast(InstanceSpec | None, result["instance"])
+
+    async def update_instance(self, uuid: str, expected_task_state: str | None,
+                              **updates: Any) -> bool:
+        """Apply ``updates`` if the instance is still on this host with that task state.
+
+        ``False`` means a user action (or another agent) won the race: not an error, the
+        agent reconciles again on the next nudge.
+        """
+        result = await self._call("update_instance", {
+            "uuid": uuid, "host": self.host, "expected_task_state": expected_task_state,
+            "updates": updates})
+        return bool(result["applied"])
+
+    async def instance_destroyed(self, uuid: str) -> None:
+        await self._call("instance_destroyed", {"uuid": uuid, "host": self.host})
+
+    async def reschedule(self, uuid: str, reason: str) -> None:
+        await self._call("reschedule", {"uuid": uuid, "host": self.host, "reason": reason})
+
+    async def record_event(self, uuid: str, request_id: str, event: str, *, start: float,
+                           finish: float, error: str | None = None) -> None:
+        await self._call("record_event", {
+            "uuid": uuid, "request_id": request_id, "event": event, "start": start,
+            "finish": finish, "result": "Error" if error else "Success", "host": self.host,
+            "details": error})

@@ -1,0 +1,449 @@
+"""Reconcile one instance: ``step = plan(desired, observed); await apply(step)``.
+
+``desired`` is the instance as the conductor has it (``vm_state``/``task_state`` *are* the
+desired state); ``observed`` is what the driver says about the guest, or ``None``.
+:func:`plan` is a pure function of the two, so every branch is a unit test with no I/O;
+:class:`Reconciler` carries the step out and reports through the conductor.
+
+Every report is a compare-and-swap on the task state the plan saw, so a user action that
+lands meanwhile wins, and the agent simply reconciles again on the nudge that action sends.
+Every step is idempotent on the node: an agent killed halfway through one finds the same
+task at its next resync and does it again (spawning destroys a half-made guest first;
+rebuilding is destroy then spawn; deleting destroys a guest that may be gone already).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ownstack.common.clients.image import ImageClient, ImageClientError
+from ownstack.compute import states
+from ownstack.compute.agent.conductor_api import ConductorAPI
+from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
+from ownstack.compute.drivers.base import (
+    Capability,
+    ComputeDriver,
+    DriverError,
+    GuestInfo,
+    GuestNotFound,
+    GuestSpec,
+    ImageRef,
+    InvalidGuestState,
+    Phase,
+    PhaseEvent,
+    PhaseTimer,
+    PowerState,
+    SpawnFailed,
+)
+from ownstack.compute.rpc import InstanceSpec
+
+log = logging.getLogger(__name__)
+
+# Instance-action event names (Nova's are ``compute_<manager method>``).
+EVENT_BUILD = "compute_build_and_run_instance"
+EVENT_STOP = "compute_stop_instance"
+EVENT_START = "compute_start_instance"
+EVENT_REBOOT = "compute_reboot_instance"
+EVENT_REBUILD = "compute_rebuild_instance"
+EVENT_SNAPSHOT = "compute_snapshot_instance"
+EVENT_TERMINATE = "compute_terminate_instance"
+
+
+class Step(StrEnum):
+    """What one reconcile does; chosen by :func:`plan`."""
+
+    NOTHING = "nothing"
+    DESTROY = "destroy"            # no instance wants this guest here: an orphan
+    DELETE = "delete"              # task deleting: destroy, then tell the conductor
+    ADOPT = "adopt"                # spawning, and the guest already runs: report ACTIVE
+    SPAWN = "spawn"                # spawning, no usable guest: (destroy leftovers,) spawn
+    POWER_OFF = "power_off"
+    POWER_ON = "power_on"
+    REBOOT = "reboot"
+    REBUILD = "rebuild"
+    SNAPSHOT = "snapshot"
+    SYNC_POWER = "sync_power"      # steady state: record the power state the guest has
+    MARK_STOPPED = "mark_stopped"  # ACTIVE, but the guest stopped by itself: SHUTOFF
+    STOP_GUEST = "stop_guest"      # SHUTOFF, but the guest runs: power it off
+
+
+_TASK_STEPS: dict[str, Step] = {
+    states.POWERING_OFF: Step.POWER_OFF,
+    states.POWERING_ON: Step.POWER_ON,
+    states.REBOOTING: Step.REBOOT,
+    states.REBOOTING_HARD: Step.REBOOT,
+    states.REBUILDING: Step.REBUILD,
+    states.IMAGE_SNAPSHOT: Step.SNAPSHOT,
+}
+_STOPPED_POWER = frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED})
+
+
+def observed_power(observed: GuestInfo | None) -> PowerState:
+    return PowerState.NOSTATE if observed is None else observed.power_state
+
+
+def plan(desired: InstanceSpec | None, observed: GuestInfo | None, host: str) -> Step:
+    """The step that moves the node toward ``desired``."""
+    if desired is None or desired["host"] != host:
+        return Step.DESTROY if observed is not None else Step.NOTHING
+    task = desired["task_state"]
+    if task == states.DELETING:
+        return Step.DELETE
+    if task == states.SPAWNING:
+        running = observed is not None and observed.power_state == PowerState.RUNNING
+        return Step.ADOPT if running else Step.SPAWN
+    if task is not None:
+        return _TASK_STEPS.get(task, Step.NOTHING)    # scheduling: the conductor's
+    return _power_sync(desired, observed)
+
+
+def _power_sync(desired: InstanceSpec, observed: GuestInfo | None) -> Step:
+    """Nova's ``_sync_instance_power_state``, for an instance with no task in flight.
+
+    Nova ignores a guest the hypervisor does not list for an ACTIVE instance; here the
+    driver's list is the truth (a guest that is gone is not running), so the server goes
+    SHUTOFF with power state NOSTATE, and starting it reports the lost disks as a fault.
+    """
+    power = observed_power(observed)
+    vm_state = desired["vm_state"]
+    if vm_state == states.ACTIVE and (power in _STOPPED_POWER or power == PowerState.NOSTATE):
+        return Step.MARK_STOPPED
+    if vm_state == states.STOPPED and power in (PowerState.RUNNING, PowerState.PAUSED):
+        return Step.STOP_GUEST
+    return Step.SYNC_POWER if desired["power_state"] != power else Step.NOTHING
+
+
+def guest_spec(desired: InstanceSpec, image: ImageRef) -> GuestSpec:
+    """The driver's view of the instance. Raises :class:`SpawnFailed` (not retryable) for
+    user data that is not base64, which the API should have refused."""
+    flavor = desired["flavor"]
+    user_data: bytes | None = None
+    if desired["user_data"]:
+        try:
+            user_data = base64.b64decode(desired["user_data"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SpawnFailed(f"user_data is not valid base64: {exc}",
+                              retryable=False) from None
+    return GuestSpec(
+        uuid=desired["uuid"], name=desired["name"], hostname=desired["hostname"],
+        vcpus=int(flavor["vcpus"]), memory_mb=int(flavor["ram"]),
+        root_gb=int(flavor.get("disk") or 0), image=image,
+        ephemeral_gb=int(flavor.get("ephemeral") or 0), swap_mb=int(flavor.get("swap") or 0),
+        config_drive=desired["config_drive"], project_id=desired["project_id"],
+        availability_zone=desired["availability_zone"] or "",
+        launch_index=desired["launch_index"], key_name=desired["key_name"],
+        key_data=desired["key_data"], user_data=user_data, admin_pass=desired["admin_pass"],
+        metadata=dict(desired["metadata"]))
+
+
+def _fault(message: str) -> dict[str, Any]:
+    return {"code": 500, "message": message, "details": None}
+
+
+class _Failed(Exception):
+    """A step failed: ``reason`` for the event and fault; ``retryable`` for a spawn."""
+
+    def __init__(self, reason: str, *, retryable: bool = False) -> None:
+        self.reason = reason
+        self.retryable = retryable
+        super().__init__(reason)
+
+
+class Reconciler:
+    """Carries out the steps for one node. Callers serialise calls per uuid."""
+
+    def __init__(self, *, host: str, driver: ComputeDriver, conductor: ConductorAPI,
+                 images: ImageCache, image_client: ImageClient, snapshot_dir: Path,
+                 shutdown_timeout: float) -> None:
+        self.host = host
+        self.driver = driver
+        self.conductor = conductor
+        self.images = images
+        self.image_client = image_client
+        self.snapshot_dir = snapshot_dir
+        self.shutdown_timeout = shutdown_timeout
+        self._steps: dict[Step, Callable[[InstanceSpec, GuestInfo | None], Awaitable[None]]] = {
+            Step.DELETE: self._delete, Step.ADOPT: self._adopt, Step.SPAWN: self._spawn,
+            Step.POWER_OFF: self._power_off, Step.POWER_ON: self._power_on,
+            Step.REBOOT: self._reboot, Step.REBUILD: self._rebuild,
+            Step.SNAPSHOT: self._snapshot, Step.SYNC_POWER: self._sync_power,
+            Step.MARK_STOPPED: self._mark_stopped, Step.STOP_GUEST: self._stop_guest,
+        }
+
+    async def observe(self, uuid: str) -> GuestInfo | None:
+        try:
+            return await self.driver.get_info(uuid)
+        except GuestNotFound:
+            return None
+
+    async def reconcile(self, uuid: str) -> Step:
+        """Fetch both sides, plan and apply; returns the step taken.
+
+        Raises :class:`~ownstack.common.bus.BusError` when the conductor cannot be asked
+        or told: nothing is lost, the next resync does it again.
+        """
+        desired = await self.conductor.get_instance(uuid)
+        observed = await self.observe(uuid)
+        step = plan(desired, observed, self.host)
+        if step == Step.DESTROY:
+            await self.driver.destroy(uuid)
+            log.warning("orphan guest %s destroyed: no instance wants it on %s", uuid,
+                        self.host)
+        elif step != Step.NOTHING and desired is not None:
+            log.debug("instance %s: %s", uuid, step)
+            await self._steps[step](desired, observed)
+        return step
+
+    # -- events -----------------------------------------------------------------------------
+
+    async def _event(self, desired: InstanceSpec, event: str, start: float,
+                     error: str | None = None, finish: float | None = None) -> None:
+        """Add an event to the action of the instance's latest request, if it has one."""
+        if desired["request_id"]:
+            await self.conductor.record_event(
+                desired["uuid"], desired["request_id"], event, start=start,
+                finish=time.time() if finish is None else finish, error=error)
+
+    def _phase_recorder(self, desired: InstanceSpec) -> Callable[[PhaseEvent], Awaitable[None]]:
+        async def record(phase: PhaseEvent) -> None:
+            await self._event(desired, f"compute_{phase.name}", phase.started_at,
+                              phase.error, phase.finished_at)
+        return record
+
+    async def _report(self, desired: InstanceSpec, **updates: Any) -> bool:
+        applied = await self.conductor.update_instance(
+            desired["uuid"], desired["task_state"], **updates)
+        if not applied:
+            log.info("instance %s changed while %s ran; reconciling again later",
+                     desired["uuid"], desired["task_state"] or "the power sync")
+        return applied
+
+    async def _fail(self, desired: InstanceSpec, event: str, start: float, reason: str,
+                    **updates: Any) -> None:
+        """Record the failed event and end the task with a fault."""
+        log.warning("instance %s: %s failed: %s", desired["uuid"], desired["task_state"],
+                    reason)
+        await self._event(desired, event, start, reason)
+        await self._report(desired, task_state=None, fault=_fault(reason), **updates)
+
+    def _disks_gone(self) -> str:
+        return (f"The guest's disks are gone from host {self.host}; rebuild the server "
+                f"or delete it.")
+
+    # -- building ---------------------------------------------------------------------------
+
+    async def _build(self, desired: InstanceSpec, image_id: str,
+                     observed: GuestInfo | None) -> None:
+        """Destroy any leftover guest, fetch the image and spawn. Raises :class:`_Failed`."""
+        if observed is not None:
+            await self.driver.destroy(desired["uuid"])
+        phases = PhaseTimer(on_event=self._phase_recorder(desired))
+        try:
+            async with phases.phase(Phase.IMAGE_FETCH):
+                image = await self.images.fetch(image_id)
+            await self.driver.spawn(guest_spec(desired, image), phases)
+        except (ImageFetchFailed, SpawnFailed) as exc:
+            raise _Failed(exc.reason, retryable=exc.retryable) from exc
+        except DriverError as exc:      # Unsupported on this host, say: another may do
+            raise _Failed(str(exc), retryable=True) from exc
+
+    async def _spawn(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        start = time.time()
+        try:
+            await self._build(desired, desired["image_ref"], observed)
+        except _Failed as exc:
+            await self._event(desired, EVENT_BUILD, start, exc.reason)
+            if exc.retryable:
+                log.warning("instance %s: spawn failed on %s, rescheduling: %s",
+                            desired["uuid"], self.host, exc.reason)
+                await self.conductor.reschedule(desired["uuid"], exc.reason)
+            else:
+                await self._fail(desired, EVENT_BUILD, start, exc.reason,
+                                 vm_state=states.ERROR, power_state=PowerState.NOSTATE)
+            return
+        await self._event(desired, EVENT_BUILD, start)
+        await self._report_active(desired)
+
+    async def _adopt(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        """A guest that runs while its instance is still spawning: the agent that spawned
+        it died before reporting. The guest is complete (a spawn returns only once it
+        runs), so adopt it rather than boot it twice."""
+        log.info("instance %s: adopting its running guest", desired["uuid"])
+        await self._event(desired, EVENT_BUILD, time.time())
+        await self._report_active(desired)
+
+    async def _report_active(self, desired: InstanceSpec) -> None:
+        await self._report(desired, vm_state=states.ACTIVE, task_state=None,
+                           power_state=PowerState.RUNNING, launched=True,
+                           clear_admin_pass=True, fault=None)
+
+    async def _rebuild(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        """Destroy and spawn from the new image. A stopped server ends stopped, as in Nova
+        (it is powered off again once it has booted)."""
+        start = time.time()
+        image_id = str(desired["task_args"].get("image_ref") or desired["image_ref"])
+        stopped = desired["vm_state"] == states.STOPPED
+        try:
+            await self._build(desired, image_id, observed)
+            if stopped:
+                await self.driver.power_off(desired["uuid"], self.shutdown_timeout)
+        except (_Failed, DriverError) as exc:
+            reason = exc.reason if isinstance(exc, _Failed) else str(exc)
+            await self._fail(desired, EVENT_REBUILD, start, reason, vm_state=states.ERROR,
+                             power_state=PowerState.NOSTATE)
+            return
+        await self._event(desired, EVENT_REBUILD, start)
+        await self._report(desired, vm_state=states.STOPPED if stopped else states.ACTIVE,
+                           task_state=None, launched=True, clear_admin_pass=True, fault=None,
+                           power_state=PowerState.SHUTDOWN if stopped else PowerState.RUNNING)
+
+    # -- deleting ---------------------------------------------------------------------------
+
+    async def _delete(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        start = time.time()
+        await self.driver.destroy(desired["uuid"])
+        await self._event(desired, EVENT_TERMINATE, start)
+        await self.conductor.instance_destroyed(desired["uuid"])
+
+    # -- power ------------------------------------------------------------------------------
+
+    async def _power_off(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        """Stop the guest. A guest that is gone is as off as it gets: the server is SHUTOFF
+        (power state NOSTATE), and starting it later reports the lost disks."""
+        start = time.time()
+        if observed is not None:
+            try:
+                await self.driver.power_off(desired["uuid"], self.shutdown_timeout)
+            except GuestNotFound:
+                observed = None
+            except DriverError as exc:
+                await self._fail(desired, EVENT_STOP, start, str(exc))
+                return
+        await self._event(desired, EVENT_STOP, start)
+        await self._report(desired, vm_state=states.STOPPED, task_state=None,
+                           power_state=PowerState.SHUTDOWN if observed else PowerState.NOSTATE)
+
+    async def _power_on(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        """Start the guest from its disks. Without a guest there are no disks to start
+        from: ERROR with a fault (rebuild recreates the guest), never a silent respawn."""
+        start = time.time()
+        try:
+            if observed is None or observed.power_state == PowerState.NOSTATE:
+                raise _Failed(self._disks_gone())
+            await self.driver.power_on(desired["uuid"])
+        except (GuestNotFound, InvalidGuestState):
+            await self._fail(desired, EVENT_START, start, self._disks_gone(),
+                             vm_state=states.ERROR, power_state=PowerState.NOSTATE)
+            return
+        except _Failed as exc:
+            await self._fail(desired, EVENT_START, start, exc.reason,
+                             vm_state=states.ERROR, power_state=PowerState.NOSTATE)
+            return
+        except DriverError as exc:
+            await self._fail(desired, EVENT_START, start, str(exc))
+            return
+        await self._event(desired, EVENT_START, start)
+        await self._report(desired, vm_state=states.ACTIVE, task_state=None,
+                           power_state=PowerState.RUNNING)
+
+    async def _reboot(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        """Soft when asked, the driver can and the guest runs; hard otherwise, as Nova
+        falls back to a hard reboot when a soft one cannot be done."""
+        start = time.time()
+        uuid = desired["uuid"]
+        hard = (desired["task_state"] == states.REBOOTING_HARD
+                or not self.driver.capabilities.get(Capability.REBOOT_SOFT.value, False)
+                or observed_power(observed) != PowerState.RUNNING)
+        try:
+            if observed is None or observed.power_state == PowerState.NOSTATE:
+                raise GuestNotFound(uuid)
+            try:
+                await self.driver.reboot(uuid, hard, self.shutdown_timeout)
+            except InvalidGuestState:
+                if hard:
+                    raise
+                await self.driver.reboot(uuid, True, self.shutdown_timeout)
+        except (GuestNotFound, InvalidGuestState):
+            await self._fail(desired, EVENT_REBOOT, start, self._disks_gone(),
+                             vm_state=states.ERROR, power_state=PowerState.NOSTATE)
+            return
+        except DriverError as exc:
+            await self._fail(desired, EVENT_REBOOT, start, str(exc))
+            return
+        await self._event(desired, EVENT_REBOOT, start)
+        await self._report(desired, vm_state=states.ACTIVE, task_state=None,
+                           power_state=PowerState.RUNNING)
+
+    # -- snapshot ---------------------------------------------------------------------------
+
+    async def _snapshot(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        """Copy the root disk and upload it into the image the API queued.
+
+        The instance keeps its vm_state whatever happens (as in Nova); on failure the
+        event says why and the queued image is deleted, so no image stays ``queued``.
+        """
+        start = time.time()
+        image_id = str(desired["task_args"].get("image_id") or "")
+        try:
+            await self._upload_snapshot(desired["uuid"], image_id, observed)
+        except (_Failed, DriverError, ImageClientError, OSError) as exc:
+            reason = exc.reason if isinstance(exc, _Failed) else str(exc)
+            log.warning("instance %s: snapshot into image %s failed: %s", desired["uuid"],
+                        image_id, reason)
+            if image_id:
+                with contextlib.suppress(ImageClientError):
+                    await self.image_client.delete(image_id)
+            await self._event(desired, EVENT_SNAPSHOT, start, reason)
+            await self._report(desired, task_state=None)
+            return
+        await self._event(desired, EVENT_SNAPSHOT, start)
+        await self._report(desired, task_state=None)
+
+    async def _upload_snapshot(self, uuid: str, image_id: str,
+                               observed: GuestInfo | None) -> None:
+        if not image_id:
+            raise _Failed("the snapshot task names no image")
+        if observed is None:
+            raise _Failed(self._disks_gone())
+        if (await self.image_client.get(image_id)).status == "active":
+            return      # uploaded by an agent killed before it could report
+        await asyncio.to_thread(self.snapshot_dir.mkdir, parents=True, exist_ok=True)
+        dest = self.snapshot_dir / f"{uuid}-{image_id}"
+        try:
+            snapshot = await self.driver.snapshot(uuid, dest)
+            await self.image_client.upload(image_id, snapshot.path)
+        finally:
+            await asyncio.to_thread(dest.unlink, missing_ok=True)
+
+    # -- steady state -----------------------------------------------------------------------
+
+    async def _sync_power(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        await self._report(desired, power_state=observed_power(observed))
+
+    async def _mark_stopped(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        """The guest stopped by itself (killed, crashed, or gone): Nova's power sync calls
+        the stop API, so the server shows SHUTOFF rather than an ACTIVE that is not."""
+        power = observed_power(observed)
+        log.warning("instance %s: guest is %s while the server is ACTIVE; marking it SHUTOFF",
+                    desired["uuid"], "gone" if observed is None else power.name)
+        await self._report(desired, vm_state=states.STOPPED, power_state=power)
+
+    async def _stop_guest(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+        """The guest runs while the server is SHUTOFF: power it off, as Nova's sync does."""
+        log.warning("instance %s: guest runs while the server is SHUTOFF; powering it off",
+                    desired["uuid"])
+        try:
+            await self.driver.power_off(desired["uuid"], self.shutdown_timeout)
+        except DriverError as exc:
+            log.warning("instance %s: could not power off: %s", desired["uuid"], exc)
+            return
+        await self._report(desired, power_state=PowerState.SHUTDOWN)
