@@ -28,5 +28,8 @@ def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log duplicates ours, which carries the request id.
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("aiosqlite", "asyncio", "sqlalchemy.engine.Engine", "alembic.runtime.migration"):
+    # httpx logs every request at INFO; services' calls to each other are already in the
+    # access log of the service called, under the same request id.
+    for noisy in ("aiosqlite", "asyncio", "sqlalchemy.engine.Engine",
+                  "alembic.runtime.migration", "httpx", "aio_pika", "aiormq"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -7,7 +7,8 @@ when its policy rules expect a default target (Nova's rules test the caller's ow
 and user).
 
 Write transactions are serialised where the database needs it: SQLite has one writer at
-a time, so writers queue on an :class:`asyncio.Lock` and take the write lock up front
+a time, so writers queue on an :class:`asyncio.Lock`, one per database file and event loop
+and so shared by every service of the all-in-one process, and take the write lock up front
 (``BEGIN IMMEDIATE``), which keeps their reads current and means a transaction never
 fails half-way on a lock upgrade. PostgreSQL and MariaDB run writers concurrently; their
 row locks and generation compare-and-swap settle races. A lost race on any backend
@@ -18,6 +19,8 @@ row locks and generation compare-and-swap settle races. A lost race on any backe
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -49,7 +52,7 @@ class ServiceState:
         self.sqlite = self.engine.dialect.name == "sqlite"
         if self.sqlite:
             _explicit_sqlite_transactions(self.engine)
-        self._write_lock = asyncio.Lock() if self.sqlite else None
+        self._database_url = str(self.engine.url)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -60,9 +63,22 @@ class ServiceState:
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed when the block ends, rolled back if it raises.
         A lost race anywhere in it becomes :meth:`race_error`."""
-        if self._write_lock is not None:
-            async with self._write_lock, self._transaction(immediate=True) as db:
-                yield db
+        if self.sqlite:
+            # Queue here rather than in SQLite's busy handler, which sleeps in steps of up
+            # to 100 ms: a writer of another service on the same file would otherwise
+            # stall behind it for far longer than the write takes.
+            if _holding_write.get():
+                # A write transaction that calls a service writing to the same file (in
+                # process, in this very task) would wait for itself forever.
+                raise RuntimeError("nested write transaction on one SQLite database: "
+                                   "call other services after the transaction ends")
+            marker = _holding_write.set(True)
+            try:
+                async with _write_lock(self._database_url), \
+                        self._transaction(immediate=True) as db:
+                    yield db
+            finally:
+                _holding_write.reset(marker)
         else:
             async with self._transaction(immediate=False) as db:
                 yield db
@@ -103,6 +119,16 @@ class ServiceState:
 
 
 _SQLITE_ENGINES_SET_UP: set[int] = set()
+_holding_write: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "ownstack_holding_sqlite_write", default=False)
+_WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _write_lock(database_url: str) -> asyncio.Lock:
+    """The one writers' queue of a SQLite file in this event loop."""
+    locks = _WRITE_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(database_url, asyncio.Lock())
 
 
 def _explicit_sqlite_transactions(engine: AsyncEngine) -> None:

@@ -44,6 +44,8 @@ Conductor methods
 ``record_event`` (call) ``{"uuid", "request_id", "event", "start": float, "finish": float,
     "result": "Success"|"Error", "host", "details": str | None}``: adds an event to the
     instance action of that request id (times are ``time.time()`` seconds).
+``record_events`` (call) ``{"events": [record_event payload, ...]}``: several at once, in one
+    transaction (a spawn's phases with its build event).
 
 Agent methods (topic ``compute.<host>``)
 ----------------------------------------

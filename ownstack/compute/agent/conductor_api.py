@@ -63,7 +63,16 @@ class ConductorAPI:
 
     async def record_event(self, uuid: str, request_id: str, event: str, *, start: float,
                            finish: float, error: str | None = None) -> None:
-        await self._call("record_event", {
-            "uuid": uuid, "request_id": request_id, "event": event, "start": start,
-            "finish": finish, "result": "Error" if error else "Success", "host": self.host,
-            "details": error})
+        await self._call("record_event", self.event(uuid, request_id, event, start=start,
+                                                    finish=finish, error=error))
+
+    async def record_events(self, events: list[dict[str, Any]]) -> None:
+        """Events made with :meth:`event`, recorded in one conductor transaction."""
+        if events:
+            await self._call("record_events", {"events": events})
+
+    def event(self, uuid: str, request_id: str, event: str, *, start: float,
+              finish: float, error: str | None = None) -> dict[str, Any]:
+        return {"uuid": uuid, "request_id": request_id, "event": event, "start": start,
+                "finish": finish, "result": "Error" if error else "Success",
+                "host": self.host, "details": error}

@@ -206,17 +206,26 @@ class Reconciler:
     # -- events -----------------------------------------------------------------------------
 
     async def _event(self, desired: InstanceSpec, event: str, start: float,
-                     error: str | None = None, finish: float | None = None) -> None:
-        """Add an event to the action of the instance's latest request, if it has one."""
-        if desired["request_id"]:
-            await self.conductor.record_event(
-                desired["uuid"], desired["request_id"], event, start=start,
-                finish=time.time() if finish is None else finish, error=error)
+                     error: str | None = None, finish: float | None = None,
+                     pending: list[dict[str, Any]] | None = None) -> None:
+        """Add an event to the action of the instance's latest request, if it has one,
+        together with the ``pending`` ones (a spawn's phases) in one conductor call."""
+        if not desired["request_id"]:
+            return
+        payload = self.conductor.event(desired["uuid"], desired["request_id"], event,
+                                       start=start, error=error,
+                                       finish=time.time() if finish is None else finish)
+        await self.conductor.record_events([*(pending or ()), payload])
 
-    def _phase_recorder(self, desired: InstanceSpec) -> Callable[[PhaseEvent], Awaitable[None]]:
+    def _phase_recorder(self, desired: InstanceSpec, pending: list[dict[str, Any]]
+                        ) -> Callable[[PhaseEvent], Awaitable[None]]:
+        """Keep each phase for the build's own event to carry: one write per boot, not
+        one per phase (they are milliseconds apart; a spawn returns once the guest runs)."""
         async def record(phase: PhaseEvent) -> None:
-            await self._event(desired, f"compute_{phase.name}", phase.started_at,
-                              phase.error, phase.finished_at)
+            if desired["request_id"]:
+                pending.append(self.conductor.event(
+                    desired["uuid"], desired["request_id"], f"compute_{phase.name}",
+                    start=phase.started_at, finish=phase.finished_at, error=phase.error))
         return record
 
     async def _report(self, desired: InstanceSpec, **updates: Any) -> bool:
@@ -242,11 +251,12 @@ class Reconciler:
     # -- building ---------------------------------------------------------------------------
 
     async def _build(self, desired: InstanceSpec, image_id: str,
-                     observed: GuestInfo | None) -> None:
-        """Destroy any leftover guest, fetch the image and spawn. Raises :class:`_Failed`."""
+                     observed: GuestInfo | None, pending: list[dict[str, Any]]) -> None:
+        """Destroy any leftover guest, fetch the image and spawn, keeping each phase's
+        event in ``pending``. Raises :class:`_Failed`."""
         if observed is not None:
             await self.driver.destroy(desired["uuid"])
-        phases = PhaseTimer(on_event=self._phase_recorder(desired))
+        phases = PhaseTimer(on_event=self._phase_recorder(desired, pending))
         try:
             async with phases.phase(Phase.IMAGE_FETCH):
                 image = await self.images.fetch(image_id)
@@ -258,19 +268,21 @@ class Reconciler:
 
     async def _spawn(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
         start = time.time()
+        pending: list[dict[str, Any]] = []
         try:
-            await self._build(desired, desired["image_ref"], observed)
+            await self._build(desired, desired["image_ref"], observed, pending)
         except _Failed as exc:
-            await self._event(desired, EVENT_BUILD, start, exc.reason)
+            await self._event(desired, EVENT_BUILD, start, exc.reason, pending=pending)
             if exc.retryable:
                 log.warning("instance %s: spawn failed on %s, rescheduling: %s",
                             desired["uuid"], self.host, exc.reason)
                 await self.conductor.reschedule(desired["uuid"], exc.reason)
             else:
-                await self._fail(desired, EVENT_BUILD, start, exc.reason,
-                                 vm_state=states.ERROR, power_state=PowerState.NOSTATE)
+                log.warning("instance %s: spawn failed: %s", desired["uuid"], exc.reason)
+                await self._report(desired, task_state=None, fault=_fault(exc.reason),
+                                   vm_state=states.ERROR, power_state=PowerState.NOSTATE)
             return
-        await self._event(desired, EVENT_BUILD, start)
+        await self._event(desired, EVENT_BUILD, start, pending=pending)
         await self._report_active(desired)
 
     async def _adopt(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
@@ -292,16 +304,19 @@ class Reconciler:
         start = time.time()
         image_id = str(desired["task_args"].get("image_ref") or desired["image_ref"])
         stopped = desired["vm_state"] == states.STOPPED
+        pending: list[dict[str, Any]] = []
         try:
-            await self._build(desired, image_id, observed)
+            await self._build(desired, image_id, observed, pending)
             if stopped:
                 await self.driver.power_off(desired["uuid"], self.shutdown_timeout)
         except (_Failed, DriverError) as exc:
             reason = exc.reason if isinstance(exc, _Failed) else str(exc)
-            await self._fail(desired, EVENT_REBUILD, start, reason, vm_state=states.ERROR,
-                             power_state=PowerState.NOSTATE)
+            log.warning("instance %s: rebuild failed: %s", desired["uuid"], reason)
+            await self._event(desired, EVENT_REBUILD, start, reason, pending=pending)
+            await self._report(desired, task_state=None, fault=_fault(reason),
+                               vm_state=states.ERROR, power_state=PowerState.NOSTATE)
             return
-        await self._event(desired, EVENT_REBUILD, start)
+        await self._event(desired, EVENT_REBUILD, start, pending=pending)
         await self._report(desired, vm_state=states.STOPPED if stopped else states.ACTIVE,
                            task_state=None, launched=True, clear_admin_pass=True, fault=None,
                            power_state=PowerState.SHUTDOWN if stopped else PowerState.RUNNING)

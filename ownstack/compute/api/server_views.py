@@ -80,7 +80,6 @@ class Extras:
     tags: dict[str, list[str]] = field(default_factory=dict)
     services: dict[str, ComputeService] = field(default_factory=dict)   # compute, by host
     groups: dict[str, list[str]] = field(default_factory=dict)          # server group uuids
-    pinned_zones: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,10 +144,6 @@ async def load_extras(db: AsyncSession, instances: Sequence[Instance], shown_: S
         services = await db.execute(select(ComputeService).where(
             ComputeService.host.in_(hosts), ComputeService.binary == COMPUTE_BINARY))
         extras.services = {service.host: service for service in services.scalars()}
-    if shown_.has("2.96") and uuids:
-        rows = await db.execute(select(Instance.uuid, Instance.requested_availability_zone)
-                                .where(Instance.uuid.in_(uuids)))
-        extras.pinned_zones = {uuid: zone for uuid, zone in rows}
     if shown_.server_groups:
         extras.groups = {uuid: [] for uuid in uuids}
         if uuids:
@@ -256,7 +251,7 @@ def detail(req: Req, shown_: Shown, instance: Instance, extras: Extras) -> dict[
     if has("2.73"):
         view["locked_reason"] = instance.locked_reason
     if has("2.96"):
-        view["pinned_availability_zone"] = extras.pinned_zones.get(uuid)
+        view["pinned_availability_zone"] = instance.requested_availability_zone
     return view
 
 

@@ -60,6 +60,7 @@ class Conductor:
             "instance_destroyed": self._instance_destroyed,
             "reschedule": self._reschedule,
             "record_event": lambda p: rpc_handlers.add_event(svc, p),
+            "record_events": lambda p: rpc_handlers.add_events(svc, p),
         }
 
     async def start(self) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.compute import states
@@ -90,10 +91,21 @@ async def one_instance(svc: ComputeService, payload: Mapping[str, Any]) -> dict[
 
 async def add_event(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
     async with svc.write() as db:
-        recorded = await actions.record_event(
-            db, payload["uuid"], payload["request_id"], payload["event"],
-            start=float(payload["start"]),
-            finish=float(payload["finish"]) if payload.get("finish") is not None else None,
-            result=payload.get("result"), host=payload.get("host"),
-            details=payload.get("details"))
+        recorded = await _add_event(db, payload)
     return {"recorded": recorded}
+
+
+async def add_events(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Several events in one transaction: a spawn's phases, sent together when it ends."""
+    async with svc.write() as db:
+        recorded = [await _add_event(db, event) for event in payload["events"]]
+    return {"recorded": recorded}
+
+
+async def _add_event(db: AsyncSession, payload: Mapping[str, Any]) -> bool:
+    return await actions.record_event(
+        db, payload["uuid"], payload["request_id"], payload["event"],
+        start=float(payload["start"]),
+        finish=float(payload["finish"]) if payload.get("finish") is not None else None,
+        result=payload.get("result"), host=payload.get("host"),
+        details=payload.get("details"))

@@ -95,6 +95,9 @@ class Instance(Base):
     # The flavor as it was at create: flavorid, name, vcpus, ram, disk, ephemeral, swap,
     # rxtx_factor, is_public, description, extra_specs.
     flavor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The flavor's vCPUs and RAM again, as columns, so quotas sum them in SQL.
+    vcpus: Mapped[int] = mapped_column(Integer, default=0)
+    memory_mb: Mapped[int] = mapped_column(Integer, default=0)
     image_ref: Mapped[str] = mapped_column(String(255), default="")
     # The image's properties, disk_format and sizes at create, for the scheduler's filters
     # and the driver (hw_*, os_*, min_disk, min_ram, size, virtual_size).

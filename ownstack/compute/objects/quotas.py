@@ -84,14 +84,13 @@ class Usage:
 async def instance_usage(db: AsyncSession, project_id: str, user_id: str | None = None
                          ) -> Usage:
     """Live servers of a project (or of one user in it), their vCPUs and RAM."""
-    stmt = sa.select(Instance.flavor).where(Instance.project_id == project_id,
-                                            Instance.deleted.is_(False))
+    stmt = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Instance.vcpus), 0),
+                     sa.func.coalesce(sa.func.sum(Instance.memory_mb), 0)).where(
+        Instance.project_id == project_id, Instance.deleted.is_(False))
     if user_id is not None:
         stmt = stmt.where(Instance.user_id == user_id)
-    flavors = list((await db.execute(stmt)).scalars())
-    return Usage(instances=len(flavors),
-                 cores=sum(int(flavor.get("vcpus") or 0) for flavor in flavors),
-                 ram=sum(int(flavor.get("ram") or 0) for flavor in flavors))
+    instances, cores, ram = (await db.execute(stmt)).one()
+    return Usage(instances=int(instances), cores=int(cores), ram=int(ram))
 
 
 async def usage(db: AsyncSession, project_id: str, user_id: str | None = None, *,

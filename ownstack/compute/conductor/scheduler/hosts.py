@@ -64,14 +64,25 @@ async def load_hosts(db: AsyncSession, node_uuids: Iterable[str]) -> dict[str, H
     uuids = list(node_uuids)
     if not uuids:
         return {}
+    # Plain columns, not ORM entities: this runs for every boot, over every candidate.
     rows = await db.execute(
-        select(ComputeNode, ComputeService)
+        select(*_NODE_COLUMNS, *_SERVICE_COLUMNS)
         .join(ComputeService, ComputeService.id == ComputeNode.service_id)
         .where(ComputeNode.uuid.in_(uuids), ComputeService.binary == rpc.COMPUTE_BINARY))
-    return {node.uuid: host_state(node, service) for node, service in rows.all()}
+    return {row.uuid: host_state(row, row) for row in rows.all()}
 
 
-def host_state(node: ComputeNode, service: ComputeService) -> HostState:
+_NODE_COLUMNS = (ComputeNode.uuid, ComputeNode.hypervisor_hostname, ComputeNode.host,
+                 ComputeNode.hypervisor_type, ComputeNode.hypervisor_version,
+                 ComputeNode.vcpus, ComputeNode.memory_mb, ComputeNode.local_gb,
+                 ComputeNode.host_ip, ComputeNode.cpu_info)
+_SERVICE_COLUMNS = (ComputeService.availability_zone, ComputeService.disabled,
+                    ComputeService.disabled_reason, ComputeService.forced_down,
+                    ComputeService.last_seen_up)
+
+
+def host_state(node: Any, service: Any) -> HostState:
+    """A HostState from a node and its service: ORM rows, or one row of both's columns."""
     return HostState(
         node_uuid=node.uuid, node=node.hypervisor_hostname, host=node.host,
         availability_zone=service.availability_zone, service_disabled=service.disabled,

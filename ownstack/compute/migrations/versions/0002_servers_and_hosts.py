@@ -50,6 +50,8 @@ def upgrade() -> None:
     sa.Column('task_args', sa.JSON(), nullable=False),
     sa.Column('power_state', sa.Integer(), nullable=False),
     sa.Column('flavor', sa.JSON(), nullable=False),
+    sa.Column('vcpus', sa.Integer(), nullable=False),
+    sa.Column('memory_mb', sa.Integer(), nullable=False),
     sa.Column('image_ref', sa.String(length=255), nullable=False),
     sa.Column('image_meta', sa.JSON(), nullable=False),
     sa.Column('key_name', sa.String(length=255), nullable=True),

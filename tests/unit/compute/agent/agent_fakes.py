@@ -113,6 +113,9 @@ class FakeConductor:
     def _record_event(self, p: dict[str, Any]) -> None:
         self.events.append(p)
 
+    def _record_events(self, p: dict[str, Any]) -> None:
+        self.events.extend(p["events"])
+
 
 @dataclass
 class FakeImage:
