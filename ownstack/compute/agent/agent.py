@@ -173,11 +173,18 @@ class ComputeAgent:
 
     # -- reconciling --------------------------------------------------------------------
 
-    def nudge(self, uuid: str) -> asyncio.Future[None]:
-        """Reconcile ``uuid`` soon; the future resolves once no run for it is pending."""
+    def nudge(self, uuid: str, *, from_driver: bool = False) -> asyncio.Future[None]:
+        """Reconcile ``uuid`` soon; the future resolves once no run for it is pending.
+
+        A driver event for a guest whose reconcile is running does not ask for another
+        run: that run caused it (a spawn's guest starting, a power-off's stopping) and
+        reports what it made. A change behind the agent's back in that very moment is
+        caught by the next resync.
+        """
         slot = self._slots.get(uuid)
         if slot is not None:
-            slot.again = True
+            if not from_driver:
+                slot.again = True
             return slot.done
         slot = _Slot(done=asyncio.get_running_loop().create_future())
         if self._stopped:
@@ -247,7 +254,7 @@ class ComputeAgent:
 
     async def _consume_events(self) -> None:
         async for event in self.driver.events():
-            self.nudge(event.uuid)
+            self.nudge(event.uuid, from_driver=True)
 
     # -- the node's topic ---------------------------------------------------------------
 

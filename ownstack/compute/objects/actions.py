@@ -48,10 +48,17 @@ async def record_event(db: AsyncSession, instance_uuid: str, request_id: str, ev
                        host: str | None = None, details: str | None = None) -> bool:
     """Add an event to the action of ``request_id``; ``False`` when there is no such action
     (the instance was purged, or the request id is unknown)."""
-    action = (await db.execute(
-        select(InstanceAction).where(InstanceAction.instance_uuid == instance_uuid,
-                                     InstanceAction.request_id == request_id)
-        .order_by(InstanceAction.id.desc()).limit(1))).scalar_one_or_none()
+    # Events come in bursts for one action (a spawn's phases, the conductor's pair): find
+    # the action once per transaction, and its updated_at is then written once at flush.
+    found: dict[tuple[str, str], InstanceAction | None] = db.info.setdefault(
+        "ownstack_actions", {})
+    key = (instance_uuid, request_id)
+    if key not in found:
+        found[key] = (await db.execute(
+            select(InstanceAction).where(InstanceAction.instance_uuid == instance_uuid,
+                                         InstanceAction.request_id == request_id)
+            .order_by(InstanceAction.id.desc()).limit(1))).scalar_one_or_none()
+    action = found[key]
     if action is None:
         return False
     db.add(InstanceActionEvent(
