@@ -1,0 +1,28 @@
+"""The engine's JSON columns read back what was stored, including what orjson refuses."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, insert, select
+
+from ownstack.common.db.engine import make_engine
+
+
+async def test_json_columns_round_trip_big_integers_and_nan(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("doc", JSON))
+    stored = {"big": 10 ** 30, "nan": float("nan"), "text": "ü", "list": [1, 2.5]}
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.metadata.create_all)
+            await conn.execute(insert(table).values(id=1, doc=stored))
+            doc = (await conn.execute(select(table.c.doc))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert doc["big"] == 10 ** 30 and math.isnan(doc["nan"])
+    assert (doc["text"], doc["list"]) == ("ü", [1, 2.5])
+    assert json.dumps(doc["list"]) == "[1, 2.5]"
