@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -39,20 +37,9 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _loads(text: str | bytes) -> Any:
-    """orjson, with the standard library's parser for what orjson refuses (integers
-    beyond 64 bits, NaN), which a user's free-form extra attributes may hold."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     url = async_url(url)
-    # orjson decodes JSON columns (a server's flavor, say) several times faster than json,
-    # which matters when a listing reads a thousand rows.
-    kwargs: dict[str, Any] = {"echo": echo, "json_deserializer": _loads}
+    kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         # One writer at a time is SQLite's model; WAL lets readers proceed while it writes,
         # and busy_timeout makes a second writer wait instead of failing at once.

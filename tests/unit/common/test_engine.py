@@ -1,4 +1,4 @@
-"""The engine's JSON columns read back what was stored, including what orjson refuses."""
+"""The engine's JSON columns read back exactly what was stored: big integers, NaN, non-ASCII."""
 
 from __future__ import annotations
 
