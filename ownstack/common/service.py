@@ -118,7 +118,6 @@ class ServiceState:
                                  ctx.credentials())
 
 
-_SQLITE_ENGINES_SET_UP: set[int] = set()
 _holding_write: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "ownstack_holding_sqlite_write", default=False)
 _WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = \
@@ -139,13 +138,12 @@ def _explicit_sqlite_transactions(engine: AsyncEngine) -> None:
     first write statement, so a session that reads and then writes outside
     :meth:`ServiceState.write` takes the lock at its first write (waiting for it), never
     upgrading a stale read snapshot, which WAL would refuse at once with "database is
-    locked".
+    locked". Several services share one engine's listener: it is added once.
     """
-    if id(engine.sync_engine) in _SQLITE_ENGINES_SET_UP:
-        return
-    _SQLITE_ENGINES_SET_UP.add(id(engine.sync_engine))
+    if not event.contains(engine.sync_engine, "begin", _begin_immediate):
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(connection: Any) -> None:
-        if connection.get_execution_options().get("ownstack_sqlite_begin") == "IMMEDIATE":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+def _begin_immediate(connection: Any) -> None:
+    if connection.get_execution_options().get("ownstack_sqlite_begin") == "IMMEDIATE":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -12,24 +12,18 @@ import copy
 from collections.abc import Callable
 from typing import Any, Final
 
-from ownstack.compute.server_schemas import MAX_TAGS, NAME
+from ownstack.compute.server_schemas import (
+    BOOLEAN,
+    DESCRIPTION,
+    FQDN,
+    HOSTNAME,
+    MAX_TAGS,
+    METADATA,
+    NAME,
+    TAG,
+)
 
 MAX_TAG_COUNT: Final = MAX_TAGS    # nova.objects.instance.MAX_TAG_COUNT
-_METADATA_KEY: Final = "^[a-zA-Z0-9-_:. ]{1,255}$"
-
-# nova.api.validation.parameter_types
-METADATA: Final = {"type": "object", "additionalProperties": False,
-                   "patternProperties": {_METADATA_KEY: {"type": "string", "maxLength": 255}}}
-TAG: Final = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": "^[^,/]*$"}
-_DESCRIPTION: Final = {"type": ["string", "null"], "minLength": 0, "maxLength": 255,
-                       "pattern": r"^[^\x00-\x1f\x7f]*$"}
-_BOOLEAN: Final = {"type": ["boolean", "string"], "enum": [
-    True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
-    False, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"]}
-_HOSTNAME_290: Final = {"type": "string", "minLength": 2, "maxLength": 63,
-                        "pattern": "^[a-zA-Z0-9-._]*$"}
-_FQDN_294: Final = {"type": "string", "minLength": 2, "maxLength": 255,
-                    "pattern": "^[a-zA-Z0-9-._]*$"}
 
 
 def _one(key: str, value: dict[str, Any]) -> dict[str, Any]:
@@ -80,14 +74,14 @@ def rebuild(at_least: Callable[[str], bool]) -> dict[str, Any]:
         "imageRef": {"type": "string", "format": "uuid"},
         "adminPass": {"type": "string"},
         "metadata": METADATA,
-        "preserve_ephemeral": _BOOLEAN,
+        "preserve_ephemeral": BOOLEAN,
         "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
         "accessIPv4": {"type": "string", "format": "ipv4"},
         "accessIPv6": {"type": "string", "format": "ipv6"},
         "personality": {"type": "array"},
     }
     if at_least("2.19"):
-        properties["description"] = _DESCRIPTION
+        properties["description"] = DESCRIPTION
     if at_least("2.54"):
         properties["key_name"] = {"type": ["string", "null"], "minLength": 1,
                                   "maxLength": 255}
@@ -95,7 +89,7 @@ def rebuild(at_least: Callable[[str], bool]) -> dict[str, Any]:
         del properties["personality"]
         properties["user_data"] = {"type": ["string", "null"], "maxLength": 65535}
     if at_least("2.90"):
-        properties["hostname"] = _FQDN_294 if at_least("2.94") else _HOSTNAME_290
+        properties["hostname"] = FQDN if at_least("2.94") else HOSTNAME
     return _one("rebuild", {"type": "object", "required": ["imageRef"],
                             "additionalProperties": False, "properties": properties})
 

@@ -16,27 +16,28 @@ from typing import Any, Final
 from ownstack.common.api.microversion import Version, at_least
 from ownstack.common.api.schema import Validator
 
-# Nova's parameter_types.name: no leading or trailing whitespace.
+# Nova's parameter_types, shared with the action schemas (action_schemas.py).
+# name: no leading or trailing whitespace.
 NAME: Final = {"type": "string", "minLength": 1, "maxLength": 255,
                "pattern": r"^\S(?:.*\S)?$"}
-_BOOLEAN: Final = {"type": ["boolean", "string"], "enum": [
+BOOLEAN: Final = {"type": ["boolean", "string"], "enum": [
     True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
     False, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"]}
 _POSITIVE: Final = {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 1,
                     "minLength": 1}
 _UUID: Final = {"type": "string", "format": "uuid"}
-_METADATA: Final = {
+METADATA: Final = {
     "type": "object", "additionalProperties": False,
     "patternProperties": {"^[a-zA-Z0-9-_:. ]{1,255}$": {"type": "string",
                                                          "maxLength": 255}}}
-_DESCRIPTION: Final = {"type": ["string", "null"], "minLength": 0, "maxLength": 255,
+DESCRIPTION: Final = {"type": ["string", "null"], "minLength": 0, "maxLength": 255,
                        "pattern": r"^[^\x00-\x1f\x7f]*$"}
-_TAG: Final = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": "^[^,/]*$"}
+TAG: Final = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": "^[^,/]*$"}
 MAX_TAGS: Final = 50
 # 2.90: a hostname label; 2.94: a fully qualified name.
-_HOSTNAME: Final = {"type": "string", "minLength": 2, "maxLength": 63,
+HOSTNAME: Final = {"type": "string", "minLength": 2, "maxLength": 63,
                     "pattern": "^[a-zA-Z0-9-._]*$"}
-_FQDN: Final = {"type": "string", "minLength": 2, "maxLength": 255,
+FQDN: Final = {"type": "string", "minLength": 2, "maxLength": 255,
                 "pattern": "^[a-zA-Z0-9-._]*$"}
 _ACCESS_IPV4: Final = {"type": "string", "format": "ipv4"}
 _ACCESS_IPV6: Final = {"type": "string", "format": "ipv6"}
@@ -55,7 +56,7 @@ _BDM_V2: Final = {
         "volume_size": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
         "device_name": {"type": "string", "minLength": 1, "maxLength": 255,
                         "pattern": "^[a-zA-Z0-9._/-]*$"},
-        "delete_on_termination": _BOOLEAN, "no_device": {},
+        "delete_on_termination": BOOLEAN, "no_device": {},
         "connection_info": {"type": "string", "maxLength": 16777215},
         "source_type": {"type": "string", "enum": ["volume", "image", "snapshot", "blank"]},
         "uuid": {"type": "string", "minLength": 1, "maxLength": 255,
@@ -80,7 +81,7 @@ _BASE_CREATE: Final = {
                 "imageRef": {"type": "string", "maxLength": 255},
                 "flavorRef": {"type": ["string", "integer"], "minLength": 1},
                 "adminPass": {"type": "string"},
-                "metadata": _METADATA,
+                "metadata": METADATA,
                 "networks": {"type": "array", "items": _NETWORK},
                 "OS-DCF:diskConfig": _DISK_CONFIG,
                 "accessIPv4": _ACCESS_IPV4,
@@ -88,11 +89,11 @@ _BASE_CREATE: Final = {
                 "personality": {"type": "array"},
                 "availability_zone": NAME,
                 "block_device_mapping_v2": {"type": "array", "items": _BDM_V2},
-                "config_drive": _BOOLEAN,
+                "config_drive": BOOLEAN,
                 "key_name": NAME,
                 "min_count": _POSITIVE,
                 "max_count": _POSITIVE,
-                "return_reservation_id": _BOOLEAN,
+                "return_reservation_id": BOOLEAN,
                 "security_groups": {"type": "array", "items": {
                     "type": "object", "additionalProperties": False,
                     "properties": {"name": NAME}}},
@@ -110,9 +111,9 @@ def _create(version: Version) -> dict[str, Any]:
     server = schema["properties"]["server"]
     props = server["properties"]
     if at_least(version, "2.19"):
-        props["description"] = _DESCRIPTION
+        props["description"] = DESCRIPTION
     if at_least(version, "2.32"):
-        props["networks"]["items"]["properties"]["tag"] = _TAG
+        props["networks"]["items"]["properties"]["tag"] = TAG
     if at_least(version, "2.37"):
         server["required"] = [*server["required"], "networks"]
         item = copy.deepcopy(props["networks"]["items"])
@@ -120,13 +121,13 @@ def _create(version: Version) -> dict[str, Any]:
         props["networks"] = {"oneOf": [{"type": "array", "items": item},
                                        {"type": "string", "enum": ["none", "auto"]}]}
     if at_least(version, "2.42"):
-        props["block_device_mapping_v2"]["items"]["properties"]["tag"] = _TAG
+        props["block_device_mapping_v2"]["items"]["properties"]["tag"] = TAG
     if at_least(version, "2.52"):
-        props["tags"] = {"type": "array", "items": _TAG, "maxItems": MAX_TAGS}
+        props["tags"] = {"type": "array", "items": TAG, "maxItems": MAX_TAGS}
     if at_least(version, "2.57"):
         del props["personality"]
     if at_least(version, "2.90"):
-        props["hostname"] = _FQDN if at_least(version, "2.94") else _HOSTNAME
+        props["hostname"] = FQDN if at_least(version, "2.94") else HOSTNAME
     return schema
 
 
@@ -134,9 +135,9 @@ def _update(version: Version) -> dict[str, Any]:
     props: dict[str, Any] = {"name": NAME, "OS-DCF:diskConfig": _DISK_CONFIG,
                              "accessIPv4": _ACCESS_IPV4, "accessIPv6": _ACCESS_IPV6}
     if at_least(version, "2.19"):
-        props["description"] = _DESCRIPTION
+        props["description"] = DESCRIPTION
     if at_least(version, "2.90"):
-        props["hostname"] = _FQDN if at_least(version, "2.94") else _HOSTNAME
+        props["hostname"] = FQDN if at_least(version, "2.94") else HOSTNAME
     return {"type": "object", "required": ["server"], "additionalProperties": False,
             "properties": {"server": {"type": "object", "additionalProperties": False,
                                       "properties": props}}}

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ownstack.common.api.microversion import Version, at_least, version_of
 from ownstack.common.api.pagination import next_link, parse_limit
 from ownstack.common.api.schema import Validator
+from ownstack.common.bus import BusError
 from ownstack.common.errors import BadRequest
+from ownstack.compute import rpc
 from ownstack.compute.service import Req
 
 __all__ = ["Version", "at_least", "body", "collection_links", "limit_of", "links",
-           "version_of"]
+           "nudge", "version_of"]
+
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000  # Nova's [api]max_limit
 
@@ -46,3 +51,13 @@ def int_filter(req: Req, name: str) -> int | None:
         return int(value)
     except ValueError:
         raise BadRequest(f"Invalid {name} filter [{value}]") from None
+
+
+async def nudge(req: Req, host: str, uuid: str) -> None:
+    """Tell ``host``'s agent to reconcile ``uuid`` now. Only a nudge: the task is in the
+    row, so if the cast is lost the agent's next resync does the work."""
+    try:
+        await req.svc.bus.cast(rpc.compute_topic(host), "reconcile_instance",
+                               {"uuid": uuid, "request_id": req.ctx.request_id})
+    except BusError as exc:
+        log.warning("could not nudge %s about %s (its resync will): %s", host, uuid, exc)

@@ -36,7 +36,7 @@ What the boundary leaves out, on purpose:
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
@@ -389,7 +389,7 @@ class ComputeDriver(Protocol):
         """
         ...
 
-    def events(self) -> AsyncIterator[GuestEvent]:
+    def events(self) -> AsyncGenerator[GuestEvent, None]:
         """Power-state changes as they happen, including those made behind the agent's back.
 
         Events are nudges for a level-triggered agent, not a log: a slow consumer may miss

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,7 +229,7 @@ class FakeComputeDriver:
     async def get_info(self, uuid: str) -> GuestInfo:
         return self._info(self.hypervisor.get(uuid))
 
-    async def events(self) -> AsyncIterator[GuestEvent]:
+    async def events(self) -> AsyncGenerator[GuestEvent, None]:
         queue: asyncio.Queue[GuestEvent | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
         self._queues.add(queue)
         self.hypervisor.subscribers.add(queue)

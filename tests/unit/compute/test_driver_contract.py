@@ -370,7 +370,7 @@ async def test_a_guest_stopped_behind_the_agents_back_is_seen(h: Harness) -> Non
     assert await state(h, spec.uuid) == PowerState.SHUTDOWN
     await h.driver.power_on(spec.uuid)
     assert await state(h, spec.uuid) == PowerState.RUNNING
-    await events.aclose()                   # type: ignore[attr-defined]
+    await events.aclose()
 
 
 async def test_power_changes_made_by_the_agent_are_events_too(h: Harness) -> None:
@@ -380,7 +380,7 @@ async def test_power_changes_made_by_the_agent_are_events_too(h: Harness) -> Non
     await asyncio.sleep(0)
     await h.driver.power_off(spec.uuid, timeout=5)
     await pending
-    await events.aclose()                   # type: ignore[attr-defined]
+    await events.aclose()
 
 
 async def test_a_restarted_driver_adopts_running_and_stopped_guests(h: Harness) -> None:

@@ -40,7 +40,7 @@ from ownstack.common.clients.image import ImageClientError, ImageInfo, ImageNotF
 from ownstack.common.errors import BadRequest, Forbidden, OwnstackError
 from ownstack.compute import action_schemas, rpc, states
 from ownstack.compute.api import server_views
-from ownstack.compute.api.common import Version, at_least, links, version_of
+from ownstack.compute.api.common import Version, at_least, links, nudge, version_of
 from ownstack.compute.errors import (
     ConsoleNotAvailable,
     ImageServiceUnavailable,
@@ -109,16 +109,6 @@ async def load_server(req: Req, db: AsyncSession, rule: str, *,
 def caller_is_admin(req: Req) -> bool:
     """Nova's ``context.is_admin``: what lets a caller act on a locked server."""
     return req.svc.allowed(req.ctx, "context_is_admin")
-
-
-async def nudge(req: Req, host: str, uuid: str) -> None:
-    """Tell ``host``'s agent to reconcile ``uuid`` now. Only a nudge: the task is in the
-    row, so if the cast is lost the agent's next resync does the work."""
-    try:
-        await req.svc.bus.cast(rpc.compute_topic(host), "reconcile_instance",
-                               {"uuid": uuid, "request_id": req.ctx.request_id})
-    except BusError as exc:
-        log.warning("could not nudge %s about %s (its resync will): %s", host, uuid, exc)
 
 
 # --- power: os-stop, os-start, reboot -----------------------------------------------------

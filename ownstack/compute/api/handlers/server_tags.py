@@ -12,7 +12,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest, NotFound, ValidationFailed
-from ownstack.compute import action_schemas
+from ownstack.compute import action_schemas, server_schemas
 from ownstack.compute.api.common import at_least, body, version_of
 from ownstack.compute.api.handlers.server_actions import load_server
 from ownstack.compute.errors import ServerTagNotFound
@@ -20,7 +20,7 @@ from ownstack.compute.objects import server_metadata
 from ownstack.compute.service import Req
 
 _REPLACE = Validator(action_schemas.REPLACE_TAGS)
-_TAG = Validator(action_schemas.TAG)
+_TAG = Validator(server_schemas.TAG)
 _RULE = "os_compute_api:os-server-tags:"
 
 

@@ -29,6 +29,7 @@ from ownstack.compute.api.common import (
     body,
     collection_links,
     limit_of,
+    nudge,
     version_of,
 )
 from ownstack.compute.errors import ConcurrentUpdate, InstanceLocked, InvalidServerRequest
@@ -429,8 +430,7 @@ async def delete_server(req: Req) -> Response:
     if local:
         await req.svc.placement.delete_allocations(instance.uuid)
     else:
-        await req.svc.bus.cast(rpc.compute_topic(host or ""), "reconcile_instance",
-                               {"uuid": instance.uuid, "request_id": req.ctx.request_id})
+        await nudge(req, host or "", instance.uuid)
     return empty_response(204)
 
 
