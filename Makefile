@@ -22,8 +22,12 @@ $(STAMP): pyproject.toml | deps
 
 venv: $(STAMP)
 
+# The test image is built once from Debian packages and cached (tools/build-test-image);
+# `ownstack seed` registers it and the m1.nano/m1.tiny flavors where missing.
 up: venv
-	@$(BIN)/ownstack --state-dir $(STATE_DIR) up
+	@image="$$(tools/build-test-image)" && \
+	$(BIN)/ownstack --state-dir $(STATE_DIR) up && \
+	$(BIN)/ownstack --state-dir $(STATE_DIR) seed --image "$$image"
 	@tools/link-commands.sh $(BIN)
 
 down: venv

@@ -1,4 +1,4 @@
-"""The ``ownstack`` command: up, down, status, reset, token-keys.
+"""The ``ownstack`` command: up, down, status, reset, seed, show, token-keys.
 
 ``ownstack up`` starts the all-in-one cloud in the background and returns once every
 service answers; ``--foreground`` keeps it in this terminal with readable logs.
@@ -67,6 +67,20 @@ def _parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset", help="stop the cloud and wipe all its state")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(func=cmd_reset)
+
+    seed = sub.add_parser("seed", help="register the test image and the m1.nano/m1.tiny "
+                          "flavors where missing (make up runs it)")
+    seed.add_argument("--image", type=Path, help="the ownstack-tiny qcow2 to register "
+                      "(tools/build-test-image prints its path)")
+    seed.set_defaults(func=cmd_seed)
+
+    show = sub.add_parser("show", help="the real objects behind a resource")
+    show_sub = show.add_subparsers(metavar="RESOURCE")
+    show_server = show_sub.add_parser(
+        "server", help="QEMU pid and command line, QMP socket, disks, taps, boot phases")
+    show_server.add_argument("server", metavar="NAME_OR_ID")
+    show_server.add_argument("--json", action="store_true", help="machine-readable output")
+    show_server.set_defaults(func=cmd_show_server)
 
     keys = sub.add_parser("token-keys", help="manage the Fernet token keys")
     keys_sub = keys.add_subparsers(metavar="ACTION")
@@ -241,6 +255,34 @@ def cmd_reset(config: Config, args: argparse.Namespace) -> int:
     state.wipe(config)
     state.remove_from_user_clouds_yaml(Path.home() / ".config" / "openstack" / "clouds.yaml")
     print(f"Wiped {config.state_dir}.")
+    return 0
+
+
+def cmd_seed(config: Config, args: argparse.Namespace) -> int:
+    from ownstack.admin import AdminError, seed
+
+    if args.image is not None and not args.image.is_file():
+        print(f"ownstack seed: no image file {args.image}", file=sys.stderr)
+        return 2
+    try:
+        done = seed(config, args.image)
+    except (AdminError, httpx.HTTPError, OSError) as exc:
+        print(f"ownstack seed: {exc}", file=sys.stderr)
+        return 1
+    for line in done:
+        print(f"registered {line}")
+    return 0
+
+
+def cmd_show_server(config: Config, args: argparse.Namespace) -> int:
+    from ownstack.admin import AdminError, format_show, show_server
+
+    try:
+        document = show_server(config, args.server)
+    except (AdminError, httpx.HTTPError, OSError) as exc:
+        print(f"ownstack show server: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(document, indent=2) if args.json else format_show(document))
     return 0
 
 

@@ -31,5 +31,5 @@ def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     # httpx logs every request at INFO; services' calls to each other are already in the
     # access log of the service called, under the same request id.
     for noisy in ("aiosqlite", "asyncio", "sqlalchemy.engine.Engine",
-                  "alembic.runtime.migration", "httpx", "aio_pika", "aiormq"):
+                  "alembic.runtime.migration", "httpx", "aio_pika", "aiormq", "qemu.qmp"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

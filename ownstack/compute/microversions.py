@@ -71,7 +71,7 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.45", "createImage answers {'image_id'} in the body instead of a Location header."),
     ("2.46", "X-OpenStack-Request-ID beside X-Compute-Request-ID (signal only)."),
     ("2.47", "Servers embed their flavor (name, sizes, extra_specs) instead of an id/link."),
-    ("2.48", f"Standardised server diagnostics {NOT_SERVED}."),
+    ("2.48", "Standardised server diagnostics."),
     ("2.49", f"Tagged interface and volume attach {NOT_SERVED}."),
     ("2.50", f"Quota class sets show server_groups, not network quotas {NOT_SERVED}."),
     ("2.51", "Instance action details show 'events' to everyone (traceback for admins)."),

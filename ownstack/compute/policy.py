@@ -56,6 +56,7 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:os-lock-server:unlock": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-lock-server:unlock:unlock_override": ADMIN,
     "os_compute_api:os-console-output": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-server-diagnostics": ADMIN,
     "os_compute_api:server-metadata:index": PROJECT_READER_OR_ADMIN,
     "os_compute_api:server-metadata:show": PROJECT_READER_OR_ADMIN,
     "os_compute_api:server-metadata:create": PROJECT_MEMBER_OR_ADMIN,

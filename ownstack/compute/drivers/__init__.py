@@ -17,6 +17,7 @@ __all__ = ["DRIVERS", "ComputeDriver", "DriverFactory", "driver_factory"]
 
 DRIVERS: dict[str, str] = {
     "fake": "ownstack.compute.drivers.fake:from_config",
+    "qemu": "ownstack.compute.drivers.qemu:from_config",
 }
 
 

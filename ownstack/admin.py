@@ -1,0 +1,207 @@
+"""Operator commands that talk to a running cloud as its admin: ``seed`` and ``show``.
+
+They use the public APIs, as any client would, with the admin credentials in the state
+directory: nothing here reads the database or an agent's files, so they work the same
+against a multi-node cloud.
+
+* ``ownstack seed --image PATH``: registers the test image ``ownstack-tiny`` (public,
+  qcow2) unless an active image of that name has the same checksum, and the flavors
+  ``m1.nano`` and ``m1.tiny`` unless they exist. ``make up`` runs it after building the
+  image, so a fresh cloud can boot a guest at once.
+* ``ownstack show server NAME|ID``: the server as the API sees it, the host-side objects
+  behind it (``GET /servers/{id}/diagnostics``, which asks the server's compute agent: for
+  QEMU the pid, the command line, the QMP socket and the devices added over it, the disk
+  files and the taps), and the timed phases of its boot (its first instance action).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ownstack import state
+from ownstack.common.config import Config
+from ownstack.services import SERVICES
+
+TEST_IMAGE_NAME = "ownstack-tiny"
+# name -> (id, vcpus, ram MiB, disk GiB). m1.nano as DevStack makes it; m1.tiny as Nova's
+# classic default flavors had it.
+FLAVORS: dict[str, tuple[str, int, int, int]] = {
+    "m1.nano": ("42", 1, 128, 1),
+    "m1.tiny": ("1", 1, 512, 1),
+}
+COMPUTE_VERSION = "2.96"
+
+
+class AdminError(Exception):
+    """A request failed; the message says which and why."""
+
+
+class AdminSession:
+    """An admin token and the local URL of every service."""
+
+    def __init__(self, config: Config, client: httpx.Client) -> None:
+        self.config = config
+        self.client = client
+        self.urls = {spec.type: spec.local_url(config) + spec.catalog_path
+                     for spec in SERVICES}
+        self.token = self._token()
+
+    def _token(self) -> str:
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": "default"},
+            "password": state.read_admin_password(self.config)}}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+        response = self.client.post(self.urls["identity"] + "/auth/tokens", json=body)
+        if response.status_code != 201:
+            raise AdminError(f"cannot log in as admin: {response.status_code} {response.text}")
+        return response.headers["X-Subject-Token"]
+
+    def request(self, method: str, service: str, path: str, *, expect: tuple[int, ...],
+                version: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"X-Auth-Token": self.token, **kwargs.pop("headers", {})}
+        if version:
+            headers["OpenStack-API-Version"] = f"{service} {version}"
+        response = self.client.request(method, self.urls[service] + path, headers=headers,
+                                       **kwargs)
+        if response.status_code not in expect:
+            raise AdminError(f"{method} {service} {path}: {response.status_code} "
+                             f"{response.text[:500]}")
+        return response
+
+
+@contextmanager
+def admin_session(config: Config) -> Iterator[AdminSession]:
+    with httpx.Client(timeout=120.0) as client:
+        yield AdminSession(config, client)
+
+
+# --- seed ---------------------------------------------------------------------------------
+
+def seed(config: Config, image_path: Path | None) -> list[str]:
+    """Register the test image and flavors that are missing; what was done, line by line."""
+    done: list[str] = []
+    with admin_session(config) as admin:
+        flavors = admin.request("GET", "compute", "/flavors?is_public=None",
+                                expect=(200,)).json()["flavors"]
+        names = {flavor["name"] for flavor in flavors}
+        for name, (flavor_id, vcpus, ram, disk) in FLAVORS.items():
+            if name in names:
+                continue
+            admin.request("POST", "compute", "/flavors", expect=(200,), version="2.55",
+                          json={"flavor": {"name": name, "id": flavor_id, "vcpus": vcpus,
+                                           "ram": ram, "disk": disk}})
+            done.append(f"flavor {name}: {vcpus} VCPU, {ram} MiB RAM, {disk} GiB disk")
+        if image_path is not None:
+            done += _seed_image(admin, image_path)
+    return done
+
+
+def _seed_image(admin: AdminSession, path: Path) -> list[str]:
+    digest = _sha512(path)
+    images = admin.request("GET", "image", f"/v2/images?name={TEST_IMAGE_NAME}",
+                           expect=(200,)).json()["images"]
+    for image in images:
+        if image.get("status") == "active" and image.get("os_hash_value") == digest:
+            return []
+    created = admin.request("POST", "image", "/v2/images", expect=(201,), json={
+        "name": TEST_IMAGE_NAME, "disk_format": "qcow2", "container_format": "bare",
+        "visibility": "public", "os_distro": "ownstack-tiny",
+        "description": "Test guest built from Debian packages by tools/build-test-image"}
+    ).json()
+    with path.open("rb") as data:
+        admin.request("PUT", "image", f"/v2/images/{created['id']}/file", expect=(204,),
+                      content=data,
+                      headers={"Content-Type": "application/octet-stream"})
+    for old in images:        # an older build of the image: replaced, not kept beside
+        admin.request("DELETE", "image", f"/v2/images/{old['id']}", expect=(204, 404))
+    return [f"image {TEST_IMAGE_NAME}: {created['id']} from {path}"]
+
+
+def _sha512(path: Path) -> str:
+    digest = hashlib.sha512()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- show server --------------------------------------------------------------------------
+
+def show_server(config: Config, name_or_id: str) -> dict[str, Any]:
+    """The server, its host-side objects and its boot phases, as one document."""
+    with admin_session(config) as admin:
+        server = _find_server(admin, name_or_id)
+        uuid = server["id"]
+        diagnostics: Any
+        response = admin.request("GET", "compute", f"/servers/{uuid}/diagnostics",
+                                 expect=(200, 409), version="2.1")
+        diagnostics = response.json() if response.status_code == 200 else {
+            "unavailable": response.json()}
+        actions = admin.request("GET", "compute", f"/servers/{uuid}/os-instance-actions",
+                                expect=(200,), version=COMPUTE_VERSION).json()
+        phases: list[dict[str, Any]] = []
+        create = [a for a in actions["instanceActions"] if a["action"] == "create"]
+        if create:
+            action = admin.request(
+                "GET", "compute", f"/servers/{uuid}/os-instance-actions/"
+                f"{create[-1]['request_id']}", expect=(200,), version=COMPUTE_VERSION
+            ).json()["instanceAction"]
+            phases = [{"event": e["event"], "start_time": e["start_time"],
+                       "finish_time": e["finish_time"], "result": e["result"]}
+                      for e in action.get("events", [])]
+    return {"server": {key: server.get(key) for key in (
+                "id", "name", "status", "OS-EXT-STS:power_state", "OS-EXT-STS:task_state",
+                "OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:instance_name", "fault")},
+            "host_objects": diagnostics, "boot_phases": phases}
+
+
+def _find_server(admin: AdminSession, name_or_id: str) -> dict[str, Any]:
+    response = admin.request("GET", "compute", f"/servers/{name_or_id}",
+                             expect=(200, 404), version=COMPUTE_VERSION)
+    if response.status_code == 200:
+        server: dict[str, Any] = response.json()["server"]
+        return server
+    servers = admin.request("GET", "compute", "/servers/detail", expect=(200,),
+                            version=COMPUTE_VERSION,
+                            params={"all_tenants": "1", "name": f"^{re.escape(name_or_id)}$"}
+                            ).json()["servers"]
+    if not servers:
+        raise AdminError(f"no server named or with id {name_or_id!r}")
+    if len(servers) > 1:
+        ids = ", ".join(s["id"] for s in servers)
+        raise AdminError(f"{len(servers)} servers are named {name_or_id!r} ({ids}); "
+                         f"give an id")
+    return servers[0]  # type: ignore[no-any-return]
+
+
+def format_show(document: dict[str, Any]) -> str:
+    """The document for a terminal: the server, then the objects, then the phases."""
+    lines = []
+    server = document["server"]
+    lines.append(f"server {server['name']} ({server['id']})")
+    for key, value in server.items():
+        if key not in ("id", "name") and value not in (None, ""):
+            shown = json.dumps(value) if isinstance(value, dict) else value
+            lines.append(f"  {key:<32} {shown}")
+    lines.append("host objects (GET /servers/{id}/diagnostics):")
+    for key, value in document["host_objects"].items():
+        if isinstance(value, (list, dict)):
+            lines.append(f"  {key}:")
+            for item in value if isinstance(value, list) else [value]:
+                lines.append(f"    {json.dumps(item)}")
+        else:
+            lines.append(f"  {key:<32} {value}")
+    if document["boot_phases"]:
+        lines.append("boot phases (openstack server event show):")
+        for phase in document["boot_phases"]:
+            lines.append(f"  {phase['event']:<40} {phase['start_time']} -> "
+                         f"{phase['finish_time']} {phase['result'] or ''}")
+    return "\n".join(lines)

@@ -1,0 +1,645 @@
+"""The QEMU compute driver: one QEMU process per guest, controlled over QMP.
+
+How a guest is made (:meth:`QemuDriver.spawn`), one timed phase each:
+
+1. ``image_convert`` (only for a non-qcow2 image): the cached base into qcow2, once per host.
+2. ``disks``: the base is checked (no backing or data file, a BIOS boot signature) and a
+   qcow2 overlay sized to the flavor is made on it.
+3. ``config_drive``: the ISO9660 ``config-2`` disk cloud-init reads, when asked for or
+   forced by ``compute.force_config_drive``.
+4. ``plug_vifs``: a tap per NIC, in its bridge.
+5. ``start``: QEMU starts paused (``-S``) with only CPU, memory, serial console and QMP on its
+   command line; the disks and NICs are added over QMP under our own ids
+   (``disk-root``, ``disk-config``, ``nic-<port>``), then ``cont``.
+
+What it keeps: :mod:`ownstack.compute.drivers.qemu.process` describes the guest directory and
+its recipe. Power state is read from the process table and QMP, never remembered: a live
+process of the guest is ``RUNNING`` (``PAUSED`` while QMP says stopped, not by us), a guest
+whose process is gone is ``SHUTDOWN`` (as Nova reports a killed QEMU), a recipe not yet
+``spawned`` is ``NOSTATE``.
+
+Every running guest has a QMP connection with a watcher task: QMP events (``STOP``,
+``RESUME``, ``GUEST_PANICKED``) and the connection closing (QEMU exited: powered off from
+inside, killed, or quit by us) become :class:`GuestEvent` nudges for the agent.
+
+Soft power off is ACPI (``system_powerdown``), then ``quit`` and at last SIGKILL once the
+timeout passes. A soft reboot is an ACPI power off and a start from the same recipe (as
+Nova's libvirt driver does), falling back to a reset; a hard reboot is ``system_reset``, or a
+start when the guest is off. A snapshot pauses a running guest (``stop`` flushes its disks),
+flattens overlay and backing file into one qcow2 with ``qemu-img convert -U``, and resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shlex
+import shutil
+import time
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from qemu.qmp import QMPClient, QMPError
+from qemu.qmp.protocol import Runstate
+
+from ownstack.compute.drivers.base import (
+    Capability,
+    DriverError,
+    GuestEvent,
+    GuestInfo,
+    GuestNotFound,
+    GuestSpec,
+    HostResources,
+    InvalidGuestState,
+    NicSpec,
+    Phase,
+    PhaseTimer,
+    PowerState,
+    SnapshotFile,
+    SpawnFailed,
+    check_capability,
+)
+from ownstack.compute.drivers.qemu import host as qemu_host
+from ownstack.compute.drivers.qemu import process as proc
+from ownstack.compute.drivers.qemu.configdrive import write_config_drive
+from ownstack.compute.drivers.qemu.images import BaseImage, QemuImg
+from ownstack.compute.drivers.qemu.process import GuestFiles, Recipe
+from ownstack.compute.metadata import config_drive_files
+
+__all__ = ["QemuDriver", "from_config"]
+
+LOG = logging.getLogger(__name__)
+EVENT_QUEUE_SIZE = 1024
+CONSOLE_MAX_BYTES = 1048576
+QMP_CONNECT_TIMEOUT = 10.0
+QUIT_TIMEOUT = 5.0
+BASE_PRUNE_INTERVAL = 600.0
+
+
+@dataclass(eq=False)
+class _Monitor:
+    """The QMP connection of one running guest and the task that watches it."""
+
+    uuid: str
+    pid: int
+    qmp: QMPClient
+    paused: bool = False
+    task: asyncio.Task[None] | None = None
+    quiet: set[str] = field(default_factory=set)   # events we cause ourselves and hide
+
+    async def execute(self, command: str, arguments: Mapping[str, Any] | None = None) -> Any:
+        try:
+            return await self.qmp.execute(command, arguments)
+        except QMPError as exc:
+            raise DriverError(f"QMP {command} on guest {self.uuid} failed: {exc}") from exc
+
+
+class QemuDriver:
+    """A :class:`~ownstack.compute.drivers.base.ComputeDriver` running real QEMU guests."""
+
+    name = "qemu"
+
+    def __init__(self, host: str, state_dir: Path, *, qemu_binary: str = "qemu-system-x86_64",
+                 qemu_img: str = "qemu-img", virt_type: str = "auto",
+                 console_max_bytes: int = CONSOLE_MAX_BYTES, force_config_drive: bool = False,
+                 base_max_age: float = 86400.0) -> None:
+        if virt_type not in ("auto", "kvm", "qemu"):
+            raise ValueError(f"compute.virt_type must be auto, kvm or qemu, not {virt_type!r}")
+        self.host = host
+        self.directory = state_dir / "compute" / "qemu" / host
+        self.instances = self.directory / "instances"
+        self.bases = self.directory / "bases"
+        self.qemu_binary = qemu_binary
+        self.virt_type = virt_type
+        self.console_max_bytes = console_max_bytes
+        self.force_config_drive = force_config_drive
+        self.base_max_age = base_max_age
+        self.images = QemuImg(qemu_img)
+        self.accel: qemu_host.Accel | None = None
+        self._run: Path | None = None
+        self._monitors: dict[str, _Monitor] = {}
+        self._queues: set[asyncio.Queue[GuestEvent | None]] = set()
+        self._last_base_prune = 0.0
+
+    @property
+    def capabilities(self) -> Mapping[str, bool]:
+        return {c.value: True for c in Capability}
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def init_host(self) -> None:
+        """Choose KVM or TCG, then adopt the guests a previous agent left running."""
+        self.instances.mkdir(parents=True, exist_ok=True)
+        self._run = proc.runtime_dir(self.directory)
+        self.accel = await qemu_host.choose_accel(
+            self.virt_type, self.qemu_binary, cache_path=self.directory / "accel.json")
+        LOG.info("qemu driver on %s: accelerator %s, guests in %s", self.host,
+                 self.accel.value, self.instances)
+        for uuid in self._uuids():
+            files = self._files(uuid)
+            recipe = Recipe.load(files.recipe)
+            pid = proc.read_pid(files)
+            if recipe is not None and recipe.spawned and proc.pid_alive(pid, uuid):
+                assert pid is not None
+                try:
+                    await self._attach(uuid, files, pid)
+                    LOG.info("adopted running guest %s (QEMU pid %d)", uuid, pid)
+                except DriverError as exc:
+                    LOG.warning("guest %s: cannot adopt QEMU pid %d: %s", uuid, pid, exc)
+
+    async def close(self) -> None:
+        """Drop the QMP connections; every guest keeps running."""
+        monitors, self._monitors = list(self._monitors.values()), {}
+        for monitor in monitors:
+            await self._detach(monitor)
+        for queue in self._queues:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(None)
+        self._queues.clear()
+
+    async def host_resources(self) -> HostResources:
+        self.instances.mkdir(parents=True, exist_ok=True)
+        return await qemu_host.host_resources(self.instances, self.qemu_binary)
+
+    # -- observation ---------------------------------------------------------------------
+
+    def _uuids(self) -> list[str]:
+        try:
+            return sorted(p.name for p in self.instances.iterdir()
+                          if p.is_dir() and not p.name.startswith("."))
+        except FileNotFoundError:
+            return []
+
+    def _files(self, uuid: str) -> GuestFiles:
+        if self._run is None:
+            raise DriverError("init_host() was not called")
+        if "/" in uuid or uuid.startswith("."):
+            raise GuestNotFound(uuid)
+        return GuestFiles(uuid, self.instances / uuid, self._run)
+
+    def _observe(self, uuid: str) -> PowerState | None:
+        """The guest's power state from what the host shows; ``None`` if it has no files."""
+        files = self._files(uuid)
+        if not files.directory.is_dir():
+            return None
+        recipe = Recipe.load(files.recipe)
+        if recipe is None or not recipe.spawned:
+            return PowerState.NOSTATE
+        if proc.pid_alive(proc.read_pid(files), uuid):
+            monitor = self._monitors.get(uuid)
+            return PowerState.PAUSED if monitor and monitor.paused else PowerState.RUNNING
+        return PowerState.SHUTDOWN
+
+    def _require(self, uuid: str) -> PowerState:
+        state = self._observe(uuid)
+        if state is None:
+            raise GuestNotFound(uuid)
+        return state
+
+    def _info(self, uuid: str, state: PowerState) -> GuestInfo:
+        files = self._files(uuid)
+        recipe = Recipe.load(files.recipe)
+        pid = proc.read_pid(files)
+        alive = proc.pid_alive(pid, uuid)
+        details: dict[str, Any] = {
+            "driver": "qemu", "host": self.host, "instance_dir": str(files.directory),
+            "pid": pid if alive else None, "qmp_socket": str(files.qmp) if alive else None,
+            "console_log": str(files.console), "disk": str(files.disk),
+        }
+        if recipe is not None:
+            details |= {
+                "accel": recipe.accel, "backing_file": recipe.base, "image_id": recipe.image_id,
+                "config_drive": str(files.config_drive) if recipe.config_drive else None,
+                "taps": list(recipe.taps), "command_line": shlex.join(recipe.argv),
+                "qmp_devices": [{"execute": cmd, "arguments": args}
+                                for cmd, args in recipe.devices],
+            }
+        return GuestInfo(uuid, state, details)
+
+    async def list_guests(self) -> list[GuestInfo]:
+        guests = []
+        for uuid in self._uuids():
+            state = self._observe(uuid)
+            if state is not None:
+                self._trim_console(self._files(uuid))
+                guests.append(self._info(uuid, state))
+        if time.monotonic() - self._last_base_prune > BASE_PRUNE_INTERVAL:
+            self._last_base_prune = time.monotonic()
+            self.prune_bases()
+        return guests
+
+    async def get_info(self, uuid: str) -> GuestInfo:
+        return self._info(uuid, self._require(uuid))
+
+    async def events(self) -> AsyncGenerator[GuestEvent, None]:
+        queue: asyncio.Queue[GuestEvent | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
+        self._queues.add(queue)
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            self._queues.discard(queue)
+
+    def _notify(self, uuid: str, state: PowerState) -> None:
+        event = GuestEvent(uuid, state)
+        for queue in self._queues:
+            if not queue.full():        # a nudge: a missed one is repaired by the resync
+                queue.put_nowait(event)
+
+    # -- QMP connections -----------------------------------------------------------------
+
+    async def _attach(self, uuid: str, files: GuestFiles, pid: int) -> _Monitor:
+        """Connect to the guest's QMP socket and watch it."""
+        if (old := self._monitors.pop(uuid, None)) is not None:
+            await self._detach(old)
+        qmp = QMPClient(f"guest-{uuid[:8]}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + QMP_CONNECT_TIMEOUT
+        while True:
+            try:
+                await qmp.connect(str(files.qmp))
+                break
+            except QMPError as exc:
+                if loop.time() >= deadline or not proc.pid_alive(pid, uuid):
+                    raise DriverError(f"cannot reach the QMP socket {files.qmp}: {exc}"
+                                      ) from exc
+                await asyncio.sleep(0.05)
+        monitor = _Monitor(uuid, pid, qmp)
+        status = await monitor.execute("query-status")
+        monitor.paused = status.get("status") == "paused"
+        monitor.task = asyncio.create_task(self._watch(monitor), name=f"qmp-watch-{uuid[:8]}")
+        self._monitors[uuid] = monitor
+        return monitor
+
+    async def _detach(self, monitor: _Monitor) -> None:
+        if monitor.task is not None:
+            monitor.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await monitor.task
+        with contextlib.suppress(Exception):
+            await monitor.qmp.disconnect()
+
+    async def _monitor(self, uuid: str) -> _Monitor:
+        """The running guest's QMP connection, reconnecting if it was lost."""
+        monitor = self._monitors.get(uuid)
+        if monitor is not None and monitor.qmp.runstate == Runstate.RUNNING:
+            return monitor
+        files = self._files(uuid)
+        pid = proc.read_pid(files)
+        if not proc.pid_alive(pid, uuid):
+            raise InvalidGuestState(uuid, self._require(uuid), "talk to")
+        assert pid is not None
+        return await self._attach(uuid, files, pid)
+
+    async def _watch(self, monitor: _Monitor) -> None:
+        """Turn QMP events and the end of the connection into power-state nudges."""
+        pump = asyncio.create_task(self._pump_events(monitor))
+        try:
+            while monitor.qmp.runstate == Runstate.RUNNING:
+                await monitor.qmp.runstate_changed()
+        finally:
+            pump.cancel()
+        with contextlib.suppress(Exception):
+            await monitor.qmp.disconnect()
+        # The connection ended on QEMU's side: it exited, or is about to.
+        await proc.wait_gone(monitor.pid, monitor.uuid, QUIT_TIMEOUT)
+        if self._monitors.get(monitor.uuid) is monitor:
+            del self._monitors[monitor.uuid]
+        state = self._observe(monitor.uuid)
+        self._notify(monitor.uuid, PowerState.NOSTATE if state is None else state)
+
+    async def _pump_events(self, monitor: _Monitor) -> None:
+        async for event in monitor.qmp.events:
+            name = event["event"]
+            if name in monitor.quiet:
+                continue
+            if name == "STOP":
+                monitor.paused = True
+                self._notify(monitor.uuid, PowerState.PAUSED)
+            elif name == "RESUME":
+                monitor.paused = False
+                self._notify(monitor.uuid, PowerState.RUNNING)
+            elif name == "GUEST_PANICKED":
+                self._notify(monitor.uuid, PowerState.CRASHED)
+
+    # -- spawn and destroy ---------------------------------------------------------------
+
+    async def spawn(self, spec: GuestSpec, phases: PhaseTimer) -> None:
+        config_drive = spec.config_drive or self.force_config_drive
+        if config_drive:
+            check_capability(self, Capability.CONFIG_DRIVE)
+        files = self._files(spec.uuid)
+        if (state := self._observe(spec.uuid)) is not None:
+            raise InvalidGuestState(spec.uuid, state, "spawn")
+        if self.accel is None:
+            raise DriverError("init_host() was not called")
+        files.directory.mkdir(parents=True)
+        try:
+            base = await self._prepare_base(spec, files, phases)
+            if config_drive:
+                async with phases.phase(Phase.CONFIG_DRIVE):
+                    documents = config_drive_files(spec)
+                    await asyncio.to_thread(write_config_drive, files.config_drive, documents)
+            recipe = self._recipe(spec, files, base, config_drive)
+            recipe.save(files.recipe)
+            if spec.nics:
+                async with phases.phase(Phase.PLUG_VIFS):
+                    for nic in spec.nics:
+                        await _plug_tap(nic)
+            async with phases.phase(Phase.START):
+                await self._start(recipe, files)
+                recipe.spawned = True
+                recipe.save(files.recipe)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await self._remove(spec.uuid, notify=False)
+            if isinstance(exc, SpawnFailed) or not isinstance(exc, Exception):
+                raise
+            raise SpawnFailed(str(exc) if isinstance(exc, DriverError)
+                              else f"{type(exc).__name__}: {exc}") from exc
+        LOG.info("guest %s started (QEMU pid %s, %s)", spec.uuid, proc.read_pid(files),
+                 recipe.accel)
+
+    async def _prepare_base(self, spec: GuestSpec, files: GuestFiles,
+                            phases: PhaseTimer) -> BaseImage:
+        image = spec.image
+        if image.disk_format != "qcow2":
+            async with phases.phase(Phase.IMAGE_CONVERT):
+                base, _ = await self.images.base_for(image, self.bases)
+        async with phases.phase(Phase.DISKS):
+            if image.disk_format == "qcow2":
+                base, _ = await self.images.base_for(image, self.bases)
+            await self.images.check_bootable(base, image.id, files.directory)
+            await self.images.create_overlay(base, files.disk, spec.root_gb, image.id)
+        return base
+
+    def _recipe(self, spec: GuestSpec, files: GuestFiles, base: BaseImage,
+                config_drive: bool) -> Recipe:
+        assert self.accel is not None
+        uuid = spec.uuid
+        kvm = self.accel == qemu_host.Accel.KVM
+        smbios = ("type=1,manufacturer=OpenStack Foundation,product=OpenStack Nova,"
+                  f"version={_version()},serial={uuid},uuid={uuid},family=Virtual Machine")
+        argv = [
+            self.qemu_binary, "-name", f"guest=instance-{uuid},debug-threads=on",
+            "-uuid", uuid, "-machine", f"pc,accel={self.accel.value},usb=off",
+            "-cpu", "host" if kvm else "max", "-m", f"{spec.memory_mb}M",
+            "-smp", str(spec.vcpus), "-nodefaults", "-no-user-config", "-display", "none",
+            "-smbios", smbios, "-rtc", "base=utc",
+            "-chardev", f"file,id=serial0,path={_opt(files.console)},append=on",
+            "-serial", "chardev:serial0",
+            "-qmp", f"unix:{_opt(files.qmp)},server=on,wait=off",
+            "-pidfile", str(files.pidfile), "-daemonize", "-S", "-msg", "timestamp=on",
+        ]
+        devices: list[tuple[str, dict[str, Any]]] = [
+            ("blockdev-add", {"node-name": "root", "driver": "qcow2",
+                              "file": {"driver": "file", "filename": str(files.disk)}}),
+            ("device_add", {"driver": "virtio-blk-pci", "id": "disk-root", "drive": "root",
+                            "bootindex": 0}),
+        ]
+        if config_drive:
+            devices += [
+                ("blockdev-add", {"node-name": "config", "driver": "raw", "read-only": True,
+                                  "file": {"driver": "file", "read-only": True,
+                                           "filename": str(files.config_drive)}}),
+                ("device_add", {"driver": "virtio-blk-pci", "id": "disk-config",
+                                "drive": "config"}),
+            ]
+        for index, nic in enumerate(spec.nics):
+            devices += [
+                ("netdev_add", {"type": "tap", "id": f"net{index}", "ifname": nic.tap_name,
+                                "script": "no", "downscript": "no"}),
+                ("device_add", {"driver": "virtio-net-pci", "id": f"nic-{nic.port_id}",
+                                "netdev": f"net{index}", "mac": nic.mac}
+                 | ({"host_mtu": nic.mtu} if nic.mtu != 1500 else {})),
+            ]
+        return Recipe(uuid=uuid, name=spec.name, argv=argv, devices=devices,
+                      image_id=spec.image.id, base=str(base.path), accel=self.accel.value,
+                      taps=[nic.tap_name for nic in spec.nics], config_drive=config_drive)
+
+    async def _start(self, recipe: Recipe, files: GuestFiles) -> None:
+        """Start QEMU paused, add the devices over QMP, then let the guest run."""
+        self._trim_console(files)
+        try:
+            pid = await proc.start_qemu(recipe.argv, files)
+            monitor = await self._attach(recipe.uuid, files, pid)
+            for command, arguments in recipe.devices:
+                await monitor.execute(command, arguments)
+            await monitor.execute("cont")
+            monitor.paused = False
+        except BaseException:
+            if (monitor_ := self._monitors.pop(recipe.uuid, None)) is not None:
+                await self._detach(monitor_)
+            await proc.kill(proc.read_pid(files), recipe.uuid)
+            raise
+
+    async def destroy(self, uuid: str) -> None:
+        await self._remove(uuid, notify=True)
+
+    async def _remove(self, uuid: str, *, notify: bool) -> None:
+        files = self._files(uuid)
+        if (monitor := self._monitors.pop(uuid, None)) is not None:
+            await self._detach(monitor)
+        await proc.kill(proc.read_pid(files), uuid)
+        existed = files.directory.exists()
+        recipe = Recipe.load(files.recipe)
+        for tap in recipe.taps if recipe else []:
+            await _unplug_tap(tap)
+        await asyncio.to_thread(shutil.rmtree, files.directory, True)
+        files.qmp.unlink(missing_ok=True)
+        files.pidfile.unlink(missing_ok=True)
+        if existed and notify:
+            self._notify(uuid, PowerState.NOSTATE)
+            LOG.info("guest %s destroyed", uuid)
+
+    # -- power ---------------------------------------------------------------------------
+
+    async def power_off(self, uuid: str, timeout: float = 60.0) -> None:
+        state = self._require(uuid)
+        if state in (PowerState.SHUTDOWN, PowerState.NOSTATE):
+            return
+        await self._stop(uuid, timeout)
+
+    async def _stop(self, uuid: str, timeout: float) -> bool:
+        """ACPI power off, forced after ``timeout``; ``True`` if the guest obeyed ACPI."""
+        files = self._files(uuid)
+        pid = proc.read_pid(files)
+        with contextlib.suppress(DriverError):
+            monitor = await self._monitor(uuid)
+            if monitor.paused:
+                await monitor.execute("cont")
+            await monitor.execute("system_powerdown")
+        if await proc.wait_gone(pid, uuid, timeout):
+            return True
+        LOG.warning("guest %s ignored ACPI power off for %.0fs; forcing it", uuid, timeout)
+        with contextlib.suppress(DriverError):
+            await (await self._monitor(uuid)).execute("quit")
+        if not await proc.wait_gone(pid, uuid, QUIT_TIMEOUT):
+            await proc.kill(pid, uuid)
+        return False
+
+    async def power_on(self, uuid: str) -> None:
+        state = self._require(uuid)
+        if state == PowerState.RUNNING:
+            return
+        if state == PowerState.PAUSED:
+            await (await self._monitor(uuid)).execute("cont")
+            return
+        files = self._files(uuid)
+        recipe = Recipe.load(files.recipe)
+        if state == PowerState.NOSTATE or recipe is None:
+            raise InvalidGuestState(uuid, state, "power on")
+        for tap in recipe.taps:
+            await _plug_tap_again(tap)
+        await self._start(recipe, files)
+
+    async def reboot(self, uuid: str, hard: bool, timeout: float = 60.0) -> None:
+        state = self._require(uuid)
+        if hard:
+            if state == PowerState.NOSTATE:
+                raise InvalidGuestState(uuid, state, "hard reboot")
+            if state in (PowerState.RUNNING, PowerState.PAUSED):
+                monitor = await self._monitor(uuid)
+                await monitor.execute("system_reset")
+                if monitor.paused:
+                    await monitor.execute("cont")
+            else:
+                await self.power_on(uuid)
+            return
+        check_capability(self, Capability.REBOOT_SOFT)
+        if state != PowerState.RUNNING:
+            raise InvalidGuestState(uuid, state, "soft reboot")
+        await self._stop(uuid, timeout)
+        await self.power_on(uuid)
+
+    # -- console and snapshot ------------------------------------------------------------
+
+    def _trim_console(self, files: GuestFiles) -> None:
+        """Keep the console log under its cap: the newest half of the cap stays.
+
+        QEMU appends (``append=on`` opens it ``O_APPEND``), so its next write lands at the
+        new end after the rewrite.
+        """
+        try:
+            if files.console.stat().st_size <= self.console_max_bytes:
+                return
+            with files.console.open("r+b") as f:
+                keep = self.console_max_bytes // 2
+                f.seek(-keep, 2)
+                tail = f.read()
+                f.seek(0)
+                f.write(tail)
+                f.truncate(len(tail))
+        except OSError:
+            return
+
+    async def console_output(self, uuid: str, max_bytes: int | None = None) -> str:
+        check_capability(self, Capability.CONSOLE_LOG)
+        self._require(uuid)
+        files = self._files(uuid)
+        self._trim_console(files)
+        try:
+            with files.console.open("rb") as f:
+                size = f.seek(0, 2)
+                f.seek(max(0, size - max_bytes) if max_bytes is not None else 0)
+                data = f.read()
+        except FileNotFoundError:
+            data = b""
+        return data.decode(errors="replace")
+
+    async def snapshot(self, uuid: str, dest_path: Path) -> SnapshotFile:
+        check_capability(self, Capability.SNAPSHOT)
+        state = self._require(uuid)
+        if state == PowerState.NOSTATE:
+            raise InvalidGuestState(uuid, state, "snapshot")
+        files = self._files(uuid)
+        if state not in (PowerState.RUNNING, PowerState.PAUSED):
+            size = await self.images.flatten(files.disk, dest_path, force_share=False)
+            return SnapshotFile(dest_path, "qcow2", size)
+        monitor = await self._monitor(uuid)
+        was_paused = monitor.paused
+        monitor.quiet |= {"STOP", "RESUME"}
+        try:
+            if not was_paused:
+                await monitor.execute("stop")       # flushes the guest's disks
+            size = await self.images.flatten(files.disk, dest_path, force_share=True)
+        finally:
+            try:
+                if not was_paused:
+                    await monitor.execute("cont")
+            finally:
+                monitor.quiet -= {"STOP", "RESUME"}
+        return SnapshotFile(dest_path, "qcow2", size)
+
+    # -- housekeeping --------------------------------------------------------------------
+
+    def prune_bases(self, *, now: float | None = None) -> list[str]:
+        """Remove converted bases no guest uses and nobody touched for ``base_max_age``."""
+        now = time.time() if now is None else now
+        used = {recipe.base for uuid in self._uuids()
+                if (recipe := Recipe.load(self._files(uuid).recipe)) is not None}
+        removed = []
+        for path in self.bases.glob("*.qcow2") if self.bases.is_dir() else []:
+            with contextlib.suppress(OSError):
+                if str(path) not in used and now - path.stat().st_mtime > self.base_max_age:
+                    path.unlink()
+                    removed.append(path.name)
+        return removed
+
+
+def _version() -> str:
+    try:
+        return metadata.version("ownstack")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def _opt(path: Path) -> str:
+    """A path inside a QEMU option value: commas are doubled."""
+    return str(path).replace(",", ",,")
+
+
+async def _ip(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        "ip", *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    _, stderr = await process.communicate()
+    return process.returncode or 0, stderr.decode(errors="replace").strip()
+
+
+async def _plug_tap(nic: NicSpec) -> None:
+    """A persistent tap for the NIC, in its bridge and up (idempotent)."""
+    code, error = await _ip("tuntap", "add", "dev", nic.tap_name, "mode", "tap")
+    if code and "exists" not in error.lower() and "busy" not in error.lower():
+        raise DriverError(f"cannot create tap {nic.tap_name}: {error}")
+    code, error = await _ip("link", "set", "dev", nic.tap_name, "master", nic.bridge,
+                            "mtu", str(nic.mtu), "up")
+    if code:
+        raise DriverError(f"cannot plug tap {nic.tap_name} into {nic.bridge}: {error}")
+
+
+async def _plug_tap_again(tap: str) -> None:
+    """On power on: the tap survives a stopped guest; bring it up if it is there."""
+    await _ip("link", "set", "dev", tap, "up")
+
+
+async def _unplug_tap(tap: str) -> None:
+    code, error = await _ip("link", "del", "dev", tap)
+    if code and "cannot find" not in error.lower() and "does not exist" not in error.lower():
+        LOG.warning("cannot remove tap %s: %s", tap, error)
+
+
+def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> QemuDriver:
+    """The agent's factory. Options (``compute.*``): ``virt_type``, ``qemu_binary``,
+    ``console_max_bytes``, ``force_config_drive``, ``image_cache_max_age``."""
+    return QemuDriver(
+        host, state_dir, qemu_binary=str(options.get("qemu_binary") or "qemu-system-x86_64"),
+        virt_type=str(options.get("virt_type") or "auto"),
+        console_max_bytes=int(options.get("console_max_bytes") or CONSOLE_MAX_BYTES),
+        force_config_drive=bool(options.get("force_config_drive", False)),
+        base_max_age=float(options.get("image_cache_max_age") or 86400))
