@@ -226,7 +226,7 @@ async def make_cloud(config: Config) -> AsyncIterator[CloudClient]:
 
 def cloud_config(tmp_path: Path, *extra: str) -> Config:
     return make_config(tmp_path, "image.port=15998", "compute.report_interval=0.2",
-                       "compute.host=test-node", *extra)
+                       "compute.host=test-node", "compute.driver=fake", *extra)
 
 
 @pytest.fixture

@@ -133,7 +133,7 @@ class ComputeConfig:
     # Roles this process runs besides the API. The all-in-one cloud runs both.
     conductor: bool = True                     # scheduling and the instance state machine
     agent: bool = True                         # compute agents, one per node, with `driver`
-    driver: str = "fake"                       # the hypervisor driver of the agents
+    driver: str = "qemu"                       # the hypervisor driver: qemu, or fake
     host: str = ""                             # this node's name; empty: the machine's name
     fake_nodes: int = 1                        # fake driver only: simulated nodes in-process
     fake_vcpus: int = 8                        # fake driver only: each node's size
@@ -157,6 +157,9 @@ class ComputeConfig:
     image_cache_dir: str = ""                  # empty: <state_dir>/compute/images
     image_cache_max_age: int = 86400           # seconds an unused cached image is kept
     console_max_bytes: int = 1048576           # serial console log kept per server
+    virt_type: str = "auto"                    # qemu driver: auto (KVM if it works), kvm, qemu
+    qemu_binary: str = "qemu-system-x86_64"    # qemu driver: the emulator to run
+    force_config_drive: bool = False           # qemu driver: a config drive for every server
     quota: QuotaConfig = field(default_factory=QuotaConfig)
 
 

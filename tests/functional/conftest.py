@@ -202,6 +202,8 @@ def start_cloud(tmp: Path, backend: str, database_url: str | None,
     log = tmp / "ownstack.log"
     command = [sys.executable, "-m", "ownstack", "--state-dir", str(state_dir),
                "--set", "identity.bcrypt_rounds=4"]
+    if not any(item.startswith("compute.driver=") for item in extra):
+        command += ["--set", "compute.driver=fake"]     # the control plane's tests
     for item in port_overrides(port):
         command += ["--set", item]
     if database_url:

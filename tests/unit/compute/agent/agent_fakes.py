@@ -218,7 +218,7 @@ class AgentEnv:
 
 def agent_config(tmp_path: Path, *overrides: str) -> Config:
     return load_config(tmp_path, environ={}, overrides=[
-        "compute.host=node-a", "compute.report_interval=0.05",
+        "compute.host=node-a", "compute.driver=fake", "compute.report_interval=0.05",
         "compute.resync_interval=3600", "compute.shutdown_timeout=0.05", *overrides])
 
 

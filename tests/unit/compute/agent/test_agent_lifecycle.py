@@ -46,7 +46,8 @@ async def test_the_agent_waits_for_a_conductor_that_starts_later(tmp_path: Path)
 
 def test_node_names(tmp_path: Path) -> None:
     def names(*overrides: str) -> list[str]:
-        return node_names(load_config(tmp_path, environ={}, overrides=list(overrides)))
+        return node_names(load_config(tmp_path, environ={},
+                                      overrides=["compute.driver=fake", *overrides]))
     assert names("compute.host=h") == ["h"]
     assert names("compute.host=h", "compute.fake_nodes=3") == ["h-1", "h-2", "h-3"]
     assert names("compute.host=", "compute.fake_nodes=1") != [""]
@@ -55,7 +56,8 @@ def test_node_names(tmp_path: Path) -> None:
 
 
 def test_driver_options_carry_every_compute_option(tmp_path: Path) -> None:
-    config = load_config(tmp_path, environ={}, overrides=["compute.fake_vcpus=3",
+    config = load_config(tmp_path, environ={}, overrides=["compute.driver=fake",
+                                                           "compute.fake_vcpus=3",
                                                            "compute.fake_spawn_delay=0.5"])
     options = driver_options(config)
     assert options["vcpus"] == 3 and options["spawn_delay"] == 0.5
