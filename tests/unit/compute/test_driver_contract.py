@@ -5,11 +5,10 @@ that builds a driver on a clean host, a bootable cached image, and the two thing
 driver's own test harness can do: restart the agent (a new driver on the same host) and
 stop a guest behind the agent's back.
 
-Adding a driver is one line. For QEMU (issue 5): write ``qemu_harness`` in
-``tests/unit/compute/qemu_harness.py`` (it fails, never skips, when QEMU or the test image
-is missing: CI installs both; its ``stop_behind_back`` kills the QEMU pid; its timeouts allow
-a TCG boot), then
-add ``"qemu": qemu_harness,`` to ``HARNESSES`` with its import.
+Adding a driver is one line. The QEMU harness (``qemu_harness.py``) boots real guests of
+the ``ownstack-tiny`` test image under TCG; it fails, never skips, when QEMU or the image is
+missing (CI installs both); its ``stop_behind_back`` SIGKILLs the QEMU process, and its
+timeouts allow a TCG boot.
 
 ``fake-minimal`` is the fake with every capability turned off, so the "unsupported
 operations raise Unsupported and change nothing" half of the contract is exercised too.
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from qemu_harness import qemu_harness
 
 from ownstack.compute.drivers.base import (
     PHASE_ORDER,
@@ -97,6 +97,7 @@ async def _noop_driver() -> ComputeDriver:
 HARNESSES: dict[str, HarnessFactory] = {
     "fake": _fake_harness(),
     "fake-minimal": _fake_harness(**{c.value: False for c in Capability}),
+    "qemu": qemu_harness,
 }
 
 
@@ -309,7 +310,7 @@ async def test_console_shows_the_hostname_marker_across_reboots(h: Harness) -> N
             await h.driver.console_output(spec.uuid)
         return
     marker = spec.hostname if spec.config_drive else "login"
-    await wait_console(h, spec.uuid, marker)
+    await wait_console(h, spec.uuid, f"{marker} login:")    # the first boot has ended
     await h.driver.reboot(spec.uuid, hard=True)
     await wait_console(h, spec.uuid, f"{marker} login:", count=2)
     tail = await h.driver.console_output(spec.uuid, max_bytes=64)
