@@ -169,28 +169,38 @@ async def kill(pid: int | None, uuid: str, *, timeout: float = 10.0) -> None:
 
 
 async def start_qemu(argv: list[str], files: GuestFiles, *, timeout: float = 60.0) -> int:
-    """Start a daemonized QEMU and return its pid, or raise :class:`DriverError`."""
+    """Start a daemonized QEMU and return its pid, or raise :class:`DriverError`.
+
+    QEMU's stderr goes to a file, not a pipe: the daemon keeps whatever it inherited, and
+    under some event loops (uvloop) a pipe it inherited never reads as closed. Only the
+    exit of the parent, which means "ready" or "failed", is awaited.
+    """
     files.run.mkdir(parents=True, exist_ok=True, mode=0o700)
     files.pidfile.unlink(missing_ok=True)
     files.qmp.unlink(missing_ok=True)
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True)
-    except FileNotFoundError:
-        raise DriverError(f"{argv[0]} is not installed (Debian package qemu-system-x86)"
-                          ) from None
+    errors = files.directory / "qemu-start.err"
+    with errors.open("wb") as stderr:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=stderr, start_new_session=True)
+        except FileNotFoundError:
+            raise DriverError(f"{argv[0]} is not installed (Debian package qemu-system-x86)"
+                              ) from None
     try:
         async with asyncio.timeout(timeout):
-            _, stderr = await process.communicate()
+            await process.wait()
     except BaseException:
         if process.returncode is None:
             process.kill()
             await process.wait()
         await kill(read_pid(files), files.uuid)
         raise
+    finally:
+        message = errors.read_text(errors="replace") if errors.exists() else ""
+        errors.unlink(missing_ok=True)
     if process.returncode != 0:
-        lines = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+        lines = [line for line in message.splitlines() if line.strip()]
         raise DriverError("QEMU failed to start: " + ("; ".join(lines[-3:]) or
                                                       f"exit {process.returncode}"))
     pid = read_pid(files)
