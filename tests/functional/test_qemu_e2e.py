@@ -212,6 +212,10 @@ def test_snapshot_boots_again(env: QemuCloud) -> None:
     again = unique("vm")
     second = boot(env, again, "--config-drive", "true", image=snap)
     env.wait_console(again, f"ownstack: login ready on {again}")
+    # Rebuild: the same server, a new disk from the snapshot, booted again.
+    env.cloud.osc("server", "rebuild", "--image", snap, "--wait", vm)
+    assert env.status(vm) == "ACTIVE" and len(qemu_pids(server["id"])) == 1
+    env.wait_console(vm, "login ready on")
     for name, uuid in ((vm, server["id"]), (again, second["id"])):
         env.cloud.osc("server", "delete", "--wait", name)
         assert_no_leftovers(env, uuid)

@@ -189,3 +189,20 @@ async def test_nics_are_taps_in_their_bridge_and_go_with_the_guest(
         assert gone.returncode != 0
     finally:
         subprocess.run(["ip", "link", "del", bridge], check=False)
+
+
+async def test_force_config_drive_attaches_one_to_every_guest(tmp_path: Path) -> None:
+    driver = make_driver(tmp_path / "state", force_config_drive=True)
+    await driver.init_host()
+    try:
+        guest = spec(tiny(), config_drive=False)
+        phases = PhaseTimer()
+        await driver.spawn(guest, phases)
+        assert Phase.CONFIG_DRIVE in phases.names
+        info = await driver.get_info(guest.uuid)
+        assert info.details["config_drive"] and Path(info.details["config_drive"]).is_file()
+        assert "disk-config" in {d["arguments"].get("id") for d in info.details["qmp_devices"]}
+    finally:
+        for listed in await driver.list_guests():
+            await driver.destroy(listed.uuid)
+        await driver.close()
