@@ -8,8 +8,15 @@ set -euo pipefail
 #   ca-certificates, curl                    : fetching Python packages; health checks by hand
 #   iproute2, procps                         : the network service and `ownstack status`
 #   qemu-utils                               : qemu-img, which inspects and converts disk images
-#   util-linux                               : prlimit, which bounds what qemu-img may use
-PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux)
+#   util-linux                               : prlimit, which bounds what qemu-img may use;
+#                                              flock, one test-image build at a time
+#   qemu-system-x86                          : the compute driver's hypervisor (and SeaBIOS)
+#   syslinux, syslinux-common                : the test image's boot loader and MBR
+#   mtools, dosfstools                       : the test image's FAT partition, made without root
+#   cpio                                     : the test image's initramfs
+#   xorriso                                  : config drives (ISO9660) in the test-image tests
+PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux
+          qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

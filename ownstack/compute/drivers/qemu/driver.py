@@ -77,6 +77,7 @@ EVENT_QUEUE_SIZE = 1024
 CONSOLE_MAX_BYTES = 1048576
 QMP_CONNECT_TIMEOUT = 10.0
 QUIT_TIMEOUT = 5.0
+ACPI_RETRY_INTERVAL = 3.0        # seconds between ACPI power-button presses
 BASE_PRUNE_INTERVAL = 600.0
 
 
@@ -469,13 +470,21 @@ class QemuDriver:
         """ACPI power off, forced after ``timeout``; ``True`` if the guest obeyed ACPI."""
         files = self._files(uuid)
         pid = proc.read_pid(files)
-        with contextlib.suppress(DriverError):
-            monitor = await self._monitor(uuid)
-            if monitor.paused:
-                await monitor.execute("cont")
-            await monitor.execute("system_powerdown")
-        if await proc.wait_gone(pid, uuid, timeout):
-            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            # Pressed again every few seconds, as Nova retries: a press before the guest
+            # listens for it (early in a boot) is lost.
+            with contextlib.suppress(DriverError):
+                monitor = await self._monitor(uuid)
+                if monitor.paused:
+                    await monitor.execute("cont")
+                await monitor.execute("system_powerdown")
+            wait = min(ACPI_RETRY_INTERVAL, deadline - loop.time())
+            if await proc.wait_gone(pid, uuid, max(wait, 0.0)):
+                return True
+            if loop.time() >= deadline:
+                break
         LOG.warning("guest %s ignored ACPI power off for %.0fs; forcing it", uuid, timeout)
         with contextlib.suppress(DriverError):
             await (await self._monitor(uuid)).execute("quit")
