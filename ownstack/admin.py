@@ -154,9 +154,10 @@ def show_server(config: Config, name_or_id: str) -> dict[str, Any]:
                 "GET", "compute", f"/servers/{uuid}/os-instance-actions/"
                 f"{create[-1]['request_id']}", expect=(200,), version=COMPUTE_VERSION
             ).json()["instanceAction"]
-            phases = [{"event": e["event"], "start_time": e["start_time"],
-                       "finish_time": e["finish_time"], "result": e["result"]}
-                      for e in action.get("events", [])]
+            phases = sorted(({"event": e["event"], "start_time": e["start_time"],
+                              "finish_time": e["finish_time"], "result": e["result"]}
+                             for e in action.get("events", [])),
+                            key=lambda e: str(e["start_time"]))
     return {"server": {key: server.get(key) for key in (
                 "id", "name", "status", "OS-EXT-STS:power_state", "OS-EXT-STS:task_state",
                 "OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:instance_name", "fault")},

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="do not merge the cloud into ~/.config/openstack/clouds.yaml")
     up.set_defaults(func=cmd_up)
 
-    down = sub.add_parser("down", help="stop the cloud, keep its state")
+    down = sub.add_parser("down", help="stop the cloud, keep its state (guests keep running)")
     down.set_defaults(func=cmd_down)
 
     status = sub.add_parser("status", help="health and address of every service")
@@ -252,6 +252,11 @@ def cmd_reset(config: Config, args: argparse.Namespace) -> int:
             print("Nothing wiped.")
             return 1
     cmd_down(config, args)
+    from ownstack.compute.drivers.qemu.driver import destroy_all_guests
+
+    guests = asyncio.run(destroy_all_guests(config.state_dir))
+    if guests:
+        print(f"Destroyed {len(guests)} QEMU guest(s) of this cloud.")
     state.wipe(config)
     state.remove_from_user_clouds_yaml(Path.home() / ".config" / "openstack" / "clouds.yaml")
     print(f"Wiped {config.state_dir}.")

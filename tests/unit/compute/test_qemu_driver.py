@@ -28,7 +28,7 @@ from ownstack.compute.drivers.base import (
     SpawnFailed,
 )
 from ownstack.compute.drivers.qemu import process as proc
-from ownstack.compute.drivers.qemu.driver import QemuDriver
+from ownstack.compute.drivers.qemu.driver import QemuDriver, destroy_all_guests
 
 
 @pytest.fixture
@@ -206,3 +206,17 @@ async def test_force_config_drive_attaches_one_to_every_guest(tmp_path: Path) ->
         for listed in await driver.list_guests():
             await driver.destroy(listed.uuid)
         await driver.close()
+
+
+async def test_reset_destroys_every_guest_of_the_state_dir(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    driver = make_driver(state_dir)
+    await driver.init_host()
+    guest = spec(tiny())
+    await driver.spawn(guest, PhaseTimer())
+    pid = (await driver.get_info(guest.uuid)).details["pid"]
+    await driver.close()                                  # ownstack down: the guest runs on
+    assert proc.pid_alive(pid, guest.uuid)
+    assert await destroy_all_guests(state_dir) == [guest.uuid]
+    assert not proc.pid_alive(pid, guest.uuid)
+    assert not (driver.instances / guest.uuid).exists()

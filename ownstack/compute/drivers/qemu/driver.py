@@ -652,3 +652,20 @@ def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> QemuD
         console_max_bytes=int(options.get("console_max_bytes") or CONSOLE_MAX_BYTES),
         force_config_drive=bool(options.get("force_config_drive", False)),
         base_max_age=float(options.get("image_cache_max_age") or 86400))
+
+
+async def destroy_all_guests(state_dir: Path) -> list[str]:
+    """Destroy every QEMU guest kept under ``state_dir`` (for ``ownstack reset``, which
+    wipes the state the guests' processes and files belong to). Returns their uuids."""
+    root = state_dir / "compute" / "qemu"
+    destroyed: list[str] = []
+    for host_dir in sorted(root.iterdir()) if root.is_dir() else []:
+        driver = QemuDriver(host_dir.name, state_dir, virt_type="qemu")
+        await driver.init_host()
+        try:
+            for guest in await driver.list_guests():
+                await driver.destroy(guest.uuid)
+                destroyed.append(guest.uuid)
+        finally:
+            await driver.close()
+    return destroyed
