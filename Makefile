@@ -58,6 +58,7 @@ bench: venv
 	$(BIN)/python bench/bench_image.py
 	$(BIN)/python bench/bench_placement.py
 	$(BIN)/python bench/bench_compute.py
+	$(BIN)/python bench/bench_qemu.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
