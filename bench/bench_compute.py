@@ -9,7 +9,11 @@ the server is ACTIVE, then starts the next. It reports:
   * POST-to-ACTIVE latency p50/p95, client-side: from just before the POST to the first
     read that shows ACTIVE (one watcher polls ``changes-since`` every 50 ms for all);
   * GET /servers/detail with all servers listed (limit 1000): p50/p95 over 20 requests;
-  * the process's peak RSS during the run (sampled every 0.2 s) and at rest afterwards.
+  * the process's peak RSS during the run (sampled every 0.2 s) and at rest afterwards;
+  * the server process's CPU time (user + system, every thread, from ``/proc/<pid>/stat``)
+    per boot over the boot phase, and per ``/servers/detail`` request. Unlike wall-clock
+    figures these hardly move when other work shares the machine, so they are the figures
+    to compare between A/B runs.
 
 Targets (issue 4): > 30 boots/s; POST-to-ACTIVE p50 < 250 ms; /servers/detail at 1000
 servers p50 < 50 ms. After the run every host's Placement usage is checked against its
@@ -18,6 +22,7 @@ capacity: an over-commit fails the run.
 Results are appended to bench/results/compute.md with the date and machine.
 
     .venv/bin/python bench/bench_compute.py [--servers 1000] [--concurrency 16] [--hosts 100]
+                                            [--no-record]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import asyncio
 import datetime
 import json
+import os
 import platform
 import subprocess
 import tempfile
@@ -40,11 +46,19 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "compute.md"
 PASSWORD = "bench-secret"
 V = {"OpenStack-API-Version": "compute 2.96"}
+IDLE_SAMPLE = 5.0       # seconds of idle CPU sampled before the boots
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` (all its threads) so far."""
+    # Fields after the command name (which may hold spaces, hence the split on ")").
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class PeakRss:
@@ -222,13 +236,15 @@ def main() -> int:
     parser.add_argument("--servers", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--hosts", type=int, default=100)
+    parser.add_argument("--no-record", action="store_true",
+                        help="print the results without appending them to the results file")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="ownstack-bench-compute-"))
     state = work / "state"
     base = free_ports()
-    settings = [f"compute.fake_nodes={args.hosts}", "log.access_log=false",
-                "identity.bcrypt_rounds=4"]
+    settings = ["compute.driver=fake", f"compute.fake_nodes={args.hosts}",
+                "log.access_log=false", "identity.bcrypt_rounds=4"]
     try:
         ownstack(state, base, PASSWORD, "up", "--no-user-clouds-yaml", settings=settings)
         pid = int(json.loads(ownstack(state, base, PASSWORD, "status", "--json",
@@ -238,10 +254,19 @@ def main() -> int:
         asyncio.run(wait_for_hosts(compute, tok, args.hosts))
         image, flavor, _ = asyncio.run(prepare(base, tok, work, args.servers))
         idle_rss = rss_mb(pid)
+        load = os.getloadavg()
+        # The background (heartbeats of every fake host, the conductor's sweep), for scale.
+        cpu_start = cpu_seconds(pid)
+        time.sleep(IDLE_SAMPLE)
+        idle_share = (cpu_seconds(pid) - cpu_start) / IDLE_SAMPLE
         sampler = PeakRss(pid)
+        cpu_start = cpu_seconds(pid)
         wall, latencies, errors = asyncio.run(boot_all(compute, tok, image, flavor,
                                                        args.servers, args.concurrency))
+        cpu_boots = cpu_seconds(pid) - cpu_start
+        cpu_start = cpu_seconds(pid)
         detail, listed = asyncio.run(list_detail(compute, tok))
+        cpu_detail = cpu_seconds(pid) - cpu_start
         peak = sampler.stop()
         providers = asyncio.run(check_no_overcommit(f"http://127.0.0.1:{base + 2}", tok))
         rest_rss = rss_mb(pid)
@@ -252,6 +277,8 @@ def main() -> int:
     rate = booted / wall
     p50, p95 = percentile(latencies, 50) * 1000, percentile(latencies, 95) * 1000
     d50, d95 = percentile(detail, 50) * 1000, percentile(detail, 95) * 1000
+    cpu_per_boot = cpu_boots / max(booted, 1) * 1000
+    cpu_per_detail = cpu_detail / max(len(detail), 1) * 1000
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.node()}, {platform.processor() or platform.machine()}, " \
               f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} " \
@@ -262,16 +289,25 @@ def main() -> int:
         f"{args.servers} boots at concurrency {args.concurrency} on {args.hosts} fake hosts "
         f"(SQLite, in-process bus; POST-to-ACTIVE as seen by one `changes-since` watcher "
         f"polling every 50 ms, so up to 50 ms pessimistic). {booted} ACTIVE, {errors} errors; "
-        f"{providers} providers checked, no over-commit.\n\n"
+        f"{providers} providers checked, no over-commit. Load average at the start "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}.\n\n"
         "| measurement | result | target |\n| --- | --- | --- |\n"
         f"| sustained boots/s | {rate:.1f} | > 30 ({verdict[rate > 30]}) |\n"
         f"| POST to ACTIVE p50 / p95 | {p50:.0f} ms / {p95:.0f} ms | p50 < 250 ms "
         f"({verdict[p50 < 250]}) |\n"
         f"| GET /servers/detail, {listed} servers, p50 / p95 | {d50:.1f} ms / {d95:.1f} ms "
         f"| p50 < 50 ms ({verdict[d50 < 50]}) |\n"
+        f"| server CPU per boot (boot phase, incl. the watcher's polls) | "
+        f"{cpu_per_boot:.1f} ms | reported |\n"
+        f"| server CPU per GET /servers/detail of {listed} | {cpu_per_detail:.1f} ms "
+        f"| reported |\n"
+        f"| server CPU while idle, before the boots | {idle_share * 100:.1f} % of a core "
+        f"| reported |\n"
         f"| RSS idle before / peak / after | {idle_rss:.0f} / {peak:.0f} / {rest_rss:.0f} MB "
         f"| reported |\n")
     print(text)
+    if args.no_record:
+        return 0 if errors == 0 else 1
     append_results(RESULTS, "# Compute benchmark results\n\nWritten by bench/bench_compute.py."
                    " Each run appends a section.\n", text)
     return 0 if errors == 0 else 1

@@ -36,6 +36,9 @@ Conductor methods
     (sets launched_at), ``clear_admin_pass: true``, ``fault: {"code", "message",
     "details"} | None``. Applied only if the instance is still on ``host`` and its
     task_state is the expected one (``"*"``: any). Returns ``{"applied": bool}``.
+    An optional ``"events": [record_event payload, ...]`` is recorded in the same
+    transaction (whether the update applies or not), and the answer then also carries
+    ``"recorded": [bool]``: a spawn's phase events and its ACTIVE report in one call.
 ``instance_destroyed`` (call, from an agent once the guest is gone after a delete)
     ``{"uuid", "host"}``: removes the Placement allocation and marks the row deleted.
 ``reschedule`` (call, from an agent whose spawn failed with a retryable error)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ownstack.common.api.app import ApiRequest, ServiceApp
@@ -43,6 +44,7 @@ class ComputeService(ServiceState):
         self.bus: Bus = peers.bus
         self.conductor: Conductor | None = None
         self.agents: AgentGroup | None = None
+        self._image_http: httpx.AsyncClient | None = None
 
     def default_target(self, ctx: RequestContext) -> dict[str, Any]:
         """Nova's default target is the caller's own project and user."""
@@ -54,13 +56,13 @@ class ComputeService(ServiceState):
     def image_client(self, token: str | None = None) -> ImageClient:
         """An image-service client acting as the caller (``token``), or as the services'
         own user when no token is given. The caller closes it."""
-        provider: Callable[[], Awaitable[str]] = self.service_auth
         if token is not None:
-            caller = token
-
-            async def caller_token() -> str:
-                return caller
-            provider = caller_token
+            if self._image_http is None:
+                self._image_http = httpx.AsyncClient(
+                    base_url=self.peers.url("image"), transport=self.peers.transport("image"),
+                    timeout=httpx.Timeout(60.0, connect=10.0))
+            return _CallerImageClient(self._image_http, token)
+        provider: Callable[[], Awaitable[str]] = self.service_auth
         return ImageClient(self.peers.url("image"), provider,
                            transport=self.peers.transport("image"))
 
@@ -83,12 +85,32 @@ class ComputeService(ServiceState):
             await self.conductor.stop()
         await self.peers.close_bus()
         await self.placement.aclose()
+        if self._image_http is not None:
+            await self._image_http.aclose()
         await self.service_auth.aclose()
         await self.identity.aclose()
         await self.engine.dispose()
 
 
 Req = ApiRequest[ComputeService]
+
+
+class _CallerImageClient(ImageClient):
+    """An :class:`ImageClient` acting as one caller over the service's one HTTP client:
+    building an httpx client per API request (it reads the environment for proxy settings
+    every time) costs more than the image request itself. Closing it leaves the shared
+    client open; the service closes that at shutdown."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+        # Not ImageClient.__init__, which would build a client of its own.
+        self.http = http
+
+        async def caller_token() -> str:
+            return token
+        self._token_provider = caller_token
+
+    async def aclose(self) -> None:
+        return None
 
 
 def make_app(config: Config, peers: Peers, engine: AsyncEngine | None = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import DateTime, MetaData, String, Text, TypeDecorator
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -54,6 +56,75 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name == "sqlite":
+            # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff" text; one call per value instead
+            # of the decorator's two (listings read thousands of these).
+            return _sqlite_utc
+        return super().result_processor(dialect, coltype)
+
+
+def _sqlite_utc(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+class UTCTimeText(TypeDecorator[Any]):
+    """For reading a :class:`UTCDateTime` column when only its text is wanted (a listing
+    of a thousand rows): SQLite's stored UTC text (``YYYY-MM-DD HH:MM:SS[.ffffff]``) as it
+    is, with no datetime made; other databases, whose drivers return datetimes anyway, an
+    aware UTC datetime as :class:`UTCDateTime` does. Use with ``type_coerce`` in selects;
+    :func:`utc_text` formats either."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return UTCDateTime().load_dialect_impl(dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name == "sqlite":
+            return None
+        return UTCDateTime().result_processor(dialect, coltype)
+
+
+def utc_text(value: datetime | str, *, fraction: bool) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` (``.ffffff`` too with ``fraction``) in UTC, from a datetime
+    or from the text :class:`UTCTimeText` reads on SQLite."""
+    if isinstance(value, str):
+        if not fraction:
+            return f"{value[:10]}T{value[11:19]}"
+        return f"{value[:10]}T{value[11:19]}{value[19:26] or '.000000'}"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    text = value.isoformat(timespec="microseconds" if fraction else "seconds")
+    return text[:-6] if value.tzinfo is not None else text      # less "+00:00"
+
+
+class CachedJSON(TypeDecorator[Any]):
+    """For reading a JSON column whose documents repeat across rows (the flavor copied
+    into every server of that flavor): each distinct text is decoded once, and rows share
+    the result, which callers must therefore not modify. Use with ``type_coerce``."""
+
+    impl = Text
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        return _decoded
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        raise TypeError("CachedJSON is for reading only")
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded_text(text: str) -> Any:
+    return json.loads(text)
+
+
+def _decoded(value: Any) -> Any:
+    if value is None or not isinstance(value, str):
+        return value
+    return _decoded_text(value)
 
 
 def new_id() -> str:

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from ownstack.common.db.sqlite import OneHopDBAPI
+
 # Synchronous driver names people type, mapped to the async driver SQLAlchemy needs.
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -47,6 +49,8 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["pool_size"] = 4
         kwargs["max_overflow"] = 4
         kwargs["connect_args"] = {"timeout": 30}
+        if make_url(url).drivername == "sqlite+aiosqlite":
+            kwargs["module"] = OneHopDBAPI()
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_recycle"] = 3600

@@ -28,11 +28,13 @@ instance ids for Nova's ``instance-%08x``.
 
 Every per-server lookup a detail list needs (metadata, tags, compute services) is loaded
 for the whole page in one query each (:func:`load_extras`), so ``/servers/detail`` costs a
-fixed number of queries whatever the page size.
+fixed number of queries whatever the page size. A listing's rows are plain rows of
+``objects.servers.LISTED``, not ORM entities; the views read them by attribute alike.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,12 +45,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.api.microversion import Version, at_least
+from ownstack.common.db.base import utc_text
 from ownstack.compute import states
 from ownstack.compute.api.common import links, version_of
-from ownstack.compute.objects.instances import metadata_of
 from ownstack.compute.objects.models import (
     ComputeService,
     Instance,
+    InstanceMetadata,
     InstanceTag,
     ServerGroup,
     ServerGroupMember,
@@ -78,8 +81,13 @@ class Extras:
 
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     tags: dict[str, list[str]] = field(default_factory=dict)
-    services: dict[str, ComputeService] = field(default_factory=dict)   # compute, by host
+    services: dict[str, Any] = field(default_factory=dict)   # compute (row of _SERVICES), by host
     groups: dict[str, list[str]] = field(default_factory=dict)          # server group uuids
+    host_status: dict[str, str] = field(default_factory=dict)           # by host
+    # Parts of the views that many servers of a page share, made once per page: by image
+    # id, and by the identity of a flavor document (a listing's rows share those).
+    images: dict[str, Any] = field(default_factory=dict)
+    flavors: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,34 +133,66 @@ def shown(req: Req, instance: Instance | None = None, *, server_groups: bool = F
         changes=frozenset(v for v in _VIEW_CHANGES if at_least(version, v)))
 
 
-async def load_extras(db: AsyncSession, instances: Sequence[Instance], shown_: Shown
-                      ) -> Extras:
+# Hosts of a page beyond which every compute service is read rather than a list of names.
+_MANY_HOSTS: Final = 20
+# Servers of a page beyond which its metadata and tags are read by joining the page's own
+# query rather than through a list of its uuids (which SQLAlchemy expands, bind by bind).
+_MANY_SERVERS: Final = 50
+
+
+# What the views read of a compute service (plain rows: a page may span every host).
+_SERVICES: Final = select(
+    ComputeService.host, ComputeService.availability_zone, ComputeService.disabled,
+    ComputeService.forced_down, ComputeService.last_seen_up,
+).where(ComputeService.binary == COMPUTE_BINARY)
+
+
+async def load_extras(db: AsyncSession, instances: Sequence[Instance | Any], shown_: Shown,
+                      page: Any = None) -> Extras:
     """Metadata, tags, the hosts' compute services and (when shown) server groups of
-    ``instances``: one query each, whatever their number."""
+    ``instances``: one query each, whatever their number. ``page``, a statement selecting
+    the uuids of exactly ``instances``, replaces the list of uuids in the queries."""
     uuids = [instance.uuid for instance in instances]
-    extras = Extras(metadata=await metadata_of(db, uuids))
+    extras = Extras(metadata={uuid: {} for uuid in uuids})
+    if not uuids:
+        return extras
+    in_page: Any
+    if page is not None and len(uuids) > _MANY_SERVERS:
+        paged = page.subquery()
+
+        def in_page(stmt: Any, column: Any) -> Any:
+            return stmt.join(paged, paged.c.uuid == column)
+    else:
+        def in_page(stmt: Any, column: Any) -> Any:
+            return stmt.where(column.in_(uuids))
+    for uuid, key, value in await db.execute(in_page(
+            select(InstanceMetadata.instance_uuid, InstanceMetadata.key,
+                   InstanceMetadata.value), InstanceMetadata.instance_uuid)):
+        extras.metadata[uuid][key] = value
     if at_least(shown_.version, "2.26"):
         extras.tags = {uuid: [] for uuid in uuids}
-        if uuids:
-            rows = await db.execute(select(InstanceTag.instance_uuid, InstanceTag.tag)
-                                    .where(InstanceTag.instance_uuid.in_(uuids))
-                                    .order_by(InstanceTag.tag))
-            for uuid, tag in rows:
-                extras.tags[uuid].append(tag)
-    hosts = sorted({instance.host for instance in instances if instance.host})
+        for uuid, tag in await db.execute(in_page(
+                select(InstanceTag.instance_uuid, InstanceTag.tag),
+                InstanceTag.instance_uuid).order_by(InstanceTag.tag)):
+            extras.tags[uuid].append(tag)
+    hosts = {instance.host for instance in instances if instance.host}
     if hosts:
-        services = await db.execute(select(ComputeService).where(
-            ComputeService.host.in_(hosts), ComputeService.binary == COMPUTE_BINARY))
-        extras.services = {service.host: service for service in services.scalars()}
+        services = _SERVICES
+        if len(hosts) <= _MANY_HOSTS:
+            services = services.where(ComputeService.host.in_(sorted(hosts)))
+        extras.services = {service.host: service
+                           for service in await (await db.connection()).execute(services)}
+        now = datetime.now(UTC)
+        extras.host_status = {host: _host_status(service, shown_.service_down_time, now)
+                              for host, service in extras.services.items()}
     if shown_.server_groups:
         extras.groups = {uuid: [] for uuid in uuids}
-        if uuids:
-            rows = await db.execute(
-                select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
-                .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
-                .where(ServerGroupMember.instance_uuid.in_(uuids)))
-            for uuid, group_uuid in rows:
-                extras.groups[uuid].append(group_uuid)
+        rows = await db.execute(
+            select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
+            .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
+            .where(ServerGroupMember.instance_uuid.in_(uuids)))
+        for uuid, group_uuid in rows:
+            extras.groups[uuid].append(group_uuid)
     return extras
 
 
@@ -165,7 +205,7 @@ async def show_body(req: Req, db: AsyncSession, instance: Instance) -> dict[str,
     return {"server": detail(req, settings, instance, extras)}
 
 
-def summary(req: Req, instance: Instance) -> dict[str, Any]:
+def summary(req: Req, instance: Instance | Any) -> dict[str, Any]:
     """An item of ``GET /servers``."""
     return {"id": instance.uuid, "name": instance.display_name,
             "links": links(req, "servers", instance.uuid)}
@@ -181,13 +221,23 @@ def created(req: Req, instance: Instance, admin_pass: str | None) -> dict[str, A
     return view
 
 
-def detail(req: Req, shown_: Shown, instance: Instance, extras: Extras) -> dict[str, Any]:
+def detail(req: Req, shown_: Shown, instance: Instance | Any, extras: Extras
+           ) -> dict[str, Any]:
     """One server, in full, as ``GET /servers/{id}`` and ``/servers/detail`` show it."""
-    has = shown_.changes.__contains__
+    changes = shown_.changes
     base, uuid = shown_.base_url, instance.uuid
     status = "DELETED" if instance.deleted else states.status(instance.vm_state,
                                                                instance.task_state)
-    service = extras.services.get(instance.host or "")
+    host = instance.host
+    service = extras.services.get(host) if host else None
+    created = instance.created_at
+    image = extras.images.get(instance.image_ref)
+    if image is None:
+        image = extras.images[instance.image_ref] = _image(base, instance.image_ref)
+    flavor = extras.flavors.get(id(instance.flavor))
+    if flavor is None:
+        flavor = extras.flavors[id(instance.flavor)] = _flavor(
+            base, "2.47" in changes, instance.flavor, shown_.extra_specs)
     view: dict[str, Any] = {
         "id": uuid,
         "name": instance.display_name,
@@ -195,11 +245,11 @@ def detail(req: Req, shown_: Shown, instance: Instance, extras: Extras) -> dict[
         "tenant_id": instance.project_id,
         "user_id": instance.user_id,
         "metadata": extras.metadata.get(uuid, {}),
-        "hostId": host_id(instance.project_id, instance.host),
-        "image": _image(base, instance.image_ref),
-        "flavor": _flavor(base, has("2.47"), instance.flavor, shown_.extra_specs),
-        "created": isotime(instance.created_at),
-        "updated": isotime(instance.updated_at or instance.created_at),
+        "hostId": host_id(instance.project_id, host),
+        "image": image,
+        "flavor": flavor,
+        "created": isotime(created),
+        "updated": isotime(instance.updated_at or created),
         "addresses": {},
         "accessIPv4": instance.access_ip_v4 or "",
         "accessIPv6": instance.access_ip_v6 or "",
@@ -219,10 +269,10 @@ def detail(req: Req, shown_: Shown, instance: Instance, extras: Extras) -> dict[
     view["OS-SRV-USG:launched_at"] = _nova_time(instance.launched_at)
     view["OS-SRV-USG:terminated_at"] = _nova_time(instance.terminated_at)
     if shown_.extended:
-        view["OS-EXT-SRV-ATTR:host"] = instance.host
+        view["OS-EXT-SRV-ATTR:host"] = host
         view["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{uuid}"
         view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.node
-        if has("2.3"):
+        if "2.3" in changes:
             view["OS-EXT-SRV-ATTR:reservation_id"] = instance.reservation_id
             view["OS-EXT-SRV-ATTR:launch_index"] = instance.launch_index
             view["OS-EXT-SRV-ATTR:hostname"] = instance.hostname
@@ -230,31 +280,33 @@ def detail(req: Req, shown_: Shown, instance: Instance, extras: Extras) -> dict[
             view["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
             view["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
             view["OS-EXT-SRV-ATTR:user_data"] = instance.user_data
-    if has("2.90"):
+    if "2.90" in changes:
         view["OS-EXT-SRV-ATTR:hostname"] = instance.hostname
     view["OS-EXT-STS:task_state"] = instance.task_state
     view["OS-EXT-STS:vm_state"] = instance.vm_state
     view["OS-EXT-STS:power_state"] = instance.power_state
     view["os-extended-volumes:volumes_attached"] = []
     if shown_.host_status:
-        view["host_status"] = host_status(instance.host, service, shown_.service_down_time)
-    if has("2.9"):
+        view["host_status"] = (extras.host_status.get(host, HOST_NONE) if host
+                               else HOST_NONE)
+    if "2.9" in changes:
         view["locked"] = bool(instance.locked)
-    if has("2.19"):
+    if "2.19" in changes:
         view["description"] = instance.display_description
-    if has("2.26"):
+    if "2.26" in changes:
         view["tags"] = extras.tags.get(uuid, [])
-    if has("2.63"):
+    if "2.63" in changes:
         view["trusted_image_certificates"] = None
     if shown_.server_groups:
         view["server_groups"] = extras.groups.get(uuid, [])
-    if has("2.73"):
+    if "2.73" in changes:
         view["locked_reason"] = instance.locked_reason
-    if has("2.96"):
+    if "2.96" in changes:
         view["pinned_availability_zone"] = instance.requested_availability_zone
     return view
 
 
+@functools.lru_cache(maxsize=4096)
 def host_id(project_id: str, host: str | None) -> str:
     """Nova's ``hostId``: the same host gives a different id in each project, so projects
     can tell whether their servers share a host without learning host names."""
@@ -263,22 +315,28 @@ def host_id(project_id: str, host: str | None) -> str:
     return hashlib.sha224((project_id + host).encode()).hexdigest()
 
 
-def service_is_up(service: ComputeService, down_time: float) -> bool:
+def service_is_up(service: ComputeService | Any, down_time: float,
+                  now: datetime | None = None) -> bool:
     """Nova's database servicegroup driver: up when its heartbeat is recent enough."""
     if service.forced_down or service.last_seen_up is None:
         return False
-    return datetime.now(UTC) - service.last_seen_up <= timedelta(seconds=down_time)
+    return (now or datetime.now(UTC)) - service.last_seen_up <= timedelta(seconds=down_time)
 
 
-def host_status(host: str | None, service: ComputeService | None, down_time: float) -> str:
+def host_status(host: str | None, service: ComputeService | Any | None, down_time: float
+                ) -> str:
     """Nova's ``get_instance_host_status``."""
     if not host or service is None:
         return HOST_NONE
+    return _host_status(service, down_time, datetime.now(UTC))
+
+
+def _host_status(service: ComputeService | Any, down_time: float, now: datetime) -> str:
     if service.forced_down:
         return HOST_DOWN
     if service.disabled:
         return HOST_MAINTENANCE
-    return HOST_UP if service_is_up(service, down_time) else HOST_UNKNOWN
+    return HOST_UP if service_is_up(service, down_time, now) else HOST_UNKNOWN
 
 
 def _image(base: str, image_ref: str) -> dict[str, Any] | str:
@@ -314,13 +372,12 @@ def _fault(fault: dict[str, Any], is_admin: bool) -> dict[str, Any]:
     return view
 
 
-def isotime(value: datetime) -> str:
-    """Nova's ``utils.isotime``: whole seconds, ``Z``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def isotime(value: datetime | str) -> str:
+    """Nova's ``utils.isotime``: whole seconds, ``Z`` (from a datetime, or from the UTC
+    text a listing reads; see ``UTCTimeText``)."""
+    return utc_text(value, fraction=False) + "Z"
 
 
-def _nova_time(value: datetime | None) -> str | None:
+def _nova_time(value: datetime | str | None) -> str | None:
     """Launch and termination times, as Nova serialises a naive datetime."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return None if value is None else utc_text(value, fraction=True)

@@ -2,7 +2,7 @@
 
 It serves the ``conductor`` topic (see :mod:`ownstack.compute.rpc` for every method) with
 :data:`SERVERS` competing consumers, because one bus server handles one message at a time
-and a boot burst needs several schedules in flight, and runs the periodic sweep
+and agents' calls should not wait behind each other, and runs the periodic sweep
 (:mod:`ownstack.compute.conductor.sweep`) that repairs what lost messages and killed
 processes leave behind. Several conductors may run at once: they share nothing but the
 database and Placement, where every change is a compare-and-swap.
@@ -33,6 +33,12 @@ MAX_SWEEP_INTERVAL: Final = 10.0
 MIN_SWEEP_INTERVAL: Final = 0.05
 
 Handler = Callable[[Payload], Awaitable[Any]]
+
+
+def _retrieved(done: asyncio.Future[None]) -> None:
+    """Mark a failure nobody awaits as seen (it was logged where it happened)."""
+    if not done.cancelled():
+        done.exception()
 
 
 class UnknownMethod(ValueError):
@@ -78,6 +84,7 @@ class Conductor:
         for subscription in self._subscriptions:
             await subscription.cancel()
         self._subscriptions.clear()
+        await self.builder.stop()
 
     async def handle(self, method: str, payload: Payload) -> Any:
         handler = self._handlers.get(method)
@@ -91,8 +98,12 @@ class Conductor:
             await asyncio.sleep(self.sweep_interval)
 
     async def _schedule_instances(self, payload: Payload) -> None:
-        await self.builder.schedule_instances(list(payload["instance_uuids"]),
-                                              payload.get("request_id"))
+        # Queued, not awaited: the bus server is free for the next message at once, and
+        # instances queued meanwhile are placed together (see ``build``). Failures are
+        # logged there, and the sweep tries again.
+        for done in self.builder.enqueue(list(payload["instance_uuids"]),
+                                         payload.get("request_id")):
+            done.add_done_callback(_retrieved)
 
     async def _instance_destroyed(self, payload: Payload) -> dict[str, Any]:
         return {"destroyed": await self.builder.finish_delete(payload["uuid"],

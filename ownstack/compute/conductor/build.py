@@ -15,23 +15,41 @@ so a conductor killed at any point leaves nothing the sweep cannot repair:
 
 Instances of one server group are scheduled one at a time in this process, so two members
 of an anti-affinity group scheduled at once cannot both pick the same host.
+
+Requests queue, and a single task takes them in order. When several instances with no
+server group wait together (a burst of boots, or one request for many), they are placed in
+one pass (:mod:`ownstack.compute.conductor.batch`): one candidates request per distinct
+resource request, every choice counted against the hosts before the next is made, one
+claim for all (Placement writes it all or nothing), and one transaction for their rows.
+Whatever that pass cannot place, because a claim lost a race or no host was left, goes
+through the one-at-a-time path above, which asks Placement afresh and writes the
+NoValidHost fault when there really is no room.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.cas import rows_matched
 from ownstack.compute import rpc, states
+from ownstack.compute.conductor.batch import (
+    MAX_BATCH,
+    Entry,
+    candidate_providers,
+    place_batch,
+)
 from ownstack.compute.conductor.placement_ops import (
     allocation_candidates,
     existing_allocations,
@@ -69,16 +87,9 @@ def make_fault(code: int, message: str, details: str | None = None) -> dict[str,
             "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def needs_host(instance: Instance) -> bool:
+def needs_host(instance: Instance | Any) -> bool:
     return (instance.vm_state == states.BUILDING and instance.task_state == states.SCHEDULING
             and instance.host is None)
-
-
-async def group_uuid_of(db: AsyncSession, instance_uuid: str) -> str | None:
-    return (await db.execute(
-        select(ServerGroup.uuid).join(ServerGroupMember,
-                                      ServerGroupMember.group_id == ServerGroup.id)
-        .where(ServerGroupMember.instance_uuid == instance_uuid))).scalar_one_or_none()
 
 
 async def load_group(db: AsyncSession, instance_uuid: str) -> GroupInfo | None:
@@ -96,6 +107,53 @@ async def load_group(db: AsyncSession, instance_uuid: str) -> GroupInfo | None:
                Instance.deleted.is_(False), Instance.host.is_not(None)))).scalars()
     return GroupInfo(uuid=group.uuid, policy=group.policy, rules=dict(group.rules or {}),
                      hosts=Counter(host for host in hosts if host))
+
+
+def _events(uuid: str, request_id: str, started: float, result: str, host: str | None,
+            details: str | None) -> list[actions.Event]:
+    finished = time.time()
+    return [actions.Event(uuid, request_id, event, started, finished, result, host, details)
+            for event in (EVENT_BUILD, EVENT_SCHEDULE)]
+
+
+def _fail(item: _Queued, exc: BaseException) -> None:
+    if not item.done.done():
+        item.done.set_exception(exc)
+
+
+# The instance as scheduling needs it, with its server group (if any): one statement.
+TO_PLACE: Final = (
+    select(Instance.uuid, Instance.project_id, Instance.user_id, Instance.flavor,
+           Instance.image_meta, Instance.availability_zone, Instance.attempts,
+           Instance.vm_state, Instance.task_state, Instance.host,
+           ServerGroup.uuid.label("group_uuid"))
+    .outerjoin(ServerGroupMember, ServerGroupMember.instance_uuid == Instance.uuid)
+    .outerjoin(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
+    .where(Instance.uuid.in_(bindparam("uuids", expanding=True)),
+           Instance.deleted.is_(False)))
+
+# The compare-and-swap from scheduling to spawning on the claimed host (the zone is the
+# host's unless the user asked for one).
+_INSTANCES: Final = cast(Table, Instance.__table__)
+_PLACE: Final = (
+    update(_INSTANCES)
+    .where(_INSTANCES.c.uuid == bindparam("b_uuid"), _INSTANCES.c.deleted.is_(False),
+           _INSTANCES.c.task_state == states.SCHEDULING,
+           _INSTANCES.c.vm_state == states.BUILDING)
+    .values(host=bindparam("b_host"), node=bindparam("b_node"), task_state=states.SPAWNING,
+            attempts=bindparam("b_attempts", type_=_INSTANCES.c.attempts.type),
+            availability_zone=func.coalesce(_INSTANCES.c.availability_zone,
+                                            bindparam("b_zone")),
+            updated_at=bindparam("b_now", type_=_INSTANCES.c.updated_at.type),
+            generation=_INSTANCES.c.generation + 1))
+
+
+async def load_to_place(db: AsyncSession, uuids: Sequence[str]) -> dict[str, Any]:
+    """The live instances among ``uuids`` as :data:`TO_PLACE` reads them, by uuid."""
+    rows: dict[str, Any] = {}
+    for row in await db.execute(TO_PLACE, {"uuids": list(uuids)}):
+        rows.setdefault(row.uuid, row)
+    return rows
 
 
 class KeyedLocks:
@@ -122,50 +180,164 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+@dataclass
+class _Queued:
+    uuid: str
+    request_id: str | None
+    asked: float                         # time.time() when it was asked for
+    done: asyncio.Future[None]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A host claimed in Placement for an instance, for :meth:`Builder.commit`."""
+
+    row: Any                             # the instance as :data:`TO_PLACE` reads it
+    host: str
+    node: str
+    zone: str
+    request_id: str | None
+    started: float
+
+
 class Builder:
     def __init__(self, svc: ComputeService) -> None:
         self.svc = svc
         self.in_flight: set[str] = set()     # uuids this process is scheduling now
         self._group_locks = KeyedLocks()
+        self._queue: list[_Queued] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+        for item in self._queue:
+            self.in_flight.discard(item.uuid)
+            if not item.done.done():
+                item.done.cancel()
+        self._queue.clear()
 
     # --- scheduling -------------------------------------------------------------------------
 
     async def schedule_instances(self, uuids: Sequence[str], request_id: str | None) -> None:
-        """Place each instance in turn, so later members of a group see earlier ones."""
+        """Place the instances, in order, so later members of a group see earlier ones;
+        returns once each is placed or failed, and raises what the first failure raised."""
+        waits = self.enqueue(uuids, request_id)
+        if waits:
+            await asyncio.gather(*waits)
+
+    def enqueue(self, uuids: Sequence[str], request_id: str | None
+                ) -> list[asyncio.Future[None]]:
+        """Queue the instances for placement without waiting; an instance this process is
+        placing already is left to that attempt."""
+        loop = asyncio.get_running_loop()
+        waits: list[asyncio.Future[None]] = []
         for uuid in uuids:
-            await self.schedule(uuid, request_id)
+            if uuid in self.in_flight:
+                continue
+            self.in_flight.add(uuid)
+            item = _Queued(uuid, request_id, time.time(), loop.create_future())
+            self._queue.append(item)
+            waits.append(item.done)
+        if self._queue and self._runner is None:
+            self._runner = loop.create_task(self._run())
+        return waits
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    await self._schedule_queued(batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.exception("scheduling %d instances failed", len(batch))
+                    for item in batch:
+                        _fail(item, exc)
+                finally:
+                    for item in batch:
+                        self.in_flight.discard(item.uuid)
+                        if not item.done.done():
+                            item.done.set_result(None)
+        finally:
+            self._runner = None
+
+    async def _schedule_queued(self, items: list[_Queued]) -> None:
+        async with self.svc.read() as db:
+            rows = await load_to_place(db, [item.uuid for item in items])
+            unknown = [item.uuid for item in items if item.request_id is None]
+            request_ids = await latest_request_ids(db, unknown) if unknown else {}
+        for item in items:
+            if item.request_id is None:
+                item.request_id = request_ids.get(item.uuid)
+        waiting = [(item, rows[item.uuid]) for item in items
+                   if item.uuid in rows and needs_host(rows[item.uuid])]
+        grouped = [(item, row) for item, row in waiting if row.group_uuid is None]
+        one_by_one = waiting
+        if len(grouped) > 1:
+            left = await self._place_together(grouped)
+            one_by_one = [(item, row) for item, row in waiting
+                          if row.group_uuid is not None or item.uuid in left]
+        for item, row in one_by_one:
+            try:
+                await self._schedule_one(item.uuid, item.request_id, row, started=item.asked)
+            except Exception as exc:
+                log.exception("instance %s: scheduling failed", item.uuid)
+                _fail(item, exc)
+
+    async def _place_together(self, waiting: list[tuple[_Queued, Any]]) -> set[str]:
+        """Place ``waiting`` in one pass; the uuids it could not place."""
+        entries = [Entry(item.uuid, row, build_request_spec(row, None), item.request_id,
+                         item.asked) for item, row in waiting]
+        chosen, left = await place_batch(self, entries)
+        if chosen:
+            await self.commit(chosen)
+        return left
 
     async def schedule(self, uuid: str, request_id: str | None = None, *,
                        recovering: bool = False) -> str | None:
-        """Place one instance; the chosen host, or ``None`` when there was nothing to do
-        or no host. ``recovering`` (the sweep) first looks for an allocation a killed
+        """Place one instance now; the chosen host, or ``None`` when there was nothing to
+        do or no host. ``recovering`` (the sweep) first looks for an allocation a killed
         conductor left. A Placement outage propagates and leaves the row for the sweep."""
         if uuid in self.in_flight:
             return None
         self.in_flight.add(uuid)
         try:
-            started = time.time()
-            async with self.svc.read() as db:
-                instance = await get_instance(db, uuid)
-                if instance is None or not needs_host(instance):
-                    return None
-                group_uuid = await group_uuid_of(db, uuid)
-                if request_id is None:
-                    request_id = (await latest_request_ids(db, [uuid])).get(uuid)
-            async with self._group_locks.hold(group_uuid):
-                group = None
-                if group_uuid is not None:      # read under the lock: earlier members placed
-                    async with self.svc.read() as db:
-                        group = await load_group(db, uuid)
-                spec = build_request_spec(instance, group)
-                try:
-                    host = await self._place(spec, recovering)
-                except NoValidHost as exc:
-                    await self._no_valid_host(instance, request_id, started, exc)
-                    return None
-                return await self._commit(instance, host, request_id, started)
+            return await self._schedule_one(uuid, request_id, None, recovering=recovering)
         finally:
             self.in_flight.discard(uuid)
+
+    async def _schedule_one(self, uuid: str, request_id: str | None, row: Any, *,
+                            recovering: bool = False, started: float | None = None
+                            ) -> str | None:
+        started = time.time() if started is None else started
+        if row is None or request_id is None:
+            async with self.svc.read() as db:
+                if row is None:
+                    row = (await load_to_place(db, [uuid])).get(uuid)
+                if row is not None and request_id is None:
+                    request_id = (await latest_request_ids(db, [uuid])).get(uuid)
+        if row is None or not needs_host(row):
+            return None
+        async with self._group_locks.hold(row.group_uuid):
+            group = None
+            if row.group_uuid is not None:      # read under the lock: earlier members placed
+                async with self.svc.read() as db:
+                    group = await load_group(db, uuid)
+            spec = build_request_spec(row, group)
+            try:
+                host = await self._place(spec, recovering)
+            except NoValidHost as exc:
+                await self._no_valid_host(uuid, request_id, started, exc)
+                return None
+            (placed,) = await self.commit([Claimed(row, host.host, host.node,
+                                                   host.availability_zone, request_id,
+                                                   started)])
+            return placed
 
     async def _place(self, spec: RequestSpec, recovering: bool) -> HostState:
         """Claim a host for ``spec``: an allocation the instance already holds if it is
@@ -190,13 +362,15 @@ class Builder:
 
     async def _hosts(self, spec: RequestSpec) -> list[HostState]:
         candidates = await allocation_candidates(self.svc.placement, spec.placement_query())
-        providers = {rp for request in candidates.get("allocation_requests") or []
-                     for rp in request.get("allocations") or {}}
-        async with self.svc.read() as db:
-            known = await load_hosts(db, providers)
-        return select_hosts(spec, candidates, known, self._filters(), default_weighers())
+        known = await self.host_view(candidate_providers([candidates]))
+        return select_hosts(spec, candidates, known, self.filters(), default_weighers())
 
-    def _filters(self) -> list[HostFilter]:
+    async def host_view(self, providers: Iterable[str]) -> dict[str, HostState]:
+        """The compute nodes among ``providers``, as the filters see them."""
+        async with self.svc.read() as db:
+            return await load_hosts(db, providers)
+
+    def filters(self) -> list[HostFilter]:
         return default_filters(utcnow(), self.svc.config.compute.service_down_time)
 
     async def _claim(self, spec: RequestSpec, host: HostState) -> bool:
@@ -213,40 +387,49 @@ class Builder:
         if len(existing) == 1:
             ((rp_uuid, resources),) = existing.items()
             if resources == dict(spec.resources):
-                async with self.svc.read() as db:
-                    host = (await load_hosts(db, [rp_uuid])).get(rp_uuid)
-                if host is not None and filter_hosts([host], spec, self._filters())[0]:
+                host = (await self.host_view([rp_uuid])).get(rp_uuid)
+                if host is not None and filter_hosts([host], spec, self.filters())[0]:
                     host.allocations = existing
                     return host
         await self.svc.placement.delete_allocations(spec.instance_uuid)
         return None
 
-    async def _commit(self, instance: Instance, host: HostState, request_id: str | None,
-                      started: float) -> str | None:
-        attempts = list(instance.attempts or [])
-        if host.host not in attempts:
-            attempts.append(host.host)
-        values: dict[str, Any] = {"host": host.host, "node": host.node,
-                                  "task_state": states.SPAWNING, "attempts": attempts}
-        if instance.availability_zone is None:
-            values["availability_zone"] = host.availability_zone
+    async def commit(self, claimed: Sequence[Claimed]) -> list[str | None]:
+        """Move each instance to ``spawning`` on its claimed host, in one transaction with
+        their events, and hand it to the host; the host of each, or ``None`` where the row
+        changed meanwhile (its claim is then released)."""
+        placed: list[bool] = []
         try:
             async with self.svc.write() as db:
-                placed = await update_instance(
-                    db, instance.uuid, expected_task_state=states.SCHEDULING,
-                    expected_vm_state=states.BUILDING, **values)
-                if placed and request_id:
-                    await self._events(db, instance.uuid, request_id, started,
-                                       actions.SUCCESS, host.host, None)
+                events: list[actions.Event] = []
+                for claim in claimed:
+                    row = claim.row
+                    attempts = list(row.attempts or [])
+                    if claim.host not in attempts:
+                        attempts.append(claim.host)
+                    ok = rows_matched(await db.execute(_PLACE, {
+                        "b_uuid": row.uuid, "b_host": claim.host, "b_node": claim.node,
+                        "b_attempts": attempts, "b_zone": claim.zone,
+                        "b_now": utcnow()})) == 1
+                    placed.append(ok)
+                    if ok and claim.request_id:
+                        events += _events(row.uuid, claim.request_id, claim.started,
+                                          actions.SUCCESS, claim.host, None)
+                await actions.record_events(db, events)
         except Exception:
-            await self._release_unless_placed(instance.uuid, host.host)
+            for claim in claimed:
+                await self._release_unless_placed(claim.row.uuid, claim.host)
             raise
-        if not placed:
-            await self._release_unless_placed(instance.uuid, host.host)
-            return None
-        await self.svc.bus.cast(rpc.compute_topic(host.host), "reconcile_instance",
-                                {"uuid": instance.uuid, "request_id": request_id})
-        return host.host
+        hosts: list[str | None] = []
+        for claim, ok in zip(claimed, placed, strict=True):
+            if not ok:
+                await self._release_unless_placed(claim.row.uuid, claim.host)
+                hosts.append(None)
+                continue
+            await self.svc.bus.cast(rpc.compute_topic(claim.host), "reconcile_instance",
+                                    {"uuid": claim.row.uuid, "request_id": claim.request_id})
+            hosts.append(claim.host)
+        return hosts
 
     async def _release_unless_placed(self, uuid: str, host: str) -> None:
         """Drop the claim unless the instance is live on that host (another scheduler of
@@ -256,29 +439,20 @@ class Builder:
         if instance is None or instance.host != host:
             await self.svc.placement.delete_allocations(uuid)
 
-    async def _no_valid_host(self, instance: Instance, request_id: str | None,
-                             started: float, exc: NoValidHost) -> None:
+    async def _no_valid_host(self, uuid: str, request_id: str | None, started: float,
+                             exc: NoValidHost) -> None:
         message = "No valid host was found. " + exc.reason
         async with self.svc.write() as db:
             failed = await update_instance(
-                db, instance.uuid, expected_task_state=states.SCHEDULING,
+                db, uuid, expected_task_state=states.SCHEDULING,
                 expected_vm_state=states.BUILDING, vm_state=states.ERROR, task_state=None,
                 fault=make_fault(500, message, exc.details))
             if failed and request_id:
-                await self._events(db, instance.uuid, request_id, started, actions.ERROR,
-                                   None, message)
+                await actions.record_events(db, _events(uuid, request_id, started,
+                                                        actions.ERROR, None, message))
         if failed:      # a claim a killed conductor left behind must not outlive the build
-            await self.svc.placement.delete_allocations(instance.uuid)
-        log.info("instance %s: %s", instance.uuid, message)
-
-    @staticmethod
-    async def _events(db: AsyncSession, uuid: str, request_id: str, started: float,
-                      result: str, host: str | None, details: str | None) -> None:
-        finished = time.time()
-        for event in (EVENT_BUILD, EVENT_SCHEDULE):
-            await actions.record_event(db, uuid, request_id, event, start=started,
-                                       finish=finished, result=result, host=host,
-                                       details=details)
+            await self.svc.placement.delete_allocations(uuid)
+        log.info("instance %s: %s", uuid, message)
 
     # --- reschedule -------------------------------------------------------------------------
 

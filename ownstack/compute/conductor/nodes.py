@@ -14,9 +14,9 @@ import math
 import uuid as uuid_module
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,6 +83,35 @@ def inventory(report: NodeReport, config: ComputeConfig) -> dict[str, dict[str, 
             for rc, (total, reserved, ratio) in wanted.items() if total > 0}
 
 
+_SERVICES = cast(Table, ComputeService.__table__)
+_NODES = cast(Table, ComputeNode.__table__)
+# The service of a report's host and the node it names, as last written.
+_KNOWN: Final = (
+    select(_SERVICES.c.id.label("service_id"), _SERVICES.c.disabled,
+           _NODES.c.uuid.label("node_uuid"), _NODES.c.service_id.label("node_service_id"),
+           _NODES.c.host, _NODES.c.hypervisor_type, _NODES.c.hypervisor_version,
+           _NODES.c.vcpus, _NODES.c.memory_mb, _NODES.c.local_gb, _NODES.c.host_ip)
+    .select_from(_SERVICES)
+    .join(_NODES, _NODES.c.hypervisor_hostname == bindparam("b_node"))
+    .where(_SERVICES.c.host == bindparam("b_host"),
+           _SERVICES.c.binary == rpc.COMPUTE_BINARY))
+_HEARTBEAT: Final = (
+    update(_SERVICES).where(_SERVICES.c.id == bindparam("b_id"))
+    .values(topic=bindparam("b_topic"), availability_zone=bindparam("b_zone"),
+            last_seen_up=bindparam("b_now", type_=_SERVICES.c.last_seen_up.type),
+            updated_at=bindparam("b_now", type_=_SERVICES.c.updated_at.type),
+            report_count=func.coalesce(_SERVICES.c.report_count, 0) + 1))
+
+
+def _unchanged(known: Any, report: NodeReport) -> bool:
+    """Whether the node row already says what ``report`` says, under this service."""
+    return bool(known.node_service_id == known.service_id and known.host == report.host
+            and known.hypervisor_type == report.hypervisor_type
+            and known.hypervisor_version == report.hypervisor_version
+            and known.vcpus == report.vcpus and known.memory_mb == report.memory_mb
+            and known.local_gb == report.disk_gb and known.host_ip == report.host_ip)
+
+
 class NodeReporter:
     def __init__(self, svc: ComputeServiceState) -> None:
         self.svc = svc
@@ -103,6 +132,15 @@ class NodeReporter:
 
     async def _upsert(self, report: NodeReport) -> tuple[str, bool, bool]:
         async with self.svc.write() as db:
+            known = (await db.execute(_KNOWN, {"b_host": report.host,
+                                               "b_node": report.node})).first()
+            if known is not None and _unchanged(known, report):
+                # A steady heartbeat: one read and one write, no ORM unit of work.
+                now = utcnow()
+                await db.execute(_HEARTBEAT, {
+                    "b_id": known.service_id, "b_topic": rpc.compute_topic(report.host),
+                    "b_zone": report.availability_zone, "b_now": now})
+                return known.node_uuid, known.disabled, False
             service = await self._upsert_service(db, report)
             node, created = await self._upsert_node(db, report, service)
             return node.uuid, service.disabled, created

@@ -6,22 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from ownstack.common.db.base import utcnow
 from ownstack.compute import states
 from ownstack.compute.conductor.build import make_fault
 from ownstack.compute.objects import actions
-from ownstack.compute.objects.instances import (
-    get_instance,
-    instance_spec,
-    instance_specs,
-    latest_request_ids,
-    metadata_of,
-    update_instance,
-)
-from ownstack.compute.objects.models import Instance
+from ownstack.compute.objects.instances import spec_of, specs_on_node, update_instance
 
 if TYPE_CHECKING:
     from ownstack.compute.service import ComputeService
@@ -61,51 +50,50 @@ def translate_updates(updates: Mapping[str, Any]) -> dict[str, Any]:
 
 async def apply_agent_update(svc: ComputeService, payload: Mapping[str, Any]
                              ) -> dict[str, Any]:
+    """The update, and the ``events`` that come with it (optional, ``record_events``
+    payloads), in one transaction: a spawn's phases and its ACTIVE report are one write."""
     values = translate_updates(payload.get("updates") or {})
     expected = payload["expected_task_state"]      # a state, None, or "*" (any)
+    events = [event_of(e) for e in payload.get("events") or ()]
     async with svc.write() as db:
+        recorded = await actions.record_events(db, events)
         applied = await update_instance(
             db, payload["uuid"], expected_task_state=expected,
             expected_host=payload["host"], **values)
-    return {"applied": applied}
+    result: dict[str, Any] = {"applied": applied}
+    if events:
+        result["recorded"] = recorded
+    return result
 
 
 async def node_instances(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
     async with svc.read() as db:
-        rows = (await db.execute(select(Instance).where(
-            Instance.host == payload["host"], Instance.node == payload["node"],
-            Instance.deleted.is_(False)).order_by(Instance.created_at))).scalars().all()
-        return {"instances": await instance_specs(db, rows)}
+        return {"instances": await specs_on_node(db, payload["host"], payload["node"])}
 
 
 async def one_instance(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
-    uuid = payload["uuid"]
     async with svc.read() as db:
-        instance = await get_instance(db, uuid)
-        if instance is None:
-            return {"instance": None}
-        metadata = await metadata_of(db, [uuid])
-        request_id = (await latest_request_ids(db, [uuid])).get(uuid)
-        return {"instance": instance_spec(instance, metadata[uuid], request_id)}
+        return {"instance": await spec_of(db, payload["uuid"])}
 
 
 async def add_event(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
     async with svc.write() as db:
-        recorded = await _add_event(db, payload)
+        (recorded,) = await actions.record_events(db, [event_of(payload)])
     return {"recorded": recorded}
 
 
 async def add_events(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Several events in one transaction: a spawn's phases, sent together when it ends."""
     async with svc.write() as db:
-        recorded = [await _add_event(db, event) for event in payload["events"]]
+        recorded = await actions.record_events(db, [event_of(e) for e in payload["events"]])
     return {"recorded": recorded}
 
 
-async def _add_event(db: AsyncSession, payload: Mapping[str, Any]) -> bool:
-    return await actions.record_event(
-        db, payload["uuid"], payload["request_id"], payload["event"],
-        start=float(payload["start"]),
+def event_of(payload: Mapping[str, Any]) -> actions.Event:
+    """An event from a ``record_event`` payload."""
+    return actions.Event(
+        instance_uuid=payload["uuid"], request_id=payload["request_id"],
+        event=payload["event"], start=float(payload["start"]),
         finish=float(payload["finish"]) if payload.get("finish") is not None else None,
         result=payload.get("result"), host=payload.get("host"),
         details=payload.get("details"))

@@ -7,9 +7,12 @@ user can follow ``openstack server event show vm1 <request id>`` through every p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Final, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
@@ -43,32 +46,103 @@ async def start_action(db: AsyncSession, ctx: RequestContext, instance_uuid: str
     return row
 
 
+@dataclass(frozen=True)
+class Event:
+    """One timed step to add to the action of ``request_id`` on ``instance_uuid``."""
+
+    instance_uuid: str
+    request_id: str
+    event: str
+    start: float                    # time.time() seconds
+    finish: float | None
+    result: str | None
+    host: str | None = None
+    details: str | None = None
+
+
+async def start_actions(db: AsyncSession, ctx: RequestContext, instance_uuids: Sequence[str],
+                        action: str) -> None:
+    """:func:`start_action` for several instances, in one Core insert (nothing is added to
+    ``db``'s unit of work)."""
+    now = utcnow()
+    await db.execute(_INSERT_ACTION, [
+        {"instance_uuid": uuid, "action": action, "request_id": ctx.request_id,
+         "user_id": ctx.user_id, "project_id": ctx.project_id, "start_time": now,
+         "finish_time": None, "message": None, "updated_at": now}
+        for uuid in instance_uuids])
+
+
 async def record_event(db: AsyncSession, instance_uuid: str, request_id: str, event: str, *,
                        start: float, finish: float | None, result: str | None,
                        host: str | None = None, details: str | None = None) -> bool:
     """Add an event to the action of ``request_id``; ``False`` when there is no such action
     (the instance was purged, or the request id is unknown)."""
-    # Events come in bursts for one action (a spawn's phases, the conductor's pair): find
-    # the action once per transaction, and its updated_at is then written once at flush.
-    found: dict[tuple[str, str], InstanceAction | None] = db.info.setdefault(
-        "ownstack_actions", {})
-    key = (instance_uuid, request_id)
-    if key not in found:
-        found[key] = (await db.execute(
-            select(InstanceAction).where(InstanceAction.instance_uuid == instance_uuid,
-                                         InstanceAction.request_id == request_id)
-            .order_by(InstanceAction.id.desc()).limit(1))).scalar_one_or_none()
-    action = found[key]
-    if action is None:
-        return False
-    db.add(InstanceActionEvent(
-        action_id=action.id, event=event, start_time=_utc(start),
-        finish_time=_utc(finish) if finish is not None else None, result=result, host=host,
-        details=details))
-    action.updated_at = _utc(finish if finish is not None else start)
-    if result == ERROR:
-        action.message = "Error"
-    return True
+    (recorded,) = await record_events(db, [Event(instance_uuid, request_id, event, start,
+                                                 finish, result, host, details)])
+    return recorded
+
+
+# Built once: a statement built per call costs more CPU than SQLite spends running it.
+_LATEST_ACTION: Final = (
+    select(InstanceAction.instance_uuid, InstanceAction.request_id,
+           func.max(InstanceAction.id))
+    .where(InstanceAction.instance_uuid == bindparam("b_uuid"),
+           InstanceAction.request_id == bindparam("b_request_id"))
+    .group_by(InstanceAction.instance_uuid, InstanceAction.request_id))
+_LATEST_ACTIONS: Final = (
+    select(InstanceAction.instance_uuid, InstanceAction.request_id,
+           func.max(InstanceAction.id))
+    .where(InstanceAction.instance_uuid.in_(bindparam("uuids", expanding=True)),
+           InstanceAction.request_id.in_(bindparam("request_ids", expanding=True)))
+    .group_by(InstanceAction.instance_uuid, InstanceAction.request_id))
+# Core tables, not the ORM entities: plain executemany, no unit of work.
+_ACTIONS: Final = cast(Table, InstanceAction.__table__)
+_INSERT_ACTION: Final = insert(_ACTIONS)
+_INSERT_EVENT: Final = insert(cast(Table, InstanceActionEvent.__table__))
+_TOUCH_ACTION: Final = (update(_ACTIONS).where(_ACTIONS.c.id == bindparam("action_id"))
+                        .values(updated_at=bindparam("touched")))
+_FAIL_ACTION: Final = (update(_ACTIONS).where(_ACTIONS.c.id == bindparam("action_id"))
+                       .values(updated_at=bindparam("touched"), message="Error"))
+
+
+async def record_events(db: AsyncSession, events: Sequence[Event]) -> list[bool]:
+    """Add each event to the action of its request id, in one statement per kind whatever
+    their number; for each, whether its action exists. The action's ``updated_at`` becomes
+    the time of its last event, and an ``Error`` event marks it failed."""
+    if not events:
+        return []
+    keys = {(e.instance_uuid, e.request_id) for e in events}
+    if len(keys) == 1:          # the common case: one instance's events, no list to expand
+        ((uuid, request_id),) = keys
+        found = await db.execute(_LATEST_ACTION, {"b_uuid": uuid, "b_request_id": request_id})
+    else:
+        found = await db.execute(_LATEST_ACTIONS, {
+            "uuids": sorted({uuid for uuid, _ in keys}),
+            "request_ids": sorted({request_id for _, request_id in keys})})
+    action_ids = {(uuid, request_id): action_id for uuid, request_id, action_id in found
+                  if action_id is not None}
+    rows: list[dict[str, Any]] = []
+    touched: dict[int, tuple[datetime, bool]] = {}
+    recorded: list[bool] = []
+    for e in events:
+        action_id = action_ids.get((e.instance_uuid, e.request_id))
+        recorded.append(action_id is not None)
+        if action_id is None:
+            continue
+        rows.append({"action_id": action_id, "event": e.event, "start_time": _utc(e.start),
+                     "finish_time": _utc(e.finish) if e.finish is not None else None,
+                     "result": e.result, "traceback": None, "host": e.host,
+                     "details": e.details})
+        failed = touched.get(action_id, (None, False))[1] or e.result == ERROR
+        touched[action_id] = (_utc(e.finish if e.finish is not None else e.start), failed)
+    if rows:
+        await db.execute(_INSERT_EVENT, rows)
+        for statement, failed in ((_TOUCH_ACTION, False), (_FAIL_ACTION, True)):
+            params = [{"action_id": action_id, "touched": when}
+                      for action_id, (when, fail) in touched.items() if fail is failed]
+            if params:
+                await db.execute(statement, params)
+    return recorded
 
 
 def _utc(seconds: float) -> datetime:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from sqlalchemy import false, or_, select, update
+from sqlalchemy import Table, bindparam, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
@@ -92,29 +92,67 @@ async def update_instance(db: AsyncSession, uuid: str, *,
     """Set ``values`` on a live instance if its task_state (and vm_state, host) are as
     expected. Returns whether it matched; the caller turns ``False`` into a 409 or a no-op.
     """
-    stmt = update(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
+    params: dict[str, Any] = {"w_uuid": uuid, "v_updated_at": utcnow()}
+    task_shape: tuple[bool, bool] | None = None
     if expected_task_state != ANY:
         expected = (list(expected_task_state)
                     if isinstance(expected_task_state, (list, tuple, set, frozenset))
                     else [expected_task_state])
         named = [state for state in expected if state is not None]
-        clauses = [Instance.task_state.in_(named)] if named else []
-        if None in expected:
-            clauses.append(Instance.task_state.is_(None))
-        stmt = stmt.where(or_(*clauses)) if clauses else stmt.where(false())
+        task_shape = (bool(named), None in expected)
+        params["w_task_states"] = named
+    vm_shape = expected_vm_state is not None
     if expected_vm_state is not None:
-        states = [expected_vm_state] if isinstance(expected_vm_state, str) \
+        params["w_vm_states"] = [expected_vm_state] if isinstance(expected_vm_state, str) \
             else list(expected_vm_state)
-        stmt = stmt.where(Instance.vm_state.in_(states))
     if expected_host is not None:
-        stmt = stmt.where(Instance.host == expected_host)
-    stmt = stmt.values(generation=Instance.generation + 1, updated_at=utcnow(), **values)
-    return rows_matched(await db.execute(stmt.execution_options(
-        synchronize_session=False))) == 1
+        params["w_host"] = expected_host
+    for key, value in values.items():
+        params[f"v_{key}"] = value
+    stmt = _cas_statement(task_shape, vm_shape, expected_host is not None,
+                          tuple(sorted(values)))
+    return rows_matched(await db.execute(stmt, params)) == 1
 
 
-def instance_spec(instance: Instance, metadata: Mapping[str, str],
+_INSTANCES: Final = cast(Table, Instance.__table__)
+_CAS_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _cas_statement(task_shape: tuple[bool, bool] | None, vm_shape: bool, with_host: bool,
+                   keys: tuple[str, ...]) -> Any:
+    """The compare-and-swap UPDATE of :func:`update_instance` for one combination of
+    conditions and columns, built once (building one per call costs more CPU than SQLite
+    spends running it); values and expected states are bound parameters."""
+    shape = (task_shape, vm_shape, with_host, keys)
+    stmt = _CAS_STATEMENTS.get(shape)
+    if stmt is not None:
+        return stmt
+    table = _INSTANCES
+    stmt = update(table).where(table.c.uuid == bindparam("w_uuid"), table.c.deleted.is_(False))
+    if task_shape is not None:
+        named, none = task_shape
+        clauses = [table.c.task_state.in_(bindparam("w_task_states", expanding=True))] \
+            if named else []
+        if none:
+            clauses.append(table.c.task_state.is_(None))
+        stmt = stmt.where(or_(*clauses)) if clauses else stmt.where(false())
+    if vm_shape:
+        stmt = stmt.where(table.c.vm_state.in_(bindparam("w_vm_states", expanding=True)))
+    if with_host:
+        stmt = stmt.where(table.c.host == bindparam("w_host"))
+    stmt = stmt.values(
+        generation=table.c.generation + 1,
+        updated_at=bindparam("v_updated_at", type_=table.c.updated_at.type),
+        **{key: bindparam(f"v_{key}", type_=table.c[key].type) for key in keys})
+    if len(_CAS_STATEMENTS) < 512:     # shapes are few; never grow without bound
+        _CAS_STATEMENTS[shape] = stmt
+    return stmt
+
+
+def instance_spec(instance: Any, metadata: Mapping[str, str],
                   request_id: str | None) -> InstanceSpec:
+    """The agent's view of an instance: an :class:`Instance`, or a row of
+    :data:`SPEC_COLUMNS`."""
     return InstanceSpec(
         uuid=instance.uuid, name=instance.display_name, hostname=instance.hostname,
         project_id=instance.project_id, user_id=instance.user_id, host=instance.host,
@@ -128,9 +166,49 @@ def instance_spec(instance: Instance, metadata: Mapping[str, str],
         metadata=dict(metadata))
 
 
-async def instance_specs(db: AsyncSession, instances: Sequence[Instance]
-                         ) -> list[InstanceSpec]:
-    uuids = [instance.uuid for instance in instances]
-    metadata = await metadata_of(db, uuids)
-    request_ids = await latest_request_ids(db, uuids)
-    return [instance_spec(i, metadata[i.uuid], request_ids.get(i.uuid)) for i in instances]
+# What an InstanceSpec is made of, read as plain columns (no ORM entities) with the
+# instance's metadata outer-joined (one row per item, or one row of NULLs) and the request
+# id of its latest action: one statement per instance, or per node.
+SPEC_COLUMNS: Final = (
+    Instance.uuid, Instance.display_name, Instance.hostname, Instance.project_id,
+    Instance.user_id, Instance.host, Instance.node, Instance.vm_state, Instance.task_state,
+    Instance.task_args, Instance.power_state, Instance.flavor, Instance.image_ref,
+    Instance.image_meta, Instance.key_name, Instance.key_data, Instance.user_data,
+    Instance.admin_pass, Instance.config_drive, Instance.availability_zone,
+    Instance.launch_index)
+_LATEST_REQUEST_ID: Final = (
+    select(InstanceAction.request_id).where(InstanceAction.instance_uuid == Instance.uuid)
+    .order_by(InstanceAction.id.desc()).limit(1).correlate(Instance).scalar_subquery())
+_SPECS: Final = (
+    select(*SPEC_COLUMNS, _LATEST_REQUEST_ID.label("request_id"),
+           InstanceMetadata.key.label("metadata_key"),
+           InstanceMetadata.value.label("metadata_value"))
+    .outerjoin(InstanceMetadata, InstanceMetadata.instance_uuid == Instance.uuid)
+    .where(Instance.deleted.is_(False)))
+_ONE_SPEC: Final = _SPECS.where(Instance.uuid == bindparam("uuid"))
+_NODE_SPECS: Final = (_SPECS.where(Instance.host == bindparam("host"),
+                                   Instance.node == bindparam("node"))
+                      .order_by(Instance.created_at, Instance.uuid, InstanceMetadata.id))
+
+
+async def spec_of(db: AsyncSession, uuid: str) -> InstanceSpec | None:
+    """The InstanceSpec of a live instance; ``None`` when it is deleted or unknown."""
+    specs = _specs(await db.execute(_ONE_SPEC, {"uuid": uuid}))
+    return specs[0] if specs else None
+
+
+async def specs_on_node(db: AsyncSession, host: str, node: str) -> list[InstanceSpec]:
+    """The InstanceSpecs of every live instance placed on ``node`` of ``host``, oldest
+    first."""
+    return _specs(await db.execute(_NODE_SPECS, {"host": host, "node": node}))
+
+
+def _specs(rows: Any) -> list[InstanceSpec]:
+    specs: dict[str, InstanceSpec] = {}
+    for row in rows:
+        spec = specs.get(row.uuid)
+        if spec is None:
+            spec = specs[row.uuid] = instance_spec(row, {}, row.request_id)
+        if row.metadata_key is not None:
+            spec["metadata"][row.metadata_key] = row.metadata_value
+    return list(specs.values())

@@ -21,14 +21,15 @@ are shown at the microversions that still have them, with Nova's defaults.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import QuotaConfig
+from ownstack.common.db.cas import rows_matched
 from ownstack.compute.errors import QuotaBelowUsage, QuotaExceeded
 from ownstack.compute.objects.models import (
     Instance,
@@ -84,13 +85,20 @@ class Usage:
 async def instance_usage(db: AsyncSession, project_id: str, user_id: str | None = None
                          ) -> Usage:
     """Live servers of a project (or of one user in it), their vCPUs and RAM."""
-    stmt = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Instance.vcpus), 0),
-                     sa.func.coalesce(sa.func.sum(Instance.memory_mb), 0)).where(
-        Instance.project_id == project_id, Instance.deleted.is_(False))
-    if user_id is not None:
-        stmt = stmt.where(Instance.user_id == user_id)
-    instances, cores, ram = (await db.execute(stmt)).one()
+    if user_id is None:
+        found = await db.execute(_PROJECT_USAGE, {"b_project": project_id})
+    else:
+        found = await db.execute(_USER_USAGE, {"b_project": project_id, "b_user": user_id})
+    instances, cores, ram = found.one()
     return Usage(instances=int(instances), cores=int(cores), ram=int(ram))
+
+
+# Built once: every server create counts usage.
+_PROJECT_USAGE: Final = sa.select(
+    sa.func.count(), sa.func.coalesce(sa.func.sum(Instance.vcpus), 0),
+    sa.func.coalesce(sa.func.sum(Instance.memory_mb), 0),
+).where(Instance.project_id == sa.bindparam("b_project"), Instance.deleted.is_(False))
+_USER_USAGE: Final = _PROJECT_USAGE.where(Instance.user_id == sa.bindparam("b_user"))
 
 
 async def usage(db: AsyncSession, project_id: str, user_id: str | None = None, *,
@@ -114,9 +122,11 @@ async def usage(db: AsyncSession, project_id: str, user_id: str | None = None, *
 async def lock_project(db: AsyncSession, project_id: str) -> None:
     """Take the project's quota lock for the rest of the write transaction.
 
-    The row is created on first use (an insert that ignores a concurrent twin), then
-    updated: the update is what blocks a concurrent create until this transaction ends.
+    The update is what blocks a concurrent create until this transaction ends; the row is
+    created on first use (an insert that ignores a concurrent twin), then updated.
     """
+    if rows_matched(await db.execute(_BUMP_LOCK, {"b_project": project_id})) == 1:
+        return
     dialect = db.get_bind().dialect.name
     insert: Any
     if dialect == "postgresql":
@@ -130,8 +140,12 @@ async def lock_project(db: AsyncSession, project_id: str) -> None:
     else:
         insert = sa.insert(ProjectLock).prefix_with("IGNORE")
     await db.execute(insert.values(project_id=project_id, generation=0))
-    await db.execute(sa.update(ProjectLock).where(ProjectLock.project_id == project_id)
-                     .values(generation=ProjectLock.generation + 1))
+    await db.execute(_BUMP_LOCK, {"b_project": project_id})
+
+
+_LOCKS: Final = cast(sa.Table, ProjectLock.__table__)
+_BUMP_LOCK: Final = (sa.update(_LOCKS).where(_LOCKS.c.project_id == sa.bindparam("b_project"))
+                     .values(generation=_LOCKS.c.generation + 1))
 
 
 @dataclass(frozen=True)
@@ -143,20 +157,27 @@ class Request:
 
 
 async def admit(db: AsyncSession, config: QuotaConfig, project_id: str, user_id: str,
-                per_server: Request, min_count: int, max_count: int) -> int:
+                per_server: Request, min_count: int, max_count: int, *,
+                metadata_items: int = 0) -> int:
     """How many servers (``min_count`` to ``max_count``) the project may create now.
 
     Call inside the write transaction that inserts them: it takes the project lock first.
     Raises :class:`QuotaExceeded` (403) naming the first resource that cannot fit even
-    ``min_count`` servers, checked for the project and then for the user.
+    ``min_count`` servers, checked for the project and then for the user, or
+    ``metadata_items`` when each server would carry more metadata than allowed.
     """
     await lock_project(db, project_id)
+    overrides = (await db.execute(_OVERRIDES, {"b_project": project_id,
+                                               "b_user": user_id})).all()
+    project_limits = _apply(defaults(config), overrides, None)
+    metadata_limit = project_limits["metadata_items"]
+    if metadata_limit != UNLIMITED and metadata_items > metadata_limit:
+        raise QuotaExceeded("metadata_items", metadata_items, 0, metadata_limit)
     allowed = max_count
-    scopes: list[str | None] = [None]
-    if await _has_user_quotas(db, project_id, user_id):
-        scopes.append(user_id)
-    for scope_user in scopes:
-        limit = await limits(db, config, project_id, scope_user)
+    scopes: list[tuple[str | None, dict[str, int]]] = [(None, project_limits)]
+    if any(row.user_id == user_id for row in overrides):
+        scopes.append((user_id, _apply(dict(project_limits), overrides, user_id)))
+    for scope_user, limit in scopes:
         used = await instance_usage(db, project_id, scope_user)
         for resource, each in (("instances", 1), ("cores", per_server.vcpus),
                                ("ram", per_server.ram)):
@@ -170,9 +191,21 @@ async def admit(db: AsyncSession, config: QuotaConfig, project_id: str, user_id:
     return allowed
 
 
-async def _has_user_quotas(db: AsyncSession, project_id: str, user_id: str) -> bool:
-    return bool((await db.execute(sa.select(sa.exists().where(
-        Quota.project_id == project_id, Quota.user_id == user_id)))).scalar_one())
+# The project's overrides and one user's, read once for both scopes.
+_QUOTAS: Final = cast(sa.Table, Quota.__table__)
+_OVERRIDES: Final = (
+    sa.select(_QUOTAS.c.user_id, _QUOTAS.c.resource, _QUOTAS.c.hard_limit)
+    .where(_QUOTAS.c.project_id == sa.bindparam("b_project"),
+           _QUOTAS.c.user_id.in_(["", sa.bindparam("b_user")])))
+
+
+def _apply(limits: dict[str, int], overrides: Sequence[Any], user_id: str | None
+           ) -> dict[str, int]:
+    """``limits`` with the project's overrides (``user_id`` None) or one user's on top."""
+    for row in overrides:
+        if row.user_id == (user_id or "") and row.resource in limits:
+            limits[row.resource] = row.hard_limit
+    return limits
 
 
 async def check_metadata_items(db: AsyncSession, config: QuotaConfig, project_id: str,

@@ -23,29 +23,29 @@ import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, cast
+from typing import Any, Final, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from ownstack.common.api import pagination
 from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
-from ownstack.common.db.base import utcnow
+from ownstack.common.db.base import CachedJSON, UTCTimeText, utcnow
 from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import BadRequest
 from ownstack.compute import states
 from ownstack.compute.errors import (
     ConcurrentUpdate,
-    FlavorNotFound,
     InvalidServerRequest,
     KeypairNotFound,
 )
-from ownstack.compute.objects import actions, flavors, keypairs, quotas
+from ownstack.compute.objects import actions, keypairs, quotas
 from ownstack.compute.objects.models import (
     ComputeService,
     Flavor,
+    FlavorExtraSpec,
+    FlavorProject,
     Instance,
     InstanceMetadata,
     InstanceTag,
@@ -131,7 +131,7 @@ def sanitize_hostname(name: str, default: str | None = None) -> str:
     return hostname
 
 
-def check_image_fits(image: ImageFacts, flavor: Flavor) -> None:
+def check_image_fits(image: ImageFacts, flavor: Flavor | Any) -> None:
     """Nova's ``_validate_flavor_image_nostatus``: the flavor must hold the image."""
     if flavor.root_gb > 0:
         disk = flavor.root_gb * GIB
@@ -148,7 +148,7 @@ def check_image_fits(image: ImageFacts, flavor: Flavor) -> None:
         raise InvalidServerRequest("Flavor's memory is too small for requested image.")
 
 
-def flavor_snapshot(flavor: Flavor, extra_specs: dict[str, str]) -> dict[str, Any]:
+def flavor_snapshot(flavor: Flavor | Any, extra_specs: dict[str, str]) -> dict[str, Any]:
     return {"id": flavor.flavorid, "name": flavor.name, "vcpus": flavor.vcpus,
             "ram": flavor.memory_mb, "disk": flavor.root_gb,
             "ephemeral": flavor.ephemeral_gb, "swap": flavor.swap,
@@ -156,14 +156,33 @@ def flavor_snapshot(flavor: Flavor, extra_specs: dict[str, str]) -> dict[str, An
             "description": flavor.description, "extra_specs": dict(extra_specs)}
 
 
-async def _flavor(db: AsyncSession, ctx: RequestContext, flavor_ref: str) -> Flavor:
-    try:
-        flavor = await flavors.get_flavor(db, ctx, flavor_ref)
-    except FlavorNotFound:
-        raise InvalidServerRequest(f"Flavor {flavor_ref} could not be found.") from None
+async def _flavor(db: AsyncSession, ctx: RequestContext, flavor_ref: str
+                  ) -> tuple[Any, dict[str, str]]:
+    """The flavor to boot (a row of :class:`Flavor`'s columns) and its extra specs, in
+    one statement."""
+    rows = (await db.execute(_FLAVOR_FOR_ADMIN if ctx.is_admin else _FLAVOR_FOR_PROJECT,
+                             {"b_flavorid": flavor_ref,
+                              "b_project": ctx.project_id or ""})).all()
+    if not rows:
+        raise InvalidServerRequest(f"Flavor {flavor_ref} could not be found.")
+    flavor = rows[0]
     if flavor.disabled:
         raise InvalidServerRequest("Flavor is disabled.")
-    return flavor
+    specs = {row.spec_key: row.spec_value for row in rows if row.spec_key is not None}
+    return flavor, dict(sorted(specs.items()))
+
+
+_FLAVORS: Final = cast(sa.Table, Flavor.__table__)
+_SPECS: Final = cast(sa.Table, FlavorExtraSpec.__table__)
+_FLAVOR_FOR_ADMIN: Final = (
+    sa.select(_FLAVORS, _SPECS.c.key.label("spec_key"), _SPECS.c.value.label("spec_value"))
+    .outerjoin(_SPECS, _SPECS.c.flavor_id == _FLAVORS.c.id)
+    .where(_FLAVORS.c.flavorid == sa.bindparam("b_flavorid")))
+# flavors.get_flavor's visibility rule: public, or shared with the caller's project.
+_FLAVOR_FOR_PROJECT: Final = _FLAVOR_FOR_ADMIN.where(sa.or_(
+    _FLAVORS.c.is_public.is_(True),
+    sa.exists().where(FlavorProject.flavor_id == _FLAVORS.c.id,
+                      FlavorProject.project_id == sa.bindparam("b_project"))))
 
 
 async def compute_zones(db: AsyncSession) -> set[str]:
@@ -182,9 +201,10 @@ async def _group(db: AsyncSession, ctx: RequestContext, group_uuid: str) -> Serv
 
 async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config,
                            request: CreateRequest) -> list[Instance]:
-    """Insert the servers of one create request; how many depends on quota."""
+    """Insert the servers of one create request; how many depends on quota. The returned
+    instances are not attached to ``db`` (the rows are written with Core inserts)."""
     project_id, user_id = ctx.project_id or "", ctx.user_id or ""
-    flavor = await _flavor(db, ctx, request.flavor_ref)
+    flavor, specs = await _flavor(db, ctx, request.flavor_ref)
     if request.image is not None:
         check_image_fits(request.image, flavor)
     key_data = None
@@ -199,50 +219,61 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
         raise InvalidServerRequest("The requested availability zone is not available")
     group = await _group(db, ctx, request.group) if request.group else None
     quota_config = config.compute.quota
-    await quotas.check_metadata_items(db, quota_config, project_id, len(request.metadata))
     count = await quotas.admit(db, quota_config, project_id, user_id,
                                quotas.Request(vcpus=flavor.vcpus, ram=flavor.memory_mb),
-                               request.min_count, request.max_count)
+                               request.min_count, request.max_count,
+                               metadata_items=len(request.metadata))
     if group is not None:
         await quotas.check_group_members(db, quota_config, project_id, group.id, count)
-    specs = (await flavors.extra_specs_of(db, [flavor.id]))[flavor.id]
     snapshot = flavor_snapshot(flavor, specs)
     reservation = reservation_id()
     image_meta = request.image.meta() if request.image is not None else {}
     now = utcnow()
-    created: list[Instance] = []
+    rows: list[dict[str, Any]] = []
     for index in range(count):
         name = request.name if count == 1 else f"{request.name}-{index + 1}"
         uuid = str(uuid_module.uuid4())
-        instance = Instance(
+        rows.append(dict(
             uuid=uuid, project_id=project_id, user_id=user_id, display_name=name,
             display_description=request.description,
             hostname=request.hostname or sanitize_hostname(name, f"Server-{uuid}"),
-            vm_state=states.BUILDING, task_state=states.SCHEDULING, task_args={},
-            power_state=states.NOSTATE, flavor=dict(snapshot), vcpus=flavor.vcpus,
-            memory_mb=flavor.memory_mb,
+            host=None, node=None, vm_state=states.BUILDING, task_state=states.SCHEDULING,
+            task_args={}, power_state=states.NOSTATE, flavor=dict(snapshot),
+            vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
             image_ref=request.image.id if request.image is not None else "",
             image_meta=dict(image_meta), key_name=request.key_name, key_data=key_data,
             user_data=request.user_data, admin_pass=request.admin_pass,
             config_drive=request.config_drive, availability_zone=zone,
-            requested_availability_zone=zone,
-            launch_index=index, reservation_id=reservation,
-            access_ip_v4=request.access_ip_v4, access_ip_v6=request.access_ip_v6,
-            requested_networks=request.requested_networks, locked=False, attempts=[],
-            created_at=now, updated_at=now, deleted=False, generation=0)
-        db.add(instance)
-        created.append(instance)
-    await db.flush()
-    for instance in created:
-        db.add_all(InstanceMetadata(instance_uuid=instance.uuid, key=key, value=value)
-                   for key, value in request.metadata.items())
-        db.add_all(InstanceTag(instance_uuid=instance.uuid, tag=tag)
-                   for tag in dict.fromkeys(request.tags))
-        if group is not None:
-            db.add(ServerGroupMember(group_id=group.id, instance_uuid=instance.uuid))
-        await actions.start_action(db, ctx, instance.uuid, actions.CREATE)
-    await db.flush()
-    return created
+            requested_availability_zone=zone, launch_index=index,
+            reservation_id=reservation, access_ip_v4=request.access_ip_v4,
+            access_ip_v6=request.access_ip_v6,
+            requested_networks=request.requested_networks, locked=False, locked_by=None,
+            locked_reason=None, attempts=[], fault=None, created_at=now, updated_at=now,
+            launched_at=None, terminated_at=None, deleted_at=None, deleted=False,
+            generation=0))
+    # Core inserts, one statement per table: an ORM unit of work for these rows costs more
+    # than everything else the request does.
+    await db.execute(_INSERT_INSTANCE, rows)
+    uuids = [row["uuid"] for row in rows]
+    metadata = [{"instance_uuid": uuid, "key": key, "value": value}
+                for uuid in uuids for key, value in request.metadata.items()]
+    if metadata:
+        await db.execute(_INSERT_METADATA, metadata)
+    tags = [{"instance_uuid": uuid, "tag": tag}
+            for uuid in uuids for tag in dict.fromkeys(request.tags)]
+    if tags:
+        await db.execute(_INSERT_TAG, tags)
+    if group is not None:
+        await db.execute(_INSERT_MEMBER, [{"group_id": group.id, "instance_uuid": uuid}
+                                          for uuid in uuids])
+    await actions.start_actions(db, ctx, uuids, actions.CREATE)
+    return [Instance(**row) for row in rows]
+
+
+_INSERT_INSTANCE: Final = sa.insert(cast(sa.Table, Instance.__table__))
+_INSERT_METADATA: Final = sa.insert(cast(sa.Table, InstanceMetadata.__table__))
+_INSERT_TAG: Final = sa.insert(cast(sa.Table, InstanceTag.__table__))
+_INSERT_MEMBER: Final = sa.insert(cast(sa.Table, ServerGroupMember.__table__))
 
 
 # --- listing ---------------------------------------------------------------------------
@@ -302,8 +333,63 @@ def _tagged(tag: str) -> Any:
     return sa.exists().where(InstanceTag.instance_uuid == Instance.uuid, InstanceTag.tag == tag)
 
 
-def _filtered(filters: ServerFilters) -> Any:
-    stmt = sa.select(Instance)
+class ListedInstance(NamedTuple):
+    """What the server views read of an instance: a listing reads these as plain tuples
+    (no ORM entities, none of the JSON columns the views never show, attribute reads
+    several times cheaper than a SQLAlchemy row's). Times are as ``UTCTimeText`` reads
+    them (SQLite's text, else datetimes), and ``flavor`` and ``fault`` are shared between
+    rows with the same document (``CachedJSON``): read them, never modify them."""
+
+    uuid: str
+    project_id: str
+    user_id: str
+    display_name: str
+    display_description: str | None
+    hostname: str
+    host: str | None
+    node: str | None
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    flavor: dict[str, Any]
+    image_ref: str
+    key_name: str | None
+    user_data: str | None
+    config_drive: bool
+    availability_zone: str | None
+    requested_availability_zone: str | None
+    launch_index: int
+    reservation_id: str
+    access_ip_v4: str | None
+    access_ip_v6: str | None
+    locked: bool
+    locked_by: str | None
+    locked_reason: str | None
+    fault: dict[str, Any] | None
+    created_at: datetime | str
+    updated_at: datetime | str | None
+    launched_at: datetime | str | None
+    terminated_at: datetime | str | None
+    deleted: bool
+
+
+_READ_AS: Final[dict[str, Any]] = {
+    "created_at": UTCTimeText(), "updated_at": UTCTimeText(), "launched_at": UTCTimeText(),
+    "terminated_at": UTCTimeText(), "flavor": CachedJSON(), "fault": CachedJSON()}
+LISTED: Final = tuple(
+    sa.type_coerce(getattr(Instance, name), _READ_AS[name]).label(name)
+    if name in _READ_AS else getattr(Instance, name) for name in ListedInstance._fields)
+# Built once: a select of thirty-odd columns costs more to build than to run, and every
+# listing (a changes-since poller's, many times a second) starts from these.
+_SELECT_LISTED: Final = sa.select(*LISTED)
+_UUID_COLUMNS: Final = (Instance.uuid,)
+_SELECT_UUIDS: Final = sa.select(*_UUID_COLUMNS)
+
+
+def _filtered(filters: ServerFilters, columns: Sequence[Any] | None = None) -> Any:
+    """``filters`` as WHERE clauses on a select of ``columns`` (default :data:`LISTED`)."""
+    stmt = _SELECT_LISTED if columns is None else \
+        _SELECT_UUIDS if columns is _UUID_COLUMNS else sa.select(*columns)
     if filters.match_nothing:
         return stmt.where(sa.false())
     exact = {Instance.project_id: filters.project_id, Instance.user_id: filters.user_id,
@@ -347,9 +433,18 @@ def _filtered(filters: ServerFilters) -> Any:
     return stmt
 
 
+@dataclass
+class Page:
+    """One page of servers as plain rows of :data:`LISTED`, and a statement selecting the
+    uuids of exactly that page (to read the page's metadata and tags with, in place of a
+    list of a thousand uuids)."""
+
+    rows: list[ListedInstance]
+    uuids: Any
+
+
 async def list_instances(db: AsyncSession, filters: ServerFilters, *, limit: int | None,
-                         marker: str | None, sort: Sequence[tuple[str, str]]
-                         ) -> list[Instance]:
+                         marker: str | None, sort: Sequence[tuple[str, str]]) -> Page:
     """One page of servers. An unknown marker (or one the caller cannot see) is a 400."""
     keys = [(SORT_KEYS[key], direction) for key, direction in sort]
     if all(key != "uuid" for key, _ in keys):
@@ -357,21 +452,19 @@ async def list_instances(db: AsyncSession, filters: ServerFilters, *, limit: int
     marker_row = None
     if marker is not None:
         marker_row = (await db.execute(_filtered(ServerFilters(
-            project_id=filters.project_id, deleted=None)).where(
-            Instance.uuid == marker))).scalar_one_or_none()
+            project_id=filters.project_id, deleted=None),
+            [getattr(Instance, key) for key, _ in keys]).where(
+            Instance.uuid == marker))).first()
         if marker_row is None:
             raise BadRequest(f"marker [{marker}] not found")
-    stmt = _paged(_filtered(filters), keys, marker_row, limit).options(
-        *(defer(column, raiseload=True) for column in _NOT_IN_VIEWS))
-    return list((await db.execute(stmt)).scalars())
+    # Core, not the session: plain rows, without the ORM's loading machinery.
+    conn = await db.connection()
+    result = await conn.execute(_paged(_filtered(filters), keys, marker_row, limit))
+    rows = list(map(ListedInstance._make, result))
+    return Page(rows, _paged(_filtered(filters, _UUID_COLUMNS), keys, marker_row, limit))
 
 
-# JSON columns the server views never read: not loaded (nor decoded) for a listing.
-_NOT_IN_VIEWS: Final = (Instance.task_args, Instance.attempts, Instance.requested_networks,
-                        Instance.image_meta)
-
-
-def _paged(stmt: Any, keys: Sequence[tuple[str, str]], marker_row: Instance | None,
+def _paged(stmt: Any, keys: Sequence[tuple[str, str]], marker_row: Any,
            limit: int | None) -> Any:
     """Keyset paging as :func:`ownstack.common.api.pagination.paginate` does it, which
     cannot be used as is: it appends an ``id`` key, and the instance key is ``uuid``."""

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,7 +79,7 @@ async def replace_allocations(db: AsyncSession, names: Names, writes: list[Consu
     except ResourceClassNotFound as exc:
         raise BadRequest(f"Unable to allocate inventory: {exc.message}") from None
     consumers = await _check_consumers(db, writes)
-    await db.execute(delete(Allocation).where(Allocation.consumer_id.in_(consumer_uuids)))
+    await db.execute(_DELETE_ALLOCATIONS, {"consumers": consumer_uuids})
     rows = []
     requested: dict[tuple[int, int], int] = defaultdict(int)
     for write in writes:
@@ -95,9 +95,14 @@ async def replace_allocations(db: AsyncSession, names: Names, writes: list[Consu
         now = utcnow()
         for row in rows:
             row["created_at"] = now
-        await db.execute(insert(Allocation), rows)
+        await db.execute(_INSERT_ALLOCATIONS, rows)
+    created = [write for write in writes
+               if write.allocations and consumers.get(write.uuid) is None]
+    if created:
+        await _create_consumers(db, created)
     for write in writes:
-        await _save_consumer(db, names, write, consumers.get(write.uuid))
+        if consumers.get(write.uuid) is not None:
+            await _save_consumer(db, write, consumers[write.uuid])
     for provider_id in sorted(providers):
         await _bump(db, providers[provider_id])
 
@@ -113,17 +118,57 @@ async def _providers(db: AsyncSession, wanted: set[str], consumer_uuids: list[st
                      ) -> dict[int, _ProviderGen]:
     """The providers written to and those losing a consumer's allocations, with the
     generations this transaction will swap."""
-    old = select(Allocation.resource_provider_id).where(
-        Allocation.consumer_id.in_(consumer_uuids))
-    rows = (await db.execute(select(RP.id, RP.uuid, RP.generation).where(
-        or_(RP.uuid.in_(wanted), RP.id.in_(old))))).all()
+    rows = (await db.execute(_PROVIDERS, {"wanted": sorted(wanted),
+                                          "consumers": consumer_uuids})).all()
     return {row[0]: _ProviderGen(*row) for row in rows}
 
 
+# Built once: every claim runs these. Core tables: plain statements, no unit of work.
+_ALLOCATIONS = cast(Table, Allocation.__table__)
+_PROVIDERS = select(RP.id, RP.uuid, RP.generation).where(or_(
+    RP.uuid.in_(bindparam("wanted", expanding=True)),
+    RP.id.in_(select(Allocation.resource_provider_id).where(
+        Allocation.consumer_id.in_(bindparam("consumers", expanding=True))))))
+_DELETE_ALLOCATIONS = delete(_ALLOCATIONS).where(
+    _ALLOCATIONS.c.consumer_id.in_(bindparam("consumers", expanding=True)))
+_INSERT_ALLOCATIONS = insert(_ALLOCATIONS)
+_CONSUMERS_OF = select(Consumer.uuid, Consumer.id, Consumer.generation, Consumer.project_id,
+                       Consumer.user_id, Consumer.consumer_type_id).where(
+    Consumer.uuid.in_(bindparam("consumers", expanding=True)))
+_USED = (select(func.coalesce(func.sum(Allocation.used), 0))
+         .where(Allocation.resource_provider_id == Inventory.resource_provider_id,
+                Allocation.resource_class_id == Inventory.resource_class_id)
+         .scalar_subquery())
+_CAPACITY = select(
+    Inventory.resource_provider_id, Inventory.resource_class_id, Inventory.total,
+    Inventory.reserved, Inventory.allocation_ratio, Inventory.min_unit, Inventory.max_unit,
+    Inventory.step_size, _USED,
+).where(Inventory.resource_provider_id.in_(bindparam("rp_ids", expanding=True)),
+        Inventory.resource_class_id.in_(bindparam("rc_ids", expanding=True)))
+
+
+# Built once: each claim runs these for every provider and consumer it touches.
+_RP_TABLE = cast(Table, RP.__table__)
+_CONSUMERS = cast(Table, Consumer.__table__)
+_BUMP = (update(_RP_TABLE)
+         .where(_RP_TABLE.c.id == bindparam("b_id"),
+                _RP_TABLE.c.generation == bindparam("b_generation"))
+         .values(generation=bindparam("b_next")))
+_INSERT_CONSUMER = insert(_CONSUMERS)
+_UPDATE_CONSUMER = (update(_CONSUMERS)
+                    .where(_CONSUMERS.c.id == bindparam("b_id"),
+                           _CONSUMERS.c.generation == bindparam("b_generation"))
+                    .values(generation=bindparam("b_next"),
+                            updated_at=bindparam("b_now", type_=_CONSUMERS.c.updated_at.type),
+                            project_id=bindparam("b_project"), user_id=bindparam("b_user")))
+_UPDATE_CONSUMER_TYPE = _UPDATE_CONSUMER.values(consumer_type_id=bindparam("b_type"))
+_DELETE_CONSUMER = delete(_CONSUMERS).where(
+    _CONSUMERS.c.id == bindparam("b_id"), _CONSUMERS.c.generation == bindparam("b_generation"))
+
+
 async def _bump(db: AsyncSession, provider: _ProviderGen) -> None:
-    result = await db.execute(
-        update(RP).where(RP.id == provider.id, RP.generation == provider.generation)
-        .values(generation=provider.generation + 1))
+    result = await db.execute(_BUMP, {"b_id": provider.id, "b_generation": provider.generation,
+                                      "b_next": provider.generation + 1})
     if rows_matched(result) != 1:
         raise ConcurrentUpdate(
             "Inventory and/or allocations changed while attempting to allocate: "
@@ -131,10 +176,7 @@ async def _bump(db: AsyncSession, provider: _ProviderGen) -> None:
 
 
 async def _check_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> dict[str, Any]:
-    rows = (await db.execute(select(Consumer.uuid, Consumer.id, Consumer.generation,
-                                    Consumer.project_id, Consumer.user_id,
-                                    Consumer.consumer_type_id)
-                             .where(Consumer.uuid.in_([w.uuid for w in writes])))).all()
+    rows = (await db.execute(_CONSUMERS_OF, {"consumers": [w.uuid for w in writes]})).all()
     found = {row[0]: row for row in rows}
     for write in writes:
         if not write.check_generation:
@@ -153,18 +195,9 @@ async def _check_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> dic
 async def _check_capacity(db: AsyncSession, requested: dict[tuple[int, int], int],
                           rows: list[dict[str, Any]], providers: dict[int, _ProviderGen],
                           class_names: dict[int, str]) -> None:
-    rp_ids = {key[0] for key in requested}
-    rc_ids = {key[1] for key in requested}
-    used = (select(func.coalesce(func.sum(Allocation.used), 0))
-            .where(Allocation.resource_provider_id == Inventory.resource_provider_id,
-                   Allocation.resource_class_id == Inventory.resource_class_id)
-            .scalar_subquery())
-    found = (await db.execute(select(
-        Inventory.resource_provider_id, Inventory.resource_class_id, Inventory.total,
-        Inventory.reserved, Inventory.allocation_ratio, Inventory.min_unit, Inventory.max_unit,
-        Inventory.step_size, used,
-    ).where(Inventory.resource_provider_id.in_(rp_ids),
-            Inventory.resource_class_id.in_(rc_ids)))).all()
+    found = (await db.execute(_CAPACITY, {
+        "rp_ids": sorted({key[0] for key in requested}),
+        "rc_ids": sorted({key[1] for key in requested})})).all()
     inventory = {(row[0], row[1]): row for row in found}
     for row in rows:
         key = (row["resource_provider_id"], row["resource_class_id"])
@@ -191,31 +224,34 @@ async def _check_capacity(db: AsyncSession, requested: dict[tuple[int, int], int
                            "would exceed the capacity.")
 
 
-async def _save_consumer(db: AsyncSession, names: Names, write: ConsumerWrite,
-                         row: Any | None) -> None:
-    type_id = write.consumer_type_id
+async def _create_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> None:
+    """Insert the consumers that had no row, in one statement."""
     now = utcnow()
-    if row is None:
-        if write.allocations:
-            try:
-                await db.execute(insert(Consumer).values(
-                    uuid=write.uuid, project_id=write.project_id, user_id=write.user_id,
-                    consumer_type_id=type_id, generation=1, created_at=now, updated_at=now))
-            except IntegrityError:
-                raise ConcurrentUpdate(f"consumer {write.uuid} was created by another "
-                                       "request; retry with its generation.") from None
-        return
+    try:
+        await db.execute(_INSERT_CONSUMER, [
+            {"uuid": w.uuid, "project_id": w.project_id, "user_id": w.user_id,
+             "consumer_type_id": w.consumer_type_id, "generation": 1, "created_at": now,
+             "updated_at": now} for w in writes])
+    except IntegrityError:
+        which = ", ".join(w.uuid for w in writes)
+        raise ConcurrentUpdate(f"consumer {which} was created by another request; retry "
+                               "with its generation.") from None
+
+
+async def _save_consumer(db: AsyncSession, write: ConsumerWrite, row: Any) -> None:
+    """Update (or, with nothing allocated, forget) a consumer that has a row."""
+    params = {"b_id": row.id, "b_generation": row.generation}
     if not write.allocations:
         # A consumer with nothing allocated is forgotten, as in Placement.
-        result = await db.execute(delete(Consumer).where(Consumer.id == row.id,
-                                                         Consumer.generation == row.generation))
+        result = await db.execute(_DELETE_CONSUMER, params)
     else:
-        values: dict[str, Any] = {"generation": row.generation + 1, "updated_at": now,
-                                  "project_id": write.project_id, "user_id": write.user_id}
-        if type_id is not None:
-            values["consumer_type_id"] = type_id
-        result = await db.execute(update(Consumer).where(
-            Consumer.id == row.id, Consumer.generation == row.generation).values(**values))
+        params.update(b_next=row.generation + 1, b_now=utcnow(), b_project=write.project_id,
+                      b_user=write.user_id)
+        statement = _UPDATE_CONSUMER
+        if write.consumer_type_id is not None:
+            statement = _UPDATE_CONSUMER_TYPE
+            params["b_type"] = write.consumer_type_id
+        result = await db.execute(statement, params)
     if rows_matched(result) != 1:
         raise ConcurrentUpdate(f"consumer {write.uuid} was updated by another request; retry.")
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.errors import BadRequest
@@ -125,17 +125,14 @@ async def find_candidates(db: AsyncSession, names: Names, groups: dict[str, Requ
     return result
 
 
-async def _load(db: AsyncSession, search: _Search, all_classes: bool) -> None:
-    result = search.result
-    # Core execution, not ORM: thousands of plain rows, no entities.
-    conn = await db.connection()
-    for rp_id, uuid, parent, root in (await conn.execute(
-            select(RP.id, RP.uuid, RP.parent_provider_id, RP.root_provider_id)
-            .order_by(RP.id))).all():
-        result.uuids[rp_id] = uuid
-        result.parents[rp_id] = parent
-        result.roots[rp_id] = root if root is not None else rp_id
-        search.has_trees = search.has_trees or parent is not None
+# Built once (a statement built per request costs more CPU than SQLite spends on it):
+# every provider with its parent and root; each inventory with the usage against it, of
+# every class or of the requested ones.
+_PROVIDERS = (select(RP.id, RP.uuid, RP.parent_provider_id, RP.root_provider_id)
+              .order_by(RP.id))
+
+
+def _stock_statement(requested_only: bool) -> Any:
     usage = (select(Allocation.resource_provider_id.label("rp"),
                     Allocation.resource_class_id.label("rc"),
                     func.sum(Allocation.used).label("used"))
@@ -143,17 +140,36 @@ async def _load(db: AsyncSession, search: _Search, all_classes: bool) -> None:
     inventory = select(Inventory.resource_provider_id, Inventory.resource_class_id,
                        Inventory.total, Inventory.reserved, Inventory.allocation_ratio,
                        Inventory.min_unit, Inventory.max_unit, Inventory.step_size)
-    if not all_classes:
-        wanted = list(result.requested_classes)
+    if requested_only:
+        wanted: Any = bindparam("classes", expanding=True)
         inventory = inventory.where(Inventory.resource_class_id.in_(wanted))
         usage = usage.where(Allocation.resource_class_id.in_(wanted))
     sub = usage.subquery()
-    stmt = inventory.add_columns(func.coalesce(sub.c.used, 0)).outerjoin(
+    return inventory.add_columns(func.coalesce(sub.c.used, 0)).outerjoin(
         sub, (sub.c.rp == Inventory.resource_provider_id)
         & (sub.c.rc == Inventory.resource_class_id))
+
+
+_ALL_STOCK = _stock_statement(False)
+_REQUESTED_STOCK = _stock_statement(True)
+
+
+async def _load(db: AsyncSession, search: _Search, all_classes: bool) -> None:
+    result = search.result
+    # Core execution, not ORM: thousands of plain rows, no entities.
+    conn = await db.connection()
+    for rp_id, uuid, parent, root in (await conn.execute(_PROVIDERS)).all():
+        result.uuids[rp_id] = uuid
+        result.parents[rp_id] = parent
+        result.roots[rp_id] = root if root is not None else rp_id
+        search.has_trees = search.has_trees or parent is not None
+    if all_classes:
+        rows = await conn.execute(_ALL_STOCK)
+    else:
+        rows = await conn.execute(_REQUESTED_STOCK,
+                                  {"classes": sorted(result.requested_classes)})
     stock = result.stock
-    for rp_id, rc_id, total, reserved, ratio, min_unit, max_unit, step, used in (
-            await conn.execute(stmt)).all():
+    for rp_id, rc_id, total, reserved, ratio, min_unit, max_unit, step, used in rows.all():
         limit = (total - reserved) * ratio
         entry = (limit, int(used), min_unit, max_unit, step, int(limit))
         if rp_id in stock:

@@ -221,11 +221,12 @@ async def _list(req: Req, *, detail: bool) -> Response:
     sort = _sort(req, query)
     limit = limit_of(req)
     async with req.svc.read() as db:
-        found = await servers.list_instances(db, filters, limit=limit,
-                                             marker=_one(query, "marker"), sort=sort)
+        page = await servers.list_instances(db, filters, limit=limit,
+                                            marker=_one(query, "marker"), sort=sort)
+        found = page.rows
         if detail:
             settings = server_views.shown(req)
-            extras = await server_views.load_extras(db, found, settings)
+            extras = await server_views.load_extras(db, found, settings, page.uuids)
     if detail:
         items = [server_views.detail(req, settings, i, extras) for i in found]
     else:

@@ -30,12 +30,18 @@ from ownstack.compute.conductor.scheduler.request_spec import RequestSpec
 class HostFilter(Protocol):
     name: str
 
+    def applies(self, spec: RequestSpec) -> bool:
+        """Whether the filter can reject any host for ``spec`` (if not, it is skipped)."""
+
     def reject(self, host: HostState, spec: RequestSpec) -> str | None:
         """Why ``host`` cannot take the instance, or ``None`` when it can."""
 
 
 class RetryFilter:
     name = "RetryFilter"
+
+    def applies(self, spec: RequestSpec) -> bool:
+        return bool(spec.ignore_hosts)
 
     def reject(self, host: HostState, spec: RequestSpec) -> str | None:
         return "already tried" if host.host in spec.ignore_hosts else None
@@ -49,6 +55,9 @@ class ComputeFilter:
     def __init__(self, now: datetime, service_down_time: float) -> None:
         self.now = now
         self.service_down_time = service_down_time
+
+    def applies(self, spec: RequestSpec) -> bool:
+        return True
 
     def reject(self, host: HostState, spec: RequestSpec) -> str | None:
         if host.service_disabled:
@@ -68,6 +77,9 @@ def is_up(last_seen_up: datetime | None, now: datetime, service_down_time: float
 class AvailabilityZoneFilter:
     name = "AvailabilityZoneFilter"
 
+    def applies(self, spec: RequestSpec) -> bool:
+        return spec.availability_zone is not None or spec.forced_host is not None
+
     def reject(self, host: HostState, spec: RequestSpec) -> str | None:
         if spec.availability_zone is not None and \
                 host.availability_zone != spec.availability_zone:
@@ -85,8 +97,16 @@ _VM_MODE_ALIASES: Final = {"hv": "hvm", "pv": "xen", "baremetal": "hvm"}
 DEFAULT_ARCH: Final = "x86_64"
 
 
+_IMAGE_KEYS: Final = frozenset({"hw_architecture", "architecture", "img_hv_type",
+                                 "hypervisor_type", "hw_vm_mode", "vm_mode",
+                                 "img_hv_requested_version"})
+
+
 class ImagePropertiesFilter:
     name = "ImagePropertiesFilter"
+
+    def applies(self, spec: RequestSpec) -> bool:
+        return not _IMAGE_KEYS.isdisjoint(spec.image_props)
 
     def reject(self, host: HostState, spec: RequestSpec) -> str | None:
         props = spec.image_props
@@ -159,6 +179,9 @@ def version_matches(encoded: int, predicate: str) -> bool:
 class ComputeCapabilitiesFilter:
     name = "ComputeCapabilitiesFilter"
 
+    def applies(self, spec: RequestSpec) -> bool:
+        return any(key.startswith("capabilities:") for key in spec.extra_specs)
+
     def reject(self, host: HostState, spec: RequestSpec) -> str | None:
         capabilities = host.capabilities()
         for key, wanted in sorted(spec.extra_specs.items()):
@@ -225,6 +248,9 @@ class ServerGroupAntiAffinityFilter:
 
     name = "ServerGroupAntiAffinityFilter"
 
+    def applies(self, spec: RequestSpec) -> bool:
+        return spec.group is not None and spec.group.policy == "anti-affinity"
+
     def reject(self, host: HostState, spec: RequestSpec) -> str | None:
         group = spec.group
         if group is None or group.policy != "anti-affinity":
@@ -240,6 +266,9 @@ class ServerGroupAffinityFilter:
     """Every member of an affinity group on one host; the first one may go anywhere."""
 
     name = "ServerGroupAffinityFilter"
+
+    def applies(self, spec: RequestSpec) -> bool:
+        return spec.group is not None and spec.group.policy == "affinity"
 
     def reject(self, host: HostState, spec: RequestSpec) -> str | None:
         group = spec.group

@@ -3,20 +3,21 @@ hypervisor) joined with what Placement said about it (capacity, usage, traits)."
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.compute import rpc
 from ownstack.compute.objects.models import ComputeNode, ComputeService
 
 
-@dataclass
+@dataclass(slots=True)
 class HostState:
     node_uuid: str                    # the node's Placement resource provider
     node: str                         # hypervisor_hostname
@@ -61,17 +62,19 @@ class HostState:
 
 async def load_hosts(db: AsyncSession, node_uuids: Iterable[str]) -> dict[str, HostState]:
     """HostStates of the given nodes (by uuid) that have a compute service row."""
-    uuids = list(node_uuids)
-    if not uuids:
+    wanted = set(node_uuids)
+    if not wanted:
         return {}
-    # Plain columns, not ORM entities: this runs for every boot, over every candidate.
-    rows = await db.execute(
-        select(*_NODE_COLUMNS, *_SERVICE_COLUMNS)
-        .join(ComputeService, ComputeService.id == ComputeNode.service_id)
-        .where(ComputeNode.uuid.in_(uuids), ComputeService.binary == rpc.COMPUTE_BINARY))
-    return {row.uuid: host_state(row, row) for row in rows.all()}
+    # Plain columns, not ORM entities, and no list of uuids when they are many: this runs
+    # for every scheduling pass, over every candidate (most often every node there is).
+    if len(wanted) > _FEW_NODES:
+        rows = await db.execute(_ALL_HOSTS)
+    else:
+        rows = await db.execute(_SOME_HOSTS, {"uuids": sorted(wanted)})
+    return {row.uuid: host_state(row, row) for row in rows if row.uuid in wanted}
 
 
+_FEW_NODES: Final = 10
 _NODE_COLUMNS = (ComputeNode.uuid, ComputeNode.hypervisor_hostname, ComputeNode.host,
                  ComputeNode.hypervisor_type, ComputeNode.hypervisor_version,
                  ComputeNode.vcpus, ComputeNode.memory_mb, ComputeNode.local_gb,
@@ -79,6 +82,10 @@ _NODE_COLUMNS = (ComputeNode.uuid, ComputeNode.hypervisor_hostname, ComputeNode.
 _SERVICE_COLUMNS = (ComputeService.availability_zone, ComputeService.disabled,
                     ComputeService.disabled_reason, ComputeService.forced_down,
                     ComputeService.last_seen_up)
+_ALL_HOSTS: Final = (select(*_NODE_COLUMNS, *_SERVICE_COLUMNS)
+                     .join(ComputeService, ComputeService.id == ComputeNode.service_id)
+                     .where(ComputeService.binary == rpc.COMPUTE_BINARY))
+_SOME_HOSTS: Final = _ALL_HOSTS.where(ComputeNode.uuid.in_(bindparam("uuids", expanding=True)))
 
 
 def host_state(node: Any, service: Any) -> HostState:
@@ -101,8 +108,15 @@ def apply_summary(host: HostState, summary: Mapping[str, Any]) -> None:
 
 
 def _cpu_info(text: str) -> dict[str, Any]:
+    return _parsed_cpu_info(text or "{}")
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_cpu_info(text: str) -> dict[str, Any]:
+    """Nodes of one kind report the same text: parse it once. HostStates share the
+    result, which the filters only read."""
     try:
-        value = json.loads(text or "{}")
+        value = json.loads(text)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}

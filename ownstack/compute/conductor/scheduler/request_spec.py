@@ -109,7 +109,9 @@ def trait_constraints(*sources: Mapping[str, Any]) -> tuple[frozenset[str], froz
     return frozenset(required), frozenset(forbidden)
 
 
-def build_request_spec(instance: Instance, group: GroupInfo | None) -> RequestSpec:
+def build_request_spec(instance: Instance | Any, group: GroupInfo | None) -> RequestSpec:
+    """The spec of an :class:`Instance`, or of a row with its ``uuid``, ``project_id``,
+    ``user_id``, ``flavor``, ``image_meta``, ``availability_zone`` and ``attempts``."""
     flavor = dict(instance.flavor or {})
     extra_specs = _extra_specs(flavor)
     props = image_properties(dict(instance.image_meta or {}))

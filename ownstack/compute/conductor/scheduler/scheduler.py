@@ -55,6 +55,8 @@ def filter_hosts(hosts: Sequence[HostState], spec: RequestSpec,
     report = FilterReport(considered=len(hosts))
     remaining = list(hosts)
     for host_filter in filters:
+        if not host_filter.applies(spec):
+            continue
         kept: list[HostState] = []
         reasons: Counter[str] = Counter()
         for host in remaining:

@@ -14,6 +14,10 @@ from ownstack.compute.conductor.scheduler.request_spec import RequestSpec
 class HostWeigher(Protocol):
     multiplier: float
 
+    def applies(self, spec: RequestSpec) -> bool:
+        """Whether the weigher can tell hosts apart for ``spec`` (if not, it is skipped:
+        its weights would all be 0)."""
+
     def weigh(self, host: HostState, spec: RequestSpec) -> float: ...
 
 
@@ -21,6 +25,9 @@ class RAMWeigher:
     """Most free memory first: spreads instances across hosts."""
 
     multiplier = 1.0
+
+    def applies(self, spec: RequestSpec) -> bool:
+        return True
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         return float(host.free("MEMORY_MB"))
@@ -31,6 +38,9 @@ class CPUWeigher:
 
     multiplier = 1.0
 
+    def applies(self, spec: RequestSpec) -> bool:
+        return True
+
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         return float(host.free("VCPU"))
 
@@ -39,6 +49,9 @@ class ServerGroupSoftAffinityWeigher:
     """Hosts that already run members of a soft-affinity group first."""
 
     multiplier = 1.0
+
+    def applies(self, spec: RequestSpec) -> bool:
+        return spec.group is not None and spec.group.policy == "soft-affinity"
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         group = spec.group
@@ -51,6 +64,9 @@ class ServerGroupSoftAntiAffinityWeigher:
     """Hosts with the fewest members of a soft-anti-affinity group first."""
 
     multiplier = 1.0
+
+    def applies(self, spec: RequestSpec) -> bool:
+        return spec.group is not None and spec.group.policy == "soft-anti-affinity"
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         group = spec.group
@@ -78,6 +94,8 @@ def weigh_hosts(hosts: Sequence[HostState], spec: RequestSpec,
     """``hosts`` best first; equal weights keep the order they came in (Placement's)."""
     totals = [0.0] * len(hosts)
     for weigher in weighers:
+        if not weigher.applies(spec):
+            continue
         scaled = normalize([weigher.weigh(host, spec) for host in hosts])
         totals = [total + weigher.multiplier * value for total, value in zip(totals, scaled,
                                                                              strict=True)]

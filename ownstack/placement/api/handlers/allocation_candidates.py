@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from ownstack.common.api.microversion import Version
@@ -38,13 +39,20 @@ async def list_allocation_candidates(req: Req) -> Response:
         found = await find_candidates(db, req.svc.names, groups, wide,
                                       nested_aware=at_least(version, "1.29"),
                                       all_classes=at_least(version, "1.27"))
-        traits = await traits_of(db, found.summary_ids) if with_traits and found.summary_ids \
-            else {}
+        traits = await _traits(db, found) if with_traits and found.summary_ids else {}
     # orjson: at a thousand providers the document is ~0.5 MB, which the standard
     # encoder alone takes longer to write than the whole search.
     return Response(orjson.dumps({"allocation_requests": _requests(found, version),
                                   "provider_summaries": _summaries(found, traits, version)}),
                     media_type="application/json", headers=cache_headers(version))
+
+
+async def _traits(db: AsyncSession, found: Candidates) -> dict[int, list[str]]:
+    """The traits of the summarised providers: of every provider when the summary covers
+    most of them (one query with no list of a thousand ids to expand), else of those."""
+    if len(found.summary_ids) * 2 < len(found.uuids):
+        return await traits_of(db, found.summary_ids)
+    return await traits_of(db, None)
 
 
 def _requests(found: Candidates, version: Version) -> list[dict[str, Any]]:

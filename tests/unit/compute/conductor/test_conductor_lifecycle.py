@@ -176,3 +176,28 @@ async def test_record_event(cloud: CloudClient) -> None:
                          event="x", start=1.0, finish=None, result=None, host="n1",
                          details=None)
     assert missing == {"recorded": False}
+
+
+async def test_update_instance_records_the_events_it_carries(cloud: CloudClient) -> None:
+    await report(cloud, "n1")
+    uuid = await insert_instance(cloud)
+    await schedule(cloud, uuid)
+
+    def event(name: str, result: str = "Success") -> dict[str, Any]:
+        return {"uuid": uuid, "request_id": "req-create", "event": name, "start": 1.0,
+                "finish": 2.0, "result": result, "host": "n1", "details": None}
+    done = await call(cloud, "update_instance", uuid=uuid, host="n1",
+                      expected_task_state=states.SPAWNING,
+                      updates={"vm_state": states.ACTIVE, "task_state": None},
+                      events=[event("compute_image_fetch"),
+                              event("compute_build_and_run_instance")])
+    assert done == {"applied": True, "recorded": [True, True]}
+    assert (await instance(cloud, uuid)).vm_state == states.ACTIVE
+    assert (await events(cloud, uuid))[-2:] == [
+        ("compute_image_fetch", "Success"), ("compute_build_and_run_instance", "Success")]
+
+    late = await call(cloud, "update_instance", uuid=uuid, host="n1",
+                      expected_task_state=states.SPAWNING, updates={"power_state": 4},
+                      events=[event("compute_late", "Error")])
+    assert late == {"applied": False, "recorded": [True]}
+    assert (await events(cloud, uuid))[-1] == ("compute_late", "Error")

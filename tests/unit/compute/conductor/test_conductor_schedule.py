@@ -247,3 +247,64 @@ async def test_lost_claims_move_to_the_next_host(cloud: CloudClient,
     await schedule(cloud, uuid)
     assert tried == ["n1", "n2"]
     assert (await instance(cloud, uuid)).host == "n2"
+
+
+async def test_a_burst_is_placed_in_one_pass(cloud: CloudClient,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    nodes = {(await report(cloud, f"n{i}", memory_mb=4096))["node_uuid"]: f"n{i}"
+             for i in range(3)}
+    placement = cloud.svc.placement
+    asked: list[str] = []
+    for name in ("allocation_candidates", "claim", "claim_many"):
+        original = getattr(placement, name)
+
+        async def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            asked.append(_name)
+            return await _original(*args)
+        monkeypatch.setattr(placement, name, counted)
+    uuids = [await insert_instance(cloud, ram=1024) for _ in range(6)]
+    await schedule(cloud, *uuids)
+
+    rows = [await instance(cloud, u) for u in uuids]
+    assert sorted(asked) == ["allocation_candidates", "claim_many"]
+    assert all(r.task_state == states.SPAWNING for r in rows)
+    hosts = [r.host for r in rows]
+    assert sorted(hosts) == ["n0", "n0", "n1", "n1", "n2", "n2"]
+    for uuid, row in zip(uuids, rows, strict=True):
+        ((rp, resources),) = (await allocations(cloud, uuid)).items()
+        assert nodes[rp] == row.host and resources == {"VCPU": 1, "MEMORY_MB": 1024,
+                                                       "DISK_GB": 1}
+        assert await events(cloud, uuid) == [
+            ("conductor_schedule_and_build_instances", "Success"), ("schedule", "Success")]
+
+
+async def test_a_burst_counts_what_it_places_and_fails_the_rest(cloud: CloudClient) -> None:
+    await report(cloud, "n1", memory_mb=2048)
+    await report(cloud, "n2", memory_mb=1024)
+    uuids = [await insert_instance(cloud, ram=1024) for _ in range(4)]
+    await schedule(cloud, *uuids)
+    rows = [await instance(cloud, u) for u in uuids]
+    assert sorted(r.host or "" for r in rows) == ["", "n1", "n1", "n2"]
+    (failed,) = [r for r in rows if r.host is None]
+    assert failed.vm_state == states.ERROR
+    assert fault_message(failed).startswith("No valid host was found.")
+    assert await allocations(cloud, failed.uuid) == {}
+
+
+async def test_a_burst_whose_claim_loses_a_race_is_placed_one_by_one(
+        cloud: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    await report(cloud, "n1")
+    await report(cloud, "n2")
+    lost: list[int] = []
+
+    async def lose(claims: Any) -> bool:
+        lost.append(len(claims))
+        return False
+    monkeypatch.setattr(cloud.svc.placement, "claim_many", lose)
+    uuids = [await insert_instance(cloud) for _ in range(3)]
+    await schedule(cloud, *uuids)
+    assert lost == [3]
+    rows = [await instance(cloud, u) for u in uuids]
+    assert all(r.host and r.task_state == states.SPAWNING for r in rows)
+    for uuid in uuids:
+        assert len(await allocations(cloud, uuid)) == 1

@@ -27,6 +27,19 @@ from ownstack.compute import states
 __all__ = ["cloud"]
 
 
+async def sweep_stale_now(cloud: CloudClient) -> None:
+    """Treat every BUILD row as stale and sweep, then wait for whatever the sweep started,
+    this call's or the conductor's own periodic pass (which may have taken an instance
+    first, leaving this call nothing to do)."""
+    builder, sweeper = cloud.svc.conductor.builder, cloud.svc.conductor.sweeper
+    sweeper.stale_after = 0.0
+    await sweeper.schedule_stuck()
+    for _ in range(500):
+        if not builder.in_flight:
+            return
+        await asyncio.sleep(0.01)
+
+
 async def claim(cloud: CloudClient, uuid: str, rp: str, resources: dict[str, int]) -> None:
     await cloud.on("placement", "PUT", f"/allocations/{uuid}", headers=PLACEMENT, expect=204,
                    json={"allocations": {rp: {"resources": resources}}, "project_id": "p1",
@@ -59,9 +72,9 @@ async def test_sweep_loop_runs_by_itself(cloud: CloudClient) -> None:
 async def test_claim_left_by_a_killed_conductor_is_reused(cloud: CloudClient) -> None:
     await report(cloud, "n1")
     n2 = (await report(cloud, "n2", memory_mb=2048))["node_uuid"]
-    uuid = await insert_instance(cloud, ram=512, age=60)
+    uuid = await insert_instance(cloud, ram=512)
     await claim(cloud, uuid, n2, {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1})
-    await cloud.svc.conductor.sweeper.schedule_stuck()
+    await sweep_stale_now(cloud)
     assert (await instance(cloud, uuid)).host == "n2"       # not n1, the roomier host
     assert await allocations(cloud, uuid) == {n2: {"VCPU": 1, "MEMORY_MB": 512,
                                                    "DISK_GB": 1}}
@@ -71,9 +84,9 @@ async def test_claim_on_a_host_that_no_longer_fits_is_dropped(cloud: CloudClient
     n1 = (await report(cloud, "n1"))["node_uuid"]
     n2 = (await report(cloud, "n2"))["node_uuid"]
     await set_service(cloud, "n2", disabled=True)
-    uuid = await insert_instance(cloud, age=60)
+    uuid = await insert_instance(cloud)
     await claim(cloud, uuid, n2, {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1})
-    await cloud.svc.conductor.sweeper.schedule_stuck()
+    await sweep_stale_now(cloud)
     assert (await instance(cloud, uuid)).host == "n1"
     assert list(await allocations(cloud, uuid)) == [n1]
 
@@ -170,9 +183,9 @@ async def test_duplicate_schedule_reuses_the_winning_claim(cloud: CloudClient) -
 
 async def test_no_valid_host_drops_a_leftover_claim(cloud: CloudClient) -> None:
     n1 = (await report(cloud, "n1", memory_mb=1024))["node_uuid"]
-    uuid = await insert_instance(cloud, ram=2048, age=60)
+    uuid = await insert_instance(cloud, ram=2048)
     await claim(cloud, uuid, n1, {"VCPU": 1})
-    await cloud.svc.conductor.sweeper.schedule_stuck()
+    await sweep_stale_now(cloud)
     row = await instance(cloud, uuid)
     assert row.vm_state == states.ERROR
     assert await allocations(cloud, uuid) == {}

@@ -1,0 +1,186 @@
+"""SQLite through aiosqlite, one thread hop per statement.
+
+aiosqlite runs each SQLite connection in a thread of its own; every call on it is a hop
+there and back (a queue put, a thread switch, the GIL handed over twice, a wake-up of the
+event loop). SQLAlchemy's adapter makes four hops for each statement (open a cursor,
+execute, fetch, close) and one more to roll back every connection returned to the pool,
+read-only or not. At a few dozen statements per server boot that costs more CPU than the
+SQL itself.
+
+:class:`OneHopDBAPI` is SQLAlchemy's aiosqlite DBAPI adapter with a cursor that does all
+four in one hop, and a connection that skips the commit or rollback hop when SQLite has no
+transaction open: after every statement the worker thread also reports
+``sqlite3.Connection.in_transaction``, and any call it cannot account for (a function
+registered, the isolation level changed) counts as "maybe in a transaction". A
+``BEGIN IMMEDIATE`` (see ``ownstack.common.service``) runs in the hop of the transaction's
+first statement. Results, errors and transaction semantics are the driver's own; only the
+number of hops changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any, Final
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.util import await_only
+
+
+class OneHopCursor:
+    """A DBAPI cursor whose ``execute`` opens, runs, fetches and closes a SQLite cursor
+    in one call on the connection's thread; rows are then read from memory."""
+
+    server_side = False
+
+    __slots__ = ("_adapt", "_rows", "arraysize", "description", "lastrowid", "rowcount")
+
+    def __init__(self, adapt: OneHopConnection) -> None:
+        self._adapt = adapt
+        self._rows: collections.deque[Any] = collections.deque()
+        self.arraysize = 1
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    def execute(self, operation: str, parameters: Any = None) -> None:
+        if operation in _DEFERRED and not parameters:
+            # Runs in the same hop as the transaction's first statement (or never, for a
+            # transaction that runs none): one hop fewer per write transaction.
+            self._adapt._pending_begin = operation
+            self.description, self.rowcount, self.lastrowid = None, -1, None
+            return
+        try:
+            await_only(self._run(operation, parameters, many=False))
+        except Exception as error:
+            self._adapt._handle_exception(error)
+
+    def executemany(self, operation: str, seq_of_parameters: Any) -> None:
+        try:
+            await_only(self._run(operation, seq_of_parameters, many=True))
+        except Exception as error:
+            self._adapt._handle_exception(error)
+
+    async def _run(self, operation: str, parameters: Any, *, many: bool) -> None:
+        adapt = self._adapt
+        connection: Any = adapt._connection        # an aiosqlite.Connection
+        adapt._in_transaction = True        # until the thread says otherwise
+        begin, adapt._pending_begin = adapt._pending_begin, None
+        async with adapt._mutex:
+            result = await connection._execute(_execute, connection._conn, operation,
+                                               parameters, many, begin)
+        self.description, rows, self.rowcount, self.lastrowid, adapt._in_transaction = result
+        self._rows = collections.deque(rows)
+
+    def close(self) -> None:
+        self._rows.clear()
+
+    async def _async_soft_close(self) -> None:
+        """Nothing to close: the SQLite cursor closed in the hop that ran it."""
+
+    def setinputsizes(self, *inputsizes: Any) -> None:
+        return None
+
+    def __iter__(self) -> Iterator[Any]:
+        while self._rows:
+            yield self._rows.popleft()
+
+    def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        rows = self._rows
+        return [rows.popleft() for _ in range(min(size or self.arraysize, len(rows)))]
+
+    def fetchall(self) -> Sequence[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+
+def _execute(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool,
+             begin: str | None) -> tuple[Any, list[Any], int, int | None, bool]:
+    """Runs on the connection's thread."""
+    if begin is not None:
+        conn.execute(begin)
+    cursor = conn.cursor()
+    try:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
+            cursor.execute(operation)
+        else:
+            cursor.execute(operation, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else []
+        return description, rows, cursor.rowcount, cursor.lastrowid, conn.in_transaction
+    finally:
+        cursor.close()
+
+
+# Statements that open a transaction, deferred to the hop of the next statement.
+_DEFERRED: Final = frozenset({"BEGIN IMMEDIATE"})
+
+
+class OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ("_in_transaction", "_mutex", "_pending_begin")
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._in_transaction = True
+        self._pending_begin: str | None = None
+        # SQLAlchemy 2.1 serialises a connection's statements with this lock; 2.0 has none.
+        self._mutex: asyncio.Lock = getattr(self, "_execute_mutex", None) or asyncio.Lock()
+
+    def cursor(self, server_side: bool = False) -> Any:
+        if server_side:
+            # The stock cursor streams rows hop by hop; the transaction must be open first.
+            begin, self._pending_begin = self._pending_begin, None
+            if begin is not None:
+                self._in_transaction = True
+                connection: Any = self._connection
+                await_only(connection._execute(connection._conn.execute, begin))
+            return super().cursor(server_side=True)
+        return OneHopCursor(self)
+
+    def commit(self) -> None:
+        self._pending_begin = None      # a transaction that ran nothing: nothing to end
+        if self._in_transaction:
+            super().commit()
+            self._in_transaction = False
+
+    def rollback(self) -> None:
+        self._pending_begin = None
+        if self._in_transaction:
+            super().rollback()
+            self._in_transaction = False
+
+    def create_function(self, *args: Any, **kw: Any) -> None:
+        self._in_transaction = True
+        super().create_function(*args, **kw)
+
+    @property
+    def isolation_level(self) -> str | None:
+        return super().isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        self._in_transaction = True
+        AsyncAdapt_aiosqlite_connection.isolation_level.fset(self, value)  # type: ignore[attr-defined]
+
+
+class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """Pass as ``module=`` to ``create_async_engine`` for a ``sqlite+aiosqlite`` URL."""
+
+    def __init__(self) -> None:
+        super().__init__(aiosqlite, sqlite3)
+
+    def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
+        adapted = super().connect(*arg, **kw)
+        return OneHopConnection(self, adapted._connection)
