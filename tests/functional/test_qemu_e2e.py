@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from test_compute_servers_cli import wait_until as wait_for
 
 from conftest import Cloud, start_cloud, stop_cloud, unique
 
@@ -37,14 +38,8 @@ T = TypeVar("T")
 
 
 def wait_until(what: str, probe: Callable[[], T], timeout: float = BOOT_TIMEOUT) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.5)
+    result: T = wait_for(what, probe, timeout)
+    return result
 
 
 def tiny_image() -> Path:

@@ -106,6 +106,17 @@ async def load_server(req: Req, db: AsyncSession, rule: str, *,
     return instance
 
 
+def require_host(instance: Instance, operation: str) -> str:
+    """The host to ask a question of the server (console, diagnostics): one that is not
+    being told to delete it. Nova's 409s ``InstanceNotReady`` and ``InstanceInvalidState``."""
+    if not instance.host or instance.vm_state == states.BUILDING:
+        raise InstanceNotReady(instance.uuid)
+    if instance.task_state == states.DELETING:
+        raise InstanceInvalidState(operation, instance.uuid, "task_state",
+                                   instance.task_state)
+    return instance.host
+
+
 def caller_is_admin(req: Req) -> bool:
     """Nova's ``context.is_admin``: what lets a caller act on a locked server."""
     return req.svc.allowed(req.ctx, "context_is_admin")
@@ -305,13 +316,9 @@ async def _console_output(req: Req, data: dict[str, Any]) -> Response:
     length = _console_length(_CONSOLE.validate(data)["os-getConsoleOutput"].get("length"))
     async with req.svc.read() as db:
         instance = await load_server(req, db, "os_compute_api:os-console-output")
-    if not instance.host or instance.vm_state == states.BUILDING:
-        raise InstanceNotReady(instance.uuid)
-    if instance.task_state == states.DELETING:
-        raise InstanceInvalidState("get_console_output", instance.uuid, "task_state",
-                                   instance.task_state)
+    host = require_host(instance, "get_console_output")
     try:
-        reply = await req.svc.bus.call(rpc.compute_topic(instance.host), "console_output",
+        reply = await req.svc.bus.call(rpc.compute_topic(host), "console_output",
                                        {"uuid": instance.uuid, "length": length},
                                        timeout=CONSOLE_TIMEOUT)
     except BusTimeout:

@@ -21,9 +21,9 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.common.bus import BusError, BusTimeout, RemoteError
-from ownstack.compute import rpc, states
+from ownstack.compute import rpc
 from ownstack.compute.api.common import at_least, version_of
-from ownstack.compute.api.handlers.server_actions import load_server
+from ownstack.compute.api.handlers.server_actions import load_server, require_host
 from ownstack.compute.errors import InstanceInvalidState, InstanceNotReady
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.service import Req
@@ -38,13 +38,9 @@ _STATES: Final = {0: "pending", 1: "running", 3: "paused", 4: "shutdown", 6: "cr
 async def show_diagnostics(req: Req) -> Response:
     async with req.svc.read() as db:
         instance = await load_server(req, db, RULE)
-    if not instance.host or instance.vm_state == states.BUILDING:
-        raise InstanceNotReady(instance.uuid)
-    if instance.task_state == states.DELETING:
-        raise InstanceInvalidState("get_diagnostics", instance.uuid, "task_state",
-                                   instance.task_state)
+    host = require_host(instance, "get_diagnostics")
     try:
-        reply = await req.svc.bus.call(rpc.compute_topic(instance.host), "describe_instance",
+        reply = await req.svc.bus.call(rpc.compute_topic(host), "describe_instance",
                                        {"uuid": instance.uuid}, timeout=DESCRIBE_TIMEOUT)
     except BusTimeout:
         raise InstanceNotReady(instance.uuid) from None
