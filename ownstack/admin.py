@@ -180,7 +180,8 @@ def _find_server(admin: AdminSession, name_or_id: str) -> dict[str, Any]:
         ids = ", ".join(s["id"] for s in servers)
         raise AdminError(f"{len(servers)} servers are named {name_or_id!r} ({ids}); "
                          f"give an id")
-    return servers[0]  # type: ignore[no-any-return]
+    found: dict[str, Any] = servers[0]
+    return found
 
 
 def format_show(document: dict[str, Any]) -> str:

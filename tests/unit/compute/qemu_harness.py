@@ -33,10 +33,10 @@ def tiny_image() -> Path:
     return path
 
 
-def make_driver(state_dir: Path, **options: object) -> QemuDriver:
+def make_driver(state_dir: Path, *, force_config_drive: bool = False) -> QemuDriver:
     # TCG always: /dev/kvm on the CI machines exists but hangs (the probe is tested apart).
     return QemuDriver("contract-host", state_dir, virt_type="qemu",
-                      console_max_bytes=65536, **options)  # type: ignore[arg-type]
+                      console_max_bytes=65536, force_config_drive=force_config_drive)
 
 
 def kill_guest(driver: QemuDriver, uuid: str) -> None:

@@ -13,7 +13,9 @@ import subprocess
 import time
 import uuid as uuidlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from qemu_harness import make_driver, tiny_image
@@ -41,12 +43,11 @@ async def driver(tmp_path: Path) -> AsyncIterator[QemuDriver]:
     await driver.close()
 
 
-def spec(image: ImageRef, **overrides: object) -> GuestSpec:
+def spec(image: ImageRef, **overrides: Any) -> GuestSpec:
     uuid = str(uuidlib.uuid4())
-    fields: dict[str, object] = dict(uuid=uuid, name="vm", hostname=f"h-{uuid[:6]}", vcpus=1,
-                                     memory_mb=128, root_gb=1, image=image)
-    fields.update(overrides)
-    return GuestSpec(**fields)  # type: ignore[arg-type]
+    base = GuestSpec(uuid=uuid, name="vm", hostname=f"h-{uuid[:6]}", vcpus=1, memory_mb=128,
+                     root_gb=1, image=image)
+    return replace(base, **overrides)
 
 
 def tiny() -> ImageRef:

@@ -551,6 +551,10 @@ class QemuDriver:
         check_capability(self, Capability.CONSOLE_LOG)
         self._require(uuid)
         files = self._files(uuid)
+        return await asyncio.to_thread(self._read_console, files, max_bytes)
+
+    def _read_console(self, files: GuestFiles, max_bytes: int | None) -> str:
+        """Blocking (up to ``console_max_bytes`` of file): run in a thread."""
         self._trim_console(files)
         try:
             with files.console.open("rb") as f:
