@@ -61,7 +61,7 @@ class ComputeService(ServiceState):
                 self._image_http = httpx.AsyncClient(
                     base_url=self.peers.url("image"), transport=self.peers.transport("image"),
                     timeout=httpx.Timeout(60.0, connect=10.0))
-            return _CallerImageClient(self._image_http, token)
+            return ImageClient.as_caller(self._image_http, token)
         provider: Callable[[], Awaitable[str]] = self.service_auth
         return ImageClient(self.peers.url("image"), provider,
                            transport=self.peers.transport("image"))
@@ -93,24 +93,6 @@ class ComputeService(ServiceState):
 
 
 Req = ApiRequest[ComputeService]
-
-
-class _CallerImageClient(ImageClient):
-    """An :class:`ImageClient` acting as one caller over the service's one HTTP client:
-    building an httpx client per API request (it reads the environment for proxy settings
-    every time) costs more than the image request itself. Closing it leaves the shared
-    client open; the service closes that at shutdown."""
-
-    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
-        # Not ImageClient.__init__, which would build a client of its own.
-        self.http = http
-
-        async def caller_token() -> str:
-            return token
-        self._token_provider = caller_token
-
-    async def aclose(self) -> None:
-        return None
 
 
 def make_app(config: Config, peers: Peers, engine: AsyncEngine | None = None

@@ -186,3 +186,19 @@ async def test_unreachable_service_is_a_client_error(tmp_path: Path) -> None:
         with pytest.raises(ImageClientError) as raised:
             await client.get("00000000-0000-0000-0000-000000000000")
     assert raised.value.status is None
+
+
+async def test_callers_share_one_http_client_each_with_its_own_token(
+        image: Fixture, active: ImageInfo) -> None:
+    """``as_caller``: one shared HTTP client, the caller's token on each request, and
+    closing a caller's client leaves the shared one open for the next caller."""
+    _, stranger_token = await image.project_user_token("member")
+    async with httpx.AsyncClient(base_url="http://image.test",
+                                 transport=httpx.ASGITransport(app=image.app)) as shared:
+        async with ImageClient.as_caller(shared, image.identity.admin_token) as admin:
+            assert (await admin.get(active.id)).id == active.id
+        assert not shared.is_closed
+        async with ImageClient.as_caller(shared, stranger_token) as stranger:
+            with pytest.raises(ImageNotFound):
+                await stranger.get(active.id)
+        assert not shared.is_closed

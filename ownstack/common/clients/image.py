@@ -98,15 +98,34 @@ class ImageInfo:
 
 
 class ImageClient:
+    """Image v2 as another service uses it, with the token ``token_provider`` gives.
+
+    It makes its own HTTP client for ``base_url`` over ``transport``, closed by
+    :meth:`aclose`, unless given a shared one (``http``, whose owner set it up and closes
+    it; ``base_url`` and ``transport`` are then not used): building an httpx client reads
+    the environment for proxy settings, which costs more than a request when a client
+    lives for one request.
+    """
+
     def __init__(self, base_url: str, token_provider: Callable[[], Awaitable[str]],
                  transport: httpx.AsyncBaseTransport | None = None, *,
-                 timeout: float = 60.0) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, transport=transport,
-                                      timeout=httpx.Timeout(timeout, connect=10.0))
+                 timeout: float = 60.0, http: httpx.AsyncClient | None = None) -> None:
+        self._owns_http = http is None
+        self.http = http if http is not None else httpx.AsyncClient(
+            base_url=base_url, transport=transport,
+            timeout=httpx.Timeout(timeout, connect=10.0))
         self._token_provider = token_provider
 
+    @classmethod
+    def as_caller(cls, http: httpx.AsyncClient, token: str) -> ImageClient:
+        """A client acting as one caller (``token``) over a shared HTTP client."""
+        async def caller_token() -> str:
+            return token
+        return cls(str(http.base_url), caller_token, http=http)
+
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._owns_http:
+            await self.http.aclose()
 
     async def __aenter__(self) -> ImageClient:
         return self

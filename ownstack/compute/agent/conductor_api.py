@@ -43,16 +43,22 @@ class ConductorAPI:
         result = await self._call("get_instance", {"uuid": uuid})
         return cast(InstanceSpec | None, result["instance"])
 
-    async def update_instance(self, uuid: str, expected_task_state: str | None,
+    async def update_instance(self, uuid: str, expected_task_state: str | None, *,
+                              events: list[dict[str, Any]] | None = None,
                               **updates: Any) -> bool:
-        """Apply ``updates`` if the instance is still on this host with that task state.
+        """Apply ``updates`` if the instance is still on this host with that task state,
+        and record ``events`` (made with :meth:`event`) in the same transaction.
 
         ``False`` means a user action (or another agent) won the race: not an error, the
-        agent reconciles again on the next nudge.
+        agent reconciles again on the next nudge. The events are recorded either way: the
+        work they describe was done.
         """
-        result = await self._call("update_instance", {
+        payload: dict[str, Any] = {
             "uuid": uuid, "host": self.host, "expected_task_state": expected_task_state,
-            "updates": updates})
+            "updates": updates}
+        if events:
+            payload["events"] = events
+        result = await self._call("update_instance", payload)
         return bool(result["applied"])
 
     async def instance_destroyed(self, uuid: str) -> None:

@@ -15,6 +15,12 @@ than the boot.
 
 One download per image at a time (a per-image lock): two guests booting from one new image
 wait for one download, and :meth:`ImageClient.download`'s ``.part`` file is never shared.
+
+Records verified by this process are kept in memory too, so a boot from a cached image
+costs one ``stat`` of the base file (in a worker thread, like all of this module's file
+I/O) rather than reading and rewriting its record. The record's ``last_used`` on disk is
+refreshed at most every :data:`LAST_USED_RESOLUTION` seconds (pruning works in days), and
+:meth:`ImageCache.prune` goes by the newer of the two.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ _IMAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}")
 _RECORD_SUFFIX = ".json"
 _PART_SUFFIX = ".part"
 _HASH_CHUNK = 1024 * 1024
+LAST_USED_RESOLUTION = 60.0     # seconds the record's last_used on disk may lag behind
 
 
 class ImageFetchFailed(Exception):
@@ -87,6 +94,8 @@ class ImageCache:
         self.client = client
         self._locks: dict[str, asyncio.Lock] = {}
         self._in_use: dict[str, frozenset[str]] = {}
+        self._records: dict[str, _Record] = {}     # verified here, as last written
+        self._used: dict[str, float] = {}          # last use, newer than on disk
         self.downloads = 0      # how many downloads this cache made: for tests and logs
 
     def path(self, image_id: str) -> Path:
@@ -106,12 +115,30 @@ class ImageCache:
         """
         path = self.path(image_id)
         async with self._lock(image_id):
-            record = await asyncio.to_thread(_load_verified, path)
+            now = time.time()
+            record = await self._unchanged(image_id, path)
             if record is None:
-                record = await self._download(image_id, path)
-            record.last_used = time.time()
-            await asyncio.to_thread(_write_record, path, record)
+                record = await asyncio.to_thread(_load_verified, path)
+                if record is None:
+                    record = await self._download(image_id, path)
+                record.last_used = 0.0      # new to this process: written below
+            self._used[image_id] = now
+            if now - record.last_used >= LAST_USED_RESOLUTION:
+                record.last_used = now
+                await asyncio.to_thread(_write_record, path, record)
+            self._records[image_id] = record
             return record.image_ref(path)
+
+    async def _unchanged(self, image_id: str, path: Path) -> _Record | None:
+        """The record this process verified, if the base file has not changed since."""
+        record = self._records.get(image_id)
+        if record is None:
+            return None
+        stat = await asyncio.to_thread(_stat, path)
+        if stat is None or (stat.st_size, stat.st_mtime_ns) != (record.size, record.mtime_ns):
+            del self._records[image_id]
+            return None
+        return record
 
     async def _download(self, image_id: str, path: Path) -> _Record:
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
@@ -148,12 +175,15 @@ class ImageCache:
         keep = self.in_use()
         removed: list[str] = []
         for image_id, last_used in await asyncio.to_thread(_scan, self.directory):
+            last_used = max(last_used, self._used.get(image_id, 0.0))
             lock = self._lock(image_id)
             if image_id in keep or last_used >= cutoff or lock.locked():
                 continue
             async with lock:
                 await asyncio.to_thread(_remove, self.directory, image_id)
             self._locks.pop(image_id, None)
+            self._records.pop(image_id, None)
+            self._used.pop(image_id, None)
             removed.append(image_id)
             log.info("image %s removed from the cache: unused since %s", image_id,
                      time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last_used)))
@@ -161,6 +191,13 @@ class ImageCache:
 
 
 # --- blocking helpers, run in worker threads ---------------------------------------------
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
 
 
 def _record_path(path: Path) -> Path:

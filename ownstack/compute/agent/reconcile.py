@@ -205,17 +205,24 @@ class Reconciler:
 
     # -- events -----------------------------------------------------------------------------
 
-    async def _event(self, desired: InstanceSpec, event: str, start: float,
-                     error: str | None = None, finish: float | None = None,
-                     pending: list[dict[str, Any]] | None = None) -> None:
-        """Add an event to the action of the instance's latest request, if it has one,
-        together with the ``pending`` ones (a spawn's phases) in one conductor call."""
+    def _events(self, desired: InstanceSpec, event: str, start: float,
+                error: str | None = None, pending: list[dict[str, Any]] | None = None
+                ) -> list[dict[str, Any]]:
+        """The event that ends a task, after the ``pending`` ones (a spawn's phases), for
+        the action of the instance's latest request; none when it has no request id."""
         if not desired["request_id"]:
-            return
-        payload = self.conductor.event(desired["uuid"], desired["request_id"], event,
-                                       start=start, error=error,
-                                       finish=time.time() if finish is None else finish)
-        await self.conductor.record_events([*(pending or ()), payload])
+            return []
+        return [*(pending or ()), self.conductor.event(
+            desired["uuid"], desired["request_id"], event, start=start, error=error,
+            finish=time.time())]
+
+    async def _event(self, desired: InstanceSpec, event: str, start: float,
+                     error: str | None = None,
+                     pending: list[dict[str, Any]] | None = None) -> None:
+        """Record the events of :meth:`_events` in one conductor call, for a task that
+        ends with another call than a report (a reschedule, a delete)."""
+        await self.conductor.record_events(self._events(desired, event, start, error,
+                                                        pending))
 
     def _phase_recorder(self, desired: InstanceSpec, pending: list[dict[str, Any]]
                         ) -> Callable[[PhaseEvent], Awaitable[None]]:
@@ -228,21 +235,30 @@ class Reconciler:
                     start=phase.started_at, finish=phase.finished_at, error=phase.error))
         return record
 
-    async def _report(self, desired: InstanceSpec, **updates: Any) -> bool:
+    async def _report(self, desired: InstanceSpec, *,
+                      events: list[dict[str, Any]] | None = None, **updates: Any) -> bool:
         applied = await self.conductor.update_instance(
-            desired["uuid"], desired["task_state"], **updates)
+            desired["uuid"], desired["task_state"], events=events, **updates)
         if not applied:
             log.info("instance %s changed while %s ran; reconciling again later",
                      desired["uuid"], desired["task_state"] or "the power sync")
         return applied
+
+    async def _finish(self, desired: InstanceSpec, event: str, start: float,
+                      error: str | None = None, *,
+                      pending: list[dict[str, Any]] | None = None, **updates: Any) -> bool:
+        """End a task: its events and the state it leaves, in one conductor call (one
+        transaction)."""
+        return await self._report(
+            desired, events=self._events(desired, event, start, error, pending), **updates)
 
     async def _fail(self, desired: InstanceSpec, event: str, start: float, reason: str,
                     **updates: Any) -> None:
         """Record the failed event and end the task with a fault."""
         log.warning("instance %s: %s failed: %s", desired["uuid"], desired["task_state"],
                     reason)
-        await self._event(desired, event, start, reason)
-        await self._report(desired, task_state=None, fault=_fault(reason), **updates)
+        await self._finish(desired, event, start, reason, task_state=None,
+                           fault=_fault(reason), **updates)
 
     def _disks_gone(self) -> str:
         return (f"The guest's disks are gone from host {self.host}; rebuild the server "
@@ -272,29 +288,30 @@ class Reconciler:
         try:
             await self._build(desired, desired["image_ref"], observed, pending)
         except _Failed as exc:
-            await self._event(desired, EVENT_BUILD, start, exc.reason, pending=pending)
             if exc.retryable:
                 log.warning("instance %s: spawn failed on %s, rescheduling: %s",
                             desired["uuid"], self.host, exc.reason)
+                await self._event(desired, EVENT_BUILD, start, exc.reason, pending=pending)
                 await self.conductor.reschedule(desired["uuid"], exc.reason)
             else:
                 log.warning("instance %s: spawn failed: %s", desired["uuid"], exc.reason)
-                await self._report(desired, task_state=None, fault=_fault(exc.reason),
+                await self._finish(desired, EVENT_BUILD, start, exc.reason, pending=pending,
+                                   task_state=None, fault=_fault(exc.reason),
                                    vm_state=states.ERROR, power_state=PowerState.NOSTATE)
             return
-        await self._event(desired, EVENT_BUILD, start, pending=pending)
-        await self._report_active(desired)
+        await self._report_active(desired, self._events(desired, EVENT_BUILD, start,
+                                                        pending=pending))
 
     async def _adopt(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
         """A guest that runs while its instance is still spawning: the agent that spawned
         it died before reporting. The guest is complete (a spawn returns only once it
         runs), so adopt it rather than boot it twice."""
         log.info("instance %s: adopting its running guest", desired["uuid"])
-        await self._event(desired, EVENT_BUILD, time.time())
-        await self._report_active(desired)
+        await self._report_active(desired, self._events(desired, EVENT_BUILD, time.time()))
 
-    async def _report_active(self, desired: InstanceSpec) -> None:
-        await self._report(desired, vm_state=states.ACTIVE, task_state=None,
+    async def _report_active(self, desired: InstanceSpec, events: list[dict[str, Any]]
+                             ) -> None:
+        await self._report(desired, events=events, vm_state=states.ACTIVE, task_state=None,
                            power_state=PowerState.RUNNING, launched=True,
                            clear_admin_pass=True, fault=None)
 
@@ -312,12 +329,12 @@ class Reconciler:
         except (_Failed, DriverError) as exc:
             reason = exc.reason if isinstance(exc, _Failed) else str(exc)
             log.warning("instance %s: rebuild failed: %s", desired["uuid"], reason)
-            await self._event(desired, EVENT_REBUILD, start, reason, pending=pending)
-            await self._report(desired, task_state=None, fault=_fault(reason),
+            await self._finish(desired, EVENT_REBUILD, start, reason, pending=pending,
+                               task_state=None, fault=_fault(reason),
                                vm_state=states.ERROR, power_state=PowerState.NOSTATE)
             return
-        await self._event(desired, EVENT_REBUILD, start, pending=pending)
-        await self._report(desired, vm_state=states.STOPPED if stopped else states.ACTIVE,
+        await self._finish(desired, EVENT_REBUILD, start, pending=pending,
+                           vm_state=states.STOPPED if stopped else states.ACTIVE,
                            task_state=None, launched=True, clear_admin_pass=True, fault=None,
                            power_state=PowerState.SHUTDOWN if stopped else PowerState.RUNNING)
 
@@ -343,8 +360,8 @@ class Reconciler:
             except DriverError as exc:
                 await self._fail(desired, EVENT_STOP, start, str(exc))
                 return
-        await self._event(desired, EVENT_STOP, start)
-        await self._report(desired, vm_state=states.STOPPED, task_state=None,
+        await self._finish(desired, EVENT_STOP, start, vm_state=states.STOPPED,
+                           task_state=None,
                            power_state=PowerState.SHUTDOWN if observed else PowerState.NOSTATE)
 
     async def _power_on(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
@@ -366,9 +383,8 @@ class Reconciler:
         except DriverError as exc:
             await self._fail(desired, EVENT_START, start, str(exc))
             return
-        await self._event(desired, EVENT_START, start)
-        await self._report(desired, vm_state=states.ACTIVE, task_state=None,
-                           power_state=PowerState.RUNNING)
+        await self._finish(desired, EVENT_START, start, vm_state=states.ACTIVE,
+                           task_state=None, power_state=PowerState.RUNNING)
 
     async def _reboot(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
         """Soft when asked, the driver can and the guest runs; hard otherwise, as Nova
@@ -394,9 +410,8 @@ class Reconciler:
         except DriverError as exc:
             await self._fail(desired, EVENT_REBOOT, start, str(exc))
             return
-        await self._event(desired, EVENT_REBOOT, start)
-        await self._report(desired, vm_state=states.ACTIVE, task_state=None,
-                           power_state=PowerState.RUNNING)
+        await self._finish(desired, EVENT_REBOOT, start, vm_state=states.ACTIVE,
+                           task_state=None, power_state=PowerState.RUNNING)
 
     # -- snapshot ---------------------------------------------------------------------------
 
@@ -417,11 +432,9 @@ class Reconciler:
             if image_id:
                 with contextlib.suppress(ImageClientError):
                     await self.image_client.delete(image_id)
-            await self._event(desired, EVENT_SNAPSHOT, start, reason)
-            await self._report(desired, task_state=None)
+            await self._finish(desired, EVENT_SNAPSHOT, start, reason, task_state=None)
             return
-        await self._event(desired, EVENT_SNAPSHOT, start)
-        await self._report(desired, task_state=None)
+        await self._finish(desired, EVENT_SNAPSHOT, start, task_state=None)
 
     async def _upload_snapshot(self, uuid: str, image_id: str,
                                observed: GuestInfo | None) -> None:

@@ -99,6 +99,20 @@ async def get_visible(db: AsyncSession, ctx: RequestContext, image_id: str, *,
     return image
 
 
+async def get_visible_with_tags(db: AsyncSession, ctx: RequestContext, image_id: str
+                                ) -> tuple[Image, list[str]]:
+    """:func:`get_visible` and the image's tags, sorted, in one query (an outer join: one
+    row per tag, one row when there are none): what ``GET /v2/images/{id}`` shows."""
+    rows = (await db.execute(
+        select(Image, ImageTag.value)
+        .outerjoin(ImageTag, ImageTag.image_id == Image.id)
+        .where(Image.id == image_id, visible_condition(ctx, listing=False))
+        .order_by(ImageTag.value))).all()
+    if not rows:
+        raise ImageNotFound(image_id)
+    return rows[0][0], [tag for _, tag in rows if tag is not None]
+
+
 async def replace_tags(db: AsyncSession, image_id: str, tags: Iterable[str]) -> None:
     await db.execute(delete(ImageTag).where(ImageTag.image_id == image_id))
     db.add_all(ImageTag(image_id=image_id, value=tag) for tag in dict.fromkeys(tags))

@@ -37,6 +37,7 @@ from ownstack.image.errors import ImageProtected
 from ownstack.image.objects.images import (
     delete_image_rows,
     get_visible,
+    get_visible_with_tags,
     replace_tags,
     retrying,
     save_image,
@@ -106,8 +107,7 @@ async def list_images(req: Req) -> Response:
 async def show_image(req: Req) -> Response:
     req.svc.enforce(req.ctx, "get_image")
     async with req.svc.read() as db:
-        image = await get_visible(db, req.ctx, req.params["image_id"])
-        tags = await load_tags(db, image.id)
+        image, tags = await get_visible_with_tags(db, req.ctx, req.params["image_id"])
     return json_response(image_view(req, image, tags))
 
 

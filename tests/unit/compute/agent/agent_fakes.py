@@ -88,6 +88,7 @@ class FakeConductor:
     def _update_instance(self, p: dict[str, Any]) -> dict[str, Any]:
         if self.before_update is not None:
             self.before_update(p["uuid"])
+        self.events.extend(p.get("events") or ())      # recorded, applied or not
         spec = self.instances.get(p["uuid"])
         expected = p["expected_task_state"]
         if spec is None or spec["host"] != p["host"] or (

@@ -70,12 +70,31 @@ async def test_a_corrupted_file_is_downloaded_again(cache: ImageCache,
 
 async def test_a_file_without_its_record_is_not_trusted(cache: ImageCache,
                                                         glance: FakeGlance) -> None:
-    """A crash between the download's rename and the record: download again."""
+    """A crash between the download's rename and the record: the restarted process
+    downloads again."""
     ref = await cache.fetch("img-1")
     (cache.directory / "img-1.json").unlink()
-    await cache.fetch("img-1")
+    restarted = ImageCache(cache.directory, cache.client)
+    await restarted.fetch("img-1")
     assert ref.path.read_bytes() == IMAGE_DATA
     assert len(glance.downloads) == 2
+    assert (cache.directory / "img-1.json").exists()
+
+
+async def test_reuse_reads_no_record_and_writes_last_used_at_most_once_a_minute(
+        cache: ImageCache, glance: FakeGlance, monkeypatch: pytest.MonkeyPatch) -> None:
+    await cache.fetch("img-1")
+    record = cache.directory / "img-1.json"
+    written = json.loads(record.read_text())["last_used"]
+    record.write_text("not json")       # proves the next fetch does not read it
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 30)
+    assert (await cache.fetch("img-1")).path.read_bytes() == IMAGE_DATA
+    assert record.read_text() == "not json"
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    await cache.fetch("img-1")
+    assert json.loads(record.read_text())["last_used"] == now + 61 > written
+    assert glance.downloads == ["img-1"]
 
 
 async def test_an_unknown_image_is_a_final_failure(cache: ImageCache) -> None:
@@ -132,6 +151,7 @@ async def test_prune_removes_old_unused_images_only(cache: ImageCache,
     stale_part.write_bytes(b"half")
     os.utime(stale_part, (1, 1))
     (cache.directory / "lost.json").write_text("{}")    # a record without its file
+    cache = ImageCache(cache.directory, cache.client)   # as after a restart
     cache.set_in_use("node-a", {"in-use"})
     assert sorted(await cache.prune(500)) == ["gone", "lost", "old"]
     left = sorted(p.name for p in cache.directory.iterdir())
@@ -152,3 +172,13 @@ async def test_prune_keeps_what_any_agent_declares_in_use(cache: ImageCache,
     assert await cache.prune(0, now=time.time() + 10) == ["img-2"]
     assert not (cache.directory / "img-2").exists()
     assert (cache.directory / "img-1").exists()
+
+
+async def test_prune_goes_by_the_last_use_this_process_saw(cache: ImageCache) -> None:
+    """A use newer than the record on disk (written at most once a minute) keeps it."""
+    await cache.fetch("img-1")
+    record = cache.directory / "img-1.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()),
+                                  "last_used": time.time() - 1000}))
+    assert await cache.prune(500) == []
+    assert await cache.prune(500, now=time.time() + 1000) == ["img-1"]

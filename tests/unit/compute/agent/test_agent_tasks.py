@@ -40,6 +40,10 @@ async def test_a_cast_spawns_the_guest_and_reports_active(tmp_path: Path) -> Non
             assert event["result"] == "Success" and event["host"] == env.node
             assert event["request_id"] == spec["request_id"]
             assert event["finish"] >= event["start"]
+        # The phases and the ACTIVE report are one conductor call (one transaction).
+        assert env.conductor.count("record_events") == 0
+        (report,) = [p for name, p in env.conductor.calls if name == "update_instance"]
+        assert [e["event"] for e in report["events"]] == env.conductor.event_names(uuid)
 
 
 async def test_a_retryable_spawn_failure_reschedules(tmp_path: Path) -> None:
@@ -297,7 +301,9 @@ async def test_an_instance_without_request_id_records_no_events(tmp_path: Path) 
     async with agent_env(tmp_path) as env:
         spec = await env.boot(request_id=None)
         assert spec["vm_state"] == states.ACTIVE
-        assert env.conductor.count("record_event") == 0
+        assert env.conductor.events == []
+        assert all(not p.get("events") for name, p in env.conductor.calls
+                   if name == "update_instance")
 
 
 async def test_two_instances_spawn_concurrently(tmp_path: Path) -> None:
