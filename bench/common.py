@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -31,20 +32,24 @@ def port_options() -> list[str]:
 
 
 def free_ports() -> int:
-    """A free loopback port followed by enough free ports for every service."""
+    """A free loopback port followed by enough free ports for every service, all below the
+    kernel's ephemeral range, so no outgoing connection can take one before ownstack binds
+    it (a port from ``bind(0)`` is in that range)."""
     count = len(port_options())
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        base = random.randrange(10_000, low - count)
         try:
-            for offset in range(1, count):
+            for offset in range(count):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", base + offset))
         except OSError:
             continue
         return base
-    raise RuntimeError(f"no {count} consecutive free ports")
+    raise RuntimeError(f"no {count} consecutive free ports below {low}")
 
 
 def ownstack(state: Path, base_port: int, password: str, *args: str,

@@ -126,13 +126,12 @@ def cmd_up(config: Config, args: argparse.Namespace) -> int:
                     "--set", f"cloud.public_host={args.host}"]
     command += ["up", "--foreground"]
     with open(log_path, "ab") as log_handle:
+        log_start = log_handle.tell()
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_handle,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     while time.monotonic() - started < HEALTH_TIMEOUT:
         if process.poll() is not None:
-            print(f"ownstack failed to start (exit {process.returncode}); last log lines of "
-                  f"{log_path}:", file=sys.stderr)
-            print(_tail(log_path, 30), file=sys.stderr)
+            print(_start_failure(log_path, log_start, process.returncode), file=sys.stderr)
             return 1
         if _all_healthy(config):
             break
@@ -315,11 +314,23 @@ def _print_usage(config: Config, written: list[Path]) -> None:
     print(f"(or: source {config.state_dir / 'admin-openrc'})")
 
 
-def _tail(path: Path, lines: int) -> str:
+def _start_failure(log_path: Path, start: int, returncode: int) -> str:
+    """Why the background server exited: the errors it logged in this start, each once, or
+    the log's last lines when it logged none (a crash before logging was set up)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with open(log_path, "rb") as handle:
+            handle.seek(start)
+            lines = handle.read().decode(errors="replace").splitlines()
     except OSError:
-        return ""
+        lines = []
+    # Keyed without the timestamp: every service's server logs the same startup error.
+    errors = list({line.split(" ", 2)[-1]: line for line in lines
+                   if " ERROR " in line or " CRITICAL " in line}.values())
+    if errors:
+        return (f"ownstack failed to start (exit {returncode}); the errors it logged "
+                f"(all of it in {log_path}):\n" + "\n".join(errors[:20]))
+    return (f"ownstack failed to start (exit {returncode}); last log lines of {log_path}:\n"
+            + "\n".join(lines[-30:]))
 
 
 if __name__ == "__main__":

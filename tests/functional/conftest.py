@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -43,20 +44,30 @@ SERVICE_PORT_OPTIONS = ("identity.port", "image.port", "placement.port", "comput
 
 def free_port(*, pair: bool = False, count: int = 1) -> int:
     """A free port on loopback such that the next ``count - 1`` ports are free too
-    (``pair`` is ``count=2``)."""
+    (``pair`` is ``count=2``).
+
+    The ports come from below the kernel's ephemeral range. A port the kernel hands out
+    (``bind(0)``) is in that range, and any outgoing connection on the machine may take it
+    in the second between this check and the server binding it; CI once failed so."""
     count = max(count, 2 if pair else 1)
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(10_000, low - count)
         try:
-            for offset in range(1, count):
+            for offset in range(count):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", port + offset))
         except OSError:
             continue
         return port
-    raise RuntimeError(f"no {count} consecutive free ports")
+    raise RuntimeError(f"no {count} consecutive free ports below {low}")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def port_overrides(base: int) -> list[str]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from conftest import SERVICE_PORT_OPTIONS, free_port, port_overrides
@@ -93,3 +95,22 @@ def _token(port: int, password: str) -> str:
         "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
     assert r.status_code == 201, r.text
     return r.headers["X-Subject-Token"]
+
+
+def test_up_with_a_port_taken_names_the_service_and_starts_nothing(tmp_path: Path) -> None:
+    port = free_port(count=len(SERVICE_PORT_OPTIONS))
+    compute_port = port + SERVICE_PORT_OPTIONS.index("compute.port")
+    with socket.create_server(("127.0.0.1", compute_port)):
+        failed = _ownstack(tmp_path, port, "up", check=False)
+        assert failed.returncode == 1
+        assert f"compute cannot listen on 127.0.0.1:{compute_port}: Address already in use" \
+            in failed.stderr
+        # Nothing half-started: identity (bound first) is closed again and no pid is left.
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/v3", timeout=2)
+        assert not (tmp_path / "state" / "ownstack.pid").exists()
+    # With the port free again, the same state directory starts.
+    try:
+        assert "started" in _ownstack(tmp_path, port, "up").stdout
+    finally:
+        _ownstack(tmp_path, port, "down", check=False)
