@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from ownstack import state
+from ownstack.common import statedir
 from ownstack.common.config import Config
 from ownstack.services import SERVICES
 
@@ -57,7 +57,7 @@ class AdminSession:
     def _token(self) -> str:
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
             "name": "admin", "domain": {"id": "default"},
-            "password": state.read_admin_password(self.config)}}},
+            "password": statedir.read_admin_password(self.config)}}},
             "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
         response = self.client.post(self.urls["identity"] + "/auth/tokens", json=body)
         if response.status_code != 201:

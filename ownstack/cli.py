@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from ownstack import state
+from ownstack.common import statedir
 from ownstack.common.config import Config, ConfigError, load_config
 from ownstack.common.log import setup_logging
 from ownstack.services import SERVICES
@@ -105,17 +105,17 @@ def _user_clouds_yaml(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_up(config: Config, args: argparse.Namespace) -> int:
-    first = state.prepare(config)
+    first = statedir.prepare(config)
     if args.foreground:
         return _run_foreground(config)
-    pid = state.read_pid(config)
+    pid = statedir.read_pid(config)
     if pid is not None and _all_healthy(config):
         print(f"ownstack is already running (pid {pid}).")
-        _print_usage(config, state.write_client_configs(
+        _print_usage(config, statedir.write_client_configs(
             config, user_clouds_yaml=_user_clouds_yaml(args)))
         return 0
     started = time.monotonic()
-    log_path = state.log_file(config)
+    log_path = statedir.log_file(config)
     command = [sys.executable, "-m", "ownstack", "--state-dir", str(config.state_dir)]
     for item in args.overrides:
         command += ["--set", item]
@@ -141,7 +141,7 @@ def cmd_up(config: Config, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     elapsed = time.monotonic() - started
-    written = state.write_client_configs(config, user_clouds_yaml=_user_clouds_yaml(args))
+    written = statedir.write_client_configs(config, user_clouds_yaml=_user_clouds_yaml(args))
     what = "initialised and started" if first else "started"
     print(f"ownstack {what} in {elapsed:.1f}s (pid {process.pid}, log {log_path}).")
     _print_usage(config, written)
@@ -152,17 +152,17 @@ def _run_foreground(config: Config) -> int:
     from ownstack.server import serve
 
     setup_logging(config.log.level)
-    pid = state.read_pid(config)
+    pid = statedir.read_pid(config)
     if pid is not None and pid != os.getpid():
         print(f"ownstack is already running for {config.state_dir} (pid {pid}).",
               file=sys.stderr)
         return 1
-    state.pid_file(config).write_text(f"{os.getpid()}\n")
+    statedir.pid_file(config).write_text(f"{os.getpid()}\n")
     try:
         _run_event_loop(serve(config))
     finally:
-        if state.read_pid(config) == os.getpid():
-            state.pid_file(config).unlink(missing_ok=True)
+        if statedir.read_pid(config) == os.getpid():
+            statedir.pid_file(config).unlink(missing_ok=True)
     return 0
 
 
@@ -176,20 +176,20 @@ def _run_event_loop(coro: object) -> None:
 
 
 def cmd_down(config: Config, args: argparse.Namespace) -> int:
-    pid = state.read_pid(config)
+    pid = statedir.read_pid(config)
     if pid is None:
         print("ownstack is not running.")
         return 0
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if state.read_pid(config) is None:
+        if statedir.read_pid(config) is None:
             print(f"ownstack stopped (pid {pid}); state kept in {config.state_dir}.")
             return 0
         time.sleep(0.05)
     print(f"ownstack (pid {pid}) did not stop in 30s; sending SIGKILL.", file=sys.stderr)
     os.kill(pid, signal.SIGKILL)
-    state.pid_file(config).unlink(missing_ok=True)
+    statedir.pid_file(config).unlink(missing_ok=True)
     return 1
 
 
@@ -216,7 +216,7 @@ def _all_healthy(config: Config) -> bool:
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
-    pid = state.read_pid(config)
+    pid = statedir.read_pid(config)
     results = _probe(config)
     rss = _rss_mb(pid) if pid else None
     if args.json:
@@ -256,8 +256,8 @@ def cmd_reset(config: Config, args: argparse.Namespace) -> int:
     guests = asyncio.run(destroy_all_guests(config.state_dir))
     if guests:
         print(f"Destroyed {len(guests)} QEMU guest(s) of this cloud.")
-    state.wipe(config)
-    state.remove_from_user_clouds_yaml(Path.home() / ".config" / "openstack" / "clouds.yaml")
+    statedir.wipe(config)
+    statedir.remove_from_user_clouds_yaml(Path.home() / ".config" / "openstack" / "clouds.yaml")
     print(f"Wiped {config.state_dir}.")
     return 0
 
@@ -309,7 +309,7 @@ def _print_usage(config: Config, written: list[Path]) -> None:
     print()
     print("Wrote " + ", ".join(str(p) for p in written) + ".")
     print("Use it with the openstack CLI:")
-    print(f"  export OS_CLOUD={state.CLOUD_NAME}")
+    print(f"  export OS_CLOUD={statedir.CLOUD_NAME}")
     print("  openstack token issue")
     print(f"(or: source {config.state_dir / 'admin-openrc'})")
 

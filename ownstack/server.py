@@ -15,11 +15,11 @@ import uvicorn
 from ownstack.common.config import Config
 from ownstack.common.db import migrate
 from ownstack.common.db.engine import make_engine
+from ownstack.common.peers import Peers
+from ownstack.common.statedir import read_admin_password, read_service_password
 from ownstack.identity.bootstrap import bootstrap
-from ownstack.identity.service import IdentityService
-from ownstack.peers import Peers
+from ownstack.identity.state import IdentityState
 from ownstack.services import SERVICES
-from ownstack.state import read_admin_password, read_service_password
 
 log = logging.getLogger("ownstack.server")
 
@@ -39,7 +39,7 @@ async def initialise(config: Config) -> None:
     try:
         for spec in SERVICES:
             await migrate.upgrade(engine, spec.type)
-        svc = IdentityService(config, engine)
+        svc = IdentityState(config, engine)
         svc.keys.setup()
         await bootstrap(svc, admin_password=read_admin_password(config),
                         service_password=read_service_password(config),

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ownstack.common.config import Config
+from ownstack.common.peers import Peers
 from ownstack.identity.bootstrap import CatalogEntry
-from ownstack.peers import Peers
 
 
 @dataclass(frozen=True)
@@ -39,25 +39,25 @@ class ServiceSpec:
 
 
 def _identity_app(config: Config, peers: Peers) -> Any:
-    from ownstack.identity.service import make_app
+    from ownstack.identity.app import make_app
 
     return make_app(config)
 
 
 def _image_app(config: Config, peers: Peers) -> Any:
-    from ownstack.image.service import make_app
+    from ownstack.image.app import make_app
 
     return make_app(config, peers)
 
 
 def _placement_app(config: Config, peers: Peers) -> Any:
-    from ownstack.placement.service import make_app
+    from ownstack.placement.app import make_app
 
     return make_app(config, peers)
 
 
 def _compute_app(config: Config, peers: Peers) -> Any:
-    from ownstack.compute.service import make_app
+    from ownstack.compute.app import make_app
 
     return make_app(config, peers)
 

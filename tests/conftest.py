@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from ownstack.common.config import Config, load_config
+from ownstack.common.statedir import prepare, read_admin_password
 from ownstack.server import initialise
-from ownstack.state import prepare, read_admin_password
 
 _names = itertools.count()
 
@@ -89,7 +89,7 @@ class IdentityClient:
 
 
 async def make_identity_client(config: Config) -> AsyncIterator[IdentityClient]:
-    from ownstack.identity.service import make_app
+    from ownstack.identity.app import make_app
 
     prepare(config)
     await initialise(config)
@@ -139,7 +139,7 @@ PlacementClient = ServiceClient
 
 async def make_service_client(config: Config, service: str) -> AsyncIterator[ServiceClient]:
     """``service``'s app (built by ownstack.services) beside an in-process identity app."""
-    from ownstack.peers import Peers
+    from ownstack.common.peers import Peers
     from ownstack.services import SERVICES
 
     spec = next(s for s in SERVICES if s.type == service)
@@ -198,7 +198,7 @@ class CloudClient(ServiceClient):
 
 async def make_cloud(config: Config) -> AsyncIterator[CloudClient]:
     """Every service of the all-in-one cloud in process, compute's roles running."""
-    from ownstack.peers import Peers
+    from ownstack.common.peers import Peers
     from ownstack.services import SERVICES
 
     async for identity in make_identity_client(config):

@@ -1,107 +1,54 @@
 """What every service's handlers reach through ``req.svc``: config, database and policy.
 
-Each service subclasses :class:`ServiceState` and adds its own parts (the identity
-service's token provider, placement's name cache, ...). A service overrides
-:meth:`race_error` to name a lost race in its own error codes, and :meth:`default_target`
-when its policy rules expect a default target (Nova's rules test the caller's own project
-and user).
-
-Write transactions are serialised where the database needs it: SQLite has one writer at
-a time, so writers queue on an :class:`asyncio.Lock`, one per database file and event loop
-and so shared by every service of the all-in-one process, and take the write lock up front
-(``BEGIN IMMEDIATE``), which keeps their reads current and means a transaction never
-fails half-way on a lock upgrade. PostgreSQL and MariaDB run writers concurrently; their
-row locks and generation compare-and-swap settle races. A lost race on any backend
-(deadlock, serialisation failure, busy lock) rolls the whole transaction back and raises
-:meth:`race_error`; nothing is retried behind the caller's back.
+Each service subclasses :class:`ServiceState` in its ``state`` module and adds its own
+parts (the identity service's token provider, placement's name cache, ...). A service
+overrides :meth:`race_error` to name a lost race in its own error codes, and
+:meth:`default_target` when its policy rules expect a default target (Nova's rules test
+the caller's own project and user). Transactions are the :class:`Database`'s: see
+:mod:`ownstack.common.db.database`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
-from ownstack.common.db.engine import make_engine, make_sessionmaker
-from ownstack.common.errors import Conflict, OwnstackError
+from ownstack.common.db.database import Database, default_race_error
+from ownstack.common.db.engine import make_engine
+from ownstack.common.errors import OwnstackError
 from ownstack.common.policy import Policy
-
-# What a lost race looks like on each backend when it is not a generation mismatch:
-# PostgreSQL's deadlock and serialization failures, MariaDB's deadlock, SQLite's busy lock.
-_RACE_MARKERS = ("deadlock", "could not serialize", "database is locked", "lock wait timeout")
 
 
 class ServiceState:
     def __init__(self, config: Config, rules: Mapping[str, str],
                  engine: AsyncEngine | None = None) -> None:
         self.config = config
-        self.engine = engine or make_engine(config.database_url, echo=config.database.echo)
-        self.sessions = make_sessionmaker(self.engine)
+        self.db = Database(engine or make_engine(config.database_url,
+                                                 echo=config.database.echo),
+                           race_error=self.race_error)
+        self.engine = self.db.engine
         policy_path = Path(config.policy_file) if config.policy_file else None
         self.policy = Policy.load(rules, policy_path)
-        self.sqlite = self.engine.dialect.name == "sqlite"
-        if self.sqlite:
-            _explicit_sqlite_transactions(self.engine)
-        self._database_url = str(self.engine.url)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as db:
+        async with self.db.read() as db:
             yield db
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction: committed when the block ends, rolled back if it raises.
-        A lost race anywhere in it becomes :meth:`race_error`."""
-        if self.sqlite:
-            # Queue here rather than in SQLite's busy handler, which sleeps in steps of up
-            # to 100 ms: a writer of another service on the same file would otherwise
-            # stall behind it for far longer than the write takes.
-            if _holding_write.get():
-                # A write transaction that calls a service writing to the same file (in
-                # process, in this very task) would wait for itself forever.
-                raise RuntimeError("nested write transaction on one SQLite database: "
-                                   "call other services after the transaction ends")
-            marker = _holding_write.set(True)
-            try:
-                async with _write_lock(self._database_url), \
-                        self._transaction(immediate=True) as db:
-                    yield db
-            finally:
-                _holding_write.reset(marker)
-        else:
-            async with self._transaction(immediate=False) as db:
-                yield db
+        """One write transaction (see :meth:`Database.write`)."""
+        async with self.db.write() as db:
+            yield db
 
     def race_error(self) -> OwnstackError:
-        return Conflict("Another request changed the same resources at the same time; "
-                        "retry.")
-
-    @asynccontextmanager
-    async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncSession]:
-        try:
-            async with self.sessions() as db, db.begin():
-                if immediate:
-                    # Options apply when the connection is procured, before its BEGIN.
-                    await db.connection(
-                        execution_options={"ownstack_sqlite_begin": "IMMEDIATE"})
-                yield db
-        except IntegrityError:
-            raise
-        except DBAPIError as exc:
-            if any(marker in str(exc.orig).lower() for marker in _RACE_MARKERS):
-                raise self.race_error() from exc
-            raise
+        return default_race_error()
 
     def default_target(self, ctx: RequestContext) -> dict[str, Any]:
         return {}
@@ -116,34 +63,3 @@ class ServiceState:
                 ) -> bool:
         return self.policy.check(rule, {**self.default_target(ctx), **(target or {})},
                                  ctx.credentials())
-
-
-_holding_write: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "ownstack_holding_sqlite_write", default=False)
-_WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = \
-    weakref.WeakKeyDictionary()
-
-
-def _write_lock(database_url: str) -> asyncio.Lock:
-    """The one writers' queue of a SQLite file in this event loop."""
-    locks = _WRITE_LOCKS.setdefault(asyncio.get_running_loop(), {})
-    return locks.setdefault(database_url, asyncio.Lock())
-
-
-def _explicit_sqlite_transactions(engine: AsyncEngine) -> None:
-    """Let a write transaction take SQLite's write lock up front (``BEGIN IMMEDIATE``): its
-    reads then see the latest commit, and it never fails half-way on a lock upgrade.
-
-    Every other transaction keeps pysqlite's own behaviour, which begins only before the
-    first write statement, so a session that reads and then writes outside
-    :meth:`ServiceState.write` takes the lock at its first write (waiting for it), never
-    upgrading a stale read snapshot, which WAL would refuse at once with "database is
-    locked". Several services share one engine's listener: it is added once.
-    """
-    if not event.contains(engine.sync_engine, "begin", _begin_immediate):
-        event.listen(engine.sync_engine, "begin", _begin_immediate)
-
-
-def _begin_immediate(connection: Any) -> None:
-    if connection.get_execution_options().get("ownstack_sqlite_begin") == "IMMEDIATE":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -27,7 +27,7 @@ from ownstack.identity.objects.models import (
     Service,
     User,
 )
-from ownstack.identity.service import IdentityService
+from ownstack.identity.state import IdentityState
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class CatalogEntry:
     description: str = ""
 
 
-async def bootstrap(svc: IdentityService, *, admin_password: str,
+async def bootstrap(svc: IdentityState, *, admin_password: str,
                     catalog: Sequence[CatalogEntry], service_password: str | None = None
                     ) -> None:
     async with svc.write() as db:
@@ -94,7 +94,7 @@ async def _ensure_project(db: AsyncSession, name: str, description: str) -> Proj
     return project
 
 
-async def _ensure_user(svc: IdentityService, db: AsyncSession, name: str, password: str,
+async def _ensure_user(svc: IdentityState, db: AsyncSession, name: str, password: str,
                        project: Project) -> User:
     user = await db.scalar(select(User).where(
         User.domain_id == DEFAULT_DOMAIN_ID, User.name == name))

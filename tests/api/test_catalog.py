@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import IdentityClient, unique
-from ownstack.state import read_admin_password
+from ownstack.common.statedir import read_admin_password
 
 URL = "http://compute.example:8774/v2.1"
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from conftest import IdentityClient, make_config, make_identity_client, unique
-from ownstack.state import read_admin_password
+from ownstack.common.statedir import read_admin_password
 
 PASSWORD = "secret-pw"
 # The fields of a project-scoped token that clients (keystoneauth, tempest) read.

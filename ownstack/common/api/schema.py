@@ -47,5 +47,9 @@ NAME = {"type": "string", "minLength": 1, "maxLength": 255}
 OPTIONAL_STRING = {"type": ["string", "null"]}
 DESCRIPTION = {"type": ["string", "null"], "maxLength": 65535}
 BOOLEAN = {"type": "boolean"}
+# Nova's ``parameter_types.boolean``: a JSON boolean or one of these spellings.
+FLEXIBLE_BOOLEAN = {"type": ["boolean", "string"], "enum": [
+    True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
+    False, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"]}
 ID = {"type": "string", "minLength": 1, "maxLength": 64}
 NULLABLE_ID = {"type": ["string", "null"], "minLength": 1, "maxLength": 64}

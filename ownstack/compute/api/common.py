@@ -11,7 +11,7 @@ from ownstack.common.api.schema import Validator
 from ownstack.common.bus import BusError
 from ownstack.common.errors import BadRequest
 from ownstack.compute import rpc
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 __all__ = ["Version", "at_least", "body", "collection_links", "limit_of", "links",
            "nudge", "version_of"]

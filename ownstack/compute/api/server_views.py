@@ -57,7 +57,7 @@ from ownstack.compute.objects.models import (
     ServerGroupMember,
 )
 from ownstack.compute.rpc import COMPUTE_BINARY
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 EXTENDED_ATTRIBUTES = "os_compute_api:os-extended-server-attributes"
 HOST_STATUS = "os_compute_api:servers:show:host_status"

@@ -7,7 +7,7 @@ from typing import Any
 from ownstack.common.api.microversion import Version, at_least
 from ownstack.compute.api.common import links
 from ownstack.compute.objects.models import Flavor, KeyPair
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 
 def flavor_summary(req: Req, version: Version, flavor: Flavor) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ownstack.compute.conductor.nodes import NodeReporter
 from ownstack.compute.conductor.sweep import Sweeper
 
 if TYPE_CHECKING:
-    from ownstack.compute.service import ComputeService
+    from ownstack.compute.state import ComputeState
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class UnknownMethod(ValueError):
 
 
 class Conductor:
-    def __init__(self, svc: ComputeService) -> None:
+    def __init__(self, svc: ComputeState) -> None:
         self.svc = svc
         self.nodes = NodeReporter(svc)
         self.builder = Builder(svc)

@@ -72,7 +72,7 @@ from ownstack.compute.objects.instances import get_instance, latest_request_ids,
 from ownstack.compute.objects.models import Instance, ServerGroup, ServerGroupMember
 
 if TYPE_CHECKING:
-    from ownstack.compute.service import ComputeService
+    from ownstack.compute.state import ComputeState
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class Claimed:
 
 
 class Builder:
-    def __init__(self, svc: ComputeService) -> None:
+    def __init__(self, svc: ComputeState) -> None:
         self.svc = svc
         self.in_flight: set[str] = set()     # uuids this process is scheduling now
         self._group_locks = KeyedLocks()

@@ -26,7 +26,7 @@ from ownstack.compute import rpc
 from ownstack.compute.objects.models import ComputeNode, ComputeService
 
 if TYPE_CHECKING:
-    from ownstack.compute.service import ComputeService as ComputeServiceState
+    from ownstack.compute.state import ComputeState
 
 DISABLED_TRAIT: Final = "COMPUTE_STATUS_DISABLED"
 # Node uuids derive from the node name, so a node that re-registers after its rows were
@@ -113,7 +113,7 @@ def _unchanged(known: Any, report: NodeReport) -> bool:
 
 
 class NodeReporter:
-    def __init__(self, svc: ComputeServiceState) -> None:
+    def __init__(self, svc: ComputeState) -> None:
         self.svc = svc
         # node -> what Placement was last told (provider uuid, inventory, traits).
         self._written: dict[str, tuple[str, dict[str, dict[str, Any]], frozenset[str]]] = {}

@@ -13,7 +13,7 @@ from ownstack.compute.objects import actions
 from ownstack.compute.objects.instances import spec_of, specs_on_node, update_instance
 
 if TYPE_CHECKING:
-    from ownstack.compute.service import ComputeService
+    from ownstack.compute.state import ComputeState
 
 _PLAIN_UPDATES: Final = frozenset({"vm_state", "task_state", "power_state"})
 _VM_STATES: Final = frozenset({states.ACTIVE, states.BUILDING, states.STOPPED, states.ERROR})
@@ -48,7 +48,7 @@ def translate_updates(updates: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def apply_agent_update(svc: ComputeService, payload: Mapping[str, Any]
+async def apply_agent_update(svc: ComputeState, payload: Mapping[str, Any]
                              ) -> dict[str, Any]:
     """The update, and the ``events`` that come with it (optional, ``record_events``
     payloads), in one transaction: a spawn's phases and its ACTIVE report are one write."""
@@ -66,23 +66,23 @@ async def apply_agent_update(svc: ComputeService, payload: Mapping[str, Any]
     return result
 
 
-async def node_instances(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
+async def node_instances(svc: ComputeState, payload: Mapping[str, Any]) -> dict[str, Any]:
     async with svc.read() as db:
         return {"instances": await specs_on_node(db, payload["host"], payload["node"])}
 
 
-async def one_instance(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
+async def one_instance(svc: ComputeState, payload: Mapping[str, Any]) -> dict[str, Any]:
     async with svc.read() as db:
         return {"instance": await spec_of(db, payload["uuid"])}
 
 
-async def add_event(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
+async def add_event(svc: ComputeState, payload: Mapping[str, Any]) -> dict[str, Any]:
     async with svc.write() as db:
         (recorded,) = await actions.record_events(db, [event_of(payload)])
     return {"recorded": recorded}
 
 
-async def add_events(svc: ComputeService, payload: Mapping[str, Any]) -> dict[str, Any]:
+async def add_events(svc: ComputeState, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Several events in one transaction: a spawn's phases, sent together when it ends."""
     async with svc.write() as db:
         recorded = await actions.record_events(db, [event_of(e) for e in payload["events"]])

@@ -33,7 +33,7 @@ from ownstack.compute.objects.instances import latest_request_ids, update_instan
 from ownstack.compute.objects.models import ComputeNode, ComputeService, Instance
 
 if TYPE_CHECKING:
-    from ownstack.compute.service import ComputeService as ComputeServiceState
+    from ownstack.compute.state import ComputeState
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ CONCURRENCY = 8      # stuck instances scheduled at once
 
 
 class Sweeper:
-    def __init__(self, svc: ComputeServiceState, builder: Builder) -> None:
+    def __init__(self, svc: ComputeState, builder: Builder) -> None:
         self.svc = svc
         self.builder = builder
         self.stale_after = 5.0          # seconds a BUILD row may wait for a host

@@ -23,7 +23,7 @@ from ownstack.compute.objects.models import Instance, InstanceAction, InstanceMe
 from ownstack.compute.rpc import InstanceSpec
 
 if TYPE_CHECKING:
-    from ownstack.compute.service import ComputeService
+    from ownstack.compute.state import ComputeState
 
 ANY: Final = "*"    # update_instance(expected_task_state=ANY): whatever the task is
 
@@ -36,7 +36,7 @@ async def get_instance(db: AsyncSession, uuid: str, *, include_deleted: bool = F
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
-async def find_server(svc: ComputeService, db: AsyncSession, ctx: RequestContext,
+async def find_server(svc: ComputeState, db: AsyncSession, ctx: RequestContext,
                       server_id: str, rule: str, *, include_deleted: bool = False
                       ) -> Instance:
     """The server ``server_id`` if policy ``rule`` lets ``ctx`` act on it.

@@ -29,7 +29,7 @@ from ownstack.identity.objects.models import (
 from ownstack.identity.tokens.format import TokenPayload, new_audit_id
 
 if TYPE_CHECKING:
-    from ownstack.identity.service import IdentityService
+    from ownstack.identity.state import IdentityState
 
 _STR = {"type": "string", "maxLength": 4096}
 _DOMAIN_REF = {"type": "object", "properties": {"id": _STR, "name": _STR}}
@@ -75,14 +75,14 @@ class Authenticated:
     app_cred: ApplicationCredential | None = None
 
 
-async def issue(svc: IdentityService, body: dict[str, Any]) -> TokenPayload:
+async def issue(svc: IdentityState, body: dict[str, Any]) -> TokenPayload:
     """Authenticate ``body`` (already schema-validated) and return the new token's payload."""
     auth = body["auth"]
     methods: list[str] = auth["identity"]["methods"]
     unknown = [m for m in methods if m not in SUPPORTED_METHODS]
     if unknown:
         raise AuthFailed(f"Unsupported authentication method: {unknown[0]}.")
-    async with svc.sessions() as db:
+    async with svc.db.sessions() as db:
         result: Authenticated | None = None
         for method in dict.fromkeys(methods):
             data = auth["identity"].get(method)
@@ -97,7 +97,7 @@ async def issue(svc: IdentityService, body: dict[str, Any]) -> TokenPayload:
     return await _scoped_payload(svc, result, auth.get("scope"))
 
 
-async def _password(svc: IdentityService, db: AsyncSession, data: dict[str, Any]
+async def _password(svc: IdentityState, db: AsyncSession, data: dict[str, Any]
                     ) -> Authenticated:
     user = await _find_user(db, data["user"])
     if user is None:
@@ -131,7 +131,7 @@ async def _password(svc: IdentityService, db: AsyncSession, data: dict[str, Any]
     return Authenticated(user=user, methods=["password"])
 
 
-async def _token(svc: IdentityService, db: AsyncSession, data: dict[str, Any]
+async def _token(svc: IdentityState, db: AsyncSession, data: dict[str, Any]
                  ) -> Authenticated:
     try:
         validated = await svc.tokens.validate(data["id"])
@@ -148,7 +148,7 @@ async def _token(svc: IdentityService, db: AsyncSession, data: dict[str, Any]
                          expires_at=payload.expires_at, parent_audit_id=payload.audit_ids[-1])
 
 
-async def _app_cred(svc: IdentityService, db: AsyncSession, data: dict[str, Any]
+async def _app_cred(svc: IdentityState, db: AsyncSession, data: dict[str, Any]
                     ) -> Authenticated:
     cred: ApplicationCredential | None = None
     if data.get("id"):
@@ -199,7 +199,7 @@ async def _domain_enabled(db: AsyncSession, domain_id: str) -> bool:
     return domain is not None and domain.enabled
 
 
-async def _scoped_payload(svc: IdentityService, auth: Authenticated, scope: Any
+async def _scoped_payload(svc: IdentityState, auth: Authenticated, scope: Any
                           ) -> TokenPayload:
     now = utcnow()
     expires = auth.expires_at or now + svc.tokens.lifetime

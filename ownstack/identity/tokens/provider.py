@@ -34,7 +34,7 @@ from ownstack.identity.objects.revocation import RevocationList, TokenFacts
 from ownstack.identity.tokens.format import InvalidToken, TokenFormatter, TokenPayload
 
 if TYPE_CHECKING:
-    from ownstack.identity.service import IdentityService
+    from ownstack.identity.state import IdentityState
 
 
 def isotime(moment: datetime) -> str:
@@ -58,7 +58,7 @@ class ValidatedToken:
 
 
 class TokenProvider:
-    def __init__(self, svc: IdentityService) -> None:
+    def __init__(self, svc: IdentityState) -> None:
         self.svc = svc
         self.formatter = TokenFormatter(svc.keys)
         self._cache: LRUCache[str, tuple[tuple[int, int], ValidatedToken]] = LRUCache(

@@ -12,7 +12,7 @@ from ownstack.common.api.microversion import Version, at_least, version_of
 from ownstack.common.api.schema import Validator
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest, NotAcceptable, UnsupportedMediaType, ValidationFailed
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 __all__ = ["Version", "at_least", "body", "cache_headers", "check_accept",
            "is_uuid_like", "pick", "query", "rp_url", "uuid_or_400", "version_of"]

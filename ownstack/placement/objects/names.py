@@ -22,7 +22,7 @@ from ownstack.placement.errors import ResourceClassNotFound, TraitNotFound
 from ownstack.placement.objects.models import ConsumerType, ResourceClass, Trait
 
 if TYPE_CHECKING:
-    from ownstack.placement.service import PlacementService
+    from ownstack.placement.state import PlacementState
 
 STANDARD_RESOURCE_CLASSES: frozenset[str] = frozenset(os_resource_classes.STANDARDS)
 STANDARD_TRAITS: frozenset[str] = frozenset(os_traits.get_traits())
@@ -88,7 +88,7 @@ class Names:
             await self.classes.reload(db)
         return self.classes.by_id
 
-    async def consumer_type_id(self, svc: PlacementService, name: str) -> int:
+    async def consumer_type_id(self, svc: PlacementState, name: str) -> int:
         """The id of consumer type ``name``, created on first use as Placement does.
 
         Created in a transaction of its own, committed before any allocation refers to it:
@@ -108,7 +108,7 @@ class Names:
         return self.consumer_types.by_name[name]
 
 
-async def sync_standard_names(svc: PlacementService) -> None:
+async def sync_standard_names(svc: PlacementState) -> None:
     """Write the standard resource classes and traits the database lacks.
 
     Idempotent, and safe when several API processes start at once: a name another process

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import json_response
 from ownstack.compute.api.handlers.services import nova_time
 from ownstack.compute.objects import hosts
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 
 async def list_zones(req: Req) -> Response:

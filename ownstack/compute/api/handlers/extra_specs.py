@@ -18,7 +18,7 @@ from ownstack.compute import extra_specs_registry, schemas
 from ownstack.compute.api.common import at_least, body, version_of
 from ownstack.compute.errors import ExtraSpecNotFound
 from ownstack.compute.objects import flavors
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _CREATE = Validator(schemas.CREATE_EXTRA_SPECS)
 _UPDATE = Validator(schemas.UPDATE_EXTRA_SPEC)

@@ -11,7 +11,7 @@ from ownstack.compute import schemas
 from ownstack.compute.api.common import at_least, body, version_of
 from ownstack.compute.objects import flavors
 from ownstack.compute.objects.models import Flavor
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _ACTION = Validator(schemas.FLAVOR_ACTION)
 

@@ -23,7 +23,7 @@ from ownstack.compute.api.common import (
 )
 from ownstack.compute.objects import flavors
 from ownstack.compute.objects.models import Flavor
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _CREATE = Validator(schemas.create_flavor(with_description=False))
 _CREATE_255 = Validator(schemas.create_flavor(with_description=True))

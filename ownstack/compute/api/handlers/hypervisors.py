@@ -21,7 +21,7 @@ from ownstack.compute import ops_schemas
 from ownstack.compute.api.common import Version, at_least, collection_links, limit_of, version_of
 from ownstack.compute.objects import hosts
 from ownstack.compute.objects.models import Instance
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 
 async def list_hypervisors(req: Req) -> Response:

@@ -30,7 +30,7 @@ from ownstack.compute.api.server_views import host_id
 from ownstack.compute.errors import InstanceActionNotFound
 from ownstack.compute.objects.models import Instance, InstanceAction, InstanceActionEvent
 from ownstack.compute.objects.servers import parse_time
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _RULE: Final = "os_compute_api:os-instance-actions:"
 _QUERY_258 = Validator(action_schemas.action_list_query(with_changes_before=False))

@@ -18,7 +18,7 @@ from ownstack.compute import schemas
 from ownstack.compute.api import views
 from ownstack.compute.api.common import at_least, body, collection_links, limit_of, version_of
 from ownstack.compute.objects import keypairs
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _CREATE_21 = Validator(schemas.create_keypair(with_type=False, with_user_id=False))
 _CREATE_22 = Validator(schemas.create_keypair(with_type=True, with_user_id=False))

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import json_response
 from ownstack.compute.api.common import at_least, version_of
 from ownstack.compute.objects import quotas
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 
 async def show_limits(req: Req) -> Response:

@@ -15,7 +15,7 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.compute.api.common import Version, at_least, body, version_of
 from ownstack.compute.objects import quotas
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _RULE = "os_compute_api:os-quota-sets:"
 _LIMIT: Final = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "minimum": -1,

@@ -52,7 +52,7 @@ from ownstack.compute.objects import keypairs, quotas, server_actions, server_me
 from ownstack.compute.objects.instances import find_server
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.objects.servers import generate_password
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from ownstack.compute.api.common import at_least, version_of
 from ownstack.compute.api.handlers.server_actions import load_server, require_host
 from ownstack.compute.errors import InstanceInvalidState, InstanceNotReady
 from ownstack.compute.objects.models import Instance
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 RULE: Final = "os_compute_api:os-server-diagnostics"
 DESCRIBE_TIMEOUT: Final = 30.0

@@ -17,7 +17,7 @@ from ownstack.common.errors import BadRequest
 from ownstack.compute import ops_schemas
 from ownstack.compute.api.common import MAX_LIMIT, Version, at_least, body, version_of
 from ownstack.compute.objects import server_groups
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _CREATE_21 = Validator(ops_schemas.create_server_group(
     policies=ops_schemas.POLICIES_21, with_policy=False))

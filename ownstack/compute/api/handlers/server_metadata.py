@@ -17,7 +17,7 @@ from ownstack.compute.api.common import body
 from ownstack.compute.api.handlers.server_actions import caller_is_admin, load_server
 from ownstack.compute.errors import MetadataItemNotFound
 from ownstack.compute.objects import server_metadata
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _SET = Validator(action_schemas.SET_METADATA)
 _SET_ITEM = Validator(action_schemas.SET_METADATA_ITEM)

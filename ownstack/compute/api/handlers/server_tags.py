@@ -17,7 +17,7 @@ from ownstack.compute.api.common import at_least, body, version_of
 from ownstack.compute.api.handlers.server_actions import load_server
 from ownstack.compute.errors import ServerTagNotFound
 from ownstack.compute.objects import server_metadata
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _REPLACE = Validator(action_schemas.REPLACE_TAGS)
 _TAG = Validator(server_schemas.TAG)

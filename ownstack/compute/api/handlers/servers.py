@@ -36,7 +36,7 @@ from ownstack.compute.errors import ConcurrentUpdate, InstanceLocked, InvalidSer
 from ownstack.compute.objects import actions, servers
 from ownstack.compute.objects.instances import find_server, update_instance
 from ownstack.compute.objects.servers import CreateRequest, ImageFacts, ServerFilters
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _RULE = "os_compute_api:servers:"
 _TRUE: Final = frozenset({"1", "t", "true", "on", "y", "yes"})

@@ -25,7 +25,7 @@ from ownstack.compute.api.common import Version, at_least, body, version_of
 from ownstack.compute.objects import hosts
 from ownstack.compute.objects.models import ComputeService
 from ownstack.compute.rpc import COMPUTE_BINARY
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 _UPDATE = Validator(ops_schemas.UPDATE_SERVICE)
 _LEGACY = Validator(ops_schemas.legacy_service_action(with_forced_down=False))

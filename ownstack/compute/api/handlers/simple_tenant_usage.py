@@ -18,7 +18,7 @@ from ownstack.common.db.base import utcnow
 from ownstack.compute import ops_schemas
 from ownstack.compute.api.common import MAX_LIMIT, at_least, collection_links, limit_of, version_of
 from ownstack.compute.objects import usage
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 
 @dataclass

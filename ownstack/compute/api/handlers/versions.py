@@ -9,7 +9,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import json_response
 from ownstack.common.api.routing import public
 from ownstack.compute.microversions import MICROVERSIONS
-from ownstack.compute.service import Req
+from ownstack.compute.state import Req
 
 # Nova's own dates for its two API versions.
 _V20_UPDATED = "2011-01-21T11:33:21Z"

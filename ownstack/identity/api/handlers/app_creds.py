@@ -29,7 +29,7 @@ from ownstack.identity.objects.models import (
     ApplicationCredentialRole,
     Role,
 )
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 from ownstack.identity.tokens.provider import isotime
 
 _ROLE_REF = {"type": "object", "minProperties": 1, "maxProperties": 1,

@@ -27,7 +27,7 @@ from ownstack.identity.objects.assignments import (
     find_role_assignments,
 )
 from ownstack.identity.objects.models import Assignment, Domain, Group, Project, Role, User
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ownstack.identity.objects.assignments import (
     projects_with_roles,
 )
 from ownstack.identity.objects.models import Assignment, Domain
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 from ownstack.identity.tokens import methods
 from ownstack.identity.tokens.provider import ValidatedToken
 

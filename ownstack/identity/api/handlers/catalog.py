@@ -26,7 +26,7 @@ from ownstack.identity.api.handlers.common import (
 )
 from ownstack.identity.errors import DuplicateEntity
 from ownstack.identity.objects.models import Endpoint, Region, Service
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 
 INTERFACES = ("admin", "internal", "public")
 

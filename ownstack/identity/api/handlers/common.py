@@ -12,7 +12,7 @@ from ownstack.common.db.base import Base
 from ownstack.common.errors import BadRequest
 from ownstack.identity.bootstrap import DEFAULT_DOMAIN_ID
 from ownstack.identity.errors import EntityNotFound
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 
 M = TypeVar("M", bound=Base)
 

@@ -21,7 +21,7 @@ from ownstack.identity.bootstrap import DEFAULT_DOMAIN_ID
 from ownstack.identity.errors import DuplicateEntity
 from ownstack.identity.objects import cleanup, revocation
 from ownstack.identity.objects.models import Domain
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 
 _FIELDS = {"name": NAME, "description": DESCRIPTION, "enabled": BOOLEAN,
            "tags": {"type": "array", "items": {"type": "string"}}, "options": {"type": "object"}}

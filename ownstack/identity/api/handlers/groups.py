@@ -30,7 +30,7 @@ from ownstack.identity.objects.models import (
     Password,
     User,
 )
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 from ownstack.identity.tokens.provider import isotime
 
 _FIELDS = {"name": NAME, "description": DESCRIPTION, "domain_id": NULLABLE_ID}

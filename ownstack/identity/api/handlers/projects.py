@@ -51,7 +51,7 @@ from ownstack.identity.objects.assignments import (
     projects_with_roles,
 )
 from ownstack.identity.objects.models import Domain, Project, ProjectTag
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 
 MAX_TAGS = 80                  # Keystone's limit per project
 MAX_TAG_LENGTH = 255

@@ -26,7 +26,7 @@ from ownstack.identity.objects.assignments import (
     implies,
 )
 from ownstack.identity.objects.models import Assignment, Domain, ImpliedRole, Role
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 
 _OPTIONS = {"type": "object", "additionalProperties": False,
             "properties": {"immutable": {"type": ["boolean", "null"]}}}

@@ -48,7 +48,7 @@ from ownstack.identity.objects.models import (
     Project,
     User,
 )
-from ownstack.identity.service import IdentityService, Req
+from ownstack.identity.state import IdentityState, Req
 from ownstack.identity.tokens import methods
 from ownstack.identity.tokens.provider import isotime
 
@@ -114,7 +114,7 @@ async def _view_one(req: Req, db: AsyncSession, user: User) -> dict[str, Any]:
 
 # --- passwords -----------------------------------------------------------------------------
 
-def check_password_rules(svc: IdentityService, password: str) -> None:
+def check_password_rules(svc: IdentityState, password: str) -> None:
     """Keystone's ``password_regex``: every new password must match it."""
     compliance = svc.config.identity.security_compliance
     if not compliance.password_regex:
@@ -130,7 +130,7 @@ def check_password_rules(svc: IdentityService, password: str) -> None:
         raise BadRequest(f"The password does not match the requirements: {detail}.")
 
 
-async def hash_new_password(svc: IdentityService, password: str | None) -> str:
+async def hash_new_password(svc: IdentityState, password: str | None) -> str:
     """The hash to store for a new password; None removes the password."""
     if password is None:
         return UNUSABLE_HASH
@@ -138,7 +138,7 @@ async def hash_new_password(svc: IdentityService, password: str | None) -> str:
     return await svc.hasher.hash(password)
 
 
-def password_row(svc: IdentityService, user: User, hashed: str, *, self_service: bool
+def password_row(svc: IdentityState, user: User, hashed: str, *, self_service: bool
                  ) -> Password:
     days = svc.config.identity.security_compliance.password_expires_days
     now = utcnow()
@@ -274,7 +274,7 @@ async def delete_user(req: Req) -> Response:
 
 # --- self-service password change ----------------------------------------------------------
 
-async def _authenticate_original(svc: IdentityService, user_id: str, password: str) -> None:
+async def _authenticate_original(svc: IdentityState, user_id: str, password: str) -> None:
     """Check the original password the way a token request would, lockout included; an
     expired password is fine, since changing it is the way out."""
     body = {"auth": {"identity": {"methods": ["password"], "password": {
@@ -288,7 +288,7 @@ async def _authenticate_original(svc: IdentityService, user_id: str, password: s
                          "password.") from None
 
 
-async def _check_history(svc: IdentityService, password: str, history: Sequence[Password]
+async def _check_history(svc: IdentityState, password: str, history: Sequence[Password]
                          ) -> None:
     """``history`` is newest first. Refuse a too recent self-service change, or a reuse."""
     compliance = svc.config.identity.security_compliance

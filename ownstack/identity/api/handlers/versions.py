@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.common.api.routing import public
-from ownstack.identity.service import Req
+from ownstack.identity.state import Req
 
 _UPDATED = "2024-04-01T00:00:00Z"
 _MEDIA_TYPES = [{"base": "application/json",

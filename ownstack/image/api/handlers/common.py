@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.image.objects.models import Image, ImageTag
-from ownstack.image.service import Req
+from ownstack.image.state import Req
 
 
 def isotime(moment: datetime | None) -> str | None:

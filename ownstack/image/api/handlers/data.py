@@ -37,7 +37,7 @@ from ownstack.image.inspect import InspectResult, inspect_image
 from ownstack.image.objects.images import get_visible, is_admin
 from ownstack.image.objects.models import Image
 from ownstack.image.objects.quota import check_size_quota
-from ownstack.image.service import ImageService, Req
+from ownstack.image.state import ImageState, Req
 
 _MIB = 1024 * 1024
 _OCTET_STREAM = "application/octet-stream"
@@ -154,7 +154,7 @@ def _declared_hash(image: Image, key: str) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-async def _check_room(svc: ImageService, image: Image, size: int) -> None:
+async def _check_room(svc: ImageState, image: Image, size: int) -> None:
     """Refuse early, before reading the body, what the declared size can never fit."""
     max_size = svc.config.image.max_image_size_mb * _MIB
     if size > max_size:
@@ -164,7 +164,7 @@ async def _check_room(svc: ImageService, image: Image, size: int) -> None:
         await check_size_quota(db, image.owner, size, svc.config, exclude_image_id=image.id)
 
 
-async def _start_saving(svc: ImageService, image: Image) -> None:
+async def _start_saving(svc: ImageState, image: Image) -> None:
     async with svc.write() as db:
         result = await db.execute(update(Image).where(
             Image.id == image.id, Image.status == "queued").values(status="saving"))
@@ -173,7 +173,7 @@ async def _start_saving(svc: ImageService, image: Image) -> None:
                                  f"its data started first.")
 
 
-async def _activate(svc: ImageService, image: Image, stored: store.StoredData,
+async def _activate(svc: ImageState, image: Image, stored: store.StoredData,
                     found: InspectResult) -> None:
     """Record the data and make the image active, in one transaction with the rename."""
     renamed = False
@@ -198,7 +198,7 @@ async def _activate(svc: ImageService, image: Image, stored: store.StoredData,
         raise
 
 
-async def _requeue(svc: ImageService, image_id: str) -> None:
+async def _requeue(svc: ImageState, image_id: str) -> None:
     """Put an image whose upload failed back to queued (a deleted image stays deleted)."""
     async with svc.write() as db:
         await db.execute(update(Image).where(

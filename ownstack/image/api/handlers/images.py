@@ -45,7 +45,7 @@ from ownstack.image.objects.images import (
 )
 from ownstack.image.objects.models import Image, ImageTag
 from ownstack.image.objects.quota import check_count_quota
-from ownstack.image.service import Req
+from ownstack.image.state import Req
 
 _SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
               "created_at", "updated_at")

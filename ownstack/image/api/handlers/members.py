@@ -23,7 +23,7 @@ from ownstack.image.api.handlers.common import image_target, isotime
 from ownstack.image.errors import QuotaExceeded
 from ownstack.image.objects.images import MAX_MEMBERS, MEMBER_STATUSES, get_visible, is_admin
 from ownstack.image.objects.models import Image, ImageMember
-from ownstack.image.service import Req
+from ownstack.image.state import Req
 
 CREATE = Validator({"type": "object", "required": ["member"], "properties": {
     "member": {"type": "string", "minLength": 1, "maxLength": 64}}})

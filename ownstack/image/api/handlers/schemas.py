@@ -18,7 +18,7 @@ from ownstack.image.objects.images import (
     MEMBER_STATUSES,
     VISIBILITIES,
 )
-from ownstack.image.service import Req
+from ownstack.image.state import Req
 
 UUID_PATTERN = ("^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}"
                 "-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$")

@@ -12,7 +12,7 @@ from ownstack.image.api.handlers.common import image_target
 from ownstack.image.errors import QuotaExceeded
 from ownstack.image.objects.images import MAX_TAGS, get_visible, retrying, save_image
 from ownstack.image.objects.models import Image, ImageTag
-from ownstack.image.service import Req
+from ownstack.image.state import Req
 
 MAX_TAG_LENGTH = 255
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.common.api.routing import public
-from ownstack.image.service import Req
+from ownstack.image.state import Req
 
 # The v2 minor versions Glance has published; the newest is CURRENT.
 _VERSIONS = ["2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9", "2.10",

@@ -13,7 +13,7 @@ from ownstack.placement.api.common import at_least, body, cache_headers, check_a
 from ownstack.placement.objects.aggregates import provider_aggregates, set_provider_aggregates
 from ownstack.placement.objects.providers import Provider, get_provider
 from ownstack.placement.schemas import aggregate as schema
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 _PUT_1_1 = Validator(schema.PUT_1_1)
 _PUT_1_19 = Validator(schema.PUT_1_19)

@@ -17,7 +17,7 @@ from ownstack.placement.api.request_groups import parse_groups, parse_wide
 from ownstack.placement.objects.candidates import Candidates, find_candidates
 from ownstack.placement.objects.traits import traits_of
 from ownstack.placement.schemas import allocation_candidate as schema
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 _QUERY = tuple((v, Validator(s)) for v, s in (
     ("1.36", schema.GET_1_36), ("1.35", schema.GET_1_35), ("1.33", schema.GET_1_33),

@@ -24,7 +24,7 @@ from ownstack.placement.objects import allocations as allocs
 from ownstack.placement.objects.allocations import ConsumerWrite
 from ownstack.placement.objects.providers import get_provider
 from ownstack.placement.schemas import allocation as schema
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 _PUT = (("1.38", Validator(schema.PUT_1_38)), ("1.34", Validator(schema.PUT_1_34)),
         ("1.28", Validator(schema.PUT_1_28)), ("1.12", Validator(schema.PUT_1_12)),

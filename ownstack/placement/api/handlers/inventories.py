@@ -21,7 +21,7 @@ from ownstack.placement.objects import inventories as inv
 from ownstack.placement.objects.inventories import InventoryRecord
 from ownstack.placement.objects.providers import Provider, get_provider
 from ownstack.placement.schemas import inventory as schema
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 _POST = Validator(schema.POST)
 _PUT_ONE = Validator(schema.BASE)

@@ -14,7 +14,7 @@ from ownstack.placement.objects.inventories import InventoryRecord, check_capaci
 from ownstack.placement.objects.providers import get_provider
 from ownstack.placement.objects.reshaper import reshape
 from ownstack.placement.schemas import reshaper as schema
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 _POST = (("1.38", Validator(schema.POST_1_38)), ("1.34", Validator(schema.POST_1_34)),
          ("1.30", Validator(schema.POST_1_30)))

@@ -10,7 +10,7 @@ from ownstack.common.errors import BadRequest, Conflict, NotFound, ValidationFai
 from ownstack.placement.api.common import at_least, body, cache_headers, check_accept, version_of
 from ownstack.placement.objects import resource_classes as classes
 from ownstack.placement.schemas import resource_class as schema
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 _POST = Validator(schema.POST)
 _PUT_1_2 = Validator(schema.PUT_1_2)

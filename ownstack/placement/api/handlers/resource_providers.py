@@ -24,7 +24,7 @@ from ownstack.placement.api.common import (
 from ownstack.placement.objects import providers as rps
 from ownstack.placement.objects.providers import Provider
 from ownstack.placement.schemas import resource_provider as schema
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 _POST = ((("1.14", Validator(schema.POST_1_14)), ("1.0", Validator(schema.POST_1_0))))
 _PUT = ((("1.14", Validator(schema.PUT_1_14)), ("1.0", Validator(schema.PUT_1_0))))

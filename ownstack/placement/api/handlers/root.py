@@ -8,7 +8,7 @@ from ownstack.common.api.app import json_response
 from ownstack.common.api.routing import public
 from ownstack.placement.api.common import cache_headers, version_of
 from ownstack.placement.microversions import MICROVERSIONS
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 
 @public

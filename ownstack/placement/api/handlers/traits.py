@@ -18,7 +18,7 @@ from ownstack.placement.api.common import (
 from ownstack.placement.objects import traits
 from ownstack.placement.objects.providers import get_provider
 from ownstack.placement.schemas import trait as schema
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 _CUSTOM = Validator(schema.CUSTOM_TRAIT)
 _SET = Validator(schema.SET_PROVIDER_TRAITS)

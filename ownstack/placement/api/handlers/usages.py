@@ -11,7 +11,7 @@ from ownstack.placement.api.common import at_least, cache_headers, check_accept,
 from ownstack.placement.objects.providers import get_provider
 from ownstack.placement.objects.usages import project_usages, provider_usages
 from ownstack.placement.schemas import usage as schema
-from ownstack.placement.service import Req
+from ownstack.placement.state import Req
 
 _GET_1_9 = Validator(schema.GET_1_9)
 _GET_1_38 = Validator(schema.GET_1_38)

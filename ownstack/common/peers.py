@@ -17,7 +17,7 @@ from ownstack.common.bus import Bus, make_bus
 from ownstack.common.clients.auth import ServiceAuth
 from ownstack.common.clients.identity import IdentityClient
 from ownstack.common.config import Config
-from ownstack.state import read_service_password
+from ownstack.common.statedir import read_service_password
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The compute service: its state, and the factory of its ASGI app.
+"""The compute service's state: what its handlers reach through ``req.svc``.
 
 Besides the API, the compute app runs the roles config asks for in the same process: the
 conductor (``compute.conductor``) and the compute agents (``compute.agent``, one per
@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ownstack.common.api.app import ApiRequest, ServiceApp
+from ownstack.common.api.app import ApiRequest
 from ownstack.common.bus import Bus
 from ownstack.common.clients.image import ImageClient
 from ownstack.common.clients.placement import PlacementClient
 from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
 from ownstack.common.errors import OwnstackError
+from ownstack.common.peers import Peers
 from ownstack.common.service import ServiceState
-from ownstack.compute.errors import ConcurrentUpdate, format_error
+from ownstack.compute.errors import ConcurrentUpdate
 from ownstack.compute.policy import DEFAULT_RULES
-from ownstack.peers import Peers
 
 if TYPE_CHECKING:
     from ownstack.compute.agent import AgentGroup
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 SERVICE_TYPE = "compute"
 
 
-class ComputeService(ServiceState):
+class ComputeState(ServiceState):
     def __init__(self, config: Config, peers: Peers, engine: AsyncEngine | None = None) -> None:
         super().__init__(config, DEFAULT_RULES, engine)
         self.peers = peers
@@ -89,20 +89,7 @@ class ComputeService(ServiceState):
             await self._image_http.aclose()
         await self.service_auth.aclose()
         await self.identity.aclose()
-        await self.engine.dispose()
+        await self.db.close()
 
 
-Req = ApiRequest[ComputeService]
-
-
-def make_app(config: Config, peers: Peers, engine: AsyncEngine | None = None
-             ) -> ServiceApp[ComputeService]:
-    from ownstack.compute.api.routes import ROUTES
-
-    svc = ComputeService(config, peers, engine)
-    return ServiceApp(name=SERVICE_TYPE, routes=ROUTES, svc=svc, format_error=format_error,
-                      validator=svc.identity, body_limit=config.compute.max_request_body_size,
-                      on_startup=[svc.start], on_shutdown=[svc.stop],
-                      access_log=config.log.access_log,
-                      # Nova sends its own name for the request id beside the common one.
-                      request_id_headers=("X-Openstack-Request-Id", "X-Compute-Request-Id"))
+Req = ApiRequest[ComputeState]

@@ -1,4 +1,4 @@
-"""The identity service: its state, and the factory of its ASGI app."""
+"""The identity service's state: what its handlers reach through ``req.svc``."""
 
 from __future__ import annotations
 
@@ -6,16 +6,13 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from ownstack.common.api.app import ApiRequest, ServiceApp
+from ownstack.common.api.app import ApiRequest
 from ownstack.common.config import Config
-from ownstack.common.errors import OwnstackError
 from ownstack.common.service import ServiceState
-from ownstack.identity.errors import format_error
 from ownstack.identity.objects.models import Revision
 from ownstack.identity.passwords import PasswordHasher
 from ownstack.identity.policy import DEFAULT_RULES
@@ -49,7 +46,7 @@ class RevisionTracker:
         self.shared = (await db.scalar(select(Revision.value).where(Revision.id == 1))) or 0
 
 
-class IdentityService(ServiceState):
+class IdentityState(ServiceState):
     def __init__(self, config: Config, engine: AsyncEngine | None = None) -> None:
         from ownstack.identity.tokens.provider import TokenProvider
 
@@ -82,21 +79,4 @@ class IdentityService(ServiceState):
         self.revision.local += 1
 
 
-Req = ApiRequest[IdentityService]
-
-
-def make_app(config: Config, engine: AsyncEngine | None = None) -> ServiceApp[IdentityService]:
-    from ownstack.identity.api.routes import ROUTES
-
-    svc = IdentityService(config, engine)
-
-    def identity_error(exc: OwnstackError, request_id: str
-                       ) -> tuple[dict[str, Any], dict[str, str]]:
-        return format_error(exc, request_id, auth_uri=svc.public_url)
-
-    async def close() -> None:
-        await svc.engine.dispose()
-
-    return ServiceApp(name=SERVICE_TYPE, routes=ROUTES, svc=svc, format_error=identity_error,
-                      validator=svc.tokens, body_limit=config.identity.max_request_body_size,
-                      on_shutdown=[close], access_log=config.log.access_log)
+Req = ApiRequest[IdentityState]

@@ -1,0 +1,138 @@
+"""One database as the control plane uses it: read sessions, and write transactions that
+turn a lost race into the owner's conflict error.
+
+API services reach it through their service state (``req.svc.read()``), and workers such
+as the conductor are handed one directly: neither needs the other to open the database.
+
+Write transactions are serialised where the database needs it: SQLite has one writer at
+a time, so writers queue on an :class:`asyncio.Lock`, one per database file and event loop
+and so shared by every service of the all-in-one process, and take the write lock up front
+(``BEGIN IMMEDIATE``), which keeps their reads current and means a transaction never
+fails half-way on a lock upgrade. PostgreSQL and MariaDB run writers concurrently; their
+row locks and generation compare-and-swap settle races. A lost race on any backend
+(deadlock, serialisation failure, busy lock) rolls the whole transaction back and raises
+the owner's ``race_error``; nothing is retried behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from ownstack.common.db.engine import make_engine, make_sessionmaker
+from ownstack.common.errors import Conflict, OwnstackError
+
+# What a lost race looks like on each backend when it is not a generation mismatch:
+# PostgreSQL's deadlock and serialization failures, MariaDB's deadlock, SQLite's busy lock.
+_RACE_MARKERS = ("deadlock", "could not serialize", "database is locked", "lock wait timeout")
+
+RaceError = Callable[[], OwnstackError]
+
+
+def default_race_error() -> OwnstackError:
+    return Conflict("Another request changed the same resources at the same time; retry.")
+
+
+class Database:
+    """An engine and its sessions; :meth:`read` and :meth:`write` are the only ways in."""
+
+    def __init__(self, engine: AsyncEngine, *, race_error: RaceError = default_race_error
+                 ) -> None:
+        self.engine = engine
+        self.sessions = make_sessionmaker(engine)
+        self.race_error = race_error
+        self.sqlite = engine.dialect.name == "sqlite"
+        if self.sqlite:
+            _explicit_sqlite_transactions(engine)
+        self._url = str(engine.url)
+
+    @classmethod
+    def connect(cls, url: str, *, echo: bool = False,
+                race_error: RaceError = default_race_error) -> Database:
+        return cls(make_engine(url, echo=echo), race_error=race_error)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as db:
+            yield db
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction: committed when the block ends, rolled back if it raises.
+        A lost race anywhere in it becomes :attr:`race_error`."""
+        if self.sqlite:
+            # Queue here rather than in SQLite's busy handler, which sleeps in steps of up
+            # to 100 ms: a writer of another service on the same file would otherwise
+            # stall behind it for far longer than the write takes.
+            if _holding_write.get():
+                # A write transaction that calls a service writing to the same file (in
+                # process, in this very task) would wait for itself forever.
+                raise RuntimeError("nested write transaction on one SQLite database: "
+                                   "call other services after the transaction ends")
+            marker = _holding_write.set(True)
+            try:
+                async with _write_lock(self._url), self._transaction(immediate=True) as db:
+                    yield db
+            finally:
+                _holding_write.reset(marker)
+        else:
+            async with self._transaction(immediate=False) as db:
+                yield db
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncSession]:
+        try:
+            async with self.sessions() as db, db.begin():
+                if immediate:
+                    # Options apply when the connection is procured, before its BEGIN.
+                    await db.connection(
+                        execution_options={"ownstack_sqlite_begin": "IMMEDIATE"})
+                yield db
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            if any(marker in str(exc.orig).lower() for marker in _RACE_MARKERS):
+                raise self.race_error() from exc
+            raise
+
+
+_holding_write: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "ownstack_holding_sqlite_write", default=False)
+_WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _write_lock(database_url: str) -> asyncio.Lock:
+    """The one writers' queue of a SQLite file in this event loop."""
+    locks = _WRITE_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(database_url, asyncio.Lock())
+
+
+def _explicit_sqlite_transactions(engine: AsyncEngine) -> None:
+    """Let a write transaction take SQLite's write lock up front (``BEGIN IMMEDIATE``): its
+    reads then see the latest commit, and it never fails half-way on a lock upgrade.
+
+    Every other transaction keeps pysqlite's own behaviour, which begins only before the
+    first write statement, so a session that reads and then writes outside
+    :meth:`Database.write` takes the lock at its first write (waiting for it), never
+    upgrading a stale read snapshot, which WAL would refuse at once with "database is
+    locked". Several services share one engine's listener: it is added once.
+    """
+    if not event.contains(engine.sync_engine, "begin", _begin_immediate):
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
+
+
+def _begin_immediate(connection: Any) -> None:
+    if connection.get_execution_options().get("ownstack_sqlite_begin") == "IMMEDIATE":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
