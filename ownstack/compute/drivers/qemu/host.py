@@ -33,6 +33,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -237,20 +238,31 @@ def nova_version(version: tuple[int, int, int]) -> int:
 # --- the accelerator ----------------------------------------------------------------------
 
 
+Prober = Callable[[str, float], Awaitable[ProbeResult]]
+
+
+async def probe_kvm(qemu_binary: str, timeout: float) -> ProbeResult:
+    """The probe :func:`choose_accel` runs: the probe guest under KVM."""
+    return await probe_accel(Accel.KVM, qemu_binary, timeout=timeout)
+
+
 async def choose_accel(virt_type: str, qemu_binary: str, *, cache_path: Path | None,
-                       probe_timeout: float = 5.0, kvm_device: Path = KVM_DEVICE) -> Accel:
+                       probe_timeout: float = 5.0, kvm_device: Path = KVM_DEVICE,
+                       probe: Prober = probe_kvm) -> Accel:
     """virt_type "qemu" -> TCG; "kvm" -> KVM, or DriverError if the probe fails (the operator
     insisted); "auto" -> probe, KVM if it truly works, else TCG (logged at WARNING with why).
 
     ``cache_path`` (``None``: no cache) holds the last probe's verdict, see the module
-    docstring. ``kvm_device`` is for tests. An unknown ``virt_type`` and a QEMU that does
-    not run raise :class:`DriverError`.
+    docstring. ``kvm_device`` and ``probe`` are for tests, which stand in for a KVM that
+    works or hangs whatever this machine's does. An unknown ``virt_type`` and a QEMU that
+    does not run raise :class:`DriverError`.
     """
     if virt_type == "qemu":
         return Accel.TCG
     if virt_type not in ("kvm", "auto"):
         raise DriverError(f"unknown virt_type {virt_type!r}: expected auto, kvm or qemu")
-    works, reason = await _kvm_verdict(qemu_binary, cache_path, probe_timeout, kvm_device)
+    works, reason = await _kvm_verdict(qemu_binary, cache_path, probe_timeout, kvm_device,
+                                       probe)
     if works:
         return Accel.KVM
     if virt_type == "kvm":
@@ -261,7 +273,7 @@ async def choose_accel(virt_type: str, qemu_binary: str, *, cache_path: Path | N
 
 
 async def _kvm_verdict(qemu_binary: str, cache_path: Path | None, probe_timeout: float,
-                       kvm_device: Path) -> tuple[bool, str]:
+                       kvm_device: Path, probe: Prober) -> tuple[bool, str]:
     problem = await asyncio.to_thread(_kvm_device_problem, kvm_device)
     if problem:
         return False, problem
@@ -272,7 +284,7 @@ async def _kvm_verdict(qemu_binary: str, cache_path: Path | None, probe_timeout:
         cached = await asyncio.to_thread(_read_cache, cache_path, key)
         if cached is not None:
             return cached
-    result = await probe_accel(Accel.KVM, qemu_binary, timeout=probe_timeout)
+    result = await probe(qemu_binary, probe_timeout)
     if cache_path is not None:
         await asyncio.to_thread(_write_cache, cache_path, {
             **key, "kvm_works": result.works, "reason": result.reason,
@@ -316,8 +328,10 @@ def _write_cache(path: Path, record: dict[str, Any]) -> None:
         raise
 
 
-async def probe_accel(accel: Accel, qemu_binary: str, *, timeout: float) -> ProbeResult:
-    """Boot the probe guest under ``accel`` and wait up to ``timeout`` s for its marker.
+async def probe_accel(accel: Accel, qemu_binary: str, *, timeout: float,
+                      image: bytes = PROBE_IMAGE) -> ProbeResult:
+    """Boot the probe guest (``image``) under ``accel`` and wait up to ``timeout`` s for
+    its marker.
 
     Postcondition, however this returns or is cancelled: the QEMU process and its process
     group are killed and reaped, and the probe's temporary directory is gone.
@@ -325,12 +339,12 @@ async def probe_accel(accel: Accel, qemu_binary: str, *, timeout: float) -> Prob
     loop = asyncio.get_running_loop()
     started = loop.time()
     with tempfile.TemporaryDirectory(prefix="ownstack-accel-probe-") as tmp:
-        image, debug_log, stderr_log = (Path(tmp) / n for n in ("probe.bin", "debugcon.log",
-                                                                "stderr.log"))
-        image.write_bytes(PROBE_IMAGE)
+        image_file, debug_log, stderr_log = (Path(tmp) / n for n in (
+            "probe.bin", "debugcon.log", "stderr.log"))
+        image_file.write_bytes(image)
         argv = [qemu_binary, "-accel", accel.value, "-machine", "pc", "-m", "16",
                 "-nodefaults", "-display", "none", "-no-user-config",
-                "-kernel", str(image),
+                "-kernel", str(image_file),
                 "-chardev", f"file,id=dbg,path={debug_log}",
                 "-device", "isa-debugcon,iobase=0x402,chardev=dbg"]
         with stderr_log.open("wb") as stderr:

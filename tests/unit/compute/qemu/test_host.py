@@ -1,8 +1,12 @@
 """The KVM probe and the host facts, run for real against this machine's QEMU.
 
-These machines are themselves VMs: ``/dev/kvm`` exists and opens, a KVM vCPU starts and
-SeaBIOS prints its banner at once, but a guest in 64-bit long mode crawls (a Linux kernel
-prints nothing for minutes). So on them the probe must say TCG, and these tests pin that.
+These machines are themselves VMs, and their KVM differs from one to the next: on some,
+``/dev/kvm`` opens, a KVM vCPU starts and SeaBIOS prints its banner at once, but a guest in
+64-bit long mode crawls (a Linux kernel prints nothing for minutes); on others KVM works.
+So the tests of the choice stand in for the KVM probe with the same probe run under TCG,
+which works everywhere: the real probe image for a KVM that works, and an image whose
+entry is a ``jmp $`` for the nested-KVM hang (the firmware starts, the guest never
+finishes). One test runs the real KVM probe and checks that the choice agrees with it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,18 @@ from ownstack.compute.drivers.qemu.host import (
 QEMU = "qemu-system-x86_64"
 TIMEOUT = 3.0                 # the probe's timeout in these tests; a sound KVM needs < 1 s
 MARGIN = 3.0                  # QEMU start-up and teardown on a loaded machine
+# The probe image with its entry (offset 0x20, after the multiboot header) made a `jmp $`.
+HANGING_IMAGE = PROBE_IMAGE[:0x20] + b"\xeb\xfe" + PROBE_IMAGE[0x22:]
+
+
+async def kvm_hangs(qemu_binary: str, timeout: float) -> host.ProbeResult:
+    """The nested-KVM hang, on any machine: firmware runs, the guest never finishes."""
+    return await probe_accel(Accel.TCG, qemu_binary, timeout=timeout, image=HANGING_IMAGE)
+
+
+async def kvm_works(qemu_binary: str, timeout: float) -> host.ProbeResult:
+    """A KVM that works, on any machine: the probe guest runs to its marker."""
+    return await probe_accel(Accel.TCG, qemu_binary, timeout=timeout)
 
 
 def qemu_children() -> list[int]:
@@ -88,12 +104,17 @@ async def test_the_tcg_probe_guest_runs_firmware_and_64_bit_code() -> None:
     assert result.output.index(b"SeaBIOS") < result.output.index(PROBE_MARKER)
 
 
-async def test_auto_falls_back_to_tcg_here_within_the_timeout(
+def test_the_hanging_image_differs_from_the_probe_only_at_its_entry() -> None:
+    assert PROBE_IMAGE[0x20:0x22] == b"\xfa\xfc"           # cli; cld: the entry
+    assert len(HANGING_IMAGE) == len(PROBE_IMAGE)
+
+
+async def test_auto_falls_back_to_tcg_within_the_timeout_when_kvm_hangs(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger=host.__name__)
     started = time.monotonic()
-    assert await choose_accel("auto", QEMU, cache_path=None,
-                              probe_timeout=TIMEOUT) is Accel.TCG
+    assert await choose_accel("auto", QEMU, cache_path=None, probe_timeout=TIMEOUT,
+                              probe=kvm_hangs) is Accel.TCG
     assert time.monotonic() - started < TIMEOUT + MARGIN
     [record] = caplog.records
     assert record.levelno == logging.WARNING
@@ -101,9 +122,24 @@ async def test_auto_falls_back_to_tcg_here_within_the_timeout(
     assert "firmware started" in record.getMessage()
 
 
-async def test_kvm_on_this_machine_is_an_error() -> None:
+async def test_kvm_insisted_on_where_it_hangs_is_an_error() -> None:
     with pytest.raises(DriverError, match="virt_type is kvm but KVM is not usable"):
-        await choose_accel("kvm", QEMU, cache_path=None, probe_timeout=TIMEOUT)
+        await choose_accel("kvm", QEMU, cache_path=None, probe_timeout=TIMEOUT,
+                           probe=kvm_hangs)
+
+
+async def test_auto_and_kvm_choose_kvm_where_the_probe_guest_runs() -> None:
+    for virt_type in ("auto", "kvm"):
+        assert await choose_accel(virt_type, QEMU, cache_path=None, probe_timeout=30,
+                                  probe=kvm_works) is Accel.KVM
+
+
+async def test_the_choice_follows_this_machines_real_kvm_probe(tmp_path: Path) -> None:
+    cache = tmp_path / "accel.json"
+    chosen = await choose_accel("auto", QEMU, cache_path=cache, probe_timeout=10)
+    verdict = json.loads(cache.read_text())
+    assert chosen is (Accel.KVM if verdict["kvm_works"] else Accel.TCG)
+    assert bool(verdict["reason"]) is not verdict["kvm_works"]
 
 
 async def test_qemu_means_tcg_without_probing() -> None:
@@ -129,24 +165,24 @@ async def test_no_kvm_device(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
 
 async def test_the_verdict_is_cached_per_boot_and_qemu_version(tmp_path: Path) -> None:
     cache = tmp_path / "state" / "accel.json"
-    assert await choose_accel("auto", QEMU, cache_path=cache,
-                              probe_timeout=TIMEOUT) is Accel.TCG
+    assert await choose_accel("auto", QEMU, cache_path=cache, probe_timeout=TIMEOUT,
+                              probe=kvm_hangs) is Accel.TCG
     record = json.loads(cache.read_text())
     assert record["boot_id"] == boot_id()
     assert record["qemu_version"] == ".".join(map(str, qemu_version(QEMU)))
     assert record["kvm_works"] is False and record["reason"]
 
     started = time.monotonic()
-    assert await choose_accel("auto", QEMU, cache_path=cache,
-                              probe_timeout=TIMEOUT) is Accel.TCG
+    assert await choose_accel("auto", QEMU, cache_path=cache, probe_timeout=TIMEOUT,
+                              probe=kvm_hangs) is Accel.TCG
     assert time.monotonic() - started < 1.0             # answered from the cache
     assert json.loads(cache.read_text())["probed_at"] == record["probed_at"]
 
     # A verdict is only believed for its own boot and QEMU: a stale "works" is re-probed.
     for stale in ({"boot_id": "another-boot"}, {"qemu_version": "1.0.0"}):
         cache.write_text(json.dumps({**record, "kvm_works": True, "reason": "", **stale}))
-        assert await choose_accel("auto", QEMU, cache_path=cache,
-                                  probe_timeout=TIMEOUT) is Accel.TCG
+        assert await choose_accel("auto", QEMU, cache_path=cache, probe_timeout=TIMEOUT,
+                                  probe=kvm_hangs) is Accel.TCG
         assert json.loads(cache.read_text())["probed_at"] > record["probed_at"]
 
     # And a current one is believed without a probe.
@@ -159,13 +195,14 @@ async def test_the_verdict_is_cached_per_boot_and_qemu_version(tmp_path: Path) -
 async def test_a_corrupt_cache_means_a_new_probe(tmp_path: Path) -> None:
     cache = tmp_path / "accel.json"
     cache.write_text("{not json")
-    assert await choose_accel("auto", QEMU, cache_path=cache,
-                              probe_timeout=TIMEOUT) is Accel.TCG
+    assert await choose_accel("auto", QEMU, cache_path=cache, probe_timeout=TIMEOUT,
+                              probe=kvm_hangs) is Accel.TCG
     assert json.loads(cache.read_text())["kvm_works"] is False
 
 
 async def test_cancelling_a_probe_kills_qemu() -> None:
-    task = asyncio.create_task(choose_accel("kvm", QEMU, cache_path=None, probe_timeout=60))
+    task = asyncio.create_task(choose_accel("kvm", QEMU, cache_path=None, probe_timeout=60,
+                                            probe=kvm_hangs))
     deadline = time.monotonic() + 10
     while not qemu_children():
         assert time.monotonic() < deadline, "the probe never started QEMU"
