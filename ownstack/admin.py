@@ -28,7 +28,7 @@ import httpx
 
 from ownstack.common import statedir
 from ownstack.common.config import Config
-from ownstack.services import SERVICES
+from ownstack.roles import API_SERVICES
 
 TEST_IMAGE_NAME = "ownstack-tiny"
 # name -> (id, vcpus, ram MiB, disk GiB). m1.nano as DevStack makes it; m1.tiny as Nova's
@@ -51,7 +51,7 @@ class AdminSession:
         self.config = config
         self.client = client
         self.urls = {spec.type: spec.local_url(config) + spec.catalog_path
-                     for spec in SERVICES}
+                     for spec in API_SERVICES}
         self.token = self._token()
 
     def _token(self) -> str:

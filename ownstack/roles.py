@@ -1,22 +1,32 @@
-"""The services this build of ownstack runs, their ports and their catalog entries.
+"""Every role ownstack can run, in one registry: the API services and the workers.
 
-Each later service (image, placement, compute, network, volume) adds one line here and
-is then started by ``ownstack up`` and registered in the catalog by bootstrap.
+* **API services** (:data:`API_SERVICES`): identity, image, placement and compute; each
+  one ASGI app on its own port, registered in the catalog. The role ``api`` runs them all.
+* **Workers** (:data:`WORKERS`): the ``conductor`` (scheduling and the instance state
+  machine) and ``compute`` (this machine's compute agent). A worker is built from config,
+  the bus and service clients acting as the services' own user (:class:`Peers`), never
+  from an API app's state, so it runs beside the APIs or in a process of its own.
+
+``ownstack up`` runs every role in one process by default (config ``roles``, or
+``ownstack up --roles api,conductor`` for a subset). Network and volume add one API
+service and one worker each here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from ownstack.common.config import Config
+from ownstack.common.config import Config, ConfigError
 from ownstack.common.peers import Peers
 from ownstack.identity.bootstrap import CatalogEntry
 
+API = "api"
+
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ApiService:
     type: str
     name: str
     port: Callable[[Config], int]
@@ -38,10 +48,21 @@ class ServiceSpec:
         return f"http://{host}:{self.port(config)}"
 
 
+class Worker(Protocol):
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    name: str
+    description: str
+    start: Callable[[Peers], Awaitable[Worker]]
+
+
 def _identity_app(config: Config, peers: Peers) -> Any:
     from ownstack.identity.app import make_app
 
-    return make_app(config)
+    return make_app(config, peers)
 
 
 def _image_app(config: Config, peers: Peers) -> Any:
@@ -62,17 +83,79 @@ def _compute_app(config: Config, peers: Peers) -> Any:
     return make_app(config, peers)
 
 
-SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec(type="identity", name="keystone", port=lambda c: c.identity.port,
-                catalog_path="/v3", make_app=_identity_app, health_path="/v3",
-                description="Identity service (ownstack.identity)"),
-    ServiceSpec(type="image", name="glance", port=lambda c: c.image.port,
-                catalog_path="", make_app=_image_app, health_path="/versions",
-                description="Image service (ownstack.image)"),
-    ServiceSpec(type="placement", name="placement", port=lambda c: c.placement.port,
-                catalog_path="", make_app=_placement_app, health_path="/",
-                description="Placement service (ownstack.placement)"),
-    ServiceSpec(type="compute", name="nova", port=lambda c: c.compute.port,
-                catalog_path="/v2.1", make_app=_compute_app, health_path="/v2.1",
-                description="Compute service (ownstack.compute)"),
+async def _conductor(peers: Peers) -> Worker:
+    from ownstack.compute.conductor.worker import start_conductor
+
+    return await start_conductor(peers)
+
+
+async def _compute_agents(peers: Peers) -> Worker:
+    from ownstack.compute.agent.runner import start_compute_agents
+
+    return await start_compute_agents(peers)
+
+
+API_SERVICES: tuple[ApiService, ...] = (
+    ApiService(type="identity", name="keystone", port=lambda c: c.identity.port,
+               catalog_path="/v3", make_app=_identity_app, health_path="/v3",
+               description="Identity service (ownstack.identity)"),
+    ApiService(type="image", name="glance", port=lambda c: c.image.port,
+               catalog_path="", make_app=_image_app, health_path="/versions",
+               description="Image service (ownstack.image)"),
+    ApiService(type="placement", name="placement", port=lambda c: c.placement.port,
+               catalog_path="", make_app=_placement_app, health_path="/",
+               description="Placement service (ownstack.placement)"),
+    ApiService(type="compute", name="nova", port=lambda c: c.compute.port,
+               catalog_path="/v2.1", make_app=_compute_app, health_path="/v2.1",
+               description="Compute service (ownstack.compute)"),
 )
+
+WORKERS: tuple[WorkerRole, ...] = (
+    WorkerRole(name="conductor", start=_conductor,
+               description="scheduling and the instance state machine"),
+    WorkerRole(name="compute", start=_compute_agents,
+               description="this machine's compute agent (compute.driver)"),
+)
+
+ROLE_NAMES: tuple[str, ...] = (API, *(w.name for w in WORKERS))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The roles one process runs."""
+
+    api: bool
+    workers: tuple[WorkerRole, ...]
+
+    @property
+    def services(self) -> tuple[ApiService, ...]:
+        return API_SERVICES if self.api else ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return ((API,) if self.api else ()) + tuple(w.name for w in self.workers)
+
+    @property
+    def everything(self) -> bool:
+        return set(self.names) == set(ROLE_NAMES)
+
+
+def select(config: Config) -> Selection:
+    """The roles ``config.roles`` names; :class:`ConfigError` for an unknown one or none."""
+    names = [name.strip() for name in config.roles.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ROLE_NAMES]
+    if unknown:
+        raise ConfigError(f"roles: unknown role {unknown[0]!r}; the roles are "
+                          f"{', '.join(ROLE_NAMES)}")
+    if not names:
+        raise ConfigError(f"roles: name at least one of {', '.join(ROLE_NAMES)}")
+    return Selection(api=API in names, workers=tuple(w for w in WORKERS if w.name in names))
+
+
+def check_process_can_run(config: Config, selection: Selection) -> None:
+    """A process that runs only some roles talks to the others over the bus, so the bus
+    must cross processes: the in-process bus would leave its roles talking to nobody."""
+    if not selection.everything and config.bus.url in ("", "memory://"):
+        raise ConfigError(
+            f"roles: running {','.join(selection.names)} without the other roles needs a "
+            f"bus that crosses processes; set bus.url=amqp://user:password@host:5672/")

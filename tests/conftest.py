@@ -138,11 +138,11 @@ PlacementClient = ServiceClient
 
 
 async def make_service_client(config: Config, service: str) -> AsyncIterator[ServiceClient]:
-    """``service``'s app (built by ownstack.services) beside an in-process identity app."""
+    """``service``'s app (built by ownstack.roles) beside an in-process identity app."""
     from ownstack.common.peers import Peers
-    from ownstack.services import SERVICES
+    from ownstack.roles import API_SERVICES
 
-    spec = next(s for s in SERVICES if s.type == service)
+    spec = next(s for s in API_SERVICES if s.type == service)
     async for identity in make_identity_client(config):
         peers = Peers(config, apps={"identity": identity.app})
         app = spec.make_app(config, peers)
@@ -154,6 +154,7 @@ async def make_service_client(config: Config, service: str) -> AsyncIterator[Ser
             yield ServiceClient(http=http, identity=identity, app=app)
         for hook in app.on_shutdown:
             await hook()
+        await peers.aclose()
 
 
 async def make_image_client(config: Config) -> AsyncIterator[ServiceClient]:
@@ -176,14 +177,33 @@ async def placement(tmp_path: Path) -> AsyncIterator[ServiceClient]:
 @dataclass
 class CloudClient(ServiceClient):
     """The compute API in process with everything it needs beside it: identity, image and
-    placement apps, the in-process bus, the conductor and fake compute agents."""
+    placement apps, the in-process bus, and the workers ``roles`` names (the conductor and
+    fake compute agents, by default)."""
 
     apps: dict[str, Any]
     clients: dict[str, httpx.AsyncClient]
+    workers: dict[str, Any]
+    peers: Any
 
     @property
     def svc(self) -> Any:
         return self.app.svc
+
+    @property
+    def conductor(self) -> Any:
+        return self.workers["conductor"]
+
+    @property
+    def agents(self) -> Any:
+        return self.workers["compute"]
+
+    async def start_worker(self, name: str) -> Any:
+        """Start worker role ``name`` again (after a test stopped it: a killed agent)."""
+        from ownstack.roles import WORKERS
+
+        role = next(w for w in WORKERS if w.name == name)
+        self.workers[name] = await role.start(self.peers)
+        return self.workers[name]
 
     async def on(self, service: str, method: str, path: str, *, token: str | None = None,
                  expect: int | None = None, **kwargs: Any) -> httpx.Response:
@@ -197,31 +217,39 @@ class CloudClient(ServiceClient):
 
 
 async def make_cloud(config: Config) -> AsyncIterator[CloudClient]:
-    """Every service of the all-in-one cloud in process, compute's roles running."""
+    """Every service of the all-in-one cloud in process, and the workers ``roles`` names,
+    started as ``ownstack up`` starts them (ownstack.roles)."""
     from ownstack.common.peers import Peers
-    from ownstack.services import SERVICES
+    from ownstack.roles import API_SERVICES, select
 
     async for identity in make_identity_client(config):
         peers = Peers(config, apps={"identity": identity.app})
         apps: dict[str, Any] = {}
-        for spec in SERVICES:
+        for spec in API_SERVICES:
             if spec.type != "identity":
                 apps[spec.type] = peers.apps[spec.type] = spec.make_app(config, peers)
         for app in apps.values():
             for hook in app.on_startup:
                 await hook()
+        workers: dict[str, Any] = {}
         clients = {name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                            base_url=f"http://{name}.test")
                    for name, app in apps.items()}
         try:
+            for role in select(config).workers:
+                workers[role.name] = await role.start(peers)
             yield CloudClient(http=clients["compute"], identity=identity,
-                              app=apps["compute"], apps=apps, clients=clients)
+                              app=apps["compute"], apps=apps, clients=clients,
+                              workers=workers, peers=peers)
         finally:
+            for worker in reversed(list(workers.values())):
+                await worker.stop()
             for client in clients.values():
                 await client.aclose()
             for app in reversed(list(apps.values())):
                 for hook in app.on_shutdown:
                     await hook()
+            await peers.aclose()
 
 
 def cloud_config(tmp_path: Path, *extra: str) -> Config:

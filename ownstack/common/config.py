@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ownstack.common.booleans import parse_bool
+
 DEFAULT_STATE_DIR = Path("/var/lib/ownstack")
 CONFIG_FILE_NAME = "ownstack.toml"
 ENV_PREFIX = "OWNSTACK_"
@@ -130,9 +132,6 @@ class ComputeConfig:
     # certificate chain; JSON escaping then overruns 112 KiB on legitimate requests.
     max_request_body_size: int = 1048576
     token_cache_ttl: int = 30                  # seconds a validated token is trusted
-    # Roles this process runs besides the API. The all-in-one cloud runs both.
-    conductor: bool = True                     # scheduling and the instance state machine
-    agent: bool = True                         # compute agents, one per node, with `driver`
     driver: str = "qemu"                       # the hypervisor driver: qemu, or fake
     host: str = ""                             # this node's name; empty: the machine's name
     fake_nodes: int = 1                        # fake driver only: simulated nodes in-process
@@ -166,6 +165,9 @@ class ComputeConfig:
 @dataclass(frozen=True)
 class Config:
     state_dir: Path = DEFAULT_STATE_DIR
+    # What this process runs (see ownstack/roles.py): "api" (every API service), and the
+    # workers "conductor" and "compute" (the compute agent). The all-in-one cloud runs all.
+    roles: str = "api,conductor,compute"
     policy_file: str = ""                      # oslo.policy-style YAML/JSON overrides
     cloud: CloudConfig = field(default_factory=CloudConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -212,8 +214,28 @@ def load_config(state_dir: Path | None = None, *, environ: Mapping[str, str] | N
         if not sep:
             raise ConfigError(f"--set expects section.key=value, got {item!r}")
         _set_dotted(tree, dotted.strip(), value)
+    _retire(tree)
     tree["state_dir"] = str(state)
     return _build(Config, tree, "")
+
+
+# Options that were replaced, and the roles each one switched off when false. Config files
+# written before the roles existed still load, and mean what they meant.
+_RETIRED_ROLE_SWITCHES = {"conductor": "conductor", "agent": "compute"}
+
+
+def _retire(tree: dict[str, Any]) -> None:
+    compute = tree.get("compute")
+    if not isinstance(compute, dict):
+        return
+    switched_off = []
+    for option, role in _RETIRED_ROLE_SWITCHES.items():
+        if option in compute:
+            value = compute.pop(option)
+            if parse_bool(value) is False:
+                switched_off.append(role)
+    if switched_off and "roles" not in tree:
+        tree["roles"] = ",".join(r for r in Config.roles.split(",") if r not in switched_off)
 
 
 def to_toml_tree(config: Config) -> dict[str, Any]:
@@ -263,13 +285,10 @@ def _coerce(kind: Any, value: Any, where: str) -> Any:
         kind = next(a for a in typing.get_args(kind) if a is not type(None))
     try:
         if kind is bool:
-            if isinstance(value, bool):
-                return value
-            if str(value).lower() in ("1", "true", "yes", "on"):
-                return True
-            if str(value).lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
+            parsed = parse_bool(value)
+            if parsed is None:
+                raise ValueError(value)
+            return parsed
         if kind is int:
             if isinstance(value, bool):
                 raise ValueError(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -17,6 +18,7 @@ ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a passwo
 SERVICE_PASSWORD_FILE = "service-password"  # noqa: S105 - a file name, not a password
 PID_FILE = "ownstack.pid"
 LOG_FILE = "ownstack.log"
+STARTUP_FILE = "ownstack.started.json"
 CLOUD_NAME = "ownstack-admin"
 
 
@@ -56,6 +58,27 @@ def pid_file(config: Config) -> Path:
 
 def log_file(config: Config) -> Path:
     return config.state_dir / LOG_FILE
+
+
+def write_startup(config: Config, report: dict[str, Any]) -> None:
+    """What the running process started and how long each phase took, written once every
+    role runs: ``ownstack up`` waits for it and prints it, ``ownstack status`` shows it."""
+    path = config.state_dir / STARTUP_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(report, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def read_startup(config: Config) -> dict[str, Any] | None:
+    """The start-up report of the process that runs now, or ``None`` (none running, or
+    still starting)."""
+    try:
+        report = json.loads((config.state_dir / STARTUP_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(report, dict) or report.get("pid") != read_pid(config):
+        return None
+    return report
 
 
 def read_pid(config: Config) -> int | None:

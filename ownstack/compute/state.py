@@ -1,15 +1,13 @@
 """The compute service's state: what its handlers reach through ``req.svc``.
 
-Besides the API, the compute app runs the roles config asks for in the same process: the
-conductor (``compute.conductor``) and the compute agents (``compute.agent``, one per
-node; ``compute.fake_nodes`` of them with the fake driver). They start with the app and
-stop with it, and talk to each other only over the bus, as they would across machines.
+The API only writes desired state and nudges: the conductor and the compute agents are
+workers of their own (see :mod:`ownstack.roles`), reached over the bus.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,10 +24,6 @@ from ownstack.common.service import ServiceState
 from ownstack.compute.errors import ConcurrentUpdate
 from ownstack.compute.policy import DEFAULT_RULES
 
-if TYPE_CHECKING:
-    from ownstack.compute.agent import AgentGroup
-    from ownstack.compute.conductor import Conductor
-
 SERVICE_TYPE = "compute"
 
 
@@ -42,8 +36,6 @@ class ComputeState(ServiceState):
         self.placement = PlacementClient(peers.url("placement"), self.service_auth,
                                          transport=peers.transport("placement"))
         self.bus: Bus = peers.bus
-        self.conductor: Conductor | None = None
-        self.agents: AgentGroup | None = None
         self._image_http: httpx.AsyncClient | None = None
 
     def default_target(self, ctx: RequestContext) -> dict[str, Any]:
@@ -68,28 +60,13 @@ class ComputeState(ServiceState):
 
     async def start(self) -> None:
         await self.peers.open_bus()
-        if self.config.compute.conductor:
-            from ownstack.compute.conductor import Conductor
-
-            self.conductor = Conductor(self)
-            await self.conductor.start()
-        if self.config.compute.agent:
-            from ownstack.compute.agent import start_agents
-
-            self.agents = await start_agents(self.config, self.bus, self.image_client)
 
     async def stop(self) -> None:
-        if self.agents is not None:
-            await self.agents.stop()
-        if self.conductor is not None:
-            await self.conductor.stop()
         await self.peers.close_bus()
         await self.placement.aclose()
         if self._image_http is not None:
             await self._image_http.aclose()
-        await self.service_auth.aclose()
         await self.identity.aclose()
         await self.db.close()
-
 
 Req = ApiRequest[ComputeState]

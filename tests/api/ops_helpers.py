@@ -16,8 +16,7 @@ from ownstack.compute.rpc import COMPUTE_BINARY
 
 async def quiet_cloud(tmp_path: Path, *extra: str) -> AsyncIterator[CloudClient]:
     """The whole cloud with no conductor and no agents: nothing registers by itself."""
-    async for cloud in make_cloud(cloud_config(tmp_path, "compute.agent=false",
-                                               "compute.conductor=false", *extra)):
+    async for cloud in make_cloud(cloud_config(tmp_path, "roles=api", *extra)):
         yield cloud
 
 

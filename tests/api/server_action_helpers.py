@@ -26,7 +26,7 @@ HOST = "test-node"
 
 async def idle_cloud(tmp_path: Path, *extra: str) -> AsyncIterator[CloudClient]:
     """The cloud with the compute API only: nothing acts on servers but the tests."""
-    config = cloud_config(tmp_path, "compute.conductor=false", "compute.agent=false", *extra)
+    config = cloud_config(tmp_path, "roles=api", *extra)
     async for client in make_cloud(config):
         yield client
 

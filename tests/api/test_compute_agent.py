@@ -16,7 +16,7 @@ from compute_helpers import version
 from compute_server_helpers import boot, boot_id, boot_setup, show, wait_status
 
 from conftest import CloudClient, cloud_config, make_cloud
-from ownstack.compute.agent import AgentGroup, start_agents
+from ownstack.compute.agent import AgentGroup
 from ownstack.compute.drivers.base import Phase, PhaseTimer, PowerState
 from ownstack.compute.drivers.fake import FakeComputeDriver, FakeHypervisor
 
@@ -39,7 +39,7 @@ async def nodes3(tmp_path: Path) -> AsyncIterator[CloudClient]:
 
 
 def agents(cloud: CloudClient) -> AgentGroup:
-    group = cloud.svc.agents
+    group = cloud.agents
     assert isinstance(group, AgentGroup)
     return group
 
@@ -124,8 +124,7 @@ async def test_an_image_deleted_before_the_fetch_ends_the_boot_in_error(
         return bool(server["OS-EXT-STS:task_state"] == "spawning")
     await wait_for(placed)
     await compute.on("image", "DELETE", f"/v2/images/{image_id}", expect=204)
-    compute.svc.agents = await start_agents(compute.svc.config, compute.svc.bus,
-                                            compute.svc.image_client)
+    await compute.start_worker("compute")
     server = await wait_status(compute, None, server_id, "ERROR")
     assert f"No image found with ID {image_id}" in server["fault"]["message"], server
 
@@ -201,8 +200,7 @@ async def test_an_agent_killed_mid_boot_is_replaced_and_the_server_ends_active(
     await wait_for(booting)
     await agents(cloud).stop()                          # the kill, mid-spawn
     assert (await show(cloud, None, server_id))["server"]["status"] == "BUILD"
-    cloud.svc.agents = await start_agents(cloud.svc.config, cloud.svc.bus,
-                                          cloud.svc.image_client)
+    await cloud.start_worker("compute")
     active = await wait_status(cloud, None, server_id, "ACTIVE")
     assert active["OS-EXT-STS:task_state"] is None
     assert list(machine.guests) == [server_id] and hypervisor(cloud) is machine

@@ -16,7 +16,7 @@ from conftest import CloudClient, cloud_config, make_cloud
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[CloudClient]:
-    config = cloud_config(tmp_path, "compute.conductor=false", "compute.agent=false",
+    config = cloud_config(tmp_path, "roles=api",
                           "compute.quota.instances=5", "compute.quota.cores=8",
                           "compute.quota.ram=4096")
     async for client in make_cloud(config):

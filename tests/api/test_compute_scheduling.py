@@ -18,7 +18,7 @@ from ownstack.compute import rpc
 @pytest.fixture
 async def nodeless(tmp_path: Path) -> AsyncIterator[CloudClient]:
     """A cloud whose compute nodes the test reports itself (no agents)."""
-    async for client in make_cloud(cloud_config(tmp_path, "compute.agent=false")):
+    async for client in make_cloud(cloud_config(tmp_path, "roles=api,conductor")):
         yield client
 
 

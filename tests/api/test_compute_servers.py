@@ -25,7 +25,7 @@ V237 = "2.37"
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[CloudClient]:
     """The cloud with the compute API only: servers stay unscheduled."""
-    config = cloud_config(tmp_path, "compute.conductor=false", "compute.agent=false")
+    config = cloud_config(tmp_path, "roles=api")
     async for client in make_cloud(config):
         yield client
 

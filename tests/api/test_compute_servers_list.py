@@ -22,7 +22,7 @@ V = "2.96"
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[CloudClient]:
     """The cloud with the compute API only: servers stay where the test puts them."""
-    config = cloud_config(tmp_path, "compute.conductor=false", "compute.agent=false")
+    config = cloud_config(tmp_path, "roles=api")
     async for client in make_cloud(config):
         yield client
 

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -363,3 +363,42 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+# Compute helpers, for the compute tests.
+
+def wait_for_compute(cloud: Cloud, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{cloud.compute_url}/v2.1", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
+def wait_until(what: str, probe: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def make_image(cloud: Cloud, tmp_path: Path, *, cloud_name: str = "ownstack-admin",
+               public: bool = True) -> str:
+    name = unique("tiny")
+    disk = tmp_path / f"{name}.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "64M"], check=True,
+                   timeout=60)
+    args = ["image", "create", "--disk-format", "qcow2", "--container-format", "bare",
+            "--file", str(disk)]
+    if public:
+        args.append("--public")
+    cloud.osc(*args, name, cloud=cloud_name)
+    return name

@@ -7,27 +7,13 @@ per resource (servers at this cloud's maximum of 2.96, flavors at 2.61, keypairs
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from conftest import Cloud, unique
+from conftest import Cloud, unique, wait_for_compute
 
 pytestmark = pytest.mark.functional
-
-
-def wait_for_compute(cloud: Cloud, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{cloud.compute_url}/v2.1", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.1)
 
 
 def test_flavor_lifecycle(cloud: Cloud) -> None:

@@ -13,10 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_compute_cli import wait_for_compute
-from test_compute_servers_cli import make_image, wait_until
 
-from conftest import start_cloud, stop_cloud, unique
+from conftest import (
+    make_image,
+    start_cloud,
+    stop_cloud,
+    unique,
+    wait_for_compute,
+    wait_until,
+)
 
 pytestmark = pytest.mark.functional
 

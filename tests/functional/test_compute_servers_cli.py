@@ -8,42 +8,21 @@ user types.
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from test_compute_cli import wait_for_compute
 
-from conftest import Cloud, member_cloud, unique, wait_for_image_service
+from conftest import (
+    Cloud,
+    make_image,
+    member_cloud,
+    unique,
+    wait_for_compute,
+    wait_for_image_service,
+    wait_until,
+)
 
 pytestmark = pytest.mark.functional
-
-
-def wait_until(what: str, probe: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
-def make_image(cloud: Cloud, tmp_path: Path, *, cloud_name: str = "ownstack-admin",
-               public: bool = True) -> str:
-    name = unique("tiny")
-    disk = tmp_path / f"{name}.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "64M"], check=True,
-                   timeout=60)
-    args = ["image", "create", "--disk-format", "qcow2", "--container-format", "bare",
-            "--file", str(disk)]
-    if public:
-        args.append("--public")
-    cloud.osc(*args, name, cloud=cloud_name)
-    return name
 
 
 def make_key(cloud: Cloud, tmp_path: Path, cloud_name: str = "ownstack-admin") -> str:

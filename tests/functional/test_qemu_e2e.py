@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from test_compute_servers_cli import wait_until as wait_for
 
 from conftest import Cloud, start_cloud, stop_cloud, unique
+from conftest import wait_until as wait_for
 
 pytestmark = pytest.mark.functional
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 from ownstack.compute.agent.agent import ComputeAgent
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
 from ownstack.compute.agent.reconcile import Reconciler, Step, plan
-from ownstack.compute.agent.runner import AgentGroup, node_names, start_agents
+from ownstack.compute.agent.runner import (
+    AgentGroup,
+    node_names,
+    start_agents,
+    start_compute_agents,
+)
 
 __all__ = ["AgentGroup", "ComputeAgent", "ImageCache", "ImageFetchFailed", "Reconciler",
-           "Step", "node_names", "plan", "start_agents"]
+           "Step", "node_names", "plan", "start_agents",
+           "start_compute_agents"]

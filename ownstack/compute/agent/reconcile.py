@@ -20,11 +20,12 @@ import binascii
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ownstack.common.agent import Controller, Fatal, Outcome, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
 from ownstack.compute import states
 from ownstack.compute.agent.conductor_api import ConductorAPI
@@ -158,8 +159,11 @@ class _Failed(Exception):
         super().__init__(reason)
 
 
-class Reconciler:
-    """Carries out the steps for one node. Callers serialise calls per uuid."""
+class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
+    """The compute agent's controller: instances of one node, keyed by uuid. Callers
+    serialise passes per uuid (the agent's work queue does)."""
+
+    name = "instance"
 
     def __init__(self, *, host: str, driver: ComputeDriver, conductor: ConductorAPI,
                  images: ImageCache, image_client: ImageClient, snapshot_dir: Path,
@@ -171,7 +175,8 @@ class Reconciler:
         self.image_client = image_client
         self.snapshot_dir = snapshot_dir
         self.shutdown_timeout = shutdown_timeout
-        self._steps: dict[Step, Callable[[InstanceSpec, GuestInfo | None], Awaitable[None]]] = {
+        self._steps: dict[Step, Callable[[InstanceSpec, GuestInfo | None],
+                                         Awaitable[Outcome]]] = {
             Step.DELETE: self._delete, Step.ADOPT: self._adopt, Step.SPAWN: self._spawn,
             Step.POWER_OFF: self._power_off, Step.POWER_ON: self._power_on,
             Step.REBOOT: self._reboot, Step.REBUILD: self._rebuild,
@@ -179,29 +184,51 @@ class Reconciler:
             Step.MARK_STOPPED: self._mark_stopped, Step.STOP_GUEST: self._stop_guest,
         }
 
-    async def observe(self, uuid: str) -> GuestInfo | None:
+    # -- the controller's shape -------------------------------------------------------------
+
+    async def desired(self, key: str) -> InstanceSpec | None:
+        """The instance as the conductor has it. Raises
+        :class:`~ownstack.common.bus.BusError` when the conductor cannot be asked: nothing
+        is lost, the pass is retried."""
+        return await self.conductor.get_instance(key)
+
+    async def observed(self, key: str) -> GuestInfo | None:
         try:
-            return await self.driver.get_info(uuid)
+            return await self.driver.get_info(key)
         except GuestNotFound:
             return None
 
-    async def reconcile(self, uuid: str) -> Step:
-        """Fetch both sides, plan and apply; returns the step taken.
+    def plan(self, desired: InstanceSpec | None, observed: GuestInfo | None) -> Step:
+        return plan(desired, observed, self.host)
 
-        Raises :class:`~ownstack.common.bus.BusError` when the conductor cannot be asked
-        or told: nothing is lost, the next resync does it again.
-        """
-        desired = await self.conductor.get_instance(uuid)
-        observed = await self.observe(uuid)
-        step = plan(desired, observed, self.host)
-        if step == Step.DESTROY:
-            await self.driver.destroy(uuid)
-            log.warning("orphan guest %s destroyed: no instance wants it on %s", uuid,
+    def idle(self, plan: Step) -> bool:
+        return plan == Step.NOTHING
+
+    async def apply(self, key: str, plan: Step, desired: InstanceSpec | None,
+                    observed: GuestInfo | None) -> Outcome:
+        if plan == Step.DESTROY:
+            await self.driver.destroy(key)
+            log.warning("orphan guest %s destroyed: no instance wants it on %s", key,
                         self.host)
-        elif step != Step.NOTHING and desired is not None:
-            log.debug("instance %s: %s", uuid, step)
-            await self._steps[step](desired, observed)
-        return step
+            return None
+        if desired is None:
+            return None
+        log.debug("instance %s: %s", key, plan)
+        return await self._steps[plan](desired, observed)
+
+    async def survey(self) -> list[Surveyed[str, InstanceSpec, GuestInfo]]:
+        """Every instance the conductor places on this node, and every guest the driver
+        runs, orphans included; notes the images they use for the cache's pruning.
+
+        Guests are listed *before* the desired state is fetched: a guest spawned in
+        between then belongs to an instance already in the list, so it is never taken for
+        an orphan.
+        """
+        guests = {guest.uuid: guest for guest in await self.driver.list_guests()}
+        desired = {spec["uuid"]: spec for spec in await self.conductor.node_instances(self.host)}
+        self.images.set_in_use(self.host, _images_in_use(desired.values(), guests.values()))
+        return [Surveyed(uuid, desired.get(uuid), guests.get(uuid))
+                for uuid in [*desired, *(u for u in guests if u not in desired)]]
 
     # -- events -----------------------------------------------------------------------------
 
@@ -253,12 +280,11 @@ class Reconciler:
             desired, events=self._events(desired, event, start, error, pending), **updates)
 
     async def _fail(self, desired: InstanceSpec, event: str, start: float, reason: str,
-                    **updates: Any) -> None:
+                    **updates: Any) -> Fatal:
         """Record the failed event and end the task with a fault."""
-        log.warning("instance %s: %s failed: %s", desired["uuid"], desired["task_state"],
-                    reason)
         await self._finish(desired, event, start, reason, task_state=None,
                            fault=_fault(reason), **updates)
+        return Fatal(f"{desired['task_state'] or 'the power sync'} failed: {reason}")
 
     def _disks_gone(self) -> str:
         return (f"The guest's disks are gone from host {self.host}; rebuild the server "
@@ -282,7 +308,7 @@ class Reconciler:
         except DriverError as exc:      # Unsupported on this host, say: another may do
             raise _Failed(str(exc), retryable=True) from exc
 
-    async def _spawn(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _spawn(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         start = time.time()
         pending: list[dict[str, Any]] = []
         try:
@@ -293,29 +319,29 @@ class Reconciler:
                             desired["uuid"], self.host, exc.reason)
                 await self._event(desired, EVENT_BUILD, start, exc.reason, pending=pending)
                 await self.conductor.reschedule(desired["uuid"], exc.reason)
-            else:
-                log.warning("instance %s: spawn failed: %s", desired["uuid"], exc.reason)
-                await self._finish(desired, EVENT_BUILD, start, exc.reason, pending=pending,
-                                   task_state=None, fault=_fault(exc.reason),
-                                   vm_state=states.ERROR, power_state=PowerState.NOSTATE)
-            return
-        await self._report_active(desired, self._events(desired, EVENT_BUILD, start,
+                return None
+            await self._finish(desired, EVENT_BUILD, start, exc.reason, pending=pending,
+                               task_state=None, fault=_fault(exc.reason),
+                               vm_state=states.ERROR, power_state=PowerState.NOSTATE)
+            return Fatal(f"spawn failed: {exc.reason}")
+        return await self._report_active(desired, self._events(desired, EVENT_BUILD, start,
                                                         pending=pending))
 
-    async def _adopt(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _adopt(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """A guest that runs while its instance is still spawning: the agent that spawned
         it died before reporting. The guest is complete (a spawn returns only once it
         runs), so adopt it rather than boot it twice."""
         log.info("instance %s: adopting its running guest", desired["uuid"])
-        await self._report_active(desired, self._events(desired, EVENT_BUILD, time.time()))
+        return await self._report_active(desired, self._events(desired, EVENT_BUILD, time.time()))
 
     async def _report_active(self, desired: InstanceSpec, events: list[dict[str, Any]]
-                             ) -> None:
+                             ) -> Outcome:
         await self._report(desired, events=events, vm_state=states.ACTIVE, task_state=None,
                            power_state=PowerState.RUNNING, launched=True,
                            clear_admin_pass=True, fault=None)
+        return None
 
-    async def _rebuild(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _rebuild(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """Destroy and spawn from the new image. A stopped server ends stopped, as in Nova
         (it is powered off again once it has booted)."""
         start = time.time()
@@ -328,27 +354,28 @@ class Reconciler:
                 await self.driver.power_off(desired["uuid"], self.shutdown_timeout)
         except (_Failed, DriverError) as exc:
             reason = exc.reason if isinstance(exc, _Failed) else str(exc)
-            log.warning("instance %s: rebuild failed: %s", desired["uuid"], reason)
             await self._finish(desired, EVENT_REBUILD, start, reason, pending=pending,
                                task_state=None, fault=_fault(reason),
                                vm_state=states.ERROR, power_state=PowerState.NOSTATE)
-            return
+            return Fatal(f"rebuild failed: {reason}")
         await self._finish(desired, EVENT_REBUILD, start, pending=pending,
                            vm_state=states.STOPPED if stopped else states.ACTIVE,
                            task_state=None, launched=True, clear_admin_pass=True, fault=None,
                            power_state=PowerState.SHUTDOWN if stopped else PowerState.RUNNING)
+        return None
 
     # -- deleting ---------------------------------------------------------------------------
 
-    async def _delete(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _delete(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         start = time.time()
         await self.driver.destroy(desired["uuid"])
         await self._event(desired, EVENT_TERMINATE, start)
         await self.conductor.instance_destroyed(desired["uuid"])
+        return None
 
     # -- power ------------------------------------------------------------------------------
 
-    async def _power_off(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _power_off(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """Stop the guest. A guest that is gone is as off as it gets: the server is SHUTOFF
         (power state NOSTATE), and starting it later reports the lost disks."""
         start = time.time()
@@ -358,13 +385,13 @@ class Reconciler:
             except GuestNotFound:
                 observed = None
             except DriverError as exc:
-                await self._fail(desired, EVENT_STOP, start, str(exc))
-                return
+                return await self._fail(desired, EVENT_STOP, start, str(exc))
         await self._finish(desired, EVENT_STOP, start, vm_state=states.STOPPED,
                            task_state=None,
                            power_state=PowerState.SHUTDOWN if observed else PowerState.NOSTATE)
+        return None
 
-    async def _power_on(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _power_on(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """Start the guest from its disks. Without a guest there are no disks to start
         from: ERROR with a fault (rebuild recreates the guest), never a silent respawn."""
         start = time.time()
@@ -373,20 +400,18 @@ class Reconciler:
                 raise _Failed(self._disks_gone())
             await self.driver.power_on(desired["uuid"])
         except (GuestNotFound, InvalidGuestState):
-            await self._fail(desired, EVENT_START, start, self._disks_gone(),
-                             vm_state=states.ERROR, power_state=PowerState.NOSTATE)
-            return
+            return await self._fail(desired, EVENT_START, start, self._disks_gone(),
+                                    vm_state=states.ERROR, power_state=PowerState.NOSTATE)
         except _Failed as exc:
-            await self._fail(desired, EVENT_START, start, exc.reason,
-                             vm_state=states.ERROR, power_state=PowerState.NOSTATE)
-            return
+            return await self._fail(desired, EVENT_START, start, exc.reason,
+                                    vm_state=states.ERROR, power_state=PowerState.NOSTATE)
         except DriverError as exc:
-            await self._fail(desired, EVENT_START, start, str(exc))
-            return
+            return await self._fail(desired, EVENT_START, start, str(exc))
         await self._finish(desired, EVENT_START, start, vm_state=states.ACTIVE,
                            task_state=None, power_state=PowerState.RUNNING)
+        return None
 
-    async def _reboot(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _reboot(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """Soft when asked, the driver can and the guest runs; hard otherwise, as Nova
         falls back to a hard reboot when a soft one cannot be done."""
         start = time.time()
@@ -404,18 +429,17 @@ class Reconciler:
                     raise
                 await self.driver.reboot(uuid, True, self.shutdown_timeout)
         except (GuestNotFound, InvalidGuestState):
-            await self._fail(desired, EVENT_REBOOT, start, self._disks_gone(),
-                             vm_state=states.ERROR, power_state=PowerState.NOSTATE)
-            return
+            return await self._fail(desired, EVENT_REBOOT, start, self._disks_gone(),
+                                    vm_state=states.ERROR, power_state=PowerState.NOSTATE)
         except DriverError as exc:
-            await self._fail(desired, EVENT_REBOOT, start, str(exc))
-            return
+            return await self._fail(desired, EVENT_REBOOT, start, str(exc))
         await self._finish(desired, EVENT_REBOOT, start, vm_state=states.ACTIVE,
                            task_state=None, power_state=PowerState.RUNNING)
+        return None
 
     # -- snapshot ---------------------------------------------------------------------------
 
-    async def _snapshot(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _snapshot(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """Copy the root disk and upload it into the image the API queued.
 
         The instance keeps its vm_state whatever happens (as in Nova); on failure the
@@ -427,14 +451,13 @@ class Reconciler:
             await self._upload_snapshot(desired["uuid"], image_id, observed)
         except (_Failed, DriverError, ImageClientError, OSError) as exc:
             reason = exc.reason if isinstance(exc, _Failed) else str(exc)
-            log.warning("instance %s: snapshot into image %s failed: %s", desired["uuid"],
-                        image_id, reason)
             if image_id:
                 with contextlib.suppress(ImageClientError):
                     await self.image_client.delete(image_id)
             await self._finish(desired, EVENT_SNAPSHOT, start, reason, task_state=None)
-            return
+            return Fatal(f"snapshot into image {image_id} failed: {reason}")
         await self._finish(desired, EVENT_SNAPSHOT, start, task_state=None)
+        return None
 
     async def _upload_snapshot(self, uuid: str, image_id: str,
                                observed: GuestInfo | None) -> None:
@@ -454,24 +477,37 @@ class Reconciler:
 
     # -- steady state -----------------------------------------------------------------------
 
-    async def _sync_power(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _sync_power(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         await self._report(desired, power_state=observed_power(observed))
+        return None
 
-    async def _mark_stopped(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _mark_stopped(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """The guest stopped by itself (killed, crashed, or gone): Nova's power sync calls
         the stop API, so the server shows SHUTOFF rather than an ACTIVE that is not."""
         power = observed_power(observed)
         log.warning("instance %s: guest is %s while the server is ACTIVE; marking it SHUTOFF",
                     desired["uuid"], "gone" if observed is None else power.name)
         await self._report(desired, vm_state=states.STOPPED, power_state=power)
+        return None
 
-    async def _stop_guest(self, desired: InstanceSpec, observed: GuestInfo | None) -> None:
+    async def _stop_guest(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """The guest runs while the server is SHUTOFF: power it off, as Nova's sync does."""
         log.warning("instance %s: guest runs while the server is SHUTOFF; powering it off",
                     desired["uuid"])
         try:
             await self.driver.power_off(desired["uuid"], self.shutdown_timeout)
         except DriverError as exc:
-            log.warning("instance %s: could not power off: %s", desired["uuid"], exc)
-            return
+            return Fatal(f"could not power off: {exc}")
         await self._report(desired, power_state=PowerState.SHUTDOWN)
+        return None
+
+
+def _images_in_use(desired: Iterable[InstanceSpec], guests: Iterable[GuestInfo]) -> set[str]:
+    """Every image a guest of this node booted from or may boot from next."""
+    used = {spec["image_ref"] for spec in desired if spec["image_ref"]}
+    used |= {str(spec["task_args"]["image_ref"]) for spec in desired
+             if spec["task_args"].get("image_ref")}
+    for guest in guests:
+        if guest.details.get("image_id"):
+            used.add(str(guest.details["image_id"]))
+    return used

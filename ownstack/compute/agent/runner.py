@@ -17,13 +17,14 @@ import asyncio
 import dataclasses
 import re
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ownstack.common.bus import Bus
 from ownstack.common.clients.image import ImageClient
 from ownstack.common.config import Config
+from ownstack.common.peers import Peers
 from ownstack.compute.agent.agent import STARTUP_WAIT, ComputeAgent
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.image_cache import ImageCache
@@ -40,11 +41,13 @@ class AgentGroup:
     """The agents of this process, and what they share."""
 
     def __init__(self, agents: list[ComputeAgent], images: ImageCache,
-                 image_client: ImageClient, hypervisors: Mapping[str, FakeHypervisor]
-                 ) -> None:
+                 image_client: ImageClient, hypervisors: Mapping[str, FakeHypervisor],
+                 *, release: Callable[[], Awaitable[None]] | None = None) -> None:
         self.agents = agents
         self.images = images
         self.image_client = image_client
+        self._release = release
+        self._stopped = False
         # node -> the simulated machine, for tests that act behind the agents' backs.
         self.hypervisors: dict[str, FakeHypervisor] = dict(hypervisors)
 
@@ -56,10 +59,15 @@ class AgentGroup:
 
     async def stop(self) -> None:
         """Stop every agent (guests keep running); calling it twice is harmless."""
+        if self._stopped:
+            return
+        self._stopped = True
         try:
             await asyncio.gather(*(agent.stop() for agent in self.agents))
         finally:
             await self.image_client.aclose()
+            if self._release is not None:
+                await self._release()
 
 
 def node_names(config: Config) -> list[str]:
@@ -89,9 +97,28 @@ def image_cache_dir(config: Config) -> Path:
     return Path(config.compute.image_cache_dir or config.state_dir / "compute" / "images")
 
 
+async def start_compute_agents(peers: Peers) -> AgentGroup:
+    """The compute role (see :mod:`ownstack.roles`): this machine's agents, built from
+    config, the bus and an image client acting as the services' own user."""
+    config = peers.config
+
+    def image_client() -> ImageClient:
+        return ImageClient(peers.url("image"), peers.service_auth(),
+                           transport=peers.transport("image"))
+
+    bus = await peers.open_bus()
+    try:
+        return await start_agents(config, bus, image_client, release=peers.close_bus)
+    except BaseException:
+        await peers.close_bus()
+        raise
+
+
 async def start_agents(config: Config, bus: Bus, image_client: Callable[[], ImageClient],
-                       *, startup_wait: float = STARTUP_WAIT) -> AgentGroup:
-    """Build and start one agent per node; all of them or none."""
+                       *, startup_wait: float = STARTUP_WAIT,
+                       release: Callable[[], Awaitable[None]] | None = None) -> AgentGroup:
+    """Build and start one agent per node; all of them or none. ``release`` runs once the
+    group has stopped (the bus the caller opened for it)."""
     nodes = node_names(config)
     factory = driver_factory(config.compute.driver)
     options = driver_options(config)
@@ -109,7 +136,7 @@ async def start_agents(config: Config, bus: Bus, image_client: Callable[[], Imag
             shutdown_timeout=config.compute.shutdown_timeout)
         agents.append(ComputeAgent(config=config, bus=bus, driver=driver, node=node,
                                    reconciler=reconciler, startup_wait=startup_wait))
-    group = AgentGroup(agents, images, client, hypervisors)
+    group = AgentGroup(agents, images, client, hypervisors, release=release)
     results = await asyncio.gather(*(agent.start() for agent in agents),
                                    return_exceptions=True)
     failures = [result for result in results if isinstance(result, BaseException)]

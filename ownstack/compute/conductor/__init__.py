@@ -14,17 +14,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ownstack.common.bus import Payload, Subscription
 from ownstack.compute import rpc
 from ownstack.compute.conductor import rpc_handlers
 from ownstack.compute.conductor.build import Builder
+from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.nodes import NodeReporter
 from ownstack.compute.conductor.sweep import Sweeper
-
-if TYPE_CHECKING:
-    from ownstack.compute.state import ComputeState
 
 log = logging.getLogger(__name__)
 
@@ -47,35 +45,42 @@ class UnknownMethod(ValueError):
 
 
 class Conductor:
-    def __init__(self, svc: ComputeState) -> None:
-        self.svc = svc
-        self.nodes = NodeReporter(svc)
-        self.builder = Builder(svc)
-        self.sweeper = Sweeper(svc, self.builder)
+    def __init__(self, env: ConductorEnv) -> None:
+        self.env = env
+        self.nodes = NodeReporter(env)
+        self.builder = Builder(env)
+        self.sweeper = Sweeper(env, self.builder)
         # Heartbeats and sweeps share a cadence, capped so repairs never wait long.
         self.sweep_interval = max(MIN_SWEEP_INTERVAL,
-                                  min(svc.config.compute.report_interval, MAX_SWEEP_INTERVAL))
+                                  min(env.config.compute.report_interval, MAX_SWEEP_INTERVAL))
+        db = env.db
         self._subscriptions: list[Subscription] = []
         self._sweep_task: asyncio.Task[None] | None = None
+        self._stopped = False
         self._handlers: dict[str, Handler] = {
             "schedule_instances": self._schedule_instances,
             "report_node": self.nodes.report,
-            "node_instances": lambda p: rpc_handlers.node_instances(svc, p),
-            "get_instance": lambda p: rpc_handlers.one_instance(svc, p),
-            "update_instance": lambda p: rpc_handlers.apply_agent_update(svc, p),
+            "node_instances": lambda p: rpc_handlers.node_instances(db, p),
+            "get_instance": lambda p: rpc_handlers.one_instance(db, p),
+            "update_instance": lambda p: rpc_handlers.apply_agent_update(db, p),
             "instance_destroyed": self._instance_destroyed,
             "reschedule": self._reschedule,
-            "record_event": lambda p: rpc_handlers.add_event(svc, p),
-            "record_events": lambda p: rpc_handlers.add_events(svc, p),
+            "record_event": lambda p: rpc_handlers.add_event(db, p),
+            "record_events": lambda p: rpc_handlers.add_events(db, p),
         }
 
     async def start(self) -> None:
         for _ in range(SERVERS):
-            self._subscriptions.append(await self.svc.bus.serve(rpc.CONDUCTOR_TOPIC,
+            self._subscriptions.append(await self.env.bus.serve(rpc.CONDUCTOR_TOPIC,
                                                                 self.handle))
         self._sweep_task = asyncio.get_running_loop().create_task(self._sweep_loop())
 
     async def stop(self) -> None:
+        """Stop serving and sweeping, and close what was made for this conductor; calling
+        it twice is harmless."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._sweep_task is not None:
             self._sweep_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -85,6 +90,7 @@ class Conductor:
             await subscription.cancel()
         self._subscriptions.clear()
         await self.builder.stop()
+        await self.env.close()
 
     async def handle(self, method: str, payload: Payload) -> Any:
         handler = self._handlers.get(method)

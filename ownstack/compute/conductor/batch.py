@@ -63,7 +63,7 @@ async def place_batch(builder: Builder, entries: Sequence[Entry]
     answers: dict[tuple[tuple[str, str], ...], Mapping[str, Any]] = {}
     for query in by_query:
         try:
-            answers[query] = await allocation_candidates(builder.svc.placement, dict(query))
+            answers[query] = await allocation_candidates(builder.env.placement, dict(query))
         except NoValidHost:
             continue            # the one-at-a-time path writes the fault
     known = await builder.host_view(candidate_providers(answers.values())) if answers \
@@ -91,7 +91,7 @@ async def place_batch(builder: Builder, entries: Sequence[Entry]
             chosen.append((entry, best, allocations))
     claims = [Claim(entry.uuid, allocations, entry.spec.project_id, entry.spec.user_id)
               for entry, _, allocations in chosen]
-    if not chosen or not await builder.svc.placement.claim_many(claims):
+    if not chosen or not await builder.env.placement.claim_many(claims):
         return [], {entry.uuid for entry in entries}
     placed = [Claimed(entry.row, host.host, host.node, host.availability_zone,
                       entry.request_id, entry.started) for entry, host, _ in chosen]

@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,7 @@ from ownstack.compute.conductor.batch import (
     candidate_providers,
     place_batch,
 )
+from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.placement_ops import (
     allocation_candidates,
     existing_allocations,
@@ -70,9 +71,6 @@ from ownstack.compute.conductor.scheduler.weighers import default_weighers
 from ownstack.compute.objects import actions
 from ownstack.compute.objects.instances import get_instance, latest_request_ids, update_instance
 from ownstack.compute.objects.models import Instance, ServerGroup, ServerGroupMember
-
-if TYPE_CHECKING:
-    from ownstack.compute.state import ComputeState
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +199,8 @@ class Claimed:
 
 
 class Builder:
-    def __init__(self, svc: ComputeState) -> None:
-        self.svc = svc
+    def __init__(self, env: ConductorEnv) -> None:
+        self.env = env
         self.in_flight: set[str] = set()     # uuids this process is scheduling now
         self._group_locks = KeyedLocks()
         self._queue: list[_Queued] = []
@@ -267,7 +265,7 @@ class Builder:
             self._runner = None
 
     async def _schedule_queued(self, items: list[_Queued]) -> None:
-        async with self.svc.read() as db:
+        async with self.env.db.read() as db:
             rows = await load_to_place(db, [item.uuid for item in items])
             unknown = [item.uuid for item in items if item.request_id is None]
             request_ids = await latest_request_ids(db, unknown) if unknown else {}
@@ -316,7 +314,7 @@ class Builder:
                             ) -> str | None:
         started = time.time() if started is None else started
         if row is None or request_id is None:
-            async with self.svc.read() as db:
+            async with self.env.db.read() as db:
                 if row is None:
                     row = (await load_to_place(db, [uuid])).get(uuid)
                 if row is not None and request_id is None:
@@ -326,7 +324,7 @@ class Builder:
         async with self._group_locks.hold(row.group_uuid):
             group = None
             if row.group_uuid is not None:      # read under the lock: earlier members placed
-                async with self.svc.read() as db:
+                async with self.env.db.read() as db:
                     group = await load_group(db, uuid)
             spec = build_request_spec(row, group)
             try:
@@ -361,27 +359,27 @@ class Builder:
                           f"{spec.describe()} ({lost} claims lost).")
 
     async def _hosts(self, spec: RequestSpec) -> list[HostState]:
-        candidates = await allocation_candidates(self.svc.placement, spec.placement_query())
+        candidates = await allocation_candidates(self.env.placement, spec.placement_query())
         known = await self.host_view(candidate_providers([candidates]))
         return select_hosts(spec, candidates, known, self.filters(), default_weighers())
 
     async def host_view(self, providers: Iterable[str]) -> dict[str, HostState]:
         """The compute nodes among ``providers``, as the filters see them."""
-        async with self.svc.read() as db:
+        async with self.env.db.read() as db:
             return await load_hosts(db, providers)
 
     def filters(self) -> list[HostFilter]:
-        return default_filters(utcnow(), self.svc.config.compute.service_down_time)
+        return default_filters(utcnow(), self.env.config.compute.service_down_time)
 
     async def _claim(self, spec: RequestSpec, host: HostState) -> bool:
-        return await self.svc.placement.claim(spec.instance_uuid, host.allocations,
+        return await self.env.placement.claim(spec.instance_uuid, host.allocations,
                                               project_id=spec.project_id,
                                               user_id=spec.user_id)
 
     async def _reuse_or_drop(self, spec: RequestSpec) -> HostState | None:
         """The host of the instance's existing allocation when it matches the request and
         passes every filter; otherwise the allocation is removed and ``None`` returned."""
-        existing = await existing_allocations(self.svc.placement, spec.instance_uuid)
+        existing = await existing_allocations(self.env.placement, spec.instance_uuid)
         if not existing:
             return None
         if len(existing) == 1:
@@ -391,7 +389,7 @@ class Builder:
                 if host is not None and filter_hosts([host], spec, self.filters())[0]:
                     host.allocations = existing
                     return host
-        await self.svc.placement.delete_allocations(spec.instance_uuid)
+        await self.env.placement.delete_allocations(spec.instance_uuid)
         return None
 
     async def commit(self, claimed: Sequence[Claimed]) -> list[str | None]:
@@ -400,7 +398,7 @@ class Builder:
         changed meanwhile (its claim is then released)."""
         placed: list[bool] = []
         try:
-            async with self.svc.write() as db:
+            async with self.env.db.write() as db:
                 events: list[actions.Event] = []
                 for claim in claimed:
                     row = claim.row
@@ -426,7 +424,7 @@ class Builder:
                 await self._release_unless_placed(claim.row.uuid, claim.host)
                 hosts.append(None)
                 continue
-            await self.svc.bus.cast(rpc.compute_topic(claim.host), "reconcile_instance",
+            await self.env.bus.cast(rpc.compute_topic(claim.host), "reconcile_instance",
                                     {"uuid": claim.row.uuid, "request_id": claim.request_id})
             hosts.append(claim.host)
         return hosts
@@ -434,15 +432,15 @@ class Builder:
     async def _release_unless_placed(self, uuid: str, host: str) -> None:
         """Drop the claim unless the instance is live on that host (another scheduler of
         the same instance won with this very allocation)."""
-        async with self.svc.read() as db:
+        async with self.env.db.read() as db:
             instance = await get_instance(db, uuid)
         if instance is None or instance.host != host:
-            await self.svc.placement.delete_allocations(uuid)
+            await self.env.placement.delete_allocations(uuid)
 
     async def _no_valid_host(self, uuid: str, request_id: str | None, started: float,
                              exc: NoValidHost) -> None:
         message = "No valid host was found. " + exc.reason
-        async with self.svc.write() as db:
+        async with self.env.db.write() as db:
             failed = await update_instance(
                 db, uuid, expected_task_state=states.SCHEDULING,
                 expected_vm_state=states.BUILDING, vm_state=states.ERROR, task_state=None,
@@ -451,7 +449,7 @@ class Builder:
                 await actions.record_events(db, _events(uuid, request_id, started,
                                                         actions.ERROR, None, message))
         if failed:      # a claim a killed conductor left behind must not outlive the build
-            await self.svc.placement.delete_allocations(uuid)
+            await self.env.placement.delete_allocations(uuid)
         log.info("instance %s: %s", uuid, message)
 
     # --- reschedule -------------------------------------------------------------------------
@@ -460,8 +458,8 @@ class Builder:
         """A spawn on ``host`` failed and may work elsewhere: back to scheduling (or
         ERROR once ``scheduler_max_attempts`` hosts were tried), claim released."""
         started = time.time()
-        max_attempts = self.svc.config.compute.scheduler_max_attempts
-        async with self.svc.write() as db:
+        max_attempts = self.env.config.compute.scheduler_max_attempts
+        async with self.env.db.write() as db:
             instance = await get_instance(db, uuid)
             if instance is None or instance.host != host or \
                     instance.task_state != states.SPAWNING or \
@@ -490,7 +488,7 @@ class Builder:
                     db, uuid, request_id, EVENT_RESCHEDULE, start=started,
                     finish=time.time(), result=actions.ERROR if exhausted else actions.SUCCESS,
                     host=host, details=f"spawn on {host} failed: {reason}")
-        await self.svc.placement.delete_allocations(uuid)
+        await self.env.placement.delete_allocations(uuid)
         if not exhausted:
             await self.schedule(uuid, request_id)
         return True
@@ -501,17 +499,17 @@ class Builder:
         """The guest is gone: release the claim, mark the row deleted, leave its server
         group. Only an instance being deleted (on ``host``, when given) is touched;
         one already deleted just loses any allocation left behind."""
-        async with self.svc.read() as db:
+        async with self.env.db.read() as db:
             instance = await get_instance(db, uuid, include_deleted=True)
         if instance is not None and not instance.deleted and (
                 instance.task_state != states.DELETING
                 or (host is not None and instance.host != host)):
             return False
-        await self.svc.placement.delete_allocations(uuid)
+        await self.env.placement.delete_allocations(uuid)
         if instance is None or instance.deleted:
             return True
         now = utcnow()
-        async with self.svc.write() as db:
+        async with self.env.db.write() as db:
             done = await update_instance(
                 db, uuid, expected_task_state=states.DELETING, deleted=True,
                 vm_state=states.DELETED, task_state=None, power_state=states.NOSTATE,

@@ -14,7 +14,7 @@ import math
 import uuid as uuid_module
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,10 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.config import ComputeConfig
 from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc
+from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.objects.models import ComputeNode, ComputeService
-
-if TYPE_CHECKING:
-    from ownstack.compute.state import ComputeState
 
 DISABLED_TRAIT: Final = "COMPUTE_STATUS_DISABLED"
 # Node uuids derive from the node name, so a node that re-registers after its rows were
@@ -113,8 +111,8 @@ def _unchanged(known: Any, report: NodeReport) -> bool:
 
 
 class NodeReporter:
-    def __init__(self, svc: ComputeState) -> None:
-        self.svc = svc
+    def __init__(self, env: ConductorEnv) -> None:
+        self.env = env
         # node -> what Placement was last told (provider uuid, inventory, traits).
         self._written: dict[str, tuple[str, dict[str, dict[str, Any]], frozenset[str]]] = {}
 
@@ -131,7 +129,7 @@ class NodeReporter:
         return {"node_uuid": node_uuid, "service_disabled": disabled}
 
     async def _upsert(self, report: NodeReport) -> tuple[str, bool, bool]:
-        async with self.svc.write() as db:
+        async with self.env.db.write() as db:
             known = (await db.execute(_KNOWN, {"b_host": report.host,
                                                "b_node": report.node})).first()
             if known is not None and _unchanged(known, report):
@@ -187,12 +185,12 @@ class NodeReporter:
 
     async def _sync_placement(self, report: NodeReport, node_uuid: str,
                               disabled: bool) -> None:
-        wanted_inventory = inventory(report, self.svc.config.compute)
+        wanted_inventory = inventory(report, self.env.config.compute)
         wanted_traits = report.traits | ({DISABLED_TRAIT} if disabled else frozenset())
         wanted = (node_uuid, wanted_inventory, wanted_traits)
         if self._written.get(report.node) == wanted:
             return
-        placement = self.svc.placement
+        placement = self.env.placement
         await placement.ensure_provider(node_uuid, report.node)
         await placement.set_inventories(node_uuid, wanted_inventory)
         await placement.ensure_custom_traits(wanted_traits)

@@ -4,16 +4,14 @@ should run, one instance's spec, and action events (see :mod:`ownstack.compute.r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.database import Database
 from ownstack.compute import states
 from ownstack.compute.conductor.build import make_fault
 from ownstack.compute.objects import actions
 from ownstack.compute.objects.instances import spec_of, specs_on_node, update_instance
-
-if TYPE_CHECKING:
-    from ownstack.compute.state import ComputeState
 
 _PLAIN_UPDATES: Final = frozenset({"vm_state", "task_state", "power_state"})
 _VM_STATES: Final = frozenset({states.ACTIVE, states.BUILDING, states.STOPPED, states.ERROR})
@@ -48,17 +46,17 @@ def translate_updates(updates: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def apply_agent_update(svc: ComputeState, payload: Mapping[str, Any]
+async def apply_agent_update(db: Database, payload: Mapping[str, Any]
                              ) -> dict[str, Any]:
     """The update, and the ``events`` that come with it (optional, ``record_events``
     payloads), in one transaction: a spawn's phases and its ACTIVE report are one write."""
     values = translate_updates(payload.get("updates") or {})
     expected = payload["expected_task_state"]      # a state, None, or "*" (any)
     events = [event_of(e) for e in payload.get("events") or ()]
-    async with svc.write() as db:
-        recorded = await actions.record_events(db, events)
+    async with db.write() as session:
+        recorded = await actions.record_events(session, events)
         applied = await update_instance(
-            db, payload["uuid"], expected_task_state=expected,
+            session, payload["uuid"], expected_task_state=expected,
             expected_host=payload["host"], **values)
     result: dict[str, Any] = {"applied": applied}
     if events:
@@ -66,26 +64,26 @@ async def apply_agent_update(svc: ComputeState, payload: Mapping[str, Any]
     return result
 
 
-async def node_instances(svc: ComputeState, payload: Mapping[str, Any]) -> dict[str, Any]:
-    async with svc.read() as db:
-        return {"instances": await specs_on_node(db, payload["host"], payload["node"])}
+async def node_instances(db: Database, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async with db.read() as session:
+        return {"instances": await specs_on_node(session, payload["host"], payload["node"])}
 
 
-async def one_instance(svc: ComputeState, payload: Mapping[str, Any]) -> dict[str, Any]:
-    async with svc.read() as db:
-        return {"instance": await spec_of(db, payload["uuid"])}
+async def one_instance(db: Database, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async with db.read() as session:
+        return {"instance": await spec_of(session, payload["uuid"])}
 
 
-async def add_event(svc: ComputeState, payload: Mapping[str, Any]) -> dict[str, Any]:
-    async with svc.write() as db:
-        (recorded,) = await actions.record_events(db, [event_of(payload)])
+async def add_event(db: Database, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async with db.write() as session:
+        (recorded,) = await actions.record_events(session, [event_of(payload)])
     return {"recorded": recorded}
 
 
-async def add_events(svc: ComputeState, payload: Mapping[str, Any]) -> dict[str, Any]:
+async def add_events(db: Database, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Several events in one transaction: a spawn's phases, sent together when it ends."""
-    async with svc.write() as db:
-        recorded = await actions.record_events(db, [event_of(e) for e in payload["events"]])
+    async with db.write() as session:
+        recorded = await actions.record_events(session, [event_of(e) for e in payload["events"]])
     return {"recorded": recorded}
 
 

@@ -20,20 +20,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
 from ownstack.compute.conductor.build import Builder, make_fault
+from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.scheduler.filters import is_up
 from ownstack.compute.objects import actions
 from ownstack.compute.objects.instances import latest_request_ids, update_instance
 from ownstack.compute.objects.models import ComputeNode, ComputeService, Instance
-
-if TYPE_CHECKING:
-    from ownstack.compute.state import ComputeState
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +39,8 @@ CONCURRENCY = 8      # stuck instances scheduled at once
 
 
 class Sweeper:
-    def __init__(self, svc: ComputeState, builder: Builder) -> None:
-        self.svc = svc
+    def __init__(self, env: ConductorEnv, builder: Builder) -> None:
+        self.env = env
         self.builder = builder
         self.stale_after = 5.0          # seconds a BUILD row may wait for a host
         self.orphan_interval = 60.0     # seconds between orphan-allocation checks
@@ -67,9 +64,9 @@ class Sweeper:
                 log.exception("conductor sweep step %s failed", step.__name__)
 
     async def time_out_builds(self) -> int:
-        timeout = self.svc.config.compute.build_timeout
+        timeout = self.env.config.compute.build_timeout
         cutoff = utcnow() - timedelta(seconds=timeout)
-        async with self.svc.read() as db:
+        async with self.env.db.read() as db:
             uuids = list((await db.execute(
                 select(Instance.uuid).where(
                     Instance.deleted.is_(False), Instance.vm_state == states.BUILDING,
@@ -84,7 +81,7 @@ class Sweeper:
             fault = make_fault(500, "Build timed out", f"The server was still building "
                                f"after compute.build_timeout ({timeout:g} seconds).")
             started = time.time()
-            async with self.svc.write() as db:
+            async with self.env.db.write() as db:
                 done = await update_instance(
                     db, uuid, expected_task_state=[None, states.SCHEDULING, states.SPAWNING],
                     expected_vm_state=states.BUILDING, vm_state=states.ERROR,
@@ -96,12 +93,12 @@ class Sweeper:
                                                result=actions.ERROR, details="Build timed out")
             if done:
                 timed_out += 1
-                await self.svc.placement.delete_allocations(uuid)
+                await self.env.placement.delete_allocations(uuid)
         return timed_out
 
     async def schedule_stuck(self) -> int:
         cutoff = utcnow() - timedelta(seconds=self.stale_after)
-        async with self.svc.read() as db:
+        async with self.env.db.read() as db:
             uuids = [uuid for uuid in (await db.execute(
                 select(Instance.uuid).where(
                     Instance.deleted.is_(False), Instance.vm_state == states.BUILDING,
@@ -120,7 +117,7 @@ class Sweeper:
 
     async def finish_orphaned_deletes(self) -> int:
         """Deletes no agent will finish: no host, or a host whose service is down."""
-        async with self.svc.read() as db:
+        async with self.env.db.read() as db:
             rows = (await db.execute(
                 select(Instance.uuid, Instance.host).where(
                     Instance.deleted.is_(False), Instance.task_state == states.DELETING)
@@ -129,7 +126,7 @@ class Sweeper:
             services = {s.host: s for s in (await db.execute(select(ComputeService).where(
                 ComputeService.host.in_(hosts),
                 ComputeService.binary == rpc.COMPUTE_BINARY))).scalars()} if hosts else {}
-        now, down_time = utcnow(), self.svc.config.compute.service_down_time
+        now, down_time = utcnow(), self.env.config.compute.service_down_time
         finished = 0
         for uuid, host in rows:
             service = services.get(host) if host else None
@@ -141,18 +138,18 @@ class Sweeper:
         return finished
 
     async def remove_orphan_allocations(self) -> int:
-        async with self.svc.read() as db:
+        async with self.env.db.read() as db:
             nodes = list((await db.execute(select(ComputeNode.uuid))).scalars())
         consumers: set[str] = set()
         for node in nodes:
-            consumers |= await self.svc.placement.provider_consumers(node)
+            consumers |= await self.env.placement.provider_consumers(node)
         if not consumers:
             return 0
-        async with self.svc.read() as db:
+        async with self.env.db.read() as db:
             deleted = list((await db.execute(select(Instance.uuid).where(
                 Instance.uuid.in_(sorted(consumers)), Instance.deleted.is_(True)))).scalars())
         for uuid in deleted:
-            await self.svc.placement.delete_allocations(uuid)
+            await self.env.placement.delete_allocations(uuid)
         return len(deleted)
 
 

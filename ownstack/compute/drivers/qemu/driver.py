@@ -99,6 +99,15 @@ class _Monitor:
             raise DriverError(f"QMP {command} on guest {self.uuid} failed: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class _HostView:
+    """What the host's files and process table show of one guest."""
+
+    recipe: Recipe | None          # None: not written yet, or half-written by a crash
+    pid: int | None
+    alive: bool                    # pid is a live QEMU of this guest
+
+
 class QemuDriver:
     """A :class:`~ownstack.compute.drivers.base.ComputeDriver` running real QEMU guests."""
 
@@ -140,14 +149,12 @@ class QemuDriver:
             self.virt_type, self.qemu_binary, cache_path=self.directory / "accel.json")
         LOG.info("qemu driver on %s: accelerator %s, guests in %s", self.host,
                  self.accel.value, self.instances)
-        for uuid in self._uuids():
-            files = self._files(uuid)
-            recipe = Recipe.load(files.recipe)
-            pid = proc.read_pid(files)
-            if recipe is not None and recipe.spawned and proc.pid_alive(pid, uuid):
+        for uuid, view in await asyncio.to_thread(self._look_all):
+            pid = view.pid
+            if view.recipe is not None and view.recipe.spawned and view.alive:
                 assert pid is not None
                 try:
-                    await self._attach(uuid, files, pid)
+                    await self._attach(uuid, self._files(uuid), pid)
                     LOG.info("adopted running guest %s (QEMU pid %d)", uuid, pid)
                 except DriverError as exc:
                     LOG.warning("guest %s: cannot adopt QEMU pid %d: %s", uuid, pid, exc)
@@ -183,33 +190,58 @@ class QemuDriver:
             raise GuestNotFound(uuid)
         return GuestFiles(uuid, self.instances / uuid, self._run)
 
-    def _observe(self, uuid: str) -> PowerState | None:
-        """The guest's power state from what the host shows; ``None`` if it has no files."""
+    # Reading the host (directory, recipe, pid file, /proc) blocks: it runs in a worker
+    # thread, and the event loop only combines what it read with the QMP state it holds.
+
+    def _look(self, uuid: str) -> _HostView | None:
+        """What the host shows of the guest; ``None`` if it has no files. Blocking."""
         files = self._files(uuid)
         if not files.directory.is_dir():
             return None
-        recipe = Recipe.load(files.recipe)
-        if recipe is None or not recipe.spawned:
+        pid = proc.read_pid(files)
+        return _HostView(Recipe.load(files.recipe), pid, proc.pid_alive(pid, uuid))
+
+    def _look_all(self) -> list[tuple[str, _HostView]]:
+        """:meth:`_look` of every guest, consoles trimmed on the way. Blocking."""
+        found = []
+        for uuid in self._uuids():
+            view = self._look(uuid)
+            if view is not None:
+                self._trim_console(self._files(uuid))
+                found.append((uuid, view))
+        return found
+
+    def _state(self, uuid: str, view: _HostView | None) -> PowerState | None:
+        """The guest's power state from what the host shows: a recipe not yet spawned is
+        ``NOSTATE``, a live QEMU ``RUNNING`` (or ``PAUSED``), a dead one ``SHUTDOWN``."""
+        if view is None:
+            return None
+        if view.recipe is None or not view.recipe.spawned:
             return PowerState.NOSTATE
-        if proc.pid_alive(proc.read_pid(files), uuid):
+        if view.alive:
             monitor = self._monitors.get(uuid)
             return PowerState.PAUSED if monitor and monitor.paused else PowerState.RUNNING
         return PowerState.SHUTDOWN
 
-    def _require(self, uuid: str) -> PowerState:
-        state = self._observe(uuid)
+    async def _observe(self, uuid: str) -> PowerState | None:
+        return self._state(uuid, await asyncio.to_thread(self._look, uuid))
+
+    async def _require(self, uuid: str) -> PowerState:
+        state = await self._observe(uuid)
         if state is None:
             raise GuestNotFound(uuid)
         return state
 
-    def _info(self, uuid: str, state: PowerState) -> GuestInfo:
+    async def _recipe_of(self, uuid: str) -> Recipe | None:
+        return await asyncio.to_thread(Recipe.load, self._files(uuid).recipe)
+
+    def _info(self, uuid: str, state: PowerState, view: _HostView) -> GuestInfo:
         files = self._files(uuid)
-        recipe = Recipe.load(files.recipe)
-        pid = proc.read_pid(files)
-        alive = proc.pid_alive(pid, uuid)
+        recipe = view.recipe
         details: dict[str, Any] = {
             "driver": "qemu", "host": self.host, "instance_dir": str(files.directory),
-            "pid": pid if alive else None, "qmp_socket": str(files.qmp) if alive else None,
+            "pid": view.pid if view.alive else None,
+            "qmp_socket": str(files.qmp) if view.alive else None,
             "console_log": str(files.console), "disk": str(files.disk),
         }
         if recipe is not None:
@@ -224,18 +256,21 @@ class QemuDriver:
 
     async def list_guests(self) -> list[GuestInfo]:
         guests = []
-        for uuid in self._uuids():
-            state = self._observe(uuid)
+        for uuid, view in await asyncio.to_thread(self._look_all):
+            state = self._state(uuid, view)
             if state is not None:
-                self._trim_console(self._files(uuid))
-                guests.append(self._info(uuid, state))
+                guests.append(self._info(uuid, state, view))
         if time.monotonic() - self._last_base_prune > BASE_PRUNE_INTERVAL:
             self._last_base_prune = time.monotonic()
-            self.prune_bases()
+            await asyncio.to_thread(self.prune_bases)
         return guests
 
     async def get_info(self, uuid: str) -> GuestInfo:
-        return self._info(uuid, self._require(uuid))
+        view = await asyncio.to_thread(self._look, uuid)
+        state = self._state(uuid, view)
+        if state is None or view is None:
+            raise GuestNotFound(uuid)
+        return self._info(uuid, state, view)
 
     async def events(self) -> AsyncGenerator[GuestEvent, None]:
         queue: asyncio.Queue[GuestEvent | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
@@ -293,7 +328,7 @@ class QemuDriver:
         files = self._files(uuid)
         pid = proc.read_pid(files)
         if not proc.pid_alive(pid, uuid):
-            raise InvalidGuestState(uuid, self._require(uuid), "talk to")
+            raise InvalidGuestState(uuid, await self._require(uuid), "talk to")
         assert pid is not None
         return await self._attach(uuid, files, pid)
 
@@ -311,7 +346,7 @@ class QemuDriver:
         await proc.wait_gone(monitor.pid, monitor.uuid, QUIT_TIMEOUT)
         if self._monitors.get(monitor.uuid) is monitor:
             del self._monitors[monitor.uuid]
-        state = self._observe(monitor.uuid)
+        state = await self._observe(monitor.uuid)
         self._notify(monitor.uuid, PowerState.NOSTATE if state is None else state)
 
     async def _pump_events(self, monitor: _Monitor) -> None:
@@ -335,7 +370,7 @@ class QemuDriver:
         if config_drive:
             check_capability(self, Capability.CONFIG_DRIVE)
         files = self._files(spec.uuid)
-        if (state := self._observe(spec.uuid)) is not None:
+        if (state := await self._observe(spec.uuid)) is not None:
             raise InvalidGuestState(spec.uuid, state, "spawn")
         if self.accel is None:
             raise DriverError("init_host() was not called")
@@ -347,7 +382,7 @@ class QemuDriver:
                     documents = config_drive_files(spec)
                     await asyncio.to_thread(write_config_drive, files.config_drive, documents)
             recipe = self._recipe(spec, files, base, config_drive)
-            recipe.save(files.recipe)
+            await asyncio.to_thread(recipe.save, files.recipe)
             if spec.nics:
                 async with phases.phase(Phase.PLUG_VIFS):
                     for nic in spec.nics:
@@ -355,10 +390,9 @@ class QemuDriver:
             async with phases.phase(Phase.START):
                 await self._start(recipe, files)
                 recipe.spawned = True
-                recipe.save(files.recipe)
+                await asyncio.to_thread(recipe.save, files.recipe)
         except BaseException as exc:
-            with contextlib.suppress(Exception):
-                await self._remove(spec.uuid, notify=False)
+            await self._clean_up_failed_spawn(spec.uuid)
             if isinstance(exc, SpawnFailed) or not isinstance(exc, Exception):
                 raise
             raise SpawnFailed(str(exc) if isinstance(exc, DriverError)
@@ -425,7 +459,7 @@ class QemuDriver:
 
     async def _start(self, recipe: Recipe, files: GuestFiles) -> None:
         """Start QEMU paused, add the devices over QMP, then let the guest run."""
-        self._trim_console(files)
+        await asyncio.to_thread(self._trim_console, files)
         try:
             pid = await proc.start_qemu(recipe.argv, files)
             monitor = await self._attach(recipe.uuid, files, pid)
@@ -439,6 +473,26 @@ class QemuDriver:
             await proc.kill(proc.read_pid(files), recipe.uuid)
             raise
 
+    async def _clean_up_failed_spawn(self, uuid: str) -> None:
+        """Remove what a failed spawn made. Should that fail too, say what is left behind
+        (the destroy of the next attempt, or of the delete, tries again)."""
+        try:
+            await self._remove(uuid, notify=False)
+        except Exception as exc:
+            left = await asyncio.to_thread(self._leftovers, uuid)
+            LOG.error("guest %s: spawn failed, and removing what it made failed too (%s); "
+                      "left behind: %s", uuid, exc, ", ".join(left) or "nothing")
+
+    def _leftovers(self, uuid: str) -> list[str]:
+        """What of a guest still exists on the host. Blocking."""
+        files = self._files(uuid)
+        left = [str(path) for path in (files.directory, files.qmp, files.pidfile)
+                if path.exists()]
+        pid = proc.read_pid(files)
+        if proc.pid_alive(pid, uuid):
+            left.append(f"QEMU pid {pid}")
+        return left
+
     async def destroy(self, uuid: str) -> None:
         await self._remove(uuid, notify=True)
 
@@ -448,12 +502,10 @@ class QemuDriver:
             await self._detach(monitor)
         await proc.kill(proc.read_pid(files), uuid)
         existed = files.directory.exists()
-        recipe = Recipe.load(files.recipe)
+        recipe = await self._recipe_of(uuid)
         for tap in recipe.taps if recipe else []:
             await _unplug_tap(tap)
-        await asyncio.to_thread(shutil.rmtree, files.directory, True)
-        files.qmp.unlink(missing_ok=True)
-        files.pidfile.unlink(missing_ok=True)
+        await asyncio.to_thread(_remove_files, files)
         if existed and notify:
             self._notify(uuid, PowerState.NOSTATE)
             LOG.info("guest %s destroyed", uuid)
@@ -461,7 +513,7 @@ class QemuDriver:
     # -- power ---------------------------------------------------------------------------
 
     async def power_off(self, uuid: str, timeout: float = 60.0) -> None:
-        state = self._require(uuid)
+        state = await self._require(uuid)
         if state in (PowerState.SHUTDOWN, PowerState.NOSTATE):
             return
         await self._stop(uuid, timeout)
@@ -493,14 +545,14 @@ class QemuDriver:
         return False
 
     async def power_on(self, uuid: str) -> None:
-        state = self._require(uuid)
+        state = await self._require(uuid)
         if state == PowerState.RUNNING:
             return
         if state == PowerState.PAUSED:
             await (await self._monitor(uuid)).execute("cont")
             return
         files = self._files(uuid)
-        recipe = Recipe.load(files.recipe)
+        recipe = await self._recipe_of(uuid)
         if state == PowerState.NOSTATE or recipe is None:
             raise InvalidGuestState(uuid, state, "power on")
         for tap in recipe.taps:
@@ -508,7 +560,7 @@ class QemuDriver:
         await self._start(recipe, files)
 
     async def reboot(self, uuid: str, hard: bool, timeout: float = 60.0) -> None:
-        state = self._require(uuid)
+        state = await self._require(uuid)
         if hard:
             if state == PowerState.NOSTATE:
                 raise InvalidGuestState(uuid, state, "hard reboot")
@@ -549,7 +601,7 @@ class QemuDriver:
 
     async def console_output(self, uuid: str, max_bytes: int | None = None) -> str:
         check_capability(self, Capability.CONSOLE_LOG)
-        self._require(uuid)
+        await self._require(uuid)
         files = self._files(uuid)
         return await asyncio.to_thread(self._read_console, files, max_bytes)
 
@@ -567,7 +619,7 @@ class QemuDriver:
 
     async def snapshot(self, uuid: str, dest_path: Path) -> SnapshotFile:
         check_capability(self, Capability.SNAPSHOT)
-        state = self._require(uuid)
+        state = await self._require(uuid)
         if state == PowerState.NOSTATE:
             raise InvalidGuestState(uuid, state, "snapshot")
         files = self._files(uuid)
@@ -603,6 +655,21 @@ class QemuDriver:
                     path.unlink()
                     removed.append(path.name)
         return removed
+
+
+def _remove_files(files: GuestFiles) -> None:
+    """Remove a guest's directory and run-time files; what cannot be removed is logged,
+    and the rest is removed all the same. Blocking."""
+    def failed(_function: Any, path: str, exc_info: Any) -> None:
+        LOG.error("guest %s: cannot remove %s: %s", files.uuid, path, exc_info[1])
+
+    if files.directory.exists():
+        shutil.rmtree(files.directory, onerror=failed)
+    for path in (files.qmp, files.pidfile):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            LOG.error("guest %s: cannot remove %s: %s", files.uuid, path, exc)
 
 
 def _version() -> str:

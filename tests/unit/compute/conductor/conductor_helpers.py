@@ -29,7 +29,7 @@ PLACEMENT = {"OpenStack-API-Version": "placement 1.39"}
 
 @pytest.fixture
 async def cloud(tmp_path: Path) -> AsyncIterator[CloudClient]:
-    async for client in make_cloud(cloud_config(tmp_path, "compute.agent=false",
+    async for client in make_cloud(cloud_config(tmp_path, "roles=api,conductor",
                                                 "compute.reserved_host_memory_mb=0")):
         yield client
 
@@ -113,7 +113,7 @@ async def allocations(cloud: CloudClient, uuid: str) -> dict[str, dict[str, int]
 
 
 async def schedule(cloud: CloudClient, *uuids: str, request_id: str = "req-create") -> None:
-    await cloud.svc.conductor.builder.schedule_instances(list(uuids), request_id)
+    await cloud.conductor.builder.schedule_instances(list(uuids), request_id)
 
 
 def fault_message(row: Instance) -> str:

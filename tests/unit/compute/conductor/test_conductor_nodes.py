@@ -66,7 +66,7 @@ async def test_disabled_service_gets_the_status_trait(cloud: CloudClient) -> Non
 async def test_reserved_amounts_and_resized_node(tmp_path: Any) -> None:
     from conftest import cloud_config, make_cloud
 
-    config = cloud_config(tmp_path, "compute.agent=false", "compute.reserved_host_cpus=2",
+    config = cloud_config(tmp_path, "roles=api,conductor", "compute.reserved_host_cpus=2",
                           "compute.reserved_host_memory_mb=1024",
                           "compute.reserved_host_disk_mb=1500",
                           "compute.cpu_allocation_ratio=2.0")
@@ -86,12 +86,12 @@ async def test_steady_heartbeat_skips_placement(cloud: CloudClient,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     await report(cloud, "node-a")
     calls: list[str] = []
-    original = cloud.svc.placement.set_inventories
+    original = cloud.conductor.env.placement.set_inventories
 
     async def counting(uuid: str, inventories: Any) -> None:
         calls.append(uuid)
         await original(uuid, inventories)
-    monkeypatch.setattr(cloud.svc.placement, "set_inventories", counting)
+    monkeypatch.setattr(cloud.conductor.env.placement, "set_inventories", counting)
     for _ in range(3):
         await report(cloud, "node-a")
     assert calls == []

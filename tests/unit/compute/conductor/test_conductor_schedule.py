@@ -203,7 +203,7 @@ async def test_delete_during_scheduling_releases_the_claim(
         cloud: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
     await report(cloud, "n1")
     uuid = await insert_instance(cloud)
-    builder = cloud.svc.conductor.builder
+    builder = cloud.conductor.builder
     original = builder._claim
 
     async def claim_then_delete(spec: Any, host: Any) -> bool:
@@ -235,7 +235,7 @@ async def test_lost_claims_move_to_the_next_host(cloud: CloudClient,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     await report(cloud, "n1")
     await report(cloud, "n2", memory_mb=4096)
-    builder = cloud.svc.conductor.builder
+    builder = cloud.conductor.builder
     original = builder._claim
     tried: list[str] = []
 
@@ -253,7 +253,7 @@ async def test_a_burst_is_placed_in_one_pass(cloud: CloudClient,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     nodes = {(await report(cloud, f"n{i}", memory_mb=4096))["node_uuid"]: f"n{i}"
              for i in range(3)}
-    placement = cloud.svc.placement
+    placement = cloud.conductor.env.placement
     asked: list[str] = []
     for name in ("allocation_candidates", "claim", "claim_many"):
         original = getattr(placement, name)
@@ -300,7 +300,7 @@ async def test_a_burst_whose_claim_loses_a_race_is_placed_one_by_one(
     async def lose(claims: Any) -> bool:
         lost.append(len(claims))
         return False
-    monkeypatch.setattr(cloud.svc.placement, "claim_many", lose)
+    monkeypatch.setattr(cloud.conductor.env.placement, "claim_many", lose)
     uuids = [await insert_instance(cloud) for _ in range(3)]
     await schedule(cloud, *uuids)
     assert lost == [3]

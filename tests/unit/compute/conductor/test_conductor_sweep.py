@@ -31,7 +31,7 @@ async def sweep_stale_now(cloud: CloudClient) -> None:
     """Treat every BUILD row as stale and sweep, then wait for whatever the sweep started,
     this call's or the conductor's own periodic pass (which may have taken an instance
     first, leaving this call nothing to do)."""
-    builder, sweeper = cloud.svc.conductor.builder, cloud.svc.conductor.sweeper
+    builder, sweeper = cloud.conductor.builder, cloud.conductor.sweeper
     sweeper.stale_after = 0.0
     await sweeper.schedule_stuck()
     for _ in range(500):
@@ -51,7 +51,7 @@ async def test_stuck_instances_get_scheduled(cloud: CloudClient) -> None:
     await report(cloud, "n1")
     stuck = await insert_instance(cloud, age=60)
     fresh = await insert_instance(cloud)
-    await cloud.svc.conductor.sweeper.sweep()
+    await cloud.conductor.sweeper.sweep()
     row = await instance(cloud, stuck)
     assert (row.host, row.task_state) == ("n1", states.SPAWNING)
     assert ("schedule", "Success") in await events(cloud, stuck)
@@ -60,7 +60,7 @@ async def test_stuck_instances_get_scheduled(cloud: CloudClient) -> None:
 
 async def test_sweep_loop_runs_by_itself(cloud: CloudClient) -> None:
     await report(cloud, "n1")
-    cloud.svc.conductor.sweeper.stale_after = 0.05
+    cloud.conductor.sweeper.stale_after = 0.05
     uuid = await insert_instance(cloud)
     for _ in range(300):
         if (await instance(cloud, uuid)).host:
@@ -92,7 +92,7 @@ async def test_claim_on_a_host_that_no_longer_fits_is_dropped(cloud: CloudClient
 
 
 async def test_build_timeout(tmp_path: Path) -> None:
-    config = cloud_config(tmp_path, "compute.agent=false", "compute.build_timeout=2")
+    config = cloud_config(tmp_path, "roles=api,conductor", "compute.build_timeout=2")
     async for client in make_cloud(config):
         n1 = (await report(client, "n1"))["node_uuid"]
         spawning = await insert_instance(client, task_state=states.SPAWNING, host="n1",
@@ -100,7 +100,7 @@ async def test_build_timeout(tmp_path: Path) -> None:
         await claim(client, spawning, n1, {"VCPU": 1})
         young = await insert_instance(client, task_state=states.SPAWNING, host="n1",
                                       node="n1")
-        await client.svc.conductor.sweeper.time_out_builds()   # the loop may be first
+        await client.conductor.sweeper.time_out_builds()   # the loop may be first
         row = await instance(client, spawning)
         assert (row.vm_state, row.task_state, row.host) == (states.ERROR, None, None)
         assert fault_message(row) == "Build timed out"
@@ -121,7 +121,7 @@ async def test_deletes_on_dead_hosts_are_finished(cloud: CloudClient) -> None:
                                     task_state=states.DELETING)
     await claim(cloud, on_down, down, {"VCPU": 1})
     await claim(cloud, on_up, up, {"VCPU": 1})
-    await cloud.svc.conductor.sweeper.finish_orphaned_deletes()   # the loop may be first
+    await cloud.conductor.sweeper.finish_orphaned_deletes()   # the loop may be first
     assert (await instance(cloud, on_down)).deleted
     assert (await instance(cloud, nowhere)).deleted
     assert await allocations(cloud, on_down) == {}
@@ -141,13 +141,13 @@ async def test_allocations_of_deleted_instances_are_removed(cloud: CloudClient) 
         from ownstack.compute.objects.instances import update_instance
 
         await update_instance(db, gone, deleted=True, vm_state=states.DELETED)
-    assert await cloud.svc.conductor.sweeper.remove_orphan_allocations() == 1
+    assert await cloud.conductor.sweeper.remove_orphan_allocations() == 1
     assert await allocations(cloud, gone) == {}
     assert await allocations(cloud, live) == {n1: {"VCPU": 1}}
 
 
 async def test_concurrent_boots_never_overcommit(tmp_path: Path) -> None:
-    config = cloud_config(tmp_path, "compute.agent=false", "compute.cpu_allocation_ratio=1.0",
+    config = cloud_config(tmp_path, "roles=api,conductor", "compute.cpu_allocation_ratio=1.0",
                           "compute.reserved_host_memory_mb=0")
     async for client in make_cloud(config):
         nodes = [(await report(client, f"small-{i}", vcpus=2, memory_mb=4096,
@@ -198,13 +198,13 @@ async def test_placement_outage_leaves_the_instance_for_the_sweep(
 
     async def unreachable(*args: Any, **kwargs: Any) -> Any:
         raise PlacementError("The placement service is unreachable: test")
-    monkeypatch.setattr(cloud.svc.placement, "_request", unreachable)
+    monkeypatch.setattr(cloud.conductor.env.placement, "_request", unreachable)
     with pytest.raises(PlacementError):
         await schedule(cloud, uuid)
     row = await instance(cloud, uuid)
     assert (row.vm_state, row.task_state, row.host) == (states.BUILDING,
                                                         states.SCHEDULING, None)
     monkeypatch.undo()
-    cloud.svc.conductor.sweeper.stale_after = 0.0
-    await cloud.svc.conductor.sweeper.schedule_stuck()
+    cloud.conductor.sweeper.stale_after = 0.0
+    await cloud.conductor.sweeper.schedule_stuck()
     assert (await instance(cloud, uuid)).host == "n1"
