@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ownstack.common.catalog import CatalogEntry
 from ownstack.common.config import Config, ConfigError
 from ownstack.common.peers import Peers
-from ownstack.identity.bootstrap import CatalogEntry
 
 API = "api"
 

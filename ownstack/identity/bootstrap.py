@@ -7,11 +7,11 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownstack.common.catalog import CatalogEntry
 from ownstack.common.clients.auth import SERVICE_PROJECT, SERVICE_USER
 from ownstack.identity.objects.assignments import SYSTEM_TARGET, USER_PROJECT, USER_SYSTEM
 from ownstack.identity.objects.models import (
@@ -27,6 +27,7 @@ from ownstack.identity.objects.models import (
     Service,
     User,
 )
+from ownstack.identity.passwords import MIN_ROUNDS, cost_of
 from ownstack.identity.state import IdentityState
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,6 @@ DEFAULT_DOMAIN_ID = "default"
 INTERFACES = ("public", "internal", "admin")
 # admin implies member implies reader, as Keystone's bootstrap sets them up.
 DEFAULT_ROLES = ("admin", "member", "reader")
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    type: str
-    name: str
-    url: str
-    description: str = ""
 
 
 async def bootstrap(svc: IdentityState, *, admin_password: str,
@@ -70,8 +63,11 @@ async def bootstrap(svc: IdentityState, *, admin_password: str,
             # admin APIs (compute asks Placement for allocations), as Nova's "nova" user.
             service_project = await _ensure_project(db, SERVICE_PROJECT,
                                                     "Project of the services' own user")
+            # Its password is 24 random bytes, beyond any guessing whatever bcrypt's
+            # cost: hashed at the least cost, every process's first service token costs
+            # milliseconds instead of a quarter of a second of each start.
             service_user = await _ensure_user(svc, db, SERVICE_USER, service_password,
-                                              service_project)
+                                              service_project, rounds=MIN_ROUNDS)
             await _ensure_assignment(db, USER_PROJECT, service_user.id, service_project.id,
                                      roles["admin"].id)
         region = svc.config.cloud.region
@@ -95,7 +91,10 @@ async def _ensure_project(db: AsyncSession, name: str, description: str) -> Proj
 
 
 async def _ensure_user(svc: IdentityState, db: AsyncSession, name: str, password: str,
-                       project: Project) -> User:
+                       project: Project, *, rounds: int | None = None) -> User:
+    """The user, made with ``password`` (hashed at ``rounds``, else the configured cost)
+    when missing. With ``rounds``, a hash made at another cost is made again once, if the
+    password still matches it (a cloud initialised before the cost was chosen)."""
     user = await db.scalar(select(User).where(
         User.domain_id == DEFAULT_DOMAIN_ID, User.name == name))
     if user is None:
@@ -103,8 +102,14 @@ async def _ensure_user(svc: IdentityState, db: AsyncSession, name: str, password
                     options={})
         db.add(user)
         await db.flush()
-        db.add(Password(user_id=user.id, hash=await svc.hasher.hash(password)))
+        db.add(Password(user_id=user.id, hash=await svc.hasher.hash(password, rounds=rounds)))
         await db.flush()
+    elif rounds is not None:
+        current = await db.scalar(select(Password).where(Password.user_id == user.id)
+                                  .order_by(Password.id.desc()).limit(1))
+        if current is not None and cost_of(current.hash) != rounds and \
+                await svc.hasher.verify(password, current.hash):
+            current.hash = await svc.hasher.hash(password, rounds=rounds)
     user.default_project_id = user.default_project_id or project.id
     return user
 

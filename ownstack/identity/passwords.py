@@ -18,6 +18,7 @@ import hashlib
 import bcrypt
 
 BCRYPT_MAX_BYTES = 72
+MIN_ROUNDS = 4
 
 
 class PasswordHasher:
@@ -28,17 +29,18 @@ class PasswordHasher:
             raise ValueError("bcrypt rounds must be an integer from 4 to 31")
         self.rounds = rounds
 
-    async def hash(self, password: str) -> str:
-        """The bcrypt hash of ``password``, computed in a worker thread."""
-        return await asyncio.to_thread(self.hash_sync, password)
+    async def hash(self, password: str, *, rounds: int | None = None) -> str:
+        """The bcrypt hash of ``password`` (at ``rounds``, else the configured cost),
+        computed in a worker thread."""
+        return await asyncio.to_thread(self.hash_sync, password, rounds)
 
     async def verify(self, password: str, hashed: str) -> bool:
         """Whether ``password`` matches ``hashed``, checked in a worker thread."""
         return await asyncio.to_thread(self.verify_sync, password, hashed)
 
-    def hash_sync(self, password: str) -> str:
+    def hash_sync(self, password: str, rounds: int | None = None) -> str:
         """The bcrypt hash of ``password``; blocks for the whole bcrypt computation."""
-        salt = bcrypt.gensalt(rounds=self.rounds)
+        salt = bcrypt.gensalt(rounds=self.rounds if rounds is None else rounds)
         return bcrypt.hashpw(_bcrypt_input(password), salt).decode("ascii")
 
     def verify_sync(self, password: str, hashed: str) -> bool:
@@ -47,6 +49,12 @@ class PasswordHasher:
             return bcrypt.checkpw(_bcrypt_input(password), hashed.encode("ascii"))
         except (ValueError, TypeError, AttributeError):
             return False
+
+
+def cost_of(hashed: str) -> int | None:
+    """The bcrypt cost a hash was made with (``$2b$12$...`` -> 12), or ``None``."""
+    parts = hashed.split("$")
+    return int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
 
 
 def _bcrypt_input(password: str) -> bytes:
