@@ -41,6 +41,7 @@ reset: venv
 
 lint: venv
 	$(BIN)/ruff check ownstack tests bench tools
+	$(BIN)/lint-imports --no-cache
 
 typecheck: venv
 	$(BIN)/mypy ownstack

@@ -43,7 +43,7 @@ from common import append_results, free_ports, ownstack, stop_ownstack
 
 from ownstack.compute.drivers.base import GuestSpec, ImageRef
 from ownstack.compute.drivers.qemu.configdrive import write_config_drive
-from ownstack.compute.metadata import config_drive_files
+from ownstack.compute.drivers.metadata import config_drive_files
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "qemu.md"

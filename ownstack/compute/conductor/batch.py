@@ -12,12 +12,14 @@ conductor claimed on it) nothing is claimed, and every instance goes the one-at-
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from ownstack.common.clients.placement import Claim
+from ownstack.common.clients.placement import Claim, PlacementClient
+from ownstack.compute.conductor.claims import Claimed, ToPlace
 from ownstack.compute.conductor.placement_ops import allocation_candidates
+from ownstack.compute.conductor.scheduler.filters import HostFilter
 from ownstack.compute.conductor.scheduler.hosts import HostState
 from ownstack.compute.conductor.scheduler.request_spec import RequestSpec
 from ownstack.compute.conductor.scheduler.scheduler import (
@@ -27,9 +29,6 @@ from ownstack.compute.conductor.scheduler.scheduler import (
 )
 from ownstack.compute.conductor.scheduler.weighers import default_weighers, weigh_hosts
 
-if TYPE_CHECKING:
-    from ownstack.compute.conductor.build import Builder, Claimed
-
 MAX_BATCH: Final = 32        # instances placed in one pass at most
 
 
@@ -38,7 +37,7 @@ class Entry:
     """An instance waiting for a host."""
 
     uuid: str
-    row: Any                     # the instance as ``build.TO_PLACE`` reads it
+    row: ToPlace
     spec: RequestSpec
     request_id: str | None
     started: float
@@ -50,25 +49,27 @@ def candidate_providers(answers: Iterable[Mapping[str, Any]]) -> set[str]:
             for rp in request.get("allocations") or {}}
 
 
-async def place_batch(builder: Builder, entries: Sequence[Entry]
+HostView = Callable[[set[str]], Awaitable[dict[str, HostState]]]
+
+
+async def place_batch(placement: PlacementClient, host_view: HostView,
+                      filters: Sequence[HostFilter], entries: Sequence[Entry]
                       ) -> tuple[list[Claimed], set[str]]:
     """Choose and claim a host for each entry; the claims, and the uuids left for the
     one-at-a-time path (no host left in this pass, Placement refused their request, or
-    the claim lost a race)."""
-    from ownstack.compute.conductor.build import Claimed
-
+    the claim lost a race). ``host_view`` gives the hosts behind the candidates'
+    providers, as the scheduler sees them."""
     by_query: dict[tuple[tuple[str, str], ...], list[Entry]] = defaultdict(list)
     for entry in entries:
         by_query[tuple(sorted(entry.spec.placement_query().items()))].append(entry)
     answers: dict[tuple[tuple[str, str], ...], Mapping[str, Any]] = {}
     for query in by_query:
         try:
-            answers[query] = await allocation_candidates(builder.env.placement, dict(query))
+            answers[query] = await allocation_candidates(placement, dict(query))
         except NoValidHost:
             continue            # the one-at-a-time path writes the fault
-    known = await builder.host_view(candidate_providers(answers.values())) if answers \
-        else {}
-    filters, weighers = builder.filters(), default_weighers()
+    known = await host_view(candidate_providers(answers.values())) if answers else {}
+    weighers = default_weighers()
     taken: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     chosen: list[tuple[Entry, HostState, dict[str, dict[str, int]]]] = []
     for query, queued in by_query.items():
@@ -91,7 +92,7 @@ async def place_batch(builder: Builder, entries: Sequence[Entry]
             chosen.append((entry, best, allocations))
     claims = [Claim(entry.uuid, allocations, entry.spec.project_id, entry.spec.user_id)
               for entry, _, allocations in chosen]
-    if not chosen or not await builder.env.placement.claim_many(claims):
+    if not chosen or not await placement.claim_many(claims):
         return [], {entry.uuid for entry in entries}
     placed = [Claimed(entry.row, host.host, host.node, host.availability_zone,
                       entry.request_id, entry.started) for entry, host, _ in chosen]

@@ -50,6 +50,7 @@ from ownstack.compute.conductor.batch import (
     candidate_providers,
     place_batch,
 )
+from ownstack.compute.conductor.claims import Claimed, ToPlace
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.placement_ops import (
     allocation_candidates,
@@ -85,7 +86,7 @@ def make_fault(code: int, message: str, details: str | None = None) -> dict[str,
             "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def needs_host(instance: Instance | Any) -> bool:
+def needs_host(instance: Instance | ToPlace) -> bool:
     return (instance.vm_state == states.BUILDING and instance.task_state == states.SCHEDULING
             and instance.host is None)
 
@@ -146,11 +147,11 @@ _PLACE: Final = (
             generation=_INSTANCES.c.generation + 1))
 
 
-async def load_to_place(db: AsyncSession, uuids: Sequence[str]) -> dict[str, Any]:
+async def load_to_place(db: AsyncSession, uuids: Sequence[str]) -> dict[str, ToPlace]:
     """The live instances among ``uuids`` as :data:`TO_PLACE` reads them, by uuid."""
-    rows: dict[str, Any] = {}
+    rows: dict[str, ToPlace] = {}
     for row in await db.execute(TO_PLACE, {"uuids": list(uuids)}):
-        rows.setdefault(row.uuid, row)
+        rows.setdefault(row.uuid, ToPlace(*row))
     return rows
 
 
@@ -184,18 +185,6 @@ class _Queued:
     request_id: str | None
     asked: float                         # time.time() when it was asked for
     done: asyncio.Future[None]
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A host claimed in Placement for an instance, for :meth:`Builder.commit`."""
-
-    row: Any                             # the instance as :data:`TO_PLACE` reads it
-    host: str
-    node: str
-    zone: str
-    request_id: str | None
-    started: float
 
 
 class Builder:
@@ -287,11 +276,12 @@ class Builder:
                 log.exception("instance %s: scheduling failed", item.uuid)
                 _fail(item, exc)
 
-    async def _place_together(self, waiting: list[tuple[_Queued, Any]]) -> set[str]:
+    async def _place_together(self, waiting: list[tuple[_Queued, ToPlace]]) -> set[str]:
         """Place ``waiting`` in one pass; the uuids it could not place."""
         entries = [Entry(item.uuid, row, build_request_spec(row, None), item.request_id,
                          item.asked) for item, row in waiting]
-        chosen, left = await place_batch(self, entries)
+        chosen, left = await place_batch(self.env.placement, self.host_view, self.filters(),
+                                         entries)
         if chosen:
             await self.commit(chosen)
         return left
@@ -309,7 +299,7 @@ class Builder:
         finally:
             self.in_flight.discard(uuid)
 
-    async def _schedule_one(self, uuid: str, request_id: str | None, row: Any, *,
+    async def _schedule_one(self, uuid: str, request_id: str | None, row: ToPlace | None, *,
                             recovering: bool = False, started: float | None = None
                             ) -> str | None:
         started = time.time() if started is None else started

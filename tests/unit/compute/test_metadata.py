@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ownstack.compute.drivers.base import GuestSpec, ImageRef, NicSpec
-from ownstack.compute.metadata import (
+from ownstack.compute.drivers.metadata import (
     OPENSTACK_VERSIONS,
     config_drive_files,
     ec2_document,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ownstack.compute.conductor.claims import ToPlace
 from ownstack.compute.objects.models import Instance
 
 # The order resources are shown in, for queries and messages alike.
@@ -109,7 +110,7 @@ def trait_constraints(*sources: Mapping[str, Any]) -> tuple[frozenset[str], froz
     return frozenset(required), frozenset(forbidden)
 
 
-def build_request_spec(instance: Instance | Any, group: GroupInfo | None) -> RequestSpec:
+def build_request_spec(instance: Instance | ToPlace, group: GroupInfo | None) -> RequestSpec:
     """The spec of an :class:`Instance`, or of a row with its ``uuid``, ``project_id``,
     ``user_id``, ``flavor``, ``image_meta``, ``availability_zone`` and ``attempts``."""
     flavor = dict(instance.flavor or {})

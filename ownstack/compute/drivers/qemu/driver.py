@@ -68,7 +68,7 @@ from ownstack.compute.drivers.qemu import process as proc
 from ownstack.compute.drivers.qemu.configdrive import write_config_drive
 from ownstack.compute.drivers.qemu.images import BaseImage, QemuImg
 from ownstack.compute.drivers.qemu.process import GuestFiles, Recipe
-from ownstack.compute.metadata import config_drive_files
+from ownstack.compute.drivers.metadata import config_drive_files
 
 __all__ = ["QemuDriver", "from_config"]
 
