@@ -45,6 +45,7 @@ from ownstack.compute.drivers.base import (
     PowerState,
     SpawnFailed,
 )
+from ownstack.compute.faults import Fault
 from ownstack.compute.rpc import InstanceSpec
 
 log = logging.getLogger(__name__)
@@ -144,10 +145,6 @@ def guest_spec(desired: InstanceSpec, image: ImageRef) -> GuestSpec:
         launch_index=desired["launch_index"], key_name=desired["key_name"],
         key_data=desired["key_data"], user_data=user_data, admin_pass=desired["admin_pass"],
         metadata=dict(desired["metadata"]))
-
-
-def _fault(message: str) -> dict[str, Any]:
-    return {"code": 500, "message": message, "details": None}
 
 
 class _Failed(Exception):
@@ -283,7 +280,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
                     **updates: Any) -> Fatal:
         """Record the failed event and end the task with a fault."""
         await self._finish(desired, event, start, reason, task_state=None,
-                           fault=_fault(reason), **updates)
+                           fault=Fault(reason).report(), **updates)
         return Fatal(f"{desired['task_state'] or 'the power sync'} failed: {reason}")
 
     def _disks_gone(self) -> str:
@@ -321,7 +318,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
                 await self.conductor.reschedule(desired["uuid"], exc.reason)
                 return None
             await self._finish(desired, EVENT_BUILD, start, exc.reason, pending=pending,
-                               task_state=None, fault=_fault(exc.reason),
+                               task_state=None, fault=Fault(exc.reason).report(),
                                vm_state=states.ERROR, power_state=PowerState.NOSTATE)
             return Fatal(f"spawn failed: {exc.reason}")
         return await self._report_active(desired, self._events(desired, EVENT_BUILD, start,
@@ -355,7 +352,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
         except (_Failed, DriverError) as exc:
             reason = exc.reason if isinstance(exc, _Failed) else str(exc)
             await self._finish(desired, EVENT_REBUILD, start, reason, pending=pending,
-                               task_state=None, fault=_fault(reason),
+                               task_state=None, fault=Fault(reason).report(),
                                vm_state=states.ERROR, power_state=PowerState.NOSTATE)
             return Fatal(f"rebuild failed: {reason}")
         await self._finish(desired, EVENT_REBUILD, start, pending=pending,

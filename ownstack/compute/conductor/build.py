@@ -69,6 +69,7 @@ from ownstack.compute.conductor.scheduler.scheduler import (
     select_hosts,
 )
 from ownstack.compute.conductor.scheduler.weighers import default_weighers
+from ownstack.compute.faults import Fault
 from ownstack.compute.objects import actions
 from ownstack.compute.objects.instances import get_instance, latest_request_ids, update_instance
 from ownstack.compute.objects.models import Instance, ServerGroup, ServerGroupMember
@@ -78,12 +79,6 @@ log = logging.getLogger(__name__)
 EVENT_BUILD = "conductor_schedule_and_build_instances"
 EVENT_SCHEDULE = "schedule"
 EVENT_RESCHEDULE = "conductor_reschedule"
-
-
-def make_fault(code: int, message: str, details: str | None = None) -> dict[str, Any]:
-    """An ``Instance.fault`` as the API shows it."""
-    return {"code": code, "message": message, "details": details or "",
-            "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def needs_host(instance: Instance | ToPlace) -> bool:
@@ -434,7 +429,7 @@ class Builder:
             failed = await update_instance(
                 db, uuid, expected_task_state=states.SCHEDULING,
                 expected_vm_state=states.BUILDING, vm_state=states.ERROR, task_state=None,
-                fault=make_fault(500, message, exc.details))
+                fault=Fault(message, details=exc.details).record())
             if failed and request_id:
                 await actions.record_events(db, _events(uuid, request_id, started,
                                                         actions.ERROR, None, message))
@@ -464,8 +459,8 @@ class Builder:
                 message = (f"Exceeded maximum number of retries. Exhausted all hosts "
                            f"available for retrying build failures for instance {uuid}. "
                            f"Last failure on {host}: {reason}")
-                values.update(vm_state=states.ERROR, task_state=None, fault=make_fault(
-                    500, message, f"Hosts tried: {', '.join(attempts)}."))
+                values.update(vm_state=states.ERROR, task_state=None, fault=Fault(
+                    message, details=f"Hosts tried: {', '.join(attempts)}.").record())
             else:
                 values["task_state"] = states.SCHEDULING
             if not await update_instance(db, uuid, expected_task_state=states.SPAWNING,

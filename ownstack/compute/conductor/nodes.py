@@ -14,7 +14,7 @@ import math
 import uuid as uuid_module
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Unpack, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -101,7 +101,7 @@ _HEARTBEAT: Final = (
             report_count=func.coalesce(_SERVICES.c.report_count, 0) + 1))
 
 
-def _unchanged(known: Row[Unpack[tuple[Any, ...]]], report: NodeReport) -> bool:
+def _unchanged(known: Row[*tuple[Any, ...]], report: NodeReport) -> bool:
     """Whether the node row already says what ``report`` says, under this service."""
     return bool(known.node_service_id == known.service_id and known.host == report.host
             and known.hypervisor_type == report.hypervisor_type

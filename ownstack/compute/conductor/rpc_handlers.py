@@ -9,7 +9,7 @@ from typing import Any, Final
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.database import Database
 from ownstack.compute import states
-from ownstack.compute.conductor.build import make_fault
+from ownstack.compute.faults import Fault
 from ownstack.compute.objects import actions
 from ownstack.compute.objects.instances import spec_of, specs_on_node, update_instance
 
@@ -36,9 +36,7 @@ def translate_updates(updates: Mapping[str, Any]) -> dict[str, Any]:
             if value:
                 values["admin_pass"] = None
         elif key == "fault":
-            values["fault"] = None if value is None else make_fault(
-                int(value.get("code", 500)), str(value.get("message", "")),
-                value.get("details"))
+            values["fault"] = None if value is None else Fault.from_report(value).record()
         else:
             raise InvalidUpdate(f"update_instance cannot set {key!r}")
     if "vm_state" in values and values["vm_state"] not in _VM_STATES:

@@ -25,9 +25,10 @@ from sqlalchemy import func, select
 
 from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
-from ownstack.compute.conductor.build import Builder, make_fault
+from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.scheduler.filters import is_up
+from ownstack.compute.faults import Fault
 from ownstack.compute.objects import actions
 from ownstack.compute.objects.instances import latest_request_ids, update_instance
 from ownstack.compute.objects.models import ComputeNode, ComputeService, Instance
@@ -78,8 +79,8 @@ class Sweeper:
         for uuid in uuids:
             if uuid in self.builder.in_flight:
                 continue
-            fault = make_fault(500, "Build timed out", f"The server was still building "
-                               f"after compute.build_timeout ({timeout:g} seconds).")
+            fault = Fault("Build timed out", details=f"The server was still building after "
+                          f"compute.build_timeout ({timeout:g} seconds).").record()
             started = time.time()
             async with self.env.db.write() as db:
                 done = await update_instance(

@@ -63,12 +63,12 @@ from ownstack.compute.drivers.base import (
     SpawnFailed,
     check_capability,
 )
+from ownstack.compute.drivers.metadata import config_drive_files
 from ownstack.compute.drivers.qemu import host as qemu_host
 from ownstack.compute.drivers.qemu import process as proc
 from ownstack.compute.drivers.qemu.configdrive import write_config_drive
 from ownstack.compute.drivers.qemu.images import BaseImage, QemuImg
 from ownstack.compute.drivers.qemu.process import GuestFiles, Recipe
-from ownstack.compute.drivers.metadata import config_drive_files
 
 __all__ = ["QemuDriver", "from_config"]
 

@@ -14,8 +14,8 @@ import pycdlib
 import pytest
 
 from ownstack.compute.drivers.base import GuestSpec, ImageRef, NicSpec
-from ownstack.compute.drivers.qemu.configdrive import VOLUME_LABEL, write_config_drive
 from ownstack.compute.drivers.metadata import config_drive_files
+from ownstack.compute.drivers.qemu.configdrive import VOLUME_LABEL, write_config_drive
 
 SPEC = GuestSpec(
     uuid="6a1c1f52-2b8e-4d3c-9a57-3f0e9c1d2b4a", name="db", hostname="db-0", vcpus=1,
