@@ -42,8 +42,8 @@ import httpx
 from common import append_results, free_ports, ownstack, stop_ownstack
 
 from ownstack.compute.drivers.base import GuestSpec, ImageRef
-from ownstack.compute.drivers.qemu.configdrive import write_config_drive
 from ownstack.compute.drivers.metadata import config_drive_files
+from ownstack.compute.drivers.qemu.configdrive import write_config_drive
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "qemu.md"
