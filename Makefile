@@ -60,6 +60,7 @@ bench: venv
 	$(BIN)/python bench/bench_placement.py
 	$(BIN)/python bench/bench_compute.py
 	$(BIN)/python bench/bench_qemu.py
+	$(BIN)/python bench/bench_startup.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
