@@ -7,13 +7,13 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ownstack.common.api.app import ApiRequest
 from ownstack.common.config import Config
 from ownstack.common.service import ServiceState
-from ownstack.identity.objects.models import Revision
+from ownstack.identity.objects.passwords import PasswordRules
+from ownstack.identity.objects.revision import bump_revision, current_revision
 from ownstack.identity.passwords import PasswordHasher
 from ownstack.identity.policy import DEFAULT_RULES
 from ownstack.identity.tokens.keys import KeyRepository
@@ -43,7 +43,7 @@ class RevisionTracker:
         if now - self._polled_at < self.poll_interval:
             return
         self._polled_at = now
-        self.shared = (await db.scalar(select(Revision.value).where(Revision.id == 1))) or 0
+        self.shared = await current_revision(db)
 
 
 class IdentityState(ServiceState):
@@ -54,6 +54,7 @@ class IdentityState(ServiceState):
         self.keys = KeyRepository(config.state_dir / "fernet-keys",
                                   max_active_keys=config.identity.max_active_keys)
         self.hasher = PasswordHasher(rounds=config.identity.bcrypt_rounds)
+        self.passwords = PasswordRules(self.hasher, config.identity.security_compliance)
         self.revision = RevisionTracker()
         self.tokens = TokenProvider(self)
         self._dummy_hash: str | None = None
@@ -74,8 +75,7 @@ class IdentityState(ServiceState):
         """A transaction that commits on success and tells every token cache to refill."""
         async with super().write() as db:
             yield db
-            await db.execute(update(Revision).where(Revision.id == 1)
-                             .values(value=Revision.value + 1))
+            await bump_revision(db)
         self.revision.local += 1
 
 

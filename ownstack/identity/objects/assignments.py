@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.identity.objects.models import (
     Assignment,
+    Domain,
+    Group,
     GroupMembership,
     ImpliedRole,
     Project,
     Role,
+    User,
 )
 from ownstack.identity.objects.revocation import revoke
 
@@ -134,6 +137,17 @@ async def projects_with_roles(db: AsyncSession, user_id: str) -> list[Project]:
         return False
 
     return sorted((p for p in projects if reached(p)), key=lambda p: p.name)
+
+
+async def domains_with_roles(db: AsyncSession, user_id: str) -> Sequence[Domain]:
+    """The enabled domains on which the user, or a group of theirs, holds a role, by name."""
+    actors = [user_id, *await group_ids_of(db, user_id)]
+    domain_ids = select(Assignment.target_id).where(
+        Assignment.actor_id.in_(actors), Assignment.type.in_((USER_DOMAIN, GROUP_DOMAIN)),
+        Assignment.inherited.is_(False))
+    return (await db.scalars(select(Domain).where(Domain.id.in_(domain_ids),
+                                                  Domain.enabled.is_(True))
+                             .order_by(Domain.name))).all()
 
 
 # --- managing grants and listing them (the role, group and assignment APIs) -----------
@@ -404,3 +418,27 @@ def _add_implied(refs: list[AssignmentRef], rules: dict[str, list[str]]
                 results.append(copy)
                 todo.append(copy)
     return results
+
+
+@dataclass
+class AssignmentNames:
+    """The names of what assignments refer to, for ``include_names``."""
+
+    domains: dict[str, str] = field(default_factory=dict)           # id -> name
+    # user, group, project or role id -> (name, domain id; "" for a global role)
+    owned: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+async def names_of(db: AsyncSession, refs: Sequence[AssignmentRef]) -> AssignmentNames:
+    """The names of every entity ``refs`` refer to, loaded in one query per kind."""
+    names = AssignmentNames()
+    ids = {i for r in refs for i in (r.user_id, r.group_id, r.project_id, r.role_id) if i}
+    for model in (User, Group, Project, Role):
+        rows = await db.execute(select(model.id, model.name, model.domain_id)
+                                .where(model.id.in_(ids)))
+        names.owned.update((i, (n, d)) for i, n, d in rows)
+    domain_ids = {r.domain_id for r in refs if r.domain_id} | {
+        d for _, d in names.owned.values()}
+    domains = await db.execute(select(Domain.id, Domain.name).where(Domain.id.in_(domain_ids)))
+    names.domains.update((i, n) for i, n in domains)
+    return names

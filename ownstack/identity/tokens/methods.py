@@ -11,57 +11,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownstack.common.api.schema import Validator
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest, Forbidden
 from ownstack.identity.errors import AccountLocked, AuthFailed, PasswordExpired, TokenNotFound
+from ownstack.identity.objects import app_creds, domains, passwords, projects, users
 from ownstack.identity.objects.assignments import effective_roles
-from ownstack.identity.objects.models import (
-    ApplicationCredential,
-    Domain,
-    Password,
-    Project,
-    User,
-)
+from ownstack.identity.objects.models import ApplicationCredential, User
 from ownstack.identity.tokens.format import TokenPayload, new_audit_id
 
 if TYPE_CHECKING:
     from ownstack.identity.state import IdentityState
-
-_STR = {"type": "string", "maxLength": 4096}
-_DOMAIN_REF = {"type": "object", "properties": {"id": _STR, "name": _STR}}
-_USER_REF = {"type": "object", "properties": {
-    "id": _STR, "name": _STR, "password": {"type": "string", "maxLength": 4096},
-    "domain": _DOMAIN_REF}}
-
-AUTH = Validator({
-    "type": "object", "required": ["auth"],
-    "properties": {"auth": {"type": "object", "required": ["identity"], "properties": {
-        "identity": {"type": "object", "required": ["methods"], "properties": {
-            "methods": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-            "password": {"type": "object", "required": ["user"],
-                         "properties": {"user": _USER_REF}},
-            "token": {"type": "object", "required": ["id"], "properties": {"id": _STR}},
-            "application_credential": {"type": "object", "required": ["secret"],
-                                       "properties": {"id": _STR, "name": _STR,
-                                                      "secret": _STR, "user": _USER_REF}},
-        }},
-        "scope": {"oneOf": [
-            {"type": "string", "enum": ["unscoped"]},
-            {"type": "object", "maxProperties": 1, "properties": {
-                "project": {"type": "object", "properties": {
-                    "id": _STR, "name": _STR, "domain": _DOMAIN_REF}},
-                "domain": _DOMAIN_REF,
-                "system": {"type": "object", "required": ["all"],
-                           "properties": {"all": {"type": "boolean"}}},
-                "OS-TRUST:trust": {"type": "object"},
-            }},
-        ]},
-    }}},
-})
 
 SUPPORTED_METHODS = ("password", "token", "application_credential")
 
@@ -99,7 +60,7 @@ async def issue(svc: IdentityState, body: dict[str, Any]) -> TokenPayload:
 
 async def _password(svc: IdentityState, db: AsyncSession, data: dict[str, Any]
                     ) -> Authenticated:
-    user = await _find_user(db, data["user"])
+    user = await users.find_user(db, data["user"])
     if user is None:
         # Spend the time a hash check would take, so timing reveals no user names.
         await svc.hasher.verify(data["user"].get("password", ""), await svc.dummy_hash())
@@ -114,14 +75,13 @@ async def _password(svc: IdentityState, db: AsyncSession, data: dict[str, Any]
         if now - user.failed_auth_at < timedelta(seconds=compliance.lockout_duration):
             raise AccountLocked(user.id)
         user.failed_auth_count = 0
-    current = await db.scalar(select(Password).where(Password.user_id == user.id)
-                              .order_by(Password.id.desc()).limit(1))
+    current = await passwords.current_password(db, user.id)
     if current is None or not await svc.hasher.verify(data["user"]["password"], current.hash):
         user.failed_auth_count = (user.failed_auth_count or 0) + 1
         user.failed_auth_at = now
         await db.commit()
         raise AuthFailed()
-    if not user.enabled or not await _domain_enabled(db, user.domain_id):
+    if not user.enabled or not await domains.is_enabled(db, user.domain_id):
         raise AuthFailed()
     if current.expires_at is not None and current.expires_at <= now \
             and not user.options.get("ignore_password_expiry"):
@@ -154,11 +114,9 @@ async def _app_cred(svc: IdentityState, db: AsyncSession, data: dict[str, Any]
     if data.get("id"):
         cred = await db.get(ApplicationCredential, data["id"])
     elif data.get("name") and isinstance(data.get("user"), dict):
-        user = await _find_user(db, data["user"])
+        user = await users.find_user(db, data["user"])
         if user is not None:
-            cred = await db.scalar(select(ApplicationCredential).where(
-                ApplicationCredential.user_id == user.id,
-                ApplicationCredential.name == data["name"]))
+            cred = await app_creds.find_by_name(db, user.id, data["name"])
     else:
         raise BadRequest("An application credential is identified by id, or by name and user.")
     if cred is None or not await svc.hasher.verify(data["secret"], cred.secret_hash):
@@ -166,37 +124,12 @@ async def _app_cred(svc: IdentityState, db: AsyncSession, data: dict[str, Any]
     if cred.expires_at is not None and cred.expires_at <= utcnow():
         raise AuthFailed("The application credential has expired.")
     user = await db.get(User, cred.user_id)
-    if user is None or not user.enabled or not await _domain_enabled(db, user.domain_id):
+    if user is None or not user.enabled or not await domains.is_enabled(db, user.domain_id):
         raise AuthFailed()
     return Authenticated(user=user, methods=["application_credential"], app_cred=cred)
 
 
 _METHODS = {"password": _password, "token": _token, "application_credential": _app_cred}
-
-
-async def _find_user(db: AsyncSession, ref: dict[str, Any]) -> User | None:
-    if ref.get("id"):
-        return await db.get(User, ref["id"])
-    if not ref.get("name"):
-        raise BadRequest("Invalid input for field 'user': an id or a name is required.")
-    domain = await _find_domain(db, ref.get("domain") or {})
-    if domain is None:
-        return None
-    return await db.scalar(select(User).where(User.domain_id == domain.id,
-                                              User.name == ref["name"]))
-
-
-async def _find_domain(db: AsyncSession, ref: dict[str, Any]) -> Domain | None:
-    if ref.get("id"):
-        return await db.get(Domain, ref["id"])
-    if ref.get("name"):
-        return await db.scalar(select(Domain).where(Domain.name == ref["name"]))
-    raise BadRequest("Invalid input for field 'domain': an id or a name is required.")
-
-
-async def _domain_enabled(db: AsyncSession, domain_id: str) -> bool:
-    domain = await db.get(Domain, domain_id)
-    return domain is not None and domain.enabled
 
 
 async def _scoped_payload(svc: IdentityState, auth: Authenticated, scope: Any
@@ -219,7 +152,7 @@ async def _scoped_payload(svc: IdentityState, auth: Authenticated, scope: Any
             return replace(base, project_id=cred.project_id, app_cred_id=cred.id)
         if scope is None:
             project_id = auth.user.default_project_id
-            if project_id and await _project_usable(db, auth.user.id, project_id):
+            if project_id and await projects.usable_by(db, auth.user.id, project_id):
                 return replace(base, project_id=project_id)
             return base
         if scope == "unscoped":
@@ -227,13 +160,13 @@ async def _scoped_payload(svc: IdentityState, auth: Authenticated, scope: Any
         if "OS-TRUST:trust" in scope:
             raise Forbidden("Trusts are not supported by ownstack.")
         if "project" in scope:
-            project = await _find_project(db, scope["project"])
-            if project is None or not await _project_usable(db, auth.user.id, project.id):
+            project = await projects.find_project(db, scope["project"])
+            if project is None or not await projects.usable_by(db, auth.user.id, project.id):
                 raise AuthFailed(f"User {auth.user.id} has no access to project "
                                  f"{scope['project'].get('id') or scope['project'].get('name')}")
             return replace(base, project_id=project.id)
         if "domain" in scope:
-            domain = await _find_domain(db, scope["domain"])
+            domain = await domains.find_domain(db, scope["domain"])
             if domain is None or not domain.enabled or not await effective_roles(
                     db, auth.user.id, domain_id=domain.id):
                 raise AuthFailed(f"User {auth.user.id} has no access to domain "
@@ -245,22 +178,3 @@ async def _scoped_payload(svc: IdentityState, auth: Authenticated, scope: Any
                 raise AuthFailed(f"User {auth.user.id} has no access to the system")
             return replace(base, system="all")
         return base
-
-
-async def _find_project(db: AsyncSession, ref: dict[str, Any]) -> Project | None:
-    if ref.get("id"):
-        return await db.get(Project, ref["id"])
-    if not ref.get("name"):
-        raise BadRequest("Invalid input for field 'project': an id or a name is required.")
-    domain = await _find_domain(db, ref.get("domain") or {})
-    if domain is None:
-        return None
-    return await db.scalar(select(Project).where(Project.domain_id == domain.id,
-                                                 Project.name == ref["name"]))
-
-
-async def _project_usable(db: AsyncSession, user_id: str, project_id: str) -> bool:
-    project = await db.get(Project, project_id)
-    if project is None or not project.enabled or not await _domain_enabled(db, project.domain_id):
-        return False
-    return bool(await effective_roles(db, user_id, project_id=project_id))

@@ -10,31 +10,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.cache import LRUCache
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.identity.errors import TokenNotFound
+from ownstack.identity.objects import app_creds, passwords
 from ownstack.identity.objects.assignments import effective_roles
-from ownstack.identity.objects.models import (
-    ApplicationCredential,
-    ApplicationCredentialRole,
-    Domain,
-    Endpoint,
-    Password,
-    Project,
-    Service,
-    User,
-)
+from ownstack.identity.objects.catalog import load_catalog
+from ownstack.identity.objects.models import ApplicationCredential, Domain, Project, User
 from ownstack.identity.objects.revocation import RevocationList, TokenFacts
 from ownstack.identity.tokens.format import InvalidToken, TokenFormatter, TokenPayload
 
 if TYPE_CHECKING:
     from ownstack.identity.state import IdentityState
+
+
+_Enableable = TypeVar("_Enableable", User, Domain, Project)
+
+
+async def _enabled(db: AsyncSession, model: type[_Enableable], ident: str) -> _Enableable:
+    """The row, which must exist and be enabled for a token naming it to be valid."""
+    row = await db.get(model, ident)
+    if row is None or not row.enabled:
+        raise TokenNotFound()
+    return row
 
 
 def isotime(moment: datetime) -> str:
@@ -107,12 +110,8 @@ class TokenProvider:
     async def _build(self, db: AsyncSession, payload: TokenPayload, revision: tuple[int, int]
                      ) -> ValidatedToken:
         """Check the token against current identity data and render its body."""
-        user = await db.get(User, payload.user_id)
-        if user is None or not user.enabled:
-            raise TokenNotFound()
-        user_domain = await db.get(Domain, user.domain_id)
-        if user_domain is None or not user_domain.enabled:
-            raise TokenNotFound()
+        user = await _enabled(db, User, payload.user_id)
+        user_domain = await _enabled(db, Domain, user.domain_id)
         facts = TokenFacts(user_id=user.id, issued_at=payload.issued_at,
                            audit_ids=payload.audit_ids, project_id=payload.project_id,
                            domain_id=payload.domain_id, user_domain_id=user.domain_id,
@@ -132,12 +131,8 @@ class TokenProvider:
         }
         project: Project | None = None
         if payload.project_id is not None:
-            project = await db.get(Project, payload.project_id)
-            if project is None or not project.enabled:
-                raise TokenNotFound()
-            project_domain = await db.get(Domain, project.domain_id)
-            if project_domain is None or not project_domain.enabled:
-                raise TokenNotFound()
+            project = await _enabled(db, Project, payload.project_id)
+            project_domain = await _enabled(db, Domain, project.domain_id)
             facts = TokenFacts(**{**facts.__dict__, "domain_id": project.domain_id})
             roles = await effective_roles(db, user.id, project_id=project.id)
             body["project"] = {"id": project.id, "name": project.name,
@@ -147,9 +142,7 @@ class TokenProvider:
             context.update(project_id=project.id, project_name=project.name,
                            project_domain_id=project.domain_id)
         elif payload.domain_id is not None:
-            domain = await db.get(Domain, payload.domain_id)
-            if domain is None or not domain.enabled:
-                raise TokenNotFound()
+            domain = await _enabled(db, Domain, payload.domain_id)
             roles = await effective_roles(db, user.id, domain_id=domain.id)
             body["domain"] = {"id": domain.id, "name": domain.name}
             context.update(domain_id=domain.id)
@@ -163,8 +156,7 @@ class TokenProvider:
             cred = await db.get(ApplicationCredential, payload.app_cred_id)
             if cred is None or (cred.expires_at is not None and cred.expires_at <= utcnow()):
                 raise TokenNotFound()
-            allowed = set((await db.scalars(select(ApplicationCredentialRole.role_id).where(
-                ApplicationCredentialRole.application_credential_id == cred.id))).all())
+            allowed = await app_creds.role_ids(db, cred.id)
             roles = [r for r in roles if r.id in allowed]
             body["application_credential"] = {"id": cred.id, "name": cred.name,
                                                "restricted": not cred.unrestricted}
@@ -182,8 +174,8 @@ class TokenProvider:
         return ValidatedToken(payload=payload, body=body, catalog=catalog, context=context)
 
     async def _password_expiry(self, db: AsyncSession, user_id: str) -> str | None:
-        expires = await db.scalar(select(Password.expires_at).where(Password.user_id == user_id)
-                                  .order_by(Password.id.desc()).limit(1))
+        current = await passwords.current_password(db, user_id)
+        expires = current.expires_at if current is not None else None
         return isotime(expires) if expires is not None else None
 
     async def _revocation_list(self, db: AsyncSession, revision: tuple[int, int]
@@ -220,17 +212,3 @@ def substitute_project(url: str, project_id: str) -> str:
     """Endpoint URLs may name the project, as Cinder's ``/v3/%(project_id)s`` does."""
     return url.replace("%(project_id)s", project_id).replace("$(project_id)s", project_id) \
         .replace("%(tenant_id)s", project_id).replace("$(tenant_id)s", project_id)
-
-
-async def load_catalog(db: AsyncSession) -> list[dict[str, Any]]:
-    services = (await db.scalars(select(Service).where(Service.enabled.is_(True))
-                                 .order_by(Service.type))).all()
-    endpoints = (await db.scalars(select(Endpoint).where(Endpoint.enabled.is_(True)))).all()
-    by_service: dict[str, list[dict[str, Any]]] = {}
-    for e in endpoints:
-        by_service.setdefault(e.service_id, []).append({
-            "id": e.id, "interface": e.interface, "region": e.region_id,
-            "region_id": e.region_id, "url": e.url})
-    return [{"id": s.id, "type": s.type, "name": s.name,
-             "endpoints": sorted(by_service.get(s.id, []), key=lambda e: e["interface"])}
-            for s in services]

@@ -11,11 +11,27 @@ from typing import Any
 from ownstack.common.api.microversion import Version, at_least, version_of
 from ownstack.common.api.schema import Validator
 from ownstack.common.db.base import utcnow
-from ownstack.common.errors import BadRequest, NotAcceptable, UnsupportedMediaType, ValidationFailed
+from ownstack.common.errors import (
+    BadRequest,
+    NotAcceptable,
+    NotFound,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from ownstack.placement.state import Req
 
 __all__ = ["Version", "at_least", "body", "cache_headers", "check_accept",
-           "is_uuid_like", "pick", "query", "rp_url", "uuid_or_400", "version_of"]
+           "is_uuid_like", "pick", "query", "require_version", "rp_url", "uuid_or_400",
+           "version_of"]
+
+
+def require_version(req: Req, minimum: str) -> Version:
+    """The request's microversion, which must be at least ``minimum``: below it the route
+    does not exist yet, a 404 as in Placement."""
+    version = version_of(req)
+    if not at_least(version, minimum):
+        raise NotFound("The resource could not be found.")
+    return version
 
 
 def pick(version: Version, schemas: Sequence[tuple[str, Any]]) -> Any:

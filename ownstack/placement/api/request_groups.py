@@ -122,6 +122,21 @@ def parse_in_tree(value: str) -> str:
     return value
 
 
+def parse_provider_filters(params: QueryParams, version: Version) -> RequestGroup:
+    """The filters of GET /resource_providers, as one unsuffixed request group."""
+    group = RequestGroup()
+    if "member_of" in params:
+        group.member_of, group.forbidden_aggs = parse_member_of(params.getlist("member_of"),
+                                                                version)
+    if "in_tree" in params:
+        group.in_tree = parse_in_tree(params["in_tree"])
+    if "resources" in params:
+        group.resources = parse_resources(params["resources"])
+    if "required" in params:
+        group.required, group.forbidden = parse_traits(params.getlist("required"), version)
+    return group
+
+
 def parse_groups(params: QueryParams, version: Version, wide: RequestWide
                  ) -> dict[str, RequestGroup]:
     """Request groups by suffix ("" is the unsuffixed group), checked as Placement does."""

@@ -39,6 +39,7 @@ from ownstack.placement.objects.models import (
 )
 from ownstack.placement.objects.names import Names
 from ownstack.placement.objects.requests import RequestGroup, RequestWide
+from ownstack.placement.objects.traits import traits_of
 
 RP = ResourceProvider
 Key = tuple[int, int]                      # (provider id, resource class id)
@@ -74,6 +75,7 @@ class Candidates:
     stock: dict[int, dict[int, Stock]] = field(default_factory=dict)
     classes: dict[int, str] = field(default_factory=dict)
     requested_classes: set[int] = field(default_factory=set)
+    traits: dict[int, list[str]] = field(default_factory=dict)   # of the summarised ones
 
 
 @dataclass
@@ -90,8 +92,8 @@ class _Search:
 
 
 async def find_candidates(db: AsyncSession, names: Names, groups: dict[str, RequestGroup],
-                          wide: RequestWide, *, nested_aware: bool, all_classes: bool
-                          ) -> Candidates:
+                          wide: RequestWide, *, nested_aware: bool, all_classes: bool,
+                          with_traits: bool) -> Candidates:
     try:
         class_ids = await names.class_ids(db, {rc for g in groups.values() for rc in g.resources})
     except ResourceClassNotFound as exc:
@@ -122,6 +124,11 @@ async def find_candidates(db: AsyncSession, names: Names, groups: dict[str, Requ
     else:
         used = {rp for r in requests for rp in r.amounts}
         result.summary_ids = [rp for rp in result.uuids if rp in used]
+    if with_traits and result.summary_ids:
+        # Of every provider when the summary covers most of them (one query with no list
+        # of a thousand ids to expand), else of those summarised.
+        most = len(result.summary_ids) * 2 >= len(result.uuids)
+        result.traits = await traits_of(db, None if most else result.summary_ids)
     return result
 
 

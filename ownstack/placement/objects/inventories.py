@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +21,9 @@ from ownstack.placement.errors import ConcurrentUpdate, InventoryInUse, Resource
 from ownstack.placement.objects.models import Allocation, Inventory
 from ownstack.placement.objects.names import Names
 from ownstack.placement.objects.providers import Provider, bump_generation
-from ownstack.placement.schemas.common import MAX_INT
 
+# Placement's limit for every inventory amount: the largest 32-bit signed SQL integer.
+MAX_INT: Final = 2147483647
 FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
 DEFAULTS: dict[str, Any] = {"reserved": 0, "min_unit": 1, "max_unit": MAX_INT, "step_size": 1,
                             "allocation_ratio": 1.0}

@@ -8,7 +8,7 @@ name it does not know, so a class created by another API process is found.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import os_resource_classes
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
+from ownstack.common.errors import OwnstackError
 from ownstack.placement.errors import ResourceClassNotFound, TraitNotFound
 from ownstack.placement.objects.models import ConsumerType, ResourceClass, Trait
 
@@ -50,6 +51,16 @@ class NameCache:
             await self.reload(db)
         return {name: self.by_name[name] for name in wanted if name in self.by_name}
 
+    async def all_ids(self, db: AsyncSession, names: Iterable[str],
+                      not_found: Callable[[str], OwnstackError]) -> dict[str, int]:
+        """name -> id for every name; ``not_found`` of the unknown ones, comma-separated."""
+        wanted = set(names)
+        found = await self.ids(db, wanted)
+        missing = wanted - found.keys()
+        if missing:
+            raise not_found(", ".join(sorted(missing)))
+        return found
+
     async def name(self, db: AsyncSession, id_: int) -> str:
         if id_ not in self.by_id:
             await self.reload(db)
@@ -67,21 +78,12 @@ class Names:
         self.consumer_types = NameCache(ConsumerType)
 
     async def class_ids(self, db: AsyncSession, names: Iterable[str]) -> dict[str, int]:
-        """Every named resource class's id; 400 naming the unknown ones."""
-        names = set(names)
-        found = await self.classes.ids(db, names)
-        missing = names - found.keys()
-        if missing:
-            raise ResourceClassNotFound(", ".join(sorted(missing)))
-        return found
+        """Every named resource class's id; 404 naming the unknown ones."""
+        return await self.classes.all_ids(db, names, ResourceClassNotFound)
 
     async def trait_ids(self, db: AsyncSession, names: Iterable[str]) -> dict[str, int]:
-        names = set(names)
-        found = await self.traits.ids(db, names)
-        missing = names - found.keys()
-        if missing:
-            raise TraitNotFound(", ".join(sorted(missing)))
-        return found
+        """Every named trait's id; 404 naming the unknown ones."""
+        return await self.traits.all_ids(db, names, TraitNotFound)
 
     async def class_names(self, db: AsyncSession) -> dict[int, str]:
         if not self.classes.by_id:

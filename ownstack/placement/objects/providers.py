@@ -28,15 +28,9 @@ from ownstack.placement.errors import (
     ProviderInUse,
     ProviderNotFound,
 )
-from ownstack.placement.objects.models import (
-    Allocation,
-    Inventory,
-    ProviderAggregate,
-    ProviderTrait,
-    ResourceProvider,
-)
+from ownstack.placement.objects import models
 
-RP = ResourceProvider
+RP = models.ResourceProvider
 
 
 @dataclass
@@ -223,12 +217,13 @@ async def delete_provider(db: AsyncSession, provider: Provider) -> None:
                          .limit(1))).first() is not None:
         raise CannotDeleteParent(f"Unable to delete parent resource provider {provider.uuid}: "
                                  "It has child resource providers.")
-    used = (await db.execute(select(func.count()).select_from(Allocation)
-                             .where(Allocation.resource_provider_id == provider.id))).scalar()
+    allocation = models.Allocation
+    used = (await db.execute(select(func.count()).select_from(allocation)
+                             .where(allocation.resource_provider_id == provider.id))).scalar()
     if used:
         raise ProviderInUse(f"Unable to delete resource provider {provider.uuid}: Resource "
                             "provider has allocations.")
-    for table in (Inventory, ProviderTrait, ProviderAggregate):
+    for table in (models.Inventory, models.ProviderTrait, models.ProviderAggregate):
         await db.execute(delete(table).where(table.resource_provider_id == provider.id))
     # Its own root reference goes first, so that the row can go on every backend.
     await db.execute(update(RP).where(RP.id == provider.id).values(root_provider_id=None))

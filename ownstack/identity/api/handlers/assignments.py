@@ -6,39 +6,19 @@ Grants: ``/v3/{projects|domains}/{id}/{users|groups}/{id}/roles[/{role_id}]`` an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.errors import BadRequest, ConcurrentUpdate, Forbidden, NotFound
-from ownstack.identity.api.handlers.common import collection_links, get_or_404, query_bool
-from ownstack.identity.api.handlers.roles import view as role_view
+from ownstack.common.errors import BadRequest
+from ownstack.identity.api import views
+from ownstack.identity.api.handlers.common import query_bool
+from ownstack.identity.objects import grants, projects
 from ownstack.identity.objects.assignments import (
-    SYSTEM_TARGET,
     AssignmentFilter,
-    AssignmentRef,
-    assignment_type,
-    delete_assignments,
     find_role_assignments,
+    names_of,
 )
-from ownstack.identity.objects.models import Assignment, Domain, Group, Project, Role, User
 from ownstack.identity.state import Req
-
-
-@dataclass(frozen=True)
-class _Grant:
-    """The actor and target a grant URL names, each checked to exist."""
-
-    type: str
-    actor_id: str
-    target_id: str
-    project_domain_id: str | None       # a domain-specific role must be of this domain
-
 
 _RULES = {"create": "create_grant", "check": "check_grant", "revoke": "revoke_grant",
           "list": "list_grants"}
@@ -58,98 +38,42 @@ def _policy(req: Req, action: str) -> None:
     req.svc.enforce(req.ctx, f"identity:{rule}", target)
 
 
-async def _grant(req: Req, db: AsyncSession) -> _Grant:
-    p = req.params
-    group = "group_id" in p
-    project_domain = None
-    if "project_id" in p:
-        project = await get_or_404(db, Project, p["project_id"], "project")
-        target_id, project_domain = project.id, project.domain_id
-    elif "domain_id" in p:
-        target_id = (await get_or_404(db, Domain, p["domain_id"], "domain")).id
-    else:
-        target_id = SYSTEM_TARGET
-    if group:
-        actor_id = (await get_or_404(db, Group, p["group_id"], "group")).id
-    else:
-        actor_id = (await get_or_404(db, User, p["user_id"], "user")).id
-    kind = assignment_type(group=group, project="project_id" in p, domain="domain_id" in p)
-    return _Grant(kind, actor_id, target_id, project_domain)
-
-
-def _key(grant: _Grant, role_id: str) -> tuple[str, str, str, str, bool]:
-    return (grant.type, grant.actor_id, grant.target_id, role_id, False)
-
-
-def _not_granted(req: Req, role_id: str) -> NotFound:
-    actor = req.params.get("user_id") or req.params.get("group_id")
-    target = req.params.get("project_id") or req.params.get("domain_id") or "the system"
-    return NotFound(f"Could not find role assignment with role: {role_id}, "
-                    f"actor: {actor}, target: {target}.",
-                    code="identity.role_assignment_not_found")
+def _named(req: Req) -> dict[str, str | None]:
+    """The actor and target the grant URL names."""
+    return {key: req.params.get(key) for key in ("user_id", "group_id", "project_id",
+                                                 "domain_id")}
 
 
 async def create_grant(req: Req) -> Response:
     _policy(req, "create")
-    try:
-        async with req.svc.write() as db:
-            grant = await _grant(req, db)
-            role = await get_or_404(db, Role, req.params["role_id"], "role")
-            if role.domain_id and grant.target_id == SYSTEM_TARGET:
-                raise BadRequest(f"Role {role.id} is a domain-specific role. Unable to use "
-                                 "a domain-specific role in a system assignment.")
-            if role.domain_id and grant.project_domain_id not in (None, role.domain_id):
-                raise Forbidden(f"Project {grant.target_id} must be in the same domain as "
-                                f"the role {role.id} being assigned.")
-            if await db.get(Assignment, _key(grant, role.id)) is None:
-                db.add(Assignment(type=grant.type, actor_id=grant.actor_id,
-                                  target_id=grant.target_id, role_id=role.id, inherited=False))
-    except IntegrityError:
-        # A concurrent PUT of the same grant is success (PUT is idempotent); otherwise
-        # something the URL names was deleted meanwhile.
-        async with req.svc.read() as db:
-            grant = await _grant(req, db)
-            if await db.get(Assignment, _key(grant, req.params["role_id"])) is None:
-                raise ConcurrentUpdate() from None
+    async with req.svc.write() as db:
+        grant = await grants.find_grant(db, **_named(req))
+        await grants.create_grant(db, grant, req.params["role_id"])
     return empty_response()
 
 
 async def check_grant(req: Req) -> Response:
     _policy(req, "check")
     async with req.svc.read() as db:
-        grant = await _grant(req, db)
-        role = await get_or_404(db, Role, req.params["role_id"], "role")
-        if await db.get(Assignment, _key(grant, role.id)) is None:
-            raise _not_granted(req, role.id)
+        grant = await grants.find_grant(db, **_named(req))
+        await grants.check_grant(db, grant, req.params["role_id"])
     return empty_response()
 
 
 async def revoke_grant(req: Req) -> Response:
     _policy(req, "revoke")
     async with req.svc.write() as db:
-        grant = await _grant(req, db)
-        role = await get_or_404(db, Role, req.params["role_id"], "role")
-        key = _key(grant, role.id)
-        if await db.get(Assignment, key) is None:
-            raise _not_granted(req, role.id)
-        await delete_assignments(db, *(column == value for column, value in zip(
-            (Assignment.type, Assignment.actor_id, Assignment.target_id, Assignment.role_id,
-             Assignment.inherited), key, strict=True)))
+        grant = await grants.find_grant(db, **_named(req))
+        await grants.revoke_grant(db, grant, req.params["role_id"])
     return empty_response()
 
 
 async def list_grants(req: Req) -> Response:
     _policy(req, "list")
     async with req.svc.read() as db:
-        grant = await _grant(req, db)
-        roles = (await db.scalars(select(Role).join(Assignment, Assignment.role_id == Role.id)
-                                  .where(Assignment.type == grant.type,
-                                         Assignment.actor_id == grant.actor_id,
-                                         Assignment.target_id == grant.target_id,
-                                         Assignment.inherited.is_(False))
-                                  .order_by(Role.name))).all()
-    return json_response({"roles": [role_view(req, r) for r in roles],
-                          "links": collection_links(req)})
+        grant = await grants.find_grant(db, **_named(req))
+        found = await grants.granted_roles(db, grant)
+    return json_response(views.collection(req, "roles", [views.role(req, r) for r in found]))
 
 
 # --- GET /v3/role_assignments ---------------------------------------------------------
@@ -187,91 +111,6 @@ def _filter(req: Req) -> AssignmentFilter:
         include_subtree=include_subtree, inherited=inherited, effective=effective)
 
 
-class _Ids:
-    """How an assignment names its parts by default: by id alone."""
-
-    def user(self, ident: str) -> dict[str, Any]:
-        return {"id": ident}
-
-    group = project = domain = role = user
-
-
-class _Names(_Ids):
-    """With ``include_names``: names too, loaded in one query per kind."""
-
-    def __init__(self) -> None:
-        self.domains: dict[str, str] = {}
-        self.owned: dict[str, tuple[str, str]] = {}       # id -> (name, domain id)
-
-    @classmethod
-    async def load(cls, db: AsyncSession, refs: list[AssignmentRef]) -> _Names:
-        names = cls()
-        ids = {i for r in refs for i in (r.user_id, r.group_id, r.project_id, r.role_id) if i}
-        for model in (User, Group, Project, Role):
-            rows = await db.execute(select(model.id, model.name, model.domain_id)
-                                    .where(model.id.in_(ids)))
-            names.owned.update((i, (n, d)) for i, n, d in rows)
-        domain_ids = {r.domain_id for r in refs if r.domain_id} | {
-            d for _, d in names.owned.values()}
-        domains = await db.execute(select(Domain.id, Domain.name)
-                                   .where(Domain.id.in_(domain_ids)))
-        names.domains.update((i, n) for i, n in domains)
-        return names
-
-    def domain(self, ident: str) -> dict[str, Any]:
-        return {"id": ident, "name": self.domains.get(ident, "")}
-
-    def user(self, ident: str) -> dict[str, Any]:
-        name, domain_id = self.owned.get(ident, ("", ""))
-        return {"id": ident, "name": name, "domain": self.domain(domain_id)}
-
-    group = project = user
-
-    def role(self, ident: str) -> dict[str, Any]:
-        name, domain_id = self.owned.get(ident, ("", ""))
-        return {"id": ident, "name": name, **({"domain": self.domain(domain_id)}
-                                               if domain_id else {})}
-
-
-def _format(req: Req, ref: AssignmentRef, names: _Ids) -> dict[str, Any]:
-    """Keystone's rendering: the assignment link points at the grant that caused it."""
-    base = f"{req.base_url()}/v3"
-    links: dict[str, str] = {}
-    inherited = ref.inherited
-    scope: dict[str, Any]
-    if ref.project_id is not None:
-        scope = {"project": names.project(ref.project_id)}
-        inherited = inherited or bool(ref.via_domain or ref.via_project)
-        link = (f"/domains/{ref.via_domain}" if ref.via_domain else
-                f"/projects/{ref.via_project or ref.project_id}")
-    elif ref.domain_id is not None:
-        scope = {"domain": names.domain(ref.domain_id)}
-        link = f"/domains/{ref.domain_id}"
-    else:
-        scope = {"system": {"all": True}}
-        link = "/system"
-    entity: dict[str, Any] = {"scope": scope}
-    if ref.user_id is not None:
-        entity["user"] = names.user(ref.user_id)
-        if ref.via_group:
-            links["membership"] = f"{base}/groups/{ref.via_group}/users/{ref.user_id}"
-        link += f"/groups/{ref.via_group}" if ref.via_group else f"/users/{ref.user_id}"
-    elif ref.group_id is not None:
-        entity["group"] = names.group(ref.group_id)
-        link += f"/groups/{ref.group_id}"
-    entity["role"] = names.role(ref.role_id)
-    link += f"/roles/{ref.prior_role or ref.role_id}"
-    if inherited:
-        scope["OS-INHERIT:inherited_to"] = "projects"
-        links["assignment"] = f"{base}/OS-INHERIT{link}/inherited_to_projects"
-    else:
-        links["assignment"] = f"{base}{link}"
-    if ref.prior_role:
-        links["prior_role"] = f"{base}/roles/{ref.prior_role}/implies/{ref.role_id}"
-    entity["links"] = links
-    return entity
-
-
 async def list_role_assignments(req: Req) -> Response:
     subtree = query_bool(req, "include_subtree") is True
     req.svc.enforce(req.ctx, "identity:list_role_assignments_for_tree" if subtree
@@ -279,8 +118,9 @@ async def list_role_assignments(req: Req) -> Response:
     wanted = _filter(req)
     async with req.svc.read() as db:
         if wanted.project_id is not None and subtree:
-            await get_or_404(db, Project, wanted.project_id, "project")
+            await projects.get_project(db, wanted.project_id)
         refs = await find_role_assignments(db, wanted)
-        names = await _Names.load(db, refs) if query_bool(req, "include_names") else _Ids()
-    return json_response({"role_assignments": [_format(req, r, names) for r in refs],
-                          "links": collection_links(req)})
+        with_names = query_bool(req, "include_names") is True
+        names = await names_of(db, refs) if with_names else None
+    return json_response(views.collection(req, "role_assignments", [
+        views.role_assignment(req, r, names) for r in refs]))

@@ -4,35 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.routing import public
 from ownstack.common.errors import Forbidden, Unauthorized
-from ownstack.identity.api.handlers.common import query_bool, self_link
+from ownstack.identity.api import views
+from ownstack.identity.api.handlers.common import query_bool
+from ownstack.identity.api.schemas.auth import AUTH
 from ownstack.identity.errors import AuthFailed, TokenNotFound
 from ownstack.identity.objects import revocation
 from ownstack.identity.objects.assignments import (
-    GROUP_DOMAIN,
-    USER_DOMAIN,
+    domains_with_roles,
     effective_roles,
-    group_ids_of,
     projects_with_roles,
 )
-from ownstack.identity.objects.models import Assignment, Domain
 from ownstack.identity.state import Req
 from ownstack.identity.tokens import methods
 from ownstack.identity.tokens.provider import ValidatedToken
 
 
 def _nocatalog(req: Req) -> bool:
-    return "nocatalog" in req.query and query_bool(req, "nocatalog") is not False
+    return query_bool(req, "nocatalog") is True
 
 
 @public
 async def issue_token(req: Req) -> Response:
-    body = await req.json(methods.AUTH)
+    body = await req.json(AUTH)
     payload = await methods.issue(req.svc, body)
     token = req.svc.tokens.seal(payload)
     try:
@@ -84,46 +82,32 @@ async def show_catalog(req: Req) -> Response:
     if req.ctx.project_id is None:
         raise Forbidden("A project-scoped token is required to produce a service catalog.")
     validated = await _own_token(req)
-    return json_response({"catalog": validated.catalog,
-                          "links": {"self": req.url(), "previous": None, "next": None}})
+    return json_response(views.collection(req, "catalog", validated.catalog))
+
+
+def _caller(req: Req) -> str:
+    # Every /v3/auth route but the token ones needs a token, so the caller is known.
+    if req.ctx.user_id is None:
+        raise Unauthorized()
+    return req.ctx.user_id
 
 
 async def list_auth_projects(req: Req) -> Response:
-    user_id = req.ctx.user_id
-    assert user_id is not None
     async with req.svc.read() as db:
-        projects = [p for p in await projects_with_roles(db, user_id) if p.enabled]
-    return json_response({
-        "projects": [{"id": p.id, "name": p.name, "domain_id": p.domain_id,
-                      "enabled": p.enabled, "description": p.description or "",
-                      "is_domain": False, "parent_id": p.parent_id or p.domain_id,
-                      "links": self_link(req, f"/v3/projects/{p.id}")} for p in projects],
-        "links": {"self": req.url(), "previous": None, "next": None}})
+        found = [p for p in await projects_with_roles(db, _caller(req)) if p.enabled]
+    return json_response(views.collection(req, "projects",
+                                          [views.auth_project(req, p) for p in found]))
 
 
 async def list_auth_domains(req: Req) -> Response:
-    user_id = req.ctx.user_id
-    assert user_id is not None
     async with req.svc.read() as db:
-        actors = [user_id, *await group_ids_of(db, user_id)]
-        domain_ids = set((await db.scalars(select(Assignment.target_id).where(
-            Assignment.actor_id.in_(actors), Assignment.type.in_((USER_DOMAIN, GROUP_DOMAIN)),
-            Assignment.inherited.is_(False)))).all())
-        domains = (await db.scalars(select(Domain).where(Domain.id.in_(domain_ids),
-                                                         Domain.enabled.is_(True))
-                                    .order_by(Domain.name))).all()
-    return json_response({
-        "domains": [{"id": d.id, "name": d.name, "enabled": d.enabled,
-                     "description": d.description or "",
-                     "links": self_link(req, f"/v3/domains/{d.id}")} for d in domains],
-        "links": {"self": req.url(), "previous": None, "next": None}})
+        found = await domains_with_roles(db, _caller(req))
+    return json_response(views.collection(req, "domains",
+                                          [views.auth_domain(req, d) for d in found]))
 
 
 async def list_auth_system(req: Req) -> Response:
-    user_id = req.ctx.user_id
-    assert user_id is not None
     async with req.svc.read() as db:
-        has_system = bool(await effective_roles(db, user_id, system=True))
+        has_system = bool(await effective_roles(db, _caller(req), system=True))
     system: list[dict[str, Any]] = [{"all": True}] if has_system else []
-    return json_response({"system": system, "links": {"self": req.url(), "previous": None,
-                                                      "next": None}})
+    return json_response(views.collection(req, "system", system))

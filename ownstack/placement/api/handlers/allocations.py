@@ -10,20 +10,21 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.microversion import Version
 from ownstack.common.api.schema import Validator
-from ownstack.common.errors import NotFound
+from ownstack.placement.api import views
 from ownstack.placement.api.common import (
     at_least,
     body,
     cache_headers,
     check_accept,
     pick,
+    require_version,
     uuid_or_400,
     version_of,
 )
+from ownstack.placement.api.schemas import allocation as schema
 from ownstack.placement.objects import allocations as allocs
 from ownstack.placement.objects.allocations import ConsumerWrite
 from ownstack.placement.objects.providers import get_provider
-from ownstack.placement.schemas import allocation as schema
 from ownstack.placement.state import Req
 
 _PUT = (("1.38", Validator(schema.PUT_1_38)), ("1.34", Validator(schema.PUT_1_34)),
@@ -57,16 +58,8 @@ async def show_consumer_allocations(req: Req) -> Response:
     version = version_of(req)
     async with req.svc.read() as db:
         found = await allocs.consumer_allocations(db, req.svc.names, req.params["consumer_uuid"])
-    view: dict[str, Any] = {"allocations": {
-        rp: {"generation": generation, "resources": resources}
-        for rp, (generation, resources) in found.providers.items()}}
-    if found.providers and at_least(version, "1.12"):
-        view["project_id"], view["user_id"] = found.project_id, found.user_id
-        if at_least(version, "1.28"):
-            view["consumer_generation"] = found.generation
-        if at_least(version, "1.38"):
-            view["consumer_type"] = found.consumer_type
-    return json_response(view, headers=cache_headers(version, found.modified))
+    return json_response(views.consumer_allocations(found, version),
+                         headers=cache_headers(version, found.modified))
 
 
 async def set_consumer_allocations(req: Req) -> Response:
@@ -80,9 +73,7 @@ async def set_consumer_allocations(req: Req) -> Response:
 
 
 async def set_allocations(req: Req) -> Response:
-    version = version_of(req)
-    if not at_least(version, "1.13"):
-        raise NotFound("The resource could not be found.")
+    version = require_version(req, "1.13")
     req.svc.enforce(req.ctx, "placement:allocations:manage")
     data = await body(req, pick(version, _POST))
     writes = [await consumer_write(req, uuid_or_400(consumer, "consumer_uuid"), value, version)
@@ -106,9 +97,5 @@ async def list_provider_allocations(req: Req) -> Response:
     async with req.svc.read() as db:
         provider = await get_provider(db, req.params["uuid"])
         found, modified = await allocs.provider_allocations(db, req.svc.names, provider.id)
-    if not at_least(version, "1.28"):
-        for entry in found.values():
-            del entry["consumer_generation"]
-    return json_response({"allocations": found,
-                          "resource_provider_generation": provider.generation},
+    return json_response(views.provider_allocations(provider, found, version),
                          headers=cache_headers(version, modified))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.common.errors import MethodNotAllowed, NotFound
+from ownstack.placement.api import views
 from ownstack.placement.api.common import (
     at_least,
     body,
@@ -17,24 +16,15 @@ from ownstack.placement.api.common import (
     rp_url,
     version_of,
 )
+from ownstack.placement.api.schemas import inventory as schema
 from ownstack.placement.objects import inventories as inv
 from ownstack.placement.objects.inventories import InventoryRecord
-from ownstack.placement.objects.providers import Provider, get_provider
-from ownstack.placement.schemas import inventory as schema
+from ownstack.placement.objects.providers import get_provider
 from ownstack.placement.state import Req
 
 _POST = Validator(schema.POST)
 _PUT_ONE = Validator(schema.BASE)
 _PUT_ALL = Validator(schema.PUT_ALL)
-
-
-def _one(record: InventoryRecord, provider: Provider) -> dict[str, Any]:
-    return {**record.fields(), "resource_provider_generation": provider.generation}
-
-
-def _all(records: list[InventoryRecord], provider: Provider) -> dict[str, Any]:
-    return {"resource_provider_generation": provider.generation,
-            "inventories": {r.resource_class: r.fields() for r in records}}
 
 
 def _zero_allowed(req: Req) -> bool:
@@ -47,7 +37,7 @@ async def list_inventories(req: Req) -> Response:
     async with req.svc.read() as db:
         provider = await get_provider(db, req.params["uuid"])
         records = await inv.get_inventories(db, req.svc.names, provider)
-    return json_response(_all(records, provider), headers=cache_headers(
+    return json_response(views.inventories(records, provider), headers=cache_headers(
         version_of(req), (r.modified for r in records)))
 
 
@@ -61,7 +51,7 @@ async def show_inventory(req: Req) -> Response:
     record = next((r for r in records if r.resource_class == resource_class), None)
     if record is None:
         raise NotFound(f"No inventory of class {resource_class} for {provider.uuid}")
-    return json_response(_one(record, provider),
+    return json_response(views.inventory(record, provider),
                          headers=cache_headers(version_of(req), [record.modified]))
 
 
@@ -73,7 +63,7 @@ async def create_inventory(req: Req) -> Response:
         record = InventoryRecord.from_body(data["resource_class"], data)
         inv.check_capacity(provider, [record], zero_allowed=_zero_allowed(req))
         await inv.add_inventory(db, req.svc.names, provider, record)
-    return json_response(_one(record, provider), status=201, headers={
+    return json_response(views.inventory(record, provider), status=201, headers={
         "Location": f"{rp_url(provider.uuid)}/inventories/{record.resource_class}",
         **cache_headers(version_of(req))})
 
@@ -88,7 +78,8 @@ async def set_inventories(req: Req) -> Response:
         inv.check_capacity(provider, records, zero_allowed=_zero_allowed(req))
         await inv.set_inventories(db, req.svc.names, provider,
                                   data["resource_provider_generation"], records)
-    return json_response(_all(records, provider), headers=cache_headers(version_of(req)))
+    return json_response(views.inventories(records, provider),
+                         headers=cache_headers(version_of(req)))
 
 
 async def update_inventory(req: Req) -> Response:
@@ -100,7 +91,7 @@ async def update_inventory(req: Req) -> Response:
         inv.check_capacity(provider, [record], zero_allowed=_zero_allowed(req))
         await inv.update_inventory(db, req.svc.names, provider,
                                    data["resource_provider_generation"], record)
-    return json_response(_one(record, provider), headers=cache_headers(version_of(req)))
+    return json_response(views.inventory(record, provider), headers=cache_headers(version_of(req)))
 
 
 async def delete_inventories(req: Req) -> Response:

@@ -6,14 +6,19 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response
 from ownstack.common.api.schema import Validator
-from ownstack.common.errors import BadRequest, NotFound
-from ownstack.placement.api.common import at_least, body, pick, uuid_or_400, version_of
+from ownstack.common.errors import BadRequest
+from ownstack.placement.api.common import (
+    body,
+    pick,
+    require_version,
+    uuid_or_400,
+)
 from ownstack.placement.api.handlers.allocations import consumer_write
+from ownstack.placement.api.schemas import reshaper as schema
 from ownstack.placement.errors import RESOURCE_PROVIDER_NOT_FOUND, ProviderNotFound
 from ownstack.placement.objects.inventories import InventoryRecord, check_capacity
 from ownstack.placement.objects.providers import get_provider
 from ownstack.placement.objects.reshaper import reshape
-from ownstack.placement.schemas import reshaper as schema
 from ownstack.placement.state import Req
 
 _POST = (("1.38", Validator(schema.POST_1_38)), ("1.34", Validator(schema.POST_1_34)),
@@ -21,9 +26,7 @@ _POST = (("1.38", Validator(schema.POST_1_38)), ("1.34", Validator(schema.POST_1
 
 
 async def post_reshaper(req: Req) -> Response:
-    version = version_of(req)
-    if not at_least(version, "1.30"):
-        raise NotFound("The resource could not be found.")
+    version = require_version(req, "1.30")
     req.svc.enforce(req.ctx, "placement:reshaper:reshape")
     data = await body(req, pick(version, _POST))
     writes = [await consumer_write(req, uuid_or_400(consumer, "consumer_uuid"), value, version)

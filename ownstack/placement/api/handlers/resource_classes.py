@@ -6,10 +6,18 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
-from ownstack.common.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from ownstack.placement.api.common import at_least, body, cache_headers, check_accept, version_of
+from ownstack.common.errors import BadRequest, Conflict, ValidationFailed
+from ownstack.placement.api import views
+from ownstack.placement.api.common import (
+    at_least,
+    body,
+    cache_headers,
+    check_accept,
+    require_version,
+    version_of,
+)
+from ownstack.placement.api.schemas import resource_class as schema
 from ownstack.placement.objects import resource_classes as classes
-from ownstack.placement.schemas import resource_class as schema
 from ownstack.placement.state import Req
 
 _POST = Validator(schema.POST)
@@ -17,37 +25,28 @@ _PUT_1_2 = Validator(schema.PUT_1_2)
 _NAME = Validator(schema.NAME)
 
 
-def _require_1_2(req: Req) -> None:
-    if not at_least(version_of(req), "1.2"):
-        raise NotFound("The resource could not be found.")
-
-
-def _view(name: str) -> dict[str, object]:
-    return {"name": name, "links": [{"rel": "self", "href": f"/resource_classes/{name}"}]}
-
-
 async def list_resource_classes(req: Req) -> Response:
-    _require_1_2(req)
+    require_version(req, "1.2")
     req.svc.enforce(req.ctx, "placement:resource_classes:list")
     check_accept(req)
     async with req.svc.read() as db:
         found = await classes.list_classes(db)
-    return json_response({"resource_classes": [_view(name) for name, _ in found]},
+    return json_response({"resource_classes": [views.resource_class(name) for name, _ in found]},
                          headers=cache_headers(version_of(req), (m for _, m in found)))
 
 
 async def show_resource_class(req: Req) -> Response:
-    _require_1_2(req)
+    require_version(req, "1.2")
     req.svc.enforce(req.ctx, "placement:resource_classes:show")
     check_accept(req)
     async with req.svc.read() as db:
         _, modified = await classes.get_class(db, req.params["name"])
-    return json_response(_view(req.params["name"]),
+    return json_response(views.resource_class(req.params["name"]),
                          headers=cache_headers(version_of(req), [modified]))
 
 
 async def create_resource_class(req: Req) -> Response:
-    _require_1_2(req)
+    require_version(req, "1.2")
     req.svc.enforce(req.ctx, "placement:resource_classes:create")
     name = (await body(req, _POST))["name"]
     async with req.svc.write() as db:
@@ -58,14 +57,14 @@ async def create_resource_class(req: Req) -> Response:
 
 async def update_resource_class(req: Req) -> Response:
     """1.2 - 1.6: rename a custom class; from 1.7: a bodiless create-or-verify."""
-    _require_1_2(req)
+    require_version(req, "1.2")
     req.svc.enforce(req.ctx, "placement:resource_classes:update")
     name = req.params["name"]
     if not at_least(version_of(req), "1.7"):
         new_name = (await body(req, _PUT_1_2))["name"]
         async with req.svc.write() as db:
             await classes.rename_class(db, req.svc.names, name, new_name)
-        return json_response(_view(new_name))
+        return json_response(views.resource_class(new_name))
     try:
         _NAME.validate(name)
     except ValidationFailed as exc:
@@ -77,7 +76,7 @@ async def update_resource_class(req: Req) -> Response:
 
 
 async def delete_resource_class(req: Req) -> Response:
-    _require_1_2(req)
+    require_version(req, "1.2")
     req.svc.enforce(req.ctx, "placement:resource_classes:delete")
     async with req.svc.write() as db:
         await classes.delete_class(db, req.svc.names, req.params["name"])

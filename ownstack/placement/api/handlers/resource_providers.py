@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import Any
 
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.api.microversion import Version
 from ownstack.common.api.schema import Validator
-from ownstack.placement.api import filters
+from ownstack.placement.api import views
 from ownstack.placement.api.common import (
     at_least,
     body,
@@ -21,9 +19,10 @@ from ownstack.placement.api.common import (
     rp_url,
     version_of,
 )
+from ownstack.placement.api.request_groups import parse_provider_filters
+from ownstack.placement.api.schemas import resource_provider as schema
 from ownstack.placement.objects import providers as rps
-from ownstack.placement.objects.providers import Provider
-from ownstack.placement.schemas import resource_provider as schema
+from ownstack.placement.objects.provider_filters import find_providers
 from ownstack.placement.state import Req
 
 _POST = ((("1.14", Validator(schema.POST_1_14)), ("1.0", Validator(schema.POST_1_0))))
@@ -33,35 +32,16 @@ _LIST = (("1.18", Validator(schema.LIST_1_18)), ("1.14", Validator(schema.LIST_1
          ("1.0", Validator(schema.LIST_1_0)))
 
 
-def provider_view(provider: Provider, version: Version) -> dict[str, Any]:
-    url = rp_url(provider.uuid)
-    rels = ["inventories", "usages"]
-    if at_least(version, "1.1"):
-        rels.append("aggregates")
-    if at_least(version, "1.6"):
-        rels.append("traits")
-    if at_least(version, "1.11"):
-        rels.append("allocations")
-    view: dict[str, Any] = {
-        "uuid": provider.uuid, "name": provider.name, "generation": provider.generation,
-        "links": [{"rel": "self", "href": url}, *({"rel": rel, "href": f"{url}/{rel}"}
-                                                  for rel in rels)],
-    }
-    if at_least(version, "1.14"):
-        view["parent_provider_uuid"] = provider.parent_provider_uuid
-        view["root_provider_uuid"] = provider.root_provider_uuid
-    return view
-
-
 async def list_resource_providers(req: Req) -> Response:
     req.svc.enforce(req.ctx, "placement:resource_providers:list")
     check_accept(req)
     version = version_of(req)
     params = query(req, pick(version, _LIST))
+    wanted = parse_provider_filters(req.query, version)
     async with req.svc.read() as db:
-        where = await filters.provider_filters(db, req.svc.names, req.query, params, version)
-        found = [] if where is None else await rps.list_providers(db, where)
-    return json_response({"resource_providers": [provider_view(p, version) for p in found]},
+        found = await find_providers(db, req.svc.names, wanted, name=params.get("name"),
+                                     uuid=params.get("uuid"))
+    return json_response({"resource_providers": [views.provider(p, version) for p in found]},
                          headers=cache_headers(version, (p.modified for p in found)))
 
 
@@ -76,7 +56,7 @@ async def create_resource_provider(req: Req) -> Response:
             db, rp_uuid, data["name"], str(uuidlib.UUID(parent)) if parent else None)
     headers = {"Location": rp_url(provider.uuid)}
     if at_least(version, "1.20"):
-        return json_response(provider_view(provider, version), headers={
+        return json_response(views.provider(provider, version), headers={
             **headers, **cache_headers(version, [provider.modified])})
     return empty_response(201, headers=headers)
 
@@ -87,7 +67,7 @@ async def show_resource_provider(req: Req) -> Response:
     version = version_of(req)
     async with req.svc.read() as db:
         provider = await rps.get_provider(db, req.params["uuid"])
-    return json_response(provider_view(provider, version),
+    return json_response(views.provider(provider, version),
                          headers=cache_headers(version, [provider.modified]))
 
 
@@ -101,7 +81,7 @@ async def update_resource_provider(req: Req) -> Response:
             data["parent_provider_uuid"] = str(uuidlib.UUID(data["parent_provider_uuid"]))
         provider = await rps.update_provider(db, provider, data,
                                              allow_reparenting=at_least(version, "1.37"))
-    return json_response(provider_view(provider, version),
+    return json_response(views.provider(provider, version),
                          headers=cache_headers(version, [provider.modified]))
 
 

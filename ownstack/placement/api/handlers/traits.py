@@ -6,18 +6,19 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
-from ownstack.common.errors import BadRequest, NotFound, ValidationFailed
+from ownstack.common.errors import BadRequest, ValidationFailed
+from ownstack.placement.api import views
 from ownstack.placement.api.common import (
-    at_least,
     body,
     cache_headers,
     check_accept,
     query,
+    require_version,
     version_of,
 )
+from ownstack.placement.api.schemas import trait as schema
 from ownstack.placement.objects import traits
 from ownstack.placement.objects.providers import get_provider
-from ownstack.placement.schemas import trait as schema
 from ownstack.placement.state import Req
 
 _CUSTOM = Validator(schema.CUSTOM_TRAIT)
@@ -25,13 +26,8 @@ _SET = Validator(schema.SET_PROVIDER_TRAITS)
 _LIST = Validator(schema.LIST)
 
 
-def _require_1_6(req: Req) -> None:
-    if not at_least(version_of(req), "1.6"):
-        raise NotFound("The resource could not be found.")
-
-
 async def list_traits(req: Req) -> Response:
-    _require_1_6(req)
+    require_version(req, "1.6")
     req.svc.enforce(req.ctx, "placement:traits:list")
     check_accept(req)
     params = query(req, _LIST)
@@ -58,7 +54,7 @@ async def list_traits(req: Req) -> Response:
 
 
 async def show_trait(req: Req) -> Response:
-    _require_1_6(req)
+    require_version(req, "1.6")
     req.svc.enforce(req.ctx, "placement:traits:show")
     async with req.svc.read() as db:
         _, created = await traits.get_trait(db, req.params["name"])
@@ -66,7 +62,7 @@ async def show_trait(req: Req) -> Response:
 
 
 async def put_trait(req: Req) -> Response:
-    _require_1_6(req)
+    require_version(req, "1.6")
     req.svc.enforce(req.ctx, "placement:traits:update")
     name = req.params["name"]
     try:
@@ -82,7 +78,7 @@ async def put_trait(req: Req) -> Response:
 
 
 async def delete_trait(req: Req) -> Response:
-    _require_1_6(req)
+    require_version(req, "1.6")
     req.svc.enforce(req.ctx, "placement:traits:delete")
     async with req.svc.write() as db:
         await traits.delete_trait(db, req.svc.names, req.params["name"])
@@ -90,32 +86,30 @@ async def delete_trait(req: Req) -> Response:
 
 
 async def list_provider_traits(req: Req) -> Response:
-    _require_1_6(req)
+    require_version(req, "1.6")
     req.svc.enforce(req.ctx, "placement:resource_providers:traits:list")
     check_accept(req)
     async with req.svc.read() as db:
         provider = await get_provider(db, req.params["uuid"])
         names = await traits.provider_traits(db, provider.id)
-    return json_response({"traits": names,
-                          "resource_provider_generation": provider.generation},
+    return json_response(views.provider_traits(provider, names),
                          headers=cache_headers(version_of(req)))
 
 
 async def set_provider_traits(req: Req) -> Response:
-    _require_1_6(req)
+    require_version(req, "1.6")
     req.svc.enforce(req.ctx, "placement:resource_providers:traits:update")
     data = await body(req, _SET)
     async with req.svc.write() as db:
         provider = await get_provider(db, req.params["uuid"])
         await traits.set_provider_traits(db, req.svc.names, provider,
                                          data["resource_provider_generation"], data["traits"])
-    return json_response({"traits": sorted(set(data["traits"])),
-                          "resource_provider_generation": provider.generation},
+    return json_response(views.provider_traits(provider, sorted(set(data["traits"]))),
                          headers=cache_headers(version_of(req)))
 
 
 async def delete_provider_traits(req: Req) -> Response:
-    _require_1_6(req)
+    require_version(req, "1.6")
     req.svc.enforce(req.ctx, "placement:resource_providers:traits:delete")
     async with req.svc.write() as db:
         provider = await get_provider(db, req.params["uuid"])

@@ -6,11 +6,18 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.common.api.schema import Validator
-from ownstack.common.errors import NotFound
-from ownstack.placement.api.common import at_least, cache_headers, check_accept, query, version_of
+from ownstack.placement.api import views
+from ownstack.placement.api.common import (
+    at_least,
+    cache_headers,
+    check_accept,
+    query,
+    require_version,
+    version_of,
+)
+from ownstack.placement.api.schemas import usage as schema
 from ownstack.placement.objects.providers import get_provider
 from ownstack.placement.objects.usages import project_usages, provider_usages
-from ownstack.placement.schemas import usage as schema
 from ownstack.placement.state import Req
 
 _GET_1_9 = Validator(schema.GET_1_9)
@@ -23,14 +30,12 @@ async def list_provider_usages(req: Req) -> Response:
     async with req.svc.read() as db:
         provider = await get_provider(db, req.params["uuid"])
         usages = await provider_usages(db, req.svc.names, provider.id)
-    return json_response({"resource_provider_generation": provider.generation,
-                          "usages": usages}, headers=cache_headers(version_of(req)))
+    return json_response(views.provider_usages(provider, usages),
+                         headers=cache_headers(version_of(req)))
 
 
 async def total_usages(req: Req) -> Response:
-    version = version_of(req)
-    if not at_least(version, "1.9"):
-        raise NotFound("The resource could not be found.")
+    version = require_version(req, "1.9")
     by_type = at_least(version, "1.38")
     params = query(req, _GET_1_38 if by_type else _GET_1_9)
     req.svc.enforce(req.ctx, "placement:usages", {"project_id": params["project_id"]})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.placement.schemas.common import MAX_INT, RC_PATTERN, SQL_SP_FLOAT_MAX, extend
+from ownstack.placement.api.schemas.common import RC_PATTERN, SQL_SP_FLOAT_MAX, extend
+from ownstack.placement.objects.inventories import MAX_INT
 
 
 def _int(minimum: int) -> dict[str, Any]:

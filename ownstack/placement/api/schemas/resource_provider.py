@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.placement.schemas.common import NULLABLE_UUID, UUID, extend
+from ownstack.placement.api.schemas.common import NULLABLE_UUID, UUID, extend
 
 POST_1_0: Final[dict[str, Any]] = {
     "type": "object",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.placement.schemas import allocation, inventory
-from ownstack.placement.schemas.common import UUID_KEY
+from ownstack.placement.api.schemas import allocation, inventory
+from ownstack.placement.api.schemas.common import UUID_KEY
 
 
 def _reshaper(allocations: dict[str, Any]) -> dict[str, Any]:

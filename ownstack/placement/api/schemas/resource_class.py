@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.placement.schemas.common import CUSTOM_PATTERN
+from ownstack.placement.api.schemas.common import CUSTOM_PATTERN
 
 NAME: Final[dict[str, Any]] = {"type": "string", "pattern": CUSTOM_PATTERN, "maxLength": 255}
 POST: Final[dict[str, Any]] = {

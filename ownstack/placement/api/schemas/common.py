@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-MAX_INT: Final = 2147483647
 SQL_SP_FLOAT_MAX: Final = 3.40282e38
 
 # Keys that are provider or consumer uuids: 36 characters of hex and dashes, as Placement.

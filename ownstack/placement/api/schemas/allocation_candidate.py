@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.placement.schemas.common import GROUP_SUFFIX, GROUP_SUFFIX_1_33, extend
+from ownstack.placement.api.schemas.common import GROUP_SUFFIX, GROUP_SUFFIX_1_33, extend
 
 _STRING: Final[dict[str, Any]] = {"type": "string"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.placement.schemas.common import CUSTOM_PATTERN
+from ownstack.placement.api.schemas.common import CUSTOM_PATTERN
 
 TRAIT: Final[dict[str, Any]] = {"type": "string", "minLength": 1, "maxLength": 255}
 CUSTOM_TRAIT: Final[dict[str, Any]] = {**TRAIT, "pattern": CUSTOM_PATTERN}

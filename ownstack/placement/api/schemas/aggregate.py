@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.placement.schemas.common import UUID
+from ownstack.placement.api.schemas.common import UUID
 
 _LIST: Final[dict[str, Any]] = {"type": "array", "items": UUID, "uniqueItems": True}
 PUT_1_1: Final = _LIST

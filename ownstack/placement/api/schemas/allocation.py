@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.placement.schemas.common import (
+from ownstack.placement.api.schemas.common import (
     CONSUMER_TYPE_PATTERN,
     GROUP_SUFFIX_1_33,
     RC_PATTERN,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.placement.schemas.common import CONSUMER_TYPE_GET_PATTERN, extend
+from ownstack.placement.api.schemas.common import CONSUMER_TYPE_GET_PATTERN, extend
 
 _ID: Final[dict[str, Any]] = {"type": "string", "minLength": 1, "maxLength": 255}
 GET_1_9: Final[dict[str, Any]] = {

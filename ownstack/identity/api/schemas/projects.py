@@ -1,0 +1,20 @@
+"""The bodies of ``/v3/projects`` and its tags."""
+
+from __future__ import annotations
+
+from ownstack.common.api.schema import BOOLEAN, DESCRIPTION, ID, NAME, NULLABLE_ID, Validator
+from ownstack.identity.api.schemas.common import entity_body
+
+_OPTIONS = {"type": "object", "additionalProperties": False,
+            "properties": {"immutable": {"type": ["boolean", "null"]}}}
+_TAGS = {"type": "array", "items": {"type": "string"}}
+_FIELDS = {"name": {**NAME, "pattern": r"\S"}, "description": DESCRIPTION, "enabled": BOOLEAN,
+           "domain_id": ID, "parent_id": NULLABLE_ID, "is_domain": BOOLEAN,
+           "tags": _TAGS, "options": _OPTIONS}
+
+CREATE = entity_body("project", _FIELDS, required=("name",))
+UPDATE = entity_body("project", _FIELDS, update=True)
+TAGS = Validator({
+    "type": "object", "required": ["tags"], "additionalProperties": False,
+    "properties": {"tags": _TAGS},
+})
