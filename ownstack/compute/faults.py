@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
-
-from ownstack.common.db.base import utcnow
 
 
 @dataclass(frozen=True)
@@ -36,4 +35,4 @@ class Fault:
         """The fault as the instance row keeps it: the report (details never null, as
         Nova's), and when."""
         return {**self.report(), "details": self.details or "",
-                "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
+                "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
