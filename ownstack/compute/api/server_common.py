@@ -46,9 +46,9 @@ def caller_is_admin(req: Req) -> bool:
 
 
 async def load_extras(db: Session, rows: Sequence[ServerRow], shown: views.Shown,
-                      page: Any = None) -> views.Extras:
-    """What the views of ``rows`` read beyond the rows, in one query per kind (``page``:
-    the statement of the listing, ``objects.servers.Page.uuids``)."""
+                      page: servers.Page | None = None) -> views.Extras:
+    """What the views of ``rows`` (the rows of ``page``, when a listing's) read beyond
+    the rows, in one query per kind."""
     details = await servers.page_details(db, rows, tags=shown.has("2.26"),
                                          groups=shown.server_groups, page=page)
     return views.extras(shown, details)

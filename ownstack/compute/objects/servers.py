@@ -500,18 +500,18 @@ class PageDetails:
 
 
 async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: bool,
-                       groups: bool, page: Any = None) -> PageDetails:
+                       groups: bool, page: Page | None = None) -> PageDetails:
     """Metadata, tags (when ``tags``), the hosts' compute services and server groups
-    (when ``groups``) of ``servers``: one query each, whatever their number. ``page``, a
-    statement selecting the uuids of exactly ``servers`` (:attr:`Page.uuids`), replaces
-    the list of uuids in the queries."""
+    (when ``groups``) of ``servers``: one query each, whatever their number. When
+    ``servers`` are the rows of ``page``, its statement (:attr:`Page.uuids`) replaces the
+    list of their uuids in the queries."""
     uuids = [server.uuid for server in servers]
     details = PageDetails(metadata={uuid: {} for uuid in uuids})
     if not uuids:
         return details
     in_page: Any
     if page is not None and len(uuids) > _MANY_SERVERS:
-        paged = page.subquery()
+        paged = page.uuids.subquery()
 
         def in_page(stmt: Any, column: Any) -> Any:
             return stmt.join(paged, paged.c.uuid == column)

@@ -135,7 +135,7 @@ async def _fetch_image(req: Req, image_id: str) -> ImageFacts:
                       virtual_size=info.virtual_size, properties=dict(info.properties))
 
 
-def _networks(value: Any) -> Any:
+def _networks(value: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     """``none`` and ``auto`` are kept (there is nothing to allocate yet); a list names
     networks or ports, none of which exist without a network service."""
     if isinstance(value, str):
@@ -192,7 +192,7 @@ async def _list(req: Req, *, detail: bool) -> Response:
         found = page.rows
         if detail:
             shown = views.shown(req)
-            extras = await load_extras(db, found, shown, page.uuids)
+            extras = await load_extras(db, found, shown, page)
     if detail:
         items = [views.detail(req, shown, i, extras) for i in found]
     else:
