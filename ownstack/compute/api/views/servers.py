@@ -38,13 +38,14 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
 from ownstack.compute import states
 from ownstack.compute.api.common import links, version_of
 from ownstack.compute.api.views.times import isotime, nova_time
+from ownstack.compute.objects import hosts
 from ownstack.compute.objects.models import ComputeService, Instance
 from ownstack.compute.objects.servers import HostService, PageDetails, ServerRow
 from ownstack.compute.state import Req
@@ -242,10 +243,9 @@ def host_id(project_id: str, host: str | None) -> str:
 
 def service_is_up(service: ComputeService | HostService, down_time: float,
                   now: datetime | None = None) -> bool:
-    """Nova's database servicegroup driver: up when its heartbeat is recent enough."""
-    if service.forced_down or service.last_seen_up is None:
-        return False
-    return (now or datetime.now(UTC)) - service.last_seen_up <= timedelta(seconds=down_time)
+    """Nova's database servicegroup driver, on the heartbeat alone: a server's host reads
+    as up only once its agent has reported (``HostService`` rows carry no other time)."""
+    return not service.forced_down and hosts.heard_from(service.last_seen_up, down_time, now)
 
 
 def _host_status(service: ComputeService | HostService, down_time: float, now: datetime
