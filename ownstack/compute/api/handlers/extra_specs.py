@@ -13,9 +13,9 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.errors import BadRequest
-from ownstack.compute import extra_specs_registry
 from ownstack.compute.api.common import at_least, body, version_of
 from ownstack.compute.api.schemas import extra_specs as schemas
+from ownstack.compute.api.schemas import extra_specs_registry
 from ownstack.compute.errors import ExtraSpecNotFound
 from ownstack.compute.objects import flavors
 from ownstack.compute.state import Req
@@ -24,7 +24,7 @@ from ownstack.compute.state import Req
 async def _store(req: Req, specs: dict[str, Any]) -> None:
     """Set ``specs`` on the flavor of the URL, the values as Nova stores them (numbers and
     booleans become strings), each checked against the registry of known keys from 2.86
-    (``compute/extra_specs_registry.py``)."""
+    (``compute/api/schemas/extra_specs_registry.py``)."""
     stored = {key: value if isinstance(value, str) else str(value)
               for key, value in specs.items()}
     validated = at_least(version_of(req), "2.86")

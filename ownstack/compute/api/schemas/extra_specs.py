@@ -1,7 +1,7 @@
 """A flavor's extra specs, after Nova's ``schemas/flavors_extraspecs.py``.
 
 Values are checked against the registry of known keys by the handler (from 2.86,
-:mod:`ownstack.compute.extra_specs_registry`), not here.
+:mod:`ownstack.compute.api.schemas.extra_specs_registry`), not here.
 """
 
 from __future__ import annotations
