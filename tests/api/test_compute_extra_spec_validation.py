@@ -6,7 +6,7 @@ import pytest
 from compute_helpers import make_flavor, version
 
 from conftest import ServiceClient
-from ownstack.compute import extra_specs_registry
+from ownstack.compute.api.schemas import extra_specs_registry
 from ownstack.compute.errors import InvalidExtraSpec
 
 VALID = {

@@ -1,24 +1,30 @@
-"""What compute handlers share: links, version-picked schemas, query parsing."""
+"""What compute handlers share: links, query parsing, the user_data check, nudges."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least, version_of
 from ownstack.common.api.pagination import next_link, parse_limit
 from ownstack.common.api.schema import Validator
+from ownstack.common.booleans import parse_bool
 from ownstack.common.bus import BusError
 from ownstack.common.errors import BadRequest
 from ownstack.compute import rpc
 from ownstack.compute.state import Req
 
-__all__ = ["Version", "at_least", "body", "collection_links", "limit_of", "links",
-           "nudge", "version_of"]
+__all__ = ["Version", "at_least", "body", "check_user_data", "collection_links",
+           "int_filter", "limit_of", "links", "nudge", "query_bool", "reject_unknown_query",
+           "version_of"]
 
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000  # Nova's [api]max_limit
+MAX_USER_DATA: Final = 65535    # bytes, decoded (Nova's MAX_USERDATA_SIZE)
 
 
 def links(req: Req, collection: str, item_id: str) -> list[dict[str, str]]:
@@ -51,6 +57,38 @@ def int_filter(req: Req, name: str) -> int | None:
         return int(value)
     except ValueError:
         raise BadRequest(f"Invalid {name} filter [{value}]") from None
+
+
+def reject_unknown_query(req: Req, allowed: Iterable[str]) -> None:
+    """From 2.75 Nova answers an unknown query parameter with a 400."""
+    if not at_least(version_of(req), "2.75"):
+        return
+    unknown = sorted(set(req.query.keys()) - set(allowed))
+    if unknown:
+        raise BadRequest(f"Invalid input for query parameters: additional properties are "
+                         f"not allowed ({', '.join(unknown)} unexpected)")
+
+
+def query_bool(name: str, value: str) -> bool:
+    """A boolean query parameter read as oslo's ``bool_from_string(strict=True)``:
+    anything else is a 400."""
+    parsed = parse_bool(value)
+    if parsed is None:
+        raise BadRequest(f"Invalid input for query parameters {name}: '{value}' is not a "
+                         "boolean.")
+    return parsed
+
+
+def check_user_data(value: str) -> None:
+    """``user_data`` (server create, rebuild) must be base64 of at most 64 KiB, as in Nova."""
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("Invalid input for field 'user_data': it is not valid "
+                         "base64.") from None
+    if len(decoded) > MAX_USER_DATA:
+        raise BadRequest(f"Invalid input for field 'user_data': {len(decoded)} bytes "
+                         f"decoded, more than {MAX_USER_DATA}.")
 
 
 async def nudge(req: Req, host: str, uuid: str) -> None:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
+from ownstack.common.errors import BadRequest
 from ownstack.compute.objects.models import InstanceAction, InstanceActionEvent
 
 # Nova's action names (nova.compute.instance_actions).
@@ -147,3 +148,49 @@ async def record_events(db: AsyncSession, events: Sequence[Event]) -> list[bool]
 
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+# --- reading (os-instance-actions) --------------------------------------------------------
+
+# An action's last change: its latest event, or its start.
+_last_change: Final = func.coalesce(InstanceAction.updated_at, InstanceAction.start_time)
+
+
+async def get_action(db: AsyncSession, instance_uuid: str, request_id: str
+                     ) -> InstanceAction | None:
+    """The latest action of ``request_id`` on the instance."""
+    return (await db.execute(
+        select(InstanceAction).where(InstanceAction.instance_uuid == instance_uuid,
+                                     InstanceAction.request_id == request_id)
+        .order_by(InstanceAction.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def list_actions(db: AsyncSession, instance_uuid: str, *, limit: int | None,
+                       marker: str | None, since: datetime | None, before: datetime | None
+                       ) -> list[InstanceAction]:
+    """Newest first, as Nova sorts them (start time, then id); a marker is the request id
+    of the last action of the previous page (an unknown one is a 400). ``since`` and
+    ``before`` bound the action's last change."""
+    stmt = select(InstanceAction).where(InstanceAction.instance_uuid == instance_uuid)
+    if since is not None:
+        stmt = stmt.where(_last_change >= since)
+    if before is not None:
+        stmt = stmt.where(_last_change <= before)
+    if marker is not None:
+        last = await get_action(db, instance_uuid, marker)
+        if last is None:
+            raise BadRequest(f"Marker {marker} could not be found.")
+        stmt = stmt.where(or_(
+            InstanceAction.start_time < last.start_time,
+            (InstanceAction.start_time == last.start_time) & (InstanceAction.id < last.id)))
+    stmt = stmt.order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def events_of(db: AsyncSession, action: InstanceAction) -> list[InstanceActionEvent]:
+    """The action's events, newest first."""
+    return list((await db.execute(
+        select(InstanceActionEvent).where(InstanceActionEvent.action_id == action.id)
+        .order_by(InstanceActionEvent.id.desc()))).scalars())

@@ -48,14 +48,20 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def heard_from(last_seen: datetime | None, down_time: float, now: datetime | None = None
+               ) -> bool:
+    """Whether a heartbeat at ``last_seen`` is recent enough for its service to be up."""
+    if last_seen is None:
+        return False
+    return (now or utcnow()) - _aware(last_seen) <= timedelta(seconds=down_time)
+
+
 def is_up(service: ComputeService, down_time: float, now: datetime | None = None) -> bool:
     """Nova's ``service_is_up``: not forced down and heard from within ``down_time``."""
     if service.forced_down:
         return False
-    seen = service.last_seen_up or service.updated_at or service.created_at
-    if seen is None:
-        return False
-    return (now or utcnow()) - _aware(seen) <= timedelta(seconds=down_time)
+    return heard_from(service.last_seen_up or service.updated_at or service.created_at,
+                      down_time, now)
 
 
 def zone_of(service: ComputeService) -> str:

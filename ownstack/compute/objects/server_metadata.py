@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.config import QuotaConfig
 from ownstack.common.db.cas import rows_matched
 from ownstack.compute import states
-from ownstack.compute.action_schemas import MAX_TAG_COUNT
 from ownstack.compute.errors import (
     MetadataItemNotFound,
     ServerTagNotFound,
@@ -34,6 +33,7 @@ from ownstack.compute.objects.models import Instance, InstanceMetadata, Instance
 from ownstack.compute.objects.server_actions import check_state, check_unlocked, lost_race
 
 CHANGEABLE_STATES: Final = frozenset({states.ACTIVE, states.STOPPED})
+MAX_TAG_COUNT: Final = 50     # nova.objects.instance.MAX_TAG_COUNT
 _NO_TASK: Final[frozenset[str | None]] = frozenset({None})
 
 

@@ -23,7 +23,7 @@ import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, NamedTuple, TypeAlias, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -462,6 +462,87 @@ async def list_instances(db: AsyncSession, filters: ServerFilters, *, limit: int
     result = await conn.execute(_paged(_filtered(filters), keys, marker_row, limit))
     rows = list(map(ListedInstance._make, result))
     return Page(rows, _paged(_filtered(filters, _UUID_COLUMNS), keys, marker_row, limit))
+
+
+# A server as the views read it: an entity (one server) or a listing's plain row.
+ServerRow: TypeAlias = Instance | ListedInstance
+
+
+class HostService(NamedTuple):
+    """What the server views read of a host's compute service (plain rows: a page may
+    span every host)."""
+
+    host: str
+    availability_zone: str
+    disabled: bool
+    forced_down: bool
+    last_seen_up: datetime | None
+
+
+_HOST_SERVICES: Final = sa.select(
+    *(getattr(ComputeService, name) for name in HostService._fields)
+).where(ComputeService.binary == COMPUTE_BINARY)
+# Hosts of a page beyond which every compute service is read rather than a list of names.
+_MANY_HOSTS: Final = 20
+# Servers of a page beyond which its metadata and tags are read by joining the page's own
+# query rather than through a list of its uuids (which SQLAlchemy expands, bind by bind).
+_MANY_SERVERS: Final = 50
+
+
+@dataclass
+class PageDetails:
+    """What the views of a page of servers read beyond the servers' own rows."""
+
+    metadata: dict[str, dict[str, str]]                         # by server uuid
+    tags: dict[str, list[str]] = field(default_factory=dict)    # by uuid, when asked
+    services: dict[str, HostService] = field(default_factory=dict)   # by host
+    groups: dict[str, list[str]] = field(default_factory=dict)  # group uuids, when asked
+
+
+async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: bool,
+                       groups: bool, page: Page | None = None) -> PageDetails:
+    """Metadata, tags (when ``tags``), the hosts' compute services and server groups
+    (when ``groups``) of ``servers``: one query each, whatever their number. When
+    ``servers`` are the rows of ``page``, its statement (:attr:`Page.uuids`) replaces the
+    list of their uuids in the queries."""
+    uuids = [server.uuid for server in servers]
+    details = PageDetails(metadata={uuid: {} for uuid in uuids})
+    if not uuids:
+        return details
+    in_page: Any
+    if page is not None and len(uuids) > _MANY_SERVERS:
+        paged = page.uuids.subquery()
+
+        def in_page(stmt: Any, column: Any) -> Any:
+            return stmt.join(paged, paged.c.uuid == column)
+    else:
+        def in_page(stmt: Any, column: Any) -> Any:
+            return stmt.where(column.in_(uuids))
+    for uuid, key, value in await db.execute(in_page(
+            sa.select(InstanceMetadata.instance_uuid, InstanceMetadata.key,
+                      InstanceMetadata.value), InstanceMetadata.instance_uuid)):
+        details.metadata[uuid][key] = value
+    if tags:
+        details.tags = {uuid: [] for uuid in uuids}
+        for uuid, tag in await db.execute(in_page(
+                sa.select(InstanceTag.instance_uuid, InstanceTag.tag),
+                InstanceTag.instance_uuid).order_by(InstanceTag.tag)):
+            details.tags[uuid].append(tag)
+    hosts = {server.host for server in servers if server.host}
+    if hosts:
+        services = _HOST_SERVICES
+        if len(hosts) <= _MANY_HOSTS:
+            services = services.where(ComputeService.host.in_(sorted(hosts)))
+        rows = await (await db.connection()).execute(services)
+        details.services = {row.host: HostService._make(row) for row in rows}
+    if groups:
+        details.groups = {uuid: [] for uuid in uuids}
+        for uuid, group_uuid in await db.execute(
+                sa.select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
+                .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
+                .where(ServerGroupMember.instance_uuid.in_(uuids))):
+            details.groups[uuid].append(group_uuid)
+    return details
 
 
 def _paged(stmt: Any, keys: Sequence[tuple[str, str]], marker_row: Any,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,6 @@ from ownstack.compute.objects.models import Instance
 
 # The formats Nova's _parse_datetime accepts; anything else is a 400.
 _FORMATS: Final = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f")
-_NOVA_TIME: Final = "%Y-%m-%dT%H:%M:%S.%f"
 
 
 def parse_time(value: str | None, now: datetime) -> datetime:
@@ -86,22 +85,35 @@ async def instances_in_window(db: AsyncSession, start: datetime, stop: datetime,
     return list((await db.execute(stmt)).scalars())
 
 
+@dataclass(frozen=True)
+class ServerUsage:
+    """What one server used in a window; sizes are its flavor's at create."""
+
+    instance: Instance
+    hours: float
+    memory_mb: int
+    local_gb: int
+    vcpus: int
+    flavor: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    state: str
+    uptime: int                 # seconds, to its end or to now
+
+
 def server_usage(instance: Instance, start: datetime, stop: datetime, now: datetime
-                 ) -> dict[str, Any]:
+                 ) -> ServerUsage:
     flavor = instance.flavor or {}
     launched = _aware(instance.launched_at) if instance.launched_at else now
     ended = _aware(instance.terminated_at) if instance.terminated_at else None
-    return {
-        "instance_id": instance.uuid, "name": instance.display_name,
-        "tenant_id": instance.project_id, "hours": hours_for(instance, start, stop),
-        "memory_mb": int(flavor.get("ram", 0)),
-        "local_gb": int(flavor.get("disk", 0)) + int(flavor.get("ephemeral", 0)),
-        "vcpus": int(flavor.get("vcpus", 0)), "flavor": flavor.get("name"),
-        "started_at": launched.strftime(_NOVA_TIME),
-        "ended_at": ended.strftime(_NOVA_TIME) if ended else None,
-        "state": "terminated" if ended else instance.vm_state,
-        "uptime": int(((ended or now) - launched).total_seconds()),
-    }
+    return ServerUsage(
+        instance=instance, hours=hours_for(instance, start, stop),
+        memory_mb=int(flavor.get("ram", 0)),
+        local_gb=int(flavor.get("disk", 0)) + int(flavor.get("ephemeral", 0)),
+        vcpus=int(flavor.get("vcpus", 0)), flavor=flavor.get("name"),
+        started_at=launched, ended_at=ended,
+        state="terminated" if ended else instance.vm_state,
+        uptime=int(((ended or now) - launched).total_seconds()))
 
 
 @dataclass
@@ -109,19 +121,7 @@ class ProjectUsage:
     tenant_id: str
     start: datetime
     stop: datetime
-    servers: list[dict[str, Any]] = field(default_factory=list)
-
-    def body(self, *, detailed: bool) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "tenant_id": self.tenant_id,
-            "total_local_gb_usage": sum(s["local_gb"] * s["hours"] for s in self.servers),
-            "total_vcpus_usage": sum(s["vcpus"] * s["hours"] for s in self.servers),
-            "total_memory_mb_usage": sum(s["memory_mb"] * s["hours"] for s in self.servers),
-            "total_hours": sum(s["hours"] for s in self.servers),
-            "start": self.start.strftime(_NOVA_TIME), "stop": self.stop.strftime(_NOVA_TIME)}
-        if detailed:
-            result["server_usages"] = list(self.servers)
-        return result
+    servers: list[ServerUsage] = field(default_factory=list)
 
 
 def by_project(instances: Sequence[Instance], start: datetime, stop: datetime,

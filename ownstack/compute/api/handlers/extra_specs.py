@@ -12,21 +12,19 @@ from typing import Any
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest
-from ownstack.compute import extra_specs_registry, schemas
 from ownstack.compute.api.common import at_least, body, version_of
+from ownstack.compute.api.schemas import extra_specs as schemas
+from ownstack.compute.api.schemas import extra_specs_registry
 from ownstack.compute.errors import ExtraSpecNotFound
 from ownstack.compute.objects import flavors
 from ownstack.compute.state import Req
 
-_CREATE = Validator(schemas.CREATE_EXTRA_SPECS)
-_UPDATE = Validator(schemas.UPDATE_EXTRA_SPEC)
 
-
-def _stored(req: Req, specs: dict[str, Any]) -> dict[str, str]:
-    """Values as Nova stores them (numbers and booleans become strings), each checked
-    against the registry of known keys from 2.86 (``compute/extra_specs_registry.py``)."""
+async def _store(req: Req, specs: dict[str, Any]) -> None:
+    """Set ``specs`` on the flavor of the URL, the values as Nova stores them (numbers and
+    booleans become strings), each checked against the registry of known keys from 2.86
+    (``compute/api/schemas/extra_specs_registry.py``)."""
     stored = {key: value if isinstance(value, str) else str(value)
               for key, value in specs.items()}
     validated = at_least(version_of(req), "2.86")
@@ -36,7 +34,9 @@ def _stored(req: Req, specs: dict[str, Any]) -> dict[str, str]:
                              "longer than 255 characters.")
         if validated:
             extra_specs_registry.validate(key, value)
-    return stored
+    async with req.svc.write() as db:
+        flavor = await flavors.get_flavor(db, req.ctx, req.params["flavor_id"])
+        await flavors.set_extra_specs(db, flavor, stored)
 
 
 async def list_extra_specs(req: Req) -> Response:
@@ -49,11 +49,8 @@ async def list_extra_specs(req: Req) -> Response:
 
 async def create_extra_specs(req: Req) -> Response:
     req.svc.enforce(req.ctx, "os_compute_api:os-flavor-extra-specs:create")
-    data = await body(req, _CREATE)
-    specs = _stored(req, data["extra_specs"])
-    async with req.svc.write() as db:
-        flavor = await flavors.get_flavor(db, req.ctx, req.params["flavor_id"])
-        await flavors.set_extra_specs(db, flavor, specs)
+    data = await body(req, schemas.CREATE)
+    await _store(req, data["extra_specs"])
     return json_response(data)
 
 
@@ -70,13 +67,10 @@ async def show_extra_spec(req: Req) -> Response:
 
 async def update_extra_spec(req: Req) -> Response:
     req.svc.enforce(req.ctx, "os_compute_api:os-flavor-extra-specs:update")
-    data = await body(req, _UPDATE)
+    data = await body(req, schemas.UPDATE)
     if req.params["key"] not in data:
         raise BadRequest("Request body and URI mismatch")
-    specs = _stored(req, data)
-    async with req.svc.write() as db:
-        flavor = await flavors.get_flavor(db, req.ctx, req.params["flavor_id"])
-        await flavors.set_extra_specs(db, flavor, specs)
+    await _store(req, data)
     return json_response(data)
 
 

@@ -5,20 +5,12 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
-from ownstack.common.api.schema import Validator
 from ownstack.common.errors import Conflict, NotFound
-from ownstack.compute import schemas
 from ownstack.compute.api.common import at_least, body, version_of
+from ownstack.compute.api.schemas.flavor_access import ACTION
+from ownstack.compute.api.views.flavors import access_list
 from ownstack.compute.objects import flavors
-from ownstack.compute.objects.models import Flavor
 from ownstack.compute.state import Req
-
-_ACTION = Validator(schemas.FLAVOR_ACTION)
-
-
-def _access_view(flavor: Flavor, projects: list[str]) -> dict[str, object]:
-    return {"flavor_access": [{"flavor_id": flavor.flavorid, "tenant_id": project}
-                              for project in projects]}
 
 
 async def list_flavor_access(req: Req) -> Response:
@@ -28,11 +20,11 @@ async def list_flavor_access(req: Req) -> Response:
         if flavor.is_public:
             raise NotFound("Access list not available for public flavors.")
         projects = await flavors.access_list(db, flavor)
-    return json_response(_access_view(flavor, projects))
+    return json_response(access_list(flavor, projects))
 
 
 async def flavor_action(req: Req) -> Response:
-    data = await body(req, _ACTION)
+    data = await body(req, ACTION)
     if "addTenantAccess" in data:
         req.svc.enforce(req.ctx, "os_compute_api:os-flavor-access:add_tenant_access")
         project = data["addTenantAccess"]["tenant"]
@@ -48,4 +40,4 @@ async def flavor_action(req: Req) -> Response:
         else:
             await flavors.remove_access(db, flavor, project)
         projects = await flavors.access_list(db, flavor)
-    return json_response(_access_view(flavor, projects))
+    return json_response(access_list(flavor, projects))

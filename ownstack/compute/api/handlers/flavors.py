@@ -9,29 +9,23 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.pagination import parse_sort
-from ownstack.common.api.schema import Validator
+from ownstack.common.booleans import bool_from_string, parse_bool
 from ownstack.common.errors import BadRequest, NotFound
-from ownstack.compute import schemas
-from ownstack.compute.api import views
 from ownstack.compute.api.common import (
     at_least,
     body,
     collection_links,
     int_filter,
     limit_of,
+    reject_unknown_query,
     version_of,
 )
-from ownstack.compute.objects import flavors
+from ownstack.compute.api.schemas import flavors as schemas
+from ownstack.compute.api.views import flavors as views
+from ownstack.compute.objects import Session, flavors
 from ownstack.compute.objects.models import Flavor
 from ownstack.compute.state import Req
 
-_CREATE = Validator(schemas.create_flavor(with_description=False))
-_CREATE_255 = Validator(schemas.create_flavor(with_description=True))
-_UPDATE = Validator(schemas.UPDATE_FLAVOR)
-_LIST_PARAMS = frozenset({"sort_key", "sort_dir", "limit", "marker", "minRam", "minDisk",
-                          "is_public"})
-_TRUE = frozenset({"true", "1", "on", "yes", "t", "y"})
-_FALSE = frozenset({"false", "0", "off", "no", "f", "n"})
 _EXTRA_SPECS_INDEX = "os_compute_api:os-flavor-extra-specs:index"
 
 
@@ -45,11 +39,7 @@ async def list_flavors_detail(req: Req) -> Response:
 
 async def _list(req: Req, *, detail: bool) -> Response:
     version = version_of(req)
-    if at_least(version, "2.75"):
-        unknown = sorted(set(req.query) - _LIST_PARAMS)
-        if unknown:
-            raise BadRequest(f"Invalid input for query parameters: additional properties "
-                             f"are not allowed ({', '.join(unknown)} unexpected)")
+    reject_unknown_query(req, schemas.LIST_QUERY)
     filters = flavors.FlavorFilters(
         is_public=_is_public(req) if req.ctx.is_admin else True,
         min_memory_mb=int_filter(req, "minRam"), min_root_gb=int_filter(req, "minDisk"))
@@ -79,14 +69,13 @@ def _is_public(req: Req) -> bool | None:
         return True
     if value.lower() == "none":
         return None
-    if value.lower() in _TRUE:
-        return True
-    if value.lower() in _FALSE:
-        return False
-    raise BadRequest(f"Invalid is_public filter [{value}]")
+    parsed = parse_bool(value)
+    if parsed is None:
+        raise BadRequest(f"Invalid is_public filter [{value}]")
+    return parsed
 
 
-async def _extra_specs(req: Req, db: Any, found: list[Flavor]) -> dict[int, dict[str, str]]:
+async def _extra_specs(req: Req, db: Session, found: list[Flavor]) -> dict[int, dict[str, str]]:
     if not at_least(version_of(req), "2.61") or not req.svc.allowed(req.ctx, _EXTRA_SPECS_INDEX):
         return {}
     return await flavors.extra_specs_of(db, [f.id for f in found])
@@ -103,7 +92,7 @@ async def show_flavor(req: Req) -> Response:
 async def create_flavor(req: Req) -> Response:
     req.svc.enforce(req.ctx, "os_compute_api:os-flavor-manage:create")
     version = version_of(req)
-    data = (await body(req, _CREATE_255 if at_least(version, "2.55") else _CREATE))["flavor"]
+    data = (await body(req, schemas.CREATE(version)))["flavor"]
     flavorid = data.get("id")
     values = {
         "flavorid": str(uuid.uuid4()) if flavorid is None else str(flavorid),
@@ -112,7 +101,7 @@ async def create_flavor(req: Req) -> Response:
         "ephemeral_gb": int(data.get("OS-FLV-EXT-DATA:ephemeral", 0)),
         "swap": int(data.get("swap") or 0),
         "rxtx_factor": float(data.get("rxtx_factor", 1.0)),
-        "is_public": _boolean(data.get("os-flavor-access:is_public", True)),
+        "is_public": bool_from_string(data.get("os-flavor-access:is_public", True)),
         "description": data.get("description"),
     }
     async with req.svc.write() as db:
@@ -123,16 +112,12 @@ async def create_flavor(req: Req) -> Response:
                                                  specs if visible else None)})
 
 
-def _boolean(value: bool | str) -> bool:
-    return value if isinstance(value, bool) else value.lower() in _TRUE
-
-
 async def update_flavor(req: Req) -> Response:
     version = version_of(req)
     if not at_least(version, "2.55"):
         raise NotFound("The resource could not be found.")
     req.svc.enforce(req.ctx, "os_compute_api:os-flavor-manage:update")
-    data = (await body(req, _UPDATE))["flavor"]
+    data = (await body(req, schemas.UPDATE))["flavor"]
     async with req.svc.write() as db:
         flavor = await flavors.update_description(db, req.ctx, req.params["flavor_id"],
                                                   data["description"])

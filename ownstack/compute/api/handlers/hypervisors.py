@@ -9,7 +9,6 @@ its host.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,8 +16,17 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.common.errors import BadRequest, NotFound
-from ownstack.compute import ops_schemas
-from ownstack.compute.api.common import Version, at_least, collection_links, limit_of, version_of
+from ownstack.compute.api.common import (
+    Version,
+    at_least,
+    collection_links,
+    limit_of,
+    query_bool,
+    reject_unknown_query,
+    version_of,
+)
+from ownstack.compute.api.schemas import hypervisors as schemas
+from ownstack.compute.api.views import hypervisors as views
 from ownstack.compute.objects import hosts
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.state import Req
@@ -36,8 +44,7 @@ async def list_hypervisors_detail(req: Req) -> Response:
 
 async def _list(req: Req, *, detail: bool) -> Response:
     version = version_of(req)
-    if at_least(version, "2.75"):
-        ops_schemas.reject_unknown_params(req.query.keys(), ops_schemas.HYPERVISORS_QUERY)
+    reject_unknown_query(req, schemas.LIST_QUERY)
     paged = at_least(version, "2.33")
     limit = limit_of(req) if paged else None
     marker = req.query.get("marker") if paged else None
@@ -68,14 +75,13 @@ def _with_servers(req: Req, version: Version) -> bool:
     value = req.query.get("with_servers")
     if value is None or not at_least(version, "2.53"):
         return False
-    return ops_schemas.strict_bool("with_servers", value)
+    return query_bool("with_servers", value)
 
 
 async def show_hypervisor(req: Req) -> Response:
     req.svc.enforce(req.ctx, "os_compute_api:os-hypervisors:show")
     version = version_of(req)
-    if at_least(version, "2.75"):
-        ops_schemas.reject_unknown_params(req.query.keys(), ops_schemas.HYPERVISOR_SHOW_QUERY)
+    reject_unknown_query(req, schemas.SHOW_QUERY)
     with_servers = _with_servers(req, version)
     async with req.svc.read() as db:
         record = await hosts.get_node(db, req.params["hypervisor_id"],
@@ -95,63 +101,27 @@ async def hypervisor_statistics(req: Req) -> Response:
         records = [r for r in await hosts.list_nodes(db) if not r.service.disabled]
         placed = await hosts.instances_on_nodes(
             db, [r.node.hypervisor_hostname for r in records])
-    totals = dict.fromkeys(_STAT_FIELDS, 0)
+    totals = dict.fromkeys(views.STAT_FIELDS, 0)
     for record in records:
         stats = await _stats(req, record, placed[record.node.hypervisor_hostname])
-        for field in _STAT_FIELDS:
+        for field in views.STAT_FIELDS:
             totals[field] += stats[field]
     return json_response({"hypervisor_statistics": {"count": len(records), **totals}})
 
 
-_STAT_FIELDS = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
-                "local_gb_used", "free_ram_mb", "free_disk_gb", "current_workload",
-                "running_vms", "disk_available_least")
-
-
 async def _stats(req: Req, record: hosts.NodeRecord, placed: Sequence[Instance]
                  ) -> dict[str, int]:
-    node = record.node
-    used = await hosts.node_usage(req.svc.placement, node.uuid)
-    free_disk = node.local_gb - used.local_gb_used
-    return {"vcpus": node.vcpus, "memory_mb": node.memory_mb, "local_gb": node.local_gb,
-            "vcpus_used": used.vcpus_used, "memory_mb_used": used.memory_mb_used,
-            "local_gb_used": used.local_gb_used,
-            "free_ram_mb": node.memory_mb - used.memory_mb_used, "free_disk_gb": free_disk,
-            "current_workload": sum(1 for i in placed if i.task_state is not None),
-            "running_vms": len(placed), "disk_available_least": free_disk}
+    used = await hosts.node_usage(req.svc.placement, record.node.uuid)
+    return views.stats(record, used, placed)
 
 
 async def _view(req: Req, version: Version, record: hosts.NodeRecord,
                 placed: Sequence[Instance], *, detail: bool, with_servers: bool
                 ) -> dict[str, Any]:
-    node, service = record.node, record.service
-    by_uuid = at_least(version, "2.53")
-    up = hosts.is_up(service, req.svc.config.compute.service_down_time)
-    view: dict[str, Any] = {
-        "id": node.uuid if by_uuid else node.id, "hypervisor_hostname": node.hypervisor_hostname,
-        "state": "up" if up else "down",
-        "status": "disabled" if service.disabled else "enabled"}
-    if detail:
-        view.update({"hypervisor_type": node.hypervisor_type,
-                     "hypervisor_version": node.hypervisor_version, "host_ip": node.host_ip,
-                     "service": {"id": service.uuid if by_uuid else service.id,
-                                 "host": node.host,
-                                 "disabled_reason": service.disabled_reason}})
-        if at_least(version, "2.88"):
-            view["uptime"] = None
-        else:
-            view.update(await _stats(req, record, placed))
-            view["cpu_info"] = _cpu_info(node.cpu_info) if at_least(version, "2.28") \
-                else node.cpu_info
-    if with_servers and (placed or at_least(version, "2.75")):
-        view["servers"] = [{"name": i.display_name, "uuid": i.uuid} for i in placed]
-    return view
-
-
-def _cpu_info(text: str) -> Any:
-    """From 2.28 an object; a node that reported none, or garbage, shows ``{}``."""
-    try:
-        parsed = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+    """A node's view; its statistics (asked of Placement) only where the view shows them."""
+    stats = await _stats(req, record, placed) \
+        if detail and not at_least(version, "2.88") else None
+    return views.hypervisor(
+        version, record, placed,
+        up=hosts.is_up(record.service, req.svc.config.compute.service_down_time),
+        stats=stats, detail=detail, with_servers=with_servers)

@@ -12,17 +12,12 @@ from typing import Any
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest
-from ownstack.compute import schemas
-from ownstack.compute.api import views
 from ownstack.compute.api.common import at_least, body, collection_links, limit_of, version_of
+from ownstack.compute.api.schemas import keypairs as schemas
+from ownstack.compute.api.views import keypairs as views
 from ownstack.compute.objects import keypairs
 from ownstack.compute.state import Req
-
-_CREATE_21 = Validator(schemas.create_keypair(with_type=False, with_user_id=False))
-_CREATE_22 = Validator(schemas.create_keypair(with_type=True, with_user_id=False))
-_CREATE_210 = Validator(schemas.create_keypair(with_type=True, with_user_id=True))
 
 
 def _target_user(req: Req, rule: str, requested: str | None) -> str:
@@ -37,9 +32,7 @@ def _target_user(req: Req, rule: str, requested: str | None) -> str:
 
 async def create_keypair(req: Req) -> Response:
     version = version_of(req)
-    validator = (_CREATE_210 if at_least(version, "2.10")
-                 else _CREATE_22 if at_least(version, "2.2") else _CREATE_21)
-    data: dict[str, Any] = (await body(req, validator))["keypair"]
+    data: dict[str, Any] = (await body(req, schemas.CREATE(version)))["keypair"]
     user_id = _target_user(req, "os_compute_api:os-keypairs:create", data.get("user_id"))
     if "public_key" not in data:
         raise BadRequest("ownstack does not generate key pairs: import a public key by "

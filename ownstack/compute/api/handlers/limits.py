@@ -6,12 +6,11 @@ another project with ``?tenant_id=`` (policy ``limits:other_project``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
-from ownstack.compute.api.common import at_least, version_of
+from ownstack.compute.api.common import version_of
+from ownstack.compute.api.views.limits import limits as limits_view
 from ownstack.compute.objects import quotas
 from ownstack.compute.state import Req
 
@@ -25,29 +24,4 @@ async def show_limits(req: Req) -> Response:
     async with req.svc.read() as db:
         limits = await quotas.limits(db, req.svc.config.compute.quota, project_id)
         used = await quotas.usage(db, project_id, key_pairs_of=req.ctx.user_id)
-    return json_response({"limits": {"rate": [],
-                                     "absolute": _absolute(req, limits, used)}})
-
-
-def _absolute(req: Req, limits: dict[str, int], used: dict[str, int]) -> dict[str, Any]:
-    version = version_of(req)
-    absolute: dict[str, Any] = {
-        "maxTotalInstances": limits["instances"], "maxTotalCores": limits["cores"],
-        "maxTotalRAMSize": limits["ram"], "maxServerMeta": limits["metadata_items"],
-        "maxTotalKeypairs": limits["key_pairs"], "maxServerGroups": limits["server_groups"],
-        "maxServerGroupMembers": limits["server_group_members"],
-        "totalInstancesUsed": used["instances"], "totalCoresUsed": used["cores"],
-        "totalRAMUsed": used["ram"], "totalServerGroupsUsed": used["server_groups"],
-    }
-    if not at_least(version, "2.57"):
-        absolute["maxPersonality"] = limits["injected_files"]
-        absolute["maxPersonalitySize"] = limits["injected_file_content_bytes"]
-    if not at_least(version, "2.39"):
-        absolute["maxImageMeta"] = limits["metadata_items"]
-    if not at_least(version, "2.36"):
-        network = quotas.NETWORK_DEFAULTS
-        absolute.update({"maxSecurityGroups": network["security_groups"],
-                         "maxSecurityGroupRules": network["security_group_rules"],
-                         "maxTotalFloatingIps": network["floating_ips"],
-                         "totalFloatingIpsUsed": 0, "totalSecurityGroupsUsed": 0})
-    return absolute
+    return json_response(limits_view(version_of(req), limits, used))

@@ -22,50 +22,36 @@ asking for it is a 400 rather than a promise not kept.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.api.schema import Validator
+from ownstack.common.booleans import bool_from_string
 from ownstack.common.bus import BusError, BusTimeout, RemoteError
 from ownstack.common.clients.image import ImageClientError, ImageInfo, ImageNotFound
 from ownstack.common.errors import BadRequest, Forbidden, OwnstackError
-from ownstack.compute import action_schemas, rpc, states
-from ownstack.compute.api import server_views
-from ownstack.compute.api.common import Version, at_least, links, nudge, version_of
-from ownstack.compute.errors import (
-    ConsoleNotAvailable,
-    ImageServiceUnavailable,
-    InstanceInvalidState,
-    InstanceNotReady,
-    KeypairNotFound,
+from ownstack.compute import rpc
+from ownstack.compute.api.common import at_least, check_user_data, links, nudge, version_of
+from ownstack.compute.api.schemas import server_actions as schemas
+from ownstack.compute.api.server_common import (
+    caller_is_admin,
+    load_server,
+    require_host,
+    show_body,
 )
-from ownstack.compute.objects import keypairs, quotas, server_actions, server_metadata
-from ownstack.compute.objects.instances import find_server
+from ownstack.compute.errors import ConsoleNotAvailable, ImageServiceUnavailable, KeypairNotFound
+from ownstack.compute.objects import Session, keypairs, quotas, server_actions, server_metadata
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.objects.servers import generate_password
 from ownstack.compute.state import Req
 
-log = logging.getLogger(__name__)
-
-SHOW_RULE: Final = "os_compute_api:servers:show"
 CONSOLE_TIMEOUT: Final = 30.0   # seconds the agent has to answer os-getConsoleOutput
 _RULE: Final = "os_compute_api:servers:"
 _LOCK_RULE: Final = "os_compute_api:os-lock-server:"
-_REBOOT = Validator(action_schemas.REBOOT)
-_CREATE_IMAGE = Validator(action_schemas.CREATE_IMAGE)
-_LOCK = Validator(action_schemas.LOCK)
-_LOCK_273 = Validator(action_schemas.LOCK_273)
-_CONSOLE = Validator(action_schemas.CONSOLE_OUTPUT)
-_REBUILD: dict[Version, Validator] = {}
 # XML-unsafe control characters Nova strips from console output (newline and tab stay).
 _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 
@@ -94,34 +80,6 @@ async def server_action(req: Req) -> Response:
     return await action(req, data)
 
 
-# --- what every server sub-resource handler shares ----------------------------------------
-async def load_server(req: Req, db: AsyncSession, rule: str, *,
-                      include_deleted: bool = False) -> Instance:
-    """The server of the URL as its readers find it (404 for another project's), then
-    policy ``rule`` on it (403 for a reader who may not act)."""
-    instance = await find_server(req.svc, db, req.ctx, req.params["server_id"], SHOW_RULE,
-                                 include_deleted=include_deleted)
-    req.svc.enforce(req.ctx, rule, {"project_id": instance.project_id,
-                                    "user_id": instance.user_id})
-    return instance
-
-
-def require_host(instance: Instance, operation: str) -> str:
-    """The host to ask a question of the server (console, diagnostics): one that is not
-    being told to delete it. Nova's 409s ``InstanceNotReady`` and ``InstanceInvalidState``."""
-    if not instance.host or instance.vm_state == states.BUILDING:
-        raise InstanceNotReady(instance.uuid)
-    if instance.task_state == states.DELETING:
-        raise InstanceInvalidState(operation, instance.uuid, "task_state",
-                                   instance.task_state)
-    return instance.host
-
-
-def caller_is_admin(req: Req) -> bool:
-    """Nova's ``context.is_admin``: what lets a caller act on a locked server."""
-    return req.svc.allowed(req.ctx, "context_is_admin")
-
-
 # --- power: os-stop, os-start, reboot -----------------------------------------------------
 async def _stop(req: Req, data: dict[str, Any]) -> Response:
     return await _begin(req, server_actions.STOP, _RULE + "stop")
@@ -132,7 +90,7 @@ async def _start(req: Req, data: dict[str, Any]) -> Response:
 
 
 async def _reboot(req: Req, data: dict[str, Any]) -> Response:
-    kind = _REBOOT.validate(data)["reboot"]["type"].upper()
+    kind = schemas.REBOOT.validate(data)["reboot"]["type"].upper()
     transition = server_actions.HARD_REBOOT if kind == "HARD" else server_actions.SOFT_REBOOT
     return await _begin(req, transition, _RULE + "reboot")
 
@@ -150,12 +108,12 @@ async def _begin(req: Req, transition: server_actions.Transition, rule: str) -> 
 # --- rebuild ------------------------------------------------------------------------------
 async def _rebuild(req: Req, data: dict[str, Any]) -> Response:
     version = version_of(req)
-    wanted: dict[str, Any] = _rebuild_validator(version).validate(data)["rebuild"]
+    wanted: dict[str, Any] = schemas.REBUILD(version).validate(data)["rebuild"]
     if wanted.get("personality"):
         raise BadRequest("Personality files are not supported by ownstack: pass files "
                          "to the server with user_data (config drive) instead.")
     if wanted.get("user_data") is not None:
-        _check_base64("user_data", wanted["user_data"])
+        check_user_data(wanted["user_data"])
     is_admin = caller_is_admin(req)
     rule = _RULE + "rebuild"
     async with req.svc.read() as db:
@@ -173,11 +131,12 @@ async def _rebuild(req: Req, data: dict[str, Any]) -> Response:
             image_ref=image.id, admin_pass=admin_pass,
             image_meta=server_actions.rebuilt_image_meta(image),
             task_args={"image_ref": image.id,
-                       "preserve_ephemeral": _truthy(wanted.get("preserve_ephemeral"))},
+                       "preserve_ephemeral": bool_from_string(
+                           wanted.get("preserve_ephemeral"))},
             **values)
         if "metadata" in wanted:
             await _replace_metadata(req, db, instance, wanted["metadata"])
-        view = await server_views.show_body(req, db, instance)
+        view = await show_body(req, db, instance)
         uuid, user_data = instance.uuid, instance.user_data
     view["server"]["adminPass"] = admin_pass
     if at_least(version, "2.57"):
@@ -186,20 +145,12 @@ async def _rebuild(req: Req, data: dict[str, Any]) -> Response:
     return json_response(view, 202, {"Location": links(req, "servers", uuid)[0]["href"]})
 
 
-def _rebuild_validator(version: Version) -> Validator:
-    validator = _REBUILD.get(version)
-    if validator is None:
-        validator = _REBUILD[version] = Validator(
-            action_schemas.rebuild(lambda minimum: at_least(version, minimum)))
-    return validator
-
-
 _REBUILT_FIELDS: Final = (("name", "display_name"), ("description", "display_description"),
                           ("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6"),
                           ("user_data", "user_data"), ("hostname", "hostname"))
 
 
-async def _rebuild_values(req: Req, db: AsyncSession, wanted: dict[str, Any]
+async def _rebuild_values(req: Req, db: Session, wanted: dict[str, Any]
                           ) -> dict[str, Any]:
     """The instance columns a rebuild body changes (those it does not name stay)."""
     values = {column: wanted[name] for name, column in _REBUILT_FIELDS if name in wanted}
@@ -215,7 +166,7 @@ async def _rebuild_values(req: Req, db: AsyncSession, wanted: dict[str, Any]
     return values
 
 
-async def _replace_metadata(req: Req, db: AsyncSession, instance: Instance,
+async def _replace_metadata(req: Req, db: Session, instance: Instance,
                             metadata: dict[str, str]) -> None:
     await quotas.check_metadata_items(db, req.svc.config.compute.quota, instance.project_id,
                                       len(metadata))
@@ -239,7 +190,7 @@ async def _create_image(req: Req, data: dict[str, Any]) -> Response:
     """Create the snapshot image (queued) as the caller, then hand its upload to the
     agent. Below 2.45 the answer is a Location header, from 2.45 ``{"image_id"}``."""
     version = version_of(req)
-    wanted = _CREATE_IMAGE.validate(data)["createImage"]
+    wanted = schemas.CREATE_IMAGE.validate(data)["createImage"]
     metadata: dict[str, str] = wanted.get("metadata", {})
     is_admin = caller_is_admin(req)
     rule = _RULE + "create_image"
@@ -291,8 +242,9 @@ def _image_error(exc: ImageClientError) -> OwnstackError:
 # --- lock, unlock -------------------------------------------------------------------------
 async def _lock(req: Req, data: dict[str, Any]) -> Response:
     """From 2.73 ``{"lock": {"locked_reason": ...}}``; before, any value (null)."""
-    with_reason = at_least(version_of(req), "2.73")
-    lock = (_LOCK_273 if with_reason else _LOCK).validate(data)["lock"]
+    version = version_of(req)
+    with_reason = at_least(version, "2.73")
+    lock = schemas.LOCK(version).validate(data)["lock"]
     reason = lock.get("locked_reason") if with_reason and isinstance(lock, dict) else None
     async with req.svc.write() as db:
         instance = await load_server(req, db, _LOCK_RULE + "lock")
@@ -313,7 +265,8 @@ async def _unlock(req: Req, data: dict[str, Any]) -> Response:
 # --- os-getConsoleOutput ------------------------------------------------------------------
 async def _console_output(req: Req, data: dict[str, Any]) -> Response:
     """The tail of the server's console log, asked of its host's agent over the bus."""
-    length = _console_length(_CONSOLE.validate(data)["os-getConsoleOutput"].get("length"))
+    length = _console_length(
+        schemas.CONSOLE_OUTPUT.validate(data)["os-getConsoleOutput"].get("length"))
     async with req.svc.read() as db:
         instance = await load_server(req, db, "os_compute_api:os-console-output")
     host = require_host(instance, "get_console_output")
@@ -344,20 +297,6 @@ def _console_length(value: int | str | None) -> int | None:
         raise BadRequest(f"Invalid input for field 'os-getConsoleOutput.length': {value} "
                          "is less than the minimum of -1")
     return None if length == -1 else length
-
-
-# --- helpers ------------------------------------------------------------------------------
-def _check_base64(field: str, value: str) -> None:
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest(f"Invalid input for field/attribute {field}. Value: is not a "
-                         "'base64' string.") from None
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str)
-                             and value.lower() in {"true", "1", "on", "yes"})
 
 
 ActionHandler = Callable[[Req, dict[str, Any]], Awaitable[Response]]

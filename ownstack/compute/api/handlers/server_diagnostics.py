@@ -15,7 +15,7 @@ agent is asked over the bus (``describe_instance``) for the driver's view of the
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from starlette.responses import Response
 
@@ -23,16 +23,13 @@ from ownstack.common.api.app import json_response
 from ownstack.common.bus import BusError, BusTimeout, RemoteError
 from ownstack.compute import rpc
 from ownstack.compute.api.common import at_least, version_of
-from ownstack.compute.api.handlers.server_actions import load_server, require_host
+from ownstack.compute.api.server_common import load_server, require_host
+from ownstack.compute.api.views.server_diagnostics import standard
 from ownstack.compute.errors import InstanceInvalidState, InstanceNotReady
-from ownstack.compute.objects.models import Instance
 from ownstack.compute.state import Req
 
 RULE: Final = "os_compute_api:os-server-diagnostics"
 DESCRIBE_TIMEOUT: Final = 30.0
-# Nova's power_state numbers -> the standard diagnostics' state names.
-_STATES: Final = {0: "pending", 1: "running", 3: "paused", 4: "shutdown", 6: "crashed",
-                  7: "suspended"}
 
 
 async def show_diagnostics(req: Req) -> Response:
@@ -53,29 +50,6 @@ async def show_diagnostics(req: Req) -> Response:
     if not isinstance(details, dict):
         raise InstanceNotReady(instance.uuid)
     if at_least(version_of(req), "2.48"):
-        return json_response(_standard(instance, details))
+        return json_response(standard(instance, details))
     return json_response(details)
 
-
-def _standard(instance: Instance, details: dict[str, Any]) -> dict[str, Any]:
-    disks = 1 + (1 if details.get("config_drive") else 0)
-    taps = details.get("taps") or []
-    accel = details.get("accel")
-    return {
-        "state": _STATES.get(int(details.get("power_state", 0)), "pending"),
-        "driver": details.get("driver"),
-        "hypervisor": {"kvm": "kvm", "tcg": "qemu"}.get(str(accel), accel),
-        "hypervisor_os": "linux",
-        "uptime": None,
-        "config_drive": bool(details.get("config_drive")),
-        "num_cpus": instance.vcpus,
-        "num_disks": disks,
-        "num_nics": len(taps),
-        "memory_details": {"maximum": instance.memory_mb, "used": None},
-        "cpu_details": [],
-        "disk_details": [],
-        "nic_details": [{"mac_address": None, "rx_octets": None, "rx_errors": None,
-                         "rx_drop": None, "rx_packets": None, "rx_rate": None,
-                         "tx_octets": None, "tx_errors": None, "tx_drop": None,
-                         "tx_packets": None, "tx_rate": None} for _ in taps],
-    }

@@ -7,48 +7,21 @@ Soft policies need 2.15; ``project_id`` and ``user_id`` show from 2.13.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest
-from ownstack.compute import ops_schemas
-from ownstack.compute.api.common import MAX_LIMIT, Version, at_least, body, version_of
+from ownstack.compute.api.common import MAX_LIMIT, body, reject_unknown_query, version_of
+from ownstack.compute.api.schemas import server_groups as schemas
+from ownstack.compute.api.views.server_groups import server_group
 from ownstack.compute.objects import server_groups
 from ownstack.compute.state import Req
-
-_CREATE_21 = Validator(ops_schemas.create_server_group(
-    policies=ops_schemas.POLICIES_21, with_policy=False))
-_CREATE_215 = Validator(ops_schemas.create_server_group(
-    policies=ops_schemas.POLICIES, with_policy=False))
-_CREATE_264 = Validator(ops_schemas.create_server_group(
-    policies=ops_schemas.POLICIES, with_policy=True))
-
-
-def group_view(version: Version, record: server_groups.GroupRecord) -> dict[str, Any]:
-    group = record.group
-    view: dict[str, Any] = {"id": group.uuid, "name": group.name}
-    if at_least(version, "2.64"):
-        view["policy"] = group.policy
-        view["rules"] = dict(group.rules or {})
-    else:
-        view["policies"] = [group.policy]
-        view["metadata"] = {}
-    view["members"] = list(record.members)
-    if at_least(version, "2.13"):
-        view["project_id"] = group.project_id
-        view["user_id"] = group.user_id
-    return view
 
 
 async def create_group(req: Req) -> Response:
     req.svc.enforce(req.ctx, "os_compute_api:os-server-groups:create")
     version = version_of(req)
-    validator = (_CREATE_264 if at_least(version, "2.64")
-                 else _CREATE_215 if at_least(version, "2.15") else _CREATE_21)
-    data = (await body(req, validator))["server_group"]
+    data = (await body(req, schemas.CREATE(version)))["server_group"]
     policy = data["policy"] if "policy" in data else data["policies"][0]
     rules = {key: int(value) for key, value in data.get("rules", {}).items()}
     if rules and policy != "anti-affinity":
@@ -57,14 +30,13 @@ async def create_group(req: Req) -> Response:
         record = await server_groups.create_group(
             db, req.ctx, req.svc.config.compute.quota, name=data["name"], policy=policy,
             rules=rules)
-    return json_response({"server_group": group_view(version, record)})
+    return json_response({"server_group": server_group(version, record)})
 
 
 async def list_groups(req: Req) -> Response:
     req.svc.enforce(req.ctx, "os_compute_api:os-server-groups:index")
     version = version_of(req)
-    if at_least(version, "2.75"):
-        ops_schemas.reject_unknown_params(req.query.keys(), ops_schemas.SERVER_GROUPS_QUERY)
+    reject_unknown_query(req, schemas.LIST_QUERY)
     all_projects = "all_projects" in req.query
     if all_projects:
         req.svc.enforce(req.ctx, "os_compute_api:os-server-groups:index:all_projects")
@@ -73,7 +45,7 @@ async def list_groups(req: Req) -> Response:
             db, req.ctx, all_projects=all_projects,
             limit=_count(req, "limit", MAX_LIMIT, minimum=0),
             offset=_count(req, "offset", 0, minimum=0))
-    return json_response({"server_groups": [group_view(version, r) for r in found]})
+    return json_response({"server_groups": [server_group(version, r) for r in found]})
 
 
 def _count(req: Req, name: str, default: int, *, minimum: int) -> int:
@@ -95,7 +67,7 @@ async def show_group(req: Req) -> Response:
         record = await server_groups.get_group(db, req.ctx, req.params["group_id"])
     req.svc.enforce(req.ctx, "os_compute_api:os-server-groups:show",
                     {"project_id": record.group.project_id})
-    return json_response({"server_group": group_view(version_of(req), record)})
+    return json_response({"server_group": server_group(version_of(req), record)})
 
 
 async def delete_group(req: Req) -> Response:

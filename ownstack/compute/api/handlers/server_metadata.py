@@ -10,17 +10,14 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest
-from ownstack.compute import action_schemas
 from ownstack.compute.api.common import body
-from ownstack.compute.api.handlers.server_actions import caller_is_admin, load_server
+from ownstack.compute.api.schemas.server_metadata import SET_METADATA, SET_METADATA_ITEM
+from ownstack.compute.api.server_common import caller_is_admin, load_server
 from ownstack.compute.errors import MetadataItemNotFound
 from ownstack.compute.objects import server_metadata
 from ownstack.compute.state import Req
 
-_SET = Validator(action_schemas.SET_METADATA)
-_SET_ITEM = Validator(action_schemas.SET_METADATA_ITEM)
 _RULE = "os_compute_api:server-metadata:"
 
 
@@ -42,16 +39,18 @@ async def show_metadata_item(req: Req) -> Response:
 
 async def replace_metadata(req: Req) -> Response:
     """PUT: the body becomes all of the server's metadata."""
-    return await _set(req, (await body(req, _SET))["metadata"], "update_all", replace=True)
+    return await _set(req, (await body(req, SET_METADATA))["metadata"], "update_all",
+                      replace=True)
 
 
 async def update_metadata(req: Req) -> Response:
     """POST: the body's items are added or changed; the others stay."""
-    return await _set(req, (await body(req, _SET))["metadata"], "create", replace=False)
+    return await _set(req, (await body(req, SET_METADATA))["metadata"], "create",
+                      replace=False)
 
 
 async def set_metadata_item(req: Req) -> Response:
-    item: dict[str, str] = (await body(req, _SET_ITEM))["meta"]
+    item: dict[str, str] = (await body(req, SET_METADATA_ITEM))["meta"]
     if req.params["key"] not in item:
         raise BadRequest("Request body and URI mismatch")
     await _set(req, item, "update", replace=False)

@@ -10,17 +10,14 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest, NotFound, ValidationFailed
-from ownstack.compute import action_schemas, server_schemas
 from ownstack.compute.api.common import at_least, body, version_of
-from ownstack.compute.api.handlers.server_actions import load_server
+from ownstack.compute.api.schemas.server_tags import REPLACE_TAGS, TAG_IN_URL
+from ownstack.compute.api.server_common import load_server
 from ownstack.compute.errors import ServerTagNotFound
 from ownstack.compute.objects import server_metadata
 from ownstack.compute.state import Req
 
-_REPLACE = Validator(action_schemas.REPLACE_TAGS)
-_TAG = Validator(server_schemas.TAG)
 _RULE = "os_compute_api:os-server-tags:"
 
 
@@ -43,7 +40,7 @@ async def check_tag(req: Req) -> Response:
 
 async def replace_tags(req: Req) -> Response:
     _require_tags_version(req)
-    tags: list[str] = (await body(req, _REPLACE))["tags"]
+    tags: list[str] = (await body(req, REPLACE_TAGS))["tags"]
     async with req.svc.write() as db:
         instance = await load_server(req, db, _RULE + "update_all")
         stored = await server_metadata.replace_tags(db, instance, tags)
@@ -88,7 +85,7 @@ def _require_tags_version(req: Req) -> None:
 def _check_tag(tag: str) -> None:
     """A tag in the URL, held to the rules of one in a body, with Nova's message."""
     try:
-        _TAG.validate(tag)
+        TAG_IN_URL.validate(tag)
     except ValidationFailed as exc:
         raise BadRequest(f"Tag '{tag}' is invalid. It must be a non empty string without "
                          f"characters '/' and ','. Validation error message: {exc.message}"

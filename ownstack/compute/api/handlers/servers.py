@@ -10,8 +10,6 @@ version (a superset: clients read the fields they know).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any, Final
 
@@ -19,28 +17,32 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.pagination import parse_sort
+from ownstack.common.booleans import FALSE_STRINGS, TRUE_STRINGS, bool_from_string, parse_bool
 from ownstack.common.clients.image import ImageClientError, ImageNotFound
 from ownstack.common.errors import BadRequest, Forbidden
-from ownstack.compute import rpc, server_schemas, states
-from ownstack.compute.api import server_views
+from ownstack.compute import rpc, states
 from ownstack.compute.api.common import (
     Version,
     at_least,
     body,
+    check_user_data,
     collection_links,
     limit_of,
     nudge,
+    reject_unknown_query,
     version_of,
 )
-from ownstack.compute.errors import ConcurrentUpdate, InstanceLocked, InvalidServerRequest
+from ownstack.compute.api.schemas import servers as schemas
+from ownstack.compute.api.server_common import load_extras, show_body
+from ownstack.compute.api.views import servers as views
+from ownstack.compute.errors import ConcurrentUpdate, InvalidServerRequest
 from ownstack.compute.objects import actions, servers
 from ownstack.compute.objects.instances import find_server, update_instance
+from ownstack.compute.objects.server_actions import check_unlocked
 from ownstack.compute.objects.servers import CreateRequest, ImageFacts, ServerFilters
 from ownstack.compute.state import Req
 
 _RULE = "os_compute_api:servers:"
-_TRUE: Final = frozenset({"1", "t", "true", "on", "y", "yes"})
-_FALSE: Final = frozenset({"0", "f", "false", "off", "n", "no"})
 _UUID_RE: Final = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
@@ -49,17 +51,16 @@ _UUID_RE: Final = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]
 async def create_server(req: Req) -> Response:
     version = version_of(req)
     req.svc.enforce(req.ctx, _RULE + "create")
-    data: dict[str, Any] = await body(req, server_schemas.create_server(version))
+    data: dict[str, Any] = await body(req, schemas.CREATE(version))
     request = await _create_request(req, data)
     async with req.svc.write() as db:
         created = await servers.create_instances(db, req.ctx, req.svc.config, request)
     await req.svc.bus.cast(rpc.CONDUCTOR_TOPIC, "schedule_instances", {
         "instance_uuids": [instance.uuid for instance in created],
         "request_id": req.ctx.request_id})
-    if _flag(data["server"].get("return_reservation_id", False)):
+    if bool_from_string(data["server"].get("return_reservation_id", False)):
         return json_response({"reservation_id": created[0].reservation_id}, 202)
-    return json_response({"server": server_views.created(req, created[0], request.admin_pass)},
-                         202)
+    return json_response({"server": views.created(req, created[0], request.admin_pass)}, 202)
 
 
 async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
@@ -88,7 +89,7 @@ async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
         key_name=server.get("key_name"), availability_zone=server.get("availability_zone"),
         metadata=dict(server.get("metadata") or {}), tags=list(server.get("tags") or []),
         user_data=_user_data(server.get("user_data")),
-        config_drive=_flag(server.get("config_drive", False)),
+        config_drive=bool_from_string(server.get("config_drive", False)),
         admin_pass=server.get("adminPass") or servers.generate_password(),
         access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
         requested_networks=_networks(server.get("networks", "auto")),
@@ -134,7 +135,7 @@ async def _fetch_image(req: Req, image_id: str) -> ImageFacts:
                       virtual_size=info.virtual_size, properties=dict(info.properties))
 
 
-def _networks(value: Any) -> Any:
+def _networks(value: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     """``none`` and ``auto`` are kept (there is nothing to allocate yet); a list names
     networks or ports, none of which exist without a network service."""
     if isinstance(value, str):
@@ -158,52 +159,17 @@ def _security_groups_ok(server: dict[str, Any]) -> None:
 
 
 def _user_data(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        decoded = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest("Invalid input for field 'user_data': it is not valid "
-                         "base64.") from None
-    if len(decoded) > 65535:
-        raise BadRequest(f"Invalid input for field 'user_data': {len(decoded)} bytes "
-                         "decoded, more than 65535.")
+    if value is not None:
+        check_user_data(value)
     return value
 
 
 def _last_segment(ref: str) -> str:
+    """The id at the end of an href (or the id itself)."""
     return ref.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _flag(value: Any) -> bool:
-    return value if isinstance(value, bool) else str(value).lower() in _TRUE
-
-
 # --- list --------------------------------------------------------------------------------
-
-_ALWAYS: Final = ("limit", "marker", "sort_key", "sort_dir")
-_USER_FILTERS: Final = (("2.1", ("reservation_id", "name", "status", "image", "flavor", "ip",
-                                 "changes-since", "all_tenants")),
-                        ("2.5", ("ip6",)),
-                        ("2.26", ("tags", "tags-any", "not-tags", "not-tags-any")),
-                        ("2.66", ("changes-before",)),
-                        ("2.73", ("locked",)),
-                        ("2.83", ("availability_zone", "config_drive", "key_name",
-                                  "created_at", "launched_at", "terminated_at",
-                                  "power_state", "task_state", "vm_state", "progress",
-                                  "user_id")),
-                        ("2.90", ("hostname",)))
-# Every filter Nova's schema names (v2.1), for the 2.75 check of unknown parameters.
-_KNOWN: Final = frozenset({
-    "user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image", "kernel_id",
-    "ramdisk_id", "hostname", "key_name", "power_state", "vm_state", "task_state", "host",
-    "node", "flavor", "reservation_id", "launched_at", "terminated_at", "availability_zone",
-    "name", "display_name", "description", "display_description", "locked_by", "uuid",
-    "root_device_name", "config_drive", "access_ip_v4", "access_ip_v6", "auto_disk_config",
-    "progress", "sort_key", "sort_dir", "all_tenants", "soft_deleted", "deleted", "status",
-    "changes-since", "ip", "ip6", "created_at", "limit", "marker", "tags", "tags-any",
-    "not-tags", "not-tags-any", "changes-before", "locked"})
-
 
 async def list_servers(req: Req) -> Response:
     return await _list(req, detail=False)
@@ -225,12 +191,12 @@ async def _list(req: Req, *, detail: bool) -> Response:
                                             marker=_one(query, "marker"), sort=sort)
         found = page.rows
         if detail:
-            settings = server_views.shown(req)
-            extras = await server_views.load_extras(db, found, settings, page.uuids)
+            shown = views.shown(req)
+            extras = await load_extras(db, found, shown, page)
     if detail:
-        items = [server_views.detail(req, settings, i, extras) for i in found]
+        items = [views.detail(req, shown, i, extras) for i in found]
     else:
-        items = [server_views.summary(req, i) for i in found]
+        items = [views.summary(req, i) for i in found]
     result: dict[str, Any] = {"servers": items}
     links = collection_links(req, len(found), limit if "limit" in query else None,
                              found[-1].uuid if found else None)
@@ -245,15 +211,11 @@ def _query(req: Req) -> dict[str, list[str]]:
     query: dict[str, list[str]] = {}
     for name, value in req.request.query_params.multi_items():
         query.setdefault(name, []).append(value)
-    if at_least(version, "2.75"):
-        unknown = sorted(set(query) - _KNOWN)
-        if unknown:
-            raise BadRequest(f"Invalid input for query parameters: additional properties "
-                             f"are not allowed ({', '.join(unknown)} unexpected)")
+    reject_unknown_query(req, schemas.LIST_QUERY)
     if req.svc.allowed(req.ctx, _RULE + "allow_all_filters"):
         return query
-    allowed = set(_ALWAYS)
-    for since, names in _USER_FILTERS:
+    allowed = set(schemas.LIST_PAGING)
+    for since, names in schemas.USER_FILTERS:
         if at_least(version, since):
             allowed.update(names)
     return {name: values for name, values in query.items() if name in allowed}
@@ -265,12 +227,11 @@ def _one(query: dict[str, list[str]], name: str) -> str | None:
 
 
 def _boolean(name: str, value: str) -> bool:
-    if value.lower() in _TRUE:
-        return True
-    if value.lower() in _FALSE:
-        return False
-    raise BadRequest(f"Unrecognized value '{value}' for {name}, acceptable values are: "
-                     f"{', '.join(sorted(_TRUE | _FALSE))}")
+    parsed = parse_bool(value)
+    if parsed is None:
+        raise BadRequest(f"Unrecognized value '{value}' for {name}, acceptable values are: "
+                         f"{', '.join(sorted(TRUE_STRINGS | FALSE_STRINGS))}")
+    return parsed
 
 
 def _filters(req: Req, query: dict[str, list[str]], rule: str) -> ServerFilters:
@@ -291,9 +252,9 @@ def _filters(req: Req, query: dict[str, list[str]], rule: str) -> ServerFilters:
                        ("user_id", "user_id")):
         setattr(filters, attr, _one(query, name))
     image = _one(query, "image") or _one(query, "image_ref")
-    filters.image = image.rstrip("/").rsplit("/", 1)[-1] if image else None
+    filters.image = _last_segment(image) if image else None
     flavor = _one(query, "flavor")
-    filters.flavor = flavor.rstrip("/").rsplit("/", 1)[-1] if flavor else None
+    filters.flavor = _last_segment(flavor) if flavor else None
     if _one(query, "ip") is not None or _one(query, "ip6") is not None:
         filters.match_nothing = True
     if "locked" in query:
@@ -387,11 +348,11 @@ async def show_server(req: Req) -> Response:
     async with req.svc.read() as db:
         instance = await find_server(req.svc, db, req.ctx, req.params["server_id"],
                                      _RULE + "show")
-        return json_response(await server_views.show_body(req, db, instance))
+        return json_response(await show_body(req, db, instance))
 
 
 async def update_server(req: Req) -> Response:
-    data = (await body(req, server_schemas.update_server(version_of(req))))["server"]
+    data = (await body(req, schemas.UPDATE(version_of(req))))["server"]
     names = {"name": "display_name", "description": "display_description",
              "accessIPv4": "access_ip_v4", "accessIPv6": "access_ip_v6",
              "hostname": "hostname"}
@@ -399,28 +360,22 @@ async def update_server(req: Req) -> Response:
     async with req.svc.write() as db:
         instance = await find_server(req.svc, db, req.ctx, req.params["server_id"],
                                      _RULE + "update")
-        _check_unlocked(req, instance)
+        check_unlocked(instance, is_admin=req.ctx.is_admin)
         await servers.update_instance_fields(db, instance, values)
-        return json_response(await server_views.show_body(req, db, instance))
-
-
-def _check_unlocked(req: Req, instance: Any) -> None:
-    """Nova's ``check_instance_lock``: admins act on locked servers, owners do not."""
-    if instance.locked and not req.ctx.is_admin:
-        raise InstanceLocked(instance.uuid)
+        return json_response(await show_body(req, db, instance))
 
 
 async def delete_server(req: Req) -> Response:
     async with req.svc.write() as db:
         instance = await find_server(req.svc, db, req.ctx, req.params["server_id"],
                                      _RULE + "delete")
-        _check_unlocked(req, instance)
+        check_unlocked(instance, is_admin=req.ctx.is_admin)
         if instance.task_state == states.DELETING:
             return empty_response(204)
         host = instance.host
         service = await servers.host_service(db, host) if host else None
         down_time = req.svc.config.compute.service_down_time
-        local = service is None or not server_views.service_is_up(service, down_time)
+        local = service is None or not views.service_is_up(service, down_time)
         if local:
             await servers.delete_locally(db, req.ctx, instance)
         elif await update_instance(db, instance.uuid, expected_task_state=instance.task_state,

@@ -12,56 +12,35 @@ Placement provider at the node's next report.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest, NotFound
-from ownstack.compute import ops_schemas
-from ownstack.compute.api.common import Version, at_least, body, version_of
+from ownstack.compute.api.common import Version, at_least, body, reject_unknown_query, version_of
+from ownstack.compute.api.schemas import services as schemas
+from ownstack.compute.api.views import services as views
 from ownstack.compute.objects import hosts
 from ownstack.compute.objects.models import ComputeService
 from ownstack.compute.rpc import COMPUTE_BINARY
 from ownstack.compute.state import Req
 
-_UPDATE = Validator(ops_schemas.UPDATE_SERVICE)
-_LEGACY = Validator(ops_schemas.legacy_service_action(with_forced_down=False))
-_LEGACY_211 = Validator(ops_schemas.legacy_service_action(with_forced_down=True))
 _LEGACY_ACTIONS = ("enable", "disable", "disable-log-reason", "force-down")
 
 
-def service_view(req: Req, version: Version, service: ComputeService) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": service.uuid if at_least(version, "2.53") else service.id,
-        "binary": service.binary, "host": service.host, "zone": hosts.zone_of(service),
-        "status": "disabled" if service.disabled else "enabled",
-        "state": "up" if hosts.is_up(service, req.svc.config.compute.service_down_time)
-        else "down",
-        "updated_at": nova_time(hosts.heartbeat(service)),
-        "disabled_reason": service.disabled_reason,
-    }
-    if at_least(version, "2.11"):
-        view["forced_down"] = service.forced_down
-    return view
-
-
-def nova_time(value: datetime | None) -> str | None:
-    """Nova's timestamp format for services and usage: no zone, microseconds."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+def _view(req: Req, version: Version, service: ComputeService) -> dict[str, Any]:
+    return views.service(version, service, req.svc.config.compute.service_down_time)
 
 
 async def list_services(req: Req) -> Response:
     req.svc.enforce(req.ctx, "os_compute_api:os-services:list")
     version = version_of(req)
-    if at_least(version, "2.75"):
-        ops_schemas.reject_unknown_params(req.query.keys(), ops_schemas.SERVICES_QUERY)
+    reject_unknown_query(req, schemas.LIST_QUERY)
     async with req.svc.read() as db:
         found = await hosts.list_services(db, host=req.query.get("host"),
                                           binary=req.query.get("binary"))
-    return json_response({"services": [service_view(req, version, s) for s in found]})
+    return json_response({"services": [_view(req, version, s) for s in found]})
 
 
 async def update_service(req: Req) -> Response:
@@ -69,13 +48,13 @@ async def update_service(req: Req) -> Response:
     version = version_of(req)
     if not at_least(version, "2.53"):
         return await _legacy_action(req, version, req.params["service_id"])
-    data = await body(req, _UPDATE)
+    data = await body(req, schemas.UPDATE)
     change = _change_of(data)
     async with req.svc.write() as db:
         service = await hosts.get_service(db, req.params["service_id"], by_uuid=True)
         _only_compute(service)
         hosts.apply_service_change(service, change)
-    return json_response({"service": service_view(req, version, service)})
+    return json_response({"service": _view(req, version, service)})
 
 
 def _change_of(data: dict[str, Any]) -> hosts.ServiceChange:
@@ -102,7 +81,7 @@ async def _legacy_action(req: Req, version: Version, action: str) -> Response:
     if action not in _LEGACY_ACTIONS or (action == "force-down"
                                          and not at_least(version, "2.11")):
         raise NotFound("Unknown action")
-    data = await body(req, _LEGACY_211 if at_least(version, "2.11") else _LEGACY)
+    data = await body(req, schemas.LEGACY_ACTION(version))
     reason = data.get("disabled_reason")
     if action == "disable-log-reason" and reason is None:
         raise BadRequest("Missing disabled reason field")
@@ -122,8 +101,7 @@ async def _legacy_action(req: Req, version: Version, action: str) -> Response:
         service = await hosts.get_service_by_host_binary(db, data["host"], data["binary"])
         _only_compute(service)
         hosts.apply_service_change(service, change)
-    return json_response({"service": {"host": data["host"], "binary": data["binary"],
-                                      **result}})
+    return json_response(views.legacy_action(data["host"], data["binary"], result))
 
 
 async def delete_service(req: Req) -> Response:

@@ -15,8 +15,16 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.common.db.base import utcnow
-from ownstack.compute import ops_schemas
-from ownstack.compute.api.common import MAX_LIMIT, at_least, collection_links, limit_of, version_of
+from ownstack.compute.api.common import (
+    MAX_LIMIT,
+    at_least,
+    collection_links,
+    limit_of,
+    reject_unknown_query,
+    version_of,
+)
+from ownstack.compute.api.schemas import simple_tenant_usage as schemas
+from ownstack.compute.api.views.simple_tenant_usage import project_usage
 from ownstack.compute.objects import usage
 from ownstack.compute.state import Req
 
@@ -34,11 +42,11 @@ class _Report:
 
 async def list_usage(req: Req) -> Response:
     req.svc.enforce(req.ctx, "os_compute_api:os-simple-tenant-usage:list")
-    if at_least(version_of(req), "2.75"):
-        ops_schemas.reject_unknown_params(req.query.keys(), ops_schemas.USAGE_LIST_QUERY)
+    reject_unknown_query(req, schemas.LIST_QUERY)
     report = await _report(req, project_id=None)
+    # Nova's own test, not a boolean parse: only "1" asks for the servers.
     detailed = req.query.get("detailed", "0") == "1"
-    body: dict[str, Any] = {"tenant_usages": [p.body(detailed=detailed)
+    body: dict[str, Any] = {"tenant_usages": [project_usage(p, detailed=detailed)
                                               for p in report.projects]}
     if links := report.links(req):
         body["tenant_usages_links"] = links
@@ -49,11 +57,10 @@ async def show_usage(req: Req) -> Response:
     project_id = req.params["project_id"]
     req.svc.enforce(req.ctx, "os_compute_api:os-simple-tenant-usage:show",
                     {"project_id": project_id})
-    if at_least(version_of(req), "2.75"):
-        ops_schemas.reject_unknown_params(req.query.keys(), ops_schemas.USAGE_SHOW_QUERY)
+    reject_unknown_query(req, schemas.SHOW_QUERY)
     report = await _report(req, project_id=project_id)
     # Nova answers a project without servers in the window with an empty object.
-    body: dict[str, Any] = {"tenant_usage": report.projects[0].body(detailed=True)
+    body: dict[str, Any] = {"tenant_usage": project_usage(report.projects[0], detailed=True)
                             if report.projects else {}}
     if links := report.links(req):
         body["tenant_usage_links"] = links

@@ -34,12 +34,11 @@ from typing import Final
 import os_resource_classes
 import os_traits
 
+from ownstack.common.booleans import parse_bool
 from ownstack.compute.errors import InvalidExtraSpec
 
 _GROUP: Final = r"([a-zA-Z0-9_-]{1,64})?"
 _CPU_MASK: Final = r"\^?\d+((-\d+)?(,\^?\d+(-\d+)?)?)*"
-_TRUE: Final = frozenset({"1", "t", "true", "on", "y", "yes"})
-_FALSE: Final = frozenset({"0", "f", "false", "off", "n", "no"})
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ class SpecRule:
                 raise InvalidExtraSpec(f"Validation failed; '{value}' is less than the min "
                                        f"value of '{self.minimum}'.")
         elif self.kind == "bool":
-            if value.strip().lower() not in _TRUE | _FALSE:
+            if parse_bool(value) is None:
                 raise InvalidExtraSpec(f"Validation failed; '{value}' is not a valid "
                                        "boolean-like value.")
         elif self.pattern is not None and not re.fullmatch(self.pattern, value):

@@ -1,4 +1,4 @@
-"""Response bodies of flavors and keypairs, field for field per microversion."""
+"""Flavor bodies, field for field per microversion, and a private flavor's access list."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from ownstack.common.api.microversion import Version, at_least
 from ownstack.compute.api.common import links
-from ownstack.compute.objects.models import Flavor, KeyPair
+from ownstack.compute.objects.models import Flavor
 from ownstack.compute.state import Req
 
 
@@ -40,24 +40,7 @@ def flavor(req: Req, version: Version, flavor: Flavor,
     return view
 
 
-def keypair_brief(version: Version, keypair: KeyPair) -> dict[str, Any]:
-    view: dict[str, Any] = {"name": keypair.name, "public_key": keypair.public_key,
-                            "fingerprint": keypair.fingerprint}
-    if at_least(version, "2.2"):
-        view["type"] = keypair.type
-    return view
-
-
-def keypair_created(version: Version, keypair: KeyPair) -> dict[str, Any]:
-    return {**keypair_brief(version, keypair), "user_id": keypair.user_id}
-
-
-def keypair_detail(version: Version, keypair: KeyPair) -> dict[str, Any]:
-    # Nova's soft-delete columns, always empty for a key that can be shown.
-    return {**keypair_created(version, keypair), "id": keypair.id,
-            "created_at": _nova_time(keypair.created_at), "updated_at": None,
-            "deleted": False, "deleted_at": None}
-
-
-def _nova_time(value: Any) -> str:
-    return str(value.strftime("%Y-%m-%dT%H:%M:%S.%f"))
+def access_list(flavor: Flavor, projects: list[str]) -> dict[str, Any]:
+    """``os-flavor-access``: the projects a private flavor is shared with."""
+    return {"flavor_access": [{"flavor_id": flavor.flavorid, "tenant_id": project}
+                              for project in projects]}

@@ -27,36 +27,27 @@ does. ``OS-EXT-SRV-ATTR:instance_name`` is ``instance-<uuid>``: ownstack has no 
 instance ids for Nova's ``instance-%08x``.
 
 Every per-server lookup a detail list needs (metadata, tags, compute services) is loaded
-for the whole page in one query each (:func:`load_extras`), so ``/servers/detail`` costs a
-fixed number of queries whatever the page size. A listing's rows are plain rows of
-``objects.servers.LISTED``, not ORM entities; the views read them by attribute alike.
+for the whole page in one query each (``objects.servers.page_details``), so
+``/servers/detail`` costs a fixed number of queries whatever the page size. A listing's
+rows are ``objects.servers.ListedInstance`` tuples, not ORM entities; the views read them
+by attribute alike (``ServerRow``).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.common.db.base import utc_text
 from ownstack.compute import states
 from ownstack.compute.api.common import links, version_of
-from ownstack.compute.objects.models import (
-    ComputeService,
-    Instance,
-    InstanceMetadata,
-    InstanceTag,
-    ServerGroup,
-    ServerGroupMember,
-)
-from ownstack.compute.rpc import COMPUTE_BINARY
+from ownstack.compute.api.views.times import isotime, nova_time
+from ownstack.compute.objects import hosts
+from ownstack.compute.objects.models import ComputeService, Instance
+from ownstack.compute.objects.servers import HostService, PageDetails, ServerRow
 from ownstack.compute.state import Req
 
 EXTENDED_ATTRIBUTES = "os_compute_api:os-extended-server-attributes"
@@ -77,17 +68,24 @@ HOST_NONE = ""
 
 @dataclass
 class Extras:
-    """What the views of a page of servers need beyond the instance rows."""
+    """What the views of a page of servers need beyond the servers' rows: what
+    ``objects.servers.page_details`` read, and what the views work out from it."""
 
-    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
-    tags: dict[str, list[str]] = field(default_factory=dict)
-    services: dict[str, Any] = field(default_factory=dict)   # compute (row of _SERVICES), by host
-    groups: dict[str, list[str]] = field(default_factory=dict)          # server group uuids
+    details: PageDetails
     host_status: dict[str, str] = field(default_factory=dict)           # by host
     # Parts of the views that many servers of a page share, made once per page: by image
     # id, and by the identity of a flavor document (a listing's rows share those).
-    images: dict[str, Any] = field(default_factory=dict)
+    images: dict[str, dict[str, Any] | str] = field(default_factory=dict)
     flavors: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def extras(shown_: Shown, details: PageDetails) -> Extras:
+    """The views' extras of a page whose :class:`PageDetails` were read (with tags from
+    2.26, and server groups when ``shown_`` shows them)."""
+    now = datetime.now(UTC)
+    return Extras(details, host_status={
+        host: _host_status(service, shown_.service_down_time, now)
+        for host, service in details.services.items()})
 
 
 @dataclass(frozen=True)
@@ -133,79 +131,7 @@ def shown(req: Req, instance: Instance | None = None, *, server_groups: bool = F
         changes=frozenset(v for v in _VIEW_CHANGES if at_least(version, v)))
 
 
-# Hosts of a page beyond which every compute service is read rather than a list of names.
-_MANY_HOSTS: Final = 20
-# Servers of a page beyond which its metadata and tags are read by joining the page's own
-# query rather than through a list of its uuids (which SQLAlchemy expands, bind by bind).
-_MANY_SERVERS: Final = 50
-
-
-# What the views read of a compute service (plain rows: a page may span every host).
-_SERVICES: Final = select(
-    ComputeService.host, ComputeService.availability_zone, ComputeService.disabled,
-    ComputeService.forced_down, ComputeService.last_seen_up,
-).where(ComputeService.binary == COMPUTE_BINARY)
-
-
-async def load_extras(db: AsyncSession, instances: Sequence[Instance | Any], shown_: Shown,
-                      page: Any = None) -> Extras:
-    """Metadata, tags, the hosts' compute services and (when shown) server groups of
-    ``instances``: one query each, whatever their number. ``page``, a statement selecting
-    the uuids of exactly ``instances``, replaces the list of uuids in the queries."""
-    uuids = [instance.uuid for instance in instances]
-    extras = Extras(metadata={uuid: {} for uuid in uuids})
-    if not uuids:
-        return extras
-    in_page: Any
-    if page is not None and len(uuids) > _MANY_SERVERS:
-        paged = page.subquery()
-
-        def in_page(stmt: Any, column: Any) -> Any:
-            return stmt.join(paged, paged.c.uuid == column)
-    else:
-        def in_page(stmt: Any, column: Any) -> Any:
-            return stmt.where(column.in_(uuids))
-    for uuid, key, value in await db.execute(in_page(
-            select(InstanceMetadata.instance_uuid, InstanceMetadata.key,
-                   InstanceMetadata.value), InstanceMetadata.instance_uuid)):
-        extras.metadata[uuid][key] = value
-    if at_least(shown_.version, "2.26"):
-        extras.tags = {uuid: [] for uuid in uuids}
-        for uuid, tag in await db.execute(in_page(
-                select(InstanceTag.instance_uuid, InstanceTag.tag),
-                InstanceTag.instance_uuid).order_by(InstanceTag.tag)):
-            extras.tags[uuid].append(tag)
-    hosts = {instance.host for instance in instances if instance.host}
-    if hosts:
-        services = _SERVICES
-        if len(hosts) <= _MANY_HOSTS:
-            services = services.where(ComputeService.host.in_(sorted(hosts)))
-        extras.services = {service.host: service
-                           for service in await (await db.connection()).execute(services)}
-        now = datetime.now(UTC)
-        extras.host_status = {host: _host_status(service, shown_.service_down_time, now)
-                              for host, service in extras.services.items()}
-    if shown_.server_groups:
-        extras.groups = {uuid: [] for uuid in uuids}
-        rows = await db.execute(
-            select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
-            .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
-            .where(ServerGroupMember.instance_uuid.in_(uuids)))
-        for uuid, group_uuid in rows:
-            extras.groups[uuid].append(group_uuid)
-    return extras
-
-
-async def show_body(req: Req, db: AsyncSession, instance: Instance) -> dict[str, Any]:
-    """The body of ``GET /servers/{id}`` for ``instance``: ``{"server": {...}}``.
-
-    Also the response of update (2.75+: the same full view) and of rebuild."""
-    settings = shown(req, instance, server_groups=True)
-    extras = await load_extras(db, [instance], settings)
-    return {"server": detail(req, settings, instance, extras)}
-
-
-def summary(req: Req, instance: Instance | Any) -> dict[str, Any]:
+def summary(req: Req, instance: ServerRow) -> dict[str, Any]:
     """An item of ``GET /servers``."""
     return {"id": instance.uuid, "name": instance.display_name,
             "links": links(req, "servers", instance.uuid)}
@@ -221,15 +147,15 @@ def created(req: Req, instance: Instance, admin_pass: str | None) -> dict[str, A
     return view
 
 
-def detail(req: Req, shown_: Shown, instance: Instance | Any, extras: Extras
-           ) -> dict[str, Any]:
+def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict[str, Any]:
     """One server, in full, as ``GET /servers/{id}`` and ``/servers/detail`` show it."""
     changes = shown_.changes
     base, uuid = shown_.base_url, instance.uuid
     status = "DELETED" if instance.deleted else states.status(instance.vm_state,
                                                                instance.task_state)
     host = instance.host
-    service = extras.services.get(host) if host else None
+    details = extras.details
+    service = details.services.get(host) if host else None
     created = instance.created_at
     image = extras.images.get(instance.image_ref)
     if image is None:
@@ -244,7 +170,7 @@ def detail(req: Req, shown_: Shown, instance: Instance | Any, extras: Extras
         "status": status,
         "tenant_id": instance.project_id,
         "user_id": instance.user_id,
-        "metadata": extras.metadata.get(uuid, {}),
+        "metadata": details.metadata.get(uuid, {}),
         "hostId": host_id(instance.project_id, host),
         "image": image,
         "flavor": flavor,
@@ -266,8 +192,8 @@ def detail(req: Req, shown_: Shown, instance: Instance | Any, extras: Extras
         else instance.availability_zone or "")
     view["config_drive"] = "True" if instance.config_drive else ""
     view["key_name"] = instance.key_name
-    view["OS-SRV-USG:launched_at"] = _nova_time(instance.launched_at)
-    view["OS-SRV-USG:terminated_at"] = _nova_time(instance.terminated_at)
+    view["OS-SRV-USG:launched_at"] = nova_time(instance.launched_at)
+    view["OS-SRV-USG:terminated_at"] = nova_time(instance.terminated_at)
     if shown_.extended:
         view["OS-EXT-SRV-ATTR:host"] = host
         view["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{uuid}"
@@ -294,11 +220,11 @@ def detail(req: Req, shown_: Shown, instance: Instance | Any, extras: Extras
     if "2.19" in changes:
         view["description"] = instance.display_description
     if "2.26" in changes:
-        view["tags"] = extras.tags.get(uuid, [])
+        view["tags"] = details.tags.get(uuid, [])
     if "2.63" in changes:
         view["trusted_image_certificates"] = None
     if shown_.server_groups:
-        view["server_groups"] = extras.groups.get(uuid, [])
+        view["server_groups"] = details.groups.get(uuid, [])
     if "2.73" in changes:
         view["locked_reason"] = instance.locked_reason
     if "2.96" in changes:
@@ -315,23 +241,15 @@ def host_id(project_id: str, host: str | None) -> str:
     return hashlib.sha224((project_id + host).encode()).hexdigest()
 
 
-def service_is_up(service: ComputeService | Any, down_time: float,
+def service_is_up(service: ComputeService | HostService, down_time: float,
                   now: datetime | None = None) -> bool:
-    """Nova's database servicegroup driver: up when its heartbeat is recent enough."""
-    if service.forced_down or service.last_seen_up is None:
-        return False
-    return (now or datetime.now(UTC)) - service.last_seen_up <= timedelta(seconds=down_time)
+    """Nova's database servicegroup driver, on the heartbeat alone: a server's host reads
+    as up only once its agent has reported (``HostService`` rows carry no other time)."""
+    return not service.forced_down and hosts.heard_from(service.last_seen_up, down_time, now)
 
 
-def host_status(host: str | None, service: ComputeService | Any | None, down_time: float
-                ) -> str:
-    """Nova's ``get_instance_host_status``."""
-    if not host or service is None:
-        return HOST_NONE
-    return _host_status(service, down_time, datetime.now(UTC))
-
-
-def _host_status(service: ComputeService | Any, down_time: float, now: datetime) -> str:
+def _host_status(service: ComputeService | HostService, down_time: float, now: datetime
+                 ) -> str:
     if service.forced_down:
         return HOST_DOWN
     if service.disabled:
@@ -370,14 +288,3 @@ def _fault(fault: dict[str, Any], is_admin: bool) -> dict[str, Any]:
     if details and (is_admin or fault.get("code") != 500):
         view["details"] = details
     return view
-
-
-def isotime(value: datetime | str) -> str:
-    """Nova's ``utils.isotime``: whole seconds, ``Z`` (from a datetime, or from the UTC
-    text a listing reads; see ``UTCTimeText``)."""
-    return utc_text(value, fraction=False) + "Z"
-
-
-def _nova_time(value: datetime | str | None) -> str | None:
-    """Launch and termination times, as Nova serialises a naive datetime."""
-    return None if value is None else utc_text(value, fraction=True)

@@ -1,0 +1,22 @@
+"""Keypair import bodies, after Nova's ``schemas/keypairs.py``."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ownstack.common.api.microversion import Version, at_least
+from ownstack.compute.api.schemas.parameter_types import SHORT_TEXT, wrapped
+from ownstack.compute.api.schemas.versioned import ByVersion
+
+
+def _create(version: Version) -> dict[str, Any]:
+    """2.2 adds ``type``, 2.10 ``user_id`` (an admin imports for another user)."""
+    properties: dict[str, Any] = {"name": SHORT_TEXT, "public_key": {"type": "string"}}
+    if at_least(version, "2.2"):
+        properties["type"] = {"type": "string", "enum": ["ssh", "x509"]}
+    if at_least(version, "2.10"):
+        properties["user_id"] = SHORT_TEXT
+    return wrapped("keypair", properties, ["name"])
+
+
+CREATE: Final = ByVersion(_create, "2.2", "2.10")

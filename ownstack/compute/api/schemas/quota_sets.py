@@ -1,0 +1,36 @@
+"""Quota set updates, after Nova's ``schemas/quota_sets.py``."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ownstack.common.api.microversion import Version, at_least
+from ownstack.common.api.schema import FLEXIBLE_BOOLEAN
+from ownstack.compute.api.schemas.parameter_types import MAX_INT
+from ownstack.compute.api.schemas.versioned import ByVersion
+from ownstack.compute.objects import quotas
+
+# -1 is unlimited.
+_LIMIT: Final = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "minimum": -1,
+                 "maximum": MAX_INT}
+
+
+def resources(version: Version) -> list[str]:
+    """The resources a quota set names at ``version``, in Nova's order: 2.36 drops the
+    network ones, 2.57 the injected files."""
+    names = [r for r in quotas.RESOURCES
+             if not at_least(version, "2.57") or r not in quotas.INJECTED]
+    if not at_least(version, "2.36"):
+        names += list(quotas.NETWORK_DEFAULTS)
+    return names
+
+
+def _update(version: Version) -> dict[str, Any]:
+    properties: dict[str, Any] = {name: _LIMIT for name in resources(version)}
+    properties["force"] = FLEXIBLE_BOOLEAN
+    return {"type": "object", "required": ["quota_set"], "additionalProperties": False,
+            "properties": {"quota_set": {"type": "object", "properties": properties,
+                                         "additionalProperties": False}}}
+
+
+UPDATE: Final = ByVersion(_update, "2.36", "2.57")

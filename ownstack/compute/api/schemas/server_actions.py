@@ -1,0 +1,82 @@
+"""Server action bodies (``POST /servers/{id}/action``), after Nova's ``schemas/servers.py``,
+``lock_server.py`` and ``console_output.py``.
+
+Formats Nova checks in code (base64 user data) are checked by the handler, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ownstack.common.api.microversion import Version, at_least
+from ownstack.common.api.schema import FLEXIBLE_BOOLEAN, Validator
+from ownstack.compute.api.schemas.parameter_types import (
+    ACCESS_IPV4,
+    ACCESS_IPV6,
+    DESCRIPTION,
+    DISK_CONFIG,
+    METADATA,
+    NAME,
+    one,
+)
+from ownstack.compute.api.schemas.servers import hostname
+from ownstack.compute.api.schemas.versioned import ByVersion
+
+REBOOT: Final = Validator(one("reboot", {
+    "type": "object", "required": ["type"], "additionalProperties": False,
+    "properties": {"type": {"type": "string",
+                            "enum": ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}}}))
+
+CREATE_IMAGE: Final = Validator(one("createImage", {
+    "type": "object", "required": ["name"], "additionalProperties": False,
+    "properties": {"name": NAME, "metadata": METADATA}}))
+
+
+def _lock(version: Version) -> dict[str, Any]:
+    """Before 2.73 Nova takes any value under "lock" (clients send null); from 2.73 an
+    optional ``locked_reason``."""
+    if not at_least(version, "2.73"):
+        return one("lock", {})
+    return one("lock", {
+        "type": ["object", "null"], "additionalProperties": False,
+        "properties": {"locked_reason": {"type": "string", "minLength": 1,
+                                         "maxLength": 255}}})
+
+
+LOCK: Final = ByVersion(_lock, "2.73")
+
+CONSOLE_OUTPUT: Final = Validator(one("os-getConsoleOutput", {
+    "type": "object", "additionalProperties": False,
+    "properties": {"length": {"type": ["integer", "string", "null"],
+                              "pattern": "^-?[0-9]+$", "minimum": -1}}}))
+
+
+def _rebuild(version: Version) -> dict[str, Any]:
+    """2.19 adds description, 2.54 key_name (null unsets it), 2.57 user_data and drops
+    personality, 2.90 hostname, 2.94 lets hostname be a fully qualified name."""
+    properties: dict[str, Any] = {
+        "name": NAME,
+        "imageRef": {"type": "string", "format": "uuid"},
+        "adminPass": {"type": "string"},
+        "metadata": METADATA,
+        "preserve_ephemeral": FLEXIBLE_BOOLEAN,
+        "OS-DCF:diskConfig": DISK_CONFIG,
+        "accessIPv4": ACCESS_IPV4,
+        "accessIPv6": ACCESS_IPV6,
+        "personality": {"type": "array"},
+    }
+    if at_least(version, "2.19"):
+        properties["description"] = DESCRIPTION
+    if at_least(version, "2.54"):
+        properties["key_name"] = {"type": ["string", "null"], "minLength": 1,
+                                  "maxLength": 255}
+    if at_least(version, "2.57"):
+        del properties["personality"]
+        properties["user_data"] = {"type": ["string", "null"], "maxLength": 65535}
+    if at_least(version, "2.90"):
+        properties["hostname"] = hostname(version)
+    return one("rebuild", {"type": "object", "required": ["imageRef"],
+                           "additionalProperties": False, "properties": properties})
+
+
+REBUILD: Final = ByVersion(_rebuild, "2.19", "2.54", "2.57", "2.90", "2.94")

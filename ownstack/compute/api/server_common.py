@@ -1,0 +1,63 @@
+"""What the handlers of a server and of its sub-resources share: the server of the URL,
+the host to ask about it, whether the caller acts as an admin, and its full view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from ownstack.compute import states
+from ownstack.compute.api.views import servers as views
+from ownstack.compute.errors import InstanceInvalidState, InstanceNotReady
+from ownstack.compute.objects import Session, servers
+from ownstack.compute.objects.instances import find_server
+from ownstack.compute.objects.models import Instance
+from ownstack.compute.objects.servers import ServerRow
+from ownstack.compute.state import Req
+
+SHOW_RULE: Final = "os_compute_api:servers:show"
+
+
+async def load_server(req: Req, db: Session, rule: str, *,
+                      include_deleted: bool = False) -> Instance:
+    """The server of the URL as its readers find it (404 for another project's), then
+    policy ``rule`` on it (403 for a reader who may not act)."""
+    instance = await find_server(req.svc, db, req.ctx, req.params["server_id"], SHOW_RULE,
+                                 include_deleted=include_deleted)
+    req.svc.enforce(req.ctx, rule, {"project_id": instance.project_id,
+                                    "user_id": instance.user_id})
+    return instance
+
+
+def require_host(instance: Instance, operation: str) -> str:
+    """The host to ask a question of the server (console, diagnostics): one that is not
+    being told to delete it. Nova's 409s ``InstanceNotReady`` and ``InstanceInvalidState``."""
+    if not instance.host or instance.vm_state == states.BUILDING:
+        raise InstanceNotReady(instance.uuid)
+    if instance.task_state == states.DELETING:
+        raise InstanceInvalidState(operation, instance.uuid, "task_state",
+                                   instance.task_state)
+    return instance.host
+
+
+def caller_is_admin(req: Req) -> bool:
+    """Nova's ``context.is_admin``: what lets a caller act on a locked server."""
+    return req.svc.allowed(req.ctx, "context_is_admin")
+
+
+async def load_extras(db: Session, rows: Sequence[ServerRow], shown: views.Shown,
+                      page: servers.Page | None = None) -> views.Extras:
+    """What the views of ``rows`` (the rows of ``page``, when a listing's) read beyond
+    the rows, in one query per kind."""
+    details = await servers.page_details(db, rows, tags=shown.has("2.26"),
+                                         groups=shown.server_groups, page=page)
+    return views.extras(shown, details)
+
+
+async def show_body(req: Req, db: Session, instance: Instance) -> dict[str, Any]:
+    """The body of ``GET /servers/{id}`` for ``instance``: ``{"server": {...}}``.
+
+    Also the response of update (2.75+: the same full view) and of rebuild."""
+    shown = views.shown(req, instance, server_groups=True)
+    extras = await load_extras(db, [instance], shown)
+    return {"server": views.detail(req, shown, instance, extras)}
