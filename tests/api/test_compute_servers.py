@@ -13,10 +13,20 @@ from pathlib import Path
 
 import pytest
 from compute_helpers import make_flavor, ssh_public_key, version
-from compute_server_helpers import add_service, boot, boot_id, boot_setup, fault, make_image, show
+from compute_server_helpers import (
+    add_service,
+    boot,
+    boot_id,
+    boot_setup,
+    fault,
+    make_image,
+    show,
+    wait_status,
+)
 from sqlalchemy import select, update
 
 from conftest import CloudClient, cloud_config, make_cloud
+from ownstack.common.bus import BusError
 from ownstack.compute.objects.models import Instance, InstanceAction, ServerGroup
 
 V237 = "2.37"
@@ -389,3 +399,25 @@ async def test_delete_on_a_down_host_is_local(api: CloudClient) -> None:
                task_state=None)
     await api.call("DELETE", f"/v2.1/servers/{server_id}", token=token, expect=204)
     assert (await _instance(api, server_id)).deleted
+
+
+async def test_a_bus_outage_after_the_commit_delays_a_boot_and_loses_nothing(
+        compute: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server is written before the conductor is told: a cast that fails then is
+    logged, the API still answers 202, and the conductor's sweep places the server."""
+    image_id, flavor_id = await boot_setup(compute)
+    bus = compute.svc.bus
+    real_cast = bus.cast
+    refused: list[str] = []
+
+    async def broken_cast(topic: str, method: str, payload: dict[str, object]) -> None:
+        if method == "schedule_instances":
+            refused.append(topic)
+            raise BusError("the broker is down")
+        await real_cast(topic, method, payload)
+    monkeypatch.setattr(bus, "cast", broken_cast)
+    compute.conductor.sweeper.stale_after = 0.2
+    server_id = await boot_id(compute, None, image_id, flavor_id)
+    assert refused == ["conductor"]
+    server = await wait_status(compute, None, server_id, "ACTIVE")
+    assert server["OS-EXT-SRV-ATTR:host"] == "test-node"

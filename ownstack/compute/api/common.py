@@ -94,8 +94,23 @@ def check_user_data(value: str) -> None:
 async def nudge(req: Req, host: str, uuid: str) -> None:
     """Tell ``host``'s agent to reconcile ``uuid`` now. Only a nudge: the task is in the
     row, so if the cast is lost the agent's next resync does the work."""
+    await _cast(req, rpc.compute_topic(host), "reconcile_instance",
+                {"uuid": uuid, "request_id": req.ctx.request_id},
+                f"{host}'s agent about {uuid} (its resync will)")
+
+
+async def ask_to_schedule(req: Req, uuids: list[str]) -> None:
+    """Ask the conductor to place new servers now. Only a nudge as well: they wait in the
+    database in ``scheduling``, and the conductor's sweep places what no message asked
+    for, so a bus that is down after the commit delays a boot and never loses it."""
+    await _cast(req, rpc.CONDUCTOR_TOPIC, "schedule_instances",
+                {"instance_uuids": uuids, "request_id": req.ctx.request_id},
+                f"the conductor about {len(uuids)} new server(s) (its sweep will)")
+
+
+async def _cast(req: Req, topic: str, method: str, payload: dict[str, Any], what: str
+                ) -> None:
     try:
-        await req.svc.bus.cast(rpc.compute_topic(host), "reconcile_instance",
-                               {"uuid": uuid, "request_id": req.ctx.request_id})
+        await req.svc.bus.cast(topic, method, payload)
     except BusError as exc:
-        log.warning("could not nudge %s about %s (its resync will): %s", host, uuid, exc)
+        log.warning("could not tell %s: %s", what, exc)

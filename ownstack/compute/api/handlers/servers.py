@@ -20,9 +20,10 @@ from ownstack.common.api.pagination import parse_sort
 from ownstack.common.booleans import FALSE_STRINGS, TRUE_STRINGS, bool_from_string, parse_bool
 from ownstack.common.clients.image import ImageClientError, ImageNotFound
 from ownstack.common.errors import BadRequest, Forbidden
-from ownstack.compute import rpc, states
+from ownstack.compute import states
 from ownstack.compute.api.common import (
     Version,
+    ask_to_schedule,
     at_least,
     body,
     check_user_data,
@@ -55,9 +56,7 @@ async def create_server(req: Req) -> Response:
     request = await _create_request(req, data)
     async with req.svc.write() as db:
         created = await servers.create_instances(db, req.ctx, req.svc.config, request)
-    await req.svc.bus.cast(rpc.CONDUCTOR_TOPIC, "schedule_instances", {
-        "instance_uuids": [instance.uuid for instance in created],
-        "request_id": req.ctx.request_id})
+    await ask_to_schedule(req, [instance.uuid for instance in created])
     if bool_from_string(data["server"].get("return_reservation_id", False)):
         return json_response({"reservation_id": created[0].reservation_id}, 202)
     return json_response({"server": views.created(req, created[0], request.admin_pass)}, 202)
