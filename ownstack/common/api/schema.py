@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from ownstack.common.api.microversion import Version
 from ownstack.common.errors import ValidationFailed
 
 Schema = Mapping[str, Any]
@@ -33,11 +34,43 @@ class Validator:
         return data
 
 
+class ByVersion:
+    """One validator per microversion at which a body's schema changes, each compiled the
+    first time a request needs it; a request gets the latest one at or below its version.
+
+    ``build(step)`` makes the schema of ``step``, a :class:`Version` it may compare with
+    ``at_least``; ``base`` is the service's first microversion, the first step.
+    """
+
+    def __init__(self, build: Callable[[Version], Schema], *changes: str,
+                 base: Version) -> None:
+        self._build = build
+        self._steps = tuple(sorted({base, *(Version.parse(change) for change in changes)},
+                                   reverse=True))
+        self._compiled: dict[Version, Validator] = {}
+        _VERSIONED.append(self)
+
+    def __call__(self, version: Version) -> Validator:
+        step = next((step for step in self._steps if version >= step), self._steps[-1])
+        validator = self._compiled.get(step)
+        if validator is None:
+            validator = self._compiled[step] = Validator(self._build(step))
+        return validator
+
+    def every_step(self) -> list[Validator]:
+        """The validator of each step (compiling those no request needed yet)."""
+        return [self(step) for step in self._steps]
+
+
 _ALL: list[Validator] = []
+_VERSIONED: list[ByVersion] = []
 
 
 def validators() -> list[Validator]:
-    """Every validator made so far (those of every module imported)."""
+    """Every validator of every module imported so far, each step of a
+    :class:`ByVersion` included."""
+    for versioned in list(_VERSIONED):
+        versioned.every_step()
     return list(_ALL)
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.common.api.schema import FLEXIBLE_BOOLEAN, Validator
+from ownstack.common.api.schema import FLEXIBLE_BOOLEAN, ByVersion, Validator
 from ownstack.compute.api.schemas.parameter_types import (
+    BASE_VERSION,
     MAX_INT,
     NAME,
     NON_NEGATIVE_INT32,
@@ -15,7 +16,6 @@ from ownstack.compute.api.schemas.parameter_types import (
     one,
     wrapped,
 )
-from ownstack.compute.api.schemas.versioned import ByVersion
 
 # A flavor's description is longer than a server's, and may hold any character.
 _DESCRIPTION: Final = {"type": ["string", "null"], "minLength": 0, "maxLength": 65535}
@@ -40,7 +40,7 @@ def _create(version: Version) -> dict[str, Any]:
     return wrapped("flavor", properties, ["name", "ram", "vcpus", "disk"])
 
 
-CREATE: Final = ByVersion(_create, "2.55")
+CREATE: Final = ByVersion(_create, "2.55", base=BASE_VERSION)
 UPDATE: Final = Validator(one("flavor", {"type": "object", "required": ["description"],
                                          "additionalProperties": False,
                                          "properties": {"description": _DESCRIPTION}}))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.compute.api.schemas.versioned import ByVersion
+from ownstack.common.api.schema import ByVersion
+from ownstack.compute.api.schemas.parameter_types import BASE_VERSION
 
 
 def _list_query(version: Version) -> dict[str, Any]:
@@ -22,4 +23,4 @@ def _list_query(version: Version) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
-LIST_QUERY: Final = ByVersion(_list_query, "2.66")
+LIST_QUERY: Final = ByVersion(_list_query, "2.66", base=BASE_VERSION)

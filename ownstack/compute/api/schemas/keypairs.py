@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.compute.api.schemas.parameter_types import SHORT_TEXT, wrapped
-from ownstack.compute.api.schemas.versioned import ByVersion
+from ownstack.common.api.schema import ByVersion
+from ownstack.compute.api.schemas.parameter_types import BASE_VERSION, SHORT_TEXT, wrapped
 
 
 def _create(version: Version) -> dict[str, Any]:
@@ -19,4 +19,4 @@ def _create(version: Version) -> dict[str, Any]:
     return wrapped("keypair", properties, ["name"])
 
 
-CREATE: Final = ByVersion(_create, "2.2", "2.10")
+CREATE: Final = ByVersion(_create, "2.2", "2.10", base=BASE_VERSION)

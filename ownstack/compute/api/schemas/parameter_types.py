@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ownstack.common.api.microversion import Version
 from ownstack.compute.objects.server_metadata import MAX_TAG_COUNT
+
+# Compute's first microversion: the first step of every schema that changes with them.
+BASE_VERSION: Final = Version(2, 1)
 
 MAX_INT: Final = 2147483647     # Nova's db.MAX_INT, the largest 32-bit integer
 

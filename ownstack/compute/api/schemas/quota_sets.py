@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.common.api.schema import FLEXIBLE_BOOLEAN
-from ownstack.compute.api.schemas.parameter_types import MAX_INT
-from ownstack.compute.api.schemas.versioned import ByVersion
+from ownstack.common.api.schema import FLEXIBLE_BOOLEAN, ByVersion
+from ownstack.compute.api.schemas.parameter_types import BASE_VERSION, MAX_INT
 from ownstack.compute.objects import quotas
 
 # -1 is unlimited.
@@ -33,4 +32,4 @@ def _update(version: Version) -> dict[str, Any]:
                                          "additionalProperties": False}}}
 
 
-UPDATE: Final = ByVersion(_update, "2.36", "2.57")
+UPDATE: Final = ByVersion(_update, "2.36", "2.57", base=BASE_VERSION)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.common.api.schema import FLEXIBLE_BOOLEAN, Validator
+from ownstack.common.api.schema import FLEXIBLE_BOOLEAN, ByVersion, Validator
 from ownstack.compute.api.schemas.parameter_types import (
     ACCESS_IPV4,
     ACCESS_IPV6,
+    BASE_VERSION,
     DESCRIPTION,
     DISK_CONFIG,
     METADATA,
@@ -20,7 +21,6 @@ from ownstack.compute.api.schemas.parameter_types import (
     one,
 )
 from ownstack.compute.api.schemas.servers import hostname
-from ownstack.compute.api.schemas.versioned import ByVersion
 
 REBOOT: Final = Validator(one("reboot", {
     "type": "object", "required": ["type"], "additionalProperties": False,
@@ -43,7 +43,7 @@ def _lock(version: Version) -> dict[str, Any]:
                                          "maxLength": 255}}})
 
 
-LOCK: Final = ByVersion(_lock, "2.73")
+LOCK: Final = ByVersion(_lock, "2.73", base=BASE_VERSION)
 
 CONSOLE_OUTPUT: Final = Validator(one("os-getConsoleOutput", {
     "type": "object", "additionalProperties": False,
@@ -79,4 +79,4 @@ def _rebuild(version: Version) -> dict[str, Any]:
                            "additionalProperties": False, "properties": properties})
 
 
-REBUILD: Final = ByVersion(_rebuild, "2.19", "2.54", "2.57", "2.90", "2.94")
+REBUILD: Final = ByVersion(_rebuild, "2.19", "2.54", "2.57", "2.90", "2.94", base=BASE_VERSION)

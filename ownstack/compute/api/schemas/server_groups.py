@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.compute.api.schemas.parameter_types import NAME, POSITIVE_INT32, wrapped
-from ownstack.compute.api.schemas.versioned import ByVersion
+from ownstack.common.api.schema import ByVersion
+from ownstack.compute.api.schemas.parameter_types import BASE_VERSION, NAME, POSITIVE_INT32, wrapped
 
 
 def _create(version: Version) -> dict[str, Any]:
@@ -26,5 +26,5 @@ def _create(version: Version) -> dict[str, Any]:
     return wrapped("server_group", properties, ["name", "policies"])
 
 
-CREATE: Final = ByVersion(_create, "2.15", "2.64")
+CREATE: Final = ByVersion(_create, "2.15", "2.64", base=BASE_VERSION)
 LIST_QUERY: Final = frozenset({"all_projects", "limit", "offset"})

@@ -14,10 +14,11 @@ import copy
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.common.api.schema import FLEXIBLE_BOOLEAN
+from ownstack.common.api.schema import FLEXIBLE_BOOLEAN, ByVersion
 from ownstack.compute.api.schemas.parameter_types import (
     ACCESS_IPV4,
     ACCESS_IPV6,
+    BASE_VERSION,
     DESCRIPTION,
     DISK_CONFIG,
     FQDN,
@@ -29,7 +30,6 @@ from ownstack.compute.api.schemas.parameter_types import (
     TAGS,
     UUID,
 )
-from ownstack.compute.api.schemas.versioned import ByVersion
 
 _NETWORK: Final = {
     "type": "object", "additionalProperties": False,
@@ -140,8 +140,8 @@ def _update(version: Version) -> dict[str, Any]:
 
 
 CREATE: Final = ByVersion(_create, "2.19", "2.32", "2.37", "2.42", "2.52", "2.57", "2.90",
-                          "2.94")
-UPDATE: Final = ByVersion(_update, "2.19", "2.90", "2.94")
+                          "2.94", base=BASE_VERSION)
+UPDATE: Final = ByVersion(_update, "2.19", "2.90", "2.94", base=BASE_VERSION)
 
 # --- the list query -----------------------------------------------------------------------
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.common.api.schema import Validator
-from ownstack.compute.api.schemas.parameter_types import SHORT_TEXT
-from ownstack.compute.api.schemas.versioned import ByVersion
+from ownstack.common.api.schema import ByVersion, Validator
+from ownstack.compute.api.schemas.parameter_types import BASE_VERSION, SHORT_TEXT
 
 _FORCED_DOWN: Final = {"type": "boolean"}
 
@@ -31,5 +30,5 @@ def _legacy_action(version: Version) -> dict[str, Any]:
             "properties": properties}
 
 
-LEGACY_ACTION: Final = ByVersion(_legacy_action, "2.11")
+LEGACY_ACTION: Final = ByVersion(_legacy_action, "2.11", base=BASE_VERSION)
 LIST_QUERY: Final = frozenset({"host", "binary"})
