@@ -27,9 +27,9 @@ from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
-from ownstack.compute.conductor.scheduler.filters import is_up
 from ownstack.compute.faults import Fault
 from ownstack.compute.objects import actions
+from ownstack.compute.objects.hosts import agent_is_up
 from ownstack.compute.objects.instances import latest_request_ids, update_instance
 from ownstack.compute.objects.models import ComputeNode, ComputeService, Instance
 
@@ -131,8 +131,7 @@ class Sweeper:
         finished = 0
         for uuid, host in rows:
             service = services.get(host) if host else None
-            if service is not None and not service.forced_down and \
-                    is_up(service.last_seen_up, now, down_time):
+            if service is not None and agent_is_up(service, down_time, now):
                 continue
             if await self.builder.finish_delete(uuid, None):
                 finished += 1

@@ -16,14 +16,15 @@ from __future__ import annotations
 import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest
+from ownstack.common.times import as_utc
 from ownstack.compute.errors import HypervisorNotFound, ServiceHostsInstances, ServiceNotFound
 from ownstack.compute.objects.models import ComputeNode, ComputeService, Instance
 from ownstack.compute.rpc import COMPUTE_BINARY
@@ -43,17 +44,28 @@ def is_uuid(value: str) -> bool:
     return True
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands naive datetimes back; every stored time is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def heard_from(last_seen: datetime | None, down_time: float, now: datetime | None = None
                ) -> bool:
     """Whether a heartbeat at ``last_seen`` is recent enough for its service to be up."""
     if last_seen is None:
         return False
-    return (now or utcnow()) - _aware(last_seen) <= timedelta(seconds=down_time)
+    return (now or utcnow()) - as_utc(last_seen) <= timedelta(seconds=down_time)
+
+
+class Heartbeats(Protocol):
+    """What a service row says of its agent's heartbeats."""
+
+    @property
+    def forced_down(self) -> bool: ...
+
+    @property
+    def last_seen_up(self) -> datetime | None: ...
+
+
+def agent_is_up(service: Heartbeats, down_time: float, now: datetime | None = None) -> bool:
+    """Nova's database servicegroup driver on the heartbeat alone: not forced down, and an
+    agent report within ``down_time`` (a service that never reported is not up)."""
+    return not service.forced_down and heard_from(service.last_seen_up, down_time, now)
 
 
 def is_up(service: ComputeService, down_time: float, now: datetime | None = None) -> bool:

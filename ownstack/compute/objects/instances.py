@@ -8,7 +8,6 @@ writers never silently overwrite each other.
 
 from __future__ import annotations
 
-import uuid as uuid_module
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -19,6 +18,7 @@ from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
 from ownstack.compute.errors import ServerNotFound
+from ownstack.compute.objects.hosts import is_uuid
 from ownstack.compute.objects.models import Instance, InstanceAction, InstanceMetadata
 from ownstack.compute.rpc import InstanceSpec
 
@@ -45,19 +45,11 @@ async def find_server(svc: ComputeState, db: AsyncSession, ctx: RequestContext,
     one project never learns another's server ids. Non-UUID ids are 404s too, as in Nova.
     """
     instance = await get_instance(db, server_id, include_deleted=include_deleted) \
-        if _is_uuid(server_id) else None
+        if is_uuid(server_id) else None
     if instance is None or not svc.allowed(ctx, rule, {"project_id": instance.project_id,
                                                        "user_id": instance.user_id}):
         raise ServerNotFound(server_id)
     return instance
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid_module.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 async def metadata_of(db: AsyncSession, uuids: Sequence[str]) -> dict[str, dict[str, str]]:

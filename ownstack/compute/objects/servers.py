@@ -22,7 +22,7 @@ import string
 import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, NamedTuple, TypeAlias, cast
 
 import sqlalchemy as sa
@@ -34,6 +34,7 @@ from ownstack.common.context import RequestContext
 from ownstack.common.db.base import CachedJSON, UTCTimeText, utcnow
 from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import BadRequest
+from ownstack.common.times import as_utc
 from ownstack.compute import states
 from ownstack.compute.errors import (
     ConcurrentUpdate,
@@ -615,4 +616,4 @@ def parse_time(name: str, value: str) -> datetime:
     except ValueError:
         raise BadRequest(f"Invalid filter value {value} for {name}: not an ISO 8601 "
                          "time.") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return as_utc(parsed)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.errors import BadRequest
+from ownstack.common.times import as_utc
 from ownstack.compute.objects.models import Instance
 
 # The formats Nova's _parse_datetime accepts; anything else is a 400.
@@ -45,16 +46,12 @@ def window(start: str | None, end: str | None, now: datetime) -> tuple[datetime,
     return period_start, min(period_stop, now)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def hours_for(instance: Instance, start: datetime, stop: datetime) -> float:
     """The hours of ``[start, stop]`` the instance ran."""
     if instance.launched_at is None:
         return 0.0
-    launched = _aware(instance.launched_at)
-    terminated = _aware(instance.terminated_at) if instance.terminated_at else None
+    launched = as_utc(instance.launched_at)
+    terminated = as_utc(instance.terminated_at) if instance.terminated_at else None
     if (terminated is not None and terminated < start) or launched > stop:
         return 0.0
     begin = max(launched, start)
@@ -104,8 +101,8 @@ class ServerUsage:
 def server_usage(instance: Instance, start: datetime, stop: datetime, now: datetime
                  ) -> ServerUsage:
     flavor = instance.flavor or {}
-    launched = _aware(instance.launched_at) if instance.launched_at else now
-    ended = _aware(instance.terminated_at) if instance.terminated_at else None
+    launched = as_utc(instance.launched_at) if instance.launched_at else now
+    ended = as_utc(instance.terminated_at) if instance.terminated_at else None
     return ServerUsage(
         instance=instance, hours=hours_for(instance, start, stop),
         memory_mb=int(flavor.get("ram", 0)),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest
+from ownstack.common.times import as_utc
 from ownstack.identity.errors import DuplicateEntity, EntityNotFound
 from ownstack.identity.objects import revocation, rows
 from ownstack.identity.objects.models import (
@@ -42,7 +43,7 @@ def parse_expiry(value: str | None) -> datetime | None:
     except ValueError:
         raise BadRequest(f"Invalid input for field 'expires_at': {value!r} is not an "
                          "ISO 8601 timestamp.") from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = as_utc(moment)
     if moment <= utcnow():
         raise BadRequest("The 'expires_at' must not be before now.")
     return moment

@@ -37,7 +37,7 @@ from ownstack.compute.api.schemas import servers as schemas
 from ownstack.compute.api.server_common import load_extras, show_body
 from ownstack.compute.api.views import servers as views
 from ownstack.compute.errors import ConcurrentUpdate, InvalidServerRequest
-from ownstack.compute.objects import actions, servers
+from ownstack.compute.objects import actions, hosts, servers
 from ownstack.compute.objects.instances import find_server, update_instance
 from ownstack.compute.objects.server_actions import check_unlocked
 from ownstack.compute.objects.servers import CreateRequest, ImageFacts, ServerFilters
@@ -374,7 +374,7 @@ async def delete_server(req: Req) -> Response:
         host = instance.host
         service = await servers.host_service(db, host) if host else None
         down_time = req.svc.config.compute.service_down_time
-        local = service is None or not views.service_is_up(service, down_time)
+        local = service is None or not hosts.agent_is_up(service, down_time)
         if local:
             await servers.delete_locally(db, req.ctx, instance)
         elif await update_instance(db, instance.uuid, expected_task_state=instance.task_state,

@@ -241,20 +241,13 @@ def host_id(project_id: str, host: str | None) -> str:
     return hashlib.sha224((project_id + host).encode()).hexdigest()
 
 
-def service_is_up(service: ComputeService | HostService, down_time: float,
-                  now: datetime | None = None) -> bool:
-    """Nova's database servicegroup driver, on the heartbeat alone: a server's host reads
-    as up only once its agent has reported (``HostService`` rows carry no other time)."""
-    return not service.forced_down and hosts.heard_from(service.last_seen_up, down_time, now)
-
-
 def _host_status(service: ComputeService | HostService, down_time: float, now: datetime
                  ) -> str:
     if service.forced_down:
         return HOST_DOWN
     if service.disabled:
         return HOST_MAINTENANCE
-    return HOST_UP if service_is_up(service, down_time, now) else HOST_UNKNOWN
+    return HOST_UP if hosts.agent_is_up(service, down_time, now) else HOST_UNKNOWN
 
 
 def _image(base: str, image_ref: str) -> dict[str, Any] | str:

@@ -25,6 +25,7 @@ from typing import Any, Final, Protocol
 
 from ownstack.compute.conductor.scheduler.hosts import HostState
 from ownstack.compute.conductor.scheduler.request_spec import RequestSpec
+from ownstack.compute.objects.hosts import heard_from
 
 
 class HostFilter(Protocol):
@@ -64,14 +65,9 @@ class ComputeFilter:
             return "service disabled"
         if host.forced_down:
             return "service forced down"
-        if not is_up(host.last_seen_up, self.now, self.service_down_time):
+        if not heard_from(host.last_seen_up, self.service_down_time, self.now):
             return "service down"
         return None
-
-
-def is_up(last_seen_up: datetime | None, now: datetime, service_down_time: float) -> bool:
-    return last_seen_up is not None and (now - last_seen_up).total_seconds() <= \
-        service_down_time
 
 
 class AvailabilityZoneFilter:
