@@ -26,3 +26,18 @@ def test_every_config_option_is_documented() -> None:
     assert "identity.security_compliance.lockout_failure_attempts" in options
     missing = [o for o in options if f"`{o}`" not in text]
     assert not missing, f"undocumented options: {missing}"
+
+
+ARCHITECTURE = DOCS.parent / "architecture.md"
+REPO = DOCS.parents[1]
+
+
+def test_every_path_the_architecture_map_names_exists() -> None:
+    import re
+
+    text = ARCHITECTURE.read_text()
+    named = set(re.findall(r"`((?:ownstack|tests|bench|tools|docs)/[^`\s]*)`", text))
+    named |= {f"{m}.py" for m in re.findall(r"`(ownstack(?:/[a-z_]+)+)\.py`", text)}
+    assert len(named) > 40                      # the map names modules, not a handful
+    missing = sorted(path for path in named if not (REPO / path.rstrip("/")).exists())
+    assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
