@@ -329,58 +329,76 @@ async def _server_tags(cell: Cell) -> Any:
 
 # --- preparing what a destructive request consumes -----------------------------------------
 
-def prepares(service: str, method: str, *templates: str
-             ) -> Callable[[Callable[[Cell], Awaitable[dict[str, str]]]],
-                           Callable[[Cell], Awaitable[dict[str, str]]]]:
-    def register(prepare: Callable[[Cell], Awaitable[dict[str, str]]]
-                 ) -> Callable[[Cell], Awaitable[dict[str, str]]]:
+Hook = Callable[[Cell], Awaitable[dict[str, str]]]
+RESTORATIONS: dict[Route, Callable[[Cell], Awaitable[None]]] = {}
+
+
+def prepares(service: str, method: str, *templates: str) -> Callable[[Hook], Hook]:
+    def register(hook: Hook) -> Hook:
         for template in templates:
-            PREPARATIONS[Route(service, template, method)] = prepare
-        return prepare
+            PREPARATIONS[Route(service, template, method)] = hook
+        return hook
+    return register
+
+
+def restores(service: str, method: str, *templates: str
+             ) -> Callable[[Callable[[Cell], Awaitable[None]]], Callable[[Cell], Awaitable[None]]]:
+    def register(hook: Callable[[Cell], Awaitable[None]]) -> Callable[[Cell], Awaitable[None]]:
+        for template in templates:
+            RESTORATIONS[Route(service, template, method)] = hook
+        return hook
     return register
 
 
 async def prepare(cell: Cell) -> dict[str, str]:
-    """Make what an allowed ``cell`` consumes; the path parameters that name it.
+    """Before an allowed ``cell``: make what it consumes; the path parameters naming it.
 
-    A DELETE of a relation (a grant, a tag, a metadata item: its template also takes a PUT)
-    puts the relation back; a DELETE of an entity deletes a new one, made by the owner
-    through the collection's POST. Other destructive requests name their preparation in
-    ``PREPARATIONS``.
+    A DELETE of something its collection makes (a server, a user) deletes a new one, made
+    by its owner through the collection's POST; other requests that consume something
+    name their preparation in ``PREPARATIONS``.
     """
     special = PREPARATIONS.get(cell.route)
     if special is not None:
         return await special(cell)
     route = cell.route
-    if route.method != "DELETE":
-        return {}
-    put = Route(route.service, route.template, "PUT")
-    if "PUT" in route_table(route.service)[route.template]:
-        document = await valid_body(Cell(cell.world, put, cell.side, "admin", cell.params))
-        await cell.world.call(route.service, "PUT", route.path(cell.params),
-                              expect=(200, 201, 204, 409), token=_owner_token(cell, put),
-                              content=document.content if document else None,
-                              headers={"Content-Type": document.media_type} if document
-                              else {})
-        return {}
     collection = route.template.rsplit("/", 1)[0]
+    if route.method != "DELETE" or "POST" not in route_table(route.service).get(collection, {}):
+        return {}
     post = Route(route.service, collection, "POST")
-    created = Cell(cell.world, post, cell.side, cell.role, cell.params)
-    document = await valid_body(created)
+    document = await valid_body(Cell(cell.world, post, cell.side, cell.role, cell.params))
     assert document is not None, f"no body to make what {route} deletes"
     r = await cell.world.call(route.service, "POST", post.path(cell.params),
                               expect=(200, 201, 202), token=_owner_token(cell, post),
                               content=document.content,
                               headers={"Content-Type": document.media_type})
-    return {route.params[-1]: _new_id(r.json())}
+    made = _new_id(r.json()) if r.content else None
+    return {route.params[-1]: made} if made else {}
+
+
+async def restore(cell: Cell) -> None:
+    """After an allowed ``cell`` that consumed a shared thing (``prepare`` made none for
+    it): put the thing back. A relation (a grant, a tag, a trait list: its template also
+    takes a PUT) is put again; others name their restoration in ``RESTORATIONS``."""
+    special = RESTORATIONS.get(cell.route)
+    if special is not None:
+        await special(cell)
+        return
+    route = cell.route
+    if route.method != "DELETE" or "PUT" not in route_table(route.service)[route.template]:
+        return
+    put = Route(route.service, route.template, "PUT")
+    document = await valid_body(Cell(cell.world, put, cell.side, "admin", cell.params))
+    await cell.world.call(route.service, "PUT", route.path(cell.params),
+                          expect=(200, 201, 204), token=_owner_token(cell, put),
+                          content=document.content if document else None,
+                          headers={"Content-Type": document.media_type} if document else {})
 
 
 def _owner_token(cell: Cell, route: Route) -> str:
     """Who makes a thing for a cell: its owner for what a project or a user owns, the cloud
     admin for the rest."""
     owned = {("compute", "/v2.1/servers"), ("compute", "/v2.1/os-server-groups"),
-             ("image", "/v2/images"), ("compute", "/v2.1/servers/{server_id}/tags"),
-             ("compute", "/v2.1/servers/{server_id}/tags/{tag}")}
+             ("image", "/v2/images")}
     per_user = {("compute", "/v2.1/os-keypairs"),
                 ("identity", "/v3/users/{user_id}/application_credentials")}
     if (route.service, route.template) in per_user:
@@ -390,12 +408,14 @@ def _owner_token(cell: Cell, route: Route) -> str:
     return cell.world.cloud.identity.admin_token
 
 
-def _new_id(document: dict[str, Any]) -> str:
+def _new_id(document: dict[str, Any]) -> str | None:
+    """The id of what a POST made; None when it answers with no single new thing (a
+    metadata POST merges keys into the server's)."""
     inner = next(iter(document.values())) if len(document) == 1 else document
     for key in ("id", "uuid", "name"):
         if isinstance(inner, dict) and key in inner:
             return str(inner[key])
-    raise AssertionError(f"no id in {document}")
+    return None
 
 
 @prepares("identity", "DELETE", "/v3/domains/{domain_id}")
@@ -424,14 +444,6 @@ async def _throwaway_user(cell: Cell) -> dict[str, str]:
     return {"user_id": await cell.world.make_user(tenant.project_id, cell.role)}
 
 
-@prepares("image", "DELETE", "/v2/images/{image_id}/members/{member_id}")
-async def _member_again(cell: Cell) -> dict[str, str]:
-    await cell.world.call("image", "POST", f"/v2/images/{cell.params['image_id']}/members",
-                          expect=(200, 409), token=cell.member_token,
-                          json={"member": cell.params["member_id"]})
-    return {}
-
-
 @prepares("image", "PUT", "/v2/images/{image_id}/file")
 @prepares("image", "POST", "/v2/images/{image_id}/actions/deactivate")
 @prepares("image", "POST", "/v2/images/{image_id}/actions/reactivate")
@@ -448,13 +460,37 @@ async def _new_image(cell: Cell) -> dict[str, str]:
     return {"image_id": image_id}
 
 
-@prepares("placement", "DELETE", "/resource_providers/{uuid}/inventories/{resource_class}")
-async def _inventory_again(cell: Cell) -> dict[str, str]:
+@prepares("image", "DELETE", "/v2/images/{image_id}/members/{member_id}")
+@prepares("placement", "DELETE", "/allocations/{consumer_uuid}",
+          "/resource_providers/{uuid}/inventories/{resource_class}")
+@prepares("compute", "POST", "/v2.1/flavors/{flavor_id}/action")
+async def _nothing_to_make(cell: Cell) -> dict[str, str]:
+    """What the shared world holds is what these consume (and ``restore`` puts back)."""
+    return {}
+
+
+@restores("image", "DELETE", "/v2/images/{image_id}/members/{member_id}")
+async def _member_again(cell: Cell) -> None:
+    await cell.world.call("image", "POST", f"/v2/images/{cell.params['image_id']}/members",
+                          expect=200, token=cell.member_token,
+                          json={"member": cell.params["member_id"]})
+
+
+@restores("placement", "DELETE", "/resource_providers/{uuid}/inventories/{resource_class}")
+async def _inventory_again(cell: Cell) -> None:
     put = Route("placement", "/resource_providers/{uuid}/inventories", "PUT")
     document = await _inventories(Cell(cell.world, put, cell.side, "admin", cell.params))
     await cell.world.call("placement", "PUT", put.path(cell.params), expect=200,
                           json=document)
-    return {}
+
+
+@restores("placement", "DELETE", "/allocations/{consumer_uuid}")
+async def _allocations_again(cell: Cell) -> None:
+    put = Route("placement", "/allocations/{consumer_uuid}", "PUT")
+    document = await _consumer_allocations(Cell(cell.world, put, cell.side, "admin",
+                                                cell.params))
+    await cell.world.call("placement", "PUT", put.path(cell.params), expect=204,
+                          json=document)
 
 
 @prepares("compute", "DELETE", "/v2.1/os-services/{service_id}")
@@ -468,8 +504,3 @@ async def _service_row(cell: Cell) -> dict[str, str]:
                               binary="nova-compute", topic="compute.retired",
                               availability_zone="nova"))
     return {"service_id": service_id}
-
-
-@prepares("compute", "POST", "/v2.1/flavors/{flavor_id}/action")
-async def _nothing(cell: Cell) -> dict[str, str]:
-    return {}
