@@ -10,15 +10,18 @@ a query parameter it does not know).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Iterator
+from copy import deepcopy
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 from route_tables import Route, error_body_problem, every_route, service_types
 from starlette.types import Receive, Scope, Send
-from sweep_requests import Cell, valid_body
+from sweep_requests import Cell, prepare, valid_body
 from sweep_world import World, build_world
 
 from conftest import cloud_config, make_cloud
@@ -302,4 +305,66 @@ async def test_bad_microversion_headers(sweep: Sweep, service: str) -> None:
                 problem = error_body_problem(service, r)
                 if problem and len(sweep.failures) == before:
                     sweep.failures.append(f"{route} [{probe.label}]: {problem}")
+    sweep.check()
+
+
+# --- bad values inside valid bodies (last: what succeeds may change the shared resources) --
+
+MUTANTS: list[tuple[str, Any]] = [
+    ("null", None), ("object", {}), ("list", [1]), ("empty string", ""), ("-1", -1),
+    ("2**63", 2**63), ("10**30", 10**30), ("1.5", 1.5), ("true", True),
+    ("long text", "\u00fc\u4e2d" * 200),
+]
+
+
+def _mutations(document: Any) -> Iterator[tuple[str, Any]]:
+    """``document`` with one change each: every leaf replaced by every mutant, and an
+    unknown key added to every object."""
+    def paths(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], bool]]:
+        if isinstance(node, dict):
+            yield path, True
+            for key, value in node.items():
+                yield from paths(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from paths(value, (*path, index))
+        else:
+            yield path, False
+
+    for path, is_object in paths(document, ()):
+        where = "/".join(map(str, path)) or "body"
+        if is_object:
+            yield f"{where}: unknown key", _replaced(document, (*path, "ownstack_unknown"), 1)
+            continue
+        for label, mutant in MUTANTS:
+            yield f"{where}: {label}", _replaced(document, path, mutant)
+
+
+def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    copy = deepcopy(document)
+    node = copy
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    return copy
+
+
+@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute"])
+async def test_bad_values_in_valid_bodies(sweep: Sweep, service: str) -> None:
+    """A valid body with one field of the wrong type, out of range, or unknown: some are
+    still valid (a long name), but none may be a 5xx."""
+    for route in _routes(service):
+        if route.method not in WRITES:
+            continue
+        cell = Cell(sweep.world, route, "own", "admin", sweep.world.params(route))
+        cell.params.update(await prepare(cell))     # a password to change, not the caller's
+        document = await valid_body(cell)
+        if document is None or not document.media_type.endswith("json"):
+            continue
+        headers = {**await sweep.world.headers(route), "Content-Type": document.media_type}
+        for label, mutated in _mutations(json.loads(document.content)):
+            await sweep.send(route, Probe(label, must_reject=False), route.path(cell.params),
+                             content=json.dumps(mutated).encode(), headers=headers)
     sweep.check()
