@@ -53,7 +53,6 @@ class Body:
 
 Builder = Callable[[Cell], Awaitable[Any]]
 BODIES: dict[Route, Builder] = {}
-PREPARATIONS: dict[Route, Callable[[Cell], Awaitable[dict[str, str]]]] = {}
 
 
 def body(service: str, method: str, *templates: str) -> Callable[[Builder], Builder]:
@@ -329,21 +328,22 @@ async def _server_tags(cell: Cell) -> Any:
 
 # --- preparing what a destructive request consumes -----------------------------------------
 
-Hook = Callable[[Cell], Awaitable[dict[str, str]]]
-RESTORATIONS: dict[Route, Callable[[Cell], Awaitable[None]]] = {}
+Prepare = Callable[[Cell], Awaitable[dict[str, str]]]
+Restore = Callable[[Cell], Awaitable[None]]
+PREPARATIONS: dict[Route, Prepare] = {}
+RESTORATIONS: dict[Route, Restore] = {}
 
 
-def prepares(service: str, method: str, *templates: str) -> Callable[[Hook], Hook]:
-    def register(hook: Hook) -> Hook:
+def prepares(service: str, method: str, *templates: str) -> Callable[[Prepare], Prepare]:
+    def register(hook: Prepare) -> Prepare:
         for template in templates:
             PREPARATIONS[Route(service, template, method)] = hook
         return hook
     return register
 
 
-def restores(service: str, method: str, *templates: str
-             ) -> Callable[[Callable[[Cell], Awaitable[None]]], Callable[[Cell], Awaitable[None]]]:
-    def register(hook: Callable[[Cell], Awaitable[None]]) -> Callable[[Cell], Awaitable[None]]:
+def restores(service: str, method: str, *templates: str) -> Callable[[Restore], Restore]:
+    def register(hook: Restore) -> Restore:
         for template in templates:
             RESTORATIONS[Route(service, template, method)] = hook
         return hook
@@ -463,9 +463,10 @@ async def _new_image(cell: Cell) -> dict[str, str]:
 @prepares("image", "DELETE", "/v2/images/{image_id}/members/{member_id}")
 @prepares("placement", "DELETE", "/allocations/{consumer_uuid}",
           "/resource_providers/{uuid}/inventories/{resource_class}")
-@prepares("compute", "POST", "/v2.1/flavors/{flavor_id}/action")
 async def _nothing_to_make(cell: Cell) -> dict[str, str]:
-    """What the shared world holds is what these consume (and ``restore`` puts back)."""
+    """These consume what the shared world holds, and ``restore`` puts it back (their
+    collection's POST makes something else: a share with another project, a bulk
+    allocation, an inventory of another class)."""
     return {}
 
 

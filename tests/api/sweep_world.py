@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from compute_helpers import ssh_public_key
 from route_tables import Route
 
 from conftest import CloudClient, unique
@@ -22,8 +23,7 @@ from conftest import CloudClient, unique
 ROLES = ("admin", "member", "reader")
 SIDES = ("own", "other")
 PASSWORD = "sweep-password"
-PUBLIC_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBeUn2vsvUQYQUE9WOtNfNUCfkn8qRvhsMm6w9Lo"
-              "JsCr sweep")
+PUBLIC_KEY = ssh_public_key()
 # Each service's newest behaviour, so that every feature a route has is reachable.
 VERSION_HEADERS = {"placement": {"OpenStack-API-Version": "placement latest"},
                    "compute": {"OpenStack-API-Version": "compute latest"}}
@@ -188,7 +188,7 @@ class World:
             "project": {"name": unique("sweep-project"), "domain_id": "default"}})
         return str(r.json()["project"]["id"])
 
-    async def make_server(self, tenant: Tenant, *, wait: bool = True) -> str:
+    async def make_server(self, tenant: Tenant) -> str:
         r = await self.call("compute", "POST", "/v2.1/servers", expect=202,
                             token=tenant.callers["member"].token, json={"server": {
                                 "name": unique("sweep-vm"),
@@ -196,17 +196,12 @@ class World:
                                 "flavorRef": self.shared["compute:flavor"],
                                 "networks": "none"}})
         server_id = str(r.json()["server"]["id"])
-        if wait:
-            await self.wait_server(server_id, "ACTIVE")
-        return server_id
-
-    async def wait_server(self, server_id: str, status: str) -> None:
         for _ in range(500):
             r = await self.call("compute", "GET", f"/v2.1/servers/{server_id}", expect=200)
-            if r.json()["server"]["status"] == status:
-                return
+            if r.json()["server"]["status"] == "ACTIVE":
+                return server_id
             await asyncio.sleep(0.02)
-        raise AssertionError(f"server {server_id} never became {status}")
+        raise AssertionError(f"server {server_id} never became ACTIVE")
 
 
 async def build_world(cloud: CloudClient) -> World:
