@@ -19,12 +19,13 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from route_tables import Route, error_body_problem, every_route, service_types
+from route_tables import Route, error_body_problem, every_route, route_table, service_types
 from starlette.types import Receive, Scope, Send
 from sweep_requests import Cell, prepare, valid_body
 from sweep_world import World, build_world
 
 from conftest import cloud_config, make_cloud
+from ownstack.common.api.routing import is_public
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -367,4 +368,30 @@ async def test_bad_values_in_valid_bodies(sweep: Sweep, service: str) -> None:
         for label, mutated in _mutations(json.loads(document.content)):
             await sweep.send(route, Probe(label, must_reject=False), route.path(cell.params),
                              content=json.dumps(mutated).encode(), headers=headers)
+    sweep.check()
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+TOKENS: list[tuple[str, str | bytes]] = [
+    ("garbage", "garbage"), ("empty", ""), ("Fernet-like", "gAAAAAB" + "A" * 300),
+    ("Latin-1 bytes", b"tok\xe9n\xff"), ("huge", "x" * 20000),
+]
+
+
+@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute"])
+async def test_bad_tokens(sweep: Sweep, service: str) -> None:
+    """A token that is not one is a 401 in the service's error body on every route that
+    needs one; the public routes (version documents, token issue) may ignore it."""
+    for route in _routes(service):
+        public = is_public(route_table(service)[route.template][route.method])
+        path = route.path(sweep.world.params(route))
+        for label, token in TOKENS:
+            r = await sweep.world.client(service).request(
+                route.method, path, headers={"X-Auth-Token": token})
+            status = r.status_code
+            if status >= 500 or (not public and status != 401):
+                sweep.failures.append(f"{route} [{label}]: {status}, not 401: {r.text[:200]}")
+            elif status >= 400 and (problem := error_body_problem(service, r)):
+                sweep.failures.append(f"{route} [{label}]: {problem}")
     sweep.check()

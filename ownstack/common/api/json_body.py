@@ -5,13 +5,16 @@ encoder can write back) and recurses once per level of nesting, so a body of a f
 thousand ``[`` is a RecursionError. orjson parses in C, refuses all of those, and caps
 nesting at 1024 levels. The parsed document is bounded further: at most ``MAX_DEPTH``
 levels, deep enough for any OpenStack body (the deepest, Placement's reshaper, has seven)
-and shallow enough for the schema validator, the error
-messages that quote the input and the response encoder, which all recurse; and no NUL
-character in any string or key, which PostgreSQL cannot store and no field has a use for.
+and shallow enough for the schema validator, the error messages that quote the input and
+the response encoder, which all recurse; and no NUL character in any string or key, which
+PostgreSQL cannot store and no field has a use for. A number too large for a double is a
+400; an integer beyond 64 bits keeps every digit, as json reads it.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Final
 
 import orjson
@@ -22,6 +25,8 @@ __all__ = ["MAX_DEPTH", "parse_json"]
 
 MAX_DEPTH: Final = 32
 _NUL_ESCAPE: Final = b"\\u0000"
+# orjson reads an integer beyond 64 bits as a float, losing digits; json keeps it exact.
+_LONG_NUMBER: Final = re.compile(rb"[0-9]{19}")
 
 
 def parse_json(raw: bytes) -> Any:
@@ -35,6 +40,9 @@ def parse_json(raw: bytes) -> Any:
     deep = raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
     if deep or _NUL_ESCAPE in raw:
         _check_bounds(document)
+    if _LONG_NUMBER.search(raw):
+        # Strict and bounded by now, so json neither accepts more nor recurses too deep.
+        return json.loads(raw)
     return document
 
 

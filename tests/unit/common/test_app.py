@@ -49,6 +49,11 @@ async def add_tag(req: ApiRequest[Any]) -> Response:
     return empty_response(201, {"Location": f"http://t/tags/{req.params['tag']}"})
 
 
+@public
+async def echo(req: ApiRequest[Any]) -> Response:
+    return json_response(await req.json())
+
+
 class Validator_:
     async def context_for(self, token: str, request_id: str) -> RequestContext:
         if token != "good":
@@ -67,7 +72,7 @@ async def client() -> Any:
                          "/hello": {"GET": hello}, "/hello/{name}": {"GET": hello},
                          "/private": {"GET": private}, "/things": {"POST": create},
                          "/conflict": {"GET": conflict}, "/crash": {"GET": crash},
-                         "/tags/{tag}": {"PUT": add_tag}})
+                         "/tags/{tag}": {"PUT": add_tag}, "/echo": {"POST": echo}})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://t") as c:
         yield c
@@ -168,3 +173,19 @@ async def test_a_deeply_nested_body_is_a_400(client: httpx.AsyncClient) -> None:
                           headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     assert "nested deeper" in r.json()["err"]["message"]
+
+
+@pytest.mark.parametrize("token", [b"tok\xe9n", b"good\x7f", "x\u00ff".encode("latin-1")])
+async def test_a_token_that_is_not_printable_ascii_is_no_token(client: httpx.AsyncClient,
+                                                               token: bytes) -> None:
+    r = await client.get("/private", headers={"X-Auth-Token": token})
+    assert r.status_code == 401 and r.json()["err"]["code"] == "ownstack.unauthorized"
+    assert (await client.get("/hello", headers={"X-Auth-Token": token})).status_code == 200
+
+
+async def test_an_integer_beyond_64_bits_is_echoed_with_every_digit(
+        client: httpx.AsyncClient) -> None:
+    r = await client.post("/echo", content=b'{"n": 1' + b"0" * 30 + b', "s": "\xc3\xa9"}',
+                          headers={"Content-Type": "application/json"})
+    assert r.status_code == 200
+    assert r.content == b'{"n":1' + b"0" * 30 + b',"s":"\xc3\xa9"}'

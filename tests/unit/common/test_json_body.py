@@ -62,3 +62,11 @@ def test_ordinary_documents_parse_as_json_does() -> None:
     assert parse_json(b'{"a": [1, 2.5, "\\u00e9", null, true], "b": {"c": -3}}') == {
         "a": [1, 2.5, "é", None, True], "b": {"c": -3}}
     assert parse_json(b"12345678901234567890") == 12345678901234567890
+
+
+def test_integers_beyond_64_bits_keep_every_digit() -> None:
+    assert parse_json(b'{"n": ' + b"1" + b"0" * 300 + b"}") == {"n": 10 ** 300}
+    assert parse_json(b"[18446744073709551617, -9223372036854775809]") == [
+        2 ** 64 + 1, -(2 ** 63) - 1]
+    assert parse_json(b'{"id": "12345678901234567890123", "x": 1.5}') == {
+        "id": "12345678901234567890123", "x": 1.5}
