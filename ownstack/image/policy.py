@@ -3,8 +3,8 @@
 An image is reachable by its owner, by admins, by everyone when public or community,
 and by accepted members when shared. Visibility itself is decided in the domain layer
 (objects/images.py); these rules decide who may change what. As in Glance's defaults,
-reading needs the reader role and every write the member role: a project's reader sees
-its images but never changes, shares, uploads or downloads them.
+every write and a download need the member role: a project's reader sees its images but
+never changes, shares, uploads or downloads them.
 """
 
 from __future__ import annotations
