@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import orjson
 from starlette.datastructures import Headers, QueryParams
@@ -23,6 +24,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ownstack.common.api.auth import TokenValidator
+from ownstack.common.api.json_body import parse_json
 from ownstack.common.api.routing import Router, RouteTable, is_public
 from ownstack.common.api.schema import Validator
 from ownstack.common.context import RequestContext
@@ -100,27 +102,45 @@ class ApiRequest(Generic[S]):
         raw = await self.body()
         if not raw.strip():
             raise BadRequest("The request body is empty; a JSON document is required.")
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+        data = parse_json(raw)
         return validator.validate(data) if validator is not None else data
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
                   ) -> Response:
-    return Response(_dumps(body), status_code=status, headers=dict(headers or {}),
+    return Response(_dumps(body), status_code=status, headers=_wire_headers(headers),
                     media_type="application/json")
 
 
 def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(b"", status_code=status, headers=dict(headers or {}))
+    return Response(b"", status_code=status, headers=_wire_headers(headers))
+
+
+def _wire_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """``headers`` as HTTP can carry them: a ``Location`` names a resource by what the
+    client sent (a tag may be any Unicode text), and a URI is percent-encoded UTF-8."""
+    wire = dict(headers or {})
+    if "Location" in wire:
+        wire["Location"] = quote(wire["Location"], safe="!#$&'()*+,/:;=?@[]~")
+    return wire
 
 
 def _dumps(body: Any) -> bytes:
     # orjson: several times faster than json on large lists (/servers/detail at a thousand
     # servers), with the same compact UTF-8 output.
-    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        # An integer beyond 64 bits, which a client may send and some APIs echo (Nova's
+        # extra specs): json writes it, with every digit.
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _refuse_nul(scope: Scope) -> None:
+    """No id, name or filter has a use for a NUL character and PostgreSQL cannot store one,
+    so a URL holding one is refused before routing, whatever the route."""
+    if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+        raise BadRequest("The URL holds a NUL character (%00), which no parameter accepts.")
 
 
 class ServiceApp(Generic[S]):
@@ -174,6 +194,7 @@ class ServiceApp(Generic[S]):
             request_id_var.reset(token)
 
     async def _dispatch(self, request: Request, request_id: str) -> Response:
+        _refuse_nul(request.scope)
         handler, params = self.router.match(request.method, request.url.path)
         ctx = await self._authenticate(request, request_id, public=is_public(handler))
         result = await handler(ApiRequest(request, params, ctx, self.svc, self.body_limit))
@@ -190,6 +211,10 @@ class ServiceApp(Generic[S]):
         token = request.headers.get("x-auth-token")
         if token and self.validator is not None:
             try:
+                # Every token is printable ASCII (Fernet's is base64); anything else is no
+                # token, and could not even be passed on to identity in a header.
+                if not (token.isascii() and token.isprintable()):
+                    raise Unauthorized("The request you have made requires authentication.")
                 return await self.validator.context_for(token, request_id)
             except Unauthorized:
                 if not public:

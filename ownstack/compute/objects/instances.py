@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from ownstack.compute.state import ComputeState
 
 ANY: Final = "*"    # update_instance(expected_task_state=ANY): whatever the task is
+# Who sees a server at all: a reader of its project, or an admin.
+SHOW_RULE: Final = "os_compute_api:servers:show"
 
 
 async def get_instance(db: AsyncSession, uuid: str, *, include_deleted: bool = False
@@ -43,12 +45,16 @@ async def find_server(svc: ComputeState, db: AsyncSession, ctx: RequestContext,
 
     A server of another project is a 404, not a 403, exactly like one that does not exist:
     one project never learns another's server ids. Non-UUID ids are 404s too, as in Nova.
+    A server the caller can see but may not act on (a reader's delete) is a 403, as in
+    Nova, which loads the server for its readers before it checks the rule.
     """
     instance = await get_instance(db, server_id, include_deleted=include_deleted) \
         if is_uuid(server_id) else None
-    if instance is None or not svc.allowed(ctx, rule, {"project_id": instance.project_id,
-                                                       "user_id": instance.user_id}):
+    target = {"project_id": instance.project_id, "user_id": instance.user_id} \
+        if instance is not None else {}
+    if instance is None or not svc.allowed(ctx, SHOW_RULE, target):
         raise ServerNotFound(server_id)
+    svc.enforce(ctx, rule, target)
     return instance
 
 

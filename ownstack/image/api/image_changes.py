@@ -14,11 +14,11 @@ Glance's answers, which clients and Tempest rely on:
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ownstack.common.api.json_body import parse_json as parse_json_document
 from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest, Conflict, Forbidden, UnsupportedMediaType
 from ownstack.image.api.handlers.schemas import IMAGE_PROPERTIES, image_document
@@ -140,10 +140,7 @@ def parse_patch(content_type: str | None, raw: bytes) -> tuple[list[Change], int
 def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise BadRequest("Body expected in request.")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+    return parse_json_document(raw)
 
 
 def _parse_change(raw: Any, draft: int) -> Change:

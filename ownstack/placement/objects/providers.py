@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
@@ -31,6 +31,8 @@ from ownstack.placement.errors import (
 from ownstack.placement.objects import models
 
 RP = models.ResourceProvider
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
 
 
 @dataclass
@@ -132,10 +134,11 @@ async def bump_generation(db: AsyncSession, provider: Provider, expected: int | 
                           ) -> None:
     """Compare-and-swap the provider's generation from ``expected`` (default: the one read)."""
     expected = provider.generation if expected is None else expected
-    result = await db.execute(
-        update(RP).where(RP.id == provider.id, RP.generation == expected)
-        .values(generation=expected + 1, updated_at=utcnow()))
-    if rows_matched(result) != 1:
+    # No provider's generation leaves 64 bits, and a database may refuse to compare with a
+    # number that does (a client's 2**63): such a generation has lost without asking.
+    if not _INT64_MIN <= expected <= _INT64_MAX or rows_matched(await db.execute(
+            update(RP).where(RP.id == provider.id, RP.generation == expected)
+            .values(generation=expected + 1, updated_at=utcnow()))) != 1:
         raise ConcurrentUpdate(
             f"resource provider generation conflict: {provider.uuid} changed since it was "
             "read; re-read it and retry.")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.responses import Response
 
-from ownstack.common.api.app import ApiRequest, ServiceApp, json_response
+from ownstack.common.api.app import ApiRequest, ServiceApp, empty_response, json_response
 from ownstack.common.api.routing import public
 from ownstack.common.api.schema import Validator
 from ownstack.common.context import RequestContext
@@ -44,6 +44,16 @@ async def crash(req: ApiRequest[Any]) -> Response:
     raise RuntimeError("secret internals")
 
 
+@public
+async def add_tag(req: ApiRequest[Any]) -> Response:
+    return empty_response(201, {"Location": f"http://t/tags/{req.params['tag']}"})
+
+
+@public
+async def echo(req: ApiRequest[Any]) -> Response:
+    return json_response(await req.json())
+
+
 class Validator_:
     async def context_for(self, token: str, request_id: str) -> RequestContext:
         if token != "good":
@@ -61,7 +71,8 @@ async def client() -> Any:
                      body_limit=100, routes={
                          "/hello": {"GET": hello}, "/hello/{name}": {"GET": hello},
                          "/private": {"GET": private}, "/things": {"POST": create},
-                         "/conflict": {"GET": conflict}, "/crash": {"GET": crash}})
+                         "/conflict": {"GET": conflict}, "/crash": {"GET": crash},
+                         "/tags/{tag}": {"PUT": add_tag}, "/echo": {"POST": echo}})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://t") as c:
         yield c
@@ -132,3 +143,49 @@ async def test_unexpected_error_is_500_without_internals(client: httpx.AsyncClie
     assert r.status_code == 500
     assert "secret internals" not in r.text
     assert r.json()["err"]["code"] == "ownstack.internal_error"
+
+
+@pytest.mark.parametrize("url", ["/hello/a%00b", "/hello/%00", "/hello?name=%00",
+                                 "/hello?%00=1", "/nope/%00"])
+async def test_a_nul_in_the_url_is_a_400_before_routing(client: httpx.AsyncClient,
+                                                        url: str) -> None:
+    r = await client.get(url)
+    assert r.status_code == 400
+    assert r.json()["err"]["code"] == "ownstack.bad_request"
+    assert "NUL" in r.json()["err"]["message"]
+
+
+@pytest.mark.parametrize(("tag", "location"), [
+    ("plain", "http://t/tags/plain"),
+    ("%E3%83%97%C3%A9", "http://t/tags/%E3%83%97%C3%A9"),      # Unicode: UTF-8, escaped
+    ("%FF", "http://t/tags/%EF%BF%BD"),         # invalid UTF-8 arrives as U+FFFD
+    ("50%25%20off", "http://t/tags/50%25%20off"),
+])
+async def test_a_location_header_is_a_percent_encoded_uri(client: httpx.AsyncClient,
+                                                          tag: str, location: str) -> None:
+    r = await client.put(f"/tags/{tag}")
+    assert r.status_code == 201, r.text
+    assert r.headers["Location"] == location
+
+
+async def test_a_deeply_nested_body_is_a_400(client: httpx.AsyncClient) -> None:
+    r = await client.post("/things", content=b"[" * 40 + b"]" * 40,
+                          headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert "nested deeper" in r.json()["err"]["message"]
+
+
+@pytest.mark.parametrize("token", [b"tok\xe9n", b"good\x7f", "x\u00ff".encode("latin-1")])
+async def test_a_token_that_is_not_printable_ascii_is_no_token(client: httpx.AsyncClient,
+                                                               token: bytes) -> None:
+    r = await client.get("/private", headers={"X-Auth-Token": token})
+    assert r.status_code == 401 and r.json()["err"]["code"] == "ownstack.unauthorized"
+    assert (await client.get("/hello", headers={"X-Auth-Token": token})).status_code == 200
+
+
+async def test_an_integer_beyond_64_bits_is_echoed_with_every_digit(
+        client: httpx.AsyncClient) -> None:
+    r = await client.post("/echo", content=b'{"n": 1' + b"0" * 30 + b', "s": "\xc3\xa9"}',
+                          headers={"Content-Type": "application/json"})
+    assert r.status_code == 200
+    assert r.content == b'{"n":1' + b"0" * 30 + b',"s":"\xc3\xa9"}'

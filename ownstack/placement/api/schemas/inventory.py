@@ -26,11 +26,12 @@ BASE: Final[dict[str, Any]] = {
     "required": ["total", "resource_provider_generation"],
     "additionalProperties": False,
 }
-POST: Final = extend(extend(BASE, drop_props=("resource_provider_generation",)),
-                     resource_class={"type": "string", "pattern": RC_PATTERN},
-                     require=("resource_class",))
+# As in Placement, a record of a PUT of all inventories, and a POSTed one, may name the
+# generation but need not.
 _RECORD: Final = extend(BASE, drop_props=("resource_provider_generation",),
                         resource_provider_generation={"type": "integer"})
+POST: Final = extend(_RECORD, resource_class={"type": "string", "pattern": RC_PATTERN},
+                     require=("resource_class",))
 PUT_ALL: Final[dict[str, Any]] = {
     "type": "object",
     "properties": {

@@ -1,0 +1,78 @@
+"""Every route of the route tables, as admin, member and reader, on the caller's own
+project's resources and on another project's.
+
+What each of the six callers must get is declared in ``rbac_expectations.py``; a route
+of a table that it does not declare (or one it declares that no table has) fails
+:func:`test_every_route_has_expectations`. An allowed call must succeed: it is made with a
+valid body, on a resource made for it where the call consumes one (see
+``sweep_requests.prepare``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from rbac_expectations import EXPECTATIONS, Expected, outcome_of
+from route_tables import Route, every_route
+from sweep_requests import Cell, prepare, restore, valid_body
+from sweep_world import ROLES, SIDES, World, build_world
+
+from conftest import cloud_config, make_cloud
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    async for cloud in make_cloud(cloud_config(tmp_path_factory.mktemp("rbac"))):
+        yield await build_world(cloud)
+
+
+async def test_every_route_has_expectations() -> None:
+    routes = set(every_route())
+    missing = sorted(str(route) for route in routes - set(EXPECTATIONS))
+    stale = sorted(str(route) for route in set(EXPECTATIONS) - routes)
+    assert not missing, "routes without RBAC expectations:\n" + "\n".join(missing)
+    assert not stale, "RBAC expectations for routes that no longer exist:\n" + \
+        "\n".join(stale)
+
+
+async def observe(world: World, route: Route, side: str, role: str, expected: str
+                  ) -> tuple[str, str]:
+    """What ``role`` of the own project gets from ``route`` on ``side``'s resources: the
+    outcome's letter and, where it is an error, the start of the error body."""
+    cell = Cell(world, route, side, role, world.params(route, side, role))
+    made = await prepare(cell) if expected == "o" else {}
+    cell.params.update(made)
+    document = await valid_body(cell)
+    headers = await world.headers(route, side, role, fresh=expected == "o")
+    if document is not None:
+        headers["Content-Type"] = document.media_type
+    r = await world.request(route, route.path(cell.params), token=cell.caller_token,
+                            headers=headers, params=world.query(route, side),
+                            content=document.content if document else None)
+    observed = outcome_of(r.status_code)
+    if observed == "o" and not made:
+        await restore(cell)
+    return observed, r.text[:160] if r.status_code >= 400 else ""
+
+
+@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute"])
+async def test_rbac_matrix(world: World, service: str) -> None:
+    failures = []
+    for route in every_route():
+        if route.service != service or route not in EXPECTATIONS:
+            continue
+        expected: Expected = EXPECTATIONS[route]
+        observed = {(side, role): await observe(world, route, side, role,
+                                                expected.outcome(side, role))
+                    for side in SIDES for role in ROLES}
+        wrong = [f"{side} {role}: {got} {detail}".rstrip()
+                 for (side, role), (got, detail) in observed.items()
+                 if got != expected.outcome(side, role)]
+        if wrong:
+            failures.append(f"{route}: expected {expected}, got " + ", ".join(wrong))
+    assert not failures, f"{len(failures)} routes answer the wrong callers:\n" + \
+        "\n".join(failures)
