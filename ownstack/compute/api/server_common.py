@@ -4,7 +4,7 @@ the host to ask about it, whether the caller acts as an admin, and its full view
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
 from ownstack.compute import states
 from ownstack.compute.api.views import servers as views
@@ -15,18 +15,13 @@ from ownstack.compute.objects.models import Instance
 from ownstack.compute.objects.servers import ServerRow
 from ownstack.compute.state import Req
 
-SHOW_RULE: Final = "os_compute_api:servers:show"
-
 
 async def load_server(req: Req, db: Session, rule: str, *,
                       include_deleted: bool = False) -> Instance:
     """The server of the URL as its readers find it (404 for another project's), then
     policy ``rule`` on it (403 for a reader who may not act)."""
-    instance = await find_server(req.svc, db, req.ctx, req.params["server_id"], SHOW_RULE,
-                                 include_deleted=include_deleted)
-    req.svc.enforce(req.ctx, rule, {"project_id": instance.project_id,
-                                    "user_id": instance.user_id})
-    return instance
+    return await find_server(req.svc, db, req.ctx, req.params["server_id"], rule,
+                             include_deleted=include_deleted)
 
 
 def require_host(instance: Instance, operation: str) -> str:
