@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.errors import PayloadTooLarge
 from ownstack.image.errors import BadImageData
-from ownstack.image.objects.models import Image
+from ownstack.image.objects.uploads import requeue_all_saving
 
 log = logging.getLogger("ownstack.image.store")
 
@@ -180,12 +179,8 @@ async def recover_interrupted_uploads(svc: StoreOwner) -> None:
     Images left in ``saving`` go back to ``queued`` (their data, if the crash came between
     the rename and the database commit, is removed) and every stray ``.part`` file goes.
     """
-    async with svc.write() as session:
-        ids = list(await session.scalars(select(Image.id).where(Image.status == "saving")))
-        if ids:
-            await session.execute(update(Image).where(Image.id.in_(ids),
-                                                      Image.status == "saving")
-                                  .values(status="queued"))
+    async with svc.write() as db:
+        ids = await requeue_all_saving(db)
     parts = await asyncio.to_thread(_remove_parts, svc.store_dir)
     for image_id in ids:
         await delete_image_file(svc, image_id)
