@@ -142,9 +142,11 @@ class FileRange:
     first copy every chunk into Python memory: that halves the CPU a download costs. Each
     chunk's pages are faulted in by a worker thread (``MADV_POPULATE_READ``) before the
     event loop sends them, the next chunk while the one before is being sent, so the loop
-    does not wait for the disk. A chunk is unmapped once the server has sent it and let it
-    go, so memory stays flat. Image files are never truncated in place (an upload renames a
-    new file over the old), so a mapped page cannot vanish under the sender.
+    does not wait for the disk (unless memory is so short that the kernel drops a page in
+    between: that page is then read in the loop). A chunk is unmapped once the server has
+    sent it and let it go, so memory stays flat. Image files are never truncated in place
+    (an upload renames a new file over the old), so a mapped page cannot vanish under the
+    sender.
 
     The file is closed when the range is exhausted, on an error, and by :meth:`aclose`
     (call it when the range will not be read, e.g. for ``HEAD``).
