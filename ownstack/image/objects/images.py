@@ -1,21 +1,31 @@
-"""Image visibility and lookup: which images a caller may see."""
+"""Images: which a caller may see, and their life apart from uploads and patches.
+
+Visibility and lookup, the generation compare-and-swap every write goes through,
+creation, deletion, deactivation and loading tags. The upload state machine is in
+:mod:`.uploads`, patches in :mod:`.image_changes`, one tag at a time in :mod:`.tags`,
+listing in :mod:`.image_list`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
-from ownstack.common.errors import ConcurrentUpdate
-from ownstack.image.errors import ImageNotFound
+from ownstack.common.errors import ConcurrentUpdate, Conflict, Forbidden
+from ownstack.image.errors import ImageNotFound, ImageProtected
 from ownstack.image.objects.models import Image, ImageMember, ImageTag
+from ownstack.image.objects.quota import check_count_quota
 
 # Glance's defaults for [image_format] disk_formats and container_formats.
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
@@ -28,6 +38,14 @@ MEMBER_STATUSES = ("pending", "accepted", "rejected")
 MAX_TAGS = 128
 MAX_PROPERTIES = 128
 MAX_MEMBERS = 128
+
+# What a new image is when its creator leaves an attribute out.
+_CREATE_DEFAULTS: dict[str, Any] = {"visibility": "shared", "protected": False,
+                                    "os_hidden": False, "min_disk": 0, "min_ram": 0}
+
+# Glance's deactivate and reactivate actions: the status each moves from, and to.
+ACTIVATION_CHANGES = {"deactivate": ("active", "deactivated"),
+                      "reactivate": ("deactivated", "active")}
 
 # How often a change that lost a race is re-applied to the image as it now is.
 SAVE_ATTEMPTS = 20
@@ -113,17 +131,72 @@ async def get_visible_with_tags(db: AsyncSession, ctx: RequestContext, image_id:
     return rows[0][0], [tag for _, tag in rows if tag is not None]
 
 
+async def load_tags(db: AsyncSession, image_id: str) -> list[str]:
+    return (await load_tags_of(db, [image_id]))[image_id]
+
+
+async def load_tags_of(db: AsyncSession, image_ids: list[str]) -> dict[str, list[str]]:
+    """Each image's tags, sorted, in one query for a whole page of images."""
+    tags: dict[str, list[str]] = {image_id: [] for image_id in image_ids}
+    if image_ids:
+        rows = await db.execute(select(ImageTag.image_id, ImageTag.value)
+                                .where(ImageTag.image_id.in_(image_ids))
+                                .order_by(ImageTag.value))
+        for image_id, value in rows:
+            tags[image_id].append(value)
+    return tags
+
+
+async def create_image(db: AsyncSession, config: Config, *, image_id: str | None,
+                       owner: str | None, core: Mapping[str, Any],
+                       properties: dict[str, str], tags: list[str]) -> Image:
+    """A new ``queued`` image with ``core`` attributes (Glance's defaults for the rest).
+
+    A taken id is a 409, also when a concurrent request takes it first; a project that
+    owns as many images as its quota allows gets a 413.
+    """
+    now = utcnow()
+    image = Image(**{**_CREATE_DEFAULTS, **core}, id=image_id or str(uuid.uuid4()),
+                  owner=owner, status="queued", properties=properties, created_at=now,
+                  updated_at=now)
+    duplicate = Conflict(f"Image with identifier {image.id} already exists!")
+    if await db.get(Image, image.id) is not None:
+        raise duplicate
+    await check_count_quota(db, owner, config)
+    try:
+        db.add(image)
+        await db.flush()
+        db.add_all(ImageTag(image_id=image.id, value=tag) for tag in tags)
+        await db.flush()
+    except IntegrityError:
+        raise duplicate from None
+    return image
+
+
 async def replace_tags(db: AsyncSession, image_id: str, tags: Iterable[str]) -> None:
     await db.execute(delete(ImageTag).where(ImageTag.image_id == image_id))
     db.add_all(ImageTag(image_id=image_id, value=tag) for tag in dict.fromkeys(tags))
 
 
-async def delete_image_rows(db: AsyncSession, image: Image) -> None:
-    """The image and everything hanging off it (the foreign keys cascade on every
-    backend but SQLite without ``foreign_keys``, so do not rely on them)."""
+async def delete_image(db: AsyncSession, image: Image) -> None:
+    """The image and everything hanging off it, unless it is protected (403); its file is
+    the store's. The foreign keys cascade on every backend but SQLite without
+    ``foreign_keys``, so this does not rely on them."""
+    if image.protected:
+        raise ImageProtected(image.id)
     await db.execute(delete(ImageTag).where(ImageTag.image_id == image.id))
     await db.execute(delete(ImageMember).where(ImageMember.image_id == image.id))
     await db.delete(image)
+
+
+async def change_activation(db: AsyncSession, image: Image, action: str) -> None:
+    """Glance's ``deactivate`` or ``reactivate`` (:data:`ACTIVATION_CHANGES`): a no-op when
+    the image is already there, and 403 from any status but the one it moves from."""
+    source, result = ACTIVATION_CHANGES[action]
+    if image.status == source:
+        await save_image(db, image, {"status": result})
+    elif image.status != result:
+        raise Forbidden(f"Not allowed to {action} image in status '{image.status}'")
 
 
 class LostRace(Exception):

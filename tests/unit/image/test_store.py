@@ -170,6 +170,35 @@ async def test_open_range_reads_exactly_the_range(svc: FakeService) -> None:
         assert all(len(c) <= store.READ_CHUNK for c in chunks)
 
 
+async def test_open_range_of_a_short_file_sends_what_is_there_then_fails(
+        svc: FakeService) -> None:
+    (svc.store_dir / IMAGE_ID).write_bytes(b"abc")
+    chunks = await store.open_range(svc, IMAGE_ID, 1, 10)
+    assert bytes(await chunks.__anext__()) == b"bc"
+    with pytest.raises(OSError, match="shorter than recorded"):
+        await chunks.__anext__()
+
+
+async def test_open_range_maps_a_chunk_only_until_it_is_released(svc: FakeService) -> None:
+    """Memory stays flat during a long download: at most the chunk being sent and the one
+    read ahead are mapped, and nothing once the server has let go of the last."""
+    data = os.urandom(5 * store.READ_CHUNK + 5)
+    path = svc.store_dir / IMAGE_ID
+    path.write_bytes(data)
+
+    def mappings() -> int:
+        return Path("/proc/self/maps").read_text().count(str(path))
+
+    received, most = bytearray(), 0
+    async for chunk in await store.open_range(svc, IMAGE_ID, 1, len(data)):
+        received += chunk
+        most = max(most, mappings())
+        chunk.release()             # what the server does once it has sent a chunk
+    assert received == data[1:]
+    assert most <= 2
+    assert mappings() == 0
+
+
 async def test_open_range_of_missing_file_fails_before_streaming(svc: FakeService) -> None:
     with pytest.raises(FileNotFoundError):
         await store.open_range(svc, IMAGE_ID, 0, 10)

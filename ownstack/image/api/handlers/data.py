@@ -1,8 +1,7 @@
 """Image data: ``PUT`` and ``GET /v2/images/{image_id}/file``.
 
-An upload moves the image ``queued -> saving -> active``. ``saving`` is taken by a
-compare-and-swap (``UPDATE ... WHERE status='queued'``), so of two concurrent uploads
-exactly one proceeds and the other gets a 409. The bytes stream to a temporary file
+An upload moves the image ``queued -> saving -> active`` (:mod:`..objects.uploads`: of
+two concurrent uploads exactly one proceeds). The bytes stream to a temporary file
 (never held in memory whole), are hashed on the way, inspected by qemu-img
 (:mod:`ownstack.image.inspect`), and only then made the image's data, in the same
 transaction that makes it ``active``. Whatever goes wrong (bad data, a hash or size
@@ -13,12 +12,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import update
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
 from ownstack.common.api.app import empty_response
-from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import (
     BadRequest,
     Forbidden,
@@ -26,14 +23,10 @@ from ownstack.common.errors import (
     UnsupportedMediaType,
 )
 from ownstack.image import store
-from ownstack.image.api.handlers.common import image_target
-from ownstack.image.errors import (
-    BadImageData,
-    ImageGoneDuringUpload,
-    InvalidImageStatus,
-    RangeNotSatisfiable,
-)
+from ownstack.image.api.common import image_target
+from ownstack.image.errors import BadImageData, InvalidImageStatus, RangeNotSatisfiable
 from ownstack.image.inspect import InspectResult, inspect_image
+from ownstack.image.objects import uploads
 from ownstack.image.objects.images import get_visible, is_admin
 from ownstack.image.objects.models import Image
 from ownstack.image.objects.quota import check_size_quota
@@ -166,11 +159,7 @@ async def _check_room(svc: ImageState, image: Image, size: int) -> None:
 
 async def _start_saving(svc: ImageState, image: Image) -> None:
     async with svc.write() as db:
-        result = await db.execute(update(Image).where(
-            Image.id == image.id, Image.status == "queued").values(status="saving"))
-    if rows_matched(result) == 0:
-        raise InvalidImageStatus(f"Image {image.id} is no longer queued: another upload of "
-                                 f"its data started first.")
+        await uploads.start_saving(db, image.id)
 
 
 async def _activate(svc: ImageState, image: Image, stored: store.StoredData,
@@ -179,17 +168,10 @@ async def _activate(svc: ImageState, image: Image, stored: store.StoredData,
     renamed = False
     try:
         async with svc.write() as db:
-            await check_size_quota(db, image.owner, stored.size, svc.config,
-                                   exclude_image_id=image.id)
-            result = await db.execute(update(Image).where(
-                Image.id == image.id, Image.status == "saving").values(
-                status="active", size=stored.size, checksum=stored.md5,
-                os_hash_algo="sha512", os_hash_value=stored.sha512,
-                virtual_size=found.virtual_size, detected_format=found.format))
-            if rows_matched(result) == 0:
-                raise ImageGoneDuringUpload(
-                    f"Image {image.id} could not be found after upload. The image may have "
-                    f"been deleted during the upload, cleaning up the chunks uploaded.")
+            await uploads.finish_saving(db, svc.config, image, size=stored.size,
+                                        md5=stored.md5, os_hash_value=stored.sha512,
+                                        virtual_size=found.virtual_size,
+                                        detected_format=found.format)
             await store.commit(stored.path, image.id)
             renamed = True
     except BaseException:
@@ -201,8 +183,7 @@ async def _activate(svc: ImageState, image: Image, stored: store.StoredData,
 async def _requeue(svc: ImageState, image_id: str) -> None:
     """Put an image whose upload failed back to queued (a deleted image stays deleted)."""
     async with svc.write() as db:
-        await db.execute(update(Image).where(
-            Image.id == image_id, Image.status == "saving").values(status="queued"))
+        await uploads.requeue(db, image_id)
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int]:
