@@ -26,6 +26,7 @@ import uvicorn
 from ownstack.common.config import Config
 from ownstack.common.db import migrate
 from ownstack.common.db.engine import make_engine
+from ownstack.common.heap import keep_heap_top
 from ownstack.common.peers import Peers
 from ownstack.common.phases import PhaseClock
 from ownstack.common.statedir import read_admin_password, read_service_password, write_startup
@@ -101,6 +102,7 @@ async def serve(config: Config, clock: PhaseClock | None = None) -> None:
     """Run the roles ``config.roles`` names until SIGTERM or SIGINT. ``clock`` started when
     the process did (``ownstack/__main__.py``), so the imports count."""
     clock = clock or PhaseClock()
+    keep_heap_top()         # large request bodies arrive in pieces: see common/heap.py
     selection = select(config)
     check_process_can_run(config, selection)
     sockets: dict[str, socket.socket] = {}

@@ -13,7 +13,6 @@ from ownstack.common.config import Config
 from ownstack.common.peers import Peers
 from ownstack.image.api.routes import ROUTES
 from ownstack.image.errors import format_error
-from ownstack.image.heap import keep_heap_top
 from ownstack.image.state import SERVICE_TYPE, ImageState
 from ownstack.image.store import recover_interrupted_uploads
 
@@ -23,7 +22,6 @@ def make_app(config: Config, peers: Peers, engine: AsyncEngine | None = None
     svc = ImageState(config, peers, engine)
 
     async def start() -> None:
-        keep_heap_top()     # image data is received in pieces: see heap.py
         svc.store_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
         await recover_interrupted_uploads(svc)
 

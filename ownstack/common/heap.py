@@ -5,8 +5,9 @@ glibc gives the top of its heap back to the kernel as soon as a few hundred KB o
 free, so with the default settings every piece lands on pages the kernel must map and
 zero afresh: on the 2-core machine of ``bench/results/image.md`` receiving a 1 GiB
 upload took 0.9-1.0 s of CPU that way, and 0.4 s with 4 MiB kept at the top of the heap
-(``M_TOP_PAD``; 2 MiB was enough). That is a process-wide setting, so every service in
-the process gets it; memory stays flat, at most 4 MiB higher.
+(``M_TOP_PAD``; 2 MiB was enough). That is a process-wide setting: the server sets it
+once for the process (``ownstack/server.py``), and every service in it gets it; memory
+stays flat, at most 4 MiB higher.
 """
 
 from __future__ import annotations
