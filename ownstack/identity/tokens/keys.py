@@ -115,9 +115,12 @@ class KeyRepository:
             if attempt == _LOAD_ATTEMPTS:
                 # Rotations kept racing this reader: wait for the one under way to finish
                 # (rotate holds the directory's exclusive lock) and read a settled listing.
-                with self._shared():
-                    entries = self._scan()
-                    fernets = [self._read_key(index) for index, _ in reversed(entries)]
+                try:
+                    with self._shared():
+                        entries = self._scan()
+                        fernets = [self._read_key(index) for index, _ in reversed(entries)]
+                except FileNotFoundError:           # no repository at all
+                    raise RuntimeError(self._not_set_up()) from None
                 if not any(index != STAGED_INDEX for index, _ in entries):
                     raise RuntimeError(self._not_set_up())
                 return MultiFernet(fernets)
@@ -129,7 +132,10 @@ class KeyRepository:
             if cached is not None and cached[0] == signature:
                 return cached[1]
             if not any(index != STAGED_INDEX for index, _ in entries):
-                raise RuntimeError(self._not_set_up())
+                # No primary key in the listing: a directory listing taken while a
+                # rotation renames keys can miss the renamed ones, so this is only
+                # believed from the settled listing of the last attempt.
+                continue
             try:
                 # Highest index first: the primary encrypts, the staged key comes last.
                 fernets = [self._read_key(index) for index, _ in reversed(entries)]
