@@ -44,6 +44,13 @@ _ROLE_MODULES = {
 }
 
 
+# Seconds an idle client connection stays open. The openstack CLI's --wait polls every 5 s
+# on one kept-alive connection; uvicorn's default of 5 s closes it just as the next poll
+# is sent, and the client sees "Connection reset by peer". Far longer than any polling
+# interval, as nginx's 75 s.
+KEEP_ALIVE = 75
+
+
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signal handling to :func:`serve`, which runs several."""
 
@@ -176,7 +183,8 @@ async def _start_apis(config: Config, peers: Peers, sockets: dict[str, socket.so
         peers.apps[spec.type] = app
         uv_config = uvicorn.Config(app, host=config.cloud.bind_host, port=spec.port(config),
                                    log_config=None, access_log=False, lifespan="on",
-                                   loop="none", http="httptools", server_header=False)
+                                   loop="none", http="httptools", server_header=False,
+                                   timeout_keep_alive=KEEP_ALIVE)
         servers.append(_Server(uv_config))
     tasks = [asyncio.get_running_loop().create_task(server.serve(sockets=[sockets[spec.type]]))
              for server, spec in zip(servers, API_SERVICES, strict=True)]
