@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from helpers.paths import REPO
+
 BUILD = REPO / "tools" / "build-test-image"
 BOOT_TIMEOUT = 90.0      # the image boots in well under 15 s; TCG on a busy machine is slow
 SHUTDOWN_TIMEOUT = 20.0  # ACPI power-off takes about 2 s (busybox init's grace period)

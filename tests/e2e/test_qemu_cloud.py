@@ -24,12 +24,13 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from conftest import Cloud, start_cloud, stop_cloud, unique
-from conftest import wait_until as wait_for
+from helpers.names import unique
+from helpers.process import Cloud, port_overrides, start_cloud, stop_cloud
+from helpers.process import wait_until as wait_for
+from helpers.qemu import tiny_image
 
 pytestmark = pytest.mark.functional
 
-REPO = Path(__file__).resolve().parents[2]
 BOOT_TIMEOUT = 120.0          # POST to the login marker under TCG, with margin for a busy CI
 EXTRA = ("compute.driver=qemu", "compute.virt_type=qemu", "compute.host=e2e-node",
          "compute.shutdown_timeout=20", "compute.report_interval=1",
@@ -40,13 +41,6 @@ T = TypeVar("T")
 def wait_until(what: str, probe: Callable[[], T], timeout: float = BOOT_TIMEOUT) -> T:
     result: T = wait_for(what, probe, timeout)
     return result
-
-
-def tiny_image() -> Path:
-    result = subprocess.run([str(REPO / "tools" / "build-test-image")], capture_output=True,
-                            text=True, check=False, timeout=1800)
-    assert result.returncode == 0, f"tools/build-test-image failed:\n{result.stderr[-4000:]}"
-    return Path(result.stdout.strip().splitlines()[-1])
 
 
 class QemuCloud:
@@ -68,9 +62,8 @@ class QemuCloud:
     def ownstack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "ownstack", "--state-dir",
                    str(self.cloud.state_dir)]
-        for i, option in enumerate(("identity.port", "image.port", "placement.port",
-                                    "compute.port")):
-            command += ["--set", f"{option}={self.cloud.port + i}"]
+        for item in port_overrides(self.cloud.port):
+            command += ["--set", item]
         result = subprocess.run([*command, *args], capture_output=True, text=True,
                                 timeout=300, check=False)
         if check:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qemu_harness import make_driver, tiny_image
 
+from helpers.qemu import make_driver, tiny_image
 from ownstack.compute.drivers.base import (
     GuestSpec,
     ImageRef,

@@ -1,23 +1,21 @@
-"""Helpers of the operator API tests: a cloud without agents or conductor, and rows
-written the way the conductor writes them, so every test controls what exists."""
+"""Compute rows written the way the conductor writes them (services, nodes, instances,
+and the nodes' Placement providers and allocations), for tests on a cloud without agents
+or conductor (:func:`helpers.inprocess.quiet_cloud`), so every test controls what exists."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from conftest import CloudClient, cloud_config, make_cloud, unique
+from helpers.inprocess import CloudClient
+from helpers.names import unique
+from helpers.placement import mv
 from ownstack.compute.objects.models import ComputeNode, ComputeService, Instance
-from ownstack.compute.rpc import COMPUTE_BINARY
+from ownstack.compute.rpc import COMPUTE_BINARY, compute_topic
 
-
-async def quiet_cloud(tmp_path: Path, *extra: str) -> AsyncIterator[CloudClient]:
-    """The whole cloud with no conductor and no agents: nothing registers by itself."""
-    async for cloud in make_cloud(cloud_config(tmp_path, "roles=api", *extra)):
-        yield cloud
+# When a service that is not up was last seen.
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def now() -> datetime:
@@ -27,11 +25,17 @@ def now() -> datetime:
 async def add_service(cloud: CloudClient, host: str | None = None, *,
                       binary: str = COMPUTE_BINARY, zone: str = "nova",
                       disabled: bool = False, reason: str | None = None,
-                      forced_down: bool = False, seen_ago: float = 0.0) -> ComputeService:
+                      forced_down: bool = False, seen_ago: float = 0.0,
+                      up: bool = True) -> ComputeService:
+    """A service row as a report leaves it, last seen ``seen_ago`` seconds ago (or long
+    ago, when not ``up``)."""
+    host = host or unique("host")
     service = ComputeService(
-        uuid=str(uuid.uuid4()), host=host or unique("host"), binary=binary,
+        uuid=str(uuid.uuid4()), host=host, binary=binary,
+        topic=compute_topic(host) if binary == COMPUTE_BINARY else None,
         availability_zone=zone, disabled=disabled, disabled_reason=reason,
-        forced_down=forced_down, last_seen_up=now() - timedelta(seconds=seen_ago))
+        forced_down=forced_down,
+        last_seen_up=now() - timedelta(seconds=seen_ago) if up else LONG_AGO)
     async with cloud.svc.write() as db:
         db.add(service)
     return service
@@ -77,7 +81,7 @@ async def add_instance(cloud: CloudClient, *, project_id: str = "p1", host: str 
     return instance
 
 
-PLACEMENT = {"OpenStack-API-Version": "placement 1.39"}
+PLACEMENT = mv()
 
 
 async def add_provider(cloud: CloudClient, node: ComputeNode, *, reserved_mb: int = 512

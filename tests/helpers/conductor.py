@@ -1,18 +1,17 @@
-"""What the conductor tests share: a cloud whose nodes the test reports itself (no agents),
-instances inserted as ``POST /servers`` leaves them, and views of the results."""
+"""What the conductor tests share: nodes the test reports itself (no agents), instances
+inserted as ``POST /servers`` leaves them, and views of the results. The tests' cloud runs
+``roles=api,conductor`` (tests/unit/compute/conductor/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid as uuidlib
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
-from conftest import CloudClient, cloud_config, make_cloud
+from helpers.compute_rows import PLACEMENT
+from helpers.inprocess import CloudClient
 from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
 from ownstack.compute.objects.models import (
@@ -23,15 +22,6 @@ from ownstack.compute.objects.models import (
     ServerGroup,
     ServerGroupMember,
 )
-
-PLACEMENT = {"OpenStack-API-Version": "placement 1.39"}
-
-
-@pytest.fixture
-async def cloud(tmp_path: Path) -> AsyncIterator[CloudClient]:
-    async for client in make_cloud(cloud_config(tmp_path, "roles=api,conductor",
-                                                "compute.reserved_host_memory_mb=0")):
-        yield client
 
 
 async def report(cloud: CloudClient, node: str, *, host: str | None = None,
@@ -83,12 +73,6 @@ async def make_group(cloud: CloudClient, policy: str, rules: dict[str, Any] | No
         db.add(group)
         await db.flush()
         return group.id
-
-
-async def instance(cloud: CloudClient, uuid: str) -> Instance:
-    async with cloud.svc.read() as db:
-        row = (await db.execute(select(Instance).where(Instance.uuid == uuid))).scalar_one()
-        return row
 
 
 async def events(cloud: CloudClient, uuid: str) -> list[tuple[str, str | None]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from conftest import ImageClient
+from helpers.inprocess import ImageClient
 from ownstack.image.objects.models import Image
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}

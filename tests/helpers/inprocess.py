@@ -1,29 +1,24 @@
-"""Shared fixtures: an initialised identity service, in process, with a client for it.
+"""The services in process: each ASGI app (the same app that ``ownstack up`` serves) behind
+an httpx client with no socket, on an initialised state directory.
 
-``identity`` gives an httpx client wired to the identity ASGI app with no socket (the
-same app that ``ownstack up`` serves), plus helpers to make users and get tokens.
+:class:`IdentityClient` adds ways to make projects and users and get their tokens;
+:class:`ServiceClient` is another service beside an identity app; :class:`CloudClient` is
+the whole all-in-one cloud with its workers, as ``ownstack up`` starts them.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
+from helpers.names import unique
 from ownstack.common.config import Config, load_config
 from ownstack.common.statedir import prepare, read_admin_password
 from ownstack.server import initialise
-
-_names = itertools.count()
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{next(_names)}"
 
 
 def make_config(state_dir: Path, *extra: str) -> Config:
@@ -103,12 +98,6 @@ async def make_identity_client(config: Config) -> AsyncIterator[IdentityClient]:
     await app.svc.engine.dispose()
 
 
-@pytest.fixture
-async def identity(tmp_path: Path) -> AsyncIterator[IdentityClient]:
-    async for client in make_identity_client(make_config(tmp_path)):
-        yield client
-
-
 @dataclass
 class ServiceClient:
     """Another service's API in process, authenticated through the in-process identity app."""
@@ -159,18 +148,6 @@ async def make_service_client(config: Config, service: str) -> AsyncIterator[Ser
 
 async def make_image_client(config: Config) -> AsyncIterator[ServiceClient]:
     async for client in make_service_client(config, "image"):
-        yield client
-
-
-@pytest.fixture
-async def image(tmp_path: Path) -> AsyncIterator[ServiceClient]:
-    async for client in make_image_client(make_config(tmp_path, "image.port=15998")):
-        yield client
-
-
-@pytest.fixture
-async def placement(tmp_path: Path) -> AsyncIterator[ServiceClient]:
-    async for client in make_service_client(make_config(tmp_path), "placement"):
         yield client
 
 
@@ -257,7 +234,9 @@ def cloud_config(tmp_path: Path, *extra: str) -> Config:
                        "compute.host=test-node", "compute.driver=fake", *extra)
 
 
-@pytest.fixture
-async def compute(tmp_path: Path) -> AsyncIterator[CloudClient]:
-    async for client in make_cloud(cloud_config(tmp_path)):
-        yield client
+
+async def quiet_cloud(tmp_path: Path, *extra: str) -> AsyncIterator[CloudClient]:
+    """The whole cloud with no conductor and no agents (``roles=api``): nothing registers
+    or acts on servers by itself, so every test controls what exists."""
+    async for cloud in make_cloud(cloud_config(tmp_path, "roles=api", *extra)):
+        yield cloud

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from conftest import PlacementClient
+from helpers.inprocess import PlacementClient
 
 LATEST = "1.39"
 

@@ -1,20 +1,9 @@
-"""A real ownstack, started as `ownstack up --foreground` on free ports, once per database.
-
-The functional suite drives it over real HTTP with the real clients: the `openstack` CLI
-(python-openstackclient) and openstacksdk. ``OWNSTACK_TEST_DATABASES`` lists the backends
-(``sqlite``, ``postgresql``, ``mariadb``, comma-separated; default ``sqlite``); each gets a
-fresh database and its own server, and every functional test runs against each.
-A backend may name a bus after a ``+``: ``postgresql+rabbitmq`` runs that cloud's bus on
-the RabbitMQ at 127.0.0.1 (guest/guest, or ``OWNSTACK_TEST_AMQP``) under a namespace of
-its own, so the whole suite also runs over RabbitMQ.
-PostgreSQL, MariaDB and RabbitMQ are expected on 127.0.0.1 with the CI machine's
-credentials; a backend that was asked for and cannot be reached fails the run, it is never
-skipped.
+"""A real ownstack, started as ``ownstack up --foreground`` on free ports, and driven as a
+user drives it: the ``openstack`` CLI (python-openstackclient), openstacksdk, raw HTTP.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
@@ -23,22 +12,17 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
-PG_ADMIN_URL = os.environ.get("OWNSTACK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-MARIADB_HOST = os.environ.get("OWNSTACK_TEST_MARIADB_HOST", "127.0.0.1")
-AMQP_URL = os.environ.get("OWNSTACK_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/")
+from helpers.names import unique
+
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
-
-
 SERVICE_PORT_OPTIONS = ("identity.port", "image.port", "placement.port", "compute.port")
 
 
@@ -73,55 +57,6 @@ def _ephemeral_low() -> int:
 def port_overrides(base: int) -> list[str]:
     """``--set`` values that put every service on consecutive ports from ``base``."""
     return [f"{option}={base + i}" for i, option in enumerate(SERVICE_PORT_OPTIONS)]
-
-
-def _backends() -> list[str]:
-    return [b.strip() for b in os.environ.get("OWNSTACK_TEST_DATABASES", "sqlite").split(",")
-            if b.strip()]
-
-
-async def _create_database(backend: str, name: str) -> str:
-    if backend == "postgresql":
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        return PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") \
-            + f"/{name}"
-    if backend == "mariadb":
-        import aiomysql
-
-        conn = await aiomysql.connect(host=MARIADB_HOST, user="root", password="")
-        try:
-            async with conn.cursor() as cur:
-                await cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        finally:
-            conn.close()
-        return f"mysql+aiomysql://root@{MARIADB_HOST}/{name}?charset=utf8mb4"
-    raise ValueError(f"unknown test database backend {backend!r}")
-
-
-async def _drop_database(backend: str, name: str) -> None:
-    if backend == "postgresql":
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-    elif backend == "mariadb":
-        import aiomysql
-
-        conn = await aiomysql.connect(host=MARIADB_HOST, user="root", password="")
-        try:
-            async with conn.cursor() as cur:
-                await cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        finally:
-            conn.close()
 
 
 @dataclass
@@ -254,48 +189,44 @@ def stop_cloud(cloud: Cloud) -> None:
         raise
 
 
-@pytest.fixture(scope="session", params=_backends())
-def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Cloud]:
-    backend, _, bus = str(request.param).partition("+")
-    tmp = tmp_path_factory.mktemp(f"cloud-{backend}-{bus or 'inprocess'}")
-    test_id = uuid.uuid4().hex[:12]
-    db_name = f"ownstack_test_{test_id}"
-    url = None if backend == "sqlite" else asyncio.run(_create_database(backend, db_name))
-    extra: tuple[str, ...] = ()
-    if bus == "rabbitmq":
-        extra = (f"bus.url={AMQP_URL}", f"bus.namespace=ownstack-test-{test_id}")
-    elif bus:
-        raise ValueError(f"unknown test bus {bus!r}")
-    cloud = start_cloud(tmp, backend, url, extra)
-    try:
-        yield cloud
-    finally:
-        stop_cloud(cloud)
-        if backend != "sqlite":
-            asyncio.run(_drop_database(backend, db_name))
-    # Any unhandled error in the server is a 500 somewhere: fail the run and show it.
-    log_text = cloud.log.read_text()
-    assert "Traceback" not in log_text, log_text[-20000:]
+def wait_until(what: str, probe: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-# Image helpers, for tests/functional/test_image_*.py.
-
-def wait_for_image_service(cloud: Cloud, timeout: float = 30.0) -> None:
-    """The fixture waits for identity; the image server in the same process may lag it."""
+def _wait_for_url(url: str, ready: Callable[[int], bool], timeout: float) -> None:
+    """The fixture waits for identity; the other servers in the same process may lag it."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"{cloud.image_url}/versions", timeout=1).status_code < 500:
-                return
+            status = httpx.get(url, timeout=1).status_code
         except httpx.HTTPError:
             if time.monotonic() > deadline:
                 raise
+        else:
+            if ready(status):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} still answers {status} after {timeout} s")
         time.sleep(0.1)
+
+
+def wait_for_image_service(cloud: Cloud, timeout: float = 30.0) -> None:
+    _wait_for_url(f"{cloud.image_url}/versions", lambda status: status < 500, timeout)
+
+
+def wait_for_placement(cloud: Cloud, timeout: float = 30.0) -> None:
+    _wait_for_url(f"{cloud.placement_url}/", lambda status: status == 200, timeout)
+
+
+def wait_for_compute(cloud: Cloud, timeout: float = 30.0) -> None:
+    _wait_for_url(f"{cloud.compute_url}/v2.1", lambda status: status == 200, timeout)
 
 
 def member_cloud(cloud: Cloud, prefix: str) -> tuple[str, str]:
@@ -307,87 +238,6 @@ def member_cloud(cloud: Cloud, prefix: str) -> tuple[str, str]:
     conn.identity.assign_project_role_to_user(project, user, conn.identity.find_role("member"))
     return project.id, cloud.add_cloud(unique(f"{prefix}-cloud"), user.name, "pw",
                                        project.name)
-
-
-def file_hashes(path: Path) -> tuple[str, str]:
-    """(md5, sha512) of a file: Glance's ``checksum`` and ``os_hash_value``."""
-    import hashlib
-
-    md5, sha512 = hashlib.md5(), hashlib.sha512()  # noqa: S324 - Glance's checksum is md5
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            md5.update(chunk)
-            sha512.update(chunk)
-    return md5.hexdigest(), sha512.hexdigest()
-
-
-def store_files(cloud: Cloud) -> set[Path]:
-    """Every file under the image store (default location: <state dir>/images)."""
-    return {p for p in (cloud.state_dir / "images").rglob("*") if p.is_file()}
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-class RssSampler:
-    """Samples a process's resident memory every ``interval`` seconds, in a thread."""
-
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
-        import threading
-
-        self.pid = pid
-        self.interval = interval
-        self.baseline_kb = rss_kb(pid)
-        self.peak_kb = self.baseline_kb
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak_kb = max(self.peak_kb, rss_kb(self.pid))
-            self.samples += 1
-
-    @property
-    def growth_mb(self) -> float:
-        return (self.peak_kb - self.baseline_kb) / 1024
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-# Compute helpers, for the compute tests.
-
-def wait_for_compute(cloud: Cloud, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{cloud.compute_url}/v2.1", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.1)
-
-
-def wait_until(what: str, probe: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def make_image(cloud: Cloud, tmp_path: Path, *, cloud_name: str = "ownstack-admin",

@@ -1,7 +1,9 @@
-"""The QEMU driver in the driver contract suite: real QEMU guests of the test image, on TCG.
+"""Real QEMU for the end-to-end tests: the ``ownstack-tiny`` test image, QEMU drivers on TCG,
+and the QEMU driver's harness for the driver contract suite.
 
-It fails, never skips, when QEMU or the test image cannot be had: CI installs QEMU and
-builds the image (``tools/build-test-image``, cached after the first build).
+Nothing here skips when QEMU or the test image cannot be had: CI installs QEMU and builds
+the image (``tools/build-test-image``, cached after the first build), so a missing one is a
+failure.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from helpers.driver_contract import Harness, unset
+from helpers.paths import REPO
 from ownstack.compute.drivers.base import ComputeDriver, ImageRef
 from ownstack.compute.drivers.qemu import process as proc
 from ownstack.compute.drivers.qemu.driver import QemuDriver
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 @functools.cache
@@ -49,12 +51,10 @@ def kill_guest(driver: QemuDriver, uuid: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def qemu_harness(tmp_path: Path) -> AsyncIterator[object]:
-    from test_driver_contract import Harness
-
+async def qemu_harness(tmp_path: Path) -> AsyncIterator[Harness]:
     image = ImageRef("img-tiny", tiny_image(), "qcow2")
     state_dir = tmp_path / "state"
-    harness = Harness(make_driver(state_dir), image, restart=_unset, stop_behind_back=_unset,
+    harness = Harness(make_driver(state_dir), image, restart=unset, stop_behind_back=unset,
                       boot_timeout=90.0, event_timeout=15.0)
 
     async def restart() -> ComputeDriver:
@@ -75,7 +75,3 @@ async def qemu_harness(tmp_path: Path) -> AsyncIterator[object]:
         for guest in await driver.list_guests():
             await driver.destroy(guest.uuid)
         await driver.close()
-
-
-async def _unset(*args: object) -> ComputeDriver:
-    raise AssertionError("replaced by the harness")

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compute_helpers import version
-from compute_server_helpers import boot, boot_id, boot_setup, show, wait_status
 
-from conftest import CloudClient, cloud_config, make_cloud
+from helpers.compute import boot, boot_id, boot_setup, show, version, wait_status
+from helpers.inprocess import CloudClient, cloud_config, make_cloud
 from ownstack.compute.agent import AgentGroup
 from ownstack.compute.drivers.base import Phase, PhaseTimer, PowerState
 from ownstack.compute.drivers.fake import FakeComputeDriver, FakeHypervisor

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from compute_helpers import make_flavor, version
 
-from conftest import ServiceClient
+from helpers.compute import make_flavor, version
+from helpers.inprocess import ServiceClient
 from ownstack.compute.api.schemas import extra_specs_registry
 from ownstack.compute.errors import InvalidExtraSpec
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from compute_helpers import make_flavor, version
-
-from conftest import ServiceClient, unique
+from helpers.compute import make_flavor, version
+from helpers.inprocess import ServiceClient
+from helpers.names import unique
 
 BASE_FIELDS = {"id", "name", "ram", "disk", "vcpus", "links", "OS-FLV-EXT-DATA:ephemeral",
                "OS-FLV-DISABLED:disabled", "swap", "rxtx_factor", "os-flavor-access:is_public"}

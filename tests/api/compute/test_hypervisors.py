@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from compute_helpers import version
-from ops_helpers import add_host, add_instance, add_node, add_provider, allocate, quiet_cloud
 
-from conftest import CloudClient
+from helpers.compute import version
+from helpers.compute_rows import add_host, add_instance, add_node, add_provider, allocate
+from helpers.inprocess import CloudClient, quiet_cloud
 
 BRIEF = {"id", "hypervisor_hostname", "state", "status"}
 DETAIL_288 = BRIEF | {"hypervisor_type", "hypervisor_version", "host_ip", "service", "uptime"}

@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compute_helpers import version
-from compute_server_helpers import fault
-from server_action_helpers import HOST, act, idle_cloud, owner, server, set_columns
 from sqlalchemy import update
 
-from conftest import CloudClient
+from helpers.compute import HOST, act, fault, owner, server, set_columns, version
+from helpers.inprocess import CloudClient, quiet_cloud
 from ownstack.compute.objects import actions
 from ownstack.compute.objects.models import InstanceAction
 
@@ -26,7 +24,7 @@ EVENT_KEYS = {"event", "start_time", "finish_time", "result"}
 
 @pytest.fixture
 async def cloud(tmp_path: Path) -> AsyncIterator[CloudClient]:
-    async for client in idle_cloud(tmp_path):
+    async for client in quiet_cloud(tmp_path):
         yield client
 
 

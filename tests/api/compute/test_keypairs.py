@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from compute_helpers import ssh_public_key, version
-
-from conftest import ServiceClient, unique
+from helpers.compute import ssh_public_key, version
+from helpers.inprocess import ServiceClient
+from helpers.names import unique
 
 
 def md5_fingerprint(public_key: str) -> str:

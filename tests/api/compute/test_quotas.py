@@ -8,18 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compute_helpers import version
-from compute_server_helpers import boot, boot_id, boot_setup, fault, wait_status
 
-from conftest import CloudClient, cloud_config, make_cloud
+from helpers.compute import boot, boot_id, boot_setup, fault, version, wait_status
+from helpers.inprocess import CloudClient, cloud_config, make_cloud, quiet_cloud
 
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[CloudClient]:
-    config = cloud_config(tmp_path, "roles=api",
-                          "compute.quota.instances=5", "compute.quota.cores=8",
-                          "compute.quota.ram=4096")
-    async for client in make_cloud(config):
+    async for client in quiet_cloud(tmp_path, "compute.quota.instances=5",
+                                    "compute.quota.cores=8", "compute.quota.ram=4096"):
         yield client
 
 

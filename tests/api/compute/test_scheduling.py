@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compute_server_helpers import boot_id, boot_setup, show, wait_status
 
-from conftest import CloudClient, cloud_config, make_cloud
+from helpers.compute import boot_id, boot_setup, show, wait_status
+from helpers.inprocess import CloudClient, cloud_config, make_cloud
 from ownstack.compute import rpc
 
 

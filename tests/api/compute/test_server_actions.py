@@ -9,23 +9,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compute_helpers import ssh_public_key, version
-from compute_server_helpers import boot_id, fault, make_image, show, wait_status
-from server_action_helpers import (
+from sqlalchemy import select
+
+from helpers.compute import (
     Owner,
     act,
+    boot_id,
     fake_agent,
-    idle_cloud,
+    fault,
     instance,
+    make_image,
     next_cast,
     owner,
     reader_token,
     server,
     set_columns,
+    show,
+    ssh_public_key,
+    version,
+    wait_status,
 )
-from sqlalchemy import select
-
-from conftest import CloudClient
+from helpers.inprocess import CloudClient, quiet_cloud
 from ownstack.common.clients.image import ImageClient
 from ownstack.compute.api.handlers import server_actions as handler
 from ownstack.compute.objects.models import InstanceAction, InstanceMetadata
@@ -33,7 +37,7 @@ from ownstack.compute.objects.models import InstanceAction, InstanceMetadata
 
 @pytest.fixture
 async def cloud(tmp_path: Path) -> AsyncIterator[CloudClient]:
-    async for client in idle_cloud(tmp_path):
+    async for client in quiet_cloud(tmp_path):
         yield client
 
 

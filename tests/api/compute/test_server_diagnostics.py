@@ -1,15 +1,13 @@
 """GET /servers/{id}/diagnostics: the host-side objects behind a server, admin only.
 
-The fake driver's details stand in for QEMU's here; tests/functional/test_qemu_e2e.py reads
+The fake driver's details stand in for QEMU's here; tests/e2e/test_qemu_cloud.py reads
 the real ones (pid, command line, QMP socket) through ``ownstack show server``.
 """
 
 from __future__ import annotations
 
-from compute_helpers import version
-from compute_server_helpers import boot_id, boot_setup, wait_status
-
-from conftest import CloudClient
+from helpers.compute import boot_id, boot_setup, version, wait_status
+from helpers.inprocess import CloudClient
 
 
 async def test_admin_sees_the_drivers_objects_below_2_48(compute: CloudClient) -> None:

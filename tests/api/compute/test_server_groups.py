@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compute_helpers import version
-from ops_helpers import add_instance, quiet_cloud
 
-from conftest import CloudClient, unique
+from helpers.compute import version
+from helpers.compute_rows import add_instance
+from helpers.inprocess import CloudClient, quiet_cloud
+from helpers.names import unique
 from ownstack.compute.objects.models import Quota, ServerGroup, ServerGroupMember
 
 V21_FIELDS = {"id", "name", "policies", "members", "metadata"}

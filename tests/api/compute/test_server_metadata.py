@@ -9,15 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from compute_server_helpers import fault
-from server_action_helpers import act, idle_cloud, instance, owner, reader_token, server
 
-from conftest import CloudClient
+from helpers.compute import act, fault, instance, owner, reader_token, server
+from helpers.inprocess import CloudClient, quiet_cloud
 
 
 @pytest.fixture
 async def cloud(tmp_path: Path) -> AsyncIterator[CloudClient]:
-    async for client in idle_cloud(tmp_path, "compute.quota.metadata_items=4"):
+    async for client in quiet_cloud(tmp_path, "compute.quota.metadata_items=4"):
         yield client
 
 

@@ -8,18 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
-from compute_helpers import version
-from compute_server_helpers import fault, show
-from server_action_helpers import act, idle_cloud, instance, owner, reader_token, server
 
-from conftest import CloudClient
+from helpers.compute import act, fault, instance, owner, reader_token, server, show, version
+from helpers.inprocess import CloudClient, quiet_cloud
 
 V = "2.26"
 
 
 @pytest.fixture
 async def cloud(tmp_path: Path) -> AsyncIterator[CloudClient]:
-    async for client in idle_cloud(tmp_path):
+    async for client in quiet_cloud(tmp_path):
         yield client
 
 

@@ -12,20 +12,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from compute_helpers import make_flavor, ssh_public_key, version
-from compute_server_helpers import (
-    add_service,
+from sqlalchemy import select, update
+
+from helpers.compute import (
     boot,
     boot_id,
     boot_setup,
     fault,
+    make_flavor,
     make_image,
     show,
+    ssh_public_key,
+    version,
     wait_status,
 )
-from sqlalchemy import select, update
-
-from conftest import CloudClient, cloud_config, make_cloud
+from helpers.compute import (
+    instance as stored_instance,
+)
+from helpers.compute_rows import add_service
+from helpers.inprocess import CloudClient, quiet_cloud
 from ownstack.common.bus import BusError
 from ownstack.compute.objects.models import Instance, InstanceAction, ServerGroup
 
@@ -35,15 +40,8 @@ V237 = "2.37"
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[CloudClient]:
     """The cloud with the compute API only: servers stay unscheduled."""
-    config = cloud_config(tmp_path, "roles=api")
-    async for client in make_cloud(config):
+    async for client in quiet_cloud(tmp_path):
         yield client
-
-
-async def _instance(cloud: CloudClient, server_id: str) -> Instance:
-    async with cloud.svc.read() as db:
-        return (await db.execute(select(Instance).where(Instance.uuid == server_id))
-                ).scalar_one()
 
 
 async def _set(cloud: CloudClient, server_id: str, **values: object) -> None:
@@ -67,7 +65,7 @@ async def test_create_answers_202_with_nova_body_and_stores_the_request(api: Clo
     assert len(created["adminPass"]) == 12
     assert created["links"][0]["href"].endswith(f"/v2.1/servers/{created['id']}")
     request_id = r.headers["x-compute-request-id"]
-    instance = await _instance(api, created["id"])
+    instance = await stored_instance(api, created["id"])
     assert (instance.vm_state, instance.task_state) == ("building", "scheduling")
     assert instance.project_id == project["id"]
     assert instance.hostname == "web-1"
@@ -156,7 +154,7 @@ async def test_networks_are_required_from_2_37_and_none_auto_are_stored(api: Clo
     for networks in ("none", "auto"):
         server_id = await boot_id(api, None, image_id, flavor_id, v="2.37",
                                   networks=networks)
-        assert (await _instance(api, server_id)).requested_networks == networks
+        assert (await stored_instance(api, server_id)).requested_networks == networks
 
 
 async def test_image_problems_are_400s(api: CloudClient) -> None:
@@ -209,7 +207,7 @@ async def test_block_device_mapping_of_one_image_boots_that_image(api: CloudClie
     server_id = await boot_id(api, None, "", flavor_id, block_device_mapping_v2=[{
         "uuid": image_id, "source_type": "image", "destination_type": "local",
         "boot_index": 0, "delete_on_termination": True}])
-    assert (await _instance(api, server_id)).image_ref == image_id
+    assert (await stored_instance(api, server_id)).image_ref == image_id
 
 
 async def test_key_name_copies_the_callers_public_key(api: CloudClient) -> None:
@@ -220,7 +218,7 @@ async def test_key_name_copies_the_callers_public_key(api: CloudClient) -> None:
                    headers=version("2.2"), json={"keypair": {"name": "k1",
                                                              "public_key": key}})
     server_id = await boot_id(api, token, image_id, flavor_id, key_name="k1")
-    instance = await _instance(api, server_id)
+    instance = await stored_instance(api, server_id)
     assert (instance.key_name, instance.key_data) == ("k1", key)
     assert (await show(api, token, server_id))["server"]["key_name"] == "k1"
     # Another user's key of the same name is not the caller's.
@@ -266,9 +264,9 @@ async def test_multiple_create_names_servers_and_shares_a_reservation(api: Cloud
                        params={"reservation_id": reservation}, headers=version("2.3"))
     servers = sorted(r.json()["servers"], key=lambda s: s["name"])
     assert [s["name"] for s in servers] == ["node-1", "node-2", "node-3"]
-    hostnames = sorted([(await _instance(api, s["id"])).hostname for s in servers])
+    hostnames = sorted([(await stored_instance(api, s["id"])).hostname for s in servers])
     assert hostnames == ["node-1", "node-2", "node-3"]
-    launch = sorted([(await _instance(api, s["id"])).launch_index for s in servers])
+    launch = sorted([(await stored_instance(api, s["id"])).launch_index for s in servers])
     assert launch == [0, 1, 2]
 
 
@@ -363,7 +361,7 @@ async def test_delete_of_an_unscheduled_server_is_local(api: CloudClient) -> Non
     await api.call("DELETE", f"/v2.1/servers/{server_id}", token=token, expect=204)
     await show(api, token, server_id, expect=404)
     await api.call("DELETE", f"/v2.1/servers/{server_id}", token=token, expect=404)
-    instance = await _instance(api, server_id)
+    instance = await stored_instance(api, server_id)
     assert instance.deleted and instance.vm_state == "deleted"
     assert instance.task_state is None and instance.terminated_at is not None
     r = await api.call("GET", "/v2.1/servers", token=token, expect=200)
@@ -382,7 +380,7 @@ async def test_delete_on_a_live_host_hands_over_to_the_agent(api: CloudClient) -
     await _set(api, server_id, host="node-live", node="node-live", vm_state="active",
                task_state=None)
     await api.call("DELETE", f"/v2.1/servers/{server_id}", token=token, expect=204)
-    instance = await _instance(api, server_id)
+    instance = await stored_instance(api, server_id)
     assert (instance.deleted, instance.task_state) == (False, "deleting")
     # Again while deleting: nothing more to do.
     await api.call("DELETE", f"/v2.1/servers/{server_id}", token=token, expect=204)
@@ -398,7 +396,7 @@ async def test_delete_on_a_down_host_is_local(api: CloudClient) -> None:
     await _set(api, server_id, host="node-down", node="node-down", vm_state="active",
                task_state=None)
     await api.call("DELETE", f"/v2.1/servers/{server_id}", token=token, expect=204)
-    assert (await _instance(api, server_id)).deleted
+    assert (await stored_instance(api, server_id)).deleted
 
 
 async def test_a_bus_outage_after_the_commit_delays_a_boot_and_loses_nothing(

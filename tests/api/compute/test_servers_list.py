@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compute_helpers import make_flavor, version
-from compute_server_helpers import add_service, boot_id, boot_setup, fault, make_image, show
 from sqlalchemy import event, update
 
-from conftest import CloudClient, cloud_config, make_cloud
+from helpers.compute import boot_id, boot_setup, fault, make_flavor, make_image, show, version
+from helpers.compute_rows import add_service
+from helpers.inprocess import CloudClient, quiet_cloud
 from ownstack.compute.objects.models import Instance, InstanceTag
 
 V = "2.96"
@@ -21,8 +21,7 @@ V = "2.96"
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[CloudClient]:
     """The cloud with the compute API only: servers stay where the test puts them."""
-    config = cloud_config(tmp_path, "roles=api")
-    async for client in make_cloud(config):
+    async for client in quiet_cloud(tmp_path):
         yield client
 
 

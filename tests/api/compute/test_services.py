@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from compute_helpers import version
-from ops_helpers import PLACEMENT, add_host, add_instance, add_provider, add_service, quiet_cloud
 
-from conftest import CloudClient
+from helpers.compute import version
+from helpers.compute_rows import PLACEMENT, add_host, add_instance, add_provider, add_service
+from helpers.inprocess import CloudClient, quiet_cloud
 
 FIELDS_21 = {"id", "binary", "host", "zone", "status", "state", "updated_at",
              "disabled_reason"}

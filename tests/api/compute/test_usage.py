@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from compute_helpers import version
-from ops_helpers import add_instance, quiet_cloud
 
-from conftest import CloudClient
+from helpers.compute import version
+from helpers.compute_rows import add_instance
+from helpers.inprocess import CloudClient, quiet_cloud
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 WINDOW = "start=2024-01-01T00:00:00&end=2024-01-02T00:00:00"

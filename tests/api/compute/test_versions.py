@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ServiceClient
+from helpers.inprocess import ServiceClient
 
 
 async def test_root_lists_v20_and_v21_without_a_token(compute: ServiceClient) -> None:

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from ops_helpers import add_service, quiet_cloud
 
-from conftest import CloudClient
+from helpers.compute_rows import add_service
+from helpers.inprocess import CloudClient, quiet_cloud
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from conftest import IdentityClient, unique
+from helpers.inprocess import IdentityClient
+from helpers.names import unique
 from ownstack.common.db.base import utcnow
 from ownstack.identity.objects.models import ApplicationCredential
 

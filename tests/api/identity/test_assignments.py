@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from conftest import IdentityClient, unique
+from helpers.inprocess import IdentityClient
+from helpers.names import unique
 from ownstack.identity.objects.assignments import USER_DOMAIN
 from ownstack.identity.objects.models import Assignment
 

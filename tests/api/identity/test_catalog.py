@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import IdentityClient, unique
+from helpers.inprocess import IdentityClient
+from helpers.names import unique
 from ownstack.common.statedir import read_admin_password
 
 URL = "http://compute.example:8774/v2.1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import IdentityClient as Fixture
+from helpers.inprocess import IdentityClient as Fixture
 from ownstack.common.clients.identity import IdentityClient
 from ownstack.common.errors import Unauthorized
 

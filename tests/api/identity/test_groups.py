@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from conftest import IdentityClient, unique
+from helpers.inprocess import IdentityClient
+from helpers.names import unique
 
 
 async def make_group(identity: IdentityClient, **fields: Any) -> dict[str, Any]:

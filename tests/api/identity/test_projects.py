@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import IdentityClient, unique
+from helpers.inprocess import IdentityClient
+from helpers.names import unique
 
 
 async def _admin_project_id(identity: IdentityClient) -> str:

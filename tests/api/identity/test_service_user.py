@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from conftest import IdentityClient
+from helpers.inprocess import IdentityClient
 from ownstack.common.clients.auth import SERVICE_USER
 from ownstack.common.statedir import read_service_password
 from ownstack.identity.objects.models import Password, User

@@ -1,4 +1,4 @@
-from conftest import IdentityClient
+from helpers.inprocess import IdentityClient
 
 
 async def test_admin_token_has_catalog_and_roles(identity: IdentityClient) -> None:

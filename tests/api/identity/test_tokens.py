@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from conftest import IdentityClient, make_config, make_identity_client, unique
+from helpers.inprocess import IdentityClient, make_config, make_identity_client
+from helpers.names import unique
 from ownstack.common.statedir import read_admin_password
 
 PASSWORD = "secret-pw"

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from conftest import IdentityClient, make_config, make_identity_client, unique
+from helpers.inprocess import IdentityClient, make_config, make_identity_client
+from helpers.names import unique
 from ownstack.common.db.base import utcnow
 from ownstack.identity.objects.models import Password
 

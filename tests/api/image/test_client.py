@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ImageClient as Fixture
-from conftest import unique
+from helpers.inprocess import ImageClient as Fixture
+from helpers.names import unique
 from ownstack.common.clients.image import (
     ImageClient,
     ImageClientError,

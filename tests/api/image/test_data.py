@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from image_helpers import create
 
-from conftest import ImageClient, make_config, make_image_client
+from helpers.image import create
+from helpers.inprocess import ImageClient, make_config, make_image_client
 from ownstack.image.objects.models import Image
 
 OCTET = {"Content-Type": "application/octet-stream"}

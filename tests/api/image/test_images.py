@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from image_helpers import PATCH, create, list_ids, patch, set_columns
 
-from conftest import ImageClient, make_config, make_image_client
+from helpers.image import PATCH, create, list_ids, patch, set_columns
+from helpers.inprocess import ImageClient, make_config, make_image_client
 from ownstack.image.errors import QuotaExceeded
 from ownstack.image.objects.images import CONTAINER_FORMATS, DISK_FORMATS
 from ownstack.image.objects.quota import check_size_quota

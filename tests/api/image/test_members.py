@@ -6,9 +6,8 @@ import asyncio
 import uuid
 from typing import Any
 
-from image_helpers import create, list_ids
-
-from conftest import ImageClient
+from helpers.image import create, list_ids
+from helpers.inprocess import ImageClient
 
 MEMBER_KEYS = {"member_id", "image_id", "status", "created_at", "updated_at", "schema"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
-from image_helpers import create
 
-from conftest import ImageClient
+from helpers.image import create
+from helpers.inprocess import ImageClient
 from ownstack.image.objects.images import CONTAINER_FORMATS, DISK_FORMATS
 
 

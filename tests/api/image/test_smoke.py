@@ -1,4 +1,4 @@
-from conftest import ImageClient
+from helpers.inprocess import ImageClient
 
 
 async def test_image_api_authenticates_through_identity(image: ImageClient) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from image_helpers import create, list_ids
-
-from conftest import ImageClient
+from helpers.image import create, list_ids
+from helpers.inprocess import ImageClient
 
 
 async def tags_of(image: ImageClient, image_id: str, token: str | None = None) -> list[str]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from placement_helpers import call, claim, error_code, provider
-
-from conftest import PlacementClient
+from helpers.inprocess import PlacementClient
+from helpers.placement import call, claim, error_code, provider
 
 CANDIDATES = "/allocation_candidates"
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from placement_helpers import call, claim, error_code, provider
-
-from conftest import PlacementClient
+from helpers.inprocess import PlacementClient
+from helpers.placement import call, claim, error_code, provider
 
 
 async def test_fifty_claims_on_room_for_ten(placement: PlacementClient) -> None:

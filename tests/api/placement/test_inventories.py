@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from placement_helpers import call, claim, error_code, provider
-
-from conftest import PlacementClient
+from helpers.inprocess import PlacementClient
+from helpers.placement import call, claim, error_code, provider
 
 
 async def test_inventory_set_show_update_delete(placement: PlacementClient) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from placement_helpers import call, error_code, mv, provider
-
-from conftest import PlacementClient
+from helpers.inprocess import PlacementClient
+from helpers.placement import call, error_code, mv, provider
 
 
 async def test_root_is_public_and_names_the_versions(placement: PlacementClient) -> None:

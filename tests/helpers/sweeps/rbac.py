@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from route_tables import Route
+from helpers.sweeps.routes import Route
 
 
 @dataclass(frozen=True)

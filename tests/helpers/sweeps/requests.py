@@ -3,7 +3,7 @@
 :func:`valid_body` gives the body a route accepts (None for a route that takes none);
 :func:`prepare` makes what a destructive request is about to consume (a fresh server to
 delete, the grant to revoke again), so that each allowed call can really succeed and the
-shared resources of :mod:`sweep_world` survive the sweep.
+shared resources of :mod:`helpers.sweeps.world` survive the sweep.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from route_tables import Route, route_table
-from sweep_world import IMAGE_PATCH, PASSWORD, PUBLIC_KEY, World
 
-from conftest import unique
+from helpers.names import unique
+from helpers.sweeps.routes import Route, route_table
+from helpers.sweeps.world import IMAGE_PATCH, PASSWORD, PUBLIC_KEY, World
 
 
 @dataclass

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from compute_helpers import ssh_public_key
-from route_tables import Route
 
-from conftest import CloudClient, unique
+from helpers.compute import ssh_public_key
+from helpers.inprocess import CloudClient
+from helpers.names import unique
+from helpers.sweeps.routes import Route
 
 ROLES = ("admin", "member", "reader")
 SIDES = ("own", "other")

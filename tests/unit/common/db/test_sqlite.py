@@ -13,7 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from conftest import make_config
+from helpers.inprocess import make_config
 from ownstack.common.db.engine import make_engine
 from ownstack.common.db.sqlite import OneHopConnection
 from ownstack.common.service import ServiceState

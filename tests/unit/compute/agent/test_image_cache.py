@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from agent_fakes import IMAGE_DATA, FakeGlance
 
+from helpers.agent import IMAGE_DATA, FakeGlance
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
 
 

@@ -8,8 +8,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from agent_fakes import agent_env, make_spec, until
 
+from helpers.agent import agent_env, make_spec, until
 from ownstack.common.bus import RemoteError
 from ownstack.common.config import load_config
 from ownstack.compute import states

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from agent_fakes import make_spec as _make_spec
 
+from helpers.agent import make_spec as _make_spec
 from ownstack.compute import states
 from ownstack.compute.agent.reconcile import Step, guest_spec, plan
 from ownstack.compute.drivers.base import GuestInfo, ImageRef, PowerState, SpawnFailed

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from agent_fakes import IMAGE_DATA, agent_env, make_spec, until
-
+from helpers.agent import IMAGE_DATA, agent_env, make_spec, until
 from ownstack.compute import states
 from ownstack.compute.agent.reconcile import Reconciler
 from ownstack.compute.drivers.base import Capability, Phase, PowerState

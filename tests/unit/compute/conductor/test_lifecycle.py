@@ -5,25 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conductor_helpers import (
+from sqlalchemy import select
+
+from helpers.compute import instance
+from helpers.conductor import (
     allocations,
-    cloud,
     events,
     fault_message,
     insert_instance,
-    instance,
     make_group,
     report,
     schedule,
 )
-from sqlalchemy import select
-
-from conftest import CloudClient
+from helpers.inprocess import CloudClient
 from ownstack.common.bus import RemoteError
 from ownstack.compute import rpc, states
 from ownstack.compute.objects.models import InstanceMetadata, ServerGroupMember
-
-__all__ = ["cloud"]
 
 
 async def call(cloud: CloudClient, method: str, **payload: Any) -> Any:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conductor_helpers import PLACEMENT, cloud, report, set_service
 from sqlalchemy import select
 
-from conftest import CloudClient
+from helpers.compute_rows import PLACEMENT
+from helpers.conductor import report, set_service
+from helpers.inprocess import CloudClient, cloud_config, make_cloud
 from ownstack.common.bus import RemoteError
 from ownstack.compute import rpc
 from ownstack.compute.objects.models import ComputeNode, ComputeService
-
-__all__ = ["cloud"]
 
 
 async def provider(cloud: CloudClient, uuid: str, part: str) -> Any:
@@ -64,8 +63,6 @@ async def test_disabled_service_gets_the_status_trait(cloud: CloudClient) -> Non
 
 
 async def test_reserved_amounts_and_resized_node(tmp_path: Any) -> None:
-    from conftest import cloud_config, make_cloud
-
     config = cloud_config(tmp_path, "roles=api,conductor", "compute.reserved_host_cpus=2",
                           "compute.reserved_host_memory_mb=1024",
                           "compute.reserved_host_disk_mb=1500",

@@ -6,27 +6,24 @@ import asyncio
 from typing import Any
 
 import pytest
-from conductor_helpers import (
+from sqlalchemy import select
+
+from helpers.compute import instance
+from helpers.conductor import (
     allocations,
-    cloud,
     events,
     fault_message,
     insert_instance,
-    instance,
     long_ago,
     make_group,
     report,
     schedule,
     set_service,
 )
-from sqlalchemy import select
-
-from conftest import CloudClient
+from helpers.inprocess import CloudClient
 from ownstack.common.bus import Payload
 from ownstack.compute import rpc, states
 from ownstack.compute.objects.models import InstanceAction
-
-__all__ = ["cloud"]
 
 
 async def watch(cloud: CloudClient, *hosts: str) -> list[tuple[str, str, Payload]]:

@@ -7,24 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conductor_helpers import (
-    PLACEMENT,
+
+from helpers.compute import instance
+from helpers.compute_rows import PLACEMENT
+from helpers.conductor import (
     allocations,
-    cloud,
     events,
     fault_message,
     insert_instance,
-    instance,
     report,
     schedule,
     set_service,
 )
-
-from conftest import CloudClient, cloud_config, make_cloud
+from helpers.inprocess import CloudClient, cloud_config, make_cloud
 from ownstack.common.clients.placement import PlacementError
 from ownstack.compute import states
-
-__all__ = ["cloud"]
 
 
 async def sweep_stale_now(cloud: CloudClient) -> None:

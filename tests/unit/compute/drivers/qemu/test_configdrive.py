@@ -132,7 +132,7 @@ def test_blkid_finds_it_as_cloud_init_does(drive: tuple[Path, dict[str, bytes]])
 
 
 # A Linux kernel mounting the drive is tested where one really does: the guest of the
-# driver contract suite (qemu) and of tests/functional/test_qemu_e2e.py reads its hostname
+# driver contract suite (qemu) and of tests/e2e/test_qemu_cloud.py reads its hostname
 # and key from it. (The CI machines' own kernel has no iso9660, so a loop mount here could
 # only ever be skipped.)
 

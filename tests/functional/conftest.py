@@ -1,0 +1,34 @@
+"""The functional suite's cloud: one real ownstack (``ownstack up --foreground``) for the
+session per backend that ``OWNSTACK_TEST_DATABASES`` lists (see :mod:`helpers.databases`),
+each on a fresh database, driven over real HTTP with the real clients
+(:mod:`helpers.process`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from helpers.databases import backends, fresh_database, rabbitmq_bus
+from helpers.process import Cloud, start_cloud, stop_cloud
+
+
+@pytest.fixture(scope="session", params=backends())
+def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Cloud]:
+    backend, _, bus = str(request.param).partition("+")
+    tmp = tmp_path_factory.mktemp(f"cloud-{backend}-{bus or 'inprocess'}")
+    extra: tuple[str, ...] = ()
+    if bus == "rabbitmq":
+        extra = rabbitmq_bus("ownstack-test")
+    elif bus:
+        raise ValueError(f"unknown test bus {bus!r}")
+    with fresh_database(backend) as url:
+        cloud = start_cloud(tmp, backend, url, extra)
+        try:
+            yield cloud
+        finally:
+            stop_cloud(cloud)
+    # Any unhandled error in the server is a 500 somewhere: fail the run and show it.
+    log_text = cloud.log.read_text()
+    assert "Traceback" not in log_text, log_text[-20000:]
