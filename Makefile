@@ -8,7 +8,7 @@ STATE_DIR  ?= /var/lib/ownstack
 # Databases the functional suite runs against (all three on CI).
 TEST_DATABASES ?= sqlite,postgresql+rabbitmq,mariadb
 
-.PHONY: up down status reset test lint typecheck unit functional bench deps venv clean
+.PHONY: up down status reset test lint typecheck unit functional e2e bench deps venv clean
 
 deps:
 	@tools/install-system-deps.sh
@@ -52,7 +52,12 @@ unit: venv
 functional: venv
 	OWNSTACK_TEST_DATABASES=$(TEST_DATABASES) $(BIN)/pytest -q tests/functional
 
-test: lint typecheck unit functional
+# Real QEMU under TCG: the test image, the QEMU driver and its contract suite, the KVM
+# probe, and a cloud booting real guests (on SQLite: the database is not what they test).
+e2e: venv
+	$(BIN)/pytest -q tests/e2e
+
+test: lint typecheck unit functional e2e
 
 bench: venv
 	$(BIN)/python bench/bench_identity.py

@@ -1,11 +1,11 @@
 """Every route of the route tables, as admin, member and reader, on the caller's own
 project's resources and on another project's.
 
-What each of the six callers must get is declared in ``rbac_expectations.py``; a route
+What each of the six callers must get is declared in :mod:`helpers.sweeps.rbac`; a route
 of a table that it does not declare (or one it declares that no table has) fails
 :func:`test_every_route_has_expectations`. An allowed call must succeed: it is made with a
 valid body, on a resource made for it where the call consumes one (see
-``sweep_requests.prepare``).
+``helpers.sweeps.requests.prepare``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from rbac_expectations import EXPECTATIONS, Expected, outcome_of
-from route_tables import Route, every_route
-from sweep_requests import Cell, prepare, restore, valid_body
-from sweep_world import ROLES, SIDES, World, build_world
 
-from conftest import cloud_config, make_cloud
+from helpers.inprocess import cloud_config, make_cloud
+from helpers.sweeps.rbac import EXPECTATIONS, Expected, outcome_of
+from helpers.sweeps.requests import Cell, prepare, restore, valid_body
+from helpers.sweeps.routes import Route, every_route
+from helpers.sweeps.world import ROLES, SIDES, World, build_world
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

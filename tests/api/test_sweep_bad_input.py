@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from route_tables import Route, error_body_problem, every_route, route_table, service_types
 from starlette.types import Receive, Scope, Send
-from sweep_requests import Cell, prepare, valid_body
-from sweep_world import World, build_world
 
-from conftest import cloud_config, make_cloud
+from helpers.inprocess import cloud_config, make_cloud
+from helpers.sweeps.requests import Cell, prepare, valid_body
+from helpers.sweeps.routes import Route, error_body_problem, every_route, route_table, service_types
+from helpers.sweeps.world import World, build_world
 from ownstack.common.api.routing import is_public
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -118,8 +118,8 @@ def _routes(service: str) -> list[Route]:
 
 async def test_every_service_is_swept() -> None:
     assert sorted(service_types()) == sorted(["identity", "image", "placement", "compute"]), \
-        "a new service needs its error shape in route_tables.py and its resources in " \
-        "sweep_world.py"
+        "a new service needs its error shape in tests/helpers/sweeps/routes.py and its " \
+        "resources in tests/helpers/sweeps/world.py"
 
 
 # --- bodies --------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from conftest import Cloud, unique
+from helpers.names import unique
+from helpers.process import Cloud
 
 
 def _assert_keystone_error(r: object, status: int) -> None:

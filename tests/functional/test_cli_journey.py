@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import Cloud, unique
+from helpers.names import unique
+from helpers.process import Cloud
 
 
 def test_token_issue(cloud: Cloud) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cloud, unique, wait_for_compute
+from helpers.names import unique
+from helpers.process import Cloud, wait_for_compute
 
 pytestmark = pytest.mark.functional
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Cloud, unique
+from helpers.names import unique
+from helpers.process import Cloud
 
 pytestmark = pytest.mark.functional
 

@@ -14,14 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import (
-    make_image,
-    start_cloud,
-    stop_cloud,
-    unique,
-    wait_for_compute,
-    wait_until,
-)
+from helpers.names import unique
+from helpers.process import make_image, start_cloud, stop_cloud, wait_for_compute, wait_until
 
 pytestmark = pytest.mark.functional
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
+from helpers.names import unique
+from helpers.process import (
     Cloud,
     make_image,
     member_cloud,
-    unique,
     wait_for_compute,
     wait_for_image_service,
     wait_until,

@@ -8,7 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Cloud, file_hashes, member_cloud, store_files, unique, wait_for_image_service
+from helpers.image_store import file_hashes, store_files
+from helpers.names import unique
+from helpers.process import Cloud, member_cloud, wait_for_image_service
 
 
 @pytest.fixture(autouse=True)

@@ -12,15 +12,10 @@ import httpx
 import openstack.exceptions
 import pytest
 
-from conftest import (
-    Cloud,
-    RssSampler,
-    file_hashes,
-    member_cloud,
-    store_files,
-    unique,
-    wait_for_image_service,
-)
+from helpers.image_store import file_hashes, store_files
+from helpers.names import unique
+from helpers.process import Cloud, member_cloud, wait_for_image_service
+from helpers.rss import RssSampler
 
 GiB = 1024 ** 3
 

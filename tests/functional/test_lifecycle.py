@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from conftest import SERVICE_PORT_OPTIONS, free_port, port_overrides
+from helpers.process import SERVICE_PORT_OPTIONS, free_port, port_overrides
 
 
 def _ownstack(tmp: Path, port: int, *args: str, check: bool = True

@@ -6,29 +6,16 @@ and speaks the microversion each command needs (``--os-placement-api-version``).
 
 from __future__ import annotations
 
-import time
 import uuid
 
-import httpx
 import pytest
 
-from conftest import Cloud, unique
+from helpers.names import unique
+from helpers.process import Cloud, wait_for_placement
 
 pytestmark = pytest.mark.functional
 
 LATEST = ("--os-placement-api-version", "1.39")
-
-
-def wait_for_placement(cloud: Cloud, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{cloud.placement_url}/", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.1)
 
 
 def test_provider_inventory_traits_candidates_and_usage(cloud: Cloud) -> None:

@@ -13,7 +13,8 @@ import uuid
 import httpx
 import pytest
 
-from conftest import Cloud, unique
+from helpers.names import unique
+from helpers.process import Cloud, wait_for_placement
 
 pytestmark = pytest.mark.functional
 
@@ -55,7 +56,5 @@ async def _claims(cloud: Cloud, token: str) -> None:
 
 
 def test_concurrent_claims_never_overcommit(cloud: Cloud) -> None:
-    from test_placement_cli import wait_for_placement
-
     wait_for_placement(cloud)
     asyncio.run(_claims(cloud, cloud.admin_token()))

@@ -12,7 +12,6 @@ the restarted agent builds the half-built server again.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -20,23 +19,20 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import (
-    AMQP_URL,
+from helpers.databases import fresh_database, rabbitmq_bus
+from helpers.names import unique
+from helpers.process import (
     Cloud,
-    _create_database,
-    _drop_database,
     make_image,
     port_overrides,
     start_cloud,
     stop_cloud,
-    unique,
     wait_for_compute,
     wait_until,
 )
@@ -67,26 +63,24 @@ class AgentHost:
 
 @pytest.fixture
 def controller(tmp_path: Path) -> Iterator[tuple[Cloud, AgentHost]]:
-    test_id = uuid.uuid4().hex[:12]
-    db_name = f"ownstack_test_{test_id}"
-    url = asyncio.run(_create_database("postgresql", db_name))
-    bus = (f"bus.url={AMQP_URL}", f"bus.namespace=ownstack-apart-{test_id}")
+    bus = rabbitmq_bus("ownstack-apart")
     (tmp_path / "controller").mkdir()
-    cloud = start_cloud(tmp_path / "controller", "postgresql", url,
-                        (*bus, "roles=api,conductor", "compute.report_interval=0.5"))
     agent_dir = tmp_path / "agent" / "state"
     agent_dir.mkdir(parents=True)
-    shutil.copy(cloud.state_dir / "service-password", agent_dir / "service-password")
-    agent = AgentHost(agent_dir, [*bus, *port_overrides(cloud.port), "roles=compute",
-                                  "compute.driver=fake", f"compute.host={NODE}",
-                                  "compute.fake_spawn_delay=6", "compute.report_interval=0.5",
-                                  "compute.resync_interval=2"])
-    try:
-        yield cloud, agent
-    finally:
-        agent.ownstack("down")
-        stop_cloud(cloud)
-        asyncio.run(_drop_database("postgresql", db_name))
+    with fresh_database("postgresql") as url:
+        cloud = start_cloud(tmp_path / "controller", "postgresql", url,
+                            (*bus, "roles=api,conductor", "compute.report_interval=0.5"))
+        shutil.copy(cloud.state_dir / "service-password", agent_dir / "service-password")
+        agent = AgentHost(agent_dir, [*bus, *port_overrides(cloud.port), "roles=compute",
+                                      "compute.driver=fake", f"compute.host={NODE}",
+                                      "compute.fake_spawn_delay=6",
+                                      "compute.report_interval=0.5",
+                                      "compute.resync_interval=2"])
+        try:
+            yield cloud, agent
+        finally:
+            agent.ownstack("down")
+            stop_cloud(cloud)
     for log in (cloud.log, agent_dir / "ownstack.log"):
         assert "Traceback" not in log.read_text(), log.read_text()[-20000:]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import openstack.exceptions
 import pytest
 
-from conftest import Cloud, unique
+from helpers.names import unique
+from helpers.process import Cloud
 
 
 def test_sdk_identity_round_trip(cloud: Cloud) -> None:

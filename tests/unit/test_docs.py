@@ -1,11 +1,11 @@
 """Documentation guards: what a user can set is documented."""
 
 import dataclasses
-from pathlib import Path
 
+from helpers.paths import REPO
 from ownstack.common.config import Config
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+DOCS = REPO / "docs" / "configuration.md"
 
 
 def _options(cls: type, prefix: str = "") -> list[str]:
@@ -28,8 +28,7 @@ def test_every_config_option_is_documented() -> None:
     assert not missing, f"undocumented options: {missing}"
 
 
-ARCHITECTURE = DOCS.parent / "architecture.md"
-REPO = DOCS.parents[1]
+ARCHITECTURE = REPO / "docs" / "architecture.md"
 
 
 def test_every_path_the_architecture_map_names_exists() -> None:

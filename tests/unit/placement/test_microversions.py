@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from helpers.paths import REPO
 from ownstack.common.api.microversion import Version
 from ownstack.placement import errors
 from ownstack.placement.microversions import MICROVERSIONS, VERSIONS
 
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "placement.md"
+DOCS = REPO / "docs" / "placement.md"
 
 
 def test_the_list_is_pinned() -> None:

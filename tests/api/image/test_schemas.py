@@ -1,0 +1,68 @@
+"""``/v2/schemas/*``: Glance's documents, and images that validate against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+from helpers.image import create
+from helpers.inprocess import ImageClient
+from ownstack.image.objects.images import CONTAINER_FORMATS, DISK_FORMATS
+
+
+async def schema(image: ImageClient, name: str) -> dict[str, Any]:
+    return dict((await image.call("GET", f"/v2/schemas/{name}", expect=200)).json())
+
+
+async def test_image_schema(image: ImageClient) -> None:
+    doc = await schema(image, "image")
+    assert doc["name"] == "image"
+    assert doc["additionalProperties"] == {"type": "string"}
+    props = doc["properties"]
+    assert {"id", "name", "status", "visibility", "protected", "os_hidden", "owner",
+            "disk_format", "container_format", "size", "virtual_size", "checksum",
+            "os_hash_algo", "os_hash_value", "min_disk", "min_ram", "tags", "created_at",
+            "updated_at", "self", "file", "schema", "locations"} <= set(props)
+    assert props["disk_format"]["enum"] == [None, *DISK_FORMATS]
+    assert props["container_format"]["enum"] == [None, *CONTAINER_FORMATS]
+    assert props["visibility"]["enum"] == ["public", "private", "shared", "community"]
+    assert "deactivated" in props["status"]["enum"] and props["status"]["readOnly"] is True
+    assert props["name"]["type"] == ["null", "string"] and props["min_ram"]["type"] == "integer"
+    assert props["tags"]["items"] == {"type": "string", "maxLength": 255}
+    assert {link["rel"] for link in doc["links"]} == {"self", "enclosure", "describedby"}
+
+
+async def test_images_schema_wraps_the_image_schema(image: ImageClient) -> None:
+    doc = await schema(image, "images")
+    assert doc["name"] == "images"
+    assert doc["properties"]["images"] == {"type": "array",
+                                           "items": await schema(image, "image")}
+    assert {"first", "next", "schema"} <= set(doc["properties"])
+    assert [link["rel"] for link in doc["links"]] == ["first", "next", "describedby"]
+
+
+async def test_member_schemas(image: ImageClient) -> None:
+    member = await schema(image, "member")
+    assert member["name"] == "member" and member["additionalProperties"] is False
+    assert member["properties"]["status"]["enum"] == ["pending", "accepted", "rejected"]
+    members = await schema(image, "members")
+    assert members["properties"]["members"]["items"] == member
+
+
+async def test_views_validate_against_the_published_schemas(image: ImageClient) -> None:
+    osc_md5: dict[str, Any] = {"owner_specified.openstack.md5": ""}
+    img = await create(image, name="tiny", tags=["a"], os_distro="debian", **osc_md5)
+    jsonschema.Draft4Validator(await schema(image, "image")).validate(img)
+    listed = (await image.call("GET", "/v2/images", params={"limit": 1})).json()
+    jsonschema.Draft4Validator(await schema(image, "images")).validate(listed)
+    member = (await image.call("POST", f"/v2/images/{img['id']}/members",
+                               json={"member": "p"}, expect=200)).json()
+    jsonschema.Draft4Validator(await schema(image, "member")).validate(member)
+    members = (await image.call("GET", f"/v2/images/{img['id']}/members")).json()
+    jsonschema.Draft4Validator(await schema(image, "members")).validate(members)
+
+
+async def test_schemas_need_a_token(image: ImageClient) -> None:
+    r = await image.http.get("/v2/schemas/image")
+    assert r.status_code == 401

@@ -1,0 +1,277 @@
+"""Real guests, end to end: the all-in-one cloud with the QEMU driver under TCG, driven
+through the `openstack` CLI as a user drives it, booting the ``ownstack-tiny`` test image.
+
+Every check looks at the real objects too: QEMU processes in /proc, files under the state
+directory, QMP sockets, Placement allocations. TCG always: /dev/kvm on the CI machines
+exists but hangs (the KVM probe has its own tests).
+
+One cloud for the module (SQLite, in-process bus); the kill tests start it again on the
+same state directory, as an operator would after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from helpers.names import unique
+from helpers.process import Cloud, port_overrides, start_cloud, stop_cloud
+from helpers.process import wait_until as wait_for
+from helpers.qemu import tiny_image
+
+pytestmark = pytest.mark.functional
+
+BOOT_TIMEOUT = 120.0          # POST to the login marker under TCG, with margin for a busy CI
+EXTRA = ("compute.driver=qemu", "compute.virt_type=qemu", "compute.host=e2e-node",
+         "compute.shutdown_timeout=20", "compute.report_interval=1",
+         "compute.resync_interval=5")
+T = TypeVar("T")
+
+
+def wait_until(what: str, probe: Callable[[], T], timeout: float = BOOT_TIMEOUT) -> T:
+    result: T = wait_for(what, probe, timeout)
+    return result
+
+
+class QemuCloud:
+    """The cloud, its state directory, and the host objects behind its servers."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.cloud = self._start()
+
+    def _start(self) -> Cloud:
+        cloud = start_cloud(self.tmp, "sqlite", None, EXTRA)
+        try:
+            wait_until("the compute node", lambda: cloud.osc_json("hypervisor", "list"), 60)
+        except BaseException:
+            stop_cloud(cloud)
+            raise
+        return cloud
+
+    def ownstack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "ownstack", "--state-dir",
+                   str(self.cloud.state_dir)]
+        for item in port_overrides(self.cloud.port):
+            command += ["--set", item]
+        result = subprocess.run([*command, *args], capture_output=True, text=True,
+                                timeout=300, check=False)
+        if check:
+            assert result.returncode == 0, f"ownstack {args} failed:\n{result.stderr}"
+        return result
+
+    def kill_and_restart(self) -> None:
+        self.cloud.process.send_signal(signal.SIGKILL)
+        self.cloud.process.wait(timeout=30)
+        self.cloud = self._start()
+
+    @property
+    def instances(self) -> Path:
+        return self.cloud.state_dir / "compute" / "qemu" / "e2e-node" / "instances"
+
+    def console(self, server: str) -> str:
+        return str(self.cloud.osc("console", "log", "show", server).stdout)
+
+    def wait_console(self, server: str, text: str, count: int = 1) -> str:
+        return wait_until(f"{text!r} x{count} on the console of {server}", lambda: (
+            out := self.console(server)).count(text) >= count and out)
+
+    def status(self, server: str) -> str:
+        return str(self.cloud.osc_json("server", "show", server)["status"])
+
+    def allocations(self, server_id: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.cloud.placement_url}/allocations/{server_id}",
+                             headers={"X-Auth-Token": self.cloud.admin_token()})
+        return dict(response.json()["allocations"])
+
+
+def qemu_pids(uuid: str) -> list[int]:
+    """Live QEMU processes whose command line names ``uuid``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"qemu-system-x86_64") and uuid.encode() in argv:
+            pids.append(int(entry.name))
+    return pids
+
+
+def assert_no_leftovers(env: QemuCloud, server_id: str) -> None:
+    assert qemu_pids(server_id) == []
+    assert not (env.instances / server_id).exists()
+    assert not list(Path("/run/ownstack").glob(f"*/{server_id}.*"))
+    assert env.allocations(server_id) == {}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QemuCloud]:
+    image = tiny_image()
+    env = QemuCloud(tmp_path_factory.mktemp("qemu-cloud"))
+    try:
+        seeded = env.ownstack("seed", "--image", str(image))
+        assert "ownstack-tiny" in seeded.stdout and "m1.nano" in seeded.stdout
+        key = env.tmp / "id.pub"
+        key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq6yVQ1qDS6WmrNHbO0gN8NvMGQl"
+                       "UqOhzgC6gyqzLbL e2e@ownstack\n")
+        env.cloud.osc("keypair", "create", "--public-key", str(key), "mykey")
+        yield env
+    finally:
+        servers = env.cloud.osc_json("server", "list", "--all-projects")
+        for server in servers:
+            env.cloud.osc("server", "delete", "--wait", server["ID"], expect_ok=False)
+        stop_cloud(env.cloud)
+    leaked = [p.name for p in env.instances.iterdir()] if env.instances.exists() else []
+    assert leaked == [], f"guest directories left behind: {leaked}"
+
+
+def boot(env: QemuCloud, name: str, *args: str, image: str = "ownstack-tiny") -> dict[str, Any]:
+    server: dict[str, Any] = env.cloud.osc_json(
+        "server", "create", "--image", image, "--flavor", "m1.nano", "--key-name", "mykey",
+        "--nic", "none", "--wait", *args, name)
+    assert server["status"] == "ACTIVE", server
+    return server
+
+
+def test_boot_with_config_drive_then_stop_start_and_reboots(env: QemuCloud) -> None:
+    vm = unique("vm")
+    server = boot(env, vm, "--config-drive", "true")
+    out = env.wait_console(vm, f"ownstack: login ready on {vm}")
+    assert f"ownstack: instance {server['id']}" in out
+    assert "ownstack: config drive found (config-2)" in out
+    assert "ownstack: ssh key mykey installed for root" in out
+    assert f"ownstack: hostname {vm}" in out
+    assert len(qemu_pids(server["id"])) == 1
+
+    env.cloud.osc("server", "stop", vm)
+    wait_until("SHUTOFF", lambda: env.status(vm) == "SHUTOFF")
+    assert qemu_pids(server["id"]) == []
+    shown = env.cloud.osc_json("server", "show", vm)
+    assert shown["OS-EXT-STS:power_state"] in ("Shutdown", 4)
+    assert "reboot: Power down" in env.console(vm)      # the guest obeyed ACPI
+
+    env.cloud.osc("server", "start", vm)
+    wait_until("ACTIVE", lambda: env.status(vm) == "ACTIVE")
+    env.wait_console(vm, f"ownstack: login ready on {vm}", count=2)
+
+    env.cloud.osc("server", "reboot", "--wait", vm)
+    env.wait_console(vm, f"ownstack: login ready on {vm}", count=3)
+    env.cloud.osc("server", "reboot", "--hard", "--wait", vm)
+    env.wait_console(vm, f"ownstack: login ready on {vm}", count=4)
+    assert env.status(vm) == "ACTIVE" and len(qemu_pids(server["id"])) == 1
+
+    shown_host = env.ownstack("show", "server", vm, "--json")
+    document = json.loads(shown_host.stdout)
+    objects = document["host_objects"]
+    assert objects["pid"] == qemu_pids(server["id"])[0]
+    assert "-S" in objects["command_line"] and server["id"] in objects["command_line"]
+    assert Path(objects["qmp_socket"]).is_socket()
+    assert Path(objects["disk"]).is_file() and Path(objects["config_drive"]).is_file()
+    assert [d["execute"] for d in objects["qmp_devices"]][:2] == ["blockdev-add", "device_add"]
+    phases = [p["event"] for p in document["boot_phases"]]
+    for phase in ("compute_image_fetch", "compute_disks", "compute_config_drive",
+                  "compute_start", "compute_build_and_run_instance"):
+        assert phase in phases, phases
+    env.cloud.osc("server", "delete", "--wait", vm)
+    assert_no_leftovers(env, server["id"])
+
+
+def test_snapshot_boots_again(env: QemuCloud) -> None:
+    vm, snap = unique("vm"), unique("snap")
+    server = boot(env, vm)
+    env.wait_console(vm, "login ready on")
+    env.cloud.osc("server", "image", "create", "--name", snap, "--wait", vm)
+    image = env.cloud.osc_json("image", "show", snap)
+    assert image["status"] == "active" and image["disk_format"] == "qcow2"
+    assert env.status(vm) == "ACTIVE"
+    again = unique("vm")
+    second = boot(env, again, "--config-drive", "true", image=snap)
+    env.wait_console(again, f"ownstack: login ready on {again}")
+    # Rebuild: the same server, a new disk from the snapshot, booted again.
+    env.cloud.osc("server", "rebuild", "--image", snap, "--wait", vm)
+    assert env.status(vm) == "ACTIVE" and len(qemu_pids(server["id"])) == 1
+    env.wait_console(vm, "login ready on")
+    for name, uuid in ((vm, server["id"]), (again, second["id"])):
+        env.cloud.osc("server", "delete", "--wait", name)
+        assert_no_leftovers(env, uuid)
+    env.cloud.osc("image", "delete", snap)
+
+
+def test_qemu_killed_behind_the_agents_back_makes_the_server_shutoff(env: QemuCloud) -> None:
+    vm = unique("vm")
+    server = boot(env, vm)
+    [pid] = qemu_pids(server["id"])
+    os.kill(pid, signal.SIGKILL)
+    wait_until("SHUTOFF", lambda: env.status(vm) == "SHUTOFF", timeout=30)
+    env.cloud.osc("server", "start", vm)
+    wait_until("ACTIVE again", lambda: env.status(vm) == "ACTIVE")
+    env.wait_console(vm, "login ready on")
+    env.cloud.osc("server", "delete", "--wait", vm)
+    assert_no_leftovers(env, server["id"])
+
+
+def test_unbootable_image_is_an_error_with_a_fault_and_leaks_nothing(
+        env: QemuCloud) -> None:
+    junk = env.tmp / "junk.raw"
+    junk.write_bytes(b"this is not a disk" * 100000)
+    image = unique("junk")
+    env.cloud.osc("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                  "--file", str(junk), image)
+    vm = unique("vm")
+    server = env.cloud.osc_json("server", "create", "--image", image, "--flavor", "m1.nano",
+                                "--nic", "none", vm)
+    wait_until("ERROR", lambda: env.status(vm) == "ERROR", timeout=60)
+    fault = env.cloud.osc_json("server", "show", vm)["fault"]
+    assert "not a bootable disk" in json.dumps(fault), fault
+    assert qemu_pids(server["id"]) == [] and not (env.instances / server["id"]).exists()
+    env.cloud.osc("server", "delete", "--wait", vm)
+    assert env.allocations(server["id"]) == {}
+
+
+def test_flavor_disk_smaller_than_the_image_is_a_400(env: QemuCloud) -> None:
+    big = env.tmp / "big.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(big), "2G"], check=True)
+    image = unique("big")
+    env.cloud.osc("image", "create", "--disk-format", "qcow2", "--container-format", "bare",
+                  "--file", str(big), image)
+    result = env.cloud.osc("server", "create", "--image", image, "--flavor", "m1.nano",
+                           "--nic", "none", unique("vm"), expect_ok=False)
+    assert result.returncode != 0
+    assert "400" in result.stderr and "disk is too small" in result.stderr, result.stderr
+
+
+def test_sigkill_mid_boot_and_mid_delete_converge_without_leaks(env: QemuCloud) -> None:
+    vm = unique("vm")
+    server_id = env.cloud.osc_json("server", "create", "--image", "ownstack-tiny",
+                                   "--flavor", "m1.nano", "--nic", "none", vm)["id"]
+    # The spawn on the host takes well under a second: watch for its directory, then kill.
+    deadline = time.monotonic() + 60
+    while not (env.instances / server_id).exists():
+        assert time.monotonic() < deadline, "the spawn never started"
+        time.sleep(0.005)
+    env.kill_and_restart()
+    wait_until("ACTIVE after the restart", lambda: env.status(vm) == "ACTIVE")
+    assert len(qemu_pids(server_id)) == 1              # adopted or rebuilt, never two
+    assert len(env.allocations(server_id)) == 1
+    env.wait_console(vm, "login ready on")
+
+    env.cloud.osc("server", "delete", vm)
+    env.kill_and_restart()
+    wait_until("the server gone", lambda: vm not in {
+        s["Name"] for s in env.cloud.osc_json("server", "list")}, timeout=90)
+    wait_until("no leftovers", lambda: not qemu_pids(server_id)
+               and not (env.instances / server_id).exists(), timeout=60)
+    assert_no_leftovers(env, server_id)

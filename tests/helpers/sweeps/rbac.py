@@ -1,0 +1,315 @@
+"""Who may call each route of each route table: the RBAC matrix, as data.
+
+Each route maps to six outcomes, written ``"own/other"``, three letters on each side, for
+an admin, a member and a reader of one project (in that order):
+
+- ``own``: the request is about that project's own resources (its server, its image, its
+  quota, the caller's own user, keypair or application credential), or about no
+  project's (a flavor, a role, a provider) where both sides are the same;
+- ``other``: the same request about another project's resources (another user's).
+
+Letters: ``o`` the call succeeds (2xx), ``d`` it is denied (403), ``h`` the resource is
+hidden (404, as if it did not exist), ``u`` unauthenticated (401).
+
+The outcomes are OpenStack's own default policies (the 2023.1+ secure defaults: an
+``admin`` anywhere is the cloud admin, a project ``member`` manages the project's
+resources, a ``reader`` reads them and never writes):
+
+- Keystone answers 403 for another project, user or domain (it checks policy before it
+  looks): ``keystone/common/policies``. Only the cloud admin manages users, projects,
+  roles, grants and the catalog; a user reads its own user, projects, groups and tokens and
+  manages its own application credentials.
+- Glance: reads need ``reader``, every write (and a download) ``member``, of the owning
+  project; an image another project cannot see is a 404 (``glance/policies/image.py``,
+  ``base.py``). A share is answered by the project it is made with, or by an admin.
+- Placement: everything is admin (or service) only, but ``GET /usages``, which a project's
+  reader may ask about its own project (``placement/policies``).
+- Nova: a server, server group or keypair of another project (user) is a 404 (its
+  database queries filter by project for non-admins); a quota set or usage report of
+  another project is a 403 (the policy target is the project in the URL). Flavor,
+  hypervisor, service and aggregate management is admin only (``nova/policies``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from helpers.sweeps.routes import Route
+
+
+@dataclass(frozen=True)
+class Expected:
+    own: str
+    other: str
+
+    def outcome(self, side: str, role: str) -> str:
+        return (self.own if side == "own" else self.other)[("admin", "member", "reader")
+                                                           .index(role)]
+
+    def __str__(self) -> str:
+        return f"{self.own}/{self.other}"
+
+
+def outcome_of(status: int) -> str:
+    if 200 <= status < 300 or status == 300:      # 300: a version document
+        return "o"
+    return {401: "u", 403: "d", 404: "h"}.get(status, str(status))
+
+
+def _table(service: str, rows: dict[tuple[str, str], str]) -> dict[Route, Expected]:
+    table = {}
+    for (method, template), outcomes in rows.items():
+        own, other = outcomes.split("/")
+        assert len(own) == len(other) == 3 and set(own + other) <= set("odhu"), outcomes
+        table[Route(service, template, method)] = Expected(own, other)
+    return table
+
+
+ANYONE = "ooo/ooo"
+ADMIN = "odd/odd"
+
+
+def _grants(path: str) -> dict[tuple[str, str], str]:
+    """Role grants: only the cloud admin lists, checks, gives and revokes them."""
+    return {("GET", path): ADMIN, ("GET", f"{path}/{{role_id}}"): ADMIN,
+            ("HEAD", f"{path}/{{role_id}}"): ADMIN, ("PUT", f"{path}/{{role_id}}"): ADMIN,
+            ("DELETE", f"{path}/{{role_id}}"): ADMIN}
+
+
+IDENTITY = _table("identity", {
+    ("GET", "/"): ANYONE,
+    ("GET", "/v3"): ANYONE,
+    ("GET", "/v3/auth/catalog"): ANYONE,
+    ("GET", "/v3/auth/domains"): ANYONE,
+    ("GET", "/v3/auth/projects"): ANYONE,
+    ("GET", "/v3/auth/system"): ANYONE,
+    ("POST", "/v3/auth/tokens"): ANYONE,
+    # A token's own user validates and revokes it; another user's token is the admin's.
+    ("GET", "/v3/auth/tokens"): "ooo/odd",
+    ("HEAD", "/v3/auth/tokens"): "ooo/odd",
+    ("DELETE", "/v3/auth/tokens"): "ooo/odd",
+    ("GET", "/v3/domains"): ADMIN,
+    ("POST", "/v3/domains"): ADMIN,
+    # The domain of the caller's project is readable (token.project.domain.id).
+    ("GET", "/v3/domains/{domain_id}"): "ooo/odd",
+    ("PATCH", "/v3/domains/{domain_id}"): ADMIN,
+    ("DELETE", "/v3/domains/{domain_id}"): ADMIN,
+    **_grants("/v3/domains/{domain_id}/groups/{group_id}/roles"),
+    **_grants("/v3/domains/{domain_id}/users/{user_id}/roles"),
+    **_grants("/v3/projects/{project_id}/groups/{group_id}/roles"),
+    **_grants("/v3/projects/{project_id}/users/{user_id}/roles"),
+    **_grants("/v3/system/groups/{group_id}/roles"),
+    **_grants("/v3/system/users/{user_id}/roles"),
+    ("GET", "/v3/endpoints"): ADMIN,
+    ("POST", "/v3/endpoints"): ADMIN,
+    ("GET", "/v3/endpoints/{endpoint_id}"): ADMIN,
+    ("PATCH", "/v3/endpoints/{endpoint_id}"): ADMIN,
+    ("DELETE", "/v3/endpoints/{endpoint_id}"): ADMIN,
+    ("GET", "/v3/groups"): ADMIN,
+    ("POST", "/v3/groups"): ADMIN,
+    ("GET", "/v3/groups/{group_id}"): ADMIN,
+    ("PATCH", "/v3/groups/{group_id}"): ADMIN,
+    ("DELETE", "/v3/groups/{group_id}"): ADMIN,
+    ("GET", "/v3/groups/{group_id}/users"): ADMIN,
+    ("GET", "/v3/groups/{group_id}/users/{user_id}"): ADMIN,
+    ("HEAD", "/v3/groups/{group_id}/users/{user_id}"): ADMIN,
+    ("PUT", "/v3/groups/{group_id}/users/{user_id}"): ADMIN,
+    ("DELETE", "/v3/groups/{group_id}/users/{user_id}"): ADMIN,
+    # Keystone answers a non-admin 403 here; ownstack lists the caller's own projects
+    # instead (what `openstack project list` shows a member), never another's.
+    ("GET", "/v3/projects"): ANYONE,
+    ("POST", "/v3/projects"): ADMIN,
+    ("GET", "/v3/projects/{project_id}"): "ooo/odd",
+    ("PATCH", "/v3/projects/{project_id}"): ADMIN,
+    ("DELETE", "/v3/projects/{project_id}"): ADMIN,
+    ("GET", "/v3/projects/{project_id}/tags"): "ooo/odd",
+    ("PUT", "/v3/projects/{project_id}/tags"): ADMIN,
+    ("DELETE", "/v3/projects/{project_id}/tags"): ADMIN,
+    ("GET", "/v3/projects/{project_id}/tags/{tag}"): "ooo/odd",
+    ("HEAD", "/v3/projects/{project_id}/tags/{tag}"): "ooo/odd",
+    ("PUT", "/v3/projects/{project_id}/tags/{tag}"): ADMIN,
+    ("DELETE", "/v3/projects/{project_id}/tags/{tag}"): ADMIN,
+    # Regions have no rule in Keystone: any authenticated user reads them.
+    ("GET", "/v3/regions"): ANYONE,
+    ("POST", "/v3/regions"): ADMIN,
+    ("GET", "/v3/regions/{region_id}"): ANYONE,
+    ("PUT", "/v3/regions/{region_id}"): ADMIN,
+    ("PATCH", "/v3/regions/{region_id}"): ADMIN,
+    ("DELETE", "/v3/regions/{region_id}"): ADMIN,
+    ("GET", "/v3/role_assignments"): ADMIN,
+    ("GET", "/v3/role_inferences"): ADMIN,
+    ("GET", "/v3/roles"): ADMIN,
+    ("POST", "/v3/roles"): ADMIN,
+    ("GET", "/v3/roles/{role_id}"): ADMIN,
+    ("PATCH", "/v3/roles/{role_id}"): ADMIN,
+    ("DELETE", "/v3/roles/{role_id}"): ADMIN,
+    ("GET", "/v3/roles/{prior_role_id}/implies"): ADMIN,
+    ("GET", "/v3/roles/{prior_role_id}/implies/{implied_role_id}"): ADMIN,
+    ("HEAD", "/v3/roles/{prior_role_id}/implies/{implied_role_id}"): ADMIN,
+    ("PUT", "/v3/roles/{prior_role_id}/implies/{implied_role_id}"): ADMIN,
+    ("DELETE", "/v3/roles/{prior_role_id}/implies/{implied_role_id}"): ADMIN,
+    ("GET", "/v3/services"): ADMIN,
+    ("POST", "/v3/services"): ADMIN,
+    ("GET", "/v3/services/{service_id}"): ADMIN,
+    ("PATCH", "/v3/services/{service_id}"): ADMIN,
+    ("DELETE", "/v3/services/{service_id}"): ADMIN,
+    ("GET", "/v3/users"): ADMIN,
+    ("POST", "/v3/users"): ADMIN,
+    ("GET", "/v3/users/{user_id}"): "ooo/odd",
+    ("PATCH", "/v3/users/{user_id}"): ADMIN,
+    ("DELETE", "/v3/users/{user_id}"): ADMIN,
+    ("GET", "/v3/users/{user_id}/application_credentials"): "ooo/odd",
+    # Only a user makes its own application credentials, the admin included.
+    ("POST", "/v3/users/{user_id}/application_credentials"): "ooo/ddd",
+    ("GET", "/v3/users/{user_id}/application_credentials/{app_cred_id}"): "ooo/odd",
+    ("DELETE", "/v3/users/{user_id}/application_credentials/{app_cred_id}"): "ooo/odd",
+    ("GET", "/v3/users/{user_id}/groups"): "ooo/odd",
+    ("GET", "/v3/users/{user_id}/projects"): "ooo/odd",
+    # No token and no policy: the original password is the credential (on both sides the
+    # request gives the user's right password).
+    ("POST", "/v3/users/{user_id}/password"): ANYONE,
+})
+
+# Glance: "ood" is ADMIN_OR_PROJECT_MEMBER, "ooo" a reader's read; another project's
+# image that is not shared with the caller is not visible to it.
+IMAGE = _table("image", {
+    ("GET", "/"): ANYONE,
+    ("GET", "/versions"): ANYONE,
+    ("GET", "/v2"): ANYONE,
+    ("GET", "/v2/images"): ANYONE,
+    ("POST", "/v2/images"): "ood/ood",
+    ("GET", "/v2/images/{image_id}"): "ooo/ohh",
+    ("PATCH", "/v2/images/{image_id}"): "ood/ohh",
+    ("DELETE", "/v2/images/{image_id}"): "ood/ohh",
+    ("POST", "/v2/images/{image_id}/actions/deactivate"): "ood/ohh",
+    ("POST", "/v2/images/{image_id}/actions/reactivate"): "ood/ohh",
+    ("GET", "/v2/images/{image_id}/file"): "ood/ohh",
+    ("PUT", "/v2/images/{image_id}/file"): "ood/ohh",
+    ("PUT", "/v2/images/{image_id}/tags/{tag}"): "ood/ohh",
+    ("DELETE", "/v2/images/{image_id}/tags/{tag}"): "ood/ohh",
+    ("GET", "/v2/images/{image_id}/members"): "ooo/ohh",
+    ("POST", "/v2/images/{image_id}/members"): "ood/ohh",
+    ("GET", "/v2/images/{image_id}/members/{member_id}"): "ooo/ohh",
+    # Own: the caller's project answers a share made with it. Other: a share made with a
+    # third project, of an image the caller cannot see; an admin may answer for it.
+    ("PUT", "/v2/images/{image_id}/members/{member_id}"): "ood/ohh",
+    ("DELETE", "/v2/images/{image_id}/members/{member_id}"): "ood/ohh",
+    ("GET", "/v2/schemas/image"): ANYONE,
+    ("GET", "/v2/schemas/images"): ANYONE,
+    ("GET", "/v2/schemas/member"): ANYONE,
+    ("GET", "/v2/schemas/members"): ANYONE,
+})
+
+PLACEMENT = _table("placement", {
+    ("GET", "/"): ANYONE,
+    ("GET", "/allocation_candidates"): ADMIN,
+    ("POST", "/allocations"): ADMIN,
+    ("GET", "/allocations/{consumer_uuid}"): ADMIN,
+    ("PUT", "/allocations/{consumer_uuid}"): ADMIN,
+    ("DELETE", "/allocations/{consumer_uuid}"): ADMIN,
+    ("POST", "/reshaper"): ADMIN,
+    ("GET", "/resource_classes"): ADMIN,
+    ("POST", "/resource_classes"): ADMIN,
+    ("GET", "/resource_classes/{name}"): ADMIN,
+    ("PUT", "/resource_classes/{name}"): ADMIN,
+    ("DELETE", "/resource_classes/{name}"): ADMIN,
+    ("GET", "/resource_providers"): ADMIN,
+    ("POST", "/resource_providers"): ADMIN,
+    ("GET", "/resource_providers/{uuid}"): ADMIN,
+    ("PUT", "/resource_providers/{uuid}"): ADMIN,
+    ("DELETE", "/resource_providers/{uuid}"): ADMIN,
+    ("GET", "/resource_providers/{uuid}/aggregates"): ADMIN,
+    ("PUT", "/resource_providers/{uuid}/aggregates"): ADMIN,
+    ("GET", "/resource_providers/{uuid}/allocations"): ADMIN,
+    ("GET", "/resource_providers/{uuid}/inventories"): ADMIN,
+    ("POST", "/resource_providers/{uuid}/inventories"): ADMIN,
+    ("PUT", "/resource_providers/{uuid}/inventories"): ADMIN,
+    ("DELETE", "/resource_providers/{uuid}/inventories"): ADMIN,
+    ("GET", "/resource_providers/{uuid}/inventories/{resource_class}"): ADMIN,
+    ("PUT", "/resource_providers/{uuid}/inventories/{resource_class}"): ADMIN,
+    ("DELETE", "/resource_providers/{uuid}/inventories/{resource_class}"): ADMIN,
+    ("GET", "/resource_providers/{uuid}/traits"): ADMIN,
+    ("PUT", "/resource_providers/{uuid}/traits"): ADMIN,
+    ("DELETE", "/resource_providers/{uuid}/traits"): ADMIN,
+    ("GET", "/resource_providers/{uuid}/usages"): ADMIN,
+    ("GET", "/traits"): ADMIN,
+    ("GET", "/traits/{name}"): ADMIN,
+    ("PUT", "/traits/{name}"): ADMIN,
+    ("DELETE", "/traits/{name}"): ADMIN,
+    # ADMIN_OR_PROJECT_READER_OR_SERVICE, the project being the one asked about.
+    ("GET", "/usages"): "ooo/odd",
+})
+
+# Nova: "ooo/ohh" is PROJECT_READER_OR_ADMIN on a server, "ood/ohh" PROJECT_MEMBER_OR_ADMIN.
+_SERVER = "/v2.1/servers/{server_id}"
+COMPUTE = _table("compute", {
+    ("GET", "/"): ANYONE,
+    ("GET", "/v2.1"): ANYONE,
+    ("GET", "/v2.1/flavors"): ANYONE,
+    ("GET", "/v2.1/flavors/detail"): ANYONE,
+    ("POST", "/v2.1/flavors"): ADMIN,
+    ("GET", "/v2.1/flavors/{flavor_id}"): ANYONE,
+    ("PUT", "/v2.1/flavors/{flavor_id}"): ADMIN,
+    ("DELETE", "/v2.1/flavors/{flavor_id}"): ADMIN,
+    ("POST", "/v2.1/flavors/{flavor_id}/action"): ADMIN,
+    ("GET", "/v2.1/flavors/{flavor_id}/os-flavor-access"): ADMIN,
+    ("GET", "/v2.1/flavors/{flavor_id}/os-extra_specs"): ANYONE,
+    ("POST", "/v2.1/flavors/{flavor_id}/os-extra_specs"): ADMIN,
+    ("GET", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}"): ANYONE,
+    ("PUT", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}"): ADMIN,
+    ("DELETE", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}"): ADMIN,
+    ("GET", "/v2.1/limits"): ANYONE,
+    ("GET", "/v2.1/os-availability-zone"): ANYONE,
+    ("GET", "/v2.1/os-availability-zone/detail"): ADMIN,
+    ("GET", "/v2.1/os-hypervisors"): ADMIN,
+    ("GET", "/v2.1/os-hypervisors/detail"): ADMIN,
+    ("GET", "/v2.1/os-hypervisors/statistics"): ADMIN,
+    ("GET", "/v2.1/os-hypervisors/{hypervisor_id}"): ADMIN,
+    # A user's own keys, readers included; another user's key is not found, even by an
+    # admin who does not name the user (?user_id=).
+    ("GET", "/v2.1/os-keypairs"): ANYONE,
+    ("POST", "/v2.1/os-keypairs"): ANYONE,
+    ("GET", "/v2.1/os-keypairs/{name}"): "ooo/hhh",
+    ("DELETE", "/v2.1/os-keypairs/{name}"): "ooo/hhh",
+    ("GET", "/v2.1/os-quota-sets/{project_id}"): "ooo/odd",
+    ("GET", "/v2.1/os-quota-sets/{project_id}/detail"): "ooo/odd",
+    ("GET", "/v2.1/os-quota-sets/{project_id}/defaults"): ANYONE,
+    ("PUT", "/v2.1/os-quota-sets/{project_id}"): ADMIN,
+    ("DELETE", "/v2.1/os-quota-sets/{project_id}"): ADMIN,
+    ("GET", "/v2.1/os-server-groups"): ANYONE,
+    ("POST", "/v2.1/os-server-groups"): "ood/ood",
+    ("GET", "/v2.1/os-server-groups/{group_id}"): "ooo/ohh",
+    ("DELETE", "/v2.1/os-server-groups/{group_id}"): "ood/ohh",
+    ("GET", "/v2.1/os-services"): ADMIN,
+    ("PUT", "/v2.1/os-services/{service_id}"): ADMIN,
+    ("DELETE", "/v2.1/os-services/{service_id}"): ADMIN,
+    ("GET", "/v2.1/os-simple-tenant-usage"): ADMIN,
+    ("GET", "/v2.1/os-simple-tenant-usage/{project_id}"): "ooo/odd",
+    ("GET", "/v2.1/servers"): ANYONE,
+    ("GET", "/v2.1/servers/detail"): ANYONE,
+    ("POST", "/v2.1/servers"): "ood/ood",
+    ("GET", _SERVER): "ooo/ohh",
+    ("PUT", _SERVER): "ood/ohh",
+    ("DELETE", _SERVER): "ood/ohh",
+    # The sweep's action is os-getConsoleOutput, a member's (os-console-output).
+    ("POST", f"{_SERVER}/action"): "ood/ohh",
+    # Admin only; another project's server is not found before the rule is checked.
+    ("GET", f"{_SERVER}/diagnostics"): "odd/ohh",
+    ("GET", f"{_SERVER}/ips"): "ooo/ohh",
+    ("GET", f"{_SERVER}/metadata"): "ooo/ohh",
+    ("POST", f"{_SERVER}/metadata"): "ood/ohh",
+    ("PUT", f"{_SERVER}/metadata"): "ood/ohh",
+    ("GET", f"{_SERVER}/metadata/{{key}}"): "ooo/ohh",
+    ("PUT", f"{_SERVER}/metadata/{{key}}"): "ood/ohh",
+    ("DELETE", f"{_SERVER}/metadata/{{key}}"): "ood/ohh",
+    ("GET", f"{_SERVER}/os-instance-actions"): "ooo/ohh",
+    ("GET", f"{_SERVER}/os-instance-actions/{{request_id}}"): "ooo/ohh",
+    ("GET", f"{_SERVER}/tags"): "ooo/ohh",
+    ("PUT", f"{_SERVER}/tags"): "ood/ohh",
+    ("DELETE", f"{_SERVER}/tags"): "ood/ohh",
+    ("GET", f"{_SERVER}/tags/{{tag}}"): "ooo/ohh",
+    ("PUT", f"{_SERVER}/tags/{{tag}}"): "ood/ohh",
+    ("DELETE", f"{_SERVER}/tags/{{tag}}"): "ood/ohh",
+})
+
+EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE}

@@ -1,0 +1,507 @@
+"""A valid request for each route of the route tables, for the sweeps of every route.
+
+:func:`valid_body` gives the body a route accepts (None for a route that takes none);
+:func:`prepare` makes what a destructive request is about to consume (a fresh server to
+delete, the grant to revoke again), so that each allowed call can really succeed and the
+shared resources of :mod:`helpers.sweeps.world` survive the sweep.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from helpers.names import unique
+from helpers.sweeps.routes import Route, route_table
+from helpers.sweeps.world import IMAGE_PATCH, PASSWORD, PUBLIC_KEY, World
+
+
+@dataclass
+class Cell:
+    """One request of a sweep: ``route``, about ``side``'s resources, made by ``role`` of
+    the own project."""
+
+    world: World
+    route: Route
+    side: str
+    role: str
+    params: dict[str, str]
+
+    @property
+    def tenant_project(self) -> str:
+        return self.world.tenants[self.side].project_id
+
+    @property
+    def caller_token(self) -> str:
+        return self.world.tenants["own"].callers[self.role].token
+
+    @property
+    def member_token(self) -> str:
+        """The token of a member of ``side``'s project, who may make what it owns."""
+        return self.world.tenants[self.side].callers["member"].token
+
+
+@dataclass(frozen=True)
+class Body:
+    content: bytes
+    media_type: str
+
+
+Builder = Callable[[Cell], Awaitable[Any]]
+BODIES: dict[Route, Builder] = {}
+
+
+def body(service: str, method: str, *templates: str) -> Callable[[Builder], Builder]:
+    def register(builder: Builder) -> Builder:
+        for template in templates:
+            BODIES[Route(service, template, method)] = builder
+        return builder
+    return register
+
+
+async def valid_body(cell: Cell) -> Body | None:
+    """The body ``cell.route`` accepts, as the media type it takes; None when it takes none."""
+    builder = BODIES.get(cell.route)
+    if builder is None:
+        return None
+    document = await builder(cell)
+    if isinstance(document, Body):
+        return document
+    media = IMAGE_PATCH if cell.route == Route("image", "/v2/images/{image_id}", "PATCH") \
+        else "application/json"
+    return Body(httpx.Request("POST", "/", json=document).content, media)
+
+
+# --- identity ------------------------------------------------------------------------------
+
+def _named(key: str, **fields: Any) -> Builder:
+    async def build(cell: Cell) -> Any:
+        return {key: {"name": unique(f"sweep-{key}"), **fields}}
+    return build
+
+
+def _described(key: str) -> Builder:
+    async def build(cell: Cell) -> Any:
+        return {key: {"description": "swept"}}
+    return build
+
+
+@body("identity", "POST", "/v3/auth/tokens")
+async def _auth(cell: Cell) -> Any:
+    caller = cell.world.tenants["own"].callers[cell.role]
+    return {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "id": caller.user_id, "password": PASSWORD}}},
+        "scope": {"project": {"id": cell.world.tenants["own"].project_id}}}}
+
+
+body("identity", "POST", "/v3/domains")(_named("domain"))
+body("identity", "POST", "/v3/groups")(_named("group"))
+body("identity", "POST", "/v3/roles")(_named("role"))
+body("identity", "POST", "/v3/projects")(_named("project", domain_id="default"))
+body("identity", "POST", "/v3/users")(_named("user", password=PASSWORD))
+body("identity", "POST", "/v3/users/{user_id}/application_credentials")(
+    _named("application_credential"))
+for _key, _template in (("domain", "/v3/domains/{domain_id}"),
+                        ("group", "/v3/groups/{group_id}"),
+                        ("role", "/v3/roles/{role_id}"),
+                        ("project", "/v3/projects/{project_id}"),
+                        ("user", "/v3/users/{user_id}"),
+                        ("region", "/v3/regions/{region_id}"),
+                        ("service", "/v3/services/{service_id}")):
+    body("identity", "PATCH", _template)(_described(_key))
+
+
+@body("identity", "POST", "/v3/regions")
+@body("identity", "PUT", "/v3/regions/{region_id}")
+async def _region(cell: Cell) -> Any:
+    return {"region": {"description": "swept"}}
+
+
+@body("identity", "POST", "/v3/services")
+async def _service(cell: Cell) -> Any:
+    return {"service": {"type": unique("sweep-type")}}
+
+
+@body("identity", "POST", "/v3/endpoints")
+async def _endpoint(cell: Cell) -> Any:
+    return {"endpoint": {"interface": "internal", "url": "http://sweep.test/",
+                         "service_id": cell.world.shared["identity:service_id"]}}
+
+
+@body("identity", "PATCH", "/v3/endpoints/{endpoint_id}")
+async def _endpoint_url(cell: Cell) -> Any:
+    return {"endpoint": {"url": "http://sweep.test/again"}}
+
+
+@body("identity", "PUT", "/v3/projects/{project_id}/tags")
+async def _project_tags(cell: Cell) -> Any:
+    return {"tags": ["sweep-tag"]}
+
+
+@body("identity", "POST", "/v3/users/{user_id}/password")
+async def _password(cell: Cell) -> Any:
+    return {"user": {"original_password": PASSWORD, "password": unique("new-password")}}
+
+
+# --- image ---------------------------------------------------------------------------------
+
+@body("image", "POST", "/v2/images")
+async def _image(cell: Cell) -> Any:
+    return {"name": unique("sweep-image"), "disk_format": "raw", "container_format": "bare"}
+
+
+@body("image", "PATCH", "/v2/images/{image_id}")
+async def _image_patch(cell: Cell) -> Any:
+    return [{"op": "replace", "path": "/name", "value": "swept"}]
+
+
+@body("image", "PUT", "/v2/images/{image_id}/file")
+async def _image_data(cell: Cell) -> Any:
+    return Body(b"sweep" * 64, "application/octet-stream")
+
+
+@body("image", "POST", "/v2/images/{image_id}/members")
+async def _member(cell: Cell) -> Any:
+    return {"member": uuid.uuid4().hex}
+
+
+@body("image", "PUT", "/v2/images/{image_id}/members/{member_id}")
+async def _member_status(cell: Cell) -> Any:
+    return {"status": "accepted"}
+
+
+# --- placement -----------------------------------------------------------------------------
+
+async def _generation(cell: Cell) -> int:
+    r = await cell.world.call("placement", "GET",
+                              f"/resource_providers/{cell.params.get('uuid')}")
+    return int(r.json().get("generation", 0)) if r.status_code == 200 else 0
+
+
+def _allocation(cell: Cell, generation: int | None) -> dict[str, Any]:
+    tenant = cell.world.tenants[cell.side]
+    return {"allocations": {cell.world.shared["placement:allocated_provider"]: {
+        "resources": {"VCPU": 1}}}, "project_id": tenant.project_id,
+        "user_id": tenant.callers["member"].user_id, "consumer_generation": generation,
+        "consumer_type": "INSTANCE"}
+
+
+@body("placement", "POST", "/allocations")
+async def _allocations(cell: Cell) -> Any:
+    return {str(uuid.uuid4()): _allocation(cell, None)}
+
+
+@body("placement", "PUT", "/allocations/{consumer_uuid}")
+async def _consumer_allocations(cell: Cell) -> Any:
+    r = await cell.world.call("placement", "GET",
+                              f"/allocations/{cell.params['consumer_uuid']}")
+    generation = r.json().get("consumer_generation") if r.status_code == 200 else None
+    return _allocation(cell, generation)
+
+
+@body("placement", "POST", "/reshaper")
+async def _reshape(cell: Cell) -> Any:
+    rp = cell.world.shared["placement:provider"]
+    r = await cell.world.call("placement", "GET", f"/resource_providers/{rp}/inventories")
+    return {"inventories": {rp: r.json()}, "allocations": {}}
+
+
+@body("placement", "POST", "/resource_classes")
+async def _resource_class(cell: Cell) -> Any:
+    return {"name": f"CUSTOM_SWEEP_{uuid.uuid4().hex[:12].upper()}"}
+
+
+@body("placement", "POST", "/resource_providers")
+@body("placement", "PUT", "/resource_providers/{uuid}")
+async def _provider(cell: Cell) -> Any:
+    return {"name": unique("sweep-rp")}
+
+
+@body("placement", "PUT", "/resource_providers/{uuid}/aggregates")
+async def _aggregates(cell: Cell) -> Any:
+    return {"resource_provider_generation": await _generation(cell),
+            "aggregates": [cell.world.shared["placement:aggregate"]]}
+
+
+@body("placement", "PUT", "/resource_providers/{uuid}/traits")
+async def _provider_traits(cell: Cell) -> Any:
+    return {"resource_provider_generation": await _generation(cell),
+            "traits": [cell.world.shared["placement:provider_trait"]]}
+
+
+@body("placement", "PUT", "/resource_providers/{uuid}/inventories")
+async def _inventories(cell: Cell) -> Any:
+    return {"resource_provider_generation": await _generation(cell),
+            "inventories": {"VCPU": {"total": 1024}, "MEMORY_MB": {"total": 1 << 20}}}
+
+
+@body("placement", "PUT", "/resource_providers/{uuid}/inventories/{resource_class}")
+async def _inventory(cell: Cell) -> Any:
+    return {"resource_provider_generation": await _generation(cell), "total": 1024}
+
+
+@body("placement", "POST", "/resource_providers/{uuid}/inventories")
+async def _new_inventory(cell: Cell) -> Any:
+    r = await cell.world.call("placement", "POST", "/resource_classes", expect=201,
+                              json=await _resource_class(cell))
+    name = r.headers["location"].rsplit("/", 1)[-1]
+    return {"resource_provider_generation": await _generation(cell),
+            "resource_class": name, "total": 8}
+
+
+# --- compute -------------------------------------------------------------------------------
+
+@body("compute", "POST", "/v2.1/flavors")
+async def _flavor(cell: Cell) -> Any:
+    return {"flavor": {"name": unique("sweep-flavor"), "ram": 64, "vcpus": 1, "disk": 1}}
+
+
+body("compute", "PUT", "/v2.1/flavors/{flavor_id}")(_described("flavor"))
+body("compute", "PUT", "/v2.1/servers/{server_id}")(_described("server"))
+
+
+@body("compute", "POST", "/v2.1/flavors/{flavor_id}/action")
+async def _flavor_access(cell: Cell) -> Any:
+    return {"addTenantAccess": {"tenant": uuid.uuid4().hex}}
+
+
+@body("compute", "POST", "/v2.1/flavors/{flavor_id}/os-extra_specs")
+async def _extra_specs(cell: Cell) -> Any:
+    return {"extra_specs": {"sweep_key": "1"}}
+
+
+@body("compute", "PUT", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+async def _extra_spec(cell: Cell) -> Any:
+    return {"sweep_key": "1"}
+
+
+@body("compute", "POST", "/v2.1/os-keypairs")
+async def _keypair(cell: Cell) -> Any:
+    return {"keypair": {"name": unique("sweep-kp"), "public_key": PUBLIC_KEY}}
+
+
+@body("compute", "PUT", "/v2.1/os-quota-sets/{project_id}")
+async def _quota_set(cell: Cell) -> Any:
+    return {"quota_set": {"instances": 50}}
+
+
+@body("compute", "POST", "/v2.1/os-server-groups")
+async def _server_group(cell: Cell) -> Any:
+    return {"server_group": {"name": unique("sweep-group"), "policy": "affinity"}}
+
+
+@body("compute", "PUT", "/v2.1/os-services/{service_id}")
+async def _service_status(cell: Cell) -> Any:
+    return {"status": "enabled"}
+
+
+@body("compute", "POST", "/v2.1/servers")
+async def _server(cell: Cell) -> Any:
+    return {"server": {"name": unique("sweep-vm"), "imageRef": cell.world.shared["image:public"],
+                       "flavorRef": cell.world.shared["compute:flavor"], "networks": "none"}}
+
+
+@body("compute", "POST", "/v2.1/servers/{server_id}/action")
+async def _server_action(cell: Cell) -> Any:
+    return {"os-getConsoleOutput": {"length": 5}}
+
+
+@body("compute", "POST", "/v2.1/servers/{server_id}/metadata")
+@body("compute", "PUT", "/v2.1/servers/{server_id}/metadata")
+async def _metadata(cell: Cell) -> Any:
+    return {"metadata": {"sweep_key": "1"}}
+
+
+@body("compute", "PUT", "/v2.1/servers/{server_id}/metadata/{key}")
+async def _metadata_item(cell: Cell) -> Any:
+    return {"meta": {"sweep_key": "1"}}
+
+
+@body("compute", "PUT", "/v2.1/servers/{server_id}/tags")
+async def _server_tags(cell: Cell) -> Any:
+    return {"tags": ["sweep-tag"]}
+
+
+# --- preparing what a destructive request consumes -----------------------------------------
+
+Prepare = Callable[[Cell], Awaitable[dict[str, str]]]
+Restore = Callable[[Cell], Awaitable[None]]
+PREPARATIONS: dict[Route, Prepare] = {}
+RESTORATIONS: dict[Route, Restore] = {}
+
+
+def prepares(service: str, method: str, *templates: str) -> Callable[[Prepare], Prepare]:
+    def register(hook: Prepare) -> Prepare:
+        for template in templates:
+            PREPARATIONS[Route(service, template, method)] = hook
+        return hook
+    return register
+
+
+def restores(service: str, method: str, *templates: str) -> Callable[[Restore], Restore]:
+    def register(hook: Restore) -> Restore:
+        for template in templates:
+            RESTORATIONS[Route(service, template, method)] = hook
+        return hook
+    return register
+
+
+async def prepare(cell: Cell) -> dict[str, str]:
+    """Before an allowed ``cell``: make what it consumes; the path parameters naming it.
+
+    A DELETE of something its collection makes (a server, a user) deletes a new one, made
+    by its owner through the collection's POST; other requests that consume something
+    name their preparation in ``PREPARATIONS``.
+    """
+    special = PREPARATIONS.get(cell.route)
+    if special is not None:
+        return await special(cell)
+    route = cell.route
+    collection = route.template.rsplit("/", 1)[0]
+    if route.method != "DELETE" or "POST" not in route_table(route.service).get(collection, {}):
+        return {}
+    post = Route(route.service, collection, "POST")
+    document = await valid_body(Cell(cell.world, post, cell.side, cell.role, cell.params))
+    assert document is not None, f"no body to make what {route} deletes"
+    r = await cell.world.call(route.service, "POST", post.path(cell.params),
+                              expect=(200, 201, 202), token=_owner_token(cell, post),
+                              content=document.content,
+                              headers={"Content-Type": document.media_type})
+    made = _new_id(r.json()) if r.content else None
+    return {route.params[-1]: made} if made else {}
+
+
+async def restore(cell: Cell) -> None:
+    """After an allowed ``cell`` that consumed a shared thing (``prepare`` made none for
+    it): put the thing back. A relation (a grant, a tag, a trait list: its template also
+    takes a PUT) is put again; others name their restoration in ``RESTORATIONS``."""
+    special = RESTORATIONS.get(cell.route)
+    if special is not None:
+        await special(cell)
+        return
+    route = cell.route
+    if route.method != "DELETE" or "PUT" not in route_table(route.service)[route.template]:
+        return
+    put = Route(route.service, route.template, "PUT")
+    document = await valid_body(Cell(cell.world, put, cell.side, "admin", cell.params))
+    await cell.world.call(route.service, "PUT", route.path(cell.params),
+                          expect=(200, 201, 204), token=_owner_token(cell, put),
+                          content=document.content if document else None,
+                          headers={"Content-Type": document.media_type} if document else {})
+
+
+def _owner_token(cell: Cell, route: Route) -> str:
+    """Who makes a thing for a cell: its owner for what a project or a user owns, the cloud
+    admin for the rest."""
+    owned = {("compute", "/v2.1/servers"), ("compute", "/v2.1/os-server-groups"),
+             ("image", "/v2/images")}
+    per_user = {("compute", "/v2.1/os-keypairs"),
+                ("identity", "/v3/users/{user_id}/application_credentials")}
+    if (route.service, route.template) in per_user:
+        return cell.caller_token if cell.side == "own" else cell.member_token
+    if (route.service, route.template) in owned:
+        return cell.member_token
+    return cell.world.cloud.identity.admin_token
+
+
+def _new_id(document: dict[str, Any]) -> str | None:
+    """The id of what a POST made; None when it answers with no single new thing (a
+    metadata POST merges keys into the server's)."""
+    inner = next(iter(document.values())) if len(document) == 1 else document
+    for key in ("id", "uuid", "name"):
+        if isinstance(inner, dict) and key in inner:
+            return str(inner[key])
+    return None
+
+
+@prepares("identity", "DELETE", "/v3/domains/{domain_id}")
+async def _disabled_domain(cell: Cell) -> dict[str, str]:
+    r = await cell.world.call("identity", "POST", "/v3/domains", expect=201, json={
+        "domain": {"name": unique("sweep-domain"), "enabled": False}})
+    return {"domain_id": r.json()["domain"]["id"]}
+
+
+@prepares("identity", "PUT", "/v3/regions/{region_id}")
+async def _new_region_id(cell: Cell) -> dict[str, str]:
+    return {"region_id": unique("sweep-region")}
+
+
+@prepares("identity", "PUT", "/v3/roles/{prior_role_id}/implies/{implied_role_id}")
+async def _no_implication(cell: Cell) -> dict[str, str]:
+    await cell.world.call("identity", "DELETE", cell.route.path(cell.params),
+                          expect=(204, 404))
+    return {}
+
+
+@prepares("identity", "POST", "/v3/users/{user_id}/password")
+async def _throwaway_user(cell: Cell) -> dict[str, str]:
+    """A password change revokes the user's tokens: change a new user's, never a caller's."""
+    tenant = cell.world.tenants[cell.side]
+    return {"user_id": await cell.world.make_user(tenant.project_id, cell.role)}
+
+
+@prepares("image", "PUT", "/v2/images/{image_id}/file")
+@prepares("image", "POST", "/v2/images/{image_id}/actions/deactivate")
+@prepares("image", "POST", "/v2/images/{image_id}/actions/reactivate")
+async def _new_image(cell: Cell) -> dict[str, str]:
+    """Data goes into a queued image only once, and a deactivated image would hide the
+    shared one from the routes after it: each such call gets an image of its own."""
+    r = await cell.world.call("image", "POST", "/v2/images", token=cell.member_token,
+                              expect=201, json=await _image(cell))
+    image_id = str(r.json()["id"])
+    if not cell.route.template.endswith("/file"):
+        await cell.world.call("image", "PUT", f"/v2/images/{image_id}/file", expect=204,
+                              token=cell.member_token, content=b"sweep",
+                              headers={"Content-Type": "application/octet-stream"})
+    return {"image_id": image_id}
+
+
+@prepares("image", "DELETE", "/v2/images/{image_id}/members/{member_id}")
+@prepares("placement", "DELETE", "/allocations/{consumer_uuid}",
+          "/resource_providers/{uuid}/inventories/{resource_class}")
+async def _nothing_to_make(cell: Cell) -> dict[str, str]:
+    """These consume what the shared world holds, and ``restore`` puts it back (their
+    collection's POST makes something else: a share with another project, a bulk
+    allocation, an inventory of another class)."""
+    return {}
+
+
+@restores("image", "DELETE", "/v2/images/{image_id}/members/{member_id}")
+async def _member_again(cell: Cell) -> None:
+    await cell.world.call("image", "POST", f"/v2/images/{cell.params['image_id']}/members",
+                          expect=200, token=cell.member_token,
+                          json={"member": cell.params["member_id"]})
+
+
+@restores("placement", "DELETE", "/resource_providers/{uuid}/inventories/{resource_class}")
+async def _inventory_again(cell: Cell) -> None:
+    put = Route("placement", "/resource_providers/{uuid}/inventories", "PUT")
+    document = await _inventories(Cell(cell.world, put, cell.side, "admin", cell.params))
+    await cell.world.call("placement", "PUT", put.path(cell.params), expect=200,
+                          json=document)
+
+
+@restores("placement", "DELETE", "/allocations/{consumer_uuid}")
+async def _allocations_again(cell: Cell) -> None:
+    put = Route("placement", "/allocations/{consumer_uuid}", "PUT")
+    document = await _consumer_allocations(Cell(cell.world, put, cell.side, "admin",
+                                                cell.params))
+    await cell.world.call("placement", "PUT", put.path(cell.params), expect=204,
+                          json=document)
+
+
+@prepares("compute", "DELETE", "/v2.1/os-services/{service_id}")
+async def _service_row(cell: Cell) -> dict[str, str]:
+    """A compute service of a host that never ran: what deleting a retired host looks like."""
+    from ownstack.compute.objects.models import ComputeService
+
+    service_id = str(uuid.uuid4())
+    async with cell.world.cloud.svc.write() as db:
+        db.add(ComputeService(uuid=service_id, host=unique("retired-host"),
+                              binary="nova-compute", topic="compute.retired",
+                              availability_zone="nova"))
+    return {"service_id": service_id}

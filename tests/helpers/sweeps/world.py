@@ -1,0 +1,379 @@
+"""A cloud with one resource of each kind in each of two projects, for the route sweeps.
+
+Two projects, ``own`` and ``other``, each with an admin, a member and a reader, and in
+each project a server, an image, a server group, a keypair per user, an application
+credential per user, allocations, tags and metadata. Resources without an owner (flavors,
+roles, regions, providers, ...) exist once. :meth:`World.params` fills a route's URL
+template with the ids of one side, as seen by one caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from helpers.compute import ssh_public_key
+from helpers.inprocess import CloudClient
+from helpers.names import unique
+from helpers.sweeps.routes import Route
+
+ROLES = ("admin", "member", "reader")
+SIDES = ("own", "other")
+PASSWORD = "sweep-password"
+PUBLIC_KEY = ssh_public_key()
+# Each service's newest behaviour, so that every feature a route has is reachable.
+VERSION_HEADERS = {"placement": {"OpenStack-API-Version": "placement latest"},
+                   "compute": {"OpenStack-API-Version": "compute latest"}}
+IMAGE_PATCH = "application/openstack-images-v2.1-json-patch"
+# Routes the newest microversion removed, swept at the last version that has them.
+LAST_VERSIONS = {Route("compute", "/v2.1/os-hypervisors/statistics", "GET"): "compute 2.87"}
+
+
+@dataclass
+class Caller:
+    role: str
+    user_id: str
+    token: str
+
+
+@dataclass
+class Tenant:
+    side: str
+    project_id: str
+    callers: dict[str, Caller] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    cloud: CloudClient
+    tenants: dict[str, Tenant]
+    shared: dict[str, str]
+    # Each service's client; a test may swap in its own (one that watches the app).
+    clients: dict[str, httpx.AsyncClient]
+
+    # --- requests ----------------------------------------------------------------------
+
+    async def request(self, route: Route, path: str, *, token: str | None,
+                      headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        """One request to ``route``'s service, with that service's newest microversion."""
+        sent = {**VERSION_HEADERS.get(route.service, {}), **(headers or {})}
+        if route in LAST_VERSIONS:
+            sent["OpenStack-API-Version"] = LAST_VERSIONS[route]
+        if token is not None:
+            sent.setdefault("X-Auth-Token", token)
+        return await self.client(route.service).request(route.method, path, headers=sent,
+                                                         **kwargs)
+
+    def client(self, service: str) -> httpx.AsyncClient:
+        return self.clients[service]
+
+    async def call(self, service: str, method: str, path: str, *, token: str | None = None,
+                   expect: int | tuple[int, ...] | None = None, **kwargs: Any
+                   ) -> httpx.Response:
+        headers = {**VERSION_HEADERS.get(service, {}),
+                   "X-Auth-Token": token or self.cloud.identity.admin_token,
+                   **kwargs.pop("headers", {})}
+        r = await self.client(service).request(method, path, headers=headers, **kwargs)
+        wanted = (expect,) if isinstance(expect, int) else expect
+        assert wanted is None or r.status_code in wanted, \
+            f"{service} {method} {path}: {r.status_code} {r.text[:500]}"
+        return r
+
+    # --- URL templates -----------------------------------------------------------------
+
+    def params(self, route: Route, side: str = "own", role: str = "admin") -> dict[str, str]:
+        """``route``'s path parameters: ``side``'s resources, as ``role`` of the own project
+        sees them (a user's own keypairs, application credentials and user id)."""
+        tenant = self.tenants[side]
+        caller = self.tenants["own"].callers[role]
+        return {name: self._value(route, name, tenant, caller) for name in route.params}
+
+    def _value(self, route: Route, name: str, tenant: Tenant, caller: Caller) -> str:
+        own = tenant.side == "own"
+        service, template = route.service, route.template
+        if name == "project_id":
+            return tenant.project_id
+        if service == "identity":
+            if name == "user_id":
+                if "/roles" in template or template.startswith("/v3/groups/"):
+                    return tenant.ids["grantee"]
+                return caller.user_id if own else tenant.callers["member"].user_id
+            if name == "app_cred_id":
+                user = caller if own else tenant.callers["member"]
+                return tenant.ids[f"app_cred:{user.user_id}"]
+            if name == "domain_id":
+                return tenant.ids["domain"]
+            if name == "tag":
+                return "sweep-tag"
+            return self.shared[f"identity:{name}"]
+        if service == "image":
+            if name == "tag":
+                return "sweep-tag"
+            if template.endswith("/members/{member_id}") and route.method == "PUT":
+                # A project answers the shares others make it: its own membership.
+                return tenant.ids["incoming_image" if name == "image_id" else "incoming_member"]
+            return tenant.ids[name if name == "image_id" else "member"]
+        if service == "placement":
+            if name == "name":
+                return self.shared["placement:trait" if template.startswith("/traits")
+                                   else "placement:resource_class"]
+            if name == "consumer_uuid":
+                return tenant.ids["consumer"]
+            if name == "resource_class":
+                return "VCPU"
+            return self.shared["placement:provider"]
+        if name == "flavor_id":
+            private = "os-flavor-access" in template or template.endswith("/action")
+            return self.shared["compute:private_flavor" if private else "compute:flavor"]
+        if name == "name":
+            return "sweep-kp" if own else "sweep-kp-other"
+        if name == "key":
+            return "sweep_key"
+        if name == "tag":
+            return "sweep-tag"
+        if name in ("server_id", "group_id", "request_id"):
+            return tenant.ids[name]
+        return self.shared[f"compute:{name}"]
+
+    def query(self, route: Route, side: str = "own") -> dict[str, str]:
+        """The query a route cannot do without."""
+        if route.service == "placement" and route.template == "/usages":
+            return {"project_id": self.tenants[side].project_id}
+        if route.service == "placement" and route.template == "/allocation_candidates":
+            return {"resources": "VCPU:1"}
+        return {}
+
+    async def headers(self, route: Route, side: str = "own", role: str = "admin", *,
+                      fresh: bool = False) -> dict[str, str]:
+        """The headers a route cannot do without: the subject of a token route, the
+        caller's own token or another project's member's, or a new token of the same user
+        where ``fresh`` (one to revoke)."""
+        if route.service != "identity" or route.template != "/v3/auth/tokens" \
+                or route.method == "POST":
+            return {}
+        tenant = self.tenants[side]
+        subject = tenant.callers[role if side == "own" else "member"]
+        token = await self.token(subject.user_id, tenant.project_id) if fresh \
+            else subject.token
+        return {"X-Subject-Token": token}
+
+    # --- making things -----------------------------------------------------------------
+
+    async def token(self, user_id: str, project_id: str, password: str = PASSWORD) -> str:
+        r = await self.call("identity", "POST", "/v3/auth/tokens", expect=201, json={
+            "auth": {"identity": {"methods": ["password"], "password": {"user": {
+                "id": user_id, "password": password}}},
+                "scope": {"project": {"id": project_id}}}})
+        return r.headers["X-Subject-Token"]
+
+    async def role_id(self, name: str) -> str:
+        r = await self.call("identity", "GET", "/v3/roles", params={"name": name}, expect=200)
+        return str(r.json()["roles"][0]["id"])
+
+    async def make_user(self, project_id: str | None, role: str | None) -> str:
+        r = await self.call("identity", "POST", "/v3/users", expect=201, json={"user": {
+            "name": unique("sweep-user"), "password": PASSWORD, "domain_id": "default"}})
+        user_id = str(r.json()["user"]["id"])
+        if project_id and role:
+            await self.call("identity", "PUT", f"/v3/projects/{project_id}/users/{user_id}"
+                            f"/roles/{await self.role_id(role)}", expect=204)
+        return user_id
+
+    async def make_project(self) -> str:
+        r = await self.call("identity", "POST", "/v3/projects", expect=201, json={
+            "project": {"name": unique("sweep-project"), "domain_id": "default"}})
+        return str(r.json()["project"]["id"])
+
+    async def make_server(self, tenant: Tenant) -> str:
+        r = await self.call("compute", "POST", "/v2.1/servers", expect=202,
+                            token=tenant.callers["member"].token, json={"server": {
+                                "name": unique("sweep-vm"),
+                                "imageRef": self.shared["image:public"],
+                                "flavorRef": self.shared["compute:flavor"],
+                                "networks": "none"}})
+        server_id = str(r.json()["server"]["id"])
+        for _ in range(500):
+            r = await self.call("compute", "GET", f"/v2.1/servers/{server_id}", expect=200)
+            if r.json()["server"]["status"] == "ACTIVE":
+                return server_id
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"server {server_id} never became ACTIVE")
+
+
+async def build_world(cloud: CloudClient) -> World:
+    world = World(cloud=cloud, tenants={}, shared={},
+                  clients={"identity": cloud.identity.http, **cloud.clients})
+    await _identity(world)
+    await _image(world)
+    await _placement(world)
+    await _compute(world)
+    return world
+
+
+async def _identity(world: World) -> None:
+    shared = world.shared
+    for side in SIDES:
+        tenant = world.tenants[side] = Tenant(side, await world.make_project())
+        for role in ROLES:
+            user_id = await world.make_user(tenant.project_id, role)
+            tenant.callers[role] = Caller(role, user_id,
+                                          await world.token(user_id, tenant.project_id))
+        tenant.ids["grantee"] = await world.make_user(tenant.project_id, "member")
+        await world.call("identity", "PUT", f"/v3/projects/{tenant.project_id}/tags/sweep-tag",
+                         expect=201)
+        for caller in tenant.callers.values():
+            r = await world.call("identity", "POST",
+                                 f"/v3/users/{caller.user_id}/application_credentials",
+                                 token=caller.token, expect=201, json={
+                                     "application_credential": {"name": unique("sweep-ac")}})
+            tenant.ids[f"app_cred:{caller.user_id}"] = r.json()["application_credential"]["id"]
+    world.tenants["own"].ids["domain"] = "default"
+    r = await world.call("identity", "POST", "/v3/domains", expect=201,
+                         json={"domain": {"name": unique("sweep-domain")}})
+    world.tenants["other"].ids["domain"] = r.json()["domain"]["id"]
+    for key in ("role_id", "prior_role_id", "implied_role_id"):
+        r = await world.call("identity", "POST", "/v3/roles", expect=201,
+                             json={"role": {"name": unique("sweep-role")}})
+        shared[f"identity:{key}"] = r.json()["role"]["id"]
+    await world.call("identity", "PUT", f"/v3/roles/{shared['identity:prior_role_id']}"
+                     f"/implies/{shared['identity:implied_role_id']}", expect=201)
+    r = await world.call("identity", "POST", "/v3/groups", expect=201,
+                         json={"group": {"name": unique("sweep-group")}})
+    shared["identity:group_id"] = group_id = r.json()["group"]["id"]
+    role_id = shared["identity:role_id"]
+    for tenant in world.tenants.values():
+        grantee = tenant.ids["grantee"]
+        await world.call("identity", "PUT", f"/v3/groups/{group_id}/users/{grantee}",
+                         expect=204)
+        for target in (f"/v3/projects/{tenant.project_id}",
+                       f"/v3/domains/{tenant.ids['domain']}", "/v3/system"):
+            for actor in (f"users/{grantee}", f"groups/{group_id}"):
+                await world.call("identity", "PUT", f"{target}/{actor}/roles/{role_id}",
+                                 expect=204)
+    r = await world.call("identity", "POST", "/v3/regions", expect=201,
+                         json={"region": {"id": unique("sweep-region")}})
+    shared["identity:region_id"] = region_id = r.json()["region"]["id"]
+    r = await world.call("identity", "POST", "/v3/services", expect=201,
+                         json={"service": {"type": unique("sweep"), "name": "sweep"}})
+    shared["identity:service_id"] = r.json()["service"]["id"]
+    r = await world.call("identity", "POST", "/v3/endpoints", expect=201, json={"endpoint": {
+        "interface": "public", "service_id": shared["identity:service_id"],
+        "region_id": region_id, "url": "http://sweep.test/"}})
+    shared["identity:endpoint_id"] = r.json()["endpoint"]["id"]
+
+
+async def _image(world: World) -> None:
+    r = await world.call("image", "POST", "/v2/images", expect=201, json={
+        "name": unique("sweep-public"), "disk_format": "raw", "container_format": "bare",
+        "visibility": "public"})
+    world.shared["image:public"] = r.json()["id"]
+    await _upload(world, r.json()["id"], None)
+    own, other = world.tenants["own"], world.tenants["other"]
+    for tenant, member in ((own, other.project_id), (other, str(uuid.uuid4()))):
+        token = tenant.callers["member"].token
+        tenant.ids["image_id"] = await _shared_image(world, token)
+        tenant.ids["member"] = member
+        await world.call("image", "POST", f"/v2/images/{tenant.ids['image_id']}/members",
+                         token=token, expect=200, json={"member": member})
+    for tenant, member in ((own, own.project_id), (other, str(uuid.uuid4()))):
+        image_id = await _shared_image(world, other.callers["member"].token)
+        tenant.ids["incoming_image"], tenant.ids["incoming_member"] = image_id, member
+        await world.call("image", "POST", f"/v2/images/{image_id}/members",
+                         token=other.callers["member"].token, expect=200,
+                         json={"member": member})
+
+
+async def _shared_image(world: World, token: str) -> str:
+    r = await world.call("image", "POST", "/v2/images", token=token, expect=201, json={
+        "name": unique("sweep-image"), "disk_format": "raw", "container_format": "bare",
+        "visibility": "shared", "tags": ["sweep-tag"]})
+    await _upload(world, r.json()["id"], token)
+    return str(r.json()["id"])
+
+
+async def _upload(world: World, image_id: str, token: str | None) -> None:
+    await world.call("image", "PUT", f"/v2/images/{image_id}/file", token=token, expect=204,
+                     content=b"sweep" * 512,
+                     headers={"Content-Type": "application/octet-stream"})
+
+
+async def _placement(world: World) -> None:
+    """A provider with inventory, a trait and an aggregate; consumers whose allocations
+    are against a second provider (so the first one's inventory may be deleted); a
+    resource class and a trait nothing uses (so they may be deleted)."""
+    shared = world.shared
+    for key in ("trait", "provider_trait", "resource_class"):
+        shared[f"placement:{key}"] = name = f"CUSTOM_SWEEP_{uuid.uuid4().hex[:8].upper()}"
+        kind = "resource_classes" if key == "resource_class" else "traits"
+        await world.call("placement", "PUT", f"/{kind}/{name}", expect=201)
+    shared["placement:aggregate"] = str(uuid.uuid4())
+    generations: dict[str, int] = {}
+    for key in ("provider", "allocated_provider"):
+        r = await world.call("placement", "POST", "/resource_providers", expect=200,
+                             json={"name": unique("sweep-rp")})
+        shared[f"placement:{key}"] = rp = r.json()["uuid"]
+        r = await world.call("placement", "PUT", f"/resource_providers/{rp}/inventories",
+                             expect=200, json={"resource_provider_generation": 0,
+                                               "inventories": {
+                                                   "VCPU": {"total": 1024},
+                                                   "MEMORY_MB": {"total": 1 << 20}}})
+        generations[key] = r.json()["resource_provider_generation"]
+    rp = shared["placement:provider"]
+    generation = generations["provider"]
+    r = await world.call("placement", "PUT", f"/resource_providers/{rp}/traits", expect=200,
+                         json={"resource_provider_generation": generation,
+                               "traits": [shared["placement:provider_trait"]]})
+    generation = r.json()["resource_provider_generation"]
+    await world.call("placement", "PUT", f"/resource_providers/{rp}/aggregates", expect=200,
+                     json={"resource_provider_generation": generation,
+                           "aggregates": [shared["placement:aggregate"]]})
+    for tenant in world.tenants.values():
+        tenant.ids["consumer"] = consumer = str(uuid.uuid4())
+        await world.call("placement", "PUT", f"/allocations/{consumer}", expect=204, json={
+            "allocations": {shared["placement:allocated_provider"]: {
+                "resources": {"VCPU": 1}}}, "consumer_generation": None,
+            "project_id": tenant.project_id, "user_id": tenant.callers["member"].user_id,
+            "consumer_type": "INSTANCE"})
+
+
+async def _compute(world: World) -> None:
+    shared = world.shared
+    for key, public in (("compute:flavor", True), ("compute:private_flavor", False)):
+        r = await world.call("compute", "POST", "/v2.1/flavors", expect=200, json={"flavor": {
+            "name": unique("sweep-flavor"), "ram": 64, "vcpus": 1, "disk": 1,
+            "os-flavor-access:is_public": public}})
+        shared[key] = r.json()["flavor"]["id"]
+    await world.call("compute", "POST", f"/v2.1/flavors/{shared['compute:flavor']}"
+                     "/os-extra_specs", expect=200, json={"extra_specs": {"sweep_key": "1"}})
+    await world.call("compute", "POST", f"/v2.1/flavors/{shared['compute:private_flavor']}"
+                     "/action", expect=200, json={"addTenantAccess": {
+                         "tenant": world.tenants["own"].project_id}})
+    for tenant in world.tenants.values():
+        member = tenant.callers["member"].token
+        tenant.ids["server_id"] = server_id = await world.make_server(tenant)
+        await world.call("compute", "PUT", f"/v2.1/servers/{server_id}/tags/sweep-tag",
+                         token=member, expect=201)
+        await world.call("compute", "PUT", f"/v2.1/servers/{server_id}/metadata/sweep_key",
+                         token=member, expect=200, json={"meta": {"sweep_key": "1"}})
+        r = await world.call("compute", "GET", f"/v2.1/servers/{server_id}/os-instance-actions",
+                             token=member, expect=200)
+        tenant.ids["request_id"] = r.json()["instanceActions"][0]["request_id"]
+        r = await world.call("compute", "POST", "/v2.1/os-server-groups", token=member,
+                             expect=200, json={"server_group": {
+                                 "name": unique("sweep-group"), "policy": "affinity"}})
+        tenant.ids["group_id"] = r.json()["server_group"]["id"]
+    for tenant in world.tenants.values():
+        for caller in tenant.callers.values():
+            name = "sweep-kp" if tenant.side == "own" else "sweep-kp-other"
+            await world.call("compute", "POST", "/v2.1/os-keypairs", token=caller.token,
+                             expect=201, json={"keypair": {"name": name,
+                                                           "public_key": PUBLIC_KEY}})
+    r = await world.call("compute", "GET", "/v2.1/os-hypervisors", expect=200)
+    shared["compute:hypervisor_id"] = r.json()["hypervisors"][0]["id"]
+    r = await world.call("compute", "GET", "/v2.1/os-services", expect=200)
+    shared["compute:service_id"] = r.json()["services"][0]["id"]
