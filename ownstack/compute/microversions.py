@@ -4,7 +4,7 @@ changed in Nova, and so in ownstack where ownstack serves the resource.
 Versions that changed an API ownstack does not serve (consoles, migrations, volumes
 attachments, aggregates, ...) are listed with Nova's change and "(not served)": a client
 may ask for them, and they change nothing here. A released microversion never changes;
-``tests/unit/compute/test_compute_microversions.py`` pins this list.
+``tests/unit/compute/test_microversions.py`` pins this list.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import Cloud
+from helpers.process import Cloud
 
 pytestmark = pytest.mark.functional
 
