@@ -42,11 +42,11 @@ from ownstack.compute.drivers.base import (
     InvalidGuestState,
     Phase,
     PhaseTimer,
-    PowerState,
     SnapshotFile,
     SpawnFailed,
     check_capability,
 )
+from ownstack.compute.states import PowerState
 
 __all__ = ["FakeComputeDriver", "FakeGuest", "FakeHypervisor", "from_config"]
 
