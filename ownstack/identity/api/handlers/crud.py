@@ -36,6 +36,8 @@ def enforce_on(req: Req, rule: str, noun: str) -> str:
 
 @dataclass(frozen=True)
 class Noun(Generic[Row]):
+    """One plain noun: its key, view, schemas and the ``objects`` calls that do its work."""
+
     name: str                                   # the body's key, as in ``{"domain": {...}}``
     view: Callable[[Req, Row], Fields]
     create_schema: Validator
