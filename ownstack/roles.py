@@ -33,7 +33,11 @@ class ApiService:
     catalog_path: str
     make_app: Callable[[Config, Peers], Any]
     health_path: str = "/"
-    description: str = ""
+
+    @property
+    def description(self) -> str:
+        """What the catalog says the service is."""
+        return f"{self.type.capitalize()} service (ownstack.{self.type})"
 
     def catalog_entry(self, config: Config) -> CatalogEntry:
         return CatalogEntry(type=self.type, name=self.name,
@@ -97,17 +101,13 @@ async def _compute_agents(peers: Peers) -> Worker:
 
 API_SERVICES: tuple[ApiService, ...] = (
     ApiService(type="identity", name="keystone", port=lambda c: c.identity.port,
-               catalog_path="/v3", make_app=_identity_app, health_path="/v3",
-               description="Identity service (ownstack.identity)"),
+               catalog_path="/v3", make_app=_identity_app, health_path="/v3"),
     ApiService(type="image", name="glance", port=lambda c: c.image.port,
-               catalog_path="", make_app=_image_app, health_path="/versions",
-               description="Image service (ownstack.image)"),
+               catalog_path="", make_app=_image_app, health_path="/versions"),
     ApiService(type="placement", name="placement", port=lambda c: c.placement.port,
-               catalog_path="", make_app=_placement_app, health_path="/",
-               description="Placement service (ownstack.placement)"),
+               catalog_path="", make_app=_placement_app, health_path="/"),
     ApiService(type="compute", name="nova", port=lambda c: c.compute.port,
-               catalog_path="/v2.1", make_app=_compute_app, health_path="/v2.1",
-               description="Compute service (ownstack.compute)"),
+               catalog_path="/v2.1", make_app=_compute_app, health_path="/v2.1"),
 )
 
 WORKERS: tuple[WorkerRole, ...] = (

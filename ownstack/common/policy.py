@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -348,18 +348,19 @@ class _Parser:
         return None
 
     def _or(self) -> _Check:
-        checks = [self._and()]
-        while self._keyword() == "or":
-            self.pos += 1
-            checks.append(self._and())
-        return checks[0] if len(checks) == 1 else _Or(tuple(checks))
+        return self._joined("or", self._and, _Or)
 
     def _and(self) -> _Check:
-        checks = [self._not()]
-        while self._keyword() == "and":
+        return self._joined("and", self._not, _And)
+
+    def _joined(self, keyword: str, operand: Callable[[], _Check],
+                join: Callable[[tuple[_Check, ...]], _Check]) -> _Check:
+        """One ``operand``, or several joined by ``keyword``."""
+        checks = [operand()]
+        while self._keyword() == keyword:
             self.pos += 1
-            checks.append(self._not())
-        return checks[0] if len(checks) == 1 else _And(tuple(checks))
+            checks.append(operand())
+        return checks[0] if len(checks) == 1 else join(tuple(checks))
 
     def _not(self) -> _Check:
         if self._keyword() == "not":

@@ -2,10 +2,12 @@
 
 Each service subclasses :class:`ServiceState` in its ``state`` module and adds its own
 parts (the identity service's token provider, placement's name cache, ...). A service
-overrides :meth:`race_error` to name a lost race in its own error codes, and
+overrides :meth:`race_error` to name a lost race in its own error codes,
 :meth:`default_target` when its policy rules expect a default target (Nova's rules test
-the caller's own project and user). Transactions are the :class:`Database`'s: see
-:mod:`ownstack.common.db.database`.
+the caller's own project and user), and :meth:`start` and :meth:`stop` when it has more
+to set up and let go of than its database. Transactions are the :class:`Database`'s: see
+:mod:`ownstack.common.db.database`. :func:`service_app` makes the service's ASGI app,
+which starts and stops with its state.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from ownstack.common.api.app import REQUEST_ID_HEADERS, ErrorFormatter, ServiceApp
+from ownstack.common.api.auth import TokenValidator
+from ownstack.common.api.routing import RouteTable
 from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
 from ownstack.common.db.database import Database, default_race_error
@@ -35,6 +40,13 @@ class ServiceState:
         self.engine = self.db.engine
         policy_path = Path(config.policy_file) if config.policy_file else None
         self.policy = Policy.load(rules, policy_path)
+
+    async def start(self) -> None:
+        """What the service does once before it serves: nothing, unless it says."""
+
+    async def stop(self) -> None:
+        """Let go of what the state holds: its database, and more where a service says."""
+        await self.db.close()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -63,3 +75,18 @@ class ServiceState:
                 ) -> bool:
         return self.policy.check(rule, {**self.default_target(ctx), **(target or {})},
                                  ctx.credentials())
+
+
+StateT = TypeVar("StateT", bound=ServiceState)
+
+
+def service_app(name: str, svc: StateT, routes: RouteTable, format_error: ErrorFormatter, *,
+                validator: TokenValidator, body_limit: int,
+                request_id_headers: tuple[str, ...] = REQUEST_ID_HEADERS
+                ) -> ServiceApp[StateT]:
+    """The ASGI app of service ``name``: its routes over ``svc``, its errors in its own
+    format, started and stopped with its state."""
+    return ServiceApp(name=name, routes=routes, svc=svc, format_error=format_error,
+                      validator=validator, body_limit=body_limit, on_startup=[svc.start],
+                      on_shutdown=[svc.stop], access_log=svc.config.log.access_log,
+                      request_id_headers=request_id_headers)

@@ -67,6 +67,6 @@ class ComputeState(ServiceState):
         if self._image_http is not None:
             await self._image_http.aclose()
         await self.identity.aclose()
-        await self.db.close()
+        await super().stop()
 
 Req = ApiRequest[ComputeState]

@@ -13,6 +13,7 @@ next resync, which is why each task below is idempotent on the node.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Final
 
 # --- vm_state (nova.compute.vm_states) ----------------------------------------------------
@@ -70,11 +71,13 @@ def status(vm_state: str, task_state: str | None) -> str:
     return by_task.get(task_state or "", by_task["default"])
 
 
-# Power states as the API shows them (OS-EXT-STS:power_state), Nova's numbers; the same
-# values as ownstack.compute.drivers.base.PowerState.
-NOSTATE: Final = 0
-RUNNING: Final = 1
-PAUSED: Final = 3
-SHUTDOWN: Final = 4
-CRASHED: Final = 6
-SUSPENDED: Final = 7
+class PowerState(IntEnum):
+    """Nova's power states (``nova.compute.power_state``), with Nova's numbers: what a
+    driver observes and what the API shows as ``OS-EXT-STS:power_state``."""
+
+    NOSTATE = 0
+    RUNNING = 1
+    PAUSED = 3
+    SHUTDOWN = 4
+    CRASHED = 6
+    SUSPENDED = 7

@@ -1,8 +1,4 @@
-"""The factory of the identity service's ASGI app: its state, routes and error format.
-
-The only module of the service that imports its routes, so handlers can import the state
-(``Req``) without a cycle.
-"""
+"""The identity service's ASGI app; the one module that imports its routes (decision 27)."""
 
 from __future__ import annotations
 
@@ -14,6 +10,7 @@ from ownstack.common.api.app import ServiceApp
 from ownstack.common.config import Config
 from ownstack.common.errors import OwnstackError
 from ownstack.common.peers import Peers
+from ownstack.common.service import service_app
 from ownstack.identity.api.routes import ROUTES
 from ownstack.identity.errors import format_error
 from ownstack.identity.state import SERVICE_TYPE, IdentityState
@@ -28,6 +25,5 @@ def make_app(config: Config, peers: Peers | None = None, engine: AsyncEngine | N
                        ) -> tuple[dict[str, Any], dict[str, str]]:
         return format_error(exc, request_id, auth_uri=svc.public_url)
 
-    return ServiceApp(name=SERVICE_TYPE, routes=ROUTES, svc=svc, format_error=identity_error,
-                      validator=svc.tokens, body_limit=config.identity.max_request_body_size,
-                      on_shutdown=[svc.db.close], access_log=config.log.access_log)
+    return service_app(SERVICE_TYPE, svc, ROUTES, identity_error, validator=svc.tokens,
+                       body_limit=config.identity.max_request_body_size)

@@ -10,7 +10,7 @@ from ownstack.common.errors import OwnstackError
 from ownstack.common.peers import Peers
 from ownstack.common.service import ServiceState
 from ownstack.placement.errors import ConcurrentUpdate
-from ownstack.placement.objects.names import Names
+from ownstack.placement.objects.names import Names, sync_standard_names
 from ownstack.placement.policy import DEFAULT_RULES
 
 SERVICE_TYPE = "placement"
@@ -21,6 +21,13 @@ class PlacementState(ServiceState):
         super().__init__(config, DEFAULT_RULES, engine)
         self.identity = peers.identity_client(cache_ttl=config.placement.token_cache_ttl)
         self.names = Names()
+
+    async def start(self) -> None:
+        await sync_standard_names(self)
+
+    async def stop(self) -> None:
+        await self.identity.aclose()
+        await super().stop()
 
     def race_error(self) -> OwnstackError:
         return ConcurrentUpdate("Another request changed the same resources at the same "

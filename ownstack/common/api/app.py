@@ -44,6 +44,8 @@ S = TypeVar("S")
 # (error, request id) -> (body, extra headers)
 ErrorFormatter = Callable[[OwnstackError, str], tuple[dict[str, Any], dict[str, str]]]
 Hook = Callable[[], Awaitable[None]]
+# Where every OpenStack service returns the request id; Nova adds a name of its own.
+REQUEST_ID_HEADERS = ("X-Openstack-Request-Id",)
 
 
 class ApiRequest(Generic[S]):
@@ -148,7 +150,7 @@ class ServiceApp(Generic[S]):
                  format_error: ErrorFormatter, validator: TokenValidator | None,
                  body_limit: int = 114688, on_startup: list[Hook] | None = None,
                  on_shutdown: list[Hook] | None = None, access_log: bool = True,
-                 request_id_headers: tuple[str, ...] = ("X-Openstack-Request-Id",)) -> None:
+                 request_id_headers: tuple[str, ...] = REQUEST_ID_HEADERS) -> None:
         self.name = name
         self.request_id_headers = request_id_headers
         self.svc = svc

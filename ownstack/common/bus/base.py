@@ -15,6 +15,8 @@ A handler's exception reaches a ``call``'s caller as :class:`RemoteError`.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -22,6 +24,8 @@ from typing import Any, Protocol
 Payload = dict[str, Any]
 RpcHandler = Callable[[str, Payload], Awaitable[Any]]       # (method, payload) -> result
 EventHandler = Callable[[str, Payload], Awaitable[None]]    # (event, payload)
+
+log = logging.getLogger(__name__)
 
 
 class BusError(Exception):
@@ -31,6 +35,10 @@ class BusError(Exception):
 class BusTimeout(BusError):
     """No server answered a ``call`` in time."""
 
+    @classmethod
+    def waiting(cls, topic: str, method: str, timeout: float) -> BusTimeout:
+        return cls(f"no answer from {topic} to {method} in {timeout}s")
+
 
 class RemoteError(BusError):
     """The server's handler raised; ``kind`` is its exception class name."""
@@ -39,6 +47,11 @@ class RemoteError(BusError):
         self.kind = kind
         self.message = message
         super().__init__(f"{kind}: {message}")
+
+    @classmethod
+    def of(cls, exc: Exception) -> RemoteError:
+        """What the caller of a ``call`` learns of the exception its handler raised."""
+        return cls(type(exc).__name__, str(exc))
 
 
 class Subscription(Protocol):
@@ -79,3 +92,19 @@ def topic_matches(pattern: str, key: str) -> bool:
 def validate_name(kind: str, name: str) -> None:
     if not name or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name) or len(name) > 200:
         raise ValueError(f"bad {kind} name {name!r}: use letters, digits, '.', '_' and '-'")
+
+
+def to_json(value: Any) -> str:
+    """``value`` as the JSON that crosses the bus; a :class:`BusError` when it is not JSON."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise BusError(f"payload is not JSON: {exc}") from None
+
+
+async def deliver_event(handler: EventHandler, event: str, payload: Payload) -> None:
+    """Run an event handler; its failure is logged, never the publisher's problem."""
+    try:
+        await handler(event, payload)
+    except Exception:
+        log.exception("event handler for %s failed", event)

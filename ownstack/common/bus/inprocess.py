@@ -12,16 +12,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from ownstack.common.bus.base import (
-    BusError,
-    BusTimeout,
-    EventHandler,
-    Payload,
-    RemoteError,
-    RpcHandler,
-    topic_matches,
-    validate_name,
-)
+from ownstack.common.bus import base
+from ownstack.common.bus.base import EventHandler, Payload, RpcHandler
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +59,7 @@ class InProcessBus:
         self._tasks.clear()
 
     def _topic(self, name: str) -> _Topic:
-        validate_name("topic", name)
+        base.validate_name("topic", name)
         return self._topics.setdefault(name, _Topic())
 
     async def call(self, topic: str, method: str, payload: Payload, *,
@@ -78,7 +70,7 @@ class InProcessBus:
         try:
             return await asyncio.wait_for(reply, timeout)
         except TimeoutError:
-            raise BusTimeout(f"no answer from {topic} to {method} in {timeout}s") from None
+            raise base.BusTimeout.waiting(topic, method, timeout) from None
 
     async def cast(self, topic: str, method: str, payload: Payload) -> None:
         self._check_open()
@@ -86,10 +78,10 @@ class InProcessBus:
 
     async def publish(self, event: str, payload: Payload) -> None:
         self._check_open()
-        validate_name("event", event)
+        base.validate_name("event", event)
         for pattern, handler in list(self._subscribers):
-            if topic_matches(pattern, event):
-                self._spawn(self._deliver_event(handler, event, _copy(payload)))
+            if base.topic_matches(pattern, event):
+                self._spawn(base.deliver_event(handler, event, _copy(payload)))
 
     async def serve(self, topic: str, handler: RpcHandler) -> _Handle:
         state = self._topic(topic)
@@ -122,18 +114,12 @@ class InProcessBus:
                 raise
             except Exception as exc:
                 if message.reply is not None and not message.reply.done():
-                    message.reply.set_exception(RemoteError(type(exc).__name__, str(exc)))
+                    message.reply.set_exception(base.RemoteError.of(exc))
                 else:
                     log.exception("cast %s failed", message.method)
             else:
                 if message.reply is not None and not message.reply.done():
                     message.reply.set_result(_copy(result))
-
-    async def _deliver_event(self, handler: EventHandler, event: str, payload: Payload) -> None:
-        try:
-            await handler(event, payload)
-        except Exception:
-            log.exception("event handler for %s failed", event)
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
@@ -143,7 +129,7 @@ class InProcessBus:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise BusError("the bus is closed")
+            raise base.BusError("the bus is closed")
 
 
 def _copy(value: Any) -> Any:
@@ -151,7 +137,4 @@ def _copy(value: Any) -> Any:
     payload that would not survive RabbitMQ fails here as well."""
     import json
 
-    try:
-        return json.loads(json.dumps(value))
-    except (TypeError, ValueError) as exc:
-        raise BusError(f"payload is not JSON: {exc}") from None
+    return json.loads(base.to_json(value))

@@ -31,15 +31,8 @@ from aio_pika.abc import (
     AbstractRobustQueue,
 )
 
-from ownstack.common.bus.base import (
-    BusError,
-    BusTimeout,
-    EventHandler,
-    Payload,
-    RemoteError,
-    RpcHandler,
-    validate_name,
-)
+from ownstack.common.bus import base
+from ownstack.common.bus.base import EventHandler, Payload, RpcHandler
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +52,7 @@ class _Handle:
 class RabbitMQBus:
     def __init__(self, url: str, *, prefetch: int = 16,
                  namespace: str = DEFAULT_NAMESPACE) -> None:
-        validate_name("namespace", namespace)
+        base.validate_name("namespace", namespace)
         self.url = url
         self.prefetch = prefetch
         self.queue_prefix = namespace + "."
@@ -75,7 +68,7 @@ class RabbitMQBus:
         try:
             self._connection = await aio_pika.connect_robust(self.url)
         except (OSError, aio_pika.exceptions.AMQPError) as exc:
-            raise BusError(f"cannot reach RabbitMQ at {_safe(self.url)}: {exc}") from None
+            raise base.BusError(f"cannot reach RabbitMQ at {_safe(self.url)}: {exc}") from None
         self._channel = await self._connection.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=self.prefetch)
         self._events = await self._channel.declare_exchange(
@@ -86,7 +79,7 @@ class RabbitMQBus:
     async def close(self) -> None:
         for future in self._waiting.values():
             if not future.done():
-                future.set_exception(BusError("the bus is closed"))
+                future.set_exception(base.BusError("the bus is closed"))
         self._waiting.clear()
         if self._connection is not None:
             await self._connection.close()
@@ -106,7 +99,7 @@ class RabbitMQBus:
                 routing_key=self.queue_prefix + topic)
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            raise BusTimeout(f"no answer from {topic} to {method} in {timeout}s") from None
+            raise base.BusTimeout.waiting(topic, method, timeout) from None
         finally:
             self._waiting.pop(correlation, None)
 
@@ -116,9 +109,9 @@ class RabbitMQBus:
                                                routing_key=self.queue_prefix + topic)
 
     async def publish(self, event: str, payload: Payload) -> None:
-        validate_name("event", event)
+        base.validate_name("event", event)
         if self._events is None:
-            raise BusError("the bus is not started")
+            raise base.BusError("the bus is not started")
         await self._events.publish(_message(event, payload), routing_key=event)
 
     async def serve(self, topic: str, handler: RpcHandler) -> _Handle:
@@ -135,7 +128,8 @@ class RabbitMQBus:
                     if not message.reply_to:
                         log.exception("cast %s on %s failed", method, topic)
                         return
-                    result = {"error": {"kind": type(exc).__name__, "message": str(exc)}}
+                    error = base.RemoteError.of(exc)
+                    result = {"error": {"kind": error.kind, "message": error.message}}
                 if message.reply_to and self._channel is not None:
                     await self._channel.default_exchange.publish(
                         aio_pika.Message(json.dumps(result).encode(),
@@ -148,25 +142,21 @@ class RabbitMQBus:
 
     async def subscribe(self, pattern: str, handler: EventHandler) -> _Handle:
         if self._channel is None or self._events is None:
-            raise BusError("the bus is not started")
+            raise base.BusError("the bus is not started")
         queue = await self._channel.declare_queue(exclusive=True, auto_delete=True)
         await queue.bind(self._events, routing_key=pattern)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             async with message.process(ignore_processed=True, requeue=False):
-                event, payload = _decode(message)
-                try:
-                    await handler(event, payload)
-                except Exception:
-                    log.exception("event handler for %s failed", event)
+                await base.deliver_event(handler, *_decode(message))
 
         tag = await queue.consume(on_message)
         return _Handle(queue, tag)
 
     async def _topic_queue(self, topic: str) -> AbstractRobustChannel:
-        validate_name("topic", topic)
+        base.validate_name("topic", topic)
         if self._channel is None:
-            raise BusError("the bus is not started")
+            raise base.BusError("the bus is not started")
         if topic not in self._declared:
             await self._channel.declare_queue(self.queue_prefix + topic, durable=True)
             self._declared.add(topic)
@@ -178,7 +168,8 @@ class RabbitMQBus:
             return
         body = json.loads(message.body)
         if "error" in body:
-            future.set_exception(RemoteError(body["error"]["kind"], body["error"]["message"]))
+            future.set_exception(base.RemoteError(body["error"]["kind"],
+                                                  body["error"]["message"]))
         else:
             future.set_result(body["result"])
 
@@ -186,10 +177,7 @@ class RabbitMQBus:
 def _message(method: str, payload: Payload, *, reply_to: str | None = None,
              correlation_id: str | None = None, expiration: float | None = None
              ) -> aio_pika.Message:
-    try:
-        body = json.dumps({"method": method, "payload": payload}).encode()
-    except (TypeError, ValueError) as exc:
-        raise BusError(f"payload is not JSON: {exc}") from None
+    body = base.to_json({"method": method, "payload": payload}).encode()
     return aio_pika.Message(body, content_type="application/json", reply_to=reply_to,
                             correlation_id=correlation_id, expiration=expiration,
                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT)

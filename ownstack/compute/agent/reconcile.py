@@ -42,11 +42,11 @@ from ownstack.compute.drivers.base import (
     Phase,
     PhaseEvent,
     PhaseTimer,
-    PowerState,
     SpawnFailed,
 )
 from ownstack.compute.faults import Fault
 from ownstack.compute.rpc import InstanceSpec
+from ownstack.compute.states import PowerState
 
 log = logging.getLogger(__name__)
 
@@ -391,46 +391,42 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
     async def _power_on(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """Start the guest from its disks. Without a guest there are no disks to start
         from: ERROR with a fault (rebuild recreates the guest), never a silent respawn."""
-        start = time.time()
-        try:
-            if observed is None or observed.power_state == PowerState.NOSTATE:
-                raise _Failed(self._disks_gone())
-            await self.driver.power_on(desired["uuid"])
-        except (GuestNotFound, InvalidGuestState):
-            return await self._fail(desired, EVENT_START, start, self._disks_gone(),
-                                    vm_state=states.ERROR, power_state=PowerState.NOSTATE)
-        except _Failed as exc:
-            return await self._fail(desired, EVENT_START, start, exc.reason,
-                                    vm_state=states.ERROR, power_state=PowerState.NOSTATE)
-        except DriverError as exc:
-            return await self._fail(desired, EVENT_START, start, str(exc))
-        await self._finish(desired, EVENT_START, start, vm_state=states.ACTIVE,
-                           task_state=None, power_state=PowerState.RUNNING)
-        return None
+        return await self._on_disks(desired, observed, EVENT_START,
+                                    lambda: self.driver.power_on(desired["uuid"]))
 
     async def _reboot(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """Soft when asked, the driver can and the guest runs; hard otherwise, as Nova
         falls back to a hard reboot when a soft one cannot be done."""
-        start = time.time()
         uuid = desired["uuid"]
         hard = (desired["task_state"] == states.REBOOTING_HARD
                 or not self.driver.capabilities.get(Capability.REBOOT_SOFT.value, False)
                 or observed_power(observed) != PowerState.RUNNING)
-        try:
-            if observed is None or observed.power_state == PowerState.NOSTATE:
-                raise GuestNotFound(uuid)
+
+        async def reboot() -> None:
             try:
                 await self.driver.reboot(uuid, hard, self.shutdown_timeout)
             except InvalidGuestState:
                 if hard:
                     raise
                 await self.driver.reboot(uuid, True, self.shutdown_timeout)
+
+        return await self._on_disks(desired, observed, EVENT_REBOOT, reboot)
+
+    async def _on_disks(self, desired: InstanceSpec, observed: GuestInfo | None, event: str,
+                        act: Callable[[], Awaitable[None]]) -> Outcome:
+        """Run ``act`` on a guest that still has its disks: ACTIVE and running when it
+        works; ERROR with a fault when the guest or its disks are gone."""
+        start = time.time()
+        try:
+            if observed is None or observed.power_state == PowerState.NOSTATE:
+                raise GuestNotFound(desired["uuid"])
+            await act()
         except (GuestNotFound, InvalidGuestState):
-            return await self._fail(desired, EVENT_REBOOT, start, self._disks_gone(),
+            return await self._fail(desired, event, start, self._disks_gone(),
                                     vm_state=states.ERROR, power_state=PowerState.NOSTATE)
         except DriverError as exc:
-            return await self._fail(desired, EVENT_REBOOT, start, str(exc))
-        await self._finish(desired, EVENT_REBOOT, start, vm_state=states.ACTIVE,
+            return await self._fail(desired, event, start, str(exc))
+        await self._finish(desired, event, start, vm_state=states.ACTIVE,
                            task_state=None, power_state=PowerState.RUNNING)
         return None
 

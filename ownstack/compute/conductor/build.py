@@ -497,7 +497,7 @@ class Builder:
         async with self.env.db.write() as db:
             done = await update_instance(
                 db, uuid, expected_task_state=states.DELETING, deleted=True,
-                vm_state=states.DELETED, task_state=None, power_state=states.NOSTATE,
+                vm_state=states.DELETED, task_state=None, power_state=states.PowerState.NOSTATE,
                 deleted_at=now, terminated_at=now)
             if done:
                 await db.execute(delete(ServerGroupMember)

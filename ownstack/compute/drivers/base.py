@@ -39,9 +39,11 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from ownstack.compute.states import PowerState
 
 # --- errors -------------------------------------------------------------------------------
 
@@ -91,17 +93,6 @@ class Unsupported(DriverError):
 
 
 # --- data ---------------------------------------------------------------------------------
-
-
-class PowerState(IntEnum):
-    """Nova's power states (``nova.compute.power_state``), with Nova's numbers."""
-
-    NOSTATE = 0
-    RUNNING = 1
-    PAUSED = 3
-    SHUTDOWN = 4
-    CRASHED = 6
-    SUSPENDED = 7
 
 
 class Capability(StrEnum):

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ownstack.common.booleans import bool_from_string
 from ownstack.compute.drivers.base import (
     Capability,
     ComputeDriver,
@@ -42,11 +43,11 @@ from ownstack.compute.drivers.base import (
     InvalidGuestState,
     Phase,
     PhaseTimer,
-    PowerState,
     SnapshotFile,
     SpawnFailed,
     check_capability,
 )
+from ownstack.compute.states import PowerState
 
 __all__ = ["FakeComputeDriver", "FakeGuest", "FakeHypervisor", "from_config"]
 
@@ -374,10 +375,6 @@ def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> Compu
             console_max_bytes=int(options.get("console_max_bytes", CONSOLE_MAX_BYTES)))
     return FakeComputeDriver(_HYPERVISORS[key],
                              spawn_delay=float(options.get("spawn_delay", 0.0)),
-                             check_image_files=_as_bool(options.get("check_image_files", True)))
+                             check_image_files=bool_from_string(
+                                 options.get("check_image_files", True)))
 
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)

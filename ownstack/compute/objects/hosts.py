@@ -13,7 +13,6 @@ than ``compute.service_down_time`` and no operator forced it down, the rule of N
 
 from __future__ import annotations
 
-import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest
 from ownstack.common.times import as_utc
+from ownstack.common.uuids import is_uuid
 from ownstack.compute.errors import HypervisorNotFound, ServiceHostsInstances, ServiceNotFound
 from ownstack.compute.objects.models import ComputeNode, ComputeService, Instance
 from ownstack.compute.rpc import COMPUTE_BINARY
@@ -34,14 +34,6 @@ if TYPE_CHECKING:
 
 # Nova's [DEFAULT]internal_service_availability_zone: the zone of every non-compute service.
 INTERNAL_ZONE: Final = "internal"
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        uuid_module.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def heard_from(last_seen: datetime | None, down_time: float, now: datetime | None = None
@@ -98,18 +90,24 @@ async def list_services(db: AsyncSession, *, host: str | None = None,
     return list((await db.execute(stmt)).scalars())
 
 
+def _named(model: type[ComputeService] | type[ComputeNode], ident: str, by_uuid: bool, *,
+           not_integer: Exception) -> sa.ColumnElement[bool]:
+    """The row ``ident`` names: a uuid from microversion 2.53 (a malformed one is a 400),
+    an integer id before it (raising ``not_integer`` when it is not one)."""
+    if by_uuid:
+        if not is_uuid(ident):
+            raise BadRequest(f"Invalid uuid {ident}")
+        return model.uuid == ident
+    if not ident.isdigit():
+        raise not_integer
+    return model.id == int(ident)
+
+
 async def get_service(db: AsyncSession, service_id: str, *, by_uuid: bool) -> ComputeService:
     """The service named by uuid (2.53+) or by integer id (before). A malformed id is a 400,
     as in Nova; an unknown one a 404."""
-    if by_uuid:
-        if not is_uuid(service_id):
-            raise BadRequest(f"Invalid uuid {service_id}")
-        condition: Any = ComputeService.uuid == service_id
-    else:
-        if not service_id.isdigit():
-            raise BadRequest(f"Invalid ID {service_id}: a service id is an integer before "
-                             "microversion 2.53.")
-        condition = ComputeService.id == int(service_id)
+    condition = _named(ComputeService, service_id, by_uuid, not_integer=BadRequest(
+        f"Invalid ID {service_id}: a service id is an integer before microversion 2.53."))
     found = (await db.execute(sa.select(ComputeService).where(condition))).scalar_one_or_none()
     if found is None:
         raise ServiceNotFound(service_id)
@@ -210,14 +208,8 @@ async def _marker_id(db: AsyncSession, marker: str, *, by_uuid: bool) -> int:
 async def get_node(db: AsyncSession, hypervisor_id: str, *, by_uuid: bool) -> NodeRecord:
     """A node by uuid (2.53+: a malformed uuid is a 400) or by integer id (a non-integer is
     a 404, as in Nova)."""
-    if by_uuid:
-        if not is_uuid(hypervisor_id):
-            raise BadRequest(f"Invalid uuid {hypervisor_id}")
-        condition: Any = ComputeNode.uuid == hypervisor_id
-    else:
-        if not hypervisor_id.isdigit():
-            raise HypervisorNotFound(hypervisor_id)
-        condition = ComputeNode.id == int(hypervisor_id)
+    condition = _named(ComputeNode, hypervisor_id, by_uuid,
+                       not_integer=HypervisorNotFound(hypervisor_id))
     row = (await db.execute(
         sa.select(ComputeNode, ComputeService)
         .join(ComputeService, ComputeService.id == ComputeNode.service_id)

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
+from ownstack.common.uuids import is_uuid
 from ownstack.compute.errors import ServerNotFound
-from ownstack.compute.objects.hosts import is_uuid
 from ownstack.compute.objects.models import Instance, InstanceAction, InstanceMetadata
 from ownstack.compute.rpc import InstanceSpec
 

@@ -239,7 +239,7 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
             display_description=request.description,
             hostname=request.hostname or sanitize_hostname(name, f"Server-{uuid}"),
             host=None, node=None, vm_state=states.BUILDING, task_state=states.SCHEDULING,
-            task_args={}, power_state=states.NOSTATE, flavor=dict(snapshot),
+            task_args={}, power_state=states.PowerState.NOSTATE, flavor=dict(snapshot),
             vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
             image_ref=request.image.id if request.image is not None else "",
             image_meta=dict(image_meta), key_name=request.key_name, key_data=key_data,

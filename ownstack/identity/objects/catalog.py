@@ -7,7 +7,7 @@ so the token provider renders the new catalog into the next token it builds or v
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,15 +20,20 @@ from ownstack.identity.objects.models import Endpoint, Region, Service
 
 INTERFACES = ("admin", "internal", "public")
 
+_Row = TypeVar("_Row", Region, Service, Endpoint)
+
 _REGION_RESERVED = {"id", "links", "description", "parent_region_id"}
 _SERVICE_RESERVED = {"id", "links", "type", "name", "description", "enabled"}
 _ENDPOINT_RESERVED = {"id", "links", "legacy_endpoint_id", "interface", "service_id",
                       "region_id", "region", "url", "enabled"}
 
 
-def _refuse_new_id(data: Mapping[str, Any], ident: str) -> None:
+async def _to_update(db: AsyncSession, model: type[_Row], ident: str, data: Mapping[str, Any],
+                     kind: str) -> _Row:
+    """The row an update names; a body naming another id is a 400: ids never change."""
     if data.get("id", ident) != ident:
         raise BadRequest("Cannot change ID")
+    return await rows.get_or_404(db, model, ident, kind)
 
 
 # --- regions ---------------------------------------------------------------------------
@@ -43,8 +48,8 @@ async def list_regions(db: AsyncSession, *, parent_region_id: str | None = None
         *rows.matching((Region.parent_region_id, parent_region_id))))).all()
 
 
-async def create_region(db: AsyncSession, region_id: str | None, data: Mapping[str, Any]
-                        ) -> Region:
+async def create_region(db: AsyncSession, data: Mapping[str, Any],
+                        region_id: str | None = None) -> Region:
     """A new region, with the id the URL names (``PUT``), else the body's, else a new one."""
     if region_id is not None and data.get("id", region_id) != region_id:
         raise BadRequest(f'Conflicting region IDs specified: "{region_id}" != "{data["id"]}"')
@@ -68,8 +73,7 @@ async def ensure_region(db: AsyncSession, region_id: str) -> None:
 
 
 async def update_region(db: AsyncSession, region_id: str, data: Mapping[str, Any]) -> Region:
-    _refuse_new_id(data, region_id)
-    region = await get_region(db, region_id)
+    region = await _to_update(db, Region, region_id, data, "region")
     if "parent_region_id" in data:
         await _check_parent(db, region_id, data["parent_region_id"])
         region.parent_region_id = data["parent_region_id"]
@@ -137,19 +141,15 @@ async def list_services(db: AsyncSession, *, type: str | None = None,
 
 
 async def create_service(db: AsyncSession, data: Mapping[str, Any]) -> Service:
-    service = Service(type=data["type"], name=data.get("name") or "",
-                      description=data.get("description") or "",
-                      enabled=data.get("enabled", True),
-                      extra=rows.extra_attrs(data, _SERVICE_RESERVED))
-    db.add(service)
-    await db.flush()
-    return service
+    return await rows.added(db, Service(
+        type=data["type"], name=data.get("name") or "",
+        description=data.get("description") or "", enabled=data.get("enabled", True),
+        extra=rows.extra_attrs(data, _SERVICE_RESERVED)))
 
 
 async def update_service(db: AsyncSession, service_id: str, data: Mapping[str, Any]
                          ) -> Service:
-    _refuse_new_id(data, service_id)
-    service = await get_service(db, service_id)
+    service = await _to_update(db, Service, service_id, data, "service")
     rows.assign(service, data, ("type", "enabled"))
     for key in ("name", "description"):
         if key in data:
@@ -172,10 +172,8 @@ async def ensure_service(db: AsyncSession, *, type: str, name: str, description:
     service = await db.scalar(select(Service).where(Service.type == type,
                                                     Service.name == name))
     if service is None:
-        service = Service(type=type, name=name, description=description, enabled=True,
-                          extra={})
-        db.add(service)
-        await db.flush()
+        service = await rows.added(db, Service(type=type, name=name, description=description,
+                                               enabled=True, extra={}))
     existing = {e.interface: e for e in (await db.scalars(
         select(Endpoint).where(Endpoint.service_id == service.id,
                                Endpoint.region_id == region_id))).all()}
@@ -213,15 +211,12 @@ async def create_endpoint(db: AsyncSession, data: Mapping[str, Any]) -> Endpoint
                         extra=rows.extra_attrs(data, _ENDPOINT_RESERVED))
     await _check_service(db, data["service_id"])
     endpoint.region_id = await _endpoint_region(db, data)
-    db.add(endpoint)
-    await db.flush()
-    return endpoint
+    return await rows.added(db, endpoint)
 
 
 async def update_endpoint(db: AsyncSession, endpoint_id: str, data: Mapping[str, Any]
                           ) -> Endpoint:
-    _refuse_new_id(data, endpoint_id)
-    endpoint = await get_endpoint(db, endpoint_id)
+    endpoint = await _to_update(db, Endpoint, endpoint_id, data, "endpoint")
     if "service_id" in data:
         await _check_service(db, data["service_id"])
     if "region_id" in data or "region" in data:

@@ -205,10 +205,8 @@ async def ensure_project(db: AsyncSession, name: str, description: str) -> Proje
     project = await db.scalar(select(Project).where(
         Project.domain_id == DEFAULT_DOMAIN_ID, Project.name == name))
     if project is None:
-        project = Project(name=name, domain_id=DEFAULT_DOMAIN_ID, description=description,
-                          extra={})
-        db.add(project)
-        await db.flush()
+        project = await rows.added(db, Project(name=name, domain_id=DEFAULT_DOMAIN_ID,
+                                               description=description, extra={}))
     return project
 
 

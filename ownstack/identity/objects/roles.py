@@ -60,9 +60,7 @@ async def ensure_role(db: AsyncSession, name: str) -> Role:
     """The global role of this name, made if missing."""
     role = await db.scalar(select(Role).where(Role.name == name, Role.domain_id == ""))
     if role is None:
-        role = Role(name=name, domain_id="", options={}, extra={})
-        db.add(role)
-        await db.flush()
+        role = await rows.added(db, Role(name=name, domain_id="", options={}, extra={}))
     return role
 
 

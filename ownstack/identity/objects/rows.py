@@ -1,5 +1,6 @@
 """What the identity objects modules share: a row or its 404, Keystone's ``extra``
-attributes, a flush that names a duplicate, and the conditions of list filters."""
+attributes, a row written at once, a flush that names a duplicate, and the conditions of
+list filters."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ def merge_extra(row: HasExtra, data: Mapping[str, Any], reserved: Collection[str
     extra = extra_attrs(data, reserved)
     if extra:
         row.extra = {**row.extra, **extra}
+
+
+async def added(db: AsyncSession, row: M) -> M:
+    """``row``, added and written now, so that its generated id is known."""
+    db.add(row)
+    await db.flush()
+    return row
 
 
 async def flush_unique(db: AsyncSession, duplicate: DuplicateEntity) -> None:

@@ -135,11 +135,8 @@ async def ensure_user(db: AsyncSession, name: str, project_id: str,
     user = await db.scalar(select(User).where(
         User.domain_id == DEFAULT_DOMAIN_ID, User.name == name))
     if user is None:
-        user = User(name=name, domain_id=DEFAULT_DOMAIN_ID, enabled=True, extra={},
-                    options={})
-        db.add(user)
-        await db.flush()
-        db.add(Password(user_id=user.id, hash=await password_hash()))
-        await db.flush()
+        user = await rows.added(db, User(name=name, domain_id=DEFAULT_DOMAIN_ID, enabled=True,
+                                         extra={}, options={}))
+        await rows.added(db, Password(user_id=user.id, hash=await password_hash()))
     user.default_project_id = user.default_project_id or project_id
     return user

@@ -196,26 +196,24 @@ class KeyRepository:
             raise
         return Path(name)
 
-    @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def _exclusive(self) -> contextlib.AbstractContextManager[None]:
         """Hold an exclusive lock on the directory; fsync it so renames are durable."""
-        fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-            os.fsync(fd)
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
+        return self._locked(fcntl.LOCK_EX)
+
+    def _shared(self) -> contextlib.AbstractContextManager[None]:
+        """Hold a shared lock on the directory: no rotation runs meanwhile."""
+        return self._locked(fcntl.LOCK_SH)
 
     @contextlib.contextmanager
-    def _shared(self) -> Iterator[None]:
-        """Hold a shared lock on the directory: no rotation runs meanwhile."""
+    def _locked(self, operation: int) -> Iterator[None]:
         fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            fcntl.flock(fd, operation)
             yield
+            if operation == fcntl.LOCK_EX:
+                os.fsync(fd)
         finally:
-            os.close(fd)
+            os.close(fd)  # closing the descriptor releases the lock
 
     def _not_set_up(self) -> str:
         return (

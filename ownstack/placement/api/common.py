@@ -20,8 +20,8 @@ from ownstack.common.errors import (
 )
 from ownstack.placement.state import Req
 
-__all__ = ["Version", "at_least", "body", "cache_headers", "check_accept",
-           "is_uuid_like", "pick", "query", "require_version", "rp_url", "uuid_or_400",
+__all__ = ["Version", "allow", "allow_read", "at_least", "body", "cache_headers", "check_accept",
+           "pick", "query", "require_version", "rp_url", "uuid_or_400",
            "version_of"]
 
 
@@ -31,6 +31,23 @@ def require_version(req: Req, minimum: str) -> Version:
     version = version_of(req)
     if not at_least(version, minimum):
         raise NotFound("The resource could not be found.")
+    return version
+
+
+def allow(req: Req, rule: str, *, since: str | None = None) -> Version:
+    """Check, in Placement's order, that the route exists at the request's microversion
+    (from ``since``: else 404) and that the policy ``rule`` allows the caller (403). The
+    request's microversion."""
+    version = require_version(req, since) if since else version_of(req)
+    req.svc.enforce(req.ctx, rule)
+    return version
+
+
+def allow_read(req: Req, rule: str, *, since: str | None = None) -> Version:
+    """:func:`allow`, then what every GET of a JSON document checks next: an ``Accept``
+    that JSON satisfies (406)."""
+    version = allow(req, rule, since=since)
+    check_accept(req)
     return version
 
 
@@ -84,23 +101,14 @@ def uuid_or_400(value: str, what: str) -> str:
         raise BadRequest(f"Malformed {what}: {value}") from None
 
 
-def is_uuid_like(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 def rp_url(rp_uuid: str) -> str:
     return f"/resource_providers/{rp_uuid}"
 
 
-def cache_headers(version: Version, modified: Iterable[datetime | None] = ()
-                  ) -> dict[str, str]:
+def cache_headers(req: Req, modified: Iterable[datetime | None] = ()) -> dict[str, str]:
     """From 1.15: ``Last-Modified`` (the newest of ``modified``, else now) and
     ``Cache-Control: no-cache``."""
-    if not at_least(version, "1.15"):
+    if not at_least(version_of(req), "1.15"):
         return {}
     newest = max((moment for moment in modified if moment is not None), default=None)
     return {"Last-Modified": format_datetime(newest or utcnow(), usegmt=True),

@@ -14,7 +14,7 @@ from starlette.datastructures import QueryParams
 
 from ownstack.common.api.microversion import Version, at_least
 from ownstack.common.errors import BadRequest
-from ownstack.placement.api.common import is_uuid_like
+from ownstack.common.uuids import is_uuid
 from ownstack.placement.errors import BadQueryValue, DuplicateQueryKey, MissingQueryValue
 from ownstack.placement.objects.requests import RequestGroup, RequestWide
 
@@ -108,7 +108,7 @@ def parse_member_of(values: list[str], version: Version, suffix: str = ""
 
 def _aggregates(values: list[str]) -> set[str]:
     for value in values:
-        if not is_uuid_like(value):
+        if not is_uuid(value):
             raise BadRequest("Invalid query string parameters: Expected 'member_of' parameter "
                              f"to contain valid UUID(s). Got: {value}")
     return set(values)
@@ -116,7 +116,7 @@ def _aggregates(values: list[str]) -> set[str]:
 
 def parse_in_tree(value: str) -> str:
     value = value.strip()
-    if not is_uuid_like(value):
+    if not is_uuid(value):
         raise BadRequest("Invalid query string parameters: Expected 'in_tree' parameter to be "
                          f"a format of uuid. Got: {value}")
     return value

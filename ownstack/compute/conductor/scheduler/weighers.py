@@ -5,6 +5,7 @@ weigher's multiplier (1.0 for all of these, Nova's defaults) and summed."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from ownstack.compute.conductor.scheduler.hosts import HostState
@@ -21,63 +22,44 @@ class HostWeigher(Protocol):
     def weigh(self, host: HostState, spec: RequestSpec) -> float: ...
 
 
-class RAMWeigher:
-    """Most free memory first: spreads instances across hosts."""
+@dataclass
+class FreeResourceWeigher:
+    """Most free of one resource class (after its allocation ratio) first: spreads
+    instances across hosts, as Nova's RAM and CPU weighers do."""
 
-    multiplier = 1.0
-
-    def applies(self, spec: RequestSpec) -> bool:
-        return True
-
-    def weigh(self, host: HostState, spec: RequestSpec) -> float:
-        return float(host.free("MEMORY_MB"))
-
-
-class CPUWeigher:
-    """Most free VCPUs (after the allocation ratio) first."""
-
-    multiplier = 1.0
+    resource_class: str
+    multiplier: float = 1.0
 
     def applies(self, spec: RequestSpec) -> bool:
         return True
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
-        return float(host.free("VCPU"))
+        return float(host.free(self.resource_class))
 
 
-class ServerGroupSoftAffinityWeigher:
-    """Hosts that already run members of a soft-affinity group first."""
+@dataclass
+class ServerGroupWeigher:
+    """Nova's soft-affinity (``sign`` 1: hosts that already run members of the group
+    first) and soft-anti-affinity (``sign`` -1: hosts with the fewest members first)."""
 
-    multiplier = 1.0
+    policy: str
+    sign: float
+    multiplier: float = 1.0
 
     def applies(self, spec: RequestSpec) -> bool:
-        return spec.group is not None and spec.group.policy == "soft-affinity"
+        return spec.group is not None and spec.group.policy == self.policy
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         group = spec.group
-        if group is None or group.policy != "soft-affinity":
+        if group is None or group.policy != self.policy:
             return 0.0
-        return float(group.hosts.get(host.host, 0))
-
-
-class ServerGroupSoftAntiAffinityWeigher:
-    """Hosts with the fewest members of a soft-anti-affinity group first."""
-
-    multiplier = 1.0
-
-    def applies(self, spec: RequestSpec) -> bool:
-        return spec.group is not None and spec.group.policy == "soft-anti-affinity"
-
-    def weigh(self, host: HostState, spec: RequestSpec) -> float:
-        group = spec.group
-        if group is None or group.policy != "soft-anti-affinity":
-            return 0.0
-        return -float(group.hosts.get(host.host, 0))
+        return self.sign * float(group.hosts.get(host.host, 0))
 
 
 def default_weighers() -> list[HostWeigher]:
-    return [RAMWeigher(), CPUWeigher(), ServerGroupSoftAffinityWeigher(),
-            ServerGroupSoftAntiAffinityWeigher()]
+    return [FreeResourceWeigher("MEMORY_MB"), FreeResourceWeigher("VCPU"),
+            ServerGroupWeigher("soft-affinity", 1.0),
+            ServerGroupWeigher("soft-anti-affinity", -1.0)]
 
 
 def normalize(values: Sequence[float]) -> list[float]:

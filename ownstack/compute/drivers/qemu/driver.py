@@ -58,7 +58,6 @@ from ownstack.compute.drivers.base import (
     NicSpec,
     Phase,
     PhaseTimer,
-    PowerState,
     SnapshotFile,
     SpawnFailed,
     check_capability,
@@ -69,6 +68,7 @@ from ownstack.compute.drivers.qemu import process as proc
 from ownstack.compute.drivers.qemu.configdrive import write_config_drive
 from ownstack.compute.drivers.qemu.images import BaseImage, QemuImg
 from ownstack.compute.drivers.qemu.process import GuestFiles, Recipe
+from ownstack.compute.states import PowerState
 
 __all__ = ["QemuDriver", "from_config"]
 

@@ -54,37 +54,28 @@ def runtime_dir(driver_dir: Path) -> Path:
     raise DriverError("no writable runtime directory for QMP sockets (/run or $TMPDIR)")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GuestFiles:
-    """Where one guest's files are."""
+    """Where one guest's files are: in its ``directory`` (see above) and, for the QMP
+    socket and the pid file, in the short runtime directory ``run``."""
 
     uuid: str
     directory: Path
     run: Path
+    recipe: Path = field(init=False)
+    disk: Path = field(init=False)
+    config_drive: Path = field(init=False)
+    console: Path = field(init=False)
+    qmp: Path = field(init=False)
+    pidfile: Path = field(init=False)
 
-    @property
-    def recipe(self) -> Path:
-        return self.directory / "guest.json"
-
-    @property
-    def disk(self) -> Path:
-        return self.directory / "disk.qcow2"
-
-    @property
-    def config_drive(self) -> Path:
-        return self.directory / "config.iso"
-
-    @property
-    def console(self) -> Path:
-        return self.directory / "console.log"
-
-    @property
-    def qmp(self) -> Path:
-        return self.run / f"{self.uuid}.qmp"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.run / f"{self.uuid}.pid"
+    def __post_init__(self) -> None:
+        self.recipe = self.directory / "guest.json"
+        self.disk = self.directory / "disk.qcow2"
+        self.config_drive = self.directory / "config.iso"
+        self.console = self.directory / "console.log"
+        self.qmp = self.run / f"{self.uuid}.qmp"
+        self.pidfile = self.run / f"{self.uuid}.pid"
 
 
 @dataclass(slots=True)

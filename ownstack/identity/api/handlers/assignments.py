@@ -6,18 +6,21 @@ Grants: ``/v3/{projects|domains}/{id}/{users|groups}/{id}/roles[/{role_id}]`` an
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.errors import BadRequest
 from ownstack.identity.api import views
 from ownstack.identity.api.handlers.common import query_bool
-from ownstack.identity.objects import grants, projects
+from ownstack.identity.objects import Session, grants, projects
 from ownstack.identity.objects.assignments import (
     AssignmentFilter,
     find_role_assignments,
     names_of,
 )
+from ownstack.identity.objects.grants import Grant
 from ownstack.identity.state import Req
 
 _RULES = {"create": "create_grant", "check": "check_grant", "revoke": "revoke_grant",
@@ -44,28 +47,28 @@ def _named(req: Req) -> dict[str, str | None]:
                                                  "domain_id")}
 
 
-async def create_grant(req: Req) -> Response:
-    _policy(req, "create")
-    async with req.svc.write() as db:
+GrantCall = Callable[[Session, Grant, str], Awaitable[None]]
+
+
+async def _on_grant(req: Req, action: str, call: GrantCall) -> Response:
+    """Make, check or revoke the grant of the role the URL names: no body, 204."""
+    _policy(req, action)
+    async with (req.svc.read() if action == "check" else req.svc.write()) as db:
         grant = await grants.find_grant(db, **_named(req))
-        await grants.create_grant(db, grant, req.params["role_id"])
+        await call(db, grant, req.params["role_id"])
     return empty_response()
+
+
+async def create_grant(req: Req) -> Response:
+    return await _on_grant(req, "create", grants.create_grant)
 
 
 async def check_grant(req: Req) -> Response:
-    _policy(req, "check")
-    async with req.svc.read() as db:
-        grant = await grants.find_grant(db, **_named(req))
-        await grants.check_grant(db, grant, req.params["role_id"])
-    return empty_response()
+    return await _on_grant(req, "check", grants.check_grant)
 
 
 async def revoke_grant(req: Req) -> Response:
-    _policy(req, "revoke")
-    async with req.svc.write() as db:
-        grant = await grants.find_grant(db, **_named(req))
-        await grants.revoke_grant(db, grant, req.params["role_id"])
-    return empty_response()
+    return await _on_grant(req, "revoke", grants.revoke_grant)
 
 
 async def list_grants(req: Req) -> Response:

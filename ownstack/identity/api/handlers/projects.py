@@ -24,8 +24,9 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.errors import PolicyNotAuthorized
 from ownstack.identity.api import views
 from ownstack.identity.api.handlers.common import query_bool, token_domain_id
+from ownstack.identity.api.handlers.crud import enforce_on
 from ownstack.identity.api.schemas import projects as schema
-from ownstack.identity.objects import projects
+from ownstack.identity.objects import Session, projects
 from ownstack.identity.objects.assignments import effective_roles, projects_with_roles
 from ownstack.identity.objects.projects import ProjectFilter
 from ownstack.identity.state import Req
@@ -45,6 +46,13 @@ def project_filter(req: Req) -> ProjectFilter:
                          not_tags_any=names("not-tags-any"))
 
 
+async def listed_projects(req: Req, db: Session, wanted: ProjectFilter,
+                          among: list[str] | None) -> dict[str, Any]:
+    """The projects ``wanted`` among those given (None: all), as Keystone lists them."""
+    found = await projects.list_projects(db, wanted, among)
+    return views.projects(req, found, await projects.tags_of(db, found))
+
+
 async def list_projects(req: Req) -> Response:
     wanted = project_filter(req)
     async with req.svc.read() as db:
@@ -53,9 +61,8 @@ async def list_projects(req: Req) -> Response:
             if req.ctx.user_id is None:
                 raise PolicyNotAuthorized("identity:list_projects")
             among = [p.id for p in await projects_with_roles(db, req.ctx.user_id)]
-        found = await projects.list_projects(db, wanted, among)
-        tags = await projects.tags_of(db, found)
-    return json_response(views.projects(req, found, tags))
+        body = await listed_projects(req, db, wanted, among)
+    return json_response(body)
 
 
 async def show_project(req: Req) -> Response:
@@ -81,8 +88,7 @@ async def create_project(req: Req) -> Response:
 
 
 async def update_project(req: Req) -> Response:
-    project_id = req.params["project_id"]
-    req.svc.enforce(req.ctx, "identity:update_project", {"target.project.id": project_id})
+    project_id = enforce_on(req, "identity:update_project", "project")
     data = (await req.json(schema.UPDATE))["project"]
     async with req.svc.write() as db:
         project, tags = await projects.update_project(db, project_id, data)
@@ -90,8 +96,7 @@ async def update_project(req: Req) -> Response:
 
 
 async def delete_project(req: Req) -> Response:
-    project_id = req.params["project_id"]
-    req.svc.enforce(req.ctx, "identity:delete_project", {"target.project.id": project_id})
+    project_id = enforce_on(req, "identity:delete_project", "project")
     async with req.svc.write() as db:
         await projects.delete_project(db, project_id)
     return empty_response()

@@ -7,50 +7,17 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.identity.api import views
+from ownstack.identity.api.handlers.crud import Noun
 from ownstack.identity.api.schemas import roles as schema
 from ownstack.identity.objects import roles
 from ownstack.identity.state import Req
 
+ROLE = Noun("role", views.role, schema.CREATE, schema.UPDATE,
+            find=roles.list_roles, get=roles.get_role, add=roles.create_role,
+            change=roles.update_role, remove=roles.delete_role, filters=("domain_id", "name"))
 
-async def list_roles(req: Req) -> Response:
-    req.svc.enforce(req.ctx, "identity:list_roles")
-    domain_id, name = req.query.get("domain_id"), req.query.get("name")
-    async with req.svc.read() as db:
-        found = await roles.list_roles(db, domain_id=domain_id, name=name)
-    return json_response(views.collection(req, "roles", [views.role(req, r) for r in found]))
-
-
-async def show_role(req: Req) -> Response:
-    role_id = req.params["role_id"]
-    req.svc.enforce(req.ctx, "identity:get_role", {"target.role.id": role_id})
-    async with req.svc.read() as db:
-        role = await roles.get_role(db, role_id)
-    return json_response({"role": views.role(req, role)})
-
-
-async def create_role(req: Req) -> Response:
-    req.svc.enforce(req.ctx, "identity:create_role")
-    data = (await req.json(schema.CREATE))["role"]
-    async with req.svc.write() as db:
-        role = await roles.create_role(db, data)
-    return json_response({"role": views.role(req, role)}, status=201)
-
-
-async def update_role(req: Req) -> Response:
-    role_id = req.params["role_id"]
-    req.svc.enforce(req.ctx, "identity:update_role", {"target.role.id": role_id})
-    data = (await req.json(schema.UPDATE))["role"]
-    async with req.svc.write() as db:
-        role = await roles.update_role(db, role_id, data)
-    return json_response({"role": views.role(req, role)})
-
-
-async def delete_role(req: Req) -> Response:
-    role_id = req.params["role_id"]
-    req.svc.enforce(req.ctx, "identity:delete_role", {"target.role.id": role_id})
-    async with req.svc.write() as db:
-        await roles.delete_role(db, role_id)
-    return empty_response()
+list_roles, show_role, create_role = ROLE.list, ROLE.show, ROLE.create
+update_role, delete_role = ROLE.update, ROLE.delete
 
 
 # --- implied roles --------------------------------------------------------------------

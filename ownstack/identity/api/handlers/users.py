@@ -6,19 +6,34 @@ The password rules (Keystone's ``[security_compliance]``) are in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.routing import public
 from ownstack.identity.api import views
 from ownstack.identity.api.handlers.common import query_bool, token_domain_id
-from ownstack.identity.api.handlers.projects import project_filter
+from ownstack.identity.api.handlers.crud import enforce_on
+from ownstack.identity.api.handlers.projects import listed_projects, project_filter
 from ownstack.identity.api.schemas import users as schema
 from ownstack.identity.errors import AuthFailed, PasswordExpired
-from ownstack.identity.objects import groups, passwords, projects, users
+from ownstack.identity.objects import Session, groups, passwords, users
 from ownstack.identity.objects.assignments import projects_with_roles
+from ownstack.identity.objects.models import User
 from ownstack.identity.state import IdentityState, Req
 from ownstack.identity.tokens import methods
+
+
+async def listed_users(req: Req, db: Session, found: Sequence[User]) -> dict[str, Any]:
+    """Users as Keystone lists them: each with when its password expires."""
+    return views.users(req, found, await passwords.expiries(db, found))
+
+
+async def _shown(req: Req, db: Session, user: User) -> dict[str, Any]:
+    expiries = await passwords.expiries(db, [user])
+    return {"user": views.user(req, user, expiries[user.id])}
 
 
 async def list_users(req: Req) -> Response:
@@ -27,8 +42,8 @@ async def list_users(req: Req) -> Response:
     name, domain_id, enabled = q.get("name"), q.get("domain_id"), query_bool(req, "enabled")
     async with req.svc.read() as db:
         found = await users.list_users(db, name=name, domain_id=domain_id, enabled=enabled)
-        expiries = await passwords.expiries(db, found)
-    return json_response(views.users(req, found, expiries))
+        body = await listed_users(req, db, found)
+    return json_response(body)
 
 
 async def show_user(req: Req) -> Response:
@@ -36,8 +51,8 @@ async def show_user(req: Req) -> Response:
     async with req.svc.read() as db:
         user = await users.get_user(db, user_id)
         req.svc.enforce(req.ctx, "identity:get_user", {"target.user.id": user_id})
-        expiries = await passwords.expiries(db, [user])
-    return json_response({"user": views.user(req, user, expiries[user.id])})
+        body = await _shown(req, db, user)
+    return json_response(body)
 
 
 async def create_user(req: Req) -> Response:
@@ -48,25 +63,23 @@ async def create_user(req: Req) -> Response:
     async with req.svc.write() as db:
         user = await users.create_user(db, data, default_domain_id=token_domain_id(req),
                                        hashed=hashed, rules=req.svc.passwords)
-        expiries = await passwords.expiries(db, [user])
-    return json_response({"user": views.user(req, user, expiries[user.id])}, status=201)
+        body = await _shown(req, db, user)
+    return json_response(body, status=201)
 
 
 async def update_user(req: Req) -> Response:
-    user_id = req.params["user_id"]
-    req.svc.enforce(req.ctx, "identity:update_user", {"target.user.id": user_id})
+    user_id = enforce_on(req, "identity:update_user", "user")
     data = (await req.json(schema.UPDATE))["user"]
     hashed = await req.svc.passwords.hash_new(data["password"]) if "password" in data else None
     async with req.svc.write() as db:
         user = await users.update_user(db, user_id, data, hashed=hashed,
                                        rules=req.svc.passwords)
-        expiries = await passwords.expiries(db, [user])
-    return json_response({"user": views.user(req, user, expiries[user.id])})
+        body = await _shown(req, db, user)
+    return json_response(body)
 
 
 async def delete_user(req: Req) -> Response:
-    user_id = req.params["user_id"]
-    req.svc.enforce(req.ctx, "identity:delete_user", {"target.user.id": user_id})
+    user_id = enforce_on(req, "identity:delete_user", "user")
     async with req.svc.write() as db:
         await users.delete_user(db, user_id)
     return empty_response()
@@ -105,20 +118,17 @@ async def change_password(req: Req) -> Response:
 
 
 async def list_user_projects(req: Req) -> Response:
-    user_id = req.params["user_id"]
-    req.svc.enforce(req.ctx, "identity:list_user_projects", {"target.user.id": user_id})
+    user_id = enforce_on(req, "identity:list_user_projects", "user")
     async with req.svc.read() as db:
         await users.get_user(db, user_id)
         wanted = project_filter(req)
         among = [p.id for p in await projects_with_roles(db, user_id)]
-        found = await projects.list_projects(db, wanted, among)
-        tags = await projects.tags_of(db, found)
-    return json_response(views.projects(req, found, tags))
+        body = await listed_projects(req, db, wanted, among)
+    return json_response(body)
 
 
 async def list_user_groups(req: Req) -> Response:
-    user_id = req.params["user_id"]
-    req.svc.enforce(req.ctx, "identity:list_groups_for_user", {"target.user.id": user_id})
+    user_id = enforce_on(req, "identity:list_groups_for_user", "user")
     name = req.query.get("name")
     async with req.svc.read() as db:
         found = await groups.groups_of_user(db, user_id, name=name)

@@ -6,15 +6,7 @@ import orjson
 from starlette.responses import Response
 
 from ownstack.common.api.schema import Validator
-from ownstack.placement.api import views
-from ownstack.placement.api.common import (
-    at_least,
-    cache_headers,
-    check_accept,
-    pick,
-    query,
-    require_version,
-)
+from ownstack.placement.api import common, views
 from ownstack.placement.api.request_groups import parse_groups, parse_wide
 from ownstack.placement.api.schemas import allocation_candidate as schema
 from ownstack.placement.objects.candidates import find_candidates
@@ -27,18 +19,16 @@ _QUERY = tuple((v, Validator(s)) for v, s in (
 
 
 async def list_allocation_candidates(req: Req) -> Response:
-    version = require_version(req, "1.10")
-    req.svc.enforce(req.ctx, "placement:allocation_candidates:list")
-    check_accept(req)
-    query(req, pick(version, _QUERY))
+    version = common.allow_read(req, "placement:allocation_candidates:list", since="1.10")
+    common.query(req, common.pick(version, _QUERY))
     wide = parse_wide(req.query)
     groups = parse_groups(req.query, version, wide)
     async with req.svc.read() as db:
         found = await find_candidates(db, req.svc.names, groups, wide,
-                                      nested_aware=at_least(version, "1.29"),
-                                      all_classes=at_least(version, "1.27"),
-                                      with_traits=at_least(version, "1.17"))
+                                      nested_aware=common.at_least(version, "1.29"),
+                                      all_classes=common.at_least(version, "1.27"),
+                                      with_traits=common.at_least(version, "1.17"))
     # orjson: at a thousand providers the document is ~0.5 MB, which the standard
     # encoder alone takes longer to write than the whole search.
     return Response(orjson.dumps(views.allocation_candidates(found, version)),
-                    media_type="application/json", headers=cache_headers(version))
+                    media_type="application/json", headers=common.cache_headers(req))

@@ -7,15 +7,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.common.errors import MethodNotAllowed, NotFound
-from ownstack.placement.api import views
-from ownstack.placement.api.common import (
-    at_least,
-    body,
-    cache_headers,
-    check_accept,
-    rp_url,
-    version_of,
-)
+from ownstack.placement.api import common, views
 from ownstack.placement.api.schemas import inventory as schema
 from ownstack.placement.objects import inventories as inv
 from ownstack.placement.objects.inventories import InventoryRecord
@@ -28,22 +20,20 @@ _PUT_ALL = Validator(schema.PUT_ALL)
 
 
 def _zero_allowed(req: Req) -> bool:
-    return at_least(version_of(req), "1.26")
+    return common.at_least(common.version_of(req), "1.26")
 
 
 async def list_inventories(req: Req) -> Response:
-    req.svc.enforce(req.ctx, "placement:resource_providers:inventories:list")
-    check_accept(req)
+    common.allow_read(req, "placement:resource_providers:inventories:list")
     async with req.svc.read() as db:
         provider = await get_provider(db, req.params["uuid"])
         records = await inv.get_inventories(db, req.svc.names, provider)
-    return json_response(views.inventories(records, provider), headers=cache_headers(
-        version_of(req), (r.modified for r in records)))
+    return json_response(views.inventories(records, provider), headers=common.cache_headers(
+        req, (r.modified for r in records)))
 
 
 async def show_inventory(req: Req) -> Response:
-    req.svc.enforce(req.ctx, "placement:resource_providers:inventories:show")
-    check_accept(req)
+    common.allow_read(req, "placement:resource_providers:inventories:show")
     resource_class = req.params["resource_class"]
     async with req.svc.read() as db:
         provider = await get_provider(db, req.params["uuid"])
@@ -52,25 +42,25 @@ async def show_inventory(req: Req) -> Response:
     if record is None:
         raise NotFound(f"No inventory of class {resource_class} for {provider.uuid}")
     return json_response(views.inventory(record, provider),
-                         headers=cache_headers(version_of(req), [record.modified]))
+                         headers=common.cache_headers(req, [record.modified]))
 
 
 async def create_inventory(req: Req) -> Response:
     req.svc.enforce(req.ctx, "placement:resource_providers:inventories:create")
-    data = await body(req, _POST)
+    data = await common.body(req, _POST)
     async with req.svc.write() as db:
         provider = await get_provider(db, req.params["uuid"])
         record = InventoryRecord.from_body(data["resource_class"], data)
         inv.check_capacity(provider, [record], zero_allowed=_zero_allowed(req))
         await inv.add_inventory(db, req.svc.names, provider, record)
     return json_response(views.inventory(record, provider), status=201, headers={
-        "Location": f"{rp_url(provider.uuid)}/inventories/{record.resource_class}",
-        **cache_headers(version_of(req))})
+        "Location": f"{common.rp_url(provider.uuid)}/inventories/{record.resource_class}",
+        **common.cache_headers(req)})
 
 
 async def set_inventories(req: Req) -> Response:
     req.svc.enforce(req.ctx, "placement:resource_providers:inventories:update")
-    data = await body(req, _PUT_ALL)
+    data = await common.body(req, _PUT_ALL)
     async with req.svc.write() as db:
         provider = await get_provider(db, req.params["uuid"])
         records = [InventoryRecord.from_body(rc, values)
@@ -79,23 +69,23 @@ async def set_inventories(req: Req) -> Response:
         await inv.set_inventories(db, req.svc.names, provider,
                                   data["resource_provider_generation"], records)
     return json_response(views.inventories(records, provider),
-                         headers=cache_headers(version_of(req)))
+                         headers=common.cache_headers(req))
 
 
 async def update_inventory(req: Req) -> Response:
     req.svc.enforce(req.ctx, "placement:resource_providers:inventories:update")
-    data = await body(req, _PUT_ONE)
+    data = await common.body(req, _PUT_ONE)
     async with req.svc.write() as db:
         provider = await get_provider(db, req.params["uuid"])
         record = InventoryRecord.from_body(req.params["resource_class"], data)
         inv.check_capacity(provider, [record], zero_allowed=_zero_allowed(req))
         await inv.update_inventory(db, req.svc.names, provider,
                                    data["resource_provider_generation"], record)
-    return json_response(views.inventory(record, provider), headers=cache_headers(version_of(req)))
+    return json_response(views.inventory(record, provider), headers=common.cache_headers(req))
 
 
 async def delete_inventories(req: Req) -> Response:
-    if not at_least(version_of(req), "1.5"):
+    if not common.at_least(common.version_of(req), "1.5"):
         raise MethodNotAllowed("The method specified is not allowed for this resource.",
                                headers={"Allow": "GET, POST, PUT"})
     req.svc.enforce(req.ctx, "placement:resource_providers:inventories:delete")

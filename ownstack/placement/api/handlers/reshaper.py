@@ -7,12 +7,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response
 from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest
-from ownstack.placement.api.common import (
-    body,
-    pick,
-    require_version,
-    uuid_or_400,
-)
+from ownstack.placement.api import common
 from ownstack.placement.api.handlers.allocations import consumer_write
 from ownstack.placement.api.schemas import reshaper as schema
 from ownstack.placement.errors import RESOURCE_PROVIDER_NOT_FOUND, ProviderNotFound
@@ -26,11 +21,10 @@ _POST = (("1.38", Validator(schema.POST_1_38)), ("1.34", Validator(schema.POST_1
 
 
 async def post_reshaper(req: Req) -> Response:
-    version = require_version(req, "1.30")
-    req.svc.enforce(req.ctx, "placement:reshaper:reshape")
-    data = await body(req, pick(version, _POST))
-    writes = [await consumer_write(req, uuid_or_400(consumer, "consumer_uuid"), value, version)
-              for consumer, value in data["allocations"].items()]
+    version = common.allow(req, "placement:reshaper:reshape", since="1.30")
+    data = await common.body(req, common.pick(version, _POST))
+    writes = [await consumer_write(req, common.uuid_or_400(consumer, "consumer_uuid"), value,
+                                   version) for consumer, value in data["allocations"].items()]
     async with req.svc.write() as db:
         inventories = []
         for rp_uuid, inventory in data["inventories"].items():

@@ -7,15 +7,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest, Conflict, ValidationFailed
-from ownstack.placement.api import views
-from ownstack.placement.api.common import (
-    at_least,
-    body,
-    cache_headers,
-    check_accept,
-    require_version,
-    version_of,
-)
+from ownstack.placement.api import common, views
 from ownstack.placement.api.schemas import resource_class as schema
 from ownstack.placement.objects import resource_classes as classes
 from ownstack.placement.state import Req
@@ -26,29 +18,24 @@ _NAME = Validator(schema.NAME)
 
 
 async def list_resource_classes(req: Req) -> Response:
-    require_version(req, "1.2")
-    req.svc.enforce(req.ctx, "placement:resource_classes:list")
-    check_accept(req)
+    common.allow_read(req, "placement:resource_classes:list", since="1.2")
     async with req.svc.read() as db:
         found = await classes.list_classes(db)
     return json_response({"resource_classes": [views.resource_class(name) for name, _ in found]},
-                         headers=cache_headers(version_of(req), (m for _, m in found)))
+                         headers=common.cache_headers(req, (m for _, m in found)))
 
 
 async def show_resource_class(req: Req) -> Response:
-    require_version(req, "1.2")
-    req.svc.enforce(req.ctx, "placement:resource_classes:show")
-    check_accept(req)
+    common.allow_read(req, "placement:resource_classes:show", since="1.2")
     async with req.svc.read() as db:
         _, modified = await classes.get_class(db, req.params["name"])
     return json_response(views.resource_class(req.params["name"]),
-                         headers=cache_headers(version_of(req), [modified]))
+                         headers=common.cache_headers(req, [modified]))
 
 
 async def create_resource_class(req: Req) -> Response:
-    require_version(req, "1.2")
-    req.svc.enforce(req.ctx, "placement:resource_classes:create")
-    name = (await body(req, _POST))["name"]
+    common.allow(req, "placement:resource_classes:create", since="1.2")
+    name = (await common.body(req, _POST))["name"]
     async with req.svc.write() as db:
         if not await classes.create_class(db, req.svc.names, name):
             raise Conflict(f"Conflicting resource class already exists: {name}")
@@ -57,11 +44,10 @@ async def create_resource_class(req: Req) -> Response:
 
 async def update_resource_class(req: Req) -> Response:
     """1.2 - 1.6: rename a custom class; from 1.7: a bodiless create-or-verify."""
-    require_version(req, "1.2")
-    req.svc.enforce(req.ctx, "placement:resource_classes:update")
+    common.allow(req, "placement:resource_classes:update", since="1.2")
     name = req.params["name"]
-    if not at_least(version_of(req), "1.7"):
-        new_name = (await body(req, _PUT_1_2))["name"]
+    if not common.at_least(common.version_of(req), "1.7"):
+        new_name = (await common.body(req, _PUT_1_2))["name"]
         async with req.svc.write() as db:
             await classes.rename_class(db, req.svc.names, name, new_name)
         return json_response(views.resource_class(new_name))
@@ -76,8 +62,7 @@ async def update_resource_class(req: Req) -> Response:
 
 
 async def delete_resource_class(req: Req) -> Response:
-    require_version(req, "1.2")
-    req.svc.enforce(req.ctx, "placement:resource_classes:delete")
+    common.allow(req, "placement:resource_classes:delete", since="1.2")
     async with req.svc.write() as db:
         await classes.delete_class(db, req.svc.names, req.params["name"])
     return empty_response(204)

@@ -8,17 +8,7 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
-from ownstack.placement.api import views
-from ownstack.placement.api.common import (
-    at_least,
-    body,
-    cache_headers,
-    check_accept,
-    pick,
-    query,
-    rp_url,
-    version_of,
-)
+from ownstack.placement.api import common, views
 from ownstack.placement.api.request_groups import parse_provider_filters
 from ownstack.placement.api.schemas import resource_provider as schema
 from ownstack.placement.objects import providers as rps
@@ -33,56 +23,52 @@ _LIST = (("1.18", Validator(schema.LIST_1_18)), ("1.14", Validator(schema.LIST_1
 
 
 async def list_resource_providers(req: Req) -> Response:
-    req.svc.enforce(req.ctx, "placement:resource_providers:list")
-    check_accept(req)
-    version = version_of(req)
-    params = query(req, pick(version, _LIST))
+    version = common.allow_read(req, "placement:resource_providers:list")
+    params = common.query(req, common.pick(version, _LIST))
     wanted = parse_provider_filters(req.query, version)
     async with req.svc.read() as db:
         found = await find_providers(db, req.svc.names, wanted, name=params.get("name"),
                                      uuid=params.get("uuid"))
     return json_response({"resource_providers": [views.provider(p, version) for p in found]},
-                         headers=cache_headers(version, (p.modified for p in found)))
+                         headers=common.cache_headers(req, (p.modified for p in found)))
 
 
 async def create_resource_provider(req: Req) -> Response:
     req.svc.enforce(req.ctx, "placement:resource_providers:create")
-    version = version_of(req)
-    data = await body(req, pick(version, _POST))
+    version = common.version_of(req)
+    data = await common.body(req, common.pick(version, _POST))
     rp_uuid = str(uuidlib.UUID(data["uuid"])) if data.get("uuid") else str(uuidlib.uuid4())
     parent = data.get("parent_provider_uuid")
     async with req.svc.write() as db:
         provider = await rps.create_provider(
             db, rp_uuid, data["name"], str(uuidlib.UUID(parent)) if parent else None)
-    headers = {"Location": rp_url(provider.uuid)}
-    if at_least(version, "1.20"):
+    headers = {"Location": common.rp_url(provider.uuid)}
+    if common.at_least(version, "1.20"):
         return json_response(views.provider(provider, version), headers={
-            **headers, **cache_headers(version, [provider.modified])})
+            **headers, **common.cache_headers(req, [provider.modified])})
     return empty_response(201, headers=headers)
 
 
 async def show_resource_provider(req: Req) -> Response:
-    req.svc.enforce(req.ctx, "placement:resource_providers:show")
-    check_accept(req)
-    version = version_of(req)
+    version = common.allow_read(req, "placement:resource_providers:show")
     async with req.svc.read() as db:
         provider = await rps.get_provider(db, req.params["uuid"])
     return json_response(views.provider(provider, version),
-                         headers=cache_headers(version, [provider.modified]))
+                         headers=common.cache_headers(req, [provider.modified]))
 
 
 async def update_resource_provider(req: Req) -> Response:
     req.svc.enforce(req.ctx, "placement:resource_providers:update")
-    version = version_of(req)
-    data = await body(req, pick(version, _PUT))
+    version = common.version_of(req)
+    data = await common.body(req, common.pick(version, _PUT))
     async with req.svc.write() as db:
         provider = await rps.get_provider(db, req.params["uuid"])
         if data.get("parent_provider_uuid"):
             data["parent_provider_uuid"] = str(uuidlib.UUID(data["parent_provider_uuid"]))
         provider = await rps.update_provider(db, provider, data,
-                                             allow_reparenting=at_least(version, "1.37"))
+                                             allow_reparenting=common.at_least(version, "1.37"))
     return json_response(views.provider(provider, version),
-                         headers=cache_headers(version, [provider.modified]))
+                         headers=common.cache_headers(req, [provider.modified]))
 
 
 async def delete_resource_provider(req: Req) -> Response:

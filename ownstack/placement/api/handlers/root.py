@@ -6,8 +6,7 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.common.api.routing import public
-from ownstack.placement.api import views
-from ownstack.placement.api.common import cache_headers, version_of
+from ownstack.placement.api import common, views
 from ownstack.placement.microversions import MICROVERSIONS
 from ownstack.placement.state import Req
 
@@ -16,4 +15,4 @@ from ownstack.placement.state import Req
 async def home(req: Req) -> Response:
     return json_response(views.versions(str(MICROVERSIONS.min_version),
                                         str(MICROVERSIONS.max_version)),
-                         headers=cache_headers(version_of(req)))
+                         headers=common.cache_headers(req))

@@ -7,15 +7,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.common.errors import BadRequest, ValidationFailed
-from ownstack.placement.api import views
-from ownstack.placement.api.common import (
-    body,
-    cache_headers,
-    check_accept,
-    query,
-    require_version,
-    version_of,
-)
+from ownstack.placement.api import common, views
 from ownstack.placement.api.schemas import trait as schema
 from ownstack.placement.objects import traits
 from ownstack.placement.objects.providers import get_provider
@@ -27,10 +19,8 @@ _LIST = Validator(schema.LIST)
 
 
 async def list_traits(req: Req) -> Response:
-    require_version(req, "1.6")
-    req.svc.enforce(req.ctx, "placement:traits:list")
-    check_accept(req)
-    params = query(req, _LIST)
+    common.allow_read(req, "placement:traits:list", since="1.6")
+    params = common.query(req, _LIST)
     names_in = prefix = associated = None
     if "name" in params:
         op, sep, value = params["name"].partition(":")
@@ -50,20 +40,18 @@ async def list_traits(req: Req) -> Response:
         found = await traits.list_traits(db, names_in=names_in, prefix=prefix,
                                          associated=associated)
     return json_response({"traits": [name for name, _ in found]},
-                         headers=cache_headers(version_of(req), (c for _, c in found)))
+                         headers=common.cache_headers(req, (c for _, c in found)))
 
 
 async def show_trait(req: Req) -> Response:
-    require_version(req, "1.6")
-    req.svc.enforce(req.ctx, "placement:traits:show")
+    common.allow(req, "placement:traits:show", since="1.6")
     async with req.svc.read() as db:
         _, created = await traits.get_trait(db, req.params["name"])
-    return empty_response(204, headers=cache_headers(version_of(req), [created]))
+    return empty_response(204, headers=common.cache_headers(req, [created]))
 
 
 async def put_trait(req: Req) -> Response:
-    require_version(req, "1.6")
-    req.svc.enforce(req.ctx, "placement:traits:update")
+    common.allow(req, "placement:traits:update", since="1.6")
     name = req.params["name"]
     try:
         _CUSTOM.validate(name)
@@ -74,43 +62,38 @@ async def put_trait(req: Req) -> Response:
     async with req.svc.write() as db:
         created, created_at = await traits.ensure_trait(db, req.svc.names, name)
     return empty_response(201 if created else 204, headers={
-        "Location": f"/traits/{name}", **cache_headers(version_of(req), [created_at])})
+        "Location": f"/traits/{name}", **common.cache_headers(req, [created_at])})
 
 
 async def delete_trait(req: Req) -> Response:
-    require_version(req, "1.6")
-    req.svc.enforce(req.ctx, "placement:traits:delete")
+    common.allow(req, "placement:traits:delete", since="1.6")
     async with req.svc.write() as db:
         await traits.delete_trait(db, req.svc.names, req.params["name"])
     return empty_response(204)
 
 
 async def list_provider_traits(req: Req) -> Response:
-    require_version(req, "1.6")
-    req.svc.enforce(req.ctx, "placement:resource_providers:traits:list")
-    check_accept(req)
+    common.allow_read(req, "placement:resource_providers:traits:list", since="1.6")
     async with req.svc.read() as db:
         provider = await get_provider(db, req.params["uuid"])
         names = await traits.provider_traits(db, provider.id)
     return json_response(views.provider_traits(provider, names),
-                         headers=cache_headers(version_of(req)))
+                         headers=common.cache_headers(req))
 
 
 async def set_provider_traits(req: Req) -> Response:
-    require_version(req, "1.6")
-    req.svc.enforce(req.ctx, "placement:resource_providers:traits:update")
-    data = await body(req, _SET)
+    common.allow(req, "placement:resource_providers:traits:update", since="1.6")
+    data = await common.body(req, _SET)
     async with req.svc.write() as db:
         provider = await get_provider(db, req.params["uuid"])
         await traits.set_provider_traits(db, req.svc.names, provider,
                                          data["resource_provider_generation"], data["traits"])
     return json_response(views.provider_traits(provider, sorted(set(data["traits"]))),
-                         headers=cache_headers(version_of(req)))
+                         headers=common.cache_headers(req))
 
 
 async def delete_provider_traits(req: Req) -> Response:
-    require_version(req, "1.6")
-    req.svc.enforce(req.ctx, "placement:resource_providers:traits:delete")
+    common.allow(req, "placement:resource_providers:traits:delete", since="1.6")
     async with req.svc.write() as db:
         provider = await get_provider(db, req.params["uuid"])
         await traits.set_provider_traits(db, req.svc.names, provider, None, [])

@@ -6,15 +6,7 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.common.api.schema import Validator
-from ownstack.placement.api import views
-from ownstack.placement.api.common import (
-    at_least,
-    cache_headers,
-    check_accept,
-    query,
-    require_version,
-    version_of,
-)
+from ownstack.placement.api import common, views
 from ownstack.placement.api.schemas import usage as schema
 from ownstack.placement.objects.providers import get_provider
 from ownstack.placement.objects.usages import project_usages, provider_usages
@@ -25,23 +17,22 @@ _GET_1_38 = Validator(schema.GET_1_38)
 
 
 async def list_provider_usages(req: Req) -> Response:
-    req.svc.enforce(req.ctx, "placement:resource_providers:usages")
-    check_accept(req)
+    common.allow_read(req, "placement:resource_providers:usages")
     async with req.svc.read() as db:
         provider = await get_provider(db, req.params["uuid"])
         usages = await provider_usages(db, req.svc.names, provider.id)
     return json_response(views.provider_usages(provider, usages),
-                         headers=cache_headers(version_of(req)))
+                         headers=common.cache_headers(req))
 
 
 async def total_usages(req: Req) -> Response:
-    version = require_version(req, "1.9")
-    by_type = at_least(version, "1.38")
-    params = query(req, _GET_1_38 if by_type else _GET_1_9)
+    version = common.require_version(req, "1.9")
+    by_type = common.at_least(version, "1.38")
+    params = common.query(req, _GET_1_38 if by_type else _GET_1_9)
     req.svc.enforce(req.ctx, "placement:usages", {"project_id": params["project_id"]})
-    check_accept(req)
+    common.check_accept(req)
     async with req.svc.read() as db:
         usages = await project_usages(db, req.svc.names, params["project_id"],
                                       params.get("user_id"), by_type=by_type,
                                       consumer_type=params.get("consumer_type"))
-    return json_response({"usages": usages}, headers=cache_headers(version))
+    return json_response({"usages": usages}, headers=common.cache_headers(req))
