@@ -109,6 +109,8 @@ class InProcessBus:
             message = await queue.get()
             try:
                 result = await handler(message.method, message.payload)
+                # An answer that is not JSON is the handler's failure, told to the caller.
+                answer = _copy(result) if message.reply is not None else None
             except asyncio.CancelledError:
                 queue.put_nowait(message)     # not handled: leave it for another server
                 raise
@@ -119,7 +121,7 @@ class InProcessBus:
                     log.exception("cast %s failed", message.method)
             else:
                 if message.reply is not None and not message.reply.done():
-                    message.reply.set_result(_copy(result))
+                    message.reply.set_result(answer)
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)

@@ -123,16 +123,20 @@ class RabbitMQBus:
             async with message.process(ignore_processed=True, requeue=False):
                 method, payload = _decode(message)
                 try:
-                    result: Any = {"result": await handler(method, payload)}
+                    result = await handler(method, payload)
+                    # An answer that is not JSON is the handler's failure, told to the
+                    # caller, who would otherwise wait out its timeout.
+                    answer = base.to_json({"result": result}) if message.reply_to else ""
                 except Exception as exc:
                     if not message.reply_to:
                         log.exception("cast %s on %s failed", method, topic)
                         return
                     error = base.RemoteError.of(exc)
-                    result = {"error": {"kind": error.kind, "message": error.message}}
+                    answer = json.dumps({"error": {"kind": error.kind,
+                                                   "message": error.message}})
                 if message.reply_to and self._channel is not None:
                     await self._channel.default_exchange.publish(
-                        aio_pika.Message(json.dumps(result).encode(),
+                        aio_pika.Message(answer.encode(),
                                          correlation_id=message.correlation_id,
                                          content_type="application/json"),
                         routing_key=message.reply_to)

@@ -57,6 +57,20 @@ async def test_handler_errors_reach_the_caller(bus: Any) -> None:
     await sub.cancel()
 
 
+async def test_an_answer_that_is_not_json_reaches_the_caller_as_an_error(bus: Any) -> None:
+    name = topic()
+
+    async def handler(method: str, payload: dict[str, Any]) -> Any:
+        return {"made": object()} if method == "bad" else {"ok": True}
+
+    sub = await bus.serve(name, handler)
+    with pytest.raises(RemoteError) as caught:
+        await bus.call(name, "bad", {}, timeout=5)
+    assert caught.value.kind == "BusError" and "not JSON" in caught.value.message
+    assert await bus.call(name, "good", {}, timeout=5) == {"ok": True}   # still serving
+    await sub.cancel()
+
+
 async def test_call_without_a_server_times_out(bus: Any) -> None:
     with pytest.raises(BusTimeout):
         await bus.call(topic(), "ping", {}, timeout=0.3)
