@@ -128,3 +128,12 @@ class TagNotFound(NetworkError, NotFound):
 
     def __init__(self, resource_id: str, tag: str) -> None:
         super().__init__(f"Tag {tag} could not be found for resource {resource_id}.")
+
+
+class NoNetworkAvailable(NetworkError, OwnstackError):
+    """Every VXLAN id of the configured range is taken (Neutron's ResourceExhausted)."""
+
+    status = 503
+    code = "NoNetworkAvailable"
+    message = ("Unable to create the network. No tenant network is available for "
+               "allocation.")

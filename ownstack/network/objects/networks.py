@@ -20,7 +20,13 @@ from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
-from ownstack.network.errors import InUse, InvalidInput, NetworkConflict, ResourceNotFound
+from ownstack.network.errors import (
+    InUse,
+    InvalidInput,
+    NetworkConflict,
+    NoNetworkAvailable,
+    ResourceNotFound,
+)
 from ownstack.network.objects import quotas
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import Network, Port, Subnet
@@ -162,8 +168,7 @@ async def create_network(db: AsyncSession, config: NetworkConfig, project_id: st
         picked = await _insert(db, fields, await _free_vni(db, config))
         if picked is not None:
             return picked
-    raise NetworkConflict("NoNetworkAvailable", "Unable to create the network. No tenant "
-                          "network is available for allocation.")
+    raise NoNetworkAvailable
 
 
 async def _insert(db: AsyncSession, fields: dict[str, Any], vni: int) -> Network | None:
@@ -188,8 +193,7 @@ async def _free_vni(db: AsyncSession, config: NetworkConfig) -> int:
         .scalars().all())
     size = high - low + 1
     if len(used) >= size:
-        raise NetworkConflict("NoNetworkAvailable", "Unable to create the network. No tenant "
-                              "network is available for allocation.")
+        raise NoNetworkAvailable
     if len(used) < size // 2:
         while True:
             vni = random.randint(low, high)
