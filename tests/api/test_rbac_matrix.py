@@ -59,7 +59,7 @@ async def observe(world: World, route: Route, side: str, role: str, expected: st
     return observed, r.text[:160] if r.status_code >= 400 else ""
 
 
-@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute"])
+@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute", "network"])
 async def test_rbac_matrix(world: World, service: str) -> None:
     failures = []
     for route in every_route():

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 WRITES = ("POST", "PUT", "PATCH")
 VERSIONED = {"placement": "1.39", "compute": "2.96"}
+SERVICES = ["identity", "image", "placement", "compute", "network"]
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def _routes(service: str) -> list[Route]:
 
 
 async def test_every_service_is_swept() -> None:
-    assert sorted(service_types()) == sorted(["identity", "image", "placement", "compute"]), \
+    assert sorted(service_types()) == sorted(SERVICES), \
         "a new service needs its error shape in tests/helpers/sweeps/routes.py and its " \
         "resources in tests/helpers/sweeps/world.py"
 
@@ -155,7 +156,7 @@ def _body_probes(limit: int) -> list[tuple[Probe, bytes | None, str]]:
     ]
 
 
-@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute"])
+@pytest.mark.parametrize("service", SERVICES)
 async def test_bad_bodies(sweep: Sweep, service: str) -> None:
     limit = sweep.limits[service]
     for route in _routes(service):
@@ -198,7 +199,7 @@ PATH_VALUES = [
 ]
 
 
-@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute"])
+@pytest.mark.parametrize("service", SERVICES)
 async def test_bad_path_parameters(sweep: Sweep, service: str) -> None:
     """Each parameter in turn is garbage, the others real, with a body the route would
     accept. A NUL must be refused; other garbage may be a name the route accepts (a new
@@ -248,7 +249,7 @@ QUERIES = [
 ]
 
 
-@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute"])
+@pytest.mark.parametrize("service", SERVICES)
 async def test_bad_query_strings(sweep: Sweep, service: str) -> None:
     for route in _routes(service):
         if route.method != "GET":
@@ -352,7 +353,7 @@ def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
     return copy
 
 
-@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute"])
+@pytest.mark.parametrize("service", SERVICES)
 async def test_bad_values_in_valid_bodies(sweep: Sweep, service: str) -> None:
     """A valid body with one field of the wrong type, out of range, or unknown: some are
     still valid (a long name), but none may be a 5xx."""
@@ -379,7 +380,7 @@ TOKENS: list[tuple[str, str | bytes]] = [
 ]
 
 
-@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute"])
+@pytest.mark.parametrize("service", SERVICES)
 async def test_bad_tokens(sweep: Sweep, service: str) -> None:
     """A token that is not one is a 401 in the service's error body on every route that
     needs one; the public routes (version documents, token issue) may ignore it."""

@@ -40,11 +40,19 @@ def as_bool(value: str) -> bool:
     return parsed
 
 
+_INT_RANGE: Final = range(-(2**63), 2**63)
+_MAX_LIMIT: Final = 2**31 - 1
+
+
 def as_int(value: str) -> int:
+    """A filter's integer, as the columns hold them (64 bits at most)."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise InvalidInput(f"'{value}' is not an integer") from None
+    if number not in _INT_RANGE:
+        raise InvalidInput(f"'{value}' is out of range")
+    return number
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,8 @@ def _limit(value: str) -> int | None:
     if limit < 0:
         raise BadNetworkRequest("request", f"Limit must be an integer 0 or greater and not "
                                 f"'{value}'")
-    return limit or None                    # limit=0 means no limit, as in Neutron
+    # limit=0 means no limit, as in Neutron; a limit beyond any table is no limit either.
+    return min(limit, _MAX_LIMIT) or None
 
 
 @dataclass(frozen=True)

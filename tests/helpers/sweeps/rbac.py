@@ -28,6 +28,8 @@ resources, a ``reader`` reads them and never writes):
   database queries filter by project for non-admins); a quota set or usage report of
   another project is a 403 (the policy target is the project in the URL). Flavor,
   hypervisor, service and aggregate management is admin only (``nova/policies``).
+- Neutron: another project's resource is a 404; a reader reads, a member writes
+  (``neutron/conf/policies``).
 """
 
 from __future__ import annotations
@@ -312,4 +314,31 @@ COMPUTE = _table("compute", {
     ("DELETE", f"{_SERVER}/tags/{{tag}}"): "ood/ohh",
 })
 
-EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE}
+
+def _tagged(path: str) -> dict[tuple[str, str], str]:
+    """The tags of a project's resource: its readers read them, its members change them."""
+    return {("GET", f"{path}/tags"): "ooo/ohh", ("PUT", f"{path}/tags"): "ood/ohh",
+            ("DELETE", f"{path}/tags"): "ood/ohh", ("GET", f"{path}/tags/{{tag}}"): "ooo/ohh",
+            ("PUT", f"{path}/tags/{{tag}}"): "ood/ohh",
+            ("DELETE", f"{path}/tags/{{tag}}"): "ood/ohh"}
+
+
+# Neutron: another project's network, port, group... is not found (its queries filter by
+# project for non-admins); a project's reader reads and its member writes
+# (neutron/conf/policies, the 2023.1+ defaults).
+_NETWORK = "/v2.0/networks/{network_id}"
+NETWORK = _table("network", {
+    ("GET", "/"): ANYONE,
+    ("GET", "/v2.0"): ANYONE,
+    ("GET", "/v2.0/extensions"): ANYONE,
+    ("GET", "/v2.0/extensions/{alias}"): ANYONE,
+    ("GET", "/v2.0/networks"): ANYONE,
+    ("POST", "/v2.0/networks"): "ood/ood",
+    ("GET", _NETWORK): "ooo/ohh",
+    ("PUT", _NETWORK): "ood/ohh",
+    ("DELETE", _NETWORK): "ood/ohh",
+    **_tagged("/v2.0/networks/{resource_id}"),
+})
+
+EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,
+                                       **NETWORK}

@@ -328,6 +328,17 @@ async def _server_tags(cell: Cell) -> Any:
 
 # --- preparing what a destructive request consumes -----------------------------------------
 
+# --- network -------------------------------------------------------------------------------
+
+body("network", "POST", "/v2.0/networks")(_named("network"))
+body("network", "PUT", "/v2.0/networks/{network_id}")(_described("network"))
+
+
+@body("network", "PUT", "/v2.0/networks/{resource_id}/tags")
+async def _network_tags(cell: Cell) -> Any:
+    return {"tags": ["sweep-tag"]}
+
+
 Prepare = Callable[[Cell], Awaitable[dict[str, str]]]
 Restore = Callable[[Cell], Awaitable[None]]
 PREPARATIONS: dict[Route, Prepare] = {}
@@ -398,7 +409,7 @@ def _owner_token(cell: Cell, route: Route) -> str:
     """Who makes a thing for a cell: its owner for what a project or a user owns, the cloud
     admin for the rest."""
     owned = {("compute", "/v2.1/servers"), ("compute", "/v2.1/os-server-groups"),
-             ("image", "/v2/images")}
+             ("image", "/v2/images"), ("network", "/v2.0/networks")}
     per_user = {("compute", "/v2.1/os-keypairs"),
                 ("identity", "/v3/users/{user_id}/application_credentials")}
     if (route.service, route.template) in per_user:

@@ -60,7 +60,7 @@ def service_types() -> list[str]:
 
 def error_body_problem(service: str, response: httpx.Response) -> str | None:
     """What is wrong with an error answer of ``service``, or None when it has the
-    service's own error shape (Keystone's, Glance's, Placement's or Nova's)."""
+    service's own error shape (Keystone's, Glance's, Placement's, Nova's or Neutron's)."""
     status = response.status_code
     if not response.headers.get("x-openstack-request-id", "").startswith("req-"):
         return "no X-Openstack-Request-Id header"
@@ -71,7 +71,8 @@ def error_body_problem(service: str, response: httpx.Response) -> str | None:
     except ValueError:
         return f"not JSON: {response.text[:200]!r}"
     checks = {"identity": _keystone_problem, "image": _glance_problem,
-              "placement": _placement_problem, "compute": _nova_problem}
+              "placement": _placement_problem, "compute": _nova_problem,
+              "network": _neutron_problem}
     return checks[service](status, body)
 
 
@@ -111,4 +112,14 @@ def _nova_problem(status: int, body: Any) -> str | None:
         return f"not {{{name!r}: ...}}: {body!r:.200}"
     if body[name].get("code") != status or not body[name].get("message"):
         return f"fault without code {status} and message: {body!r:.200}"
+    return None
+
+
+def _neutron_problem(status: int, body: Any) -> str | None:
+    if not isinstance(body, dict) or set(body) != {"NeutronError"}:
+        return f"not {{'NeutronError': ...}}: {body!r:.200}"
+    error = body["NeutronError"]
+    if not isinstance(error, dict) or set(error) != {"type", "message", "detail"} \
+            or not error["type"] or not error["message"]:
+        return f"NeutronError without type, message and detail: {error!r:.200}"
     return None

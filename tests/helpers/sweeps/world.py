@@ -136,9 +136,20 @@ class World:
             return "sweep_key"
         if name == "tag":
             return "sweep-tag"
+        if service == "network":
+            return self._network_value(name, tenant)
         if name in ("server_id", "group_id", "request_id"):
             return tenant.ids[name]
         return self.shared[f"compute:{name}"]
+
+    def _network_value(self, name: str, tenant: Tenant) -> str:
+        if name == "tag":
+            return "sweep-tag"
+        if name == "alias":
+            return "external-net"
+        if name == "resource_id":
+            return tenant.ids["network_id"]
+        return tenant.ids[name]
 
     def query(self, route: Route, side: str = "own") -> dict[str, str]:
         """The query a route cannot do without."""
@@ -212,6 +223,7 @@ async def build_world(cloud: CloudClient) -> World:
     await _image(world)
     await _placement(world)
     await _compute(world)
+    await _network(world)
     return world
 
 
@@ -377,3 +389,13 @@ async def _compute(world: World) -> None:
     shared["compute:hypervisor_id"] = r.json()["hypervisors"][0]["id"]
     r = await world.call("compute", "GET", "/v2.1/os-services", expect=200)
     shared["compute:service_id"] = r.json()["services"][0]["id"]
+
+
+async def _network(world: World) -> None:
+    for tenant in world.tenants.values():
+        member = tenant.callers["member"].token
+        r = await world.call("network", "POST", "/v2.0/networks", token=member, expect=201,
+                             json={"network": {"name": unique("sweep-net")}})
+        tenant.ids["network_id"] = network_id = r.json()["network"]["id"]
+        await world.call("network", "PUT", f"/v2.0/networks/{network_id}/tags/sweep-tag",
+                         token=member, expect=201)
