@@ -114,3 +114,10 @@ class RevisionMismatch(NetworkError, OwnstackError):
 class ConcurrentUpdate(NetworkError, Conflict):
     code = "ConcurrentUpdate"
     message = "Another request changed the same resources at the same time; retry."
+
+
+class NetworkBadRequest(NetworkError, BadRequest):
+    """A 400 whose Neutron type is given where it is raised (``InvalidIpForSubnet``, ...)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message, code=kind)
