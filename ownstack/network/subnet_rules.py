@@ -257,7 +257,7 @@ def check_dhcp_compatible(network: IPNetwork) -> None:
         raise InvalidInput("Loopback IP subnet is not supported if enable_dhcp is True")
     if network.version == 4 and int(network.network_address) == 0:
         raise InvalidInput("First IP '0.0.0.0' of network is not supported if enable_dhcp "
-                           "is True.")
+                           "is True")
 
 
 def check_gateway(gateway: IPAddress, network: IPNetwork) -> None:
