@@ -137,3 +137,10 @@ class NoNetworkAvailable(NetworkError, OwnstackError):
     code = "NoNetworkAvailable"
     message = ("Unable to create the network. No tenant network is available for "
                "allocation.")
+
+
+class NetworkBadRequest(NetworkError, BadRequest):
+    """A 400 whose Neutron type is given where it is raised (``InvalidIpForSubnet``, ...)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message, code=kind)
