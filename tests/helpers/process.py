@@ -84,6 +84,10 @@ class Cloud:
         return f"http://127.0.0.1:{self.port + 3}"
 
     @property
+    def network_url(self) -> str:
+        return f"http://127.0.0.1:{self.port + 4}"
+
+    @property
     def auth_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v3"
 
@@ -228,6 +232,10 @@ def wait_for_placement(cloud: Cloud, timeout: float = 30.0) -> None:
 
 def wait_for_compute(cloud: Cloud, timeout: float = 30.0) -> None:
     _wait_for_url(f"{cloud.compute_url}/v2.1", lambda status: status == 200, timeout)
+
+
+def wait_for_network(cloud: Cloud, timeout: float = 30.0) -> None:
+    _wait_for_url(f"{cloud.network_url}/", lambda status: status == 200, timeout)
 
 
 def member_cloud(cloud: Cloud, prefix: str) -> tuple[str, str]:

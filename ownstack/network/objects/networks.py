@@ -36,6 +36,7 @@ VXLAN: Final = "vxlan"
 FLAT: Final = "flat"
 NETWORK_TYPES: Final = (VXLAN, FLAT)
 VXLAN_OVERHEAD: Final = 50
+MIN_MTU: Final = 68                      # IPv4's minimum; Neutron refuses less
 MAX_VNI: Final = 2**24 - 1
 # Ports the network service made itself; they do not keep a network "in use".
 SERVICE_OWNERS: Final = ("network:dhcp",)
@@ -130,6 +131,14 @@ def max_mtu(config: NetworkConfig, network_type: str) -> int:
     return config.physical_mtu - (VXLAN_OVERHEAD if network_type == VXLAN else 0)
 
 
+def check_mtu(config: NetworkConfig, network_type: str, mtu: int) -> None:
+    largest = max_mtu(config, network_type)
+    if mtu > largest:
+        raise InvalidInput(f"Requested MTU is too big, maximum is {largest}")
+    if mtu < MIN_MTU:
+        raise InvalidInput(f"Requested MTU is too small, minimum is {MIN_MTU}")
+
+
 async def create_network(db: AsyncSession, config: NetworkConfig, project_id: str,
                          data: dict[str, Any], network_id: str) -> Network:
     """A new network of ``project_id``, with a segment of its own."""
@@ -137,8 +146,8 @@ async def create_network(db: AsyncSession, config: NetworkConfig, project_id: st
     segment = requested_segment(data) or Segment(VXLAN, None, None)
     largest = max_mtu(config, segment.network_type)
     mtu = data.get("mtu")
-    if mtu is not None and mtu > largest:
-        raise InvalidInput(f"Requested MTU is too big, maximum is {largest}")
+    if mtu is not None:
+        check_mtu(config, segment.network_type, mtu)
     if segment.network_type == FLAT:
         taken = await db.scalar(sa.select(Network.id).where(
             Network.network_type == FLAT, Network.physical_network == segment.physical_network))
@@ -206,9 +215,7 @@ async def update_network(db: AsyncSession, config: NetworkConfig, row: Network,
                          data: dict[str, Any], revision: int | None) -> Network:
     check_revision(row, revision)
     if "mtu" in data:
-        largest = max_mtu(config, row.network_type)
-        if data["mtu"] > largest:
-            raise InvalidInput(f"Requested MTU is too big, maximum is {largest}")
+        check_mtu(config, row.network_type, data["mtu"])
         row.mtu = data["mtu"]
     for name in ("name", "description"):
         if name in data:

@@ -124,7 +124,8 @@ async def test_update_bumps_the_revision_and_if_match_guards_it(network: Service
 async def test_bad_input_is_400_in_neutrons_body(network: ServiceClient) -> None:
     for body in ({"network": {"name": "x", "color": "red"}}, {"network": {"mtu": "big"}},
                  {"network": {"admin_state_up": "maybe"}}, {"networks": {}}, {"network": []},
-                 {"network": {"mtu": 9000}},
+                 {"network": {"mtu": 9000}}, {"network": {"mtu": "10"}},
+                 {"network": {"mtu": "9000"}}, {"network": {"mtu": "12a"}},
                  {"network": {"provider:network_type": "gre"}},
                  {"network": {"provider:network_type": "flat"}},
                  {"network": {"provider:segmentation_id": 2**24}}):

@@ -56,6 +56,7 @@ async def show_network(req: Req) -> Response:
 
 async def create_network(req: Req) -> Response:
     data = common.booleans(await common.body(req, schema.CREATE, "network"), *_FLAGS)
+    common.integers(data, "mtu", "provider:segmentation_id")
     project_id = common.owner(req, data)
     common.enforce_attributes(req, "create", "network", data, {"project_id": project_id},
                               _GUARDED_CREATE)
@@ -69,6 +70,7 @@ async def create_network(req: Req) -> Response:
 
 async def update_network(req: Req) -> Response:
     data = common.booleans(await common.body(req, schema.UPDATE, "network"), *_FLAGS)
+    common.integers(data, "mtu")
     async with req.svc.write() as db:
         row = await networks.get_network(db, req.ctx, req.params["network_id"])
         common.enforce_attributes(req, "update", "network", data, _target(row),

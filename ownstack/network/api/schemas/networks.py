@@ -11,6 +11,8 @@ BOOL: dict[str, Any] = {"type": ["boolean", "string", "integer"],
                         "enum": [True, False, "true", "false", "True", "False", "TRUE", "FALSE",
                                  "1", "0", 1, 0]}
 NAME: dict[str, Any] = {"type": "string", "maxLength": 255}
+# Neutron's convert_to_int: a JSON integer, or a string of digits (the CLI sends "1400").
+INT_OR_DIGITS: dict[str, Any] = {"type": ["integer", "string"], "pattern": "^-?[0-9]{1,19}$"}
 DESCRIPTION: dict[str, Any] = {"type": "string", "maxLength": 255}
 PROJECT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 255}
 UUID: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 36}
@@ -22,7 +24,7 @@ _COMMON: dict[str, Any] = {
     "shared": BOOL,
     "router:external": BOOL,
     "is_default": BOOL,
-    "mtu": {"type": "integer", "minimum": 68, "maximum": 65535},
+    "mtu": {**INT_OR_DIGITS, "minimum": 68, "maximum": 65535},
     "port_security_enabled": BOOL,
 }
 
@@ -37,7 +39,8 @@ CREATE = Validator({
             "provider:network_type": {"type": ["string", "null"], "maxLength": 32},
             "provider:physical_network": {"type": ["string", "null"], "minLength": 1,
                                           "maxLength": 64},
-            "provider:segmentation_id": {"type": ["integer", "null"]},
+            "provider:segmentation_id": {"type": ["integer", "string", "null"],
+                                         "pattern": INT_OR_DIGITS["pattern"]},
             "availability_zone_hints": {"type": "array", "maxItems": 16,
                                         "items": {"type": "string", "maxLength": 255}},
         },

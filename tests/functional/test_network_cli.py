@@ -1,0 +1,73 @@
+"""Networks through the real `openstack` CLI and openstacksdk: what an admin and two
+projects' members do, and what each of them sees."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.names import unique
+from helpers.process import Cloud, member_cloud, wait_for_network
+
+pytestmark = pytest.mark.functional
+
+
+def test_networks_through_the_cli(cloud: Cloud) -> None:
+    wait_for_network(cloud)
+    public_name = unique("public")
+    public = cloud.osc_json("network", "create", "--external", "--share",
+                            "--provider-network-type", "flat",
+                            "--provider-physical-network", unique("physnet"), public_name)
+    assert public["router:external"] is True and public["shared"] is True
+    assert public["provider:network_type"] == "flat" and public["mtu"] == 1500
+
+    _, alice = member_cloud(cloud, "net-alice")
+    _, bob = member_cloud(cloud, "net-bob")
+    demo = cloud.osc_json("network", "create", "demo-net", "--description", "the demo",
+                          "--tag", "blue", cloud=alice)
+    assert demo["name"] == "demo-net" and demo["status"] == "ACTIVE"
+    assert demo["mtu"] == 1450 and demo["tags"] == ["blue"]
+    theirs = cloud.osc_json("network", "create", "demo-net", cloud=bob)
+
+    listed = {n["ID"] for n in cloud.osc_json("network", "list", cloud=alice)}
+    assert demo["id"] in listed and public["id"] in listed and theirs["id"] not in listed
+    external = cloud.osc_json("network", "list", "--external", cloud=alice)
+    assert [n["ID"] for n in external if n["ID"] in (demo["id"], public["id"])] == \
+        [public["id"]]
+    tagged = cloud.osc_json("network", "list", "--tags", "blue", cloud=alice)
+    assert [n["ID"] for n in tagged] == [demo["id"]]
+
+    cloud.osc("network", "set", "--name", "renamed", "--mtu", "1400", "--disable",
+              demo["id"], cloud=alice)
+    shown = cloud.osc_json("network", "show", demo["id"], cloud=alice)
+    assert (shown["name"], shown["mtu"], shown["admin_state_up"]) == ("renamed", 1400, False)
+    assert shown["revision_number"] > demo["revision_number"]
+
+    # Bob's project cannot see, change or delete Alice's network; nor share one itself.
+    result = cloud.osc("network", "show", demo["id"], cloud=bob, expect_ok=False)
+    assert result.returncode != 0 and "No Network found" in result.stderr
+    result = cloud.osc("network", "delete", demo["id"], cloud=bob, expect_ok=False)
+    assert result.returncode != 0
+    result = cloud.osc("network", "create", "--share", unique("mine"), cloud=bob,
+                       expect_ok=False)
+    assert result.returncode != 0 and "403" in result.stderr
+
+    cloud.osc("network", "delete", demo["id"], cloud=alice)
+    assert demo["id"] not in {n["ID"] for n in cloud.osc_json("network", "list")}
+    cloud.osc("network", "delete", theirs["id"], public["id"])
+
+
+def test_networks_through_the_sdk(cloud: Cloud) -> None:
+    wait_for_network(cloud)
+    conn = cloud.sdk()
+    made = [conn.network.create_network(name=unique("sdk-net")) for _ in range(3)]
+    found = conn.network.find_network(made[0].name)
+    assert found is not None and found.id == made[0].id
+    # openstacksdk pages through the list with limit and marker, following the links.
+    ids = {n.id for n in conn.network.networks(limit=1)}
+    assert {n.id for n in made} <= ids
+    conn.network.set_tags(made[1], ["a", "b"])
+    assert sorted(conn.network.get_network(made[1].id).tags) == ["a", "b"]
+    assert conn.network.find_extension("external-net") is not None
+    for network in made:
+        conn.network.delete_network(network)
+    assert conn.network.find_network(made[0].name) is None
