@@ -63,6 +63,9 @@ EXTENSIONS: Final = (
               "The availability zone extension.", "ownstack.network.api.views.networks"),
     Extension("network_availability_zone", "Network Availability Zone",
               "Availability zone support for network.", "ownstack.network.api.views.networks"),
+    Extension("rbac-policies", "RBAC Policies", "Allows creation and modification of "
+              "policies that control tenant access to resources.",
+              "ownstack.network.objects.rbac"),
     Extension("l2_adjacency", "L2 Adjacency", "Display L2 Adjacency for Neutron Networks.",
               "ownstack.network.api.views.networks"),
 )

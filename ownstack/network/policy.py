@@ -49,6 +49,16 @@ _NETWORK: Final[dict[str, str]] = {
 }
 
 
+_RBAC: Final[dict[str, str]] = {
+    "create_rbac_policy": MEMBER,
+    "create_rbac_policy:target_tenant": ADMIN,         # checked for the "*" target only
+    "get_rbac_policy": READER,
+    "update_rbac_policy": MEMBER,
+    "update_rbac_policy:target_tenant": ADMIN,
+    "delete_rbac_policy": MEMBER,
+}
+
+
 def _tag_rules(collections: tuple[str, ...]) -> dict[str, str]:
     rules: dict[str, str] = {}
     for collection in collections:
@@ -64,5 +74,6 @@ TAGGED: Final = ("networks", "subnets", "ports", "subnetpools", "security_groups
 DEFAULT_RULES: Final[dict[str, str]] = {
     **_BASE,
     **_NETWORK,
+    **_RBAC,
     **_tag_rules(TAGGED),
 }

@@ -71,3 +71,23 @@ def test_networks_through_the_sdk(cloud: Cloud) -> None:
     for network in made:
         conn.network.delete_network(network)
     assert conn.network.find_network(made[0].name) is None
+
+
+def test_sharing_a_network_through_the_cli(cloud: Cloud) -> None:
+    wait_for_network(cloud)
+    _, owner = member_cloud(cloud, "rbac-owner")
+    guest_project, guest = member_cloud(cloud, "rbac-guest")
+    net = cloud.osc_json("network", "create", unique("shared-net"), cloud=owner)
+    assert net["id"] not in {n["ID"] for n in cloud.osc_json("network", "list", cloud=guest)}
+    policy = cloud.osc_json("network", "rbac", "create", "--target-project", guest_project,
+                            "--action", "access_as_shared", "--type", "network", net["id"],
+                            cloud=owner)
+    assert policy["target_project_id"] == guest_project
+    seen = cloud.osc_json("network", "show", net["id"], cloud=guest)
+    assert seen["shared"] is True
+    listed = cloud.osc_json("network", "rbac", "list", cloud=owner)
+    assert [p["ID"] for p in listed] == [policy["id"]]
+    cloud.osc("network", "rbac", "delete", policy["id"], cloud=owner)
+    result = cloud.osc("network", "show", net["id"], cloud=guest, expect_ok=False)
+    assert result.returncode != 0
+    cloud.osc("network", "delete", net["id"], cloud=owner)

@@ -19,6 +19,7 @@ from ownstack.network.objects.models import (
     Network,
     Port,
     Quota,
+    RbacPolicy,
     SecurityGroup,
     SecurityGroupRule,
     Subnet,
@@ -26,11 +27,12 @@ from ownstack.network.objects.models import (
 )
 
 UNLIMITED: Final = -1
-# What a resource's usage counts. Routers, floating IPs and RBAC policies count once their
+# What a resource's usage counts. Routers and floating IPs count once their
 # tables exist; until then a project uses none.
 _COUNTED: dict[str, Any] = {
     "network": Network, "subnet": Subnet, "subnetpool": SubnetPool, "port": Port,
     "security_group": SecurityGroup, "security_group_rule": SecurityGroupRule,
+    "rbac_policy": RbacPolicy,
 }
 
 

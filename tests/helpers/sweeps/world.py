@@ -399,3 +399,9 @@ async def _network(world: World) -> None:
         tenant.ids["network_id"] = network_id = r.json()["network"]["id"]
         await world.call("network", "PUT", f"/v2.0/networks/{network_id}/tags/sweep-tag",
                          token=member, expect=201)
+        r = await world.call("network", "POST", "/v2.0/rbac-policies", token=member,
+                             expect=201, json={"rbac_policy": {
+                                 "object_type": "network", "object_id": network_id,
+                                 "action": "access_as_shared",
+                                 "target_tenant": uuid.uuid4().hex}})
+        tenant.ids["policy_id"] = r.json()["rbac_policy"]["id"]
