@@ -1,0 +1,1 @@
+"""The network service (Neutron's Networking v2.0 API) and, later, its agent."""

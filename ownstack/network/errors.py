@@ -1,0 +1,116 @@
+"""The network service's error body, as Neutron writes it, and its domain errors.
+
+Neutron answers every error with the name of the exception that raised it::
+
+    {"NeutronError": {"type": "NetworkNotFound",
+                      "message": "Network 5f0c... could not be found.", "detail": ""}}
+
+Clients key on ``type`` (openstacksdk's ``NotFoundException`` reads the message, Tempest
+checks the status), so a network error's ``code`` *is* its Neutron type name, a constant
+never renamed or reused. Errors raised by the common plumbing (validation, policy, an
+unknown URL, a body too large) get the webob name Neutron's fault wrapper gives them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ownstack.common.errors import BadRequest, Conflict, Forbidden, NotFound, OwnstackError
+
+# The type of an error from the common plumbing, by status, as Neutron's webob faults.
+HTTP_TYPES: Final = {
+    400: "HTTPBadRequest",
+    401: "HTTPUnauthorized",
+    403: "HTTPForbidden",
+    404: "HTTPNotFound",
+    405: "HTTPMethodNotAllowed",
+    406: "HTTPNotAcceptable",
+    409: "HTTPConflict",
+    412: "HTTPPreconditionFailed",
+    413: "HTTPRequestEntityTooLarge",
+    415: "HTTPUnsupportedMediaType",
+    501: "HTTPNotImplemented",
+    503: "HTTPServiceUnavailable",
+}
+
+
+def format_error(exc: OwnstackError, request_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    if isinstance(exc, NetworkError):
+        kind = exc.code
+    elif exc.code == "ownstack.policy_not_authorized":
+        kind = "PolicyNotAuthorized"
+    else:
+        kind = HTTP_TYPES.get(exc.status, "HTTPInternalServerError")
+    return {"NeutronError": {"type": kind, "message": exc.message, "detail": ""}}, {}
+
+
+class NetworkError(OwnstackError):
+    """Mixed into every network domain error: its ``code`` is Neutron's type name."""
+
+
+class InvalidInput(NetworkError, BadRequest):
+    code = "InvalidInput"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid input for operation: {reason}.")
+
+
+class BadNetworkRequest(NetworkError, BadRequest):
+    """Neutron's ``BadRequest``: a request that is well formed but cannot be done."""
+
+    code = "BadRequest"
+
+    def __init__(self, resource: str, reason: str) -> None:
+        super().__init__(f"Bad {resource} request: {reason}.")
+
+
+class ResourceNotFound(NetworkError, NotFound):
+    """``NetworkNotFound``, ``SubnetNotFound``, ...: one class, the type from the kind."""
+
+    def __init__(self, kind: str, resource_id: str) -> None:
+        self.kind = kind
+        words = "".join(part.capitalize() for part in kind.split("_"))
+        label = kind.replace("_", " ").capitalize()
+        super().__init__(f"{label} {resource_id} could not be found.", code=f"{words}NotFound")
+
+
+class InUse(NetworkError, Conflict):
+    """``NetworkInUse``, ``SubnetInUse``, ...: a resource others still depend on."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        words = "".join(part.capitalize() for part in kind.split("_"))
+        super().__init__(message, code=f"{words}InUse")
+
+
+class NetworkConflict(NetworkError, Conflict):
+    """A 409 whose Neutron type is given where it is raised (``IpAddressInUse``, ...)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message, code=kind)
+
+
+class NetworkForbidden(NetworkError, Forbidden):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message, code=kind)
+
+
+class OverQuota(NetworkError, Conflict):
+    code = "OverQuota"
+
+    def __init__(self, resource: str) -> None:
+        super().__init__(f"Quota exceeded for resources: ['{resource}'].")
+
+
+class RevisionMismatch(NetworkError, OwnstackError):
+    """``If-Match: revision_number=N`` named a revision the resource has moved past."""
+
+    status = 412
+    code = "RevisionNumberConstraintFailed"
+
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(f"Constrained to {expected}, but current revision is {current}")
+
+
+class ConcurrentUpdate(NetworkError, Conflict):
+    code = "ConcurrentUpdate"
+    message = "Another request changed the same resources at the same time; retry."
