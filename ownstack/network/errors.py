@@ -114,3 +114,109 @@ class RevisionMismatch(NetworkError, OwnstackError):
 class ConcurrentUpdate(NetworkError, Conflict):
     code = "ConcurrentUpdate"
     message = "Another request changed the same resources at the same time; retry."
+
+
+class _InvalidRule(NetworkError, BadRequest):
+    """A security-group rule Neutron refuses with 400: ``code`` is Neutron's type name.
+
+    The messages are Neutron's, word for word, including where it ends one without a period.
+    """
+
+
+class SecurityGroupRuleInvalidProtocol(_InvalidRule):
+    code = "SecurityGroupRuleInvalidProtocol"
+
+    def __init__(self, protocol: object, values: tuple[str | None, ...]) -> None:
+        super().__init__(f"Security group rule protocol {protocol} not supported. Only "
+                         f"protocol values {values!r} and integer representations "
+                         f"[0 to 255] are supported.")
+
+
+class SecurityGroupRuleInvalidEtherType(_InvalidRule):
+    code = "SecurityGroupRuleInvalidEtherType"
+
+    def __init__(self, ethertype: object, values: list[str]) -> None:
+        super().__init__(f"Security group rule for ethertype '{ethertype}' not supported. "
+                         f"Allowed values are {values!r}.")
+
+
+class SecurityGroupInvalidPortValue(_InvalidRule):
+    code = "SecurityGroupInvalidPortValue"
+
+    def __init__(self, port: object) -> None:
+        super().__init__(f"Invalid value for port {port}")
+
+
+class SecurityGroupInvalidPortRange(_InvalidRule):
+    code = "SecurityGroupInvalidPortRange"
+    message = "For TCP/UDP protocols, port_range_min must be <= port_range_max"
+
+
+class SecurityGroupInvalidProtocolForPort(_InvalidRule):
+    code = "SecurityGroupInvalidProtocolForPort"
+
+    def __init__(self, protocol: object, valid_port_protocols: str) -> None:
+        super().__init__(f"Ports cannot be specified for protocol {protocol}. "
+                         f"Ports are only supported for {valid_port_protocols}.")
+
+
+class SecurityGroupProtocolRequiredWithPorts(_InvalidRule):
+    code = "SecurityGroupProtocolRequiredWithPorts"
+    message = "Must also specify protocol if port range is given."
+
+
+class SecurityGroupInvalidIcmpValue(_InvalidRule):
+    code = "SecurityGroupInvalidIcmpValue"
+
+    def __init__(self, field: str, attr: str, value: int) -> None:
+        super().__init__(f"Invalid value for ICMP {field} ({attr}) {value}. "
+                         f"It must be 0 to 255.")
+
+
+class SecurityGroupMissingIcmpType(_InvalidRule):
+    code = "SecurityGroupMissingIcmpType"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(f"ICMP code (port-range-max) {value} is provided but ICMP type "
+                         f"(port-range-min) is missing.")
+
+
+class SecurityGroupEthertypeConflictWithProtocol(_InvalidRule):
+    code = "SecurityGroupEthertypeConflictWithProtocol"
+
+    def __init__(self, ethertype: str, protocol: str) -> None:
+        super().__init__(f"Invalid ethertype {ethertype} for protocol {protocol}.")
+
+
+class SecurityGroupRuleParameterConflict(_InvalidRule):
+    code = "SecurityGroupRuleParameterConflict"
+
+    def __init__(self, ethertype: str, cidr: str) -> None:
+        super().__init__(f"Conflicting value ethertype {ethertype} for CIDR {cidr}")
+
+
+class SecurityGroupMultipleRemoteEntites(_InvalidRule):
+    # Neutron's spelling ("Entites"): clients see the type name, so it is kept.
+    code = "SecurityGroupMultipleRemoteEntites"
+    message = ("Only one of remote_ip_prefix or remote_group_id or remote_address_group_id "
+               "may be provided.")
+
+
+class InvalidCIDR(_InvalidRule):
+    code = "InvalidCIDR"
+
+    def __init__(self, value: object) -> None:
+        super().__init__(f"Invalid CIDR {value} given as IP prefix.")
+
+
+class SecurityGroupRuleExists(NetworkError, Conflict):
+    code = "SecurityGroupRuleExists"
+
+    def __init__(self, rule_id: str) -> None:
+        self.rule_id = rule_id
+        super().__init__(f"Security group rule already exists. Rule id is {rule_id}.")
+
+
+class DuplicateSecurityGroupRuleInPost(NetworkError, Conflict):
+    code = "DuplicateSecurityGroupRuleInPost"
+    message = "Duplicate Security Group Rule in POST."
