@@ -1,6 +1,6 @@
 """Every role ownstack can run, in one registry: the API services and the workers.
 
-* **API services** (:data:`API_SERVICES`): identity, image, placement and compute; each
+* **API services** (:data:`API_SERVICES`): identity, image, placement, compute and network; each
   one ASGI app on its own port, registered in the catalog. The role ``api`` runs them all.
 * **Workers** (:data:`WORKERS`): the ``conductor`` (scheduling and the instance state
   machine) and ``compute`` (this machine's compute agent). A worker is built from config,
@@ -87,6 +87,12 @@ def _compute_app(config: Config, peers: Peers) -> Any:
     return make_app(config, peers)
 
 
+def _network_app(config: Config, peers: Peers) -> Any:
+    from ownstack.network.app import make_app
+
+    return make_app(config, peers)
+
+
 async def _conductor(peers: Peers) -> Worker:
     from ownstack.compute.conductor.worker import start_conductor
 
@@ -108,6 +114,8 @@ API_SERVICES: tuple[ApiService, ...] = (
                catalog_path="", make_app=_placement_app, health_path="/"),
     ApiService(type="compute", name="nova", port=lambda c: c.compute.port,
                catalog_path="/v2.1", make_app=_compute_app, health_path="/v2.1"),
+    ApiService(type="network", name="neutron", port=lambda c: c.network.port,
+               catalog_path="", make_app=_network_app, health_path="/"),
 )
 
 WORKERS: tuple[WorkerRole, ...] = (

@@ -38,7 +38,7 @@ log = logging.getLogger("ownstack.server")
 # phase and not hidden in the first request.
 _ROLE_MODULES = {
     "api": ("ownstack.identity.app", "ownstack.identity.bootstrap", "ownstack.image.app",
-            "ownstack.placement.app", "ownstack.compute.app"),
+            "ownstack.placement.app", "ownstack.compute.app", "ownstack.network.app"),
     "conductor": ("ownstack.compute.conductor.worker",),
     "compute": ("ownstack.compute.agent.runner",),
 }

@@ -43,3 +43,9 @@ async def placement(tmp_path: Path) -> AsyncIterator[ServiceClient]:
 async def compute(tmp_path: Path) -> AsyncIterator[CloudClient]:
     async for client in make_cloud(cloud_config(tmp_path)):
         yield client
+
+
+@pytest.fixture
+async def network(tmp_path: Path) -> AsyncIterator[ServiceClient]:
+    async for client in make_service_client(make_config(tmp_path), "network"):
+        yield client

@@ -100,6 +100,41 @@ class PlacementConfig:
 
 
 @dataclass(frozen=True)
+class NetworkQuotaConfig:
+    """Neutron's default per-project quotas ([quotas] in neutron.conf); -1 is unlimited."""
+
+    network: int = 100
+    subnet: int = 100
+    subnetpool: int = -1
+    port: int = 500
+    router: int = 10
+    floatingip: int = 50
+    security_group: int = 10
+    security_group_rule: int = 100
+    rbac_policy: int = 10
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    port: int = 9696
+    max_request_body_size: int = 1048576       # bytes; bulk port creates can be large
+    token_cache_ttl: int = 30                  # seconds a validated token is trusted
+    # Tenant networks are VXLAN segments; each takes a VNI from this range (Neutron's
+    # [ml2_type_vxlan] vni_ranges), so that several nodes can carry them later.
+    vni_min: int = 1
+    vni_max: int = 65535
+    # The MTU of a tenant network: 1500 less VXLAN's 50 bytes (Neutron's global_physnet_mtu
+    # of 1500 less the overlay's overhead); a flat (external) network gets 1500.
+    physical_mtu: int = 1500
+    max_dns_nameservers: int = 5               # per subnet, as Neutron's default
+    max_subnet_host_routes: int = 20           # per subnet, as Neutron's default
+    max_allowed_address_pairs: int = 10        # per port, as Neutron's default
+    max_fixed_ips_per_port: int = 5            # as Neutron's default
+    availability_zone: str = "nova"            # the zone of this process's network agent
+    quota: NetworkQuotaConfig = field(default_factory=NetworkQuotaConfig)
+
+
+@dataclass(frozen=True)
 class BusConfig:
     # Empty (or memory://) is the in-process bus of the all-in-one cloud; an
     # amqp://user:password@host:5672/ URL uses RabbitMQ, for several machines.
@@ -176,6 +211,7 @@ class Config:
     image: ImageConfig = field(default_factory=ImageConfig)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
     bus: BusConfig = field(default_factory=BusConfig)
 
     @property

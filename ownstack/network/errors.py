@@ -116,6 +116,29 @@ class ConcurrentUpdate(NetworkError, Conflict):
     message = "Another request changed the same resources at the same time; retry."
 
 
+class AvailabilityZoneNotFound(NetworkError, NotFound):
+    code = "AvailabilityZoneNotFound"
+
+    def __init__(self, zone: str) -> None:
+        super().__init__(f"AvailabilityZone {zone} could not be found.")
+
+
+class TagNotFound(NetworkError, NotFound):
+    code = "TagNotFound"
+
+    def __init__(self, resource_id: str, tag: str) -> None:
+        super().__init__(f"Tag {tag} could not be found for resource {resource_id}.")
+
+
+class NoNetworkAvailable(NetworkError, OwnstackError):
+    """Every VXLAN id of the configured range is taken (Neutron's ResourceExhausted)."""
+
+    status = 503
+    code = "NoNetworkAvailable"
+    message = ("Unable to create the network. No tenant network is available for "
+               "allocation.")
+
+
 class _InvalidRule(NetworkError, BadRequest):
     """A security-group rule Neutron refuses with 400: ``code`` is Neutron's type name.
 

@@ -1,0 +1,99 @@
+"""``/v2.0/networks`` and ``/v2.0/networks/{network_id}``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response
+from ownstack.network.api import common
+from ownstack.network.api.schemas import networks as schema
+from ownstack.network.api.views import networks as views
+from ownstack.network.errors import AvailabilityZoneNotFound, ResourceNotFound
+from ownstack.network.objects import networks
+from ownstack.network.objects.listing import list_page
+from ownstack.network.objects.models import Network
+from ownstack.network.objects.standard import tags_of
+from ownstack.network.state import Req
+
+_FLAGS = ("admin_state_up", "shared", "router:external", "is_default", "port_security_enabled")
+_GUARDED_CREATE = ("shared", "router:external", "is_default", *networks.PROVIDER_FIELDS)
+_GUARDED_UPDATE = ("shared", "router:external", "is_default")
+
+
+def _target(row: Network) -> dict[str, Any]:
+    return {"project_id": row.project_id, "shared": row.shared,
+            "router:external": row.external}
+
+
+async def _bodies(req: Req, db: Any, rows: list[Network]) -> list[dict[str, Any]]:
+    ids = [row.id for row in rows]
+    subnets = await networks.subnet_ids(db, ids)
+    tags = await tags_of(db, ids)
+    hidden = common.readable(req, "network", networks.PROVIDER_FIELDS)
+    zone = req.svc.settings.availability_zone
+    return [views.network(row, subnets=subnets.get(row.id, []), tags=tags.get(row.id, []),
+                          zone=zone, hidden=hidden) for row in rows]
+
+
+async def list_networks(req: Req) -> Response:
+    query = common.list_query(req, networks.NETWORKS)
+    async with req.svc.read() as db:
+        page = await list_page(db, networks.NETWORKS, query, networks.visible(req.ctx))
+        items = await _bodies(req, db, page.rows)
+    return common.list_response(req, networks.NETWORKS, query, page, items)
+
+
+async def show_network(req: Req) -> Response:
+    async with req.svc.read() as db:
+        row = await networks.get_network(db, req.ctx, req.params["network_id"])
+        _can_read(req, row)
+        (item,) = await _bodies(req, db, [row])
+    return common.one("network", item, common.show_fields(req))
+
+
+async def create_network(req: Req) -> Response:
+    data = common.booleans(await common.body(req, schema.CREATE, "network"), *_FLAGS)
+    project_id = common.owner(req, data)
+    common.enforce_attributes(req, "create", "network", data, {"project_id": project_id},
+                              _GUARDED_CREATE)
+    _check_zones(req, data.get("availability_zone_hints") or [])
+    async with req.svc.write() as db:
+        row = await networks.create_network(db, req.svc.settings, project_id, data,
+                                            str(uuid.uuid4()))
+        (item,) = await _bodies(req, db, [row])
+    return common.one("network", item, status=201)
+
+
+async def update_network(req: Req) -> Response:
+    data = common.booleans(await common.body(req, schema.UPDATE, "network"), *_FLAGS)
+    async with req.svc.write() as db:
+        row = await networks.get_network(db, req.ctx, req.params["network_id"])
+        common.enforce_attributes(req, "update", "network", data, _target(row),
+                                  _GUARDED_UPDATE)
+        row = await networks.update_network(db, req.svc.settings, row, data,
+                                            common.revision(req))
+        (item,) = await _bodies(req, db, [row])
+    return common.one("network", item)
+
+
+async def delete_network(req: Req) -> Response:
+    async with req.svc.write() as db:
+        row = await networks.get_network(db, req.ctx, req.params["network_id"])
+        req.svc.enforce(req.ctx, "delete_network", _target(row))
+        await networks.delete_network(db, row, common.revision(req))
+    return empty_response(204)
+
+
+def _can_read(req: Req, row: Network) -> None:
+    if not req.svc.allowed(req.ctx, "get_network", _target(row)):
+        raise ResourceNotFound("network", row.id)
+
+
+def _check_zones(req: Req, zones: list[str]) -> None:
+    for zone in zones:
+        if zone != req.svc.settings.availability_zone:
+            raise AvailabilityZoneNotFound(zone)
+

@@ -1,0 +1,42 @@
+"""The network body, as Neutron's API reference shows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ownstack.network.api.common import timestamp
+from ownstack.network.objects.models import Network
+
+
+def network(row: Network, *, subnets: list[str], tags: list[str], zone: str,
+            hidden: set[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "project_id": row.project_id,
+        "tenant_id": row.project_id,
+        "admin_state_up": row.admin_state_up,
+        "status": row.status,
+        "shared": row.shared,
+        "router:external": row.external,
+        "is_default": row.is_default,
+        "mtu": row.mtu,
+        "port_security_enabled": row.port_security_enabled,
+        "subnets": subnets,
+        "availability_zone_hints": list(row.availability_zone_hints or []),
+        "availability_zones": [zone],
+        "l2_adjacency": True,
+        "ipv4_address_scope": None,
+        "ipv6_address_scope": None,
+        "provider:network_type": row.network_type,
+        "provider:physical_network": row.physical_network,
+        "provider:segmentation_id": row.segmentation_id,
+        "tags": tags,
+        "created_at": timestamp(row.created_at),
+        "updated_at": timestamp(row.updated_at),
+        "revision_number": row.revision_number,
+    }
+    for name in hidden:
+        body.pop(name, None)
+    return body

@@ -1,0 +1,68 @@
+"""The extensions ``/v2.0/extensions`` lists: only those ownstack truly implements.
+
+Clients decide what to send by these aliases (openstacksdk and the CLI probe for
+``security-group``, ``external-net``, ``router``...; Tempest skips tests of extensions
+that are not listed), so listing one that does not work would break them, and leaving
+one out hides a feature. Each entry names the module that implements it; a test keeps
+that true.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Extension:
+    alias: str
+    name: str
+    description: str
+    module: str                   # where it lives, for the test that checks it does
+    updated: str = "2024-01-01T00:00:00-00:00"
+
+
+EXTENSIONS: Final = (
+    Extension("project-id", "project_id field enabled",
+              "Extension that indicates that project_id field is enabled.",
+              "ownstack.network.api.views.networks"),
+    Extension("standard-attr-description", "standard-attr-description",
+              "Extension to add descriptions to standard attributes",
+              "ownstack.network.objects.models"),
+    Extension("standard-attr-timestamp", "Resource timestamps",
+              "Adds created_at and updated_at fields to all Neutron resources that have "
+              "Neutron standard attributes.", "ownstack.network.objects.standard"),
+    Extension("standard-attr-revisions", "Resource revision numbers",
+              "This extension will display the revision number of neutron resources.",
+              "ownstack.network.objects.standard"),
+    Extension("revision-if-match", "If-Match constraints based on revision_number",
+              "Extension indicating that If-Match based on revision_number is supported.",
+              "ownstack.network.objects.standard"),
+    Extension("standard-attr-tag", "Tag support for resources with standard attribute",
+              "Enables to set tag on resources with standard attribute.",
+              "ownstack.network.api.handlers.tags"),
+    Extension("pagination", "Pagination support", "Extension that indicates that pagination "
+              "is enabled.", "ownstack.network.objects.listing"),
+    Extension("sorting", "Sorting support", "Extension that indicates that sorting is "
+              "enabled.", "ownstack.network.objects.listing"),
+    Extension("filter-validation", "Filter parameters validation",
+              "Provides validation on filter parameters.", "ownstack.network.objects.listing"),
+    Extension("external-net", "Neutron external network",
+              "Adds external network attribute to network resource.",
+              "ownstack.network.objects.networks"),
+    Extension("provider", "Provider Network", "Expose mapping of virtual networks to "
+              "physical networks", "ownstack.network.objects.networks"),
+    Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource.",
+              "ownstack.network.objects.networks"),
+    Extension("net-mtu-writable", "Network MTU (writable)",
+              "Provides a writable MTU attribute for a network resource.",
+              "ownstack.network.objects.networks"),
+    Extension("port-security", "Port Security", "Provides port security",
+              "ownstack.network.objects.networks"),
+    Extension("availability_zone", "Availability Zone",
+              "The availability zone extension.", "ownstack.network.api.views.networks"),
+    Extension("network_availability_zone", "Network Availability Zone",
+              "Availability zone support for network.", "ownstack.network.api.views.networks"),
+    Extension("l2_adjacency", "L2 Adjacency", "Display L2 Adjacency for Neutron Networks.",
+              "ownstack.network.api.views.networks"),
+)

@@ -1,0 +1,254 @@
+"""Networks: who sees which, their VXLAN segment, and the rules of change and delete.
+
+A project sees its own networks, shared ones and external ones; an admin sees all. Each
+tenant network takes a VXLAN id (VNI) from ``network.vni_min..vni_max``: the insert
+carries it and the unique ``(network_type, segmentation_id)`` settles a race, so two
+networks never share one, on any database. A flat network (the external one, bridged
+straight onto a host bridge) takes its physical network instead, one network each.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from ownstack.common.config import NetworkConfig
+from ownstack.common.context import RequestContext
+from ownstack.network.errors import (
+    InUse,
+    InvalidInput,
+    NetworkConflict,
+    NoNetworkAvailable,
+    ResourceNotFound,
+)
+from ownstack.network.objects import quotas
+from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
+from ownstack.network.objects.models import Network, Port, Subnet
+from ownstack.network.objects.standard import check_revision, drop_tags, touch
+
+VXLAN: Final = "vxlan"
+FLAT: Final = "flat"
+NETWORK_TYPES: Final = (VXLAN, FLAT)
+VXLAN_OVERHEAD: Final = 50
+MAX_VNI: Final = 2**24 - 1
+# Ports the network service made itself; they do not keep a network "in use".
+SERVICE_OWNERS: Final = ("network:dhcp",)
+_ATTEMPTS: Final = 16
+
+NETWORKS = Kind(name="network", collection="networks", model=Network, fields={
+    "id": Field(Network.id),
+    "name": Field(Network.name),
+    "description": Field(Network.description),
+    "project_id": Field(Network.project_id),
+    "tenant_id": Field(Network.project_id),
+    "admin_state_up": Field(Network.admin_state_up, as_bool),
+    "status": Field(Network.status),
+    "shared": Field(Network.shared, as_bool),
+    "router:external": Field(Network.external, as_bool),
+    "is_default": Field(Network.is_default, as_bool),
+    "mtu": Field(Network.mtu, as_int),
+    "port_security_enabled": Field(Network.port_security_enabled, as_bool),
+    "provider:network_type": Field(Network.network_type),
+    "provider:physical_network": Field(Network.physical_network),
+    "provider:segmentation_id": Field(Network.segmentation_id, as_int),
+    "revision_number": Field(Network.revision_number, as_int),
+    "created_at": Field(Network.created_at, sortable=True),
+    "updated_at": Field(Network.updated_at, sortable=True),
+})
+# What only an admin may filter on or see.
+PROVIDER_FIELDS: Final = ("provider:network_type", "provider:physical_network",
+                          "provider:segmentation_id")
+
+
+def visible(ctx: RequestContext) -> list[ColumnElement[bool]]:
+    """Who sees which networks: an admin all, a project its own, shared and external."""
+    if ctx.is_admin:
+        return []
+    return [sa.or_(Network.project_id == ctx.project_id, Network.shared.is_(True),
+                   Network.external.is_(True))]
+
+
+async def get_network(db: AsyncSession, ctx: RequestContext, network_id: str) -> Network:
+    row = (await db.execute(sa.select(Network).where(Network.id == network_id,
+                                                     *visible(ctx)))).scalar_one_or_none()
+    if row is None:
+        raise ResourceNotFound("network", network_id)
+    return row
+
+
+async def subnet_ids(db: AsyncSession, network_ids: list[str]) -> dict[str, list[str]]:
+    """Each network's subnets' ids, in creation order."""
+    found: dict[str, list[str]] = {}
+    if not network_ids:
+        return found
+    rows = await db.execute(sa.select(Subnet.network_id, Subnet.id)
+                            .where(Subnet.network_id.in_(network_ids))
+                            .order_by(Subnet.created_at, Subnet.id))
+    for network_id, subnet_id in rows:
+        found.setdefault(network_id, []).append(subnet_id)
+    return found
+
+
+@dataclass(frozen=True)
+class Segment:
+    network_type: str
+    physical_network: str | None
+    segmentation_id: int | None
+
+
+def requested_segment(data: dict[str, Any]) -> Segment | None:
+    """The provider attributes an admin asked for, checked; None when none were given."""
+    network_type = data.get("provider:network_type")
+    physical = data.get("provider:physical_network")
+    segmentation_id = data.get("provider:segmentation_id")
+    if network_type is None and physical is None and segmentation_id is None:
+        return None
+    network_type = network_type or VXLAN
+    if network_type not in NETWORK_TYPES:
+        raise InvalidInput(f"network_type value '{network_type}' not supported")
+    if network_type == FLAT:
+        if not physical:
+            raise InvalidInput("physical_network required for flat provider network")
+        if segmentation_id is not None:
+            raise InvalidInput("segmentation_id specified for flat provider network")
+        return Segment(FLAT, physical, None)
+    if physical:
+        raise InvalidInput(f"provider:physical_network specified for {VXLAN} network")
+    if segmentation_id is not None and not 1 <= segmentation_id <= MAX_VNI:
+        raise InvalidInput(f"{VXLAN} network's segmentation_id {segmentation_id} is not in "
+                           f"1..{MAX_VNI}")
+    return Segment(VXLAN, None, segmentation_id)
+
+
+def max_mtu(config: NetworkConfig, network_type: str) -> int:
+    return config.physical_mtu - (VXLAN_OVERHEAD if network_type == VXLAN else 0)
+
+
+async def create_network(db: AsyncSession, config: NetworkConfig, project_id: str,
+                         data: dict[str, Any], network_id: str) -> Network:
+    """A new network of ``project_id``, with a segment of its own."""
+    await quotas.check(db, config, project_id, "network")
+    segment = requested_segment(data) or Segment(VXLAN, None, None)
+    largest = max_mtu(config, segment.network_type)
+    mtu = data.get("mtu")
+    if mtu is not None and mtu > largest:
+        raise InvalidInput(f"Requested MTU is too big, maximum is {largest}")
+    if segment.network_type == FLAT:
+        taken = await db.scalar(sa.select(Network.id).where(
+            Network.network_type == FLAT, Network.physical_network == segment.physical_network))
+        if taken is not None:
+            raise NetworkConflict("FlatNetworkInUse", "Unable to create the flat network. "
+                                  f"Physical network {segment.physical_network} is in use.")
+    fields = dict(
+        id=network_id, project_id=project_id, name=data.get("name") or "",
+        description=data.get("description") or "",
+        admin_state_up=data.get("admin_state_up", True), shared=data.get("shared", False),
+        external=data.get("router:external", False), is_default=data.get("is_default", False),
+        mtu=mtu or largest, port_security_enabled=data.get("port_security_enabled", True),
+        network_type=segment.network_type, physical_network=segment.physical_network,
+        availability_zone_hints=data.get("availability_zone_hints") or [])
+    if segment.network_type == FLAT:
+        flat = Network(**fields)
+        db.add(flat)
+        await db.flush()
+        return flat
+    if segment.segmentation_id is not None:
+        chosen = await _insert(db, fields, segment.segmentation_id)
+        if chosen is None:
+            raise NetworkConflict("SegmentationIdInUse", "Unable to create the network. "
+                                  f"The VXLAN id {segment.segmentation_id} is in use.")
+        return chosen
+    for _ in range(_ATTEMPTS):
+        picked = await _insert(db, fields, await _free_vni(db, config))
+        if picked is not None:
+            return picked
+    raise NoNetworkAvailable
+
+
+async def _insert(db: AsyncSession, fields: dict[str, Any], vni: int) -> Network | None:
+    """The network inserted with ``vni``, or None when another took that VNI meanwhile
+    (then only this insert rolls back, under its savepoint)."""
+    row = Network(**fields, segmentation_id=vni)
+    try:
+        async with db.begin_nested():
+            db.add(row)
+            await db.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+async def _free_vni(db: AsyncSession, config: NetworkConfig) -> int:
+    """A VNI of the range that no network holds now, picked at random so that concurrent
+    creators on PostgreSQL or MariaDB seldom pick the same one."""
+    low, high = config.vni_min, config.vni_max
+    used = set((await db.execute(sa.select(Network.segmentation_id).where(
+        Network.network_type == VXLAN, Network.segmentation_id.between(low, high))))
+        .scalars().all())
+    size = high - low + 1
+    if len(used) >= size:
+        raise NoNetworkAvailable
+    if len(used) < size // 2:
+        while True:
+            vni = random.randint(low, high)
+            if vni not in used:
+                return vni
+    return random.choice([vni for vni in range(low, high + 1) if vni not in used])
+
+
+async def update_network(db: AsyncSession, config: NetworkConfig, row: Network,
+                         data: dict[str, Any], revision: int | None) -> Network:
+    check_revision(row, revision)
+    if "mtu" in data:
+        largest = max_mtu(config, row.network_type)
+        if data["mtu"] > largest:
+            raise InvalidInput(f"Requested MTU is too big, maximum is {largest}")
+        row.mtu = data["mtu"]
+    for name in ("name", "description"):
+        if name in data:
+            setattr(row, name, data[name] or "")
+    for name, column in (("admin_state_up", "admin_state_up"), ("shared", "shared"),
+                         ("router:external", "external"), ("is_default", "is_default"),
+                         ("port_security_enabled", "port_security_enabled")):
+        if name in data:
+            setattr(row, column, data[name])
+    if data.get("shared") is False or data.get("router:external") is False:
+        await _check_still_reachable(db, row, data)
+    touch(row)
+    await db.flush()
+    return row
+
+
+async def _check_still_reachable(db: AsyncSession, row: Network, data: dict[str, Any]
+                                 ) -> None:
+    """A network may stop being shared only while no other project has a port on it."""
+    if data.get("shared") is False:
+        other = await db.scalar(sa.select(Port.id).where(
+            Port.network_id == row.id, Port.project_id != row.project_id,
+            Port.device_owner.not_in(SERVICE_OWNERS)).limit(1))
+        if other is not None:
+            raise InUse("network", f"Unable to reconfigure sharing settings for network "
+                        f"{row.id}. Multiple tenants are using it.")
+
+
+async def delete_network(db: AsyncSession, row: Network, revision: int | None) -> None:
+    check_revision(row, revision)
+    in_use = await db.scalar(sa.select(Port.id).where(
+        Port.network_id == row.id, Port.device_owner.not_in(SERVICE_OWNERS)).limit(1))
+    if in_use is not None:
+        raise InUse("network", f"Unable to complete operation on network {row.id}. There "
+                    "are one or more ports still in use on the network.")
+    subnets = list((await db.execute(sa.select(Subnet.id).where(
+        Subnet.network_id == row.id))).scalars().all())
+    ports = list((await db.execute(sa.select(Port.id).where(
+        Port.network_id == row.id))).scalars().all())
+    await drop_tags(db, [row.id, *subnets, *ports])
+    await db.execute(sa.delete(Port).where(Port.network_id == row.id))
+    await db.execute(sa.delete(Subnet).where(Subnet.network_id == row.id))
+    await db.delete(row)

@@ -1,0 +1,88 @@
+"""Per-project quotas on network resources, as Neutron's quota engine keeps them.
+
+A project's limit on a resource is its row in ``network_quotas`` or, without one, the
+configured default (``network.quota.*``); -1 is unlimited. A create checks the count of
+the project's resources against the limit inside its own write transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownstack.common.config import NetworkConfig
+from ownstack.network.errors import OverQuota
+from ownstack.network.objects.models import (
+    Network,
+    Port,
+    Quota,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+    SubnetPool,
+)
+
+UNLIMITED: Final = -1
+# What a resource's usage counts. Routers, floating IPs and RBAC policies count once their
+# tables exist; until then a project uses none.
+_COUNTED: dict[str, Any] = {
+    "network": Network, "subnet": Subnet, "subnetpool": SubnetPool, "port": Port,
+    "security_group": SecurityGroup, "security_group_rule": SecurityGroupRule,
+}
+
+
+def resources(config: NetworkConfig) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(config.quota))
+
+
+def default_limits(config: NetworkConfig) -> dict[str, int]:
+    return {name: getattr(config.quota, name) for name in resources(config)}
+
+
+async def limits(db: AsyncSession, config: NetworkConfig, project_id: str) -> dict[str, int]:
+    found = default_limits(config)
+    rows = await db.execute(sa.select(Quota.resource, Quota.limit)
+                            .where(Quota.project_id == project_id))
+    for resource, limit in rows:
+        if resource in found:
+            found[resource] = limit
+    return found
+
+
+async def used(db: AsyncSession, project_id: str, resource: str) -> int:
+    model = _COUNTED.get(resource)
+    if model is None:
+        return 0
+    return int(await db.scalar(sa.select(sa.func.count()).select_from(model)
+                               .where(model.project_id == project_id)) or 0)
+
+
+async def check(db: AsyncSession, config: NetworkConfig, project_id: str, resource: str,
+                count: int = 1) -> None:
+    """Raise :class:`OverQuota` unless ``project_id`` may make ``count`` more of ``resource``."""
+    limit = (await limits(db, config, project_id))[resource]
+    if limit == UNLIMITED:
+        return
+    if await used(db, project_id, resource) + count > limit:
+        raise OverQuota(resource)
+
+
+async def set_limits(db: AsyncSession, project_id: str, values: dict[str, int]) -> None:
+    for resource, limit in values.items():
+        row = await db.get(Quota, (project_id, resource))
+        if row is None:
+            db.add(Quota(project_id=project_id, resource=resource, limit=limit))
+        else:
+            row.limit = limit
+
+
+async def reset(db: AsyncSession, project_id: str) -> None:
+    await db.execute(sa.delete(Quota).where(Quota.project_id == project_id))
+
+
+async def projects_with_quotas(db: AsyncSession) -> list[str]:
+    return list((await db.execute(sa.select(Quota.project_id).distinct()
+                                  .order_by(Quota.project_id))).scalars().all())

@@ -1,0 +1,68 @@
+"""Neutron's default policy (its "secure RBAC" defaults): admin, member and reader.
+
+Rules keep Neutron's names (``create_network``, ``get_network:provider:network_type``), so
+a Neutron policy file applies as it is. Who sees which rows is also decided in SQL by each
+kind's visibility clause (another project's resources are 404, never 403); these rules
+then decide what the caller may do with what it sees, and which attributes it may set or
+read (an attribute rule that fails on a read drops the attribute from the response).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ADMIN: Final = "rule:admin_only"
+MEMBER: Final = "rule:admin_or_project_member"
+READER: Final = "rule:admin_or_project_reader"
+
+_BASE: Final[dict[str, str]] = {
+    "context_is_admin": "role:admin",
+    "admin_only": "rule:context_is_admin",
+    "service_api": "role:service",
+    "project_member": "role:member and project_id:%(project_id)s",
+    "project_reader": "role:reader and project_id:%(project_id)s",
+    "admin_or_project_member": "rule:context_is_admin or rule:project_member",
+    "admin_or_project_reader": "rule:context_is_admin or rule:project_reader",
+    "shared": "'True':%(shared)s",
+    "external": "'True':%(router:external)s",
+}
+
+_NETWORK: Final[dict[str, str]] = {
+    "create_network": MEMBER,
+    "create_network:shared": ADMIN,
+    "create_network:router:external": ADMIN,
+    "create_network:is_default": ADMIN,
+    "create_network:segments": ADMIN,
+    "create_network:provider:network_type": ADMIN,
+    "create_network:provider:physical_network": ADMIN,
+    "create_network:provider:segmentation_id": ADMIN,
+    "get_network": f"{READER} or rule:shared or rule:external or rule:service_api",
+    "get_network:router:external": "@",
+    "get_network:provider:network_type": ADMIN,
+    "get_network:provider:physical_network": ADMIN,
+    "get_network:provider:segmentation_id": ADMIN,
+    "update_network": MEMBER,
+    "update_network:shared": ADMIN,
+    "update_network:router:external": ADMIN,
+    "update_network:is_default": ADMIN,
+    "delete_network": MEMBER,
+}
+
+
+def _tag_rules(collections: tuple[str, ...]) -> dict[str, str]:
+    rules: dict[str, str] = {}
+    for collection in collections:
+        rules[f"get_{collection}_tags"] = READER
+        rules[f"create_{collection}_tags"] = MEMBER
+        rules[f"update_{collection}_tags"] = MEMBER
+        rules[f"delete_{collection}_tags"] = MEMBER
+    return rules
+
+
+TAGGED: Final = ("networks", "subnets", "ports", "subnetpools", "security_groups")
+
+DEFAULT_RULES: Final[dict[str, str]] = {
+    **_BASE,
+    **_NETWORK,
+    **_tag_rules(TAGGED),
+}

@@ -1,0 +1,29 @@
+"""Helpers for the network API's tests: make resources, read Neutron's error type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from helpers.inprocess import ServiceClient
+
+
+def error_type(r: httpx.Response) -> str:
+    """The ``type`` of a NeutronError body (and a check that the body has that shape)."""
+    body = r.json()
+    assert set(body) == {"NeutronError"}, body
+    assert set(body["NeutronError"]) == {"type", "message", "detail"}, body
+    return str(body["NeutronError"]["type"])
+
+
+async def make(client: ServiceClient, kind: str, token: str | None = None, expect: int = 201,
+               **fields: Any) -> dict[str, Any]:
+    """POST one ``kind`` ("network", "subnet", "port", "security_group"...) and return it."""
+    collection = kind + "s" if not kind.endswith("y") else kind[:-1] + "ies"
+    collection = collection.replace("_", "-") if kind.startswith("security_group") else \
+        collection
+    r = await client.call("POST", f"/v2.0/{collection}", token=token, expect=expect,
+                          json={kind: fields})
+    body: dict[str, Any] = r.json()
+    return body.get(kind, body)
