@@ -243,3 +243,69 @@ class SecurityGroupRuleExists(NetworkError, Conflict):
 class DuplicateSecurityGroupRuleInPost(NetworkError, Conflict):
     code = "DuplicateSecurityGroupRuleInPost"
     message = "Duplicate Security Group Rule in POST."
+
+
+class SecurityGroupNotFound(ResourceNotFound):
+    def __init__(self, group_id: str) -> None:
+        super().__init__("security_group", group_id)
+        self.message = f"Security group {group_id} does not exist"
+        self.args = (self.message,)
+
+
+class SecurityGroupRuleNotFound(ResourceNotFound):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__("security_group_rule", rule_id)
+        self.message = f"Security group rule {rule_id} does not exist"
+        self.args = (self.message,)
+
+
+class SecurityGroupInUse(NetworkError, Conflict):
+    code = "SecurityGroupInUse"
+
+    def __init__(self, group_id: str) -> None:
+        super().__init__(f"Security Group {group_id} in use.")
+
+
+class SecurityGroupCannotRemoveDefault(NetworkError, Conflict):
+    code = "SecurityGroupCannotRemoveDefault"
+    message = "Insufficient rights for removing default security group."
+
+
+class SecurityGroupCannotUpdateDefault(NetworkError, Conflict):
+    code = "SecurityGroupCannotUpdateDefault"
+    message = "Updating default security group not allowed."
+
+
+class SecurityGroupDefaultAlreadyExists(NetworkError, Conflict):
+    code = "SecurityGroupDefaultAlreadyExists"
+    message = "Default security group already exists."
+
+
+class SecurityGroupNotSingleGroupRules(_InvalidRule):
+    code = "SecurityGroupNotSingleGroupRules"
+    message = "Only allowed to update rules for one security profile at a time"
+
+
+class SecurityGroupRulesNotSingleProject(_InvalidRule):
+    code = "SecurityGroupRulesNotSingleProject"
+    message = "Multiple project_ids in bulk security group rule create not allowed"
+
+
+class TenantQuotaNotFound(NetworkError, NotFound):
+    # Neutron still raises the "Tenant" name from its quota driver; clients see it.
+    code = "TenantQuotaNotFound"
+
+    def __init__(self, project_id: str) -> None:
+        super().__init__(f"Quota for project {project_id} could not be found.")
+
+
+class AdminRequired(NetworkError, Forbidden):
+    code = "AdminRequired"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"User does not have admin privileges: {reason}.")
+
+
+class QuotaMissingTenant(NetworkError, BadRequest):
+    code = "QuotaMissingTenant"
+    message = "Tenant-id was missing from quota request."
