@@ -9,8 +9,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from helpers.inprocess import ServiceClient, make_config, make_service_client
 from helpers.network import error_type, make
+from ownstack.network.objects import security_groups
 from ownstack.network.objects.models import Network, Port, PortSecurityGroup
 
 SG = "/v2.0/security-groups"
@@ -210,7 +213,7 @@ async def test_bad_bodies_are_400(network: ServiceClient) -> None:
 
 
 async def test_the_default_group_is_deleted_only_by_an_admin(network: ServiceClient) -> None:
-    project, token = await network.project_user_token()
+    _, token = await network.project_user_token()
     (default,) = await _groups(network, token)
     url = f"{SG}/{default['id']}"
     r = await network.call("DELETE", url, token=token, expect=409)
@@ -330,3 +333,31 @@ async def test_security_group_quota(tmp_path: Path) -> None:
         assert r.json()["NeutronError"]["message"] == \
             "Quota exceeded for resources: ['security_group']."
         assert len(await _groups(network, token)) == 2
+
+
+async def test_a_lost_race_for_the_default_group_returns_the_winners(
+        network: ServiceClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a second first use sees on PostgreSQL or MariaDB, where both may find no
+    default group before either inserts: its insert collides, rolls back alone under its
+    savepoint, and the winner's group is used in the same transaction."""
+    project, token = await network.project_user_token()
+    (winner,) = await _groups(network, token)
+    looked = 0
+    real = security_groups.default_group_id
+
+    async def blind_once(db: Any, project_id: str) -> str | None:
+        nonlocal looked
+        looked += 1
+        return None if looked == 1 else await real(db, project_id)
+
+    monkeypatch.setattr(security_groups, "default_group_id", blind_once)
+    async with network.app.svc.write() as db:
+        assert await security_groups.ensure_default(db, project["id"]) == winner["id"]
+        web = await security_groups.create_group(db, network.app.svc.settings, project["id"],
+                                                 {"name": "after"})
+    assert looked == 3
+    groups = await _groups(network, token)
+    assert sorted(g["name"] for g in groups) == ["after", "default"]
+    assert web.id in {g["id"] for g in groups}
+    r = await network.call("GET", RULES, token=token, expect=200)
+    assert len(r.json()["security_group_rules"]) == 4 + 2
