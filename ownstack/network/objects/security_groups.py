@@ -155,13 +155,16 @@ async def default_group_id(db: AsyncSession, project_id: str) -> str | None:
     return found
 
 
-async def ensure_default(db: AsyncSession, project_id: str) -> str:
+async def ensure_default(db: AsyncSession, config: NetworkConfig, project_id: str) -> str:
     """The id of ``project_id``'s default group, made now if it has none.
+
+    Call it inside the write transaction of what needs the group (a group or rule create,
+    a port create that names no group). ``config`` is taken like every create's, but the
+    default group is made as Neutron makes it, without a quota check.
 
     Race-free: the insert runs under a savepoint, and when a concurrent first use won the
     unique ``(project_id, default_marker)`` only this insert rolls back and the winner's
-    group is returned. As in Neutron, making it checks no quota (the group and its rules
-    count towards the project's usage all the same).
+    group is returned. The group and its rules count towards the project's usage.
     """
     existing = await default_group_id(db, project_id)
     if existing is not None:
@@ -195,7 +198,7 @@ async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
     is made first if it has none."""
     check_name(data.get("name"))
     await quotas.check(db, config, project_id, "security_group")
-    await ensure_default(db, project_id)
+    await ensure_default(db, config, project_id)
     egress = default_group_rules("", is_default=False)
     await quotas.check(db, config, project_id, "security_group_rule", len(egress))
     group = SecurityGroup(id=str(uuid.uuid4()), project_id=project_id,

@@ -352,7 +352,8 @@ async def test_a_lost_race_for_the_default_group_returns_the_winners(
 
     monkeypatch.setattr(security_groups, "default_group_id", blind_once)
     async with network.app.svc.write() as db:
-        assert await security_groups.ensure_default(db, project["id"]) == winner["id"]
+        assert await security_groups.ensure_default(db, network.app.svc.settings,
+                                                    project["id"]) == winner["id"]
         web = await security_groups.create_group(db, network.app.svc.settings, project["id"],
                                                  {"name": "after"})
     assert looked == 3

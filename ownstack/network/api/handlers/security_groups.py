@@ -44,7 +44,7 @@ async def _ensure_default(req: Req, project_id: str | None) -> None:
         if await groups.default_group_id(db, project_id) is not None:
             return
     async with req.svc.write() as db:
-        await groups.ensure_default(db, project_id)
+        await groups.ensure_default(db, req.svc.settings, project_id)
 
 
 def _listed_project(req: Req, query: ListQuery) -> str | None:
