@@ -25,6 +25,7 @@ _BASE: Final[dict[str, str]] = {
     "admin_or_project_reader": "rule:context_is_admin or rule:project_reader",
     "shared": "'True':%(shared)s",
     "external": "'True':%(router:external)s",
+    "sg_owner": "project_id:%(security_group:project_id)s",
 }
 
 _NETWORK: Final[dict[str, str]] = {
@@ -58,6 +59,27 @@ _RBAC: Final[dict[str, str]] = {
     "delete_rbac_policy": MEMBER,
 }
 
+# A rule belongs to its group: the group's project may manage it, whoever made it.
+_SG_OWNER_MEMBER: Final = "rule:context_is_admin or (role:member and rule:sg_owner)"
+_SG_OWNER_READER: Final = "rule:context_is_admin or (role:reader and rule:sg_owner)"
+
+_SECURITY_GROUP: Final[dict[str, str]] = {
+    "create_security_group": MEMBER,
+    "get_security_group": READER,
+    "update_security_group": MEMBER,
+    "delete_security_group": MEMBER,
+    "create_security_group_rule": _SG_OWNER_MEMBER,
+    "get_security_group_rule": _SG_OWNER_READER,
+    "delete_security_group_rule": _SG_OWNER_MEMBER,
+}
+
+# Another project's quotas: an admin, or (Neutron 2024.1 and later) that project's manager.
+_QUOTA: Final[dict[str, str]] = {
+    "get_quota": "rule:context_is_admin or (role:manager and project_id:%(project_id)s)",
+    "update_quota": ADMIN,
+    "delete_quota": ADMIN,
+}
+
 
 def _tag_rules(collections: tuple[str, ...]) -> dict[str, str]:
     rules: dict[str, str] = {}
@@ -75,5 +97,7 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     **_BASE,
     **_NETWORK,
     **_RBAC,
+    **_SECURITY_GROUP,
+    **_QUOTA,
     **_tag_rules(TAGGED),
 }
