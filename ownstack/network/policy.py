@@ -97,6 +97,7 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     **_BASE,
     **_NETWORK,
     **_RBAC,
+    "get_availability_zone": "role:reader or role:admin",
     **_SECURITY_GROUP,
     **_QUOTA,
     **_tag_rules(TAGGED),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ownstack.common.api.routing import Handler, RouteTable
-from ownstack.network.api.handlers import networks, quotas, rbac, root, tags
+from ownstack.network.api.handlers import networks, quotas, rbac, root, tags, zones
 from ownstack.network.api.handlers import security_groups as sg
 
 
@@ -27,6 +27,7 @@ ROUTES: RouteTable = {
     "/v2.0/networks/{network_id}": {"GET": networks.show_network,
                                     "PUT": networks.update_network,
                                     "DELETE": networks.delete_network},
+    "/v2.0/availability_zones": {"GET": zones.list_availability_zones},
     "/v2.0/rbac-policies": {"GET": rbac.list_rbac_policies, "POST": rbac.create_rbac_policy},
     "/v2.0/rbac-policies/{policy_id}": {"GET": rbac.show_rbac_policy,
                                         "PUT": rbac.update_rbac_policy,

@@ -265,3 +265,16 @@ async def test_network_quota(tmp_path: Path) -> None:
         await make(network, "network", token)
         r = await network.call("POST", NET, token=token, json={"network": {}}, expect=409)
         assert error_type(r) == "OverQuota"
+
+
+async def test_availability_zones(network: ServiceClient) -> None:
+    _, token = await network.project_user_token()
+    r = await network.call("GET", "/v2.0/availability_zones", token=token, expect=200)
+    assert {"name": "nova", "resource": "network", "state": "available"} in \
+        r.json()["availability_zones"]
+    r = await network.call("GET", "/v2.0/availability_zones", token=token,
+                           params={"resource": "router"}, expect=200)
+    assert r.json()["availability_zones"] == []
+    r = await network.call("GET", "/v2.0/availability_zones", token=token,
+                           params={"color": "red"}, expect=400)
+    assert error_type(r) == "BadRequest"

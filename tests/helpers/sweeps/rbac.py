@@ -338,6 +338,7 @@ NETWORK = _table("network", {
     ("PUT", _NETWORK): "ood/ohh",
     ("DELETE", _NETWORK): "ood/ohh",
     **_tagged("/v2.0/networks/{resource_id}"),
+    ("GET", "/v2.0/availability_zones"): ANYONE,
     ("GET", "/v2.0/rbac-policies"): ANYONE,
     # On another project's network: the admin may, its member does not see the network,
     # and a reader is refused before anything is looked up.
