@@ -65,4 +65,11 @@ EXTENSIONS: Final = (
               "Availability zone support for network.", "ownstack.network.api.views.networks"),
     Extension("l2_adjacency", "L2 Adjacency", "Display L2 Adjacency for Neutron Networks.",
               "ownstack.network.api.views.networks"),
+    Extension("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets "
+              "from a subnet pool", "ownstack.network.objects.subnetpools"),
+    Extension("default-subnetpools", "Default Subnetpools", "Provides ability to mark and "
+              "use a subnetpool as the default.", "ownstack.network.objects.subnets"),
+    Extension("network-ip-availability", "Network IP Availability",
+              "Provides IP availability data for each network and subnet.",
+              "ownstack.network.objects.ip_availability"),
 )

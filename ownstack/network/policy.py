@@ -25,6 +25,9 @@ _BASE: Final[dict[str, str]] = {
     "admin_or_project_reader": "rule:context_is_admin or rule:project_reader",
     "shared": "'True':%(shared)s",
     "external": "'True':%(router:external)s",
+    "network_owner_member": "role:member and project_id:%(network:project_id)s",
+    "network_owner_reader": "role:reader and project_id:%(network:project_id)s",
+    "admin_or_network_owner_member": "rule:context_is_admin or rule:network_owner_member",
 }
 
 _NETWORK: Final[dict[str, str]] = {
@@ -48,6 +51,29 @@ _NETWORK: Final[dict[str, str]] = {
     "delete_network": MEMBER,
 }
 
+# A subnet is the network owner's to add, change and delete; its own project, the network's
+# owner and, on a shared network, everyone read it.
+_SUBNET: Final[dict[str, str]] = {
+    "create_subnet": "rule:admin_or_network_owner_member",
+    "get_subnet": f"{READER} or rule:network_owner_reader or rule:shared",
+    "update_subnet": "rule:admin_or_network_owner_member",
+    "delete_subnet": "rule:admin_or_network_owner_member",
+}
+
+_SUBNETPOOL: Final[dict[str, str]] = {
+    "create_subnetpool": MEMBER,
+    "create_subnetpool:shared": ADMIN,
+    "create_subnetpool:is_default": ADMIN,
+    "get_subnetpool": f"{READER} or rule:shared",
+    "update_subnetpool": MEMBER,
+    "update_subnetpool:is_default": ADMIN,
+    "delete_subnetpool": MEMBER,
+}
+
+_IP_AVAILABILITY: Final[dict[str, str]] = {
+    "get_network_ip_availability": ADMIN,
+}
+
 
 def _tag_rules(collections: tuple[str, ...]) -> dict[str, str]:
     rules: dict[str, str] = {}
@@ -64,5 +90,8 @@ TAGGED: Final = ("networks", "subnets", "ports", "subnetpools", "security_groups
 DEFAULT_RULES: Final[dict[str, str]] = {
     **_BASE,
     **_NETWORK,
+    **_SUBNET,
+    **_SUBNETPOOL,
+    **_IP_AVAILABILITY,
     **_tag_rules(TAGGED),
 }
