@@ -137,18 +137,19 @@ class World:
         if name == "tag":
             return "sweep-tag"
         if service == "network":
-            return self._network_value(name, tenant)
+            return self._network_value(name, tenant, template)
         if name in ("server_id", "group_id", "request_id"):
             return tenant.ids[name]
         return self.shared[f"compute:{name}"]
 
-    def _network_value(self, name: str, tenant: Tenant) -> str:
+    def _network_value(self, name: str, tenant: Tenant, template: str) -> str:
         if name == "tag":
             return "sweep-tag"
         if name == "alias":
             return "external-net"
         if name == "resource_id":
-            return tenant.ids["network_id"]
+            collection = template.split("/")[2]         # /v2.0/<collection>/{resource_id}
+            return tenant.ids[f"{collection[:-1]}_id"]
         return tenant.ids[name]
 
     def query(self, route: Route, side: str = "own") -> dict[str, str]:
@@ -399,3 +400,13 @@ async def _network(world: World) -> None:
         tenant.ids["network_id"] = network_id = r.json()["network"]["id"]
         await world.call("network", "PUT", f"/v2.0/networks/{network_id}/tags/sweep-tag",
                          token=member, expect=201)
+        r = await world.call("network", "POST", "/v2.0/subnets", token=member, expect=201,
+                             json={"subnet": {"network_id": network_id, "ip_version": 4,
+                                              "cidr": "192.168.0.0/24"}})
+        tenant.ids["subnet_id"] = subnet_id = r.json()["subnet"]["id"]
+        r = await world.call("network", "POST", "/v2.0/subnetpools", token=member, expect=201,
+                             json={"subnetpool": {"prefixes": ["10.128.0.0/9"]}})
+        tenant.ids["subnetpool_id"] = pool_id = r.json()["subnetpool"]["id"]
+        for path in (f"/v2.0/subnets/{subnet_id}", f"/v2.0/subnetpools/{pool_id}"):
+            await world.call("network", "PUT", f"{path}/tags/sweep-tag", token=member,
+                             expect=201)
