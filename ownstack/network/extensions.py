@@ -88,4 +88,11 @@ EXTENSIONS: Final = (
     Extension("quota_details", "Quota details management support",
               "Expose functions for quotas usage statistics per project",
               "ownstack.network.api.handlers.quotas", "2017-02-10T10:00:00-00:00"),
+    Extension("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets "
+              "from a subnet pool", "ownstack.network.objects.subnetpools"),
+    Extension("default-subnetpools", "Default Subnetpools", "Provides ability to mark and "
+              "use a subnetpool as the default.", "ownstack.network.objects.subnets"),
+    Extension("network-ip-availability", "Network IP Availability",
+              "Provides IP availability data for each network and subnet.",
+              "ownstack.network.objects.ip_availability"),
 )

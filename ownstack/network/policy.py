@@ -26,6 +26,9 @@ _BASE: Final[dict[str, str]] = {
     "shared": "'True':%(shared)s",
     "external": "'True':%(router:external)s",
     "sg_owner": "project_id:%(security_group:project_id)s",
+    "network_owner_member": "role:member and project_id:%(network:project_id)s",
+    "network_owner_reader": "role:reader and project_id:%(network:project_id)s",
+    "admin_or_network_owner_member": "rule:context_is_admin or rule:network_owner_member",
 }
 
 _NETWORK: Final[dict[str, str]] = {
@@ -47,6 +50,29 @@ _NETWORK: Final[dict[str, str]] = {
     "update_network:router:external": ADMIN,
     "update_network:is_default": ADMIN,
     "delete_network": MEMBER,
+}
+
+# A subnet is the network owner's to add, change and delete; its own project, the network's
+# owner and, on a shared network, everyone read it.
+_SUBNET: Final[dict[str, str]] = {
+    "create_subnet": "rule:admin_or_network_owner_member",
+    "get_subnet": f"{READER} or rule:network_owner_reader or rule:shared",
+    "update_subnet": "rule:admin_or_network_owner_member",
+    "delete_subnet": "rule:admin_or_network_owner_member",
+}
+
+_SUBNETPOOL: Final[dict[str, str]] = {
+    "create_subnetpool": MEMBER,
+    "create_subnetpool:shared": ADMIN,
+    "create_subnetpool:is_default": ADMIN,
+    "get_subnetpool": f"{READER} or rule:shared",
+    "update_subnetpool": MEMBER,
+    "update_subnetpool:is_default": ADMIN,
+    "delete_subnetpool": MEMBER,
+}
+
+_IP_AVAILABILITY: Final[dict[str, str]] = {
+    "get_network_ip_availability": ADMIN,
 }
 
 
@@ -100,5 +126,8 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "get_availability_zone": "role:reader or role:admin",
     **_SECURITY_GROUP,
     **_QUOTA,
+    **_SUBNET,
+    **_SUBNETPOOL,
+    **_IP_AVAILABILITY,
     **_tag_rules(TAGGED),
 }

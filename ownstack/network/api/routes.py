@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from ownstack.common.api.routing import Handler, RouteTable
-from ownstack.network.api.handlers import networks, quotas, rbac, root, tags, zones
+from ownstack.network.api.handlers import (
+    ip_availability,
+    networks,
+    quotas,
+    rbac,
+    root,
+    subnetpools,
+    subnets,
+    tags,
+    zones,
+)
 from ownstack.network.api.handlers import security_groups as sg
 
 
@@ -48,5 +58,15 @@ ROUTES: RouteTable = {
                                   "DELETE": quotas.delete_quota},
     "/v2.0/quotas/{project_id}/default": {"GET": quotas.show_default_quota},
     "/v2.0/quotas/{project_id}/details": {"GET": quotas.show_quota_details},
+    "/v2.0/subnets": {"GET": subnets.list_subnets, "POST": subnets.create_subnet},
+    "/v2.0/subnets/{subnet_id}": {"GET": subnets.show_subnet, "PUT": subnets.update_subnet,
+                                  "DELETE": subnets.delete_subnet},
+    "/v2.0/subnetpools": {"GET": subnetpools.list_subnetpools,
+                          "POST": subnetpools.create_subnetpool},
+    "/v2.0/subnetpools/{subnetpool_id}": {"GET": subnetpools.show_subnetpool,
+                                          "PUT": subnetpools.update_subnetpool,
+                                          "DELETE": subnetpools.delete_subnetpool},
+    "/v2.0/network-ip-availabilities": {"GET": ip_availability.list_availabilities},
+    "/v2.0/network-ip-availabilities/{network_id}": {"GET": ip_availability.show_availability},
     **_tag_routes(sorted(tags.FINDERS)),
 }

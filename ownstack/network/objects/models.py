@@ -97,6 +97,9 @@ class SubnetPool(StandardAttributes, Base):
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     default_quota: Mapped[int | None] = mapped_column(Integer)
+    # Bumped by compare-and-swap on every prefix handed out, so that two concurrent
+    # allocations from one pool cannot both succeed on what each read (never shown).
+    generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Port(StandardAttributes, Base):

@@ -367,6 +367,21 @@ NETWORK = _table("network", {
     ("DELETE", "/v2.0/quotas/{project_id}"): ADMIN,
     ("GET", "/v2.0/quotas/{project_id}/default"): "ooo/odd",
     ("GET", "/v2.0/quotas/{project_id}/details"): "ooo/odd",
+    # Another project's network is hidden, so a subnet on it is too (404 for a member).
+    ("GET", "/v2.0/subnets"): ANYONE,
+    ("POST", "/v2.0/subnets"): "ood/ohh",
+    ("GET", "/v2.0/subnets/{subnet_id}"): "ooo/ohh",
+    ("PUT", "/v2.0/subnets/{subnet_id}"): "ood/ohh",
+    ("DELETE", "/v2.0/subnets/{subnet_id}"): "ood/ohh",
+    **_tagged("/v2.0/subnets/{resource_id}"),
+    ("GET", "/v2.0/subnetpools"): ANYONE,
+    ("POST", "/v2.0/subnetpools"): "ood/ood",
+    ("GET", "/v2.0/subnetpools/{subnetpool_id}"): "ooo/ohh",
+    ("PUT", "/v2.0/subnetpools/{subnetpool_id}"): "ood/ohh",
+    ("DELETE", "/v2.0/subnetpools/{subnetpool_id}"): "ood/ohh",
+    **_tagged("/v2.0/subnetpools/{resource_id}"),
+    ("GET", "/v2.0/network-ip-availabilities"): ADMIN,
+    ("GET", "/v2.0/network-ip-availabilities/{network_id}"): ADMIN,
 })
 
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,

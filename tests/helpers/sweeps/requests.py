@@ -368,8 +368,28 @@ async def _network_quota(cell: Cell) -> Any:
 
 @body("network", "PUT", "/v2.0/networks/{resource_id}/tags")
 @body("network", "PUT", "/v2.0/security-groups/{resource_id}/tags")
+@body("network", "PUT", "/v2.0/networks/{resource_id}/tags",
+      "/v2.0/subnets/{resource_id}/tags", "/v2.0/subnetpools/{resource_id}/tags")
 async def _network_tags(cell: Cell) -> Any:
     return {"tags": ["sweep-tag"]}
+
+
+_SUBNETS_MADE = iter(range(1, 2**16))
+
+
+@body("network", "POST", "/v2.0/subnets")
+async def _subnet(cell: Cell) -> Any:
+    """A subnet on the network of the side asked about, a new /24 of 10.0.0.0/8 each time
+    (the network's subnets must not overlap)."""
+    n = next(_SUBNETS_MADE)
+    return {"subnet": {"network_id": cell.world.tenants[cell.side].ids["network_id"],
+                       "ip_version": 4, "cidr": f"10.{n // 256}.{n % 256}.0/24",
+                       "name": unique("sweep-subnet")}}
+
+
+body("network", "POST", "/v2.0/subnetpools")(_named("subnetpool", prefixes=["10.0.0.0/8"]))
+body("network", "PUT", "/v2.0/subnets/{subnet_id}")(_described("subnet"))
+body("network", "PUT", "/v2.0/subnetpools/{subnetpool_id}")(_described("subnetpool"))
 
 
 Prepare = Callable[[Cell], Awaitable[dict[str, str]]]
@@ -442,14 +462,15 @@ def _owner_token(cell: Cell, route: Route) -> str:
     """Who makes a thing for a cell: its owner for what a project or a user owns, the cloud
     admin for the rest."""
     owned = {("compute", "/v2.1/servers"), ("compute", "/v2.1/os-server-groups"),
-             ("image", "/v2/images"), ("network", "/v2.0/networks"),
-             ("network", "/v2.0/rbac-policies"), ("network", "/v2.0/security-groups"),
-             ("network", "/v2.0/security-group-rules")}
+             ("image", "/v2/images")}
+    # What the cloud admin keeps even in the network service: each project's quotas.
+    admins = {("network", "/v2.0/quotas/{project_id}")}
     per_user = {("compute", "/v2.1/os-keypairs"),
                 ("identity", "/v3/users/{user_id}/application_credentials")}
     if (route.service, route.template) in per_user:
         return cell.caller_token if cell.side == "own" else cell.member_token
-    if (route.service, route.template) in owned:
+    if (route.service, route.template) in owned or (
+            route.service == "network" and (route.service, route.template) not in admins):
         return cell.member_token
     return cell.world.cloud.identity.admin_token
 

@@ -137,25 +137,20 @@ class World:
         if name == "tag":
             return "sweep-tag"
         if service == "network":
-            if name == "resource_id":
-                return self._network_resource(template, tenant)
-            return self._network_value(name, tenant)
+            return self._network_value(name, tenant, template)
         if name in ("server_id", "group_id", "request_id"):
             return tenant.ids[name]
         return self.shared[f"compute:{name}"]
 
-    def _network_value(self, name: str, tenant: Tenant) -> str:
+    def _network_value(self, name: str, tenant: Tenant, template: str) -> str:
         if name == "tag":
             return "sweep-tag"
         if name == "alias":
             return "external-net"
+        if name == "resource_id":
+            collection = template.split("/")[2]         # /v2.0/<collection>/{resource_id}
+            return tenant.ids[f"{collection.replace('-', '_')[:-1]}_id"]
         return tenant.ids[name]
-
-    def _network_resource(self, template: str, tenant: Tenant) -> str:
-        """Whose tags a ``/v2.0/<collection>/{resource_id}/tags`` route is about."""
-        collection = template.split("/")[2]
-        return tenant.ids[{"networks": "network_id",
-                           "security-groups": "security_group_id"}[collection]]
 
     def query(self, route: Route, side: str = "own") -> dict[str, str]:
         """The query a route cannot do without."""
@@ -424,3 +419,13 @@ async def _network(world: World) -> None:
         tenant.ids["security_group_rule_id"] = r.json()["security_group_rule"]["id"]
         await world.call("network", "PUT", f"/v2.0/quotas/{tenant.project_id}", expect=200,
                          json={"quota": {"network": 50}})
+        r = await world.call("network", "POST", "/v2.0/subnets", token=member, expect=201,
+                             json={"subnet": {"network_id": network_id, "ip_version": 4,
+                                              "cidr": "192.168.0.0/24"}})
+        tenant.ids["subnet_id"] = subnet_id = r.json()["subnet"]["id"]
+        r = await world.call("network", "POST", "/v2.0/subnetpools", token=member, expect=201,
+                             json={"subnetpool": {"prefixes": ["10.128.0.0/9"]}})
+        tenant.ids["subnetpool_id"] = pool_id = r.json()["subnetpool"]["id"]
+        for path in (f"/v2.0/subnets/{subnet_id}", f"/v2.0/subnetpools/{pool_id}"):
+            await world.call("network", "PUT", f"{path}/tags/sweep-tag", token=member,
+                             expect=201)

@@ -17,6 +17,8 @@ from ownstack.network.state import Req
 RESOURCES: tuple[tuple[str, str], ...] = (
     ("network", "networks"),
     ("rbac_policy", "rbac_policies"),
+    ("subnet", "subnets"),
+    ("subnetpool", "subnetpools"),
 )
 
 

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.network.errors import TagNotFound
-from ownstack.network.objects import networks, security_groups, standard
+from ownstack.network.objects import networks, security_groups, standard, subnetpools, subnets
 from ownstack.network.objects.models import StandardAttributes
 from ownstack.network.state import Req
 
@@ -22,6 +22,8 @@ from ownstack.network.state import Req
 FINDERS: dict[str, standard.Finder] = {
     "networks": networks.get_network,
     "security_groups": security_groups.get_group,
+    "subnets": subnets.get_subnet,
+    "subnetpools": subnetpools.get_subnetpool,
 }
 # The URL of a collection whose name has an underscore has a hyphen instead.
 PATHS: dict[str, str] = {collection: collection.replace("_", "-") for collection in FINDERS}

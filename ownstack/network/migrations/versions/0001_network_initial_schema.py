@@ -75,6 +75,7 @@ def upgrade() -> None:
     sa.Column('shared', sa.Boolean(), nullable=False),
     sa.Column('is_default', sa.Boolean(), nullable=False),
     sa.Column('default_quota', sa.Integer(), nullable=True),
+    sa.Column('generation', sa.Integer(), nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=255), nullable=False),
     sa.Column('description', sa.String(length=255), nullable=False),
