@@ -65,4 +65,11 @@ EXTENSIONS: Final = (
               "Availability zone support for network.", "ownstack.network.api.views.networks"),
     Extension("l2_adjacency", "L2 Adjacency", "Display L2 Adjacency for Neutron Networks.",
               "ownstack.network.api.views.networks"),
+    Extension("binding", "Port Binding", "Expose port bindings of a virtual port to "
+              "external application", "ownstack.network.objects.ports"),
+    Extension("allowed-address-pairs", "Allowed Address Pairs",
+              "Provides allowed address pairs", "ownstack.network.objects.ports"),
+    Extension("fixed-ip-substring", "IP address substring filtering",
+              "Provides IP address substring filtering when listing ports",
+              "ownstack.network.objects.ports"),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ownstack.common.api.routing import Handler, RouteTable
-from ownstack.network.api.handlers import networks, root, tags
+from ownstack.network.api.handlers import networks, ports, root, tags
 
 
 def _tag_routes(collections: list[str]) -> dict[str, dict[str, Handler]]:
@@ -26,5 +26,8 @@ ROUTES: RouteTable = {
     "/v2.0/networks/{network_id}": {"GET": networks.show_network,
                                     "PUT": networks.update_network,
                                     "DELETE": networks.delete_network},
+    "/v2.0/ports": {"GET": ports.list_ports, "POST": ports.create_port},
+    "/v2.0/ports/{port_id}": {"GET": ports.show_port, "PUT": ports.update_port,
+                              "DELETE": ports.delete_port},
     **_tag_routes(sorted(tags.FINDERS)),
 }

@@ -15,6 +15,7 @@ from ownstack.network.state import Req
 # (singular, collection) of every resource v2.0 serves, for GET /v2.0.
 RESOURCES: tuple[tuple[str, str], ...] = (
     ("network", "networks"),
+    ("port", "ports"),
 )
 
 

@@ -13,13 +13,14 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.network.errors import TagNotFound
-from ownstack.network.objects import networks, standard
+from ownstack.network.objects import networks, ports, standard
 from ownstack.network.objects.models import StandardAttributes
 from ownstack.network.state import Req
 
 # collection -> how to find one resource of it as the caller sees it.
 FINDERS: dict[str, standard.Finder] = {
     "networks": networks.get_network,
+    "ports": ports.get_port,
 }
 
 _TAGS = Validator({
