@@ -338,6 +338,14 @@ NETWORK = _table("network", {
     ("PUT", _NETWORK): "ood/ohh",
     ("DELETE", _NETWORK): "ood/ohh",
     **_tagged("/v2.0/networks/{resource_id}"),
+    # A port of another project's (private) network: its network is not found by a
+    # member; a reader is refused create_port first.
+    ("GET", "/v2.0/ports"): ANYONE,
+    ("POST", "/v2.0/ports"): "ood/ohd",
+    ("GET", "/v2.0/ports/{port_id}"): "ooo/ohh",
+    ("PUT", "/v2.0/ports/{port_id}"): "ood/ohh",
+    ("DELETE", "/v2.0/ports/{port_id}"): "ood/ohh",
+    **_tagged("/v2.0/ports/{resource_id}"),
 })
 
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,

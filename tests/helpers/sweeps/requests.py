@@ -334,6 +334,16 @@ body("network", "POST", "/v2.0/networks")(_named("network"))
 body("network", "PUT", "/v2.0/networks/{network_id}")(_described("network"))
 
 
+@body("network", "POST", "/v2.0/ports")
+async def _port(cell: Cell) -> Any:
+    return {"port": {"network_id": cell.world.tenants[cell.side].ids["network_id"],
+                     "name": unique("sweep-port")}}
+
+
+body("network", "PUT", "/v2.0/ports/{port_id}")(_described("port"))
+
+
+@body("network", "PUT", "/v2.0/ports/{resource_id}/tags")
 @body("network", "PUT", "/v2.0/networks/{resource_id}/tags")
 async def _network_tags(cell: Cell) -> Any:
     return {"tags": ["sweep-tag"]}
@@ -409,7 +419,8 @@ def _owner_token(cell: Cell, route: Route) -> str:
     """Who makes a thing for a cell: its owner for what a project or a user owns, the cloud
     admin for the rest."""
     owned = {("compute", "/v2.1/servers"), ("compute", "/v2.1/os-server-groups"),
-             ("image", "/v2/images"), ("network", "/v2.0/networks")}
+             ("image", "/v2/images"), ("network", "/v2.0/networks"),
+             ("network", "/v2.0/ports")}
     per_user = {("compute", "/v2.1/os-keypairs"),
                 ("identity", "/v3/users/{user_id}/application_credentials")}
     if (route.service, route.template) in per_user:

@@ -137,18 +137,19 @@ class World:
         if name == "tag":
             return "sweep-tag"
         if service == "network":
-            return self._network_value(name, tenant)
+            return self._network_value(name, tenant, template)
         if name in ("server_id", "group_id", "request_id"):
             return tenant.ids[name]
         return self.shared[f"compute:{name}"]
 
-    def _network_value(self, name: str, tenant: Tenant) -> str:
+    def _network_value(self, name: str, tenant: Tenant, template: str = "") -> str:
         if name == "tag":
             return "sweep-tag"
         if name == "alias":
             return "external-net"
         if name == "resource_id":
-            return tenant.ids["network_id"]
+            # /v2.0/<collection>/{resource_id}/tags: the tenant's one of that collection.
+            return tenant.ids[template.split("/")[2][:-1] + "_id"]
         return tenant.ids[name]
 
     def query(self, route: Route, side: str = "own") -> dict[str, str]:
@@ -398,4 +399,10 @@ async def _network(world: World) -> None:
                              json={"network": {"name": unique("sweep-net")}})
         tenant.ids["network_id"] = network_id = r.json()["network"]["id"]
         await world.call("network", "PUT", f"/v2.0/networks/{network_id}/tags/sweep-tag",
+                         token=member, expect=201)
+        r = await world.call("network", "POST", "/v2.0/ports", token=member, expect=201,
+                             json={"port": {"network_id": network_id,
+                                            "name": unique("sweep-port")}})
+        tenant.ids["port_id"] = port_id = r.json()["port"]["id"]
+        await world.call("network", "PUT", f"/v2.0/ports/{port_id}/tags/sweep-tag",
                          token=member, expect=201)
