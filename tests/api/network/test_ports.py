@@ -208,6 +208,10 @@ async def test_shared_networks_ports_and_who_sees_them(network: ServiceClient) -
     r = await _port(network, private["id"], bob, expect=404)
     assert error_type(r) == "NetworkNotFound"
     await _port(network, str(uuid.uuid4()), bob, expect=404)
+    # An external network is seen by all, but not a place for their ports.
+    external = await _net(network, None, **{"router:external": True})
+    r = await _port(network, external["id"], bob, expect=403)
+    assert error_type(r) == "HTTPForbidden"
     # The port is Bob's and the network owner's to see; not Carol's.
     url = f"{PORTS}/{bobs['id']}"
     for token in (bob, owner):

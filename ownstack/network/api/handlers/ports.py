@@ -12,7 +12,7 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.network.api import common
 from ownstack.network.api.schemas import ports as schema
 from ownstack.network.api.views import ports as views
-from ownstack.network.errors import ConcurrentUpdate, ResourceNotFound
+from ownstack.network.errors import ConcurrentUpdate, NetworkForbidden, ResourceNotFound
 from ownstack.network.objects import networks, ports
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network, Port
@@ -50,6 +50,14 @@ def _enforce(req: Req, action: str, data: Mapping[str, Any], target: dict[str, A
         for part in ("ip_address", "subnet_id"):
             if any(part in item for item in fixed_ips):
                 req.svc.enforce(req.ctx, f"{rule}:fixed_ips:{part}", target)
+
+
+def _check_network_tenant(req: Req, project_id: str, network: Network) -> None:
+    """Neutron's API refuses a project's port on a network that is neither its own nor
+    shared (an external network it can see, say), unless the caller is an admin."""
+    if not req.ctx.is_admin and not network.shared and network.project_id != project_id:
+        raise NetworkForbidden("HTTPForbidden", f"Tenant {project_id} not allowed to "
+                               "create port on this network")
 
 
 async def _bodies(req: Req, db: Any, rows: list[Port]) -> list[dict[str, Any]]:
@@ -96,6 +104,7 @@ async def create_port(req: Req) -> Response:
                 news = []
                 for project_id, data in wanted:
                     network = await networks.get_network(db, req.ctx, data["network_id"])
+                    _check_network_tenant(req, project_id, network)
                     _enforce(req, "create", data, _target(project_id, network))
                     news.append(ports.NewPort(str(uuid.uuid4()), project_id, network, data))
                 await ports.check_quota(db, req.svc.settings, news)
