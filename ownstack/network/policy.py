@@ -25,6 +25,7 @@ _BASE: Final[dict[str, str]] = {
     "admin_or_project_reader": "rule:context_is_admin or rule:project_reader",
     "shared": "'True':%(shared)s",
     "external": "'True':%(router:external)s",
+    "sg_owner": "project_id:%(security_group:project_id)s",
     "network_owner_member": "role:member and project_id:%(network:project_id)s",
     "network_owner_reader": "role:reader and project_id:%(network:project_id)s",
 }
@@ -50,6 +51,36 @@ _NETWORK: Final[dict[str, str]] = {
     "delete_network": MEMBER,
 }
 
+
+_RBAC: Final[dict[str, str]] = {
+    "create_rbac_policy": MEMBER,
+    "create_rbac_policy:target_tenant": ADMIN,         # checked for the "*" target only
+    "get_rbac_policy": READER,
+    "update_rbac_policy": MEMBER,
+    "update_rbac_policy:target_tenant": ADMIN,
+    "delete_rbac_policy": MEMBER,
+}
+
+# A rule belongs to its group: the group's project may manage it, whoever made it.
+_SG_OWNER_MEMBER: Final = "rule:context_is_admin or (role:member and rule:sg_owner)"
+_SG_OWNER_READER: Final = "rule:context_is_admin or (role:reader and rule:sg_owner)"
+
+_SECURITY_GROUP: Final[dict[str, str]] = {
+    "create_security_group": MEMBER,
+    "get_security_group": READER,
+    "update_security_group": MEMBER,
+    "delete_security_group": MEMBER,
+    "create_security_group_rule": _SG_OWNER_MEMBER,
+    "get_security_group_rule": _SG_OWNER_READER,
+    "delete_security_group_rule": _SG_OWNER_MEMBER,
+}
+
+# Another project's quotas: an admin, or (Neutron 2024.1 and later) that project's manager.
+_QUOTA: Final[dict[str, str]] = {
+    "get_quota": "rule:context_is_admin or (role:manager and project_id:%(project_id)s)",
+    "update_quota": ADMIN,
+    "delete_quota": ADMIN,
+}
 
 NET_OWNER: Final = "rule:context_is_admin or rule:network_owner_member"
 ADMIN_OR_SERVICE: Final = "rule:admin_only or rule:service_api"
@@ -109,6 +140,9 @@ TAGGED: Final = ("networks", "subnets", "ports", "subnetpools", "security_groups
 DEFAULT_RULES: Final[dict[str, str]] = {
     **_BASE,
     **_NETWORK,
+    **_RBAC,
+    **_SECURITY_GROUP,
+    **_QUOTA,
     **_PORT,
     **_tag_rules(TAGGED),
 }

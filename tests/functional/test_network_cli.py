@@ -71,3 +71,55 @@ def test_networks_through_the_sdk(cloud: Cloud) -> None:
     for network in made:
         conn.network.delete_network(network)
     assert conn.network.find_network(made[0].name) is None
+
+
+def test_sharing_a_network_through_the_cli(cloud: Cloud) -> None:
+    wait_for_network(cloud)
+    _, owner = member_cloud(cloud, "rbac-owner")
+    guest_project, guest = member_cloud(cloud, "rbac-guest")
+    net = cloud.osc_json("network", "create", unique("shared-net"), cloud=owner)
+    assert net["id"] not in {n["ID"] for n in cloud.osc_json("network", "list", cloud=guest)}
+    policy = cloud.osc_json("network", "rbac", "create", "--target-project", guest_project,
+                            "--action", "access_as_shared", "--type", "network", net["id"],
+                            cloud=owner)
+    assert policy["target_project_id"] == guest_project
+    seen = cloud.osc_json("network", "show", net["id"], cloud=guest)
+    assert seen["shared"] is True
+    listed = cloud.osc_json("network", "rbac", "list", cloud=owner)
+    assert [p["ID"] for p in listed] == [policy["id"]]
+    cloud.osc("network", "rbac", "delete", policy["id"], cloud=owner)
+    result = cloud.osc("network", "show", net["id"], cloud=guest, expect_ok=False)
+    assert result.returncode != 0
+    cloud.osc("network", "delete", net["id"], cloud=owner)
+
+
+def test_security_groups_and_quotas_through_the_cli(cloud: Cloud) -> None:
+    wait_for_network(cloud)
+    project, member = member_cloud(cloud, "sg")
+    web = cloud.osc_json("security", "group", "create", "web", "--description", "web",
+                         cloud=member)
+    assert sorted((r["direction"], r["ethertype"]) for r in web["rules"]) == \
+        [("egress", "IPv4"), ("egress", "IPv6")]
+    rule = cloud.osc_json("security", "group", "rule", "create", "--protocol", "tcp",
+                          "--dst-port", "22", "web", cloud=member)
+    assert (rule["protocol"], rule["port_range_min"], rule["port_range_max"]) == \
+        ("tcp", 22, 22)
+    assert rule["direction"] == "ingress" and rule["ether_type"] == "IPv4"
+    again = cloud.osc("security", "group", "rule", "create", "--protocol", "tcp",
+                      "--dst-port", "22", "web", cloud=member, expect_ok=False)
+    assert again.returncode != 0 and "already exists" in again.stderr
+    bad = cloud.osc("security", "group", "rule", "create", "--protocol", "tcp",
+                    "--dst-port", "99999", "web", cloud=member, expect_ok=False)
+    assert bad.returncode != 0
+    groups = {g["Name"] for g in cloud.osc_json("security", "group", "list", cloud=member)}
+    assert groups == {"default", "web"}
+    rules = cloud.osc_json("security", "group", "rule", "list", "web", cloud=member)
+    assert len(rules) == 3
+    cloud.osc("security", "group", "rule", "delete", rule["id"], cloud=member)
+    cloud.osc("security", "group", "delete", "web", cloud=member)
+
+    cloud.osc("quota", "set", "--networks", "7", "--ports", "20", project)
+    quota = cloud.osc_json("quota", "show", "--network", project)
+    by_resource = {row["Resource"]: row["Limit"] for row in quota} \
+        if isinstance(quota, list) else quota
+    assert by_resource["networks"] == 7 and by_resource["ports"] == 20

@@ -231,7 +231,8 @@ async def make_cloud(config: Config) -> AsyncIterator[CloudClient]:
 
 def cloud_config(tmp_path: Path, *extra: str) -> Config:
     return make_config(tmp_path, "image.port=15998", "compute.report_interval=0.2",
-                       "compute.host=test-node", "compute.driver=fake", *extra)
+                       "compute.host=test-node", "compute.driver=fake",
+                       "network.quota.rbac_policy=-1", *extra)
 
 
 

@@ -14,6 +14,7 @@ from ownstack.common.api.app import json_response
 from ownstack.common.api.schema import Validator
 from ownstack.common.booleans import parse_bool
 from ownstack.common.db.base import utc_text
+from ownstack.common.errors import BadRequest
 from ownstack.network.errors import BadNetworkRequest
 from ownstack.network.objects.listing import Kind, ListQuery, Page, parse_query
 from ownstack.network.objects.standard import parse_if_match
@@ -54,12 +55,16 @@ def revision(req: Req) -> int | None:
 
 def owner(req: Req, data: dict[str, Any]) -> str:
     """The project a new resource belongs to: the caller's, or one an admin names
-    (``project_id``, or the older ``tenant_id``; both must agree)."""
+    (``project_id``, or the older ``tenant_id``; both must agree). Naming another project
+    without being admin is Neutron's plain 400."""
     project = data.pop("project_id", None)
     tenant = data.pop("tenant_id", None)
     if project and tenant and project != tenant:
         raise BadNetworkRequest("request", "'project_id' and 'tenant_id' do not match")
     chosen = project or tenant or req.ctx.project_id
+    if chosen != req.ctx.project_id and not req.ctx.is_admin:
+        raise BadRequest("Specifying 'project_id' other than the authenticated project in "
+                         "request is not allowed for the current user.")
     if not chosen:
         raise BadNetworkRequest("request", "a project must be named when the token has none")
     return str(chosen)

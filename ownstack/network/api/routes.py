@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from ownstack.common.api.routing import Handler, RouteTable
-from ownstack.network.api.handlers import networks, ports, root, tags
+from ownstack.network.api.handlers import networks, ports, quotas, rbac, root, tags
+from ownstack.network.api.handlers import security_groups as sg
 
 
 def _tag_routes(collections: list[str]) -> dict[str, dict[str, Handler]]:
     routes: dict[str, dict[str, Handler]] = {}
     for collection in collections:
-        base = f"/v2.0/{collection}/{{resource_id}}/tags"
+        base = f"/v2.0/{tags.PATHS[collection]}/{{resource_id}}/tags"
         routes[base] = {"GET": tags.list_tags, "PUT": tags.replace_tags,
                         "DELETE": tags.delete_tags}
         routes[f"{base}/{{tag}}"] = {"GET": tags.show_tag, "PUT": tags.add_tag,
@@ -29,5 +30,25 @@ ROUTES: RouteTable = {
     "/v2.0/ports": {"GET": ports.list_ports, "POST": ports.create_port},
     "/v2.0/ports/{port_id}": {"GET": ports.show_port, "PUT": ports.update_port,
                               "DELETE": ports.delete_port},
+    "/v2.0/rbac-policies": {"GET": rbac.list_rbac_policies, "POST": rbac.create_rbac_policy},
+    "/v2.0/rbac-policies/{policy_id}": {"GET": rbac.show_rbac_policy,
+                                        "PUT": rbac.update_rbac_policy,
+                                        "DELETE": rbac.delete_rbac_policy},
+    "/v2.0/security-groups": {"GET": sg.list_security_groups,
+                              "POST": sg.create_security_group},
+    "/v2.0/security-groups/{security_group_id}": {"GET": sg.show_security_group,
+                                                  "PUT": sg.update_security_group,
+                                                  "DELETE": sg.delete_security_group},
+    "/v2.0/security-group-rules": {"GET": sg.list_security_group_rules,
+                                   "POST": sg.create_security_group_rules},
+    "/v2.0/security-group-rules/{security_group_rule_id}": {
+        "GET": sg.show_security_group_rule, "DELETE": sg.delete_security_group_rule},
+    "/v2.0/quotas": {"GET": quotas.list_quotas},
+    "/v2.0/quotas/project": {"GET": quotas.show_own_project},
+    "/v2.0/quotas/tenant": {"GET": quotas.show_own_project},
+    "/v2.0/quotas/{project_id}": {"GET": quotas.show_quota, "PUT": quotas.update_quota,
+                                  "DELETE": quotas.delete_quota},
+    "/v2.0/quotas/{project_id}/default": {"GET": quotas.show_default_quota},
+    "/v2.0/quotas/{project_id}/details": {"GET": quotas.show_quota_details},
     **_tag_routes(sorted(tags.FINDERS)),
 }

@@ -189,3 +189,22 @@ class Quota(Base):
     project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), primary_key=True)
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     limit: Mapped[int] = mapped_column(Integer)
+
+
+class RbacPolicy(Base):
+    """Who else may use a network: ``access_as_shared`` (ports on it) or
+    ``access_as_external`` (router gateways and floating IPs on it), for one project or
+    for every project (``target_project`` ``*``). A network's ``shared`` and ``external``
+    columns say whether a ``*`` row of each action exists, so that listings need no join."""
+
+    __tablename__ = "network_rbac_policies"
+    __table_args__ = (UniqueConstraint("object_type", "object_id", "action", "target_project",
+                                       name="uq_network_rbac_policies_grant"),
+                      TABLE_OPTIONS)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(UUID_LENGTH), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target_project: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

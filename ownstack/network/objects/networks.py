@@ -27,7 +27,7 @@ from ownstack.network.errors import (
     NoNetworkAvailable,
     ResourceNotFound,
 )
-from ownstack.network.objects import quotas
+from ownstack.network.objects import quotas, rbac
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import Network, Port, Subnet
 from ownstack.network.objects.standard import check_revision, drop_tags, touch
@@ -68,11 +68,12 @@ PROVIDER_FIELDS: Final = ("provider:network_type", "provider:physical_network",
 
 
 def visible(ctx: RequestContext) -> list[ColumnElement[bool]]:
-    """Who sees which networks: an admin all, a project its own, shared and external."""
+    """Who sees which networks: an admin all, a project its own, those shared with every
+    project, and those an RBAC policy lets it use (shared or external, by name or ``*``)."""
     if ctx.is_admin:
         return []
     return [sa.or_(Network.project_id == ctx.project_id, Network.shared.is_(True),
-                   Network.external.is_(True))]
+                   rbac.granted_to(ctx.project_id))]
 
 
 async def get_network(db: AsyncSession, ctx: RequestContext, network_id: str) -> Network:
@@ -141,7 +142,18 @@ def check_mtu(config: NetworkConfig, network_type: str, mtu: int) -> None:
 
 async def create_network(db: AsyncSession, config: NetworkConfig, project_id: str,
                          data: dict[str, Any], network_id: str) -> Network:
-    """A new network of ``project_id``, with a segment of its own."""
+    """A new network of ``project_id``, with a segment of its own, and the ``*`` RBAC
+    policies that make it shared or external when asked."""
+    row = await _insert_network(db, config, project_id, data, network_id)
+    if data.get("shared"):
+        await rbac.grant(db, row, project_id, rbac.SHARED, rbac.EVERYONE)
+    if data.get("router:external"):
+        await rbac.grant(db, row, project_id, rbac.EXTERNAL, rbac.EVERYONE)
+    return row
+
+
+async def _insert_network(db: AsyncSession, config: NetworkConfig, project_id: str,
+                          data: dict[str, Any], network_id: str) -> Network:
     await quotas.check(db, config, project_id, "network")
     segment = requested_segment(data) or Segment(VXLAN, None, None)
     largest = max_mtu(config, segment.network_type)
@@ -157,8 +169,8 @@ async def create_network(db: AsyncSession, config: NetworkConfig, project_id: st
     fields = dict(
         id=network_id, project_id=project_id, name=data.get("name") or "",
         description=data.get("description") or "",
-        admin_state_up=data.get("admin_state_up", True), shared=data.get("shared", False),
-        external=data.get("router:external", False), is_default=data.get("is_default", False),
+        admin_state_up=data.get("admin_state_up", True), shared=False, external=False,
+        is_default=data.get("is_default", False),
         mtu=mtu or largest, port_security_enabled=data.get("port_security_enabled", True),
         network_type=segment.network_type, physical_network=segment.physical_network,
         availability_zone_hints=data.get("availability_zone_hints") or [])
@@ -220,28 +232,20 @@ async def update_network(db: AsyncSession, config: NetworkConfig, row: Network,
     for name in ("name", "description"):
         if name in data:
             setattr(row, name, data[name] or "")
-    for name, column in (("admin_state_up", "admin_state_up"), ("shared", "shared"),
-                         ("router:external", "external"), ("is_default", "is_default"),
-                         ("port_security_enabled", "port_security_enabled")):
+    for name in ("admin_state_up", "is_default", "port_security_enabled"):
         if name in data:
-            setattr(row, column, data[name])
-    if data.get("shared") is False or data.get("router:external") is False:
-        await _check_still_reachable(db, row, data)
+            setattr(row, name, data[name])
+    if data.get("shared") is True and not row.shared:
+        await rbac.grant(db, row, row.project_id, rbac.SHARED, rbac.EVERYONE)
+    elif data.get("shared") is False and row.shared:
+        await rbac.revoke_everyone(db, row, rbac.SHARED)
+    if data.get("router:external") is True and not row.external:
+        await rbac.grant(db, row, row.project_id, rbac.EXTERNAL, rbac.EVERYONE)
+    elif data.get("router:external") is False and row.external:
+        await rbac.revoke_every_external(db, row)
     touch(row)
     await db.flush()
     return row
-
-
-async def _check_still_reachable(db: AsyncSession, row: Network, data: dict[str, Any]
-                                 ) -> None:
-    """A network may stop being shared only while no other project has a port on it."""
-    if data.get("shared") is False:
-        other = await db.scalar(sa.select(Port.id).where(
-            Port.network_id == row.id, Port.project_id != row.project_id,
-            Port.device_owner.not_in(SERVICE_OWNERS)).limit(1))
-        if other is not None:
-            raise InUse("network", f"Unable to reconfigure sharing settings for network "
-                        f"{row.id}. Multiple tenants are using it.")
 
 
 async def delete_network(db: AsyncSession, row: Network, revision: int | None) -> None:
@@ -256,6 +260,7 @@ async def delete_network(db: AsyncSession, row: Network, revision: int | None) -
     ports = list((await db.execute(sa.select(Port.id).where(
         Port.network_id == row.id))).scalars().all())
     await drop_tags(db, [row.id, *subnets, *ports])
+    await rbac.drop_all(db, row.id)
     await db.execute(sa.delete(Port).where(Port.network_id == row.id))
     await db.execute(sa.delete(Subnet).where(Subnet.network_id == row.id))
     await db.delete(row)

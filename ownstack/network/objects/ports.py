@@ -34,7 +34,7 @@ from ownstack.network.errors import (
     NetworkConflict,
     ResourceNotFound,
 )
-from ownstack.network.objects import addresses, quotas
+from ownstack.network.objects import addresses, quotas, rbac, security_groups
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
@@ -150,16 +150,11 @@ async def security_groups_of(db: AsyncSession, port_ids: Sequence[str]
     return found
 
 
-async def default_security_group(db: AsyncSession, config: NetworkConfig, project_id: str
-                                 ) -> str | None:
-    """The id of ``project_id``'s ``default`` security group, for a port that names none.
-
-    Neutron creates the group on first use; that belongs to the security group module
-    (``security_groups.ensure_default``), which replaces this look-up when it lands. Until
-    then a project without one gets a port without groups.
-    """
-    return await db.scalar(sa.select(SecurityGroup.id).where(
-        SecurityGroup.project_id == project_id, SecurityGroup.default_marker.is_(True)))
+async def is_shared_with(db: AsyncSession, network: Network, project_id: str) -> bool:
+    """Whether ``network`` is shared with ``project_id``: with everyone, or by an RBAC
+    policy that names it (Neutron's ``shared`` for the port rules)."""
+    return network.shared or network.id in await rbac.shared_with(db, project_id,
+                                                                  [network.id])
 
 
 async def _check_security_groups(db: AsyncSession, ctx: RequestContext,
@@ -167,10 +162,8 @@ async def _check_security_groups(db: AsyncSession, ctx: RequestContext,
     wanted = sorted(set(group_ids))
     if not wanted:
         return []
-    query = sa.select(SecurityGroup.id).where(SecurityGroup.id.in_(wanted))
-    if not ctx.is_admin:
-        query = query.where(SecurityGroup.project_id == ctx.project_id)
-    found = set((await db.execute(query)).scalars().all())
+    found = set((await db.execute(sa.select(SecurityGroup.id).where(
+        SecurityGroup.id.in_(wanted), *security_groups.visible_groups(ctx)))).scalars().all())
     for group_id in wanted:
         if group_id not in found:
             raise ResourceNotFound("security_group", group_id)
@@ -253,8 +246,7 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
     if "security_groups" in data and data["security_groups"] is not None:
         groups = await _check_security_groups(db, ctx, data["security_groups"])
     elif port_security and not _is_trusted(device_owner):
-        default = await default_security_group(db, config, new.project_id)
-        groups = [default] if default else []
+        groups = [await security_groups.ensure_default(db, config, new.project_id)]
     else:
         groups = []
     requested_mac = data.get("mac_address")

@@ -14,11 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import NetworkConfig
+from ownstack.common.errors import BadRequest
 from ownstack.network.errors import OverQuota
 from ownstack.network.objects.models import (
     Network,
     Port,
     Quota,
+    RbacPolicy,
     SecurityGroup,
     SecurityGroupRule,
     Subnet,
@@ -26,11 +28,12 @@ from ownstack.network.objects.models import (
 )
 
 UNLIMITED: Final = -1
-# What a resource's usage counts. Routers, floating IPs and RBAC policies count once their
+# What a resource's usage counts. Routers and floating IPs count once their
 # tables exist; until then a project uses none.
 _COUNTED: dict[str, Any] = {
     "network": Network, "subnet": Subnet, "subnetpool": SubnetPool, "port": Port,
     "security_group": SecurityGroup, "security_group_rule": SecurityGroupRule,
+    "rbac_policy": RbacPolicy,
 }
 
 
@@ -79,8 +82,31 @@ async def set_limits(db: AsyncSession, project_id: str, values: dict[str, int]) 
             row.limit = limit
 
 
-async def reset(db: AsyncSession, project_id: str) -> None:
-    await db.execute(sa.delete(Quota).where(Quota.project_id == project_id))
+async def check_not_below_usage(db: AsyncSession, project_id: str, values: dict[str, int]
+                                ) -> None:
+    """Refuse a new limit under what the project already uses (Neutron's check unless
+    ``force``); -1 is never under."""
+    for resource, limit in values.items():
+        if limit == UNLIMITED:
+            continue
+        in_use = await used(db, project_id, resource)
+        if in_use > limit:
+            raise BadRequest(f"Quota limit {limit} for {resource} must be greater than or "
+                             f"equal to already used {in_use}")
+
+
+async def reset(db: AsyncSession, project_id: str) -> bool:
+    """Back to the defaults; whether the project had limits of its own."""
+    result: Any = await db.execute(sa.delete(Quota).where(Quota.project_id == project_id))
+    return bool(result.rowcount)
+
+
+async def detailed(db: AsyncSession, config: NetworkConfig, project_id: str
+                   ) -> dict[str, dict[str, int]]:
+    """Each resource's limit and usage (nothing is ever reserved here)."""
+    return {resource: {"limit": limit, "used": await used(db, project_id, resource),
+                       "reserved": 0}
+            for resource, limit in (await limits(db, config, project_id)).items()}
 
 
 async def projects_with_quotas(db: AsyncSession) -> list[str]:

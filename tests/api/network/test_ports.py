@@ -53,7 +53,12 @@ async def test_create_has_neutrons_defaults(network: ServiceClient) -> None:
     assert port["device_id"] == "" and port["device_owner"] == ""
     assert port["mac_address"].startswith("fa:16:3e:")
     assert port["port_security_enabled"] is True
-    assert port["allowed_address_pairs"] == [] and port["security_groups"] == []
+    assert port["allowed_address_pairs"] == []
+    # The project's default group, made on first use.
+    r = await network.call("GET", "/v2.0/security-groups", token=token,
+                           params={"name": "default"}, expect=200)
+    assert port["security_groups"] == [g["id"] for g in r.json()["security_groups"]]
+    assert len(port["security_groups"]) == 1
     assert port["binding:vnic_type"] == "normal"
     assert port["revision_number"] == 1 and port["tags"] == []
     assert port["created_at"].endswith("Z") and port["description"] == ""
@@ -227,9 +232,9 @@ async def test_shared_networks_ports_and_who_sees_them(network: ServiceClient) -
     # The network's owner cannot change Bob's port, but may delete it, as in Neutron.
     await network.call("PUT", url, token=owner, json={"port": {"name": "x"}}, expect=403)
     assert owner_project["id"] != bobs["project_id"]
-    r = await network.call("PUT", f"/v2.0/networks/{shared['id']}", token=None,
-                           json={"network": {"shared": False}}, expect=409)
-    assert error_type(r) == "NetworkInUse"
+    # The network stays shared while Bob's port relies on it.
+    await network.call("PUT", f"/v2.0/networks/{shared['id']}", token=None,
+                       json={"network": {"shared": False}}, expect=409)
     await network.call("DELETE", url, token=owner, expect=204)
 
 
@@ -368,11 +373,12 @@ async def test_allowed_address_pairs_need_port_security(network: ServiceClient) 
                     allowed_address_pairs=pairs)
     assert error_type(r) == "AddressPairAndPortSecurityRequired"
     url = f"{PORTS}/{port['id']}"
-    r = await network.call("PUT", url, json={"port": {"port_security_enabled": False}},
-                           expect=409)
+    r = await network.call("PUT", url, json={"port": {"port_security_enabled": False,
+                                                      "security_groups": []}}, expect=409)
     assert error_type(r) == "AddressPairAndPortSecurityRequired"
     r = await network.call("PUT", url, json={"port": {"port_security_enabled": False,
-                                                      "allowed_address_pairs": []}},
+                                                      "allowed_address_pairs": [],
+                                                      "security_groups": []}},
                            expect=200)
     assert r.json()["port"]["port_security_enabled"] is False
     # Port security's default is the network's.

@@ -338,6 +338,34 @@ NETWORK = _table("network", {
     ("PUT", _NETWORK): "ood/ohh",
     ("DELETE", _NETWORK): "ood/ohh",
     **_tagged("/v2.0/networks/{resource_id}"),
+    ("GET", "/v2.0/rbac-policies"): ANYONE,
+    # On another project's network: the admin may, its member does not see the network,
+    # and a reader is refused before anything is looked up.
+    ("POST", "/v2.0/rbac-policies"): "ood/ohd",
+    ("GET", "/v2.0/rbac-policies/{policy_id}"): "ooo/ohh",
+    ("PUT", "/v2.0/rbac-policies/{policy_id}"): "ood/ohh",
+    ("DELETE", "/v2.0/rbac-policies/{policy_id}"): "ood/ohh",
+    ("GET", "/v2.0/security-groups"): ANYONE,
+    ("POST", "/v2.0/security-groups"): "ood/ood",
+    ("GET", "/v2.0/security-groups/{security_group_id}"): "ooo/ohh",
+    ("PUT", "/v2.0/security-groups/{security_group_id}"): "ood/ohh",
+    ("DELETE", "/v2.0/security-groups/{security_group_id}"): "ood/ohh",
+    **_tagged("/v2.0/security-groups/{resource_id}"),
+    ("GET", "/v2.0/security-group-rules"): ANYONE,
+    # A rule in another project's group: the group is not found.
+    ("POST", "/v2.0/security-group-rules"): "ood/ohh",
+    ("GET", "/v2.0/security-group-rules/{security_group_rule_id}"): "ooo/ohh",
+    ("DELETE", "/v2.0/security-group-rules/{security_group_rule_id}"): "ood/ohh",
+    # Quotas: a project reads its own; another project's are the admin's (403, as the
+    # policy target is the project in the URL); only the admin changes them.
+    ("GET", "/v2.0/quotas"): ADMIN,
+    ("GET", "/v2.0/quotas/project"): ANYONE,
+    ("GET", "/v2.0/quotas/tenant"): ANYONE,
+    ("GET", "/v2.0/quotas/{project_id}"): "ooo/odd",
+    ("PUT", "/v2.0/quotas/{project_id}"): ADMIN,
+    ("DELETE", "/v2.0/quotas/{project_id}"): ADMIN,
+    ("GET", "/v2.0/quotas/{project_id}/default"): "ooo/odd",
+    ("GET", "/v2.0/quotas/{project_id}/details"): "ooo/odd",
     # A port of another project's (private) network: its network is not found by a
     # member; a reader is refused create_port first.
     ("GET", "/v2.0/ports"): ANYONE,

@@ -334,6 +334,38 @@ body("network", "POST", "/v2.0/networks")(_named("network"))
 body("network", "PUT", "/v2.0/networks/{network_id}")(_described("network"))
 
 
+@body("network", "POST", "/v2.0/rbac-policies")
+async def _rbac_policy(cell: Cell) -> Any:
+    return {"rbac_policy": {"object_type": "network", "action": "access_as_shared",
+                            "object_id": cell.world.tenants[cell.side].ids["network_id"],
+                            "target_tenant": uuid.uuid4().hex}}
+
+
+@body("network", "PUT", "/v2.0/rbac-policies/{policy_id}")
+async def _rbac_target(cell: Cell) -> Any:
+    return {"rbac_policy": {"target_tenant": uuid.uuid4().hex}}
+
+
+body("network", "POST", "/v2.0/security-groups")(_named("security_group"))
+body("network", "PUT", "/v2.0/security-groups/{security_group_id}")(
+    _described("security_group"))
+
+
+@body("network", "POST", "/v2.0/security-group-rules")
+async def _security_group_rule(cell: Cell) -> Any:
+    """A rule no other call made: a port of its own, drawn at random."""
+    port = 1024 + uuid.uuid4().int % 60000
+    return {"security_group_rule": {
+        "security_group_id": cell.world.tenants[cell.side].ids["security_group_id"],
+        "direction": "ingress", "protocol": "tcp", "port_range_min": port,
+        "port_range_max": port}}
+
+
+@body("network", "PUT", "/v2.0/quotas/{project_id}")
+async def _network_quota(cell: Cell) -> Any:
+    return {"quota": {"network": 50}}
+
+
 @body("network", "POST", "/v2.0/ports")
 async def _port(cell: Cell) -> Any:
     return {"port": {"network_id": cell.world.tenants[cell.side].ids["network_id"],
@@ -343,8 +375,9 @@ async def _port(cell: Cell) -> Any:
 body("network", "PUT", "/v2.0/ports/{port_id}")(_described("port"))
 
 
-@body("network", "PUT", "/v2.0/ports/{resource_id}/tags")
 @body("network", "PUT", "/v2.0/networks/{resource_id}/tags")
+@body("network", "PUT", "/v2.0/security-groups/{resource_id}/tags")
+@body("network", "PUT", "/v2.0/ports/{resource_id}/tags")
 async def _network_tags(cell: Cell) -> Any:
     return {"tags": ["sweep-tag"]}
 
@@ -420,6 +453,8 @@ def _owner_token(cell: Cell, route: Route) -> str:
     admin for the rest."""
     owned = {("compute", "/v2.1/servers"), ("compute", "/v2.1/os-server-groups"),
              ("image", "/v2/images"), ("network", "/v2.0/networks"),
+             ("network", "/v2.0/rbac-policies"), ("network", "/v2.0/security-groups"),
+             ("network", "/v2.0/security-group-rules"),
              ("network", "/v2.0/ports")}
     per_user = {("compute", "/v2.1/os-keypairs"),
                 ("identity", "/v3/users/{user_id}/application_credentials")}

@@ -137,7 +137,9 @@ class World:
         if name == "tag":
             return "sweep-tag"
         if service == "network":
-            return self._network_value(name, tenant, template)
+            if name == "resource_id":
+                return self._network_resource(template, tenant)
+            return self._network_value(name, tenant)
         if name in ("server_id", "group_id", "request_id"):
             return tenant.ids[name]
         return self.shared[f"compute:{name}"]
@@ -147,10 +149,14 @@ class World:
             return "sweep-tag"
         if name == "alias":
             return "external-net"
-        if name == "resource_id":
-            # /v2.0/<collection>/{resource_id}/tags: the tenant's one of that collection.
-            return tenant.ids[template.split("/")[2][:-1] + "_id"]
         return tenant.ids[name]
+
+    def _network_resource(self, template: str, tenant: Tenant) -> str:
+        """Whose tags a ``/v2.0/<collection>/{resource_id}/tags`` route is about."""
+        collection = template.split("/")[2]
+        return tenant.ids[{"networks": "network_id",
+                           "security-groups": "security_group_id",
+                           "ports": "port_id"}[collection]]
 
     def query(self, route: Route, side: str = "own") -> dict[str, str]:
         """The query a route cannot do without."""
@@ -400,6 +406,25 @@ async def _network(world: World) -> None:
         tenant.ids["network_id"] = network_id = r.json()["network"]["id"]
         await world.call("network", "PUT", f"/v2.0/networks/{network_id}/tags/sweep-tag",
                          token=member, expect=201)
+        r = await world.call("network", "POST", "/v2.0/rbac-policies", token=member,
+                             expect=201, json={"rbac_policy": {
+                                 "object_type": "network", "object_id": network_id,
+                                 "action": "access_as_shared",
+                                 "target_tenant": uuid.uuid4().hex}})
+        tenant.ids["policy_id"] = r.json()["rbac_policy"]["id"]
+        r = await world.call("network", "POST", "/v2.0/security-groups", token=member,
+                             expect=201, json={"security_group": {"name": unique("sweep-sg")}})
+        tenant.ids["security_group_id"] = group_id = r.json()["security_group"]["id"]
+        await world.call("network", "PUT", f"/v2.0/security-groups/{group_id}/tags/sweep-tag",
+                         token=member, expect=201)
+        r = await world.call("network", "POST", "/v2.0/security-group-rules", token=member,
+                             expect=201, json={"security_group_rule": {
+                                 "security_group_id": group_id, "direction": "ingress",
+                                 "protocol": "tcp", "port_range_min": 22,
+                                 "port_range_max": 22}})
+        tenant.ids["security_group_rule_id"] = r.json()["security_group_rule"]["id"]
+        await world.call("network", "PUT", f"/v2.0/quotas/{tenant.project_id}", expect=200,
+                         json={"quota": {"network": 50}})
         r = await world.call("network", "POST", "/v2.0/ports", token=member, expect=201,
                              json={"port": {"network_id": network_id,
                                             "name": unique("sweep-port")}})

@@ -5,7 +5,11 @@ Deviations from Keystone, on purpose:
 * ``GET /v3/projects`` by a caller whom ``identity:list_projects`` does not allow (a plain
   member, as in ``openstack project list``) is not a 403: it returns the projects on which
   the caller holds a role (directly, through a group or by inheritance), filtered by the
-  same query. Admins and system readers still see every project. For the same reason
+  same query. Admins and system readers still see every project. Where such a caller asks
+  for a project by name and holds a role on none of that name, the answer is Keystone's
+  403 after all: clients that look a project up by name or id (``openstack network rbac
+  create --target-project ID``) take that 403 as "use the id as it is", and an empty list
+  as "no such project". For the same reason
   ``GET /v3/projects/{id}`` is allowed to a caller holding a role on that project, so that
   a name found in that list can be shown.
 * Projects acting as domains are not supported: ``is_domain: true`` at create is a 501
@@ -62,6 +66,8 @@ async def list_projects(req: Req) -> Response:
                 raise PolicyNotAuthorized("identity:list_projects")
             among = [p.id for p in await projects_with_roles(db, req.ctx.user_id)]
         body = await listed_projects(req, db, wanted, among)
+        if among is not None and wanted.name is not None and not body["projects"]:
+            raise PolicyNotAuthorized("identity:list_projects")
     return json_response(body)
 
 

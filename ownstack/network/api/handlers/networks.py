@@ -12,7 +12,7 @@ from ownstack.network.api import common
 from ownstack.network.api.schemas import networks as schema
 from ownstack.network.api.views import networks as views
 from ownstack.network.errors import AvailabilityZoneNotFound, ResourceNotFound
-from ownstack.network.objects import networks
+from ownstack.network.objects import networks, rbac
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network
 from ownstack.network.objects.standard import tags_of
@@ -32,10 +32,12 @@ async def _bodies(req: Req, db: Any, rows: list[Network]) -> list[dict[str, Any]
     ids = [row.id for row in rows]
     subnets = await networks.subnet_ids(db, ids)
     tags = await tags_of(db, ids)
+    shared = await rbac.shared_with(db, req.ctx.project_id, ids)
     hidden = common.readable(req, "network", networks.PROVIDER_FIELDS)
     zone = req.svc.settings.availability_zone
     return [views.network(row, subnets=subnets.get(row.id, []), tags=tags.get(row.id, []),
-                          zone=zone, hidden=hidden) for row in rows]
+                          shared=row.shared or row.id in shared, zone=zone, hidden=hidden)
+            for row in rows]
 
 
 async def list_networks(req: Req) -> Response:
@@ -49,8 +51,8 @@ async def list_networks(req: Req) -> Response:
 async def show_network(req: Req) -> Response:
     async with req.svc.read() as db:
         row = await networks.get_network(db, req.ctx, req.params["network_id"])
-        _can_read(req, row)
         (item,) = await _bodies(req, db, [row])
+        _can_read(req, row, shared=item["shared"])
     return common.one("network", item, common.show_fields(req))
 
 
@@ -89,8 +91,8 @@ async def delete_network(req: Req) -> Response:
     return empty_response(204)
 
 
-def _can_read(req: Req, row: Network) -> None:
-    if not req.svc.allowed(req.ctx, "get_network", _target(row)):
+def _can_read(req: Req, row: Network, *, shared: bool) -> None:
+    if not req.svc.allowed(req.ctx, "get_network", {**_target(row), "shared": shared}):
         raise ResourceNotFound("network", row.id)
 
 

@@ -30,9 +30,15 @@ _GUARDED: Final[dict[str, Any]] = {
 _ATTEMPTS: Final = 5
 
 
-def _target(project_id: str, network: Network) -> dict[str, Any]:
+def _target(project_id: str, network: Network, shared: bool) -> dict[str, Any]:
     return {"project_id": project_id, "network:project_id": network.project_id,
-            "network:tenant_id": network.project_id, "shared": network.shared}
+            "network:tenant_id": network.project_id, "shared": shared}
+
+
+async def _port_target(db: Any, row: Port) -> dict[str, Any]:
+    network = await ports.network_of(db, row)
+    return _target(row.project_id, network,
+                   await ports.is_shared_with(db, network, row.project_id))
 
 
 def _enforce(req: Req, action: str, data: Mapping[str, Any], target: dict[str, Any]) -> None:
@@ -52,10 +58,11 @@ def _enforce(req: Req, action: str, data: Mapping[str, Any], target: dict[str, A
                 req.svc.enforce(req.ctx, f"{rule}:fixed_ips:{part}", target)
 
 
-def _check_network_tenant(req: Req, project_id: str, network: Network) -> None:
+def _check_network_tenant(req: Req, project_id: str, network: Network, shared: bool
+                          ) -> None:
     """Neutron's API refuses a project's port on a network that is neither its own nor
-    shared (an external network it can see, say), unless the caller is an admin."""
-    if not req.ctx.is_admin and not network.shared and network.project_id != project_id:
+    shared with it (an external network it can see, say), unless the caller is an admin."""
+    if not req.ctx.is_admin and not shared and network.project_id != project_id:
         raise NetworkForbidden("HTTPForbidden", f"Tenant {project_id} not allowed to "
                                "create port on this network")
 
@@ -82,8 +89,7 @@ async def list_ports(req: Req) -> Response:
 async def show_port(req: Req) -> Response:
     async with req.svc.read() as db:
         row = await ports.get_port(db, req.ctx, req.params["port_id"])
-        network = await ports.network_of(db, row)
-        if not req.svc.allowed(req.ctx, "get_port", _target(row.project_id, network)):
+        if not req.svc.allowed(req.ctx, "get_port", await _port_target(db, row)):
             raise ResourceNotFound("port", row.id)
         (item,) = await _bodies(req, db, [row])
     return common.one("port", item, common.show_fields(req))
@@ -104,8 +110,9 @@ async def create_port(req: Req) -> Response:
                 news = []
                 for project_id, data in wanted:
                     network = await networks.get_network(db, req.ctx, data["network_id"])
-                    _check_network_tenant(req, project_id, network)
-                    _enforce(req, "create", data, _target(project_id, network))
+                    shared = await ports.is_shared_with(db, network, project_id)
+                    _check_network_tenant(req, project_id, network, shared)
+                    _enforce(req, "create", data, _target(project_id, network, shared))
                     news.append(ports.NewPort(str(uuid.uuid4()), project_id, network, data))
                 await ports.check_quota(db, req.svc.settings, news)
                 rows = [await ports.create_port(db, req.svc.settings, req.ctx, new)
@@ -126,7 +133,7 @@ async def update_port(req: Req) -> Response:
         try:
             async with req.svc.write() as db:
                 row = await ports.get_port(db, req.ctx, req.params["port_id"])
-                target = _target(row.project_id, await ports.network_of(db, row))
+                target = await _port_target(db, row)
                 req.svc.enforce(req.ctx, "update_port", target)
                 _enforce(req, "update", data, target)
                 row = await ports.update_port(db, req.svc.settings, req.ctx, row, data,
@@ -142,7 +149,6 @@ async def update_port(req: Req) -> Response:
 async def delete_port(req: Req) -> Response:
     async with req.svc.write() as db:
         row = await ports.get_port(db, req.ctx, req.params["port_id"])
-        req.svc.enforce(req.ctx, "delete_port",
-                        _target(row.project_id, await ports.network_of(db, row)))
+        req.svc.enforce(req.ctx, "delete_port", await _port_target(db, row))
         await ports.delete_port(db, row, common.revision(req))
     return empty_response(204)

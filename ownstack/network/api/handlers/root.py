@@ -12,9 +12,11 @@ from ownstack.network.api.views import root as views
 from ownstack.network.extensions import EXTENSIONS
 from ownstack.network.state import Req
 
-# (singular, collection) of every resource v2.0 serves, for GET /v2.0.
+# (singular, collection) of the core resources, for GET /v2.0: Neutron lists only
+# those there (networks, subnets, subnetpools, ports), never an extension's.
 RESOURCES: tuple[tuple[str, str], ...] = (
     ("network", "networks"),
+    ("rbac_policy", "rbac_policies"),
     ("port", "ports"),
 )
 

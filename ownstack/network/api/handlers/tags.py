@@ -13,15 +13,19 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.network.errors import TagNotFound
-from ownstack.network.objects import networks, ports, standard
+from ownstack.network.objects import networks, ports, security_groups, standard
 from ownstack.network.objects.models import StandardAttributes
 from ownstack.network.state import Req
 
-# collection -> how to find one resource of it as the caller sees it.
+# collection (as in the body and the policy rules, with underscores) -> how to find one
+# resource of it as the caller sees it.
 FINDERS: dict[str, standard.Finder] = {
     "networks": networks.get_network,
+    "security_groups": security_groups.get_group,
     "ports": ports.get_port,
 }
+# The URL of a collection whose name has an underscore has a hyphen instead.
+PATHS: dict[str, str] = {collection: collection.replace("_", "-") for collection in FINDERS}
 
 _TAGS = Validator({
     "type": "object",
@@ -38,7 +42,8 @@ def _target(row: StandardAttributes) -> dict[str, Any]:
 
 
 async def _find(req: Req, db: Any) -> tuple[str, StandardAttributes]:
-    collection = req.request.url.path.split("/")[2]      # /v2.0/<collection>/<id>/tags
+    # /v2.0/<collection>/<id>/tags, the collection spelt with hyphens in the URL
+    collection = req.request.url.path.split("/")[2].replace("-", "_")
     return collection, await FINDERS[collection](db, req.ctx, req.params["resource_id"])
 
 

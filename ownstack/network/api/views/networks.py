@@ -8,8 +8,10 @@ from ownstack.network.api.common import timestamp
 from ownstack.network.objects.models import Network
 
 
-def network(row: Network, *, subnets: list[str], tags: list[str], zone: str,
+def network(row: Network, *, subnets: list[str], tags: list[str], shared: bool, zone: str,
             hidden: set[str]) -> dict[str, Any]:
+    """``shared`` is as the caller sees it: true too where a policy shares the network with
+    the caller's project by name."""
     body: dict[str, Any] = {
         "id": row.id,
         "name": row.name,
@@ -18,7 +20,7 @@ def network(row: Network, *, subnets: list[str], tags: list[str], zone: str,
         "tenant_id": row.project_id,
         "admin_state_up": row.admin_state_up,
         "status": row.status,
-        "shared": row.shared,
+        "shared": shared,
         "router:external": row.external,
         "is_default": row.is_default,
         "mtu": row.mtu,
