@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ownstack.network.api.common import timestamp
+from ownstack.network.api.common import standard
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.models import Port
 
@@ -13,12 +13,9 @@ from ownstack.network.objects.models import Port
 def port(row: Port, *, fixed_ips: list[FixedIp], security_groups: list[str],
          tags: list[str], hidden: set[str]) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": row.id,
+        **standard(row, tags),
         "name": row.name,
-        "description": row.description,
         "network_id": row.network_id,
-        "project_id": row.project_id,
-        "tenant_id": row.project_id,
         "mac_address": row.mac_address,
         "admin_state_up": row.admin_state_up,
         "status": row.status,
@@ -33,10 +30,6 @@ def port(row: Port, *, fixed_ips: list[FixedIp], security_groups: list[str],
         "binding:vif_details": dict(row.binding_vif_details or {}),
         "binding:vnic_type": row.binding_vnic_type,
         "binding:profile": dict(row.binding_profile or {}),
-        "tags": tags,
-        "created_at": timestamp(row.created_at),
-        "updated_at": timestamp(row.updated_at),
-        "revision_number": row.revision_number,
     }
     for name in hidden:
         body.pop(name, None)
