@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ownstack.common.api.routing import Handler, RouteTable
 from ownstack.network.api.handlers import (
+    agents,
     ip_availability,
     networks,
     quotas,
@@ -38,6 +39,9 @@ ROUTES: RouteTable = {
                                     "PUT": networks.update_network,
                                     "DELETE": networks.delete_network},
     "/v2.0/availability_zones": {"GET": zones.list_availability_zones},
+    "/v2.0/agents": {"GET": agents.list_agents},
+    "/v2.0/agents/{agent_id}": {"GET": agents.show_agent, "PUT": agents.update_agent,
+                                "DELETE": agents.delete_agent},
     "/v2.0/rbac-policies": {"GET": rbac.list_rbac_policies, "POST": rbac.create_rbac_policy},
     "/v2.0/rbac-policies/{policy_id}": {"GET": rbac.show_rbac_policy,
                                         "PUT": rbac.update_rbac_policy,
