@@ -5,8 +5,9 @@ bound to this host or not); ``observed`` is what the driver has wired for it
 (:class:`~ownstack.network.drivers.base.WiredPort`), or ``None``. :func:`plan` is a pure
 function of the two, so each case is a unit test with no I/O:
 
-* bound here, not wired, or wired with another spec (a group added, an MTU changed): WIRE
-  (its network ensured first), then report its status;
+* bound here, not wired, wired with another spec (a group added, an MTU changed), or
+  wired before its tap existed and the tap is there now: WIRE (its network ensured first),
+  then report its status;
 * wired, but no longer bound here (unbound, moved, deleted): UNWIRE;
 * wired as wanted, but the control plane shows another status than the host's (a report
   lost to a kill, a tap that appeared since): REPORT.
@@ -74,6 +75,8 @@ def plan(desired: PortInfo | None, observed: WiredPort | None, host: str) -> Ste
         return Step.UNWIRE if observed is not None else Step.NOTHING
     if observed is None or observed.spec != port_spec(desired):
         return Step.WIRE
+    if observed.tap_exists and not observed.attached:
+        return Step.WIRE            # its tap appeared since it was wired
     if observed.status != desired["status"]:
         return Step.REPORT
     return Step.NOTHING

@@ -121,11 +121,13 @@ class PortSpec:
 
 @dataclass(frozen=True, slots=True)
 class WiredPort:
-    """A port as the host has it: the spec last applied, and whether its tap is on the
-    bridge (``attached``; False while the compute side has not made the tap yet)."""
+    """A port as the host has it: the spec last applied, whether its tap exists (the
+    compute side made it), and whether it is on the bridge (``attached``). A tap that
+    exists but is not attached (it appeared after the port was wired) needs wiring again."""
 
     spec: PortSpec
     attached: bool
+    tap_exists: bool = True
 
     @property
     def port_id(self) -> str:
@@ -146,6 +148,7 @@ class NetworkInfo:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+@runtime_checkable
 class NetworkDriver(Protocol):
     """The data path of one host."""
 

@@ -163,7 +163,7 @@ class FakeNetworkDriver(NetworkDriver):
         if self.host.has_tap(spec.port_id):
             bridge.members.add(spec.tap)
         self.host.ports[spec.port_id] = spec
-        return WiredPort(spec, self.host.attached(spec))
+        return self._wired(spec)
 
     async def unwire_port(self, port_id: str) -> None:
         spec = self.host.ports.pop(port_id, None)
@@ -175,7 +175,10 @@ class FakeNetworkDriver(NetworkDriver):
             bridge.members.discard(spec.tap)
 
     async def wired_ports(self) -> list[WiredPort]:
-        return [WiredPort(spec, self.host.attached(spec)) for spec in self.host.ports.values()]
+        return [self._wired(spec) for spec in self.host.ports.values()]
+
+    def _wired(self, spec: PortSpec) -> WiredPort:
+        return WiredPort(spec, self.host.attached(spec), self.host.has_tap(spec.port_id))
 
     async def describe_port(self, port_id: str) -> dict[str, Any]:
         spec = self.host.ports.get(port_id)
