@@ -100,4 +100,4 @@ class ComputeNotifier:
 
 
 def _names(events: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{e['name']} of port {e['tag']}" for e in events)
+    return ", ".join(f"{e.get('name')} of port {e.get('tag')}" for e in events)
