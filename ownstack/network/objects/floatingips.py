@@ -208,15 +208,21 @@ async def _associate(db: AsyncSession, ctx: RequestContext, row: FloatingIP, por
         FloatingIP.fixed_ip_address == chosen.ip_address, FloatingIP.id != row.id).limit(1))
     if taken is not None:
         raise _already_associated(row, port.id, chosen.ip_address)
-    row.fixed_port_id = port.id
-    row.fixed_ip_address = chosen.ip_address
-    row.router_id = router_id
+    # The statement, not the row's changed attributes, under the savepoint: a session
+    # flushes what is pending before it opens a savepoint, and that flush would fail
+    # outside it.
+    await db.flush()
     try:
         async with db.begin_nested():
-            await db.flush()
+            await db.execute(sa.update(FloatingIP).where(FloatingIP.id == row.id).values(
+                fixed_port_id=port.id, fixed_ip_address=chosen.ip_address,
+                router_id=router_id).execution_options(synchronize_session=False))
     except IntegrityError:
         # Another association of the same fixed IP committed first.
         raise _already_associated(row, port.id, chosen.ip_address) from None
+    row.fixed_port_id = port.id
+    row.fixed_ip_address = chosen.ip_address
+    row.router_id = router_id
 
 
 async def port_details(db: AsyncSession, rows: Sequence[FloatingIP]) -> dict[str, Port]:
