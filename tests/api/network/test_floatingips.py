@@ -183,6 +183,9 @@ async def test_refusals(network: ServiceClient) -> None:
     await fip(network, token, full)
     r = await fip(network, token, full, 409)
     assert error_type(r) == "IpAddressGenerationFailure"
+    # An external network that only floating IPs use cannot be deleted.
+    r = await network.call("DELETE", f"/v2.0/networks/{full}", expect=409)
+    assert error_type(r) == "NetworkInUse"
     # An unknown field.
     r = await fip(network, token, public, 400, bogus=1)
 

@@ -106,6 +106,20 @@ async def test_gateway_refusals(network: ServiceClient) -> None:
     assert gateway["enable_snat"] is False
     assert gateway["external_fixed_ips"] == [{"subnet_id": public_subnet,
                                               "ip_address": "172.24.4.100"}]
+    # The admin moves the gateway to another address of the subnet.
+    moved = await set_router(network, None, made["id"], external_gateway_info={
+        "network_id": public,
+        "external_fixed_ips": [{"subnet_id": public_subnet, "ip_address": "172.24.4.101"}]})
+    assert moved["external_gateway_info"]["external_fixed_ips"] == [
+        {"subnet_id": public_subnet, "ip_address": "172.24.4.101"}]
+    assert moved["external_gateway_info"]["enable_snat"] is False
+    own = await router(network, token, external_gateway_info={"network_id": public})
+    r = await set_router(network, token, own["id"], 403, external_gateway_info={
+        "network_id": public, "enable_snat": False})
+    assert error_type(r) == "PolicyNotAuthorized"
+    moved = await set_router(network, None, made["id"], external_gateway_info={
+        "network_id": public,
+        "external_fixed_ips": [{"subnet_id": public_subnet, "ip_address": "172.24.4.100"}]})
     # That address is now taken.
     r = await router(network, None, 409, external_gateway_info={
         "network_id": public,
