@@ -82,6 +82,14 @@ class InUse(NetworkError, Conflict):
         super().__init__(message, code=f"{words}InUse")
 
 
+class NetworkNotFound(NetworkError, NotFound):
+    """A 404 whose Neutron type is given where it is raised (``RouterInterfaceNotFound``,
+    ``FloatingIPNotFound``, ...), where :class:`ResourceNotFound`'s name does not fit."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message, code=kind)
+
+
 class NetworkConflict(NetworkError, Conflict):
     """A 409 whose Neutron type is given where it is raised (``IpAddressInUse``, ...)."""
 

@@ -104,4 +104,23 @@ EXTENSIONS: Final = (
     Extension("fixed-ip-substring", "IP address substring filtering",
               "Provides IP address substring filtering when listing ports",
               "ownstack.network.objects.ports"),
+    Extension("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding "
+              "between L2 Neutron networks and access to external networks via a NAT "
+              "gateway.", "ownstack.network.objects.routers", "2012-07-20T10:00:00-00:00"),
+    Extension("ext-gw-mode", "Neutron L3 Configurable external gateway mode",
+              "Extension of the router abstraction for specifying whether SNAT should "
+              "occur on the external gateway", "ownstack.network.objects.routers",
+              "2013-03-28T10:00:00-00:00"),
+    Extension("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 "
+              "router", "ownstack.network.objects.routers", "2013-02-01T10:00:00-00:00"),
+    Extension("extraroute-atomic", "Atomically add/remove extra routes",
+              "Edit extra routes of a router on server side by atomically adding/removing "
+              "extra routes", "ownstack.network.api.handlers.routers"),
+    Extension("router_availability_zone", "Router Availability Zone",
+              "Availability zone support for router.", "ownstack.network.api.views.routers"),
+    Extension("fip-port-details", "Floating IP Port Details Extension",
+              "Add port_details attribute to Floating IP resource",
+              "ownstack.network.api.views.floatingips"),
+    Extension("floatingip-pools", "Floating IP Pools",
+              "Provides a floating IP pools API.", "ownstack.network.api.handlers.floatingips"),
 )

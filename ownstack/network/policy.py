@@ -156,6 +156,38 @@ _PORT: Final[dict[str, str]] = {
 }
 
 
+# Routers and floating IPs: a project's member makes and changes its own; the SNAT flag and
+# the gateway's addresses, and a floating IP's address, are the admin's to choose.
+_GW: Final = "external_gateway_info"
+_ROUTER: Final[dict[str, str]] = {
+    "create_router": MEMBER,
+    f"create_router:{_GW}": MEMBER,
+    f"create_router:{_GW}:network_id": MEMBER,
+    f"create_router:{_GW}:enable_snat": ADMIN,
+    f"create_router:{_GW}:external_fixed_ips": ADMIN,
+    "get_router": READER,
+    "update_router": MEMBER,
+    f"update_router:{_GW}": MEMBER,
+    f"update_router:{_GW}:network_id": MEMBER,
+    f"update_router:{_GW}:enable_snat": ADMIN,
+    f"update_router:{_GW}:external_fixed_ips": ADMIN,
+    "delete_router": MEMBER,
+    "add_router_interface": MEMBER,
+    "remove_router_interface": MEMBER,
+    "add_extraroutes": MEMBER,
+    "remove_extraroutes": MEMBER,
+}
+
+_FLOATINGIP: Final[dict[str, str]] = {
+    "create_floatingip": MEMBER,
+    "create_floatingip:floating_ip_address": ADMIN,
+    "get_floatingip": READER,
+    "update_floatingip": MEMBER,
+    "delete_floatingip": MEMBER,
+    "get_floatingip_pool": "role:reader or role:admin",
+}
+
+
 def _tag_rules(collections: tuple[str, ...]) -> dict[str, str]:
     rules: dict[str, str] = {}
     for collection in collections:
@@ -166,7 +198,8 @@ def _tag_rules(collections: tuple[str, ...]) -> dict[str, str]:
     return rules
 
 
-TAGGED: Final = ("networks", "subnets", "ports", "subnetpools", "security_groups")
+TAGGED: Final = ("networks", "subnets", "ports", "subnetpools", "security_groups", "routers",
+                  "floatingips")
 
 DEFAULT_RULES: Final[dict[str, str]] = {
     **_BASE,
@@ -180,5 +213,7 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     **_IP_AVAILABILITY,
     **_PORT,
     **_AGENT,
+    **_ROUTER,
+    **_FLOATINGIP,
     **_tag_rules(TAGGED),
 }

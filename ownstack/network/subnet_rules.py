@@ -410,8 +410,10 @@ def check_dns_nameservers(servers: Sequence[IPAddress], ip_version: int, *,
             raise _version_error("dns_nameserver", str(server), ip_version)
 
 
-def parse_host_routes(routes: Sequence[Mapping[str, object]]) -> list[HostRoute]:
-    """The API's host routes read as Neutron's ``type:hostroutes`` validator reads them.
+def parse_host_routes(routes: Sequence[Mapping[str, object]], *,
+                      attribute: str = "host_routes") -> list[HostRoute]:
+    """The API's host routes (a subnet's, or a router's extra ``routes``) read as
+    Neutron's ``type:hostroutes`` validator reads them.
 
     A 400 ``HTTPBadRequest`` for keys other than ``destination`` and ``nexthop``, a
     destination that is not a CIDR without host bits or is loopback, a next hop that is
@@ -422,20 +424,20 @@ def parse_host_routes(routes: Sequence[Mapping[str, object]]) -> list[HostRoute]
         if not isinstance(route, Mapping) or set(route) != {"destination", "nexthop"}:
             provided = sorted(route) if isinstance(route, Mapping) else route
             raise attribute_error(
-                "host_routes", "Validation of dictionary's keys failed. Expected keys: "
+                attribute, "Validation of dictionary's keys failed. Expected keys: "
                 f"['destination', 'nexthop'] Provided keys: {provided}")
         destination = route["destination"]
         interface = _parse_interface(destination) if isinstance(destination, str) else None
         if (interface is None or "/" not in str(destination)
                 or interface.ip != interface.network.network_address):
-            raise attribute_error("host_routes", f"'{destination}' is not a valid CIDR")
+            raise attribute_error(attribute, f"'{destination}' is not a valid CIDR")
         if interface.network.is_loopback:
-            raise attribute_error("host_routes", f"'{destination}' is not a routable CIDR")
-        nexthop = parse_ip_address(route["nexthop"], "host_routes")
+            raise attribute_error(attribute, f"'{destination}' is not a routable CIDR")
+        nexthop = parse_ip_address(route["nexthop"], attribute)
         parsed = HostRoute(str(interface.network), str(nexthop))
         if parsed in seen:
             shown = {"destination": destination, "nexthop": route["nexthop"]}
-            raise attribute_error("host_routes", f"Duplicate hostroute '{shown}'")
+            raise attribute_error(attribute, f"Duplicate hostroute '{shown}'")
         seen.append(parsed)
     return seen
 

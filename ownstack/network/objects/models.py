@@ -234,3 +234,60 @@ class NetworkAgent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Router(StandardAttributes, Base):
+    """A router: its interfaces are :class:`RouterPort` rows, its gateway a port on an
+    external network (``gw_port_id``), its extra routes a JSON list."""
+
+    __tablename__ = "network_routers"
+    __table_args__ = (TABLE_OPTIONS,)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    gw_network_id: Mapped[str | None] = mapped_column(
+        ForeignKey("network_networks.id"), index=True)
+    gw_port_id: Mapped[str | None] = mapped_column(ForeignKey("network_ports.id"))
+    enable_snat: Mapped[bool] = mapped_column(Boolean, default=True)
+    routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    availability_zone_hints: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class RouterPort(Base):
+    """A port of a router: an interface (``network:router_interface``) or its gateway
+    (``network:router_gateway``). A port belongs to one router at most: its primary key."""
+
+    __tablename__ = "network_router_ports"
+    __table_args__ = (TABLE_OPTIONS,)
+    port_id: Mapped[str] = mapped_column(
+        ForeignKey("network_ports.id", ondelete="CASCADE"), primary_key=True)
+    router_id: Mapped[str] = mapped_column(
+        ForeignKey("network_routers.id", ondelete="CASCADE"), index=True)
+    port_type: Mapped[str] = mapped_column(String(255))
+
+
+class FloatingIP(StandardAttributes, Base):
+    """A floating IP: an address of an external network (held by its own port,
+    ``floating_port_id``), mapped to one fixed IP of a port behind ``router_id``.
+
+    The unique ``(floating_network_id, fixed_port_id, fixed_ip_address)`` is Neutron's: two
+    concurrent associations of one fixed IP cannot both win (NULLs, unassociated, never
+    clash)."""
+
+    __tablename__ = "network_floating_ips"
+    __table_args__ = (UniqueConstraint("floating_network_id", "fixed_port_id",
+                                       "fixed_ip_address",
+                                       name="uq_network_floating_ips_fixed"),
+                      TABLE_OPTIONS)
+    floating_network_id: Mapped[str] = mapped_column(
+        ForeignKey("network_networks.id"), index=True)
+    floating_port_id: Mapped[str] = mapped_column(
+        ForeignKey("network_ports.id", ondelete="CASCADE"), index=True)
+    floating_ip_address: Mapped[str] = mapped_column(String(64))
+    fixed_port_id: Mapped[str | None] = mapped_column(
+        ForeignKey("network_ports.id", ondelete="SET NULL"), index=True)
+    fixed_ip_address: Mapped[str | None] = mapped_column(String(64))
+    router_id: Mapped[str | None] = mapped_column(
+        ForeignKey("network_routers.id"), index=True)
+    # DOWN until the agent that serves the router reports it ACTIVE (never the API).
+    status: Mapped[str] = mapped_column(String(16), default="DOWN")

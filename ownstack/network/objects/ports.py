@@ -40,6 +40,7 @@ from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
+    FloatingIP,
     IpAllocation,
     Network,
     Port,
@@ -389,6 +390,10 @@ async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None
             "ServicePortInUse", f"Port {row.id} cannot be deleted directly via the port "
             f"API: has device owner {row.device_owner}.")
     await drop_tags(db, [row.id])
+    # Its floating IPs stay the project's, unassociated (Neutron's disassociate_floatingips).
+    await db.execute(sa.update(FloatingIP).where(FloatingIP.fixed_port_id == row.id)
+                     .values(fixed_port_id=None, fixed_ip_address=None, router_id=None)
+                     .execution_options(synchronize_session=False))
     await db.execute(sa.delete(IpAllocation).where(IpAllocation.port_id == row.id))
     await db.execute(sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id == row.id))
     await db.delete(row)

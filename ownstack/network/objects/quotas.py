@@ -17,10 +17,12 @@ from ownstack.common.config import NetworkConfig
 from ownstack.common.errors import BadRequest
 from ownstack.network.errors import OverQuota
 from ownstack.network.objects.models import (
+    FloatingIP,
     Network,
     Port,
     Quota,
     RbacPolicy,
+    Router,
     SecurityGroup,
     SecurityGroupRule,
     Subnet,
@@ -28,12 +30,11 @@ from ownstack.network.objects.models import (
 )
 
 UNLIMITED: Final = -1
-# What a resource's usage counts. Routers and floating IPs count once their
-# tables exist; until then a project uses none.
+# What a resource's usage counts.
 _COUNTED: dict[str, Any] = {
     "network": Network, "subnet": Subnet, "subnetpool": SubnetPool, "port": Port,
     "security_group": SecurityGroup, "security_group_rule": SecurityGroupRule,
-    "rbac_policy": RbacPolicy,
+    "rbac_policy": RbacPolicy, "router": Router, "floatingip": FloatingIP,
 }
 
 

@@ -274,6 +274,10 @@ async def test_availability_zones(network: ServiceClient) -> None:
         r.json()["availability_zones"]
     r = await network.call("GET", "/v2.0/availability_zones", token=token,
                            params={"resource": "router"}, expect=200)
+    assert r.json()["availability_zones"] == [
+        {"name": "nova", "resource": "router", "state": "available"}]
+    r = await network.call("GET", "/v2.0/availability_zones", token=token,
+                           params={"resource": "dhcp"}, expect=200)
     assert r.json()["availability_zones"] == []
     r = await network.call("GET", "/v2.0/availability_zones", token=token,
                            params={"color": "red"}, expect=400)

@@ -397,6 +397,25 @@ NETWORK = _table("network", {
     ("PUT", "/v2.0/ports/{port_id}"): "ood/ohh",
     ("DELETE", "/v2.0/ports/{port_id}"): "ood/ohh",
     **_tagged("/v2.0/ports/{resource_id}"),
+    # Routers and floating IPs: a project's own (another project's are not found; a reader
+    # is refused before the router is looked at only where nothing is looked up first).
+    ("GET", "/v2.0/routers"): ANYONE,
+    ("POST", "/v2.0/routers"): "ood/ood",
+    ("GET", "/v2.0/routers/{router_id}"): "ooo/ohh",
+    ("PUT", "/v2.0/routers/{router_id}"): "ood/ohh",
+    ("DELETE", "/v2.0/routers/{router_id}"): "ood/ohh",
+    ("PUT", "/v2.0/routers/{router_id}/add_router_interface"): "ood/ohh",
+    ("PUT", "/v2.0/routers/{router_id}/remove_router_interface"): "ood/ohh",
+    ("PUT", "/v2.0/routers/{router_id}/add_extraroutes"): "ood/ohh",
+    ("PUT", "/v2.0/routers/{router_id}/remove_extraroutes"): "ood/ohh",
+    **_tagged("/v2.0/routers/{resource_id}"),
+    ("GET", "/v2.0/floatingips"): ANYONE,
+    ("POST", "/v2.0/floatingips"): "ood/ood",
+    ("GET", "/v2.0/floatingips/{floatingip_id}"): "ooo/ohh",
+    ("PUT", "/v2.0/floatingips/{floatingip_id}"): "ood/ohh",
+    ("DELETE", "/v2.0/floatingips/{floatingip_id}"): "ood/ohh",
+    **_tagged("/v2.0/floatingips/{resource_id}"),
+    ("GET", "/v2.0/floatingip_pools"): ANYONE,
 })
 
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,

@@ -386,6 +386,8 @@ body("network", "PUT", "/v2.0/ports/{port_id}")(_described("port"))
 @body("network", "PUT", "/v2.0/networks/{resource_id}/tags",
       "/v2.0/subnets/{resource_id}/tags", "/v2.0/subnetpools/{resource_id}/tags")
 @body("network", "PUT", "/v2.0/ports/{resource_id}/tags")
+@body("network", "PUT", "/v2.0/routers/{resource_id}/tags",
+      "/v2.0/floatingips/{resource_id}/tags")
 async def _network_tags(cell: Cell) -> Any:
     return {"tags": ["sweep-tag"]}
 
@@ -405,6 +407,44 @@ async def _subnet(cell: Cell) -> Any:
 
 body("network", "POST", "/v2.0/subnetpools")(_named("subnetpool", prefixes=["10.0.0.0/8"]))
 body("network", "PUT", "/v2.0/agents/{agent_id}")(_described("agent"))
+body("network", "POST", "/v2.0/routers")(_named("router"))
+body("network", "PUT", "/v2.0/routers/{router_id}")(_described("router"))
+body("network", "PUT", "/v2.0/floatingips/{floatingip_id}")(_described("floatingip"))
+
+
+@body("network", "POST", "/v2.0/floatingips")
+async def _floating_ip(cell: Cell) -> Any:
+    return {"floatingip": {"floating_network_id": cell.world.shared["network:external_id"]}}
+
+
+async def _new_subnet_of(cell: Cell) -> str:
+    """A new subnet on the side's network, overlapping none the side's router has."""
+    r = await cell.world.call("network", "POST", "/v2.0/subnets", expect=201,
+                              token=cell.member_token, json=await _subnet(cell))
+    return str(r.json()["subnet"]["id"])
+
+
+@body("network", "PUT", "/v2.0/routers/{router_id}/add_router_interface")
+async def _router_interface(cell: Cell) -> Any:
+    return {"subnet_id": await _new_subnet_of(cell)}
+
+
+@body("network", "PUT", "/v2.0/routers/{router_id}/remove_router_interface")
+async def _attached_interface(cell: Cell) -> Any:
+    """An interface to remove: a new subnet, added to the side's router first."""
+    subnet_id = await _new_subnet_of(cell)
+    router_id = cell.world.tenants[cell.side].ids["router_id"]
+    await cell.world.call("network", "PUT", f"/v2.0/routers/{router_id}/add_router_interface",
+                          expect=200, token=cell.member_token, json={"subnet_id": subnet_id})
+    return {"subnet_id": subnet_id}
+
+
+@body("network", "PUT", "/v2.0/routers/{router_id}/add_extraroutes",
+      "/v2.0/routers/{router_id}/remove_extraroutes")
+async def _extra_routes(cell: Cell) -> Any:
+    """A route through an address of the side's subnet (192.168.0.0/24, on its router)."""
+    return {"router": {"routes": [{"destination": "10.255.0.0/24",
+                                   "nexthop": "192.168.0.50"}]}}
 body("network", "PUT", "/v2.0/subnets/{subnet_id}")(_described("subnet"))
 body("network", "PUT", "/v2.0/subnetpools/{subnetpool_id}")(_described("subnetpool"))
 

@@ -403,6 +403,12 @@ async def report_network_agent(world: World, host: str) -> str:
 
 
 async def _network(world: World) -> None:
+    # The admin's external network, for every project's router gateway and floating IPs.
+    r = await world.call("network", "POST", "/v2.0/networks", expect=201, json={
+        "network": {"name": unique("sweep-public"), "router:external": True}})
+    world.shared["network:external_id"] = public = r.json()["network"]["id"]
+    await world.call("network", "POST", "/v2.0/subnets", expect=201, json={"subnet": {
+        "network_id": public, "ip_version": 4, "cidr": "172.24.0.0/16", "enable_dhcp": False}})
     for tenant in world.tenants.values():
         tenant.ids["agent_id"] = await report_network_agent(world, unique("sweep-host"))
         member = tenant.callers["member"].token
@@ -429,7 +435,7 @@ async def _network(world: World) -> None:
                                  "port_range_max": 22}})
         tenant.ids["security_group_rule_id"] = r.json()["security_group_rule"]["id"]
         await world.call("network", "PUT", f"/v2.0/quotas/{tenant.project_id}", expect=200,
-                         json={"quota": {"network": 50}})
+                         json={"quota": {"network": 50, "router": 50, "floatingip": 50}})
         r = await world.call("network", "POST", "/v2.0/subnets", token=member, expect=201,
                              json={"subnet": {"network_id": network_id, "ip_version": 4,
                                               "cidr": "192.168.0.0/24"}})
@@ -446,3 +452,22 @@ async def _network(world: World) -> None:
         tenant.ids["port_id"] = port_id = r.json()["port"]["id"]
         await world.call("network", "PUT", f"/v2.0/ports/{port_id}/tags/sweep-tag",
                          token=member, expect=201)
+        await _l3(world, tenant, public)
+
+
+async def _l3(world: World, tenant: Tenant, public: str) -> None:
+    """A router of the project with its gateway on the external network and an interface on
+    the project's subnet, and a floating IP of the project."""
+    member = tenant.callers["member"].token
+    r = await world.call("network", "POST", "/v2.0/routers", token=member, expect=201,
+                         json={"router": {"name": unique("sweep-router"),
+                                          "external_gateway_info": {"network_id": public}}})
+    tenant.ids["router_id"] = router_id = r.json()["router"]["id"]
+    await world.call("network", "PUT", f"/v2.0/routers/{router_id}/add_router_interface",
+                     token=member, expect=200, json={"subnet_id": tenant.ids["subnet_id"]})
+    r = await world.call("network", "POST", "/v2.0/floatingips", token=member, expect=201,
+                         json={"floatingip": {"floating_network_id": public}})
+    tenant.ids["floatingip_id"] = fip_id = r.json()["floatingip"]["id"]
+    for path in (f"/v2.0/routers/{router_id}", f"/v2.0/floatingips/{fip_id}"):
+        await world.call("network", "PUT", f"{path}/tags/sweep-tag", token=member,
+                         expect=201)

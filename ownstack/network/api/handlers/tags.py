@@ -14,8 +14,10 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.network.errors import TagNotFound
 from ownstack.network.objects import (
+    floatingips,
     networks,
     ports,
+    routers,
     security_groups,
     standard,
     subnetpools,
@@ -32,6 +34,8 @@ FINDERS: dict[str, standard.Finder] = {
     "subnets": subnets.get_subnet,
     "subnetpools": subnetpools.get_subnetpool,
     "ports": ports.get_port,
+    "routers": routers.get_router,
+    "floatingips": floatingips.get_floating_ip,
 }
 # The URL of a collection whose name has an underscore has a hyphen instead.
 PATHS: dict[str, str] = {collection: collection.replace("_", "-") for collection in FINDERS}

@@ -1,4 +1,4 @@
-"""``/v2.0/availability_zones``: the zones networks (and, with routers, routers) are in.
+"""``/v2.0/availability_zones``: the zones networks and routers are in.
 
 All-in-one, every agent of this cloud is in one zone, ``network.availability_zone``.
 """
@@ -12,7 +12,7 @@ from ownstack.network.api import common
 from ownstack.network.errors import BadNetworkRequest
 from ownstack.network.state import Req
 
-RESOURCES = ("network",)
+RESOURCES = ("network", "router")
 _FILTERS = ("name", "resource", "state")
 
 
