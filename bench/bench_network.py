@@ -153,7 +153,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-network-"))
     state = work / "state"
     base = free_ports()
-    settings = ["compute.driver=fake", "log.access_log=false"]
+    # Unlimited quotas, as the Neutron peer is configured ([quotas] quota_* = -1): the
+    # load generator makes more networks than the default quota of 100.
+    settings = ["compute.driver=fake", "log.access_log=false",
+                *(f"network.quota.{name}=-1" for name in (
+                    "network", "subnet", "port", "router", "floatingip", "security_group",
+                    "security_group_rule"))]
     try:
         ownstack(state, base, PASSWORD, "up", "--no-user-clouds-yaml", settings=settings)
         pid = json.loads(ownstack(state, base, PASSWORD, "status", "--json",
