@@ -59,6 +59,7 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     f"{_SERVER}/action": {"POST": server_actions.server_action},
     f"{_SERVER}/diagnostics": {"GET": server_diagnostics.show_diagnostics},
     f"{_SERVER}/ips": {"GET": servers.list_server_ips},
+    f"{_SERVER}/ips/{{network_label}}": {"GET": servers.show_server_ips},
     f"{_SERVER}/metadata": {"GET": server_metadata.list_metadata,
                             "PUT": server_metadata.replace_metadata,
                             "POST": server_metadata.update_metadata},
