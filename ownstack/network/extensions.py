@@ -95,4 +95,11 @@ EXTENSIONS: Final = (
     Extension("network-ip-availability", "Network IP Availability",
               "Provides IP availability data for each network and subnet.",
               "ownstack.network.objects.ip_availability"),
+    Extension("binding", "Port Binding", "Expose port bindings of a virtual port to "
+              "external application", "ownstack.network.objects.ports"),
+    Extension("allowed-address-pairs", "Allowed Address Pairs",
+              "Provides allowed address pairs", "ownstack.network.objects.ports"),
+    Extension("fixed-ip-substring", "IP address substring filtering",
+              "Provides IP address substring filtering when listing ports",
+              "ownstack.network.objects.ports"),
 )

@@ -106,6 +106,48 @@ _QUOTA: Final[dict[str, str]] = {
     "delete_quota": ADMIN,
 }
 
+NET_OWNER: Final = "rule:context_is_admin or rule:network_owner_member"
+ADMIN_OR_SERVICE: Final = "rule:admin_only or rule:service_api"
+
+# Ports: a member makes ports of its project on any network it sees (a shared one of
+# another project too); the network's owner may also choose MACs, addresses and port
+# security, and read and delete the ports on its network. Binding is the admin's and the
+# compute service's. "device_owner" is checked only for a "network:" owner.
+_PORT: Final[dict[str, str]] = {
+    "create_port": MEMBER,
+    "create_port:device_owner": NET_OWNER,
+    "create_port:mac_address": NET_OWNER,
+    "create_port:fixed_ips": f"{NET_OWNER} or rule:shared",
+    "create_port:fixed_ips:ip_address": NET_OWNER,
+    "create_port:fixed_ips:subnet_id": f"{NET_OWNER} or rule:shared",
+    "create_port:port_security_enabled": NET_OWNER,
+    "create_port:binding:host_id": ADMIN_OR_SERVICE,
+    "create_port:binding:profile": ADMIN_OR_SERVICE,
+    "create_port:binding:vnic_type": MEMBER,
+    "create_port:allowed_address_pairs": NET_OWNER,
+    "create_port:allowed_address_pairs:mac_address": NET_OWNER,
+    "create_port:allowed_address_pairs:ip_address": NET_OWNER,
+    "get_port": f"{READER} or rule:network_owner_reader or rule:service_api",
+    "get_port:binding:vif_type": ADMIN_OR_SERVICE,
+    "get_port:binding:vif_details": ADMIN_OR_SERVICE,
+    "get_port:binding:host_id": ADMIN_OR_SERVICE,
+    "get_port:binding:profile": ADMIN_OR_SERVICE,
+    "update_port": f"{MEMBER} or rule:service_api",
+    "update_port:device_owner": NET_OWNER,
+    "update_port:mac_address": ADMIN_OR_SERVICE,
+    "update_port:fixed_ips": NET_OWNER,
+    "update_port:fixed_ips:ip_address": NET_OWNER,
+    "update_port:fixed_ips:subnet_id": f"{NET_OWNER} or rule:shared",
+    "update_port:port_security_enabled": NET_OWNER,
+    "update_port:binding:host_id": ADMIN_OR_SERVICE,
+    "update_port:binding:profile": ADMIN_OR_SERVICE,
+    "update_port:binding:vnic_type": f"{MEMBER} or rule:service_api",
+    "update_port:allowed_address_pairs": NET_OWNER,
+    "update_port:allowed_address_pairs:mac_address": NET_OWNER,
+    "update_port:allowed_address_pairs:ip_address": NET_OWNER,
+    "delete_port": f"{MEMBER} or rule:network_owner_member or rule:service_api",
+}
+
 
 def _tag_rules(collections: tuple[str, ...]) -> dict[str, str]:
     rules: dict[str, str] = {}
@@ -129,5 +171,6 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     **_SUBNET,
     **_SUBNETPOOL,
     **_IP_AVAILABILITY,
+    **_PORT,
     **_tag_rules(TAGGED),
 }

@@ -70,6 +70,7 @@ class Cloud:
     process: subprocess.Popen[bytes]
     log: Path
     extra_clouds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    database_url: str | None = None           # None: SQLite in the state directory
 
     @property
     def image_url(self) -> str:
@@ -180,7 +181,8 @@ def start_cloud(tmp: Path, backend: str, database_url: str | None,
         raise RuntimeError(f"ownstack did not become healthy:\n{log.read_text()}")
     password = (state_dir / "admin-password").read_text().strip()
     cloud = Cloud(backend=backend, state_dir=state_dir, port=port, admin_password=password,
-                  clouds_yaml=tmp / "clouds.yaml", process=process, log=log)
+                  clouds_yaml=tmp / "clouds.yaml", process=process, log=log,
+                  database_url=database_url)
     cloud._write_clouds_yaml()
     return cloud
 

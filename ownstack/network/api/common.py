@@ -26,6 +26,18 @@ def timestamp(moment: datetime) -> str:
     return f"{utc_text(moment, fraction=False)}Z"
 
 
+def standard(row: Any, tags: list[str] | None = None) -> dict[str, Any]:
+    """Neutron's standard attributes of ``row`` (id, project, description, times and
+    revision), and its ``tags`` where the kind has them: the start of every body."""
+    body: dict[str, Any] = {
+        "id": row.id, "project_id": row.project_id, "tenant_id": row.project_id,
+        "description": row.description, "created_at": timestamp(row.created_at),
+        "updated_at": timestamp(row.updated_at), "revision_number": row.revision_number}
+    if tags is not None:
+        body["tags"] = tags
+    return body
+
+
 async def body(req: Req, validator: Validator, key: str) -> dict[str, Any]:
     """The one resource a request body holds under ``key``, validated."""
     data = await req.json(validator)

@@ -6,6 +6,7 @@ from ownstack.common.api.routing import Handler, RouteTable
 from ownstack.network.api.handlers import (
     ip_availability,
     networks,
+    ports,
     quotas,
     rbac,
     root,
@@ -38,6 +39,9 @@ ROUTES: RouteTable = {
                                     "PUT": networks.update_network,
                                     "DELETE": networks.delete_network},
     "/v2.0/availability_zones": {"GET": zones.list_availability_zones},
+    "/v2.0/ports": {"GET": ports.list_ports, "POST": ports.create_port},
+    "/v2.0/ports/{port_id}": {"GET": ports.show_port, "PUT": ports.update_port,
+                              "DELETE": ports.delete_port},
     "/v2.0/rbac-policies": {"GET": rbac.list_rbac_policies, "POST": rbac.create_rbac_policy},
     "/v2.0/rbac-policies/{policy_id}": {"GET": rbac.show_rbac_policy,
                                         "PUT": rbac.update_rbac_policy,

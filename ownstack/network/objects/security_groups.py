@@ -149,9 +149,15 @@ async def default_groups(db: AsyncSession, group_ids: Sequence[str]) -> set[str]
     return set(rows.scalars().all())
 
 
-async def default_group_id(db: AsyncSession, project_id: str) -> str | None:
-    found: str | None = await db.scalar(sa.select(SecurityGroup.id).where(
-        SecurityGroup.project_id == project_id, SecurityGroup.default_marker.is_(True)))
+async def default_group_id(db: AsyncSession, project_id: str, *, latest: bool = False
+                           ) -> str | None:
+    """``latest``: a locking read, which sees the newest commit even inside a MariaDB
+    (REPEATABLE READ) transaction whose snapshot predates it."""
+    query = sa.select(SecurityGroup.id).where(
+        SecurityGroup.project_id == project_id, SecurityGroup.default_marker.is_(True))
+    if latest:
+        query = query.with_for_update(read=True)
+    found: str | None = await db.scalar(query)
     return found
 
 
@@ -179,7 +185,7 @@ async def ensure_default(db: AsyncSession, config: NetworkConfig, project_id: st
                        [(spec, "") for spec in default_group_rules(group.id, is_default=True)])
             await db.flush()
     except IntegrityError:
-        winner = await default_group_id(db, project_id)
+        winner = await default_group_id(db, project_id, latest=True)
         if winner is None:
             raise
         return winner

@@ -345,10 +345,10 @@ async def test_a_lost_race_for_the_default_group_returns_the_winners(
     looked = 0
     real = security_groups.default_group_id
 
-    async def blind_once(db: Any, project_id: str) -> str | None:
+    async def blind_once(db: Any, project_id: str, *, latest: bool = False) -> str | None:
         nonlocal looked
         looked += 1
-        return None if looked == 1 else await real(db, project_id)
+        return None if looked == 1 else await real(db, project_id, latest=latest)
 
     monkeypatch.setattr(security_groups, "default_group_id", blind_once)
     async with network.app.svc.write() as db:

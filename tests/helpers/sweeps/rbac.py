@@ -382,6 +382,14 @@ NETWORK = _table("network", {
     **_tagged("/v2.0/subnetpools/{resource_id}"),
     ("GET", "/v2.0/network-ip-availabilities"): ADMIN,
     ("GET", "/v2.0/network-ip-availabilities/{network_id}"): ADMIN,
+    # A port of another project's (private) network: its network is not found by a
+    # member; a reader is refused create_port first.
+    ("GET", "/v2.0/ports"): ANYONE,
+    ("POST", "/v2.0/ports"): "ood/ohd",
+    ("GET", "/v2.0/ports/{port_id}"): "ooo/ohh",
+    ("PUT", "/v2.0/ports/{port_id}"): "ood/ohh",
+    ("DELETE", "/v2.0/ports/{port_id}"): "ood/ohh",
+    **_tagged("/v2.0/ports/{resource_id}"),
 })
 
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,

@@ -366,10 +366,20 @@ async def _network_quota(cell: Cell) -> Any:
     return {"quota": {"network": 50}}
 
 
+@body("network", "POST", "/v2.0/ports")
+async def _port(cell: Cell) -> Any:
+    return {"port": {"network_id": cell.world.tenants[cell.side].ids["network_id"],
+                     "name": unique("sweep-port")}}
+
+
+body("network", "PUT", "/v2.0/ports/{port_id}")(_described("port"))
+
+
 @body("network", "PUT", "/v2.0/networks/{resource_id}/tags")
 @body("network", "PUT", "/v2.0/security-groups/{resource_id}/tags")
 @body("network", "PUT", "/v2.0/networks/{resource_id}/tags",
       "/v2.0/subnets/{resource_id}/tags", "/v2.0/subnetpools/{resource_id}/tags")
+@body("network", "PUT", "/v2.0/ports/{resource_id}/tags")
 async def _network_tags(cell: Cell) -> Any:
     return {"tags": ["sweep-tag"]}
 

@@ -429,3 +429,9 @@ async def _network(world: World) -> None:
         for path in (f"/v2.0/subnets/{subnet_id}", f"/v2.0/subnetpools/{pool_id}"):
             await world.call("network", "PUT", f"{path}/tags/sweep-tag", token=member,
                              expect=201)
+        r = await world.call("network", "POST", "/v2.0/ports", token=member, expect=201,
+                             json={"port": {"network_id": network_id,
+                                            "name": unique("sweep-port")}})
+        tenant.ids["port_id"] = port_id = r.json()["port"]["id"]
+        await world.call("network", "PUT", f"/v2.0/ports/{port_id}/tags/sweep-tag",
+                         token=member, expect=201)

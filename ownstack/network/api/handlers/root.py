@@ -19,6 +19,7 @@ RESOURCES: tuple[tuple[str, str], ...] = (
     ("rbac_policy", "rbac_policies"),
     ("subnet", "subnets"),
     ("subnetpool", "subnetpools"),
+    ("port", "ports"),
 )
 
 

@@ -13,7 +13,14 @@ from starlette.responses import Response
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.schema import Validator
 from ownstack.network.errors import TagNotFound
-from ownstack.network.objects import networks, security_groups, standard, subnetpools, subnets
+from ownstack.network.objects import (
+    networks,
+    ports,
+    security_groups,
+    standard,
+    subnetpools,
+    subnets,
+)
 from ownstack.network.objects.models import StandardAttributes
 from ownstack.network.state import Req
 
@@ -24,6 +31,7 @@ FINDERS: dict[str, standard.Finder] = {
     "security_groups": security_groups.get_group,
     "subnets": subnets.get_subnet,
     "subnetpools": subnetpools.get_subnetpool,
+    "ports": ports.get_port,
 }
 # The URL of a collection whose name has an underscore has a hyphen instead.
 PATHS: dict[str, str] = {collection: collection.replace("_", "-") for collection in FINDERS}

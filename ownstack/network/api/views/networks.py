@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ownstack.network.api.common import timestamp
+from ownstack.network.api.common import standard
 from ownstack.network.objects.models import Network
 
 
@@ -13,11 +13,8 @@ def network(row: Network, *, subnets: list[str], tags: list[str], shared: bool, 
     """``shared`` is as the caller sees it: true too where a policy shares the network with
     the caller's project by name."""
     body: dict[str, Any] = {
-        "id": row.id,
+        **standard(row, tags),
         "name": row.name,
-        "description": row.description,
-        "project_id": row.project_id,
-        "tenant_id": row.project_id,
         "admin_state_up": row.admin_state_up,
         "status": row.status,
         "shared": shared,
@@ -34,10 +31,6 @@ def network(row: Network, *, subnets: list[str], tags: list[str], shared: bool, 
         "provider:network_type": row.network_type,
         "provider:physical_network": row.physical_network,
         "provider:segmentation_id": row.segmentation_id,
-        "tags": tags,
-        "created_at": timestamp(row.created_at),
-        "updated_at": timestamp(row.updated_at),
-        "revision_number": row.revision_number,
     }
     for name in hidden:
         body.pop(name, None)

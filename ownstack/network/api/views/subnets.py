@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ownstack.network.api.common import timestamp
+from ownstack.network.api.common import standard
 from ownstack.network.objects.ip_availability import NetworkAvailability
 from ownstack.network.objects.models import Subnet, SubnetPool
 
 
 def subnet(row: Subnet, *, tags: list[str]) -> dict[str, Any]:
     return {
-        "id": row.id,
+        **standard(row, tags),
         "name": row.name,
-        "description": row.description,
-        "project_id": row.project_id,
-        "tenant_id": row.project_id,
         "network_id": row.network_id,
         "ip_version": row.ip_version,
         "cidr": row.cidr,
@@ -28,20 +25,13 @@ def subnet(row: Subnet, *, tags: list[str]) -> dict[str, Any]:
         "ipv6_ra_mode": row.ipv6_ra_mode,
         "ipv6_address_mode": row.ipv6_address_mode,
         "subnetpool_id": row.subnetpool_id,
-        "tags": tags,
-        "created_at": timestamp(row.created_at),
-        "updated_at": timestamp(row.updated_at),
-        "revision_number": row.revision_number,
     }
 
 
 def subnetpool(row: SubnetPool, *, tags: list[str]) -> dict[str, Any]:
     return {
-        "id": row.id,
+        **standard(row, tags),
         "name": row.name,
-        "description": row.description,
-        "project_id": row.project_id,
-        "tenant_id": row.project_id,
         "ip_version": row.ip_version,
         "prefixes": list(row.prefixes),
         "default_prefixlen": row.default_prefixlen,
@@ -51,10 +41,6 @@ def subnetpool(row: SubnetPool, *, tags: list[str]) -> dict[str, Any]:
         "is_default": row.is_default,
         "default_quota": row.default_quota,
         "address_scope_id": None,
-        "tags": tags,
-        "created_at": timestamp(row.created_at),
-        "updated_at": timestamp(row.updated_at),
-        "revision_number": row.revision_number,
     }
 
 

@@ -1,0 +1,406 @@
+"""Ports: who sees which, their MAC, fixed IPs, security, binding, and change and delete.
+
+A project sees its own ports and, as Neutron's port filter hook allows, every port on a
+network it owns; a port another project made on a shared network is hidden from the
+rest; an admin sees all. A port's MAC is random in ``fa:16:3e`` (or one an admin or the
+network's owner asks for) and unique on its network by the ``(network_id, mac_address)``
+constraint: a random one that collides is drawn again, a requested one is 409
+``MacAddressInUse``. Its addresses are allocated race-free (:mod:`.addresses`).
+
+The binding attributes are the ML2 ``binding`` extension's: an admin (or the compute
+service) sets ``binding:host_id``; the port is then bound to that host with the Linux
+bridge VIF (``binding:vif_type`` ``bridge``), unbound again when the host is cleared. The
+status stays DOWN: only the network agent of the bound host reports a port ACTIVE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from ownstack.common.config import NetworkConfig
+from ownstack.common.context import RequestContext
+from ownstack.network import ipam
+from ownstack.network.errors import (
+    ConcurrentUpdate,
+    InvalidInput,
+    NetworkBadRequest,
+    NetworkConflict,
+    ResourceNotFound,
+)
+from ownstack.network.objects import addresses, quotas, rbac, security_groups
+from ownstack.network.objects.addresses import FixedIp
+from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
+from ownstack.network.objects.models import (
+    IpAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+)
+from ownstack.network.objects.standard import check_revision, drop_tags, touch
+
+VNIC_NORMAL: Final = "normal"
+# Every vnic_type Neutron knows; only "normal" (a tap on a Linux bridge) is served here.
+VNIC_TYPES: Final = ("normal", "direct", "macvtap", "baremetal", "direct-physical",
+                     "virtio-forwarder", "smart-nic", "vdpa", "remote-managed",
+                     "accelerator-direct", "accelerator-direct-physical")
+VIF_UNBOUND: Final = "unbound"
+VIF_BRIDGE: Final = "bridge"
+# What the Linux bridge mechanism driver reports for a bound port.
+BRIDGE_VIF_DETAILS: Final = {"port_filter": True, "connectivity": "l2"}
+# Ports of routers and floating IPs: the L3 API makes and removes them, never /ports.
+SERVICE_PORT_OWNERS: Final = ("network:router_interface", "network:router_gateway",
+                              "network:floatingip", "network:router_interface_distributed",
+                              "network:ha_router_replicated_interface",
+                              "network:router_centralized_snat")
+_MAC_ATTEMPTS: Final = 16
+
+
+def _fixed_ips_filter(values: list[str]) -> ColumnElement[bool]:
+    """``fixed_ips=ip_address=10.0.0.5``, ``fixed_ips=subnet_id=...`` and
+    ``fixed_ips=ip_address_substr=0.5``: a port with an address that matches them all."""
+    terms: dict[str, list[str]] = {}
+    for value in values:
+        name, sep, wanted = value.partition("=")
+        if not sep or name not in ("ip_address", "subnet_id", "ip_address_substr"):
+            raise InvalidInput(f"'{value}' is not a fixed_ips filter: use ip_address=, "
+                               "subnet_id= or ip_address_substr=")
+        terms.setdefault(name, []).append(wanted)
+    clauses: list[ColumnElement[bool]] = [IpAllocation.port_id == Port.id]
+    if "ip_address" in terms:
+        clauses.append(IpAllocation.ip_address.in_(terms["ip_address"]))
+    if "subnet_id" in terms:
+        clauses.append(IpAllocation.subnet_id.in_(terms["subnet_id"]))
+    for part in terms.get("ip_address_substr", []):
+        clauses.append(IpAllocation.ip_address.contains(part, autoescape=True))
+    return sa.exists().where(*clauses)
+
+
+def _security_groups_filter(values: list[str]) -> ColumnElement[bool]:
+    return sa.exists().where(PortSecurityGroup.port_id == Port.id,
+                             PortSecurityGroup.security_group_id.in_(values))
+
+
+PORTS = Kind(name="port", collection="ports", model=Port, fields={
+    "id": Field(Port.id),
+    "name": Field(Port.name),
+    "description": Field(Port.description),
+    "project_id": Field(Port.project_id),
+    "tenant_id": Field(Port.project_id),
+    "network_id": Field(Port.network_id),
+    "mac_address": Field(Port.mac_address),
+    "admin_state_up": Field(Port.admin_state_up, as_bool),
+    "status": Field(Port.status),
+    "device_id": Field(Port.device_id),
+    "device_owner": Field(Port.device_owner),
+    "port_security_enabled": Field(Port.port_security_enabled, as_bool),
+    "binding:host_id": Field(Port.binding_host_id),
+    "binding:vnic_type": Field(Port.binding_vnic_type),
+    "revision_number": Field(Port.revision_number, as_int),
+    "created_at": Field(Port.created_at),
+    "updated_at": Field(Port.updated_at),
+}, special={"fixed_ips": _fixed_ips_filter, "security_groups": _security_groups_filter})
+# The binding attributes only an admin reads (Neutron's get_port:binding:* rules).
+ADMIN_READ: Final = ("binding:host_id", "binding:vif_type", "binding:vif_details",
+                     "binding:profile")
+
+
+def visible(ctx: RequestContext) -> list[ColumnElement[bool]]:
+    """An admin sees every port; a project its own and those on networks it owns."""
+    if ctx.is_admin:
+        return []
+    owned = sa.select(Network.id).where(Network.project_id == ctx.project_id)
+    return [sa.or_(Port.project_id == ctx.project_id, Port.network_id.in_(owned))]
+
+
+async def get_port(db: AsyncSession, ctx: RequestContext, port_id: str) -> Port:
+    row = (await db.execute(sa.select(Port).where(Port.id == port_id, *visible(ctx)))
+           ).scalar_one_or_none()
+    if row is None:
+        raise ResourceNotFound("port", port_id)
+    return row
+
+
+async def network_of(db: AsyncSession, port: Port) -> Network:
+    network = await db.get(Network, port.network_id)
+    if network is None:                     # deleted with its ports: a lost race
+        raise ResourceNotFound("port", port.id)
+    return network
+
+
+async def security_groups_of(db: AsyncSession, port_ids: Sequence[str]
+                             ) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(port_ids), 500):
+        rows = await db.execute(sa.select(PortSecurityGroup.port_id,
+                                          PortSecurityGroup.security_group_id)
+                                .where(PortSecurityGroup.port_id.in_(
+                                    port_ids[start:start + 500])))
+        for port_id, group_id in rows:
+            found.setdefault(port_id, []).append(group_id)
+    for groups in found.values():
+        groups.sort()
+    return found
+
+
+async def is_shared_with(db: AsyncSession, network: Network, project_id: str) -> bool:
+    """Whether ``network`` is shared with ``project_id``: with everyone, or by an RBAC
+    policy that names it (Neutron's ``shared`` for the port rules)."""
+    return network.shared or network.id in await rbac.shared_with(db, project_id,
+                                                                  [network.id])
+
+
+async def _check_security_groups(db: AsyncSession, ctx: RequestContext,
+                                 group_ids: Sequence[str]) -> list[str]:
+    wanted = sorted(set(group_ids))
+    if not wanted:
+        return []
+    found = set((await db.execute(sa.select(SecurityGroup.id).where(
+        SecurityGroup.id.in_(wanted), *security_groups.visible_groups(ctx)))).scalars().all())
+    for group_id in wanted:
+        if group_id not in found:
+            raise ResourceNotFound("security_group", group_id)
+    return wanted
+
+
+def _is_trusted(device_owner: str) -> bool:
+    """Ports the network service makes for itself (network:*) get no default group."""
+    return device_owner.startswith("network:")
+
+
+def _binding(host: str) -> tuple[str, dict[str, Any]]:
+    return (VIF_BRIDGE, dict(BRIDGE_VIF_DETAILS)) if host else (VIF_UNBOUND, {})
+
+
+def _check_vnic(data: dict[str, Any]) -> None:
+    vnic = data.get("binding:vnic_type")
+    if vnic is None or vnic == VNIC_NORMAL:
+        return
+    if vnic in VNIC_TYPES:
+        raise InvalidInput(f"binding:vnic_type '{vnic}' is not supported: ports here are "
+                           "taps on Linux bridges ('normal')")
+    raise InvalidInput(f"'{vnic}' is not in {list(VNIC_TYPES)}")
+
+
+def _security_rules(port_security: bool, groups: Sequence[str],
+                    pairs: Sequence[dict[str, str]]) -> None:
+    if port_security:
+        return
+    if groups:
+        raise NetworkBadRequest("PortSecurityAndIPRequiredForSecurityGroups",
+                                "Port security must be enabled and port must have an IP "
+                                "address in order to use security groups.")
+    if pairs:
+        raise NetworkConflict("AddressPairAndPortSecurityRequired",
+                              "Port Security must be enabled in order to have allowed "
+                              "address pairs on a port.")
+
+
+def _pairs(config: NetworkConfig, data: dict[str, Any], mac: str) -> list[dict[str, str]]:
+    return [pair.as_dict() for pair in ipam.validate_allowed_address_pairs(
+        data.get("allowed_address_pairs") or [], port_mac=mac,
+        max_pairs=config.max_allowed_address_pairs)]
+
+
+def _check_fixed_ip_count(config: NetworkConfig, fixed_ips: Sequence[Any]) -> None:
+    if len(fixed_ips) > config.max_fixed_ips_per_port:
+        raise InvalidInput("Exceeded maximum amount of fixed ips per port.")
+
+
+@dataclass(frozen=True)
+class NewPort:
+    """One port of a create request, its owner and network already settled."""
+
+    port_id: str
+    project_id: str
+    network: Network
+    data: dict[str, Any]
+
+
+async def check_quota(db: AsyncSession, config: NetworkConfig, ports: Sequence[NewPort]
+                      ) -> None:
+    """Every project of a (bulk) create may make all of its ports."""
+    counts: dict[str, int] = {}
+    for port in ports:
+        counts[port.project_id] = counts.get(port.project_id, 0) + 1
+    for project_id, count in sorted(counts.items()):
+        await quotas.check(db, config, project_id, "port", count)
+
+
+async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
+                      new: NewPort) -> Port:
+    """A port on ``new.network`` with its MAC, addresses, security and binding."""
+    data, network = new.data, new.network
+    _check_vnic(data)
+    device_owner = data.get("device_owner") or ""
+    port_security = data.get("port_security_enabled")
+    if port_security is None:
+        port_security = network.port_security_enabled
+    if "security_groups" in data and data["security_groups"] is not None:
+        groups = await _check_security_groups(db, ctx, data["security_groups"])
+    elif port_security and not _is_trusted(device_owner):
+        groups = [await security_groups.ensure_default(db, config, new.project_id)]
+    else:
+        groups = []
+    requested_mac = data.get("mac_address")
+    mac = ipam.normalise_mac(requested_mac) if requested_mac is not None else None
+    pairs = _pairs(config, data, mac or "fa:16:3e:00:00:00")
+    _security_rules(port_security, groups, pairs)
+    fixed_ips = data.get("fixed_ips")
+    if fixed_ips is not None:
+        _check_fixed_ip_count(config, fixed_ips)
+    host = data.get("binding:host_id") or ""
+    vif_type, vif_details = _binding(host)
+    fields = dict(
+        id=new.port_id, project_id=new.project_id, network_id=network.id,
+        name=data.get("name") or "", description=data.get("description") or "",
+        admin_state_up=data.get("admin_state_up", True), device_id=data.get("device_id") or "",
+        device_owner=device_owner, port_security_enabled=port_security,
+        binding_host_id=host, binding_vnic_type=data.get("binding:vnic_type") or VNIC_NORMAL,
+        binding_vif_type=vif_type, binding_vif_details=vif_details,
+        binding_profile=data.get("binding:profile") or {})
+    row = await _insert_with_mac(db, fields, network.id, mac)
+    if requested_mac is None and data.get("allowed_address_pairs"):
+        # Pairs without a MAC take the port's own, known only now.
+        row.allowed_address_pairs = _pairs(config, data, row.mac_address)
+    else:
+        row.allowed_address_pairs = pairs
+    subnets = await addresses.network_subnets(db, network.id)
+    if fixed_ips is None:
+        wanted = addresses.default_wanted(subnets, device_owner)
+    else:
+        wanted = addresses.requested_wanted(network.id, subnets, fixed_ips,
+                                            device_owner=device_owner,
+                                            mac_address=row.mac_address)
+    await addresses.allocate(db, row, wanted)
+    for group_id in groups:
+        db.add(PortSecurityGroup(port_id=row.id, security_group_id=group_id))
+    await db.flush()
+    return row
+
+
+async def _insert_with_mac(db: AsyncSession, fields: dict[str, Any], network_id: str,
+                           mac: str | None) -> Port:
+    """The port inserted with ``mac`` (409 when taken) or a random free one."""
+    for _ in range(_MAC_ATTEMPTS):
+        row = Port(**fields, mac_address=mac or ipam.random_mac(), allowed_address_pairs=[])
+        try:
+            async with db.begin_nested():
+                db.add(row)
+                await db.flush()
+        except IntegrityError:
+            if mac is not None:
+                raise ipam.mac_address_in_use(network_id, mac) from None
+            continue
+        return row
+    raise ConcurrentUpdate
+
+
+async def update_port(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
+                      row: Port, data: dict[str, Any], revision: int | None) -> Port:
+    check_revision(row, revision)
+    _check_vnic(data)
+    for name in ("name", "description", "device_id", "device_owner"):
+        if name in data:
+            setattr(row, name, data[name] or "")
+    if "admin_state_up" in data:
+        row.admin_state_up = data["admin_state_up"]
+    if "binding:profile" in data:
+        row.binding_profile = data["binding:profile"] or {}
+    if data.get("mac_address") is not None:
+        await _change_mac(db, row, ipam.normalise_mac(data["mac_address"]))
+    if "binding:host_id" in data:
+        row.binding_host_id = data["binding:host_id"] or ""
+        row.binding_vif_type, row.binding_vif_details = _binding(row.binding_host_id)
+    await _update_security(db, config, ctx, row, data)
+    if data.get("fixed_ips") is not None:
+        await _update_fixed_ips(db, config, row, data["fixed_ips"])
+    touch(row)
+    await db.flush()
+    return row
+
+
+async def _change_mac(db: AsyncSession, row: Port, mac: str) -> None:
+    if mac == row.mac_address:
+        return
+    if row.binding_host_id:
+        raise NetworkConflict(
+            "PortBound", f"Unable to complete operation on port {row.id}, port is already "
+            f"bound, port type: {row.binding_vif_type}, old_mac {row.mac_address}, "
+            f"new_mac {mac}.")
+    try:
+        async with db.begin_nested():
+            await db.execute(sa.update(Port).where(Port.id == row.id)
+                             .values(mac_address=mac)
+                             .execution_options(synchronize_session=False))
+    except IntegrityError:
+        raise ipam.mac_address_in_use(row.network_id, mac) from None
+    row.mac_address = mac
+    # The EUI-64 addresses follow the MAC, as Neutron's update does.
+    held = (await addresses.fixed_ips_of(db, [row.id])).get(row.id, [])
+    subnets = await addresses.network_subnets(db, row.network_id)
+    auto = {w.subnets[0].id for w in addresses.auto_addresses(subnets, row.device_owner)}
+    stale = [ip for ip in held if ip.subnet_id in auto]
+    await addresses.release(db, row.id, stale)
+    await db.flush()
+    await addresses.allocate(db, row, addresses.auto_addresses(subnets, row.device_owner))
+
+
+async def _update_security(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
+                           row: Port, data: dict[str, Any]) -> None:
+    current = (await security_groups_of(db, [row.id])).get(row.id, [])
+    groups = current
+    if "security_groups" in data:
+        groups = await _check_security_groups(db, ctx, data["security_groups"] or [])
+    if "allowed_address_pairs" in data:
+        row.allowed_address_pairs = _pairs(config, data, row.mac_address)
+    if "port_security_enabled" in data:
+        row.port_security_enabled = data["port_security_enabled"]
+    if not row.port_security_enabled and groups:
+        if "security_groups" not in data and "port_security_enabled" in data:
+            raise NetworkConflict(
+                "PortSecurityPortHasSecurityGroup",
+                "Port has security group associated. Cannot disable port security or IP "
+                "address until security group is removed")
+        _security_rules(False, groups, [])
+    _security_rules(row.port_security_enabled, [], row.allowed_address_pairs or [])
+    if groups != current:
+        await db.execute(sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id == row.id))
+        for group_id in groups:
+            db.add(PortSecurityGroup(port_id=row.id, security_group_id=group_id))
+
+
+async def _update_fixed_ips(db: AsyncSession, config: NetworkConfig, row: Port,
+                            fixed_ips: list[dict[str, Any]]) -> None:
+    _check_fixed_ip_count(config, fixed_ips)
+    held = (await addresses.fixed_ips_of(db, [row.id])).get(row.id, [])
+    subnets = await addresses.network_subnets(db, row.network_id)
+    change = addresses.plan_change(row.network_id, subnets, held, fixed_ips,
+                                   device_owner=row.device_owner, mac_address=row.mac_address)
+    await addresses.release(db, row.id, change.remove)
+    await db.flush()
+    await addresses.allocate(db, row, change.add)
+
+
+async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None:
+    check_revision(row, revision)
+    if row.device_owner in SERVICE_PORT_OWNERS:
+        raise NetworkConflict(
+            "ServicePortInUse", f"Port {row.id} cannot be deleted directly via the port "
+            f"API: has device owner {row.device_owner}.")
+    await drop_tags(db, [row.id])
+    await db.execute(sa.delete(IpAllocation).where(IpAllocation.port_id == row.id))
+    await db.execute(sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id == row.id))
+    await db.delete(row)
+
+
+async def fixed_ips_by_port(db: AsyncSession, port_ids: Sequence[str]
+                            ) -> dict[str, list[FixedIp]]:
+    return await addresses.fixed_ips_of(db, port_ids)
