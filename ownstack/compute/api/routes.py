@@ -20,6 +20,7 @@ from ownstack.compute.api.handlers import (
     quota_sets,
     server_actions,
     server_diagnostics,
+    server_external_events,
     server_groups,
     server_metadata,
     server_tags,
@@ -53,6 +54,7 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
                                    "DELETE": keypairs.delete_keypair},
     # Servers.
     f"{_V}/servers": {"GET": servers.list_servers, "POST": servers.create_server},
+    f"{_V}/os-server-external-events": {"POST": server_external_events.create_events},
     f"{_V}/servers/detail": {"GET": servers.list_servers_detail},
     _SERVER: {"GET": servers.show_server, "PUT": servers.update_server,
               "DELETE": servers.delete_server},

@@ -223,12 +223,13 @@ HOLDS_PORTS: Final = (ALLOCATING, ALLOCATED)
 
 
 async def network_rows(db: AsyncSession, uuids: Sequence[str]) -> dict[str, Any]:
-    """``{uuid: row}`` with ``network_requests``, ``security_groups``, ``network_info``
-    and ``network_status`` of the instances among ``uuids`` (deleted ones too)."""
+    """``{uuid: row}`` with ``host``, ``network_requests``, ``security_groups``,
+    ``network_info`` and ``network_status`` of the instances among ``uuids`` (deleted
+    ones too: see ``deleted``)."""
     if not uuids:
         return {}
     rows = await db.execute(select(
-        Instance.uuid, Instance.network_requests, Instance.security_groups,
+        Instance.uuid, Instance.host, Instance.network_requests, Instance.security_groups,
         Instance.network_info, Instance.network_status, Instance.deleted)
         .where(Instance.uuid.in_(list(uuids))))
     return {row.uuid: row for row in rows}

@@ -290,3 +290,42 @@ async def test_two_ports_and_an_ipv6_subnet_show_in_order(compute: CloudClient) 
     r = await compute.call("GET", f"/v2.1/servers/{server['id']}", token=who.token,
                            headers=version("2.1"))
     assert r.json()["server"]["addresses"] == server["addresses"]
+
+
+async def test_external_events_refresh_the_cache_and_are_recorded(compute: CloudClient
+                                                                  ) -> None:
+    who = await _project(compute)
+    net = await _net(compute, who.token, name="demo-net")
+    server = await _active(compute, who, [{"uuid": net["id"]}])
+    (port,) = await _ports(compute, device_id=server["id"])
+    await compute.on("network", "PUT", f"/v2.0/ports/{port['id']}", expect=200, json={
+        "port": {"fixed_ips": [{"subnet_id": net["subnet"]["id"],
+                                "ip_address": "10.0.0.77"}]}})
+    assert server["addresses"]["demo-net"][0]["addr"] != "10.0.0.77"
+    unknown = "5f2d6e8a-8e4c-4c33-9f49-7f0c5a8e1f09"
+    events = [{"name": "network-changed", "server_uuid": server["id"], "tag": port["id"]},
+              {"name": "network-vif-plugged", "server_uuid": server["id"],
+               "tag": port["id"]},
+              {"name": "network-vif-plugged", "server_uuid": unknown}]
+    r = await compute.call("POST", "/v2.1/os-server-external-events", token=who.token,
+                           json={"events": events}, expect=403)
+    r = await compute.call("POST", "/v2.1/os-server-external-events",
+                           json={"events": events}, expect=207)
+    answered = r.json()["events"]
+    assert [(e["code"], e["status"]) for e in answered] == [
+        (200, "completed"), (200, "completed"), (404, "failed")]
+    shown = await wait_status(compute, who.token, server["id"], "ACTIVE")
+    assert [a["addr"] for a in shown["addresses"]["demo-net"]] == ["10.0.0.77"]
+    r = await compute.call("GET", f"/v2.1/servers/{server['id']}/os-instance-actions")
+    request_id = r.json()["instanceActions"][-1]["request_id"]
+    r = await compute.call("GET", f"/v2.1/servers/{server['id']}/os-instance-actions/"
+                           f"{request_id}", headers=version("2.51"))
+    names = [e["event"] for e in r.json()["instanceAction"]["events"]]
+    assert "network-vif-plugged" in names and "network-changed" in names
+    r = await compute.call("POST", "/v2.1/os-server-external-events", expect=404,
+                           json={"events": [events[2]]})
+    r = await compute.call("POST", "/v2.1/os-server-external-events", expect=400,
+                           json={"events": [{"name": "bogus", "server_uuid": unknown}]})
+    r = await compute.call("POST", "/v2.1/os-server-external-events", expect=200,
+                           json={"events": [events[1]]})
+    assert r.json()["events"][0]["code"] == 200
