@@ -81,7 +81,8 @@ def nics(network_info: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any
     """The NICs an agent plugs (the InstanceSpec's ``nics``), in order: the fields of
     :class:`ownstack.compute.drivers.base.NicSpec`."""
     return [{"port_id": item["id"], "mac": item["address"], "tap_name": item["devname"],
-             "bridge": item["bridge"], "mtu": int(item.get("mtu") or DEFAULT_MTU)}
+             "bridge": item["bridge"], "mtu": int(item.get("mtu") or DEFAULT_MTU),
+             "network_id": str(item["network"]["id"])}
             for item in network_info or ()]
 
 

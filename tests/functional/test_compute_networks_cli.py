@@ -92,3 +92,5 @@ def test_servers_on_networks_and_ports(ready: Cloud, tmp_path: Path) -> None:
             cloud.osc_json("port", "show", port["id"])))
     assert kept["device_owner"] in ("", None)
     assert kept["fixed_ips"] == port["fixed_ips"]
+    cloud.osc("port", "delete", port["id"])
+    cloud.osc("network", "delete", net)

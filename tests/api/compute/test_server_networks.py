@@ -329,3 +329,41 @@ async def test_external_events_refresh_the_cache_and_are_recorded(compute: Cloud
     r = await compute.call("POST", "/v2.1/os-server-external-events", expect=200,
                            json={"events": [events[1]]})
     assert r.json()["events"][0]["code"] == 200
+
+
+async def test_several_servers_of_one_request_get_a_port_each(compute: CloudClient) -> None:
+    who = await _project(compute)
+    net = await _net(compute, who.token, name="demo-net")
+    await _boot(compute, who, [{"uuid": net["id"]}], name="many", min_count=3)
+    r = await compute.call("GET", "/v2.1/servers", token=who.token)
+    ids = [s["id"] for s in r.json()["servers"]]
+    assert len(ids) == 3
+    addresses = set()
+    for server_id in ids:
+        server = await wait_status(compute, who.token, server_id, "ACTIVE")
+        (address,) = server["addresses"]["demo-net"]
+        addresses.add(address["addr"])
+        assert len(await _ports(compute, device_id=server_id)) == 1
+    assert len(addresses) == 3
+
+
+async def test_allocating_again_reuses_the_ports_a_killed_conductor_made(
+        compute: CloudClient) -> None:
+    from ownstack.compute import ports
+
+    who = await _project(compute)
+    net = await _net(compute, who.token, name="demo-net")
+    server_id = "5f2d6e8a-8e4c-4c33-9f49-7f0c5a8e1f42"
+    left = await _port(compute, None, net["id"], project_id=who.project_id,
+                       device_id=server_id, device_owner="compute:nova")
+    target = ports.Target(uuid=server_id, project_id=who.project_id, host="test-node",
+                          zone="nova", requests=[{"network_id": net["id"]}],
+                          security_groups=[])
+    info = await ports.allocate(compute.svc.network, target)
+    assert [vif["id"] for vif in info] == [left["id"]]
+    again = await ports.allocate(compute.svc.network, target)
+    assert [vif["id"] for vif in again] == [left["id"]]
+    (port,) = await _ports(compute, device_id=server_id)
+    assert port["binding:host_id"] == "test-node"
+    await ports.deallocate(compute.svc.network, server_id, [{"network_id": net["id"]}])
+    assert await _ports(compute, device_id=server_id) == []
