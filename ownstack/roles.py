@@ -3,13 +3,14 @@
 * **API services** (:data:`API_SERVICES`): identity, image, placement, compute and network; each
   one ASGI app on its own port, registered in the catalog. The role ``api`` runs them all.
 * **Workers** (:data:`WORKERS`): the ``conductor`` (scheduling and the instance state
-  machine) and ``compute`` (this machine's compute agent). A worker is built from config,
+  machine), ``compute`` (this machine's compute agent) and ``network`` (this machine's
+  network agent). A worker is built from config,
   the bus and service clients acting as the services' own user (:class:`Peers`), never
   from an API app's state, so it runs beside the APIs or in a process of its own.
 
 ``ownstack up`` runs every role in one process by default (config ``roles``, or
-``ownstack up --roles api,conductor`` for a subset). Network and volume add one API
-service and one worker each here.
+``ownstack up --roles api,conductor`` for a subset). Volume adds one API service and one
+worker here.
 """
 
 from __future__ import annotations
@@ -105,6 +106,12 @@ async def _compute_agents(peers: Peers) -> Worker:
     return await start_compute_agents(peers)
 
 
+async def _network_agent(peers: Peers) -> Worker:
+    from ownstack.network.agent.runner import start_network_agent
+
+    return await start_network_agent(peers)
+
+
 API_SERVICES: tuple[ApiService, ...] = (
     ApiService(type="identity", name="keystone", port=lambda c: c.identity.port,
                catalog_path="/v3", make_app=_identity_app, health_path="/v3"),
@@ -123,6 +130,8 @@ WORKERS: tuple[WorkerRole, ...] = (
                description="scheduling and the instance state machine"),
     WorkerRole(name="compute", start=_compute_agents,
                description="this machine's compute agent (compute.driver)"),
+    WorkerRole(name="network", start=_network_agent,
+               description="this machine's network agent (network.driver)"),
 )
 
 ROLE_NAMES: tuple[str, ...] = (API, *(w.name for w in WORKERS))

@@ -41,6 +41,7 @@ _ROLE_MODULES = {
             "ownstack.placement.app", "ownstack.compute.app", "ownstack.network.app"),
     "conductor": ("ownstack.compute.conductor.worker",),
     "compute": ("ownstack.compute.agent.runner",),
+    "network": ("ownstack.network.agent.runner",),
 }
 
 

@@ -131,6 +131,15 @@ class NetworkConfig:
     max_allowed_address_pairs: int = 10        # per port, as Neutron's default
     max_fixed_ips_per_port: int = 5            # as Neutron's default
     availability_zone: str = "nova"            # the zone of this process's network agent
+    # The network agent's driver: "fake" (in memory) for now; the Linux data-path issue
+    # adds "linux" (bridges, taps, namespaces, dnsmasq, nftables).
+    driver: str = "fake"
+    # The host this process's network agent serves (ports bound to it are its); empty:
+    # compute.host, else the machine's name, so that it matches the compute node's.
+    host: str = ""
+    report_interval: float = 30.0              # seconds between an agent's heartbeats
+    agent_down_time: float = 75.0              # heartbeat age after which an agent is dead
+    resync_interval: float = 30.0              # seconds between an agent's full resyncs
     quota: NetworkQuotaConfig = field(default_factory=NetworkQuotaConfig)
 
 
@@ -201,8 +210,9 @@ class ComputeConfig:
 class Config:
     state_dir: Path = DEFAULT_STATE_DIR
     # What this process runs (see ownstack/roles.py): "api" (every API service), and the
-    # workers "conductor" and "compute" (the compute agent). The all-in-one cloud runs all.
-    roles: str = "api,conductor,compute"
+    # workers "conductor", "compute" (the compute agent) and "network" (the network agent).
+    # The all-in-one cloud runs all.
+    roles: str = "api,conductor,compute,network"
     policy_file: str = ""                      # oslo.policy-style YAML/JSON overrides
     cloud: CloudConfig = field(default_factory=CloudConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)

@@ -59,6 +59,8 @@ EXTENSIONS: Final = (
               "ownstack.network.objects.networks"),
     Extension("port-security", "Port Security", "Provides port security",
               "ownstack.network.objects.networks"),
+    Extension("agent", "agent", "The agent management extension.",
+              "ownstack.network.api.handlers.agents", "2013-02-03T10:00:00-00:00"),
     Extension("availability_zone", "Availability Zone",
               "The availability zone extension.", "ownstack.network.api.views.networks"),
     Extension("network_availability_zone", "Network Availability Zone",

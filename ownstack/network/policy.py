@@ -71,6 +71,13 @@ _SUBNETPOOL: Final[dict[str, str]] = {
     "delete_subnetpool": MEMBER,
 }
 
+# Agents are the cloud's plumbing: its admin's alone (neutron/conf/policies/agent.py).
+_AGENT: Final[dict[str, str]] = {
+    "get_agent": ADMIN,
+    "update_agent": ADMIN,
+    "delete_agent": ADMIN,
+}
+
 _IP_AVAILABILITY: Final[dict[str, str]] = {
     "get_network_ip_availability": ADMIN,
 }
@@ -172,5 +179,6 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     **_SUBNETPOOL,
     **_IP_AVAILABILITY,
     **_PORT,
+    **_AGENT,
     **_tag_rules(TAGGED),
 }

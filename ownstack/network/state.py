@@ -1,16 +1,25 @@
-"""The network service's state: what its handlers reach through ``req.svc``."""
+"""The network service's state: what its handlers reach through ``req.svc``.
+
+Besides the database and policy it serves the network bus topic (agents' reports and
+questions, :mod:`ownstack.network.rpc_handlers`) from :meth:`NetworkState.start`, and
+tells agents and compute of port changes (:meth:`NetworkState.port_changed`).
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ownstack.common.api.app import ApiRequest
+from ownstack.common.bus import Bus
 from ownstack.common.config import Config
 from ownstack.common.errors import OwnstackError
 from ownstack.common.peers import Peers
 from ownstack.common.service import ServiceState
 from ownstack.network.errors import ConcurrentUpdate
+from ownstack.network.notifier import ComputeNotifier
+from ownstack.network.objects.bindings import PortState
 from ownstack.network.policy import DEFAULT_RULES
+from ownstack.network.rpc_handlers import NetworkRpc
 
 SERVICE_TYPE = "network"
 
@@ -19,14 +28,36 @@ class NetworkState(ServiceState):
     def __init__(self, config: Config, peers: Peers, engine: AsyncEngine | None = None) -> None:
         super().__init__(config, DEFAULT_RULES, engine)
         self.settings = config.network
+        self.peers = peers
         self.identity = peers.identity_client(cache_ttl=config.network.token_cache_ttl)
+        self.bus: Bus = peers.bus
+        self.notifier = ComputeNotifier(peers)
+        self.rpc = NetworkRpc(self.db, self.bus, self.notifier)
+
+    async def start(self) -> None:
+        await self.peers.open_bus()
+        await self.rpc.start()
 
     async def stop(self) -> None:
+        await self.rpc.stop()
+        await self.notifier.stop()
+        await self.peers.close_bus()
         await self.identity.aclose()
         await super().stop()
 
     def race_error(self) -> OwnstackError:
         return ConcurrentUpdate()
+
+    async def port_changed(self, before: PortState | None, after: PortState | None) -> None:
+        """The hook of the ports code: call it after the transaction that made, changed,
+        bound, unbound or deleted a port commits, with :meth:`PortState.of` the port
+        before (None for a new one) and after (None for a deleted one). The agents of the
+        hosts concerned are nudged and compute told of a status change; never raises."""
+        await self.rpc.port_changed(before, after)
+
+    async def network_changed(self, network_id: str) -> None:
+        """Call after a network's update commits (MTU, admin state): its agents look again."""
+        await self.rpc.network_changed(network_id)
 
 
 Req = ApiRequest[NetworkState]

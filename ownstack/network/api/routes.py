@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ownstack.common.api.routing import Handler, RouteTable
 from ownstack.network.api.handlers import (
+    agents,
     ip_availability,
     networks,
     ports,
@@ -42,6 +43,9 @@ ROUTES: RouteTable = {
     "/v2.0/ports": {"GET": ports.list_ports, "POST": ports.create_port},
     "/v2.0/ports/{port_id}": {"GET": ports.show_port, "PUT": ports.update_port,
                               "DELETE": ports.delete_port},
+    "/v2.0/agents": {"GET": agents.list_agents},
+    "/v2.0/agents/{agent_id}": {"GET": agents.show_agent, "PUT": agents.update_agent,
+                                "DELETE": agents.delete_agent},
     "/v2.0/rbac-policies": {"GET": rbac.list_rbac_policies, "POST": rbac.create_rbac_policy},
     "/v2.0/rbac-policies/{policy_id}": {"GET": rbac.show_rbac_policy,
                                         "PUT": rbac.update_rbac_policy,

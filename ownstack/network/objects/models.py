@@ -211,3 +211,26 @@ class RbacPolicy(Base):
     action: Mapped[str] = mapped_column(String(32))
     target_project: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NetworkAgent(Base):
+    """One agent of one host, as Neutron's ``agents`` table: upserted by each of its
+    heartbeats (``report_agent`` on the bus), one row per ``(agent_type, host)``. Whether
+    it is alive is the age of its heartbeat, read against ``network.agent_down_time``."""
+
+    __tablename__ = "network_agents"
+    __table_args__ = (UniqueConstraint("agent_type", "host",
+                                       name="uq_network_agents_type_host"),
+                      TABLE_OPTIONS)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    agent_type: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(String(DESCRIPTION_LENGTH), default="")
+    configurations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

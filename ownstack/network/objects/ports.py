@@ -27,6 +27,7 @@ from sqlalchemy.sql import ColumnElement
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.network import ipam
+from ownstack.network.drivers.naming import binding_details
 from ownstack.network.errors import (
     ConcurrentUpdate,
     InvalidInput,
@@ -36,6 +37,7 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import addresses, quotas, rbac, security_groups
 from ownstack.network.objects.addresses import FixedIp
+from ownstack.network.objects.bindings import set_binding
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
     IpAllocation,
@@ -51,10 +53,6 @@ VNIC_NORMAL: Final = "normal"
 VNIC_TYPES: Final = ("normal", "direct", "macvtap", "baremetal", "direct-physical",
                      "virtio-forwarder", "smart-nic", "vdpa", "remote-managed",
                      "accelerator-direct", "accelerator-direct-physical")
-VIF_UNBOUND: Final = "unbound"
-VIF_BRIDGE: Final = "bridge"
-# What the Linux bridge mechanism driver reports for a bound port.
-BRIDGE_VIF_DETAILS: Final = {"port_filter": True, "connectivity": "l2"}
 # Ports of routers and floating IPs: the L3 API makes and removes them, never /ports.
 SERVICE_PORT_OWNERS: Final = ("network:router_interface", "network:router_gateway",
                               "network:floatingip", "network:router_interface_distributed",
@@ -175,10 +173,6 @@ def _is_trusted(device_owner: str) -> bool:
     return device_owner.startswith("network:")
 
 
-def _binding(host: str) -> tuple[str, dict[str, Any]]:
-    return (VIF_BRIDGE, dict(BRIDGE_VIF_DETAILS)) if host else (VIF_UNBOUND, {})
-
-
 def _check_vnic(data: dict[str, Any]) -> None:
     vnic = data.get("binding:vnic_type")
     if vnic is None or vnic == VNIC_NORMAL:
@@ -257,7 +251,7 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
     if fixed_ips is not None:
         _check_fixed_ip_count(config, fixed_ips)
     host = data.get("binding:host_id") or ""
-    vif_type, vif_details = _binding(host)
+    vif_type, vif_details = binding_details(network.id, host)
     fields = dict(
         id=new.port_id, project_id=new.project_id, network_id=network.id,
         name=data.get("name") or "", description=data.get("description") or "",
@@ -317,8 +311,7 @@ async def update_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
     if data.get("mac_address") is not None:
         await _change_mac(db, row, ipam.normalise_mac(data["mac_address"]))
     if "binding:host_id" in data:
-        row.binding_host_id = data["binding:host_id"] or ""
-        row.binding_vif_type, row.binding_vif_details = _binding(row.binding_host_id)
+        set_binding(row, data["binding:host_id"])
     await _update_security(db, config, ctx, row, data)
     if data.get("fixed_ips") is not None:
         await _update_fixed_ips(db, config, row, data["fixed_ips"])

@@ -269,7 +269,8 @@ async def test_binding_is_the_admins(network: ServiceClient) -> None:
                            expect=200)
     bound = r.json()["port"]
     assert bound["binding:host_id"] == "node-1" and bound["binding:vif_type"] == "bridge"
-    assert bound["binding:vif_details"] == {"port_filter": True, "connectivity": "l2"}
+    assert bound["binding:vif_details"] == {"port_filter": True, "connectivity": "l2",
+                                            "bridge_name": "brq" + bound["network_id"][:11]}
     assert bound["binding:profile"] == {"k": "v"}
     assert bound["status"] == "DOWN"                 # only the agent makes it ACTIVE
     r = await network.call("GET", url, token=token, expect=200)

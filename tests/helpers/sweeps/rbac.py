@@ -383,6 +383,13 @@ NETWORK = _table("network", {
     ("PUT", "/v2.0/subnetpools/{subnetpool_id}"): "ood/ohh",
     ("DELETE", "/v2.0/subnetpools/{subnetpool_id}"): "ood/ohh",
     **_tagged("/v2.0/subnetpools/{resource_id}"),
+    # Agents are the admin's; anyone else sees none (an empty list, 404 for one), as the
+    # Neutron API controller hides what policy refuses (Tempest's
+    # test_list_agents_non_admin expects the empty list).
+    ("GET", "/v2.0/agents"): ANYONE,
+    ("GET", "/v2.0/agents/{agent_id}"): "ohh/ohh",
+    ("PUT", "/v2.0/agents/{agent_id}"): "ohh/ohh",
+    ("DELETE", "/v2.0/agents/{agent_id}"): "ohh/ohh",
     ("GET", "/v2.0/network-ip-availabilities"): ADMIN,
     ("GET", "/v2.0/network-ip-availabilities/{network_id}"): ADMIN,
     # A port of another project's (private) network: its network is not found by a

@@ -17,7 +17,13 @@ import httpx
 
 from helpers.names import unique
 from helpers.sweeps.routes import Route, route_table
-from helpers.sweeps.world import IMAGE_PATCH, PASSWORD, PUBLIC_KEY, World
+from helpers.sweeps.world import (
+    IMAGE_PATCH,
+    PASSWORD,
+    PUBLIC_KEY,
+    World,
+    report_network_agent,
+)
 
 
 @dataclass
@@ -404,6 +410,7 @@ async def _subnet(cell: Cell) -> Any:
 
 
 body("network", "POST", "/v2.0/subnetpools")(_named("subnetpool", prefixes=["10.0.0.0/8"]))
+body("network", "PUT", "/v2.0/agents/{agent_id}")(_described("agent"))
 body("network", "PUT", "/v2.0/subnets/{subnet_id}")(_described("subnet"))
 body("network", "PUT", "/v2.0/subnetpools/{subnetpool_id}")(_described("subnetpool"))
 
@@ -588,3 +595,9 @@ async def _service_row(cell: Cell) -> dict[str, str]:
                               binary="nova-compute", topic="compute.retired",
                               availability_zone="nova"))
     return {"service_id": service_id}
+
+
+@prepares("network", "DELETE", "/v2.0/agents/{agent_id}")
+async def _network_agent(cell: Cell) -> dict[str, str]:
+    """Agents are made by reporting, not by a POST: a new one for each delete."""
+    return {"agent_id": await report_network_agent(cell.world, unique("retired-host"))}

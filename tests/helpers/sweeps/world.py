@@ -411,8 +411,19 @@ async def _give_address(world: World, server_id: str) -> None:
             "fixed_ips": [{"address": "192.0.2.10", "version": 4, "subnet_id": None}]}])
 
 
+async def report_network_agent(world: World, host: str) -> str:
+    """A network agent on ``host`` reports itself over the bus, as one does at start-up:
+    its row's id."""
+    answer = await world.cloud.apps["network"].svc.bus.call("network", "report_agent", {
+        "host": host, "agent_type": "Linux bridge agent", "topic": f"network.{host}",
+        "binary": "neutron-linuxbridge-agent", "availability_zone": "nova",
+        "configurations": {}}, timeout=10)
+    return str(answer["id"])
+
+
 async def _network(world: World) -> None:
     for tenant in world.tenants.values():
+        tenant.ids["agent_id"] = await report_network_agent(world, unique("sweep-host"))
         member = tenant.callers["member"].token
         r = await world.call("network", "POST", "/v2.0/networks", token=member, expect=201,
                              json={"network": {"name": unique("sweep-net")}})

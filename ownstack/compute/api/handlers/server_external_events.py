@@ -7,8 +7,9 @@ As in Nova: admins and the services only; each event answers with its own ``code
 whole answer is 200, 207 when some events failed, 404 when none was accepted.
 
 What ownstack does with them: ``network-changed`` and ``network-vif-deleted`` rebuild the
-server's network info cache from its ports now; plugged and unplugged events are recorded
-as events of the server's latest action (``tag`` is the port). Other events are
+server's network info cache from its ports now; plugged and unplugged events mark the
+port (``tag``) active or not in the cache, and are recorded as events of the server's
+latest action. Other events are
 accepted and recorded alike.
 """
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _RULE: Final = "os_compute_api:os-server-external-events:create"
 _REFRESH: Final = frozenset({"network-changed", "network-vif-deleted"})
+_PLUGGED: Final = {"network-vif-plugged": True, "network-vif-unplugged": False}
 
 
 async def create_events(req: Req) -> Response:
@@ -70,6 +72,9 @@ async def create_events(req: Req) -> Response:
         if item["name"] in _REFRESH and uuid not in refreshed:
             refreshed.add(uuid)
             await _refresh(req, uuid, rows[uuid])
+        elif item["name"] in _PLUGGED and item.get("tag") and uuid not in refreshed:
+            await _mark_active(req, uuid, rows[uuid], str(item["tag"]),
+                               _PLUGGED[item["name"]] and item["status"] != "failed")
         request_id = request_ids.get(uuid)
         if request_id:
             result = actions.ERROR if item["status"] == "failed" else actions.SUCCESS
@@ -80,6 +85,20 @@ async def create_events(req: Req) -> Response:
             await actions.record_events(db, recorded)
     status = 200 if len(accepted) == len(answered) else 207
     return json_response({"events": answered}, status)
+
+
+async def _mark_active(req: Req, uuid: str, row: Any, port_id: str, active: bool) -> None:
+    """A plugged (unplugged) port is active (not) in the cache; no network call."""
+    cache = [dict(item) for item in row.network_info or ()]
+    changed = False
+    for item in cache:
+        if item.get("id") == port_id and item.get("active") != active:
+            item["active"] = active
+            changed = True
+    if changed:
+        async with req.svc.write() as db:
+            await set_network_info(db, uuid, cache)
+        log.debug("server %s: port %s active=%s", uuid, port_id, active)
 
 
 async def _refresh(req: Req, uuid: str, row: Any) -> None:

@@ -80,6 +80,7 @@ async def update_network(req: Req) -> Response:
         row = await networks.update_network(db, req.svc.settings, row, data,
                                             common.revision(req))
         (item,) = await _bodies(req, db, [row])
+    await req.svc.network_changed(row.id)
     return common.one("network", item)
 
 

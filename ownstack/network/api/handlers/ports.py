@@ -14,6 +14,7 @@ from ownstack.network.api.schemas import ports as schema
 from ownstack.network.api.views import ports as views
 from ownstack.network.errors import ConcurrentUpdate, NetworkForbidden, ResourceNotFound
 from ownstack.network.objects import networks, ports
+from ownstack.network.objects.bindings import PortState
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network, Port
 from ownstack.network.objects.standard import tags_of
@@ -118,10 +119,13 @@ async def create_port(req: Req) -> Response:
                 rows = [await ports.create_port(db, req.svc.settings, req.ctx, new)
                         for new in news]
                 items = await _bodies(req, db, rows)
+                made = [PortState.of(row) for row in rows]
             break
         except ConcurrentUpdate:
             if attempt == _ATTEMPTS - 1:
                 raise
+    for state in made:
+        await req.svc.port_changed(None, state)
     if bulk:
         return json_response({"ports": items}, status=201)
     return common.one("port", items[0], status=201)
@@ -136,13 +140,16 @@ async def update_port(req: Req) -> Response:
                 target = await _port_target(db, row)
                 req.svc.enforce(req.ctx, "update_port", target)
                 _enforce(req, "update", data, target)
+                before = PortState.of(row)
                 row = await ports.update_port(db, req.svc.settings, req.ctx, row, data,
                                               common.revision(req))
                 (item,) = await _bodies(req, db, [row])
+                after = PortState.of(row)
             break
         except ConcurrentUpdate:
             if attempt == _ATTEMPTS - 1:
                 raise
+    await req.svc.port_changed(before, after)
     return common.one("port", item)
 
 
@@ -150,5 +157,7 @@ async def delete_port(req: Req) -> Response:
     async with req.svc.write() as db:
         row = await ports.get_port(db, req.ctx, req.params["port_id"])
         req.svc.enforce(req.ctx, "delete_port", await _port_target(db, row))
+        before = PortState.of(row)
         await ports.delete_port(db, row, common.revision(req))
+    await req.svc.port_changed(before, None)
     return empty_response(204)

@@ -1,0 +1,131 @@
+"""One network agent: the node agent of one host's data path, on the common agent runtime.
+
+It learns which ports its host should carry from the network service (a ``port_changed``
+nudge per port on ``network.<host>``, and every port bound to the host at start-up and every
+``network.resync_interval``), compares them with what the driver has wired, and closes the
+gap one port at a time through its controller (:class:`~.ports.PortController`). Three
+sources of nudges, none of which has to be reliable: casts from the network service, the
+driver's tap events (a guest's tap appeared or vanished), and the periodic resync, which
+also removes networks no port uses any more.
+
+It registers and heartbeats with ``report_agent`` every ``network.report_interval``, so
+``openstack network agent list`` shows it alive. The Linux data-path issue adds its DHCP,
+L3, security-group and metadata controllers beside the port controller, each one more
+:meth:`~ownstack.common.agent.Agent.work_queue`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ownstack.common.agent import Agent
+from ownstack.common.bus import Bus, Payload
+from ownstack.common.config import Config
+from ownstack.network import rpc
+from ownstack.network.agent.ports import PortController
+from ownstack.network.agent.server_api import NetworkServerAPI
+from ownstack.network.drivers.base import Capability, NetworkDriver, PortNotWired
+
+log = logging.getLogger(__name__)
+
+STARTUP_WAIT = 10.0             # how long start() waits for the network service to answer
+
+
+class NetworkAgent(Agent):
+    def __init__(self, *, config: Config, bus: Bus, driver: NetworkDriver, host: str,
+                 startup_wait: float = STARTUP_WAIT,
+                 release: Callable[[], Awaitable[None]] | None = None) -> None:
+        super().__init__(name=f"network agent {host}", bus=bus,
+                         report_interval=config.network.report_interval,
+                         resync_interval=config.network.resync_interval,
+                         startup_wait=startup_wait)
+        self.config = config
+        self.driver = driver
+        self.host = host
+        self.server = NetworkServerAPI(bus, host)
+        self.controller = PortController(host=host, driver=driver, server=self.server)
+        self.ports = self.work_queue(self.controller)
+        self.agent_id: str | None = None
+        self.admin_state_up = True
+        self._started = False
+        self._release = release
+
+    @property
+    def topic(self) -> str:
+        return rpc.agent_topic(self.host)
+
+    async def prepare(self) -> None:
+        await self.driver.init_host()
+        self.consume(self.driver.events(), self.ports.nudge)
+
+    async def release(self) -> None:
+        try:
+            await self.driver.close()
+        finally:
+            if self._release is not None:
+                await self._release()
+
+    # -- reporting ----------------------------------------------------------------------
+
+    async def agent_report(self) -> dict[str, Any]:
+        capabilities = self.driver.capabilities
+        wired = await self.driver.wired_ports()
+        return {
+            "agent_type": rpc.AGENT_TYPE, "binary": rpc.AGENT_BINARY, "topic": self.topic,
+            "availability_zone": self.config.network.availability_zone,
+            "start_flag": not self._started,
+            "configurations": {
+                "driver": self.config.network.driver,
+                "bridge_mappings": {}, "interface_mappings": {},
+                "tunnel_types": ["vxlan"] if capabilities.get(Capability.VXLAN.value) else [],
+                "capabilities": dict(capabilities),
+                "devices": len(wired),
+            }}
+
+    async def report(self, *, timeout: float | None = None) -> None:
+        """Heartbeat: the agent is up, and what it carries."""
+        answer = await self.server.report_agent(await self.agent_report(), timeout=timeout)
+        self._started = True
+        self.agent_id = str(answer.get("id") or "") or self.agent_id
+        up = bool(answer.get("admin_state_up", True))
+        if up != self.admin_state_up:
+            log.info("network agent %s is now %s", self.host, "enabled" if up else "disabled")
+        self.admin_state_up = up
+
+    # -- reconciling --------------------------------------------------------------------
+
+    def nudge(self, port_id: str) -> asyncio.Future[None]:
+        return self.ports.nudge(port_id)
+
+    async def reconcile(self, port_id: str) -> None:
+        """Reconcile one port and wait for it (for tests)."""
+        await self.ports.run(port_id)
+
+    async def resync(self) -> None:
+        """Every port that differs, then the networks no port uses any more."""
+        await super().resync()
+        for network_id in await self.controller.prune_networks():
+            log.info("network %s removed from %s: no port of it is here", network_id,
+                     self.host)
+
+    # -- the host's topic ---------------------------------------------------------------
+
+    async def handle(self, method: str, payload: Payload) -> Any:
+        if method == "port_changed":
+            self.nudge(str(payload["port_id"]))
+            return None
+        if method == "network_changed":
+            network_id = str(payload["network_id"])
+            for port in await self.driver.wired_ports():
+                if port.spec.network.network_id == network_id:
+                    self.nudge(port.port_id)
+            return None
+        if method == "describe_port":
+            try:
+                return {"details": await self.driver.describe_port(str(payload["port_id"]))}
+            except PortNotWired:
+                return {"details": None}
+        raise ValueError(f"unknown network agent method {method!r}")

@@ -1,0 +1,148 @@
+"""The port controller: ``step = plan(desired, observed); await apply(step)``, per port.
+
+``desired`` is the port as the network service has it (:class:`~ownstack.network.rpc.PortInfo`,
+bound to this host or not); ``observed`` is what the driver has wired for it
+(:class:`~ownstack.network.drivers.base.WiredPort`), or ``None``. :func:`plan` is a pure
+function of the two, so each case is a unit test with no I/O:
+
+* bound here, not wired, wired with another spec (a group added, an MTU changed), or
+  wired before its tap existed and the tap is there now: WIRE (its network ensured first),
+  then report its status;
+* wired, but no longer bound here (unbound, moved, deleted): UNWIRE;
+* wired as wanted, but the control plane shows another status than the host's (a report
+  lost to a kill, a tap that appeared since): REPORT.
+
+Every step is idempotent on the host, so an agent killed halfway through one does it again
+at its next resync. A network no wired port uses any more is removed by the resync
+(:meth:`PortController.prune_networks`), not by the pass that unwired its last port, so a
+port that moves between two passes never finds its bridge gone under it.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from ownstack.common.agent import Controller, Outcome, Retry, Surveyed
+from ownstack.network.agent.server_api import NetworkServerAPI
+from ownstack.network.drivers.base import (
+    AddressPair,
+    DriverError,
+    FixedIp,
+    NetworkDriver,
+    NetworkSpec,
+    PortSpec,
+    WiredPort,
+)
+from ownstack.network.rpc import NetworkInfo, PortInfo
+
+log = logging.getLogger(__name__)
+
+DRIVER_RETRY = 2.0          # seconds before a pass the host refused is tried again
+
+
+class Step(StrEnum):
+    NOTHING = "nothing"
+    WIRE = "wire"
+    UNWIRE = "unwire"
+    REPORT = "report"
+
+
+def network_spec(network: NetworkInfo) -> NetworkSpec:
+    return NetworkSpec(network_id=network["id"], network_type=network["network_type"],
+                       segmentation_id=network["segmentation_id"],
+                       physical_network=network["physical_network"], mtu=network["mtu"])
+
+
+def port_spec(port: PortInfo) -> PortSpec:
+    """The driver's view of a port: what the host must apply for it."""
+    return PortSpec(
+        port_id=port["id"], network=network_spec(port["network"]),
+        mac_address=port["mac_address"],
+        fixed_ips=tuple(FixedIp(ip["subnet_id"], ip["ip_address"])
+                        for ip in port["fixed_ips"]),
+        admin_state_up=port["admin_state_up"],
+        port_security_enabled=port["port_security_enabled"],
+        security_group_ids=tuple(sorted(port["security_groups"])),
+        allowed_address_pairs=tuple(AddressPair(pair["ip_address"], pair["mac_address"])
+                                    for pair in port["allowed_address_pairs"]),
+        device_owner=port["device_owner"], device_id=port["device_id"])
+
+
+def plan(desired: PortInfo | None, observed: WiredPort | None, host: str) -> Step:
+    """The step that moves ``host`` toward ``desired`` for one port."""
+    if desired is None or desired["host"] != host:
+        return Step.UNWIRE if observed is not None else Step.NOTHING
+    if observed is None or observed.spec != port_spec(desired):
+        return Step.WIRE
+    if observed.tap_exists and not observed.attached:
+        return Step.WIRE            # its tap appeared since it was wired
+    if observed.status != desired["status"]:
+        return Step.REPORT
+    return Step.NOTHING
+
+
+class PortController(Controller[str, PortInfo, WiredPort, Step]):
+    """The ports of one host, keyed by port id."""
+
+    name = "port"
+
+    def __init__(self, *, host: str, driver: NetworkDriver, server: NetworkServerAPI) -> None:
+        self.host = host
+        self.driver = driver
+        self.server = server
+
+    async def desired(self, key: str) -> PortInfo | None:
+        return await self.server.get_port(key)
+
+    async def observed(self, key: str) -> WiredPort | None:
+        for port in await self.driver.wired_ports():
+            if port.port_id == key:
+                return port
+        return None
+
+    def plan(self, desired: PortInfo | None, observed: WiredPort | None) -> Step:
+        return plan(desired, observed, self.host)
+
+    def idle(self, plan: Step) -> bool:
+        return plan == Step.NOTHING
+
+    async def apply(self, key: str, plan: Step, desired: PortInfo | None,
+                    observed: WiredPort | None) -> Outcome:
+        try:
+            if plan == Step.UNWIRE:
+                await self.driver.unwire_port(key)
+                log.info("port %s unwired from %s", key, self.host)
+                return None
+            if desired is None:
+                return None
+            if plan == Step.WIRE:
+                spec = port_spec(desired)
+                await self.driver.ensure_network(spec.network)
+                observed = await self.driver.wire_port(spec)
+                log.info("port %s wired on %s (%s)", key, spec.bridge,
+                         "attached" if observed.attached else "waiting for its tap")
+        except DriverError as exc:
+            return Retry(DRIVER_RETRY, f"the host refused: {exc}")
+        if observed is not None and observed.status != desired["status"]:
+            await self.server.port_status(key, observed.status)
+        return None
+
+    async def survey(self) -> list[Surveyed[str, PortInfo, WiredPort]]:
+        """Every port bound to this host and every port the driver has wired. Wired ports
+        are listed *before* the desired ones are fetched, so a port wired in between
+        belongs to a port already in the list and is never taken for an orphan."""
+        wired = {port.port_id: port for port in await self.driver.wired_ports()}
+        desired = {port["id"]: port for port in await self.server.host_ports()}
+        return [Surveyed(key, desired.get(key), wired.get(key))
+                for key in [*desired, *(k for k in wired if k not in desired)]]
+
+    async def prune_networks(self) -> list[str]:
+        """Remove the networks no wired port uses; the ids removed."""
+        used = {port.spec.network.network_id for port in await self.driver.wired_ports()}
+        removed = []
+        for network in await self.driver.networks():
+            if network.spec.network_id not in used:
+                await self.driver.remove_network(network.spec.network_id)
+                removed.append(network.spec.network_id)
+        return removed

@@ -1,0 +1,49 @@
+"""The agent's side of the bus contract (:mod:`ownstack.network.rpc`): typed calls to the
+network service on behalf of one host.
+
+An agent never touches the database; everything it learns or reports goes through these
+calls. Each raises :class:`~ownstack.common.bus.BusError` when the network service does not
+answer or fails: the agent's work queue retries the pass with backoff, and the next resync
+tries again, since the port rows still hold what is wanted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from ownstack.common.bus import Bus
+from ownstack.network.rpc import NETWORK_TOPIC, PortInfo
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class NetworkServerAPI:
+    def __init__(self, bus: Bus, host: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.bus = bus
+        self.host = host
+        self.timeout = timeout
+
+    async def _call(self, method: str, payload: dict[str, Any], *,
+                    timeout: float | None = None) -> Any:
+        return await self.bus.call(NETWORK_TOPIC, method, payload,
+                                   timeout=self.timeout if timeout is None else timeout)
+
+    async def report_agent(self, report: dict[str, Any], *, timeout: float | None = None
+                           ) -> dict[str, Any]:
+        return dict(await self._call("report_agent", {**report, "host": self.host},
+                                     timeout=timeout))
+
+    async def host_ports(self) -> list[PortInfo]:
+        result = await self._call("host_ports", {"host": self.host})
+        return cast(list[PortInfo], list(result["ports"]))
+
+    async def get_port(self, port_id: str) -> PortInfo | None:
+        result = await self._call("get_port", {"port_id": port_id})
+        return cast(PortInfo | None, result["port"])
+
+    async def port_status(self, port_id: str, status: str) -> bool:
+        """Report a port ACTIVE or DOWN; False when it is no longer bound to this host
+        (not an error: the port moved, and its new host reports it)."""
+        result = await self._call("port_status", {"port_id": port_id, "host": self.host,
+                                                  "status": status})
+        return bool(result["applied"])

@@ -1,0 +1,207 @@
+"""The network driver boundary: what the network agent asks of a host's data path.
+
+The agent is a level-triggered reconciler: it compares the ports the control plane binds to
+its host with what :meth:`NetworkDriver.wired_ports` says is wired, and closes the gap with
+the other methods. So every method is idempotent, states its postconditions in its
+docstring, and fails with a typed :class:`DriverError`.
+
+Conventions every driver keeps:
+
+* **The agent serialises calls per port id.** Calls for different ports may run at once; a
+  driver serialises what they share (a network's bridge) itself.
+* **The data path outlives the agent.** :meth:`NetworkDriver.close` never removes a bridge
+  or a port's filtering, and a new driver on the same host adopts what an old one left
+  (:meth:`NetworkDriver.init_host`), so a restarted agent interrupts no guest's traffic.
+* **The tap is not the network driver's.** As with Nova's libvirt driver and Neutron's
+  Linux bridge agent, the compute driver makes a guest's tap (named
+  :func:`~ownstack.network.drivers.naming.tap_name`); the network driver puts it on its
+  network's bridge and filters it. A port whose tap does not exist yet is *prepared*
+  (its network and filtering are in place) but not *attached*; the driver says when a tap
+  appears or vanishes through :meth:`NetworkDriver.events`, and the agent looks again.
+* **Capabilities are data.** :attr:`NetworkDriver.capabilities` holds the flags of
+  :class:`Capability`; a driver reports all of them, and callers read them rather than
+  discover a missing feature by an error.
+* **Names come from** :mod:`ownstack.network.drivers.naming`, never from the driver's own
+  rules, so the compute side and ``ownstack show port`` agree with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from ownstack.network.drivers import naming
+
+ACTIVE = "ACTIVE"
+DOWN = "DOWN"
+
+
+class Capability(StrEnum):
+    """The flags in :attr:`NetworkDriver.capabilities`; every driver reports all of them."""
+
+    PORT_FILTER = "supports_port_filter"     # security groups and anti-spoofing on ports
+    VXLAN = "supports_vxlan"                 # VXLAN segments joined to a network's bridge
+    DHCP = "supports_dhcp"                   # a DHCP server per network (the next issue)
+    ROUTERS = "supports_routers"             # L3: router namespaces and NAT (the next issue)
+    METADATA = "supports_metadata"           # the 169.254.169.254 proxy (the next issue)
+
+
+class DriverError(Exception):
+    """A host operation failed; the message says which and why."""
+
+
+class NetworkMissing(DriverError):
+    """A port was wired on a network the driver has not been asked to ensure."""
+
+    def __init__(self, network_id: str) -> None:
+        self.network_id = network_id
+        super().__init__(f"network {network_id} is not on this host; ensure it first")
+
+
+class PortNotWired(DriverError):
+    def __init__(self, port_id: str) -> None:
+        self.port_id = port_id
+        super().__init__(f"port {port_id} is not wired on this host")
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    """One network as a host carries it: a bridge, and its segment."""
+
+    network_id: str
+    network_type: str                  # "vxlan", "flat", "vlan", "local"
+    segmentation_id: int | None = None
+    physical_network: str | None = None
+    mtu: int = 1450
+
+    @property
+    def bridge(self) -> str:
+        return naming.bridge_name(self.network_id)
+
+
+@dataclass(frozen=True, slots=True)
+class FixedIp:
+    subnet_id: str
+    ip_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPair:
+    ip_address: str
+    mac_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec:
+    """One port as the host wires it. Equal specs need no rewiring; any difference (a
+    security group added, an address pair, admin state) does."""
+
+    port_id: str
+    network: NetworkSpec
+    mac_address: str
+    fixed_ips: tuple[FixedIp, ...] = ()
+    admin_state_up: bool = True
+    port_security_enabled: bool = True
+    security_group_ids: tuple[str, ...] = ()
+    allowed_address_pairs: tuple[AddressPair, ...] = ()
+    device_owner: str = ""
+    device_id: str = ""
+
+    @property
+    def tap(self) -> str:
+        return naming.tap_name(self.port_id)
+
+    @property
+    def bridge(self) -> str:
+        return self.network.bridge
+
+
+@dataclass(frozen=True, slots=True)
+class WiredPort:
+    """A port as the host has it: the spec last applied, whether its tap exists (the
+    compute side made it), and whether it is on the bridge (``attached``). A tap that
+    exists but is not attached (it appeared after the port was wired) needs wiring again."""
+
+    spec: PortSpec
+    attached: bool
+    tap_exists: bool = True
+
+    @property
+    def port_id(self) -> str:
+        return self.spec.port_id
+
+    @property
+    def status(self) -> str:
+        """What the control plane should say of the port: ACTIVE once its tap carries
+        traffic on its bridge, with the port administratively up; DOWN otherwise."""
+        return ACTIVE if self.attached and self.spec.admin_state_up else DOWN
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    """A network as the host has it."""
+
+    spec: NetworkSpec
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class NetworkDriver(Protocol):
+    """The data path of one host."""
+
+    @property
+    def capabilities(self) -> Mapping[str, bool]:
+        """Every :class:`Capability` flag, True or False."""
+
+    async def init_host(self) -> None:
+        """Probe the host and adopt what a previous agent left. Raises
+        :class:`DriverError` when the host cannot carry networks at all."""
+
+    async def close(self) -> None:
+        """Release the driver's own resources. Bridges, filtering and taps stay."""
+
+    async def ensure_network(self, spec: NetworkSpec) -> NetworkInfo:
+        """Make the network's bridge exist with ``spec``'s MTU (and, for a VXLAN segment on
+        a host with a tunnel address, its VXLAN device on the bridge). Idempotent: a
+        network that exists is brought to ``spec`` and left otherwise untouched, with its
+        ports still attached."""
+
+    async def remove_network(self, network_id: str) -> None:
+        """Remove the network's bridge and what the driver put on it, unwiring any port
+        still on it (their taps, the compute side's, stay). Succeeds if it is gone."""
+
+    async def networks(self) -> list[NetworkInfo]:
+        """Every network on this host, as it is (not as it was asked for)."""
+
+    async def wire_port(self, spec: PortSpec) -> WiredPort:
+        """Apply ``spec``: the port's filtering (when the driver has
+        :attr:`Capability.PORT_FILTER` and port security is on) and, if its tap exists,
+        the tap on its network's bridge with the network's MTU. Idempotent; a port wired
+        with another spec is brought to this one. Raises :class:`NetworkMissing` unless
+        :meth:`ensure_network` made the port's network; on any other failure nothing of
+        the port is left half-applied that a repeated call would not fix."""
+
+    async def unwire_port(self, port_id: str) -> None:
+        """Take the port's tap off its bridge and remove its filtering; the tap itself
+        stays (the compute side removes it with the guest). Succeeds if not wired."""
+
+    async def wired_ports(self) -> list[WiredPort]:
+        """Every port wired on this host, attached or not, as it is."""
+
+    async def describe_port(self, port_id: str) -> dict[str, Any]:
+        """The host objects behind a port, for ``ownstack show port``: its tap, bridge,
+        filtering (and, in the Linux driver, chains with their counters). Raises
+        :class:`PortNotWired`."""
+
+    def events(self) -> AsyncIterator[str]:
+        """The id of each port whose tap appeared or vanished, as it happens (the agent
+        then reconciles that port). One consumer; ends when the driver closes."""
+
+
+@runtime_checkable
+class DriverFactory(Protocol):
+    def __call__(self, host: str, state_dir: Path, options: Mapping[str, Any]
+                 ) -> NetworkDriver: ...

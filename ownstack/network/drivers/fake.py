@@ -1,0 +1,225 @@
+"""The fake network driver: a host's data path in memory, the same contract as Linux.
+
+The *machine* and the *driver* are separate, as a Linux host and its agent are: a
+:class:`FakeNetworkHost` holds the bridges, the taps that exist and the ports' filtering,
+and a :class:`FakeNetworkDriver` drives one. A new driver on the same host (an agent
+restart) adopts what is there, and the host's knobs change things behind the agent's back.
+
+Taps are the compute side's (see :mod:`ownstack.network.drivers.base`). By default the fake
+host behaves as if every wired port's guest had its tap already (``auto_taps``), so that a
+port bound to the host goes ACTIVE without a compute driver in the test; with
+``auto_taps=False`` a test makes taps appear and vanish itself (:meth:`FakeNetworkHost.add_tap`,
+:meth:`FakeNetworkHost.remove_tap`) and the driver reports each as an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ownstack.common.booleans import bool_from_string
+from ownstack.network.drivers import naming
+from ownstack.network.drivers.base import (
+    Capability,
+    NetworkDriver,
+    NetworkInfo,
+    NetworkMissing,
+    NetworkSpec,
+    PortNotWired,
+    PortSpec,
+    WiredPort,
+)
+
+__all__ = ["FakeNetworkDriver", "FakeNetworkHost", "from_config"]
+
+EVENT_QUEUE_SIZE = 1024
+DEFAULT_CAPABILITIES: Mapping[str, bool] = {
+    Capability.PORT_FILTER.value: True, Capability.VXLAN.value: True,
+    Capability.DHCP.value: False, Capability.ROUTERS.value: False,
+    Capability.METADATA.value: False,
+}
+
+
+@dataclass
+class FakeBridge:
+    spec: NetworkSpec
+    members: set[str] = field(default_factory=set)          # tap names on the bridge
+
+
+@dataclass
+class FakeNetworkHost:
+    """The simulated machine: its bridges, taps and filters outlive any one driver."""
+
+    host: str = "fake-host"
+    auto_taps: bool = True
+    bridges: dict[str, FakeBridge] = field(default_factory=dict)     # network id -> bridge
+    ports: dict[str, PortSpec] = field(default_factory=dict)          # port id -> applied
+    taps: set[str] = field(default_factory=set)                       # taps that exist
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # port id -> groups
+    subscribers: set[asyncio.Queue[str | None]] = field(default_factory=set)
+
+    # -- behind the agent's back (the compute side, an operator) ------------------------
+
+    def add_tap(self, port_id: str) -> None:
+        """The compute side made the port's tap (a guest started): an event."""
+        tap = naming.tap_name(port_id)
+        if tap not in self.taps:
+            self.taps.add(tap)
+            self.notify(port_id)
+
+    def remove_tap(self, port_id: str) -> None:
+        """The port's tap vanished (its guest was destroyed): off its bridge, an event."""
+        tap = naming.tap_name(port_id)
+        self.taps.discard(tap)
+        for bridge in self.bridges.values():
+            bridge.members.discard(tap)
+        self.notify(port_id)
+
+    def delete_bridge(self, network_id: str) -> None:
+        """Someone removed a bridge by hand; its taps fall off it."""
+        self.bridges.pop(network_id, None)
+
+    # -- shared with the driver ----------------------------------------------------------
+
+    def notify(self, port_id: str) -> None:
+        for queue in self.subscribers:
+            if not queue.full():    # a nudge: a missed one is repaired by the resync
+                queue.put_nowait(port_id)
+
+    def has_tap(self, port_id: str) -> bool:
+        return self.auto_taps or naming.tap_name(port_id) in self.taps
+
+    def attached(self, spec: PortSpec) -> bool:
+        bridge = self.bridges.get(spec.network.network_id)
+        return bridge is not None and spec.tap in bridge.members
+
+
+class FakeNetworkDriver(NetworkDriver):
+    def __init__(self, host: FakeNetworkHost, *,
+                 capabilities: Mapping[str, bool] | None = None) -> None:
+        self.host = host
+        self._capabilities = {**DEFAULT_CAPABILITIES, **(capabilities or {})}
+        self._queues: set[asyncio.Queue[str | None]] = set()
+
+    @property
+    def capabilities(self) -> Mapping[str, bool]:
+        return dict(self._capabilities)
+
+    async def init_host(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        for queue in self._queues:
+            self.host.subscribers.discard(queue)
+            if queue.full():        # the consumer lags: make room for the end marker
+                queue.get_nowait()
+            queue.put_nowait(None)
+        self._queues.clear()
+
+    # -- networks ------------------------------------------------------------------------
+
+    async def ensure_network(self, spec: NetworkSpec) -> NetworkInfo:
+        bridge = self.host.bridges.get(spec.network_id)
+        if bridge is None:
+            bridge = self.host.bridges[spec.network_id] = FakeBridge(spec)
+        bridge.spec = spec
+        return self._info(bridge)
+
+    async def remove_network(self, network_id: str) -> None:
+        for port_id, spec in list(self.host.ports.items()):
+            if spec.network.network_id == network_id:
+                await self.unwire_port(port_id)
+        self.host.bridges.pop(network_id, None)
+
+    async def networks(self) -> list[NetworkInfo]:
+        return [self._info(bridge) for bridge in self.host.bridges.values()]
+
+    def _info(self, bridge: FakeBridge) -> NetworkInfo:
+        vxlan = bridge.spec.network_type == "vxlan" and \
+            self._capabilities[Capability.VXLAN.value]
+        return NetworkInfo(bridge.spec, {
+            "bridge": bridge.spec.bridge, "mtu": bridge.spec.mtu,
+            "taps": sorted(bridge.members),
+            "vxlan": f"vxlan-{bridge.spec.segmentation_id}" if vxlan else None})
+
+    # -- ports ---------------------------------------------------------------------------
+
+    async def wire_port(self, spec: PortSpec) -> WiredPort:
+        bridge = self.host.bridges.get(spec.network.network_id)
+        if bridge is None:
+            raise NetworkMissing(spec.network.network_id)
+        old = self.host.ports.get(spec.port_id)
+        if old is not None and old.network.network_id != spec.network.network_id:
+            await self.unwire_port(spec.port_id)        # moved to another network
+        filtering = self._capabilities[Capability.PORT_FILTER.value] and \
+            spec.port_security_enabled
+        if filtering:
+            self.host.filters[spec.port_id] = spec.security_group_ids
+        else:
+            self.host.filters.pop(spec.port_id, None)
+        if self.host.has_tap(spec.port_id):
+            bridge.members.add(spec.tap)
+        self.host.ports[spec.port_id] = spec
+        return self._wired(spec)
+
+    async def unwire_port(self, port_id: str) -> None:
+        spec = self.host.ports.pop(port_id, None)
+        self.host.filters.pop(port_id, None)
+        if spec is None:
+            return
+        bridge = self.host.bridges.get(spec.network.network_id)
+        if bridge is not None:
+            bridge.members.discard(spec.tap)
+
+    async def wired_ports(self) -> list[WiredPort]:
+        return [self._wired(spec) for spec in self.host.ports.values()]
+
+    def _wired(self, spec: PortSpec) -> WiredPort:
+        return WiredPort(spec, self.host.attached(spec), self.host.has_tap(spec.port_id))
+
+    async def describe_port(self, port_id: str) -> dict[str, Any]:
+        spec = self.host.ports.get(port_id)
+        if spec is None:
+            raise PortNotWired(port_id)
+        return {"tap": spec.tap, "bridge": spec.bridge, "mac_address": spec.mac_address,
+                "attached": self.host.attached(spec),
+                "filtered": port_id in self.host.filters,
+                "security_groups": list(self.host.filters.get(port_id, ())),
+                "driver": "fake"}
+
+    async def events(self) -> AsyncGenerator[str, None]:
+        queue: asyncio.Queue[str | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
+        self._queues.add(queue)
+        self.host.subscribers.add(queue)
+        try:
+            while (port_id := await queue.get()) is not None:
+                yield port_id
+        finally:
+            self._queues.discard(queue)
+            self.host.subscribers.discard(queue)
+
+
+_HOSTS: dict[tuple[str, str], FakeNetworkHost] = {}
+
+
+def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> NetworkDriver:
+    """The agent's factory. Option: ``fake_auto_taps`` (default true).
+
+    The host is kept per ``(state_dir, host)`` for the life of the process, so an agent
+    restarted in the same process adopts its bridges and ports, as one restarted on a
+    Linux host does.
+    """
+    key = (str(state_dir), host)
+    if key not in _HOSTS:
+        _HOSTS[key] = FakeNetworkHost(
+            host, auto_taps=bool_from_string(options.get("fake_auto_taps", True)))
+    return FakeNetworkDriver(_HOSTS[key])
+
+
+def host_of(state_dir: Path, host: str) -> FakeNetworkHost | None:
+    """The simulated machine of ``(state_dir, host)``, for tests that act behind the
+    agent's back."""
+    return _HOSTS.get((str(state_dir), host))

@@ -1,0 +1,104 @@
+"""The network bus contract: who serves which topic, and what each message carries.
+
+Network agents reach the control plane only through the bus, never the database (so a
+network node needs no database credentials), as compute agents do
+(:mod:`ownstack.compute.rpc`). Two kinds of topic:
+
+``network`` (served by every network API process; competing consumers)
+    Calls from agents. Every payload is JSON.
+
+``network.<host>`` (served by that host's network agent)
+    Nudges from the network service, and questions ``ownstack show port`` asks.
+
+A cast is a nudge, never the only record of work: the port rows hold the desired state
+(which host a port is bound to, and everything about it), so a lost cast is repaired by the
+agent's next resync (``network.resync_interval``). Every method is idempotent.
+
+Network service methods (topic ``network``)
+-------------------------------------------
+``report_agent`` (call, from an agent at start-up and every ``network.report_interval``)
+    ``{"host", "agent_type", "binary", "topic", "availability_zone", "configurations": {...}}``
+    (``configurations`` as Neutron's agents report them: the driver, bridge mappings,
+    tunnel address, device counts). Upserts the agent row of ``(agent_type, host)``: its
+    heartbeat, and ``started_at`` when ``"start_flag": true`` (the first report of a
+    process). Returns ``{"id": str, "admin_state_up": bool}``.
+``host_ports`` (call, from an agent's resync)
+    ``{"host"}`` -> ``{"ports": [PortInfo]}``: every port whose ``binding:host_id`` is
+    ``host``: the desired state of the host.
+``host_networks`` (call) ``{"host"}`` -> ``{"networks": [NetworkInfo]}``: the networks of
+    those ports.
+``get_port`` (call) ``{"port_id"}`` -> ``{"port": PortInfo | None}``; ``None`` for a port
+    that does not exist (any more). The agent compares its ``host`` with its own.
+``port_status`` (call, from an agent once a port is wired or unwired)
+    ``{"port_id", "host", "status": "ACTIVE" | "DOWN"}``. Applied only while the port is
+    bound to ``host``: a report from a host the port has left changes nothing. The API
+    never sets ACTIVE; this is the only way a port gets there. A server's port that turns
+    ACTIVE (or back to DOWN) is told to compute as Neutron does
+    (``network-vif-plugged`` / ``network-vif-unplugged``, see
+    :mod:`ownstack.network.notifier`). Returns ``{"applied": bool, "status": str | None}``.
+
+Agent methods (topic ``network.<host>``)
+----------------------------------------
+``port_changed`` (cast) ``{"port_id"}``: a port bound to (or just unbound from) this host
+    changed; reconcile it now.
+``network_changed`` (cast) ``{"network_id"}``: a network with ports on this host changed
+    (its MTU, its admin state); reconcile its ports now.
+``describe_port`` (call) ``{"port_id"}`` -> ``{"details": {...} | None}``: the host objects
+    behind a port, for ``ownstack show port``.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypedDict
+
+NETWORK_TOPIC: Final = "network"
+AGENT_TYPE: Final = "Linux bridge agent"        # Neutron's AGENT_TYPE_LINUXBRIDGE
+AGENT_BINARY: Final = "neutron-linuxbridge-agent"
+ACTIVE: Final = "ACTIVE"
+DOWN: Final = "DOWN"
+PORT_STATUSES: Final = (ACTIVE, DOWN)
+
+
+def agent_topic(host: str) -> str:
+    """The topic a host's network agent serves. Host names are bus-safe (checked when the
+    agent starts; a port bound to any other name is never nudged)."""
+    return f"{NETWORK_TOPIC}.{host}"
+
+
+class NetworkInfo(TypedDict):
+    """A network as an agent needs it: its segment and MTU."""
+
+    id: str
+    network_type: str
+    segmentation_id: int | None
+    physical_network: str | None
+    mtu: int
+    admin_state_up: bool
+
+
+class FixedIpInfo(TypedDict):
+    subnet_id: str
+    ip_address: str
+
+
+class AddressPairInfo(TypedDict):
+    ip_address: str
+    mac_address: str
+
+
+class PortInfo(TypedDict):
+    """A port as an agent needs it: the desired state of one port on one host."""
+
+    id: str
+    network_id: str
+    host: str                       # binding:host_id ("" when unbound)
+    status: str                     # what the control plane says now: ACTIVE or DOWN
+    mac_address: str
+    admin_state_up: bool
+    device_owner: str
+    device_id: str
+    fixed_ips: list[FixedIpInfo]
+    security_groups: list[str]
+    port_security_enabled: bool
+    allowed_address_pairs: list[AddressPairInfo]
+    network: NetworkInfo

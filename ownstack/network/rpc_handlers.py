@@ -1,0 +1,127 @@
+"""The network service's side of the bus (see :mod:`ownstack.network.rpc`): the answers to
+agents' calls on topic ``network``, and the nudges it casts to ``network.<host>``.
+
+The API process serves the topic: the port rows are its, so agents' reports land in the
+same database its handlers write, through :mod:`ownstack.network.objects`. Several API
+processes may serve it at once (competing consumers); every answer is one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from ownstack.common.bus import Bus, Payload, Subscription
+from ownstack.common.db.database import Database
+from ownstack.network import rpc
+from ownstack.network.notifier import ComputeNotifier
+from ownstack.network.objects import agents, bindings
+from ownstack.network.objects.bindings import PortState
+
+log = logging.getLogger(__name__)
+
+SERVERS: Final = 4          # messages of the topic handled at once by one process
+_BUS_SAFE_HOST = re.compile(r"[A-Za-z0-9_.\-]{1,190}")
+
+Handler = Callable[[Payload], Awaitable[Any]]
+
+
+class UnknownMethod(ValueError):
+    def __init__(self, method: str) -> None:
+        super().__init__(f"the network service has no method {method!r}")
+
+
+class NetworkRpc:
+    """Serves ``network`` and nudges agents; started and stopped with the API's state."""
+
+    def __init__(self, db: Database, bus: Bus, notifier: ComputeNotifier) -> None:
+        self.db = db
+        self.bus = bus
+        self.notifier = notifier
+        self._subscriptions: list[Subscription] = []
+        self._handlers: dict[str, Handler] = {
+            "report_agent": self.report_agent,
+            "host_ports": self.host_ports,
+            "host_networks": self.host_networks,
+            "get_port": self.get_port,
+            "port_status": self.port_status,
+        }
+
+    async def start(self) -> None:
+        for _ in range(SERVERS):
+            self._subscriptions.append(await self.bus.serve(rpc.NETWORK_TOPIC, self.handle))
+
+    async def stop(self) -> None:
+        for subscription in self._subscriptions:
+            await subscription.cancel()
+        self._subscriptions.clear()
+
+    async def handle(self, method: str, payload: Payload) -> Any:
+        handler = self._handlers.get(method)
+        if handler is None:
+            raise UnknownMethod(method)
+        return await handler(payload)
+
+    # -- calls from agents --------------------------------------------------------------
+
+    async def report_agent(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.write() as session:
+            row = await agents.report(session, payload)
+            return {"id": row.id, "admin_state_up": row.admin_state_up}
+
+    async def host_ports(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            return {"ports": await bindings.host_ports(session, str(payload["host"]))}
+
+    async def host_networks(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            return {"networks": await bindings.host_networks(session, str(payload["host"]))}
+
+    async def get_port(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            return {"port": await bindings.port_info(session, str(payload["port_id"]))}
+
+    async def port_status(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.write() as session:
+            change = await bindings.report_status(session, str(payload["port_id"]),
+                                                  str(payload["host"]),
+                                                  str(payload["status"]))
+        if change is None:
+            return {"applied": False, "status": None}
+        self.notifier.port_changes([change])
+        return {"applied": True, "status": change[1].status}
+
+    # -- nudges to agents ---------------------------------------------------------------
+
+    async def port_changed(self, before: PortState | None, after: PortState | None) -> None:
+        """After a port changed (made, updated, bound, unbound, deleted): nudge the agents
+        of the hosts it left and joined, and tell compute of a status change. Never
+        raises: the rows are the record, the agents' resync repairs a lost nudge."""
+        port = after or before
+        if port is None:
+            return
+        hosts = {state.host for state in (before, after) if state is not None and state.host}
+        await self._cast(hosts, "port_changed", {"port_id": port.id})
+        self.notifier.port_changes([(before, after)])
+
+    async def network_changed(self, network_id: str) -> None:
+        """After a network changed: nudge the agents of the hosts with ports on it."""
+        try:
+            async with self.db.read() as session:
+                hosts = await bindings.hosts_of_network(session, network_id)
+        except Exception:
+            log.exception("could not find the hosts of network %s", network_id)
+            return
+        await self._cast(set(hosts), "network_changed", {"network_id": network_id})
+
+    async def _cast(self, hosts: set[str], method: str, payload: Payload) -> None:
+        for host in sorted(hosts):
+            if not _BUS_SAFE_HOST.fullmatch(host):
+                continue        # no agent serves a host name the bus cannot carry
+            try:
+                await self.bus.cast(rpc.agent_topic(host), method, payload)
+            except Exception as exc:
+                log.warning("could not nudge the network agent of %s (%s): %s", host,
+                            method, exc)

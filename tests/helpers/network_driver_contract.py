@@ -1,0 +1,190 @@
+"""The network driver contract: every network driver passes this same suite.
+
+:class:`NetworkDriverContract` holds the suite; a driver's test module subclasses it and
+gives it a fixture ``h``: a :class:`NetworkHarness` over that driver on a clean host.
+tests/unit/network/drivers/test_driver_contract.py runs it over the fake driver; the Linux
+driver (the next networking issue) runs it too, inside network namespaces of its own.
+
+A harness holds a driver and the things only a driver's own test harness can do: restart
+the agent (a new driver on the same host), and make a port's tap appear or vanish as the
+compute side does when a guest starts or is destroyed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+import pytest
+
+from ownstack.network.drivers import naming
+from ownstack.network.drivers.base import (
+    ACTIVE,
+    DOWN,
+    AddressPair,
+    Capability,
+    FixedIp,
+    NetworkDriver,
+    NetworkMissing,
+    NetworkSpec,
+    PortNotWired,
+    PortSpec,
+)
+
+
+@dataclass
+class NetworkHarness:
+    driver: NetworkDriver
+    restart: Callable[[], Awaitable[NetworkDriver]]   # close the driver, return a new one
+    add_tap: Callable[[str], Awaitable[None]]          # the compute side makes the tap
+    remove_tap: Callable[[str], Awaitable[None]]       # ... and removes it
+    event_timeout: float = 2.0
+
+
+def a_network(segmentation_id: int = 1001, mtu: int = 1450) -> NetworkSpec:
+    return NetworkSpec(network_id=str(uuid.uuid4()), network_type="vxlan",
+                       segmentation_id=segmentation_id, mtu=mtu)
+
+
+def a_port(network: NetworkSpec, **changes: object) -> PortSpec:
+    port_id = str(uuid.uuid4())
+    spec = PortSpec(port_id=port_id, network=network, mac_address="fa:16:3e:00:00:01",
+                    fixed_ips=(FixedIp(str(uuid.uuid4()), "10.0.0.5"),),
+                    security_group_ids=(str(uuid.uuid4()),),
+                    allowed_address_pairs=(AddressPair("10.0.0.99", "fa:16:3e:00:00:01"),),
+                    device_owner="compute:nova", device_id=str(uuid.uuid4()))
+    return replace(spec, **changes)  # type: ignore[arg-type]
+
+
+async def plugged(h: NetworkHarness, network: NetworkSpec, **changes: object) -> PortSpec:
+    """A port whose tap exists, wired on its ensured network."""
+    await h.driver.ensure_network(network)
+    spec = a_port(network, **changes)
+    await h.add_tap(spec.port_id)
+    await h.driver.wire_port(spec)
+    return spec
+
+
+class NetworkDriverContract:
+    """The suite. Subclasses named ``Test...`` are collected, with a fixture ``h``."""
+
+    # --- the interface as data ----------------------------------------------------------
+
+    async def test_driver_satisfies_the_protocol(self, h: NetworkHarness) -> None:
+        assert isinstance(h.driver, NetworkDriver)
+
+    async def test_capabilities_are_a_dict_of_bools_naming_every_capability(
+            self, h: NetworkHarness) -> None:
+        caps = h.driver.capabilities
+        assert set(caps) == {c.value for c in Capability}
+        assert all(isinstance(value, bool) for value in caps.values())
+
+    # --- networks -----------------------------------------------------------------------
+
+    async def test_ensure_network_is_idempotent_and_listed(self, h: NetworkHarness) -> None:
+        network = a_network()
+        first = await h.driver.ensure_network(network)
+        again = await h.driver.ensure_network(network)
+        assert first.spec == again.spec == network
+        assert [n.spec for n in await h.driver.networks()] == [network]
+        assert network.bridge == naming.bridge_name(network.network_id)
+
+    async def test_ensure_network_brings_an_existing_one_to_its_spec_keeping_ports(
+            self, h: NetworkHarness) -> None:
+        network = a_network(mtu=1450)
+        spec = await plugged(h, network)
+        bigger = replace(network, mtu=1400)
+        await h.driver.ensure_network(bigger)
+        assert [n.spec.mtu for n in await h.driver.networks()] == [1400]
+        assert [(p.port_id, p.attached) for p in await h.driver.wired_ports()] == \
+            [(spec.port_id, True)]
+
+    async def test_remove_network_unwires_its_ports_and_succeeds_when_gone(
+            self, h: NetworkHarness) -> None:
+        network, other = a_network(), a_network(1002)
+        await plugged(h, network)
+        kept = await plugged(h, other)
+        await h.driver.remove_network(network.network_id)
+        await h.driver.remove_network(network.network_id)
+        await h.driver.remove_network(str(uuid.uuid4()))
+        assert [n.spec for n in await h.driver.networks()] == [other]
+        assert [p.port_id for p in await h.driver.wired_ports()] == [kept.port_id]
+
+    # --- ports --------------------------------------------------------------------------
+
+    async def test_a_port_with_its_tap_is_attached_and_active(self, h: NetworkHarness) -> None:
+        spec = await plugged(h, a_network())
+        (wired,) = await h.driver.wired_ports()
+        assert wired.spec == spec and wired.attached and wired.status == ACTIVE
+        details = await h.driver.describe_port(spec.port_id)
+        assert details["tap"] == naming.tap_name(spec.port_id) == spec.tap
+        assert details["bridge"] == spec.bridge
+        assert len(spec.tap) <= naming.MAX_DEVICE_NAME >= len(spec.bridge)
+
+    async def test_wire_port_is_idempotent(self, h: NetworkHarness) -> None:
+        spec = await plugged(h, a_network())
+        again = await h.driver.wire_port(spec)
+        assert again.spec == spec and again.attached
+        assert len(await h.driver.wired_ports()) == 1
+
+    async def test_wire_port_applies_a_new_spec(self, h: NetworkHarness) -> None:
+        spec = await plugged(h, a_network())
+        changed = replace(spec, security_group_ids=(), admin_state_up=False)
+        wired = await h.driver.wire_port(changed)
+        assert wired.spec == changed and wired.status == DOWN      # administratively down
+        assert [p.spec for p in await h.driver.wired_ports()] == [changed]
+
+    async def test_wire_port_needs_its_network(self, h: NetworkHarness) -> None:
+        spec = a_port(a_network())
+        with pytest.raises(NetworkMissing):
+            await h.driver.wire_port(spec)
+        assert await h.driver.wired_ports() == []
+
+    async def test_a_port_whose_tap_is_missing_is_prepared_not_attached(
+            self, h: NetworkHarness) -> None:
+        network = a_network()
+        await h.driver.ensure_network(network)
+        spec = a_port(network)
+        wired = await h.driver.wire_port(spec)
+        assert not wired.attached and not wired.tap_exists and wired.status == DOWN
+        assert [p.port_id for p in await h.driver.wired_ports()] == [spec.port_id]
+
+    async def test_unwire_port_succeeds_when_not_wired(self, h: NetworkHarness) -> None:
+        spec = await plugged(h, a_network())
+        await h.driver.unwire_port(spec.port_id)
+        await h.driver.unwire_port(spec.port_id)
+        await h.driver.unwire_port(str(uuid.uuid4()))
+        assert await h.driver.wired_ports() == []
+        with pytest.raises(PortNotWired):
+            await h.driver.describe_port(spec.port_id)
+
+    async def test_a_tap_appearing_and_vanishing_is_an_event(self, h: NetworkHarness) -> None:
+        network = a_network()
+        await h.driver.ensure_network(network)
+        spec = a_port(network)
+        await h.driver.wire_port(spec)
+        events = h.driver.events()
+        seen = asyncio.ensure_future(anext(events))
+        await asyncio.sleep(0)
+        await h.add_tap(spec.port_id)
+        assert await asyncio.wait_for(seen, h.event_timeout) == spec.port_id
+        (found,) = await h.driver.wired_ports()
+        assert found.tap_exists and not found.attached
+        # Wired again (the agent's pass after the event), the port is attached.
+        assert (await h.driver.wire_port(spec)).attached
+        await h.remove_tap(spec.port_id)
+        assert await asyncio.wait_for(anext(events), h.event_timeout) == spec.port_id
+        (wired,) = await h.driver.wired_ports()
+        assert not wired.tap_exists and not wired.attached and wired.status == DOWN
+
+    # --- restarts -----------------------------------------------------------------------
+
+    async def test_a_new_driver_adopts_networks_and_ports(self, h: NetworkHarness) -> None:
+        network = a_network()
+        spec = await plugged(h, network)
+        driver = await h.restart()
+        await driver.init_host()
+        assert [n.spec for n in await driver.networks()] == [network]
+        assert [(p.spec, p.attached) for p in await driver.wired_ports()] == [(spec, True)]
