@@ -130,6 +130,13 @@ async def test_boot_on_a_network_gives_a_bound_port_and_addresses(compute: Cloud
     assert (nic.port_id, nic.mac) == (port["id"], port["mac_address"])
     assert nic.tap_name == "tap" + port["id"][:11]
     assert nic.bridge == "brq" + net["id"][:11]
+    # The network agent wired the port and said so (network-vif-plugged): the cache knows.
+    for _ in range(500):
+        (vif,) = (await instance(compute, server["id"])).network_info or []
+        if vif["active"]:
+            break
+        await asyncio.sleep(0.02)
+    assert vif["active"] and vif["id"] == port["id"]
     await _gone(compute, who, server["id"])
     await _until_no_ports(compute, server["id"])
     assert await _get_port(compute, port["id"], expect=404) == {}
