@@ -217,3 +217,23 @@ class ImageServiceUnavailable(OwnstackError):
     status = 503
     code = "compute.image_service_unavailable"
     message = "The image service failed to answer; retry later."
+
+
+class NetworkServiceUnavailable(OwnstackError):
+    """The network service did not answer (or answered 5xx) for a check a request needs."""
+
+    status = 503
+    code = "compute.network_service_unavailable"
+    message = "The network service failed to answer; retry later."
+
+
+class NetworkConflict(Conflict):
+    """Nova's 409s about networks: ``PortInUse``, ``NetworkAmbiguous``."""
+
+    code = "compute.network_conflict"
+
+
+class NetworkForbidden(Forbidden):
+    """Nova's ``ExternalNetworkAttachForbidden``."""
+
+    code = "compute.network_forbidden"

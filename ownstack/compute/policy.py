@@ -70,6 +70,9 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:os-server-tags:delete": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-server-tags:delete_all": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:ips:index": PROJECT_READER_OR_ADMIN,
+    "os_compute_api:ips:show": PROJECT_READER_OR_ADMIN,
+    # Neutron's events to Nova: the services' user (an admin) or a "service" role.
+    "os_compute_api:os-server-external-events:create": "rule:context_is_admin or role:service",
     "os_compute_api:os-instance-actions:list": PROJECT_READER_OR_ADMIN,
     "os_compute_api:os-instance-actions:show": PROJECT_READER_OR_ADMIN,
     "os_compute_api:os-instance-actions:events": ADMIN,

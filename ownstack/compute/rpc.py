@@ -101,3 +101,6 @@ class InstanceSpec(TypedDict):
     availability_zone: str | None
     launch_index: int
     metadata: dict[str, str]
+    # The ports to plug, in order: NicSpec's fields (port_id, mac, tap_name, bridge, mtu),
+    # from the network info cache the conductor wrote once it made the ports.
+    nics: list[dict[str, Any]]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ownstack.common.api.app import ApiRequest
 from ownstack.common.bus import Bus
 from ownstack.common.clients.image import ImageClient
+from ownstack.common.clients.network import NetworkClient
 from ownstack.common.clients.placement import PlacementClient
 from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
@@ -36,6 +37,7 @@ class ComputeState(ServiceState):
         self.placement = PlacementClient(peers.url("placement"), self.service_auth,
                                          transport=peers.transport("placement"))
         self.bus: Bus = peers.bus
+        self._network: NetworkClient | None = None
         self._image_http: httpx.AsyncClient | None = None
 
     def default_target(self, ctx: RequestContext) -> dict[str, Any]:
@@ -44,6 +46,16 @@ class ComputeState(ServiceState):
 
     def race_error(self) -> OwnstackError:
         return ConcurrentUpdate()
+
+    @property
+    def network(self) -> NetworkClient:
+        """The network service as the services' user (``network.as_caller(token)`` acts
+        as a caller), made on first use: in one process the network app may be built
+        after this one."""
+        if self._network is None:
+            self._network = NetworkClient(self.peers.url("network"), self.service_auth,
+                                          transport=self.peers.transport("network"))
+        return self._network
 
     def image_client(self, token: str | None = None) -> ImageClient:
         """An image-service client acting as the caller (``token``), or as the services'
@@ -64,6 +76,8 @@ class ComputeState(ServiceState):
     async def stop(self) -> None:
         await self.peers.close_bus()
         await self.placement.aclose()
+        if self._network is not None:
+            await self._network.aclose()
         if self._image_http is not None:
             await self._image_http.aclose()
         await self.identity.aclose()

@@ -39,6 +39,7 @@ from ownstack.compute.drivers.base import (
     GuestSpec,
     ImageRef,
     InvalidGuestState,
+    NicSpec,
     Phase,
     PhaseEvent,
     PhaseTimer,
@@ -144,7 +145,8 @@ def guest_spec(desired: InstanceSpec, image: ImageRef) -> GuestSpec:
         availability_zone=desired["availability_zone"] or "",
         launch_index=desired["launch_index"], key_name=desired["key_name"],
         key_data=desired["key_data"], user_data=user_data, admin_pass=desired["admin_pass"],
-        metadata=dict(desired["metadata"]))
+        metadata=dict(desired["metadata"]),
+        nics=tuple(NicSpec(**nic) for nic in desired.get("nics") or ()))
 
 
 class _Failed(Exception):

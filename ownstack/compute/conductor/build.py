@@ -9,8 +9,11 @@ so a conductor killed at any point leaves nothing the sweep cannot repair:
    claiming, or a duplicate cast was faster), or drop it;
 3. ask Placement for candidates, filter and weigh them, claim the best one (a lost race
    moves on to the next, and the candidates are asked for once more when all are lost);
-4. compare-and-swap the row to ``spawning`` on that host, recording the action events in
-   the same transaction; if the row changed meanwhile (a delete) the claim is released;
+4. make the ports the instance asked for (``networks``: found again by device id when a
+   killed conductor made some already; a refusal ends the build in ERROR);
+   compare-and-swap the row to ``spawning`` on that host with its network info cache,
+   recording the action events in the same transaction; if the row changed meanwhile
+   (a delete) the claim is released, and the ports;
 5. cast ``reconcile_instance`` to the host's agent.
 
 Instances of one server group are scheduled one at a time in this process, so two members
@@ -44,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
 from ownstack.compute import rpc, states
+from ownstack.compute.conductor import networks
 from ownstack.compute.conductor.batch import (
     MAX_BATCH,
     Entry,
@@ -71,7 +75,12 @@ from ownstack.compute.conductor.scheduler.scheduler import (
 from ownstack.compute.conductor.scheduler.weighers import default_weighers
 from ownstack.compute.faults import Fault
 from ownstack.compute.objects import actions
-from ownstack.compute.objects.instances import get_instance, latest_request_ids, update_instance
+from ownstack.compute.objects.instances import (
+    ALLOCATED,
+    get_instance,
+    latest_request_ids,
+    update_instance,
+)
 from ownstack.compute.objects.models import Instance, ServerGroup, ServerGroupMember
 
 log = logging.getLogger(__name__)
@@ -138,6 +147,8 @@ _PLACE: Final = (
             attempts=bindparam("b_attempts", type_=_INSTANCES.c.attempts.type),
             availability_zone=func.coalesce(_INSTANCES.c.availability_zone,
                                             bindparam("b_zone")),
+            network_info=bindparam("b_network_info", type_=_INSTANCES.c.network_info.type),
+            network_status=bindparam("b_network_status"),
             updated_at=bindparam("b_now", type_=_INSTANCES.c.updated_at.type),
             generation=_INSTANCES.c.generation + 1))
 
@@ -378,21 +389,30 @@ class Builder:
         return None
 
     async def commit(self, claimed: Sequence[Claimed]) -> list[str | None]:
-        """Move each instance to ``spawning`` on its claimed host, in one transaction with
-        their events, and hand it to the host; the host of each, or ``None`` where the row
-        changed meanwhile (its claim is then released)."""
+        """Make the ports of instances that asked for some, then move each instance to
+        ``spawning`` on its claimed host, in one transaction with their events and network
+        info caches, and hand it to the host; the host of each, or ``None`` where the
+        ports could not be made (the instance is then in ERROR) or the row changed
+        meanwhile (its claim is then released, and its ports)."""
+        infos = await networks.allocate_for(self.env, claimed)
         placed: list[bool] = []
         try:
             async with self.env.db.write() as db:
                 events: list[actions.Event] = []
                 for claim in claimed:
                     row = claim.row
+                    if row.uuid not in infos:
+                        placed.append(False)
+                        continue
+                    info = infos[row.uuid]
                     attempts = list(row.attempts or [])
                     if claim.host not in attempts:
                         attempts.append(claim.host)
                     ok = rows_matched(await db.execute(_PLACE, {
                         "b_uuid": row.uuid, "b_host": claim.host, "b_node": claim.node,
                         "b_attempts": attempts, "b_zone": claim.zone,
+                        "b_network_info": info or [],
+                        "b_network_status": None if info is None else ALLOCATED,
                         "b_now": utcnow()})) == 1
                     placed.append(ok)
                     if ok and claim.request_id:
@@ -401,12 +421,16 @@ class Builder:
                 await actions.record_events(db, events)
         except Exception:
             for claim in claimed:
-                await self._release_unless_placed(claim.row.uuid, claim.host)
+                if claim.row.uuid in infos:
+                    await self._release_unless_placed(claim.row.uuid, claim.host)
             raise
         hosts: list[str | None] = []
         for claim, ok in zip(claimed, placed, strict=True):
             if not ok:
-                await self._release_unless_placed(claim.row.uuid, claim.host)
+                if claim.row.uuid in infos:
+                    await self._release_unless_placed(claim.row.uuid, claim.host)
+                    if infos[claim.row.uuid] is not None:
+                        await networks.release_after_delete(self.env, claim.row.uuid)
                 hosts.append(None)
                 continue
             await self.env.bus.cast(rpc.compute_topic(claim.host), "reconcile_instance",
@@ -502,4 +526,6 @@ class Builder:
             if done:
                 await db.execute(delete(ServerGroupMember)
                                  .where(ServerGroupMember.instance_uuid == uuid))
+        if done:
+            await networks.release_after_delete(self.env, uuid)
         return done

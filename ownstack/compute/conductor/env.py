@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ownstack.common.bus import Bus
+from ownstack.common.clients.network import NetworkClient
 from ownstack.common.clients.placement import PlacementClient
 from ownstack.common.config import Config
 from ownstack.common.db.database import Database
@@ -24,6 +25,8 @@ class ConductorEnv:
     placement: PlacementClient
     # What closes the parts made for this conductor alone, run when it stops.
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
+    # The network service as the services' own user (ports for servers that ask for them).
+    network: NetworkClient | None = None
 
     async def close(self) -> None:
         for close in self.closers:

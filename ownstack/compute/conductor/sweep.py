@@ -9,6 +9,8 @@ two conductors at once, is harmless (every change is a compare-and-swap).
   their host cleared and their allocation released.
 * Instances being deleted on a host whose service is down (or with no host at all) are
   finished here, since no agent will report them destroyed.
+* Ports of deleted instances are released (deleted, or unbound when the user brought
+  them) when that failed or never ran (``network_status`` still says they may exist).
 * Allocations still held by deleted instances are removed (checked every
   :attr:`Sweeper.orphan_interval` seconds: it asks Placement about every node).
 """
@@ -25,6 +27,7 @@ from sqlalchemy import func, select
 
 from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
+from ownstack.compute.conductor import networks
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.faults import Fault
@@ -50,7 +53,8 @@ class Sweeper:
     async def sweep(self) -> None:
         """One pass of every repair; a failing one is logged and does not stop the rest."""
         steps: list[Callable[[], Awaitable[int]]] = [
-            self.time_out_builds, self.schedule_stuck, self.finish_orphaned_deletes]
+            self.time_out_builds, self.schedule_stuck, self.finish_orphaned_deletes,
+            self.release_ports]
         now = time.monotonic()
         if self._last_orphan_check is None or \
                 now - self._last_orphan_check >= self.orphan_interval:
@@ -136,6 +140,11 @@ class Sweeper:
             if await self.builder.finish_delete(uuid, None):
                 finished += 1
         return finished
+
+    async def release_ports(self) -> int:
+        """Ports of deleted instances whose release failed (the network service was
+        down) or never ran (a process killed between the delete and the release)."""
+        return await networks.release_deleted(self.env, BATCH, self.builder.in_flight)
 
     async def remove_orphan_allocations(self) -> int:
         async with self.env.db.read() as db:

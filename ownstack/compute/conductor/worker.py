@@ -4,6 +4,7 @@ of its own, never from the compute API's state."""
 
 from __future__ import annotations
 
+from ownstack.common.clients.network import NetworkClient
 from ownstack.common.clients.placement import PlacementClient
 from ownstack.common.db.database import Database
 from ownstack.common.peers import Peers
@@ -18,9 +19,12 @@ async def start_conductor(peers: Peers) -> Conductor:
                           race_error=ConcurrentUpdate)
     placement = PlacementClient(peers.url("placement"), peers.service_auth(),
                                 transport=peers.transport("placement"))
+    network = NetworkClient(peers.url("network"), peers.service_auth(),
+                            transport=peers.transport("network"))
     bus = await peers.open_bus()
     conductor = Conductor(ConductorEnv(config=config, db=db, bus=bus, placement=placement,
-                                       closers=(placement.aclose, db.close,
+                                       network=network,
+                                       closers=(placement.aclose, network.aclose, db.close,
                                                 peers.close_bus)))
     try:
         await conductor.start()

@@ -153,6 +153,7 @@ class NicSpec:
     tap_name: str                 # the host device, at most 15 characters
     bridge: str
     mtu: int = 1500
+    network_id: str = ""          # the network service's id of the port's network
 
 
 @dataclass(frozen=True, slots=True)

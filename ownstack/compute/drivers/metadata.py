@@ -26,8 +26,8 @@ What differs from Nova, and why:
   ``instance-type``, ``local-ipv4``/``public-ipv4`` (addresses come from DHCP) and
   ``block-device-mapping``. ``security-groups`` is empty and ``reservation-id`` is ``""``
   until the network service and reservations exist.
-* ``network_data.json`` describes each NIC as a DHCP-configured IPv4 network, with
-  ``network_id`` ``""`` until the network service exists; with no NIC it is
+* ``network_data.json`` describes each NIC as a DHCP-configured IPv4 network (its
+  ``network_id`` the port's network); with no NIC it is
   ``{"links": [], "networks": [], "services": []}`` (Nova writes ``{}``).
 * ``hostname`` is ``GuestSpec.hostname`` as given: ownstack adds no DHCP domain.
 * ``vendor_data.json`` is ``{}`` and ``vendor_data2.json`` is ``{"static": {}}``: what
@@ -144,10 +144,11 @@ def _link(nic: NicSpec) -> dict[str, Any]:
 
 def network_data(nics: Iterable[NicSpec]) -> dict[str, Any]:
     """``network_data.json``: one link and one DHCP IPv4 network per NIC, in order."""
+    nics = list(nics)
     links = [_link(nic) for nic in nics]
     networks = [{"id": f"network{index}", "type": "ipv4_dhcp", "link": link["id"],
-                 "network_id": ""}
-                for index, link in enumerate(links)]
+                 "network_id": nic.network_id}
+                for index, (nic, link) in enumerate(zip(nics, links, strict=True))]
     return {"links": links, "networks": networks, "services": []}
 
 

@@ -18,6 +18,7 @@ from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
 from ownstack.common.uuids import is_uuid
+from ownstack.compute import netinfo
 from ownstack.compute.errors import ServerNotFound
 from ownstack.compute.objects.models import Instance, InstanceAction, InstanceMetadata
 from ownstack.compute.rpc import InstanceSpec
@@ -161,7 +162,7 @@ def instance_spec(instance: Any, metadata: Mapping[str, str],
         key_data=instance.key_data, user_data=instance.user_data,
         admin_pass=instance.admin_pass, config_drive=instance.config_drive,
         availability_zone=instance.availability_zone, launch_index=instance.launch_index,
-        metadata=dict(metadata))
+        metadata=dict(metadata), nics=netinfo.nics(instance.network_info))
 
 
 # What an InstanceSpec is made of, read as plain columns (no ORM entities) with the
@@ -173,7 +174,7 @@ SPEC_COLUMNS: Final = (
     Instance.task_args, Instance.power_state, Instance.flavor, Instance.image_ref,
     Instance.image_meta, Instance.key_name, Instance.key_data, Instance.user_data,
     Instance.admin_pass, Instance.config_drive, Instance.availability_zone,
-    Instance.launch_index)
+    Instance.launch_index, Instance.network_info)
 _LATEST_REQUEST_ID: Final = (
     select(InstanceAction.request_id).where(InstanceAction.instance_uuid == Instance.uuid)
     .order_by(InstanceAction.id.desc()).limit(1).correlate(Instance).scalar_subquery())
@@ -210,3 +211,55 @@ def _specs(rows: Any) -> list[InstanceSpec]:
         if row.metadata_key is not None:
             spec["metadata"][row.metadata_key] = row.metadata_value
     return list(specs.values())
+
+
+# --- the network side of an instance ------------------------------------------------------
+
+ALLOCATING: Final = "allocating"
+ALLOCATED: Final = "allocated"
+RELEASED: Final = "released"
+# Network states in which ports may exist for the instance.
+HOLDS_PORTS: Final = (ALLOCATING, ALLOCATED)
+
+
+async def network_rows(db: AsyncSession, uuids: Sequence[str]) -> dict[str, Any]:
+    """``{uuid: row}`` with ``host``, ``network_requests``, ``security_groups``,
+    ``network_info`` and ``network_status`` of the instances among ``uuids`` (deleted
+    ones too: see ``deleted``)."""
+    if not uuids:
+        return {}
+    rows = await db.execute(select(
+        Instance.uuid, Instance.host, Instance.network_requests, Instance.security_groups,
+        Instance.network_info, Instance.network_status, Instance.deleted)
+        .where(Instance.uuid.in_(list(uuids))))
+    return {row.uuid: row for row in rows}
+
+
+async def set_network_status(db: AsyncSession, uuid: str, status: str | None, *,
+                             expected: Sequence[str | None] | None = None) -> bool:
+    """Set ``network_status`` of an instance, deleted or not (a cleanup after delete),
+    when it is one of ``expected`` (any, when None)."""
+    stmt = update(Instance).where(Instance.uuid == uuid)
+    if expected is not None:
+        named = [state for state in expected if state is not None]
+        clauses = [Instance.network_status.in_(named)] if named else []
+        if None in expected:
+            clauses.append(Instance.network_status.is_(None))
+        stmt = stmt.where(or_(*clauses))
+    result = await db.execute(stmt.values(network_status=status)
+                              .execution_options(synchronize_session=False))
+    return rows_matched(result) == 1
+
+
+async def set_network_info(db: AsyncSession, uuid: str, network_info: list[dict[str, Any]]
+                           ) -> bool:
+    """Replace a live instance's network info cache (a ``network-changed`` refresh)."""
+    return await update_instance(db, uuid, network_info=network_info)
+
+
+async def deleted_holding_ports(db: AsyncSession, limit: int) -> list[Any]:
+    """Deleted instances whose ports may still exist: their cleanup failed or never ran."""
+    return list((await db.execute(
+        select(Instance.uuid, Instance.network_requests).where(
+            Instance.deleted.is_(True), Instance.network_status.in_(HOLDS_PORTS))
+        .limit(limit))).all())

@@ -79,6 +79,8 @@ class Instance(Base):
     __tablename__ = "compute_instances"
     __table_args__ = (Index("ix_compute_instances_project_deleted", "project_id", "deleted"),
                       Index("ix_compute_instances_host_deleted", "host", "deleted"),
+                      Index("ix_compute_instances_deleted_network_status", "deleted",
+                            "network_status"),
                       TABLE_OPTIONS)
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(255))
@@ -118,6 +120,18 @@ class Instance(Base):
     access_ip_v6: Mapped[str | None] = mapped_column(String(39))
     # The request's networks: "none", "auto" or a list of {"uuid"|"port"|"fixed_ip"}.
     requested_networks: Mapped[Any] = mapped_column(JSON, default=list)
+    # What the API resolved that request to, with the caller's token: one item per port
+    # the server gets, {"network_id", "port_id", "fixed_ip", "tag"} ("auto" became the one
+    # network the project has; "none" and an "auto" with no network are []).
+    network_requests: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The security groups asked for, resolved: [{"id", "name"}] (None: the default group).
+    security_groups: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # The network info cache (Nova's instance_info_caches): one VIF per port, as
+    # ownstack.compute.netinfo builds it; what ``addresses`` and the agent's NICs read.
+    network_info: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Whether ports may exist for this server: None (never asked for), "allocating"
+    # (the conductor is making them), "allocated", "released" (cleaned up after delete).
+    network_status: Mapped[str | None] = mapped_column(String(16))
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     locked_by: Mapped[str | None] = mapped_column(String(16))      # "owner" or "admin"
     locked_reason: Mapped[str | None] = mapped_column(Text)

@@ -8,10 +8,10 @@ them. Delete is local (one transaction, no agent) when the server never reached 
 its host's compute service is down; otherwise it sets ``task_state=deleting`` and the
 host's agent destroys the guest and reports back.
 
-Deviations from Nova: there is no network service yet, so ``networks`` may only be
-``"none"`` or ``"auto"`` (stored; ``auto`` allocates nothing, addresses stay ``{}``), a
-list naming networks or ports fails as Nova's does when they do not exist, and the
-``ip``/``ip6`` list filters match nothing.
+``networks`` is kept as asked (``requested_networks``) and as the API resolved it with
+the caller's token (``network_requests``, see :mod:`ownstack.compute.ports`); the
+conductor makes the ports. Deviation from Nova: the ``ip``/``ip6`` list filters match
+nothing yet.
 """
 
 from __future__ import annotations
@@ -99,6 +99,10 @@ class CreateRequest:
     access_ip_v6: str | None = None
     requested_networks: Any = "auto"
     group: str | None = None
+    # What the API resolved: one item per port (see Instance.network_requests), and the
+    # security groups [{"id", "name"}].
+    network_requests: list[dict[str, Any]] = field(default_factory=list)
+    security_groups: list[dict[str, str]] = field(default_factory=list)
 
 
 PASSWORD_LENGTH: Final = 12     # Nova's [DEFAULT]password_length
@@ -248,7 +252,10 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
             requested_availability_zone=zone, launch_index=index,
             reservation_id=reservation, access_ip_v4=request.access_ip_v4,
             access_ip_v6=request.access_ip_v6,
-            requested_networks=request.requested_networks, locked=False, locked_by=None,
+            requested_networks=request.requested_networks,
+            network_requests=[dict(item) for item in request.network_requests],
+            security_groups=[dict(group) for group in request.security_groups],
+            network_info=[], network_status=None, locked=False, locked_by=None,
             locked_reason=None, attempts=[], fault=None, created_at=now, updated_at=now,
             launched_at=None, terminated_at=None, deleted_at=None, deleted=False,
             generation=0))
@@ -367,6 +374,8 @@ class ListedInstance(NamedTuple):
     locked_by: str | None
     locked_reason: str | None
     fault: dict[str, Any] | None
+    network_info: list[dict[str, Any]] | None
+    security_groups: list[dict[str, str]] | None
     created_at: datetime | str
     updated_at: datetime | str | None
     launched_at: datetime | str | None
@@ -376,7 +385,8 @@ class ListedInstance(NamedTuple):
 
 _READ_AS: Final[dict[str, Any]] = {
     "created_at": UTCTimeText(), "updated_at": UTCTimeText(), "launched_at": UTCTimeText(),
-    "terminated_at": UTCTimeText(), "flavor": CachedJSON(), "fault": CachedJSON()}
+    "terminated_at": UTCTimeText(), "flavor": CachedJSON(), "fault": CachedJSON(),
+    "network_info": CachedJSON(), "security_groups": CachedJSON()}
 LISTED: Final = tuple(
     sa.type_coerce(getattr(Instance, name), _READ_AS[name]).label(name)
     if name in _READ_AS else getattr(Instance, name) for name in ListedInstance._fields)

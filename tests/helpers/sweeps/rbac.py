@@ -298,6 +298,9 @@ COMPUTE = _table("compute", {
     # Admin only; another project's server is not found before the rule is checked.
     ("GET", f"{_SERVER}/diagnostics"): "odd/ohh",
     ("GET", f"{_SERVER}/ips"): "ooo/ohh",
+    ("GET", f"{_SERVER}/ips/{{network_label}}"): "ooo/ohh",
+    # Neutron's events to Nova: admins and the services only.
+    ("POST", "/v2.1/os-server-external-events"): ADMIN,
     ("GET", f"{_SERVER}/metadata"): "ooo/ohh",
     ("POST", f"{_SERVER}/metadata"): "ood/ohh",
     ("PUT", f"{_SERVER}/metadata"): "ood/ohh",

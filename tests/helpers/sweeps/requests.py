@@ -295,6 +295,12 @@ async def _quota_set(cell: Cell) -> Any:
     return {"quota_set": {"instances": 50}}
 
 
+@body("compute", "POST", "/v2.1/os-server-external-events")
+async def _external_events(cell: Cell) -> Any:
+    return {"events": [{"name": "network-vif-plugged",
+                        "server_uuid": cell.world.tenants[cell.side].ids["server_id"]}]}
+
+
 @body("compute", "POST", "/v2.1/os-server-groups")
 async def _server_group(cell: Cell) -> Any:
     return {"server_group": {"name": unique("sweep-group"), "policy": "affinity"}}

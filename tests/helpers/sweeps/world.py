@@ -136,6 +136,8 @@ class World:
             return "sweep_key"
         if name == "tag":
             return "sweep-tag"
+        if name == "network_label":
+            return SWEEP_NETWORK_LABEL
         if service == "network":
             return self._network_value(name, tenant, template)
         if name in ("server_id", "group_id", "request_id"):
@@ -369,6 +371,7 @@ async def _compute(world: World) -> None:
     for tenant in world.tenants.values():
         member = tenant.callers["member"].token
         tenant.ids["server_id"] = server_id = await world.make_server(tenant)
+        await _give_address(world, server_id)
         await world.call("compute", "PUT", f"/v2.1/servers/{server_id}/tags/sweep-tag",
                          token=member, expect=201)
         await world.call("compute", "PUT", f"/v2.1/servers/{server_id}/metadata/sweep_key",
@@ -390,6 +393,22 @@ async def _compute(world: World) -> None:
     shared["compute:hypervisor_id"] = r.json()["hypervisors"][0]["id"]
     r = await world.call("compute", "GET", "/v2.1/os-services", expect=200)
     shared["compute:service_id"] = r.json()["services"][0]["id"]
+
+
+SWEEP_NETWORK_LABEL = "sweep-net"
+
+
+async def _give_address(world: World, server_id: str) -> None:
+    """An address on a network named :data:`SWEEP_NETWORK_LABEL` in the server's info
+    cache (no port: the network sweeps delete networks, which a port would hold)."""
+    from ownstack.compute.objects.instances import set_network_info
+
+    async with world.cloud.svc.write() as db:
+        await set_network_info(db, server_id, [{
+            "id": str(uuid.uuid4()), "address": "fa:16:3e:00:00:01", "devname": "tap0",
+            "bridge": "brq0", "mtu": 1500, "active": True, "preserve_on_delete": False,
+            "tag": None, "network": {"id": str(uuid.uuid4()), "label": SWEEP_NETWORK_LABEL},
+            "fixed_ips": [{"address": "192.0.2.10", "version": 4, "subnet_id": None}]}])
 
 
 async def report_network_agent(world: World, host: str) -> str:

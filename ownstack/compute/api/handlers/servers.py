@@ -1,6 +1,7 @@
 """``/servers``: create, list (index and detail), show, update, delete, and ``ips``.
 
-Nova's semantics, with the deviations of ``objects/servers.py`` (no network service yet).
+Nova's semantics, with the deviations of ``objects/servers.py``. ``networks`` and
+``security_groups`` are checked with the caller's token (``ownstack.compute.ports``).
 Known Nova list filters ownstack has no data for (``config_drive``, ``power_state``,
 ``progress``, ``created_at``, ``launched_at``, ``terminated_at``, ``kernel_id``, ...) are
 accepted and ignored; unknown ones are ignored before 2.75 and a 400 from 2.75, as in Nova.
@@ -10,6 +11,7 @@ version (a superset: clients read the fields they know).
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Final
 
@@ -19,8 +21,9 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.pagination import parse_sort
 from ownstack.common.booleans import FALSE_STRINGS, TRUE_STRINGS, bool_from_string, parse_bool
 from ownstack.common.clients.image import ImageClientError, ImageNotFound
-from ownstack.common.errors import BadRequest, Forbidden
-from ownstack.compute import states
+from ownstack.common.clients.network import NetworkClientError
+from ownstack.common.errors import BadRequest, Forbidden, NotFound
+from ownstack.compute import netinfo, ports, states
 from ownstack.compute.api.common import (
     Version,
     ask_to_schedule,
@@ -38,10 +41,18 @@ from ownstack.compute.api.server_common import load_extras, show_body
 from ownstack.compute.api.views import servers as views
 from ownstack.compute.errors import ConcurrentUpdate, InvalidServerRequest
 from ownstack.compute.objects import actions, hosts, servers
-from ownstack.compute.objects.instances import find_server, update_instance
+from ownstack.compute.objects.instances import (
+    HOLDS_PORTS,
+    RELEASED,
+    find_server,
+    set_network_status,
+    update_instance,
+)
 from ownstack.compute.objects.server_actions import check_unlocked
 from ownstack.compute.objects.servers import CreateRequest, ImageFacts, ServerFilters
 from ownstack.compute.state import Req
+
+log = logging.getLogger(__name__)
 
 _RULE = "os_compute_api:servers:"
 _UUID_RE: Final = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
@@ -78,7 +89,10 @@ async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
         raise BadRequest("Cannot specify a hostname when creating multiple instances; "
                          "hostnames are derived from the server names instead.")
     image_id = _image_id(server)
-    _security_groups_ok(server)
+    networks = _networks(server.get("networks", "auto"))
+    resolved = await ports.resolve_request(
+        req.svc.network.as_caller(req.ctx.auth_token or ""), req.ctx, networks,
+        server.get("security_groups") or [], max_count)
     hints = data.get("os:scheduler_hints") or data.get("OS-SCH-HNT:scheduler_hints") or {}
     return CreateRequest(
         name=server["name"], flavor_ref=_last_segment(str(server["flavorRef"])),
@@ -91,8 +105,8 @@ async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
         config_drive=bool_from_string(server.get("config_drive", False)),
         admin_pass=server.get("adminPass") or servers.generate_password(),
         access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
-        requested_networks=_networks(server.get("networks", "auto")),
-        group=hints.get("group"))
+        requested_networks=networks, network_requests=resolved.requests,
+        security_groups=resolved.security_groups, group=hints.get("group"))
 
 
 def _image_id(server: dict[str, Any]) -> str | None:
@@ -135,26 +149,11 @@ async def _fetch_image(req: Req, image_id: str) -> ImageFacts:
 
 
 def _networks(value: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    """``none`` and ``auto`` are kept (there is nothing to allocate yet); a list names
-    networks or ports, none of which exist without a network service."""
+    """As asked: ``none``, ``auto``, or a list of networks, ports and fixed IPs (an empty
+    list is ``auto``, as before 2.37 no networks at all is)."""
     if isinstance(value, str):
         return value
-    for item in value:
-        if item.get("port"):
-            raise InvalidServerRequest(f"Port {item['port']} could not be found.")
-        if item.get("uuid"):
-            raise InvalidServerRequest(f"Network {item['uuid']} could not be found.")
-        if item.get("fixed_ip"):
-            raise InvalidServerRequest(f"Fixed IP {item['fixed_ip']} is not available: "
-                                       "there is no network service yet.")
     return value if value else "auto"
-
-
-def _security_groups_ok(server: dict[str, Any]) -> None:
-    for group in server.get("security_groups") or []:
-        name = group.get("name", "default")
-        if name != "default":
-            raise InvalidServerRequest(f"Security group {name} not found.")
 
 
 def _user_data(value: str | None) -> str | None:
@@ -384,13 +383,42 @@ async def delete_server(req: Req) -> Response:
             raise ConcurrentUpdate()
     if local:
         await req.svc.placement.delete_allocations(instance.uuid)
+        if instance.network_status in HOLDS_PORTS:
+            await _release_ports(req, instance.uuid, instance.network_requests)
     else:
         await nudge(req, host or "", instance.uuid)
     return empty_response(204)
 
 
+async def _release_ports(req: Req, uuid: str, requests: list[dict[str, Any]] | None) -> None:
+    """The ports of a server deleted here, as the services' user: deleted, or unbound
+    when the user brought them. A network service that is down does not fail the
+    delete: the row keeps ``network_status`` and the conductor's sweep tries again."""
+    try:
+        await ports.deallocate(req.svc.network, uuid, requests)
+    except NetworkClientError as exc:
+        log.warning("server %s: its ports could not be released yet: %s", uuid, exc)
+        return
+    async with req.svc.write() as db:
+        await set_network_status(db, uuid, RELEASED, expected=list(HOLDS_PORTS))
+
+
 async def list_server_ips(req: Req) -> Response:
+    """Nova's ``ips`` index: addresses by network, each with its version only."""
     async with req.svc.read() as db:
-        await find_server(req.svc, db, req.ctx, req.params["server_id"],
-                          "os_compute_api:ips:index")
-    return json_response({"addresses": {}})
+        instance = await find_server(req.svc, db, req.ctx, req.params["server_id"],
+                                     "os_compute_api:ips:index")
+    return json_response({"addresses": netinfo.addresses(instance.network_info,
+                                                         extended=False)})
+
+
+async def show_server_ips(req: Req) -> Response:
+    """The addresses on one network (by its name), or 404 as Nova answers."""
+    async with req.svc.read() as db:
+        instance = await find_server(req.svc, db, req.ctx, req.params["server_id"],
+                                     "os_compute_api:ips:show")
+    label = req.params["network_label"]
+    found = netinfo.addresses(instance.network_info, extended=False)
+    if label not in found:
+        raise NotFound("Instance is not a member of specified network")
+    return json_response({label: found[label]})

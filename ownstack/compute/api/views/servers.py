@@ -20,11 +20,11 @@ appears exactly at the version that added it and never before:
 2.96     ``pinned_availability_zone``
 =======  =========================================================================
 
-Deviations from Nova, all because there is no network service yet: ``addresses`` is
-always ``{}`` and ``security_groups`` is never shown in a server's view (Nova shows it only
-for servers with ports); the create response still names the ``default`` group, as Nova's
-does. ``OS-EXT-SRV-ATTR:instance_name`` is ``instance-<uuid>``: ownstack has no integer
-instance ids for Nova's ``instance-%08x``.
+``addresses`` come from the server's network info cache (``netinfo.addresses``), with
+``OS-EXT-IPS:type`` and ``OS-EXT-IPS-MAC:mac_addr`` as Nova's v2.1 has them;
+``security_groups`` is shown, as in Nova, only for a server with ports (the groups asked
+for, or ``default``). ``OS-EXT-SRV-ATTR:instance_name`` is ``instance-<uuid>``: ownstack
+has no integer instance ids for Nova's ``instance-%08x``.
 
 Every per-server lookup a detail list needs (metadata, tags, compute services) is loaded
 for the whole page in one query each (``objects.servers.page_details``), so
@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.compute import states
+from ownstack.compute import netinfo, states
 from ownstack.compute.api.common import links, version_of
 from ownstack.compute.api.views.times import isotime, nova_time
 from ownstack.compute.objects import hosts
@@ -141,7 +141,8 @@ def created(req: Req, instance: Instance, admin_pass: str | None) -> dict[str, A
     """The 202 body of one created server."""
     view: dict[str, Any] = {"id": instance.uuid, "links": links(req, "servers", instance.uuid),
                             "OS-DCF:diskConfig": "MANUAL",
-                            "security_groups": [{"name": "default"}]}
+                            "security_groups": netinfo.security_group_names(
+                                instance.security_groups)}
     if admin_pass is not None:
         view["adminPass"] = admin_pass
     return view
@@ -176,7 +177,7 @@ def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict
         "flavor": flavor,
         "created": isotime(created),
         "updated": isotime(instance.updated_at or created),
-        "addresses": {},
+        "addresses": netinfo.addresses(instance.network_info),
         "accessIPv4": instance.access_ip_v4 or "",
         "accessIPv6": instance.access_ip_v6 or "",
         "links": [{"rel": "self", "href": f"{base}/v2.1/servers/{uuid}"},
@@ -212,6 +213,8 @@ def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict
     view["OS-EXT-STS:vm_state"] = instance.vm_state
     view["OS-EXT-STS:power_state"] = instance.power_state
     view["os-extended-volumes:volumes_attached"] = []
+    if instance.network_info:
+        view["security_groups"] = netinfo.security_group_names(instance.security_groups)
     if shown_.host_status:
         view["host_status"] = (extras.host_status.get(host, HOST_NONE) if host
                                else HOST_NONE)
