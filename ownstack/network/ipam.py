@@ -329,6 +329,17 @@ class _FreeSpace:
             yield self.at((start + step) % self.total)
 
 
+def draws(pools: Sequence[AddressRange], count: int, *,
+          rng: random.Random | None = None) -> list[IPAddress]:
+    """Up to ``count`` distinct addresses of ``pools`` at random, used or not: a first try
+    that reads nothing, for pools that are mostly free (see :func:`candidates`)."""
+    space = _FreeSpace(pools, ())
+    source = rng or _rng
+    picked = {space.at(source.randrange(space.total)) for _ in range(count)} \
+        if space.total else set()
+    return [_make(value, space.version) for value in picked]
+
+
 def _address_value(item: IPAddress | str, version: int) -> int | None:
     try:
         address = ipaddress.ip_address(item)

@@ -21,8 +21,9 @@ from ownstack.network.objects.standard import parse_if_match
 from ownstack.network.state import Req
 
 
-def timestamp(moment: datetime) -> str:
-    """Neutron's times: ``2016-03-08T20:19:41Z``."""
+def timestamp(moment: datetime | str) -> str:
+    """Neutron's times: ``2016-03-08T20:19:41Z`` (from a datetime, or the text
+    ``UTCTimeText`` reads on SQLite)."""
     return f"{utc_text(moment, fraction=False)}Z"
 
 

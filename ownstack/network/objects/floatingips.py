@@ -94,12 +94,13 @@ async def create_floating_ip(db: AsyncSession, config: NetworkConfig, ctx: Reque
         asked["subnet_id"] = data["subnet_id"]
     if data.get("floating_ip_address"):
         asked["ip_address"] = data["floating_ip_address"]
-    port = await ports.create_port(db, config, ctx, ports.NewPort(
+    created = await ports.create_port(db, config, ctx, ports.NewPort(
         str(uuid.uuid4()), "", network,
         {"device_owner": OWNER, "device_id": floatingip_id, "name": "",
          "fixed_ips": [asked] if asked else []}))
+    port = created.row
     if asked:
-        taken = (await addresses.fixed_ips_of(db, [port.id])).get(port.id, [])
+        taken = created.fixed_ips
         address = next(ip.ip_address for ip in taken
                        if ip.subnet_id == asked.get("subnet_id", ip.subnet_id)
                        and ip.ip_address == asked.get("ip_address", ip.ip_address))

@@ -188,8 +188,12 @@ def _tagged(tags: list[str], model_id: Any) -> ColumnElement[bool]:
 
 async def list_page(db: AsyncSession, kind: Kind, query: ListQuery,
                     visible: Sequence[ColumnElement[bool]],
-                    options: Sequence[Any] = ()) -> Page:
-    """The rows ``query`` asks for among those ``visible`` clauses allow, in order."""
+                    options: Sequence[Any] = (), *,
+                    read: Sequence[Any] = (),
+                    make: Callable[[Any], Any] | None = None) -> Page:
+    """The rows ``query`` asks for among those ``visible`` clauses allow, in order: ORM
+    objects, or (``read`` given) plain rows of those columns, each passed to ``make``
+    (a NamedTuple's ``_make``, say): several times cheaper to read in bulk."""
     model = kind.model
     where = [*visible, *filter_clause(kind, query)]
     sort = list(query.sort)
@@ -199,7 +203,7 @@ async def list_page(db: AsyncSession, kind: Kind, query: ListQuery,
         sort = [(key, "desc" if direction == "asc" else "asc") for key, direction in sort]
     columns = [(kind.fields[key].column if key != "id" else model.id, direction)
                for key, direction in sort]
-    stmt = sa.select(model).where(*where).options(*options)
+    stmt = (sa.select(*read) if read else sa.select(model)).where(*where).options(*options)
     order: list[ColumnElement[Any]] = []
     for column, direction in columns:
         order.extend(_order_by(column, direction))
@@ -213,7 +217,9 @@ async def list_page(db: AsyncSession, kind: Kind, query: ListQuery,
         stmt = stmt.where(_after(columns, values))
     if query.limit is not None:
         stmt = stmt.limit(query.limit + 1)
-    rows = list((await db.execute(stmt)).scalars().all())
+    result = await db.execute(stmt)
+    rows: list[Any] = list(map(make, result) if make is not None else result) if read \
+        else list(result.scalars().all())
     more = query.limit is not None and len(rows) > query.limit
     if more:
         rows = rows[:query.limit]

@@ -84,6 +84,18 @@ async def get_network(db: AsyncSession, ctx: RequestContext, network_id: str) ->
     return row
 
 
+async def get_network_for(db: AsyncSession, ctx: RequestContext, network_id: str,
+                          project_id: str) -> tuple[Network, bool]:
+    """The network as :func:`get_network` finds it, and whether it is shared with
+    ``project_id`` (with everyone, or by a policy that names it): one statement."""
+    found = (await db.execute(sa.select(Network, rbac.shared_by_name(project_id))
+                              .where(Network.id == network_id, *visible(ctx)))).one_or_none()
+    if found is None:
+        raise ResourceNotFound("network", network_id)
+    network, named = found
+    return network, bool(network.shared or named)
+
+
 async def subnet_ids(db: AsyncSession, network_ids: list[str]) -> dict[str, list[str]]:
     """Each network's subnets' ids, in creation order."""
     found: dict[str, list[str]] = {}

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import datetime
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
+from ownstack.common.db.base import CachedJSON, UTCTimeText
 from ownstack.network import ipam
 from ownstack.network.drivers.naming import binding_details
 from ownstack.network.errors import (
@@ -38,6 +40,7 @@ from ownstack.network.errors import (
 from ownstack.network.objects import addresses, quotas, rbac, security_groups
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
+from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
     FloatingIP,
@@ -109,6 +112,44 @@ PORTS = Kind(name="port", collection="ports", model=Port, fields={
 # The binding attributes only an admin reads (Neutron's get_port:binding:* rules).
 ADMIN_READ: Final = ("binding:host_id", "binding:vif_type", "binding:vif_details",
                      "binding:profile")
+
+
+class ListedPort(NamedTuple):
+    """What the port view reads of a port, as a listing reads it: a plain tuple (no ORM
+    entity). Times are as ``UTCTimeText`` reads them (SQLite's text, else datetimes); the
+    JSON documents are shared between rows with the same text (``CachedJSON``): read
+    them, never modify them."""
+
+    id: str
+    project_id: str
+    description: str
+    revision_number: int
+    created_at: datetime | str
+    updated_at: datetime | str
+    name: str
+    network_id: str
+    mac_address: str
+    admin_state_up: bool
+    status: str
+    device_id: str
+    device_owner: str
+    port_security_enabled: bool
+    allowed_address_pairs: list[dict[str, str]]
+    binding_host_id: str
+    binding_vnic_type: str
+    binding_vif_type: str
+    binding_vif_details: dict[str, Any]
+    binding_profile: dict[str, Any]
+
+
+_READ_AS: Final[dict[str, Any]] = {
+    "created_at": UTCTimeText(), "updated_at": UTCTimeText(),
+    "allowed_address_pairs": CachedJSON(), "binding_vif_details": CachedJSON(),
+    "binding_profile": CachedJSON()}
+# Built once: the columns of a listing, read as plain rows (see ListedPort).
+LISTED: Final = tuple(
+    sa.type_coerce(getattr(Port, name), _READ_AS[name]).label(name)
+    if name in _READ_AS else getattr(Port, name) for name in ListedPort._fields)
 
 
 def visible(ctx: RequestContext) -> list[ColumnElement[bool]]:
@@ -229,8 +270,17 @@ async def check_quota(db: AsyncSession, config: NetworkConfig, ports: Sequence[N
         await quotas.check(db, config, project_id, "port", count)
 
 
+@dataclass(frozen=True)
+class Created:
+    """A new port, its fixed IPs (in the order a read gives them) and security groups."""
+
+    row: Port
+    fixed_ips: list[FixedIp]
+    security_groups: list[str]
+
+
 async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
-                      new: NewPort) -> Port:
+                      new: NewPort) -> Created:
     """A port on ``new.network`` with its MAC, addresses, security and binding."""
     data, network = new.data, new.network
     _check_vnic(data)
@@ -261,12 +311,11 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
         binding_host_id=host, binding_vnic_type=data.get("binding:vnic_type") or VNIC_NORMAL,
         binding_vif_type=vif_type, binding_vif_details=vif_details,
         binding_profile=data.get("binding:profile") or {})
-    row = await _insert_with_mac(db, fields, network.id, mac)
-    if requested_mac is None and data.get("allowed_address_pairs"):
+    late_pairs = requested_mac is None and bool(data.get("allowed_address_pairs"))
+    row = await _insert_with_mac(db, fields, network.id, mac, [] if late_pairs else pairs)
+    if late_pairs:
         # Pairs without a MAC take the port's own, known only now.
         row.allowed_address_pairs = _pairs(config, data, row.mac_address)
-    else:
-        row.allowed_address_pairs = pairs
     subnets = await addresses.network_subnets(db, network.id)
     if fixed_ips is None:
         wanted = addresses.default_wanted(subnets, device_owner)
@@ -274,27 +323,26 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
         wanted = addresses.requested_wanted(network.id, subnets, fixed_ips,
                                             device_owner=device_owner,
                                             mac_address=row.mac_address)
-    await addresses.allocate(db, row, wanted)
-    for group_id in groups:
-        db.add(PortSecurityGroup(port_id=row.id, security_group_id=group_id))
+    taken = await addresses.allocate(db, row, wanted)
+    if groups:
+        await db.execute(sa.insert(PortSecurityGroup), [
+            {"port_id": row.id, "security_group_id": group_id} for group_id in groups])
     await db.flush()
-    return row
+    order = {subnet.id: index for index, subnet in enumerate(subnets)}
+    taken.sort(key=lambda ip: (order.get(ip.subnet_id, len(order)), ip.ip_address))
+    return Created(row, taken, groups)
 
 
 async def _insert_with_mac(db: AsyncSession, fields: dict[str, Any], network_id: str,
-                           mac: str | None) -> Port:
+                           mac: str | None, pairs: list[dict[str, str]]) -> Port:
     """The port inserted with ``mac`` (409 when taken) or a random free one."""
     for _ in range(_MAC_ATTEMPTS):
-        row = Port(**fields, mac_address=mac or ipam.random_mac(), allowed_address_pairs=[])
-        try:
-            async with db.begin_nested():
-                db.add(row)
-                await db.flush()
-        except IntegrityError:
-            if mac is not None:
-                raise ipam.mac_address_in_use(network_id, mac) from None
-            continue
-        return row
+        row = await insert_row(db, Port, {**fields, "mac_address": mac or ipam.random_mac(),
+                                          "allowed_address_pairs": pairs})
+        if row is not None:
+            return row
+        if mac is not None:
+            raise ipam.mac_address_in_use(network_id, mac)
     raise ConcurrentUpdate
 
 

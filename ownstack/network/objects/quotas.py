@@ -66,11 +66,23 @@ async def used(db: AsyncSession, project_id: str, resource: str) -> int:
 
 async def check(db: AsyncSession, config: NetworkConfig, project_id: str, resource: str,
                 count: int = 1) -> None:
-    """Raise :class:`OverQuota` unless ``project_id`` may make ``count`` more of ``resource``."""
-    limit = (await limits(db, config, project_id))[resource]
+    """Raise :class:`OverQuota` unless ``project_id`` may make ``count`` more of ``resource``.
+
+    One statement reads the project's own limit (if any) and its usage together."""
+    model = _COUNTED.get(resource)
+    own_limit = (sa.select(Quota.limit).where(Quota.project_id == project_id,
+                                              Quota.resource == resource)
+                 .scalar_subquery())
+    if model is None:
+        row = (await db.execute(sa.select(own_limit, sa.literal(0)))).one()
+    else:
+        usage = (sa.select(sa.func.count()).select_from(model)
+                 .where(model.project_id == project_id).scalar_subquery())
+        row = (await db.execute(sa.select(own_limit, usage))).one()
+    limit = default_limits(config)[resource] if row[0] is None else int(row[0])
     if limit == UNLIMITED:
         return
-    if await used(db, project_id, resource) + count > limit:
+    if int(row[1] or 0) + count > limit:
         raise OverQuota(resource)
 
 

@@ -63,6 +63,16 @@ def granted_to(project_id: str | None, action: str | None = None) -> ColumnEleme
     return sa.exists().where(*terms)
 
 
+def shared_by_name(project_id: str | None) -> ColumnElement[bool]:
+    """Whether a policy shares the network with ``project_id`` by name (not ``*``): the
+    clause of :func:`shared_with` for one network row of a query."""
+    if not project_id:
+        return sa.false()
+    return sa.exists().where(
+        RbacPolicy.object_type == "network", RbacPolicy.action == SHARED,
+        RbacPolicy.target_project == project_id, RbacPolicy.object_id == Network.id)
+
+
 async def shared_with(db: AsyncSession, project_id: str | None, network_ids: list[str]
                       ) -> set[str]:
     """Which of ``network_ids`` a policy shares with ``project_id`` by name (not ``*``)."""

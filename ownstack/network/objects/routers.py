@@ -207,9 +207,10 @@ async def _set_gateway(db: AsyncSession, config: NetworkConfig, ctx: RequestCont
     network = await external_network(db, ctx, str(info["network_id"]), "router")
     data: dict[str, Any] = {"device_owner": GATEWAY, "device_id": row.id, "name": "",
                             "fixed_ips": info.get("external_fixed_ips")}
-    port = await ports.create_port(db, config, ctx, ports.NewPort(
+    created = await ports.create_port(db, config, ctx, ports.NewPort(
         str(uuid.uuid4()), "", network, data))
-    if not (await addresses.fixed_ips_of(db, [port.id])).get(port.id):
+    port = created.row
+    if not created.fixed_ips:
         raise _bad(f"No IPs available for external network {network.id}")
     db.add(RouterPort(port_id=port.id, router_id=row.id, port_type=GATEWAY))
     row.gw_port_id = port.id
@@ -317,10 +318,10 @@ async def add_interface(db: AsyncSession, config: NetworkConfig, ctx: RequestCon
     network = await db.get(Network, subnet.network_id)
     if network is None:
         raise ResourceNotFound("subnet", subnet.id)
-    port = await ports.create_port(db, config, ctx, ports.NewPort(
+    port = (await ports.create_port(db, config, ctx, ports.NewPort(
         str(uuid.uuid4()), row.project_id, network,
         {"device_owner": INTERFACE, "device_id": row.id, "name": "",
-         "fixed_ips": [{"subnet_id": subnet.id, "ip_address": subnet.gateway_ip}]}))
+         "fixed_ips": [{"subnet_id": subnet.id, "ip_address": subnet.gateway_ip}]}))).row
     db.add(RouterPort(port_id=port.id, router_id=row.id, port_type=INTERFACE))
     touch(row)
     await db.flush()

@@ -68,7 +68,8 @@ def _check_network_tenant(req: Req, project_id: str, network: Network, shared: b
                                "create port on this network")
 
 
-async def _bodies(req: Req, db: Any, rows: list[Port]) -> list[dict[str, Any]]:
+async def _bodies(req: Req, db: Any, rows: list[Port] | list[ports.ListedPort]
+                  ) -> list[dict[str, Any]]:
     ids = [row.id for row in rows]
     fixed = await ports.fixed_ips_by_port(db, ids)
     groups = await ports.security_groups_of(db, ids)
@@ -82,7 +83,8 @@ async def _bodies(req: Req, db: Any, rows: list[Port]) -> list[dict[str, Any]]:
 async def list_ports(req: Req) -> Response:
     query = common.list_query(req, ports.PORTS)
     async with req.svc.read() as db:
-        page = await list_page(db, ports.PORTS, query, ports.visible(req.ctx))
+        page = await list_page(db, ports.PORTS, query, ports.visible(req.ctx),
+                               read=ports.LISTED, make=ports.ListedPort._make)
         items = await _bodies(req, db, page.rows)
     return common.list_response(req, ports.PORTS, query, page, items)
 
@@ -110,16 +112,20 @@ async def create_port(req: Req) -> Response:
             async with req.svc.write() as db:
                 news = []
                 for project_id, data in wanted:
-                    network = await networks.get_network(db, req.ctx, data["network_id"])
-                    shared = await ports.is_shared_with(db, network, project_id)
+                    network, shared = await networks.get_network_for(
+                        db, req.ctx, data["network_id"], project_id)
                     _check_network_tenant(req, project_id, network, shared)
                     _enforce(req, "create", data, _target(project_id, network, shared))
                     news.append(ports.NewPort(str(uuid.uuid4()), project_id, network, data))
                 await ports.check_quota(db, req.svc.settings, news)
-                rows = [await ports.create_port(db, req.svc.settings, req.ctx, new)
-                        for new in news]
-                items = await _bodies(req, db, rows)
-                made = [PortState.of(row) for row in rows]
+                created = [await ports.create_port(db, req.svc.settings, req.ctx, new)
+                           for new in news]
+                hidden = common.readable(req, "port", ports.ADMIN_READ)
+                # A new port has no tags yet, and its addresses and groups are known.
+                items = [views.port(new.row, fixed_ips=new.fixed_ips,
+                                    security_groups=new.security_groups, tags=[],
+                                    hidden=hidden) for new in created]
+                made = [PortState.of(new.row) for new in created]
             break
         except ConcurrentUpdate:
             if attempt == _ATTEMPTS - 1:

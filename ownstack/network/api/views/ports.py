@@ -8,9 +8,10 @@ from typing import Any
 from ownstack.network.api.common import standard
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.models import Port
+from ownstack.network.objects.ports import ListedPort
 
 
-def port(row: Port, *, fixed_ips: list[FixedIp], security_groups: list[str],
+def port(row: Port | ListedPort, *, fixed_ips: list[FixedIp], security_groups: list[str],
          tags: list[str], hidden: set[str]) -> dict[str, Any]:
     body: dict[str, Any] = {
         **standard(row, tags),
