@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -28,6 +27,7 @@ from ownstack.network.errors import (
     ResourceNotFound,
 )
 from ownstack.network.objects import quotas, rbac
+from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import Network, Port, Subnet
 from ownstack.network.objects.standard import check_revision, drop_tags, touch
@@ -206,15 +206,8 @@ async def _insert_network(db: AsyncSession, config: NetworkConfig, project_id: s
 
 async def _insert(db: AsyncSession, fields: dict[str, Any], vni: int) -> Network | None:
     """The network inserted with ``vni``, or None when another took that VNI meanwhile
-    (then only this insert rolls back, under its savepoint)."""
-    row = Network(**fields, segmentation_id=vni)
-    try:
-        async with db.begin_nested():
-            db.add(row)
-            await db.flush()
-    except IntegrityError:
-        return None
-    return row
+    (then nothing else of the transaction is undone: :mod:`.inserts`)."""
+    return await insert_row(db, Network, {**fields, "segmentation_id": vni})
 
 
 async def _free_vni(db: AsyncSession, config: NetworkConfig) -> int:

@@ -66,7 +66,11 @@ async def create_network(req: Req) -> Response:
     async with req.svc.write() as db:
         row = await networks.create_network(db, req.svc.settings, project_id, data,
                                             str(uuid.uuid4()))
-        (item,) = await _bodies(req, db, [row])
+    # A new network has no subnets or tags yet, and no policy names the caller: its body
+    # needs no query.
+    item = views.network(row, subnets=[], tags=[], shared=row.shared,
+                         zone=req.svc.settings.availability_zone,
+                         hidden=common.readable(req, "network", networks.PROVIDER_FIELDS))
     return common.one("network", item, status=201)
 
 
