@@ -18,6 +18,7 @@ from typing import Any, Final
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.json_body import parse_json
 from ownstack.common.clients.network import (
     NetworkClient,
     NetworkClientError,
@@ -199,7 +200,8 @@ def _cidr(value: str | None) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         network = ipaddress.ip_network(value or "0.0.0.0/0", strict=False)
     except ValueError:
         raise BadRequest(f"{value} is not a valid IP network.") from None
-    if network.prefixlen == 0 and not network.network_address.is_unspecified:
+    given = str(value or "0.0.0.0/0").split("/", 1)[0]
+    if network.prefixlen == 0 and given not in ("0.0.0.0", "::"):
         raise BadRequest(f"Bad prefix for network in cidr {value}")
     return network
 
@@ -318,7 +320,8 @@ async def show_floating_ip(req: Req) -> Response:
 
 async def create_floating_ip(req: Req) -> Response:
     caller = _proxy(req, _FIP + "create")
-    wanted = await req.json(schemas.FLOATING_IP) if (await req.body()).strip() else None
+    raw = await req.body()
+    wanted = schemas.FLOATING_IP.validate(parse_json(raw)) if raw.strip() else None
     pool = (wanted or {}).get("pool") or DEFAULT_POOL
     try:
         found = await caller.list_networks(name=pool, **{"router:external": True})
