@@ -84,15 +84,15 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     # The network proxies (up to 2.35).
     f"{_V}/os-security-groups": {"GET": network_proxies.list_security_groups,
                                  "POST": network_proxies.create_security_group},
-    f"{_V}/os-security-groups/{{group_id}}": {"GET": network_proxies.show_security_group,
+    f"{_V}/os-security-groups/{{security_group_id}}": {"GET": network_proxies.show_security_group,
                                               "PUT": network_proxies.update_security_group,
                                               "DELETE": network_proxies.delete_security_group},
     f"{_V}/os-security-group-rules": {"POST": network_proxies.create_security_group_rule},
-    f"{_V}/os-security-group-rules/{{rule_id}}": {
+    f"{_V}/os-security-group-rules/{{security_group_rule_id}}": {
         "DELETE": network_proxies.delete_security_group_rule},
     f"{_V}/os-floating-ips": {"GET": network_proxies.list_floating_ips,
                               "POST": network_proxies.create_floating_ip},
-    f"{_V}/os-floating-ips/{{floating_ip_id}}": {"GET": network_proxies.show_floating_ip,
+    f"{_V}/os-floating-ips/{{floatingip_id}}": {"GET": network_proxies.show_floating_ip,
                                                  "DELETE": network_proxies.delete_floating_ip},
     # Quotas, limits, usage.
     f"{_V}/os-quota-sets/{{project_id}}": {"GET": quota_sets.show_quota_set,

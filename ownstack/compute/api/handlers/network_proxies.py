@@ -117,7 +117,7 @@ async def _group(caller: NetworkClient, group_id: str) -> dict[str, Any]:
 
 async def show_security_group(req: Req) -> Response:
     caller = _proxy(req, _SG + "show")
-    group = await _group(caller, req.params["group_id"])
+    group = await _group(caller, req.params["security_group_id"])
     return json_response({"security_group": group_view(group, {group["id"]: group})})
 
 
@@ -146,7 +146,7 @@ async def create_security_group(req: Req) -> Response:
 
 async def update_security_group(req: Req) -> Response:
     caller = _proxy(req, _SG + "update")
-    group_id = req.params["group_id"]
+    group_id = req.params["security_group_id"]
     await _group(caller, group_id)
     fields = _group_fields(await body(req, schemas.SECURITY_GROUP))
     try:
@@ -158,7 +158,7 @@ async def update_security_group(req: Req) -> Response:
 
 async def delete_security_group(req: Req) -> Response:
     caller = _proxy(req, _SG + "delete")
-    group_id = req.params["group_id"]
+    group_id = req.params["security_group_id"]
     await _group(caller, group_id)
     try:
         await caller.delete_security_group(group_id)
@@ -238,7 +238,7 @@ async def create_security_group_rule(req: Req) -> Response:
 
 async def delete_security_group_rule(req: Req) -> Response:
     caller = _proxy(req, _SG + "rule:delete")
-    rule_id = req.params["rule_id"]
+    rule_id = req.params["security_group_rule_id"]
     try:
         await caller.get_security_group_rule(rule_id)
         await caller.delete_security_group_rule(rule_id)
@@ -309,7 +309,7 @@ async def list_floating_ips(req: Req) -> Response:
 
 async def show_floating_ip(req: Req) -> Response:
     caller = _proxy(req, _FIP + "show")
-    fip_id = req.params["floating_ip_id"]
+    fip_id = req.params["floatingip_id"]
     try:
         fip = await caller.get_floating_ip(fip_id)
         (view,) = await _fip_view(caller, [fip])
@@ -342,7 +342,7 @@ async def create_floating_ip(req: Req) -> Response:
 
 async def delete_floating_ip(req: Req) -> Response:
     caller = _proxy(req, _FIP + "delete")
-    fip_id = req.params["floating_ip_id"]
+    fip_id = req.params["floatingip_id"]
     try:
         await caller.get_floating_ip(fip_id)
         await caller.delete_floating_ip(fip_id)
