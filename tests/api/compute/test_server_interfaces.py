@@ -148,3 +148,29 @@ async def test_attach_errors_are_novas(compute: CloudClient) -> None:
     if r.json()["server"]["status"] == "BUILD":
         r = await _attach(compute, who, building, 409, net_id=net["id"])
         assert "attach_interface" in fault(r, "conflictingRequest")
+
+
+async def test_attach_to_a_stopped_server_and_to_an_external_network(compute: CloudClient
+                                                                      ) -> None:
+    who = await _project(compute)
+    net = await _net(compute, who.token, name="demo-net")
+    server = await _active(compute, who, [{"uuid": net["id"]}])
+    sid = server["id"]
+    await compute.call("POST", f"/v2.1/servers/{sid}/action", token=who.token,
+                       json={"os-stop": None}, expect=202)
+    for _ in range(500):
+        r = await compute.call("GET", f"/v2.1/servers/{sid}", token=who.token)
+        if r.json()["server"]["status"] == "SHUTOFF" and \
+                r.json()["server"]["OS-EXT-STS:task_state"] is None:
+            break
+        await asyncio.sleep(0.02)
+    r = await _attach(compute, who, sid, net_id=net["id"])
+    assert len(await _ports(compute, device_id=sid)) == 2
+    assert len(await _taps(compute, sid, 2)) == 2
+    # An external network that is not shared: admins only, as Nova's policy.
+    r = await compute.on("network", "POST", "/v2.0/networks", expect=201, json={
+        "network": {"name": "ext", "router:external": True}})
+    external = r.json()["network"]["id"]
+    r = await _attach(compute, who, sid, 403, net_id=external)
+    assert fault(r, "forbidden") == ("It is not allowed to create an interface on external "
+                                     f"network {external}")

@@ -85,3 +85,15 @@ async def test_a_server_without_ports_has_no_group_to_change(compute: CloudClien
     r = await compute.call("GET", f"/v2.1/servers/{server['id']}/os-security-groups",
                            token=who.token, expect=200)
     assert r.json() == {"security_groups": []}
+
+
+async def test_a_port_without_port_security_refuses_groups(compute: CloudClient) -> None:
+    who = await _project(compute)
+    net = await _net(compute, who.token)
+    await _group(compute, who, "web")
+    server = await _active(compute, who, [{"uuid": net["id"]}])
+    (port,) = await _ports(compute, device_id=server["id"])
+    await compute.on("network", "PUT", f"/v2.0/ports/{port['id']}", expect=200, json={
+        "port": {"security_groups": [], "port_security_enabled": False}})
+    r = await _action(compute, who, server["id"], "addSecurityGroup", "web", 400)
+    assert "port_security_enabled" in fault(r, "badRequest")
