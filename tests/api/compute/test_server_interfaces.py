@@ -23,6 +23,7 @@ from helpers.server_networks import (
     _ports,
     _project,
 )
+from ownstack.compute.objects.instances import update_instance
 
 pytestmark = pytest.mark.usefixtures("compute")
 
@@ -123,11 +124,12 @@ async def test_attach_errors_are_novas(compute: CloudClient) -> None:
     (used,) = await _ports(compute, device_id=sid)
     r = await _attach(compute, who, sid, 409, port_id=used["id"])
     assert fault(r, "conflictingRequest") == f"Port {used['id']} is still in use."
-    r = await _attach(compute, who, sid, 409, net_id=net["id"],
-                      fixed_ips=[{"ip_address": used["fixed_ips"][0]["ip_address"]}])
+    await _attach(compute, who, sid, 409, net_id=net["id"],
+                  fixed_ips=[{"ip_address": used["fixed_ips"][0]["ip_address"]}])
     r = await _attach(compute, who, sid, 400, net_id=net["id"],
                       fixed_ips=[{"ip_address": "192.168.9.9"}])
-    r = await _attach(compute, who, sid, 400, v="2.48", net_id=net["id"], tag="x")
+    assert "is not a valid ip address for network" in fault(r, "badRequest")
+    await _attach(compute, who, sid, 400, v="2.48", net_id=net["id"], tag="x")
     await compute.call("DELETE", _url(sid, missing), token=who.token, expect=404)
     # A second network: attaching with neither is ambiguous.
     await _net(compute, who.token, cidr="10.2.0.0/24")
@@ -137,17 +139,21 @@ async def test_attach_errors_are_novas(compute: CloudClient) -> None:
     await compute.call("POST", f"/v2.1/servers/{sid}/action", token=who.token,
                        json={"lock": None}, expect=202)
     r = await _attach(compute, who, sid, 409, net_id=net["id"])
+    assert fault(r, "conflictingRequest") == f"Instance {sid} is locked"
     await compute.call("POST", f"/v2.1/servers/{sid}/action", token=who.token,
                        json={"unlock": None}, expect=202)
-    r = await compute.call("POST", "/v2.1/servers", token=who.token, expect=202, json={
-        "server": {"name": "b", "imageRef": who.image_id, "flavorRef": who.flavor_id,
-                   "networks": "none"}},
-        headers={"OpenStack-API-Version": "compute 2.37"})
-    building = r.json()["server"]["id"]
-    r = await compute.call("GET", f"/v2.1/servers/{building}", token=who.token)
-    if r.json()["server"]["status"] == "BUILD":
-        r = await _attach(compute, who, building, 409, net_id=net["id"])
-        assert "attach_interface" in fault(r, "conflictingRequest")
+    # A server in ERROR, or with a task in flight: Nova's InstanceInvalidState.
+    async with compute.svc.write() as db:
+        await update_instance(db, sid, vm_state="error")
+    r = await _attach(compute, who, sid, 409, net_id=net["id"])
+    assert fault(r, "conflictingRequest") == (
+        f"Cannot 'attach_interface' instance {sid} while it is in vm_state error")
+    r = await compute.call("DELETE", _url(sid, used["id"]), token=who.token, expect=409)
+    assert "detach_interface" in fault(r, "conflictingRequest")
+    async with compute.svc.write() as db:
+        await update_instance(db, sid, vm_state="active", task_state="rebooting")
+    r = await _attach(compute, who, sid, 409, net_id=net["id"])
+    assert "task_state rebooting" in fault(r, "conflictingRequest")
 
 
 async def test_attach_to_a_stopped_server_and_to_an_external_network(compute: CloudClient
