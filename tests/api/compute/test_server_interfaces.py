@@ -180,3 +180,30 @@ async def test_attach_to_a_stopped_server_and_to_an_external_network(compute: Cl
     r = await _attach(compute, who, sid, 403, net_id=external)
     assert fault(r, "forbidden") == ("It is not allowed to create an interface on external "
                                      f"network {external}")
+
+
+async def test_an_attach_that_loses_a_race_with_delete_leaves_no_port(
+        compute: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import update
+
+    from ownstack.compute import interfaces
+    from ownstack.compute.objects.models import Instance
+
+    who = await _project(compute)
+    net = await _net(compute, who.token, name="demo-net")
+    server = await _active(compute, who, [{"uuid": net["id"]}])
+    sid = server["id"]
+    attach = interfaces.attach
+    made: list[str] = []
+
+    async def deleted_meanwhile(*args: Any, **kwargs: Any) -> interfaces.Attached:
+        done = await attach(*args, **kwargs)
+        made.append(str(done.port["id"]))
+        async with compute.svc.write() as db:
+            await db.execute(update(Instance).where(Instance.uuid == sid)
+                             .values(deleted=True))
+        return done
+
+    monkeypatch.setattr(interfaces, "attach", deleted_meanwhile)
+    await _attach(compute, who, sid, 404, net_id=net["id"])
+    await _get_port(compute, made[0], expect=404)

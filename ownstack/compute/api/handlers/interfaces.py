@@ -11,6 +11,7 @@ brought. Both need a server that is ACTIVE or SHUTOFF with no task, and unlocked
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -23,6 +24,7 @@ from ownstack.compute import interfaces, states
 from ownstack.compute.api.common import at_least, body, nudge, version_of
 from ownstack.compute.api.schemas import interfaces as schemas
 from ownstack.compute.api.server_common import caller_is_admin, load_server
+from ownstack.compute.errors import ServerNotFound
 from ownstack.compute.objects.instances import ALLOCATED, update_instance
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.objects.server_actions import check_state, check_unlocked
@@ -113,7 +115,12 @@ async def attach_interface(req: Req) -> Response:
         req.svc.network, req.svc.network.as_caller(req.ctx.auth_token or ""), req.ctx,
         _server(instance), net_id=net_id, port_id=port_id,
         fixed_ip=fixed_ips[0]["ip_address"] if fixed_ips else None, tag=wanted.get("tag"))
-    await _store(req, instance, done)
+    if not await _store(req, instance, done):
+        # Deleted meanwhile: its ports may already be released, so undo this one.
+        await interfaces.detach(req.svc.network, dataclasses.replace(
+            _server(instance), requests=done.requests, cached=done.network_info),
+            str(done.port["id"]))
+        raise ServerNotFound(instance.uuid)
     return json_response({"interfaceAttachment": attachment(
         done.port, wanted.get("tag"), at_least(version, "2.70"))})
 
@@ -127,11 +134,13 @@ async def detach_interface(req: Req) -> Response:
     return empty_response(202)
 
 
-async def _store(req: Req, instance: Instance, done: interfaces.Attached) -> None:
+async def _store(req: Req, instance: Instance, done: interfaces.Attached) -> bool:
     """The new cache and requests; the server now may hold ports (a delete releases them),
-    and its host's agent plugs or unplugs the NIC."""
+    and its host's agent plugs or unplugs the NIC. False: the server is gone."""
     async with req.svc.write() as db:
-        await update_instance(db, instance.uuid, network_info=done.network_info,
-                              network_requests=done.requests, network_status=ALLOCATED)
-    if instance.host:
+        stored = await update_instance(db, instance.uuid, network_info=done.network_info,
+                                       network_requests=done.requests,
+                                       network_status=ALLOCATED)
+    if stored and instance.host:
         await nudge(req, instance.host, instance.uuid)
+    return stored
