@@ -67,12 +67,14 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.41", f"Aggregates show 'uuid' {NOT_SERVED}."),
     ("2.42", "Device tags on networks and block devices restored at create."),
     ("2.43", f"os-hosts answers 404 {NOT_SERVED}."),
-    ("2.44", f"Fixed/floating IP actions and os-virtual-interfaces answer 404 {NOT_SERVED}."),
+    ("2.44", "addFloatingIp/removeFloatingIp (and addFixedIp, os-virtual-interfaces) "
+             "answer 404."),
     ("2.45", "createImage answers {'image_id'} in the body instead of a Location header."),
     ("2.46", "X-OpenStack-Request-ID beside X-Compute-Request-ID (signal only)."),
     ("2.47", "Servers embed their flavor (name, sizes, extra_specs) instead of an id/link."),
     ("2.48", "Standardised server diagnostics."),
-    ("2.49", f"Tagged interface and volume attach {NOT_SERVED}."),
+    ("2.49", "Tagged interface attach (os-interface 'tag'); volume attach "
+             f"{NOT_SERVED}."),
     ("2.50", f"Quota class sets show server_groups, not network quotas {NOT_SERVED}."),
     ("2.51", "Instance action details show 'events' to everyone (traceback for admins)."),
     ("2.52", "Tags in the server create request."),
@@ -96,7 +98,8 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.68", f"Forced live-migrate and evacuate are gone {NOT_SERVED}."),
     ("2.69", "Minimal records for servers and services in unreachable cells (none in "
              "ownstack)."),
-    ("2.70", f"Device tags in volume attachment and interface views {NOT_SERVED}."),
+    ("2.70", "Device tags in interface views; volume attachment views "
+             f"{NOT_SERVED}."),
     ("2.71", "Servers show 'server_groups' in show, update and rebuild."),
     ("2.72", "Neutron ports with resource requests at create."),
     ("2.73", "lock takes 'locked_reason'; servers show it; ?locked= filter."),

@@ -94,3 +94,89 @@ def test_servers_on_networks_and_ports(ready: Cloud, tmp_path: Path) -> None:
     assert kept["fixed_ips"] == port["fixed_ips"]
     cloud.osc("port", "delete", port["id"])
     cloud.osc("network", "delete", net)
+
+
+def _port_ids(cloud: Cloud, server_id: str) -> set[str]:
+    return {str(p["ID"]) for p in _ports_of(cloud, server_id)}
+
+
+def test_interfaces_security_groups_and_floating_ips(ready: Cloud, tmp_path: Path) -> None:
+    """The issue's user story from `server create` on: a port attached and detached, a
+    network attached, a security group added and removed, and a floating IP through a
+    router whose gateway is on the external network."""
+    cloud = ready
+    image = make_image(cloud, tmp_path)
+    flavor = unique("m1.nano")
+    cloud.osc("flavor", "create", "--vcpus", "1", "--ram", "128", "--disk", "1", flavor)
+    public = unique("public")
+    cloud.osc("network", "create", "--external", public)
+    cloud.osc("subnet", "create", "--network", public, "--subnet-range", "172.24.4.0/24",
+              "--no-dhcp", unique("public-subnet"))
+    net, subnet = unique("demo-net"), unique("demo-subnet")
+    cloud.osc("network", "create", net)
+    cloud.osc("subnet", "create", "--network", net, "--subnet-range", "10.0.0.0/24", subnet)
+    other = unique("other-net")
+    cloud.osc("network", "create", other)
+    cloud.osc("subnet", "create", "--network", other, "--subnet-range", "10.1.0.0/24",
+              unique("other-subnet"))
+    router = unique("demo-router")
+    cloud.osc("router", "create", router)
+    cloud.osc("router", "set", "--external-gateway", public, router)
+    cloud.osc("router", "add", "subnet", router, subnet)
+    web = unique("web")
+    cloud.osc("security", "group", "create", web)
+    cloud.osc("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22",
+              web)
+    port = cloud.osc_json("port", "create", "--network", net, "--fixed-ip",
+                          f"subnet={subnet},ip-address=10.0.0.50", unique("fixed-port"))
+
+    vm1 = cloud.osc_json("server", "create", "--image", image, "--flavor", flavor,
+                         "--network", net, "--security-group", web, "--wait", unique("vm1"))
+    assert vm1["status"] == "ACTIVE"
+    (first,) = _port_ids(cloud, vm1["id"])
+
+    # openstack server add port / remove port
+    cloud.osc("server", "add", "port", vm1["id"], port["id"])
+    assert _port_ids(cloud, vm1["id"]) == {first, port["id"]}
+    shown = cloud.osc_json("server", "show", vm1["id"])
+    assert "10.0.0.50" in _addresses(shown["addresses"], net), shown["addresses"]
+    cloud.osc("server", "remove", "port", vm1["id"], port["id"])
+    assert _port_ids(cloud, vm1["id"]) == {first}
+    kept = cloud.osc_json("port", "show", port["id"])
+    assert not kept["device_id"]
+
+    # openstack server add network: a port compute makes, on that network
+    cloud.osc("server", "add", "network", vm1["id"], other)
+    added = _port_ids(cloud, vm1["id"]) - {first}
+    assert len(added) == 1
+    shown = cloud.osc_json("server", "show", vm1["id"])
+    assert _addresses(shown["addresses"], other), shown["addresses"]
+
+    # openstack server add / remove security group: on every port of the server
+    cloud.osc("server", "add", "security", "group", vm1["id"], "default")
+    groups = {g["name"] for g in cloud.osc_json("server", "show", vm1["id"])
+              ["security_groups"]}
+    assert {web, "default"} <= groups, groups
+    cloud.osc("server", "remove", "security", "group", vm1["id"], web)
+    groups = {g["name"] for g in cloud.osc_json("server", "show", vm1["id"])
+              ["security_groups"]}
+    assert web not in groups, groups
+    failed = cloud.osc("server", "remove", "security", "group", vm1["id"], web,
+                       expect_ok=False)
+    assert failed.returncode != 0
+
+    # openstack floating ip create public; openstack server add floating ip vm1 <fip>
+    fip = cloud.osc_json("floating", "ip", "create", public)
+    address = fip["floating_ip_address"]
+    cloud.osc("server", "add", "floating", "ip", "--fixed-ip-address",
+              cloud.osc_json("port", "show", first)["fixed_ips"][0]["ip_address"],
+              vm1["id"], address)
+    associated = cloud.osc_json("floating", "ip", "show", fip["id"])
+    assert associated["port_id"] == first
+    cloud.osc("server", "remove", "floating", "ip", vm1["id"], address)
+    assert not cloud.osc_json("floating", "ip", "show", fip["id"])["port_id"]
+
+    cloud.osc("server", "delete", "--wait", vm1["id"])
+    wait_until("vm1's ports released", lambda: not _ports_of(cloud, vm1["id"]))
+    cloud.osc("floating", "ip", "delete", fip["id"])
+    cloud.osc("port", "delete", port["id"])

@@ -116,6 +116,64 @@ class NetworkClient:
                                                 **filters}))
         return list(r.json()["security_groups"])
 
+    async def get_security_group(self, group_id: str) -> dict[str, Any]:
+        r = await self._request("GET", f"/v2.0/security-groups/{group_id}")
+        return dict(r.json()["security_group"])
+
+    async def security_groups_with_rules(self, **filters: Any) -> list[dict[str, Any]]:
+        """Security groups with every field (their rules too), for the compute proxies."""
+        r = await self._request("GET", "/v2.0/security-groups", params=_params(filters))
+        return list(r.json()["security_groups"])
+
+    async def create_security_group(self, group: Mapping[str, Any]) -> dict[str, Any]:
+        r = await self._request("POST", "/v2.0/security-groups",
+                                json={"security_group": dict(group)})
+        return dict(r.json()["security_group"])
+
+    async def update_security_group(self, group_id: str, changes: Mapping[str, Any]
+                                    ) -> dict[str, Any]:
+        r = await self._request("PUT", f"/v2.0/security-groups/{group_id}",
+                                json={"security_group": dict(changes)})
+        return dict(r.json()["security_group"])
+
+    async def delete_security_group(self, group_id: str) -> None:
+        await self._request("DELETE", f"/v2.0/security-groups/{group_id}")
+
+    async def create_security_group_rule(self, rule: Mapping[str, Any]) -> dict[str, Any]:
+        r = await self._request("POST", "/v2.0/security-group-rules",
+                                json={"security_group_rule": dict(rule)})
+        return dict(r.json()["security_group_rule"])
+
+    async def get_security_group_rule(self, rule_id: str) -> dict[str, Any]:
+        r = await self._request("GET", f"/v2.0/security-group-rules/{rule_id}")
+        return dict(r.json()["security_group_rule"])
+
+    async def delete_security_group_rule(self, rule_id: str) -> None:
+        await self._request("DELETE", f"/v2.0/security-group-rules/{rule_id}")
+
+    # --- floating IPs -------------------------------------------------------------------
+
+    async def list_floating_ips(self, **filters: Any) -> list[dict[str, Any]]:
+        r = await self._request("GET", "/v2.0/floatingips", params=_params(filters))
+        return list(r.json()["floatingips"])
+
+    async def get_floating_ip(self, fip_id: str) -> dict[str, Any]:
+        r = await self._request("GET", f"/v2.0/floatingips/{fip_id}")
+        return dict(r.json()["floatingip"])
+
+    async def create_floating_ip(self, fip: Mapping[str, Any]) -> dict[str, Any]:
+        r = await self._request("POST", "/v2.0/floatingips", json={"floatingip": dict(fip)})
+        return dict(r.json()["floatingip"])
+
+    async def update_floating_ip(self, fip_id: str, changes: Mapping[str, Any]
+                                 ) -> dict[str, Any]:
+        r = await self._request("PUT", f"/v2.0/floatingips/{fip_id}",
+                                json={"floatingip": dict(changes)})
+        return dict(r.json()["floatingip"])
+
+    async def delete_floating_ip(self, fip_id: str) -> None:
+        await self._request("DELETE", f"/v2.0/floatingips/{fip_id}")
+
     # --- plumbing -----------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -77,6 +77,7 @@ class Step(StrEnum):
     SYNC_POWER = "sync_power"      # steady state: record the power state the guest has
     MARK_STOPPED = "mark_stopped"  # ACTIVE, but the guest stopped by itself: SHUTOFF
     STOP_GUEST = "stop_guest"      # SHUTOFF, but the guest runs: power it off
+    SYNC_NICS = "sync_nics"        # an interface attached or detached: hot-plug the NICs
 
 
 _TASK_STEPS: dict[str, Step] = {
@@ -122,7 +123,12 @@ def _power_sync(desired: InstanceSpec, observed: GuestInfo | None) -> Step:
         return Step.MARK_STOPPED
     if vm_state == states.STOPPED and power in (PowerState.RUNNING, PowerState.PAUSED):
         return Step.STOP_GUEST
-    return Step.SYNC_POWER if desired["power_state"] != power else Step.NOTHING
+    if desired["power_state"] != power:
+        return Step.SYNC_POWER
+    if observed is not None and observed.nics is not None and observed.nics != tuple(
+            str(nic["port_id"]) for nic in desired.get("nics") or ()):
+        return Step.SYNC_NICS
+    return Step.NOTHING
 
 
 def guest_spec(desired: InstanceSpec, image: ImageRef) -> GuestSpec:
@@ -181,6 +187,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.REBOOT: self._reboot, Step.REBUILD: self._rebuild,
             Step.SNAPSHOT: self._snapshot, Step.SYNC_POWER: self._sync_power,
             Step.MARK_STOPPED: self._mark_stopped, Step.STOP_GUEST: self._stop_guest,
+            Step.SYNC_NICS: self._sync_nics,
         }
 
     # -- the controller's shape -------------------------------------------------------------
@@ -474,6 +481,14 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
 
     async def _sync_power(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         await self._report(desired, power_state=observed_power(observed))
+        return None
+
+    async def _sync_nics(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
+        """The server's ports changed (an interface attached or detached): the guest's NICs
+        follow, hot-plugged by a driver that can (only such a driver reports them)."""
+        nics = [NicSpec(**nic) for nic in desired.get("nics") or ()]
+        await self.driver.plug_nics(desired["uuid"], nics)
+        log.info("instance %s: NICs now %s", desired["uuid"], [n.tap_name for n in nics])
         return None
 
     async def _mark_stopped(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:

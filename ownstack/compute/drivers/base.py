@@ -36,7 +36,14 @@ What the boundary leaves out, on purpose:
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -102,6 +109,7 @@ class Capability(StrEnum):
     SNAPSHOT = "supports_snapshot"              # snapshot()
     CONSOLE_LOG = "supports_console_log"        # console_output()
     REBOOT_SOFT = "supports_reboot_soft"        # reboot(hard=False)
+    NIC_HOTPLUG = "supports_nic_hotplug"        # plug_nics() on an existing guest
 
 
 class Phase(StrEnum):
@@ -193,6 +201,9 @@ class GuestInfo:
     uuid: str
     power_state: PowerState
     details: Mapping[str, Any] = field(default_factory=dict)
+    # The port ids of the guest's NICs, in order, when the driver can change them
+    # (NIC_HOTPLUG); None when it does not report them.
+    nics: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +370,17 @@ class ComputeDriver(Protocol):
         Postcondition: the guest is ``RUNNING`` and its console shows a new boot. Raises
         :class:`GuestNotFound`; :class:`InvalidGuestState` for soft unless ``RUNNING``;
         :class:`Unsupported` for soft without the capability.
+        """
+        ...
+
+    async def plug_nics(self, uuid: str, nics: Sequence[NicSpec]) -> None:
+        """Make the guest's NICs exactly ``nics``, in order: new ones hot-plugged, gone ones
+        unplugged, the others untouched (an interface attach or detach).
+
+        Postconditions: :meth:`get_info` reports ``nics``' port ids; the guest keeps its
+        power state, and a later start or reboot keeps these NICs. Raises
+        :class:`GuestNotFound`; :class:`Unsupported`, changing nothing, without the
+        capability.
         """
         ...
 

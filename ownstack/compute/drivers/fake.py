@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from ownstack.compute.drivers.base import (
     HostResources,
     ImageRef,
     InvalidGuestState,
+    NicSpec,
     Phase,
     PhaseTimer,
     SnapshotFile,
@@ -222,7 +223,9 @@ class FakeComputeDriver:
             "vcpus": spec.vcpus, "memory_mb": spec.memory_mb, "root_gb": spec.root_gb,
             "image_id": spec.image.id, "config_drive": spec.config_drive,
             "taps": [nic.tap_name for nic in spec.nics], "boots": guest.boots,
-            "last_stop": guest.last_stop, "console_bytes": len(guest.console)})
+            "last_stop": guest.last_stop, "console_bytes": len(guest.console)},
+            nics=tuple(nic.port_id for nic in spec.nics)
+            if self._capabilities[Capability.NIC_HOTPLUG.value] else None)
 
     async def list_guests(self) -> list[GuestInfo]:
         return [self._info(guest) for guest in self.hypervisor.guests.values()]
@@ -278,6 +281,12 @@ class FakeComputeDriver:
     async def destroy(self, uuid: str) -> None:
         if self.hypervisor.guests.pop(uuid, None) is not None:
             self.hypervisor.notify(uuid, PowerState.NOSTATE)
+
+    async def plug_nics(self, uuid: str, nics: Sequence[NicSpec]) -> None:
+        """The guest's taps become ``nics`` (its spec records them); power unchanged."""
+        check_capability(self, Capability.NIC_HOTPLUG)
+        guest = self.hypervisor.get(uuid)
+        guest.spec = replace(guest.spec, nics=tuple(nics))
 
     # -- power ---------------------------------------------------------------------------
 

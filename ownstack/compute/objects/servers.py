@@ -10,8 +10,9 @@ host's agent destroys the guest and reports back.
 
 ``networks`` is kept as asked (``requested_networks``) and as the API resolved it with
 the caller's token (``network_requests``, see :mod:`ownstack.compute.ports`); the
-conductor makes the ports. Deviation from Nova: the ``ip``/``ip6`` list filters match
-nothing yet.
+conductor makes the ports. The ``ip``/``ip6`` list filters are regular expressions
+matched (``re.match``, as Nova) against the fixed IPs of the network info cache, IPv4 and
+IPv6 respectively; they pick the uuids the listing then keeps (:func:`uuids_with_address`).
 """
 
 from __future__ import annotations
@@ -334,7 +335,8 @@ class ServerFilters:
     tags_any: list[str] = field(default_factory=list)
     not_tags: list[str] = field(default_factory=list)
     not_tags_any: list[str] = field(default_factory=list)
-    match_nothing: bool = False              # ip/ip6: no server has an address yet
+    match_nothing: bool = False
+    uuids: list[str] | None = None           # ip/ip6: the servers whose addresses match
 
 
 def _tagged(tag: str) -> Any:
@@ -401,8 +403,10 @@ def _filtered(filters: ServerFilters, columns: Sequence[Any] | None = None) -> A
     """``filters`` as WHERE clauses on a select of ``columns`` (default :data:`LISTED`)."""
     stmt = _SELECT_LISTED if columns is None else \
         _SELECT_UUIDS if columns is _UUID_COLUMNS else sa.select(*columns)
-    if filters.match_nothing:
+    if filters.match_nothing or filters.uuids == []:
         return stmt.where(sa.false())
+    if filters.uuids is not None:
+        stmt = stmt.where(Instance.uuid.in_(filters.uuids))
     exact = {Instance.project_id: filters.project_id, Instance.user_id: filters.user_id,
              Instance.image_ref: filters.image, Instance.host: filters.host,
              Instance.node: filters.node, Instance.uuid: filters.uuid,
@@ -627,3 +631,24 @@ def parse_time(name: str, value: str) -> datetime:
         raise BadRequest(f"Invalid filter value {value} for {name}: not an ISO 8601 "
                          "time.") from None
     return as_utc(parsed)
+
+
+async def uuids_with_address(db: AsyncSession, project_id: str | None, ip: str | None,
+                             ip6: str | None) -> list[str]:
+    """The servers (of ``project_id``, or of all projects) with a fixed IPv4 address that
+    ``ip`` matches or an IPv6 one ``ip6`` matches, as Nova's ``_ip_filter``."""
+    patterns = {4: re.compile(ip) if ip is not None else None,
+                6: re.compile(ip6) if ip6 is not None else None}
+    stmt = sa.select(Instance.uuid, Instance.network_info).where(
+        Instance.network_info.is_not(None))
+    if project_id is not None:
+        stmt = stmt.where(Instance.project_id == project_id)
+    found = []
+    for uuid, info in await db.execute(stmt):
+        for vif in info or ():
+            if any((pattern := patterns.get(int(fixed.get("version") or 0))) is not None
+                   and pattern.match(str(fixed.get("address") or ""))
+                   for fixed in vif.get("fixed_ips") or ()):
+                found.append(uuid)
+                break
+    return found

@@ -315,6 +315,24 @@ COMPUTE = _table("compute", {
     ("GET", f"{_SERVER}/tags/{{tag}}"): "ooo/ohh",
     ("PUT", f"{_SERVER}/tags/{{tag}}"): "ood/ohh",
     ("DELETE", f"{_SERVER}/tags/{{tag}}"): "ood/ohh",
+    ("GET", f"{_SERVER}/os-interface"): "ooo/ohh",
+    ("POST", f"{_SERVER}/os-interface"): "ood/ohh",
+    ("GET", f"{_SERVER}/os-interface/{{port_id}}"): "ooo/ohh",
+    ("DELETE", f"{_SERVER}/os-interface/{{port_id}}"): "ood/ohh",
+    ("GET", f"{_SERVER}/os-security-groups"): "ooo/ohh",
+    # The network proxies (up to 2.35): the policy's target is the caller's own project,
+    # so a reader is denied before another project's group is looked for (not found).
+    ("GET", "/v2.1/os-security-groups"): ANYONE,
+    ("POST", "/v2.1/os-security-groups"): "ood/ood",
+    ("GET", "/v2.1/os-security-groups/{security_group_id}"): "ooo/ohh",
+    ("PUT", "/v2.1/os-security-groups/{security_group_id}"): "ood/ohd",
+    ("DELETE", "/v2.1/os-security-groups/{security_group_id}"): "ood/ohd",
+    ("POST", "/v2.1/os-security-group-rules"): "ood/ohd",
+    ("DELETE", "/v2.1/os-security-group-rules/{security_group_rule_id}"): "ood/ohd",
+    ("GET", "/v2.1/os-floating-ips"): ANYONE,
+    ("POST", "/v2.1/os-floating-ips"): "ood/ood",
+    ("GET", "/v2.1/os-floating-ips/{floatingip_id}"): "ooo/ohh",
+    ("DELETE", "/v2.1/os-floating-ips/{floatingip_id}"): "ood/ohd",
 })
 
 

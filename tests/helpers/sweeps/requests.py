@@ -22,6 +22,7 @@ from helpers.sweeps.world import (
     PASSWORD,
     PUBLIC_KEY,
     World,
+    attach_interface,
     report_network_agent,
 )
 
@@ -338,6 +339,33 @@ async def _server_tags(cell: Cell) -> Any:
     return {"tags": ["sweep-tag"]}
 
 
+@body("compute", "POST", "/v2.1/servers/{server_id}/os-interface")
+async def _interface(cell: Cell) -> Any:
+    return {"interfaceAttachment": {
+        "net_id": cell.world.tenants[cell.side].ids["interface_network_id"]}}
+
+
+@body("compute", "POST", "/v2.1/os-security-groups")
+@body("compute", "PUT", "/v2.1/os-security-groups/{security_group_id}")
+async def _compute_security_group(cell: Cell) -> Any:
+    """Nova's proxy takes both a name and a description, on create and on update."""
+    return {"security_group": {"name": unique("sweep-sg"), "description": "swept"}}
+
+
+@body("compute", "POST", "/v2.1/os-security-group-rules")
+async def _compute_rule(cell: Cell) -> Any:
+    """A rule no other call made, in Nova's shape: a port of its own, drawn at random."""
+    port = 1024 + uuid.uuid4().int % 60000
+    return {"security_group_rule": {
+        "parent_group_id": cell.world.tenants[cell.side].ids["security_group_id"],
+        "ip_protocol": "tcp", "from_port": port, "to_port": port, "cidr": "10.0.0.0/8"}}
+
+
+@body("compute", "POST", "/v2.1/os-floating-ips")
+async def _compute_floating_ip(cell: Cell) -> Any:
+    return {"pool": cell.world.shared["network:external_name"]}
+
+
 # --- preparing what a destructive request consumes -----------------------------------------
 
 # --- network -------------------------------------------------------------------------------
@@ -375,7 +403,9 @@ async def _security_group_rule(cell: Cell) -> Any:
 
 @body("network", "PUT", "/v2.0/quotas/{project_id}")
 async def _network_quota(cell: Cell) -> Any:
-    return {"quota": {"network": 50}}
+    """Also what a quota DELETE is undone with: room for the security groups the compute
+    proxy's sweep made in the project."""
+    return {"quota": {"network": 50, "security_group": 50, "security_group_rule": 500}}
 
 
 @body("network", "POST", "/v2.0/ports")
@@ -525,7 +555,9 @@ def _owner_token(cell: Cell, route: Route) -> str:
     """Who makes a thing for a cell: its owner for what a project or a user owns, the cloud
     admin for the rest."""
     owned = {("compute", "/v2.1/servers"), ("compute", "/v2.1/os-server-groups"),
-             ("image", "/v2/images")}
+             ("compute", "/v2.1/os-security-groups"),
+             ("compute", "/v2.1/os-security-group-rules"),
+             ("compute", "/v2.1/os-floating-ips"), ("image", "/v2/images")}
     # What the cloud admin keeps even in the network service: each project's quotas.
     admins = {("network", "/v2.0/quotas/{project_id}")}
     per_user = {("compute", "/v2.1/os-keypairs"),
@@ -635,6 +667,13 @@ async def _service_row(cell: Cell) -> dict[str, str]:
                               binary="nova-compute", topic="compute.retired",
                               availability_zone="nova"))
     return {"service_id": service_id}
+
+
+@prepares("compute", "DELETE", "/v2.1/servers/{server_id}/os-interface/{port_id}")
+async def _attached_port(cell: Cell) -> dict[str, str]:
+    """A new interface of the side's server to detach; the world's own stays."""
+    tenant = cell.world.tenants[cell.side]
+    return {"port_id": await attach_interface(cell.world, tenant, cell.member_token)}
 
 
 @prepares("network", "DELETE", "/v2.0/agents/{agent_id}")

@@ -31,6 +31,15 @@ VERSION_HEADERS = {"placement": {"OpenStack-API-Version": "placement latest"},
 IMAGE_PATCH = "application/openstack-images-v2.1-json-patch"
 # Routes the newest microversion removed, swept at the last version that has them.
 LAST_VERSIONS = {Route("compute", "/v2.1/os-hypervisors/statistics", "GET"): "compute 2.87"}
+# The network proxies Nova removed at 2.36: every route under these, swept at 2.35.
+PROXY_PREFIXES = ("/v2.1/os-security-groups", "/v2.1/os-security-group-rules",
+                  "/v2.1/os-floating-ips")
+
+
+def _last_version(service: str, path: str) -> dict[str, str]:
+    if service == "compute" and path.startswith(PROXY_PREFIXES):
+        return {"OpenStack-API-Version": "compute 2.35"}
+    return {}
 
 
 @dataclass
@@ -61,7 +70,8 @@ class World:
     async def request(self, route: Route, path: str, *, token: str | None,
                       headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         """One request to ``route``'s service, with that service's newest microversion."""
-        sent = {**VERSION_HEADERS.get(route.service, {}), **(headers or {})}
+        sent = {**VERSION_HEADERS.get(route.service, {}),
+                **_last_version(route.service, route.template), **(headers or {})}
         if route in LAST_VERSIONS:
             sent["OpenStack-API-Version"] = LAST_VERSIONS[route]
         if token is not None:
@@ -75,7 +85,7 @@ class World:
     async def call(self, service: str, method: str, path: str, *, token: str | None = None,
                    expect: int | tuple[int, ...] | None = None, **kwargs: Any
                    ) -> httpx.Response:
-        headers = {**VERSION_HEADERS.get(service, {}),
+        headers = {**VERSION_HEADERS.get(service, {}), **_last_version(service, path),
                    "X-Auth-Token": token or self.cloud.identity.admin_token,
                    **kwargs.pop("headers", {})}
         r = await self.client(service).request(method, path, headers=headers, **kwargs)
@@ -140,8 +150,11 @@ class World:
             return SWEEP_NETWORK_LABEL
         if service == "network":
             return self._network_value(name, tenant, template)
-        if name in ("server_id", "group_id", "request_id"):
+        if name in ("server_id", "group_id", "request_id", "security_group_id",
+                    "security_group_rule_id", "floatingip_id"):
             return tenant.ids[name]
+        if name == "port_id":
+            return tenant.ids["interface_port_id"]
         return self.shared[f"compute:{name}"]
 
     def _network_value(self, name: str, tenant: Tenant, template: str) -> str:
@@ -371,7 +384,7 @@ async def _compute(world: World) -> None:
     for tenant in world.tenants.values():
         member = tenant.callers["member"].token
         tenant.ids["server_id"] = server_id = await world.make_server(tenant)
-        await _give_address(world, server_id)
+        await _give_address(world, tenant)
         await world.call("compute", "PUT", f"/v2.1/servers/{server_id}/tags/sweep-tag",
                          token=member, expect=201)
         await world.call("compute", "PUT", f"/v2.1/servers/{server_id}/metadata/sweep_key",
@@ -398,17 +411,27 @@ async def _compute(world: World) -> None:
 SWEEP_NETWORK_LABEL = "sweep-net"
 
 
-async def _give_address(world: World, server_id: str) -> None:
-    """An address on a network named :data:`SWEEP_NETWORK_LABEL` in the server's info
-    cache (no port: the network sweeps delete networks, which a port would hold)."""
-    from ownstack.compute.objects.instances import set_network_info
+async def _give_address(world: World, tenant: Tenant) -> None:
+    """An interface of the server on a network of its own named
+    :data:`SWEEP_NETWORK_LABEL` (no other sweep deletes it), attached through os-interface:
+    its port is the sweeps' ``port_id`` of the server."""
+    member = tenant.callers["member"].token
+    r = await world.call("network", "POST", "/v2.0/networks", token=member, expect=201,
+                         json={"network": {"name": SWEEP_NETWORK_LABEL}})
+    tenant.ids["interface_network_id"] = network_id = r.json()["network"]["id"]
+    await world.call("network", "POST", "/v2.0/subnets", token=member, expect=201,
+                     json={"subnet": {"network_id": network_id, "ip_version": 4,
+                                      "cidr": "192.0.2.0/24"}})
+    tenant.ids["interface_port_id"] = await attach_interface(world, tenant, member)
 
-    async with world.cloud.svc.write() as db:
-        await set_network_info(db, server_id, [{
-            "id": str(uuid.uuid4()), "address": "fa:16:3e:00:00:01", "devname": "tap0",
-            "bridge": "brq0", "mtu": 1500, "active": True, "preserve_on_delete": False,
-            "tag": None, "network": {"id": str(uuid.uuid4()), "label": SWEEP_NETWORK_LABEL},
-            "fixed_ips": [{"address": "192.0.2.10", "version": 4, "subnet_id": None}]}])
+
+async def attach_interface(world: World, tenant: Tenant, token: str) -> str:
+    """A new port of the tenant's server on its interface network: the port's id."""
+    r = await world.call("compute", "POST",
+                         f"/v2.1/servers/{tenant.ids['server_id']}/os-interface",
+                         token=token, expect=200, json={"interfaceAttachment": {
+                             "net_id": tenant.ids["interface_network_id"]}})
+    return str(r.json()["interfaceAttachment"]["port_id"])
 
 
 async def report_network_agent(world: World, host: str) -> str:
@@ -426,6 +449,7 @@ async def _network(world: World) -> None:
     r = await world.call("network", "POST", "/v2.0/networks", expect=201, json={
         "network": {"name": unique("sweep-public"), "router:external": True}})
     world.shared["network:external_id"] = public = r.json()["network"]["id"]
+    world.shared["network:external_name"] = r.json()["network"]["name"]
     await world.call("network", "POST", "/v2.0/subnets", expect=201, json={"subnet": {
         "network_id": public, "ip_version": 4, "cidr": "172.24.0.0/16", "enable_dhcp": False}})
     for tenant in world.tenants.values():
@@ -454,7 +478,9 @@ async def _network(world: World) -> None:
                                  "port_range_max": 22}})
         tenant.ids["security_group_rule_id"] = r.json()["security_group_rule"]["id"]
         await world.call("network", "PUT", f"/v2.0/quotas/{tenant.project_id}", expect=200,
-                         json={"quota": {"network": 50, "router": 50, "floatingip": 50}})
+                         json={"quota": {"network": 50, "router": 50, "floatingip": 50,
+                                             "security_group": 50,
+                                             "security_group_rule": 500}})
         r = await world.call("network", "POST", "/v2.0/subnets", token=member, expect=201,
                              json={"subnet": {"network_id": network_id, "ip_version": 4,
                                               "cidr": "192.168.0.0/24"}})

@@ -36,6 +36,7 @@ from ownstack.common.clients.image import ImageClientError, ImageInfo, ImageNotF
 from ownstack.common.errors import BadRequest, Forbidden, OwnstackError
 from ownstack.compute import rpc
 from ownstack.compute.api.common import at_least, check_user_data, links, nudge, version_of
+from ownstack.compute.api.handlers import network_proxies
 from ownstack.compute.api.schemas import server_actions as schemas
 from ownstack.compute.api.server_common import (
     caller_is_admin,
@@ -59,9 +60,8 @@ _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 _NOT_YET: Final = frozenset({
     "resize", "confirmResize", "revertResize", "pause", "unpause", "suspend", "resume",
     "shelve", "shelveOffload", "unshelve", "rescue", "unrescue", "migrate",
-    "os-migrateLive", "evacuate", "changePassword", "createBackup", "addSecurityGroup",
-    "removeSecurityGroup", "addFixedIp", "removeFixedIp", "addFloatingIp",
-    "removeFloatingIp", "os-resetState", "resetNetwork", "injectNetworkInfo",
+    "os-migrateLive", "evacuate", "changePassword", "createBackup", "addFixedIp", "removeFixedIp",
+    "os-resetState", "resetNetwork", "injectNetworkInfo",
     "forceDelete", "restore", "trigger_crash_dump", "os-getVNCConsole",
     "os-getSPICEConsole", "os-getRDPConsole", "os-getSerialConsole", "os-resetPassword"})
 
@@ -310,4 +310,8 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "lock": _lock,
     "unlock": _unlock,
     "os-getConsoleOutput": _console_output,
+    "addSecurityGroup": network_proxies.security_group_action,
+    "removeSecurityGroup": network_proxies.security_group_action,
+    "addFloatingIp": network_proxies.floating_ip_action,
+    "removeFloatingIp": network_proxies.floating_ip_action,
 }

@@ -185,6 +185,9 @@ async def _list(req: Req, *, detail: bool) -> Response:
     sort = _sort(req, query)
     limit = limit_of(req)
     async with req.svc.read() as db:
+        ip, ip6 = _one(query, "ip"), _one(query, "ip6")
+        if ip is not None or ip6 is not None:
+            filters.uuids = await servers.uuids_with_address(db, filters.project_id, ip, ip6)
         page = await servers.list_instances(db, filters, limit=limit,
                                             marker=_one(query, "marker"), sort=sort)
         found = page.rows
@@ -253,8 +256,10 @@ def _filters(req: Req, query: dict[str, list[str]], rule: str) -> ServerFilters:
     filters.image = _last_segment(image) if image else None
     flavor = _one(query, "flavor")
     filters.flavor = _last_segment(flavor) if flavor else None
-    if _one(query, "ip") is not None or _one(query, "ip6") is not None:
-        filters.match_nothing = True
+    for name in ("ip", "ip6"):
+        value = _one(query, name)
+        if value is not None:
+            _check_regex(name, value)
     if "locked" in query:
         filters.locked = _boolean("locked", _one(query, "locked") or "")
     for name in ("tags", "tags-any", "not-tags", "not-tags-any"):

@@ -37,7 +37,7 @@ import logging
 import shlex
 import shutil
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -137,7 +137,9 @@ class QemuDriver:
 
     @property
     def capabilities(self) -> Mapping[str, bool]:
-        return {c.value: True for c in Capability}
+        # NICs are fixed by the command line written at spawn: an interface attached to a
+        # running server is plugged when the guest is next spawned (a rebuild).
+        return {c.value: c != Capability.NIC_HOTPLUG for c in Capability}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -598,6 +600,9 @@ class QemuDriver:
                 f.truncate(len(tail))
         except OSError:
             return
+
+    async def plug_nics(self, uuid: str, nics: Sequence[NicSpec]) -> None:
+        check_capability(self, Capability.NIC_HOTPLUG)
 
     async def console_output(self, uuid: str, max_bytes: int | None = None) -> str:
         check_capability(self, Capability.CONSOLE_LOG)

@@ -21,6 +21,7 @@ from ownstack.compute.drivers.base import (
     PhaseTimer,
     PowerState,
     SpawnFailed,
+    Unsupported,
 )
 from ownstack.compute.drivers.fake import (
     QCOW2_MAGIC,
@@ -209,3 +210,27 @@ async def test_a_hundred_hosts_with_a_thousand_guests_are_cheap(image: ImageRef)
     listed = [len(await d.list_guests()) for d in drivers]
     assert sum(listed) == 1000 and set(listed) == {10}
     assert time.perf_counter() - t0 < 5
+
+
+async def test_plug_nics_changes_the_taps_and_keeps_power(image: ImageRef) -> None:
+    driver = FakeComputeDriver()
+    first = NicSpec("p1", "fa:16:3e:00:00:01", "tap-p1", "brq1")
+    second = NicSpec("p2", "fa:16:3e:00:00:02", "tap-p2", "brq2")
+    guest = spec(image, nics=(first,))
+    await driver.spawn(guest, PhaseTimer())
+    assert (await driver.get_info(guest.uuid)).nics == ("p1",)
+    await driver.plug_nics(guest.uuid, [first, second])
+    info = await driver.get_info(guest.uuid)
+    assert info.nics == ("p1", "p2") and info.details["taps"] == ["tap-p1", "tap-p2"]
+    assert info.power_state == PowerState.RUNNING
+    await driver.plug_nics(guest.uuid, [second])
+    assert (await driver.get_info(guest.uuid)).nics == ("p2",)
+
+
+async def test_without_hotplug_nics_are_not_reported_nor_changed(image: ImageRef) -> None:
+    driver = FakeComputeDriver(capabilities={"supports_nic_hotplug": False})
+    guest = spec(image)
+    await driver.spawn(guest, PhaseTimer())
+    assert (await driver.get_info(guest.uuid)).nics is None
+    with pytest.raises(Unsupported):
+        await driver.plug_nics(guest.uuid, [])
