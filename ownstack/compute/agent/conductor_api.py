@@ -11,25 +11,16 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from ownstack.common.bus import Bus
+from ownstack.common.agent.control_plane import ControlPlaneClient
 from ownstack.compute.rpc import CONDUCTOR_TOPIC, InstanceSpec
 
 ANY_TASK = "*"
-DEFAULT_TIMEOUT = 30.0
 
 
-class ConductorAPI:
+class ConductorAPI(ControlPlaneClient):
     """Conductor calls made on behalf of one compute host."""
 
-    def __init__(self, bus: Bus, host: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.bus = bus
-        self.host = host
-        self.timeout = timeout
-
-    async def _call(self, method: str, payload: dict[str, Any], *,
-                    timeout: float | None = None) -> Any:
-        return await self.bus.call(CONDUCTOR_TOPIC, method, payload,
-                                   timeout=self.timeout if timeout is None else timeout)
+    topic = CONDUCTOR_TOPIC
 
     async def report_node(self, report: dict[str, Any], *, timeout: float | None = None
                           ) -> dict[str, Any]:

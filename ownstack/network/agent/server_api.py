@@ -11,22 +11,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from ownstack.common.bus import Bus
+from ownstack.common.agent.control_plane import ControlPlaneClient
 from ownstack.network.rpc import NETWORK_TOPIC, PortInfo
 
-DEFAULT_TIMEOUT = 30.0
 
-
-class NetworkServerAPI:
-    def __init__(self, bus: Bus, host: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.bus = bus
-        self.host = host
-        self.timeout = timeout
-
-    async def _call(self, method: str, payload: dict[str, Any], *,
-                    timeout: float | None = None) -> Any:
-        return await self.bus.call(NETWORK_TOPIC, method, payload,
-                                   timeout=self.timeout if timeout is None else timeout)
+class NetworkServerAPI(ControlPlaneClient):
+    topic = NETWORK_TOPIC
 
     async def report_agent(self, report: dict[str, Any], *, timeout: float | None = None
                            ) -> dict[str, Any]:
