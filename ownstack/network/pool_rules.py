@@ -57,8 +57,29 @@ def _parse_prefix(value: object) -> IPNetwork:
 
 
 def compact(networks: Iterable[IPNetwork]) -> list[IPNetwork]:
-    """The smallest list of CIDRs that covers ``networks`` (all of one version)."""
-    return list(ipaddress.collapse_addresses(networks))  # type: ignore[type-var]
+    """The smallest list of CIDRs that covers ``networks``, each version on its own."""
+    given = list(networks)
+    v4 = [n for n in given if isinstance(n, ipaddress.IPv4Network)]
+    v6 = [n for n in given if isinstance(n, ipaddress.IPv6Network)]
+    return [*ipaddress.collapse_addresses(v4), *ipaddress.collapse_addresses(v6)]
+
+
+def covers(outer: IPNetwork, inner: IPNetwork) -> bool:
+    """Whether ``inner`` lies wholly within ``outer`` (never across versions)."""
+    if isinstance(outer, ipaddress.IPv4Network) and isinstance(inner, ipaddress.IPv4Network):
+        return outer.supernet_of(inner)
+    if isinstance(outer, ipaddress.IPv6Network) and isinstance(inner, ipaddress.IPv6Network):
+        return outer.supernet_of(inner)
+    return False
+
+
+def _without(block: IPNetwork, taken: IPNetwork) -> list[IPNetwork]:
+    """``block`` less ``taken`` (which it contains), as CIDRs."""
+    if isinstance(block, ipaddress.IPv4Network) and isinstance(taken, ipaddress.IPv4Network):
+        return list(block.address_exclude(taken))
+    if isinstance(block, ipaddress.IPv6Network) and isinstance(taken, ipaddress.IPv6Network):
+        return list(block.address_exclude(taken))
+    return [block]
 
 
 def _bounds_error(kind: str, value: int, base_kind: str, base: int) -> NetworkBadRequest:
@@ -137,10 +158,10 @@ def free_blocks(prefixes: Sequence[IPNetwork], allocated: Iterable[IPNetwork]
         for block in free:
             if block.version != taken.version or not block.overlaps(taken):
                 remaining.append(block)
-            elif taken.supernet_of(block):  # type: ignore[arg-type]
+            elif covers(taken, block):
                 continue
             else:
-                remaining.extend(block.address_exclude(taken))  # type: ignore[arg-type]
+                remaining.extend(_without(block, taken))
         free = remaining
     return sorted(compact(free), key=lambda block: (-block.prefixlen, int(block.network_address)))
 
@@ -178,7 +199,7 @@ def pick_prefix(plan: PoolPlan, allocated: Iterable[str], *, prefixlen: int | No
         wanted = ipaddress.ip_network(cidr)
         check_prefixlen(plan, wanted.prefixlen)
         for block in free:
-            if block.version == wanted.version and block.supernet_of(wanted):  # type: ignore[arg-type]
+            if covers(block, wanted):
                 return wanted
         raise allocation_error("Cannot allocate requested subnet from the available set of "
                                "prefixes")
