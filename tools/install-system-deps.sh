@@ -15,8 +15,13 @@ set -euo pipefail
 #   mtools, dosfstools                       : the test image's FAT partition, made without root
 #   cpio                                     : the test image's initramfs
 #   xorriso                                  : config drives (ISO9660) in the test-image tests
+#   dnsmasq-base                             : the DHCP server of each network (no system service)
+#   nftables                                 : security groups, NAT, and the host's leak guard
+#   busybox                                  : udhcpc, a DHCP client for the data-path tests
+#   tcpdump                                  : the data-path tests' captures (nothing leaks)
 PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux
-          qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso)
+          qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso dnsmasq-base nftables
+          busybox tcpdump)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
