@@ -205,3 +205,66 @@ class NetworkDriver(Protocol):
 class DriverFactory(Protocol):
     def __call__(self, host: str, state_dir: Path, options: Mapping[str, Any]
                  ) -> NetworkDriver: ...
+
+
+# -- routers (L3) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RouterAddress:
+    """An address on a router leg, with its subnet's prefix length (``10.0.0.1``, 24)."""
+
+    ip_address: str
+    prefixlen: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouterLeg:
+    """One port of a router, as the host wires it: a veth whose host end (``tap`` + the
+    port id, :func:`~ownstack.network.drivers.naming.tap_name`) sits on ``bridge`` and
+    whose other end, in the router's namespace, has the port's MAC and addresses."""
+
+    port_id: str
+    mac_address: str
+    bridge: str
+    addresses: tuple[RouterAddress, ...]
+    mtu: int = 1450
+
+
+@dataclass(frozen=True, slots=True)
+class RouterGateway:
+    """The router's leg on the external network, the next hop beyond it, and whether the
+    router source-NATs its subnets' traffic out through it."""
+
+    leg: RouterLeg
+    next_hops: tuple[str, ...] = ()        # the external subnets' gateways (default routes)
+    enable_snat: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIpSpec:
+    floating_ip_address: str
+    fixed_ip_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraRoute:
+    destination: str
+    nexthop: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSpec:
+    """One router as a host carries it. Equal specs need no rework; any difference (an
+    interface added, a floating IP associated) is applied without disturbing the rest."""
+
+    router_id: str
+    interfaces: tuple[RouterLeg, ...] = ()
+    gateway: RouterGateway | None = None
+    routes: tuple[ExtraRoute, ...] = ()
+    floating_ips: tuple[FloatingIpSpec, ...] = ()
+    admin_state_up: bool = True
+
+    @property
+    def namespace(self) -> str:
+        return naming.router_namespace(self.router_id)
