@@ -29,8 +29,7 @@ import ipaddress
 import json
 import logging
 import re
-import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,6 +37,7 @@ from pyroute2 import IPRoute, NetlinkError, netns
 
 from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import DriverError, RouterLeg, RouterSpec
+from ownstack.network.drivers.linux.run import run, run_sync
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ METADATA_PORT: Final = 9697            # the proxy's port inside a router, as Ne
 NAT_TABLE: Final = "ownstack_nat"
 FILTER_TABLE: Final = "ownstack_router"
 RTPROT_STATIC: Final = 4               # routes this module adds carry this protocol
-NFT_TIMEOUT: Final = 10.0
 _ID = re.compile(r"^[0-9a-fA-F-]{1,64}$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -189,7 +188,7 @@ class LinuxRouters:
         async with self._lock(spec.router_id):
             await asyncio.to_thread(self._write_record, spec)
             await asyncio.to_thread(self._ensure_links, spec)
-            await _run(["ip", "netns", "exec", spec.namespace, "nft", "-f", "-"],
+            await run(["ip", "netns", "exec", spec.namespace, "nft", "-f", "-"],
                        input=script)
 
     async def remove(self, router_id: str) -> None:
@@ -216,7 +215,7 @@ class LinuxRouters:
         if namespace not in await asyncio.to_thread(netns.listnetns):
             raise RouterMissing(router_id)
         links, routes = await asyncio.to_thread(self._describe_links, namespace)
-        ruleset = await _run(["ip", "netns", "exec", namespace, "nft", "-j", "list", "table",
+        ruleset = await run(["ip", "netns", "exec", namespace, "nft", "-j", "list", "table",
                               "ip", NAT_TABLE], check=False)
         return {"namespace": namespace, "legs": links, "routes": routes,
                 "nat": _nat_rules(ruleset)}
@@ -402,25 +401,5 @@ def _expr_text(expressions: Iterable[Any]) -> str:
 
 
 def _sysctl(namespace: str, values: dict[str, str]) -> None:
-    argv = ["ip", "netns", "exec", namespace, "sysctl", "-q", "-w",
-            *(f"{key}={value}" for key, value in values.items())]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=NFT_TIMEOUT,
-                          check=False)
-    if done.returncode != 0:
-        raise DriverError(f"sysctl in {namespace} failed: {done.stderr.strip()}")
-
-
-async def _run(argv: Sequence[str], *, input: str | None = None, check: bool = True) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        out, err = await asyncio.wait_for(
-            process.communicate(input.encode() if input is not None else None), NFT_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise DriverError(f"{' '.join(argv[:5])} timed out") from None
-    if check and process.returncode != 0:
-        raise DriverError(f"{' '.join(argv[:6])} failed: {err.decode().strip()}")
-    return out.decode()
+    run_sync(["ip", "netns", "exec", namespace, "sysctl", "-q", "-w",
+              *(f"{key}={value}" for key, value in values.items())])
