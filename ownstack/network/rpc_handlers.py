@@ -17,7 +17,7 @@ from ownstack.common.bus import Bus, Payload, Subscription
 from ownstack.common.db.database import Database
 from ownstack.network import rpc
 from ownstack.network.notifier import ComputeNotifier
-from ownstack.network.objects import agents, bindings
+from ownstack.network.objects import agents, bindings, router_info
 from ownstack.network.objects.bindings import PortState
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ class NetworkRpc:
             "host_networks": self.host_networks,
             "get_port": self.get_port,
             "port_status": self.port_status,
+            "host_routers": self.host_routers,
+            "get_router": self.get_router,
+            "router_status": self.router_status,
         }
 
     async def start(self) -> None:
@@ -93,7 +96,39 @@ class NetworkRpc:
         self.notifier.port_changes([change])
         return {"applied": True, "status": change[1].status}
 
+    async def host_routers(self, payload: Payload) -> dict[str, Any]:
+        host = str(payload["host"])
+        async with self.db.write() as session:
+            row = await agents.find(session, rpc.AGENT_TYPE, host)
+            routing = row is not None and router_info.can_route(row)
+            return {"routers": await router_info.host_routers(session, host,
+                                                              routing=routing)}
+
+    async def get_router(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            return {"router": await router_info.router_info(session,
+                                                            str(payload["router_id"]))}
+
+    async def router_status(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.write() as session:
+            changed = await router_info.report_status(
+                session, str(payload["router_id"]), str(payload["host"]),
+                str(payload["status"]))
+        return {"applied": bool(changed), "ports": [port_id for port_id, _ in changed]}
+
     # -- nudges to agents ---------------------------------------------------------------
+
+    async def router_changed(self, router_id: str, *hosts: str) -> None:
+        """After a router, its interfaces, gateway, routes or floating IPs changed: nudge
+        the agent hosting it (and any host it left). Never raises."""
+        try:
+            async with self.db.read() as session:
+                host = await router_info.router_host(session, router_id)
+        except Exception:
+            log.exception("could not find the host of router %s", router_id)
+            host = ""
+        await self._cast({h for h in (host, *hosts) if h}, "router_changed",
+                         {"router_id": router_id})
 
     async def port_changed(self, before: PortState | None, after: PortState | None) -> None:
         """After a port changed (made, updated, bound, unbound, deleted): nudge the agents
