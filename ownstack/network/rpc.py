@@ -125,6 +125,7 @@ class RouterAddressInfo(TypedDict):
 class RouterLegInfo(TypedDict):
     port_id: str
     mac_address: str
+    status: str
     network: NetworkInfo
     addresses: list[RouterAddressInfo]
 

@@ -55,6 +55,12 @@ class NetworkState(ServiceState):
         hosts concerned are nudged and compute told of a status change; never raises."""
         await self.rpc.port_changed(before, after)
 
+    async def router_changed(self, router_id: str | None, *hosts: str) -> None:
+        """Call after a change to a router (its gateway, interfaces, routes, floating IPs)
+        commits, with the hosts it was on before: the agent hosting it looks again."""
+        if router_id:
+            await self.rpc.router_changed(router_id, *hosts)
+
     async def network_changed(self, network_id: str) -> None:
         """Call after a network's update commits (MTU, admin state): its agents look again."""
         await self.rpc.network_changed(network_id)

@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 
 from helpers.names import unique
-from helpers.process import Cloud, member_cloud, wait_for_network
+from helpers.process import Cloud, member_cloud, wait_for_network, wait_until
 
 pytestmark = pytest.mark.functional
 
@@ -37,6 +37,13 @@ def test_router_and_floating_ip_through_the_cli(cloud: Cloud) -> None:
     cloud.osc("router", "add", "subnet", router_name, subnet["id"], cloud=alice)
     ports = cloud.osc_json("port", "list", "--router", router_name, cloud=alice)
     assert [p["Fixed IP Addresses"][0]["ip_address"] for p in ports] == ["10.0.0.1"]
+    # The network agent hosts the router: its legs are bound to the agent's host and go
+    # ACTIVE once the router is made there (the gateway port is the admin's to see).
+    wait_until("the router's interface ACTIVE", lambda: cloud.osc_json(
+        "port", "list", "--router", router_name, cloud=alice)[0]["Status"] == "ACTIVE",
+        timeout=30)
+    legs = cloud.osc_json("port", "list", "--router", router_name, "--long")
+    assert {p["Status"] for p in legs} == {"ACTIVE"} and len(legs) == 2
 
     cloud.osc("router", "set", "--route", "destination=192.168.50.0/24,gateway=10.0.0.20",
               router_name, cloud=alice)
@@ -56,6 +63,9 @@ def test_router_and_floating_ip_through_the_cli(cloud: Cloud) -> None:
     cloud.osc("floating", "ip", "set", "--port", port["id"], address, cloud=alice)
     shown = cloud.osc_json("floating", "ip", "show", address, cloud=alice)
     assert shown["port_id"] == port["id"] and shown["router_id"] == router["id"]
+    # ACTIVE once the router's host has its NAT (the agent's report, never the API's)
+    wait_until("the floating IP ACTIVE", lambda: cloud.osc_json(
+        "floating", "ip", "show", address, cloud=alice)["status"] == "ACTIVE", timeout=30)
     assert shown["fixed_ip_address"] == port["fixed_ips"][0]["ip_address"]
     # The interface is needed while the floating IP maps through it.
     result = cloud.osc("router", "remove", "subnet", router_name, subnet["id"], cloud=alice,
@@ -64,7 +74,8 @@ def test_router_and_floating_ip_through_the_cli(cloud: Cloud) -> None:
 
     cloud.osc("floating", "ip", "unset", "--port", address, cloud=alice)
     shown = cloud.osc_json("floating", "ip", "show", address, cloud=alice)
-    assert shown["port_id"] is None and shown["router_id"] is None
+    assert shown["port_id"] is None and shown["router_id"] is None and \
+        shown["status"] == "DOWN"
 
     cloud.osc("router", "remove", "subnet", router_name, subnet["id"], cloud=alice)
     assert cloud.osc_json("port", "list", "--router", router_name, cloud=alice) == []

@@ -61,3 +61,4 @@ def router_interface_name(port_id: str) -> str:
 def router_gateway_name(port_id: str) -> str:
     """A router's gateway leg inside its namespace: ``qg-`` + the first 11 of its port id."""
     return ROUTER_GATEWAY_PREFIX + port_id[:ID_PREFIX_LENGTH]
+

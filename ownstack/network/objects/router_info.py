@@ -133,6 +133,7 @@ async def _legs(db: AsyncSession, ports: Sequence[Port]) -> dict[str, RouterLegI
             "subnet_id": subnet_id, "ip_address": address,
             "prefixlen": ipaddress.ip_network(cidr).prefixlen})
     return {port.id: {"port_id": port.id, "mac_address": port.mac_address,
+                      "status": port.status,
                       "network": network_info(networks[port.network_id]),
                       "addresses": addresses.get(port.id, [])}
             for port in ports if port.network_id in networks}

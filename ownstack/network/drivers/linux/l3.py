@@ -25,6 +25,7 @@ same machine are never touched.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import json
 import logging
@@ -36,7 +37,15 @@ from typing import Any, Final
 from pyroute2 import IPRoute, NetlinkError, netns
 
 from ownstack.network.drivers import naming
-from ownstack.network.drivers.base import DriverError, RouterLeg, RouterSpec
+from ownstack.network.drivers.base import (
+    DriverError,
+    ExtraRoute,
+    FloatingIpSpec,
+    RouterAddress,
+    RouterGateway,
+    RouterLeg,
+    RouterSpec,
+)
 from ownstack.network.drivers.linux.run import run, run_sync
 
 log = logging.getLogger(__name__)
@@ -168,13 +177,21 @@ class LinuxRouters:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self._record(spec.router_id)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"router_id": spec.router_id}))
+        tmp.write_text(json.dumps(dataclasses.asdict(spec)))
         tmp.replace(path)
 
     def _recorded(self) -> list[str]:
         if not self.state_dir.is_dir():
             return []
         return sorted(p.stem for p in self.state_dir.glob("*.json"))
+
+    def _read_record(self, router_id: str) -> RouterSpec | None:
+        """The spec last applied to the router, or None (no record, or an unreadable one:
+        then the router is taken as absent and made again)."""
+        try:
+            return spec_from_record(json.loads(self._record(router_id).read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     # -- the contract ------------------------------------------------------------------
 
@@ -198,11 +215,19 @@ class LinuxRouters:
             await asyncio.to_thread(self._remove, router_id, namespace)
         self._locks.pop(router_id, None)
 
-    async def routers(self) -> list[str]:
-        """The ids of the routers this driver made that exist (namespace present)."""
-        existing = set(await asyncio.to_thread(netns.listnetns))
-        return [router_id for router_id in await asyncio.to_thread(self._recorded)
-                if naming.router_namespace(router_id) in existing]
+    async def routers(self) -> list[RouterSpec]:
+        """The routers this driver made whose namespace exists, each with the spec last
+        applied to it. (A router whose namespace vanished is absent: made again.)"""
+        return await asyncio.to_thread(self._routers)
+
+    def _routers(self) -> list[RouterSpec]:
+        existing = set(netns.listnetns())
+        specs = []
+        for router_id in self._recorded():
+            spec = self._read_record(router_id)
+            if spec is not None and naming.router_namespace(router_id) in existing:
+                specs.append(spec)
+        return specs
 
     async def recorded(self) -> list[str]:
         """Every router this driver has a record of, whether its namespace exists or not."""
@@ -295,6 +320,25 @@ class LinuxRouters:
                       for route in inner.get_routes(family=2 if family == 4 else 10)
                       if route.get("table") == 254]
         return legs, routes
+
+
+def spec_from_record(record: dict[str, Any]) -> RouterSpec:
+    """A :class:`RouterSpec` from its ``dataclasses.asdict`` form."""
+    def leg(value: dict[str, Any]) -> RouterLeg:
+        return RouterLeg(value["port_id"], value["mac_address"], value["bridge"],
+                         tuple(RouterAddress(a["ip_address"], int(a["prefixlen"]))
+                               for a in value["addresses"]), int(value["mtu"]),
+                         str(value.get("network_id", "")))
+    gateway = record.get("gateway")
+    return RouterSpec(
+        router_id=record["router_id"],
+        interfaces=tuple(leg(value) for value in record["interfaces"]),
+        gateway=None if gateway is None else RouterGateway(
+            leg(gateway["leg"]), tuple(gateway["next_hops"]), bool(gateway["enable_snat"])),
+        routes=tuple(ExtraRoute(r["destination"], r["nexthop"]) for r in record["routes"]),
+        floating_ips=tuple(FloatingIpSpec(f["floating_ip_address"], f["fixed_ip_address"])
+                           for f in record["floating_ips"]),
+        admin_state_up=bool(record.get("admin_state_up", True)))
 
 
 def _sync_addresses(inner: IPRoute, name: str, wanted: set[tuple[str, int]]) -> None:
