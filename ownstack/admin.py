@@ -8,6 +8,8 @@ against a multi-node cloud.
   qcow2) unless an active image of that name has the same checksum, and the flavors
   ``m1.nano`` and ``m1.tiny`` unless they exist. ``make up`` runs it after building the
   image, so a fresh cloud can boot a guest at once.
+  It also creates the host-only external network ``public`` (``network.public_cidr``, the
+  host its first address) and lets SSH and ping into the admin project's default group.
 * ``ownstack show server NAME|ID``: the server as the API sees it, the host-side objects
   behind it (``GET /servers/{id}/diagnostics``, which asks the server's compute agent: for
   QEMU the pid, the command line, the QMP socket and the devices added over it, the disk
@@ -17,6 +19,7 @@ against a multi-node cloud.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -99,8 +102,57 @@ def seed(config: Config, image_path: Path | None) -> list[str]:
                           json={"flavor": {"name": name, "id": flavor_id, "vcpus": vcpus,
                                            "ram": ram, "disk": disk}})
             done.append(f"flavor {name}: {vcpus} VCPU, {ram} MiB RAM, {disk} GiB disk")
+        done += _seed_network(admin)
         if image_path is not None:
             done += _seed_image(admin, image_path)
+    return done
+
+
+PUBLIC_NETWORK = "public"
+# The rules `make up` adds to the admin project's default security group, as DevStack's
+# guides do first: SSH and ping from anywhere.
+SEED_RULES: tuple[dict[str, Any], ...] = (
+    {"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22,
+     "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"},
+    {"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp",
+     "remote_ip_prefix": "0.0.0.0/0"},
+)
+
+
+def _seed_network(admin: AdminSession) -> list[str]:
+    """The host-only external network ``public`` and SSH and ping in the admin project's
+    default security group, where missing."""
+    done = []
+    settings = admin.config.network
+    found = admin.request("GET", "network", f"/v2.0/networks?name={PUBLIC_NETWORK}",
+                          expect=(200,)).json()["networks"]
+    if not found:
+        cidr = ipaddress.ip_network(settings.public_cidr)
+        gateway = str(next(cidr.hosts()))
+        network = admin.request("POST", "network", "/v2.0/networks", expect=(201,), json={
+            "network": {"name": PUBLIC_NETWORK, "router:external": True,
+                        "provider:network_type": "flat",
+                        "provider:physical_network": settings.public_physnet,
+                        "description": "Host-only external network (ownstack seed)"}}
+        ).json()["network"]
+        admin.request("POST", "network", "/v2.0/subnets", expect=(201,), json={"subnet": {
+            "name": f"{PUBLIC_NETWORK}-subnet", "network_id": network["id"], "ip_version": 4,
+            "cidr": str(cidr), "gateway_ip": gateway, "enable_dhcp": False}})
+        done.append(f"network {PUBLIC_NETWORK}: {cidr} (flat on physical network "
+                    f"{settings.public_physnet}), the host is {gateway}")
+    project = admin.request("GET", "identity", "/projects?name=admin",
+                            expect=(200,)).json()["projects"][0]["id"]
+    groups = admin.request("GET", "network",
+                           f"/v2.0/security-groups?name=default&project_id={project}",
+                           expect=(200,)).json()["security_groups"]
+    for group in groups:
+        for rule in SEED_RULES:
+            created = admin.request("POST", "network", "/v2.0/security-group-rules",
+                                    expect=(201, 409), json={"security_group_rule": {
+                                        **rule, "security_group_id": group["id"]}})
+            if created.status_code == 201:
+                done.append(f"security group default: {rule['protocol']} "
+                            f"{rule.get('port_range_min') or ''} in".replace("  ", " "))
     return done
 
 

@@ -72,8 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(func=cmd_reset)
 
-    seed = sub.add_parser("seed", help="register the test image and the m1.nano/m1.tiny "
-                          "flavors where missing (make up runs it)")
+    seed = sub.add_parser("seed", help="register the test image, the m1.nano/m1.tiny "
+                          "flavors, the host-only external network `public` and SSH and "
+                          "ping in the admin's default security group, where missing "
+                          "(make up runs it)")
     seed.add_argument("--image", type=Path, help="the ownstack-tiny qcow2 to register "
                       "(tools/build-test-image prints its path)")
     seed.set_defaults(func=cmd_seed)

@@ -144,6 +144,16 @@ class NetworkConfig:
     # bridge_mappings): "physnet:bridge,physnet:bridge". `make up`'s external network
     # `public` is on br-ex.
     bridge_mappings: str = "public:br-ex"
+    # The host-only external network `make up` creates (`ownstack seed`): a flat network
+    # on this physical network, with this range; the host takes its first address on the
+    # mapped bridge, and is the subnet's gateway, so floating IPs are reachable from the
+    # host and from nothing beyond it.
+    public_physnet: str = "public"
+    public_cidr: str = "172.24.4.0/24"
+    # Opt-in, never on in tests: the host interface through which the external network may
+    # reach beyond the host (masqueraded). Empty: nothing routed from ownstack's bridges
+    # leaves the host.
+    external_uplink: str = ""
     quota: NetworkQuotaConfig = field(default_factory=NetworkQuotaConfig)
 
     @property

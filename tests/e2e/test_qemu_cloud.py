@@ -124,6 +124,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QemuCloud]:
     try:
         seeded = env.ownstack("seed", "--image", str(image))
         assert "ownstack-tiny" in seeded.stdout and "m1.nano" in seeded.stdout
+        assert "network public: 172.24.4.0/24" in seeded.stdout, seeded.stdout
+        assert "security group default: tcp 22 in" in seeded.stdout, seeded.stdout
+        again = env.ownstack("seed")                 # idempotent: nothing twice
+        assert "network public" not in again.stdout and "security group" not in again.stdout
+        public = env.cloud.osc_json("network", "show", "public")
+        assert public["router:external"] is True
+        assert public["provider:network_type"] == "flat"
         key = env.tmp / "id.pub"
         key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq6yVQ1qDS6WmrNHbO0gN8NvMGQl"
                        "UqOhzgC6gyqzLbL e2e@ownstack\n")
