@@ -5,7 +5,7 @@ The external network (``public`` in ``make up``) is a flat network on a host bri
 are reachable from the host, and from nothing beyond it. Two things make that hold by
 construction, not by luck:
 
-* **The forward guard**: an nftables table of ownstack's own (``inet ownstack_guard``)
+* **The forward guard**: an nftables table of ownstack's own (``inet ownstack_guard_br_ex``)
   drops everything the host would route from an ownstack bridge (the external bridge, or a
   network's ``brq`` bridge) to any other interface. The one way out is an explicit opt-in
   (``network.external_uplink``): then what comes from the external bridge may leave by that
@@ -35,7 +35,7 @@ from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import DriverError
 from ownstack.network.drivers.linux.run import run
 
-GUARD_TABLE: Final = "ownstack_guard"
+GUARD_TABLE: Final = "ownstack_guard"       # + "_" + the first external bridge's name
 UNREACHABLE_METRIC: Final = 4278198272     # worse than anything a connected route has
 RTN_UNREACHABLE: Final = 7
 _IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
@@ -64,9 +64,17 @@ class ExternalBridge:
         return str(ipaddress.ip_interface(self.host_address).network)
 
 
+def guard_table(bridges: Sequence[str]) -> str:
+    """The guard's table: one per external bridge set, so that two clouds on one machine
+    (a test's beside ``make up``'s) never replace each other's guard."""
+    suffix = re.sub(r"[^A-Za-z0-9_]", "_", _ifname(bridges[0])) if bridges else "none"
+    return f"{GUARD_TABLE}_{suffix}"
+
+
 def guard_ruleset(bridges: Sequence[str], uplink: str | None = None) -> str:
     """The nft script that replaces ownstack's forward guard in one transaction. Pure."""
     names = [_ifname(name) for name in bridges]
+    table = guard_table(names)
     forward = []
     nat = []
     if uplink:
@@ -84,8 +92,8 @@ def guard_ruleset(bridges: Sequence[str], uplink: str | None = None) -> str:
     forward.append(f"iifname {tenant} oifname != {tenant} counter drop")
     forward.append(f"oifname {tenant} iifname != {tenant} counter drop")
     body = "".join(f"\t\t{rule}\n" for rule in forward)
-    script = (f"table inet {GUARD_TABLE}\ndelete table inet {GUARD_TABLE}\n"
-              f"table inet {GUARD_TABLE} {{\n"
+    script = (f"table inet {table}\ndelete table inet {table}\n"
+              f"table inet {table} {{\n"
               f"\tchain forward {{\n\t\ttype filter hook forward priority filter - 10; "
               f"policy accept;\n{body}\t}}\n")
     if nat:
@@ -104,6 +112,7 @@ class HostSide:
         self.externals = tuple(externals)
         self.uplink = uplink or None
         self.host_namespace = host_namespace
+        self.table = guard_table([e.bridge for e in self.externals])
 
     def _in_host(self, argv: list[str]) -> list[str]:
         if self.host_namespace is None:
@@ -152,7 +161,7 @@ class HostSide:
 
     async def describe(self) -> dict[str, Any]:
         """The guard's rules with their packet counters, and the unreachable routes."""
-        out = await run(self._in_host(["nft", "-j", "list", "table", "inet", GUARD_TABLE]),
+        out = await run(self._in_host(["nft", "-j", "list", "table", "inet", self.table]),
                          check=False)
         rules = []
         for item in json.loads(out or "{}").get("nftables", []):

@@ -27,7 +27,6 @@ from ownstack.network.drivers.base import (
     RouterSpec,
 )
 from ownstack.network.drivers.linux.host import (
-    GUARD_TABLE,
     ExternalBridge,
     HostSide,
     guard_ruleset,
@@ -39,6 +38,7 @@ OUTSIDE = "198.51.100.1"
 
 def test_guard_ruleset_drops_bridges_and_opens_only_an_opted_in_uplink() -> None:
     closed = guard_ruleset(["br-ex"])
+    assert "table inet ownstack_guard_br_ex {" in closed
     assert 'iifname "br-ex" oifname != "br-ex" counter drop' in closed
     assert 'iifname "brq*" oifname != "brq*" counter drop' in closed
     assert "masquerade" not in closed and "counter accept" not in closed
@@ -121,7 +121,7 @@ def test_nothing_routed_from_br_ex_leaves_the_host(tmp_path: Path, made: Namespa
 
     # Without the guard the same packet does reach the outside namespace: the capture
     # above would have seen a leak.
-    run_in(host, ["nft", "delete", "table", "inet", GUARD_TABLE], check=True)
+    run_in(host, ["nft", "delete", "table", "inet", side.table], check=True)
     capture = _capture(outside)
     pings(guest, OUTSIDE)
     assert OUTSIDE in _captured(capture)
