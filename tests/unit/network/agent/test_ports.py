@@ -80,17 +80,21 @@ def test_a_status_the_control_plane_lacks_is_reported() -> None:
     info = port_info(status="DOWN")
     assert plan(info, wired(info, attached=True), HOST) == Step.REPORT
     active = port_info(status="ACTIVE")
-    assert plan(active, wired(active, attached=False), HOST) == Step.REPORT
     assert plan(active, wired(active, attached=True), HOST) == Step.NOTHING
-    assert plan(info, wired(info, attached=False), HOST) == Step.NOTHING
+    # Administratively down: its tap is attached (and down), the port is DOWN.
+    admin_down = port_info(status="ACTIVE", admin_state_up=False)
+    assert plan(admin_down, wired(admin_down, attached=True), HOST) == Step.REPORT
+    down = port_info(status="DOWN", admin_state_up=False)
+    assert plan(down, wired(down, attached=True), HOST) == Step.NOTHING
 
 
-def test_a_port_whose_tap_appeared_since_it_was_wired_is_wired_again() -> None:
-    info = port_info()
-    waiting = WiredPort(port_spec(info), attached=False, tap_exists=True)
-    assert plan(info, waiting, HOST) == Step.WIRE
-    missing = WiredPort(port_spec(info), attached=False, tap_exists=False)
-    assert plan(info, missing, HOST) == Step.NOTHING
+@pytest.mark.parametrize("tap_exists", [True, False])
+def test_a_port_no_longer_attached_is_wired_again(tap_exists: bool) -> None:
+    """Its tap was removed, or taken off its bridge, behind the agent's back."""
+    for status in ("ACTIVE", "DOWN"):
+        info = port_info(status=status)
+        observed = WiredPort(port_spec(info), attached=False, tap_exists=tap_exists)
+        assert plan(info, observed, HOST) == Step.WIRE
 
 
 def test_plan_is_pure() -> None:
@@ -139,15 +143,17 @@ async def test_a_pass_wires_the_port_and_reports_it_active() -> None:
     assert server.reports == [(info["id"], "ACTIVE")]
 
 
-async def test_a_port_waiting_for_its_tap_stays_down_until_the_tap_appears() -> None:
+async def test_a_tap_removed_behind_the_agents_back_is_made_again() -> None:
     info = port_info()
-    server, host = FakeServer(info), FakeNetworkHost(HOST, auto_taps=False)
+    server, host = FakeServer(info), FakeNetworkHost(HOST)
     ports = controller(server, host)
     await ports.reconcile(info["id"])
-    assert server.reports == [] and info["status"] == "DOWN"
-    host.add_tap(info["id"])
+    tap = port_spec(info).tap
+    assert info["status"] == "ACTIVE" and tap in host.taps
+    host.remove_tap(info["id"])
     await ports.reconcile(info["id"])
-    assert info["status"] == "ACTIVE"
+    assert tap in host.taps and tap in host.bridges[info["network_id"]].members
+    assert server.reports == [(info["id"], "ACTIVE")]       # repaired before anyone saw
 
 
 async def test_an_unbound_port_is_unwired_and_its_network_pruned() -> None:
