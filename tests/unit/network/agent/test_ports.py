@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import copy
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from helpers import netns
+from helpers.network_driver_contract import Events
 from ownstack.common.agent import Retry
 from ownstack.network.agent.ports import PortController, Step, plan, port_spec
 from ownstack.network.drivers.base import WiredPort
 from ownstack.network.drivers.fake import FakeNetworkDriver, FakeNetworkHost
+from ownstack.network.drivers.linux.driver import LinuxDriver
 from ownstack.network.rpc import PortInfo
 
 HOST = "node-1"
@@ -194,3 +198,35 @@ async def test_survey_lists_bound_and_orphan_ports() -> None:
     assert set(surveyed) == {bound["id"], orphan["id"]}
     assert [key for key, item in surveyed.items() if ports.differs(item)] \
         == [bound["id"], orphan["id"]]
+
+
+async def test_the_port_controller_over_the_linux_driver(tmp_path: Path) -> None:
+    """One pass wires a port for real (in a namespace of the test's); a tap removed behind
+    the agent's back is an event, and the next pass makes it again; an unbound port's tap
+    goes, and its bridge with the prune."""
+    info = port_info()
+    server = FakeServer(info)
+    tap, bridge = port_spec(info).tap, port_spec(info).bridge
+    with netns.namespace() as ns:
+        driver = LinuxDriver(HOST, tmp_path, host_namespace=ns)
+        await driver.init_host()
+        try:
+            ports = PortController(host=HOST, driver=driver,
+                                   server=server)  # type: ignore[arg-type]
+            events = Events(driver.events())
+            await ports.reconcile(info["id"])
+            assert server.reports == [(info["id"], "ACTIVE")]
+            assert netns.links(ns)[tap]["master"] == bridge
+            await events.quiet()
+            netns.ip(ns, "link", "del", tap)
+            assert await events.next(2.0) == info["id"]
+            await ports.reconcile(info["id"])
+            assert netns.links(ns)[tap]["master"] == bridge
+            info["host"] = ""
+            await ports.reconcile(info["id"])
+            assert tap not in netns.links(ns)
+            assert await ports.prune_networks() == [info["network_id"]]
+            assert set(netns.links(ns)) == {"lo"}
+            await events.close()
+        finally:
+            await driver.close()
