@@ -121,7 +121,7 @@ class LinuxDriver(NetworkDriver):
         the devices stay as they are; records of networks whose bridge is gone and that no
         recorded port needs are dropped."""
         await self.namespace.start()
-        await asyncio.to_thread(self.records.ensure_dirs)
+        await asyncio.to_thread(self.records.load)
         if self._monitor is None:
             # The monitor's socket is bound before the first read of the links, so that
             # no change between the two goes unseen.
@@ -131,8 +131,7 @@ class LinuxDriver(NetworkDriver):
             self._seen = {name: _tap_state(link) for name, link in links.items()
                           if l2.is_tap_name(name) and link.is_tap}
             self._monitor = asyncio.create_task(self._watch(sock))
-        ports, networks = await asyncio.gather(asyncio.to_thread(self.records.ports),
-                                               asyncio.to_thread(self.records.networks))
+        ports, networks = self.records.ports(), self.records.networks()
         self._tap_ports = {spec.tap: port_id for port_id, spec in ports.items()}
         links = await self._links()
         needed = {spec.network.network_id for spec in ports.values()}
@@ -193,7 +192,7 @@ class LinuxDriver(NetworkDriver):
     async def remove_network(self, network_id: str) -> None:
         bridge_name = naming.bridge_name(network_id)
         async with self._lock(network_id):
-            records = await asyncio.to_thread(self.records.ports)
+            records = self.records.ports()
             ports = [spec for spec in records.values()
                      if spec.network.network_id == network_id]
             elsewhere = {spec.tap for spec in records.values()
@@ -220,7 +219,7 @@ class LinuxDriver(NetworkDriver):
 
     async def networks(self) -> list[NetworkInfo]:
         links = await self._links()
-        known = await self._known_networks()
+        known = self._known_networks()
         found = []
         for name, link in sorted(links.items()):
             if not (l2.is_bridge_name(name) and link.kind == "bridge"):
@@ -234,10 +233,9 @@ class LinuxDriver(NetworkDriver):
                                                  recorded=True))
         return found
 
-    async def _known_networks(self) -> dict[str, NetworkSpec]:
+    def _known_networks(self) -> dict[str, NetworkSpec]:
         """The recorded networks by bridge name, with those its recorded ports name."""
-        networks, ports = await asyncio.gather(asyncio.to_thread(self.records.networks),
-                                               asyncio.to_thread(self.records.ports))
+        networks, ports = self.records.networks(), self.records.ports()
         known = {spec.network.bridge: spec.network for spec in ports.values()}
         known.update({spec.bridge: spec for spec in networks.values()})
         return known
@@ -269,12 +267,12 @@ class LinuxDriver(NetworkDriver):
     # -- ports ---------------------------------------------------------------------------
 
     async def wire_port(self, spec: PortSpec) -> WiredPort:
-        old = await asyncio.to_thread(self.records.port, spec.port_id)
+        old = self.records.port(spec.port_id)
         networks = {spec.network.network_id}
         if old is not None:
             networks.add(old.network.network_id)
         async with self._locks_of(networks):
-            recorded = await asyncio.to_thread(self.records.networks)
+            recorded = self.records.networks()
             links = await self._links()
             if spec.network.network_id not in recorded or spec.bridge not in links:
                 raise NetworkMissing(spec.network.network_id)
@@ -298,7 +296,7 @@ class LinuxDriver(NetworkDriver):
             return _wired(spec, await self._links())
 
     async def unwire_port(self, port_id: str) -> None:
-        spec = await asyncio.to_thread(self.records.port, port_id)
+        spec = self.records.port(port_id)
         tap = spec.tap if spec is not None else naming.tap_name(port_id)
         owner = self._tap_ports.get(tap)
         if spec is None and owner is not None and owner != port_id:
@@ -322,7 +320,7 @@ class LinuxDriver(NetworkDriver):
             del self._tap_ports[tap]
 
     async def wired_ports(self) -> list[WiredPort]:
-        ports = await asyncio.to_thread(self.records.ports)
+        ports = self.records.ports()
         links = await self._links()
         wired = [_wired(spec, links) for spec in ports.values()]
         recorded = {spec.tap for spec in ports.values()}
@@ -333,7 +331,7 @@ class LinuxDriver(NetworkDriver):
         return wired
 
     async def describe_port(self, port_id: str) -> dict[str, Any]:
-        spec = await asyncio.to_thread(self.records.port, port_id)
+        spec = self.records.port(port_id)
         if spec is None:
             raise PortNotWired(port_id)
         links = await self._links()

@@ -6,7 +6,8 @@ characters of its port's id, nothing of its security groups). So the driver writ
 record *before* it makes a device and removes it *after* the device is gone: a device never
 exists without its record, except one somebody else made. A record whose device has gone
 is still a record: the driver reports the port as it is (its tap missing) and the agent
-wires it again. Files are written whole or not at all (a temporary file, then rename).
+wires it again. Files are written whole or not at all (a temporary file, then rename),
+and read once, when the driver starts.
 
 Layout, under ``<state_dir>/network/linux/<host>/``: ``networks/<network id>.json`` and
 ``ports/<port id>.json``.
@@ -60,43 +61,66 @@ def port_from_dict(data: dict[str, Any]) -> PortSpec:
 
 
 class Records:
-    """The records of one host's driver."""
+    """The records of one host's driver, read from disk once (:meth:`load`, at
+    ``init_host``) and kept in memory: only this driver writes them."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.networks_dir = directory / "networks"
         self.ports_dir = directory / "ports"
+        self._networks: dict[str, NetworkSpec] | None = None
+        self._ports: dict[str, PortSpec] = {}
 
-    def ensure_dirs(self) -> None:
+    def load(self) -> None:
+        """Read every record (blocking: run it in a thread)."""
         for path in (self.networks_dir, self.ports_dir):
             path.mkdir(parents=True, exist_ok=True)
+        self._ports = {spec.port_id: spec for spec in
+                       self._load_all(self.ports_dir, port_from_dict)}
+        self._networks = {spec.network_id: spec for spec in
+                          self._load_all(self.networks_dir, network_from_dict)}
+
+    def _loaded(self) -> dict[str, NetworkSpec]:
+        if self._networks is None:
+            raise DriverError("the Linux network driver has not been started (init_host)")
+        return self._networks
 
     # -- networks ------------------------------------------------------------------------
 
     def networks(self) -> dict[str, NetworkSpec]:
-        return {spec.network_id: spec for spec in
-                self._load_all(self.networks_dir, network_from_dict)}
+        return dict(self._loaded())
 
     def save_network(self, spec: NetworkSpec) -> None:
+        """Blocking: run it in a thread."""
         self._write(self._file(self.networks_dir, spec.network_id), asdict(spec))
+        self._loaded()[spec.network_id] = spec
 
     def forget_network(self, network_id: str) -> None:
+        """Blocking: run it in a thread."""
         self._file(self.networks_dir, network_id).unlink(missing_ok=True)
+        self._loaded().pop(network_id, None)
 
     # -- ports ---------------------------------------------------------------------------
 
     def ports(self) -> dict[str, PortSpec]:
-        return {spec.port_id: spec for spec in self._load_all(self.ports_dir, port_from_dict)}
+        self._loaded()
+        return dict(self._ports)
 
     def port(self, port_id: str) -> PortSpec | None:
-        path = self._file(self.ports_dir, port_id)
-        return self._load(path, port_from_dict) if path.exists() else None
+        self._loaded()
+        return self._ports.get(port_id)
 
     def save_port(self, spec: PortSpec) -> None:
+        """Blocking: run it in a thread."""
         self._write(self._file(self.ports_dir, spec.port_id), asdict(spec))
+        self._loaded()
+        self._ports[spec.port_id] = spec
 
     def forget_port(self, port_id: str) -> None:
+        """Blocking: run it in a thread."""
         self._file(self.ports_dir, port_id).unlink(missing_ok=True)
+        self._loaded()
+        self._ports.pop(port_id, None)
 
     # -- files ---------------------------------------------------------------------------
 
@@ -106,8 +130,8 @@ class Records:
             raise DriverError(f"{item_id!r} is not an id the driver can keep a record of")
         return directory / f"{item_id}.json"
 
-    def _write(self, path: Path, data: dict[str, Any]) -> None:
-        self.ensure_dirs()
+    @staticmethod
+    def _write(path: Path, data: dict[str, Any]) -> None:
         temporary = path.with_name(f".{path.name}.tmp")
         with open(temporary, "w") as handle:
             json.dump(data, handle, sort_keys=True)
@@ -116,8 +140,6 @@ class Records:
         os.replace(temporary, path)
 
     def _load_all(self, directory: Path, parse: Any) -> list[Any]:
-        if not directory.is_dir():
-            return []
         loaded = (self._load(path, parse) for path in sorted(directory.glob("*.json")))
         return [item for item in loaded if item is not None]
 

@@ -327,13 +327,49 @@ async def test_the_factory_reads_the_network_options(tmp_path: Path, ns: str) ->
 
 
 async def test_an_unreadable_record_is_ignored_and_its_tap_reported_unrecorded(
-        driver: LinuxDriver, ns: str) -> None:
-    spec = await plug(driver, a_network())
-    record = driver.records.ports_dir / f"{spec.port_id}.json"
+        tmp_path: Path, ns: str) -> None:
+    first = make(tmp_path, ns)
+    await first.init_host()
+    spec = await plug(first, a_network())
+    await first.close()
+    record = first.records.ports_dir / f"{spec.port_id}.json"
     assert json.loads(record.read_text())["port_id"] == spec.port_id
     record.write_text("{not json")
-    (orphan,) = await driver.wired_ports()
-    assert orphan.port_id == spec.port_id[:11]
+    second = make(tmp_path, ns)
+    await second.init_host()
+    try:
+        (orphan,) = await second.wired_ports()
+        assert orphan.port_id == spec.port_id[:11] and orphan.tap_exists
+    finally:
+        await second.close()
+
+
+async def test_records_survive_only_as_long_as_their_devices_are_wanted(
+        tmp_path: Path, ns: str) -> None:
+    """A network record whose bridge is gone and that no port needs is dropped at start."""
+    first = make(tmp_path, ns)
+    await first.init_host()
+    kept, dropped = a_network(), a_network(1002)
+    await plug(first, kept)
+    await first.ensure_network(dropped)
+    await first.close()
+    netns.ip(ns, "link", "del", dropped.bridge)
+    netns.ip(ns, "link", "del", kept.bridge)
+    second = make(tmp_path, ns)
+    await second.init_host()
+    try:
+        assert set(second.records.networks()) == {kept.network_id}
+        assert not (second.records.networks_dir / f"{dropped.network_id}.json").exists()
+    finally:
+        await second.close()
+
+
+async def test_a_driver_not_started_refuses_to_work(tmp_path: Path) -> None:
+    driver = LinuxDriver("node-1", tmp_path)
+    with pytest.raises(DriverError, match="init_host"):
+        await driver.wired_ports()
+    with pytest.raises(DriverError, match="init_host"):
+        await driver.wire_port(a_port(a_network()))
 
 
 def test_the_package_imports_without_pyroute2() -> None:
