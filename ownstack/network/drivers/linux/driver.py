@@ -36,6 +36,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -121,7 +122,11 @@ class LinuxDriver(NetworkDriver):
         the devices stay as they are; records of networks whose bridge is gone and that no
         recorded port needs are dropped."""
         await self.namespace.start()
-        await asyncio.to_thread(self.records.load)
+        try:
+            await asyncio.to_thread(self.records.load)
+        except OSError as exc:
+            raise DriverError(f"cannot read the records in {self.records.directory}: "
+                              f"{exc}") from exc
         if self._monitor is None:
             # The monitor's socket is bound before the first read of the links, so that
             # no change between the two goes unseen.
@@ -277,7 +282,7 @@ class LinuxDriver(NetworkDriver):
             if spec.network.network_id not in recorded or spec.bridge not in links:
                 raise NetworkMissing(spec.network.network_id)
             # The record first: a tap never exists without one (see .records).
-            await asyncio.to_thread(self.records.save_port, spec)
+            await asyncio.to_thread(partial(self.records.save_port, spec, pending=True))
             self._tap_ports[spec.tap] = spec.port_id
             if self.firewall is not None:
                 if spec.port_security_enabled:
@@ -293,6 +298,7 @@ class LinuxDriver(NetworkDriver):
                               spec.network.mtu, int(found[0]), spec.admin_state_up)
 
             await self.namespace.run(wire, f"cannot wire port {spec.port_id}")
+            await asyncio.to_thread(self.records.save_port, spec)
             return _wired(spec, await self._links())
 
     async def unwire_port(self, port_id: str) -> None:
@@ -322,7 +328,8 @@ class LinuxDriver(NetworkDriver):
     async def wired_ports(self) -> list[WiredPort]:
         ports = self.records.ports()
         links = await self._links()
-        wired = [_wired(spec, links) for spec in ports.values()]
+        wired = [_wired(spec, links, pending=self.records.pending(port_id))
+                 for port_id, spec in ports.items()]
         recorded = {spec.tap for spec in ports.values()}
         for name, link in sorted(links.items()):
             if l2.is_tap_name(name) and link.is_tap and name not in recorded and \
@@ -341,7 +348,8 @@ class LinuxDriver(NetworkDriver):
         details: dict[str, Any] = {
             "driver": "linux", "namespace": self.namespace.namespace or None,
             "tap": spec.tap, "bridge": spec.bridge, "mac_address": spec.mac_address,
-            "attached": _wired(spec, links).attached, "tap_exists": tap is not None,
+            "attached": _wired(spec, links, pending=self.records.pending(port_id)).attached,
+            "tap_exists": tap is not None, "pending": self.records.pending(port_id),
             "tap_mac": tap.mac if tap else None, "mtu": tap.mtu if tap else None,
             "up": tap.up if tap else None, "operstate": tap.operstate if tap else None,
             "master": _name_of(tap.master, links) if tap else None,
@@ -392,10 +400,13 @@ class LinuxDriver(NetworkDriver):
                 for port_id in list(self._tap_ports.values()):
                     self._notify(port_id)
                 continue
-            for message in marshal.parse(data):
-                kind = message["header"]["type"]
-                if kind in (RTM_NEWLINK, RTM_DELLINK):
-                    self._link_changed(l2.link_of(message), gone=kind == RTM_DELLINK)
+            try:
+                for message in marshal.parse(data):
+                    kind = message["header"]["type"]
+                    if kind in (RTM_NEWLINK, RTM_DELLINK):
+                        self._link_changed(l2.link_of(message), gone=kind == RTM_DELLINK)
+            except Exception:       # one message we cannot read must not end the watch
+                log.exception("cannot read a link notification in %s", self.namespace.label)
 
     def _link_changed(self, link: Link, *, gone: bool) -> None:
         if not l2.is_tap_name(link.name or ""):
@@ -437,12 +448,13 @@ def _name_of(index: int | None, links: Mapping[str, Link]) -> str | None:
     return next((link.name for link in links.values() if link.index == index), None)
 
 
-def _wired(spec: PortSpec, links: Mapping[str, Link]) -> WiredPort:
+def _wired(spec: PortSpec, links: Mapping[str, Link], *, pending: bool = False) -> WiredPort:
     """The port as the kernel has it: its tap exists (as a tap), and it is *attached* when
-    that tap is on its network's bridge, up or down as the port's admin state says."""
+    that tap is on its network's bridge, up or down as the port's admin state says, and
+    its wiring (its filtering too) finished."""
     tap, bridge = links.get(spec.tap), links.get(spec.bridge)
     exists = tap is not None and tap.is_tap
-    attached = exists and bridge is not None and bridge.kind == "bridge" and \
+    attached = not pending and exists and bridge is not None and bridge.kind == "bridge" and \
         tap is not None and tap.master == bridge.index and tap.up == spec.admin_state_up
     return WiredPort(spec, attached=attached, tap_exists=exists)
 

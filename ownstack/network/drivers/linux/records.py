@@ -4,7 +4,9 @@ agent knows every wired port's spec and every network's.
 The kernel keeps the devices but not what they were made for (a tap's name holds 11
 characters of its port's id, nothing of its security groups). So the driver writes a
 record *before* it makes a device and removes it *after* the device is gone: a device never
-exists without its record, except one somebody else made. A record whose device has gone
+exists without its record, except one somebody else made. A port's record is first written
+*pending* and marked done once the port is wired, so that a wiring that failed or was
+killed halfway is reported as not attached and done again. A record whose device has gone
 is still a record: the driver reports the port as it is (its tap missing) and the agent
 wires it again. Files are written whole or not at all (a temporary file, then rename),
 and read once, when the driver starts.
@@ -35,6 +37,7 @@ __all__ = ["Records", "network_from_dict", "port_from_dict"]
 
 log = logging.getLogger(__name__)
 
+PENDING = "pending"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}")    # ids become file names
 
 
@@ -70,13 +73,15 @@ class Records:
         self.ports_dir = directory / "ports"
         self._networks: dict[str, NetworkSpec] | None = None
         self._ports: dict[str, PortSpec] = {}
+        self._pending: set[str] = set()
 
     def load(self) -> None:
         """Read every record (blocking: run it in a thread)."""
         for path in (self.networks_dir, self.ports_dir):
             path.mkdir(parents=True, exist_ok=True)
-        self._ports = {spec.port_id: spec for spec in
-                       self._load_all(self.ports_dir, port_from_dict)}
+        ports = self._load_all(self.ports_dir, lambda data: (port_from_dict(data), data))
+        self._ports = {spec.port_id: spec for spec, _ in ports}
+        self._pending = {spec.port_id for spec, data in ports if data.get(PENDING)}
         self._networks = {spec.network_id: spec for spec in
                           self._load_all(self.networks_dir, network_from_dict)}
 
@@ -110,17 +115,28 @@ class Records:
         self._loaded()
         return self._ports.get(port_id)
 
-    def save_port(self, spec: PortSpec) -> None:
+    def pending(self, port_id: str) -> bool:
+        """Whether the port's record was written for a wiring that has not finished (it
+        failed, or the agent was killed in it): its devices may be half made."""
+        return port_id in self._pending
+
+    def save_port(self, spec: PortSpec, *, pending: bool = False) -> None:
         """Blocking: run it in a thread."""
-        self._write(self._file(self.ports_dir, spec.port_id), asdict(spec))
+        self._write(self._file(self.ports_dir, spec.port_id),
+                    {**asdict(spec), PENDING: True} if pending else asdict(spec))
         self._loaded()
         self._ports[spec.port_id] = spec
+        if pending:
+            self._pending.add(spec.port_id)
+        else:
+            self._pending.discard(spec.port_id)
 
     def forget_port(self, port_id: str) -> None:
         """Blocking: run it in a thread."""
         self._file(self.ports_dir, port_id).unlink(missing_ok=True)
         self._loaded()
         self._ports.pop(port_id, None)
+        self._pending.discard(port_id)
 
     # -- files ---------------------------------------------------------------------------
 
@@ -132,11 +148,10 @@ class Records:
 
     @staticmethod
     def _write(path: Path, data: dict[str, Any]) -> None:
+        # No fsync: the records must survive the agent's death, which rename makes atomic;
+        # a host that loses power loses its taps and bridges too.
         temporary = path.with_name(f".{path.name}.tmp")
-        with open(temporary, "w") as handle:
-            json.dump(data, handle, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
+        temporary.write_text(json.dumps(data, sort_keys=True))
         os.replace(temporary, path)
 
     def _load_all(self, directory: Path, parse: Any) -> list[Any]:

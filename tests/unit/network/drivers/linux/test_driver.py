@@ -25,7 +25,7 @@ from ownstack.network.drivers.base import (
     PortNotWired,
     PortSpec,
 )
-from ownstack.network.drivers.linux.driver import LinuxDriver
+from ownstack.network.drivers.linux.driver import LinuxDriver, PortFirewall
 from ownstack.network.drivers.linux.l2 import vxlan_name
 
 TUNNEL = "192.0.2.10"           # TEST-NET-1: never routed; the VXLAN device only names it
@@ -376,3 +376,87 @@ def test_the_package_imports_without_pyroute2() -> None:
     code = ("import sys\nimport ownstack.network.drivers.linux.driver\n"
             "assert 'pyroute2' not in sys.modules, 'pyroute2 imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- the firewall seam -------------------------------------------------------------------
+
+
+class RecordingFirewall:
+    """A stand-in for the nftables firewall: what the driver asked of it, and when (whether
+    the port's tap was on its bridge yet); ``refuse`` makes the next ``apply_port`` fail."""
+
+    def __init__(self, ns: str) -> None:
+        self.ns = ns
+        self.calls: list[tuple[str, str, bool]] = []
+        self.refuse = False
+
+    def _on_bridge(self, port_id: str) -> bool:
+        tap = netns.links(self.ns).get(naming.tap_name(port_id))
+        return tap is not None and "master" in tap
+
+    async def apply_port(self, spec: PortSpec) -> None:
+        self.calls.append(("apply", spec.port_id, self._on_bridge(spec.port_id)))
+        if self.refuse:
+            self.refuse = False
+            raise DriverError("nft refused")
+
+    async def remove_port(self, port_id: str) -> None:
+        self.calls.append(("remove", port_id, self._on_bridge(port_id)))
+
+    async def describe_port(self, port_id: str) -> dict[str, object]:
+        return {"chains": [f"port-{port_id[:8]}"]}
+
+
+@pytest.fixture
+async def guarded(tmp_path: Path, ns: str) -> AsyncIterator[tuple[LinuxDriver,
+                                                                  RecordingFirewall]]:
+    firewall = RecordingFirewall(ns)
+    driver = LinuxDriver("node-1", tmp_path, host_namespace=ns, firewall=firewall)
+    assert isinstance(firewall, PortFirewall)
+    await driver.init_host()
+    yield driver, firewall
+    await driver.close()
+
+
+async def test_the_firewall_filters_a_port_before_its_tap_joins_the_bridge(
+        guarded: tuple[LinuxDriver, RecordingFirewall]) -> None:
+    driver, firewall = guarded
+    assert driver.capabilities[Capability.PORT_FILTER.value] is True
+    network = a_network()
+    spec = await plug(driver, network)
+    assert firewall.calls == [("apply", spec.port_id, False)]
+    details = await driver.describe_port(spec.port_id)
+    assert details["filtered"] is True and details["firewall"] == {
+        "chains": [f"port-{spec.port_id[:8]}"]}
+    await driver.wire_port(replace(spec, port_security_enabled=False))
+    assert firewall.calls[-1] == ("remove", spec.port_id, True)
+    await driver.unwire_port(spec.port_id)
+    assert firewall.calls[-1] == ("remove", spec.port_id, False)     # after the tap went
+    other = await plug(driver, network)
+    await driver.remove_network(network.network_id)
+    assert firewall.calls[-1] == ("remove", other.port_id, False)
+
+
+async def test_a_wiring_the_firewall_refused_is_not_attached_until_done_again(
+        tmp_path: Path, ns: str) -> None:
+    firewall = RecordingFirewall(ns)
+    driver = LinuxDriver("node-1", tmp_path, host_namespace=ns, firewall=firewall)
+    await driver.init_host()
+    network = a_network()
+    spec = await plug(driver, network)
+    changed = replace(spec, security_group_ids=())
+    firewall.refuse = True
+    with pytest.raises(DriverError, match="nft refused"):
+        await driver.wire_port(changed)
+    (wired,) = await driver.wired_ports()
+    assert wired.spec == changed and not wired.attached      # the agent wires it again
+    await driver.close()
+    # Killed there: a new driver still knows the wiring did not finish.
+    driver = LinuxDriver("node-1", tmp_path, host_namespace=ns, firewall=firewall)
+    await driver.init_host()
+    try:
+        assert not (await driver.wired_ports())[0].attached
+        assert (await driver.wire_port(changed)).attached
+        assert (await driver.wired_ports())[0].attached
+    finally:
+        await driver.close()
