@@ -172,27 +172,26 @@ class LinuxDriver(NetworkDriver):
                 for link in l2.links(ipr).values():
                     if link.master != bridge:
                         continue
-                    if link.kind == "vxlan" and link.name != vxlan:
+                    if link.kind == "vxlan" and (vxlan is None or link.name != vxlan[0]):
                         l2.delete_link(ipr, link.name)
                     elif link.mtu != spec.mtu:
                         l2.set_mtu(ipr, link.index, spec.mtu)
                 if vxlan is not None:
-                    assert spec.segmentation_id is not None   # _vxlan_of checked it
-                    l2.ensure_vxlan(ipr, vxlan, spec.segmentation_id, self.tunnel_address,
-                                    bridge, spec.mtu)
+                    l2.ensure_vxlan(ipr, vxlan[0], vxlan[1], self.tunnel_address, bridge,
+                                    spec.mtu)
 
             await self.namespace.run(ensure, f"cannot make network {spec.network_id}")
             links = await self._links()
         return self._network_info(spec, links[spec.bridge], links, recorded=True)
 
-    def _vxlan_of(self, spec: NetworkSpec) -> str | None:
-        """The VXLAN device ``spec`` wants on this host, if any."""
+    def _vxlan_of(self, spec: NetworkSpec) -> tuple[str, int] | None:
+        """The VXLAN device ``spec`` wants on this host, if any: its name and VNI."""
         if spec.network_type != "vxlan" or not self.tunnel_address:
             return None
         if spec.segmentation_id is None or not 1 <= spec.segmentation_id < 2 ** 24:
             raise DriverError(f"network {spec.network_id} has no valid VNI "
                               f"({spec.segmentation_id!r})")
-        return l2.vxlan_name(spec.segmentation_id)
+        return l2.vxlan_name(spec.segmentation_id), spec.segmentation_id
 
     async def remove_network(self, network_id: str) -> None:
         bridge_name = naming.bridge_name(network_id)

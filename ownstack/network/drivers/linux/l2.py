@@ -31,7 +31,9 @@ __all__ = [
     "ensure_vxlan",
     "is_bridge_name",
     "is_tap_name",
+    "link_of",
     "links",
+    "set_mtu",
     "tap_mac",
     "vxlan_name",
 ]
