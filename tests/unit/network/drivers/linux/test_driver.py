@@ -460,3 +460,25 @@ async def test_a_wiring_the_firewall_refused_is_not_attached_until_done_again(
         assert (await driver.wired_ports())[0].attached
     finally:
         await driver.close()
+
+
+# -- the host namespace, by name or by path ----------------------------------------------
+
+
+@pytest.mark.parametrize("by_path", [False, True])
+async def test_the_host_namespace_holds_the_devices_and_the_programs(
+        tmp_path: Path, ns: str, by_path: bool) -> None:
+    where = f"/run/netns/{ns}" if by_path else ns
+    driver = LinuxDriver("node-1", tmp_path, host_namespace=where)
+    await driver.init_host()
+    try:
+        network = a_network()
+        await driver.ensure_network(network)
+        assert network.bridge in netns.links(ns)
+        shown = subprocess.run(driver.namespace.argv(["ip", "-j", "link"]), check=True,
+                               capture_output=True, text=True).stdout
+        assert {link["ifname"] for link in json.loads(shown)} == {"lo", network.bridge}
+    finally:
+        await driver.close()
+    real = subprocess.run(["ip", "-j", "link"], check=True, capture_output=True, text=True)
+    assert network.bridge not in {link["ifname"] for link in json.loads(real.stdout)}
