@@ -131,9 +131,13 @@ class NetworkConfig:
     max_allowed_address_pairs: int = 10        # per port, as Neutron's default
     max_fixed_ips_per_port: int = 5            # as Neutron's default
     availability_zone: str = "nova"            # the zone of this process's network agent
-    # The network agent's driver: "fake" (in memory) for now; the Linux data-path issue
-    # adds "linux" (bridges, taps, namespaces, dnsmasq, nftables).
+    # The network agent's driver: "fake" (in memory) or "linux" (bridges, taps, VXLAN).
     driver: str = "fake"
+    # The Linux driver's "host": the network namespace it makes its bridges and taps in
+    # (a name under /run/netns or a path); empty: this machine's own namespace.
+    host_namespace: str = ""
+    # This node's address for VXLAN tunnels; empty: no VXLAN devices (single node).
+    tunnel_address: str = ""
     # The host this process's network agent serves (ports bound to it are its); empty:
     # compute.host, else the machine's name, so that it matches the compute node's.
     host: str = ""

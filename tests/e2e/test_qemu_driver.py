@@ -1,5 +1,5 @@
 """What the QEMU driver does beyond the shared contract: disks from any image format, refusals
-before QEMU opens anything, half-made guests, the console cap, base pruning, taps.
+before QEMU opens anything, half-made guests, the console cap, base pruning, opening taps.
 
 Real QEMU and qemu-img throughout (TCG); the contract suite covers the lifecycle.
 """
@@ -167,29 +167,42 @@ async def test_unused_converted_bases_are_pruned_after_their_age(driver: QemuDri
     assert not old.exists() and fresh.exists()
 
 
-async def test_nics_are_taps_in_their_bridge_and_go_with_the_guest(
+async def test_a_nic_opens_the_tap_the_network_side_made_and_leaves_it(
         driver: QemuDriver) -> None:
+    """The network driver makes a port's tap; QEMU only opens it by name, and the tap
+    outlives the guest. A NIC whose tap is missing gets a passing one from QEMU, which goes
+    with the guest. The taps are on no bridge and carry no address: nothing reaches them."""
     suffix = uuidlib.uuid4().hex[:6]
-    bridge, tap = f"brt{suffix}", f"tapt{suffix}"
-    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    made, missing = f"tapt{suffix}", f"tapu{suffix}"
+    subprocess.run(["ip", "tuntap", "add", "dev", made, "mode", "tap"], check=True)
     try:
-        nic = NicSpec(port_id=str(uuidlib.uuid4()), mac="fa:16:3e:00:00:01", tap_name=tap,
-                      bridge=bridge)
-        guest = spec(tiny(), nics=(nic,))
-        phases = PhaseTimer()
-        await driver.spawn(guest, phases)
-        assert Phase.PLUG_VIFS in phases.names
-        link = json.loads(subprocess.run(["ip", "-j", "link", "show", tap], check=True,
-                                         capture_output=True, text=True).stdout)[0]
-        assert link["master"] == bridge
+        subprocess.run(["ip", "link", "set", made, "up"], check=True)
+        nics = tuple(NicSpec(port_id=str(uuidlib.uuid4()), mac=f"fa:16:3e:00:00:0{index}",
+                             tap_name=tap, bridge="brq-unused")
+                     for index, tap in enumerate((made, missing), 1))
+        guest = spec(tiny(), nics=nics)
+        await driver.spawn(guest, PhaseTimer())
+        assert "NO-CARRIER" not in _link(made)["flags"]       # QEMU holds it
+        assert _link(missing)["linkinfo"]["info_data"]["persist"] is False
         info = await driver.get_info(guest.uuid)
-        assert info.details["taps"] == [tap]
-        assert any(d["arguments"].get("mac") == nic.mac for d in info.details["qmp_devices"])
+        assert info.details["taps"] == [made, missing]
+        assert {nic.mac for nic in nics} <= {d["arguments"].get("mac")
+                                             for d in info.details["qmp_devices"]}
         await driver.destroy(guest.uuid)
-        gone = subprocess.run(["ip", "link", "show", tap], capture_output=True)
+        deadline = time.monotonic() + 5     # the killed QEMU's descriptors close soon after
+        while "NO-CARRIER" not in _link(made)["flags"]:     # the network side's: it stays
+            assert time.monotonic() < deadline, "QEMU still holds the tap"
+            await asyncio.sleep(0.05)
+        gone = subprocess.run(["ip", "link", "show", missing], capture_output=True)
         assert gone.returncode != 0
     finally:
-        subprocess.run(["ip", "link", "del", bridge], check=False)
+        subprocess.run(["ip", "link", "del", made], check=False)
+        subprocess.run(["ip", "link", "del", missing], check=False, capture_output=True)
+
+
+def _link(name: str) -> Any:
+    return json.loads(subprocess.run(["ip", "-d", "-j", "link", "show", name], check=True,
+                                     capture_output=True, text=True).stdout)[0]
 
 
 async def test_force_config_drive_attaches_one_to_every_guest(tmp_path: Path) -> None:

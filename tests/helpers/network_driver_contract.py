@@ -2,19 +2,20 @@
 
 :class:`NetworkDriverContract` holds the suite; a driver's test module subclasses it and
 gives it a fixture ``h``: a :class:`NetworkHarness` over that driver on a clean host.
-tests/unit/network/drivers/test_driver_contract.py runs it over the fake driver; the Linux
-driver (the next networking issue) runs it too, inside network namespaces of its own.
+tests/unit/network/drivers/test_driver_contract.py runs it over the fake driver and over the
+Linux driver, the latter inside a network namespace the test makes.
 
 A harness holds a driver and the things only a driver's own test harness can do: restart
-the agent (a new driver on the same host), and make a port's tap appear or vanish as the
-compute side does when a guest starts or is destroyed.
+the agent (a new driver on the same host), and act behind the driver's back: remove a
+port's tap (an operator's ``ip link del``), or make one of its name off any bridge.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import pytest
@@ -38,8 +39,8 @@ from ownstack.network.drivers.base import (
 class NetworkHarness:
     driver: NetworkDriver
     restart: Callable[[], Awaitable[NetworkDriver]]   # close the driver, return a new one
-    add_tap: Callable[[str], Awaitable[None]]          # the compute side makes the tap
-    remove_tap: Callable[[str], Awaitable[None]]       # ... and removes it
+    add_tap: Callable[[str], Awaitable[None]]       # behind its back: a tap, on no bridge
+    remove_tap: Callable[[str], Awaitable[None]]    # behind its back: the tap is removed
     event_timeout: float = 2.0
 
 
@@ -59,12 +60,41 @@ def a_port(network: NetworkSpec, **changes: object) -> PortSpec:
 
 
 async def plugged(h: NetworkHarness, network: NetworkSpec, **changes: object) -> PortSpec:
-    """A port whose tap exists, wired on its ensured network."""
+    """A port wired on its ensured network."""
     await h.driver.ensure_network(network)
     spec = a_port(network, **changes)
-    await h.add_tap(spec.port_id)
     await h.driver.wire_port(spec)
     return spec
+
+
+class Events:
+    """A driver's events, read by a task of their own (a timed-out wait must not cancel the
+    driver's iterator, as ``wait_for(anext(...))`` would)."""
+
+    def __init__(self, events: AsyncIterator[str]) -> None:
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.task = asyncio.ensure_future(self._pump(events))
+
+    async def _pump(self, events: AsyncIterator[str]) -> None:
+        async for port_id in events:
+            self.queue.put_nowait(port_id)
+
+    async def next(self, timeout: float) -> str:
+        return await asyncio.wait_for(self.queue.get(), timeout)
+
+    async def quiet(self, settle: float = 0.3) -> None:
+        """Drop the events already under way (those of the driver's own changes) until
+        none comes for ``settle`` seconds."""
+        while True:
+            try:
+                await asyncio.wait_for(self.queue.get(), settle)
+            except TimeoutError:
+                return
+
+    async def close(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
 
 
 class NetworkDriverContract:
@@ -142,14 +172,40 @@ class NetworkDriverContract:
             await h.driver.wire_port(spec)
         assert await h.driver.wired_ports() == []
 
-    async def test_a_port_whose_tap_is_missing_is_prepared_not_attached(
-            self, h: NetworkHarness) -> None:
+    async def test_wire_port_makes_the_tap_on_its_bridge(self, h: NetworkHarness) -> None:
         network = a_network()
         await h.driver.ensure_network(network)
         spec = a_port(network)
         wired = await h.driver.wire_port(spec)
-        assert not wired.attached and not wired.tap_exists and wired.status == DOWN
-        assert [p.port_id for p in await h.driver.wired_ports()] == [spec.port_id]
+        assert wired.attached and wired.tap_exists and wired.status == ACTIVE
+        (info,) = await h.driver.networks()
+        assert info.details["taps"] == [spec.tap]
+
+    async def test_a_port_moved_to_another_network_leaves_the_old_bridge(
+            self, h: NetworkHarness) -> None:
+        first, second = a_network(), a_network(1002)
+        spec = await plugged(h, first)
+        await h.driver.ensure_network(second)
+        moved = await h.driver.wire_port(replace(spec, network=second))
+        assert moved.attached and moved.spec.network == second
+        taps = {n.spec.network_id: n.details["taps"] for n in await h.driver.networks()}
+        assert taps == {first.network_id: [], second.network_id: [spec.tap]}
+
+    async def test_a_tap_removed_behind_the_drivers_back_is_reported_and_wired_again(
+            self, h: NetworkHarness) -> None:
+        spec = await plugged(h, a_network())
+        await h.remove_tap(spec.port_id)
+        (wired,) = await h.driver.wired_ports()
+        assert not wired.tap_exists and not wired.attached and wired.status == DOWN
+        assert (await h.driver.wire_port(spec)).attached
+        (wired,) = await h.driver.wired_ports()
+        assert wired.tap_exists and wired.attached and wired.status == ACTIVE
+
+    async def test_an_administratively_down_port_is_wired_and_down(
+            self, h: NetworkHarness) -> None:
+        spec = await plugged(h, a_network(), admin_state_up=False)
+        (wired,) = await h.driver.wired_ports()
+        assert wired.spec == spec and wired.tap_exists and wired.status == DOWN
 
     async def test_unwire_port_succeeds_when_not_wired(self, h: NetworkHarness) -> None:
         spec = await plugged(h, a_network())
@@ -160,24 +216,30 @@ class NetworkDriverContract:
         with pytest.raises(PortNotWired):
             await h.driver.describe_port(spec.port_id)
 
-    async def test_a_tap_appearing_and_vanishing_is_an_event(self, h: NetworkHarness) -> None:
-        network = a_network()
-        await h.driver.ensure_network(network)
-        spec = a_port(network)
-        await h.driver.wire_port(spec)
+    async def test_a_tap_vanishing_and_appearing_is_an_event(self, h: NetworkHarness) -> None:
+        spec = await plugged(h, a_network())
+        events = Events(h.driver.events())
+        try:
+            await events.quiet()
+            await h.remove_tap(spec.port_id)
+            assert await events.next(h.event_timeout) == spec.port_id
+            (wired,) = await h.driver.wired_ports()
+            assert not wired.tap_exists and not wired.attached and wired.status == DOWN
+            await events.quiet()
+            await h.add_tap(spec.port_id)
+            assert await events.next(h.event_timeout) == spec.port_id
+            (found,) = await h.driver.wired_ports()
+            assert found.tap_exists and not found.attached
+            # Wired again (the agent's pass after the event), the port is attached.
+            assert (await h.driver.wire_port(spec)).attached
+        finally:
+            await events.close()
+
+    async def test_events_end_when_the_driver_closes(self, h: NetworkHarness) -> None:
         events = h.driver.events()
-        seen = asyncio.ensure_future(anext(events))
-        await asyncio.sleep(0)
-        await h.add_tap(spec.port_id)
-        assert await asyncio.wait_for(seen, h.event_timeout) == spec.port_id
-        (found,) = await h.driver.wired_ports()
-        assert found.tap_exists and not found.attached
-        # Wired again (the agent's pass after the event), the port is attached.
-        assert (await h.driver.wire_port(spec)).attached
-        await h.remove_tap(spec.port_id)
-        assert await asyncio.wait_for(anext(events), h.event_timeout) == spec.port_id
-        (wired,) = await h.driver.wired_ports()
-        assert not wired.tap_exists and not wired.attached and wired.status == DOWN
+        await h.restart()
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(anext(events), h.event_timeout)
 
     # --- restarts -----------------------------------------------------------------------
 
@@ -188,3 +250,6 @@ class NetworkDriverContract:
         await driver.init_host()
         assert [n.spec for n in await driver.networks()] == [network]
         assert [(p.spec, p.attached) for p in await driver.wired_ports()] == [(spec, True)]
+        assert (await driver.wire_port(spec)).attached        # adopted, not made again
+        await driver.unwire_port(spec.port_id)
+        assert await driver.wired_ports() == []

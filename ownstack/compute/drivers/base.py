@@ -329,7 +329,8 @@ class ComputeDriver(Protocol):
         Postconditions: on return the guest exists and is ``RUNNING`` (the hypervisor runs
         it; the OS inside may still be booting). Each phase is timed on ``phases``, in
         :data:`PHASE_ORDER`. On failure everything this call made (disks, config drive,
-        taps, process, per-guest files) is removed and :class:`SpawnFailed` is raised.
+        process, per-guest files) is removed and :class:`SpawnFailed` is raised. A NIC's
+        tap is the network side's: the driver opens the tap of ``NicSpec.tap_name``.
 
         Raises :class:`InvalidGuestState`, changing nothing, if a guest with ``spec.uuid``
         already exists (the agent destroys leftovers first), and :class:`Unsupported`,
@@ -340,8 +341,9 @@ class ComputeDriver(Protocol):
     async def destroy(self, uuid: str) -> None:
         """Stop the guest at once and remove every host object it had.
 
-        Postconditions: no process, disk, config drive, console log, tap or per-guest
-        file remains; :meth:`get_info` raises :class:`GuestNotFound`. Succeeds when the
+        Postconditions: no process, disk, config drive, console log or per-guest file
+        remains (the ports' taps are the network side's, and stay until it unwires them);
+        :meth:`get_info` raises :class:`GuestNotFound`. Succeeds when the
         guest is already gone, so calling it twice, or for a uuid never seen, is fine.
         """
         ...

@@ -6,8 +6,8 @@ bound to this host or not); ``observed`` is what the driver has wired for it
 function of the two, so each case is a unit test with no I/O:
 
 * bound here, not wired, wired with another spec (a group added, an MTU changed), or
-  wired before its tap existed and the tap is there now: WIRE (its network ensured first),
-  then report its status;
+  wired but not attached (its tap removed or taken off its bridge behind the agent's back):
+  WIRE (its network ensured first; the driver makes the tap again), then report its status;
 * wired, but no longer bound here (unbound, moved, deleted): UNWIRE;
 * wired as wanted, but the control plane shows another status than the host's (a report
   lost to a kill, a tap that appeared since): REPORT.
@@ -90,8 +90,8 @@ def plan(desired: PortInfo | None, observed: WiredPort | None, host: str,
         return Step.UNWIRE if observed is not None else Step.NOTHING
     if observed is None or observed.spec != port_spec(desired, bridges):
         return Step.WIRE
-    if observed.tap_exists and not observed.attached:
-        return Step.WIRE            # its tap appeared since it was wired
+    if not observed.attached:
+        return Step.WIRE            # its tap vanished or left its bridge since it was wired
     if observed.status != desired["status"]:
         return Step.REPORT
     return Step.NOTHING

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import socket
+from typing import Any
 
 from ownstack.common.config import Config
 from ownstack.common.peers import Peers
@@ -29,6 +30,12 @@ def agent_host(config: Config) -> str:
     return host
 
 
+def driver_options(config: Config) -> dict[str, Any]:
+    """What the network driver reads: the ``network.*`` options that describe this host."""
+    return {"host_namespace": config.network.host_namespace,
+            "tunnel_address": config.network.tunnel_address}
+
+
 async def start_network_agent(peers: Peers, *, startup_wait: float = STARTUP_WAIT
                               ) -> NetworkAgent:
     """The network role: this machine's agent, started; stopping it closes its bus."""
@@ -36,7 +43,8 @@ async def start_network_agent(peers: Peers, *, startup_wait: float = STARTUP_WAI
     bus = await peers.open_bus()
     try:
         host = agent_host(config)
-        driver = driver_factory(config.network.driver)(host, config.state_dir, {})
+        driver = driver_factory(config.network.driver)(host, config.state_dir,
+                                                       driver_options(config))
         agent = NetworkAgent(config=config, bus=bus, driver=driver, host=host,
                              startup_wait=startup_wait, release=peers.close_bus)
     except BaseException:

@@ -3,8 +3,8 @@
 A driver module exposes a :class:`~ownstack.network.drivers.base.DriverFactory`:
 ``factory(host, state_dir, options) -> NetworkDriver``. Adding a driver is one line in
 :data:`DRIVERS`; modules are imported only when chosen. Today there is the ``fake``
-(in memory); the Linux data-path issue adds ``linux`` (bridges, taps, namespaces, dnsmasq,
-nftables), which passes the same contract tests.
+(in memory) and ``linux`` (:mod:`ownstack.network.drivers.linux`: bridges, taps and VXLAN
+devices through pyroute2), which pass the same contract tests.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ __all__ = ["DRIVERS", "DriverFactory", "NetworkDriver", "driver_factory"]
 
 DRIVERS: dict[str, str] = {
     "fake": "ownstack.network.drivers.fake:from_config",
+    "linux": "ownstack.network.drivers.linux:from_config",
 }
 
 

@@ -12,12 +12,13 @@ Conventions every driver keeps:
 * **The data path outlives the agent.** :meth:`NetworkDriver.close` never removes a bridge
   or a port's filtering, and a new driver on the same host adopts what an old one left
   (:meth:`NetworkDriver.init_host`), so a restarted agent interrupts no guest's traffic.
-* **The tap is not the network driver's.** As with Nova's libvirt driver and Neutron's
-  Linux bridge agent, the compute driver makes a guest's tap (named
-  :func:`~ownstack.network.drivers.naming.tap_name`); the network driver puts it on its
-  network's bridge and filters it. A port whose tap does not exist yet is *prepared*
-  (its network and filtering are in place) but not *attached*; the driver says when a tap
-  appears or vanishes through :meth:`NetworkDriver.events`, and the agent looks again.
+* **The network driver makes the tap.** The privileged host code lives in one place:
+  :meth:`NetworkDriver.wire_port` makes the port's tap (named
+  :func:`~ownstack.network.drivers.naming.tap_name`), puts it on its network's bridge and
+  filters it, and :meth:`NetworkDriver.unwire_port` removes it; the compute driver only
+  opens the tap of that name. A tap that vanishes or changes behind the driver's back is
+  reported as it is (not *attached*), the driver says so through
+  :meth:`NetworkDriver.events`, and the agent wires the port again.
 * **Capabilities are data.** :attr:`NetworkDriver.capabilities` holds the flags of
   :class:`Capability`; a driver reports all of them, and callers read them rather than
   discover a missing feature by an error.
@@ -125,8 +126,9 @@ class PortSpec:
 @dataclass(frozen=True, slots=True)
 class WiredPort:
     """A port as the host has it: the spec last applied, whether its tap exists (the
-    compute side made it), and whether it is on the bridge (``attached``). A tap that
-    exists but is not attached (it appeared after the port was wired) needs wiring again."""
+    driver made it at wiring; somebody may have removed it since), and whether the tap is
+    on its bridge as the spec wants it (``attached``). A port that is not attached needs
+    wiring again."""
 
     spec: PortSpec
     attached: bool
@@ -228,7 +230,7 @@ class NetworkDriver(Protocol):
         :class:`DriverError` when the host cannot carry networks at all."""
 
     async def close(self) -> None:
-        """Release the driver's own resources. Bridges, filtering and taps stay."""
+        """Release the driver's own resources. Bridges, taps and filtering stay."""
 
     async def ensure_network(self, spec: NetworkSpec) -> NetworkInfo:
         """Make the network's bridge exist with ``spec``'s MTU (and, for a VXLAN segment on
@@ -238,22 +240,21 @@ class NetworkDriver(Protocol):
 
     async def remove_network(self, network_id: str) -> None:
         """Remove the network's bridge and what the driver put on it, unwiring any port
-        still on it (their taps, the compute side's, stay). Succeeds if it is gone."""
+        still on it (their taps are removed). Succeeds if it is gone."""
 
     async def networks(self) -> list[NetworkInfo]:
         """Every network on this host, as it is (not as it was asked for)."""
 
     async def wire_port(self, spec: PortSpec) -> WiredPort:
         """Apply ``spec``: the port's filtering (when the driver has
-        :attr:`Capability.PORT_FILTER` and port security is on) and, if its tap exists,
-        the tap on its network's bridge with the network's MTU. Idempotent; a port wired
+        :attr:`Capability.PORT_FILTER` and port security is on), and its tap, made if it
+        is missing, on its network's bridge with the network's MTU. Idempotent; a port wired
         with another spec is brought to this one. Raises :class:`NetworkMissing` unless
         :meth:`ensure_network` made the port's network; on any other failure nothing of
         the port is left half-applied that a repeated call would not fix."""
 
     async def unwire_port(self, port_id: str) -> None:
-        """Take the port's tap off its bridge and remove its filtering; the tap itself
-        stays (the compute side removes it with the guest). Succeeds if not wired."""
+        """Remove the port's tap and its filtering. Succeeds if not wired."""
 
     async def wired_ports(self) -> list[WiredPort]:
         """Every port wired on this host, attached or not, as it is."""
@@ -264,8 +265,9 @@ class NetworkDriver(Protocol):
         :class:`PortNotWired`."""
 
     def events(self) -> AsyncIterator[str]:
-        """The id of each port whose tap appeared or vanished, as it happens (the agent
-        then reconciles that port). One consumer; ends when the driver closes."""
+        """The id of each port whose tap appeared, vanished or changed, as it happens (the
+        agent then reconciles that port); a driver may also report the taps it changed
+        itself. Subscribed when called; one consumer; ends when the driver closes."""
 
 
     # -- routers (when the driver has :attr:`Capability.ROUTERS`) --------------------------

@@ -5,22 +5,21 @@ The *machine* and the *driver* are separate, as a Linux host and its agent are: 
 and a :class:`FakeNetworkDriver` drives one. A new driver on the same host (an agent
 restart) adopts what is there, and the host's knobs change things behind the agent's back.
 
-Taps are the compute side's (see :mod:`ownstack.network.drivers.base`). By default the fake
-host behaves as if every wired port's guest had its tap already (``auto_taps``), so that a
-port bound to the host goes ACTIVE without a compute driver in the test; with
-``auto_taps=False`` a test makes taps appear and vanish itself (:meth:`FakeNetworkHost.add_tap`,
-:meth:`FakeNetworkHost.remove_tap`) and the driver reports each as an event.
+The driver makes a port's tap when it wires it (see :mod:`ownstack.network.drivers.base`), so
+a port bound to the host goes ACTIVE without a compute side. Behind the driver's back a test
+makes a tap vanish (:meth:`FakeNetworkHost.remove_tap`, as an operator's ``ip link del``) or
+appear off any bridge (:meth:`FakeNetworkHost.add_tap`, as QEMU's own passing tap), and
+the driver reports each as an event.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ownstack.common.booleans import bool_from_string
 from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import (
     Capability,
@@ -56,7 +55,6 @@ class FakeNetworkHost:
     """The simulated machine: its bridges, taps and filters outlive any one driver."""
 
     host: str = "fake-host"
-    auto_taps: bool = True
     bridges: dict[str, FakeBridge] = field(default_factory=dict)     # network id -> bridge
     ports: dict[str, PortSpec] = field(default_factory=dict)          # port id -> applied
     taps: set[str] = field(default_factory=set)                       # taps that exist
@@ -67,14 +65,14 @@ class FakeNetworkHost:
     # -- behind the agent's back (the compute side, an operator) ------------------------
 
     def add_tap(self, port_id: str) -> None:
-        """The compute side made the port's tap (a guest started): an event."""
+        """Somebody made the port's tap, off any bridge: an event."""
         tap = naming.tap_name(port_id)
         if tap not in self.taps:
             self.taps.add(tap)
             self.notify(port_id)
 
     def remove_tap(self, port_id: str) -> None:
-        """The port's tap vanished (its guest was destroyed): off its bridge, an event."""
+        """The port's tap vanished (somebody removed it): off its bridge, an event."""
         tap = naming.tap_name(port_id)
         self.taps.discard(tap)
         for bridge in self.bridges.values():
@@ -93,7 +91,7 @@ class FakeNetworkHost:
                 queue.put_nowait(port_id)
 
     def has_tap(self, port_id: str) -> bool:
-        return self.auto_taps or naming.tap_name(port_id) in self.taps
+        return naming.tap_name(port_id) in self.taps
 
     def attached(self, spec: PortSpec) -> bool:
         bridge = self.bridges.get(spec.network.network_id)
@@ -163,8 +161,8 @@ class FakeNetworkDriver(NetworkDriver):
             self.host.filters[spec.port_id] = spec.security_group_ids
         else:
             self.host.filters.pop(spec.port_id, None)
-        if self.host.has_tap(spec.port_id):
-            bridge.members.add(spec.tap)
+        self.host.taps.add(spec.tap)
+        bridge.members.add(spec.tap)
         self.host.ports[spec.port_id] = spec
         return self._wired(spec)
 
@@ -173,6 +171,7 @@ class FakeNetworkDriver(NetworkDriver):
         self.host.filters.pop(port_id, None)
         if spec is None:
             return
+        self.host.taps.discard(spec.tap)
         bridge = self.host.bridges.get(spec.network.network_id)
         if bridge is not None:
             bridge.members.discard(spec.tap)
@@ -223,10 +222,13 @@ class FakeNetworkDriver(NetworkDriver):
                 "floating_ips": [(f.floating_ip_address, f.fixed_ip_address)
                                  for f in spec.floating_ips]}
 
-    async def events(self) -> AsyncGenerator[str, None]:
+    def events(self) -> AsyncIterator[str]:
         queue: asyncio.Queue[str | None] = asyncio.Queue(EVENT_QUEUE_SIZE)
         self._queues.add(queue)
         self.host.subscribers.add(queue)
+        return self._drain(queue)
+
+    async def _drain(self, queue: asyncio.Queue[str | None]) -> AsyncGenerator[str, None]:
         try:
             while (port_id := await queue.get()) is not None:
                 yield port_id
@@ -239,7 +241,7 @@ _HOSTS: dict[tuple[str, str], FakeNetworkHost] = {}
 
 
 def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> NetworkDriver:
-    """The agent's factory. Option: ``fake_auto_taps`` (default true).
+    """The agent's factory; it reads no options.
 
     The host is kept per ``(state_dir, host)`` for the life of the process, so an agent
     restarted in the same process adopts its bridges and ports, as one restarted on a
@@ -247,8 +249,7 @@ def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> Netwo
     """
     key = (str(state_dir), host)
     if key not in _HOSTS:
-        _HOSTS[key] = FakeNetworkHost(
-            host, auto_taps=bool_from_string(options.get("fake_auto_taps", True)))
+        _HOSTS[key] = FakeNetworkHost(host)
     return FakeNetworkDriver(_HOSTS[key])
 
 

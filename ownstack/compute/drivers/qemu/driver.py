@@ -7,8 +7,7 @@ How a guest is made (:meth:`QemuDriver.spawn`), one timed phase each:
    qcow2 overlay sized to the flavor is made on it.
 3. ``config_drive``: the ISO9660 ``config-2`` disk cloud-init reads, when asked for or
    forced by ``compute.force_config_drive``.
-4. ``plug_vifs``: a tap per NIC, in its bridge.
-5. ``start``: QEMU starts paused (``-S``) with only CPU, memory, serial console and QMP on its
+4. ``start``: QEMU starts paused (``-S``) with only CPU, memory, serial console and QMP on its
    command line; the disks and NICs are added over QMP under our own ids
    (``disk-root``, ``disk-config``, ``nic-<port>``), then ``cont``.
 
@@ -385,10 +384,6 @@ class QemuDriver:
                     await asyncio.to_thread(write_config_drive, files.config_drive, documents)
             recipe = self._recipe(spec, files, base, config_drive)
             await asyncio.to_thread(recipe.save, files.recipe)
-            if spec.nics:
-                async with phases.phase(Phase.PLUG_VIFS):
-                    for nic in spec.nics:
-                        await _plug_tap(nic)
             async with phases.phase(Phase.START):
                 await self._start(recipe, files)
                 recipe.spawned = True
@@ -504,9 +499,6 @@ class QemuDriver:
             await self._detach(monitor)
         await proc.kill(proc.read_pid(files), uuid)
         existed = files.directory.exists()
-        recipe = await self._recipe_of(uuid)
-        for tap in recipe.taps if recipe else []:
-            await _unplug_tap(tap)
         await asyncio.to_thread(_remove_files, files)
         if existed and notify:
             self._notify(uuid, PowerState.NOSTATE)
@@ -557,8 +549,6 @@ class QemuDriver:
         recipe = await self._recipe_of(uuid)
         if state == PowerState.NOSTATE or recipe is None:
             raise InvalidGuestState(uuid, state, "power on")
-        for tap in recipe.taps:
-            await _plug_tap_again(tap)
         await self._start(recipe, files)
 
     async def reboot(self, uuid: str, hard: bool, timeout: float = 60.0) -> None:
@@ -687,36 +677,6 @@ def _version() -> str:
 def _opt(path: Path) -> str:
     """A path inside a QEMU option value: commas are doubled."""
     return str(path).replace(",", ",,")
-
-
-async def _ip(*args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        "ip", *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
-    _, stderr = await process.communicate()
-    return process.returncode or 0, stderr.decode(errors="replace").strip()
-
-
-async def _plug_tap(nic: NicSpec) -> None:
-    """A persistent tap for the NIC, in its bridge and up (idempotent)."""
-    code, error = await _ip("tuntap", "add", "dev", nic.tap_name, "mode", "tap")
-    if code and "exists" not in error.lower() and "busy" not in error.lower():
-        raise DriverError(f"cannot create tap {nic.tap_name}: {error}")
-    code, error = await _ip("link", "set", "dev", nic.tap_name, "master", nic.bridge,
-                            "mtu", str(nic.mtu), "up")
-    if code:
-        raise DriverError(f"cannot plug tap {nic.tap_name} into {nic.bridge}: {error}")
-
-
-async def _plug_tap_again(tap: str) -> None:
-    """On power on: the tap survives a stopped guest; bring it up if it is there."""
-    await _ip("link", "set", "dev", tap, "up")
-
-
-async def _unplug_tap(tap: str) -> None:
-    code, error = await _ip("link", "del", "dev", tap)
-    if code and "cannot find" not in error.lower() and "does not exist" not in error.lower():
-        LOG.warning("cannot remove tap %s: %s", tap, error)
 
 
 def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> QemuDriver:

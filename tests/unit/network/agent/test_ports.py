@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import copy
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from helpers import netns
+from helpers.network_driver_contract import Events
 from ownstack.common.agent import Retry
 from ownstack.network.agent.ports import PortController, Step, plan, port_spec
 from ownstack.network.drivers.base import WiredPort
 from ownstack.network.drivers.fake import FakeNetworkDriver, FakeNetworkHost
+from ownstack.network.drivers.linux.driver import LinuxDriver
 from ownstack.network.rpc import PortInfo
 
 HOST = "node-1"
@@ -80,17 +84,21 @@ def test_a_status_the_control_plane_lacks_is_reported() -> None:
     info = port_info(status="DOWN")
     assert plan(info, wired(info, attached=True), HOST) == Step.REPORT
     active = port_info(status="ACTIVE")
-    assert plan(active, wired(active, attached=False), HOST) == Step.REPORT
     assert plan(active, wired(active, attached=True), HOST) == Step.NOTHING
-    assert plan(info, wired(info, attached=False), HOST) == Step.NOTHING
+    # Administratively down: its tap is attached (and down), the port is DOWN.
+    admin_down = port_info(status="ACTIVE", admin_state_up=False)
+    assert plan(admin_down, wired(admin_down, attached=True), HOST) == Step.REPORT
+    down = port_info(status="DOWN", admin_state_up=False)
+    assert plan(down, wired(down, attached=True), HOST) == Step.NOTHING
 
 
-def test_a_port_whose_tap_appeared_since_it_was_wired_is_wired_again() -> None:
-    info = port_info()
-    waiting = WiredPort(port_spec(info), attached=False, tap_exists=True)
-    assert plan(info, waiting, HOST) == Step.WIRE
-    missing = WiredPort(port_spec(info), attached=False, tap_exists=False)
-    assert plan(info, missing, HOST) == Step.NOTHING
+@pytest.mark.parametrize("tap_exists", [True, False])
+def test_a_port_no_longer_attached_is_wired_again(tap_exists: bool) -> None:
+    """Its tap was removed, or taken off its bridge, behind the agent's back."""
+    for status in ("ACTIVE", "DOWN"):
+        info = port_info(status=status)
+        observed = WiredPort(port_spec(info), attached=False, tap_exists=tap_exists)
+        assert plan(info, observed, HOST) == Step.WIRE
 
 
 def test_plan_is_pure() -> None:
@@ -139,15 +147,17 @@ async def test_a_pass_wires_the_port_and_reports_it_active() -> None:
     assert server.reports == [(info["id"], "ACTIVE")]
 
 
-async def test_a_port_waiting_for_its_tap_stays_down_until_the_tap_appears() -> None:
+async def test_a_tap_removed_behind_the_agents_back_is_made_again() -> None:
     info = port_info()
-    server, host = FakeServer(info), FakeNetworkHost(HOST, auto_taps=False)
+    server, host = FakeServer(info), FakeNetworkHost(HOST)
     ports = controller(server, host)
     await ports.reconcile(info["id"])
-    assert server.reports == [] and info["status"] == "DOWN"
-    host.add_tap(info["id"])
+    tap = port_spec(info).tap
+    assert info["status"] == "ACTIVE" and tap in host.taps
+    host.remove_tap(info["id"])
     await ports.reconcile(info["id"])
-    assert info["status"] == "ACTIVE"
+    assert tap in host.taps and tap in host.bridges[info["network_id"]].members
+    assert server.reports == [(info["id"], "ACTIVE")]       # repaired before anyone saw
 
 
 async def test_an_unbound_port_is_unwired_and_its_network_pruned() -> None:
@@ -188,3 +198,35 @@ async def test_survey_lists_bound_and_orphan_ports() -> None:
     assert set(surveyed) == {bound["id"], orphan["id"]}
     assert [key for key, item in surveyed.items() if ports.differs(item)] \
         == [bound["id"], orphan["id"]]
+
+
+async def test_the_port_controller_over_the_linux_driver(tmp_path: Path) -> None:
+    """One pass wires a port for real (in a namespace of the test's); a tap removed behind
+    the agent's back is an event, and the next pass makes it again; an unbound port's tap
+    goes, and its bridge with the prune."""
+    info = port_info()
+    server = FakeServer(info)
+    tap, bridge = port_spec(info).tap, port_spec(info).bridge
+    with netns.namespace() as ns:
+        driver = LinuxDriver(HOST, tmp_path, host_namespace=ns)
+        await driver.init_host()
+        try:
+            ports = PortController(host=HOST, driver=driver,
+                                   server=server)  # type: ignore[arg-type]
+            events = Events(driver.events())
+            await ports.reconcile(info["id"])
+            assert server.reports == [(info["id"], "ACTIVE")]
+            assert netns.links(ns)[tap]["master"] == bridge
+            await events.quiet()
+            netns.ip(ns, "link", "del", tap)
+            assert await events.next(2.0) == info["id"]
+            await ports.reconcile(info["id"])
+            assert netns.links(ns)[tap]["master"] == bridge
+            info["host"] = ""
+            await ports.reconcile(info["id"])
+            assert tap not in netns.links(ns)
+            assert await ports.prune_networks() == [info["network_id"]]
+            assert set(netns.links(ns)) == {"lo"}
+            await events.close()
+        finally:
+            await driver.close()
