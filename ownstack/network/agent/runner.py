@@ -32,8 +32,13 @@ def agent_host(config: Config) -> str:
 
 def driver_options(config: Config) -> dict[str, Any]:
     """What the network driver reads: the ``network.*`` options that describe this host."""
-    return {"host_namespace": config.network.host_namespace,
-            "tunnel_address": config.network.tunnel_address}
+    network = config.network
+    return {"host_namespace": network.host_namespace,
+            "tunnel_address": network.tunnel_address,
+            "bridge_mappings": network.bridge_mapping,
+            "public_physnet": network.public_physnet,
+            "public_cidr": network.public_cidr,
+            "external_uplink": network.external_uplink}
 
 
 async def start_network_agent(peers: Peers, *, startup_wait: float = STARTUP_WAIT

@@ -50,6 +50,7 @@ from ownstack.network.drivers.base import (
     NetworkSpec,
     PortNotWired,
     PortSpec,
+    RouterSpec,
     WiredPort,
 )
 from ownstack.network.drivers.linux import l2
@@ -59,6 +60,8 @@ from ownstack.network.drivers.linux.records import Records
 
 if TYPE_CHECKING:
     from pyroute2 import IPRoute
+
+    from ownstack.network.drivers.linux.host import HostSide
 
 __all__ = ["LinuxDriver", "PortFirewall", "from_config"]
 
@@ -90,7 +93,8 @@ class PortFirewall(Protocol):
 
 class LinuxDriver(NetworkDriver):
     def __init__(self, host: str, state_dir: Path, *, host_namespace: str = "",
-                 tunnel_address: str = "", firewall: PortFirewall | None = None) -> None:
+                 tunnel_address: str = "", firewall: PortFirewall | None = None,
+                 host_side: HostSide | None = None) -> None:
         if tunnel_address:
             try:
                 tunnel_address = str(ipaddress.ip_address(tunnel_address))
@@ -102,6 +106,11 @@ class LinuxDriver(NetworkDriver):
         self.firewall = firewall
         self.namespace = HostNamespace(host_namespace)
         self.records = Records(state_dir / "network" / "linux" / host)
+        from ownstack.network.drivers.linux.l3 import LinuxRouters
+
+        # Routers keep their own records beside the ports' and networks'.
+        self.routers_ = LinuxRouters(self.records.directory, host_namespace or None)
+        self.host_side = host_side
         self._locks: dict[str, asyncio.Lock] = {}
         self._queues: set[asyncio.Queue[str | None]] = set()
         self._tap_ports: dict[str, str] = {}               # tap name -> recorded port id
@@ -113,7 +122,7 @@ class LinuxDriver(NetworkDriver):
     def capabilities(self) -> Mapping[str, bool]:
         return {Capability.PORT_FILTER.value: self.firewall is not None,
                 Capability.VXLAN.value: True, Capability.DHCP.value: False,
-                Capability.ROUTERS.value: False, Capability.METADATA.value: False}
+                Capability.ROUTERS.value: True, Capability.METADATA.value: False}
 
     # -- life ----------------------------------------------------------------------------
 
@@ -122,6 +131,8 @@ class LinuxDriver(NetworkDriver):
         the devices stay as they are; records of networks whose bridge is gone and that no
         recorded port needs are dropped."""
         await self.namespace.start()
+        if self.host_side is not None:
+            await self.host_side.ensure()
         try:
             await asyncio.to_thread(self.records.load)
         except OSError as exc:
@@ -362,6 +373,20 @@ class LinuxDriver(NetworkDriver):
 
     # -- events --------------------------------------------------------------------------
 
+    # -- routers: a namespace each (:mod:`.l3`) -----------------------------------------
+
+    async def ensure_router(self, spec: RouterSpec) -> None:
+        await self.routers_.ensure(spec)
+
+    async def remove_router(self, router_id: str) -> None:
+        await self.routers_.remove(router_id)
+
+    async def routers(self) -> list[RouterSpec]:
+        return await self.routers_.routers()
+
+    async def describe_router(self, router_id: str) -> dict[str, Any]:
+        return await self.routers_.describe(router_id)
+
     def events(self) -> AsyncIterator[str]:
         """Subscribed at the call (not at the first ``anext``), so nothing that happens
         after it is missed."""
@@ -472,8 +497,25 @@ def _unrecorded_port(tap: Link, links: Mapping[str, Link]) -> WiredPort:
 
 def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> LinuxDriver:
     """The agent's factory. Options (``network.*``): ``host_namespace`` (empty: the real
-    host namespace) and ``tunnel_address`` (empty: no VXLAN devices). The firewall plugs in
-    here once it exists (see :class:`PortFirewall`)."""
-    return LinuxDriver(host, state_dir,
-                       host_namespace=str(options.get("host_namespace") or ""),
-                       tunnel_address=str(options.get("tunnel_address") or ""))
+    host namespace), ``tunnel_address`` (empty: no VXLAN devices), ``bridge_mappings``
+    (physical network -> host bridge), ``public_physnet`` and ``public_cidr`` (the host's
+    address on the external bridge: the range's first) and ``external_uplink`` (the opt-in
+    way off the host; empty: none). The firewall plugs in here once it exists (see
+    :class:`PortFirewall`)."""
+    from ownstack.network.drivers.linux.host import ExternalBridge, HostSide
+
+    namespace = str(options.get("host_namespace") or "")
+    mappings = dict(options.get("bridge_mappings") or {})
+    public = mappings.get(str(options.get("public_physnet") or ""))
+    externals = []
+    for bridge in sorted(set(mappings.values())):
+        address = None
+        if bridge == public and options.get("public_cidr"):
+            cidr = ipaddress.ip_network(str(options["public_cidr"]))
+            address = f"{next(cidr.hosts())}/{cidr.prefixlen}"
+        externals.append(ExternalBridge(bridge, address))
+    host_side = HostSide(externals, uplink=str(options.get("external_uplink") or "") or None,
+                         host_namespace=namespace or None)
+    return LinuxDriver(host, state_dir, host_namespace=namespace,
+                       tunnel_address=str(options.get("tunnel_address") or ""),
+                       host_side=host_side)
