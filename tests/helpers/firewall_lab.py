@@ -1,0 +1,104 @@
+"""A host and its guests made of network namespaces, for filtering tests with real packets.
+
+The *host* is a namespace with a bridge; each *guest* is a namespace joined to it by a veth
+pair whose bridge-side end is named as the port's tap (``tap`` + 11 characters of the port
+id), so the firewall sees it exactly as it sees a guest's tap. Traffic goes only between
+these namespaces; everything is removed at teardown, failed test or not.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+
+from ownstack.network.drivers import naming
+
+BRIDGE = "br-lab"
+
+
+def run(*command: str, check: bool = True, timeout: float = 10
+        ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(command), capture_output=True, text=True, check=check,
+                          timeout=timeout)
+
+
+@dataclass
+class Guest:
+    namespace: str
+    port_id: str
+    mac: str
+    ip: str
+
+    def exec(self, *command: str, check: bool = False, timeout: float = 10
+             ) -> subprocess.CompletedProcess[str]:
+        return run("ip", "netns", "exec", self.namespace, *command, check=check,
+                   timeout=timeout)
+
+    def ping(self, address: str) -> bool:
+        return self.exec("busybox", "ping", "-c1", "-W1", address).returncode == 0
+
+    def tcp(self, address: str, port: int, server: Guest) -> bool:
+        """Whether a TCP connection from this guest to ``server`` carries a line."""
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", server.namespace, "busybox", "nc", "-l", "-p", str(port)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            for _ in range(50):       # until the listener is bound
+                if f":{port:04X}" in server.exec("cat", "/proc/net/tcp").stdout:
+                    break
+                run("sleep", "0.02")
+            sent = subprocess.run(
+                ["ip", "netns", "exec", self.namespace, "busybox", "nc", "-w1", address,
+                 str(port)], input="hello\n", capture_output=True, text=True, timeout=10)
+            if sent.returncode != 0:
+                return False
+            try:
+                out, _ = listener.communicate(timeout=2)
+            except subprocess.TimeoutExpired:
+                return False
+            return "hello" in out
+        finally:
+            if listener.poll() is None:
+                listener.kill()
+                listener.wait()
+
+    def set_address(self, cidr: str) -> None:
+        self.exec("ip", "address", "flush", "dev", "eth0", check=True)
+        self.exec("ip", "address", "add", cidr, "dev", "eth0", check=True)
+        self.exec("ip", "neigh", "flush", "dev", "eth0")
+
+    def set_mac(self, mac: str) -> None:
+        self.exec("ip", "link", "set", "eth0", "address", mac, check=True)
+
+
+@dataclass
+class Lab:
+    host: str = field(default_factory=lambda: f"sgh-{uuid.uuid4().hex[:10]}")
+    guests: list[Guest] = field(default_factory=list)
+
+    def start(self) -> None:
+        run("ip", "netns", "add", self.host)
+        run("ip", "-n", self.host, "link", "set", "lo", "up")
+        run("ip", "-n", self.host, "link", "add", BRIDGE, "type", "bridge")
+        run("ip", "-n", self.host, "link", "set", BRIDGE, "up")
+
+    def guest(self, ip: str, mac: str, prefix: int = 24) -> Guest:
+        port_id = str(uuid.uuid4())
+        guest = Guest(f"sgg-{uuid.uuid4().hex[:10]}", port_id, mac, ip)
+        self.guests.append(guest)
+        tap = naming.tap_name(port_id)
+        run("ip", "netns", "add", guest.namespace)
+        run("ip", "-n", self.host, "link", "add", tap, "type", "veth", "peer", "name", "eth0",
+            "netns", guest.namespace)
+        run("ip", "-n", self.host, "link", "set", tap, "master", BRIDGE, "up")
+        guest.exec("ip", "link", "set", "lo", "up", check=True)
+        guest.set_mac(mac)
+        guest.exec("sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1", check=True)
+        guest.exec("ip", "address", "add", f"{ip}/{prefix}", "dev", "eth0", check=True)
+        guest.exec("ip", "link", "set", "eth0", "up", check=True)
+        return guest
+
+    def stop(self) -> None:
+        for name in [guest.namespace for guest in self.guests] + [self.host]:
+            run("ip", "netns", "del", name, check=False)
