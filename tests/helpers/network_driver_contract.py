@@ -29,9 +29,12 @@ from ownstack.network.drivers.base import (
     NetworkDriver,
     NetworkMissing,
     NetworkSpec,
+    DriverError,
     PortNotWired,
     PortSpec,
+    SecurityGroupSpec,
 )
+from ownstack.network.sg_rules import RuleSpec
 
 
 @dataclass
@@ -179,6 +182,42 @@ class NetworkDriverContract:
         (wired,) = await h.driver.wired_ports()
         assert not wired.tap_exists and not wired.attached and wired.status == DOWN
 
+    # --- security groups ----------------------------------------------------------------
+
+    async def test_a_rule_change_rewires_the_port(self, h: NetworkHarness) -> None:
+        group = str(uuid.uuid4())
+        spec = await plugged(h, a_network(), security_group_ids=(group,),
+                             security_groups=(SecurityGroupSpec(group, (
+                                 RuleSpec("egress", "IPv4"),)),))
+        changed = replace(spec, security_groups=(SecurityGroupSpec(group, (
+            RuleSpec("egress", "IPv4"), RuleSpec("ingress", "IPv4", "tcp", 22, 22))),))
+        assert changed != spec
+        assert (await h.driver.wire_port(changed)).spec == changed
+        assert [p.spec for p in await h.driver.wired_ports()] == [changed]
+
+    async def test_group_members_are_set_whole_and_listed(self, h: NetworkHarness) -> None:
+        group = str(uuid.uuid4())
+        await h.driver.set_group_members(group, ["10.0.0.5", "10.0.0.6"], ["fd00::5"])
+        await h.driver.set_group_members(group, ["10.0.0.5", "10.0.0.6"], ["fd00::5"])
+        assert await h.driver.group_members() == {group: (["10.0.0.5", "10.0.0.6"],
+                                                          ["fd00::5"])}
+        await h.driver.set_group_members(group, ["10.0.0.7"], [])
+        assert await h.driver.group_members() == {group: (["10.0.0.7"], [])}
+
+    async def test_a_remote_group_is_kept_while_a_port_matches_it(
+            self, h: NetworkHarness) -> None:
+        own, remote = str(uuid.uuid4()), str(uuid.uuid4())
+        spec = await plugged(h, a_network(), security_group_ids=(own,),
+                             security_groups=(SecurityGroupSpec(own, (
+                                 RuleSpec("ingress", "IPv4", remote_group_id=remote),)),))
+        assert await h.driver.group_members() == {remote: ([], [])}   # made, empty
+        with pytest.raises(DriverError):
+            await h.driver.remove_group(remote)
+        await h.driver.unwire_port(spec.port_id)
+        await h.driver.remove_group(remote)
+        await h.driver.remove_group(remote)
+        assert await h.driver.group_members() == {}
+
     # --- restarts -----------------------------------------------------------------------
 
     async def test_a_new_driver_adopts_networks_and_ports(self, h: NetworkHarness) -> None:
@@ -188,3 +227,10 @@ class NetworkDriverContract:
         await driver.init_host()
         assert [n.spec for n in await driver.networks()] == [network]
         assert [(p.spec, p.attached) for p in await driver.wired_ports()] == [(spec, True)]
+
+    async def test_a_new_driver_adopts_group_members(self, h: NetworkHarness) -> None:
+        group = str(uuid.uuid4())
+        await h.driver.set_group_members(group, ["10.0.0.5"], [])
+        driver = await h.restart()
+        await driver.init_host()
+        assert await driver.group_members() == {group: (["10.0.0.5"], [])}

@@ -25,9 +25,10 @@ from ownstack.common.agent import Agent
 from ownstack.common.bus import Bus, Payload
 from ownstack.common.config import Config
 from ownstack.network import rpc
+from ownstack.network.agent.groups import GroupController
 from ownstack.network.agent.ports import PortController
 from ownstack.network.agent.server_api import NetworkServerAPI
-from ownstack.network.drivers.base import Capability, NetworkDriver, PortNotWired
+from ownstack.network.drivers.base import Capability, NetworkDriver, PortNotWired, PortSpec
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,12 @@ class NetworkAgent(Agent):
         self.driver = driver
         self.host = host
         self.server = NetworkServerAPI(bus, host)
-        self.controller = PortController(host=host, driver=driver, server=self.server)
+        self.controller = PortController(host=host, driver=driver, server=self.server,
+                                         wired=self._port_wired)
         self.ports = self.work_queue(self.controller)
+        # After the ports, so a resync sees the groups the ports' new rules name.
+        self.group_controller = GroupController(driver=driver, server=self.server)
+        self.groups = self.work_queue(self.group_controller)
         self.agent_id: str | None = None
         self.admin_state_up = True
         self._started = False
@@ -100,6 +105,11 @@ class NetworkAgent(Agent):
     def nudge(self, port_id: str) -> asyncio.Future[None]:
         return self.ports.nudge(port_id)
 
+    def _port_wired(self, spec: PortSpec) -> None:
+        """A port's rules may name a group this process has not filled yet."""
+        for group_id in spec.remote_group_ids - self.group_controller.set_here:
+            self.groups.nudge(group_id)
+
     async def reconcile(self, port_id: str) -> None:
         """Reconcile one port and wait for it (for tests)."""
         await self.ports.run(port_id)
@@ -122,6 +132,16 @@ class NetworkAgent(Agent):
             for port in await self.driver.wired_ports():
                 if port.spec.network.network_id == network_id:
                     self.nudge(port.port_id)
+            return None
+        if method == "security_groups_changed":
+            changed = {str(gid) for gid in payload["security_group_ids"]}
+            for port in await self.driver.wired_ports():
+                if changed & set(port.spec.security_group_ids):
+                    self.nudge(port.port_id)
+            return None
+        if method == "group_members_changed":
+            for group_id in payload["security_group_ids"]:
+                self.groups.nudge(str(group_id))
             return None
         if method == "describe_port":
             try:

@@ -21,6 +21,7 @@ port that moves between two passes never finds its bridge gone under it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from enum import StrEnum
 
 from ownstack.common.agent import Controller, Outcome, Retry, Surveyed
@@ -32,9 +33,11 @@ from ownstack.network.drivers.base import (
     NetworkDriver,
     NetworkSpec,
     PortSpec,
+    SecurityGroupSpec,
     WiredPort,
 )
-from ownstack.network.rpc import NetworkInfo, PortInfo
+from ownstack.network.rpc import NetworkInfo, PortInfo, RuleInfo
+from ownstack.network.sg_rules import RuleSpec
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,19 @@ def network_spec(network: NetworkInfo) -> NetworkSpec:
                        physical_network=network["physical_network"], mtu=network["mtu"])
 
 
+def rule_spec(rule: RuleInfo) -> RuleSpec:
+    return RuleSpec(direction="egress" if rule["direction"] == "egress" else "ingress",
+                    ethertype="IPv6" if rule["ethertype"] == "IPv6" else "IPv4",
+                    protocol=rule["protocol"], port_range_min=rule["port_range_min"],
+                    port_range_max=rule["port_range_max"],
+                    remote_ip_prefix=rule["remote_ip_prefix"],
+                    remote_group_id=rule["remote_group_id"])
+
+
 def port_spec(port: PortInfo) -> PortSpec:
     """The driver's view of a port: what the host must apply for it."""
+    rules = port.get("security_group_rules", {})
+    groups = sorted(port["security_groups"])
     return PortSpec(
         port_id=port["id"], network=network_spec(port["network"]),
         mac_address=port["mac_address"],
@@ -63,7 +77,9 @@ def port_spec(port: PortInfo) -> PortSpec:
                         for ip in port["fixed_ips"]),
         admin_state_up=port["admin_state_up"],
         port_security_enabled=port["port_security_enabled"],
-        security_group_ids=tuple(sorted(port["security_groups"])),
+        security_group_ids=tuple(groups),
+        security_groups=tuple(SecurityGroupSpec(group_id, tuple(
+            rule_spec(rule) for rule in rules.get(group_id, []))) for group_id in groups),
         allowed_address_pairs=tuple(AddressPair(pair["ip_address"], pair["mac_address"])
                                     for pair in port["allowed_address_pairs"]),
         device_owner=port["device_owner"], device_id=port["device_id"])
@@ -87,10 +103,12 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
 
     name = "port"
 
-    def __init__(self, *, host: str, driver: NetworkDriver, server: NetworkServerAPI) -> None:
+    def __init__(self, *, host: str, driver: NetworkDriver, server: NetworkServerAPI,
+                 wired: Callable[[PortSpec], object] | None = None) -> None:
         self.host = host
         self.driver = driver
         self.server = server
+        self.wired = wired      # told of each port wired (its remote groups need members)
 
     async def desired(self, key: str) -> PortInfo | None:
         return await self.server.get_port(key)
@@ -120,6 +138,8 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
                 spec = port_spec(desired)
                 await self.driver.ensure_network(spec.network)
                 observed = await self.driver.wire_port(spec)
+                if self.wired is not None:
+                    self.wired(spec)
                 log.info("port %s wired on %s (%s)", key, spec.bridge,
                          "attached" if observed.attached else "waiting for its tap")
         except DriverError as exc:

@@ -27,7 +27,8 @@ Conventions every driver keeps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import ipaddress
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -166,6 +167,22 @@ class NetworkInfo:
 
     spec: NetworkSpec
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def group_networks(addresses: Iterable[str], version: int) -> list[str]:
+    """The members of one IP version as a set of a remote group holds them: each address
+    or CIDR as its network (``10.0.0.5/32``), sorted, without those another one covers.
+    Drivers keep members so (nft refuses overlapping interval elements), and the agent
+    compares wanted and held members through it. :class:`ValueError` for a bad address."""
+    nets = sorted((net for net in (ipaddress.ip_network(a, strict=False) for a in addresses)
+                   if net.version == version),
+                  key=lambda net: (int(net.network_address), net.prefixlen))
+    kept: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for net in nets:
+        if kept and (net == kept[-1] or net.subnet_of(kept[-1])):  # type: ignore[arg-type]
+            continue
+        kept.append(net)
+    return [str(net) for net in kept]
 
 
 @runtime_checkable

@@ -15,7 +15,7 @@ port bound to the host goes ACTIVE without a compute driver in the test; with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from ownstack.common.booleans import bool_from_string
 from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import (
     Capability,
+    DriverError,
     NetworkDriver,
     NetworkInfo,
     NetworkMissing,
@@ -59,6 +60,8 @@ class FakeNetworkHost:
     ports: dict[str, PortSpec] = field(default_factory=dict)          # port id -> applied
     taps: set[str] = field(default_factory=set)                       # taps that exist
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # port id -> groups
+    # remote group id -> (IPv4, IPv6) members, as the Linux driver's nft sets hold them
+    group_sets: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     subscribers: set[asyncio.Queue[str | None]] = field(default_factory=set)
 
     # -- behind the agent's back (the compute side, an operator) ------------------------
@@ -158,6 +161,8 @@ class FakeNetworkDriver(NetworkDriver):
             spec.port_security_enabled
         if filtering:
             self.host.filters[spec.port_id] = spec.security_group_ids
+            for group_id in spec.remote_group_ids:      # as nft makes a rule's sets
+                self.host.group_sets.setdefault(group_id, ([], []))
         else:
             self.host.filters.pop(spec.port_id, None)
         if self.host.has_tap(spec.port_id):
@@ -188,7 +193,26 @@ class FakeNetworkDriver(NetworkDriver):
                 "attached": self.host.attached(spec),
                 "filtered": port_id in self.host.filters,
                 "security_groups": list(self.host.filters.get(port_id, ())),
+                "rules": {group.group_id: len(group.rules) for group in spec.security_groups
+                          if port_id in self.host.filters},
                 "driver": "fake"}
+
+    # -- remote groups -------------------------------------------------------------------
+
+    async def set_group_members(self, group_id: str, v4: Sequence[str], v6: Sequence[str]
+                                ) -> None:
+        self.host.group_sets[group_id] = (sorted(set(v4)), sorted(set(v6)))
+
+    async def group_members(self) -> dict[str, tuple[list[str], list[str]]]:
+        return {group_id: (list(v4), list(v6))
+                for group_id, (v4, v6) in self.host.group_sets.items()}
+
+    async def remove_group(self, group_id: str) -> None:
+        users = [port_id for port_id in self.host.filters
+                 if group_id in self.host.ports[port_id].remote_group_ids]
+        if users:
+            raise DriverError(f"group {group_id} is still matched by port {users[0]}")
+        self.host.group_sets.pop(group_id, None)
 
     async def events(self) -> AsyncGenerator[str, None]:
         queue: asyncio.Queue[str | None] = asyncio.Queue(EVENT_QUEUE_SIZE)

@@ -46,7 +46,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from ownstack.network.drivers import naming
-from ownstack.network.drivers.base import DriverError, PortSpec
+from ownstack.network.drivers.base import DriverError, PortSpec, group_networks
 from ownstack.network.sg_rules import (
     ICMP_PROTOCOL_NUMBERS,
     PORT_PROTOCOL_NUMBERS,
@@ -134,10 +134,12 @@ def link_local(mac: str) -> str:
 
 
 def collapse(addresses: Iterable[str], version: int) -> list[str]:
-    """``addresses`` of one IP version as the fewest disjoint CIDRs (nft interval sets
-    refuse overlapping elements)."""
-    nets = [net for net in map(network, addresses) if net.version == version]
-    return [str(net) for net in ipaddress.collapse_addresses(nets)]  # type: ignore[misc]
+    """``addresses`` of one IP version as a group's set holds them
+    (:func:`~ownstack.network.drivers.base.group_networks`)."""
+    try:
+        return group_networks(addresses, version)
+    except ValueError as exc:
+        raise FirewallError(str(exc)) from None
 
 
 # -- rendering (pure) ------------------------------------------------------------------------
