@@ -48,7 +48,7 @@ class NetworkAgent(Agent):
         self.host = host
         self.server = NetworkServerAPI(bus, host)
         self.controller = PortController(host=host, driver=driver, server=self.server,
-                                         wired=self._port_wired)
+                                         rewired=self._port_rewired)
         self.ports = self.work_queue(self.controller)
         # After the ports, so a resync sees the groups the ports' new rules name.
         self.group_controller = GroupController(driver=driver, server=self.server)
@@ -105,9 +105,12 @@ class NetworkAgent(Agent):
     def nudge(self, port_id: str) -> asyncio.Future[None]:
         return self.ports.nudge(port_id)
 
-    def _port_wired(self, spec: PortSpec) -> None:
-        """A port's rules may name a group this process has not filled yet."""
-        for group_id in spec.remote_group_ids - self.group_controller.set_here:
+    def _port_rewired(self, old: PortSpec | None, new: PortSpec | None) -> None:
+        """A port's rules may now name a group this process has not filled yet, or no
+        longer name one that nothing else here may name."""
+        named = new.remote_group_ids if new is not None else frozenset()
+        before = old.remote_group_ids if old is not None else frozenset()
+        for group_id in (named - self.group_controller.set_here) | (before - named):
             self.groups.nudge(group_id)
 
     async def reconcile(self, port_id: str) -> None:

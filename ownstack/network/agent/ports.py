@@ -104,11 +104,14 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
     name = "port"
 
     def __init__(self, *, host: str, driver: NetworkDriver, server: NetworkServerAPI,
-                 wired: Callable[[PortSpec], object] | None = None) -> None:
+                 rewired: Callable[[PortSpec | None, PortSpec | None], object] | None = None
+                 ) -> None:
         self.host = host
         self.driver = driver
         self.server = server
-        self.wired = wired      # told of each port wired (its remote groups need members)
+        # Told (old spec, new spec) of each port wired or unwired: the remote groups its
+        # rules named or name now may need their members set or removed.
+        self.rewired = rewired
 
     async def desired(self, key: str) -> PortInfo | None:
         return await self.server.get_port(key)
@@ -130,6 +133,8 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
         try:
             if plan == Step.UNWIRE:
                 await self.driver.unwire_port(key)
+                if self.rewired is not None and observed is not None:
+                    self.rewired(observed.spec, None)
                 log.info("port %s unwired from %s", key, self.host)
                 return None
             if desired is None:
@@ -137,9 +142,10 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
             if plan == Step.WIRE:
                 spec = port_spec(desired)
                 await self.driver.ensure_network(spec.network)
+                old = observed.spec if observed is not None else None
                 observed = await self.driver.wire_port(spec)
-                if self.wired is not None:
-                    self.wired(spec)
+                if self.rewired is not None:
+                    self.rewired(old, spec)
                 log.info("port %s wired on %s (%s)", key, spec.bridge,
                          "attached" if observed.attached else "waiting for its tap")
         except DriverError as exc:
