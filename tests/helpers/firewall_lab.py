@@ -9,6 +9,7 @@ these namespaces; everything is removed at teardown, failed test or not.
 from __future__ import annotations
 
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 
@@ -63,6 +64,31 @@ class Guest:
                 listener.kill()
                 listener.wait()
 
+    def ping6(self, address: str) -> bool:
+        return self.exec("busybox", "ping", "-6", "-c1", "-W1", address).returncode == 0
+
+    def udp(self, address: str, source_port: int, port: int, receiver: Guest) -> bool:
+        """Whether one UDP datagram from ``source_port`` reaches ``receiver``'s ``port``."""
+        listen = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                  f"s.bind(('0.0.0.0', {port})); s.settimeout(2); print('ready', flush=True)"
+                  "; print(s.recv(100).decode())")
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", receiver.namespace, sys.executable, "-c", listen],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            assert listener.stdout is not None and listener.stdout.readline() == "ready\n"
+            send = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+                    f"s.bind(('0.0.0.0', {source_port})); s.sendto(b'offer', "
+                    f"('{address}', {port}))")
+            self.exec(sys.executable, "-c", send, check=True)
+            out, _ = listener.communicate(timeout=5)
+            return "offer" in out
+        finally:
+            if listener.poll() is None:
+                listener.kill()
+                listener.wait()
+
     def set_address(self, cidr: str) -> None:
         self.exec("ip", "address", "flush", "dev", "eth0", check=True)
         self.exec("ip", "address", "add", cidr, "dev", "eth0", check=True)
@@ -83,7 +109,8 @@ class Lab:
         run("ip", "-n", self.host, "link", "add", BRIDGE, "type", "bridge")
         run("ip", "-n", self.host, "link", "set", BRIDGE, "up")
 
-    def guest(self, ip: str, mac: str, prefix: int = 24) -> Guest:
+    def guest(self, ip: str, mac: str, prefix: int = 24, ip6: str | None = None) -> Guest:
+        """A guest with ``ip`` (and ``ip6``/64 with its link-local address, else no IPv6)."""
         port_id = str(uuid.uuid4())
         guest = Guest(f"sgg-{uuid.uuid4().hex[:10]}", port_id, mac, ip)
         self.guests.append(guest)
@@ -94,7 +121,12 @@ class Lab:
         run("ip", "-n", self.host, "link", "set", tap, "master", BRIDGE, "up")
         guest.exec("ip", "link", "set", "lo", "up", check=True)
         guest.set_mac(mac)
-        guest.exec("sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1", check=True)
+        if ip6 is None:
+            guest.exec("sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1", check=True)
+        else:       # no duplicate address detection: addresses usable at once
+            guest.exec("sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_dad=0", check=True)
+            guest.exec("ip", "-6", "address", "add", f"{ip6}/64", "dev", "eth0", "nodad",
+                       check=True)
         guest.exec("ip", "address", "add", f"{ip}/{prefix}", "dev", "eth0", check=True)
         guest.exec("ip", "link", "set", "eth0", "up", check=True)
         return guest

@@ -35,10 +35,11 @@ async def fw(lab: Lab) -> AsyncIterator[Firewall]:
 
 
 def spec(guest: Guest, *rules: RuleSpec, group_id: str | None = None,
-         security: bool = True) -> PortSpec:
+         security: bool = True, ip6: str | None = None) -> PortSpec:
     group = group_id or str(uuid.uuid4())
+    fixed = (FixedIp("subnet", guest.ip),) + ((FixedIp("subnet6", ip6),) if ip6 else ())
     return PortSpec(port_id=guest.port_id, network=NETWORK, mac_address=guest.mac,
-                    fixed_ips=(FixedIp("subnet", guest.ip),), security_group_ids=(group,),
+                    fixed_ips=fixed, security_group_ids=(group,),
                     security_groups=(SecurityGroupSpec(group, (EGRESS_ALL, *rules)),),
                     port_security_enabled=security)
 
@@ -116,6 +117,34 @@ async def test_a_spoofed_source_reaches_nobody(lab: Lab, fw: Firewall) -> None:
     assert not a.ping(b.ip) and not a.ping(c.ip)
     a.set_mac("fa:16:3e:00:00:05")
     assert a.ping(b.ip)
+
+
+async def test_ipv6_neighbours_find_each_other_and_rules_apply(lab: Lab, fw: Firewall) -> None:
+    a = lab.guest("10.0.0.5", "fa:16:3e:00:00:05", ip6="fd00::5")
+    b = lab.guest("10.0.0.6", "fa:16:3e:00:00:06", ip6="fd00::6")
+    egress6 = RuleSpec("egress", "IPv6")
+    await fw.apply_port(spec(a, egress6, ip6="fd00::5"))
+    await fw.apply_port(spec(b, egress6, ip6="fd00::6"))
+    assert not a.ping6("fd00::6")             # neighbour discovery passes; the echo not
+    await fw.apply_port(spec(b, egress6, RuleSpec("ingress", "IPv6", "ipv6-icmp", 128),
+                             ip6="fd00::6"))
+    assert a.ping6("fd00::6")
+    a.exec("ip", "-6", "address", "add", "fd00::99/64", "dev", "eth0", "nodad", check=True)
+    a.exec("ip", "-6", "address", "del", "fd00::5/64", "dev", "eth0", check=True)
+    a.exec("ip", "-6", "neigh", "flush", "dev", "eth0")
+    assert not a.ping6("fd00::6")             # from an address that is not A's
+
+
+async def test_a_guest_cannot_answer_dhcp_but_the_dhcp_server_can(
+        lab: Lab, fw: Firewall) -> None:
+    a = lab.guest("10.0.0.5", "fa:16:3e:00:00:05")
+    b = lab.guest("10.0.0.6", "fa:16:3e:00:00:06")
+    server = lab.guest("10.0.0.2", "fa:16:3e:00:00:02")       # unfiltered, as qdhcp's leg
+    await fw.apply_port(spec(a))
+    await fw.apply_port(spec(b))
+    assert server.udp(b.ip, 67, 68, b)        # DHCP replies come in with no rule
+    assert not a.udp(b.ip, 67, 68, b)         # a guest playing DHCP server is dropped
+    assert a.udp(server.ip, 68, 67, server)   # and a guest's DHCP request goes out
 
 
 async def test_port_security_off_means_no_filtering(lab: Lab, fw: Firewall) -> None:
