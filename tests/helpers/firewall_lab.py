@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ownstack.network.drivers import naming
 
-BRIDGE = "br-lab"
+NETWORK_ID = "net-lab"      # the lab's first network; its bridge is named as ownstack's
 
 
 def run(*command: str, check: bool = True, timeout: float = 10
@@ -67,11 +67,14 @@ class Guest:
     def ping6(self, address: str) -> bool:
         return self.exec("busybox", "ping", "-6", "-c1", "-W1", address).returncode == 0
 
-    def udp(self, address: str, source_port: int, port: int, receiver: Guest) -> bool:
-        """Whether one UDP datagram from ``source_port`` reaches ``receiver``'s ``port``."""
+    def udp(self, address: str, source_port: int, port: int, receiver: Guest, *,
+            echo: bool = False) -> bool:
+        """Whether one UDP datagram from ``source_port`` reaches ``receiver``'s ``port``
+        (and, with ``echo``, its answer comes back)."""
         listen = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
                   f"s.bind(('0.0.0.0', {port})); s.settimeout(2); print('ready', flush=True)"
-                  "; print(s.recv(100).decode())")
+                  "; data, peer = s.recvfrom(100); print(data.decode(), flush=True)"
+                  + ("; s.sendto(b'answer', peer)" if echo else ""))
         listener = subprocess.Popen(
             ["ip", "netns", "exec", receiver.namespace, sys.executable, "-c", listen],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -80,10 +83,11 @@ class Guest:
             send = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
                     "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
                     f"s.bind(('0.0.0.0', {source_port})); s.sendto(b'offer', "
-                    f"('{address}', {port}))")
-            self.exec(sys.executable, "-c", send, check=True)
+                    f"('{address}', {port}))"
+                    + ("; s.settimeout(2); print(s.recv(100).decode())" if echo else ""))
+            sent = self.exec(sys.executable, "-c", send)
             out, _ = listener.communicate(timeout=5)
-            return "offer" in out
+            return "offer" in out and (not echo or "answer" in sent.stdout)
         finally:
             if listener.poll() is None:
                 listener.kill()
@@ -106,10 +110,16 @@ class Lab:
     def start(self) -> None:
         run("ip", "netns", "add", self.host)
         run("ip", "-n", self.host, "link", "set", "lo", "up")
-        run("ip", "-n", self.host, "link", "add", BRIDGE, "type", "bridge")
-        run("ip", "-n", self.host, "link", "set", BRIDGE, "up")
+        self.network(NETWORK_ID)
 
-    def guest(self, ip: str, mac: str, prefix: int = 24, ip6: str | None = None) -> Guest:
+    def network(self, network_id: str) -> None:
+        """A network's bridge, named as ownstack names it."""
+        bridge = naming.bridge_name(network_id)
+        run("ip", "-n", self.host, "link", "add", bridge, "type", "bridge")
+        run("ip", "-n", self.host, "link", "set", bridge, "up")
+
+    def guest(self, ip: str, mac: str, prefix: int = 24, ip6: str | None = None,
+              network_id: str = NETWORK_ID) -> Guest:
         """A guest with ``ip`` (and ``ip6``/64 with its link-local address, else no IPv6)."""
         port_id = str(uuid.uuid4())
         guest = Guest(f"sgg-{uuid.uuid4().hex[:10]}", port_id, mac, ip)
@@ -118,7 +128,8 @@ class Lab:
         run("ip", "netns", "add", guest.namespace)
         run("ip", "-n", self.host, "link", "add", tap, "type", "veth", "peer", "name", "eth0",
             "netns", guest.namespace)
-        run("ip", "-n", self.host, "link", "set", tap, "master", BRIDGE, "up")
+        run("ip", "-n", self.host, "link", "set", tap, "master",
+            naming.bridge_name(network_id), "up")
         guest.exec("ip", "link", "set", "lo", "up", check=True)
         guest.set_mac(mac)
         if ip6 is None:

@@ -21,6 +21,9 @@ the packet mark (the high 16 are kept for others), and the ``inet`` table dispat
     ``forward``: ``oifname vmap @to-ports`` jumps to ``t-<port>`` (to the guest): stamps the
     index, lets ARP, IPv4 and IPv6 on, drops the rest.
 ``table inet ownstack``
+    ``zones`` (before conntrack): each bridge's packets get a conntrack zone of their own
+    (``@bridge-zones``, one per bridge a filtered port is on), so that two networks with
+    the same addresses never share a connection's state, as Neutron's zones per network.
     ``prerouting``: ``mark & 0xffff vmap @egress-chains`` jumps to ``o-<port>``, the egress
     rules; ``forward``: ``mark & 0xffff vmap @ingress-chains`` jumps to ``i-<port>``, the
     ingress rules. Each port chain returns when the packet may go on and drops otherwise.
@@ -162,6 +165,10 @@ def render_init() -> str:
         f"add rule {b} forward {clear}",
         f"add rule {b} forward oifname vmap @to-ports",
         f"add table {i}",
+        f"add map {i} bridge-zones {{ typeof iifname : ct zone; }}",
+        f"add chain {i} zones {{ type filter hook prerouting priority raw; policy accept; }}",
+        f"flush chain {i} zones",
+        f"add rule {i} zones ct zone set iifname map @bridge-zones",
         f"add map {i} egress-chains {{ type mark : verdict; }}",
         f"add map {i} ingress-chains {{ type mark : verdict; }}",
         f"add chain {i} prerouting {{ type filter hook prerouting priority 0; policy accept; }}",
@@ -329,12 +336,16 @@ def _group_sets(group_id: str) -> list[str]:
             "{ type ipv6_addr; flags interval; }"]
 
 
-def render_port(spec: PortSpec, index: int) -> str:
+def render_port(spec: PortSpec, index: int, zone: int) -> str:
     """The transaction that makes ``spec``'s chains exactly what it says: the port's four
-    chains flushed and filled, the sets of its remote groups made if missing, and its
-    four map elements (re-adding an identical element is a no-op)."""
+    chains flushed and filled, the sets of its remote groups made if missing, its four
+    map elements, and its bridge's conntrack zone (re-adding an identical element is a
+    no-op)."""
     if not 0 < index <= MAX_INDEX:
         raise FirewallError(f"port index {index} is out of range")
+    if not 0 < zone <= MAX_INDEX:
+        raise FirewallError(f"conntrack zone {zone} is out of range")
+    bridge = checked_id(spec.bridge)
     port, tap = spec.port_id, spec.tap
     lines: list[str] = []
     for group_id in sorted(spec.remote_group_ids):
@@ -344,6 +355,7 @@ def render_port(spec: PortSpec, index: int) -> str:
     lines += _replace_chain("inet", egress_chain(port), _egress_rules(spec))
     lines += _replace_chain("inet", ingress_chain(port), _ingress_rules(spec))
     lines += [
+        f"add element inet {TABLE} bridge-zones {{ \"{bridge}\" : {zone} }}",
         f"add element bridge {TABLE} from-ports {{ \"{tap}\" : jump {from_guest_chain(port)} }}",
         f"add element bridge {TABLE} to-ports {{ \"{tap}\" : jump {to_guest_chain(port)} }}",
         f"add element inet {TABLE} egress-chains {{ {index:#x} : jump {egress_chain(port)} }}",
@@ -430,6 +442,7 @@ class Firewall:
         self.namespace = namespace
         self._prefix = ["ip", "netns", "exec", namespace] if namespace else []
         self._indexes: dict[str, int] = {}
+        self._zones: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
     async def _run(self, *command: str, script: str | None = None) -> str:
@@ -458,6 +471,22 @@ class Firewall:
             await self._run("sysctl", "-q", "-w", f"{name}=1")
         await self._apply(render_init())
         await self._load_indexes()
+        await self._load_zones()
+
+    async def _load_zones(self) -> None:
+        document = await self._json("map", "inet", TABLE, "bridge-zones")
+        self._zones = {str(bridge): int(zone) for found in _items(document, "map")
+                       for bridge, zone in found.get("elem", [])}
+
+    def _zone_for(self, bridge: str) -> int:
+        zone = self._zones.get(bridge)
+        if zone is None:
+            used = set(self._zones.values())
+            zone = next((z for z in range(1, MAX_INDEX + 1) if z not in used), None)
+            if zone is None:
+                raise FirewallError(f"no conntrack zone left for {bridge}")
+            self._zones[bridge] = zone
+        return zone
 
     async def _load_indexes(self) -> dict[str, int]:
         document = await self._json("map", "inet", TABLE, "egress-chains")
@@ -489,10 +518,12 @@ class Firewall:
             return
         async with self._lock:
             index = self._index_for(checked_id(spec.port_id))
+            zone = self._zone_for(checked_id(spec.bridge))
         try:
-            await self._apply(render_port(spec, index))
+            await self._apply(render_port(spec, index, zone))
         except FirewallError:
             await self._load_indexes()      # what the kernel has is the truth
+            await self._load_zones()
             raise
 
     async def remove_port(self, port_id: str) -> None:

@@ -77,7 +77,7 @@ def test_each_kind_of_rule(rule: RuleSpec, match: str) -> None:
 
 def test_rules_go_to_their_direction_after_state_and_before_the_final_drop() -> None:
     spec = a_port(RuleSpec("ingress", "IPv4", "tcp", 22, 22), RuleSpec("egress", "IPv6"))
-    script = render_port(spec, 7)
+    script = render_port(spec, 7, 1)
     ingress, egress = chain(script, ingress_chain(spec.port_id)), \
         chain(script, egress_chain(spec.port_id))
     for rules, match in ((ingress, "th dport 22"), (egress, "meta nfproto ipv6 counter")):
@@ -91,11 +91,11 @@ def test_rules_go_to_their_direction_after_state_and_before_the_final_drop() -> 
 
 def test_no_rule_means_only_the_fixed_allowances() -> None:
     spec = a_port()
-    ingress = chain(render_port(spec, 1), ingress_chain(spec.port_id))
+    ingress = chain(render_port(spec, 1, 1), ingress_chain(spec.port_id))
     assert not any("sg " in rule for rule in ingress)
     assert any("udp sport 67 udp dport 68 return" in rule for rule in ingress)   # DHCP in
     assert any("icmpv6 type { 130, 135, 136 } return" in rule for rule in ingress)
-    egress = chain(render_port(spec, 1), egress_chain(spec.port_id))
+    egress = chain(render_port(spec, 1, 1), egress_chain(spec.port_id))
     assert egress.index("meta nfproto ipv4 udp sport 67 udp dport 68 counter drop comment "
                         "\"dhcp server\"") < egress.index(
         "meta nfproto ipv4 udp sport 68 udp dport 67 return comment \"dhcp client\"")
@@ -105,7 +105,7 @@ def test_no_rule_means_only_the_fixed_allowances() -> None:
 def test_anti_spoofing_allows_own_addresses_pairs_and_link_local() -> None:
     spec = a_port(allowed_address_pairs=(AddressPair("10.9.0.0/16", "fa:16:3e:00:00:02"),
                                          AddressPair("fd00::99", "fa:16:3e:00:00:01")))
-    rules = chain(render_port(spec, 1), f"l-{spec.port_id}")
+    rules = chain(render_port(spec, 1, 1), f"l-{spec.port_id}")
     assert rules[0] == "meta mark set meta mark and 0xffff0000 or 0x1"
     assert rules[1].startswith("ether saddr != { fa:16:3e:00:00:01, fa:16:3e:00:00:02 } ")
     (v4,) = [rule for rule in rules if rule.startswith("ether type ip ether saddr")]
@@ -124,14 +124,14 @@ def test_anti_spoofing_allows_own_addresses_pairs_and_link_local() -> None:
 
 def test_a_port_without_fixed_ips_may_use_any_address_from_its_mac() -> None:
     spec = a_port(fixed_ips=())
-    rules = chain(render_port(spec, 1), f"l-{spec.port_id}")
+    rules = chain(render_port(spec, 1, 1), f"l-{spec.port_id}")
     assert any("fa:16:3e:00:00:01 . 0.0.0.0/0" in rule for rule in rules)
     assert any("fa:16:3e:00:00:01 . ::/0" in rule for rule in rules)
 
 
 def test_a_port_with_only_ipv6_sends_no_ipv4_but_dhcp_discovery() -> None:
     spec = a_port(fixed_ips=(FixedIp("s6", "fd00::5"),))
-    rules = chain(render_port(spec, 1), f"l-{spec.port_id}")
+    rules = chain(render_port(spec, 1, 1), f"l-{spec.port_id}")
     assert "ether type ip counter drop comment \"ip spoofing\"" in rules
     assert "ether type arp counter drop comment \"arp spoofing\"" in rules
 
@@ -142,7 +142,7 @@ def test_link_local_is_the_eui64_of_the_mac() -> None:
 
 def test_a_port_script_replaces_only_its_own_chains_and_makes_its_remote_sets() -> None:
     spec = a_port(RuleSpec("ingress", "IPv4", remote_group_id=GROUP))
-    script = render_port(spec, 0x2a)
+    script = render_port(spec, 0x2a, 5)
     for name in (f"l-{spec.port_id}", f"t-{spec.port_id}", egress_chain(spec.port_id),
                  ingress_chain(spec.port_id)):
         assert sum(line.startswith("flush chain") and line.endswith(name)
@@ -152,6 +152,7 @@ def test_a_port_script_replaces_only_its_own_chains_and_makes_its_remote_sets() 
     assert f"add set inet ownstack sg-{GROUP}-v4 " in script
     assert f"{{ 0x2a : jump {egress_chain(spec.port_id)} }}" in script
     assert f"\"{spec.tap}\" : jump l-{spec.port_id}" in script
+    assert f"bridge-zones {{ \"{spec.bridge}\" : 5 }}" in script
     assert "flush set" not in script and "delete" not in script
 
 
@@ -175,7 +176,8 @@ def test_init_flushes_only_its_base_chains() -> None:
     flushed = [line for line in render_init().splitlines() if line.startswith("flush")]
     assert sorted(flushed) == sorted([
         "flush chain bridge ownstack prerouting", "flush chain bridge ownstack forward",
-        "flush chain inet ownstack prerouting", "flush chain inet ownstack forward"])
+        "flush chain inet ownstack prerouting", "flush chain inet ownstack forward",
+        "flush chain inet ownstack zones"])
     assert all("ownstack" in line.split() for line in render_init().splitlines())
 
 
@@ -195,10 +197,12 @@ def test_init_flushes_only_its_base_chains() -> None:
 ])
 def test_values_unfit_for_a_script_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises((FirewallError, ValueError)):
-        render_port(a_port(**bad), 1)
+        render_port(a_port(**bad), 1, 1)
 
 
 def test_an_index_out_of_range_is_refused() -> None:
     for index in (0, 0x10000):
         with pytest.raises(FirewallError):
-            render_port(a_port(), index)
+            render_port(a_port(), index, 1)
+        with pytest.raises(FirewallError):
+            render_port(a_port(), 1, index)

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from helpers.firewall_lab import Guest, Lab
+from helpers.firewall_lab import NETWORK_ID, Guest, Lab, run
 from ownstack.network.drivers.base import FixedIp, NetworkSpec, PortSpec, SecurityGroupSpec
 from ownstack.network.drivers.linux.firewall import Firewall, FirewallError
 from ownstack.network.sg_rules import RuleSpec
 
-NETWORK = NetworkSpec("net-lab", "vxlan", 7)
+NETWORK = NetworkSpec(NETWORK_ID, "vxlan", 7)
 EGRESS_ALL = RuleSpec("egress", "IPv4")
 
 
@@ -35,10 +35,11 @@ async def fw(lab: Lab) -> AsyncIterator[Firewall]:
 
 
 def spec(guest: Guest, *rules: RuleSpec, group_id: str | None = None,
-         security: bool = True, ip6: str | None = None) -> PortSpec:
+         security: bool = True, ip6: str | None = None, network: NetworkSpec = NETWORK
+         ) -> PortSpec:
     group = group_id or str(uuid.uuid4())
     fixed = (FixedIp("subnet", guest.ip),) + ((FixedIp("subnet6", ip6),) if ip6 else ())
-    return PortSpec(port_id=guest.port_id, network=NETWORK, mac_address=guest.mac,
+    return PortSpec(port_id=guest.port_id, network=network, mac_address=guest.mac,
                     fixed_ips=fixed, security_group_ids=(group,),
                     security_groups=(SecurityGroupSpec(group, (EGRESS_ALL, *rules)),),
                     port_security_enabled=security)
@@ -145,6 +146,27 @@ async def test_a_guest_cannot_answer_dhcp_but_the_dhcp_server_can(
     assert server.udp(b.ip, 67, 68, b)        # DHCP replies come in with no rule
     assert not a.udp(b.ip, 67, 68, b)         # a guest playing DHCP server is dropped
     assert a.udp(server.ip, 68, 67, server)   # and a guest's DHCP request goes out
+
+
+async def test_two_networks_with_the_same_addresses_never_share_connection_state(
+        lab: Lab, fw: Firewall) -> None:
+    two = NetworkSpec("net-two", "vxlan", 8)
+    lab.network(two.network_id)
+    a1 = lab.guest("10.0.0.5", "fa:16:3e:00:00:05")
+    b1 = lab.guest("10.0.0.6", "fa:16:3e:00:00:06")
+    a2 = lab.guest("10.0.0.5", "fa:16:3e:00:01:05", network_id=two.network_id)
+    b2 = lab.guest("10.0.0.6", "fa:16:3e:00:01:06", network_id=two.network_id)
+    await fw.apply_port(spec(a1))
+    await fw.apply_port(spec(b1, RuleSpec("ingress", "IPv4", "udp", 6000, 6000)))
+    await fw.apply_port(spec(a2, network=two))
+    await fw.apply_port(spec(b2, network=two))          # admits nothing
+    # Without zones (the rule taken out), a connection in one network opens the other.
+    run("ip", "netns", "exec", lab.host, "nft", "flush", "chain", "inet", "ownstack", "zones")
+    assert a1.udp(b1.ip, 5000, 6000, b1, echo=True)
+    assert a2.udp(b2.ip, 5000, 6000, b2)
+    await fw.init()                                     # the zones back
+    assert a1.udp(b1.ip, 5001, 6000, b1, echo=True)
+    assert not a2.udp(b2.ip, 5001, 6000, b2)
 
 
 async def test_port_security_off_means_no_filtering(lab: Lab, fw: Firewall) -> None:
