@@ -443,7 +443,8 @@ class Firewall:
         self._prefix = ["ip", "netns", "exec", namespace] if namespace else []
         self._indexes: dict[str, int] = {}
         self._zones: dict[str, int] = {}
-        self._lock = asyncio.Lock()
+        self._pending: list[tuple[PortSpec, asyncio.Future[None]]] = []
+        self._lock = asyncio.Lock()         # one transaction of this host's at a time
 
     async def _run(self, *command: str, script: str | None = None) -> str:
         proc = await asyncio.create_subprocess_exec(
@@ -512,19 +513,45 @@ class Firewall:
 
     async def apply_port(self, spec: PortSpec) -> None:
         """Make the port's filtering exactly ``spec``'s, in one transaction; with port
-        security off, the port has no filtering at all. Idempotent."""
+        security off, the port has no filtering at all. Idempotent.
+
+        Calls that arrive while a transaction runs are applied together in the next one
+        (the agent re-wires every port of a group at once when a rule changes), each
+        port's chains still replaced whole; if that transaction fails, each port is tried
+        on its own, so one bad port never holds the others back."""
         if not spec.port_security_enabled:
             await self.remove_port(spec.port_id)
             return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((spec, done))
         async with self._lock:
-            index = self._index_for(checked_id(spec.port_id))
-            zone = self._zone_for(checked_id(spec.bridge))
+            if not done.done():
+                batch, self._pending = self._pending, []
+                try:
+                    await self._apply_batch(batch)
+                finally:        # cut short: the ports not done go to the next caller
+                    self._pending[:0] = [item for item in batch if not item[1].done()]
+        await done
+
+    async def _apply_batch(self, batch: list[tuple[PortSpec, asyncio.Future[None]]]
+                           ) -> None:
         try:
-            await self._apply(render_port(spec, index, zone))
-        except FirewallError:
+            await self._apply("".join(self._render(spec) for spec, _ in batch))
+        except Exception as exc:
             await self._load_indexes()      # what the kernel has is the truth
             await self._load_zones()
-            raise
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)
+                return
+            for spec, done in batch:
+                await self._apply_batch([(spec, done)])
+            return
+        for _, done in batch:
+            done.set_result(None)
+
+    def _render(self, spec: PortSpec) -> str:
+        return render_port(spec, self._index_for(checked_id(spec.port_id)),
+                           self._zone_for(checked_id(spec.bridge)))
 
     async def remove_port(self, port_id: str) -> None:
         """Remove the port's chains and map entries; succeeds if it has none."""

@@ -3,13 +3,20 @@ in namespaces of their own on its bridge (:mod:`helpers.firewall_lab`)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from helpers.firewall_lab import NETWORK_ID, Guest, Lab, run
-from ownstack.network.drivers.base import FixedIp, NetworkSpec, PortSpec, SecurityGroupSpec
+from ownstack.network.drivers.base import (
+    AddressPair,
+    FixedIp,
+    NetworkSpec,
+    PortSpec,
+    SecurityGroupSpec,
+)
 from ownstack.network.drivers.linux.firewall import Firewall, FirewallError
 from ownstack.network.sg_rules import RuleSpec
 
@@ -202,6 +209,35 @@ async def test_a_new_firewall_adopts_and_removes_what_an_old_one_left(
     await again.remove_group(group)
     assert await again.ports() == {a.port_id} and await again.groups() == set()
     assert a.ping(b.ip) and b.ping(a.ip)      # B unfiltered, A admits icmp
+
+
+async def test_ports_applied_at_once_share_a_transaction_and_a_bad_one_fails_alone(
+        lab: Lab, fw: Firewall) -> None:
+    guests = [lab.guest(f"10.0.0.{n}", f"fa:16:3e:00:00:{n:02x}") for n in range(5, 9)]
+    icmp = RuleSpec("ingress", "IPv4", "icmp")
+    good = [spec(guest, icmp) for guest in guests[:3]]
+    # nft refuses an address pair of 0.0.0.0/0 beside the port's own address (the
+    # anonymous set's intervals overlap): a port that only nft can find wrong.
+    bad = spec(guests[3], icmp)
+    bad = PortSpec(**{**{f: getattr(bad, f) for f in bad.__dataclass_fields__},
+                      "allowed_address_pairs": (AddressPair("0.0.0.0/0", guests[3].mac),)})
+    results = await asyncio.gather(*(fw.apply_port(s) for s in [*good, bad]),
+                                   return_exceptions=True)
+    assert results[:3] == [None, None, None]
+    assert isinstance(results[3], FirewallError)
+    assert await fw.ports() == {g.port_id for g in guests[:3]}
+    assert guests[0].ping(guests[1].ip) and guests[2].ping(guests[0].ip)
+
+    transactions = []
+    apply = fw._apply
+
+    async def counted(script: str) -> None:
+        transactions.append(script)
+        await apply(script)
+
+    fw._apply = counted  # type: ignore[method-assign]
+    await asyncio.gather(*(fw.apply_port(s) for s in good))
+    assert len(transactions) == 2           # the first alone, the two that waited together
 
 
 async def test_nft_refusing_is_a_firewall_error() -> None:
