@@ -64,10 +64,19 @@ async def port_state(db: AsyncSession, port: Port) -> PortState:
     memberships is seen (the ports API takes these before and after a change)."""
     await db.flush()
     addresses = (await port_addresses(db, [port.id])).get(port.id, ())
+    return known_port_state(port, await port_groups(db, port.id), addresses)
+
+
+def known_port_state(port: Port, security_groups: Sequence[str], fixed_ips: Sequence[str]
+                     ) -> PortState:
+    """:func:`port_state` of a port whose groups and fixed IPs the caller knows (one it
+    just made), without reading them again."""
+    pairs = [str(pair["ip_address"]) for pair in port.allowed_address_pairs or []
+             if pair.get("ip_address")]
     state = PortState.of(port)
     return PortState(state.id, state.network_id, state.host, state.status,
-                     state.device_owner, state.device_id,
-                     await port_groups(db, port.id), addresses)
+                     state.device_owner, state.device_id, tuple(sorted(security_groups)),
+                     tuple(sorted({*fixed_ips, *pairs})))
 
 
 def set_binding(port: Port, host: str | None) -> None:

@@ -14,7 +14,7 @@ from ownstack.network.api.schemas import ports as schema
 from ownstack.network.api.views import ports as views
 from ownstack.network.errors import ConcurrentUpdate, NetworkForbidden, ResourceNotFound
 from ownstack.network.objects import networks, ports
-from ownstack.network.objects.bindings import port_state
+from ownstack.network.objects.bindings import known_port_state, port_state
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network, Port
 from ownstack.network.objects.standard import tags_of
@@ -125,7 +125,9 @@ async def create_port(req: Req) -> Response:
                 items = [views.port(new.row, fixed_ips=new.fixed_ips,
                                     security_groups=new.security_groups, tags=[],
                                     hidden=hidden) for new in created]
-                made = [await port_state(db, new.row) for new in created]
+                made = [known_port_state(new.row, new.security_groups,
+                                         [ip.ip_address for ip in new.fixed_ips])
+                        for new in created]
             break
         except ConcurrentUpdate:
             if attempt == _ATTEMPTS - 1:
