@@ -562,6 +562,23 @@ class Firewall:
             await self._apply(render_remove(port_id, index))
             self._indexes.pop(port_id, None)
 
+    async def remove_bridge(self, bridge: str) -> None:
+        """Forget a bridge's conntrack zone (its network is gone from the host); call it
+        once no filtered port is on the bridge. Succeeds if it has none."""
+        async with self._lock:
+            await self._load_zones()
+            zone = self._zones.get(checked_id(bridge))
+            if zone is None:
+                return
+            await self._apply(f"delete element inet {TABLE} bridge-zones "
+                              f"{{ \"{bridge}\" }}\n")
+            self._zones.pop(bridge, None)
+
+    async def zones(self) -> dict[str, int]:
+        """Each bridge's conntrack zone, as the kernel has them."""
+        await self._load_zones()
+        return dict(self._zones)
+
     async def ports(self) -> set[str]:
         """The ids of the ports filtered on this host, as the kernel has them."""
         return set(await self._load_indexes())

@@ -208,6 +208,10 @@ async def test_a_new_firewall_adopts_and_removes_what_an_old_one_left(
     await again.remove_port(b.port_id)
     await again.remove_group(group)
     assert await again.ports() == {a.port_id} and await again.groups() == set()
+    assert await again.zones() == {NETWORK.bridge: 1}
+    await again.remove_bridge(NETWORK.bridge)
+    await again.remove_bridge(NETWORK.bridge)
+    assert await again.zones() == {}
     assert a.ping(b.ip) and b.ping(a.ip)      # B unfiltered, A admits icmp
 
 
