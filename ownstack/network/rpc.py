@@ -29,6 +29,12 @@ Network service methods (topic ``network``)
     those ports.
 ``get_port`` (call) ``{"port_id"}`` -> ``{"port": PortInfo | None}``; ``None`` for a port
     that does not exist (any more). The agent compares its ``host`` with its own.
+    A ``PortInfo`` carries the rules of each of its security groups
+    (``security_group_rules``), so a rule change makes the port's desired state differ.
+``group_members`` (call) ``{"security_group_ids": [str]}`` ->
+    ``{"members": {group_id: {"v4": [str], "v6": [str]}}}``: the fixed IPs and allowed
+    address pair IPs (or CIDRs) of every port in each group, bound anywhere; what a rule
+    with that ``remote_group_id`` matches. A group that does not exist has no members.
 ``port_status`` (call, from an agent once a port is wired or unwired)
     ``{"port_id", "host", "status": "ACTIVE" | "DOWN"}``. Applied only while the port is
     bound to ``host``: a report from a host the port has left changes nothing. The API
@@ -43,6 +49,12 @@ Agent methods (topic ``network.<host>``)
     changed; reconcile it now.
 ``network_changed`` (cast) ``{"network_id"}``: a network with ports on this host changed
     (its MTU, its admin state); reconcile its ports now.
+``security_groups_changed`` (cast) ``{"security_group_ids": [str]}``: the rules of these
+    groups changed (a rule made or deleted, a remote group deleted with its rules); the
+    agent reconciles its ports in them now. Sent to each host with a port in them.
+``group_members_changed`` (cast) ``{"security_group_ids": [str]}``: a port joined or left
+    these groups, or changed its addresses; the agent rewrites its sets of them now. Sent
+    to each host with a port whose rules name one of them as ``remote_group_id``.
 ``describe_port`` (call) ``{"port_id"}`` -> ``{"details": {...} | None}``: the host objects
     behind a port, for ``ownstack show port``.
 """
@@ -86,6 +98,23 @@ class AddressPairInfo(TypedDict):
     mac_address: str
 
 
+class RuleInfo(TypedDict):
+    """One security-group rule's matching fields (:class:`ownstack.network.sg_rules.RuleSpec`)."""
+
+    direction: str
+    ethertype: str
+    protocol: str | None
+    port_range_min: int | None
+    port_range_max: int | None
+    remote_ip_prefix: str | None
+    remote_group_id: str | None
+
+
+class MembersInfo(TypedDict):
+    v4: list[str]
+    v6: list[str]
+
+
 class PortInfo(TypedDict):
     """A port as an agent needs it: the desired state of one port on one host."""
 
@@ -99,6 +128,7 @@ class PortInfo(TypedDict):
     device_id: str
     fixed_ips: list[FixedIpInfo]
     security_groups: list[str]
+    security_group_rules: dict[str, list[RuleInfo]]     # group id -> its rules, in order
     port_security_enabled: bool
     allowed_address_pairs: list[AddressPairInfo]
     network: NetworkInfo

@@ -17,7 +17,7 @@ from ownstack.common.bus import Bus, Payload, Subscription
 from ownstack.common.db.database import Database
 from ownstack.network import rpc
 from ownstack.network.notifier import ComputeNotifier
-from ownstack.network.objects import agents, bindings, router_info
+from ownstack.network.objects import agents, bindings, router_info, sg_members
 from ownstack.network.objects.bindings import PortState
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class NetworkRpc:
             "host_routers": self.host_routers,
             "get_router": self.get_router,
             "router_status": self.router_status,
+            "group_members": self.group_members,
         }
 
     async def start(self) -> None:
@@ -116,6 +117,11 @@ class NetworkRpc:
                 str(payload["status"]))
         return {"applied": bool(changed), "ports": [port_id for port_id, _ in changed]}
 
+    async def group_members(self, payload: Payload) -> dict[str, Any]:
+        group_ids = [str(gid) for gid in payload["security_group_ids"]]
+        async with self.db.read() as session:
+            return {"members": await sg_members.group_members(session, group_ids)}
+
     # -- nudges to agents ---------------------------------------------------------------
 
     async def router_changed(self, router_id: str, *hosts: str) -> None:
@@ -140,6 +146,34 @@ class NetworkRpc:
         hosts = {state.host for state in (before, after) if state is not None and state.host}
         await self._cast(hosts, "port_changed", {"port_id": port.id})
         self.notifier.port_changes([(before, after)])
+        changed = membership_changes(before, after)
+        if changed:
+            await self.members_changed(changed)
+
+    async def security_groups_changed(self, group_ids: set[str]) -> None:
+        """After rules of ``group_ids`` were made or deleted: nudge the hosts of their
+        ports, whose agents re-wire those ports. Never raises."""
+        await self._cast_concerned(sg_members.hosts_in_groups, group_ids,
+                                   "security_groups_changed")
+
+    async def members_changed(self, group_ids: set[str]) -> None:
+        """After ports joined or left ``group_ids`` or changed addresses: nudge the hosts
+        whose ports' rules name them, whose agents rewrite their sets. Never raises."""
+        await self._cast_concerned(sg_members.hosts_matching_groups, group_ids,
+                                   "group_members_changed")
+
+    async def _cast_concerned(self, find: Callable[[Any, set[str]], Awaitable[set[str]]],
+                              group_ids: set[str], method: str) -> None:
+        if not group_ids:
+            return
+        try:
+            async with self.db.read() as session:
+                hosts = await find(session, group_ids)
+        except Exception:
+            log.exception("could not find the hosts concerned by groups %s",
+                          sorted(group_ids))
+            return
+        await self._cast(hosts, method, {"security_group_ids": sorted(group_ids)})
 
     async def network_changed(self, network_id: str) -> None:
         """After a network changed: nudge the agents of the hosts with ports on it."""
@@ -160,3 +194,15 @@ class NetworkRpc:
             except Exception as exc:
                 log.warning("could not nudge the network agent of %s (%s): %s", host,
                             method, exc)
+
+
+def membership_changes(before: PortState | None, after: PortState | None) -> set[str]:
+    """The groups whose members a port change changed: those it joined or left, and all
+    of its groups when its addresses changed (a new or deleted port: all of its groups)."""
+    if before is None or after is None:
+        state = after or before
+        return set(state.security_groups) if state is not None and state.addresses else set()
+    changed = set(before.security_groups) ^ set(after.security_groups)
+    if before.addresses != after.addresses:
+        changed |= set(before.security_groups) | set(after.security_groups)
+    return changed

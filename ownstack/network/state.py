@@ -61,6 +61,11 @@ class NetworkState(ServiceState):
         if router_id:
             await self.rpc.router_changed(router_id, *hosts)
 
+    async def security_groups_changed(self, group_ids: set[str]) -> None:
+        """Call after rules of ``group_ids`` were made or deleted (their commit done): the
+        agents of their ports re-wire them. Never raises."""
+        await self.rpc.security_groups_changed(group_ids)
+
     async def network_changed(self, network_id: str) -> None:
         """Call after a network's update commits (MTU, admin state): its agents look again."""
         await self.rpc.network_changed(network_id)

@@ -26,13 +26,16 @@ from ownstack.network.drivers.base import (
     DOWN,
     AddressPair,
     Capability,
+    DriverError,
     FixedIp,
     NetworkDriver,
     NetworkMissing,
     NetworkSpec,
     PortNotWired,
     PortSpec,
+    SecurityGroupSpec,
 )
+from ownstack.network.sg_rules import RuleSpec
 
 
 @dataclass
@@ -241,6 +244,42 @@ class NetworkDriverContract:
         with pytest.raises(StopAsyncIteration):
             await asyncio.wait_for(anext(events), h.event_timeout)
 
+    # --- security groups ----------------------------------------------------------------
+
+    async def test_a_rule_change_rewires_the_port(self, h: NetworkHarness) -> None:
+        group = str(uuid.uuid4())
+        spec = await plugged(h, a_network(), security_group_ids=(group,),
+                             security_groups=(SecurityGroupSpec(group, (
+                                 RuleSpec("egress", "IPv4"),)),))
+        changed = replace(spec, security_groups=(SecurityGroupSpec(group, (
+            RuleSpec("egress", "IPv4"), RuleSpec("ingress", "IPv4", "tcp", 22, 22))),))
+        assert changed != spec
+        assert (await h.driver.wire_port(changed)).spec == changed
+        assert [p.spec for p in await h.driver.wired_ports()] == [changed]
+
+    async def test_group_members_are_set_whole_and_listed(self, h: NetworkHarness) -> None:
+        group = str(uuid.uuid4())
+        await h.driver.set_group_members(group, ["10.0.0.5", "10.0.0.6"], ["fd00::5"])
+        await h.driver.set_group_members(group, ["10.0.0.5", "10.0.0.6"], ["fd00::5"])
+        assert await h.driver.group_members() == {group: (["10.0.0.5", "10.0.0.6"],
+                                                          ["fd00::5"])}
+        await h.driver.set_group_members(group, ["10.0.0.7"], [])
+        assert await h.driver.group_members() == {group: (["10.0.0.7"], [])}
+
+    async def test_a_remote_group_is_kept_while_a_port_matches_it(
+            self, h: NetworkHarness) -> None:
+        own, remote = str(uuid.uuid4()), str(uuid.uuid4())
+        spec = await plugged(h, a_network(), security_group_ids=(own,),
+                             security_groups=(SecurityGroupSpec(own, (
+                                 RuleSpec("ingress", "IPv4", remote_group_id=remote),)),))
+        assert await h.driver.group_members() == {remote: ([], [])}   # made, empty
+        with pytest.raises(DriverError):
+            await h.driver.remove_group(remote)
+        await h.driver.unwire_port(spec.port_id)
+        await h.driver.remove_group(remote)
+        await h.driver.remove_group(remote)
+        assert await h.driver.group_members() == {}
+
     # --- restarts -----------------------------------------------------------------------
 
     async def test_a_new_driver_adopts_networks_and_ports(self, h: NetworkHarness) -> None:
@@ -253,3 +292,10 @@ class NetworkDriverContract:
         assert (await driver.wire_port(spec)).attached        # adopted, not made again
         await driver.unwire_port(spec.port_id)
         assert await driver.wired_ports() == []
+
+    async def test_a_new_driver_adopts_group_members(self, h: NetworkHarness) -> None:
+        group = str(uuid.uuid4())
+        await h.driver.set_group_members(group, ["10.0.0.5"], [])
+        driver = await h.restart()
+        await driver.init_host()
+        assert await driver.group_members() == {group: (["10.0.0.5"], [])}

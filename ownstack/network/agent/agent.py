@@ -25,6 +25,7 @@ from ownstack.common.agent import Agent
 from ownstack.common.bus import Bus, Payload
 from ownstack.common.config import Config
 from ownstack.network import rpc
+from ownstack.network.agent.groups import GroupController
 from ownstack.network.agent.ports import PortController
 from ownstack.network.agent.routers import RouterController
 from ownstack.network.agent.server_api import NetworkServerAPI
@@ -33,6 +34,7 @@ from ownstack.network.drivers.base import (
     DriverError,
     NetworkDriver,
     PortNotWired,
+    PortSpec,
 )
 
 log = logging.getLogger(__name__)
@@ -54,8 +56,11 @@ class NetworkAgent(Agent):
         self.server = NetworkServerAPI(bus, host)
         bridges = config.network.bridge_mapping
         self.controller = PortController(host=host, driver=driver, server=self.server,
-                                         bridges=bridges)
+                                         bridges=bridges, rewired=self._port_rewired)
         self.ports = self.work_queue(self.controller)
+        # After the ports, so a resync sees the groups the ports' new rules name.
+        self.group_controller = GroupController(driver=driver, server=self.server)
+        self.groups = self.work_queue(self.group_controller)
         self.router_controller: RouterController | None = None
         if driver.capabilities.get(Capability.ROUTERS.value):
             self.router_controller = RouterController(host=host, driver=driver,
@@ -114,6 +119,14 @@ class NetworkAgent(Agent):
     def nudge(self, port_id: str) -> asyncio.Future[None]:
         return self.ports.nudge(port_id)
 
+    def _port_rewired(self, old: PortSpec | None, new: PortSpec | None) -> None:
+        """A port's rules may now name a group this process has not filled yet, or no
+        longer name one that nothing else here may name."""
+        named = new.remote_group_ids if new is not None else frozenset()
+        before = old.remote_group_ids if old is not None else frozenset()
+        for group_id in (named - self.group_controller.set_here) | (before - named):
+            self.groups.nudge(group_id)
+
     async def reconcile(self, port_id: str) -> None:
         """Reconcile one port and wait for it (for tests)."""
         await self.ports.run(port_id)
@@ -150,6 +163,16 @@ class NetworkAgent(Agent):
                     str(payload["router_id"]))}
             except DriverError:
                 return {"details": None}
+        if method == "security_groups_changed":
+            changed = {str(gid) for gid in payload["security_group_ids"]}
+            for port in await self.driver.wired_ports():
+                if changed & set(port.spec.security_group_ids):
+                    self.nudge(port.port_id)
+            return None
+        if method == "group_members_changed":
+            for group_id in payload["security_group_ids"]:
+                self.groups.nudge(str(group_id))
+            return None
         if method == "describe_port":
             try:
                 return {"details": await self.driver.describe_port(str(payload["port_id"]))}

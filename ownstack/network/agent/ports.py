@@ -21,7 +21,7 @@ port that moves between two passes never finds its bridge gone under it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Final
 
@@ -34,9 +34,11 @@ from ownstack.network.drivers.base import (
     NetworkDriver,
     NetworkSpec,
     PortSpec,
+    SecurityGroupSpec,
     WiredPort,
 )
-from ownstack.network.rpc import NetworkInfo, PortInfo
+from ownstack.network.rpc import NetworkInfo, PortInfo, RuleInfo
+from ownstack.network.sg_rules import RuleSpec
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,19 @@ def network_spec(network: NetworkInfo, bridges: Mapping[str, str] | None = None
                        physical_network=physical, mtu=network["mtu"], mapped_bridge=mapped)
 
 
+def rule_spec(rule: RuleInfo) -> RuleSpec:
+    return RuleSpec(direction="egress" if rule["direction"] == "egress" else "ingress",
+                    ethertype="IPv6" if rule["ethertype"] == "IPv6" else "IPv4",
+                    protocol=rule["protocol"], port_range_min=rule["port_range_min"],
+                    port_range_max=rule["port_range_max"],
+                    remote_ip_prefix=rule["remote_ip_prefix"],
+                    remote_group_id=rule["remote_group_id"])
+
+
 def port_spec(port: PortInfo, bridges: Mapping[str, str] | None = None) -> PortSpec:
     """The driver's view of a port: what the host must apply for it."""
+    rules = port.get("security_group_rules", {})
+    groups = sorted(port["security_groups"])
     return PortSpec(
         port_id=port["id"], network=network_spec(port["network"], bridges),
         mac_address=port["mac_address"],
@@ -70,7 +83,9 @@ def port_spec(port: PortInfo, bridges: Mapping[str, str] | None = None) -> PortS
                         for ip in port["fixed_ips"]),
         admin_state_up=port["admin_state_up"],
         port_security_enabled=port["port_security_enabled"],
-        security_group_ids=tuple(sorted(port["security_groups"])),
+        security_group_ids=tuple(groups),
+        security_groups=tuple(SecurityGroupSpec(group_id, tuple(
+            rule_spec(rule) for rule in rules.get(group_id, []))) for group_id in groups),
         allowed_address_pairs=tuple(AddressPair(pair["ip_address"], pair["mac_address"])
                                     for pair in port["allowed_address_pairs"]),
         device_owner=port["device_owner"], device_id=port["device_id"])
@@ -103,11 +118,16 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
     name = "port"
 
     def __init__(self, *, host: str, driver: NetworkDriver, server: NetworkServerAPI,
-                 bridges: Mapping[str, str] | None = None) -> None:
+                 bridges: Mapping[str, str] | None = None,
+                 rewired: Callable[[PortSpec | None, PortSpec | None], object] | None = None
+                 ) -> None:
         self.host = host
         self.driver = driver
         self.server = server
         self.bridges = dict(bridges or {})
+        # Told (old spec, new spec) of each port wired or unwired: the remote groups its
+        # rules named or name now may need their members set or removed.
+        self.rewired = rewired
 
     async def desired(self, key: str) -> PortInfo | None:
         return await self.server.get_port(key)
@@ -129,6 +149,8 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
         try:
             if plan == Step.UNWIRE:
                 await self.driver.unwire_port(key)
+                if self.rewired is not None and observed is not None:
+                    self.rewired(observed.spec, None)
                 log.info("port %s unwired from %s", key, self.host)
                 return None
             if desired is None:
@@ -136,7 +158,10 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
             if plan == Step.WIRE:
                 spec = port_spec(desired, self.bridges)
                 await self.driver.ensure_network(spec.network)
+                old = observed.spec if observed is not None else None
                 observed = await self.driver.wire_port(spec)
+                if self.rewired is not None:
+                    self.rewired(old, spec)
                 log.info("port %s wired on %s (%s)", key, spec.bridge,
                          "attached" if observed.attached else "waiting for its tap")
         except DriverError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ownstack.common.agent.control_plane import ControlPlaneClient
-from ownstack.network.rpc import NETWORK_TOPIC, PortInfo, RouterInfo
+from ownstack.network.rpc import NETWORK_TOPIC, MembersInfo, PortInfo, RouterInfo
 
 
 class NetworkServerAPI(ControlPlaneClient):
@@ -50,3 +50,10 @@ class NetworkServerAPI(ControlPlaneClient):
         result = await self._call("router_status", {"router_id": router_id,
                                                     "host": self.host, "status": status})
         return bool(result["applied"])
+
+    async def group_members(self, group_ids: list[str]) -> dict[str, MembersInfo]:
+        """The addresses of the ports in each group (every asked group is answered)."""
+        if not group_ids:
+            return {}
+        result = await self._call("group_members", {"security_group_ids": sorted(group_ids)})
+        return cast(dict[str, MembersInfo], dict(result["members"]))

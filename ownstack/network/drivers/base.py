@@ -28,13 +28,15 @@ Conventions every driver keeps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import ipaddress
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ownstack.network.drivers import naming
+from ownstack.network.sg_rules import RuleSpec
 
 ACTIVE = "ACTIVE"
 DOWN = "DOWN"
@@ -99,6 +101,18 @@ class AddressPair:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityGroupSpec:
+    """One security group of a port, with its rules resolved (each a
+    :class:`~ownstack.network.sg_rules.RuleSpec`, in the group's order). A rule naming a
+    ``remote_group_id`` matches the addresses the driver holds for that group
+    (:meth:`NetworkDriver.set_group_members`), so a membership change rewrites those, not
+    the port."""
+
+    group_id: str
+    rules: tuple[RuleSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class PortSpec:
     """One port as the host wires it. Equal specs need no rewiring; any difference (a
     security group added, an address pair, admin state) does."""
@@ -113,6 +127,13 @@ class PortSpec:
     allowed_address_pairs: tuple[AddressPair, ...] = ()
     device_owner: str = ""
     device_id: str = ""
+    security_groups: tuple[SecurityGroupSpec, ...] = ()   # the groups' rules, resolved
+
+    @property
+    def remote_group_ids(self) -> frozenset[str]:
+        """The groups whose members the port's rules match (their sets must exist)."""
+        return frozenset(rule.remote_group_id for group in self.security_groups
+                         for rule in group.rules if rule.remote_group_id)
 
     @property
     def tap(self) -> str:
@@ -217,6 +238,22 @@ class RouterSpec:
         return naming.router_namespace(self.router_id)
 
 
+def group_networks(addresses: Iterable[str], version: int) -> list[str]:
+    """The members of one IP version as a set of a remote group holds them: each address
+    or CIDR as its network (``10.0.0.5/32``), sorted, without those another one covers.
+    Drivers keep members so (nft refuses overlapping interval elements), and the agent
+    compares wanted and held members through it. :class:`ValueError` for a bad address."""
+    nets = sorted((net for net in (ipaddress.ip_network(a, strict=False) for a in addresses)
+                   if net.version == version),
+                  key=lambda net: (int(net.network_address), net.prefixlen))
+    kept: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for net in nets:
+        if kept and (net == kept[-1] or net.subnet_of(kept[-1])):  # type: ignore[arg-type]
+            continue
+        kept.append(net)
+    return [str(net) for net in kept]
+
+
 @runtime_checkable
 class NetworkDriver(Protocol):
     """The data path of one host."""
@@ -263,6 +300,19 @@ class NetworkDriver(Protocol):
         """The host objects behind a port, for ``ownstack show port``: its tap, bridge,
         filtering (and, in the Linux driver, chains with their counters). Raises
         :class:`PortNotWired`."""
+
+    async def set_group_members(self, group_id: str, v4: Sequence[str], v6: Sequence[str]
+                                ) -> None:
+        """Make the addresses (or CIDRs) that a rule with ``remote_group_id`` = ``group_id``
+        matches exactly ``v4`` and ``v6``: one rewrite of the group's sets, no port's rules
+        touched. Idempotent; creates the sets when missing."""
+
+    async def group_members(self) -> dict[str, tuple[list[str], list[str]]]:
+        """Every remote group the host holds, with its (IPv4, IPv6) members, as it is."""
+
+    async def remove_group(self, group_id: str) -> None:
+        """Remove a remote group's sets. Succeeds if gone; raises :class:`DriverError`
+        while a wired port's rules still match it (wire that port anew first)."""
 
     def events(self) -> AsyncIterator[str]:
         """The id of each port whose tap appeared, vanished or changed, as it happens (the

@@ -15,7 +15,7 @@ the driver reports each as an event.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,8 @@ class FakeNetworkHost:
     taps: set[str] = field(default_factory=set)                       # taps that exist
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # port id -> groups
     routers: dict[str, RouterSpec] = field(default_factory=dict)      # router id -> applied
+    # remote group id -> (IPv4, IPv6) members, as the Linux driver's nft sets hold them
+    group_sets: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     subscribers: set[asyncio.Queue[str | None]] = field(default_factory=set)
 
     # -- behind the agent's back (the compute side, an operator) ------------------------
@@ -159,6 +161,8 @@ class FakeNetworkDriver(NetworkDriver):
             spec.port_security_enabled
         if filtering:
             self.host.filters[spec.port_id] = spec.security_group_ids
+            for group_id in spec.remote_group_ids:      # as nft makes a rule's sets
+                self.host.group_sets.setdefault(group_id, ([], []))
         else:
             self.host.filters.pop(spec.port_id, None)
         self.host.taps.add(spec.tap)
@@ -190,6 +194,8 @@ class FakeNetworkDriver(NetworkDriver):
                 "attached": self.host.attached(spec),
                 "filtered": port_id in self.host.filters,
                 "security_groups": list(self.host.filters.get(port_id, ())),
+                "rules": {group.group_id: len(group.rules) for group in spec.security_groups
+                          if port_id in self.host.filters},
                 "driver": "fake"}
 
     # -- routers ------------------------------------------------------------------------
@@ -221,6 +227,23 @@ class FakeNetworkDriver(NetworkDriver):
                 "gateway": spec.gateway.leg.port_id if spec.gateway else None,
                 "floating_ips": [(f.floating_ip_address, f.fixed_ip_address)
                                  for f in spec.floating_ips]}
+
+    # -- remote groups -------------------------------------------------------------------
+
+    async def set_group_members(self, group_id: str, v4: Sequence[str], v6: Sequence[str]
+                                ) -> None:
+        self.host.group_sets[group_id] = (sorted(set(v4)), sorted(set(v6)))
+
+    async def group_members(self) -> dict[str, tuple[list[str], list[str]]]:
+        return {group_id: (list(v4), list(v6))
+                for group_id, (v4, v6) in self.host.group_sets.items()}
+
+    async def remove_group(self, group_id: str) -> None:
+        users = [port_id for port_id in self.host.filters
+                 if group_id in self.host.ports[port_id].remote_group_ids]
+        if users:
+            raise DriverError(f"group {group_id} is still matched by port {users[0]}")
+        self.host.group_sets.pop(group_id, None)
 
     def events(self) -> AsyncIterator[str]:
         queue: asyncio.Queue[str | None] = asyncio.Queue(EVENT_QUEUE_SIZE)

@@ -26,6 +26,7 @@ from ownstack.network.objects.models import (
     Port,
     PortSecurityGroup,
 )
+from ownstack.network.objects.sg_members import port_addresses, port_groups, rules_by_group
 from ownstack.network.objects.standard import touch
 from ownstack.network.rpc import ACTIVE, DOWN, NetworkInfo, PortInfo
 
@@ -44,6 +45,9 @@ class PortState:
     status: str
     device_owner: str
     device_id: str
+    # What remote-group sets hold of the port; filled by :func:`port_state` only.
+    security_groups: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, port: Port) -> PortState:
@@ -53,6 +57,26 @@ class PortState:
     @property
     def of_server(self) -> bool:
         return self.device_owner.startswith(COMPUTE_OWNER_PREFIX) and bool(self.device_id)
+
+
+async def port_state(db: AsyncSession, port: Port) -> PortState:
+    """:meth:`PortState.of` with the port's groups and addresses, so that a change of its
+    memberships is seen (the ports API takes these before and after a change)."""
+    await db.flush()
+    addresses = (await port_addresses(db, [port.id])).get(port.id, ())
+    return known_port_state(port, await port_groups(db, port.id), addresses)
+
+
+def known_port_state(port: Port, security_groups: Sequence[str], fixed_ips: Sequence[str]
+                     ) -> PortState:
+    """:func:`port_state` of a port whose groups and fixed IPs the caller knows (one it
+    just made), without reading them again."""
+    pairs = [str(pair["ip_address"]) for pair in port.allowed_address_pairs or []
+             if pair.get("ip_address")]
+    state = PortState.of(port)
+    return PortState(state.id, state.network_id, state.host, state.status,
+                     state.device_owner, state.device_id, tuple(sorted(security_groups)),
+                     tuple(sorted({*fixed_ips, *pairs})))
 
 
 def set_binding(port: Port, host: str | None) -> None:
@@ -91,6 +115,7 @@ async def _infos(db: AsyncSession, ports: Sequence[Port]) -> list[PortInfo]:
             .where(PortSecurityGroup.port_id.in_(ids))
             .order_by(PortSecurityGroup.security_group_id)):
         groups.setdefault(port_id, []).append(group_id)
+    rules = await rules_by_group(db, {g for found in groups.values() for g in found})
     return [{
         "id": port.id, "network_id": port.network_id, "host": port.binding_host_id or "",
         "status": port.status, "mac_address": port.mac_address,
@@ -99,6 +124,8 @@ async def _infos(db: AsyncSession, ports: Sequence[Port]) -> list[PortInfo]:
         "fixed_ips": [{"subnet_id": subnet, "ip_address": address}
                       for subnet, address in addresses.get(port.id, [])],
         "security_groups": groups.get(port.id, []),
+        "security_group_rules": {group_id: rules.get(group_id, [])
+                                 for group_id in groups.get(port.id, [])},
         "port_security_enabled": port.port_security_enabled,
         "allowed_address_pairs": [
             {"ip_address": str(pair.get("ip_address", "")),

@@ -14,7 +14,7 @@ from ownstack.network.api.schemas import ports as schema
 from ownstack.network.api.views import ports as views
 from ownstack.network.errors import ConcurrentUpdate, NetworkForbidden, ResourceNotFound
 from ownstack.network.objects import networks, ports
-from ownstack.network.objects.bindings import PortState
+from ownstack.network.objects.bindings import known_port_state, port_state
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network, Port
 from ownstack.network.objects.standard import tags_of
@@ -125,7 +125,9 @@ async def create_port(req: Req) -> Response:
                 items = [views.port(new.row, fixed_ips=new.fixed_ips,
                                     security_groups=new.security_groups, tags=[],
                                     hidden=hidden) for new in created]
-                made = [PortState.of(new.row) for new in created]
+                made = [known_port_state(new.row, new.security_groups,
+                                         [ip.ip_address for ip in new.fixed_ips])
+                        for new in created]
             break
         except ConcurrentUpdate:
             if attempt == _ATTEMPTS - 1:
@@ -146,11 +148,11 @@ async def update_port(req: Req) -> Response:
                 target = await _port_target(db, row)
                 req.svc.enforce(req.ctx, "update_port", target)
                 _enforce(req, "update", data, target)
-                before = PortState.of(row)
+                before = await port_state(db, row)
                 row = await ports.update_port(db, req.svc.settings, req.ctx, row, data,
                                               common.revision(req))
                 (item,) = await _bodies(req, db, [row])
-                after = PortState.of(row)
+                after = await port_state(db, row)
             break
         except ConcurrentUpdate:
             if attempt == _ATTEMPTS - 1:
@@ -163,7 +165,7 @@ async def delete_port(req: Req) -> Response:
     async with req.svc.write() as db:
         row = await ports.get_port(db, req.ctx, req.params["port_id"])
         req.svc.enforce(req.ctx, "delete_port", await _port_target(db, row))
-        before = PortState.of(row)
+        before = await port_state(db, row)
         await ports.delete_port(db, row, common.revision(req))
     await req.svc.port_changed(before, None)
     return empty_response(204)

@@ -19,6 +19,7 @@ from ownstack.network.errors import (
     SecurityGroupRulesNotSingleProject,
 )
 from ownstack.network.objects import security_groups as groups
+from ownstack.network.objects import sg_members
 from ownstack.network.objects.listing import ListQuery, list_page
 from ownstack.network.objects.models import SecurityGroup, SecurityGroupRule
 from ownstack.network.objects.standard import tags_of
@@ -109,7 +110,9 @@ async def delete_security_group(req: Req) -> Response:
     async with req.svc.write() as db:
         row = await groups.get_group(db, req.ctx, req.params["security_group_id"])
         req.svc.enforce(req.ctx, "delete_security_group", _target(row))
+        naming_it = await sg_members.groups_naming(db, row.id)
         await groups.delete_group(db, req.ctx, row, common.revision(req))
+    await req.svc.security_groups_changed(naming_it)     # their rules naming it went too
     return empty_response(204)
 
 
@@ -157,6 +160,7 @@ async def create_security_group_rules(req: Req) -> Response:
                                          specs)
         items = [views.rule(row, in_default_group=bool(group.default_marker))
                  for row in rows]
+    await req.svc.security_groups_changed({group_id})
     if bulk:
         return json_response({"security_group_rules": items}, status=201)
     return common.one("security_group_rule", items[0], status=201)
@@ -168,5 +172,7 @@ async def delete_security_group_rule(req: Req) -> Response:
         group = await groups.get_group(db, req.ctx, row.security_group_id)
         req.svc.enforce(req.ctx, "delete_security_group_rule",
                         _rule_target(row.project_id, group))
+        group_id = row.security_group_id
         await groups.delete_rule(db, row, common.revision(req))
+    await req.svc.security_groups_changed({group_id})
     return empty_response(204)

@@ -34,7 +34,7 @@ import errno
 import ipaddress
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -54,6 +54,7 @@ from ownstack.network.drivers.base import (
     WiredPort,
 )
 from ownstack.network.drivers.linux import l2
+from ownstack.network.drivers.linux.firewall import Firewall
 from ownstack.network.drivers.linux.l2 import Link
 from ownstack.network.drivers.linux.namespace import HostNamespace
 from ownstack.network.drivers.linux.records import Records
@@ -133,6 +134,8 @@ class LinuxDriver(NetworkDriver):
         await self.namespace.start()
         if self.host_side is not None:
             await self.host_side.ensure()
+        if isinstance(self.firewall, Firewall):
+            await self.firewall.init()
         try:
             await asyncio.to_thread(self.records.load)
         except OSError as exc:
@@ -230,6 +233,8 @@ class LinuxDriver(NetworkDriver):
             await self.namespace.run(remove, f"cannot remove network {network_id}")
             for spec in ports:
                 await self._forget_port(spec.port_id, spec.tap)
+            if isinstance(self.firewall, Firewall):
+                await self.firewall.remove_bridge(bridge_name)
             await asyncio.to_thread(self.records.forget_network, network_id)
 
     async def networks(self) -> list[NetworkInfo]:
@@ -372,6 +377,26 @@ class LinuxDriver(NetworkDriver):
         return details
 
     # -- events --------------------------------------------------------------------------
+
+    # -- remote groups: nft sets of the firewall ------------------------------------------
+
+    def _group_firewall(self) -> Firewall:
+        if not isinstance(self.firewall, Firewall):
+            raise DriverError("this host filters no ports: no remote-group sets")
+        return self.firewall
+
+    async def set_group_members(self, group_id: str, v4: Sequence[str], v6: Sequence[str]
+                                ) -> None:
+        await self._group_firewall().set_members(group_id, list(v4), list(v6))
+
+    async def group_members(self) -> dict[str, tuple[list[str], list[str]]]:
+        if not isinstance(self.firewall, Firewall):
+            return {}
+        return await self.firewall.members()
+
+    async def remove_group(self, group_id: str) -> None:
+        if isinstance(self.firewall, Firewall):
+            await self.firewall.remove_group(group_id)
 
     # -- routers: a namespace each (:mod:`.l3`) -----------------------------------------
 
@@ -518,4 +543,4 @@ def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> Linux
                          host_namespace=namespace or None)
     return LinuxDriver(host, state_dir, host_namespace=namespace,
                        tunnel_address=str(options.get("tunnel_address") or ""),
-                       host_side=host_side)
+                       firewall=Firewall(namespace or None), host_side=host_side)

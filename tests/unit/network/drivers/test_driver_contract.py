@@ -17,6 +17,7 @@ from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import NetworkDriver
 from ownstack.network.drivers.fake import FakeNetworkDriver, FakeNetworkHost
 from ownstack.network.drivers.linux.driver import LinuxDriver
+from ownstack.network.drivers.linux.firewall import Firewall
 
 
 @pytest.fixture
@@ -47,7 +48,8 @@ async def fake_harness() -> NetworkHarness:
 
 def linux_harness(state_dir: Path, namespace: str) -> NetworkHarness:
     def driver() -> LinuxDriver:
-        return LinuxDriver("contract-host", state_dir, host_namespace=namespace)
+        return LinuxDriver("contract-host", state_dir, host_namespace=namespace,
+                           firewall=Firewall(namespace))
 
     harness = NetworkHarness(driver(), restart=_unset, add_tap=_unset, remove_tap=_unset)
 

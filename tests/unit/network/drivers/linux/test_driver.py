@@ -323,7 +323,9 @@ async def test_the_factory_reads_the_network_options(tmp_path: Path, ns: str) ->
     assert isinstance(driver, LinuxDriver)
     assert driver.namespace.namespace == ns and driver.tunnel_address == TUNNEL
     assert driver.capabilities[Capability.VXLAN.value] is True
-    assert driver.capabilities[Capability.PORT_FILTER.value] is False
+    # the factory's driver filters ports (security groups) and routes
+    assert driver.capabilities[Capability.PORT_FILTER.value] is True
+    assert driver.capabilities[Capability.ROUTERS.value] is True
 
 
 async def test_an_unreadable_record_is_ignored_and_its_tap_reported_unrecorded(
