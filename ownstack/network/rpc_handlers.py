@@ -17,7 +17,7 @@ from ownstack.common.bus import Bus, Payload, Subscription
 from ownstack.common.db.database import Database
 from ownstack.network import rpc
 from ownstack.network.notifier import ComputeNotifier
-from ownstack.network.objects import agents, bindings
+from ownstack.network.objects import agents, bindings, metadata_lookup
 from ownstack.network.objects.bindings import PortState
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class NetworkRpc:
             "host_networks": self.host_networks,
             "get_port": self.get_port,
             "port_status": self.port_status,
+            "metadata_port": self.metadata_port,
         }
 
     async def start(self) -> None:
@@ -92,6 +93,15 @@ class NetworkRpc:
             return {"applied": False, "status": None}
         self.notifier.port_changes([change])
         return {"applied": True, "status": change[1].status}
+
+    async def metadata_port(self, payload: Payload) -> dict[str, Any]:
+        network_id, router_id = payload.get("network_id"), payload.get("router_id")
+        async with self.db.read() as session:
+            port = await metadata_lookup.port_of_address(
+                session, str(payload["ip_address"]),
+                network_id=str(network_id) if network_id else None,
+                router_id=str(router_id) if router_id else None)
+        return {"port": port}
 
     # -- nudges to agents ---------------------------------------------------------------
 

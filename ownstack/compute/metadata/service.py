@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import logging
 from typing import Any, Final
 
@@ -32,6 +30,7 @@ from starlette.types import Receive, Scope, Send
 
 from ownstack.common.clients.network import NetworkClient, NetworkClientError
 from ownstack.common.config import Config
+from ownstack.common.metadata_signature import signature_matches
 from ownstack.common.peers import Peers
 from ownstack.common.service import ServiceState
 from ownstack.common.statedir import read_metadata_secret
@@ -48,12 +47,6 @@ INSTANCE_ID: Final = "X-Instance-ID"
 TENANT_ID: Final = "X-Tenant-ID"
 SIGNATURE: Final = "X-Instance-ID-Signature"
 FORWARDED_FOR: Final = "X-Forwarded-For"
-
-
-def sign(secret: str, instance_id: str) -> str:
-    """``X-Instance-ID-Signature``: what the metadata agent sends and the service expects."""
-    return hmac.new(secret.encode("utf-8"), instance_id.encode("utf-8"),
-                    hashlib.sha256).hexdigest()
 
 
 class MetadataError(Exception):
@@ -112,8 +105,7 @@ def _authenticate(request: Request, secret: str) -> tuple[str, str]:
     instance_id = _one(request, INSTANCE_ID)
     signature = _one(request, SIGNATURE)
     tenant_id = _one(request, TENANT_ID)
-    expected = sign(secret, instance_id)
-    if not hmac.compare_digest(expected.encode("utf-8"), signature.encode("utf-8")):
+    if not signature_matches(secret, instance_id, signature):
         log.warning("metadata request for %s from %s with a bad signature", instance_id,
                     request.headers.get(FORWARDED_FOR, "?"))
         raise MetadataError(403, "Invalid proxy request signature.")

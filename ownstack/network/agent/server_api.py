@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ownstack.common.agent.control_plane import ControlPlaneClient
-from ownstack.network.rpc import NETWORK_TOPIC, PortInfo
+from ownstack.network.rpc import NETWORK_TOPIC, MetadataPort, PortInfo
 
 
 class NetworkServerAPI(ControlPlaneClient):
@@ -37,3 +37,14 @@ class NetworkServerAPI(ControlPlaneClient):
         result = await self._call("port_status", {"port_id": port_id, "host": self.host,
                                                   "status": status})
         return bool(result["applied"])
+
+    async def metadata_port(self, ip_address: str, *, network_id: str | None = None,
+                            router_id: str | None = None) -> MetadataPort | None:
+        """The port holding ``ip_address`` on a proxy's network or router, or ``None``."""
+        payload = {"ip_address": ip_address}
+        if network_id:
+            payload["network_id"] = network_id
+        else:
+            payload["router_id"] = router_id or ""
+        result = await self._call("metadata_port", payload)
+        return cast(MetadataPort | None, result["port"])

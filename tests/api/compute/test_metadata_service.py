@@ -18,11 +18,11 @@ from sqlalchemy import text
 from helpers.compute import ssh_public_key, wait_status
 from helpers.inprocess import CloudClient
 from helpers.server_networks import Project, _boot, _project
+from ownstack.common.metadata_signature import sign_instance_id as sign
 from ownstack.common.statedir import read_metadata_secret
 from ownstack.compute.agent.reconcile import guest_spec
 from ownstack.compute.drivers.base import ImageRef
 from ownstack.compute.drivers.metadata import config_drive_files
-from ownstack.compute.metadata.service import sign
 from ownstack.compute.objects.instances import spec_of
 
 KEY = ssh_public_key()
