@@ -16,20 +16,24 @@ guest could use to pose as the proxy (``X-Forwarded-For``, ``X-Neutron-*``,
 ``Connection: close``, and exactly ``Content-Length`` bytes of body follow (no chunked
 bodies: 411); the agent's answer streams back until it closes.
 
-Standard library only, and nothing of ownstack is imported: a proxy runs per namespace,
-so its resident size is the interpreter's and little more (``bench/`` measures it).
+Standard library only (threads and ``socketserver``, not asyncio), and nothing of ownstack
+is imported: a proxy runs per namespace, so its resident size is the interpreter's and
+little more, about 12 MiB (``tests/e2e/test_metadata_proxy.py`` checks it).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import os
 import signal
 import socket
+import socketserver
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 AGENT_SOCKET_NAME = "metadata_proxy"       # Neutron's $state_path/metadata_proxy
 IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
@@ -37,6 +41,7 @@ MAX_HEAD = 16384
 MAX_BODY = 1 << 20
 HEAD_TIMEOUT = 30.0
 ANSWER_TIMEOUT = 60.0
+MAX_CONNECTIONS = 64
 SPOOFABLE = (b"x-forwarded-for", b"x-neutron-network-id", b"x-neutron-router-id",
              b"x-instance-id", b"x-instance-id-signature", b"x-tenant-id", b"connection",
              b"keep-alive", b"proxy-connection")
@@ -95,70 +100,116 @@ def _refusal(status: int, reason: str) -> bytes:
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode("ascii") + body
 
 
-class Proxy:
-    def __init__(self, socket_path: str, owner_header: bytes, owner_id: str) -> None:
-        self.socket_path = socket_path
+def _read_head(conn: socket.socket) -> tuple[bytes, bytes]:
+    """The request's head (without its blank line) and what came after it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if len(data) > MAX_HEAD:
+            raise Refused(431, "Request Header Fields Too Large")
+        chunk = conn.recv(4096)
+        if not chunk:
+            raise ConnectionError("the client left mid-request")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    if len(head) > MAX_HEAD:
+        raise Refused(431, "Request Header Fields Too Large")
+    return head, rest
+
+
+def _read_body(conn: socket.socket, start: bytes, length: int) -> bytes:
+    body = start[:length]           # anything after it (a pipelined request) is dropped
+    while len(body) < length:
+        chunk = conn.recv(min(65536, length - len(body)))
+        if not chunk:
+            raise ConnectionError("the client left mid-body")
+        body += chunk
+    return body
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        conn: socket.socket = self.request
+        conn.settimeout(HEAD_TIMEOUT)
+        try:
+            head, rest = _read_head(conn)
+            head, length = rewrite_head(head, str(self.client_address[0]),
+                                        self.server.owner_header, self.server.owner_id)
+            body = _read_body(conn, rest, length)
+        except Refused as refused:
+            conn.sendall(_refusal(refused.status, refused.reason))
+            return
+        except OSError:
+            return
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        upstream.settimeout(ANSWER_TIMEOUT)
+        try:
+            try:
+                upstream.connect(self.server.agent_socket)
+            except OSError:
+                conn.sendall(_refusal(503, "Service Unavailable"))
+                return
+            upstream.sendall(head + body)
+            while chunk := upstream.recv(65536):
+                conn.sendall(chunk)
+        except OSError:
+            return
+        finally:
+            upstream.close()
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    """A thread per connection, at most :data:`MAX_CONNECTIONS` at once: threads, not
+    asyncio, because importing asyncio alone doubles the interpreter's resident size."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, bind: str, port: int, agent_socket: str, owner_header: bytes,
+                 owner_id: str) -> None:
+        self.address_family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+        self.agent_socket = agent_socket
         self.owner_header = owner_header
         self.owner_id = owner_id
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__((bind, port), _Handler)
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-                     ) -> None:
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET:
+            # Bind before the address is on an interface: the agent may start us first.
+            self.socket.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
+        super().server_bind()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)      # too many at once: this one is dropped
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
-            await self._handle(reader, writer)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError):
-            pass
+            super().process_request_thread(request, client_address)
         finally:
-            writer.close()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-                      ) -> None:
-        peer = writer.get_extra_info("peername")[0]
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
-            head, length = rewrite_head(head[:-4], peer, self.owner_header, self.owner_id)
-        except asyncio.LimitOverrunError:
-            writer.write(_refusal(431, "Request Header Fields Too Large"))
-            return
-        except Refused as refused:
-            writer.write(_refusal(refused.status, refused.reason))
-            return
-        body = await asyncio.wait_for(reader.readexactly(length), HEAD_TIMEOUT)
-        try:
-            up_reader, up_writer = await asyncio.open_unix_connection(self.socket_path)
-        except OSError:
-            writer.write(_refusal(503, "Service Unavailable"))
-            return
-        try:
-            up_writer.write(head + body)
-            await up_writer.drain()
-            while chunk := await asyncio.wait_for(up_reader.read(65536), ANSWER_TIMEOUT):
-                writer.write(chunk)
-                await writer.drain()
-        finally:
-            up_writer.close()
+            self.slots.release()
 
 
-async def serve(args: argparse.Namespace) -> None:
+def serve(args: argparse.Namespace) -> None:
     owner_header, owner_id = (b"X-Neutron-Network-ID", args.network_id) if args.network_id \
         else (b"X-Neutron-Router-ID", args.router_id)
-    proxy = Proxy(args.socket, owner_header, owner_id)
-    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if family == socket.AF_INET:
-        sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
-    sock.bind((args.bind, args.port))
-    server = await asyncio.start_server(proxy.handle, sock=sock, limit=MAX_HEAD)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    server = _Server(args.bind, args.port, args.socket, owner_header, owner_id)
+    signal.signal(signal.SIGTERM, _exit)
     print("ready", flush=True)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())     # whoever started us stops reading
     os.close(devnull)
-    async with server:
-        await stop.wait()
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever(poll_interval=3600)
+
+
+def _exit(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _identifier(value: str) -> str:
@@ -181,7 +232,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    asyncio.run(serve(parse_args(argv)))
+    serve(parse_args(argv))
     return 0
 
 
