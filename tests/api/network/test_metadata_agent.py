@@ -7,7 +7,7 @@ forwarded to the metadata service (a recording fake here), whose answer comes ba
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,13 @@ from helpers.inprocess import ServiceClient
 from helpers.network import make
 from ownstack.common.bus import make_bus
 from ownstack.common.metadata_signature import sign_instance_id
+from ownstack.common.peers import Peers
+from ownstack.network.agent.agent import NetworkAgent
 from ownstack.network.agent.metadata import MetadataAgent
+from ownstack.network.agent.runner import metadata_agent
 from ownstack.network.agent.server_api import NetworkServerAPI
+from ownstack.network.drivers.base import Capability
+from ownstack.network.drivers.fake import FakeNetworkDriver, FakeNetworkHost
 from ownstack.network.metadata_proxy import agent_socket_path
 
 SECRET = "agent-test-secret"
@@ -196,3 +201,26 @@ def test_socket_path_too_long_is_refused(network: ServiceClient) -> None:
         MetadataAgent(server=NetworkServerAPI(network.app.svc.bus, "host-a"),
                       path=Path("/tmp/" + "x" * 120), metadata_url="http://md.test",
                       secret=SECRET)
+
+
+async def test_network_agent_runs_it_only_when_its_driver_proxies(
+        network: ServiceClient, setup: Setup, tmp_path: Path) -> None:
+    svc = network.app.svc
+    peers = Peers(replace(svc.config, state_dir=tmp_path),
+                  apps={"metadata": FakeMetadataService()})
+    plain = FakeNetworkDriver(FakeNetworkHost("host-a"))
+    assert metadata_agent(peers, svc.bus, "host-a", plain) is None
+    proxying = FakeNetworkDriver(FakeNetworkHost("host-a"),
+                                 capabilities={Capability.METADATA.value: True})
+    metadata = metadata_agent(peers, svc.bus, "host-a", proxying)
+    assert metadata is not None and metadata.path == agent_socket_path(tmp_path)
+    agent = NetworkAgent(config=svc.config, bus=svc.bus, driver=proxying, host="host-a",
+                         startup_wait=5, metadata=metadata)
+    await agent.start()
+    try:
+        r = await ask(metadata, X_Forwarded_For=setup.address,
+                      X_Neutron_Network_ID=setup.network_id)
+        assert r.status_code == 209
+    finally:
+        await agent.stop()
+    assert not metadata.path.exists()
