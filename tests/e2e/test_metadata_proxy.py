@@ -198,3 +198,27 @@ async def test_a_proxy_that_cannot_start_says_why(tmp_path: Path) -> None:
         proxies.proxy_command("ns", tmp_path / "sock", network_id="n1", router_id="r1")
     with pytest.raises(ValueError):
         proxies.proxy_command("ns", tmp_path / "sock", network_id="n1;rm")
+
+
+async def test_a_proxy_left_in_a_remade_namespace_is_replaced(tmp_path: Path) -> None:
+    """Namespaces with no address at all: the proxy binds 169.254.169.254 regardless
+    (IP_FREEBIND). The same network's proxy asked for in another namespace replaces the
+    old one rather than adopting it."""
+    names = [f"osm-re-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    owner = "0b5d7a4e-0000-4000-8000-000000000003"
+    try:
+        for name in names:
+            ip("netns", "add", name)
+        first = await proxies.ensure_proxy(tmp_path, names[0], network_id=owner,
+                                           socket=tmp_path / "sock")
+        second = await proxies.ensure_proxy(tmp_path, names[1], network_id=owner,
+                                            socket=tmp_path / "sock")
+        assert second != first
+        assert not Path(f"/proc/{first}").exists()
+        assert proxies.running_proxy(tmp_path, owner, names[1]) == second
+        assert await proxies.stop_proxy(tmp_path, owner)
+    finally:
+        await proxies.stop_proxy(tmp_path, owner)
+        for name in names:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10,
+                           check=False)

@@ -136,9 +136,11 @@ async def ensure_proxy(state_dir: Path, namespace: str, *, network_id: str | Non
     owner_id = network_id if network_id is not None else router_id or ""
     command = proxy_command(namespace, socket or agent_socket_path(state_dir),
                             network_id=network_id, router_id=router_id, bind=bind, port=port)
-    pid = running_proxy(state_dir, owner_id, namespace)
+    pid = running_proxy(state_dir, owner_id)
     if pid is not None:
-        return pid
+        if _same_namespace(pid, namespace):
+            return pid
+        await _end(pid, timeout=STOP_TIMEOUT)     # ours, but in a namespace since remade
     directory = proxy_dir(state_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o750)
     log_path = directory / f"{owner_id}.log"
