@@ -123,35 +123,38 @@ async def test_guest_reads_its_metadata_through_the_proxy(
 
     pid = await proxies.ensure_proxy(tmp_path, namespaces.proxy, network_id=net["id"],
                                      socket=agent.path)
-    assert await proxies.ensure_proxy(tmp_path, namespaces.proxy, network_id=net["id"],
-                                      socket=agent.path) == pid      # adopted, not twice
-    assert proxies.running_proxies(tmp_path) == {net["id"]: pid}
+    try:
+        assert await proxies.ensure_proxy(tmp_path, namespaces.proxy, network_id=net["id"],
+                                          socket=agent.path) == pid      # adopted, not twice
+        assert proxies.running_proxies(tmp_path) == {net["id"]: pid}
 
-    code, body = await wget(namespaces.guest, "/openstack/latest/meta_data.json")
-    assert code == 0, body
-    document = json.loads(body)
-    assert document["uuid"] == server["id"]
-    assert document["hostname"] == "vm1"
-    assert document["public_keys"] == {"k1": key}
-    code, body = await wget(namespaces.guest, "/latest/meta-data/local-ipv4")
-    assert (code, body.decode()) == (0, address)
-    # What a guest says of itself is dropped by the proxy: it still gets its own.
-    code, body = await wget(namespaces.guest, "/latest/meta-data/instance-id",
-                            "X-Forwarded-For: 10.0.0.99",
-                            "X-Neutron-Network-ID: 00000000-0000-0000-0000-000000000000",
-                            "X-Instance-ID: someone-else")
-    assert (code, body.decode()) == (0, "i-" + server["id"].replace("-", "")[:8])
+        code, body = await wget(namespaces.guest, "/openstack/latest/meta_data.json")
+        assert code == 0, body
+        document = json.loads(body)
+        assert document["uuid"] == server["id"]
+        assert document["hostname"] == "vm1"
+        assert document["public_keys"] == {"k1": key}
+        code, body = await wget(namespaces.guest, "/latest/meta-data/local-ipv4")
+        assert (code, body.decode()) == (0, address)
+        # What a guest says of itself is dropped by the proxy: it still gets its own.
+        code, body = await wget(namespaces.guest, "/latest/meta-data/instance-id",
+                                "X-Forwarded-For: 10.0.0.99",
+                                "X-Neutron-Network-ID: 00000000-0000-0000-0000-000000000000",
+                                "X-Instance-ID: someone-else")
+        assert (code, body.decode()) == (0, "i-" + server["id"].replace("-", "")[:8])
 
-    print(f"metadata proxy RSS: {rss_kb(pid)} KiB")
-    assert rss_kb(pid) < MAX_PROXY_RSS_KB
+        print(f"metadata proxy RSS: {rss_kb(pid)} KiB")
+        assert rss_kb(pid) < MAX_PROXY_RSS_KB
 
-    assert await proxies.stop_proxy(tmp_path, net["id"])
-    assert proxies.running_proxy(tmp_path, net["id"]) is None
-    assert not proxies.pid_file(tmp_path, net["id"]).exists()
-    assert not Path(f"/proc/{pid}").exists()
-    assert not await proxies.stop_proxy(tmp_path, net["id"])      # gone: still fine
-    code, _ = await wget(namespaces.guest, "/openstack/latest/meta_data.json")
-    assert code != 0
+        assert await proxies.stop_proxy(tmp_path, net["id"])
+        assert proxies.running_proxy(tmp_path, net["id"]) is None
+        assert not proxies.pid_file(tmp_path, net["id"]).exists()
+        assert not Path(f"/proc/{pid}").exists()
+        assert not await proxies.stop_proxy(tmp_path, net["id"])      # gone: still fine
+        code, _ = await wget(namespaces.guest, "/openstack/latest/meta_data.json")
+        assert code != 0
+    finally:
+        await proxies.stop_proxy(tmp_path, net["id"])     # even when a check failed
 
 
 async def test_an_address_no_port_holds_gets_404(compute: CloudClient, agent: MetadataAgent,
