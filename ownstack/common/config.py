@@ -216,6 +216,8 @@ class MetadataConfig:
     proxy_shared_secret: str = ""
     # Where the metadata agent sends guests' requests; empty: cloud.public_host and port.
     url: str = ""
+    # Seconds an instance's documents are reused (Nova's metadata_cache_expiration); 0: never.
+    cache_expiration: float = 15.0
 
 
 @dataclass(frozen=True)

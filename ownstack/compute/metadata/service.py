@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import time
 from typing import Any, Final
 
 import httpx
@@ -68,6 +69,35 @@ def _error(exc: MetadataError) -> Response:
                     media_type="text/plain", headers=headers)
 
 
+class _Cache:
+    """What was read of each instance, kept ``ttl`` seconds (Nova's metadata cache)."""
+
+    MAX_ENTRIES: Final = 10000
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, GuestRow, InstanceMetadata]] = {}
+
+    def get(self, uuid: str) -> tuple[GuestRow, InstanceMetadata] | None:
+        entry = self._entries.get(uuid)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1], entry[2]
+
+    def put(self, uuid: str, row: GuestRow, md: InstanceMetadata) -> None:
+        if self.ttl <= 0:
+            return
+        now = time.monotonic()
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+        self._entries[uuid] = (now + self.ttl, row, md)
+
+    def forget(self, uuid: str) -> None:
+        self._entries.pop(uuid, None)
+
+
 class MetadataState(ServiceState):
     def __init__(self, config: Config, peers: Peers, engine: AsyncEngine | None = None
                  ) -> None:
@@ -75,6 +105,7 @@ class MetadataState(ServiceState):
         self.peers = peers
         self.secret = read_metadata_secret(config)
         self._network: NetworkClient | None = None
+        self.cache = _Cache(config.metadata.cache_expiration)
 
     @property
     def network(self) -> NetworkClient:
@@ -180,15 +211,9 @@ class MetadataApp:
         if request.method not in ("GET", "HEAD", "POST"):
             raise MetadataError(405, f"The method {request.method} is not allowed.")
         instance_id, tenant_id = _authenticate(request, self.svc.secret)
-        async with self.svc.read() as db:
-            row = await guest_metadata.load(db, instance_id)
-        if row is None or row.instance.project_id != tenant_id:
+        row, md = await self._instance(instance_id)
+        if row.instance.project_id != tenant_id:
             raise MetadataError(404, "The instance could not be found.")
-        try:
-            md = await instance_metadata(self.svc.network, row)
-        except (NetworkClientError, httpx.HTTPError) as exc:
-            log.error("metadata for %s: the network service failed: %s", instance_id, exc)
-            raise MetadataError(503, "The network service did not answer.") from None
         try:
             found = resolve(md, request.url.path)
         except InvalidPath:
@@ -198,6 +223,22 @@ class MetadataApp:
         if request.method == "POST":
             raise MetadataError(405, "The method POST is not allowed for this resource.")
         return _document(found)
+
+    async def _instance(self, instance_id: str) -> tuple[GuestRow, InstanceMetadata]:
+        cached = self.svc.cache.get(instance_id)
+        if cached is not None:
+            return cached
+        async with self.svc.read() as db:
+            row = await guest_metadata.load(db, instance_id)
+        if row is None:
+            raise MetadataError(404, "The instance could not be found.")
+        try:
+            md = await instance_metadata(self.svc.network, row)
+        except (NetworkClientError, httpx.HTTPError) as exc:
+            log.error("metadata for %s: the network service failed: %s", instance_id, exc)
+            raise MetadataError(503, "The network service did not answer.") from None
+        self.svc.cache.put(instance_id, row, md)
+        return row, md
 
     async def _password(self, request: Request, row: GuestRow) -> Response:
         if request.method != "POST":
@@ -216,6 +257,7 @@ class MetadataApp:
             raise MetadataError(400, "The password is not UTF-8 text.") from None
         async with self.svc.write() as db:
             stored = await guest_metadata.set_password_once(db, row.instance.uuid, password)
+        self.svc.cache.forget(row.instance.uuid)        # the next GET reads it back
         if not stored:
             raise MetadataError(409, "The password is already set.")
         return Response(b"", media_type="text/plain")

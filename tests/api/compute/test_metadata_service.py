@@ -18,6 +18,7 @@ from sqlalchemy import text
 from helpers.compute import ssh_public_key, wait_status
 from helpers.inprocess import CloudClient
 from helpers.server_networks import Project, _boot, _project
+from ownstack.common.clients.network import NetworkClient
 from ownstack.common.metadata_signature import sign_instance_id as sign
 from ownstack.common.statedir import read_metadata_secret
 from ownstack.compute.agent.reconcile import guest_spec
@@ -247,3 +248,29 @@ async def test_config_drive_and_service_agree(compute: CloudClient, guest: Guest
         document.pop("random_seed")
         document.pop("admin_pass", None)
     assert drive == served
+
+
+async def test_network_service_down_is_503_unless_cached(compute: CloudClient, guest: Guest
+                                                         ) -> None:
+    svc = compute.apps["metadata"].svc
+    path = "/openstack/latest/meta_data.json"
+    await get(compute, guest, path)                 # read once: cached for 15 s
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    working = svc._network
+    svc._network = NetworkClient("http://network.test", _token,
+                                 transport=httpx.MockTransport(refuse))
+    try:
+        assert (await get(compute, guest, path)).json()["uuid"] == guest.id
+        svc.cache.forget(guest.id)
+        await get(compute, guest, path, 503)
+    finally:
+        await svc._network.aclose()
+        svc._network = working
+    await get(compute, guest, path)
+
+
+async def _token() -> str:
+    return "unused"
