@@ -22,7 +22,13 @@ import httpx
 from ownstack.common import statedir
 from ownstack.common.config import Config, ConfigError, load_config
 from ownstack.common.log import setup_logging
-from ownstack.roles import API_SERVICES, ROLE_NAMES, check_process_can_run, select
+from ownstack.roles import (
+    API_SERVICES,
+    CATALOG_SERVICES,
+    ROLE_NAMES,
+    check_process_can_run,
+    select,
+)
 
 HEALTH_TIMEOUT = 60.0
 
@@ -358,7 +364,7 @@ def cmd_rotate_keys(config: Config, args: argparse.Namespace) -> int:
 
 def _print_usage(config: Config, written: list[Path]) -> None:
     print()
-    for spec in API_SERVICES:
+    for spec in CATALOG_SERVICES:
         print(f"  {spec.type:<10} {spec.catalog_entry(config).url}")
     print()
     print("Wrote " + ", ".join(str(p) for p in written) + ".")

@@ -1,7 +1,9 @@
 """Every role ownstack can run, in one registry: the API services and the workers.
 
 * **API services** (:data:`API_SERVICES`): identity, image, placement, compute and network; each
-  one ASGI app on its own port, registered in the catalog. The role ``api`` runs them all.
+  one ASGI app on its own port, registered in the catalog; and compute's metadata service
+  (port 8775), which guests reach through the network side's proxies and which, as in
+  Nova, is in no catalog and has no schema of its own. The role ``api`` runs them all.
 * **Workers** (:data:`WORKERS`): the ``conductor`` (scheduling and the instance state
   machine), ``compute`` (this machine's compute agent) and ``network`` (this machine's
   network agent). A worker is built from config,
@@ -34,6 +36,8 @@ class ApiService:
     catalog_path: str
     make_app: Callable[[Config, Peers], Any]
     health_path: str = "/"
+    in_catalog: bool = True         # False: the metadata service, which Nova lists nowhere
+    schema: str | None = ""         # whose migrations it runs: "" its type's, None: none
 
     @property
     def description(self) -> str:
@@ -88,6 +92,12 @@ def _compute_app(config: Config, peers: Peers) -> Any:
     return make_app(config, peers)
 
 
+def _metadata_app(config: Config, peers: Peers) -> Any:
+    from ownstack.compute.metadata.service import make_app
+
+    return make_app(config, peers)
+
+
 def _network_app(config: Config, peers: Peers) -> Any:
     from ownstack.network.app import make_app
 
@@ -123,7 +133,12 @@ API_SERVICES: tuple[ApiService, ...] = (
                catalog_path="/v2.1", make_app=_compute_app, health_path="/v2.1"),
     ApiService(type="network", name="neutron", port=lambda c: c.network.port,
                catalog_path="", make_app=_network_app, health_path="/"),
+    ApiService(type="metadata", name="nova-metadata", port=lambda c: c.metadata.port,
+               catalog_path="", make_app=_metadata_app, health_path="/", in_catalog=False,
+               schema=None),
 )
+
+CATALOG_SERVICES: tuple[ApiService, ...] = tuple(s for s in API_SERVICES if s.in_catalog)
 
 WORKERS: tuple[WorkerRole, ...] = (
     WorkerRole(name="conductor", start=_conductor,

@@ -30,7 +30,14 @@ from ownstack.common.heap import keep_heap_top
 from ownstack.common.peers import Peers
 from ownstack.common.phases import PhaseClock
 from ownstack.common.statedir import read_admin_password, read_service_password, write_startup
-from ownstack.roles import API_SERVICES, Selection, Worker, check_process_can_run, select
+from ownstack.roles import (
+    API_SERVICES,
+    CATALOG_SERVICES,
+    Selection,
+    Worker,
+    check_process_can_run,
+    select,
+)
 
 log = logging.getLogger("ownstack.server")
 
@@ -65,7 +72,8 @@ async def migrate_all(config: Config) -> None:
     engine = make_engine(config.database_url, echo=config.database.echo)
     try:
         for spec in API_SERVICES:
-            await migrate.upgrade(engine, spec.type)
+            if spec.schema is not None:
+                await migrate.upgrade(engine, spec.schema or spec.type)
     finally:
         await engine.dispose()
 
@@ -81,7 +89,7 @@ async def bootstrap_identity(config: Config) -> None:
         svc.keys.setup()
         await bootstrap(svc, admin_password=read_admin_password(config),
                         service_password=read_service_password(config),
-                        catalog=[spec.catalog_entry(config) for spec in API_SERVICES])
+                        catalog=[spec.catalog_entry(config) for spec in CATALOG_SERVICES])
     finally:
         await svc.db.close()
 

@@ -237,6 +237,20 @@ class ComputeConfig:
 
 
 @dataclass(frozen=True)
+class MetadataConfig:
+    """Nova's metadata service and the network side's metadata agent that reaches it."""
+
+    port: int = 8775                           # the metadata service's port (not in the catalog)
+    # Nova's and Neutron's metadata_proxy_shared_secret: the metadata agent signs each
+    # instance id with it. Empty: <state_dir>/metadata-proxy-secret, made on first init.
+    proxy_shared_secret: str = ""
+    # Where the metadata agent sends guests' requests; empty: cloud.public_host and port.
+    url: str = ""
+    # Seconds an instance's documents are reused (Nova's metadata_cache_expiration); 0: never.
+    cache_expiration: float = 15.0
+
+
+@dataclass(frozen=True)
 class Config:
     state_dir: Path = DEFAULT_STATE_DIR
     # What this process runs (see ownstack/roles.py): "api" (every API service), and the
@@ -252,6 +266,7 @@ class Config:
     placement: PlacementConfig = field(default_factory=PlacementConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    metadata: MetadataConfig = field(default_factory=MetadataConfig)
     bus: BusConfig = field(default_factory=BusConfig)
 
     @property

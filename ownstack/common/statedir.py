@@ -12,10 +12,11 @@ from typing import Any
 import tomli_w
 import yaml
 
-from ownstack.common.config import Config, to_toml_tree
+from ownstack.common.config import Config, ConfigError, to_toml_tree
 
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
 SERVICE_PASSWORD_FILE = "service-password"  # noqa: S105 - a file name, not a password
+METADATA_SECRET_FILE = "metadata-proxy-secret"  # noqa: S105 - a file name, not a secret
 PID_FILE = "ownstack.pid"
 LOG_FILE = "ownstack.log"
 STARTUP_FILE = "ownstack.started.json"
@@ -40,6 +41,9 @@ def prepare(config: Config) -> bool:
     service_file = config.state_dir / SERVICE_PASSWORD_FILE
     if not service_file.exists():
         _write_private(service_file, secrets.token_urlsafe(24) + "\n")
+    secret_file = config.state_dir / METADATA_SECRET_FILE
+    if not config.metadata.proxy_shared_secret and not secret_file.exists():
+        _write_private(secret_file, secrets.token_urlsafe(32) + "\n")
     return first
 
 
@@ -50,6 +54,27 @@ def read_admin_password(config: Config) -> str:
 def read_service_password(config: Config) -> str:
     """The password of the services' own identity user (``ownstack-service``)."""
     return (config.state_dir / SERVICE_PASSWORD_FILE).read_text().strip()
+
+
+def read_metadata_secret(config: Config) -> str:
+    """The metadata proxy's shared secret: ``metadata.proxy_shared_secret``, else the one
+    :func:`prepare` made. :class:`ConfigError` when there is neither."""
+    if config.metadata.proxy_shared_secret:
+        return config.metadata.proxy_shared_secret
+    try:
+        secret = (config.state_dir / METADATA_SECRET_FILE).read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    if not secret:
+        raise ConfigError(f"metadata.proxy_shared_secret is empty and "
+                          f"{config.state_dir / METADATA_SECRET_FILE} does not exist; "
+                          f"run ownstack init or set it")
+    return secret
+
+
+def metadata_url(config: Config) -> str:
+    """Where the metadata agent reaches the metadata service."""
+    return config.metadata.url or config.public_url(config.metadata.port)
 
 
 def pid_file(config: Config) -> Path:

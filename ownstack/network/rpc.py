@@ -42,6 +42,14 @@ Network service methods (topic ``network``)
     ACTIVE (or back to DOWN) is told to compute as Neutron does
     (``network-vif-plugged`` / ``network-vif-unplugged``, see
     :mod:`ownstack.network.notifier`). Returns ``{"applied": bool, "status": str | None}``.
+``metadata_port`` (call, from an agent's metadata agent, for each guest request)
+    ``{"ip_address", "network_id"}`` (a proxy in a ``qdhcp`` namespace) or
+    ``{"ip_address", "router_id"}`` (in a ``qrouter`` namespace) ->
+    ``{"port": {"id", "device_id", "tenant_id", "network_id"} | None}``: the port that
+    holds the guest's source address on that network, or on a network the router has an
+    interface on (Neutron's metadata agent asks the same with ``get_ports``);
+    ``device_id`` is the instance and ``tenant_id`` the port's project, which the
+    metadata service checks against the instance's. ``None`` for an address nobody holds.
 
 Agent methods (topic ``network.<host>``)
 ----------------------------------------
@@ -189,3 +197,12 @@ class RouterInfo(TypedDict):
     gateway: RouterGatewayInfo | None
     routes: list[RouterRouteInfo]
     floating_ips: list[FloatingIpInfo]
+
+
+class MetadataPort(TypedDict):
+    """The port a guest's metadata request came from (``metadata_port``)."""
+
+    id: str
+    device_id: str          # the instance
+    tenant_id: str          # the port's project, which Nova checks against the instance's
+    network_id: str

@@ -17,7 +17,7 @@ from ownstack.common.bus import Bus, Payload, Subscription
 from ownstack.common.db.database import Database
 from ownstack.network import rpc
 from ownstack.network.notifier import ComputeNotifier
-from ownstack.network.objects import agents, bindings, router_info, sg_members
+from ownstack.network.objects import agents, bindings, metadata_lookup, router_info, sg_members
 from ownstack.network.objects.bindings import PortState
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class NetworkRpc:
             "get_router": self.get_router,
             "router_status": self.router_status,
             "group_members": self.group_members,
+            "metadata_port": self.metadata_port,
         }
 
     async def start(self) -> None:
@@ -121,6 +122,15 @@ class NetworkRpc:
         group_ids = [str(gid) for gid in payload["security_group_ids"]]
         async with self.db.read() as session:
             return {"members": await sg_members.group_members(session, group_ids)}
+
+    async def metadata_port(self, payload: Payload) -> dict[str, Any]:
+        network_id, router_id = payload.get("network_id"), payload.get("router_id")
+        async with self.db.read() as session:
+            port = await metadata_lookup.port_of_address(
+                session, str(payload["ip_address"]),
+                network_id=str(network_id) if network_id else None,
+                router_id=str(router_id) if router_id else None)
+        return {"port": port}
 
     # -- nudges to agents ---------------------------------------------------------------
 

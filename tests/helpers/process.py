@@ -24,7 +24,7 @@ from helpers.names import unique
 
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 SERVICE_PORT_OPTIONS = ("identity.port", "image.port", "placement.port", "compute.port",
-                        "network.port")
+                        "network.port", "metadata.port")
 
 
 def free_port(*, pair: bool = False, count: int = 1) -> int:

@@ -109,6 +109,9 @@ class Instance(Base):
     user_data: Mapped[str | None] = mapped_column(Text)             # base64, as sent
     # Handed to the guest through the config drive at spawn, then cleared.
     admin_pass: Mapped[str | None] = mapped_column(String(255))
+    # What the guest posted to the metadata service's password path (Nova keeps it in
+    # system metadata): written once, read back by the guest.
+    password: Mapped[str | None] = mapped_column(Text)
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
     availability_zone: Mapped[str | None] = mapped_column(String(255))
     # The zone the user asked for at create (2.96's pinned_availability_zone); the

@@ -26,6 +26,7 @@ from ownstack.common.bus import Bus, Payload
 from ownstack.common.config import Config
 from ownstack.network import rpc
 from ownstack.network.agent.groups import GroupController
+from ownstack.network.agent.metadata import MetadataAgent
 from ownstack.network.agent.ports import PortController
 from ownstack.network.agent.routers import RouterController
 from ownstack.network.agent.server_api import NetworkServerAPI
@@ -45,7 +46,8 @@ STARTUP_WAIT = 10.0             # how long start() waits for the network service
 class NetworkAgent(Agent):
     def __init__(self, *, config: Config, bus: Bus, driver: NetworkDriver, host: str,
                  startup_wait: float = STARTUP_WAIT,
-                 release: Callable[[], Awaitable[None]] | None = None) -> None:
+                 release: Callable[[], Awaitable[None]] | None = None,
+                 metadata: MetadataAgent | None = None) -> None:
         super().__init__(name=f"network agent {host}", bus=bus,
                          report_interval=config.network.report_interval,
                          resync_interval=config.network.resync_interval,
@@ -70,6 +72,7 @@ class NetworkAgent(Agent):
         self.admin_state_up = True
         self._started = False
         self._release = release
+        self.metadata = metadata          # started with the agent when the driver proxies
 
     @property
     def topic(self) -> str:
@@ -78,9 +81,13 @@ class NetworkAgent(Agent):
     async def prepare(self) -> None:
         await self.driver.init_host()
         self.consume(self.driver.events(), self.ports.nudge)
+        if self.metadata is not None:
+            await self.metadata.start()
 
     async def release(self) -> None:
         try:
+            if self.metadata is not None:
+                await self.metadata.stop()
             await self.driver.close()
         finally:
             if self._release is not None:

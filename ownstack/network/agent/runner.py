@@ -12,10 +12,16 @@ import re
 import socket
 from typing import Any
 
+from ownstack.common.bus import Bus
 from ownstack.common.config import Config
 from ownstack.common.peers import Peers
+from ownstack.common.statedir import metadata_url, read_metadata_secret
 from ownstack.network.agent.agent import STARTUP_WAIT, NetworkAgent
+from ownstack.network.agent.metadata import MetadataAgent
+from ownstack.network.agent.server_api import NetworkServerAPI
 from ownstack.network.drivers import driver_factory
+from ownstack.network.drivers.base import Capability, NetworkDriver
+from ownstack.network.metadata_proxy import agent_socket_path
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,190}")
 
@@ -41,6 +47,22 @@ def driver_options(config: Config) -> dict[str, Any]:
             "external_uplink": network.external_uplink}
 
 
+def metadata_agent(peers: Peers, bus: Bus, host: str, driver: NetworkDriver
+                   ) -> MetadataAgent | None:
+    """The metadata agent, when the driver runs metadata proxies (its ``METADATA``
+    capability): with no proxy nothing would ever connect to it. It reaches the metadata
+    service in process when that app is in this process, else at ``metadata.url``."""
+    if not driver.capabilities.get(Capability.METADATA.value):
+        return None
+    config = peers.config
+    return MetadataAgent(server=NetworkServerAPI(bus, host),
+                         path=agent_socket_path(config.state_dir),
+                         metadata_url=peers.url("metadata") if "metadata" in peers.apps
+                         else metadata_url(config),
+                         secret=read_metadata_secret(config),
+                         transport=peers.transport("metadata"))
+
+
 async def start_network_agent(peers: Peers, *, startup_wait: float = STARTUP_WAIT
                               ) -> NetworkAgent:
     """The network role: this machine's agent, started; stopping it closes its bus."""
@@ -51,7 +73,8 @@ async def start_network_agent(peers: Peers, *, startup_wait: float = STARTUP_WAI
         driver = driver_factory(config.network.driver)(host, config.state_dir,
                                                        driver_options(config))
         agent = NetworkAgent(config=config, bus=bus, driver=driver, host=host,
-                             startup_wait=startup_wait, release=peers.close_bus)
+                             startup_wait=startup_wait, release=peers.close_bus,
+                             metadata=metadata_agent(peers, bus, host, driver))
     except BaseException:
         await peers.close_bus()
         raise

@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ownstack.common.agent.control_plane import ControlPlaneClient
-from ownstack.network.rpc import NETWORK_TOPIC, MembersInfo, PortInfo, RouterInfo
+from ownstack.network.rpc import (
+    NETWORK_TOPIC,
+    MembersInfo,
+    MetadataPort,
+    PortInfo,
+    RouterInfo,
+)
 
 
 class NetworkServerAPI(ControlPlaneClient):
@@ -57,3 +63,14 @@ class NetworkServerAPI(ControlPlaneClient):
             return {}
         result = await self._call("group_members", {"security_group_ids": sorted(group_ids)})
         return cast(dict[str, MembersInfo], dict(result["members"]))
+
+    async def metadata_port(self, ip_address: str, *, network_id: str | None = None,
+                            router_id: str | None = None) -> MetadataPort | None:
+        """The port holding ``ip_address`` on a proxy's network or router, or ``None``."""
+        payload = {"ip_address": ip_address}
+        if network_id:
+            payload["network_id"] = network_id
+        else:
+            payload["router_id"] = router_id or ""
+        result = await self._call("metadata_port", payload)
+        return cast(MetadataPort | None, result["port"])

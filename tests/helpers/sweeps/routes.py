@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from ownstack.common.api.routing import RouteTable
-from ownstack.roles import API_SERVICES
+from ownstack.roles import CATALOG_SERVICES
 
 _PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 
@@ -49,13 +49,13 @@ def route_table(service: str) -> RouteTable:
 def every_route() -> list[Route]:
     """Each (service, template, method) the tables declare; GET's implied HEAD is not one."""
     return sorted(Route(spec.type, template, method)
-                  for spec in API_SERVICES
+                  for spec in CATALOG_SERVICES
                   for template, methods in route_table(spec.type).items()
                   for method in methods)
 
 
 def service_types() -> list[str]:
-    return [spec.type for spec in API_SERVICES]
+    return [spec.type for spec in CATALOG_SERVICES]
 
 
 def error_body_problem(service: str, response: httpx.Response) -> str | None:

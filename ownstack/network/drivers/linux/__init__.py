@@ -10,7 +10,8 @@ real kernel objects, driven through pyroute2.
 * :mod:`.l3`: routers (a namespace each, veth legs, nftables NAT);
 * :mod:`.host`: the external bridge, its unreachable route and the forward guard;
 * :mod:`.run`: the programs the data path runs (``nft``, ``sysctl``);
-* :mod:`.firewall`: security groups and anti-spoofing, in nftables.
+* :mod:`.firewall`: security groups and anti-spoofing, in nftables;
+* :mod:`.metadata_proxy`: starting the metadata proxy in a DHCP or router namespace.
 
 Nothing here is imported until the driver is chosen, so the package imports without root
 and without pyroute2's netlink sockets.

@@ -103,6 +103,7 @@ class LinuxDriver(NetworkDriver):
                 raise ValueError(f"network.tunnel_address {tunnel_address!r} is not an IP "
                                  f"address") from None
         self.host = host
+        self.state_dir = state_dir
         self.tunnel_address = tunnel_address
         self.firewall = firewall
         self.namespace = HostNamespace(host_namespace)
@@ -123,7 +124,7 @@ class LinuxDriver(NetworkDriver):
     def capabilities(self) -> Mapping[str, bool]:
         return {Capability.PORT_FILTER.value: self.firewall is not None,
                 Capability.VXLAN.value: True, Capability.DHCP.value: False,
-                Capability.ROUTERS.value: True, Capability.METADATA.value: False}
+                Capability.ROUTERS.value: True, Capability.METADATA.value: True}
 
     # -- life ----------------------------------------------------------------------------
 
@@ -401,9 +402,27 @@ class LinuxDriver(NetworkDriver):
     # -- routers: a namespace each (:mod:`.l3`) -----------------------------------------
 
     async def ensure_router(self, spec: RouterSpec) -> None:
+        """The router's namespace, and in it the metadata proxy its interfaces' guests
+        reach at 169.254.169.254:80 (redirected to the proxy's port, which nothing else
+        reaches; see :mod:`.l3`)."""
+        from ownstack.network.drivers.linux import l3, metadata_proxy
+
         await self.routers_.ensure(spec)
+        try:
+            if spec.interfaces:
+                await metadata_proxy.ensure_proxy(
+                    self.state_dir, spec.namespace, router_id=spec.router_id,
+                    bind="0.0.0.0", port=l3.METADATA_PORT)
+            else:
+                await metadata_proxy.stop_proxy(self.state_dir, spec.router_id)
+        except metadata_proxy.ProxyError as exc:
+            raise DriverError(f"router {spec.router_id}: the metadata proxy did not start: "
+                              f"{exc}") from exc
 
     async def remove_router(self, router_id: str) -> None:
+        from ownstack.network.drivers.linux import metadata_proxy
+
+        await metadata_proxy.stop_proxy(self.state_dir, router_id)
         await self.routers_.remove(router_id)
 
     async def routers(self) -> list[RouterSpec]:

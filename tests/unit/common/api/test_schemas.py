@@ -12,11 +12,11 @@ import pytest
 from jsonschema.exceptions import SchemaError
 
 from ownstack.common.api.schema import Validator, check_schema, validators
-from ownstack.roles import API_SERVICES
+from ownstack.roles import CATALOG_SERVICES
 
 
 def _every_validator() -> list[Validator]:
-    for spec in API_SERVICES:
+    for spec in CATALOG_SERVICES:
         importlib.import_module(f"ownstack.{spec.type}.app")
     return validators()
 

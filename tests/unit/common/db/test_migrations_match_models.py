@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ownstack.common.db import migrate
 from ownstack.common.db.base import Base
-from ownstack.roles import API_SERVICES
+from ownstack.roles import CATALOG_SERVICES
 
-SERVICES = [spec.type for spec in API_SERVICES]
+SERVICES = [spec.type for spec in CATALOG_SERVICES]
 
 
 def _table_of(diff: Any) -> str:

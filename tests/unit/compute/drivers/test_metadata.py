@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from ownstack.compute.drivers.base import GuestSpec, ImageRef, NicSpec
-from ownstack.compute.drivers.metadata import (
+from ownstack.compute.drivers.metadata import config_drive_files, instance_metadata
+from ownstack.compute.metadata.documents import (
     OPENSTACK_VERSIONS,
-    config_drive_files,
     ec2_document,
     ec2_instance_id,
     openstack_document,
@@ -176,14 +176,14 @@ def test_ec2_instance_id_is_stable_and_shaped_like_novas() -> None:
 
 
 def test_metadata_service_never_gets_admin_pass() -> None:
-    document = openstack_document(make_spec(), "latest", "meta_data.json",
+    document = openstack_document(instance_metadata(make_spec()), "latest", "meta_data.json",
                                   config_drive=False)
     assert document is not None
     assert "admin_pass" not in json.loads(document)
 
 
 def test_unknown_versions_and_files() -> None:
-    spec = make_spec()
+    spec = instance_metadata(make_spec())
     with pytest.raises(KeyError):
         openstack_document(spec, "2011-01-01", "meta_data.json", config_drive=False)
     with pytest.raises(KeyError):

@@ -1,0 +1,25 @@
+"""instances: the password a guest posts to the metadata service
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-05 06:10:00.000000
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0004'
+down_revision: str | None = '0003'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('compute_instances', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('password', sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('compute_instances', schema=None) as batch_op:
+        batch_op.drop_column('password')
