@@ -79,10 +79,11 @@ def addresses(network_info: Iterable[Mapping[str, Any]] | None, *, extended: boo
 
 def nics(network_info: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     """The NICs an agent plugs (the InstanceSpec's ``nics``), in order: the fields of
-    :class:`ownstack.compute.drivers.base.NicSpec`."""
+    :class:`ownstack.compute.drivers.base.NicSpec`, and ``active`` (the network service
+    reported the port ACTIVE: a spawning guest waits for every one of them)."""
     return [{"port_id": item["id"], "mac": item["address"], "tap_name": item["devname"],
              "bridge": item["bridge"], "mtu": int(item.get("mtu") or DEFAULT_MTU),
-             "network_id": str(item["network"]["id"])}
+             "network_id": str(item["network"]["id"]), "active": bool(item.get("active"))}
             for item in network_info or ()]
 
 

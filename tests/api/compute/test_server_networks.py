@@ -335,3 +335,48 @@ async def test_ip_and_ip6_list_filters_match_the_cached_addresses(compute: Cloud
     assert "Invalid regular expression for ip" in fault(r, "badRequest")
     await _gone(compute, who, first["id"])
     await _gone(compute, who, second["id"])
+
+
+async def test_a_boot_waits_paused_for_its_port_even_with_the_network_service_down(
+        compute: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A port that is down keeps the guest paused (BUILD); the wait reads the ports afresh
+    through the conductor at each pass, and a network service that does not answer leaves
+    it waiting; the port brought up (the network agent then reports it ACTIVE) lets the
+    guest run."""
+    from ownstack.common.clients.network import NetworkClient, NetworkUnavailable
+
+    who = await _project(compute)
+    net = await _net(compute, who.token)
+    port = await _port(compute, who.token, net["id"], admin_state_up=False)
+    r = await _boot(compute, who, [{"port": port["id"]}])
+    server_id = r.json()["server"]["id"]
+    for _ in range(500):
+        row = await instance(compute, server_id)
+        if row.power_state == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert (row.vm_state, row.task_state, row.power_state) == ("building", "spawning", 3)
+    assert row.task_args["plug_wait"]["host"] == "test-node"
+    guest = compute.agents.hypervisors["test-node"].guests[server_id]
+    assert guest.boots == 0
+
+    asked: list[dict[str, Any]] = []
+
+    async def down(self: NetworkClient, **filters: Any) -> list[dict[str, Any]]:
+        asked.append(filters)
+        raise NetworkUnavailable("The network service is unreachable.")
+    real = NetworkClient.list_ports
+    monkeypatch.setattr(NetworkClient, "list_ports", down)
+    await compute.agents.agents[0].reconcile(server_id)
+    assert {"device_id": server_id} in asked, (
+        asked, guest.boots, guest.power_state, await instance(compute, server_id))
+    row = await instance(compute, server_id)
+    assert (row.vm_state, row.power_state) == ("building", 3) and guest.boots == 0
+    monkeypatch.setattr(NetworkClient, "list_ports", real)
+
+    await compute.on("network", "PUT", f"/v2.0/ports/{port['id']}", expect=200,
+                     json={"port": {"admin_state_up": True}})
+    shown = await wait_status(compute, who.token, server_id, "ACTIVE")
+    assert shown["OS-EXT-STS:power_state"] == 1 and guest.boots == 1
+    assert "plug_wait" not in (await instance(compute, server_id)).task_args
+    await _gone(compute, who, server_id)

@@ -10,7 +10,8 @@ How a guest is made (:meth:`QemuDriver.spawn`), one timed phase each:
 4. ``plug_vifs``: a tap per NIC, in its bridge.
 5. ``start``: QEMU starts paused (``-S``) with only CPU, memory, serial console and QMP on its
    command line; the disks and NICs are added over QMP under our own ids
-   (``disk-root``, ``disk-config``, ``nic-<port>``), then ``cont``.
+   (``disk-root``, ``disk-config``, ``nic-<port>``), then ``cont``; a paused spawn stops
+   short of ``cont`` (``PAUSED``: QMP says ``prelaunch``) until ``power_on``.
 
 What it keeps: :mod:`ownstack.compute.drivers.qemu.process` describes the guest directory and
 its recipe. Power state is read from the process table and QMP, never remembered: a live
@@ -309,7 +310,8 @@ class QemuDriver:
                 await asyncio.sleep(0.05)
         monitor = _Monitor(uuid, pid, qmp)
         status = await monitor.execute("query-status")
-        monitor.paused = status.get("status") == "paused"
+        # "prelaunch": started with -S and never let run (a paused spawn, plugging).
+        monitor.paused = status.get("status") in ("paused", "prelaunch")
         monitor.task = asyncio.create_task(self._watch(monitor), name=f"qmp-watch-{uuid[:8]}")
         self._monitors[uuid] = monitor
         return monitor
@@ -367,7 +369,8 @@ class QemuDriver:
 
     # -- spawn and destroy ---------------------------------------------------------------
 
-    async def spawn(self, spec: GuestSpec, phases: PhaseTimer) -> None:
+    async def spawn(self, spec: GuestSpec, phases: PhaseTimer, *, paused: bool = False
+                    ) -> None:
         config_drive = spec.config_drive or self.force_config_drive
         if config_drive:
             check_capability(self, Capability.CONFIG_DRIVE)
@@ -390,7 +393,7 @@ class QemuDriver:
                     for nic in spec.nics:
                         await _plug_tap(nic)
             async with phases.phase(Phase.START):
-                await self._start(recipe, files)
+                await self._start(recipe, files, paused=paused)
                 recipe.spawned = True
                 await asyncio.to_thread(recipe.save, files.recipe)
         except BaseException as exc:
@@ -459,16 +462,19 @@ class QemuDriver:
                       image_id=spec.image.id, base=str(base.path), accel=self.accel.value,
                       taps=[nic.tap_name for nic in spec.nics], config_drive=config_drive)
 
-    async def _start(self, recipe: Recipe, files: GuestFiles) -> None:
-        """Start QEMU paused, add the devices over QMP, then let the guest run."""
+    async def _start(self, recipe: Recipe, files: GuestFiles, *, paused: bool = False
+                     ) -> None:
+        """Start QEMU paused, add the devices over QMP, then let the guest run (``cont``)
+        unless it is to stay ``paused`` (its ports are not plugged yet)."""
         await asyncio.to_thread(self._trim_console, files)
         try:
             pid = await proc.start_qemu(recipe.argv, files)
             monitor = await self._attach(recipe.uuid, files, pid)
             for command, arguments in recipe.devices:
                 await monitor.execute(command, arguments)
-            await monitor.execute("cont")
-            monitor.paused = False
+            if not paused:
+                await monitor.execute("cont")
+            monitor.paused = paused
         except BaseException:
             if (monitor_ := self._monitors.pop(recipe.uuid, None)) is not None:
                 await self._detach(monitor_)
