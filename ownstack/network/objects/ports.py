@@ -397,7 +397,7 @@ async def _check_floating_ips_kept(db: AsyncSession, row: Port,
         FloatingIP.fixed_port_id == row.id, FloatingIP.fixed_ip_address.is_not(None)))
     ).scalars().all()
     kept = {_canonical(str(ip["ip_address"])) for ip in fixed_ips if ip.get("ip_address")}
-    if any(_canonical(address) not in kept for address in mapped):
+    if any(_canonical(str(address)) not in kept for address in mapped):
         raise BadNetworkRequest(
             "port", f"Cannot update the fixed_ips of the port {row.id}, because its "
             "original fixed_ip has been associated to a floating ip")
