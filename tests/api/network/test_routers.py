@@ -251,6 +251,44 @@ async def test_interface_by_port(network: ServiceClient) -> None:
     await network.call("GET", f"/v2.0/ports/{port['id']}", token=token, expect=404)
 
 
+async def test_ipv6_subnets_of_one_network_share_the_routers_port(network: ServiceClient
+                                                                   ) -> None:
+    """Neutron's ``_add_interface_by_subnet``: an IPv6 subnet joins the router's port that
+    already has an IPv6 address on that network; an IPv4 one gets a port of its own.
+    Removed by subnet, a port of several prefixes loses that subnet's address only."""
+    _, token = await network.project_user_token()
+    net_id, v4 = await private_subnet(network, token)
+    v6, gateways = [], []
+    for cidr in ("fd00:1::/64", "fd00:2::/64"):
+        sub = await make(network, "subnet", token, network_id=net_id, ip_version=6, cidr=cidr,
+                         ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+        v6.append(sub["id"])
+        gateways.append(sub["gateway_ip"])
+    made = await router(network, token)
+    first = await interface(network, token, made["id"], subnet_id=v6[0])
+    second = await interface(network, token, made["id"], subnet_id=v6[1])
+    assert second["port_id"] == first["port_id"] and second["subnet_ids"] == [v6[1]]
+    four = await interface(network, token, made["id"], subnet_id=v4)
+    assert four["port_id"] != first["port_id"]
+
+    async def legs() -> dict[str, list[str]]:
+        r = await network.call("GET", "/v2.0/ports", token=token, expect=200,
+                               params={"device_id": made["id"]})
+        return {p["id"]: sorted(ip["ip_address"] for ip in p["fixed_ips"])
+                for p in r.json()["ports"]}
+    assert await legs() == {first["port_id"]: sorted(gateways),
+                            four["port_id"]: ["10.0.0.1"]}
+    # The subnet is on the router already: a second add is refused as before.
+    r = await interface(network, token, made["id"], expect=400, subnet_id=v6[1])
+    assert error_type(r) == "BadRequest"
+
+    removed = await interface(network, token, made["id"], "remove", subnet_id=v6[0])
+    assert removed["port_id"] == first["port_id"] and removed["subnet_ids"] == [v6[0]]
+    assert await legs() == {first["port_id"]: [gateways[1]], four["port_id"]: ["10.0.0.1"]}
+    await interface(network, token, made["id"], "remove", subnet_id=v6[1])
+    assert await legs() == {four["port_id"]: ["10.0.0.1"]}
+
+
 async def test_extra_routes(network: ServiceClient) -> None:
     _, token = await network.project_user_token()
     _, subnet_id = await private_subnet(network, token)
