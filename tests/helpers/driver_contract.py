@@ -184,9 +184,9 @@ class DriverContract:
         pending = asyncio.ensure_future(next_event(h, events, spec.uuid, PowerState.RUNNING))
         await asyncio.sleep(0)
         await h.driver.power_on(spec.uuid)
+        assert await state(h, spec.uuid) == PowerState.RUNNING     # at once, event or not
         await pending
         await events.aclose()
-        assert await state(h, spec.uuid) == PowerState.RUNNING
         if supports(h, Capability.CONSOLE_LOG):
             await wait_console(h, spec.uuid, marker)
 

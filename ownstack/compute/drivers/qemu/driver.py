@@ -557,7 +557,9 @@ class QemuDriver:
         if state == PowerState.RUNNING:
             return
         if state == PowerState.PAUSED:
-            await (await self._monitor(uuid)).execute("cont")
+            monitor = await self._monitor(uuid)
+            await monitor.execute("cont")
+            monitor.paused = False      # now, not when the RESUME event is read
             return
         files = self._files(uuid)
         recipe = await self._recipe_of(uuid)
