@@ -6,7 +6,7 @@ agent wired it, compute hears ``network-vif-plugged``; when it goes back DOWN,
 user, with the server as ``server_uuid`` and the port as ``tag``. A floating IP associated
 with a server's port, moved off it or deleted is ``network-changed`` for that port (compute
 then reads the port's addresses, floating ones with them, afresh). Compute waits for the
-first before it lets a guest run (the next issue), and refreshes the server's addresses.
+first before it lets a booting guest run (a paused spawn), and refreshes the server's addresses.
 
 The port row is the record and the event only a courtesy: the status change is already
 committed when the event is sent, in the background, and a failure (compute down, or an
