@@ -5,8 +5,9 @@ agent wired it, compute hears ``network-vif-plugged``; when it goes back DOWN,
 ``network-vif-unplugged``: ``POST /v2.1/os-server-external-events`` as the services' own
 user, with the server as ``server_uuid`` and the port as ``tag``. A floating IP associated
 with a server's port, moved off it or deleted is ``network-changed`` for that port (compute
-then reads the port's addresses, floating ones with them, afresh). Compute waits for the
-first before it lets a booting guest run (a paused spawn), and refreshes the server's addresses.
+then reads the port's addresses, floating ones with them, afresh). Compute waits for
+``network-vif-plugged`` before it lets a booting guest run (a paused spawn), and refreshes
+the server's addresses.
 
 The port row is the record and the event only a courtesy: the status change is already
 committed when the event is sent, in the background, and a failure (compute down, or an
