@@ -227,6 +227,7 @@ class ComputeConfig:
     scheduler_max_attempts: int = 3            # hosts a boot may try before ERROR
     build_timeout: float = 600.0               # seconds a server may stay in BUILD
     shutdown_timeout: float = 60.0             # seconds of ACPI before a forced power off
+    vif_plugging_timeout: float = 300.0        # seconds a boot waits for its ports; 0: none
     image_cache_dir: str = ""                  # empty: <state_dir>/compute/images
     image_cache_max_age: int = 86400           # seconds an unused cached image is kept
     console_max_bytes: int = 1048576           # serial console log kept per server

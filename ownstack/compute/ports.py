@@ -266,10 +266,22 @@ async def allocate(client: NetworkClient, target: Target) -> list[dict[str, Any]
         network_id = str(port["network_id"])
         if network_id not in networks:
             networks[network_id] = await client.get_network(network_id)
+    # Only a port the user brought can have floating IPs already.
+    fips = await _floating_ips(client, [str(port["id"]) for port, request in bound
+                                        if request.get("port_id")])
     return [netinfo.vif(port, networks.get(str(port["network_id"])),
                         preserve_on_delete=bool(request.get("port_id")),
-                        tag=request.get("tag"))
+                        tag=request.get("tag"),
+                        floating=netinfo.floating_by_fixed(str(port["id"]), fips))
             for port, request in bound]
+
+
+async def _floating_ips(client: NetworkClient, port_ids: Sequence[str]
+                        ) -> list[dict[str, Any]]:
+    """The floating IPs associated with any of ``port_ids`` (none asked for none)."""
+    if not port_ids:
+        return []
+    return await client.list_floating_ips(port_id=list(port_ids))
 
 
 def _brought(target: Target, port_id: str) -> bool:
@@ -334,7 +346,8 @@ async def refresh(client: NetworkClient, uuid: str,
                   requests: Sequence[Mapping[str, Any]] | None,
                   cached: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     """The info cache rebuilt from the ports bound to ``uuid`` now (Neutron's
-    ``network-changed``): the order and tags of the cache are kept for known ports."""
+    ``network-changed``), with their floating IPs: the order and tags of the cache are
+    kept for known ports."""
     brought = {str(r["port_id"]) for r in requests or () if r.get("port_id")}
     ports = {str(p["id"]): p for p in await client.list_ports(device_id=uuid)}
     order = [str(item["id"]) for item in cached or () if str(item["id"]) in ports]
@@ -348,6 +361,8 @@ async def refresh(client: NetworkClient, uuid: str,
                 networks[network_id] = await client.get_network(network_id)
             except NetworkNotFoundError:
                 networks[network_id] = {}
+    fips = await _floating_ips(client, order)
     return [netinfo.vif(ports[port_id], networks.get(str(ports[port_id]["network_id"])),
-                        preserve_on_delete=port_id in brought, tag=tags.get(port_id))
+                        preserve_on_delete=port_id in brought, tag=tags.get(port_id),
+                        floating=netinfo.floating_by_fixed(port_id, fips))
             for port_id in order]

@@ -34,8 +34,9 @@ Conductor methods
     ``{"uuid", "host", "expected_task_state": str | None | "*", "updates": {...}}`` where
     updates may set ``vm_state``, ``task_state``, ``power_state``, ``launched: true``
     (sets launched_at), ``clear_admin_pass: true``, ``fault: {"code", "message",
-    "details"} | None``. Applied only if the instance is still on ``host`` and its
-    task_state is the expected one (``"*"``: any). Returns ``{"applied": bool}``.
+    "details"} | None``, ``task_args: {...}`` (a spawn's ``plug_wait``). Applied only if
+    the instance is still on ``host`` and its task_state is the expected one (``"*"``:
+    any). Returns ``{"applied": bool}``.
     An optional ``"events": [record_event payload, ...]`` is recorded in the same
     transaction (whether the update applies or not), and the answer then also carries
     ``"recorded": [bool]``: a spawn's phase events and its ACTIVE report in one call.
@@ -49,6 +50,10 @@ Conductor methods
     instance action of that request id (times are ``time.time()`` seconds).
 ``record_events`` (call) ``{"events": [record_event payload, ...]}``: several at once, in one
     transaction (a spawn's phases with its build event).
+``refresh_network_info`` (call, from an agent whose spawn waits for its ports)
+    ``{"uuid", "host"}`` -> ``{"nics": [InstanceSpec nic] | None}``: the info cache rebuilt
+    from the instance's ports now, and its NICs (``active`` as the ports are); ``None``
+    for an instance that is gone.
 
 Agent methods (topic ``compute.<host>``)
 ----------------------------------------
@@ -101,6 +106,7 @@ class InstanceSpec(TypedDict):
     availability_zone: str | None
     launch_index: int
     metadata: dict[str, str]
-    # The ports to plug, in order: NicSpec's fields (port_id, mac, tap_name, bridge, mtu),
-    # from the network info cache the conductor wrote once it made the ports.
+    # The ports to plug, in order: NicSpec's fields (port_id, mac, tap_name, bridge, mtu,
+    # network_id) and "active" (the port is ACTIVE: a spawn waits for all), from the
+    # network info cache the conductor wrote once it made the ports.
     nics: list[dict[str, Any]]

@@ -3,8 +3,11 @@
 When a port of a server (``device_owner`` ``compute:...``) goes ACTIVE because its host's
 agent wired it, compute hears ``network-vif-plugged``; when it goes back DOWN,
 ``network-vif-unplugged``: ``POST /v2.1/os-server-external-events`` as the services' own
-user, with the server as ``server_uuid`` and the port as ``tag``. Compute waits for the
-first before it lets a guest run (the next issue), and refreshes the server's addresses.
+user, with the server as ``server_uuid`` and the port as ``tag``. A floating IP associated
+with a server's port, moved off it or deleted is ``network-changed`` for that port (compute
+then reads the port's addresses, floating ones with them, afresh). Compute waits for
+``network-vif-plugged`` before it lets a booting guest run (a paused spawn), and refreshes
+the server's addresses.
 
 The port row is the record and the event only a courtesy: the status change is already
 committed when the event is sent, in the background, and a failure (compute down, or an
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH: Final = "/v2.1/os-server-external-events"
 VIF_PLUGGED: Final = "network-vif-plugged"
 VIF_UNPLUGGED: Final = "network-vif-unplugged"
+NETWORK_CHANGED: Final = "network-changed"
 TIMEOUT: Final = 10.0
 
 
@@ -67,6 +71,13 @@ class ComputeNotifier:
                      ) -> None:
         """Send the events of ``changes`` in the background (see :func:`vif_events`)."""
         events = vif_events(changes)
+        if events:
+            self._tasks.spawn(self._send_in_background(events))
+
+    def network_changed(self, ports: Iterable[tuple[str, str]]) -> None:
+        """``network-changed`` for each ``(port id, server uuid)``, in the background."""
+        events = [{"name": NETWORK_CHANGED, "server_uuid": server, "tag": port_id}
+                  for port_id, server in ports]
         if events:
             self._tasks.spawn(self._send_in_background(events))
 

@@ -168,13 +168,26 @@ def test_interfaces_security_groups_and_floating_ips(ready: Cloud, tmp_path: Pat
     # openstack floating ip create public; openstack server add floating ip vm1 <fip>
     fip = cloud.osc_json("floating", "ip", "create", public)
     address = fip["floating_ip_address"]
-    cloud.osc("server", "add", "floating", "ip", "--fixed-ip-address",
-              cloud.osc_json("port", "show", first)["fixed_ips"][0]["ip_address"],
-              vm1["id"], address)
+    fixed = cloud.osc_json("port", "show", first)["fixed_ips"][0]["ip_address"]
+    cloud.osc("server", "add", "floating", "ip", "--fixed-ip-address", fixed, vm1["id"],
+              address)
     associated = cloud.osc_json("floating", "ip", "show", fip["id"])
     assert associated["port_id"] == first
+    # The server shows it beside the fixed address it maps to, as Nova does:
+    # `server list` says demo-net=10.0.0.5, 172.24.4.7.
+    listed = wait_until("the floating IP in server list", lambda: (
+        lambda row: row if _addresses(row["Networks"], net) == [fixed, address] else None)(
+            next(s for s in cloud.osc_json("server", "list") if s["ID"] == vm1["id"])),
+        timeout=30)
+    if not isinstance(listed["Networks"], dict):
+        assert f"{net}={fixed}, {address}" in listed["Networks"]
+    shown = cloud.osc_json("server", "show", vm1["id"])
+    assert _addresses(shown["addresses"], net) == [fixed, address], shown["addresses"]
     cloud.osc("server", "remove", "floating", "ip", vm1["id"], address)
     assert not cloud.osc_json("floating", "ip", "show", fip["id"])["port_id"]
+    wait_until("the floating IP gone from server show", lambda: _addresses(
+        cloud.osc_json("server", "show", vm1["id"])["addresses"], net) == [fixed],
+        timeout=30)
 
     cloud.osc("server", "delete", "--wait", vm1["id"])
     wait_until("vm1's ports released", lambda: not _ports_of(cloud, vm1["id"]))

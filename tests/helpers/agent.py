@@ -54,6 +54,8 @@ class FakeConductor:
         self.launched: set[str] = set()
         self.fail: dict[str, Exception] = {}        # method -> raise this
         self.before_update: Callable[[str], None] | None = None
+        # port id -> ACTIVE, as the network service has it now (refresh_network_info)
+        self.port_active: dict[str, bool] = {}
 
     def add(self, spec: dict[str, Any]) -> dict[str, Any]:
         self.instances[spec["uuid"]] = spec
@@ -101,6 +103,14 @@ class FakeConductor:
             spec["admin_pass"] = None
         spec.update(updates)
         return {"applied": True}
+
+    def _refresh_network_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        spec = self.instances.get(p["uuid"])
+        if spec is None:
+            return {"nics": None}
+        for nic in spec.get("nics") or ():
+            nic["active"] = self.port_active.get(nic["port_id"], nic.get("active", False))
+        return {"nics": [dict(nic) for nic in spec.get("nics") or ()]}
 
     def _instance_destroyed(self, p: dict[str, Any]) -> None:
         self.destroyed.append(p["uuid"])

@@ -164,6 +164,32 @@ class DriverContract:
             assert earlier.finished_at <= later.started_at + 1e-3
         assert all(event.error is None and event.duration >= 0 for event in phases.events)
 
+    async def test_a_paused_spawn_runs_nothing_until_power_on_even_across_a_restart(
+            self, h: Harness) -> None:
+        """A boot that waits for its ports: the guest is complete but paused, a new driver
+        adopts it paused, and power_on lets it boot."""
+        spec = make_spec(h)
+        phases = PhaseTimer()
+        await h.driver.spawn(spec, phases, paused=True)
+        assert phases.names[-1] == Phase.START
+        assert await state(h, spec.uuid) == PowerState.PAUSED
+        marker = f"{spec.hostname if spec.config_drive else 'login'} login:"
+        if supports(h, Capability.CONSOLE_LOG):
+            assert marker not in await h.driver.console_output(spec.uuid)
+        h.driver = await h.restart()
+        await h.driver.init_host()
+        listed = {g.uuid: g.power_state for g in await h.driver.list_guests()}
+        assert listed == {spec.uuid: PowerState.PAUSED}
+        events = aiter(h.driver.events())
+        pending = asyncio.ensure_future(next_event(h, events, spec.uuid, PowerState.RUNNING))
+        await asyncio.sleep(0)
+        await h.driver.power_on(spec.uuid)
+        assert await state(h, spec.uuid) == PowerState.RUNNING     # at once, event or not
+        await pending
+        await events.aclose()
+        if supports(h, Capability.CONSOLE_LOG):
+            await wait_console(h, spec.uuid, marker)
+
     async def test_spawn_of_an_existing_uuid_changes_nothing(self, h: Harness) -> None:
         spec = await spawn(h)
         with pytest.raises(InvalidGuestState):

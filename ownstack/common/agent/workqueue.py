@@ -63,6 +63,8 @@ class WorkQueue(Generic[K]):
         behind the agent's back in that very moment is caught by the next resync.
         """
         slot = self._slots.get(key)
+        if slot is not None and slot.task is not None and slot.task.done():
+            slot = None     # its pass ended, its release has not run yet: a pass anew
         if slot is not None:
             if not echo:
                 slot.again = True

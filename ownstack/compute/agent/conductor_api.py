@@ -52,6 +52,13 @@ class ConductorAPI(ControlPlaneClient):
         result = await self._call("update_instance", payload)
         return bool(result["applied"])
 
+    async def refresh_network_info(self, uuid: str) -> list[dict[str, Any]] | None:
+        """The instance's NICs with the ports' states read afresh from the network
+        service; ``None`` when the instance is gone."""
+        result = await self._call("refresh_network_info", {"uuid": uuid, "host": self.host})
+        nics = result["nics"]
+        return None if nics is None else [dict(nic) for nic in nics]
+
     async def instance_destroyed(self, uuid: str) -> None:
         await self._call("instance_destroyed", {"uuid": uuid, "host": self.host})
 

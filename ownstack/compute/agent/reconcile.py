@@ -10,6 +10,15 @@ lands meanwhile wins, and the agent simply reconciles again on the nudge that ac
 Every step is idempotent on the node: an agent killed halfway through one finds the same
 task at its next resync and does it again (spawning destroys a half-made guest first;
 rebuilding is destroy then spawn; deleting destroys a guest that may be gone already).
+
+A boot waits for the network, as Nova waits for Neutron: a guest with ports that are not
+ACTIVE yet is spawned paused, with every device (so its taps exist for the network agent to
+wire), and runs only once the network service reports every port ACTIVE
+(``network-vif-plugged`` marks it in the info cache and nudges this agent; each pass of the
+wait also asks the conductor to read the ports afresh, so a lost event costs nothing). The
+wait's start is kept in the instance (``task_args["plug_wait"]``), so an agent restarted in
+the middle goes on waiting for the rest of ``plug_timeout``; a port still not ACTIVE then
+ends the boot in ERROR with a fault that names it. The wait is the boot's ``plug`` phase.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ownstack.common.agent import Controller, Fatal, Outcome, Surveyed
+from ownstack.common.agent import Controller, Fatal, Outcome, Retry, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
 from ownstack.compute import states
 from ownstack.compute.agent.conductor_api import ConductorAPI
@@ -78,6 +87,9 @@ class Step(StrEnum):
     MARK_STOPPED = "mark_stopped"  # ACTIVE, but the guest stopped by itself: SHUTOFF
     STOP_GUEST = "stop_guest"      # SHUTOFF, but the guest runs: power it off
     SYNC_NICS = "sync_nics"        # an interface attached or detached: hot-plug the NICs
+    WAIT_PLUG = "wait_plug"        # spawning, guest paused: some port is not ACTIVE yet
+    PLUG_TIMEOUT = "plug_timeout"  # ... and the wait ran out: ERROR, naming the ports
+    RESUME = "resume"              # spawning, guest paused, every port ACTIVE: let it run
 
 
 _TASK_STEPS: dict[str, Step] = {
@@ -89,25 +101,56 @@ _TASK_STEPS: dict[str, Step] = {
     states.IMAGE_SNAPSHOT: Step.SNAPSHOT,
 }
 _STOPPED_POWER = frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED})
+PLUG_WAIT = "plug_wait"     # task_args of a spawning instance: {"host", "since", "build_start"}
+DEFAULT_PLUG_TIMEOUT = 300.0    # Nova's vif_plugging_timeout
 
 
 def observed_power(observed: GuestInfo | None) -> PowerState:
     return PowerState.NOSTATE if observed is None else observed.power_state
 
 
-def plan(desired: InstanceSpec | None, observed: GuestInfo | None, host: str) -> Step:
-    """The step that moves the node toward ``desired``."""
+def plan(desired: InstanceSpec | None, observed: GuestInfo | None, host: str, *,
+         now: float = 0.0, plug_timeout: float = DEFAULT_PLUG_TIMEOUT) -> Step:
+    """The step that moves the node toward ``desired``; ``now`` (``time.time()``) and
+    ``plug_timeout`` decide whether a paused spawn waited long enough for its ports."""
     if desired is None or desired["host"] != host:
         return Step.DESTROY if observed is not None else Step.NOTHING
     task = desired["task_state"]
     if task == states.DELETING:
         return Step.DELETE
     if task == states.SPAWNING:
-        running = observed is not None and observed.power_state == PowerState.RUNNING
-        return Step.ADOPT if running else Step.SPAWN
+        power = observed_power(observed)
+        if power == PowerState.RUNNING:
+            return Step.ADOPT
+        if power == PowerState.PAUSED:
+            return _plug_step(desired, host, now, plug_timeout)
+        return Step.SPAWN
     if task is not None:
         return _TASK_STEPS.get(task, Step.NOTHING)    # scheduling: the conductor's
     return _power_sync(desired, observed)
+
+
+def unplugged_ports(desired: InstanceSpec) -> list[str]:
+    """The ports of ``desired`` the network service has not reported ACTIVE, in order."""
+    return [str(nic["port_id"]) for nic in desired.get("nics") or () if not nic.get("active")]
+
+
+def plug_wait(desired: InstanceSpec, host: str) -> dict[str, Any] | None:
+    """The plug wait this host started for ``desired``'s spawn, if any."""
+    wait = desired["task_args"].get(PLUG_WAIT)
+    return wait if isinstance(wait, dict) and wait.get("host") == host else None
+
+
+def _plug_step(desired: InstanceSpec, host: str, now: float, timeout: float) -> Step:
+    """A spawning guest is paused: it runs once no port waits (or nothing is to be waited
+    for), fails once the wait ran out, and waits otherwise. A wait not recorded yet (an
+    agent killed between spawn and report) is a wait: its pass records it."""
+    if timeout <= 0 or not unplugged_ports(desired):
+        return Step.RESUME
+    wait = plug_wait(desired, host)
+    if wait is not None and now >= float(wait["since"]) + timeout:
+        return Step.PLUG_TIMEOUT
+    return Step.WAIT_PLUG
 
 
 def _power_sync(desired: InstanceSpec, observed: GuestInfo | None) -> Step:
@@ -152,7 +195,14 @@ def guest_spec(desired: InstanceSpec, image: ImageRef) -> GuestSpec:
         launch_index=desired["launch_index"], key_name=desired["key_name"],
         key_data=desired["key_data"], user_data=user_data, admin_pass=desired["admin_pass"],
         metadata=dict(desired["metadata"]),
-        nics=tuple(NicSpec(**nic) for nic in desired.get("nics") or ()))
+        nics=tuple(nic_spec(nic) for nic in desired.get("nics") or ()))
+
+
+def nic_spec(nic: dict[str, Any]) -> NicSpec:
+    """The driver's view of one of the InstanceSpec's ``nics``."""
+    return NicSpec(port_id=str(nic["port_id"]), mac=str(nic["mac"]),
+                   tap_name=str(nic["tap_name"]), bridge=str(nic["bridge"]),
+                   mtu=int(nic.get("mtu") or 1500), network_id=str(nic.get("network_id") or ""))
 
 
 class _Failed(Exception):
@@ -172,7 +222,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
 
     def __init__(self, *, host: str, driver: ComputeDriver, conductor: ConductorAPI,
                  images: ImageCache, image_client: ImageClient, snapshot_dir: Path,
-                 shutdown_timeout: float) -> None:
+                 shutdown_timeout: float, plug_timeout: float = DEFAULT_PLUG_TIMEOUT) -> None:
         self.host = host
         self.driver = driver
         self.conductor = conductor
@@ -180,6 +230,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
         self.image_client = image_client
         self.snapshot_dir = snapshot_dir
         self.shutdown_timeout = shutdown_timeout
+        self.plug_timeout = plug_timeout
         self._steps: dict[Step, Callable[[InstanceSpec, GuestInfo | None],
                                          Awaitable[Outcome]]] = {
             Step.DELETE: self._delete, Step.ADOPT: self._adopt, Step.SPAWN: self._spawn,
@@ -187,7 +238,8 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.REBOOT: self._reboot, Step.REBUILD: self._rebuild,
             Step.SNAPSHOT: self._snapshot, Step.SYNC_POWER: self._sync_power,
             Step.MARK_STOPPED: self._mark_stopped, Step.STOP_GUEST: self._stop_guest,
-            Step.SYNC_NICS: self._sync_nics,
+            Step.SYNC_NICS: self._sync_nics, Step.WAIT_PLUG: self._wait_plug,
+            Step.PLUG_TIMEOUT: self._wait_plug, Step.RESUME: self._resume,
         }
 
     # -- the controller's shape -------------------------------------------------------------
@@ -205,7 +257,8 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             return None
 
     def plan(self, desired: InstanceSpec | None, observed: GuestInfo | None) -> Step:
-        return plan(desired, observed, self.host)
+        return plan(desired, observed, self.host, now=time.time(),
+                    plug_timeout=self.plug_timeout)
 
     def idle(self, plan: Step) -> bool:
         return plan == Step.NOTHING
@@ -299,16 +352,18 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
     # -- building ---------------------------------------------------------------------------
 
     async def _build(self, desired: InstanceSpec, image_id: str,
-                     observed: GuestInfo | None, pending: list[dict[str, Any]]) -> None:
-        """Destroy any leftover guest, fetch the image and spawn, keeping each phase's
-        event in ``pending``. Raises :class:`_Failed`."""
+                     observed: GuestInfo | None, pending: list[dict[str, Any]], *,
+                     paused: bool = False) -> None:
+        """Destroy any leftover guest, fetch the image and spawn (``paused``: left paused
+        for the plug wait), keeping each phase's event in ``pending``. Raises
+        :class:`_Failed`."""
         if observed is not None:
             await self.driver.destroy(desired["uuid"])
         phases = PhaseTimer(on_event=self._phase_recorder(desired, pending))
         try:
             async with phases.phase(Phase.IMAGE_FETCH):
                 image = await self.images.fetch(image_id)
-            await self.driver.spawn(guest_spec(desired, image), phases)
+            await self.driver.spawn(guest_spec(desired, image), phases, paused=paused)
         except (ImageFetchFailed, SpawnFailed) as exc:
             raise _Failed(exc.reason, retryable=exc.retryable) from exc
         except DriverError as exc:      # Unsupported on this host, say: another may do
@@ -317,8 +372,9 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
     async def _spawn(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         start = time.time()
         pending: list[dict[str, Any]] = []
+        wait = self.plug_timeout > 0 and bool(unplugged_ports(desired))
         try:
-            await self._build(desired, desired["image_ref"], observed, pending)
+            await self._build(desired, desired["image_ref"], observed, pending, paused=wait)
         except _Failed as exc:
             if exc.retryable:
                 log.warning("instance %s: spawn failed on %s, rescheduling: %s",
@@ -330,8 +386,88 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
                                task_state=None, fault=Fault(exc.reason).report(),
                                vm_state=states.ERROR, power_state=PowerState.NOSTATE)
             return Fatal(f"spawn failed: {exc.reason}")
+        if wait:
+            return await self._begin_plug_wait(desired, start, pending)
         return await self._report_active(desired, self._events(desired, EVENT_BUILD, start,
                                                         pending=pending))
+
+    # -- the plug wait ----------------------------------------------------------------------
+
+    async def _begin_plug_wait(self, desired: InstanceSpec, build_start: float,
+                               pending: list[dict[str, Any]]) -> Outcome:
+        """Record that the paused guest waits for its ports from now (with the phases so
+        far), then look at the ports once."""
+        wait = {"host": self.host, "since": time.time(), "build_start": build_start}
+        task_args = {**desired["task_args"], PLUG_WAIT: wait}
+        if not await self._report(desired, events=pending, power_state=PowerState.PAUSED,
+                                  task_args=task_args):
+            return None         # a delete won: its nudge reconciles again
+        log.info("instance %s: paused until ports %s are ACTIVE", desired["uuid"],
+                 ", ".join(unplugged_ports(desired)))
+        return await self._check_plug({**desired, "task_args": task_args}, wait)
+
+    async def _wait_plug(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
+        """A pass of the wait: the ports read afresh (a lost event costs nothing), then
+        resume, time out, or wait for the rest of the time."""
+        wait = plug_wait(desired, self.host)
+        if wait is None:        # spawned paused by an agent killed before it could report
+            return await self._begin_plug_wait(desired, time.time(), [])
+        return await self._check_plug(desired, wait)
+
+    async def _check_plug(self, desired: InstanceSpec, wait: dict[str, Any]) -> Outcome:
+        nics = await self.conductor.refresh_network_info(desired["uuid"])
+        if nics is not None:
+            desired = {**desired, "nics": nics}
+        waiting = unplugged_ports(desired)
+        if not waiting:
+            return await self._resume(desired, None)
+        left = float(wait["since"]) + self.plug_timeout - time.time()
+        if left <= 0:
+            return await self._plug_timed_out(desired, wait, waiting)
+        return Retry(left, f"waiting for port(s) {', '.join(waiting)} to be ACTIVE")
+
+    async def _plug_timed_out(self, desired: InstanceSpec, wait: dict[str, Any],
+                              waiting: list[str]) -> Outcome:
+        """Nova's vif-plugging timeout: the guest goes, the server is ERROR with a fault
+        that names the ports the network service never reported ACTIVE."""
+        uuid = desired["uuid"]
+        reason = (f"Build of instance {uuid} aborted: port(s) {', '.join(waiting)} not "
+                  f"plugged (no network-vif-plugged) within {self.plug_timeout:g} s")
+        log.warning("instance %s: %s", uuid, reason)
+        await self.driver.destroy(uuid)
+        await self._finish(desired, EVENT_BUILD, float(wait.get("build_start") or wait["since"]),
+                           reason, pending=self._plug_event(desired, wait, reason),
+                           task_state=None, fault=Fault(reason).report(),
+                           vm_state=states.ERROR, power_state=PowerState.NOSTATE,
+                           task_args=_without_wait(desired))
+        return Fatal(f"spawn failed: {reason}")
+
+    async def _resume(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
+        """Every port is ACTIVE: the paused guest runs, and the server is ACTIVE."""
+        wait = plug_wait(desired, self.host) or {}
+        since = float(wait.get("since") or time.time())
+        build_start = float(wait.get("build_start") or since)
+        try:
+            await self.driver.power_on(desired["uuid"])
+        except GuestNotFound:
+            return None             # gone meanwhile: the next pass spawns again
+        except DriverError as exc:
+            await self.driver.destroy(desired["uuid"])
+            await self._finish(desired, EVENT_BUILD, build_start, str(exc), task_state=None,
+                               fault=Fault(str(exc)).report(), vm_state=states.ERROR,
+                               power_state=PowerState.NOSTATE, task_args=_without_wait(desired))
+            return Fatal(f"spawn failed: {exc}")
+        return await self._report_active(desired, self._events(
+            desired, EVENT_BUILD, build_start, pending=self._plug_event(desired, wait)))
+
+    def _plug_event(self, desired: InstanceSpec, wait: dict[str, Any],
+                    error: str | None = None) -> list[dict[str, Any]]:
+        """The ``plug`` phase's event: from the start of the wait to now."""
+        if not desired["request_id"] or not wait:
+            return []
+        return [self.conductor.event(desired["uuid"], desired["request_id"],
+                                     f"compute_{Phase.PLUG.value}", start=float(wait["since"]),
+                                     finish=time.time(), error=error)]
 
     async def _adopt(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """A guest that runs while its instance is still spawning: the agent that spawned
@@ -342,9 +478,12 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
 
     async def _report_active(self, desired: InstanceSpec, events: list[dict[str, Any]]
                              ) -> Outcome:
+        extra: dict[str, Any] = {}
+        if PLUG_WAIT in desired["task_args"]:
+            extra["task_args"] = _without_wait(desired)
         await self._report(desired, events=events, vm_state=states.ACTIVE, task_state=None,
                            power_state=PowerState.RUNNING, launched=True,
-                           clear_admin_pass=True, fault=None)
+                           clear_admin_pass=True, fault=None, **extra)
         return None
 
     async def _rebuild(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
@@ -486,7 +625,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
     async def _sync_nics(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
         """The server's ports changed (an interface attached or detached): the guest's NICs
         follow, hot-plugged by a driver that can (only such a driver reports them)."""
-        nics = [NicSpec(**nic) for nic in desired.get("nics") or ()]
+        nics = [nic_spec(nic) for nic in desired.get("nics") or ()]
         await self.driver.plug_nics(desired["uuid"], nics)
         log.info("instance %s: NICs now %s", desired["uuid"], [n.tap_name for n in nics])
         return None
@@ -510,6 +649,10 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             return Fatal(f"could not power off: {exc}")
         await self._report(desired, power_state=PowerState.SHUTDOWN)
         return None
+
+
+def _without_wait(desired: InstanceSpec) -> dict[str, Any]:
+    return {key: value for key, value in desired["task_args"].items() if key != PLUG_WAIT}
 
 
 def _images_in_use(desired: Iterable[InstanceSpec], guests: Iterable[GuestInfo]) -> set[str]:

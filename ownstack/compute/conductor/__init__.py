@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from ownstack.common.bus import Payload, Subscription
 from ownstack.compute import rpc
-from ownstack.compute.conductor import rpc_handlers
+from ownstack.compute.conductor import networks, rpc_handlers
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.nodes import NodeReporter
@@ -67,6 +67,7 @@ class Conductor:
             "reschedule": self._reschedule,
             "record_event": lambda p: rpc_handlers.add_event(db, p),
             "record_events": lambda p: rpc_handlers.add_events(db, p),
+            "refresh_network_info": self._refresh_network_info,
         }
 
     async def start(self) -> None:
@@ -114,6 +115,9 @@ class Conductor:
     async def _instance_destroyed(self, payload: Payload) -> dict[str, Any]:
         return {"destroyed": await self.builder.finish_delete(payload["uuid"],
                                                               payload.get("host"))}
+
+    async def _refresh_network_info(self, payload: Payload) -> dict[str, Any]:
+        return {"nics": await networks.refresh_nics(self.env, str(payload["uuid"]))}
 
     async def _reschedule(self, payload: Payload) -> dict[str, Any]:
         return {"rescheduled": await self.builder.reschedule(

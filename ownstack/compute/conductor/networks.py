@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ownstack.common.clients.network import NetworkClient, NetworkClientError
-from ownstack.compute import ports, states
+from ownstack.compute import netinfo, ports, states
 from ownstack.compute.conductor.claims import Claimed
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.faults import Fault
@@ -36,6 +36,7 @@ from ownstack.compute.objects.instances import (
     deleted_holding_ports,
     latest_request_ids,
     network_rows,
+    set_network_info,
     set_network_status,
     update_instance,
 )
@@ -129,6 +130,28 @@ async def _failed(env: ConductorEnv, claim: Claimed, row: Any, message: str, det
     await env.placement.delete_allocations(uuid)
     await release(env, uuid, row.network_requests)
     log.info("instance %s: %s", uuid, message)
+
+
+async def refresh_nics(env: ConductorEnv, uuid: str) -> list[dict[str, Any]] | None:
+    """The instance's info cache rebuilt from its ports now (as ``network-changed`` does),
+    and the NICs of its InstanceSpec from it: what a spawn waiting for its ports asks, so
+    that a ``network-vif-plugged`` lost on the way (sent before the instance had its host,
+    say) costs nothing. ``None`` for an instance that is gone; the cache as it was when the
+    network service does not answer."""
+    async with env.db.read() as db:
+        row = (await network_rows(db, [uuid])).get(uuid)
+    if row is None or row.deleted:
+        return None
+    info = list(row.network_info or [])
+    if env.network is not None and (info or row.network_requests):
+        try:
+            info = await ports.refresh(env.network, uuid, row.network_requests, info)
+        except NetworkClientError as exc:
+            log.warning("instance %s: ports not read afresh: %s", uuid, exc)
+        else:
+            async with env.db.write() as db:
+                await set_network_info(db, uuid, info)
+    return netinfo.nics(info)
 
 
 async def release(env: ConductorEnv, uuid: str,

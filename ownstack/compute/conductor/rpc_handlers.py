@@ -37,6 +37,10 @@ def translate_updates(updates: Mapping[str, Any]) -> dict[str, Any]:
                 values["admin_pass"] = None
         elif key == "fault":
             values["fault"] = None if value is None else Fault.from_report(value).record()
+        elif key == "task_args":
+            if not isinstance(value, dict):
+                raise InvalidUpdate("update_instance's task_args must be an object")
+            values["task_args"] = value
         else:
             raise InvalidUpdate(f"update_instance cannot set {key!r}")
     if "vm_state" in values and values["vm_state"] not in _VM_STATES:

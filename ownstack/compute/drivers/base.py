@@ -121,6 +121,8 @@ class Phase(StrEnum):
     CONFIG_DRIVE = "config_drive"    # the ISO9660 metadata disk
     PLUG_VIFS = "plug_vifs"          # taps into their bridges
     START = "start"                  # hypervisor process up, devices added, guest running
+    #                                  (or left paused, for the agent's plug phase)
+    PLUG = "plug"                    # the agent's: paused until every port is ACTIVE
 
 
 PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
@@ -323,11 +325,16 @@ class ComputeDriver(Protocol):
         """Postcondition: the guest's current state. Raises :class:`GuestNotFound`."""
         ...
 
-    async def spawn(self, spec: GuestSpec, phases: PhaseTimer) -> None:
+    async def spawn(self, spec: GuestSpec, phases: PhaseTimer, *, paused: bool = False
+                    ) -> None:
         """Create the guest and start it.
 
         Postconditions: on return the guest exists and is ``RUNNING`` (the hypervisor runs
-        it; the OS inside may still be booting). Each phase is timed on ``phases``, in
+        it; the OS inside may still be booting). With ``paused`` it is ``PAUSED`` instead:
+        complete with every device (its NICs' taps exist, for the network side to wire)
+        and not one instruction run; :meth:`power_on` lets it run (the agent does once
+        every port is ACTIVE), and a new driver adopts it ``PAUSED``. Each phase is timed
+        on ``phases``, in
         :data:`PHASE_ORDER`. On failure everything this call made (disks, config drive,
         process, per-guest files) is removed and :class:`SpawnFailed` is raised. A NIC's
         tap is the network side's: the driver opens the tap of ``NicSpec.tap_name``.
@@ -357,7 +364,8 @@ class ComputeDriver(Protocol):
         ...
 
     async def power_on(self, uuid: str) -> None:
-        """Start a stopped or crashed guest from its existing disks.
+        """Start a stopped or crashed guest from its existing disks, or let a ``PAUSED``
+        one (a paused spawn) run.
 
         Postcondition: the guest is ``RUNNING``. A no-op if it already runs.
         Raises :class:`GuestNotFound`.

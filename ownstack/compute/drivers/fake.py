@@ -246,7 +246,8 @@ class FakeComputeDriver:
 
     # -- spawn and destroy ---------------------------------------------------------------
 
-    async def spawn(self, spec: GuestSpec, phases: PhaseTimer) -> None:
+    async def spawn(self, spec: GuestSpec, phases: PhaseTimer, *, paused: bool = False
+                    ) -> None:
         if spec.config_drive:
             check_capability(self, Capability.CONFIG_DRIVE)
         guests = self.hypervisor.guests
@@ -269,7 +270,10 @@ class FakeComputeDriver:
                 if self.spawn_delay:
                     await asyncio.sleep(self.spawn_delay)
                 _inject(fault, Phase.START)
-                self.hypervisor.boot(guest)
+                if paused:
+                    self.hypervisor.set_state(guest, PowerState.PAUSED)
+                else:
+                    self.hypervisor.boot(guest)
         except BaseException as exc:
             if guests.get(spec.uuid) is guest:
                 del guests[spec.uuid]

@@ -37,6 +37,7 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import addresses, networks, ports, quotas, routers
 from ownstack.network.objects.addresses import FixedIp, Wanted
+from ownstack.network.objects.bindings import COMPUTE_OWNER_PREFIX
 from ownstack.network.objects.listing import Field, Kind, as_int
 from ownstack.network.objects.models import FloatingIP, Network, Port, Subnet
 from ownstack.network.objects.standard import check_revision, drop_tags, touch
@@ -227,6 +228,19 @@ async def _associate(db: AsyncSession, ctx: RequestContext, row: FloatingIP, por
     row.fixed_ip_address = chosen.ip_address
     row.router_id = router_id
     row.status = DOWN               # until the agent hosting the router reports it ACTIVE
+
+
+async def servers_of_ports(db: AsyncSession, port_ids: set[str | None]
+                           ) -> list[tuple[str, str]]:
+    """``(port id, server uuid)`` of those of ``port_ids`` that a server uses: the ports
+    compute hears ``network-changed`` of when a floating IP changes on them."""
+    ids = sorted(port_id for port_id in port_ids if port_id)
+    if not ids:
+        return []
+    rows = await db.execute(sa.select(Port.id, Port.device_id).where(
+        Port.id.in_(ids), Port.device_owner.startswith(COMPUTE_OWNER_PREFIX),
+        Port.device_id != ""))
+    return [(str(port_id), str(device_id)) for port_id, device_id in rows]
 
 
 async def port_details(db: AsyncSession, rows: Sequence[FloatingIP]) -> dict[str, Port]:

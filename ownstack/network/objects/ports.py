@@ -15,6 +15,7 @@ status stays DOWN: only the network agent of the bound host reports a port ACTIV
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ from ownstack.common.db.base import CachedJSON, UTCTimeText
 from ownstack.network import ipam
 from ownstack.network.drivers.naming import binding_details
 from ownstack.network.errors import (
+    BadNetworkRequest,
     ConcurrentUpdate,
     InvalidInput,
     NetworkBadRequest,
@@ -48,6 +50,7 @@ from ownstack.network.objects.models import (
     Network,
     Port,
     PortSecurityGroup,
+    RouterPort,
     SecurityGroup,
 )
 from ownstack.network.objects.standard import check_revision, drop_tags, touch
@@ -350,6 +353,7 @@ async def update_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
                       row: Port, data: dict[str, Any], revision: int | None) -> Port:
     check_revision(row, revision)
     _check_vnic(data)
+    await _check_router_port_kept(db, row, data)
     for name in ("name", "description", "device_id", "device_owner"):
         if name in data:
             setattr(row, name, data[name] or "")
@@ -363,10 +367,47 @@ async def update_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
         set_binding(row, data["binding:host_id"])
     await _update_security(db, config, ctx, row, data)
     if data.get("fixed_ips") is not None:
+        await _check_floating_ips_kept(db, row, data["fixed_ips"])
         await _update_fixed_ips(db, config, row, data["fixed_ips"])
     touch(row)
     await db.flush()
     return row
+
+
+async def _check_router_port_kept(db: AsyncSession, row: Port, data: dict[str, Any]) -> None:
+    """A router's port stays the router's: its ``device_id`` and ``device_owner`` change
+    only through the L3 API (removing the interface), never through /ports."""
+    changes = any(name in data and (data[name] or "") != getattr(row, name)
+                  for name in ("device_id", "device_owner"))
+    if not changes:
+        return
+    owned = row.device_owner in SERVICE_PORT_OWNERS or await db.scalar(
+        sa.select(RouterPort.router_id).where(RouterPort.port_id == row.id)) is not None
+    if owned:
+        raise NetworkConflict(
+            "PortInUse", f"Unable to complete operation on port {row.id} for network "
+            f"{row.network_id}. Port already has an attached device {row.device_id}.")
+
+
+async def _check_floating_ips_kept(db: AsyncSession, row: Port,
+                                   fixed_ips: list[dict[str, Any]]) -> None:
+    """Neutron's ``prevent_internal_ip_change_for_fip``: an address a floating IP maps to
+    stays on the port (named by ``ip_address``) while the floating IP is associated."""
+    mapped = (await db.execute(sa.select(FloatingIP.fixed_ip_address).where(
+        FloatingIP.fixed_port_id == row.id, FloatingIP.fixed_ip_address.is_not(None)))
+    ).scalars().all()
+    kept = {_canonical(str(ip["ip_address"])) for ip in fixed_ips if ip.get("ip_address")}
+    if any(_canonical(str(address)) not in kept for address in mapped):
+        raise BadNetworkRequest(
+            "port", f"Cannot update the fixed_ips of the port {row.id}, because its "
+            "original fixed_ip has been associated to a floating ip")
+
+
+def _canonical(address: str) -> str:
+    try:
+        return ipaddress.ip_address(address).compressed
+    except ValueError:
+        return address
 
 
 async def _change_mac(db: AsyncSession, row: Port, mac: str) -> None:

@@ -7,8 +7,8 @@ floating IPs). The target ``*`` means every project; a network created ``shared`
 column says whether the ``*`` shared policy exists, so that listings need no join; its
 ``external`` column says whether it is an external network at all, which an external
 policy for one project makes it, and only ``router:external = false`` undoes. A
-policy cannot be taken away while the projects it lets in still have ports on the
-network.
+policy cannot be taken away while the projects it lets in still use the network: ports
+on a shared one, router gateways on an external one (Neutron's ``RbacPolicyInUse``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ownstack.common.context import RequestContext
 from ownstack.network.errors import InUse, NetworkConflict, ResourceNotFound
 from ownstack.network.objects import quotas
 from ownstack.network.objects.listing import Field, Kind
-from ownstack.network.objects.models import Network, Port, RbacPolicy
+from ownstack.network.objects.models import Network, Port, RbacPolicy, Router
 
 SHARED: Final = "access_as_shared"
 EXTERNAL: Final = "access_as_external"
@@ -164,6 +164,9 @@ def _follow(network: Network, action: str, target: str, *, present: bool) -> Non
 
 async def _check_unused(db: AsyncSession, row: RbacPolicy, network: Network) -> None:
     """Refuse to take away access that another project's ports still rely on."""
+    if row.action == EXTERNAL:
+        await _check_no_gateway_depends(db, row, network)
+        return
     if row.action != SHARED:
         return
     others = sa.select(Port.project_id).where(
@@ -183,3 +186,26 @@ async def _check_unused(db: AsyncSession, row: RbacPolicy, network: Network) -> 
         return
     raise InUse("rbac_policy", f"RBAC policy on object {network.id} cannot be removed "
                 "because other objects depend on it.")
+
+
+async def _check_no_gateway_depends(db: AsyncSession, row: RbacPolicy, network: Network
+                                    ) -> None:
+    """Neutron's ``_validate_ext_not_in_use_by_tenant``: an external policy stays while a
+    router of a project it lets in (and no other external policy does) has its gateway
+    on the network. The network's owner needs no policy."""
+    others = await db.execute(sa.select(RbacPolicy.target_project).where(
+        RbacPolicy.object_id == network.id, RbacPolicy.action == EXTERNAL,
+        RbacPolicy.id != row.id))
+    remaining = set(others.scalars().all())
+    if EVERYONE in remaining:
+        return
+    routers = sa.select(Router.id).where(
+        Router.gw_network_id == network.id, Router.gw_port_id.is_not(None),
+        Router.project_id != network.project_id,
+        Router.project_id.not_in(remaining or {""}))
+    if row.target_project != EVERYONE:
+        routers = routers.where(Router.project_id == row.target_project)
+    if await db.scalar(routers.limit(1)) is not None:
+        raise InUse("rbac_policy", f"RBAC policy on object {network.id} cannot be removed "
+                    "because other objects depend on it.\nDetails: There are routers "
+                    "attached to this network that depend on this policy for access.")

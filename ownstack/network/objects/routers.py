@@ -9,8 +9,11 @@ most. Every port is made through :mod:`.ports`, so its addresses are taken race-
   ``external_fixed_ips`` an admin names. The network must be external to the caller
   (``router:external``, or an ``access_as_external`` policy), else 400;
 * an interface by subnet is a new port (``network:router_interface``) holding the
-  subnet's gateway IP; an interface by port takes over a port of the caller's that no
-  device uses. A subnet is on a router once, and the subnets of one router never overlap;
+  subnet's gateway IP, except that an IPv6 subnet joins the router's port that already
+  has an IPv6 address on its network (one port, several prefixes, as Neutron does; removed
+  by subnet, only that subnet's address leaves such a port); an interface by port takes
+  over a port of the caller's that no device uses. A subnet is on a router once, and the
+  subnets of one router never overlap;
 * extra routes (``routes``) go to a next hop on a subnet the router is connected to.
 
 What floating IPs need of a router is checked here too: its gateway while one uses it,
@@ -318,6 +321,15 @@ async def add_interface(db: AsyncSession, config: NetworkConfig, ctx: RequestCon
     network = await db.get(Network, subnet.network_id)
     if network is None:
         raise ResourceNotFound("subnet", subnet.id)
+    if subnet.ip_version == 6 and (shared := await _ipv6_port_on(db, row, network.id)):
+        held = (await addresses.fixed_ips_of(db, [shared.id])).get(shared.id, [])
+        await ports.update_port(db, config, ctx, shared, {"fixed_ips": [
+            *(ip.as_dict() for ip in held),
+            {"subnet_id": subnet.id, "ip_address": subnet.gateway_ip}]}, None)
+        touch(row)
+        await db.flush()
+        return Interface(row.id, shared.project_id, shared.id, shared.network_id,
+                         [subnet.id])
     port = (await ports.create_port(db, config, ctx, ports.NewPort(
         str(uuid.uuid4()), row.project_id, network,
         {"device_owner": INTERFACE, "device_id": row.id, "name": "",
@@ -326,6 +338,18 @@ async def add_interface(db: AsyncSession, config: NetworkConfig, ctx: RequestCon
     touch(row)
     await db.flush()
     return Interface(row.id, port.project_id, port.id, port.network_id, [subnet.id])
+
+
+async def _ipv6_port_on(db: AsyncSession, row: Router, network_id: str) -> Port | None:
+    """Neutron's ``_find_ipv6_router_port_by_network``: the router's interface port on
+    ``network_id`` that has an IPv6 address, which a new IPv6 subnet there joins."""
+    return (await db.execute(
+        sa.select(Port).join(RouterPort, RouterPort.port_id == Port.id)
+        .join(IpAllocation, IpAllocation.port_id == Port.id)
+        .join(Subnet, Subnet.id == IpAllocation.subnet_id)
+        .where(RouterPort.router_id == row.id, RouterPort.port_type == INTERFACE,
+               Port.network_id == network_id, Subnet.ip_version == 6)
+        .order_by(Port.created_at, Port.id).limit(1))).scalar_one_or_none()
 
 
 async def _add_port(db: AsyncSession, ctx: RequestContext, row: Router, port_id: str
@@ -382,6 +406,15 @@ async def remove_interface(db: AsyncSession, ctx: RequestContext, row: Router,
                                   f"Router {row.id} has no interface on subnet {subnet.id}")
         fixed = (await addresses.fixed_ips_of(db, [port.id])).get(port.id, [])
     subnet_ids = [ip.subnet_id for ip in fixed]
+    if not port_id and len(set(subnet_ids)) > 1:
+        # A port of several prefixes: only the subnet's address leaves it.
+        await _check_interface_unused(db, row, [str(subnet_id)])
+        await addresses.release(db, port.id, [ip for ip in fixed
+                                              if ip.subnet_id == subnet_id])
+        touch(port)
+        touch(row)
+        await db.flush()
+        return Interface(row.id, port.project_id, port.id, port.network_id, [str(subnet_id)])
     await _check_interface_unused(db, row, subnet_ids)
     answer = Interface(row.id, port.project_id, port.id, port.network_id, subnet_ids)
     await delete_service_port(db, port.id)

@@ -335,3 +335,121 @@ async def test_ip_and_ip6_list_filters_match_the_cached_addresses(compute: Cloud
     assert "Invalid regular expression for ip" in fault(r, "badRequest")
     await _gone(compute, who, first["id"])
     await _gone(compute, who, second["id"])
+
+
+async def test_a_boot_waits_paused_for_its_port_even_with_the_network_service_down(
+        compute: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A port that is down keeps the guest paused (BUILD); the wait reads the ports afresh
+    through the conductor at each pass, and a network service that does not answer leaves
+    it waiting; the port brought up (the network agent then reports it ACTIVE) lets the
+    guest run."""
+    from ownstack.common.clients.network import NetworkClient, NetworkUnavailable
+
+    who = await _project(compute)
+    net = await _net(compute, who.token)
+    port = await _port(compute, who.token, net["id"], admin_state_up=False)
+    r = await _boot(compute, who, [{"port": port["id"]}])
+    server_id = r.json()["server"]["id"]
+    for _ in range(500):
+        row = await instance(compute, server_id)
+        if row.power_state == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert (row.vm_state, row.task_state, row.power_state) == ("building", "spawning", 3)
+    assert row.task_args["plug_wait"]["host"] == "test-node"
+    guest = compute.agents.hypervisors["test-node"].guests[server_id]
+    assert guest.boots == 0
+
+    asked: list[dict[str, Any]] = []
+
+    async def down(self: NetworkClient, **filters: Any) -> list[dict[str, Any]]:
+        asked.append(filters)
+        raise NetworkUnavailable("The network service is unreachable.")
+    real = NetworkClient.list_ports
+    monkeypatch.setattr(NetworkClient, "list_ports", down)
+    await compute.agents.agents[0].reconcile(server_id)
+    assert {"device_id": server_id} in asked, (
+        asked, guest.boots, guest.power_state, await instance(compute, server_id))
+    row = await instance(compute, server_id)
+    assert (row.vm_state, row.power_state) == ("building", 3) and guest.boots == 0
+    monkeypatch.setattr(NetworkClient, "list_ports", real)
+
+    await compute.on("network", "PUT", f"/v2.0/ports/{port['id']}", expect=200,
+                     json={"port": {"admin_state_up": True}})
+    shown = await wait_status(compute, who.token, server_id, "ACTIVE")
+    assert shown["OS-EXT-STS:power_state"] == 1 and guest.boots == 1
+    assert "plug_wait" not in (await instance(compute, server_id)).task_args
+    await _gone(compute, who, server_id)
+
+
+async def _addresses_until(compute: CloudClient, token: str, server_id: str,
+                           done: Any) -> dict[str, Any]:
+    """The server's ``addresses`` once ``done(addresses)`` holds (the network service's
+    ``network-changed`` is sent in the background)."""
+    for _ in range(500):
+        r = await compute.call("GET", f"/v2.1/servers/{server_id}", token=token,
+                               expect=200)
+        addresses: dict[str, Any] = r.json()["server"]["addresses"]
+        if done(addresses):
+            return addresses
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"addresses never as wanted: {addresses}")
+
+
+async def test_a_floating_ip_shows_beside_its_fixed_address(compute: CloudClient) -> None:
+    """Associating a floating IP with a server's port is ``network-changed`` for the
+    server: its addresses then list the floating address after the fixed one, with
+    ``OS-EXT-IPS:type: floating`` and the port's MAC, as Nova does; moved off the port or
+    deleted, it leaves them."""
+    who = await _project(compute)
+    r = await compute.on("network", "POST", "/v2.0/networks", expect=201, json={
+        "network": {"name": unique("public"), "router:external": True}})
+    public = r.json()["network"]
+    await compute.on("network", "POST", "/v2.0/subnets", expect=201, json={"subnet": {
+        "network_id": public["id"], "cidr": "172.24.4.0/24", "ip_version": 4,
+        "enable_dhcp": False}})
+    net = await _net(compute, who.token, name="demo-net")
+    r = await compute.on("network", "POST", "/v2.0/routers", token=who.token, expect=201,
+                         json={"router": {"name": "r1", "external_gateway_info": {
+                             "network_id": public["id"]}}})
+    router_id = r.json()["router"]["id"]
+    await compute.on("network", "PUT", f"/v2.0/routers/{router_id}/add_router_interface",
+                     token=who.token, expect=200, json={"subnet_id": net["subnet"]["id"]})
+    server = await _active(compute, who, [{"uuid": net["id"]}])
+    (port,) = await _ports(compute, device_id=server["id"])
+    fixed = port["fixed_ips"][0]["ip_address"]
+
+    r = await compute.on("network", "POST", "/v2.0/floatingips", token=who.token,
+                         expect=201, json={"floatingip": {
+                             "floating_network_id": public["id"], "port_id": port["id"]}})
+    fip = r.json()["floatingip"]
+    floating = fip["floating_ip_address"]
+    addresses = await _addresses_until(compute, who.token, server["id"],
+                                       lambda a: len(a["demo-net"]) == 2)
+    assert addresses == {"demo-net": [
+        {"version": 4, "addr": fixed, "OS-EXT-IPS:type": "fixed",
+         "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]},
+        {"version": 4, "addr": floating, "OS-EXT-IPS:type": "floating",
+         "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]}]}
+    r = await compute.call("GET", f"/v2.1/servers/{server['id']}/ips", token=who.token)
+    assert r.json() == {"addresses": {"demo-net": [{"version": 4, "addr": fixed},
+                                                   {"version": 4, "addr": floating}]}}
+    r = await compute.call("GET", "/v2.1/servers/detail", token=who.token)
+    (listed,) = r.json()["servers"]
+    assert listed["addresses"] == addresses
+
+    # Disassociated: the floating address leaves the server's addresses.
+    await compute.on("network", "PUT", f"/v2.0/floatingips/{fip['id']}", token=who.token,
+                     expect=200, json={"floatingip": {"port_id": None}})
+    await _addresses_until(compute, who.token, server["id"],
+                           lambda a: [e["addr"] for e in a["demo-net"]] == [fixed])
+    # Associated again, then deleted: likewise.
+    await compute.on("network", "PUT", f"/v2.0/floatingips/{fip['id']}", token=who.token,
+                     expect=200, json={"floatingip": {"port_id": port["id"]}})
+    await _addresses_until(compute, who.token, server["id"],
+                           lambda a: len(a["demo-net"]) == 2)
+    await compute.on("network", "DELETE", f"/v2.0/floatingips/{fip['id']}",
+                     token=who.token, expect=204)
+    await _addresses_until(compute, who.token, server["id"],
+                           lambda a: [e["addr"] for e in a["demo-net"]] == [fixed])
+    await _gone(compute, who, server["id"])

@@ -204,6 +204,39 @@ async def test_deleting_a_port_disassociates(network: ServiceClient) -> None:
     assert shown["router_id"] is None
 
 
+async def test_a_port_keeps_the_fixed_ip_a_floating_ip_maps_to(network: ServiceClient
+                                                                ) -> None:
+    """Neutron's ``prevent_internal_ip_change_for_fip``: a port update that drops the
+    address a floating IP is associated with is a 400; one that keeps it (named by
+    ``ip_address``) and adds another is fine; disassociated, the address may go."""
+    _, token = await network.project_user_token()
+    public, _ = await external_network(network)
+    net_id, subnet_id, _ = await routed(network, token, public)
+    vm_port = await port(network, token, net_id, fixed_ips=[
+        {"subnet_id": subnet_id, "ip_address": "10.0.0.10"}])
+    made = await fip(network, token, public, port_id=vm_port["id"])
+    assert made["fixed_ip_address"] == "10.0.0.10"
+    url = f"/v2.0/ports/{vm_port['id']}"
+    for fixed_ips in ([{"subnet_id": subnet_id, "ip_address": "10.0.0.11"}], []):
+        r = await network.call("PUT", url, token=token, expect=400,
+                               json={"port": {"fixed_ips": fixed_ips}})
+        assert error_type(r) == "BadRequest"
+        assert r.json()["NeutronError"]["message"] == (
+            f"Bad port request: Cannot update the fixed_ips of the port {vm_port['id']}, "
+            "because its original fixed_ip has been associated to a floating ip.")
+    r = await network.call("GET", url, token=token, expect=200)
+    assert [ip["ip_address"] for ip in r.json()["port"]["fixed_ips"]] == ["10.0.0.10"]
+    r = await network.call("PUT", url, token=token, expect=200, json={"port": {"fixed_ips": [
+        {"subnet_id": subnet_id, "ip_address": "10.0.0.10"},
+        {"subnet_id": subnet_id, "ip_address": "10.0.0.12"}]}})
+    assert {ip["ip_address"] for ip in r.json()["port"]["fixed_ips"]} == {"10.0.0.10",
+                                                                        "10.0.0.12"}
+    await set_fip(network, token, made["id"], port_id=None)
+    r = await network.call("PUT", url, token=token, expect=200, json={"port": {"fixed_ips": [
+        {"subnet_id": subnet_id, "ip_address": "10.0.0.12"}]}})
+    assert [ip["ip_address"] for ip in r.json()["port"]["fixed_ips"]] == ["10.0.0.12"]
+
+
 async def test_isolation(network: ServiceClient) -> None:
     _, token = await network.project_user_token()
     _, other_token = await network.project_user_token()

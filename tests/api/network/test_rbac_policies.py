@@ -133,6 +133,43 @@ async def test_a_policy_others_ports_rely_on_stays(network: ServiceClient) -> No
     await network.call("DELETE", f"{RBAC}/{policy['id']}", token=owner, expect=204)
 
 
+async def test_an_external_policy_another_projects_router_gateway_relies_on_stays(
+        network: ServiceClient) -> None:
+    """Neutron's ``_validate_ext_not_in_use_by_tenant``: revoking (or retargeting) the
+    ``access_as_external`` policy that lets a project's router have its gateway on the
+    network is a 409 ``RbacPolicyInUse``; another policy letting it in, or the router
+    gone, lets it go."""
+    _, owner = await network.project_user_token()
+    guest_project, guest = await network.project_user_token()
+    net = await make(network, "network", owner)
+    await make(network, "subnet", owner, network_id=net["id"], cidr="172.30.4.0/24",
+               ip_version=4)
+    r = await network.call("POST", RBAC, token=owner, expect=201,
+                           json=_policy(net["id"], guest_project["id"], "access_as_external"))
+    policy = r.json()["rbac_policy"]
+    router = await make(network, "router", guest, name="r1",
+                        external_gateway_info={"network_id": net["id"]})
+    assert router["external_gateway_info"]["network_id"] == net["id"]
+
+    r = await network.call("DELETE", f"{RBAC}/{policy['id']}", token=owner, expect=409)
+    assert error_type(r) == "RbacPolicyInUse"
+    message = r.json()["NeutronError"]["message"]
+    assert net["id"] in message and "routers attached to this network" in message
+    await network.call("PUT", f"{RBAC}/{policy['id']}", token=owner, expect=409,
+                       json={"rbac_policy": {"target_tenant": str(uuid.uuid4())}})
+    # The wildcard policy for everyone: its removal is refused too while only it is left.
+    r = await network.call("POST", RBAC, expect=201,
+                           json=_policy(net["id"], "*", "access_as_external"))
+    everyone = r.json()["rbac_policy"]
+    await network.call("DELETE", f"{RBAC}/{policy['id']}", token=owner, expect=204)
+    r = await network.call("DELETE", f"{RBAC}/{everyone['id']}", expect=409)
+    assert error_type(r) == "RbacPolicyInUse"
+    # The router's gateway cleared: nothing depends on the policy any more.
+    await network.call("PUT", f"/v2.0/routers/{router['id']}", token=guest, expect=200,
+                       json={"router": {"external_gateway_info": {}}})
+    await network.call("DELETE", f"{RBAC}/{everyone['id']}", expect=204)
+
+
 async def test_bad_policies(network: ServiceClient) -> None:
     net = await make(network, "network", None)
     for body in ({"rbac_policy": {"object_type": "qos_policy", "object_id": net["id"],

@@ -11,7 +11,7 @@ from helpers.network import error_type, make, make_subnet_row
 async def test_user_story_gateway_interface_routes_delete(network: ServiceClient) -> None:
     project, token = await network.project_user_token()
     public, public_subnet = await external_network(network)
-    _, subnet_id = await private_subnet(network, token)
+    net_id, subnet_id = await private_subnet(network, token)
     made = await router(network, token)
     assert made["status"] == "ACTIVE" and made["admin_state_up"] is True
     assert made["external_gateway_info"] is None and made["routes"] == []
@@ -29,6 +29,11 @@ async def test_user_story_gateway_interface_routes_delete(network: ServiceClient
     [gw_port] = r.json()["ports"]
     assert gw_port["device_owner"] == "network:router_gateway"
     assert gw_port["project_id"] == "" and gw_port["network_id"] == public
+    r = await network.call("PUT", f"/v2.0/ports/{gw_port['id']}", expect=409,
+                           json={"port": {"device_id": "elsewhere"}})
+    assert error_type(r) == "PortInUse"
+    r = await network.call("DELETE", f"/v2.0/ports/{gw_port['id']}", expect=409)
+    assert error_type(r) == "ServicePortInUse"
     # openstack router add subnet
     answer = await interface(network, token, made["id"], subnet_id=subnet_id)
     assert set(answer) == {"id", "tenant_id", "project_id", "port_id", "subnet_id",
@@ -44,10 +49,26 @@ async def test_user_story_gateway_interface_routes_delete(network: ServiceClient
     r = await network.call("GET", "/v2.0/ports", token=token,
                            params={"device_id": made["id"]}, expect=200)
     assert [p["id"] for p in r.json()["ports"]] == [answer["port_id"]]
-    # A router port is the router's: /ports does not delete it.
+    # A router port is the router's: /ports does not delete it, nor give it to another
+    # device or owner (Neutron's PortInUse); other changes (a name) are fine.
     r = await network.call("DELETE", f"/v2.0/ports/{answer['port_id']}", token=token,
                            expect=409)
     assert error_type(r) == "ServicePortInUse"
+    assert r.json()["NeutronError"]["message"] == (
+        f"Port {answer['port_id']} cannot be deleted directly via the port API: has device "
+        "owner network:router_interface.")
+    for change in ({"device_owner": "compute:nova"}, {"device_id": "some-server"},
+                   {"device_owner": "", "device_id": ""}):
+        r = await network.call("PUT", f"/v2.0/ports/{answer['port_id']}", token=token,
+                               expect=409, json={"port": change})
+        assert error_type(r) == "PortInUse"
+        assert r.json()["NeutronError"]["message"] == (
+            f"Unable to complete operation on port {answer['port_id']} for network "
+            f"{net_id}. Port already has an attached device {made['id']}.")
+    r = await network.call("PUT", f"/v2.0/ports/{answer['port_id']}", expect=200,
+                           json={"port": {"name": "r1-leg", "device_id": made["id"],
+                                          "device_owner": "network:router_interface"}})
+    assert r.json()["port"]["name"] == "r1-leg"
     # openstack router set --route destination=192.168.50.0/24,gateway=10.0.0.20
     route = {"destination": "192.168.50.0/24", "nexthop": "10.0.0.20"}
     assert (await set_router(network, token, made["id"], routes=[route]))["routes"] == [route]
@@ -228,6 +249,44 @@ async def test_interface_by_port(network: ServiceClient) -> None:
     removed = await interface(network, token, made["id"], "remove", port_id=port["id"])
     assert removed["port_id"] == port["id"]
     await network.call("GET", f"/v2.0/ports/{port['id']}", token=token, expect=404)
+
+
+async def test_ipv6_subnets_of_one_network_share_the_routers_port(network: ServiceClient
+                                                                   ) -> None:
+    """Neutron's ``_add_interface_by_subnet``: an IPv6 subnet joins the router's port that
+    already has an IPv6 address on that network; an IPv4 one gets a port of its own.
+    Removed by subnet, a port of several prefixes loses that subnet's address only."""
+    _, token = await network.project_user_token()
+    net_id, v4 = await private_subnet(network, token)
+    v6, gateways = [], []
+    for cidr in ("fd00:1::/64", "fd00:2::/64"):
+        sub = await make(network, "subnet", token, network_id=net_id, ip_version=6, cidr=cidr,
+                         ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+        v6.append(sub["id"])
+        gateways.append(sub["gateway_ip"])
+    made = await router(network, token)
+    first = await interface(network, token, made["id"], subnet_id=v6[0])
+    second = await interface(network, token, made["id"], subnet_id=v6[1])
+    assert second["port_id"] == first["port_id"] and second["subnet_ids"] == [v6[1]]
+    four = await interface(network, token, made["id"], subnet_id=v4)
+    assert four["port_id"] != first["port_id"]
+
+    async def legs() -> dict[str, list[str]]:
+        r = await network.call("GET", "/v2.0/ports", token=token, expect=200,
+                               params={"device_id": made["id"]})
+        return {p["id"]: sorted(ip["ip_address"] for ip in p["fixed_ips"])
+                for p in r.json()["ports"]}
+    assert await legs() == {first["port_id"]: sorted(gateways),
+                            four["port_id"]: ["10.0.0.1"]}
+    # The subnet is on the router already: a second add is refused as before.
+    r = await interface(network, token, made["id"], expect=400, subnet_id=v6[1])
+    assert error_type(r) == "BadRequest"
+
+    removed = await interface(network, token, made["id"], "remove", subnet_id=v6[0])
+    assert removed["port_id"] == first["port_id"] and removed["subnet_ids"] == [v6[0]]
+    assert await legs() == {first["port_id"]: [gateways[1]], four["port_id"]: ["10.0.0.1"]}
+    await interface(network, token, made["id"], "remove", subnet_id=v6[1])
+    assert await legs() == {four["port_id"]: ["10.0.0.1"]}
 
 
 async def test_extra_routes(network: ServiceClient) -> None:

@@ -9,8 +9,8 @@ whole answer is 200, 207 when some events failed, 404 when none was accepted.
 What ownstack does with them: ``network-changed`` and ``network-vif-deleted`` rebuild the
 server's network info cache from its ports now; plugged and unplugged events mark the
 port (``tag``) active or not in the cache, and are recorded as events of the server's
-latest action. Other events are
-accepted and recorded alike.
+latest action; a port newly plugged nudges the server's agent, whose boot may be waiting
+for it. Other events are accepted and recorded alike.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ownstack.common.api.app import json_response
 from ownstack.common.clients.network import NetworkClientError
 from ownstack.common.errors import NotFound
 from ownstack.compute import ports
-from ownstack.compute.api.common import body, version_of
+from ownstack.compute.api.common import body, nudge, version_of
 from ownstack.compute.api.schemas import server_external_events as schemas
 from ownstack.compute.objects import actions
 from ownstack.compute.objects.instances import (
@@ -73,8 +73,10 @@ async def create_events(req: Req) -> Response:
             refreshed.add(uuid)
             await _refresh(req, uuid, rows[uuid])
         elif item["name"] in _PLUGGED and item.get("tag") and uuid not in refreshed:
-            await _mark_active(req, uuid, rows[uuid], str(item["tag"]),
-                               _PLUGGED[item["name"]] and item["status"] != "failed")
+            plugged = _PLUGGED[item["name"]] and item["status"] != "failed"
+            if await _mark_active(req, uuid, rows[uuid], str(item["tag"]), plugged) \
+                    and plugged:
+                await nudge(req, rows[uuid].host, uuid)
         request_id = request_ids.get(uuid)
         if request_id:
             result = actions.ERROR if item["status"] == "failed" else actions.SUCCESS
@@ -87,8 +89,9 @@ async def create_events(req: Req) -> Response:
     return json_response({"events": answered}, status)
 
 
-async def _mark_active(req: Req, uuid: str, row: Any, port_id: str, active: bool) -> None:
-    """A plugged (unplugged) port is active (not) in the cache; no network call."""
+async def _mark_active(req: Req, uuid: str, row: Any, port_id: str, active: bool) -> bool:
+    """A plugged (unplugged) port is active (not) in the cache; no network call. Whether
+    the cache changed."""
     cache = [dict(item) for item in row.network_info or ()]
     changed = False
     for item in cache:
@@ -99,6 +102,7 @@ async def _mark_active(req: Req, uuid: str, row: Any, port_id: str, active: bool
         async with req.svc.write() as db:
             await set_network_info(db, uuid, cache)
         log.debug("server %s: port %s active=%s", uuid, port_id, active)
+    return changed
 
 
 async def _refresh(req: Req, uuid: str, row: Any) -> None:

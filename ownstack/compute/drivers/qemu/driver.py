@@ -9,7 +9,8 @@ How a guest is made (:meth:`QemuDriver.spawn`), one timed phase each:
    forced by ``compute.force_config_drive``.
 4. ``start``: QEMU starts paused (``-S``) with only CPU, memory, serial console and QMP on its
    command line; the disks and NICs are added over QMP under our own ids
-   (``disk-root``, ``disk-config``, ``nic-<port>``), then ``cont``.
+   (``disk-root``, ``disk-config``, ``nic-<port>``), then ``cont``; a paused spawn stops
+   short of ``cont`` (``PAUSED``: QMP says ``prelaunch``) until ``power_on``.
 
 What it keeps: :mod:`ownstack.compute.drivers.qemu.process` describes the guest directory and
 its recipe. Power state is read from the process table and QMP, never remembered: a live
@@ -308,7 +309,8 @@ class QemuDriver:
                 await asyncio.sleep(0.05)
         monitor = _Monitor(uuid, pid, qmp)
         status = await monitor.execute("query-status")
-        monitor.paused = status.get("status") == "paused"
+        # "prelaunch": started with -S and never let run (a paused spawn, plugging).
+        monitor.paused = status.get("status") in ("paused", "prelaunch")
         monitor.task = asyncio.create_task(self._watch(monitor), name=f"qmp-watch-{uuid[:8]}")
         self._monitors[uuid] = monitor
         return monitor
@@ -366,7 +368,8 @@ class QemuDriver:
 
     # -- spawn and destroy ---------------------------------------------------------------
 
-    async def spawn(self, spec: GuestSpec, phases: PhaseTimer) -> None:
+    async def spawn(self, spec: GuestSpec, phases: PhaseTimer, *, paused: bool = False
+                    ) -> None:
         config_drive = spec.config_drive or self.force_config_drive
         if config_drive:
             check_capability(self, Capability.CONFIG_DRIVE)
@@ -385,7 +388,7 @@ class QemuDriver:
             recipe = self._recipe(spec, files, base, config_drive)
             await asyncio.to_thread(recipe.save, files.recipe)
             async with phases.phase(Phase.START):
-                await self._start(recipe, files)
+                await self._start(recipe, files, paused=paused)
                 recipe.spawned = True
                 await asyncio.to_thread(recipe.save, files.recipe)
         except BaseException as exc:
@@ -454,16 +457,19 @@ class QemuDriver:
                       image_id=spec.image.id, base=str(base.path), accel=self.accel.value,
                       taps=[nic.tap_name for nic in spec.nics], config_drive=config_drive)
 
-    async def _start(self, recipe: Recipe, files: GuestFiles) -> None:
-        """Start QEMU paused, add the devices over QMP, then let the guest run."""
+    async def _start(self, recipe: Recipe, files: GuestFiles, *, paused: bool = False
+                     ) -> None:
+        """Start QEMU paused, add the devices over QMP, then let the guest run (``cont``)
+        unless it is to stay ``paused`` (its ports are not plugged yet)."""
         await asyncio.to_thread(self._trim_console, files)
         try:
             pid = await proc.start_qemu(recipe.argv, files)
             monitor = await self._attach(recipe.uuid, files, pid)
             for command, arguments in recipe.devices:
                 await monitor.execute(command, arguments)
-            await monitor.execute("cont")
-            monitor.paused = False
+            if not paused:
+                await monitor.execute("cont")
+            monitor.paused = paused
         except BaseException:
             if (monitor_ := self._monitors.pop(recipe.uuid, None)) is not None:
                 await self._detach(monitor_)
@@ -543,7 +549,9 @@ class QemuDriver:
         if state == PowerState.RUNNING:
             return
         if state == PowerState.PAUSED:
-            await (await self._monitor(uuid)).execute("cont")
+            monitor = await self._monitor(uuid)
+            await monitor.execute("cont")
+            monitor.paused = False      # now, not when the RESUME event is read
             return
         files = self._files(uuid)
         recipe = await self._recipe_of(uuid)

@@ -60,32 +60,37 @@ async def create_floating_ip(req: Req) -> Response:
     common.enforce_attributes(req, "create", "floatingip", data, {"project_id": project_id},
                               ("floating_ip_address",))
 
-    async def work(db: Any) -> dict[str, Any]:
+    async def work(db: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         row = await floatingips.create_floating_ip(db, req.svc.settings, req.ctx, project_id,
                                                    data)
         (item,) = await _bodies(db, [row])
-        return item
-    answer = await write(req, work)
-    await req.svc.router_changed(answer.get("router_id"))
-    return common.one("floatingip", answer, status=201)
+        return item, await floatingips.servers_of_ports(db, {row.fixed_port_id})
+    item, changed = await write(req, work)
+    req.svc.notifier.network_changed(changed)
+    await req.svc.router_changed(item.get("router_id"))
+    return common.one("floatingip", item, status=201)
 
 
 async def update_floating_ip(req: Req) -> Response:
     data = await common.body(req, schema.UPDATE, "floatingip")
 
-    async def work(db: Any) -> dict[str, Any]:
+    async def work(db: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         row = await _visible(req, db)
         req.svc.enforce(req.ctx, "update_floatingip", _target(row))
         routers_before.append(row.router_id)
+        before = (row.fixed_port_id, row.fixed_ip_address)
         row = await floatingips.update_floating_ip(db, req.ctx, row, data,
                                                    common.revision(req))
         (item,) = await _bodies(db, [row])
-        return item
+        if before == (row.fixed_port_id, row.fixed_ip_address):
+            return item, []
+        return item, await floatingips.servers_of_ports(db, {before[0], row.fixed_port_id})
     routers_before: list[str | None] = []
-    answer = await write(req, work)
-    for router_id in {*routers_before, answer.get("router_id")}:
+    item, changed = await write(req, work)
+    req.svc.notifier.network_changed(changed)
+    for router_id in {*routers_before, item.get("router_id")}:
         await req.svc.router_changed(router_id)
-    return common.one("floatingip", answer)
+    return common.one("floatingip", item)
 
 
 async def delete_floating_ip(req: Req) -> Response:
@@ -93,7 +98,9 @@ async def delete_floating_ip(req: Req) -> Response:
         row = await _visible(req, db)
         req.svc.enforce(req.ctx, "delete_floatingip", _target(row))
         router_id = row.router_id
+        changed = await floatingips.servers_of_ports(db, {row.fixed_port_id})
         await floatingips.delete_floating_ip(db, row, common.revision(req))
+    req.svc.notifier.network_changed(changed)
     await req.svc.router_changed(router_id)
     return empty_response(204)
 

@@ -93,6 +93,31 @@ async def test_nudges_during_a_pass_collapse_into_one_more() -> None:
     await queue.stop()
 
 
+async def test_a_nudge_as_a_pass_ends_is_not_lost() -> None:
+    """A nudge that lands after a pass returned but before its slot was released (the
+    same turn of the event loop) starts a pass of its own, instead of joining the one
+    that is over."""
+    toy = Toy()
+    toy.want["a"] = 1
+    queue: WorkQueue[str] = WorkQueue("toy", toy.reconcile)
+    real = toy.reconcile
+    nudged: list[asyncio.Future[None]] = []
+
+    async def reconcile_then_nudged(key: str) -> Outcome:
+        outcome = await real(key)
+        if len(toy.passes) == 1:        # lands once the pass has returned
+            asyncio.get_running_loop().call_soon(lambda: nudged.append(queue.nudge(key)))
+        toy.want[key] = 2               # what the nudge is about
+        return outcome
+    queue._reconcile = reconcile_then_nudged
+    await queue.nudge("a")
+    while not nudged:
+        await asyncio.sleep(0)
+    await nudged[0]
+    assert toy.passes == ["a", "a"] and toy.have["a"] == 2
+    await queue.stop()
+
+
 async def test_a_retry_runs_the_key_again_after_its_delay() -> None:
     toy = Toy()
     toy.want["a"] = 1

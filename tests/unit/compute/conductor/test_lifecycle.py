@@ -103,7 +103,12 @@ async def test_update_instance_applies_the_contract(cloud: CloudClient) -> None:
                updates={"fault": None})
     assert (await instance(cloud, uuid)).fault is None
 
-    for bad in ({"host": "elsewhere"}, {"vm_state": states.DELETED}):
+    await call(cloud, "update_instance", uuid=uuid, host="n1", expected_task_state="*",
+               updates={"task_args": {"plug_wait": {"host": "n1", "since": 1.5}}})
+    assert (await instance(cloud, uuid)).task_args == {"plug_wait": {"host": "n1",
+                                                                     "since": 1.5}}
+
+    for bad in ({"host": "elsewhere"}, {"vm_state": states.DELETED}, {"task_args": [1]}):
         with pytest.raises(RemoteError) as error:
             await call(cloud, "update_instance", uuid=uuid, host="n1",
                        expected_task_state="*", updates=bad)
@@ -198,3 +203,15 @@ async def test_update_instance_records_the_events_it_carries(cloud: CloudClient)
                       events=[event("compute_late", "Error")])
     assert late == {"applied": False, "recorded": [True]}
     assert (await events(cloud, uuid))[-1] == ("compute_late", "Error")
+
+
+async def test_refresh_network_info_of_a_server_without_ports_or_gone(cloud: CloudClient
+                                                                       ) -> None:
+    """A server with no ports has no NICs to read afresh; a gone one is ``None``. (Servers
+    with ports: tests/api/compute/test_server_networks.py.)"""
+    await report(cloud, "n1")
+    uuid = await insert_instance(cloud)
+    await schedule(cloud, uuid)
+    assert await call(cloud, "refresh_network_info", uuid=uuid, host="n1") == {"nics": []}
+    assert await call(cloud, "refresh_network_info", host="n1",
+                      uuid="5f2d6e8a-8e4c-4c33-9f49-7f0c5a8e1f09") == {"nics": None}
