@@ -1,0 +1,1 @@
+"""The Linux network driver: bridges, taps, namespaces, dnsmasq and nftables."""
