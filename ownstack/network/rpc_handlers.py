@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from ownstack.common.bus import Bus, Payload, Subscription
+from ownstack.common.config import NetworkConfig
 from ownstack.common.db.database import Database
 from ownstack.network import rpc
 from ownstack.network.notifier import ComputeNotifier
-from ownstack.network.objects import agents, bindings
+from ownstack.network.objects import agents, bindings, dhcp
 from ownstack.network.objects.bindings import PortState
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,10 @@ class UnknownMethod(ValueError):
 class NetworkRpc:
     """Serves ``network`` and nudges agents; started and stopped with the API's state."""
 
-    def __init__(self, db: Database, bus: Bus, notifier: ComputeNotifier) -> None:
+    def __init__(self, db: Database, bus: Bus, notifier: ComputeNotifier,
+                 settings: NetworkConfig) -> None:
         self.db = db
+        self.settings = settings
         self.bus = bus
         self.notifier = notifier
         self._subscriptions: list[Subscription] = []
@@ -47,6 +50,8 @@ class NetworkRpc:
             "host_networks": self.host_networks,
             "get_port": self.get_port,
             "port_status": self.port_status,
+            "dhcp_networks": self.dhcp_networks,
+            "get_dhcp_network": self.get_dhcp_network,
         }
 
     async def start(self) -> None:
@@ -93,7 +98,32 @@ class NetworkRpc:
         self.notifier.port_changes([change])
         return {"applied": True, "status": change[1].status}
 
+    async def dhcp_networks(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.write() as session:
+            networks = await dhcp.host_networks(session, self.settings,
+                                                str(payload["host"]))
+        return {"networks": networks}
+
+    async def get_dhcp_network(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            return {"network": await dhcp.network_info(session, str(payload["network_id"]),
+                                                       str(payload["host"]))}
+
     # -- nudges to agents ---------------------------------------------------------------
+
+    async def dhcp_changed(self, network_id: str, hosts: set[str] | None = None) -> None:
+        """After a subnet or a port of the network changed: nudge the DHCP server's host,
+        and ``hosts`` (those that lost the network). Never raises."""
+        hosts = set(hosts or ())
+        try:
+            async with self.db.read() as session:
+                host = await dhcp.serving_host(session, network_id)
+        except Exception:
+            log.exception("could not find the DHCP host of network %s", network_id)
+            host = None
+        if host:
+            hosts.add(host)
+        await self._cast(hosts, "dhcp_changed", {"network_id": network_id})
 
     async def port_changed(self, before: PortState | None, after: PortState | None) -> None:
         """After a port changed (made, updated, bound, unbound, deleted): nudge the agents
@@ -105,6 +135,7 @@ class NetworkRpc:
         hosts = {state.host for state in (before, after) if state is not None and state.host}
         await self._cast(hosts, "port_changed", {"port_id": port.id})
         self.notifier.port_changes([(before, after)])
+        await self.dhcp_changed(port.network_id)
 
     async def network_changed(self, network_id: str) -> None:
         """After a network changed: nudge the agents of the hosts with ports on it."""

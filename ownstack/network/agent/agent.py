@@ -9,9 +9,11 @@ driver's tap events (a guest's tap appeared or vanished), and the periodic resyn
 also removes networks no port uses any more.
 
 It registers and heartbeats with ``report_agent`` every ``network.report_interval``, so
-``openstack network agent list`` shows it alive. The Linux data-path issue adds its DHCP,
-L3, security-group and metadata controllers beside the port controller, each one more
-:meth:`~ownstack.common.agent.Agent.work_queue`.
+``openstack network agent list`` shows it alive. When its driver has the DHCP capability
+it also runs the DHCP servers of the networks the service gives it
+(:class:`~.dhcp.DhcpController`, keyed by network id, nudged by ``dhcp_changed``), in a
+work queue of its own. L3, security-group and metadata controllers join them, each one
+more :meth:`~ownstack.common.agent.Agent.work_queue`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ownstack.common.agent import Agent
+from ownstack.common.agent import Agent, WorkQueue
 from ownstack.common.bus import Bus, Payload
 from ownstack.common.config import Config
 from ownstack.network import rpc
+from ownstack.network.agent.dhcp import DhcpController
 from ownstack.network.agent.ports import PortController
 from ownstack.network.agent.server_api import NetworkServerAPI
 from ownstack.network.drivers.base import Capability, NetworkDriver, PortNotWired
@@ -48,6 +51,11 @@ class NetworkAgent(Agent):
         self.server = NetworkServerAPI(bus, host)
         self.controller = PortController(host=host, driver=driver, server=self.server)
         self.ports = self.work_queue(self.controller)
+        # DHCP servers, keyed by network id: only on a driver that can run them.
+        self.dhcp: WorkQueue[str] | None = None
+        if driver.capabilities.get(Capability.DHCP.value):
+            self.dhcp = self.work_queue(DhcpController(
+                host=host, driver=driver, server=self.server, on_plugged=self.ports.nudge))
         self.agent_id: str | None = None
         self.admin_state_up = True
         self._started = False
@@ -122,7 +130,17 @@ class NetworkAgent(Agent):
             for port in await self.driver.wired_ports():
                 if port.spec.network.network_id == network_id:
                     self.nudge(port.port_id)
+            if self.dhcp is not None:
+                self.dhcp.nudge(network_id)
             return None
+        if method == "dhcp_changed":
+            if self.dhcp is not None:
+                self.dhcp.nudge(str(payload["network_id"]))
+            return None
+        if method == "describe_dhcp":
+            if self.dhcp is None:
+                return {"details": None}
+            return {"details": await self.driver.describe_dhcp(str(payload["network_id"]))}
         if method == "describe_port":
             try:
                 return {"details": await self.driver.describe_port(str(payload["port_id"]))}

@@ -12,7 +12,7 @@ from ownstack.network.api import common
 from ownstack.network.api.schemas import networks as schema
 from ownstack.network.api.views import networks as views
 from ownstack.network.errors import AvailabilityZoneNotFound, ResourceNotFound
-from ownstack.network.objects import networks, rbac
+from ownstack.network.objects import dhcp, networks, rbac
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network
 from ownstack.network.objects.standard import tags_of
@@ -92,7 +92,10 @@ async def delete_network(req: Req) -> Response:
     async with req.svc.write() as db:
         row = await networks.get_network(db, req.ctx, req.params["network_id"])
         req.svc.enforce(req.ctx, "delete_network", _target(row))
+        dhcp_host = await dhcp.serving_host(db, row.id)
         await networks.delete_network(db, row, common.revision(req))
+    if dhcp_host:
+        await req.svc.dhcp_changed(row.id, {dhcp_host})
     return empty_response(204)
 
 
