@@ -21,6 +21,7 @@ dnsmasq needs, from the rows.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any, Final
@@ -31,7 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
+from ownstack.common.errors import OwnstackError
 from ownstack.network import ipam
+from ownstack.network.errors import ConcurrentUpdate
 from ownstack.network.objects import addresses, agents, ports
 from ownstack.network.objects.bindings import network_info as network_spec_info
 from ownstack.network.objects.inserts import insert_row
@@ -49,6 +52,8 @@ from ownstack.network.rpc import (
     DhcpSubnetInfo,
     FixedIpInfo,
 )
+
+log = logging.getLogger(__name__)
 
 DHCP_OWNER: Final = "network:dhcp"
 DHCP_CAPABILITY: Final = "supports_dhcp"        # drivers.base.Capability.DHCP's value
@@ -92,6 +97,20 @@ async def serving_host(db: AsyncSession, network_id: str) -> str | None:
     return await db.scalar(sa.select(NetworkAgent.host).join(
         DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
         DhcpAgentBinding.network_id == network_id))
+
+
+async def agent_networks(db: AsyncSession, agent_id: str) -> list[Network]:
+    """The networks whose DHCP the agent serves (``/v2.0/agents/{id}/dhcp-networks``)."""
+    return list((await db.execute(sa.select(Network).join(
+        DhcpAgentBinding, DhcpAgentBinding.network_id == Network.id).where(
+        DhcpAgentBinding.agent_id == agent_id).order_by(Network.id))).scalars().all())
+
+
+async def network_agents(db: AsyncSession, network_id: str) -> list[NetworkAgent]:
+    """The agents serving the network's DHCP (``/v2.0/networks/{id}/dhcp-agents``)."""
+    return list((await db.execute(sa.select(NetworkAgent).join(
+        DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
+        DhcpAgentBinding.network_id == network_id))).scalars().all())
 
 
 async def _binding(db: AsyncSession, network_id: str, down_time: float
@@ -153,23 +172,40 @@ async def sync_network(db: AsyncSession, config: NetworkConfig, network_id: str
         return touched
     host = bound[1]
     touched.add(host)
-    wanted = [{"subnet_id": subnet.id} for subnet in dhcp_subnets]
-    if keep is None:
+    try:
+        async with db.begin_nested():
+            await _ensure_port(db, config, network, keep, host,
+                               dhcp_device_id(host, network_id),
+                               dhcp_subnets[:config.max_fixed_ips_per_port])
+    except ConcurrentUpdate:
+        raise                       # the caller's transaction runs again
+    except OwnstackError as exc:
+        # A DHCP port that cannot be had (every address taken) never fails the subnet
+        # change that asked for it; the network goes unserved until one can be made.
+        log.warning("network %s: no DHCP port on %s: %s", network_id, host, exc)
+    return touched
+
+
+async def _ensure_port(db: AsyncSession, config: NetworkConfig, network: Network,
+                       port: Port | None, host: str, device_id: str,
+                       subnets: Sequence[Subnet]) -> None:
+    """The DHCP port made, or given an address on each of ``subnets`` and no other."""
+    wanted = [{"subnet_id": subnet.id} for subnet in subnets]
+    if port is None:
         await ports.create_port(db, config, _SERVICE, ports.NewPort(
             str(uuid.uuid4()), network.project_id, network, {
-                "network_id": network_id, "device_owner": DHCP_OWNER,
-                "device_id": wanted_device, "binding:host_id": host, "fixed_ips": wanted,
+                "network_id": network.id, "device_owner": DHCP_OWNER,
+                "device_id": device_id, "binding:host_id": host, "fixed_ips": wanted,
                 "admin_state_up": True}))
-        return touched
-    held = (await addresses.fixed_ips_of(db, [keep.id])).get(keep.id, [])
-    dhcp_ids = {subnet.id for subnet in dhcp_subnets}
-    kept = [ip.as_dict() for ip in held if ip.subnet_id in dhcp_ids]
-    missing = [item for item in wanted
-               if item["subnet_id"] not in {ip["subnet_id"] for ip in kept}]
-    if missing or len(kept) != len(held) or keep.binding_host_id != host:
-        await ports.update_port(db, config, _SERVICE, keep, {
+        return
+    held = (await addresses.fixed_ips_of(db, [port.id])).get(port.id, [])
+    ids = {subnet.id for subnet in subnets}
+    kept = [ip.as_dict() for ip in held if ip.subnet_id in ids]
+    have = {ip["subnet_id"] for ip in kept}
+    missing = [item for item in wanted if item["subnet_id"] not in have]
+    if missing or len(kept) != len(held) or port.binding_host_id != host:
+        await ports.update_port(db, config, _SERVICE, port, {
             "fixed_ips": kept + missing, "binding:host_id": host}, None)
-    return touched
 
 
 async def host_networks(db: AsyncSession, config: NetworkConfig, host: str
@@ -187,6 +223,9 @@ async def host_networks(db: AsyncSession, config: NetworkConfig, host: str
     found = []
     for network_id in served:
         info = await network_info(db, network_id, host)
+        if info is None:            # its DHCP port deleted by hand: made again
+            await sync_network(db, config, network_id)
+            info = await network_info(db, network_id, host)
         if info is not None:
             found.append(info)
     return found

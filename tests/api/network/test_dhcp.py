@@ -262,3 +262,61 @@ async def _dhcp_subnets_are(network: ServiceClient, network_id: str, wanted: set
                             ) -> bool:
     ports = await dhcp_ports(network, network_id)
     return len(ports) == 1 and {ip["subnet_id"] for ip in ports[0]["fixed_ips"]} == wanted
+
+
+async def test_the_admin_sees_which_agent_serves_which_network(
+        network: ServiceClient, agent: NetworkAgent, fake_host: FakeNetworkHost) -> None:
+    served = await make(network, "network", name="served")
+    await make_subnet_row(network, served["id"], "10.0.0.0/24")
+    await make(network, "network", name="unserved")
+    (row,) = (await network.call("GET", "/v2.0/agents")).json()["agents"]
+
+    nets = (await network.call("GET", f"/v2.0/agents/{row['id']}/dhcp-networks")
+            ).json()["networks"]
+    agents = (await network.call("GET", f"/v2.0/networks/{served['id']}/dhcp-agents")
+              ).json()["agents"]
+
+    assert [n["id"] for n in nets] == [served["id"]]
+    assert [(a["id"], a["host"]) for a in agents] == [(row["id"], HOST)]
+    await network.call("GET", f"/v2.0/agents/{uuid.uuid4()}/dhcp-networks", expect=404)
+    await network.call("GET", f"/v2.0/networks/{uuid.uuid4()}/dhcp-agents", expect=404)
+    _, token = await network.project_user_token("member")
+    await network.call("GET", f"/v2.0/agents/{row['id']}/dhcp-networks", token=token,
+                       expect=404)
+    await network.call("GET", f"/v2.0/networks/{served['id']}/dhcp-agents", token=token,
+                       expect=404)
+    aliases = {e["alias"] for e in (await network.call("GET", "/v2.0/extensions")
+                                    ).json()["extensions"]}
+    assert "dhcp_agent_scheduler" in aliases
+
+
+async def test_a_dhcp_port_deleted_by_hand_is_made_again_by_the_resync(
+        network: ServiceClient, agent: NetworkAgent, fake_host: FakeNetworkHost) -> None:
+    net = await make(network, "network", name="n1")
+    await make_subnet_row(network, net["id"], "10.0.0.0/24")
+    await eventually("the DHCP server", lambda: _has_server(fake_host, net["id"]))
+    (port,) = await dhcp_ports(network, net["id"])
+
+    await network.call("DELETE", f"/v2.0/ports/{port['id']}", expect=204)
+    await agent.resync()
+
+    (again,) = await dhcp_ports(network, net["id"])
+    assert again["id"] != port["id"]
+    assert fake_host.dhcp[net["id"]].spec.port_id == again["id"]
+
+
+async def test_a_subnet_with_no_address_left_for_dhcp_is_still_changed(
+        network: ServiceClient, agent: NetworkAgent, fake_host: FakeNetworkHost) -> None:
+    net = await make(network, "network", name="n1")
+    subnet_id = await make_subnet_row(network, net["id"], "10.0.0.0/29", enable_dhcp=False,
+                                      allocation_pools=[{"start": "10.0.0.2",
+                                                         "end": "10.0.0.2"}])
+    await make(network, "port", network_id=net["id"])          # takes the one address
+
+    r = await network.call("PUT", f"/v2.0/subnets/{subnet_id}", expect=200,
+                           json={"subnet": {"enable_dhcp": True}})
+
+    assert r.json()["subnet"]["enable_dhcp"] is True
+    assert await dhcp_ports(network, net["id"]) == []
+    await agent.resync()
+    assert fake_host.dhcp == {}
