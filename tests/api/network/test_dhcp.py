@@ -320,3 +320,21 @@ async def test_a_subnet_with_no_address_left_for_dhcp_is_still_changed(
     assert await dhcp_ports(network, net["id"]) == []
     await agent.resync()
     assert fake_host.dhcp == {}
+
+
+async def test_a_server_no_network_wants_any_more_is_removed_by_the_next_agent(
+        network: ServiceClient, fake_host: FakeNetworkHost) -> None:
+    agent = await start_agent(network, fake_host)
+    net = await make(network, "network", name="n1")
+    subnet_id = await make_subnet_row(network, net["id"], "10.0.0.0/24")
+    await eventually("the DHCP server", lambda: _has_server(fake_host, net["id"]))
+    await agent.stop()
+    await network.call("PUT", f"/v2.0/subnets/{subnet_id}", expect=200,
+                       json={"subnet": {"enable_dhcp": False}})
+    assert net["id"] in fake_host.dhcp                   # the nudge found no agent
+
+    again = await start_agent(network, fake_host)
+    try:
+        assert fake_host.dhcp == {}
+    finally:
+        await again.stop()
