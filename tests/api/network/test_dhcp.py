@@ -338,3 +338,26 @@ async def test_a_server_no_network_wants_any_more_is_removed_by_the_next_agent(
         assert fake_host.dhcp == {}
     finally:
         await again.stop()
+
+
+async def test_a_router_on_the_subnet_takes_the_metadata_route_off_the_dhcp_server(
+        network: ServiceClient, agent: NetworkAgent, fake_host: FakeNetworkHost) -> None:
+    net = await make(network, "network", name="n1")
+    subnet_id = await make_subnet_row(network, net["id"], "10.0.0.0/24")
+    await eventually("the DHCP server", lambda: _has_server(fake_host, net["id"]))
+    assert fake_host.dhcp[net["id"]].spec.needs_metadata_route
+    router = await make(network, "router", name="r1")
+
+    await network.call("PUT", f"/v2.0/routers/{router['id']}/add_router_interface",
+                       expect=200, json={"subnet_id": subnet_id})
+    await eventually("the router seen", lambda: _metadata_route_is(fake_host, net["id"],
+                                                                    False))
+    await network.call("PUT", f"/v2.0/routers/{router['id']}/remove_router_interface",
+                       expect=200, json={"subnet_id": subnet_id})
+    await eventually("the router gone", lambda: _metadata_route_is(fake_host, net["id"],
+                                                                     True))
+
+
+async def _metadata_route_is(host: FakeNetworkHost, network_id: str, wanted: bool) -> bool:
+    server = host.dhcp.get(network_id)
+    return server is not None and server.spec.needs_metadata_route is wanted

@@ -139,7 +139,10 @@ async def add_router_interface(req: Req) -> Response:
         req.svc.enforce(req.ctx, "add_router_interface", _target(row))
         answer = await routers.add_interface(db, req.svc.settings, req.ctx, row, data)
         return answer.as_dict()
-    return json_response(await write(req, work))
+    answer = await write(req, work)
+    # The subnet's DHCP server now (no longer) routes 169.254.169.254 itself.
+    await req.svc.dhcp_changed(str(answer["network_id"]))
+    return json_response(answer)
 
 
 async def remove_router_interface(req: Req) -> Response:
@@ -150,7 +153,10 @@ async def remove_router_interface(req: Req) -> Response:
         req.svc.enforce(req.ctx, "remove_router_interface", _target(row))
         answer = await routers.remove_interface(db, req.ctx, row, data)
         return answer.as_dict()
-    return json_response(await write(req, work))
+    answer = await write(req, work)
+    # The subnet's DHCP server now (no longer) routes 169.254.169.254 itself.
+    await req.svc.dhcp_changed(str(answer["network_id"]))
+    return json_response(answer)
 
 
 async def _extraroutes(req: Req, action: str) -> Response:

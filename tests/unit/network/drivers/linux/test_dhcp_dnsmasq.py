@@ -244,3 +244,23 @@ async def test_a_network_without_its_bridge_is_refused(lab: Lab) -> None:
         assert dhcp.namespace_name(spec.network_id) not in netns.listnetns()
     finally:
         await lab.server.remove(spec.network_id)
+
+
+async def test_dnsmasq_takes_ipv6_stateful_and_slaac_subnets_beside_ipv4(lab: Lab) -> None:
+    stateful = DhcpSubnet("5d0c1f36-0000-4000-8000-000000000006", "fd00:99::/64", 6,
+                          ipv6_ra_mode="dhcpv6-stateful",
+                          ipv6_address_mode="dhcpv6-stateful")
+    slaac = DhcpSubnet("5d0c1f36-0000-4000-8000-000000000007", "fd00:98::/64", 6,
+                       ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+    base = make_spec(lab.network_id, port(5))
+    spec = replace(base, subnets=(*base.subnets, stateful, slaac),
+                   fixed_ips=(*base.fixed_ips, FixedIp(stateful.subnet_id, "fd00:99::2"),
+                              FixedIp(slaac.subnet_id, "fd00:98::f816:3eff:fe00:2")))
+
+    server = await lab.server.ensure(spec)
+
+    described = await lab.server.describe(lab.network_id)
+    assert server.running and described is not None
+    assert {"fd00:99::2/64", "fd00:98::f816:3eff:fe00:2/64"} <= set(described["addresses"])
+    assert "--enable-ra" in described["cmdline"]
+    assert (await lab.dhclient(port(5).mac_address) or {}).get("ip") == "10.99.0.5"
