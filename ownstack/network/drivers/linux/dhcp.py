@@ -291,6 +291,12 @@ class LinuxDhcp:
     async def ensure(self, spec: DhcpSpec, bridge: str | None = None) -> DhcpServer:
         state = self.state(spec.network_id)
         state.mkdir(parents=True, exist_ok=True)
+        before = self._spec(spec.network_id)
+        if before is not None and before.port_id != spec.port_id:
+            # Another DHCP port: the old one's pair goes (dnsmasq restarts: its
+            # interface is in its command line).
+            async with self._host() as host:
+                await _delete_link(host, naming.tap_name(before.port_id))
         _atomic_write(state / "spec.json", spec_to_json(spec))
         await self._plug(spec, bridge or spec.network.bridge)
         _atomic_write(state / "host", hosts_file(spec))

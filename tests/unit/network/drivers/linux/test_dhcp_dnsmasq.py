@@ -264,3 +264,17 @@ async def test_dnsmasq_takes_ipv6_stateful_and_slaac_subnets_beside_ipv4(lab: La
     assert {"fd00:99::2/64", "fd00:98::f816:3eff:fe00:2/64"} <= set(described["addresses"])
     assert "--enable-ra" in described["cmdline"]
     assert (await lab.dhclient(port(5).mac_address) or {}).get("ip") == "10.99.0.5"
+
+
+async def test_a_new_dhcp_port_replaces_the_old_ones_interface(lab: Lab) -> None:
+    old = make_spec(lab.network_id, port(5))
+    first = await lab.server.ensure(old)
+    new = replace(old, port_id=str(uuid.uuid4()), mac_address="fa:16:3e:00:00:03")
+
+    second = await lab.server.ensure(new)
+
+    async with AsyncIPRoute(netns=lab.host_ns) as host:
+        assert await host.link_lookup(ifname=naming.tap_name(old.port_id)) == []
+        assert await host.link_lookup(ifname=naming.tap_name(new.port_id)) != []
+    assert second.pid != first.pid
+    assert (await lab.dhclient(port(5).mac_address) or {}).get("ip") == "10.99.0.5"
