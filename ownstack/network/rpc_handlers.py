@@ -100,8 +100,10 @@ class NetworkRpc:
 
     async def dhcp_networks(self, payload: Payload) -> dict[str, Any]:
         async with self.db.write() as session:
-            networks = await dhcp.host_networks(session, self.settings,
-                                                str(payload["host"]))
+            networks, nudges = await dhcp.host_networks(session, self.settings,
+                                                        str(payload["host"]))
+        for network_id, hosts in nudges.items():
+            await self._cast(hosts, "dhcp_changed", {"network_id": network_id})
         return {"networks": networks}
 
     async def get_dhcp_network(self, payload: Payload) -> dict[str, Any]:

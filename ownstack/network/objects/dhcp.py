@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Any, Final
+from datetime import datetime
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,7 +74,7 @@ def hostname(fixed_ips: Sequence[FixedIpInfo]) -> str:
     return "host-" + first.replace(".", "-").replace(":", "-")
 
 
-def can_serve(agent: NetworkAgent, now: Any, down_time: float) -> bool:
+def can_serve(agent: NetworkAgent, now: datetime, down_time: float) -> bool:
     caps = (agent.configurations or {}).get("capabilities") or {}
     return (agent.agent_type == AGENT_TYPE and agent.admin_state_up
             and bool(caps.get(DHCP_CAPABILITY)) and agents.is_alive(agent, now, down_time))
@@ -209,14 +210,16 @@ async def _ensure_port(db: AsyncSession, config: NetworkConfig, network: Network
 
 
 async def host_networks(db: AsyncSession, config: NetworkConfig, host: str
-                        ) -> list[DhcpNetworkInfo]:
+                        ) -> tuple[list[DhcpNetworkInfo], dict[str, set[str]]]:
     """Every network ``host`` serves, after giving an agent to each DHCP network that
-    has none (Neutron's auto-scheduling when an agent asks)."""
+    has none (Neutron's auto-scheduling when an agent asks), and the hosts to nudge for
+    the networks scheduled meanwhile (another agent may have got them)."""
+    nudges: dict[str, set[str]] = {}
     unserved = (await db.execute(sa.select(Subnet.network_id).distinct().where(
         Subnet.enable_dhcp.is_(True),
         Subnet.network_id.not_in(sa.select(DhcpAgentBinding.network_id))))).scalars().all()
     for network_id in sorted(unserved):
-        await sync_network(db, config, network_id)
+        nudges[network_id] = await sync_network(db, config, network_id)
     served = (await db.execute(sa.select(DhcpAgentBinding.network_id).join(
         NetworkAgent, NetworkAgent.id == DhcpAgentBinding.agent_id).where(
         NetworkAgent.host == host).order_by(DhcpAgentBinding.network_id))).scalars().all()
@@ -224,11 +227,12 @@ async def host_networks(db: AsyncSession, config: NetworkConfig, host: str
     for network_id in served:
         info = await network_info(db, network_id, host)
         if info is None:            # its DHCP port deleted by hand: made again
-            await sync_network(db, config, network_id)
+            nudges[network_id] = await sync_network(db, config, network_id)
             info = await network_info(db, network_id, host)
         if info is not None:
             found.append(info)
-    return found
+    return found, {network_id: hosts - {host} for network_id, hosts in nudges.items()
+                   if hosts - {host}}
 
 
 async def network_info(db: AsyncSession, network_id: str, host: str

@@ -361,3 +361,27 @@ async def test_a_router_on_the_subnet_takes_the_metadata_route_off_the_dhcp_serv
 async def _metadata_route_is(host: FakeNetworkHost, network_id: str, wanted: bool) -> bool:
     server = host.dhcp.get(network_id)
     return server is not None and server.spec.needs_metadata_route is wanted
+
+
+async def test_a_network_scheduled_when_another_agent_asks_nudges_its_new_agent(
+        network: ServiceClient) -> None:
+    host_a, host_b = FakeNetworkHost("host-a"), FakeNetworkHost("host-b")
+    first = await start_agent(network, host_a)
+    try:
+        (row,) = (await network.call("GET", "/v2.0/agents")).json()["agents"]
+        await network.call("PUT", f"/v2.0/agents/{row['id']}", expect=200,
+                           json={"agent": {"admin_state_up": False}})
+        net = await make(network, "network", name="n1")
+        await make_subnet_row(network, net["id"], "10.0.0.0/24")
+        assert await dhcp_ports(network, net["id"]) == []    # no enabled agent
+        await network.call("PUT", f"/v2.0/agents/{row['id']}", expect=200,
+                           json={"agent": {"admin_state_up": True}})
+
+        second = await start_agent(network, host_b)          # asks: host-a gets it
+        try:
+            await eventually("host-a serving", lambda: _has_server(host_a, net["id"]))
+            assert host_b.dhcp == {}
+        finally:
+            await second.stop()
+    finally:
+        await first.stop()
