@@ -97,6 +97,10 @@ async def test_a_dhcp_subnet_gets_a_dhcp_port_on_the_agents_host_and_a_server(
     await eventually("the DHCP port ACTIVE", lambda: _status_is(network, port["id"], "ACTIVE"))
     listed = (await network.call("GET", "/v2.0/agents")).json()["agents"]
     assert listed[0]["configurations"]["capabilities"]["supports_dhcp"] is True
+    details = (await agent.handle("describe_dhcp", {"network_id": net["id"]}))["details"]
+    assert details["namespace"] == f"qdhcp-{net['id']}"
+    assert details["addresses"] == [fixed["ip_address"]]
+    assert (await agent.handle("describe_dhcp", {"network_id": "nope"}))["details"] is None
 
 
 async def test_ports_come_and_go_in_the_host_entries_without_a_restart(
@@ -229,6 +233,9 @@ async def test_an_agent_without_dhcp_serves_none_and_is_never_chosen(
         await agent.resync()
         assert await dhcp_ports(network, net["id"]) == []
         assert fake_host.dhcp == {} and agent.dhcp is None
+        assert await agent.handle("dhcp_changed", {"network_id": net["id"]}) is None
+        assert (await agent.handle("describe_dhcp", {"network_id": net["id"]})
+                )["details"] is None
     finally:
         await agent.stop()
 
