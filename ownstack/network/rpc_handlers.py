@@ -13,6 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+from ownstack.common.agent.tasks import TaskSet
 from ownstack.common.bus import Bus, Payload, Subscription
 from ownstack.common.config import NetworkConfig
 from ownstack.common.db.database import Database
@@ -44,6 +45,7 @@ class NetworkRpc:
         self.bus = bus
         self.notifier = notifier
         self._subscriptions: list[Subscription] = []
+        self._tasks = TaskSet()
         self._handlers: dict[str, Handler] = {
             "report_agent": self.report_agent,
             "host_ports": self.host_ports,
@@ -62,6 +64,7 @@ class NetworkRpc:
         for subscription in self._subscriptions:
             await subscription.cancel()
         self._subscriptions.clear()
+        await self._tasks.cancel()
 
     async def handle(self, method: str, payload: Payload) -> Any:
         handler = self._handlers.get(method)
@@ -137,7 +140,9 @@ class NetworkRpc:
         hosts = {state.host for state in (before, after) if state is not None and state.host}
         await self._cast(hosts, "port_changed", {"port_id": port.id})
         self.notifier.port_changes([(before, after)])
-        await self.dhcp_changed(port.network_id)
+        # In the background: the port's answer waits for no DHCP lookup (a caller such as
+        # the conductor acts on it before the port's agent reports it wired).
+        self._tasks.spawn(self.dhcp_changed(port.network_id))
 
     async def network_changed(self, network_id: str) -> None:
         """After a network changed: nudge the agents of the hosts with ports on it."""
