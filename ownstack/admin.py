@@ -8,6 +8,11 @@ against a multi-node cloud.
   qcow2) unless an active image of that name has the same checksum, and the flavors
   ``m1.nano`` and ``m1.tiny`` unless they exist. ``make up`` runs it after building the
   image, so a fresh cloud can boot a guest at once.
+  It also creates the host-only external network ``public`` (``network.public_cidr``, the
+  host its first address) and lets SSH and ping into the admin project's default group.
+* ``ownstack show port|router NAME|ID``: the port or router, and what its host's network
+  agent has behind it: the tap, bridge and filter chains of a port; the namespace, legs,
+  routes and NAT rules (with packet counters) of a router.
 * ``ownstack show server NAME|ID``: the server as the API sees it, the host-side objects
   behind it (``GET /servers/{id}/diagnostics``, which asks the server's compute agent: for
   QEMU the pid, the command line, the QMP socket and the devices added over it, the disk
@@ -17,6 +22,7 @@ against a multi-node cloud.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -99,8 +105,57 @@ def seed(config: Config, image_path: Path | None) -> list[str]:
                           json={"flavor": {"name": name, "id": flavor_id, "vcpus": vcpus,
                                            "ram": ram, "disk": disk}})
             done.append(f"flavor {name}: {vcpus} VCPU, {ram} MiB RAM, {disk} GiB disk")
+        done += _seed_network(admin)
         if image_path is not None:
             done += _seed_image(admin, image_path)
+    return done
+
+
+PUBLIC_NETWORK = "public"
+# The rules `make up` adds to the admin project's default security group, as DevStack's
+# guides do first: SSH and ping from anywhere.
+SEED_RULES: tuple[dict[str, Any], ...] = (
+    {"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22,
+     "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"},
+    {"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp",
+     "remote_ip_prefix": "0.0.0.0/0"},
+)
+
+
+def _seed_network(admin: AdminSession) -> list[str]:
+    """The host-only external network ``public`` and SSH and ping in the admin project's
+    default security group, where missing."""
+    done = []
+    settings = admin.config.network
+    found = admin.request("GET", "network", f"/v2.0/networks?name={PUBLIC_NETWORK}",
+                          expect=(200,)).json()["networks"]
+    if not found:
+        cidr = ipaddress.ip_network(settings.public_cidr)
+        gateway = str(next(cidr.hosts()))
+        network = admin.request("POST", "network", "/v2.0/networks", expect=(201,), json={
+            "network": {"name": PUBLIC_NETWORK, "router:external": True,
+                        "provider:network_type": "flat",
+                        "provider:physical_network": settings.public_physnet,
+                        "description": "Host-only external network (ownstack seed)"}}
+        ).json()["network"]
+        admin.request("POST", "network", "/v2.0/subnets", expect=(201,), json={"subnet": {
+            "name": f"{PUBLIC_NETWORK}-subnet", "network_id": network["id"], "ip_version": 4,
+            "cidr": str(cidr), "gateway_ip": gateway, "enable_dhcp": False}})
+        done.append(f"network {PUBLIC_NETWORK}: {cidr} (flat on physical network "
+                    f"{settings.public_physnet}), the host is {gateway}")
+    project = admin.request("GET", "identity", "/projects?name=admin",
+                            expect=(200,)).json()["projects"][0]["id"]
+    groups = admin.request("GET", "network",
+                           f"/v2.0/security-groups?name=default&project_id={project}",
+                           expect=(200,)).json()["security_groups"]
+    for group in groups:
+        for rule in SEED_RULES:
+            created = admin.request("POST", "network", "/v2.0/security-group-rules",
+                                    expect=(201, 409), json={"security_group_rule": {
+                                        **rule, "security_group_id": group["id"]}})
+            if created.status_code == 201:
+                done.append(f"security group default: {rule['protocol']} "
+                            f"{rule.get('port_range_min') or ''} in".replace("  ", " "))
     return done
 
 
@@ -182,6 +237,67 @@ def _find_server(admin: AdminSession, name_or_id: str) -> dict[str, Any]:
                          f"give an id")
     found: dict[str, Any] = servers[0]
     return found
+
+
+# --- show port / router ---------------------------------------------------------------
+
+NETWORK_RESOURCES = {"port": "ports", "router": "routers"}
+
+
+def show_network_resource(config: Config, kind: str, name_or_id: str) -> dict[str, Any]:
+    """A port or router as the API sees it, and the host objects behind it (the agent of its
+    host describes them: ``GET /v2.0/<kind>s/{id}/diagnostics``)."""
+    collection = NETWORK_RESOURCES[kind]
+    with admin_session(config) as admin:
+        resource = _find_network_resource(admin, kind, collection, name_or_id)
+        diagnostics = admin.request("GET", "network",
+                                    f"/v2.0/{collection}/{resource['id']}/diagnostics",
+                                    expect=(200,)).json()["diagnostics"]
+    return {kind: resource, "host": diagnostics.get("objects"),
+            "bound_to": diagnostics.get("host"), "error": diagnostics.get("error")}
+
+
+def _find_network_resource(admin: AdminSession, kind: str, collection: str,
+                           name_or_id: str) -> dict[str, Any]:
+    response = admin.request("GET", "network", f"/v2.0/{collection}/{name_or_id}",
+                             expect=(200, 404))
+    if response.status_code == 200:
+        found: dict[str, Any] = response.json()[kind]
+        return found
+    matches = admin.request("GET", "network", f"/v2.0/{collection}", expect=(200,),
+                            params={"name": name_or_id}).json()[collection]
+    if not matches:
+        raise AdminError(f"no {kind} named or with id {name_or_id!r}")
+    if len(matches) > 1:
+        ids = ", ".join(m["id"] for m in matches)
+        raise AdminError(f"{len(matches)} {collection} are named {name_or_id!r} ({ids}); "
+                         "give an id")
+    one: dict[str, Any] = matches[0]
+    return one
+
+
+def format_network_show(kind: str, document: dict[str, Any]) -> str:
+    """The document for a terminal: the resource's key fields, then its host objects."""
+    resource = document[kind]
+    lines = [f"{kind} {resource.get('name') or ''} ({resource['id']})".replace("  ", " ")]
+    for key in ("status", "network_id", "mac_address", "fixed_ips", "binding:host_id",
+                "device_owner", "external_gateway_info", "routes"):
+        if resource.get(key) not in (None, "", [], {}):
+            lines.append(f"  {key:<24} {json.dumps(resource[key])}")
+    if document["error"]:
+        lines.append(f"host objects: unavailable ({document['error']})")
+    elif document["host"] is None:
+        lines.append("host objects: none (not bound to a host, or not on it yet)")
+    else:
+        lines.append(f"host objects on {document['bound_to']}:")
+        for key, value in document["host"].items():
+            if isinstance(value, list):
+                lines.append(f"  {key}:")
+                lines += [f"    {json.dumps(item)}" for item in value]
+            else:
+                shown = json.dumps(value) if isinstance(value, dict) else value
+                lines.append(f"  {key:<24} {shown}")
+    return "\n".join(lines)
 
 
 def format_show(document: dict[str, Any]) -> str:

@@ -72,8 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(func=cmd_reset)
 
-    seed = sub.add_parser("seed", help="register the test image and the m1.nano/m1.tiny "
-                          "flavors where missing (make up runs it)")
+    seed = sub.add_parser("seed", help="register the test image, the m1.nano/m1.tiny "
+                          "flavors, the host-only external network `public` and SSH and "
+                          "ping in the admin's default security group, where missing "
+                          "(make up runs it)")
     seed.add_argument("--image", type=Path, help="the ownstack-tiny qcow2 to register "
                       "(tools/build-test-image prints its path)")
     seed.set_defaults(func=cmd_seed)
@@ -85,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     show_server.add_argument("server", metavar="NAME_OR_ID")
     show_server.add_argument("--json", action="store_true", help="machine-readable output")
     show_server.set_defaults(func=cmd_show_server)
+    for kind, what in (("port", "its tap, bridge and filter chains with their counters"),
+                       ("router", "its namespace, legs, routes and NAT rules with counters")):
+        shown = show_sub.add_parser(kind, help=what)
+        shown.add_argument("name", metavar="NAME_OR_ID")
+        shown.add_argument("--json", action="store_true", help="machine-readable output")
+        shown.set_defaults(func=cmd_show_network, kind=kind)
 
     keys = sub.add_parser("token-keys", help="manage the Fernet token keys")
     keys_sub = keys.add_subparsers(metavar="ACTION")
@@ -320,6 +328,19 @@ def cmd_show_server(config: Config, args: argparse.Namespace) -> int:
         print(f"ownstack show server: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(document, indent=2) if args.json else format_show(document))
+    return 0
+
+
+def cmd_show_network(config: Config, args: argparse.Namespace) -> int:
+    from ownstack.admin import AdminError, format_network_show, show_network_resource
+
+    try:
+        document = show_network_resource(config, args.kind, args.name)
+    except (AdminError, httpx.HTTPError, OSError) as exc:
+        print(f"ownstack show {args.kind}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(document, indent=2) if args.json
+          else format_network_show(args.kind, document))
     return 0
 
 

@@ -140,7 +140,33 @@ class NetworkConfig:
     report_interval: float = 30.0              # seconds between an agent's heartbeats
     agent_down_time: float = 75.0              # heartbeat age after which an agent is dead
     resync_interval: float = 30.0              # seconds between an agent's full resyncs
+    # Which host bridge carries each physical network's flat networks (Neutron's
+    # bridge_mappings): "physnet:bridge,physnet:bridge". `make up`'s external network
+    # `public` is on br-ex.
+    bridge_mappings: str = "public:br-ex"
+    # The host-only external network `make up` creates (`ownstack seed`): a flat network
+    # on this physical network, with this range; the host takes its first address on the
+    # mapped bridge, and is the subnet's gateway, so floating IPs are reachable from the
+    # host and from nothing beyond it.
+    public_physnet: str = "public"
+    public_cidr: str = "172.24.4.0/24"
+    # Opt-in, never on in tests: the host interface through which the external network may
+    # reach beyond the host (masqueraded). Empty: nothing routed from ownstack's bridges
+    # leaves the host.
+    external_uplink: str = ""
     quota: NetworkQuotaConfig = field(default_factory=NetworkQuotaConfig)
+
+    @property
+    def bridge_mapping(self) -> dict[str, str]:
+        """:attr:`bridge_mappings` as a dict; :class:`ValueError` for a malformed entry."""
+        mapping = {}
+        for entry in filter(None, (e.strip() for e in self.bridge_mappings.split(","))):
+            physnet, _, bridge = entry.partition(":")
+            if not physnet or not bridge or len(bridge) > 15:
+                raise ValueError(f"network.bridge_mappings: bad entry {entry!r} "
+                                 "(physnet:bridge, a bridge name of 15 characters at most)")
+            mapping[physnet.strip()] = bridge.strip()
+        return mapping
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,7 @@ _PORT: Final[dict[str, str]] = {
     "create_port:allowed_address_pairs:ip_address": NET_OWNER,
     "get_port": f"{READER} or rule:network_owner_reader or rule:service_api",
     "get_port:binding:vif_type": ADMIN_OR_SERVICE,
+    "get_port:diagnostics": ADMIN,              # ownstack's: the host objects behind it
     "get_port:binding:vif_details": ADMIN_OR_SERVICE,
     "get_port:binding:host_id": ADMIN_OR_SERVICE,
     "get_port:binding:profile": ADMIN_OR_SERVICE,
@@ -168,6 +169,7 @@ _ROUTER: Final[dict[str, str]] = {
     f"create_router:{_GW}:enable_snat": ADMIN,
     f"create_router:{_GW}:external_fixed_ips": ADMIN,
     "get_router": READER,
+    "get_router:diagnostics": ADMIN,            # ownstack's: the host objects behind it
     "update_router": MEMBER,
     f"update_router:{_GW}": MEMBER,
     f"update_router:{_GW}:network_id": MEMBER,

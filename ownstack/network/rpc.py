@@ -115,6 +115,66 @@ class PortInfo(TypedDict):
     network: NetworkInfo
 
 
+# -- routers -----------------------------------------------------------------------------
+#
+# ``host_routers`` (call) ``{"host"}`` -> ``{"routers": [RouterInfo]}``: every router hosted
+#     by ``host`` (its ports are bound there). A router no agent hosts yet is given to the
+#     asking agent first when it reports the routers capability (Neutron's auto-scheduling).
+# ``get_router`` (call) ``{"router_id"}`` -> ``{"router": RouterInfo | None}``.
+# ``router_status`` (call) ``{"router_id", "host", "status"}``: the router's legs and
+#     floating IPs are wired (ACTIVE) or not (DOWN) on ``host``; applied to its ports and
+#     floating IPs while the router is hosted there.
+# ``router_changed`` (cast, to the hosting agent) ``{"router_id"}``.
+
+
+class RouterAddressInfo(TypedDict):
+    subnet_id: str
+    ip_address: str
+    prefixlen: int
+
+
+class RouterLegInfo(TypedDict):
+    port_id: str
+    mac_address: str
+    status: str
+    network: NetworkInfo
+    addresses: list[RouterAddressInfo]
+
+
+class RouterGatewayInfo(TypedDict):
+    leg: RouterLegInfo
+    next_hops: list[str]            # the external subnets' gateway IPs
+    enable_snat: bool
+
+
+class RouterRouteInfo(TypedDict):
+    destination: str
+    nexthop: str
+
+
+class FloatingIpInfo(TypedDict):
+    id: str
+    floating_ip_address: str
+    fixed_ip_address: str
+    status: str
+
+
+class RouterInfo(TypedDict):
+    """A router as the agent hosting it needs it."""
+
+    id: str
+    host: str                       # the host its ports are bound to ("" when unhosted)
+    admin_state_up: bool
+    status: str
+    interfaces: list[RouterLegInfo]
+    gateway: RouterGatewayInfo | None
+    routes: list[RouterRouteInfo]
+    floating_ips: list[FloatingIpInfo]
+
+
+# -- DHCP (see dhcp_networks, get_dhcp_network and dhcp_changed above) ----------
+
+
 class HostRouteInfo(TypedDict):
     destination: str
     nexthop: str

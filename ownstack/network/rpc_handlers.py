@@ -19,7 +19,7 @@ from ownstack.common.config import NetworkConfig
 from ownstack.common.db.database import Database
 from ownstack.network import rpc
 from ownstack.network.notifier import ComputeNotifier
-from ownstack.network.objects import agents, bindings, dhcp
+from ownstack.network.objects import agents, bindings, dhcp, router_info
 from ownstack.network.objects.bindings import PortState
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ class NetworkRpc:
             "port_status": self.port_status,
             "dhcp_networks": self.dhcp_networks,
             "get_dhcp_network": self.get_dhcp_network,
+            "host_routers": self.host_routers,
+            "get_router": self.get_router,
+            "router_status": self.router_status,
         }
 
     async def start(self) -> None:
@@ -114,6 +117,26 @@ class NetworkRpc:
             return {"network": await dhcp.network_info(session, str(payload["network_id"]),
                                                        str(payload["host"]))}
 
+    async def host_routers(self, payload: Payload) -> dict[str, Any]:
+        host = str(payload["host"])
+        async with self.db.write() as session:
+            row = await agents.find(session, rpc.AGENT_TYPE, host)
+            routing = row is not None and router_info.can_route(row)
+            return {"routers": await router_info.host_routers(session, host,
+                                                              routing=routing)}
+
+    async def get_router(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            return {"router": await router_info.router_info(session,
+                                                            str(payload["router_id"]))}
+
+    async def router_status(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.write() as session:
+            changed = await router_info.report_status(
+                session, str(payload["router_id"]), str(payload["host"]),
+                str(payload["status"]))
+        return {"applied": bool(changed), "ports": [port_id for port_id, _ in changed]}
+
     # -- nudges to agents ---------------------------------------------------------------
 
     async def dhcp_changed(self, network_id: str, hosts: set[str] | None = None) -> None:
@@ -129,6 +152,18 @@ class NetworkRpc:
         if host:
             hosts.add(host)
         await self._cast(hosts, "dhcp_changed", {"network_id": network_id})
+
+    async def router_changed(self, router_id: str, *hosts: str) -> None:
+        """After a router, its interfaces, gateway, routes or floating IPs changed: nudge
+        the agent hosting it (and any host it left). Never raises."""
+        try:
+            async with self.db.read() as session:
+                host = await router_info.router_host(session, router_id)
+        except Exception:
+            log.exception("could not find the host of router %s", router_id)
+            host = ""
+        await self._cast({h for h in (host, *hosts) if h}, "router_changed",
+                         {"router_id": router_id})
 
     async def port_changed(self, before: PortState | None, after: PortState | None) -> None:
         """After a port changed (made, updated, bound, unbound, deleted): nudge the agents

@@ -59,6 +59,11 @@ class NetworkState(ServiceState):
         """Call after a subnet change commits, with the hosts :func:`~ownstack.network.
         objects.dhcp.sync_network` returned: the network's DHCP agent looks again."""
         await self.rpc.dhcp_changed(network_id, hosts)
+    async def router_changed(self, router_id: str | None, *hosts: str) -> None:
+        """Call after a change to a router (its gateway, interfaces, routes, floating IPs)
+        commits, with the hosts it was on before: the agent hosting it looks again."""
+        if router_id:
+            await self.rpc.router_changed(router_id, *hosts)
 
     async def network_changed(self, network_id: str) -> None:
         """Call after a network's update commits (MTU, admin state): its agents look again."""

@@ -15,100 +15,19 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import pytest
 
 from helpers.names import unique
-from helpers.process import Cloud, port_overrides, start_cloud, stop_cloud
-from helpers.process import wait_until as wait_for
+from helpers.process import stop_cloud
 from helpers.qemu import tiny_image
+from helpers.qemu_cloud import QemuCloud, qemu_pids, wait_until
 
 pytestmark = pytest.mark.functional
-
-BOOT_TIMEOUT = 120.0          # POST to the login marker under TCG, with margin for a busy CI
-EXTRA = ("compute.driver=qemu", "compute.virt_type=qemu", "compute.host=e2e-node",
-         "compute.shutdown_timeout=20", "compute.report_interval=1",
-         "compute.resync_interval=5")
-T = TypeVar("T")
-
-
-def wait_until(what: str, probe: Callable[[], T], timeout: float = BOOT_TIMEOUT) -> T:
-    result: T = wait_for(what, probe, timeout)
-    return result
-
-
-class QemuCloud:
-    """The cloud, its state directory, and the host objects behind its servers."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.cloud = self._start()
-
-    def _start(self) -> Cloud:
-        cloud = start_cloud(self.tmp, "sqlite", None, EXTRA)
-        try:
-            wait_until("the compute node", lambda: cloud.osc_json("hypervisor", "list"), 60)
-        except BaseException:
-            stop_cloud(cloud)
-            raise
-        return cloud
-
-    def ownstack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "ownstack", "--state-dir",
-                   str(self.cloud.state_dir)]
-        for item in port_overrides(self.cloud.port):
-            command += ["--set", item]
-        result = subprocess.run([*command, *args], capture_output=True, text=True,
-                                timeout=300, check=False)
-        if check:
-            assert result.returncode == 0, f"ownstack {args} failed:\n{result.stderr}"
-        return result
-
-    def kill_and_restart(self) -> None:
-        self.cloud.process.send_signal(signal.SIGKILL)
-        self.cloud.process.wait(timeout=30)
-        self.cloud = self._start()
-
-    @property
-    def instances(self) -> Path:
-        return self.cloud.state_dir / "compute" / "qemu" / "e2e-node" / "instances"
-
-    def console(self, server: str) -> str:
-        return str(self.cloud.osc("console", "log", "show", server).stdout)
-
-    def wait_console(self, server: str, text: str, count: int = 1) -> str:
-        return wait_until(f"{text!r} x{count} on the console of {server}", lambda: (
-            out := self.console(server)).count(text) >= count and out)
-
-    def status(self, server: str) -> str:
-        return str(self.cloud.osc_json("server", "show", server)["status"])
-
-    def allocations(self, server_id: str) -> dict[str, Any]:
-        response = httpx.get(f"{self.cloud.placement_url}/allocations/{server_id}",
-                             headers={"X-Auth-Token": self.cloud.admin_token()})
-        return dict(response.json()["allocations"])
-
-
-def qemu_pids(uuid: str) -> list[int]:
-    """Live QEMU processes whose command line names ``uuid``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"qemu-system-x86_64") and uuid.encode() in argv:
-            pids.append(int(entry.name))
-    return pids
-
 
 def assert_no_leftovers(env: QemuCloud, server_id: str) -> None:
     assert qemu_pids(server_id) == []
@@ -124,6 +43,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QemuCloud]:
     try:
         seeded = env.ownstack("seed", "--image", str(image))
         assert "ownstack-tiny" in seeded.stdout and "m1.nano" in seeded.stdout
+        assert "network public: 172.24.4.0/24" in seeded.stdout, seeded.stdout
+        assert "security group default: tcp 22 in" in seeded.stdout, seeded.stdout
+        again = env.ownstack("seed")                 # idempotent: nothing twice
+        assert "network public" not in again.stdout and "security group" not in again.stdout
+        public = env.cloud.osc_json("network", "show", "public")
+        assert public["router:external"] is True
+        assert public["provider:network_type"] == "flat"
         key = env.tmp / "id.pub"
         key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq6yVQ1qDS6WmrNHbO0gN8NvMGQl"
                        "UqOhzgC6gyqzLbL e2e@ownstack\n")

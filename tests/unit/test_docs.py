@@ -40,3 +40,22 @@ def test_every_path_the_architecture_map_names_exists() -> None:
     assert len(named) > 40                      # the map names modules, not a handful
     missing = sorted(path for path in named if not (REPO / path.rstrip("/")).exists())
     assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+def test_no_file_holds_merge_conflict_markers() -> None:
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    marked = []
+    for name in tracked:
+        path = REPO / name
+        if path.suffix not in (".py", ".md", ".toml", ".sh", ".cfg", ".ini", ".yaml", ""):
+            continue
+        try:
+            lines = path.read_text().splitlines()
+        except (UnicodeDecodeError, OSError):
+            continue
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in lines):
+            marked.append(name)
+    assert marked == [], f"merge conflict markers left in {marked}"

@@ -29,8 +29,14 @@ from ownstack.common.config import Config
 from ownstack.network import rpc
 from ownstack.network.agent.dhcp import DhcpController
 from ownstack.network.agent.ports import PortController
+from ownstack.network.agent.routers import RouterController
 from ownstack.network.agent.server_api import NetworkServerAPI
-from ownstack.network.drivers.base import Capability, NetworkDriver, PortNotWired
+from ownstack.network.drivers.base import (
+    Capability,
+    DriverError,
+    NetworkDriver,
+    PortNotWired,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +55,20 @@ class NetworkAgent(Agent):
         self.driver = driver
         self.host = host
         self.server = NetworkServerAPI(bus, host)
-        self.controller = PortController(host=host, driver=driver, server=self.server)
+        bridges = config.network.bridge_mapping
+        self.controller = PortController(host=host, driver=driver, server=self.server,
+                                         bridges=bridges)
         self.ports = self.work_queue(self.controller)
         # DHCP servers, keyed by network id: only on a driver that can run them.
         self.dhcp: WorkQueue[str] | None = None
         if driver.capabilities.get(Capability.DHCP.value):
             self.dhcp = self.work_queue(DhcpController(
                 host=host, driver=driver, server=self.server, on_plugged=self.ports.nudge))
+        self.router_controller: RouterController | None = None
+        if driver.capabilities.get(Capability.ROUTERS.value):
+            self.router_controller = RouterController(host=host, driver=driver,
+                                                      server=self.server, bridges=bridges)
+            self.routers = self.work_queue(self.router_controller)
         self.agent_id: str | None = None
         self.admin_state_up = True
         self._started = False
@@ -87,7 +100,8 @@ class NetworkAgent(Agent):
             "start_flag": not self._started,
             "configurations": {
                 "driver": self.config.network.driver,
-                "bridge_mappings": {}, "interface_mappings": {},
+                "bridge_mappings": dict(self.config.network.bridge_mapping),
+                "interface_mappings": {},
                 "tunnel_types": ["vxlan"] if capabilities.get(Capability.VXLAN.value) else [],
                 "capabilities": dict(capabilities),
                 "devices": len(wired),
@@ -115,7 +129,12 @@ class NetworkAgent(Agent):
     async def resync(self) -> None:
         """Every port that differs, then the networks no port uses any more."""
         await super().resync()
-        for network_id in await self.controller.prune_networks():
+        keep: set[str] = set()
+        if self.router_controller is not None:
+            keep |= await self.router_controller.networks()
+        if self.dhcp is not None:
+            keep |= {server.network_id for server in await self.driver.dhcp_servers()}
+        for network_id in await self.controller.prune_networks(keep):
             log.info("network %s removed from %s: no port of it is here", network_id,
                      self.host)
 
@@ -141,6 +160,16 @@ class NetworkAgent(Agent):
             if self.dhcp is None:
                 return {"details": None}
             return {"details": await self.driver.describe_dhcp(str(payload["network_id"]))}
+        if method == "router_changed":
+            if self.router_controller is not None:
+                self.routers.nudge(str(payload["router_id"]))
+            return None
+        if method == "describe_router":
+            try:
+                return {"details": await self.driver.describe_router(
+                    str(payload["router_id"]))}
+            except DriverError:
+                return {"details": None}
         if method == "describe_port":
             try:
                 return {"details": await self.driver.describe_port(str(payload["port_id"]))}

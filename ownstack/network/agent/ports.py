@@ -21,7 +21,9 @@ port that moves between two passes never finds its bridge gone under it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Final
 
 from ownstack.common.agent import Controller, Outcome, Retry, Surveyed
 from ownstack.network.agent.server_api import NetworkServerAPI
@@ -48,16 +50,21 @@ class Step(StrEnum):
     REPORT = "report"
 
 
-def network_spec(network: NetworkInfo) -> NetworkSpec:
+def network_spec(network: NetworkInfo, bridges: Mapping[str, str] | None = None
+                 ) -> NetworkSpec:
+    """The driver's view of a network; ``bridges`` maps physical networks to the host's
+    bridges (``network.bridge_mappings``)."""
+    physical = network["physical_network"]
+    mapped = (bridges or {}).get(physical) if physical else None
     return NetworkSpec(network_id=network["id"], network_type=network["network_type"],
                        segmentation_id=network["segmentation_id"],
-                       physical_network=network["physical_network"], mtu=network["mtu"])
+                       physical_network=physical, mtu=network["mtu"], mapped_bridge=mapped)
 
 
-def port_spec(port: PortInfo) -> PortSpec:
+def port_spec(port: PortInfo, bridges: Mapping[str, str] | None = None) -> PortSpec:
     """The driver's view of a port: what the host must apply for it."""
     return PortSpec(
-        port_id=port["id"], network=network_spec(port["network"]),
+        port_id=port["id"], network=network_spec(port["network"], bridges),
         mac_address=port["mac_address"],
         fixed_ips=tuple(FixedIp(ip["subnet_id"], ip["ip_address"])
                         for ip in port["fixed_ips"]),
@@ -69,11 +76,19 @@ def port_spec(port: PortInfo) -> PortSpec:
         device_owner=port["device_owner"], device_id=port["device_id"])
 
 
-def plan(desired: PortInfo | None, observed: WiredPort | None, host: str) -> Step:
+# Ports whose host side another controller makes (a router's legs are veths into its
+# namespace): the port controller leaves them alone.
+NOT_TAPS: Final = ("network:router_interface", "network:router_gateway")
+
+
+def plan(desired: PortInfo | None, observed: WiredPort | None, host: str,
+         bridges: Mapping[str, str] | None = None) -> Step:
     """The step that moves ``host`` toward ``desired`` for one port."""
+    if desired is not None and desired["device_owner"] in NOT_TAPS:
+        desired = None
     if desired is None or desired["host"] != host:
         return Step.UNWIRE if observed is not None else Step.NOTHING
-    if observed is None or observed.spec != port_spec(desired):
+    if observed is None or observed.spec != port_spec(desired, bridges):
         return Step.WIRE
     if observed.tap_exists and not observed.attached:
         return Step.WIRE            # its tap appeared since it was wired
@@ -87,10 +102,12 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
 
     name = "port"
 
-    def __init__(self, *, host: str, driver: NetworkDriver, server: NetworkServerAPI) -> None:
+    def __init__(self, *, host: str, driver: NetworkDriver, server: NetworkServerAPI,
+                 bridges: Mapping[str, str] | None = None) -> None:
         self.host = host
         self.driver = driver
         self.server = server
+        self.bridges = dict(bridges or {})
 
     async def desired(self, key: str) -> PortInfo | None:
         return await self.server.get_port(key)
@@ -102,7 +119,7 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
         return None
 
     def plan(self, desired: PortInfo | None, observed: WiredPort | None) -> Step:
-        return plan(desired, observed, self.host)
+        return plan(desired, observed, self.host, self.bridges)
 
     def idle(self, plan: Step) -> bool:
         return plan == Step.NOTHING
@@ -117,7 +134,7 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
             if desired is None:
                 return None
             if plan == Step.WIRE:
-                spec = port_spec(desired)
+                spec = port_spec(desired, self.bridges)
                 await self.driver.ensure_network(spec.network)
                 observed = await self.driver.wire_port(spec)
                 log.info("port %s wired on %s (%s)", key, spec.bridge,
@@ -137,9 +154,11 @@ class PortController(Controller[str, PortInfo, WiredPort, Step]):
         return [Surveyed(key, desired.get(key), wired.get(key))
                 for key in [*desired, *(k for k in wired if k not in desired)]]
 
-    async def prune_networks(self) -> list[str]:
-        """Remove the networks no wired port uses; the ids removed."""
+    async def prune_networks(self, keep: set[str] | None = None) -> list[str]:
+        """Remove the networks no wired port uses and that are not in ``keep`` (those a
+        router or DHCP server of this host joins); the ids removed."""
         used = {port.spec.network.network_id for port in await self.driver.wired_ports()}
+        used |= keep or set()
         removed = []
         for network in await self.driver.networks():
             if network.spec.network_id not in used:

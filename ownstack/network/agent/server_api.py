@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ownstack.common.agent.control_plane import ControlPlaneClient
-from ownstack.network.rpc import NETWORK_TOPIC, DhcpNetworkInfo, PortInfo
+from ownstack.network.rpc import NETWORK_TOPIC, DhcpNetworkInfo, PortInfo, RouterInfo
 
 
 class NetworkServerAPI(ControlPlaneClient):
@@ -48,3 +48,16 @@ class NetworkServerAPI(ControlPlaneClient):
         result = await self._call("get_dhcp_network", {"network_id": network_id,
                                                        "host": self.host})
         return cast(DhcpNetworkInfo | None, result["network"])
+
+    async def host_routers(self) -> list[RouterInfo]:
+        result = await self._call("host_routers", {"host": self.host})
+        return cast(list[RouterInfo], list(result["routers"]))
+
+    async def get_router(self, router_id: str) -> RouterInfo | None:
+        result = await self._call("get_router", {"router_id": router_id})
+        return cast(RouterInfo | None, result["router"])
+
+    async def router_status(self, router_id: str, status: str) -> bool:
+        result = await self._call("router_status", {"router_id": router_id,
+                                                    "host": self.host, "status": status})
+        return bool(result["applied"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ownstack.common.api.routing import Handler, RouteTable
 from ownstack.network.api.handlers import (
     agents,
+    diagnostics,
     floatingips,
     ip_availability,
     networks,
@@ -45,6 +46,7 @@ ROUTES: RouteTable = {
     "/v2.0/ports": {"GET": ports.list_ports, "POST": ports.create_port},
     "/v2.0/ports/{port_id}": {"GET": ports.show_port, "PUT": ports.update_port,
                               "DELETE": ports.delete_port},
+    "/v2.0/ports/{port_id}/diagnostics": {"GET": diagnostics.port_diagnostics},
     "/v2.0/agents": {"GET": agents.list_agents},
     "/v2.0/agents/{agent_id}": {"GET": agents.show_agent, "PUT": agents.update_agent,
                                 "DELETE": agents.delete_agent},
@@ -81,6 +83,7 @@ ROUTES: RouteTable = {
     "/v2.0/routers": {"GET": routers.list_routers, "POST": routers.create_router},
     "/v2.0/routers/{router_id}": {"GET": routers.show_router, "PUT": routers.update_router,
                                   "DELETE": routers.delete_router},
+    "/v2.0/routers/{router_id}/diagnostics": {"GET": diagnostics.router_diagnostics},
     "/v2.0/routers/{router_id}/add_router_interface": {"PUT": routers.add_router_interface},
     "/v2.0/routers/{router_id}/remove_router_interface": {
         "PUT": routers.remove_router_interface},

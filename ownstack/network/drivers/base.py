@@ -76,10 +76,13 @@ class NetworkSpec:
     segmentation_id: int | None = None
     physical_network: str | None = None
     mtu: int = 1450
+    # The host bridge of a flat network's physical network (``network.bridge_mappings``,
+    # e.g. ``br-ex``); None: the network's own bridge.
+    mapped_bridge: str | None = None
 
     @property
     def bridge(self) -> str:
-        return naming.bridge_name(self.network_id)
+        return self.mapped_bridge or naming.bridge_name(self.network_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,73 @@ class NetworkInfo:
 
     spec: NetworkSpec
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+# -- routers (L3) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RouterAddress:
+    """An address on a router leg, with its subnet's prefix length (``10.0.0.1``, 24)."""
+
+    ip_address: str
+    prefixlen: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouterLeg:
+    """One port of a router, as the host wires it: a veth whose host end (``tap`` + the
+    port id, :func:`~ownstack.network.drivers.naming.tap_name`) sits on ``bridge`` and
+    whose other end, in the router's namespace, has the port's MAC and addresses."""
+
+    port_id: str
+    mac_address: str
+    bridge: str
+    addresses: tuple[RouterAddress, ...]
+    mtu: int = 1450
+    network_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouterGateway:
+    """The router's leg on the external network, the next hop beyond it, and whether the
+    router source-NATs its subnets' traffic out through it."""
+
+    leg: RouterLeg
+    next_hops: tuple[str, ...] = ()        # the external subnets' gateways (default routes)
+    enable_snat: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIpSpec:
+    floating_ip_address: str
+    fixed_ip_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraRoute:
+    destination: str
+    nexthop: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSpec:
+    """One router as a host carries it. Equal specs need no rework; any difference (an
+    interface added, a floating IP associated) is applied without disturbing the rest."""
+
+    router_id: str
+    interfaces: tuple[RouterLeg, ...] = ()
+    gateway: RouterGateway | None = None
+    routes: tuple[ExtraRoute, ...] = ()
+    floating_ips: tuple[FloatingIpSpec, ...] = ()
+    admin_state_up: bool = True
+
+    @property
+    def namespace(self) -> str:
+        return naming.router_namespace(self.router_id)
+
+
+# -- DHCP ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +377,30 @@ class NetworkDriver(Protocol):
         then reconciles that port). One consumer; ends when the driver closes."""
 
 
+    # -- routers (when the driver has :attr:`Capability.ROUTERS`) --------------------------
+
+    async def ensure_router(self, spec: RouterSpec) -> None:
+        """Make the router exist on this host exactly as ``spec`` says: its legs on their
+        networks' bridges with their MACs, MTUs and addresses, its routes and its NAT
+        (source NAT through the gateway when ``enable_snat``, each floating IP both ways).
+        Idempotent; a router with another spec is brought to this one without disturbing
+        what stays. Raises :class:`DriverError` (the router may then be half made; a
+        repeated call finishes it) when a leg's bridge is not on the host."""
+
+    async def remove_router(self, router_id: str) -> None:
+        """Remove everything of the router from the host. Succeeds if it is gone."""
+
+    async def routers(self) -> list[RouterSpec]:
+        """The routers on this host, each with the spec last applied to it."""
+
+    async def describe_router(self, router_id: str) -> dict[str, Any]:
+        """The host objects behind a router, for ``ownstack show router``: its namespace,
+        legs, routes and NAT rules with their counters. Raises :class:`DriverError` when
+        the router is not on this host."""
+
+
 @runtime_checkable
 class DriverFactory(Protocol):
     def __call__(self, host: str, state_dir: Path, options: Mapping[str, Any]
                  ) -> NetworkDriver: ...
+

@@ -26,12 +26,14 @@ from ownstack.network.drivers.base import (
     Capability,
     DhcpServer,
     DhcpSpec,
+    DriverError,
     NetworkDriver,
     NetworkInfo,
     NetworkMissing,
     NetworkSpec,
     PortNotWired,
     PortSpec,
+    RouterSpec,
     WiredPort,
 )
 
@@ -40,7 +42,7 @@ __all__ = ["FakeNetworkDriver", "FakeNetworkHost", "from_config"]
 EVENT_QUEUE_SIZE = 1024
 DEFAULT_CAPABILITIES: Mapping[str, bool] = {
     Capability.PORT_FILTER.value: True, Capability.VXLAN.value: True,
-    Capability.DHCP.value: True, Capability.ROUTERS.value: False,
+    Capability.DHCP.value: True, Capability.ROUTERS.value: True,
     Capability.METADATA.value: False,
 }
 
@@ -70,6 +72,7 @@ class FakeNetworkHost:
     ports: dict[str, PortSpec] = field(default_factory=dict)          # port id -> applied
     taps: set[str] = field(default_factory=set)                       # taps that exist
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # port id -> groups
+    routers: dict[str, RouterSpec] = field(default_factory=dict)      # router id -> applied
     subscribers: set[asyncio.Queue[str | None]] = field(default_factory=set)
     dhcp: dict[str, FakeDhcp] = field(default_factory=dict)           # network id ->
     next_pid: int = 1000
@@ -247,6 +250,36 @@ class FakeNetworkDriver(NetworkDriver):
     def _server(self, server: FakeDhcp) -> DhcpServer:
         running = server.pid is not None and server.spec.network_id in self.host.bridges
         return DhcpServer(server.spec, running, server.pid)
+
+    # -- routers ------------------------------------------------------------------------
+
+    def _require_routers(self) -> None:
+        if not self._capabilities[Capability.ROUTERS.value]:
+            raise DriverError("this fake host has no routers capability")
+
+    async def ensure_router(self, spec: RouterSpec) -> None:
+        self._require_routers()
+        bridges = {bridge.spec.bridge for bridge in self.host.bridges.values()}
+        for leg in (*spec.interfaces, *([spec.gateway.leg] if spec.gateway else [])):
+            if leg.bridge not in bridges:
+                raise DriverError(f"bridge {leg.bridge} of port {leg.port_id} does not exist")
+        self.host.routers[spec.router_id] = spec
+
+    async def remove_router(self, router_id: str) -> None:
+        self.host.routers.pop(router_id, None)
+
+    async def routers(self) -> list[RouterSpec]:
+        return list(self.host.routers.values())
+
+    async def describe_router(self, router_id: str) -> dict[str, Any]:
+        spec = self.host.routers.get(router_id)
+        if spec is None:
+            raise DriverError(f"router {router_id} is not on this host")
+        return {"namespace": spec.namespace, "driver": "fake",
+                "legs": [leg.port_id for leg in spec.interfaces],
+                "gateway": spec.gateway.leg.port_id if spec.gateway else None,
+                "floating_ips": [(f.floating_ip_address, f.fixed_ip_address)
+                                 for f in spec.floating_ips]}
 
     async def events(self) -> AsyncGenerator[str, None]:
         queue: asyncio.Queue[str | None] = asyncio.Queue(EVENT_QUEUE_SIZE)

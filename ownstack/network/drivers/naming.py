@@ -41,3 +41,24 @@ def binding_details(network_id: str, host: str) -> tuple[str, dict[str, Any]]:
         return VIF_TYPE_UNBOUND, {}
     return VIF_TYPE_BRIDGE, {"bridge_name": bridge_name(network_id), "port_filter": True,
                              "connectivity": "l2"}
+
+
+ROUTER_NAMESPACE_PREFIX: Final = "qrouter-"
+ROUTER_INTERFACE_PREFIX: Final = "qr-"
+ROUTER_GATEWAY_PREFIX: Final = "qg-"
+
+
+def router_namespace(router_id: str) -> str:
+    """The network namespace of a router, as Neutron's L3 agent names it."""
+    return ROUTER_NAMESPACE_PREFIX + router_id
+
+
+def router_interface_name(port_id: str) -> str:
+    """A router interface inside its namespace: ``qr-`` + the first 11 of its port id."""
+    return ROUTER_INTERFACE_PREFIX + port_id[:ID_PREFIX_LENGTH]
+
+
+def router_gateway_name(port_id: str) -> str:
+    """A router's gateway leg inside its namespace: ``qg-`` + the first 11 of its port id."""
+    return ROUTER_GATEWAY_PREFIX + port_id[:ID_PREFIX_LENGTH]
+

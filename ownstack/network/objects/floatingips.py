@@ -152,6 +152,7 @@ def _disassociate(row: FloatingIP) -> None:
     row.fixed_port_id = None
     row.fixed_ip_address = None
     row.router_id = None
+    row.status = DOWN               # mapped nowhere (the API may say DOWN, never ACTIVE)
 
 
 def _fixed_ip_for(port: Port, fixed: Sequence[FixedIp], wanted: str | None) -> FixedIp:
@@ -217,13 +218,15 @@ async def _associate(db: AsyncSession, ctx: RequestContext, row: FloatingIP, por
         async with db.begin_nested():
             await db.execute(sa.update(FloatingIP).where(FloatingIP.id == row.id).values(
                 fixed_port_id=port.id, fixed_ip_address=chosen.ip_address,
-                router_id=router_id).execution_options(synchronize_session=False))
+                router_id=router_id, status=DOWN,
+            ).execution_options(synchronize_session=False))
     except IntegrityError:
         # Another association of the same fixed IP committed first.
         raise _already_associated(row, port.id, chosen.ip_address) from None
     row.fixed_port_id = port.id
     row.fixed_ip_address = chosen.ip_address
     row.router_id = router_id
+    row.status = DOWN               # until the agent hosting the router reports it ACTIVE
 
 
 async def port_details(db: AsyncSession, rows: Sequence[FloatingIP]) -> dict[str, Port]:

@@ -419,6 +419,8 @@ NETWORK = _table("network", {
     ("GET", "/v2.0/ports/{port_id}"): "ooo/ohh",
     ("PUT", "/v2.0/ports/{port_id}"): "ood/ohh",
     ("DELETE", "/v2.0/ports/{port_id}"): "ood/ohh",
+    # ownstack's diagnostics (the host objects): the admin's, as Nova's server diagnostics
+    ("GET", "/v2.0/ports/{port_id}/diagnostics"): "odd/ohh",
     **_tagged("/v2.0/ports/{resource_id}"),
     # Routers and floating IPs: a project's own (another project's are not found; a reader
     # is refused before the router is looked at only where nothing is looked up first).
@@ -427,6 +429,7 @@ NETWORK = _table("network", {
     ("GET", "/v2.0/routers/{router_id}"): "ooo/ohh",
     ("PUT", "/v2.0/routers/{router_id}"): "ood/ohh",
     ("DELETE", "/v2.0/routers/{router_id}"): "ood/ohh",
+    ("GET", "/v2.0/routers/{router_id}/diagnostics"): "odd/ohh",
     ("PUT", "/v2.0/routers/{router_id}/add_router_interface"): "ood/ohh",
     ("PUT", "/v2.0/routers/{router_id}/remove_router_interface"): "ood/ohh",
     ("PUT", "/v2.0/routers/{router_id}/add_extraroutes"): "ood/ohh",

@@ -65,7 +65,9 @@ async def create_floating_ip(req: Req) -> Response:
                                                    data)
         (item,) = await _bodies(db, [row])
         return item
-    return common.one("floatingip", await write(req, work), status=201)
+    answer = await write(req, work)
+    await req.svc.router_changed(answer.get("router_id"))
+    return common.one("floatingip", answer, status=201)
 
 
 async def update_floating_ip(req: Req) -> Response:
@@ -74,18 +76,25 @@ async def update_floating_ip(req: Req) -> Response:
     async def work(db: Any) -> dict[str, Any]:
         row = await _visible(req, db)
         req.svc.enforce(req.ctx, "update_floatingip", _target(row))
+        routers_before.append(row.router_id)
         row = await floatingips.update_floating_ip(db, req.ctx, row, data,
                                                    common.revision(req))
         (item,) = await _bodies(db, [row])
         return item
-    return common.one("floatingip", await write(req, work))
+    routers_before: list[str | None] = []
+    answer = await write(req, work)
+    for router_id in {*routers_before, answer.get("router_id")}:
+        await req.svc.router_changed(router_id)
+    return common.one("floatingip", answer)
 
 
 async def delete_floating_ip(req: Req) -> Response:
     async with req.svc.write() as db:
         row = await _visible(req, db)
         req.svc.enforce(req.ctx, "delete_floatingip", _target(row))
+        router_id = row.router_id
         await floatingips.delete_floating_ip(db, row, common.revision(req))
+    await req.svc.router_changed(router_id)
     return empty_response(204)
 
 

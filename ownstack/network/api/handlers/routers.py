@@ -18,7 +18,7 @@ from ownstack.network.errors import (
     ConcurrentUpdate,
     ResourceNotFound,
 )
-from ownstack.network.objects import routers
+from ownstack.network.objects import router_info, routers
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Router
 from ownstack.network.objects.standard import tags_of
@@ -41,6 +41,13 @@ async def write(req: Req, work: Callable[[Any], Awaitable[T]]) -> T:
             if attempt == _ATTEMPTS - 1:
                 raise
     raise ConcurrentUpdate
+
+
+async def _hosted(req: Req, db: Any, router_id: str) -> str:
+    """Bind the router's ports to its host (scheduling it if it has none) inside the
+    write; the host ("" when no agent can take it yet)."""
+    return await router_info.schedule(db, router_id,
+                                      down_time=req.svc.settings.agent_down_time)
 
 
 def _target(row: Router) -> dict[str, Any]:
@@ -118,16 +125,23 @@ async def update_router(req: Req) -> Response:
         _enforce(req, "update", data, _target(row))
         row = await routers.update_router(db, req.svc.settings, req.ctx, row, data,
                                           common.revision(req))
+        hosts.append(await router_info.router_host(db, row.id))
+        await _hosted(req, db, row.id)
         (item,) = await _bodies(req, db, [row])
         return item
-    return common.one("router", await write(req, work))
+    hosts: list[str] = []
+    answer = await write(req, work)
+    await req.svc.router_changed(answer["id"], *hosts)
+    return common.one("router", answer)
 
 
 async def delete_router(req: Req) -> Response:
     async with req.svc.write() as db:
         row = await _visible_router(req, db)
         req.svc.enforce(req.ctx, "delete_router", _target(row))
+        host = await router_info.router_host(db, row.id)
         await routers.delete_router(db, row, common.revision(req))
+    await req.svc.router_changed(row.id, host)
     return empty_response(204)
 
 
@@ -138,8 +152,10 @@ async def add_router_interface(req: Req) -> Response:
         row = await _visible_router(req, db)
         req.svc.enforce(req.ctx, "add_router_interface", _target(row))
         answer = await routers.add_interface(db, req.svc.settings, req.ctx, row, data)
+        await _hosted(req, db, row.id)
         return answer.as_dict()
     answer = await write(req, work)
+    await req.svc.router_changed(req.params["router_id"])
     # The subnet's DHCP server now (no longer) routes 169.254.169.254 itself.
     await req.svc.dhcp_changed(str(answer["network_id"]))
     return json_response(answer)
@@ -151,9 +167,12 @@ async def remove_router_interface(req: Req) -> Response:
     async def work(db: Any) -> dict[str, Any]:
         row = await _visible_router(req, db)
         req.svc.enforce(req.ctx, "remove_router_interface", _target(row))
+        hosts.append(await router_info.router_host(db, row.id))
         answer = await routers.remove_interface(db, req.ctx, row, data)
         return answer.as_dict()
+    hosts: list[str] = []
     answer = await write(req, work)
+    await req.svc.router_changed(req.params["router_id"], *hosts)
     # The subnet's DHCP server now (no longer) routes 169.254.169.254 itself.
     await req.svc.dhcp_changed(str(answer["network_id"]))
     return json_response(answer)
@@ -169,7 +188,9 @@ async def _extraroutes(req: Req, action: str) -> Response:
         await change(db, row, data["routes"])
         (item,) = await _bodies(req, db, [row])
         return item
-    return common.one("router", await write(req, work))
+    answer = await write(req, work)
+    await req.svc.router_changed(answer["id"])
+    return common.one("router", answer)
 
 
 async def add_extraroutes(req: Req) -> Response:

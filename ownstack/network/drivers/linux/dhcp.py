@@ -43,7 +43,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Final
 
-from pyroute2 import AsyncIPRoute, netns  # type: ignore[import-untyped]
+from pyroute2 import AsyncIPRoute, netns
 
 from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import (

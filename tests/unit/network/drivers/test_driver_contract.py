@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from helpers.network_driver_contract import NetworkDriverContract, NetworkHarness
+from helpers.router_contract import RouterDriverContract
 from ownstack.network.drivers.base import NetworkDriver
 from ownstack.network.drivers.fake import FakeNetworkDriver, FakeNetworkHost
 
@@ -42,3 +43,7 @@ async def _unset(*args: object) -> NetworkDriver:
 
 class TestFakeNetworkDriver(NetworkDriverContract):
     pass
+
+
+class TestFakeRouters(RouterDriverContract):
+    """The router contract over the fake driver (the same ``h``)."""

@@ -1,0 +1,96 @@
+"""The all-in-one cloud with the QEMU driver under TCG, for the end-to-end tests: started
+on a state directory of its own, driven through the `openstack` CLI, with the host objects
+behind its servers (QEMU processes in /proc, guest files, Placement allocations)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from helpers.process import Cloud, port_overrides, start_cloud, stop_cloud
+from helpers.process import wait_until as wait_for
+
+BOOT_TIMEOUT = 120.0          # POST to the login marker under TCG, with margin for a busy CI
+EXTRA = ("compute.driver=qemu", "compute.virt_type=qemu", "compute.host=e2e-node",
+         "compute.shutdown_timeout=20", "compute.report_interval=1",
+         "compute.resync_interval=5")
+T = TypeVar("T")
+
+
+def wait_until(what: str, probe: Callable[[], T], timeout: float = BOOT_TIMEOUT) -> T:
+    result: T = wait_for(what, probe, timeout)
+    return result
+
+
+class QemuCloud:
+    """The cloud, its state directory, and the host objects behind its servers."""
+
+    def __init__(self, tmp: Path, extra: tuple[str, ...] = ()) -> None:
+        self.tmp = tmp
+        self.extra = (*EXTRA, *extra)
+        self.cloud = self._start()
+
+    def _start(self) -> Cloud:
+        cloud = start_cloud(self.tmp, "sqlite", None, self.extra)
+        try:
+            wait_until("the compute node", lambda: cloud.osc_json("hypervisor", "list"), 60)
+        except BaseException:
+            stop_cloud(cloud)
+            raise
+        return cloud
+
+    def ownstack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "ownstack", "--state-dir",
+                   str(self.cloud.state_dir)]
+        for item in port_overrides(self.cloud.port):
+            command += ["--set", item]
+        result = subprocess.run([*command, *args], capture_output=True, text=True,
+                                timeout=300, check=False)
+        if check:
+            assert result.returncode == 0, f"ownstack {args} failed:\n{result.stderr}"
+        return result
+
+    def kill_and_restart(self) -> None:
+        self.cloud.process.send_signal(signal.SIGKILL)
+        self.cloud.process.wait(timeout=30)
+        self.cloud = self._start()
+
+    @property
+    def instances(self) -> Path:
+        return self.cloud.state_dir / "compute" / "qemu" / "e2e-node" / "instances"
+
+    def console(self, server: str) -> str:
+        return str(self.cloud.osc("console", "log", "show", server).stdout)
+
+    def wait_console(self, server: str, text: str, count: int = 1) -> str:
+        return wait_until(f"{text!r} x{count} on the console of {server}", lambda: (
+            out := self.console(server)).count(text) >= count and out)
+
+    def status(self, server: str) -> str:
+        return str(self.cloud.osc_json("server", "show", server)["status"])
+
+    def allocations(self, server_id: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.cloud.placement_url}/allocations/{server_id}",
+                             headers={"X-Auth-Token": self.cloud.admin_token()})
+        return dict(response.json()["allocations"])
+
+
+def qemu_pids(uuid: str) -> list[int]:
+    """Live QEMU processes whose command line names ``uuid``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"qemu-system-x86_64") and uuid.encode() in argv:
+            pids.append(int(entry.name))
+    return pids
