@@ -38,7 +38,7 @@ import logging
 import os
 import shutil
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Final
@@ -57,6 +57,7 @@ from ownstack.network.drivers.base import (
     NetworkMissing,
     NetworkSpec,
 )
+from ownstack.network.drivers.linux.run import run
 
 log = logging.getLogger(__name__)
 
@@ -256,16 +257,6 @@ def _read_pid(state: Path) -> int | None:
         return None
 
 
-async def _run(argv: Sequence[str]) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT)
-    out, _ = await proc.communicate()
-    if proc.returncode != 0:
-        raise DriverError(f"{argv[0]} {' '.join(argv[1:4])} ... failed "
-                          f"({proc.returncode}): {out.decode(errors='replace').strip()}")
-
-
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -308,7 +299,7 @@ class LinuxDhcp:
             os.kill(pid, signal.SIGHUP)        # rereads hostsfile and optsfile
         else:
             await self._stop_dnsmasq(spec.network_id)
-            await _run(["ip", "netns", "exec", namespace_name(spec.network_id), *argv])
+            await run(["ip", "netns", "exec", namespace_name(spec.network_id), *argv])
             pid = self._running_pid(spec.network_id, argv)
             if pid is None:
                 raise DriverError(f"dnsmasq of network {spec.network_id} did not stay up")

@@ -22,6 +22,7 @@ from ownstack.network.drivers.base import (
     DhcpHost,
     DhcpSpec,
     DhcpSubnet,
+    DriverError,
     FixedIp,
     NetworkMissing,
     NetworkSpec,
@@ -278,3 +279,16 @@ async def test_a_new_dhcp_port_replaces_the_old_ones_interface(lab: Lab) -> None
         assert await host.link_lookup(ifname=naming.tap_name(new.port_id)) != []
     assert second.pid != first.pid
     assert (await lab.dhclient(port(5).mac_address) or {}).get("ip") == "10.99.0.5"
+
+
+async def test_a_dnsmasq_that_refuses_to_start_is_a_driver_error(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = dhcp.dnsmasq_argv
+    monkeypatch.setattr(dhcp, "dnsmasq_argv",
+                        lambda spec, state: [*real(spec, state), "--no-such-option"])
+
+    with pytest.raises(DriverError, match="dnsmasq"):
+        await lab.server.ensure(make_spec(lab.network_id, port(5)))
+
+    (seen,) = await lab.server.servers()
+    assert not seen.running
