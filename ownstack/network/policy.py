@@ -76,6 +76,8 @@ _AGENT: Final[dict[str, str]] = {
     "get_agent": ADMIN,
     "update_agent": ADMIN,
     "delete_agent": ADMIN,
+    "get_dhcp-networks": ADMIN,
+    "get_dhcp-agents": ADMIN,
 }
 
 _IP_AVAILABILITY: Final[dict[str, str]] = {

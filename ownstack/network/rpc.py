@@ -35,6 +35,13 @@ Network service methods (topic ``network``)
     ``{"members": {group_id: {"v4": [str], "v6": [str]}}}``: the fixed IPs and allowed
     address pair IPs (or CIDRs) of every port in each group, bound anywhere; what a rule
     with that ``remote_group_id`` matches. A group that does not exist has no members.
+``dhcp_networks`` (call, from an agent's resync when its driver has the DHCP capability)
+    ``{"host"}`` -> ``{"networks": [DhcpNetworkInfo]}``: every network whose DHCP the
+    host's agent serves (:mod:`ownstack.network.objects.dhcp`). A DHCP network with no
+    agent yet is given one first (the alive DHCP-capable agent serving the fewest).
+``get_dhcp_network`` (call) ``{"network_id", "host"}`` -> ``{"network": DhcpNetworkInfo |
+    None}``: what dnsmasq needs for one network; ``None`` when ``host`` does not serve it
+    (any more): no DHCP subnet, another agent, or the network is gone.
 ``port_status`` (call, from an agent once a port is wired or unwired)
     ``{"port_id", "host", "status": "ACTIVE" | "DOWN"}``. Applied only while the port is
     bound to ``host``: a report from a host the port has left changes nothing. The API
@@ -63,6 +70,10 @@ Agent methods (topic ``network.<host>``)
 ``group_members_changed`` (cast) ``{"security_group_ids": [str]}``: a port joined or left
     these groups, or changed its addresses; the agent rewrites its sets of them now. Sent
     to each host with a port whose rules name one of them as ``remote_group_id``.
+``dhcp_changed`` (cast) ``{"network_id"}``: a subnet or a port of a network this host
+    serves (or served) DHCP for changed; reconcile its DHCP server now.
+``describe_dhcp`` (call) ``{"network_id"}`` -> ``{"details": {...} | None}``: the host
+    objects behind the network's DHCP server (namespace, interface, dnsmasq, leases).
 ``describe_port`` (call) ``{"port_id"}`` -> ``{"details": {...} | None}``: the host objects
     behind a port, for ``ownstack show port``.
 """
@@ -206,3 +217,59 @@ class MetadataPort(TypedDict):
     device_id: str          # the instance
     tenant_id: str          # the port's project, which Nova checks against the instance's
     network_id: str
+
+
+# -- DHCP (see dhcp_networks, get_dhcp_network and dhcp_changed above) ----------
+
+
+class HostRouteInfo(TypedDict):
+    destination: str
+    nexthop: str
+
+
+class PoolInfo(TypedDict):
+    start: str
+    end: str
+
+
+class DhcpSubnetInfo(TypedDict):
+    """A subnet as a DHCP server needs it; ``has_router``: a router interface holds its
+    gateway address (else the server hands out the metadata route via itself)."""
+
+    id: str
+    cidr: str
+    ip_version: int
+    gateway_ip: str | None
+    enable_dhcp: bool
+    dns_nameservers: list[str]
+    host_routes: list[HostRouteInfo]
+    allocation_pools: list[PoolInfo]
+    ipv6_ra_mode: str | None
+    ipv6_address_mode: str | None
+    has_router: bool
+
+
+class DhcpPortInfo(TypedDict):
+    id: str
+    mac_address: str
+    fixed_ips: list[FixedIpInfo]
+    status: str                     # ACTIVE once the serving agent reported it
+
+
+class DhcpHostInfo(TypedDict):
+    """One port's static entry: ``hostname`` is Neutron's default (``host-10-0-0-5``)."""
+
+    port_id: str
+    mac_address: str
+    fixed_ips: list[FixedIpInfo]
+    hostname: str
+
+
+class DhcpNetworkInfo(TypedDict):
+    """A network's DHCP server as the serving host's agent needs it."""
+
+    network: NetworkInfo
+    host: str                       # the host serving it
+    port: DhcpPortInfo              # its DHCP port (device_owner network:dhcp)
+    subnets: list[DhcpSubnetInfo]   # every subnet, DHCP-enabled or not
+    hosts: list[DhcpHostInfo]       # every other port of the network with an address

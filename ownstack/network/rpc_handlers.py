@@ -13,11 +13,20 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+from ownstack.common.agent.tasks import TaskSet
 from ownstack.common.bus import Bus, Payload, Subscription
+from ownstack.common.config import NetworkConfig
 from ownstack.common.db.database import Database
 from ownstack.network import rpc
 from ownstack.network.notifier import ComputeNotifier
-from ownstack.network.objects import agents, bindings, metadata_lookup, router_info, sg_members
+from ownstack.network.objects import (
+    agents,
+    bindings,
+    dhcp,
+    metadata_lookup,
+    router_info,
+    sg_members,
+)
 from ownstack.network.objects.bindings import PortState
 
 log = logging.getLogger(__name__)
@@ -36,17 +45,22 @@ class UnknownMethod(ValueError):
 class NetworkRpc:
     """Serves ``network`` and nudges agents; started and stopped with the API's state."""
 
-    def __init__(self, db: Database, bus: Bus, notifier: ComputeNotifier) -> None:
+    def __init__(self, db: Database, bus: Bus, notifier: ComputeNotifier,
+                 settings: NetworkConfig) -> None:
         self.db = db
+        self.settings = settings
         self.bus = bus
         self.notifier = notifier
         self._subscriptions: list[Subscription] = []
+        self._tasks = TaskSet()
         self._handlers: dict[str, Handler] = {
             "report_agent": self.report_agent,
             "host_ports": self.host_ports,
             "host_networks": self.host_networks,
             "get_port": self.get_port,
             "port_status": self.port_status,
+            "dhcp_networks": self.dhcp_networks,
+            "get_dhcp_network": self.get_dhcp_network,
             "host_routers": self.host_routers,
             "get_router": self.get_router,
             "router_status": self.router_status,
@@ -62,6 +76,7 @@ class NetworkRpc:
         for subscription in self._subscriptions:
             await subscription.cancel()
         self._subscriptions.clear()
+        await self._tasks.cancel()
 
     async def handle(self, method: str, payload: Payload) -> Any:
         handler = self._handlers.get(method)
@@ -97,6 +112,19 @@ class NetworkRpc:
             return {"applied": False, "status": None}
         self.notifier.port_changes([change])
         return {"applied": True, "status": change[1].status}
+
+    async def dhcp_networks(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.write() as session:
+            networks, nudges = await dhcp.host_networks(session, self.settings,
+                                                        str(payload["host"]))
+        for network_id, hosts in nudges.items():
+            await self._cast(hosts, "dhcp_changed", {"network_id": network_id})
+        return {"networks": networks}
+
+    async def get_dhcp_network(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            return {"network": await dhcp.network_info(session, str(payload["network_id"]),
+                                                       str(payload["host"]))}
 
     async def host_routers(self, payload: Payload) -> dict[str, Any]:
         host = str(payload["host"])
@@ -134,6 +162,20 @@ class NetworkRpc:
 
     # -- nudges to agents ---------------------------------------------------------------
 
+    async def dhcp_changed(self, network_id: str, hosts: set[str] | None = None) -> None:
+        """After a subnet or a port of the network changed: nudge the DHCP server's host,
+        and ``hosts`` (those that lost the network). Never raises."""
+        hosts = set(hosts or ())
+        try:
+            async with self.db.read() as session:
+                host = await dhcp.serving_host(session, network_id)
+        except Exception:
+            log.exception("could not find the DHCP host of network %s", network_id)
+            host = None
+        if host:
+            hosts.add(host)
+        await self._cast(hosts, "dhcp_changed", {"network_id": network_id})
+
     async def router_changed(self, router_id: str, *hosts: str) -> None:
         """After a router, its interfaces, gateway, routes or floating IPs changed: nudge
         the agent hosting it (and any host it left). Never raises."""
@@ -156,6 +198,9 @@ class NetworkRpc:
         hosts = {state.host for state in (before, after) if state is not None and state.host}
         await self._cast(hosts, "port_changed", {"port_id": port.id})
         self.notifier.port_changes([(before, after)])
+        # In the background: the port's answer waits for no DHCP lookup (a caller such as
+        # the conductor acts on it before the port's agent reports it wired).
+        self._tasks.spawn(self.dhcp_changed(port.network_id))
         changed = membership_changes(before, after)
         if changed:
             await self.members_changed(changed)

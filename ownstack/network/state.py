@@ -32,7 +32,7 @@ class NetworkState(ServiceState):
         self.identity = peers.identity_client(cache_ttl=config.network.token_cache_ttl)
         self.bus: Bus = peers.bus
         self.notifier = ComputeNotifier(peers)
-        self.rpc = NetworkRpc(self.db, self.bus, self.notifier)
+        self.rpc = NetworkRpc(self.db, self.bus, self.notifier, config.network)
 
     async def start(self) -> None:
         await self.peers.open_bus()
@@ -55,6 +55,10 @@ class NetworkState(ServiceState):
         hosts concerned are nudged and compute told of a status change; never raises."""
         await self.rpc.port_changed(before, after)
 
+    async def dhcp_changed(self, network_id: str, hosts: set[str] | None = None) -> None:
+        """Call after a subnet change commits, with the hosts :func:`~ownstack.network.
+        objects.dhcp.sync_network` returned: the network's DHCP agent looks again."""
+        await self.rpc.dhcp_changed(network_id, hosts)
     async def router_changed(self, router_id: str | None, *hosts: str) -> None:
         """Call after a change to a router (its gateway, interfaces, routes, floating IPs)
         commits, with the hosts it was on before: the agent hosting it looks again."""

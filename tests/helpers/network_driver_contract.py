@@ -26,6 +26,9 @@ from ownstack.network.drivers.base import (
     DOWN,
     AddressPair,
     Capability,
+    DhcpHost,
+    DhcpSpec,
+    DhcpSubnet,
     DriverError,
     FixedIp,
     NetworkDriver,
@@ -98,6 +101,22 @@ class Events:
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
+
+
+def a_dhcp_spec(network: NetworkSpec, *hosts: DhcpHost) -> DhcpSpec:
+    subnet = DhcpSubnet(str(uuid.uuid4()), "10.0.0.0/24", 4, gateway_ip="10.0.0.1")
+    return DhcpSpec(network, str(uuid.uuid4()), "fa:16:3e:00:00:02",
+                    (FixedIp(subnet.subnet_id, "10.0.0.2"),), (subnet,), hosts)
+
+
+def a_dhcp_host(spec: DhcpSpec, n: int) -> DhcpHost:
+    return DhcpHost(str(uuid.uuid4()), f"fa:16:3e:00:01:{n:02x}",
+                    (FixedIp(spec.subnets[0].subnet_id, f"10.0.0.{n}"),), f"host-10-0-0-{n}")
+
+
+def needs_dhcp(h: NetworkHarness) -> None:
+    """Every driver under the contract runs DHCP servers (fake and Linux)."""
+    assert h.driver.capabilities[Capability.DHCP.value] is True
 
 
 class NetworkDriverContract:
@@ -299,3 +318,71 @@ class NetworkDriverContract:
         driver = await h.restart()
         await driver.init_host()
         assert await driver.group_members() == {group: (["10.0.0.5"], [])}
+
+
+
+    # --- DHCP (drivers with Capability.DHCP) ----------------------------------------------
+
+    async def test_ensure_dhcp_needs_its_network(self, h: NetworkHarness) -> None:
+        needs_dhcp(h)
+        with pytest.raises(NetworkMissing):
+            await h.driver.ensure_dhcp(a_dhcp_spec(a_network()))
+
+    async def test_ensure_dhcp_runs_a_server_listed_and_described(
+            self, h: NetworkHarness) -> None:
+        needs_dhcp(h)
+        network = a_network()
+        await h.driver.ensure_network(network)
+        spec = a_dhcp_spec(network)
+        spec = replace(spec, hosts=(a_dhcp_host(spec, 5),))
+
+        server = await h.driver.ensure_dhcp(spec)
+        again = await h.driver.ensure_dhcp(spec)
+
+        assert server.running and server.spec == spec and again.pid == server.pid
+        assert await h.driver.dhcp_servers() == [again]
+        described = await h.driver.describe_dhcp(network.network_id)
+        assert described is not None
+        assert described["namespace"] == f"qdhcp-{network.network_id}"
+        assert await h.driver.describe_dhcp(str(uuid.uuid4())) is None
+
+    async def test_new_hosts_keep_the_server_new_subnets_restart_it(
+            self, h: NetworkHarness) -> None:
+        needs_dhcp(h)
+        network = a_network()
+        await h.driver.ensure_network(network)
+        spec = a_dhcp_spec(network)
+        first = await h.driver.ensure_dhcp(spec)
+
+        hosts = await h.driver.ensure_dhcp(replace(spec, hosts=(a_dhcp_host(spec, 7),)))
+        other = DhcpSubnet(str(uuid.uuid4()), "10.1.0.0/24", 4)
+        subnets = await h.driver.ensure_dhcp(replace(spec, subnets=(*spec.subnets, other)))
+
+        assert hosts.pid == first.pid
+        assert subnets.pid != first.pid and subnets.running
+
+    async def test_remove_dhcp_removes_it_and_succeeds_when_gone(
+            self, h: NetworkHarness) -> None:
+        needs_dhcp(h)
+        network = a_network()
+        await h.driver.ensure_network(network)
+        await h.driver.ensure_dhcp(a_dhcp_spec(network))
+
+        await h.driver.remove_dhcp(network.network_id)
+        await h.driver.remove_dhcp(network.network_id)
+
+        assert await h.driver.dhcp_servers() == []
+        assert await h.driver.describe_dhcp(network.network_id) is None
+
+    async def test_a_new_driver_adopts_a_running_dhcp_server(self, h: NetworkHarness) -> None:
+        needs_dhcp(h)
+        network = a_network()
+        await h.driver.ensure_network(network)
+        spec = a_dhcp_spec(network)
+        server = await h.driver.ensure_dhcp(spec)
+
+        driver = await h.restart()
+        await driver.init_host()
+
+        assert await driver.dhcp_servers() == [server]
+        assert (await driver.ensure_dhcp(spec)).pid == server.pid

@@ -9,9 +9,11 @@ driver's tap events (a guest's tap appeared or vanished), and the periodic resyn
 also removes networks no port uses any more.
 
 It registers and heartbeats with ``report_agent`` every ``network.report_interval``, so
-``openstack network agent list`` shows it alive. The Linux data-path issue adds its DHCP,
-L3, security-group and metadata controllers beside the port controller, each one more
-:meth:`~ownstack.common.agent.Agent.work_queue`.
+``openstack network agent list`` shows it alive. When its driver has the DHCP capability
+it also runs the DHCP servers of the networks the service gives it
+(:class:`~.dhcp.DhcpController`, keyed by network id, nudged by ``dhcp_changed``), in a
+work queue of its own. L3, security-group and metadata controllers join them, each one
+more :meth:`~ownstack.common.agent.Agent.work_queue`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ownstack.common.agent import Agent
+from ownstack.common.agent import Agent, WorkQueue
 from ownstack.common.bus import Bus, Payload
 from ownstack.common.config import Config
 from ownstack.network import rpc
+from ownstack.network.agent.dhcp import DhcpController
 from ownstack.network.agent.groups import GroupController
 from ownstack.network.agent.metadata import MetadataAgent
 from ownstack.network.agent.ports import PortController
@@ -63,6 +66,11 @@ class NetworkAgent(Agent):
         # After the ports, so a resync sees the groups the ports' new rules name.
         self.group_controller = GroupController(driver=driver, server=self.server)
         self.groups = self.work_queue(self.group_controller)
+        # DHCP servers, keyed by network id: only on a driver that can run them.
+        self.dhcp: WorkQueue[str] | None = None
+        if driver.capabilities.get(Capability.DHCP.value):
+            self.dhcp = self.work_queue(DhcpController(
+                host=host, driver=driver, server=self.server))
         self.router_controller: RouterController | None = None
         if driver.capabilities.get(Capability.ROUTERS.value):
             self.router_controller = RouterController(host=host, driver=driver,
@@ -144,6 +152,8 @@ class NetworkAgent(Agent):
         keep: set[str] = set()
         if self.router_controller is not None:
             keep |= await self.router_controller.networks()
+        if self.dhcp is not None:
+            keep |= {server.network_id for server in await self.driver.dhcp_servers()}
         for network_id in await self.controller.prune_networks(keep):
             log.info("network %s removed from %s: no port of it is here", network_id,
                      self.host)
@@ -159,7 +169,17 @@ class NetworkAgent(Agent):
             for port in await self.driver.wired_ports():
                 if port.spec.network.network_id == network_id:
                     self.nudge(port.port_id)
+            if self.dhcp is not None:
+                self.dhcp.nudge(network_id)
             return None
+        if method == "dhcp_changed":
+            if self.dhcp is not None:
+                self.dhcp.nudge(str(payload["network_id"]))
+            return None
+        if method == "describe_dhcp":
+            if self.dhcp is None:
+                return {"details": None}
+            return {"details": await self.driver.describe_dhcp(str(payload["network_id"]))}
         if method == "router_changed":
             if self.router_controller is not None:
                 self.routers.nudge(str(payload["router_id"]))

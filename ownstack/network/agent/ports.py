@@ -91,9 +91,9 @@ def port_spec(port: PortInfo, bridges: Mapping[str, str] | None = None) -> PortS
         device_owner=port["device_owner"], device_id=port["device_id"])
 
 
-# Ports whose host side another controller makes (a router's legs are veths into its
-# namespace): the port controller leaves them alone.
-NOT_TAPS: Final = ("network:router_interface", "network:router_gateway")
+# Ports whose host side another controller makes and reports (a router's legs and a DHCP
+# server's interface are veths into their namespaces): the port controller leaves them.
+NOT_TAPS: Final = ("network:router_interface", "network:router_gateway", "network:dhcp")
 
 
 def plan(desired: PortInfo | None, observed: WiredPort | None, host: str,

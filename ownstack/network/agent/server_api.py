@@ -14,6 +14,7 @@ from typing import Any, cast
 from ownstack.common.agent.control_plane import ControlPlaneClient
 from ownstack.network.rpc import (
     NETWORK_TOPIC,
+    DhcpNetworkInfo,
     MembersInfo,
     MetadataPort,
     PortInfo,
@@ -43,6 +44,17 @@ class NetworkServerAPI(ControlPlaneClient):
         result = await self._call("port_status", {"port_id": port_id, "host": self.host,
                                                   "status": status})
         return bool(result["applied"])
+
+    async def dhcp_networks(self) -> list[DhcpNetworkInfo]:
+        """Every network whose DHCP this host serves."""
+        result = await self._call("dhcp_networks", {"host": self.host})
+        return cast(list[DhcpNetworkInfo], list(result["networks"]))
+
+    async def get_dhcp_network(self, network_id: str) -> DhcpNetworkInfo | None:
+        """The network's DHCP as this host should serve it; None when it should not."""
+        result = await self._call("get_dhcp_network", {"network_id": network_id,
+                                                       "host": self.host})
+        return cast(DhcpNetworkInfo | None, result["network"])
 
     async def host_routers(self) -> list[RouterInfo]:
         result = await self._call("host_routers", {"host": self.host})

@@ -47,7 +47,7 @@ class Capability(StrEnum):
 
     PORT_FILTER = "supports_port_filter"     # security groups and anti-spoofing on ports
     VXLAN = "supports_vxlan"                 # VXLAN segments joined to a network's bridge
-    DHCP = "supports_dhcp"                   # a DHCP server per network (the next issue)
+    DHCP = "supports_dhcp"                   # a DHCP server per network (ensure_dhcp & co.)
     ROUTERS = "supports_routers"             # L3: router namespaces and NAT (the next issue)
     METADATA = "supports_metadata"           # the 169.254.169.254 proxy (the next issue)
 
@@ -254,6 +254,89 @@ def group_networks(addresses: Iterable[str], version: int) -> list[str]:
     return [str(net) for net in kept]
 
 
+# -- DHCP ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HostRoute:
+    destination: str
+    nexthop: str
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpSubnet:
+    """One subnet of a network as its DHCP server serves it. ``has_router``: a router
+    interface holds an address on it (else DHCP hands out a route to 169.254.169.254 via
+    the DHCP port, Neutron's isolated-subnet metadata route)."""
+
+    subnet_id: str
+    cidr: str
+    ip_version: int
+    gateway_ip: str | None = None
+    enable_dhcp: bool = True
+    dns_nameservers: tuple[str, ...] = ()
+    host_routes: tuple[HostRoute, ...] = ()
+    allocation_pools: tuple[tuple[str, str], ...] = ()
+    ipv6_ra_mode: str | None = None
+    ipv6_address_mode: str | None = None
+    has_router: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpHost:
+    """One port's static DHCP entry: its MAC, its addresses and its host name."""
+
+    port_id: str
+    mac_address: str
+    fixed_ips: tuple[FixedIp, ...]
+    hostname: str
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpSpec:
+    """A network's DHCP server as the host runs it: the DHCP port (``port_id``,
+    ``mac_address``, ``fixed_ips``) on ``network``'s bridge, every subnet of the network
+    (served when ``enable_dhcp``) and a static entry per port. Equal specs need nothing
+    done; a spec that differs in ``hosts`` only is applied without restarting the
+    server."""
+
+    network: NetworkSpec
+    port_id: str
+    mac_address: str
+    fixed_ips: tuple[FixedIp, ...]
+    subnets: tuple[DhcpSubnet, ...]
+    hosts: tuple[DhcpHost, ...] = ()
+
+    @property
+    def network_id(self) -> str:
+        return self.network.network_id
+
+    @property
+    def served_subnets(self) -> tuple[DhcpSubnet, ...]:
+        return tuple(subnet for subnet in self.subnets if subnet.enable_dhcp)
+
+    @property
+    def needs_metadata_route(self) -> bool:
+        """An IPv4 subnet served here has no router: 169.254.169.254 is the DHCP port's
+        (the metadata proxy answers it in the DHCP namespace)."""
+        return any(subnet.ip_version == 4 and not subnet.has_router
+                   for subnet in self.served_subnets)
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpServer:
+    """A network's DHCP server as the host has it: the spec last applied, and whether its
+    server process runs (``pid``) with its interface in place (``running``)."""
+
+    spec: DhcpSpec
+    running: bool
+    pid: int | None = None
+
+    @property
+    def network_id(self) -> str:
+        return self.spec.network_id
+
+
 @runtime_checkable
 class NetworkDriver(Protocol):
     """The data path of one host."""
@@ -313,6 +396,33 @@ class NetworkDriver(Protocol):
     async def remove_group(self, group_id: str) -> None:
         """Remove a remote group's sets. Succeeds if gone; raises :class:`DriverError`
         while a wired port's rules still match it (wire that port anew first)."""
+
+
+    # -- DHCP (when the driver has Capability.DHCP) ----------------------------------------
+
+    async def ensure_dhcp(self, spec: DhcpSpec) -> DhcpServer:
+        """Serve DHCP on ``spec.network`` (whose bridge :meth:`ensure_network` made, else
+        :class:`NetworkMissing`): the DHCP port's interface on the bridge with its MAC,
+        addresses and the network's MTU, and a server answering each port of
+        ``spec.hosts`` with its address only (static leases; nobody else gets one).
+        Idempotent; a server with other hosts is brought to ``spec`` without a restart
+        (its process, its ``pid``, stays), one with other subnets or another port is
+        restarted. Returns the server as :meth:`dhcp_servers` would show it, running.
+        Raises :class:`DriverError` when the host refuses; a repeated call fixes
+        whatever a failed one left."""
+
+    async def remove_dhcp(self, network_id: str) -> None:
+        """Stop the network's DHCP server and remove everything it had on the host (its
+        interface, namespace and files). Succeeds if there is none."""
+
+    async def dhcp_servers(self) -> list[DhcpServer]:
+        """Every DHCP server this host has, as it is: one whose process died or whose
+        interface vanished is listed with ``running`` False."""
+
+    async def describe_dhcp(self, network_id: str) -> dict[str, Any] | None:
+        """The host objects behind a network's DHCP server, for operators: its namespace,
+        interface, addresses, process (pid, command line), host entries and leases;
+        ``None`` when the host has none."""
 
     def events(self) -> AsyncIterator[str]:
         """The id of each port whose tap appeared, vanished or changed, as it happens (the

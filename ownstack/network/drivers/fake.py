@@ -23,6 +23,8 @@ from typing import Any
 from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import (
     Capability,
+    DhcpServer,
+    DhcpSpec,
     DriverError,
     NetworkDriver,
     NetworkInfo,
@@ -39,7 +41,7 @@ __all__ = ["FakeNetworkDriver", "FakeNetworkHost", "from_config"]
 EVENT_QUEUE_SIZE = 1024
 DEFAULT_CAPABILITIES: Mapping[str, bool] = {
     Capability.PORT_FILTER.value: True, Capability.VXLAN.value: True,
-    Capability.DHCP.value: False, Capability.ROUTERS.value: True,
+    Capability.DHCP.value: True, Capability.ROUTERS.value: True,
     Capability.METADATA.value: False,
 }
 
@@ -48,6 +50,15 @@ DEFAULT_CAPABILITIES: Mapping[str, bool] = {
 class FakeBridge:
     spec: NetworkSpec
     members: set[str] = field(default_factory=set)          # tap names on the bridge
+
+
+@dataclass
+class FakeDhcp:
+    """A network's DHCP server: the spec applied and its (simulated) process."""
+
+    spec: DhcpSpec
+    pid: int | None
+    restarts: int = 0
 
 
 @dataclass
@@ -63,6 +74,8 @@ class FakeNetworkHost:
     # remote group id -> (IPv4, IPv6) members, as the Linux driver's nft sets hold them
     group_sets: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     subscribers: set[asyncio.Queue[str | None]] = field(default_factory=set)
+    dhcp: dict[str, FakeDhcp] = field(default_factory=dict)           # network id ->
+    next_pid: int = 1000
 
     # -- behind the agent's back (the compute side, an operator) ------------------------
 
@@ -80,6 +93,12 @@ class FakeNetworkHost:
         for bridge in self.bridges.values():
             bridge.members.discard(tap)
         self.notify(port_id)
+
+    def kill_dhcp(self, network_id: str) -> None:
+        """The network's DHCP server process died."""
+        server = self.dhcp.get(network_id)
+        if server is not None:
+            server.pid = None
 
     def delete_bridge(self, network_id: str) -> None:
         """Someone removed a bridge by hand; its taps fall off it."""
@@ -198,6 +217,45 @@ class FakeNetworkDriver(NetworkDriver):
                           if port_id in self.host.filters},
                 "driver": "fake"}
 
+    # -- DHCP --------------------------------------------------------------------------
+
+    async def ensure_dhcp(self, spec: DhcpSpec) -> DhcpServer:
+        if spec.network_id not in self.host.bridges:
+            raise NetworkMissing(spec.network_id)
+        server = self.host.dhcp.get(spec.network_id)
+        if server is None:
+            server = self.host.dhcp[spec.network_id] = FakeDhcp(spec, None)
+        if server.pid is None or _restart_needed(server.spec, spec):
+            if server.pid is not None:
+                server.restarts += 1
+            server.pid = self.host.next_pid
+            self.host.next_pid += 1
+        server.spec = spec
+        return self._server(server)
+
+    async def remove_dhcp(self, network_id: str) -> None:
+        self.host.dhcp.pop(network_id, None)
+
+    async def dhcp_servers(self) -> list[DhcpServer]:
+        return [self._server(server) for server in self.host.dhcp.values()]
+
+    async def describe_dhcp(self, network_id: str) -> dict[str, Any] | None:
+        server = self.host.dhcp.get(network_id)
+        if server is None:
+            return None
+        spec = server.spec
+        return {"namespace": f"qdhcp-{network_id}", "pid": server.pid,
+                "interface": naming.tap_name(spec.port_id),
+                "addresses": [ip.ip_address for ip in spec.fixed_ips],
+                "hosts": [{"mac_address": host.mac_address, "hostname": host.hostname,
+                           "ip_addresses": [ip.ip_address for ip in host.fixed_ips]}
+                          for host in spec.hosts],
+                "driver": "fake"}
+
+    def _server(self, server: FakeDhcp) -> DhcpServer:
+        running = server.pid is not None and server.spec.network_id in self.host.bridges
+        return DhcpServer(server.spec, running, server.pid)
+
     # -- routers ------------------------------------------------------------------------
 
     def _require_routers(self) -> None:
@@ -258,6 +316,12 @@ class FakeNetworkDriver(NetworkDriver):
         finally:
             self._queues.discard(queue)
             self.host.subscribers.discard(queue)
+
+
+def _restart_needed(old: DhcpSpec, new: DhcpSpec) -> bool:
+    """What a real server cannot reread on SIGHUP: anything but its host entries."""
+    return (old.network, old.port_id, old.mac_address, old.fixed_ips, old.subnets) != \
+        (new.network, new.port_id, new.mac_address, new.fixed_ips, new.subnets)
 
 
 _HOSTS: dict[tuple[str, str], FakeNetworkHost] = {}

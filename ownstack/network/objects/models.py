@@ -236,6 +236,21 @@ class NetworkAgent(Base):
     heartbeat_timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DhcpAgentBinding(Base):
+    """Which network agent serves a network's DHCP, as Neutron's
+    ``networkdhcpagentbindings`` with one agent per network: the scheduler inserts it,
+    and the primary key settles two schedulers racing for one network. It goes with its
+    network or its agent."""
+
+    __tablename__ = "network_dhcp_agent_bindings"
+    __table_args__ = (TABLE_OPTIONS,)
+    network_id: Mapped[str] = mapped_column(
+        ForeignKey("network_networks.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("network_agents.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Router(StandardAttributes, Base):
     """A router: its interfaces are :class:`RouterPort` rows, its gateway a port on an
     external network (``gw_port_id``), its extra routes a JSON list."""

@@ -178,7 +178,8 @@ async def test_external_networks_are_for_admins(compute: CloudClient) -> None:
 async def test_a_full_subnet_ends_the_build_in_error_and_leaks_nothing(compute: CloudClient
                                                                        ) -> None:
     who = await _project(compute)
-    net = await _net(compute, who.token, cidr="10.9.0.0/24",
+    # No DHCP: its port would take the one address first.
+    net = await _net(compute, who.token, cidr="10.9.0.0/24", enable_dhcp=False,
                      allocation_pools=[{"start": "10.9.0.10", "end": "10.9.0.10"}])
     await _port(compute, who.token, net["id"])        # takes the only address
     r = await _boot(compute, who, [{"uuid": net["id"]}])

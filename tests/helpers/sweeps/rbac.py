@@ -408,6 +408,8 @@ NETWORK = _table("network", {
     ("GET", "/v2.0/agents/{agent_id}"): "ohh/ohh",
     ("PUT", "/v2.0/agents/{agent_id}"): "ohh/ohh",
     ("DELETE", "/v2.0/agents/{agent_id}"): "ohh/ohh",
+    ("GET", "/v2.0/agents/{agent_id}/dhcp-networks"): "ohh/ohh",
+    ("GET", "/v2.0/networks/{network_id}/dhcp-agents"): "ohh/ohh",
     ("GET", "/v2.0/network-ip-availabilities"): ADMIN,
     ("GET", "/v2.0/network-ip-availabilities/{network_id}"): ADMIN,
     # A port of another project's (private) network: its network is not found by a

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from ownstack.common.api.app import empty_response
+from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import NotFound
 from ownstack.network.api import common
 from ownstack.network.api.schemas import agents as schema
 from ownstack.network.api.views import agents as views
-from ownstack.network.objects import agents
+from ownstack.network.objects import agents, dhcp, networks
 from ownstack.network.objects.listing import Page, list_page
 from ownstack.network.objects.models import NetworkAgent
 from ownstack.network.state import Req
@@ -65,3 +65,13 @@ async def delete_agent(req: Req) -> Response:
     async with req.svc.write() as db:
         await agents.delete_agent(db, await agents.get_agent(db, req.params["agent_id"]))
     return empty_response(204)
+
+
+async def list_network_dhcp_agents(req: Req) -> Response:
+    """The agents serving a network's DHCP (Neutron's ``dhcp_agent_scheduler``)."""
+    if not req.svc.allowed(req.ctx, "get_dhcp-agents"):
+        raise NotFound()
+    async with req.svc.read() as db:
+        network = await networks.get_network(db, req.ctx, req.params["network_id"])
+        rows = await dhcp.network_agents(db, network.id)
+    return json_response({"agents": [_view(req, row) for row in rows]})

@@ -7,12 +7,13 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ownstack.common.api.app import empty_response
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.errors import NotFound
 from ownstack.network.api import common
 from ownstack.network.api.schemas import networks as schema
 from ownstack.network.api.views import networks as views
 from ownstack.network.errors import AvailabilityZoneNotFound, ResourceNotFound
-from ownstack.network.objects import networks, rbac
+from ownstack.network.objects import agents, dhcp, networks, rbac
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network
 from ownstack.network.objects.standard import tags_of
@@ -46,6 +47,17 @@ async def list_networks(req: Req) -> Response:
         page = await list_page(db, networks.NETWORKS, query, networks.visible(req.ctx))
         items = await _bodies(req, db, page.rows)
     return common.list_response(req, networks.NETWORKS, query, page, items)
+
+
+async def list_agent_dhcp_networks(req: Req) -> Response:
+    """The networks whose DHCP an agent serves (Neutron's ``dhcp_agent_scheduler``); as
+    for the agents themselves, a caller the policy refuses is told of no agent."""
+    if not req.svc.allowed(req.ctx, "get_dhcp-networks"):
+        raise NotFound()
+    async with req.svc.read() as db:
+        agent = await agents.get_agent(db, req.params["agent_id"])
+        items = await _bodies(req, db, await dhcp.agent_networks(db, agent.id))
+    return json_response({"networks": items})
 
 
 async def show_network(req: Req) -> Response:
@@ -92,7 +104,10 @@ async def delete_network(req: Req) -> Response:
     async with req.svc.write() as db:
         row = await networks.get_network(db, req.ctx, req.params["network_id"])
         req.svc.enforce(req.ctx, "delete_network", _target(row))
+        dhcp_host = await dhcp.serving_host(db, row.id)
         await networks.delete_network(db, row, common.revision(req))
+    if dhcp_host:
+        await req.svc.dhcp_changed(row.id, {dhcp_host})
     return empty_response(204)
 
 

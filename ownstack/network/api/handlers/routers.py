@@ -156,6 +156,8 @@ async def add_router_interface(req: Req) -> Response:
         return answer.as_dict()
     answer = await write(req, work)
     await req.svc.router_changed(req.params["router_id"])
+    # The subnet's DHCP server now (no longer) routes 169.254.169.254 itself.
+    await req.svc.dhcp_changed(str(answer["network_id"]))
     return json_response(answer)
 
 
@@ -171,6 +173,8 @@ async def remove_router_interface(req: Req) -> Response:
     hosts: list[str] = []
     answer = await write(req, work)
     await req.svc.router_changed(req.params["router_id"], *hosts)
+    # The subnet's DHCP server now (no longer) routes 169.254.169.254 itself.
+    await req.svc.dhcp_changed(str(answer["network_id"]))
     return json_response(answer)
 
 

@@ -12,7 +12,7 @@ from ownstack.network.api import common
 from ownstack.network.api.schemas import subnets as schema
 from ownstack.network.api.views import subnets as views
 from ownstack.network.errors import ConcurrentUpdate, ResourceNotFound
-from ownstack.network.objects import subnetpools, subnets
+from ownstack.network.objects import dhcp, subnetpools, subnets
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network, Subnet
 from ownstack.network.objects.standard import tags_of
@@ -62,22 +62,25 @@ async def create_subnet(req: Req) -> Response:
     owners = [common.owner(req, data) for data in wanted]
     for attempt in range(subnetpools.ATTEMPTS):
         try:
-            items = await _create(req, wanted, owners)
+            items, nudges = await _create(req, wanted, owners)
             break
         except ConcurrentUpdate:
             # A concurrent create took the network or pool first: run again on what it
             # committed (see objects.subnets); the last loss is the client's 409.
             if attempt == subnetpools.ATTEMPTS - 1:
                 raise
+    for network_id, hosts in nudges.items():
+        await req.svc.dhcp_changed(network_id, hosts)
     if bulk:
         return json_response({"subnets": items}, status=201)
     return common.one("subnet", items[0], status=201)
 
 
 async def _create(req: Req, wanted: list[dict[str, Any]], owners: list[str]
-                  ) -> list[dict[str, Any]]:
+                  ) -> tuple[list[dict[str, Any]], dict[str, set[str]]]:
     async with req.svc.write() as db:
         rows = []
+        nudges: dict[str, set[str]] = {}
         for data, project_id in zip(wanted, owners, strict=True):
             network = await subnets.network_for_new_subnet(db, req.ctx, data["network_id"],
                                                            project_id)
@@ -85,7 +88,9 @@ async def _create(req: Req, wanted: list[dict[str, Any]], owners: list[str]
             rows.append(await subnets.create_subnet(
                 db, req.svc.settings, req.ctx, network, project_id, dict(data),
                 str(uuid.uuid4())))
-        return await _bodies(db, rows)
+        for network_id in dict.fromkeys(row.network_id for row in rows):
+            nudges[network_id] = await dhcp.sync_network(db, req.svc.settings, network_id)
+        return await _bodies(db, rows), nudges
 
 
 async def update_subnet(req: Req) -> Response:
@@ -96,7 +101,9 @@ async def update_subnet(req: Req) -> Response:
         req.svc.enforce(req.ctx, "update_subnet", _target(row, network))
         row = await subnets.update_subnet(db, req.svc.settings, row, network, data,
                                           common.revision(req))
+        hosts = await dhcp.sync_network(db, req.svc.settings, network.id)
         (item,) = await _bodies(db, [row])
+    await req.svc.dhcp_changed(network.id, hosts)
     return common.one("subnet", item)
 
 
@@ -106,4 +113,6 @@ async def delete_subnet(req: Req) -> Response:
         network = (await subnets.networks_of(db, [row]))[row.network_id]
         req.svc.enforce(req.ctx, "delete_subnet", _target(row, network))
         await subnets.delete_subnet(db, row, network, common.revision(req))
+        hosts = await dhcp.sync_network(db, req.svc.settings, network.id)
+    await req.svc.dhcp_changed(network.id, hosts)
     return empty_response(204)

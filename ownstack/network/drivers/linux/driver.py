@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import (
     Capability,
+    DhcpServer,
+    DhcpSpec,
     DriverError,
     NetworkDriver,
     NetworkInfo,
@@ -108,10 +110,13 @@ class LinuxDriver(NetworkDriver):
         self.firewall = firewall
         self.namespace = HostNamespace(host_namespace)
         self.records = Records(state_dir / "network" / "linux" / host)
+        from ownstack.network.drivers.linux.dhcp import LinuxDhcp
         from ownstack.network.drivers.linux.l3 import LinuxRouters
 
-        # Routers keep their own records beside the ports' and networks'.
+        # Routers and DHCP servers keep their own records beside the ports' and networks'.
         self.routers_ = LinuxRouters(self.records.directory, host_namespace or None)
+        self.dhcp = LinuxDhcp(self.records.directory, host_namespace=host_namespace or None,
+                              metadata=self._dhcp_metadata)
         self.host_side = host_side
         self._locks: dict[str, asyncio.Lock] = {}
         self._queues: set[asyncio.Queue[str | None]] = set()
@@ -123,7 +128,7 @@ class LinuxDriver(NetworkDriver):
     @property
     def capabilities(self) -> Mapping[str, bool]:
         return {Capability.PORT_FILTER.value: self.firewall is not None,
-                Capability.VXLAN.value: True, Capability.DHCP.value: False,
+                Capability.VXLAN.value: True, Capability.DHCP.value: True,
                 Capability.ROUTERS.value: True, Capability.METADATA.value: True}
 
     # -- life ----------------------------------------------------------------------------
@@ -398,6 +403,37 @@ class LinuxDriver(NetworkDriver):
     async def remove_group(self, group_id: str) -> None:
         if isinstance(self.firewall, Firewall):
             await self.firewall.remove_group(group_id)
+
+    # -- DHCP: dnsmasq in a namespace per network (:mod:`.dhcp`) -------------------------
+
+    async def ensure_dhcp(self, spec: DhcpSpec) -> DhcpServer:
+        if spec.network.bridge not in await self._links():
+            raise NetworkMissing(spec.network_id)
+        return await self.dhcp.ensure(spec)
+
+    async def remove_dhcp(self, network_id: str) -> None:
+        await self.dhcp.remove(network_id)
+
+    async def dhcp_servers(self) -> list[DhcpServer]:
+        return await self.dhcp.servers()
+
+    async def describe_dhcp(self, network_id: str) -> dict[str, Any] | None:
+        return await self.dhcp.describe(network_id)
+
+    async def _dhcp_metadata(self, network_id: str, namespace: str, wanted: bool) -> None:
+        """The metadata proxy of a network no router serves: on 169.254.169.254:80 in its
+        DHCP namespace (the DHCP server hands out the route to it)."""
+        from ownstack.network.drivers.linux import metadata_proxy
+
+        try:
+            if wanted:
+                await metadata_proxy.ensure_proxy(self.state_dir, namespace,
+                                                  network_id=network_id)
+            else:
+                await metadata_proxy.stop_proxy(self.state_dir, network_id)
+        except metadata_proxy.ProxyError as exc:
+            raise DriverError(f"network {network_id}: the metadata proxy did not start: "
+                              f"{exc}") from exc
 
     # -- routers: a namespace each (:mod:`.l3`) -----------------------------------------
 

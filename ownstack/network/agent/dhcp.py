@@ -1,0 +1,142 @@
+"""The DHCP controller: ``step = plan(desired, observed); await apply(step)``, per network.
+
+``desired`` is the network's DHCP as the network service wants it from this host
+(:class:`~ownstack.network.rpc.DhcpNetworkInfo`, from ``get_dhcp_network``), or ``None``
+when this host should serve none (no DHCP subnet, another host serves it, the network is
+gone); ``observed`` is the driver's :class:`~ownstack.network.drivers.base.DhcpServer`, or
+``None``. :func:`plan` is a pure function of the two:
+
+* wanted (and the network administratively up), and absent, not running, or running with
+  another spec (a port added, a subnet changed): ENSURE (the network's bridge first);
+* there but not wanted: REMOVE;
+* otherwise nothing.
+
+The controller runs only when the driver has :attr:`Capability.DHCP
+<ownstack.network.drivers.base.Capability.DHCP>`. The DHCP port's tap (the host end of the
+server's interface) is the server's to make, and this controller, not the port
+controller, reports that port ACTIVE once the server runs (REPORT when the server is as
+wanted but the report was lost).
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from ownstack.common.agent import Controller, Outcome, Retry, Surveyed
+from ownstack.network.agent.ports import network_spec
+from ownstack.network.agent.server_api import NetworkServerAPI
+from ownstack.network.drivers.base import (
+    DhcpHost,
+    DhcpServer,
+    DhcpSpec,
+    DhcpSubnet,
+    DriverError,
+    FixedIp,
+    HostRoute,
+    NetworkDriver,
+)
+from ownstack.network.rpc import ACTIVE, DhcpNetworkInfo, FixedIpInfo
+
+log = logging.getLogger(__name__)
+
+DRIVER_RETRY = 2.0          # seconds before a pass the host refused is tried again
+
+
+class DhcpStep(StrEnum):
+    NOTHING = "nothing"
+    ENSURE = "ensure"
+    REMOVE = "remove"
+    REPORT = "report"
+
+
+def _fixed(ips: list[FixedIpInfo]) -> tuple[FixedIp, ...]:
+    return tuple(sorted((FixedIp(ip["subnet_id"], ip["ip_address"]) for ip in ips),
+                        key=lambda ip: (ip.subnet_id, ip.ip_address)))
+
+
+def dhcp_spec(info: DhcpNetworkInfo) -> DhcpSpec:
+    """The driver's view of a network's DHCP: what the host must run for it."""
+    return DhcpSpec(
+        network=network_spec(info["network"]), port_id=info["port"]["id"],
+        mac_address=info["port"]["mac_address"], fixed_ips=_fixed(info["port"]["fixed_ips"]),
+        subnets=tuple(DhcpSubnet(
+            subnet_id=s["id"], cidr=s["cidr"], ip_version=s["ip_version"],
+            gateway_ip=s["gateway_ip"], enable_dhcp=s["enable_dhcp"],
+            dns_nameservers=tuple(s["dns_nameservers"]),
+            host_routes=tuple(HostRoute(r["destination"], r["nexthop"])
+                              for r in s["host_routes"]),
+            allocation_pools=tuple((p["start"], p["end"]) for p in s["allocation_pools"]),
+            ipv6_ra_mode=s["ipv6_ra_mode"], ipv6_address_mode=s["ipv6_address_mode"],
+            has_router=s["has_router"]) for s in info["subnets"]),
+        hosts=tuple(sorted((DhcpHost(h["port_id"], h["mac_address"], _fixed(h["fixed_ips"]),
+                                     h["hostname"]) for h in info["hosts"]),
+                           key=lambda host: host.port_id)))
+
+
+def plan(desired: DhcpNetworkInfo | None, observed: DhcpServer | None) -> DhcpStep:
+    """The step that moves the host toward ``desired`` for one network's DHCP."""
+    if desired is None or not desired["network"]["admin_state_up"]:
+        return DhcpStep.REMOVE if observed is not None else DhcpStep.NOTHING
+    if observed is None or not observed.running or observed.spec != dhcp_spec(desired):
+        return DhcpStep.ENSURE
+    if desired["port"]["status"] != ACTIVE:
+        return DhcpStep.REPORT
+    return DhcpStep.NOTHING
+
+
+class DhcpController(Controller[str, DhcpNetworkInfo, DhcpServer, DhcpStep]):
+    """The DHCP servers of one host, keyed by network id."""
+
+    name = "dhcp"
+
+    def __init__(self, *, host: str, driver: NetworkDriver, server: NetworkServerAPI) -> None:
+        self.host = host
+        self.driver = driver
+        self.server = server
+
+    async def desired(self, key: str) -> DhcpNetworkInfo | None:
+        return await self.server.get_dhcp_network(key)
+
+    async def observed(self, key: str) -> DhcpServer | None:
+        for server in await self.driver.dhcp_servers():
+            if server.network_id == key:
+                return server
+        return None
+
+    def plan(self, desired: DhcpNetworkInfo | None, observed: DhcpServer | None
+             ) -> DhcpStep:
+        return plan(desired, observed)
+
+    def idle(self, plan: DhcpStep) -> bool:
+        return plan == DhcpStep.NOTHING
+
+    async def apply(self, key: str, plan: DhcpStep, desired: DhcpNetworkInfo | None,
+                    observed: DhcpServer | None) -> Outcome:
+        try:
+            if plan == DhcpStep.REMOVE:
+                await self.driver.remove_dhcp(key)
+                log.info("DHCP of network %s removed from %s", key, self.host)
+                return None
+            if desired is None:
+                return None
+            if plan == DhcpStep.REPORT:
+                await self.server.port_status(desired["port"]["id"], ACTIVE)
+                return None
+            spec = dhcp_spec(desired)
+            await self.driver.ensure_network(spec.network)
+            server = await self.driver.ensure_dhcp(spec)
+        except DriverError as exc:
+            return Retry(DRIVER_RETRY, f"the host refused: {exc}")
+        log.info("DHCP of network %s served on %s (pid %s, %d hosts)", key, self.host,
+                 server.pid, len(spec.hosts))
+        await self.server.port_status(spec.port_id, ACTIVE)
+        return None
+
+    async def survey(self) -> list[Surveyed[str, DhcpNetworkInfo, DhcpServer]]:
+        """Every network this host should serve and every DHCP server it has; the servers
+        are listed first, so one ensured in between is never taken for an orphan."""
+        running = {server.network_id: server for server in await self.driver.dhcp_servers()}
+        desired = {info["network"]["id"]: info for info in await self.server.dhcp_networks()}
+        return [Surveyed(key, desired.get(key), running.get(key))
+                for key in [*desired, *(k for k in running if k not in desired)]]

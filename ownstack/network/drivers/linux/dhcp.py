@@ -1,0 +1,466 @@
+"""DHCP on Linux as Neutron's DHCP agent does it: dnsmasq per network, in a namespace.
+
+For a network the host serves, :class:`LinuxDhcp` keeps:
+
+* a namespace ``qdhcp-<network_id>``;
+* a veth pair: its host end ``tap<port[:11]>`` (the DHCP port's tap, Neutron's name) on the
+  network's bridge in the namespace that stands for the host (``host_namespace``; ``None``
+  is the real host), its other end ``ns-<port[:11]>`` in ``qdhcp-…`` with the DHCP port's
+  MAC, addresses and the network's MTU, and 169.254.169.254/32 when an IPv4 subnet has no
+  router (Neutron's isolated metadata);
+* one dnsmasq in that namespace, bound to the ``ns-`` interface only, serving static
+  leases only (one host entry per port), reading no ``/etc/resolv.conf`` or
+  ``/etc/hosts`` of the host, daemonized with a pidfile so that it outlives the agent;
+* its files in ``<state_dir>/dhcp/<network_id>/``: ``host`` (dhcp-hostsfile), ``opts``
+  (dhcp-optsfile), ``leases``, ``pid``, and ``spec.json``, the spec last applied (what
+  :meth:`LinuxDhcp.servers` reports after a restart).
+
+Host entries change without a restart: the files are rewritten and dnsmasq gets SIGHUP,
+on which it rereads its hostsfile and optsfile. A change of subnets changes dnsmasq's
+command line, and only then is it restarted. A new agent adopts a running dnsmasq whose
+``/proc/<pid>/cmdline`` is the one it would start.
+
+The metadata proxy is not this module's: :data:`MetadataHook` is the seam. ``LinuxDhcp``
+calls it after each ensure with whether the network needs 169.254.169.254 answered in its
+namespace (the address is already on the ``ns-`` interface then), and with ``False`` before
+the namespace is removed.
+
+The rendering (:func:`dnsmasq_argv`, :func:`hosts_file`, :func:`opts_file`) is pure, so
+each case is a unit test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import shutil
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Final
+
+from pyroute2 import AsyncIPRoute, netns
+
+from ownstack.network.drivers import naming
+from ownstack.network.drivers.base import (
+    DhcpHost,
+    DhcpServer,
+    DhcpSpec,
+    DhcpSubnet,
+    DriverError,
+    FixedIp,
+    HostRoute,
+    NetworkMissing,
+    NetworkSpec,
+)
+from ownstack.network.drivers.linux.run import run
+
+log = logging.getLogger(__name__)
+
+NAMESPACE_PREFIX: Final = "qdhcp-"
+NS_PREFIX: Final = "ns-"
+METADATA_ADDRESS: Final = "169.254.169.254"
+METADATA_CIDR: Final = "169.254.169.254/32"
+LEASE_SECONDS: Final = 86400            # Neutron's dhcp_lease_duration
+MAX_LEASES: Final = 2 ** 24
+IPV4_ANY: Final = "0.0.0.0/0"
+SLAAC: Final = "slaac"
+STATEFUL: Final = "dhcpv6-stateful"
+STATELESS: Final = "dhcpv6-stateless"
+STOP_WAIT: Final = 5.0                   # seconds a dnsmasq gets to exit on SIGTERM
+
+# The seam for the metadata proxy: (network_id, namespace, wanted) -> start or stop it.
+MetadataHook = Callable[[str, str, bool], Awaitable[None]]
+
+
+def namespace_name(network_id: str) -> str:
+    return NAMESPACE_PREFIX + network_id
+
+
+def ns_interface(port_id: str) -> str:
+    """The DHCP port's end in the namespace: ``ns-`` + 11 characters of its id."""
+    return NS_PREFIX + port_id[:naming.ID_PREFIX_LENGTH]
+
+
+def subnet_tag(subnet: DhcpSubnet) -> str:
+    return f"subnet-{subnet.subnet_id}"
+
+
+# -- rendering (pure) -------------------------------------------------------------------
+
+def _ipv6_mode(subnet: DhcpSubnet) -> str | None:
+    """dnsmasq's dhcp-range mode for an IPv6 subnet, as its modes say; None for a subnet
+    dnsmasq has nothing to do for (SLAAC from a router other than this server)."""
+    ra, address = subnet.ipv6_ra_mode, subnet.ipv6_address_mode
+    if ra is None and address is None:
+        return "static"                 # Neutron's behaviour before the modes existed
+    if address == STATEFUL:
+        return "static"
+    if ra is None:                      # slaac/stateless with RAs from elsewhere
+        return "static" if address == STATELESS else None
+    return "ra-stateless" if address == STATELESS else "ra-only"
+
+
+def dnsmasq_argv(spec: DhcpSpec, state: Path) -> list[str]:
+    """dnsmasq's command line for ``spec``, its files in ``state``."""
+    interface = ns_interface(spec.port_id)
+    argv = ["dnsmasq", "--conf-file=/dev/null", "--no-hosts", "--no-resolv",
+            f"--pid-file={state / 'pid'}", f"--dhcp-hostsfile={state / 'host'}",
+            f"--dhcp-optsfile={state / 'opts'}", f"--dhcp-leasefile={state / 'leases'}",
+            "--bind-interfaces", f"--interface={interface}", "--except-interface=lo",
+            # It rereads its files on SIGHUP: as root, since the agent's state directory
+            # need not be readable by dnsmasq's default user.
+            "--user=root", "--group=root"]
+    possible = 0
+    ra = False
+    for subnet in spec.served_subnets:
+        net = ipaddress.ip_network(subnet.cidr, strict=False)
+        tag = f"set:{subnet_tag(subnet)}"
+        if net.version == 4:
+            argv.append(f"--dhcp-range={tag},{net.network_address},static,{net.netmask},"
+                        f"{LEASE_SECONDS}s")
+        else:
+            mode = _ipv6_mode(subnet)
+            # Neutron skips prefixes longer than /64's peers; SLAAC needs exactly /64.
+            if mode is None or net.prefixlen < 64 or (mode != "static" and net.prefixlen != 64):
+                continue
+            argv.append(f"--dhcp-range={tag},{net.network_address},{mode},{net.prefixlen},"
+                        f"{LEASE_SECONDS}s")
+            ra = ra or subnet.ipv6_ra_mode is not None
+        possible += net.num_addresses
+    if ra:
+        # The router (its own RAs) is the default route: this server's RAs carry the
+        # prefix and flags only (router lifetime 0).
+        argv += ["--enable-ra", f"--ra-param={interface},mtu:{spec.network.mtu},0,0"]
+    argv.append(f"--dhcp-lease-max={max(1, min(possible, MAX_LEASES))}")
+    return argv
+
+
+def _address(ip: str) -> str:
+    return f"[{ip}]" if ipaddress.ip_address(ip).version == 6 else ip
+
+
+def hosts_file(spec: DhcpSpec) -> str:
+    """One line per address a port holds on a subnet this server hands addresses on:
+    ``mac,set:port-<id>,hostname,address`` (IPv6 addresses bracketed)."""
+    served = {subnet.subnet_id: subnet for subnet in spec.served_subnets
+              if subnet.ip_version == 4 or _ipv6_mode(subnet) in ("static",)}
+    lines = []
+    for host in spec.hosts:
+        for ip in host.fixed_ips:
+            if ip.subnet_id in served:
+                lines.append(f"{host.mac_address},set:port-{host.port_id},{host.hostname},"
+                             f"{_address(ip.ip_address)}\n")
+    return "".join(lines)
+
+
+def _dhcp_ip(spec: DhcpSpec, subnet: DhcpSubnet) -> str | None:
+    for ip in spec.fixed_ips:
+        if ip.subnet_id == subnet.subnet_id:
+            return ip.ip_address
+    return None
+
+
+def opts_file(spec: DhcpSpec) -> str:
+    """Per subnet (tag ``subnet-<id>``): router (an empty one when there is no gateway,
+    so dnsmasq does not offer itself), DNS servers, classless static routes (host routes,
+    the other subnets on-link, 169.254.169.254 via the DHCP port where no router is, and
+    then the default route, since clients ignore option 3 when 121 is present) and the MTU
+    (option 26)."""
+    lines: list[str] = []
+    served = spec.served_subnets
+    for subnet in served:
+        tag = f"tag:{subnet_tag(subnet)}"
+        if subnet.ip_version == 6:
+            if subnet.dns_nameservers:
+                servers = ",".join(_address(ip) for ip in subnet.dns_nameservers)
+                lines.append(f"{tag},option6:dns-server,{servers}")
+            continue
+        gateway = subnet.gateway_ip
+        routes: list[str] = []
+        for route in subnet.host_routes:
+            if route.destination == IPV4_ANY:
+                gateway = gateway or route.nexthop
+            else:
+                routes.append(f"{route.destination},{route.nexthop}")
+        routes += [f"{other.cidr},0.0.0.0" for other in served
+                   if other.ip_version == 4 and other.cidr != subnet.cidr]
+        dhcp_ip = _dhcp_ip(spec, subnet)
+        if not subnet.has_router and dhcp_ip is not None:
+            routes.append(f"{METADATA_CIDR},{dhcp_ip}")
+        if routes:
+            if gateway:
+                routes.append(f"{IPV4_ANY},{gateway}")
+            lines.append(f"{tag},option:classless-static-route,{','.join(routes)}")
+            lines.append(f"{tag},249,{','.join(routes)}")
+        lines.append(f"{tag},option:router,{gateway}" if gateway else f"{tag},option:router")
+        if subnet.dns_nameservers:
+            lines.append(f"{tag},option:dns-server,{','.join(subnet.dns_nameservers)}")
+        lines.append(f"{tag},option:mtu,{spec.network.mtu}")
+    return "".join(line + "\n" for line in lines)
+
+
+def interface_addresses(spec: DhcpSpec) -> list[str]:
+    """The ``ns-`` interface's addresses, with prefix length: the DHCP port's on every
+    subnet, and the metadata address where it is needed."""
+    prefix = {subnet.subnet_id: ipaddress.ip_network(subnet.cidr, strict=False).prefixlen
+              for subnet in spec.subnets}
+    found = [f"{ip.ip_address}/{prefix[ip.subnet_id]}" for ip in spec.fixed_ips
+             if ip.subnet_id in prefix]
+    if spec.needs_metadata_route:
+        found.append(METADATA_CIDR)
+    return found
+
+
+# -- the spec on disk -----------------------------------------------------------------
+
+def spec_to_json(spec: DhcpSpec) -> str:
+    return json.dumps(asdict(spec), sort_keys=True)
+
+
+def spec_from_json(text: str) -> DhcpSpec:
+    data = json.loads(text)
+
+    def fixed(items: list[dict[str, str]]) -> tuple[FixedIp, ...]:
+        return tuple(FixedIp(**item) for item in items)
+
+    return DhcpSpec(
+        network=NetworkSpec(**data["network"]), port_id=data["port_id"],
+        mac_address=data["mac_address"], fixed_ips=fixed(data["fixed_ips"]),
+        subnets=tuple(DhcpSubnet(**{
+            **subnet, "dns_nameservers": tuple(subnet["dns_nameservers"]),
+            "host_routes": tuple(HostRoute(**route) for route in subnet["host_routes"]),
+            "allocation_pools": tuple(tuple(pool) for pool in subnet["allocation_pools"]),
+        }) for subnet in data["subnets"]),
+        hosts=tuple(DhcpHost(host["port_id"], host["mac_address"], fixed(host["fixed_ips"]),
+                             host["hostname"]) for host in data["hosts"]))
+
+
+# -- processes ------------------------------------------------------------------------
+
+def _cmdline(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
+
+
+def _read_pid(state: Path) -> int | None:
+    try:
+        return int((state / "pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class LinuxDhcp:
+    """The DHCP servers of one host (see the module's docstring); the Linux driver's
+    DHCP methods delegate here. Calls for one network must not overlap (the agent
+    serialises them per network)."""
+
+    def __init__(self, state_dir: Path, *, host_namespace: str | None = None,
+                 metadata: MetadataHook | None = None) -> None:
+        self.root = state_dir / "dhcp"
+        self.host_namespace = host_namespace
+        self.metadata = metadata
+
+    def state(self, network_id: str) -> Path:
+        return self.root / network_id
+
+    # -- the driver's DHCP methods -----------------------------------------------------
+
+    async def ensure(self, spec: DhcpSpec, bridge: str | None = None) -> DhcpServer:
+        state = self.state(spec.network_id)
+        state.mkdir(parents=True, exist_ok=True)
+        before = self._spec(spec.network_id)
+        if before is not None and before.port_id != spec.port_id:
+            # Another DHCP port: the old one's pair goes (dnsmasq restarts: its
+            # interface is in its command line).
+            async with self._host() as host:
+                await _delete_link(host, naming.tap_name(before.port_id))
+        _atomic_write(state / "spec.json", spec_to_json(spec))
+        await self._plug(spec, bridge or spec.network.bridge)
+        _atomic_write(state / "host", hosts_file(spec))
+        _atomic_write(state / "opts", opts_file(spec))
+        (state / "leases").touch()
+        argv = dnsmasq_argv(spec, state)
+        pid = self._running_pid(spec.network_id, argv)
+        if pid is not None:
+            os.kill(pid, signal.SIGHUP)        # rereads hostsfile and optsfile
+        else:
+            await self._stop_dnsmasq(spec.network_id)
+            await run(["ip", "netns", "exec", namespace_name(spec.network_id), *argv])
+            pid = self._running_pid(spec.network_id, argv)
+            if pid is None:
+                raise DriverError(f"dnsmasq of network {spec.network_id} did not stay up")
+            log.info("dnsmasq %d serves network %s", pid, spec.network_id)
+        if self.metadata is not None:
+            await self.metadata(spec.network_id, namespace_name(spec.network_id),
+                                spec.needs_metadata_route)
+        return DhcpServer(spec, True, pid)
+
+    async def remove(self, network_id: str) -> None:
+        namespace = namespace_name(network_id)
+        if self.metadata is not None:
+            await self.metadata(network_id, namespace, False)
+        await self._stop_dnsmasq(network_id)
+        spec = self._spec(network_id)
+        if spec is not None:
+            async with self._host() as ipr:
+                await _delete_link(ipr, naming.tap_name(spec.port_id))
+        if namespace in netns.listnetns():
+            await asyncio.to_thread(netns.remove, namespace)
+        shutil.rmtree(self.state(network_id), ignore_errors=True)
+
+    async def servers(self) -> list[DhcpServer]:
+        if not self.root.is_dir():
+            return []
+        namespaces = set(netns.listnetns())
+        found = []
+        for state in sorted(self.root.iterdir()):
+            spec = self._spec(state.name)
+            if spec is None:
+                continue
+            pid = self._running_pid(state.name, dnsmasq_argv(spec, state))
+            running = pid is not None and namespace_name(state.name) in namespaces
+            found.append(DhcpServer(spec, running, pid))
+        return found
+
+    async def describe(self, network_id: str) -> dict[str, Any] | None:
+        spec = self._spec(network_id)
+        if spec is None:
+            return None
+        state = self.state(network_id)
+        namespace = namespace_name(network_id)
+        interface = ns_interface(spec.port_id)
+        addresses: list[str] = []
+        if namespace in netns.listnetns():
+            async with AsyncIPRoute(netns=namespace) as ipr:
+                index = await _index_of(ipr, interface)
+                if index is not None:
+                    addresses = [f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}"
+                                 async for a in await ipr.addr("dump", index=index)]
+        pid = _read_pid(state)
+        return {"namespace": namespace, "interface": interface,
+                "tap": naming.tap_name(spec.port_id), "addresses": addresses,
+                "pid": pid, "cmdline": _cmdline(pid) if pid else None,
+                "hosts": _lines(state / "host"), "options": _lines(state / "opts"),
+                "leases": _lines(state / "leases"), "driver": "linux"}
+
+    # -- pieces ------------------------------------------------------------------------
+
+    def _spec(self, network_id: str) -> DhcpSpec | None:
+        try:
+            return spec_from_json((self.state(network_id) / "spec.json").read_text())
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _running_pid(self, network_id: str, argv: list[str] | None = None) -> int | None:
+        """The pid of the network's dnsmasq, if it runs (with ``argv`` when given)."""
+        state = self.state(network_id)
+        pid = _read_pid(state)
+        if pid is None:
+            return None
+        cmdline = _cmdline(pid)
+        if cmdline is None or not cmdline[0].endswith("dnsmasq"):
+            return None
+        if f"--pid-file={state / 'pid'}" not in cmdline:
+            return None                         # a reused pid, someone else's process
+        if argv is not None and cmdline[1:] != argv[1:]:
+            return None
+        return pid
+
+    async def _stop_dnsmasq(self, network_id: str) -> None:
+        pid = self._running_pid(network_id)
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_WAIT
+        # Not our child (it daemonized): nothing to wait on but its /proc entry.
+        while _cmdline(pid) is not None and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        if _cmdline(pid) is not None:
+            os.kill(pid, signal.SIGKILL)
+
+    def _host(self) -> AsyncIPRoute:
+        return AsyncIPRoute(netns=self.host_namespace) if self.host_namespace \
+            else AsyncIPRoute()
+
+    async def _plug(self, spec: DhcpSpec, bridge: str) -> None:
+        namespace = namespace_name(spec.network_id)
+        tap, inner = naming.tap_name(spec.port_id), ns_interface(spec.port_id)
+        async with self._host() as host:
+            if await _index_of(host, bridge) is None:
+                raise NetworkMissing(spec.network_id)
+        if namespace not in netns.listnetns():
+            await asyncio.to_thread(netns.create, namespace)
+        async with AsyncIPRoute(netns=namespace) as ns:
+            await ns.link("set", index=await _index_of(ns, "lo"), state="up")
+            has_inner = await _index_of(ns, inner) is not None
+            async with self._host() as host:
+                bridge_index = await _index_of(host, bridge)
+                if bridge_index is None:
+                    raise NetworkMissing(spec.network_id)
+                tap_index = await _index_of(host, tap)
+                if tap_index is None or not has_inner:
+                    # Half a pair (a kill between the steps below): make it anew.
+                    await _delete_link(host, tap)
+                    await _delete_link(ns, inner)
+                    await host.link("add", ifname=tap, kind="veth", peer={"ifname": inner})
+                    inner_index = await _index_of(host, inner)
+                    await host.link("set", index=inner_index, net_ns_fd=namespace)
+                    tap_index = await _index_of(host, tap)
+                await host.link("set", index=tap_index, master=bridge_index,
+                                mtu=spec.network.mtu, state="up")
+            index = await _index_of(ns, inner)
+            if index is None:
+                raise DriverError(f"{inner} vanished from {namespace}")
+            await ns.link("set", index=index, state="down", address=spec.mac_address,
+                          mtu=spec.network.mtu)
+            await ns.link("set", index=index, state="up")
+            await _set_addresses(ns, index, interface_addresses(spec))
+
+
+async def _index_of(ipr: AsyncIPRoute, name: str) -> int | None:
+    found = await ipr.link_lookup(ifname=name)
+    return int(found[0]) if found else None
+
+
+async def _delete_link(ipr: AsyncIPRoute, name: str) -> None:
+    index = await _index_of(ipr, name)
+    if index is not None:
+        await ipr.link("del", index=index)
+
+
+async def _set_addresses(ipr: AsyncIPRoute, index: int, wanted: list[str]) -> None:
+    have = {}
+    async for addr in await ipr.addr("dump", index=index):
+        address = addr.get("IFA_ADDRESS")
+        if address is None or address.startswith("fe80:"):
+            continue                    # the kernel's link-local address stays
+        have[f"{address}/{addr['prefixlen']}"] = addr["prefixlen"]
+    for cidr in have.keys() - set(wanted):
+        address, prefix = cidr.split("/")
+        await ipr.addr("del", index=index, address=address, prefixlen=int(prefix))
+    for cidr in wanted:
+        if cidr not in have:
+            address, prefix = cidr.split("/")
+            await ipr.addr("add", index=index, address=address, prefixlen=int(prefix))
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except OSError:
+        return []
