@@ -93,7 +93,7 @@ async def test_a_dhcp_subnet_gets_a_dhcp_port_on_the_agents_host_and_a_server(
     assert (subnet.cidr, subnet.gateway_ip, subnet.dns_nameservers, subnet.has_router) == \
         ("10.0.0.0/24", "10.0.0.1", ("10.0.0.53",), False)
     assert spec.needs_metadata_route
-    # The DHCP port is wired like any port bound to the host, and goes ACTIVE.
+    # The DHCP controller reports its port ACTIVE once the server runs.
     await eventually("the DHCP port ACTIVE", lambda: _status_is(network, port["id"], "ACTIVE"))
     listed = (await network.call("GET", "/v2.0/agents")).json()["agents"]
     assert listed[0]["configurations"]["capabilities"]["supports_dhcp"] is True
