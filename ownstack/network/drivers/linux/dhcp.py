@@ -43,7 +43,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Final
 
-from pyroute2 import AsyncIPRoute, netns
+from pyroute2 import IPRoute, netns
 
 from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import (
@@ -57,6 +57,7 @@ from ownstack.network.drivers.base import (
     NetworkMissing,
     NetworkSpec,
 )
+from ownstack.network.drivers.linux.namespace import create_namespace, run_in
 from ownstack.network.drivers.linux.run import run
 
 log = logging.getLogger(__name__)
@@ -286,8 +287,9 @@ class LinuxDhcp:
         if before is not None and before.port_id != spec.port_id:
             # Another DHCP port: the old one's pair goes (dnsmasq restarts: its
             # interface is in its command line).
-            async with self._host() as host:
-                await _delete_link(host, naming.tap_name(before.port_id))
+            tap = naming.tap_name(before.port_id)
+            await asyncio.to_thread(run_in, self.host_namespace,
+                                    lambda host: _delete_link(host, tap))
         _atomic_write(state / "spec.json", spec_to_json(spec))
         await self._plug(spec, bridge or spec.network.bridge)
         _atomic_write(state / "host", hosts_file(spec))
@@ -316,8 +318,9 @@ class LinuxDhcp:
         await self._stop_dnsmasq(network_id)
         spec = self._spec(network_id)
         if spec is not None:
-            async with self._host() as ipr:
-                await _delete_link(ipr, naming.tap_name(spec.port_id))
+            tap = naming.tap_name(spec.port_id)
+            await asyncio.to_thread(run_in, self.host_namespace,
+                                    lambda host: _delete_link(host, tap))
         if namespace in netns.listnetns():
             await asyncio.to_thread(netns.remove, namespace)
         shutil.rmtree(self.state(network_id), ignore_errors=True)
@@ -345,11 +348,13 @@ class LinuxDhcp:
         interface = ns_interface(spec.port_id)
         addresses: list[str] = []
         if namespace in netns.listnetns():
-            async with AsyncIPRoute(netns=namespace) as ipr:
-                index = await _index_of(ipr, interface)
-                if index is not None:
-                    addresses = [f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}"
-                                 async for a in await ipr.addr("dump", index=index)]
+            def listed(ipr: IPRoute) -> list[str]:
+                index = _index_of(ipr, interface)
+                if index is None:
+                    return []
+                return [f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}"
+                        for a in ipr.get_addr(index=index)]
+            addresses = await asyncio.to_thread(run_in, namespace, listed)
         pid = _read_pid(state)
         return {"namespace": namespace, "interface": interface,
                 "tap": naming.tap_name(spec.port_id), "addresses": addresses,
@@ -393,70 +398,85 @@ class LinuxDhcp:
         if _cmdline(pid) is not None:
             os.kill(pid, signal.SIGKILL)
 
-    def _host(self) -> AsyncIPRoute:
-        return AsyncIPRoute(netns=self.host_namespace) if self.host_namespace \
-            else AsyncIPRoute()
-
     async def _plug(self, spec: DhcpSpec, bridge: str) -> None:
+        """The DHCP port's veth: its host end on ``bridge``, its other end in the
+        network's namespace with the port's MAC, MTU and addresses."""
         namespace = namespace_name(spec.network_id)
         tap, inner = naming.tap_name(spec.port_id), ns_interface(spec.port_id)
-        async with self._host() as host:
-            if await _index_of(host, bridge) is None:
+        if await asyncio.to_thread(run_in, self.host_namespace,
+                                   lambda host: _index_of(host, bridge)) is None:
+            raise NetworkMissing(spec.network_id)
+        await asyncio.to_thread(create_namespace, namespace)
+        has_inner = await asyncio.to_thread(run_in, namespace,
+                                            lambda ns: _lo_up_and_find(ns, inner))
+        has_tap = await asyncio.to_thread(run_in, self.host_namespace,
+                                          lambda host: _index_of(host, tap) is not None)
+        fresh = not (has_inner and has_tap)
+        if fresh:
+            # Half a pair (a kill between the steps): both ends go, and the pair is made
+            # anew with its other end straight in the namespace.
+            await asyncio.to_thread(run_in, namespace, lambda ns: _delete_link(ns, inner))
+            await asyncio.to_thread(run_in, self.host_namespace,
+                                    lambda host: _delete_link(host, tap))
+
+        def host_end(host: IPRoute) -> None:
+            bridge_index = _index_of(host, bridge)
+            if bridge_index is None:
                 raise NetworkMissing(spec.network_id)
-        if namespace not in netns.listnetns():
-            await asyncio.to_thread(netns.create, namespace)
-        async with AsyncIPRoute(netns=namespace) as ns:
-            await ns.link("set", index=await _index_of(ns, "lo"), state="up")
-            has_inner = await _index_of(ns, inner) is not None
-            async with self._host() as host:
-                bridge_index = await _index_of(host, bridge)
-                if bridge_index is None:
-                    raise NetworkMissing(spec.network_id)
-                tap_index = await _index_of(host, tap)
-                if tap_index is None or not has_inner:
-                    # Half a pair (a kill between the steps below): make it anew.
-                    await _delete_link(host, tap)
-                    await _delete_link(ns, inner)
-                    await host.link("add", ifname=tap, kind="veth", peer={"ifname": inner})
-                    inner_index = await _index_of(host, inner)
-                    await host.link("set", index=inner_index, net_ns_fd=namespace)
-                    tap_index = await _index_of(host, tap)
-                await host.link("set", index=tap_index, master=bridge_index,
-                                mtu=spec.network.mtu, state="up")
-            index = await _index_of(ns, inner)
+            if fresh:
+                host.link("add", ifname=tap, kind="veth",
+                          peer={"ifname": inner, "net_ns_fd": namespace})
+            tap_index = _index_of(host, tap)
+            if tap_index is None:
+                raise DriverError(f"{tap} vanished from the host")
+            host.link("set", index=tap_index, master=bridge_index, mtu=spec.network.mtu,
+                      state="up")
+
+        def inner_end(ns: IPRoute) -> None:
+            index = _index_of(ns, inner)
             if index is None:
                 raise DriverError(f"{inner} vanished from {namespace}")
-            await ns.link("set", index=index, state="down", address=spec.mac_address,
-                          mtu=spec.network.mtu)
-            await ns.link("set", index=index, state="up")
-            await _set_addresses(ns, index, interface_addresses(spec))
+            ns.link("set", index=index, state="down", address=spec.mac_address,
+                    mtu=spec.network.mtu)
+            ns.link("set", index=index, state="up")
+            _set_addresses(ns, index, interface_addresses(spec))
+
+        await asyncio.to_thread(run_in, self.host_namespace, host_end)
+        await asyncio.to_thread(run_in, namespace, inner_end)
 
 
-async def _index_of(ipr: AsyncIPRoute, name: str) -> int | None:
-    found = await ipr.link_lookup(ifname=name)
+def _lo_up_and_find(ns: IPRoute, name: str) -> bool:
+    lo = _index_of(ns, "lo")
+    if lo is not None:
+        ns.link("set", index=lo, state="up")
+    return _index_of(ns, name) is not None
+
+
+def _index_of(ipr: IPRoute, name: str) -> int | None:
+    found = ipr.link_lookup(ifname=name)
     return int(found[0]) if found else None
 
 
-async def _delete_link(ipr: AsyncIPRoute, name: str) -> None:
-    index = await _index_of(ipr, name)
+def _delete_link(ipr: IPRoute, name: str) -> None:
+    index = _index_of(ipr, name)
     if index is not None:
-        await ipr.link("del", index=index)
+        ipr.link("del", index=index)
 
 
-async def _set_addresses(ipr: AsyncIPRoute, index: int, wanted: list[str]) -> None:
+def _set_addresses(ipr: IPRoute, index: int, wanted: list[str]) -> None:
     have = {}
-    async for addr in await ipr.addr("dump", index=index):
+    for addr in ipr.get_addr(index=index):
         address = addr.get("IFA_ADDRESS")
         if address is None or address.startswith("fe80:"):
             continue                    # the kernel's link-local address stays
         have[f"{address}/{addr['prefixlen']}"] = addr["prefixlen"]
     for cidr in have.keys() - set(wanted):
         address, prefix = cidr.split("/")
-        await ipr.addr("del", index=index, address=address, prefixlen=int(prefix))
+        ipr.addr("del", index=index, address=address, prefixlen=int(prefix))
     for cidr in wanted:
         if cidr not in have:
             address, prefix = cidr.split("/")
-            await ipr.addr("add", index=index, address=address, prefixlen=int(prefix))
+            ipr.addr("add", index=index, address=address, prefixlen=int(prefix))
 
 
 def _lines(path: Path) -> list[str]:

@@ -33,6 +33,7 @@ from pyroute2 import IPRoute, NetlinkError
 
 from ownstack.network.drivers import naming
 from ownstack.network.drivers.base import DriverError
+from ownstack.network.drivers.linux.namespace import run_in
 from ownstack.network.drivers.linux.run import run
 
 GUARD_TABLE: Final = "ownstack_guard"       # + "_" + the first external bridge's name
@@ -128,22 +129,24 @@ class HostSide:
         await asyncio.to_thread(self._ensure_links)
 
     def _ensure_links(self) -> None:
-        with IPRoute(netns=self.host_namespace) as ipr:
-            for external in self.externals:
-                name = _ifname(external.bridge)
-                if not ipr.link_lookup(ifname=name):
-                    ipr.link("add", ifname=name, kind="bridge")
-                index = ipr.link_lookup(ifname=name)[0]
-                ipr.link("set", index=index, mtu=external.mtu, state="up")
-                if external.host_address is not None:
-                    interface = ipaddress.ip_interface(external.host_address)
-                    have = {(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=index)}
-                    if (str(interface.ip), interface.network.prefixlen) not in have:
-                        ipr.addr("add", index=index, address=str(interface.ip),
-                                 prefixlen=interface.network.prefixlen)
-                served = external.served
-                if served is not None:
-                    self._ensure_unreachable(ipr, served)
+        run_in(self.host_namespace, self._ensure_in)
+
+    def _ensure_in(self, ipr: IPRoute) -> None:
+        for external in self.externals:
+            name = _ifname(external.bridge)
+            if not ipr.link_lookup(ifname=name):
+                ipr.link("add", ifname=name, kind="bridge")
+            index = ipr.link_lookup(ifname=name)[0]
+            ipr.link("set", index=index, mtu=external.mtu, state="up")
+            if external.host_address is not None:
+                interface = ipaddress.ip_interface(external.host_address)
+                have = {(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=index)}
+                if (str(interface.ip), interface.network.prefixlen) not in have:
+                    ipr.addr("add", index=index, address=str(interface.ip),
+                             prefixlen=interface.network.prefixlen)
+            served = external.served
+            if served is not None:
+                self._ensure_unreachable(ipr, served)
 
     @staticmethod
     def _ensure_unreachable(ipr: IPRoute, cidr: str) -> None:
@@ -174,10 +177,10 @@ class HostSide:
         return {"guard": rules, "unreachable": await asyncio.to_thread(self._unreachable)}
 
     def _unreachable(self) -> list[str]:
-        with IPRoute(netns=self.host_namespace) as ipr:
-            return [f"{route.get('dst')}/{route['dst_len']}"
-                    for family in (2, 10) for route in ipr.get_routes(family=family, table=254)
-                    if route["type"] == RTN_UNREACHABLE]
+        return run_in(self.host_namespace, lambda ipr: [
+            f"{route.get('dst')}/{route['dst_len']}"
+            for family in (2, 10) for route in ipr.get_routes(family=family, table=254)
+            if route["type"] == RTN_UNREACHABLE])
 
     async def drops(self) -> int:
         """Packets the guard has dropped so far (for tests and ``ownstack show``)."""

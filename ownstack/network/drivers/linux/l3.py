@@ -46,6 +46,7 @@ from ownstack.network.drivers.base import (
     RouterLeg,
     RouterSpec,
 )
+from ownstack.network.drivers.linux.namespace import create_namespace, run_in
 from ownstack.network.drivers.linux.run import run, run_sync
 
 log = logging.getLogger(__name__)
@@ -250,63 +251,33 @@ class LinuxRouters:
     def _ensure_links(self, spec: RouterSpec) -> None:
         namespace = spec.namespace
         if namespace not in netns.listnetns():
-            netns.create(namespace)
+            create_namespace(namespace)
             log.info("router %s: namespace %s created", spec.router_id, namespace)
         _sysctl(namespace, {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
         legs = [(leg, False) for leg in spec.interfaces]
         if spec.gateway is not None:
             legs.append((spec.gateway.leg, True))
-        with IPRoute(netns=self.host_namespace) as host, IPRoute(netns=namespace) as inner:
-            lo = inner.link_lookup(ifname="lo")
-            if lo:
-                inner.link("set", index=lo[0], state="up")
-            wanted = {_leg_name(leg, gateway=gw): (leg, gw) for leg, gw in legs}
-            for link in inner.get_links():
-                name = link.get("ifname") or ""
-                if name.startswith((naming.ROUTER_INTERFACE_PREFIX,
-                                    naming.ROUTER_GATEWAY_PREFIX)) and name not in wanted:
-                    inner.link("del", index=link["index"])
-                    log.info("router %s: leg %s removed", spec.router_id, name)
-            for name, (leg, gateway) in wanted.items():
-                self._ensure_leg(host, inner, namespace, name, leg)
-                _sync_addresses(inner, name, _leg_addresses(spec, leg, gateway=gateway))
-            _sync_routes(inner, spec)
-
-    def _ensure_leg(self, host: IPRoute, inner: IPRoute, namespace: str, name: str,
-                    leg: RouterLeg) -> None:
-        mac = leg.mac_address.lower()
-        if not _MAC.match(mac):
-            raise DriverError(f"invalid MAC address {leg.mac_address!r}")
-        bridge = host.link_lookup(ifname=leg.bridge)
-        if not bridge:
-            raise DriverError(f"bridge {leg.bridge} of port {leg.port_id} does not exist")
-        outer = naming.tap_name(leg.port_id)
-        if not inner.link_lookup(ifname=name):
-            for index in host.link_lookup(ifname=outer):      # half of an earlier attempt
-                host.link("del", index=index)
-            host.link("add", ifname=outer, kind="veth",
-                      peer={"ifname": name, "net_ns_fd": namespace})
-        outer_index = host.link_lookup(ifname=outer)
-        if not outer_index:
-            raise DriverError(f"the host end {outer} of router leg {name} is missing")
-        host.link("set", index=outer_index[0], master=bridge[0], mtu=leg.mtu, state="up")
-        index = inner.link_lookup(ifname=name)[0]
-        inner.link("set", index=index, address=mac, mtu=leg.mtu, state="up")
+        wanted = {_leg_name(leg, gateway=gw): (leg, gw) for leg, gw in legs}
+        for leg, _ in legs:
+            if not _MAC.match(leg.mac_address.lower()):
+                raise DriverError(f"invalid MAC address {leg.mac_address!r}")
+        # Inside: lo up, legs nobody wants gone (their host ends go with them); the
+        # wanted legs the namespace lacks. Then the host ends, on their bridges. Then the
+        # legs' MACs, addresses and the routes, inside again.
+        missing = run_in(namespace, lambda inner: _prune_legs(inner, spec.router_id, wanted))
+        run_in(self.host_namespace, lambda host: _host_ends(host, namespace, wanted, missing))
+        run_in(namespace, lambda inner: _configure_legs(inner, spec, wanted))
 
     def _remove(self, router_id: str, namespace: str) -> None:
         if namespace in netns.listnetns():
-            with IPRoute(netns=namespace) as inner:
-                for link in inner.get_links():
-                    if (link.get("ifname") or "").startswith(
-                            (naming.ROUTER_INTERFACE_PREFIX, naming.ROUTER_GATEWAY_PREFIX)):
-                        inner.link("del", index=link["index"])
+            run_in(namespace, lambda inner: _prune_legs(inner, router_id, {}))
             netns.remove(namespace)
             log.info("router %s: namespace %s removed", router_id, namespace)
         self._record(router_id).unlink(missing_ok=True)
 
     def _describe_links(self, namespace: str) -> tuple[list[dict[str, Any]], list[str]]:
-        legs = []
-        with IPRoute(netns=namespace) as inner:
+        def describe(inner: IPRoute) -> tuple[list[dict[str, Any]], list[str]]:
+            legs = []
             for link in inner.get_links():
                 name = link.get("ifname") or ""
                 if name == "lo":
@@ -316,10 +287,63 @@ class LinuxRouters:
                 legs.append({"name": name, "mac": link.get("address"),
                              "mtu": link.get("mtu"), "state": link.get("operstate"),
                              "addresses": addresses})
-            routes = [_route_text(route) for family in (4, 6)
-                      for route in inner.get_routes(family=2 if family == 4 else 10)
+            routes = [_route_text(route) for family in (2, 10)
+                      for route in inner.get_routes(family=family)
                       if route.get("table") == 254]
-        return legs, routes
+            return legs, routes
+        return run_in(namespace, describe)
+
+
+def _prune_legs(inner: IPRoute, router_id: str,
+                wanted: dict[str, tuple[RouterLeg, bool]]) -> set[str]:
+    """Inside a router: lo up, every leg not in ``wanted`` deleted; the wanted legs that
+    are missing."""
+    lo = inner.link_lookup(ifname="lo")
+    if lo:
+        inner.link("set", index=lo[0], state="up")
+    present = set()
+    for link in inner.get_links():
+        name = link.get("ifname") or ""
+        if not name.startswith((naming.ROUTER_INTERFACE_PREFIX, naming.ROUTER_GATEWAY_PREFIX)):
+            continue
+        if name in wanted:
+            present.add(name)
+        else:
+            inner.link("del", index=link["index"])
+            log.info("router %s: leg %s removed", router_id, name)
+    return set(wanted) - present
+
+
+def _host_ends(host: IPRoute, namespace: str, wanted: dict[str, tuple[RouterLeg, bool]],
+               missing: set[str]) -> None:
+    """On the host: each leg's veth (made with its other end in the router's namespace
+    where that end is missing), on its bridge with its MTU, up."""
+    for name, (leg, _) in wanted.items():
+        bridge = host.link_lookup(ifname=leg.bridge)
+        if not bridge:
+            raise DriverError(f"bridge {leg.bridge} of port {leg.port_id} does not exist")
+        outer = naming.tap_name(leg.port_id)
+        if name in missing:
+            for index in host.link_lookup(ifname=outer):      # half of an earlier attempt
+                host.link("del", index=index)
+            host.link("add", ifname=outer, kind="veth",
+                      peer={"ifname": name, "net_ns_fd": namespace})
+        outer_index = host.link_lookup(ifname=outer)
+        if not outer_index:
+            raise DriverError(f"the host end {outer} of router leg {name} is missing")
+        host.link("set", index=outer_index[0], master=bridge[0], mtu=leg.mtu, state="up")
+
+
+def _configure_legs(inner: IPRoute, spec: RouterSpec,
+                    wanted: dict[str, tuple[RouterLeg, bool]]) -> None:
+    for name, (leg, gateway) in wanted.items():
+        found = inner.link_lookup(ifname=name)
+        if not found:
+            raise DriverError(f"router leg {name} vanished from {spec.namespace}")
+        inner.link("set", index=found[0], address=leg.mac_address.lower(), mtu=leg.mtu,
+                   state="up")
+        _sync_addresses(inner, name, _leg_addresses(spec, leg, gateway=gateway))
+    _sync_routes(inner, spec)
 
 
 def spec_from_record(record: dict[str, Any]) -> RouterSpec:

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ownstack.network.drivers.base import DriverError
 
 if TYPE_CHECKING:
     from pyroute2 import IPRoute
 
-__all__ = ["HostNamespace", "namespace_argv"]
+__all__ = ["HostNamespace", "create_namespace", "namespace_argv", "run_in"]
 
 _T = TypeVar("_T")
 
@@ -116,3 +118,50 @@ class HostNamespace:
         if ipr is not None:
             await asyncio.get_running_loop().run_in_executor(executor, ipr.close)
         executor.shutdown(wait=False)
+
+
+def run_in(namespace: str | None, call: Callable[[IPRoute], _T]) -> _T:
+    """Blocking: ``call(ipr)`` with a netlink socket made in ``namespace`` (empty or None:
+    the calling thread's own), on a short-lived thread that enters it.
+
+    Never pyroute2's ``netns=`` argument: that forks the process to make the socket and
+    stops the child with SIGTERM, and in a process with an event loop the child's
+    inherited signal handler writes to the loop's wake-up descriptor, which it shares with
+    the parent, so the parent believes it got the SIGTERM (seen as ``ownstack up`` shutting
+    down when a router was made). A thread that enters the namespace with ``setns(2)``
+    makes the socket there without a fork.
+    """
+    from pyroute2 import IPRoute, netns
+
+    if not namespace:
+        with IPRoute() as ipr:
+            return call(ipr)
+    outcome: dict[str, Any] = {}
+
+    def enter_and_call() -> None:
+        try:
+            netns.setns(namespace, flags=0)      # flags=0: never create it
+            with IPRoute() as ipr:
+                outcome["value"] = call(ipr)
+        except BaseException as exc:             # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=enter_and_call, name=f"netns {namespace}", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return cast(_T, outcome["value"])
+
+
+def create_namespace(name: str) -> None:
+    """Blocking: the named network namespace exists (``ip netns add``; pyroute2's
+    ``netns.create`` forks the process, see :func:`run_in`)."""
+    from pyroute2 import netns
+
+    if name in netns.listnetns():
+        return
+    done = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True,
+                          timeout=10, check=False)
+    if done.returncode != 0 and name not in netns.listnetns():
+        raise DriverError(f"cannot make network namespace {name}: {done.stderr.strip()}")

@@ -76,6 +76,12 @@ async def h(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Net
         harness = linux_harness(tmp_path, request.getfixturevalue("namespace"))
     await harness.driver.init_host()
     yield harness
+    # Routers and DHCP servers live in namespaces of their own, outside the test's: what
+    # a test left is removed here (processes included), as an agent's resync would.
+    for router in await harness.driver.routers():
+        await harness.driver.remove_router(router.router_id)
+    for server in await harness.driver.dhcp_servers():
+        await harness.driver.remove_dhcp(server.network_id)
     await harness.driver.close()
 
 
