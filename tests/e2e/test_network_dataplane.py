@@ -263,9 +263,10 @@ def test_two_projects_with_one_cidr_never_reach_each_other(net: Net) -> None:
     cloud.osc("keypair", "create", "--public-key", f"{net.key}.pub", "mykey", cloud=other)
     cloud.osc("server", "create", "--image", "ownstack-tiny", "--flavor", "m1.nano",
               "--key-name", "mykey", "--port", port["id"], "vm4", cloud=other)
-    wait_until("vm4 ACTIVE", lambda: cloud.osc_json(
-        "server", "show", "vm4", cloud=other)["status"] == "ACTIVE")
-    net.env.wait_console("vm4", "login ready on vm4")
+    vm4 = wait_until("vm4 ACTIVE", lambda: (s := cloud.osc_json(
+        "server", "show", "vm4", cloud=other))["status"] == "ACTIVE" and s)
+    # the admin sees another project's server by its id
+    assert "metadata service found" in net.env.wait_console(vm4["id"], "login ready on vm4")
     net.wait_ssh(net.fip)
     # 10.0.0.77 is vm4's; on demo-net no one has it, and vm4's network is not demo-net's.
     unreached = net.ssh(net.fip, "ping", "-c", "2", "-W", "2", "10.0.0.77", check=False)
