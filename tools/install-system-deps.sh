@@ -19,9 +19,10 @@ set -euo pipefail
 #   nftables                                 : security groups, NAT, and the host's leak guard
 #   busybox                                  : udhcpc, a DHCP client for the data-path tests
 #   tcpdump                                  : the data-path tests' captures (nothing leaks)
+#   openssh-client                           : ssh and ssh-keygen, to reach guests as a user does
 PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux
           qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso dnsmasq-base nftables
-          busybox tcpdump)
+          busybox tcpdump openssh-client)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
