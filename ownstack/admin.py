@@ -10,9 +10,11 @@ against a multi-node cloud.
   image, so a fresh cloud can boot a guest at once.
   It also creates the host-only external network ``public`` (``network.public_cidr``, the
   host its first address) and lets SSH and ping into the admin project's default group.
-* ``ownstack show port|router NAME|ID``: the port or router, and what its host's network
-  agent has behind it: the tap, bridge and filter chains of a port; the namespace, legs,
-  routes and NAT rules (with packet counters) of a router.
+* ``ownstack show port|router|network NAME|ID``: the resource, and what the network
+  agents of its hosts have behind it: the tap, bridge and filter chains of a port; the
+  namespace, legs, routes and NAT rules (with packet counters) of a router; the bridge of
+  a network on each host and its DHCP server (namespace, dnsmasq's pid and command line,
+  host entries, leases).
 * ``ownstack show server NAME|ID``: the server as the API sees it, the host-side objects
   behind it (``GET /servers/{id}/diagnostics``, which asks the server's compute agent: for
   QEMU the pid, the command line, the QMP socket and the devices added over it, the disk
@@ -241,7 +243,7 @@ def _find_server(admin: AdminSession, name_or_id: str) -> dict[str, Any]:
 
 # --- show port / router ---------------------------------------------------------------
 
-NETWORK_RESOURCES = {"port": "ports", "router": "routers"}
+NETWORK_RESOURCES = {"port": "ports", "router": "routers", "network": "networks"}
 
 
 def show_network_resource(config: Config, kind: str, name_or_id: str) -> dict[str, Any]:
@@ -253,6 +255,9 @@ def show_network_resource(config: Config, kind: str, name_or_id: str) -> dict[st
         diagnostics = admin.request("GET", "network",
                                     f"/v2.0/{collection}/{resource['id']}/diagnostics",
                                     expect=(200,)).json()["diagnostics"]
+    if kind == "network":
+        return {kind: resource, "dhcp_host": diagnostics.get("dhcp_host"),
+                "hosts": diagnostics.get("hosts") or {}}
     return {kind: resource, "host": diagnostics.get("objects"),
             "bound_to": diagnostics.get("host"), "error": diagnostics.get("error")}
 
@@ -284,6 +289,21 @@ def format_network_show(kind: str, document: dict[str, Any]) -> str:
                 "device_owner", "external_gateway_info", "routes"):
         if resource.get(key) not in (None, "", [], {}):
             lines.append(f"  {key:<24} {json.dumps(resource[key])}")
+    if kind == "network":
+        if not document["hosts"]:
+            lines.append("host objects: none (no port of it is bound, no DHCP server)")
+        for host, answer in document["hosts"].items():
+            role = " (its DHCP server)" if host == document["dhcp_host"] else ""
+            lines.append(f"host objects on {host}{role}:")
+            if answer["error"]:
+                lines.append(f"  unavailable ({answer['error']})")
+                continue
+            for part, value in (answer["objects"] or {}).items():
+                lines.append(f"  {part}:")
+                for key, item in (value or {}).items():
+                    shown = json.dumps(item) if isinstance(item, (dict, list)) else item
+                    lines.append(f"    {key:<22} {shown}")
+        return "\n".join(lines)
     if document["error"]:
         lines.append(f"host objects: unavailable ({document['error']})")
     elif document["host"] is None:

@@ -94,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     show_server.add_argument("--json", action="store_true", help="machine-readable output")
     show_server.set_defaults(func=cmd_show_server)
     for kind, what in (("port", "its tap, bridge and filter chains with their counters"),
-                       ("router", "its namespace, legs, routes and NAT rules with counters")):
+                       ("router", "its namespace, legs, routes and NAT rules with counters"),
+                       ("network", "its bridge on each host, its DHCP server: namespace, "
+                                   "dnsmasq, host entries, leases")):
         shown = show_sub.add_parser(kind, help=what)
         shown.add_argument("name", metavar="NAME_OR_ID")
         shown.add_argument("--json", action="store_true", help="machine-readable output")

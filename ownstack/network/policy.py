@@ -41,6 +41,7 @@ _NETWORK: Final[dict[str, str]] = {
     "create_network:provider:physical_network": ADMIN,
     "create_network:provider:segmentation_id": ADMIN,
     "get_network": f"{READER} or rule:shared or rule:external or rule:service_api",
+    "get_network:diagnostics": ADMIN,           # ownstack's: the host objects behind it
     "get_network:router:external": "@",
     "get_network:provider:network_type": ADMIN,
     "get_network:provider:physical_network": ADMIN,

@@ -74,6 +74,9 @@ Agent methods (topic ``network.<host>``)
     serves (or served) DHCP for changed; reconcile its DHCP server now.
 ``describe_dhcp`` (call) ``{"network_id"}`` -> ``{"details": {...} | None}``: the host
     objects behind the network's DHCP server (namespace, interface, dnsmasq, leases).
+``describe_network`` (call) ``{"network_id"}`` -> ``{"details": {"bridge", "dhcp"} | None}``:
+    the network's bridge on this host (its MTU, taps, VXLAN device) and its DHCP server
+    here, if any, for ``ownstack show network``.
 ``describe_port`` (call) ``{"port_id"}`` -> ``{"details": {...} | None}``: the host objects
     behind a port, for ``ownstack show port``.
 """

@@ -278,6 +278,12 @@ def test_the_host_objects_behind_a_port_and_a_router(net: Net) -> None:
     router = json.loads(shown.stdout)
     assert router["host"]["namespace"].startswith("qrouter-")
     assert any(rule["packets"] for rule in router["host"]["nat"])
+    shown = net.env.ownstack("show", "network", "demo-net", "--json")
+    network = json.loads(shown.stdout)
+    dhcp = next(answer["objects"]["dhcp"] for answer in network["hosts"].values()
+                if answer["objects"] and answer["objects"]["dhcp"])
+    assert dhcp["namespace"].startswith("qdhcp-") and dhcp["pid"]
+    assert any(net.address("vm1", "demo-net") in line for line in dhcp["hosts"])
     port = net.env.cloud.osc_json("port", "list", "--server", "vm1")[0]
     shown = net.env.ownstack("show", "port", port["ID"], "--json")
     described = json.loads(shown.stdout)["host"]

@@ -83,6 +83,11 @@ def test_router_and_floating_ip_through_the_cli(cloud: Cloud) -> None:
         "port", "show", port["id"])["status"] == "ACTIVE", timeout=30)
     bound = ownstack_show(cloud, "port", port["id"])
     assert bound["host"]["tap"] == "tap" + port["id"][:11] and bound["bound_to"] == agent_host
+    network = ownstack_show(cloud, "network", net["id"])
+    assert network["dhcp_host"] == agent_host                  # demo-subnet has DHCP
+    objects = network["hosts"][agent_host]["objects"]
+    assert objects["bridge"]["bridge"] == "brq" + net["id"][:11]
+    assert objects["dhcp"]["namespace"] == f"qdhcp-{net['id']}"
     fip = cloud.osc_json("floating", "ip", "create", public_name, cloud=alice)
     address = fip["floating_ip_address"]
     assert ipaddress.ip_address(address) in ipaddress.ip_network("172.24.4.0/24")

@@ -176,6 +176,13 @@ class NetworkAgent(Agent):
             if self.dhcp is not None:
                 self.dhcp.nudge(str(payload["network_id"]))
             return None
+        if method == "describe_network":
+            network_id = str(payload["network_id"])
+            bridge = next((dict(info.details) for info in await self.driver.networks()
+                           if info.spec.network_id == network_id), None)
+            dhcp = await self.driver.describe_dhcp(network_id) if self.dhcp else None
+            return {"details": None if bridge is None and dhcp is None
+                    else {"bridge": bridge, "dhcp": dhcp}}
         if method == "describe_dhcp":
             if self.dhcp is None:
                 return {"details": None}

@@ -52,6 +52,7 @@ ROUTES: RouteTable = {
                                 "DELETE": agents.delete_agent},
     "/v2.0/agents/{agent_id}/dhcp-networks": {"GET": networks.list_agent_dhcp_networks},
     "/v2.0/networks/{network_id}/dhcp-agents": {"GET": agents.list_network_dhcp_agents},
+    "/v2.0/networks/{network_id}/diagnostics": {"GET": diagnostics.network_diagnostics},
     "/v2.0/rbac-policies": {"GET": rbac.list_rbac_policies, "POST": rbac.create_rbac_policy},
     "/v2.0/rbac-policies/{policy_id}": {"GET": rbac.show_rbac_policy,
                                         "PUT": rbac.update_rbac_policy,

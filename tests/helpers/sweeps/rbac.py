@@ -421,6 +421,7 @@ NETWORK = _table("network", {
     ("DELETE", "/v2.0/ports/{port_id}"): "ood/ohh",
     # ownstack's diagnostics (the host objects): the admin's, as Nova's server diagnostics
     ("GET", "/v2.0/ports/{port_id}/diagnostics"): "odd/ohh",
+    ("GET", "/v2.0/networks/{network_id}/diagnostics"): "odd/ohh",
     **_tagged("/v2.0/ports/{resource_id}"),
     # Routers and floating IPs: a project's own (another project's are not found; a reader
     # is refused before the router is looked at only where nothing is looked up first).

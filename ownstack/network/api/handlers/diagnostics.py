@@ -1,7 +1,10 @@
-"""``GET /v2.0/ports/{port_id}/diagnostics`` and ``GET /v2.0/routers/{router_id}/diagnostics``:
-the host objects behind a port or a router, asked of the agent of the host it is bound to,
-for ``ownstack show port|router`` (an ownstack addition, as Nova's server diagnostics are
-for servers; admin only).
+"""``GET /v2.0/ports/{port_id}/diagnostics``, ``GET /v2.0/routers/{router_id}/diagnostics`` and
+``GET /v2.0/networks/{network_id}/diagnostics``: the host objects behind a port, a router
+or a network, asked of the agent of each host concerned, for ``ownstack show
+port|router|network`` (an ownstack addition, as Nova's server diagnostics are for servers;
+admin only). A network's hosts are those with a port bound on it and the one serving its
+DHCP; its answer is ``{"diagnostics": {"network_id", "hosts": {host: {"objects",
+"error"}}}}``.
 
 The answer is ``{"diagnostics": {"host": ..., "objects": {...} | null, "error": ... | null}}``:
 ``objects`` is what the agent's driver describes (the tap, bridge and filter chains of a
@@ -18,7 +21,7 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.network.errors import ResourceNotFound
-from ownstack.network.objects import ports, router_info, routers
+from ownstack.network.objects import bindings, dhcp, networks, ports, router_info, routers
 from ownstack.network.rpc import agent_topic
 from ownstack.network.state import Req
 
@@ -59,3 +62,21 @@ async def router_diagnostics(req: Req) -> Response:
         host = await router_info.router_host(db, row.id)
     answer = await _ask(req, host, "describe_router", {"router_id": row.id})
     return json_response({"diagnostics": {"router_id": row.id, **answer}})
+
+
+async def network_diagnostics(req: Req) -> Response:
+    async with req.svc.read() as db:
+        row = await networks.get_network(db, req.ctx, req.params["network_id"])
+        target = {"project_id": row.project_id}
+        if not req.svc.allowed(req.ctx, "get_network", target):
+            raise ResourceNotFound("network", row.id)
+        req.svc.enforce(req.ctx, "get_network:diagnostics", target)
+        hosts = set(await bindings.hosts_of_network(db, row.id))
+        serving = await dhcp.serving_host(db, row.id)
+    hosts |= {serving} if serving else set()
+    answers = {}
+    for host in sorted(hosts):
+        answer = await _ask(req, host, "describe_network", {"network_id": row.id})
+        answers[host] = {"objects": answer["objects"], "error": answer["error"]}
+    return json_response({"diagnostics": {"network_id": row.id, "dhcp_host": serving,
+                                          "hosts": answers}})
