@@ -62,6 +62,8 @@ def ownstack(state: Path, base_port: int, password: str, *args: str,
     command = [sys.executable, "-m", "ownstack", "--state-dir", str(state)]
     for offset, option in enumerate(port_options()):
         command += ["--set", f"{option}={base_port + offset}"]
+    if not any(item.startswith("network.driver=") for item in settings):
+        command += ["--set", "network.driver=fake"]    # a benchmark makes no host bridges
     for item in settings:
         command += ["--set", item]
     return run([*command, *args], env=env, timeout=timeout)

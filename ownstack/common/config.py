@@ -131,8 +131,9 @@ class NetworkConfig:
     max_allowed_address_pairs: int = 10        # per port, as Neutron's default
     max_fixed_ips_per_port: int = 5            # as Neutron's default
     availability_zone: str = "nova"            # the zone of this process's network agent
-    # The network agent's driver: "fake" (in memory) or "linux" (bridges, taps, VXLAN).
-    driver: str = "fake"
+    # The network agent's driver: "linux" (bridges, taps, VXLAN, namespaces, dnsmasq,
+    # nftables; needs root), or "fake" (in memory, for tests and scale runs).
+    driver: str = "linux"
     # The Linux driver's "host": the network namespace it makes its bridges and taps in
     # (a name under /run/netns or a path); empty: this machine's own namespace.
     host_namespace: str = ""

@@ -20,7 +20,8 @@ from helpers.process import SERVICE_PORT_OPTIONS, free_port, port_overrides
 def _ownstack(tmp: Path, port: int, *args: str, check: bool = True
               ) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "ownstack", "--state-dir", str(tmp / "state"),
-               "--set", "identity.bcrypt_rounds=4"]
+               "--set", "identity.bcrypt_rounds=4",
+               "--set", "network.driver=fake"]     # no host bridges from a lifecycle test
     for item in port_overrides(port):
         command += ["--set", item]
     command += list(args)

@@ -73,6 +73,7 @@ def controller(tmp_path: Path) -> Iterator[tuple[Cloud, AgentHost]]:
                         (*bus, "roles=api,conductor,compute", "network.agent_down_time=3"))
     shutil.copy(cloud.state_dir / "service-password", agent_dir / "service-password")
     agent = AgentHost(agent_dir, [*bus, *port_overrides(cloud.port), "roles=network",
+                                  "network.driver=fake",
                                   f"network.host={NODE}", "network.report_interval=0.5",
                                   "network.resync_interval=1"])
     try:

@@ -156,6 +156,8 @@ def start_cloud(tmp: Path, backend: str, database_url: str | None,
                "--set", "identity.bcrypt_rounds=4"]
     if not any(item.startswith("compute.driver=") for item in extra):
         command += ["--set", "compute.driver=fake"]     # the control plane's tests
+    if not any(item.startswith("network.driver=") for item in extra):
+        command += ["--set", "network.driver=fake"]     # no host objects unless asked
     for item in port_overrides(port):
         command += ["--set", item]
     if database_url:
