@@ -288,3 +288,20 @@ def test_the_host_objects_behind_a_port_and_a_router(net: Net) -> None:
     shown = net.env.ownstack("show", "port", port["ID"], "--json")
     described = json.loads(shown.stdout)["host"]
     assert described["tap"].startswith("tap")
+
+
+def test_an_interface_is_hot_plugged_into_a_running_guest_and_out_again(net: Net) -> None:
+    cloud = net.env.cloud
+    port = cloud.osc_json("port", "create", "--network", "demo-net", unique("hotplug"))
+    mac = port["mac_address"]
+    net.wait_ssh(net.fip)
+    cloud.osc("server", "add", "port", "vm1", port["id"])
+    wait_until("the new NIC in the guest", lambda: mac in net.ssh(
+        net.fip, "cat", "/sys/class/net/*/address", check=False).stdout, SSH_TIMEOUT)
+    shown = cloud.osc_json("server", "show", "vm1")
+    assert port["fixed_ips"][0]["ip_address"] in json.dumps(shown["addresses"])
+    cloud.osc("server", "remove", "port", "vm1", port["id"])
+    wait_until("the NIC gone from the guest", lambda: mac not in net.ssh(
+        net.fip, "cat", "/sys/class/net/*/address", check=False).stdout, SSH_TIMEOUT)
+    assert net.wait_ssh(net.fip) == "vm1"          # the first NIC carried on
+    cloud.osc("port", "delete", port["id"])

@@ -78,6 +78,7 @@ CONSOLE_MAX_BYTES = 1048576
 QMP_CONNECT_TIMEOUT = 10.0
 QUIT_TIMEOUT = 5.0
 ACPI_RETRY_INTERVAL = 3.0        # seconds between ACPI power-button presses
+DEVICE_DEL_TIMEOUT = 30.0        # seconds a guest has to release an unplugged NIC
 BASE_PRUNE_INTERVAL = 600.0
 
 
@@ -91,6 +92,8 @@ class _Monitor:
     paused: bool = False
     task: asyncio.Task[None] | None = None
     quiet: set[str] = field(default_factory=set)   # events we cause ourselves and hide
+    # device id -> set when QEMU reports it gone (DEVICE_DELETED: the guest let it go)
+    deleted: dict[str, asyncio.Event] = field(default_factory=dict)
 
     async def execute(self, command: str, arguments: Mapping[str, Any] | None = None) -> Any:
         try:
@@ -139,7 +142,7 @@ class QemuDriver:
     def capabilities(self) -> Mapping[str, bool]:
         # NICs are fixed by the command line written at spawn: an interface attached to a
         # running server is plugged when the guest is next spawned (a rebuild).
-        return {c.value: c != Capability.NIC_HOTPLUG for c in Capability}
+        return {c.value: True for c in Capability}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -254,7 +257,8 @@ class QemuDriver:
                 "qmp_devices": [{"execute": cmd, "arguments": args}
                                 for cmd, args in recipe.devices],
             }
-        return GuestInfo(uuid, state, details)
+        return GuestInfo(uuid, state, details,
+                         nics=tuple(_recipe_nics(recipe)) if recipe is not None else None)
 
     async def list_guests(self) -> list[GuestInfo]:
         guests = []
@@ -365,6 +369,11 @@ class QemuDriver:
                 self._notify(monitor.uuid, PowerState.RUNNING)
             elif name == "GUEST_PANICKED":
                 self._notify(monitor.uuid, PowerState.CRASHED)
+            elif name == "DEVICE_DELETED":
+                data = event.get("data")
+                device = str(data.get("device") or "") if isinstance(data, dict) else ""
+                if device in monitor.deleted:
+                    monitor.deleted[device].set()
 
     # -- spawn and destroy ---------------------------------------------------------------
 
@@ -446,13 +455,7 @@ class QemuDriver:
                                 "drive": "config"}),
             ]
         for index, nic in enumerate(spec.nics):
-            devices += [
-                ("netdev_add", {"type": "tap", "id": f"net{index}", "ifname": nic.tap_name,
-                                "script": "no", "downscript": "no"}),
-                ("device_add", {"driver": "virtio-net-pci", "id": f"nic-{nic.port_id}",
-                                "netdev": f"net{index}", "mac": nic.mac}
-                 | ({"host_mtu": nic.mtu} if nic.mtu != 1500 else {})),
-            ]
+            devices += _nic_devices(nic, f"net{index}")
         return Recipe(uuid=uuid, name=spec.name, argv=argv, devices=devices,
                       image_id=spec.image.id, base=str(base.path), accel=self.accel.value,
                       taps=[nic.tap_name for nic in spec.nics], config_drive=config_drive)
@@ -600,7 +603,64 @@ class QemuDriver:
             return
 
     async def plug_nics(self, uuid: str, nics: Sequence[NicSpec]) -> None:
+        """The recipe's NICs become ``nics`` (a later start has them), and a running or
+        paused guest gets them at once: gone ones unplugged first (``device_del``, then
+        ``netdev_del`` once the guest let the device go, as Nova's detach waits for
+        libvirt's DEVICE_DELETED), new ones hot-plugged after (``netdev_add`` on the tap
+        the network side made, ``device_add`` of a virtio NIC with the port's MAC)."""
         check_capability(self, Capability.NIC_HOTPLUG)
+        state = await self._require(uuid)
+        recipe = await self._recipe_of(uuid)
+        if recipe is None:
+            raise GuestNotFound(uuid)
+        wanted = {nic.port_id: nic for nic in nics}
+        have = _recipe_nics(recipe)
+        gone = [port_id for port_id in have if port_id not in wanted]
+        new = [nic for nic in nics if nic.port_id not in have]
+        if not gone and not new:
+            return
+        live = state in (PowerState.RUNNING, PowerState.PAUSED)
+        monitor = await self._monitor(uuid) if live else None
+        for port_id in gone:
+            device = f"nic-{port_id}"
+            netdev = _netdev_of(recipe, device)
+            if monitor is not None:
+                await self._unplug_device(monitor, device)
+                if netdev is not None:
+                    with contextlib.suppress(DriverError):    # gone with its device
+                        await monitor.execute("netdev_del", {"id": netdev})
+            recipe.devices = [(cmd, args) for cmd, args in recipe.devices
+                              if args.get("id") not in (device, netdev)]
+            await asyncio.to_thread(recipe.save, self._files(uuid).recipe)
+        for nic in new:
+            added = _nic_devices(nic, f"net-{nic.port_id}")
+            if monitor is not None:
+                for command, arguments in added:
+                    await monitor.execute(command, arguments)
+            recipe.devices += added
+            await asyncio.to_thread(recipe.save, self._files(uuid).recipe)
+        recipe.taps = [wanted[port_id].tap_name for port_id in _recipe_nics(recipe)]
+        await asyncio.to_thread(recipe.save, self._files(uuid).recipe)
+        LOG.info("guest %s: NICs now %s (%s)", uuid, [n.tap_name for n in nics],
+                 "hot-plugged" if monitor is not None else "at its next start")
+
+    async def _unplug_device(self, monitor: _Monitor, device: str) -> None:
+        """``device_del``, and wait for the guest to let the device go."""
+        gone = monitor.deleted.setdefault(device, asyncio.Event())
+        try:
+            try:
+                await monitor.execute("device_del", {"id": device})
+            except DriverError as exc:
+                if "not found" in str(exc).lower():
+                    return                               # already gone
+                raise
+            try:
+                await asyncio.wait_for(gone.wait(), DEVICE_DEL_TIMEOUT)
+            except TimeoutError:
+                raise DriverError(f"guest {monitor.uuid} did not release {device} within "
+                                  f"{DEVICE_DEL_TIMEOUT:g} s") from None
+        finally:
+            monitor.deleted.pop(device, None)
 
     async def console_output(self, uuid: str, max_bytes: int | None = None) -> str:
         check_capability(self, Capability.CONSOLE_LOG)
@@ -713,3 +773,26 @@ async def destroy_all_guests(state_dir: Path) -> list[str]:
         finally:
             await driver.close()
     return destroyed
+
+
+def _nic_devices(nic: NicSpec, netdev: str) -> list[tuple[str, dict[str, Any]]]:
+    """The QMP commands that give a guest ``nic``: QEMU opens the port's tap (the network
+    side made it, on its bridge) and a virtio NIC with the port's MAC uses it."""
+    return [
+        ("netdev_add", {"type": "tap", "id": netdev, "ifname": nic.tap_name,
+                        "script": "no", "downscript": "no"}),
+        ("device_add", {"driver": "virtio-net-pci", "id": f"nic-{nic.port_id}",
+                        "netdev": netdev, "mac": nic.mac}
+         | ({"host_mtu": nic.mtu} if nic.mtu != 1500 else {})),
+    ]
+
+
+def _recipe_nics(recipe: Recipe) -> list[str]:
+    """The port ids of the recipe's NICs, in order."""
+    return [str(args["id"]).removeprefix("nic-") for command, args in recipe.devices
+            if command == "device_add" and str(args.get("id", "")).startswith("nic-")]
+
+
+def _netdev_of(recipe: Recipe, device: str) -> str | None:
+    return next((str(args["netdev"]) for command, args in recipe.devices
+                 if command == "device_add" and args.get("id") == device), None)
