@@ -305,3 +305,30 @@ def test_an_interface_is_hot_plugged_into_a_running_guest_and_out_again(net: Net
         net.fip, "cat", "/sys/class/net/*/address", check=False).stdout, SSH_TIMEOUT)
     assert net.wait_ssh(net.fip) == "vm1"          # the first NIC carried on
     cloud.osc("port", "delete", port["id"])
+
+
+def test_a_cloud_killed_mid_router_and_mid_floating_ip_converges(net: Net) -> None:
+    """SIGKILL right after the API answered, while the agent makes the router (then
+    maps a floating IP): started again, it finishes the work, and the guests, their taps,
+    dnsmasq and the proxies carried on meanwhile. (Last in the module: it restarts the
+    shared cloud.)"""
+    cloud = net.env.cloud
+    cloud.osc("network", "create", "net3")
+    cloud.osc("subnet", "create", "--network", "net3", "--subnet-range", "10.3.0.0/24",
+              "subnet3")
+    cloud.osc("router", "create", "r2")
+    cloud.osc("router", "set", "--external-gateway", "public", "r2")
+    cloud.osc("router", "add", "subnet", "r2", "subnet3")
+    net.env.kill_and_restart()
+    router = json.loads(net.env.ownstack("show", "router", "r2", "--json").stdout)["router"]
+    legs = wait_until("r2's legs after the restart", lambda: (
+        shown := json.loads(net.env.ownstack("show", "router", "r2", "--json").stdout)
+    )["host"] and {leg["name"][:3] for leg in shown["host"]["legs"]} >= {"qr-", "qg-"}
+        and shown["host"]["legs"], 60)
+    assert any("10.3.0.1/24" in leg["addresses"] for leg in legs), (router["id"], legs)
+
+    fip = net.env.cloud.osc_json("floating", "ip", "create", "public")["floating_ip_address"]
+    net.env.cloud.osc("server", "add", "floating", "ip", "vm2", fip)
+    net.env.kill_and_restart()
+    assert net.wait_ssh(fip) == "vm2"
+    assert net.wait_ssh(net.fip) == "vm1"          # what was there before still works
