@@ -305,6 +305,14 @@ def cmd_reset(config: Config, args: argparse.Namespace) -> int:
     guests = asyncio.run(destroy_all_guests(config.state_dir))
     if guests:
         print(f"Destroyed {len(guests)} QEMU guest(s) of this cloud.")
+    if config.network.driver == "linux":
+        from ownstack.network.agent.runner import agent_host, driver_options
+        from ownstack.network.drivers.linux.driver import tear_down_host
+
+        removed = asyncio.run(tear_down_host(agent_host(config), config.state_dir,
+                                             driver_options(config)))
+        for line in removed:
+            print(f"Removed {line}.")
     statedir.wipe(config)
     statedir.remove_from_user_clouds_yaml(Path.home() / ".config" / "openstack" / "clouds.yaml")
     print(f"Wiped {config.state_dir}.")

@@ -33,6 +33,7 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import shutil
 import socket
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -163,6 +164,34 @@ class LinuxDriver(NetworkDriver):
         for network_id, spec in networks.items():
             if spec.bridge not in links and network_id not in needed:
                 await asyncio.to_thread(self.records.forget_network, network_id)
+
+    async def tear_down(self) -> list[str]:
+        """Remove everything of this cloud from the host (``ownstack reset``): its routers
+        and DHCP servers (namespaces, dnsmasq, metadata proxies), its ports' taps and
+        filtering, its networks' bridges, and the host side (guard, unreachable routes,
+        external bridges). What was removed, a line each. Call after :meth:`init_host`."""
+        from ownstack.network.drivers.linux import metadata_proxy
+
+        done = []
+        for router in await self.routers():
+            await self.remove_router(router.router_id)
+            done.append(f"router namespace {router.namespace}")
+        for server in await self.dhcp_servers():
+            await self.remove_dhcp(server.network_id)
+            done.append(f"DHCP namespace qdhcp-{server.network_id}")
+        for port in await self.wired_ports():
+            await self.unwire_port(port.port_id)
+            done.append(f"tap {port.spec.tap}")
+        for network in await self.networks():
+            await self.remove_network(network.spec.network_id)
+            done.append(f"bridge {network.spec.bridge}")
+        for owner in await asyncio.to_thread(metadata_proxy.running_proxies, self.state_dir):
+            await metadata_proxy.stop_proxy(self.state_dir, owner)
+            done.append(f"metadata proxy of {owner}")
+        if self.host_side is not None:
+            await self.host_side.remove()
+            done.append("the external bridges, their guard and unreachable routes")
+        return done
 
     async def close(self) -> None:
         if self._monitor is not None:
@@ -599,3 +628,18 @@ def from_config(host: str, state_dir: Path, options: Mapping[str, Any]) -> Linux
     return LinuxDriver(host, state_dir, host_namespace=namespace,
                        tunnel_address=str(options.get("tunnel_address") or ""),
                        firewall=Firewall(namespace or None), host_side=host_side)
+
+
+async def tear_down_host(host: str, state_dir: Path, options: Mapping[str, Any]) -> list[str]:
+    """What :meth:`LinuxDriver.tear_down` removed for the agent of ``host`` whose records
+    are under ``state_dir`` (``ownstack reset``); nothing when it has no records."""
+    if not (state_dir / "network" / "linux" / host).is_dir():
+        return []
+    driver = from_config(host, state_dir, options)
+    await driver.init_host()
+    try:
+        removed = await driver.tear_down()
+    finally:
+        await driver.close()
+    await asyncio.to_thread(shutil.rmtree, driver.records.directory, True)
+    return removed

@@ -22,6 +22,7 @@ and at every resync.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import re
@@ -161,6 +162,22 @@ class HostSide:
         except NetlinkError as exc:
             if exc.code != 17:
                 raise DriverError(f"unreachable route for {cidr}: {exc}") from exc
+
+    async def remove(self) -> None:
+        """Postcondition: no guard table, no unreachable route of a served range, and no
+        external bridge this host side made (for ``ownstack reset``). Succeeds if gone."""
+        await run(self._in_host(["nft", "delete", "table", "inet", self.table]), check=False)
+        await asyncio.to_thread(run_in, self.host_namespace, self._remove_in)
+
+    def _remove_in(self, ipr: IPRoute) -> None:
+        for external in self.externals:
+            served = external.served
+            if served is not None:
+                with contextlib.suppress(NetlinkError):
+                    ipr.route("del", dst=served, type="unreachable",
+                              priority=UNREACHABLE_METRIC)
+            for index in ipr.link_lookup(ifname=_ifname(external.bridge)):
+                ipr.link("del", index=index)
 
     async def describe(self) -> dict[str, Any]:
         """The guard's rules with their packet counters, and the unreachable routes."""

@@ -206,4 +206,10 @@ async def _end(pid: int, *, timeout: float) -> None:
             break
     child = _children.pop(pid, None)
     if child is not None:
-        await child.wait()          # reaped, so no zombie stays
+        try:
+            await child.wait()      # reaped, so no zombie stays
+        except RuntimeError:
+            # started under another event loop (an earlier asyncio.run in this process):
+            # it exited above, so reap it directly
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)      # noqa: ASYNC222 (WNOHANG never blocks)
