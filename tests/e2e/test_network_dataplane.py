@@ -307,11 +307,11 @@ def test_an_interface_is_hot_plugged_into_a_running_guest_and_out_again(net: Net
     cloud.osc("port", "delete", port["id"])
 
 
-def test_a_cloud_killed_mid_router_and_mid_floating_ip_converges(net: Net) -> None:
-    """SIGKILL right after the API answered, while the agent makes the router (then
-    maps a floating IP): started again, it finishes the work, and the guests, their taps,
-    dnsmasq and the proxies carried on meanwhile. (Last in the module: it restarts the
-    shared cloud.)"""
+def test_a_cloud_killed_mid_router_floating_ip_and_plug_converges(net: Net) -> None:
+    """SIGKILL right after the API answered, while the agent makes the router (then maps
+    a floating IP and plugs a new guest's port): started again, it finishes the work, and
+    the guests, their taps, dnsmasq and the proxies carried on meanwhile. (Last in the
+    module: it restarts the shared cloud.)"""
     cloud = net.env.cloud
     cloud.osc("network", "create", "net3")
     cloud.osc("subnet", "create", "--network", "net3", "--subnet-range", "10.3.0.0/24",
@@ -329,6 +329,10 @@ def test_a_cloud_killed_mid_router_and_mid_floating_ip_converges(net: Net) -> No
 
     fip = net.env.cloud.osc_json("floating", "ip", "create", "public")["floating_ip_address"]
     net.env.cloud.osc("server", "add", "floating", "ip", "vm2", fip)
+    # ... and a boot, killed while its port is bound and plugged (the guest waits, paused)
+    _boot(net.env, "vm5", "demo-net")
     net.env.kill_and_restart()
     assert net.wait_ssh(fip) == "vm2"
     assert net.wait_ssh(net.fip) == "vm1"          # what was there before still works
+    wait_until("vm5 ACTIVE after the restart", lambda: net.env.status("vm5") == "ACTIVE")
+    assert net.wait_ssh(net.address("vm5", "demo-net"), jump=net.fip) == "vm5"
