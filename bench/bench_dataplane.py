@@ -237,8 +237,9 @@ def main() -> int:
         time.sleep(5)                                   # idle
         main_pid = int((state / "ownstack.pid").read_text())
         memory["ownstack (control plane and agents)"] = rss_mb(main_pid)
-        for pid in _pids("dnsmasq", state):
-            memory[f"dnsmasq {pid}"] = rss_mb(pid)
+        for pid_file in sorted(state.glob("network/linux/*/dhcp/*/pid")):
+            pid = int(pid_file.read_text().split()[0])
+            memory[f"dnsmasq {pid} (network {pid_file.parent.name[:8]})"] = rss_mb(pid)
         for pid in _pids("ownstack.network.metadata_proxy", state):
             memory[f"metadata proxy {pid}"] = rss_mb(pid)
     finally:

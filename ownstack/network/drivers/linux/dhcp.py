@@ -115,7 +115,9 @@ def dnsmasq_argv(spec: DhcpSpec, state: Path) -> list[str]:
             "--bind-interfaces", f"--interface={interface}", "--except-interface=lo",
             # It rereads its files on SIGHUP: as root, since the agent's state directory
             # need not be readable by dnsmasq's default user.
-            "--user=root", "--group=root"]
+            "--user=root", "--group=root",
+            # Its log beside its files (there may be no syslog), for operators and tests.
+            f"--log-facility={state / 'log'}"]
     possible = 0
     ra = False
     for subnet in spec.served_subnets:
@@ -147,14 +149,16 @@ def _address(ip: str) -> str:
 
 def hosts_file(spec: DhcpSpec) -> str:
     """One line per address a port holds on a subnet this server hands addresses on:
-    ``mac,set:port-<id>,hostname,address`` (IPv6 addresses bracketed)."""
+    ``mac,hostname,address`` (IPv6 addresses bracketed). No ``set:`` tag per port, as
+    Neutron writes for its per-port options (which ownstack has not): dnsmasq 2.90
+    segfaults on SIGHUP when a tagged entry whose port holds a lease is removed."""
     served = {subnet.subnet_id: subnet for subnet in spec.served_subnets
               if subnet.ip_version == 4 or _ipv6_mode(subnet) in ("static",)}
     lines = []
     for host in spec.hosts:
         for ip in host.fixed_ips:
             if ip.subnet_id in served:
-                lines.append(f"{host.mac_address},set:port-{host.port_id},{host.hostname},"
+                lines.append(f"{host.mac_address},{host.hostname},"
                              f"{_address(ip.ip_address)}\n")
     return "".join(lines)
 

@@ -68,8 +68,8 @@ def test_hosts_file_has_one_static_entry_per_address() -> None:
 
     text = hosts_file(spec(V4, v6, hosts=(host,)))
 
-    assert text == ("fa:16:3e:00:00:05,set:port-p1,host-10-0-0-5,10.0.0.5\n"
-                    "fa:16:3e:00:00:05,set:port-p1,host-10-0-0-5,[2001:db8::5]\n")
+    assert text == ("fa:16:3e:00:00:05,host-10-0-0-5,10.0.0.5\n"
+                    "fa:16:3e:00:00:05,host-10-0-0-5,[2001:db8::5]\n")
 
 
 def test_options_with_a_router_give_router_dns_and_mtu() -> None:
