@@ -225,3 +225,26 @@ async def test_a_proxy_left_in_a_remade_namespace_is_replaced(tmp_path: Path) ->
         for name in names:
             subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10,
                            check=False)
+
+
+async def test_a_proxy_whose_pid_file_was_never_written_is_adopted_and_stopped(
+        tmp_path: Path) -> None:
+    """The agent killed between a proxy's start and its record: the next ensure adopts
+    the running proxy (no second one), and a stop or a reset finds it."""
+    name = f"osm-orphan-{uuid.uuid4().hex[:8]}"
+    owner = "0b5d7a4e-0000-4000-8000-000000000004"
+    try:
+        ip("netns", "add", name)
+        first = await proxies.ensure_proxy(tmp_path, name, network_id=owner)
+        proxies.pid_file(tmp_path, owner).unlink()          # as if never written
+        assert proxies.running_proxies(tmp_path) == {owner: first}
+        again = await proxies.ensure_proxy(tmp_path, name, network_id=owner)
+        assert again == first
+        proxies.pid_file(tmp_path, owner).unlink()
+        assert await proxies.stop_proxy(tmp_path, owner)
+        assert not Path(f"/proc/{first}").exists() or not proxies.running_proxies(tmp_path)
+        assert proxies.running_proxies(tmp_path) == {}
+    finally:
+        await proxies.stop_proxy(tmp_path, owner)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10,
+                       check=False)

@@ -132,6 +132,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         wait_until("the data path gone", lambda: all(
             now[kind] <= before[kind] for now in [_host_objects()] for kind in now), timeout=60)
         assert not _dnsmasq_of(env), _dnsmasq_of(env)
+        assert not _proxies_of(env), _proxies_of(env)
     finally:
         stop_cloud(env.cloud)
         _remove_host_side()
@@ -167,6 +168,21 @@ def _dnsmasq_of(env: QemuCloud) -> list[int]:
             except OSError:
                 continue
             if argv.startswith(b"dnsmasq") and str(env.cloud.state_dir).encode() in argv:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _proxies_of(env: QemuCloud) -> list[int]:
+    """The cloud's metadata proxies still running (killed mid-start ones included)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"ownstack.network.metadata_proxy" in argv and \
+                    str(env.cloud.state_dir).encode() in argv:
                 pids.append(int(entry.name))
     return pids
 

@@ -99,15 +99,42 @@ def _runs_proxy_for(pid: int, owner_id: str) -> bool:
         for flag, value in itertools.pairwise(argv))
 
 
+def _proxies_of(state_dir: Path) -> dict[str, int]:
+    """Every live proxy that serves this state directory's agent socket, by owner id, as
+    the process table has them: also one whose pid file was never written (the agent
+    killed between its start and its record)."""
+    socket = str(agent_socket_path(state_dir)).encode()
+    found: dict[str, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if PROXY_MODULE.encode() not in argv or socket not in argv or not _alive(int(entry)):
+            continue
+        for flag, value in itertools.pairwise(argv):
+            if flag in (b"--network-id", b"--router-id") and _ID.fullmatch(value.decode()):
+                found[value.decode()] = int(entry)
+    return found
+
+
 def running_proxy(state_dir: Path, owner_id: str, namespace: str | None = None) -> int | None:
     """The pid of the proxy of ``owner_id`` (in ``namespace``, when given) if one runs;
-    a pid file that names anything else is removed."""
+    a pid file that names anything else is removed, and a proxy that runs without its pid
+    file is recorded again."""
     path = pid_file(state_dir, owner_id)
     try:
         pid = int(path.read_text().strip())
     except (OSError, ValueError):
         path.unlink(missing_ok=True)
-        return None
+        orphan = _proxies_of(state_dir).get(owner_id)
+        if orphan is None or (namespace is not None and not _same_namespace(orphan, namespace)):
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+        path.write_text(f"{orphan}\n")
+        return orphan
     if _alive(pid) and _runs_proxy_for(pid, owner_id) and (
             namespace is None or _same_namespace(pid, namespace)):
         return pid
@@ -116,13 +143,18 @@ def running_proxy(state_dir: Path, owner_id: str, namespace: str | None = None) 
 
 
 def running_proxies(state_dir: Path) -> dict[str, int]:
-    """Every proxy with a valid pid file, by owner id (for pruning what nobody wants)."""
+    """Every proxy of this state directory's agent, by owner id, with a pid file or
+    without (for pruning what nobody wants)."""
     found: dict[str, int] = {}
     for path in sorted(proxy_dir(state_dir).glob("*.pid")):
         if _ID.fullmatch(path.stem):
             pid = running_proxy(state_dir, path.stem)
             if pid is not None:
                 found[path.stem] = pid
+    for owner_id in _proxies_of(state_dir).keys() - found.keys():
+        pid = running_proxy(state_dir, owner_id)
+        if pid is not None:
+            found[owner_id] = pid
     return found
 
 
