@@ -272,8 +272,10 @@ def test_two_projects_with_one_cidr_never_reach_each_other(net: Net) -> None:
     _, other = member_cloud(cloud, "dataplane-other")
     network = unique("other-net")
     cloud.osc("network", "create", network, cloud=other)
+    # 10.0.0.77, asked for below, outside the pool the DHCP port's address is drawn from
     cloud.osc("subnet", "create", "--network", network, "--subnet-range", "10.0.0.0/24",
-              unique("other-subnet"), cloud=other)
+              "--allocation-pool", "start=10.0.0.100,end=10.0.0.200", unique("other-subnet"),
+              cloud=other)
     port = cloud.osc_json("port", "create", "--network", network, "--fixed-ip",
                           "ip-address=10.0.0.77", unique("other-port"), cloud=other)
     cloud.osc("keypair", "create", "--public-key", f"{net.key}.pub", "mykey", cloud=other)

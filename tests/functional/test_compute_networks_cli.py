@@ -53,8 +53,10 @@ def test_servers_on_networks_and_ports(ready: Cloud, tmp_path: Path) -> None:
     cloud.osc("flavor", "create", "--vcpus", "1", "--ram", "128", "--disk", "1", flavor)
     net = unique("demo-net")
     network_id = cloud.osc_json("network", "create", net)["id"]
+    # Addresses are drawn at random from the pool: the fixed address vm3 asks for
+    # (10.0.0.50) lies outside it, so no earlier port can have taken it.
     cloud.osc("subnet", "create", "--network", net, "--subnet-range", "10.0.0.0/24",
-              unique("demo-subnet"))
+              "--allocation-pool", "start=10.0.0.100,end=10.0.0.200", unique("demo-subnet"))
     cloud.osc("subnet", "create", "--network", net, "--ip-version", "6", "--ipv6-ra-mode",
               "slaac", "--ipv6-address-mode", "slaac", "--subnet-range", "fd00:10::/64",
               unique("demo-v6"))
@@ -114,7 +116,9 @@ def test_interfaces_security_groups_and_floating_ips(ready: Cloud, tmp_path: Pat
               "--no-dhcp", unique("public-subnet"))
     net, subnet = unique("demo-net"), unique("demo-subnet")
     cloud.osc("network", "create", net)
-    cloud.osc("subnet", "create", "--network", net, "--subnet-range", "10.0.0.0/24", subnet)
+    # 10.0.0.50, asked for below, outside the pool the DHCP port's address is drawn from
+    cloud.osc("subnet", "create", "--network", net, "--subnet-range", "10.0.0.0/24",
+              "--allocation-pool", "start=10.0.0.100,end=10.0.0.200", subnet)
     other = unique("other-net")
     cloud.osc("network", "create", other)
     cloud.osc("subnet", "create", "--network", other, "--subnet-range", "10.1.0.0/24",
