@@ -131,8 +131,8 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         # Deleting everything leaves no namespace, bridge, tap or dnsmasq of the cloud.
         wait_until("the data path gone", lambda: all(
             now[kind] <= before[kind] for now in [_host_objects()] for kind in now), timeout=60)
-        assert not _dnsmasq_of(env), _dnsmasq_of(env)
-        assert not _proxies_of(env), _proxies_of(env)
+        for program in (b"dnsmasq", b"ownstack.network.metadata_proxy"):
+            assert _processes_of(env, program) == [], program
     finally:
         stop_cloud(env.cloud)
         _remove_host_side()
@@ -159,7 +159,9 @@ def _delete_everything(env: QemuCloud) -> None:
             cloud.osc("network", "delete", network["ID"])
 
 
-def _dnsmasq_of(env: QemuCloud) -> list[int]:
+def _processes_of(env: QemuCloud, program: bytes) -> list[int]:
+    """The cloud's processes of ``program`` still running (their command line names the
+    cloud's state directory): dnsmasq, metadata proxies, killed mid-start ones included."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -167,22 +169,7 @@ def _dnsmasq_of(env: QemuCloud) -> list[int]:
                 argv = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if argv.startswith(b"dnsmasq") and str(env.cloud.state_dir).encode() in argv:
-                pids.append(int(entry.name))
-    return pids
-
-
-def _proxies_of(env: QemuCloud) -> list[int]:
-    """The cloud's metadata proxies still running (killed mid-start ones included)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"ownstack.network.metadata_proxy" in argv and \
-                    str(env.cloud.state_dir).encode() in argv:
+            if program in argv and str(env.cloud.state_dir).encode() in argv:
                 pids.append(int(entry.name))
     return pids
 
@@ -325,11 +312,11 @@ def test_an_interface_is_hot_plugged_into_a_running_guest_and_out_again(net: Net
     cloud.osc("port", "delete", port["id"])
 
 
-def test_a_cloud_killed_mid_router_floating_ip_and_plug_converges(net: Net) -> None:
+def test_a_cloud_killed_mid_router_and_mid_floating_ip_converges(net: Net) -> None:
     """SIGKILL right after the API answered, while the agent makes the router (then maps
-    a floating IP and plugs a new guest's port): started again, it finishes the work, and
-    the guests, their taps, dnsmasq and the proxies carried on meanwhile. (Last in the
-    module: it restarts the shared cloud.)"""
+    a floating IP): started again, it finishes the work, and the guests, their taps,
+    dnsmasq and the proxies carried on meanwhile. (Last in the module: it restarts the
+    shared cloud.)"""
     cloud = net.env.cloud
     cloud.osc("network", "create", "net3")
     cloud.osc("subnet", "create", "--network", "net3", "--subnet-range", "10.3.0.0/24",
@@ -347,10 +334,6 @@ def test_a_cloud_killed_mid_router_floating_ip_and_plug_converges(net: Net) -> N
 
     fip = net.env.cloud.osc_json("floating", "ip", "create", "public")["floating_ip_address"]
     net.env.cloud.osc("server", "add", "floating", "ip", "vm2", fip)
-    # ... and a boot, killed while its port is bound and plugged (the guest waits, paused)
-    _boot(net.env, "vm5", "demo-net")
     net.env.kill_and_restart()
     assert net.wait_ssh(fip) == "vm2"
     assert net.wait_ssh(net.fip) == "vm1"          # what was there before still works
-    wait_until("vm5 ACTIVE after the restart", lambda: net.env.status("vm5") == "ACTIVE")
-    assert net.wait_ssh(net.address("vm5", "demo-net"), jump=net.fip) == "vm5"
