@@ -48,7 +48,8 @@ def image() -> Path:
 class Guest:
     """One QEMU process with the compute driver's command line, on a throwaway overlay."""
 
-    def __init__(self, workdir: Path, image: Path, *, config_drive: Path | None) -> None:
+    def __init__(self, workdir: Path, image: Path, *, config_drive: Path | None,
+                 nics: int = 0) -> None:
         self.uuid = str(uuidlib.uuid4())
         self.console = workdir / "console.log"
         self.qmp_path = workdir / "qmp.sock"
@@ -68,6 +69,11 @@ class Guest:
         if config_drive is not None:
             argv += ["-drive", f"file={config_drive},if=none,id=cfg,format=raw,readonly=on",
                      "-device", "virtio-blk-pci,drive=cfg"]
+        for index in range(nics):
+            # QEMU's user-mode network, restricted: its built-in DHCP server answers, and
+            # no packet goes anywhere (no host, no outside).
+            argv += ["-netdev", f"user,id=nic{index},restrict=on,net=10.0.{2 + index}.0/24",
+                     "-device", f"virtio-net-pci,netdev=nic{index}"]
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -127,8 +133,8 @@ Boot = Callable[..., Guest]
 def boot(tmp_path: Path, image: Path) -> Iterator[Boot]:
     guests: list[Guest] = []
 
-    def start(config_drive: Path | None = None) -> Guest:
-        guest = Guest(tmp_path, image, config_drive=config_drive)
+    def start(config_drive: Path | None = None, nics: int = 0) -> Guest:
+        guest = Guest(tmp_path, image, config_drive=config_drive, nics=nics)
         guests.append(guest)
         return guest
 
@@ -149,7 +155,9 @@ def config_drive(tmp_path: Path, meta_data: dict[str, Any]) -> Path:
 
 
 def markers(console: str) -> list[str]:
-    return MARKER.findall(console.replace("\r", ""))
+    """The boot's markers, in order, without the leases (which come when they come)."""
+    return [line for line in MARKER.findall(console.replace("\r", ""))
+            if not line.startswith("ownstack: lease ")]
 
 
 def test_build_prints_the_cached_image_path_last(image: Path) -> None:
@@ -165,7 +173,7 @@ def test_build_prints_the_cached_image_path_last(image: Path) -> None:
     assert image.stat().st_size <= 32 * 2**20
 
 
-def test_guest_takes_hostname_and_key_from_config_drive_and_powers_off(
+def test_guest_takes_hostname_and_key_from_config_drive_leases_every_nic_and_powers_off(
         tmp_path: Path, boot: Boot) -> None:
     guest_uuid = str(uuidlib.uuid4())
     drive = config_drive(tmp_path, {
@@ -174,7 +182,7 @@ def test_guest_takes_hostname_and_key_from_config_drive_and_powers_off(
         "public_keys": {"learner key": KEY},
         "keys": [{"name": "learner key", "type": "ssh", "data": KEY}],
         "random_seed": "c2VlZA==" * 80})
-    guest = boot(drive)
+    guest = boot(drive, nics=2)
 
     console = guest.wait_for("web-1 login: ")
 
@@ -186,6 +194,9 @@ def test_guest_takes_hostname_and_key_from_config_drive_and_powers_off(
         "ownstack: hostname web-1",
         "ownstack: login ready on web-1",
     ]
+    # DHCP on both NICs (QEMU's DHCP server hands out .15 first on each network).
+    guest.wait_for("ownstack: lease 10.0.2.15/24 on eth0")
+    guest.wait_for("ownstack: lease 10.0.3.15/24 on eth1")
     assert guest.power_button() < SHUTDOWN_TIMEOUT
     assert guest.process.returncode == 0
     assert "reboot: Power down" in guest.text()
