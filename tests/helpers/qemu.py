@@ -1,9 +1,10 @@
-"""Real QEMU for the end-to-end tests: the ``ownstack-tiny`` test image, QEMU drivers on TCG,
-and the QEMU driver's harness for the driver contract suite.
+"""Real QEMU for the end-to-end tests: the ``ownstack-tiny`` test image and the Debian
+cloud-init image, QEMU drivers on TCG, and the QEMU driver's harness for the driver
+contract suite.
 
-Nothing here skips when QEMU or the test image cannot be had: CI installs QEMU and builds
-the image (``tools/build-test-image``, cached after the first build), so a missing one is a
-failure.
+Nothing here skips when QEMU or an image cannot be had: CI installs QEMU and builds the
+images (``tools/build-test-image``, ``tools/build-cloud-init-image``, cached after the
+first build), so a missing one is a failure.
 """
 
 from __future__ import annotations
@@ -23,16 +24,28 @@ from ownstack.compute.drivers.qemu import process as proc
 from ownstack.compute.drivers.qemu.driver import QemuDriver
 
 
-@functools.cache
-def tiny_image() -> Path:
-    """The ``ownstack-tiny`` test image, built (or found in its cache) once per session."""
-    result = subprocess.run([str(REPO / "tools" / "build-test-image")], capture_output=True,
-                            text=True, check=False, timeout=1800)
+def _built(tool: str) -> Path:
+    """The image ``tools/<tool>`` builds (or finds in its cache): the last line it prints."""
+    result = subprocess.run([str(REPO / "tools" / tool)], capture_output=True, text=True,
+                            check=False, timeout=1800)
     if result.returncode != 0:
-        raise AssertionError(f"tools/build-test-image failed:\n{result.stderr[-4000:]}")
+        raise AssertionError(f"tools/{tool} failed:\n{result.stderr[-4000:]}")
     path = Path(result.stdout.strip().splitlines()[-1])
     assert path.is_file(), path
     return path
+
+
+@functools.cache
+def tiny_image() -> Path:
+    """The ``ownstack-tiny`` test image, built (or found in its cache) once per session."""
+    return _built("build-test-image")
+
+
+@functools.cache
+def cloud_init_image() -> Path:
+    """The Debian image with Debian's cloud-init (``tools/build-cloud-init-image``), built
+    (about a minute and a half the first time) or found in its cache, once per session."""
+    return _built("build-cloud-init-image")
 
 
 def make_driver(state_dir: Path, *, force_config_drive: bool = False) -> QemuDriver:
