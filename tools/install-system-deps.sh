@@ -20,9 +20,11 @@ set -euo pipefail
 #   busybox                                  : udhcpc, a DHCP client for the data-path tests
 #   tcpdump                                  : the data-path tests' captures (nothing leaks)
 #   openssh-client                           : ssh and ssh-keygen, to reach guests as a user does
+#   mmdebstrap, e2fsprogs                    : the Debian cloud-init image: its system, from Debian's
+#                                              packages, and its ext4 root (mkfs.ext4 -d)
 PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux
           qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso dnsmasq-base nftables
-          busybox tcpdump openssh-client)
+          busybox tcpdump openssh-client mmdebstrap e2fsprogs)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
