@@ -251,8 +251,9 @@ def test_an_interface_is_hot_plugged_into_a_running_guest_and_out_again(net: Net
     nic = lease.split(f"ownstack: lease {address}/24 on ")[1].split()[0]
     assert net.ssh(net.fip, "cat", f"/sys/class/net/{nic}/address").stdout.strip() == mac
     assert f"inet {address}/24" in net.ssh(net.fip, "ip", "-4", "addr", "show", nic).stdout
-    default = net.ssh(net.fip, "ip", "route", "show", "default").stdout.strip().splitlines()
-    assert len(default) == 1 and "dev eth0" in default[0], default
+    routes = net.ssh(net.fip, "ip", "route").stdout.splitlines()
+    default = [route for route in routes if route.startswith("default")]
+    assert len(default) == 1 and "dev eth0" in default[0], routes
     cloud.osc("server", "remove", "port", "vm1", port["id"])
     wait_until("the NIC gone from the guest", lambda: mac not in net.ssh(
         net.fip, "cat", "/sys/class/net/*/address", check=False).stdout, SSH_TIMEOUT)
