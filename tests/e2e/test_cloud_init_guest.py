@@ -91,9 +91,13 @@ def test_cloud_init_found_the_openstack_metadata_service_without_a_config_drive(
     assert "running 'init-local'" in guest.console
     result = json.loads(guest.ssh("cat", "/run/cloud-init/result.json"))["v1"]
     assert result["errors"] == [] and result["datasource"].startswith("DataSourceOpenStack")
-    # ...through the metadata service, with the server's own id.
+    # ...through the metadata service, with the server's own id, and nothing in what it
+    # read made cloud-init warn.
     log = guest.ssh("sudo", "cat", "/var/log/cloud-init.log")
-    assert "http://169.254.169.254/openstack" in log
+    for document in ("meta_data.json", "network_data.json", "vendor_data2.json"):
+        assert re.search(rf"Read from http://169\.254\.169\.254/openstack/[-\w]+/{document} "
+                         r"\(200,", log), document
+    assert [line for line in log.splitlines() if "[WARNING]" in line] == []
     assert guest.ssh("cat", "/var/lib/cloud/data/instance-id").strip() == guest.server["id"]
 
 
@@ -104,8 +108,15 @@ def test_ssh_to_the_floating_ip_as_the_default_user_runs_hostname(guest: Guest) 
     assert guest.ssh("cat", "/etc/hostname").strip() == NAME
 
 
-def test_the_guest_took_its_address_over_dhcp_as_the_port_has_it(guest: Guest) -> None:
-    fixed = [a for a in dataplane.addresses(guest.env.cloud.osc_json(
-        "server", "show", NAME))["demo-net"] if a != guest.fip]
+def test_the_network_is_as_network_data_json_describes_it(guest: Guest) -> None:
+    """cloud-init rendered network_data.json for systemd-networkd: DHCP on the port's
+    NIC, which gets the port's address, and the network's MTU (1450 on VXLAN)."""
+    cloud = guest.env.cloud
+    addresses = dataplane.addresses(cloud.osc_json("server", "show", NAME))["demo-net"]
+    fixed = next(address for address in addresses if address != guest.fip)
     shown = guest.ssh("ip", "-4", "-o", "addr", "show", "scope", "global")
-    assert f"inet {fixed[0]}/24" in shown, (fixed, shown)
+    line = next((line for line in shown.splitlines() if f"inet {fixed}/24" in line), None)
+    assert line is not None, (fixed, shown)
+    nic = line.split()[1]
+    mtu = cloud.osc_json("network", "show", "demo-net")["mtu"]
+    assert int(guest.ssh("cat", f"/sys/class/net/{nic}/mtu")) == mtu
