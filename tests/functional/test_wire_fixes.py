@@ -4,7 +4,7 @@ the client that found it (the `openstack` CLI, openstacksdk) against the real cl
 from __future__ import annotations
 
 from helpers.names import unique
-from helpers.process import Cloud, member_cloud
+from helpers.process import Cloud, member_cloud, wait_for_compute
 
 
 def test_application_credential_expiry_as_keystone_writes_it(cloud: Cloud) -> None:
@@ -33,3 +33,23 @@ def test_a_revoked_token_with_the_token_method_is_keystones_404(cloud: Cloud) ->
     refused = cloud.osc("token", "issue", cloud="", env=env, expect_ok=False)
     assert refused.returncode != 0
     assert "Failed to validate token (HTTP 404)" in refused.stderr, refused.stderr
+
+
+def test_an_x509_keypair_made_through_openstacksdk(cloud: Cloud) -> None:
+    """openstacksdk asks for keypairs at 2.10: an x509 one without a public key is made by
+    the cloud, as Nova makes it, and its private key comes back once."""
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    wait_for_compute(cloud)
+    conn = cloud.sdk()
+    made = conn.compute.create_keypair(name=unique("winrm"), type="x509")
+    try:
+        _, cert, _ = pkcs12.load_key_and_certificates(base64.b64decode(made.private_key), None)
+        assert cert == x509.load_pem_x509_certificate(made.public_key.encode())
+        assert conn.compute.get_keypair(made.name).private_key is None
+    finally:
+        conn.compute.delete_keypair(made.name)
+        conn.close()

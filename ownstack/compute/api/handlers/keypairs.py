@@ -1,12 +1,16 @@
 """``/os-keypairs``: import, list, show and delete a user's public keys.
 
-ownstack never generates key pairs: Nova stopped doing so at 2.92, and a private key that
-crossed the API is a private key in a log somewhere. Below 2.92 a create without
-``public_key`` is a 400 saying so, rather than Nova's generated key.
+Below 2.92 a create of type ``x509`` without ``public_key`` gets the certificate Nova
+makes for WinRM, and its private key, once, in the answer (Tempest's keypair tests and
+Windows guests' users rely on it). ownstack generates no SSH key pairs: Nova stopped at
+2.92, the clients make their own (``openstack keypair create NAME`` generates an ed25519
+key locally), and a private key that crossed the API is a private key in a log somewhere;
+such a create is a 400 saying so.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.responses import Response
@@ -34,16 +38,25 @@ async def create_keypair(req: Req) -> Response:
     version = version_of(req)
     data: dict[str, Any] = (await body(req, schemas.CREATE(version)))["keypair"]
     user_id = _target_user(req, "os_compute_api:os-keypairs:create", data.get("user_id"))
-    if "public_key" not in data:
-        raise BadRequest("ownstack does not generate key pairs: import a public key by "
-                         "giving 'public_key' (for example: openstack keypair create "
-                         "--public-key ~/.ssh/id_ed25519.pub NAME).")
+    key_type = data.get("type", "ssh")
+    public_key, private_key = data.get("public_key"), None
+    if public_key is None:
+        if key_type != "x509":
+            raise BadRequest("ownstack does not generate SSH key pairs: import a public key "
+                             "by giving 'public_key' (openstack keypair create NAME makes "
+                             "one for you).")
+        keypairs.validate_name(data["name"])
+        generated = await asyncio.to_thread(keypairs.generate_x509, user_id)
+        public_key, private_key = generated.public_key, generated.private_key
     async with req.svc.write() as db:
         keypair = await keypairs.import_keypair(
-            db, user_id=user_id, name=data["name"], public_key=data["public_key"],
-            key_type=data.get("type", "ssh"))
+            db, user_id=user_id, name=data["name"], public_key=public_key,
+            key_type=key_type, special_names=at_least(version, "2.92"))
     status = 201 if at_least(version, "2.2") else 200
-    return json_response({"keypair": views.keypair_created(version, keypair)}, status)
+    view = views.keypair_created(version, keypair)
+    if private_key is not None:
+        view["private_key"] = private_key
+    return json_response({"keypair": view}, status)
 
 
 async def list_keypairs(req: Req) -> Response:
