@@ -170,12 +170,32 @@ async def test_other_projects_servers_and_bad_ids_are_404(cloud: CloudClient) ->
     assert (await instance(cloud, server_id)).task_state is None
 
 
+# A valid body for each action the API has (the table is the handler's, so a new action
+# must be added here).
+ACTION_BODIES: dict[str, Any] = {
+    "os-stop": None, "os-start": None, "reboot": {"type": "SOFT"}, "rebuild": {},
+    "createImage": {"name": "snap"}, "lock": None, "unlock": None,
+    "os-getConsoleOutput": {}, "addSecurityGroup": {"name": "default"},
+    "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
+    "removeFloatingIp": {"address": "192.0.2.9"}}
+
+
 async def test_a_reader_may_not_act_403(cloud: CloudClient) -> None:
+    """Every action is a write, the console log included (os-console-output is a
+    member's): the project's reader gets a 403 for each, and nothing changes."""
+    assert set(ACTION_BODIES) == set(handler._ACTIONS)
     who = await owner(cloud)
     server_id = await server(cloud, who)
     token = await reader_token(cloud, who)
     r = await act(cloud, token, server_id, {"os-stop": None}, expect=403)
     assert "os_compute_api:servers:stop" in fault(r, "forbidden")
+    for name, body in ACTION_BODIES.items():
+        if name == "rebuild":
+            body = {"imageRef": who.image_id}
+        r = await act(cloud, token, server_id, {name: body}, expect=403)
+        fault(r, "forbidden")
+    stored = await instance(cloud, server_id)
+    assert (stored.task_state, stored.vm_state, stored.locked) == (None, "active", False)
 
 
 async def test_an_admin_acts_on_any_projects_server(cloud: CloudClient) -> None:
