@@ -279,10 +279,15 @@ class LinuxRouters:
         if namespace not in netns.listnetns():
             create_namespace(namespace)
             log.info("router %s: namespace %s created", spec.router_id, namespace)
-        # No duplicate address detection on the legs made from here on: their addresses
-        # are the cloud's own (unique by IPAM, guarded by anti-spoofing), and a link-local
+        # ARP answered for a leg's own addresses only, from the best one (Neutron's values):
+        # a network with an IPv4 and an IPv6 leg must not learn the gateway's MAC from the
+        # IPv6 one, which has no IPv4 address to redirect metadata requests to. No
+        # duplicate address detection on the legs made from here on: their addresses are
+        # the cloud's own (unique by IPAM, guarded by anti-spoofing), and a link-local
         # address still tentative keeps radvd from advertising until a host solicits.
         _sysctl(namespace, {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1",
+                            "net.ipv4.conf.all.arp_ignore": "1",
+                            "net.ipv4.conf.all.arp_announce": "2",
                             "net.ipv6.conf.default.accept_dad": "0"})
         legs = [(leg, False) for leg in spec.interfaces]
         if spec.gateway is not None:

@@ -143,6 +143,18 @@ def host(made: Namespaces) -> str:
     return host
 
 
+@pytest.fixture
+def routers(tmp_path: Path, host: str) -> Iterator[LinuxRouters]:
+    """The routers of the stand-in host; whatever a test leaves is removed (radvd too,
+    which would outlive its namespace)."""
+    routers = LinuxRouters(tmp_path, host_namespace=host)
+    try:
+        yield routers
+    finally:
+        for router_id in asyncio.run(routers.recorded()):
+            asyncio.run(routers.remove(router_id))
+
+
 def _guest(made: Namespaces, host: str, bridge: str, mac: str) -> str:
     """A guest with no address: its kernel takes addresses and routes from RAs."""
     guest = made.new("osgst")
@@ -194,8 +206,7 @@ def _capture_ra(namespace: str, interface: str) -> subprocess.Popen[str]:
 
 
 def test_guests_take_address_and_default_route_from_the_router_and_reach_each_other(
-        tmp_path: Path, made: Namespaces, host: str) -> None:
-    routers = LinuxRouters(tmp_path, host_namespace=host)
+        tmp_path: Path, made: Namespaces, host: str, routers: LinuxRouters) -> None:
     slaac = _leg(BRIDGE_A, ROUTER_MAC_A, RouterAddress("10.0.0.1", 24),
                  _v6("fd00:a::1", "slaac", "fd00:a::53"))
     stateless = _leg(BRIDGE_B, ROUTER_MAC_B, _v6("fd00:b::1", "dhcpv6-stateless"))
@@ -255,8 +266,7 @@ def test_guests_take_address_and_default_route_from_the_router_and_reach_each_ot
 
 
 def test_radvd_follows_the_legs_is_adopted_restarted_and_stopped(
-        tmp_path: Path, made: Namespaces, host: str) -> None:
-    routers = LinuxRouters(tmp_path, host_namespace=host)
+        tmp_path: Path, made: Namespaces, host: str, routers: LinuxRouters) -> None:
     v4 = _leg(BRIDGE_A, ROUTER_MAC_A, RouterAddress("10.0.0.1", 24))
     spec = _router(v4)
     made.adopt(spec.namespace)
