@@ -16,13 +16,14 @@ set -euo pipefail
 #   cpio                                     : the test image's initramfs
 #   xorriso                                  : config drives (ISO9660) in the test-image tests
 #   dnsmasq-base                             : the DHCP server of each network (no system service)
+#   radvd                                    : IPv6 router advertisements from each router
 #   nftables                                 : security groups, NAT, and the host's leak guard
 #   busybox                                  : udhcpc, a DHCP client for the data-path tests
 #   tcpdump                                  : the data-path tests' captures (nothing leaks)
 #   openssh-client                           : ssh and ssh-keygen, to reach guests as a user does
 PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux
-          qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso dnsmasq-base nftables
-          busybox tcpdump openssh-client)
+          qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso dnsmasq-base radvd
+          nftables busybox tcpdump openssh-client)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -83,7 +83,7 @@ Agent methods (topic ``network.<host>``)
 
 from __future__ import annotations
 
-from typing import Final, TypedDict
+from typing import Final, NotRequired, TypedDict
 
 NETWORK_TOPIC: Final = "network"
 AGENT_TYPE: Final = "Linux bridge agent"        # Neutron's AGENT_TYPE_LINUXBRIDGE
@@ -172,6 +172,11 @@ class RouterAddressInfo(TypedDict):
     subnet_id: str
     ip_address: str
     prefixlen: int
+    # The subnet's IPv6 modes and DNS servers (router advertisements); absent from a
+    # server older than them, which the agent reads as unset.
+    ipv6_ra_mode: NotRequired[str | None]
+    ipv6_address_mode: NotRequired[str | None]
+    dns_nameservers: NotRequired[list[str]]
 
 
 class RouterLegInfo(TypedDict):

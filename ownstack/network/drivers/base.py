@@ -179,10 +179,15 @@ class NetworkInfo:
 
 @dataclass(frozen=True, slots=True)
 class RouterAddress:
-    """An address on a router leg, with its subnet's prefix length (``10.0.0.1``, 24)."""
+    """An address on a router leg, with its subnet's prefix length (``10.0.0.1``, 24), and
+    for an IPv6 subnet its modes and DNS servers: a subnet whose ``ipv6_ra_mode`` is set
+    has its router advertisements sent from the leg that holds the address."""
 
     ip_address: str
     prefixlen: int
+    ipv6_ra_mode: str | None = None
+    ipv6_address_mode: str | None = None
+    dns_nameservers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,7 +440,9 @@ class NetworkDriver(Protocol):
     async def ensure_router(self, spec: RouterSpec) -> None:
         """Make the router exist on this host exactly as ``spec`` says: its legs on their
         networks' bridges with their MACs, MTUs and addresses, its routes and its NAT
-        (source NAT through the gateway when ``enable_snat``, each floating IP both ways).
+        (source NAT through the gateway when ``enable_snat``, each floating IP both ways),
+        and router advertisements on each leg with an address on a subnet whose
+        ``ipv6_ra_mode`` is set.
         Idempotent; a router with another spec is brought to this one without disturbing
         what stays. Raises :class:`DriverError` (the router may then be half made; a
         repeated call finishes it) when a leg's bridge is not on the host."""

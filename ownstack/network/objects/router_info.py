@@ -8,7 +8,8 @@ of the router there; a router nobody could host yet is given to the next agent t
 (:func:`host_routers`, Neutron's auto-scheduling).
 
 :func:`router_info` is the desired state of one router, read over the bus by its agent:
-its legs (MAC, addresses with their prefix lengths, network), gateway with the external
+its legs (MAC, addresses with their prefix lengths and their subnets' IPv6 modes and DNS
+servers, network), gateway with the external
 subnets' gateways as next hops, extra routes and the floating IPs behind it.
 """
 
@@ -124,14 +125,17 @@ async def _legs(db: AsyncSession, ports: Sequence[Port]) -> dict[str, RouterLegI
     addresses: dict[str, list[RouterAddressInfo]] = {}
     rows = await db.execute(
         sa.select(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address,
-                  Subnet.cidr)
+                  Subnet.cidr, Subnet.ipv6_ra_mode, Subnet.ipv6_address_mode,
+                  Subnet.dns_nameservers)
         .join(Subnet, Subnet.id == IpAllocation.subnet_id)
         .where(IpAllocation.port_id.in_([port.id for port in ports]))
         .order_by(IpAllocation.subnet_id, IpAllocation.ip_address))
-    for port_id, subnet_id, address, cidr in rows:
+    for port_id, subnet_id, address, cidr, ra_mode, address_mode, dns in rows:
         addresses.setdefault(port_id, []).append({
             "subnet_id": subnet_id, "ip_address": address,
-            "prefixlen": ipaddress.ip_network(cidr).prefixlen})
+            "prefixlen": ipaddress.ip_network(cidr).prefixlen,
+            "ipv6_ra_mode": ra_mode, "ipv6_address_mode": address_mode,
+            "dns_nameservers": [str(server) for server in dns or []]})
     return {port.id: {"port_id": port.id, "mac_address": port.mac_address,
                       "status": port.status,
                       "network": network_info(networks[port.network_id]),

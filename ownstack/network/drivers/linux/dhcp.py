@@ -7,7 +7,7 @@ For a network the host serves, :class:`LinuxDhcp` keeps:
   network's bridge in the namespace that stands for the host (``host_namespace``; ``None``
   is the real host), its other end ``ns-<port[:11]>`` in ``qdhcp-…`` with the DHCP port's
   MAC, addresses and the network's MTU, and 169.254.169.254/32 when an IPv4 subnet has no
-  router (Neutron's isolated metadata);
+  router (Neutron's isolated metadata); it ignores router advertisements;
 * one dnsmasq in that namespace, bound to the ``ns-`` interface only, serving static
   leases only (one host entry per port), reading no ``/etc/resolv.conf`` or
   ``/etc/hosts`` of the host, daemonized with a pidfile so that it outlives the agent;
@@ -57,6 +57,7 @@ from ownstack.network.drivers.base import (
     NetworkMissing,
     NetworkSpec,
 )
+from ownstack.network.drivers.linux import l2
 from ownstack.network.drivers.linux.namespace import create_namespace, run_in
 from ownstack.network.drivers.linux.run import run
 
@@ -95,15 +96,25 @@ def subnet_tag(subnet: DhcpSubnet) -> str:
 
 def _ipv6_mode(subnet: DhcpSubnet) -> str | None:
     """dnsmasq's dhcp-range mode for an IPv6 subnet, as its modes say; None for a subnet
-    dnsmasq has nothing to do for (SLAAC from a router other than this server)."""
+    dnsmasq has nothing to do for (SLAAC advertised by a router).
+
+    A subnet with an ``ipv6_ra_mode`` and a router gets its advertisements from the router
+    (:mod:`.radvd`): dnsmasq then answers DHCPv6 only, as Neutron's does. With no router
+    on it, dnsmasq advertises the prefix and flags itself (``ra-*`` modes, router lifetime
+    0), so that its hosts still make their addresses."""
     ra, address = subnet.ipv6_ra_mode, subnet.ipv6_address_mode
     if ra is None and address is None:
         return "static"                 # Neutron's behaviour before the modes existed
     if address == STATEFUL:
         return "static"
-    if ra is None:                      # slaac/stateless with RAs from elsewhere
+    if ra is None or subnet.has_router:     # advertised by a router (elsewhere, or ours)
         return "static" if address == STATELESS else None
     return "ra-stateless" if address == STATELESS else "ra-only"
+
+
+def _advertises(subnet: DhcpSubnet) -> bool:
+    """Whether dnsmasq sends the subnet's router advertisements (no router does)."""
+    return subnet.ipv6_ra_mode is not None and not subnet.has_router
 
 
 def dnsmasq_argv(spec: DhcpSpec, state: Path) -> list[str]:
@@ -133,11 +144,11 @@ def dnsmasq_argv(spec: DhcpSpec, state: Path) -> list[str]:
                 continue
             argv.append(f"--dhcp-range={tag},{net.network_address},{mode},{net.prefixlen},"
                         f"{LEASE_SECONDS}s")
-            ra = ra or subnet.ipv6_ra_mode is not None
+            ra = ra or _advertises(subnet)
         possible += net.num_addresses
     if ra:
-        # The router (its own RAs) is the default route: this server's RAs carry the
-        # prefix and flags only (router lifetime 0).
+        # No router on the subnet: this server's RAs carry the prefix and flags only
+        # (router lifetime 0), so that hosts make their addresses; none is default router.
         argv += ["--enable-ra", f"--ra-param={interface},mtu:{spec.network.mtu},0,0"]
     argv.append(f"--dhcp-lease-max={max(1, min(possible, MAX_LEASES))}")
     return argv
@@ -433,6 +444,7 @@ class LinuxDhcp:
             tap_index = _index_of(host, tap)
             if tap_index is None:
                 raise DriverError(f"{tap} vanished from the host")
+            l2.disable_ipv6(tap)
             host.link("set", index=tap_index, master=bridge_index, mtu=spec.network.mtu,
                       state="up")
 
@@ -440,6 +452,7 @@ class LinuxDhcp:
             index = _index_of(ns, inner)
             if index is None:
                 raise DriverError(f"{inner} vanished from {namespace}")
+            _ignore_router_advertisements(inner)
             ns.link("set", index=index, state="down", address=spec.mac_address,
                     mtu=spec.network.mtu)
             ns.link("set", index=index, state="up")
@@ -447,6 +460,19 @@ class LinuxDhcp:
 
         await asyncio.to_thread(run_in, self.host_namespace, host_end)
         await asyncio.to_thread(run_in, namespace, inner_end)
+
+
+def _ignore_router_advertisements(name: str) -> None:
+    """In the namespace of the calling thread: ``name`` takes no address or route from a
+    router advertisement (the router's, on this network), as Neutron's DHCP port does.
+    The DHCP port's addresses are its own."""
+    for device in ("default", name):
+        try:
+            Path(f"/proc/sys/net/ipv6/conf/{device}/accept_ra").write_text("0")
+        except FileNotFoundError:
+            return                      # IPv6 is off on this host
+        except OSError as exc:
+            raise DriverError(f"cannot set accept_ra on {device}: {exc}") from exc
 
 
 def _lo_up_and_find(ns: IPRoute, name: str) -> bool:

@@ -279,6 +279,21 @@ async def test_dnsmasq_takes_ipv6_stateful_and_slaac_subnets_beside_ipv4(lab: La
     assert {"fd00:99::2/64", "fd00:98::f816:3eff:fe00:2/64"} <= set(described["addresses"])
     assert "--enable-ra" in described["cmdline"]
     assert (await lab.dhclient(port(5).mac_address) or {}).get("ip") == "10.99.0.5"
+    # The DHCP port takes no address or route from a router's advertisements, and the
+    # host end of its veth has no IPv6 at all.
+    inner = dhcp.ns_interface(spec.port_id)
+    assert await _sysctl(dhcp.namespace_name(lab.network_id),
+                         f"net.ipv6.conf.{inner}.accept_ra") == "0"
+    tap = naming.tap_name(spec.port_id)
+    assert await _sysctl(lab.host_ns, f"net.ipv6.conf.{tap}.disable_ipv6") == "1"
+
+
+async def _sysctl(namespace: str, key: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", namespace, "sysctl", "-n", key,
+        stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    return out.decode().strip()
 
 
 async def test_a_new_dhcp_port_replaces_the_old_ones_interface(lab: Lab) -> None:
