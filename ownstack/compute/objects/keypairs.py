@@ -1,8 +1,9 @@
 """Keypairs: public keys, one namespace of names per user.
 
-Keys are imported; the one exception is Nova's x509 type below microversion 2.92, for
-which Nova makes a certificate for WinRM (``nova/crypto.py``'s
-``generate_winrm_x509_cert``): see :func:`generate_x509`.
+Keys are imported, except below microversion 2.92, where a create without a public key
+gets one made as Nova makes it (``nova/crypto.py``): an RSA SSH key pair
+(:func:`generate_ssh`), or for the x509 type the certificate Nova makes for WinRM
+(:func:`generate_x509`). The private key is in the answer once and never stored.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _SAFE_NAME_CHARS_292 = _SAFE_NAME_CHARS | frozenset("@.")
 # What Nova's x509 certificates are: RSA 2048, ten years, for client authentication, with
 # the user's principal name (Microsoft's UPN other name) in the subject's alternative names.
 X509_KEY_BITS = 2048
+SSH_KEY_BITS = 2048
 X509_VALIDITY = timedelta(days=3650)
 _UPN = ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
 
@@ -50,6 +52,19 @@ def validate_name(name: str, *, special: bool = False) -> None:
 class GeneratedKey:
     private_key: str        # what the user gets once, and ownstack never stores
     public_key: str
+
+
+def generate_ssh() -> GeneratedKey:
+    """Nova's generated SSH key pair: RSA 2048, the private key in the traditional PEM form
+    (``BEGIN RSA PRIVATE KEY``, as paramiko writes it), the public key in OpenSSH's form
+    with Nova's comment. CPU-bound (an RSA key): run it in a thread."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=SSH_KEY_BITS)
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode("ascii")
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                           serialization.PublicFormat.OpenSSH).decode("ascii")
+    return GeneratedKey(private_key=private, public_key=f"{public} Generated-by-Nova")
 
 
 def generate_x509(user_id: str) -> GeneratedKey:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
@@ -74,9 +74,10 @@ async def test_bad_keys_names_and_duplicates(compute: ServiceClient) -> None:
     for name in ("bad/name", "dots.too", "x" * 256, ""):
         await compute.call("POST", "/v2.1/os-keypairs", expect=400, json={
             "keypair": {"name": name, "public_key": ssh_public_key()}})
-    r = await compute.call("POST", "/v2.1/os-keypairs", expect=400,
-                           json={"keypair": {"name": unique("k")}})
-    assert "does not generate SSH key pairs" in r.json()["badRequest"]["message"]
+    await compute.call("POST", "/v2.1/os-keypairs", expect=400, headers=version("2.92"),
+                       json={"keypair": {"name": unique("k")}})       # a key is required
+    await compute.call("POST", "/v2.1/os-keypairs", expect=400,
+                       json={"keypair": {"name": "bad/name"}})        # checked before making one
     await compute.call("POST", "/v2.1/os-keypairs", expect=400, headers=version("2.2"), json={
         "keypair": {"name": unique("k"), "public_key": ssh_public_key(), "type": "pgp"}})
     await compute.call("POST", "/v2.1/os-keypairs", expect=400, headers=version("2.2"), json={
@@ -203,3 +204,21 @@ async def test_from_292_every_key_is_imported(compute: ServiceClient) -> None:
     # A bad name is refused before any certificate is made.
     await compute.call("POST", "/v2.1/os-keypairs", expect=400, headers=version("2.91"),
                        json={"keypair": {"name": "bad/name", "type": "x509"}})
+
+
+async def test_below_2_92_a_create_without_a_key_gets_one_made(compute: ServiceClient) -> None:
+    """Nova's generated SSH key pair: the private key once in the answer, never again; the
+    public key is its own, and its fingerprint the MD5 of that key."""
+    for headers, status in (({}, 200), (version("2.2"), 201)):
+        name = unique("made")
+        r = await compute.call("POST", "/v2.1/os-keypairs", expect=status, headers=headers,
+                               json={"keypair": {"name": name}})
+        made = r.json()["keypair"]
+        assert made["private_key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+        key = serialization.load_pem_private_key(made["private_key"].encode(), password=None)
+        own = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                            serialization.PublicFormat.OpenSSH).decode()
+        assert made["public_key"].split()[:2] == own.split()
+        assert made["fingerprint"] == md5_fingerprint(own)
+        shown = (await compute.call("GET", f"/v2.1/os-keypairs/{name}")).json()["keypair"]
+        assert "private_key" not in shown and shown["public_key"] == made["public_key"]

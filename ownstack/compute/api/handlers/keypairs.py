@@ -1,11 +1,10 @@
 """``/os-keypairs``: import, list, show and delete a user's public keys.
 
-Below 2.92 a create of type ``x509`` without ``public_key`` gets the certificate Nova
-makes for WinRM, and its private key, once, in the answer (Tempest's keypair tests and
-Windows guests' users rely on it). ownstack generates no SSH key pairs: Nova stopped at
-2.92, the clients make their own (``openstack keypair create NAME`` generates an ed25519
-key locally), and a private key that crossed the API is a private key in a log somewhere;
-such a create is a 400 saying so.
+Below 2.92 a create without ``public_key`` gets a key pair made by the server, as the API
+reference and Nova have it: an RSA SSH key pair, or for type ``x509`` the certificate Nova
+makes for WinRM, with the private key once in the answer (Tempest's keypair tests rely on
+it). From 2.92 ``public_key`` is required (the schema says so), as in Nova: clients make
+their own keys (``openstack keypair create NAME`` makes an ed25519 key locally).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import Any
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.errors import BadRequest
 from ownstack.compute.api.common import at_least, body, collection_links, limit_of, version_of
 from ownstack.compute.api.schemas import keypairs as schemas
 from ownstack.compute.api.views import keypairs as views
@@ -41,12 +39,11 @@ async def create_keypair(req: Req) -> Response:
     key_type = data.get("type", "ssh")
     public_key, private_key = data.get("public_key"), None
     if public_key is None:
-        if key_type != "x509":
-            raise BadRequest("ownstack does not generate SSH key pairs: import a public key "
-                             "by giving 'public_key' (openstack keypair create NAME makes "
-                             "one for you).")
         keypairs.validate_name(data["name"])
-        generated = await asyncio.to_thread(keypairs.generate_x509, user_id)
+        if key_type == "x509":
+            generated = await asyncio.to_thread(keypairs.generate_x509, user_id)
+        else:
+            generated = await asyncio.to_thread(keypairs.generate_ssh)
         public_key, private_key = generated.public_key, generated.private_key
     async with req.svc.write() as db:
         keypair = await keypairs.import_keypair(
