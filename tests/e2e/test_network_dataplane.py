@@ -371,9 +371,12 @@ def test_a_cloud_killed_mid_port_plug_boots_the_guest_with_its_lease_and_key(
                                 "vm5")
     pid = _first_qemu(server["id"], timeout=BOOT_WAIT)
     env.kill()
+    try:
+        state = qmp_status(pid)
+    finally:
+        env.restart()
     # The kill landed mid plug: the guest had not run a single instruction.
-    assert qmp_status(pid) in ("prelaunch", "paused")
-    env.restart()
+    assert state in ("prelaunch", "paused")
     wait_until("vm5 ACTIVE after the restart", lambda: env.status("vm5") == "ACTIVE")
     console = env.wait_console("vm5", "login ready on vm5")
     assert "metadata service found" in console, console[-2000:]

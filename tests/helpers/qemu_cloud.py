@@ -93,13 +93,16 @@ class QemuCloud:
 def qmp_status(pid: int) -> str:
     """The run state QEMU ``pid`` reports over its QMP socket (``prelaunch``: started with
     ``-S`` and never continued; ``running``...). Only while no one else holds the socket
-    (QEMU serves one client at a time): the cloud killed, say."""
+    (QEMU serves one client at a time): the cloud killed, say. Waits for a QEMU just
+    started to make its socket."""
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     option = argv[argv.index(b"-qmp") + 1].decode()
     path = option.removeprefix("unix:").split(",server")[0].replace(",,", ",")
 
     async def ask() -> str:
         client = QMPClient("e2e")
+        while not Path(path).exists():      # QEMU makes it early in its start
+            await asyncio.sleep(0.01)
         await client.connect(path)
         try:
             return str((await client.execute("query-status"))["status"])  # type: ignore[index]
