@@ -365,7 +365,7 @@ class LinuxDhcp:
         found = []
         for state in sorted(self.root.iterdir()):
             text = _read(state / "spec.json")
-            spec = self._spec(state.name)
+            spec = _parsed(text)
             if spec is None or text is None:
                 continue
             pid = self._running_pid(state.name, dnsmasq_argv(spec, state))
@@ -400,10 +400,7 @@ class LinuxDhcp:
     # -- pieces ------------------------------------------------------------------------
 
     def _spec(self, network_id: str) -> DhcpSpec | None:
-        try:
-            return spec_from_json((self.state(network_id) / "spec.json").read_text())
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        return _parsed(_read(self.state(network_id) / "spec.json"))
 
     def _running_pid(self, network_id: str, argv: list[str] | None = None) -> int | None:
         """The pid of the network's dnsmasq, if it runs (with ``argv`` when given)."""
@@ -527,6 +524,15 @@ def _set_addresses(ipr: IPRoute, index: int, wanted: list[str]) -> None:
         if cidr not in have:
             address, prefix = cidr.split("/")
             ipr.addr("add", index=index, address=address, prefixlen=int(prefix))
+
+
+def _parsed(text: str | None) -> DhcpSpec | None:
+    if text is None:
+        return None
+    try:
+        return spec_from_json(text)
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _read(path: Path) -> str | None:
