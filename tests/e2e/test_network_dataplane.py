@@ -3,8 +3,9 @@ Linux network driver, driven through the `openstack` CLI as the issue's user sto
 
 One cloud for the module, and few guests, shared: vm1 (with a floating IP, the way in) and
 vm2 on demo-net behind router r1; vm3 on a second network behind the same router; vm4 in
-another project, on the same 10.0.0.0/24. The checks look at the guests from the inside
-(over SSH, as a user would) and at the host objects behind them.
+another project, on the same 10.0.0.0/24; vm5, booted across a kill of the cloud. The
+checks look at the guests from the inside (over SSH, as a user would) and at the host
+objects behind them.
 
 Traffic stays on the machine: the external network is a host-only bridge of this test
 (``public`` mapped to :data:`BRIDGE`, the host at :data:`HOST_ADDRESS`), under the forward
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from pyroute2 import IPRoute, netns
 from helpers.names import unique
 from helpers.process import member_cloud, stop_cloud
 from helpers.qemu import tiny_image
-from helpers.qemu_cloud import QemuCloud, wait_until
+from helpers.qemu_cloud import QemuCloud, qemu_pids, qmp_status, wait_until
 from ownstack.network.drivers.linux.host import guard_table
 
 pytestmark = pytest.mark.functional
@@ -37,6 +39,7 @@ BRIDGE = "brx" + uuid.uuid4().hex[:8]          # this module's br-ex
 CIDR = "172.24.104.0/24"
 HOST_ADDRESS = "172.24.104.1"
 SSH_TIMEOUT = 120.0
+BOOT_WAIT = 120.0           # a server create to its QEMU (the image cached)
 
 
 @dataclass
@@ -352,6 +355,55 @@ def test_an_interface_is_hot_plugged_into_a_running_guest_and_out_again(net: Net
         net.fip, "cat", "/sys/class/net/*/address", check=False).stdout, SSH_TIMEOUT)
     assert net.wait_ssh(net.fip) == "vm1"          # the first NIC carried on
     cloud.osc("port", "delete", port["id"])
+
+
+def test_a_cloud_killed_mid_port_plug_boots_the_guest_with_its_lease_and_key(
+        net: Net) -> None:
+    """SIGKILL while a new guest waits, paused, for its port (QEMU up with ``-S``, the
+    port bound and being plugged): started again, the port goes ACTIVE only once it is
+    wired and its entry is in dnsmasq, so the guest, let run then, gets its lease and its
+    key from the metadata service and answers SSH on its floating IP; one QEMU, and
+    nothing of the first try left (the module's end checks that nothing outlives the
+    cloud's resources). (Near the end of the module: it restarts the shared cloud.)"""
+    env = net.env
+    server = env.cloud.osc_json("server", "create", "--image", "ownstack-tiny", "--flavor",
+                                "m1.nano", "--key-name", "mykey", "--network", "demo-net",
+                                "vm5")
+    pid = _first_qemu(server["id"], timeout=BOOT_WAIT)
+    env.kill()
+    try:
+        state = qmp_status(pid)
+    finally:
+        env.restart()
+    # The kill landed mid plug: the guest had not run a single instruction.
+    assert state in ("prelaunch", "paused")
+    wait_until("vm5 ACTIVE after the restart", lambda: env.status("vm5") == "ACTIVE")
+    console = env.wait_console("vm5", "login ready on vm5")
+    assert "metadata service found" in console, console[-2000:]
+    assert "ssh key mykey installed for root" in console, console[-2000:]
+    address = net.address("vm5", "demo-net")
+    shown = json.loads(env.ownstack("show", "network", "demo-net", "--json").stdout)
+    leases = next(answer["objects"]["dhcp"]["leases"] for answer in shown["hosts"].values()
+                  if answer["objects"] and answer["objects"]["dhcp"])
+    assert any(address in lease for lease in leases), leases
+    fip = env.cloud.osc_json("floating", "ip", "create", "public")["floating_ip_address"]
+    env.cloud.osc("server", "add", "floating", "ip", "vm5", fip)
+    assert net.wait_ssh(fip) == "vm5"
+    # One QEMU: the paused one adopted, or (killed before its spawn was recorded) made
+    # again in its place, never both.
+    assert len(qemu_pids(server["id"])) == 1
+
+
+def _first_qemu(server_id: str, timeout: float) -> int:
+    """The pid of the guest's QEMU as soon as it exists (polled every few milliseconds:
+    the guest is paused from then until its ports are ACTIVE, well under a second)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = qemu_pids(server_id)
+        if found:
+            return found[0]
+        time.sleep(0.005)
+    raise AssertionError(f"no QEMU for {server_id} within {timeout:g} s")
 
 
 def test_a_cloud_killed_mid_router_and_mid_floating_ip_converges(net: Net) -> None:

@@ -331,7 +331,9 @@ class DhcpSpec:
 @dataclass(frozen=True, slots=True)
 class DhcpServer:
     """A network's DHCP server as the host has it: the spec last applied, and whether its
-    server process runs (``pid``) with its interface in place (``running``)."""
+    server process runs (``pid``) with its interface in place and ``spec`` loaded
+    (``running``): a server whose files were written but not yet reread (an agent killed
+    in between) is not running as ``spec``."""
 
     spec: DhcpSpec
     running: bool
@@ -412,17 +414,19 @@ class NetworkDriver(Protocol):
         ``spec.hosts`` with its address only (static leases; nobody else gets one).
         Idempotent; a server with other hosts is brought to ``spec`` without a restart
         (its process, its ``pid``, stays), one with other subnets or another port is
-        restarted. Returns the server as :meth:`dhcp_servers` would show it, running.
-        Raises :class:`DriverError` when the host refuses; a repeated call fixes
-        whatever a failed one left."""
+        restarted. Returns once the server answers exactly ``spec.hosts`` (it has loaded
+        them: the agent then reports them ready), as :meth:`dhcp_servers` would show it,
+        running. Raises :class:`DriverError` when the host refuses or the server does
+        not load them; a repeated call fixes whatever a failed one left."""
 
     async def remove_dhcp(self, network_id: str) -> None:
         """Stop the network's DHCP server and remove everything it had on the host (its
         interface, namespace and files). Succeeds if there is none."""
 
     async def dhcp_servers(self) -> list[DhcpServer]:
-        """Every DHCP server this host has, as it is: one whose process died or whose
-        interface vanished is listed with ``running`` False."""
+        """Every DHCP server this host has, as it is: one whose process died, whose
+        interface vanished or which has not loaded its spec is listed with ``running``
+        False."""
 
     async def describe_dhcp(self, network_id: str) -> dict[str, Any] | None:
         """The host objects behind a network's DHCP server, for operators: its namespace,

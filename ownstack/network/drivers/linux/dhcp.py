@@ -20,6 +20,13 @@ on which it rereads its hostsfile and optsfile. A change of subnets changes dnsm
 command line, and only then is it restarted. A new agent adopts a running dnsmasq whose
 ``/proc/<pid>/cmdline`` is the one it would start.
 
+An ensure returns once dnsmasq has reread both files (its log says ``read <file>`` after
+the SIGHUP or the start), and only then records the spec as ``loaded`` (a digest of
+``spec.json``): a server whose ``loaded`` is not its ``spec.json`` (an agent killed after
+writing the files, before the reload) is listed as not running, so the next ensure reloads
+it. What the agent reports ready to the network service is therefore what dnsmasq
+answers.
+
 The metadata proxy is not this module's: :data:`MetadataHook` is the seam. ``LinuxDhcp``
 calls it after each ensure with whether the network needs 169.254.169.254 answered in its
 namespace (the address is already on the ``ns-`` interface then), and with ``False`` before
@@ -32,6 +39,7 @@ each case is a unit test.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import json
 import logging
@@ -74,6 +82,8 @@ SLAAC: Final = "slaac"
 STATEFUL: Final = "dhcpv6-stateful"
 STATELESS: Final = "dhcpv6-stateless"
 STOP_WAIT: Final = 5.0                   # seconds a dnsmasq gets to exit on SIGTERM
+RELOAD_WAIT: Final = 5.0                 # seconds a dnsmasq gets to reread its files
+RELOAD_POLL: Final = 0.005
 
 # The seam for the metadata proxy: (network_id, namespace, wanted) -> start or stop it.
 MetadataHook = Callable[[str, str, bool], Awaitable[None]]
@@ -305,22 +315,30 @@ class LinuxDhcp:
             tap = naming.tap_name(before.port_id)
             await asyncio.to_thread(run_in, self.host_namespace,
                                     lambda host: _delete_link(host, tap))
-        _atomic_write(state / "spec.json", spec_to_json(spec))
+        text = spec_to_json(spec)
+        # The spec first (what the host may hold, for a removal after a kill), and what
+        # dnsmasq has loaded only once it has: a kill in between leaves them different,
+        # and the next ensure reloads it.
+        _atomic_write(state / "spec.json", text)
         await self._plug(spec, bridge or spec.network.bridge)
         _atomic_write(state / "host", hosts_file(spec))
         _atomic_write(state / "opts", opts_file(spec))
         (state / "leases").touch()
         argv = dnsmasq_argv(spec, state)
         pid = self._running_pid(spec.network_id, argv)
+        mark = _log_size(state)
         if pid is not None:
             os.kill(pid, signal.SIGHUP)        # rereads hostsfile and optsfile
         else:
             await self._stop_dnsmasq(spec.network_id)
+            mark = _log_size(state)
             await run(["ip", "netns", "exec", namespace_name(spec.network_id), *argv])
             pid = self._running_pid(spec.network_id, argv)
             if pid is None:
                 raise DriverError(f"dnsmasq of network {spec.network_id} did not stay up")
             log.info("dnsmasq %d serves network %s", pid, spec.network_id)
+        await _reloaded(state, mark, pid)
+        _atomic_write(state / "loaded", _digest(text))
         if self.metadata is not None:
             await self.metadata(spec.network_id, namespace_name(spec.network_id),
                                 spec.needs_metadata_route)
@@ -346,11 +364,13 @@ class LinuxDhcp:
         namespaces = set(netns.listnetns())
         found = []
         for state in sorted(self.root.iterdir()):
-            spec = self._spec(state.name)
-            if spec is None:
+            text = _read(state / "spec.json")
+            spec = _parsed(text)
+            if spec is None or text is None:
                 continue
             pid = self._running_pid(state.name, dnsmasq_argv(spec, state))
-            running = pid is not None and namespace_name(state.name) in namespaces
+            running = (pid is not None and namespace_name(state.name) in namespaces
+                       and _read(state / "loaded") == _digest(text))
             found.append(DhcpServer(spec, running, pid))
         return found
 
@@ -380,10 +400,7 @@ class LinuxDhcp:
     # -- pieces ------------------------------------------------------------------------
 
     def _spec(self, network_id: str) -> DhcpSpec | None:
-        try:
-            return spec_from_json((self.state(network_id) / "spec.json").read_text())
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        return _parsed(_read(self.state(network_id) / "spec.json"))
 
     def _running_pid(self, network_id: str, argv: list[str] | None = None) -> int | None:
         """The pid of the network's dnsmasq, if it runs (with ``argv`` when given)."""
@@ -507,6 +524,58 @@ def _set_addresses(ipr: IPRoute, index: int, wanted: list[str]) -> None:
         if cidr not in have:
             address, prefix = cidr.split("/")
             ipr.addr("add", index=index, address=address, prefixlen=int(prefix))
+
+
+def _parsed(text: str | None) -> DhcpSpec | None:
+    if text is None:
+        return None
+    try:
+        return spec_from_json(text)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _log_size(state: Path) -> int:
+    try:
+        return (state / "log").stat().st_size
+    except OSError:
+        return 0
+
+
+async def _reloaded(state: Path, mark: int, pid: int) -> None:
+    """Wait until dnsmasq ``pid`` has (re)read its host and options files since its log
+    was ``mark`` bytes long: it logs ``read <file>`` for each, after a SIGHUP as at its
+    start. Raises :class:`DriverError` if it does not within :data:`RELOAD_WAIT`."""
+    wanted = [f"read {state / 'host'}\n".encode(), f"read {state / 'opts'}\n".encode()]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RELOAD_WAIT
+    while True:
+        try:
+            with (state / "log").open("rb") as log_file:
+                log_file.seek(mark)
+                written = log_file.read()
+        except OSError:
+            written = b""
+        # The lines of this pid only (a dnsmasq being stopped may still write).
+        lines = [line for line in written.splitlines(keepends=True)
+                 if f"[{pid}]: ".encode() in line]
+        if all(any(line.endswith(text) for line in lines) for text in wanted):
+            return
+        if loop.time() >= deadline:
+            raise DriverError(f"dnsmasq {pid} did not reread {state / 'host'} within "
+                              f"{RELOAD_WAIT:g} s")
+        await asyncio.sleep(RELOAD_POLL)
 
 
 def _lines(path: Path) -> list[str]:
