@@ -4,9 +4,10 @@
 Starts a private ownstack with the QEMU driver (TCG unless ``--virt-type`` says otherwise)
 and the Linux network driver, on an external bridge of its own (``brxbench``,
 172.24.124.0/24, the host at .1, under the forward guard), then makes what a user makes:
-a network with a DHCP subnet, a router to the external network, a keypair, and SSH let
-into the default group. One boot warms the image cache. Then ``--runs`` times: a port
-with a floating IP already mapped to it, ``POST /servers`` on that port, and the clock:
+a network with a DHCP subnet and a SLAAC subnet, a router to the external network on both,
+a keypair, and SSH let into the default group. One boot warms the image cache. Then
+``--runs`` times: a port with a floating IP already mapped to it, ``POST /servers`` on
+that port, and the clock:
 
 * **bind**: POST to the port bound to the compute host (``binding:host_id``);
 * **plug**: bound to the port ACTIVE (the network agent made its tap, on its bridge,
@@ -22,7 +23,7 @@ under 0.5 s per boot with a warm image cache. The guest's own boot under TCG dom
 POST-to-SSH and varies by seconds on a busy machine: it is reported, not targeted.
 
 Memory, at idle after the boots: the ownstack process (control plane and agents), and
-each dnsmasq and metadata proxy apart (RSS).
+each dnsmasq, metadata proxy and radvd process apart (RSS).
 
 Results are appended to bench/results/network.md with the date and machine.
 
@@ -228,6 +229,11 @@ def main() -> int:
             "external_gateway_info": {"network_id": external}}})["router"]
         cloud.net("PUT", f"/routers/{router['id']}/add_router_interface",
                   {"subnet_id": subnet["id"]})
+        slaac = cloud.net("POST", "/subnets", {"subnet": {
+            "network_id": network["id"], "cidr": "fd00:124::/64", "ip_version": 6,
+            "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"}})["subnet"]
+        cloud.net("PUT", f"/routers/{router['id']}/add_router_interface",
+                  {"subnet_id": slaac["id"]})
         bridge = "brq" + network["id"][:11]
         boot(cloud, network["id"], image_id, "warm-up", external, bridge)
         for i in range(args.runs):
@@ -242,6 +248,8 @@ def main() -> int:
             memory[f"dnsmasq {pid} (network {pid_file.parent.name[:8]})"] = rss_mb(pid)
         for pid in _pids("ownstack.network.metadata_proxy", state):
             memory[f"metadata proxy {pid}"] = rss_mb(pid)
+        for pid in _pids("radvd -C", state):           # the daemon and its helper
+            memory[f"radvd {pid}"] = rss_mb(pid)
     finally:
         ownstack(state, base, PASSWORD, "reset", "--yes", settings=settings)
         stop_ownstack(state)
@@ -264,7 +272,8 @@ def main() -> int:
     text = (
         f"\n## Boot to SSH on the data path, {when} — {machine}, TCG\n\n"
         f"{args.runs} boots (bench/bench_dataplane.py) after a warm-up, m1.nano on a "
-        f"tenant network behind a router, a floating IP mapped before the boot, no config "
+        f"tenant network (IPv4 DHCP and IPv6 SLAAC subnets) behind a router, a floating "
+        f"IP mapped before the boot, no config "
         f"drive. Load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}.\n\n"
         "| phase (median) | duration |\n| --- | --- |\n" + rows +
         f"\n- the network's share (bind + plug + DHCP + metadata): **{share * 1000:.0f} ms** "

@@ -16,6 +16,7 @@ set -euo pipefail
 #   cpio                                     : the test image's initramfs
 #   xorriso                                  : config drives (ISO9660) in the test-image tests
 #   dnsmasq-base                             : the DHCP server of each network (no system service)
+#   radvd                                    : IPv6 router advertisements from each router
 #   nftables                                 : security groups, NAT, and the host's leak guard
 #   busybox                                  : udhcpc, a DHCP client for the data-path tests
 #   tcpdump                                  : the data-path tests' captures (nothing leaks)
@@ -23,8 +24,8 @@ set -euo pipefail
 #   mmdebstrap, e2fsprogs                    : the Debian cloud-init image: its system, from Debian's
 #                                              packages, and its ext4 root (mkfs.ext4 -d)
 PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux
-          qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso dnsmasq-base nftables
-          busybox tcpdump openssh-client mmdebstrap e2fsprogs)
+          qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso dnsmasq-base radvd
+          nftables busybox tcpdump openssh-client mmdebstrap e2fsprogs)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

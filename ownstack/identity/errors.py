@@ -35,10 +35,14 @@ class DuplicateEntity(Conflict):
 
 
 class TokenNotFound(NotFound):
+    """A token that does not validate, with Keystone's messages: ``Failed to validate
+    token`` for a revoked or expired one (or one whose user, project or roles are gone),
+    ``Could not recognize Fernet token`` for one that does not decrypt."""
+
     code = "identity.token_not_found"
 
-    def __init__(self) -> None:
-        super().__init__("Could not find token.")
+    def __init__(self, message: str = "Failed to validate token") -> None:
+        super().__init__(message)
 
 
 class AuthFailed(Unauthorized):

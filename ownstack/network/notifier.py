@@ -1,7 +1,8 @@
 """Telling compute about its ports, as Neutron's nova notifier does.
 
 When a port of a server (``device_owner`` ``compute:...``) goes ACTIVE because its host's
-agent wired it, compute hears ``network-vif-plugged``; when it goes back DOWN,
+agent wired it and, on a network with DHCP, its DHCP server loaded its entry (whichever
+reported last), compute hears ``network-vif-plugged``; when it goes back DOWN,
 ``network-vif-unplugged``: ``POST /v2.1/os-server-external-events`` as the services' own
 user, with the server as ``server_uuid`` and the port as ``tag``. A floating IP associated
 with a server's port, moved off it or deleted is ``network-changed`` for that port (compute

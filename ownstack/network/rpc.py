@@ -45,10 +45,19 @@ Network service methods (topic ``network``)
 ``port_status`` (call, from an agent once a port is wired or unwired)
     ``{"port_id", "host", "status": "ACTIVE" | "DOWN"}``. Applied only while the port is
     bound to ``host``: a report from a host the port has left changes nothing. The API
-    never sets ACTIVE; this is the only way a port gets there. A server's port that turns
-    ACTIVE (or back to DOWN) is told to compute as Neutron does
+    never sets ACTIVE; ACTIVE clears the port's ``L2`` provisioning block, and the port
+    is ACTIVE once nothing else blocks it (its DHCP entry: ``dhcp_ready``); DOWN blocks
+    it again. A server's port that turns ACTIVE (or back to DOWN) is told to compute as Neutron does
     (``network-vif-plugged`` / ``network-vif-unplugged``, see
     :mod:`ownstack.network.notifier`). Returns ``{"applied": bool, "status": str | None}``.
+``dhcp_ready`` (call, from the DHCP agent once its server has loaded host entries)
+    ``{"host", "ports": [DhcpReadyEntry]}``: the entries (port, MAC, addresses) its
+    dnsmasq now answers, in bulk, for the ports the network service said wait for them
+    (``waiting`` of ``get_dhcp_network``). Each clears the port's ``DHCP`` provisioning
+    block when ``host`` serves the port's network and the entry is the port's as it is
+    now (:mod:`ownstack.network.objects.provisioning`); a port with nothing else blocking
+    it goes ACTIVE and compute hears ``network-vif-plugged`` as from ``port_status``.
+    Idempotent. Returns ``{"ports": [the ids whose block it cleared]}``.
 ``metadata_port`` (call, from an agent's metadata agent, for each guest request)
     ``{"ip_address", "network_id"}`` (a proxy in a ``qdhcp`` namespace) or
     ``{"ip_address", "router_id"}`` (in a ``qrouter`` namespace) ->
@@ -83,7 +92,7 @@ Agent methods (topic ``network.<host>``)
 
 from __future__ import annotations
 
-from typing import Final, TypedDict
+from typing import Final, NotRequired, TypedDict
 
 NETWORK_TOPIC: Final = "network"
 AGENT_TYPE: Final = "Linux bridge agent"        # Neutron's AGENT_TYPE_LINUXBRIDGE
@@ -172,6 +181,11 @@ class RouterAddressInfo(TypedDict):
     subnet_id: str
     ip_address: str
     prefixlen: int
+    # The subnet's IPv6 modes and DNS servers (router advertisements); absent from a
+    # server older than them, which the agent reads as unset.
+    ipv6_ra_mode: NotRequired[str | None]
+    ipv6_address_mode: NotRequired[str | None]
+    dns_nameservers: NotRequired[list[str]]
 
 
 class RouterLegInfo(TypedDict):
@@ -276,3 +290,12 @@ class DhcpNetworkInfo(TypedDict):
     port: DhcpPortInfo              # its DHCP port (device_owner network:dhcp)
     subnets: list[DhcpSubnetInfo]   # every subnet, DHCP-enabled or not
     hosts: list[DhcpHostInfo]       # every other port of the network with an address
+    waiting: list[str]              # the ports waiting for this server's dhcp_ready
+
+
+class DhcpReadyEntry(TypedDict):
+    """One host entry a DHCP server has loaded (``dhcp_ready``)."""
+
+    port_id: str
+    mac_address: str
+    ip_addresses: list[str]

@@ -24,10 +24,12 @@ from ownstack.network.objects import (
     bindings,
     dhcp,
     metadata_lookup,
+    provisioning,
     router_info,
     sg_members,
 )
 from ownstack.network.objects.bindings import PortState
+from ownstack.network.rpc import DhcpReadyEntry
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class NetworkRpc:
             "host_networks": self.host_networks,
             "get_port": self.get_port,
             "port_status": self.port_status,
+            "dhcp_ready": self.dhcp_ready,
             "dhcp_networks": self.dhcp_networks,
             "get_dhcp_network": self.get_dhcp_network,
             "host_routers": self.host_routers,
@@ -113,6 +116,17 @@ class NetworkRpc:
         self.notifier.port_changes([change])
         return {"applied": True, "status": change[1].status}
 
+    async def dhcp_ready(self, payload: Payload) -> dict[str, Any]:
+        entries: list[DhcpReadyEntry] = [
+            {"port_id": str(entry["port_id"]), "mac_address": str(entry["mac_address"]),
+             "ip_addresses": [str(ip) for ip in entry["ip_addresses"]]}
+            for entry in payload["ports"]]
+        async with self.db.write() as session:
+            cleared, changes = await bindings.report_dhcp_ready(
+                session, str(payload["host"]), entries)
+        self.notifier.port_changes(changes)
+        return {"ports": cleared}
+
     async def dhcp_networks(self, payload: Payload) -> dict[str, Any]:
         async with self.db.write() as session:
             networks, nudges = await dhcp.host_networks(session, self.settings,
@@ -166,15 +180,32 @@ class NetworkRpc:
         """After a subnet or a port of the network changed: nudge the DHCP server's host,
         and ``hosts`` (those that lost the network). Never raises."""
         hosts = set(hosts or ())
+        waiting: list[str] = []
         try:
             async with self.db.read() as session:
                 host = await dhcp.serving_host(session, network_id)
+                if not host:
+                    waiting = await provisioning.waiting_for(session, network_id,
+                                                             provisioning.DHCP)
         except Exception:
             log.exception("could not find the DHCP host of network %s", network_id)
             host = None
         if host:
             hosts.add(host)
+        if waiting:
+            await self._release_unserved(network_id)
         await self._cast(hosts, "dhcp_changed", {"network_id": network_id})
+
+    async def _release_unserved(self, network_id: str) -> None:
+        """A network no DHCP agent serves (any more): its ports stop waiting for DHCP.
+        (Should this be lost to a kill, the next report of a port settles it.)"""
+        try:
+            async with self.db.write() as session:
+                changes = await bindings.release_unserved(session, network_id)
+        except Exception:
+            log.exception("could not release the DHCP blocks of network %s", network_id)
+            return
+        self.notifier.port_changes(changes)
 
     async def router_changed(self, router_id: str, *hosts: str) -> None:
         """After a router, its interfaces, gateway, routes or floating IPs changed: nudge

@@ -39,6 +39,40 @@ async def test_every_route_has_expectations() -> None:
         "\n".join(stale)
 
 
+# The writes a project's reader may make, each for a reason of OpenStack's: what the user
+# owns rather than the project (its tokens, password, application credentials and
+# keypairs), and the network agents, which are hidden (404) from all but the admin.
+READER_WRITES = {
+    Route("identity", "/v3/auth/tokens", "POST"): "a user authenticates",
+    Route("identity", "/v3/auth/tokens", "DELETE"): "a user revokes its own token",
+    Route("identity", "/v3/users/{user_id}/password", "POST"): "its own password",
+    Route("identity", "/v3/users/{user_id}/application_credentials", "POST"):
+        "its own application credentials",
+    Route("identity", "/v3/users/{user_id}/application_credentials/{app_cred_id}",
+          "DELETE"): "its own application credentials",
+    Route("compute", "/v2.1/os-keypairs", "POST"): "its own keypairs (Nova: user_id rule)",
+    Route("compute", "/v2.1/os-keypairs/{name}", "DELETE"): "its own keypairs",
+    Route("network", "/v2.0/agents/{agent_id}", "PUT"): "hidden: 404",
+    Route("network", "/v2.0/agents/{agent_id}", "DELETE"): "hidden: 404",
+}
+
+
+async def test_a_reader_never_writes_the_projects_resources() -> None:
+    """Every write route of every service refuses a reader of the owning project (403),
+    but the few that are the user's own (READER_WRITES); test_rbac_matrix proves the
+    declared outcomes against the running services."""
+    writes = [route for route in EXPECTATIONS
+              if route.method in ("POST", "PUT", "PATCH", "DELETE")]
+    assert len(writes) > 150
+    wrong = sorted(f"{route}: {EXPECTATIONS[route]}" for route in writes
+                   if route not in READER_WRITES
+                   and EXPECTATIONS[route].outcome("own", "reader") != "d")
+    assert not wrong, "a reader may write:\n" + "\n".join(wrong)
+    exceptions = {route for route in writes
+                  if EXPECTATIONS[route].outcome("own", "reader") != "d"}
+    assert exceptions == set(READER_WRITES)
+
+
 async def observe(world: World, route: Route, side: str, role: str, expected: str
                   ) -> tuple[str, str]:
     """What ``role`` of the own project gets from ``route`` on ``side``'s resources: the

@@ -1,10 +1,15 @@
-"""Helpers for the network API's tests: make resources, read Neutron's error type."""
+"""Helpers for the network API's tests: make resources, read Neutron's error type, and a
+compute that records the events the network service tells it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from helpers.inprocess import ServiceClient
 
@@ -44,3 +49,21 @@ async def make_subnet_row(client: ServiceClient, network_id: str, cidr: str, *,
         body["project_id"] = project_id
     r = await client.call("POST", "/v2.0/subnets", expect=201, json={"subnet": body})
     return str(r.json()["subnet"]["id"])
+
+
+class FakeCompute:
+    """Compute's ``os-server-external-events``, recording what it is told."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.tokens: list[str] = []
+        self.status = status
+        self.app = Starlette(routes=[Route("/v2.1/os-server-external-events", self.post,
+                                           methods=["POST"])])
+
+    async def post(self, request: Request) -> JSONResponse:
+        self.tokens.append(request.headers.get("x-auth-token", ""))
+        body = await request.json()
+        self.events.extend(body["events"])
+        return JSONResponse({"events": [{**e, "code": 200} for e in body["events"]]},
+                            status_code=self.status)

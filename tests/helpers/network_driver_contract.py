@@ -360,6 +360,8 @@ class NetworkDriverContract:
 
         assert hosts.pid == first.pid
         assert subnets.pid != first.pid and subnets.running
+        # Listed as serving what it was last given (loaded, for the agent to report).
+        assert await h.driver.dhcp_servers() == [subnets]
 
     async def test_remove_dhcp_removes_it_and_succeeds_when_gone(
             self, h: NetworkHarness) -> None:

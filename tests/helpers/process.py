@@ -166,7 +166,7 @@ def start_cloud(tmp: Path, backend: str, database_url: str | None,
         command += ["--set", item]
     command += ["up", "--foreground"]
     env = {**os.environ, "HOME": str(tmp)}
-    with open(log, "wb") as handle:
+    with open(log, "ab") as handle:          # a cloud started again adds to its log
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -4,6 +4,7 @@ behind its servers (QEMU processes in /proc, guest files, Placement allocations)
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from qemu.qmp import QMPClient
 
 from helpers.process import Cloud, port_overrides, start_cloud, stop_cloud
 from helpers.process import wait_until as wait_for
@@ -56,10 +58,17 @@ class QemuCloud:
             assert result.returncode == 0, f"ownstack {args} failed:\n{result.stderr}"
         return result
 
-    def kill_and_restart(self) -> None:
+    def kill(self) -> None:
+        """SIGKILL the cloud (its guests and dnsmasq carry on); :meth:`restart` it."""
         self.cloud.process.send_signal(signal.SIGKILL)
         self.cloud.process.wait(timeout=30)
+
+    def restart(self) -> None:
         self.cloud = self._start()
+
+    def kill_and_restart(self) -> None:
+        self.kill()
+        self.restart()
 
     @property
     def instances(self) -> Path:
@@ -79,6 +88,28 @@ class QemuCloud:
         response = httpx.get(f"{self.cloud.placement_url}/allocations/{server_id}",
                              headers={"X-Auth-Token": self.cloud.admin_token()})
         return dict(response.json()["allocations"])
+
+
+def qmp_status(pid: int) -> str:
+    """The run state QEMU ``pid`` reports over its QMP socket (``prelaunch``: started with
+    ``-S`` and never continued; ``running``...). Only while no one else holds the socket
+    (QEMU serves one client at a time): the cloud killed, say. Waits for a QEMU just
+    started to make its socket."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    option = argv[argv.index(b"-qmp") + 1].decode()
+    path = option.removeprefix("unix:").split(",server")[0].replace(",,", ",")
+
+    async def ask() -> str:
+        client = QMPClient("e2e")
+        while not Path(path).exists():      # QEMU makes it early in its start
+            await asyncio.sleep(0.01)
+        await client.connect(path)
+        try:
+            return str((await client.execute("query-status"))["status"])  # type: ignore[index]
+        finally:
+            await client.disconnect()
+
+    return asyncio.run(asyncio.wait_for(ask(), 10))
 
 
 def qemu_pids(uuid: str) -> list[int]:

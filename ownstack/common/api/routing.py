@@ -2,6 +2,12 @@
 
 An unknown URL is a 404; a known URL with an unknown method is a 405 whose ``Allow``
 header is generated from the table, never written by hand.
+
+A trailing slash is forgiven (``/v2/`` is the version document, ``/servers/{id}/`` the
+server) except where it stands for an empty path parameter: ``/v2/images/`` names the
+image whose id is the empty string, so it is a 404, as in Glance, and never the image
+list (nor a 405 for ``DELETE``). That holds wherever a template has a parameter after the
+slash; an empty parameter inside a path (``/v2/images//file``) matches no template.
 """
 
 from __future__ import annotations
@@ -47,23 +53,37 @@ class Router:
                 self._static[key] = methods
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
-        path = _normalise(path)
-        methods = self._static.get(path)
-        params: dict[str, str] = {}
-        if methods is None:
-            for pattern, candidate in self._dynamic:
-                found = pattern.match(path)
-                if found:
-                    methods, params = candidate, found.groupdict()
-                    break
-        if methods is None:
+        normalised = _normalise(path)
+        if normalised != path and \
+                self._lookup(normalised.rstrip("/") + _EMPTY_SEGMENT) is not None:
+            # The slash ends where a parameter would start: an empty id.
             raise NotFound("The resource could not be found.")
+        found = self._lookup(normalised)
+        if found is None:
+            raise NotFound("The resource could not be found.")
+        methods, params = found
         handler = methods.get(method)
         if handler is None:
             allow = ", ".join(sorted(methods))
             raise MethodNotAllowed(f"The method {method} is not allowed for this resource.",
                                    headers={"Allow": allow})
         return handler, params
+
+    def _lookup(self, path: str) -> tuple[Mapping[str, Handler], dict[str, str]] | None:
+        methods = self._static.get(path)
+        if methods is not None:
+            return methods, {}
+        for pattern, candidate in self._dynamic:
+            found = pattern.match(path)
+            if found:
+                return candidate, found.groupdict()
+        return None
+
+
+# What stands for the empty segment when a trailing slash is checked: ``/`` and a NUL,
+# which only a parameter matches (no template has one, and a URL holding one is refused
+# before routing).
+_EMPTY_SEGMENT = "/\x00"
 
 
 def _normalise(path: str) -> str:

@@ -38,11 +38,15 @@ CHUNK_SIZE = 1024 * 1024       # file reads, for uploads
 WRITE_BATCH = 4 * 1024 * 1024  # bytes received before one round of hashing and writing
 
 # Glance's own image attributes; anything else in an image body is a free-form property.
-_CORE_FIELDS = frozenset({
+CORE_FIELDS = frozenset({
     "id", "name", "status", "visibility", "protected", "os_hidden", "owner", "disk_format",
     "container_format", "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value",
     "min_disk", "min_ram", "tags", "created_at", "updated_at", "self", "file", "schema",
     "locations", "direct_url", "stores"})
+
+
+_PAGE_MAX = 1000          # Glance's api_limit_max
+_JSON_PATCH = "application/openstack-images-v2.1-json-patch"
 
 
 class ImageClientError(Exception):
@@ -81,6 +85,8 @@ class ImageInfo:
     owner: str | None
     visibility: str
     properties: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    created_at: str | None = None       # as Glance writes it: 2026-11-24T01:02:03Z
+    updated_at: str | None = None
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> ImageInfo:
@@ -94,7 +100,8 @@ class ImageInfo:
             min_ram=int(body.get("min_ram") or 0), owner=body.get("owner"),
             visibility=str(body.get("visibility")),
             properties=MappingProxyType(
-                {k: v for k, v in body.items() if k not in _CORE_FIELDS}))
+                {k: v for k, v in body.items() if k not in CORE_FIELDS}),
+            created_at=body.get("created_at"), updated_at=body.get("updated_at"))
 
 
 class ImageClient:
@@ -150,6 +157,35 @@ class ImageClient:
 
     async def delete(self, image_id: str) -> None:
         await self._request("DELETE", f"/v2/images/{image_id}", image_id=image_id)
+
+    async def list_images(self, params: Mapping[str, str], *, limit: int,
+                          page_size: int | None = None
+                          ) -> list[ImageInfo]:
+        """Up to ``limit`` images the caller sees, filtered and paged by Glance's query
+        ``params`` (``marker`` among them), in Glance's order; the service's pages (of
+        ``page_size``, or as many as it gives) are followed through their ``next`` links."""
+        found: list[ImageInfo] = []
+        query = {k: v for k, v in params.items() if k not in ("limit", "marker")}
+        marker = params.get("marker")
+        while len(found) < limit:
+            page = {**query, "limit": str(min(limit - len(found), page_size or limit,
+                                              _PAGE_MAX))}
+            if marker is not None:
+                page["marker"] = marker
+            body = (await self._request("GET", "/v2/images", params=page)).json()
+            images = [ImageInfo.from_body(item) for item in body.get("images") or ()]
+            found += images
+            if not images or not body.get("next"):
+                break
+            marker = images[-1].id
+        return found[:limit]
+
+    async def update(self, image_id: str, changes: list[dict[str, Any]]) -> ImageInfo:
+        """Apply JSON-patch ``changes`` (Glance's ``add``, ``replace``, ``remove`` of
+        ``/<attribute>``) to the image."""
+        r = await self._request("PATCH", f"/v2/images/{image_id}", image_id=image_id,
+                                json=changes, headers={"Content-Type": _JSON_PATCH})
+        return ImageInfo.from_body(r.json())
 
     async def upload(self, image_id: str, src: Path) -> ImageInfo:
         """Stream ``src`` as the image's data; the image is ``active`` on return.

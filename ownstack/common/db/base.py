@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
+import socket
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -67,6 +69,35 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _sqlite_utc(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def canonical_ip(address: str) -> str:
+    """An IP address as Nova stores and shows one: an IPv6 address in the canonical form
+    ``inet_ntop`` writes (netaddr's, Nova's: lower case, no leading zeros, the longest run
+    of zeros as ``::``, ``::ffff:1.2.3.4`` for a mapped IPv4 address), at most 39
+    characters; an IPv4 address as dotted quads. Anything else is returned as it is."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.scope_id:
+            return address
+        return socket.inet_ntop(socket.AF_INET6, parsed.packed)
+    return str(parsed)
+
+
+class IPAddress(TypeDecorator[str]):
+    """An IP address column (Nova's ``IPAddress`` type): every write, ORM or core, stores
+    :func:`canonical_ip` of the value, so that the spelling a client sent (upper case, an
+    uncompressed run of zeros, a 45-character ``0:0:0:0:0:ffff:1.2.3.4``) never reaches
+    the 39-character column, on any backend."""
+
+    impl = String(39)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return canonical_ip(value) if value else value
 
 
 class UTCTimeText(TypeDecorator[Any]):

@@ -14,6 +14,7 @@ from ownstack.compute.api.handlers import (
     flavor_access,
     flavors,
     hypervisors,
+    images,
     instance_actions,
     interfaces,
     keypairs,
@@ -94,6 +95,16 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
                               "POST": network_proxies.create_floating_ip},
     f"{_V}/os-floating-ips/{{floatingip_id}}": {"GET": network_proxies.show_floating_ip,
                                                  "DELETE": network_proxies.delete_floating_ip},
+    # The image proxy (up to 2.35; its metadata up to 2.38).
+    f"{_V}/images": {"GET": images.list_images},
+    f"{_V}/images/detail": {"GET": images.list_images_detail},
+    f"{_V}/images/{{image_id}}": {"GET": images.show_image, "DELETE": images.delete_image},
+    f"{_V}/images/{{image_id}}/metadata": {"GET": images.list_image_metadata,
+                                           "POST": images.update_image_metadata,
+                                           "PUT": images.replace_image_metadata},
+    f"{_V}/images/{{image_id}}/metadata/{{key}}": {
+        "GET": images.show_image_metadata_item, "PUT": images.set_image_metadata_item,
+        "DELETE": images.delete_image_metadata_item},
     # Quotas, limits, usage.
     f"{_V}/os-quota-sets/{{project_id}}": {"GET": quota_sets.show_quota_set,
                                            "PUT": quota_sets.update_quota_set,

@@ -49,10 +49,12 @@ async def load_extras(db: Session, rows: Sequence[ServerRow], shown: views.Shown
     return views.extras(shown, details)
 
 
-async def show_body(req: Req, db: Session, instance: Instance) -> dict[str, Any]:
+async def show_body(req: Req, db: Session, instance: Instance, *,
+                    answering: str | None = None) -> dict[str, Any]:
     """The body of ``GET /servers/{id}`` for ``instance``: ``{"server": {...}}``.
 
-    Also the response of update (2.75+: the same full view) and of rebuild."""
-    shown = views.shown(req, instance, server_groups=True)
+    Also the response of update and rebuild (``answering`` :data:`views.UPDATE` or
+    :data:`views.REBUILD`): the same full view from 2.75, fewer fields before."""
+    shown = views.shown(req, instance, server_groups=True, answering=answering)
     extras = await load_extras(db, [instance], shown)
     return {"server": views.detail(req, shown, instance, extras)}

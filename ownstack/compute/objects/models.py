@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ownstack.common.db.base import TABLE_OPTIONS, Base, UTCDateTime, utcnow
+from ownstack.common.db.base import TABLE_OPTIONS, Base, IPAddress, UTCDateTime, utcnow
 
 
 class Flavor(Base):
@@ -119,8 +119,8 @@ class Instance(Base):
     requested_availability_zone: Mapped[str | None] = mapped_column(String(255))
     launch_index: Mapped[int] = mapped_column(Integer, default=0)
     reservation_id: Mapped[str] = mapped_column(String(255))
-    access_ip_v4: Mapped[str | None] = mapped_column(String(39))
-    access_ip_v6: Mapped[str | None] = mapped_column(String(39))
+    access_ip_v4: Mapped[str | None] = mapped_column(IPAddress)
+    access_ip_v6: Mapped[str | None] = mapped_column(IPAddress)
     # The request's networks: "none", "auto" or a list of {"uuid"|"port"|"fixed_ip"}.
     requested_networks: Mapped[Any] = mapped_column(JSON, default=list)
     # What the API resolved that request to, with the caller's token: one item per port

@@ -24,7 +24,7 @@ from ownstack.identity.objects.models import (
     User,
 )
 from ownstack.identity.state import Req
-from ownstack.identity.tokens.provider import isotime
+from ownstack.identity.tokens.provider import stored_time
 
 
 def link(req: Req, path: str) -> dict[str, str]:
@@ -37,7 +37,7 @@ def collection(req: Req, key: str, items: list[dict[str, Any]]) -> dict[str, Any
 
 
 def _timestamp(moment: datetime | None) -> str | None:
-    return isotime(moment) if moment is not None else None
+    return stored_time(moment) if moment is not None else None
 
 
 # --- domains, projects, users, groups ------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Supported methods: ``password``, ``token`` and ``application_credential``. Failures say
 "requires authentication" whatever went wrong, so that the answer is no oracle for which
-users exist; lockout and expiry say what they are, as Keystone does.
+users exist; lockout and expiry say what they are, as Keystone does. A ``token`` method
+whose token does not validate (revoked, expired, garbage) is Keystone's 404, as
+``GET /v3/auth/tokens`` answers it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest, Forbidden
-from ownstack.identity.errors import AccountLocked, AuthFailed, PasswordExpired, TokenNotFound
+from ownstack.identity.errors import AccountLocked, AuthFailed, PasswordExpired
 from ownstack.identity.objects import app_creds, domains, passwords, projects, users
 from ownstack.identity.objects.assignments import effective_roles
 from ownstack.identity.objects.models import ApplicationCredential, User
@@ -93,10 +95,9 @@ async def _password(svc: IdentityState, db: AsyncSession, data: dict[str, Any]
 
 async def _token(svc: IdentityState, db: AsyncSession, data: dict[str, Any]
                  ) -> Authenticated:
-    try:
-        validated = await svc.tokens.validate(data["id"])
-    except TokenNotFound:
-        raise AuthFailed() from None
+    # A revoked, expired or unknown token is Keystone's 404 (its token plugin validates the
+    # token as GET /v3/auth/tokens does), not an authentication failure.
+    validated = await svc.tokens.validate(data["id"])
     payload = validated.payload
     if payload.app_cred_id is not None:
         raise Forbidden("A token created with an application credential cannot be "

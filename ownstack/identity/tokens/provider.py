@@ -41,8 +41,15 @@ async def _enabled(db: AsyncSession, model: type[_Enableable], ident: str) -> _E
 
 
 def isotime(moment: datetime) -> str:
-    """Keystone's timestamp format: ``2026-11-24T01:02:03.000000Z``."""
+    """Keystone's format for a token's times: ``2026-11-24T01:02:03.000000Z``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def stored_time(moment: datetime) -> str:
+    """Keystone's format for a time it stored (an application credential's
+    ``expires_at``, a password's expiry): its JSON encoder's ``2026-11-24T01:02:03.000000``,
+    UTC with microseconds and no ``Z`` (oslo.serialization's ``PERFECT_TIME_FORMAT``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 @dataclass
@@ -87,7 +94,7 @@ class TokenProvider:
                 try:
                     payload = self.formatter.decrypt(token)
                 except InvalidToken:
-                    raise TokenNotFound() from None
+                    raise TokenNotFound("Could not recognize Fernet token") from None
                 validated = await self._build(db, payload, revision)
                 self._cache.set(token, (revision, validated))
         now = utcnow()
@@ -176,7 +183,7 @@ class TokenProvider:
     async def _password_expiry(self, db: AsyncSession, user_id: str) -> str | None:
         current = await passwords.current_password(db, user_id)
         expires = current.expires_at if current is not None else None
-        return isotime(expires) if expires is not None else None
+        return stored_time(expires) if expires is not None else None
 
     async def _revocation_list(self, db: AsyncSession, revision: tuple[int, int]
                                ) -> RevocationList:

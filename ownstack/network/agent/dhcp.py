@@ -7,15 +7,25 @@ gone); ``observed`` is the driver's :class:`~ownstack.network.drivers.base.DhcpS
 ``None``. :func:`plan` is a pure function of the two:
 
 * wanted (and the network administratively up), and absent, not running, or running with
-  another spec (a port added, a subnet changed): ENSURE (the network's bridge first);
+  another spec (a port added, a subnet changed; or not loaded by its server, the agent
+  killed between writing its files and the reload): ENSURE (the network's bridge first),
+  then report what it serves;
 * there but not wanted: REMOVE;
+* running as wanted, with something not reported: REPORT (below);
 * otherwise nothing.
 
 The controller runs only when the driver has :attr:`Capability.DHCP
 <ownstack.network.drivers.base.Capability.DHCP>`. The DHCP port's tap (the host end of the
 server's interface) is the server's to make, and this controller, not the port
-controller, reports that port ACTIVE once the server runs (REPORT when the server is as
-wanted but the report was lost).
+controller, reports that port ACTIVE once the server runs.
+
+It also reports ``dhcp_ready`` (Neutron's ``dhcp_ready_on_ports``), in one call per
+network: the host entries its server has loaded (``ensure_dhcp`` returns once dnsmasq has
+reread its files) of the ports the network service lists as waiting for it (``waiting``:
+their DHCP provisioning block). Level-triggered: whenever the server runs as wanted and a
+waiting port's entry is in what it serves, whether the report was never sent, lost, or
+sent by a process since killed; so after an agent restart the first survey reports, from
+the spec its files hold, every port still waiting.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from ownstack.network.drivers.base import (
     HostRoute,
     NetworkDriver,
 )
-from ownstack.network.rpc import ACTIVE, DhcpNetworkInfo, FixedIpInfo
+from ownstack.network.rpc import ACTIVE, DhcpNetworkInfo, DhcpReadyEntry, FixedIpInfo
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +84,22 @@ def dhcp_spec(info: DhcpNetworkInfo) -> DhcpSpec:
                            key=lambda host: host.port_id)))
 
 
+def ready_entries(desired: DhcpNetworkInfo, served: DhcpSpec) -> list[DhcpReadyEntry]:
+    """The host entries of ``served`` (what the server has loaded) of the ports that wait
+    for this server's report."""
+    waiting = set(desired.get("waiting", ()))
+    return [{"port_id": host.port_id, "mac_address": host.mac_address,
+             "ip_addresses": [ip.ip_address for ip in host.fixed_ips]}
+            for host in served.hosts if host.port_id in waiting]
+
+
 def plan(desired: DhcpNetworkInfo | None, observed: DhcpServer | None) -> DhcpStep:
     """The step that moves the host toward ``desired`` for one network's DHCP."""
     if desired is None or not desired["network"]["admin_state_up"]:
         return DhcpStep.REMOVE if observed is not None else DhcpStep.NOTHING
     if observed is None or not observed.running or observed.spec != dhcp_spec(desired):
         return DhcpStep.ENSURE
-    if desired["port"]["status"] != ACTIVE:
+    if desired["port"]["status"] != ACTIVE or ready_entries(desired, observed.spec):
         return DhcpStep.REPORT
     return DhcpStep.NOTHING
 
@@ -120,8 +139,8 @@ class DhcpController(Controller[str, DhcpNetworkInfo, DhcpServer, DhcpStep]):
                 return None
             if desired is None:
                 return None
-            if plan == DhcpStep.REPORT:
-                await self.server.port_status(desired["port"]["id"], ACTIVE)
+            if plan == DhcpStep.REPORT and observed is not None:
+                await self._report(key, desired, observed.spec)
                 return None
             spec = dhcp_spec(desired)
             await self.driver.ensure_network(spec.network)
@@ -130,8 +149,19 @@ class DhcpController(Controller[str, DhcpNetworkInfo, DhcpServer, DhcpStep]):
             return Retry(DRIVER_RETRY, f"the host refused: {exc}")
         log.info("DHCP of network %s served on %s (pid %s, %d hosts)", key, self.host,
                  server.pid, len(spec.hosts))
-        await self.server.port_status(spec.port_id, ACTIVE)
+        await self._report(key, desired, server.spec)
         return None
+
+    async def _report(self, key: str, desired: DhcpNetworkInfo, served: DhcpSpec) -> None:
+        """The DHCP port ACTIVE unless it is, and the loaded entries of the waiting
+        ports ready, in one call."""
+        if desired["port"]["status"] != ACTIVE:
+            await self.server.port_status(desired["port"]["id"], ACTIVE)
+        entries = ready_entries(desired, served)
+        if entries:
+            cleared = await self.server.dhcp_ready(entries)
+            log.info("DHCP of network %s on %s: %d of %d waiting ports ready", key,
+                     self.host, len(cleared), len(entries))
 
     async def survey(self) -> list[Surveyed[str, DhcpNetworkInfo, DhcpServer]]:
         """Every network this host should serve and every DHCP server it has; the servers

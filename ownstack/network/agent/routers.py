@@ -53,7 +53,9 @@ def _leg(info: RouterLegInfo, bridges: Mapping[str, str]) -> RouterLeg:
     return RouterLeg(
         port_id=info["port_id"], mac_address=info["mac_address"],
         bridge=network_spec(network, bridges).bridge,
-        addresses=tuple(RouterAddress(a["ip_address"], a["prefixlen"])
+        addresses=tuple(RouterAddress(a["ip_address"], a["prefixlen"],
+                                      a.get("ipv6_ra_mode"), a.get("ipv6_address_mode"),
+                                      tuple(a.get("dns_nameservers") or ()))
                         for a in info["addresses"]),
         mtu=network["mtu"], network_id=network["id"])
 

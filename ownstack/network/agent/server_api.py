@@ -15,6 +15,7 @@ from ownstack.common.agent.control_plane import ControlPlaneClient
 from ownstack.network.rpc import (
     NETWORK_TOPIC,
     DhcpNetworkInfo,
+    DhcpReadyEntry,
     MembersInfo,
     MetadataPort,
     PortInfo,
@@ -55,6 +56,14 @@ class NetworkServerAPI(ControlPlaneClient):
         result = await self._call("get_dhcp_network", {"network_id": network_id,
                                                        "host": self.host})
         return cast(DhcpNetworkInfo | None, result["network"])
+
+    async def dhcp_ready(self, entries: list[DhcpReadyEntry]) -> list[str]:
+        """Report host entries this host's DHCP server has loaded; the ports whose DHCP
+        provisioning block that cleared."""
+        if not entries:
+            return []
+        result = await self._call("dhcp_ready", {"host": self.host, "ports": entries})
+        return [str(port_id) for port_id in result["ports"]]
 
     async def host_routers(self) -> list[RouterInfo]:
         result = await self._call("host_routers", {"host": self.host})

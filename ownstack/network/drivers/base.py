@@ -179,10 +179,15 @@ class NetworkInfo:
 
 @dataclass(frozen=True, slots=True)
 class RouterAddress:
-    """An address on a router leg, with its subnet's prefix length (``10.0.0.1``, 24)."""
+    """An address on a router leg, with its subnet's prefix length (``10.0.0.1``, 24), and
+    for an IPv6 subnet its modes and DNS servers: a subnet whose ``ipv6_ra_mode`` is set
+    has its router advertisements sent from the leg that holds the address."""
 
     ip_address: str
     prefixlen: int
+    ipv6_ra_mode: str | None = None
+    ipv6_address_mode: str | None = None
+    dns_nameservers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +331,9 @@ class DhcpSpec:
 @dataclass(frozen=True, slots=True)
 class DhcpServer:
     """A network's DHCP server as the host has it: the spec last applied, and whether its
-    server process runs (``pid``) with its interface in place (``running``)."""
+    server process runs (``pid``) with its interface in place and ``spec`` loaded
+    (``running``): a server whose files were written but not yet reread (an agent killed
+    in between) is not running as ``spec``."""
 
     spec: DhcpSpec
     running: bool
@@ -407,17 +414,19 @@ class NetworkDriver(Protocol):
         ``spec.hosts`` with its address only (static leases; nobody else gets one).
         Idempotent; a server with other hosts is brought to ``spec`` without a restart
         (its process, its ``pid``, stays), one with other subnets or another port is
-        restarted. Returns the server as :meth:`dhcp_servers` would show it, running.
-        Raises :class:`DriverError` when the host refuses; a repeated call fixes
-        whatever a failed one left."""
+        restarted. Returns once the server answers exactly ``spec.hosts`` (it has loaded
+        them: the agent then reports them ready), as :meth:`dhcp_servers` would show it,
+        running. Raises :class:`DriverError` when the host refuses or the server does
+        not load them; a repeated call fixes whatever a failed one left."""
 
     async def remove_dhcp(self, network_id: str) -> None:
         """Stop the network's DHCP server and remove everything it had on the host (its
         interface, namespace and files). Succeeds if there is none."""
 
     async def dhcp_servers(self) -> list[DhcpServer]:
-        """Every DHCP server this host has, as it is: one whose process died or whose
-        interface vanished is listed with ``running`` False."""
+        """Every DHCP server this host has, as it is: one whose process died, whose
+        interface vanished or which has not loaded its spec is listed with ``running``
+        False."""
 
     async def describe_dhcp(self, network_id: str) -> dict[str, Any] | None:
         """The host objects behind a network's DHCP server, for operators: its namespace,
@@ -435,7 +444,9 @@ class NetworkDriver(Protocol):
     async def ensure_router(self, spec: RouterSpec) -> None:
         """Make the router exist on this host exactly as ``spec`` says: its legs on their
         networks' bridges with their MACs, MTUs and addresses, its routes and its NAT
-        (source NAT through the gateway when ``enable_snat``, each floating IP both ways).
+        (source NAT through the gateway when ``enable_snat``, each floating IP both ways),
+        and router advertisements on each leg with an address on a subnet whose
+        ``ipv6_ra_mode`` is set.
         Idempotent; a router with another spec is brought to this one without disturbing
         what stays. Raises :class:`DriverError` (the router may then be half made; a
         repeated call finishes it) when a leg's bridge is not on the host."""

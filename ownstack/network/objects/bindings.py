@@ -4,11 +4,13 @@ A port's ``binding:host_id`` says which host's agent wires it (compute's conduct
 it to the host a server lands on, as Nova does). :func:`set_binding` is what the ports
 code calls whenever it sets or clears that host: the binding's ``vif_type`` and
 ``vif_details`` follow (:func:`ownstack.network.drivers.naming.binding_details`), and a
-port that moves loses its ACTIVE status until the new host's agent reports it wired.
+port that moves loses its ACTIVE status until it is provisioned again on its new host
+(:mod:`.provisioning`: wired there, and its DHCP entry loaded).
 
 :func:`host_ports` and :func:`port_info` are the desired state agents read over the bus
 (``host_ports``, ``get_port``); :func:`report_status` applies an agent's ``port_status``,
-and only while the port is still bound to that agent's host.
+and only while the port is still bound to that agent's host; :func:`report_dhcp_ready`
+applies a DHCP agent's ``dhcp_ready``, and only for the networks it serves.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.network.drivers.naming import binding_details
+from ownstack.network.objects import provisioning
 from ownstack.network.objects.models import (
+    DhcpAgentBinding,
     IpAllocation,
     Network,
+    NetworkAgent,
     Port,
     PortSecurityGroup,
 )
 from ownstack.network.objects.sg_members import port_addresses, port_groups, rules_by_group
-from ownstack.network.objects.standard import touch
-from ownstack.network.rpc import ACTIVE, DOWN, NetworkInfo, PortInfo
+from ownstack.network.rpc import ACTIVE, DOWN, DhcpReadyEntry, NetworkInfo, PortInfo
 
 COMPUTE_OWNER_PREFIX = "compute:"
 
@@ -81,8 +85,9 @@ def known_port_state(port: Port, security_groups: Sequence[str], fixed_ips: Sequ
 
 def set_binding(port: Port, host: str | None) -> None:
     """Bind ``port`` to ``host`` (unbind it for empty or None): the binding's vif type and
-    details follow, and a port that changes host goes DOWN until the agent of its new host
-    reports it wired (the API never sets ACTIVE)."""
+    details follow, and a port that changes host goes DOWN until it is provisioned there
+    (the API never sets ACTIVE; the ports code sets its blocks,
+    :func:`.provisioning.port_bound`)."""
     host = host or ""
     if host != (port.binding_host_id or ""):
         port.status = DOWN
@@ -171,16 +176,84 @@ async def hosts_of_network(db: AsyncSession, network_id: str) -> list[str]:
 
 async def report_status(db: AsyncSession, port_id: str, host: str, status: str
                         ) -> tuple[PortState, PortState] | None:
-    """Set the status an agent reports, if the port is still bound to its host: the port
-    before and after, or None when the report does not apply (the port is gone or bound
-    elsewhere). A status it already has changes nothing (no new revision)."""
+    """Apply the status an agent reports, if the port is still bound to its host: the
+    port before and after, or None when the report does not apply (the port is gone or
+    bound elsewhere). ACTIVE clears the port's ``L2`` block, and the port is ACTIVE only
+    if nothing else blocks it (its DHCP entry, :mod:`.provisioning`); DOWN blocks it
+    again. A status it already has changes nothing (no new revision)."""
     if status not in (ACTIVE, DOWN):
         raise ValueError(f"a port's status is ACTIVE or DOWN, not {status!r}")
     port = await db.get(Port, port_id, with_for_update=True)
     if port is None or not host or port.binding_host_id != host:
         return None
     before = PortState.of(port)
-    if port.status != status:
-        port.status = status
-        touch(port)
+    if status == ACTIVE:
+        await provisioning.complete(db, port, provisioning.L2)
+    else:
+        await provisioning.reopen(db, port, provisioning.L2)
     return before, PortState.of(port)
+
+
+async def report_dhcp_ready(db: AsyncSession, host: str, entries: Sequence[DhcpReadyEntry]
+                            ) -> tuple[list[str], list[tuple[PortState, PortState]]]:
+    """The DHCP server of ``host`` has loaded these host entries: the ``DHCP`` block of
+    each port whose network ``host`` serves and whose entry is the port's as it is now
+    (its MAC and every fixed IP; an entry of addresses the port no longer holds clears
+    nothing) goes. The ports whose block went, and (before, after) of each port that is
+    now ACTIVE."""
+    wanted = {str(entry["port_id"]): entry for entry in entries}
+    if not wanted or not host:
+        return [], []
+    ports = list((await db.execute(sa.select(Port).where(Port.id.in_(sorted(wanted)))
+                                   .order_by(Port.id).with_for_update())).scalars())
+    held: dict[str, set[str]] = {}
+    for port_id, address in await db.execute(
+            sa.select(IpAllocation.port_id, IpAllocation.ip_address)
+            .where(IpAllocation.port_id.in_([port.id for port in ports]))):
+        held.setdefault(port_id, set()).add(address)
+    served = await _served_networks(db, host, {port.network_id for port in ports})
+    cleared: list[str] = []
+    changes = []
+    for port in ports:
+        entry = wanted[port.id]
+        if (port.network_id not in served or entry["mac_address"] != port.mac_address
+                or set(entry["ip_addresses"]) != held.get(port.id, set())):
+            continue
+        if provisioning.DHCP not in await provisioning.blocks(db, port.id, lock=True):
+            continue
+        before = PortState.of(port)
+        await provisioning.complete(db, port, provisioning.DHCP)
+        cleared.append(port.id)
+        if port.status != before.status:
+            changes.append((before, PortState.of(port)))
+    return cleared, changes
+
+
+async def _served_networks(db: AsyncSession, host: str, network_ids: set[str]) -> set[str]:
+    """Those of ``network_ids`` whose DHCP the agent of ``host`` serves."""
+    if not network_ids:
+        return set()
+    return set((await db.execute(
+        sa.select(DhcpAgentBinding.network_id)
+        .join(NetworkAgent, NetworkAgent.id == DhcpAgentBinding.agent_id)
+        .where(NetworkAgent.host == host,
+               DhcpAgentBinding.network_id.in_(sorted(network_ids))))).scalars())
+
+
+async def release_unserved(db: AsyncSession, network_id: str
+                           ) -> list[tuple[PortState, PortState]]:
+    """When no DHCP agent serves ``network_id`` (any more): its ports' ``DHCP`` blocks
+    are void and go; (before, after) of each port that is now ACTIVE."""
+    if await provisioning.dhcp_served(db, network_id):
+        return []
+    waiting = await provisioning.waiting_for(db, network_id, provisioning.DHCP)
+    if not waiting:
+        return []
+    changes = []
+    for port in (await db.execute(sa.select(Port).where(Port.id.in_(waiting))
+                                  .order_by(Port.id).with_for_update())).scalars():
+        before = PortState.of(port)
+        await provisioning.settle(db, port)
+        if port.status != before.status:
+            changes.append((before, PortState.of(port)))
+    return changes

@@ -16,7 +16,8 @@ settled by the binding's primary key (two schedulers) and by locking the binding
 before the DHCP port is looked for (two subnet changes at once).
 
 :func:`network_info` is what the serving agent reads (``get_dhcp_network``): everything
-dnsmasq needs, from the rows.
+dnsmasq needs, from the rows, and the ports whose ``DHCP`` provisioning block waits for
+its ``dhcp_ready`` (:mod:`.provisioning`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ownstack.common.db.base import utcnow
 from ownstack.common.errors import OwnstackError
 from ownstack.network import ipam
 from ownstack.network.errors import ConcurrentUpdate
-from ownstack.network.objects import addresses, agents, ports
+from ownstack.network.objects import addresses, agents, ports, provisioning
 from ownstack.network.objects.bindings import network_info as network_spec_info
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.models import (
@@ -270,6 +271,7 @@ async def network_info(db: AsyncSession, network_id: str, host: str
         "subnets": [_subnet_info(subnet, (subnet.id, subnet.gateway_ip) in routed)
                     for subnet in subnets],
         "hosts": hosts,
+        "waiting": await provisioning.waiting_for(db, network_id, provisioning.DHCP),
     }
 
 

@@ -113,7 +113,8 @@ class Port(StandardAttributes, Base):
         ForeignKey("network_networks.id", ondelete="CASCADE"), index=True)
     mac_address: Mapped[str] = mapped_column(String(32))
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
-    # DOWN until the agent of the bound host reports the port plugged.
+    # DOWN until every part of the network that serves it reports it provisioned: the
+    # agent of the bound host, and its network's DHCP server (ProvisioningBlock).
     status: Mapped[str] = mapped_column(String(16), default="DOWN")
     device_id: Mapped[str] = mapped_column(String(255), default="")
     device_owner: Mapped[str] = mapped_column(String(255), default="")
@@ -248,6 +249,21 @@ class DhcpAgentBinding(Base):
         ForeignKey("network_networks.id", ondelete="CASCADE"), primary_key=True)
     agent_id: Mapped[str] = mapped_column(
         ForeignKey("network_agents.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProvisioningBlock(Base):
+    """What a port still waits for before it may go ACTIVE, as Neutron's
+    ``provisioningblocks``: one row per entity that has not yet reported the port
+    provisioned (``L2``: its host's agent has not wired it; ``DHCP``: its network's DHCP
+    server has not loaded its host entry). See :mod:`.provisioning`. It goes with its
+    port."""
+
+    __tablename__ = "network_provisioning_blocks"
+    __table_args__ = (TABLE_OPTIONS,)
+    port_id: Mapped[str] = mapped_column(
+        ForeignKey("network_ports.id", ondelete="CASCADE"), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(16), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -10,7 +10,8 @@ constraint: a random one that collides is drawn again, a requested one is 409
 The binding attributes are the ML2 ``binding`` extension's: an admin (or the compute
 service) sets ``binding:host_id``; the port is then bound to that host with the Linux
 bridge VIF (``binding:vif_type`` ``bridge``), unbound again when the host is cleared. The
-status stays DOWN: only the network agent of the bound host reports a port ACTIVE.
+status stays DOWN: a bound port goes ACTIVE once the network agent of its host and, on a
+network with DHCP, its DHCP server have reported it provisioned (:mod:`.provisioning`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from ownstack.network.errors import (
     NetworkConflict,
     ResourceNotFound,
 )
-from ownstack.network.objects import addresses, quotas, rbac, security_groups
+from ownstack.network.objects import addresses, provisioning, quotas, rbac, security_groups
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
 from ownstack.network.objects.inserts import insert_row
@@ -331,6 +332,7 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
         await db.execute(sa.insert(PortSecurityGroup), [
             {"port_id": row.id, "security_group_id": group_id} for group_id in groups])
     await db.flush()
+    await provisioning.port_bound(db, row, previous_host="")
     order = {subnet.id: index for index, subnet in enumerate(subnets)}
     taken.sort(key=lambda ip: (order.get(ip.subnet_id, len(order)), ip.ip_address))
     return Created(row, taken, groups)
@@ -363,14 +365,17 @@ async def update_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
         row.binding_profile = data["binding:profile"] or {}
     if data.get("mac_address") is not None:
         await _change_mac(db, row, ipam.normalise_mac(data["mac_address"]))
+    host = row.binding_host_id or ""
     if "binding:host_id" in data:
         set_binding(row, data["binding:host_id"])
     await _update_security(db, config, ctx, row, data)
+    readdressed = False
     if data.get("fixed_ips") is not None:
         await _check_floating_ips_kept(db, row, data["fixed_ips"])
-        await _update_fixed_ips(db, config, row, data["fixed_ips"])
+        readdressed = await _update_fixed_ips(db, config, row, data["fixed_ips"])
     touch(row)
     await db.flush()
+    await provisioning.port_bound(db, row, previous_host=host, readdressed=readdressed)
     return row
 
 
@@ -461,7 +466,8 @@ async def _update_security(db: AsyncSession, config: NetworkConfig, ctx: Request
 
 
 async def _update_fixed_ips(db: AsyncSession, config: NetworkConfig, row: Port,
-                            fixed_ips: list[dict[str, Any]]) -> None:
+                            fixed_ips: list[dict[str, Any]]) -> bool:
+    """The port's addresses as ``fixed_ips`` asks; whether any changed."""
     _check_fixed_ip_count(config, fixed_ips)
     held = (await addresses.fixed_ips_of(db, [row.id])).get(row.id, [])
     subnets = await addresses.network_subnets(db, row.network_id)
@@ -470,6 +476,7 @@ async def _update_fixed_ips(db: AsyncSession, config: NetworkConfig, row: Port,
     await addresses.release(db, row.id, change.remove)
     await db.flush()
     await addresses.allocate(db, row, change.add)
+    return bool(change.remove or change.add)
 
 
 async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None:

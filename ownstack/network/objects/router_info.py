@@ -8,7 +8,8 @@ of the router there; a router nobody could host yet is given to the next agent t
 (:func:`host_routers`, Neutron's auto-scheduling).
 
 :func:`router_info` is the desired state of one router, read over the bus by its agent:
-its legs (MAC, addresses with their prefix lengths, network), gateway with the external
+its legs (MAC, addresses with their prefix lengths and their subnets' IPv6 modes and DNS
+servers, network), gateway with the external
 subnets' gateways as next hops, extra routes and the floating IPs behind it.
 """
 
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.network.drivers.base import Capability
-from ownstack.network.objects import agents
+from ownstack.network.objects import agents, provisioning
 from ownstack.network.objects.bindings import network_info, set_binding
 from ownstack.network.objects.models import (
     FloatingIP,
@@ -90,8 +91,10 @@ async def schedule(db: AsyncSession, router_id: str, host: str | None = None, *,
     ports = (await db.execute(sa.select(Port).join(RouterPort, RouterPort.port_id == Port.id)
                               .where(RouterPort.router_id == router_id))).scalars().all()
     for port in ports:
-        if (port.binding_host_id or "") != host:
+        previous = port.binding_host_id or ""
+        if previous != host:
             set_binding(port, host)
+            await provisioning.port_bound(db, port, previous_host=previous)
     return host
 
 
@@ -124,14 +127,17 @@ async def _legs(db: AsyncSession, ports: Sequence[Port]) -> dict[str, RouterLegI
     addresses: dict[str, list[RouterAddressInfo]] = {}
     rows = await db.execute(
         sa.select(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address,
-                  Subnet.cidr)
+                  Subnet.cidr, Subnet.ipv6_ra_mode, Subnet.ipv6_address_mode,
+                  Subnet.dns_nameservers)
         .join(Subnet, Subnet.id == IpAllocation.subnet_id)
         .where(IpAllocation.port_id.in_([port.id for port in ports]))
         .order_by(IpAllocation.subnet_id, IpAllocation.ip_address))
-    for port_id, subnet_id, address, cidr in rows:
+    for port_id, subnet_id, address, cidr, ra_mode, address_mode, dns in rows:
         addresses.setdefault(port_id, []).append({
             "subnet_id": subnet_id, "ip_address": address,
-            "prefixlen": ipaddress.ip_network(cidr).prefixlen})
+            "prefixlen": ipaddress.ip_network(cidr).prefixlen,
+            "ipv6_ra_mode": ra_mode, "ipv6_address_mode": address_mode,
+            "dns_nameservers": [str(server) for server in dns or []]})
     return {port.id: {"port_id": port.id, "mac_address": port.mac_address,
                       "status": port.status,
                       "network": network_info(networks[port.network_id]),
@@ -179,17 +185,23 @@ async def router_info(db: AsyncSession, router_id: str) -> RouterInfo | None:
 async def report_status(db: AsyncSession, router_id: str, host: str, status: str
                         ) -> list[tuple[str, str]]:
     """Apply an agent's report on a router it hosts: its ports and its associated floating
-    IPs take ``status``. The (port id, status) of each port that changed; nothing when the
-    router is not hosted on ``host`` (any more)."""
+    IPs take ``status`` (for its ports, as the L2 agent's report does for a guest's:
+    :mod:`.provisioning`). The (port id, status) of each port that changed; nothing when
+    the router is not hosted on ``host`` (any more)."""
     if status not in (ACTIVE, DOWN) or await router_host(db, router_id) != host:
         return []
     changed = []
     ports = (await db.execute(sa.select(Port).join(RouterPort, RouterPort.port_id == Port.id)
-                              .where(RouterPort.router_id == router_id))).scalars().all()
+                              .where(RouterPort.router_id == router_id)
+                              .order_by(Port.id).with_for_update())).scalars().all()
     for port in ports:
-        if port.status != status:
-            port.status = status
-            changed.append((port.id, status))
+        was = port.status
+        if status == ACTIVE:
+            await provisioning.complete(db, port, provisioning.L2)
+        else:
+            await provisioning.reopen(db, port, provisioning.L2)
+        if port.status != was:
+            changed.append((port.id, port.status))
     for row in (await db.execute(sa.select(FloatingIP).where(
             FloatingIP.router_id == router_id))).scalars():
         wanted = status if row.fixed_ip_address else DOWN

@@ -170,12 +170,32 @@ async def test_other_projects_servers_and_bad_ids_are_404(cloud: CloudClient) ->
     assert (await instance(cloud, server_id)).task_state is None
 
 
+# A valid body for each action the API has (the table is the handler's, so a new action
+# must be added here).
+ACTION_BODIES: dict[str, Any] = {
+    "os-stop": None, "os-start": None, "reboot": {"type": "SOFT"}, "rebuild": {},
+    "createImage": {"name": "snap"}, "lock": None, "unlock": None,
+    "os-getConsoleOutput": {}, "addSecurityGroup": {"name": "default"},
+    "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
+    "removeFloatingIp": {"address": "192.0.2.9"}}
+
+
 async def test_a_reader_may_not_act_403(cloud: CloudClient) -> None:
+    """Every action is a write, the console log included (os-console-output is a
+    member's): the project's reader gets a 403 for each, and nothing changes."""
+    assert set(ACTION_BODIES) == set(handler._ACTIONS)
     who = await owner(cloud)
     server_id = await server(cloud, who)
     token = await reader_token(cloud, who)
     r = await act(cloud, token, server_id, {"os-stop": None}, expect=403)
     assert "os_compute_api:servers:stop" in fault(r, "forbidden")
+    for name, body in ACTION_BODIES.items():
+        if name == "rebuild":
+            body = {"imageRef": who.image_id}
+        r = await act(cloud, token, server_id, {name: body}, expect=403)
+        fault(r, "forbidden")
+    stored = await instance(cloud, server_id)
+    assert (stored.task_state, stored.vm_state, stored.locked) == (None, "active", False)
 
 
 async def test_an_admin_acts_on_any_projects_server(cloud: CloudClient) -> None:
@@ -302,12 +322,16 @@ async def test_rebuild_answers_the_server_with_its_new_image_and_password(
     new_image = await make_image(cloud, token=who.token, hw_disk_bus="virtio")
     r = await act(cloud, who.token, server_id, {"rebuild": {
         "imageRef": new_image, "name": "rebuilt", "metadata": {"role": "db"},
-        "accessIPv4": "192.0.2.7", "preserve_ephemeral": "true"}}, expect=202)
+        "accessIPv4": "192.0.2.7", "accessIPv6": "2001:DB8:0:0:0:0:0:7",
+        "preserve_ephemeral": "true"}}, expect=202)
     body = r.json()["server"]
     assert r.headers["location"].endswith(f"/v2.1/servers/{server_id}")
     assert body["image"]["id"] == new_image and body["name"] == "rebuilt"
-    assert body["status"] == "REBUILD" and body["OS-EXT-STS:task_state"] == "rebuilding"
+    assert body["status"] == "REBUILD"
+    assert (await show(cloud, who.token, server_id))["server"][
+        "OS-EXT-STS:task_state"] == "rebuilding"
     assert body["metadata"] == {"role": "db"} and body["accessIPv4"] == "192.0.2.7"
+    assert body["accessIPv6"] == "2001:db8::7"
     assert len(body["adminPass"]) == 12 and "user_data" not in body
     stored = await instance(cloud, server_id)
     assert stored.task_args == {"image_ref": new_image, "preserve_ephemeral": True}
@@ -316,6 +340,49 @@ async def test_rebuild_answers_the_server_with_its_new_image_and_password(
     assert await next_cast(agent) == ("reconcile_instance", {
         "uuid": server_id, "request_id": r.headers["x-openstack-request-id"]})
     assert (await _actions(cloud, server_id))[-1] == "rebuild"
+
+
+# Nova's rebuild answer below 2.75 (a server in REBUILD): show's base fields, less what
+# show_all_attributes adds, with adminPass.
+REBUILT_21 = {"id", "name", "status", "tenant_id", "user_id", "metadata", "hostId", "image",
+              "flavor", "created", "updated", "addresses", "accessIPv4", "accessIPv6", "links",
+              "OS-DCF:diskConfig", "progress", "adminPass"}
+LATER = {"locked", "description", "tags", "trusted_image_certificates"}
+
+
+@pytest.mark.parametrize(("v", "added"), [
+    ("2.1", set()),
+    ("2.26", {"locked", "description", "tags"}),
+    ("2.54", LATER - {"trusted_image_certificates"} | {"key_name"}),
+    ("2.57", LATER - {"trusted_image_certificates"} | {"key_name", "user_data"}),
+    ("2.74", LATER | {"key_name", "user_data", "server_groups", "locked_reason"}),
+])
+async def test_rebuild_answers_the_fields_of_its_microversion(
+        cloud: CloudClient, v: str, added: set[str]) -> None:
+    """What Tempest's strict schemas allow: not the show view below 2.75, even to an admin
+    (no states, zone, times, volumes, groups, extended attributes; key_name from 2.54)."""
+    who = await owner(cloud)
+    await fake_agent(cloud)
+    server_id = await server(cloud, who)
+    for token in (who.token, None):
+        await set_columns(cloud, server_id, task_state=None)
+        r = await act(cloud, token, server_id, {"rebuild": {"imageRef": who.image_id}},
+                      v=v, expect=202)
+        assert set(r.json()["server"]) == REBUILT_21 | added
+
+
+async def test_rebuild_answers_the_show_view_from_275(cloud: CloudClient) -> None:
+    who = await owner(cloud)
+    await fake_agent(cloud)
+    server_id = await server(cloud, who)
+    for token in (who.token, None):     # a member, and the admin (extended attributes)
+        await set_columns(cloud, server_id, task_state=None)
+        r = await act(cloud, token, server_id, {"rebuild": {"imageRef": who.image_id}},
+                      v="2.75", expect=202)
+        shown = (await show(cloud, token, server_id, v="2.75"))["server"]
+        # user_data is its own field from 2.57, never the extended attribute.
+        assert set(r.json()["server"]) == (set(shown) - {"OS-EXT-SRV-ATTR:user_data"}
+                                           | {"adminPass", "user_data"})
 
 
 async def test_rebuild_microversion_fields(cloud: CloudClient) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -91,11 +91,29 @@ async def test_client_chosen_secret_and_expiry(identity: IdentityClient) -> None
     cred = await _create(identity, who, secret="my own secret",
                          expires_at="2099-01-02T03:04:05", unrestricted=True)
     assert cred["secret"] == "my own secret"
-    assert cred["expires_at"] == "2099-01-02T03:04:05.000000Z"
+    # Keystone's JSON encoder writes a stored time with microseconds and no "Z".
+    assert cred["expires_at"] == "2099-01-02T03:04:05.000000"
     assert cred["unrestricted"] is True
     offset = await _create(identity, who, expires_at="2099-01-02T05:04:05+02:00")
-    assert offset["expires_at"] == "2099-01-02T03:04:05.000000Z"
+    assert offset["expires_at"] == "2099-01-02T03:04:05.000000"
     await _auth(identity, {"id": cred["id"], "secret": "my own secret"})
+
+
+async def test_expiry_comes_back_as_sent(identity: IdentityClient) -> None:
+    """What Tempest's test_create_application_credential_expires checks: the time it sent
+    (a datetime's isoformat(), microseconds and no offset) is the time it gets back, on
+    create, show and list alike."""
+    who = await _member(identity)
+    sent = (datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)).replace(
+        microsecond=123456).isoformat()
+    cred = await _create(identity, who, expires_at=sent)
+    assert cred["expires_at"] == sent
+    r = await identity.call("GET", f"{who.path}/{cred['id']}", token=who.token, expect=200)
+    assert r.json()["application_credential"]["expires_at"] == sent
+    r = await identity.call("GET", who.path, token=who.token, expect=200)
+    assert [c["expires_at"] for c in r.json()["application_credentials"]] == [sent]
+    zulu = await _create(identity, who, expires_at="2099-01-02T03:04:05.5Z")
+    assert zulu["expires_at"] == "2099-01-02T03:04:05.500000"
 
 
 async def test_list_filters_by_name(identity: IdentityClient) -> None:
@@ -260,7 +278,7 @@ async def test_expired_credential_cannot_authenticate(identity: IdentityClient) 
     cred = await _create(identity, who, expires_at=expires)
     token, body = await _auth(identity, {"id": cred["id"], "secret": cred["secret"]})
     # The token lives no longer than the credential.
-    assert body["token"]["expires_at"] <= cred["expires_at"]
+    assert body["token"]["expires_at"].removesuffix("Z") <= cred["expires_at"]
     async with identity.app.svc.write() as db:
         await db.execute(update(ApplicationCredential)
                          .where(ApplicationCredential.id == cred["id"])

@@ -68,7 +68,7 @@ async def test_role_add_and_remove_change_token_roles(identity: IdentityClient) 
     await identity.call("DELETE", path + await identity.role_id("reader"), expect=204)
     r = await subject(identity, fresh)
     assert r.status_code == 404
-    assert r.json()["error"]["message"] == "Could not find token."
+    assert r.json()["error"]["message"] == "Failed to validate token"
     await identity.token(user["name"], "secret-pw", project=project["name"], expect=401)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 from helpers.inprocess import IdentityClient, make_config, make_identity_client
 from helpers.names import unique
 from ownstack.common.statedir import read_admin_password
+from ownstack.identity.tokens.format import TokenPayload, new_audit_id
 
 PASSWORD = "secret-pw"
 # The fields of a project-scoped token that clients (keystoneauth, tempest) read.
@@ -162,6 +164,34 @@ async def test_rescoping_with_the_token_method(identity: IdentityClient) -> None
     assert set(rescoped["methods"]) == {"password", "token"}
 
 
+async def test_the_token_method_with_a_token_that_does_not_validate(
+        identity: IdentityClient) -> None:
+    """Keystone's token plugin validates the token as GET /v3/auth/tokens does: a revoked
+    or expired one is its 404 "Failed to validate token", not a 401."""
+    user, project = await _member(identity)
+    revoked = (await _issue(identity, _password(user))).headers["X-Subject-Token"]
+    await identity.call("DELETE", "/v3/auth/tokens", expect=204,
+                        headers={"X-Subject-Token": revoked})
+    garbage = revoked[:-6] + ("AAAAAA" if not revoked.endswith("AAAAAA") else "BBBBBB")
+    for token, message in ((revoked, "Failed to validate token"),
+                           (garbage, "Could not recognize Fernet token")):
+        r = await identity.http.post("/v3/auth/tokens", json={"auth": {
+            "identity": {"methods": ["token"], "token": {"id": token}},
+            "scope": {"project": {"id": project["id"]}}}})
+        assert r.status_code == 404, r.text
+        assert r.json()["error"] == {"code": 404, "title": "Not Found", "message": message}
+    # A token of this cloud whose hour is over.
+    now = datetime.now(UTC)
+    expired = identity.app.svc.tokens.seal(TokenPayload(
+        user_id=user["id"], methods=("password",), expires_at=now - timedelta(seconds=1),
+        issued_at=now - timedelta(hours=1), audit_ids=(new_audit_id(),),
+        project_id=project["id"]))
+    r = await identity.http.post("/v3/auth/tokens", json={"auth": {
+        "identity": {"methods": ["token"], "token": {"id": expired}}}})
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["message"] == "Failed to validate token"
+
+
 async def test_nocatalog(identity: IdentityClient) -> None:
     user, _ = await _member(identity)
     r = await _issue(identity, _password(user), query="?nocatalog")
@@ -256,7 +286,7 @@ async def test_revoke(identity: IdentityClient) -> None:
     await identity.call("DELETE", "/v3/auth/tokens", token=subject, expect=204,
                         headers={"X-Subject-Token": subject})
     r = await _validate(identity, subject, expect=404)
-    assert r.json()["error"]["message"] == "Could not find token."
+    assert r.json()["error"]["message"] == "Failed to validate token"
     _assert_unauthorized(await identity.call("GET", "/v3/auth/projects", token=subject))
     await identity.call("DELETE", "/v3/auth/tokens", expect=404,
                         headers={"X-Subject-Token": subject})

@@ -18,6 +18,7 @@ import pytest
 from helpers.inprocess import ServiceClient
 from helpers.network import make, make_subnet_row
 from ownstack.network.agent.agent import NetworkAgent
+from ownstack.network.agent.server_api import NetworkServerAPI
 from ownstack.network.drivers.base import Capability
 from ownstack.network.drivers.fake import FakeNetworkDriver, FakeNetworkHost
 from ownstack.network.objects.models import DhcpAgentBinding
@@ -392,3 +393,55 @@ async def test_a_network_scheduled_when_another_agent_asks_nudges_its_new_agent(
             await second.stop()
     finally:
         await first.stop()
+
+
+async def test_a_servers_port_goes_active_once_wired_and_in_its_dhcp_server(
+        network: ServiceClient, agent: NetworkAgent, fake_host: FakeNetworkHost) -> None:
+    """Both controllers of the agent report it (the fake driver's server has the entry
+    when ensure_dhcp returns, as dnsmasq once it has reread its files)."""
+    net = await make(network, "network", name="n1")
+    await make_subnet_row(network, net["id"], "10.0.0.0/24")
+    port = await make(network, "port", network_id=net["id"], device_owner="compute:nova",
+                      device_id=str(uuid.uuid4()), **{"binding:host_id": HOST})
+
+    await eventually("ACTIVE", lambda: _status_is(network, port["id"], "ACTIVE"))
+
+    assert port["mac_address"] in await served_hosts(fake_host, net["id"])
+    assert fake_host.has_tap(port["id"])
+
+
+async def test_a_ready_report_lost_to_a_kill_is_sent_by_the_next_agent(
+        network: ServiceClient, fake_host: FakeNetworkHost,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent loaded the entry but died before its report: the port stays DOWN (wired,
+    its DHCP block kept), and the agent started again reports from what its host serves,
+    without touching the server."""
+    lost: list[list[Any]] = []
+
+    async def never_arrives(_self: Any, entries: list[Any]) -> list[str]:
+        lost.append(entries)
+        return []
+
+    monkeypatch.setattr(NetworkServerAPI, "dhcp_ready", never_arrives)
+    agent = await start_agent(network, fake_host)
+    net = await make(network, "network", name="n1")
+    await make_subnet_row(network, net["id"], "10.0.0.0/24")
+    port = await make(network, "port", network_id=net["id"], device_owner="compute:nova",
+                      device_id=str(uuid.uuid4()), **{"binding:host_id": HOST})
+    await eventually("the report sent", lambda: _was_sent(lost, port["id"]))
+    await agent.reconcile(port["id"])                       # wired and reported
+    await agent.stop()
+    assert await _status_is(network, port["id"], "DOWN")
+    pid = fake_host.dhcp[net["id"]].pid
+    monkeypatch.undo()
+
+    again = await start_agent(network, fake_host)
+    try:
+        await eventually("ACTIVE", lambda: _status_is(network, port["id"], "ACTIVE"))
+        assert fake_host.dhcp[net["id"]].pid == pid
+    finally:
+        await again.stop()
+
+
+async def _was_sent(lost: list[list[Any]], port_id: str) -> bool:
+    return any(entry["port_id"] == port_id for entries in lost for entry in entries)

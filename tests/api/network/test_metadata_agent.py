@@ -67,8 +67,10 @@ class Setup:
 async def setup(network: ServiceClient) -> Setup:
     project, token = await network.project_user_token()
     net = await make(network, "network", token, name="md-net")
+    # 10.0.0.250, the address nobody holds below, outside the pool addresses are drawn from
     sub = await make(network, "subnet", token, network_id=net["id"], cidr="10.0.0.0/24",
-                     ip_version=4)
+                     ip_version=4, allocation_pools=[{"start": "10.0.0.2",
+                                                      "end": "10.0.0.200"}])
     other = await make(network, "network", token, name="md-other")
     await make(network, "subnet", token, network_id=other["id"], cidr="10.9.0.0/24",
                ip_version=4)

@@ -13,36 +13,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from helpers.inprocess import ServiceClient
-from helpers.network import make
+from helpers.network import FakeCompute, make
 from ownstack.network.agent.agent import NetworkAgent
 from ownstack.network.drivers.fake import FakeNetworkDriver, FakeNetworkHost
 from ownstack.network.objects.models import Port
 
 HOST = "host-a"
-
-
-class FakeCompute:
-    """Compute's ``os-server-external-events``, recording what it is told."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.tokens: list[str] = []
-        self.status = status
-        self.app = Starlette(routes=[Route("/v2.1/os-server-external-events", self.post,
-                                           methods=["POST"])])
-
-    async def post(self, request: Request) -> JSONResponse:
-        self.tokens.append(request.headers.get("x-auth-token", ""))
-        body = await request.json()
-        self.events.extend(body["events"])
-        return JSONResponse({"events": [{**e, "code": 200} for e in body["events"]]},
-                            status_code=self.status)
 
 
 async def eventually(what: str, check: Callable[[], Awaitable[bool]],

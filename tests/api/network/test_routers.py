@@ -6,6 +6,7 @@ from __future__ import annotations
 from helpers.inprocess import ServiceClient
 from helpers.l3 import ROUTERS, external_network, interface, private_subnet, router, set_router
 from helpers.network import error_type, make, make_subnet_row
+from ownstack.network.objects import router_info
 
 
 async def test_user_story_gateway_interface_routes_delete(network: ServiceClient) -> None:
@@ -287,6 +288,31 @@ async def test_ipv6_subnets_of_one_network_share_the_routers_port(network: Servi
     assert await legs() == {first["port_id"]: [gateways[1]], four["port_id"]: ["10.0.0.1"]}
     await interface(network, token, made["id"], "remove", subnet_id=v6[1])
     assert await legs() == {four["port_id"]: ["10.0.0.1"]}
+
+
+async def test_the_hosting_agent_learns_each_legs_ipv6_modes_and_dns(
+        network: ServiceClient) -> None:
+    """What the router's agent reads (``get_router``): each address with its subnet's IPv6
+    modes and DNS servers, from which it configures the router's advertisements."""
+    _, token = await network.project_user_token()
+    net_id, v4 = await private_subnet(network, token)
+    v6 = await make(network, "subnet", token, network_id=net_id, ip_version=6,
+                    cidr="fd00:7::/64", ipv6_ra_mode="slaac", ipv6_address_mode="slaac",
+                    dns_nameservers=["fd00:7::53"])
+    made = await router(network, token)
+    await interface(network, token, made["id"], subnet_id=v6["id"])
+    await interface(network, token, made["id"], subnet_id=v4)
+
+    async with network.app.svc.read() as db:
+        info = await router_info.router_info(db, made["id"])
+    assert info is not None
+    addresses = {a["ip_address"]: a for leg in info["interfaces"] for a in leg["addresses"]}
+    assert addresses[v6["gateway_ip"]] == {
+        "subnet_id": v6["id"], "ip_address": v6["gateway_ip"], "prefixlen": 64,
+        "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac",
+        "dns_nameservers": ["fd00:7::53"]}
+    assert addresses["10.0.0.1"]["ipv6_ra_mode"] is None
+    assert addresses["10.0.0.1"]["dns_nameservers"] == []
 
 
 async def test_extra_routes(network: ServiceClient) -> None:

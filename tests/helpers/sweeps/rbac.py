@@ -333,6 +333,19 @@ COMPUTE = _table("compute", {
     ("POST", "/v2.1/os-floating-ips"): "ood/ood",
     ("GET", "/v2.1/os-floating-ips/{floatingip_id}"): "ooo/ohh",
     ("DELETE", "/v2.1/os-floating-ips/{floatingip_id}"): "ood/ohd",
+    # The image proxy (up to 2.35, its metadata to 2.38): no rule of Nova's; the image
+    # service decides as it does for its own routes (another project's image, shared with
+    # a third, is hidden from all but the admin; a reader never writes).
+    ("GET", "/v2.1/images"): ANYONE,
+    ("GET", "/v2.1/images/detail"): ANYONE,
+    ("GET", "/v2.1/images/{image_id}"): "ooo/ohh",
+    ("DELETE", "/v2.1/images/{image_id}"): "ood/ohh",
+    ("GET", "/v2.1/images/{image_id}/metadata"): "ooo/ohh",
+    ("POST", "/v2.1/images/{image_id}/metadata"): "ood/ohh",
+    ("PUT", "/v2.1/images/{image_id}/metadata"): "ood/ohh",
+    ("GET", "/v2.1/images/{image_id}/metadata/{key}"): "ooo/ohh",
+    ("PUT", "/v2.1/images/{image_id}/metadata/{key}"): "ood/ohh",
+    ("DELETE", "/v2.1/images/{image_id}/metadata/{key}"): "ood/ohh",
 })
 
 

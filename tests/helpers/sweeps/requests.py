@@ -323,13 +323,16 @@ async def _server_action(cell: Cell) -> Any:
     return {"os-getConsoleOutput": {"length": 5}}
 
 
-@body("compute", "POST", "/v2.1/servers/{server_id}/metadata")
-@body("compute", "PUT", "/v2.1/servers/{server_id}/metadata")
+@body("compute", "POST", "/v2.1/servers/{server_id}/metadata",
+      "/v2.1/images/{image_id}/metadata")
+@body("compute", "PUT", "/v2.1/servers/{server_id}/metadata",
+      "/v2.1/images/{image_id}/metadata")
 async def _metadata(cell: Cell) -> Any:
     return {"metadata": {"sweep_key": "1"}}
 
 
-@body("compute", "PUT", "/v2.1/servers/{server_id}/metadata/{key}")
+@body("compute", "PUT", "/v2.1/servers/{server_id}/metadata/{key}",
+      "/v2.1/images/{image_id}/metadata/{key}")
 async def _metadata_item(cell: Cell) -> Any:
     return {"meta": {"sweep_key": "1"}}
 
@@ -609,9 +612,11 @@ async def _throwaway_user(cell: Cell) -> dict[str, str]:
 @prepares("image", "PUT", "/v2/images/{image_id}/file")
 @prepares("image", "POST", "/v2/images/{image_id}/actions/deactivate")
 @prepares("image", "POST", "/v2/images/{image_id}/actions/reactivate")
+@prepares("compute", "DELETE", "/v2.1/images/{image_id}")
 async def _new_image(cell: Cell) -> dict[str, str]:
-    """Data goes into a queued image only once, and a deactivated image would hide the
-    shared one from the routes after it: each such call gets an image of its own."""
+    """Data goes into a queued image only once, a deactivated image would hide the shared
+    one from the routes after it, and compute's image proxy has no POST to make the one
+    it deletes: each such call gets an image of its own."""
     r = await cell.world.call("image", "POST", "/v2/images", token=cell.member_token,
                               expect=201, json=await _image(cell))
     image_id = str(r.json()["id"])

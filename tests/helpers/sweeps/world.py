@@ -1,10 +1,11 @@
 """A cloud with one resource of each kind in each of two projects, for the route sweeps.
 
 Two projects, ``own`` and ``other``, each with an admin, a member and a reader, and in
-each project a server, an image, a server group, a keypair per user, an application
-credential per user, allocations, tags and metadata. Resources without an owner (flavors,
-roles, regions, providers, ...) exist once. :meth:`World.params` fills a route's URL
-template with the ids of one side, as seen by one caller.
+each project a server, an image (with a property, ``sweep_key``), a server group, a
+keypair per user, an application credential per user, allocations, tags and metadata.
+Resources without an owner (flavors, roles, regions, providers, ...) exist once.
+:meth:`World.params` fills a route's URL template with the ids of one side, as seen by
+one caller.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ VERSION_HEADERS = {"placement": {"OpenStack-API-Version": "placement latest"},
 IMAGE_PATCH = "application/openstack-images-v2.1-json-patch"
 # Routes the newest microversion removed, swept at the last version that has them.
 LAST_VERSIONS = {Route("compute", "/v2.1/os-hypervisors/statistics", "GET"): "compute 2.87"}
-# The network proxies Nova removed at 2.36: every route under these, swept at 2.35.
+# The proxies Nova removed at 2.36 (networks, images): every route under these, swept at
+# 2.35.
 PROXY_PREFIXES = ("/v2.1/os-security-groups", "/v2.1/os-security-group-rules",
-                  "/v2.1/os-floating-ips")
+                  "/v2.1/os-floating-ips", "/v2.1/images")
 
 
 def _last_version(service: str, path: str) -> dict[str, str]:
@@ -151,7 +153,7 @@ class World:
         if service == "network":
             return self._network_value(name, tenant, template)
         if name in ("server_id", "group_id", "request_id", "security_group_id",
-                    "security_group_rule_id", "floatingip_id"):
+                    "security_group_rule_id", "floatingip_id", "image_id"):
             return tenant.ids[name]
         if name == "port_id":
             return tenant.ids["interface_port_id"]
@@ -319,7 +321,7 @@ async def _image(world: World) -> None:
 async def _shared_image(world: World, token: str) -> str:
     r = await world.call("image", "POST", "/v2/images", token=token, expect=201, json={
         "name": unique("sweep-image"), "disk_format": "raw", "container_format": "bare",
-        "visibility": "shared", "tags": ["sweep-tag"]})
+        "visibility": "shared", "tags": ["sweep-tag"], "sweep_key": "1"})
     await _upload(world, r.json()["id"], token)
     return str(r.json()["id"])
 

@@ -1,18 +1,20 @@
 """``/os-keypairs``: import, list, show and delete a user's public keys.
 
-ownstack never generates key pairs: Nova stopped doing so at 2.92, and a private key that
-crossed the API is a private key in a log somewhere. Below 2.92 a create without
-``public_key`` is a 400 saying so, rather than Nova's generated key.
+Below 2.92 a create without ``public_key`` gets a key pair made by the server, as the API
+reference and Nova have it: an RSA SSH key pair, or for type ``x509`` the certificate Nova
+makes for WinRM, with the private key once in the answer (Tempest's keypair tests rely on
+it). From 2.92 ``public_key`` is required (the schema says so), as in Nova: clients make
+their own keys (``openstack keypair create NAME`` makes an ed25519 key locally).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
-from ownstack.common.errors import BadRequest
 from ownstack.compute.api.common import at_least, body, collection_links, limit_of, version_of
 from ownstack.compute.api.schemas import keypairs as schemas
 from ownstack.compute.api.views import keypairs as views
@@ -34,16 +36,24 @@ async def create_keypair(req: Req) -> Response:
     version = version_of(req)
     data: dict[str, Any] = (await body(req, schemas.CREATE(version)))["keypair"]
     user_id = _target_user(req, "os_compute_api:os-keypairs:create", data.get("user_id"))
-    if "public_key" not in data:
-        raise BadRequest("ownstack does not generate key pairs: import a public key by "
-                         "giving 'public_key' (for example: openstack keypair create "
-                         "--public-key ~/.ssh/id_ed25519.pub NAME).")
+    key_type = data.get("type", "ssh")
+    public_key, private_key = data.get("public_key"), None
+    if public_key is None:
+        keypairs.validate_name(data["name"])
+        if key_type == "x509":
+            generated = await asyncio.to_thread(keypairs.generate_x509, user_id)
+        else:
+            generated = await asyncio.to_thread(keypairs.generate_ssh)
+        public_key, private_key = generated.public_key, generated.private_key
     async with req.svc.write() as db:
         keypair = await keypairs.import_keypair(
-            db, user_id=user_id, name=data["name"], public_key=data["public_key"],
-            key_type=data.get("type", "ssh"))
+            db, user_id=user_id, name=data["name"], public_key=public_key,
+            key_type=key_type, special_names=at_least(version, "2.92"))
     status = 201 if at_least(version, "2.2") else 200
-    return json_response({"keypair": views.keypair_created(version, keypair)}, status)
+    view = views.keypair_created(version, keypair)
+    if private_key is not None:
+        view["private_key"] = private_key
+    return json_response({"keypair": view}, status)
 
 
 async def list_keypairs(req: Req) -> Response:

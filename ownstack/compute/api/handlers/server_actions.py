@@ -44,6 +44,7 @@ from ownstack.compute.api.server_common import (
     require_host,
     show_body,
 )
+from ownstack.compute.api.views import servers as views
 from ownstack.compute.errors import ConsoleNotAvailable, ImageServiceUnavailable, KeypairNotFound
 from ownstack.compute.objects import Session, keypairs, quotas, server_actions, server_metadata
 from ownstack.compute.objects.models import Instance
@@ -136,7 +137,7 @@ async def _rebuild(req: Req, data: dict[str, Any]) -> Response:
             **values)
         if "metadata" in wanted:
             await _replace_metadata(req, db, instance, wanted["metadata"])
-        view = await show_body(req, db, instance)
+        view = await show_body(req, db, instance, answering=views.REBUILD)
         uuid, user_data = instance.uuid, instance.user_data
     view["server"]["adminPass"] = admin_pass
     if at_least(version, "2.57"):

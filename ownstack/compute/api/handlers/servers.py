@@ -365,7 +365,7 @@ async def update_server(req: Req) -> Response:
                                      _RULE + "update")
         check_unlocked(instance, is_admin=req.ctx.is_admin)
         await servers.update_instance_fields(db, instance, values)
-        return json_response(await show_body(req, db, instance))
+        return json_response(await show_body(req, db, instance, answering=views.UPDATE))
 
 
 async def delete_server(req: Req) -> Response:

@@ -20,6 +20,14 @@ appears exactly at the version that added it and never before:
 2.96     ``pinned_availability_zone``
 =======  =========================================================================
 
+The answers of ``PUT /servers/{id}`` and of rebuild are the show view less what Nova's
+``show_all_attributes`` leaves out below 2.75: the availability zone, ``config_drive``,
+``key_name`` (rebuild shows it from 2.54), the ``OS-SRV-USG`` times, the extended
+attributes and ``host_status`` whatever the policy, the ``OS-EXT-STS`` states, the
+attached volumes, ``security_groups``, and each address's type and MAC. From 2.75 they
+are the full view, less rebuild's ``OS-EXT-SRV-ATTR:user_data`` (it shows ``user_data``
+itself from 2.57).
+
 ``addresses`` come from the server's network info cache (``netinfo.addresses``), with
 ``OS-EXT-IPS:type`` and ``OS-EXT-IPS-MAC:mac_addr`` as Nova's v2.1 has them;
 ``security_groups`` is shown, as in Nova, only for a server with ports (the groups asked
@@ -102,6 +110,10 @@ class Shown:
     service_down_time: float
     base_url: str = ""
     changes: frozenset[str] = frozenset()     # the view's versions that apply
+    # Nova's show_all_attributes, false only for update and rebuild below 2.75.
+    all_attributes: bool = True
+    key_name: bool = True
+    user_data_attribute: bool = True          # OS-EXT-SRV-ATTR:user_data (not rebuild's)
 
     def has(self, change: str) -> bool:
         return change in self.changes
@@ -111,24 +123,34 @@ class Shown:
 _VIEW_CHANGES: Final = ("2.3", "2.9", "2.19", "2.26", "2.47", "2.63", "2.73", "2.90", "2.96")
 
 
-def shown(req: Req, instance: Instance | None = None, *, server_groups: bool = False
-          ) -> Shown:
+UPDATE: Final = "update"
+REBUILD: Final = "rebuild"
+
+
+def shown(req: Req, instance: Instance | None = None, *, server_groups: bool = False,
+          answering: str | None = None) -> Shown:
     """The caller's view settings. Policy targets the server's project when one is given
-    (show), the caller's own otherwise (lists: the same answer for every row)."""
+    (show), the caller's own otherwise (lists: the same answer for every row).
+    ``answering`` is :data:`UPDATE` or :data:`REBUILD` for the view those answer with."""
     target = ({"project_id": instance.project_id, "user_id": instance.user_id}
               if instance is not None else None)
     version = version_of(req)
     allowed = req.svc.allowed
+    every = answering is None or at_least(version, "2.75")
     return Shown(
         version=version,
-        extended=allowed(req.ctx, EXTENDED_ATTRIBUTES, target),
-        host_status=at_least(version, "2.16") and allowed(req.ctx, HOST_STATUS, target),
+        extended=every and allowed(req.ctx, EXTENDED_ATTRIBUTES, target),
+        host_status=every and at_least(version, "2.16")
+        and allowed(req.ctx, HOST_STATUS, target),
         extra_specs=at_least(version, "2.47") and allowed(req.ctx, EXTRA_SPECS, target),
         server_groups=server_groups and at_least(version, "2.71"),
         is_admin=req.ctx.is_admin,
         service_down_time=req.svc.config.compute.service_down_time,
         base_url=req.base_url(),
-        changes=frozenset(v for v in _VIEW_CHANGES if at_least(version, v)))
+        changes=frozenset(v for v in _VIEW_CHANGES if at_least(version, v)),
+        all_attributes=every,
+        key_name=every or (answering == REBUILD and at_least(version, "2.54")),
+        user_data_attribute=answering != REBUILD)
 
 
 def summary(req: Req, instance: ServerRow) -> dict[str, Any]:
@@ -177,7 +199,8 @@ def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict
         "flavor": flavor,
         "created": isotime(created),
         "updated": isotime(instance.updated_at or created),
-        "addresses": netinfo.addresses(instance.network_info),
+        "addresses": netinfo.addresses(instance.network_info,
+                                       extended=shown_.all_attributes),
         "accessIPv4": instance.access_ip_v4 or "",
         "accessIPv6": instance.access_ip_v6 or "",
         "links": [{"rel": "self", "href": f"{base}/v2.1/servers/{uuid}"},
@@ -188,13 +211,17 @@ def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict
         view["fault"] = _fault(instance.fault, shown_.is_admin)
     if status in _PROGRESS_STATUSES:
         view["progress"] = 0
-    view["OS-EXT-AZ:availability_zone"] = (
-        service.availability_zone if service is not None
-        else instance.availability_zone or "")
-    view["config_drive"] = "True" if instance.config_drive else ""
-    view["key_name"] = instance.key_name
-    view["OS-SRV-USG:launched_at"] = nova_time(instance.launched_at)
-    view["OS-SRV-USG:terminated_at"] = nova_time(instance.terminated_at)
+    every = shown_.all_attributes
+    if every:
+        view["OS-EXT-AZ:availability_zone"] = (
+            service.availability_zone if service is not None
+            else instance.availability_zone or "")
+        view["config_drive"] = "True" if instance.config_drive else ""
+    if shown_.key_name:
+        view["key_name"] = instance.key_name
+    if every:
+        view["OS-SRV-USG:launched_at"] = nova_time(instance.launched_at)
+        view["OS-SRV-USG:terminated_at"] = nova_time(instance.terminated_at)
     if shown_.extended:
         view["OS-EXT-SRV-ATTR:host"] = host
         view["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{uuid}"
@@ -206,15 +233,18 @@ def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict
             view["OS-EXT-SRV-ATTR:kernel_id"] = ""
             view["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
             view["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
-            view["OS-EXT-SRV-ATTR:user_data"] = instance.user_data
+            if shown_.user_data_attribute:
+                view["OS-EXT-SRV-ATTR:user_data"] = instance.user_data
     if "2.90" in changes:
         view["OS-EXT-SRV-ATTR:hostname"] = instance.hostname
-    view["OS-EXT-STS:task_state"] = instance.task_state
-    view["OS-EXT-STS:vm_state"] = instance.vm_state
-    view["OS-EXT-STS:power_state"] = instance.power_state
-    view["os-extended-volumes:volumes_attached"] = []
-    if instance.network_info:
-        view["security_groups"] = netinfo.security_group_names(instance.security_groups)
+    if every:
+        view["OS-EXT-STS:task_state"] = instance.task_state
+        view["OS-EXT-STS:vm_state"] = instance.vm_state
+        view["OS-EXT-STS:power_state"] = instance.power_state
+        view["os-extended-volumes:volumes_attached"] = []
+        if instance.network_info:
+            view["security_groups"] = netinfo.security_group_names(
+                instance.security_groups)
     if shown_.host_status:
         view["host_status"] = (extras.host_status.get(host, HOST_NONE) if host
                                else HOST_NONE)
@@ -230,7 +260,7 @@ def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict
         view["server_groups"] = details.groups.get(uuid, [])
     if "2.73" in changes:
         view["locked_reason"] = instance.locked_reason
-    if "2.96" in changes:
+    if "2.96" in changes and every:
         view["pinned_availability_zone"] = instance.requested_availability_zone
     return view
 

@@ -46,7 +46,7 @@ async def issue_token(req: Req) -> Response:
 async def _subject(req: Req, rule: str) -> tuple[str, ValidatedToken]:
     subject = req.headers.get("x-subject-token")
     if not subject:
-        raise TokenNotFound()
+        raise TokenNotFound("No token in the request")
     allow_expired = query_bool(req, "allow_expired") is True
     validated = await req.svc.tokens.validate(subject, allow_expired=allow_expired)
     req.svc.enforce(req.ctx, rule, {"target.token.user_id": validated.payload.user_id})

@@ -63,7 +63,12 @@ async def delete_agent(req: Req) -> Response:
     _check(req, "get")
     req.svc.enforce(req.ctx, "delete_agent")
     async with req.svc.write() as db:
-        await agents.delete_agent(db, await agents.get_agent(db, req.params["agent_id"]))
+        row = await agents.get_agent(db, req.params["agent_id"])
+        served = [network.id for network in await dhcp.agent_networks(db, row.id)]
+        await agents.delete_agent(db, row)
+    # Its networks are unserved now: their ports stop waiting for its DHCP server.
+    for network_id in served:
+        await req.svc.dhcp_changed(network_id)
     return empty_response(204)
 
 

@@ -7,7 +7,7 @@ For a network the host serves, :class:`LinuxDhcp` keeps:
   network's bridge in the namespace that stands for the host (``host_namespace``; ``None``
   is the real host), its other end ``ns-<port[:11]>`` in ``qdhcp-…`` with the DHCP port's
   MAC, addresses and the network's MTU, and 169.254.169.254/32 when an IPv4 subnet has no
-  router (Neutron's isolated metadata);
+  router (Neutron's isolated metadata); it ignores router advertisements;
 * one dnsmasq in that namespace, bound to the ``ns-`` interface only, serving static
   leases only (one host entry per port), reading no ``/etc/resolv.conf`` or
   ``/etc/hosts`` of the host, daemonized with a pidfile so that it outlives the agent;
@@ -19,6 +19,13 @@ Host entries change without a restart: the files are rewritten and dnsmasq gets 
 on which it rereads its hostsfile and optsfile. A change of subnets changes dnsmasq's
 command line, and only then is it restarted. A new agent adopts a running dnsmasq whose
 ``/proc/<pid>/cmdline`` is the one it would start.
+
+An ensure returns once dnsmasq has reread both files (its log says ``read <file>`` after
+the SIGHUP or the start), and only then records the spec as ``loaded`` (a digest of
+``spec.json``): a server whose ``loaded`` is not its ``spec.json`` (an agent killed after
+writing the files, before the reload) is listed as not running, so the next ensure reloads
+it. What the agent reports ready to the network service is therefore what dnsmasq
+answers.
 
 The metadata proxy is not this module's: :data:`MetadataHook` is the seam. ``LinuxDhcp``
 calls it after each ensure with whether the network needs 169.254.169.254 answered in its
@@ -32,6 +39,7 @@ each case is a unit test.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import json
 import logging
@@ -57,6 +65,7 @@ from ownstack.network.drivers.base import (
     NetworkMissing,
     NetworkSpec,
 )
+from ownstack.network.drivers.linux import l2
 from ownstack.network.drivers.linux.namespace import create_namespace, run_in
 from ownstack.network.drivers.linux.run import run
 
@@ -73,6 +82,8 @@ SLAAC: Final = "slaac"
 STATEFUL: Final = "dhcpv6-stateful"
 STATELESS: Final = "dhcpv6-stateless"
 STOP_WAIT: Final = 5.0                   # seconds a dnsmasq gets to exit on SIGTERM
+RELOAD_WAIT: Final = 5.0                 # seconds a dnsmasq gets to reread its files
+RELOAD_POLL: Final = 0.005
 
 # The seam for the metadata proxy: (network_id, namespace, wanted) -> start or stop it.
 MetadataHook = Callable[[str, str, bool], Awaitable[None]]
@@ -95,15 +106,25 @@ def subnet_tag(subnet: DhcpSubnet) -> str:
 
 def _ipv6_mode(subnet: DhcpSubnet) -> str | None:
     """dnsmasq's dhcp-range mode for an IPv6 subnet, as its modes say; None for a subnet
-    dnsmasq has nothing to do for (SLAAC from a router other than this server)."""
+    dnsmasq has nothing to do for (SLAAC advertised by a router).
+
+    A subnet with an ``ipv6_ra_mode`` and a router gets its advertisements from the router
+    (:mod:`.radvd`): dnsmasq then answers DHCPv6 only, as Neutron's does. With no router
+    on it, dnsmasq advertises the prefix and flags itself (``ra-*`` modes, router lifetime
+    0), so that its hosts still make their addresses."""
     ra, address = subnet.ipv6_ra_mode, subnet.ipv6_address_mode
     if ra is None and address is None:
         return "static"                 # Neutron's behaviour before the modes existed
     if address == STATEFUL:
         return "static"
-    if ra is None:                      # slaac/stateless with RAs from elsewhere
+    if ra is None or subnet.has_router:     # advertised by a router (elsewhere, or ours)
         return "static" if address == STATELESS else None
     return "ra-stateless" if address == STATELESS else "ra-only"
+
+
+def _advertises(subnet: DhcpSubnet) -> bool:
+    """Whether dnsmasq sends the subnet's router advertisements (no router does)."""
+    return subnet.ipv6_ra_mode is not None and not subnet.has_router
 
 
 def dnsmasq_argv(spec: DhcpSpec, state: Path) -> list[str]:
@@ -133,11 +154,11 @@ def dnsmasq_argv(spec: DhcpSpec, state: Path) -> list[str]:
                 continue
             argv.append(f"--dhcp-range={tag},{net.network_address},{mode},{net.prefixlen},"
                         f"{LEASE_SECONDS}s")
-            ra = ra or subnet.ipv6_ra_mode is not None
+            ra = ra or _advertises(subnet)
         possible += net.num_addresses
     if ra:
-        # The router (its own RAs) is the default route: this server's RAs carry the
-        # prefix and flags only (router lifetime 0).
+        # No router on the subnet: this server's RAs carry the prefix and flags only
+        # (router lifetime 0), so that hosts make their addresses; none is default router.
         argv += ["--enable-ra", f"--ra-param={interface},mtu:{spec.network.mtu},0,0"]
     argv.append(f"--dhcp-lease-max={max(1, min(possible, MAX_LEASES))}")
     return argv
@@ -294,22 +315,30 @@ class LinuxDhcp:
             tap = naming.tap_name(before.port_id)
             await asyncio.to_thread(run_in, self.host_namespace,
                                     lambda host: _delete_link(host, tap))
-        _atomic_write(state / "spec.json", spec_to_json(spec))
+        text = spec_to_json(spec)
+        # The spec first (what the host may hold, for a removal after a kill), and what
+        # dnsmasq has loaded only once it has: a kill in between leaves them different,
+        # and the next ensure reloads it.
+        _atomic_write(state / "spec.json", text)
         await self._plug(spec, bridge or spec.network.bridge)
         _atomic_write(state / "host", hosts_file(spec))
         _atomic_write(state / "opts", opts_file(spec))
         (state / "leases").touch()
         argv = dnsmasq_argv(spec, state)
         pid = self._running_pid(spec.network_id, argv)
+        mark = _log_size(state)
         if pid is not None:
             os.kill(pid, signal.SIGHUP)        # rereads hostsfile and optsfile
         else:
             await self._stop_dnsmasq(spec.network_id)
+            mark = _log_size(state)
             await run(["ip", "netns", "exec", namespace_name(spec.network_id), *argv])
             pid = self._running_pid(spec.network_id, argv)
             if pid is None:
                 raise DriverError(f"dnsmasq of network {spec.network_id} did not stay up")
             log.info("dnsmasq %d serves network %s", pid, spec.network_id)
+        await _reloaded(state, mark, pid)
+        _atomic_write(state / "loaded", _digest(text))
         if self.metadata is not None:
             await self.metadata(spec.network_id, namespace_name(spec.network_id),
                                 spec.needs_metadata_route)
@@ -335,11 +364,13 @@ class LinuxDhcp:
         namespaces = set(netns.listnetns())
         found = []
         for state in sorted(self.root.iterdir()):
-            spec = self._spec(state.name)
-            if spec is None:
+            text = _read(state / "spec.json")
+            spec = _parsed(text)
+            if spec is None or text is None:
                 continue
             pid = self._running_pid(state.name, dnsmasq_argv(spec, state))
-            running = pid is not None and namespace_name(state.name) in namespaces
+            running = (pid is not None and namespace_name(state.name) in namespaces
+                       and _read(state / "loaded") == _digest(text))
             found.append(DhcpServer(spec, running, pid))
         return found
 
@@ -369,10 +400,7 @@ class LinuxDhcp:
     # -- pieces ------------------------------------------------------------------------
 
     def _spec(self, network_id: str) -> DhcpSpec | None:
-        try:
-            return spec_from_json((self.state(network_id) / "spec.json").read_text())
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        return _parsed(_read(self.state(network_id) / "spec.json"))
 
     def _running_pid(self, network_id: str, argv: list[str] | None = None) -> int | None:
         """The pid of the network's dnsmasq, if it runs (with ``argv`` when given)."""
@@ -433,6 +461,7 @@ class LinuxDhcp:
             tap_index = _index_of(host, tap)
             if tap_index is None:
                 raise DriverError(f"{tap} vanished from the host")
+            l2.disable_ipv6(tap)
             host.link("set", index=tap_index, master=bridge_index, mtu=spec.network.mtu,
                       state="up")
 
@@ -440,6 +469,7 @@ class LinuxDhcp:
             index = _index_of(ns, inner)
             if index is None:
                 raise DriverError(f"{inner} vanished from {namespace}")
+            _ignore_router_advertisements(inner)
             ns.link("set", index=index, state="down", address=spec.mac_address,
                     mtu=spec.network.mtu)
             ns.link("set", index=index, state="up")
@@ -447,6 +477,19 @@ class LinuxDhcp:
 
         await asyncio.to_thread(run_in, self.host_namespace, host_end)
         await asyncio.to_thread(run_in, namespace, inner_end)
+
+
+def _ignore_router_advertisements(name: str) -> None:
+    """In the namespace of the calling thread: ``name`` takes no address or route from a
+    router advertisement (the router's, on this network), as Neutron's DHCP port does.
+    The DHCP port's addresses are its own."""
+    for device in ("default", name):
+        try:
+            Path(f"/proc/sys/net/ipv6/conf/{device}/accept_ra").write_text("0")
+        except FileNotFoundError:
+            return                      # IPv6 is off on this host
+        except OSError as exc:
+            raise DriverError(f"cannot set accept_ra on {device}: {exc}") from exc
 
 
 def _lo_up_and_find(ns: IPRoute, name: str) -> bool:
@@ -481,6 +524,58 @@ def _set_addresses(ipr: IPRoute, index: int, wanted: list[str]) -> None:
         if cidr not in have:
             address, prefix = cidr.split("/")
             ipr.addr("add", index=index, address=address, prefixlen=int(prefix))
+
+
+def _parsed(text: str | None) -> DhcpSpec | None:
+    if text is None:
+        return None
+    try:
+        return spec_from_json(text)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _log_size(state: Path) -> int:
+    try:
+        return (state / "log").stat().st_size
+    except OSError:
+        return 0
+
+
+async def _reloaded(state: Path, mark: int, pid: int) -> None:
+    """Wait until dnsmasq ``pid`` has (re)read its host and options files since its log
+    was ``mark`` bytes long: it logs ``read <file>`` for each, after a SIGHUP as at its
+    start. Raises :class:`DriverError` if it does not within :data:`RELOAD_WAIT`."""
+    wanted = [f"read {state / 'host'}\n".encode(), f"read {state / 'opts'}\n".encode()]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RELOAD_WAIT
+    while True:
+        try:
+            with (state / "log").open("rb") as log_file:
+                log_file.seek(mark)
+                written = log_file.read()
+        except OSError:
+            written = b""
+        # The lines of this pid only (a dnsmasq being stopped may still write).
+        lines = [line for line in written.splitlines(keepends=True)
+                 if f"[{pid}]: ".encode() in line]
+        if all(any(line.endswith(text) for line in lines) for text in wanted):
+            return
+        if loop.time() >= deadline:
+            raise DriverError(f"dnsmasq {pid} did not reread {state / 'host'} within "
+                              f"{RELOAD_WAIT:g} s")
+        await asyncio.sleep(RELOAD_POLL)
 
 
 def _lines(path: Path) -> list[str]:

@@ -167,15 +167,17 @@ class LinuxDriver(NetworkDriver):
 
     async def tear_down(self) -> list[str]:
         """Remove everything of this cloud from the host (``ownstack reset``): its routers
-        and DHCP servers (namespaces, dnsmasq, metadata proxies), its ports' taps and
+        (namespaces, radvd, metadata proxies: every router recorded, its namespace there or
+        not) and DHCP servers (namespaces, dnsmasq, metadata proxies), its ports' taps and
         filtering, its networks' bridges, and the host side (guard, unreachable routes,
         external bridges). What was removed, a line each. Call after :meth:`init_host`."""
+        from ownstack.network.drivers import naming
         from ownstack.network.drivers.linux import metadata_proxy
 
         done = []
-        for router in await self.routers():
-            await self.remove_router(router.router_id)
-            done.append(f"router namespace {router.namespace}")
+        for router_id in await self.routers_.recorded():
+            await self.remove_router(router_id)
+            done.append(f"router namespace {naming.router_namespace(router_id)}")
         for server in await self.dhcp_servers():
             await self.remove_dhcp(server.network_id)
             done.append(f"DHCP namespace qdhcp-{server.network_id}")
@@ -218,6 +220,8 @@ class LinuxDriver(NetworkDriver):
 
             def ensure(ipr: IPRoute) -> None:
                 bridge = l2.ensure_bridge(ipr, spec.bridge, spec.mtu)
+                if l2.is_bridge_name(spec.bridge):      # ours; a mapped one is the host's
+                    l2.disable_ipv6(spec.bridge)
                 for link in l2.links(ipr).values():
                     if link.master != bridge:
                         continue

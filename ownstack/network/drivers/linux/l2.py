@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ownstack.network.drivers import naming
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Link",
     "delete_link",
+    "disable_ipv6",
     "ensure_bridge",
     "ensure_tap",
     "ensure_vxlan",
@@ -176,6 +178,17 @@ def ensure_tap(ipr: IPRoute, name: str, mac: str, mtu: int, bridge: int, up: boo
             raise ValueError(f"{name} exists and is a {link.kind or 'plain'} link, not a tap")
     ipr.link("set", index=index, address=mac, mtu=mtu, master=bridge,
              state="up" if up else "down")
+
+
+def disable_ipv6(name: str) -> None:
+    """No IPv6 on the link ``name`` of the calling thread's namespace, as Neutron's Linux
+    bridge agent has its bridges and the host ends of its veths: the host then takes no
+    address or default route from the router advertisements of a tenant network, and
+    sends nothing of its own into it. (A host with IPv6 off has nothing to do.)"""
+    try:
+        Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1")
+    except FileNotFoundError:
+        return
 
 
 def set_mtu(ipr: IPRoute, index: int, mtu: int) -> None:

@@ -15,6 +15,10 @@ addresses. The namespace forwards between its legs; nftables inside it does the 
 * metadata: ``169.254.169.254:80`` asked from an interface is redirected to the metadata
   proxy on :data:`METADATA_PORT`, which nothing outside the interfaces may reach.
 
+IPv4 and IPv6 forwarding are on in the namespace (and nowhere else), and a radvd in it sends
+the router advertisements of its IPv6 subnets that have an ``ipv6_ra_mode``
+(:mod:`.radvd`).
+
 Everything is level-triggered: :meth:`LinuxRouters.ensure` brings a namespace to its spec
 (legs added and removed, addresses and routes synchronised, the NAT table replaced in one
 nft transaction) and is idempotent. Which routers are this driver's is recorded under its
@@ -46,7 +50,9 @@ from ownstack.network.drivers.base import (
     RouterLeg,
     RouterSpec,
 )
+from ownstack.network.drivers.linux import l2
 from ownstack.network.drivers.linux.namespace import create_namespace, run_in
+from ownstack.network.drivers.linux.radvd import RouterAdvertisements, radvd_config
 from ownstack.network.drivers.linux.run import run, run_sync
 
 log = logging.getLogger(__name__)
@@ -164,6 +170,7 @@ class LinuxRouters:
     def __init__(self, state_dir: Path, host_namespace: str | None = None) -> None:
         self.state_dir = state_dir / "routers"
         self.host_namespace = host_namespace
+        self.advertisements = RouterAdvertisements(state_dir / "radvd")
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, router_id: str) -> asyncio.Lock:
@@ -200,25 +207,31 @@ class LinuxRouters:
         """Postcondition: namespace ``qrouter-<id>`` exists with exactly ``spec``'s legs
         (each with its MAC, MTU and addresses, the gateway's with the floating IPs as /32),
         IPv4 and IPv6 forwarding on, a default route by the gateway's next hop, the extra
-        routes, and the NAT of :func:`nat_ruleset`. Raises :class:`DriverError` if a
-        leg's bridge does not exist on the host (its network is not here yet)."""
+        routes, the NAT of :func:`nat_ruleset`, and a radvd when a leg advertises
+        (:mod:`.radvd`). Raises :class:`DriverError` if a leg's bridge does not exist on
+        the host (its network is not here yet), or radvd does not stay up."""
         script = nat_ruleset(spec)              # validates the spec before anything changes
+        radvd_config(spec)
         async with self._lock(spec.router_id):
             await asyncio.to_thread(self._write_record, spec)
             await asyncio.to_thread(self._ensure_links, spec)
             await run(["ip", "netns", "exec", spec.namespace, "nft", "-f", "-"],
                        input=script)
+            await self.advertisements.ensure(spec)
 
     async def remove(self, router_id: str) -> None:
-        """Postcondition: no namespace, leg or record of the router. Succeeds if gone."""
+        """Postcondition: no namespace, leg, radvd or record of the router. Succeeds if
+        gone."""
         async with self._lock(router_id):
             namespace = naming.router_namespace(_check_id(router_id, "router id"))
+            await self.advertisements.stop(router_id)
             await asyncio.to_thread(self._remove, router_id, namespace)
         self._locks.pop(router_id, None)
 
     async def routers(self) -> list[RouterSpec]:
         """The routers this driver made whose namespace exists, each with the spec last
-        applied to it. (A router whose namespace vanished is absent: made again.)"""
+        applied to it. (A router whose namespace vanished, or whose radvd should run and
+        does not, is absent: made again.)"""
         return await asyncio.to_thread(self._routers)
 
     def _routers(self) -> list[RouterSpec]:
@@ -226,25 +239,38 @@ class LinuxRouters:
         specs = []
         for router_id in self._recorded():
             spec = self._read_record(router_id)
-            if spec is not None and naming.router_namespace(router_id) in existing:
+            if spec is not None and naming.router_namespace(router_id) in existing \
+                    and self._advertising_as_wanted(spec):
                 specs.append(spec)
         return specs
 
+    def _advertising_as_wanted(self, spec: RouterSpec) -> bool:
+        try:
+            wanted = bool(radvd_config(spec))
+        except DriverError:
+            return False
+        return not wanted or self.advertisements.running(spec.router_id,
+                                                         spec.namespace) is not None
+
     async def recorded(self) -> list[str]:
-        """Every router this driver has a record of, whether its namespace exists or not."""
-        return await asyncio.to_thread(self._recorded)
+        """Every router this driver has a record of, whether its namespace exists or not,
+        and every router with a radvd of this driver (running or not)."""
+        return await asyncio.to_thread(
+            lambda: sorted({*self._recorded(), *self.advertisements.recorded()}))
 
     async def describe(self, router_id: str) -> dict[str, Any]:
-        """The host objects behind a router: its namespace, legs, routes and NAT rules with
-        their packet counters. Raises :class:`RouterMissing`."""
+        """The host objects behind a router: its namespace, legs, routes, NAT rules with
+        their packet counters, and its radvd (None when it advertises nothing). Raises
+        :class:`RouterMissing`."""
         namespace = naming.router_namespace(_check_id(router_id, "router id"))
         if namespace not in await asyncio.to_thread(netns.listnetns):
             raise RouterMissing(router_id)
         links, routes = await asyncio.to_thread(self._describe_links, namespace)
         ruleset = await run(["ip", "netns", "exec", namespace, "nft", "-j", "list", "table",
                               "ip", NAT_TABLE], check=False)
+        radvd = await asyncio.to_thread(self.advertisements.describe, router_id)
         return {"namespace": namespace, "legs": links, "routes": routes,
-                "nat": _nat_rules(ruleset)}
+                "nat": _nat_rules(ruleset), "radvd": radvd}
 
     # -- the work (blocking; run in threads) --------------------------------------------
 
@@ -253,7 +279,16 @@ class LinuxRouters:
         if namespace not in netns.listnetns():
             create_namespace(namespace)
             log.info("router %s: namespace %s created", spec.router_id, namespace)
-        _sysctl(namespace, {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
+        # ARP answered for a leg's own addresses only, from the best one (Neutron's values):
+        # a network with an IPv4 and an IPv6 leg must not learn the gateway's MAC from the
+        # IPv6 one, which has no IPv4 address to redirect metadata requests to. No
+        # duplicate address detection on the legs made from here on: their addresses are
+        # the cloud's own (unique by IPAM, guarded by anti-spoofing), and a link-local
+        # address still tentative keeps radvd from advertising until a host solicits.
+        _sysctl(namespace, {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1",
+                            "net.ipv4.conf.all.arp_ignore": "1",
+                            "net.ipv4.conf.all.arp_announce": "2",
+                            "net.ipv6.conf.default.accept_dad": "0"})
         legs = [(leg, False) for leg in spec.interfaces]
         if spec.gateway is not None:
             legs.append((spec.gateway.leg, True))
@@ -331,6 +366,7 @@ def _host_ends(host: IPRoute, namespace: str, wanted: dict[str, tuple[RouterLeg,
         outer_index = host.link_lookup(ifname=outer)
         if not outer_index:
             raise DriverError(f"the host end {outer} of router leg {name} is missing")
+        l2.disable_ipv6(outer)
         host.link("set", index=outer_index[0], master=bridge[0], mtu=leg.mtu, state="up")
 
 
@@ -350,7 +386,9 @@ def spec_from_record(record: dict[str, Any]) -> RouterSpec:
     """A :class:`RouterSpec` from its ``dataclasses.asdict`` form."""
     def leg(value: dict[str, Any]) -> RouterLeg:
         return RouterLeg(value["port_id"], value["mac_address"], value["bridge"],
-                         tuple(RouterAddress(a["ip_address"], int(a["prefixlen"]))
+                         tuple(RouterAddress(a["ip_address"], int(a["prefixlen"]),
+                                             a.get("ipv6_ra_mode"), a.get("ipv6_address_mode"),
+                                             tuple(a.get("dns_nameservers") or ()))
                                for a in value["addresses"]), int(value["mtu"]),
                          str(value.get("network_id", "")))
     gateway = record.get("gateway")

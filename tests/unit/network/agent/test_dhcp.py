@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ownstack.network.agent.dhcp import DhcpStep, dhcp_spec, plan
+from ownstack.network.agent.dhcp import DhcpStep, dhcp_spec, plan, ready_entries
 from ownstack.network.drivers.base import DhcpServer, FixedIp, HostRoute
 from ownstack.network.rpc import DhcpNetworkInfo
 
@@ -30,6 +30,7 @@ def info(**changes: Any) -> DhcpNetworkInfo:
                   {"port_id": "p1", "mac_address": "fa:16:3e:00:00:05",
                    "fixed_ips": [{"subnet_id": "s1", "ip_address": "10.0.0.5"}],
                    "hostname": "host-10-0-0-5"}],
+        "waiting": [],
     }
     found.update(changes)
     return found  # type: ignore[return-value]
@@ -92,3 +93,28 @@ def test_a_network_administratively_down_is_not_served() -> None:
 
     assert plan(down, running(info())) == DhcpStep.REMOVE
     assert plan(down, None) == DhcpStep.NOTHING
+
+
+def test_a_waiting_port_whose_entry_is_served_is_reported_ready() -> None:
+    waiting = info(waiting=["p2"])
+
+    assert plan(waiting, running(info())) == DhcpStep.REPORT
+    assert ready_entries(waiting, dhcp_spec(info())) == [
+        {"port_id": "p2", "mac_address": "fa:16:3e:00:00:06", "ip_addresses": ["10.0.0.6"]}]
+
+
+def test_a_waiting_port_the_server_has_not_loaded_is_ensured_first() -> None:
+    """Not served as wanted (a dead server, or one whose files it has not reread): the
+    ensure comes first, and its report after; nothing is reported from what does not
+    answer."""
+    waiting = info(waiting=["p2"])
+
+    assert plan(waiting, running(info(), alive=False)) == DhcpStep.ENSURE
+    assert plan(waiting, None) == DhcpStep.ENSURE
+
+
+def test_a_waiting_port_without_an_entry_here_is_not_reported() -> None:
+    """A port the service lists as waiting, but not in what the server holds (it has no
+    address any more): nothing to report, nothing to do."""
+    assert plan(info(waiting=["p9"]), running(info())) == DhcpStep.NOTHING
+    assert ready_entries(info(waiting=["p9"]), dhcp_spec(info())) == []

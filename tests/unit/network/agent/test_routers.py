@@ -9,6 +9,7 @@ from typing import Any
 
 from ownstack.common.agent import Retry
 from ownstack.network.agent.routers import RouterController, Step, plan, router_spec
+from ownstack.network.drivers.base import RouterAddress
 from ownstack.network.drivers.fake import FakeNetworkDriver, FakeNetworkHost
 from ownstack.network.rpc import RouterInfo, RouterLegInfo
 
@@ -54,6 +55,17 @@ def test_floating_ips_without_a_gateway_or_a_fixed_address_are_left_out() -> Non
                                  "fixed_ip_address": "", "status": "DOWN"})
     assert len(router_spec(info, BRIDGES).floating_ips) == 1
     assert router_spec(router_info(gateway=None), BRIDGES).floating_ips == ()
+
+
+def test_a_legs_ipv6_modes_and_dns_reach_the_spec() -> None:
+    info = router_info()
+    info["interfaces"][0]["addresses"].append({
+        "subnet_id": str(uuid.uuid4()), "ip_address": "fd00::1", "prefixlen": 64,
+        "ipv6_ra_mode": "dhcpv6-stateless", "ipv6_address_mode": "dhcpv6-stateless",
+        "dns_nameservers": ["fd00::53"]})
+    assert router_spec(info, BRIDGES).interfaces[0].addresses == (
+        RouterAddress("10.0.0.1", 24),          # a server older than the modes sends none
+        RouterAddress("fd00::1", 64, "dhcpv6-stateless", "dhcpv6-stateless", ("fd00::53",)))
 
 
 def test_plan() -> None:

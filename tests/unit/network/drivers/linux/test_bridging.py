@@ -97,3 +97,21 @@ async def test_an_unwired_or_administratively_down_port_gets_nothing(
     assert exchange(ns, a, b) == set()
     await driver.wire_port(b)                              # the agent's repair
     assert exchange(ns, a, b) == {b.tap}
+
+
+async def test_the_networks_bridges_have_no_ipv6_and_a_mapped_one_keeps_its_own(
+        driver: LinuxDriver, ns: str) -> None:
+    """No address or default route from a tenant network's router advertisements for the
+    host: its bridges have IPv6 off (a mapped bridge is the operator's, left as it is)."""
+    network = a_network()
+    mapped = replace(a_network(), network_type="flat", mapped_bridge="brmapped")
+    await driver.ensure_network(network)
+    await driver.ensure_network(mapped)
+
+    def disabled(name: str) -> str:
+        return subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-n",
+                               f"net.ipv6.conf.{name}.disable_ipv6"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    assert disabled(network.bridge) == "1"
+    assert disabled("brmapped") == "0"

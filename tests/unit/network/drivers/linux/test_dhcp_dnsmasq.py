@@ -279,6 +279,21 @@ async def test_dnsmasq_takes_ipv6_stateful_and_slaac_subnets_beside_ipv4(lab: La
     assert {"fd00:99::2/64", "fd00:98::f816:3eff:fe00:2/64"} <= set(described["addresses"])
     assert "--enable-ra" in described["cmdline"]
     assert (await lab.dhclient(port(5).mac_address) or {}).get("ip") == "10.99.0.5"
+    # The DHCP port takes no address or route from a router's advertisements, and the
+    # host end of its veth has no IPv6 at all.
+    inner = dhcp.ns_interface(spec.port_id)
+    assert await _sysctl(dhcp.namespace_name(lab.network_id),
+                         f"net.ipv6.conf.{inner}.accept_ra") == "0"
+    tap = naming.tap_name(spec.port_id)
+    assert await _sysctl(lab.host_ns, f"net.ipv6.conf.{tap}.disable_ipv6") == "1"
+
+
+async def _sysctl(namespace: str, key: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", namespace, "sysctl", "-n", key,
+        stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    return out.decode().strip()
 
 
 async def test_a_new_dhcp_port_replaces_the_old_ones_interface(lab: Lab) -> None:
@@ -306,3 +321,40 @@ async def test_a_dnsmasq_that_refuses_to_start_is_a_driver_error(
 
     (seen,) = await lab.server.servers()
     assert not seen.running
+
+
+async def test_files_written_but_not_reloaded_are_seen_and_reloaded(lab: Lab) -> None:
+    """An agent killed after writing a new spec's files, before dnsmasq reread them: the
+    server is listed as not running (not as serving the new spec), and the next ensure
+    reloads the same dnsmasq, which then answers the new port."""
+    first = await lab.server.ensure(make_spec(lab.network_id, port(5)))
+    spec = replace(first.spec, hosts=(port(5), port(6)))
+    state = lab.server.state(lab.network_id)
+    (state / "spec.json").write_text(dhcp.spec_to_json(spec))     # as the killed ensure
+    (state / "host").write_text(dhcp.hosts_file(spec))
+
+    (seen,) = await lab.server.servers()
+    reloaded = await lab.server.ensure(spec)
+
+    assert seen.spec == spec and seen.pid == first.pid and not seen.running
+    assert reloaded.pid == first.pid and reloaded.running
+    assert await lab.server.servers() == [reloaded]
+    assert (await lab.dhclient(port(6).mac_address) or {}).get("ip") == "10.99.0.6"
+
+
+async def test_an_ensure_returns_once_dnsmasq_has_reread_its_files(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SIGHUP is not the reload: ensure waits for dnsmasq's word that it reread its
+    files, and one that never rereads them is a driver error (and not recorded loaded)."""
+    first = await lab.server.ensure(make_spec(lab.network_id, port(5)))
+    log_size = (lab.server.state(lab.network_id) / "log").stat().st_size
+    await lab.server.ensure(replace(first.spec, hosts=(port(5), port(6))))
+    written = (lab.server.state(lab.network_id) / "log").read_text()[log_size:]
+    assert f"read {lab.server.state(lab.network_id) / 'host'}" in written
+
+    monkeypatch.setattr(dhcp, "RELOAD_WAIT", 0.3)
+    monkeypatch.setattr(dhcp.os, "kill", lambda pid, sig: None)     # the SIGHUP is lost
+    with pytest.raises(DriverError, match="did not reread"):
+        await lab.server.ensure(replace(first.spec, hosts=(port(5), port(7))))
+    (seen,) = await lab.server.servers()
+    assert not seen.running and seen.pid == first.pid

@@ -140,6 +140,32 @@ def test_ipv6_stateless_and_stateful_and_slaac_from_another_router() -> None:
                       "--dhcp-range=set:subnet-b,2001:db8:b::,static,64,86400s"]
 
 
+def test_a_router_advertises_instead_of_dnsmasq_which_answers_dhcpv6_only() -> None:
+    """Neutron's split: the router's radvd sends the RAs of a subnet it is on; dnsmasq
+    serves DHCPv6 for the stateful and stateless ones and nothing for SLAAC."""
+    slaac = DhcpSubnet("a", "2001:db8:a::/64", 6, ipv6_ra_mode="slaac",
+                       ipv6_address_mode="slaac", has_router=True)
+    stateless = DhcpSubnet("b", "2001:db8:b::/64", 6, ipv6_ra_mode="dhcpv6-stateless",
+                           ipv6_address_mode="dhcpv6-stateless", has_router=True)
+    stateful = DhcpSubnet("c", "2001:db8:c::/64", 6, ipv6_ra_mode="dhcpv6-stateful",
+                          ipv6_address_mode="dhcpv6-stateful", has_router=True)
+
+    argv = dnsmasq_argv(spec(slaac, stateless, stateful), STATE)
+
+    assert [a for a in argv if a.startswith("--dhcp-range")] == [
+        "--dhcp-range=set:subnet-b,2001:db8:b::,static,64,86400s",
+        "--dhcp-range=set:subnet-c,2001:db8:c::,static,64,86400s"]
+    assert "--enable-ra" not in argv
+    assert not [a for a in argv if a.startswith("--ra-param")]
+    # One subnet without a router on the same network: dnsmasq advertises that one only.
+    isolated = DhcpSubnet("d", "2001:db8:d::/64", 6, ipv6_ra_mode="slaac",
+                          ipv6_address_mode="slaac")
+    argv = dnsmasq_argv(spec(slaac, isolated), STATE)
+    assert [a for a in argv if a.startswith("--dhcp-range")] == [
+        "--dhcp-range=set:subnet-d,2001:db8:d::,ra-only,64,86400s"]
+    assert "--enable-ra" in argv
+
+
 def test_the_spec_survives_its_file() -> None:
     s = spec(replace(V4, host_routes=(HostRoute("10.9.0.0/16", "10.0.0.9"),),
                      allocation_pools=(("10.0.0.2", "10.0.0.254"),)),

@@ -211,6 +211,20 @@ def test_legs_routes_follow_the_spec_and_remove_cleans_up(tmp_path: Path, made: 
         asyncio.run(routers.describe(spec.router_id))
 
 
+def test_only_the_leg_holding_an_address_answers_arp_for_it(
+        tmp_path: Path, made: Namespaces, host: str, guest: str) -> None:
+    """An IPv6 subnet's leg beside the IPv4 one on a network (as a router has them) gives
+    no ARP answer for the IPv4 gateway: with its MAC a guest's metadata request would
+    reach a leg with no IPv4 address to redirect it to."""
+    spec = _spec()
+    v6 = RouterLeg(port_id=_id(), mac_address="fa:16:3e:00:00:03", bridge=INTERNAL,
+                   addresses=(RouterAddress("fd00:5::1", 64),), mtu=1450)
+    _ensure(_routers(tmp_path, host), made, replace(spec, interfaces=(*spec.interfaces, v6)))
+    answers = run_in(guest, ["busybox", "arping", "-c", "2", "-w", "3", "-I", "eth0",
+                             "10.0.0.1"], timeout=10).stdout.lower()
+    assert "fa:16:3e:00:00:01" in answers and "fa:16:3e:00:00:03" not in answers, answers
+
+
 def test_a_leg_on_a_missing_bridge_is_refused(tmp_path: Path, made: Namespaces,
                                               host: str) -> None:
     spec = _spec()

@@ -14,6 +14,7 @@ from pyroute2 import netns
 from helpers import netns as test_netns
 from helpers.network_driver_contract import a_dhcp_spec, a_network, a_port
 from helpers.router_contract import a_router
+from ownstack.network.drivers.base import RouterAddress
 from ownstack.network.drivers.linux import metadata_proxy
 from ownstack.network.drivers.linux.driver import LinuxDriver, from_config, tear_down_host
 
@@ -21,10 +22,14 @@ OPTIONS = {"bridge_mappings": {"public": "brexteardown"}, "public_physnet": "pub
            "public_cidr": "172.24.44.0/24"}
 
 
-def _dnsmasq_under(state: Path) -> list[str]:
-    found = subprocess.run(["pgrep", "-af", "dnsmasq"], capture_output=True, text=True,
+def _running_under(state: Path, program: str) -> list[str]:
+    found = subprocess.run(["pgrep", "-af", program], capture_output=True, text=True,
                            check=False).stdout.splitlines()
     return [line for line in found if str(state) in line]
+
+
+def _dnsmasq_under(state: Path) -> list[str]:
+    return _running_under(state, "dnsmasq")
 
 
 def test_reset_removes_every_host_object_of_the_cloud(tmp_path: Path) -> None:
@@ -42,6 +47,9 @@ def test_reset_removes_every_host_object_of_the_cloud(tmp_path: Path) -> None:
             await driver.wire_port(a_port(internal))
             await driver.ensure_dhcp(a_dhcp_spec(internal))
             router = a_router(internal, external)
+            leg = router.interfaces[0]             # an IPv6 SLAAC subnet: radvd runs
+            router = replace(router, interfaces=(replace(leg, addresses=(
+                *leg.addresses, RouterAddress("fd00:44::1", 64, "slaac", "slaac"))),))
             await driver.ensure_router(router)
             await driver.close()
             return router.namespace, f"qdhcp-{internal.network_id}"
@@ -50,6 +58,7 @@ def test_reset_removes_every_host_object_of_the_cloud(tmp_path: Path) -> None:
             router_ns, dhcp_ns = await build()
             assert {router_ns, dhcp_ns} <= set(netns.listnetns())
             assert _dnsmasq_under(tmp_path)
+            assert _running_under(tmp_path, "radvd")
             assert metadata_proxy.running_proxies(tmp_path)
             assert "brexteardown" in test_netns.links(host)
             return router_ns, dhcp_ns, await tear_down_host("node-1", tmp_path, options)
@@ -60,6 +69,7 @@ def test_reset_removes_every_host_object_of_the_cloud(tmp_path: Path) -> None:
         assert not {router_ns, dhcp_ns} & set(netns.listnetns())
         assert set(test_netns.links(host)) == {"lo"}
         assert _dnsmasq_under(tmp_path) == []
+        assert _running_under(tmp_path, "radvd") == []
         assert metadata_proxy.running_proxies(tmp_path) == {}
         tables = test_netns.ip(host, "route", "show", "type", "unreachable").stdout
         assert "172.24.44.0/24" not in tables
