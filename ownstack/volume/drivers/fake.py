@@ -94,8 +94,7 @@ class FakeVolumeDriver:
     async def _making(self, key: str) -> None:
         """What takes time on a real host; a cancel here leaves a partial object."""
         self.host.partial.add(key)
-        if self.host.delay:
-            await asyncio.sleep(self.host.delay)
+        await asyncio.sleep(self.host.delay)
 
     def _made(self, key: str) -> None:
         self.host.partial.discard(key)

@@ -375,10 +375,11 @@ async def check_not_busy(db: AsyncSession, volume: Volume, action: str) -> None:
 # --- deletion --------------------------------------------------------------------------------
 
 async def delete(db: AsyncSession, settings: VolumeConfig, volume: Volume, *,
-                 cascade: bool, force: bool) -> bool:
-    """Start deleting ``volume`` (and, with ``cascade``, its snapshots); True when the row
+                 cascade: bool, force: bool) -> tuple[bool, list[str]]:
+    """Start deleting ``volume`` (and, with ``cascade``, its snapshots). Whether the row
     is gone at once (a volume no host ever made, or an admin's force on a host that is
-    down: its agent removes the file when it comes back)."""
+    down: its agent removes the file when it comes back), and the snapshots deleted with
+    it (their agent must hear of them)."""
     attachments = await db.scalar(sa.select(sa.func.count()).select_from(Attachment).where(
         Attachment.volume_id == volume.id))
     if attachments or volume.status in ATTACHED_STATES:
@@ -399,17 +400,18 @@ async def delete(db: AsyncSession, settings: VolumeConfig, volume: Volume, *,
         if not force and snapshot.status not in ("available", "error", "error_deleting"):
             raise InvalidVolume(f"Snapshot {snapshot.id} is {snapshot.status}; a cascade "
                                 "delete needs every snapshot available or in error.")
+    snapshot_ids = [snapshot.id for snapshot in snapshots]
     if volume.host is None or (force and not await _host_up(db, settings, volume.host)):
         await db.delete(volume)
         await db.flush()
-        return True
+        return True, snapshot_ids
     for snapshot in snapshots:
         if snapshot.status != "deleting":
             snapshot.status = "deleting"
             snapshot.status_at = snapshot.updated_at = utcnow()
             snapshot.generation += 1
     await save(db, volume, status="deleting", previous_status=volume.status)
-    return False
+    return False, snapshot_ids
 
 
 async def _host_up(db: AsyncSession, settings: VolumeConfig, host: str) -> bool:

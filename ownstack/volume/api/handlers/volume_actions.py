@@ -155,9 +155,9 @@ async def _reset_status(req: Req, volume: Volume, args: dict[str, Any]) -> Respo
 
 async def _force_delete(req: Req, volume: Volume, args: Any) -> Response:
     async with req.svc.write() as db:
-        gone = await objects.delete(db, req.svc.settings,
-                                    await objects.get(db, req.ctx, volume.id),
-                                    cascade=False, force=True)
+        gone, _ = await objects.delete(db, req.svc.settings,
+                                       await objects.get(db, req.ctx, volume.id),
+                                       cascade=False, force=True)
     if gone:
         return empty_response(202)
     return await _nudged(req, volume)

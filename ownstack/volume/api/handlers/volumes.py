@@ -231,8 +231,10 @@ async def delete_volume(req: Req) -> Response:
         req.svc.enforce(req.ctx, "volume:force_delete", _target(req, volume))
     async with req.svc.write() as db:
         current = await objects.get(db, req.ctx, volume.id)
-        gone = await objects.delete(db, req.svc.settings, current, cascade=cascade,
-                                    force=force)
+        gone, snapshot_ids = await objects.delete(db, req.svc.settings, current,
+                                                  cascade=cascade, force=force)
+    for snapshot_id in snapshot_ids:
+        await req.svc.rpc.snapshot_changed(volume.host, snapshot_id)
     if not gone:
         await req.svc.rpc.volume_changed(volume.host, volume.id)
     return empty_response(202)
