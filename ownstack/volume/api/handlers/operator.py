@@ -11,6 +11,7 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.db.base import utcnow
 from ownstack.volume.api.common import Version, body, query_flag, timestamp, version_of
 from ownstack.volume.api.schemas import operator as schemas
+from ownstack.volume.api.schemas.parameter_types import in_range
 from ownstack.volume.errors import NotSupported
 from ownstack.volume.objects import quotas, services
 from ownstack.volume.objects.models import VolumeService
@@ -47,7 +48,7 @@ async def show_quota_defaults(req: Req) -> Response:
 async def update_quota_set(req: Req) -> Response:
     project_id = _quota_target(req, "update")
     data: dict[str, Any] = (await body(req, schemas.QUOTA_UPDATE))["quota_set"]
-    values = {name: int(value) for name, value in data.items()}
+    values = {name: in_range(value, name, -1) for name, value in data.items()}
     async with req.svc.write() as db:
         await quotas.set_limits(db, project_id, values)
         limits = await quotas.limits(db, req.svc.settings.quota, project_id)

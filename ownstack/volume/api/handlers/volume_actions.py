@@ -23,6 +23,7 @@ from ownstack.common.errors import BadRequest, OwnstackError
 from ownstack.volume.api.common import Version, flag, version_of
 from ownstack.volume.api.handlers.volumes import load
 from ownstack.volume.api.schemas.actions import VOLUME_ACTIONS
+from ownstack.volume.api.schemas.parameter_types import in_range
 from ownstack.volume.api.views import types as type_views
 from ownstack.volume.api.views import volumes as views
 from ownstack.volume.errors import ImageServiceUnavailable, InvalidInput, NotSupported
@@ -77,7 +78,8 @@ async def _extend(req: Req, volume: Volume, args: dict[str, Any]) -> Response:
     async with req.svc.write() as db:
         current = await objects.get(db, req.ctx, volume.id)
         servers = await actions.extend(db, req.svc.settings, current,
-                                       int(args["new_size"]), version_of(req))
+                                       in_range(args["new_size"], "new_size", 1),
+                                       version_of(req))
     if servers:
         req.svc.notifier.volume_extended(volume.id, servers)
         return empty_response(202)

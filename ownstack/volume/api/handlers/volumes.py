@@ -20,6 +20,7 @@ from ownstack.common.errors import BadRequest
 from ownstack.volume.api import common
 from ownstack.volume.api.common import body, flag, version_of
 from ownstack.volume.api.schemas import volumes as schemas
+from ownstack.volume.api.schemas.parameter_types import in_range
 from ownstack.volume.api.views import volumes as views
 from ownstack.volume.errors import (
     ImageServiceUnavailable,
@@ -84,7 +85,7 @@ async def create_volume(req: Req) -> Response:
     if len(sources) > 1:
         raise InvalidInput(f"only one of snapshot_id, source_volid and imageRef may be "
                            f"given, not {' and '.join(sources)}")
-    size = int(data["size"]) if data.get("size") is not None else None
+    size = in_range(data["size"], "size", 1) if data.get("size") is not None else None
     source = objects.Source()
     if data.get("snapshot_id"):
         source = objects.Source("snapshot", str(data["snapshot_id"]))
