@@ -49,12 +49,21 @@ async def limits(db: AsyncSession, config: VolumeQuotaConfig, project_id: str
 
 
 async def usage(db: AsyncSession, project_id: str) -> dict[str, int]:
-    volumes, volume_gb = (await db.execute(sa.select(
-        sa.func.count(), sa.func.coalesce(sa.func.sum(Volume.size), 0)).where(
-        Volume.project_id == project_id))).one()
-    snapshots, snapshot_gb = (await db.execute(sa.select(
-        sa.func.count(), sa.func.coalesce(sa.func.sum(Snapshot.size), 0)).where(
-        Snapshot.project_id == project_id))).one()
+    """What the project uses now. On MariaDB the counts are locking reads: a transaction
+    there reads from the snapshot of its first read (REPEATABLE READ), which may be older
+    than the project's lock, and only a locking read sees what the lock's previous holder
+    committed (PostgreSQL reads each statement afresh, SQLite has one writer)."""
+    locking = db.get_bind().dialect.name in ("mysql", "mariadb")
+    volumes_stmt = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Volume.size), 0)
+                             ).where(Volume.project_id == project_id)
+    snapshots_stmt = sa.select(sa.func.count(),
+                               sa.func.coalesce(sa.func.sum(Snapshot.size), 0)).where(
+        Snapshot.project_id == project_id)
+    if locking:
+        volumes_stmt = volumes_stmt.with_for_update(read=True)
+        snapshots_stmt = snapshots_stmt.with_for_update(read=True)
+    volumes, volume_gb = (await db.execute(volumes_stmt)).one()
+    snapshots, snapshot_gb = (await db.execute(snapshots_stmt)).one()
     return {"volumes": int(volumes), "snapshots": int(snapshots),
             "gigabytes": int(volume_gb) + int(snapshot_gb), "per_volume_gigabytes": 0}
 

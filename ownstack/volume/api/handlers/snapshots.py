@@ -54,7 +54,7 @@ async def _host_of(req: Req, snapshot: Snapshot) -> str | None:
 async def create_snapshot(req: Req) -> Response:
     req.svc.enforce(req.ctx, "volume:create_snapshot", _target(req))
     data: dict[str, Any] = (await body(req, schemas.CREATE))["snapshot"]
-    force = flag("force", data.get("force", False))
+    force = flag("force", data.get("force") or False)
     async with req.svc.write() as db:
         volume = await volume_objects.get(db, req.ctx, str(data["volume_id"]))
         req.svc.enforce(req.ctx, "volume:create_snapshot", {"project_id": volume.project_id})

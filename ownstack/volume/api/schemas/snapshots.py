@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final, cast
 
 from ownstack.common.api.schema import Validator
 from ownstack.volume.api.schemas.parameter_types import (
@@ -10,15 +10,18 @@ from ownstack.volume.api.schemas.parameter_types import (
     DESCRIPTION,
     METADATA,
     NAME,
+    NULLABLE_METADATA,
     UUID,
     one,
     wrapped,
 )
 
+_SPELLINGS: Final[list[Any]] = list(cast(list[Any], BOOLEAN["enum"]))
 CREATE: Final = Validator(wrapped("snapshot", {
-    "volume_id": UUID, "force": BOOLEAN, "name": NAME, "description": DESCRIPTION,
-    "display_name": NAME, "display_description": DESCRIPTION, "metadata": METADATA},
-    ["volume_id"]))
+    "volume_id": UUID, "force": {**BOOLEAN, "type": ["boolean", "string", "null"],
+                                 "enum": [*_SPELLINGS, None]},
+    "name": NAME, "description": DESCRIPTION, "display_name": NAME,
+    "display_description": DESCRIPTION, "metadata": NULLABLE_METADATA}, ["volume_id"]))
 UPDATE: Final = Validator(wrapped("snapshot", {
     "name": NAME, "description": DESCRIPTION, "display_name": NAME,
     "display_description": DESCRIPTION}, min_properties=1))
