@@ -63,8 +63,10 @@ async def create_snapshot(req: Req) -> Response:
             name=data.get("name", data.get("display_name")),
             description=data.get("description", data.get("display_description")),
             metadata=data.get("metadata") or {}, force=force, version=version_of(req))
+        metadata = (await objects.metadata_of(db, [snapshot.id]))[snapshot.id]
+        answer = views.snapshot(req, version_of(req), snapshot, metadata, detail=True)
     await req.svc.rpc.snapshot_changed(volume.host, snapshot.id)
-    return await _view(req, snapshot.id, status=202)
+    return json_response({"snapshot": answer}, status=202)
 
 
 async def _list(req: Req, *, detail: bool) -> Response:

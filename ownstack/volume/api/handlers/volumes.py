@@ -109,8 +109,12 @@ async def create_volume(req: Req) -> Response:
             metadata=data.get("metadata") or {}, type_ref=data.get("volume_type"),
             availability_zone=data.get("availability_zone"), source=source,
             multiattach=multiattach)
+        # The answer shows the volume as created (``creating``), whatever its agent does
+        # once nudged.
+        answer = views.detail(req, version, volume, (await objects.details(db, [volume]))[
+            volume.id])
     await req.svc.rpc.volume_changed(volume.host, volume.id)
-    return await show_view(req, volume.id, status=202)
+    return json_response({"volume": answer}, status=202)
 
 
 async def _type_multiattach(db: Any, req: Req, ref: str) -> bool:
