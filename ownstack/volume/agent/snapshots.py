@@ -86,9 +86,14 @@ class SnapshotController(Controller[str, rpc.SnapshotInfo, StoredSnapshot, Step]
                             ).location
             elif plan == Step.DELETE:
                 await self.driver.delete_snapshot(key)
-        except DriverError as exc:
+        except (DriverError, OSError) as exc:
             log.warning("snapshot %s: %s failed: %s", key, status, exc)
             await self.server.snapshot_done(key, status, rpc.FAILED, reason=str(exc))
+            return None
+        except Exception as exc:
+            log.exception("snapshot %s: %s failed unexpectedly", key, status)
+            await self.server.snapshot_done(key, status, rpc.FAILED,
+                                            reason=f"internal error: {type(exc).__name__}")
             return None
         await self.server.snapshot_done(key, status, rpc.DONE, location=location)
         log.info("snapshot %s: %s done on %s", key, status, self.host)

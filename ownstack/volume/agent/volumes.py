@@ -126,12 +126,18 @@ class VolumeController(Controller[str, rpc.VolumeInfo, StoredVolume, Step]):
         status = desired["status"]
         try:
             result = await self._work(key, plan, desired, observed)
-        except (DriverError, ImageProblem) as exc:
+        except ImageUnreachable as exc:
+            return Retry(IMAGE_RETRY, f"the image service did not answer: {exc}")
+        except (DriverError, ImageProblem, OSError) as exc:
             log.warning("volume %s: %s failed: %s", key, status, exc)
             await self.server.volume_done(key, status, rpc.FAILED, reason=str(exc))
             return None
-        except ImageUnreachable as exc:
-            return Retry(IMAGE_RETRY, f"the image service did not answer: {exc}")
+        except Exception as exc:
+            # A bug, not the host's refusal: still never a volume left in a task for good.
+            log.exception("volume %s: %s failed unexpectedly", key, status)
+            await self.server.volume_done(key, status, rpc.FAILED,
+                                          reason=f"internal error: {type(exc).__name__}")
+            return None
         await self.server.volume_done(
             key, status, rpc.DONE, location=result.location if result else None,
             volume_format=result.format if result else None)

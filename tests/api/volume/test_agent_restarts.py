@@ -115,3 +115,29 @@ async def test_work_on_a_host_that_stays_down_ends_in_error(vc: VolumeCloud) -> 
         rpc.settings = settings
     shown = (await vc.call("GET", f"/v3/volumes/{volume['id']}", expect=200)).json()["volume"]
     assert shown["status"] == "error_deleting"
+
+
+async def test_a_driver_failure_or_bug_never_leaves_a_volume_creating(vc: VolumeCloud) -> None:
+    driver = vc.agent.driver
+    original = driver.create_volume
+
+    async def refuses(volume_id: str, size_gb: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    async def breaks(volume_id: str, size_gb: int) -> None:
+        raise KeyError("bug")
+
+    try:
+        driver.create_volume = refuses
+        full = await vc.volume(wait="error")
+        driver.create_volume = breaks
+        broken = await vc.volume(wait="error")
+    finally:
+        driver.create_volume = original
+    async with vc.svc.read() as db:
+        from ownstack.volume.objects.models import Volume
+
+        rows = {row.id: row for row in [await db.get(Volume, full["id"]),
+                                        await db.get(Volume, broken["id"])] if row}
+    assert "No space left" in rows[full["id"]].task["error"]
+    assert rows[broken["id"]].task["error"] == "internal error: KeyError"
