@@ -97,6 +97,8 @@ class VolumeDriverContract:
         assert (made.volume_id, made.size_gb) == (volume_id, 1)
         assert made.format in ("qcow2", "raw") and made.location
         assert [v.volume_id for v in await h.driver.volumes()] == [volume_id]
+        assert await h.driver.volume(volume_id) == made
+        assert await h.driver.volume(new_id()) is None
         assert await h.read(volume_id) == 0
 
     async def test_create_again_returns_the_volume_unchanged(self, h: VolumeHarness) -> None:

@@ -94,10 +94,7 @@ class VolumeController(Controller[str, rpc.VolumeInfo, StoredVolume, Step]):
         return await self.server.get_volume(key)
 
     async def observed(self, key: str) -> StoredVolume | None:
-        for volume in await self.driver.volumes():
-            if volume.volume_id == key:
-                return volume
-        return None
+        return await self.driver.volume(key)
 
     def plan(self, desired: rpc.VolumeInfo | None, observed: StoredVolume | None) -> Step:
         return plan(desired, observed, self.host)

@@ -116,6 +116,9 @@ class VolumeDriver(Protocol):
     async def volumes(self) -> list[StoredVolume]:
         """Every complete volume on the host."""
 
+    async def volume(self, volume_id: str) -> StoredVolume | None:
+        """The complete volume of that id, or None: one lookup, not a listing."""
+
     async def snapshots(self) -> list[StoredSnapshot]:
         """Every complete snapshot on the host."""
 

@@ -113,6 +113,9 @@ class FakeVolumeDriver:
     async def volumes(self) -> list[StoredVolume]:
         return [self._stored(volume_id) for volume_id in sorted(self.host.volumes)]
 
+    async def volume(self, volume_id: str) -> StoredVolume | None:
+        return self._stored(volume_id) if volume_id in self.host.volumes else None
+
     async def snapshots(self) -> list[StoredSnapshot]:
         return [StoredSnapshot(snapshot_id, f"fake://{snapshot_id}")
                 for snapshot_id in sorted(self.host.snapshots)]

@@ -81,8 +81,7 @@ class FileVolumeDriver:
         return None
 
     async def _stored(self, volume_id: str, path: Path, fmt: str) -> StoredVolume:
-        info = await self.qemu_img.info(path, fmt)
-        size = int(info.get("virtual-size") or 0)
+        size = await asyncio.to_thread(_virtual_size, path, fmt)
         return StoredVolume(volume_id, math.ceil(size / GIB), fmt, str(path))
 
     # -- the host ------------------------------------------------------------------------
@@ -107,9 +106,18 @@ class FileVolumeDriver:
             if fmt in VOLUME_FORMATS and stem:
                 try:
                     found.append(await self._stored(stem, path, fmt))
-                except DriverError:
+                except (DriverError, OSError):
                     continue            # removed meanwhile, or unreadable: not listed
         return found
+
+    async def volume(self, volume_id: str) -> StoredVolume | None:
+        found = await self._find(volume_id)
+        if found is None:
+            return None
+        try:
+            return await self._stored(volume_id, *found)
+        except (DriverError, OSError):
+            return None
 
     async def snapshots(self) -> list[StoredSnapshot]:
         return [StoredSnapshot(path.name.removeprefix("snapshot-").removesuffix(".qcow2"),
@@ -256,6 +264,22 @@ class FileVolumeDriver:
         except BaseException:
             await asyncio.to_thread(_remove, temporary)
             raise
+
+
+_QCOW2_MAGIC: Final = b"QFI\xfb"
+
+
+def _virtual_size(path: Path, fmt: str) -> int:
+    """A volume's virtual size, read from what it is without a process: a raw file's
+    length, a qcow2's header field (bytes 24-31). Only for the driver's own files, whose
+    format it made and named; a qcow2 whose header is not one is a DriverError."""
+    if fmt == "raw":
+        return path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(32)
+    if len(head) < 32 or head[:4] != _QCOW2_MAGIC:
+        raise DriverError(f"{path.name} is not a qcow2 file")
+    return int.from_bytes(head[24:32], "big")
 
 
 def _remove(path: Path) -> None:
