@@ -1,18 +1,19 @@
 """Every role ownstack can run, in one registry: the API services and the workers.
 
-* **API services** (:data:`API_SERVICES`): identity, image, placement, compute and network; each
-  one ASGI app on its own port, registered in the catalog; and compute's metadata service
+* **API services** (:data:`API_SERVICES`): identity, image, placement, compute, network and
+  volume; each one ASGI app on its own port, registered in the catalog (volume under the
+  types ``block-storage`` and ``volumev3``, as clients look it up); and compute's metadata
+  service
   (port 8775), which guests reach through the network side's proxies and which, as in
   Nova, is in no catalog and has no schema of its own. The role ``api`` runs them all.
 * **Workers** (:data:`WORKERS`): the ``conductor`` (scheduling and the instance state
-  machine), ``compute`` (this machine's compute agent) and ``network`` (this machine's
-  network agent). A worker is built from config,
+  machine), ``compute`` (this machine's compute agent), ``network`` (this machine's
+  network agent) and ``volume`` (this machine's volume agent). A worker is built from config,
   the bus and service clients acting as the services' own user (:class:`Peers`), never
   from an API app's state, so it runs beside the APIs or in a process of its own.
 
 ``ownstack up`` runs every role in one process by default (config ``roles``, or
-``ownstack up --roles api,conductor`` for a subset). Volume adds one API service and one
-worker here.
+``ownstack up --roles api,conductor`` for a subset).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ApiService:
     health_path: str = "/"
     in_catalog: bool = True         # False: the metadata service, which Nova lists nowhere
     schema: str | None = ""         # whose migrations it runs: "" its type's, None: none
+    catalog_types: tuple[str, ...] = ()     # the catalog's types for it; () : its own type
 
     @property
     def description(self) -> str:
@@ -45,9 +47,14 @@ class ApiService:
         return f"{self.type.capitalize()} service (ownstack.{self.type})"
 
     def catalog_entry(self, config: Config) -> CatalogEntry:
-        return CatalogEntry(type=self.type, name=self.name,
-                            url=config.public_url(self.port(config), self.catalog_path),
-                            description=self.description)
+        """Its first catalog entry (where ``ownstack status`` says it is)."""
+        return self.catalog_entries(config)[0]
+
+    def catalog_entries(self, config: Config) -> list[CatalogEntry]:
+        """One entry per catalog type, all at the same URL."""
+        url = config.public_url(self.port(config), self.catalog_path)
+        return [CatalogEntry(type=kind, name=self.name, url=url, description=self.description)
+                for kind in self.catalog_types or (self.type,)]
 
     def local_url(self, config: Config) -> str:
         """Where ``ownstack status`` and the health check reach the service."""
@@ -104,6 +111,12 @@ def _network_app(config: Config, peers: Peers) -> Any:
     return make_app(config, peers)
 
 
+def _volume_app(config: Config, peers: Peers) -> Any:
+    from ownstack.volume.app import make_app
+
+    return make_app(config, peers)
+
+
 async def _conductor(peers: Peers) -> Worker:
     from ownstack.compute.conductor.worker import start_conductor
 
@@ -122,6 +135,12 @@ async def _network_agent(peers: Peers) -> Worker:
     return await start_network_agent(peers)
 
 
+async def _volume_agent(peers: Peers) -> Worker:
+    from ownstack.volume.agent.runner import start_volume_agent
+
+    return await start_volume_agent(peers)
+
+
 API_SERVICES: tuple[ApiService, ...] = (
     ApiService(type="identity", name="keystone", port=lambda c: c.identity.port,
                catalog_path="/v3", make_app=_identity_app, health_path="/v3"),
@@ -133,6 +152,11 @@ API_SERVICES: tuple[ApiService, ...] = (
                catalog_path="/v2.1", make_app=_compute_app, health_path="/v2.1"),
     ApiService(type="network", name="neutron", port=lambda c: c.network.port,
                catalog_path="", make_app=_network_app, health_path="/"),
+    # Cinder's catalog path names the project (identity substitutes it per token); the
+    # service also answers without it (3.67's project-less URLs).
+    ApiService(type="volume", name="cinderv3", port=lambda c: c.volume.port,
+               catalog_path="/v3/%(project_id)s", make_app=_volume_app, health_path="/",
+               catalog_types=("block-storage", "volumev3")),
     ApiService(type="metadata", name="nova-metadata", port=lambda c: c.metadata.port,
                catalog_path="", make_app=_metadata_app, health_path="/", in_catalog=False,
                schema=None),
@@ -147,6 +171,8 @@ WORKERS: tuple[WorkerRole, ...] = (
                description="this machine's compute agent (compute.driver)"),
     WorkerRole(name="network", start=_network_agent,
                description="this machine's network agent (network.driver)"),
+    WorkerRole(name="volume", start=_volume_agent,
+               description="this machine's volume agent (volume.driver)"),
 )
 
 ROLE_NAMES: tuple[str, ...] = (API, *(w.name for w in WORKERS))

@@ -45,10 +45,12 @@ log = logging.getLogger("ownstack.server")
 # phase and not hidden in the first request.
 _ROLE_MODULES = {
     "api": ("ownstack.identity.app", "ownstack.identity.bootstrap", "ownstack.image.app",
-            "ownstack.placement.app", "ownstack.compute.app", "ownstack.network.app"),
+            "ownstack.placement.app", "ownstack.compute.app", "ownstack.network.app",
+            "ownstack.volume.app"),
     "conductor": ("ownstack.compute.conductor.worker",),
     "compute": ("ownstack.compute.agent.runner",),
     "network": ("ownstack.network.agent.runner",),
+    "volume": ("ownstack.volume.agent.runner",),
 }
 
 
@@ -89,7 +91,8 @@ async def bootstrap_identity(config: Config) -> None:
         svc.keys.setup()
         await bootstrap(svc, admin_password=read_admin_password(config),
                         service_password=read_service_password(config),
-                        catalog=[spec.catalog_entry(config) for spec in CATALOG_SERVICES])
+                        catalog=[entry for spec in CATALOG_SERVICES
+                                 for entry in spec.catalog_entries(config)])
     finally:
         await svc.db.close()
 

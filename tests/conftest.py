@@ -1,5 +1,6 @@
-"""The in-process services as fixtures: ``identity``, ``image``, ``placement``, and
-``compute`` (the whole cloud with its workers). See :mod:`helpers.inprocess`."""
+"""The in-process services as fixtures: ``identity``, ``image``, ``placement``,
+``compute`` (the whole cloud with its workers), ``network`` and ``volume``. See
+:mod:`helpers.inprocess`."""
 
 from __future__ import annotations
 
@@ -48,4 +49,11 @@ async def compute(tmp_path: Path) -> AsyncIterator[CloudClient]:
 @pytest.fixture
 async def network(tmp_path: Path) -> AsyncIterator[ServiceClient]:
     async for client in make_service_client(make_config(tmp_path), "network"):
+        yield client
+
+
+@pytest.fixture
+async def volume(tmp_path: Path) -> AsyncIterator[ServiceClient]:
+    """The volume API alone (with identity): no agent, no image service."""
+    async for client in make_service_client(make_config(tmp_path), "volume"):
         yield client

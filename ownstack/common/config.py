@@ -239,6 +239,50 @@ class ComputeConfig:
 
 
 @dataclass(frozen=True)
+class VolumeQuotaConfig:
+    """Cinder's default per-project quotas ([DEFAULT] quota_* in cinder.conf); -1 is
+    unlimited."""
+
+    volumes: int = 10
+    snapshots: int = 10
+    gigabytes: int = 1000                      # volumes' and snapshots' sizes together
+    per_volume_gigabytes: int = -1             # the largest single volume
+
+
+@dataclass(frozen=True)
+class VolumeConfig:
+    port: int = 8776
+    max_request_body_size: int = 114688        # bytes, Cinder's osapi_max_request_body_size
+    token_cache_ttl: int = 30                  # seconds a validated token is trusted
+    # The volume agent's driver: "file" (qcow2 or raw files under volumes_dir, made and
+    # copied with qemu-img), or "fake" (in memory, for tests and scale runs).
+    driver: str = "file"
+    # The host this process's volume agent serves; empty: compute.host, else the machine's
+    # name, so that a volume and the guest it is attached to name the same host.
+    host: str = ""
+    availability_zone: str = "nova"            # the zone of this process's volume agent
+    default_availability_zone: str = ""        # zone of volumes that ask for none; empty:
+    #                                            any zone with a live volume agent
+    default_volume_type: str = "__DEFAULT__"   # the type of volumes that name none
+    volumes_dir: str = ""                      # file driver: empty: <state_dir>/volumes
+    volume_format: str = "qcow2"               # file driver: qcow2 or raw
+    report_interval: float = 10.0              # seconds between a volume agent's heartbeats
+    service_down_time: float = 60.0            # heartbeat age after which a service is down
+    resync_interval: float = 30.0              # seconds between an agent's full resyncs
+    # Seconds a volume may stay attaching or detaching (the compute side's work between two
+    # calls) before the volume service rolls it back.
+    attach_timeout: float = 300.0
+    # Seconds a volume or snapshot may stay creating, deleting, extending or uploading while
+    # its host's volume agent is down, before it is put in error.
+    task_timeout: float = 600.0
+    copy_timeout: int = 3600                   # seconds one qemu-img convert may run
+    inspect_timeout: int = 30                  # seconds qemu-img info may run on an image
+    inspect_memory_mb: int = 1024              # address-space limit of that qemu-img info
+    fake_capacity_gb: int = 1000               # fake driver only: the simulated backend
+    quota: VolumeQuotaConfig = field(default_factory=VolumeQuotaConfig)
+
+
+@dataclass(frozen=True)
 class MetadataConfig:
     """Nova's metadata service and the network side's metadata agent that reaches it."""
 
@@ -256,9 +300,9 @@ class MetadataConfig:
 class Config:
     state_dir: Path = DEFAULT_STATE_DIR
     # What this process runs (see ownstack/roles.py): "api" (every API service), and the
-    # workers "conductor", "compute" (the compute agent) and "network" (the network agent).
-    # The all-in-one cloud runs all.
-    roles: str = "api,conductor,compute,network"
+    # workers "conductor", "compute" (the compute agent), "network" (the network agent)
+    # and "volume" (the volume agent). The all-in-one cloud runs all.
+    roles: str = "api,conductor,compute,network,volume"
     policy_file: str = ""                      # oslo.policy-style YAML/JSON overrides
     cloud: CloudConfig = field(default_factory=CloudConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -269,6 +313,7 @@ class Config:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
+    volume: VolumeConfig = field(default_factory=VolumeConfig)
     bus: BusConfig = field(default_factory=BusConfig)
 
     @property

@@ -8,7 +8,8 @@ is the class of attack behind OSSA-2024-001 (CVE-2024-32498) and several before 
 every upload is inspected before its image becomes ``active``, and refused with a 400
 (:class:`BadImageData`) when any rule below fails.
 
-Two layers, the second being authoritative:
+The rules live in :mod:`ownstack.common.disk_format`, which the volume agent applies too
+(to an image it copies into a volume). Two layers, the second being authoritative:
 
 1. A header pre-check in Python, before any tool opens the file, so that ``qemu-img``
    itself never follows a reference: a qcow2 header with a backing file, an external data
@@ -36,167 +37,38 @@ Two layers, the second being authoritative:
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ownstack.common import disk_format
+from ownstack.common.disk_format import (
+    ACCEPTED_DETECTIONS,
+    SAFE_VMDK_TYPES,
+    InspectResult,
+    precheck_header,
+)
 from ownstack.image.errors import BadImageData, InspectorUnavailable
 
-# disk_format -> the formats qemu-img may detect for it.
-ACCEPTED_DETECTIONS: dict[str, frozenset[str]] = {
-    "qcow2": frozenset({"qcow2"}),
-    "raw": frozenset({"raw"}),
-    "vmdk": frozenset({"vmdk"}),
-    "vdi": frozenset({"vdi"}),
-    "vhd": frozenset({"vpc"}),
-    "vhdx": frozenset({"vhdx"}),
-    "ploop": frozenset({"parallels"}),
-    "iso": frozenset({"raw"}),
-    "ami": frozenset({"raw"}),
-    "ari": frozenset({"raw"}),
-    "aki": frozenset({"raw"}),
-}
-SAFE_VMDK_TYPES = frozenset({"monolithicSparse", "streamOptimized"})
-
-_QCOW2_MAGIC = b"QFI\xfb"
-_QCOW2_INCOMPAT_DATA_FILE = 1 << 2
-_HEADER_BYTES = 4096              # qemu probes 2 KiB; a little more costs nothing
-_MESSAGE_LIMIT = 300
+__all__ = ["ACCEPTED_DETECTIONS", "SAFE_VMDK_TYPES", "InspectResult", "check_info",
+           "inspect_image", "precheck_header"]
 
 
-@dataclass(frozen=True)
-class InspectResult:
-    format: str                   # as qemu-img names it: qcow2, raw, vpc, parallels, ...
-    virtual_size: int
-
-
-async def inspect_image(path: Path, *, declared_format: str,
-                        timeout: int, memory_mb: int,
+async def inspect_image(path: Path, *, declared_format: str, timeout: int, memory_mb: int
                         ) -> InspectResult:
     """Inspect the file at ``path`` and return its format and virtual size, or raise
-    :class:`BadImageData` when it breaks a rule in this module's docstring."""
-    # Absolute, so that qemu-img never reads a "protocol:" prefix from the name.
-    path = Path(await asyncio.to_thread(os.path.abspath, path))
-    await asyncio.to_thread(precheck_header, path)
-    info = await _qemu_img_info(path, timeout=timeout, memory_mb=memory_mb)
-    return check_info(info, path=str(path), declared_format=declared_format)
-
-
-def precheck_header(path: Path) -> None:
-    """Refuse, from the first bytes alone, images that would make qemu-img open another file."""
-    with open(path, "rb") as file:
-        head = file.read(_HEADER_BYTES)
-    if head[:4] == _QCOW2_MAGIC and len(head) >= 72:
-        version, backing_offset = struct.unpack(">IQ", head[4:16])
-        crypt_method = struct.unpack(">I", head[32:36])[0]
-        if backing_offset:
-            raise BadImageData("The image data is qcow2 with a backing file, which is not "
-                               "allowed.")
-        if crypt_method:
-            raise BadImageData("The image data is an encrypted qcow2, which is not allowed.")
-        if version >= 3 and len(head) >= 80:
-            incompatible = struct.unpack(">Q", head[72:80])[0]
-            if incompatible & _QCOW2_INCOMPAT_DATA_FILE:
-                raise BadImageData("The image data is qcow2 with an external data file, "
-                                   "which is not allowed.")
-    if _is_vmdk_descriptor(head):
-        raise BadImageData("The image data is a VMDK descriptor file, which refers to other "
-                           "files; upload a monolithicSparse or streamOptimized VMDK.")
+    :class:`BadImageData` when it breaks a rule of :mod:`ownstack.common.disk_format`."""
+    try:
+        return await disk_format.inspect_image(path, declared_format=declared_format,
+                                               timeout=timeout, memory_mb=memory_mb)
+    except disk_format.UnsafeDiskImage as exc:
+        raise BadImageData(str(exc)) from None
+    except disk_format.InspectorMissing:
+        raise InspectorUnavailable() from None
 
 
 def check_info(info: Any, *, path: str, declared_format: str) -> InspectResult:
-    """Apply the rules to ``qemu-img info --output=json`` of the file at ``path``."""
-    if not isinstance(info, dict):
-        raise BadImageData("qemu-img gave no usable description of the image data.")
-    detected = info.get("format")
-    virtual_size = info.get("virtual-size")
-    if not isinstance(detected, str) or not isinstance(virtual_size, int) or virtual_size < 0:
-        raise BadImageData("qemu-img gave no usable description of the image data.")
-    accepted = ACCEPTED_DETECTIONS.get(declared_format, frozenset())
-    if detected not in accepted:
-        raise BadImageData(f"disk_format {declared_format} does not match the data "
-                           f"(qemu-img found {detected}).")
-    if info.get("backing-filename") or info.get("full-backing-filename"):
-        raise BadImageData(f"The image data is {detected} with a backing file, which is not "
-                           f"allowed.")
-    specific = info.get("format-specific")
-    data = specific.get("data") if isinstance(specific, dict) else None
-    data = data if isinstance(data, dict) else {}
-    if data.get("data-file"):
-        raise BadImageData(f"The image data is {detected} with an external data file, which "
-                           f"is not allowed.")
-    if info.get("encrypted") or data.get("encrypt"):
-        raise BadImageData(f"The image data is an encrypted {detected}, which is not allowed.")
-    if detected == "vmdk":
-        _check_vmdk(data, path)
-    return InspectResult(format=detected, virtual_size=virtual_size)
-
-
-def _check_vmdk(data: dict[str, Any], path: str) -> None:
-    create_type = data.get("create-type")
-    if create_type not in SAFE_VMDK_TYPES:
-        raise BadImageData(f"VMDK create-type {create_type} is not allowed; only "
-                           f"monolithicSparse and streamOptimized are.")
-    extents = data.get("extents")
-    if not isinstance(extents, list):
-        raise BadImageData("qemu-img listed no extents for the VMDK image.")
-    for extent in extents:
-        filename = extent.get("filename") if isinstance(extent, dict) else None
-        if filename != path:
-            raise BadImageData("The VMDK image has an extent in another file, which is not "
-                               "allowed.")
-
-
-def _is_vmdk_descriptor(head: bytes) -> bool:
-    """qemu's own probe for a text descriptor: comments and blank lines, then ``version=``."""
-    for raw_line in head.split(b"\n"):
-        line = raw_line.strip(b" \r")
-        if not line or line.startswith(b"#"):
-            continue
-        return line.startswith(b"version=")
-    return False
-
-
-async def _qemu_img_info(path: Path, *, timeout: int, memory_mb: int,
-                         ) -> Any:
-    argv = ["prlimit", f"--as={memory_mb * 1024 * 1024}", f"--cpu={timeout}", "--",
-            "qemu-img", "info", "--output=json", "--force-share", str(path)]
-    env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    """The rules applied to ``qemu-img info --output=json`` of the file at ``path``."""
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env)
-    except FileNotFoundError:
-        raise InspectorUnavailable() from None
-    try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        raise BadImageData(f"The image data could not be inspected: inspection timed out "
-                           f"after {timeout} seconds.") from None
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    if stderr.startswith(b"prlimit:"):     # prlimit's own failure, before qemu-img ran
-        raise InspectorUnavailable()
-    if proc.returncode != 0:
-        raise BadImageData(f"The image data could not be inspected: "
-                           f"{_summarize(stderr, path, proc.returncode)}")
-    try:
-        return json.loads(stdout)
-    except ValueError:
-        raise BadImageData("qemu-img gave no usable description of the image data.") from None
-
-
-def _summarize(stderr: bytes, path: Path, returncode: int | None) -> str:
-    """qemu-img's last message line, without the store's path in it."""
-    if returncode is not None and returncode < 0:
-        return f"qemu-img was stopped by signal {-returncode} (a resource limit was hit)."
-    lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
-    message = lines[-1] if lines else f"qemu-img failed with exit status {returncode}."
-    message = message.replace(str(path), "<image>").removeprefix("qemu-img: ")
-    return message[:_MESSAGE_LIMIT]
+        return disk_format.check_info(info, path=path, declared_format=declared_format)
+    except disk_format.UnsafeDiskImage as exc:
+        raise BadImageData(str(exc)) from None

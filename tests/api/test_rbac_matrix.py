@@ -93,7 +93,8 @@ async def observe(world: World, route: Route, side: str, role: str, expected: st
     return observed, r.text[:160] if r.status_code >= 400 else ""
 
 
-@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute", "network"])
+@pytest.mark.parametrize("service", ["identity", "image", "placement", "compute", "network",
+                                     "volume"])
 async def test_rbac_matrix(world: World, service: str) -> None:
     failures = []
     for route in every_route():

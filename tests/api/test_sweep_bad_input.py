@@ -30,8 +30,8 @@ from ownstack.common.api.routing import is_public
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 WRITES = ("POST", "PUT", "PATCH")
-VERSIONED = {"placement": "1.39", "compute": "2.96"}
-SERVICES = ["identity", "image", "placement", "compute", "network"]
+VERSIONED = {"placement": "1.39", "compute": "2.96", "volume": "3.71"}
+SERVICES = ["identity", "image", "placement", "compute", "network", "volume"]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from ownstack.server import initialise
 
 def make_config(state_dir: Path, *extra: str) -> Config:
     return load_config(state_dir, environ={}, overrides=[
-        "identity.bcrypt_rounds=4", "identity.port=15999", "network.driver=fake", *extra])
+        "identity.bcrypt_rounds=4", "identity.port=15999", "network.driver=fake",
+        "volume.driver=fake", *extra])
 
 
 @dataclass

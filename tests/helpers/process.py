@@ -24,7 +24,7 @@ from helpers.names import unique
 
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 SERVICE_PORT_OPTIONS = ("identity.port", "image.port", "placement.port", "compute.port",
-                        "network.port", "metadata.port")
+                        "network.port", "metadata.port", "volume.port")
 
 
 def free_port(*, pair: bool = False, count: int = 1) -> int:
@@ -87,6 +87,10 @@ class Cloud:
     @property
     def network_url(self) -> str:
         return f"http://127.0.0.1:{self.port + 4}"
+
+    @property
+    def volume_url(self) -> str:
+        return f"http://127.0.0.1:{self.port + 6}"
 
     @property
     def auth_url(self) -> str:
@@ -232,6 +236,19 @@ def wait_for_image_service(cloud: Cloud, timeout: float = 30.0) -> None:
 
 def wait_for_placement(cloud: Cloud, timeout: float = 30.0) -> None:
     _wait_for_url(f"{cloud.placement_url}/", lambda status: status == 200, timeout)
+
+
+def wait_for_volume(cloud: Cloud, timeout: float = 30.0) -> None:
+    """The volume API, and a volume service up (its agent registered)."""
+    _wait_for_url(f"{cloud.volume_url}/", lambda status: status == 300, timeout)
+    token = cloud.admin_token()
+
+    def service_up() -> bool:
+        r = httpx.get(f"{cloud.volume_url}/v3/os-services",
+                      headers={"X-Auth-Token": token}, timeout=5)
+        return r.status_code == 200 and any(s["state"] == "up"
+                                            for s in r.json()["services"])
+    wait_until("a volume service", service_up, timeout)
 
 
 def wait_for_compute(cloud: Cloud, timeout: float = 30.0) -> None:

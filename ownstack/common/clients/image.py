@@ -146,12 +146,15 @@ class ImageClient:
 
     async def create(self, name: str, disk_format: str, container_format: str,
                      visibility: str = "private", properties: Mapping[str, str] | None = None,
-                     *, min_disk: int = 0, min_ram: int = 0) -> ImageInfo:
+                     *, min_disk: int = 0, min_ram: int = 0, protected: bool = False
+                     ) -> ImageInfo:
         """A new image, ``queued`` until :meth:`upload` gives it data."""
         body: dict[str, Any] = {
             **(properties or {}), "name": name, "disk_format": disk_format,
             "container_format": container_format, "visibility": visibility,
             "min_disk": min_disk, "min_ram": min_ram}
+        if protected:
+            body["protected"] = True
         r = await self._request("POST", "/v2/images", json=body)
         return ImageInfo.from_body(r.json())
 

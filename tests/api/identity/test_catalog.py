@@ -307,9 +307,9 @@ async def test_new_endpoint_appears_in_tokens_and_auth_catalog(identity: Identit
     user = await identity.make_user(project=project)
     before = await identity.token(user["name"], "secret-pw", project=project["name"])
     r = await identity.call("GET", "/v3/auth/catalog", token=before, expect=200)
-    assert _by_type(r.json()["catalog"], "block-storage") is None
+    assert _by_type(r.json()["catalog"], "shared-file-system") is None
 
-    service = await _service(identity, type="block-storage", name="cinder")
+    service = await _service(identity, type="shared-file-system", name="manila")
     endpoint = await _endpoint(identity, service_id=service["id"], interface="public",
                                url="http://volume.example/v3/%(project_id)s",
                                region_id=identity.config.cloud.region)
@@ -317,9 +317,9 @@ async def test_new_endpoint_appears_in_tokens_and_auth_catalog(identity: Identit
     after = await identity.token(user["name"], "secret-pw", project=project["name"])
     r = await identity.call("GET", "/v3/auth/tokens", headers={"X-Subject-Token": after},
                             expect=200)
-    volume = _by_type(r.json()["token"]["catalog"], "block-storage")
+    volume = _by_type(r.json()["token"]["catalog"], "shared-file-system")
     assert volume is not None
-    assert volume["name"] == "cinder" and volume["id"] == service["id"]
+    assert volume["name"] == "manila" and volume["id"] == service["id"]
     assert volume["endpoints"] == [{
         "id": endpoint["id"], "interface": "public", "region": identity.config.cloud.region,
         "region_id": identity.config.cloud.region,
@@ -327,21 +327,21 @@ async def test_new_endpoint_appears_in_tokens_and_auth_catalog(identity: Identit
     # A token issued before the change shows the new catalog too: it is not baked in.
     for token in (before, after):
         r = await identity.call("GET", "/v3/auth/catalog", token=token, expect=200)
-        assert _by_type(r.json()["catalog"], "block-storage") == volume
+        assert _by_type(r.json()["catalog"], "shared-file-system") == volume
 
     await identity.call("PATCH", f"/v3/endpoints/{endpoint['id']}", expect=200,
                         json={"endpoint": {"enabled": False}})
     r = await identity.call("GET", "/v3/auth/catalog", token=after, expect=200)
-    assert _by_type(r.json()["catalog"], "block-storage") == {**volume, "endpoints": []}
+    assert _by_type(r.json()["catalog"], "shared-file-system") == {**volume, "endpoints": []}
     await identity.call("PATCH", f"/v3/services/{service['id']}", expect=200,
                         json={"service": {"enabled": False}})
     r = await identity.call("GET", "/v3/auth/catalog", token=after, expect=200)
-    assert _by_type(r.json()["catalog"], "block-storage") is None
+    assert _by_type(r.json()["catalog"], "shared-file-system") is None
 
 
 async def test_domain_and_system_tokens_omit_endpoints_naming_a_project(
         identity: IdentityClient) -> None:
-    service = await _service(identity, type="volumev3", name="cinder")
+    service = await _service(identity, type="sharev2", name="manila")
     await _endpoint(identity, service_id=service["id"], interface="public",
                     url="http://volume.example/v3/%(tenant_id)s")
     await _endpoint(identity, service_id=service["id"], interface="admin",
@@ -354,7 +354,7 @@ async def test_domain_and_system_tokens_omit_endpoints_naming_a_project(
             "password": read_admin_password(identity.config)}}},
         "scope": {"system": {"all": True}}}})
     assert r.status_code == 201, r.text
-    volume = _by_type(r.json()["token"]["catalog"], "volumev3")
+    volume = _by_type(r.json()["token"]["catalog"], "sharev2")
     assert volume is not None
     assert [e["id"] for e in volume["endpoints"]] == [internal["id"]]
     # Keystone serves /v3/auth/catalog to project-scoped tokens only.
@@ -364,7 +364,7 @@ async def test_domain_and_system_tokens_omit_endpoints_naming_a_project(
                             headers={"X-Subject-Token": identity.admin_token})
     admin_project = r.json()["token"]["project"]["id"]
     r = await identity.call("GET", "/v3/auth/catalog", expect=200)
-    volume = _by_type(r.json()["catalog"], "volumev3")
+    volume = _by_type(r.json()["catalog"], "sharev2")
     assert volume is not None
     assert {e["url"] for e in volume["endpoints"]} == {
         "http://volume.example/v3", f"http://volume.example/v3/{admin_project}"}

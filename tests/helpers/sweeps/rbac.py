@@ -30,6 +30,9 @@ resources, a ``reader`` reads them and never writes):
   hypervisor, service and aggregate management is admin only (``nova/policies``).
 - Neutron: another project's resource is a 404; a reader reads, a member writes
   (``neutron/conf/policies``).
+- Cinder: another project's volume, snapshot or attachment is a 404 (its queries filter
+  by project); a reader reads, a member writes; types, QoS, services and quota changes
+  are the admin's (``cinder/policies``).
 """
 
 from __future__ import annotations
@@ -458,5 +461,105 @@ NETWORK = _table("network", {
     ("GET", "/v2.0/floatingip_pools"): ANYONE,
 })
 
+
+
+def _volume_table(rows: dict[tuple[str, str], str]) -> dict[Route, Expected]:
+    """Cinder's routes are served with and without the project in the URL: the same
+    outcomes under both."""
+    both = {}
+    for (method, path), outcomes in rows.items():
+        both[(method, f"/v3{path}")] = outcomes
+        both[(method, f"/v3/{{project_id}}{path}")] = outcomes
+    return _table("volume", both)
+
+
+_VOLUME = "/volumes/{volume_id}"
+_SNAPSHOT = "/snapshots/{snapshot_id}"
+_ATTACHMENT = "/attachments/{attachment_id}"
+_TYPE = "/types/{type_id}"
+_QOS = "/qos-specs/{qos_id}"
+VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
+          **_volume_table({
+              ("GET", "/extensions"): ANYONE,
+              ("GET", "/os-availability-zone"): ANYONE,
+              ("GET", "/limits"): ANYONE,
+              ("GET", "/resource_filters"): ANYONE,
+              # A project's volumes: its member writes, its reader reads; another
+              # project's are not found (Cinder's queries filter by project).
+              ("GET", "/volumes"): ANYONE,
+              ("GET", "/volumes/detail"): ANYONE,
+              ("GET", "/volumes/summary"): ANYONE,
+              ("POST", "/volumes"): "ood/ood",
+              ("GET", _VOLUME): "ooo/ohh",
+              ("PUT", _VOLUME): "ood/ohh",
+              ("DELETE", _VOLUME): "ood/ohh",
+              ("POST", f"{_VOLUME}/action"): "ood/ohh",
+              ("GET", f"{_VOLUME}/metadata"): "ooo/ohh",
+              ("POST", f"{_VOLUME}/metadata"): "ood/ohh",
+              ("PUT", f"{_VOLUME}/metadata"): "ood/ohh",
+              ("GET", f"{_VOLUME}/metadata/{{key}}"): "ooo/ohh",
+              ("PUT", f"{_VOLUME}/metadata/{{key}}"): "ood/ohh",
+              ("DELETE", f"{_VOLUME}/metadata/{{key}}"): "ood/ohh",
+              # A snapshot of another project's volume: a reader is refused before the
+              # volume is looked at.
+              ("GET", "/snapshots"): ANYONE,
+              ("GET", "/snapshots/detail"): ANYONE,
+              ("POST", "/snapshots"): "ood/ohd",
+              ("GET", _SNAPSHOT): "ooo/ohh",
+              ("PUT", _SNAPSHOT): "ood/ohh",
+              ("DELETE", _SNAPSHOT): "ood/ohh",
+              ("POST", f"{_SNAPSHOT}/action"): "odd/ohh",      # the admin's actions
+              ("GET", f"{_SNAPSHOT}/metadata"): "ooo/ohh",
+              ("POST", f"{_SNAPSHOT}/metadata"): "ood/ohh",
+              ("PUT", f"{_SNAPSHOT}/metadata"): "ood/ohh",
+              ("GET", f"{_SNAPSHOT}/metadata/{{key}}"): "ooo/ohh",
+              ("PUT", f"{_SNAPSHOT}/metadata/{{key}}"): "ood/ohh",
+              ("DELETE", f"{_SNAPSHOT}/metadata/{{key}}"): "ood/ohh",
+              ("GET", "/attachments"): ANYONE,
+              ("GET", "/attachments/detail"): ANYONE,
+              ("POST", "/attachments"): "ood/ohh",
+              ("GET", _ATTACHMENT): "ooo/ohh",
+              ("PUT", _ATTACHMENT): "ood/ohh",
+              ("DELETE", _ATTACHMENT): "ood/ohh",
+              ("POST", f"{_ATTACHMENT}/action"): "ood/ohh",
+              # Types: anyone reads those their project may use (the sweep's is private,
+              # given to the own project: both sides name the same type); the admin
+              # manages them, their access, defaults and QoS specs.
+              ("GET", "/types"): ANYONE,
+              ("POST", "/types"): ADMIN,
+              ("GET", "/types/default"): ANYONE,
+              ("GET", _TYPE): ANYONE,
+              ("PUT", _TYPE): ADMIN,
+              ("DELETE", _TYPE): ADMIN,
+              ("GET", f"{_TYPE}/extra_specs"): ANYONE,
+              ("POST", f"{_TYPE}/extra_specs"): ADMIN,
+              ("GET", f"{_TYPE}/extra_specs/{{key}}"): ANYONE,
+              ("PUT", f"{_TYPE}/extra_specs/{{key}}"): ADMIN,
+              ("DELETE", f"{_TYPE}/extra_specs/{{key}}"): ADMIN,
+              ("GET", f"{_TYPE}/os-volume-type-access"): ADMIN,
+              ("POST", f"{_TYPE}/action"): ADMIN,
+              ("GET", "/default-types"): ADMIN,
+              ("GET", "/default-types/{target_project_id}"): ADMIN,
+              ("PUT", "/default-types/{target_project_id}"): ADMIN,
+              ("DELETE", "/default-types/{target_project_id}"): ADMIN,
+              ("GET", "/qos-specs"): ADMIN,
+              ("POST", "/qos-specs"): ADMIN,
+              ("GET", _QOS): ADMIN,
+              ("PUT", _QOS): ADMIN,
+              ("DELETE", _QOS): ADMIN,
+              ("PUT", f"{_QOS}/delete_keys"): ADMIN,
+              ("GET", f"{_QOS}/associations"): ADMIN,
+              ("GET", f"{_QOS}/associate"): ADMIN,
+              ("GET", f"{_QOS}/disassociate"): ADMIN,
+              ("GET", f"{_QOS}/disassociate_all"): ADMIN,
+              # Quotas: a project reads its own; another project's are the admin's.
+              ("GET", "/os-quota-sets/{target_project_id}"): "ooo/odd",
+              ("PUT", "/os-quota-sets/{target_project_id}"): ADMIN,
+              ("DELETE", "/os-quota-sets/{target_project_id}"): ADMIN,
+              ("GET", "/os-quota-sets/{target_project_id}/defaults"): "ooo/odd",
+              ("GET", "/os-services"): ADMIN,
+              ("PUT", "/os-services/{action}"): ADMIN,
+          })}
+
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,
-                                       **NETWORK}
+                                       **NETWORK, **VOLUME}

@@ -23,7 +23,11 @@ from helpers.sweeps.world import (
     PUBLIC_KEY,
     World,
     attach_interface,
+    make_attachment,
+    make_snapshot,
+    make_volume,
     report_network_agent,
+    wait_snapshots_settled,
 )
 
 
@@ -488,6 +492,76 @@ body("network", "PUT", "/v2.0/subnets/{subnet_id}")(_described("subnet"))
 body("network", "PUT", "/v2.0/subnetpools/{subnetpool_id}")(_described("subnetpool"))
 
 
+# --- volume --------------------------------------------------------------------------------
+
+def volume_templates(*paths: str) -> tuple[str, ...]:
+    """Both URL forms of each volume path (with and without the project)."""
+    return tuple(f"/v3{prefix}{path}" for path in paths for prefix in ("", "/{project_id}"))
+
+
+def volume_body(method: str, *paths: str) -> Callable[[Builder], Builder]:
+    return body("volume", method, *volume_templates(*paths))
+
+
+def _constant(document: Any) -> Builder:
+    async def build(cell: Cell) -> Any:
+        return document
+    return build
+
+
+volume_body("POST", "/volumes")(_named("volume", size=1))
+volume_body("PUT", "/volumes/{volume_id}")(_described("volume"))
+volume_body("POST", "/volumes/{volume_id}/action")(
+    _constant({"os-set_bootable": {"bootable": False}}))
+volume_body("POST", "/volumes/{volume_id}/metadata", "/snapshots/{snapshot_id}/metadata")(
+    _constant({"metadata": {"sweep_key": "1"}}))
+volume_body("PUT", "/volumes/{volume_id}/metadata", "/snapshots/{snapshot_id}/metadata")(
+    _constant({"metadata": {"sweep_key": "1"}}))
+volume_body("PUT", "/volumes/{volume_id}/metadata/{key}",
+            "/snapshots/{snapshot_id}/metadata/{key}")(_constant({"meta": {"sweep_key": "1"}}))
+volume_body("PUT", "/snapshots/{snapshot_id}")(_described("snapshot"))
+volume_body("POST", "/snapshots/{snapshot_id}/action")(
+    _constant({"os-reset_status": {"status": "available"}}))
+volume_body("PUT", "/attachments/{attachment_id}")(
+    _constant({"attachment": {"connector": {"host": "test-node"}}}))
+volume_body("POST", "/attachments/{attachment_id}/action")(_constant({"os-complete": None}))
+volume_body("POST", "/types")(_named("volume_type"))
+volume_body("PUT", "/types/{type_id}")(_described("volume_type"))
+volume_body("POST", "/types/{type_id}/extra_specs")(
+    _constant({"extra_specs": {"multiattach": "<is> False"}}))
+volume_body("PUT", "/types/{type_id}/extra_specs/{key}")(
+    _constant({"multiattach": "<is> False"}))
+volume_body("PUT", "/default-types/{target_project_id}")(
+    _constant({"default_type": {"volume_type": "__DEFAULT__"}}))
+volume_body("POST", "/qos-specs")(_named("qos_specs"))
+volume_body("PUT", "/qos-specs/{qos_id}")(_constant({"qos_specs": {"sweep_key": "1"}}))
+volume_body("PUT", "/qos-specs/{qos_id}/delete_keys")(_constant({"keys": ["sweep_key"]}))
+volume_body("PUT", "/os-quota-sets/{target_project_id}")(_constant({"quota_set": {
+    "volumes": 500, "snapshots": 500, "gigabytes": 5000}}))
+volume_body("PUT", "/os-services/{action}")(_constant({"host": "test-node"}))
+
+
+@volume_body("POST", "/types/{type_id}/action")
+async def _type_access(cell: Cell) -> Any:
+    return {"addProjectAccess": {"project": uuid.uuid4().hex}}
+
+
+@volume_body("POST", "/snapshots")
+async def _volume_snapshot(cell: Cell) -> Any:
+    """A snapshot of the side's volume, once it takes one (one at a time)."""
+    tenant = cell.world.tenants[cell.side]
+    volume_id = tenant.ids["volume:volume_id"]
+    await wait_snapshots_settled(cell.world, tenant, volume_id)
+    return {"snapshot": {"volume_id": volume_id, "name": unique("sweep-snap")}}
+
+
+@volume_body("POST", "/attachments")
+async def _volume_attachment(cell: Cell) -> Any:
+    """An attachment reserves its volume: a volume of the side's own for each."""
+    volume_id = await make_volume(cell.world, cell.world.tenants[cell.side])
+    return {"attachment": {"volume_uuid": volume_id, "instance_uuid": str(uuid.uuid4())}}
+
+
 Prepare = Callable[[Cell], Awaitable[dict[str, str]]]
 Restore = Callable[[Cell], Awaitable[None]]
 PREPARATIONS: dict[Route, Prepare] = {}
@@ -570,6 +644,10 @@ def _owner_token(cell: Cell, route: Route) -> str:
     if (route.service, route.template) in owned or (
             route.service == "network" and (route.service, route.template) not in admins):
         return cell.member_token
+    if route.service == "volume":
+        # A volume URL names the caller's project: the own project's admin, who may act
+        # on either side's resources.
+        return cell.world.tenants["own"].callers["admin"].token
     return cell.world.cloud.identity.admin_token
 
 
@@ -685,3 +763,27 @@ async def _attached_port(cell: Cell) -> dict[str, str]:
 async def _network_agent(cell: Cell) -> dict[str, str]:
     """Agents are made by reporting, not by a POST: a new one for each delete."""
     return {"agent_id": await report_network_agent(cell.world, unique("retired-host"))}
+
+
+@prepares("volume", "DELETE", *volume_templates("/volumes/{volume_id}"))
+async def _available_volume(cell: Cell) -> dict[str, str]:
+    """A new volume of the side's, available (a volume still being made is not deleted)."""
+    return {"volume_id": await make_volume(cell.world, cell.world.tenants[cell.side])}
+
+
+@prepares("volume", "DELETE", *volume_templates("/snapshots/{snapshot_id}"))
+async def _available_snapshot(cell: Cell) -> dict[str, str]:
+    tenant = cell.world.tenants[cell.side]
+    return {"snapshot_id": await make_snapshot(cell.world, tenant,
+                                               tenant.ids["volume:volume_id"])}
+
+
+@prepares("volume", "DELETE", *volume_templates("/attachments/{attachment_id}"))
+async def _reserved_attachment(cell: Cell) -> dict[str, str]:
+    return {"attachment_id": await make_attachment(cell.world, cell.world.tenants[cell.side])}
+
+
+@restores("volume", "PUT", *volume_templates("/qos-specs/{qos_id}/delete_keys"))
+async def _qos_key_again(cell: Cell) -> None:
+    await cell.world.call("volume", "PUT", f"/v3/qos-specs/{cell.params['qos_id']}",
+                          expect=200, json={"qos_specs": {"sweep_key": "1"}})

@@ -60,7 +60,8 @@ def service_types() -> list[str]:
 
 def error_body_problem(service: str, response: httpx.Response) -> str | None:
     """What is wrong with an error answer of ``service``, or None when it has the
-    service's own error shape (Keystone's, Glance's, Placement's, Nova's or Neutron's)."""
+    service's own error shape (Keystone's, Glance's, Placement's, Nova's, Neutron's or
+    Cinder's)."""
     status = response.status_code
     if not response.headers.get("x-openstack-request-id", "").startswith("req-"):
         return "no X-Openstack-Request-Id header"
@@ -72,7 +73,7 @@ def error_body_problem(service: str, response: httpx.Response) -> str | None:
         return f"not JSON: {response.text[:200]!r}"
     checks = {"identity": _keystone_problem, "image": _glance_problem,
               "placement": _placement_problem, "compute": _nova_problem,
-              "network": _neutron_problem}
+              "network": _neutron_problem, "volume": _cinder_problem}
     return checks[service](status, body)
 
 
@@ -108,6 +109,21 @@ def _nova_problem(status: int, body: Any) -> str | None:
     if status == 401:       # keystonemiddleware's shape, in front of Nova
         return _keystone_problem(status, body)
     name = NOVA_FAULTS.get(status, "computeFault")
+    if not isinstance(body, dict) or list(body) != [name]:
+        return f"not {{{name!r}: ...}}: {body!r:.200}"
+    if body[name].get("code") != status or not body[name].get("message"):
+        return f"fault without code {status} and message: {body!r:.200}"
+    return None
+
+
+# Cinder's fault names: Nova's, but a 501 is notImplemented and 413 covers quotas too.
+CINDER_FAULTS = {**NOVA_FAULTS, 501: "notImplemented", 503: "serviceUnavailable"}
+
+
+def _cinder_problem(status: int, body: Any) -> str | None:
+    if status == 401:       # keystonemiddleware's shape, in front of Cinder
+        return _keystone_problem(status, body)
+    name = CINDER_FAULTS.get(status, "computeFault")
     if not isinstance(body, dict) or list(body) != [name]:
         return f"not {{{name!r}: ...}}: {body!r:.200}"
     if body[name].get("code") != status or not body[name].get("message"):

@@ -28,7 +28,8 @@ PASSWORD = "sweep-password"
 PUBLIC_KEY = ssh_public_key()
 # Each service's newest behaviour, so that every feature a route has is reachable.
 VERSION_HEADERS = {"placement": {"OpenStack-API-Version": "placement latest"},
-                   "compute": {"OpenStack-API-Version": "compute latest"}}
+                   "compute": {"OpenStack-API-Version": "compute latest"},
+                   "volume": {"OpenStack-API-Version": "volume latest"}}
 IMAGE_PATCH = "application/openstack-images-v2.1-json-patch"
 # Routes the newest microversion removed, swept at the last version that has them.
 LAST_VERSIONS = {Route("compute", "/v2.1/os-hypervisors/statistics", "GET"): "compute 2.87"}
@@ -108,6 +109,8 @@ class World:
     def _value(self, route: Route, name: str, tenant: Tenant, caller: Caller) -> str:
         own = tenant.side == "own"
         service, template = route.service, route.template
+        if service == "volume":
+            return self._volume_value(name, tenant, template)
         if name == "project_id":
             return tenant.project_id
         if service == "identity":
@@ -169,8 +172,26 @@ class World:
             return tenant.ids[f"{collection.replace('-', '_')[:-1]}_id"]
         return tenant.ids[name]
 
+    def _volume_value(self, name: str, tenant: Tenant, template: str) -> str:
+        """The project in a volume URL is the caller's own (Cinder refuses another: a
+        400); the resources are ``tenant``'s."""
+        if name == "project_id":
+            return self.tenants["own"].project_id
+        if name == "target_project_id":
+            return tenant.project_id
+        if name == "key":
+            return "multiattach" if "/extra_specs/" in template else "sweep_key"
+        if name == "action":
+            return "enable"
+        if name in ("type_id", "qos_id"):
+            return self.shared[f"volume:{name}"]
+        return tenant.ids[f"volume:{name}"]
+
     def query(self, route: Route, side: str = "own") -> dict[str, str]:
         """The query a route cannot do without."""
+        if route.service == "volume" and route.template.endswith(("/associate",
+                                                                    "/disassociate")):
+            return {"vol_type_id": self.shared["volume:type_id"]}
         if route.service == "placement" and route.template == "/usages":
             return {"project_id": self.tenants[side].project_id}
         if route.service == "placement" and route.template == "/allocation_candidates":
@@ -242,6 +263,7 @@ async def build_world(cloud: CloudClient) -> World:
     await _placement(world)
     await _compute(world)
     await _network(world)
+    await _volume(world)
     return world
 
 
@@ -518,3 +540,84 @@ async def _l3(world: World, tenant: Tenant, public: str) -> None:
     for path in (f"/v2.0/routers/{router_id}", f"/v2.0/floatingips/{fip_id}"):
         await world.call("network", "PUT", f"{path}/tags/sweep-tag", token=member,
                          expect=201)
+
+
+# --- volume --------------------------------------------------------------------------------
+
+async def wait_volume_status(world: World, path: str, key: str, token: str) -> None:
+    """Until the volume or snapshot at ``path`` leaves the statuses its agent works on."""
+    for _ in range(500):
+        r = await world.call("volume", "GET", path, token=token, expect=200)
+        if r.json()[key]["status"] not in ("creating", "deleting", "extending", "uploading",
+                                           "reverting", "restoring"):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{path} never settled")
+
+
+async def make_volume(world: World, tenant: Tenant, **fields: Any) -> str:
+    """An available volume of ``tenant``, made by its member; its id."""
+    token = tenant.callers["member"].token
+    r = await world.call("volume", "POST", "/v3/volumes", token=token, expect=202,
+                         json={"volume": {"size": 1, "name": unique("sweep-vol"), **fields}})
+    volume_id = str(r.json()["volume"]["id"])
+    await wait_volume_status(world, f"/v3/volumes/{volume_id}", "volume", token)
+    return volume_id
+
+
+async def make_snapshot(world: World, tenant: Tenant, volume_id: str) -> str:
+    token = tenant.callers["member"].token
+    await wait_snapshots_settled(world, tenant, volume_id)
+    r = await world.call("volume", "POST", "/v3/snapshots", token=token, expect=202,
+                         json={"snapshot": {"volume_id": volume_id,
+                                            "metadata": {"sweep_key": "1"}}})
+    snapshot_id = str(r.json()["snapshot"]["id"])
+    await wait_volume_status(world, f"/v3/snapshots/{snapshot_id}", "snapshot", token)
+    return snapshot_id
+
+
+async def wait_snapshots_settled(world: World, tenant: Tenant, volume_id: str) -> None:
+    """A volume takes one snapshot at a time: until none of its snapshots is being made."""
+    token = tenant.callers["member"].token
+    for _ in range(500):
+        r = await world.call("volume", "GET", f"/v3/snapshots?volume_id={volume_id}",
+                             token=token, expect=200)
+        if all(s["status"] not in ("creating", "deleting") for s in r.json()["snapshots"]):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the snapshots of {volume_id} never settled")
+
+
+async def make_attachment(world: World, tenant: Tenant) -> str:
+    """A reserved attachment of a volume of its own (attaching changes the volume)."""
+    volume_id = await make_volume(world, tenant)
+    r = await world.call("volume", "POST", "/v3/attachments",
+                         token=tenant.callers["member"].token, expect=200, json={
+                             "attachment": {"volume_uuid": volume_id,
+                                            "instance_uuid": str(uuid.uuid4())}})
+    return str(r.json()["attachment"]["id"])
+
+
+async def _volume(world: World) -> None:
+    """A private volume type the own project may use, with an extra spec; QoS specs; and
+    in each project (quotas raised for the sweeps) an available volume with metadata, a
+    snapshot of it, an attachment, and a default type."""
+    r = await world.call("volume", "POST", "/v3/types", expect=200, json={"volume_type": {
+        "name": unique("sweep-type"), "os-volume-type-access:is_public": False,
+        "extra_specs": {"multiattach": "<is> False"}}})
+    world.shared["volume:type_id"] = type_id = r.json()["volume_type"]["id"]
+    await world.call("volume", "POST", f"/v3/types/{type_id}/action", expect=202, json={
+        "addProjectAccess": {"project": world.tenants["own"].project_id}})
+    r = await world.call("volume", "POST", "/v3/qos-specs", expect=200, json={"qos_specs": {
+        "name": unique("sweep-qos"), "sweep_key": "1"}})
+    world.shared["volume:qos_id"] = r.json()["qos_specs"]["id"]
+    for tenant in world.tenants.values():
+        project = tenant.project_id
+        await world.call("volume", "PUT", f"/v3/os-quota-sets/{project}", expect=200, json={
+            "quota_set": {"volumes": 500, "snapshots": 500, "gigabytes": 5000}})
+        await world.call("volume", "PUT", f"/v3/default-types/{project}", expect=200,
+                         json={"default_type": {"volume_type": "__DEFAULT__"}})
+        volume_id = await make_volume(world, tenant, metadata={"sweep_key": "1"})
+        tenant.ids["volume:volume_id"] = volume_id
+        tenant.ids["volume:snapshot_id"] = await make_snapshot(world, tenant, volume_id)
+        tenant.ids["volume:attachment_id"] = await make_attachment(world, tenant)

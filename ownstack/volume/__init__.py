@@ -1,0 +1,1 @@
+"""The volume service (Cinder's Block Storage v3 API) and its volume agent."""

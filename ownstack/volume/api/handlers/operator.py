@@ -1,0 +1,109 @@
+"""The operator's view: ``/os-quota-sets`` (a project's limits and usage; the admin
+changes them) and ``/os-services`` (the volume agents; the admin disables one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.db.base import utcnow
+from ownstack.volume.api.common import Version, body, query_flag, timestamp, version_of
+from ownstack.volume.api.schemas import operator as schemas
+from ownstack.volume.api.schemas.parameter_types import in_range
+from ownstack.volume.errors import NotSupported
+from ownstack.volume.objects import quotas, services
+from ownstack.volume.objects.models import VolumeService
+from ownstack.volume.state import Req
+
+_QUOTA = "volume_extension:quotas:"
+
+
+def _quota_target(req: Req, rule: str) -> str:
+    project_id = req.params["target_project_id"]
+    req.svc.enforce(req.ctx, _QUOTA + rule, {"project_id": project_id})
+    return project_id
+
+
+async def show_quota_set(req: Req) -> Response:
+    project_id = _quota_target(req, "show")
+    settings = req.svc.settings.quota
+    async with req.svc.read() as db:
+        limits = await quotas.limits(db, settings, project_id)
+        used = await quotas.usage(db, project_id) if query_flag(req, "usage") else None
+    body_: dict[str, Any] = {"id": project_id}
+    for name, limit in limits.items():
+        body_[name] = limit if used is None else {
+            "limit": limit, "in_use": used.get(name, 0), "reserved": 0, "allocated": 0}
+    return json_response({"quota_set": body_})
+
+
+async def show_quota_defaults(req: Req) -> Response:
+    project_id = _quota_target(req, "show")
+    return json_response({"quota_set": {"id": project_id,
+                                        **quotas.defaults(req.svc.settings.quota)}})
+
+
+async def update_quota_set(req: Req) -> Response:
+    project_id = _quota_target(req, "update")
+    data: dict[str, Any] = (await body(req, schemas.QUOTA_UPDATE))["quota_set"]
+    values = {name: in_range(value, name, -1) for name, value in data.items()}
+    async with req.svc.write() as db:
+        await quotas.set_limits(db, project_id, values)
+        limits = await quotas.limits(db, req.svc.settings.quota, project_id)
+    return json_response({"quota_set": limits})
+
+
+async def revert_quota_set(req: Req) -> Response:
+    project_id = _quota_target(req, "delete")
+    async with req.svc.write() as db:
+        await quotas.revert_limits(db, project_id)
+    return empty_response(200)
+
+
+# --- services --------------------------------------------------------------------------------
+
+def _service(req: Req, row: VolumeService, version: Version) -> dict[str, Any]:
+    settings = req.svc.settings
+    up = services.is_up(row, utcnow(), settings.service_down_time)
+    body_: dict[str, Any] = {
+        "binary": row.binary, "host": services.display_host(row.host, row.backend),
+        "zone": row.availability_zone, "status": "disabled" if row.disabled else "enabled",
+        "state": "up" if up else "down", "updated_at": timestamp(row.last_seen),
+        "disabled_reason": row.disabled_reason}
+    if version >= Version(3, 7):
+        body_["cluster"] = None
+    if version >= Version(3, 49):
+        body_["backend_state"] = "up" if up else "down"
+    body_["replication_status"] = "disabled"
+    body_["active_backend_id"] = None
+    body_["frozen"] = False
+    return body_
+
+
+async def list_services(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "volume_extension:services:index")
+    async with req.svc.read() as db:
+        rows = await services.list_services(db, host=req.query.get("host"),
+                                            binary=req.query.get("binary"))
+    version = version_of(req)
+    return json_response({"services": [_service(req, row, version) for row in rows]})
+
+
+async def update_service(req: Req) -> Response:
+    req.svc.enforce(req.ctx, "volume_extension:services:update")
+    action = req.params["action"]
+    if action in ("freeze", "thaw", "failover_host", "failover", "set-log", "get-log"):
+        raise NotSupported(f"os-services/{action}")
+    if action not in ("enable", "disable", "disable-log-reason"):
+        raise NotSupported(f"os-services/{action}")
+    data: dict[str, Any] = await body(req, schemas.SERVICE_UPDATE)
+    disabled = action != "enable"
+    reason = data.get("disabled_reason") if action == "disable-log-reason" else None
+    binary = str(data.get("binary") or services.BINARY)
+    async with req.svc.write() as db:
+        row = await services.set_disabled(db, str(data["host"]), binary, disabled, reason)
+    return json_response({"host": services.display_host(row.host, row.backend),
+                          "binary": row.binary, "status": "disabled" if disabled
+                          else "enabled", "disabled": disabled, "disabled_reason": reason})

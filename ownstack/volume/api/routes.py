@@ -1,0 +1,105 @@
+"""Block Storage v3: every URL, method and handler in one table.
+
+Each resource is served at ``/v3/{project_id}/...`` and at ``/v3/...``
+(:func:`~ownstack.volume.api.common.both_forms`); every handler runs behind microversion
+negotiation (``OpenStack-API-Version: volume 3.x``, echoed with ``Vary``); an unknown
+method gets a 405 with a generated ``Allow`` header.
+"""
+
+from __future__ import annotations
+
+from ownstack.common.api.routing import RouteTable
+from ownstack.volume.api.common import both_forms
+from ownstack.volume.api.handlers import (
+    attachments,
+    operator,
+    qos_specs,
+    root,
+    snapshots,
+    types,
+    volume_actions,
+    volumes,
+)
+from ownstack.volume.microversions import MICROVERSIONS
+
+_VOLUME = "/volumes/{volume_id}"
+_SNAPSHOT = "/snapshots/{snapshot_id}"
+_TYPE = "/types/{type_id}"
+_QOS = "/qos-specs/{qos_id}"
+
+ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
+    "/": {"GET": root.list_versions},
+    "/v3": {"GET": root.show_version},
+    **both_forms({
+        "/extensions": {"GET": root.list_extensions},
+        "/os-availability-zone": {"GET": root.list_availability_zones},
+        "/limits": {"GET": root.show_limits},
+        "/resource_filters": {"GET": root.list_resource_filters},
+        # Volumes.
+        "/volumes": {"GET": volumes.list_volumes, "POST": volumes.create_volume},
+        "/volumes/detail": {"GET": volumes.list_volumes_detail},
+        "/volumes/summary": {"GET": volumes.volume_summary},
+        _VOLUME: {"GET": volumes.show_volume, "PUT": volumes.update_volume,
+                  "DELETE": volumes.delete_volume},
+        f"{_VOLUME}/action": {"POST": volume_actions.volume_action},
+        f"{_VOLUME}/metadata": {"GET": volumes.list_metadata,
+                                "POST": volumes.create_metadata,
+                                "PUT": volumes.replace_metadata},
+        f"{_VOLUME}/metadata/{{key}}": {"GET": volumes.show_metadata_item,
+                                        "PUT": volumes.set_metadata_item,
+                                        "DELETE": volumes.delete_metadata_item},
+        # Snapshots.
+        "/snapshots": {"GET": snapshots.list_snapshots, "POST": snapshots.create_snapshot},
+        "/snapshots/detail": {"GET": snapshots.list_snapshots_detail},
+        _SNAPSHOT: {"GET": snapshots.show_snapshot, "PUT": snapshots.update_snapshot,
+                    "DELETE": snapshots.delete_snapshot},
+        f"{_SNAPSHOT}/action": {"POST": snapshots.snapshot_action},
+        f"{_SNAPSHOT}/metadata": {"GET": snapshots.list_metadata,
+                                  "POST": snapshots.create_metadata,
+                                  "PUT": snapshots.replace_metadata},
+        f"{_SNAPSHOT}/metadata/{{key}}": {"GET": snapshots.show_metadata_item,
+                                          "PUT": snapshots.set_metadata_item,
+                                          "DELETE": snapshots.delete_metadata_item},
+        # Attachments (3.27+).
+        "/attachments": {"GET": attachments.list_attachments,
+                         "POST": attachments.create_attachment},
+        "/attachments/detail": {"GET": attachments.list_attachments_detail},
+        "/attachments/{attachment_id}": {"GET": attachments.show_attachment,
+                                         "PUT": attachments.update_attachment,
+                                         "DELETE": attachments.delete_attachment},
+        "/attachments/{attachment_id}/action": {"POST": attachments.attachment_action},
+        # Volume types.
+        "/types": {"GET": types.list_types, "POST": types.create_type},
+        "/types/default": {"GET": types.show_default_type},
+        _TYPE: {"GET": types.show_type, "PUT": types.update_type,
+                "DELETE": types.delete_type},
+        f"{_TYPE}/extra_specs": {"GET": types.list_extra_specs,
+                                 "POST": types.create_extra_specs},
+        f"{_TYPE}/extra_specs/{{key}}": {"GET": types.show_extra_spec,
+                                         "PUT": types.update_extra_spec,
+                                         "DELETE": types.delete_extra_spec},
+        f"{_TYPE}/os-volume-type-access": {"GET": types.list_type_access},
+        f"{_TYPE}/action": {"POST": types.type_action},
+        "/default-types": {"GET": types.list_default_types},
+        "/default-types/{target_project_id}": {"GET": types.show_default_type_of,
+                                               "PUT": types.set_default_type,
+                                               "DELETE": types.unset_default_type},
+        # QoS specs.
+        "/qos-specs": {"GET": qos_specs.list_qos_specs, "POST": qos_specs.create_qos_specs},
+        _QOS: {"GET": qos_specs.show_qos_specs, "PUT": qos_specs.update_qos_specs,
+               "DELETE": qos_specs.delete_qos_specs},
+        f"{_QOS}/delete_keys": {"PUT": qos_specs.delete_qos_keys},
+        f"{_QOS}/associations": {"GET": qos_specs.list_associations},
+        f"{_QOS}/associate": {"GET": qos_specs.associate},
+        f"{_QOS}/disassociate": {"GET": qos_specs.disassociate},
+        f"{_QOS}/disassociate_all": {"GET": qos_specs.disassociate_all},
+        # The operator's view.
+        "/os-quota-sets/{target_project_id}": {"GET": operator.show_quota_set,
+                                               "PUT": operator.update_quota_set,
+                                               "DELETE": operator.revert_quota_set},
+        "/os-quota-sets/{target_project_id}/defaults": {
+            "GET": operator.show_quota_defaults},
+        "/os-services": {"GET": operator.list_services},
+        "/os-services/{action}": {"PUT": operator.update_service},
+    }),
+})

@@ -1,0 +1,21 @@
+"""Quota sets and services, after Cinder's ``schemas/quotas.py`` and ``services.py``."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ownstack.common.api.schema import Validator
+from ownstack.volume.api.schemas.parameter_types import QUOTA_LIMIT, wrapped
+
+# volume.quota's resources; a test checks that the two agree.
+QUOTA_RESOURCES: Final = ("volumes", "snapshots", "gigabytes", "per_volume_gigabytes")
+QUOTA_UPDATE: Final = Validator(wrapped("quota_set", {name: QUOTA_LIMIT
+                                                      for name in QUOTA_RESOURCES},
+                                        min_properties=1))
+
+
+SERVICE_UPDATE: Final = Validator({
+    "type": "object", "required": ["host"], "additionalProperties": False,
+    "properties": {"host": {"type": "string", "minLength": 1, "maxLength": 255},
+                   "binary": {"type": "string", "minLength": 1, "maxLength": 255},
+                   "disabled_reason": {"type": ["string", "null"], "maxLength": 255}}})

@@ -1,0 +1,30 @@
+"""Snapshot create and update, after Cinder's ``schemas/snapshots.py``."""
+
+from __future__ import annotations
+
+from typing import Any, Final, cast
+
+from ownstack.common.api.schema import Validator
+from ownstack.volume.api.schemas.parameter_types import (
+    BOOLEAN,
+    DESCRIPTION,
+    METADATA,
+    NAME,
+    NULLABLE_METADATA,
+    UUID,
+    one,
+    wrapped,
+)
+
+_SPELLINGS: Final[list[Any]] = list(cast(list[Any], BOOLEAN["enum"]))
+CREATE: Final = Validator(wrapped("snapshot", {
+    "volume_id": UUID, "force": {**BOOLEAN, "type": ["boolean", "string", "null"],
+                                 "enum": [*_SPELLINGS, None]},
+    "name": NAME, "description": DESCRIPTION, "display_name": NAME,
+    "display_description": DESCRIPTION, "metadata": NULLABLE_METADATA}, ["volume_id"]))
+UPDATE: Final = Validator(wrapped("snapshot", {
+    "name": NAME, "description": DESCRIPTION, "display_name": NAME,
+    "display_description": DESCRIPTION}, min_properties=1))
+METADATA_BODY: Final = Validator(one("metadata", METADATA))
+METADATA_ITEM: Final = Validator(one("meta", {**METADATA, "minProperties": 1,
+                                              "maxProperties": 1}))

@@ -1,0 +1,221 @@
+"""The volume service's error body, as Cinder's ``wsgi.Fault`` writes it, and its domain
+errors.
+
+Cinder names the body's one key after the status, as Nova does::
+
+    {"itemNotFound": {"code": 404, "message": "Volume 5f0c... could not be found."}}
+
+A status Cinder has no name for is a ``computeFault`` (Cinder kept Nova's name). A 401
+comes from keystonemiddleware in front of Cinder, so it has that middleware's shape.
+Quota errors are Cinder's 413 ``overLimit``. Codes are constants: never renamed or reused.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ownstack.common.errors import BadRequest, Conflict, NotFound, OwnstackError
+
+FAULT_NAMES: Final = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+DEFAULT_FAULT: Final = "computeFault"
+
+
+def format_error(exc: OwnstackError, request_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    if exc.status == 401:
+        return {"error": {"code": 401, "title": "Unauthorized", "message": exc.message}}, {}
+    name = FAULT_NAMES.get(exc.status, DEFAULT_FAULT)
+    return {name: {"code": exc.status, "message": exc.message}}, {}
+
+
+class ConcurrentUpdate(Conflict):
+    code = "volume.concurrent_update"
+    message = "Another request changed the same volume at the same time; retry."
+
+
+class VolumeNotFound(NotFound):
+    code = "volume.volume_not_found"
+
+    def __init__(self, volume_id: str) -> None:
+        super().__init__(f"Volume {volume_id} could not be found.")
+
+
+class SnapshotNotFound(NotFound):
+    code = "volume.snapshot_not_found"
+
+    def __init__(self, snapshot_id: str) -> None:
+        super().__init__(f"Snapshot {snapshot_id} could not be found.")
+
+
+class VolumeTypeNotFound(NotFound):
+    code = "volume.type_not_found"
+
+    def __init__(self, type_id: str, *, by_name: bool = False) -> None:
+        super().__init__(f"Volume type with name {type_id} could not be found." if by_name
+                         else f"Volume type {type_id} could not be found.")
+
+
+class AttachmentNotFound(NotFound):
+    code = "volume.attachment_not_found"
+
+    def __init__(self, attachment_id: str) -> None:
+        super().__init__(f"Volume attachment could not be found with filter: "
+                         f"attachment_id = {attachment_id}.")
+
+
+class MetadataNotFound(NotFound):
+    code = "volume.metadata_not_found"
+
+    def __init__(self, kind: str, owner_id: str, key: str) -> None:
+        super().__init__(f"{kind} {owner_id} has no metadata with key {key}.")
+
+
+class ExtraSpecNotFound(NotFound):
+    code = "volume.extra_spec_not_found"
+
+    def __init__(self, type_id: str, key: str) -> None:
+        super().__init__(f"Volume Type {type_id} has no extra specs with key {key}.")
+
+
+class QosSpecsNotFound(NotFound):
+    code = "volume.qos_specs_not_found"
+
+    def __init__(self, specs_id: str) -> None:
+        super().__init__(f"No such QoS spec {specs_id}.")
+
+
+class InvalidInput(BadRequest):
+    code = "volume.invalid_input"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid input received: {reason}")
+
+
+class InvalidVolume(BadRequest):
+    """Cinder's ``InvalidVolume``: the volume is not in a state for the request (a 400 in
+    Cinder, not a 409)."""
+
+    code = "volume.invalid_volume"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid volume: {reason}")
+
+
+class InvalidSnapshot(BadRequest):
+    code = "volume.invalid_snapshot"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid snapshot: {reason}")
+
+
+class InvalidVolumeType(BadRequest):
+    code = "volume.invalid_volume_type"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid volume type: {reason}")
+
+
+class InvalidAttachment(BadRequest):
+    code = "volume.invalid_attachment"
+
+
+class VolumeTypeExists(Conflict):
+    code = "volume.type_exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Volume Type {name} already exists.")
+
+
+class VolumeTypeAccessExists(Conflict):
+    code = "volume.type_access_exists"
+
+    def __init__(self, type_id: str, project_id: str) -> None:
+        super().__init__(f"Volume type access for {type_id} / {project_id} combination "
+                         "already exists.")
+
+
+class VolumeTypeAccessNotFound(NotFound):
+    code = "volume.type_access_not_found"
+
+    def __init__(self, type_id: str, project_id: str) -> None:
+        super().__init__(f"Volume type access not found for {type_id} / {project_id} "
+                         "combination.")
+
+
+class QosSpecsExists(Conflict):
+    code = "volume.qos_specs_exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"QoS Specs {name} already exists.")
+
+
+class QosSpecsInUse(BadRequest):
+    code = "volume.qos_specs_in_use"
+
+    def __init__(self, specs_id: str) -> None:
+        super().__init__(f"QoS Specs {specs_id} is still associated with entities.")
+
+
+class AttachmentConflict(Conflict):
+    code = "volume.attachment_conflict"
+
+
+class OverQuota(OwnstackError):
+    """Cinder's quota errors, 413 ``overLimit``, one message per resource."""
+
+    status = 413
+    code = "volume.over_quota"
+
+    def __init__(self, resource: str, requested: int, used: int, allowed: int) -> None:
+        if resource == "gigabytes":
+            message = (f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
+                       f"exceeds allowed gigabytes quota. Requested {requested}G, quota is "
+                       f"{allowed}G and {used}G has been consumed.")
+        elif resource == "per_volume_gigabytes":
+            message = (f"VolumeSizeExceedsLimit: Requested volume size {requested}G is "
+                       f"larger than maximum allowed limit {allowed}G.")
+        else:
+            kind = "volumes" if resource == "volumes" else "snapshots"
+            message = (f"Maximum number of {kind} allowed ({allowed}) exceeded for quota "
+                       f"'{resource}'.")
+        super().__init__(message)
+
+
+class QuotaBelowUsage(BadRequest):
+    code = "volume.quota_below_usage"
+
+    def __init__(self, resource: str, limit: int, used: int) -> None:
+        super().__init__(f"Invalid input received: Quota limit {limit} for {resource} must "
+                         f"be greater than or equal to already used and reserved {used}.")
+
+
+class NotSupported(BadRequest):
+    """A real Cinder feature ownstack does not serve yet: a clear 400, never a no-op."""
+
+    code = "volume.not_supported"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is not supported by ownstack yet.")
+
+
+class ImageServiceUnavailable(OwnstackError):
+    status = 503
+    code = "volume.image_service_unavailable"
+    message = "The image service failed to answer; retry later."
+
+
+class ServiceNotFound(NotFound):
+    code = "volume.service_not_found"
+
+    def __init__(self, host: str, binary: str) -> None:
+        super().__init__(f"Service {binary} on host {host} could not be found.")

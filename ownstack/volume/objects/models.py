@@ -1,0 +1,220 @@
+"""Volume tables, prefixed ``volume_``: services share one database.
+
+A volume row *is* the desired state its host's agent works toward (decision 41): its
+``status`` says what the agent has to do (``creating``, ``deleting``, ``extending``,
+``uploading``, ``reverting``), ``task`` holds the arguments of that work, and the agent's
+report moves it on. ``status_at`` is when the status last changed, which the sweeps read
+(an attach that compute never finished, a task whose agent is gone).
+
+Quotas are counted from these rows under a per-project lock (:class:`ProjectLock`), as
+compute counts servers: a volume counts from its insert until its row is removed.
+Metadata lives in tables of its own, so that list filters on it are SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ownstack.common.db.base import TABLE_OPTIONS, Base, UTCDateTime, utcnow
+
+UUID_LENGTH = 36
+PROJECT_LENGTH = 255
+NAME_LENGTH = 255
+DESCRIPTION_LENGTH = 255
+STATUS_LENGTH = 32
+
+
+class VolumeType(Base):
+    __tablename__ = "volume_types"
+    __table_args__ = (UniqueConstraint("name", name="uq_volume_types_name"), TABLE_OPTIONS)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    qos_specs_id: Mapped[str | None] = mapped_column(
+        ForeignKey("volume_qos_specs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExtraSpec(Base):
+    __tablename__ = "volume_type_extra_specs"
+    __table_args__ = (TABLE_OPTIONS,)
+    type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class TypeProject(Base):
+    """A project that may use a private volume type."""
+
+    __tablename__ = "volume_type_projects"
+    __table_args__ = (TABLE_OPTIONS,)
+    type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), primary_key=True)
+
+
+class DefaultType(Base):
+    """A project's own default volume type (3.62), over ``volume.default_volume_type``."""
+
+    __tablename__ = "volume_default_types"
+    __table_args__ = (TABLE_OPTIONS,)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), primary_key=True)
+    type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"), index=True)
+
+
+class QosSpecs(Base):
+    __tablename__ = "volume_qos_specs"
+    __table_args__ = (UniqueConstraint("name", name="uq_volume_qos_specs_name"), TABLE_OPTIONS)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    consumer: Mapped[str] = mapped_column(String(16), default="back-end")
+    specs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Volume(Base):
+    __tablename__ = "volume_volumes"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
+    size: Mapped[int] = mapped_column(Integer)                   # GiB
+    status: Mapped[str] = mapped_column(String(STATUS_LENGTH), index=True)
+    previous_status: Mapped[str | None] = mapped_column(String(STATUS_LENGTH))
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255), index=True)   # the agent's host
+    backend: Mapped[str | None] = mapped_column(String(64))            # its driver
+    type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"), index=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(UUID_LENGTH))
+    source_volid: Mapped[str | None] = mapped_column(String(UUID_LENGTH))
+    image_id: Mapped[str | None] = mapped_column(String(UUID_LENGTH))
+    bootable: Mapped[bool] = mapped_column(Boolean, default=False)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    multiattach: Mapped[bool] = mapped_column(Boolean, default=False)
+    provider_location: Mapped[str | None] = mapped_column(String(1024))
+    format: Mapped[str | None] = mapped_column(String(16))          # qcow2, raw, ...
+    # The arguments of the work ``status`` asks for (an upload's image, a revert's
+    # snapshot, an extend's old size), and the reason of the last failure.
+    task: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    image_metadata: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VolumeMetadata(Base):
+    __tablename__ = "volume_volume_metadata"
+    __table_args__ = (TABLE_OPTIONS,)
+    volume_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_volumes.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class Snapshot(Base):
+    __tablename__ = "volume_snapshots"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    volume_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_volumes.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(STATUS_LENGTH), index=True)
+    progress: Mapped[str] = mapped_column(String(8), default="0%")
+    provider_location: Mapped[str | None] = mapped_column(String(1024))
+    task: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SnapshotMetadata(Base):
+    __tablename__ = "volume_snapshot_metadata"
+    __table_args__ = (TABLE_OPTIONS,)
+    snapshot_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_snapshots.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class Attachment(Base):
+    """One attachment of a volume to a server (Cinder's ``volume_attachment``)."""
+
+    __tablename__ = "volume_attachments"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_volumes.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    instance_uuid: Mapped[str | None] = mapped_column(String(UUID_LENGTH), index=True)
+    attached_host: Mapped[str | None] = mapped_column(String(255))
+    mountpoint: Mapped[str | None] = mapped_column(String(255))
+    attach_mode: Mapped[str] = mapped_column(String(8), default="null")
+    # reserved, attaching, attached, detaching (Cinder's attach statuses)
+    attach_status: Mapped[str] = mapped_column(String(STATUS_LENGTH))
+    connector: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attach_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detach_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VolumeService(Base):
+    """One volume agent (``cinder-volume``) of one host, upserted by its heartbeats."""
+
+    __tablename__ = "volume_services"
+    __table_args__ = (UniqueConstraint("host", "binary", name="uq_volume_services_host"),
+                      TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(UUID_LENGTH))
+    host: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(64))
+    backend: Mapped[str] = mapped_column(String(64))
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Quota(Base):
+    __tablename__ = "volume_quotas"
+    __table_args__ = (TABLE_OPTIONS,)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class ProjectLock(Base):
+    """One row per project, updated first by every quota-counted create or extend, so
+    concurrent ones in a project take turns and each counts what the others committed."""
+
+    __tablename__ = "volume_project_locks"
+    __table_args__ = (TABLE_OPTIONS,)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)

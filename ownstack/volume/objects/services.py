@@ -1,0 +1,121 @@
+"""Volume services: the rows volume agents' heartbeats keep, and where a new volume goes.
+
+An agent reports itself over the bus (``report_service``, see :mod:`ownstack.volume.rpc`)
+at start-up and every ``volume.report_interval``: the row of its ``(host, binary)`` is
+upserted, settled by that unique constraint when two reports race. A service is *up*
+while its last report is younger than ``volume.service_down_time``. An admin may disable
+one (``os-services/disable``): it keeps its volumes but takes no new ones.
+
+Scheduling is the API's own, small, decision: a new blank or image volume goes to the up,
+enabled service of its zone with the most free space it reported; a volume made from a
+snapshot or another volume goes where its source is, since the file driver copies files.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownstack.common.db.base import utcnow
+from ownstack.volume.errors import ServiceNotFound
+from ownstack.volume.objects.models import VolumeService
+
+BINARY = "cinder-volume"
+
+
+def is_up(row: VolumeService, now: datetime, down_time: float) -> bool:
+    return now - row.last_seen <= timedelta(seconds=down_time)
+
+
+def display_host(host: str, backend: str) -> str:
+    """Cinder's ``host@backend``, as services and volumes show it."""
+    return f"{host}@{backend}"
+
+
+async def report(db: AsyncSession, payload: Mapping[str, Any]) -> VolumeService:
+    now = utcnow()
+    host = str(payload["host"])
+    values = {"backend": str(payload.get("backend") or ""),
+              "availability_zone": str(payload.get("availability_zone") or "nova"),
+              "capabilities": dict(payload.get("capabilities") or {})}
+    row = await find(db, host)
+    if row is None:
+        row = VolumeService(uuid=str(uuid.uuid4()), host=host, binary=BINARY, disabled=False,
+                            created_at=now, updated_at=now, last_seen=now, **values)
+        try:
+            async with db.begin_nested():
+                db.add(row)
+                await db.flush()
+            return row
+        except IntegrityError:
+            found = await find(db, host)
+            if found is None:
+                raise
+            row = found
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.last_seen = now
+    await db.flush()
+    return row
+
+
+async def find(db: AsyncSession, host: str) -> VolumeService | None:
+    return await db.scalar(sa.select(VolumeService).where(
+        VolumeService.host == host, VolumeService.binary == BINARY))
+
+
+async def list_services(db: AsyncSession, *, host: str | None = None,
+                        binary: str | None = None) -> list[VolumeService]:
+    stmt = sa.select(VolumeService).order_by(VolumeService.host, VolumeService.id)
+    if host is not None:
+        name, _, backend = host.partition("@")
+        stmt = stmt.where(VolumeService.host == name)
+        if backend:
+            stmt = stmt.where(VolumeService.backend == backend.partition("#")[0])
+    if binary is not None:
+        stmt = stmt.where(VolumeService.binary == binary)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def set_disabled(db: AsyncSession, host: str, binary: str, disabled: bool,
+                       reason: str | None) -> VolumeService:
+    """Disable or enable the service ``host`` (``host`` or ``host@backend``) names."""
+    rows = await list_services(db, host=host, binary=binary)
+    if not rows:
+        raise ServiceNotFound(host, binary)
+    for row in rows:
+        row.disabled = disabled
+        row.disabled_reason = reason if disabled else None
+        row.updated_at = utcnow()
+    await db.flush()
+    return rows[0]
+
+
+async def zones(db: AsyncSession, down_time: float) -> dict[str, bool]:
+    """Every zone with a volume service, and whether any of its services is up."""
+    now = utcnow()
+    found: dict[str, bool] = {}
+    for row in await list_services(db):
+        up = is_up(row, now, down_time) and not row.disabled
+        found[row.availability_zone] = found.get(row.availability_zone, False) or up
+    return found
+
+
+async def pick_host(db: AsyncSession, zone: str | None, down_time: float
+                    ) -> VolumeService | None:
+    """The up, enabled service (of ``zone``, when one is named) with the most free space
+    it reported; None when there is none."""
+    now = utcnow()
+    candidates = [row for row in await list_services(db)
+                  if not row.disabled and is_up(row, now, down_time)
+                  and (zone is None or row.availability_zone == zone)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda row: (float(row.capabilities.get("free_gb") or 0),
+                                            row.host))

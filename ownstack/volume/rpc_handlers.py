@@ -1,0 +1,187 @@
+"""The volume service's side of the bus (see :mod:`ownstack.volume.rpc`): the answers to
+agents' calls on topic ``volume``, the nudges it casts to ``volume.<host>``, and the
+sweeps that keep every volume out of a transitional status for good.
+
+The API process serves the topic, as the network service does: the rows are its, so
+agents' reports land in the same database its handlers write. Several API processes may
+serve it at once (competing consumers); every answer is one transaction. The sweeps
+(every ``SWEEP_INTERVAL``) roll back attaches and detaches compute never finished and
+fail in-use extends compute never confirmed (``volume.attach_timeout``), and fail agent
+work whose host's service is down
+(``volume.task_timeout``); each change is a compare-and-swap, so two API processes
+sweeping at once change a volume once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from ownstack.common.agent.tasks import TaskSet
+from ownstack.common.bus import Bus, BusError, Payload, Subscription
+from ownstack.common.clients.image import ImageClient, ImageClientError
+from ownstack.common.config import VolumeConfig
+from ownstack.common.db.database import Database
+from ownstack.common.errors import OwnstackError
+from ownstack.common.peers import Peers
+from ownstack.volume import rpc
+from ownstack.volume.notifier import ComputeNotifier
+from ownstack.volume.objects import actions, attachments, reports, services
+
+log = logging.getLogger(__name__)
+
+SERVERS: Final = 4              # messages of the topic handled at once by one process
+SWEEP_INTERVAL: Final = 10.0    # seconds between two sweeps
+
+Handler = Callable[[Payload], Awaitable[Any]]
+
+
+class UnknownMethod(ValueError):
+    def __init__(self, method: str) -> None:
+        super().__init__(f"the volume service has no method {method!r}")
+
+
+class VolumeRpc:
+    """Serves ``volume``, nudges agents and sweeps; started and stopped with the API."""
+
+    def __init__(self, db: Database, bus: Bus, peers: Peers, settings: VolumeConfig,
+                 notifier: ComputeNotifier, *, sweep_interval: float = SWEEP_INTERVAL
+                 ) -> None:
+        self.db = db
+        self.bus = bus
+        self.peers = peers
+        self.settings = settings
+        self.notifier = notifier
+        self.sweep_interval = sweep_interval
+        self._subscriptions: list[Subscription] = []
+        self._tasks = TaskSet()
+        self._handlers: dict[str, Handler] = {
+            "report_service": self.report_service,
+            "host_volumes": self.host_volumes,
+            "get_volume": self.get_volume,
+            "get_snapshot": self.get_snapshot,
+            "volume_done": self.volume_done,
+            "snapshot_done": self.snapshot_done,
+        }
+
+    async def start(self) -> None:
+        for _ in range(SERVERS):
+            self._subscriptions.append(await self.bus.serve(rpc.VOLUME_TOPIC, self.handle))
+        if self.sweep_interval > 0:
+            self._tasks.spawn(self._sweep_forever())
+
+    async def stop(self) -> None:
+        for subscription in self._subscriptions:
+            await subscription.cancel()
+        self._subscriptions.clear()
+        await self._tasks.cancel()
+
+    async def handle(self, method: str, payload: Payload) -> Any:
+        handler = self._handlers.get(method)
+        if handler is None:
+            raise UnknownMethod(method)
+        return await handler(payload)
+
+    # -- calls from agents --------------------------------------------------------------
+
+    async def report_service(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.write() as session:
+            row = await services.report(session, payload)
+            return {"id": row.id, "disabled": row.disabled}
+
+    async def host_volumes(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            volumes, snapshots = await reports.host_state(session, str(payload["host"]))
+        return {"volumes": volumes, "snapshots": snapshots}
+
+    async def get_volume(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            return {"volume": await reports.get_volume(session, str(payload["volume_id"]))}
+
+    async def get_snapshot(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.read() as session:
+            return {"snapshot": await reports.get_snapshot(session,
+                                                           str(payload["snapshot_id"]))}
+
+    async def volume_done(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.write() as session:
+            applied = await reports.volume_done(session, dict(payload))
+        await self._after(applied)
+        return {"applied": applied.applied, "status": applied.status}
+
+    async def snapshot_done(self, payload: Payload) -> dict[str, Any]:
+        async with self.db.write() as session:
+            applied = await reports.snapshot_done(session, dict(payload))
+        return {"applied": applied.applied, "status": applied.status}
+
+    async def _after(self, applied: reports.Applied) -> None:
+        """What a change tells others once committed: the image service of an upload
+        that failed (its image deleted)."""
+        if applied.image_to_delete:
+            self._tasks.spawn(self._delete_image(applied.image_to_delete))
+
+    async def _delete_image(self, image_id: str) -> None:
+        client = ImageClient(self.peers.url("image"), self.peers.service_auth(),
+                             transport=self.peers.transport("image"))
+        try:
+            await client.delete(image_id)
+        except (ImageClientError, OwnstackError) as exc:
+            log.warning("could not delete image %s of a failed upload: %s", image_id, exc)
+        finally:
+            await client.aclose()
+
+    # -- nudges to agents ---------------------------------------------------------------
+
+    async def volume_changed(self, host: str | None, volume_id: str) -> None:
+        """Tell ``host``'s agent to look at a volume now; only a nudge (its resync
+        would), so a bus that is down is logged, never an error of the request's."""
+        await self._cast(host, "volume_changed", {"volume_id": volume_id})
+
+    async def snapshot_changed(self, host: str | None, snapshot_id: str) -> None:
+        await self._cast(host, "snapshot_changed", {"snapshot_id": snapshot_id})
+
+    async def describe_volume(self, host: str, volume_id: str) -> dict[str, Any] | None:
+        answer = await self.bus.call(rpc.agent_topic(host), "describe_volume",
+                                     {"volume_id": volume_id}, timeout=10)
+        details = answer.get("details") if isinstance(answer, dict) else None
+        return dict(details) if isinstance(details, dict) else None
+
+    async def _cast(self, host: str | None, method: str, payload: dict[str, Any]) -> None:
+        if not host:
+            return
+        try:
+            await self.bus.cast(rpc.agent_topic(host), method, payload)
+        except BusError as exc:
+            log.warning("could not tell the volume agent of %s (%s): %s; its resync will",
+                        host, method, exc)
+
+    # -- sweeps -------------------------------------------------------------------------
+
+    async def sweep(self) -> list[str]:
+        """One sweep; the ids of the volumes and snapshots it changed."""
+        async with self.db.write() as session:
+            changed = await attachments.roll_back_stale(session,
+                                                        self.settings.attach_timeout)
+        async with self.db.write() as session:
+            changed += await actions.fail_unconfirmed_extends(session,
+                                                              self.settings.attach_timeout)
+        async with self.db.write() as session:
+            changed += await reports.fail_orphaned_work(
+                session, down_time=self.settings.service_down_time,
+                timeout=self.settings.task_timeout)
+        if changed:
+            log.warning("volume sweep: %d volume(s) or snapshot(s) left a transitional "
+                        "status: %s", len(changed), ", ".join(changed))
+        return changed
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                await self.sweep()
+            except OwnstackError as exc:        # a lost race: the next sweep looks again
+                log.info("volume sweep: %s", exc)
+            except Exception:
+                log.exception("volume sweep failed")
