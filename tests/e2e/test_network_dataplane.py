@@ -179,6 +179,36 @@ def test_security_group_rules_apply_to_running_guests(net: Net) -> None:
     assert net.wait_ssh(net.fip) == "vm1"
 
 
+def test_a_remote_group_rule_admits_its_members_and_refuses_others(net: Net) -> None:
+    """vm2 only in `peers`, whose one ingress rule admits ICMP from `peers`' members: vm1
+    cannot ping it; once vm1's port joins `peers` (a set rewritten, no rule changed) it
+    can; once it leaves, it cannot again."""
+    cloud = net.env.cloud
+    net.wait_ssh(net.fip)
+    vm2 = net.address("vm2", "demo-net")
+    (port1,) = [p["ID"] for p in cloud.osc_json("port", "list", "--server", "vm1")]
+    (port2,) = [p["ID"] for p in cloud.osc_json("port", "list", "--server", "vm2")]
+
+    def pings() -> bool:
+        return net.ssh(net.fip, "ping", "-c", "1", "-W", "2", vm2, check=False).returncode == 0
+
+    cloud.osc("security", "group", "create", "peers")
+    cloud.osc("security", "group", "rule", "create", "--ingress", "--protocol", "icmp",
+              "--remote-group", "peers", "peers")
+    try:
+        cloud.osc("port", "set", "--no-security-group", "--security-group", "peers", port2)
+        wait_until("vm1, no member, refused by vm2", lambda: not pings(), 30)
+        cloud.osc("port", "set", "--security-group", "peers", port1)
+        wait_until("vm1, a member, admitted by vm2", pings, 30)
+        cloud.osc("port", "unset", "--security-group", "peers", port1)
+        wait_until("vm1, no longer a member, refused again", lambda: not pings(), 30)
+    finally:
+        cloud.osc("port", "set", "--no-security-group", "--security-group", "default", port2)
+        cloud.osc("port", "unset", "--security-group", "peers", port1, expect_ok=False)
+        cloud.osc("security", "group", "delete", "peers", expect_ok=False)
+    wait_until("vm2 back in default", pings, 30)
+
+
 def test_two_networks_joined_by_a_router_reach_each_other(net: Net) -> None:
     cloud = net.env.cloud
     cloud.osc("network", "create", "net2")
