@@ -329,6 +329,17 @@ def test_an_interface_is_hot_plugged_into_a_running_guest_and_out_again(net: Net
     routes = net.ssh(net.fip, "ip", "route").stdout.splitlines()
     default = [route for route in routes if route.startswith("default")]
     assert len(default) == 1 and "dev eth0" in default[0], routes
+    # A network with no router has no way out: asked on that NIC's link, r1's external
+    # address is nobody's there; through eth0 and r1 it answers.
+    gateway = cloud.osc_json("router", "show", "r1")["external_gateway_info"]
+    outside = gateway["external_fixed_ips"][0]["ip_address"]
+    net.ssh(net.fip, "ip", "route", "add", f"{outside}/32", "dev", nic)
+    try:
+        alone = net.ssh(net.fip, "ping", "-c", "2", "-W", "2", outside, check=False)
+        assert alone.returncode != 0, alone.stdout
+    finally:
+        net.ssh(net.fip, "ip", "route", "del", f"{outside}/32", "dev", nic, check=False)
+    net.ssh(net.fip, "ping", "-c", "1", "-W", "2", outside)
     cloud.osc("server", "remove", "port", "vm1", port["id"])
     wait_until("the NIC gone from the guest", lambda: mac not in net.ssh(
         net.fip, "cat", "/sys/class/net/*/address", check=False).stdout, SSH_TIMEOUT)
