@@ -24,9 +24,9 @@ from ownstack.volume.errors import (
     ConcurrentUpdate,
     InvalidSnapshot,
     InvalidVolume,
-    MetadataNotFound,
     SnapshotNotFound,
 )
+from ownstack.volume.objects import metadata as _metadata
 from ownstack.volume.objects import quotas, volumes
 from ownstack.volume.objects.listing import (
     Filter,
@@ -169,30 +169,16 @@ async def metadata_of(db: AsyncSession, ids: list[str]) -> dict[str, dict[str, s
 
 async def replace_metadata(db: AsyncSession, snapshot: Snapshot,
                            metadata: Mapping[str, str]) -> None:
-    await db.execute(sa.delete(SnapshotMetadata).where(
-        SnapshotMetadata.snapshot_id == snapshot.id))
-    for key, value in metadata.items():
-        db.add(SnapshotMetadata(snapshot_id=snapshot.id, key=key, value=value))
-    await db.flush()
+    await _metadata.replace(db, SnapshotMetadata, "snapshot_id", snapshot.id, metadata)
 
 
 async def merge_metadata(db: AsyncSession, snapshot: Snapshot, metadata: Mapping[str, str]
                          ) -> None:
-    for key, value in metadata.items():
-        row = await db.get(SnapshotMetadata, (snapshot.id, key))
-        if row is None:
-            db.add(SnapshotMetadata(snapshot_id=snapshot.id, key=key, value=value))
-        else:
-            row.value = value
-    await db.flush()
+    await _metadata.merge(db, SnapshotMetadata, "snapshot_id", snapshot.id, metadata)
 
 
 async def delete_metadata(db: AsyncSession, snapshot: Snapshot, key: str) -> None:
-    row = await db.get(SnapshotMetadata, (snapshot.id, key))
-    if row is None:
-        raise MetadataNotFound("Snapshot", snapshot.id, key)
-    await db.delete(row)
-    await db.flush()
+    await _metadata.delete(db, SnapshotMetadata, "Snapshot", snapshot.id, key)
 
 
 async def delete(db: AsyncSession, snapshot: Snapshot, volume: Volume | None, *,

@@ -27,10 +27,10 @@ from ownstack.volume.errors import (
     ConcurrentUpdate,
     InvalidInput,
     InvalidVolume,
-    MetadataNotFound,
     SnapshotNotFound,
     VolumeNotFound,
 )
+from ownstack.volume.objects import metadata as _metadata
 from ownstack.volume.objects import quotas, services, types
 from ownstack.volume.objects.listing import (
     Filter,
@@ -332,31 +332,18 @@ async def metadata_of(db: AsyncSession, volume: Volume) -> dict[str, str]:
     return (await details(db, [volume]))[volume.id].metadata
 
 
-async def replace_metadata(db: AsyncSession, volume: Volume, metadata: Mapping[str, str]
-                           ) -> None:
-    await db.execute(sa.delete(VolumeMetadata).where(VolumeMetadata.volume_id == volume.id))
-    for key, value in metadata.items():
-        db.add(VolumeMetadata(volume_id=volume.id, key=key, value=value))
-    await db.flush()
+async def replace_metadata(db: AsyncSession, volume: Volume,
+                           metadata: Mapping[str, str]) -> None:
+    await _metadata.replace(db, VolumeMetadata, "volume_id", volume.id, metadata)
 
 
 async def merge_metadata(db: AsyncSession, volume: Volume, metadata: Mapping[str, str]
                          ) -> None:
-    for key, value in metadata.items():
-        row = await db.get(VolumeMetadata, (volume.id, key))
-        if row is None:
-            db.add(VolumeMetadata(volume_id=volume.id, key=key, value=value))
-        else:
-            row.value = value
-    await db.flush()
+    await _metadata.merge(db, VolumeMetadata, "volume_id", volume.id, metadata)
 
 
 async def delete_metadata(db: AsyncSession, volume: Volume, key: str) -> None:
-    row = await db.get(VolumeMetadata, (volume.id, key))
-    if row is None:
-        raise MetadataNotFound("Volume", volume.id, key)
-    await db.delete(row)
-    await db.flush()
+    await _metadata.delete(db, VolumeMetadata, "Volume", volume.id, key)
 
 
 async def check_not_busy(db: AsyncSession, volume: Volume, action: str) -> None:
