@@ -16,7 +16,7 @@ from starlette.responses import Response
 from ownstack.common.api.app import json_response
 from ownstack.common.api.microversion import Version, at_least, version_of
 from ownstack.common.api.pagination import next_link
-from ownstack.common.api.routing import Handler, is_public
+from ownstack.common.api.routing import Handler, is_public, public
 from ownstack.common.api.schema import Validator
 from ownstack.common.booleans import parse_bool
 from ownstack.common.db.base import utc_text
@@ -53,9 +53,7 @@ def _project_checked(handler: Handler) -> Handler:
         return result
     checked.__name__ = getattr(handler, "__name__", "handler")
     checked.__qualname__ = getattr(handler, "__qualname__", "handler")
-    if is_public(handler):
-        checked.__ownstack_public__ = True  # type: ignore[attr-defined]
-    return checked
+    return public(checked) if is_public(handler) else checked
 
 
 def _project_part(req: Req) -> str:
