@@ -6,33 +6,11 @@ service (or Nova, later) opens such an image, it reads a host file, such as
 ``/etc/shadow`` or another tenant's image, as if it were part of the guest's disk. That
 is the class of attack behind OSSA-2024-001 (CVE-2024-32498) and several before it. So
 every upload is inspected before its image becomes ``active``, and refused with a 400
-(:class:`BadImageData`) when any rule below fails.
+(:class:`BadImageData`) when any rule fails.
 
-The rules live in :mod:`ownstack.common.disk_format`, which the volume agent applies too
-(to an image it copies into a volume). Two layers, the second being authoritative:
-
-1. A header pre-check in Python, before any tool opens the file, so that ``qemu-img``
-   itself never follows a reference: a qcow2 header with a backing file, an external data
-   file or encryption, and a VMDK text descriptor (which can only point at other files),
-   are refused outright.
-2. ``qemu-img info --output=json --force-share <path>`` under ``prlimit`` (address space
-   ``memory_mb`` MiB, ``timeout`` CPU seconds) and a wall-clock ``timeout`` (the process
-   is killed when it expires). Format probing is left to qemu-img (no ``-f``), so the
-   detected format is what a hypervisor probing the file would see. Its answer must pass:
-
-   - **format match**: the declared ``disk_format`` must match the detected format:
-     qcow2->qcow2, raw->raw, vmdk->vmdk, vdi->vdi, vhd->vpc, vhdx->vhdx,
-     ploop->parallels; iso, ami, ari and aki accept raw (an ISO is probed as raw). So a
-     "raw" image whose bytes are qcow2 (with a backing file: the classic exploit), VMDK,
-     LUKS, ... is refused;
-   - **no backing file** (``backing-filename``, ``full-backing-filename``);
-   - **no external data file** (qcow2 ``format-specific.data.data-file``);
-   - **no encryption** (``encrypted``, qcow2 ``encrypt``): the service cannot read it;
-   - **VMDK**: ``create-type`` is ``monolithicSparse`` or ``streamOptimized``, and every
-     extent's file is the image itself;
-   - **qemu-img must succeed**: data it cannot parse (junk declared as qcow2), a timeout
-     or a resource limit hit are a 400 with qemu-img's message (the store path removed),
-     never a 500.
+The rules, and why each exists, are :mod:`ownstack.common.disk_format`'s, which the volume
+agent applies too (to an image it copies into a volume); this module turns a broken rule
+into the image service's 400 (:class:`BadImageData`) and removes the store path.
 """
 
 from __future__ import annotations

@@ -7,18 +7,20 @@ the snapshot in ``creating``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.errors import BadRequest
 from ownstack.volume.api import common
 from ownstack.volume.api.common import body, flag, version_of
+from ownstack.volume.api.handlers.metadata import MetadataRoutes, Rules
 from ownstack.volume.api.schemas import snapshots as schemas
 from ownstack.volume.api.schemas.actions import SNAPSHOT_ACTIONS
 from ownstack.volume.api.views import snapshots as views
-from ownstack.volume.errors import InvalidInput, MetadataNotFound, NotSupported
+from ownstack.volume.errors import InvalidInput, NotSupported
 from ownstack.volume.objects import listing
 from ownstack.volume.objects import snapshots as objects
 from ownstack.volume.objects import volumes as volume_objects
@@ -150,61 +152,20 @@ async def snapshot_action(req: Req) -> Response:
 
 # --- metadata --------------------------------------------------------------------------------
 
-async def list_metadata(req: Req) -> Response:
-    snapshot = await load(req, "volume:get_snapshot_metadata")
-    async with req.svc.read() as db:
-        metadata = (await objects.metadata_of(db, [snapshot.id]))[snapshot.id]
-    return json_response({"metadata": metadata})
+async def _metadata_of(db: AsyncSession, snapshot: Snapshot) -> dict[str, str]:
+    return (await objects.metadata_of(db, [snapshot.id]))[snapshot.id]
 
 
-async def show_metadata_item(req: Req) -> Response:
-    snapshot = await load(req, "volume:get_snapshot_metadata")
-    key = req.params["key"]
-    async with req.svc.read() as db:
-        metadata = (await objects.metadata_of(db, [snapshot.id]))[snapshot.id]
-    if key not in metadata:
-        raise MetadataNotFound("Snapshot", snapshot.id, key)
-    return json_response({"meta": {key: metadata[key]}})
-
-
-async def create_metadata(req: Req) -> Response:
-    return await _set_metadata(req, replace=False)
-
-
-async def replace_metadata(req: Req) -> Response:
-    return await _set_metadata(req, replace=True)
-
-
-async def _set_metadata(req: Req, *, replace: bool) -> Response:
-    snapshot = await load(req, "volume:update_snapshot_metadata")
-    metadata: dict[str, str] = (await body(req, schemas.METADATA_BODY))["metadata"]
-    async with req.svc.write() as db:
-        current = await objects.get(db, req.ctx, snapshot.id)
-        if replace:
-            await objects.replace_metadata(db, current, metadata)
-        else:
-            await objects.merge_metadata(db, current, metadata)
-        await objects.save(db, current)
-        result = (await objects.metadata_of(db, [current.id]))[current.id]
-    return json_response({"metadata": result})
-
-
-async def set_metadata_item(req: Req) -> Response:
-    snapshot = await load(req, "volume:update_snapshot_metadata")
-    item: dict[str, str] = (await body(req, schemas.METADATA_ITEM))["meta"]
-    if req.params["key"] not in item:
-        raise BadRequest("Request body and URI mismatch")
-    async with req.svc.write() as db:
-        current = await objects.get(db, req.ctx, snapshot.id)
-        await objects.merge_metadata(db, current, item)
-        await objects.save(db, current)
-    return json_response({"meta": item})
-
-
-async def delete_metadata_item(req: Req) -> Response:
-    snapshot = await load(req, "volume:delete_snapshot_metadata")
-    async with req.svc.write() as db:
-        current = await objects.get(db, req.ctx, snapshot.id)
-        await objects.delete_metadata(db, current, req.params["key"])
-        await objects.save(db, current)
-    return empty_response(200)
+METADATA: Final[MetadataRoutes[Snapshot]] = MetadataRoutes(
+    kind="Snapshot", param="snapshot_id",
+    rules=Rules(get="volume:get_snapshot_metadata", create="volume:update_snapshot_metadata",
+                 update="volume:update_snapshot_metadata",
+                 delete="volume:delete_snapshot_metadata"),
+    load=load, get=objects.get, read=_metadata_of, replace=objects.replace_metadata,
+    merge=objects.merge_metadata, remove=objects.delete_metadata, save=objects.save)
+list_metadata = METADATA.list
+show_metadata_item = METADATA.show_item
+create_metadata = METADATA.create
+replace_metadata = METADATA.replace_all
+set_metadata_item = METADATA.set_item
+delete_metadata_item = METADATA.delete_item

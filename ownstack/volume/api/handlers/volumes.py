@@ -9,7 +9,7 @@ volume in ``creating``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Final
 
 from starlette.responses import Response
 
@@ -19,13 +19,13 @@ from ownstack.common.disk_format import ACCEPTED_DETECTIONS
 from ownstack.common.errors import BadRequest
 from ownstack.volume.api import common
 from ownstack.volume.api.common import body, flag, version_of
+from ownstack.volume.api.handlers.metadata import MetadataRoutes, Rules
 from ownstack.volume.api.schemas import volumes as schemas
 from ownstack.volume.api.schemas.parameter_types import in_range
 from ownstack.volume.api.views import volumes as views
 from ownstack.volume.errors import (
     ImageServiceUnavailable,
     InvalidInput,
-    MetadataNotFound,
     NotSupported,
 )
 from ownstack.volume.objects import listing, types
@@ -247,63 +247,15 @@ async def delete_volume(req: Req) -> Response:
 
 # --- metadata --------------------------------------------------------------------------------
 
-async def list_metadata(req: Req) -> Response:
-    volume = await load(req, "volume:get_volume_metadata")
-    async with req.svc.read() as db:
-        return json_response({"metadata": await objects.metadata_of(db, volume)})
-
-
-async def show_metadata_item(req: Req) -> Response:
-    volume = await load(req, "volume:get_volume_metadata")
-    key = req.params["key"]
-    async with req.svc.read() as db:
-        metadata = await objects.metadata_of(db, volume)
-    if key not in metadata:
-        raise MetadataNotFound("Volume", volume.id, key)
-    return json_response({"meta": {key: metadata[key]}})
-
-
-async def create_metadata(req: Req) -> Response:
-    """POST: the body's items are added or changed; the others stay."""
-    return await _set_metadata(req, replace=False)
-
-
-async def replace_metadata(req: Req) -> Response:
-    """PUT: the body becomes all of the volume's metadata."""
-    return await _set_metadata(req, replace=True)
-
-
-async def _set_metadata(req: Req, *, replace: bool) -> Response:
-    volume = await load(req, "volume:create_volume_metadata" if not replace
-                        else "volume:update_volume_metadata")
-    metadata: dict[str, str] = (await body(req, schemas.METADATA_BODY))["metadata"]
-    async with req.svc.write() as db:
-        current = await objects.get(db, req.ctx, volume.id)
-        if replace:
-            await objects.replace_metadata(db, current, metadata)
-        else:
-            await objects.merge_metadata(db, current, metadata)
-        await objects.save(db, current)
-        result = await objects.metadata_of(db, current)
-    return json_response({"metadata": result})
-
-
-async def set_metadata_item(req: Req) -> Response:
-    volume = await load(req, "volume:update_volume_metadata")
-    item: dict[str, str] = (await body(req, schemas.METADATA_ITEM))["meta"]
-    if req.params["key"] not in item:
-        raise BadRequest("Request body and URI mismatch")
-    async with req.svc.write() as db:
-        current = await objects.get(db, req.ctx, volume.id)
-        await objects.merge_metadata(db, current, item)
-        await objects.save(db, current)
-    return json_response({"meta": item})
-
-
-async def delete_metadata_item(req: Req) -> Response:
-    volume = await load(req, "volume:delete_volume_metadata")
-    async with req.svc.write() as db:
-        current = await objects.get(db, req.ctx, volume.id)
-        await objects.delete_metadata(db, current, req.params["key"])
-        await objects.save(db, current)
-    return empty_response(200)
+METADATA: Final[MetadataRoutes[Volume]] = MetadataRoutes(
+    kind="Volume", param="volume_id",
+    rules=Rules(get="volume:get_volume_metadata", create="volume:create_volume_metadata",
+                 update="volume:update_volume_metadata", delete="volume:delete_volume_metadata"),
+    load=load, get=objects.get, read=objects.metadata_of, replace=objects.replace_metadata,
+    merge=objects.merge_metadata, remove=objects.delete_metadata, save=objects.save)
+list_metadata = METADATA.list
+show_metadata_item = METADATA.show_item
+create_metadata = METADATA.create
+replace_metadata = METADATA.replace_all
+set_metadata_item = METADATA.set_item
+delete_metadata_item = METADATA.delete_item

@@ -8,11 +8,9 @@ from ownstack.common.api.schema import Validator
 from ownstack.volume.api.schemas.parameter_types import (
     BOOLEAN,
     DESCRIPTION,
-    METADATA,
     NAME,
     NULLABLE_METADATA,
     UUID,
-    one,
     wrapped,
 )
 
@@ -25,6 +23,3 @@ CREATE: Final = Validator(wrapped("snapshot", {
 UPDATE: Final = Validator(wrapped("snapshot", {
     "name": NAME, "description": DESCRIPTION, "display_name": NAME,
     "display_description": DESCRIPTION}, min_properties=1))
-METADATA_BODY: Final = Validator(one("metadata", METADATA))
-METADATA_ITEM: Final = Validator(one("meta", {**METADATA, "minProperties": 1,
-                                              "maxProperties": 1}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Final, cast
 
 from ownstack.common.api.microversion import Version, at_least
-from ownstack.common.api.schema import FLEXIBLE_BOOLEAN, ByVersion, Validator
+from ownstack.common.api.schema import FLEXIBLE_BOOLEAN, ByVersion
 from ownstack.volume.api.schemas.parameter_types import (
     BASE_VERSION,
     DESCRIPTION,
@@ -15,7 +15,6 @@ from ownstack.volume.api.schemas.parameter_types import (
     NULLABLE_METADATA,
     NULLABLE_SIZE,
     NULLABLE_UUID,
-    one,
     wrapped,
 )
 
@@ -51,6 +50,3 @@ def _update(version: Version) -> dict[str, Any]:
 
 CREATE: Final = ByVersion(_create, "3.53", base=BASE_VERSION)
 UPDATE: Final = ByVersion(_update, "3.53", base=BASE_VERSION)
-METADATA_BODY: Final = Validator(one("metadata", METADATA))
-METADATA_ITEM: Final = Validator(one("meta", {**METADATA, "minProperties": 1,
-                                              "maxProperties": 1}))
