@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from ownstack.common.agent.tasks import TaskSet
-from ownstack.common.bus import Bus, Payload, Subscription
+from ownstack.common.bus import Bus, Payload
+from ownstack.common.bus.dispatch import TopicServer
 from ownstack.common.config import NetworkConfig
 from ownstack.common.db.database import Database
 from ownstack.network import rpc
@@ -36,14 +37,6 @@ log = logging.getLogger(__name__)
 SERVERS: Final = 4          # messages of the topic handled at once by one process
 _BUS_SAFE_HOST = re.compile(r"[A-Za-z0-9_.\-]{1,190}")
 
-Handler = Callable[[Payload], Awaitable[Any]]
-
-
-class UnknownMethod(ValueError):
-    def __init__(self, method: str) -> None:
-        super().__init__(f"the network service has no method {method!r}")
-
-
 class NetworkRpc:
     """Serves ``network`` and nudges agents; started and stopped with the API's state."""
 
@@ -53,9 +46,8 @@ class NetworkRpc:
         self.settings = settings
         self.bus = bus
         self.notifier = notifier
-        self._subscriptions: list[Subscription] = []
         self._tasks = TaskSet()
-        self._handlers: dict[str, Handler] = {
+        self._server = TopicServer(bus, rpc.NETWORK_TOPIC, {
             "report_agent": self.report_agent,
             "host_ports": self.host_ports,
             "host_networks": self.host_networks,
@@ -69,23 +61,14 @@ class NetworkRpc:
             "router_status": self.router_status,
             "group_members": self.group_members,
             "metadata_port": self.metadata_port,
-        }
+        }, service="network service", servers=SERVERS)
 
     async def start(self) -> None:
-        for _ in range(SERVERS):
-            self._subscriptions.append(await self.bus.serve(rpc.NETWORK_TOPIC, self.handle))
+        await self._server.start()
 
     async def stop(self) -> None:
-        for subscription in self._subscriptions:
-            await subscription.cancel()
-        self._subscriptions.clear()
+        await self._server.stop()
         await self._tasks.cancel()
-
-    async def handle(self, method: str, payload: Payload) -> Any:
-        handler = self._handlers.get(method)
-        if handler is None:
-            raise UnknownMethod(method)
-        return await handler(payload)
 
     # -- calls from agents --------------------------------------------------------------
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from ownstack.common.agent.tasks import TaskSet
-from ownstack.common.bus import Bus, BusError, Payload, Subscription
+from ownstack.common.bus import Bus, BusError, Payload
+from ownstack.common.bus.dispatch import TopicServer
 from ownstack.common.clients.image import ImageClient, ImageClientError
 from ownstack.common.config import VolumeConfig
 from ownstack.common.db.database import Database
@@ -35,14 +35,6 @@ log = logging.getLogger(__name__)
 SERVERS: Final = 4              # messages of the topic handled at once by one process
 SWEEP_INTERVAL: Final = 10.0    # seconds between two sweeps
 
-Handler = Callable[[Payload], Awaitable[Any]]
-
-
-class UnknownMethod(ValueError):
-    def __init__(self, method: str) -> None:
-        super().__init__(f"the volume service has no method {method!r}")
-
-
 class VolumeRpc:
     """Serves ``volume``, nudges agents and sweeps; started and stopped with the API."""
 
@@ -55,34 +47,24 @@ class VolumeRpc:
         self.settings = settings
         self.notifier = notifier
         self.sweep_interval = sweep_interval
-        self._subscriptions: list[Subscription] = []
         self._tasks = TaskSet()
-        self._handlers: dict[str, Handler] = {
+        self._server = TopicServer(bus, rpc.VOLUME_TOPIC, {
             "report_service": self.report_service,
             "host_volumes": self.host_volumes,
             "get_volume": self.get_volume,
             "get_snapshot": self.get_snapshot,
             "volume_done": self.volume_done,
             "snapshot_done": self.snapshot_done,
-        }
+        }, service="volume service", servers=SERVERS)
 
     async def start(self) -> None:
-        for _ in range(SERVERS):
-            self._subscriptions.append(await self.bus.serve(rpc.VOLUME_TOPIC, self.handle))
+        await self._server.start()
         if self.sweep_interval > 0:
             self._tasks.spawn(self._sweep_forever())
 
     async def stop(self) -> None:
-        for subscription in self._subscriptions:
-            await subscription.cancel()
-        self._subscriptions.clear()
+        await self._server.stop()
         await self._tasks.cancel()
-
-    async def handle(self, method: str, payload: Payload) -> Any:
-        handler = self._handlers.get(method)
-        if handler is None:
-            raise UnknownMethod(method)
-        return await handler(payload)
 
     # -- calls from agents --------------------------------------------------------------
 
