@@ -120,7 +120,8 @@ async def usage(db: AsyncSession, project_id: str, user_id: str | None = None, *
 
 
 async def lock_project(db: AsyncSession, project_id: str) -> None:
-    """Take the project's quota lock for the rest of the write transaction.
+    """Take the project's quota lock for the rest of the write transaction; make it the
+    transaction's first statement (see :func:`admit`).
 
     The update is what blocks a concurrent create until this transaction ends; the row is
     created on first use (an insert that ignores a concurrent twin), then updated.
@@ -161,12 +162,15 @@ async def admit(db: AsyncSession, config: QuotaConfig, project_id: str, user_id:
                 metadata_items: int = 0) -> int:
     """How many servers (``min_count`` to ``max_count``) the project may create now.
 
-    Call inside the write transaction that inserts them: it takes the project lock first.
+    Call inside the write transaction that inserts them, after :func:`lock_project` as
+    that transaction's first statement: on MariaDB (InnoDB, REPEATABLE READ) the counts
+    then read a snapshot taken after the lock, so they see everything its previous holder
+    committed; a plain read made before the lock (the flavor, say) would pin an older
+    snapshot, and concurrent creates would over-admit.
     Raises :class:`QuotaExceeded` (403) naming the first resource that cannot fit even
     ``min_count`` servers, checked for the project and then for the user, or
     ``metadata_items`` when each server would carry more metadata than allowed.
     """
-    await lock_project(db, project_id)
     overrides = (await db.execute(_OVERRIDES, {"b_project": project_id,
                                                "b_user": user_id})).all()
     project_limits = _apply(defaults(config), overrides, None)

@@ -210,6 +210,7 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
     """Insert the servers of one create request; how many depends on quota. The returned
     instances are not attached to ``db`` (the rows are written with Core inserts)."""
     project_id, user_id = ctx.project_id or "", ctx.user_id or ""
+    await quotas.lock_project(db, project_id)          # first: see quotas.admit
     flavor, specs = await _flavor(db, ctx, request.flavor_ref)
     if request.image is not None:
         check_image_fits(request.image, flavor)

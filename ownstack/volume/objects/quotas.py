@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import VolumeQuotaConfig
 from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.reads import latest
 from ownstack.volume.errors import OverQuota, QuotaBelowUsage
 from ownstack.volume.objects.models import ProjectLock, Quota, Snapshot, Volume
 
@@ -49,19 +50,14 @@ async def limits(db: AsyncSession, config: VolumeQuotaConfig, project_id: str
 
 
 async def usage(db: AsyncSession, project_id: str) -> dict[str, int]:
-    """What the project uses now. On MariaDB the counts are locking reads: a transaction
-    there reads from the snapshot of its first read (REPEATABLE READ), which may be older
-    than the project's lock, and only a locking read sees what the lock's previous holder
-    committed (PostgreSQL reads each statement afresh, SQLite has one writer)."""
-    locking = db.get_bind().dialect.name in ("mysql", "mariadb")
-    volumes_stmt = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Volume.size), 0)
-                             ).where(Volume.project_id == project_id)
-    snapshots_stmt = sa.select(sa.func.count(),
-                               sa.func.coalesce(sa.func.sum(Snapshot.size), 0)).where(
-        Snapshot.project_id == project_id)
-    if locking:
-        volumes_stmt = volumes_stmt.with_for_update(read=True)
-        snapshots_stmt = snapshots_stmt.with_for_update(read=True)
+    """What the project uses now, read as of the latest commit (see
+    :mod:`ownstack.common.db.reads`: on MariaDB these are locking reads)."""
+    volumes_stmt = latest(db, sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(Volume.size), 0)
+    ).where(Volume.project_id == project_id))
+    snapshots_stmt = latest(db, sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(Snapshot.size), 0)
+    ).where(Snapshot.project_id == project_id))
     volumes, volume_gb = (await db.execute(volumes_stmt)).one()
     snapshots, snapshot_gb = (await db.execute(snapshots_stmt)).one()
     return {"volumes": int(volumes), "snapshots": int(snapshots),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -32,6 +33,7 @@ from helpers.compute import (
 from helpers.compute_rows import add_service
 from helpers.inprocess import CloudClient, quiet_cloud
 from ownstack.common.bus import BusError
+from ownstack.compute.api.handlers import servers as handlers
 from ownstack.compute.objects.models import Instance, InstanceAction, ServerGroup
 
 V237 = "2.37"
@@ -464,6 +466,43 @@ async def test_delete_on_a_live_host_hands_over_to_the_agent(api: CloudClient) -
     await api.call("DELETE", f"/v2.1/servers/{server_id}", token=token, expect=204)
     server = (await show(api, token, server_id))["server"]
     assert server["OS-EXT-STS:task_state"] == "deleting"
+
+
+async def test_a_delete_that_loses_a_race_to_the_cloud_decides_again(
+        api: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The conductor moves the server on between the delete's read and its compare-and-
+    swap: the delete reads it again and goes through, as Nova's does; only a server that
+    keeps changing under it (five times) gets 409."""
+    image_id, flavor_id = await boot_setup(api)
+    _, token = await api.project_user_token()
+    server_id = await boot_id(api, token, image_id, flavor_id)
+    await add_service(api, "node-race")
+    await _set(api, server_id, host="node-race", node="node-race", vm_state="building",
+               task_state="scheduling")
+    real_update = handlers.update_instance
+    lost: list[str] = []
+
+    async def conductor_first(db: Any, uuid: str, **values: Any) -> bool:
+        if len(lost) < 1:
+            lost.append(str(values.get("expected_task_state")))
+            return False
+        return bool(await real_update(db, uuid, **values))
+    monkeypatch.setattr(handlers, "update_instance", conductor_first)
+    await api.call("DELETE", f"/v2.1/servers/{server_id}", token=token, expect=204)
+    assert lost == ["scheduling"]
+    assert (await stored_instance(api, server_id)).task_state == "deleting"
+
+    other_id = await boot_id(api, token, image_id, flavor_id)
+    await _set(api, other_id, host="node-race", node="node-race", vm_state="active",
+               task_state=None)
+
+    async def always_lost(db: Any, uuid: str, **values: Any) -> bool:
+        lost.append("again")
+        return False
+    monkeypatch.setattr(handlers, "update_instance", always_lost)
+    r = await api.call("DELETE", f"/v2.1/servers/{other_id}", token=token, expect=409)
+    assert r.json()["conflictingRequest"]["message"].startswith("Another request changed")
+    assert lost.count("again") == 5
 
 
 async def test_delete_on_a_down_host_is_local(api: CloudClient) -> None:

@@ -11,6 +11,7 @@ version (a superset: clients read the fields they know).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any, Final
@@ -368,7 +369,20 @@ async def update_server(req: Req) -> Response:
         return json_response(await show_body(req, db, instance, answering=views.UPDATE))
 
 
+# A delete that loses a compare-and-swap to the conductor or the agent (a server moving
+# from scheduling to spawning, say) reads the server again and decides again: Nova's
+# delete never asks the user to retry for a change the cloud made itself.
+_DELETE_ATTEMPTS: Final = 5
+
+
 async def delete_server(req: Req) -> Response:
+    for _ in range(_DELETE_ATTEMPTS - 1):
+        with contextlib.suppress(ConcurrentUpdate):
+            return await _delete_server_once(req)
+    return await _delete_server_once(req)
+
+
+async def _delete_server_once(req: Req) -> Response:
     async with req.svc.write() as db:
         instance = await find_server(req.svc, db, req.ctx, req.params["server_id"],
                                      _RULE + "delete")
