@@ -75,6 +75,13 @@ COMPUTE_BINARY: Final = "nova-compute"
 CONDUCTOR_BINARY: Final = "nova-conductor"
 
 
+# A volume mapping's attach_state (InstanceSpec "volumes"): compute's own progress with the
+# volume, beside the volume service's status.
+VOLUME_ATTACHING: Final = "attaching"   # attachment reserved; the agent connects and plugs
+VOLUME_ATTACHED: Final = "attached"     # plugged (or in the recipe of a stopped guest)
+VOLUME_DETACHING: Final = "detaching"   # the agent unplugs it and deletes the attachment
+
+
 def compute_topic(host: str) -> str:
     """The topic a host's agent serves. Host names are bus-safe (validated at start-up)."""
     return f"compute.{host}"
@@ -110,3 +117,9 @@ class InstanceSpec(TypedDict):
     # network_id) and "active" (the port is ACTIVE: a spawn waits for all), from the
     # network info cache the conductor wrote once it made the ports.
     nics: list[dict[str, Any]]
+    # The server's volume mappings, oldest first, as
+    # :func:`ownstack.compute.objects.block_devices.volume_entry` makes them: "bdm_uuid",
+    # "volume_id", "attachment_id", "attach_state" (attaching|attached|detaching),
+    # "connection_info" (the volume service's, once connected), "device_name",
+    # "boot_index", "source_type", "destination_type", "delete_on_termination".
+    volumes: list[dict[str, Any]]

@@ -36,7 +36,7 @@ from typing import Any
 
 from ownstack.common.agent import Controller, Fatal, Outcome, Retry, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
-from ownstack.compute import states
+from ownstack.compute import rpc, states
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
 from ownstack.compute.drivers.base import (
@@ -53,6 +53,7 @@ from ownstack.compute.drivers.base import (
     PhaseEvent,
     PhaseTimer,
     SpawnFailed,
+    VolumeSpec,
 )
 from ownstack.compute.faults import Fault
 from ownstack.compute.rpc import InstanceSpec
@@ -195,7 +196,29 @@ def guest_spec(desired: InstanceSpec, image: ImageRef) -> GuestSpec:
         launch_index=desired["launch_index"], key_name=desired["key_name"],
         key_data=desired["key_data"], user_data=user_data, admin_pass=desired["admin_pass"],
         metadata=dict(desired["metadata"]),
-        nics=tuple(nic_spec(nic) for nic in desired.get("nics") or ()))
+        nics=tuple(nic_spec(nic) for nic in desired.get("nics") or ()),
+        volumes=tuple(volume_spec(entry) for entry in attached_volumes(desired)))
+
+
+def attached_volumes(desired: InstanceSpec) -> list[dict[str, Any]]:
+    """The ``volumes`` entries that are part of the guest's recipe: attached, and
+    connected (the volume service gave their connection_info)."""
+    return [entry for entry in desired.get("volumes") or ()
+            if entry.get("attach_state") == rpc.VOLUME_ATTACHED
+            and entry.get("connection_info")]
+
+
+def volume_spec(entry: dict[str, Any]) -> VolumeSpec:
+    """The driver's view of one of the InstanceSpec's ``volumes``, from the
+    connection_info the volume service gave (decision 41: a file, its format, its access
+    mode)."""
+    data = (entry.get("connection_info") or {}).get("data") or {}
+    boot_index = entry.get("boot_index")
+    return VolumeSpec(volume_id=str(entry["volume_id"]), path=Path(str(data.get("path"))),
+                      format=str(data.get("format") or "raw"),
+                      read_only=data.get("access_mode") == "ro",
+                      boot_index=None if boot_index is None else int(boot_index),
+                      device_name=entry.get("device_name"))
 
 
 def nic_spec(nic: dict[str, Any]) -> NicSpec:

@@ -60,6 +60,7 @@ from ownstack.compute.drivers.base import (
     PhaseTimer,
     SnapshotFile,
     SpawnFailed,
+    VolumeSpec,
     check_capability,
 )
 from ownstack.compute.drivers.metadata import config_drive_files
@@ -142,7 +143,9 @@ class QemuDriver:
     def capabilities(self) -> Mapping[str, bool]:
         # NICs are fixed by the command line written at spawn: an interface attached to a
         # running server is plugged when the guest is next spawned (a rebuild).
-        return {c.value: True for c in Capability}
+        caps = {c.value: True for c in Capability}
+        caps[Capability.VOLUME_ATTACH.value] = False     # not yet: plug_volumes is Unsupported
+        return caps
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -643,6 +646,10 @@ class QemuDriver:
         await asyncio.to_thread(recipe.save, self._files(uuid).recipe)
         LOG.info("guest %s: NICs now %s (%s)", uuid, [n.tap_name for n in nics],
                  "hot-plugged" if monitor is not None else "at its next start")
+
+    async def plug_volumes(self, uuid: str, volumes: Sequence[VolumeSpec],
+                           timeout: float = DEVICE_DEL_TIMEOUT) -> None:
+        check_capability(self, Capability.VOLUME_ATTACH)
 
     async def _unplug_device(self, monitor: _Monitor, device: str) -> None:
         """``device_del``, and wait for the guest to let the device go."""
