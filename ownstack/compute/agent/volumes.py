@@ -69,7 +69,7 @@ def needs_sync(desired: InstanceSpec, observed: GuestInfo | None) -> bool:
     from the attached ones (only a driver that reports them can differ)."""
     entries = desired.get("volumes") or ()
     if any(entry.get("attach_state") in _IN_FLIGHT for entry in entries):
-        return observed is not None
+        return True             # with no guest, an attach fails and a detach is done
     return (observed is not None and observed.volumes is not None
             and observed.volumes != tuple(str(e["volume_id"])
                                           for e in wanted_volumes(desired)))
