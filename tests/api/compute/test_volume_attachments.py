@@ -349,3 +349,36 @@ async def test_deleting_the_server_detaches_and_deletes_on_termination(cloud: Cl
     await cloud.call("DELETE", f"/v2.1/servers/{vm['id']}", token=w.token, expect=204)
     await volume_status(cloud, kept["id"], "available")
     await volume_status(cloud, dropped["id"], "gone")
+
+
+async def test_an_attached_volume_extended_in_the_volume_service_grows_in_the_guest(
+        cloud: CloudClient) -> None:
+    w = await who(cloud)
+    vm = await server(cloud, w)
+    vol = await volume(cloud, w.token)
+    await attach(cloud, w, vm["id"], vol["id"])
+    await volume_status(cloud, vol["id"], "in-use")
+    await until_guest_has(cloud, vm["id"], [vol["id"]])
+    await cloud.on("volume", "POST", f"/v3/volumes/{vol['id']}/action", token=w.token,
+                   expect=202, headers={"OpenStack-API-Version": "volume 3.42"},
+                   json={"os-extend": {"new_size": 3}})
+    grown = await volume_status(cloud, vol["id"], "in-use")
+    guest = cloud.agents.hypervisors[HOST].guests[vm["id"]]
+    for _ in range(500):
+        if guest.volume_sizes.get(vol["id"]):
+            break
+        await asyncio.sleep(0.02)
+    assert guest.volume_sizes[vol["id"]] == 3 * 1024 ** 3
+    assert grown["size"] == 3
+    r = await cloud.call("GET", f"/v2.1/servers/{vm['id']}/os-instance-actions",
+                         token=w.token, expect=200)
+    request_id = next(a["request_id"] for a in r.json()["instanceActions"]
+                      if a["action"] == "attach_volume")
+    for _ in range(500):
+        r = await cloud.call("GET", f"/v2.1/servers/{vm['id']}/os-instance-actions/"
+                             f"{request_id}", expect=200, headers=mv("2.51"))
+        events = {e["event"]: e["result"] for e in r.json()["instanceAction"]["events"]}
+        if "compute_extend_volume" in events:
+            break
+        await asyncio.sleep(0.02)
+    assert events["compute_extend_volume"] == "Success"
