@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import uuid as uuidlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -40,6 +41,7 @@ from ownstack.compute.drivers.base import (
     PowerState,
     SpawnFailed,
     Unsupported,
+    VolumeSpec,
 )
 
 
@@ -84,6 +86,14 @@ def make_spec(h: Harness, **overrides: Any) -> GuestSpec:
                      config_drive=supports(h, Capability.CONFIG_DRIVE), project_id="p1",
                      key_name="mykey", key_data="ssh-ed25519 AAAAC3Nza contract@test")
     return replace(spec, **overrides)
+
+
+def volume(tmp_path: Path, fmt: str, size: int = 1 << 20) -> VolumeSpec:
+    """A volume file as the volume service's file driver makes one (raw or qcow2)."""
+    volume_id = str(uuidlib.uuid4())
+    path = tmp_path / f"volume-{volume_id}.{fmt}"
+    subprocess.run(["qemu-img", "create", "-q", "-f", fmt, str(path), str(size)], check=True)
+    return VolumeSpec(volume_id=volume_id, path=path, format=fmt)
 
 
 async def spawn(h: Harness, **overrides: Any) -> GuestSpec:
@@ -332,6 +342,47 @@ class DriverContract:
         with pytest.raises(Unsupported):
             await spawn(h, config_drive=True)
         assert await uuids(h) == before
+
+    # --- volumes ---------------------------------------------------------------------------------
+
+    async def test_volumes_are_plugged_unplugged_and_kept_across_power_and_restart(
+            self, h: Harness, tmp_path: Path) -> None:
+        first, second = volume(tmp_path, "raw"), volume(tmp_path, "qcow2")
+        if not supports(h, Capability.VOLUME_ATTACH):
+            spec = await spawn(h)
+            with pytest.raises(Unsupported):
+                await h.driver.plug_volumes(spec.uuid, [first])
+            with pytest.raises(Unsupported):
+                await spawn(h, volumes=(first,))
+            assert (await h.driver.get_info(spec.uuid)).volumes is None
+            return
+        spec = await spawn(h, volumes=(first,))
+        assert (await h.driver.get_info(spec.uuid)).volumes == (first.volume_id,)
+        await h.driver.plug_volumes(spec.uuid, [first, second])      # hot-plugged
+        await h.driver.plug_volumes(spec.uuid, [first, second])      # idempotent
+        assert (await h.driver.get_info(spec.uuid)).volumes == (first.volume_id,
+                                                                 second.volume_id)
+        assert await state(h, spec.uuid) == PowerState.RUNNING
+        await h.driver.power_off(spec.uuid, timeout=5)
+        marker = f"{spec.hostname if spec.config_drive else 'login'} login:"
+        boots = (await h.driver.console_output(spec.uuid)).count(marker) \
+            if supports(h, Capability.CONSOLE_LOG) else 0
+        await h.driver.power_on(spec.uuid)
+        h.driver = await h.restart()
+        await h.driver.init_host()
+        assert (await h.driver.get_info(spec.uuid)).volumes == (first.volume_id,
+                                                                 second.volume_id)
+        if supports(h, Capability.CONSOLE_LOG):     # booted: the guest answers ACPI
+            await wait_console(h, spec.uuid, marker, count=boots + 1)
+        await h.driver.plug_volumes(spec.uuid, [second])             # first unplugged
+        assert (await h.driver.get_info(spec.uuid)).volumes == (second.volume_id,)
+        assert await state(h, spec.uuid) == PowerState.RUNNING
+        await h.driver.power_off(spec.uuid, timeout=5)
+        await h.driver.plug_volumes(spec.uuid, [first])              # stopped: recorded
+        await h.driver.power_on(spec.uuid)
+        assert (await h.driver.get_info(spec.uuid)).volumes == (first.volume_id,)
+        with pytest.raises(GuestNotFound):
+            await h.driver.plug_volumes(str(uuidlib.uuid4()), [first])
 
     # --- the agent's view: events, resync, adoption -----------------------------------------------
 

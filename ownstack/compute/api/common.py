@@ -59,6 +59,21 @@ def int_filter(req: Req, name: str) -> int | None:
         raise BadRequest(f"Invalid {name} filter [{value}]") from None
 
 
+def count_query(req: Req, name: str, default: int, *, minimum: int) -> int:
+    """Nova's ``limited``: ``limit`` and ``offset`` are non-negative integers, the limit
+    capped at the largest page."""
+    value = req.query.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadRequest(f"{name} param must be an integer") from None
+    if number < minimum:
+        raise BadRequest(f"{name} param must be positive")
+    return min(number, MAX_LIMIT) if name == "limit" else number
+
+
 def reject_unknown_query(req: Req, allowed: Iterable[str]) -> None:
     """From 2.75 Nova answers an unknown query parameter with a 400."""
     if not at_least(version_of(req), "2.75"):
@@ -97,6 +112,13 @@ async def nudge(req: Req, host: str, uuid: str) -> None:
     await _cast(req, rpc.compute_topic(host), "reconcile_instance",
                 {"uuid": uuid, "request_id": req.ctx.request_id},
                 f"{host}'s agent about {uuid} (its resync will)")
+
+
+async def tell_host(req: Req, host: str, method: str, payload: dict[str, Any]) -> None:
+    """Cast ``method`` to ``host``'s agent, for work no row records (a courtesy whose
+    loss the other side times out)."""
+    await _cast(req, rpc.compute_topic(host), method, payload,
+                f"{host}'s agent ({method})")
 
 
 async def ask_to_schedule(req: Req, uuids: list[str]) -> None:

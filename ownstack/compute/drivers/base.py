@@ -28,8 +28,12 @@ What the boundary leaves out, on purpose:
 * *Allocation ratios and reserved amounts* are operator policy, so they live in config and
   the agent applies them when it writes the Placement inventory. The driver reports only
   physical facts, which do not change when an operator decides to overcommit.
-* *Volumes* are out of scope until the block-storage issue; :class:`GuestSpec` has no block
-  device list until then (a field nothing honours would be a lie at the boundary).
+* *Volumes* reach the driver as files the volume service made (decision 41): a
+  :class:`VolumeSpec` names the file and its format, and the driver opens it with that
+  format and no backing file, never probing it, so nothing a user wrote into a volume can
+  make the hypervisor read a host file. Talking to the volume service (attachments,
+  connectors, completion) is the agent's; the driver only plugs and unplugs
+  (:meth:`ComputeDriver.plug_volumes`).
 * *Pause, suspend, migrate, resize* are not offered by the API yet, so not here either.
 """
 
@@ -99,6 +103,17 @@ class Unsupported(DriverError):
         super().__init__(f"this driver does not support {capability}")
 
 
+class DetachTimeout(DriverError):
+    """The guest did not release a volume's device in time; it stays plugged."""
+
+    def __init__(self, uuid: str, volume_id: str, timeout: float) -> None:
+        self.uuid = uuid
+        self.volume_id = volume_id
+        self.timeout = timeout
+        super().__init__(f"guest {uuid} did not release volume {volume_id} within "
+                         f"{timeout:g} s")
+
+
 # --- data ---------------------------------------------------------------------------------
 
 
@@ -110,6 +125,8 @@ class Capability(StrEnum):
     CONSOLE_LOG = "supports_console_log"        # console_output()
     REBOOT_SOFT = "supports_reboot_soft"        # reboot(hard=False)
     NIC_HOTPLUG = "supports_nic_hotplug"        # plug_nics() on an existing guest
+    VOLUME_ATTACH = "supports_volume_attach"    # GuestSpec.volumes, plug_volumes()
+    VOLUME_EXTEND = "supports_volume_extend"    # extend_volume() of a plugged volume
 
 
 class Phase(StrEnum):
@@ -167,6 +184,31 @@ class NicSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class VolumeSpec:
+    """One volume plugged into the guest: a file the volume service made.
+
+    The driver opens ``path`` as ``format`` with no backing file (never probed), and the
+    guest sees a virtio disk whose serial is ``serial`` (the volume id cut to 20 characters,
+    as Nova's libvirt driver sets it, so ``/dev/disk/by-id/virtio-<serial>`` names it).
+    """
+
+    volume_id: str
+    path: Path
+    format: str = "raw"           # "raw" or "qcow2": the format driver over the file
+    read_only: bool = False       # connection_info's access_mode "ro"
+    boot_index: int | None = None  # 0: the guest boots from this volume (its root disk)
+    device_name: str | None = None  # the API's "/dev/vdb": a hint, as in Nova
+
+    @property
+    def serial(self) -> str:
+        return self.volume_id[:20]
+
+    @property
+    def is_root(self) -> bool:
+        return self.boot_index == 0
+
+
+@dataclass(frozen=True, slots=True)
 class GuestSpec:
     """Everything a driver needs to make one guest. Sizes come from the flavor."""
 
@@ -190,6 +232,9 @@ class GuestSpec:
     user_data: bytes | None = None          # already base64-decoded
     admin_pass: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # Volumes plugged at start, in order (VOLUME_ATTACH); one with boot_index 0 is the
+    # root disk (boot from volume), the others follow the image's disks.
+    volumes: tuple[VolumeSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +251,9 @@ class GuestInfo:
     # The port ids of the guest's NICs, in order, when the driver can change them
     # (NIC_HOTPLUG); None when it does not report them.
     nics: tuple[str, ...] | None = None
+    # The volume ids of the guest's volumes, in order, when the driver can change them
+    # (VOLUME_ATTACH); None when it does not report them.
+    volumes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +439,33 @@ class ComputeDriver(Protocol):
         power state, and a later start or reboot keeps these NICs. Raises
         :class:`GuestNotFound`; :class:`Unsupported`, changing nothing, without the
         capability.
+        """
+        ...
+
+    async def plug_volumes(self, uuid: str, volumes: Sequence[VolumeSpec],
+                           timeout: float = 30.0) -> None:
+        """Make the guest's volumes exactly ``volumes``, in order: new ones hot-plugged into
+        a running guest, gone ones unplugged, the others untouched (a volume attach or
+        detach); a stopped guest only records them for its next start.
+
+        Postconditions: :meth:`get_info` reports ``volumes``' ids; the guest keeps its power
+        state, and a later start, reboot or a new driver (agent restart) keeps these
+        volumes. Unplugging waits up to ``timeout`` seconds for the guest to release the
+        device; if it does not, the volume stays plugged and :class:`DetachTimeout` is
+        raised (the other changes are made). Raises :class:`GuestNotFound`;
+        :class:`Unsupported`, changing nothing, without the capability.
+        """
+        ...
+
+    async def extend_volume(self, uuid: str, volume: VolumeSpec, new_size: int) -> None:
+        """Grow the guest's plugged ``volume`` (its file included) to ``new_size`` bytes,
+        as Nova's in-use extend: the volume service leaves the file of an attached volume
+        to the hypervisor that has it open.
+
+        Postconditions: the file is ``new_size`` bytes of virtual size, and a running
+        guest sees its disk that big at once; a size it already has changes nothing.
+        Raises :class:`GuestNotFound`; :class:`DriverError` when ``volume`` is not the
+        guest's; :class:`Unsupported`, changing nothing, without the capability.
         """
         ...
 

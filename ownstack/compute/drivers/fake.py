@@ -16,7 +16,9 @@ Knobs for tests:
 * :meth:`FakeHypervisor.stop_behind_back` (the QEMU process was killed: ``SHUTDOWN``, as
   Nova reports it), :meth:`FakeHypervisor.crash` (the guest panicked: ``CRASHED``);
 * :meth:`FakeHypervisor.ignore_acpi`: the guest ignores ACPI, so soft operations wait their
-  timeout and fall back to force.
+  timeout and fall back to force;
+* :meth:`FakeHypervisor.hold_volume`: the guest does not release a volume's device, so
+  unplugging it waits its timeout and raises :class:`DetachTimeout`.
 
 The console prints boot markers, with the hostname the config drive carries.
 """
@@ -34,6 +36,8 @@ from ownstack.common.booleans import bool_from_string
 from ownstack.compute.drivers.base import (
     Capability,
     ComputeDriver,
+    DetachTimeout,
+    DriverError,
     GuestEvent,
     GuestInfo,
     GuestNotFound,
@@ -46,6 +50,7 @@ from ownstack.compute.drivers.base import (
     PhaseTimer,
     SnapshotFile,
     SpawnFailed,
+    VolumeSpec,
     check_capability,
 )
 from ownstack.compute.states import PowerState
@@ -68,6 +73,8 @@ class FakeGuest:
     ignores_acpi: bool = False
     last_stop: str = ""
     console: bytearray = field(default_factory=bytearray)
+    held_volumes: set[str] = field(default_factory=set)    # hold_volume(): not released
+    volume_sizes: dict[str, int] = field(default_factory=dict)     # extend_volume()'s
 
 
 class FakeHypervisor:
@@ -100,6 +107,14 @@ class FakeHypervisor:
     def ignore_acpi(self, uuid: str, ignore: bool = True) -> None:
         """Make the guest ignore ACPI power-button and reboot requests."""
         self.get(uuid).ignores_acpi = ignore
+
+    def hold_volume(self, uuid: str, volume_id: str, hold: bool = True) -> None:
+        """Make the guest keep (or release again) the device of ``volume_id``."""
+        held = self.get(uuid).held_volumes
+        if hold:
+            held.add(volume_id)
+        else:
+            held.discard(volume_id)
 
     # -- shared with the driver ----------------------------------------------------------
 
@@ -223,9 +238,15 @@ class FakeComputeDriver:
             "vcpus": spec.vcpus, "memory_mb": spec.memory_mb, "root_gb": spec.root_gb,
             "image_id": spec.image.id, "config_drive": spec.config_drive,
             "taps": [nic.tap_name for nic in spec.nics], "boots": guest.boots,
-            "last_stop": guest.last_stop, "console_bytes": len(guest.console)},
+            "last_stop": guest.last_stop, "console_bytes": len(guest.console),
+            "volumes": [{"volume_id": v.volume_id, "path": str(v.path), "format": v.format,
+                         "serial": v.serial, "read_only": v.read_only,
+                         "size": guest.volume_sizes.get(v.volume_id)}
+                        for v in spec.volumes]},
             nics=tuple(nic.port_id for nic in spec.nics)
-            if self._capabilities[Capability.NIC_HOTPLUG.value] else None)
+            if self._capabilities[Capability.NIC_HOTPLUG.value] else None,
+            volumes=tuple(v.volume_id for v in spec.volumes)
+            if self._capabilities[Capability.VOLUME_ATTACH.value] else None)
 
     async def list_guests(self) -> list[GuestInfo]:
         return [self._info(guest) for guest in self.hypervisor.guests.values()]
@@ -250,6 +271,8 @@ class FakeComputeDriver:
                     ) -> None:
         if spec.config_drive:
             check_capability(self, Capability.CONFIG_DRIVE)
+        if spec.volumes:
+            check_capability(self, Capability.VOLUME_ATTACH)
         guests = self.hypervisor.guests
         if spec.uuid in guests:
             raise InvalidGuestState(spec.uuid, guests[spec.uuid].power_state, "spawn")
@@ -291,6 +314,30 @@ class FakeComputeDriver:
         check_capability(self, Capability.NIC_HOTPLUG)
         guest = self.hypervisor.get(uuid)
         guest.spec = replace(guest.spec, nics=tuple(nics))
+
+    async def plug_volumes(self, uuid: str, volumes: Sequence[VolumeSpec],
+                           timeout: float = 30.0) -> None:
+        """The guest's volumes become ``volumes`` (its spec records them); power unchanged.
+        A running guest holding a device to be unplugged keeps it after ``timeout``."""
+        check_capability(self, Capability.VOLUME_ATTACH)
+        guest = self.hypervisor.get(uuid)
+        wanted = {v.volume_id for v in volumes}
+        stuck = [v for v in guest.spec.volumes if v.volume_id not in wanted
+                 and v.volume_id in guest.held_volumes
+                 and guest.power_state == PowerState.RUNNING]
+        if stuck:
+            await asyncio.sleep(timeout)
+        guest.spec = replace(guest.spec, volumes=(*volumes, *stuck))
+        if stuck:
+            raise DetachTimeout(uuid, stuck[0].volume_id, timeout)
+
+    async def extend_volume(self, uuid: str, volume: VolumeSpec, new_size: int) -> None:
+        """The guest's volume is ``new_size`` bytes (details show it)."""
+        check_capability(self, Capability.VOLUME_EXTEND)
+        guest = self.hypervisor.get(uuid)
+        if volume.volume_id not in {v.volume_id for v in guest.spec.volumes}:
+            raise DriverError(f"volume {volume.volume_id} is not plugged into {uuid}")
+        guest.volume_sizes[volume.volume_id] = new_size
 
     # -- power ---------------------------------------------------------------------------
 

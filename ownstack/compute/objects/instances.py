@@ -20,6 +20,7 @@ from ownstack.common.db.cas import rows_matched
 from ownstack.common.uuids import is_uuid
 from ownstack.compute import netinfo
 from ownstack.compute.errors import ServerNotFound
+from ownstack.compute.objects import block_devices
 from ownstack.compute.objects.models import Instance, InstanceAction, InstanceMetadata
 from ownstack.compute.rpc import InstanceSpec
 
@@ -162,7 +163,7 @@ def instance_spec(instance: Any, metadata: Mapping[str, str],
         key_data=instance.key_data, user_data=instance.user_data,
         admin_pass=instance.admin_pass, config_drive=instance.config_drive,
         availability_zone=instance.availability_zone, launch_index=instance.launch_index,
-        metadata=dict(metadata), nics=netinfo.nics(instance.network_info))
+        metadata=dict(metadata), nics=netinfo.nics(instance.network_info), volumes=[])
 
 
 # What an InstanceSpec is made of, read as plain columns (no ORM entities) with the
@@ -192,14 +193,23 @@ _NODE_SPECS: Final = (_SPECS.where(Instance.host == bindparam("host"),
 
 async def spec_of(db: AsyncSession, uuid: str) -> InstanceSpec | None:
     """The InstanceSpec of a live instance; ``None`` when it is deleted or unknown."""
-    specs = _specs(await db.execute(_ONE_SPEC, {"uuid": uuid}))
+    specs = await _with_volumes(db, _specs(await db.execute(_ONE_SPEC, {"uuid": uuid})))
     return specs[0] if specs else None
 
 
 async def specs_on_node(db: AsyncSession, host: str, node: str) -> list[InstanceSpec]:
     """The InstanceSpecs of every live instance placed on ``node`` of ``host``, oldest
     first."""
-    return _specs(await db.execute(_NODE_SPECS, {"host": host, "node": node}))
+    return await _with_volumes(
+        db, _specs(await db.execute(_NODE_SPECS, {"host": host, "node": node})))
+
+
+async def _with_volumes(db: AsyncSession, specs: list[InstanceSpec]) -> list[InstanceSpec]:
+    """``specs`` with their ``volumes`` (one more statement for all of them)."""
+    volumes = await block_devices.volume_entries(db, [spec["uuid"] for spec in specs])
+    for spec in specs:
+        spec["volumes"] = volumes[spec["uuid"]]
+    return specs
 
 
 def _specs(rows: Any) -> list[InstanceSpec]:

@@ -291,3 +291,48 @@ class ProjectLock(Base):
     __table_args__ = (TABLE_OPTIONS,)
     project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BlockDeviceMapping(Base):
+    """Nova's block device mapping: one disk of a server that is not its image's root
+    overlay, for now a volume attached to it (``source_type=volume``,
+    ``destination_type=volume``). Boot from volume adds rows with ``boot_index`` 0 and the
+    other sources (``image``, ``snapshot``, ``blank``) that become volumes at boot.
+
+    ``attach_state`` is compute's own progress with the volume (the volume service keeps
+    its own status): ``attaching`` (the API reserved an attachment; the agent has to
+    connect, plug and complete it), ``attached`` (plugged, part of the guest's recipe),
+    ``detaching`` (the agent has to unplug it and delete the attachment). Deleted rows
+    stay, ``deleted`` set, as Nova's do."""
+
+    __tablename__ = "compute_block_device_mappings"
+    __table_args__ = (Index("ix_compute_bdm_instance_deleted", "instance_uuid", "deleted"),
+                      Index("ix_compute_bdm_volume_deleted", "volume_id", "deleted"),
+                      TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("compute_instances.uuid", ondelete="CASCADE"))
+    source_type: Mapped[str] = mapped_column(String(16))       # volume|image|snapshot|blank
+    destination_type: Mapped[str] = mapped_column(String(16))  # volume|local
+    boot_index: Mapped[int | None] = mapped_column(Integer)    # None: not bootable
+    device_name: Mapped[str | None] = mapped_column(String(255))   # "/dev/vdb"
+    device_type: Mapped[str | None] = mapped_column(String(16))    # "disk"
+    disk_bus: Mapped[str | None] = mapped_column(String(16))       # "virtio"
+    guest_format: Mapped[str | None] = mapped_column(String(255))
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    volume_id: Mapped[str | None] = mapped_column(String(36))
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    volume_size: Mapped[int | None] = mapped_column(Integer)       # GiB
+    volume_type: Mapped[str | None] = mapped_column(String(255))
+    tag: Mapped[str | None] = mapped_column(String(60))
+    # The volume service's attachment (3.27+), and what its update with this host's
+    # connector answered (decision 41's file connection_info).
+    attachment_id: Mapped[str | None] = mapped_column(String(36))
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attach_state: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -12,6 +12,7 @@ import pytest
 
 from ownstack.compute.drivers import driver_factory
 from ownstack.compute.drivers.base import (
+    DetachTimeout,
     GuestEvent,
     GuestSpec,
     HostResources,
@@ -22,6 +23,7 @@ from ownstack.compute.drivers.base import (
     PowerState,
     SpawnFailed,
     Unsupported,
+    VolumeSpec,
 )
 from ownstack.compute.drivers.fake import (
     QCOW2_MAGIC,
@@ -234,3 +236,20 @@ async def test_without_hotplug_nics_are_not_reported_nor_changed(image: ImageRef
     assert (await driver.get_info(guest.uuid)).nics is None
     with pytest.raises(Unsupported):
         await driver.plug_nics(guest.uuid, [])
+
+
+async def test_a_volume_the_guest_holds_stays_plugged_after_the_timeout(
+        tmp_path: Path, image: ImageRef) -> None:
+    driver = FakeComputeDriver(FakeHypervisor())
+    kept, held = (VolumeSpec(str(uuidlib.uuid4()), tmp_path / f"v{i}") for i in range(2))
+    spec = GuestSpec(uuid=str(uuidlib.uuid4()), name="vm", hostname="vm", vcpus=1,
+                     memory_mb=64, root_gb=1, image=image, volumes=(kept, held))
+    await driver.spawn(spec, PhaseTimer())
+    driver.hypervisor.hold_volume(spec.uuid, held.volume_id)
+    with pytest.raises(DetachTimeout) as caught:
+        await driver.plug_volumes(spec.uuid, [kept], timeout=0.01)
+    assert caught.value.volume_id == held.volume_id
+    assert (await driver.get_info(spec.uuid)).volumes == (kept.volume_id, held.volume_id)
+    driver.hypervisor.hold_volume(spec.uuid, held.volume_id, hold=False)
+    await driver.plug_volumes(spec.uuid, [kept], timeout=0.01)
+    assert (await driver.get_info(spec.uuid)).volumes == (kept.volume_id,)
