@@ -17,6 +17,7 @@ from ownstack.common.bus import Bus
 from ownstack.common.clients.image import ImageClient
 from ownstack.common.clients.network import NetworkClient
 from ownstack.common.clients.placement import PlacementClient
+from ownstack.common.clients.volume import VolumeClient
 from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
 from ownstack.common.errors import OwnstackError
@@ -39,6 +40,7 @@ class ComputeState(ServiceState):
         self.bus: Bus = peers.bus
         self._network: NetworkClient | None = None
         self._image_http: httpx.AsyncClient | None = None
+        self._volume: VolumeClient | None = None
 
     def default_target(self, ctx: RequestContext) -> dict[str, Any]:
         """Nova's default target is the caller's own project and user."""
@@ -56,6 +58,15 @@ class ComputeState(ServiceState):
             self._network = NetworkClient(self.peers.url("network"), self.service_auth,
                                           transport=self.peers.transport("network"))
         return self._network
+
+    @property
+    def volume(self) -> VolumeClient:
+        """The volume service as the services' user (``volume.as_caller(token)`` acts as
+        a caller), made on first use, as :attr:`network` is."""
+        if self._volume is None:
+            self._volume = VolumeClient(self.peers.url("volume"), self.service_auth,
+                                        transport=self.peers.transport("volume"))
+        return self._volume
 
     def image_client(self, token: str | None = None) -> ImageClient:
         """An image-service client acting as the caller (``token``), or as the services'
@@ -80,6 +91,8 @@ class ComputeState(ServiceState):
             await self._network.aclose()
         if self._image_http is not None:
             await self._image_http.aclose()
+        if self._volume is not None:
+            await self._volume.aclose()
         await self.identity.aclose()
         await super().stop()
 

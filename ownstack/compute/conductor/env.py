@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ownstack.common.bus import Bus
 from ownstack.common.clients.network import NetworkClient
 from ownstack.common.clients.placement import PlacementClient
+from ownstack.common.clients.volume import VolumeClient
 from ownstack.common.config import Config
 from ownstack.common.db.database import Database
 
@@ -27,6 +28,8 @@ class ConductorEnv:
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
     # The network service as the services' own user (ports for servers that ask for them).
     network: NetworkClient | None = None
+    # The volume service as the services' own user (attachments of servers' volumes).
+    volume: VolumeClient | None = None
 
     async def close(self) -> None:
         for close in self.closers:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ownstack.common.clients.network import NetworkClient
 from ownstack.common.clients.placement import PlacementClient
+from ownstack.common.clients.volume import VolumeClient
 from ownstack.common.db.database import Database
 from ownstack.common.peers import Peers
 from ownstack.compute.conductor import Conductor
@@ -21,11 +22,13 @@ async def start_conductor(peers: Peers) -> Conductor:
                                 transport=peers.transport("placement"))
     network = NetworkClient(peers.url("network"), peers.service_auth(),
                             transport=peers.transport("network"))
+    volume = VolumeClient(peers.url("volume"), peers.service_auth(),
+                          transport=peers.transport("volume"))
     bus = await peers.open_bus()
     conductor = Conductor(ConductorEnv(config=config, db=db, bus=bus, placement=placement,
-                                       network=network,
-                                       closers=(placement.aclose, network.aclose, db.close,
-                                                peers.close_bus)))
+                                       network=network, volume=volume,
+                                       closers=(placement.aclose, network.aclose,
+                                                volume.aclose, db.close, peers.close_bus)))
     try:
         await conductor.start()
     except BaseException:
