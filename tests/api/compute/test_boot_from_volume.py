@@ -17,8 +17,7 @@ from sqlalchemy import select
 from helpers.compute import boot, fault, make_flavor, version, wait_status
 from helpers.inprocess import CloudClient, cloud_config, make_cloud
 from helpers.names import unique
-from helpers.volume import upload_raw_image
-from helpers.volume import VolumeCloud
+from helpers.volume import VolumeCloud, upload_raw_image
 from ownstack.compute.objects.models import BlockDeviceMapping
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
