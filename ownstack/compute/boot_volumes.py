@@ -19,6 +19,7 @@ made for them released; nothing leaks and nothing is left ``reserved``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -231,3 +232,60 @@ async def release(client: VolumeClient, done: Provided) -> None:
             await client.force_delete_volume(volume_id)
         except VolumeClientError as exc:
             log.warning("volume %s not deleted: %s", volume_id, exc.message)
+
+
+# --- snapshots of volume-backed servers (Nova's snapshot_volume_backed) --------------------
+
+# What of a mapping a snapshot image keeps (Nova's snapshot_from_bdm template fields).
+_TEMPLATE: tuple[str, ...] = ("disk_bus", "device_type", "boot_index", "delete_on_termination",
+                              "volume_size", "device_name")
+
+
+async def snapshot_mappings(caller: VolumeClient, bdms: Sequence[Any], image_name: str
+                            ) -> list[dict[str, Any]]:
+    """A snapshot (forced: the volume is in use) of each volume of the server, as the
+    caller, and the image mapping that boots a new volume from it."""
+    mapping: list[dict[str, Any]] = []
+    for bdm in bdms:
+        if bdm.destination_type != block_device.DEST_VOLUME or not bdm.volume_id:
+            continue
+        volume = await caller.get_volume(bdm.volume_id)
+        snapshot = await caller.create_snapshot(
+            bdm.volume_id, name=f"snapshot for {image_name}",
+            description=str(volume.get("description") or ""))
+        entry: dict[str, Any] = {"source_type": SOURCE_SNAPSHOT, "destination_type": "volume",
+                                 "snapshot_id": str(snapshot["id"])}
+        for key in _TEMPLATE:
+            entry[key] = getattr(bdm, key)
+        entry["volume_size"] = entry["volume_size"] or volume.get("size")
+        mapping.append(entry)
+    return mapping
+
+
+def image_mappings(properties: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The v2 mappings a snapshot image of a volume-backed server carries (its
+    ``block_device_mapping`` property, JSON, with ``bdm_v2``), in the API's form; ``None``
+    for any other image."""
+    if str(properties.get("bdm_v2", "")).lower() != "true":
+        return None
+    raw = properties.get("block_device_mapping")
+    try:
+        entries = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        raise InvalidBDM("Block Device Mapping is Invalid: the image's block_device_mapping "
+                         "is not JSON.") from None
+    if not isinstance(entries, list) or not entries:
+        return None
+    result = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise InvalidBDM("Block Device Mapping is Invalid: the image's "
+                             "block_device_mapping is not a list of mappings.")
+        item = {k: v for k, v in entry.items() if v is not None and k in (
+            *_TEMPLATE, "source_type", "destination_type", "volume_type", "guest_format")}
+        source = item.get("source_type")
+        ident = entry.get(f"{source}_id")
+        if ident:
+            item["uuid"] = ident
+        result.append(item)
+    return result

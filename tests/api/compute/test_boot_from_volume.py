@@ -7,6 +7,7 @@ leaves (``delete_on_termination``) or a failed build releases."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -301,3 +302,40 @@ async def test_views_show_the_root_volume_image_as_empty(cloud: CloudClient, vc:
     assert listed["image"] == ""
     await cloud.call("DELETE", f"/v2.1/servers/{server_id}", expect=204)
     await vc.wait(f"/v3/volumes/{volume['id']}", "volume", "available")
+
+
+# --- snapshots ----------------------------------------------------------------------------
+
+async def test_a_snapshot_of_a_volume_backed_server_boots_a_new_volume(
+        cloud: CloudClient, vc: VolumeCloud, setup: dict[str, str]) -> None:
+    r = await create(cloud, setup["flavor"],
+                     [image_root(setup["image"], 1, delete_on_termination=True)])
+    server_id = r.json()["server"]["id"]
+    await wait_status(cloud, None, server_id, "ACTIVE")
+    (root,) = await mappings(cloud, server_id)
+    r = await cloud.call("POST", f"/v2.1/servers/{server_id}/action", expect=202,
+                         headers=version("2.45"), json={"createImage": {"name": "snap"}})
+    image_id = r.json()["image_id"]
+    image = (await cloud.on("image", "GET", f"/v2/images/{image_id}", expect=200)).json()
+    assert (image["status"], image["size"], image["bdm_v2"]) == ("active", 0, "True")
+    assert image["root_device_name"] == "/dev/vda"
+    (entry,) = json.loads(image["block_device_mapping"])
+    assert (entry["source_type"], entry["destination_type"], entry["boot_index"],
+            entry["volume_size"], entry["delete_on_termination"]) == (
+        "snapshot", "volume", 0, 1, True)
+    snapshot = await vc.wait(f"/v3/snapshots/{entry['snapshot_id']}", "snapshot",
+                             "available")
+    assert snapshot["volume_id"] == root.volume_id
+    # Booting the image makes a new volume from the snapshot (the image itself has no
+    # data): OSC sends its image-to-local root mapping, which the image's replaces.
+    r = await boot(cloud, None, image_id, setup["flavor"], v="2.67", networks="none",
+                   block_device_mapping_v2=[{"uuid": image_id, "source_type": "image",
+                                             "destination_type": "local", "boot_index": 0,
+                                             "delete_on_termination": True}])
+    second = r.json()["server"]["id"]
+    await wait_status(cloud, None, second, "ACTIVE")
+    (new_root,) = await mappings(cloud, second)
+    assert new_root.snapshot_id == entry["snapshot_id"] and new_root.volume_id != root.volume_id
+    volume = (await vc.call("GET", f"/v3/volumes/{new_root.volume_id}")).json()["volume"]
+    assert (volume["snapshot_id"], volume["status"]) == (entry["snapshot_id"], "in-use")
+    assert "DISK_GB" not in await allocation(cloud, second)

@@ -161,7 +161,19 @@ async def _boot(req: Req, server: dict[str, Any], max_count: int
         raise BadRequest("Missing imageRef attribute")
     if not _UUID_RE.match(image_id):
         raise BadRequest("Invalid imageRef provided.")
-    return await _fetch_image(req, image_id), mappings
+    image = await _fetch_image(req, image_id)
+    defined = boot_volumes.image_mappings(image.properties)
+    if defined is None:
+        return image, mappings
+    # A snapshot of a volume-backed server: its mappings replace the image boot (Nova's
+    # _get_image_defined_bdms, the client's image-to-local root dropped).
+    asked = [item for item in server.get("block_device_mapping_v2") or []
+             if not (str(item.get("boot_index")) == "0"
+                     and item.get("source_type") == "image")]
+    mappings = block_device.parse([*defined, *asked], image_ref=None, max_count=max_count)
+    caller = req.svc.volume.as_caller(req.ctx.auth_token or "")
+    await boot_volumes.check(caller, lambda i: _fetch_image(req, i), mappings)
+    return image, mappings
 
 
 async def _fetch_image(req: Req, image_id: str) -> ImageFacts:
