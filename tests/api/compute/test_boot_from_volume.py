@@ -339,3 +339,15 @@ async def test_a_snapshot_of_a_volume_backed_server_boots_a_new_volume(
     volume = (await vc.call("GET", f"/v3/volumes/{new_root.volume_id}")).json()["volume"]
     assert (volume["snapshot_id"], volume["status"]) == (entry["snapshot_id"], "in-use")
     assert "DISK_GB" not in await allocation(cloud, second)
+
+
+async def test_a_volume_backed_server_is_not_rebuilt(cloud: CloudClient, vc: VolumeCloud,
+                                                      setup: dict[str, str]) -> None:
+    volume = await bootable(vc)
+    r = await create(cloud, setup["flavor"], [volume_root(volume["id"])])
+    server_id = r.json()["server"]["id"]
+    await wait_status(cloud, None, server_id, "ACTIVE")
+    r = await cloud.call("POST", f"/v2.1/servers/{server_id}/action", expect=400,
+                         json={"rebuild": {"imageRef": setup["image"]}})
+    assert fault(r, "badRequest").startswith(
+        f"Image {setup['image']} is unacceptable: Unable to rebuild a volume-backed server")

@@ -141,6 +141,13 @@ async def _rebuild(req: Req, data: dict[str, Any]) -> Response:
         # Fail fast on the server's state before asking the image service anything.
         instance = await load_server(req, db, rule)
         server_actions.check_can_begin(instance, server_actions.REBUILD, is_admin=is_admin)
+    if not instance.image_ref:
+        # Nova refuses another image for a volume-backed server; ownstack does not re-spawn
+        # one on its root volume either (its disk is the volume's, not the image's).
+        image_ref = str(wanted["imageRef"]).rstrip("/").rsplit("/", 1)[-1]
+        raise BadRequest(f"Image {image_ref} is unacceptable: Unable to rebuild a "
+                         "volume-backed server (ownstack does not re-spawn one on its root "
+                         "volume, with the same image or another).")
     info = await _get_image(req, wanted["imageRef"])
     image = server_actions.rebuild_image(info, instance.flavor)
     admin_pass = wanted["adminPass"] if "adminPass" in wanted else generate_password()
