@@ -114,9 +114,7 @@ class Mapping:
         """The columns of its :class:`~ownstack.compute.objects.models.BlockDeviceMapping`
         (the volume and the attachment come later)."""
         return {"source_type": self.source_type, "destination_type": self.destination_type,
-                "boot_index": self.boot_index,
-                # The root volume is the guest's first disk, as Nova names it.
-                "device_name": "/dev/vda" if self.is_root else self.device_name,
+                "boot_index": self.boot_index, "device_name": self.device_name,
                 "delete_on_termination": self.delete_on_termination,
                 "volume_id": self.uuid if self.source_type == SOURCE_VOLUME else None,
                 "image_id": self.uuid if self.source_type == SOURCE_IMAGE else None,
@@ -245,6 +243,24 @@ def parse(items: Sequence[dict[str, Any]], *, image_ref: str | None,
     if root is not None and root.destination_type == DEST_LOCAL:
         root = None
     return Request(root=root, volumes=volumes, image_boot_id=image_boot)
+
+
+def device_names(mappings: Sequence[Mapping], *, config_drive: bool) -> list[str]:
+    """The guest's device name of each volume mapping, as Nova's libvirt driver picks
+    them (a requested name is a hint it ignores): ``/dev/vda`` for the root, which is the
+    image's disk when the root is not a volume, then the next free ``vdX``, the config
+    drive (a virtio disk too) taking ``vdb``."""
+    taken = {"a"} | ({"b"} if config_drive else set())
+    letters = (chr(c) for c in range(ord("a"), ord("z") + 1))
+    names = []
+    for m in mappings:
+        if m.is_root:
+            names.append("/dev/vda")
+            continue
+        letter = next(x for x in letters if x not in taken)
+        taken.add(letter)
+        names.append(f"/dev/vd{letter}")
+    return names
 
 
 def check_min_disk(root: Mapping, min_disk_gb: int) -> None:

@@ -59,10 +59,11 @@ class BlockDeviceFailed(Exception):
         self.message = message
 
 
-def connector(host: str) -> dict[str, Any]:
-    """The compute host, as os-brick describes it to Cinder."""
+def connector(host: str, mountpoint: str | None = None) -> dict[str, Any]:
+    """The compute host, as os-brick describes it to Cinder, with the guest's device name
+    (Nova's ``mountpoint``, which Cinder shows as the attachment's ``device``)."""
     return {"host": host, "platform": "x86_64", "os_type": "linux", "multipath": False,
-            "do_local_attach": False, "mountpoint": None}
+            "do_local_attach": False, "mountpoint": mountpoint}
 
 
 def pending(bdms: Sequence[BlockDeviceMapping]) -> list[BlockDeviceMapping]:
@@ -116,7 +117,7 @@ async def _prepare(env: ConductorEnv, claim: Claimed, bdm: BlockDeviceMapping) -
             f"{bdm.uuid} was never asked for (the API stopped before it asked the volume "
             "service).")
     await wait_until_ready(client, bdm.volume_id, own_attachment=bool(bdm.attachment_id))
-    host_connector = connector(claim.host)
+    host_connector = connector(claim.host, bdm.device_name)
     try:
         if bdm.attachment_id:
             attachment = await client.attachment_update(bdm.attachment_id, host_connector)

@@ -38,6 +38,7 @@ from ownstack.common.errors import BadRequest
 from ownstack.common.times import as_utc
 from ownstack.compute import states
 from ownstack.compute.block_device import Mapping as BlockDeviceMappingRequest
+from ownstack.compute.block_device import device_names
 from ownstack.compute.errors import (
     ConcurrentUpdate,
     InvalidServerRequest,
@@ -283,9 +284,10 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
     if group is not None:
         await db.execute(_INSERT_MEMBER, [{"group_id": group.id, "instance_uuid": uuid}
                                           for uuid in uuids])
+    names = device_names(request.block_devices, config_drive=request.config_drive)
     for uuid in uuids:
-        for mapping in request.block_devices:
-            block_devices.add(db, uuid, **mapping.row())
+        for mapping, name in zip(request.block_devices, names, strict=True):
+            block_devices.add(db, uuid, **{**mapping.row(), "device_name": name})
     await actions.start_actions(db, ctx, uuids, actions.CREATE)
     return [Instance(**row) for row in rows]
 

@@ -213,7 +213,8 @@ async def test_boot_from_an_existing_volume_and_delete_keeps_it(
     assert server["image"] == ""
     shown = (await vc.call("GET", f"/v3/volumes/{volume['id']}")).json()["volume"]
     assert shown["status"] == "in-use"
-    assert [a["server_id"] for a in shown["attachments"]] == [server_id]
+    assert [(a["server_id"], a["device"]) for a in shown["attachments"]] == [
+        (server_id, "/dev/vda")]
     (bdm,) = await mappings(cloud, server_id)
     assert (bdm.boot_index, bdm.attach_state, bdm.device_name) == (0, "attached", "/dev/vda")
     assert bdm.connection_info["data"]["host"] == "test-node"
@@ -291,17 +292,27 @@ async def test_the_project_volume_quota_refuses_the_create_and_leaves_nothing(
     await until(listed, [])
 
 
-async def test_views_show_the_root_volume_image_as_empty(cloud: CloudClient, vc: VolumeCloud,
-                                                         setup: dict[str, str]) -> None:
-    volume = await bootable(vc)
-    r = await create(cloud, setup["flavor"], [volume_root(volume["id"])])
+async def test_a_root_and_a_data_volume_with_their_device_names(
+        cloud: CloudClient, vc: VolumeCloud, setup: dict[str, str]) -> None:
+    volume, data = await bootable(vc), await vc.volume()
+    r = await create(cloud, setup["flavor"], [
+        volume_root(volume["id"]),
+        {"source_type": "volume", "destination_type": "volume", "uuid": data["id"],
+         "device_name": "/dev/vdq"}], config_drive=True)
     server_id = r.json()["server"]["id"]
     await wait_status(cloud, None, server_id, "ACTIVE")
     r = await cloud.call("GET", "/v2.1/servers/detail", headers=version("2.67"), expect=200)
     (listed,) = [s for s in r.json()["servers"] if s["id"] == server_id]
     assert listed["image"] == ""
+    bdms = await mappings(cloud, server_id)
+    assert sorted((b.volume_id, b.device_name, b.boot_index) for b in bdms) == sorted([
+        (volume["id"], "/dev/vda", 0), (data["id"], "/dev/vdc", None)])
+    guest = cloud.agents.hypervisors["test-node"].guests[server_id]
+    assert [v.volume_id for v in guest.spec.volumes] == [volume["id"], data["id"]]
+    assert await volume_status(vc, data["id"]) == "in-use"
     await cloud.call("DELETE", f"/v2.1/servers/{server_id}", expect=204)
-    await vc.wait(f"/v3/volumes/{volume['id']}", "volume", "available")
+    for held in (volume, data):
+        await vc.wait(f"/v3/volumes/{held['id']}", "volume", "available")
 
 
 # --- snapshots ----------------------------------------------------------------------------
