@@ -61,6 +61,12 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:os-attach-interfaces:show": PROJECT_READER_OR_ADMIN,
     "os_compute_api:os-attach-interfaces:create": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-attach-interfaces:delete": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:index": PROJECT_READER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:show": PROJECT_READER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:create": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:update": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-volumes-attachments:swap": ADMIN,
+    "os_compute_api:os-volumes-attachments:delete": PROJECT_MEMBER_OR_ADMIN,
     # The network proxies (up to 2.35): their target is the caller's project.
     "os_compute_api:os-security-groups:get": PROJECT_READER_OR_ADMIN,
     "os_compute_api:os-security-groups:show": PROJECT_READER_OR_ADMIN,

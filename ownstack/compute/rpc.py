@@ -54,6 +54,17 @@ Conductor methods
     ``{"uuid", "host"}`` -> ``{"nics": [InstanceSpec nic] | None}``: the info cache rebuilt
     from the instance's ports now, and its NICs (``active`` as the ports are); ``None``
     for an instance that is gone.
+``connect_volume`` (call, from an agent attaching a volume) ``{"uuid", "host", "bdm_uuid",
+    "connector": {"host", "platform", "os_type", "multipath", ...}}`` ->
+    ``{"connection_info": dict | None, "error": str | None}``: the attachment updated with
+    the host's connector, its connection info stored on the mapping; ``None`` for a
+    mapping gone or no longer attaching; ``error`` when the volume service refused.
+``volume_attached`` / ``volume_attach_failed`` / ``volume_detached`` /
+    ``volume_detach_failed`` (calls) ``{"uuid", "host", "bdm_uuid"}`` -> ``{"applied":
+    bool}``: the attachment completed (mapping attached), deleted (mapping removed), or
+    the detach rolled back (mapping attached again), each only from the state it expects.
+``volume_extended`` (call) ``{"uuid", "host", "volume_id", "error": bool}``: the guest's
+    disk grew (or could not); the volume service is told (``os-extend_volume_completion``).
 
 Agent methods (topic ``compute.<host>``)
 ----------------------------------------
@@ -62,6 +73,8 @@ Agent methods (topic ``compute.<host>``)
     ``length`` lines (all when ``None``).
 ``describe_instance`` (call) ``{"uuid"}`` -> ``{"details": {...}}``: the host-side objects
     (``GuestInfo.details``), for ``ownstack show server``.
+``extend_volume`` (cast) ``{"uuid", "volume_id", "new_size": int}`` (bytes): an attached
+    volume grew in the volume service (``volume-extended``); the guest's disk follows.
 
 ``InstanceSpec`` is what :func:`ownstack.compute.objects.instances.instance_spec` returns.
 """

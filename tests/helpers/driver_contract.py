@@ -364,12 +364,16 @@ class DriverContract:
                                                                  second.volume_id)
         assert await state(h, spec.uuid) == PowerState.RUNNING
         await h.driver.power_off(spec.uuid, timeout=5)
+        marker = f"{spec.hostname if spec.config_drive else 'login'} login:"
+        boots = (await h.driver.console_output(spec.uuid)).count(marker) \
+            if supports(h, Capability.CONSOLE_LOG) else 0
         await h.driver.power_on(spec.uuid)
-        await h.driver.reboot(spec.uuid, hard=True)
         h.driver = await h.restart()
         await h.driver.init_host()
         assert (await h.driver.get_info(spec.uuid)).volumes == (first.volume_id,
                                                                  second.volume_id)
+        if supports(h, Capability.CONSOLE_LOG):     # booted: the guest answers ACPI
+            await wait_console(h, spec.uuid, marker, count=boots + 1)
         await h.driver.plug_volumes(spec.uuid, [second])             # first unplugged
         assert (await h.driver.get_info(spec.uuid)).volumes == (second.volume_id,)
         assert await state(h, spec.uuid) == PowerState.RUNNING

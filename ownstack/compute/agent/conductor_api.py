@@ -59,6 +59,29 @@ class ConductorAPI(ControlPlaneClient):
         nics = result["nics"]
         return None if nics is None else [dict(nic) for nic in nics]
 
+    async def connect_volume(self, uuid: str, bdm_uuid: str, connector: dict[str, Any]
+                             ) -> tuple[dict[str, Any] | None, str | None]:
+        """The volume's connection info for this host's ``connector`` (``None`` when the
+        mapping is gone or no longer attaching), or why the volume service refused."""
+        result = await self._call("connect_volume", {"uuid": uuid, "host": self.host,
+                                                     "bdm_uuid": bdm_uuid,
+                                                     "connector": connector})
+        info, error = result.get("connection_info"), result.get("error")
+        return (dict(info) if isinstance(info, dict) else None,
+                str(error) if error else None)
+
+    async def volume_changed(self, method: str, uuid: str, bdm_uuid: str) -> bool:
+        """``volume_attached``, ``volume_attach_failed``, ``volume_detached`` or
+        ``volume_detach_failed`` (see :mod:`ownstack.compute.rpc`): whether it applied."""
+        result = await self._call(method, {"uuid": uuid, "host": self.host,
+                                           "bdm_uuid": bdm_uuid})
+        return bool(result["applied"])
+
+    async def volume_extended(self, uuid: str, volume_id: str, *, error: bool) -> bool:
+        result = await self._call("volume_extended", {"uuid": uuid, "host": self.host,
+                                                      "volume_id": volume_id, "error": error})
+        return bool(result["applied"])
+
     async def instance_destroyed(self, uuid: str) -> None:
         await self._call("instance_destroyed", {"uuid": uuid, "host": self.host})
 

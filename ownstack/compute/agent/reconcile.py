@@ -36,9 +36,10 @@ from typing import Any
 
 from ownstack.common.agent import Controller, Fatal, Outcome, Retry, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
-from ownstack.compute import rpc, states
+from ownstack.compute import states
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
+from ownstack.compute.agent.volumes import VolumeSync, needs_sync, volume_spec, wanted_volumes
 from ownstack.compute.drivers.base import (
     Capability,
     ComputeDriver,
@@ -53,7 +54,6 @@ from ownstack.compute.drivers.base import (
     PhaseEvent,
     PhaseTimer,
     SpawnFailed,
-    VolumeSpec,
     root_volume,
 )
 from ownstack.compute.faults import Fault
@@ -89,6 +89,7 @@ class Step(StrEnum):
     MARK_STOPPED = "mark_stopped"  # ACTIVE, but the guest stopped by itself: SHUTOFF
     STOP_GUEST = "stop_guest"      # SHUTOFF, but the guest runs: power it off
     SYNC_NICS = "sync_nics"        # an interface attached or detached: hot-plug the NICs
+    SYNC_VOLUMES = "sync_volumes"  # a volume attaching or detaching, or the guest's differ
     WAIT_PLUG = "wait_plug"        # spawning, guest paused: some port is not ACTIVE yet
     PLUG_TIMEOUT = "plug_timeout"  # ... and the wait ran out: ERROR, naming the ports
     RESUME = "resume"              # spawning, guest paused, every port ACTIVE: let it run
@@ -105,6 +106,7 @@ _TASK_STEPS: dict[str, Step] = {
 _STOPPED_POWER = frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED})
 PLUG_WAIT = "plug_wait"     # task_args of a spawning instance: {"host", "since", "build_start"}
 DEFAULT_PLUG_TIMEOUT = 300.0    # Nova's vif_plugging_timeout
+DEFAULT_VOLUME_DETACH_TIMEOUT = 20.0    # Nova's libvirt device_detach_timeout
 
 
 def observed_power(observed: GuestInfo | None) -> PowerState:
@@ -173,6 +175,8 @@ def _power_sync(desired: InstanceSpec, observed: GuestInfo | None) -> Step:
     if observed is not None and observed.nics is not None and observed.nics != tuple(
             str(nic["port_id"]) for nic in desired.get("nics") or ()):
         return Step.SYNC_NICS
+    if needs_sync(desired, observed):
+        return Step.SYNC_VOLUMES
     return Step.NOTHING
 
 
@@ -204,28 +208,7 @@ def guest_spec(desired: InstanceSpec, image: ImageRef | None) -> GuestSpec:
         key_data=desired["key_data"], user_data=user_data, admin_pass=desired["admin_pass"],
         metadata=dict(desired["metadata"]),
         nics=tuple(nic_spec(nic) for nic in desired.get("nics") or ()),
-        volumes=tuple(volume_spec(entry) for entry in attached_volumes(desired)))
-
-
-def attached_volumes(desired: InstanceSpec) -> list[dict[str, Any]]:
-    """The ``volumes`` entries that are part of the guest's recipe: attached, and
-    connected (the volume service gave their connection_info)."""
-    return [entry for entry in desired.get("volumes") or ()
-            if entry.get("attach_state") == rpc.VOLUME_ATTACHED
-            and entry.get("connection_info")]
-
-
-def volume_spec(entry: dict[str, Any]) -> VolumeSpec:
-    """The driver's view of one of the InstanceSpec's ``volumes``, from the
-    connection_info the volume service gave (decision 41: a file, its format, its access
-    mode)."""
-    data = (entry.get("connection_info") or {}).get("data") or {}
-    boot_index = entry.get("boot_index")
-    return VolumeSpec(volume_id=str(entry["volume_id"]), path=Path(str(data.get("path"))),
-                      format=str(data.get("format") or "raw"),
-                      read_only=data.get("access_mode") == "ro",
-                      boot_index=None if boot_index is None else int(boot_index),
-                      device_name=entry.get("device_name"))
+        volumes=tuple(volume_spec(entry) for entry in wanted_volumes(desired)))
 
 
 def nic_spec(nic: dict[str, Any]) -> NicSpec:
@@ -252,7 +235,8 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
 
     def __init__(self, *, host: str, driver: ComputeDriver, conductor: ConductorAPI,
                  images: ImageCache, image_client: ImageClient, snapshot_dir: Path,
-                 shutdown_timeout: float, plug_timeout: float = DEFAULT_PLUG_TIMEOUT) -> None:
+                 shutdown_timeout: float, plug_timeout: float = DEFAULT_PLUG_TIMEOUT,
+                 volume_detach_timeout: float = DEFAULT_VOLUME_DETACH_TIMEOUT) -> None:
         self.host = host
         self.driver = driver
         self.conductor = conductor
@@ -261,6 +245,8 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
         self.snapshot_dir = snapshot_dir
         self.shutdown_timeout = shutdown_timeout
         self.plug_timeout = plug_timeout
+        self.volumes = VolumeSync(host=host, driver=driver, conductor=conductor,
+                                  detach_timeout=volume_detach_timeout)
         self._steps: dict[Step, Callable[[InstanceSpec, GuestInfo | None],
                                          Awaitable[Outcome]]] = {
             Step.DELETE: self._delete, Step.ADOPT: self._adopt, Step.SPAWN: self._spawn,
@@ -270,6 +256,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.MARK_STOPPED: self._mark_stopped, Step.STOP_GUEST: self._stop_guest,
             Step.SYNC_NICS: self._sync_nics, Step.WAIT_PLUG: self._wait_plug,
             Step.PLUG_TIMEOUT: self._wait_plug, Step.RESUME: self._resume,
+            Step.SYNC_VOLUMES: self.volumes.sync,
         }
 
     # -- the controller's shape -------------------------------------------------------------

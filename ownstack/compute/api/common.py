@@ -59,6 +59,21 @@ def int_filter(req: Req, name: str) -> int | None:
         raise BadRequest(f"Invalid {name} filter [{value}]") from None
 
 
+def count_query(req: Req, name: str, default: int, *, minimum: int) -> int:
+    """Nova's ``limited``: ``limit`` and ``offset`` are non-negative integers, the limit
+    capped at the largest page."""
+    value = req.query.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadRequest(f"{name} param must be an integer") from None
+    if number < minimum:
+        raise BadRequest(f"{name} param must be positive")
+    return min(number, MAX_LIMIT) if name == "limit" else number
+
+
 def reject_unknown_query(req: Req, allowed: Iterable[str]) -> None:
     """From 2.75 Nova answers an unknown query parameter with a 400."""
     if not at_least(version_of(req), "2.75"):

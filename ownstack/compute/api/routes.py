@@ -31,6 +31,7 @@ from ownstack.compute.api.handlers import (
     services,
     simple_tenant_usage,
     versions,
+    volume_attachments,
 )
 from ownstack.compute.microversions import MICROVERSIONS
 
@@ -79,6 +80,12 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
                                 "POST": interfaces.attach_interface},
     f"{_SERVER}/os-interface/{{port_id}}": {"GET": interfaces.show_interface,
                                             "DELETE": interfaces.detach_interface},
+    f"{_SERVER}/os-volume_attachments": {"GET": volume_attachments.list_attachments,
+                                         "POST": volume_attachments.attach_volume},
+    f"{_SERVER}/os-volume_attachments/{{volume_id}}": {
+        "GET": volume_attachments.show_attachment,
+        "PUT": volume_attachments.update_attachment,
+        "DELETE": volume_attachments.detach_volume},
     f"{_SERVER}/os-security-groups": {"GET": network_proxies.list_server_security_groups},
     f"{_SERVER}/os-instance-actions": {"GET": instance_actions.list_actions},
     f"{_SERVER}/os-instance-actions/{{request_id}}": {"GET": instance_actions.show_action},

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from ownstack.common.bus import Payload, Subscription
 from ownstack.compute import rpc
-from ownstack.compute.conductor import networks, rpc_handlers
+from ownstack.compute.conductor import networks, rpc_handlers, volumes
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.nodes import NodeReporter
@@ -68,6 +68,12 @@ class Conductor:
             "record_event": lambda p: rpc_handlers.add_event(db, p),
             "record_events": lambda p: rpc_handlers.add_events(db, p),
             "refresh_network_info": self._refresh_network_info,
+            "connect_volume": lambda p: volumes.connect(env, p),
+            "volume_attached": lambda p: volumes.attached(env, p),
+            "volume_attach_failed": lambda p: volumes.attach_failed(env, p),
+            "volume_detached": lambda p: volumes.detached(env, p),
+            "volume_detach_failed": lambda p: volumes.detach_failed(env, p),
+            "volume_extended": lambda p: volumes.extended(env, p),
         }
 
     async def start(self) -> None:

@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
 from ownstack.compute import rpc, states
-from ownstack.compute.conductor import boot_volumes, networks
+from ownstack.compute.conductor import boot_volumes, networks, volumes
 from ownstack.compute.conductor.batch import (
     MAX_BATCH,
     Entry,
@@ -532,4 +532,5 @@ class Builder:
                                  .where(ServerGroupMember.instance_uuid == uuid))
         if done:
             await networks.release_after_delete(self.env, uuid)
+            await volumes.release_after_delete(self.env, uuid)
         return done

@@ -11,6 +11,8 @@ two conductors at once, is harmless (every change is a compare-and-swap).
   finished here, since no agent will report them destroyed.
 * Ports of deleted instances are released (deleted, or unbound when the user brought
   them) when that failed or never ran (``network_status`` still says they may exist).
+* Volume mappings of deleted instances are released (attachments deleted, volumes marked
+  ``delete_on_termination`` deleted) when that failed or never ran.
 * Allocations still held by deleted instances are removed (checked every
   :attr:`Sweeper.orphan_interval` seconds: it asks Placement about every node).
 """
@@ -27,7 +29,7 @@ from sqlalchemy import func, select
 
 from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
-from ownstack.compute.conductor import networks
+from ownstack.compute.conductor import networks, volumes
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.faults import Fault
@@ -54,7 +56,7 @@ class Sweeper:
         """One pass of every repair; a failing one is logged and does not stop the rest."""
         steps: list[Callable[[], Awaitable[int]]] = [
             self.time_out_builds, self.schedule_stuck, self.finish_orphaned_deletes,
-            self.release_ports]
+            self.release_ports, self.release_volumes]
         now = time.monotonic()
         if self._last_orphan_check is None or \
                 now - self._last_orphan_check >= self.orphan_interval:
@@ -145,6 +147,11 @@ class Sweeper:
         """Ports of deleted instances whose release failed (the network service was
         down) or never ran (a process killed between the delete and the release)."""
         return await networks.release_deleted(self.env, BATCH, self.builder.in_flight)
+
+    async def release_volumes(self) -> int:
+        """Volume mappings of deleted instances (their attachments, and the volumes
+        deleted on termination) that a failed or killed release left."""
+        return await volumes.release_deleted(self.env, BATCH)
 
     async def remove_orphan_allocations(self) -> int:
         async with self.env.db.read() as db:

@@ -11,7 +11,13 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.errors import BadRequest
-from ownstack.compute.api.common import MAX_LIMIT, body, reject_unknown_query, version_of
+from ownstack.compute.api.common import (
+    MAX_LIMIT,
+    body,
+    count_query,
+    reject_unknown_query,
+    version_of,
+)
 from ownstack.compute.api.schemas import server_groups as schemas
 from ownstack.compute.api.views.server_groups import server_group
 from ownstack.compute.objects import server_groups
@@ -43,23 +49,9 @@ async def list_groups(req: Req) -> Response:
     async with req.svc.read() as db:
         found = await server_groups.list_groups(
             db, req.ctx, all_projects=all_projects,
-            limit=_count(req, "limit", MAX_LIMIT, minimum=0),
-            offset=_count(req, "offset", 0, minimum=0))
+            limit=count_query(req, "limit", MAX_LIMIT, minimum=0),
+            offset=count_query(req, "offset", 0, minimum=0))
     return json_response({"server_groups": [server_group(version, r) for r in found]})
-
-
-def _count(req: Req, name: str, default: int, *, minimum: int) -> int:
-    """Nova's ``limited``: non-negative integers, the limit capped at the largest page."""
-    value = req.query.get(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadRequest(f"{name} param must be an integer") from None
-    if number < minimum:
-        raise BadRequest(f"{name} param must be positive")
-    return min(number, MAX_LIMIT) if name == "limit" else number
 
 
 async def show_group(req: Req) -> Response:

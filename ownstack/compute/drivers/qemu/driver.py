@@ -48,6 +48,7 @@ from qemu.qmp.protocol import Runstate
 
 from ownstack.compute.drivers.base import (
     Capability,
+    DetachTimeout,
     DriverError,
     GuestEvent,
     GuestInfo,
@@ -67,6 +68,7 @@ from ownstack.compute.drivers.base import (
 from ownstack.compute.drivers.metadata import config_drive_files
 from ownstack.compute.drivers.qemu import host as qemu_host
 from ownstack.compute.drivers.qemu import process as proc
+from ownstack.compute.drivers.qemu import volumes as qemu_volumes
 from ownstack.compute.drivers.qemu.configdrive import write_config_drive
 from ownstack.compute.drivers.qemu.images import BaseImage, QemuImg
 from ownstack.compute.drivers.qemu.process import GuestFiles, Recipe
@@ -144,9 +146,7 @@ class QemuDriver:
     def capabilities(self) -> Mapping[str, bool]:
         # NICs are fixed by the command line written at spawn: an interface attached to a
         # running server is plugged when the guest is next spawned (a rebuild).
-        caps = {c.value: True for c in Capability}
-        caps[Capability.VOLUME_ATTACH.value] = False     # not yet: plug_volumes is Unsupported
-        return caps
+        return {c.value: True for c in Capability}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -261,8 +261,11 @@ class QemuDriver:
                 "qmp_devices": [{"execute": cmd, "arguments": args}
                                 for cmd, args in recipe.devices],
             }
+            details["volumes"] = qemu_volumes.describe(recipe.devices)
         return GuestInfo(uuid, state, details,
-                         nics=tuple(_recipe_nics(recipe)) if recipe is not None else None)
+                         nics=tuple(_recipe_nics(recipe)) if recipe is not None else None,
+                         volumes=tuple(qemu_volumes.in_recipe(recipe.devices))
+                         if recipe is not None else None)
 
     async def list_guests(self) -> list[GuestInfo]:
         guests = []
@@ -465,6 +468,9 @@ class QemuDriver:
                 ("device_add", {"driver": "virtio-blk-pci", "id": "disk-config",
                                 "drive": "config"}),
             ]
+        for volume in spec.volumes:
+            qemu_volumes.check(volume)
+            devices += qemu_volumes.commands(volume)
         for index, nic in enumerate(spec.nics):
             devices += _nic_devices(nic, f"net{index}")
         return Recipe(uuid=uuid, name=spec.name, argv=argv, devices=devices,
@@ -659,23 +665,89 @@ class QemuDriver:
 
     async def plug_volumes(self, uuid: str, volumes: Sequence[VolumeSpec],
                            timeout: float = DEVICE_DEL_TIMEOUT) -> None:
+        """The recipe's volumes become ``volumes`` (a later start has them), and a
+        running or paused guest gets them at once (see :mod:`.volumes`): what the guest
+        has is read from QEMU itself, so a volume half plugged or half unplugged by a
+        killed agent is finished, never added twice nor left behind."""
         check_capability(self, Capability.VOLUME_ATTACH)
+        for volume in volumes:
+            qemu_volumes.check(volume)
+        state = await self._require(uuid)
+        recipe = await self._recipe_of(uuid)
+        if recipe is None:
+            raise GuestNotFound(uuid)
+        wanted = {volume.volume_id: volume for volume in volumes}
+        live = state in (PowerState.RUNNING, PowerState.PAUSED)
+        monitor = await self._monitor(uuid) if live else None
+        present = await qemu_volumes.present(monitor.execute) if monitor else None
+        have = qemu_volumes.in_recipe(recipe.devices)
+        gone = [v for v in dict.fromkeys([*have, *(present.volume_ids if present else ())])
+                if v not in wanted]
+        stuck: DetachTimeout | None = None
+        save = self._files(uuid).recipe
+        for volume_id in gone:
+            if monitor is not None and present is not None:
+                device, node = qemu_volumes.device_id(volume_id), present.node_of(volume_id)
+                if device in present.devices and not await self._release(
+                        monitor, device, timeout):
+                    stuck = stuck or DetachTimeout(uuid, volume_id, timeout)
+                    continue
+                if node is not None:
+                    await monitor.execute("blockdev-del", {"node-name": node})
+            recipe.devices = qemu_volumes.without(recipe.devices, volume_id)
+            await asyncio.to_thread(recipe.save, save)
+        if monitor is not None and present is not None:
+            await self._drop_stray_nodes(monitor, present, wanted, stuck)
+        for volume in volumes:
+            added = qemu_volumes.commands(volume)
+            if monitor is not None and present is not None:
+                for command, arguments in added:
+                    if not present.has(command, arguments):
+                        await monitor.execute(command, arguments)
+            if volume.volume_id not in have:
+                recipe.devices += added
+                await asyncio.to_thread(recipe.save, save)
+        if gone or any(v not in have for v in wanted):
+            LOG.info("guest %s: volumes now %s (%s)", uuid, list(wanted),
+                     "hot-plugged" if monitor is not None else "at its next start")
+        if stuck is not None:
+            raise stuck
+
+    async def _drop_stray_nodes(self, monitor: _Monitor, present: qemu_volumes.Present,
+                                wanted: Mapping[str, VolumeSpec],
+                                stuck: DetachTimeout | None) -> None:
+        """Volume nodes with no device that no volume wants: an agent killed between
+        ``blockdev-add`` and ``device_add`` of an attach that then failed."""
+        keep = {qemu_volumes.node_name(v) for v in wanted}
+        keep |= {qemu_volumes.node_name(v) for v in present.volume_ids}
+        if stuck is not None:
+            keep.add(qemu_volumes.node_name(stuck.volume_id))
+        for node in sorted(present.nodes - keep):
+            with contextlib.suppress(DriverError):
+                await monitor.execute("blockdev-del", {"node-name": node})
 
     async def _unplug_device(self, monitor: _Monitor, device: str) -> None:
         """``device_del``, and wait for the guest to let the device go."""
+        if not await self._release(monitor, device, DEVICE_DEL_TIMEOUT):
+            raise DriverError(f"guest {monitor.uuid} did not release {device} within "
+                              f"{DEVICE_DEL_TIMEOUT:g} s")
+
+    async def _release(self, monitor: _Monitor, device: str, timeout: float) -> bool:
+        """``device_del``, and wait up to ``timeout`` seconds for the guest to let the
+        device go (QEMU's ``DEVICE_DELETED``); whether it did (or it was gone already)."""
         gone = monitor.deleted.setdefault(device, asyncio.Event())
         try:
             try:
                 await monitor.execute("device_del", {"id": device})
             except DriverError as exc:
                 if "not found" in str(exc).lower():
-                    return                               # already gone
+                    return True                          # already gone
                 raise
             try:
-                await asyncio.wait_for(gone.wait(), DEVICE_DEL_TIMEOUT)
+                await asyncio.wait_for(gone.wait(), timeout)
             except TimeoutError:
-                raise DriverError(f"guest {monitor.uuid} did not release {device} within "
-                                  f"{DEVICE_DEL_TIMEOUT:g} s") from None
+                return False
+            return True
         finally:
             monitor.deleted.pop(device, None)
 

@@ -8,7 +8,8 @@ from typing import Any, cast
 
 from helpers.agent import make_spec
 from ownstack.compute import rpc
-from ownstack.compute.agent.reconcile import attached_volumes, guest_spec, volume_spec
+from ownstack.compute.agent.reconcile import guest_spec
+from ownstack.compute.agent.volumes import volume_spec, wanted_volumes
 from ownstack.compute.drivers.base import ImageRef
 
 VOLUME_ID = "0b7e5a0c-59a6-4bd4-a6c3-6e3a1b1a2f55"
@@ -38,7 +39,7 @@ def test_only_attached_and_connected_volumes_are_in_the_recipe() -> None:
                entry(rpc.VOLUME_ATTACHED, volume_id="v3", connected=False),
                entry(rpc.VOLUME_DETACHING, volume_id="v4")]
     spec = cast(rpc.InstanceSpec, make_spec("h1", volumes=volumes))
-    assert [e["volume_id"] for e in attached_volumes(spec)] == ["v2"]
+    assert [e["volume_id"] for e in wanted_volumes(spec)] == ["v2"]
     guest = guest_spec(spec, ImageRef("img-1", Path("/base"), "qcow2"))
     assert [v.volume_id for v in guest.volumes] == ["v2"]
     assert guest_spec(cast(rpc.InstanceSpec, make_spec("h1")),

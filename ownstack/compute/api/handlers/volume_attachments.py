@@ -1,0 +1,226 @@
+"""``/servers/{id}/os-volume_attachments``: volumes attached to a server and detached from
+it, as Nova's ``volume_attachments`` controller (see :mod:`ownstack.compute.volumes` for
+what the API checks and reserves, and :mod:`ownstack.compute.objects.block_devices` for the
+mapping the host's agent then plugs or unplugs).
+
+Attach and detach need a server that is ACTIVE or SHUTOFF with no task, unlocked for
+non-admins, and on a host (Nova's ``check_instance_state``, ``check_instance_lock`` and
+``check_instance_host``); both answer at once (attach with the device name picked) and the
+host's agent does the rest. The update (PUT) changes ``delete_on_termination`` from 2.85;
+a swap (another volume) is what Cinder asks of Nova while it migrates a volume, and no
+ownstack volume ever migrates, so it is Nova's 409 for a volume that is not migrating.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from starlette.responses import Response
+
+from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.microversion import Version
+from ownstack.common.booleans import bool_from_string
+from ownstack.common.clients.volume import VolumeClientError
+from ownstack.common.errors import BadRequest, Conflict
+from ownstack.compute import states, volumes
+from ownstack.compute.api.common import (
+    MAX_LIMIT,
+    at_least,
+    body,
+    count_query,
+    nudge,
+    reject_unknown_query,
+    version_of,
+)
+from ownstack.compute.api.schemas import volume_attachments as schemas
+from ownstack.compute.api.server_common import caller_is_admin, load_server
+from ownstack.compute.errors import InstanceNotReady, ServerNotFound
+from ownstack.compute.objects import actions, block_devices
+from ownstack.compute.objects.instances import get_instance
+from ownstack.compute.objects.models import BlockDeviceMapping, Instance
+from ownstack.compute.objects.server_actions import check_state, check_unlocked
+from ownstack.compute.state import Req
+
+_RULE: Final = "os_compute_api:os-volumes-attachments:"
+# Nova's attach/detach states that ownstack has (paused, resized, shelved and soft-deleted
+# servers are not offered yet).
+_STATES: Final = (states.ACTIVE, states.STOPPED)
+ATTACH_ACTION: Final = "attach_volume"
+DETACH_ACTION: Final = "detach_volume"
+
+
+def view(bdm: BlockDeviceMapping, version: Version) -> dict[str, Any]:
+    """One ``volumeAttachment``: Nova's ``_translate_attachment_detail_view``."""
+    d: dict[str, Any] = {}
+    new_ids = at_least(version, "2.89")
+    if not new_ids:
+        d["id"] = bdm.volume_id
+    d["volumeId"] = bdm.volume_id
+    d["serverId"] = bdm.instance_uuid
+    if bdm.device_name:
+        d["device"] = bdm.device_name
+    if at_least(version, "2.70"):
+        d["tag"] = bdm.tag
+    if at_least(version, "2.79"):
+        d["delete_on_termination"] = bdm.delete_on_termination
+    if new_ids:
+        d["attachment_id"] = bdm.attachment_id
+        d["bdm_uuid"] = bdm.uuid
+    return d
+
+
+async def list_attachments(req: Req) -> Response:
+    version = version_of(req)
+    reject_unknown_query(req, schemas.LIST_QUERY)
+    limit = count_query(req, "limit", MAX_LIMIT, minimum=0)
+    offset = count_query(req, "offset", 0, minimum=0)
+    async with req.svc.read() as db:
+        instance = await load_server(req, db, _RULE + "index")
+        bdms = await block_devices.of_instance(db, instance.uuid)
+    shown = [bdm for bdm in bdms[offset:offset + limit] if bdm.volume_id
+             and not (at_least(version, "2.89") and bdm.attachment_id is None)]
+    return json_response({"volumeAttachments": [view(bdm, version) for bdm in shown]})
+
+
+async def show_attachment(req: Req) -> Response:
+    version = version_of(req)
+    volume_id = req.params["volume_id"]
+    async with req.svc.read() as db:
+        instance = await load_server(req, db, _RULE + "show")
+        bdm = await block_devices.find_volume(db, instance.uuid, volume_id)
+    if bdm is None or (at_least(version, "2.89") and bdm.attachment_id is None):
+        raise volumes.VolumeNotAttached(req.params["server_id"], volume_id)
+    return json_response({"volumeAttachment": view(bdm, version)})
+
+
+def _check(req: Req, instance: Instance, operation: str) -> str:
+    check_unlocked(instance, is_admin=caller_is_admin(req))
+    check_state(instance, operation, _STATES, [None])
+    if not instance.host:
+        raise InstanceNotReady(instance.uuid)
+    return instance.host
+
+
+async def attach_volume(req: Req) -> Response:
+    version = version_of(req)
+    wanted: dict[str, Any] = (await body(req, schemas.CREATE(version)))["volumeAttachment"]
+    volume_id = str(wanted["volumeId"])
+    tag = wanted.get("tag")
+    delete_on_termination = bool_from_string(wanted.get("delete_on_termination", False))
+    async with req.svc.read() as db:
+        instance = await load_server(req, db, _RULE + "create")
+        host = _check(req, instance, ATTACH_ACTION)
+        holders = [bdm.instance_uuid for bdm in await block_devices.of_volume(db, volume_id)]
+    caller = req.svc.volume.as_caller(req.ctx.auth_token or "")
+    volume = await volumes.get_volume(caller, volume_id)
+    volumes.check_already_attached(volume, instance.uuid, holders)
+    volumes.check_host(await volumes.get_volume(req.svc.volume, volume_id), host)
+    try:
+        attachment = await caller.attachment_create(volume_id, instance.uuid)
+    except VolumeClientError as exc:
+        raise volumes.refused(exc, volume_id) from None
+    bdm = await _add_mapping(req, instance, volume_id, str(attachment["id"]), tag=tag,
+                             delete_on_termination=delete_on_termination)
+    if bdm is None:
+        await req.svc.volume.attachment_delete(str(attachment["id"]))
+        raise ServerNotFound(instance.uuid)
+    await nudge(req, host, instance.uuid)
+    # Nova's answer: the attach is asynchronous; "id" stays at every version it serves.
+    answer: dict[str, Any] = {"id": volume_id, "serverId": instance.uuid,
+                              "volumeId": volume_id, "device": bdm.device_name}
+    if at_least(version, "2.70"):
+        answer["tag"] = tag
+    if at_least(version, "2.79"):
+        answer["delete_on_termination"] = delete_on_termination
+    return json_response({"volumeAttachment": answer})
+
+
+async def _add_mapping(req: Req, instance: Instance, volume_id: str, attachment_id: str,
+                       **fields: Any) -> BlockDeviceMapping | None:
+    """The mapping, in ``attaching``, with its device name, and the attach action; None
+    when the server was deleted (or changed state) meanwhile."""
+    async with req.svc.write() as db:
+        current = await get_instance(db, instance.uuid)
+        if current is None or current.vm_state not in _STATES or current.task_state:
+            return None
+        used = [bdm.device_name for bdm in await block_devices.of_instance(db, instance.uuid)]
+        bdm = block_devices.add(
+            db, instance.uuid, volume_id=volume_id, attachment_id=attachment_id,
+            attach_state=block_devices.ATTACHING, boot_index=None, device_type="disk",
+            disk_bus="virtio",
+            device_name=volumes.next_device_name(used, config_drive=current.config_drive),
+            **fields)
+        await actions.start_action(db, req.ctx, instance.uuid, ATTACH_ACTION)
+    return bdm
+
+
+async def detach_volume(req: Req) -> Response:
+    volume_id = req.params["volume_id"]
+    async with req.svc.read() as db:
+        instance = await load_server(req, db, _RULE + "delete")
+    caller = req.svc.volume.as_caller(req.ctx.auth_token or "")
+    await volumes.get_volume(caller, volume_id)
+    async with req.svc.read() as db:
+        bdm = await block_devices.find_volume(db, instance.uuid, volume_id)
+    if bdm is None:
+        raise volumes.VolumeNotAttached(req.params["server_id"], volume_id)
+    if bdm.boot_index == 0:
+        raise BadRequest("Cannot detach a root device volume")
+    host = _check(req, instance, DETACH_ACTION)
+    if bdm.attach_state != block_devices.ATTACHED:
+        raise volumes.InvalidVolume(f"volume {volume_id} is {bdm.attach_state}, not "
+                                    "attached")
+    try:
+        await caller.begin_detaching(volume_id)
+    except VolumeClientError as exc:
+        raise volumes.refused(exc, volume_id) from None
+    async with req.svc.write() as db:
+        moved = await block_devices.update_mapping(
+            db, bdm.uuid, expected_state=block_devices.ATTACHED,
+            attach_state=block_devices.DETACHING)
+        if moved:
+            await actions.start_action(db, req.ctx, instance.uuid, DETACH_ACTION)
+    if not moved:       # a detach or the server's delete won the race
+        await req.svc.volume.roll_detaching(volume_id)
+        raise volumes.InvalidVolume(f"volume {volume_id} is being detached")
+    await nudge(req, host, instance.uuid)
+    return empty_response(202)
+
+
+async def update_attachment(req: Req) -> Response:
+    version = version_of(req)
+    volume_id = req.params["volume_id"]
+    wanted: dict[str, Any] = (await body(req, schemas.UPDATE(version)))["volumeAttachment"]
+    swap = not at_least(version, "2.85") or wanted["volumeId"] != volume_id
+    async with req.svc.read() as db:
+        instance = await load_server(req, db, _RULE + ("swap" if swap else "update"))
+        bdm = await block_devices.find_volume(db, instance.uuid, volume_id)
+    if at_least(version, "2.85"):
+        if bdm is None:
+            raise volumes.VolumeNotAttached(req.params["server_id"], volume_id)
+        await _update_regular(req, bdm, wanted)
+    if swap:
+        await _refuse_swap(req, volume_id, str(wanted["volumeId"]))
+    return empty_response(202)
+
+
+async def _update_regular(req: Req, bdm: BlockDeviceMapping, wanted: dict[str, Any]) -> None:
+    """Nova's ``_update_volume_regular``: only ``delete_on_termination`` changes."""
+    for key, current in (("id", bdm.volume_id), ("serverId", bdm.instance_uuid),
+                         ("device", bdm.device_name), ("tag", bdm.tag)):
+        if key in wanted and wanted[key] != current:
+            raise BadRequest(f"The {key} property is not mutable")
+    if "delete_on_termination" in wanted:
+        async with req.svc.write() as db:
+            await block_devices.update_mapping(
+                db, bdm.uuid,
+                delete_on_termination=bool_from_string(wanted["delete_on_termination"]))
+
+
+async def _refuse_swap(req: Req, old_volume_id: str, new_volume_id: str) -> None:
+    """Nova's ``_update_volume_swap`` up to its first check: the old volume must exist and
+    be migrating, and none ever is here."""
+    await volumes.get_volume(req.svc.volume.as_caller(req.ctx.auth_token or ""),
+                             old_volume_id)
+    raise Conflict(f"volume {old_volume_id} is not migrating; this API should only be "
+                   f"called by Cinder")
