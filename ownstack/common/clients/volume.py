@@ -133,6 +133,48 @@ class VolumeClient:
         except VolumeNotFoundError:
             return
 
+    # --- boot from volume: volumes and snapshots compute makes ----------------------------
+
+    async def create_volume(self, size: int, *, name: str = "", image_id: str | None = None,
+                            snapshot_id: str | None = None, volume_type: str | None = None,
+                            availability_zone: str | None = None) -> dict[str, Any]:
+        """A new volume (``creating``): blank, or from an image or a snapshot."""
+        volume: dict[str, Any] = {"size": size, "name": name}
+        for key, value in (("imageRef", image_id), ("snapshot_id", snapshot_id),
+                           ("volume_type", volume_type),
+                           ("availability_zone", availability_zone)):
+            if value:
+                volume[key] = value
+        r = await self._request("POST", "/v3/volumes", json={"volume": volume})
+        return dict(r.json()["volume"])
+
+    async def force_delete_volume(self, volume_id: str) -> None:
+        """``os-force_delete`` (admin): delete it whatever its status (one compute asked
+        for and no longer wants, still ``creating``); one already gone is fine."""
+        try:
+            await self._action(volume_id, "os-force_delete", {})
+        except VolumeNotFoundError:
+            return
+
+    async def get_snapshot(self, snapshot_id: str) -> dict[str, Any]:
+        r = await self._request("GET", f"/v3/snapshots/{snapshot_id}")
+        return dict(r.json()["snapshot"])
+
+    async def create_snapshot(self, volume_id: str, *, name: str, force: bool = True,
+                              description: str = "") -> dict[str, Any]:
+        """A snapshot of the volume (``force``: also while it is in use, as Nova asks)."""
+        r = await self._request("POST", "/v3/snapshots", json={"snapshot": {
+            "volume_id": volume_id, "name": name, "description": description,
+            "force": force}})
+        return dict(r.json()["snapshot"])
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        """Delete the snapshot; one already gone is fine."""
+        try:
+            await self._request("DELETE", f"/v3/snapshots/{snapshot_id}")
+        except VolumeNotFoundError:
+            return
+
     # --- plumbing -----------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

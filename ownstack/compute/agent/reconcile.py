@@ -54,6 +54,7 @@ from ownstack.compute.drivers.base import (
     PhaseEvent,
     PhaseTimer,
     SpawnFailed,
+    root_volume,
 )
 from ownstack.compute.faults import Fault
 from ownstack.compute.rpc import InstanceSpec
@@ -179,7 +180,13 @@ def _power_sync(desired: InstanceSpec, observed: GuestInfo | None) -> Step:
     return Step.NOTHING
 
 
-def guest_spec(desired: InstanceSpec, image: ImageRef) -> GuestSpec:
+def boots_from_volume(desired: InstanceSpec) -> bool:
+    """A server booted from volume keeps no image (``image_ref`` ""): its root is the
+    mapping with boot_index 0."""
+    return not desired["image_ref"]
+
+
+def guest_spec(desired: InstanceSpec, image: ImageRef | None) -> GuestSpec:
     """The driver's view of the instance. Raises :class:`SpawnFailed` (not retryable) for
     user data that is not base64, which the API should have refused."""
     flavor = desired["flavor"]
@@ -371,9 +378,15 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             await self.driver.destroy(desired["uuid"])
         phases = PhaseTimer(on_event=self._phase_recorder(desired, pending))
         try:
-            async with phases.phase(Phase.IMAGE_FETCH):
-                image = await self.images.fetch(image_id)
-            await self.driver.spawn(guest_spec(desired, image), phases, paused=paused)
+            image = None
+            if image_id or not boots_from_volume(desired):
+                async with phases.phase(Phase.IMAGE_FETCH):
+                    image = await self.images.fetch(image_id)
+            spec = guest_spec(desired, image)
+            if image is None and root_volume(spec) is None:
+                raise _Failed("the server boots from a volume, and its root volume is not "
+                              "attached")
+            await self.driver.spawn(spec, phases, paused=paused)
         except (ImageFetchFailed, SpawnFailed) as exc:
             raise _Failed(exc.reason, retryable=exc.retryable) from exc
         except DriverError as exc:      # Unsupported on this host, say: another may do

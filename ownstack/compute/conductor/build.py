@@ -9,8 +9,10 @@ so a conductor killed at any point leaves nothing the sweep cannot repair:
    claiming, or a duplicate cast was faster), or drop it;
 3. ask Placement for candidates, filter and weigh them, claim the best one (a lost race
    moves on to the next, and the candidates are asked for once more when all are lost);
-4. make the ports the instance asked for (``networks``: found again by device id when a
-   killed conductor made some already; a refusal ends the build in ERROR);
+4. ready the volumes the instance boots with (attached with the claimed host's
+   connector: :mod:`ownstack.compute.conductor.boot_volumes`; a failure ends the build in
+   ERROR); make the ports the instance asked for (``networks``: found again by device id
+   when a killed conductor made some already; a refusal ends the build in ERROR);
    compare-and-swap the row to ``spawning`` on that host with its network info cache,
    recording the action events in the same transaction; if the row changed meanwhile
    (a delete) the claim is released, and the ports;
@@ -47,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
 from ownstack.compute import rpc, states
-from ownstack.compute.conductor import networks, volumes
+from ownstack.compute.conductor import boot_volumes, networks, volumes
 from ownstack.compute.conductor.batch import (
     MAX_BATCH,
     Entry,
@@ -129,7 +131,7 @@ TO_PLACE: Final = (
     select(Instance.uuid, Instance.project_id, Instance.user_id, Instance.flavor,
            Instance.image_meta, Instance.availability_zone, Instance.attempts,
            Instance.vm_state, Instance.task_state, Instance.host,
-           ServerGroup.uuid.label("group_uuid"))
+           ServerGroup.uuid.label("group_uuid"), Instance.image_ref)
     .outerjoin(ServerGroupMember, ServerGroupMember.instance_uuid == Instance.uuid)
     .outerjoin(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
     .where(Instance.uuid.in_(bindparam("uuids", expanding=True)),
@@ -394,7 +396,9 @@ class Builder:
         info caches, and hand it to the host; the host of each, or ``None`` where the
         ports could not be made (the instance is then in ERROR) or the row changed
         meanwhile (its claim is then released, and its ports)."""
-        infos = await networks.allocate_for(self.env, claimed)
+        failed = await boot_volumes.prepare_for(self.env, claimed)
+        infos = await networks.allocate_for(
+            self.env, [c for c in claimed if c.row.uuid not in failed])
         placed: list[bool] = []
         try:
             async with self.env.db.write() as db:

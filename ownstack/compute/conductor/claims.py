@@ -21,6 +21,7 @@ class ToPlace:
     task_state: str | None
     host: str | None
     group_uuid: str | None
+    image_ref: str | None = None        # "": booted from volume (no DISK_GB for its root)
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,11 @@ class VolumeSpec:
         return self.boot_index == 0
 
 
+def root_volume(spec: GuestSpec) -> VolumeSpec | None:
+    """The volume the guest boots from (boot from volume), if any."""
+    return next((volume for volume in spec.volumes if volume.is_root), None)
+
+
 @dataclass(frozen=True, slots=True)
 class GuestSpec:
     """Everything a driver needs to make one guest. Sizes come from the flavor."""
@@ -218,7 +223,9 @@ class GuestSpec:
     vcpus: int
     memory_mb: int
     root_gb: int                  # 0: the image's virtual size, as in Nova
-    image: ImageRef
+    # None: booted from volume, the root disk is the volume with boot_index 0 (no image
+    # is fetched, no overlay made, and ``root_gb`` is not used).
+    image: ImageRef | None
     ephemeral_gb: int = 0
     swap_mb: int = 0
     nics: tuple[NicSpec, ...] = ()          # empty for --nic none

@@ -52,6 +52,7 @@ from ownstack.compute.drivers.base import (
     SpawnFailed,
     VolumeSpec,
     check_capability,
+    root_volume,
 )
 from ownstack.compute.states import PowerState
 
@@ -236,7 +237,9 @@ class FakeComputeDriver:
         return GuestInfo(spec.uuid, guest.power_state, {
             "driver": "fake", "host": self.hypervisor.host, "name": spec.name,
             "vcpus": spec.vcpus, "memory_mb": spec.memory_mb, "root_gb": spec.root_gb,
-            "image_id": spec.image.id, "config_drive": spec.config_drive,
+            "image_id": spec.image.id if spec.image else "",
+            "root_volume": root.volume_id if (root := root_volume(spec)) else None,
+            "config_drive": spec.config_drive,
             "taps": [nic.tap_name for nic in spec.nics], "boots": guest.boots,
             "last_stop": guest.last_stop, "console_bytes": len(guest.console),
             "volumes": [{"volume_id": v.volume_id, "path": str(v.path), "format": v.format,
@@ -280,7 +283,11 @@ class FakeComputeDriver:
         guest = guests[spec.uuid] = FakeGuest(spec)     # listed as NOSTATE while half-made
         try:
             async with phases.phase(Phase.DISKS):
-                if self.check_image_files and (problem := _image_problem(spec.image)):
+                if spec.image is None and root_volume(spec) is None:
+                    raise SpawnFailed("no image and no root volume to boot from",
+                                      retryable=False)
+                if self.check_image_files and spec.image is not None \
+                        and (problem := _image_problem(spec.image)):
                     raise SpawnFailed(problem, retryable=False)
                 _inject(fault, Phase.DISKS)
             if spec.config_drive:
@@ -387,9 +394,11 @@ class FakeComputeDriver:
 
     async def snapshot(self, uuid: str, dest_path: Path) -> SnapshotFile:
         check_capability(self, Capability.SNAPSHOT)
-        image = self.hypervisor.get(uuid).spec.image
-        size = await asyncio.to_thread(_copy, image.path, dest_path)
-        return SnapshotFile(dest_path, image.disk_format, size)
+        spec = self.hypervisor.get(uuid).spec
+        if spec.image is None:      # booted from volume: its root is the volume's
+            raise DriverError(f"guest {uuid} boots from a volume; snapshot the volume")
+        size = await asyncio.to_thread(_copy, spec.image.path, dest_path)
+        return SnapshotFile(dest_path, spec.image.disk_format, size)
 
 
 def _copy(source: Path, dest: Path) -> int:

@@ -37,12 +37,14 @@ from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import BadRequest
 from ownstack.common.times import as_utc
 from ownstack.compute import states
+from ownstack.compute.block_device import Mapping as BlockDeviceMappingRequest
+from ownstack.compute.block_device import device_names
 from ownstack.compute.errors import (
     ConcurrentUpdate,
     InvalidServerRequest,
     KeypairNotFound,
 )
-from ownstack.compute.objects import actions, keypairs, quotas
+from ownstack.compute.objects import actions, block_devices, keypairs, quotas
 from ownstack.compute.objects.models import (
     BlockDeviceMapping,
     ComputeService,
@@ -105,6 +107,12 @@ class CreateRequest:
     # security groups [{"id", "name"}].
     network_requests: list[dict[str, Any]] = field(default_factory=list)
     security_groups: list[dict[str, str]] = field(default_factory=list)
+    # block_device_mapping_v2's volumes (each server gets its own rows), and whether the
+    # root is one of them: then ``image`` is the root's image metadata only, the server's
+    # image_ref is "" (as Nova shows a volume-backed server) and the flavor's disk is not
+    # the root's size.
+    block_devices: list[BlockDeviceMappingRequest] = field(default_factory=list)
+    volume_backed: bool = False
 
 
 PASSWORD_LENGTH: Final = 12     # Nova's [DEFAULT]password_length
@@ -213,7 +221,7 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
     project_id, user_id = ctx.project_id or "", ctx.user_id or ""
     await quotas.lock_project(db, project_id)          # first: see quotas.admit
     flavor, specs = await _flavor(db, ctx, request.flavor_ref)
-    if request.image is not None:
+    if request.image is not None and not request.volume_backed:
         check_image_fits(request.image, flavor)
     key_data = None
     if request.key_name is not None:
@@ -248,7 +256,8 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
             host=None, node=None, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             task_args={}, power_state=states.PowerState.NOSTATE, flavor=dict(snapshot),
             vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
-            image_ref=request.image.id if request.image is not None else "",
+            image_ref=request.image.id
+            if request.image is not None and not request.volume_backed else "",
             image_meta=dict(image_meta), key_name=request.key_name, key_data=key_data,
             user_data=request.user_data, admin_pass=request.admin_pass,
             config_drive=request.config_drive, availability_zone=zone,
@@ -277,6 +286,10 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
     if group is not None:
         await db.execute(_INSERT_MEMBER, [{"group_id": group.id, "instance_uuid": uuid}
                                           for uuid in uuids])
+    names = device_names(request.block_devices, config_drive=request.config_drive)
+    for uuid in uuids:
+        for mapping, name in zip(request.block_devices, names, strict=True):
+            block_devices.add(db, uuid, **{**mapping.row(), "device_name": name})
     await actions.start_actions(db, ctx, uuids, actions.CREATE)
     return [Instance(**row) for row in rows]
 

@@ -135,7 +135,7 @@ async def test_admin_pass_given_is_kept(api: CloudClient) -> None:
     ({"flavorRef": "no-such-flavor"}, "2.1", "Flavor no-such-flavor could not be found."),
     ({"block_device_mapping_v2": [{"source_type": "volume", "uuid": "v1",
                                    "destination_type": "volume", "boot_index": 0}]}, "2.1",
-     "Block device mapping is not supported yet"),
+     "Block Device Mapping is Invalid: failed to get volume v1."),
     ({"block_device_mapping": [{"volume_id": "5f2d6e8a-8e4c-4c33-9f49-7f0c5a8e1f04"}]},
      "2.1", "Additional properties"),
 ])

@@ -23,8 +23,11 @@ asking for it is a 400 rather than a promise not kept.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final
 
 from starlette.responses import Response
@@ -33,9 +36,18 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.booleans import bool_from_string
 from ownstack.common.bus import BusError, BusTimeout, RemoteError
 from ownstack.common.clients.image import ImageClientError, ImageInfo, ImageNotFound
+from ownstack.common.clients.volume import VolumeClientError
+from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest, Forbidden, OwnstackError
-from ownstack.compute import rpc
-from ownstack.compute.api.common import at_least, check_user_data, links, nudge, version_of
+from ownstack.compute import boot_volumes, rpc
+from ownstack.compute.api.common import (
+    Version,
+    at_least,
+    check_user_data,
+    links,
+    nudge,
+    version_of,
+)
 from ownstack.compute.api.handlers import network_proxies
 from ownstack.compute.api.schemas import server_actions as schemas
 from ownstack.compute.api.server_common import (
@@ -46,7 +58,15 @@ from ownstack.compute.api.server_common import (
 )
 from ownstack.compute.api.views import servers as views
 from ownstack.compute.errors import ConsoleNotAvailable, ImageServiceUnavailable, KeypairNotFound
-from ownstack.compute.objects import Session, keypairs, quotas, server_actions, server_metadata
+from ownstack.compute.objects import (
+    Session,
+    actions,
+    block_devices,
+    keypairs,
+    quotas,
+    server_actions,
+    server_metadata,
+)
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.objects.servers import generate_password
 from ownstack.compute.state import Req
@@ -121,6 +141,13 @@ async def _rebuild(req: Req, data: dict[str, Any]) -> Response:
         # Fail fast on the server's state before asking the image service anything.
         instance = await load_server(req, db, rule)
         server_actions.check_can_begin(instance, server_actions.REBUILD, is_admin=is_admin)
+    if not instance.image_ref:
+        # Nova refuses another image for a volume-backed server; ownstack does not re-spawn
+        # one on its root volume either (its disk is the volume's, not the image's).
+        image_ref = str(wanted["imageRef"]).rstrip("/").rsplit("/", 1)[-1]
+        raise BadRequest(f"Image {image_ref} is unacceptable: Unable to rebuild a "
+                         "volume-backed server (ownstack does not re-spawn one on its root "
+                         "volume, with the same image or another).")
     info = await _get_image(req, wanted["imageRef"])
     image = server_actions.rebuild_image(info, instance.flavor)
     admin_pass = wanted["adminPass"] if "adminPass" in wanted else generate_password()
@@ -201,6 +228,12 @@ async def _create_image(req: Req, data: dict[str, Any]) -> Response:
             await quotas.check_metadata_items(db, req.svc.config.compute.quota,
                                               instance.project_id, len(metadata))
         server_actions.check_can_begin(instance, server_actions.SNAPSHOT, is_admin=is_admin)
+        bdms = await block_devices.of_instance(db, instance.uuid) \
+            if not instance.image_ref else []
+    if not instance.image_ref:
+        image_id = await _snapshot_volume_backed(req, instance, bdms, wanted["name"],
+                                                 metadata)
+        return _image_created(req, version, image_id)
     async with req.svc.image_client(req.ctx.auth_token) as images:
         try:
             image = await images.create(
@@ -223,11 +256,48 @@ async def _create_image(req: Req, data: dict[str, Any]) -> Response:
                 await images.delete(image.id)
             raise
     await nudge(req, host, uuid)
+    return _image_created(req, version, image.id)
+
+
+def _image_created(req: Req, version: Version, image_id: str) -> Response:
     if at_least(version, "2.45"):
-        return json_response({"image_id": image.id}, 202)
+        return json_response({"image_id": image_id}, 202)
     config = req.svc.config
     return empty_response(202, {"Location": config.public_url(
-        config.image.port, f"/v2/images/{image.id}")})
+        config.image.port, f"/v2/images/{image_id}")})
+
+
+async def _snapshot_volume_backed(req: Req, instance: Instance, bdms: list[Any], name: str,
+                                  metadata: dict[str, str]) -> str:
+    """Nova's ``snapshot_volume_backed``, in the API as Nova does it: a forced snapshot
+    of each of the server's volumes, as the caller, and an image of no data (``size``
+    0, active) whose ``block_device_mapping`` (``bdm_v2``) boots new volumes from them.
+    A refusal deletes the snapshots already made."""
+    caller = req.svc.volume.as_caller(req.ctx.auth_token or "")
+    try:
+        mapping = await boot_volumes.snapshot_mappings(caller, bdms, name)
+    except VolumeClientError as exc:
+        raise boot_volumes.refusal(exc) from None
+    properties = server_actions.snapshot_properties(req.ctx, instance, metadata)
+    properties.update({"root_device_name": "/dev/vda", "bdm_v2": "True",
+                       "block_device_mapping": json.dumps(mapping)})
+    async with req.svc.image_client(req.ctx.auth_token) as images:
+        try:
+            image = await images.create(
+                name, "raw", "bare", properties=properties,
+                min_disk=server_actions.snapshot_min_disk(instance),
+                min_ram=server_actions.snapshot_min_ram(instance))
+            # No data: Nova's force_activate, so the image is active at size 0.
+            await images.upload(image.id, Path(os.devnull))
+        except ImageClientError as exc:
+            for entry in mapping:
+                with contextlib.suppress(VolumeClientError):
+                    await req.svc.volume.delete_snapshot(str(entry["snapshot_id"]))
+            raise _image_error(exc) from None
+    async with req.svc.write() as db:
+        action = await actions.start_action(db, req.ctx, instance.uuid, actions.CREATE_IMAGE)
+        action.finish_time = utcnow()
+    return image.id
 
 
 def _image_error(exc: ImageClientError) -> OwnstackError:

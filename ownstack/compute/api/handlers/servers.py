@@ -24,7 +24,7 @@ from ownstack.common.booleans import FALSE_STRINGS, TRUE_STRINGS, bool_from_stri
 from ownstack.common.clients.image import ImageClientError, ImageNotFound
 from ownstack.common.clients.network import NetworkClientError
 from ownstack.common.errors import BadRequest, Forbidden, NotFound
-from ownstack.compute import netinfo, ports, states
+from ownstack.compute import block_device, boot_volumes, netinfo, ports, states
 from ownstack.compute.api.common import (
     Version,
     ask_to_schedule,
@@ -41,7 +41,7 @@ from ownstack.compute.api.schemas import servers as schemas
 from ownstack.compute.api.server_common import load_extras, show_body
 from ownstack.compute.api.views import servers as views
 from ownstack.compute.errors import ConcurrentUpdate, InvalidServerRequest
-from ownstack.compute.objects import actions, hosts, servers
+from ownstack.compute.objects import actions, block_devices, hosts, servers
 from ownstack.compute.objects.instances import (
     HOLDS_PORTS,
     RELEASED,
@@ -49,6 +49,7 @@ from ownstack.compute.objects.instances import (
     set_network_status,
     update_instance,
 )
+from ownstack.compute.objects.models import Instance
 from ownstack.compute.objects.server_actions import check_unlocked
 from ownstack.compute.objects.servers import CreateRequest, ImageFacts, ServerFilters
 from ownstack.compute.state import Req
@@ -68,10 +69,36 @@ async def create_server(req: Req) -> Response:
     request = await _create_request(req, data)
     async with req.svc.write() as db:
         created = await servers.create_instances(db, req.ctx, req.svc.config, request)
+    if request.block_devices:
+        await _provide_volumes(req, created)
     await ask_to_schedule(req, [instance.uuid for instance in created])
     if bool_from_string(data["server"].get("return_reservation_id", False)):
         return json_response({"reservation_id": created[0].reservation_id}, 202)
     return json_response({"server": views.created(req, created[0], request.admin_pass)}, 202)
+
+
+async def _provide_volumes(req: Req, created: list[Instance]) -> None:
+    """The volumes of the new servers, reserved or asked for as the caller (see
+    :mod:`ownstack.compute.boot_volumes`); on a refusal the servers are removed again and
+    the refusal is the answer."""
+    async with req.svc.read() as db:
+        bdms = await block_devices.of_instances(db, [i.uuid for i in created])
+    wanted = [(i.uuid, bdm.uuid, block_device.Mapping.of_row(bdm))
+              for i in created for bdm in bdms[i.uuid]]
+
+    async def record(bdm_uuid: str, values: dict[str, Any]) -> bool:
+        async with req.svc.write() as db:
+            return await block_devices.update_mapping(db, bdm_uuid, **values)
+    try:
+        await boot_volumes.provide(req.svc.volume.as_caller(req.ctx.auth_token or ""),
+                                   req.svc.volume, wanted, record)
+    except BaseException:
+        async with req.svc.write() as db:
+            for instance in created:
+                await servers.delete_locally(db, req.ctx, instance)
+                for bdm in bdms[instance.uuid]:
+                    await block_devices.remove_mapping(db, bdm.uuid)
+        raise
 
 
 async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
@@ -80,8 +107,6 @@ async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
     if "personality" in server:
         raise BadRequest("Personality (file injection) is not supported: ownstack has no "
                          "file injection; pass files in user_data or the config drive.")
-    if "block_device_mapping" in server:
-        raise InvalidServerRequest("Block device mapping (v1) is not supported yet.")
     min_count = int(server.get("min_count", 1))
     max_count = int(server.get("max_count", min_count))
     if min_count > max_count:
@@ -89,7 +114,7 @@ async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
     if "hostname" in server and max_count > 1:
         raise BadRequest("Cannot specify a hostname when creating multiple instances; "
                          "hostnames are derived from the server names instead.")
-    image_id = _image_id(server)
+    image, mappings = await _boot(req, server, max_count)
     networks = _networks(server.get("networks", "auto"))
     resolved = await ports.resolve_request(
         req.svc.network.as_caller(req.ctx.auth_token or ""), req.ctx, networks,
@@ -97,7 +122,8 @@ async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
     hints = data.get("os:scheduler_hints") or data.get("OS-SCH-HNT:scheduler_hints") or {}
     return CreateRequest(
         name=server["name"], flavor_ref=_last_segment(str(server["flavorRef"])),
-        image=await _fetch_image(req, image_id) if image_id else None,
+        image=image, block_devices=list(mappings.volumes),
+        volume_backed=mappings.volume_backed,
         min_count=min_count, max_count=max_count,
         description=server.get("description"), hostname=server.get("hostname"),
         key_name=server.get("key_name"), availability_zone=server.get("availability_zone"),
@@ -110,27 +136,45 @@ async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
         security_groups=resolved.security_groups, group=hints.get("group"))
 
 
-def _image_id(server: dict[str, Any]) -> str | None:
-    """The boot image: ``imageRef`` (an id or an href), or the one image-to-local block
-    device mapping OSC sends for an image boot. Volumes are not supported yet."""
+def _image_ref(server: dict[str, Any]) -> str | None:
+    """``imageRef`` (an id or an href), checked; ``None`` when not given."""
     image_ref = _last_segment(server.get("imageRef") or "")
-    mappings = server.get("block_device_mapping_v2") or []
-    if mappings:
-        if len(mappings) != 1 or mappings[0].get("source_type") != "image" \
-                or mappings[0].get("destination_type", "local") != "local" \
-                or str(mappings[0].get("boot_index", 0)) != "0" \
-                or not mappings[0].get("uuid"):
-            raise InvalidServerRequest(
-                "Block device mapping is not supported yet: only one mapping with "
-                "source_type 'image', destination_type 'local' and boot_index 0 (an "
-                "image boot) is accepted; ownstack has no volumes.")
-        image_ref = image_ref or str(mappings[0]["uuid"])
-    if not image_ref:
-        raise BadRequest("Missing imageRef attribute: ownstack boots servers from images "
-                         "only.")
-    if not _UUID_RE.match(image_ref):
+    if image_ref and not _UUID_RE.match(image_ref):
         raise BadRequest("Invalid imageRef provided.")
-    return image_ref
+    return image_ref or None
+
+
+async def _boot(req: Req, server: dict[str, Any], max_count: int
+                ) -> tuple[ImageFacts | None, block_device.Request]:
+    """What the server boots: an image (``imageRef``, or the one image-to-local mapping
+    OSC sends for an image boot), or a volume (``block_device_mapping_v2``, checked as
+    Nova checks it, as the caller); and its other volumes."""
+    image_ref = _image_ref(server)
+    mappings = block_device.parse(server.get("block_device_mapping_v2") or [],
+                                  image_ref=image_ref, max_count=max_count)
+    if mappings.volume_backed or mappings.volumes:
+        caller = req.svc.volume.as_caller(req.ctx.auth_token or "")
+        facts = await boot_volumes.check(caller, lambda i: _fetch_image(req, i), mappings)
+        if mappings.volume_backed:
+            return facts.image, mappings
+    image_id = image_ref or mappings.image_boot_id
+    if not image_id:
+        raise BadRequest("Missing imageRef attribute")
+    if not _UUID_RE.match(image_id):
+        raise BadRequest("Invalid imageRef provided.")
+    image = await _fetch_image(req, image_id)
+    defined = boot_volumes.image_mappings(image.properties)
+    if defined is None:
+        return image, mappings
+    # A snapshot of a volume-backed server: its mappings replace the image boot (Nova's
+    # _get_image_defined_bdms, the client's image-to-local root dropped).
+    asked = [item for item in server.get("block_device_mapping_v2") or []
+             if not (str(item.get("boot_index")) == "0"
+                     and item.get("source_type") == "image")]
+    mappings = block_device.parse([*defined, *asked], image_ref=None, max_count=max_count)
+    caller = req.svc.volume.as_caller(req.ctx.auth_token or "")
+    await boot_volumes.check(caller, lambda i: _fetch_image(req, i), mappings)
+    return image, mappings
 
 
 async def _fetch_image(req: Req, image_id: str) -> ImageFacts:

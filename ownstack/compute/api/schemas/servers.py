@@ -3,7 +3,8 @@
 
 Not accepted (400 as unknown properties), because ownstack cannot honour them yet:
 ``trusted_image_certificates`` (2.63), ``host``/``hypervisor_hostname`` (2.74) and the
-legacy ``block_device_mapping`` (v1). ``personality`` passes the schema below 2.57 only so
+legacy ``block_device_mapping`` (v1). ``block_device_mapping_v2`` is checked beyond its
+schema by :mod:`ownstack.compute.block_device`. ``personality`` passes the schema below 2.57 only so
 the handler can say why it is refused. ``user_data`` is checked as base64 by the handler
 (:func:`ownstack.compute.api.common.check_user_data`).
 """
@@ -122,6 +123,9 @@ def _create(version: Version) -> dict[str, Any]:
         props["tags"] = TAGS
     if at_least(version, "2.57"):
         del props["personality"]
+    if at_least(version, "2.67"):
+        props["block_device_mapping_v2"]["items"]["properties"]["volume_type"] = {
+            "type": ["string", "null"], "minLength": 0, "maxLength": 255}
     if at_least(version, "2.90"):
         props["hostname"] = hostname(version)
     return schema
@@ -139,7 +143,8 @@ def _update(version: Version) -> dict[str, Any]:
                                       "properties": props}}}
 
 
-CREATE: Final = ByVersion(_create, "2.19", "2.32", "2.37", "2.42", "2.52", "2.57", "2.90",
+CREATE: Final = ByVersion(_create, "2.19", "2.32", "2.37", "2.42", "2.52", "2.57", "2.67",
+                          "2.90",
                           "2.94", base=BASE_VERSION)
 UPDATE: Final = ByVersion(_update, "2.19", "2.90", "2.94", base=BASE_VERSION)
 

@@ -76,15 +76,18 @@ def image_properties(image_meta: Mapping[str, Any]) -> dict[str, Any]:
     return props
 
 
-def requested_resources(flavor: Mapping[str, Any]) -> dict[str, int]:
+def requested_resources(flavor: Mapping[str, Any], *, volume_backed: bool = False
+                        ) -> dict[str, int]:
     """Nova's resource request of a flavor: VCPU, MEMORY_MB, and DISK_GB as root +
-    ephemeral + swap (MiB, rounded up to GiB); ``resources:<CLASS>=<n>`` extra specs
-    override an amount or add a class, and ``=0`` drops one. Zero amounts are not asked."""
+    ephemeral + swap (MiB, rounded up to GiB), the root left out for a server booted from
+    volume (its root is the volume's, not the host's disk: Nova's ``is_bfv``);
+    ``resources:<CLASS>=<n>`` extra specs override an amount or add a class, and ``=0``
+    drops one. Zero amounts are not asked."""
     swap_gb = math.ceil(int(flavor.get("swap") or 0) / 1024)
+    root_gb = 0 if volume_backed else int(flavor.get("disk") or 0)
     resources = {"VCPU": int(flavor.get("vcpus") or 0),
                  "MEMORY_MB": int(flavor.get("ram") or 0),
-                 "DISK_GB": int(flavor.get("disk") or 0) + int(flavor.get("ephemeral") or 0)
-                 + swap_gb}
+                 "DISK_GB": root_gb + int(flavor.get("ephemeral") or 0) + swap_gb}
     for key, value in _extra_specs(flavor).items():
         if key.startswith("resources:"):
             try:
@@ -112,7 +115,8 @@ def trait_constraints(*sources: Mapping[str, Any]) -> tuple[frozenset[str], froz
 
 def build_request_spec(instance: Instance | ToPlace, group: GroupInfo | None) -> RequestSpec:
     """The spec of an :class:`Instance`, or of a row with its ``uuid``, ``project_id``,
-    ``user_id``, ``flavor``, ``image_meta``, ``availability_zone`` and ``attempts``."""
+    ``user_id``, ``flavor``, ``image_meta``, ``availability_zone`` and ``attempts`` (and
+    ``image_ref``: ``""`` for a server booted from volume)."""
     flavor = dict(instance.flavor or {})
     extra_specs = _extra_specs(flavor)
     props = image_properties(dict(instance.image_meta or {}))
@@ -120,10 +124,17 @@ def build_request_spec(instance: Instance | ToPlace, group: GroupInfo | None) ->
     zone, forced_host = _zone_and_host(instance.availability_zone)
     return RequestSpec(
         instance_uuid=instance.uuid, project_id=instance.project_id,
-        user_id=instance.user_id, resources=requested_resources(flavor),
+        user_id=instance.user_id,
+        resources=requested_resources(flavor, volume_backed=is_volume_backed(instance)),
         required_traits=required, forbidden_traits=forbidden, availability_zone=zone,
         forced_host=forced_host, image_props=props, extra_specs=extra_specs,
         ignore_hosts=frozenset(instance.attempts or []), group=group)
+
+
+def is_volume_backed(instance: Instance | ToPlace) -> bool:
+    """Nova's ``is_volume_backed_instance``: the root is a volume; such a server keeps no
+    image reference (``""``), while every other boots an image."""
+    return getattr(instance, "image_ref", None) == ""
 
 
 def _extra_specs(flavor: Mapping[str, Any]) -> dict[str, str]:

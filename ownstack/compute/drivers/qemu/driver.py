@@ -63,6 +63,7 @@ from ownstack.compute.drivers.base import (
     SpawnFailed,
     VolumeSpec,
     check_capability,
+    root_volume,
 )
 from ownstack.compute.drivers.metadata import config_drive_files
 from ownstack.compute.drivers.qemu import host as qemu_host
@@ -416,8 +417,15 @@ class QemuDriver:
                  recipe.accel)
 
     async def _prepare_base(self, spec: GuestSpec, files: GuestFiles,
-                            phases: PhaseTimer) -> BaseImage:
+                            phases: PhaseTimer) -> BaseImage | None:
+        """The image's base and the guest's overlay on it; ``None`` for a guest booted
+        from volume (its root disk is the volume's file, plugged with the volumes)."""
         image = spec.image
+        if image is None:
+            if root_volume(spec) is None:
+                raise SpawnFailed("no image and no root volume to boot from",
+                                  retryable=False)
+            return None
         if image.disk_format != "qcow2":
             async with phases.phase(Phase.IMAGE_CONVERT):
                 base, _ = await self.images.base_for(image, self.bases)
@@ -428,7 +436,7 @@ class QemuDriver:
             await self.images.create_overlay(base, files.disk, spec.root_gb, image.id)
         return base
 
-    def _recipe(self, spec: GuestSpec, files: GuestFiles, base: BaseImage,
+    def _recipe(self, spec: GuestSpec, files: GuestFiles, base: BaseImage | None,
                 config_drive: bool) -> Recipe:
         assert self.accel is not None
         uuid = spec.uuid
@@ -446,7 +454,7 @@ class QemuDriver:
             "-qmp", f"unix:{_opt(files.qmp)},server=on,wait=off",
             "-pidfile", str(files.pidfile), "-daemonize", "-S", "-msg", "timestamp=on",
         ]
-        devices: list[tuple[str, dict[str, Any]]] = [
+        devices: list[tuple[str, dict[str, Any]]] = [] if base is None else [
             ("blockdev-add", {"node-name": "root", "driver": "qcow2",
                               "file": {"driver": "file", "filename": str(files.disk)}}),
             ("device_add", {"driver": "virtio-blk-pci", "id": "disk-root", "drive": "root",
@@ -466,7 +474,9 @@ class QemuDriver:
         for index, nic in enumerate(spec.nics):
             devices += _nic_devices(nic, f"net{index}")
         return Recipe(uuid=uuid, name=spec.name, argv=argv, devices=devices,
-                      image_id=spec.image.id, base=str(base.path), accel=self.accel.value,
+                      image_id=spec.image.id if spec.image is not None else "",
+                      base=str(base.path) if base is not None else "",
+                      accel=self.accel.value,
                       taps=[nic.tap_name for nic in spec.nics], config_drive=config_drive)
 
     async def _start(self, recipe: Recipe, files: GuestFiles, *, paused: bool = False
@@ -783,6 +793,8 @@ class QemuDriver:
         if state == PowerState.NOSTATE:
             raise InvalidGuestState(uuid, state, "snapshot")
         files = self._files(uuid)
+        if not files.disk.exists():     # booted from volume: its root is the volume's
+            raise DriverError(f"guest {uuid} boots from a volume; snapshot the volume")
         if state not in (PowerState.RUNNING, PowerState.PAUSED):
             size = await self.images.flatten(files.disk, dest_path, force_share=False)
             return SnapshotFile(dest_path, "qcow2", size)
