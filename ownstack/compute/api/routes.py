@@ -26,6 +26,7 @@ from ownstack.compute.api.handlers import (
     server_external_events,
     server_groups,
     server_metadata,
+    server_password,
     server_tags,
     servers,
     services,
@@ -80,6 +81,8 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     f"{_SERVER}/os-interface/{{port_id}}": {"GET": interfaces.show_interface,
                                             "DELETE": interfaces.detach_interface},
     f"{_SERVER}/os-security-groups": {"GET": network_proxies.list_server_security_groups},
+    f"{_SERVER}/os-server-password": {"GET": server_password.show_password,
+                                      "DELETE": server_password.clear_password},
     f"{_SERVER}/os-instance-actions": {"GET": instance_actions.list_actions},
     f"{_SERVER}/os-instance-actions/{{request_id}}": {"GET": instance_actions.show_action},
     # The network proxies (up to 2.35).
