@@ -37,6 +37,8 @@ import logging
 import os
 import shlex
 import shutil
+import socket
+import struct
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -683,8 +685,8 @@ class QemuDriver:
         with contextlib.suppress(DriverError):      # a name left by an earlier attempt
             await monitor.execute("closefd", {"fdname": name})
         try:
-            monitor.qmp.send_fd_scm(fd)
-        except (QMPError, OSError) as exc:
+            _send_fd(monitor.qmp, fd)
+        except (QMPError, OSError, AttributeError) as exc:
             raise DriverError(f"cannot pass a file to guest {monitor.uuid}: {exc}") from exc
         await monitor.execute("getfd", {"fdname": name})
 
@@ -910,6 +912,20 @@ def _remove_files(files: GuestFiles) -> None:
             path.unlink(missing_ok=True)
         except OSError as exc:
             LOG.error("guest %s: cannot remove %s: %s", files.uuid, path, exc)
+
+
+def _send_fd(qmp: QMPClient, fd: int) -> None:
+    """Send ``fd`` to QEMU over the QMP socket (SCM_RIGHTS, with one byte of whitespace),
+    for the next ``getfd``. ``QMPClient.send_fd_scm`` reaches for the asyncio socket's
+    private ``_sock``, which uvloop's transports do not have: a duplicate of the socket's
+    descriptor sends it instead, between two commands, when nothing else is in flight."""
+    writer = qmp._writer        # private, as qemu.qmp's own send_fd_scm reads it
+    if writer is None:
+        raise DriverError("the QMP connection is closed")
+    transport_socket = writer.transport.get_extra_info("socket")
+    with socket.socket(fileno=os.dup(transport_socket.fileno())) as sock:
+        sock.sendmsg([b" "], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                               struct.pack("@i", fd))])
 
 
 def _commit_file(partial: Path, final: Path) -> None:
