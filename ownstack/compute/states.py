@@ -22,6 +22,8 @@ BUILDING: Final = "building"
 STOPPED: Final = "stopped"
 ERROR: Final = "error"
 DELETED: Final = "deleted"
+PAUSED: Final = "paused"                  # the guest's vCPUs stopped (QMP stop), in memory
+SUSPENDED: Final = "suspended"            # the guest's memory saved to a file, no process
 
 # --- task_state (nova.compute.task_states) ------------------------------------------------
 SCHEDULING: Final = "scheduling"          # BUILD: waiting for the conductor to pick a host
@@ -33,10 +35,15 @@ REBOOTING_HARD: Final = "rebooting_hard"
 REBUILDING: Final = "rebuilding"          # task_args: {"image_ref": ...}
 IMAGE_SNAPSHOT: Final = "image_snapshot"  # task_args: {"image_id": ...}
 DELETING: Final = "deleting"
+PAUSING: Final = "pausing"
+UNPAUSING: Final = "unpausing"
+SUSPENDING: Final = "suspending"
+RESUMING: Final = "resuming"
 
 # Tasks the compute agent carries out on its node.
 AGENT_TASKS: Final = frozenset({SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING,
-                                REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING})
+                                REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING,
+                                PAUSING, UNPAUSING, SUSPENDING, RESUMING})
 
 # The status the API shows (nova.api.openstack.common._STATE_MAP): by vm_state, then by
 # task_state within it; "default" when the task has no status of its own.
@@ -47,6 +54,8 @@ _STATUS: Final[dict[str, dict[str, str]]] = {
     STOPPED: {"default": "SHUTOFF", REBUILDING: "REBUILD"},
     ERROR: {"default": "ERROR", REBUILDING: "REBUILD"},
     DELETED: {"default": "DELETED"},
+    PAUSED: {"default": "PAUSED"},
+    SUSPENDED: {"default": "SUSPENDED"},
 }
 
 # Reverse map for ``?status=`` filters: status -> (vm_states, task_states or None for any).
@@ -62,6 +71,8 @@ STATUS_FILTERS: Final[dict[str, tuple[frozenset[str], frozenset[str | None] | No
     "HARD_REBOOT": (frozenset({ACTIVE}), frozenset({REBOOTING_HARD})),
     "REBUILD": (frozenset({ACTIVE, STOPPED, ERROR}), frozenset({REBUILDING})),
     "DELETED": (frozenset({DELETED}), None),
+    "PAUSED": (frozenset({PAUSED}), None),
+    "SUSPENDED": (frozenset({SUSPENDED}), None),
 }
 
 

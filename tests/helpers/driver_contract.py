@@ -296,6 +296,86 @@ class DriverContract:
             with pytest.raises(GuestNotFound):
                 await call()
 
+    # --- pause and suspend ------------------------------------------------------------------------
+
+    async def test_pause_and_unpause_keep_the_guest_where_it_was(self, h: Harness) -> None:
+        spec = await spawn(h)
+        if not supports(h, Capability.PAUSE):
+            for call in (h.driver.pause, h.driver.unpause):
+                with pytest.raises(Unsupported):
+                    await call(spec.uuid)
+            assert await state(h, spec.uuid) == PowerState.RUNNING
+            return
+        marker = f"{spec.hostname if spec.config_drive else 'login'} login:"
+        if supports(h, Capability.CONSOLE_LOG):
+            await wait_console(h, spec.uuid, marker)
+        await h.driver.pause(spec.uuid)
+        await h.driver.pause(spec.uuid)
+        assert await state(h, spec.uuid) == PowerState.PAUSED
+        h.driver = await h.restart()
+        await h.driver.init_host()
+        assert {g.uuid: g.power_state for g in await h.driver.list_guests()} == {
+            spec.uuid: PowerState.PAUSED}
+        await h.driver.unpause(spec.uuid)
+        await h.driver.unpause(spec.uuid)
+        assert await state(h, spec.uuid) == PowerState.RUNNING
+        if supports(h, Capability.CONSOLE_LOG):     # no new boot
+            assert (await h.driver.console_output(spec.uuid)).count(marker) == 1
+        await h.driver.power_off(spec.uuid, timeout=5)
+        for call in (h.driver.pause, h.driver.unpause):
+            with pytest.raises(InvalidGuestState):
+                await call(spec.uuid)
+        assert await state(h, spec.uuid) == PowerState.SHUTDOWN
+
+    async def test_suspend_and_resume_keep_the_guest_where_it_was_across_a_restart(
+            self, h: Harness) -> None:
+        spec = await spawn(h)
+        if not supports(h, Capability.SUSPEND):
+            for call in (h.driver.suspend, h.driver.resume):
+                with pytest.raises(Unsupported):
+                    await call(spec.uuid)
+            assert await state(h, spec.uuid) == PowerState.RUNNING
+            return
+        marker = f"{spec.hostname if spec.config_drive else 'login'} login:"
+        if supports(h, Capability.CONSOLE_LOG):
+            await wait_console(h, spec.uuid, marker)
+        await h.driver.suspend(spec.uuid)
+        await h.driver.suspend(spec.uuid)
+        assert await state(h, spec.uuid) == PowerState.SUSPENDED
+        h.driver = await h.restart()
+        await h.driver.init_host()
+        assert {g.uuid: g.power_state for g in await h.driver.list_guests()} == {
+            spec.uuid: PowerState.SUSPENDED}
+        for call in (h.driver.pause, h.driver.unpause):
+            with pytest.raises(InvalidGuestState):
+                await call(spec.uuid)
+        await h.driver.resume(spec.uuid)
+        await h.driver.resume(spec.uuid)
+        assert await state(h, spec.uuid) == PowerState.RUNNING
+        if supports(h, Capability.CONSOLE_LOG):     # no new boot
+            assert (await h.driver.console_output(spec.uuid)).count(marker) == 1
+        if supports(h, Capability.PAUSE):           # a paused guest suspends too
+            await h.driver.pause(spec.uuid)
+            await h.driver.suspend(spec.uuid)
+            assert await state(h, spec.uuid) == PowerState.SUSPENDED
+            await h.driver.resume(spec.uuid)
+            assert await state(h, spec.uuid) == PowerState.RUNNING
+
+    async def test_a_suspended_guest_powered_off_forgets_its_memory(self, h: Harness) -> None:
+        if not supports(h, Capability.SUSPEND):
+            return
+        spec = await spawn(h)
+        await h.driver.suspend(spec.uuid)
+        await h.driver.power_off(spec.uuid, timeout=5)
+        assert await state(h, spec.uuid) == PowerState.SHUTDOWN
+        with pytest.raises(InvalidGuestState):
+            await h.driver.resume(spec.uuid)
+        await h.driver.power_on(spec.uuid)              # a fresh boot from the disks
+        assert await state(h, spec.uuid) == PowerState.RUNNING
+        await h.driver.suspend(spec.uuid)
+        await h.driver.destroy(spec.uuid)
+        assert spec.uuid not in await uuids(h)
+
     # --- console and snapshot ---------------------------------------------------------------------
 
     async def test_console_shows_the_hostname_marker_across_reboots(self, h: Harness) -> None:

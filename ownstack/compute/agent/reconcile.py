@@ -32,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ownstack.common.agent import Controller, Fatal, Outcome, Retry, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
@@ -70,6 +70,10 @@ EVENT_REBOOT = "compute_reboot_instance"
 EVENT_REBUILD = "compute_rebuild_instance"
 EVENT_SNAPSHOT = "compute_snapshot_instance"
 EVENT_TERMINATE = "compute_terminate_instance"
+EVENT_PAUSE = "compute_pause_instance"
+EVENT_UNPAUSE = "compute_unpause_instance"
+EVENT_SUSPEND = "compute_suspend_instance"
+EVENT_RESUME = "compute_resume_instance"
 
 
 class Step(StrEnum):
@@ -93,6 +97,10 @@ class Step(StrEnum):
     WAIT_PLUG = "wait_plug"        # spawning, guest paused: some port is not ACTIVE yet
     PLUG_TIMEOUT = "plug_timeout"  # ... and the wait ran out: ERROR, naming the ports
     RESUME = "resume"              # spawning, guest paused, every port ACTIVE: let it run
+    PAUSE = "pause"                # task pausing: the user's pause (not the plug wait's)
+    UNPAUSE = "unpause"
+    SUSPEND = "suspend"            # task suspending: memory to a file, no process
+    RESUME_SUSPENDED = "resume_suspended"   # task resuming: memory back from the file
 
 
 _TASK_STEPS: dict[str, Step] = {
@@ -102,8 +110,19 @@ _TASK_STEPS: dict[str, Step] = {
     states.REBOOTING_HARD: Step.REBOOT,
     states.REBUILDING: Step.REBUILD,
     states.IMAGE_SNAPSHOT: Step.SNAPSHOT,
+    states.PAUSING: Step.PAUSE,
+    states.UNPAUSING: Step.UNPAUSE,
+    states.SUSPENDING: Step.SUSPEND,
+    states.RESUMING: Step.RESUME_SUSPENDED,
 }
 _STOPPED_POWER = frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED})
+# A paused or suspended server whose guest is in one of these has lost what it held (its
+# process was killed, its save file lost): it is SHUTOFF, as Nova's power sync stops it.
+_LOST_POWER: Final = {
+    states.PAUSED: frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED,
+                              PowerState.NOSTATE}),
+    states.SUSPENDED: frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.NOSTATE}),
+}
 PLUG_WAIT = "plug_wait"     # task_args of a spawning instance: {"host", "since", "build_start"}
 DEFAULT_PLUG_TIMEOUT = 300.0    # Nova's vif_plugging_timeout
 DEFAULT_VOLUME_DETACH_TIMEOUT = 20.0    # Nova's libvirt device_detach_timeout
@@ -170,6 +189,8 @@ def _power_sync(desired: InstanceSpec, observed: GuestInfo | None) -> Step:
         return Step.MARK_STOPPED
     if vm_state == states.STOPPED and power in (PowerState.RUNNING, PowerState.PAUSED):
         return Step.STOP_GUEST
+    if power in _LOST_POWER.get(vm_state, ()):
+        return Step.MARK_STOPPED
     if desired["power_state"] != power:
         return Step.SYNC_POWER
     if observed is not None and observed.nics is not None and observed.nics != tuple(
@@ -257,6 +278,8 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.SYNC_NICS: self._sync_nics, Step.WAIT_PLUG: self._wait_plug,
             Step.PLUG_TIMEOUT: self._wait_plug, Step.RESUME: self._resume,
             Step.SYNC_VOLUMES: self.volumes.sync,
+            Step.PAUSE: self._pause, Step.UNPAUSE: self._unpause, Step.SUSPEND: self._suspend,
+            Step.RESUME_SUSPENDED: self._resume_suspended,
         }
 
     # -- the controller's shape -------------------------------------------------------------
@@ -599,6 +622,47 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             return await self._fail(desired, event, start, str(exc))
         await self._finish(desired, event, start, vm_state=states.ACTIVE,
                            task_state=None, power_state=PowerState.RUNNING)
+        return None
+
+    # -- pause and suspend ------------------------------------------------------------------
+
+    async def _pause(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
+        """The user's pause: PAUSED until unpaused (the plug wait's pause is a spawn's)."""
+        return await self._hold(desired, observed, EVENT_PAUSE, self.driver.pause,
+                                states.PAUSED, PowerState.PAUSED)
+
+    async def _unpause(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
+        return await self._hold(desired, observed, EVENT_UNPAUSE, self.driver.unpause,
+                                states.ACTIVE, PowerState.RUNNING)
+
+    async def _suspend(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
+        """Memory saved to a file and the process ended; repeatable (the driver finishes
+        a save cut short, and never loses the guest on the way)."""
+        return await self._hold(desired, observed, EVENT_SUSPEND, self.driver.suspend,
+                                states.SUSPENDED, PowerState.SUSPENDED)
+
+    async def _resume_suspended(self, desired: InstanceSpec, observed: GuestInfo | None
+                                ) -> Outcome:
+        return await self._hold(desired, observed, EVENT_RESUME, self.driver.resume,
+                                states.ACTIVE, PowerState.RUNNING)
+
+    async def _hold(self, desired: InstanceSpec, observed: GuestInfo | None, event: str,
+                    act: Callable[[str], Awaitable[None]], vm_state: str,
+                    power: PowerState) -> Outcome:
+        """Run ``act`` on the guest and rest in ``vm_state``. When it cannot be done (the
+        guest is gone, in another state, or the driver failed), the task ends with a fault
+        and the server keeps its vm_state; the power sync then shows what the guest is."""
+        start = time.time()
+        try:
+            if observed is None:
+                raise GuestNotFound(desired["uuid"])
+            await act(desired["uuid"])
+        except GuestNotFound:
+            return await self._fail(desired, event, start, self._disks_gone())
+        except DriverError as exc:
+            return await self._fail(desired, event, start, str(exc))
+        await self._finish(desired, event, start, vm_state=vm_state, task_state=None,
+                           power_state=power)
         return None
 
     # -- snapshot ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from ownstack.compute.api.handlers import (
     server_external_events,
     server_groups,
     server_metadata,
+    server_password,
     server_tags,
     servers,
     services,
@@ -87,6 +88,8 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
         "PUT": volume_attachments.update_attachment,
         "DELETE": volume_attachments.detach_volume},
     f"{_SERVER}/os-security-groups": {"GET": network_proxies.list_server_security_groups},
+    f"{_SERVER}/os-server-password": {"GET": server_password.show_password,
+                                      "DELETE": server_password.clear_password},
     f"{_SERVER}/os-instance-actions": {"GET": instance_actions.list_actions},
     f"{_SERVER}/os-instance-actions/{{request_id}}": {"GET": instance_actions.show_action},
     # The network proxies (up to 2.35).

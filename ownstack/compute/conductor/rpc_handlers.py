@@ -14,7 +14,8 @@ from ownstack.compute.objects import actions
 from ownstack.compute.objects.instances import spec_of, specs_on_node, update_instance
 
 _PLAIN_UPDATES: Final = frozenset({"vm_state", "task_state", "power_state"})
-_VM_STATES: Final = frozenset({states.ACTIVE, states.BUILDING, states.STOPPED, states.ERROR})
+_VM_STATES: Final = frozenset({states.ACTIVE, states.BUILDING, states.STOPPED, states.ERROR,
+                               states.PAUSED, states.SUSPENDED})
 
 
 class InvalidUpdate(ValueError):

@@ -34,7 +34,7 @@ What the boundary leaves out, on purpose:
   make the hypervisor read a host file. Talking to the volume service (attachments,
   connectors, completion) is the agent's; the driver only plugs and unplugs
   (:meth:`ComputeDriver.plug_volumes`).
-* *Pause, suspend, migrate, resize* are not offered by the API yet, so not here either.
+* *Migrate, resize* are not offered by the API yet, so not here either.
 """
 
 from __future__ import annotations
@@ -127,6 +127,8 @@ class Capability(StrEnum):
     NIC_HOTPLUG = "supports_nic_hotplug"        # plug_nics() on an existing guest
     VOLUME_ATTACH = "supports_volume_attach"    # GuestSpec.volumes, plug_volumes()
     VOLUME_EXTEND = "supports_volume_extend"    # extend_volume() of a plugged volume
+    PAUSE = "supports_pause"                    # pause(), unpause()
+    SUSPEND = "supports_suspend"                # suspend(), resume()
 
 
 class Phase(StrEnum):
@@ -435,6 +437,52 @@ class ComputeDriver(Protocol):
         Postcondition: the guest is ``RUNNING`` and its console shows a new boot. Raises
         :class:`GuestNotFound`; :class:`InvalidGuestState` for soft unless ``RUNNING``;
         :class:`Unsupported` for soft without the capability.
+        """
+        ...
+
+    async def pause(self, uuid: str) -> None:
+        """Stop the guest's vCPUs; its memory and devices stay where they are.
+
+        Postcondition: the guest is ``PAUSED`` and runs not one more instruction (its
+        console stays silent) until :meth:`unpause`. A no-op if it is already ``PAUSED``.
+        Raises :class:`GuestNotFound`; :class:`InvalidGuestState` unless ``RUNNING`` or
+        ``PAUSED``; :class:`Unsupported` without the capability.
+        """
+        ...
+
+    async def unpause(self, uuid: str) -> None:
+        """Let a ``PAUSED`` guest run on from where it stopped (no new boot).
+
+        Postcondition: the guest is ``RUNNING``. A no-op if it already runs. Raises
+        :class:`GuestNotFound`; :class:`InvalidGuestState` unless ``PAUSED`` or
+        ``RUNNING``; :class:`Unsupported` without the capability.
+        """
+        ...
+
+    async def suspend(self, uuid: str) -> None:
+        """Save the guest's memory and device state to a file in its directory and end
+        its hypervisor process, so the host's memory is free.
+
+        Postconditions: the guest is ``SUSPENDED`` and keeps its disks; a new driver
+        lists it ``SUSPENDED``. Killed part way, the guest is still whole: running or
+        paused with its process, or suspended (a half-written save file is never taken
+        for a saved guest), and calling again finishes the job. A no-op if already
+        ``SUSPENDED``. Raises :class:`GuestNotFound`; :class:`InvalidGuestState` unless
+        ``RUNNING``, ``PAUSED`` or ``SUSPENDED``; :class:`Unsupported` without the
+        capability.
+        """
+        ...
+
+    async def resume(self, uuid: str) -> None:
+        """Restore a ``SUSPENDED`` guest from its save file: it carries on where it was
+        (no new boot), and the save file is removed.
+
+        Postcondition: the guest is ``RUNNING``. Killed part way, calling again finishes
+        the job; a no-op if it already runs. :meth:`power_on` of a ``SUSPENDED`` guest
+        instead discards the saved memory and boots from the disks, and
+        :meth:`power_off` discards it (the guest is ``SHUTDOWN``). Raises
+        :class:`GuestNotFound`; :class:`InvalidGuestState` unless ``SUSPENDED`` or
+        ``RUNNING``; :class:`Unsupported` without the capability.
         """
         ...
 

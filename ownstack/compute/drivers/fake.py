@@ -352,7 +352,9 @@ class FakeComputeDriver:
         guest = self.hypervisor.get(uuid)
         if guest.power_state == PowerState.SHUTDOWN:
             return
-        if guest.power_state == PowerState.RUNNING and not guest.ignores_acpi:
+        if guest.power_state == PowerState.SUSPENDED:
+            guest.last_stop = "saved state discarded"
+        elif guest.power_state == PowerState.RUNNING and not guest.ignores_acpi:
             self.hypervisor.write_console(guest, "reboot: Power down\n")
             guest.last_stop = "acpi"
         else:
@@ -383,6 +385,36 @@ class FakeComputeDriver:
             raise InvalidGuestState(uuid, guest.power_state, "hard reboot")
         guest.power_state = PowerState.SHUTDOWN     # a reset: no event for the blink
         self.hypervisor.boot(guest)
+
+    # -- pause and suspend ---------------------------------------------------------------
+
+    async def pause(self, uuid: str) -> None:
+        check_capability(self, Capability.PAUSE)
+        guest = self._in_state(uuid, "pause", PowerState.RUNNING, PowerState.PAUSED)
+        self.hypervisor.set_state(guest, PowerState.PAUSED)
+
+    async def unpause(self, uuid: str) -> None:
+        check_capability(self, Capability.PAUSE)
+        guest = self._in_state(uuid, "unpause", PowerState.RUNNING, PowerState.PAUSED)
+        self.hypervisor.set_state(guest, PowerState.RUNNING)    # on where it was: no boot
+
+    async def suspend(self, uuid: str) -> None:
+        """The memory "saved" is the guest object itself: its console and boot count stay."""
+        check_capability(self, Capability.SUSPEND)
+        guest = self._in_state(uuid, "suspend", PowerState.RUNNING, PowerState.PAUSED,
+                               PowerState.SUSPENDED)
+        self.hypervisor.set_state(guest, PowerState.SUSPENDED)
+
+    async def resume(self, uuid: str) -> None:
+        check_capability(self, Capability.SUSPEND)
+        guest = self._in_state(uuid, "resume", PowerState.RUNNING, PowerState.SUSPENDED)
+        self.hypervisor.set_state(guest, PowerState.RUNNING)    # on where it was: no boot
+
+    def _in_state(self, uuid: str, operation: str, *allowed: PowerState) -> FakeGuest:
+        guest = self.hypervisor.get(uuid)
+        if guest.power_state not in allowed:
+            raise InvalidGuestState(uuid, guest.power_state, operation)
+        return guest
 
     # -- console and snapshot ------------------------------------------------------------
 

@@ -42,3 +42,14 @@ async def set_password_once(db: AsyncSession, uuid: str, password: str) -> bool:
         .values(password=password)
         .execution_options(synchronize_session=False))
     return bool(getattr(result, "rowcount", 0))
+
+
+async def clear_password(db: AsyncSession, uuid: str) -> bool:
+    """Forget the password the guest posted (the owner's ``DELETE os-server-password``),
+    so the guest may post another; False when the instance is gone."""
+    result = await db.execute(
+        update(Instance)
+        .where(Instance.uuid == uuid, Instance.deleted.is_(False))
+        .values(password=None)
+        .execution_options(synchronize_session=False))
+    return bool(getattr(result, "rowcount", 0))

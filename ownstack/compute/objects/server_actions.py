@@ -9,7 +9,7 @@ task_state IN (...)`` is not. The caller casts ``reconcile_instance`` to the hos
 transaction has committed; the task itself lives in the row, so a lost cast only delays it.
 
 The states are Nova's (``nova.compute.api``'s ``check_instance_state`` decorators), less
-the ones ownstack has not got (paused, suspended, shelved, rescued, resized).
+the ones ownstack has not got (shelved, rescued, resized).
 """
 
 from __future__ import annotations
@@ -74,6 +74,16 @@ REBUILD: Final = Transition(
 SNAPSHOT: Final = Transition("createImage", actions.CREATE_IMAGE,
                              frozenset({states.ACTIVE, states.STOPPED}), frozenset({None}),
                              states.IMAGE_SNAPSHOT, check_lock=False)
+# Pause and suspend (nova.compute.api's pause/unpause/suspend/resume): from one resting
+# state to its twin, with no task in flight.
+PAUSE: Final = Transition("pause", actions.PAUSE, frozenset({states.ACTIVE}),
+                          frozenset({None}), states.PAUSING)
+UNPAUSE: Final = Transition("unpause", actions.UNPAUSE, frozenset({states.PAUSED}),
+                            frozenset({None}), states.UNPAUSING)
+SUSPEND: Final = Transition("suspend", actions.SUSPEND, frozenset({states.ACTIVE}),
+                            frozenset({None}), states.SUSPENDING)
+RESUME: Final = Transition("resume", actions.RESUME, frozenset({states.SUSPENDED}),
+                           frozenset({None}), states.RESUMING)
 
 
 def check_unlocked(instance: Instance, *, is_admin: bool) -> None:

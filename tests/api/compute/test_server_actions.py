@@ -108,6 +108,83 @@ async def test_action_in_the_wrong_state_is_a_409_naming_the_state(
     assert await _actions(cloud, server_id) == ["create"]
 
 
+# --- pause, unpause, suspend, resume ---------------------------------------------------------
+
+@pytest.mark.parametrize(("body", "vm_state", "task_state", "status", "action"), [
+    ({"pause": None}, "active", "pausing", "ACTIVE", "pause"),
+    ({"unpause": None}, "paused", "unpausing", "PAUSED", "unpause"),
+    ({"suspend": None}, "active", "suspending", "ACTIVE", "suspend"),
+    ({"resume": None}, "suspended", "resuming", "SUSPENDED", "resume"),
+])
+async def test_pause_and_suspend_set_the_task_record_the_action_and_nudge(
+        cloud: CloudClient, body: dict[str, Any], vm_state: str, task_state: str,
+        status: str, action: str) -> None:
+    who = await owner(cloud)
+    agent = await fake_agent(cloud)
+    server_id = await server(cloud, who, vm_state=vm_state)
+    r = await act(cloud, who.token, server_id, body, expect=202)
+    assert r.content == b""
+    shown = (await show(cloud, who.token, server_id))["server"]
+    assert (shown["OS-EXT-STS:vm_state"], shown["OS-EXT-STS:task_state"],
+            shown["status"]) == (vm_state, task_state, status)
+    method, payload = await next_cast(agent)
+    assert method == "reconcile_instance" and payload["uuid"] == server_id
+    assert (await _actions(cloud, server_id))[-1] == action
+
+
+@pytest.mark.parametrize(("body", "vm_state", "task_state", "message"), [
+    ({"pause": None}, "paused", None, "Cannot 'pause' instance {id} while it is in "
+     "vm_state paused"),
+    ({"pause": None}, "stopped", None, "Cannot 'pause' instance {id} while it is in "
+     "vm_state stopped"),
+    ({"pause": None}, "active", "rebooting", "Cannot 'pause' instance {id} while it is in "
+     "task_state rebooting"),
+    ({"unpause": None}, "active", None, "Cannot 'unpause' instance {id} while it is in "
+     "vm_state active"),
+    ({"unpause": None}, "suspended", None, "Cannot 'unpause' instance {id} while it is in "
+     "vm_state suspended"),
+    ({"suspend": None}, "paused", None, "Cannot 'suspend' instance {id} while it is in "
+     "vm_state paused"),
+    ({"suspend": None}, "suspended", None, "Cannot 'suspend' instance {id} while it is in "
+     "vm_state suspended"),
+    ({"resume": None}, "active", None, "Cannot 'resume' instance {id} while it is in "
+     "vm_state active"),
+    ({"resume": None}, "paused", None, "Cannot 'resume' instance {id} while it is in "
+     "vm_state paused"),
+    ({"resume": None}, "suspended", "resuming", "Cannot 'resume' instance {id} while it "
+     "is in task_state resuming"),
+    # Nova: a suspended server is resumed, never started or stopped.
+    ({"os-start": None}, "suspended", None, "Cannot 'start' instance {id} while it is in "
+     "vm_state suspended"),
+    ({"os-stop": None}, "suspended", None, "Cannot 'stop' instance {id} while it is in "
+     "vm_state suspended"),
+    ({"os-stop": None}, "paused", None, "Cannot 'stop' instance {id} while it is in "
+     "vm_state paused"),
+    ({"reboot": {"type": "SOFT"}}, "paused", None, "Cannot 'reboot' instance {id} while "
+     "it is in vm_state paused"),
+])
+async def test_pause_and_suspend_in_the_wrong_state_are_409(
+        cloud: CloudClient, body: dict[str, Any], vm_state: str, task_state: str | None,
+        message: str) -> None:
+    who = await owner(cloud)
+    server_id = await server(cloud, who, vm_state=vm_state, task_state=task_state)
+    r = await act(cloud, who.token, server_id, body, expect=409)
+    assert fault(r, "conflictingRequest") == message.format(id=server_id)
+    stored = await instance(cloud, server_id)
+    assert (stored.vm_state, stored.task_state) == (vm_state, task_state)
+
+
+async def test_a_locked_server_refuses_its_owners_pause_and_suspend(cloud: CloudClient
+                                                                    ) -> None:
+    who = await owner(cloud)
+    server_id = await server(cloud, who)
+    await act(cloud, None, server_id, {"lock": None}, expect=202)
+    for name in ("pause", "suspend"):
+        r = await act(cloud, who.token, server_id, {name: None}, expect=409)
+        assert fault(r, "conflictingRequest") == f"Instance {server_id} is locked"
+    await act(cloud, None, server_id, {"suspend": None}, expect=202)   # an admin may
+
+
 async def test_hard_reboot_may_interrupt_a_reboot(cloud: CloudClient) -> None:
     who = await owner(cloud)
     server_id = await server(cloud, who, task_state="rebooting")
@@ -163,6 +240,7 @@ async def test_other_projects_servers_and_bad_ids_are_404(cloud: CloudClient) ->
     who, other = await owner(cloud), await owner(cloud)
     server_id = await server(cloud, who)
     for body in ({"os-stop": None}, {"lock": None}, {"os-getConsoleOutput": {}},
+                 {"pause": None}, {"suspend": None},
                  {"createImage": {"name": "x"}}, {"rebuild": {"imageRef": who.image_id}}):
         r = await act(cloud, other.token, server_id, body, expect=404)
         assert fault(r, "itemNotFound") == f"Instance {server_id} could not be found."
@@ -174,6 +252,7 @@ async def test_other_projects_servers_and_bad_ids_are_404(cloud: CloudClient) ->
 # must be added here).
 ACTION_BODIES: dict[str, Any] = {
     "os-stop": None, "os-start": None, "reboot": {"type": "SOFT"}, "rebuild": {},
+    "pause": None, "unpause": None, "suspend": None, "resume": None,
     "createImage": {"name": "snap"}, "lock": None, "unlock": None,
     "os-getConsoleOutput": {}, "addSecurityGroup": {"name": "default"},
     "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
@@ -605,3 +684,27 @@ async def wait_task_done(compute: CloudClient, token: str, server_id: str,
     while (await show(compute, token, server_id))["server"]["OS-EXT-STS:task_state"]:
         assert asyncio.get_running_loop().time() < deadline, "the task never finished"
         await asyncio.sleep(0.02)
+
+
+async def test_pause_and_suspend_through_the_agent_with_their_events(
+        compute: CloudClient) -> None:
+    """With the conductor and a fake agent: each action ends by itself in Nova's status,
+    power state and instance action, with the compute event the agent timed."""
+    who = await owner(compute, disk=1)
+    server_id = await act_boot(compute, who)
+    await wait_status(compute, who.token, server_id, "ACTIVE")
+    steps = [("pause", "PAUSED", 3), ("unpause", "ACTIVE", 1), ("suspend", "SUSPENDED", 7),
+             ("resume", "ACTIVE", 1)]
+    for name, status, power in steps:
+        r = await act(compute, who.token, server_id, {name: None}, expect=202)
+        shown = await wait_status(compute, who.token, server_id, status)
+        assert shown["OS-EXT-STS:power_state"] == power
+        assert shown["OS-EXT-STS:task_state"] is None
+        request_id = r.headers["x-openstack-request-id"]
+        action = (await compute.call(
+            "GET", f"/v2.1/servers/{server_id}/os-instance-actions/{request_id}",
+            token=who.token, headers={"OpenStack-API-Version": "compute 2.51"},
+            expect=200)).json()["instanceAction"]
+        assert action["action"] == name
+        assert [e["event"] for e in action["events"]] == [f"compute_{name}_instance"]
+        assert action["events"][0]["result"] == "Success"

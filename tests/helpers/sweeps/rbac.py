@@ -310,6 +310,9 @@ COMPUTE = _table("compute", {
     ("GET", f"{_SERVER}/metadata/{{key}}"): "ooo/ohh",
     ("PUT", f"{_SERVER}/metadata/{{key}}"): "ood/ohh",
     ("DELETE", f"{_SERVER}/metadata/{{key}}"): "ood/ohh",
+    # The password the guest posted: readers see it, members clear it (Nova's defaults).
+    ("GET", f"{_SERVER}/os-server-password"): "ooo/ohh",
+    ("DELETE", f"{_SERVER}/os-server-password"): "ood/ohh",
     ("GET", f"{_SERVER}/os-instance-actions"): "ooo/ohh",
     ("GET", f"{_SERVER}/os-instance-actions/{{request_id}}"): "ooo/ohh",
     ("GET", f"{_SERVER}/tags"): "ooo/ohh",

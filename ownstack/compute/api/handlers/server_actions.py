@@ -1,9 +1,10 @@
 """``POST /servers/{id}/action``: one action per request, named by the body's only key.
 
-Implemented, with Nova's semantics: ``os-stop``, ``os-start``, ``reboot``, ``rebuild``,
-``createImage``, ``lock``, ``unlock`` and ``os-getConsoleOutput``. Every other action Nova
-has is a 400 that says ownstack does not support it yet, never a silent 202; a name Nova
-does not know is Nova's 400 "There is no such action".
+Implemented, with Nova's semantics: ``os-stop``, ``os-start``, ``reboot``, ``pause``,
+``unpause``, ``suspend``, ``resume``, ``rebuild``, ``createImage``, ``lock``, ``unlock``
+and ``os-getConsoleOutput``. Every other action Nova has is a 400 that says ownstack does
+not support it yet, never a silent 202; a name Nova does not know is Nova's 400 "There is
+no such action".
 
 The agent does the work: an accepted action sets ``task_state`` (see
 :mod:`ownstack.compute.objects.server_actions`) and records the instance action in one
@@ -74,12 +75,14 @@ from ownstack.compute.state import Req
 CONSOLE_TIMEOUT: Final = 30.0   # seconds the agent has to answer os-getConsoleOutput
 _RULE: Final = "os_compute_api:servers:"
 _LOCK_RULE: Final = "os_compute_api:os-lock-server:"
+_PAUSE_RULE: Final = "os_compute_api:os-pause-server:"
+_SUSPEND_RULE: Final = "os_compute_api:os-suspend-server:"
 # XML-unsafe control characters Nova strips from console output (newline and tab stay).
 _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 
 # Actions Nova has that ownstack does not implement yet.
 _NOT_YET: Final = frozenset({
-    "resize", "confirmResize", "revertResize", "pause", "unpause", "suspend", "resume",
+    "resize", "confirmResize", "revertResize",
     "shelve", "shelveOffload", "unshelve", "rescue", "unrescue", "migrate",
     "os-migrateLive", "evacuate", "changePassword", "createBackup", "addFixedIp", "removeFixedIp",
     "os-resetState", "resetNetwork", "injectNetworkInfo",
@@ -124,6 +127,24 @@ async def _begin(req: Req, transition: server_actions.Transition, rule: str) -> 
         uuid = instance.uuid
     await nudge(req, host, uuid)
     return empty_response(202)
+
+
+# --- pause, unpause, suspend, resume ---------------------------------------------------------
+# Nova's bodies are ``{"pause": null}`` and the like: the value is not read.
+async def _pause(req: Req, data: dict[str, Any]) -> Response:
+    return await _begin(req, server_actions.PAUSE, _PAUSE_RULE + "pause")
+
+
+async def _unpause(req: Req, data: dict[str, Any]) -> Response:
+    return await _begin(req, server_actions.UNPAUSE, _PAUSE_RULE + "unpause")
+
+
+async def _suspend(req: Req, data: dict[str, Any]) -> Response:
+    return await _begin(req, server_actions.SUSPEND, _SUSPEND_RULE + "suspend")
+
+
+async def _resume(req: Req, data: dict[str, Any]) -> Response:
+    return await _begin(req, server_actions.RESUME, _SUSPEND_RULE + "resume")
 
 
 # --- rebuild ------------------------------------------------------------------------------
@@ -376,6 +397,10 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "os-stop": _stop,
     "os-start": _start,
     "reboot": _reboot,
+    "pause": _pause,
+    "unpause": _unpause,
+    "suspend": _suspend,
+    "resume": _resume,
     "rebuild": _rebuild,
     "createImage": _create_image,
     "lock": _lock,

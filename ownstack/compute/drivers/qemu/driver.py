@@ -34,8 +34,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shlex
 import shutil
+import socket
+import struct
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +87,11 @@ QUIT_TIMEOUT = 5.0
 ACPI_RETRY_INTERVAL = 3.0        # seconds between ACPI power-button presses
 DEVICE_DEL_TIMEOUT = 30.0        # seconds a guest has to release an unplugged NIC
 BASE_PRUNE_INTERVAL = 600.0
+MIGRATION_TIMEOUT = 300.0        # seconds a suspend or resume may take to (re)store memory
+MIGRATION_POLL = 0.02
+# QEMU's run states in which the guest's vCPUs do not run.
+_STOPPED_RUNSTATES = frozenset({"paused", "prelaunch", "postmigrate", "finish-migrate",
+                                "inmigrate"})
 
 
 @dataclass(eq=False)
@@ -113,6 +121,7 @@ class _HostView:
     recipe: Recipe | None          # None: not written yet, or half-written by a crash
     pid: int | None
     alive: bool                    # pid is a live QEMU of this guest
+    saved: bool = False            # a complete memory.state: suspended once QEMU is gone
 
 
 class QemuDriver:
@@ -208,7 +217,8 @@ class QemuDriver:
         if not files.directory.is_dir():
             return None
         pid = proc.read_pid(files)
-        return _HostView(Recipe.load(files.recipe), pid, proc.pid_alive(pid, uuid))
+        return _HostView(Recipe.load(files.recipe), pid, proc.pid_alive(pid, uuid),
+                         files.memory.exists())
 
     def _look_all(self) -> list[tuple[str, _HostView]]:
         """:meth:`_look` of every guest, consoles trimmed on the way. Blocking."""
@@ -230,7 +240,7 @@ class QemuDriver:
         if view.alive:
             monitor = self._monitors.get(uuid)
             return PowerState.PAUSED if monitor and monitor.paused else PowerState.RUNNING
-        return PowerState.SHUTDOWN
+        return PowerState.SUSPENDED if view.saved else PowerState.SHUTDOWN
 
     async def _observe(self, uuid: str) -> PowerState | None:
         return self._state(uuid, await asyncio.to_thread(self._look, uuid))
@@ -320,8 +330,9 @@ class QemuDriver:
                 await asyncio.sleep(0.05)
         monitor = _Monitor(uuid, pid, qmp)
         status = await monitor.execute("query-status")
-        # "prelaunch": started with -S and never let run (a paused spawn, plugging).
-        monitor.paused = status.get("status") in ("paused", "prelaunch")
+        # "prelaunch": started with -S and never let run (a paused spawn, plugging);
+        # the migration states: a suspend or a resume cut short with the agent.
+        monitor.paused = status.get("status") in _STOPPED_RUNSTATES
         monitor.task = asyncio.create_task(self._watch(monitor), name=f"qmp-watch-{uuid[:8]}")
         self._monitors[uuid] = monitor
         return monitor
@@ -536,6 +547,10 @@ class QemuDriver:
 
     async def power_off(self, uuid: str, timeout: float = 60.0) -> None:
         state = await self._require(uuid)
+        if state == PowerState.SUSPENDED:       # the saved memory is discarded
+            await asyncio.to_thread(self._files(uuid).memory.unlink, missing_ok=True)
+            self._notify(uuid, PowerState.SHUTDOWN)
+            return
         if state in (PowerState.SHUTDOWN, PowerState.NOSTATE):
             return
         await self._stop(uuid, timeout)
@@ -579,6 +594,8 @@ class QemuDriver:
         recipe = await self._recipe_of(uuid)
         if state == PowerState.NOSTATE or recipe is None:
             raise InvalidGuestState(uuid, state, "power on")
+        # A suspended guest boots afresh from its disks: its saved memory is discarded.
+        await asyncio.to_thread(files.memory.unlink, missing_ok=True)
         await self._start(recipe, files)
 
     async def reboot(self, uuid: str, hard: bool, timeout: float = 60.0) -> None:
@@ -599,6 +616,168 @@ class QemuDriver:
             raise InvalidGuestState(uuid, state, "soft reboot")
         await self._stop(uuid, timeout)
         await self.power_on(uuid)
+
+    # -- pause and suspend ---------------------------------------------------------------
+
+    async def pause(self, uuid: str) -> None:
+        """QMP ``stop``: the vCPUs stop where they are."""
+        check_capability(self, Capability.PAUSE)
+        state = await self._require(uuid)
+        if state not in (PowerState.RUNNING, PowerState.PAUSED):
+            raise InvalidGuestState(uuid, state, "pause")
+        monitor = await self._monitor(uuid)
+        await monitor.execute("stop")
+        monitor.paused = True           # now, not when the STOP event is read
+
+    async def unpause(self, uuid: str) -> None:
+        """QMP ``cont``: the vCPUs run on from where they stopped."""
+        check_capability(self, Capability.PAUSE)
+        state = await self._require(uuid)
+        if state not in (PowerState.RUNNING, PowerState.PAUSED):
+            raise InvalidGuestState(uuid, state, "unpause")
+        monitor = await self._monitor(uuid)
+        await monitor.execute("cont")
+        monitor.paused = False
+
+    async def suspend(self, uuid: str) -> None:
+        """Stop the vCPUs, save memory and devices through QEMU's migration stream into a
+        file descriptor passed over QMP (``getfd``, then ``migrate fd:``; QEMU 7.2 has no
+        ``file:`` migration), rename the file once QEMU reports it complete, then quit.
+
+        Each step is safe to repeat: a complete ``memory.state`` beside a live QEMU (the
+        agent died before the quit) only needs the quit; without it, any earlier attempt is
+        cancelled and the save starts over. The guest runs not one instruction after the
+        ``stop``, so whichever save completes holds its state.
+        """
+        check_capability(self, Capability.SUSPEND)
+        state = await self._require(uuid)
+        if state == PowerState.SUSPENDED:
+            return
+        if state not in (PowerState.RUNNING, PowerState.PAUSED):
+            raise InvalidGuestState(uuid, state, "suspend")
+        files = self._files(uuid)
+        monitor = await self._monitor(uuid)
+        if not await asyncio.to_thread(files.memory.exists):
+            was_paused = monitor.paused
+            monitor.quiet |= {"STOP", "RESUME"}
+            try:
+                await self._save_memory(monitor, files)
+            except BaseException:
+                await asyncio.to_thread(files.memory_partial.unlink, missing_ok=True)
+                if not was_paused:
+                    with contextlib.suppress(DriverError):
+                        await monitor.execute("cont")
+                raise
+            finally:
+                monitor.quiet -= {"STOP", "RESUME"}
+        pid = monitor.pid
+        with contextlib.suppress(DriverError):
+            await monitor.execute("quit")
+        if not await proc.wait_gone(pid, uuid, QUIT_TIMEOUT):
+            await proc.kill(pid, uuid)
+        if (gone := self._monitors.pop(uuid, None)) is not None:
+            await self._detach(gone)
+        self._notify(uuid, PowerState.SUSPENDED)
+        LOG.info("guest %s suspended to %s", uuid, files.memory)
+
+    async def _save_memory(self, monitor: _Monitor, files: GuestFiles) -> None:
+        await monitor.execute("stop")
+        monitor.paused = True
+        with contextlib.suppress(DriverError):      # an earlier attempt, cut short
+            await monitor.execute("migrate_cancel")
+        await self._wait_migration(monitor, settle_only=True)
+        # The stream is mostly zero pages and the guest is stopped: no reason to throttle.
+        await monitor.execute("migrate-set-parameters", {"max-bandwidth": 1 << 40})
+        fd = await asyncio.to_thread(os.open, files.memory_partial,
+                                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                                     0o600)
+        try:
+            await self._pass_fd(monitor, fd, "suspend")
+        finally:
+            os.close(fd)
+        await monitor.execute("migrate", {"uri": "fd:suspend"})
+        await self._wait_migration(monitor)
+        await asyncio.to_thread(_commit_file, files.memory_partial, files.memory)
+
+    async def _pass_fd(self, monitor: _Monitor, fd: int, name: str) -> None:
+        """Give QEMU our ``fd`` under ``name`` (SCM_RIGHTS, then ``getfd``)."""
+        with contextlib.suppress(DriverError):      # a name left by an earlier attempt
+            await monitor.execute("closefd", {"fdname": name})
+        try:
+            _send_fd(monitor.qmp, fd)
+        except (QMPError, OSError, AttributeError) as exc:
+            raise DriverError(f"cannot pass a file to guest {monitor.uuid}: {exc}") from exc
+        await monitor.execute("getfd", {"fdname": name})
+
+    async def _wait_migration(self, monitor: _Monitor, *, settle_only: bool = False) -> None:
+        """Wait for the migration (a save or a restore) to end; raise unless it completed.
+        ``settle_only``: just wait until none is in progress, however it ended."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MIGRATION_TIMEOUT
+        while True:
+            info = await monitor.execute("query-migrate")
+            status = str(info.get("status") or "none") if isinstance(info, dict) else "none"
+            if status in ("completed", "failed", "cancelled", "none"):
+                if settle_only or status == "completed":
+                    return
+                detail = info.get("error-desc") or status
+                raise DriverError(f"saving or restoring the memory of guest {monitor.uuid} "
+                                  f"failed: {detail}")
+            if loop.time() >= deadline:
+                raise DriverError(f"saving or restoring the memory of guest {monitor.uuid} "
+                                  f"took longer than {MIGRATION_TIMEOUT:g} s ({status})")
+            await asyncio.sleep(MIGRATION_POLL)
+
+    async def resume(self, uuid: str) -> None:
+        """Start QEMU from the recipe with ``-incoming defer``, add the devices, restore the
+        memory from ``memory.state`` (``migrate-incoming fd:``), ``cont``, then remove the
+        file. Repeatable: a restore cut short (QEMU alive but never let run) is killed and
+        done again from the file, which stays until the guest runs."""
+        check_capability(self, Capability.SUSPEND)
+        state = await self._require(uuid)
+        files = self._files(uuid)
+        if state in (PowerState.RUNNING, PowerState.PAUSED):
+            monitor = await self._monitor(uuid)
+            status = await monitor.execute("query-status")
+            if await asyncio.to_thread(files.memory.exists) and \
+                    status.get("status") != "running":
+                await self._remove_process(uuid, files)     # a restore cut short
+                state = await self._require(uuid)
+            else:
+                await asyncio.to_thread(files.memory.unlink, missing_ok=True)
+                return
+        recipe = await self._recipe_of(uuid)
+        if state != PowerState.SUSPENDED or recipe is None:
+            raise InvalidGuestState(uuid, state, "resume")
+        await self._restore(recipe, files)
+        await asyncio.to_thread(files.memory.unlink, missing_ok=True)
+        LOG.info("guest %s resumed from its saved memory", uuid)
+
+    async def _restore(self, recipe: Recipe, files: GuestFiles) -> None:
+        await asyncio.to_thread(self._trim_console, files)
+        try:
+            pid = await proc.start_qemu([*recipe.argv, "-incoming", "defer"], files)
+            monitor = await self._attach(recipe.uuid, files, pid)
+            for command, arguments in recipe.devices:
+                await monitor.execute(command, arguments)
+            fd = await asyncio.to_thread(os.open, files.memory, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                await self._pass_fd(monitor, fd, "resume")
+            finally:
+                os.close(fd)
+            await monitor.execute("migrate-incoming", {"uri": "fd:resume"})
+            await self._wait_migration(monitor)
+            await monitor.execute("cont")
+            monitor.paused = False
+        except BaseException:
+            await self._remove_process(recipe.uuid, files)
+            raise
+
+    async def _remove_process(self, uuid: str, files: GuestFiles) -> None:
+        """End the guest's QEMU process (its files stay)."""
+        if (monitor := self._monitors.pop(uuid, None)) is not None:
+            await self._detach(monitor)
+        await proc.kill(proc.read_pid(files), uuid)
 
     # -- console and snapshot ------------------------------------------------------------
 
@@ -842,6 +1021,35 @@ def _remove_files(files: GuestFiles) -> None:
             path.unlink(missing_ok=True)
         except OSError as exc:
             LOG.error("guest %s: cannot remove %s: %s", files.uuid, path, exc)
+
+
+def _send_fd(qmp: QMPClient, fd: int) -> None:
+    """Send ``fd`` to QEMU over the QMP socket (SCM_RIGHTS, with one byte of whitespace),
+    for the next ``getfd``. ``QMPClient.send_fd_scm`` reaches for the asyncio socket's
+    private ``_sock``, which uvloop's transports do not have: a duplicate of the socket's
+    descriptor sends it instead, between two commands, when nothing else is in flight."""
+    writer = qmp._writer        # private, as qemu.qmp's own send_fd_scm reads it
+    if writer is None:
+        raise DriverError("the QMP connection is closed")
+    transport_socket = writer.transport.get_extra_info("socket")
+    with socket.socket(fileno=os.dup(transport_socket.fileno())) as sock:
+        sock.sendmsg([b" "], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                               struct.pack("@i", fd))])
+
+
+def _commit_file(partial: Path, final: Path) -> None:
+    """Make ``partial`` durable, then ``final``, atomically. Blocking."""
+    fd = os.open(partial, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(partial, final)
+    directory = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _version() -> str:

@@ -10,6 +10,10 @@ adopts:
   with the same disks, NICs and identity.
 * ``disk.qcow2`` (the overlay), ``config.iso`` (the config drive), ``console.log`` (the
   serial console, size-capped by the driver).
+* ``memory.state``: a suspended guest's memory and device state (QEMU's migration stream),
+  present only once complete: it is written as ``.memory.state.partial`` and renamed when
+  QEMU reports the save completed, so a crash never leaves a half-saved guest that looks
+  saved.
 
 The QMP socket and the pid file live in a short runtime directory (``/run/ownstack/<id>``):
 a Unix socket path must fit in 108 bytes, and a state directory may be long.
@@ -66,6 +70,8 @@ class GuestFiles:
     disk: Path = field(init=False)
     config_drive: Path = field(init=False)
     console: Path = field(init=False)
+    memory: Path = field(init=False)
+    memory_partial: Path = field(init=False)
     qmp: Path = field(init=False)
     pidfile: Path = field(init=False)
 
@@ -74,6 +80,8 @@ class GuestFiles:
         self.disk = self.directory / "disk.qcow2"
         self.config_drive = self.directory / "config.iso"
         self.console = self.directory / "console.log"
+        self.memory = self.directory / "memory.state"
+        self.memory_partial = self.directory / ".memory.state.partial"
         self.qmp = self.run / f"{self.uuid}.qmp"
         self.pidfile = self.run / f"{self.uuid}.pid"
 

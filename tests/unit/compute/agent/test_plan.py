@@ -55,6 +55,8 @@ def test_spawning_adopts_a_running_guest_and_spawns_otherwise(
     (states.POWERING_OFF, Step.POWER_OFF), (states.POWERING_ON, Step.POWER_ON),
     (states.REBOOTING, Step.REBOOT), (states.REBOOTING_HARD, Step.REBOOT),
     (states.REBUILDING, Step.REBUILD), (states.IMAGE_SNAPSHOT, Step.SNAPSHOT),
+    (states.PAUSING, Step.PAUSE), (states.UNPAUSING, Step.UNPAUSE),
+    (states.SUSPENDING, Step.SUSPEND), (states.RESUMING, Step.RESUME_SUSPENDED),
     (states.SCHEDULING, Step.NOTHING)])
 def test_each_task_has_its_step(task: str, step: Step) -> None:
     spec = make_spec(HOST, vm_state=states.ACTIVE, task_state=task, power_state=1)
@@ -76,11 +78,39 @@ def test_each_task_has_its_step(task: str, step: Step) -> None:
     (states.STOPPED, 0, None, Step.NOTHING),
     (states.ERROR, 0, PowerState.RUNNING, Step.SYNC_POWER),
     (states.ERROR, 0, None, Step.NOTHING),
+    # A user-paused server rests paused; it lost its guest if the process went.
+    (states.PAUSED, 3, PowerState.PAUSED, Step.NOTHING),
+    (states.PAUSED, 1, PowerState.PAUSED, Step.SYNC_POWER),
+    (states.PAUSED, 3, PowerState.RUNNING, Step.SYNC_POWER),
+    (states.PAUSED, 3, PowerState.SHUTDOWN, Step.MARK_STOPPED),
+    (states.PAUSED, 3, PowerState.SUSPENDED, Step.MARK_STOPPED),
+    (states.PAUSED, 3, None, Step.MARK_STOPPED),
+    # A suspended server has no process: its save file is what it holds.
+    (states.SUSPENDED, 7, PowerState.SUSPENDED, Step.NOTHING),
+    (states.SUSPENDED, 1, PowerState.SUSPENDED, Step.SYNC_POWER),
+    (states.SUSPENDED, 7, PowerState.SHUTDOWN, Step.MARK_STOPPED),
+    (states.SUSPENDED, 7, PowerState.CRASHED, Step.MARK_STOPPED),
+    (states.SUSPENDED, 7, None, Step.MARK_STOPPED),
+    (states.SUSPENDED, 7, PowerState.RUNNING, Step.SYNC_POWER),
 ])
 def test_steady_state_syncs_power_as_nova_does(
         vm_state: str, recorded: int, observed: PowerState | None, step: Step) -> None:
     spec = make_spec(HOST, vm_state=vm_state, task_state=None, power_state=recorded)
     assert plan(spec, None if observed is None else guest(observed), HOST) == step
+
+
+@pytest.mark.parametrize("observed", [PowerState.PAUSED, PowerState.RUNNING, None])
+def test_a_paused_guest_while_spawning_is_the_plug_wait_never_a_users_pause(
+        observed: PowerState | None) -> None:
+    """The plug wait and the user's pause are told apart by the task, not the power."""
+    spawning = make_spec(HOST, nics=[{"port_id": "p1", "active": False}])
+    paused = make_spec(HOST, vm_state=states.PAUSED, task_state=None, power_state=3)
+    got = plan(spawning, None if observed is None else guest(observed), HOST, now=1.0)
+    assert got == {PowerState.PAUSED: Step.WAIT_PLUG, PowerState.RUNNING: Step.ADOPT,
+                   None: Step.SPAWN}[observed]
+    assert plan(paused, guest(PowerState.PAUSED), HOST, now=1.0) == Step.NOTHING
+    unpausing = make_spec(HOST, vm_state=states.PAUSED, task_state=states.UNPAUSING)
+    assert plan(unpausing, guest(PowerState.PAUSED), HOST) == Step.UNPAUSE
 
 
 def test_guest_spec_carries_flavor_sizes_and_decoded_user_data(tmp_path: Path) -> None:

@@ -129,6 +129,86 @@ async def test_stop_and_start(tmp_path: Path) -> None:
         assert "compute_stop_instance" in names and "compute_start_instance" in names
 
 
+async def test_pause_and_unpause_keep_the_boot(tmp_path: Path) -> None:
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        uuid = spec["uuid"]
+        spec["task_state"] = states.PAUSING
+        await env.agent.reconcile(uuid)
+        assert (spec["vm_state"], spec["task_state"], spec["power_state"]) == (
+            states.PAUSED, None, PowerState.PAUSED)
+        guest = env.hypervisor.guests[uuid]
+        assert guest.power_state == PowerState.PAUSED
+        await env.agent.reconcile(uuid)                 # at rest: nothing to do
+        assert spec["vm_state"] == states.PAUSED and guest.boots == 1
+        spec["task_state"] = states.UNPAUSING
+        await env.agent.reconcile(uuid)
+        assert (spec["vm_state"], spec["task_state"], spec["power_state"]) == (
+            states.ACTIVE, None, PowerState.RUNNING)
+        assert guest.boots == 1                         # on where it was, no boot
+        names = env.conductor.event_names(uuid)
+        assert "compute_pause_instance" in names and "compute_unpause_instance" in names
+
+
+async def test_suspend_and_resume_twice_each_keep_the_boot(tmp_path: Path) -> None:
+    """A repeated task (an agent killed before its report) is done again harmlessly."""
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        uuid = spec["uuid"]
+        guest = env.hypervisor.guests[uuid]
+        for _ in range(2):
+            spec["vm_state"], spec["task_state"] = states.ACTIVE, states.SUSPENDING
+            await env.agent.reconcile(uuid)
+            assert (spec["vm_state"], spec["task_state"], spec["power_state"]) == (
+                states.SUSPENDED, None, PowerState.SUSPENDED)
+        assert guest.power_state == PowerState.SUSPENDED
+        for _ in range(2):
+            spec["vm_state"], spec["task_state"] = states.SUSPENDED, states.RESUMING
+            await env.agent.reconcile(uuid)
+            assert (spec["vm_state"], spec["task_state"], spec["power_state"]) == (
+                states.ACTIVE, None, PowerState.RUNNING)
+        assert guest.boots == 1
+        suspend = env.conductor.event(uuid, "compute_suspend_instance")
+        resume = env.conductor.event(uuid, "compute_resume_instance")
+        assert suspend["result"] == resume["result"] == "Success"
+
+
+async def test_suspending_a_stopped_guest_fails_and_keeps_the_state(tmp_path: Path) -> None:
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        uuid = spec["uuid"]
+        env.hypervisor.stop_behind_back(uuid)
+        spec["task_state"] = states.SUSPENDING
+        await env.agent.reconcile(uuid)
+        assert spec["task_state"] is None and spec["vm_state"] == states.ACTIVE
+        assert "cannot suspend guest" in spec["fault"]["message"]
+        assert env.conductor.event(uuid, "compute_suspend_instance")["result"] == "Error"
+        await env.agent.reconcile(uuid)                 # then the power sync: SHUTOFF
+        assert spec["vm_state"] == states.STOPPED
+
+
+async def test_a_suspended_server_whose_save_is_gone_is_shutoff(tmp_path: Path) -> None:
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        uuid = spec["uuid"]
+        spec["task_state"] = states.SUSPENDING
+        await env.agent.reconcile(uuid)
+        env.hypervisor.stop_behind_back(uuid)            # save file lost: SHUTDOWN
+        await env.agent.reconcile(uuid)
+        assert (spec["vm_state"], spec["power_state"]) == (states.STOPPED,
+                                                           PowerState.SHUTDOWN)
+
+
+async def test_pausing_a_guest_that_is_gone_is_a_fault(tmp_path: Path) -> None:
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        del env.hypervisor.guests[spec["uuid"]]
+        spec["task_state"] = states.PAUSING
+        await env.agent.reconcile(spec["uuid"])
+        assert spec["task_state"] is None and spec["vm_state"] == states.ACTIVE
+        assert "disks are gone" in spec["fault"]["message"]
+
+
 async def test_stop_forces_a_guest_that_ignores_acpi(tmp_path: Path) -> None:
     async with agent_env(tmp_path) as env:
         spec = await env.boot()
