@@ -22,6 +22,7 @@ BUILDING: Final = "building"
 STOPPED: Final = "stopped"
 ERROR: Final = "error"
 DELETED: Final = "deleted"
+RESIZED: Final = "resized"                # VERIFY_RESIZE: waiting for confirm or revert
 
 # --- task_state (nova.compute.task_states) ------------------------------------------------
 SCHEDULING: Final = "scheduling"          # BUILD: waiting for the conductor to pick a host
@@ -33,18 +34,30 @@ REBOOTING_HARD: Final = "rebooting_hard"
 REBUILDING: Final = "rebuilding"          # task_args: {"image_ref": ...}
 IMAGE_SNAPSHOT: Final = "image_snapshot"  # task_args: {"image_id": ...}
 DELETING: Final = "deleting"
+# Resize and cold migration (task_args: {"migration": uuid}); see objects/migrations.py.
+RESIZE_PREP: Final = "resize_prep"            # the conductor claims the new flavor
+RESIZE_MIGRATING: Final = "resize_migrating"  # the agent powers off and keeps the old disk
+RESIZE_MIGRATED: Final = "resize_migrated"    # ... done; the new flavor is to be applied
+RESIZE_FINISH: Final = "resize_finish"        # the agent grows the disk and restarts
+RESIZE_REVERTING: Final = "resize_reverting"  # the agent restores the old disk and flavor
 
 # Tasks the compute agent carries out on its node.
 AGENT_TASKS: Final = frozenset({SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING,
-                                REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING})
+                                REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING,
+                                RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH,
+                                RESIZE_REVERTING})
+RESIZE_TASKS: Final = frozenset({RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED,
+                                 RESIZE_FINISH})
 
 # The status the API shows (nova.api.openstack.common._STATE_MAP): by vm_state, then by
 # task_state within it; "default" when the task has no status of its own.
 _STATUS: Final[dict[str, dict[str, str]]] = {
     ACTIVE: {"default": "ACTIVE", REBOOTING: "REBOOT", REBOOTING_HARD: "HARD_REBOOT",
-             REBUILDING: "REBUILD"},
+             REBUILDING: "REBUILD", **dict.fromkeys(RESIZE_TASKS, "RESIZE")},
     BUILDING: {"default": "BUILD"},
-    STOPPED: {"default": "SHUTOFF", REBUILDING: "REBUILD"},
+    STOPPED: {"default": "SHUTOFF", REBUILDING: "REBUILD",
+              **dict.fromkeys(RESIZE_TASKS, "RESIZE")},
+    RESIZED: {"default": "VERIFY_RESIZE", RESIZE_REVERTING: "REVERT_RESIZE"},
     ERROR: {"default": "ERROR", REBUILDING: "REBUILD"},
     DELETED: {"default": "DELETED"},
 }
@@ -62,6 +75,9 @@ STATUS_FILTERS: Final[dict[str, tuple[frozenset[str], frozenset[str | None] | No
     "HARD_REBOOT": (frozenset({ACTIVE}), frozenset({REBOOTING_HARD})),
     "REBUILD": (frozenset({ACTIVE, STOPPED, ERROR}), frozenset({REBUILDING})),
     "DELETED": (frozenset({DELETED}), None),
+    "RESIZE": (frozenset({ACTIVE, STOPPED}), RESIZE_TASKS),
+    "VERIFY_RESIZE": (frozenset({RESIZED}), frozenset({None, DELETING})),
+    "REVERT_RESIZE": (frozenset({RESIZED}), frozenset({RESIZE_REVERTING})),
 }
 
 

@@ -37,6 +37,7 @@ from typing import Any
 from ownstack.common.agent import Controller, Fatal, Outcome, Retry, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
 from ownstack.compute import states
+from ownstack.compute.agent import resize_steps
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
 from ownstack.compute.drivers.base import (
@@ -90,6 +91,10 @@ class Step(StrEnum):
     WAIT_PLUG = "wait_plug"        # spawning, guest paused: some port is not ACTIVE yet
     PLUG_TIMEOUT = "plug_timeout"  # ... and the wait ran out: ERROR, naming the ports
     RESUME = "resume"              # spawning, guest paused, every port ACTIVE: let it run
+    RESIZE = "resize"              # resize_migrating: keep the disk, give the new size
+    FINISH_RESIZE = "finish_resize"    # resize_migrated/_finish: start again, RESIZED
+    CONFIRM_RESIZE = "confirm_resize"  # RESIZED, confirm asked: drop the kept disk
+    REVERT_RESIZE = "revert_resize"    # resize_reverting: the kept disk and old size back
 
 
 _TASK_STEPS: dict[str, Step] = {
@@ -99,6 +104,10 @@ _TASK_STEPS: dict[str, Step] = {
     states.REBOOTING_HARD: Step.REBOOT,
     states.REBUILDING: Step.REBUILD,
     states.IMAGE_SNAPSHOT: Step.SNAPSHOT,
+    states.RESIZE_MIGRATING: Step.RESIZE,
+    states.RESIZE_MIGRATED: Step.FINISH_RESIZE,
+    states.RESIZE_FINISH: Step.FINISH_RESIZE,
+    states.RESIZE_REVERTING: Step.REVERT_RESIZE,
 }
 _STOPPED_POWER = frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED})
 PLUG_WAIT = "plug_wait"     # task_args of a spawning instance: {"host", "since", "build_start"}
@@ -127,6 +136,8 @@ def plan(desired: InstanceSpec | None, observed: GuestInfo | None, host: str, *,
         return Step.SPAWN
     if task is not None:
         return _TASK_STEPS.get(task, Step.NOTHING)    # scheduling: the conductor's
+    if resize_steps.wants_confirm(desired):
+        return Step.CONFIRM_RESIZE
     return _power_sync(desired, observed)
 
 
@@ -240,6 +251,10 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.MARK_STOPPED: self._mark_stopped, Step.STOP_GUEST: self._stop_guest,
             Step.SYNC_NICS: self._sync_nics, Step.WAIT_PLUG: self._wait_plug,
             Step.PLUG_TIMEOUT: self._wait_plug, Step.RESUME: self._resume,
+            Step.RESIZE: lambda d, o: resize_steps.resize(self, d, o),
+            Step.FINISH_RESIZE: lambda d, o: resize_steps.finish_resize(self, d, o),
+            Step.CONFIRM_RESIZE: lambda d, o: resize_steps.confirm_resize(self, d, o),
+            Step.REVERT_RESIZE: lambda d, o: resize_steps.revert_resize(self, d, o),
         }
 
     # -- the controller's shape -------------------------------------------------------------

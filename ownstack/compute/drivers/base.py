@@ -30,7 +30,11 @@ What the boundary leaves out, on purpose:
   physical facts, which do not change when an operator decides to overcommit.
 * *Volumes* are out of scope until the block-storage issue; :class:`GuestSpec` has no block
   device list until then (a field nothing honours would be a lie at the boundary).
-* *Pause, suspend, migrate, resize* are not offered by the API yet, so not here either.
+* *Pause, suspend, migrate* are not offered by the API yet, so not here either.
+* *Resize* is three calls on one host: :meth:`ComputeDriver.resize` keeps the pre-resize
+  root disk aside and gives the guest its new size, :meth:`ComputeDriver.confirm_resize`
+  drops what was kept, :meth:`ComputeDriver.revert_resize` puts it back. Powering the
+  guest on again is the agent's (a stopped server stays stopped).
 """
 
 from __future__ import annotations
@@ -110,6 +114,7 @@ class Capability(StrEnum):
     CONSOLE_LOG = "supports_console_log"        # console_output()
     REBOOT_SOFT = "supports_reboot_soft"        # reboot(hard=False)
     NIC_HOTPLUG = "supports_nic_hotplug"        # plug_nics() on an existing guest
+    RESIZE = "supports_resize"                  # resize(), confirm_resize(), revert_resize()
 
 
 class Phase(StrEnum):
@@ -190,6 +195,15 @@ class GuestSpec:
     user_data: bytes | None = None          # already base64-decoded
     admin_pass: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GuestSize:
+    """What a resize changes: the flavor's vCPUs, memory and root disk."""
+
+    vcpus: int
+    memory_mb: int
+    root_gb: int                  # 0: keep the disk's size
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +424,36 @@ class ComputeDriver(Protocol):
         the guest's power state is what it was before. The agent uploads the file and
         removes it. Raises :class:`GuestNotFound`; :class:`Unsupported` without the
         capability.
+        """
+        ...
+
+    async def resize(self, uuid: str, size: GuestSize, timeout: float = 60.0) -> None:
+        """Give the guest ``size``, keeping its current root disk aside for a revert.
+
+        Powers the guest off (ACPI, forced after ``timeout``), keeps a copy of the root
+        disk as it is (the *kept disk*), grows the root disk to ``size.root_gb`` (never
+        shrinks it) and makes ``size``'s vCPUs and memory those of every later start.
+        Postconditions: the guest is ``SHUTDOWN`` (the agent starts it again); the kept
+        disk exists until :meth:`confirm_resize` or :meth:`revert_resize`. Idempotent: a
+        second call (an agent killed halfway) keeps the first kept disk, the pre-resize
+        one. Raises :class:`GuestNotFound`; :class:`Unsupported` without the capability.
+        """
+        ...
+
+    async def confirm_resize(self, uuid: str) -> None:
+        """Drop the kept disk. Postcondition: nothing of the pre-resize guest remains; the
+        guest's power state is unchanged. Succeeds when nothing is kept or the guest is
+        gone (a confirm done twice)."""
+        ...
+
+    async def revert_resize(self, uuid: str, size: GuestSize, timeout: float = 60.0
+                            ) -> None:
+        """Undo :meth:`resize`: power off, the kept disk back as the root disk, ``size``
+        (the old flavor's) for every later start.
+
+        Postconditions: the guest is ``SHUTDOWN`` with the disk it had before the resize,
+        and nothing is kept. Idempotent: with no kept disk (reverted already) only the size
+        is set. Raises :class:`GuestNotFound`.
         """
         ...
 

@@ -37,6 +37,7 @@ from ownstack.compute.drivers.base import (
     GuestEvent,
     GuestInfo,
     GuestNotFound,
+    GuestSize,
     GuestSpec,
     HostResources,
     ImageRef,
@@ -68,6 +69,7 @@ class FakeGuest:
     ignores_acpi: bool = False
     last_stop: str = ""
     console: bytearray = field(default_factory=bytearray)
+    kept: GuestSpec | None = None      # the pre-resize guest, until confirm or revert
 
 
 class FakeHypervisor:
@@ -131,7 +133,10 @@ class FakeHypervisor:
         guest.boots += 1
         spec = guest.spec
         lines = [f"[    0.000000] Linux version 6.1.0-fake (ownstack fake driver) boot "
-                 f"{guest.boots}", f"ownstack: instance {spec.uuid}"]
+                 f"{guest.boots}",
+                 f"[    0.000000] Memory: {spec.memory_mb * 1024}K/{spec.memory_mb * 1024}K "
+                 f"available", f"[    0.100000] smp: Brought up 1 node, {spec.vcpus} CPUs",
+                 f"ownstack: instance {spec.uuid}"]
         if spec.config_drive:
             lines.append("ownstack: config drive found (config-2)")
             hostname = spec.hostname
@@ -223,7 +228,8 @@ class FakeComputeDriver:
             "vcpus": spec.vcpus, "memory_mb": spec.memory_mb, "root_gb": spec.root_gb,
             "image_id": spec.image.id, "config_drive": spec.config_drive,
             "taps": [nic.tap_name for nic in spec.nics], "boots": guest.boots,
-            "last_stop": guest.last_stop, "console_bytes": len(guest.console)},
+            "last_stop": guest.last_stop, "console_bytes": len(guest.console),
+            "resize_kept": guest.kept is not None},
             nics=tuple(nic.port_id for nic in spec.nics)
             if self._capabilities[Capability.NIC_HOTPLUG.value] else None)
 
@@ -329,6 +335,31 @@ class FakeComputeDriver:
             raise InvalidGuestState(uuid, guest.power_state, "hard reboot")
         guest.power_state = PowerState.SHUTDOWN     # a reset: no event for the blink
         self.hypervisor.boot(guest)
+
+    # -- resize --------------------------------------------------------------------------
+
+    async def resize(self, uuid: str, size: GuestSize, timeout: float = 60.0) -> None:
+        check_capability(self, Capability.RESIZE)
+        guest = self.hypervisor.get(uuid)
+        await self.power_off(uuid, timeout)
+        if guest.kept is None:
+            guest.kept = guest.spec
+        guest.spec = replace(guest.spec, vcpus=size.vcpus, memory_mb=size.memory_mb,
+                             root_gb=max(guest.spec.root_gb, size.root_gb))
+
+    async def confirm_resize(self, uuid: str) -> None:
+        guest = self.hypervisor.guests.get(uuid)
+        if guest is not None:
+            guest.kept = None
+
+    async def revert_resize(self, uuid: str, size: GuestSize, timeout: float = 60.0
+                            ) -> None:
+        guest = self.hypervisor.get(uuid)
+        await self.power_off(uuid, timeout)
+        base = guest.kept or guest.spec
+        guest.spec = replace(base, vcpus=size.vcpus, memory_mb=size.memory_mb,
+                             nics=guest.spec.nics)
+        guest.kept = None
 
     # -- console and snapshot ------------------------------------------------------------
 

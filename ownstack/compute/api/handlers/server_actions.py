@@ -36,7 +36,7 @@ from ownstack.common.clients.image import ImageClientError, ImageInfo, ImageNotF
 from ownstack.common.errors import BadRequest, Forbidden, OwnstackError
 from ownstack.compute import rpc
 from ownstack.compute.api.common import at_least, check_user_data, links, nudge, version_of
-from ownstack.compute.api.handlers import network_proxies
+from ownstack.compute.api.handlers import network_proxies, server_resize
 from ownstack.compute.api.schemas import server_actions as schemas
 from ownstack.compute.api.server_common import (
     caller_is_admin,
@@ -59,7 +59,7 @@ _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 
 # Actions Nova has that ownstack does not implement yet.
 _NOT_YET: Final = frozenset({
-    "resize", "confirmResize", "revertResize", "pause", "unpause", "suspend", "resume",
+    "pause", "unpause", "suspend", "resume",
     "shelve", "shelveOffload", "unshelve", "rescue", "unrescue", "migrate",
     "os-migrateLive", "evacuate", "changePassword", "createBackup", "addFixedIp", "removeFixedIp",
     "os-resetState", "resetNetwork", "injectNetworkInfo",
@@ -311,6 +311,9 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "lock": _lock,
     "unlock": _unlock,
     "os-getConsoleOutput": _console_output,
+    "resize": server_resize.resize,
+    "confirmResize": server_resize.confirm_resize,
+    "revertResize": server_resize.revert_resize,
     "addSecurityGroup": network_proxies.security_group_action,
     "removeSecurityGroup": network_proxies.security_group_action,
     "addFloatingIp": network_proxies.floating_ip_action,

@@ -80,3 +80,14 @@ def _rebuild(version: Version) -> dict[str, Any]:
 
 
 REBUILD: Final = ByVersion(_rebuild, "2.19", "2.54", "2.57", "2.90", "2.94", base=BASE_VERSION)
+
+
+# Nova's flavorRef: an id as a string or an integer.
+_FLAVOR_REF: Final = {"type": ["string", "integer"], "minLength": 1}
+
+RESIZE: Final = Validator(one("resize", {
+    "type": "object", "required": ["flavorRef"], "additionalProperties": False,
+    "properties": {"flavorRef": _FLAVOR_REF, "OS-DCF:diskConfig": DISK_CONFIG}}))
+# confirmResize and revertResize take null (any value, as Nova, which reads none of it).
+CONFIRM_RESIZE: Final = Validator(one("confirmResize", {}))
+REVERT_RESIZE: Final = Validator(one("revertResize", {}))
