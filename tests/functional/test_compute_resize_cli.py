@@ -11,8 +11,14 @@ from typing import Any
 import pytest
 
 from helpers.names import unique
-from helpers.process import Cloud, make_image, member_cloud, wait_for_compute, \
-    wait_for_image_service, wait_until
+from helpers.process import (
+    Cloud,
+    make_image,
+    member_cloud,
+    wait_for_compute,
+    wait_for_image_service,
+    wait_until,
+)
 
 pytestmark = pytest.mark.functional
 
