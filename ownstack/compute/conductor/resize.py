@@ -71,6 +71,9 @@ class Resizer:
             await self.abandon(migration_uuid)      # the server moved on (a delete)
             return False
         try:
+            if not self.env.config.compute.allow_resize_to_same_host:
+                raise NoRoom("compute.allow_resize_to_same_host is off, and ownstack "
+                             "resizes a server only on its own host")
             await self._move_to_migration(instance, migration)
         except NoRoom as exc:
             await self._no_room(instance, migration, request_id, started, str(exc))
