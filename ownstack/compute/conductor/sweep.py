@@ -165,12 +165,20 @@ class Sweeper:
         async with self.env.db.read() as db:
             deleted = list((await db.execute(select(Instance.uuid).where(
                 Instance.uuid.in_(sorted(consumers)), Instance.deleted.is_(True)))).scalars())
-            over = [m for m in await mig.by_uuids(db, consumers) if m.status in mig.DONE]
+            held = await mig.by_uuids(db, consumers)
+            gone = set((await db.execute(select(Instance.uuid).where(
+                Instance.uuid.in_(sorted({m.instance_uuid for m in held})),
+                Instance.deleted.is_(True)))).scalars()) if held else set()
         for uuid in deleted:
             await self.env.placement.delete_allocations(uuid)
+        over = [m for m in held if m.status in mig.DONE]
         for migration in over:
             await self.resizer.settle(migration)
-        return len(deleted) + len(over)
+        # A server deleted without its agent (a host that is down) left its resize open.
+        orphaned = [m for m in held if m.status not in mig.DONE and m.instance_uuid in gone]
+        for migration in orphaned:
+            await self.resizer.abandon(migration.uuid)
+        return len(deleted) + len(over) + len(orphaned)
 
     async def prepare_stuck_resizes(self) -> int:
         cutoff = utcnow() - timedelta(seconds=self.stale_after)
