@@ -237,6 +237,8 @@ class ComputeConfig:
     force_config_drive: bool = False           # qemu driver: a config drive for every server
     resize_confirm_window: float = 0.0         # seconds before a resize confirms itself; 0: never
     allow_resize_to_same_host: bool = True     # a resize may stay on the server's host
+    shelved_offload_time: int = 0              # seconds a shelved server keeps its host; 0:
+    #                                            offloaded at once, -1: never
     quota: QuotaConfig = field(default_factory=QuotaConfig)
 
 

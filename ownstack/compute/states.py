@@ -23,6 +23,8 @@ STOPPED: Final = "stopped"
 ERROR: Final = "error"
 DELETED: Final = "deleted"
 RESIZED: Final = "resized"                # VERIFY_RESIZE: waiting for confirm or revert
+SHELVED: Final = "shelved"                # powered off, its disk also saved as an image
+SHELVED_OFFLOADED: Final = "shelved_offloaded"    # only the image is left: no host
 
 # --- task_state (nova.compute.task_states) ------------------------------------------------
 SCHEDULING: Final = "scheduling"          # BUILD: waiting for the conductor to pick a host
@@ -40,12 +42,16 @@ RESIZE_MIGRATING: Final = "resize_migrating"  # the agent powers off and keeps t
 RESIZE_MIGRATED: Final = "resize_migrated"    # ... done; the new flavor is to be applied
 RESIZE_FINISH: Final = "resize_finish"        # the agent grows the disk and restarts
 RESIZE_REVERTING: Final = "resize_reverting"  # the agent restores the old disk and flavor
+# Shelve (task_args: {"image_id"} while shelving; {"shelved_image_id"} once shelved).
+SHELVING: Final = "shelving"                  # the agent powers off and uploads the disk
+SHELVING_OFFLOADING: Final = "shelving_offloading"    # the agent destroys the guest
+UNSHELVING: Final = "unshelving"              # started again, or scheduled and spawned
 
 # Tasks the compute agent carries out on its node.
 AGENT_TASKS: Final = frozenset({SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING,
                                 REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING,
                                 RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH,
-                                RESIZE_REVERTING})
+                                RESIZE_REVERTING, SHELVING, SHELVING_OFFLOADING})
 RESIZE_TASKS: Final = frozenset({RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED,
                                  RESIZE_FINISH})
 
@@ -58,6 +64,8 @@ _STATUS: Final[dict[str, dict[str, str]]] = {
     STOPPED: {"default": "SHUTOFF", REBUILDING: "REBUILD",
               **dict.fromkeys(RESIZE_TASKS, "RESIZE")},
     RESIZED: {"default": "VERIFY_RESIZE", RESIZE_REVERTING: "REVERT_RESIZE"},
+    SHELVED: {"default": "SHELVED"},
+    SHELVED_OFFLOADED: {"default": "SHELVED_OFFLOADED"},
     ERROR: {"default": "ERROR", REBUILDING: "REBUILD"},
     DELETED: {"default": "DELETED"},
 }
@@ -78,6 +86,8 @@ STATUS_FILTERS: Final[dict[str, tuple[frozenset[str], frozenset[str | None] | No
     "RESIZE": (frozenset({ACTIVE, STOPPED}), RESIZE_TASKS),
     "VERIFY_RESIZE": (frozenset({RESIZED}), frozenset({None, DELETING})),
     "REVERT_RESIZE": (frozenset({RESIZED}), frozenset({RESIZE_REVERTING})),
+    "SHELVED": (frozenset({SHELVED}), None),
+    "SHELVED_OFFLOADED": (frozenset({SHELVED_OFFLOADED}), None),
 }
 
 

@@ -1,6 +1,6 @@
-"""Resize of a real guest under TCG, end to end through the `openstack` CLI: one cloud and
-one guest for the module, resized, reverted, resized again through a SIGKILL of the whole
-cloud, and confirmed.
+"""Resize and shelve of a real guest under TCG, end to end through the `openstack` CLI: one
+cloud and one guest for the module, resized, reverted, resized again through a SIGKILL of
+the whole cloud, confirmed, then shelved through another SIGKILL and unshelved.
 
 What the guest sees is read from its own kernel on the serial console: each boot prints
 ``smp: Brought up 1 node, N CPU(s)`` and ``Memory: <available>K/<total>K``. Beside it the
@@ -161,6 +161,32 @@ def test_sigkill_during_resize_converges_then_confirm(env: QemuCloud,
     [(_, resources)] = env.allocations(uuid).items()
     assert resources["resources"] == {"VCPU": 2, "MEMORY_MB": 192, "DISK_GB": 2}
     assert len(qemu_pids(uuid)) == 1     # confirm does not restart the guest
+
+
+def test_shelve_frees_the_host_through_a_sigkill_and_unshelve_boots_again(
+        env: QemuCloud, guest: dict[str, Any]) -> None:
+    vm, uuid = guest["name"], guest["id"]
+    start = time.monotonic()
+    env.cloud.osc("server", "shelve", vm)
+    wait_until("shelving", lambda: env.cloud.osc_json("server", "show", vm)[
+        "OS-EXT-STS:task_state"] == "shelving", 30)
+    env.kill_and_restart()
+    wait_until("SHELVED_OFFLOADED after the restart",
+               lambda: env.status(vm) == "SHELVED_OFFLOADED")
+    print(f"shelve (through a SIGKILL and restart): {time.monotonic() - start:.1f} s")
+    assert qemu_pids(uuid) == [] and not (env.instances / uuid).exists()
+    assert env.allocations(uuid) == {}
+    assert env.cloud.osc_json("server", "show", vm)["OS-EXT-SRV-ATTR:host"] is None
+    images = [i["Name"] for i in env.cloud.osc_json("image", "list")]
+    assert images.count(f"{vm}-shelved") == 1
+    timed("unshelve", lambda: (env.cloud.osc("server", "unshelve", vm), wait_until(
+        "ACTIVE after unshelve", lambda: env.status(vm) == "ACTIVE")))
+    cpus, _ = cpus_and_memory(last_boot(env, vm, 1))    # a new console: the new guest
+    assert cpus == 2 and len(qemu_pids(uuid)) == 1
+    [(_, resources)] = env.allocations(uuid).items()
+    assert resources["resources"] == {"VCPU": 2, "MEMORY_MB": 192, "DISK_GB": 2}
+    wait_until("the shelve image deleted", lambda: f"{vm}-shelved" not in [
+        i["Name"] for i in env.cloud.osc_json("image", "list")], 30)
     env.cloud.osc("server", "delete", "--wait", vm)
     assert qemu_pids(uuid) == [] and not (env.instances / uuid).exists()
     assert env.allocations(uuid) == {}

@@ -66,6 +66,11 @@ class ConductorAPI(ControlPlaneClient):
     async def instance_destroyed(self, uuid: str) -> None:
         await self._call("instance_destroyed", {"uuid": uuid, "host": self.host})
 
+    async def shelve_offloaded(self, uuid: str) -> bool:
+        """The guest of a server being offloaded is gone: free the host."""
+        result = await self._call("shelve_offloaded", {"uuid": uuid, "host": self.host})
+        return bool(result["offloaded"])
+
     async def reschedule(self, uuid: str, reason: str) -> None:
         await self._call("reschedule", {"uuid": uuid, "host": self.host, "reason": reason})
 

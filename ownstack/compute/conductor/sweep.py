@@ -17,6 +17,8 @@ two conductors at once, is harmless (every change is a compare-and-swap).
 * Resizes waiting in ``resize_prep`` longer than :attr:`Sweeper.stale_after` are prepared
   (a lost ``resize_instance`` cast, or a conductor killed mid-claim), and resizes left
   unconfirmed longer than ``compute.resize_confirm_window`` are confirmed.
+* Shelved servers past ``compute.shelved_offload_time`` are offloaded, offloaded servers
+  left in ``unshelving`` are scheduled, and offloaded servers hold no allocation.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ownstack.compute.conductor import networks
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.resize import Resizer
+from ownstack.compute.conductor.shelve import Shelver
 from ownstack.compute.faults import Fault
 from ownstack.compute.objects import actions
 from ownstack.compute.objects import migrations as mig
@@ -50,10 +53,11 @@ CONCURRENCY = 8      # stuck instances scheduled at once
 
 class Sweeper:
     def __init__(self, env: ConductorEnv, builder: Builder,
-                 resizer: Resizer | None = None) -> None:
+                 resizer: Resizer | None = None, shelver: Shelver | None = None) -> None:
         self.env = env
         self.builder = builder
         self.resizer = resizer or Resizer(env)
+        self.shelver = shelver or Shelver(env, builder)
         self.stale_after = 5.0          # seconds a BUILD row may wait for a host
         self.orphan_interval = 60.0     # seconds between orphan-allocation checks
         self._last_orphan_check: float | None = None
@@ -62,7 +66,8 @@ class Sweeper:
         """One pass of every repair; a failing one is logged and does not stop the rest."""
         steps: list[Callable[[], Awaitable[int]]] = [
             self.time_out_builds, self.schedule_stuck, self.finish_orphaned_deletes,
-            self.release_ports, self.prepare_stuck_resizes, self.resizer.auto_confirm]
+            self.release_ports, self.prepare_stuck_resizes, self.resizer.auto_confirm,
+            self.shelver.offload_due, self.unshelve_stuck]
         now = time.monotonic()
         if self._last_orphan_check is None or \
                 now - self._last_orphan_check >= self.orphan_interval:
@@ -165,6 +170,11 @@ class Sweeper:
         async with self.env.db.read() as db:
             deleted = list((await db.execute(select(Instance.uuid).where(
                 Instance.uuid.in_(sorted(consumers)), Instance.deleted.is_(True)))).scalars())
+            # Offloaded servers hold nothing (a conductor killed before it dropped it).
+            deleted += list((await db.execute(select(Instance.uuid).where(
+                Instance.uuid.in_(sorted(consumers)), Instance.deleted.is_(False),
+                Instance.vm_state == states.SHELVED_OFFLOADED,
+                Instance.task_state.is_(None)))).scalars())
             held = await mig.by_uuids(db, consumers)
             gone = set((await db.execute(select(Instance.uuid).where(
                 Instance.uuid.in_(sorted({m.instance_uuid for m in held})),
@@ -179,6 +189,9 @@ class Sweeper:
         for migration in orphaned:
             await self.resizer.abandon(migration.uuid)
         return len(deleted) + len(over) + len(orphaned)
+
+    async def unshelve_stuck(self) -> int:
+        return await self.shelver.unshelve_stuck(self.stale_after)
 
     async def prepare_stuck_resizes(self) -> int:
         cutoff = utcnow() - timedelta(seconds=self.stale_after)

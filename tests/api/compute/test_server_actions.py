@@ -135,7 +135,7 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({}, "exactly one key"),
     ({"fly": {}}, "There is no such action: fly"),
     ({"evacuate": {}}, "not supported by ownstack yet"),
-    ({"shelve": None}, "not supported by ownstack yet"),
+    ({"os-resetState": {"state": "active"}}, "not supported by ownstack yet"),
     ({"reboot": {"type": "WARM"}}, "reboot.type"),
     ({"reboot": {}}, "reboot"),
     ({"reboot": {"type": "SOFT", "force": True}}, "reboot"),
@@ -178,7 +178,8 @@ ACTION_BODIES: dict[str, Any] = {
     "os-getConsoleOutput": {}, "addSecurityGroup": {"name": "default"},
     "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
     "removeFloatingIp": {"address": "192.0.2.9"}, "resize": {"flavorRef": "1"},
-    "confirmResize": None, "revertResize": None}
+    "confirmResize": None, "revertResize": None, "shelve": None, "shelveOffload": None,
+    "unshelve": None}
 
 
 async def test_a_reader_may_not_act_403(cloud: CloudClient) -> None:

@@ -33,10 +33,11 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.booleans import bool_from_string
 from ownstack.common.bus import BusError, BusTimeout, RemoteError
 from ownstack.common.clients.image import ImageClientError, ImageInfo, ImageNotFound
-from ownstack.common.errors import BadRequest, Forbidden, OwnstackError
+from ownstack.common.errors import BadRequest
 from ownstack.compute import rpc
 from ownstack.compute.api.common import at_least, check_user_data, links, nudge, version_of
-from ownstack.compute.api.handlers import network_proxies, server_resize
+from ownstack.compute.api.handlers import network_proxies, server_resize, server_shelve
+from ownstack.compute.api.image_errors import image_error
 from ownstack.compute.api.schemas import server_actions as schemas
 from ownstack.compute.api.server_common import (
     caller_is_admin,
@@ -45,7 +46,7 @@ from ownstack.compute.api.server_common import (
     show_body,
 )
 from ownstack.compute.api.views import servers as views
-from ownstack.compute.errors import ConsoleNotAvailable, ImageServiceUnavailable, KeypairNotFound
+from ownstack.compute.errors import ConsoleNotAvailable, KeypairNotFound
 from ownstack.compute.objects import Session, keypairs, quotas, server_actions, server_metadata
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.objects.servers import generate_password
@@ -59,8 +60,7 @@ _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 
 # Actions Nova has that ownstack does not implement yet.
 _NOT_YET: Final = frozenset({
-    "pause", "unpause", "suspend", "resume",
-    "shelve", "shelveOffload", "unshelve", "rescue", "unrescue", "migrate",
+    "pause", "unpause", "suspend", "resume", "rescue", "unrescue", "migrate",
     "os-migrateLive", "evacuate", "changePassword", "createBackup", "addFixedIp", "removeFixedIp",
     "os-resetState", "resetNetwork", "injectNetworkInfo",
     "forceDelete", "restore", "trigger_crash_dump", "os-getVNCConsole",
@@ -230,14 +230,7 @@ async def _create_image(req: Req, data: dict[str, Any]) -> Response:
         config.image.port, f"/v2/images/{image.id}")})
 
 
-def _image_error(exc: ImageClientError) -> OwnstackError:
-    """The image service's refusal as this API's error: its 4xx keep their meaning
-    (quota is a 403, as Nova's OverQuota), its failures are a 503, never a 500."""
-    if exc.status in (403, 413):
-        return Forbidden(exc.message)
-    if exc.status is not None and 400 <= exc.status < 500:
-        return BadRequest(exc.message)
-    return ImageServiceUnavailable()
+_image_error = image_error
 
 
 # --- lock, unlock -------------------------------------------------------------------------
@@ -314,6 +307,9 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "resize": server_resize.resize,
     "confirmResize": server_resize.confirm_resize,
     "revertResize": server_resize.revert_resize,
+    "shelve": server_shelve.shelve,
+    "shelveOffload": server_shelve.shelve_offload,
+    "unshelve": server_shelve.unshelve,
     "addSecurityGroup": network_proxies.security_group_action,
     "removeSecurityGroup": network_proxies.security_group_action,
     "addFloatingIp": network_proxies.floating_ip_action,
