@@ -236,6 +236,10 @@ class ComputeConfig:
     virt_type: str = "auto"                    # qemu driver: auto (KVM if it works), kvm, qemu
     qemu_binary: str = "qemu-system-x86_64"    # qemu driver: the emulator to run
     force_config_drive: bool = False           # qemu driver: a config drive for every server
+    resize_confirm_window: float = 0.0         # seconds before a resize confirms itself; 0: never
+    allow_resize_to_same_host: bool = True     # a resize may stay on the server's host
+    shelved_offload_time: int = 0              # seconds a shelved server keeps its host; 0:
+    #                                            offloaded at once, -1: never
     quota: QuotaConfig = field(default_factory=QuotaConfig)
 
 

@@ -40,6 +40,19 @@ Conductor methods
     An optional ``"events": [record_event payload, ...]`` is recorded in the same
     transaction (whether the update applies or not), and the answer then also carries
     ``"recorded": [bool]``: a spawn's phase events and its ACTIVE report in one call.
+    An optional ``"migration": {"uuid", "status"}`` (``post-migrating``, ``finished``,
+    ``confirmed``, ``reverted``, ``error``) moves a resize on in the same transaction.
+``resize_instance`` (cast, from the API after a resize)
+    ``{"uuid", "migration"}``: move the instance's allocation to the migration's uuid and
+    claim the new flavor for the instance (:mod:`ownstack.compute.conductor.resize`), set
+    ``task_state=resize_migrating``, and nudge the host. The sweep does it for a resize
+    left in ``resize_prep``.
+``unshelve_instance`` (cast, from the API after an unshelve of an offloaded server)
+    ``{"uuid"}``: schedule it as a boot is (the ``host`` or zone it asked for), claim, set
+    ``task_state=spawning`` on the chosen host; the agent spawns from the shelve image.
+``shelve_offloaded`` (call, from an agent once an offloaded server's guest is gone)
+    ``{"uuid", "host"}`` -> ``{"offloaded": bool}``: SHELVED_OFFLOADED with no host, and
+    its allocation dropped.
 ``instance_destroyed`` (call, from an agent once the guest is gone after a delete)
     ``{"uuid", "host"}``: removes the Placement allocation and marks the row deleted.
 ``reschedule`` (call, from an agent whose spawn failed with a retryable error)

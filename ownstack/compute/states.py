@@ -24,6 +24,9 @@ ERROR: Final = "error"
 DELETED: Final = "deleted"
 PAUSED: Final = "paused"                  # the guest's vCPUs stopped (QMP stop), in memory
 SUSPENDED: Final = "suspended"            # the guest's memory saved to a file, no process
+RESIZED: Final = "resized"                # VERIFY_RESIZE: waiting for confirm or revert
+SHELVED: Final = "shelved"                # powered off, its disk also saved as an image
+SHELVED_OFFLOADED: Final = "shelved_offloaded"    # only the image is left: no host
 
 # --- task_state (nova.compute.task_states) ------------------------------------------------
 SCHEDULING: Final = "scheduling"          # BUILD: waiting for the conductor to pick a host
@@ -39,19 +42,37 @@ PAUSING: Final = "pausing"
 UNPAUSING: Final = "unpausing"
 SUSPENDING: Final = "suspending"
 RESUMING: Final = "resuming"
+# Resize and cold migration (task_args: {"migration": uuid}); see objects/migrations.py.
+RESIZE_PREP: Final = "resize_prep"            # the conductor claims the new flavor
+RESIZE_MIGRATING: Final = "resize_migrating"  # the agent powers off and keeps the old disk
+RESIZE_MIGRATED: Final = "resize_migrated"    # ... done; the new flavor is to be applied
+RESIZE_FINISH: Final = "resize_finish"        # the agent grows the disk and restarts
+RESIZE_REVERTING: Final = "resize_reverting"  # the agent restores the old disk and flavor
+# Shelve (task_args: {"image_id"} while shelving; {"shelved_image_id"} once shelved).
+SHELVING: Final = "shelving"                  # the agent powers off and uploads the disk
+SHELVING_OFFLOADING: Final = "shelving_offloading"    # the agent destroys the guest
+UNSHELVING: Final = "unshelving"              # started again, or scheduled and spawned
 
 # Tasks the compute agent carries out on its node.
 AGENT_TASKS: Final = frozenset({SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING,
                                 REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING,
-                                PAUSING, UNPAUSING, SUSPENDING, RESUMING})
+                                PAUSING, UNPAUSING, SUSPENDING, RESUMING,
+                                RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH,
+                                RESIZE_REVERTING, SHELVING, SHELVING_OFFLOADING})
+RESIZE_TASKS: Final = frozenset({RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED,
+                                 RESIZE_FINISH})
 
 # The status the API shows (nova.api.openstack.common._STATE_MAP): by vm_state, then by
 # task_state within it; "default" when the task has no status of its own.
 _STATUS: Final[dict[str, dict[str, str]]] = {
     ACTIVE: {"default": "ACTIVE", REBOOTING: "REBOOT", REBOOTING_HARD: "HARD_REBOOT",
-             REBUILDING: "REBUILD"},
+             REBUILDING: "REBUILD", **dict.fromkeys(RESIZE_TASKS, "RESIZE")},
     BUILDING: {"default": "BUILD"},
-    STOPPED: {"default": "SHUTOFF", REBUILDING: "REBUILD"},
+    STOPPED: {"default": "SHUTOFF", REBUILDING: "REBUILD",
+              **dict.fromkeys(RESIZE_TASKS, "RESIZE")},
+    RESIZED: {"default": "VERIFY_RESIZE", RESIZE_REVERTING: "REVERT_RESIZE"},
+    SHELVED: {"default": "SHELVED"},
+    SHELVED_OFFLOADED: {"default": "SHELVED_OFFLOADED"},
     ERROR: {"default": "ERROR", REBUILDING: "REBUILD"},
     DELETED: {"default": "DELETED"},
     PAUSED: {"default": "PAUSED"},
@@ -73,6 +94,11 @@ STATUS_FILTERS: Final[dict[str, tuple[frozenset[str], frozenset[str | None] | No
     "DELETED": (frozenset({DELETED}), None),
     "PAUSED": (frozenset({PAUSED}), None),
     "SUSPENDED": (frozenset({SUSPENDED}), None),
+    "RESIZE": (frozenset({ACTIVE, STOPPED}), RESIZE_TASKS),
+    "VERIFY_RESIZE": (frozenset({RESIZED}), frozenset({None, DELETING})),
+    "REVERT_RESIZE": (frozenset({RESIZED}), frozenset({RESIZE_REVERTING})),
+    "SHELVED": (frozenset({SHELVED}), None),
+    "SHELVED_OFFLOADED": (frozenset({SHELVED_OFFLOADED}), None),
 }
 
 

@@ -32,6 +32,7 @@ from ownstack.compute.drivers.base import (
     ComputeDriver,
     GuestEvent,
     GuestNotFound,
+    GuestSize,
     GuestSpec,
     ImageRef,
     InvalidGuestState,
@@ -497,3 +498,43 @@ class DriverContract:
         await h.driver.power_on(stopped.uuid)
         await h.driver.destroy(running.uuid)
         assert await uuids(h) == {stopped.uuid}
+
+    # --- resize -----------------------------------------------------------------------------
+
+    async def test_resize_keeps_the_old_disk_until_confirm_and_revert_restores_it(
+            self, h: Harness) -> None:
+        spec = await spawn(h)
+        if not supports(h, Capability.RESIZE):
+            with pytest.raises(Unsupported):
+                await h.driver.resize(spec.uuid, GuestSize(2, 256, 2), timeout=5)
+            return
+        await wait_console(h, spec.uuid, "login ready")
+        await h.driver.resize(spec.uuid, GuestSize(2, 256, 2), timeout=5)
+        assert await state(h, spec.uuid) == PowerState.SHUTDOWN
+        # Idempotent: a second call (an agent killed halfway) changes nothing more.
+        await h.driver.resize(spec.uuid, GuestSize(2, 256, 2), timeout=5)
+        await h.driver.power_on(spec.uuid)
+        output = await wait_console(h, spec.uuid, "login ready", count=2)
+        assert "smp: Brought up 1 node, 2 CPUs" in output.rsplit("Linux version", 1)[1]
+        # Revert: the old size again, from the kept disk; a second revert is harmless.
+        await h.driver.revert_resize(spec.uuid, GuestSize(1, 128, 1), timeout=5)
+        await h.driver.revert_resize(spec.uuid, GuestSize(1, 128, 1), timeout=5)
+        assert await state(h, spec.uuid) == PowerState.SHUTDOWN
+        await h.driver.power_on(spec.uuid)
+        output = await wait_console(h, spec.uuid, "login ready", count=3)
+        last = output.rsplit("Linux version", 1)[1]
+        assert "smp: Brought up 1 node, 2 CPUs" not in last
+        # Confirm drops the kept disk and keeps the power state; twice is harmless, and so
+        # is a confirm of a guest that is gone.
+        await h.driver.resize(spec.uuid, GuestSize(2, 256, 2), timeout=5)
+        await h.driver.confirm_resize(spec.uuid)
+        await h.driver.confirm_resize(spec.uuid)
+        assert await state(h, spec.uuid) == PowerState.SHUTDOWN
+        details = (await h.driver.get_info(spec.uuid)).details
+        assert not details.get("resize_kept")
+        await h.driver.confirm_resize(str(uuidlib.uuid4()))
+        with pytest.raises(GuestNotFound):
+            await h.driver.resize(str(uuidlib.uuid4()), GuestSize(2, 256, 2), timeout=5)
+        with pytest.raises(GuestNotFound):
+            await h.driver.revert_resize(str(uuidlib.uuid4()), GuestSize(1, 128, 1),
+                                         timeout=5)

@@ -48,6 +48,18 @@ class Claim:
     consumer_type: str = "INSTANCE"
 
 
+@dataclass(frozen=True)
+class ConsumerWrite:
+    """A consumer's allocations to write over what it holds (its generation as read: None
+    for a consumer that holds none), for :meth:`PlacementClient.write_consumers`."""
+
+    allocations: Mapping[str, Mapping[str, int]]
+    project_id: str
+    user_id: str
+    consumer_generation: int | None
+    consumer_type: str = "INSTANCE"
+
+
 class PlacementClient:
     def __init__(self, base_url: str, token_provider: Callable[[], Awaitable[str]], *,
                  transport: httpx.AsyncBaseTransport | None = None,
@@ -101,6 +113,25 @@ class PlacementClient:
         if r.status_code == 409:
             return False
         self._check(r, f"claim resources for {len(claims)} consumers")
+        return True
+
+    async def write_consumers(self, writes: Mapping[str, ConsumerWrite]) -> bool:
+        """Replace several consumers' allocations at once (``POST /allocations``), each
+        guarded by its consumer generation; an empty ``allocations`` removes the
+        consumer's. All or nothing: ``False`` when a generation changed under us or a
+        provider has no room, and nothing was written. Nova moves an instance's
+        allocation to its migration's uuid this way."""
+        if not writes:
+            return True
+        body = {consumer: {
+            "allocations": {rp: {"resources": dict(res)} for rp, res in w.allocations.items()},
+            "project_id": w.project_id, "user_id": w.user_id,
+            "consumer_generation": w.consumer_generation, "consumer_type": w.consumer_type}
+            for consumer, w in writes.items()}
+        r = await self._request("POST", "/allocations", json=body)
+        if r.status_code == 409:
+            return False
+        self._check(r, f"write the allocations of {', '.join(writes)}")
         return True
 
     async def allocations(self, consumer: str) -> dict[str, Any]:

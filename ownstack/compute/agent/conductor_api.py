@@ -36,19 +36,23 @@ class ConductorAPI(ControlPlaneClient):
 
     async def update_instance(self, uuid: str, expected_task_state: str | None, *,
                               events: list[dict[str, Any]] | None = None,
+                              migration: dict[str, str] | None = None,
                               **updates: Any) -> bool:
         """Apply ``updates`` if the instance is still on this host with that task state,
         and record ``events`` (made with :meth:`event`) in the same transaction.
 
         ``False`` means a user action (or another agent) won the race: not an error, the
         agent reconciles again on the next nudge. The events are recorded either way: the
-        work they describe was done.
+        work they describe was done. ``migration`` (``{"uuid", "status"}``) moves a resize
+        on with the update.
         """
         payload: dict[str, Any] = {
             "uuid": uuid, "host": self.host, "expected_task_state": expected_task_state,
             "updates": updates}
         if events:
             payload["events"] = events
+        if migration is not None:
+            payload["migration"] = migration
         result = await self._call("update_instance", payload)
         return bool(result["applied"])
 
@@ -84,6 +88,11 @@ class ConductorAPI(ControlPlaneClient):
 
     async def instance_destroyed(self, uuid: str) -> None:
         await self._call("instance_destroyed", {"uuid": uuid, "host": self.host})
+
+    async def shelve_offloaded(self, uuid: str) -> bool:
+        """The guest of a server being offloaded is gone: free the host."""
+        result = await self._call("shelve_offloaded", {"uuid": uuid, "host": self.host})
+        return bool(result["offloaded"])
 
     async def reschedule(self, uuid: str, reason: str) -> None:
         await self._call("reschedule", {"uuid": uuid, "host": self.host, "reason": reason})

@@ -37,6 +37,7 @@ from typing import Any, Final
 from ownstack.common.agent import Controller, Fatal, Outcome, Retry, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
 from ownstack.compute import states
+from ownstack.compute.agent import resize_steps, shelve_steps
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
 from ownstack.compute.agent.volumes import VolumeSync, needs_sync, volume_spec, wanted_volumes
@@ -101,6 +102,13 @@ class Step(StrEnum):
     UNPAUSE = "unpause"
     SUSPEND = "suspend"            # task suspending: memory to a file, no process
     RESUME_SUSPENDED = "resume_suspended"   # task resuming: memory back from the file
+    RESIZE = "resize"              # resize_migrating: keep the disk, give the new size
+    FINISH_RESIZE = "finish_resize"    # resize_migrated/_finish: start again, RESIZED
+    CONFIRM_RESIZE = "confirm_resize"  # RESIZED, confirm asked: drop the kept disk
+    REVERT_RESIZE = "revert_resize"    # resize_reverting: the kept disk and old size back
+    SHELVE = "shelve"              # shelving: power off, upload the disk
+    SHELVE_OFFLOAD = "shelve_offload"  # shelving_offloading: destroy, free the host
+    UNSHELVE = "unshelve"          # unshelving a SHELVED server: start its guest
 
 
 _TASK_STEPS: dict[str, Step] = {
@@ -114,6 +122,13 @@ _TASK_STEPS: dict[str, Step] = {
     states.UNPAUSING: Step.UNPAUSE,
     states.SUSPENDING: Step.SUSPEND,
     states.RESUMING: Step.RESUME_SUSPENDED,
+    states.RESIZE_MIGRATING: Step.RESIZE,
+    states.RESIZE_MIGRATED: Step.FINISH_RESIZE,
+    states.RESIZE_FINISH: Step.FINISH_RESIZE,
+    states.RESIZE_REVERTING: Step.REVERT_RESIZE,
+    states.SHELVING: Step.SHELVE,
+    states.SHELVING_OFFLOADING: Step.SHELVE_OFFLOAD,
+    states.UNSHELVING: Step.UNSHELVE,
 }
 _STOPPED_POWER = frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED})
 # A paused or suspended server whose guest is in one of these has lost what it held (its
@@ -150,6 +165,8 @@ def plan(desired: InstanceSpec | None, observed: GuestInfo | None, host: str, *,
         return Step.SPAWN
     if task is not None:
         return _TASK_STEPS.get(task, Step.NOTHING)    # scheduling: the conductor's
+    if resize_steps.wants_confirm(desired):
+        return Step.CONFIRM_RESIZE
     return _power_sync(desired, observed)
 
 
@@ -280,6 +297,13 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.SYNC_VOLUMES: self.volumes.sync,
             Step.PAUSE: self._pause, Step.UNPAUSE: self._unpause, Step.SUSPEND: self._suspend,
             Step.RESUME_SUSPENDED: self._resume_suspended,
+            Step.RESIZE: lambda d, o: resize_steps.resize(self, d, o),
+            Step.FINISH_RESIZE: lambda d, o: resize_steps.finish_resize(self, d, o),
+            Step.CONFIRM_RESIZE: lambda d, o: resize_steps.confirm_resize(self, d, o),
+            Step.REVERT_RESIZE: lambda d, o: resize_steps.revert_resize(self, d, o),
+            Step.SHELVE: lambda d, o: shelve_steps.shelve(self, d, o),
+            Step.SHELVE_OFFLOAD: lambda d, o: shelve_steps.offload(self, d, o),
+            Step.UNSHELVE: lambda d, o: shelve_steps.unshelve(self, d, o),
         }
 
     # -- the controller's shape -------------------------------------------------------------
@@ -419,10 +443,13 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
         start = time.time()
         pending: list[dict[str, Any]] = []
         wait = self.plug_timeout > 0 and bool(unplugged_ports(desired))
+        # An offloaded server being unshelved boots its shelve image.
+        image_id = str(desired["task_args"].get(shelve_steps.SHELVED_IMAGE)
+                       or desired["image_ref"])
         try:
-            await self._build(desired, desired["image_ref"], observed, pending, paused=wait)
+            await self._build(desired, image_id, observed, pending, paused=wait)
         except _Failed as exc:
-            if exc.retryable:
+            if exc.retryable and desired["vm_state"] == states.BUILDING:
                 log.warning("instance %s: spawn failed on %s, rescheduling: %s",
                             desired["uuid"], self.host, exc.reason)
                 await self._event(desired, EVENT_BUILD, start, exc.reason, pending=pending)
@@ -525,11 +552,15 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
     async def _report_active(self, desired: InstanceSpec, events: list[dict[str, Any]]
                              ) -> Outcome:
         extra: dict[str, Any] = {}
-        if PLUG_WAIT in desired["task_args"]:
-            extra["task_args"] = _without_wait(desired)
-        await self._report(desired, events=events, vm_state=states.ACTIVE, task_state=None,
-                           power_state=PowerState.RUNNING, launched=True,
-                           clear_admin_pass=True, fault=None, **extra)
+        unshelved = shelve_steps.SHELVED_IMAGE in desired["task_args"]
+        if PLUG_WAIT in desired["task_args"] or unshelved:
+            extra["task_args"] = {k: v for k, v in _without_wait(desired).items()
+                                  if k != shelve_steps.SHELVED_IMAGE}
+        applied = await self._report(desired, events=events, vm_state=states.ACTIVE,
+                                     task_state=None, power_state=PowerState.RUNNING,
+                                     launched=True, clear_admin_pass=True, fault=None, **extra)
+        if applied and unshelved:
+            await shelve_steps.delete_shelved_image(self, desired)
         return None
 
     async def _rebuild(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:

@@ -130,6 +130,13 @@ async def ask_to_schedule(req: Req, uuids: list[str]) -> None:
                 f"the conductor about {len(uuids)} new server(s) (its sweep will)")
 
 
+async def cast_to(req: Req, topic: str, method: str, payload: dict[str, Any], what: str
+                  ) -> None:
+    """Cast a nudge; a bus that is down is logged (``what`` says who would have been
+    told), never an error: the work is in the database for a sweep or resync."""
+    await _cast(req, topic, method, payload, what)
+
+
 async def _cast(req: Req, topic: str, method: str, payload: dict[str, Any], what: str
                 ) -> None:
     try:

@@ -17,11 +17,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from ownstack.common.bus import Payload, Subscription
-from ownstack.compute import rpc
+from ownstack.compute import rpc, states
 from ownstack.compute.conductor import networks, rpc_handlers, volumes
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.nodes import NodeReporter
+from ownstack.compute.conductor.resize import Resizer
+from ownstack.compute.conductor.shelve import Shelver
 from ownstack.compute.conductor.sweep import Sweeper
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,10 @@ class Conductor:
         self.env = env
         self.nodes = NodeReporter(env)
         self.builder = Builder(env)
-        self.sweeper = Sweeper(env, self.builder)
+        self.resizer = Resizer(env)
+        self.builder.on_delete = self.resizer.abandon_for
+        self.shelver = Shelver(env, self.builder)
+        self.sweeper = Sweeper(env, self.builder, self.resizer, self.shelver)
         # Heartbeats and sweeps share a cadence, capped so repairs never wait long.
         self.sweep_interval = max(MIN_SWEEP_INTERVAL,
                                   min(env.config.compute.report_interval, MAX_SWEEP_INTERVAL))
@@ -62,7 +67,10 @@ class Conductor:
             "report_node": self.nodes.report,
             "node_instances": lambda p: rpc_handlers.node_instances(db, p),
             "get_instance": lambda p: rpc_handlers.one_instance(db, p),
-            "update_instance": lambda p: rpc_handlers.apply_agent_update(db, p),
+            "update_instance": self._update_instance,
+            "resize_instance": self._resize_instance,
+            "shelve_offloaded": self._shelve_offloaded,
+            "unshelve_instance": self._unshelve_instance,
             "instance_destroyed": self._instance_destroyed,
             "reschedule": self._reschedule,
             "record_event": lambda p: rpc_handlers.add_event(db, p),
@@ -121,6 +129,32 @@ class Conductor:
     async def _instance_destroyed(self, payload: Payload) -> dict[str, Any]:
         return {"destroyed": await self.builder.finish_delete(payload["uuid"],
                                                               payload.get("host"))}
+
+    async def _update_instance(self, payload: Payload) -> dict[str, Any]:
+        result = await rpc_handlers.apply_agent_update(self.env.db, payload)
+        settle = result.pop("settle", None)
+        if settle is not None:      # if this fails, the sweep settles it
+            await self.resizer.settle_one(settle)
+        if result["applied"] and (payload.get("updates") or {}).get("vm_state") == \
+                states.SHELVED and self.env.config.compute.shelved_offload_time == 0:
+            await self.shelver.offload_due(str(payload["uuid"]))
+        return result
+
+    async def _shelve_offloaded(self, payload: Payload) -> dict[str, Any]:
+        return {"offloaded": await self.shelver.offloaded(str(payload["uuid"]),
+                                                          str(payload["host"]))}
+
+    async def _unshelve_instance(self, payload: Payload) -> None:
+        try:
+            await self.shelver.unshelve(str(payload["uuid"]))
+        except Exception:           # the sweep tries again
+            log.exception("instance %s: unshelve failed", payload.get("uuid"))
+
+    async def _resize_instance(self, payload: Payload) -> None:
+        try:
+            await self.resizer.prepare(str(payload["uuid"]), str(payload["migration"]))
+        except Exception:           # the sweep tries again
+            log.exception("instance %s: preparing the resize failed", payload.get("uuid"))
 
     async def _refresh_network_info(self, payload: Payload) -> dict[str, Any]:
         return {"nics": await networks.refresh_nics(self.env, str(payload["uuid"]))}

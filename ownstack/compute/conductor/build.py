@@ -38,7 +38,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final, cast
@@ -202,6 +202,9 @@ class Builder:
         self._group_locks = KeyedLocks()
         self._queue: list[_Queued] = []
         self._runner: asyncio.Task[None] | None = None
+        # Called with the uuid of an instance whose delete finishes (a resize it had in
+        # flight is abandoned there).
+        self.on_delete: Callable[[str], Awaitable[None]] | None = None
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
@@ -519,6 +522,8 @@ class Builder:
                 or (host is not None and instance.host != host)):
             return False
         await self.env.placement.delete_allocations(uuid)
+        if self.on_delete is not None:
+            await self.on_delete(uuid)
         if instance is None or instance.deleted:
             return True
         now = utcnow()

@@ -9,13 +9,16 @@ from typing import Any, Final
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.database import Database
 from ownstack.compute import states
+from ownstack.compute.conductor import resize
 from ownstack.compute.faults import Fault
 from ownstack.compute.objects import actions
+from ownstack.compute.objects import migrations as mig
 from ownstack.compute.objects.instances import spec_of, specs_on_node, update_instance
 
 _PLAIN_UPDATES: Final = frozenset({"vm_state", "task_state", "power_state"})
 _VM_STATES: Final = frozenset({states.ACTIVE, states.BUILDING, states.STOPPED, states.ERROR,
-                               states.PAUSED, states.SUSPENDED})
+                               states.PAUSED, states.SUSPENDED, states.RESIZED,
+                               states.SHELVED})
 
 
 class InvalidUpdate(ValueError):
@@ -52,16 +55,31 @@ def translate_updates(updates: Mapping[str, Any]) -> dict[str, Any]:
 async def apply_agent_update(db: Database, payload: Mapping[str, Any]
                              ) -> dict[str, Any]:
     """The update, and the ``events`` that come with it (optional, ``record_events``
-    payloads), in one transaction: a spawn's phases and its ACTIVE report are one write."""
+    payloads), in one transaction: a spawn's phases and its ACTIVE report are one write.
+
+    A report that ends a step of a resize carries ``migration: {"uuid", "status"}``: the
+    migration's status and the instance's flavor change with the update, and the answer
+    names the migration in ``"settle"`` once it is over, for its allocation to follow."""
     values = translate_updates(payload.get("updates") or {})
     expected = payload["expected_task_state"]      # a state, None, or "*" (any)
     events = [event_of(e) for e in payload.get("events") or ()]
+    report = payload.get("migration")
+    if report is not None and report.get("status") not in resize.REPORTABLE:
+        raise InvalidUpdate(f"an agent cannot set migration status {report.get('status')!r}")
     async with db.write() as session:
         recorded = await actions.record_events(session, events)
+        if report is not None:
+            values.update(await resize.agent_report(session, payload["uuid"], report))
         applied = await update_instance(
             session, payload["uuid"], expected_task_state=expected,
             expected_host=payload["host"], **values)
+        if applied and report is not None:
+            status = str(report["status"])
+            await mig.set_status(session, str(report["uuid"]), status,
+                                 expected=resize.REPORTABLE[status])
     result: dict[str, Any] = {"applied": applied}
+    if applied and report is not None and report["status"] in mig.DONE:
+        result["settle"] = str(report["uuid"])
     if events:
         result["recorded"] = recorded
     return result

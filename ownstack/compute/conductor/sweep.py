@@ -14,7 +14,13 @@ two conductors at once, is harmless (every change is a compare-and-swap).
 * Volume mappings of deleted instances are released (attachments deleted, volumes marked
   ``delete_on_termination`` deleted) when that failed or never ran.
 * Allocations still held by deleted instances are removed (checked every
-  :attr:`Sweeper.orphan_interval` seconds: it asks Placement about every node).
+  :attr:`Sweeper.orphan_interval` seconds: it asks Placement about every node), and those
+  of migrations that are over are settled (dropped, or handed back to their instance).
+* Resizes waiting in ``resize_prep`` longer than :attr:`Sweeper.stale_after` are prepared
+  (a lost ``resize_instance`` cast, or a conductor killed mid-claim), and resizes left
+  unconfirmed longer than ``compute.resize_confirm_window`` are confirmed.
+* Shelved servers past ``compute.shelved_offload_time`` are offloaded, offloaded servers
+  left in ``unshelving`` are scheduled, and offloaded servers hold no allocation.
 """
 
 from __future__ import annotations
@@ -32,8 +38,11 @@ from ownstack.compute import rpc, states
 from ownstack.compute.conductor import networks, volumes
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
+from ownstack.compute.conductor.resize import Resizer
+from ownstack.compute.conductor.shelve import Shelver
 from ownstack.compute.faults import Fault
 from ownstack.compute.objects import actions
+from ownstack.compute.objects import migrations as mig
 from ownstack.compute.objects.hosts import agent_is_up
 from ownstack.compute.objects.instances import latest_request_ids, update_instance
 from ownstack.compute.objects.models import ComputeNode, ComputeService, Instance
@@ -45,9 +54,12 @@ CONCURRENCY = 8      # stuck instances scheduled at once
 
 
 class Sweeper:
-    def __init__(self, env: ConductorEnv, builder: Builder) -> None:
+    def __init__(self, env: ConductorEnv, builder: Builder,
+                 resizer: Resizer | None = None, shelver: Shelver | None = None) -> None:
         self.env = env
         self.builder = builder
+        self.resizer = resizer or Resizer(env)
+        self.shelver = shelver or Shelver(env, builder)
         self.stale_after = 5.0          # seconds a BUILD row may wait for a host
         self.orphan_interval = 60.0     # seconds between orphan-allocation checks
         self._last_orphan_check: float | None = None
@@ -56,7 +68,8 @@ class Sweeper:
         """One pass of every repair; a failing one is logged and does not stop the rest."""
         steps: list[Callable[[], Awaitable[int]]] = [
             self.time_out_builds, self.schedule_stuck, self.finish_orphaned_deletes,
-            self.release_ports, self.release_volumes]
+            self.release_ports, self.release_volumes, self.prepare_stuck_resizes,
+            self.resizer.auto_confirm, self.shelver.offload_due, self.unshelve_stuck]
         now = time.monotonic()
         if self._last_orphan_check is None or \
                 now - self._last_orphan_check >= self.orphan_interval:
@@ -164,9 +177,42 @@ class Sweeper:
         async with self.env.db.read() as db:
             deleted = list((await db.execute(select(Instance.uuid).where(
                 Instance.uuid.in_(sorted(consumers)), Instance.deleted.is_(True)))).scalars())
+            # Offloaded servers hold nothing (a conductor killed before it dropped it).
+            deleted += list((await db.execute(select(Instance.uuid).where(
+                Instance.uuid.in_(sorted(consumers)), Instance.deleted.is_(False),
+                Instance.vm_state == states.SHELVED_OFFLOADED,
+                Instance.task_state.is_(None)))).scalars())
+            held = await mig.by_uuids(db, consumers)
+            gone = set((await db.execute(select(Instance.uuid).where(
+                Instance.uuid.in_(sorted({m.instance_uuid for m in held})),
+                Instance.deleted.is_(True)))).scalars()) if held else set()
         for uuid in deleted:
             await self.env.placement.delete_allocations(uuid)
-        return len(deleted)
+        over = [m for m in held if m.status in mig.DONE]
+        for migration in over:
+            await self.resizer.settle(migration)
+        # A server deleted without its agent (a host that is down) left its resize open.
+        orphaned = [m for m in held if m.status not in mig.DONE and m.instance_uuid in gone]
+        for migration in orphaned:
+            await self.resizer.abandon(migration.uuid)
+        return len(deleted) + len(over) + len(orphaned)
+
+    async def unshelve_stuck(self) -> int:
+        return await self.shelver.unshelve_stuck(self.stale_after)
+
+    async def prepare_stuck_resizes(self) -> int:
+        cutoff = utcnow() - timedelta(seconds=self.stale_after)
+        async with self.env.db.read() as db:
+            stuck = await mig.with_status(db, [mig.PRE_MIGRATING], updated_before=cutoff,
+                                          limit=BATCH)
+        prepared = 0
+        for migration in stuck:
+            try:
+                prepared += await self.resizer.prepare(migration.instance_uuid, migration.uuid)
+            except Exception:
+                log.exception("sweep could not prepare the resize of %s",
+                              migration.instance_uuid)
+        return prepared
 
 
 async def _bounded(items: Sequence[str], work: Callable[[str], Awaitable[None]]) -> None:

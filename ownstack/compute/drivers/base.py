@@ -34,7 +34,11 @@ What the boundary leaves out, on purpose:
   make the hypervisor read a host file. Talking to the volume service (attachments,
   connectors, completion) is the agent's; the driver only plugs and unplugs
   (:meth:`ComputeDriver.plug_volumes`).
-* *Migrate, resize* are not offered by the API yet, so not here either.
+* *Migrate* is not offered by the API yet, so not here either.
+* *Resize* is three calls on one host: :meth:`ComputeDriver.resize` keeps the pre-resize
+  root disk aside and gives the guest its new size, :meth:`ComputeDriver.confirm_resize`
+  drops what was kept, :meth:`ComputeDriver.revert_resize` puts it back. Powering the
+  guest on again is the agent's (a stopped server stays stopped).
 """
 
 from __future__ import annotations
@@ -129,6 +133,7 @@ class Capability(StrEnum):
     VOLUME_EXTEND = "supports_volume_extend"    # extend_volume() of a plugged volume
     PAUSE = "supports_pause"                    # pause(), unpause()
     SUSPEND = "supports_suspend"                # suspend(), resume()
+    RESIZE = "supports_resize"                  # resize(), confirm_resize(), revert_resize()
 
 
 class Phase(StrEnum):
@@ -244,6 +249,15 @@ class GuestSpec:
     # Volumes plugged at start, in order (VOLUME_ATTACH); one with boot_index 0 is the
     # root disk (boot from volume), the others follow the image's disks.
     volumes: tuple[VolumeSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GuestSize:
+    """What a resize changes: the flavor's vCPUs, memory and root disk."""
+
+    vcpus: int
+    memory_mb: int
+    root_gb: int                  # 0: keep the disk's size
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,6 +554,36 @@ class ComputeDriver(Protocol):
         the guest's power state is what it was before. The agent uploads the file and
         removes it. Raises :class:`GuestNotFound`; :class:`Unsupported` without the
         capability.
+        """
+        ...
+
+    async def resize(self, uuid: str, size: GuestSize, timeout: float = 60.0) -> None:
+        """Give the guest ``size``, keeping its current root disk aside for a revert.
+
+        Powers the guest off (ACPI, forced after ``timeout``), keeps a copy of the root
+        disk as it is (the *kept disk*), grows the root disk to ``size.root_gb`` (never
+        shrinks it) and makes ``size``'s vCPUs and memory those of every later start.
+        Postconditions: the guest is ``SHUTDOWN`` (the agent starts it again); the kept
+        disk exists until :meth:`confirm_resize` or :meth:`revert_resize`. Idempotent: a
+        second call (an agent killed halfway) keeps the first kept disk, the pre-resize
+        one. Raises :class:`GuestNotFound`; :class:`Unsupported` without the capability.
+        """
+        ...
+
+    async def confirm_resize(self, uuid: str) -> None:
+        """Drop the kept disk. Postcondition: nothing of the pre-resize guest remains; the
+        guest's power state is unchanged. Succeeds when nothing is kept or the guest is
+        gone (a confirm done twice)."""
+        ...
+
+    async def revert_resize(self, uuid: str, size: GuestSize, timeout: float = 60.0
+                            ) -> None:
+        """Undo :meth:`resize`: power off, the kept disk back as the root disk, ``size``
+        (the old flavor's) for every later start.
+
+        Postconditions: the guest is ``SHUTDOWN`` with the disk it had before the resize,
+        and nothing is kept. Idempotent: with no kept disk (reverted already) only the size
+        is set. Raises :class:`GuestNotFound`.
         """
         ...
 

@@ -41,6 +41,7 @@ from ownstack.compute.drivers.base import (
     GuestEvent,
     GuestInfo,
     GuestNotFound,
+    GuestSize,
     GuestSpec,
     HostResources,
     ImageRef,
@@ -76,6 +77,7 @@ class FakeGuest:
     console: bytearray = field(default_factory=bytearray)
     held_volumes: set[str] = field(default_factory=set)    # hold_volume(): not released
     volume_sizes: dict[str, int] = field(default_factory=dict)     # extend_volume()'s
+    kept: GuestSpec | None = None      # the pre-resize guest, until confirm or revert
 
 
 class FakeHypervisor:
@@ -147,7 +149,10 @@ class FakeHypervisor:
         guest.boots += 1
         spec = guest.spec
         lines = [f"[    0.000000] Linux version 6.1.0-fake (ownstack fake driver) boot "
-                 f"{guest.boots}", f"ownstack: instance {spec.uuid}"]
+                 f"{guest.boots}",
+                 f"[    0.000000] Memory: {spec.memory_mb * 1024}K/{spec.memory_mb * 1024}K "
+                 f"available", f"[    0.100000] smp: Brought up 1 node, {spec.vcpus} CPUs",
+                 f"ownstack: instance {spec.uuid}"]
         if spec.config_drive:
             lines.append("ownstack: config drive found (config-2)")
             hostname = spec.hostname
@@ -245,7 +250,8 @@ class FakeComputeDriver:
             "volumes": [{"volume_id": v.volume_id, "path": str(v.path), "format": v.format,
                          "serial": v.serial, "read_only": v.read_only,
                          "size": guest.volume_sizes.get(v.volume_id)}
-                        for v in spec.volumes]},
+                        for v in spec.volumes],
+            "resize_kept": guest.kept is not None},
             nics=tuple(nic.port_id for nic in spec.nics)
             if self._capabilities[Capability.NIC_HOTPLUG.value] else None,
             volumes=tuple(v.volume_id for v in spec.volumes)
@@ -415,6 +421,30 @@ class FakeComputeDriver:
         if guest.power_state not in allowed:
             raise InvalidGuestState(uuid, guest.power_state, operation)
         return guest
+    # -- resize --------------------------------------------------------------------------
+
+    async def resize(self, uuid: str, size: GuestSize, timeout: float = 60.0) -> None:
+        check_capability(self, Capability.RESIZE)
+        guest = self.hypervisor.get(uuid)
+        await self.power_off(uuid, timeout)
+        if guest.kept is None:
+            guest.kept = guest.spec
+        guest.spec = replace(guest.spec, vcpus=size.vcpus, memory_mb=size.memory_mb,
+                             root_gb=max(guest.spec.root_gb, size.root_gb))
+
+    async def confirm_resize(self, uuid: str) -> None:
+        guest = self.hypervisor.guests.get(uuid)
+        if guest is not None:
+            guest.kept = None
+
+    async def revert_resize(self, uuid: str, size: GuestSize, timeout: float = 60.0
+                            ) -> None:
+        guest = self.hypervisor.get(uuid)
+        await self.power_off(uuid, timeout)
+        base = guest.kept or guest.spec
+        guest.spec = replace(base, vcpus=size.vcpus, memory_mb=size.memory_mb,
+                             nics=guest.spec.nics)
+        guest.kept = None
 
     # -- console and snapshot ------------------------------------------------------------
 

@@ -336,3 +336,33 @@ class BlockDeviceMapping(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+class Migration(Base):
+    """A resize or cold migration of one server (Nova's ``migrations`` table).
+
+    While it is in flight its ``uuid`` is a Placement consumer holding the server's old
+    allocation, as Nova holds it; the server's own uuid holds the new flavor's."""
+
+    __tablename__ = "compute_migrations"
+    __table_args__ = (Index("ix_compute_migrations_instance_status", "instance_uuid", "status"),
+                      Index("ix_compute_migrations_status_updated", "status", "updated_at"),
+                      TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    source_compute: Mapped[str | None] = mapped_column(String(255))
+    source_node: Mapped[str | None] = mapped_column(String(255))
+    dest_compute: Mapped[str | None] = mapped_column(String(255))
+    dest_node: Mapped[str | None] = mapped_column(String(255))
+    dest_host: Mapped[str | None] = mapped_column(String(255))
+    # pre-migrating, migrating, post-migrating, finished, confirming, confirmed,
+    # reverting, reverted, error (Nova's words).
+    status: Mapped[str] = mapped_column(String(32))
+    migration_type: Mapped[str] = mapped_column(String(32))        # resize, migration
+    old_instance_type_id: Mapped[int | None] = mapped_column(Integer)   # compute_flavors.id
+    new_instance_type_id: Mapped[int | None] = mapped_column(Integer)
+    old_flavor: Mapped[dict[str, Any]] = mapped_column(JSON)       # the servers' flavor dicts
+    new_flavor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

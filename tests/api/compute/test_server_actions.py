@@ -211,8 +211,8 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ([{"os-stop": None}], "exactly one key"),
     ({}, "exactly one key"),
     ({"fly": {}}, "There is no such action: fly"),
-    ({"resize": {"flavorRef": "1"}}, "not supported by ownstack yet"),
-    ({"shelve": None}, "not supported by ownstack yet"),
+    ({"evacuate": {}}, "not supported by ownstack yet"),
+    ({"os-resetState": {"state": "active"}}, "not supported by ownstack yet"),
     ({"reboot": {"type": "WARM"}}, "reboot.type"),
     ({"reboot": {}}, "reboot"),
     ({"reboot": {"type": "SOFT", "force": True}}, "reboot"),
@@ -256,7 +256,9 @@ ACTION_BODIES: dict[str, Any] = {
     "createImage": {"name": "snap"}, "lock": None, "unlock": None,
     "os-getConsoleOutput": {}, "addSecurityGroup": {"name": "default"},
     "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
-    "removeFloatingIp": {"address": "192.0.2.9"}}
+    "removeFloatingIp": {"address": "192.0.2.9"}, "resize": {"flavorRef": "1"},
+    "confirmResize": None, "revertResize": None, "shelve": None, "shelveOffload": None,
+    "unshelve": None}
 
 
 async def test_a_reader_may_not_act_403(cloud: CloudClient) -> None:

@@ -285,6 +285,7 @@ COMPUTE = _table("compute", {
     ("POST", "/v2.1/os-server-groups"): "ood/ood",
     ("GET", "/v2.1/os-server-groups/{group_id}"): "ooo/ohh",
     ("DELETE", "/v2.1/os-server-groups/{group_id}"): "ood/ohh",
+    ("GET", "/v2.1/os-migrations"): ADMIN,
     ("GET", "/v2.1/os-services"): ADMIN,
     ("PUT", "/v2.1/os-services/{service_id}"): ADMIN,
     ("DELETE", "/v2.1/os-services/{service_id}"): ADMIN,

@@ -39,7 +39,7 @@ from ownstack.common.bus import BusError, BusTimeout, RemoteError
 from ownstack.common.clients.image import ImageClientError, ImageInfo, ImageNotFound
 from ownstack.common.clients.volume import VolumeClientError
 from ownstack.common.db.base import utcnow
-from ownstack.common.errors import BadRequest, Forbidden, OwnstackError
+from ownstack.common.errors import BadRequest
 from ownstack.compute import boot_volumes, rpc
 from ownstack.compute.api.common import (
     Version,
@@ -49,7 +49,8 @@ from ownstack.compute.api.common import (
     nudge,
     version_of,
 )
-from ownstack.compute.api.handlers import network_proxies
+from ownstack.compute.api.handlers import network_proxies, server_resize, server_shelve
+from ownstack.compute.api.image_errors import image_error
 from ownstack.compute.api.schemas import server_actions as schemas
 from ownstack.compute.api.server_common import (
     caller_is_admin,
@@ -58,7 +59,7 @@ from ownstack.compute.api.server_common import (
     show_body,
 )
 from ownstack.compute.api.views import servers as views
-from ownstack.compute.errors import ConsoleNotAvailable, ImageServiceUnavailable, KeypairNotFound
+from ownstack.compute.errors import ConsoleNotAvailable, KeypairNotFound
 from ownstack.compute.objects import (
     Session,
     actions,
@@ -82,8 +83,7 @@ _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 
 # Actions Nova has that ownstack does not implement yet.
 _NOT_YET: Final = frozenset({
-    "resize", "confirmResize", "revertResize",
-    "shelve", "shelveOffload", "unshelve", "rescue", "unrescue", "migrate",
+    "rescue", "unrescue", "migrate",
     "os-migrateLive", "evacuate", "changePassword", "createBackup", "addFixedIp", "removeFixedIp",
     "os-resetState", "resetNetwork", "injectNetworkInfo",
     "forceDelete", "restore", "trigger_crash_dump", "os-getVNCConsole",
@@ -321,14 +321,7 @@ async def _snapshot_volume_backed(req: Req, instance: Instance, bdms: list[Any],
     return image.id
 
 
-def _image_error(exc: ImageClientError) -> OwnstackError:
-    """The image service's refusal as this API's error: its 4xx keep their meaning
-    (quota is a 403, as Nova's OverQuota), its failures are a 503, never a 500."""
-    if exc.status in (403, 413):
-        return Forbidden(exc.message)
-    if exc.status is not None and 400 <= exc.status < 500:
-        return BadRequest(exc.message)
-    return ImageServiceUnavailable()
+_image_error = image_error
 
 
 # --- lock, unlock -------------------------------------------------------------------------
@@ -406,6 +399,12 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "lock": _lock,
     "unlock": _unlock,
     "os-getConsoleOutput": _console_output,
+    "resize": server_resize.resize,
+    "confirmResize": server_resize.confirm_resize,
+    "revertResize": server_resize.revert_resize,
+    "shelve": server_shelve.shelve,
+    "shelveOffload": server_shelve.shelve_offload,
+    "unshelve": server_shelve.unshelve,
     "addSecurityGroup": network_proxies.security_group_action,
     "removeSecurityGroup": network_proxies.security_group_action,
     "addFloatingIp": network_proxies.floating_ip_action,

@@ -41,7 +41,7 @@ from ownstack.compute.api.schemas import servers as schemas
 from ownstack.compute.api.server_common import load_extras, show_body
 from ownstack.compute.api.views import servers as views
 from ownstack.compute.errors import ConcurrentUpdate, InvalidServerRequest
-from ownstack.compute.objects import actions, block_devices, hosts, servers
+from ownstack.compute.objects import actions, block_devices, hosts, models, servers
 from ownstack.compute.objects.instances import (
     HOLDS_PORTS,
     RELEASED,
@@ -444,6 +444,7 @@ async def _delete_server_once(req: Req) -> Response:
             await actions.start_action(db, req.ctx, instance.uuid, actions.DELETE)
         else:
             raise ConcurrentUpdate()
+    await _delete_shelved_image(req, instance)
     if local:
         await req.svc.placement.delete_allocations(instance.uuid)
         if instance.network_status in HOLDS_PORTS:
@@ -451,6 +452,16 @@ async def _delete_server_once(req: Req) -> Response:
     else:
         await nudge(req, host or "", instance.uuid)
     return empty_response(204)
+
+
+async def _delete_shelved_image(req: Req, instance: models.Instance) -> None:
+    """A shelved server's image goes with it, as in Nova (deleted as the caller; an image
+    already gone, or a refusal, does not fail the delete)."""
+    image_id = (instance.task_args or {}).get("shelved_image_id")
+    if image_id and instance.vm_state in (states.SHELVED, states.SHELVED_OFFLOADED):
+        async with req.svc.image_client(req.ctx.auth_token) as images:
+            with contextlib.suppress(ImageClientError):
+                await images.delete(str(image_id))
 
 
 async def _release_ports(req: Req, uuid: str, requests: list[dict[str, Any]] | None) -> None:

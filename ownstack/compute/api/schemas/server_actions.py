@@ -80,3 +80,34 @@ def _rebuild(version: Version) -> dict[str, Any]:
 
 
 REBUILD: Final = ByVersion(_rebuild, "2.19", "2.54", "2.57", "2.90", "2.94", base=BASE_VERSION)
+
+
+# Nova's flavorRef: an id as a string or an integer.
+_FLAVOR_REF: Final = {"type": ["string", "integer"], "minLength": 1}
+
+RESIZE: Final = Validator(one("resize", {
+    "type": "object", "required": ["flavorRef"], "additionalProperties": False,
+    "properties": {"flavorRef": _FLAVOR_REF, "OS-DCF:diskConfig": DISK_CONFIG}}))
+# confirmResize and revertResize take null (any value, as Nova, which reads none of it).
+CONFIRM_RESIZE: Final = Validator(one("confirmResize", {}))
+REVERT_RESIZE: Final = Validator(one("revertResize", {}))
+
+SHELVE: Final = Validator(one("shelve", {}))
+SHELVE_OFFLOAD: Final = Validator(one("shelveOffload", {}))
+
+
+def _unshelve(version: Version) -> dict[str, Any]:
+    """Null before 2.77; from 2.77 ``{"availability_zone"}``; from 2.91 the zone may be
+    null (unpinned) and ``host`` names where to go (admins)."""
+    if not at_least(version, "2.77"):
+        return one("unshelve", {})
+    zone: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 255}
+    properties: dict[str, Any] = {"availability_zone": zone}
+    if at_least(version, "2.91"):
+        properties = {"availability_zone": {**zone, "type": ["string", "null"]},
+                      "host": {"type": "string", "minLength": 1, "maxLength": 255}}
+    return one("unshelve", {"type": ["object", "null"], "additionalProperties": False,
+                            "properties": properties})
+
+
+UNSHELVE: Final = ByVersion(_unshelve, "2.77", "2.91", base=BASE_VERSION)

@@ -56,6 +56,7 @@ from ownstack.compute.drivers.base import (
     GuestEvent,
     GuestInfo,
     GuestNotFound,
+    GuestSize,
     GuestSpec,
     HostResources,
     InvalidGuestState,
@@ -71,6 +72,7 @@ from ownstack.compute.drivers.base import (
 from ownstack.compute.drivers.metadata import config_drive_files
 from ownstack.compute.drivers.qemu import host as qemu_host
 from ownstack.compute.drivers.qemu import process as proc
+from ownstack.compute.drivers.qemu import resize as qemu_resize
 from ownstack.compute.drivers.qemu import volumes as qemu_volumes
 from ownstack.compute.drivers.qemu.configdrive import write_config_drive
 from ownstack.compute.drivers.qemu.images import BaseImage, QemuImg
@@ -778,6 +780,28 @@ class QemuDriver:
         if (monitor := self._monitors.pop(uuid, None)) is not None:
             await self._detach(monitor)
         await proc.kill(proc.read_pid(files), uuid)
+    # -- resize (the files: qemu/resize.py) -----------------------------------------------
+
+    async def _stopped_recipe(self, uuid: str, timeout: float, operation: str) -> Recipe:
+        state = await self._require(uuid)
+        recipe = await self._recipe_of(uuid)
+        if recipe is None or state == PowerState.NOSTATE:
+            raise InvalidGuestState(uuid, state, operation)
+        if state != PowerState.SHUTDOWN:
+            await self._stop(uuid, timeout)
+        return recipe
+
+    async def resize(self, uuid: str, size: GuestSize, timeout: float = 60.0) -> None:
+        recipe = await self._stopped_recipe(uuid, timeout, "resize")
+        await qemu_resize.apply(self._files(uuid), recipe, self.images, size)
+
+    async def confirm_resize(self, uuid: str) -> None:
+        await qemu_resize.confirm(self._files(uuid))
+
+    async def revert_resize(self, uuid: str, size: GuestSize, timeout: float = 60.0
+                            ) -> None:
+        recipe = await self._stopped_recipe(uuid, timeout, "revert resize")
+        await qemu_resize.revert(self._files(uuid), recipe, size)
 
     # -- console and snapshot ------------------------------------------------------------
 
