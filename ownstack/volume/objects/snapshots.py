@@ -167,6 +167,10 @@ async def metadata_of(db: AsyncSession, ids: list[str]) -> dict[str, dict[str, s
     return found
 
 
+async def metadata_of_one(db: AsyncSession, snapshot: Snapshot) -> dict[str, str]:
+    return (await metadata_of(db, [snapshot.id]))[snapshot.id]
+
+
 async def replace_metadata(db: AsyncSession, snapshot: Snapshot,
                            metadata: Mapping[str, str]) -> None:
     await _metadata.replace(db, SnapshotMetadata, "snapshot_id", snapshot.id, metadata)

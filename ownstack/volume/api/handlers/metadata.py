@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
@@ -24,6 +23,7 @@ from ownstack.common.errors import BadRequest
 from ownstack.volume.api.common import body
 from ownstack.volume.api.schemas.parameter_types import METADATA, one
 from ownstack.volume.errors import MetadataNotFound
+from ownstack.volume.objects import Session
 from ownstack.volume.state import Req
 
 BODY: Final = Validator(one("metadata", METADATA))
@@ -57,11 +57,11 @@ class MetadataRoutes(Generic[T]):
     param: str                    # the URL parameter holding the owner's id
     rules: Rules
     load: Callable[[Req, str], Awaitable[T]]
-    get: Callable[[AsyncSession, RequestContext, str], Awaitable[T]]
-    read: Callable[[AsyncSession, T], Awaitable[dict[str, str]]]
-    replace: Callable[[AsyncSession, T, Mapping[str, str]], Awaitable[None]]
-    merge: Callable[[AsyncSession, T, Mapping[str, str]], Awaitable[None]]
-    remove: Callable[[AsyncSession, T, str], Awaitable[None]]
+    get: Callable[[Session, RequestContext, str], Awaitable[T]]
+    read: Callable[[Session, T], Awaitable[dict[str, str]]]
+    replace: Callable[[Session, T, Mapping[str, str]], Awaitable[None]]
+    merge: Callable[[Session, T, Mapping[str, str]], Awaitable[None]]
+    remove: Callable[[Session, T, str], Awaitable[None]]
     save: Callable[..., Awaitable[Any]]
 
     async def list(self, req: Req) -> Response:

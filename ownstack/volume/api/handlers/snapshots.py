@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
@@ -152,16 +151,12 @@ async def snapshot_action(req: Req) -> Response:
 
 # --- metadata --------------------------------------------------------------------------------
 
-async def _metadata_of(db: AsyncSession, snapshot: Snapshot) -> dict[str, str]:
-    return (await objects.metadata_of(db, [snapshot.id]))[snapshot.id]
-
-
 METADATA: Final[MetadataRoutes[Snapshot]] = MetadataRoutes(
     kind="Snapshot", param="snapshot_id",
     rules=Rules(get="volume:get_snapshot_metadata", create="volume:update_snapshot_metadata",
                  update="volume:update_snapshot_metadata",
                  delete="volume:delete_snapshot_metadata"),
-    load=load, get=objects.get, read=_metadata_of, replace=objects.replace_metadata,
+    load=load, get=objects.get, read=objects.metadata_of_one, replace=objects.replace_metadata,
     merge=objects.merge_metadata, remove=objects.delete_metadata, save=objects.save)
 list_metadata = METADATA.list
 show_metadata_item = METADATA.show_item
