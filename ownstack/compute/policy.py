@@ -56,6 +56,8 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:os-lock-server:unlock": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-lock-server:unlock:unlock_override": ADMIN,
     "os_compute_api:os-console-output": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-remote-consoles": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-console-auth-tokens": ADMIN,
     "os_compute_api:os-server-diagnostics": ADMIN,
     "os_compute_api:os-attach-interfaces:list": PROJECT_READER_OR_ADMIN,
     "os_compute_api:os-attach-interfaces:show": PROJECT_READER_OR_ADMIN,
