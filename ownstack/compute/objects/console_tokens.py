@@ -37,6 +37,7 @@ class ConsoleTarget:
     host: str
     port: int
     internal_access_path: str | None
+    access_url_base: str | None
     expires: int
 
 
@@ -123,4 +124,5 @@ async def _valid_row(db: AsyncSession, token: str, console_types: Collection[str
 def _target(row: ConsoleAuthToken) -> ConsoleTarget:
     return ConsoleTarget(instance_uuid=row.instance_uuid, console_type=row.console_type,
                          host=row.host, port=row.port,
-                         internal_access_path=row.internal_access_path, expires=row.expires)
+                         internal_access_path=row.internal_access_path,
+                         access_url_base=row.access_url_base, expires=row.expires)
