@@ -34,6 +34,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Router, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -147,7 +148,7 @@ class ConsoleProxyApp:
             with contextlib.suppress(OSError, ConnectionError):
                 await writer.wait_closed()
             if ws.application_state != WebSocketState.DISCONNECTED:
-                with contextlib.suppress(RuntimeError, OSError):
+                with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                     await ws.close()
             log.info("%s console of instance %s closed", self.console_type,
                      target.instance_uuid)
@@ -225,7 +226,11 @@ class _NoVNCFiles:
                 "(Debian package novnc: apt-get install novnc).", 404)
             await response(scope, receive, send)
             return
-        await self.files(scope, receive, send)
+        try:
+            await self.files(scope, receive, send)
+        except HTTPException as exc:       # 404, 405: a response, as a Starlette app makes
+            await PlainTextResponse(str(exc.detail), exc.status_code, exc.headers)(
+                scope, receive, send)
 
 
 async def _not_here(scope: Scope, receive: Receive, send: Send) -> None:
