@@ -112,7 +112,7 @@ async def test_a_serial_token_opens_the_console_once(cloud: CloudClient, guest: 
     token = (await console_url(cloud, server_id, "serial")).split("token=")[1]
     async with serving(cloud.apps["serialproxy"]) as port:
         url = f"ws://127.0.0.1:{port}/?token={token}"
-        async with connect(url, subprotocols=["binary"]) as ws:    # type: ignore[list-item]
+        async with connect(url, subprotocols=["binary"]) as ws:
             assert ws.subprotocol == "binary"
             await ws.send("echo\n")                                  # text frames too
             assert await asyncio.wait_for(ws.recv(), 5) == b"echo\n"
@@ -168,7 +168,7 @@ async def test_novnc_serves_its_page_and_takes_the_token_from_a_cookie(
             assert (await http.get("/core/rfb.js")).status_code == 200
             assert (await http.get("/../etc/passwd")).status_code == 404
         origin = f"http://127.0.0.1:{port}"
-        assert await login_prompt(f"ws://127.0.0.1:{port}/", origin=origin,  # type: ignore[arg-type]
+        assert await login_prompt(f"ws://127.0.0.1:{port}/", origin=origin,
                                   additional_headers={"Cookie": f"token={token}"}) == (
             b"\r\nvm1 login: ")
 
