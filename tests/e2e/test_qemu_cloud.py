@@ -124,47 +124,50 @@ def test_boot_with_config_drive_then_stop_start_and_reboots(env: QemuCloud) -> N
 
 
 def check_browser_consoles(env: QemuCloud, vm: str, objects: dict[str, Any]) -> None:
-    """The consoles of a running guest, as a user opens them: the serial URL's websocket
-    gets the login prompt for a newline, the noVNC URL shows the guest's screen in headless
-    Chromium, and each URL works once. Both consoles are Unix sockets (no TCP port), and the
+    """The consoles of a running guest, as a user opens them: the noVNC URL shows the
+    guest's screen in headless Chromium, and a serial URL's websocket, opened by that page
+    as a browser terminal would (and by a plain client), gets the guest's login prompt for
+    a newline; each URL works once. Both consoles are Unix sockets (no TCP port), and the
     console log keeps everything the serial port says."""
     assert Path(objects["vnc_socket"]).is_socket()
     assert Path(objects["serial_socket"]).is_socket()
     assert "-vnc" in objects["command_line"] and "tcp" not in objects["command_line"]
-    prompts = env.console(vm).count(f"{vm} login:")
+    prompt = f"{vm} login:"
+    prompts = env.console(vm).count(prompt)
     novnc_port, serial_port = (env.cloud.port + SERVICE_PORT_OPTIONS.index(option) for option
                                in ("console.novncproxy_port", "console.serialproxy_port"))
-
-    serial = env.cloud.osc_json("console", "url", "show", "--serial", vm)
-    assert serial["type"] == "serial"
-    assert serial["url"].startswith(f"ws://127.0.0.1:{serial_port}/?token=")
-    with connect(serial["url"], open_timeout=10) as ws:
-        seen = b""
-        deadline = time.monotonic() + 30
-        while f"{vm} login:".encode() not in seen and time.monotonic() < deadline:
-            ws.send(b"\r")
-            with contextlib.suppress(TimeoutError):
-                while f"{vm} login:".encode() not in seen:
-                    seen += bytes(ws.recv(timeout=2))
-        assert f"{vm} login:".encode() in seen, seen
-    with pytest.raises(InvalidStatus) as used:
-        connect(serial["url"], open_timeout=10)
-    assert used.value.response.status_code == 403
-    env.wait_console(vm, f"{vm} login:", count=prompts + 1)   # the log kept it
 
     novnc = env.cloud.osc_json("console", "url", "show", "--novnc", vm)
     assert novnc["type"] == "novnc"
     prefix = f"http://127.0.0.1:{novnc_port}/vnc_lite.html?path=%3Ftoken%3D"
     assert novnc["url"].startswith(prefix), novnc
-    screen = novnc_screen(novnc["url"])
+    serial = env.cloud.osc_json("console", "url", "show", "--serial", vm)
+    assert serial["type"] == "serial"
+    assert serial["url"].startswith(f"ws://127.0.0.1:{serial_port}/?token="), serial
+    screen = novnc_screen(novnc["url"], serial_url=serial["url"], expect=prompt)
     (env.tmp / "novnc-screen.png").write_bytes(screen.png)
     assert screen.status.startswith("Connected to QEMU"), screen.status
     assert (screen.width, screen.height) >= (640, 400), screen
     assert screen.differing > 1000 and screen.colours >= 2, screen   # not a blank screen
-    with pytest.raises(InvalidStatus) as used:
-        connect(f"ws://127.0.0.1:{novnc_port}/?token="
-                f"{novnc['url'].removeprefix(prefix)}", open_timeout=10)
-    assert used.value.response.status_code == 403
+    assert prompt in screen.serial, screen.serial
+    for used in (f"ws://127.0.0.1:{novnc_port}/?token={novnc['url'].removeprefix(prefix)}",
+                 serial["url"]):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(used, open_timeout=10)
+        assert refused.value.response.status_code == 403
+
+    # A client that is not a browser (no Origin), on a new URL.
+    url = env.cloud.osc_json("console", "url", "show", "--serial", vm)["url"]
+    with connect(url, open_timeout=10) as ws:
+        seen = b""
+        deadline = time.monotonic() + 30
+        while prompt.encode() not in seen and time.monotonic() < deadline:
+            ws.send(b"\r")
+            with contextlib.suppress(TimeoutError):
+                while prompt.encode() not in seen:
+                    seen += bytes(ws.recv(timeout=2))
+        assert prompt.encode() in seen, seen
+    env.wait_console(vm, prompt, count=prompts + 2)      # the console log kept both
 
 
 def test_snapshot_boots_again(env: QemuCloud) -> None:

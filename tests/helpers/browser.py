@@ -30,6 +30,24 @@ return {width: canvas.width, height: canvas.height, differing: differing,
 """
 
 
+# A websocket opened by the page itself, as a browser serial terminal would: sends a
+# carriage return every 2 s until ``expect`` arrives, and returns what came back.
+_SERIAL_SESSION = """
+const [url, expect, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const decoder = new TextDecoder();
+let text = '', timer = null, finished = false;
+const finish = (why) => { if (!finished) { finished = true; clearInterval(timer);
+                                           done(text + why); } };
+const ws = new WebSocket(url, ['binary']);
+ws.binaryType = 'arraybuffer';
+ws.onopen = () => { ws.send('\\r'); timer = setInterval(() => ws.send('\\r'), 2000); };
+ws.onmessage = (event) => { text += decoder.decode(event.data);
+                            if (text.includes(expect)) { ws.close(); finish(''); } };
+ws.onclose = (event) => finish(`[closed ${event.code}]`);
+setTimeout(() => finish('[timeout]'), 25000);
+"""
+
+
 @dataclass(frozen=True)
 class Screen:
     status: str                    # noVNC's status line ("Connected (unencrypted) to: ...")
@@ -38,6 +56,7 @@ class Screen:
     differing: int                 # pixels unlike the first one
     colours: int                   # distinct colours in a sample
     png: bytes                     # the canvas, as the browser shows it
+    serial: str = ""               # what a serial websocket the page opened received
 
 
 @contextmanager
@@ -58,9 +77,12 @@ def chromium() -> Iterator[Any]:
         driver.quit()
 
 
-def novnc_screen(url: str, *, timeout: float = 60.0, settle: float = 1.0) -> Screen:
+def novnc_screen(url: str, *, serial_url: str = "", expect: str = "",
+                 timeout: float = 60.0, settle: float = 1.0) -> Screen:
     """Open a noVNC console URL and return what its canvas shows once noVNC says it is
-    connected and the screen is not blank (or, at ``timeout``, whatever it shows)."""
+    connected and the screen is not blank (or, at ``timeout``, whatever it shows). With
+    ``serial_url``, the page then opens that serial console's websocket too (an Origin
+    of the noVNC proxy's page) and waits for ``expect`` on it."""
     from selenium.webdriver.common.by import By
 
     with chromium() as driver:
@@ -79,6 +101,10 @@ def novnc_screen(url: str, *, timeout: float = 60.0, settle: float = 1.0) -> Scr
         canvas = driver.find_elements(By.CSS_SELECTOR, "canvas")
         png = canvas[0].screenshot_as_png if canvas else driver.get_screenshot_as_png()
         stats = stats or {"width": 0, "height": 0, "differing": 0, "colours": 0}
+        serial = ""
+        if serial_url:
+            driver.set_script_timeout(30)
+            serial = str(driver.execute_async_script(_SERIAL_SESSION, serial_url, expect))
         return Screen(status=status, width=int(stats["width"]), height=int(stats["height"]),
                       differing=int(stats["differing"]), colours=int(stats["colours"]),
-                      png=png)
+                      png=png, serial=serial)

@@ -92,8 +92,8 @@ class InvalidGuestState(DriverError):
 
 
 class ConsoleUnavailable(DriverError):
-    """The guest has no console of the kind asked for now: it is not running, or it was
-    started before its driver gave guests that console (an adopted guest)."""
+    """The guest has no console of the kind asked for: it was started before its driver
+    gave guests that console (an adopted guest), or its socket is gone."""
 
     def __init__(self, uuid: str, kind: str, reason: str) -> None:
         self.uuid = uuid
@@ -432,9 +432,10 @@ class ComputeDriver(Protocol):
 
         Postconditions: nothing changes; the path accepts a connection while the guest runs
         (one client at a time: the console proxy's). Raises :class:`GuestNotFound`;
-        :class:`Unsupported` without the kind's capability; :class:`ConsoleUnavailable`
-        when the guest is not running, or was started without that console (a guest
-        adopted from a driver that gave none keeps its command line until it is rebuilt).
+        :class:`Unsupported` without the kind's capability; :class:`InvalidGuestState`
+        unless the guest is ``RUNNING`` or ``PAUSED``; :class:`ConsoleUnavailable` when it
+        was started without that console (a guest adopted from a driver that gave none
+        keeps its command line until it is rebuilt).
         """
         ...
 

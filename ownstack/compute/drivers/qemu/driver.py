@@ -694,7 +694,7 @@ class QemuDriver:
         check_capability(self, kind.capability)
         state = await self._require(uuid)
         if state not in (PowerState.RUNNING, PowerState.PAUSED):
-            raise ConsoleUnavailable(uuid, kind, f"the guest is not running ({state.name})")
+            raise InvalidGuestState(uuid, state, f"open the {kind} console of")
         files = self._files(uuid)
         path = _console_path(files, kind, await self._recipe_of(uuid))
         if path is None:
