@@ -12,7 +12,9 @@ import pytest
 
 from ownstack.compute.drivers import driver_factory
 from ownstack.compute.drivers.base import (
+    ConsoleKind,
     GuestEvent,
+    GuestNotFound,
     GuestSpec,
     HostResources,
     ImageRef,
@@ -234,3 +236,22 @@ async def test_without_hotplug_nics_are_not_reported_nor_changed(image: ImageRef
     assert (await driver.get_info(guest.uuid)).nics is None
     with pytest.raises(Unsupported):
         await driver.plug_nics(guest.uuid, [])
+
+
+async def test_fake_guests_have_no_console_sockets(image: ImageRef) -> None:
+    """Interactive consoles need a socket a proxy joins: the fake reports neither flag,
+    refuses to be told otherwise, and says Unsupported (GuestNotFound for no guest)."""
+    driver = FakeComputeDriver()
+    assert driver.capabilities["supports_vnc_console"] is False
+    assert driver.capabilities["supports_serial_console"] is False
+    with pytest.raises(ValueError, match="no console sockets"):
+        FakeComputeDriver(capabilities={"supports_vnc_console": True})
+    assert FakeComputeDriver(capabilities={"supports_serial_console": False})
+    guest = spec(image)
+    await driver.spawn(guest, PhaseTimer())
+    for kind in ConsoleKind:
+        with pytest.raises(Unsupported) as refused:
+            await driver.console_socket(guest.uuid, kind)
+        assert refused.value.capability == kind.capability.value
+        with pytest.raises(GuestNotFound):
+            await driver.console_socket(str(uuidlib.uuid4()), kind)
