@@ -382,6 +382,9 @@ def _print_usage(config: Config, written: list[Path]) -> None:
     print(f"  export OS_CLOUD={statedir.CLOUD_NAME}")
     print("  openstack token issue")
     print(f"(or: source {config.state_dir / 'admin-openrc'})")
+    print("A server's console in the browser: openstack console url show SERVER (noVNC, "
+          f"port {config.console.novncproxy_port}); --serial for its serial port (port "
+          f"{config.console.serialproxy_port}).")
 
 
 def _start_failure(log_path: Path, start: int, returncode: int) -> str:

@@ -5,7 +5,9 @@
   types ``block-storage`` and ``volumev3``, as clients look it up); and compute's metadata
   service
   (port 8775), which guests reach through the network side's proxies and which, as in
-  Nova, is in no catalog and has no schema of its own. The role ``api`` runs them all.
+  Nova, is in no catalog and has no schema of its own; and the console proxies (ports 6080
+  and 6083, Nova's ``nova-novncproxy`` and ``nova-serialproxy``), in no catalog either. The
+  role ``api`` runs them all.
 * **Workers** (:data:`WORKERS`): the ``conductor`` (scheduling and the instance state
   machine), ``compute`` (this machine's compute agent), ``network`` (this machine's
   network agent) and ``volume`` (this machine's volume agent). A worker is built from config,
@@ -117,6 +119,18 @@ def _volume_app(config: Config, peers: Peers) -> Any:
     return make_app(config, peers)
 
 
+def _novncproxy_app(config: Config, peers: Peers) -> Any:
+    from ownstack.compute.consoleproxy.app import make_novnc_app
+
+    return make_novnc_app(config, peers)
+
+
+def _serialproxy_app(config: Config, peers: Peers) -> Any:
+    from ownstack.compute.consoleproxy.app import make_serial_app
+
+    return make_serial_app(config, peers)
+
+
 async def _conductor(peers: Peers) -> Worker:
     from ownstack.compute.conductor.worker import start_conductor
 
@@ -160,6 +174,15 @@ API_SERVICES: tuple[ApiService, ...] = (
     ApiService(type="metadata", name="nova-metadata", port=lambda c: c.metadata.port,
                catalog_path="", make_app=_metadata_app, health_path="/", in_catalog=False,
                schema=None),
+    # The console proxies, as Nova's nova-novncproxy and nova-serialproxy: in no catalog
+    # (clients get their URLs from the compute API), on compute's tables.
+    ApiService(type="novncproxy", name="nova-novncproxy",
+               port=lambda c: c.console.novncproxy_port, catalog_path="",
+               make_app=_novncproxy_app, health_path="/vnc_lite.html", in_catalog=False,
+               schema=None),
+    ApiService(type="serialproxy", name="nova-serialproxy",
+               port=lambda c: c.console.serialproxy_port, catalog_path="",
+               make_app=_serialproxy_app, health_path="/", in_catalog=False, schema=None),
 )
 
 CATALOG_SERVICES: tuple[ApiService, ...] = tuple(s for s in API_SERVICES if s.in_catalog)

@@ -46,7 +46,7 @@ log = logging.getLogger("ownstack.server")
 _ROLE_MODULES = {
     "api": ("ownstack.identity.app", "ownstack.identity.bootstrap", "ownstack.image.app",
             "ownstack.placement.app", "ownstack.compute.app", "ownstack.network.app",
-            "ownstack.volume.app"),
+            "ownstack.volume.app", "ownstack.compute.consoleproxy.app"),
     "conductor": ("ownstack.compute.conductor.worker",),
     "compute": ("ownstack.compute.agent.runner",),
     "network": ("ownstack.network.agent.runner",),

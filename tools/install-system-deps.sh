@@ -23,9 +23,12 @@ set -euo pipefail
 #   openssh-client                           : ssh and ssh-keygen, to reach guests as a user does
 #   mmdebstrap, e2fsprogs                    : the Debian cloud-init image: its system, from Debian's
 #                                              packages, and its ext4 root (mkfs.ext4 -d)
+#   novnc                                    : the noVNC web client the console proxy serves
+#                                              (/usr/share/novnc, as devstack uses)
+#   chromium, chromium-driver                : the console e2e test's headless browser
 PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux
           qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso dnsmasq-base radvd
-          nftables busybox tcpdump openssh-client mmdebstrap e2fsprogs)
+          nftables busybox tcpdump openssh-client mmdebstrap e2fsprogs novnc chromium chromium-driver)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -302,6 +302,26 @@ class MetadataConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    """Nova's [vnc], [serial_console], [console] and [consoleauth] options: the browser
+    consoles and the websocket proxies in front of them (see ownstack/compute/consoleproxy)."""
+
+    vnc_enabled: bool = True                   # [vnc] enabled: a VNC screen per guest
+    serial_enabled: bool = True                # [serial_console] enabled: serial over websocket
+    novncproxy_port: int = 6080                # [vnc] novncproxy_port
+    serialproxy_port: int = 6083               # [serial_console] serialproxy_port
+    # [vnc] novncproxy_base_url; empty: http://<cloud.public_host>:<port>/vnc_lite.html
+    novncproxy_base_url: str = ""
+    # [serial_console] base_url; empty: ws://<cloud.public_host>:<port>/
+    serialproxy_base_url: str = ""
+    token_ttl: int = 600                       # [consoleauth] token_ttl, seconds
+    # [console] allowed_origins, comma-separated: Origin host names accepted beside the
+    # proxy's own Host.
+    allowed_origins: str = ""
+    novnc_dir: str = "/usr/share/novnc"        # the noVNC web client (Debian package novnc)
+
+
+@dataclass(frozen=True)
 class Config:
     state_dir: Path = DEFAULT_STATE_DIR
     # What this process runs (see ownstack/roles.py): "api" (every API service), and the
@@ -318,6 +338,7 @@ class Config:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
     volume: VolumeConfig = field(default_factory=VolumeConfig)
     bus: BusConfig = field(default_factory=BusConfig)
 

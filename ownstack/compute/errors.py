@@ -184,6 +184,31 @@ class ConsoleNotAvailable(Conflict):
     code = "compute.console_not_available"
 
 
+class ConsoleTypeUnavailable(BadRequest):
+    """Nova's ``ConsoleTypeUnavailable``: that kind of console is off, or this server has
+    none (its driver gives none, or its guest was started without one)."""
+
+    code = "compute.console_type_unavailable"
+
+    def __init__(self, console_type: str, why: str = "") -> None:
+        super().__init__(f"Unavailable console type {console_type}."
+                         + (f" {why}" if why else ""))
+
+
+class ConsoleTypeInvalid(BadRequest):
+    """Nova's ``ConsoleTypeInvalid``: the type does not belong to the protocol."""
+
+    code = "compute.console_type_invalid"
+
+    def __init__(self, console_type: str) -> None:
+        super().__init__(f"Invalid console type {console_type}")
+
+
+class ConsoleTokenNotFound(NotFound):
+    code = "compute.console_token_not_found"
+    message = "Token not found"
+
+
 class MetadataItemNotFound(NotFound):
     code = "compute.metadata_item_not_found"
     message = "Metadata item was not found"

@@ -1,8 +1,8 @@
 """Compute's microversions, 2.1 to 2.96, oldest first, one line each: what that version
 changed in Nova, and so in ownstack where ownstack serves the resource.
 
-Versions that changed an API ownstack does not serve (consoles, migrations,
-aggregates, ...) are listed with Nova's change and "(not served)": a client
+Versions that changed an API ownstack does not serve (migrations, aggregates, ...) are
+listed with Nova's change and "(not served)": a client
 may ask for them, and they change nothing here. A released microversion never changes;
 ``tests/unit/compute/test_microversions.py`` pins this list.
 """
@@ -26,10 +26,9 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
             "ramdisk_id, hostname, root_device_name, user_data (admin)."),
     ("2.4", f"Fixed IPs show 'reserved' {NOT_SERVED}."),
     ("2.5", "Non-admins may filter GET /servers by 'ip6'."),
-    ("2.6", f"POST /servers/{{id}}/remote-consoles replaces the console actions "
-            f"{NOT_SERVED}."),
+    ("2.6", "POST /servers/{id}/remote-consoles replaces the console actions."),
     ("2.7", "addTenantAccess to a public flavor is a 409."),
-    ("2.8", f"The 'mks' remote console protocol {NOT_SERVED}."),
+    ("2.8", "The 'mks' remote console protocol (refused: 400, as Nova without MKS)."),
     ("2.9", "Servers show 'locked'."),
     ("2.10", "Keypairs of another user, by admins: 'user_id' in create, ?user_id= elsewhere."),
     ("2.11", "Services show and update 'forced_down' (PUT /os-services/force-down)."),
@@ -52,7 +51,7 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.28", "Hypervisor 'cpu_info' is an object rather than a string."),
     ("2.29", f"evacuate takes 'force' {NOT_SERVED}."),
     ("2.30", f"os-migrateLive takes 'force' {NOT_SERVED}."),
-    ("2.31", f"Console auth tokens for every console type {NOT_SERVED}."),
+    ("2.31", "GET /os-console-auth-tokens/{token} for every console type."),
     ("2.32", "Device tags on networks and block devices at create."),
     ("2.33", "limit and marker on GET /os-hypervisors, with hypervisors_links."),
     ("2.34", f"Live-migration checks run in the background {NOT_SERVED}."),

@@ -70,6 +70,8 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:os-suspend-server:resume": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-server-password:show": PROJECT_READER_OR_ADMIN,
     "os_compute_api:os-server-password:clear": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-remote-consoles": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-console-auth-tokens": ADMIN,
     "os_compute_api:os-server-diagnostics": ADMIN,
     "os_compute_api:os-attach-interfaces:list": PROJECT_READER_OR_ADMIN,
     "os_compute_api:os-attach-interfaces:show": PROJECT_READER_OR_ADMIN,

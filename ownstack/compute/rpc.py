@@ -84,6 +84,10 @@ Agent methods (topic ``compute.<host>``)
 ``reconcile_instance`` (cast) ``{"uuid", "request_id"}``: reconcile that instance now.
 ``console_output`` (call) ``{"uuid", "length": int | None}`` -> ``{"output": str}``; the last
     ``length`` lines (all when ``None``).
+``console_socket`` (call) ``{"uuid", "kind": "vnc" | "serial"}`` -> ``{"host", "path"}``:
+    the Unix socket on that host where the guest's console listens, for the console proxy;
+    raises (a ``RemoteError`` of kind ``Unsupported``, ``ConsoleUnavailable`` or
+    ``GuestNotFound``) when there is none.
 ``describe_instance`` (call) ``{"uuid"}`` -> ``{"details": {...}}``: the host-side objects
     (``GuestInfo.details``), for ``ownstack show server``.
 ``extend_volume`` (cast) ``{"uuid", "volume_id", "new_size": int}`` (bytes): an attached

@@ -11,6 +11,7 @@ same state directory, as an operator would after a crash.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,9 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
+from helpers.browser import novnc_screen
 from helpers.names import unique
-from helpers.process import stop_cloud
+from helpers.process import SERVICE_PORT_OPTIONS, stop_cloud
 from helpers.qemu import tiny_image
 from helpers.qemu_cloud import QemuCloud, qemu_pids, wait_until
 
@@ -88,6 +92,9 @@ def test_boot_with_config_drive_then_stop_start_and_reboots(env: QemuCloud) -> N
     shown = env.cloud.osc_json("server", "show", vm)
     assert shown["OS-EXT-STS:power_state"] in ("Shutdown", 4)
     assert "reboot: Power down" in env.console(vm)      # the guest obeyed ACPI
+    stopped = env.cloud.osc("console", "url", "show", "--novnc", vm, expect_ok=False)
+    assert f"Cannot 'get_vnc_console' instance {server['id']} while it is in vm_state " \
+        "stopped" in stopped.stderr, stopped.stderr
 
     env.cloud.osc("server", "start", vm)
     wait_until("ACTIVE", lambda: env.status(vm) == "ACTIVE")
@@ -107,12 +114,60 @@ def test_boot_with_config_drive_then_stop_start_and_reboots(env: QemuCloud) -> N
     assert Path(objects["qmp_socket"]).is_socket()
     assert Path(objects["disk"]).is_file() and Path(objects["config_drive"]).is_file()
     assert [d["execute"] for d in objects["qmp_devices"]][:2] == ["blockdev-add", "device_add"]
+    check_browser_consoles(env, vm, objects)
     phases = [p["event"] for p in document["boot_phases"]]
     for phase in ("compute_image_fetch", "compute_disks", "compute_config_drive",
                   "compute_start", "compute_build_and_run_instance"):
         assert phase in phases, phases
     env.cloud.osc("server", "delete", "--wait", vm)
     assert_no_leftovers(env, server["id"])
+
+
+def check_browser_consoles(env: QemuCloud, vm: str, objects: dict[str, Any]) -> None:
+    """The consoles of a running guest, as a user opens them: the noVNC URL shows the
+    guest's screen in headless Chromium, and a serial URL's websocket, opened by that page
+    as a browser terminal would (and by a plain client), gets the guest's login prompt for
+    a newline; each URL works once. Both consoles are Unix sockets (no TCP port), and the
+    console log keeps everything the serial port says."""
+    assert Path(objects["vnc_socket"]).is_socket()
+    assert Path(objects["serial_socket"]).is_socket()
+    assert "-vnc" in objects["command_line"] and "tcp" not in objects["command_line"]
+    prompt = f"{vm} login:"
+    prompts = env.console(vm).count(prompt)
+    novnc_port, serial_port = (env.cloud.port + SERVICE_PORT_OPTIONS.index(option) for option
+                               in ("console.novncproxy_port", "console.serialproxy_port"))
+
+    novnc = env.cloud.osc_json("console", "url", "show", "--novnc", vm)
+    assert novnc["type"] == "novnc"
+    prefix = f"http://127.0.0.1:{novnc_port}/vnc_lite.html?path=%3Ftoken%3D"
+    assert novnc["url"].startswith(prefix), novnc
+    serial = env.cloud.osc_json("console", "url", "show", "--serial", vm)
+    assert serial["type"] == "serial"
+    assert serial["url"].startswith(f"ws://127.0.0.1:{serial_port}/?token="), serial
+    screen = novnc_screen(novnc["url"], serial_url=serial["url"], expect=prompt)
+    (env.tmp / "novnc-screen.png").write_bytes(screen.png)
+    assert screen.status.startswith("Connected to QEMU"), screen.status
+    assert (screen.width, screen.height) >= (640, 400), screen
+    assert screen.differing > 1000 and screen.colours >= 2, screen   # not a blank screen
+    assert prompt in screen.serial, screen.serial
+    for used in (f"ws://127.0.0.1:{novnc_port}/?token={novnc['url'].removeprefix(prefix)}",
+                 serial["url"]):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(used, open_timeout=10)
+        assert refused.value.response.status_code == 403
+
+    # A client that is not a browser (no Origin), on a new URL.
+    url = env.cloud.osc_json("console", "url", "show", "--serial", vm)["url"]
+    with connect(url, open_timeout=10) as ws:
+        seen = b""
+        deadline = time.monotonic() + 30
+        while prompt.encode() not in seen and time.monotonic() < deadline:
+            ws.send(b"\r")
+            with contextlib.suppress(TimeoutError):
+                while prompt.encode() not in seen:
+                    seen += bytes(ws.recv(timeout=2))
+        assert prompt.encode() in seen, seen
+    env.wait_console(vm, prompt, count=prompts + 2)      # the console log kept both
 
 
 def test_snapshot_boots_again(env: QemuCloud) -> None:

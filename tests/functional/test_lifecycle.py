@@ -58,7 +58,8 @@ def test_up_status_down_up_reset(tmp_path: Path) -> None:
         status = json.loads(_ownstack(tmp_path, port, "status", "--json").stdout)
         assert status["pid"] and all(s["healthy"] for s in status["services"])
         assert [s["service"] for s in status["services"]] == [
-            "identity", "image", "placement", "compute", "network", "volume", "metadata"]
+            "identity", "image", "placement", "compute", "network", "volume", "metadata",
+            "novncproxy", "serialproxy"]
 
         # Make some state, stop, start again: the state survives and the password is kept.
         token = _token(port, password_file.read_text().strip())

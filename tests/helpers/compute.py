@@ -162,10 +162,13 @@ async def act(cloud: CloudClient, token: str | None, server_id: str, body: Any, 
 @dataclass
 class FakeAgent:
     """Serves ``compute.<host>`` like an agent: records the casts, answers console_output
-    with ``console`` (or raises it, when it is an exception)."""
+    with ``console`` and console_socket with ``console_socket`` (or raises it, when it is
+    an exception)."""
 
     casts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     console: Any = "boot ok\n"
+    console_socket: Any = field(default_factory=lambda: {"host": HOST,
+                                                         "path": "/run/test/console.sock"})
 
     async def __call__(self, method: str, payload: dict[str, Any]) -> Any:
         self.casts.append((method, payload))
@@ -173,6 +176,10 @@ class FakeAgent:
             if isinstance(self.console, Exception):
                 raise self.console
             return {"output": self.console}
+        if method == "console_socket":
+            if isinstance(self.console_socket, Exception):
+                raise self.console_socket
+            return self.console_socket
         return None
 
 

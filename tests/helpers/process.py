@@ -24,7 +24,8 @@ from helpers.names import unique
 
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 SERVICE_PORT_OPTIONS = ("identity.port", "image.port", "placement.port", "compute.port",
-                        "network.port", "metadata.port", "volume.port")
+                        "network.port", "metadata.port", "volume.port",
+                        "console.novncproxy_port", "console.serialproxy_port")
 
 
 def free_port(*, pair: bool = False, count: int = 1) -> int:

@@ -27,7 +27,7 @@ from ownstack.common.config import Config
 from ownstack.compute import rpc
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.reconcile import Reconciler
-from ownstack.compute.drivers.base import ComputeDriver
+from ownstack.compute.drivers.base import ComputeDriver, ConsoleKind
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,10 @@ class ComputeAgent(Agent):
                                                  str(payload["volume_id"]),
                                                  int(payload["new_size"]))
             return None
+        if method == "console_socket":
+            kind = ConsoleKind(str(payload["kind"]))
+            path = await self.driver.console_socket(str(payload["uuid"]), kind)
+            return {"host": self.host, "path": str(path)}
         if method == "describe_instance":
             info = await self.driver.get_info(str(payload["uuid"]))
             return {"details": {**info.details, "power_state": int(info.power_state)}}

@@ -22,6 +22,7 @@ from ownstack.compute.api.handlers import (
     migrations,
     network_proxies,
     quota_sets,
+    remote_consoles,
     server_actions,
     server_diagnostics,
     server_external_events,
@@ -66,6 +67,9 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
               "DELETE": servers.delete_server},
     f"{_SERVER}/action": {"POST": server_actions.server_action},
     f"{_SERVER}/diagnostics": {"GET": server_diagnostics.show_diagnostics},
+    f"{_SERVER}/remote-consoles": {"POST": remote_consoles.create_remote_console},
+    f"{_V}/os-console-auth-tokens/{{console_token}}": {
+        "GET": remote_consoles.show_console_auth_token},
     f"{_SERVER}/ips": {"GET": servers.list_server_ips},
     f"{_SERVER}/ips/{{network_label}}": {"GET": servers.show_server_ips},
     f"{_SERVER}/metadata": {"GET": server_metadata.list_metadata,

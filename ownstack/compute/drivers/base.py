@@ -99,6 +99,17 @@ class InvalidGuestState(DriverError):
         super().__init__(f"cannot {operation} guest {uuid} in power state {state.name}")
 
 
+class ConsoleUnavailable(DriverError):
+    """The guest has no console of the kind asked for: it was started before its driver
+    gave guests that console (an adopted guest), or its socket is gone."""
+
+    def __init__(self, uuid: str, kind: str, reason: str) -> None:
+        self.uuid = uuid
+        self.kind = kind
+        self.reason = reason
+        super().__init__(f"guest {uuid} has no {kind} console: {reason}")
+
+
 class Unsupported(DriverError):
     """The driver reports ``capability`` as ``False``; nothing was changed."""
 
@@ -134,6 +145,19 @@ class Capability(StrEnum):
     PAUSE = "supports_pause"                    # pause(), unpause()
     SUSPEND = "supports_suspend"                # suspend(), resume()
     RESIZE = "supports_resize"                  # resize(), confirm_resize(), revert_resize()
+    CONSOLE_VNC = "supports_vnc_console"        # console_socket(uuid, ConsoleKind.VNC)
+    CONSOLE_SERIAL = "supports_serial_console"  # console_socket(uuid, ConsoleKind.SERIAL)
+
+
+class ConsoleKind(StrEnum):
+    """The interactive consoles a guest may have, each a stream socket on its host."""
+
+    VNC = "vnc"                      # the guest's screen, RFB (noVNC speaks it)
+    SERIAL = "serial"                # the guest's first serial port, raw bytes
+
+    @property
+    def capability(self) -> Capability:
+        return Capability.CONSOLE_VNC if self is ConsoleKind.VNC else Capability.CONSOLE_SERIAL
 
 
 class Phase(StrEnum):
@@ -544,6 +568,18 @@ class ComputeDriver(Protocol):
         Postcondition: the last ``max_bytes`` bytes (all of the capped log when ``None``),
         across reboots. Raises :class:`GuestNotFound`; :class:`Unsupported` without the
         capability.
+        """
+        ...
+
+    async def console_socket(self, uuid: str, kind: ConsoleKind) -> Path:
+        """The Unix stream socket on this host where the guest's ``kind`` console listens.
+
+        Postconditions: nothing changes; the path accepts a connection while the guest runs
+        (one client at a time: the console proxy's). Raises :class:`GuestNotFound`;
+        :class:`Unsupported` without the kind's capability; :class:`InvalidGuestState`
+        unless the guest is ``RUNNING`` or ``PAUSED``; :class:`ConsoleUnavailable` when it
+        was started without that console (a guest adopted from a driver that gave none
+        keeps its command line until it is rebuilt).
         """
         ...
 

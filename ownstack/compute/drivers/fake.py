@@ -36,6 +36,7 @@ from ownstack.common.booleans import bool_from_string
 from ownstack.compute.drivers.base import (
     Capability,
     ComputeDriver,
+    ConsoleKind,
     DetachTimeout,
     DriverError,
     GuestEvent,
@@ -51,6 +52,7 @@ from ownstack.compute.drivers.base import (
     PhaseTimer,
     SnapshotFile,
     SpawnFailed,
+    Unsupported,
     VolumeSpec,
     check_capability,
     root_volume,
@@ -60,6 +62,9 @@ from ownstack.compute.states import PowerState
 __all__ = ["FakeComputeDriver", "FakeGuest", "FakeHypervisor", "from_config"]
 
 QCOW2_MAGIC = b"QFI\xfb"
+# Interactive consoles need a socket a proxy can join: a fake guest has none, so these flags
+# are always off (the console API answers 400 "Unavailable console type").
+_NO_SOCKETS = frozenset({Capability.CONSOLE_VNC, Capability.CONSOLE_SERIAL})
 DEFAULT_RESOURCES = HostResources(
     vcpus=8, memory_mb=16384, disk_gb=200, hypervisor_type="fake", hypervisor_version=1000,
     traits=frozenset({"COMPUTE_IMAGE_TYPE_QCOW2", "COMPUTE_IMAGE_TYPE_RAW"}))
@@ -186,10 +191,12 @@ class FakeComputeDriver:
                  capabilities: Mapping[str, bool] | None = None, spawn_delay: float = 0.0,
                  check_image_files: bool = True) -> None:
         self.hypervisor = hypervisor or FakeHypervisor()
-        caps = {c.value: True for c in Capability}
+        caps = {c.value: c not in _NO_SOCKETS for c in Capability}
         for key, value in (capabilities or {}).items():
             if key not in caps:
                 raise ValueError(f"unknown capability {key!r}")
+            if value and key in _NO_SOCKETS:
+                raise ValueError(f"the fake hypervisor has no console sockets: {key}")
             caps[key] = bool(value)
         self._capabilities: Mapping[str, bool] = caps
         self.spawn_delay = spawn_delay
@@ -453,6 +460,11 @@ class FakeComputeDriver:
         console = self.hypervisor.get(uuid).console
         data = console if max_bytes is None else console[max(0, len(console) - max_bytes):]
         return bytes(data).decode(errors="replace")
+
+    async def console_socket(self, uuid: str, kind: ConsoleKind) -> Path:
+        """Never: a fake guest has no screen and no serial port to connect to."""
+        self.hypervisor.get(uuid)
+        raise Unsupported(kind.capability.value)
 
     async def snapshot(self, uuid: str, dest_path: Path) -> SnapshotFile:
         check_capability(self, Capability.SNAPSHOT)

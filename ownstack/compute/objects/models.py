@@ -366,3 +366,20 @@ class Migration(Base):
     new_flavor: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+class ConsoleAuthToken(Base):
+    """Nova's ``console_auth_tokens``: a console URL's token, stored as its SHA-256 only,
+    bound to one instance and its host's console socket, and removed when used once (see
+    :mod:`ownstack.compute.objects.console_tokens`)."""
+
+    __tablename__ = "compute_console_auth_tokens"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    console_type: Mapped[str] = mapped_column(String(255))       # novnc, serial
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer, default=0)         # 0: a Unix socket
+    internal_access_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    access_url_base: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    expires: Mapped[int] = mapped_column(Integer, index=True)     # Unix time, as Nova's
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

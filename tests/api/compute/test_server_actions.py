@@ -258,7 +258,9 @@ ACTION_BODIES: dict[str, Any] = {
     "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
     "removeFloatingIp": {"address": "192.0.2.9"}, "resize": {"flavorRef": "1"},
     "confirmResize": None, "revertResize": None, "shelve": None, "shelveOffload": None,
-    "unshelve": None}
+    "unshelve": None, "os-getVNCConsole": {"type": "novnc"},
+    "os-getSerialConsole": {"type": "serial"}, "os-getSPICEConsole": {"type": "spice-html5"},
+    "os-getRDPConsole": {"type": "rdp-html5"}}
 
 
 async def test_a_reader_may_not_act_403(cloud: CloudClient) -> None:

@@ -301,6 +301,9 @@ COMPUTE = _table("compute", {
     ("POST", f"{_SERVER}/action"): "ood/ohh",
     # Admin only; another project's server is not found before the rule is checked.
     ("GET", f"{_SERVER}/diagnostics"): "odd/ohh",
+    # A console is a member's (os-remote-consoles); what a token opens, the admin's.
+    ("POST", f"{_SERVER}/remote-consoles"): "ood/ohh",
+    ("GET", "/v2.1/os-console-auth-tokens/{console_token}"): ADMIN,
     ("GET", f"{_SERVER}/ips"): "ooo/ohh",
     ("GET", f"{_SERVER}/ips/{{network_label}}"): "ooo/ohh",
     # Neutron's events to Nova: admins and the services only.

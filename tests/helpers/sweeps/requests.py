@@ -327,6 +327,11 @@ async def _server_action(cell: Cell) -> Any:
     return {"os-getConsoleOutput": {"length": 5}}
 
 
+@body("compute", "POST", "/v2.1/servers/{server_id}/remote-consoles")
+async def _remote_console(cell: Cell) -> Any:
+    return {"remote_console": {"protocol": "vnc", "type": "novnc"}}
+
+
 @body("compute", "POST", "/v2.1/servers/{server_id}/metadata",
       "/v2.1/images/{image_id}/metadata")
 @body("compute", "PUT", "/v2.1/servers/{server_id}/metadata",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -426,10 +427,31 @@ async def _compute(world: World) -> None:
             await world.call("compute", "POST", "/v2.1/os-keypairs", token=caller.token,
                              expect=201, json={"keypair": {"name": name,
                                                            "public_key": PUBLIC_KEY}})
+    _give_consoles(world)
+    r = await world.call("compute", "POST", f"/v2.1/servers/{shared_server(world)}"
+                         "/remote-consoles", expect=200, json={"remote_console": {
+                             "protocol": "serial", "type": "serial"}})
+    shared["compute:console_token"] = r.json()["remote_console"]["url"].split("token=")[1]
     r = await world.call("compute", "GET", "/v2.1/os-hypervisors", expect=200)
     shared["compute:hypervisor_id"] = r.json()["hypervisors"][0]["id"]
     r = await world.call("compute", "GET", "/v2.1/os-services", expect=200)
     shared["compute:service_id"] = r.json()["services"][0]["id"]
+
+
+def shared_server(world: World) -> str:
+    return world.tenants["own"].ids["server_id"]
+
+
+def _give_consoles(world: World) -> None:
+    """The fake driver has no console sockets (its console requests are 400s); the sweep
+    asks for consoles as for everything else, so its agents name a socket (the sweep
+    never connects to it: the proxies are tested in tests/api/compute/test_console_proxy.py).
+    """
+    async def console_socket(server_id: str, kind: Any) -> Path:
+        return Path(f"/run/ownstack-sweep/{server_id}.{kind}")
+
+    for agent in world.cloud.agents.agents:
+        agent.driver.console_socket = console_socket
 
 
 SWEEP_NETWORK_LABEL = "sweep-net"

@@ -1,10 +1,12 @@
 """``POST /servers/{id}/action``: one action per request, named by the body's only key.
 
 Implemented, with Nova's semantics: ``os-stop``, ``os-start``, ``reboot``, ``pause``,
-``unpause``, ``suspend``, ``resume``, ``rebuild``, ``createImage``, ``lock``, ``unlock``
-and ``os-getConsoleOutput``. Every other action Nova has is a 400 that says ownstack does
-not support it yet, never a silent 202; a name Nova does not know is Nova's 400 "There is
-no such action".
+``unpause``, ``suspend``, ``resume``, ``resize``, ``confirmResize``, ``revertResize``,
+``shelve``, ``shelveOffload``, ``unshelve``, ``rebuild``, ``createImage``, ``lock``,
+``unlock`` and ``os-getConsoleOutput``; the console actions (``os-getVNCConsole`` and its
+kin) are in :mod:`ownstack.compute.api.handlers.remote_consoles`. Every other action Nova
+has is a 400 that says ownstack does not support it yet, never a silent 202; a name Nova
+does not know is Nova's 400 "There is no such action".
 
 The agent does the work: an accepted action sets ``task_state`` (see
 :mod:`ownstack.compute.objects.server_actions`) and records the instance action in one
@@ -49,7 +51,12 @@ from ownstack.compute.api.common import (
     nudge,
     version_of,
 )
-from ownstack.compute.api.handlers import network_proxies, server_resize, server_shelve
+from ownstack.compute.api.handlers import (
+    network_proxies,
+    remote_consoles,
+    server_resize,
+    server_shelve,
+)
 from ownstack.compute.api.image_errors import image_error
 from ownstack.compute.api.schemas import server_actions as schemas
 from ownstack.compute.api.server_common import (
@@ -86,8 +93,7 @@ _NOT_YET: Final = frozenset({
     "rescue", "unrescue", "migrate",
     "os-migrateLive", "evacuate", "changePassword", "createBackup", "addFixedIp", "removeFixedIp",
     "os-resetState", "resetNetwork", "injectNetworkInfo",
-    "forceDelete", "restore", "trigger_crash_dump", "os-getVNCConsole",
-    "os-getSPICEConsole", "os-getRDPConsole", "os-getSerialConsole", "os-resetPassword"})
+    "forceDelete", "restore", "trigger_crash_dump", "os-resetPassword"})
 
 
 async def server_action(req: Req) -> Response:
@@ -405,6 +411,10 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "shelve": server_shelve.shelve,
     "shelveOffload": server_shelve.shelve_offload,
     "unshelve": server_shelve.unshelve,
+    "os-getVNCConsole": remote_consoles.vnc_console_action,
+    "os-getSerialConsole": remote_consoles.serial_console_action,
+    "os-getSPICEConsole": remote_consoles.spice_console_action,
+    "os-getRDPConsole": remote_consoles.rdp_console_action,
     "addSecurityGroup": network_proxies.security_group_action,
     "removeSecurityGroup": network_proxies.security_group_action,
     "addFloatingIp": network_proxies.floating_ip_action,

@@ -41,7 +41,7 @@ from ownstack.compute.api.schemas import servers as schemas
 from ownstack.compute.api.server_common import load_extras, show_body
 from ownstack.compute.api.views import servers as views
 from ownstack.compute.errors import ConcurrentUpdate, InvalidServerRequest
-from ownstack.compute.objects import actions, block_devices, hosts, models, servers
+from ownstack.compute.objects import actions, block_devices, console_tokens, hosts, models, servers
 from ownstack.compute.objects.instances import (
     HOLDS_PORTS,
     RELEASED,
@@ -433,6 +433,7 @@ async def _delete_server_once(req: Req) -> Response:
         check_unlocked(instance, is_admin=req.ctx.is_admin)
         if instance.task_state == states.DELETING:
             return empty_response(204)
+        await console_tokens.delete_for_instance(db, instance.uuid)
         host = instance.host
         service = await servers.host_service(db, host) if host else None
         down_time = req.svc.config.compute.service_down_time

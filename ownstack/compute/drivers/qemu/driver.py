@@ -7,10 +7,10 @@ How a guest is made (:meth:`QemuDriver.spawn`), one timed phase each:
    qcow2 overlay sized to the flavor is made on it.
 3. ``config_drive``: the ISO9660 ``config-2`` disk cloud-init reads, when asked for or
    forced by ``compute.force_config_drive``.
-4. ``start``: QEMU starts paused (``-S``) with only CPU, memory, serial console and QMP on its
-   command line; the disks and NICs are added over QMP under our own ids
-   (``disk-root``, ``disk-config``, ``nic-<port>``), then ``cont``; a paused spawn stops
-   short of ``cont`` (``PAUSED``: QMP says ``prelaunch``) until ``power_on``.
+4. ``start``: QEMU starts paused (``-S``) with only CPU, memory, serial console, screen
+   (VNC on a Unix socket) and QMP on its command line; the disks and NICs are added over
+   QMP under our own ids (``disk-root``, ``disk-config``, ``nic-<port>``), then ``cont``;
+   a paused spawn stops short of ``cont`` (``PAUSED``: QMP says ``prelaunch``) until ``power_on``.
 
 What it keeps: :mod:`ownstack.compute.drivers.qemu.process` describes the guest directory and
 its recipe. Power state is read from the process table and QMP, never remembered: a live
@@ -51,6 +51,8 @@ from qemu.qmp.protocol import Runstate
 
 from ownstack.compute.drivers.base import (
     Capability,
+    ConsoleKind,
+    ConsoleUnavailable,
     DetachTimeout,
     DriverError,
     GuestEvent,
@@ -263,6 +265,9 @@ class QemuDriver:
             "driver": "qemu", "host": self.host, "instance_dir": str(files.directory),
             "pid": view.pid if view.alive else None,
             "qmp_socket": str(files.qmp) if view.alive else None,
+            "vnc_socket": _console_path(files, ConsoleKind.VNC, recipe) if view.alive else None,
+            "serial_socket": (_console_path(files, ConsoleKind.SERIAL, recipe)
+                              if view.alive else None),
             "console_log": str(files.console), "disk": str(files.disk),
         }
         if recipe is not None:
@@ -462,8 +467,13 @@ class QemuDriver:
             "-cpu", "host" if kvm else "max", "-m", f"{spec.memory_mb}M",
             "-smp", str(spec.vcpus), "-nodefaults", "-no-user-config", "-display", "none",
             "-smbios", smbios, "-rtc", "base=utc",
-            "-chardev", f"file,id=serial0,path={_opt(files.console)},append=on",
+            # The serial port is a socket the console proxy joins, and QEMU copies all it
+            # writes to console.log, joined or not (the console log keeps working).
+            "-chardev", f"socket,id=serial0,path={_opt(files.serial)},server=on,wait=off,"
+                        f"logfile={_opt(files.console)},logappend=on",
             "-serial", "chardev:serial0",
+            # A screen, served as VNC on a Unix socket only (noVNC's proxy joins it).
+            "-vga", "std", "-vnc", f"unix:{_opt(files.vnc)}",
             "-qmp", f"unix:{_opt(files.qmp)},server=on,wait=off",
             "-pidfile", str(files.pidfile), "-daemonize", "-S", "-msg", "timestamp=on",
         ]
@@ -524,7 +534,7 @@ class QemuDriver:
     def _leftovers(self, uuid: str) -> list[str]:
         """What of a guest still exists on the host. Blocking."""
         files = self._files(uuid)
-        left = [str(path) for path in (files.directory, files.qmp, files.pidfile)
+        left = [str(path) for path in (files.directory, *files.sockets, files.pidfile)
                 if path.exists()]
         pid = proc.read_pid(files)
         if proc.pid_alive(pid, uuid):
@@ -990,6 +1000,21 @@ class QemuDriver:
             data = b""
         return data.decode(errors="replace")
 
+    async def console_socket(self, uuid: str, kind: ConsoleKind) -> Path:
+        check_capability(self, kind.capability)
+        state = await self._require(uuid)
+        if state not in (PowerState.RUNNING, PowerState.PAUSED):
+            raise InvalidGuestState(uuid, state, f"open the {kind} console of")
+        files = self._files(uuid)
+        path = _console_path(files, kind, await self._recipe_of(uuid))
+        if path is None:
+            raise ConsoleUnavailable(uuid, kind, "the guest was started before its driver "
+                                     "gave guests this console; rebuild the server to give "
+                                     "it one")
+        if not await asyncio.to_thread(Path(path).is_socket):
+            raise ConsoleUnavailable(uuid, kind, f"its socket {path} is missing")
+        return Path(path)
+
     async def snapshot(self, uuid: str, dest_path: Path) -> SnapshotFile:
         check_capability(self, Capability.SNAPSHOT)
         state = await self._require(uuid)
@@ -1040,7 +1065,7 @@ def _remove_files(files: GuestFiles) -> None:
 
     if files.directory.exists():
         shutil.rmtree(files.directory, onerror=failed)
-    for path in (files.qmp, files.pidfile):
+    for path in (*files.sockets, files.pidfile):
         try:
             path.unlink(missing_ok=True)
         except OSError as exc:
@@ -1074,6 +1099,13 @@ def _commit_file(partial: Path, final: Path) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+def _console_path(files: GuestFiles, kind: ConsoleKind, recipe: Recipe | None) -> str | None:
+    """Where the guest's ``kind`` console listens, if its command line made one (a guest
+    adopted from before consoles has none until it is rebuilt)."""
+    path = files.vnc if kind is ConsoleKind.VNC else files.serial
+    if recipe is None or not any(_opt(path) in arg for arg in recipe.argv):
+        return None
+    return str(path)
 
 
 def _version() -> str:

@@ -15,8 +15,10 @@ adopts:
   QEMU reports the save completed, so a crash never leaves a half-saved guest that looks
   saved.
 
-The QMP socket and the pid file live in a short runtime directory (``/run/ownstack/<id>``):
-a Unix socket path must fit in 108 bytes, and a state directory may be long.
+The QMP socket, the pid file and the console sockets (``<uuid>.vnc``, the guest's screen,
+and ``<uuid>.serial``, its first serial port, which QEMU also copies to ``console.log``)
+live in a short runtime directory (``/run/ownstack/<id>``, mode 0700): a Unix socket path
+must fit in 108 bytes, and a state directory may be long. No console opens a TCP port.
 
 QEMU runs with ``-daemonize``: it forks, the child calls ``setsid``, and the parent exits
 only when the child is ready (its QMP socket listening) or failed. So the guest is never
@@ -74,6 +76,8 @@ class GuestFiles:
     memory_partial: Path = field(init=False)
     qmp: Path = field(init=False)
     pidfile: Path = field(init=False)
+    vnc: Path = field(init=False)
+    serial: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.recipe = self.directory / "guest.json"
@@ -84,6 +88,13 @@ class GuestFiles:
         self.memory_partial = self.directory / ".memory.state.partial"
         self.qmp = self.run / f"{self.uuid}.qmp"
         self.pidfile = self.run / f"{self.uuid}.pid"
+        self.vnc = self.run / f"{self.uuid}.vnc"
+        self.serial = self.run / f"{self.uuid}.serial"
+
+    @property
+    def sockets(self) -> tuple[Path, ...]:
+        """The Unix sockets QEMU makes for this guest."""
+        return (self.qmp, self.vnc, self.serial)
 
 
 @dataclass(slots=True)
@@ -176,7 +187,8 @@ async def start_qemu(argv: list[str], files: GuestFiles, *, timeout: float = 60.
     """
     files.run.mkdir(parents=True, exist_ok=True, mode=0o700)
     files.pidfile.unlink(missing_ok=True)
-    files.qmp.unlink(missing_ok=True)
+    for path in files.sockets:
+        path.unlink(missing_ok=True)
     errors = files.directory / "qemu-start.err"
     with errors.open("wb") as stderr:
         try:

@@ -12,8 +12,10 @@ import pytest
 
 from ownstack.compute.drivers import driver_factory
 from ownstack.compute.drivers.base import (
+    ConsoleKind,
     DetachTimeout,
     GuestEvent,
+    GuestNotFound,
     GuestSpec,
     HostResources,
     ImageRef,
@@ -253,3 +255,20 @@ async def test_a_volume_the_guest_holds_stays_plugged_after_the_timeout(
     driver.hypervisor.hold_volume(spec.uuid, held.volume_id, hold=False)
     await driver.plug_volumes(spec.uuid, [kept], timeout=0.01)
     assert (await driver.get_info(spec.uuid)).volumes == (kept.volume_id,)
+async def test_fake_guests_have_no_console_sockets(image: ImageRef) -> None:
+    """Interactive consoles need a socket a proxy joins: the fake reports neither flag,
+    refuses to be told otherwise, and says Unsupported (GuestNotFound for no guest)."""
+    driver = FakeComputeDriver()
+    assert driver.capabilities["supports_vnc_console"] is False
+    assert driver.capabilities["supports_serial_console"] is False
+    with pytest.raises(ValueError, match="no console sockets"):
+        FakeComputeDriver(capabilities={"supports_vnc_console": True})
+    assert FakeComputeDriver(capabilities={"supports_serial_console": False})
+    guest = spec(image)
+    await driver.spawn(guest, PhaseTimer())
+    for kind in ConsoleKind:
+        with pytest.raises(Unsupported) as refused:
+            await driver.console_socket(guest.uuid, kind)
+        assert refused.value.capability == kind.capability.value
+        with pytest.raises(GuestNotFound):
+            await driver.console_socket(str(uuidlib.uuid4()), kind)
