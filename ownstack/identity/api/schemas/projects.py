@@ -9,7 +9,8 @@ _OPTIONS = {"type": "object", "additionalProperties": False,
             "properties": {"immutable": {"type": ["boolean", "null"]}}}
 _TAGS = {"type": "array", "items": {"type": "string"}}
 # Keystone's resource schema: a project's name is 1 to 64 characters, not all blank.
-_FIELDS = {"name": {**NAME, "maxLength": 64, "pattern": r"\S"}, "description": DESCRIPTION, "enabled": BOOLEAN,
+_FIELDS = {"name": {**NAME, "maxLength": 64, "pattern": r"\S"}, "description": DESCRIPTION,
+           "enabled": BOOLEAN,
            "domain_id": ID, "parent_id": NULLABLE_ID, "is_domain": BOOLEAN,
            "tags": _TAGS, "options": _OPTIONS}
 
