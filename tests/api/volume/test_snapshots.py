@@ -49,6 +49,11 @@ async def test_snapshot_refusals(vc: VolumeCloud) -> None:
     r = await vc.call("POST", "/v3/snapshots", expect=404, json={"snapshot": {
         "volume_id": random_id()}})
     assert "Volume" in fault(r)[1]
+    # Cinder's uuid_allow_null: a null volume is one not found (Tempest's
+    # test_create_snapshot_without_passing_volume_id); a missing one is a 400.
+    r = await vc.call("POST", "/v3/snapshots", expect=404, json={"snapshot": {
+        "volume_id": None}})
+    assert fault(r) == ("itemNotFound", "Volume None could not be found.")
     await vc.call("POST", "/v3/snapshots", expect=400, json={"snapshot": {}})
     volume = await vc.volume()
     await vc.action(volume["id"], {"os-attach": {"instance_uuid": random_id(),

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.db.base import utcnow
+from ownstack.common.errors import BadRequest
 from ownstack.volume.api.common import Version, body, query_flag, timestamp, version_of
 from ownstack.volume.api.schemas import operator as schemas
 from ownstack.volume.api.schemas.parameter_types import in_range
@@ -101,9 +102,17 @@ async def update_service(req: Req) -> Response:
     data: dict[str, Any] = await body(req, schemas.SERVICE_UPDATE)
     disabled = action != "enable"
     reason = data.get("disabled_reason") if action == "disable-log-reason" else None
+    if action == "disable-log-reason" and not (reason or "").strip():
+        raise BadRequest("Invalid input received: Disabled reason contains invalid "
+                         "characters or is too long")
     binary = str(data.get("binary") or services.BINARY)
     async with req.svc.write() as db:
         row = await services.set_disabled(db, str(data["host"]), binary, disabled, reason)
-    return json_response({"host": services.display_host(row.host, row.backend),
-                          "binary": row.binary, "status": "disabled" if disabled
-                          else "enabled", "disabled": disabled, "disabled_reason": reason})
+    # Cinder's answer: the binary also as ``service``; the reason except to ``disable``.
+    answer: dict[str, Any] = {"host": services.display_host(row.host, row.backend),
+                              "binary": row.binary, "service": row.binary,
+                              "status": "disabled" if disabled else "enabled",
+                              "disabled": disabled}
+    if action != "disable":
+        answer["disabled_reason"] = reason
+    return json_response(answer)

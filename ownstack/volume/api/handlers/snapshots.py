@@ -18,7 +18,7 @@ from ownstack.volume.api.common import body, flag, version_of
 from ownstack.volume.api.schemas import snapshots as schemas
 from ownstack.volume.api.schemas.actions import SNAPSHOT_ACTIONS
 from ownstack.volume.api.views import snapshots as views
-from ownstack.volume.errors import InvalidInput, MetadataNotFound, NotSupported
+from ownstack.volume.errors import InvalidInput, MetadataNotFound, NotSupported, VolumeNotFound
 from ownstack.volume.objects import listing
 from ownstack.volume.objects import snapshots as objects
 from ownstack.volume.objects import volumes as volume_objects
@@ -55,6 +55,8 @@ async def create_snapshot(req: Req) -> Response:
     req.svc.enforce(req.ctx, "volume:create_snapshot", _target(req))
     data: dict[str, Any] = (await body(req, schemas.CREATE))["snapshot"]
     force = flag("force", data.get("force") or False)
+    if data["volume_id"] is None:
+        raise VolumeNotFound("None")
     async with req.svc.write() as db:
         volume = await volume_objects.get(db, req.ctx, str(data["volume_id"]))
         req.svc.enforce(req.ctx, "volume:create_snapshot", {"project_id": volume.project_id})
