@@ -84,6 +84,20 @@ async def test_bad_input_and_duplicates(compute: ServiceClient) -> None:
     assert "ID fixed-id" in r.json()["conflictingRequest"]["message"]
 
 
+async def test_an_integer_id_is_taken_as_its_string(compute: ServiceClient) -> None:
+    # As Nova stores it (Tempest's flavor tests send integer ids).
+    r = await compute.call("POST", "/v2.1/flavors", expect=200, json={"flavor": {
+        "id": 1234567, "name": unique("m1"), "ram": 1, "vcpus": 1, "disk": 0}})
+    assert r.json()["flavor"]["id"] == "1234567"
+    r = await compute.call("GET", "/v2.1/flavors/1234567", expect=200)
+    assert r.json()["flavor"]["id"] == "1234567"
+    r = await compute.call("POST", "/v2.1/flavors", expect=409, json={"flavor": {
+        "id": "1234567", "name": unique("m1"), "ram": 1, "vcpus": 1, "disk": 0}})
+    for bad in (True, [1], {"n": 1}):
+        await compute.call("POST", "/v2.1/flavors", expect=400, json={"flavor": {
+            "id": bad, "name": unique("m1"), "ram": 1, "vcpus": 1, "disk": 0}})
+
+
 async def test_list_filters_sort_and_pages(compute: ServiceClient) -> None:
     small = await make_flavor(compute, id="a-small", ram=128, disk=1)
     big = await make_flavor(compute, id="b-big", ram=4096, disk=40)
