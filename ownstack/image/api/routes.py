@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from ownstack.common.api.routing import RouteTable
-from ownstack.image.api.handlers import data, images, members, schemas, tags, versions
+from ownstack.image.api.handlers import (
+    data,
+    discovery,
+    images,
+    members,
+    schemas,
+    tags,
+    versions,
+)
 
 ROUTES: RouteTable = {
     "/": {"GET": versions.list_versions},
@@ -22,6 +30,8 @@ ROUTES: RouteTable = {
     "/v2/images/{image_id}/members/{member_id}": {"GET": members.show_member,
                                                   "PUT": members.update_member,
                                                   "DELETE": members.delete_member},
+
+    "/v2/info/import": {"GET": discovery.import_info},
 
     "/v2/schemas/image": {"GET": schemas.image_schema},
     "/v2/schemas/images": {"GET": schemas.images_schema},

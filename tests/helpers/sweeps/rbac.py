@@ -203,6 +203,7 @@ IMAGE = _table("image", {
     ("GET", "/v2/schemas/images"): ANYONE,
     ("GET", "/v2/schemas/member"): ANYONE,
     ("GET", "/v2/schemas/members"): ANYONE,
+    ("GET", "/v2/info/import"): ANYONE,
 })
 
 PLACEMENT = _table("placement", {
@@ -250,6 +251,7 @@ _SERVER = "/v2.1/servers/{server_id}"
 COMPUTE = _table("compute", {
     ("GET", "/"): ANYONE,
     ("GET", "/v2.1"): ANYONE,
+    ("GET", "/v2"): ANYONE,
     ("GET", "/v2.1/flavors"): ANYONE,
     ("GET", "/v2.1/flavors/detail"): ANYONE,
     ("POST", "/v2.1/flavors"): ADMIN,
@@ -270,6 +272,8 @@ COMPUTE = _table("compute", {
     ("GET", "/v2.1/os-hypervisors/detail"): ADMIN,
     ("GET", "/v2.1/os-hypervisors/statistics"): ADMIN,
     ("GET", "/v2.1/os-hypervisors/{hypervisor_id}"): ADMIN,
+    ("GET", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/search"): ADMIN,
+    ("GET", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/servers"): ADMIN,
     # A user's own keys, readers included; another user's key is not found, even by an
     # admin who does not name the user (?user_id=).
     ("GET", "/v2.1/os-keypairs"): ANYONE,
