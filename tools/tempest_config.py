@@ -14,7 +14,8 @@ It asks the cloud, through its public APIs only, as a client would:
 - the flavors ``m1.nano`` and ``m1.tiny``, created as ``ownstack seed`` makes them when
   missing;
 - the external network ``public`` (``floating_network_name``, ``public_network_id``);
-- the network's extensions (``GET /v2.0/extensions``) as ``api_extensions``.
+- the network's and the volume service's extensions (``GET /v2.0/extensions``,
+  ``GET /v3/{project}/extensions``) as their ``api_extensions``.
 
 What the API cannot say (which Nova actions ownstack has, Keystone's security-compliance
 settings) comes from :data:`COMPUTE_FEATURES` here and from the state directory's
@@ -134,6 +135,7 @@ class CloudFacts:
     volume_max_microversion: str | None
     placement_max_microversion: str | None
     network_extensions: list[str]
+    volume_extensions: list[str] = field(default_factory=list)
     security_compliance: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -295,6 +297,9 @@ def discover(cloud: Cloud, credentials: Credentials, state_dir: Path) -> CloudFa
         raise ConfigError("the compute service reports no v2.1 microversion")
     volume_type = next((t for t in ("block-storage", "volumev3") if t in cloud.endpoints),
                        None)
+    volume_extensions = [] if volume_type is None else sorted(
+        extension["alias"] for extension in cloud.call(
+            "GET", volume_type, "/extensions").json()["extensions"])
     return CloudFacts(
         credentials=credentials, services=set(cloud.endpoints),
         image_ref=image_ref, image_ref_alt=image_ref_alt,
@@ -306,6 +311,7 @@ def discover(cloud: Cloud, credentials: Credentials, state_dir: Path) -> CloudFa
         placement_max_microversion=(max_microversion(cloud.root_document("placement"), "v1")
                                     if "placement" in cloud.endpoints else None),
         network_extensions=sorted(extension["alias"] for extension in extensions),
+        volume_extensions=volume_extensions,
         security_compliance=security_compliance_from(state_dir))
 
 
@@ -381,6 +387,7 @@ def render(facts: CloudFacts) -> str:
         conf["volume"]["max_microversion"] = facts.volume_max_microversion
     conf["volume-feature-enabled"] = {name: _flag(value)
                                       for name, value in VOLUME_FEATURES.items()}
+    conf["volume-feature-enabled"]["api_extensions"] = ",".join(facts.volume_extensions)
     if facts.placement_max_microversion:
         conf["placement"] = {"min_microversion": "1.0",
                              "max_microversion": facts.placement_max_microversion}
