@@ -37,12 +37,15 @@ async def load(req: Req, rule: str) -> Snapshot:
     return snapshot
 
 
-async def _view(req: Req, snapshot_id: str, status: int = 200) -> Response:
+async def _view(req: Req, snapshot_id: str, status: int = 200, *, detail: bool = True
+                ) -> Response:
+    """The snapshot; ``detail`` False as update answers it, without the extended
+    attributes (Cinder's extension adds them to show and the detailed list only)."""
     async with req.svc.read() as db:
         snapshot = await objects.get(db, req.ctx, snapshot_id)
         metadata = (await objects.metadata_of(db, [snapshot.id]))[snapshot.id]
     return json_response({"snapshot": views.snapshot(req, version_of(req), snapshot,
-                                                     metadata, detail=True)}, status=status)
+                                                     metadata, detail=detail)}, status=status)
 
 
 async def _host_of(req: Req, snapshot: Snapshot) -> str | None:
@@ -66,7 +69,7 @@ async def create_snapshot(req: Req) -> Response:
             description=data.get("description", data.get("display_description")),
             metadata=data.get("metadata") or {}, force=force, version=version_of(req))
         metadata = (await objects.metadata_of(db, [snapshot.id]))[snapshot.id]
-        answer = views.snapshot(req, version_of(req), snapshot, metadata, detail=True)
+        answer = views.snapshot(req, version_of(req), snapshot, metadata, detail=False)
     await req.svc.rpc.snapshot_changed(volume.host, snapshot.id)
     return json_response({"snapshot": answer}, status=202)
 
@@ -107,7 +110,7 @@ async def update_snapshot(req: Req) -> Response:
             values[name] = data.get(name, data.get(f"display_{name}"))
     async with req.svc.write() as db:
         await objects.save(db, await objects.get(db, req.ctx, snapshot.id), **values)
-    return await _view(req, snapshot.id)
+    return await _view(req, snapshot.id, detail=False)
 
 
 async def delete_snapshot(req: Req) -> Response:
