@@ -98,6 +98,10 @@ VOLUME_FEATURES: dict[str, bool] = {
     "extend_attached_encrypted_volume": False,
     "extend_volume_with_snapshot": True,
 }
+# Seconds Tempest waits for a server, volume or image to reach a state (its default: 300).
+# ownstack builds them in seconds, with the fake compute driver in under one; a test that
+# waits for a state ownstack never reaches (an action it lacks) fails sooner this way.
+BUILD_TIMEOUT = 120
 # Catalog type -> Tempest's name for the service in [service_available].
 SERVICE_NAMES = {"image": "glance", "compute": "nova", "network": "neutron",
                  "block-storage": "cinder", "volumev3": "cinder",
@@ -356,6 +360,7 @@ def render(facts: CloudFacts) -> str:
             "user_minimum_password_age": str(compliance.get("minimum_password_age", 0)),
         })
     conf["compute"] = {
+        "build_timeout": str(BUILD_TIMEOUT),
         "image_ref": facts.image_ref,
         "image_ref_alt": facts.image_ref_alt,
         "flavor_ref": facts.flavor_ref,
@@ -367,13 +372,14 @@ def render(facts: CloudFacts) -> str:
     }
     conf["compute-feature-enabled"] = {name: _flag(value)
                                        for name, value in COMPUTE_FEATURES.items()}
-    conf["image"] = {"region": credentials.region}
+    conf["image"] = {"region": credentials.region, "build_timeout": str(BUILD_TIMEOUT)}
     conf["image-feature-enabled"] = {"import_image": "false", "manage_locations": "false"}
     conf["network"] = {
         "region": credentials.region,
         "public_network_id": facts.public_network_id,
         "floating_network_name": facts.public_network_name,
         "project_network_cidr": "10.100.0.0/16",
+        "build_timeout": str(BUILD_TIMEOUT),
     }
     conf["network-feature-enabled"] = {
         "ipv6": "true",
@@ -382,7 +388,8 @@ def render(facts: CloudFacts) -> str:
         "port_security": _flag("port-security" in facts.network_extensions),
         "floating_ips": _flag("router" in facts.network_extensions),
     }
-    conf["volume"] = {"region": credentials.region, "min_microversion": "3.0"}
+    conf["volume"] = {"region": credentials.region, "min_microversion": "3.0",
+                      "build_timeout": str(BUILD_TIMEOUT)}
     if facts.volume_max_microversion:
         conf["volume"]["max_microversion"] = facts.volume_max_microversion
     conf["volume-feature-enabled"] = {name: _flag(value)

@@ -120,6 +120,8 @@ def test_render_describes_the_cloud() -> None:
         "swift": "false", "horizon": "false"}
     assert conf["identity-feature-enabled"]["security_compliance"] == "false"
     assert conf["validation"]["run_validation"] == "false"
+    for section in ("compute", "volume", "image", "network"):
+        assert conf[section]["build_timeout"] == "120", section
 
 
 def test_render_follows_what_the_cloud_lacks() -> None:
