@@ -93,6 +93,10 @@ async def test_limits(vc: VolumeCloud) -> None:
     absolute = r.json()["limits"]["absolute"]
     assert (absolute["totalVolumesUsed"], absolute["totalGigabytesUsed"],
             absolute["maxTotalVolumes"]) == (1, 2, 1000)
+    # Cinder's backup limits are there too (Tempest's limits schema needs them).
+    assert (absolute["maxTotalBackups"], absolute["maxTotalBackupGigabytes"],
+            absolute["totalBackupsUsed"], absolute["totalBackupGigabytesUsed"]) == \
+        (10, 1000, 0, 0)
     r = await vc.call("GET", f"/v3/limits?project_id={caller.project_id}", expect=200)
     assert r.json()["limits"]["absolute"]["totalVolumesUsed"] == 1
     await vc.call("GET", "/v3/limits?project_id=x", token=caller.token, expect=400)
