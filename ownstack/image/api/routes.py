@@ -10,6 +10,7 @@ from ownstack.image.api.handlers import (
     members,
     schemas,
     tags,
+    tasks,
     versions,
 )
 
@@ -24,6 +25,7 @@ ROUTES: RouteTable = {
     "/v2/images/{image_id}/actions/deactivate": {"POST": images.deactivate_image},
     "/v2/images/{image_id}/actions/reactivate": {"POST": images.reactivate_image},
     "/v2/images/{image_id}/file": {"PUT": data.upload_image, "GET": data.download_image},
+    "/v2/images/{image_id}/tasks": {"GET": tasks.list_image_tasks},
     "/v2/images/{image_id}/tags/{tag}": {"PUT": tags.add_tag, "DELETE": tags.delete_tag},
     "/v2/images/{image_id}/members": {"GET": members.list_members,
                                       "POST": members.create_member},

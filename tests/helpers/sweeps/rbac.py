@@ -204,6 +204,7 @@ IMAGE = _table("image", {
     ("GET", "/v2/schemas/member"): ANYONE,
     ("GET", "/v2/schemas/members"): ANYONE,
     ("GET", "/v2/info/import"): ANYONE,
+    ("GET", "/v2/images/{image_id}/tasks"): "ooo/ohh",
 })
 
 PLACEMENT = _table("placement", {
