@@ -14,6 +14,7 @@ It asks the cloud, through its public APIs only, as a client would:
 - the flavors ``m1.nano`` and ``m1.tiny``, created as ``ownstack seed`` makes them when
   missing;
 - the external network ``public`` (``floating_network_name``, ``public_network_id``);
+- the volume backend's vendor and protocol, from the scheduler's pools;
 - the network's and the volume service's extensions (``GET /v2.0/extensions``,
   ``GET /v3/{project}/extensions``) as their ``api_extensions``.
 
@@ -140,6 +141,7 @@ class CloudFacts:
     placement_max_microversion: str | None
     network_extensions: list[str]
     volume_extensions: list[str] = field(default_factory=list)
+    volume_backend: Mapping[str, Any] = field(default_factory=dict)   # a pool's capabilities
     security_compliance: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -304,6 +306,12 @@ def discover(cloud: Cloud, credentials: Credentials, state_dir: Path) -> CloudFa
     volume_extensions = [] if volume_type is None else sorted(
         extension["alias"] for extension in cloud.call(
             "GET", volume_type, "/extensions").json()["extensions"])
+    backend: dict[str, Any] = {}
+    if volume_type is not None:
+        pools = cloud.call("GET", volume_type, "/scheduler-stats/get_pools?detail=true",
+                           expect=(200, 403, 404))
+        if pools.status_code == 200 and pools.json().get("pools"):
+            backend = dict(pools.json()["pools"][0].get("capabilities") or {})
     return CloudFacts(
         credentials=credentials, services=set(cloud.endpoints),
         image_ref=image_ref, image_ref_alt=image_ref_alt,
@@ -315,7 +323,7 @@ def discover(cloud: Cloud, credentials: Credentials, state_dir: Path) -> CloudFa
         placement_max_microversion=(max_microversion(cloud.root_document("placement"), "v1")
                                     if "placement" in cloud.endpoints else None),
         network_extensions=sorted(extension["alias"] for extension in extensions),
-        volume_extensions=volume_extensions,
+        volume_extensions=volume_extensions, volume_backend=backend,
         security_compliance=security_compliance_from(state_dir))
 
 
@@ -392,6 +400,9 @@ def render(facts: CloudFacts) -> str:
                       "build_timeout": str(BUILD_TIMEOUT)}
     if facts.volume_max_microversion:
         conf["volume"]["max_microversion"] = facts.volume_max_microversion
+    for name in ("vendor_name", "storage_protocol"):      # what a pool says of its backend
+        if facts.volume_backend.get(name):
+            conf["volume"][name] = str(facts.volume_backend[name])
     conf["volume-feature-enabled"] = {name: _flag(value)
                                       for name, value in VOLUME_FEATURES.items()}
     conf["volume-feature-enabled"]["api_extensions"] = ",".join(facts.volume_extensions)

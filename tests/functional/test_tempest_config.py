@@ -67,6 +67,7 @@ def test_the_config_describes_the_cloud(cloud: Cloud, tmp_path: Path) -> None:
     assert conf["compute"]["max_microversion"] == "2.96"
     assert conf["placement"]["max_microversion"] == "1.39"
     assert conf["volume"]["max_microversion"].startswith("3.")
+    assert conf["volume"]["vendor_name"] == "ownstack"
     assert conf["identity"]["uri_v3"] == cloud.auth_url
     for service in ("glance", "nova", "neutron", "cinder"):
         assert conf["service_available"][service] == "true", service

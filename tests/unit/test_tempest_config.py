@@ -42,6 +42,7 @@ def _facts(**changes: object) -> object:
         "volume_max_microversion": "3.71", "placement_max_microversion": "1.39",
         "network_extensions": ["external-net", "port-security", "router"],
         "volume_extensions": ["os-quota-sets", "qos-specs"],
+        "volume_backend": {"vendor_name": "ownstack", "storage_protocol": "file"},
     }
     values.update(changes)
     return tool.CloudFacts(**values)
@@ -110,6 +111,8 @@ def test_render_describes_the_cloud() -> None:
     assert conf["network-feature-enabled"]["port_security"] == "true"
     assert conf["volume-feature-enabled"]["api_extensions"] == "os-quota-sets,qos-specs"
     assert conf["volume-feature-enabled"]["backup"] == "false"
+    assert (conf["volume"]["vendor_name"], conf["volume"]["storage_protocol"]) == (
+        "ownstack", "file")
     # What ownstack does not have is off, so Tempest skips it rather than fails.
     for feature in ("resize", "live_migration", "spice_console", "vnc_console", "rescue"):
         assert conf["compute-feature-enabled"][feature] == "false", feature

@@ -563,6 +563,7 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("DELETE", "/os-quota-sets/{target_project_id}"): ADMIN,
               ("GET", "/os-quota-sets/{target_project_id}/defaults"): "ooo/odd",
               ("GET", "/os-services"): ADMIN,
+              ("GET", "/scheduler-stats/get_pools"): ADMIN,
               ("PUT", "/os-services/{action}"): ADMIN,
           })}
 

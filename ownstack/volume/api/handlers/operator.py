@@ -1,4 +1,5 @@
-"""The operator's view: ``/os-quota-sets`` (a project's limits and usage; the admin
+"""The operator's view: ``/scheduler-stats/get_pools`` (each volume service's one pool and
+what it reported), ``/os-quota-sets`` (a project's limits and usage; the admin
 changes them) and ``/os-services`` (the volume agents; the admin disables one)."""
 
 from __future__ import annotations
@@ -81,6 +82,34 @@ def _service(req: Req, row: VolumeService, version: Version) -> dict[str, Any]:
     body_["active_backend_id"] = None
     body_["frozen"] = False
     return body_
+
+
+# What a pool's capabilities say of ownstack's backends, beside what each agent reports.
+VENDOR_NAME = "ownstack"
+
+
+async def list_pools(req: Req) -> Response:
+    """Cinder's ``get_pools``: one pool per volume service (ownstack's backends have one
+    each, named as the backend), with ``detail`` the capabilities it last reported."""
+    req.svc.enforce(req.ctx, "scheduler_extension:scheduler_stats:get_pools")
+    detail = query_flag(req, "detail")
+    async with req.svc.read() as db:
+        rows = await services.list_services(db)
+    pools = []
+    for row in rows:
+        pool: dict[str, Any] = {
+            "name": f"{services.display_host(row.host, row.backend)}#{row.backend}"}
+        if detail:
+            reported = row.capabilities
+            pool["capabilities"] = {
+                "volume_backend_name": row.backend, "vendor_name": VENDOR_NAME,
+                "storage_protocol": row.backend, "driver_version": "1.0",
+                "total_capacity_gb": reported.get("total_gb", 0),
+                "free_capacity_gb": reported.get("free_gb", 0),
+                "reserved_percentage": 0, "QoS_support": False,
+                "timestamp": timestamp(row.last_seen)}
+        pools.append(pool)
+    return json_response({"pools": pools})
 
 
 async def list_services(req: Req) -> Response:
