@@ -60,6 +60,8 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume_extension:volume_host_attribute": ADMIN,
     "volume_extension:volume_mig_status_attribute": ADMIN,
     "volume_extension:volume_image_metadata:show": READER,
+    "volume_extension:volume_image_metadata:set": MEMBER,
+    "volume_extension:volume_image_metadata:remove": MEMBER,
     "volume:get_all_tenants": ADMIN,
     # Snapshots.
     "volume:create_snapshot": MEMBER,
