@@ -8,7 +8,16 @@ STATE_DIR  ?= /var/lib/ownstack
 # Databases the functional suite runs against (all three on CI).
 TEST_DATABASES ?= sqlite,postgresql+rabbitmq,mariadb
 
-.PHONY: up down status reset test lint typecheck unit functional e2e bench deps venv clean
+# Tempest, pinned, in a virtualenv of its own (its oslo pins stay out of .venv).
+TEMPEST_VERSION     := 47.0.0
+TEMPEST_VENV        := .venv-tempest
+TEMPEST_STAMP       := $(TEMPEST_VENV)/.installed-$(TEMPEST_VERSION)
+TEMPEST_WORKSPACE   ?= $(STATE_DIR)/tempest
+TEMPEST_SERVICES    ?= identity image network volume compute
+TEMPEST_CONCURRENCY ?= 2
+
+.PHONY: up down status reset test lint typecheck unit functional e2e bench deps venv clean \
+	tempest
 
 deps:
 	@tools/install-system-deps.sh
@@ -44,7 +53,7 @@ lint: venv
 	$(BIN)/lint-imports --no-cache
 
 typecheck: venv
-	$(BIN)/mypy ownstack
+	$(BIN)/mypy ownstack tools/tempest_config.py
 
 unit: venv
 	$(BIN)/pytest -q tests/unit tests/api
@@ -67,5 +76,30 @@ bench: venv
 	$(BIN)/python bench/bench_qemu.py
 	$(BIN)/python bench/bench_startup.py
 
+$(TEMPEST_STAMP):
+	@test -x $(TEMPEST_VENV)/bin/python || $(PYTHON) -m venv $(TEMPEST_VENV)
+	@echo "installing tempest $(TEMPEST_VERSION) into $(TEMPEST_VENV) (log: $(TEMPEST_VENV)/pip.log)"
+	@$(TEMPEST_VENV)/bin/pip install 'tempest==$(TEMPEST_VERSION)' > $(TEMPEST_VENV)/pip.log 2>&1 \
+		|| { cat $(TEMPEST_VENV)/pip.log; exit 1; }
+	@touch $@
+
+# Tempest's API tests against the running cloud of STATE_DIR (or the OS_* variables of an
+# openrc), one service at a time; tools/tempest_config.py writes tempest.conf from what
+# the cloud has. Each service's log: $(TEMPEST_WORKSPACE)/logs/<service>.txt.
+tempest: venv $(TEMPEST_STAMP)
+	@test -d $(TEMPEST_WORKSPACE)/etc || $(TEMPEST_VENV)/bin/tempest init --name ownstack \
+		--workspace-path $(TEMPEST_WORKSPACE)/workspace.yaml $(TEMPEST_WORKSPACE) > /dev/null
+	@$(BIN)/python tools/tempest_config.py --state-dir $(STATE_DIR) \
+		--output $(TEMPEST_WORKSPACE)/etc/tempest.conf
+	@status=0; tempest="$$(pwd)/$(TEMPEST_VENV)/bin/tempest"; \
+	for service in $(TEMPEST_SERVICES); do \
+		log=$(TEMPEST_WORKSPACE)/logs/$$service.txt; started=$$(date +%s); \
+		(cd $(TEMPEST_WORKSPACE) && "$$tempest" run --concurrency $(TEMPEST_CONCURRENCY) \
+			--regex "^tempest\.api\.$$service\.") > $$log 2>&1 || status=1; \
+		printf '%-9s %s in %ss (%s)\n' $$service \
+			"$$(grep -E '^ - (Passed|Skipped|Failed):' $$log | tr -d ' -' | tr '\n' ' ')" \
+			$$(( $$(date +%s) - started )) $$log; \
+	done; exit $$status
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TEMPEST_VENV) .mypy_cache .ruff_cache .pytest_cache

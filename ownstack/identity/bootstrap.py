@@ -1,5 +1,5 @@
-"""Idempotent bootstrap: the default domain, admin project and user, the three default
-roles with their implications, the services' own user, the region, and the catalog entries
+"""Idempotent bootstrap: the default domain, admin project and user, the default roles
+with their implications, the services' own user, the region, and the catalog entries
 of every service."""
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 # admin implies member implies reader, as Keystone's bootstrap sets them up.
 DEFAULT_ROLES = ("admin", "member", "reader")
+# Keystone's bootstrap (2024.1) also makes ``manager`` and ``service``, which clients such
+# as Tempest expect to find (its dynamic credentials ask for them by name). No policy of
+# ownstack names them yet, so they stand apart: manager does not sit between admin and
+# member as in Keystone, which would change every admin token's role list.
+STANDALONE_ROLES = ("manager", "service")
 
 
 async def bootstrap(svc: IdentityState, *, admin_password: str,
@@ -34,6 +39,8 @@ async def bootstrap(svc: IdentityState, *, admin_password: str,
         default_roles = {name: await roles.ensure_role(db, name) for name in DEFAULT_ROLES}
         for prior, implied in itertools.pairwise(DEFAULT_ROLES):
             await roles.ensure_rule(db, default_roles[prior], default_roles[implied])
+        for name in STANDALONE_ROLES:
+            await roles.ensure_role(db, name)
         admin_role = default_roles["admin"].id
         admin_id = await _admin_of_project(svc, db, "admin", admin_password, "admin",
                                            "Bootstrap project for the cloud admin", admin_role)

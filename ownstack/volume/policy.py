@@ -60,6 +60,8 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume_extension:volume_host_attribute": ADMIN,
     "volume_extension:volume_mig_status_attribute": ADMIN,
     "volume_extension:volume_image_metadata:show": READER,
+    "volume_extension:volume_image_metadata:set": MEMBER,
+    "volume_extension:volume_image_metadata:remove": MEMBER,
     "volume:get_all_tenants": ADMIN,
     # Snapshots.
     "volume:create_snapshot": MEMBER,
@@ -111,6 +113,7 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume_extension:quotas:delete": ADMIN,
     "volume_extension:services:index": ADMIN,
     "volume_extension:services:update": ADMIN,
+    "scheduler_extension:scheduler_stats:get_pools": ADMIN,
     "volume_extension:availability_zone_list": ANY,
     "limits_extension:used_limits": ANY,
     "volume:get_resource_filters": ANY,

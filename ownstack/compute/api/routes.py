@@ -45,6 +45,7 @@ _SERVER = f"{_V}/servers/{{server_id}}"
 ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     "/": {"GET": versions.list_versions},
     _V: {"GET": versions.show_version},
+    "/v2": {"GET": versions.show_legacy_version},
     f"{_V}/flavors": {"GET": flavors.list_flavors, "POST": flavors.create_flavor},
     f"{_V}/flavors/detail": {"GET": flavors.list_flavors_detail},
     _FLAVOR: {"GET": flavors.show_flavor, "PUT": flavors.update_flavor,
@@ -137,6 +138,10 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     f"{_V}/os-hypervisors/statistics": {"GET": hypervisors.hypervisor_statistics},
     f"{_V}/os-hypervisors/{{hypervisor_id}}": {"GET": hypervisors.show_hypervisor},
     f"{_V}/os-migrations": {"GET": migrations.list_migrations},
+    f"{_V}/os-hypervisors/{{hypervisor_hostname_pattern}}/search": {
+        "GET": hypervisors.search_hypervisors},
+    f"{_V}/os-hypervisors/{{hypervisor_hostname_pattern}}/servers": {
+        "GET": hypervisors.hypervisor_servers},
     f"{_V}/os-services": {"GET": services.list_services},
     f"{_V}/os-services/{{service_id}}": {"PUT": services.update_service,
                                          "DELETE": services.delete_service},

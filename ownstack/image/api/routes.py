@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from ownstack.common.api.routing import RouteTable
-from ownstack.image.api.handlers import data, images, members, schemas, tags, versions
+from ownstack.image.api.handlers import (
+    data,
+    discovery,
+    images,
+    members,
+    schemas,
+    tags,
+    tasks,
+    versions,
+)
 
 ROUTES: RouteTable = {
     "/": {"GET": versions.list_versions},
@@ -16,12 +25,15 @@ ROUTES: RouteTable = {
     "/v2/images/{image_id}/actions/deactivate": {"POST": images.deactivate_image},
     "/v2/images/{image_id}/actions/reactivate": {"POST": images.reactivate_image},
     "/v2/images/{image_id}/file": {"PUT": data.upload_image, "GET": data.download_image},
+    "/v2/images/{image_id}/tasks": {"GET": tasks.list_image_tasks},
     "/v2/images/{image_id}/tags/{tag}": {"PUT": tags.add_tag, "DELETE": tags.delete_tag},
     "/v2/images/{image_id}/members": {"GET": members.list_members,
                                       "POST": members.create_member},
     "/v2/images/{image_id}/members/{member_id}": {"GET": members.show_member,
                                                   "PUT": members.update_member,
                                                   "DELETE": members.delete_member},
+
+    "/v2/info/import": {"GET": discovery.import_info},
 
     "/v2/schemas/image": {"GET": schemas.image_schema},
     "/v2/schemas/images": {"GET": schemas.images_schema},

@@ -149,6 +149,17 @@ async def delete_floating_ip(db: AsyncSession, row: FloatingIP, revision: int | 
     await routers.delete_service_port(db, port_id)
 
 
+async def delete_unassociated_on(db: AsyncSession, network_id: str) -> None:
+    """Delete the floating IPs of external network ``network_id`` that map nowhere, as
+    Neutron does when the network is deleted; an associated one keeps its port, so the
+    network stays in use."""
+    rows = (await db.execute(sa.select(FloatingIP).where(
+        FloatingIP.floating_network_id == network_id,
+        FloatingIP.fixed_port_id.is_(None)))).scalars().all()
+    for row in rows:
+        await delete_floating_ip(db, row, None)
+
+
 def _disassociate(row: FloatingIP) -> None:
     row.fixed_port_id = None
     row.fixed_ip_address = None

@@ -245,18 +245,35 @@ async def _check_gateway_free(db: AsyncSession, row: Subnet) -> None:
 
 
 async def delete_subnet(db: AsyncSession, row: Subnet, network: Network,
-                        revision: int | None) -> None:
+                        revision: int | None) -> list[Port]:
     """Delete ``row`` unless a port other than the service's own has an address on it
-    (409 ``SubnetInUse``); the service's ports (DHCP) lose theirs."""
+    (409 ``SubnetInUse``); the service's ports (DHCP) lose theirs. On an IPv6 subnet whose
+    addresses are automatic (SLAAC, DHCPv6-stateless) only a router's interface holds it:
+    the other ports lose their address, as in Neutron. The ports that lost one are
+    returned, for the agents."""
     check_revision(row, revision)
-    in_use = await db.scalar(sa.select(IpAllocation.port_id).join(
+    holders = sa.select(IpAllocation.port_id).join(
         Port, Port.id == IpAllocation.port_id).where(
-        IpAllocation.subnet_id == row.id, Port.device_owner.not_in(SERVICE_OWNERS)).limit(1))
+        IpAllocation.subnet_id == row.id, Port.device_owner.not_in(SERVICE_OWNERS))
+    automatic = row.ip_version == 6 and ipam.is_auto_address_subnet(row.ipv6_ra_mode,
+                                                                   row.ipv6_address_mode)
+    if automatic:
+        holders = holders.where(Port.device_owner.in_(ipam.ROUTER_INTERFACE_OWNERS))
+    in_use = await db.scalar(holders.limit(1))
     if in_use is not None:
         raise InUse("subnet", f"Unable to complete operation on subnet {row.id}: One or more "
                     "ports have an IP allocation from this subnet.")
+    losers: list[Port] = []
+    if automatic:
+        losers = list((await db.execute(sa.select(Port).join(
+            IpAllocation, IpAllocation.port_id == Port.id).where(
+            IpAllocation.subnet_id == row.id, Port.device_owner.not_in(SERVICE_OWNERS))
+            )).scalars().unique().all())
     await db.execute(sa.delete(IpAllocation).where(IpAllocation.subnet_id == row.id))
+    for port in losers:
+        touch(port)
     await drop_tags(db, [row.id])
     await db.delete(row)
     touch(network)
     await db.flush()
+    return losers

@@ -100,6 +100,7 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
         "/os-quota-sets/{target_project_id}/defaults": {
             "GET": operator.show_quota_defaults},
         "/os-services": {"GET": operator.list_services},
+        "/scheduler-stats/get_pools": {"GET": operator.list_pools},
         "/os-services/{action}": {"PUT": operator.update_service},
     }),
 })

@@ -180,3 +180,28 @@ async def test_the_fake_node_is_a_hypervisor(compute: CloudClient) -> None:
     assert node["vcpus"] == compute.svc.config.compute.fake_vcpus
     # The conductor reports the configured reserved memory into Placement.
     assert node["memory_mb_used"] == compute.svc.config.compute.reserved_host_memory_mb
+
+
+async def test_search_and_servers_before_253(cloud: CloudClient) -> None:
+    # The routes Tempest's HypervisorAdminUnderV252Test uses, gone from 2.53 (the list's
+    # hypervisor_hostname_pattern and with_servers instead).
+    await add_host(cloud, "rack3-a")
+    service, _ = await add_host(cloud, "rack3-b")
+    await add_node(cloud, service, name="rack4-a")
+    vm = await add_instance(cloud, host="rack3-a", name="db")
+    r = await cloud.call("GET", "/v2.1/os-hypervisors/rack3/search", expect=200)
+    found = r.json()["hypervisors"]
+    assert [h["hypervisor_hostname"] for h in found] == ["rack3-a", "rack3-b"]
+    assert all(set(h) == BRIEF and isinstance(h["id"], int) for h in found)
+    r = await cloud.call("GET", "/v2.1/os-hypervisors/rack3/servers", expect=200)
+    by_name = {h["hypervisor_hostname"]: h for h in r.json()["hypervisors"]}
+    assert by_name["rack3-a"]["servers"] == [{"name": "db", "uuid": vm.uuid}]
+    assert "servers" not in by_name["rack3-b"]
+    for route in ("search", "servers"):
+        r = await cloud.call("GET", f"/v2.1/os-hypervisors/nowhere/{route}", expect=404)
+        assert "nowhere" in r.json()["itemNotFound"]["message"]
+        await cloud.call("GET", f"/v2.1/os-hypervisors/rack3/{route}", expect=404,
+                         headers=version("2.53"))
+        _, token = await cloud.project_user_token("member")
+        await cloud.call("GET", f"/v2.1/os-hypervisors/rack3/{route}", token=token,
+                         expect=403)

@@ -104,7 +104,33 @@ async def test_security_group_proxy_errors(compute: CloudClient) -> None:
     await _call(compute, who, "POST", RULES, 404, json={"security_group_rule": {
         "parent_group_id": missing, "ip_protocol": "tcp", "from_port": 1, "to_port": 2}})
     await rule(200, ip_protocol="udp", from_port=53, to_port=53)
-    await rule(403, ip_protocol="udp", from_port=53, to_port=53)     # a duplicate
+    # A duplicate is Nova's own 400 (Tempest's test_create_security_group_rule_duplicate).
+    assert await rule(400, ip_protocol="udp", from_port=53, to_port=53) == \
+        f"This rule already exists in group {group['id']}"
+    # A group id that is no UUID is a 400, as Nova's validate_id with Neutron.
+    for path, method, payload in (
+            (RULES, "POST", {"security_group_rule": {
+                "parent_group_id": "not-a-uuid", "ip_protocol": "tcp", "from_port": 1,
+                "to_port": 2}}),
+            (RULES, "POST", {"security_group_rule": {
+                "parent_group_id": group["id"], "group_id": "not-a-uuid",
+                "ip_protocol": "tcp", "from_port": 1, "to_port": 2}}),
+            (f"{SGS}/not-a-uuid", "GET", None)):
+        r = await _call(compute, who, method, path, 400, json=payload)
+        assert fault(r, "badRequest") == "Security group id should be uuid"
+    # A cidr is kept as sent, host bits and all, as Nova passes it to Neutron.
+    r = await _call(compute, who, "POST", RULES, 200, json={"security_group_rule": {
+        "parent_group_id": group["id"], "ip_protocol": "tcp", "from_port": 80,
+        "to_port": 80, "cidr": "10.2.3.124/24"}})
+    assert r.json()["security_group_rule"]["ip_range"] == {"cidr": "10.2.3.124/24"}
+    # A name is checked stripped but kept as sent (Tempest's
+    # test_security_group_create_get_delete).
+    r = await _call(compute, who, "POST", SGS, 200,
+                    json={"security_group": {"name": " spaced name ", "description": "d"}})
+    spaced = r.json()["security_group"]
+    assert spaced["name"] == " spaced name "
+    r = await _call(compute, who, "GET", f"{SGS}/{spaced['id']}", 200)
+    assert r.json()["security_group"] == spaced
     r = await _call(compute, who, "POST", SGS, 400,
                     json={"security_group": {"name": "x"}})
     assert fault(r, "badRequest") == "Security group description is not a string or unicode"
@@ -179,3 +205,17 @@ async def test_floating_ips_through_the_proxy_and_the_actions(compute: CloudClie
     await _call(compute, who, "DELETE", f"{FIPS}/{fip['id']}", 202)
     r = await _call(compute, who, "GET", f"{FIPS}/{fip['id']}", 404)
     assert fault(r, "itemNotFound") == f"Floating IP not found for ID {fip['id']}"
+
+
+async def test_all_tenants_lists_every_projects_groups_for_an_admin(compute: CloudClient
+                                                                    ) -> None:
+    # As Tempest's test_list_security_groups_list_all_tenants_filter checks.
+    alice, bob = await _project(compute), await _project(compute)
+    mine, theirs = await _sg(compute, alice, "a-web"), await _sg(compute, bob, "b-web")
+    r = await compute.call("GET", f"{SGS}?all_tenants=true", expect=200, headers=V)
+    assert {mine["id"], theirs["id"]} <= {g["id"] for g in r.json()["security_groups"]}
+    r = await compute.call("GET", SGS, expect=200, headers=V)
+    assert not {mine["id"], theirs["id"]} & {g["id"] for g in r.json()["security_groups"]}
+    r = await _call(compute, alice, "GET", f"{SGS}?all_tenants=true", 200)
+    ids = {g["id"] for g in r.json()["security_groups"]}
+    assert mine["id"] in ids and theirs["id"] not in ids

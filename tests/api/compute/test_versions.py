@@ -71,3 +71,16 @@ async def test_errors_use_novas_fault_names(compute: ServiceClient) -> None:
     assert r.headers["Allow"] == "GET, HEAD, POST"
     r = await compute.http.get("/v2.1/flavors")
     assert r.status_code == 401 and r.json()["error"]["code"] == 401
+
+
+async def test_every_root_link_leads_to_its_document(compute: ServiceClient) -> None:
+    # Tempest's test_get_version_details follows each self link of the root.
+    for listed in (await compute.http.get("/")).json()["versions"]:
+        [link] = [x for x in listed["links"] if x["rel"] == "self"]
+        r = await compute.http.get(link["href"].replace("http://compute.test", ""))
+        assert r.status_code == 200, link
+        document = r.json()["version"]
+        assert document["id"] == listed["id"]
+        assert [x for x in document["links"] if x["rel"] == "self"] == [link]
+    # The legacy endpoint's document only: its API is v2.1's.
+    assert (await compute.http.get("/v2/servers")).status_code in (401, 404)

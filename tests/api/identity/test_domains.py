@@ -103,3 +103,13 @@ async def test_delete_cascades_to_everything_in_the_domain(identity: IdentityCli
     # The names can be used again.
     again = await _domain(identity, name=domain["name"])
     await _post(identity, "project", {"name": "parent", "domain_id": again["id"]})
+
+
+async def test_name_over_64_characters_is_refused(identity: IdentityClient) -> None:
+    # Keystone's limit, as Tempest's test_create_domain_with_name_length_over_64 checks.
+    r = await identity.call("POST", "/v3/domains", expect=400,
+                            json={"domain": {"name": "a" * 65}})
+    assert r.json()["error"]["code"] == 400
+    domain = await _domain(identity, name="b" * 64)
+    await identity.call("PATCH", f"/v3/domains/{domain['id']}", expect=400,
+                        json={"domain": {"name": "c" * 65}})

@@ -334,3 +334,12 @@ async def test_tag_filters(identity: IdentityClient) -> None:
     assert await ids(**{"tags-any": "b,c"}) == {ab["id"], c["id"]}
     assert await ids(**{"not-tags": "a,b"}) == {a["id"], c["id"]}
     assert await ids(**{"not-tags-any": "b,c"}) == {a["id"]}
+
+
+async def test_name_over_64_characters_is_refused(identity: IdentityClient) -> None:
+    # Keystone's limit, as Tempest's test_create_projects_name_length_over_64 checks.
+    body = await _create(identity, expect=400, name="a" * 65)
+    assert body["error"]["code"] == 400
+    project = await _create(identity, name=unique("p").ljust(64, "x"))
+    await identity.call("PATCH", f"/v3/projects/{project['id']}", expect=400,
+                        json={"project": {"name": "c" * 65}})

@@ -241,3 +241,14 @@ async def test_implied_roles_show_up_in_tokens(identity: IdentityClient) -> None
     r = await subject(identity, token)
     assert {x["name"] for x in r.json()["token"]["roles"]} == {
         operator["name"], "member", "reader"}
+
+
+async def test_bootstrap_makes_keystones_default_roles(identity: IdentityClient) -> None:
+    # Keystone's bootstrap makes admin, manager, member, reader and service; Tempest's
+    # dynamic credentials look manager and service up by name.
+    r = await identity.call("GET", "/v3/roles", expect=200)
+    names = {role["name"] for role in r.json()["roles"]}
+    assert {"admin", "manager", "member", "reader", "service"} <= names
+    manager = await identity.role_id("manager")
+    r = await identity.call("GET", f"/v3/roles/{manager}/implies", expect=200)
+    assert r.json()["role_inference"]["implies"] == []

@@ -183,9 +183,9 @@ async def test_refusals(network: ServiceClient) -> None:
     await fip(network, token, full)
     r = await fip(network, token, full, 409)
     assert error_type(r) == "IpAddressGenerationFailure"
-    # An external network that only floating IPs use cannot be deleted.
-    r = await network.call("DELETE", f"/v2.0/networks/{full}", expect=409)
-    assert error_type(r) == "NetworkInUse"
+    # An external network that only unassociated floating IPs use is deleted with them,
+    # as in Neutron (test_deleting_the_external_network_deletes_its_unassociated_...).
+    await network.call("DELETE", f"/v2.0/networks/{full}", expect=204)
     # An unknown field.
     r = await fip(network, token, public, 400, bogus=1)
 
@@ -312,3 +312,28 @@ async def test_concurrent_associations_to_one_fixed_ip_one_wins(network: Service
     r = await network.call("GET", FIPS, token=token, params={"port_id": target["id"]},
                            expect=200)
     assert len(r.json()["floatingips"]) == 1
+
+
+async def test_deleting_the_external_network_deletes_its_unassociated_floating_ips(
+        network: ServiceClient) -> None:
+    # As Neutron does (Tempest's test_delete_external_networks_with_floating_ip); an
+    # associated floating IP keeps the network in use.
+    _, token = await network.project_user_token()
+    public, public_subnet = await external_network(network)
+    net_id, _, router_id = await routed(network, token, public)
+    vm_port = await port(network, token, net_id)
+    loose = await fip(network, token, public)
+    bound = await fip(network, token, public, port_id=vm_port["id"])
+    r = await network.call("DELETE", f"/v2.0/networks/{public}", expect=409)
+    assert error_type(r) == "NetworkInUse"
+    r = await network.call("GET", FIPS, params={"floating_network_id": public}, expect=200)
+    assert {f["id"] for f in r.json()["floatingips"]} == {loose["id"], bound["id"]}
+    await network.call("DELETE", f"{FIPS}/{bound['id']}", expect=204)
+    await network.call("PUT", f"/v2.0/routers/{router_id}", token=token, expect=200,
+                       json={"router": {"external_gateway_info": {}}})
+    await network.call("DELETE", f"/v2.0/networks/{public}", expect=204)
+    r = await network.call("GET", FIPS, expect=200)
+    assert loose["id"] not in {f["id"] for f in r.json()["floatingips"]}
+    r = await network.call("GET", "/v2.0/ports", params={"device_id": loose["id"]}, expect=200)
+    assert r.json()["ports"] == []
+    await network.call("GET", f"/v2.0/subnets/{public_subnet}", expect=404)

@@ -282,3 +282,23 @@ async def test_availability_zones(network: ServiceClient) -> None:
     r = await network.call("GET", "/v2.0/availability_zones", token=token,
                            params={"color": "red"}, expect=400)
     assert error_type(r) == "BadRequest"
+
+
+async def test_bulk_create_is_all_or_nothing(network: ServiceClient) -> None:
+    # Neutron's bulk create, as Tempest's test_bulk_create_delete_network sends it.
+    _, token = await network.project_user_token()
+    r = await network.call("POST", NET, token=token, expect=201,
+                           json={"networks": [{"name": "bulk-a"}, {"name": "bulk-b"}]})
+    made = r.json()["networks"]
+    assert [n["name"] for n in made] == ["bulk-a", "bulk-b"]
+    assert all(n["status"] == "ACTIVE" and n["subnets"] == [] for n in made)
+    # A member may not make a shared network: the whole batch is refused, none is made.
+    r = await network.call("POST", NET, token=token,
+                           json={"networks": [{"name": "bulk-c"}, {"shared": True}]})
+    assert r.status_code == 403, r.text
+    r = await network.call("GET", NET, token=token, expect=200)
+    assert sorted(n["name"] for n in r.json()["networks"]) == ["bulk-a", "bulk-b"]
+    for body in ({"networks": []}, {"network": {}, "networks": [{}]},
+                 {"networks": [{"color": "red"}]}, {"networks": {"name": "x"}}):
+        r = await network.call("POST", NET, token=token, json=body, expect=400)
+        assert error_type(r) == "HTTPBadRequest", body

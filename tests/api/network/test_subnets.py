@@ -341,3 +341,39 @@ async def test_tags(network: ServiceClient) -> None:
     assert r.json()["subnet"]["tags"] == ["x", "y"]
     _, other = await network.project_user_token()
     await network.call("GET", f"{SUB}/{red['id']}/tags", token=other, expect=404)
+
+
+async def test_deleting_an_automatic_ipv6_subnet_takes_its_addresses_from_ports(
+        network: ServiceClient) -> None:
+    # As Neutron does (Tempest's test_create_delete_slaac_subnet_with_ports): a SLAAC or
+    # DHCPv6-stateless subnet goes even while ports hold addresses on it; a router's
+    # interface keeps it, and a stateful or IPv4 subnet stays in use.
+    _, token = await network.project_user_token()
+    net = await _net(network, token)
+    v4 = await _subnet(network, token, net, "10.9.0.0/24")
+    for mode, cidr in (("slaac", "fd00:31::/64"), ("dhcpv6-stateless", "fd00:32::/64")):
+        auto = await _subnet(network, token, net, cidr, ipv6_ra_mode=mode,
+                             ipv6_address_mode=mode)
+        port = await make(network, "port", token, network_id=net["id"])
+        assert {ip["subnet_id"] for ip in port["fixed_ips"]} >= {v4["id"], auto["id"]}
+        await network.call("DELETE", f"{SUB}/{auto['id']}", token=token, expect=204)
+        r = await network.call("GET", f"/v2.0/ports/{port['id']}", token=token, expect=200)
+        assert [ip["subnet_id"] for ip in r.json()["port"]["fixed_ips"]] == [v4["id"]]
+        assert r.json()["port"]["revision_number"] > port["revision_number"]
+    r = await network.call("DELETE", f"{SUB}/{v4['id']}", token=token, expect=409)
+    assert error_type(r) == "SubnetInUse"
+    stateful = await _subnet(network, token, net, "fd00:33::/64",
+                             ipv6_address_mode="dhcpv6-stateful")
+    await make(network, "port", token, network_id=net["id"],
+               fixed_ips=[{"subnet_id": stateful["id"]}])
+    r = await network.call("DELETE", f"{SUB}/{stateful['id']}", token=token, expect=409)
+    assert error_type(r) == "SubnetInUse"
+    # A router's interface on the automatic subnet keeps it.
+    auto = await _subnet(network, token, net, "fd00:34::/64", ipv6_ra_mode="slaac",
+                         ipv6_address_mode="slaac")
+    made = await network.call("POST", "/v2.0/routers", token=token, expect=201,
+                              json={"router": {"name": "r"}})
+    await network.call("PUT", f"/v2.0/routers/{made.json()['router']['id']}/add_router_interface",
+                       token=token, expect=200, json={"subnet_id": auto["id"]})
+    r = await network.call("DELETE", f"{SUB}/{auto['id']}", token=token, expect=409)
+    assert error_type(r) == "SubnetInUse"

@@ -201,3 +201,32 @@ async def test_reset_attach_status_drops_attachments(vc: VolumeCloud) -> None:
     shown = (await vc.call("GET", f"/v3/volumes/{volume['id']}", expect=200)).json()["volume"]
     assert (shown["status"], shown["attachments"]) == ("available", [])
     await vc.call("DELETE", f"/v3/volumes/{volume['id']}", expect=202)
+
+
+async def test_image_metadata_set_show_unset(vc: VolumeCloud) -> None:
+    # Cinder's image-metadata actions (Tempest's test_update_show_delete_image_metadata):
+    # set merges and answers the whole, unset of a missing key is a 404.
+    caller = await vc.caller()
+    volume = await vc.volume(caller.token, size=1)
+    r = await vc.action(volume["id"], {"os-set_image_metadata": {"metadata": {
+        "image_id": "5137a025", "os_distro": "debian"}}}, token=caller.token, expect=200)
+    assert r.json() == {"metadata": {"image_id": "5137a025", "os_distro": "debian"}}
+    r = await vc.action(volume["id"], {"os-set_image_metadata": {"metadata": {
+        "os_distro": "ubuntu"}}}, token=caller.token, expect=200)
+    assert r.json()["metadata"] == {"image_id": "5137a025", "os_distro": "ubuntu"}
+    shown = (await vc.call("GET", f"/v3/volumes/{volume['id']}", token=caller.token,
+                           expect=200)).json()["volume"]
+    assert shown["volume_image_metadata"] == {"image_id": "5137a025", "os_distro": "ubuntu"}
+    await vc.action(volume["id"], {"os-unset_image_metadata": {"key": "image_id"}},
+                    token=caller.token, expect=200)
+    r = await vc.action(volume["id"], {"os-unset_image_metadata": {"key": "image_id"}},
+                        token=caller.token, expect=404)
+    assert "image_id" in fault(r)[1]
+    r = await vc.action(volume["id"], {"os-show_image_metadata": None}, token=caller.token,
+                        expect=200)
+    assert r.json() == {"metadata": {"os_distro": "ubuntu"}}
+    for bad in ({"os-set_image_metadata": {}}, {"os-set_image_metadata": {"metadata": 1}},
+                {"os-unset_image_metadata": {"key": ""}}):
+        await vc.action(volume["id"], bad, token=caller.token, expect=400)
+    await vc.action(volume["id"], {"os-set_image_metadata": {"metadata": {"a": "b"}}},
+                    token=(await vc.caller()).token, expect=404)      # another project

@@ -26,7 +26,8 @@ async def test_quota_sets(vc: VolumeCloud) -> None:
     r = await vc.call("GET", path, token=caller.token, expect=200)
     assert r.json()["quota_set"] == {"id": caller.project_id, "volumes": 1000,
                                      "snapshots": 1000, "gigabytes": 100000,
-                                     "per_volume_gigabytes": -1}
+                                     "per_volume_gigabytes": -1, "backups": 10,
+                                     "backup_gigabytes": 1000, "groups": 10}
     await vc.call("PUT", path, token=caller.token, expect=403,
                   json={"quota_set": {"volumes": 5}})
     r = await vc.call("PUT", path, expect=200, json={"quota_set": {
@@ -55,9 +56,18 @@ async def test_quota_sets(vc: VolumeCloud) -> None:
                                                 "allocated": 0}
     r = await vc.call("PUT", path, expect=400, json={"quota_set": {"volumes": 1}})
     assert "already used" in fault(r)[1]
-    for body in ({"quota_set": {"volumes": -2}}, {"quota_set": {"backups": 1}},
+    for body in ({"quota_set": {"volumes": -2}}, {"quota_set": {"backups": -3}},
+                 {"quota_set": {"replicas": 1}},
                  {"quota_set": {}}, {"quota_set": {"volumes": "many"}}):
         await vc.call("PUT", path, expect=400, json=body)
+    # Cinder's backup and group quotas are kept and shown (Tempest's quota tests set
+    # them); ownstack has neither yet, so nothing is ever in use against them.
+    r = await vc.call("PUT", path, expect=200, json={"quota_set": {
+        "backups": 7, "backup_gigabytes": 70, "groups": 0}})
+    assert (r.json()["quota_set"]["backups"], r.json()["quota_set"]["groups"]) == (7, 0)
+    r = await vc.call("GET", f"{path}?usage=True", token=caller.token, expect=200)
+    assert r.json()["quota_set"]["backups"] == {"limit": 7, "in_use": 0, "reserved": 0,
+                                                "allocated": 0}
     r = await vc.call("GET", f"{path}/defaults", token=caller.token, expect=200)
     assert r.json()["quota_set"]["volumes"] == 1000
     await vc.call("DELETE", path, expect=200)
@@ -83,6 +93,10 @@ async def test_limits(vc: VolumeCloud) -> None:
     absolute = r.json()["limits"]["absolute"]
     assert (absolute["totalVolumesUsed"], absolute["totalGigabytesUsed"],
             absolute["maxTotalVolumes"]) == (1, 2, 1000)
+    # Cinder's backup limits are there too (Tempest's limits schema needs them).
+    assert (absolute["maxTotalBackups"], absolute["maxTotalBackupGigabytes"],
+            absolute["totalBackupsUsed"], absolute["totalBackupGigabytesUsed"]) == \
+        (10, 1000, 0, 0)
     r = await vc.call("GET", f"/v3/limits?project_id={caller.project_id}", expect=200)
     assert r.json()["limits"]["absolute"]["totalVolumesUsed"] == 1
     await vc.call("GET", "/v3/limits?project_id=x", token=caller.token, expect=400)
@@ -101,12 +115,21 @@ async def test_services_and_zones(vc: VolumeCloud) -> None:
     r = await vc.call("PUT", "/v3/os-services/disable-log-reason", expect=200, json={
         "host": "test-node@fake", "binary": "cinder-volume", "disabled_reason": "maint"})
     assert r.json()["disabled"] is True
+    assert (r.json()["service"], r.json()["disabled_reason"]) == ("cinder-volume", "maint")
+    # A reason is what disable-log-reason is for (Tempest's ..._with_no_reason).
+    for reason in (None, "", "  "):
+        await vc.call("PUT", "/v3/os-services/disable-log-reason", expect=400, json={
+            "host": "test-node@fake", "binary": "cinder-volume", "disabled_reason": reason})
     r = await vc.call("POST", "/v3/volumes", expect=202, json={"volume": {"size": 1}})
     assert r.json()["volume"]["status"] == "error"         # no enabled service takes it
     r = await vc.call("GET", "/v3/os-services?binary=cinder-volume", expect=200)
     assert r.json()["services"][0]["disabled_reason"] == "maint"
-    await vc.call("PUT", "/v3/os-services/enable", expect=200, json={"host": "test-node"})
+    r = await vc.call("PUT", "/v3/os-services/enable", expect=200, json={"host": "test-node"})
+    assert (r.json()["status"], r.json()["disabled_reason"]) == ("enabled", None)
     await vc.volume()
+    r = await vc.call("PUT", "/v3/os-services/disable", expect=200, json={"host": "test-node"})
+    assert set(r.json()) == {"host", "binary", "service", "status", "disabled"}
+    await vc.call("PUT", "/v3/os-services/enable", expect=200, json={"host": "test-node"})
     await vc.call("PUT", "/v3/os-services/enable", expect=404, json={"host": "nowhere"})
     await vc.call("PUT", "/v3/os-services/freeze", expect=400, json={"host": "test-node"})
     await vc.call("PUT", "/v3/os-services/enable", expect=400, json={})
@@ -118,3 +141,19 @@ async def test_extensions_and_resource_filters(vc: VolumeCloud) -> None:
     r = await vc.call("GET", "/v3/resource_filters?resource=volume", expect=200)
     assert r.json()["resource_filters"][0]["resource"] == "volume"
     await vc.call("GET", "/v3/resource_filters", version="3.32", expect=400)
+
+
+async def test_pools(vc: VolumeCloud) -> None:
+    # Cinder's scheduler stats, as Tempest's VolumePoolsAdminTestsJSON reads them: one pool
+    # per volume service, with detail what it reported.
+    r = await vc.call("GET", "/v3/scheduler-stats/get_pools", expect=200)
+    assert r.json() == {"pools": [{"name": "test-node@fake#fake"}]}
+    r = await vc.call("GET", "/v3/scheduler-stats/get_pools?detail=true", expect=200)
+    [pool] = r.json()["pools"]
+    capabilities = pool["capabilities"]
+    assert (capabilities["volume_backend_name"], capabilities["vendor_name"],
+            capabilities["storage_protocol"]) == ("fake", "ownstack", "fake")
+    assert capabilities["free_capacity_gb"] <= capabilities["total_capacity_gb"]
+    caller = await vc.caller()
+    await vc.call("GET", "/v3/scheduler-stats/get_pools", token=caller.token, expect=403)
+    await vc.call("GET", "/v3/scheduler-stats/get_pools?detail=maybe", expect=400)

@@ -41,12 +41,20 @@ async def test_type_crud_and_extra_specs(vc: VolumeCloud) -> None:
     made = await make_type(vc, description="fast disks", extra_specs={"speed": "fast"})
     type_id = made["id"]
     assert made["extra_specs"] == {"speed": "fast"} and made["is_public"] is True
+    # The fields of Cinder's answers, as Tempest's schemas check them: create has the
+    # access extension's flag but no qos_specs_id, update neither, show both.
+    assert set(made) == {"id", "name", "description", "is_public", "extra_specs",
+                         "os-volume-type-access:is_public"}
+    shown = (await vc.call("GET", f"/v3/types/{made['id']}", expect=200)).json()
+    assert {"qos_specs_id", "os-volume-type-access:is_public"} <= set(shown["volume_type"])
     r = await vc.call("POST", "/v3/types", expect=409, json={"volume_type": {
         "name": made["name"]}})
     assert fault(r)[0] == "conflictingRequest"
     r = await vc.call("PUT", f"/v3/types/{type_id}", expect=200, json={"volume_type": {
         "description": "faster"}})
     assert r.json()["volume_type"]["description"] == "faster"
+    assert set(r.json()["volume_type"]) == {"id", "name", "description", "is_public",
+                                            "extra_specs"}
     base = f"/v3/types/{type_id}/extra_specs"
     r = await vc.call("POST", base, expect=200, json={"extra_specs": {"multiattach":
                                                                      "<is> True"}})
@@ -159,14 +167,21 @@ async def test_qos_specs(vc: VolumeCloud) -> None:
         "name": unique("qos"), "consumer": "front-end", "total_iops_sec": "500"}})
     qos = r.json()["qos_specs"]
     assert qos["specs"] == {"total_iops_sec": "500"} and qos["consumer"] == "front-end"
+    # Cinder's summary view: the entity, and its links beside it.
+    assert set(qos) == {"id", "name", "consumer", "specs"}
+    assert [link["rel"] for link in r.json()["links"]] == ["self", "bookmark"]
     await vc.call("POST", "/v3/qos-specs", expect=409, json={"qos_specs": {
         "name": qos["name"]}})
     await vc.call("POST", "/v3/qos-specs", expect=400, json={"qos_specs": {
         "name": "x", "consumer": "nobody"}})
     base = f"/v3/qos-specs/{qos['id']}"
     await vc.call("PUT", base, expect=200, json={"qos_specs": {"read_iops_sec": "100"}})
-    shown = (await vc.call("GET", base, expect=200)).json()["qos_specs"]
+    r = await vc.call("GET", base, expect=200)
+    assert set(r.json()) == {"qos_specs", "links"}
+    shown = r.json()["qos_specs"]
     assert shown["specs"] == {"total_iops_sec": "500", "read_iops_sec": "100"}
+    listed = (await vc.call("GET", "/v3/qos-specs", expect=200)).json()["qos_specs"]
+    assert all(set(item) == {"id", "name", "consumer", "specs"} for item in listed)
     await vc.call("PUT", f"{base}/delete_keys", expect=202, json={"keys": ["read_iops_sec"]})
     await vc.call("PUT", f"{base}/delete_keys", expect=404, json={"keys": ["nope"]})
     made = await make_type(vc)

@@ -203,6 +203,8 @@ IMAGE = _table("image", {
     ("GET", "/v2/schemas/images"): ANYONE,
     ("GET", "/v2/schemas/member"): ANYONE,
     ("GET", "/v2/schemas/members"): ANYONE,
+    ("GET", "/v2/info/import"): ANYONE,
+    ("GET", "/v2/images/{image_id}/tasks"): "ooo/ohh",
 })
 
 PLACEMENT = _table("placement", {
@@ -250,6 +252,7 @@ _SERVER = "/v2.1/servers/{server_id}"
 COMPUTE = _table("compute", {
     ("GET", "/"): ANYONE,
     ("GET", "/v2.1"): ANYONE,
+    ("GET", "/v2"): ANYONE,
     ("GET", "/v2.1/flavors"): ANYONE,
     ("GET", "/v2.1/flavors/detail"): ANYONE,
     ("POST", "/v2.1/flavors"): ADMIN,
@@ -270,6 +273,8 @@ COMPUTE = _table("compute", {
     ("GET", "/v2.1/os-hypervisors/detail"): ADMIN,
     ("GET", "/v2.1/os-hypervisors/statistics"): ADMIN,
     ("GET", "/v2.1/os-hypervisors/{hypervisor_id}"): ADMIN,
+    ("GET", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/search"): ADMIN,
+    ("GET", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/servers"): ADMIN,
     # A user's own keys, readers included; another user's key is not found, even by an
     # admin who does not name the user (?user_id=).
     ("GET", "/v2.1/os-keypairs"): ANYONE,
@@ -565,6 +570,7 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("DELETE", "/os-quota-sets/{target_project_id}"): ADMIN,
               ("GET", "/os-quota-sets/{target_project_id}/defaults"): "ooo/odd",
               ("GET", "/os-services"): ADMIN,
+              ("GET", "/scheduler-stats/get_pools"): ADMIN,
               ("PUT", "/os-services/{action}"): ADMIN,
           })}
 

@@ -658,7 +658,9 @@ def _owner_token(cell: Cell, route: Route) -> str:
 
 def _new_id(document: dict[str, Any]) -> str | None:
     """The id of what a POST made; None when it answers with no single new thing (a
-    metadata POST merges keys into the server's)."""
+    metadata POST merges keys into the server's). Links beside the thing (Cinder's QoS
+    specs) are not it."""
+    document = {key: value for key, value in document.items() if key != "links"}
     inner = next(iter(document.values())) if len(document) == 1 else document
     for key in ("id", "uuid", "name"):
         if isinstance(inner, dict) and key in inner:

@@ -33,7 +33,13 @@ VERSION_HEADERS = {"placement": {"OpenStack-API-Version": "placement latest"},
                    "volume": {"OpenStack-API-Version": "volume latest"}}
 IMAGE_PATCH = "application/openstack-images-v2.1-json-patch"
 # Routes the newest microversion removed, swept at the last version that has them.
-LAST_VERSIONS = {Route("compute", "/v2.1/os-hypervisors/statistics", "GET"): "compute 2.87"}
+LAST_VERSIONS = {
+    Route("compute", "/v2.1/os-hypervisors/statistics", "GET"): "compute 2.87",
+    Route("compute", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/search", "GET"):
+        "compute 2.52",
+    Route("compute", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/servers", "GET"):
+        "compute 2.52",
+}
 # The proxies Nova removed at 2.36 (networks, images): every route under these, swept at
 # 2.35.
 PROXY_PREFIXES = ("/v2.1/os-security-groups", "/v2.1/os-security-group-rules",
@@ -434,6 +440,8 @@ async def _compute(world: World) -> None:
     shared["compute:console_token"] = r.json()["remote_console"]["url"].split("token=")[1]
     r = await world.call("compute", "GET", "/v2.1/os-hypervisors", expect=200)
     shared["compute:hypervisor_id"] = r.json()["hypervisors"][0]["id"]
+    shared["compute:hypervisor_hostname_pattern"] = \
+        r.json()["hypervisors"][0]["hypervisor_hostname"]
     r = await world.call("compute", "GET", "/v2.1/os-services", expect=200)
     shared["compute:service_id"] = r.json()["services"][0]["id"]
 

@@ -79,4 +79,4 @@ async def delete_extra_spec(req: Req) -> Response:
     async with req.svc.write() as db:
         flavor = await flavors.get_flavor(db, req.ctx, req.params["flavor_id"])
         await flavors.delete_extra_spec(db, flavor, req.params["key"])
-    return empty_response(202)
+    return empty_response(200)          # Nova's default status: the route names none

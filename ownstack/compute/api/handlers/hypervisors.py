@@ -92,6 +92,33 @@ async def show_hypervisor(req: Req) -> Response:
                                                     with_servers=with_servers)})
 
 
+async def search_hypervisors(req: Req) -> Response:
+    """Before 2.53: the nodes whose hostname holds the pattern (a 404 if none)."""
+    return await _matching(req, "search", with_servers=False)
+
+
+async def hypervisor_servers(req: Req) -> Response:
+    """Before 2.53: the matching nodes with their servers (those that have any)."""
+    return await _matching(req, "servers", with_servers=True)
+
+
+async def _matching(req: Req, rule: str, *, with_servers: bool) -> Response:
+    version = version_of(req)
+    if at_least(version, "2.53"):       # hypervisor_hostname_pattern on the list instead
+        raise NotFound("The resource could not be found.")
+    req.svc.enforce(req.ctx, f"os_compute_api:os-hypervisors:{rule}")
+    pattern = req.params["hypervisor_hostname_pattern"]
+    async with req.svc.read() as db:
+        records = await hosts.list_nodes(db, pattern=pattern)
+        placed = await hosts.instances_on_nodes(
+            db, [r.node.hypervisor_hostname for r in records])
+    if not records:
+        raise NotFound(f"No hypervisor matching '{pattern}' could be found.")
+    return json_response({"hypervisors": [
+        await _view(req, version, record, placed[record.node.hypervisor_hostname],
+                    detail=False, with_servers=with_servers) for record in records]})
+
+
 async def hypervisor_statistics(req: Req) -> Response:
     """The sums over nodes of enabled compute services; gone from 2.88, as in Nova."""
     if at_least(version_of(req), "2.88"):

@@ -12,6 +12,7 @@ a TCP or UDP rule with no ports is 1-65535, another protocol's -1.
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -101,14 +102,28 @@ def _groups_body(groups: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 async def list_security_groups(req: Req) -> Response:
     caller = _proxy(req, _SG + "get")
+    # ``all_tenants`` lists every project's groups for an admin, as Nova's Neutron driver
+    # does; anyone else gets their own, whatever they ask.
+    every = req.query.get("all_tenants", "0").lower() not in ("0", "false", "off", "no")
+    filters = {} if every and req.ctx.is_admin else {"project_id": req.ctx.project_id or ""}
     try:
-        groups = await caller.security_groups_with_rules(project_id=req.ctx.project_id or "")
+        groups = await caller.security_groups_with_rules(**filters)
     except NetworkClientError as exc:
         raise _mapped(exc, "") from None
     return json_response(_groups_body(groups))
 
 
+def _valid_id(group_id: str) -> str:
+    """Nova's ``validate_id`` with Neutron: a security group id is a UUID, else a 400."""
+    try:
+        uuid.UUID(group_id)
+    except ValueError:
+        raise BadRequest("Security group id should be uuid") from None
+    return group_id
+
+
 async def _group(caller: NetworkClient, group_id: str) -> dict[str, Any]:
+    _valid_id(group_id)
     try:
         return await caller.get_security_group(group_id)
     except NetworkClientError as exc:
@@ -130,7 +145,8 @@ def _group_fields(req_body: Mapping[str, Any]) -> dict[str, str]:
             raise BadRequest(f"Security group {name} is not a string or unicode")
         if not str(value).strip():
             raise BadRequest(f"Security group {name} cannot be empty.")
-        fields[name] = str(value).strip()
+        # Checked stripped, but kept as sent (spaces and all), as Nova passes it on.
+        fields[name] = str(value)
     return fields
 
 
@@ -219,7 +235,8 @@ async def create_security_group_rule(req: Req) -> Response:
         rule["remote_group_id"] = source["id"]
     else:
         cidr = _cidr(wanted.get("cidr"))
-        rule["remote_ip_prefix"] = str(cidr)
+        # As sent (10.2.3.124/24 stays so), as Nova passes it on to Neutron.
+        rule["remote_ip_prefix"] = str(wanted.get("cidr") or cidr)
         rule["ethertype"] = f"IPv{cidr.version}"
     protocol = wanted.get("ip_protocol")
     if protocol and wanted.get("from_port") is not None and wanted.get("to_port") is not None:
@@ -231,6 +248,8 @@ async def create_security_group_rule(req: Req) -> Response:
     try:
         made = await caller.create_security_group_rule(rule)
     except NetworkClientError as exc:
+        if exc.type == "SecurityGroupRuleExists":       # Nova's own check, a 400
+            raise BadRequest(f"This rule already exists in group {parent['id']}") from None
         raise _mapped(exc, f"Security group {parent['id']} not found.",
                       conflict=Forbidden) from None
     return json_response({"security_group_rule": rule_view(made, groups)})

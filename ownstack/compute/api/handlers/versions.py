@@ -1,4 +1,8 @@
-"""Version discovery: ``GET /`` and ``GET /v2.1``, reachable without a token."""
+"""Version discovery: ``GET /``, ``GET /v2.1`` and ``GET /v2``, reachable without a token.
+
+``/v2`` answers the version document of Nova's legacy v2.0 endpoint, which the root lists
+first, as Nova does, so that a client following the root's links finds a document; the
+legacy API's own routes are not served (``/v2.1`` is the API)."""
 
 from __future__ import annotations
 
@@ -22,19 +26,29 @@ def _v21(req: Req) -> dict[str, Any]:
             "links": [{"rel": "self", "href": f"{req.base_url()}/v2.1/"}]}
 
 
+def _v20(req: Req) -> dict[str, Any]:
+    return {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+            "updated": _V20_UPDATED, "links": [{"rel": "self", "href": f"{req.base_url()}/v2/"}]}
+
+
 @public
 async def list_versions(req: Req) -> Response:
-    # v2.0 is listed as Nova lists it, though ownstack serves only v2.1.
-    v20 = {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
-           "updated": _V20_UPDATED, "links": [{"rel": "self", "href": f"{req.base_url()}/v2/"}]}
-    return json_response({"versions": [v20, _v21(req)]})
+    return json_response({"versions": [_v20(req), _v21(req)]})
+
+
+def _document(version: dict[str, Any], number: str) -> Response:
+    version["links"].append({"rel": "describedby", "type": "text/html",
+                             "href": "http://docs.openstack.org/"})
+    version["media-types"] = [{"base": "application/json",
+                               "type": f"application/vnd.openstack.compute+json;version={number}"}]
+    return json_response({"version": version})
 
 
 @public
 async def show_version(req: Req) -> Response:
-    version = _v21(req)
-    version["links"].append({"rel": "describedby", "type": "text/html",
-                             "href": "http://docs.openstack.org/"})
-    version["media-types"] = [{"base": "application/json",
-                               "type": "application/vnd.openstack.compute+json;version=2.1"}]
-    return json_response({"version": version})
+    return _document(_v21(req), "2.1")
+
+
+@public
+async def show_legacy_version(req: Req) -> Response:
+    return _document(_v20(req), "2")

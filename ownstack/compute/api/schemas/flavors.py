@@ -19,7 +19,8 @@ from ownstack.compute.api.schemas.parameter_types import (
 
 # A flavor's description is longer than a server's, and may hold any character.
 _DESCRIPTION: Final = {"type": ["string", "null"], "minLength": 0, "maxLength": 65535}
-_FLAVOR_ID: Final = {"type": ["string", "null"], "minLength": 1, "maxLength": 255,
+# A number is taken too and stored as its string, as Nova does (Tempest sends integers).
+_FLAVOR_ID: Final = {"type": ["string", "number", "null"], "minLength": 1, "maxLength": 255,
                      "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"}
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from ownstack.common.api.schema import BOOLEAN, DESCRIPTION, NAME
 from ownstack.identity.api.schemas.common import entity_body
 
-_FIELDS = {"name": NAME, "description": DESCRIPTION, "enabled": BOOLEAN,
+# Keystone's resource schema: a domain's or project's name is 1 to 64 characters.
+_NAME = {**NAME, "maxLength": 64}
+_FIELDS = {"name": _NAME, "description": DESCRIPTION, "enabled": BOOLEAN,
            "tags": {"type": "array", "items": {"type": "string"}}, "options": {"type": "object"}}
 
 CREATE = entity_body("domain", {

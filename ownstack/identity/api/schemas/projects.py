@@ -8,7 +8,9 @@ from ownstack.identity.api.schemas.common import entity_body
 _OPTIONS = {"type": "object", "additionalProperties": False,
             "properties": {"immutable": {"type": ["boolean", "null"]}}}
 _TAGS = {"type": "array", "items": {"type": "string"}}
-_FIELDS = {"name": {**NAME, "pattern": r"\S"}, "description": DESCRIPTION, "enabled": BOOLEAN,
+# Keystone's resource schema: a project's name is 1 to 64 characters, not all blank.
+_FIELDS = {"name": {**NAME, "maxLength": 64, "pattern": r"\S"}, "description": DESCRIPTION,
+           "enabled": BOOLEAN,
            "domain_id": ID, "parent_id": NULLABLE_ID, "is_domain": BOOLEAN,
            "tags": _TAGS, "options": _OPTIONS}
 

@@ -13,7 +13,7 @@ from ownstack.network.api import common
 from ownstack.network.api.schemas import networks as schema
 from ownstack.network.api.views import networks as views
 from ownstack.network.errors import AvailabilityZoneNotFound, ResourceNotFound
-from ownstack.network.objects import agents, dhcp, networks, rbac
+from ownstack.network.objects import agents, dhcp, floatingips, networks, rbac
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network
 from ownstack.network.objects.standard import tags_of
@@ -69,21 +69,32 @@ async def show_network(req: Req) -> Response:
 
 
 async def create_network(req: Req) -> Response:
-    data = common.booleans(await common.body(req, schema.CREATE, "network"), *_FLAGS)
-    common.integers(data, "mtu", "provider:segmentation_id")
-    project_id = common.owner(req, data)
-    common.enforce_attributes(req, "create", "network", data, {"project_id": project_id},
-                              _GUARDED_CREATE)
-    _check_zones(req, data.get("availability_zone_hints") or [])
+    """One network, or several (``{"networks": [...]}``) made all or none."""
+    document = await req.json()
+    bulk = isinstance(document, dict) and "networks" in document
+    document = (schema.CREATE_BULK if bulk else schema.CREATE).validate(document)
+    wanted = []
+    for data in document["networks"] if bulk else [document["network"]]:
+        common.booleans(data, *_FLAGS)
+        common.integers(data, "mtu", "provider:segmentation_id")
+        project_id = common.owner(req, data)
+        common.enforce_attributes(req, "create", "network", data, {"project_id": project_id},
+                                  _GUARDED_CREATE)
+        _check_zones(req, data.get("availability_zone_hints") or [])
+        wanted.append((project_id, data))
     async with req.svc.write() as db:
-        row = await networks.create_network(db, req.svc.settings, project_id, data,
-                                            str(uuid.uuid4()))
+        rows = [await networks.create_network(db, req.svc.settings, project_id, data,
+                                              str(uuid.uuid4()))
+                for project_id, data in wanted]
     # A new network has no subnets or tags yet, and no policy names the caller: its body
     # needs no query.
-    item = views.network(row, subnets=[], tags=[], shared=row.shared,
-                         zone=req.svc.settings.availability_zone,
-                         hidden=common.readable(req, "network", networks.PROVIDER_FIELDS))
-    return common.one("network", item, status=201)
+    hidden = common.readable(req, "network", networks.PROVIDER_FIELDS)
+    items = [views.network(row, subnets=[], tags=[], shared=row.shared,
+                           zone=req.svc.settings.availability_zone, hidden=hidden)
+             for row in rows]
+    if bulk:
+        return json_response({"networks": items}, status=201)
+    return common.one("network", items[0], status=201)
 
 
 async def update_network(req: Req) -> Response:
@@ -105,6 +116,8 @@ async def delete_network(req: Req) -> Response:
         row = await networks.get_network(db, req.ctx, req.params["network_id"])
         req.svc.enforce(req.ctx, "delete_network", _target(row))
         dhcp_host = await dhcp.serving_host(db, row.id)
+        if row.external:
+            await floatingips.delete_unassociated_on(db, row.id)
         await networks.delete_network(db, row, common.revision(req))
     if dhcp_host:
         await req.svc.dhcp_changed(row.id, {dhcp_host})

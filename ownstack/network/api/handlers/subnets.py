@@ -13,6 +13,7 @@ from ownstack.network.api.schemas import subnets as schema
 from ownstack.network.api.views import subnets as views
 from ownstack.network.errors import ConcurrentUpdate, ResourceNotFound
 from ownstack.network.objects import dhcp, subnetpools, subnets
+from ownstack.network.objects.bindings import port_state
 from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network, Subnet
 from ownstack.network.objects.standard import tags_of
@@ -112,7 +113,10 @@ async def delete_subnet(req: Req) -> Response:
         row = await subnets.get_subnet(db, req.ctx, req.params["subnet_id"])
         network = (await subnets.networks_of(db, [row]))[row.network_id]
         req.svc.enforce(req.ctx, "delete_subnet", _target(row, network))
-        await subnets.delete_subnet(db, row, network, common.revision(req))
+        losers = await subnets.delete_subnet(db, row, network, common.revision(req))
+        changed = [await port_state(db, port) for port in losers]
         hosts = await dhcp.sync_network(db, req.svc.settings, network.id)
+    for state in changed:       # an automatic (SLAAC) address taken from a port
+        await req.svc.port_changed(state, state)
     await req.svc.dhcp_changed(network.id, hosts)
     return empty_response(204)

@@ -28,25 +28,36 @@ _COMMON: dict[str, Any] = {
     "port_security_enabled": BOOL,
 }
 
+_NEW_NETWORK: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **_COMMON,
+        "project_id": PROJECT,
+        "tenant_id": PROJECT,
+        "provider:network_type": {"type": ["string", "null"], "maxLength": 32},
+        "provider:physical_network": {"type": ["string", "null"], "minLength": 1,
+                                      "maxLength": 64},
+        "provider:segmentation_id": {"type": ["integer", "string", "null"],
+                                     "pattern": INT_OR_DIGITS["pattern"]},
+        "availability_zone_hints": {"type": "array", "maxItems": 16,
+                                    "items": {"type": "string", "maxLength": 255}},
+    },
+    "additionalProperties": False,
+}
+
 CREATE = Validator({
     "type": "object",
-    "properties": {"network": {
-        "type": "object",
-        "properties": {
-            **_COMMON,
-            "project_id": PROJECT,
-            "tenant_id": PROJECT,
-            "provider:network_type": {"type": ["string", "null"], "maxLength": 32},
-            "provider:physical_network": {"type": ["string", "null"], "minLength": 1,
-                                          "maxLength": 64},
-            "provider:segmentation_id": {"type": ["integer", "string", "null"],
-                                         "pattern": INT_OR_DIGITS["pattern"]},
-            "availability_zone_hints": {"type": "array", "maxItems": 16,
-                                        "items": {"type": "string", "maxLength": 255}},
-        },
-        "additionalProperties": False,
-    }},
+    "properties": {"network": _NEW_NETWORK},
     "required": ["network"],
+    "additionalProperties": False,
+})
+
+# Neutron's bulk create: several networks made all or none.
+CREATE_BULK = Validator({
+    "type": "object",
+    "properties": {"networks": {"type": "array", "minItems": 1, "maxItems": 100,
+                                "items": _NEW_NETWORK}},
+    "required": ["networks"],
     "additionalProperties": False,
 })
 

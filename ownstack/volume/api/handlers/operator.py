@@ -1,4 +1,5 @@
-"""The operator's view: ``/os-quota-sets`` (a project's limits and usage; the admin
+"""The operator's view: ``/scheduler-stats/get_pools`` (each volume service's one pool and
+what it reported), ``/os-quota-sets`` (a project's limits and usage; the admin
 changes them) and ``/os-services`` (the volume agents; the admin disables one)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.db.base import utcnow
+from ownstack.common.errors import BadRequest
 from ownstack.volume.api.common import Version, body, query_flag, timestamp, version_of
 from ownstack.volume.api.schemas import operator as schemas
 from ownstack.volume.api.schemas.parameter_types import in_range
@@ -82,6 +84,34 @@ def _service(req: Req, row: VolumeService, version: Version) -> dict[str, Any]:
     return body_
 
 
+# What a pool's capabilities say of ownstack's backends, beside what each agent reports.
+VENDOR_NAME = "ownstack"
+
+
+async def list_pools(req: Req) -> Response:
+    """Cinder's ``get_pools``: one pool per volume service (ownstack's backends have one
+    each, named as the backend), with ``detail`` the capabilities it last reported."""
+    req.svc.enforce(req.ctx, "scheduler_extension:scheduler_stats:get_pools")
+    detail = query_flag(req, "detail")
+    async with req.svc.read() as db:
+        rows = await services.list_services(db)
+    pools = []
+    for row in rows:
+        pool: dict[str, Any] = {
+            "name": f"{services.display_host(row.host, row.backend)}#{row.backend}"}
+        if detail:
+            reported = row.capabilities
+            pool["capabilities"] = {
+                "volume_backend_name": row.backend, "vendor_name": VENDOR_NAME,
+                "storage_protocol": row.backend, "driver_version": "1.0",
+                "total_capacity_gb": reported.get("total_gb", 0),
+                "free_capacity_gb": reported.get("free_gb", 0),
+                "reserved_percentage": 0, "QoS_support": False,
+                "timestamp": timestamp(row.last_seen)}
+        pools.append(pool)
+    return json_response({"pools": pools})
+
+
 async def list_services(req: Req) -> Response:
     req.svc.enforce(req.ctx, "volume_extension:services:index")
     async with req.svc.read() as db:
@@ -101,9 +131,17 @@ async def update_service(req: Req) -> Response:
     data: dict[str, Any] = await body(req, schemas.SERVICE_UPDATE)
     disabled = action != "enable"
     reason = data.get("disabled_reason") if action == "disable-log-reason" else None
+    if action == "disable-log-reason" and not (reason or "").strip():
+        raise BadRequest("Invalid input received: Disabled reason contains invalid "
+                         "characters or is too long")
     binary = str(data.get("binary") or services.BINARY)
     async with req.svc.write() as db:
         row = await services.set_disabled(db, str(data["host"]), binary, disabled, reason)
-    return json_response({"host": services.display_host(row.host, row.backend),
-                          "binary": row.binary, "status": "disabled" if disabled
-                          else "enabled", "disabled": disabled, "disabled_reason": reason})
+    # Cinder's answer: the binary also as ``service``; the reason except to ``disable``.
+    answer: dict[str, Any] = {"host": services.display_host(row.host, row.backend),
+                              "binary": row.binary, "service": row.binary,
+                              "status": "disabled" if disabled else "enabled",
+                              "disabled": disabled}
+    if action != "disable":
+        answer["disabled_reason"] = reason
+    return json_response(answer)

@@ -33,11 +33,11 @@ async def list_qos_specs(req: Req) -> Response:
     req.svc.enforce(req.ctx, _RULE + "get_all")
     async with req.svc.read() as db:
         rows = await objects.list_qos(db)
-    return json_response({"qos_specs": [views.qos_specs(req, row) for row in rows]})
+    return json_response({"qos_specs": [views.qos_specs(row) for row in rows]})
 
 
 async def show_qos_specs(req: Req) -> Response:
-    return json_response({"qos_specs": views.qos_specs(req, await _load(req, "get"))})
+    return json_response(views.qos_specs_answer(req, await _load(req, "get")))
 
 
 async def create_qos_specs(req: Req) -> Response:
@@ -47,7 +47,7 @@ async def create_qos_specs(req: Req) -> Response:
     consumer = str(data.pop("consumer", "back-end"))
     async with req.svc.write() as db:
         row = await objects.create_qos(db, name, consumer, data)
-    return json_response({"qos_specs": views.qos_specs(req, row)})
+    return json_response(views.qos_specs_answer(req, row))
 
 
 async def update_qos_specs(req: Req) -> Response:

@@ -103,7 +103,10 @@ async def show_limits(req: Req) -> Response:
         "maxTotalVolumes": limit["volumes"], "maxTotalSnapshots": limit["snapshots"],
         "maxTotalVolumeGigabytes": limit["gigabytes"],
         "totalVolumesUsed": used["volumes"], "totalSnapshotsUsed": used["snapshots"],
-        "totalGigabytesUsed": used["gigabytes"]}}})
+        "totalGigabytesUsed": used["gigabytes"],
+        # Cinder's backup limits: kept and shown, and nothing uses them (no backups yet).
+        "maxTotalBackups": limit["backups"], "maxTotalBackupGigabytes": limit["backup_gigabytes"],
+        "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}}})
 
 
 # The filters each list takes (3.33): what ownstack's lists accept.

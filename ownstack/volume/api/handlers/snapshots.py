@@ -19,7 +19,7 @@ from ownstack.volume.api.handlers.metadata import MetadataRoutes, Rules
 from ownstack.volume.api.schemas import snapshots as schemas
 from ownstack.volume.api.schemas.actions import SNAPSHOT_ACTIONS
 from ownstack.volume.api.views import snapshots as views
-from ownstack.volume.errors import InvalidInput, NotSupported
+from ownstack.volume.errors import InvalidInput, NotSupported, VolumeNotFound
 from ownstack.volume.objects import listing
 from ownstack.volume.objects import snapshots as objects
 from ownstack.volume.objects import volumes as volume_objects
@@ -38,12 +38,15 @@ async def load(req: Req, rule: str) -> Snapshot:
     return snapshot
 
 
-async def _view(req: Req, snapshot_id: str, status: int = 200) -> Response:
+async def _view(req: Req, snapshot_id: str, status: int = 200, *, detail: bool = True
+                ) -> Response:
+    """The snapshot; ``detail`` False as update answers it, without the extended
+    attributes (Cinder's extension adds them to show and the detailed list only)."""
     async with req.svc.read() as db:
         snapshot = await objects.get(db, req.ctx, snapshot_id)
         metadata = (await objects.metadata_of(db, [snapshot.id]))[snapshot.id]
     return json_response({"snapshot": views.snapshot(req, version_of(req), snapshot,
-                                                     metadata, detail=True)}, status=status)
+                                                     metadata, detail=detail)}, status=status)
 
 
 async def _host_of(req: Req, snapshot: Snapshot) -> str | None:
@@ -56,6 +59,8 @@ async def create_snapshot(req: Req) -> Response:
     req.svc.enforce(req.ctx, "volume:create_snapshot", _target(req))
     data: dict[str, Any] = (await body(req, schemas.CREATE))["snapshot"]
     force = flag("force", data.get("force") or False)
+    if data["volume_id"] is None:
+        raise VolumeNotFound("None")
     async with req.svc.write() as db:
         volume = await volume_objects.get(db, req.ctx, str(data["volume_id"]))
         req.svc.enforce(req.ctx, "volume:create_snapshot", {"project_id": volume.project_id})
@@ -65,7 +70,7 @@ async def create_snapshot(req: Req) -> Response:
             description=data.get("description", data.get("display_description")),
             metadata=data.get("metadata") or {}, force=force, version=version_of(req))
         metadata = (await objects.metadata_of(db, [snapshot.id]))[snapshot.id]
-        answer = views.snapshot(req, version_of(req), snapshot, metadata, detail=True)
+        answer = views.snapshot(req, version_of(req), snapshot, metadata, detail=False)
     await req.svc.rpc.snapshot_changed(volume.host, snapshot.id)
     return json_response({"snapshot": answer}, status=202)
 
@@ -106,7 +111,7 @@ async def update_snapshot(req: Req) -> Response:
             values[name] = data.get(name, data.get(f"display_{name}"))
     async with req.svc.write() as db:
         await objects.save(db, await objects.get(db, req.ctx, snapshot.id), **values)
-    return await _view(req, snapshot.id)
+    return await _view(req, snapshot.id, detail=False)
 
 
 async def delete_snapshot(req: Req) -> Response:

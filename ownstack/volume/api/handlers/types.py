@@ -27,10 +27,13 @@ _TYPE_FILTERS = frozenset({"is_public", "extra_specs"})
 _PAGING = frozenset({"limit", "marker", "offset", "sort", "sort_key", "sort_dir"})
 
 
-async def _view(req: Req, row: VolumeType, status: int = 200) -> Response:
+async def _view(req: Req, row: VolumeType, status: int = 200, answer_to: str = "show"
+                ) -> Response:
     async with req.svc.read() as db:
         specs = await objects.extra_specs(db, row.id)
-    return json_response({"volume_type": views.volume_type(req, row, specs)}, status=status)
+    return json_response({"volume_type": views.volume_type(req, row, specs,
+                                                           answer_to=answer_to)},
+                         status=status)
 
 
 async def _load(req: Req, rule: str) -> VolumeType:
@@ -94,7 +97,7 @@ async def create_type(req: Req) -> Response:
                                         description=data.get("description"),
                                         is_public=public,
                                         extra_specs=data.get("extra_specs") or {})
-    return await _view(req, row)
+    return await _view(req, row, answer_to="create")
 
 
 async def update_type(req: Req) -> Response:
@@ -109,7 +112,7 @@ async def update_type(req: Req) -> Response:
         await objects.update_type(db, current, name=data.get("name"),
                                   description=data.get("description"), is_public=public,
                                   description_set="description" in data)
-    return await _view(req, current)
+    return await _view(req, current, answer_to="update")
 
 
 async def delete_type(req: Req) -> Response:

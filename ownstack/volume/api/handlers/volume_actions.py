@@ -26,7 +26,12 @@ from ownstack.volume.api.schemas.actions import VOLUME_ACTIONS
 from ownstack.volume.api.schemas.parameter_types import in_range
 from ownstack.volume.api.views import types as type_views
 from ownstack.volume.api.views import volumes as views
-from ownstack.volume.errors import ImageServiceUnavailable, InvalidInput, NotSupported
+from ownstack.volume.errors import (
+    ImageServiceUnavailable,
+    InvalidInput,
+    MetadataNotFound,
+    NotSupported,
+)
 from ownstack.volume.objects import actions, attachments, snapshots, types
 from ownstack.volume.objects import volumes as objects
 from ownstack.volume.objects.models import Volume
@@ -38,9 +43,7 @@ Action = Callable[[Req, Volume, Any], Awaitable[Response]]
 NOT_SERVED: Final = {
     "os-retype": "Retyping a volume", "os-migrate_volume": "Migrating a volume",
     "os-migrate_volume_completion": "Migrating a volume",
-    "os-set_image_metadata": "Changing a volume's image metadata",
-    "os-unset_image_metadata": "Changing a volume's image metadata",
-    "os-show_image_metadata": "os-show_image_metadata", "os-reimage": "Re-imaging a volume",
+    "os-reimage": "Re-imaging a volume",
     "os-enable_replication": "Replication", "os-disable_replication": "Replication",
     "os-failover_replication": "Replication", "os-list_replication_targets": "Replication",
     "os-unmanage": "Unmanaging a volume"}
@@ -149,6 +152,30 @@ async def _forget_image(req: Req, image_id: str) -> None:
         await req.svc.image_client(req.ctx.auth_token).delete(image_id)
 
 
+async def _set_image_metadata(req: Req, volume: Volume, args: dict[str, Any]) -> Response:
+    """Merge keys into the image metadata the volume carries; the whole of it answers."""
+    async with req.svc.write() as db:
+        current = await objects.get(db, req.ctx, volume.id)
+        merged = {**(current.image_metadata or {}), **args["metadata"]}
+        await objects.save(db, current, image_metadata=merged)
+    return json_response({"metadata": merged})
+
+
+async def _unset_image_metadata(req: Req, volume: Volume, args: dict[str, Any]) -> Response:
+    key = str(args["key"])
+    async with req.svc.write() as db:
+        current = await objects.get(db, req.ctx, volume.id)
+        kept = dict(current.image_metadata or {})
+        if kept.pop(key, None) is None:
+            raise MetadataNotFound("Volume image", volume.id, key)
+        await objects.save(db, current, image_metadata=kept)
+    return empty_response(200)
+
+
+async def _show_image_metadata(req: Req, volume: Volume, args: Any) -> Response:
+    return json_response({"metadata": dict(volume.image_metadata or {})})
+
+
 async def _reset_status(req: Req, volume: Volume, args: dict[str, Any]) -> Response:
     async with req.svc.write() as db:
         await actions.reset_status(db, await objects.get(db, req.ctx, volume.id), args)
@@ -249,6 +276,12 @@ ACTIONS: Final[dict[str, tuple[str, Action]]] = {
     "os-set_bootable": ("volume:update", _set_bootable),
     "os-update_readonly_flag": ("volume:update_readonly_flag", _update_readonly),
     "os-volume_upload_image": (f"{_A}upload_image", _upload_image),
+    "os-set_image_metadata": ("volume_extension:volume_image_metadata:set",
+                              _set_image_metadata),
+    "os-unset_image_metadata": ("volume_extension:volume_image_metadata:remove",
+                                _unset_image_metadata),
+    "os-show_image_metadata": ("volume_extension:volume_image_metadata:show",
+                               _show_image_metadata),
     "os-reset_status": ("volume_extension:volume_admin_actions:reset_status", _reset_status),
     "os-force_delete": ("volume_extension:volume_admin_actions:force_delete", _force_delete),
     "revert": ("volume:revert_to_snapshot", _revert),

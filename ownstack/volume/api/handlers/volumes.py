@@ -55,12 +55,13 @@ async def load(req: Req, rule: str) -> Volume:
     return volume
 
 
-async def show_view(req: Req, volume_id: str, status: int = 200) -> Response:
+async def show_view(req: Req, volume_id: str, status: int = 200, *,
+                    extensions: bool = True) -> Response:
     async with req.svc.read() as db:
         volume = await objects.get(db, req.ctx, volume_id)
         extra = (await objects.details(db, [volume]))[volume.id]
-    return json_response({"volume": views.detail(req, version_of(req), volume, extra)},
-                         status=status)
+    return json_response({"volume": views.detail(req, version_of(req), volume, extra,
+                                                 extensions=extensions)}, status=status)
 
 
 # --- create ----------------------------------------------------------------------------------
@@ -112,7 +113,7 @@ async def create_volume(req: Req) -> Response:
         # The answer shows the volume as created (``creating``), whatever its agent does
         # once nudged.
         answer = views.detail(req, version, volume, (await objects.details(db, [volume]))[
-            volume.id])
+            volume.id], extensions=False)
     await req.svc.rpc.volume_changed(volume.host, volume.id)
     return json_response({"volume": answer}, status=202)
 
@@ -225,7 +226,7 @@ async def update_volume(req: Req) -> Response:
     async with req.svc.write() as db:
         current = await objects.get(db, req.ctx, volume.id)
         await objects.update(db, current, values)
-    return await show_view(req, volume.id)
+    return await show_view(req, volume.id, extensions=False)
 
 
 async def delete_volume(req: Req) -> Response:

@@ -8,7 +8,8 @@ from ownstack.common.api.schema import Validator
 from ownstack.volume.api.schemas.parameter_types import QUOTA_LIMIT, wrapped
 
 # volume.quota's resources; a test checks that the two agree.
-QUOTA_RESOURCES: Final = ("volumes", "snapshots", "gigabytes", "per_volume_gigabytes")
+QUOTA_RESOURCES: Final = ("volumes", "snapshots", "gigabytes", "per_volume_gigabytes",
+                           "backups", "backup_gigabytes", "groups")
 QUOTA_UPDATE: Final = Validator(wrapped("quota_set", {name: QUOTA_LIMIT
                                                       for name in QUOTA_RESOURCES},
                                         min_properties=1))

@@ -10,13 +10,14 @@ from ownstack.volume.api.schemas.parameter_types import (
     DESCRIPTION,
     NAME,
     NULLABLE_METADATA,
-    UUID,
+    NULLABLE_UUID,
     wrapped,
 )
 
 _SPELLINGS: Final[list[Any]] = list(cast(list[Any], BOOLEAN["enum"]))
+# Cinder's ``uuid_allow_null``: a null volume_id is then a volume not found, a 404.
 CREATE: Final = Validator(wrapped("snapshot", {
-    "volume_id": UUID, "force": {**BOOLEAN, "type": ["boolean", "string", "null"],
+    "volume_id": NULLABLE_UUID, "force": {**BOOLEAN, "type": ["boolean", "string", "null"],
                                  "enum": [*_SPELLINGS, None]},
     "name": NAME, "description": DESCRIPTION, "display_name": NAME,
     "display_description": DESCRIPTION, "metadata": NULLABLE_METADATA}, ["volume_id"]))

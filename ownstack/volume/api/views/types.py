@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.volume.api.common import timestamp
 from ownstack.volume.objects.models import DefaultType, QosSpecs, VolumeType
 from ownstack.volume.state import Req
 
@@ -13,24 +12,37 @@ USER_VISIBLE_SPECS: Final = frozenset({"multiattach", "RESKEY:availability_zones
                                        "replication_enabled"})
 
 
-def volume_type(req: Req, row: VolumeType, specs: dict[str, str]) -> dict[str, Any]:
+def volume_type(req: Req, row: VolumeType, specs: dict[str, str], *,
+                answer_to: str = "show") -> dict[str, Any]:
+    """A volume type as show and list give it; ``answer_to`` ``"create"`` leaves out
+    ``qos_specs_id``, and ``"update"`` the access extension's ``is_public`` too, as
+    Cinder answers those (and Tempest's schemas check)."""
     admin = req.svc.allowed(req.ctx, "volume_extension:access_types_extra_specs")
     body: dict[str, Any] = {
         "id": row.id, "name": row.name, "description": row.description,
-        "is_public": row.is_public, "os-volume-type-access:is_public": row.is_public,
+        "is_public": row.is_public,
         "extra_specs": specs if admin else {k: v for k, v in specs.items()
                                             if k in USER_VISIBLE_SPECS}}
-    if req.svc.allowed(req.ctx, "volume_extension:access_types_qos_specs_id"):
+    if answer_to != "update":
+        body["os-volume-type-access:is_public"] = row.is_public
+    if answer_to == "show" and req.svc.allowed(
+            req.ctx, "volume_extension:access_types_qos_specs_id"):
         body["qos_specs_id"] = row.qos_specs_id
     return body
 
 
-def qos_specs(req: Req, row: QosSpecs) -> dict[str, Any]:
+def qos_specs(row: QosSpecs) -> dict[str, Any]:
+    """A QoS specs entity, as Cinder lists it."""
+    return {"id": row.id, "name": row.name, "consumer": row.consumer, "specs": row.specs}
+
+
+def qos_specs_answer(req: Req, row: QosSpecs) -> dict[str, Any]:
+    """What show and create answer: the entity, and its links beside it (Cinder's
+    ``summary`` view)."""
     base = req.base_url()
     project = req.params.get("project_id")
     prefix = f"/v3/{project}" if project else "/v3"
-    return {"id": row.id, "name": row.name, "consumer": row.consumer, "specs": row.specs,
-            "created_at": timestamp(row.created_at),
+    return {"qos_specs": qos_specs(row),
             "links": [{"rel": "self", "href": f"{base}{prefix}/qos-specs/{row.id}"},
                       {"rel": "bookmark", "href": f"{base}/qos-specs/{row.id}"}]}
 

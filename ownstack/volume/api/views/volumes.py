@@ -24,7 +24,11 @@ def _attachment(req: Req, attachment: Attachment) -> dict[str, Any]:
             "device": attachment.mountpoint, "attached_at": timestamp(attachment.attach_time)}
 
 
-def detail(req: Req, version: Version, volume: Volume, extra: Details) -> dict[str, Any]:
+def detail(req: Req, version: Version, volume: Volume, extra: Details, *,
+           extensions: bool = True) -> dict[str, Any]:
+    """The volume as show and the detailed list give it; with ``extensions`` False, as
+    create and update answer it: Cinder's extensions (the tenant, host, migration and
+    image-metadata attributes) extend show and the detailed list only."""
     volume_type = extra.volume_type
     metadata = dict(extra.metadata)
     if volume.read_only:
@@ -43,9 +47,28 @@ def detail(req: Req, version: Version, volume: Volume, extra: Details) -> dict[s
         "attachments": [_attachment(req, a) for a in extra.attachments
                         if a.attach_status == "attached"],
     }
-    svc = req.svc
     if req.ctx.is_admin:
         body["migration_status"] = None
+    if extensions:
+        _extension_attributes(req, volume, body)
+    if at_least(version, "3.13"):
+        body["group_id"] = None
+    if req.ctx.is_admin and at_least(version, "3.21"):
+        body["provider_id"] = None
+    if at_least(version, "3.48"):
+        body["shared_targets"] = False
+        body["service_uuid"] = None
+    if req.ctx.is_admin and at_least(version, "3.61"):
+        body["cluster_name"] = None
+    if at_least(version, "3.63"):
+        body["volume_type_id"] = volume.type_id
+    if at_least(version, "3.65"):
+        body["consumes_quota"] = True
+    return body
+
+
+def _extension_attributes(req: Req, volume: Volume, body: dict[str, Any]) -> None:
+    svc = req.svc
     if svc.allowed(req.ctx, "volume_extension:volume_tenant_attribute",
                    {"project_id": volume.project_id}):
         body["os-vol-tenant-attr:tenant_id"] = volume.project_id
@@ -62,20 +85,6 @@ def detail(req: Req, version: Version, volume: Volume, extra: Details) -> dict[s
             req.ctx, "volume_extension:volume_image_metadata:show",
             {"project_id": volume.project_id}):
         body["volume_image_metadata"] = dict(volume.image_metadata)
-    if at_least(version, "3.13"):
-        body["group_id"] = None
-    if req.ctx.is_admin and at_least(version, "3.21"):
-        body["provider_id"] = None
-    if at_least(version, "3.48"):
-        body["shared_targets"] = False
-        body["service_uuid"] = None
-    if req.ctx.is_admin and at_least(version, "3.61"):
-        body["cluster_name"] = None
-    if at_least(version, "3.63"):
-        body["volume_type_id"] = volume.type_id
-    if at_least(version, "3.65"):
-        body["consumes_quota"] = True
-    return body
 
 
 def upload(req: Req, version: Version, volume: Volume, volume_type: dict[str, Any],
