@@ -53,6 +53,7 @@ from common import (
     PEER_KEYSTONE,
     PEER_PASSWORD,
     PEER_PIDS,
+    admin_token,
     append_results,
     by_name,
     default_peers_dir,
@@ -81,12 +82,7 @@ ISSUE_NOVA: dict[str, float | None] = {"boots_per_s": 0.85, "p50_ms": 8400.0,
 def prepare(base: int, hosts: int) -> None:
     """The peer's flavor and image shapes on a fresh ownstack, once its hosts are up."""
     with httpx.Client(timeout=60) as http:
-        r = http.post(f"http://127.0.0.1:{base}/v3/auth/tokens", json={"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": "admin", "domain": {"id": "default"}, "password": PASSWORD}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
-        r.raise_for_status()
-        h = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+        h = {"X-Auth-Token": admin_token(http, base, PASSWORD)}
         compute = f"http://127.0.0.1:{base + 3}/v2.1"
         deadline = time.monotonic() + 120
         while len(http.get(f"{compute}/os-hypervisors", headers={**h, **V})

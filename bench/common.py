@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from ownstack.common.config import Config
 
 
@@ -75,6 +77,16 @@ def ownstack(state: Path, base_port: int, password: str, *args: str,
 def stop_ownstack(state: Path) -> None:
     subprocess.run([sys.executable, "-m", "ownstack", "--state-dir", str(state), "down"],
                    capture_output=True, check=False)
+
+
+def admin_token(http: httpx.Client, base_port: int, password: str) -> str:
+    """A token of the private ownstack's admin, scoped to the admin project."""
+    r = http.post(f"http://127.0.0.1:{base_port}/v3/auth/tokens", json={"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+    r.raise_for_status()
+    return r.headers["X-Subject-Token"]
 
 
 def rss_mb(pid: int) -> float:
