@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -128,8 +129,8 @@ def run_ownstack(args: argparse.Namespace, work: Path, rep: int) -> dict[str, An
         prepare(base, args.hosts)
         spy = None
         if args.py_spy and rep == 0:
-            spy = subprocess.Popen([args.py_spy, "record", "--pid", str(pid), "--rate", "50",
-                                    "--format", "speedscope", "--output",
+            spy = subprocess.Popen([args.py_spy, "record", "--gil", "--pid", str(pid),
+                                    "--rate", "100", "--format", "speedscope", "--output",
                                     str(work / "ownstack.speedscope.json")],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -202,8 +203,11 @@ def table(own: list[dict[str, Any]], peer: list[dict[str, Any]]) -> str:
         if not runs:
             return "-"
         values = [r.get(key) for r in runs]
+        if all(v is None for v in values):
+            return "-"
         shown = " / ".join("-" if v is None else f"{v:g}" for v in values)
-        return shown if len(runs) == 1 else f"{median(runs, key):g} ({shown})"
+        middle = median(runs, key)
+        return shown if len(runs) == 1 or middle is None else f"{middle:g} ({shown})"
 
     rows = ["| measurement | ownstack | Nova 34 | ownstack better by |",
             "| --- | ---: | ---: | ---: |"]
@@ -230,7 +234,7 @@ def verdicts(own: list[dict[str, Any]], peer: list[dict[str, Any]]) -> list[str]
         theirs = nova[key]
         if mine and theirs:
             lines.append(f"- {label}: {mine:g} ms = 1/{theirs / mine:.1f} of Nova's "
-                         f"{theirs:g} ms (target under 1/20, i.e. < {theirs / 20:g} ms: "
+                         f"{theirs:g} ms (target under 1/20, i.e. < {theirs / 20:.0f} ms: "
                          f"{'met' if mine < theirs / 20 else 'missed'})")
     for side, runs in (("ownstack", own), ("Nova", peer)):
         bad = [f"{r['errors']} ({r['error_breakdown']})" for r in runs if r.get("errors")]
@@ -239,7 +243,8 @@ def verdicts(own: list[dict[str, Any]], peer: list[dict[str, Any]]) -> list[str]
     if peer:
         groups: dict[str, float] = {}
         for run in peer:
-            for group, seconds in run["cpu_by_group_s"].items():
+            for name, seconds in run["cpu_by_group_s"].items():
+                group = name.rstrip("0123456789").rstrip("-") or name     # nova-compute-N
                 groups[group] = groups.get(group, 0.0) + seconds / max(run["ok"] or 1, 1)
         top = sorted(groups.items(), key=lambda item: -item[1])[:6]
         lines.append("- Nova's server CPU per boot by process group (mean): " + ", ".join(
@@ -262,8 +267,11 @@ def main() -> int:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--peers-dir", type=Path, default=default_peers_dir())
     parser.add_argument("--py-spy", default="",
-                        help="py-spy binary: record ownstack during its first run")
+                        help="py-spy binary: record ownstack (the thread holding the "
+                        "GIL) during its first run")
     parser.add_argument("--keep-json", type=Path, help="copy the generator's JSON here")
+    parser.add_argument("--from-json", type=Path,
+                        help="write up the JSON kept by an earlier --keep-json; run nothing")
     parser.add_argument("--no-record", action="store_true", help="print, do not append")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-compute-peers-"))
@@ -271,7 +279,14 @@ def main() -> int:
     own_runs: list[dict[str, Any]] = []
     peer_runs: list[dict[str, Any]] = []
     load = os.getloadavg()
-    for rep in range(args.repeat):
+    if args.from_json:
+        # The generator's documents of an earlier run (--keep-json), to write them up again.
+        own_runs = [figures(json.loads(path.read_text()))
+                    for path in sorted(args.from_json.glob("ownstack-*.json"))]
+        peer_runs = [figures(json.loads(path.read_text()))
+                     for path in sorted(args.from_json.glob("nova-*.json"))]
+        with_peer = bool(peer_runs)
+    for rep in range(0 if args.from_json else args.repeat):
         own_runs.append(figures(run_ownstack(args, work, rep)))
         if with_peer:
             peer_runs.append(figures(run_peer(args, work, rep)))
