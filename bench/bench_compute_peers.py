@@ -179,7 +179,7 @@ def figures(doc: dict[str, Any]) -> dict[str, Any]:
         "detail_cpu_ms": detail.get("server_cpu_ms_per_op"),
         "delete_p50_ms": delete.get("p50_ms"),
         "delete_cpu_ms": delete.get("server_cpu_ms_per_op"),
-        "loadavg": boot.get("loadavg_before"),
+        "loadavg": boot.get("loadavg_before"), "started_at": doc.get("started_at"),
     }
 
 
@@ -286,6 +286,12 @@ def main() -> int:
         peer_runs = [figures(json.loads(path.read_text()))
                      for path in sorted(args.from_json.glob("nova-*.json"))]
         with_peer = bool(peer_runs)
+        config = json.loads(min(args.from_json.glob("ownstack-*.json")).read_text())["config"]
+        args.boots, args.concurrency = config["boots"], config["boot_concurrency"]
+        args.poll_interval = config["poll_interval"]
+        if peer_runs:
+            args.peer_poll_interval = json.loads(min(args.from_json.glob("nova-*.json"))
+                                                 .read_text())["config"]["poll_interval"]
     for rep in range(0 if args.from_json else args.repeat):
         own_runs.append(figures(run_ownstack(args, work, rep)))
         if with_peer:
@@ -294,7 +300,9 @@ def main() -> int:
         args.keep_json.mkdir(parents=True, exist_ok=True)
         for path in work.glob("*.json"):
             shutil.copy(path, args.keep_json / path.name)
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    started = min((r["started_at"] for r in own_runs + peer_runs if r.get("started_at")),
+                  default=datetime.datetime.now(datetime.UTC).isoformat())
+    now = datetime.datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     loads = "; ".join(f"{side} {', '.join(f'{x:g}' for x in r['loadavg'] or [])}"
                       for side, runs in (("ownstack", own_runs), ("Nova", peer_runs))
@@ -305,14 +313,15 @@ def main() -> int:
         f"`bench/bench_compute_peers.py`: the peers' load generator (`--suites compute`) "
         f"against ownstack and Nova, {args.boots} boots at concurrency {args.concurrency} "
         f"on {args.hosts} fake hosts each side, m1.nano, a 1 MiB raw image, `networks: "
-        f"none`; {args.repeat} run(s) of each side, one after the other. ownstack: one "
+        f"none`; {len(own_runs)} run(s) of each side, one after the other. ownstack: one "
         f"process, its defaults (SQLite, in-process bus), status polled every "
         f"{args.poll_interval:g} s. Nova: nova-api (uWSGI, 2 workers), conductor, "
         f"scheduler, {args.hosts} nova-compute with the fake driver, MariaDB, RabbitMQ, "
         f"polled every {args.peer_poll_interval:g} s"
         + ("" if with_peer else "; **no Nova peer in this run**") + ".",
-        f"Load average at the start {', '.join(f'{x:.2f}' for x in load)}; before each "
-        f"boot phase: {loads}.",
+        ("" if args.from_json else
+         f"Load average at the start {', '.join(f'{x:.2f}' for x in load)}; ")
+        + f"load average before each boot phase: {loads}.",
         "", table(own_runs, peer_runs), "", *verdicts(own_runs, peer_runs), ""])
     print(text)
     if not args.no_record:
