@@ -31,6 +31,11 @@ and compares the medians. Targets: boots/s at least 50 times Nova's; POST-to-ACT
 and server CPU per boot under a twentieth of Nova's. A dated section with both sides'
 figures and the ratios goes to bench/results/compute.md.
 
+Start the peers first (``../shared/peers/setup-openstack-compute-peers.sh``, about four
+minutes) and stop them after (``stop-openstack-compute-peers.sh``). ``--py-spy BIN``
+records ownstack's first boot phase; ``--keep-json DIR`` keeps the generator's documents
+and that profile (``ownstack.speedscope.json``), and ``--from-json DIR`` writes them up again.
+
     .venv/bin/python bench/bench_compute_peers.py [--boots 200] [--concurrency 8]
         [--hosts 4] [--repeat 1] [--no-peer] [--no-record] [--keep-json DIR]
 """
