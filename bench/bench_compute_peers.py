@@ -33,7 +33,7 @@ figures and the ratios goes to bench/results/compute.md.
 
 Start the peers first (``../shared/peers/setup-openstack-compute-peers.sh``, about four
 minutes) and stop them after (``stop-openstack-compute-peers.sh``). ``--py-spy BIN``
-records ownstack's first boot phase; ``--keep-json DIR`` keeps the generator's documents
+records ownstack during its first generator run; ``--keep-json DIR`` keeps the generator's documents
 and that profile (``ownstack.speedscope.json``), and ``--from-json DIR`` writes them up again.
 
     .venv/bin/python bench/bench_compute_peers.py [--boots 200] [--concurrency 8]
