@@ -26,23 +26,30 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from common import append_results, free_ports, ownstack, stop_ownstack
+from common import (
+    PEER_KEYSTONE,
+    PEER_PASSWORD,
+    PEER_PIDS,
+    append_results,
+    by_name,
+    default_peers_dir,
+    free_ports,
+    ownstack,
+    ownstack_pid,
+    peer_answers,
+    peer_generator,
+    ratio,
+    stop_ownstack,
+)
 
 PASSWORD = "bench-network-pw"
 RESULTS = Path(__file__).resolve().parent / "results" / "network.md"
-PEER_KEYSTONE = "http://127.0.0.1:35357/v3"
-PEER_PASSWORD = "secret"
-PEER_PIDS = "@/tmp/ospeers/run/*.pid"
 HEADER = """# Network benchmark results
 
 ownstack's network service and the real Neutron 29 (API only: uWSGI with 2 workers,
@@ -55,40 +62,12 @@ p50 < 20 ms; server CPU per port create < 5 ms; every other operation >= 20x Neu
 """
 
 
-def default_peers_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "peers"
-
-
 def generator(peers: Path, out: Path, label: str, keystone: str, password: str,
               server_pids: str, args: argparse.Namespace) -> dict[str, Any]:
-    """One run of the load generator; its JSON document."""
-    command = [sys.executable, str(peers / "bench_compute_network_peers.py"),
-               "--suites", "network", "--keystone-url", keystone, "--username", "admin",
-               "--password", password, "--project", "admin",
-               "--net-concurrency", args.net_concurrency, "--ports", str(args.ports),
-               "--server-pids", server_pids, "--label", label, "--out", str(out)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    subprocess.run(command, check=True, env=env, timeout=3600)
-    document: dict[str, Any] = json.loads(out.read_text())
-    return document
-
-
-def by_name(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {m["name"]: m for m in document.get("measurements", [])}
-
-
-def peer_answers() -> bool:
-    try:
-        with urllib.request.urlopen(PEER_KEYSTONE, timeout=3) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def ratio(own: float | None, peer: float | None) -> str:
-    if not own or not peer:
-        return "-"
-    return f"{own / peer:.1f}x"
+    """One run of the load generator's network suite; its JSON document."""
+    return peer_generator(peers, out, label, keystone, password, server_pids,
+                          ["--suites", "network", "--net-concurrency", args.net_concurrency,
+                           "--ports", str(args.ports)])
 
 
 def table(own: dict[str, dict[str, Any]], peer: dict[str, dict[str, Any]]) -> str:
@@ -161,8 +140,7 @@ def main() -> int:
                     "security_group_rule"))]
     try:
         ownstack(state, base, PASSWORD, "up", "--no-user-clouds-yaml", settings=settings)
-        pid = json.loads(ownstack(state, base, PASSWORD, "status", "--json",
-                                  settings=settings).stdout)["pid"]
+        pid = ownstack_pid(state, base, PASSWORD, settings)
         own_doc = generator(args.peers_dir, work / "ownstack.json", "ownstack",
                             f"http://127.0.0.1:{base}/v3", PASSWORD, f"ownstack={pid}", args)
     finally:

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import append_results, free_ports, ownstack, stop_ownstack
+from common import admin_token, append_results, free_ports, ownstack, stop_ownstack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "identity.md"
@@ -51,12 +51,7 @@ def boot_one(base: int, image: Path, state: Path, settings: list[str]) -> str:
     """Seed the test image and boot one server through the API; its id once ACTIVE."""
     ownstack(state, base, PASSWORD, "seed", "--image", str(image), settings=settings)
     with httpx.Client(timeout=60) as http:
-        r = http.post(f"http://127.0.0.1:{base}/v3/auth/tokens", json={"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": "admin", "domain": {"id": "default"}, "password": PASSWORD}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
-        r.raise_for_status()
-        headers = {"X-Auth-Token": r.headers["X-Subject-Token"],
+        headers = {"X-Auth-Token": admin_token(http, base, PASSWORD),
                    "OpenStack-API-Version": "compute 2.37"}
         compute = f"http://127.0.0.1:{base + 3}/v2.1"
         image_id = http.get(f"http://127.0.0.1:{base + 1}/v2/images?name=ownstack-tiny",

@@ -1,17 +1,22 @@
 """What every benchmark shares: running commands, starting a private ownstack, reading a
-process's memory, and appending dated results."""
+process's memory, appending dated results, and running the peers' load generator
+(``/work/shared/peers``) against ownstack or the real OpenStack services."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from ownstack.common.config import Config
 
@@ -74,6 +79,16 @@ def stop_ownstack(state: Path) -> None:
                    capture_output=True, check=False)
 
 
+def admin_token(http: httpx.Client, base_port: int, password: str) -> str:
+    """A token of the private ownstack's admin, scoped to the admin project."""
+    r = http.post(f"http://127.0.0.1:{base_port}/v3/auth/tokens", json={"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+    r.raise_for_status()
+    return r.headers["X-Subject-Token"]
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -86,3 +101,66 @@ def append_results(path: Path, header: str, text: str) -> None:
     first = not path.exists() or path.stat().st_size == 0
     with path.open("a") as handle:
         handle.write((header if first else "") + text + "\n")
+
+
+# The real OpenStack services that ``../shared/peers/setup-openstack-compute-peers.sh``
+# starts: their Keystone, its admin password, and the pidfiles of every peer process.
+PEER_KEYSTONE = "http://127.0.0.1:35357/v3"
+PEER_PASSWORD = "secret"
+PEER_PIDS = "@/tmp/ospeers/run/*.pid"
+
+
+def default_peers_dir() -> Path:
+    """``shared/peers`` beside the checkout (``../shared/peers``), or beside the folder of
+    worktrees that holds it."""
+    here = Path(__file__).resolve()
+    for folder in here.parents[2:4]:
+        if (folder / "shared" / "peers").is_dir():
+            return folder / "shared" / "peers"
+    return here.parents[2] / "shared" / "peers"
+
+
+def peer_answers() -> bool:
+    """Whether the peers' Keystone answers (the peers are running)."""
+    try:
+        with urllib.request.urlopen(PEER_KEYSTONE, timeout=3) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def ownstack_pid(state: Path, base_port: int, password: str,
+                 settings: Sequence[str] = ()) -> int:
+    """The PID of the ownstack process running on ``state``."""
+    status = ownstack(state, base_port, password, "status", "--json", settings=settings)
+    return int(json.loads(status.stdout)["pid"])
+
+
+def peer_generator(peers: Path, out: Path, label: str, keystone: str, password: str,
+                   server_pids: str, suite_args: Sequence[str],
+                   infra_pids: str = "") -> dict[str, Any]:
+    """One run of the peers' load generator (``bench_compute_network_peers.py``) as the
+    admin, with ``suite_args`` (``--suites ...`` and its options); its JSON document.
+    The ``OS_*`` variables of the caller's shell are not passed on, so only the given
+    Keystone is used."""
+    command = [sys.executable, str(peers / "bench_compute_network_peers.py"),
+               "--keystone-url", keystone, "--username", "admin", "--password", password,
+               "--project", "admin", *suite_args, "--server-pids", server_pids,
+               "--label", label, "--out", str(out)]
+    if infra_pids:
+        command += ["--infra-pids", infra_pids]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    subprocess.run(command, check=True, env=env, timeout=3600)
+    document: dict[str, Any] = json.loads(out.read_text())
+    return document
+
+
+def by_name(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The load generator's measurements by name."""
+    return {m["name"]: m for m in document.get("measurements", [])}
+
+
+def ratio(own: float | None, peer: float | None) -> str:
+    if not own or not peer:
+        return "-"
+    return f"{own / peer:.1f}x"
