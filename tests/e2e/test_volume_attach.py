@@ -131,6 +131,14 @@ def test_a_volume_moves_between_running_guests_with_its_data(guests: Guests) -> 
     g.wait_volume("data1", "in-use")
     read = g.sh("vm2", f"dd if=/dev/{disk} bs={len(DATA)} count=1 2>/dev/null")
     assert read == DATA
+    shown = json.loads(g.env.ownstack("show", "volume", "data1", "--json").stdout)
+    assert shown["volume"]["status"] == "in-use"
+    assert shown["file"]["format"] in ("qcow2", "raw") and shown["file"]["backing_file"] is None
+    [where] = shown["attached_to"]
+    vm2 = cloud.osc_json("server", "show", "vm2")["id"]
+    assert (where["server_id"], where["guest"]["qmp_device"]) == (vm2, f"vol-{volume['id']}")
+    assert where["guest"]["path"] == shown["file"]["path"]
+    assert "volume data1" in g.env.ownstack("show", "volume", "data1").stdout
     print(f"\nattach to visible in the guest: {seen_after:.2f} s")
 
 
