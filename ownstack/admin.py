@@ -15,6 +15,10 @@ against a multi-node cloud.
   namespace, legs, routes and NAT rules (with packet counters) of a router; the bridge of
   a network on each host and its DHCP server (namespace, dnsmasq's pid and command line,
   host entries, leases).
+* ``ownstack show volume NAME|ID``: the volume as the API sees it, its file on its host
+  (format, sizes, backing file, from ``qemu-img info -U`` by its volume agent:
+  ``GET /v3/volumes/{id}/diagnostics``) and, for each server it is attached to, the QMP
+  block node and device QEMU has for it (the server's diagnostics).
 * ``ownstack show server NAME|ID``: the server as the API sees it, the host-side objects
   behind it (``GET /servers/{id}/diagnostics``, which asks the server's compute agent: for
   QEMU the pid, the command line, the QMP socket and the devices added over it, the disk
@@ -58,7 +62,9 @@ class AdminSession:
     def __init__(self, config: Config, client: httpx.Client) -> None:
         self.config = config
         self.client = client
-        self.urls = {spec.type: spec.local_url(config) + spec.catalog_path
+        # The volume service's project-less URLs (decision 43) serve every version.
+        self.urls = {spec.type: spec.local_url(config)
+                     + spec.catalog_path.replace("/%(project_id)s", "")
                      for spec in API_SERVICES}
         self.token = self._token()
 
@@ -342,4 +348,71 @@ def format_show(document: dict[str, Any]) -> str:
         for phase in document["boot_phases"]:
             lines.append(f"  {phase['event']:<40} {phase['start_time']} -> "
                          f"{phase['finish_time']} {phase['result'] or ''}")
+    return "\n".join(lines)
+
+
+# --- show volume --------------------------------------------------------------------------
+
+VOLUME_VERSION = "3.71"
+
+
+def show_volume(config: Config, name_or_id: str) -> dict[str, Any]:
+    """The volume, its file on its host, and where QEMU has it plugged, as one document."""
+    with admin_session(config) as admin:
+        volume = _find_volume(admin, name_or_id)
+        diagnostics = admin.request("GET", "volume", f"/volumes/{volume['id']}/diagnostics",
+                                    expect=(200,), version=VOLUME_VERSION
+                                    ).json()["diagnostics"]
+        plugged = []
+        for attachment in volume.get("attachments") or ():
+            server_id = str(attachment.get("server_id"))
+            response = admin.request("GET", "compute", f"/servers/{server_id}/diagnostics",
+                                     expect=(200, 404, 409), version="2.1")
+            found = response.json() if response.status_code == 200 else {}
+            qemu = [v for v in found.get("volumes") or () if v.get("volume_id") == volume["id"]]
+            plugged.append({"server_id": server_id, "device": attachment.get("device"),
+                            "attachment_id": attachment.get("attachment_id"),
+                            "host": attachment.get("host_name"),
+                            "guest": qemu[0] if qemu else None})
+    return {"volume": {key: volume.get(key) for key in (
+                "id", "name", "status", "size", "volume_type", "bootable", "multiattach",
+                "os-vol-host-attr:host")},
+            "file": diagnostics.get("file"), "attached_to": plugged}
+
+
+def _find_volume(admin: AdminSession, name_or_id: str) -> dict[str, Any]:
+    response = admin.request("GET", "volume", f"/volumes/{name_or_id}", expect=(200, 404),
+                             version=VOLUME_VERSION)
+    if response.status_code == 200:
+        found: dict[str, Any] = response.json()["volume"]
+        return found
+    volumes = [v for v in admin.request(
+        "GET", "volume", "/volumes/detail", expect=(200,), version=VOLUME_VERSION,
+        params={"all_tenants": "1", "name": name_or_id}).json()["volumes"]
+        if v.get("name") == name_or_id]
+    if not volumes:
+        raise AdminError(f"no volume named or with id {name_or_id!r}")
+    if len(volumes) > 1:
+        raise AdminError(f"{len(volumes)} volumes are named {name_or_id!r} "
+                         f"({', '.join(v['id'] for v in volumes)}); give an id")
+    first: dict[str, Any] = volumes[0]
+    return first
+
+
+def format_volume_show(document: dict[str, Any]) -> str:
+    """The document for a terminal: the volume, its file, then each guest that has it."""
+    volume = document["volume"]
+    lines = [f"volume {volume.get('name') or ''} ({volume['id']})".replace("  ", " ")]
+    lines += [f"  {key:<32} {value}" for key, value in volume.items()
+              if key not in ("id", "name") and value not in (None, "")]
+    lines.append("file (GET /volumes/{id}/diagnostics):")
+    lines += [f"  {key:<32} {value}" for key, value in (document["file"] or {}).items()]
+    if not document["attached_to"]:
+        lines.append("attached to: nothing")
+    for item in document["attached_to"]:
+        lines.append(f"attached to server {item['server_id']} as {item['device']}:")
+        guest = item["guest"] or {}
+        if not guest:
+            lines.append("  not plugged into its guest (yet)")
+        lines += [f"  {key:<32} {value}" for key, value in guest.items()]
     return "\n".join(lines)

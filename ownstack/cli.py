@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     show_server.add_argument("server", metavar="NAME_OR_ID")
     show_server.add_argument("--json", action="store_true", help="machine-readable output")
     show_server.set_defaults(func=cmd_show_server)
+    show_volume = show_sub.add_parser(
+        "volume", help="its file, format and backing file; the QMP node and device of each "
+                       "guest it is plugged into")
+    show_volume.add_argument("volume", metavar="NAME_OR_ID")
+    show_volume.add_argument("--json", action="store_true", help="machine-readable output")
+    show_volume.set_defaults(func=cmd_show_volume)
     for kind, what in (("port", "its tap, bridge and filter chains with their counters"),
                        ("router", "its namespace, legs, routes and NAT rules with counters"),
                        ("network", "its bridge on each host, its DHCP server: namespace, "
@@ -344,6 +350,18 @@ def cmd_show_server(config: Config, args: argparse.Namespace) -> int:
         print(f"ownstack show server: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(document, indent=2) if args.json else format_show(document))
+    return 0
+
+
+def cmd_show_volume(config: Config, args: argparse.Namespace) -> int:
+    from ownstack.admin import AdminError, format_volume_show, show_volume
+
+    try:
+        document = show_volume(config, args.volume)
+    except (AdminError, httpx.HTTPError, OSError) as exc:
+        print(f"ownstack show volume: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(document, indent=2) if args.json else format_volume_show(document))
     return 0
 
 

@@ -1,8 +1,8 @@
 """Compute's microversions, 2.1 to 2.96, oldest first, one line each: what that version
 changed in Nova, and so in ownstack where ownstack serves the resource.
 
-Versions that changed an API ownstack does not serve (consoles, migrations, volumes
-attachments, aggregates, ...) are listed with Nova's change and "(not served)": a client
+Versions that changed an API ownstack does not serve (consoles, migrations,
+aggregates, ...) are listed with Nova's change and "(not served)": a client
 may ask for them, and they change nothing here. A released microversion never changes;
 ``tests/unit/compute/test_microversions.py`` pins this list.
 """
@@ -73,8 +73,8 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.46", "X-OpenStack-Request-ID beside X-Compute-Request-ID (signal only)."),
     ("2.47", "Servers embed their flavor (name, sizes, extra_specs) instead of an id/link."),
     ("2.48", "Standardised server diagnostics."),
-    ("2.49", "Tagged interface attach (os-interface 'tag'); volume attach "
-             f"{NOT_SERVED}."),
+    ("2.49", "Tagged interface and volume attach ('tag' in os-interface and "
+             "os-volume_attachments)."),
     ("2.50", f"Quota class sets show server_groups, not network quotas {NOT_SERVED}."),
     ("2.51", "Instance action details show 'events' to everyone (traceback for admins)."),
     ("2.52", "Tags in the server create request."),
@@ -98,8 +98,7 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.68", f"Forced live-migrate and evacuate are gone {NOT_SERVED}."),
     ("2.69", "Minimal records for servers and services in unreachable cells (none in "
              "ownstack)."),
-    ("2.70", "Device tags in interface views; volume attachment views "
-             f"{NOT_SERVED}."),
+    ("2.70", "Device tags in interface and volume attachment views."),
     ("2.71", "Servers show 'server_groups' in show, update and rebuild."),
     ("2.72", "Neutron ports with resource requests at create."),
     ("2.73", "lock takes 'locked_reason'; servers show it; ?locked= filter."),
@@ -109,18 +108,18 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.76", f"The power-update external event {NOT_SERVED}."),
     ("2.77", f"unshelve takes 'availability_zone' {NOT_SERVED}."),
     ("2.78", f"GET /servers/{{id}}/topology {NOT_SERVED}."),
-    ("2.79", f"delete_on_termination on volume attach {NOT_SERVED}."),
+    ("2.79", "delete_on_termination on volume attach, shown in its views."),
     ("2.80", f"Migrations show and filter user_id and project_id {NOT_SERVED}."),
     ("2.81", f"Image pre-caching on aggregates {NOT_SERVED}."),
     ("2.82", f"The accelerator-request-bound external event {NOT_SERVED}."),
     ("2.83", "More server list filters for non-admins (availability_zone, key_name, ...)."),
     ("2.84", "Instance action events show 'details' of failed events."),
-    ("2.85", f"PUT volume attachments changes delete_on_termination {NOT_SERVED}."),
+    ("2.85", "PUT volume attachments changes delete_on_termination."),
     ("2.86", "Flavor extra specs of known namespaces are validated on create and update."),
     ("2.87", f"Rescue of volume-backed servers {NOT_SERVED}."),
     ("2.88", "Hypervisors lose the capacity fields and cpu_info, gain 'uptime'; "
              "/os-hypervisors/statistics is 404."),
-    ("2.89", f"Volume attachments show attachment_id and bdm_uuid, not id {NOT_SERVED}."),
+    ("2.89", "Volume attachments show attachment_id and bdm_uuid, not id."),
     ("2.90", "Server 'hostname' settable in create, update and rebuild, shown to owners."),
     ("2.91", f"unshelve to a host, pinning or unpinning the zone {NOT_SERVED}."),
     ("2.92", "Keypair import only (no generation); names may hold '@' and '.'."),

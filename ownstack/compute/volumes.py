@@ -58,6 +58,15 @@ class InvalidVolume(BadRequest):
         super().__init__(f"Invalid volume: {reason}")
 
 
+class InvalidInput(BadRequest):
+    """Nova's ``InvalidInput``, what its Cinder wrapper makes of Cinder's 400s."""
+
+    code = "compute.invalid_input"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid input received: {reason}")
+
+
 class VolumeServiceUnavailable(OwnstackError):
     """The volume service did not answer (or answered 5xx) for a step a request needs."""
 
@@ -67,13 +76,14 @@ class VolumeServiceUnavailable(OwnstackError):
 
 
 def refused(exc: VolumeClientError, volume_id: str) -> OwnstackError:
-    """The compute error for what the volume service answered, as Nova maps Cinder's
-    errors: not found is a 404, unreachable a 503, any other refusal ``InvalidVolume``."""
+    """The compute error for what the volume service answered, as Nova's Cinder wrapper
+    translates it: not found is a 404, unreachable a 503, any other refusal
+    ``InvalidInput`` with Cinder's message."""
     if isinstance(exc, VolumeNotFoundError):
         return VolumeNotFound(volume_id)
     if isinstance(exc, VolumeUnavailable):
         return VolumeServiceUnavailable()
-    return InvalidVolume(exc.message)
+    return InvalidInput(exc.message)
 
 
 async def get_volume(caller: VolumeClient, volume_id: str) -> dict[str, Any]:

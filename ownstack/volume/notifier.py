@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH: Final = "/v2.1/os-server-external-events"
 VOLUME_EXTENDED: Final = "volume-extended"
+EVENTS_VERSION: Final = "compute 2.51"      # the first to know volume-extended, as Cinder's
 TIMEOUT: Final = 10.0
 
 
@@ -42,7 +43,8 @@ class ComputeNotifier:
                                                timeout=TIMEOUT)
             token = await self.peers.service_auth()()
             r = await self._http.post(EVENTS_PATH, json={"events": events},
-                                      headers={"X-Auth-Token": token})
+                                      headers={"X-Auth-Token": token,
+                                               "OpenStack-API-Version": EVENTS_VERSION})
         except Exception as exc:      # compute unreachable, identity down: never fatal
             log.warning("could not tell compute of %d volume event(s): %s", len(events), exc)
             return

@@ -58,6 +58,7 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     # The extra attributes of volume views.
     "volume_extension:volume_tenant_attribute": READER,
     "volume_extension:volume_host_attribute": ADMIN,
+    "volume_extension:volume_diagnostics": ADMIN,
     "volume_extension:volume_mig_status_attribute": ADMIN,
     "volume_extension:volume_image_metadata:show": READER,
     "volume:get_all_tenants": ADMIN,

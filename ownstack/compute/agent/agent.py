@@ -114,6 +114,11 @@ class ComputeAgent(Agent):
         if method == "console_output":
             return {"output": await self.console_output(str(payload["uuid"]),
                                                         payload.get("length"))}
+        if method == "extend_volume":
+            await self.reconciler.volumes.extend(str(payload["uuid"]),
+                                                 str(payload["volume_id"]),
+                                                 int(payload["new_size"]))
+            return None
         if method == "describe_instance":
             info = await self.driver.get_info(str(payload["uuid"]))
             return {"details": {**info.details, "power_state": int(info.power_state)}}

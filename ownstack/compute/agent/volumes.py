@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 EVENT_ATTACH = "compute_attach_volume"
 EVENT_DETACH = "compute_detach_volume"
+EVENT_EXTEND = "compute_extend_volume"
 _IN_FLIGHT = (rpc.VOLUME_ATTACHING, rpc.VOLUME_DETACHING)
 
 
@@ -69,7 +70,7 @@ def needs_sync(desired: InstanceSpec, observed: GuestInfo | None) -> bool:
     from the attached ones (only a driver that reports them can differ)."""
     entries = desired.get("volumes") or ()
     if any(entry.get("attach_state") in _IN_FLIGHT for entry in entries):
-        return observed is not None
+        return True             # with no guest, an attach fails and a detach is done
     return (observed is not None and observed.volumes is not None
             and observed.volumes != tuple(str(e["volume_id"])
                                           for e in wanted_volumes(desired)))
@@ -203,6 +204,29 @@ class VolumeSync:
         await self._event(desired, EVENT_DETACH, start)
         log.info("instance %s: volume %s detached", uuid, entry["volume_id"])
         return True
+
+    async def extend(self, uuid: str, volume_id: str, new_size: int) -> None:
+        """An attached volume grew in the volume service (``volume-extended``): the
+        guest's disk follows (``block_resize``), and the volume service is told, done or
+        failed (``os-extend_volume_completion``). A lost nudge is the volume service's
+        to time out (the volume ``error_extending``, never left ``extending``)."""
+        start = time.time()
+        desired = await self.conductor.get_instance(uuid)
+        entry = next((e for e in wanted_volumes(desired) if e["volume_id"] == volume_id),
+                     None) if desired is not None else None
+        error: str | None = None
+        if desired is None or entry is None:
+            error = f"volume {volume_id} is not attached to server {uuid} on {self.host}"
+        else:
+            try:
+                await self.driver.extend_volume(uuid, volume_spec(entry), new_size)
+            except DriverError as exc:
+                error = f"Failed to extend volume {volume_id}: {exc}"
+        if error is not None:
+            log.warning("instance %s: %s", uuid, error)
+        await self.conductor.volume_extended(uuid, volume_id, error=error is not None)
+        if desired is not None:
+            await self._event(desired, EVENT_EXTEND, start, error)
 
     async def _fault(self, desired: InstanceSpec, message: str) -> None:
         await self.conductor.update_instance(desired["uuid"], "*",

@@ -114,6 +114,13 @@ async def nudge(req: Req, host: str, uuid: str) -> None:
                 f"{host}'s agent about {uuid} (its resync will)")
 
 
+async def tell_host(req: Req, host: str, method: str, payload: dict[str, Any]) -> None:
+    """Cast ``method`` to ``host``'s agent, for work no row records (a courtesy whose
+    loss the other side times out)."""
+    await _cast(req, rpc.compute_topic(host), method, payload,
+                f"{host}'s agent ({method})")
+
+
 async def ask_to_schedule(req: Req, uuids: list[str]) -> None:
     """Ask the conductor to place new servers now. Only a nudge as well: they wait in the
     database in ``scheduling``, and the conductor's sweep places what no message asked

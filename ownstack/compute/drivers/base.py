@@ -126,6 +126,7 @@ class Capability(StrEnum):
     REBOOT_SOFT = "supports_reboot_soft"        # reboot(hard=False)
     NIC_HOTPLUG = "supports_nic_hotplug"        # plug_nics() on an existing guest
     VOLUME_ATTACH = "supports_volume_attach"    # GuestSpec.volumes, plug_volumes()
+    VOLUME_EXTEND = "supports_volume_extend"    # extend_volume() of a plugged volume
 
 
 class Phase(StrEnum):
@@ -460,6 +461,18 @@ class ComputeDriver(Protocol):
         device; if it does not, the volume stays plugged and :class:`DetachTimeout` is
         raised (the other changes are made). Raises :class:`GuestNotFound`;
         :class:`Unsupported`, changing nothing, without the capability.
+        """
+        ...
+
+    async def extend_volume(self, uuid: str, volume: VolumeSpec, new_size: int) -> None:
+        """Grow the guest's plugged ``volume`` (its file included) to ``new_size`` bytes,
+        as Nova's in-use extend: the volume service leaves the file of an attached volume
+        to the hypervisor that has it open.
+
+        Postconditions: the file is ``new_size`` bytes of virtual size, and a running
+        guest sees its disk that big at once; a size it already has changes nothing.
+        Raises :class:`GuestNotFound`; :class:`DriverError` when ``volume`` is not the
+        guest's; :class:`Unsupported`, changing nothing, without the capability.
         """
         ...
 

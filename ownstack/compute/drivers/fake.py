@@ -75,6 +75,7 @@ class FakeGuest:
     last_stop: str = ""
     console: bytearray = field(default_factory=bytearray)
     held_volumes: set[str] = field(default_factory=set)    # hold_volume(): not released
+    volume_sizes: dict[str, int] = field(default_factory=dict)     # extend_volume()'s
 
 
 class FakeHypervisor:
@@ -242,7 +243,8 @@ class FakeComputeDriver:
             "taps": [nic.tap_name for nic in spec.nics], "boots": guest.boots,
             "last_stop": guest.last_stop, "console_bytes": len(guest.console),
             "volumes": [{"volume_id": v.volume_id, "path": str(v.path), "format": v.format,
-                         "serial": v.serial, "read_only": v.read_only}
+                         "serial": v.serial, "read_only": v.read_only,
+                         "size": guest.volume_sizes.get(v.volume_id)}
                         for v in spec.volumes]},
             nics=tuple(nic.port_id for nic in spec.nics)
             if self._capabilities[Capability.NIC_HOTPLUG.value] else None,
@@ -335,6 +337,14 @@ class FakeComputeDriver:
         guest.spec = replace(guest.spec, volumes=(*volumes, *stuck))
         if stuck:
             raise DetachTimeout(uuid, stuck[0].volume_id, timeout)
+
+    async def extend_volume(self, uuid: str, volume: VolumeSpec, new_size: int) -> None:
+        """The guest's volume is ``new_size`` bytes (details show it)."""
+        check_capability(self, Capability.VOLUME_EXTEND)
+        guest = self.hypervisor.get(uuid)
+        if volume.volume_id not in {v.volume_id for v in guest.spec.volumes}:
+            raise DriverError(f"volume {volume.volume_id} is not plugged into {uuid}")
+        guest.volume_sizes[volume.volume_id] = new_size
 
     # -- power ---------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from ownstack.compute.errors import (
 )
 from ownstack.compute.objects import actions, block_devices, keypairs, quotas
 from ownstack.compute.objects.models import (
+    BlockDeviceMapping,
     ComputeService,
     Flavor,
     FlavorExtraSpec,
@@ -525,6 +526,8 @@ class PageDetails:
     tags: dict[str, list[str]] = field(default_factory=dict)    # by uuid, when asked
     services: dict[str, HostService] = field(default_factory=dict)   # by host
     groups: dict[str, list[str]] = field(default_factory=dict)  # group uuids, when asked
+    # (volume id, delete_on_termination) of each server's volume mappings, oldest first.
+    volumes: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
 
 
 async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: bool,
@@ -550,6 +553,14 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
             sa.select(InstanceMetadata.instance_uuid, InstanceMetadata.key,
                       InstanceMetadata.value), InstanceMetadata.instance_uuid)):
         details.metadata[uuid][key] = value
+    details.volumes = {uuid: [] for uuid in uuids}
+    for uuid, volume_id, delete_on_termination in await db.execute(in_page(
+            sa.select(BlockDeviceMapping.instance_uuid, BlockDeviceMapping.volume_id,
+                      BlockDeviceMapping.delete_on_termination)
+            .where(BlockDeviceMapping.deleted.is_(False),
+                   BlockDeviceMapping.volume_id.is_not(None)),
+            BlockDeviceMapping.instance_uuid).order_by(BlockDeviceMapping.id)):
+        details.volumes[uuid].append((volume_id, bool(delete_on_termination)))
     if tags:
         details.tags = {uuid: [] for uuid in uuids}
         for uuid, tag in await db.execute(in_page(

@@ -12,6 +12,7 @@ from ownstack.common.api.routing import RouteTable
 from ownstack.volume.api.common import both_forms
 from ownstack.volume.api.handlers import (
     attachments,
+    diagnostics,
     operator,
     qos_specs,
     root,
@@ -42,6 +43,7 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
         _VOLUME: {"GET": volumes.show_volume, "PUT": volumes.update_volume,
                   "DELETE": volumes.delete_volume},
         f"{_VOLUME}/action": {"POST": volume_actions.volume_action},
+        f"{_VOLUME}/diagnostics": {"GET": diagnostics.show_diagnostics},
         f"{_VOLUME}/metadata": {"GET": volumes.list_metadata,
                                 "POST": volumes.create_metadata,
                                 "PUT": volumes.replace_metadata},

@@ -23,6 +23,7 @@ from helpers.sweeps.world import (
     PUBLIC_KEY,
     World,
     attach_interface,
+    attach_volume,
     make_attachment,
     make_snapshot,
     make_volume,
@@ -350,6 +351,19 @@ async def _server_tags(cell: Cell) -> Any:
 async def _interface(cell: Cell) -> Any:
     return {"interfaceAttachment": {
         "net_id": cell.world.tenants[cell.side].ids["interface_network_id"]}}
+
+
+@body("compute", "POST", "/v2.1/servers/{server_id}/os-volume_attachments")
+async def _volume_attachment(cell: Cell) -> Any:
+    """A new available volume of the side's (an attach consumes one)."""
+    volume_id = await make_volume(cell.world, cell.world.tenants[cell.side])
+    return {"volumeAttachment": {"volumeId": volume_id}}
+
+
+@body("compute", "PUT", "/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}")
+async def _volume_attachment_update(cell: Cell) -> Any:
+    return {"volumeAttachment": {"volumeId": cell.params["volume_id"],
+                                 "delete_on_termination": False}}
 
 
 @body("compute", "POST", "/v2.1/os-security-groups")
@@ -757,6 +771,12 @@ async def _attached_port(cell: Cell) -> dict[str, str]:
     """A new interface of the side's server to detach; the world's own stays."""
     tenant = cell.world.tenants[cell.side]
     return {"port_id": await attach_interface(cell.world, tenant, cell.member_token)}
+
+
+@prepares("compute", "DELETE", "/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}")
+async def _attached_volume(cell: Cell) -> dict[str, str]:
+    """A new volume attached to the side's server to detach; the world's own stays."""
+    return {"volume_id": await attach_volume(cell.world, cell.world.tenants[cell.side])}
 
 
 @prepares("network", "DELETE", "/v2.0/agents/{agent_id}")

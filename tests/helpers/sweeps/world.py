@@ -160,6 +160,8 @@ class World:
             return tenant.ids[name]
         if name == "port_id":
             return tenant.ids["interface_port_id"]
+        if name == "volume_id":
+            return tenant.ids["attached_volume_id"]
         return self.shared[f"compute:{name}"]
 
     def _network_value(self, name: str, tenant: Tenant, template: str) -> str:
@@ -264,6 +266,8 @@ async def build_world(cloud: CloudClient) -> World:
     await _compute(world)
     await _network(world)
     await _volume(world)
+    for tenant in world.tenants.values():
+        tenant.ids["attached_volume_id"] = await attach_volume(world, tenant)
     return world
 
 
@@ -586,6 +590,23 @@ async def wait_snapshots_settled(world: World, tenant: Tenant, volume_id: str) -
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"the snapshots of {volume_id} never settled")
+
+
+async def attach_volume(world: World, tenant: Tenant) -> str:
+    """A new volume of the tenant's, attached to its server (in-use): the volume's id."""
+    volume_id = await make_volume(world, tenant)
+    token = tenant.callers["member"].token
+    await world.call("compute", "POST",
+                     f"/v2.1/servers/{tenant.ids['server_id']}/os-volume_attachments",
+                     token=token, expect=200,
+                     json={"volumeAttachment": {"volumeId": volume_id}})
+    for _ in range(500):
+        r = await world.call("volume", "GET", f"/v3/volumes/{volume_id}", token=token,
+                             expect=200)
+        if r.json()["volume"]["status"] == "in-use":
+            return volume_id
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"volume {volume_id} never in-use")
 
 
 async def make_attachment(world: World, tenant: Tenant) -> str:

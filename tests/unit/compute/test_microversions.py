@@ -26,5 +26,6 @@ def test_versions_that_change_what_ownstack_serves_are_not_marked_unserved() -> 
     # Flavors, keypairs, servers, actions, groups, services, hypervisors, usage.
     assert {"2.1", "2.2", "2.3", "2.9", "2.11", "2.13", "2.15", "2.16", "2.19", "2.26",
             "2.28", "2.33", "2.35", "2.37", "2.40", "2.47", "2.53", "2.55", "2.57", "2.61",
-            "2.64", "2.71", "2.73", "2.75", "2.86", "2.88", "2.90", "2.94", "2.96"} <= served
-    assert {"2.6", "2.22", "2.59", "2.89", "2.93"}.isdisjoint(served)
+            "2.64", "2.71", "2.73", "2.75", "2.86", "2.88", "2.90", "2.94", "2.96",
+            "2.49", "2.70", "2.79", "2.85", "2.89"} <= served
+    assert {"2.6", "2.22", "2.59", "2.60", "2.93"}.isdisjoint(served)

@@ -10,7 +10,9 @@ What ownstack does with them: ``network-changed`` and ``network-vif-deleted`` re
 server's network info cache from its ports now; plugged and unplugged events mark the
 port (``tag``) active or not in the cache, and are recorded as events of the server's
 latest action; a port newly plugged nudges the server's agent, whose boot may be waiting
-for it. Other events are accepted and recorded alike.
+for it. ``volume-extended`` (the volume service grew an attached volume, ``tag``) asks the
+server's host to grow the guest's disk to the volume's new size and to confirm it
+(``os-extend_volume_completion``). Other events are accepted and recorded alike.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
 from ownstack.common.clients.network import NetworkClientError
+from ownstack.common.clients.volume import VolumeClientError
 from ownstack.common.errors import NotFound
 from ownstack.compute import ports
-from ownstack.compute.api.common import body, nudge, version_of
+from ownstack.compute.api.common import body, nudge, tell_host, version_of
 from ownstack.compute.api.schemas import server_external_events as schemas
-from ownstack.compute.objects import actions
+from ownstack.compute.objects import actions, block_devices
 from ownstack.compute.objects.instances import (
     latest_request_ids,
     network_rows,
@@ -40,6 +43,8 @@ log = logging.getLogger(__name__)
 _RULE: Final = "os_compute_api:os-server-external-events:create"
 _REFRESH: Final = frozenset({"network-changed", "network-vif-deleted"})
 _PLUGGED: Final = {"network-vif-plugged": True, "network-vif-unplugged": False}
+VOLUME_EXTENDED: Final = "volume-extended"
+GIB: Final = 1024 ** 3
 
 
 async def create_events(req: Req) -> Response:
@@ -72,6 +77,8 @@ async def create_events(req: Req) -> Response:
         if item["name"] in _REFRESH and uuid not in refreshed:
             refreshed.add(uuid)
             await _refresh(req, uuid, rows[uuid])
+        elif item["name"] == VOLUME_EXTENDED and item.get("tag"):
+            await _volume_extended(req, uuid, rows[uuid].host, str(item["tag"]))
         elif item["name"] in _PLUGGED and item.get("tag") and uuid not in refreshed:
             plugged = _PLUGGED[item["name"]] and item["status"] != "failed"
             if await _mark_active(req, uuid, rows[uuid], str(item["tag"]), plugged) \
@@ -103,6 +110,24 @@ async def _mark_active(req: Req, uuid: str, row: Any, port_id: str, active: bool
             await set_network_info(db, uuid, cache)
         log.debug("server %s: port %s active=%s", uuid, port_id, active)
     return changed
+
+
+async def _volume_extended(req: Req, uuid: str, host: str, volume_id: str) -> None:
+    """Cinder grew an attached volume: the server's host grows the guest's disk to the
+    volume's new size (read as the services' user) and confirms to the volume service."""
+    async with req.svc.read() as db:
+        bdm = await block_devices.find_volume(db, uuid, volume_id)
+    if bdm is None:
+        log.warning("server %s: volume-extended for volume %s, which it does not have",
+                    uuid, volume_id)
+        return
+    try:
+        size = int((await req.svc.volume.get_volume(volume_id))["size"])
+    except VolumeClientError as exc:
+        log.warning("server %s: volume %s not extended: %s", uuid, volume_id, exc.message)
+        return
+    await tell_host(req, host, "extend_volume",
+               {"uuid": uuid, "volume_id": volume_id, "new_size": size * GIB})
 
 
 async def _refresh(req: Req, uuid: str, row: Any) -> None:

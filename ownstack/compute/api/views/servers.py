@@ -241,7 +241,9 @@ def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict
         view["OS-EXT-STS:task_state"] = instance.task_state
         view["OS-EXT-STS:vm_state"] = instance.vm_state
         view["OS-EXT-STS:power_state"] = instance.power_state
-        view["os-extended-volumes:volumes_attached"] = []
+        view["os-extended-volumes:volumes_attached"] = [
+            {"id": volume_id, "delete_on_termination": delete} if "2.3" in changes
+            else {"id": volume_id} for volume_id, delete in details.volumes.get(uuid, ())]
         if instance.network_info:
             view["security_groups"] = netinfo.security_group_names(
                 instance.security_groups)

@@ -720,6 +720,24 @@ class QemuDriver:
         if stuck is not None:
             raise stuck
 
+    async def extend_volume(self, uuid: str, volume: VolumeSpec, new_size: int) -> None:
+        """A running guest's QEMU grows the file and tells the guest (``block_resize``);
+        a stopped guest's file is grown with ``qemu-img resize``."""
+        check_capability(self, Capability.VOLUME_EXTEND)
+        qemu_volumes.check(volume)
+        state = await self._require(uuid)
+        recipe = await self._recipe_of(uuid)
+        if recipe is None or volume.volume_id not in qemu_volumes.in_recipe(recipe.devices):
+            raise DriverError(f"volume {volume.volume_id} is not plugged into {uuid}")
+        if state in (PowerState.RUNNING, PowerState.PAUSED):
+            monitor = await self._monitor(uuid)
+            await monitor.execute("block_resize", {
+                "node-name": qemu_volumes.node_name(volume.volume_id), "size": new_size})
+        else:
+            await self.images.run("resize", "-f", volume.format, str(volume.path),
+                                  str(new_size))
+        LOG.info("guest %s: volume %s grown to %d bytes", uuid, volume.volume_id, new_size)
+
     async def _drop_stray_nodes(self, monitor: _Monitor, present: qemu_volumes.Present,
                                 wanted: Mapping[str, VolumeSpec],
                                 stuck: DetachTimeout | None) -> None:
