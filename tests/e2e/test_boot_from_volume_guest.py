@@ -56,16 +56,18 @@ def test_a_guest_boots_from_a_volume_made_from_the_tiny_image(env: QemuCloud) ->
     # attaching, and the volume is the guest's root.
     server = env.cloud.osc_json("server", "create", "--image", "ownstack-tiny",
                                 "--boot-from-volume", "1", "--delete-on-termination",
-                                "--flavor", "m1.nano", "--nic", "none", vm)
+                                "--flavor", "m1.nano", "--nic", "none",
+                                "--config-drive", "true", vm)
     env.kill_and_restart()
     wait_until("ACTIVE after the restart", lambda: env.status(vm) == "ACTIVE")
     env.wait_console(vm, f"ownstack: login ready on {vm}")
     assert volumes_in(env, "creating", "attaching", "reserved", "error") == []
     (attached,) = env.cloud.osc_json("server", "volume", "list", vm)
     shown = volume(env, attached["Volume ID"])
-    assert shown["status"] == "in-use" and shown["bootable"] == "true"
+    assert shown["status"] == "in-use" and shown["bootable"] in (True, "true")
     assert [a["server_id"] for a in shown["attachments"]] == [server["id"]]
 
+    assert "ownstack: config drive found (config-2)" in env.console(vm)
     # The guest's root disk is the volume's file: no overlay, no image in its recipe.
     document = json.loads(env.ownstack("show", "server", vm, "--json").stdout)
     objects = document["host_objects"]

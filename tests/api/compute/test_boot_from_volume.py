@@ -211,6 +211,7 @@ async def test_boot_from_an_existing_volume_and_delete_keeps_it(
     server_id = r.json()["server"]["id"]
     server = await wait_status(cloud, None, server_id, "ACTIVE")
     assert server["image"] == ""
+    assert server["os-extended-volumes:volumes_attached"] == [{"id": volume["id"]}]
     shown = (await vc.call("GET", f"/v3/volumes/{volume['id']}")).json()["volume"]
     assert shown["status"] == "in-use"
     assert [(a["server_id"], a["device"]) for a in shown["attachments"]] == [

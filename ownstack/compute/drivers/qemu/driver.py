@@ -477,12 +477,18 @@ class QemuDriver:
             "-qmp", f"unix:{_opt(files.qmp)},server=on,wait=off",
             "-pidfile", str(files.pidfile), "-daemonize", "-S", "-msg", "timestamp=on",
         ]
-        devices: list[tuple[str, dict[str, Any]]] = [] if base is None else [
+        # The root disk first, so the guest names it vda: the image's overlay, or for a
+        # guest booted from volume the root volume (its other volumes follow).
+        root = root_volume(spec) if base is None else None
+        devices: list[tuple[str, dict[str, Any]]] = [
             ("blockdev-add", {"node-name": "root", "driver": "qcow2",
                               "file": {"driver": "file", "filename": str(files.disk)}}),
             ("device_add", {"driver": "virtio-blk-pci", "id": "disk-root", "drive": "root",
                             "bootindex": 0}),
-        ]
+        ] if root is None else []
+        if root is not None:
+            qemu_volumes.check(root)
+            devices += qemu_volumes.commands(root)
         if config_drive:
             devices += [
                 ("blockdev-add", {"node-name": "config", "driver": "raw", "read-only": True,
@@ -492,8 +498,9 @@ class QemuDriver:
                                 "drive": "config"}),
             ]
         for volume in spec.volumes:
-            qemu_volumes.check(volume)
-            devices += qemu_volumes.commands(volume)
+            if volume is not root:
+                qemu_volumes.check(volume)
+                devices += qemu_volumes.commands(volume)
         for index, nic in enumerate(spec.nics):
             devices += _nic_devices(nic, f"net{index}")
         return Recipe(uuid=uuid, name=spec.name, argv=argv, devices=devices,
