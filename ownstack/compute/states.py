@@ -24,6 +24,7 @@ ERROR: Final = "error"
 DELETED: Final = "deleted"
 PAUSED: Final = "paused"                  # the guest's vCPUs stopped (QMP stop), in memory
 SUSPENDED: Final = "suspended"            # the guest's memory saved to a file, no process
+RESCUED: Final = "rescued"                # booted from a rescue disk, its own disk second
 
 # --- task_state (nova.compute.task_states) ------------------------------------------------
 SCHEDULING: Final = "scheduling"          # BUILD: waiting for the conductor to pick a host
@@ -39,11 +40,14 @@ PAUSING: Final = "pausing"
 UNPAUSING: Final = "unpausing"
 SUSPENDING: Final = "suspending"
 RESUMING: Final = "resuming"
+RESCUING: Final = "rescuing"              # task_args: {"rescue_image_ref": ...}
+UNRESCUING: Final = "unrescuing"
 
 # Tasks the compute agent carries out on its node.
 AGENT_TASKS: Final = frozenset({SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING,
                                 REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING,
-                                PAUSING, UNPAUSING, SUSPENDING, RESUMING})
+                                PAUSING, UNPAUSING, SUSPENDING, RESUMING, RESCUING,
+                                UNRESCUING})
 
 # The status the API shows (nova.api.openstack.common._STATE_MAP): by vm_state, then by
 # task_state within it; "default" when the task has no status of its own.
@@ -56,6 +60,7 @@ _STATUS: Final[dict[str, dict[str, str]]] = {
     DELETED: {"default": "DELETED"},
     PAUSED: {"default": "PAUSED"},
     SUSPENDED: {"default": "SUSPENDED"},
+    RESCUED: {"default": "RESCUE"},
 }
 
 # Reverse map for ``?status=`` filters: status -> (vm_states, task_states or None for any).
@@ -73,6 +78,7 @@ STATUS_FILTERS: Final[dict[str, tuple[frozenset[str], frozenset[str | None] | No
     "DELETED": (frozenset({DELETED}), None),
     "PAUSED": (frozenset({PAUSED}), None),
     "SUSPENDED": (frozenset({SUSPENDED}), None),
+    "RESCUE": (frozenset({RESCUED}), None),
 }
 
 

@@ -67,6 +67,7 @@ class FakeGuest:
     boots: int = 0
     ignores_acpi: bool = False
     last_stop: str = ""
+    rescue_image: ImageRef | None = None
     console: bytearray = field(default_factory=bytearray)
 
 
@@ -223,7 +224,8 @@ class FakeComputeDriver:
             "vcpus": spec.vcpus, "memory_mb": spec.memory_mb, "root_gb": spec.root_gb,
             "image_id": spec.image.id, "config_drive": spec.config_drive,
             "taps": [nic.tap_name for nic in spec.nics], "boots": guest.boots,
-            "last_stop": guest.last_stop, "console_bytes": len(guest.console)},
+            "last_stop": guest.last_stop, "console_bytes": len(guest.console),
+            "rescue_image_id": guest.rescue_image.id if guest.rescue_image else None},
             nics=tuple(nic.port_id for nic in spec.nics)
             if self._capabilities[Capability.NIC_HOTPLUG.value] else None)
 
@@ -315,6 +317,7 @@ class FakeComputeDriver:
             return
         if guest.power_state == PowerState.NOSTATE:
             raise InvalidGuestState(uuid, guest.power_state, "power on")
+        guest.rescue_image = None       # a rescued guest started again boots its own disk
         self.hypervisor.boot(guest)
 
     async def reboot(self, uuid: str, hard: bool, timeout: float = 60.0) -> None:
@@ -355,6 +358,26 @@ class FakeComputeDriver:
         check_capability(self, Capability.SUSPEND)
         guest = self._in_state(uuid, "resume", PowerState.RUNNING, PowerState.SUSPENDED)
         self.hypervisor.set_state(guest, PowerState.RUNNING)    # on where it was: no boot
+
+    async def rescue(self, uuid: str, image: ImageRef) -> None:
+        check_capability(self, Capability.RESCUE)
+        guest = self.hypervisor.get(uuid)
+        if guest.power_state == PowerState.NOSTATE:
+            raise InvalidGuestState(uuid, guest.power_state, "rescue")
+        if guest.rescue_image == image and guest.power_state == PowerState.RUNNING:
+            return
+        guest.rescue_image = image
+        guest.power_state = PowerState.SHUTDOWN     # destroyed at once: no event
+        self.hypervisor.boot(guest)
+
+    async def unrescue(self, uuid: str) -> None:
+        check_capability(self, Capability.RESCUE)
+        guest = self.hypervisor.get(uuid)
+        if guest.rescue_image is None and guest.power_state == PowerState.RUNNING:
+            return
+        guest.rescue_image = None
+        guest.power_state = PowerState.SHUTDOWN
+        self.hypervisor.boot(guest)
 
     def _in_state(self, uuid: str, operation: str, *allowed: PowerState) -> FakeGuest:
         guest = self.hypervisor.get(uuid)

@@ -35,6 +35,8 @@ PAUSE = "pause"
 UNPAUSE = "unpause"
 SUSPEND = "suspend"
 RESUME = "resume"
+RESCUE = "rescue"
+UNRESCUE = "unrescue"
 
 SUCCESS = "Success"
 ERROR = "Error"

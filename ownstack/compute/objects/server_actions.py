@@ -9,7 +9,7 @@ task_state IN (...)`` is not. The caller casts ``reconcile_instance`` to the hos
 transaction has committed; the task itself lives in the row, so a lost cast only delays it.
 
 The states are Nova's (``nova.compute.api``'s ``check_instance_state`` decorators), less
-the ones ownstack has not got (shelved, rescued, resized).
+the ones ownstack has not got (shelved, resized).
 """
 
 from __future__ import annotations
@@ -84,6 +84,12 @@ SUSPEND: Final = Transition("suspend", actions.SUSPEND, frozenset({states.ACTIVE
                             frozenset({None}), states.SUSPENDING)
 RESUME: Final = Transition("resume", actions.RESUME, frozenset({states.SUSPENDED}),
                            frozenset({None}), states.RESUMING)
+# Rescue (nova.compute.api's rescue/unrescue).
+RESCUE: Final = Transition("rescue", actions.RESCUE,
+                           frozenset({states.ACTIVE, states.STOPPED, states.ERROR}),
+                           frozenset({None}), states.RESCUING)
+UNRESCUE: Final = Transition("unrescue", actions.UNRESCUE, frozenset({states.RESCUED}),
+                             frozenset({None}), states.UNRESCUING)
 
 
 def check_unlocked(instance: Instance, *, is_admin: bool) -> None:
