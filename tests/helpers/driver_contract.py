@@ -363,6 +363,9 @@ class DriverContract:
         await h.driver.power_on(spec.uuid)              # a fresh boot from the disks
         assert await state(h, spec.uuid) == PowerState.RUNNING
         await h.driver.suspend(spec.uuid)
+        await h.driver.reboot(spec.uuid, hard=True)     # so does a hard reboot
+        assert await state(h, spec.uuid) == PowerState.RUNNING
+        await h.driver.suspend(spec.uuid)
         await h.driver.destroy(spec.uuid)
         assert spec.uuid not in await uuids(h)
 

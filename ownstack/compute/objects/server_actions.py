@@ -64,8 +64,10 @@ START: Final = Transition("start", actions.START, frozenset({states.STOPPED}),
 SOFT_REBOOT: Final = Transition("reboot", actions.REBOOT, frozenset({states.ACTIVE}),
                                 frozenset({None}), states.REBOOTING)
 # A hard reboot may interrupt a reboot in progress: that is how a hung soft reboot is cured.
+# Nova's ALLOW_HARD_REBOOT: a paused or suspended guest boots afresh (its memory dropped).
 HARD_REBOOT: Final = Transition(
-    "reboot", actions.REBOOT, frozenset({states.ACTIVE, states.STOPPED, states.ERROR}),
+    "reboot", actions.REBOOT, frozenset({states.ACTIVE, states.STOPPED, states.ERROR,
+                                         states.PAUSED, states.SUSPENDED}),
     frozenset({None, states.REBOOTING, states.REBOOTING_HARD}), states.REBOOTING_HARD)
 REBUILD: Final = Transition(
     "rebuild", actions.REBUILD, frozenset({states.ACTIVE, states.STOPPED, states.ERROR}),

@@ -199,6 +199,25 @@ async def test_a_suspended_server_whose_save_is_gone_is_shutoff(tmp_path: Path) 
                                                            PowerState.SHUTDOWN)
 
 
+async def test_a_hard_reboot_boots_a_paused_or_suspended_guest_afresh(tmp_path: Path
+                                                                     ) -> None:
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        uuid = spec["uuid"]
+        guest = env.hypervisor.guests[uuid]
+        for task, resting in ((states.PAUSING, states.PAUSED),
+                              (states.SUSPENDING, states.SUSPENDED)):
+            spec["vm_state"], spec["task_state"] = states.ACTIVE, task
+            await env.agent.reconcile(uuid)
+            assert spec["vm_state"] == resting
+            boots = guest.boots
+            spec["task_state"] = states.REBOOTING_HARD
+            await env.agent.reconcile(uuid)
+            assert (spec["vm_state"], spec["task_state"], spec["power_state"]) == (
+                states.ACTIVE, None, PowerState.RUNNING)
+            assert guest.boots == boots + 1
+
+
 async def test_pausing_a_guest_that_is_gone_is_a_fault(tmp_path: Path) -> None:
     async with agent_env(tmp_path) as env:
         spec = await env.boot()
