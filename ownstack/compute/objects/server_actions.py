@@ -72,9 +72,11 @@ HARD_REBOOT: Final = Transition(
 REBUILD: Final = Transition(
     "rebuild", actions.REBUILD, frozenset({states.ACTIVE, states.STOPPED, states.ERROR}),
     frozenset({None}), states.REBUILDING)
-# Nova does not check the lock for a snapshot: it changes nothing on the server.
+# Nova does not check the lock for a snapshot: it changes nothing on the server (a paused
+# guest's disk is still; a suspended one's is flushed and has no process).
 SNAPSHOT: Final = Transition("createImage", actions.CREATE_IMAGE,
-                             frozenset({states.ACTIVE, states.STOPPED}), frozenset({None}),
+                             frozenset({states.ACTIVE, states.STOPPED, states.PAUSED,
+                                        states.SUSPENDED}), frozenset({None}),
                              states.IMAGE_SNAPSHOT, check_lock=False)
 # Pause and suspend (nova.compute.api's pause/unpause/suspend/resume): from one resting
 # state to its twin, with no task in flight.

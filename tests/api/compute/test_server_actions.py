@@ -117,6 +117,9 @@ async def test_action_in_the_wrong_state_is_a_409_naming_the_state(
     ({"resume": None}, "suspended", "resuming", "SUSPENDED", "resume"),
     ({"reboot": {"type": "HARD"}}, "paused", "rebooting_hard", "PAUSED", "reboot"),
     ({"reboot": {"type": "HARD"}}, "suspended", "rebooting_hard", "SUSPENDED", "reboot"),
+    ({"createImage": {"name": "s"}}, "paused", "image_snapshot", "PAUSED", "createImage"),
+    ({"createImage": {"name": "s"}}, "suspended", "image_snapshot", "SUSPENDED",
+     "createImage"),
 ])
 async def test_pause_and_suspend_set_the_task_record_the_action_and_nudge(
         cloud: CloudClient, body: dict[str, Any], vm_state: str, task_state: str,

@@ -218,6 +218,26 @@ async def test_a_hard_reboot_boots_a_paused_or_suspended_guest_afresh(tmp_path: 
             assert guest.boots == boots + 1
 
 
+async def test_a_snapshot_of_a_paused_or_suspended_server_keeps_it_so(tmp_path: Path
+                                                                    ) -> None:
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        uuid = spec["uuid"]
+        for task, resting, power in ((states.PAUSING, states.PAUSED, PowerState.PAUSED),
+                                     (states.SUSPENDING, states.SUSPENDED,
+                                      PowerState.SUSPENDED)):
+            spec["vm_state"], spec["task_state"] = states.ACTIVE, task
+            await env.agent.reconcile(uuid)
+            env.glance.add(f"snap-{resting}", data=None, status="queued")
+            spec["task_state"] = states.IMAGE_SNAPSHOT
+            spec["task_args"] = {"image_id": f"snap-{resting}"}
+            await env.agent.reconcile(uuid)
+            assert (spec["vm_state"], spec["task_state"]) == (resting, None)
+            assert env.hypervisor.guests[uuid].power_state == power
+            snap = env.glance.images[f"snap-{resting}"]
+            assert snap.status == "active" and snap.data == IMAGE_DATA
+
+
 async def test_pausing_a_guest_that_is_gone_is_a_fault(tmp_path: Path) -> None:
     async with agent_env(tmp_path) as env:
         spec = await env.boot()
