@@ -772,3 +772,14 @@ async def test_rescue_refusals(cloud: CloudClient, body: dict[str, Any], vm_stat
     assert message.format(id=server_id) in text
     stored = await instance(cloud, server_id)
     assert (stored.vm_state, stored.task_state) == (vm_state, None)
+
+
+async def test_the_new_statuses_filter_the_server_list(cloud: CloudClient) -> None:
+    who = await owner(cloud)
+    ids = {state: await server(cloud, who, vm_state=state)
+           for state in ("paused", "suspended", "rescued", "active")}
+    for status, state in (("PAUSED", "paused"), ("SUSPENDED", "suspended"),
+                          ("RESCUE", "rescued")):
+        listed = (await cloud.call("GET", f"/v2.1/servers/detail?status={status}",
+                                   token=who.token, expect=200)).json()["servers"]
+        assert [(s["id"], s["status"]) for s in listed] == [(ids[state], status)]
