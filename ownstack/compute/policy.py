@@ -68,6 +68,8 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:os-pause-server:unpause": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-suspend-server:suspend": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-suspend-server:resume": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-rescue": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-unrescue": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-server-password:show": PROJECT_READER_OR_ADMIN,
     "os_compute_api:os-server-password:clear": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-remote-consoles": PROJECT_MEMBER_OR_ADMIN,

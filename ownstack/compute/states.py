@@ -27,6 +27,7 @@ SUSPENDED: Final = "suspended"            # the guest's memory saved to a file, 
 RESIZED: Final = "resized"                # VERIFY_RESIZE: waiting for confirm or revert
 SHELVED: Final = "shelved"                # powered off, its disk also saved as an image
 SHELVED_OFFLOADED: Final = "shelved_offloaded"    # only the image is left: no host
+RESCUED: Final = "rescued"                # booted from a rescue disk, its own disk second
 
 # --- task_state (nova.compute.task_states) ------------------------------------------------
 SCHEDULING: Final = "scheduling"          # BUILD: waiting for the conductor to pick a host
@@ -52,13 +53,16 @@ RESIZE_REVERTING: Final = "resize_reverting"  # the agent restores the old disk 
 SHELVING: Final = "shelving"                  # the agent powers off and uploads the disk
 SHELVING_OFFLOADING: Final = "shelving_offloading"    # the agent destroys the guest
 UNSHELVING: Final = "unshelving"              # started again, or scheduled and spawned
+RESCUING: Final = "rescuing"              # task_args: {"rescue_image_ref": ...}
+UNRESCUING: Final = "unrescuing"
 
 # Tasks the compute agent carries out on its node.
 AGENT_TASKS: Final = frozenset({SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING,
                                 REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING,
-                                PAUSING, UNPAUSING, SUSPENDING, RESUMING,
-                                RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH,
-                                RESIZE_REVERTING, SHELVING, SHELVING_OFFLOADING})
+                                PAUSING, UNPAUSING, SUSPENDING, RESUMING, RESCUING,
+                                UNRESCUING, RESIZE_MIGRATING, RESIZE_MIGRATED,
+                                RESIZE_FINISH, RESIZE_REVERTING, SHELVING,
+                                SHELVING_OFFLOADING})
 RESIZE_TASKS: Final = frozenset({RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED,
                                  RESIZE_FINISH})
 
@@ -77,6 +81,7 @@ _STATUS: Final[dict[str, dict[str, str]]] = {
     DELETED: {"default": "DELETED"},
     PAUSED: {"default": "PAUSED"},
     SUSPENDED: {"default": "SUSPENDED"},
+    RESCUED: {"default": "RESCUE"},
 }
 
 # Reverse map for ``?status=`` filters: status -> (vm_states, task_states or None for any).
@@ -99,6 +104,7 @@ STATUS_FILTERS: Final[dict[str, tuple[frozenset[str], frozenset[str | None] | No
     "REVERT_RESIZE": (frozenset({RESIZED}), frozenset({RESIZE_REVERTING})),
     "SHELVED": (frozenset({SHELVED}), None),
     "SHELVED_OFFLOADED": (frozenset({SHELVED_OFFLOADED}), None),
+    "RESCUE": (frozenset({RESCUED}), None),
 }
 
 

@@ -1,11 +1,12 @@
-"""Pause, suspend and resume on real guests, end to end: the all-in-one cloud with the
+"""Pause, suspend, resume and rescue on real guests, end to end: the all-in-one cloud with the
 QEMU driver under TCG, driven through the `openstack` CLI, one ``ownstack-tiny`` guest for
 the whole module.
 
 The guest prints a counter on its console every second (the image's heartbeat, asked for
 with the ``ownstack_heartbeat`` server property), so a test sees what the guest does: no
 tick while it is paused, and after a resume the next tick follows the last one (no new
-boot). Each check looks at the host too: the QEMU process (none while suspended: its
+boot). Rescue is seen from inside too: the kernel's list of disks at each boot. Each
+check looks at the host too: the QEMU process (none while suspended: its
 memory is free), the save file, and no leftovers after a SIGKILL of the cloud.
 """
 
@@ -157,6 +158,40 @@ def test_sigkill_mid_suspend_and_mid_resume_converge(env: QemuCloud, vm: str) ->
     assert len(qemu_pids(uuid)) == 1
     assert not {"memory.state", ".memory.state.partial"} & guest_files(env, uuid)
     assert_runs_on(env, vm, before)
+
+
+_DISK = re.compile(r"\[(vd[a-z])\] (\d+) 512-byte logical blocks")
+
+
+def disks_of_last_boot(env: QemuCloud, vm: str) -> dict[str, int]:
+    """The guest's virtio disks and their sizes in sectors, as its kernel saw them at its
+    last boot: the guest's own view of which disk is first."""
+    last = env.console(vm).rsplit("Linux version", 1)[-1]
+    return {name: int(sectors) for name, sectors in _DISK.findall(last)}
+
+
+def test_rescue_boots_the_rescue_image_with_the_disk_second_and_unrescue_undoes_it(
+        env: QemuCloud, vm: str) -> None:
+    uuid = server_id(env, vm)
+    own = disks_of_last_boot(env, vm)["vda"]         # the flavor's 1 GiB root disk
+    assert own == 2097152
+    env.cloud.osc("server", "rescue", "--image", "ownstack-tiny", "--password", "rescue-pw",
+                  vm)
+    rests(env, vm, "RESCUE")
+    env.wait_console(vm, "ownstack: login ready on", count=2)
+    disks = disks_of_last_boot(env, vm)
+    # The rescue disk first (the image's own size), the server's disk second.
+    assert disks["vda"] != own and disks["vdb"] == own, disks
+    assert {"rescue.json", "rescue.qcow2"} <= guest_files(env, uuid)
+    assert len(qemu_pids(uuid)) == 1
+    refused = env.cloud.osc("server", "rescue", vm, expect_ok=False)
+    assert "while it is in vm_state rescued" in refused.stderr, refused.stderr
+    env.cloud.osc("server", "unrescue", vm)
+    rests(env, vm, "ACTIVE")
+    env.wait_console(vm, "ownstack: login ready on", count=3)
+    assert disks_of_last_boot(env, vm)["vda"] == own
+    assert not {"rescue.json", "rescue.qcow2"} & guest_files(env, uuid)
+    assert len(qemu_pids(uuid)) == 1
 
 
 def test_deleting_a_suspended_server_leaves_nothing(env: QemuCloud, vm: str) -> None:

@@ -1,5 +1,6 @@
-"""Pause, unpause, suspend and resume through the real `openstack` CLI, on the fake driver:
-the states a user sees, Nova's 409s, another project's server, and the events."""
+"""Pause, unpause, suspend, resume, rescue and unrescue through the real `openstack` CLI,
+on the fake driver: the states a user sees, Nova's 409s, another project's server, and
+the events."""
 
 from __future__ import annotations
 
@@ -72,10 +73,18 @@ def test_pause_and_suspend_a_server_as_its_user(cloud: Cloud, tmp_path: Path) ->
     cloud.osc("server", "resume", vm, cloud=alice)
     rests("ACTIVE", "Running")
 
+    cloud.osc("server", "rescue", "--password", "rescue-pw", vm, cloud=alice)
+    rests("RESCUE", "Running")
+    refused = cloud.osc("server", "rescue", vm, cloud=alice, expect_ok=False)
+    assert "while it is in vm_state rescued" in refused.stderr, refused.stderr
+    cloud.osc("server", "unrescue", vm, cloud=alice)
+    rests("ACTIVE", "Running")
+
     events = cloud.osc_json("server", "event", "list", vm, cloud=alice)
     actions = [e["Action"] for e in events]
-    assert actions[:4] == ["resume", "suspend", "unpause", "pause"], actions
-    request = events[1]["Request ID"]
+    assert actions[:6] == ["unrescue", "rescue", "resume", "suspend", "unpause", "pause"], \
+        actions
+    request = events[3]["Request ID"]
     detail = cloud.osc_json("server", "event", "show", vm, request, cloud=alice)
     assert [e["event"] for e in detail["events"]] == ["compute_suspend_instance"]
     cloud.osc("server", "delete", "--wait", vm, cloud=alice)

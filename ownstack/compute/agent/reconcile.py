@@ -75,6 +75,8 @@ EVENT_PAUSE = "compute_pause_instance"
 EVENT_UNPAUSE = "compute_unpause_instance"
 EVENT_SUSPEND = "compute_suspend_instance"
 EVENT_RESUME = "compute_resume_instance"
+EVENT_RESCUE = "compute_rescue_instance"
+EVENT_UNRESCUE = "compute_unrescue_instance"
 
 
 class Step(StrEnum):
@@ -109,6 +111,8 @@ class Step(StrEnum):
     SHELVE = "shelve"              # shelving: power off, upload the disk
     SHELVE_OFFLOAD = "shelve_offload"  # shelving_offloading: destroy, free the host
     UNSHELVE = "unshelve"          # unshelving a SHELVED server: start its guest
+    RESCUE = "rescue"              # task rescuing: boot a rescue disk, own disk second
+    UNRESCUE = "unrescue"
 
 
 _TASK_STEPS: dict[str, Step] = {
@@ -129,6 +133,8 @@ _TASK_STEPS: dict[str, Step] = {
     states.SHELVING: Step.SHELVE,
     states.SHELVING_OFFLOADING: Step.SHELVE_OFFLOAD,
     states.UNSHELVING: Step.UNSHELVE,
+    states.RESCUING: Step.RESCUE,
+    states.UNRESCUING: Step.UNRESCUE,
 }
 _STOPPED_POWER = frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED})
 # A paused or suspended server whose guest is in one of these has lost what it held (its
@@ -137,6 +143,7 @@ _LOST_POWER: Final = {
     states.PAUSED: frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED,
                               PowerState.NOSTATE}),
     states.SUSPENDED: frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.NOSTATE}),
+    states.RESCUED: _STOPPED_POWER | {PowerState.NOSTATE},
 }
 PLUG_WAIT = "plug_wait"     # task_args of a spawning instance: {"host", "since", "build_start"}
 DEFAULT_PLUG_TIMEOUT = 300.0    # Nova's vif_plugging_timeout
@@ -304,6 +311,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.SHELVE: lambda d, o: shelve_steps.shelve(self, d, o),
             Step.SHELVE_OFFLOAD: lambda d, o: shelve_steps.offload(self, d, o),
             Step.UNSHELVE: lambda d, o: shelve_steps.unshelve(self, d, o),
+            Step.RESCUE: self._rescue, Step.UNRESCUE: self._unrescue,
         }
 
     # -- the controller's shape -------------------------------------------------------------
@@ -677,9 +685,28 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
         return await self._hold(desired, observed, EVENT_RESUME, self.driver.resume,
                                 states.ACTIVE, PowerState.RUNNING)
 
+    async def _rescue(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
+        """Boot the rescue image (the one asked for, else the server's own) with the
+        server's disk second. The rescue password was the API's answer; it is not kept."""
+        image_id = str(desired["task_args"].get("rescue_image_ref") or desired["image_ref"])
+
+        async def rescue(uuid: str) -> None:
+            try:
+                image = await self.images.fetch(image_id)
+            except ImageFetchFailed as exc:
+                raise DriverError(exc.reason) from exc
+            await self.driver.rescue(uuid, image)
+
+        return await self._hold(desired, observed, EVENT_RESCUE, rescue, states.RESCUED,
+                                PowerState.RUNNING, clear_admin_pass=True)
+
+    async def _unrescue(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
+        return await self._hold(desired, observed, EVENT_UNRESCUE, self.driver.unrescue,
+                                states.ACTIVE, PowerState.RUNNING)
+
     async def _hold(self, desired: InstanceSpec, observed: GuestInfo | None, event: str,
                     act: Callable[[str], Awaitable[None]], vm_state: str,
-                    power: PowerState) -> Outcome:
+                    power: PowerState, **updates: Any) -> Outcome:
         """Run ``act`` on the guest and rest in ``vm_state``. When it cannot be done (the
         guest is gone, in another state, or the driver failed), the task ends with a fault
         and the server keeps its vm_state; the power sync then shows what the guest is."""
@@ -693,7 +720,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
         except DriverError as exc:
             return await self._fail(desired, event, start, str(exc))
         await self._finish(desired, event, start, vm_state=vm_state, task_state=None,
-                           power_state=power)
+                           power_state=power, **updates)
         return None
 
     # -- snapshot ---------------------------------------------------------------------------
@@ -778,7 +805,10 @@ def _images_in_use(desired: Iterable[InstanceSpec], guests: Iterable[GuestInfo])
     used = {spec["image_ref"] for spec in desired if spec["image_ref"]}
     used |= {str(spec["task_args"]["image_ref"]) for spec in desired
              if spec["task_args"].get("image_ref")}
+    used |= {str(spec["task_args"]["rescue_image_ref"]) for spec in desired
+             if spec["task_args"].get("rescue_image_ref")}
     for guest in guests:
-        if guest.details.get("image_id"):
-            used.add(str(guest.details["image_id"]))
+        for key in ("image_id", "rescue_image_id"):
+            if guest.details.get(key):
+                used.add(str(guest.details[key]))
     return used

@@ -18,7 +18,7 @@ from ownstack.compute.objects.instances import spec_of, specs_on_node, update_in
 _PLAIN_UPDATES: Final = frozenset({"vm_state", "task_state", "power_state"})
 _VM_STATES: Final = frozenset({states.ACTIVE, states.BUILDING, states.STOPPED, states.ERROR,
                                states.PAUSED, states.SUSPENDED, states.RESIZED,
-                               states.SHELVED})
+                               states.SHELVED, states.RESCUED})
 
 
 class InvalidUpdate(ValueError):

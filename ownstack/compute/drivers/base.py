@@ -147,6 +147,7 @@ class Capability(StrEnum):
     RESIZE = "supports_resize"                  # resize(), confirm_resize(), revert_resize()
     CONSOLE_VNC = "supports_vnc_console"        # console_socket(uuid, ConsoleKind.VNC)
     CONSOLE_SERIAL = "supports_serial_console"  # console_socket(uuid, ConsoleKind.SERIAL)
+    RESCUE = "supports_rescue"                  # rescue(), unrescue()
 
 
 class ConsoleKind(StrEnum):
@@ -521,6 +522,30 @@ class ComputeDriver(Protocol):
         :meth:`power_off` discards it (the guest is ``SHUTDOWN``). Raises
         :class:`GuestNotFound`; :class:`InvalidGuestState` unless ``SUSPENDED`` or
         ``RUNNING``; :class:`Unsupported` without the capability.
+        """
+        ...
+
+    async def rescue(self, uuid: str, image: ImageRef) -> None:
+        """Stop the guest at once and boot it from a new disk made from ``image`` (in the
+        host's cache), with its own root disk attached second and its config drive and
+        NICs as before.
+
+        Postconditions: the guest is ``RUNNING`` from the rescue disk, and
+        :meth:`get_info` says so (``details["rescue_image_id"]``), across a restart. A
+        no-op if it is already rescued and running; killed part way, calling again
+        finishes the job. Raises :class:`GuestNotFound`; :class:`InvalidGuestState` for a
+        half-made guest; :class:`Unsupported` without the capability.
+        """
+        ...
+
+    async def unrescue(self, uuid: str) -> None:
+        """Stop the rescue boot, remove the rescue disk and boot the guest from its own
+        disk again.
+
+        Postcondition: the guest is ``RUNNING`` from its own disk, nothing of the rescue
+        is left. A no-op for a guest that runs and is not rescued. :meth:`power_on` of a
+        rescued guest that stopped also boots its own disk and drops the rescue. Raises
+        :class:`GuestNotFound`; :class:`Unsupported` without the capability.
         """
         ...
 

@@ -79,6 +79,7 @@ class FakeGuest:
     boots: int = 0
     ignores_acpi: bool = False
     last_stop: str = ""
+    rescue_image: ImageRef | None = None
     console: bytearray = field(default_factory=bytearray)
     held_volumes: set[str] = field(default_factory=set)    # hold_volume(): not released
     volume_sizes: dict[str, int] = field(default_factory=dict)     # extend_volume()'s
@@ -258,7 +259,8 @@ class FakeComputeDriver:
                          "serial": v.serial, "read_only": v.read_only,
                          "size": guest.volume_sizes.get(v.volume_id)}
                         for v in spec.volumes],
-            "resize_kept": guest.kept is not None},
+            "resize_kept": guest.kept is not None,
+            "rescue_image_id": guest.rescue_image.id if guest.rescue_image else None},
             nics=tuple(nic.port_id for nic in spec.nics)
             if self._capabilities[Capability.NIC_HOTPLUG.value] else None,
             volumes=tuple(v.volume_id for v in spec.volumes)
@@ -382,6 +384,7 @@ class FakeComputeDriver:
             return
         if guest.power_state == PowerState.NOSTATE:
             raise InvalidGuestState(uuid, guest.power_state, "power on")
+        guest.rescue_image = None       # a rescued guest started again boots its own disk
         self.hypervisor.boot(guest)
 
     async def reboot(self, uuid: str, hard: bool, timeout: float = 60.0) -> None:
@@ -422,6 +425,26 @@ class FakeComputeDriver:
         check_capability(self, Capability.SUSPEND)
         guest = self._in_state(uuid, "resume", PowerState.RUNNING, PowerState.SUSPENDED)
         self.hypervisor.set_state(guest, PowerState.RUNNING)    # on where it was: no boot
+
+    async def rescue(self, uuid: str, image: ImageRef) -> None:
+        check_capability(self, Capability.RESCUE)
+        guest = self.hypervisor.get(uuid)
+        if guest.power_state == PowerState.NOSTATE:
+            raise InvalidGuestState(uuid, guest.power_state, "rescue")
+        if guest.rescue_image == image and guest.power_state == PowerState.RUNNING:
+            return
+        guest.rescue_image = image
+        guest.power_state = PowerState.SHUTDOWN     # destroyed at once: no event
+        self.hypervisor.boot(guest)
+
+    async def unrescue(self, uuid: str) -> None:
+        check_capability(self, Capability.RESCUE)
+        guest = self.hypervisor.get(uuid)
+        if guest.rescue_image is None and guest.power_state == PowerState.RUNNING:
+            return
+        guest.rescue_image = None
+        guest.power_state = PowerState.SHUTDOWN
+        self.hypervisor.boot(guest)
 
     def _in_state(self, uuid: str, operation: str, *allowed: PowerState) -> FakeGuest:
         guest = self.hypervisor.get(uuid)

@@ -42,6 +42,8 @@ MIGRATE = "migrate"
 SHELVE = "shelve"
 SHELVE_OFFLOAD = "shelveOffload"
 UNSHELVE = "unshelve"
+RESCUE = "rescue"
+UNRESCUE = "unrescue"
 
 SUCCESS = "Success"
 ERROR = "Error"

@@ -9,7 +9,7 @@ task_state IN (...)`` is not. The caller casts ``reconcile_instance`` to the hos
 transaction has committed; the task itself lives in the row, so a lost cast only delays it.
 
 The states are Nova's (``nova.compute.api``'s ``check_instance_state`` decorators), less
-the ones ownstack has not got (shelved, rescued, resized).
+the ones ownstack has not got (shelved, resized).
 """
 
 from __future__ import annotations
@@ -64,15 +64,19 @@ START: Final = Transition("start", actions.START, frozenset({states.STOPPED}),
 SOFT_REBOOT: Final = Transition("reboot", actions.REBOOT, frozenset({states.ACTIVE}),
                                 frozenset({None}), states.REBOOTING)
 # A hard reboot may interrupt a reboot in progress: that is how a hung soft reboot is cured.
+# Nova's ALLOW_HARD_REBOOT: a paused or suspended guest boots afresh (its memory dropped).
 HARD_REBOOT: Final = Transition(
-    "reboot", actions.REBOOT, frozenset({states.ACTIVE, states.STOPPED, states.ERROR}),
+    "reboot", actions.REBOOT, frozenset({states.ACTIVE, states.STOPPED, states.ERROR,
+                                         states.PAUSED, states.SUSPENDED}),
     frozenset({None, states.REBOOTING, states.REBOOTING_HARD}), states.REBOOTING_HARD)
 REBUILD: Final = Transition(
     "rebuild", actions.REBUILD, frozenset({states.ACTIVE, states.STOPPED, states.ERROR}),
     frozenset({None}), states.REBUILDING)
-# Nova does not check the lock for a snapshot: it changes nothing on the server.
+# Nova does not check the lock for a snapshot: it changes nothing on the server (a paused
+# guest's disk is still; a suspended one's is flushed and has no process).
 SNAPSHOT: Final = Transition("createImage", actions.CREATE_IMAGE,
-                             frozenset({states.ACTIVE, states.STOPPED}), frozenset({None}),
+                             frozenset({states.ACTIVE, states.STOPPED, states.PAUSED,
+                                        states.SUSPENDED}), frozenset({None}),
                              states.IMAGE_SNAPSHOT, check_lock=False)
 # Pause and suspend (nova.compute.api's pause/unpause/suspend/resume): from one resting
 # state to its twin, with no task in flight.
@@ -84,6 +88,12 @@ SUSPEND: Final = Transition("suspend", actions.SUSPEND, frozenset({states.ACTIVE
                             frozenset({None}), states.SUSPENDING)
 RESUME: Final = Transition("resume", actions.RESUME, frozenset({states.SUSPENDED}),
                            frozenset({None}), states.RESUMING)
+# Rescue (nova.compute.api's rescue/unrescue).
+RESCUE: Final = Transition("rescue", actions.RESCUE,
+                           frozenset({states.ACTIVE, states.STOPPED, states.ERROR}),
+                           frozenset({None}), states.RESCUING)
+UNRESCUE: Final = Transition("unrescue", actions.UNRESCUE, frozenset({states.RESCUED}),
+                             frozenset({None}), states.UNRESCUING)
 
 
 def check_unlocked(instance: Instance, *, is_admin: bool) -> None:

@@ -115,6 +115,11 @@ async def test_action_in_the_wrong_state_is_a_409_naming_the_state(
     ({"unpause": None}, "paused", "unpausing", "PAUSED", "unpause"),
     ({"suspend": None}, "active", "suspending", "ACTIVE", "suspend"),
     ({"resume": None}, "suspended", "resuming", "SUSPENDED", "resume"),
+    ({"reboot": {"type": "HARD"}}, "paused", "rebooting_hard", "PAUSED", "reboot"),
+    ({"reboot": {"type": "HARD"}}, "suspended", "rebooting_hard", "SUSPENDED", "reboot"),
+    ({"createImage": {"name": "s"}}, "paused", "image_snapshot", "PAUSED", "createImage"),
+    ({"createImage": {"name": "s"}}, "suspended", "image_snapshot", "SUSPENDED",
+     "createImage"),
 ])
 async def test_pause_and_suspend_set_the_task_record_the_action_and_nudge(
         cloud: CloudClient, body: dict[str, Any], vm_state: str, task_state: str,
@@ -240,7 +245,7 @@ async def test_other_projects_servers_and_bad_ids_are_404(cloud: CloudClient) ->
     who, other = await owner(cloud), await owner(cloud)
     server_id = await server(cloud, who)
     for body in ({"os-stop": None}, {"lock": None}, {"os-getConsoleOutput": {}},
-                 {"pause": None}, {"suspend": None},
+                 {"pause": None}, {"suspend": None}, {"rescue": None},
                  {"createImage": {"name": "x"}}, {"rebuild": {"imageRef": who.image_id}}):
         r = await act(cloud, other.token, server_id, body, expect=404)
         assert fault(r, "itemNotFound") == f"Instance {server_id} could not be found."
@@ -252,7 +257,8 @@ async def test_other_projects_servers_and_bad_ids_are_404(cloud: CloudClient) ->
 # must be added here).
 ACTION_BODIES: dict[str, Any] = {
     "os-stop": None, "os-start": None, "reboot": {"type": "SOFT"}, "rebuild": {},
-    "pause": None, "unpause": None, "suspend": None, "resume": None,
+    "pause": None, "unpause": None, "suspend": None, "resume": None, "rescue": None,
+    "unrescue": None,
     "createImage": {"name": "snap"}, "lock": None, "unlock": None,
     "os-getConsoleOutput": {}, "addSecurityGroup": {"name": "default"},
     "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
@@ -712,3 +718,72 @@ async def test_pause_and_suspend_through_the_agent_with_their_events(
         assert action["action"] == name
         assert [e["event"] for e in action["events"]] == [f"compute_{name}_instance"]
         assert action["events"][0]["result"] == "Success"
+
+
+# --- rescue, unrescue -----------------------------------------------------------------------
+
+async def test_rescue_answers_the_password_and_sets_the_task(cloud: CloudClient) -> None:
+    who = await owner(cloud)
+    agent = await fake_agent(cloud)
+    server_id = await server(cloud, who, vm_state="stopped")
+    r = await act(cloud, who.token, server_id, {"rescue": {"adminPass": "s3cret"}},
+                  expect=200)
+    assert r.json() == {"adminPass": "s3cret"}
+    stored = await instance(cloud, server_id)
+    assert (stored.vm_state, stored.task_state) == ("stopped", "rescuing")
+    assert stored.task_args == {"rescue_image_ref": who.image_id}    # its own image
+    assert stored.admin_pass == "s3cret"
+    method, _ = await next_cast(agent)
+    assert method == "reconcile_instance"
+    assert (await _actions(cloud, server_id))[-1] == "rescue"
+    await set_columns(cloud, server_id, vm_state="rescued", task_state=None)
+    assert (await show(cloud, who.token, server_id))["server"]["status"] == "RESCUE"
+    await act(cloud, who.token, server_id, {"unrescue": None}, expect=202)
+    assert (await instance(cloud, server_id)).task_state == "unrescuing"
+    assert (await _actions(cloud, server_id))[-1] == "unrescue"
+
+
+async def test_rescue_with_a_generated_password_and_an_image_of_ones_choice(
+        cloud: CloudClient) -> None:
+    who = await owner(cloud)
+    server_id = await server(cloud, who)
+    other_image = await make_image(cloud, token=who.token)
+    r = await act(cloud, who.token, server_id, {"rescue": {"rescue_image_ref": other_image}},
+                  expect=200)
+    assert len(r.json()["adminPass"]) >= 8
+    assert (await instance(cloud, server_id)).task_args == {"rescue_image_ref": other_image}
+
+
+@pytest.mark.parametrize(("body", "vm_state", "status", "message"), [
+    ({"rescue": None}, "rescued", 409, "Cannot 'rescue' instance {id} while it is in "
+     "vm_state rescued"),
+    ({"rescue": None}, "paused", 409, "Cannot 'rescue' instance {id} while it is in "
+     "vm_state paused"),
+    ({"unrescue": None}, "active", 409, "Cannot 'unrescue' instance {id} while it is in "
+     "vm_state active"),
+    ({"rescue": {"rescue_image_ref": "7c1e5a4e-0000-4000-8000-000000000000"}}, "active",
+     400, "Cannot find image for rescue"),
+    ({"rescue": {"rescue_image_ref": "not-a-uuid"}}, "active", 400, "rescue_image_ref"),
+    ({"rescue": {"adminPass": 5}}, "active", 400, "adminPass"),
+    ({"rescue": {"bogus": 1}}, "active", 400, "bogus"),
+])
+async def test_rescue_refusals(cloud: CloudClient, body: dict[str, Any], vm_state: str,
+                               status: int, message: str) -> None:
+    who = await owner(cloud)
+    server_id = await server(cloud, who, vm_state=vm_state)
+    r = await act(cloud, who.token, server_id, body, expect=status)
+    text = fault(r, "conflictingRequest" if status == 409 else "badRequest")
+    assert message.format(id=server_id) in text
+    stored = await instance(cloud, server_id)
+    assert (stored.vm_state, stored.task_state) == (vm_state, None)
+
+
+async def test_the_new_statuses_filter_the_server_list(cloud: CloudClient) -> None:
+    who = await owner(cloud)
+    ids = {state: await server(cloud, who, vm_state=state)
+           for state in ("paused", "suspended", "rescued", "active")}
+    for status, state in (("PAUSED", "paused"), ("SUSPENDED", "suspended"),
+                          ("RESCUE", "rescued")):
+        listed = (await cloud.call("GET", f"/v2.1/servers/detail?status={status}",
+                                   token=who.token, expect=200)).json()["servers"]
+        assert [(s["id"], s["status"]) for s in listed] == [(ids[state], status)]

@@ -1,10 +1,11 @@
 """``POST /servers/{id}/action``: one action per request, named by the body's only key.
 
 Implemented, with Nova's semantics: ``os-stop``, ``os-start``, ``reboot``, ``pause``,
-``unpause``, ``suspend``, ``resume``, ``resize``, ``confirmResize``, ``revertResize``,
-``shelve``, ``shelveOffload``, ``unshelve``, ``rebuild``, ``createImage``, ``lock``,
-``unlock`` and ``os-getConsoleOutput``; the console actions (``os-getVNCConsole`` and its
-kin) are in :mod:`ownstack.compute.api.handlers.remote_consoles`. Every other action Nova
+``unpause``, ``suspend``, ``resume``, ``rescue``, ``unrescue``, ``resize``,
+``confirmResize``, ``revertResize``, ``shelve``, ``shelveOffload``, ``unshelve``,
+``rebuild``, ``createImage``, ``lock``, ``unlock`` and ``os-getConsoleOutput``; the console
+actions (``os-getVNCConsole`` and its kin) are in
+:mod:`ownstack.compute.api.handlers.remote_consoles`. Every other action Nova
 has is a 400 that says ownstack does not support it yet, never a silent 202; a name Nova
 does not know is Nova's 400 "There is no such action".
 
@@ -85,12 +86,13 @@ _RULE: Final = "os_compute_api:servers:"
 _LOCK_RULE: Final = "os_compute_api:os-lock-server:"
 _PAUSE_RULE: Final = "os_compute_api:os-pause-server:"
 _SUSPEND_RULE: Final = "os_compute_api:os-suspend-server:"
+_RESCUE_RULE: Final = "os_compute_api:os-rescue"
 # XML-unsafe control characters Nova strips from console output (newline and tab stay).
 _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 
 # Actions Nova has that ownstack does not implement yet.
 _NOT_YET: Final = frozenset({
-    "rescue", "unrescue", "migrate",
+    "migrate",
     "os-migrateLive", "evacuate", "changePassword", "createBackup", "addFixedIp", "removeFixedIp",
     "os-resetState", "resetNetwork", "injectNetworkInfo",
     "forceDelete", "restore", "trigger_crash_dump", "os-resetPassword"})
@@ -151,6 +153,36 @@ async def _suspend(req: Req, data: dict[str, Any]) -> Response:
 
 async def _resume(req: Req, data: dict[str, Any]) -> Response:
     return await _begin(req, server_actions.RESUME, _SUSPEND_RULE + "resume")
+
+
+# --- rescue, unrescue ---------------------------------------------------------------------
+async def _rescue(req: Req, data: dict[str, Any]) -> Response:
+    """Boot the server from a rescue disk (its own image, or ``rescue_image_ref``) with
+    its own disk attached second; answers the rescue password (``adminPass``), as Nova
+    does with ``enable_instance_password`` on, its default."""
+    wanted = schemas.RESCUE.validate(data)["rescue"] or {}
+    is_admin = caller_is_admin(req)
+    async with req.svc.read() as db:
+        instance = await load_server(req, db, _RESCUE_RULE)
+        server_actions.check_can_begin(instance, server_actions.RESCUE, is_admin=is_admin)
+    image_ref = wanted.get("rescue_image_ref") or instance.image_ref
+    if wanted.get("rescue_image_ref"):
+        image = await _get_image(req, image_ref, "rescue")
+        if image.status != "active":
+            raise BadRequest(f"Image {image.id} is not active.")
+    admin_pass = wanted.get("adminPass") or generate_password()
+    async with req.svc.write() as db:
+        instance = await load_server(req, db, _RESCUE_RULE)
+        host = await server_actions.begin(
+            db, req.ctx, instance, server_actions.RESCUE, is_admin=is_admin,
+            admin_pass=admin_pass, task_args={"rescue_image_ref": image_ref})
+        uuid = instance.uuid
+    await nudge(req, host, uuid)
+    return json_response({"adminPass": admin_pass}, 200)
+
+
+async def _unrescue(req: Req, data: dict[str, Any]) -> Response:
+    return await _begin(req, server_actions.UNRESCUE, "os_compute_api:os-unrescue")
 
 
 # --- rebuild ------------------------------------------------------------------------------
@@ -229,13 +261,13 @@ async def _replace_metadata(req: Req, db: Session, instance: Instance,
     await server_metadata.write_metadata(db, instance.uuid, current, metadata)
 
 
-async def _get_image(req: Req, image_id: str) -> ImageInfo:
+async def _get_image(req: Req, image_id: str, purpose: str = "rebuild") -> ImageInfo:
     """The image as the caller sees it (a private image of another project is missing)."""
     async with req.svc.image_client(req.ctx.auth_token) as images:
         try:
             return await images.get(image_id)
         except ImageNotFound:
-            raise BadRequest("Cannot find image for rebuild") from None
+            raise BadRequest(f"Cannot find image for {purpose}") from None
         except ImageClientError as exc:
             raise _image_error(exc) from None
 
@@ -400,6 +432,8 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "unpause": _unpause,
     "suspend": _suspend,
     "resume": _resume,
+    "rescue": _rescue,
+    "unrescue": _unrescue,
     "rebuild": _rebuild,
     "createImage": _create_image,
     "lock": _lock,

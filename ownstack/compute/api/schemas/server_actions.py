@@ -31,6 +31,12 @@ CREATE_IMAGE: Final = Validator(one("createImage", {
     "type": "object", "required": ["name"], "additionalProperties": False,
     "properties": {"name": NAME, "metadata": METADATA}}))
 
+# Nova's rescue.py: null or an object with an optional password and rescue image.
+RESCUE: Final = Validator(one("rescue", {
+    "type": ["object", "null"], "additionalProperties": False,
+    "properties": {"adminPass": {"type": "string"},
+                   "rescue_image_ref": {"type": "string", "format": "uuid"}}}))
+
 
 def _lock(version: Version) -> dict[str, Any]:
     """Before 2.73 Nova takes any value under "lock" (clients send null); from 2.73 an

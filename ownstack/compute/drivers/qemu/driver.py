@@ -41,7 +41,7 @@ import socket
 import struct
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ from ownstack.compute.drivers.base import (
     GuestSize,
     GuestSpec,
     HostResources,
+    ImageRef,
     InvalidGuestState,
     NicSpec,
     Phase,
@@ -126,6 +127,7 @@ class _HostView:
     pid: int | None
     alive: bool                    # pid is a live QEMU of this guest
     saved: bool = False            # a complete memory.state: suspended once QEMU is gone
+    rescue_image: str | None = None     # the image of the rescue boot, if rescued
 
 
 class QemuDriver:
@@ -221,8 +223,9 @@ class QemuDriver:
         if not files.directory.is_dir():
             return None
         pid = proc.read_pid(files)
+        rescue = Recipe.load(files.rescue_recipe)
         return _HostView(Recipe.load(files.recipe), pid, proc.pid_alive(pid, uuid),
-                         files.memory.exists())
+                         files.memory.exists(), rescue.image_id if rescue else None)
 
     def _look_all(self) -> list[tuple[str, _HostView]]:
         """:meth:`_look` of every guest, consoles trimmed on the way. Blocking."""
@@ -269,6 +272,7 @@ class QemuDriver:
             "serial_socket": (_console_path(files, ConsoleKind.SERIAL, recipe)
                               if view.alive else None),
             "console_log": str(files.console), "disk": str(files.disk),
+            "rescue_image_id": view.rescue_image,
         }
         if recipe is not None:
             details |= {
@@ -613,8 +617,10 @@ class QemuDriver:
         recipe = await self._recipe_of(uuid)
         if state == PowerState.NOSTATE or recipe is None:
             raise InvalidGuestState(uuid, state, "power on")
-        # A suspended guest boots afresh from its disks: its saved memory is discarded.
+        # A suspended guest boots afresh from its disks: its saved memory is discarded; a
+        # rescued one boots its own disk again.
         await asyncio.to_thread(files.memory.unlink, missing_ok=True)
+        await asyncio.to_thread(_remove_rescue, files)
         await self._start(recipe, files)
 
     async def reboot(self, uuid: str, hard: bool, timeout: float = 60.0) -> None:
@@ -791,6 +797,47 @@ class QemuDriver:
         except BaseException:
             await self._remove_process(recipe.uuid, files)
             raise
+
+    # -- rescue --------------------------------------------------------------------------
+
+    async def rescue(self, uuid: str, image: ImageRef) -> None:
+        """Kill the guest's QEMU (Nova's rescue destroys the guest too), make
+        ``rescue.qcow2`` on the rescue image's base, write ``rescue.json`` (the recipe with
+        the rescue disk first and the guest's own disk second) and start that."""
+        check_capability(self, Capability.RESCUE)
+        state = await self._require(uuid)
+        files = self._files(uuid)
+        recipe = await self._recipe_of(uuid)
+        if state == PowerState.NOSTATE or recipe is None:
+            raise InvalidGuestState(uuid, state, "rescue")
+        rescued = await asyncio.to_thread(Recipe.load, files.rescue_recipe)
+        if rescued is not None and rescued.image_id == image.id and \
+                state in (PowerState.RUNNING, PowerState.PAUSED):
+            return
+        await self._remove_process(uuid, files)
+        await asyncio.to_thread(files.memory.unlink, missing_ok=True)
+        await asyncio.to_thread(_remove_rescue, files)
+        base, _ = await self.images.base_for(image, self.bases)
+        await self.images.create_overlay(base, files.rescue_disk, 0, image.id)
+        rescue = _rescue_recipe(recipe, files, base, image.id)
+        await asyncio.to_thread(rescue.save, files.rescue_recipe)
+        await self._start(rescue, files)
+        self._notify(uuid, PowerState.RUNNING)
+        LOG.info("guest %s rescued: booting image %s, its own disk second", uuid, image.id)
+
+    async def unrescue(self, uuid: str) -> None:
+        """Kill the rescue boot, remove ``rescue.json`` (first: without it the guest is
+        not rescued) and the rescue disk, and start the guest from its own recipe."""
+        check_capability(self, Capability.RESCUE)
+        state = await self._require(uuid)
+        files = self._files(uuid)
+        rescued = await asyncio.to_thread(files.rescue_recipe.exists)
+        if not rescued and state in (PowerState.RUNNING, PowerState.PAUSED):
+            return
+        await self._remove_process(uuid, files)
+        await asyncio.to_thread(_remove_rescue, files)
+        await self.power_on(uuid)
+        LOG.info("guest %s unrescued: booting its own disk", uuid)
 
     async def _remove_process(self, uuid: str, files: GuestFiles) -> None:
         """End the guest's QEMU process (its files stay)."""
@@ -1054,7 +1101,8 @@ class QemuDriver:
         """Remove converted bases no guest uses and nobody touched for ``base_max_age``."""
         now = time.time() if now is None else now
         used = {recipe.base for uuid in self._uuids()
-                if (recipe := Recipe.load(self._files(uuid).recipe)) is not None}
+                for path in (self._files(uuid).recipe, self._files(uuid).rescue_recipe)
+                if (recipe := Recipe.load(path)) is not None}
         removed = []
         for path in self.bases.glob("*.qcow2") if self.bases.is_dir() else []:
             with contextlib.suppress(OSError):
@@ -1077,6 +1125,30 @@ def _remove_files(files: GuestFiles) -> None:
             path.unlink(missing_ok=True)
         except OSError as exc:
             LOG.error("guest %s: cannot remove %s: %s", files.uuid, path, exc)
+
+
+def _remove_rescue(files: GuestFiles) -> None:
+    """The rescue's recipe first (the mark of a rescued guest), then its disk. Blocking."""
+    files.rescue_recipe.unlink(missing_ok=True)
+    files.rescue_disk.unlink(missing_ok=True)
+
+
+def _rescue_recipe(recipe: Recipe, files: GuestFiles, base: BaseImage, image_id: str
+                   ) -> Recipe:
+    """``recipe`` booting the rescue disk: added first (so the guest sees it as its first
+    disk) with boot index 0, the guest's own root disk moved to boot index 1."""
+    devices: list[tuple[str, dict[str, Any]]] = [
+        ("blockdev-add", {"node-name": "rescue", "driver": "qcow2",
+                          "file": {"driver": "file", "filename": str(files.rescue_disk)}}),
+        ("device_add", {"driver": "virtio-blk-pci", "id": "disk-rescue", "drive": "rescue",
+                        "bootindex": 0}),
+    ]
+    for command, arguments in recipe.devices:
+        if command == "device_add" and arguments.get("id") == "disk-root":
+            arguments = {**arguments, "bootindex": 1}
+        devices.append((command, arguments))
+    return replace(recipe, devices=devices, image_id=image_id, base=str(base.path),
+                   spawned=True)
 
 
 def _send_fd(qmp: QMPClient, fd: int) -> None:

@@ -14,6 +14,10 @@ adopts:
   present only once complete: it is written as ``.memory.state.partial`` and renamed when
   QEMU reports the save completed, so a crash never leaves a half-saved guest that looks
   saved.
+* ``rescue.json`` and ``rescue.qcow2``: a rescued guest's recipe (a rescue disk first, its
+  own disk second) and the rescue disk, an overlay on the rescue image. The recipe is
+  written once the old process is gone and before the rescue boot starts, so a live QEMU
+  beside it is the rescue boot.
 
 The QMP socket, the pid file and the console sockets (``<uuid>.vnc``, the guest's screen,
 and ``<uuid>.serial``, its first serial port, which QEMU also copies to ``console.log``)
@@ -74,6 +78,8 @@ class GuestFiles:
     console: Path = field(init=False)
     memory: Path = field(init=False)
     memory_partial: Path = field(init=False)
+    rescue_recipe: Path = field(init=False)
+    rescue_disk: Path = field(init=False)
     qmp: Path = field(init=False)
     pidfile: Path = field(init=False)
     vnc: Path = field(init=False)
@@ -86,6 +92,8 @@ class GuestFiles:
         self.console = self.directory / "console.log"
         self.memory = self.directory / "memory.state"
         self.memory_partial = self.directory / ".memory.state.partial"
+        self.rescue_recipe = self.directory / "rescue.json"
+        self.rescue_disk = self.directory / "rescue.qcow2"
         self.qmp = self.run / f"{self.uuid}.qmp"
         self.pidfile = self.run / f"{self.uuid}.pid"
         self.vnc = self.run / f"{self.uuid}.vnc"

@@ -57,6 +57,7 @@ def test_spawning_adopts_a_running_guest_and_spawns_otherwise(
     (states.REBUILDING, Step.REBUILD), (states.IMAGE_SNAPSHOT, Step.SNAPSHOT),
     (states.PAUSING, Step.PAUSE), (states.UNPAUSING, Step.UNPAUSE),
     (states.SUSPENDING, Step.SUSPEND), (states.RESUMING, Step.RESUME_SUSPENDED),
+    (states.RESCUING, Step.RESCUE), (states.UNRESCUING, Step.UNRESCUE),
     (states.SCHEDULING, Step.NOTHING)])
 def test_each_task_has_its_step(task: str, step: Step) -> None:
     spec = make_spec(HOST, vm_state=states.ACTIVE, task_state=task, power_state=1)
@@ -92,6 +93,10 @@ def test_each_task_has_its_step(task: str, step: Step) -> None:
     (states.SUSPENDED, 7, PowerState.CRASHED, Step.MARK_STOPPED),
     (states.SUSPENDED, 7, None, Step.MARK_STOPPED),
     (states.SUSPENDED, 7, PowerState.RUNNING, Step.SYNC_POWER),
+    # A rescued server runs its rescue boot; gone, it is SHUTOFF (start boots its disk).
+    (states.RESCUED, 1, PowerState.RUNNING, Step.NOTHING),
+    (states.RESCUED, 1, PowerState.SHUTDOWN, Step.MARK_STOPPED),
+    (states.RESCUED, 1, None, Step.MARK_STOPPED),
 ])
 def test_steady_state_syncs_power_as_nova_does(
         vm_state: str, recorded: int, observed: PowerState | None, step: Step) -> None:

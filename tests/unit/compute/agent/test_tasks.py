@@ -199,6 +199,45 @@ async def test_a_suspended_server_whose_save_is_gone_is_shutoff(tmp_path: Path) 
                                                            PowerState.SHUTDOWN)
 
 
+async def test_a_hard_reboot_boots_a_paused_or_suspended_guest_afresh(tmp_path: Path
+                                                                     ) -> None:
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        uuid = spec["uuid"]
+        guest = env.hypervisor.guests[uuid]
+        for task, resting in ((states.PAUSING, states.PAUSED),
+                              (states.SUSPENDING, states.SUSPENDED)):
+            spec["vm_state"], spec["task_state"] = states.ACTIVE, task
+            await env.agent.reconcile(uuid)
+            assert spec["vm_state"] == resting
+            boots = guest.boots
+            spec["task_state"] = states.REBOOTING_HARD
+            await env.agent.reconcile(uuid)
+            assert (spec["vm_state"], spec["task_state"], spec["power_state"]) == (
+                states.ACTIVE, None, PowerState.RUNNING)
+            assert guest.boots == boots + 1
+
+
+async def test_a_snapshot_of_a_paused_or_suspended_server_keeps_it_so(tmp_path: Path
+                                                                    ) -> None:
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        uuid = spec["uuid"]
+        for task, resting, power in ((states.PAUSING, states.PAUSED, PowerState.PAUSED),
+                                     (states.SUSPENDING, states.SUSPENDED,
+                                      PowerState.SUSPENDED)):
+            spec["vm_state"], spec["task_state"] = states.ACTIVE, task
+            await env.agent.reconcile(uuid)
+            env.glance.add(f"snap-{resting}", data=None, status="queued")
+            spec["task_state"] = states.IMAGE_SNAPSHOT
+            spec["task_args"] = {"image_id": f"snap-{resting}"}
+            await env.agent.reconcile(uuid)
+            assert (spec["vm_state"], spec["task_state"]) == (resting, None)
+            assert env.hypervisor.guests[uuid].power_state == power
+            snap = env.glance.images[f"snap-{resting}"]
+            assert snap.status == "active" and snap.data == IMAGE_DATA
+
+
 async def test_pausing_a_guest_that_is_gone_is_a_fault(tmp_path: Path) -> None:
     async with agent_env(tmp_path) as env:
         spec = await env.boot()
@@ -207,6 +246,42 @@ async def test_pausing_a_guest_that_is_gone_is_a_fault(tmp_path: Path) -> None:
         await env.agent.reconcile(spec["uuid"])
         assert spec["task_state"] is None and spec["vm_state"] == states.ACTIVE
         assert "disks are gone" in spec["fault"]["message"]
+
+
+async def test_rescue_boots_the_rescue_image_then_unrescue_its_own(tmp_path: Path) -> None:
+    async with agent_env(tmp_path) as env:
+        env.glance.add("img-rescue", b"rescue image bytes")
+        spec = await env.boot()
+        uuid = spec["uuid"]
+        guest = env.hypervisor.guests[uuid]
+        spec["task_state"], spec["admin_pass"] = states.RESCUING, "rescue-pw"
+        spec["task_args"] = {"rescue_image_ref": "img-rescue"}
+        for _ in range(2):                  # a repeated task changes nothing more
+            spec["vm_state"], spec["task_state"] = states.ACTIVE, states.RESCUING
+            await env.agent.reconcile(uuid)
+            assert (spec["vm_state"], spec["task_state"], spec["power_state"]) == (
+                states.RESCUED, None, PowerState.RUNNING)
+        assert guest.rescue_image is not None and guest.rescue_image.id == "img-rescue"
+        assert guest.boots == 2 and spec["admin_pass"] is None
+        await env.agent.reconcile(uuid)                 # at rest: nothing to do
+        assert spec["vm_state"] == states.RESCUED
+        spec["task_state"] = states.UNRESCUING
+        await env.agent.reconcile(uuid)
+        assert (spec["vm_state"], spec["task_state"]) == (states.ACTIVE, None)
+        assert guest.rescue_image is None and guest.boots == 3
+        names = env.conductor.event_names(uuid)
+        assert "compute_rescue_instance" in names and "compute_unrescue_instance" in names
+
+
+async def test_rescue_with_an_image_that_cannot_be_had_is_a_fault(tmp_path: Path) -> None:
+    async with agent_env(tmp_path) as env:
+        spec = await env.boot()
+        spec["task_state"] = states.RESCUING
+        spec["task_args"] = {"rescue_image_ref": "gone"}
+        await env.agent.reconcile(spec["uuid"])
+        assert (spec["vm_state"], spec["task_state"]) == (states.ACTIVE, None)
+        assert "No image found with ID gone" in spec["fault"]["message"]
+        assert env.hypervisor.guests[spec["uuid"]].rescue_image is None
 
 
 async def test_stop_forces_a_guest_that_ignores_acpi(tmp_path: Path) -> None:
