@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Resize of a real guest under TCG: how long resize, revert and confirm take for the
-``ownstack-tiny`` test image, beside a cold boot of the same guest.
+"""Resize and shelve of a real guest under TCG: how long resize, revert, confirm, shelve
+and unshelve take for the ``ownstack-tiny`` test image, beside a cold boot of the same
+guest.
 
 Starts a private ownstack with the QEMU driver (as ``bench/bench_qemu.py`` does), seeds
 the tiny image and a flavor one size up from m1.nano (2 vCPUs, 192 MiB, 2 GiB), boots one
@@ -12,7 +13,9 @@ server to warm the image cache, then ``--runs`` times, on a fresh server each ru
 * **revert**: ``revertResize`` to ACTIVE (the kept disk back, the old size, started
   again), and to the login line;
 * **confirm**: a second resize, then ``confirmResize`` to ACTIVE (the kept disk and the
-  migration's allocation dropped; the guest keeps running).
+  migration's allocation dropped; the guest keeps running);
+* **shelve**: ``shelve`` to SHELVED_OFFLOADED (offloaded at once, the default), and
+  **unshelve** to ACTIVE and to the new guest's login line.
 
 Results are appended to bench/results/qemu.md.
 
@@ -88,6 +91,11 @@ class ResizeCloud(Cloud):
         self.markers(uuid, 4, t0)
         t0 = self.act(uuid, {"confirmResize": None})
         out["confirm"] = self.wait(uuid, "ACTIVE", t0)
+        t0 = self.act(uuid, {"shelve": None})
+        out["shelve"] = self.wait(uuid, "SHELVED_OFFLOADED", t0)
+        t0 = self.act(uuid, {"unshelve": None})
+        out["unshelve"] = self.wait(uuid, "ACTIVE", t0)
+        out["unshelve_login"] = self.markers(uuid, 1, t0)     # a new guest, a new console
         self.http.delete(f"{self.compute}/servers/{uuid}").raise_for_status()
         while self.server(uuid) is not None:
             time.sleep(0.1)
@@ -133,8 +141,13 @@ def main() -> int:
               ("resize_login", "resize: POST -> the resized guest's login marker"),
               ("revert", "revert: POST -> ACTIVE (old disk and size back, started)"),
               ("revert_login", "revert: POST -> the reverted guest's login marker"),
-              ("confirm", "confirm: POST -> ACTIVE (kept disk and old allocation dropped)"))
-    text = (f"\n## {when} — resize (bench/bench_resize.py), {machine}, accelerator tcg\n\n"
+              ("confirm", "confirm: POST -> ACTIVE (kept disk and old allocation dropped)"),
+              ("shelve", "shelve: POST -> SHELVED_OFFLOADED (guest off by ACPI, disk uploaded "
+                         "as an image, guest destroyed, allocation dropped)"),
+              ("unshelve", "unshelve: POST -> ACTIVE (scheduled, spawned from the image)"),
+              ("unshelve_login", "unshelve: POST -> the guest's login marker"))
+    text = (f"\n## {when} — resize and shelve (bench/bench_resize.py), {machine}, "
+            f"accelerator tcg\n\n"
             f"{args.runs} runs, a fresh m1.nano server each, resized to 2 vCPUs / 192 MiB / "
             f"2 GiB, no NIC. Load average at the end {load[0]:.2f} / {load[1]:.2f} / "
             f"{load[2]:.2f}.\n\n| measurement (median) | result |\n| --- | --- |\n"

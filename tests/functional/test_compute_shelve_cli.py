@@ -56,9 +56,8 @@ def test_shelve_offload_and_unshelve(ready: Cloud, tmp_path: Path) -> None:
     server_id = server["id"]
     host = _show(cloud, server_id)["OS-EXT-SRV-ATTR:host"]
     assert host and _allocations(cloud, server_id)
-    early = cloud.osc("server", "unshelve", vm, cloud=alice, expect_ok=False)
-    assert f"Cannot 'unshelve' instance {server_id} while it is in vm_state active" \
-        in early.stderr
+    # (Wrong states are 409s: tests/api/compute/test_server_shelve.py. OSC skips the
+    # request itself for a server it sees in the wrong state.)
 
     # Shelve: with shelved_offload_time 0 (the default) the host is freed at once.
     cloud.osc("server", "shelve", vm, cloud=alice)
@@ -70,8 +69,6 @@ def test_shelve_offload_and_unshelve(ready: Cloud, tmp_path: Path) -> None:
     [shelved] = _images(cloud, f"{vm}-shelved")
     props = cloud.osc_json("image", "show", shelved["ID"])["properties"]
     assert props["image_type"] == "snapshot" and props["instance_uuid"] == server_id
-    again = cloud.osc("server", "shelve", vm, cloud=alice, expect_ok=False)
-    assert "while it is in vm_state shelved_offloaded" in again.stderr
 
     # Unshelve: scheduled again, booted from the shelve image, which then goes.
     cloud.osc("server", "unshelve", vm, cloud=alice)
@@ -80,7 +77,7 @@ def test_shelve_offload_and_unshelve(ready: Cloud, tmp_path: Path) -> None:
     assert _allocations(cloud, server_id)
     wait_until("the shelve image deleted", lambda: _images(cloud, f"{vm}-shelved") == [], 30)
     console = cloud.osc("console", "log", "show", vm, cloud=alice).stdout
-    assert console.count("login ready") == 2     # booted twice: created, unshelved
+    assert console.count("login ready") == 1     # a new guest, with a console of its own
     events = [e["Action"] for e in cloud.osc_json("server", "event", "list", vm,
                                                   cloud=alice)]
     assert {"shelve", "unshelve"} <= set(events), events

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
 from ownstack.compute.conductor.build import Builder
+from ownstack.compute.conductor.claims import ToPlace
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.scheduler.hosts import HostState
 from ownstack.compute.conductor.scheduler.request_spec import RequestSpec, build_request_spec
@@ -91,7 +92,11 @@ class Shelver:
         if instance is None or instance.vm_state != states.SHELVED_OFFLOADED \
                 or instance.task_state != states.UNSHELVING or instance.host is not None:
             return None
-        spec = build_request_spec(instance, None)
+        # A new placement: the hosts its boot tried do not count against it.
+        spec = build_request_spec(ToPlace(
+            instance.uuid, instance.project_id, instance.user_id, dict(instance.flavor),
+            dict(instance.image_meta or {}), instance.availability_zone, [],
+            instance.vm_state, instance.task_state, instance.host, None), None)
         wanted = (instance.task_args or {}).get("host")
         try:
             host = await self._place(spec, wanted)
