@@ -203,6 +203,29 @@ async def test_attach_errors_are_novas(cloud: CloudClient) -> None:
     assert (await volume_status(cloud, free["id"], "available"))["attachments"] == []
 
 
+async def test_a_paused_server_takes_a_volume_and_a_suspended_one_refuses(
+        cloud: CloudClient) -> None:
+    """Nova's states: attach and detach work on a paused server (its guest keeps the
+    device when it runs on); a suspended server is 409."""
+    w = await who(cloud)
+    vm, other = await server(cloud, w), await server(cloud, w)
+    for server_id, action, status in ((vm["id"], "pause", "PAUSED"),
+                                      (other["id"], "suspend", "SUSPENDED")):
+        await cloud.call("POST", f"/v2.1/servers/{server_id}/action", token=w.token,
+                         expect=202, json={action: None})
+        await wait_status(cloud, w.token, server_id, status)
+    vol = await volume(cloud, w.token)
+    await attach(cloud, w, vm["id"], vol["id"])
+    await volume_status(cloud, vol["id"], "in-use")
+    await until_guest_has(cloud, vm["id"], [vol["id"]])
+    await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=202)
+    await volume_status(cloud, vol["id"], "available")
+    await until_guest_has(cloud, vm["id"], [])
+    r = await attach(cloud, w, other["id"], vol["id"], 409)
+    assert fault(r, "conflictingRequest") == (
+        f"Cannot 'attach_volume' instance {other['id']} while it is in vm_state suspended")
+
+
 async def test_detach_errors_are_novas(cloud: CloudClient) -> None:
     w = await who(cloud)
     vm = await server(cloud, w)

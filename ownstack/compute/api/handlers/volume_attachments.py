@@ -42,9 +42,11 @@ from ownstack.compute.objects.server_actions import check_state, check_unlocked
 from ownstack.compute.state import Req
 
 _RULE: Final = "os_compute_api:os-volumes-attachments:"
-# Nova's attach/detach states that ownstack has (paused, resized, shelved and soft-deleted
-# servers are not offered yet).
-_STATES: Final = (states.ACTIVE, states.STOPPED)
+# Nova's attach/detach states that ownstack offers: a paused guest takes the device at
+# once and sees it when it runs on. Not yet: resized (a revert would drop it with the
+# kept recipe), shelved and offloaded (no guest to plug into), soft-deleted (no such
+# state); a suspended or rescued server is 409, as in Nova.
+_STATES: Final = (states.ACTIVE, states.PAUSED, states.STOPPED)
 ATTACH_ACTION: Final = "attach_volume"
 DETACH_ACTION: Final = "detach_volume"
 
