@@ -32,7 +32,9 @@ from ownstack.compute.objects.instances import ANY, metadata_of, update_instance
 from ownstack.compute.objects.models import Instance, InstanceMetadata, InstanceTag
 from ownstack.compute.objects.server_actions import check_state, check_unlocked, lost_race
 
-CHANGEABLE_STATES: Final = frozenset({states.ACTIVE, states.STOPPED})
+# Nova's: metadata and tags change on active, paused, suspended and stopped servers only.
+CHANGEABLE_STATES: Final = frozenset({states.ACTIVE, states.PAUSED, states.SUSPENDED,
+                                     states.STOPPED})
 MAX_TAG_COUNT: Final = 50     # nova.objects.instance.MAX_TAG_COUNT
 _NO_TASK: Final[frozenset[str | None]] = frozenset({None})
 

@@ -124,6 +124,13 @@ async def test_locked_servers_and_states(cloud: CloudClient) -> None:
     busy = await server(cloud, who, task_state="rebooting")
     r = await _meta(cloud, who.token, "PUT", busy, body={"metadata": {}}, expect=409)
     assert "task_state rebooting" in fault(r, "conflictingRequest")
+    for vm_state in ("paused", "suspended"):           # Nova's other changeable states
+        resting = await server(cloud, who, vm_state=vm_state)
+        await _meta(cloud, who.token, "POST", resting, body={"metadata": {"a": "1"}},
+                    expect=200)
+    shelved = await server(cloud, who, vm_state="shelved")
+    r = await _meta(cloud, who.token, "PUT", shelved, body={"metadata": {}}, expect=409)
+    assert "vm_state shelved" in fault(r, "conflictingRequest")
 
 
 async def test_who_may_read_and_write(cloud: CloudClient) -> None:

@@ -98,13 +98,16 @@ async def test_bad_tags_and_the_limit_of_50(cloud: CloudClient) -> None:
     await _tags(cloud, who.token, "PUT", server_id, "t07", expect=204)
 
 
-async def test_tags_change_only_active_or_stopped_servers(cloud: CloudClient) -> None:
+async def test_tags_change_only_on_novas_states(cloud: CloudClient) -> None:
     who = await owner(cloud)
     locked = await server(cloud, who, vm_state="stopped", task_state="powering-on")
     await act(cloud, None, locked, {"lock": None}, expect=202)
     # Tags ignore the lock and the task, as in Nova.
     await _tags(cloud, who.token, "PUT", locked, "ok", expect=201)
-    for vm_state in ("building", "error"):
+    for vm_state in ("paused", "suspended"):
+        resting = await server(cloud, who, vm_state=vm_state)
+        await _tags(cloud, who.token, "PUT", resting, "ok", expect=201)
+    for vm_state in ("building", "error", "shelved", "rescued"):
         server_id = await server(cloud, who, vm_state=vm_state)
         for method, tag, body, name in (("PUT", None, {"tags": []}, "update tags"),
                                         ("PUT", "t", None, "update tag"),
