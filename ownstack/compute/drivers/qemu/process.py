@@ -36,7 +36,9 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import shutil
 import signal
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -45,10 +47,16 @@ from typing import Any
 
 from ownstack.compute.drivers.base import DriverError
 
-__all__ = ["GuestFiles", "Recipe", "pid_alive", "read_pid", "runtime_dir", "start_qemu",
-           "wait_gone"]
+__all__ = ["GuestFiles", "Recipe", "leftovers", "opt", "pid_alive", "read_pid",
+           "remove_files", "runtime_dir", "start_qemu", "wait_gone"]
 
+LOG = logging.getLogger(__name__)
 RECIPE_VERSION = 1
+
+
+def opt(path: Path) -> str:
+    """A path inside a QEMU option value: commas are doubled."""
+    return str(path).replace(",", ",,")
 
 
 def runtime_dir(driver_dir: Path) -> Path:
@@ -227,3 +235,28 @@ async def start_qemu(argv: list[str], files: GuestFiles, *, timeout: float = 60.
         raise DriverError("QEMU exited right after starting (see the console log)")
     assert pid is not None
     return pid
+
+
+def remove_files(files: GuestFiles) -> None:
+    """Remove a guest's directory and run-time files; what cannot be removed is logged,
+    and the rest is removed all the same. Blocking."""
+    def failed(_function: Any, path: str, exc_info: Any) -> None:
+        LOG.error("guest %s: cannot remove %s: %s", files.uuid, path, exc_info[1])
+
+    if files.directory.exists():
+        shutil.rmtree(files.directory, onerror=failed)
+    for path in (*files.sockets, files.pidfile):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            LOG.error("guest %s: cannot remove %s: %s", files.uuid, path, exc)
+
+
+def leftovers(files: GuestFiles) -> list[str]:
+    """What of a guest still exists on the host. Blocking."""
+    left = [str(path) for path in (files.directory, *files.sockets, files.pidfile)
+            if path.exists()]
+    pid = read_pid(files)
+    if pid_alive(pid, files.uuid):
+        left.append(f"QEMU pid {pid}")
+    return left
