@@ -51,7 +51,7 @@ class Conductor:
         self.env = env
         self.nodes = NodeReporter(env)
         self.builder = Builder(env)
-        self.resizer = Resizer(env)
+        self.resizer = Resizer(env, self.builder)
         self.builder.on_delete = self.resizer.abandon_for
         self.shelver = Shelver(env, self.builder)
         self.sweeper = Sweeper(env, self.builder, self.resizer, self.shelver)
@@ -133,6 +133,9 @@ class Conductor:
     async def _update_instance(self, payload: Payload) -> dict[str, Any]:
         result = await rpc_handlers.apply_agent_update(self.env.db, payload)
         settle = result.pop("settle", None)
+        for host in result.pop("nudge", ()):     # a cold migration's other host
+            await self.env.bus.cast(rpc.compute_topic(str(host)), "reconcile_instance",
+                                    {"uuid": str(payload["uuid"]), "request_id": None})
         if settle is not None:      # if this fails, the sweep settles it
             await self.resizer.settle_one(settle)
         if result["applied"] and (payload.get("updates") or {}).get("vm_state") == \
