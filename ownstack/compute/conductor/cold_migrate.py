@@ -9,12 +9,18 @@ consumer generations guarded, as Nova's ``MigrationTask`` does. A conductor kill
 that write finds the migration holding allocations and reads the destination back from
 the instance's, so the move is never made twice.
 
+When the server moves (the source's hand-over, and a revert's end), its ports are bound
+to its new host (``binding:host_id``), as Nova's ``finish_resize`` and
+``finish_revert_resize`` do. A network service that fails then leaves the ports on the
+old host (logged); nothing retries it yet.
+
 Server groups are not considered for the destination yet (Nova's anti-affinity filter
 would be); the scheduler's other filters and weighers are.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -27,6 +33,8 @@ from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.scheduler.request_spec import build_request_spec
 from ownstack.compute.objects.cold_migrations import REQUESTED_HOST, SOURCE_HOST
 from ownstack.compute.objects.models import ComputeNode, Instance, Migration
+
+log = logging.getLogger(__name__)
 
 MIGRATION_CONSUMER: Final = "MIGRATION"
 _TRIES: Final = 3
@@ -91,3 +99,15 @@ async def move_to_destination(env: ConductorEnv, builder: Builder, instance: Ins
     if wanted:
         raise NoDestination(f"Host {wanted} cannot take the server (flavor {name}).")
     raise NoDestination(f"No host other than {source} has room for flavor {name}.")
+
+
+async def rebind_ports(env: ConductorEnv, uuid: str, host: str) -> None:
+    """Bind the server's ports to ``host``."""
+    if env.network is None:
+        return
+    try:
+        for port in await env.network.list_ports(device_id=uuid):
+            if port.get("binding:host_id") != host:
+                await env.network.update_port(str(port["id"]), {"binding:host_id": host})
+    except Exception as exc:
+        log.warning("instance %s: its ports could not be bound to %s: %s", uuid, host, exc)

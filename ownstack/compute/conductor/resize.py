@@ -282,6 +282,11 @@ async def agent_report(db: AsyncSession, uuid: str, report: Mapping[str, Any]
     return {}
 
 
+async def is_cold_migration(db: AsyncSession, migration_uuid: str) -> bool:
+    migration = await mig.get(db, migration_uuid)
+    return migration is not None and migration.migration_type == mig.MIGRATION
+
+
 async def source_to_clear(db: AsyncSession, migration_uuid: str, host: str) -> str | None:
     """The source host of a cold migration being confirmed on ``host``, whose agent
     destroys the guest it kept."""

@@ -26,6 +26,7 @@ from helpers.compute import (
 )
 from helpers.compute_rows import add_host
 from helpers.inprocess import CloudClient, cloud_config, make_cloud, quiet_cloud
+from helpers.server_networks import _active, _get_port, _net, _ports, _project
 from ownstack.compute.agent import AgentGroup
 from ownstack.compute.objects.models import ComputeNode, InstanceAction, Migration
 
@@ -303,3 +304,40 @@ async def test_an_agent_restarted_mid_migration_converges(nodes3: CloudClient) -
 
 async def _true(value: bool) -> bool:
     return value
+
+
+@pytest.fixture
+async def nodes3_no_plug_wait(tmp_path: Path) -> AsyncIterator[CloudClient]:
+    """Three fake nodes, booting without waiting for ports (the fake network agent only
+    serves the process's own host name, not the fake nodes')."""
+    async for client in make_cloud(cloud_config(tmp_path, "compute.fake_nodes=3",
+                                                 "compute.vif_plugging_timeout=0")):
+        yield client
+
+
+async def test_the_ports_follow_the_server_and_come_back_on_revert(
+        nodes3_no_plug_wait: CloudClient) -> None:
+    nodes3 = nodes3_no_plug_wait
+    await _wait(lambda: _three(nodes3))
+    who = await _project(nodes3)
+    net = await _net(nodes3, who.token, name="move-net")
+    booted = await _active(nodes3, who, [{"uuid": net["id"]}])
+    server_id = booted["id"]
+    source = (await show(nodes3, None, server_id))["server"]["OS-EXT-SRV-ATTR:host"]
+    (port,) = await _ports(nodes3, device_id=server_id)
+    assert port["binding:host_id"] == source
+    await act(nodes3, None, server_id, {"migrate": None}, expect=202)
+    dest = (await wait_status(nodes3, None, server_id, "VERIFY_RESIZE")
+            )["OS-EXT-SRV-ATTR:host"]
+    assert (await _get_port(nodes3, port["id"]))["binding:host_id"] == dest
+    await act(nodes3, None, server_id, {"revertResize": None}, expect=202)
+    await wait_status(nodes3, None, server_id, "ACTIVE")
+
+    async def back() -> bool:
+        return bool((await _get_port(nodes3, port["id"]))["binding:host_id"] == source)
+    await _wait(back)
+
+
+async def _three(cloud: CloudClient) -> bool:
+    r = await cloud.call("GET", "/v2.1/os-hypervisors", expect=200)
+    return len(r.json()["hypervisors"]) == 3
