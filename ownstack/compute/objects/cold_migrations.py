@@ -14,7 +14,9 @@ it once they no longer do (confirmed).
 Only hypervisors that can hand a guest over to another host can be cold migrated: the
 fake driver's nodes, which share one process. The QEMU driver has no transfer of a
 guest's disks between machines yet, so a server on a QEMU host is refused with a 400
-before anything changes (a later issue brings multi-machine hosts).
+before anything changes (a later issue brings multi-machine hosts). A server with volumes
+(attached, or booted from one) is refused too: its attachments would have to move to the
+destination's connector, which is not done yet.
 """
 
 from __future__ import annotations
@@ -29,7 +31,13 @@ from ownstack.common.errors import BadRequest
 from ownstack.compute import states
 from ownstack.compute.objects import actions
 from ownstack.compute.objects import migrations as mig
-from ownstack.compute.objects.models import ComputeNode, ComputeService, Flavor, Instance
+from ownstack.compute.objects.models import (
+    BlockDeviceMapping,
+    ComputeNode,
+    ComputeService,
+    Flavor,
+    Instance,
+)
 from ownstack.compute.objects.server_actions import Transition, begin, check_can_begin
 from ownstack.compute.rpc import COMPUTE_BINARY
 
@@ -64,6 +72,14 @@ async def check_can_migrate(db: AsyncSession, instance: Instance, requested: str
             f"Cold migration is not supported for servers on host {instance.host} "
             f"(hypervisor {', '.join(sorted(types)) or 'unknown'}): ownstack cannot move a "
             f"guest's disks between machines yet.")
+    volumes = (await db.execute(sa.select(sa.func.count()).select_from(BlockDeviceMapping)
+                                .where(BlockDeviceMapping.instance_uuid == instance.uuid,
+                                       BlockDeviceMapping.deleted.is_(False),
+                                       BlockDeviceMapping.destination_type == "volume"))
+               ).scalar_one()
+    if volumes:
+        raise BadRequest("Cold migration of a server with volumes is not supported yet: "
+                         "its volume attachments would have to move to the other host.")
     if requested is not None:
         service = (await db.execute(sa.select(ComputeService).where(
             ComputeService.host == requested, ComputeService.binary == COMPUTE_BINARY))

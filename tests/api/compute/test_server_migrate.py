@@ -6,6 +6,7 @@ source and revert brings the server back."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,12 @@ from helpers.compute_rows import add_host
 from helpers.inprocess import CloudClient, cloud_config, make_cloud, quiet_cloud
 from helpers.server_networks import _active, _get_port, _net, _ports, _project
 from ownstack.compute.agent import AgentGroup
-from ownstack.compute.objects.models import ComputeNode, InstanceAction, Migration
+from ownstack.compute.objects.models import (
+    BlockDeviceMapping,
+    ComputeNode,
+    InstanceAction,
+    Migration,
+)
 
 
 @pytest.fixture
@@ -161,6 +167,19 @@ async def test_no_other_host_is_no_valid_host(cloud: CloudClient) -> None:
     r = await act(cloud, None, server_id, {"migrate": None}, expect=400)
     assert fault(r, "badRequest").startswith("No valid host was found.")
     assert (await show(cloud, None, server_id))["server"]["status"] == "ACTIVE"
+
+
+async def test_a_server_with_a_volume_cannot_move_yet(cloud: CloudClient) -> None:
+    await _hosts(cloud)
+    who = await owner(cloud)
+    server_id = await server(cloud, who)
+    async with cloud.svc.write() as db:
+        db.add(BlockDeviceMapping(uuid=str(uuid.uuid4()), instance_uuid=server_id,
+                                  source_type="volume", destination_type="volume",
+                                  volume_id=str(uuid.uuid4()), attach_state="attached"))
+    r = await act(cloud, None, server_id, {"migrate": None}, expect=400)
+    assert "with volumes is not supported yet" in fault(r, "badRequest")
+    assert not await _migrations(cloud, server_id)
 
 
 async def test_a_qemu_host_cannot_move_its_guests_yet(cloud: CloudClient) -> None:
