@@ -1,7 +1,8 @@
 """Cold migration through the real `openstack` CLI on a cloud of two fake nodes (its own
-process, sqlite): `server migrate --wait`, `server migration confirm`, `server resize
-revert`, a 2.56 target host, the refusals, Placement usages moving from node to node
-(osc-placement), and a SIGKILL of the whole process in the middle of a migration."""
+process, on each database of ``OWNSTACK_TEST_DATABASES``): `server migrate --wait`,
+`server migration confirm`, `server resize revert`, a 2.56 target host, the refusals,
+Placement usages moving from node to node (osc-placement); and, on SQLite, a SIGKILL of
+the whole process in the middle of a migration."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from helpers.databases import backends, fresh_database, rabbitmq_bus
 from helpers.names import unique
 from helpers.process import (
     Cloud,
@@ -49,18 +51,23 @@ def _status(cloud: Cloud, server: str) -> str:
     return str(cloud.osc_json("server", "show", server)["status"])
 
 
-@pytest.fixture(scope="module")
-def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    tmp = tmp_path_factory.mktemp("migrate")
-    cloud = start_cloud(tmp, "sqlite", None, EXTRA)
-    try:
-        wait_for_compute(cloud)
-        wait_for_image_service(cloud)
-        wait_until("two compute nodes",
-                   lambda: len(cloud.osc_json("hypervisor", "list")) == 2)
-        yield cloud
-    finally:
-        stop_cloud(cloud)
+@pytest.fixture(scope="module", params=backends())
+def two_nodes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[Cloud]:
+    """A cloud of two fake nodes on each database (and bus) of ``OWNSTACK_TEST_DATABASES``."""
+    backend, _, bus = str(request.param).partition("+")
+    tmp = tmp_path_factory.mktemp(f"migrate-{backend}")
+    extra = (*EXTRA, *(rabbitmq_bus("ownstack-migrate") if bus == "rabbitmq" else ()))
+    with fresh_database(backend) as url:
+        cloud = start_cloud(tmp, backend, url, extra)
+        try:
+            wait_for_compute(cloud)
+            wait_for_image_service(cloud)
+            wait_until("two compute nodes",
+                       lambda: len(cloud.osc_json("hypervisor", "list")) == 2)
+            yield cloud
+        finally:
+            stop_cloud(cloud)
     assert "Traceback" not in cloud.log.read_text()
 
 
