@@ -32,6 +32,8 @@ from ownstack.compute.agent import AgentGroup
 from ownstack.compute.objects.models import (
     BlockDeviceMapping,
     ComputeNode,
+    ComputeService,
+    Instance,
     InstanceAction,
     Migration,
 )
@@ -360,3 +362,30 @@ async def test_the_ports_follow_the_server_and_come_back_on_revert(
 async def _three(cloud: CloudClient) -> bool:
     r = await cloud.call("GET", "/v2.1/os-hypervisors", expect=200)
     return len(r.json()["hypervisors"]) == 3
+
+
+async def test_a_named_host_that_cannot_take_it_ends_in_a_fault(nodes3: CloudClient) -> None:
+    """The conductor's no-room path: the server back as it was, with Nova's fault, the
+    migration in error and nothing held by it."""
+    server_id, source = await _booted(nodes3)
+    target = next(h for h in ("test-node-1", "test-node-2", "test-node-3") if h != source)
+    async with nodes3.svc.write() as db:
+        await db.execute(update(ComputeService).where(ComputeService.host == target)
+                         .values(disabled=True, disabled_reason="maintenance"))
+    await act(nodes3, None, server_id, {"migrate": {"host": target}}, v="2.56", expect=202)
+
+    async def refused() -> bool:
+        return [m.status for m in await _migrations(nodes3, server_id)] == ["error"]
+    await _wait(refused)
+    shown = await wait_status(nodes3, None, server_id, "ACTIVE")
+    assert shown["OS-EXT-SRV-ATTR:host"] == source
+    assert shown["OS-EXT-STS:task_state"] is None
+    assert _where(nodes3, server_id) == {source: "RUNNING"}
+    [migration] = await _migrations(nodes3, server_id)
+    assert not await _usages(nodes3, migration.uuid)
+    assert list(await _usages(nodes3, server_id)) == [await _provider_of(nodes3, source)]
+    async with nodes3.svc.read() as db:
+        stored = (await db.execute(select(Instance).where(Instance.uuid == server_id))
+                  ).scalar_one()
+    assert stored.fault is not None
+    assert stored.fault["message"].startswith(f"No valid host was found. Host {target}")
