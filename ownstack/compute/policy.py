@@ -55,6 +55,8 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:servers:confirm_resize": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:servers:revert_resize": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-migrations:index": ADMIN,
+    "os_compute_api:os-migrate-server:migrate": ADMIN,
+    "os_compute_api:os-migrate-server:migrate:host": ADMIN,
     "os_compute_api:os-shelve:shelve": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-shelve:shelve_offload": ADMIN,
     "os_compute_api:os-shelve:unshelve": PROJECT_MEMBER_OR_ADMIN,

@@ -37,7 +37,7 @@ from typing import Any, Final
 from ownstack.common.agent import Controller, Fatal, Outcome, Retry, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
 from ownstack.compute import states
-from ownstack.compute.agent import resize_steps, shelve_steps
+from ownstack.compute.agent import migrate_steps, resize_steps, shelve_steps
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
 from ownstack.compute.agent.volumes import VolumeSync, needs_sync, volume_spec, wanted_volumes
@@ -108,6 +108,8 @@ class Step(StrEnum):
     FINISH_RESIZE = "finish_resize"    # resize_migrated/_finish: start again, RESIZED
     CONFIRM_RESIZE = "confirm_resize"  # RESIZED, confirm asked: drop the kept disk
     REVERT_RESIZE = "revert_resize"    # resize_reverting: the kept disk and old size back
+    MIGRATE = "migrate"            # cold migration's source, resize_migrating: power off
+    FINISH_MIGRATION = "finish_migration"  # its destination: spawn, then RESIZED
     SHELVE = "shelve"              # shelving: power off, upload the disk
     SHELVE_OFFLOAD = "shelve_offload"  # shelving_offloading: destroy, free the host
     UNSHELVE = "unshelve"          # unshelving a SHELVED server: start its guest
@@ -136,6 +138,10 @@ _TASK_STEPS: dict[str, Step] = {
     states.RESCUING: Step.RESCUE,
     states.UNRESCUING: Step.UNRESCUE,
 }
+# A cold migration's resize steps: the guest moves to another host rather than changing
+# size (its revert and confirm are the resize's).
+_COLD_MIGRATION_STEPS: Final = {Step.RESIZE: Step.MIGRATE,
+                                Step.FINISH_RESIZE: Step.FINISH_MIGRATION}
 _STOPPED_POWER = frozenset({PowerState.SHUTDOWN, PowerState.CRASHED, PowerState.SUSPENDED})
 # A paused or suspended server whose guest is in one of these has lost what it held (its
 # process was killed, its save file lost): it is SHUTOFF, as Nova's power sync stops it.
@@ -158,6 +164,8 @@ def plan(desired: InstanceSpec | None, observed: GuestInfo | None, host: str, *,
          now: float = 0.0, plug_timeout: float = DEFAULT_PLUG_TIMEOUT) -> Step:
     """The step that moves the node toward ``desired``; ``now`` (``time.time()``) and
     ``plug_timeout`` decide whether a paused spawn waited long enough for its ports."""
+    if desired is not None and migrate_steps.keeps_guest(desired, host):
+        return Step.NOTHING         # a cold migration's source, until it is confirmed
     if desired is None or desired["host"] != host:
         return Step.DESTROY if observed is not None else Step.NOTHING
     task = desired["task_state"]
@@ -171,7 +179,10 @@ def plan(desired: InstanceSpec | None, observed: GuestInfo | None, host: str, *,
             return _plug_step(desired, host, now, plug_timeout)
         return Step.SPAWN
     if task is not None:
-        return _TASK_STEPS.get(task, Step.NOTHING)    # scheduling: the conductor's
+        step = _TASK_STEPS.get(task, Step.NOTHING)    # scheduling: the conductor's
+        if migrate_steps.is_cold_migration(desired):
+            step = _COLD_MIGRATION_STEPS.get(step, step)
+        return step
     if resize_steps.wants_confirm(desired):
         return Step.CONFIRM_RESIZE
     return _power_sync(desired, observed)
@@ -308,6 +319,8 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.FINISH_RESIZE: lambda d, o: resize_steps.finish_resize(self, d, o),
             Step.CONFIRM_RESIZE: lambda d, o: resize_steps.confirm_resize(self, d, o),
             Step.REVERT_RESIZE: lambda d, o: resize_steps.revert_resize(self, d, o),
+            Step.MIGRATE: lambda d, o: migrate_steps.migrate_out(self, d, o),
+            Step.FINISH_MIGRATION: lambda d, o: migrate_steps.finish_migration(self, d, o),
             Step.SHELVE: lambda d, o: shelve_steps.shelve(self, d, o),
             Step.SHELVE_OFFLOAD: lambda d, o: shelve_steps.offload(self, d, o),
             Step.UNSHELVE: lambda d, o: shelve_steps.unshelve(self, d, o),

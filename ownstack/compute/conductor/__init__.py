@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from ownstack.common.bus import Payload, Subscription
 from ownstack.compute import rpc, states
-from ownstack.compute.conductor import networks, rpc_handlers, volumes
+from ownstack.compute.conductor import cold_migrate, networks, rpc_handlers, volumes
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.nodes import NodeReporter
@@ -51,7 +51,7 @@ class Conductor:
         self.env = env
         self.nodes = NodeReporter(env)
         self.builder = Builder(env)
-        self.resizer = Resizer(env)
+        self.resizer = Resizer(env, self.builder)
         self.builder.on_delete = self.resizer.abandon_for
         self.shelver = Shelver(env, self.builder)
         self.sweeper = Sweeper(env, self.builder, self.resizer, self.shelver)
@@ -133,6 +133,12 @@ class Conductor:
     async def _update_instance(self, payload: Payload) -> dict[str, Any]:
         result = await rpc_handlers.apply_agent_update(self.env.db, payload)
         settle = result.pop("settle", None)
+        rebind = result.pop("rebind", None)
+        if rebind is not None:      # a cold migration moved the server: its ports follow
+            await cold_migrate.rebind_ports(self.env, str(payload["uuid"]), str(rebind))
+        for host in result.pop("nudge", ()):     # a cold migration's other host
+            await self.env.bus.cast(rpc.compute_topic(str(host)), "reconcile_instance",
+                                    {"uuid": str(payload["uuid"]), "request_id": None})
         if settle is not None:      # if this fails, the sweep settles it
             await self.resizer.settle_one(settle)
         if result["applied"] and (payload.get("updates") or {}).get("vm_state") == \

@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.clients.placement import ConsumerWrite
 from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
+from ownstack.compute.conductor import cold_migrate
+from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.scheduler.request_spec import requested_resources
 from ownstack.compute.errors import ConcurrentUpdate
@@ -51,8 +53,9 @@ class NoRoom(Exception):
 
 
 class Resizer:
-    def __init__(self, env: ConductorEnv) -> None:
+    def __init__(self, env: ConductorEnv, builder: Builder | None = None) -> None:
         self.env = env
+        self.builder = builder or Builder(env)     # the scheduler, for a cold migration
 
     # --- prepare ----------------------------------------------------------------------------
 
@@ -70,23 +73,28 @@ class Resizer:
                 or (instance.task_args or {}).get("migration") != migration_uuid:
             await self.abandon(migration_uuid)      # the server moved on (a delete)
             return False
+        host = instance.host or ""
+        dest, dest_node = host, instance.node
         try:
-            if not self.env.config.compute.allow_resize_to_same_host:
-                raise NoRoom("compute.allow_resize_to_same_host is off, and ownstack "
-                             "resizes a server only on its own host")
-            await self._move_to_migration(instance, migration)
-        except NoRoom as exc:
+            if migration.migration_type == mig.MIGRATION:
+                dest, dest_node = await cold_migrate.move_to_destination(
+                    self.env, self.builder, instance, migration)
+            else:
+                if not self.env.config.compute.allow_resize_to_same_host:
+                    raise NoRoom("compute.allow_resize_to_same_host is off, and ownstack "
+                                 "resizes a server only on its own host")
+                await self._move_to_migration(instance, migration)
+        except (NoRoom, cold_migrate.NoDestination) as exc:
             await self._no_room(instance, migration, request_id, started, str(exc))
             return False
-        host = instance.host or ""
         async with self.env.db.write() as db:
             moved = await update_instance(
                 db, instance_uuid, expected_task_state=states.RESIZE_PREP,
                 expected_host=host, task_state=states.RESIZE_MIGRATING)
             if moved:
                 await mig.set_status(db, migration_uuid, mig.MIGRATING,
-                                     expected=[mig.PRE_MIGRATING], dest_compute=host,
-                                     dest_node=instance.node, dest_host=host)
+                                     expected=[mig.PRE_MIGRATING], dest_compute=dest,
+                                     dest_node=dest_node, dest_host=dest)
                 if request_id:
                     await actions.record_event(db, instance_uuid, request_id, EVENT_PREP,
                                                start=started, finish=time.time(),
@@ -258,6 +266,10 @@ async def agent_report(db: AsyncSession, uuid: str, report: Mapping[str, Any]
     if migration is None or migration.instance_uuid != uuid:
         return {}
     status = str(report["status"])
+    if status == mig.POST_MIGRATING and migration.migration_type == mig.MIGRATION \
+            and migration.dest_compute:
+        # a cold migration's source handed the guest over: the server is the destination's
+        return {"host": migration.dest_compute, "node": migration.dest_node}
     if status == mig.FINISHED:
         return {"flavor": dict(migration.new_flavor)}
     if status == mig.CONFIRMED:
@@ -268,6 +280,21 @@ async def agent_report(db: AsyncSession, uuid: str, report: Mapping[str, Any]
                 "vcpus": int(migration.old_flavor["vcpus"]),
                 "memory_mb": int(migration.old_flavor["ram"])}
     return {}
+
+
+async def is_cold_migration(db: AsyncSession, migration_uuid: str) -> bool:
+    migration = await mig.get(db, migration_uuid)
+    return migration is not None and migration.migration_type == mig.MIGRATION
+
+
+async def source_to_clear(db: AsyncSession, migration_uuid: str, host: str) -> str | None:
+    """The source host of a cold migration being confirmed on ``host``, whose agent
+    destroys the guest it kept."""
+    migration = await mig.get(db, migration_uuid)
+    if migration is None or migration.migration_type != mig.MIGRATION \
+            or not migration.source_compute or migration.source_compute == host:
+        return None
+    return str(migration.source_compute)
 
 
 REPORTABLE: Final = {mig.POST_MIGRATING: [mig.MIGRATING],

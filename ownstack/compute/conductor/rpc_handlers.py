@@ -59,13 +59,19 @@ async def apply_agent_update(db: Database, payload: Mapping[str, Any]
 
     A report that ends a step of a resize carries ``migration: {"uuid", "status"}``: the
     migration's status and the instance's flavor change with the update, and the answer
-    names the migration in ``"settle"`` once it is over, for its allocation to follow."""
+    names the migration in ``"settle"`` once it is over, for its allocation to follow.
+    A cold migration's reports also name in ``"nudge"`` the host whose agent must act
+    next (the destination once the source handed over, the source once confirmed) and
+    in ``"rebind"`` the host its ports are bound to from then on (the destination at the
+    hand-over, the source again once reverted)."""
     values = translate_updates(payload.get("updates") or {})
     expected = payload["expected_task_state"]      # a state, None, or "*" (any)
     events = [event_of(e) for e in payload.get("events") or ()]
     report = payload.get("migration")
     if report is not None and report.get("status") not in resize.REPORTABLE:
         raise InvalidUpdate(f"an agent cannot set migration status {report.get('status')!r}")
+    moved_from: str | None = None
+    rebind: str | None = None
     async with db.write() as session:
         recorded = await actions.record_events(session, events)
         if report is not None:
@@ -75,9 +81,22 @@ async def apply_agent_update(db: Database, payload: Mapping[str, Any]
             expected_host=payload["host"], **values)
         if applied and report is not None:
             status = str(report["status"])
+            if status == mig.CONFIRMED:
+                moved_from = await resize.source_to_clear(session, str(report["uuid"]),
+                                                          payload["host"])
+            elif status == mig.REVERTED and await resize.is_cold_migration(
+                    session, str(report["uuid"])):
+                rebind = str(payload["host"])   # back on the source
             await mig.set_status(session, str(report["uuid"]), status,
                                  expected=resize.REPORTABLE[status])
     result: dict[str, Any] = {"applied": applied}
+    if applied and values.get("host") not in (None, payload["host"]):
+        result["nudge"] = [values["host"]]      # a cold migration handed over
+        rebind = str(values["host"])
+    if applied and rebind is not None:
+        result["rebind"] = rebind               # the ports follow the server
+    if applied and moved_from is not None:
+        result["nudge"] = [moved_from]          # a confirmed one: the source's guest goes
     if applied and report is not None and report["status"] in mig.DONE:
         result["settle"] = str(report["uuid"])
     if events:

@@ -11,7 +11,7 @@ the migration record (:mod:`ownstack.compute.objects.migrations`) and the instan
 * ``confirmResize`` (VERIFY_RESIZE): the migration ``confirming``, and the instance's
   ``task_args`` tell its agent to drop the kept disk; Nova sets no task state for it.
 * ``revertResize`` (VERIFY_RESIZE): the migration ``reverting``, the task
-  ``resize_reverting``.
+  ``resize_reverting`` (a cold migration's server back on its source host).
 
 Nova's messages: a same-flavor resize is 400 "When resizing, instances must change
 flavor!"; a smaller root disk is 400 ``CannotResizeDisk`` (Nova's libvirt driver refuses
@@ -123,8 +123,12 @@ async def begin_revert(db: AsyncSession, ctx: RequestContext, instance: Instance
         raise BadRequest(NOT_RESIZED)
     args = {key: value for key, value in (instance.task_args or {}).items()
             if key != "confirm"}
+    # A cold migration goes back to its source at once: the destination's agent then
+    # destroys its guest, the source's starts the one it kept.
+    back = {"host": migration.source_compute, "node": migration.source_node} \
+        if migration.migration_type == mig.MIGRATION else {}
     return await begin(db, ctx, instance, REVERT, is_admin=is_admin,
-                       task_args={**args, "migration": migration.uuid})
+                       task_args={**args, "migration": migration.uuid}, **back)
 
 
 async def begin_confirm(db: AsyncSession, instance_uuid: str, migration_uuid: str

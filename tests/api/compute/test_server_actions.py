@@ -263,7 +263,8 @@ ACTION_BODIES: dict[str, Any] = {
     "os-getConsoleOutput": {}, "addSecurityGroup": {"name": "default"},
     "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
     "removeFloatingIp": {"address": "192.0.2.9"}, "resize": {"flavorRef": "1"},
-    "confirmResize": None, "revertResize": None, "shelve": None, "shelveOffload": None,
+    "confirmResize": None, "revertResize": None, "migrate": None,
+    "shelve": None, "shelveOffload": None,
     "unshelve": None, "os-getVNCConsole": {"type": "novnc"},
     "os-getSerialConsole": {"type": "serial"}, "os-getSPICEConsole": {"type": "spice-html5"},
     "os-getRDPConsole": {"type": "rdp-html5"}}

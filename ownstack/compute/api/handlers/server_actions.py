@@ -55,6 +55,7 @@ from ownstack.compute.api.common import (
 from ownstack.compute.api.handlers import (
     network_proxies,
     remote_consoles,
+    server_migrate,
     server_resize,
     server_shelve,
 )
@@ -442,6 +443,7 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "resize": server_resize.resize,
     "confirmResize": server_resize.confirm_resize,
     "revertResize": server_resize.revert_resize,
+    "migrate": server_migrate.migrate,
     "shelve": server_shelve.shelve,
     "shelveOffload": server_shelve.shelve_offload,
     "unshelve": server_shelve.unshelve,

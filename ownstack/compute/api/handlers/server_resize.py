@@ -65,6 +65,8 @@ async def revert_resize(req: Req, data: dict[str, Any]) -> Response:
         instance = await load_server(req, db, _RULE + "revert_resize")
         host = await resizes.begin_revert(db, req.ctx, instance,
                                           is_admin=caller_is_admin(req))
-        uuid = instance.uuid
+        uuid, source = instance.uuid, instance.host
     await nudge(req, host, uuid)
+    if source and source != host:       # a cold migration's: back to its source
+        await nudge(req, source, uuid)
     return empty_response(202)

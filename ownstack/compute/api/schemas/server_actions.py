@@ -98,6 +98,20 @@ RESIZE: Final = Validator(one("resize", {
 CONFIRM_RESIZE: Final = Validator(one("confirmResize", {}))
 REVERT_RESIZE: Final = Validator(one("revertResize", {}))
 
+
+def _migrate(version: Version) -> dict[str, Any]:
+    """Before 2.56 Nova reads nothing under "migrate" (clients send null); from 2.56 an
+    optional target ``host``."""
+    if not at_least(version, "2.56"):
+        return one("migrate", {})
+    return one("migrate", {
+        "type": ["object", "null"], "additionalProperties": False,
+        "properties": {"host": {"type": ["string", "null"], "minLength": 1,
+                                "maxLength": 255}}})
+
+
+MIGRATE: Final = ByVersion(_migrate, "2.56", base=BASE_VERSION)
+
 SHELVE: Final = Validator(one("shelve", {}))
 SHELVE_OFFLOAD: Final = Validator(one("shelveOffload", {}))
 
