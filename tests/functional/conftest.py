@@ -13,6 +13,25 @@ from helpers.databases import backends, fresh_database, rabbitmq_bus
 from helpers.process import Cloud, start_cloud, stop_cloud
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked ``one_database`` runs on the first backend only: what it checks does
+    not depend on the database (a client-side tool, answers no table decides), so two
+    more runs would only cost CI minutes."""
+    first = backends()[0]
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("cloud") if callspec is not None else None
+        if item.get_closest_marker("one_database") and backend not in (None, first):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session", params=backends())
 def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[Cloud]:

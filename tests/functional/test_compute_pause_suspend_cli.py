@@ -18,7 +18,7 @@ from helpers.process import (
     wait_until,
 )
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.one_database]
 
 
 def shown(cloud: Cloud, server: str, cloud_name: str = "ownstack-admin") -> dict[str, str]:

@@ -17,7 +17,7 @@ from helpers.process import (
     wait_until,
 )
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.one_database]
 
 
 def test_console_urls_on_a_driver_without_consoles(cloud: Cloud, tmp_path: Path) -> None:

@@ -11,9 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers.names import unique
 from helpers.paths import REPO
 from helpers.process import Cloud
+
+pytestmark = [pytest.mark.functional, pytest.mark.one_database]
 
 TOOL = REPO / "tools" / "tempest_config.py"
 
