@@ -37,7 +37,7 @@ from typing import Any, Final
 from ownstack.common.agent import Controller, Fatal, Outcome, Retry, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
 from ownstack.compute import states
-from ownstack.compute.agent import migrate_steps, resize_steps, shelve_steps
+from ownstack.compute.agent import hold_steps, migrate_steps, resize_steps, shelve_steps
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
 from ownstack.compute.agent.volumes import VolumeSync, needs_sync, volume_spec, wanted_volumes
@@ -71,12 +71,6 @@ EVENT_REBOOT = "compute_reboot_instance"
 EVENT_REBUILD = "compute_rebuild_instance"
 EVENT_SNAPSHOT = "compute_snapshot_instance"
 EVENT_TERMINATE = "compute_terminate_instance"
-EVENT_PAUSE = "compute_pause_instance"
-EVENT_UNPAUSE = "compute_unpause_instance"
-EVENT_SUSPEND = "compute_suspend_instance"
-EVENT_RESUME = "compute_resume_instance"
-EVENT_RESCUE = "compute_rescue_instance"
-EVENT_UNRESCUE = "compute_unrescue_instance"
 
 
 class Step(StrEnum):
@@ -313,8 +307,10 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.SYNC_NICS: self._sync_nics, Step.WAIT_PLUG: self._wait_plug,
             Step.PLUG_TIMEOUT: self._wait_plug, Step.RESUME: self._resume,
             Step.SYNC_VOLUMES: self.volumes.sync,
-            Step.PAUSE: self._pause, Step.UNPAUSE: self._unpause, Step.SUSPEND: self._suspend,
-            Step.RESUME_SUSPENDED: self._resume_suspended,
+            Step.PAUSE: lambda d, o: hold_steps.pause(self, d, o),
+            Step.UNPAUSE: lambda d, o: hold_steps.unpause(self, d, o),
+            Step.SUSPEND: lambda d, o: hold_steps.suspend(self, d, o),
+            Step.RESUME_SUSPENDED: lambda d, o: hold_steps.resume(self, d, o),
             Step.RESIZE: lambda d, o: resize_steps.resize(self, d, o),
             Step.FINISH_RESIZE: lambda d, o: resize_steps.finish_resize(self, d, o),
             Step.CONFIRM_RESIZE: lambda d, o: resize_steps.confirm_resize(self, d, o),
@@ -324,7 +320,8 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             Step.SHELVE: lambda d, o: shelve_steps.shelve(self, d, o),
             Step.SHELVE_OFFLOAD: lambda d, o: shelve_steps.offload(self, d, o),
             Step.UNSHELVE: lambda d, o: shelve_steps.unshelve(self, d, o),
-            Step.RESCUE: self._rescue, Step.UNRESCUE: self._unrescue,
+            Step.RESCUE: lambda d, o: hold_steps.rescue(self, d, o),
+            Step.UNRESCUE: lambda d, o: hold_steps.unrescue(self, d, o),
         }
 
     # -- the controller's shape -------------------------------------------------------------
@@ -674,66 +671,6 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             return await self._fail(desired, event, start, str(exc))
         await self._finish(desired, event, start, vm_state=states.ACTIVE,
                            task_state=None, power_state=PowerState.RUNNING)
-        return None
-
-    # -- pause and suspend ------------------------------------------------------------------
-
-    async def _pause(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
-        """The user's pause: PAUSED until unpaused (the plug wait's pause is a spawn's)."""
-        return await self._hold(desired, observed, EVENT_PAUSE, self.driver.pause,
-                                states.PAUSED, PowerState.PAUSED)
-
-    async def _unpause(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
-        return await self._hold(desired, observed, EVENT_UNPAUSE, self.driver.unpause,
-                                states.ACTIVE, PowerState.RUNNING)
-
-    async def _suspend(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
-        """Memory saved to a file and the process ended; repeatable (the driver finishes
-        a save cut short, and never loses the guest on the way)."""
-        return await self._hold(desired, observed, EVENT_SUSPEND, self.driver.suspend,
-                                states.SUSPENDED, PowerState.SUSPENDED)
-
-    async def _resume_suspended(self, desired: InstanceSpec, observed: GuestInfo | None
-                                ) -> Outcome:
-        return await self._hold(desired, observed, EVENT_RESUME, self.driver.resume,
-                                states.ACTIVE, PowerState.RUNNING)
-
-    async def _rescue(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
-        """Boot the rescue image (the one asked for, else the server's own) with the
-        server's disk second. The rescue password was the API's answer; it is not kept."""
-        image_id = str(desired["task_args"].get("rescue_image_ref") or desired["image_ref"])
-
-        async def rescue(uuid: str) -> None:
-            try:
-                image = await self.images.fetch(image_id)
-            except ImageFetchFailed as exc:
-                raise DriverError(exc.reason) from exc
-            await self.driver.rescue(uuid, image)
-
-        return await self._hold(desired, observed, EVENT_RESCUE, rescue, states.RESCUED,
-                                PowerState.RUNNING, clear_admin_pass=True)
-
-    async def _unrescue(self, desired: InstanceSpec, observed: GuestInfo | None) -> Outcome:
-        return await self._hold(desired, observed, EVENT_UNRESCUE, self.driver.unrescue,
-                                states.ACTIVE, PowerState.RUNNING)
-
-    async def _hold(self, desired: InstanceSpec, observed: GuestInfo | None, event: str,
-                    act: Callable[[str], Awaitable[None]], vm_state: str,
-                    power: PowerState, **updates: Any) -> Outcome:
-        """Run ``act`` on the guest and rest in ``vm_state``. When it cannot be done (the
-        guest is gone, in another state, or the driver failed), the task ends with a fault
-        and the server keeps its vm_state; the power sync then shows what the guest is."""
-        start = time.time()
-        try:
-            if observed is None:
-                raise GuestNotFound(desired["uuid"])
-            await act(desired["uuid"])
-        except GuestNotFound:
-            return await self._fail(desired, event, start, self._disks_gone())
-        except DriverError as exc:
-            return await self._fail(desired, event, start, str(exc))
-        await self._finish(desired, event, start, vm_state=vm_state, task_state=None,
-                           power_state=power, **updates)
         return None
 
     # -- snapshot ---------------------------------------------------------------------------
