@@ -63,7 +63,7 @@ class VolumeState(ServiceState):
                 self._image_http = httpx.AsyncClient(
                     base_url=self.peers.url("image"), transport=self.peers.transport("image"),
                     timeout=httpx.Timeout(60.0, connect=10.0))
-            return ImageClient.as_caller(self._image_http, token)
+            return ImageClient.shared(self._image_http, token)
         provider: Callable[[], Awaitable[str]] = self.peers.service_auth()
         return ImageClient(self.peers.url("image"), provider,
                            transport=self.peers.transport("image"))

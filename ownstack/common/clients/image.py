@@ -34,6 +34,8 @@ from typing import IO, Any
 
 import httpx
 
+from ownstack.common.clients.base import TokenClient
+
 CHUNK_SIZE = 1024 * 1024       # file reads, for uploads
 WRITE_BATCH = 4 * 1024 * 1024  # bytes received before one round of hashing and writing
 
@@ -104,41 +106,21 @@ class ImageInfo:
             created_at=body.get("created_at"), updated_at=body.get("updated_at"))
 
 
-class ImageClient:
-    """Image v2 as another service uses it, with the token ``token_provider`` gives.
-
-    It makes its own HTTP client for ``base_url`` over ``transport``, closed by
-    :meth:`aclose`, unless given a shared one (``http``, whose owner set it up and closes
-    it; ``base_url`` and ``transport`` are then not used): building an httpx client reads
-    the environment for proxy settings, which costs more than a request when a client
-    lives for one request.
-    """
+class ImageClient(TokenClient):
+    """Image v2 as another service uses it, with the token ``token_provider`` gives
+    (the HTTP client and the token: :class:`~ownstack.common.clients.base.TokenClient`)."""
 
     def __init__(self, base_url: str, token_provider: Callable[[], Awaitable[str]],
                  transport: httpx.AsyncBaseTransport | None = None, *,
                  timeout: float = 60.0, http: httpx.AsyncClient | None = None) -> None:
-        self._owns_http = http is None
-        self.http = http if http is not None else httpx.AsyncClient(
-            base_url=base_url, transport=transport,
-            timeout=httpx.Timeout(timeout, connect=10.0))
-        self._token_provider = token_provider
+        super().__init__(base_url, token_provider, transport, timeout=timeout, http=http)
 
     @classmethod
-    def as_caller(cls, http: httpx.AsyncClient, token: str) -> ImageClient:
+    def shared(cls, http: httpx.AsyncClient, token: str) -> ImageClient:
         """A client acting as one caller (``token``) over a shared HTTP client."""
         async def caller_token() -> str:
             return token
         return cls(str(http.base_url), caller_token, http=http)
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
-
-    async def __aenter__(self) -> ImageClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     async def get(self, image_id: str) -> ImageInfo:
         r = await self._request("GET", f"/v2/images/{image_id}", image_id=image_id)

@@ -15,10 +15,12 @@ a :class:`NetworkClientError` whose ``type`` is Neutron's exception name
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
+
+from ownstack.common.clients.base import TokenClient
 
 
 class NetworkClientError(Exception):
@@ -39,31 +41,10 @@ class NetworkUnavailable(NetworkClientError):
     """The network service could not be reached, or failed (5xx): try again later."""
 
 
-class NetworkClient:
-    """Networking v2.0 as compute uses it, with the token ``token_provider`` gives.
-
-    Like :class:`~ownstack.common.clients.image.ImageClient`, it owns its HTTP client
-    unless given a shared one (``http``), whose owner closes it.
+class NetworkClient(TokenClient):
+    """Networking v2.0 as compute uses it, with the token ``token_provider`` gives
+    (the HTTP client and the token: :class:`~ownstack.common.clients.base.TokenClient`).
     """
-
-    def __init__(self, base_url: str, token_provider: Callable[[], Awaitable[str]],
-                 transport: httpx.AsyncBaseTransport | None = None, *,
-                 timeout: float = 30.0, http: httpx.AsyncClient | None = None) -> None:
-        self._owns_http = http is None
-        self.http = http if http is not None else httpx.AsyncClient(
-            base_url=base_url, transport=transport,
-            timeout=httpx.Timeout(timeout, connect=10.0))
-        self._token_provider = token_provider
-
-    def as_caller(self, token: str) -> NetworkClient:
-        """A client acting as one caller (``token``) over this client's HTTP client."""
-        async def caller_token() -> str:
-            return token
-        return NetworkClient(str(self.http.base_url), caller_token, http=self.http)
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
 
     # --- networks -----------------------------------------------------------------------
 

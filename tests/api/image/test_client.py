@@ -195,10 +195,10 @@ async def test_callers_share_one_http_client_each_with_its_own_token(
     _, stranger_token = await image.project_user_token("member")
     async with httpx.AsyncClient(base_url="http://image.test",
                                  transport=httpx.ASGITransport(app=image.app)) as shared:
-        async with ImageClient.as_caller(shared, image.identity.admin_token) as admin:
+        async with ImageClient.shared(shared, image.identity.admin_token) as admin:
             assert (await admin.get(active.id)).id == active.id
         assert not shared.is_closed
-        async with ImageClient.as_caller(shared, stranger_token) as stranger:
+        async with ImageClient.shared(shared, stranger_token) as stranger:
             with pytest.raises(ImageNotFound):
                 await stranger.get(active.id)
         assert not shared.is_closed
