@@ -78,8 +78,8 @@ def guests(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guests]:
         for name in ("vm1", "vm2"):
             env.cloud.osc("server", "create", "--image", "ownstack-tiny", "--flavor",
                           "m1.nano", "--key-name", "mykey", "--network", "demo-net", name)
-        for name in ("vm1", "vm2"):
-            wait_until(f"{name} ACTIVE", lambda n=name: env.status(n) == "ACTIVE")  # type: ignore[misc]
+        wait_until("vm1 and vm2 ACTIVE",
+                   lambda: all(env.status(name) == "ACTIVE" for name in ("vm1", "vm2")))
         fips = {name: dataplane.floating_ip(env, name) for name in ("vm1", "vm2")}
         g = Guests(env, key, fips)
         for name in ("vm1", "vm2"):

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -234,19 +234,27 @@ class ServiceApp(Generic[S]):
         return json_response(body, exc.status, {**exc.headers, **headers})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    for hook in self.on_startup:
-                        await hook()
-                except Exception as exc:
-                    self.log.exception("startup failed")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                for hook in self.on_shutdown:
+        await serve_lifespan(receive, send, self.on_startup, self.on_shutdown, self.log)
+
+
+async def serve_lifespan(receive: Receive, send: Send, on_startup: Sequence[Hook],
+                         on_shutdown: Sequence[Hook], log: logging.Logger) -> None:
+    """ASGI's lifespan protocol for an app with start-up and shut-down hooks: a start-up
+    hook that raises is logged and reported as ``lifespan.startup.failed``, so the server
+    stops with the reason instead of serving half started."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                for hook in on_startup:
                     await hook()
-                await send({"type": "lifespan.shutdown.complete"})
+            except Exception as exc:
+                log.exception("startup failed")
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
                 return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            for hook in on_shutdown:
+                await hook()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -41,6 +41,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from ownstack.common.api.app import serve_lifespan
 from ownstack.common.config import Config
 from ownstack.common.peers import Peers
 from ownstack.common.service import ServiceState
@@ -99,17 +100,7 @@ class ConsoleProxyApp:
         await self.router(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                for hook in self.on_startup:
-                    await hook()
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                for hook in self.on_shutdown:
-                    await hook()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await serve_lifespan(receive, send, self.on_startup, self.on_shutdown, log)
 
     # -- a session -----------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ownstack.common.api.app import serve_lifespan
 from ownstack.common.clients.network import NetworkClient, NetworkClientError
 from ownstack.common.config import Config
 from ownstack.common.metadata_signature import signature_matches
@@ -263,17 +264,7 @@ class MetadataApp:
         return Response(b"", media_type="text/plain")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                for hook in self.on_startup:
-                    await hook()
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                for hook in self.on_shutdown:
-                    await hook()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await serve_lifespan(receive, send, self.on_startup, self.on_shutdown, log)
 
 
 def _document(found: Document) -> Response:
