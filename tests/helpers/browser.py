@@ -1,9 +1,12 @@
 """A real browser for the console tests: Debian's headless Chromium (``/usr/bin/chromium``,
 driven through ``/usr/bin/chromedriver`` by Selenium; tools/install-system-deps.sh installs
-both, and nothing is downloaded), pointed at a console URL as a user would open it."""
+both, and nothing is downloaded), pointed at a console URL as a user would open it. What the
+screen says is read back from the canvas's pixels by Tesseract (``/usr/bin/tesseract``), as
+a user would read it."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +16,7 @@ from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+TESSERACT = Path("/usr/bin/tesseract")
 
 # The canvas's pixels, summed up in the page: how many differ from the first one, and how
 # many distinct colours a sample of them has (a blank screen has one).
@@ -56,7 +60,31 @@ class Screen:
     differing: int                 # pixels unlike the first one
     colours: int                   # distinct colours in a sample
     png: bytes                     # the canvas, as the browser shows it
+    text: str = ""                 # what the canvas says, read by OCR
     serial: str = ""               # what a serial websocket the page opened received
+
+
+def screen_text(png: bytes) -> str:
+    """The text a PNG of a screen shows, as Tesseract reads it (one block of lines: a text
+    console's layout)."""
+    result = subprocess.run([str(TESSERACT), "stdin", "stdout", "--psm", "6"], input=png,
+                            capture_output=True, timeout=60, check=True)
+    return result.stdout.decode(errors="replace")
+
+
+# Glyphs that OCR takes for one another in a VGA text font (its 2 reads as Z, its 0 as O),
+# folded to one so that a hostname such as vm-ba26823d is recognised on the screen.
+_CONFUSABLE = str.maketrans({"z": "2", "o": "0", "l": "1", "i": "1", "|": "1", "s": "5",
+                             "b": "8", "—": "-", "–": "-"})
+
+
+def _fold(text: str) -> str:
+    return text.lower().translate(_CONFUSABLE)
+
+
+def on_screen(expected: str, text: str) -> bool:
+    """Whether OCR'd ``text`` shows ``expected`` (up to glyphs OCR confuses)."""
+    return _fold(expected) in _fold(text)
 
 
 @contextmanager
@@ -78,11 +106,13 @@ def chromium() -> Iterator[Any]:
 
 
 def novnc_screen(url: str, *, serial_url: str = "", expect: str = "",
-                 timeout: float = 60.0, settle: float = 1.0) -> Screen:
+                 expect_on_screen: str = "", timeout: float = 60.0,
+                 settle: float = 1.0) -> Screen:
     """Open a noVNC console URL and return what its canvas shows once noVNC says it is
-    connected and the screen is not blank (or, at ``timeout``, whatever it shows). With
-    ``serial_url``, the page then opens that serial console's websocket too (an Origin
-    of the noVNC proxy's page) and waits for ``expect`` on it."""
+    connected and the screen is not blank (or, at ``timeout``, whatever it shows); with
+    ``expect_on_screen``, once the screen's text (OCR) shows it too. With ``serial_url``,
+    the page then opens that serial console's websocket too (an Origin of the noVNC
+    proxy's page) and waits for ``expect`` on it."""
     from selenium.webdriver.common.by import By
 
     with chromium() as driver:
@@ -98,8 +128,16 @@ def novnc_screen(url: str, *, serial_url: str = "", expect: str = "",
                 stats = driver.execute_script(_CANVAS_STATS)
                 break
             time.sleep(0.5)
-        canvas = driver.find_elements(By.CSS_SELECTOR, "canvas")
-        png = canvas[0].screenshot_as_png if canvas else driver.get_screenshot_as_png()
+        text = ""
+        while True:
+            canvas = driver.find_elements(By.CSS_SELECTOR, "canvas")
+            png = canvas[0].screenshot_as_png if canvas else driver.get_screenshot_as_png()
+            if not expect_on_screen:
+                break
+            text = screen_text(png)
+            if on_screen(expect_on_screen, text) or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
         stats = stats or {"width": 0, "height": 0, "differing": 0, "colours": 0}
         serial = ""
         if serial_url:
@@ -107,4 +145,4 @@ def novnc_screen(url: str, *, serial_url: str = "", expect: str = "",
             serial = str(driver.execute_async_script(_SERIAL_SESSION, serial_url, expect))
         return Screen(status=status, width=int(stats["width"]), height=int(stats["height"]),
                       differing=int(stats["differing"]), colours=int(stats["colours"]),
-                      png=png, serial=serial)
+                      png=png, text=text, serial=serial)
