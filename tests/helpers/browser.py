@@ -75,7 +75,7 @@ def screen_text(png: bytes) -> str:
 # Glyphs that OCR takes for one another in a VGA text font (its 2 reads as Z, its 0 as O),
 # folded to one so that a hostname such as vm-ba26823d is recognised on the screen.
 _CONFUSABLE = str.maketrans({"z": "2", "o": "0", "l": "1", "i": "1", "|": "1", "s": "5",
-                             "b": "8", "—": "-", "–": "-"})
+                             "b": "8", "\u2014": "-", "\u2013": "-"})
 
 
 def _fold(text: str) -> str:
