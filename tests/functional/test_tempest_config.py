@@ -69,6 +69,8 @@ def test_the_config_describes_the_cloud(cloud: Cloud, tmp_path: Path) -> None:
     assert "router" in conf["network-feature-enabled"]["api_extensions"].split(",")
     assert "os-quota-sets" in conf["volume-feature-enabled"]["api_extensions"].split(",")
     assert conf["compute"]["max_microversion"] == "2.96"
+    hypervisors = cloud.osc_json("hypervisor", "list")
+    assert conf["compute"]["min_compute_nodes"] == str(len(hypervisors))
     assert conf["placement"]["max_microversion"] == "1.39"
     assert conf["volume"]["max_microversion"].startswith("3.")
     assert conf["volume"]["vendor_name"] == "ownstack"

@@ -39,6 +39,7 @@ def _facts(**changes: object) -> object:
         "image_ref": "img-1", "image_ref_alt": "img-2", "flavor_ref": "42",
         "flavor_ref_alt": "1", "public_network_id": "net-1",
         "public_network_name": "public", "compute_max_microversion": "2.96",
+        "compute_nodes": 2,
         "volume_max_microversion": "3.71", "placement_max_microversion": "1.39",
         "network_extensions": ["external-net", "port-security", "router"],
         "volume_extensions": ["os-quota-sets", "qos-specs"],
@@ -114,9 +115,12 @@ def test_render_describes_the_cloud() -> None:
     assert (conf["volume"]["vendor_name"], conf["volume"]["storage_protocol"]) == (
         "ownstack", "file")
     # What ownstack does not have is off, so Tempest skips it rather than fails.
-    for feature in ("resize", "live_migration", "spice_console", "vnc_console", "rescue"):
+    for feature in ("live_migration", "spice_console", "stable_rescue", "swap_volume"):
         assert conf["compute-feature-enabled"][feature] == "false", feature
-    assert conf["compute-feature-enabled"]["snapshot"] == "true"
+    for feature in ("snapshot", "resize", "cold_migration", "pause", "suspend", "shelve",
+                    "rescue", "vnc_console", "serial_console"):
+        assert conf["compute-feature-enabled"][feature] == "true", feature
+    assert conf["compute"]["min_compute_nodes"] == "2"
     names = ("glance", "nova", "neutron", "cinder", "swift", "horizon")
     assert {name: conf["service_available"][name] for name in names} == {
         "glance": "true", "nova": "true", "neutron": "true", "cinder": "true",

@@ -44,6 +44,7 @@ SHELVE_OFFLOAD = "shelveOffload"
 UNSHELVE = "unshelve"
 RESCUE = "rescue"
 UNRESCUE = "unrescue"
+RESET_STATE = "resetState"
 
 SUCCESS = "Success"
 ERROR = "Error"

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import QuotaConfig
 from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.reads import latest
 from ownstack.compute.errors import QuotaBelowUsage, QuotaExceeded
 from ownstack.compute.objects.models import (
     Instance,
@@ -193,6 +194,35 @@ async def admit(db: AsyncSession, config: QuotaConfig, project_id: str, user_id:
                                     limit[resource])
             allowed = min(allowed, room)
     return allowed
+
+
+async def admit_upsize(db: AsyncSession, config: QuotaConfig, project_id: str,
+                       user_id: str, extra: Request) -> None:
+    """Nova's quota check of a resize to a larger flavor: the project (and the user, with
+    overrides of their own) must have room for the ``extra`` vCPUs and RAM on top of what
+    its servers use. Takes the project's quota lock and reads the latest counts (a resize
+    has read the server before), so two racing upsizes cannot both squeeze in. Raises
+    :class:`QuotaExceeded` (403) naming the first resource that does not fit."""
+    if extra.vcpus <= 0 and extra.ram <= 0:
+        return
+    await lock_project(db, project_id)
+    overrides = (await db.execute(_OVERRIDES, {"b_project": project_id,
+                                               "b_user": user_id})).all()
+    scopes: list[tuple[str | None, dict[str, int]]] = [
+        (None, _apply(defaults(config), overrides, None))]
+    if any(row.user_id == user_id for row in overrides):
+        scopes.append((user_id, _apply(dict(scopes[0][1]), overrides, user_id)))
+    for scope_user, limit in scopes:
+        if scope_user is None:
+            found = await db.execute(latest(db, _PROJECT_USAGE), {"b_project": project_id})
+        else:
+            found = await db.execute(latest(db, _USER_USAGE),
+                                     {"b_project": project_id, "b_user": scope_user})
+        _, cores, ram = found.one()
+        for resource, used, more in (("cores", int(cores), extra.vcpus),
+                                     ("ram", int(ram), extra.ram)):
+            if more > 0 and limit[resource] != UNLIMITED and used + more > limit[resource]:
+                raise QuotaExceeded(resource, more, used, limit[resource])
 
 
 # The project's overrides and one user's, read once for both scopes.

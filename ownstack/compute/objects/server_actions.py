@@ -96,6 +96,21 @@ UNRESCUE: Final = Transition("unrescue", actions.UNRESCUE, frozenset({states.RES
                              frozenset({None}), states.UNRESCUING)
 
 
+async def reset_state(db: AsyncSession, ctx: RequestContext, instance: Instance,
+                      vm_state: str) -> str | None:
+    """Nova's ``os-resetState``: the vm_state an admin names, no task, in any state and
+    lock; recorded as a finished ``resetState`` action. Returns the host to nudge: its
+    agent then reports what the guest really does (a guest that is not running makes an
+    ``active`` server SHUTOFF), as after any change of the row."""
+    if not await update_instance(db, instance.uuid, expected_task_state=ANY,
+                                 vm_state=vm_state, task_state=None):
+        raise ServerNotFound(instance.uuid)     # deleted since it was read
+    action = await actions.start_action(db, ctx, instance.uuid, actions.RESET_STATE)
+    action.finish_time = action.start_time
+    await db.refresh(instance)
+    return instance.host
+
+
 def check_unlocked(instance: Instance, *, is_admin: bool) -> None:
     """Nova's ``check_instance_lock``: a locked server refuses everyone but admins."""
     if instance.locked and not is_admin:

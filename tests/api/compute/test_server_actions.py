@@ -217,7 +217,10 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({}, "exactly one key"),
     ({"fly": {}}, "There is no such action: fly"),
     ({"evacuate": {}}, "not supported by ownstack yet"),
-    ({"os-resetState": {"state": "active"}}, "not supported by ownstack yet"),
+    ({"createBackup": {}}, "not supported by ownstack yet"),
+    ({"os-resetState": {"state": "deleted"}}, "state"),
+    ({"os-resetState": {}}, "state"),
+    ({"os-resetState": {"state": "error", "extra": 1}}, "extra"),
     ({"reboot": {"type": "WARM"}}, "reboot.type"),
     ({"reboot": {}}, "reboot"),
     ({"reboot": {"type": "SOFT", "force": True}}, "reboot"),
@@ -258,7 +261,7 @@ async def test_other_projects_servers_and_bad_ids_are_404(cloud: CloudClient) ->
 ACTION_BODIES: dict[str, Any] = {
     "os-stop": None, "os-start": None, "reboot": {"type": "SOFT"}, "rebuild": {},
     "pause": None, "unpause": None, "suspend": None, "resume": None, "rescue": None,
-    "unrescue": None,
+    "unrescue": None, "os-resetState": {"state": "error"}, "restore": None, "forceDelete": None,
     "createImage": {"name": "snap"}, "lock": None, "unlock": None,
     "os-getConsoleOutput": {}, "addSecurityGroup": {"name": "default"},
     "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
@@ -788,3 +791,63 @@ async def test_the_new_statuses_filter_the_server_list(cloud: CloudClient) -> No
         listed = (await cloud.call("GET", f"/v2.1/servers/detail?status={status}",
                                    token=who.token, expect=200)).json()["servers"]
         assert [(s["id"], s["status"]) for s in listed] == [(ids[state], status)]
+
+
+# --- os-resetState, restore, forceDelete ----------------------------------------------------
+
+@pytest.mark.parametrize(("vm_state", "task_state", "wanted", "status"), [
+    ("active", "rebooting", "error", "ERROR"),
+    ("error", None, "active", "ACTIVE"),
+    ("stopped", "powering-on", "active", "ACTIVE"),
+])
+async def test_an_admin_resets_a_servers_state(cloud: CloudClient, vm_state: str,
+                                               task_state: str | None, wanted: str,
+                                               status: str) -> None:
+    """Nova's os-resetState: the vm_state named, no task, even when locked; a finished
+    resetState action; the host's agent is nudged to report what the guest does."""
+    agent = await fake_agent(cloud)
+    who = await owner(cloud)
+    server_id = await server(cloud, who, vm_state=vm_state, task_state=task_state,
+                             locked=True, locked_by="owner")
+    r = await act(cloud, None, server_id, {"os-resetState": {"state": wanted}}, expect=202)
+    assert r.content == b""
+    shown = (await show(cloud, who.token, server_id))["server"]
+    assert (shown["status"], shown["OS-EXT-STS:task_state"]) == (status, None)
+    assert shown["OS-EXT-STS:vm_state"] == wanted
+    assert (await next_cast(agent))[1]["uuid"] == server_id
+    async with cloud.svc.read() as db:
+        row = (await db.execute(select(InstanceAction).where(
+            InstanceAction.instance_uuid == server_id).order_by(
+            InstanceAction.id.desc()))).scalars().first()
+    assert row is not None and row.action == "resetState" and row.finish_time is not None
+
+
+async def test_reset_state_is_for_admins(cloud: CloudClient) -> None:
+    who = await owner(cloud)
+    server_id = await server(cloud, who)
+    r = await act(cloud, who.token, server_id, {"os-resetState": {"state": "error"}},
+                  expect=403)
+    assert "os-admin-actions:reset_state" in fault(r, "forbidden")
+    other = await owner(cloud)
+    await act(cloud, other.token, server_id, {"os-resetState": {"state": "error"}},
+              expect=404)
+    await act(cloud, None, "00000000-0000-0000-0000-000000000000",
+              {"os-resetState": {"state": "error"}}, expect=404)
+    assert (await instance(cloud, server_id)).vm_state == "active"
+
+
+@pytest.mark.parametrize("name", ["restore", "forceDelete"])
+async def test_restore_and_force_delete_find_no_soft_deleted_server(
+        cloud: CloudClient, name: str) -> None:
+    """ownstack deletes at once (Nova's reclaim_instance_interval 0), so a server these
+    find is never soft-deleted: Nova's 409, the lock first; another project's is 404."""
+    who = await owner(cloud)
+    server_id = await server(cloud, who)
+    r = await act(cloud, who.token, server_id, {name: None}, expect=409)
+    assert fault(r, "conflictingRequest") == \
+        f"Cannot '{name}' instance {server_id} while it is in vm_state active"
+    await set_columns(cloud, server_id, locked=True, locked_by="admin")
+    r = await act(cloud, who.token, server_id, {name: None}, expect=409)
+    assert "is locked" in fault(r, "conflictingRequest")
+    await act(cloud, (await owner(cloud)).token, server_id, {name: None}, expect=404)
+    await act(cloud, await reader_token(cloud, who), server_id, {name: None}, expect=403)

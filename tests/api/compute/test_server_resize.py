@@ -232,3 +232,27 @@ async def test_os_migrations_is_for_admins_with_nova_s_fields(cloud: CloudClient
     bad = await cloud.call("GET", "/v2.1/os-migrations?marker=nope",
                            headers=version("2.59"), expect=400)
     assert "Marker nope could not be found." in fault(bad, "badRequest")
+
+
+async def test_a_resize_beyond_the_quota_is_nova_s_403(cloud: CloudClient) -> None:
+    """Nova checks the larger flavor's extra vCPUs and RAM against the project's quota
+    (Tempest's test_resize_server_using_overlimit_ram/_vcpus); nothing is started."""
+    who = await owner(cloud)     # its flavor: 1 vCPU, 256 MiB
+    server_id = await server(cloud, who)
+    await cloud.call("PUT", f"/v2.1/os-quota-sets/{who.project_id}", expect=200,
+                     json={"quota_set": {"cores": 2, "ram": 512}})
+    more_cores = await _flavor(cloud, vcpus=3, ram=256, disk=1)
+    r = await act(cloud, who.token, server_id, {"resize": {"flavorRef": more_cores}},
+                  expect=403)
+    assert fault(r, "forbidden") == \
+        "Quota exceeded for cores: Requested 2, but already used 1 of 2 cores"
+    more_ram = await _flavor(cloud, vcpus=1, ram=1024, disk=1)
+    r = await act(cloud, who.token, server_id, {"resize": {"flavorRef": more_ram}},
+                  expect=403)
+    assert fault(r, "forbidden") == \
+        "Quota exceeded for ram: Requested 768, but already used 256 of 512 ram"
+    assert await _migrations(cloud, server_id) == []
+    assert (await instance(cloud, server_id)).task_state is None
+    # What fits is accepted; a smaller flavor needs no room at all.
+    fits = await _flavor(cloud, vcpus=2, ram=512, disk=1)
+    await act(cloud, who.token, server_id, {"resize": {"flavorRef": fits}}, expect=202)

@@ -43,7 +43,7 @@ from ownstack.common.clients.image import ImageClientError, ImageInfo, ImageNotF
 from ownstack.common.clients.volume import VolumeClientError
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest
-from ownstack.compute import boot_volumes, rpc
+from ownstack.compute import boot_volumes, rpc, states
 from ownstack.compute.api.common import (
     Version,
     at_least,
@@ -68,7 +68,7 @@ from ownstack.compute.api.server_common import (
     show_body,
 )
 from ownstack.compute.api.views import servers as views
-from ownstack.compute.errors import ConsoleNotAvailable, KeypairNotFound
+from ownstack.compute.errors import ConsoleNotAvailable, InstanceInvalidState, KeypairNotFound
 from ownstack.compute.objects import (
     Session,
     actions,
@@ -93,10 +93,8 @@ _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 
 # Actions Nova has that ownstack does not implement yet.
 _NOT_YET: Final = frozenset({
-    "migrate",
     "os-migrateLive", "evacuate", "changePassword", "createBackup", "addFixedIp", "removeFixedIp",
-    "os-resetState", "resetNetwork", "injectNetworkInfo",
-    "forceDelete", "restore", "trigger_crash_dump", "os-resetPassword"})
+    "resetNetwork", "injectNetworkInfo", "trigger_crash_dump", "os-resetPassword"})
 
 
 async def server_action(req: Req) -> Response:
@@ -154,6 +152,38 @@ async def _suspend(req: Req, data: dict[str, Any]) -> Response:
 
 async def _resume(req: Req, data: dict[str, Any]) -> Response:
     return await _begin(req, server_actions.RESUME, _SUSPEND_RULE + "resume")
+
+
+# --- admin and deferred-delete actions ----------------------------------------------------
+async def _reset_state(req: Req, data: dict[str, Any]) -> Response:
+    """Nova's ``os-resetState`` (admin): set the vm_state, clear the task."""
+    state = schemas.RESET_STATE.validate(data)["os-resetState"]["state"]
+    async with req.svc.write() as db:
+        instance = await load_server(req, db, "os_compute_api:os-admin-actions:reset_state")
+        host = await server_actions.reset_state(
+            db, req.ctx, instance, states.ERROR if state == "error" else states.ACTIVE)
+        uuid = instance.uuid
+    if host:
+        await nudge(req, host, uuid)
+    return empty_response(202)
+
+
+async def _restore(req: Req, data: dict[str, Any]) -> Response:
+    return await _deferred_delete(req, "restore", "os_compute_api:os-deferred-delete:restore")
+
+
+async def _force_delete(req: Req, data: dict[str, Any]) -> Response:
+    return await _deferred_delete(req, "forceDelete", "os_compute_api:os-deferred-delete:force")
+
+
+async def _deferred_delete(req: Req, name: str, rule: str) -> Response:
+    """``restore`` and ``forceDelete`` act on a soft-deleted server only; ownstack deletes at
+    once (Nova's default ``reclaim_instance_interval`` of 0), so a server they can find is
+    never one: Nova's 409 (its lock check first)."""
+    async with req.svc.read() as db:
+        instance = await load_server(req, db, rule)
+        server_actions.check_unlocked(instance, is_admin=caller_is_admin(req))
+    raise InstanceInvalidState(name, instance.uuid, "vm_state", instance.vm_state)
 
 
 # --- rescue, unrescue ---------------------------------------------------------------------
@@ -435,6 +465,9 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "resume": _resume,
     "rescue": _rescue,
     "unrescue": _unrescue,
+    "os-resetState": _reset_state,
+    "restore": _restore,
+    "forceDelete": _force_delete,
     "rebuild": _rebuild,
     "createImage": _create_image,
     "lock": _lock,

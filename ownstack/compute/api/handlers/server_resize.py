@@ -19,7 +19,7 @@ from ownstack.compute.api.common import cast_to, nudge
 from ownstack.compute.api.schemas import server_actions as schemas
 from ownstack.compute.api.server_common import caller_is_admin, load_server
 from ownstack.compute.errors import FlavorNotFound
-from ownstack.compute.objects import flavors, resizes
+from ownstack.compute.objects import flavors, quotas, resizes
 from ownstack.compute.state import Req
 
 _RULE: Final = "os_compute_api:servers:"
@@ -39,6 +39,14 @@ async def resize(req: Req, data: dict[str, Any]) -> Response:
         if flavor.disabled:
             raise BadRequest("Unable to locate requested flavor.")
         specs = (await flavors.extra_specs_of(db, [flavor.id])).get(flavor.id, {})
+        # Nova checks the quota for the larger flavor's extra vCPUs and RAM (403), after
+        # the flavor itself (400).
+        old = instance.flavor
+        resizes.check_new_flavor(old, flavor)
+        await quotas.admit_upsize(
+            db, req.svc.config.compute.quota, instance.project_id, instance.user_id,
+            quotas.Request(vcpus=flavor.vcpus - int(old.get("vcpus") or 0),
+                           ram=flavor.memory_mb - int(old.get("ram") or 0)))
         _, migration = await resizes.begin_resize(db, req.ctx, instance, flavor, specs,
                                                   is_admin=is_admin)
         uuid = instance.uuid

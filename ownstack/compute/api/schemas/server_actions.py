@@ -38,6 +38,13 @@ RESCUE: Final = Validator(one("rescue", {
                    "rescue_image_ref": {"type": "string", "format": "uuid"}}}))
 
 
+# Nova's reset_server_state schema: the two states an admin may force.
+RESET_STATE: Final = Validator(one("os-resetState", {
+    "type": "object", "additionalProperties": False, "required": ["state"],
+    "properties": {"state": {"type": "string", "enum": ["active", "error"]}}}))
+# restore and forceDelete: Nova has no schema (the value is not read).
+
+
 def _lock(version: Version) -> dict[str, Any]:
     """Before 2.73 Nova takes any value under "lock" (clients send null); from 2.73 an
     optional ``locked_reason``."""
