@@ -242,6 +242,15 @@ class ComputeConfig:
     #                                            offloaded at once, -1: never
     quota: QuotaConfig = field(default_factory=QuotaConfig)
 
+    def fake_node_names(self, host: str) -> list[str]:
+        """The simulated machines of the fake driver with ``fake_nodes`` > 1, named after
+        ``host``: ``<host>-1`` … ``<host>-N``; else just ``host``. Compute runs an agent
+        per name, and the fake network driver's agents serve the same names, so that a
+        port bound to any of them is plugged."""
+        if self.driver == "fake" and self.fake_nodes > 1:
+            return [f"{host}-{i}" for i in range(1, self.fake_nodes + 1)]
+        return [host]
+
 
 @dataclass(frozen=True)
 class VolumeQuotaConfig:

@@ -76,9 +76,7 @@ def node_names(config: Config) -> list[str]:
     if not _HOST_NAME.fullmatch(host):
         raise ValueError(f"compute.host {host!r} is not a valid host name: use letters, "
                          f"digits, '.', '_' and '-'")
-    if config.compute.driver == "fake" and config.compute.fake_nodes > 1:
-        return [f"{host}-{i}" for i in range(1, config.compute.fake_nodes + 1)]
-    return [host]
+    return config.compute.fake_node_names(host)
 
 
 def driver_options(config: Config) -> dict[str, Any]:

@@ -8,8 +8,10 @@ machine's name: the name compute binds ports to.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ownstack.common.bus import Bus
@@ -63,24 +65,65 @@ def metadata_agent(peers: Peers, bus: Bus, host: str, driver: NetworkDriver
                          transport=peers.transport("metadata"))
 
 
+def agent_hosts(config: Config) -> list[str]:
+    """The hosts this process's agents serve: :func:`agent_host`, or, when the fake network
+    driver sits beside the fake compute driver's simulated nodes (``compute.fake_nodes``
+    > 1, no ``network.host``), one per node, named as compute names them: each simulated
+    machine then has the agent a real one would, and a port bound to it is plugged."""
+    host = agent_host(config)
+    if config.network.driver == "fake" and not config.network.host:
+        return config.compute.fake_node_names(host)
+    return [host]
+
+
+class NetworkAgentGroup:
+    """The network agents of one process (one, but for simulated nodes); stopping it stops
+    them all and then closes their bus."""
+
+    def __init__(self, agents: list[NetworkAgent],
+                 release: Callable[[], Awaitable[None]]) -> None:
+        self.agents = agents
+        self._release = release
+        self._stopped = False
+
+    def agent(self, host: str) -> NetworkAgent:
+        for agent in self.agents:
+            if agent.host == host:
+                return agent
+        raise KeyError(host)
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            await asyncio.gather(*(agent.stop() for agent in self.agents))
+        finally:
+            await self._release()
+
+
 async def start_network_agent(peers: Peers, *, startup_wait: float = STARTUP_WAIT
-                              ) -> NetworkAgent:
-    """The network role: this machine's agent, started; stopping it closes its bus."""
+                              ) -> NetworkAgentGroup:
+    """The network role: this machine's agent (or its simulated nodes' agents), started;
+    stopping the group closes their bus. All of them start, or none."""
     config = peers.config
     bus = await peers.open_bus()
+    agents: list[NetworkAgent] = []
     try:
-        host = agent_host(config)
-        driver = driver_factory(config.network.driver)(host, config.state_dir,
-                                                       driver_options(config))
-        agent = NetworkAgent(config=config, bus=bus, driver=driver, host=host,
-                             startup_wait=startup_wait, release=peers.close_bus,
-                             metadata=metadata_agent(peers, bus, host, driver))
+        for host in agent_hosts(config):
+            driver = driver_factory(config.network.driver)(host, config.state_dir,
+                                                           driver_options(config))
+            agents.append(NetworkAgent(config=config, bus=bus, driver=driver, host=host,
+                                       startup_wait=startup_wait,
+                                       metadata=metadata_agent(peers, bus, host, driver)))
     except BaseException:
         await peers.close_bus()
         raise
-    try:
-        await agent.start()
-    except BaseException:
-        await agent.stop()
-        raise
-    return agent
+    group = NetworkAgentGroup(agents, peers.close_bus)
+    results = await asyncio.gather(*(agent.start() for agent in agents),
+                                   return_exceptions=True)
+    failures = [result for result in results if isinstance(result, BaseException)]
+    if failures:
+        await group.stop()
+        raise failures[0]
+    return group

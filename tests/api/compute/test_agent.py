@@ -15,6 +15,7 @@ import pytest
 
 from helpers.compute import boot, boot_id, boot_setup, show, version, wait_status
 from helpers.inprocess import CloudClient, cloud_config, make_cloud
+from helpers.server_networks import _active, _net, _ports, _project
 from ownstack.compute.agent import AgentGroup
 from ownstack.compute.drivers.base import Phase, PhaseTimer, PowerState
 from ownstack.compute.drivers.fake import FakeComputeDriver, FakeHypervisor
@@ -232,3 +233,24 @@ async def test_a_failed_spawn_is_retried_on_another_node(nodes3: CloudClient) ->
     active = await wait_status(nodes3, None, server_id, "ACTIVE")
     assert active["OS-EXT-SRV-ATTR:host"] == "test-node-3"
     assert set(hypervisor(nodes3, "test-node-3").guests) == {server_id}
+
+
+async def test_every_simulated_node_has_a_network_agent(tmp_path: Path) -> None:
+    """With the fake drivers' simulated nodes (compute.fake_nodes), each node has its own
+    network agent, as each machine of a real cloud does: servers on either node get their
+    ports bound there, plugged (ACTIVE) by that node's agent, and boot."""
+    async for cloud in _cloud(tmp_path, "compute.fake_nodes=2"):
+        r = await cloud.on("network", "GET", "/v2.0/agents?agent_type=Linux bridge agent",
+                           expect=200)
+        assert {a["host"] for a in r.json()["agents"]} >= {"test-node-1", "test-node-2"}
+        who = await _project(cloud)
+        net = await _net(cloud, who.token, name="demo-net")
+        nodes: set[str] = set()
+        for _ in range(4):               # the scheduler spreads them (the most free RAM)
+            server = await _active(cloud, who, [{"uuid": net["id"]}])
+            (port,) = await _ports(cloud, device_id=server["id"])
+            node = port["binding:host_id"]
+            assert port["status"] == "ACTIVE" and node in ("test-node-1", "test-node-2")
+            assert server["id"] in cloud.agents.hypervisors[node].guests
+            nodes.add(node)
+        assert nodes == {"test-node-1", "test-node-2"}
