@@ -70,10 +70,15 @@ def test_user_story(ready: Cloud, tmp_path: Path) -> None:
     wait_until("ACTIVE after start", lambda: status_of(cloud, vm) == "ACTIVE")
     cloud.osc("server", "reboot", "--wait", vm)
     assert status_of(cloud, vm) == "ACTIVE"
+    # An admin forces a state (os-resetState) and back; the guest runs on, so it stays.
+    cloud.osc("server", "set", "--auto-approve", "--state", "error", vm)
+    assert status_of(cloud, vm) == "ERROR"
+    cloud.osc("server", "set", "--auto-approve", "--state", "active", vm)
+    assert status_of(cloud, vm) == "ACTIVE"
 
     events = cloud.osc_json("server", "event", "list", vm)
     actions = [e["Action"] for e in events]
-    for action in ("create", "stop", "start", "reboot"):
+    for action in ("create", "stop", "start", "reboot", "resetState"):
         assert action in actions, actions
     create_request = next(e["Request ID"] for e in events if e["Action"] == "create")
     detail = cloud.osc_json("server", "event", "show", vm, create_request)
