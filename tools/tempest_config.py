@@ -87,6 +87,8 @@ COMPUTE_FEATURES: dict[str, bool] = {
     "volume_multiattach": False,
     "unified_limits": False,
 }
+# Hypervisor types whose guests have the VNC and serial consoles.
+CONSOLE_HYPERVISORS: frozenset[str] = frozenset({"QEMU"})
 VOLUME_FEATURES: dict[str, bool] = {
     "multi_backend": False,
     "backup": False,
@@ -138,6 +140,7 @@ class CloudFacts:
     public_network_name: str
     compute_max_microversion: str
     compute_nodes: int                         # hypervisors the admin sees
+    hypervisor_types: set[str]                 # QEMU, fake
     volume_max_microversion: str | None
     placement_max_microversion: str | None
     network_extensions: list[str]
@@ -302,7 +305,8 @@ def discover(cloud: Cloud, credentials: Credentials, state_dir: Path) -> CloudFa
     compute = max_microversion(cloud.root_document("compute"), "v2.1")
     if compute is None:
         raise ConfigError("the compute service reports no v2.1 microversion")
-    hypervisors = cloud.call("GET", "compute", "/os-hypervisors").json()["hypervisors"]
+    hypervisors = cloud.call("GET", "compute",
+                             "/os-hypervisors/detail").json()["hypervisors"]
     volume_type = next((t for t in ("block-storage", "volumev3") if t in cloud.endpoints),
                        None)
     volume_extensions = [] if volume_type is None else sorted(
@@ -320,6 +324,7 @@ def discover(cloud: Cloud, credentials: Credentials, state_dir: Path) -> CloudFa
         flavor_ref=flavor_ref, flavor_ref_alt=flavor_ref_alt,
         public_network_id=network_id, public_network_name=network_name,
         compute_max_microversion=compute, compute_nodes=len(hypervisors),
+        hypervisor_types={str(h.get("hypervisor_type")) for h in hypervisors},
         volume_max_microversion=(max_microversion(cloud.root_document(volume_type), "v3")
                                  if volume_type else None),
         placement_max_microversion=(max_microversion(cloud.root_document("placement"), "v1")
@@ -383,6 +388,10 @@ def render(facts: CloudFacts) -> str:
     }
     conf["compute-feature-enabled"] = {name: _flag(value)
                                        for name, value in COMPUTE_FEATURES.items()}
+    # Consoles are QEMU's (a VNC screen and a serial port); the fake driver has none.
+    if facts.hypervisor_types and CONSOLE_HYPERVISORS.isdisjoint(facts.hypervisor_types):
+        for console in ("vnc_console", "serial_console"):
+            conf["compute-feature-enabled"][console] = "false"
     conf["image"] = {"region": credentials.region, "build_timeout": str(BUILD_TIMEOUT)}
     conf["image-feature-enabled"] = {"import_image": "false", "manage_locations": "false"}
     conf["network"] = {

@@ -82,7 +82,9 @@ def test_shelve_offload_and_unshelve(ready: Cloud, tmp_path: Path) -> None:
                                                   cloud=alice)]
     assert {"shelve", "unshelve"} <= set(events), events
 
-    # A shelved server deleted: its image goes with it.
+    # A paused server shelves too (as in Nova); deleted shelved, its image goes with it.
+    cloud.osc("server", "pause", vm, cloud=alice)
+    wait_until("PAUSED", lambda: _show(cloud, server_id)["status"] == "PAUSED", 30)
     cloud.osc("server", "shelve", vm, cloud=alice)
     wait_until("SHELVED_OFFLOADED again",
                lambda: _show(cloud, server_id)["status"] == "SHELVED_OFFLOADED", 60)

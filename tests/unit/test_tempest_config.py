@@ -39,7 +39,7 @@ def _facts(**changes: object) -> object:
         "image_ref": "img-1", "image_ref_alt": "img-2", "flavor_ref": "42",
         "flavor_ref_alt": "1", "public_network_id": "net-1",
         "public_network_name": "public", "compute_max_microversion": "2.96",
-        "compute_nodes": 2,
+        "compute_nodes": 2, "hypervisor_types": {"QEMU"},
         "volume_max_microversion": "3.71", "placement_max_microversion": "1.39",
         "network_extensions": ["external-net", "port-security", "router"],
         "volume_extensions": ["os-quota-sets", "qos-specs"],
@@ -154,3 +154,11 @@ def test_security_compliance_follows_ownstack_toml(tmp_path: Path) -> None:
     assert (conf["identity"]["user_lockout_failure_attempts"],
             conf["identity"]["user_lockout_duration"],
             conf["identity"]["user_unique_last_password_count"]) == ("3", "10", "2")
+
+
+def test_consoles_are_off_for_a_cloud_of_fake_hypervisors() -> None:
+    conf = _parsed(tool.render(_facts(hypervisor_types={"fake"})))
+    for console in ("vnc_console", "serial_console"):
+        assert conf["compute-feature-enabled"][console] == "false", console
+    conf = _parsed(tool.render(_facts(hypervisor_types={"fake", "QEMU"})))
+    assert conf["compute-feature-enabled"]["vnc_console"] == "true"

@@ -33,7 +33,11 @@ from ownstack.compute.objects.server_actions import (
     lost_race,
 )
 
-SHELVE: Final = Transition("shelve", actions.SHELVE, frozenset({states.ACTIVE, states.STOPPED}),
+# Nova's states: a paused guest is woken to take the ACPI power-off, a suspended one's saved
+# memory is dropped (its disk is what the image keeps).
+SHELVE: Final = Transition("shelve", actions.SHELVE,
+                           frozenset({states.ACTIVE, states.STOPPED, states.PAUSED,
+                                      states.SUSPENDED}),
                            frozenset({None}), states.SHELVING)
 OFFLOAD: Final = Transition("shelve_offload", actions.SHELVE_OFFLOAD,
                             frozenset({states.SHELVED}), frozenset({None}),

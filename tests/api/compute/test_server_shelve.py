@@ -30,10 +30,12 @@ async def cloud(tmp_path: Path) -> AsyncIterator[CloudClient]:
         yield client
 
 
-async def test_shelve_makes_the_image_and_sets_the_task(cloud: CloudClient) -> None:
+@pytest.mark.parametrize("vm_state", ["active", "stopped", "paused", "suspended"])
+async def test_shelve_makes_the_image_and_sets_the_task(cloud: CloudClient, vm_state: str
+                                                        ) -> None:
     who = await owner(cloud)
     agent = await fake_agent(cloud)
-    server_id = await server(cloud, who)
+    server_id = await server(cloud, who, vm_state=vm_state)
     await act(cloud, who.token, server_id, {"shelve": None}, expect=202)
     stored = await instance(cloud, server_id)
     assert stored.task_state == "shelving"
