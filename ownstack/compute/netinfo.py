@@ -121,6 +121,8 @@ def nics(network_info: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any
 
 
 def security_group_names(groups: Iterable[Mapping[str, str]] | None) -> list[dict[str, str]]:
-    """The view's ``security_groups``: the groups asked for, or ``default``."""
-    names = [{"name": group["name"]} for group in groups or ()]
-    return names or [{"name": "default"}]
+    """The view's ``security_groups``: the server's groups; ``default`` when none was asked
+    for at create (``None``); none once every group was removed (``[]``)."""
+    if groups is None:
+        return [{"name": "default"}]
+    return [{"name": group["name"]} for group in groups]

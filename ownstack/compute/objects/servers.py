@@ -266,7 +266,9 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
             access_ip_v6=request.access_ip_v6,
             requested_networks=request.requested_networks,
             network_requests=[dict(item) for item in request.network_requests],
-            security_groups=[dict(group) for group in request.security_groups],
+            # None: none asked for, so the project's default (as Neutron gives a port);
+            # an empty list is a server whose groups were all removed.
+            security_groups=[dict(group) for group in request.security_groups] or None,
             network_info=[], network_status=None, locked=False, locked_by=None,
             locked_reason=None, attempts=[], fault=None, created_at=now, updated_at=now,
             launched_at=None, terminated_at=None, deleted_at=None, deleted=False,

@@ -56,6 +56,13 @@ async def test_add_and_remove_a_group_on_every_port(compute: CloudClient) -> Non
     r = await _action(compute, who, sid, "removeSecurityGroup", "web", 404)
     assert fault(r, "itemNotFound") == (f"Security group web not associated with the "
                                         f"instance {sid}")
+    # The last group removed: the server shows none (no key, as Nova), not `default`.
+    await _action(compute, who, sid, "removeSecurityGroup", "default")
+    assert await _groups_of_ports(compute, sid) == [set(), set()]
+    r = await compute.call("GET", f"/v2.1/servers/{sid}", token=who.token)
+    assert "security_groups" not in r.json()["server"]
+    r = await compute.call("GET", "/v2.1/servers/detail", token=who.token)
+    assert "security_groups" not in r.json()["servers"][0]
 
 
 async def test_unknown_group_and_bad_bodies(compute: CloudClient) -> None:

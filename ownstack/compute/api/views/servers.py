@@ -30,9 +30,9 @@ itself from 2.57).
 
 ``addresses`` come from the server's network info cache (``netinfo.addresses``), with
 ``OS-EXT-IPS:type`` and ``OS-EXT-IPS-MAC:mac_addr`` as Nova's v2.1 has them;
-``security_groups`` is shown, as in Nova, only for a server with ports (the groups asked
-for, or ``default``). ``OS-EXT-SRV-ATTR:instance_name`` is ``instance-<uuid>``: ownstack
-has no integer instance ids for Nova's ``instance-%08x``.
+``security_groups`` is shown, as in Nova, only for a server with ports that have groups
+(the groups asked for, or ``default``). ``OS-EXT-SRV-ATTR:instance_name`` is
+``instance-<uuid>``: ownstack has no integer instance ids for Nova's ``instance-%08x``.
 
 Every per-server lookup a detail list needs (metadata, tags, compute services) is loaded
 for the whole page in one query each (``objects.servers.page_details``), so
@@ -244,9 +244,10 @@ def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict
         view["os-extended-volumes:volumes_attached"] = [
             {"id": volume_id, "delete_on_termination": delete} if "2.3" in changes
             else {"id": volume_id} for volume_id, delete in details.volumes.get(uuid, ())]
-        if instance.network_info:
-            view["security_groups"] = netinfo.security_group_names(
-                instance.security_groups)
+        # Nova shows the groups of a server with ports, and no key when they have none.
+        if instance.network_info and (groups := netinfo.security_group_names(
+                instance.security_groups)):
+            view["security_groups"] = groups
     if shown_.host_status:
         view["host_status"] = (extras.host_status.get(host, HOST_NONE) if host
                                else HOST_NONE)
