@@ -526,6 +526,12 @@ class Builder:
             await self.on_delete(uuid)
         if instance is None or instance.deleted:
             return True
+        # Nova's order: the ports and volumes go before the row, so a client that sees the
+        # server gone (404) may delete its subnet or volume at once. A network or volume
+        # service that fails leaves its part to the sweep, which releases what deleted
+        # servers still hold; both releases are idempotent.
+        await networks.release_after_delete(self.env, uuid)
+        await volumes.release_after_delete(self.env, uuid)
         now = utcnow()
         async with self.env.db.write() as db:
             done = await update_instance(
@@ -535,7 +541,4 @@ class Builder:
             if done:
                 await db.execute(delete(ServerGroupMember)
                                  .where(ServerGroupMember.instance_uuid == uuid))
-        if done:
-            await networks.release_after_delete(self.env, uuid)
-            await volumes.release_after_delete(self.env, uuid)
         return done

@@ -454,3 +454,20 @@ async def test_a_floating_ip_shows_beside_its_fixed_address(compute: CloudClient
     await _addresses_until(compute, who.token, server["id"],
                            lambda a: [e["addr"] for e in a["demo-net"]] == [fixed])
     await _gone(compute, who, server["id"])
+
+
+async def test_a_deleted_server_has_no_ports_left_once_it_is_gone(compute: CloudClient
+                                                                   ) -> None:
+    """Nova's order: the ports go before the server does, so a client that sees the 404
+    may delete the subnet at once (Tempest's clean-ups do)."""
+    who = await _project(compute)
+    net = await _net(compute, who.token)
+    server = await _active(compute, who, [{"uuid": net["id"]}])
+    assert await _ports(compute, device_id=server["id"])
+    await _gone(compute, who, server["id"])
+    assert await _ports(compute, device_id=server["id"]) == []
+    r = await compute.on("network", "GET", f"/v2.0/subnets?network_id={net['id']}",
+                         token=who.token, expect=200)
+    subnet_id = r.json()["subnets"][0]["id"]
+    await compute.on("network", "DELETE", f"/v2.0/subnets/{subnet_id}", token=who.token,
+                     expect=204)
