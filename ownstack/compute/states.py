@@ -38,6 +38,7 @@ REBOOTING: Final = "rebooting"            # soft reboot
 REBOOTING_HARD: Final = "rebooting_hard"
 REBUILDING: Final = "rebuilding"          # task_args: {"image_ref": ...}
 IMAGE_SNAPSHOT: Final = "image_snapshot"  # task_args: {"image_id": ...}
+IMAGE_BACKUP: Final = "image_backup"      # task_args: {"image_id", "backup_type", "rotation"}
 DELETING: Final = "deleting"
 PAUSING: Final = "pausing"
 UNPAUSING: Final = "unpausing"
@@ -58,8 +59,8 @@ UNRESCUING: Final = "unrescuing"
 
 # Tasks the compute agent carries out on its node.
 AGENT_TASKS: Final = frozenset({SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING,
-                                REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, DELETING,
-                                PAUSING, UNPAUSING, SUSPENDING, RESUMING, RESCUING,
+                                REBOOTING_HARD, REBUILDING, IMAGE_SNAPSHOT, IMAGE_BACKUP,
+                                DELETING, PAUSING, UNPAUSING, SUSPENDING, RESUMING, RESCUING,
                                 UNRESCUING, RESIZE_MIGRATING, RESIZE_MIGRATED,
                                 RESIZE_FINISH, RESIZE_REVERTING, SHELVING,
                                 SHELVING_OFFLOADING})
@@ -87,12 +88,12 @@ _STATUS: Final[dict[str, dict[str, str]]] = {
 # Reverse map for ``?status=`` filters: status -> (vm_states, task_states or None for any).
 STATUS_FILTERS: Final[dict[str, tuple[frozenset[str], frozenset[str | None] | None]]] = {
     "ACTIVE": (frozenset({ACTIVE}), frozenset({None, POWERING_OFF, POWERING_ON,
-                                               IMAGE_SNAPSHOT, DELETING})),
+                                               IMAGE_SNAPSHOT, IMAGE_BACKUP, DELETING})),
     "BUILD": (frozenset({BUILDING}), None),
     "SHUTOFF": (frozenset({STOPPED}), frozenset({None, POWERING_OFF, POWERING_ON,
-                                                 IMAGE_SNAPSHOT, DELETING})),
+                                                 IMAGE_SNAPSHOT, IMAGE_BACKUP, DELETING})),
     "ERROR": (frozenset({ERROR}), frozenset({None, POWERING_OFF, POWERING_ON,
-                                             IMAGE_SNAPSHOT, DELETING})),
+                                             IMAGE_SNAPSHOT, IMAGE_BACKUP, DELETING})),
     "REBOOT": (frozenset({ACTIVE}), frozenset({REBOOTING})),
     "HARD_REBOOT": (frozenset({ACTIVE}), frozenset({REBOOTING_HARD})),
     "REBUILD": (frozenset({ACTIVE, STOPPED, ERROR}), frozenset({REBUILDING})),

@@ -78,6 +78,9 @@ SNAPSHOT: Final = Transition("createImage", actions.CREATE_IMAGE,
                              frozenset({states.ACTIVE, states.STOPPED, states.PAUSED,
                                         states.SUSPENDED}), frozenset({None}),
                              states.IMAGE_SNAPSHOT, check_lock=False)
+# A backup is a snapshot with a rotation (Nova's backup: the same states, no lock check).
+BACKUP: Final = Transition("createBackup", actions.CREATE_BACKUP, SNAPSHOT.vm_states,
+                           frozenset({None}), states.IMAGE_BACKUP, check_lock=False)
 # Pause and suspend (nova.compute.api's pause/unpause/suspend/resume): from one resting
 # state to its twin, with no task in flight.
 PAUSE: Final = Transition("pause", actions.PAUSE, frozenset({states.ACTIVE}),

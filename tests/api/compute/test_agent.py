@@ -254,3 +254,38 @@ async def test_every_simulated_node_has_a_network_agent(tmp_path: Path) -> None:
             assert server["id"] in cloud.agents.hypervisors[node].guests
             nodes.add(node)
         assert nodes == {"test-node-1", "test-node-2"}
+
+
+async def test_backups_rotate_once_uploaded(compute: CloudClient) -> None:
+    """createBackup with rotation 2, three times: once each is uploaded, the server keeps
+    its two newest backups of that type; another type is never touched (Nova's
+    _rotate_backups)."""
+    image_id, flavor_id = await boot_setup(compute)
+    server_id = (await boot(compute, None, image_id, flavor_id)).json()["server"]["id"]
+    await wait_status(compute, None, server_id, "ACTIVE")
+
+    async def backup(name: str, kind: str, rotation: int) -> str:
+        r = await compute.call("POST", f"/v2.1/servers/{server_id}/action",
+                               headers=version("2.45"), expect=202, json={"createBackup": {
+                                   "name": name, "backup_type": kind, "rotation": rotation}})
+
+        async def done() -> bool:
+            shown = (await show(compute, None, server_id))["server"]
+            return shown["OS-EXT-STS:task_state"] is None
+        await wait_for(done)
+        return str(r.json()["image_id"]) if rotation else ""
+
+    async def backups(kind: str) -> list[str]:
+        r = await compute.on("image", "GET", f"/v2/images?instance_uuid={server_id}"
+                             f"&image_type=backup&backup_type={kind}", expect=200)
+        assert all(i["status"] == "active" for i in r.json()["images"])
+        return sorted(i["id"] for i in r.json()["images"])
+
+    weekly = await backup("w1", "weekly", 5)
+    first, second = await backup("d1", "daily", 2), await backup("d2", "daily", 2)
+    assert await backups("daily") == sorted([first, second])
+    third = await backup("d3", "daily", 2)
+    assert await backups("daily") == sorted([second, third])    # the oldest went
+    assert await backups("weekly") == [weekly]
+    await backup("d4", "daily", 0)                              # rotation 0: none kept
+    assert await backups("daily") == [] and await backups("weekly") == [weekly]

@@ -217,7 +217,12 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({}, "exactly one key"),
     ({"fly": {}}, "There is no such action: fly"),
     ({"evacuate": {}}, "not supported by ownstack yet"),
-    ({"createBackup": {}}, "not supported by ownstack yet"),
+    ({"evacuate": {"host": "h"}}, "not supported by ownstack yet"),
+    ({"createBackup": {}}, "name"),
+    ({"createBackup": {"name": "b", "backup_type": "daily", "rotation": -1}}, "rotation"),
+    ({"createBackup": {"name": "b", "backup_type": "daily", "rotation": "two"}},
+     "rotation"),
+    ({"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1, "x": 1}}, "x"),
     ({"os-resetState": {"state": "deleted"}}, "state"),
     ({"os-resetState": {}}, "state"),
     ({"os-resetState": {"state": "error", "extra": 1}}, "extra"),
@@ -263,6 +268,7 @@ ACTION_BODIES: dict[str, Any] = {
     "pause": None, "unpause": None, "suspend": None, "resume": None, "rescue": None,
     "unrescue": None, "os-resetState": {"state": "error"}, "restore": None, "forceDelete": None,
     "createImage": {"name": "snap"}, "lock": None, "unlock": None,
+    "createBackup": {"name": "b", "backup_type": "daily", "rotation": 1},
     "os-getConsoleOutput": {}, "addSecurityGroup": {"name": "default"},
     "removeSecurityGroup": {"name": "default"}, "addFloatingIp": {"address": "192.0.2.9"},
     "removeFloatingIp": {"address": "192.0.2.9"}, "resize": {"flavorRef": "1"},
@@ -568,6 +574,53 @@ async def test_rebuild_in_the_wrong_state_and_over_metadata_quota(cloud: CloudCl
 
 
 # --- createImage --------------------------------------------------------------------------
+
+async def test_create_backup_makes_a_backup_image_and_hands_it_to_the_agent(
+        cloud: CloudClient) -> None:
+    who = await owner(cloud)
+    agent = await fake_agent(cloud)
+    server_id = await server(cloud, who)
+    r = await act(cloud, who.token, server_id, {"createBackup": {
+        "name": "b-1", "backup_type": "daily", "rotation": "2"}}, expect=202)
+    image_id = r.headers["location"].rsplit("/", 1)[-1]
+    image = (await cloud.on("image", "GET", f"/v2/images/{image_id}", token=who.token,
+                            expect=200)).json()
+    assert (image["status"], image["name"]) == ("queued", "b-1")
+    assert (image["image_type"], image["backup_type"], image["instance_uuid"]) == (
+        "backup", "daily", server_id)
+    stored = await instance(cloud, server_id)
+    assert (stored.task_state, stored.task_args) == (
+        "image_backup", {"image_id": image_id, "backup_type": "daily", "rotation": 2})
+    assert (await next_cast(agent))[0] == "reconcile_instance"
+    assert (await _actions(cloud, server_id))[-1] == "createBackup"
+    shown = (await show(cloud, who.token, server_id))["server"]
+    assert (shown["status"], shown["OS-EXT-STS:task_state"]) == ("ACTIVE", "image_backup")
+    r = await act(cloud, who.token, server_id, {"createBackup": {
+        "name": "b-2", "backup_type": "daily", "rotation": 1}}, expect=409)
+    assert fault(r, "conflictingRequest") == (
+        f"Cannot 'createBackup' instance {server_id} while it is in task_state image_backup")
+
+
+async def test_create_backup_answers_per_version_and_rotation(cloud: CloudClient) -> None:
+    who = await owner(cloud)
+    body = {"createBackup": {"name": "b", "backup_type": "weekly", "rotation": 1}}
+    r = await act(cloud, who.token, await server(cloud, who), body, v="2.45", expect=202)
+    assert "location" not in r.headers
+    await cloud.on("image", "GET", f"/v2/images/{r.json()['image_id']}", token=who.token,
+                   expect=200)
+    # Rotation 0 keeps no backup: nothing to point at (Nova answers no id either).
+    body["createBackup"]["rotation"] = 0
+    r = await act(cloud, who.token, await server(cloud, who), body, v="2.45", expect=202)
+    assert r.content == b"" and "location" not in r.headers
+    r = await act(cloud, who.token, await server(cloud, who, vm_state="error"), body,
+                  expect=409)
+    assert "Cannot 'createBackup' instance" in fault(r, "conflictingRequest")
+    volume_backed = await server(cloud, who, image_ref="")
+    r = await act(cloud, who.token, volume_backed, body, expect=400)
+    assert fault(r, "badRequest") == "Backup is not supported for volume-backed instances."
+    await act(cloud, await reader_token(cloud, who), volume_backed, body, expect=403)
+    await act(cloud, (await owner(cloud)).token, volume_backed, body, expect=404)
+
 
 async def test_create_image_makes_a_queued_snapshot_and_hands_it_to_the_agent(
         cloud: CloudClient) -> None:

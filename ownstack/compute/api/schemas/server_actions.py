@@ -31,6 +31,15 @@ CREATE_IMAGE: Final = Validator(one("createImage", {
     "type": "object", "required": ["name"], "additionalProperties": False,
     "properties": {"name": NAME, "metadata": METADATA}}))
 
+# Nova's create_backup.py: rotation is a non-negative integer (a numeric string too).
+CREATE_BACKUP: Final = Validator(one("createBackup", {
+    "type": "object", "required": ["name", "backup_type", "rotation"],
+    "additionalProperties": False,
+    "properties": {"name": NAME, "backup_type": {"type": "string"},
+                   "rotation": {"type": ["integer", "string"],
+                                "pattern": "^[0-9]+$", "minimum": 0},
+                   "metadata": METADATA}}))
+
 # Nova's rescue.py: null or an object with an optional password and rescue image.
 RESCUE: Final = Validator(one("rescue", {
     "type": ["object", "null"], "additionalProperties": False,
