@@ -137,6 +137,7 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     f"{_V}/os-hypervisors/detail": {"GET": hypervisors.list_hypervisors_detail},
     f"{_V}/os-hypervisors/statistics": {"GET": hypervisors.hypervisor_statistics},
     f"{_V}/os-hypervisors/{{hypervisor_id}}": {"GET": hypervisors.show_hypervisor},
+    f"{_V}/os-hypervisors/{{hypervisor_id}}/uptime": {"GET": hypervisors.hypervisor_uptime},
     f"{_V}/os-migrations": {"GET": migrations.list_migrations},
     f"{_V}/os-hypervisors/{{hypervisor_hostname_pattern}}/search": {
         "GET": hypervisors.search_hypervisors},

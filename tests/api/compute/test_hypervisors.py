@@ -205,3 +205,43 @@ async def test_search_and_servers_before_253(cloud: CloudClient) -> None:
         _, token = await cloud.project_user_token("member")
         await cloud.call("GET", f"/v2.1/os-hypervisors/rack3/{route}", token=token,
                          expect=403)
+
+
+async def test_uptime_is_the_hosts(compute: CloudClient) -> None:
+    """Nova's get_host_uptime: the host's `uptime` output, asked of its agent; before 2.88
+    at /uptime (admins), from 2.88 in the show (and /uptime is gone)."""
+    deadline = time.monotonic() + 10
+    found: list[dict[str, object]] = []
+    while not found and time.monotonic() < deadline:
+        found = (await compute.call("GET", "/v2.1/os-hypervisors", expect=200)
+                 ).json()["hypervisors"]
+        await asyncio.sleep(0.05)
+    [node] = found
+    r = await compute.call("GET", f"/v2.1/os-hypervisors/{node['id']}/uptime", expect=200)
+    shown = r.json()["hypervisor"]
+    assert (shown["id"], shown["hypervisor_hostname"], shown["state"]) == (
+        node["id"], node["hypervisor_hostname"], "up")
+    assert " up " in shown["uptime"] and "load average" in shown["uptime"]
+    _, token = await compute.project_user_token("member")
+    await compute.call("GET", f"/v2.1/os-hypervisors/{node['id']}/uptime", token=token,
+                       expect=403)
+    await compute.call("GET", "/v2.1/os-hypervisors/9999/uptime", expect=404)
+    r = await compute.call("GET", "/v2.1/os-hypervisors", headers=version("2.88"),
+                           expect=200)
+    node_uuid = r.json()["hypervisors"][0]["id"]
+    r = await compute.call("GET", f"/v2.1/os-hypervisors/{node_uuid}",
+                           headers=version("2.88"), expect=200)
+    assert "load average" in r.json()["hypervisor"]["uptime"]
+    await compute.call("GET", f"/v2.1/os-hypervisors/{node_uuid}/uptime",
+                       headers=version("2.88"), expect=404)
+
+
+async def test_uptime_of_a_host_that_does_not_answer(cloud: CloudClient) -> None:
+    """A host whose service is down is not asked (Nova's ComputeServiceUnavailable)."""
+    _, node = await add_host(cloud, "hv-silent", up=False)
+    r = await cloud.call("GET", f"/v2.1/os-hypervisors/{node.id}/uptime", expect=400)
+    assert r.json()["badRequest"]["message"] == \
+        "Compute service of hv-silent is unavailable at this time."
+    r = await cloud.call("GET", f"/v2.1/os-hypervisors/{node.uuid}",
+                         headers=version("2.88"), expect=200)
+    assert r.json()["hypervisor"]["uptime"] is None

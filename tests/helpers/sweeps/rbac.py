@@ -273,6 +273,7 @@ COMPUTE = _table("compute", {
     ("GET", "/v2.1/os-hypervisors/detail"): ADMIN,
     ("GET", "/v2.1/os-hypervisors/statistics"): ADMIN,
     ("GET", "/v2.1/os-hypervisors/{hypervisor_id}"): ADMIN,
+    ("GET", "/v2.1/os-hypervisors/{hypervisor_id}/uptime"): ADMIN,
     ("GET", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/search"): ADMIN,
     ("GET", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/servers"): ADMIN,
     # A user's own keys, readers included; another user's key is not found, even by an

@@ -35,6 +35,7 @@ IMAGE_PATCH = "application/openstack-images-v2.1-json-patch"
 # Routes the newest microversion removed, swept at the last version that has them.
 LAST_VERSIONS = {
     Route("compute", "/v2.1/os-hypervisors/statistics", "GET"): "compute 2.87",
+    Route("compute", "/v2.1/os-hypervisors/{hypervisor_id}/uptime", "GET"): "compute 2.87",
     Route("compute", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/search", "GET"):
         "compute 2.52",
     Route("compute", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/servers", "GET"):

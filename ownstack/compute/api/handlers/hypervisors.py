@@ -1,21 +1,25 @@
 """``/os-hypervisors``: the compute nodes, their state and (before 2.88) their capacity.
 
 Used amounts come from Placement, the truth about what a node has given out, plus the
-host's reserved memory and disk, as Nova's resource tracker counts them. ``uptime``
-(2.88+) is null: ownstack's agents do not report the host's ``uptime`` output.
+host's reserved memory and disk, as Nova's resource tracker counts them. The host's
+``uptime`` output is asked of its agent: ``/os-hypervisors/{id}/uptime`` before 2.88, the
+shown node's ``uptime`` from 2.88 (null in lists, as in Nova).
 Servers of a node (``with_servers``) are those placed on that node, not on every node of
 its host.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from starlette.responses import Response
 
 from ownstack.common.api.app import json_response
+from ownstack.common.bus import BusError
 from ownstack.common.errors import BadRequest, NotFound
+from ownstack.compute import rpc
 from ownstack.compute.api.common import (
     Version,
     at_least,
@@ -30,6 +34,9 @@ from ownstack.compute.api.views import hypervisors as views
 from ownstack.compute.objects import hosts
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.state import Req
+
+# Seconds a host's agent has to say its uptime.
+UPTIME_TIMEOUT: Final = 10.0
 
 
 async def list_hypervisors(req: Req) -> Response:
@@ -88,8 +95,44 @@ async def show_hypervisor(req: Req) -> Response:
                                       by_uuid=at_least(version, "2.53"))
         name = record.node.hypervisor_hostname
         placed = (await hosts.instances_on_nodes(db, [name]))[name]
+    uptime = None
+    if at_least(version, "2.88"):
+        with contextlib.suppress(BadRequest):      # Nova shows null for a host that is down
+            uptime = await _uptime(req, record)
     return json_response({"hypervisor": await _view(req, version, record, placed, detail=True,
-                                                    with_servers=with_servers)})
+                                                    with_servers=with_servers, uptime=uptime)})
+
+
+async def hypervisor_uptime(req: Req) -> Response:
+    """Nova's ``/os-hypervisors/{id}/uptime``, gone from 2.88 (the show has it)."""
+    version = version_of(req)
+    if at_least(version, "2.88"):
+        raise NotFound("The resource could not be found.")
+    req.svc.enforce(req.ctx, "os_compute_api:os-hypervisors:uptime")
+    async with req.svc.read() as db:
+        record = await hosts.get_node(db, req.params["hypervisor_id"],
+                                      by_uuid=at_least(version, "2.53"))
+    view = views.hypervisor(
+        version, record, (), up=hosts.is_up(record.service,
+                                            req.svc.config.compute.service_down_time),
+        stats=None, detail=False, with_servers=False)
+    return json_response({"hypervisor": {**view, "uptime": await _uptime(req, record)}})
+
+
+async def _uptime(req: Req, record: hosts.NodeRecord) -> str:
+    """The node's host's ``uptime`` output, from its agent; Nova's 400 when its service is
+    down (not asked) or it cannot answer."""
+    host = record.node.host
+    if not hosts.is_up(record.service, req.svc.config.compute.service_down_time):
+        raise BadRequest(f"Compute service of {host} is unavailable at this time.")
+    try:
+        reply = await req.svc.bus.call(rpc.compute_topic(host), "host_uptime", {},
+                                       timeout=UPTIME_TIMEOUT)
+    except BusError:
+        raise BadRequest(f"Compute service of {host} is unavailable at this time.") from None
+    if not (isinstance(reply, dict) and isinstance(reply.get("uptime"), str)):
+        raise BadRequest(f"Compute service of {host} is unavailable at this time.")
+    return str(reply["uptime"])
 
 
 async def search_hypervisors(req: Req) -> Response:
@@ -143,12 +186,12 @@ async def _stats(req: Req, record: hosts.NodeRecord, placed: Sequence[Instance]
 
 
 async def _view(req: Req, version: Version, record: hosts.NodeRecord,
-                placed: Sequence[Instance], *, detail: bool, with_servers: bool
-                ) -> dict[str, Any]:
+                placed: Sequence[Instance], *, detail: bool, with_servers: bool,
+                uptime: str | None = None) -> dict[str, Any]:
     """A node's view; its statistics (asked of Placement) only where the view shows them."""
     stats = await _stats(req, record, placed) \
         if detail and not at_least(version, "2.88") else None
     return views.hypervisor(
         version, record, placed,
         up=hosts.is_up(record.service, req.svc.config.compute.service_down_time),
-        stats=stats, detail=detail, with_servers=with_servers)
+        stats=stats, detail=detail, with_servers=with_servers, uptime=uptime)

@@ -30,10 +30,10 @@ def stats(record: hosts.NodeRecord, used: hosts.NodeUsage, placed: Sequence[Inst
 
 
 def hypervisor(version: Version, record: hosts.NodeRecord, placed: Sequence[Instance], *,
-               up: bool, stats: dict[str, int] | None, detail: bool, with_servers: bool
-               ) -> dict[str, Any]:
+               up: bool, stats: dict[str, int] | None, detail: bool, with_servers: bool,
+               uptime: str | None = None) -> dict[str, Any]:
     """``stats`` are shown in the detail view before 2.88; from 2.88 ``uptime`` instead
-    (null: ownstack's agents do not report it)."""
+    (the host's ``uptime`` output on show, null in lists and when the host is down)."""
     node, service = record.node, record.service
     by_uuid = at_least(version, "2.53")
     view: dict[str, Any] = {
@@ -47,7 +47,7 @@ def hypervisor(version: Version, record: hosts.NodeRecord, placed: Sequence[Inst
                                  "host": node.host,
                                  "disabled_reason": service.disabled_reason}})
         if at_least(version, "2.88"):
-            view["uptime"] = None
+            view["uptime"] = uptime
         else:
             view.update(stats or {})
             view["cpu_info"] = _cpu_info(node.cpu_info) if at_least(version, "2.28") \
