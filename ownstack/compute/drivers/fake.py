@@ -476,6 +476,11 @@ class FakeComputeDriver:
                              nics=guest.spec.nics)
         guest.kept = None
 
+    async def disk_to_move(self, uuid: str) -> Path | None:
+        """A fake guest has no disk file: its destination spawns from the image."""
+        self._in_state(uuid, "move the disk of", PowerState.SHUTDOWN)
+        return None
+
     # -- console and snapshot ------------------------------------------------------------
 
     async def console_output(self, uuid: str, max_bytes: int | None = None) -> str:
