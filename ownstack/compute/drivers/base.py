@@ -662,9 +662,10 @@ class ComputeDriver(Protocol):
         driver whose guests have no disk files; the destination then spawns from the
         image).
 
-        The file is read, never written, while the guest stays ``SHUTDOWN``. Raises
-        :class:`GuestNotFound`, and :class:`InvalidGuestState` unless the guest is
-        ``SHUTDOWN`` (a running guest's disk changes while it is read).
+        The file is read, never written, while the guest stays ``SHUTDOWN``. A driver
+        whose guests have disk files raises :class:`GuestNotFound`, and
+        :class:`InvalidGuestState` unless the guest is ``SHUTDOWN`` (a running guest's
+        disk changes while it is read).
         """
         ...
 

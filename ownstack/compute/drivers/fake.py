@@ -477,8 +477,9 @@ class FakeComputeDriver:
         guest.kept = None
 
     async def disk_to_move(self, uuid: str) -> Path | None:
-        """A fake guest has no disk file: its destination spawns from the image."""
-        self._in_state(uuid, "move the disk of", PowerState.SHUTDOWN)
+        """A fake guest has no disk file, so there is never one to move (not even for a
+        guest lost with its fake node's process): its destination spawns from the image,
+        as before disks moved."""
         return None
 
     # -- console and snapshot ------------------------------------------------------------
