@@ -7,10 +7,11 @@ The agents reach the control plane and each other only over RabbitMQ and the API
 The guest writes a marker onto its own disk (a sector well past the image's data, written
 from a root shell on its serial console). It is migrated: it runs on the other host (its
 QEMU process is the other agent's, its files are under the other state directory) and
-reads the marker back; confirm removes it from the first host. Migrated again, the
-destination's agent is SIGKILLed while it makes the guest and started again; the
-migration still ends in VERIFY_RESIZE; revert brings it back to where it ran, marker
-intact, and the destination's copy is removed.
+reads the marker back; confirm removes it from the first host. With 48 MiB more on its
+disk it is migrated again, and the destination's agent is SIGKILLed in the middle of
+pulling the disk and started again: the migration still ends in VERIFY_RESIZE with no
+partial file left; revert brings it back to where it ran, marker intact, and the
+destination's copy is removed.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ pytestmark = pytest.mark.functional
 
 HOSTS = ("mig-a", "mig-b")
 SECTOR = 200000             # 100 MB into the 1 GiB root disk: past the image's 64 MiB
+BULK_AT = 2400              # 64 KiB blocks: 150 MiB in, past the marker
 MARKER = "ownstack-migrated-marker-" + os.urandom(4).hex()
 
 
@@ -175,12 +177,14 @@ class SerialShell:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.sock.sendall(b"exit\r")        # back to the login prompt for the next one
         self.sock.close()
 
     def expect(self, text: bytes, timeout: float = 60.0, *, poke: bytes = b"") -> bytes:
         deadline = time.monotonic() + timeout
         while text not in self.seen:
-            assert time.monotonic() < deadline, f"no {text!r} on the console: {self.seen!r}"
+            assert time.monotonic() < deadline, \
+                f"no {text!r} on the console: {self.seen[-2000:]!r}"
             if poke:
                 self.sock.sendall(poke)
             try:
@@ -262,20 +266,31 @@ def test_a_killed_destination_converges_and_revert_goes_back(env: Env) -> None:
     [dest] = [h for h in env.hosts.values() if h is not source]
     wait_login(source, uuid, 1)
 
-    # The destination's agent dies before the disk has come (the source is still powering
-    # the guest off): started again, it pulls the disk and makes the guest.
+    # 48 MiB more on the guest's disk, so its overlay takes some fifty chunks to move.
+    with SerialShell(source.serial(uuid)) as shell:
+        shell.run(f"dd if=/dev/zero of=/dev/vda bs=65536 count=768 seek={BULK_AT} "
+                  f"2>/dev/null; sync")
+
+    # The destination's agent dies in the middle of the pull: started again, it pulls the
+    # disk from its first byte (the partial file is never used) and makes the guest.
     killed = dest.pid()
     env.cloud.osc("server", "migrate", uuid)
-    wait_until("the migration under way", lambda: env.server(uuid)[
-        "OS-EXT-STS:task_state"] in ("resize_migrating", "resize_migrated", "resize_finish"),
-        30)
+    part = dest.incoming / f".{uuid}.part"
+    deadline = time.monotonic() + 120
+    while not (part.exists() and part.stat().st_size > 0):
+        assert time.monotonic() < deadline, "the pull never started"
+        time.sleep(0.005)
     os.kill(killed, signal.SIGKILL)
     wait_until("the agent gone", lambda: not Path(f"/proc/{killed}").exists(), 10)
+    cut_at = part.stat().st_size
+    assert not (dest.incoming / f"{uuid}.qcow2").exists() and 0 < cut_at < 48 * 1024 ** 2
     dest.up()
     assert dest.pid() != killed
     shown = env.wait_status(uuid, "VERIFY_RESIZE")
     assert shown["OS-EXT-SRV-ATTR:host"] == dest.name and dest.runs(uuid)
-    wait_until("no partial disk left", lambda: list(dest.incoming.iterdir()) == [], 30)
+    assert list(dest.incoming.iterdir()) == []
+    assert (dest.guest_dir(uuid) / "disk.qcow2").stat().st_size > 48 * 1024 ** 2
+    print(f"the pull cut at {cut_at} bytes by the SIGKILL")
 
     env.cloud.osc("server", "resize", "revert", uuid)
     shown = env.wait_status(uuid, "ACTIVE")
