@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE: Final = 1024 * 1024
 CHUNK_MAX: Final = 4 * 1024 * 1024
-CALL_TIMEOUT: Final = 30.0
+CALL_TIMEOUT = 30.0     # seconds for one answer of the source
 INFO: Final = "migration_disk_info"
 CHUNK: Final = "migration_disk_chunk"
 # What the source answers when its guest or its disk is not there to be read: waiting
@@ -128,7 +128,7 @@ def partial(directory: Path, uuid: str) -> Path:
 
 
 async def pull(bus: Bus, source_host: str, uuid: str, directory: Path, *,
-               chunk_size: int = CHUNK_SIZE, timeout: float = CALL_TIMEOUT) -> Path | None:
+               chunk_size: int = CHUNK_SIZE, timeout: float | None = None) -> Path | None:
     """The guest's disk from ``source_host``, complete and checked, at
     :func:`received`; ``None`` when the source has no disk to move. A disk received
     already (by a pass that was killed before it spawned) is not pulled again. Raises
@@ -137,6 +137,7 @@ async def pull(bus: Bus, source_host: str, uuid: str, directory: Path, *,
     if await asyncio.to_thread(done.is_file):
         return done
     topic = rpc.compute_topic(source_host)
+    timeout = CALL_TIMEOUT if timeout is None else timeout
     info = await _call(bus, topic, INFO, {"uuid": uuid}, timeout)
     if info.get("size") is None:
         return None

@@ -32,6 +32,7 @@ from ownstack.compute import states
 from ownstack.compute.agent import disk_transfer
 from ownstack.compute.agent.disk_transfer import TransferFailed
 from ownstack.compute.drivers.base import DriverError, GuestInfo
+from ownstack.compute.faults import Fault
 from ownstack.compute.rpc import InstanceSpec
 from ownstack.compute.states import PowerState
 
@@ -118,7 +119,7 @@ async def finish_migration(r: Reconciler, desired: InstanceSpec, observed: Guest
             log.warning("instance %s: %s; trying again", desired["uuid"], reason)
             return Retry(TRANSFER_RETRY, reason)
         await r._finish(desired, EVENT_FINISH, start, reason, pending=pending,
-                        task_state=None, vm_state=states.ERROR,
+                        task_state=None, vm_state=states.ERROR, fault=Fault(reason).report(),
                         power_state=PowerState.NOSTATE,
                         migration=_migration(desired, mig.ERROR))
         return None
