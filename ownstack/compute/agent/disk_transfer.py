@@ -28,9 +28,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE: Final = 1024 * 1024
 CHUNK_MAX: Final = 4 * 1024 * 1024
 CALL_TIMEOUT = 30.0     # seconds for one answer of the source
+PRUNE_GRACE: Final = 60.0   # seconds a file nobody wants is kept after its last write
 INFO: Final = "migration_disk_info"
 CHUNK: Final = "migration_disk_chunk"
 # What the source answers when its guest or its disk is not there to be read: waiting
@@ -164,7 +167,11 @@ async def pull(bus: Bus, source_host: str, uuid: str, directory: Path, *,
     except BaseException:
         await asyncio.to_thread(_discard, handle, part)
         raise
-    await asyncio.to_thread(_publish, part, done)
+    try:
+        await asyncio.to_thread(_publish, part, done)
+    except OSError as exc:      # the .part removed meanwhile (a prune): pull again
+        raise TransferFailed(f"the disk of {uuid} could not be put in place: {exc}",
+                             retryable=True) from None
     log.info("instance %s: disk received from %s (%d bytes, sha256 %s)", uuid, source_host,
              size, want)
     return done
@@ -219,10 +226,14 @@ def _publish(part: Path, done: Path) -> None:
         os.close(descriptor)
 
 
-def prune(directory: Path, wanted: set[str]) -> list[str]:
+def prune(directory: Path, wanted: set[str], *, now: float | None = None,
+          grace: float = PRUNE_GRACE) -> list[str]:
     """Remove every received or partial disk whose instance is not in ``wanted`` (no
-    migration to this host waits for it any more: reverted, failed, or spawned). Returns
+    migration to this host waits for it any more: reverted, failed, or spawned) and that
+    nobody wrote for ``grace`` seconds: ``wanted`` was read at some moment, and a pull
+    that began just after it (the migration handed over meanwhile) is left alone. Returns
     the names removed. Blocking."""
+    now = time.time() if now is None else now
     removed = []
     try:
         entries = list(directory.iterdir())
@@ -230,7 +241,8 @@ def prune(directory: Path, wanted: set[str]) -> list[str]:
         return []
     for path in entries:
         uuid = path.name.lstrip(".").split(".", 1)[0]
-        if uuid not in wanted:
-            path.unlink(missing_ok=True)
-            removed.append(path.name)
+        with contextlib.suppress(FileNotFoundError):
+            if uuid not in wanted and now - path.stat().st_mtime > grace:
+                path.unlink()
+                removed.append(path.name)
     return removed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
@@ -214,7 +215,10 @@ def test_prune_keeps_only_disks_a_migration_waits_for(tmp_path: Path) -> None:
     wanted, gone = UUID, "99999999-2222-3333-4444-555555555555"
     for name in (f"{wanted}.qcow2", f".{gone}.part", f"{gone}.qcow2"):
         (tmp_path / name).write_bytes(b"x")
-    assert sorted(disk_transfer.prune(tmp_path, {wanted})) == [f".{gone}.part",
-                                                               f"{gone}.qcow2"]
+    later = time.time() + disk_transfer.PRUNE_GRACE + 1
+    # Just written: a pull that began after ``wanted`` was read is left alone.
+    assert disk_transfer.prune(tmp_path, {wanted}) == []
+    assert sorted(disk_transfer.prune(tmp_path, {wanted}, now=later)) == [
+        f".{gone}.part", f"{gone}.qcow2"]
     assert leftovers(tmp_path) == [f"{wanted}.qcow2"]
     assert disk_transfer.prune(tmp_path / "missing", set()) == []

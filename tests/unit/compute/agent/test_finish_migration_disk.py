@@ -75,7 +75,9 @@ async def test_the_disk_is_pulled_and_given_to_the_spawn(tmp_path: Path) -> None
         assert given.read_bytes() == disk.read_bytes()
         assert "compute_disk_transfer" in env.conductor.event_names(spec["uuid"])
         assert env.conductor.event(spec["uuid"], "compute_disk_transfer")["result"] == "Success"
-        # The migration no longer waits for the file: the resync removes it.
+        # The migration no longer waits for the file: the resync removes it (once it
+        # was left alone for the grace period).
+        os.utime(given, (0, 0))
         await env.agent.resync()
         assert not given.exists()
 
