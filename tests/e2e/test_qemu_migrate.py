@@ -11,7 +11,9 @@ reads the marker back; confirm removes it from the first host. With 48 MiB more 
 disk it is migrated again, and the destination's agent is SIGKILLed in the middle of
 pulling the disk and started again: the migration still ends in VERIFY_RESIZE with no
 partial file left; revert brings it back to where it ran, marker intact, and the
-destination's copy is removed.
+destination's copy is removed. Migrated a third time, the source's agent is SIGKILLed in
+the middle of the pull and started again: the pull goes on, and confirm removes the
+source's copy.
 """
 
 from __future__ import annotations
@@ -225,6 +227,23 @@ def wait_login(host: ComputeHost, uuid: str, boots: int) -> None:
         errors="replace").count("ownstack: login ready on") >= boots)
 
 
+def kill_mid_pull(victim: ComputeHost, dest: ComputeHost, uuid: str) -> int:
+    """SIGKILL ``victim``'s agent once ``dest`` has written part of the disk, and
+    return how much it had: the pull was cut short, not finished."""
+    killed = victim.pid()
+    part = dest.incoming / f".{uuid}.part"
+    deadline = time.monotonic() + 120
+    while not (part.exists() and part.stat().st_size > 0):
+        assert time.monotonic() < deadline, "the pull never started"
+        time.sleep(0.005)
+    os.kill(killed, signal.SIGKILL)
+    wait_until("the agent gone", lambda: not Path(f"/proc/{killed}").exists(), 10)
+    cut_at = part.stat().st_size if part.exists() else 0
+    assert not (dest.incoming / f"{uuid}.qcow2").exists(), "the pull finished first"
+    assert 0 < cut_at < 48 * 1024 ** 2 or victim is not dest
+    return cut_at
+
+
 def test_cold_migration_moves_the_guest_and_its_disk(env: Env) -> None:
     start = time.monotonic()
     created = env.cloud.osc_json("server", "create", "--image", "ownstack-tiny", "--flavor",
@@ -275,15 +294,7 @@ def test_a_killed_destination_converges_and_revert_goes_back(env: Env) -> None:
     # disk from its first byte (the partial file is never used) and makes the guest.
     killed = dest.pid()
     env.cloud.osc("server", "migrate", uuid)
-    part = dest.incoming / f".{uuid}.part"
-    deadline = time.monotonic() + 120
-    while not (part.exists() and part.stat().st_size > 0):
-        assert time.monotonic() < deadline, "the pull never started"
-        time.sleep(0.005)
-    os.kill(killed, signal.SIGKILL)
-    wait_until("the agent gone", lambda: not Path(f"/proc/{killed}").exists(), 10)
-    cut_at = part.stat().st_size
-    assert not (dest.incoming / f"{uuid}.qcow2").exists() and 0 < cut_at < 48 * 1024 ** 2
+    cut_at = kill_mid_pull(dest, dest, uuid)
     dest.up()
     assert dest.pid() != killed
     shown = env.wait_status(uuid, "VERIFY_RESIZE")
@@ -301,3 +312,31 @@ def test_a_killed_destination_converges_and_revert_goes_back(env: Env) -> None:
     wait_login(source, uuid, 2)
     assert read_marker(source, uuid) == MARKER
     print(f"migrate through a SIGKILL, revert: {time.monotonic() - start:.1f} s")
+
+
+def test_a_source_killed_mid_pull_comes_back_and_the_pull_goes_on(env: Env) -> None:
+    """The source's agent dies while the destination pulls (the guest's disk is the
+    source's, powered off, and stays): started again, it answers the chunk requests
+    RabbitMQ kept or redelivered, the migration ends in VERIFY_RESIZE, and confirm
+    removes the source's copy."""
+    start = time.monotonic()
+    [server] = env.cloud.osc_json("server", "list")
+    uuid = server["ID"]
+    source = env.host_of(uuid)
+    [dest] = [h for h in env.hosts.values() if h is not source]
+    wait_login(source, uuid, 2)
+    env.cloud.osc("server", "migrate", uuid)
+    killed = source.pid()
+    kill_mid_pull(source, dest, uuid)
+    assert (source.guest_dir(uuid) / "disk.qcow2").is_file()
+    source.up()
+    assert source.pid() != killed
+    shown = env.wait_status(uuid, "VERIFY_RESIZE")
+    assert shown["OS-EXT-SRV-ATTR:host"] == dest.name and dest.runs(uuid)
+    assert list(dest.incoming.iterdir()) == []
+    wait_login(dest, uuid, 1)
+    assert read_marker(dest, uuid) == MARKER
+    env.cloud.osc("server", "resize", "confirm", uuid)
+    env.wait_status(uuid, "ACTIVE")
+    wait_until("the source's guest removed", lambda: not source.guest_dir(uuid).exists(), 30)
+    print(f"migrate through a SIGKILL of the source, confirm: {time.monotonic() - start:.1f} s")
