@@ -92,6 +92,11 @@ Agent methods (topic ``compute.<host>``)
     (``GuestInfo.details``), for ``ownstack show server``.
 ``extend_volume`` (cast) ``{"uuid", "volume_id", "new_size": int}`` (bytes): an attached
     volume grew in the volume service (``volume-extended``); the guest's disk follows.
+``migration_disk_info`` (call, from another agent) ``{"uuid"}`` -> ``{"size": int | None,
+    "sha256": str | None}``: the powered-off guest's disk a cold migration's destination
+    pulls (``None``: nothing to move); see :mod:`ownstack.compute.agent.disk_transfer`.
+``migration_disk_chunk`` (call, from another agent) ``{"uuid", "offset": int, "length":
+    int}`` -> ``{"data": base64, "sha256": str}``: ``length`` bytes (at most 4 MiB) of it.
 
 ``InstanceSpec`` is what :func:`ownstack.compute.objects.instances.instance_spec` returns.
 """

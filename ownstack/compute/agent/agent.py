@@ -11,6 +11,9 @@ which has to be reliable:
 * the periodic full resync, which repairs whatever a lost nudge missed and destroys
   orphan guests.
 
+The same topic answers other agents: a cold migration's destination pulls the guest's
+disk from its source there (:mod:`ownstack.compute.agent.disk_transfer`).
+
 Everything else (registration with backoff, heartbeats, the resync loop, per-instance
 slots where nudges collapse, retries, stopping) is :mod:`ownstack.common.agent`'s.
 """
@@ -25,7 +28,9 @@ from ownstack.common.agent import Agent
 from ownstack.common.bus import Bus, Payload
 from ownstack.common.config import Config
 from ownstack.compute import rpc
+from ownstack.compute.agent import disk_transfer
 from ownstack.compute.agent.conductor_api import ConductorAPI
+from ownstack.compute.agent.disk_transfer import DiskSource
 from ownstack.compute.agent.reconcile import Reconciler
 from ownstack.compute.drivers.base import ComputeDriver, ConsoleKind
 
@@ -50,6 +55,7 @@ class ComputeAgent(Agent):
         self.reconciler = reconciler
         self.conductor: ConductorAPI = reconciler.conductor
         self.instances = self.work_queue(reconciler)
+        self.disks = DiskSource(driver)
         self.node_uuid: str | None = None
         self.service_disabled = False
 
@@ -125,6 +131,10 @@ class ComputeAgent(Agent):
             return {"host": self.host, "path": str(path)}
         if method == "host_uptime":
             return {"uptime": await host_uptime()}
+        if method == disk_transfer.INFO:
+            return await self.disks.info(payload)
+        if method == disk_transfer.CHUNK:
+            return await self.disks.chunk(payload)
         if method == "describe_instance":
             info = await self.driver.get_info(str(payload["uuid"]))
             return {"details": {**info.details, "power_state": int(info.power_state)}}

@@ -30,6 +30,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
@@ -37,7 +38,13 @@ from typing import Any, Final
 from ownstack.common.agent import Controller, Fatal, Outcome, Retry, Surveyed
 from ownstack.common.clients.image import ImageClient, ImageClientError
 from ownstack.compute import states
-from ownstack.compute.agent import hold_steps, migrate_steps, resize_steps, shelve_steps
+from ownstack.compute.agent import (
+    disk_transfer,
+    hold_steps,
+    migrate_steps,
+    resize_steps,
+    shelve_steps,
+)
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
 from ownstack.compute.agent.volumes import VolumeSync, needs_sync, volume_spec, wanted_volumes
@@ -291,8 +298,11 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
     def __init__(self, *, host: str, driver: ComputeDriver, conductor: ConductorAPI,
                  images: ImageCache, image_client: ImageClient, snapshot_dir: Path,
                  shutdown_timeout: float, plug_timeout: float = DEFAULT_PLUG_TIMEOUT,
-                 volume_detach_timeout: float = DEFAULT_VOLUME_DETACH_TIMEOUT) -> None:
+                 volume_detach_timeout: float = DEFAULT_VOLUME_DETACH_TIMEOUT,
+                 incoming_dir: Path | None = None) -> None:
         self.host = host
+        # Where cold migrations to this host receive their disks (disk_transfer.py).
+        self.incoming_dir = incoming_dir or snapshot_dir.parent / "incoming" / host
         self.driver = driver
         self.conductor = conductor
         self.images = images
@@ -373,6 +383,11 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
         guests = {guest.uuid: guest for guest in await self.driver.list_guests()}
         desired = {spec["uuid"]: spec for spec in await self.conductor.node_instances(self.host)}
         self.images.set_in_use(self.host, _images_in_use(desired.values(), guests.values()))
+        arriving = {uuid for uuid, spec in desired.items()
+                    if migrate_steps.receives_disk(spec, self.host)}
+        for name in await asyncio.to_thread(disk_transfer.prune, self.incoming_dir, arriving):
+            log.info("removed %s from %s: no migration to this host wants it", name,
+                     self.incoming_dir)
         return [Surveyed(uuid, desired.get(uuid), guests.get(uuid))
                 for uuid in [*desired, *(u for u in guests if u not in desired)]]
 
@@ -440,10 +455,10 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
 
     async def _build(self, desired: InstanceSpec, image_id: str,
                      observed: GuestInfo | None, pending: list[dict[str, Any]], *,
-                     paused: bool = False) -> None:
+                     paused: bool = False, disk: Path | None = None) -> None:
         """Destroy any leftover guest, fetch the image and spawn (``paused``: left paused
-        for the plug wait), keeping each phase's event in ``pending``. Raises
-        :class:`_Failed`."""
+        for the plug wait; ``disk``: the root disk a cold migration brought), keeping each
+        phase's event in ``pending``. Raises :class:`_Failed`."""
         if observed is not None:
             await self.driver.destroy(desired["uuid"])
         phases = PhaseTimer(on_event=self._phase_recorder(desired, pending))
@@ -452,7 +467,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             if image_id or not boots_from_volume(desired):
                 async with phases.phase(Phase.IMAGE_FETCH):
                     image = await self.images.fetch(image_id)
-            spec = guest_spec(desired, image)
+            spec = replace(guest_spec(desired, image), disk=disk)
             if image is None and root_volume(spec) is None:
                 raise _Failed("the server boots from a volume, and its root volume is not "
                               "attached")

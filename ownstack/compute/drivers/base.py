@@ -274,6 +274,11 @@ class GuestSpec:
     # Volumes plugged at start, in order (VOLUME_ATTACH); one with boot_index 0 is the
     # root disk (boot from volume), the others follow the image's disks.
     volumes: tuple[VolumeSpec, ...] = ()
+    # A cold migration's destination: the guest's own root disk, as another host's
+    # :meth:`ComputeDriver.disk_to_move` gave it (complete and checked). The driver takes
+    # the file over as the root disk (on ``image``'s base of this host) instead of making
+    # a new one; ``None``: a new root disk from ``image``.
+    disk: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,6 +439,8 @@ class ComputeDriver(Protocol):
         :data:`PHASE_ORDER`. On failure everything this call made (disks, config drive,
         process, per-guest files) is removed and :class:`SpawnFailed` is raised. A NIC's
         tap is the network side's: the driver opens the tap of ``NicSpec.tap_name``.
+        With ``spec.disk`` (a cold migration's destination) that file becomes the root
+        disk (moved, not copied; removed with the rest on failure) in place of a new one.
 
         Raises :class:`InvalidGuestState`, changing nothing, if a guest with ``spec.uuid``
         already exists (the agent destroys leftovers first), and :class:`Unsupported`,
@@ -645,6 +652,20 @@ class ComputeDriver(Protocol):
         Postconditions: the guest is ``SHUTDOWN`` with the disk it had before the resize,
         and nothing is kept. Idempotent: with no kept disk (reverted already) only the size
         is set. Raises :class:`GuestNotFound`.
+        """
+        ...
+
+    async def disk_to_move(self, uuid: str) -> Path | None:
+        """The file a cold migration carries to another host: the powered-off guest's
+        root disk as that host's spawn takes it (:attr:`GuestSpec.disk`), or ``None`` when
+        the guest keeps no disk on this host that another host could not make itself (a
+        driver whose guests have no disk files; the destination then spawns from the
+        image).
+
+        The file is read, never written, while the guest stays ``SHUTDOWN``. A driver
+        whose guests have disk files raises :class:`GuestNotFound`, and
+        :class:`InvalidGuestState` unless the guest is ``SHUTDOWN`` (a running guest's
+        disk changes while it is read).
         """
         ...
 

@@ -476,6 +476,12 @@ class FakeComputeDriver:
                              nics=guest.spec.nics)
         guest.kept = None
 
+    async def disk_to_move(self, uuid: str) -> Path | None:
+        """A fake guest has no disk file, so there is never one to move (not even for a
+        guest lost with its fake node's process): its destination spawns from the image,
+        as before disks moved."""
+        return None
+
     # -- console and snapshot ------------------------------------------------------------
 
     async def console_output(self, uuid: str, max_bytes: int | None = None) -> str:

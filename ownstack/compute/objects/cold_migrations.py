@@ -12,9 +12,10 @@ reverted: the source's agent keeps its powered-off guest while they do, and dest
 it once they no longer do (confirmed).
 
 Only hypervisors that can hand a guest over to another host can be cold migrated: the
-fake driver's nodes, which share one process. The QEMU driver has no transfer of a
-guest's disks between machines yet, so a server on a QEMU host is refused with a 400
-before anything changes (a later issue brings multi-machine hosts). A server with volumes
+fake driver's nodes (whose guests keep no disk files) and QEMU, whose destination agent
+pulls the guest's overlay from the source agent over the bus (decision 56,
+:mod:`ownstack.compute.agent.disk_transfer`). A server on any other hypervisor is refused
+with a 400 before anything changes. A server with volumes
 (attached, or booted from one) is refused too: its attachments would have to move to the
 destination's connector, which is not done yet.
 """
@@ -45,7 +46,7 @@ SOURCE_HOST: Final = "source_host"
 REQUESTED_HOST: Final = "requested_host"
 MIGRATION_TYPE: Final = "migration_type"
 # Hypervisor types (os-hypervisors' hypervisor_type) whose guests can move between hosts.
-MOVABLE_HYPERVISORS: Final = frozenset({"fake"})
+MOVABLE_HYPERVISORS: Final = frozenset({"fake", "QEMU"})
 MIGRATE: Final = Transition("migrate", actions.MIGRATE,
                             frozenset({states.ACTIVE, states.STOPPED}), frozenset({None}),
                             states.RESIZE_PREP)
@@ -70,8 +71,8 @@ async def check_can_migrate(db: AsyncSession, instance: Instance, requested: str
     if not types or not types <= MOVABLE_HYPERVISORS:
         raise BadRequest(
             f"Cold migration is not supported for servers on host {instance.host} "
-            f"(hypervisor {', '.join(sorted(types)) or 'unknown'}): ownstack cannot move a "
-            f"guest's disks between machines yet.")
+            f"(hypervisor {', '.join(sorted(types)) or 'unknown'}): ownstack cannot move "
+            f"that hypervisor's guests between hosts.")
     volumes = (await db.execute(sa.select(sa.func.count()).select_from(BlockDeviceMapping)
                                 .where(BlockDeviceMapping.instance_uuid == instance.uuid,
                                        BlockDeviceMapping.deleted.is_(False),

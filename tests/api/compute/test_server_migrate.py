@@ -184,13 +184,25 @@ async def test_a_server_with_a_volume_cannot_move_yet(cloud: CloudClient) -> Non
     assert not await _migrations(cloud, server_id)
 
 
-async def test_a_qemu_host_cannot_move_its_guests_yet(cloud: CloudClient) -> None:
+async def test_a_qemu_server_migrates(cloud: CloudClient) -> None:
     await _hosts(cloud, hypervisor="QEMU")
+    who = await owner(cloud)
+    server_id = await server(cloud, who)
+    await act(cloud, None, server_id, {"migrate": None}, expect=202)
+    [migration] = await _migrations(cloud, server_id)
+    assert migration.migration_type == "migration" and migration.source_compute == HOST
+    shown = (await show(cloud, None, server_id))["server"]
+    assert shown["OS-EXT-STS:task_state"] == "resize_prep"
+
+
+async def test_a_host_whose_hypervisor_cannot_move_guests_is_refused(
+        cloud: CloudClient) -> None:
+    await _hosts(cloud, hypervisor="ironic")
     who = await owner(cloud)
     server_id = await server(cloud, who)
     r = await act(cloud, None, server_id, {"migrate": None}, expect=400)
     assert "Cold migration is not supported" in fault(r, "badRequest")
-    assert "QEMU" in fault(r, "badRequest")
+    assert "ironic" in fault(r, "badRequest")
     assert not await _migrations(cloud, server_id)
 
 

@@ -18,7 +18,8 @@ How a guest is made (:meth:`QemuDriver.spawn`), one timed phase each:
 
 1. ``image_convert`` (only for a non-qcow2 image): the cached base into qcow2, once per host.
 2. ``disks``: the base is checked (no backing or data file, a BIOS boot signature) and a
-   qcow2 overlay sized to the flavor is made on it.
+   qcow2 overlay sized to the flavor is made on it; on a cold migration's destination
+   the source's overlay (``GuestSpec.disk``) is moved in instead and rebased onto it.
 3. ``config_drive``: the ISO9660 ``config-2`` disk cloud-init reads, when asked for or
    forced by ``compute.force_config_drive``.
 4. ``start``: QEMU starts paused (``-S``) with only CPU, memory, serial console, screen
@@ -583,6 +584,17 @@ class QemuDriver:
                             ) -> None:
         recipe = await self._stopped_recipe(uuid, timeout, "revert resize")
         await qemu_resize.revert(self._files(uuid), recipe, size)
+
+    # -- cold migration -------------------------------------------------------------------
+
+    async def disk_to_move(self, uuid: str) -> Path | None:
+        """The stopped guest's overlay, ``disk.qcow2`` (its base is the image, which the
+        destination fetches itself); ``None`` for a guest booted from volume."""
+        state = await self._require(uuid)
+        if state != PowerState.SHUTDOWN:
+            raise InvalidGuestState(uuid, state, "move the disk of")
+        disk = self._files(uuid).disk
+        return disk if await asyncio.to_thread(disk.is_file) else None
 
     # -- NICs and volumes (the work: qemu/hotplug.py) ------------------------------
 

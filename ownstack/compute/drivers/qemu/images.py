@@ -12,6 +12,8 @@ host, and a hypervisor is the last place to be trusting.
 * **Overlay**: ``disk.qcow2`` per guest, backed by the base, sized to the flavor's disk
   (``root_gb``; 0 keeps the image's virtual size, as in Nova). An image larger than the
   flavor's disk is refused (the API refuses it first; this is the node's own check).
+  A cold migration's destination takes over the source's overlay instead, pointed at its
+  own base (:meth:`QemuImg.adopt_overlay`).
 * **Bootable**: the first sector of the disk must carry the BIOS boot signature
   (``0x55 0xAA``), or SeaBIOS would loop on "not a bootable disk" with the guest RUNNING
   and nothing booting. Checked on the base, read through ``qemu-img dd`` so any format works.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,6 +177,34 @@ class QemuImg:
                 f"image's virtual size of {base.virtual_size} bytes.", retryable=False)
         await self.run("create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base.path),
                        str(path), str(size), timeout=60)
+        return size
+
+    async def adopt_overlay(self, base: BaseImage, received: Path, path: Path) -> int:
+        """Take ``received`` (a guest's overlay from another host) over as ``path``, backed
+        by ``base``; return its virtual size in bytes.
+
+        It is checked as a base is (a plain qcow2: no external data file, not encrypted,
+        at least the base's size), moved into place, and its backing file pointed at
+        ``base`` without reading or writing its data (``rebase -u``): the other host's base
+        held the same image, so the guest sees the same disk. Raises :class:`SpawnFailed`
+        (not retryable) for a file that is not such an overlay.
+        """
+        try:
+            info = await self.info(received, "qcow2", force_share=False)
+        except QemuImgError as exc:
+            raise SpawnFailed(f"The migrated disk is not a valid qcow2 overlay: "
+                              f"{exc.message}", retryable=False) from None
+        specific = (info.get("format-specific") or {}).get("data") or {}
+        if specific.get("data-file") or info.get("encrypted"):
+            raise SpawnFailed("The migrated disk has an external data file or is "
+                              "encrypted; refused.", retryable=False)
+        size = int(info.get("virtual-size") or 0)
+        if size < base.virtual_size:
+            raise SpawnFailed(f"The migrated disk ({size} bytes) is smaller than its image "
+                              f"({base.virtual_size} bytes).", retryable=False)
+        await asyncio.to_thread(shutil.move, received, path)
+        await self.run("rebase", "-q", "-u", "-f", "qcow2", "-F", "qcow2", "-b",
+                       str(base.path), str(path), timeout=60)
         return size
 
     async def flatten(self, overlay: Path, dest: Path, *, force_share: bool) -> int:

@@ -2,7 +2,9 @@
 :meth:`QemuDriver.spawn`.
 
 * :func:`prepare_base`: the image's cached qcow2 base (converted once per host when the
-  image is not qcow2), checked bootable, and the guest's overlay on it sized to the flavor;
+  image is not qcow2), checked bootable, and the guest's overlay on it sized to the flavor
+  (or, on a cold migration's destination, the overlay the source host had, rebased onto
+  this host's base);
 * :func:`recipe_for`: the guest's recipe, QEMU's command line with only CPU, memory,
   serial console, screen (VNC on a Unix socket) and QMP, and the QMP commands that add the
   disks and NICs under our own ids (``disk-root``, ``disk-config``, ``vol-<volume>``,
@@ -40,7 +42,10 @@ async def prepare_base(spec: GuestSpec, files: GuestFiles, phases: PhaseTimer,
         if image.disk_format == "qcow2":
             base, _ = await images.base_for(image, bases)
         await images.check_bootable(base, image.id, files.directory)
-        await images.create_overlay(base, files.disk, spec.root_gb, image.id)
+        if spec.disk is not None:       # a cold migration's: the guest's own disk
+            await images.adopt_overlay(base, spec.disk, files.disk)
+        else:
+            await images.create_overlay(base, files.disk, spec.root_gb, image.id)
     return base
 
 
