@@ -42,6 +42,7 @@ from ownstack.network.objects.bindings import network_info as network_spec_info
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.models import (
     DhcpAgentBinding,
+    IpAllocation,
     Network,
     NetworkAgent,
     Port,
@@ -244,35 +245,53 @@ async def network_info(db: AsyncSession, network_id: str, host: str
     if network is None or await serving_host(db, network_id) != host:
         return None
     device_id = dhcp_device_id(host, network_id)
-    rows = list((await db.execute(sa.select(Port).where(Port.network_id == network_id)
-                                  .order_by(Port.id))).scalars().all())
-    fixed = await addresses.fixed_ips_of(db, [row.id for row in rows])
+    # Read for every change of every port of the network (the agent is level-triggered),
+    # so columns rather than ORM objects: the rows of a network of hundreds of ports.
+    rows = (await db.execute(
+        sa.select(Port.id, Port.mac_address, Port.device_owner, Port.device_id, Port.status)
+        .where(Port.network_id == network_id).order_by(Port.id))).all()
+    fixed = await _network_fixed_ips(db, network_id)
     dhcp_port = next((row for row in rows if row.device_owner == DHCP_OWNER
                       and row.device_id == device_id), None)
     if dhcp_port is None:
         return None
     subnets = await addresses.network_subnets(db, network_id)
-    routed = {(ip.subnet_id, ip.ip_address) for row in rows
-              if row.device_owner in ipam.ROUTER_INTERFACE_OWNERS
-              for ip in fixed.get(row.id, [])}
+    routed = {pair for row in rows if row.device_owner in ipam.ROUTER_INTERFACE_OWNERS
+              for pair in fixed.get(row.id, ())}
 
-    def ips(port: Port) -> list[FixedIpInfo]:
-        return [{"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
-                for ip in fixed.get(port.id, [])]
+    def ips(port_id: str) -> list[FixedIpInfo]:
+        return [{"subnet_id": subnet_id, "ip_address": address}
+                for subnet_id, address in fixed.get(port_id, ())]
 
-    hosts: list[DhcpHostInfo] = [
-        {"port_id": row.id, "mac_address": row.mac_address, "fixed_ips": ips(row),
-         "hostname": hostname(ips(row))}
-        for row in rows if row.device_owner != DHCP_OWNER and fixed.get(row.id)]
+    hosts: list[DhcpHostInfo] = []
+    for row in rows:
+        if row.device_owner != DHCP_OWNER and row.id in fixed:
+            held = ips(row.id)
+            hosts.append({"port_id": row.id, "mac_address": row.mac_address,
+                          "fixed_ips": held, "hostname": hostname(held)})
     return {
         "network": network_spec_info(network), "host": host,
         "port": {"id": dhcp_port.id, "mac_address": dhcp_port.mac_address,
-                 "fixed_ips": ips(dhcp_port), "status": dhcp_port.status},
+                 "fixed_ips": ips(dhcp_port.id), "status": dhcp_port.status},
         "subnets": [_subnet_info(subnet, (subnet.id, subnet.gateway_ip) in routed)
                     for subnet in subnets],
         "hosts": hosts,
         "waiting": await provisioning.waiting_for(db, network_id, provisioning.DHCP),
     }
+
+
+async def _network_fixed_ips(db: AsyncSession, network_id: str
+                             ) -> dict[str, list[tuple[str, str]]]:
+    """Every port's ``(subnet_id, ip_address)`` on the network, by port id, in the order
+    of :func:`.addresses.fixed_ips_of` (the subnets' creation, then the address)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for port_id, subnet_id, address in await db.execute(
+            sa.select(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address)
+            .join(Subnet, Subnet.id == IpAllocation.subnet_id)
+            .where(IpAllocation.network_id == network_id)
+            .order_by(Subnet.created_at, Subnet.id, IpAllocation.ip_address)):
+        found.setdefault(port_id, []).append((subnet_id, address))
+    return found
 
 
 def _subnet_info(subnet: Subnet, has_router: bool) -> DhcpSubnetInfo:
