@@ -26,7 +26,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +46,7 @@ from ownstack.network.objects.models import (
     Network,
     NetworkAgent,
     Port,
+    ProvisioningBlock,
     Subnet,
 )
 from ownstack.network.rpc import (
@@ -72,7 +73,8 @@ def hostname(fixed_ips: Sequence[FixedIpInfo]) -> str:
     """Neutron's default DNS name of a port: ``host-`` and its first address, dashed."""
     if not fixed_ips:
         return ""
-    first = sorted(fixed_ips, key=lambda ip: ":" in ip["ip_address"])[0]["ip_address"]
+    first = next((ip["ip_address"] for ip in fixed_ips if ":" not in ip["ip_address"]),
+                 fixed_ips[0]["ip_address"])
     return "host-" + first.replace(".", "-").replace(":", "-")
 
 
@@ -240,58 +242,58 @@ async def host_networks(db: AsyncSession, config: NetworkConfig, host: str
 async def network_info(db: AsyncSession, network_id: str, host: str
                        ) -> DhcpNetworkInfo | None:
     """What ``host``'s DHCP server of the network needs; None unless ``host`` serves it
-    and its DHCP port exists."""
-    network = await db.get(Network, network_id)
-    if network is None or await serving_host(db, network_id) != host:
+    and its DHCP port exists.
+
+    Read for every change of every port of the network (the agent is level-triggered), so
+    in three statements, the ports as columns rather than ORM objects: the network with
+    its serving host, its ports each with its addresses (in the order of
+    :func:`.addresses.fixed_ips_of`) and whether its ``DHCP`` block waits, its subnets."""
+    found = (await db.execute(
+        sa.select(Network, NetworkAgent.host)
+        .outerjoin(DhcpAgentBinding, DhcpAgentBinding.network_id == Network.id)
+        .outerjoin(NetworkAgent, NetworkAgent.id == DhcpAgentBinding.agent_id)
+        .where(Network.id == network_id))).one_or_none()
+    if found is None or found[1] != host:
         return None
+    network = found[0]
     device_id = dhcp_device_id(host, network_id)
-    # Read for every change of every port of the network (the agent is level-triggered),
-    # so columns rather than ORM objects: the rows of a network of hundreds of ports.
+    waits = sa.exists().where(ProvisioningBlock.port_id == Port.id,
+                              ProvisioningBlock.entity == provisioning.DHCP)
     rows = (await db.execute(
-        sa.select(Port.id, Port.mac_address, Port.device_owner, Port.device_id, Port.status)
-        .where(Port.network_id == network_id).order_by(Port.id))).all()
-    fixed = await _network_fixed_ips(db, network_id)
-    dhcp_port = next((row for row in rows if row.device_owner == DHCP_OWNER
-                      and row.device_id == device_id), None)
+        sa.select(Port.id, Port.mac_address, Port.device_owner, Port.device_id,
+                  Port.status, IpAllocation.subnet_id, IpAllocation.ip_address,
+                  waits.label("waits"))
+        .outerjoin(IpAllocation, IpAllocation.port_id == Port.id)
+        .outerjoin(Subnet, Subnet.id == IpAllocation.subnet_id)
+        .where(Port.network_id == network_id)
+        .order_by(Port.id, Subnet.created_at, Subnet.id, IpAllocation.ip_address))).all()
+    by_port: dict[str, Any] = {}                    # port id -> its first row
+    fixed: dict[str, list[FixedIpInfo]] = {}
+    for row in rows:
+        by_port.setdefault(row.id, row)
+        held = fixed.setdefault(row.id, [])
+        if row.subnet_id is not None:
+            held.append({"subnet_id": row.subnet_id, "ip_address": row.ip_address})
+    dhcp_port = next((port for port in by_port.values() if port.device_owner == DHCP_OWNER
+                      and port.device_id == device_id), None)
     if dhcp_port is None:
         return None
     subnets = await addresses.network_subnets(db, network_id)
-    routed = {pair for row in rows if row.device_owner in ipam.ROUTER_INTERFACE_OWNERS
-              for pair in fixed.get(row.id, ())}
-
-    def ips(port_id: str) -> list[FixedIpInfo]:
-        return [{"subnet_id": subnet_id, "ip_address": address}
-                for subnet_id, address in fixed.get(port_id, ())]
-
-    hosts: list[DhcpHostInfo] = []
-    for row in rows:
-        if row.device_owner != DHCP_OWNER and row.id in fixed:
-            held = ips(row.id)
-            hosts.append({"port_id": row.id, "mac_address": row.mac_address,
-                          "fixed_ips": held, "hostname": hostname(held)})
+    routed = {(ip["subnet_id"], ip["ip_address"]) for port in by_port.values()
+              if port.device_owner in ipam.ROUTER_INTERFACE_OWNERS for ip in fixed[port.id]}
+    hosts: list[DhcpHostInfo] = [
+        {"port_id": port.id, "mac_address": port.mac_address, "fixed_ips": fixed[port.id],
+         "hostname": hostname(fixed[port.id])}
+        for port in by_port.values() if port.device_owner != DHCP_OWNER and fixed[port.id]]
     return {
         "network": network_spec_info(network), "host": host,
         "port": {"id": dhcp_port.id, "mac_address": dhcp_port.mac_address,
-                 "fixed_ips": ips(dhcp_port.id), "status": dhcp_port.status},
+                 "fixed_ips": fixed[dhcp_port.id], "status": dhcp_port.status},
         "subnets": [_subnet_info(subnet, (subnet.id, subnet.gateway_ip) in routed)
                     for subnet in subnets],
         "hosts": hosts,
-        "waiting": await provisioning.waiting_for(db, network_id, provisioning.DHCP),
+        "waiting": [port.id for port in by_port.values() if port.waits],
     }
-
-
-async def _network_fixed_ips(db: AsyncSession, network_id: str
-                             ) -> dict[str, list[tuple[str, str]]]:
-    """Every port's ``(subnet_id, ip_address)`` on the network, by port id, in the order
-    of :func:`.addresses.fixed_ips_of` (the subnets' creation, then the address)."""
-    found: dict[str, list[tuple[str, str]]] = {}
-    for port_id, subnet_id, address in await db.execute(
-            sa.select(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address)
-            .join(Subnet, Subnet.id == IpAllocation.subnet_id)
-            .where(IpAllocation.network_id == network_id)
-            .order_by(Subnet.created_at, Subnet.id, IpAllocation.ip_address)):
-        found.setdefault(port_id, []).append((subnet_id, address))
-    return found
 
 
 def _subnet_info(subnet: Subnet, has_router: bool) -> DhcpSubnetInfo:
