@@ -62,6 +62,14 @@ p50 < 20 ms; server CPU per port create < 5 ms; every other operation >= 20x Neu
 """
 
 
+# What the two sides' server CPU holds beyond the API (the peer has no agents; ownstack's
+# network agent runs in its process with the fake driver, which serves DHCP).
+AGENTS_NOTE = ("- both sides: ownstack's server CPU includes its in-process network agent "
+               "(fake driver): a DHCP port made with each subnet, one read of the network "
+               "per burst of port changes; the Neutron peer runs no agents (ML2 without "
+               "agents: no DHCP port, no DHCP scheduling)")
+
+
 def generator(peers: Path, out: Path, label: str, keystone: str, password: str,
               server_pids: str, args: argparse.Namespace) -> dict[str, Any]:
     """One run of the load generator's network suite; its JSON document."""
@@ -160,7 +168,8 @@ def main() -> int:
         f"\nload average at the start: {own_doc.get('environment', {}).get('loadavg')}; "
         f"concurrency levels {args.net_concurrency}; {args.ports} ports"
         + ("" if peer else "; **no Neutron peer in this run**"),
-        "", table(own, peer), "", *verdicts(own, peer), *notes, ""])
+        "", table(own, peer), "", *verdicts(own, peer), *notes, *([AGENTS_NOTE] if peer else []),
+        ""])
     print(text)
     if not args.no_record:
         append_results(RESULTS, HEADER, text)

@@ -29,11 +29,21 @@ def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
 
 
 def port_options() -> list[str]:
-    """``section.port`` for every service that has a port, read from the config itself,
-    so a new service is moved off its standard port without touching the benchmarks."""
+    """``section.port`` for every service that has a port and ``section.<name>_port`` for
+    every other listening port (the console proxies'), read from the config itself, so a
+    new service is moved off its standard port without touching the benchmarks."""
     defaults = Config()
-    return [f"{f.name}.port" for f in dataclasses.fields(Config)
-            if hasattr(getattr(defaults, f.name), "port")]
+    options = []
+    for section in dataclasses.fields(Config):
+        value = getattr(defaults, section.name)
+        if not dataclasses.is_dataclass(value):
+            continue
+        # A listening port's default is a port number (max_fixed_ips_per_port's is not).
+        options += [f"{section.name}.{f.name}" for f in dataclasses.fields(value)
+                    if f.name == "port" or (f.name.endswith("_port")
+                                            and isinstance(getattr(value, f.name), int)
+                                            and getattr(value, f.name) >= 1024)]
+    return options
 
 
 def free_ports() -> int:

@@ -159,17 +159,21 @@ class NetworkRpc:
 
     # -- nudges to agents ---------------------------------------------------------------
 
-    async def dhcp_changed(self, network_id: str, hosts: set[str] | None = None) -> None:
-        """After a subnet or a port of the network changed: nudge the DHCP server's host,
-        and ``hosts`` (those that lost the network). Never raises."""
+    async def dhcp_changed(self, network_id: str, hosts: set[str] | None = None, *,
+                           serving: str | None = None) -> None:
+        """After a subnet or a port of the network changed: nudge the DHCP server's host
+        (``serving``, when the caller has just read it), and ``hosts`` (those that lost
+        the network). Never raises."""
         hosts = set(hosts or ())
         waiting: list[str] = []
+        host = serving
         try:
-            async with self.db.read() as session:
-                host = await dhcp.serving_host(session, network_id)
-                if not host:
-                    waiting = await provisioning.waiting_for(session, network_id,
-                                                             provisioning.DHCP)
+            if not host:
+                async with self.db.read() as session:
+                    host = await dhcp.serving_host(session, network_id)
+                    if not host:
+                        waiting = await provisioning.waiting_for(session, network_id,
+                                                                 provisioning.DHCP)
         except Exception:
             log.exception("could not find the DHCP host of network %s", network_id)
             host = None
@@ -212,12 +216,25 @@ class NetworkRpc:
         hosts = {state.host for state in (before, after) if state is not None and state.host}
         await self._cast(hosts, "port_changed", {"port_id": port.id})
         self.notifier.port_changes([(before, after)])
-        # In the background: the port's answer waits for no DHCP lookup (a caller such as
-        # the conductor acts on it before the port's agent reports it wired).
-        self._tasks.spawn(self.dhcp_changed(port.network_id))
         changed = membership_changes(before, after)
-        if changed:
-            await self.members_changed(changed)
+        if not changed:
+            # In the background: the port's answer waits for no DHCP lookup (a caller
+            # such as the conductor acts on it before the port's agent reports it wired).
+            self._tasks.spawn(self.dhcp_changed(port.network_id))
+            return
+        # One read for both: the hosts holding the groups' members (nudged before the
+        # answer, as members_changed does) and the network's DHCP host (in the background).
+        try:
+            async with self.db.read() as session:
+                concerned = await sg_members.hosts_matching_groups(session, changed)
+                serving = await dhcp.serving_host(session, port.network_id)
+        except Exception:
+            log.exception("could not find the hosts concerned by port %s", port.id)
+            self._tasks.spawn(self.dhcp_changed(port.network_id))
+            return
+        self._tasks.spawn(self.dhcp_changed(port.network_id, serving=serving))
+        await self._cast(concerned, "group_members_changed",
+                         {"security_group_ids": sorted(changed)})
 
     async def security_groups_changed(self, group_ids: set[str]) -> None:
         """After rules of ``group_ids`` were made or deleted: nudge the hosts of their

@@ -36,6 +36,9 @@ class Controller(ABC, Generic[K, D, O, P]):
     agent's :class:`~ownstack.common.agent.workqueue.WorkQueue` does)."""
 
     name: str = "controller"
+    # Seconds a nudged key waits before its pass, so a burst of nudges costs one pass
+    # (see :class:`~ownstack.common.agent.workqueue.WorkQueue`); 0: at once.
+    settle: float = 0.0
 
     @abstractmethod
     async def desired(self, key: K) -> D | None:

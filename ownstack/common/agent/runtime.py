@@ -83,7 +83,8 @@ class Agent(ABC):
 
     def work_queue(self, controller: Controller[K, Any, Any, Any]) -> WorkQueue[K]:
         """The queue that runs ``controller``'s passes; stopped with the agent."""
-        queue: WorkQueue[K] = WorkQueue(controller.name, controller.reconcile)
+        queue: WorkQueue[K] = WorkQueue(controller.name, controller.reconcile,
+                                        settle=controller.settle)
         self._queues.append((controller, queue))
         return queue
 

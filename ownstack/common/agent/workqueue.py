@@ -1,7 +1,10 @@
 """Per-key work: one reconcile of a key at a time, any number of keys at once.
 
 Nudges for a key whose reconcile is running collapse into one more pass after it, so a
-burst of events costs one extra pass, never a queue. A pass that ends in
+burst of events costs one extra pass, never a queue. A queue with a ``settle`` time waits
+that long before each pass, so the nudges of a burst that arrive meanwhile are all served
+by it (for controllers whose pass costs more than the wait: the DHCP controller's reads
+the whole network). A pass that ends in
 :class:`~ownstack.common.agent.outcome.Retry` is run again after its delay, at most
 :data:`MAX_RETRIES` times in a row; after that the key waits for the next nudge or the
 periodic resync, so nothing retries forever. The control plane not answering (a
@@ -47,10 +50,11 @@ class _Retries:
 
 class WorkQueue(Generic[K]):
     def __init__(self, name: str, reconcile: Callable[[K], Awaitable[Outcome]], *,
-                 max_retries: int = MAX_RETRIES) -> None:
+                 max_retries: int = MAX_RETRIES, settle: float = 0.0) -> None:
         self.name = name
         self._reconcile = reconcile
         self.max_retries = max_retries
+        self.settle = settle
         self._slots: dict[K, _Slot] = {}
         self._retries: dict[K, _Retries] = {}
         self._stopped = False
@@ -113,6 +117,8 @@ class WorkQueue(Generic[K]):
             retries.timer.cancel()        # this pass does what the timer would have
             retries.timer = None
         while True:
+            if self.settle:
+                await asyncio.sleep(self.settle)    # nudges meanwhile: served by this pass
             slot.again = False
             outcome = await self._pass(key)
             if not slot.again or self._stopped:

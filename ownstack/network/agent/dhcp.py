@@ -51,6 +51,11 @@ from ownstack.network.rpc import ACTIVE, DhcpNetworkInfo, DhcpReadyEntry, FixedI
 log = logging.getLogger(__name__)
 
 DRIVER_RETRY = 2.0          # seconds before a pass the host refused is tried again
+# Seconds a nudged network waits before its pass. A pass reads and compares the whole
+# network (every port's host entry), and every port change nudges it: ports made or
+# deleted together are served by one pass, not one each, for a few ms more before their
+# DHCP blocks clear (the L2 wiring of a bound port takes longer).
+SETTLE = 0.02
 
 
 class DhcpStep(StrEnum):
@@ -61,6 +66,8 @@ class DhcpStep(StrEnum):
 
 
 def _fixed(ips: list[FixedIpInfo]) -> tuple[FixedIp, ...]:
+    if len(ips) == 1:                   # most ports: nothing to sort
+        return (FixedIp(ips[0]["subnet_id"], ips[0]["ip_address"]),)
     return tuple(sorted((FixedIp(ip["subnet_id"], ip["ip_address"]) for ip in ips),
                         key=lambda ip: (ip.subnet_id, ip.ip_address)))
 
@@ -93,11 +100,15 @@ def ready_entries(desired: DhcpNetworkInfo, served: DhcpSpec) -> list[DhcpReadyE
             for host in served.hosts if host.port_id in waiting]
 
 
-def plan(desired: DhcpNetworkInfo | None, observed: DhcpServer | None) -> DhcpStep:
-    """The step that moves the host toward ``desired`` for one network's DHCP."""
+def plan(desired: DhcpNetworkInfo | None, observed: DhcpServer | None,
+         spec: DhcpSpec | None = None) -> DhcpStep:
+    """The step that moves the host toward ``desired`` for one network's DHCP (``spec``:
+    ``dhcp_spec(desired)`` when the caller has it)."""
     if desired is None or not desired["network"]["admin_state_up"]:
         return DhcpStep.REMOVE if observed is not None else DhcpStep.NOTHING
-    if observed is None or not observed.running or observed.spec != dhcp_spec(desired):
+    if spec is None:
+        spec = dhcp_spec(desired)
+    if observed is None or not observed.running or observed.spec != spec:
         return DhcpStep.ENSURE
     if desired["port"]["status"] != ACTIVE or ready_entries(desired, observed.spec):
         return DhcpStep.REPORT
@@ -108,11 +119,22 @@ class DhcpController(Controller[str, DhcpNetworkInfo, DhcpServer, DhcpStep]):
     """The DHCP servers of one host, keyed by network id."""
 
     name = "dhcp"
+    settle = SETTLE
 
     def __init__(self, *, host: str, driver: NetworkDriver, server: NetworkServerAPI) -> None:
         self.host = host
         self.driver = driver
         self.server = server
+        # The spec plan() last built and the desired state it was built from, so the
+        # apply() that follows reuses it instead of building it again.
+        self._spec: tuple[DhcpNetworkInfo, DhcpSpec] | None = None
+
+    def _spec_of(self, desired: DhcpNetworkInfo) -> DhcpSpec:
+        if self._spec is not None and self._spec[0] is desired:
+            return self._spec[1]
+        spec = dhcp_spec(desired)
+        self._spec = (desired, spec)
+        return spec
 
     async def desired(self, key: str) -> DhcpNetworkInfo | None:
         return await self.server.get_dhcp_network(key)
@@ -125,7 +147,9 @@ class DhcpController(Controller[str, DhcpNetworkInfo, DhcpServer, DhcpStep]):
 
     def plan(self, desired: DhcpNetworkInfo | None, observed: DhcpServer | None
              ) -> DhcpStep:
-        return plan(desired, observed)
+        if desired is None or not desired["network"]["admin_state_up"]:
+            return plan(desired, observed)
+        return plan(desired, observed, self._spec_of(desired))
 
     def idle(self, plan: DhcpStep) -> bool:
         return plan == DhcpStep.NOTHING
@@ -142,7 +166,8 @@ class DhcpController(Controller[str, DhcpNetworkInfo, DhcpServer, DhcpStep]):
             if plan == DhcpStep.REPORT and observed is not None:
                 await self._report(key, desired, observed.spec)
                 return None
-            spec = dhcp_spec(desired)
+            spec = self._spec_of(desired)
+            self._spec = None
             await self.driver.ensure_network(spec.network)
             server = await self.driver.ensure_dhcp(spec)
         except DriverError as exc:

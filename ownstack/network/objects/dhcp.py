@@ -26,7 +26,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,9 +42,11 @@ from ownstack.network.objects.bindings import network_info as network_spec_info
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.models import (
     DhcpAgentBinding,
+    IpAllocation,
     Network,
     NetworkAgent,
     Port,
+    ProvisioningBlock,
     Subnet,
 )
 from ownstack.network.rpc import (
@@ -71,7 +73,8 @@ def hostname(fixed_ips: Sequence[FixedIpInfo]) -> str:
     """Neutron's default DNS name of a port: ``host-`` and its first address, dashed."""
     if not fixed_ips:
         return ""
-    first = sorted(fixed_ips, key=lambda ip: ":" in ip["ip_address"])[0]["ip_address"]
+    first = next((ip["ip_address"] for ip in fixed_ips if ":" not in ip["ip_address"]),
+                 fixed_ips[0]["ip_address"])
     return "host-" + first.replace(".", "-").replace(":", "-")
 
 
@@ -239,39 +242,57 @@ async def host_networks(db: AsyncSession, config: NetworkConfig, host: str
 async def network_info(db: AsyncSession, network_id: str, host: str
                        ) -> DhcpNetworkInfo | None:
     """What ``host``'s DHCP server of the network needs; None unless ``host`` serves it
-    and its DHCP port exists."""
-    network = await db.get(Network, network_id)
-    if network is None or await serving_host(db, network_id) != host:
+    and its DHCP port exists.
+
+    Read for every change of every port of the network (the agent is level-triggered), so
+    in three statements, the ports as columns rather than ORM objects: the network with
+    its serving host, its ports each with its addresses (in the order of
+    :func:`.addresses.fixed_ips_of`) and whether its ``DHCP`` block waits, its subnets."""
+    found = (await db.execute(
+        sa.select(Network, NetworkAgent.host)
+        .outerjoin(DhcpAgentBinding, DhcpAgentBinding.network_id == Network.id)
+        .outerjoin(NetworkAgent, NetworkAgent.id == DhcpAgentBinding.agent_id)
+        .where(Network.id == network_id))).one_or_none()
+    if found is None or found[1] != host:
         return None
+    network = found[0]
     device_id = dhcp_device_id(host, network_id)
-    rows = list((await db.execute(sa.select(Port).where(Port.network_id == network_id)
-                                  .order_by(Port.id))).scalars().all())
-    fixed = await addresses.fixed_ips_of(db, [row.id for row in rows])
-    dhcp_port = next((row for row in rows if row.device_owner == DHCP_OWNER
-                      and row.device_id == device_id), None)
+    waits = sa.exists().where(ProvisioningBlock.port_id == Port.id,
+                              ProvisioningBlock.entity == provisioning.DHCP)
+    rows = (await db.execute(
+        sa.select(Port.id, Port.mac_address, Port.device_owner, Port.device_id,
+                  Port.status, IpAllocation.subnet_id, IpAllocation.ip_address,
+                  waits.label("waits"))
+        .outerjoin(IpAllocation, IpAllocation.port_id == Port.id)
+        .outerjoin(Subnet, Subnet.id == IpAllocation.subnet_id)
+        .where(Port.network_id == network_id)
+        .order_by(Port.id, Subnet.created_at, Subnet.id, IpAllocation.ip_address))).all()
+    by_port: dict[str, Any] = {}                    # port id -> its first row
+    fixed: dict[str, list[FixedIpInfo]] = {}
+    for row in rows:
+        by_port.setdefault(row.id, row)
+        held = fixed.setdefault(row.id, [])
+        if row.subnet_id is not None:
+            held.append({"subnet_id": row.subnet_id, "ip_address": row.ip_address})
+    dhcp_port = next((port for port in by_port.values() if port.device_owner == DHCP_OWNER
+                      and port.device_id == device_id), None)
     if dhcp_port is None:
         return None
     subnets = await addresses.network_subnets(db, network_id)
-    routed = {(ip.subnet_id, ip.ip_address) for row in rows
-              if row.device_owner in ipam.ROUTER_INTERFACE_OWNERS
-              for ip in fixed.get(row.id, [])}
-
-    def ips(port: Port) -> list[FixedIpInfo]:
-        return [{"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
-                for ip in fixed.get(port.id, [])]
-
+    routed = {(ip["subnet_id"], ip["ip_address"]) for port in by_port.values()
+              if port.device_owner in ipam.ROUTER_INTERFACE_OWNERS for ip in fixed[port.id]}
     hosts: list[DhcpHostInfo] = [
-        {"port_id": row.id, "mac_address": row.mac_address, "fixed_ips": ips(row),
-         "hostname": hostname(ips(row))}
-        for row in rows if row.device_owner != DHCP_OWNER and fixed.get(row.id)]
+        {"port_id": port.id, "mac_address": port.mac_address, "fixed_ips": fixed[port.id],
+         "hostname": hostname(fixed[port.id])}
+        for port in by_port.values() if port.device_owner != DHCP_OWNER and fixed[port.id]]
     return {
         "network": network_spec_info(network), "host": host,
         "port": {"id": dhcp_port.id, "mac_address": dhcp_port.mac_address,
-                 "fixed_ips": ips(dhcp_port), "status": dhcp_port.status},
+                 "fixed_ips": fixed[dhcp_port.id], "status": dhcp_port.status},
         "subnets": [_subnet_info(subnet, (subnet.id, subnet.gateway_ip) in routed)
                     for subnet in subnets],
         "hosts": hosts,
-        "waiting": await provisioning.waiting_for(db, network_id, provisioning.DHCP),
+        "waiting": [port.id for port in by_port.values() if port.waits],
     }
 
 

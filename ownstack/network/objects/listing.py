@@ -217,7 +217,14 @@ async def list_page(db: AsyncSession, kind: Kind, query: ListQuery,
         stmt = stmt.where(_after(columns, values))
     if query.limit is not None:
         stmt = stmt.limit(query.limit + 1)
-    result = await db.execute(stmt)
+    if read and not options:
+        # Plain columns through the session's connection: the same rows without the
+        # ORM's per-row loading machinery (what is pending is flushed first, as the
+        # session's autoflush would).
+        await db.flush()
+        result: Any = await (await db.connection()).execute(stmt)
+    else:
+        result = await db.execute(stmt)
     rows: list[Any] = list(map(make, result) if make is not None else result) if read \
         else list(result.scalars().all())
     more = query.limit is not None and len(rows) > query.limit

@@ -93,6 +93,39 @@ async def test_nudges_during_a_pass_collapse_into_one_more() -> None:
     await queue.stop()
 
 
+async def test_a_settle_time_serves_a_burst_of_nudges_with_one_pass() -> None:
+    """Nudges that arrive while a queue with a settle time waits are all served by the
+    pass that follows: one reconcile, which reads what the last of them changed."""
+    toy = Toy()
+    calls: list[str] = []
+    real = toy.reconcile
+
+    async def counted(key: str) -> Outcome:
+        calls.append(key)
+        return await real(key)
+    queue: WorkQueue[str] = WorkQueue("toy", counted, settle=0.05)
+    done = []
+    for value in range(1, 6):           # a burst: each nudge about a newer value
+        toy.want["a"] = value
+        done.append(queue.nudge("a"))
+        await asyncio.sleep(0.001)
+    await asyncio.gather(*done)
+    assert calls == ["a"] and toy.have["a"] == 5
+    # Without one, the same burst costs a pass for the first nudge and one more after it.
+    calls.clear()
+    eager: WorkQueue[str] = WorkQueue("toy", counted)
+    toy.slow = 0.01
+    done = []
+    for value in range(6, 11):
+        toy.want["a"] = value
+        done.append(eager.nudge("a"))
+        await asyncio.sleep(0.001)
+    await asyncio.gather(*done)
+    assert calls == ["a", "a"] and toy.have["a"] == 10
+    await queue.stop()
+    await eager.stop()
+
+
 async def test_a_nudge_as_a_pass_ends_is_not_lost() -> None:
     """A nudge that lands after a pass returned but before its slot was released (the
     same turn of the event loop) starts a pass of its own, instead of joining the one
