@@ -395,8 +395,9 @@ async def test_an_attached_volume_extended_in_the_volume_service_grows_in_the_gu
     assert grown["size"] == 3
     r = await cloud.call("GET", f"/v2.1/servers/{vm['id']}/os-instance-actions",
                          token=w.token, expect=200)
+    # Nova's extend_volume action (what Tempest waits for), the events on it.
     request_id = next(a["request_id"] for a in r.json()["instanceActions"]
-                      if a["action"] == "attach_volume")
+                      if a["action"] == "extend_volume")
     for _ in range(500):
         r = await cloud.call("GET", f"/v2.1/servers/{vm['id']}/os-instance-actions/"
                              f"{request_id}", expect=200, headers=mv("2.51"))
@@ -405,3 +406,4 @@ async def test_an_attached_volume_extended_in_the_volume_service_grows_in_the_gu
             break
         await asyncio.sleep(0.02)
     assert events["compute_extend_volume"] == "Success"
+    assert events["volume-extended"] == "Success"

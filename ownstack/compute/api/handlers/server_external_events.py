@@ -78,6 +78,11 @@ async def create_events(req: Req) -> Response:
             refreshed.add(uuid)
             await _refresh(req, uuid, rows[uuid])
         elif item["name"] == VOLUME_EXTENDED and item.get("tag"):
+            # Nova records the extend as an action of the server's own (extend_volume),
+            # under this request, and the event on it.
+            async with req.svc.write() as db:
+                await actions.start_action(db, req.ctx, uuid, actions.EXTEND_VOLUME)
+            request_ids[uuid] = req.ctx.request_id
             await _volume_extended(req, uuid, rows[uuid].host, str(item["tag"]))
         elif item["name"] in _PLUGGED and item.get("tag") and uuid not in refreshed:
             plugged = _PLUGGED[item["name"]] and item["status"] != "failed"
