@@ -29,11 +29,16 @@ def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
 
 
 def port_options() -> list[str]:
-    """``section.port`` for every service that has a port, read from the config itself,
-    so a new service is moved off its standard port without touching the benchmarks."""
+    """``section.port`` for every service that has a port, then the console proxies'
+    ports (``section.*proxy_port``), read from the config itself, so a new service is
+    moved off its standard port without touching the benchmarks (and a cloud already
+    running on the machine, with its proxies on 6080 and 6083, does not stop one)."""
     defaults = Config()
-    return [f"{f.name}.port" for f in dataclasses.fields(Config)
-            if hasattr(getattr(defaults, f.name), "port")]
+    sections = [(f.name, getattr(defaults, f.name)) for f in dataclasses.fields(Config)]
+    return [*(f"{name}.port" for name, section in sections if hasattr(section, "port")),
+            *(f"{name}.{f.name}" for name, section in sections
+              if dataclasses.is_dataclass(section)
+              for f in dataclasses.fields(section) if f.name.endswith("proxy_port"))]
 
 
 def free_ports() -> int:
