@@ -542,22 +542,20 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
     details = PageDetails(metadata={uuid: {} for uuid in uuids})
     if not uuids:
         return details
-    in_page: Any
     if page is not None and len(uuids) > _MANY_SERVERS:
         paged = page.uuids.subquery()
 
         def in_page(stmt: Any, column: Any) -> Any:
             return stmt.join(paged, paged.c.uuid == column)
+        union, params = _details_union(in_page, tags=tags, groups=groups), {}
     else:
-        def in_page(stmt: Any, column: Any) -> Any:
-            return stmt.where(column.in_(uuids))
+        union, params = _DETAILS_OF_UUIDS[tags, groups], {"uuids": uuids}
     details.volumes = {uuid: [] for uuid in uuids}
     if tags:
         details.tags = {uuid: [] for uuid in uuids}
     if groups:
         details.groups = {uuid: [] for uuid in uuids}
-    for kind, uuid, text, value, flag, _ in await db.execute(
-            _details_union(in_page, uuids, tags=tags, groups=groups)):
+    for kind, uuid, text, value, flag, _ in await db.execute(union, params):
         if kind == _METADATA:
             details.metadata[uuid][text] = value
         elif kind == _VOLUME:
@@ -569,9 +567,10 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
     hosts = {server.host for server in servers if server.host}
     if hosts:
         services = _HOST_SERVICES
+        params = {}
         if len(hosts) <= _MANY_HOSTS:
-            services = services.where(ComputeService.host.in_(sorted(hosts)))
-        rows = await (await db.connection()).execute(services)
+            services, params = _SERVICES_OF_HOSTS, {"hosts": sorted(hosts)}
+        rows = await (await db.connection()).execute(services, params)
         details.services = {row.host: HostService._make(row) for row in rows}
     return details
 
@@ -580,14 +579,15 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
 _METADATA, _VOLUME, _TAG, _GROUP = "m", "v", "t", "g"
 
 
-def _details_union(in_page: Any, uuids: Sequence[str], *, tags: bool, groups: bool) -> Any:
+def _details_union(in_page: Any, *, tags: bool, groups: bool) -> Any:
     """Metadata, volume mappings, tags (when ``tags``) and server groups (when ``groups``)
     of the servers ``in_page`` picks, as one ``UNION ALL`` statement: a server's show (and
     so each status poll) pays for one statement and one trip to the database rather than
     three or four. Rows are ``(kind, uuid, text, value, flag, number)``: a metadata key
     and its value; a volume id, its ``delete_on_termination`` (1 or 0) and the mapping's
     id; a tag; a group's uuid. They come ordered by kind, then ``number`` (mappings
-    oldest first), then ``text`` (tags in order, as Nova lists them)."""
+    oldest first), then ``text`` (tags in order, as Nova lists them). Server groups are
+    always read by the servers' uuids (the ``uuids`` bind, expanded)."""
     def kind(name: str) -> Any:
         return sa.literal_column(f"'{name}'").label("kind")
 
@@ -613,10 +613,21 @@ def _details_union(in_page: Any, uuids: Sequence[str], *, tags: bool, groups: bo
         members.append(sa.select(kind(_GROUP), ServerGroupMember.instance_uuid,
                                  ServerGroup.uuid, none, zero, zero)
                        .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
-                       .where(ServerGroupMember.instance_uuid.in_(uuids)))
+                       .where(ServerGroupMember.instance_uuid.in_(_UUIDS)))
     return sa.union_all(*members).order_by(sa.literal_column("kind"),
                                            sa.literal_column("number"),
                                            sa.literal_column("text"))
+
+
+# Built once: building a statement and its cache key costs more CPU than running it, and
+# a GET /servers/{id} (each status poll) reads these.
+_UUIDS: Final = sa.bindparam("uuids", expanding=True)
+_DETAILS_OF_UUIDS: Final = {
+    (tags, groups): _details_union(lambda stmt, column: stmt.where(column.in_(_UUIDS)),
+                                   tags=tags, groups=groups)
+    for tags in (False, True) for groups in (False, True)}
+_SERVICES_OF_HOSTS: Final = _HOST_SERVICES.where(
+    ComputeService.host.in_(sa.bindparam("hosts", expanding=True)))
 
 def _paged(stmt: Any, keys: Sequence[tuple[str, str]], marker_row: Any,
            limit: int | None) -> Any:
