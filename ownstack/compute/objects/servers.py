@@ -591,7 +591,8 @@ def _details_union(in_page: Any, *, tags: bool, groups: bool) -> Any:
     def kind(name: str) -> Any:
         return sa.literal_column(f"'{name}'").label("kind")
 
-    none, zero = sa.literal_column("NULL"), sa.literal_column("0")
+    none: Any = sa.literal_column("NULL")
+    zero: Any = sa.literal_column("0")
     members = [
         in_page(sa.select(kind(_METADATA), InstanceMetadata.instance_uuid.label("uuid"),
                           InstanceMetadata.key.label("text"),
@@ -621,7 +622,7 @@ def _details_union(in_page: Any, *, tags: bool, groups: bool) -> Any:
 
 # Built once: building a statement and its cache key costs more CPU than running it, and
 # a GET /servers/{id} (each status poll) reads these.
-_UUIDS: Final = sa.bindparam("uuids", expanding=True)
+_UUIDS: Final[Any] = sa.bindparam("uuids", expanding=True)
 _DETAILS_OF_UUIDS: Final = {
     (tags, groups): _details_union(lambda stmt, column: stmt.where(column.in_(_UUIDS)),
                                    tags=tags, groups=groups)
@@ -686,10 +687,14 @@ async def delete_locally(db: AsyncSession, ctx: RequestContext, instance: Instan
     action.finish_time = now
 
 
+# Built once (a statement built per call costs more CPU than running it): every delete
+# asks whether the server's host is up.
+_HOST_SERVICE: Final = sa.select(ComputeService).where(
+    ComputeService.host == sa.bindparam("host"), ComputeService.binary == COMPUTE_BINARY)
+
+
 async def host_service(db: AsyncSession, host: str) -> ComputeService | None:
-    return (await db.execute(sa.select(ComputeService).where(
-        ComputeService.host == host, ComputeService.binary == COMPUTE_BINARY))
-    ).scalar_one_or_none()
+    return (await db.execute(_HOST_SERVICE, {"host": host})).scalar_one_or_none()
 
 
 def parse_time(name: str, value: str) -> datetime:
