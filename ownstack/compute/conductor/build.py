@@ -137,6 +137,11 @@ TO_PLACE: Final = (
     .where(Instance.uuid.in_(bindparam("uuids", expanding=True)),
            Instance.deleted.is_(False)))
 
+# A deleted instance leaves its server group (built once, as every statement a boot or a
+# delete runs: building one per call costs more CPU than running it).
+_LEAVE_GROUP: Final = delete(ServerGroupMember).where(
+    ServerGroupMember.instance_uuid == bindparam("b_uuid"))
+
 # The compare-and-swap from scheduling to spawning on the claimed host (the zone is the
 # host's unless the user asked for one).
 _INSTANCES: Final = cast(Table, Instance.__table__)
@@ -539,6 +544,5 @@ class Builder:
                 vm_state=states.DELETED, task_state=None, power_state=states.PowerState.NOSTATE,
                 deleted_at=now, terminated_at=now)
             if done:
-                await db.execute(delete(ServerGroupMember)
-                                 .where(ServerGroupMember.instance_uuid == uuid))
+                await db.execute(_LEAVE_GROUP, {"b_uuid": uuid})
         return done

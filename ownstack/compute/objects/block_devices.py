@@ -16,7 +16,7 @@ import uuid as uuidlib
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
@@ -33,16 +33,21 @@ SOURCE_VOLUME: Final = "volume"
 DESTINATION_VOLUME: Final = "volume"
 
 
+# Built once: a statement built per call costs more CPU than SQLite spends running it,
+# and every boot, delete and InstanceSpec reads this one.
+_OF_INSTANCES: Final = (
+    select(BlockDeviceMapping)
+    .where(BlockDeviceMapping.instance_uuid.in_(bindparam("uuids", expanding=True)),
+           BlockDeviceMapping.deleted.is_(False))
+    .order_by(BlockDeviceMapping.id))
+
+
 async def of_instances(db: AsyncSession, uuids: Sequence[str]
                        ) -> dict[str, list[BlockDeviceMapping]]:
     """``{instance uuid: [live mappings, oldest first]}`` for each uuid (missing: ``[]``)."""
     result: dict[str, list[BlockDeviceMapping]] = {uuid: [] for uuid in uuids}
     if uuids:
-        rows = await db.execute(
-            select(BlockDeviceMapping)
-            .where(BlockDeviceMapping.instance_uuid.in_(list(uuids)),
-                   BlockDeviceMapping.deleted.is_(False))
-            .order_by(BlockDeviceMapping.id))
+        rows = await db.execute(_OF_INSTANCES, {"uuids": list(uuids)})
         for bdm in rows.scalars():
             result[bdm.instance_uuid].append(bdm)
     return result

@@ -535,57 +535,102 @@ class PageDetails:
 
 async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: bool,
                        groups: bool, page: Page | None = None) -> PageDetails:
-    """Metadata, tags (when ``tags``), the hosts' compute services and server groups
-    (when ``groups``) of ``servers``: one query each, whatever their number. When
+    """Metadata, volumes, tags (when ``tags``), server groups (when ``groups``) and the
+    hosts' compute services of ``servers``: two queries whatever their number (one
+    ``UNION ALL`` for all but the services, see :func:`_details_union`). When
     ``servers`` are the rows of ``page``, its statement (:attr:`Page.uuids`) replaces the
     list of their uuids in the queries."""
     uuids = [server.uuid for server in servers]
     details = PageDetails(metadata={uuid: {} for uuid in uuids})
     if not uuids:
         return details
-    in_page: Any
     if page is not None and len(uuids) > _MANY_SERVERS:
         paged = page.uuids.subquery()
 
         def in_page(stmt: Any, column: Any) -> Any:
             return stmt.join(paged, paged.c.uuid == column)
+        union, params = _details_union(in_page, tags=tags, groups=groups), {}
     else:
-        def in_page(stmt: Any, column: Any) -> Any:
-            return stmt.where(column.in_(uuids))
-    for uuid, key, value in await db.execute(in_page(
-            sa.select(InstanceMetadata.instance_uuid, InstanceMetadata.key,
-                      InstanceMetadata.value), InstanceMetadata.instance_uuid)):
-        details.metadata[uuid][key] = value
+        union, params = _DETAILS_OF_UUIDS[tags, groups], {"uuids": uuids}
     details.volumes = {uuid: [] for uuid in uuids}
-    for uuid, volume_id, delete_on_termination in await db.execute(in_page(
-            sa.select(BlockDeviceMapping.instance_uuid, BlockDeviceMapping.volume_id,
-                      BlockDeviceMapping.delete_on_termination)
-            .where(BlockDeviceMapping.deleted.is_(False),
-                   BlockDeviceMapping.volume_id.is_not(None)),
-            BlockDeviceMapping.instance_uuid).order_by(BlockDeviceMapping.id)):
-        details.volumes[uuid].append((volume_id, bool(delete_on_termination)))
     if tags:
         details.tags = {uuid: [] for uuid in uuids}
-        for uuid, tag in await db.execute(in_page(
-                sa.select(InstanceTag.instance_uuid, InstanceTag.tag),
-                InstanceTag.instance_uuid).order_by(InstanceTag.tag)):
-            details.tags[uuid].append(tag)
+    if groups:
+        details.groups = {uuid: [] for uuid in uuids}
+    for kind, uuid, text, value, flag, _ in await db.execute(union, params):
+        if kind == _METADATA:
+            details.metadata[uuid][text] = value
+        elif kind == _VOLUME:
+            details.volumes[uuid].append((text, bool(flag)))
+        elif kind == _TAG:
+            details.tags[uuid].append(text)
+        else:
+            details.groups[uuid].append(text)
     hosts = {server.host for server in servers if server.host}
     if hosts:
         services = _HOST_SERVICES
+        params = {}
         if len(hosts) <= _MANY_HOSTS:
-            services = services.where(ComputeService.host.in_(sorted(hosts)))
-        rows = await (await db.connection()).execute(services)
+            services, params = _SERVICES_OF_HOSTS, {"hosts": sorted(hosts)}
+        rows = await (await db.connection()).execute(services, params)
         details.services = {row.host: HostService._make(row) for row in rows}
-    if groups:
-        details.groups = {uuid: [] for uuid in uuids}
-        for uuid, group_uuid in await db.execute(
-                sa.select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
-                .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
-                .where(ServerGroupMember.instance_uuid.in_(uuids))):
-            details.groups[uuid].append(group_uuid)
     return details
 
+
+# The kinds of row of :func:`_details_union`.
+_METADATA, _VOLUME, _TAG, _GROUP = "m", "v", "t", "g"
+
+
+def _details_union(in_page: Any, *, tags: bool, groups: bool) -> Any:
+    """Metadata, volume mappings, tags (when ``tags``) and server groups (when ``groups``)
+    of the servers ``in_page`` picks, as one ``UNION ALL`` statement: a server's show (and
+    so each status poll) pays for one statement and one trip to the database rather than
+    three or four. Rows are ``(kind, uuid, text, value, flag, number)``: a metadata key
+    and its value; a volume id, its ``delete_on_termination`` (1 or 0) and the mapping's
+    id; a tag; a group's uuid. They come ordered by kind, then ``number`` (mappings
+    oldest first), then ``text`` (tags in order, as Nova lists them). Server groups are
+    always read by the servers' uuids (the ``uuids`` bind, expanded)."""
+    def kind(name: str) -> Any:
+        return sa.literal_column(f"'{name}'").label("kind")
+
+    none: Any = sa.literal_column("NULL")
+    zero: Any = sa.literal_column("0")
+    members = [
+        in_page(sa.select(kind(_METADATA), InstanceMetadata.instance_uuid.label("uuid"),
+                          InstanceMetadata.key.label("text"),
+                          InstanceMetadata.value.label("value"), zero.label("flag"),
+                          zero.label("number")),
+                InstanceMetadata.instance_uuid),
+        in_page(sa.select(kind(_VOLUME), BlockDeviceMapping.instance_uuid,
+                          BlockDeviceMapping.volume_id, none,
+                          sa.case((BlockDeviceMapping.delete_on_termination, 1), else_=0),
+                          BlockDeviceMapping.id)
+                .where(BlockDeviceMapping.deleted.is_(False),
+                       BlockDeviceMapping.volume_id.is_not(None)),
+                BlockDeviceMapping.instance_uuid)]
+    if tags:
+        members.append(in_page(sa.select(kind(_TAG), InstanceTag.instance_uuid,
+                                         InstanceTag.tag, none, zero, zero),
+                               InstanceTag.instance_uuid))
+    if groups:
+        members.append(sa.select(kind(_GROUP), ServerGroupMember.instance_uuid,
+                                 ServerGroup.uuid, none, zero, zero)
+                       .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
+                       .where(ServerGroupMember.instance_uuid.in_(_UUIDS)))
+    return sa.union_all(*members).order_by(sa.literal_column("kind"),
+                                           sa.literal_column("number"),
+                                           sa.literal_column("text"))
+
+
+# Built once: building a statement and its cache key costs more CPU than running it, and
+# a GET /servers/{id} (each status poll) reads these.
+_UUIDS: Final[Any] = sa.bindparam("uuids", expanding=True)
+_DETAILS_OF_UUIDS: Final = {
+    (tags, groups): _details_union(lambda stmt, column: stmt.where(column.in_(_UUIDS)),
+                                   tags=tags, groups=groups)
+    for tags in (False, True) for groups in (False, True)}
+_SERVICES_OF_HOSTS: Final = _HOST_SERVICES.where(
+    ComputeService.host.in_(sa.bindparam("hosts", expanding=True)))
 
 def _paged(stmt: Any, keys: Sequence[tuple[str, str]], marker_row: Any,
            limit: int | None) -> Any:
@@ -644,10 +689,14 @@ async def delete_locally(db: AsyncSession, ctx: RequestContext, instance: Instan
     action.finish_time = now
 
 
+# Built once (a statement built per call costs more CPU than running it): every delete
+# asks whether the server's host is up.
+_HOST_SERVICE: Final = sa.select(ComputeService).where(
+    ComputeService.host == sa.bindparam("host"), ComputeService.binary == COMPUTE_BINARY)
+
+
 async def host_service(db: AsyncSession, host: str) -> ComputeService | None:
-    return (await db.execute(sa.select(ComputeService).where(
-        ComputeService.host == host, ComputeService.binary == COMPUTE_BINARY))
-    ).scalar_one_or_none()
+    return (await db.execute(_HOST_SERVICE, {"host": host})).scalar_one_or_none()
 
 
 def parse_time(name: str, value: str) -> datetime:

@@ -132,6 +132,7 @@ _PROVIDERS = select(RP.id, RP.uuid, RP.generation).where(or_(
 _DELETE_ALLOCATIONS = delete(_ALLOCATIONS).where(
     _ALLOCATIONS.c.consumer_id.in_(bindparam("consumers", expanding=True)))
 _INSERT_ALLOCATIONS = insert(_ALLOCATIONS)
+_DELETE_CONSUMER_BY_UUID = delete(Consumer).where(Consumer.uuid == bindparam("b_uuid"))
 _CONSUMERS_OF = select(Consumer.uuid, Consumer.id, Consumer.generation, Consumer.project_id,
                        Consumer.user_id, Consumer.consumer_type_id).where(
     Consumer.uuid.in_(bindparam("consumers", expanding=True)))
@@ -305,7 +306,7 @@ async def delete_consumer_allocations(db: AsyncSession, consumer_uuid: str) -> N
     providers = await _providers(db, set(), [consumer_uuid])
     if not providers:
         raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
-    await db.execute(delete(Allocation).where(Allocation.consumer_id == consumer_uuid))
-    await db.execute(delete(Consumer).where(Consumer.uuid == consumer_uuid))
+    await db.execute(_DELETE_ALLOCATIONS, {"consumers": [consumer_uuid]})
+    await db.execute(_DELETE_CONSUMER_BY_UUID, {"b_uuid": consumer_uuid})
     for provider_id in sorted(providers):
         await _bump(db, providers[provider_id])
