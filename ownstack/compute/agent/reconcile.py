@@ -45,6 +45,7 @@ from ownstack.compute.agent import (
     resize_steps,
     shelve_steps,
 )
+from ownstack.compute.agent.backups import rotate_backups
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
 from ownstack.compute.agent.volumes import VolumeSync, needs_sync, volume_spec, wanted_volumes
@@ -274,10 +275,6 @@ def nic_spec(nic: dict[str, Any]) -> NicSpec:
     return NicSpec(port_id=str(nic["port_id"]), mac=str(nic["mac"]),
                    tap_name=str(nic["tap_name"]), bridge=str(nic["bridge"]),
                    mtu=int(nic.get("mtu") or 1500), network_id=str(nic.get("network_id") or ""))
-
-
-# How many backups of one server and type a rotation reads at most.
-_MAX_BACKUPS: Final = 1000
 
 
 class _Failed(Exception):
@@ -714,28 +711,11 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
             return Fatal(f"snapshot into image {image_id} failed: {reason}")
         args = desired["task_args"]
         if args.get("backup_type") is not None:
-            await self._rotate_backups(desired["uuid"], str(args["backup_type"]),
-                                       int(args.get("rotation") or 0))
+            await rotate_backups(self.image_client, desired["uuid"],
+                                 str(args["backup_type"]), int(args.get("rotation") or 0))
         await self._finish(desired, EVENT_SNAPSHOT, start, task_state=None)
         return None
 
-    async def _rotate_backups(self, uuid: str, backup_type: str, rotation: int) -> None:
-        """Nova's ``_rotate_backups``: of the server's backups of ``backup_type``, newest
-        first, the ones beyond ``rotation`` are deleted (this new one counts). A deletion
-        that fails is logged; the next backup tries again."""
-        try:
-            backups = await self.image_client.list_images(
-                {"instance_uuid": uuid, "image_type": "backup", "backup_type": backup_type,
-                 "sort_key": "created_at", "sort_dir": "desc"}, limit=_MAX_BACKUPS)
-        except ImageClientError as exc:
-            log.warning("instance %s: backups not rotated: %s", uuid, exc)
-            return
-        for image in backups[rotation:]:
-            try:
-                await self.image_client.delete(image.id)
-            except ImageClientError as exc:
-                log.warning("instance %s: old backup %s not deleted: %s", uuid, image.id,
-                            exc)
 
     async def _upload_snapshot(self, uuid: str, image_id: str,
                                observed: GuestInfo | None) -> None:
