@@ -24,7 +24,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ import pytest
 
 from helpers.databases import fresh_database, rabbitmq_bus
 from helpers.names import unique
-from helpers.process import Cloud, port_overrides, start_cloud, stop_cloud
+from helpers.process import Cloud, port_overrides, run_ownstack, start_cloud, stop_cloud
 from helpers.qemu import tiny_image
 from helpers.qemu_cloud import qemu_pids, wait_until
 from ownstack.compute.drivers.qemu import process as proc
@@ -58,12 +57,7 @@ class ComputeHost:
     settings: list[str]
 
     def ownstack(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "ownstack", "--state-dir", str(self.state_dir)]
-        for item in self.settings:
-            command += ["--set", item]
-        env = {**os.environ, "HOME": str(self.state_dir.parent)}
-        return subprocess.run([*command, *args], capture_output=True, text=True, env=env,
-                              timeout=120, check=False)
+        return run_ownstack(self.state_dir, self.settings, *args)
 
     def up(self) -> None:
         started = self.ownstack("up", "--roles", "compute")

@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 
 from helpers.databases import rabbitmq_bus
-from helpers.process import Cloud, port_overrides, start_cloud, stop_cloud, wait_until
+from helpers.process import Cloud, port_overrides, run_ownstack, start_cloud, stop_cloud, wait_until
 
 pytestmark = pytest.mark.functional
 
@@ -52,12 +51,7 @@ class AgentHost:
     settings: list[str]
 
     def ownstack(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "ownstack", "--state-dir", str(self.state_dir)]
-        for item in self.settings:
-            command += ["--set", item]
-        env = {**os.environ, "HOME": str(self.state_dir.parent)}
-        return subprocess.run([*command, *args], capture_output=True, text=True, env=env,
-                              timeout=120, check=False)
+        return run_ownstack(self.state_dir, self.settings, *args)
 
     def pid(self) -> int:
         return int((self.state_dir / "ownstack.pid").read_text())

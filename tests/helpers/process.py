@@ -152,6 +152,18 @@ class Cloud:
             return r.headers["X-Subject-Token"]
 
 
+def run_ownstack(state_dir: Path, settings: list[str], *args: str
+                 ) -> subprocess.CompletedProcess[str]:
+    """``ownstack --state-dir DIR --set S... ARGS`` as another machine's operator runs it
+    (its HOME beside the state directory), its output kept."""
+    command = [sys.executable, "-m", "ownstack", "--state-dir", str(state_dir)]
+    for item in settings:
+        command += ["--set", item]
+    env = {**os.environ, "HOME": str(state_dir.parent)}
+    return subprocess.run([*command, *args], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+
+
 def start_cloud(tmp: Path, backend: str, database_url: str | None,
                 extra: tuple[str, ...] = ()) -> Cloud:
     port = free_port(count=len(SERVICE_PORT_OPTIONS))
