@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 from ownstack.common.agent.controller import Controller
@@ -178,3 +178,13 @@ class Agent(ABC):
             log.warning("%s: resync failed, control plane unreachable: %s", self.name, exc)
         except Exception:
             log.exception("%s: resync failed", self.name)
+
+
+async def stop_agents(agents: Iterable[Agent], *then: Callable[[], Awaitable[None]]) -> None:
+    """Stop ``agents`` together, then run ``then`` in order (a client to close, a bus to
+    release) even when a stop failed: how a process's group of agents ends."""
+    try:
+        await asyncio.gather(*(agent.stop() for agent in agents))
+    finally:
+        for step in then:
+            await step()

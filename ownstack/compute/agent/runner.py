@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ownstack.common.agent import stop_agents
 from ownstack.common.bus import Bus
 from ownstack.common.clients.image import ImageClient
 from ownstack.common.config import Config
@@ -62,12 +63,8 @@ class AgentGroup:
         if self._stopped:
             return
         self._stopped = True
-        try:
-            await asyncio.gather(*(agent.stop() for agent in self.agents))
-        finally:
-            await self.image_client.aclose()
-            if self._release is not None:
-                await self._release()
+        await stop_agents(self.agents, self.image_client.aclose,
+                          *([self._release] if self._release is not None else []))
 
 
 def node_names(config: Config) -> list[str]:

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ownstack.common.agent import stop_agents
 from ownstack.common.bus import Bus
 from ownstack.common.config import Config
 from ownstack.common.peers import Peers
@@ -96,10 +97,7 @@ class NetworkAgentGroup:
         if self._stopped:
             return
         self._stopped = True
-        try:
-            await asyncio.gather(*(agent.stop() for agent in self.agents))
-        finally:
-            await self._release()
+        await stop_agents(self.agents, self._release)
 
 
 async def start_network_agent(peers: Peers, *, startup_wait: float = STARTUP_WAIT
