@@ -255,16 +255,18 @@ async def test_new_addresses_wait_for_dhcp_but_the_port_stays_active(
     await wired(network, port)
     await dhcp_ready(network, entry(port))
     old = port["fixed_ips"][0]["ip_address"]
+    # IPAM picks addresses at random: the new one must not be the one the port has.
+    new = "10.0.0.241" if old == "10.0.0.240" else "10.0.0.240"
 
     r = await network.call("PUT", f"/v2.0/ports/{port['id']}", expect=200, json={"port": {
         "fixed_ips": [{"subnet_id": port["fixed_ips"][0]["subnet_id"],
-                       "ip_address": "10.0.0.240"}]}})
+                       "ip_address": new}]}})
 
     assert r.json()["port"]["status"] == "ACTIVE"
     assert await blocks(network, port["id"]) == {"DHCP"}
     # An entry of the addresses it had clears nothing; one of those it has does.
     assert await dhcp_ready(network, entry(port, old)) == []
-    assert await dhcp_ready(network, entry(port, "10.0.0.240")) == [port["id"]]
+    assert await dhcp_ready(network, entry(port, new)) == [port["id"]]
     # ... and the tap gone and back (a reboot): no new wait for DHCP.
     await wired(network, port, status="DOWN")
     assert (await status(network, port["id"]), await blocks(network, port["id"])) == \
