@@ -236,7 +236,10 @@ async def test_two_ports_and_an_ipv6_subnet_show_in_order(compute: CloudClient) 
 async def test_external_events_refresh_the_cache_and_are_recorded(compute: CloudClient
                                                                   ) -> None:
     who = await _project(compute)
-    net = await _net(compute, who.token, name="demo-net")
+    # 10.0.0.77, asked for below, lies outside the pool the server's and the DHCP port's
+    # addresses are drawn from at random, so neither can have taken it.
+    net = await _net(compute, who.token, name="demo-net",
+                     allocation_pools=[{"start": "10.0.0.100", "end": "10.0.0.200"}])
     server = await _active(compute, who, [{"uuid": net["id"]}])
     (port,) = await _ports(compute, device_id=server["id"])
     await compute.on("network", "PUT", f"/v2.0/ports/{port['id']}", expect=200, json={
