@@ -443,7 +443,10 @@ async def test_service_ports_are_not_deleted_directly(network: ServiceClient) ->
 async def test_bulk_create_is_all_or_nothing(network: ServiceClient) -> None:
     _, token = await network.project_user_token()
     net = await _net(network, token)
-    await make_subnet_row(network, net["id"], "10.0.0.0/24")
+    # "a" draws its address at random from the pool; "b" asks for 10.0.0.7, outside it,
+    # so "a" cannot have taken it first.
+    await make_subnet_row(network, net["id"], "10.0.0.0/24",
+                          allocation_pools=[{"start": "10.0.0.100", "end": "10.0.0.254"}])
     r = await network.call("POST", PORTS, token=token, expect=201, json={"ports": [
         {"network_id": net["id"], "name": "a"}, {"network_id": net["id"], "name": "b",
                                                  "fixed_ips": [{"ip_address": "10.0.0.7"}]}]})
