@@ -117,7 +117,10 @@ async def test_a_users_port_is_bound_then_unbound_on_delete(compute: CloudClient
 
 async def test_a_fixed_ip_is_honoured_and_checked(compute: CloudClient) -> None:
     who = await _project(compute)
-    net = await _net(compute, who.token, name="demo-net")
+    # 10.0.0.50 lies outside the pool the network's DHCP port draws its address from at
+    # random, so it cannot have taken it.
+    net = await _net(compute, who.token, name="demo-net",
+                     allocation_pools=[{"start": "10.0.0.100", "end": "10.0.0.200"}])
     server = await _active(compute, who, [{"uuid": net["id"], "fixed_ip": "10.0.0.50"}])
     assert server["addresses"]["demo-net"][0]["addr"] == "10.0.0.50"
     r = await _boot(compute, who, [{"uuid": net["id"], "fixed_ip": "10.0.0.50"}],
