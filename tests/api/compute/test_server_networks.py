@@ -319,7 +319,9 @@ async def test_allocating_again_reuses_the_ports_a_killed_conductor_made(
 async def test_ip_and_ip6_list_filters_match_the_cached_addresses(compute: CloudClient
                                                                   ) -> None:
     who = await _project(compute)
-    v4 = await _net(compute, who.token, cidr="10.42.0.0/24")
+    # 10.42.0.17 lies outside the pool the network's DHCP port draws its address from.
+    v4 = await _net(compute, who.token, cidr="10.42.0.0/24",
+                    allocation_pools=[{"start": "10.42.0.100", "end": "10.42.0.200"}])
     v6 = await _net(compute, who.token, cidr="fd00:42::/64")
     first = await _active(compute, who, [{"uuid": v4["id"], "fixed_ip": "10.42.0.17"}])
     second = await _active(compute, who, [{"uuid": v6["id"]}])
