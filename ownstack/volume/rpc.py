@@ -11,7 +11,9 @@ network and compute agents do. Two kinds of topic:
 
 The volume and snapshot rows hold the desired state (decision 41): a cast is a nudge that
 may be lost, repaired by the agent's periodic resync (``volume.resync_interval``); every
-method is idempotent.
+method is idempotent. The agent acts on a row's ``work`` (decision 59), which only the
+API action asking for it writes, never on its status: an admin's reset-status changes
+statuses and asks for nothing.
 
 Volume service methods (topic ``volume``)
 -----------------------------------------
@@ -24,11 +26,12 @@ Volume service methods (topic ``volume``)
     on ``host``, whatever its status: the desired state of the host.
 ``get_volume`` (call) ``{"volume_id"}`` -> ``{"volume": VolumeInfo | None}``.
 ``get_snapshot`` (call) ``{"snapshot_id"}`` -> ``{"snapshot": SnapshotInfo | None}``.
-``volume_done`` (call, from an agent when it finished the work a status asked for)
-    ``{"volume_id", "host", "status": <the status worked on>, "outcome": "done" | "failed",
+``volume_done`` (call, from an agent when it finished the work a volume's ``work`` asked
+    for) ``{"volume_id", "host", "work": <the work done>, "outcome": "done" | "failed",
     "reason": str, "location": str, "format": str, "size": int}``. Applied only while the
-    volume is still in that status on that host (a report of work the volume no longer
-    wants changes nothing). ``creating`` done -> available (its file's location and format
+    volume still has that work on that host (a report of work the volume no longer
+    wants, or that an admin's reset-status ended, changes nothing); every applied report
+    clears the volume's work. ``creating`` done -> available (its file's location and format
     recorded); ``deleting`` done -> the row removed; ``extending`` done -> available (an
     in-use volume's extend is compute's, whose QEMU has the file open: ``block_resize``
     on ``volume-extended``, then ``os-extend_volume_completion``; the agent leaves it);
@@ -37,7 +40,7 @@ Volume service methods (topic ``volume``)
     ``extending`` -> error_extending (size as it was), ``uploading`` -> back as it was
     (the image deleted), ``reverting`` -> error; ``reason`` kept in the volume's task.
     Returns ``{"applied": bool, "status": str | None}`` (``None``: the row is gone).
-``snapshot_done`` (call) ``{"snapshot_id", "host", "status", "outcome", "reason",
+``snapshot_done`` (call) ``{"snapshot_id", "host", "work", "outcome", "reason",
     "location"}``: ``creating`` -> available (or error), ``deleting`` -> removed (or
     error_deleting).
 
@@ -79,7 +82,9 @@ class VolumeInfo(TypedDict):
 
     id: str
     host: str
-    status: str                     # what the agent is asked to do (or a settled state)
+    status: str                     # what the volume shows (never acted on by itself)
+    work: str | None                # what the agent is asked to do: creating, deleting,
+    #                                 extending, uploading, reverting; None: nothing
     size: int                       # GiB: what the volume must hold
     source: SourceInfo
     upload_image_id: str | None     # uploading: the image to fill
@@ -95,5 +100,6 @@ class SnapshotInfo(TypedDict):
     volume_id: str
     host: str
     status: str
+    work: str | None                # creating, deleting; None: nothing to do
     size: int
     location: str | None

@@ -32,17 +32,17 @@ class VolumeServerAPI(ControlPlaneClient):
         result = await self._call("get_snapshot", {"snapshot_id": snapshot_id})
         return cast(SnapshotInfo | None, result["snapshot"])
 
-    async def volume_done(self, volume_id: str, status: str, outcome: str, *,
+    async def volume_done(self, volume_id: str, work: str, outcome: str, *,
                           reason: str = "", location: str | None = None,
                           volume_format: str | None = None) -> bool:
         result = await self._call("volume_done", {
-            "volume_id": volume_id, "host": self.host, "status": status, "outcome": outcome,
+            "volume_id": volume_id, "host": self.host, "work": work, "outcome": outcome,
             "reason": reason, "location": location or "", "format": volume_format or ""})
         return bool(result["applied"])
 
-    async def snapshot_done(self, snapshot_id: str, status: str, outcome: str, *,
+    async def snapshot_done(self, snapshot_id: str, work: str, outcome: str, *,
                             reason: str = "", location: str | None = None) -> bool:
         result = await self._call("snapshot_done", {
-            "snapshot_id": snapshot_id, "host": self.host, "status": status,
+            "snapshot_id": snapshot_id, "host": self.host, "work": work,
             "outcome": outcome, "reason": reason, "location": location or ""})
         return bool(result["applied"])

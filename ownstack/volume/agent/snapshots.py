@@ -1,8 +1,10 @@
-"""The snapshot controller, per snapshot, as :mod:`.volumes` is per volume:
+"""The snapshot controller, per snapshot, as :mod:`.volumes` is per volume, by the
+snapshot's ``work`` (never its status alone: decision 59):
 
 * ``creating``: not here -> CREATE (a copy of its volume); here -> REPORT;
 * ``deleting``: here -> DELETE; gone -> REPORT;
-* here with no row any more -> REMOVE; anything else -> NOTHING.
+* here with no row any more -> REMOVE; no work (whatever the status, a reset one
+  included) -> NOTHING.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ def plan(desired: rpc.SnapshotInfo | None, observed: StoredSnapshot | None, host
         return Step.REMOVE if observed is not None else Step.NOTHING
     if desired["host"] != host:
         return Step.NOTHING
-    if desired["status"] == "creating":
+    if desired["work"] == "creating":
         return Step.REPORT if observed is not None else Step.CREATE
-    if desired["status"] == "deleting":
+    if desired["work"] == "deleting":
         return Step.DELETE if observed is not None else Step.REPORT
     return Step.NOTHING
 
@@ -76,9 +78,9 @@ class SnapshotController(Controller[str, rpc.SnapshotInfo, StoredSnapshot, Step]
             await self.driver.delete_snapshot(key)
             log.info("snapshot %s removed from %s: no row wants it", key, self.host)
             return None
-        if desired is None:
+        work = desired["work"] if desired is not None else None
+        if desired is None or work is None:
             return None
-        status = desired["status"]
         location = observed.location if observed else None
         try:
             if plan == Step.CREATE:
@@ -87,14 +89,14 @@ class SnapshotController(Controller[str, rpc.SnapshotInfo, StoredSnapshot, Step]
             elif plan == Step.DELETE:
                 await self.driver.delete_snapshot(key)
         except (DriverError, OSError) as exc:
-            log.warning("snapshot %s: %s failed: %s", key, status, exc)
-            await self.server.snapshot_done(key, status, rpc.FAILED, reason=str(exc))
+            log.warning("snapshot %s: %s failed: %s", key, work, exc)
+            await self.server.snapshot_done(key, work, rpc.FAILED, reason=str(exc))
             return None
         except Exception as exc:
-            log.exception("snapshot %s: %s failed unexpectedly", key, status)
-            await self.server.snapshot_done(key, status, rpc.FAILED,
+            log.exception("snapshot %s: %s failed unexpectedly", key, work)
+            await self.server.snapshot_done(key, work, rpc.FAILED,
                                             reason=f"internal error: {type(exc).__name__}")
             return None
-        await self.server.snapshot_done(key, status, rpc.DONE, location=location)
-        log.info("snapshot %s: %s done on %s", key, status, self.host)
+        await self.server.snapshot_done(key, work, rpc.DONE, location=location)
+        log.info("snapshot %s: %s done on %s", key, work, self.host)
         return None

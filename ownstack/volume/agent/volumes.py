@@ -4,7 +4,10 @@ volume.
 ``desired`` is the volume as the volume service has it (:class:`~ownstack.volume.rpc.
 VolumeInfo`); ``observed`` is what the driver holds for it
 (:class:`~ownstack.volume.drivers.base.StoredVolume`), or ``None``. :func:`plan` is a pure
-function of the two, so each case is a unit test with no I/O:
+function of the two, so each case is a unit test with no I/O. It reads the volume's
+``work``, which only the API action that asks for it writes, never its status (decision
+59): a status an admin's reset-status wrote, ``deleting`` or ``creating`` included, asks
+for nothing, so it neither destroys a disk nor is "repaired". By work:
 
 * ``creating``: not here -> CREATE (blank, or a copy of an image, a snapshot or another
   volume); here already (made before a kill, never reported) -> REPORT;
@@ -16,7 +19,7 @@ function of the two, so each case is a unit test with no I/O:
   whether or not a killed agent had done it);
 * a task on a volume whose data is not here -> FAIL, with that reason;
 * here, with no row any more (forced away while this host was down) -> REMOVE;
-* anything else (available, in-use, error...) -> NOTHING.
+* no work (available, in-use, error..., or any status a reset-status wrote) -> NOTHING.
 
 Every step is idempotent, and every volume is made whole or not at all (the driver's
 temporaries), so an agent killed in any step does it again at its next resync: nothing
@@ -62,21 +65,21 @@ def plan(desired: rpc.VolumeInfo | None, observed: StoredVolume | None, host: st
         return Step.REMOVE if observed is not None else Step.NOTHING
     if desired["host"] != host:
         return Step.NOTHING
-    status = desired["status"]
-    if status == "creating":
+    work = desired["work"]
+    if work == "creating":
         return Step.REPORT if observed is not None else Step.CREATE
-    if status == "deleting":
+    if work == "deleting":
         return Step.DELETE if observed is not None else Step.REPORT
-    if status == "extending":
+    if work == "extending":
         if desired["extend_by_compute"]:
             return Step.NOTHING
         if observed is None:
             return Step.FAIL
         return Step.EXTEND if observed.size_gb < desired["size"] else Step.REPORT
-    if status in ("uploading", "reverting"):
+    if work in ("uploading", "reverting"):
         if observed is None:
             return Step.FAIL
-        return Step.UPLOAD if status == "uploading" else Step.REVERT
+        return Step.UPLOAD if work == "uploading" else Step.REVERT
     return Step.NOTHING
 
 
@@ -118,27 +121,27 @@ class VolumeController(Controller[str, rpc.VolumeInfo, StoredVolume, Step]):
             log.info("volume %s removed from %s: no volume service row wants it", key,
                      self.host)
             return None
-        if desired is None:
+        work = desired["work"] if desired is not None else None
+        if desired is None or work is None:
             return None
-        status = desired["status"]
         try:
             result = await self._work(key, plan, desired, observed)
         except ImageUnreachable as exc:
             return Retry(IMAGE_RETRY, f"the image service did not answer: {exc}")
         except (DriverError, ImageProblem, OSError) as exc:
-            log.warning("volume %s: %s failed: %s", key, status, exc)
-            await self.server.volume_done(key, status, rpc.FAILED, reason=str(exc))
+            log.warning("volume %s: %s failed: %s", key, work, exc)
+            await self.server.volume_done(key, work, rpc.FAILED, reason=str(exc))
             return None
         except Exception as exc:
             # A bug, not the host's refusal: still never a volume left in a task for good.
-            log.exception("volume %s: %s failed unexpectedly", key, status)
-            await self.server.volume_done(key, status, rpc.FAILED,
+            log.exception("volume %s: %s failed unexpectedly", key, work)
+            await self.server.volume_done(key, work, rpc.FAILED,
                                           reason=f"internal error: {type(exc).__name__}")
             return None
         await self.server.volume_done(
-            key, status, rpc.DONE, location=result.location if result else None,
+            key, work, rpc.DONE, location=result.location if result else None,
             volume_format=result.format if result else None)
-        log.info("volume %s: %s done on %s", key, status, self.host)
+        log.info("volume %s: %s done on %s", key, work, self.host)
         return None
 
     async def _work(self, key: str, plan: Step, desired: rpc.VolumeInfo,

@@ -9,7 +9,7 @@ the volume in the status its host's agent works on where files must change.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,8 +51,8 @@ async def extend(db: AsyncSession, settings: VolumeConfig, volume: Volume, new_s
         task["extend_by_compute"] = True
         servers = [a.instance_uuid for a in await attachments.of_volume(db, volume.id)
                    if a.instance_uuid and a.attach_status == "attached"]
-    await volumes.save(db, volume, status="extending", previous_status=volume.status,
-                       size=new_size, task=task)
+    await volumes.save(db, volume, status="extending", work="extending",
+                       previous_status=volume.status, size=new_size, task=task)
     return servers
 
 
@@ -92,8 +92,8 @@ async def begin_upload(db: AsyncSession, volume: Volume, image_id: str, disk_for
     await volumes.check_not_busy(db, volume, "uploaded")
     task = dict(volume.task or {})
     task["upload"] = {"image_id": image_id, "disk_format": disk_format}
-    await volumes.save(db, volume, status="uploading", previous_status=volume.status,
-                       task=task)
+    await volumes.save(db, volume, status="uploading", work="uploading",
+                       previous_status=volume.status, task=task)
 
 
 async def revert(db: AsyncSession, volume: Volume, snapshot: Snapshot) -> None:
@@ -118,17 +118,29 @@ async def revert(db: AsyncSession, volume: Volume, snapshot: Snapshot) -> None:
     task = dict(volume.task or {})
     task["revert_snapshot_id"] = snapshot.id
     await snapshots.save(db, snapshot, status="restoring")
-    await volumes.save(db, volume, status="reverting", previous_status=volume.status,
-                       task=task)
+    await volumes.save(db, volume, status="reverting", work="reverting",
+                       previous_status=volume.status, task=task)
+
+
+# The arguments of the work a reset-status ends.
+WORK_ARGUMENTS: Final = ("upload", "revert_snapshot_id", "old_size", "extend_by_compute")
 
 
 async def reset_status(db: AsyncSession, volume: Volume, values: dict[str, Any]) -> None:
-    """The admin's ``os-reset_status``: any status; ``attach_status: detached`` also
-    drops the volume's attachments (what Cinder's does to its attachment rows)."""
+    """The admin's ``os-reset_status``: any status (case-insensitive, as Cinder's);
+    ``attach_status: detached`` also drops the volume's attachments (what Cinder's does
+    to its attachment rows). It writes the database only, as Cinder's does: the status
+    asks the agent for nothing, and the volume's work ends (decision 59), so a volume
+    reset to ``deleting`` keeps its file and one reset to ``creating`` stays so until an
+    action changes it."""
     status = values.get("status")
-    if status is not None and status not in volumes.STATUSES:
-        raise InvalidInput(f"Must specify a valid status, not {status!r}.")
+    if status is not None:
+        status = str(status).lower()
+        if status not in volumes.STATUSES:
+            raise InvalidInput(f"Must specify a valid status, not {status!r}.")
     attach_status = values.get("attach_status")
+    if attach_status is not None:
+        attach_status = str(attach_status).lower()
     if attach_status is not None and attach_status not in ("attached", "detached"):
         raise InvalidInput(f"Must specify a valid attach status, not {attach_status!r}.")
     migration_status = values.get("migration_status")
@@ -141,7 +153,9 @@ async def reset_status(db: AsyncSession, volume: Volume, values: dict[str, Any])
         await db.flush()
     changes: dict[str, Any] = {}
     if status is not None:
-        changes["status"] = status
+        task = {key: value for key, value in (volume.task or {}).items()
+                if key not in WORK_ARGUMENTS}
+        changes.update(status=status, work=None, task=task)
     await volumes.save(db, volume, **changes)
 
 
@@ -151,17 +165,19 @@ async def extend_completion(db: AsyncSession, volume: Volume, error: bool, reaso
     volume is in-use at its new size), or could not (``error_extending``, at its old
     size, as Cinder leaves it)."""
     task = dict(volume.task or {})
-    if volume.status != "extending" or not task.get("extend_by_compute"):
+    if volume.work != "extending" or not task.get("extend_by_compute"):
         raise InvalidVolume(f"Volume {volume.id} is not waiting for compute to extend it "
                             f"(status {volume.status}).")
     old_size = int(task.pop("old_size", volume.size))
     task.pop("extend_by_compute", None)
     if error:
         task["error"] = reason or "compute could not extend the attached volume"
-        await volumes.save(db, volume, status="error_extending", size=old_size, task=task)
+        await volumes.save(db, volume, status="error_extending", work=None, size=old_size,
+                           task=task)
         return
     remaining = await attachments.of_volume(db, volume.id)
-    await volumes.save(db, volume, status="in-use" if remaining else "available", task=task)
+    await volumes.save(db, volume, status="in-use" if remaining else "available", work=None,
+                       task=task)
 
 
 async def fail_unconfirmed_extends(db: AsyncSession, timeout: float) -> list[str]:
@@ -169,7 +185,7 @@ async def fail_unconfirmed_extends(db: AsyncSession, timeout: float) -> list[str
     ``error_extending`` (the sweep's; a volume never stays ``extending``). Their ids."""
     cutoff = utcnow() - timedelta(seconds=timeout)
     stale = list((await db.execute(sa.select(Volume).where(
-        Volume.status == "extending", Volume.status_at < cutoff))).scalars())
+        Volume.work == "extending", Volume.status_at < cutoff))).scalars())
     changed = []
     for volume in stale:
         if (volume.task or {}).get("extend_by_compute"):

@@ -1,9 +1,11 @@
 """Volume tables, prefixed ``volume_``: services share one database.
 
-A volume row *is* the desired state its host's agent works toward (decision 41): its
-``status`` says what the agent has to do (``creating``, ``deleting``, ``extending``,
-``uploading``, ``reverting``), ``task`` holds the arguments of that work, and the agent's
-report moves it on. ``status_at`` is when the status last changed, which the sweeps read
+A volume row *is* the desired state its host's agent works toward (decisions 41, 59): its
+``work`` says what the agent has to do (``creating``, ``deleting``, ``extending``,
+``uploading``, ``reverting``), written only by the API action that asks for it beside the
+status it shows; ``task`` holds the arguments of that work, and the agent's report moves
+it on and clears ``work``. ``status`` alone asks nothing: an admin's reset-status writes
+it and clears ``work``. ``status_at`` is when the status last changed, which the sweeps read
 (an attach that compute never finished, a task whose agent is gone).
 
 Quotas are counted from these rows under a per-project lock (:class:`ProjectLock`), as
@@ -109,6 +111,8 @@ class Volume(Base):
     multiattach: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_location: Mapped[str | None] = mapped_column(String(1024))
     format: Mapped[str | None] = mapped_column(String(16))          # qcow2, raw, ...
+    # The work the API asked of the host's agent (decision 59), None when there is none.
+    work: Mapped[str | None] = mapped_column(String(STATUS_LENGTH))
     # The arguments of the work ``status`` asks for (an upload's image, a revert's
     # snapshot, an extend's old size), and the reason of the last failure.
     task: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -143,6 +147,7 @@ class Snapshot(Base):
     status: Mapped[str] = mapped_column(String(STATUS_LENGTH), index=True)
     progress: Mapped[str] = mapped_column(String(8), default="0%")
     provider_location: Mapped[str | None] = mapped_column(String(1024))
+    work: Mapped[str | None] = mapped_column(String(STATUS_LENGTH))     # creating, deleting
     task: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     generation: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,9 +2,11 @@
 (:mod:`ownstack.volume.rpc`), the agents' reports that move them out of the statuses an
 agent works on, and the sweep that puts work whose agent is gone in error.
 
-A report names the status it worked on and is applied only while the row is still in
-that status on that host, so a late or repeated report (an agent killed after its work
-and before its answer, then doing it again) changes nothing twice.
+The agent works on a row's ``work``, never on its status alone (decision 59: an admin's
+reset-status writes statuses that ask for nothing). A report names the work it did and is
+applied only while the row still has that work on that host, so a late or repeated
+report (an agent killed after its work and before its answer, then doing it again), or
+one of work a reset-status ended, changes nothing twice.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from ownstack.volume.objects import snapshots as snapshot_objects
 from ownstack.volume.objects import volumes as volume_objects
 from ownstack.volume.objects.models import Attachment, Snapshot, Volume, VolumeService
 
-SNAPSHOT_WORK: Final = {"creating": "error", "deleting": "error_deleting",
-                        "restoring": "available"}
+# A snapshot's work, and the status a failure of it leaves.
+SNAPSHOT_WORK: Final = {"creating": "error", "deleting": "error_deleting"}
 
 
 def volume_info(volume: Volume, attached: bool) -> rpc.VolumeInfo:
@@ -31,7 +33,7 @@ def volume_info(volume: Volume, attached: bool) -> rpc.VolumeInfo:
     source = task.get("source") or {}
     upload = task.get("upload") or {}
     return {"id": volume.id, "host": volume.host or "", "status": volume.status,
-            "size": volume.size,
+            "work": volume.work, "size": volume.size,
             "source": {"kind": str(source.get("kind") or "blank"), "id": source.get("id"),
                        "disk_format": source.get("disk_format"),
                        "size": source.get("size")},
@@ -44,7 +46,7 @@ def volume_info(volume: Volume, attached: bool) -> rpc.VolumeInfo:
 
 def snapshot_info(snapshot: Snapshot, host: str) -> rpc.SnapshotInfo:
     return {"id": snapshot.id, "volume_id": snapshot.volume_id, "host": host,
-            "status": snapshot.status, "size": snapshot.size,
+            "status": snapshot.status, "work": snapshot.work, "size": snapshot.size,
             "location": snapshot.provider_location}
 
 
@@ -95,10 +97,10 @@ class Applied:
 
 async def volume_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
     volume = await db.get(Volume, str(payload["volume_id"]))
-    worked_on = str(payload["status"])
+    worked_on = str(payload["work"])
     if volume is None:
         return Applied(False)
-    if volume.host != payload["host"] or volume.status != worked_on:
+    if volume.host != payload["host"] or volume.work != worked_on:
         return Applied(False, volume.status)
     done = payload["outcome"] == rpc.DONE
     reason = str(payload.get("reason") or "")[:1000]
@@ -109,7 +111,7 @@ async def volume_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
         await db.flush()
         result.status = None
         return result
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {"work": None}
     if not done:
         task["error"] = reason
         failed = volume_objects.AGENT_WORK.get(worked_on)
@@ -146,11 +148,11 @@ async def volume_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
 
 async def snapshot_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
     snapshot = await db.get(Snapshot, str(payload["snapshot_id"]))
-    worked_on = str(payload["status"])
+    worked_on = str(payload["work"])
     if snapshot is None:
         return Applied(False)
     volume = await db.get(Volume, snapshot.volume_id)
-    if volume is None or volume.host != payload["host"] or snapshot.status != worked_on:
+    if volume is None or volume.host != payload["host"] or snapshot.work != worked_on:
         return Applied(False, snapshot.status)
     done = payload["outcome"] == rpc.DONE
     if worked_on == "deleting" and done:
@@ -158,11 +160,13 @@ async def snapshot_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
         await db.flush()
         return Applied(True, None)
     if done:
-        await snapshot_objects.save(db, snapshot, status="available", progress="100%",
+        await snapshot_objects.save(db, snapshot, status="available", work=None,
+                                    progress="100%", task={},
                                     provider_location=str(payload.get("location") or "")
-                                    or None, task={})
+                                    or None)
     else:
         await snapshot_objects.save(db, snapshot, status=SNAPSHOT_WORK.get(worked_on, "error"),
+                                    work=None,
                                     task={"error": str(payload.get("reason") or "")[:1000]})
     return Applied(True, snapshot.status)
 
@@ -178,25 +182,24 @@ async def fail_orphaned_work(db: AsyncSession, *, down_time: float, timeout: flo
              if now - row.last_seen <= timedelta(seconds=down_time)}
     changed = []
     stuck = (await db.execute(sa.select(Volume).where(
-        Volume.status.in_(tuple(volume_objects.AGENT_WORK)), Volume.status_at < cutoff))
-    ).scalars()
+        Volume.work.is_not(None), Volume.status_at < cutoff))).scalars()
     for volume in list(stuck):
         if volume.host in alive or (volume.task or {}).get("extend_by_compute"):
             continue
         reason = (f"The volume service of host {volume.host} was down for more than "
-                  f"{int(timeout)} s while the volume was {volume.status}.")
+                  f"{int(timeout)} s while the volume was {volume.work}.")
         await volume_done(db, {"volume_id": volume.id, "host": volume.host,
-                               "status": volume.status, "outcome": rpc.FAILED,
+                               "work": volume.work, "outcome": rpc.FAILED,
                                "reason": reason})
         changed.append(volume.id)
     stuck_snapshots = (await db.execute(sa.select(Snapshot, Volume.host).join(
         Volume, Volume.id == Snapshot.volume_id).where(
-        Snapshot.status.in_(tuple(SNAPSHOT_WORK)), Snapshot.status_at < cutoff))).all()
+        Snapshot.work.is_not(None), Snapshot.status_at < cutoff))).all()
     for snapshot, host in stuck_snapshots:
         if host in alive:
             continue
         await snapshot_done(db, {"snapshot_id": snapshot.id, "host": host,
-                                 "status": snapshot.status, "outcome": rpc.FAILED,
+                                 "work": snapshot.work, "outcome": rpc.FAILED,
                                  "reason": f"The volume service of host {host} is down."})
         changed.append(snapshot.id)
     return changed

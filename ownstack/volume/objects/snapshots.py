@@ -22,6 +22,7 @@ from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
 from ownstack.volume.errors import (
     ConcurrentUpdate,
+    InvalidInput,
     InvalidSnapshot,
     InvalidVolume,
     SnapshotNotFound,
@@ -136,7 +137,7 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext,
                             f"snapshotted, but it is {volume.status}.")
     busy = await db.scalar(sa.select(Snapshot.id).where(
         Snapshot.volume_id == volume.id,
-        Snapshot.status.in_(("creating", "deleting", "restoring"))).limit(1))
+        sa.or_(Snapshot.work.is_not(None), Snapshot.status == "restoring")).limit(1))
     if busy:
         raise InvalidVolume(f"Volume {volume.id} has a snapshot being made or deleted "
                             f"({busy}); wait for it.")
@@ -146,7 +147,7 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext,
     snapshot = Snapshot(
         id=str(uuid.uuid4()), project_id=volume.project_id, user_id=str(ctx.user_id),
         volume_id=volume.id, name=name, description=description, size=volume.size,
-        status="creating", progress="0%", task={}, generation=0, created_at=now,
+        status="creating", work="creating", progress="0%", task={}, generation=0, created_at=now,
         updated_at=now, status_at=now)
     db.add(snapshot)
     await db.flush()
@@ -194,7 +195,7 @@ async def delete(db: AsyncSession, snapshot: Snapshot, volume: Volume | None, *,
         raise InvalidSnapshot(f"Volume Snapshot status must be available or error or "
                               f"error_deleting, but it is {snapshot.status}.")
     dependents = await db.scalar(sa.select(Volume.id).where(
-        Volume.snapshot_id == snapshot.id, Volume.status == "creating").limit(1))
+        Volume.snapshot_id == snapshot.id, Volume.work == "creating").limit(1))
     if dependents:
         raise InvalidSnapshot(f"Snapshot {snapshot.id} is being copied into volume "
                               f"{dependents}; wait for it.")
@@ -204,5 +205,15 @@ async def delete(db: AsyncSession, snapshot: Snapshot, volume: Volume | None, *,
         await db.delete(snapshot)
         await db.flush()
         return True
-    await save(db, snapshot, status="deleting")
+    await save(db, snapshot, status="deleting", work="deleting")
     return False
+
+
+async def reset_status(db: AsyncSession, snapshot: Snapshot, status: str) -> None:
+    """The admin's ``os-reset_status``: the status only. It asks the agent for nothing
+    and ends the work the snapshot had (decision 59): a snapshot reset to ``deleting``
+    keeps its file until a delete asks for it."""
+    status = status.lower()
+    if status not in STATUSES:
+        raise InvalidInput(f"Must specify a valid status, not {status!r}.")
+    await save(db, snapshot, status=status, work=None)

@@ -4,8 +4,9 @@ deletion, and every status change the API makes.
 Each status change is a compare-and-swap on the row's ``generation`` (:func:`save`), so
 two requests that race on one volume (two attaches, an extend and a delete) cannot both
 win: the loser's transaction rolls back as a 409. The statuses an agent works on are
-:data:`AGENT_WORK`; the agent's report (:mod:`ownstack.volume.objects.reports`) moves a
-volume out of them.
+:data:`AGENT_WORK`: the action that asks for one writes it as the volume's ``work`` too
+(decision 59), and the agent's report (:mod:`ownstack.volume.objects.reports`) moves a
+volume out of it. A status an admin's reset-status writes asks the agent for nothing.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ from ownstack.volume.objects.models import (
     VolumeType,
 )
 
-# What the host's agent works on, and the status a failure of it leaves.
+# The work a host's agent does (a volume's ``work``, named as the status it shows while
+# it is done), and the status a failure of it leaves.
 AGENT_WORK: Final = {"creating": "error", "deleting": "error_deleting",
                      "extending": "error_extending", "uploading": None, "reverting": "error"}
 # Statuses from which a volume may be deleted (Cinder's list), unless forced.
@@ -228,6 +230,7 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext, 
     volume = Volume(
         id=str(uuid.uuid4()), project_id=project_id, user_id=str(ctx.user_id), name=name,
         description=description, size=size, status="creating" if host else "error",
+        work="creating" if host else None,
         availability_zone=str(zone), host=host.host if host else None,
         backend=host.backend if host else None, type_id=volume_type.id,
         snapshot_id=snapshot.id if snapshot else None,
@@ -351,9 +354,9 @@ async def check_not_busy(db: AsyncSession, volume: Volume, action: str) -> None:
     being made or deleted, a clone being made of it."""
     busy_snapshot = await db.scalar(sa.select(Snapshot.id).where(
         Snapshot.volume_id == volume.id,
-        Snapshot.status.in_(("creating", "deleting", "restoring"))).limit(1))
+        sa.or_(Snapshot.work.is_not(None), Snapshot.status == "restoring")).limit(1))
     clone = await db.scalar(sa.select(Volume.id).where(
-        Volume.source_volid == volume.id, Volume.status == "creating").limit(1))
+        Volume.source_volid == volume.id, Volume.work == "creating").limit(1))
     if busy_snapshot or clone:
         raise InvalidVolume(f"Volume {volume.id} cannot be {action} while a snapshot or a "
                             "clone of it is being made or deleted.")
@@ -393,11 +396,13 @@ async def delete(db: AsyncSession, settings: VolumeConfig, volume: Volume, *,
         await db.flush()
         return True, snapshot_ids
     for snapshot in snapshots:
-        if snapshot.status != "deleting":
-            snapshot.status = "deleting"
-            snapshot.status_at = snapshot.updated_at = utcnow()
+        if snapshot.work != "deleting":
+            if snapshot.status != "deleting":
+                snapshot.status_at = utcnow()
+            snapshot.status = snapshot.work = "deleting"
+            snapshot.updated_at = utcnow()
             snapshot.generation += 1
-    await save(db, volume, status="deleting", previous_status=volume.status)
+    await save(db, volume, status="deleting", work="deleting", previous_status=volume.status)
     return False, snapshot_ids
 
 

@@ -152,13 +152,16 @@ async def test_the_proxies_are_gone_from_2_36(compute: CloudClient) -> None:
 
 
 async def _public(compute: CloudClient) -> tuple[str, str]:
+    """An external network; its floating IPs are drawn at random from 172.24.4.2-200, so
+    172.24.4.201-254 are never one."""
     name = unique("public")
     r = await compute.on("network", "POST", "/v2.0/networks", expect=201, json={
         "network": {"name": name, "router:external": True}})
     net_id = r.json()["network"]["id"]
     await compute.on("network", "POST", "/v2.0/subnets", expect=201, json={"subnet": {
         "network_id": net_id, "cidr": "172.24.4.0/24", "ip_version": 4,
-        "enable_dhcp": False}})
+        "enable_dhcp": False,
+        "allocation_pools": [{"start": "172.24.4.2", "end": "172.24.4.200"}]}})
     return name, net_id
 
 
@@ -191,7 +194,7 @@ async def test_floating_ips_through_the_proxy_and_the_actions(compute: CloudClie
     # Fixed address not the server's; unknown address; from 2.44 the actions are gone.
     await _call(compute, who, "POST", action, 400,
                 json={"addFloatingIp": {"address": fip["ip"], "fixed_address": "10.9.9.9"}})
-    await _call(compute, who, "POST", action, 404,
+    await _call(compute, who, "POST", action, 404,     # outside the pool: no floating IP
                 json={"addFloatingIp": {"address": "172.24.4.250"}})
     await _call(compute, who, "POST", action, 404,
                 v={"OpenStack-API-Version": "compute 2.44"},

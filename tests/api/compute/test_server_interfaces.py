@@ -90,7 +90,10 @@ async def test_attach_and_detach_the_users_port(compute: CloudClient) -> None:
 async def test_attach_on_a_network_makes_a_port_that_detach_deletes(compute: CloudClient
                                                                      ) -> None:
     who = await _project(compute)
-    net = await _net(compute, who.token, name="demo-net")
+    # 10.0.0.77, asked for below, lies outside the pool the server's and the DHCP port's
+    # addresses are drawn from at random, so neither can have taken it.
+    net = await _net(compute, who.token, name="demo-net",
+                     allocation_pools=[{"start": "10.0.0.100", "end": "10.0.0.200"}])
     server = await _active(compute, who, [{"uuid": net["id"]}])
     r = await _attach(compute, who, server["id"], v="2.70", net_id=net["id"],
                       fixed_ips=[{"ip_address": "10.0.0.77"}], tag="second")

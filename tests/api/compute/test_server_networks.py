@@ -117,7 +117,10 @@ async def test_a_users_port_is_bound_then_unbound_on_delete(compute: CloudClient
 
 async def test_a_fixed_ip_is_honoured_and_checked(compute: CloudClient) -> None:
     who = await _project(compute)
-    net = await _net(compute, who.token, name="demo-net")
+    # 10.0.0.50 lies outside the pool the network's DHCP port draws its address from at
+    # random, so it cannot have taken it.
+    net = await _net(compute, who.token, name="demo-net",
+                     allocation_pools=[{"start": "10.0.0.100", "end": "10.0.0.200"}])
     server = await _active(compute, who, [{"uuid": net["id"], "fixed_ip": "10.0.0.50"}])
     assert server["addresses"]["demo-net"][0]["addr"] == "10.0.0.50"
     r = await _boot(compute, who, [{"uuid": net["id"], "fixed_ip": "10.0.0.50"}],
@@ -236,7 +239,10 @@ async def test_two_ports_and_an_ipv6_subnet_show_in_order(compute: CloudClient) 
 async def test_external_events_refresh_the_cache_and_are_recorded(compute: CloudClient
                                                                   ) -> None:
     who = await _project(compute)
-    net = await _net(compute, who.token, name="demo-net")
+    # 10.0.0.77, asked for below, lies outside the pool the server's and the DHCP port's
+    # addresses are drawn from at random, so neither can have taken it.
+    net = await _net(compute, who.token, name="demo-net",
+                     allocation_pools=[{"start": "10.0.0.100", "end": "10.0.0.200"}])
     server = await _active(compute, who, [{"uuid": net["id"]}])
     (port,) = await _ports(compute, device_id=server["id"])
     await compute.on("network", "PUT", f"/v2.0/ports/{port['id']}", expect=200, json={
@@ -313,7 +319,9 @@ async def test_allocating_again_reuses_the_ports_a_killed_conductor_made(
 async def test_ip_and_ip6_list_filters_match_the_cached_addresses(compute: CloudClient
                                                                   ) -> None:
     who = await _project(compute)
-    v4 = await _net(compute, who.token, cidr="10.42.0.0/24")
+    # 10.42.0.17 lies outside the pool the network's DHCP port draws its address from.
+    v4 = await _net(compute, who.token, cidr="10.42.0.0/24",
+                    allocation_pools=[{"start": "10.42.0.100", "end": "10.42.0.200"}])
     v6 = await _net(compute, who.token, cidr="fd00:42::/64")
     first = await _active(compute, who, [{"uuid": v4["id"], "fixed_ip": "10.42.0.17"}])
     second = await _active(compute, who, [{"uuid": v6["id"]}])

@@ -179,12 +179,13 @@ async def test_macs_random_unique_per_network_and_requested_by_the_owner(
     other = await _net(network, alice)
     macs = {(await _port(network, net["id"], alice))["mac_address"] for _ in range(20)}
     assert len(macs) == 20 and all(m.startswith("fa:16:3e:") for m in macs)
-    mine = await _port(network, net["id"], alice, mac_address="FA-16-3E-00-00-01")
-    assert mine["mac_address"] == "fa:16:3e:00:00:01"
-    r = await _port(network, net["id"], alice, expect=409, mac_address="fa:16:3e:00:00:01")
+    # A MAC outside fa:16:3e, so none of the random ones can be it.
+    mine = await _port(network, net["id"], alice, mac_address="0A-00-27-00-00-01")
+    assert mine["mac_address"] == "0a:00:27:00:00:01"
+    r = await _port(network, net["id"], alice, expect=409, mac_address="0a:00:27:00:00:01")
     assert error_type(r) == "MacAddressInUse"
     # The same MAC on another network is fine.
-    await _port(network, other["id"], alice, mac_address="fa:16:3e:00:00:01")
+    await _port(network, other["id"], alice, mac_address="0a:00:27:00:00:01")
     for bad in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:01", "nonsense"):
         r = await _port(network, net["id"], alice, expect=400, mac_address=bad)
         assert error_type(r) == "HTTPBadRequest", bad
@@ -275,18 +276,19 @@ async def test_binding_is_the_admins(network: ServiceClient) -> None:
     assert bound["status"] == "DOWN"                 # only the agent makes it ACTIVE
     r = await network.call("GET", url, token=token, expect=200)
     assert "binding:vif_type" not in r.json()["port"]
-    # The MAC changes only while unbound, and only by an admin.
+    # The MAC changes only while unbound, and only by an admin (to one outside fa:16:3e,
+    # so no random MAC on the network can be it).
     await network.call("PUT", url, token=token, expect=403,
-                       json={"port": {"mac_address": "fa:16:3e:aa:bb:cc"}})
-    r = await network.call("PUT", url, json={"port": {"mac_address": "fa:16:3e:aa:bb:cc"}},
+                       json={"port": {"mac_address": "0a:00:27:aa:bb:cc"}})
+    r = await network.call("PUT", url, json={"port": {"mac_address": "0a:00:27:aa:bb:cc"}},
                            expect=409)
     assert error_type(r) == "PortBound"
     r = await network.call("PUT", url, json={"port": {"binding:host_id": ""}}, expect=200)
     assert r.json()["port"]["binding:vif_type"] == "unbound"
     assert r.json()["port"]["binding:vif_details"] == {}
-    r = await network.call("PUT", url, json={"port": {"mac_address": "fa:16:3e:aa:bb:cc"}},
+    r = await network.call("PUT", url, json={"port": {"mac_address": "0a:00:27:aa:bb:cc"}},
                            expect=200)
-    assert r.json()["port"]["mac_address"] == "fa:16:3e:aa:bb:cc"
+    assert r.json()["port"]["mac_address"] == "0a:00:27:aa:bb:cc"
     # vnic_type: normal is the one kind of port here.
     made = await _port(network, net["id"], token, **{"binding:vnic_type": "normal"})
     assert made["binding:vnic_type"] == "normal"
@@ -309,10 +311,11 @@ async def test_mac_change_moves_the_eui64_address_and_clashes_are_409(network: S
     r = await network.call("PUT", url, json={"port": {"mac_address": other["mac_address"]}},
                            expect=409)
     assert error_type(r) == "MacAddressInUse"
-    r = await network.call("PUT", url, json={"port": {"mac_address": "fa:16:3e:00:00:10"}},
+    # A MAC outside fa:16:3e, so ``other``'s random one cannot be it.
+    r = await network.call("PUT", url, json={"port": {"mac_address": "0a:00:27:00:00:10"}},
                            expect=200)
     assert r.json()["port"]["fixed_ips"] == [
-        {"subnet_id": slaac, "ip_address": "fd09::f816:3eff:fe00:10"}]
+        {"subnet_id": slaac, "ip_address": "fd09::800:27ff:fe00:10"}]
 
 
 async def test_update_reallocates_fixed_ips_and_checks_revisions(network: ServiceClient
@@ -443,7 +446,10 @@ async def test_service_ports_are_not_deleted_directly(network: ServiceClient) ->
 async def test_bulk_create_is_all_or_nothing(network: ServiceClient) -> None:
     _, token = await network.project_user_token()
     net = await _net(network, token)
-    await make_subnet_row(network, net["id"], "10.0.0.0/24")
+    # "a" draws its address at random from the pool; "b" asks for 10.0.0.7, outside it,
+    # so "a" cannot have taken it first.
+    await make_subnet_row(network, net["id"], "10.0.0.0/24",
+                          allocation_pools=[{"start": "10.0.0.100", "end": "10.0.0.254"}])
     r = await network.call("POST", PORTS, token=token, expect=201, json={"ports": [
         {"network_id": net["id"], "name": "a"}, {"network_id": net["id"], "name": "b",
                                                  "fixed_ips": [{"ip_address": "10.0.0.7"}]}]})

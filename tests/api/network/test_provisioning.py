@@ -51,10 +51,11 @@ async def register(network: ServiceClient, host: str = HOST, *, dhcp: bool = Tru
     return str(answer["id"])
 
 
-async def dhcp_network(network: ServiceClient, *, enable_dhcp: bool = True
-                       ) -> dict[str, Any]:
+async def dhcp_network(network: ServiceClient, *, enable_dhcp: bool = True,
+                       **subnet: Any) -> dict[str, Any]:
     net = await make(network, "network", name=f"n-{uuid.uuid4().hex[:6]}")
-    await make_subnet_row(network, net["id"], "10.0.0.0/24", enable_dhcp=enable_dhcp)
+    await make_subnet_row(network, net["id"], "10.0.0.0/24", enable_dhcp=enable_dhcp,
+                          **subnet)
     return net
 
 
@@ -250,13 +251,16 @@ async def test_a_routers_leg_waits_for_the_router_agent_only(network: ServiceCli
 async def test_new_addresses_wait_for_dhcp_but_the_port_stays_active(
         network: ServiceClient) -> None:
     await register(network)
-    net = await dhcp_network(network)
+    # IPAM draws addresses at random, for the server's port and for the DHCP port the
+    # registered agent gets: the address asked for below lies outside the pool, so
+    # neither can have drawn it.
+    net = await dhcp_network(network, allocation_pools=[{"start": "10.0.0.2",
+                                                         "end": "10.0.0.200"}])
     port = await server_port(network, net["id"])
     await wired(network, port)
     await dhcp_ready(network, entry(port))
     old = port["fixed_ips"][0]["ip_address"]
-    # IPAM picks addresses at random: the new one must not be the one the port has.
-    new = "10.0.0.241" if old == "10.0.0.240" else "10.0.0.240"
+    new = "10.0.0.240"
 
     r = await network.call("PUT", f"/v2.0/ports/{port['id']}", expect=200, json={"port": {
         "fixed_ips": [{"subnet_id": port["fixed_ips"][0]["subnet_id"],
@@ -283,7 +287,8 @@ async def test_only_the_serving_host_and_a_matching_entry_clear_the_block(
     port = await server_port(network, net["id"])
     await wired(network, port)
 
-    other_mac = {**entry(port), "mac_address": "fa:16:3e:ff:ff:ff"}
+    # A MAC outside fa:16:3e: the port's own random one cannot be it.
+    other_mac = {**entry(port), "mac_address": "0a:00:27:ff:ff:ff"}
     assert await dhcp_ready(network, entry(port), host=OTHER) == []
     assert await dhcp_ready(network, other_mac) == []
     assert await dhcp_ready(network, {**entry(port), "port_id": str(uuid.uuid4())}) == []

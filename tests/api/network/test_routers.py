@@ -107,7 +107,10 @@ async def test_gateway_on_create_and_clear(network: ServiceClient) -> None:
 
 async def test_gateway_refusals(network: ServiceClient) -> None:
     _, token = await network.project_user_token()
-    public, public_subnet = await external_network(network)
+    # The gateway addresses the admin asks for below (172.24.4.100, .101) lie outside the
+    # pool a project's router gateway is drawn from at random, so it cannot hold them.
+    public, public_subnet = await external_network(
+        network, allocation_pools=[{"start": "172.24.4.2", "end": "172.24.4.99"}])
     private, _ = await private_subnet(network, token)
     # A network that is not external: Neutron's 400.
     r = await router(network, token, 400, external_gateway_info={"network_id": private})

@@ -19,7 +19,7 @@ from ownstack.volume.api.handlers.metadata import MetadataRoutes, Rules
 from ownstack.volume.api.schemas import snapshots as schemas
 from ownstack.volume.api.schemas.actions import SNAPSHOT_ACTIONS
 from ownstack.volume.api.views import snapshots as views
-from ownstack.volume.errors import InvalidInput, NotSupported, VolumeNotFound
+from ownstack.volume.errors import NotSupported, VolumeNotFound
 from ownstack.volume.objects import listing
 from ownstack.volume.objects import snapshots as objects
 from ownstack.volume.objects import volumes as volume_objects
@@ -145,11 +145,9 @@ async def snapshot_action(req: Req) -> Response:
         snapshot = await load(req, "volume_extension:snapshot_admin_actions:force_delete")
         return await _delete(req, snapshot, force=True)
     snapshot = await load(req, "volume_extension:snapshot_admin_actions:reset_status")
-    status = str(data[name]["status"])
-    if status not in objects.STATUSES:
-        raise InvalidInput(f"Must specify a valid status, not {status!r}.")
     async with req.svc.write() as db:
-        await objects.save(db, await objects.get(db, req.ctx, snapshot.id), status=status)
+        await objects.reset_status(db, await objects.get(db, req.ctx, snapshot.id),
+                                   str(data[name]["status"]))
     await req.svc.rpc.snapshot_changed(await _host_of(req, snapshot), snapshot.id)
     return empty_response(202)
 

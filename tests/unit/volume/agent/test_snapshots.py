@@ -1,4 +1,5 @@
-"""The snapshot controller's plan, case by case."""
+"""The snapshot controller's plan, case by case: by the work an action asked for, never
+by a status alone (an admin's reset-status writes statuses that ask for nothing)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ HOST = "node1"
 STORED = StoredSnapshot("s1", "/v/snapshot-s1.qcow2")
 
 
-def wanted(status: str, host: str = HOST) -> SnapshotInfo:
-    return {"id": "s1", "volume_id": "v1", "host": host, "status": status, "size": 1,
-            "location": None}
+def wanted(status: str, host: str = HOST, *, work: str | None = "") -> SnapshotInfo:
+    """The snapshot as the service has it; its work is its status's, as the action that
+    asked for it left it, unless ``work`` says otherwise (None: a reset status)."""
+    if work == "":
+        work = status if status in ("creating", "deleting") else None
+    return {"id": "s1", "volume_id": "v1", "host": host, "status": status, "work": work,
+            "size": 1, "location": None}
 
 
 @pytest.mark.parametrize(("desired", "observed", "step"), [
@@ -23,6 +28,13 @@ def wanted(status: str, host: str = HOST) -> SnapshotInfo:
     (wanted("deleting"), STORED, Step.DELETE), (wanted("deleting"), None, Step.REPORT),
     (wanted("creating", "node2"), None, Step.NOTHING),
     (wanted("available"), STORED, Step.NOTHING), (wanted("restoring"), STORED, Step.NOTHING),
+    # Reset to deleting or creating by an admin: the snapshot's file is kept, nothing made.
+    (wanted("deleting", work=None), STORED, Step.NOTHING),
+    (wanted("deleting", work=None), None, Step.NOTHING),
+    (wanted("creating", work=None), None, Step.NOTHING),
+    (wanted("creating", work=None), STORED, Step.NOTHING),
+    # A real delete of a snapshot an admin had reset to available deletes it.
+    (wanted("deleting", work="deleting"), STORED, Step.DELETE),
 ])
 def test_plan(desired: SnapshotInfo | None, observed: StoredSnapshot | None, step: Step
               ) -> None:

@@ -14,9 +14,15 @@ from ownstack.volume.rpc import VolumeInfo
 HOST = "node1"
 
 
+WORK = ("creating", "deleting", "extending", "uploading", "reverting")
+
+
 def wanted(status: str, **changes: Any) -> VolumeInfo:
+    """The volume as the service has it; its work is its status's, as the action that
+    asked for it left it, unless ``changes`` say otherwise (None: a reset status)."""
     info: VolumeInfo = {
-        "id": "v1", "host": HOST, "status": status, "size": 2,
+        "id": "v1", "host": HOST, "status": status,
+        "work": status if status in WORK else None, "size": 2,
         "source": {"kind": "blank", "id": None, "disk_format": None, "size": None},
         "upload_image_id": None, "upload_disk_format": None, "revert_snapshot_id": None,
         "extend_by_compute": False, "location": None, "attached": False}
@@ -46,6 +52,18 @@ SMALL = StoredVolume("v1", 1, "qcow2", "/v/volume-v1.qcow2")
     (wanted("in-use"), STORED, Step.NOTHING),
     (wanted("error"), None, Step.NOTHING),
     (wanted("error_deleting"), STORED, Step.NOTHING),
+    # An admin's reset-status writes a status and asks for nothing: a volume reset to
+    # deleting keeps its file, one reset to creating is neither made nor "repaired".
+    (wanted("deleting", work=None), STORED, Step.NOTHING),
+    (wanted("deleting", work=None), None, Step.NOTHING),
+    (wanted("creating", work=None), None, Step.NOTHING),
+    (wanted("creating", work=None), STORED, Step.NOTHING),
+    (wanted("extending", work=None), SMALL, Step.NOTHING),
+    (wanted("uploading", work=None, upload_image_id="i1"), STORED, Step.NOTHING),
+    (wanted("reverting", work=None, revert_snapshot_id="s1"), STORED, Step.NOTHING),
+    (wanted("extending", work=None), None, Step.NOTHING),        # no FAIL either
+    # The work decides, not the status shown beside it.
+    (wanted("available", work="deleting"), STORED, Step.DELETE),
 ])
 def test_plan(desired: VolumeInfo | None, observed: StoredVolume | None, step: Step) -> None:
     assert plan(desired, observed, HOST) == step
