@@ -59,12 +59,12 @@ unit: venv
 	$(BIN)/pytest -q tests/unit tests/api
 
 functional: venv
-	OWNSTACK_TEST_DATABASES=$(TEST_DATABASES) $(BIN)/pytest -q tests/functional
+	OWNSTACK_TEST_DATABASES=$(TEST_DATABASES) $(BIN)/pytest -q --durations=20 tests/functional
 
 # Real QEMU under TCG: the test image, the QEMU driver and its contract suite, the KVM
 # probe, and a cloud booting real guests (on SQLite: the database is not what they test).
 e2e: venv
-	$(BIN)/pytest -q tests/e2e
+	$(BIN)/pytest -q --durations=20 tests/e2e
 
 test: lint typecheck unit functional e2e
 
