@@ -44,7 +44,7 @@ from ownstack.network.objects import addresses, provisioning, quotas, rbac, secu
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
 from ownstack.network.objects.inserts import insert_row
-from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
+from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import (
     FloatingIP,
     IpAllocation,
@@ -179,14 +179,11 @@ async def network_of(db: AsyncSession, port: Port) -> Network:
     return network
 
 
-async def security_groups_of(db: AsyncSession, port_ids: Sequence[str]
-                             ) -> dict[str, list[str]]:
+async def security_groups_of(db: AsyncSession, port_ids: Ids) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for start in range(0, len(port_ids), 500):
+    for among in in_ids(PortSecurityGroup.port_id, port_ids):
         rows = await db.execute(sa.select(PortSecurityGroup.port_id,
-                                          PortSecurityGroup.security_group_id)
-                                .where(PortSecurityGroup.port_id.in_(
-                                    port_ids[start:start + 500])))
+                                          PortSecurityGroup.security_group_id).where(among))
         for port_id, group_id in rows:
             found.setdefault(port_id, []).append(group_id)
     for groups in found.values():
@@ -495,6 +492,6 @@ async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None
     await db.delete(row)
 
 
-async def fixed_ips_by_port(db: AsyncSession, port_ids: Sequence[str]
-                            ) -> dict[str, list[FixedIp]]:
-    return await addresses.fixed_ips_of(db, port_ids)
+async def fixed_ips_by_port(db: AsyncSession, port_ids: Ids) -> dict[str, list[dict[str, str]]]:
+    """Each port's fixed IPs as its body shows them."""
+    return await addresses.fixed_ip_bodies(db, port_ids)
