@@ -199,9 +199,10 @@ def check_name(name: str | None) -> None:
 
 
 async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
-                       data: dict[str, Any]) -> SecurityGroup:
-    """A new group of ``project_id`` with the two egress rules; the project's default group
-    is made first if it has none."""
+                       data: dict[str, Any]) -> tuple[SecurityGroup, list[SecurityGroupRule]]:
+    """A new group of ``project_id`` with the two egress rules, and those rules in the
+    order :func:`rules_of` reads them; the project's default group is made first if it
+    has none."""
     check_name(data.get("name"))
     await quotas.check(db, config, project_id, "security_group")
     await ensure_default(db, config, project_id)
@@ -213,9 +214,9 @@ async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
                           stateful=data.get("stateful", True))
     db.add(group)
     await db.flush()
-    _add_rules(db, group, project_id, [(spec, "") for spec in egress])
+    rules = _add_rules(db, group, project_id, [(spec, "") for spec in egress])
     await db.flush()
-    return group
+    return group, sorted(rules, key=lambda rule: (rule.created_at, rule.id))
 
 
 async def update_group(db: AsyncSession, row: SecurityGroup, data: dict[str, Any],
