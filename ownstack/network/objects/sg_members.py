@@ -91,6 +91,13 @@ async def port_addresses(db: AsyncSession, port_ids: Collection[str]
     return {port_id: tuple(sorted(addresses)) for port_id, addresses in found.items()}
 
 
+async def fixed_addresses(db: AsyncSession, port_id: str) -> list[str]:
+    """The port's fixed IPs (without its allowed address pairs)."""
+    rows = await db.execute(sa.select(IpAllocation.ip_address)
+                            .where(IpAllocation.port_id == port_id))
+    return list(rows.scalars())
+
+
 async def port_groups(db: AsyncSession, port_id: str) -> tuple[str, ...]:
     rows = await db.execute(sa.select(PortSecurityGroup.security_group_id).where(
         PortSecurityGroup.port_id == port_id))
