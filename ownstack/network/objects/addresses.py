@@ -63,8 +63,13 @@ class FixedIp:
 
 async def network_subnets(db: AsyncSession, network_id: str) -> list[Subnet]:
     """The network's subnets, oldest first (the order Neutron tries them in)."""
-    return list((await db.execute(sa.select(Subnet).where(Subnet.network_id == network_id)
-                                  .order_by(Subnet.created_at, Subnet.id))).scalars().all())
+    return list((await db.execute(_NETWORK_SUBNETS, {"network_id": network_id})
+                 ).scalars().all())
+
+
+# Built once: every port create and subnet change reads them.
+_NETWORK_SUBNETS: Final = (sa.select(Subnet).where(Subnet.network_id == sa.bindparam("network_id"))
+                           .order_by(Subnet.created_at, Subnet.id))
 
 
 def _is_auto(subnet: Subnet) -> bool:

@@ -99,9 +99,13 @@ async def pick_agent(db: AsyncSession, down_time: float) -> NetworkAgent | None:
 
 async def serving_host(db: AsyncSession, network_id: str) -> str | None:
     """The host of the agent bound to serve the network's DHCP, if any."""
-    return await db.scalar(sa.select(NetworkAgent.host).join(
-        DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
-        DhcpAgentBinding.network_id == network_id))
+    return await db.scalar(_SERVING_HOST, {"network_id": network_id})
+
+
+# Built once: every port change asks.
+_SERVING_HOST: Final = sa.select(NetworkAgent.host).join(
+    DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
+    DhcpAgentBinding.network_id == sa.bindparam("network_id"))
 
 
 async def agent_networks(db: AsyncSession, agent_id: str) -> list[Network]:

@@ -164,8 +164,12 @@ def visible(ctx: RequestContext) -> list[ColumnElement[bool]]:
     return [sa.or_(Port.project_id == ctx.project_id, Port.network_id.in_(owned))]
 
 
+_PORT: Final = sa.select(Port).where(Port.id == sa.bindparam("port_id"))   # built once
+
+
 async def get_port(db: AsyncSession, ctx: RequestContext, port_id: str) -> Port:
-    row = (await db.execute(sa.select(Port).where(Port.id == port_id, *visible(ctx)))
+    seen = visible(ctx)
+    row = (await db.execute(_PORT.where(*seen) if seen else _PORT, {"port_id": port_id})
            ).scalar_one_or_none()
     if row is None:
         raise ResourceNotFound("port", port_id)

@@ -14,7 +14,7 @@ on a shared one, router gateways on an external one (Neutron's ``RbacPolicyInUse
 from __future__ import annotations
 
 import uuid
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -68,6 +68,11 @@ def shared_by_name(project_id: str | None) -> ColumnElement[bool]:
     clause of :func:`shared_with` for one network row of a query."""
     if not project_id:
         return sa.false()
+    return shared_by_name_of(project_id)
+
+
+def shared_by_name_of(project_id: Any) -> ColumnElement[bool]:
+    """:func:`shared_by_name` of a project id or of a bound parameter standing for one."""
     return sa.exists().where(
         RbacPolicy.object_type == "network", RbacPolicy.action == SHARED,
         RbacPolicy.target_project == project_id, RbacPolicy.object_id == Network.id)

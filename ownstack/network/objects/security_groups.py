@@ -153,12 +153,16 @@ async def default_group_id(db: AsyncSession, project_id: str, *, latest: bool = 
                            ) -> str | None:
     """``latest``: a locking read, which sees the newest commit even inside a MariaDB
     (REPEATABLE READ) transaction whose snapshot predates it."""
-    query = sa.select(SecurityGroup.id).where(
-        SecurityGroup.project_id == project_id, SecurityGroup.default_marker.is_(True))
-    if latest:
-        query = query.with_for_update(read=True)
-    found: str | None = await db.scalar(query)
+    found: str | None = await db.scalar(_DEFAULT_GROUP_LOCKED if latest else _DEFAULT_GROUP,
+                                        {"project_id": project_id})
     return found
+
+
+# Built once (a port create looks for its project's default group).
+_DEFAULT_GROUP: Final = sa.select(SecurityGroup.id).where(
+    SecurityGroup.project_id == sa.bindparam("project_id"),
+    SecurityGroup.default_marker.is_(True))
+_DEFAULT_GROUP_LOCKED: Final = _DEFAULT_GROUP.with_for_update(read=True)
 
 
 async def ensure_default(db: AsyncSession, config: NetworkConfig, project_id: str) -> str:
