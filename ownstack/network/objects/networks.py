@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import datetime
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
+from ownstack.common.db.base import CachedJSON, UTCTimeText
 from ownstack.network.errors import (
     InUse,
     InvalidInput,
@@ -28,7 +30,7 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import quotas, rbac
 from ownstack.network.objects.inserts import insert_row
-from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
+from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import Network, Port, Subnet
 from ownstack.network.objects.standard import check_revision, drop_tags, touch
 
@@ -65,6 +67,39 @@ NETWORKS = Kind(name="network", collection="networks", model=Network, fields={
 # What only an admin may filter on or see.
 PROVIDER_FIELDS: Final = ("provider:network_type", "provider:physical_network",
                           "provider:segmentation_id")
+
+
+class ListedNetwork(NamedTuple):
+    """What the network view reads of a network, as a listing reads it: a plain tuple
+    (no ORM entity), as :class:`.ports.ListedPort` is; read its JSON, never modify it."""
+
+    id: str
+    project_id: str
+    description: str
+    revision_number: int
+    created_at: datetime | str
+    updated_at: datetime | str
+    name: str
+    admin_state_up: bool
+    status: str
+    shared: bool
+    external: bool
+    is_default: bool
+    mtu: int
+    port_security_enabled: bool
+    network_type: str
+    physical_network: str | None
+    segmentation_id: int | None
+    availability_zone_hints: list[str]
+
+
+_READ_AS: Final[dict[str, Any]] = {
+    "created_at": UTCTimeText(), "updated_at": UTCTimeText(),
+    "availability_zone_hints": CachedJSON()}
+# Built once: the columns of a listing, read as plain rows (see ListedNetwork).
+LISTED: Final = tuple(
+    sa.type_coerce(getattr(Network, name), _READ_AS[name]).label(name)
+    if name in _READ_AS else getattr(Network, name) for name in ListedNetwork._fields)
 
 
 def visible(ctx: RequestContext) -> list[ColumnElement[bool]]:
@@ -105,16 +140,14 @@ _NETWORK_FOR: Final = sa.select(
     Network.id == sa.bindparam("network_id"))
 
 
-async def subnet_ids(db: AsyncSession, network_ids: list[str]) -> dict[str, list[str]]:
+async def subnet_ids(db: AsyncSession, network_ids: Ids) -> dict[str, list[str]]:
     """Each network's subnets' ids, in creation order."""
     found: dict[str, list[str]] = {}
-    if not network_ids:
-        return found
-    rows = await db.execute(sa.select(Subnet.network_id, Subnet.id)
-                            .where(Subnet.network_id.in_(network_ids))
-                            .order_by(Subnet.created_at, Subnet.id))
-    for network_id, subnet_id in rows:
-        found.setdefault(network_id, []).append(subnet_id)
+    for among in in_ids(Subnet.network_id, network_ids):
+        rows = await db.execute(sa.select(Subnet.network_id, Subnet.id).where(among)
+                                .order_by(Subnet.created_at, Subnet.id))
+        for network_id, subnet_id in rows:
+            found.setdefault(network_id, []).append(subnet_id)
     return found
 
 

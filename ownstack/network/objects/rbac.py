@@ -25,7 +25,7 @@ from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.network.errors import InUse, NetworkConflict, ResourceNotFound
 from ownstack.network.objects import quotas
-from ownstack.network.objects.listing import Field, Kind
+from ownstack.network.objects.listing import Field, Ids, Kind, in_ids
 from ownstack.network.objects.models import Network, Port, RbacPolicy, Router
 
 SHARED: Final = "access_as_shared"
@@ -78,15 +78,18 @@ def shared_by_name_of(project_id: Any) -> ColumnElement[bool]:
         RbacPolicy.target_project == project_id, RbacPolicy.object_id == Network.id)
 
 
-async def shared_with(db: AsyncSession, project_id: str | None, network_ids: list[str]
+async def shared_with(db: AsyncSession, project_id: str | None, network_ids: Ids
                       ) -> set[str]:
     """Which of ``network_ids`` a policy shares with ``project_id`` by name (not ``*``)."""
-    if not project_id or not network_ids:
-        return set()
-    rows = await db.execute(sa.select(RbacPolicy.object_id).where(
-        RbacPolicy.object_type == "network", RbacPolicy.action == SHARED,
-        RbacPolicy.target_project == project_id, RbacPolicy.object_id.in_(network_ids)))
-    return set(rows.scalars().all())
+    found: set[str] = set()
+    if not project_id:
+        return found
+    for among in in_ids(RbacPolicy.object_id, network_ids):
+        rows = await db.execute(sa.select(RbacPolicy.object_id).where(
+            RbacPolicy.object_type == "network", RbacPolicy.action == SHARED,
+            RbacPolicy.target_project == project_id, among))
+        found.update(rows.scalars().all())
+    return found
 
 
 async def get_policy(db: AsyncSession, ctx: RequestContext, policy_id: str) -> RbacPolicy:
