@@ -124,7 +124,7 @@ async def get_network_for(db: AsyncSession, ctx: RequestContext, network_id: str
     """The network as :func:`get_network` finds it, and whether it is shared with
     ``project_id`` (with everyone, or by a policy that names it): one statement."""
     seen = visible(ctx)
-    found = (await db.execute(_NETWORK_FOR.where(*seen) if seen else _NETWORK_FOR,
+    found = (await db.execute(NETWORK_AND_SHARE.where(*seen) if seen else NETWORK_AND_SHARE,
                               {"network_id": network_id, "project_id": project_id or ""})
              ).one_or_none()
     if found is None:
@@ -133,9 +133,10 @@ async def get_network_for(db: AsyncSession, ctx: RequestContext, network_id: str
     return network, bool(network.shared or named)
 
 
-# Built once (every port create reads its network so); an empty project id is shared
-# with by no policy, as rbac.shared_by_name says of none.
-_NETWORK_FOR: Final = sa.select(
+# A network (``network_id``) and whether a policy shares it with ``project_id`` by name;
+# built once (every port create and delete reads its network so). An empty project id
+# is shared with by no policy, as rbac.shared_by_name says of none.
+NETWORK_AND_SHARE: Final = sa.select(
     Network, rbac.shared_by_name_of(sa.bindparam("project_id"))).where(
     Network.id == sa.bindparam("network_id"))
 

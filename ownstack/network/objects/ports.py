@@ -40,7 +40,7 @@ from ownstack.network.errors import (
     NetworkConflict,
     ResourceNotFound,
 )
-from ownstack.network.objects import addresses, provisioning, quotas, rbac, security_groups
+from ownstack.network.objects import addresses, provisioning, quotas, security_groups
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
 from ownstack.network.objects.inserts import insert_row
@@ -54,6 +54,7 @@ from ownstack.network.objects.models import (
     RouterPort,
     SecurityGroup,
 )
+from ownstack.network.objects.networks import NETWORK_AND_SHARE
 from ownstack.network.objects.standard import check_revision, drop_tags, touch
 
 VNIC_NORMAL: Final = "normal"
@@ -176,11 +177,17 @@ async def get_port(db: AsyncSession, ctx: RequestContext, port_id: str) -> Port:
     return row
 
 
-async def network_of(db: AsyncSession, port: Port) -> Network:
-    network = await db.get(Network, port.network_id)
-    if network is None:                     # deleted with its ports: a lost race
+async def network_of(db: AsyncSession, port: Port) -> tuple[Network, bool]:
+    """The port's network, and whether it is shared with the port's project (with
+    everyone, or by an RBAC policy that names it: Neutron's ``shared`` for the port
+    rules): one statement."""
+    found = (await db.execute(NETWORK_AND_SHARE, {"network_id": port.network_id,
+                                                  "project_id": port.project_id or ""})
+             ).one_or_none()
+    if found is None:                       # deleted with its ports: a lost race
         raise ResourceNotFound("port", port.id)
-    return network
+    network, named = found
+    return network, bool(network.shared or named)
 
 
 async def security_groups_of(db: AsyncSession, port_ids: Ids) -> dict[str, list[str]]:
@@ -193,13 +200,6 @@ async def security_groups_of(db: AsyncSession, port_ids: Ids) -> dict[str, list[
     for groups in found.values():
         groups.sort()
     return found
-
-
-async def is_shared_with(db: AsyncSession, network: Network, project_id: str) -> bool:
-    """Whether ``network`` is shared with ``project_id``: with everyone, or by an RBAC
-    policy that names it (Neutron's ``shared`` for the port rules)."""
-    return network.shared or network.id in await rbac.shared_with(db, project_id,
-                                                                  [network.id])
 
 
 async def _check_security_groups(db: AsyncSession, ctx: RequestContext,
@@ -487,13 +487,20 @@ async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None
             "ServicePortInUse", f"Port {row.id} cannot be deleted directly via the port "
             f"API: has device owner {row.device_owner}.")
     await drop_tags(db, [row.id])
-    # Its floating IPs stay the project's, unassociated (Neutron's disassociate_floatingips).
-    await db.execute(sa.update(FloatingIP).where(FloatingIP.fixed_port_id == row.id)
-                     .values(fixed_port_id=None, fixed_ip_address=None, router_id=None)
-                     .execution_options(synchronize_session=False))
-    await db.execute(sa.delete(IpAllocation).where(IpAllocation.port_id == row.id))
-    await db.execute(sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id == row.id))
+    for stmt in _DELETE_PORT_ROWS:
+        await db.execute(stmt, {"port_id": row.id})
     await db.delete(row)
+
+
+# What goes with a port, built once: its floating IPs stay the project's, unassociated
+# (Neutron's disassociate_floatingips); its addresses and group memberships go.
+_DELETE_PORT_ROWS: Final = (
+    sa.update(FloatingIP).where(FloatingIP.fixed_port_id == sa.bindparam("port_id"))
+    .values(fixed_port_id=None, fixed_ip_address=None, router_id=None)
+    .execution_options(synchronize_session=False),
+    sa.delete(IpAllocation).where(IpAllocation.port_id == sa.bindparam("port_id")),
+    sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id == sa.bindparam("port_id")),
+)
 
 
 async def fixed_ips_by_port(db: AsyncSession, port_ids: Ids) -> dict[str, list[dict[str, str]]]:

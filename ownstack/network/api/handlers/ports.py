@@ -37,9 +37,8 @@ def _target(project_id: str, network: Network, shared: bool) -> dict[str, Any]:
 
 
 async def _port_target(db: Any, row: Port) -> dict[str, Any]:
-    network = await ports.network_of(db, row)
-    return _target(row.project_id, network,
-                   await ports.is_shared_with(db, network, row.project_id))
+    network, shared = await ports.network_of(db, row)
+    return _target(row.project_id, network, shared)
 
 
 def _enforce(req: Req, action: str, data: Mapping[str, Any], target: dict[str, Any]) -> None:
