@@ -31,8 +31,8 @@ from ownstack.network.errors import (
 from ownstack.network.objects import quotas, rbac
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
-from ownstack.network.objects.models import Network, Port, Subnet
-from ownstack.network.objects.standard import check_revision, drop_tags, touch
+from ownstack.network.objects.models import Network, Port, RbacPolicy, Subnet, Tag
+from ownstack.network.objects.standard import check_revision, touch
 
 VXLAN: Final = "vxlan"
 FLAT: Final = "flat"
@@ -298,17 +298,27 @@ async def update_network(db: AsyncSession, config: NetworkConfig, row: Network,
 
 async def delete_network(db: AsyncSession, row: Network, revision: int | None) -> None:
     check_revision(row, revision)
-    in_use = await db.scalar(sa.select(Port.id).where(
-        Port.network_id == row.id, Port.device_owner.not_in(SERVICE_OWNERS)).limit(1))
-    if in_use is not None:
+    network = {"network_id": row.id}
+    if await db.scalar(_PORT_IN_USE, network) is not None:
         raise InUse("network", f"Unable to complete operation on network {row.id}. There "
                     "are one or more ports still in use on the network.")
-    subnets = list((await db.execute(sa.select(Subnet.id).where(
-        Subnet.network_id == row.id))).scalars().all())
-    ports = list((await db.execute(sa.select(Port.id).where(
-        Port.network_id == row.id))).scalars().all())
-    await drop_tags(db, [row.id, *subnets, *ports])
-    await rbac.drop_all(db, row.id)
-    await db.execute(sa.delete(Port).where(Port.network_id == row.id))
-    await db.execute(sa.delete(Subnet).where(Subnet.network_id == row.id))
+    for stmt in _DELETE_NETWORK_ROWS:
+        await db.execute(stmt, network)
     await db.delete(row)
+
+
+# The statements of a network's delete, built once (``network_id`` bound when run): a
+# port other than a service's (DHCP) keeps it; then the tags of it, its subnets and its
+# ports go, its RBAC policies, its ports and its subnets.
+_NETWORK_ID: Final[sa.BindParameter[Any]] = sa.bindparam("network_id")
+_PORT_IN_USE: Final = sa.select(Port.id).where(
+    Port.network_id == _NETWORK_ID, Port.device_owner.not_in(SERVICE_OWNERS)).limit(1)
+_DELETE_NETWORK_ROWS: Final = (
+    sa.delete(Tag).where(sa.or_(
+        Tag.resource_id == _NETWORK_ID,
+        Tag.resource_id.in_(sa.select(Subnet.id).where(Subnet.network_id == _NETWORK_ID)),
+        Tag.resource_id.in_(sa.select(Port.id).where(Port.network_id == _NETWORK_ID)))),
+    sa.delete(RbacPolicy).where(RbacPolicy.object_id == _NETWORK_ID),
+    sa.delete(Port).where(Port.network_id == _NETWORK_ID),
+    sa.delete(Subnet).where(Subnet.network_id == _NETWORK_ID),
+)

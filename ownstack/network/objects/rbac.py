@@ -159,10 +159,6 @@ async def revoke_every_external(db: AsyncSession, network: Network) -> None:
     network.external = False
 
 
-async def drop_all(db: AsyncSession, network_id: str) -> None:
-    await db.execute(sa.delete(RbacPolicy).where(RbacPolicy.object_id == network_id))
-
-
 def _follow(network: Network, action: str, target: str, *, present: bool) -> None:
     if target == EVERYONE and action == SHARED:
         network.shared = present
