@@ -235,8 +235,11 @@ def select(config: Config) -> Selection:
 
 def check_process_can_run(config: Config, selection: Selection) -> None:
     """A process that runs only some roles talks to the others over the bus, so the bus
-    must cross processes: the in-process bus would leave its roles talking to nobody."""
-    if not selection.everything and config.bus.url in ("", "memory://"):
+    must cross processes: the in-process bus would leave its roles talking to nobody,
+    unless ``roles_alone`` says the roles left out are meant to run nowhere."""
+    if not selection.everything and config.bus.url in ("", "memory://") \
+            and not config.roles_alone:
         raise ConfigError(
             f"roles: running {','.join(selection.names)} without the other roles needs a "
-            f"bus that crosses processes; set bus.url=amqp://user:password@host:5672/")
+            f"bus that crosses processes; set bus.url=amqp://user:password@host:5672/ "
+            f"(or roles_alone=true, for the other roles to run nowhere)")

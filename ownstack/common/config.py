@@ -342,6 +342,11 @@ class Config:
     # workers "conductor", "compute" (the compute agent), "network" (the network agent)
     # and "volume" (the volume agent). The all-in-one cloud runs all.
     roles: str = "api,conductor,compute,network,volume"
+    # True: a subset of roles may run on the in-process bus, the roles left out running
+    # nowhere (an API without agents, as a Neutron deployment without them; benchmarks
+    # compare that shape). False: such a subset is refused, since its roles would wait
+    # for workers that never answer.
+    roles_alone: bool = False
     policy_file: str = ""                      # oslo.policy-style YAML/JSON overrides
     cloud: CloudConfig = field(default_factory=CloudConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)

@@ -159,26 +159,24 @@ class NetworkRpc:
 
     # -- nudges to agents ---------------------------------------------------------------
 
-    async def dhcp_changed(self, network_id: str, hosts: set[str] | None = None, *,
-                           serving: str | None = None) -> None:
-        """After a subnet or a port of the network changed: nudge the DHCP server's host
-        (``serving``, when the caller has just read it), and ``hosts`` (those that lost
-        the network). Never raises."""
-        hosts = set(hosts or ())
-        waiting: list[str] = []
-        host = serving
+    async def dhcp_changed(self, network_id: str, hosts: set[str] | None = None) -> None:
+        """After a subnet or a port of the network changed: nudge the DHCP server's host,
+        and ``hosts`` (those that lost the network). Never raises."""
         try:
-            if not host:
-                async with self.db.read() as session:
-                    host = await dhcp.serving_host(session, network_id)
-                    if not host:
-                        waiting = await provisioning.waiting_for(session, network_id,
-                                                                 provisioning.DHCP)
+            async with self.db.read() as session:
+                host, waiting = await _dhcp_lookup(session, network_id)
         except Exception:
             log.exception("could not find the DHCP host of network %s", network_id)
-            host = None
-        if host:
-            hosts.add(host)
+            host, waiting = None, []
+        await self._nudge_dhcp(network_id, hosts, host, waiting)
+
+    async def _nudge_dhcp(self, network_id: str, hosts: set[str] | None, serving: str | None,
+                          waiting: list[str]) -> None:
+        """The casts of :meth:`dhcp_changed`, once its DHCP host (and, when none, the
+        ports still waiting for DHCP) are known."""
+        hosts = set(hosts or ())
+        if serving:
+            hosts.add(serving)
         if waiting:
             await self._release_unserved(network_id)
         await self._cast(hosts, "dhcp_changed", {"network_id": network_id})
@@ -222,17 +220,18 @@ class NetworkRpc:
             # such as the conductor acts on it before the port's agent reports it wired).
             self._tasks.spawn(self.dhcp_changed(port.network_id))
             return
-        # One read for both: the hosts holding the groups' members (nudged before the
-        # answer, as members_changed does) and the network's DHCP host (in the background).
+        # One read for all: the hosts holding the groups' members (nudged before the
+        # answer, as members_changed does) and what the network's DHCP nudge needs (sent
+        # in the background).
         try:
             async with self.db.read() as session:
                 concerned = await sg_members.hosts_matching_groups(session, changed)
-                serving = await dhcp.serving_host(session, port.network_id)
+                serving, waiting = await _dhcp_lookup(session, port.network_id)
         except Exception:
             log.exception("could not find the hosts concerned by port %s", port.id)
             self._tasks.spawn(self.dhcp_changed(port.network_id))
             return
-        self._tasks.spawn(self.dhcp_changed(port.network_id, serving=serving))
+        self._tasks.spawn(self._nudge_dhcp(port.network_id, None, serving, waiting))
         await self._cast(concerned, "group_members_changed",
                          {"security_group_ids": sorted(changed)})
 
@@ -292,3 +291,11 @@ def membership_changes(before: PortState | None, after: PortState | None) -> set
     if before.addresses != after.addresses:
         changed |= set(before.security_groups) | set(after.security_groups)
     return changed
+
+
+async def _dhcp_lookup(session: Any, network_id: str) -> tuple[str | None, list[str]]:
+    """The host serving the network's DHCP; when none, the ports still waiting for it."""
+    host = await dhcp.serving_host(session, network_id)
+    if host:
+        return host, []
+    return None, await provisioning.waiting_for(session, network_id, provisioning.DHCP)

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.network import ipam
 from ownstack.network.errors import InvalidInput
 from ownstack.network.objects.inserts import insert_values
+from ownstack.network.objects.listing import Ids, in_ids
 from ownstack.network.objects.models import IpAllocation, Port, Subnet
 
 # How many addresses are tried at random before anything is read: in a pool at most half
@@ -62,8 +63,13 @@ class FixedIp:
 
 async def network_subnets(db: AsyncSession, network_id: str) -> list[Subnet]:
     """The network's subnets, oldest first (the order Neutron tries them in)."""
-    return list((await db.execute(sa.select(Subnet).where(Subnet.network_id == network_id)
-                                  .order_by(Subnet.created_at, Subnet.id))).scalars().all())
+    return list((await db.execute(_NETWORK_SUBNETS, {"network_id": network_id})
+                 ).scalars().all())
+
+
+# Built once: every port create and subnet change reads them.
+_NETWORK_SUBNETS: Final = (sa.select(Subnet).where(Subnet.network_id == sa.bindparam("network_id"))
+                           .order_by(Subnet.created_at, Subnet.id))
 
 
 def _is_auto(subnet: Subnet) -> bool:
@@ -185,17 +191,32 @@ async def release(db: AsyncSession, port_id: str, fixed: Sequence[FixedIp]) -> N
 async def fixed_ips_of(db: AsyncSession, port_ids: Sequence[str]) -> dict[str, list[FixedIp]]:
     """Each port's fixed IPs, by port id, in the order of the subnets' creation."""
     found: dict[str, list[FixedIp]] = {}
-    if not port_ids:
-        return found
-    for start in range(0, len(port_ids), 500):
-        rows = await db.execute(
-            sa.select(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address)
-            .join(Subnet, Subnet.id == IpAllocation.subnet_id)
-            .where(IpAllocation.port_id.in_(port_ids[start:start + 500]))
-            .order_by(Subnet.created_at, Subnet.id, IpAllocation.ip_address))
-        for port_id, subnet_id, address in rows:
-            found.setdefault(port_id, []).append(FixedIp(subnet_id, address))
+    for port_id, subnet_id, address in await _fixed_ip_rows(db, port_ids):
+        found.setdefault(port_id, []).append(FixedIp(subnet_id, address))
     return found
+
+
+async def fixed_ip_bodies(db: AsyncSession, port_ids: Ids) -> dict[str, list[dict[str, str]]]:
+    """:func:`fixed_ips_of` as the port body shows them, for a listing (no objects made)."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for port_id, subnet_id, address in await _fixed_ip_rows(db, port_ids):
+        item = {"subnet_id": subnet_id, "ip_address": address}
+        held = found.get(port_id)
+        if held is None:
+            found[port_id] = [item]
+        else:
+            held.append(item)
+    return found
+
+
+async def _fixed_ip_rows(db: AsyncSession, port_ids: Ids) -> list[Any]:
+    rows: list[Any] = []
+    for among in in_ids(IpAllocation.port_id, port_ids):
+        rows += (await db.execute(
+            sa.select(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address)
+            .join(Subnet, Subnet.id == IpAllocation.subnet_id).where(among)
+            .order_by(Subnet.created_at, Subnet.id, IpAllocation.ip_address))).all()
+    return rows
 
 
 @dataclass(frozen=True)

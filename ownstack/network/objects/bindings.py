@@ -31,7 +31,11 @@ from ownstack.network.objects.models import (
     Port,
     PortSecurityGroup,
 )
-from ownstack.network.objects.sg_members import port_addresses, port_groups, rules_by_group
+from ownstack.network.objects.sg_members import (
+    fixed_addresses,
+    port_groups,
+    rules_by_group,
+)
 from ownstack.network.rpc import ACTIVE, DOWN, DhcpReadyEntry, NetworkInfo, PortInfo
 
 COMPUTE_OWNER_PREFIX = "compute:"
@@ -67,8 +71,9 @@ async def port_state(db: AsyncSession, port: Port) -> PortState:
     """:meth:`PortState.of` with the port's groups and addresses, so that a change of its
     memberships is seen (the ports API takes these before and after a change)."""
     await db.flush()
-    addresses = (await port_addresses(db, [port.id])).get(port.id, ())
-    return known_port_state(port, await port_groups(db, port.id), addresses)
+    # Its allowed address pairs are the row's own (port_addresses would read them again).
+    return known_port_state(port, await port_groups(db, port.id),
+                            await fixed_addresses(db, port.id))
 
 
 def known_port_state(port: Port, security_groups: Sequence[str], fixed_ips: Sequence[str]

@@ -87,21 +87,25 @@ def can_serve(agent: NetworkAgent, now: datetime, down_time: float) -> bool:
 async def pick_agent(db: AsyncSession, down_time: float) -> NetworkAgent | None:
     """The alive, enabled DHCP-capable agent serving the fewest networks (ties: by host)."""
     now = utcnow()
-    load = {agent_id: count for agent_id, count in await db.execute(
-        sa.select(DhcpAgentBinding.agent_id, sa.func.count())
-        .group_by(DhcpAgentBinding.agent_id))}
     candidates = [row for row in (await db.execute(sa.select(NetworkAgent))).scalars()
                   if can_serve(row, now, down_time)]
     if not candidates:
         return None
+    load = {agent_id: count for agent_id, count in await db.execute(
+        sa.select(DhcpAgentBinding.agent_id, sa.func.count())
+        .group_by(DhcpAgentBinding.agent_id))}
     return min(candidates, key=lambda row: (load.get(row.id, 0), row.host))
 
 
 async def serving_host(db: AsyncSession, network_id: str) -> str | None:
     """The host of the agent bound to serve the network's DHCP, if any."""
-    return await db.scalar(sa.select(NetworkAgent.host).join(
-        DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
-        DhcpAgentBinding.network_id == network_id))
+    return await db.scalar(_SERVING_HOST, {"network_id": network_id})
+
+
+# Built once: every port change asks.
+_SERVING_HOST: Final = sa.select(NetworkAgent.host).join(
+    DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
+    DhcpAgentBinding.network_id == sa.bindparam("network_id"))
 
 
 async def agent_networks(db: AsyncSession, agent_id: str) -> list[Network]:

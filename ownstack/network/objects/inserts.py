@@ -10,6 +10,7 @@ statement, where the savepoint would cost two more.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -31,9 +32,8 @@ async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any]
     """``model(**values)`` inserted and in the session, or None when a unique key of it
     is taken (nothing else of the transaction is undone)."""
     if is_sqlite(db):
-        stmt = (sqlite.insert(model).values(**values).on_conflict_do_nothing()
-                .returning(model))
-        found: Row | None = (await db.scalars(stmt)).one_or_none()
+        found: Row | None = (await db.scalars(_insert_or_nothing(model), values)
+                             ).one_or_none()
         return found
     row = model(**values)
     try:
@@ -45,13 +45,24 @@ async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any]
     return row
 
 
+@functools.cache
+def _insert_or_nothing(model: type[Base], *, returning: bool = True) -> Any:
+    """SQLite's ``INSERT ... ON CONFLICT DO NOTHING`` (``RETURNING`` the row) of
+    ``model``, built once: the values are bound when it runs, so it is not built and
+    cache-keyed for each row."""
+    if returning:
+        return sqlite.insert(model).on_conflict_do_nothing().returning(model)
+    # The table's, not the entity's: a Core insert, whose result has its rowcount.
+    table: Any = model.__table__
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
 async def insert_values(db: AsyncSession, model: type[Base], values: dict[str, Any]
                         ) -> bool:
     """Whether the plain row ``values`` went into ``model``'s table (False: a unique key
     of it is taken); no object joins the session."""
     if is_sqlite(db):
-        result: Any = await db.execute(
-            sqlite.insert(model).values(**values).on_conflict_do_nothing())
+        result: Any = await db.execute(_insert_or_nothing(model, returning=False), values)
         return bool(result.rowcount == 1)
     try:
         async with db.begin_nested():

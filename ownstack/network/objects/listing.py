@@ -23,7 +23,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from ownstack.common.booleans import parse_bool
 from ownstack.network.errors import BadNetworkRequest, InvalidInput, ResourceNotFound
@@ -158,6 +158,27 @@ class Page:
     rows: list[Any]
     # Whether rows exist past the page in the direction it was read.
     more: bool
+    # The ids of every row that matches, as a subquery, when the page holds them all (no
+    # limit, no marker): related rows of a long listing are read in one statement.
+    every_id: Select[Any] | None = None
+
+    def ids(self) -> Ids:
+        """What :func:`in_ids` needs to read the rows related to the page's."""
+        return self.every_id if self.every_id is not None else [row.id for row in self.rows]
+
+
+# Rows named by id: a list of ids, or a subquery of them.
+Ids = Sequence[str] | Select[Any]
+_ID_BATCH: Final = 500
+
+
+def in_ids(column: Any, ids: Ids) -> list[ColumnElement[bool]]:
+    """WHERE terms, one per statement to run, reading the rows whose ``column`` is among
+    ``ids``: one ``IN (SELECT ...)``, or one ``IN`` list per 500 ids (a bound parameter
+    each, within every database's limit)."""
+    if isinstance(ids, Select):
+        return [column.in_(ids)]
+    return [column.in_(ids[start:start + _ID_BATCH]) for start in range(0, len(ids), _ID_BATCH)]
 
 
 def filter_clause(kind: Kind, query: ListQuery) -> list[ColumnElement[bool]]:
@@ -232,7 +253,8 @@ async def list_page(db: AsyncSession, kind: Kind, query: ListQuery,
         rows = rows[:query.limit]
     if query.page_reverse:
         rows.reverse()
-    return Page(rows, more)
+    whole = query.limit is None and query.marker is None
+    return Page(rows, more, sa.select(model.id).where(*where) if whole else None)
 
 
 def _order_by(column: Any, direction: str) -> list[ColumnElement[Any]]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import datetime
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
+from ownstack.common.db.base import CachedJSON, UTCTimeText
 from ownstack.network.errors import (
     InUse,
     InvalidInput,
@@ -28,9 +30,9 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import quotas, rbac
 from ownstack.network.objects.inserts import insert_row
-from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
-from ownstack.network.objects.models import Network, Port, Subnet
-from ownstack.network.objects.standard import check_revision, drop_tags, touch
+from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
+from ownstack.network.objects.models import Network, Port, RbacPolicy, Subnet, Tag
+from ownstack.network.objects.standard import check_revision, touch
 
 VXLAN: Final = "vxlan"
 FLAT: Final = "flat"
@@ -67,6 +69,39 @@ PROVIDER_FIELDS: Final = ("provider:network_type", "provider:physical_network",
                           "provider:segmentation_id")
 
 
+class ListedNetwork(NamedTuple):
+    """What the network view reads of a network, as a listing reads it: a plain tuple
+    (no ORM entity), as :class:`.ports.ListedPort` is; read its JSON, never modify it."""
+
+    id: str
+    project_id: str
+    description: str
+    revision_number: int
+    created_at: datetime | str
+    updated_at: datetime | str
+    name: str
+    admin_state_up: bool
+    status: str
+    shared: bool
+    external: bool
+    is_default: bool
+    mtu: int
+    port_security_enabled: bool
+    network_type: str
+    physical_network: str | None
+    segmentation_id: int | None
+    availability_zone_hints: list[str]
+
+
+_READ_AS: Final[dict[str, Any]] = {
+    "created_at": UTCTimeText(), "updated_at": UTCTimeText(),
+    "availability_zone_hints": CachedJSON()}
+# Built once: the columns of a listing, read as plain rows (see ListedNetwork).
+LISTED: Final = tuple(
+    sa.type_coerce(getattr(Network, name), _READ_AS[name]).label(name)
+    if name in _READ_AS else getattr(Network, name) for name in ListedNetwork._fields)
+
+
 def visible(ctx: RequestContext) -> list[ColumnElement[bool]]:
     """Who sees which networks: an admin all, a project its own, those shared with every
     project, and those an RBAC policy lets it use (shared or external, by name or ``*``)."""
@@ -88,24 +123,32 @@ async def get_network_for(db: AsyncSession, ctx: RequestContext, network_id: str
                           project_id: str) -> tuple[Network, bool]:
     """The network as :func:`get_network` finds it, and whether it is shared with
     ``project_id`` (with everyone, or by a policy that names it): one statement."""
-    found = (await db.execute(sa.select(Network, rbac.shared_by_name(project_id))
-                              .where(Network.id == network_id, *visible(ctx)))).one_or_none()
+    seen = visible(ctx)
+    found = (await db.execute(NETWORK_AND_SHARE.where(*seen) if seen else NETWORK_AND_SHARE,
+                              {"network_id": network_id, "project_id": project_id or ""})
+             ).one_or_none()
     if found is None:
         raise ResourceNotFound("network", network_id)
     network, named = found
     return network, bool(network.shared or named)
 
 
-async def subnet_ids(db: AsyncSession, network_ids: list[str]) -> dict[str, list[str]]:
+# A network (``network_id``) and whether a policy shares it with ``project_id`` by name;
+# built once (every port create and delete reads its network so). An empty project id
+# is shared with by no policy, as rbac.shared_by_name says of none.
+NETWORK_AND_SHARE: Final = sa.select(
+    Network, rbac.shared_by_name_of(sa.bindparam("project_id"))).where(
+    Network.id == sa.bindparam("network_id"))
+
+
+async def subnet_ids(db: AsyncSession, network_ids: Ids) -> dict[str, list[str]]:
     """Each network's subnets' ids, in creation order."""
     found: dict[str, list[str]] = {}
-    if not network_ids:
-        return found
-    rows = await db.execute(sa.select(Subnet.network_id, Subnet.id)
-                            .where(Subnet.network_id.in_(network_ids))
-                            .order_by(Subnet.created_at, Subnet.id))
-    for network_id, subnet_id in rows:
-        found.setdefault(network_id, []).append(subnet_id)
+    for among in in_ids(Subnet.network_id, network_ids):
+        rows = await db.execute(sa.select(Subnet.network_id, Subnet.id).where(among)
+                                .order_by(Subnet.created_at, Subnet.id))
+        for network_id, subnet_id in rows:
+            found.setdefault(network_id, []).append(subnet_id)
     return found
 
 
@@ -255,17 +298,27 @@ async def update_network(db: AsyncSession, config: NetworkConfig, row: Network,
 
 async def delete_network(db: AsyncSession, row: Network, revision: int | None) -> None:
     check_revision(row, revision)
-    in_use = await db.scalar(sa.select(Port.id).where(
-        Port.network_id == row.id, Port.device_owner.not_in(SERVICE_OWNERS)).limit(1))
-    if in_use is not None:
+    network = {"network_id": row.id}
+    if await db.scalar(_PORT_IN_USE, network) is not None:
         raise InUse("network", f"Unable to complete operation on network {row.id}. There "
                     "are one or more ports still in use on the network.")
-    subnets = list((await db.execute(sa.select(Subnet.id).where(
-        Subnet.network_id == row.id))).scalars().all())
-    ports = list((await db.execute(sa.select(Port.id).where(
-        Port.network_id == row.id))).scalars().all())
-    await drop_tags(db, [row.id, *subnets, *ports])
-    await rbac.drop_all(db, row.id)
-    await db.execute(sa.delete(Port).where(Port.network_id == row.id))
-    await db.execute(sa.delete(Subnet).where(Subnet.network_id == row.id))
+    for stmt in _DELETE_NETWORK_ROWS:
+        await db.execute(stmt, network)
     await db.delete(row)
+
+
+# The statements of a network's delete, built once (``network_id`` bound when run): a
+# port other than a service's (DHCP) keeps it; then the tags of it, its subnets and its
+# ports go, its RBAC policies, its ports and its subnets.
+_NETWORK_ID: Final[sa.BindParameter[Any]] = sa.bindparam("network_id")
+_PORT_IN_USE: Final = sa.select(Port.id).where(
+    Port.network_id == _NETWORK_ID, Port.device_owner.not_in(SERVICE_OWNERS)).limit(1)
+_DELETE_NETWORK_ROWS: Final = (
+    sa.delete(Tag).where(sa.or_(
+        Tag.resource_id == _NETWORK_ID,
+        Tag.resource_id.in_(sa.select(Subnet.id).where(Subnet.network_id == _NETWORK_ID)),
+        Tag.resource_id.in_(sa.select(Port.id).where(Port.network_id == _NETWORK_ID)))),
+    sa.delete(RbacPolicy).where(RbacPolicy.object_id == _NETWORK_ID),
+    sa.delete(Port).where(Port.network_id == _NETWORK_ID),
+    sa.delete(Subnet).where(Subnet.network_id == _NETWORK_ID),
+)

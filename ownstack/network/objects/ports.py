@@ -40,11 +40,11 @@ from ownstack.network.errors import (
     NetworkConflict,
     ResourceNotFound,
 )
-from ownstack.network.objects import addresses, provisioning, quotas, rbac, security_groups
+from ownstack.network.objects import addresses, provisioning, quotas, security_groups
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
 from ownstack.network.objects.inserts import insert_row
-from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
+from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import (
     FloatingIP,
     IpAllocation,
@@ -54,6 +54,7 @@ from ownstack.network.objects.models import (
     RouterPort,
     SecurityGroup,
 )
+from ownstack.network.objects.networks import NETWORK_AND_SHARE
 from ownstack.network.objects.standard import check_revision, drop_tags, touch
 
 VNIC_NORMAL: Final = "normal"
@@ -164,41 +165,41 @@ def visible(ctx: RequestContext) -> list[ColumnElement[bool]]:
     return [sa.or_(Port.project_id == ctx.project_id, Port.network_id.in_(owned))]
 
 
+_PORT: Final = sa.select(Port).where(Port.id == sa.bindparam("port_id"))   # built once
+
+
 async def get_port(db: AsyncSession, ctx: RequestContext, port_id: str) -> Port:
-    row = (await db.execute(sa.select(Port).where(Port.id == port_id, *visible(ctx)))
+    seen = visible(ctx)
+    row = (await db.execute(_PORT.where(*seen) if seen else _PORT, {"port_id": port_id})
            ).scalar_one_or_none()
     if row is None:
         raise ResourceNotFound("port", port_id)
     return row
 
 
-async def network_of(db: AsyncSession, port: Port) -> Network:
-    network = await db.get(Network, port.network_id)
-    if network is None:                     # deleted with its ports: a lost race
+async def network_of(db: AsyncSession, port: Port) -> tuple[Network, bool]:
+    """The port's network, and whether it is shared with the port's project (with
+    everyone, or by an RBAC policy that names it: Neutron's ``shared`` for the port
+    rules): one statement."""
+    found = (await db.execute(NETWORK_AND_SHARE, {"network_id": port.network_id,
+                                                  "project_id": port.project_id or ""})
+             ).one_or_none()
+    if found is None:                       # deleted with its ports: a lost race
         raise ResourceNotFound("port", port.id)
-    return network
+    network, named = found
+    return network, bool(network.shared or named)
 
 
-async def security_groups_of(db: AsyncSession, port_ids: Sequence[str]
-                             ) -> dict[str, list[str]]:
+async def security_groups_of(db: AsyncSession, port_ids: Ids) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for start in range(0, len(port_ids), 500):
+    for among in in_ids(PortSecurityGroup.port_id, port_ids):
         rows = await db.execute(sa.select(PortSecurityGroup.port_id,
-                                          PortSecurityGroup.security_group_id)
-                                .where(PortSecurityGroup.port_id.in_(
-                                    port_ids[start:start + 500])))
+                                          PortSecurityGroup.security_group_id).where(among))
         for port_id, group_id in rows:
             found.setdefault(port_id, []).append(group_id)
     for groups in found.values():
         groups.sort()
     return found
-
-
-async def is_shared_with(db: AsyncSession, network: Network, project_id: str) -> bool:
-    """Whether ``network`` is shared with ``project_id``: with everyone, or by an RBAC
-    policy that names it (Neutron's ``shared`` for the port rules)."""
-    return network.shared or network.id in await rbac.shared_with(db, project_id,
-                                                                  [network.id])
 
 
 async def _check_security_groups(db: AsyncSession, ctx: RequestContext,
@@ -486,15 +487,22 @@ async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None
             "ServicePortInUse", f"Port {row.id} cannot be deleted directly via the port "
             f"API: has device owner {row.device_owner}.")
     await drop_tags(db, [row.id])
-    # Its floating IPs stay the project's, unassociated (Neutron's disassociate_floatingips).
-    await db.execute(sa.update(FloatingIP).where(FloatingIP.fixed_port_id == row.id)
-                     .values(fixed_port_id=None, fixed_ip_address=None, router_id=None)
-                     .execution_options(synchronize_session=False))
-    await db.execute(sa.delete(IpAllocation).where(IpAllocation.port_id == row.id))
-    await db.execute(sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id == row.id))
+    for stmt in _DELETE_PORT_ROWS:
+        await db.execute(stmt, {"port_id": row.id})
     await db.delete(row)
 
 
-async def fixed_ips_by_port(db: AsyncSession, port_ids: Sequence[str]
-                            ) -> dict[str, list[FixedIp]]:
-    return await addresses.fixed_ips_of(db, port_ids)
+# What goes with a port, built once: its floating IPs stay the project's, unassociated
+# (Neutron's disassociate_floatingips); its addresses and group memberships go.
+_DELETE_PORT_ROWS: Final = (
+    sa.update(FloatingIP).where(FloatingIP.fixed_port_id == sa.bindparam("port_id"))
+    .values(fixed_port_id=None, fixed_ip_address=None, router_id=None)
+    .execution_options(synchronize_session=False),
+    sa.delete(IpAllocation).where(IpAllocation.port_id == sa.bindparam("port_id")),
+    sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id == sa.bindparam("port_id")),
+)
+
+
+async def fixed_ips_by_port(db: AsyncSession, port_ids: Ids) -> dict[str, list[dict[str, str]]]:
+    """Each port's fixed IPs as its body shows them."""
+    return await addresses.fixed_ip_bodies(db, port_ids)

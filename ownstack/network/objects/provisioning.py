@@ -175,7 +175,13 @@ async def reopen(db: AsyncSession, port: Port, entity: str) -> None:
 
 async def waiting_for(db: AsyncSession, network_id: str, entity: str) -> list[str]:
     """The ports of ``network_id`` blocked on ``entity``, by id."""
-    return list((await db.execute(
-        sa.select(ProvisioningBlock.port_id).join(Port, Port.id == ProvisioningBlock.port_id)
-        .where(Port.network_id == network_id, ProvisioningBlock.entity == entity)
-        .order_by(ProvisioningBlock.port_id))).scalars())
+    return list((await db.execute(_WAITING_FOR, {"network_id": network_id, "entity": entity})
+                 ).scalars())
+
+
+# Built once: a port change on a network no DHCP agent serves asks.
+_WAITING_FOR: Final = (
+    sa.select(ProvisioningBlock.port_id).join(Port, Port.id == ProvisioningBlock.port_id)
+    .where(Port.network_id == sa.bindparam("network_id"),
+           ProvisioningBlock.entity == sa.bindparam("entity"))
+    .order_by(ProvisioningBlock.port_id))

@@ -8,6 +8,7 @@ the project's resources against the limit inside its own write transaction.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -69,21 +70,28 @@ async def check(db: AsyncSession, config: NetworkConfig, project_id: str, resour
     """Raise :class:`OverQuota` unless ``project_id`` may make ``count`` more of ``resource``.
 
     One statement reads the project's own limit (if any) and its usage together."""
-    model = _COUNTED.get(resource)
-    own_limit = (sa.select(Quota.limit).where(Quota.project_id == project_id,
-                                              Quota.resource == resource)
-                 .scalar_subquery())
-    if model is None:
-        row = (await db.execute(sa.select(own_limit, sa.literal(0)))).one()
-    else:
-        usage = (sa.select(sa.func.count()).select_from(model)
-                 .where(model.project_id == project_id).scalar_subquery())
-        row = (await db.execute(sa.select(own_limit, usage))).one()
+    row = (await db.execute(_limit_and_usage(resource), {"project_id": project_id})).one()
     limit = default_limits(config)[resource] if row[0] is None else int(row[0])
     if limit == UNLIMITED:
         return
     if int(row[1] or 0) + count > limit:
         raise OverQuota(resource)
+
+
+@functools.cache
+def _limit_and_usage(resource: str) -> sa.Select[Any]:
+    """The statement of :func:`check` for ``resource`` (``project_id`` bound when run),
+    built once: a quota check is in every create."""
+    project_id: Any = sa.bindparam("project_id")
+    own_limit = (sa.select(Quota.limit).where(Quota.project_id == project_id,
+                                              Quota.resource == resource)
+                 .scalar_subquery())
+    model = _COUNTED.get(resource)
+    if model is None:
+        return sa.select(own_limit, sa.literal(0))
+    usage = (sa.select(sa.func.count()).select_from(model)
+             .where(model.project_id == project_id).scalar_subquery())
+    return sa.select(own_limit, usage)
 
 
 async def set_limits(db: AsyncSession, project_id: str, values: dict[str, int]) -> None:

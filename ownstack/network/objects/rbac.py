@@ -14,7 +14,7 @@ on a shared one, router gateways on an external one (Neutron's ``RbacPolicyInUse
 from __future__ import annotations
 
 import uuid
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,7 @@ from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.network.errors import InUse, NetworkConflict, ResourceNotFound
 from ownstack.network.objects import quotas
-from ownstack.network.objects.listing import Field, Kind
+from ownstack.network.objects.listing import Field, Ids, Kind, in_ids
 from ownstack.network.objects.models import Network, Port, RbacPolicy, Router
 
 SHARED: Final = "access_as_shared"
@@ -68,20 +68,28 @@ def shared_by_name(project_id: str | None) -> ColumnElement[bool]:
     clause of :func:`shared_with` for one network row of a query."""
     if not project_id:
         return sa.false()
+    return shared_by_name_of(project_id)
+
+
+def shared_by_name_of(project_id: Any) -> ColumnElement[bool]:
+    """:func:`shared_by_name` of a project id or of a bound parameter standing for one."""
     return sa.exists().where(
         RbacPolicy.object_type == "network", RbacPolicy.action == SHARED,
         RbacPolicy.target_project == project_id, RbacPolicy.object_id == Network.id)
 
 
-async def shared_with(db: AsyncSession, project_id: str | None, network_ids: list[str]
+async def shared_with(db: AsyncSession, project_id: str | None, network_ids: Ids
                       ) -> set[str]:
     """Which of ``network_ids`` a policy shares with ``project_id`` by name (not ``*``)."""
-    if not project_id or not network_ids:
-        return set()
-    rows = await db.execute(sa.select(RbacPolicy.object_id).where(
-        RbacPolicy.object_type == "network", RbacPolicy.action == SHARED,
-        RbacPolicy.target_project == project_id, RbacPolicy.object_id.in_(network_ids)))
-    return set(rows.scalars().all())
+    found: set[str] = set()
+    if not project_id:
+        return found
+    for among in in_ids(RbacPolicy.object_id, network_ids):
+        rows = await db.execute(sa.select(RbacPolicy.object_id).where(
+            RbacPolicy.object_type == "network", RbacPolicy.action == SHARED,
+            RbacPolicy.target_project == project_id, among))
+        found.update(rows.scalars().all())
+    return found
 
 
 async def get_policy(db: AsyncSession, ctx: RequestContext, policy_id: str) -> RbacPolicy:
@@ -149,10 +157,6 @@ async def revoke_every_external(db: AsyncSession, network: Network) -> None:
     await db.execute(sa.delete(RbacPolicy).where(RbacPolicy.object_id == network.id,
                                                  RbacPolicy.action == EXTERNAL))
     network.external = False
-
-
-async def drop_all(db: AsyncSession, network_id: str) -> None:
-    await db.execute(sa.delete(RbacPolicy).where(RbacPolicy.object_id == network_id))
 
 
 def _follow(network: Network, action: str, target: str, *, present: bool) -> None:

@@ -153,12 +153,16 @@ async def default_group_id(db: AsyncSession, project_id: str, *, latest: bool = 
                            ) -> str | None:
     """``latest``: a locking read, which sees the newest commit even inside a MariaDB
     (REPEATABLE READ) transaction whose snapshot predates it."""
-    query = sa.select(SecurityGroup.id).where(
-        SecurityGroup.project_id == project_id, SecurityGroup.default_marker.is_(True))
-    if latest:
-        query = query.with_for_update(read=True)
-    found: str | None = await db.scalar(query)
+    found: str | None = await db.scalar(_DEFAULT_GROUP_LOCKED if latest else _DEFAULT_GROUP,
+                                        {"project_id": project_id})
     return found
+
+
+# Built once (a port create looks for its project's default group).
+_DEFAULT_GROUP: Final = sa.select(SecurityGroup.id).where(
+    SecurityGroup.project_id == sa.bindparam("project_id"),
+    SecurityGroup.default_marker.is_(True))
+_DEFAULT_GROUP_LOCKED: Final = _DEFAULT_GROUP.with_for_update(read=True)
 
 
 async def ensure_default(db: AsyncSession, config: NetworkConfig, project_id: str) -> str:
@@ -199,9 +203,10 @@ def check_name(name: str | None) -> None:
 
 
 async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
-                       data: dict[str, Any]) -> SecurityGroup:
-    """A new group of ``project_id`` with the two egress rules; the project's default group
-    is made first if it has none."""
+                       data: dict[str, Any]) -> tuple[SecurityGroup, list[SecurityGroupRule]]:
+    """A new group of ``project_id`` with the two egress rules, and those rules in the
+    order :func:`rules_of` reads them; the project's default group is made first if it
+    has none."""
     check_name(data.get("name"))
     await quotas.check(db, config, project_id, "security_group")
     await ensure_default(db, config, project_id)
@@ -213,9 +218,9 @@ async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
                           stateful=data.get("stateful", True))
     db.add(group)
     await db.flush()
-    _add_rules(db, group, project_id, [(spec, "") for spec in egress])
+    rules = _add_rules(db, group, project_id, [(spec, "") for spec in egress])
     await db.flush()
-    return group
+    return group, sorted(rules, key=lambda rule: (rule.created_at, rule.id))
 
 
 async def update_group(db: AsyncSession, row: SecurityGroup, data: dict[str, Any],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Collection, Iterable
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,10 +92,21 @@ async def port_addresses(db: AsyncSession, port_ids: Collection[str]
     return {port_id: tuple(sorted(addresses)) for port_id, addresses in found.items()}
 
 
+async def fixed_addresses(db: AsyncSession, port_id: str) -> list[str]:
+    """The port's fixed IPs (without its allowed address pairs)."""
+    return list((await db.execute(_FIXED_ADDRESSES, {"port_id": port_id})).scalars())
+
+
 async def port_groups(db: AsyncSession, port_id: str) -> tuple[str, ...]:
-    rows = await db.execute(sa.select(PortSecurityGroup.security_group_id).where(
-        PortSecurityGroup.port_id == port_id))
+    rows = await db.execute(_PORT_GROUPS, {"port_id": port_id})
     return tuple(sorted(rows.scalars()))
+
+
+# Built once: every port change reads them, before and after.
+_FIXED_ADDRESSES: Final = sa.select(IpAllocation.ip_address).where(
+    IpAllocation.port_id == sa.bindparam("port_id"))
+_PORT_GROUPS: Final = sa.select(PortSecurityGroup.security_group_id).where(
+    PortSecurityGroup.port_id == sa.bindparam("port_id"))
 
 
 async def hosts_in_groups(db: AsyncSession, group_ids: Collection[str]) -> set[str]:

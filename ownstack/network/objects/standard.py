@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.network.errors import BadNetworkRequest, InvalidInput, RevisionMismatch
+from ownstack.network.objects.listing import Ids, in_ids
 from ownstack.network.objects.models import StandardAttributes, Tag
 
 # How a kind's domain module finds one resource as the caller may see it (or raises 404).
@@ -54,14 +55,11 @@ def check_tag(tag: str) -> str:
     return tag
 
 
-async def tags_of(db: AsyncSession, ids: Sequence[str]) -> dict[str, list[str]]:
+async def tags_of(db: AsyncSession, ids: Ids) -> dict[str, list[str]]:
     """Each resource's tags, sorted, by id (a resource without tags is absent)."""
     found: dict[str, list[str]] = {}
-    if not ids:
-        return found
-    for start in range(0, len(ids), 500):
-        rows = await db.execute(sa.select(Tag.resource_id, Tag.tag)
-                                .where(Tag.resource_id.in_(ids[start:start + 500])))
+    for among in in_ids(Tag.resource_id, ids):
+        rows = await db.execute(sa.select(Tag.resource_id, Tag.tag).where(among))
         for resource_id, tag in rows:
             found.setdefault(resource_id, []).append(tag)
     for tags in found.values():

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
@@ -106,14 +107,18 @@ async def network_for_new_subnet(db: AsyncSession, ctx: RequestContext, network_
 
 async def _claim_network(db: AsyncSession, network: Network) -> None:
     """Bump ``network``'s revision by compare-and-swap (see the module docstring)."""
+    revision, now = network.revision_number + 1, utcnow()
     won = rows_matched(await db.execute(
         sa.update(Network).where(Network.id == network.id,
                                  Network.revision_number == network.revision_number)
-        .values(revision_number=network.revision_number + 1, updated_at=utcnow())
+        .values(revision_number=revision, updated_at=now)
         .execution_options(synchronize_session=False)))
     if not won:
         raise NetworkRaced()
-    await db.refresh(network)
+    # The row as the swap left it: every change to a network bumps its revision, so
+    # nothing else changed since it was read (no read back needed).
+    set_committed_value(network, "revision_number", revision)
+    set_committed_value(network, "updated_at", now)
 
 
 async def _pool_for(db: AsyncSession, ctx: RequestContext, data: dict[str, Any]

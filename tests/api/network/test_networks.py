@@ -302,3 +302,29 @@ async def test_bulk_create_is_all_or_nothing(network: ServiceClient) -> None:
                  {"networks": [{"color": "red"}]}, {"networks": {"name": "x"}}):
         r = await network.call("POST", NET, token=token, json=body, expect=400)
         assert error_type(r) == "HTTPBadRequest", body
+
+
+async def test_a_network_delete_drops_the_tags_of_it_its_subnets_and_its_ports(
+        network: ServiceClient) -> None:
+    import sqlalchemy as sa
+
+    from ownstack.network.objects.models import Tag
+
+    gone = await make(network, "network", name="gone")
+    kept = await make(network, "network", name="kept")
+    subnet = await make(network, "subnet", network_id=gone["id"], cidr="10.9.0.0/24",
+                        ip_version=4)
+    kept_subnet = await make(network, "subnet", network_id=kept["id"], cidr="10.8.0.0/24",
+                             ip_version=4)
+    # A service's port (DHCP) does not keep the network: it goes with it, tags and all.
+    port = await make(network, "port", network_id=gone["id"], device_owner="network:dhcp")
+    kept_port = await make(network, "port", network_id=kept["id"])
+    for collection, item in (("networks", gone), ("subnets", subnet), ("ports", port),
+                             ("networks", kept), ("subnets", kept_subnet),
+                             ("ports", kept_port)):
+        await network.call("PUT", f"/v2.0/{collection}/{item['id']}/tags/t", expect=201)
+    await network.call("DELETE", f"{NET}/{gone['id']}", expect=204)
+    await network.call("GET", f"/v2.0/ports/{port['id']}", expect=404)
+    async with network.app.svc.read() as db:
+        left = set((await db.execute(sa.select(Tag.resource_id))).scalars())
+    assert left == {kept["id"], kept_subnet["id"], kept_port["id"]}

@@ -94,6 +94,10 @@ async def test_a_new_group_gets_the_two_egress_rules(network: ServiceClient) -> 
     assert sorted(g["name"] for g in await _groups(network, token)) == ["default", "web"]
     stateless = await make(network, "security_group", token, name="fast", stateful="false")
     assert stateless["stateful"] is False
+    # The create's answer (built from what it wrote) is what a read of the group shows.
+    for made in (web, stateless):
+        r = await network.call("GET", f"{SG}/{made['id']}", token=token, expect=200)
+        assert r.json()["security_group"] == made
 
 
 async def test_another_projects_groups_are_404_and_an_admin_sees_all(network: ServiceClient
@@ -354,8 +358,8 @@ async def test_a_lost_race_for_the_default_group_returns_the_winners(
     async with network.app.svc.write() as db:
         assert await security_groups.ensure_default(db, network.app.svc.settings,
                                                     project["id"]) == winner["id"]
-        web = await security_groups.create_group(db, network.app.svc.settings, project["id"],
-                                                 {"name": "after"})
+        web, _ = await security_groups.create_group(db, network.app.svc.settings,
+                                                    project["id"], {"name": "after"})
     assert looked == 3
     groups = await _groups(network, token)
     assert sorted(g["name"] for g in groups) == ["after", "default"]

@@ -15,7 +15,7 @@ from ownstack.network.api.views import ports as views
 from ownstack.network.errors import ConcurrentUpdate, NetworkForbidden, ResourceNotFound
 from ownstack.network.objects import networks, ports
 from ownstack.network.objects.bindings import known_port_state, port_state
-from ownstack.network.objects.listing import list_page
+from ownstack.network.objects.listing import Ids, list_page
 from ownstack.network.objects.models import Network, Port
 from ownstack.network.objects.standard import tags_of
 from ownstack.network.state import Req
@@ -37,9 +37,8 @@ def _target(project_id: str, network: Network, shared: bool) -> dict[str, Any]:
 
 
 async def _port_target(db: Any, row: Port) -> dict[str, Any]:
-    network = await ports.network_of(db, row)
-    return _target(row.project_id, network,
-                   await ports.is_shared_with(db, network, row.project_id))
+    network, shared = await ports.network_of(db, row)
+    return _target(row.project_id, network, shared)
 
 
 def _enforce(req: Req, action: str, data: Mapping[str, Any], target: dict[str, Any]) -> None:
@@ -68,9 +67,11 @@ def _check_network_tenant(req: Req, project_id: str, network: Network, shared: b
                                "create port on this network")
 
 
-async def _bodies(req: Req, db: Any, rows: list[Port] | list[ports.ListedPort]
-                  ) -> list[dict[str, Any]]:
-    ids = [row.id for row in rows]
+async def _bodies(req: Req, db: Any, rows: list[Port] | list[ports.ListedPort],
+                  ids: Ids | None = None) -> list[dict[str, Any]]:
+    """The bodies of ``rows``, whose ids ``ids`` names (a page's subquery, say)."""
+    if ids is None:
+        ids = [row.id for row in rows]
     fixed = await ports.fixed_ips_by_port(db, ids)
     groups = await ports.security_groups_of(db, ids)
     tags = await tags_of(db, ids)
@@ -85,7 +86,7 @@ async def list_ports(req: Req) -> Response:
     async with req.svc.read() as db:
         page = await list_page(db, ports.PORTS, query, ports.visible(req.ctx),
                                read=ports.LISTED, make=ports.ListedPort._make)
-        items = await _bodies(req, db, page.rows)
+        items = await _bodies(req, db, page.rows, page.ids())
     return common.list_response(req, ports.PORTS, query, page, items)
 
 
@@ -122,7 +123,7 @@ async def create_port(req: Req) -> Response:
                            for new in news]
                 hidden = common.readable(req, "port", ports.ADMIN_READ)
                 # A new port has no tags yet, and its addresses and groups are known.
-                items = [views.port(new.row, fixed_ips=new.fixed_ips,
+                items = [views.port(new.row, fixed_ips=[ip.as_dict() for ip in new.fixed_ips],
                                     security_groups=new.security_groups, tags=[],
                                     hidden=hidden) for new in created]
                 made = [known_port_state(new.row, new.security_groups,

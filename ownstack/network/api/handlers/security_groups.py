@@ -90,8 +90,8 @@ async def create_security_group(req: Req) -> Response:
     project_id = common.owner(req, data)
     req.svc.enforce(req.ctx, "create_security_group", {"project_id": project_id})
     async with req.svc.write() as db:
-        row = await groups.create_group(db, req.svc.settings, project_id, data)
-        (item,) = await _group_bodies(db, [row])
+        row, rules = await groups.create_group(db, req.svc.settings, project_id, data)
+        item = views.group(row, rules=rules, tags=[])       # a new group has no tags
     return common.one("security_group", item, status=201)
 
 

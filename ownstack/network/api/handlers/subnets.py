@@ -91,7 +91,8 @@ async def _create(req: Req, wanted: list[dict[str, Any]], owners: list[str]
                 str(uuid.uuid4())))
         for network_id in dict.fromkeys(row.network_id for row in rows):
             nudges[network_id] = await dhcp.sync_network(db, req.svc.settings, network_id)
-        return await _bodies(db, rows), nudges
+        # A new subnet has no tags yet.
+        return [views.subnet(row, tags=[]) for row in rows], nudges
 
 
 async def update_subnet(req: Req) -> Response:

@@ -6,14 +6,15 @@ from typing import Any
 
 from ownstack.network.api.common import standard
 from ownstack.network.objects.models import Network
+from ownstack.network.objects.networks import ListedNetwork
 
 
-def network(row: Network, *, subnets: list[str], tags: list[str], shared: bool, zone: str,
-            hidden: set[str]) -> dict[str, Any]:
+def network(row: Network | ListedNetwork, *, subnets: list[str], tags: list[str],
+            shared: bool, zone: str, hidden: set[str]) -> dict[str, Any]:
     """``shared`` is as the caller sees it: true too where a policy shares the network with
     the caller's project by name."""
-    body: dict[str, Any] = {
-        **standard(row, tags),
+    body = standard(row, tags)
+    body.update({
         "name": row.name,
         "admin_state_up": row.admin_state_up,
         "status": row.status,
@@ -31,7 +32,7 @@ def network(row: Network, *, subnets: list[str], tags: list[str], shared: bool, 
         "provider:network_type": row.network_type,
         "provider:physical_network": row.physical_network,
         "provider:segmentation_id": row.segmentation_id,
-    }
+    })
     for name in hidden:
         body.pop(name, None)
     return body
