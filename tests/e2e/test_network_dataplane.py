@@ -432,11 +432,17 @@ def test_a_cloud_killed_mid_router_and_mid_floating_ip_converges(net: Net) -> No
     cloud.osc("router", "add", "subnet", "r2", "subnet3")
     net.env.kill_and_restart()
     router = json.loads(net.env.ownstack("show", "router", "r2", "--json").stdout)["router"]
-    legs = wait_until("r2's legs after the restart", lambda: (
-        shown := json.loads(net.env.ownstack("show", "router", "r2", "--json").stdout)
-    )["host"] and {leg["name"][:3] for leg in shown["host"]["legs"]} >= {"qr-", "qg-"}
-        and shown["host"]["legs"], 60)
-    assert any("10.3.0.1/24" in leg["addresses"] for leg in legs), (router["id"], legs)
+    # Wait for the legs as the agent leaves them, not for the devices to exist: a leg is
+    # seen while it is being made (a fresh veth, its own random MAC, down, no address).
+    def interface_leg() -> dict[str, Any] | None:
+        shown = json.loads(net.env.ownstack("show", "router", "r2", "--json").stdout)
+        legs = (shown["host"] or {}).get("legs") or []
+        if not any(leg["name"].startswith("qg-") for leg in legs):
+            return None
+        return next((leg for leg in legs if leg["name"].startswith("qr-")
+                     and "10.3.0.1/24" in leg["addresses"] and leg["state"] == "UP"), None)
+    leg = wait_until("r2's interface leg made again after the restart", interface_leg, 60)
+    assert leg["mac"].startswith("fa:16:3e:"), (router["id"], leg)
 
     fip = net.env.cloud.osc_json("floating", "ip", "create", "public")["floating_ip_address"]
     net.env.cloud.osc("server", "add", "floating", "ip", "vm2", fip)
