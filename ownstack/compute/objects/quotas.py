@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import QuotaConfig
-from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.locks import LockRows
 from ownstack.common.db.reads import latest
 from ownstack.compute.errors import QuotaBelowUsage, QuotaExceeded
 from ownstack.compute.objects.models import (
@@ -122,32 +122,12 @@ async def usage(db: AsyncSession, project_id: str, user_id: str | None = None, *
 
 async def lock_project(db: AsyncSession, project_id: str) -> None:
     """Take the project's quota lock for the rest of the write transaction; make it the
-    transaction's first statement (see :func:`admit`).
-
-    The update is what blocks a concurrent create until this transaction ends; the row is
-    created on first use (an insert that ignores a concurrent twin), then updated.
+    transaction's first statement (see :func:`admit` and :mod:`ownstack.common.db.locks`).
     """
-    if rows_matched(await db.execute(_BUMP_LOCK, {"b_project": project_id})) == 1:
-        return
-    dialect = db.get_bind().dialect.name
-    insert: Any
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        insert = pg_insert(ProjectLock).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        insert = sqlite_insert(ProjectLock).on_conflict_do_nothing()
-    else:
-        insert = sa.insert(ProjectLock).prefix_with("IGNORE")
-    await db.execute(insert.values(project_id=project_id, generation=0))
-    await db.execute(_BUMP_LOCK, {"b_project": project_id})
+    await _LOCKS.take(db, project_id)
 
 
-_LOCKS: Final = cast(sa.Table, ProjectLock.__table__)
-_BUMP_LOCK: Final = (sa.update(_LOCKS).where(_LOCKS.c.project_id == sa.bindparam("b_project"))
-                     .values(generation=_LOCKS.c.generation + 1))
+_LOCKS: Final = LockRows(cast(sa.Table, ProjectLock.__table__), "project_id")
 
 
 @dataclass(frozen=True)

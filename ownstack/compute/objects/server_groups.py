@@ -17,24 +17,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import QuotaConfig
 from ownstack.common.context import RequestContext
-from ownstack.common.db.cas import rows_matched
 from ownstack.compute.errors import (
-    ConcurrentUpdate,
     ServerGroupNotFound,
     ServerGroupQuotaExceeded,
 )
 from ownstack.compute.objects.models import (
     Instance,
-    ProjectLock,
     Quota,
     ServerGroup,
     ServerGroupMember,
 )
+from ownstack.compute.objects.quotas import lock_project
 
 RESOURCE = "server_groups"
 
@@ -43,19 +40,6 @@ RESOURCE = "server_groups"
 class GroupRecord:
     group: ServerGroup
     members: list[str] = field(default_factory=list)   # uuids of non-deleted members
-
-
-async def lock_project(db: AsyncSession, project_id: str) -> None:
-    """Take the project's quota lock for the rest of the transaction."""
-    bumped = await db.execute(sa.update(ProjectLock).where(
-        ProjectLock.project_id == project_id).values(generation=ProjectLock.generation + 1))
-    if rows_matched(bumped) == 0:
-        db.add(ProjectLock(project_id=project_id, generation=1))
-        try:
-            await db.flush()
-        except IntegrityError:
-            # Another transaction created the row first: a lost race, as Nova's recheck.
-            raise ConcurrentUpdate() from None
 
 
 async def group_limit(db: AsyncSession, defaults: QuotaConfig, project_id: str) -> int:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Final, cast
+from typing import Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import VolumeQuotaConfig
-from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.locks import LockRows
 from ownstack.common.db.reads import latest
 from ownstack.volume.errors import OverQuota, QuotaBelowUsage
 from ownstack.volume.objects.models import ProjectLock, Quota, Snapshot, Volume
@@ -65,29 +65,12 @@ async def usage(db: AsyncSession, project_id: str) -> dict[str, int]:
 
 
 async def lock_project(db: AsyncSession, project_id: str) -> None:
-    """Take the project's quota lock for the rest of the write transaction: the update is
-    what makes a concurrent change wait; the row is made on first use."""
-    if rows_matched(await db.execute(_BUMP_LOCK, {"b_project": project_id})) == 1:
-        return
-    dialect = db.get_bind().dialect.name
-    insert: Any
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        insert = pg_insert(ProjectLock).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        insert = sqlite_insert(ProjectLock).on_conflict_do_nothing()
-    else:
-        insert = sa.insert(ProjectLock).prefix_with("IGNORE")
-    await db.execute(insert.values(project_id=project_id, generation=0))
-    await db.execute(_BUMP_LOCK, {"b_project": project_id})
+    """Take the project's quota lock for the rest of the write transaction (see
+    :mod:`ownstack.common.db.locks`)."""
+    await _LOCKS.take(db, project_id)
 
 
-_LOCKS: Final = cast(sa.Table, ProjectLock.__table__)
-_BUMP_LOCK: Final = (sa.update(_LOCKS).where(_LOCKS.c.project_id == sa.bindparam("b_project"))
-                     .values(generation=_LOCKS.c.generation + 1))
+_LOCKS: Final = LockRows(cast(sa.Table, ProjectLock.__table__), "project_id")
 
 
 async def admit(db: AsyncSession, config: VolumeQuotaConfig, project_id: str, *,
