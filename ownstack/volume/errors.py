@@ -170,6 +170,15 @@ class AttachmentConflict(Conflict):
     code = "volume.attachment_conflict"
 
 
+class AttachmentInUseByServer(Conflict):
+    """Cinder's ``ConflictNovaUsingAttachment``."""
+
+    code = "volume.attachment_in_use_by_server"
+
+    def __init__(self, server_id: str) -> None:
+        super().__init__(f"Detach volume from instance {server_id} using the Compute API")
+
+
 class OverQuota(OwnstackError):
     """Cinder's quota errors, 413 ``overLimit``, one message per resource."""
 

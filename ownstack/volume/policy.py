@@ -54,6 +54,7 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume_extension:volume_actions:terminate_connection": MEMBER,
     "volume_extension:volume_admin_actions:reset_status": ADMIN,
     "volume_extension:volume_admin_actions:force_delete": ADMIN,
+    "volume_extension:volume_admin_actions:force_detach": ADMIN,
     "volume_extension:volume_actions:extend_volume_completion": ADMIN,
     # The extra attributes of volume views.
     "volume_extension:volume_tenant_attribute": READER,

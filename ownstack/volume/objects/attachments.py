@@ -39,6 +39,7 @@ from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.volume.errors import (
     AttachmentConflict,
+    AttachmentInUseByServer,
     AttachmentNotFound,
     InvalidAttachment,
     InvalidVolume,
@@ -273,20 +274,45 @@ async def legacy_detach(db: AsyncSession, volume: Volume, attachment_id: str | N
     """``os-detach``: the attachment named (or the volume's only one) is removed."""
     if volume.status not in ("in-use", "detaching", "attaching", "reserved"):
         raise InvalidVolume(f"Volume {volume.id} is {volume.status}, not attached.")
+    chosen = await _detached_one(db, volume, attachment_id)
+    if chosen is not None:
+        await remove(db, chosen, volume)
+
+
+async def force_detach(db: AsyncSession, volume: Volume, attachment_id: str | None, *,
+                       by_service: bool) -> None:
+    """``os-force_detach``, an admin's roll-back of a detach gone wrong: the attachment
+    named (or the only one) is removed whatever the volume's status, which then follows
+    what remains (``available`` when nothing does).
+
+    An attachment a server is connected to (it has a server and connection details) is
+    refused unless a service asks, as Cinder refuses it since its bug 2004555: removing it
+    here would leave the guest's device behind on its host. Detach it through compute."""
+    chosen = await _detached_one(db, volume, attachment_id)
+    if chosen is None:
+        return
+    if chosen.instance_uuid and chosen.connection_info and not by_service:
+        raise AttachmentInUseByServer(chosen.instance_uuid)
+    await remove(db, chosen, volume)
+
+
+async def _detached_one(db: AsyncSession, volume: Volume, attachment_id: str | None
+                        ) -> Attachment | None:
+    """The attachment a detach names, or the volume's only one; None (and the volume made
+    ``available``) when it has none and none was named, as Cinder's detach."""
     existing = await of_volume(db, volume.id)
     if attachment_id is not None:
-        chosen = [a for a in existing if a.id == attachment_id]
-        if not chosen:
-            raise AttachmentNotFound(attachment_id)
-    elif len(existing) == 1:
-        chosen = existing
-    elif not existing:
+        for attachment in existing:
+            if attachment.id == attachment_id:
+                return attachment
+        raise AttachmentNotFound(attachment_id)
+    if len(existing) == 1:
+        return existing[0]
+    if not existing:
         await volumes.save(db, volume, status="available")
-        return
-    else:
-        raise InvalidVolume(f"Volume {volume.id} has {len(existing)} attachments: name the "
-                            "one to detach (attachment_id).")
-    await remove(db, chosen[0], volume)
+        return None
+    raise InvalidVolume(f"Volume {volume.id} has {len(existing)} attachments: name the "
+                        "one to detach (attachment_id).")
 
 
 # --- the sweep -------------------------------------------------------------------------------

@@ -370,9 +370,13 @@ async def delete(db: AsyncSession, settings: VolumeConfig, volume: Volume, *,
     is gone at once (a volume no host ever made, or an admin's force on a host that is
     down: its agent removes the file when it comes back), and the snapshots deleted with
     it (their agent must hear of them)."""
-    attachments = await db.scalar(sa.select(sa.func.count()).select_from(Attachment).where(
-        Attachment.volume_id == volume.id))
-    if attachments or volume.status in ATTACHED_STATES:
+    states = list((await db.execute(sa.select(Attachment.attach_status).where(
+        Attachment.volume_id == volume.id))).scalars())
+    # Cinder's condition: never a volume attached (or still detaching); a force takes any
+    # status, and an attach still in flight (reserved, attaching), whose attachment goes
+    # with the volume: the attach then fails on its missing attachment.
+    connected = {"attached", "detaching"} & set(states)
+    if connected or (not force and (states or volume.status in ATTACHED_STATES)):
         raise InvalidVolume("Volume status must be available or error or error_restoring or "
                             "error_extending or error_managing and must not be migrating, "
                             "attached, belong to a group, have snapshots, awaiting a "
@@ -391,6 +395,8 @@ async def delete(db: AsyncSession, settings: VolumeConfig, volume: Volume, *,
             raise InvalidVolume(f"Snapshot {snapshot.id} is {snapshot.status}; a cascade "
                                 "delete needs every snapshot available or in error.")
     snapshot_ids = [snapshot.id for snapshot in snapshots]
+    if states:
+        await db.execute(sa.delete(Attachment).where(Attachment.volume_id == volume.id))
     if volume.host is None or (force and not await _host_up(db, settings, volume.host)):
         await db.delete(volume)
         await db.flush()

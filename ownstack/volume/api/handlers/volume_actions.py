@@ -1,7 +1,7 @@
 """``POST /volumes/{id}/action``: one action per body, Cinder's names.
 
 Extend, the bootable and read-only flags, upload to an image, revert, the admin's
-reset-status and force-delete, and the older attach actions Nova used before the
+reset-status, force-delete and force-detach, and the older attach actions Nova used before the
 attachments API (reserve, attach, begin/roll detaching, detach, initialize and terminate
 connection). Each answers 202 with no body, as Cinder's, but ``os-volume_upload_image``
 and ``os-initialize_connection`` (200, with a body). An unknown action is a 400; an action
@@ -27,6 +27,7 @@ from ownstack.volume.api.schemas.parameter_types import in_range
 from ownstack.volume.api.views import types as type_views
 from ownstack.volume.api.views import volumes as views
 from ownstack.volume.errors import (
+    AttachmentNotFound,
     ImageServiceUnavailable,
     InvalidInput,
     MetadataNotFound,
@@ -252,6 +253,20 @@ async def _detach(req: Req, volume: Volume, args: dict[str, Any]) -> Response:
     return empty_response(202)
 
 
+async def _force_detach(req: Req, volume: Volume, args: dict[str, Any] | None) -> Response:
+    attachment_id = (args or {}).get("attachment_id")
+    try:
+        async with req.svc.write() as db:
+            await attachments.force_detach(db, await objects.get(db, req.ctx, volume.id),
+                                           attachment_id,
+                                           by_service="service" in req.ctx.roles)
+    except AttachmentNotFound as exc:
+        # Cinder's detach runs in its volume manager, whose not-found comes back a 400.
+        raise InvalidInput(f"Error force detaching volume - VolumeAttachmentNotFound: "
+                           f"{exc.message}") from None
+    return empty_response(202)
+
+
 async def _initialize_connection(req: Req, volume: Volume, args: dict[str, Any]
                                  ) -> Response:
     connector: dict[str, Any] = args["connector"]
@@ -284,6 +299,7 @@ ACTIONS: Final[dict[str, tuple[str, Action]]] = {
                                _show_image_metadata),
     "os-reset_status": ("volume_extension:volume_admin_actions:reset_status", _reset_status),
     "os-force_delete": ("volume_extension:volume_admin_actions:force_delete", _force_delete),
+    "os-force_detach": ("volume_extension:volume_admin_actions:force_detach", _force_detach),
     "revert": ("volume:revert_to_snapshot", _revert),
     "os-extend_volume_completion": (f"{_A}extend_volume_completion", _extend_completion),
     "os-reserve": (f"{_A}reserve", _reserve),

@@ -47,6 +47,10 @@ VOLUME_ACTIONS: Final[dict[str, Validator]] = {
         "properties": {"status": _STRING, "attach_status": _STRING,
                        "migration_status": _STRING}})),
     "os-force_delete": _empty("os-force_delete"),
+    # Cinder's: the connector is taken and unused (there is nothing to disconnect here).
+    "os-force_detach": _action("os-force_detach", {
+        "attachment_id": {"type": ["string", "null"]},
+        "connector": {"type": ["string", "object", "null"]}}),
     "os-set_image_metadata": _action("os-set_image_metadata", {"metadata": METADATA},
                                      ["metadata"]),
     "os-unset_image_metadata": _action("os-unset_image_metadata", {"key": _STRING},
