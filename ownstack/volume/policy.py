@@ -76,6 +76,7 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume:delete_snapshot_metadata": MEMBER,
     "volume_extension:snapshot_admin_actions:reset_status": ADMIN,
     "volume_extension:snapshot_admin_actions:force_delete": ADMIN,
+    "snapshot_extension:snapshot_actions:update_snapshot_status": MEMBER,
     "volume_extension:extended_snapshot_attributes": READER,
     # Attachments.
     "volume:attachment_create": MEMBER,

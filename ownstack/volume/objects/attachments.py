@@ -271,7 +271,11 @@ async def legacy_roll_detaching(db: AsyncSession, volume: Volume) -> None:
 
 
 async def legacy_detach(db: AsyncSession, volume: Volume, attachment_id: str | None) -> None:
-    """``os-detach``: the attachment named (or the volume's only one) is removed."""
+    """``os-detach``: the attachment named (or the volume's only one) is removed. A volume
+    already available and detached stays so (202), as Cinder's detach of nothing."""
+    if volume.status == "available" and attachment_id is None \
+            and not await of_volume(db, volume.id):
+        return
     if volume.status not in ("in-use", "detaching", "attaching", "reserved"):
         raise InvalidVolume(f"Volume {volume.id} is {volume.status}, not attached.")
     chosen = await _detached_one(db, volume, attachment_id)

@@ -209,6 +209,31 @@ async def delete(db: AsyncSession, snapshot: Snapshot, volume: Volume | None, *,
     return False
 
 
+# os-update_snapshot_status: the statuses a snapshot may be moved to from each it may be in.
+UPDATABLE: Final = {"creating": ("creating", "available", "error"),
+                    "deleting": ("deleting", "error_deleting")}
+
+
+async def update_status(db: AsyncSession, snapshot: Snapshot, status: str,
+                        progress: str | None) -> None:
+    """``os-update_snapshot_status``, with which a hypervisor that makes a snapshot itself
+    reports it (Cinder's assisted snapshots): a ``creating`` snapshot may become
+    ``available`` or ``error``, a ``deleting`` one ``error_deleting``; the progress is
+    stored as given. The status only, as Cinder writes it: work the agent has in hand
+    goes on, and its report has the last word."""
+    allowed = UPDATABLE.get(snapshot.status)
+    if allowed is None:
+        raise InvalidInput(f"Snapshot status {snapshot.status} not allowed for "
+                           "update_snapshot_status")
+    if status not in allowed:
+        raise InvalidInput(f"Provided snapshot status {status} not allowed for snapshot "
+                           f"with status {snapshot.status}.")
+    values: dict[str, Any] = {"status": status}
+    if progress:
+        values["progress"] = progress
+    await save(db, snapshot, **values)
+
+
 async def reset_status(db: AsyncSession, snapshot: Snapshot, status: str) -> None:
     """The admin's ``os-reset_status``: the status only. It asks the agent for nothing
     and ends the work the snapshot had (decision 59): a snapshot reset to ``deleting``

@@ -144,3 +144,50 @@ async def test_force_delete_takes_an_attach_in_flight_never_an_attached_volume(
     r = await vc.action(attached["id"], {"os-force_delete": {}}, expect=400)
     assert "attached" in fault(r)[1]
     assert attached["id"] in vc.agent.driver.host.volumes
+
+
+async def test_a_detach_of_a_detached_volume_is_nothing_to_do(vc: VolumeCloud) -> None:
+    """Tempest's clean-up detaches again after a force-detach: Cinder answers 202 and the
+    volume stays available; a volume in another status is still refused."""
+    volume = await vc.volume()
+    await vc.action(volume["id"], {"os-detach": {}})
+    assert (await shown(vc, volume["id"]))["status"] == "available"
+    await vc.action(volume["id"], {"os-reset_status": {"status": "error"}})
+    r = await vc.action(volume["id"], {"os-detach": {}}, expect=400)
+    assert "not attached" in fault(r)[1]
+    assert (await shown(vc, volume["id"]))["status"] == "error"
+
+
+async def test_update_snapshot_status_as_an_assisted_snapshot_reports(vc: VolumeCloud
+                                                                      ) -> None:
+    """Cinder's ``os-update_snapshot_status`` (a project member may): from creating to
+    creating, available or error, from deleting to error_deleting, with a progress."""
+    caller = await vc.caller()
+    volume = await vc.volume(caller.token)
+    snapshot = await vc.snapshot(volume["id"], caller.token)
+    path = f"/v3/snapshots/{snapshot['id']}/action"
+
+    async def update(body: dict[str, Any], expect: int, token: str = caller.token) -> str:
+        r = await vc.call("POST", path, token=token, expect=expect,
+                          json={"os-update_snapshot_status": body})
+        return fault(r)[1] if expect >= 400 else ""
+
+    assert "not allowed for update_snapshot_status" in await update({"status": "error"}, 400)
+    await vc.call("POST", path, expect=202, json={"os-reset_status": {"status": "creating"}})
+    assert "not allowed for snapshot with status creating" in await update(
+        {"status": "deleting"}, 400)
+    for bad in ("101%", "80", "x%", "-1%"):
+        assert "integer percentage" in await update({"status": "error", "progress": bad}, 400)
+    assert "required" in await update({"progress": "80%"}, 400)
+    assert "Additional properties" in await update({"status": "error", "other": 1}, 400)
+    await update({"status": "error", "progress": "80%"}, 202)
+    shown_snapshot = (await vc.call("GET", f"/v3/snapshots/{snapshot['id']}",
+                                    expect=200)).json()["snapshot"]
+    assert shown_snapshot["status"] == "error"
+    assert shown_snapshot["os-extended-snapshot-attributes:progress"] == "80%"
+    await vc.call("POST", path, expect=202, json={"os-reset_status": {"status": "deleting"}})
+    await update({"status": "error_deleting"}, 202)
+    # Another project's snapshot is not found.
+    other = await vc.caller()
+    await update({"status": "error"}, 404, token=other.token)
+    await vc.call("POST", path, expect=202, json={"os-reset_status": {"status": "available"}})

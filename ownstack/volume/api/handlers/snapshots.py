@@ -7,6 +7,7 @@ the snapshot in ``creating``.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from starlette.responses import Response
@@ -19,7 +20,7 @@ from ownstack.volume.api.handlers.metadata import MetadataRoutes, Rules
 from ownstack.volume.api.schemas import snapshots as schemas
 from ownstack.volume.api.schemas.actions import SNAPSHOT_ACTIONS
 from ownstack.volume.api.views import snapshots as views
-from ownstack.volume.errors import NotSupported, VolumeNotFound
+from ownstack.volume.errors import InvalidInput, VolumeNotFound
 from ownstack.volume.objects import listing
 from ownstack.volume.objects import snapshots as objects
 from ownstack.volume.objects import volumes as volume_objects
@@ -135,12 +136,12 @@ async def snapshot_action(req: Req) -> Response:
     if not isinstance(data, dict) or len(data) != 1:
         raise BadRequest("Invalid request body: exactly one action is expected.")
     name = next(iter(data))
-    if name == "os-update_snapshot_status":
-        raise NotSupported("os-update_snapshot_status (assisted snapshots)")
     validator = SNAPSHOT_ACTIONS.get(name)
     if validator is None:
         raise BadRequest(f"There is no such action: {name}")
     validator.validate(data)
+    if name == "os-update_snapshot_status":
+        return await _update_status(req, data[name])
     if name == "os-force_delete":
         snapshot = await load(req, "volume_extension:snapshot_admin_actions:force_delete")
         return await _delete(req, snapshot, force=True)
@@ -150,6 +151,20 @@ async def snapshot_action(req: Req) -> Response:
                                    str(data[name]["status"]))
     await req.svc.rpc.snapshot_changed(await _host_of(req, snapshot), snapshot.id)
     return empty_response(202)
+
+
+async def _update_status(req: Req, args: dict[str, Any]) -> Response:
+    progress = args.get("progress")
+    if progress and not _PROGRESS.fullmatch(str(progress)):
+        raise InvalidInput("progress must be an integer percentage between 0 and 100")
+    snapshot = await load(req, "snapshot_extension:snapshot_actions:update_snapshot_status")
+    async with req.svc.write() as db:
+        await objects.update_status(db, await objects.get(db, req.ctx, snapshot.id),
+                                    str(args["status"]), str(progress) if progress else None)
+    return empty_response(202)
+
+
+_PROGRESS: Final = re.compile(r"(100|[1-9]?[0-9])%")
 
 
 # --- metadata --------------------------------------------------------------------------------

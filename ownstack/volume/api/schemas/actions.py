@@ -78,5 +78,7 @@ VOLUME_ACTIONS: Final[dict[str, Validator]] = {
 
 SNAPSHOT_ACTIONS: Final[dict[str, Validator]] = {
     "os-reset_status": _action("os-reset_status", {"status": _STRING}, ["status"]),
+    "os-update_snapshot_status": _action("os-update_snapshot_status", {
+        "status": {"type": "string"}, "progress": {"type": ["string", "null"]}}, ["status"]),
     "os-force_delete": _empty("os-force_delete"),
 }
