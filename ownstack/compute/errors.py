@@ -38,6 +38,14 @@ def format_error(exc: OwnstackError, request_id: str) -> tuple[dict[str, Any], d
     return {name: {"code": exc.status, "message": exc.message}}, headers
 
 
+class Gone(OwnstackError):
+    """An API Nova removed (410), with webob's message, as Nova raises it."""
+
+    status = 410
+    code = "compute.gone"
+    message = "This resource is no longer available.  No forwarding address is given."
+
+
 class FlavorNotFound(NotFound):
     def __init__(self, flavor_id: str) -> None:
         super().__init__(f"Flavor {flavor_id} could not be found.")

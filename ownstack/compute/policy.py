@@ -57,6 +57,7 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:os-migrations:index": ADMIN,
     "os_compute_api:os-migrate-server:migrate": ADMIN,
     "os_compute_api:os-admin-actions:reset_state": ADMIN,
+    "os_compute_api:os-admin-actions:inject_network_info": ADMIN,
     "os_compute_api:os-create-backup": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-deferred-delete:restore": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-deferred-delete:force": PROJECT_MEMBER_OR_ADMIN,

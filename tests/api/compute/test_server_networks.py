@@ -479,3 +479,44 @@ async def test_a_deleted_server_has_no_ports_left_once_it_is_gone(compute: Cloud
     subnet_id = r.json()["subnets"][0]["id"]
     await compute.on("network", "DELETE", f"/v2.0/subnets/{subnet_id}", token=who.token,
                      expect=204)
+
+
+async def test_inject_network_info_rebuilds_the_cache_from_the_ports(
+        compute: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nova's ``injectNetworkInfo`` (admin): the cache, however stale, is rebuilt from the
+    server's ports (a network service that fails is a 503, the cache left alone);
+    ``resetNetwork`` is Nova's 410; a member may do neither."""
+    from ownstack.common.clients.network import NetworkClient, NetworkUnavailable
+    from ownstack.compute.objects.instances import set_network_info
+
+    who = await _project(compute)
+    net = await _net(compute, who.token, name="demo-net")
+    server = await _active(compute, who, [{"uuid": net["id"]}])
+    async with compute.svc.write() as db:
+        await set_network_info(db, server["id"], [])
+    r = await compute.call("GET", f"/v2.1/servers/{server['id']}", token=who.token)
+    assert r.json()["server"]["addresses"] == {}
+    path = f"/v2.1/servers/{server['id']}/action"
+    r = await compute.call("POST", path, token=who.token, expect=403,
+                           json={"injectNetworkInfo": None})
+    assert fault(r, "forbidden")
+    r = await compute.call("POST", path, expect=400,
+                           json={"injectNetworkInfo": None, "extra": 1})
+    real = NetworkClient.list_ports
+
+    async def down(self: NetworkClient, **filters: Any) -> list[dict[str, Any]]:
+        raise NetworkUnavailable("The network service is unreachable.")
+    monkeypatch.setattr(NetworkClient, "list_ports", down)
+    r = await compute.call("POST", path, expect=503, json={"injectNetworkInfo": None})
+    assert "network service" in fault(r, "serviceUnavailable")
+    monkeypatch.setattr(NetworkClient, "list_ports", real)
+    r = await compute.call("GET", f"/v2.1/servers/{server['id']}", token=who.token)
+    assert r.json()["server"]["addresses"] == {}
+    await compute.call("POST", path, expect=202, json={"injectNetworkInfo": None})
+    r = await compute.call("GET", f"/v2.1/servers/{server['id']}", token=who.token)
+    assert r.json()["server"]["addresses"] == server["addresses"] != {}
+    r = await compute.call("POST", path, expect=410, json={"resetNetwork": None})
+    assert r.json() == {"computeFault": {"code": 410, "message": (
+        "This resource is no longer available.  No forwarding address is given.")}}
+    await compute.call("POST", "/v2.1/servers/5f2d6e8a-8e4c-4c33-9f49-7f0c5a8e1f09/action",
+                       expect=404, json={"injectNetworkInfo": None})

@@ -40,10 +40,11 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.booleans import bool_from_string
 from ownstack.common.bus import BusError, BusTimeout, RemoteError
 from ownstack.common.clients.image import ImageClientError, ImageInfo, ImageNotFound
+from ownstack.common.clients.network import NetworkClientError
 from ownstack.common.clients.volume import VolumeClientError
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest
-from ownstack.compute import boot_volumes, rpc, states
+from ownstack.compute import boot_volumes, ports, rpc, states
 from ownstack.compute.api.common import (
     Version,
     at_least,
@@ -68,7 +69,13 @@ from ownstack.compute.api.server_common import (
     show_body,
 )
 from ownstack.compute.api.views import servers as views
-from ownstack.compute.errors import ConsoleNotAvailable, InstanceInvalidState, KeypairNotFound
+from ownstack.compute.errors import (
+    ConsoleNotAvailable,
+    Gone,
+    InstanceInvalidState,
+    KeypairNotFound,
+    NetworkServiceUnavailable,
+)
 from ownstack.compute.objects import (
     Session,
     actions,
@@ -78,6 +85,7 @@ from ownstack.compute.objects import (
     server_actions,
     server_metadata,
 )
+from ownstack.compute.objects.instances import network_rows, set_network_info
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.objects.servers import generate_password
 from ownstack.compute.state import Req
@@ -94,7 +102,7 @@ _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 # Actions Nova has that ownstack does not implement yet.
 _NOT_YET: Final = frozenset({
     "os-migrateLive", "evacuate", "changePassword", "addFixedIp", "removeFixedIp",
-    "resetNetwork", "injectNetworkInfo", "trigger_crash_dump", "os-resetPassword"})
+    "trigger_crash_dump", "os-resetPassword"})
 
 
 async def server_action(req: Req) -> Response:
@@ -166,6 +174,34 @@ async def _reset_state(req: Req, data: dict[str, Any]) -> Response:
     if host:
         await nudge(req, host, uuid)
     return empty_response(202)
+
+
+async def _inject_network_info(req: Req, data: dict[str, Any]) -> Response:
+    """Nova's ``injectNetworkInfo`` (admin): the server's network info cache is rebuilt
+    from its ports now, which is what Nova's compute does before handing it to a driver
+    that (libvirt's) does nothing more with it. ownstack's guests take their network from
+    DHCP and the metadata service, which always answer the current ports, so there is
+    nothing to put into the guest. A network service that fails is a 503, not a 202 for
+    a refresh that did not happen."""
+    schemas.INJECT_NETWORK_INFO.validate(data)
+    async with req.svc.read() as db:
+        instance = await load_server(
+            req, db, "os_compute_api:os-admin-actions:inject_network_info")
+        row = (await network_rows(db, [instance.uuid]))[instance.uuid]
+    try:
+        info = await ports.refresh(req.svc.network, instance.uuid, row.network_requests,
+                                   row.network_info)
+    except NetworkClientError as exc:
+        raise NetworkServiceUnavailable(
+            f"The network service failed to answer: {exc.message}") from None
+    async with req.svc.write() as db:
+        await set_network_info(db, instance.uuid, info)
+    return empty_response(202)
+
+
+async def _reset_network(req: Req, data: dict[str, Any]) -> Response:
+    """Nova removed ``resetNetwork`` with nova-network: 410 Gone, as Nova answers."""
+    raise Gone()
 
 
 async def _restore(req: Req, data: dict[str, Any]) -> Response:
@@ -507,6 +543,8 @@ _ACTIONS: Final[dict[str, ActionHandler]] = {
     "rescue": _rescue,
     "unrescue": _unrescue,
     "os-resetState": _reset_state,
+    "injectNetworkInfo": _inject_network_info,
+    "resetNetwork": _reset_network,
     "restore": _restore,
     "forceDelete": _force_delete,
     "rebuild": _rebuild,

@@ -52,6 +52,10 @@ RESET_STATE: Final = Validator(one("os-resetState", {
     "type": "object", "additionalProperties": False, "required": ["state"],
     "properties": {"state": {"type": "string", "enum": ["active", "error"]}}}))
 # restore and forceDelete: Nova has no schema (the value is not read).
+# injectNetworkInfo: any value (clients send null).
+INJECT_NETWORK_INFO: Final = Validator({
+    "type": "object", "required": ["injectNetworkInfo"], "additionalProperties": False,
+    "properties": {"injectNetworkInfo": {}}})
 
 
 def _lock(version: Version) -> dict[str, Any]:
