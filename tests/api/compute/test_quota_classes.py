@@ -81,8 +81,10 @@ async def test_default_class_is_every_project_without_overrides_defaults(api: Cl
         quota = r.json()["quota_set"]
         assert (quota["instances"], quota["cores"], quota["floating_ips"],
                 quota["server_groups"]) == (7, 8, 3, 4)
-    r = await api.call("GET", "/v2.1/limits", token=token, expect=200)
-    assert r.json()["limits"]["absolute"]["maxTotalInstances"] == 7
+    r = await api.call("GET", "/v2.1/limits", token=token, headers=version("2.35"),
+                       expect=200)
+    absolute = r.json()["limits"]["absolute"]
+    assert (absolute["maxTotalInstances"], absolute["maxTotalFloatingIps"]) == (7, 3)
     # A project's own override still wins.
     await api.call("PUT", f"/v2.1/os-quota-sets/{project['id']}", expect=200,
                    json={"quota_set": {"instances": 2}})
