@@ -135,6 +135,9 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:os-quota-sets:defaults": ANY,
     "os_compute_api:os-quota-sets:update": ADMIN,
     "os_compute_api:os-quota-sets:delete": ADMIN,
+    # Quota classes (the default class is every project's defaults): Nova's admin only.
+    "os_compute_api:os-quota-class-sets:show": ADMIN,
+    "os_compute_api:os-quota-class-sets:update": ADMIN,
     "os_compute_api:limits:other_project": ADMIN,
     "os_compute_api:os-simple-tenant-usage:list": ADMIN,
     "os_compute_api:os-simple-tenant-usage:show": PROJECT_READER_OR_ADMIN,

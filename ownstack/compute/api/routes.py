@@ -21,6 +21,7 @@ from ownstack.compute.api.handlers import (
     limits,
     migrations,
     network_proxies,
+    quota_classes,
     quota_sets,
     remote_consoles,
     server_actions,
@@ -122,6 +123,9 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
         "GET": images.show_image_metadata_item, "PUT": images.set_image_metadata_item,
         "DELETE": images.delete_image_metadata_item},
     # Quotas, limits, usage.
+    f"{_V}/os-quota-class-sets/{{quota_class}}": {
+        "GET": quota_classes.show_quota_class_set,
+        "PUT": quota_classes.update_quota_class_set},
     f"{_V}/os-quota-sets/{{project_id}}": {"GET": quota_sets.show_quota_set,
                                            "PUT": quota_sets.update_quota_set,
                                            "DELETE": quota_sets.revert_quota_set},

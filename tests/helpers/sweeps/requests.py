@@ -301,6 +301,11 @@ async def _quota_set(cell: Cell) -> Any:
     return {"quota_set": {"instances": 50}}
 
 
+@body("compute", "PUT", "/v2.1/os-quota-class-sets/{quota_class}")
+async def _quota_class_set(cell: Cell) -> Any:
+    return {"quota_class_set": {"instances": 50}}
+
+
 @body("compute", "POST", "/v2.1/os-server-external-events")
 async def _external_events(cell: Cell) -> Any:
     return {"events": [{"name": "network-vif-plugged",
@@ -557,6 +562,8 @@ volume_body("PUT", "/qos-specs/{qos_id}")(_constant({"qos_specs": {"sweep_key": 
 volume_body("PUT", "/qos-specs/{qos_id}/delete_keys")(_constant({"keys": ["sweep_key"]}))
 volume_body("PUT", "/os-quota-sets/{target_project_id}")(_constant({"quota_set": {
     "volumes": 500, "snapshots": 500, "gigabytes": 5000}}))
+volume_body("PUT", "/os-quota-class-sets/{quota_class}")(_constant({"quota_class_set": {
+    "volumes": 500}}))
 volume_body("PUT", "/os-services/{action}")(_constant({"host": "test-node"}))
 
 

@@ -161,6 +161,8 @@ class World:
             return "sweep-tag"
         if name == "network_label":
             return SWEEP_NETWORK_LABEL
+        if name == "quota_class":
+            return SWEEP_QUOTA_CLASS
         if service == "network":
             return self._network_value(name, tenant, template)
         if name in ("server_id", "group_id", "request_id", "security_group_id",
@@ -193,6 +195,8 @@ class World:
             return "multiattach" if "/extra_specs/" in template else "sweep_key"
         if name == "action":
             return "enable"
+        if name == "quota_class":
+            return SWEEP_QUOTA_CLASS
         if name in ("type_id", "qos_id"):
             return self.shared[f"volume:{name}"]
         return tenant.ids[f"volume:{name}"]
@@ -468,6 +472,8 @@ def _give_consoles(world: World) -> None:
 
 
 SWEEP_NETWORK_LABEL = "sweep-net"
+# A quota class of the sweeps' own: the default class would change every project's limits.
+SWEEP_QUOTA_CLASS = "sweep-class"
 
 
 async def _give_address(world: World, tenant: Tenant) -> None:
