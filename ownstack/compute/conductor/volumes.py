@@ -66,9 +66,13 @@ async def connect(env: ConductorEnv, payload: Mapping[str, Any]) -> dict[str, An
     bdm = await _mapping(env, str(payload["bdm_uuid"]))
     if bdm is None or bdm.attach_state != block_devices.ATTACHING or not bdm.attachment_id:
         return {"connection_info": None, "error": None}
+    host_connector = dict(payload["connector"])
+    if bdm.device_name and not host_connector.get("mountpoint"):
+        # As Nova's attachment_update: the volume service shows it as the attachment's
+        # device (Cinder's attachments, Nova's volume proxy).
+        host_connector["mountpoint"] = bdm.device_name
     try:
-        attachment = await _client(env).attachment_update(bdm.attachment_id,
-                                                          dict(payload["connector"]))
+        attachment = await _client(env).attachment_update(bdm.attachment_id, host_connector)
     except VolumeUnavailable:
         raise
     except VolumeClientError as exc:

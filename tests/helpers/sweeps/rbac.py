@@ -369,6 +369,19 @@ COMPUTE = _table("compute", {
     ("GET", "/v2.1/images/{image_id}/metadata/{key}"): "ooo/ohh",
     ("PUT", "/v2.1/images/{image_id}/metadata/{key}"): "ood/ohh",
     ("DELETE", "/v2.1/images/{image_id}/metadata/{key}"): "ood/ohh",
+    # The volume proxy (up to 2.35): Nova's rules on the caller's own project first (a
+    # reader never writes), then the volume service hides another project's volume and
+    # snapshot (a snapshot of its volume too) from all but the admin.
+    ("GET", "/v2.1/os-volumes"): ANYONE,
+    ("GET", "/v2.1/os-volumes/detail"): ANYONE,
+    ("POST", "/v2.1/os-volumes"): "ood/ood",
+    ("GET", "/v2.1/os-volumes/{volume_id}"): "ooo/ohh",
+    ("DELETE", "/v2.1/os-volumes/{volume_id}"): "ood/ohd",
+    ("GET", "/v2.1/os-snapshots"): ANYONE,
+    ("GET", "/v2.1/os-snapshots/detail"): ANYONE,
+    ("POST", "/v2.1/os-snapshots"): "ood/ohd",
+    ("GET", "/v2.1/os-snapshots/{snapshot_id}"): "ooo/ohh",
+    ("DELETE", "/v2.1/os-snapshots/{snapshot_id}"): "ood/ohd",
 })
 
 

@@ -41,10 +41,11 @@ LAST_VERSIONS = {
     Route("compute", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/servers", "GET"):
         "compute 2.52",
 }
-# The proxies Nova removed at 2.36 (networks, images): every route under these, swept at
-# 2.35.
+# The proxies Nova removed at 2.36 (networks, images, volumes): every route under these,
+# swept at 2.35.
 PROXY_PREFIXES = ("/v2.1/os-security-groups", "/v2.1/os-security-group-rules",
-                  "/v2.1/os-floating-ips", "/v2.1/images")
+                  "/v2.1/os-floating-ips", "/v2.1/images", "/v2.1/os-volumes",
+                  "/v2.1/os-snapshots")
 
 
 def _last_version(service: str, path: str) -> dict[str, str]:
@@ -172,6 +173,8 @@ class World:
             return tenant.ids["interface_port_id"]
         if name == "volume_id":
             return tenant.ids["attached_volume_id"]
+        if name == "snapshot_id":
+            return tenant.ids["volume:snapshot_id"]
         return self.shared[f"compute:{name}"]
 
     def _network_value(self, name: str, tenant: Tenant, template: str) -> str:
