@@ -31,6 +31,7 @@ from helpers.volume_attachments import (
     volume_status,
     who,
 )
+from ownstack.common.clients.volume import VolumeClient
 from ownstack.compute.objects import block_devices
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -308,3 +309,41 @@ async def test_an_unshelve_whose_volume_cannot_connect_stays_offloaded(cloud: Cl
     await unshelve(cloud, w, vm["id"])
     assert guest_volumes(cloud, vm["id"]) == [vol["id"]]
 
+
+
+async def test_an_unshelve_that_begins_during_the_attach_or_detach_wins(
+        cloud: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state is checked again in the transaction that writes the mapping: an unshelve
+    that began meanwhile makes the attach (or detach) Nova's 409, and nothing is left
+    reserved or half detached."""
+    w = await who(cloud)
+    vm = await offloaded(cloud, w)
+    vol, kept = await volume(cloud, w.token), await volume(cloud, w.token)
+    await attach(cloud, w, vm["id"], kept["id"], v="2.20")
+
+    def racing(name: str) -> None:
+        original = getattr(VolumeClient, name)
+
+        async def call(self: VolumeClient, *args: Any, **kwargs: Any) -> Any:
+            result = await original(self, *args, **kwargs)
+            await set_columns(cloud, vm["id"], task_state="unshelving")
+            return result
+        monkeypatch.setattr(VolumeClient, name, call)
+
+    racing("attachment_create")
+    r = await attach(cloud, w, vm["id"], vol["id"], 409, v="2.20")
+    assert fault(r, "conflictingRequest") == (
+        f"Cannot 'attach_volume' instance {vm['id']} while it is in task_state unshelving")
+    monkeypatch.undo()
+    await set_columns(cloud, vm["id"], task_state=None)
+    assert (await volume_status(cloud, vol["id"], "available", timeout=0)
+            )["attachments"] == []
+    racing("get_volume")        # the detach reads the volume before it acts
+    r = await cloud.call("DELETE", url(vm["id"], kept["id"]), token=w.token, expect=409,
+                         headers=mv("2.20"))
+    assert fault(r, "conflictingRequest") == (
+        f"Cannot 'detach_volume' instance {vm['id']} while it is in task_state unshelving")
+    monkeypatch.undo()
+    await set_columns(cloud, vm["id"], task_state=None)
+    assert [a["volumeId"] for a in await attachments(cloud, w, vm["id"])] == [kept["id"]]
+    assert (await volume_status(cloud, kept["id"], "in-use", timeout=0))["attachments"]

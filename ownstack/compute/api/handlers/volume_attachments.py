@@ -158,8 +158,13 @@ async def attach_volume(req: Req) -> Response:
     except VolumeClientError as exc:
         raise volumes.refused(exc, volume_id) from None
     attachment_id = str(attachment["id"])
-    bdm = await _add_mapping(req, instance, volume_id, attachment_id, offloaded=host is None,
-                             tag=tag, delete_on_termination=delete_on_termination)
+    try:
+        bdm = await _add_mapping(req, instance, volume_id, attachment_id,
+                                 offloaded=host is None, tag=tag,
+                                 delete_on_termination=delete_on_termination)
+    except InstanceInvalidState:
+        await req.svc.volume.attachment_delete(attachment_id)
+        raise
     if bdm is None:
         await req.svc.volume.attachment_delete(attachment_id)
         raise ServerNotFound(instance.uuid)
@@ -189,15 +194,16 @@ def _check_offloaded_attach(volume: dict[str, Any], tag: str | None) -> None:
 
 async def _add_mapping(req: Req, instance: Instance, volume_id: str, attachment_id: str, *,
                        offloaded: bool, **fields: Any) -> BlockDeviceMapping | None:
-    """The mapping and the attach action; None when the server was deleted (or changed
-    state) meanwhile. On a host: ``attaching``, with its device name, for the agent. On an
-    offloaded server: ``attached`` with no connection info and no device name, for its
-    unshelve to connect and name."""
+    """The mapping and the attach action; None when the server was deleted meanwhile,
+    Nova's 409 when it changed state (an unshelve began, say). On a host: ``attaching``,
+    with its device name, for the agent. On an offloaded server: ``attached`` with no
+    connection info and no device name, for its unshelve to connect and name."""
     async with req.svc.write() as db:
         current = await get_instance(db, instance.uuid)
-        wanted = (states.SHELVED_OFFLOADED,) if offloaded else _STATES
-        if current is None or current.vm_state not in wanted or current.task_state:
+        if current is None:
             return None
+        check_state(current, ATTACH_ACTION,
+                    (states.SHELVED_OFFLOADED,) if offloaded else _STATES, [None])
         if offloaded:
             state, device_name = block_devices.ATTACHED, None
         else:
@@ -281,16 +287,16 @@ async def _detach_offloaded(req: Req, caller: VolumeClient, instance: Instance,
     refuses puts it back."""
     async with req.svc.write() as db:
         current = await get_instance(db, instance.uuid)
-        moved = (current is not None and current.vm_state == states.SHELVED_OFFLOADED
-                 and current.task_state is None
-                 and await block_devices.update_mapping(
-                     db, bdm.uuid, expected_state=block_devices.ATTACHED,
-                     attach_state=block_devices.DETACHING))
+        if current is None:
+            raise ServerNotFound(instance.uuid)
+        check_state(current, DETACH_ACTION, (states.SHELVED_OFFLOADED,), [None])
+        moved = await block_devices.update_mapping(
+            db, bdm.uuid, expected_state=block_devices.ATTACHED,
+            attach_state=block_devices.DETACHING)
         if moved:
             await actions.start_action(db, req.ctx, instance.uuid, DETACH_ACTION)
-    if not moved:       # a detach, an unshelve or the server's delete won the race
-        raise volumes.InvalidVolume(f"volume {bdm.volume_id} is being detached or the "
-                                    f"server is no longer {states.SHELVED_OFFLOADED}")
+    if not moved:       # another detach won the race
+        raise volumes.InvalidVolume(f"volume {bdm.volume_id} is being detached")
     try:
         if bdm.attachment_id:       # as the services' user: whoever made it
             await req.svc.volume.attachment_delete(bdm.attachment_id)
