@@ -347,3 +347,16 @@ async def test_an_unshelve_that_begins_during_the_attach_or_detach_wins(
     await set_columns(cloud, vm["id"], task_state=None)
     assert [a["volumeId"] for a in await attachments(cloud, w, vm["id"])] == [kept["id"]]
     assert (await volume_status(cloud, kept["id"], "in-use", timeout=0))["attachments"]
+
+
+async def test_deleting_an_offloaded_server_releases_its_volumes(cloud: CloudClient) -> None:
+    """The unconnected attachment goes with the server as any other: the volume is
+    available again, or deleted when the mapping says ``delete_on_termination``."""
+    w = await who(cloud)
+    vm = await offloaded(cloud, w)
+    kept, dropped = await volume(cloud, w.token), await volume(cloud, w.token)
+    await attach(cloud, w, vm["id"], kept["id"], v="2.20")
+    await attach(cloud, w, vm["id"], dropped["id"], v="2.79", delete_on_termination=True)
+    await cloud.call("DELETE", f"/v2.1/servers/{vm['id']}", token=w.token, expect=204)
+    assert (await volume_status(cloud, kept["id"], "available"))["attachments"] == []
+    await volume_status(cloud, dropped["id"], "gone")
