@@ -31,7 +31,7 @@ from helpers.volume_attachments import (
     volume_status,
     who,
 )
-from ownstack.common.clients.volume import VolumeClient
+from ownstack.common.clients.volume import VolumeClient, VolumeClientError, VolumeUnavailable
 from ownstack.compute.objects import block_devices
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -177,7 +177,10 @@ async def test_before_2_20_and_on_a_shelved_server_it_is_a_409(cloud: CloudClien
     # SHELVED with its guest still on the host: not offered (the offload could destroy
     # the guest under the attach), at any version.
     shelved = await server(cloud, w)
-    await set_columns(cloud, shelved["id"], vm_state="shelved", power_state=4)
+    # (No host in the row: the conductor would offload a SHELVED row on a host at once,
+    # with this cloud's shelved_offload_time 0; the vm_state is what is checked first.)
+    await set_columns(cloud, shelved["id"], vm_state="shelved", power_state=4, host=None,
+                      node=None)
     free = await volume(cloud, w.token)
     for v in ("2.19", "2.20", "2.96"):
         r = await attach(cloud, w, shelved["id"], free["id"], 409, v=v)
@@ -360,3 +363,52 @@ async def test_deleting_an_offloaded_server_releases_its_volumes(cloud: CloudCli
     await cloud.call("DELETE", f"/v2.1/servers/{vm['id']}", token=w.token, expect=204)
     assert (await volume_status(cloud, kept["id"], "available"))["attachments"] == []
     await volume_status(cloud, dropped["id"], "gone")
+
+
+async def test_a_volume_service_that_fails_leaves_nothing_half_done(
+        cloud: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused completion undoes the attach; a failed attachment delete leaves the
+    volume attached; a volume service down during the unshelve's connect leaves the
+    unshelve (and its claim) for the sweep, which finishes it."""
+    w = await who(cloud)
+    vm = await offloaded(cloud, w)
+    vol = await volume(cloud, w.token)
+    calls: list[str] = []
+
+    def failing(name: str, exc: VolumeClientError) -> None:
+        async def call(self: VolumeClient, *args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            raise exc
+        monkeypatch.setattr(VolumeClient, name, call)
+
+    failing("attachment_complete", VolumeClientError("the volume service said no", 400))
+    r = await attach(cloud, w, vm["id"], vol["id"], 400, v="2.20")
+    assert fault(r, "badRequest") == "Invalid input received: the volume service said no"
+    monkeypatch.undo()
+    assert (await volume_status(cloud, vol["id"], "available", timeout=0)
+            )["attachments"] == []
+    assert await attachments(cloud, w, vm["id"]) == []
+    await attach(cloud, w, vm["id"], vol["id"], v="2.20")
+
+    failing("attachment_delete", VolumeUnavailable("down", 503))
+    r = await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=503,
+                         headers=mv("2.20"))
+    monkeypatch.undo()
+    assert [a["volumeId"] for a in await attachments(cloud, w, vm["id"])] == [vol["id"]]
+    assert (await volume_status(cloud, vol["id"], "in-use", timeout=0))["attachments"]
+
+    failing("attachment_update", VolumeUnavailable("down", 503))
+    await action(cloud, w, vm["id"], {"unshelve": None})
+    for _ in range(500):
+        if calls[-1:] == ["attachment_update"]:
+            break
+        await asyncio.sleep(0.02)
+    monkeypatch.undo()
+    stored = await instance(cloud, vm["id"])
+    assert (stored.vm_state, stored.task_state, stored.host) == (
+        "shelved_offloaded", "unshelving", None)
+    r = await cloud.on("placement", "GET", f"/allocations/{vm['id']}", expect=200)
+    assert list(r.json()["allocations"]) != []          # the claim, kept for the retry
+    assert await cloud.conductor.shelver.unshelve(vm["id"]) == HOST    # the sweep's call
+    await wait_status(cloud, w.token, vm["id"], "ACTIVE")
+    assert guest_volumes(cloud, vm["id"]) == [vol["id"]]
