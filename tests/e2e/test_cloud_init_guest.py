@@ -25,9 +25,8 @@ from typing import Any
 import pytest
 
 from helpers import dataplane
-from helpers.process import stop_cloud
 from helpers.qemu import cloud_init_image
-from helpers.qemu_cloud import QemuCloud, wait_until
+from helpers.qemu_cloud import QemuCloud, stop_and_reap, wait_until
 
 pytestmark = pytest.mark.functional
 
@@ -76,7 +75,7 @@ def guest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
         yield Guest(env, key, server, fip, console)
         dataplane.delete_everything(env)
     finally:
-        stop_cloud(env.cloud)
+        stop_and_reap(env.cloud)
         dataplane.remove_host_side(BRIDGE, CIDR)
 
 

@@ -30,9 +30,9 @@ from pyroute2 import IPRoute, netns
 from helpers import dataplane
 from helpers.dataplane import SSH_TIMEOUT, addresses
 from helpers.names import unique
-from helpers.process import member_cloud, stop_cloud
+from helpers.process import member_cloud
 from helpers.qemu import tiny_image
-from helpers.qemu_cloud import QemuCloud, qemu_pids, qmp_status, wait_until
+from helpers.qemu_cloud import QemuCloud, qemu_pids, qmp_status, stop_and_reap, wait_until
 
 pytestmark = pytest.mark.functional
 
@@ -104,7 +104,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         for program in (b"dnsmasq", b"ownstack.network.metadata_proxy", b"radvd"):
             assert _processes_of(env, program) == [], program
     finally:
-        stop_cloud(env.cloud)
+        stop_and_reap(env.cloud)
         dataplane.remove_host_side(BRIDGE, CIDR)
 
 

@@ -27,9 +27,9 @@ from websockets.sync.client import connect
 
 from helpers.browser import novnc_screen, on_screen
 from helpers.names import unique
-from helpers.process import SERVICE_PORT_OPTIONS, stop_cloud
+from helpers.process import SERVICE_PORT_OPTIONS
 from helpers.qemu import tiny_image
-from helpers.qemu_cloud import QemuCloud, qemu_pids, wait_until
+from helpers.qemu_cloud import QemuCloud, qemu_pids, stop_and_reap, wait_until
 
 pytestmark = pytest.mark.functional
 
@@ -63,7 +63,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QemuCloud]:
         servers = env.cloud.osc_json("server", "list", "--all-projects")
         for server in servers:
             env.cloud.osc("server", "delete", "--wait", server["ID"], expect_ok=False)
-        stop_cloud(env.cloud)
+        stop_and_reap(env.cloud)
     leaked = [p.name for p in env.instances.iterdir()] if env.instances.exists() else []
     assert leaked == [], f"guest directories left behind: {leaked}"
 

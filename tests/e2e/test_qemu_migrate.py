@@ -35,9 +35,9 @@ import pytest
 
 from helpers.databases import fresh_database, rabbitmq_bus
 from helpers.names import unique
-from helpers.process import Cloud, port_overrides, run_ownstack, start_cloud, stop_cloud
+from helpers.process import Cloud, port_overrides, run_ownstack, start_cloud
 from helpers.qemu import tiny_image
-from helpers.qemu_cloud import qemu_pids, wait_until
+from helpers.qemu_cloud import qemu_pids, stop_and_reap, wait_until
 from ownstack.compute.drivers.qemu import process as proc
 
 pytestmark = pytest.mark.functional
@@ -149,7 +149,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                 cloud.osc("server", "delete", "--wait", server["ID"], expect_ok=False)
             for host in hosts.values():
                 host.ownstack("down")
-            stop_cloud(cloud)
+            stop_and_reap(cloud)
     for host in hosts.values():
         instances = host.driver_dir / "instances"
         leaked = [p.name for p in instances.iterdir()] if instances.exists() else []

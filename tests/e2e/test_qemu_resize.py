@@ -20,9 +20,8 @@ from typing import Any
 import pytest
 
 from helpers.names import unique
-from helpers.process import stop_cloud
 from helpers.qemu import tiny_image
-from helpers.qemu_cloud import QemuCloud, qemu_pids, wait_until
+from helpers.qemu_cloud import QemuCloud, qemu_pids, stop_and_reap, wait_until
 
 pytestmark = pytest.mark.functional
 
@@ -39,7 +38,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QemuCloud]:
     finally:
         for server in env.cloud.osc_json("server", "list", "--all-projects"):
             env.cloud.osc("server", "delete", "--wait", server["ID"], expect_ok=False)
-        stop_cloud(env.cloud)
+        stop_and_reap(env.cloud)
     leaked = [p.name for p in env.instances.iterdir()] if env.instances.exists() else []
     assert leaked == [], f"guest directories left behind: {leaked}"
 

@@ -25,9 +25,8 @@ from typing import Any
 import pytest
 
 from helpers import dataplane
-from helpers.process import stop_cloud
 from helpers.qemu import tiny_image
-from helpers.qemu_cloud import QemuCloud, wait_until
+from helpers.qemu_cloud import QemuCloud, stop_and_reap, wait_until
 
 pytestmark = pytest.mark.functional
 
@@ -92,7 +91,7 @@ def guests(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guests]:
             env.cloud.osc("volume", "delete", volume["ID"])
         dataplane.delete_everything(env)
     finally:
-        stop_cloud(env.cloud)
+        stop_and_reap(env.cloud)
         dataplane.remove_host_side(BRIDGE, CIDR)
 
 

@@ -5,6 +5,8 @@ behind its servers (QEMU processes in /proc, guest files, Placement allocations)
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -114,6 +116,11 @@ def qmp_status(pid: int) -> str:
 
 def qemu_pids(uuid: str) -> list[int]:
     """Live QEMU processes whose command line names ``uuid``."""
+    return _pids(lambda argv: argv[0].endswith(b"qemu-system-x86_64") and uuid.encode() in argv)
+
+
+def _pids(match: Callable[[list[bytes]], bool]) -> list[int]:
+    """Live processes whose command line (split at its NULs) ``match`` takes."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -122,6 +129,22 @@ def qemu_pids(uuid: str) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0].endswith(b"qemu-system-x86_64") and uuid.encode() in argv:
+        if argv and argv[0] and match(argv):
             pids.append(int(entry.name))
     return pids
+
+
+def stop_and_reap(cloud: Cloud) -> None:
+    """A fixture's last word: the cloud stopped, and every process of its state directory
+    killed (QEMU guests, dnsmasq, metadata proxies). They outlive their control plane by
+    design (a restarted agent adopts them), so a fixture whose setup failed before it
+    deleted its servers and networks would otherwise leave them running, on the CPU the
+    next tests need."""
+    try:
+        stop_cloud(cloud)
+    finally:
+        marker = str(cloud.state_dir).encode()
+        for pid in _pids(lambda argv: any(marker in arg for arg in argv)):
+            if pid != os.getpid():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
