@@ -38,6 +38,30 @@ def test_services_hypervisors_and_zones(cloud: Cloud) -> None:
     assert [(z["Zone Name"], z["Zone Status"]) for z in zones] == [("nova", "available")]
 
 
+def test_deprecated_host_commands(cloud: Cloud) -> None:
+    """`openstack host ...`: Nova's os-hosts, which OSC asks at 2.1."""
+    [service] = wait_for(cloud, "compute", "service", "list", "--service", "nova-compute")
+    host = service["Host"]
+    listed = cloud.osc_json("host", "list")
+    assert {"Host Name": host, "Service": "compute", "Zone": "nova"} in listed
+    shown = cloud.osc_json("host", "show", host)
+    assert [(row["Host"], row["Project"]) for row in shown[:3]] == [
+        (host, "(total)"), (host, "(used_now)"), (host, "(used_max)")]
+    assert shown[0]["CPU"] > 0 and shown[0]["Memory MB"] > 0 and shown[0]["Disk GB"] > 0
+    cloud.osc("host", "set", "--disable", host)
+    [service] = cloud.osc_json("compute", "service", "list", "--service", "nova-compute")
+    assert service["Status"] == "disabled"
+    assert host not in [h["Host Name"] for h in cloud.osc_json("host", "list")]
+    failed = cloud.osc("host", "set", "--enable", "--enable-maintenance", host,
+                       expect_ok=False)
+    assert failed.returncode != 0 and "not supported" in failed.stderr, failed.stderr
+    [service] = cloud.osc_json("compute", "service", "list", "--service", "nova-compute")
+    assert service["Status"] == "disabled"          # the 501 changed nothing
+    cloud.osc("host", "set", "--enable", host)
+    [service] = cloud.osc_json("compute", "service", "list", "--service", "nova-compute")
+    assert service["Status"] == "enabled"
+
+
 def test_usage_and_server_groups(cloud: Cloud) -> None:
     listed = cloud.osc_json("usage", "list")
     assert isinstance(listed, list)
