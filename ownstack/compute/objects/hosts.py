@@ -1,10 +1,10 @@
 """Compute services, their nodes and the availability zones they make up.
 
-The conductor writes these rows when agents report (``rpc.report_node``); the operator
+The conductor writes these rows when agents report (``rpc.report_node``), and its own
+``nova-conductor`` and ``nova-scheduler`` rows (``conductor.services``); the operator
 APIs (``os-services``, ``os-hypervisors``, ``os-availability-zone``, ``os-hosts``) read
-them and change
-the few things an operator may: a service's ``disabled`` flag and reason, ``forced_down``,
-and deleting a service that no longer hosts anything.
+them and change the few things an operator may: a service's ``disabled`` flag and reason,
+``forced_down``, and deleting a service that no longer hosts anything.
 
 Liveness is derived, never stored: a service is *up* while its last heartbeat is younger
 than ``compute.service_down_time`` and no operator forced it down, the rule of Nova's

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from helpers.compute import HOST, boot_id, fault, owner, version, wait_status
 from helpers.compute_rows import (
+    LONG_AGO,
     add_host,
     add_instance,
     add_node,
@@ -19,6 +23,8 @@ from helpers.compute_rows import (
     allocate,
 )
 from helpers.inprocess import CloudClient, quiet_cloud
+from ownstack.compute.conductor import services as conductor_services
+from ownstack.compute.objects.models import ComputeService
 
 NOT_MAPPED = "Host '{}' is not mapped to any cell"
 NOT_SUPPORTED = "The requested functionality is not supported."
@@ -239,3 +245,75 @@ async def test_show_counts_servers_booted_through_the_api(compute: CloudClient) 
                                       "memory_mb": 1024, "disk_gb": 2}
     assert rows[second.project_id] == {"host": HOST, "project": second.project_id,
                                        "cpu": 1, "memory_mb": 256, "disk_gb": 2}
+
+
+async def test_the_conductor_and_scheduler_are_listed_on_their_host(
+        compute: CloudClient) -> None:
+    """A running cloud lists its conductor and scheduler beside its compute service, in
+    the internal zone, up while the conductor beats their rows, as Nova's register."""
+    for _ in range(200):
+        listed = await hosts_listed(compute)
+        if len(listed) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(listed, key=lambda h: h["service"]) == [
+        {"host_name": HOST, "service": "compute", "zone": "nova"},
+        {"host_name": HOST, "service": "conductor", "zone": "internal"},
+        {"host_name": HOST, "service": "scheduler", "zone": "internal"}]
+    assert await hosts_listed(compute, "?zone=internal") == [
+        {"host_name": HOST, "service": "conductor", "zone": "internal"},
+        {"host_name": HOST, "service": "scheduler", "zone": "internal"}]
+    services = (await compute.call("GET", "/v2.1/os-services?binary=nova-scheduler",
+                                   expect=200)).json()["services"]
+    assert [(s["host"], s["zone"], s["state"], s["status"]) for s in services] == [
+        (HOST, "internal", "up", "enabled")]
+    # Only compute services are changed through os-services or os-hosts.
+    await compute.call("PUT", f"/v2.1/os-services/{services[0]['id']}", expect=400,
+                           json={"status": "disabled"}, headers=version("2.53"))
+    zones = (await compute.call("GET", "/v2.1/os-availability-zone/detail",
+                                expect=200)).json()["availabilityZoneInfo"]
+    internal = next(z for z in zones if z["zoneName"] == "internal")
+    assert set(internal["hosts"][HOST]) == {"nova-conductor", "nova-scheduler"}
+    plain = (await compute.call("GET", "/v2.1/os-availability-zone",
+                                expect=200)).json()["availabilityZoneInfo"]
+    assert [z["zoneName"] for z in plain] == ["nova"]
+
+
+async def test_a_conductor_beats_its_rows_back_up_and_remakes_a_deleted_one(
+        compute: CloudClient) -> None:
+    async def scheduler() -> ComputeService | None:
+        async with compute.svc.read() as db:
+            return (await db.execute(sa.select(ComputeService).where(
+                ComputeService.binary == "nova-scheduler"))).scalar_one_or_none()
+
+    for _ in range(200):
+        found = await scheduler()
+        if found is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert found is not None
+    async with compute.svc.write() as db:
+        await db.execute(sa.update(ComputeService).where(
+            ComputeService.binary == "nova-conductor").values(last_seen_up=LONG_AGO))
+    await compute.call("DELETE", f"/v2.1/os-services/{found.uuid}", expect=204,
+                       headers=version("2.53"))
+    for _ in range(200):
+        r = await compute.call("GET", "/v2.1/os-services", expect=200)
+        states = {s["binary"]: s["state"] for s in r.json()["services"]}
+        if states.get("nova-conductor") == "up" and "nova-scheduler" in states:
+            break
+        await asyncio.sleep(0.05)
+    assert states == {"nova-compute": "up", "nova-conductor": "up", "nova-scheduler": "up"}
+    remade = await scheduler()
+    assert remade is not None and remade.uuid != found.uuid
+
+
+async def test_conductors_of_one_host_beating_at_once_share_one_row_each(
+        tmp_path: Path) -> None:
+    async for cloud in quiet_cloud(tmp_path):
+        env = SimpleNamespace(config=cloud.svc.config, db=cloud.svc)
+        await asyncio.gather(*(conductor_services.beat(env) for _ in range(8)))
+        async with cloud.svc.read() as db:
+            rows = (await db.execute(sa.select(ComputeService.binary,
+                                               ComputeService.report_count))).all()
+        assert sorted(rows) == [("nova-conductor", 8), ("nova-scheduler", 8)]

@@ -453,7 +453,8 @@ async def _compute(world: World) -> None:
     shared["compute:hypervisor_id"] = r.json()["hypervisors"][0]["id"]
     shared["compute:hypervisor_hostname_pattern"] = \
         r.json()["hypervisors"][0]["hypervisor_hostname"]
-    r = await world.call("compute", "GET", "/v2.1/os-services", expect=200)
+    r = await world.call("compute", "GET", "/v2.1/os-services?binary=nova-compute",
+                         expect=200)
     shared["compute:service_id"] = r.json()["services"][0]["id"]
     shared["compute:host"] = r.json()["services"][0]["host"]
 
