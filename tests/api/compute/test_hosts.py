@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from helpers.compute_rows import (
     allocate,
 )
 from helpers.inprocess import CloudClient, quiet_cloud
-from ownstack.compute.conductor import services as conductor_services
 from ownstack.compute.objects.models import ComputeService
 
 NOT_MAPPED = "Host '{}' is not mapped to any cell"
@@ -307,13 +305,3 @@ async def test_a_conductor_beats_its_rows_back_up_and_remakes_a_deleted_one(
     remade = await scheduler()
     assert remade is not None and remade.uuid != found.uuid
 
-
-async def test_conductors_of_one_host_beating_at_once_share_one_row_each(
-        tmp_path: Path) -> None:
-    async for cloud in quiet_cloud(tmp_path):
-        env = SimpleNamespace(config=cloud.svc.config, db=cloud.svc)
-        await asyncio.gather(*(conductor_services.beat(env) for _ in range(8)))
-        async with cloud.svc.read() as db:
-            rows = (await db.execute(sa.select(ComputeService.binary,
-                                               ComputeService.report_count))).all()
-        assert sorted(rows) == [("nova-conductor", 8), ("nova-scheduler", 8)]
