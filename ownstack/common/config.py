@@ -230,6 +230,7 @@ class ComputeConfig:
     shutdown_timeout: float = 60.0             # seconds of ACPI before a forced power off
     vif_plugging_timeout: float = 300.0        # seconds a boot waits for its ports; 0: none
     volume_detach_timeout: float = 20.0        # seconds a guest has to release a volume
+    volume_detach_attempts: int = 8            # unplug requests before a detach fails
     image_cache_dir: str = ""                  # empty: <state_dir>/compute/images
     image_cache_max_age: int = 86400           # seconds an unused cached image is kept
     console_max_bytes: int = 1048576           # serial console log kept per server

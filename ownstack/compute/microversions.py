@@ -40,7 +40,7 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.17", f"The 'trigger_crash_dump' server action {NOT_SERVED}."),
     ("2.18", "The project id in URLs becomes optional (ownstack never uses it)."),
     ("2.19", "Server 'description' in create, update, rebuild and views."),
-    ("2.20", f"Volume attach/detach on shelved servers {NOT_SERVED}."),
+    ("2.20", "Volume attach/detach on SHELVED_OFFLOADED servers, connected at unshelve."),
     ("2.21", "Instance actions of deleted servers can be listed."),
     ("2.22", f"Force-complete of a live migration {NOT_SERVED}."),
     ("2.23", f"GET /servers/{{id}}/migrations and migration_type {NOT_SERVED}."),

@@ -42,6 +42,13 @@ class VolumeNotFound(NotFound):
         super().__init__(f"Volume {volume_id} could not be found.")
 
 
+class SnapshotNotFound(NotFound):
+    code = "compute.snapshot_not_found"
+
+    def __init__(self, snapshot_id: str) -> None:
+        super().__init__(f"Snapshot {snapshot_id} could not be found.")
+
+
 class VolumeNotAttached(NotFound):
     code = "compute.volume_not_attached"
 

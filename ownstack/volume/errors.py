@@ -186,15 +186,16 @@ class OverQuota(OwnstackError):
     code = "volume.over_quota"
 
     def __init__(self, resource: str, requested: int, used: int, allowed: int) -> None:
-        if resource == "gigabytes":
-            message = (f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
-                       f"exceeds allowed gigabytes quota. Requested {requested}G, quota is "
-                       f"{allowed}G and {used}G has been consumed.")
-        elif resource == "per_volume_gigabytes":
+        # A volume type's resources are ``volumes_<type>`` and so on.
+        if resource == "per_volume_gigabytes":
             message = (f"VolumeSizeExceedsLimit: Requested volume size {requested}G is "
                        f"larger than maximum allowed limit {allowed}G.")
+        elif resource.startswith("gigabytes"):
+            message = (f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
+                       f"exceeds allowed {resource} quota. Requested {requested}G, quota is "
+                       f"{allowed}G and {used}G has been consumed.")
         else:
-            kind = "volumes" if resource == "volumes" else "snapshots"
+            kind = "volumes" if resource.startswith("volumes") else "snapshots"
             message = (f"Maximum number of {kind} allowed ({allowed}) exceeded for quota "
                        f"'{resource}'.")
         super().__init__(message)

@@ -114,6 +114,8 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume_extension:quotas:show": READER,
     "volume_extension:quotas:update": ADMIN,
     "volume_extension:quotas:delete": ADMIN,
+    "volume_extension:quota_classes:get": ADMIN,
+    "volume_extension:quota_classes:update": ADMIN,
     "volume_extension:services:index": ADMIN,
     "volume_extension:services:update": ADMIN,
     "scheduler_extension:scheduler_stats:get_pools": ADMIN,

@@ -136,6 +136,37 @@ def test_types_qos_quotas_and_services_through_the_cli(cloud: Cloud) -> None:
     assert any(z["Zone Name"] == "nova" for z in zones)
 
 
+def test_default_quotas_through_the_cli(cloud: Cloud) -> None:
+    """`openstack quota set --class ... default` sets the default quota class of compute
+    and volume (decision 62): every project without overrides gets it, as `openstack quota
+    show --default` and the project's own quotas show. The defaults are restored after."""
+    wait_for_volume(cloud)
+    project, _ = member_cloud(cloud, "qclass")
+
+    def defaults() -> dict[str, int]:
+        rows = cloud.osc_json("quota", "show", "--default", project)
+        return {row["Resource"]: row["Limit"] for row in rows} \
+            if isinstance(rows, list) else dict(rows)
+
+    before = defaults()
+    try:
+        result = cloud.osc("quota", "set", "--class", "--volumes", "5", "--instances", "7",
+                           "default")
+        assert "deprecated" in result.stderr
+        after = defaults()
+        assert (after["volumes"], after["instances"]) == (5, 7)
+        quota = cloud.osc_json("quota", "show", project)
+        limits = {row["Resource"]: row["Limit"] for row in quota} \
+            if isinstance(quota, list) else quota
+        assert (limits["volumes"], limits["instances"]) == (5, 7)
+    finally:
+        cloud.osc("quota", "set", "--class", "--volumes", str(before["volumes"]),
+                  "--instances", str(before["instances"]), "default")
+    restored = defaults()
+    assert (restored["volumes"], restored["instances"]) == (before["volumes"],
+                                                            before["instances"])
+
+
 def test_openstacksdk(cloud: Cloud) -> None:
     wait_for_volume(cloud)
     conn = cloud.sdk()

@@ -57,12 +57,20 @@ class VolumeClient(TokenClient):
         r = await self._request("GET", f"/v3/volumes/{volume_id}")
         return dict(r.json()["volume"])
 
-    async def delete_volume(self, volume_id: str) -> None:
-        """Delete the volume; one already gone is fine."""
+    async def list_volumes(self, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+        """The caller's volumes in detail, in the volume service's order (newest first),
+        ``offset`` skipped, at most ``limit``."""
+        r = await self._request("GET", "/v3/volumes/detail",
+                                params={"limit": limit, "offset": offset})
+        return [dict(volume) for volume in r.json()["volumes"]]
+
+    async def delete_volume(self, volume_id: str, *, missing_ok: bool = True) -> None:
+        """Delete the volume; one already gone is fine (unless not ``missing_ok``)."""
         try:
             await self._request("DELETE", f"/v3/volumes/{volume_id}")
         except VolumeNotFoundError:
-            return
+            if not missing_ok:
+                raise
 
     async def begin_detaching(self, volume_id: str) -> None:
         """``os-begin_detaching``: an in-use volume becomes ``detaching``."""
@@ -114,11 +122,13 @@ class VolumeClient(TokenClient):
         except VolumeNotFoundError:
             return
 
-    # --- boot from volume: volumes and snapshots compute makes ----------------------------
+    # --- volumes and snapshots compute makes (boot from volume, Nova's proxy) ------------
 
-    async def create_volume(self, size: int, *, name: str = "", image_id: str | None = None,
+    async def create_volume(self, size: int, *, name: str | None = "",
+                            description: str | None = None, image_id: str | None = None,
                             snapshot_id: str | None = None, volume_type: str | None = None,
-                            availability_zone: str | None = None) -> dict[str, Any]:
+                            availability_zone: str | None = None,
+                            metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A new volume (``creating``): blank, or from an image or a snapshot."""
         volume: dict[str, Any] = {"size": size, "name": name}
         for key, value in (("imageRef", image_id), ("snapshot_id", snapshot_id),
@@ -126,6 +136,10 @@ class VolumeClient(TokenClient):
                            ("availability_zone", availability_zone)):
             if value:
                 volume[key] = value
+        if description is not None:
+            volume["description"] = description
+        if metadata is not None:
+            volume["metadata"] = dict(metadata)
         r = await self._request("POST", "/v3/volumes", json={"volume": volume})
         return dict(r.json()["volume"])
 
@@ -141,20 +155,27 @@ class VolumeClient(TokenClient):
         r = await self._request("GET", f"/v3/snapshots/{snapshot_id}")
         return dict(r.json()["snapshot"])
 
-    async def create_snapshot(self, volume_id: str, *, name: str, force: bool = True,
-                              description: str = "") -> dict[str, Any]:
+    async def list_snapshots(self, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+        """The caller's snapshots in detail, as :meth:`list_volumes` lists volumes."""
+        r = await self._request("GET", "/v3/snapshots/detail",
+                                params={"limit": limit, "offset": offset})
+        return [dict(snapshot) for snapshot in r.json()["snapshots"]]
+
+    async def create_snapshot(self, volume_id: str, *, name: str | None, force: bool = True,
+                              description: str | None = "") -> dict[str, Any]:
         """A snapshot of the volume (``force``: also while it is in use, as Nova asks)."""
         r = await self._request("POST", "/v3/snapshots", json={"snapshot": {
             "volume_id": volume_id, "name": name, "description": description,
             "force": force}})
         return dict(r.json()["snapshot"])
 
-    async def delete_snapshot(self, snapshot_id: str) -> None:
-        """Delete the snapshot; one already gone is fine."""
+    async def delete_snapshot(self, snapshot_id: str, *, missing_ok: bool = True) -> None:
+        """Delete the snapshot; one already gone is fine (unless not ``missing_ok``)."""
         try:
             await self._request("DELETE", f"/v3/snapshots/{snapshot_id}")
         except VolumeNotFoundError:
-            return
+            if not missing_ok:
+                raise
 
     # --- plumbing -----------------------------------------------------------------------
 

@@ -157,6 +157,7 @@ _LOST_POWER: Final = {
 PLUG_WAIT = "plug_wait"     # task_args of a spawning instance: {"host", "since", "build_start"}
 DEFAULT_PLUG_TIMEOUT = 300.0    # Nova's vif_plugging_timeout
 DEFAULT_VOLUME_DETACH_TIMEOUT = 20.0    # Nova's libvirt device_detach_timeout
+DEFAULT_VOLUME_DETACH_ATTEMPTS = 8      # Nova's libvirt device_detach_attempts
 
 
 def observed_power(observed: GuestInfo | None) -> PowerState:
@@ -296,6 +297,7 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
                  images: ImageCache, image_client: ImageClient, snapshot_dir: Path,
                  shutdown_timeout: float, plug_timeout: float = DEFAULT_PLUG_TIMEOUT,
                  volume_detach_timeout: float = DEFAULT_VOLUME_DETACH_TIMEOUT,
+                 volume_detach_attempts: int = DEFAULT_VOLUME_DETACH_ATTEMPTS,
                  incoming_dir: Path | None = None) -> None:
         self.host = host
         # Where cold migrations to this host receive their disks (disk_transfer.py).
@@ -308,7 +310,8 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
         self.shutdown_timeout = shutdown_timeout
         self.plug_timeout = plug_timeout
         self.volumes = VolumeSync(host=host, driver=driver, conductor=conductor,
-                                  detach_timeout=volume_detach_timeout)
+                                  detach_timeout=volume_detach_timeout,
+                                  detach_attempts=volume_detach_attempts)
         self._steps: dict[Step, Callable[[InstanceSpec, GuestInfo | None],
                                          Awaitable[Outcome]]] = {
             Step.DELETE: self._delete, Step.ADOPT: self._adopt, Step.SPAWN: self._spawn,

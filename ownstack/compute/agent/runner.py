@@ -130,7 +130,8 @@ async def start_agents(config: Config, bus: Bus, image_client: Callable[[], Imag
             image_client=client, snapshot_dir=config.state_dir / "compute" / "snapshots",
             shutdown_timeout=config.compute.shutdown_timeout,
             plug_timeout=config.compute.vif_plugging_timeout,
-            volume_detach_timeout=config.compute.volume_detach_timeout)
+            volume_detach_timeout=config.compute.volume_detach_timeout,
+            volume_detach_attempts=config.compute.volume_detach_attempts)
         agents.append(ComputeAgent(config=config, bus=bus, driver=driver, node=node,
                                    reconciler=reconciler, startup_wait=startup_wait))
     group = AgentGroup(agents, images, client, hypervisors, release=release)

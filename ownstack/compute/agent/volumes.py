@@ -93,11 +93,12 @@ class VolumeSync:
     """Carries out ``sync_volumes`` for one host's agent."""
 
     def __init__(self, *, host: str, driver: ComputeDriver, conductor: ConductorAPI,
-                 detach_timeout: float) -> None:
+                 detach_timeout: float, detach_attempts: int = 1) -> None:
         self.host = host
         self.driver = driver
         self.conductor = conductor
         self.detach_timeout = detach_timeout
+        self.detach_attempts = max(1, detach_attempts)
 
     def connector(self) -> dict[str, Any]:
         """This host, as os-brick describes a compute host to Cinder."""
@@ -185,12 +186,13 @@ class VolumeSync:
         rest = [e for e in plugged if e["bdm_uuid"] != entry["bdm_uuid"]]
         try:
             if guest:
-                await self.driver.plug_volumes(uuid, self._specs(rest), self.detach_timeout)
+                await self._unplug(uuid, entry["volume_id"], rest)
         except GuestNotFound:
             pass                        # no guest, nothing plugged: detached
         except DriverError as exc:
             reason = (f"Device detach failed for volume {entry['volume_id']}: "
-                      + (f"the guest did not release it within {exc.timeout:g} s"
+                      + (f"the guest did not release it within "
+                         f"{exc.timeout * self.detach_attempts:g} s"
                          if isinstance(exc, DetachTimeout) else str(exc))
                       + "; it stays attached")
             log.warning("instance %s: %s", uuid, reason)
@@ -204,6 +206,22 @@ class VolumeSync:
         await self._event(desired, EVENT_DETACH, start)
         log.info("instance %s: volume %s detached", uuid, entry["volume_id"])
         return True
+
+    async def _unplug(self, uuid: str, volume_id: str, rest: list[dict[str, Any]]) -> None:
+        """The guest's volumes made ``rest``, asking the guest again to let the volume go
+        (a new unplug request) up to ``detach_attempts`` times, as Nova's libvirt driver
+        does: a guest still booting misses a request sent before its hotplug driver is up,
+        and only a later one reaches it. The last :class:`DetachTimeout` is raised."""
+        for attempt in range(1, self.detach_attempts + 1):
+            try:
+                await self.driver.plug_volumes(uuid, self._specs(rest), self.detach_timeout)
+                return
+            except DetachTimeout:
+                if attempt == self.detach_attempts:
+                    raise
+                log.info("instance %s: the guest has not released volume %s after %d "
+                         "request(s) of %g s; asking again", uuid, volume_id, attempt,
+                         self.detach_timeout)
 
     async def extend(self, uuid: str, volume_id: str, new_size: int) -> None:
         """An attached volume grew in the volume service (``volume-extended``): the

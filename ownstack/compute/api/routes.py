@@ -22,6 +22,7 @@ from ownstack.compute.api.handlers import (
     limits,
     migrations,
     network_proxies,
+    quota_classes,
     quota_sets,
     remote_consoles,
     server_actions,
@@ -36,6 +37,7 @@ from ownstack.compute.api.handlers import (
     simple_tenant_usage,
     versions,
     volume_attachments,
+    volume_proxies,
 )
 from ownstack.compute.microversions import MICROVERSIONS
 
@@ -122,7 +124,21 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     f"{_V}/images/{{image_id}}/metadata/{{key}}": {
         "GET": images.show_image_metadata_item, "PUT": images.set_image_metadata_item,
         "DELETE": images.delete_image_metadata_item},
+    # The volume proxy (up to 2.35).
+    f"{_V}/os-volumes": {"GET": volume_proxies.list_volumes,
+                         "POST": volume_proxies.create_volume},
+    f"{_V}/os-volumes/detail": {"GET": volume_proxies.list_volumes_detail},
+    f"{_V}/os-volumes/{{volume_id}}": {"GET": volume_proxies.show_volume,
+                                       "DELETE": volume_proxies.delete_volume},
+    f"{_V}/os-snapshots": {"GET": volume_proxies.list_snapshots,
+                           "POST": volume_proxies.create_snapshot},
+    f"{_V}/os-snapshots/detail": {"GET": volume_proxies.list_snapshots_detail},
+    f"{_V}/os-snapshots/{{snapshot_id}}": {"GET": volume_proxies.show_snapshot,
+                                           "DELETE": volume_proxies.delete_snapshot},
     # Quotas, limits, usage.
+    f"{_V}/os-quota-class-sets/{{quota_class}}": {
+        "GET": quota_classes.show_quota_class_set,
+        "PUT": quota_classes.update_quota_class_set},
     f"{_V}/os-quota-sets/{{project_id}}": {"GET": quota_sets.show_quota_set,
                                            "PUT": quota_sets.update_quota_set,
                                            "DELETE": quota_sets.revert_quota_set},

@@ -10,8 +10,11 @@
   ``shelving_offloading`` and their agent is nudged.
 * :meth:`Shelver.unshelve` (``unshelve_instance`` cast, and the sweep for one left
   waiting): candidates from Placement, the filters, a claim (an allocation a killed
-  conductor already made is reused), then ``spawning`` on the chosen host; the agent
-  spawns from the shelve image. No host: back to SHELVED_OFFLOADED with the fault.
+  conductor already made is reused), the volumes attached while it was offloaded
+  connected on the chosen host (:func:`~ownstack.compute.conductor.volumes.connect_on`),
+  then ``spawning`` on that host; the agent spawns from the shelve image, with every
+  attached volume. No host, or a volume the host cannot connect: back to
+  SHELVED_OFFLOADED with the fault (and the claim released).
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ownstack.common.clients.volume import VolumeUnavailable
 from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
+from ownstack.compute.conductor import volumes
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.claims import ToPlace
 from ownstack.compute.conductor.env import ConductorEnv
@@ -101,7 +106,19 @@ class Shelver:
         try:
             host = await self._place(spec, wanted)
         except NoValidHost as exc:
-            await self._no_valid_host(instance, request_id, started, exc)
+            await self._fail(instance, request_id, started, "No valid host was found. "
+                             + exc.reason)
+            return None
+        try:
+            await volumes.connect_on(self.env, instance, str(host.host))
+        except volumes.NotConnected as exc:
+            await self._fail(instance, request_id, started,
+                             f"Unshelve of instance {uuid} aborted: {exc.message}")
+            await self.env.placement.delete_allocations(uuid)
+            return None
+        except VolumeUnavailable as exc:    # the sweep tries again, with this claim
+            log.warning("instance %s: unshelve waits for the volume service: %s", uuid,
+                        exc.message)
             return None
         args = {key: value for key, value in (instance.task_args or {}).items()
                 if key not in ("host", "availability_zone")}
@@ -135,9 +152,9 @@ class Shelver:
         where = f" on host {wanted}" if wanted else ""
         raise NoValidHost(f"No host{where} has room for {spec.describe()}.")
 
-    async def _no_valid_host(self, instance: Instance, request_id: str | None,
-                             started: float, exc: NoValidHost) -> None:
-        message = "No valid host was found. " + exc.reason
+    async def _fail(self, instance: Instance, request_id: str | None, started: float,
+                    message: str) -> None:
+        """The unshelve is over: SHELVED_OFFLOADED again, with the fault."""
         async with self.env.db.write() as db:
             ok = await update_instance(db, instance.uuid,
                                        expected_task_state=states.UNSHELVING,

@@ -12,7 +12,9 @@ API as the services' own user:
 * ``volume_detached``: the attachment deleted, the mapping removed;
 * ``volume_detach_failed``: ``os-roll_detaching`` (``in-use`` again), the mapping
   ``attached`` again: a detach the guest refused never leaves the volume ``detaching``;
-* ``volume_extended``: ``os-extend_volume_completion`` (3.71) after the guest's disk grew.
+* ``volume_extended``: ``os-extend_volume_completion`` (3.71) after the guest's disk grew;
+* :func:`connect_on`, the unshelve's: the volumes attached while the server was offloaded
+  (no host connection yet) connected on the host that was chosen, before it spawns.
 
 Every change to a mapping is a compare-and-swap on the state the agent saw, so a repeated
 call changes nothing twice; the volume service's calls are idempotent (an attachment
@@ -34,9 +36,11 @@ from ownstack.common.clients.volume import (
     VolumeClientError,
     VolumeUnavailable,
 )
+from ownstack.compute.conductor.boot_volumes import connector
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.objects import block_devices
 from ownstack.compute.objects.models import BlockDeviceMapping, Instance
+from ownstack.compute.volumes import next_device_name
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +70,13 @@ async def connect(env: ConductorEnv, payload: Mapping[str, Any]) -> dict[str, An
     bdm = await _mapping(env, str(payload["bdm_uuid"]))
     if bdm is None or bdm.attach_state != block_devices.ATTACHING or not bdm.attachment_id:
         return {"connection_info": None, "error": None}
+    host_connector = dict(payload["connector"])
+    if bdm.device_name and not host_connector.get("mountpoint"):
+        # As Nova's attachment_update: the volume service shows it as the attachment's
+        # device (Cinder's attachments, Nova's volume proxy).
+        host_connector["mountpoint"] = bdm.device_name
     try:
-        attachment = await _client(env).attachment_update(bdm.attachment_id,
-                                                          dict(payload["connector"]))
+        attachment = await _client(env).attachment_update(bdm.attachment_id, host_connector)
     except VolumeUnavailable:
         raise
     except VolumeClientError as exc:
@@ -148,6 +156,55 @@ async def extended(env: ConductorEnv, payload: Mapping[str, Any]) -> dict[str, A
                     exc.message)
         return {"applied": False}
     return {"applied": True}
+
+
+class NotConnected(Exception):
+    """A volume of an unshelving server could not be connected on its new host."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+async def connect_on(env: ConductorEnv, instance: Instance, host: str) -> int:
+    """Nova's ``_prep_block_device`` at unshelve: every ``attached`` volume mapping of
+    the offloaded ``instance`` with no connection (attached while it was offloaded) gets
+    ``host``'s connector (``attachment_update``), a device name when it has none, the
+    attachment completed and its connection info stored, so the guest spawns with it.
+    How many were connected. Raises :class:`NotConnected` when the volume service
+    refuses one (the attachment stays, unconnected, for the next unshelve) and
+    :class:`~ownstack.common.clients.volume.VolumeUnavailable` when it does not answer.
+    Each step is repeatable: a conductor killed half way connects the rest next time."""
+    async with env.db.read() as db:
+        bdms = await block_devices.of_instance(db, instance.uuid)
+    used = [bdm.device_name for bdm in bdms]
+    connected = 0
+    for bdm in bdms:
+        if bdm.attach_state != block_devices.ATTACHED or bdm.connection_info \
+                or not bdm.attachment_id or not bdm.volume_id:
+            continue
+        device_name = bdm.device_name or next_device_name(
+            used, config_drive=bool(instance.config_drive))
+        used.append(device_name)
+        try:
+            attachment = await _client(env).attachment_update(
+                bdm.attachment_id, connector(host, device_name))
+            info = attachment.get("connection_info")
+            if not isinstance(info, dict) or not isinstance(info.get("data"), dict):
+                raise NotConnected(f"the volume service gave no connection info for "
+                                   f"volume {bdm.volume_id}")
+            await _client(env).attachment_complete(bdm.attachment_id)
+        except VolumeUnavailable:
+            raise
+        except VolumeClientError as exc:
+            raise NotConnected(f"volume {bdm.volume_id} could not be attached on host "
+                               f"{host}: {exc.message}") from None
+        async with env.db.write() as db:
+            if await block_devices.update_mapping(
+                    db, bdm.uuid, expected_state=block_devices.ATTACHED,
+                    connection_info=info, device_name=device_name):
+                connected += 1
+    return connected
 
 
 async def release_after_delete(env: ConductorEnv, uuid: str) -> int:

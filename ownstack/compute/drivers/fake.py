@@ -82,6 +82,8 @@ class FakeGuest:
     rescue_image: ImageRef | None = None
     console: bytearray = field(default_factory=bytearray)
     held_volumes: set[str] = field(default_factory=set)    # hold_volume(): not released
+    # hold_volume(requests=N): the unplug requests a held volume still ignores
+    hold_requests: dict[str, int] = field(default_factory=dict)
     volume_sizes: dict[str, int] = field(default_factory=dict)     # extend_volume()'s
     kept: GuestSpec | None = None      # the pre-resize guest, until confirm or revert
 
@@ -117,13 +119,19 @@ class FakeHypervisor:
         """Make the guest ignore ACPI power-button and reboot requests."""
         self.get(uuid).ignores_acpi = ignore
 
-    def hold_volume(self, uuid: str, volume_id: str, hold: bool = True) -> None:
-        """Make the guest keep (or release again) the device of ``volume_id``."""
-        held = self.get(uuid).held_volumes
+    def hold_volume(self, uuid: str, volume_id: str, hold: bool = True, *,
+                    requests: int | None = None) -> None:
+        """Make the guest keep (or release again) the device of ``volume_id``; with
+        ``requests``, for that many unplug requests only, as a guest still booting misses
+        the first ones and answers a later one."""
+        guest = self.get(uuid)
+        guest.hold_requests.pop(volume_id, None)
         if hold:
-            held.add(volume_id)
+            guest.held_volumes.add(volume_id)
+            if requests is not None:
+                guest.hold_requests[volume_id] = requests
         else:
-            held.discard(volume_id)
+            guest.held_volumes.discard(volume_id)
 
     # -- shared with the driver ----------------------------------------------------------
 
@@ -349,6 +357,12 @@ class FakeComputeDriver:
                  and guest.power_state == PowerState.RUNNING]
         if stuck:
             await asyncio.sleep(timeout)
+            for volume in stuck:        # one more request ignored
+                left = guest.hold_requests.get(volume.volume_id)
+                if left is not None and left <= 1:
+                    self.hypervisor.hold_volume(uuid, volume.volume_id, hold=False)
+                elif left is not None:
+                    guest.hold_requests[volume.volume_id] = left - 1
         guest.spec = replace(guest.spec, volumes=(*volumes, *stuck))
         if stuck:
             raise DetachTimeout(uuid, stuck[0].volume_id, timeout)

@@ -7,7 +7,9 @@ agent; the agent plugs or unplugs and reports back through the conductor, with a
 compare-and-swap on the row's ``attach_state``, so a report that comes twice, or after the
 row moved on, changes nothing. An ``attached`` row is part of the guest's recipe: the
 agent's :class:`~ownstack.compute.rpc.InstanceSpec` lists it under ``volumes`` and the
-driver plugs it at every start.
+driver plugs it at every start. An ``attached`` row with no connection info is a volume
+attached to a SHELVED_OFFLOADED server (2.20): no host has connected it yet, no guest
+plugs it, and the conductor connects it on the host that unshelves the server.
 """
 
 from __future__ import annotations

@@ -282,6 +282,18 @@ class Quota(Base):
     hard_limit: Mapped[int] = mapped_column(Integer)
 
 
+class QuotaClass(Base):
+    """A quota class's limit of one resource (``os-quota-class-sets``). Only the
+    ``default`` class has effect: its rows override the configured defaults."""
+
+    __tablename__ = "compute_quota_classes"
+    __table_args__ = (UniqueConstraint("class_name", "resource"), TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    class_name: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
 class ProjectLock(Base):
     """One row per project, updated first by every quota-counted create, so concurrent
     creates in one project take turns (a row lock on PostgreSQL and MariaDB, the write lock

@@ -1,7 +1,11 @@
 """Compute quotas: limits, usage, and the race-free check at server create.
 
-Limits are the ``[compute.quota]`` defaults, overridden per project (and per user within a
-project) by :class:`Quota` rows; -1 means unlimited.
+Limits are the defaults, overridden per project (and per user within a project) by
+:class:`Quota` rows; -1 means unlimited. The defaults are ``[compute.quota]``, overridden
+by the ``default`` quota class's :class:`QuotaClass` rows (``os-quota-class-sets/default``,
+decision 62): every read of a project's limits, the checks at create included, goes
+through :func:`defaults`. Other classes are kept and shown, as in Nova, and apply to no
+project.
 
 Usage is counted, never stored: ``instances``, ``cores`` and ``ram`` are counted from the
 instance table, where a server counts from the moment its row is inserted (BUILD included)
@@ -37,6 +41,7 @@ from ownstack.compute.objects.models import (
     KeyPair,
     ProjectLock,
     Quota,
+    QuotaClass,
     ServerGroup,
     ServerGroupMember,
 )
@@ -55,15 +60,54 @@ NETWORK_DEFAULTS: Final = {"fixed_ips": -1, "floating_ips": 10, "security_groups
                            "security_group_rules": 20}
 
 
-def defaults(config: QuotaConfig) -> dict[str, int]:
-    return {resource: int(getattr(config, resource)) for resource in RESOURCES}
+DEFAULT_CLASS: Final = "default"
+
+
+async def class_limits(db: AsyncSession, config: QuotaConfig, class_name: str
+                       ) -> dict[str, int]:
+    """A quota class's limits: the configured defaults (and Nova's fixed network ones)
+    with the class's rows on top."""
+    result = {resource: int(getattr(config, resource)) for resource in RESOURCES}
+    result.update(NETWORK_DEFAULTS)
+    for resource, limit in await db.execute(_CLASS_ROWS, {"b_class": class_name}):
+        if resource in result:
+            result[resource] = int(limit)
+    return result
+
+
+async def defaults(db: AsyncSession, config: QuotaConfig) -> dict[str, int]:
+    """The limits of a project without overrides: the ``default`` class's."""
+    return await class_limits(db, config, DEFAULT_CLASS)
+
+
+# Built once: every server create reads the defaults.
+_CLASS_ROWS: Final = sa.select(QuotaClass.resource, QuotaClass.hard_limit).where(
+    QuotaClass.class_name == sa.bindparam("b_class"))
+
+# Quota class writes take turns on this lock row of the project lock table (a project
+# of that id would only take turns with them).
+_CLASS_LOCK: Final = "os-quota-class-sets"
+
+
+async def set_class_limits(db: AsyncSession, class_name: str, values: Mapping[str, int]
+                           ) -> None:
+    """Store a quota class's limits (Nova's: any class name, no usage check)."""
+    await _LOCKS.take(db, _CLASS_LOCK)
+    existing = {row.resource: row for row in (await db.execute(sa.select(QuotaClass).where(
+        QuotaClass.class_name == class_name))).scalars()}
+    for resource, limit in values.items():
+        if resource in existing:
+            existing[resource].hard_limit = limit
+        else:
+            db.add(QuotaClass(class_name=class_name, resource=resource, hard_limit=limit))
+    await db.flush()
 
 
 async def limits(db: AsyncSession, config: QuotaConfig, project_id: str,
                  user_id: str | None = None) -> dict[str, int]:
     """The limits of a project, or of a user within it (the user's own overrides on top of
     the project's)."""
-    result = defaults(config)
+    result = await defaults(db, config)
     rows = await db.execute(sa.select(Quota.user_id, Quota.resource, Quota.hard_limit).where(
         Quota.project_id == project_id, Quota.user_id.in_(["", user_id or ""])))
     # Project rows first, so a user's row wins.
@@ -154,7 +198,7 @@ async def admit(db: AsyncSession, config: QuotaConfig, project_id: str, user_id:
     """
     overrides = (await db.execute(_OVERRIDES, {"b_project": project_id,
                                                "b_user": user_id})).all()
-    project_limits = _apply(defaults(config), overrides, None)
+    project_limits = _apply(await defaults(db, config), overrides, None)
     metadata_limit = project_limits["metadata_items"]
     if metadata_limit != UNLIMITED and metadata_items > metadata_limit:
         raise QuotaExceeded("metadata_items", metadata_items, 0, metadata_limit)
@@ -189,7 +233,7 @@ async def admit_upsize(db: AsyncSession, config: QuotaConfig, project_id: str,
     overrides = (await db.execute(_OVERRIDES, {"b_project": project_id,
                                                "b_user": user_id})).all()
     scopes: list[tuple[str | None, dict[str, int]]] = [
-        (None, _apply(defaults(config), overrides, None))]
+        (None, _apply(await defaults(db, config), overrides, None))]
     if any(row.user_id == user_id for row in overrides):
         scopes.append((user_id, _apply(dict(scopes[0][1]), overrides, user_id)))
     for scope_user, limit in scopes:

@@ -31,6 +31,7 @@ from ownstack.compute.objects.models import (
     ServerGroup,
     ServerGroupMember,
 )
+from ownstack.compute.objects.quotas import defaults as default_limits
 from ownstack.compute.objects.quotas import lock_project
 
 RESOURCE = "server_groups"
@@ -43,11 +44,14 @@ class GroupRecord:
 
 
 async def group_limit(db: AsyncSession, defaults: QuotaConfig, project_id: str) -> int:
-    """The project's ``server_groups`` limit: its override, else the default; -1 is none."""
+    """The project's ``server_groups`` limit: its override, else the default (the default
+    quota class's); -1 is none."""
     override = (await db.execute(sa.select(Quota.hard_limit).where(
         Quota.project_id == project_id, Quota.user_id == "",
         Quota.resource == RESOURCE))).scalar_one_or_none()
-    return int(override) if override is not None else defaults.server_groups
+    if override is not None:
+        return int(override)
+    return (await default_limits(db, defaults))[RESOURCE]
 
 
 async def create_group(db: AsyncSession, ctx: RequestContext, defaults: QuotaConfig, *,

@@ -101,6 +101,8 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
                                                "DELETE": operator.revert_quota_set},
         "/os-quota-sets/{target_project_id}/defaults": {
             "GET": operator.show_quota_defaults},
+        "/os-quota-class-sets/{quota_class}": {"GET": operator.show_quota_class_set,
+                                               "PUT": operator.update_quota_class_set},
         "/os-services": {"GET": operator.list_services},
         "/scheduler-stats/get_pools": {"GET": operator.list_pools},
         "/os-services/{action}": {"PUT": operator.update_service},

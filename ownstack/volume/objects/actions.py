@@ -43,7 +43,8 @@ async def extend(db: AsyncSession, settings: VolumeConfig, volume: Volume, new_s
                            f"(current: {volume.size}, extended: {new_size}).")
     await volumes.check_not_busy(db, volume, "extended")
     await quotas.admit(db, settings.quota, volume.project_id,
-                       gigabytes=new_size - volume.size, volume_size=new_size)
+                       gigabytes=new_size - volume.size, volume_size=new_size,
+                       type_id=volume.type_id)
     task = dict(volume.task or {})
     task["old_size"] = volume.size
     servers: list[str] = []

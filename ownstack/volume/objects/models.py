@@ -215,6 +215,17 @@ class Quota(Base):
     hard_limit: Mapped[int] = mapped_column(Integer)
 
 
+class QuotaClass(Base):
+    """A quota class's limit of one resource (``os-quota-class-sets``). Only the
+    ``default`` class has effect: its rows override ``volume.quota.*``."""
+
+    __tablename__ = "volume_quota_classes"
+    __table_args__ = (TABLE_OPTIONS,)
+    class_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(300), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
 class ProjectLock(Base):
     """One row per project, updated first by every quota-counted create or extend, so
     concurrent ones in a project take turns and each counts what the others committed."""

@@ -142,7 +142,7 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext,
         raise InvalidVolume(f"Volume {volume.id} has a snapshot being made or deleted "
                             f"({busy}); wait for it.")
     await quotas.admit(db, settings.quota, volume.project_id, snapshots=1,
-                       gigabytes=volume.size)
+                       gigabytes=volume.size, type_id=volume.type_id)
     now = utcnow()
     snapshot = Snapshot(
         id=str(uuid.uuid4()), project_id=volume.project_id, user_id=str(ctx.user_id),

@@ -215,7 +215,7 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext, 
         host = await services.pick_host(db, zone, settings.service_down_time)
         zone = zone or (host.availability_zone if host else settings.availability_zone)
     await quotas.admit(db, settings.quota, project_id, volumes=1, gigabytes=size,
-                       volume_size=size)
+                       volume_size=size, type_id=volume_type.id)
     now = utcnow()
     image = dict(source.image or {})
     task: dict[str, Any] = {}

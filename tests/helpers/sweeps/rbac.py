@@ -288,6 +288,8 @@ COMPUTE = _table("compute", {
     ("GET", "/v2.1/os-quota-sets/{project_id}/defaults"): ANYONE,
     ("PUT", "/v2.1/os-quota-sets/{project_id}"): ADMIN,
     ("DELETE", "/v2.1/os-quota-sets/{project_id}"): ADMIN,
+    ("GET", "/v2.1/os-quota-class-sets/{quota_class}"): ADMIN,
+    ("PUT", "/v2.1/os-quota-class-sets/{quota_class}"): ADMIN,
     ("GET", "/v2.1/os-server-groups"): ANYONE,
     ("POST", "/v2.1/os-server-groups"): "ood/ood",
     ("GET", "/v2.1/os-server-groups/{group_id}"): "ooo/ohh",
@@ -375,6 +377,19 @@ COMPUTE = _table("compute", {
     ("GET", "/v2.1/images/{image_id}/metadata/{key}"): "ooo/ohh",
     ("PUT", "/v2.1/images/{image_id}/metadata/{key}"): "ood/ohh",
     ("DELETE", "/v2.1/images/{image_id}/metadata/{key}"): "ood/ohh",
+    # The volume proxy (up to 2.35): Nova's rules on the caller's own project first (a
+    # reader never writes), then the volume service hides another project's volume and
+    # snapshot (a snapshot of its volume too) from all but the admin.
+    ("GET", "/v2.1/os-volumes"): ANYONE,
+    ("GET", "/v2.1/os-volumes/detail"): ANYONE,
+    ("POST", "/v2.1/os-volumes"): "ood/ood",
+    ("GET", "/v2.1/os-volumes/{volume_id}"): "ooo/ohh",
+    ("DELETE", "/v2.1/os-volumes/{volume_id}"): "ood/ohd",
+    ("GET", "/v2.1/os-snapshots"): ANYONE,
+    ("GET", "/v2.1/os-snapshots/detail"): ANYONE,
+    ("POST", "/v2.1/os-snapshots"): "ood/ohd",
+    ("GET", "/v2.1/os-snapshots/{snapshot_id}"): "ooo/ohh",
+    ("DELETE", "/v2.1/os-snapshots/{snapshot_id}"): "ood/ohd",
 })
 
 
@@ -585,6 +600,8 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("PUT", "/os-quota-sets/{target_project_id}"): ADMIN,
               ("DELETE", "/os-quota-sets/{target_project_id}"): ADMIN,
               ("GET", "/os-quota-sets/{target_project_id}/defaults"): "ooo/odd",
+              ("GET", "/os-quota-class-sets/{quota_class}"): ADMIN,
+              ("PUT", "/os-quota-class-sets/{quota_class}"): ADMIN,
               ("GET", "/os-services"): ADMIN,
               ("GET", "/scheduler-stats/get_pools"): ADMIN,
               ("PUT", "/os-services/{action}"): ADMIN,

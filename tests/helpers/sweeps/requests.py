@@ -301,6 +301,11 @@ async def _quota_set(cell: Cell) -> Any:
     return {"quota_set": {"instances": 50}}
 
 
+@body("compute", "PUT", "/v2.1/os-quota-class-sets/{quota_class}")
+async def _quota_class_set(cell: Cell) -> Any:
+    return {"quota_class_set": {"instances": 50}}
+
+
 @body("compute", "POST", "/v2.1/os-server-external-events")
 async def _external_events(cell: Cell) -> Any:
     return {"events": [{"name": "network-vif-plugged",
@@ -395,6 +400,20 @@ async def _compute_rule(cell: Cell) -> Any:
 @body("compute", "POST", "/v2.1/os-floating-ips")
 async def _compute_floating_ip(cell: Cell) -> Any:
     return {"pool": cell.world.shared["network:external_name"]}
+
+
+@body("compute", "POST", "/v2.1/os-volumes")
+async def _compute_volume(cell: Cell) -> Any:
+    return {"volume": {"size": 1, "display_name": unique("sweep-vol")}}
+
+
+@body("compute", "POST", "/v2.1/os-snapshots")
+async def _compute_snapshot(cell: Cell) -> Any:
+    """Through the volume proxy: a snapshot of the side's volume, once it takes one."""
+    tenant = cell.world.tenants[cell.side]
+    volume_id = tenant.ids["volume:volume_id"]
+    await wait_snapshots_settled(cell.world, tenant, volume_id)
+    return {"snapshot": {"volume_id": volume_id, "display_name": unique("sweep-snap")}}
 
 
 # --- preparing what a destructive request consumes -----------------------------------------
@@ -562,6 +581,8 @@ volume_body("PUT", "/qos-specs/{qos_id}")(_constant({"qos_specs": {"sweep_key": 
 volume_body("PUT", "/qos-specs/{qos_id}/delete_keys")(_constant({"keys": ["sweep_key"]}))
 volume_body("PUT", "/os-quota-sets/{target_project_id}")(_constant({"quota_set": {
     "volumes": 500, "snapshots": 500, "gigabytes": 5000}}))
+volume_body("PUT", "/os-quota-class-sets/{quota_class}")(_constant({"quota_class_set": {
+    "volumes": 500}}))
 volume_body("PUT", "/os-services/{action}")(_constant({"host": "test-node"}))
 
 
@@ -798,12 +819,14 @@ async def _network_agent(cell: Cell) -> dict[str, str]:
 
 
 @prepares("volume", "DELETE", *volume_templates("/volumes/{volume_id}"))
+@prepares("compute", "DELETE", "/v2.1/os-volumes/{volume_id}")
 async def _available_volume(cell: Cell) -> dict[str, str]:
     """A new volume of the side's, available (a volume still being made is not deleted)."""
     return {"volume_id": await make_volume(cell.world, cell.world.tenants[cell.side])}
 
 
 @prepares("volume", "DELETE", *volume_templates("/snapshots/{snapshot_id}"))
+@prepares("compute", "DELETE", "/v2.1/os-snapshots/{snapshot_id}")
 async def _available_snapshot(cell: Cell) -> dict[str, str]:
     tenant = cell.world.tenants[cell.side]
     return {"snapshot_id": await make_snapshot(cell.world, tenant,

@@ -47,10 +47,11 @@ LAST_VERSIONS = {
                                 ("/v2.1/os-hosts/{host}/shutdown", "GET"),
                                 ("/v2.1/os-hosts/{host}/reboot", "GET"))},
 }
-# The proxies Nova removed at 2.36 (networks, images): every route under these, swept at
-# 2.35.
+# The proxies Nova removed at 2.36 (networks, images, volumes): every route under these,
+# swept at 2.35.
 PROXY_PREFIXES = ("/v2.1/os-security-groups", "/v2.1/os-security-group-rules",
-                  "/v2.1/os-floating-ips", "/v2.1/images")
+                  "/v2.1/os-floating-ips", "/v2.1/images", "/v2.1/os-volumes",
+                  "/v2.1/os-snapshots")
 
 
 def _last_version(service: str, path: str) -> dict[str, str]:
@@ -167,6 +168,8 @@ class World:
             return "sweep-tag"
         if name == "network_label":
             return SWEEP_NETWORK_LABEL
+        if name == "quota_class":
+            return SWEEP_QUOTA_CLASS
         if service == "network":
             return self._network_value(name, tenant, template)
         if name in ("server_id", "group_id", "request_id", "security_group_id",
@@ -176,6 +179,8 @@ class World:
             return tenant.ids["interface_port_id"]
         if name == "volume_id":
             return tenant.ids["attached_volume_id"]
+        if name == "snapshot_id":
+            return tenant.ids["volume:snapshot_id"]
         return self.shared[f"compute:{name}"]
 
     def _network_value(self, name: str, tenant: Tenant, template: str) -> str:
@@ -199,6 +204,8 @@ class World:
             return "multiattach" if "/extra_specs/" in template else "sweep_key"
         if name == "action":
             return "enable"
+        if name == "quota_class":
+            return SWEEP_QUOTA_CLASS
         if name in ("type_id", "qos_id"):
             return self.shared[f"volume:{name}"]
         return tenant.ids[f"volume:{name}"]
@@ -476,6 +483,8 @@ def _give_consoles(world: World) -> None:
 
 
 SWEEP_NETWORK_LABEL = "sweep-net"
+# A quota class of the sweeps' own: the default class would change every project's limits.
+SWEEP_QUOTA_CLASS = "sweep-class"
 
 
 async def _give_address(world: World, tenant: Tenant) -> None:

@@ -49,7 +49,8 @@ async def show_detail(req: Req) -> Response:
 
 async def show_defaults(req: Req) -> Response:
     project_id, _ = _target(req, "defaults")
-    defaults = quotas.defaults(req.svc.config.compute.quota)
+    async with req.svc.read() as db:
+        defaults = await quotas.defaults(db, req.svc.config.compute.quota)
     return json_response({"quota_set": {"id": project_id,
                                         **views.quota_set(version_of(req), defaults)}})
 

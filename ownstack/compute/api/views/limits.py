@@ -25,7 +25,8 @@ def limits(version: Version, limits: dict[str, int], used: dict[str, int]) -> di
     if not at_least(version, "2.39"):
         absolute["maxImageMeta"] = limits["metadata_items"]
     if not at_least(version, "2.36"):
-        network = quotas.NETWORK_DEFAULTS
+        # Nova's fixed defaults, or the default quota class's.
+        network = {**quotas.NETWORK_DEFAULTS, **limits}
         absolute.update({"maxSecurityGroups": network["security_groups"],
                          "maxSecurityGroupRules": network["security_group_rules"],
                          "maxTotalFloatingIps": network["floating_ips"],

@@ -5,15 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from ownstack.common.api.microversion import Version
-from ownstack.compute.api.schemas.quota_sets import resources
+from ownstack.compute.api.schemas.quota_sets import class_resources, resources
 from ownstack.compute.objects import quotas
 
 
 def quota_set(version: Version, limits: dict[str, int]) -> dict[str, int]:
     """The limits of the resources ``version`` names; the network ones of old versions
-    are Nova's fixed defaults."""
-    every = {**limits, **quotas.NETWORK_DEFAULTS}
+    are Nova's fixed defaults (or the default quota class's)."""
+    every = {**quotas.NETWORK_DEFAULTS, **limits}
     return {name: every[name] for name in resources(version)}
+
+
+def quota_class_set(version: Version, limits: dict[str, int]) -> dict[str, int]:
+    """A quota class's limits, as Nova shows them: before 2.50 with the network
+    resources and without the server group ones, from 2.57 without injected files."""
+    return {name: limits[name] for name in class_resources(version)}
 
 
 def quota_set_detail(version: Version, limits: dict[str, int], used: dict[str, int]

@@ -23,7 +23,8 @@ from ownstack.compute.drivers.qemu import volumes as qemu_volumes
 from ownstack.compute.drivers.qemu.monitor import Monitor
 from ownstack.compute.drivers.qemu.process import GuestFiles, Recipe
 
-DEVICE_DEL_TIMEOUT = 30.0        # seconds a guest has to release an unplugged NIC
+DEVICE_DEL_TIMEOUT = 20.0        # seconds a guest has to answer an unplug request (a NIC)
+DEVICE_DEL_ATTEMPTS = 8          # requests before giving up (Nova's device_detach_attempts)
 
 
 async def plug_nics(monitor: Monitor | None, files: GuestFiles, recipe: Recipe,
@@ -103,10 +104,14 @@ async def _drop_stray_nodes(monitor: Monitor, present: qemu_volumes.Present,
 
 
 async def unplug_device(monitor: Monitor, device: str) -> None:
-    """``device_del``, and wait for the guest to let the device go."""
-    if not await release(monitor, device, DEVICE_DEL_TIMEOUT):
-        raise DriverError(f"guest {monitor.uuid} did not release {device} within "
-                          f"{DEVICE_DEL_TIMEOUT:g} s")
+    """``device_del``, and wait for the guest to let the device go, asking again while it
+    does not (a guest still booting misses a request sent before its hotplug driver is
+    up), as Nova's libvirt driver retries a detach."""
+    for _ in range(DEVICE_DEL_ATTEMPTS):
+        if await release(monitor, device, DEVICE_DEL_TIMEOUT):
+            return
+    raise DriverError(f"guest {monitor.uuid} did not release {device} within "
+                      f"{DEVICE_DEL_TIMEOUT * DEVICE_DEL_ATTEMPTS:g} s")
 
 
 async def release(monitor: Monitor, device: str, timeout: float) -> bool:

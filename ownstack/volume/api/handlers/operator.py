@@ -1,9 +1,11 @@
 """The operator's view: ``/scheduler-stats/get_pools`` (each volume service's one pool and
 what it reported), ``/os-quota-sets`` (a project's limits and usage; the admin
-changes them) and ``/os-services`` (the volume agents; the admin disables one)."""
+changes them), ``/os-quota-class-sets`` (the admin's defaults) and ``/os-services`` (the
+volume agents; the admin disables one)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.responses import Response
@@ -14,7 +16,7 @@ from ownstack.common.errors import BadRequest
 from ownstack.volume.api.common import Version, body, query_flag, timestamp, version_of
 from ownstack.volume.api.schemas import operator as schemas
 from ownstack.volume.api.schemas.parameter_types import in_range
-from ownstack.volume.errors import NotSupported
+from ownstack.volume.errors import InvalidInput, NotSupported
 from ownstack.volume.objects import quotas, services
 from ownstack.volume.objects.models import VolumeService
 from ownstack.volume.state import Req
@@ -43,8 +45,49 @@ async def show_quota_set(req: Req) -> Response:
 
 async def show_quota_defaults(req: Req) -> Response:
     project_id = _quota_target(req, "show")
-    return json_response({"quota_set": {"id": project_id,
-                                        **quotas.defaults(req.svc.settings.quota)}})
+    async with req.svc.read() as db:
+        defaults = await quotas.defaults(db, req.svc.settings.quota)
+    return json_response({"quota_set": {"id": project_id, **defaults}})
+
+
+# --- quota classes: only the default class has effect (decision 62) ---------------------
+
+_QUOTA_CLASS = "volume_extension:quota_classes:"
+# The length of the class name column.
+MAX_CLASS_NAME = 255
+_INTEGER = re.compile(r"-?[0-9]{1,10}")
+
+
+async def show_quota_class_set(req: Req) -> Response:
+    req.svc.enforce(req.ctx, _QUOTA_CLASS + "get")
+    quota_class = req.params["quota_class"]
+    async with req.svc.read() as db:
+        limits = await quotas.class_limits(db, req.svc.settings.quota, quota_class)
+    return json_response({"quota_class_set": {**limits, "id": quota_class}})
+
+
+async def update_quota_class_set(req: Req) -> Response:
+    req.svc.enforce(req.ctx, _QUOTA_CLASS + "update")
+    quota_class = req.params["quota_class"]
+    if len(quota_class) > MAX_CLASS_NAME:
+        raise InvalidInput(f"quota_class_name has more than {MAX_CLASS_NAME} characters.")
+    data: dict[str, Any] = (await body(req, schemas.QUOTA_CLASS_UPDATE))["quota_class_set"]
+    settings = req.svc.settings.quota
+    async with req.svc.write() as db:
+        known = await quotas.class_limits(db, settings, quota_class)
+        bad = [name for name in data if name not in known]
+        if bad:
+            raise InvalidInput(f"Bad key(s) in quota class set: {', '.join(sorted(bad))}")
+        values = {}
+        for name, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, int | str) \
+                    or not _INTEGER.fullmatch(str(value)):
+                raise InvalidInput(f"{name} must be an integer.")
+            values[name] = in_range(value, name, -1)
+        await quotas.set_class_limits(db, quota_class, values)
+        limits = await quotas.class_limits(db, settings, quota_class)
+    # Cinder's answer to an update has no id.
+    return json_response({"quota_class_set": limits})
 
 
 async def update_quota_set(req: Req) -> Response:

@@ -1,4 +1,5 @@
-"""Quota sets and services, after Cinder's ``schemas/quotas.py`` and ``services.py``."""
+"""Quota sets, quota class sets and services, after Cinder's ``schemas/quotas.py``,
+``quota_classes.py`` and ``services.py``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ QUOTA_RESOURCES: Final = ("volumes", "snapshots", "gigabytes", "per_volume_gigab
 QUOTA_UPDATE: Final = Validator(wrapped("quota_set", {name: QUOTA_LIMIT
                                                       for name in QUOTA_RESOURCES},
                                         min_properties=1))
+# A class also takes each volume type's limits (``volumes_<type>`` and so on), which only
+# the handler can check against the types there are.
+QUOTA_CLASS_UPDATE: Final = Validator(wrapped(
+    "quota_class_set", {name: QUOTA_LIMIT for name in QUOTA_RESOURCES}, strict=False))
 
 
 SERVICE_UPDATE: Final = Validator({
