@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.common.errors import BadRequest, Conflict, Forbidden, NotFound, OwnstackError
+from ownstack.common.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    NotImplementedYet,
+    OwnstackError,
+)
 
 FAULT_NAMES: Final = {
     400: "badRequest",
@@ -150,6 +157,33 @@ class ServiceHostsInstances(Conflict):
     code = "compute.service_hosts_instances"
     message = ("Unable to delete compute service that is hosting instances. Migrate or "
                "delete the instances first.")
+
+
+class HostNotFound(NotFound):
+    """No compute service on the host: Nova's ``HostMappingNotFound`` (a host it never
+    mapped to a cell, which only a compute service's host is)."""
+
+    code = "compute.host_not_found"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"Host '{host}' is not mapped to any cell")
+
+
+class ComputeHostNotFound(NotFound):
+    """A compute service whose host has no node (yet): Nova's ``ComputeHostNotFound``."""
+
+    code = "compute.compute_host_not_found"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"Compute host {host} could not be found.")
+
+
+class FeatureNotSupported(NotImplementedYet):
+    """Nova's ``raise_feature_not_supported``: the hypervisor driver has no such operation
+    (for libvirt, and every ownstack driver: host power actions and maintenance mode)."""
+
+    code = "compute.feature_not_supported"
+    message = "The requested functionality is not supported."
 
 
 class HypervisorNotFound(NotFound):

@@ -65,7 +65,7 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.40", "limit and marker on os-simple-tenant-usage, with *_links."),
     ("2.41", f"Aggregates show 'uuid' {NOT_SERVED}."),
     ("2.42", "Device tags on networks and block devices restored at create."),
-    ("2.43", f"os-hosts answers 404 {NOT_SERVED}."),
+    ("2.43", "os-hosts answers 404."),
     ("2.44", "addFloatingIp/removeFloatingIp (and addFixedIp, os-virtual-interfaces) "
              "answer 404."),
     ("2.45", "createImage answers {'image_id'} in the body instead of a Location header."),

@@ -108,6 +108,7 @@ from typing import Any, Final, TypedDict
 CONDUCTOR_TOPIC: Final = "conductor"
 COMPUTE_BINARY: Final = "nova-compute"
 CONDUCTOR_BINARY: Final = "nova-conductor"
+SCHEDULER_BINARY: Final = "nova-scheduler"
 
 
 # A volume mapping's attach_state (InstanceSpec "volumes"): compute's own progress with the

@@ -29,13 +29,44 @@ def test_services_hypervisors_and_zones(cloud: Cloud) -> None:
     assert (service["State"], service["Status"]) == ("up", "enabled")
     cloud.osc("compute", "service", "set", "--disable", "--disable-reason", "maintenance",
               service["Host"], "nova-compute")
-    [service] = cloud.osc_json("compute", "service", "list", "--long")
+    [service] = cloud.osc_json("compute", "service", "list", "--long", "--service",
+                               "nova-compute")
     assert (service["Status"], service["Disabled Reason"]) == ("disabled", "maintenance")
+    # The conductor and the scheduler it runs are services of their own, as Nova's.
+    internal = cloud.osc_json("compute", "service", "list", "--host", service["Host"])
+    assert {(s["Binary"], s["Zone"], s["State"]) for s in internal} >= {
+        ("nova-conductor", "internal", "up"), ("nova-scheduler", "internal", "up")}
     [hypervisor] = cloud.osc_json("hypervisor", "list")
     assert hypervisor["State"] == "up"
     cloud.osc("compute", "service", "set", "--enable", service["Host"], "nova-compute")
     zones = cloud.osc_json("availability", "zone", "list", "--compute")
-    assert [(z["Zone Name"], z["Zone Status"]) for z in zones] == [("nova", "available")]
+    assert {(z["Zone Name"], z["Zone Status"]) for z in zones} == {("nova", "available"),
+                                                                   ("internal", "available")}
+
+
+def test_deprecated_host_commands(cloud: Cloud) -> None:
+    """`openstack host ...`: Nova's os-hosts, which OSC asks at 2.1."""
+    [service] = wait_for(cloud, "compute", "service", "list", "--service", "nova-compute")
+    host = service["Host"]
+    listed = cloud.osc_json("host", "list")
+    assert {"Host Name": host, "Service": "compute", "Zone": "nova"} in listed
+    assert {"Host Name": host, "Service": "scheduler", "Zone": "internal"} in listed
+    shown = cloud.osc_json("host", "show", host)
+    assert [(row["Host"], row["Project"]) for row in shown[:3]] == [
+        (host, "(total)"), (host, "(used_now)"), (host, "(used_max)")]
+    assert shown[0]["CPU"] > 0 and shown[0]["Memory MB"] > 0 and shown[0]["Disk GB"] > 0
+    cloud.osc("host", "set", "--disable", host)
+    [service] = cloud.osc_json("compute", "service", "list", "--service", "nova-compute")
+    assert service["Status"] == "disabled"
+    assert "compute" not in [h["Service"] for h in cloud.osc_json("host", "list")]
+    failed = cloud.osc("host", "set", "--enable", "--enable-maintenance", host,
+                       expect_ok=False)
+    assert failed.returncode != 0 and "not supported" in failed.stderr, failed.stderr
+    [service] = cloud.osc_json("compute", "service", "list", "--service", "nova-compute")
+    assert service["Status"] == "disabled"          # the 501 changed nothing
+    cloud.osc("host", "set", "--enable", host)
+    [service] = cloud.osc_json("compute", "service", "list", "--service", "nova-compute")
+    assert service["Status"] == "enabled"
 
 
 def test_usage_and_server_groups(cloud: Cloud) -> None:

@@ -86,8 +86,9 @@ async def events(cloud: CloudClient, uuid: str) -> list[tuple[str, str | None]]:
 
 async def set_service(cloud: CloudClient, host: str, **values: Any) -> None:
     async with cloud.svc.write() as db:
-        await db.execute(update(ComputeService).where(ComputeService.host == host)
-                         .values(**values))
+        await db.execute(update(ComputeService).where(
+            ComputeService.host == host, ComputeService.binary == rpc.COMPUTE_BINARY)
+            .values(**values))
 
 
 async def allocations(cloud: CloudClient, uuid: str) -> dict[str, dict[str, int]]:

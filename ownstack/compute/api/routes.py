@@ -13,6 +13,7 @@ from ownstack.compute.api.handlers import (
     extra_specs,
     flavor_access,
     flavors,
+    hosts,
     hypervisors,
     images,
     instance_actions,
@@ -159,6 +160,12 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
         "GET": hypervisors.search_hypervisors},
     f"{_V}/os-hypervisors/{{hypervisor_hostname_pattern}}/servers": {
         "GET": hypervisors.hypervisor_servers},
+    # Nova's deprecated host API, up to 2.42.
+    f"{_V}/os-hosts": {"GET": hosts.list_hosts},
+    f"{_V}/os-hosts/{{host}}": {"GET": hosts.show_host, "PUT": hosts.update_host},
+    f"{_V}/os-hosts/{{host}}/startup": {"GET": hosts.startup_host},
+    f"{_V}/os-hosts/{{host}}/shutdown": {"GET": hosts.shutdown_host},
+    f"{_V}/os-hosts/{{host}}/reboot": {"GET": hosts.reboot_host},
     f"{_V}/os-services": {"GET": services.list_services},
     f"{_V}/os-services/{{service_id}}": {"PUT": services.update_service,
                                          "DELETE": services.delete_service},

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from ownstack.common.bus import Payload, Subscription
 from ownstack.compute import rpc, states
-from ownstack.compute.conductor import cold_migrate, networks, rpc_handlers, volumes
+from ownstack.compute.conductor import cold_migrate, networks, rpc_handlers, services, volumes
 from ownstack.compute.conductor.build import Builder
 from ownstack.compute.conductor.env import ConductorEnv
 from ownstack.compute.conductor.nodes import NodeReporter
@@ -115,6 +115,12 @@ class Conductor:
 
     async def _sweep_loop(self) -> None:
         while True:
+            try:
+                await services.beat(self.env)
+            except asyncio.CancelledError:
+                raise
+            except Exception:       # the next beat tries again; the sweep still runs
+                log.exception("conductor: its service rows could not be reported")
             await self.sweeper.sweep()
             await asyncio.sleep(self.sweep_interval)
 

@@ -1,9 +1,10 @@
 """Compute services, their nodes and the availability zones they make up.
 
-The conductor writes these rows when agents report (``rpc.report_node``); the operator
-APIs (``os-services``, ``os-hypervisors``, ``os-availability-zone``) read them and change
-the few things an operator may: a service's ``disabled`` flag and reason, ``forced_down``,
-and deleting a service that no longer hosts anything.
+The conductor writes these rows when agents report (``rpc.report_node``), and its own
+``nova-conductor`` and ``nova-scheduler`` rows (``conductor.services``); the operator
+APIs (``os-services``, ``os-hypervisors``, ``os-availability-zone``, ``os-hosts``) read
+them and change the few things an operator may: a service's ``disabled`` flag and reason,
+``forced_down``, and deleting a service that no longer hosts anything.
 
 Liveness is derived, never stored: a service is *up* while its last heartbeat is younger
 than ``compute.service_down_time`` and no operator forced it down, the rule of Nova's
@@ -25,8 +26,15 @@ from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest
 from ownstack.common.times import as_utc
 from ownstack.common.uuids import is_uuid
-from ownstack.compute.errors import HypervisorNotFound, ServiceHostsInstances, ServiceNotFound
+from ownstack.compute.errors import (
+    ComputeHostNotFound,
+    HostNotFound,
+    HypervisorNotFound,
+    ServiceHostsInstances,
+    ServiceNotFound,
+)
 from ownstack.compute.objects.models import ComputeNode, ComputeService, Instance
+from ownstack.compute.objects.usage import sizes_of
 from ownstack.compute.rpc import COMPUTE_BINARY
 
 if TYPE_CHECKING:
@@ -164,6 +172,76 @@ async def delete_service(db: AsyncSession, service: ComputeService) -> list[str]
 async def delete_providers(placement: PlacementClient, node_uuids: Sequence[str]) -> None:
     for node_uuid in node_uuids:
         await placement.delete_provider(node_uuid)
+
+
+# --- hosts (os-hosts) -----------------------------------------------------------------------
+
+def listed_hosts(services: Sequence[ComputeService], zone: str | None
+                 ) -> list[ComputeService]:
+    """Nova's ``os-hosts`` list: the enabled services, of ``zone`` when one is named (an
+    empty name is none)."""
+    return [s for s in services if not s.disabled and (not zone or zone_of(s) == zone)]
+
+
+async def compute_service_on(db: AsyncSession, host: str) -> ComputeService:
+    """The compute service of ``host``. A host without one is unknown to Nova's host APIs
+    (only compute hosts are mapped to a cell): :class:`HostNotFound`."""
+    found = (await db.execute(sa.select(ComputeService).where(
+        ComputeService.host == host, ComputeService.binary == COMPUTE_BINARY))
+    ).scalar_one_or_none()
+    if found is None:
+        raise HostNotFound(host)
+    return found
+
+
+async def first_node_on(db: AsyncSession, host: str) -> ComputeNode:
+    """The host's oldest node, the one Nova's ``get_first_node_by_host_for_old_compat``
+    picks; :class:`ComputeHostNotFound` while it has none."""
+    found = (await db.execute(sa.select(ComputeNode).where(ComputeNode.host == host)
+                              .order_by(ComputeNode.id).limit(1))).scalar_one_or_none()
+    if found is None:
+        raise ComputeHostNotFound(host)
+    return found
+
+
+async def instances_on_host(db: AsyncSession, host: str) -> list[Instance]:
+    """The non-deleted instances on ``host``, on any of its nodes, oldest first."""
+    rows = await db.execute(sa.select(Instance).where(
+        Instance.host == host, Instance.deleted.is_(False))
+        .order_by(Instance.created_at, Instance.uuid))
+    return list(rows.scalars())
+
+
+@dataclass(frozen=True)
+class HostResource:
+    """One row of Nova's host resources: a ``project`` (or ``(total)``, ``(used_now)``,
+    ``(used_max)``) and its amounts."""
+
+    project: str
+    cpu: int
+    memory_mb: int
+    disk_gb: int
+
+
+def host_resources(node: ComputeNode, used: NodeUsage, instances: Sequence[Instance]
+                   ) -> list[HostResource]:
+    """Nova's rows, in its order: the node's totals, what it has given out now (Placement's
+    count, as ``os-hypervisors`` shows it), the flavors of every server on the host
+    (``(used_max)``), then each project's share of them, in the order of its first
+    server."""
+    per_project: dict[str, list[int]] = {}
+    for instance in instances:
+        sizes = sizes_of(instance)
+        sums = per_project.setdefault(instance.project_id, [0, 0, 0])
+        sums[0] += sizes.vcpus
+        sums[1] += sizes.memory_mb
+        sums[2] += sizes.local_gb
+    rows = [HostResource("(total)", node.vcpus, node.memory_mb, node.local_gb),
+            HostResource("(used_now)", used.vcpus_used, used.memory_mb_used,
+                         used.local_gb_used),
+            HostResource("(used_max)", *(sum(s[i] for s in per_project.values())
+                                         for i in range(3)))]
+    return rows + [HostResource(project, *sums) for project, sums in per_project.items()]
 
 
 # --- nodes -----------------------------------------------------------------------------------

@@ -98,16 +98,32 @@ class ServerUsage:
     uptime: int                 # seconds, to its end or to now
 
 
+@dataclass(frozen=True)
+class Sizes:
+    """What a server's flavor gives it: Nova's ``vcpus``, ``memory_mb`` and
+    ``root_gb + ephemeral_gb``."""
+
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+
+
+def sizes_of(instance: Instance) -> Sizes:
+    flavor = instance.flavor or {}
+    return Sizes(vcpus=int(flavor.get("vcpus") or 0), memory_mb=int(flavor.get("ram") or 0),
+                 local_gb=int(flavor.get("disk") or 0) + int(flavor.get("ephemeral") or 0))
+
+
 def server_usage(instance: Instance, start: datetime, stop: datetime, now: datetime
                  ) -> ServerUsage:
     flavor = instance.flavor or {}
+    sizes = sizes_of(instance)
     launched = as_utc(instance.launched_at) if instance.launched_at else now
     ended = as_utc(instance.terminated_at) if instance.terminated_at else None
     return ServerUsage(
         instance=instance, hours=hours_for(instance, start, stop),
-        memory_mb=int(flavor.get("ram", 0)),
-        local_gb=int(flavor.get("disk", 0)) + int(flavor.get("ephemeral", 0)),
-        vcpus=int(flavor.get("vcpus", 0)), flavor=flavor.get("name"),
+        memory_mb=sizes.memory_mb, local_gb=sizes.local_gb, vcpus=sizes.vcpus,
+        flavor=flavor.get("name"),
         started_at=launched, ended_at=ended,
         state="terminated" if ended else instance.vm_state,
         uptime=int(((ended or now) - launched).total_seconds()))

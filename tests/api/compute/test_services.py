@@ -178,8 +178,8 @@ async def test_the_fake_node_registers_and_disabling_it_reaches_placement(
     deadline = time.monotonic() + 10
     services: list[dict[str, str]] = []
     while time.monotonic() < deadline:
-        r = await compute.call("GET", "/v2.1/os-services?host=test-node", expect=200,
-                               headers=version("2.53"))
+        r = await compute.call("GET", "/v2.1/os-services?host=test-node&binary=nova-compute",
+                               expect=200, headers=version("2.53"))
         services = r.json()["services"]
         if services:
             break

@@ -9,7 +9,8 @@ an admin, a member and a reader of one project (in that order):
 - ``other``: the same request about another project's resources (another user's).
 
 Letters: ``o`` the call succeeds (2xx), ``d`` it is denied (403), ``h`` the resource is
-hidden (404, as if it did not exist), ``u`` unauthenticated (401).
+hidden (404, as if it did not exist), ``u`` unauthenticated (401), ``n`` the caller may but
+the operation is not supported (501, as OpenStack answers it: Nova's host power actions).
 
 The outcomes are OpenStack's own default policies (the 2023.1+ secure defaults: an
 ``admin`` anywhere is the cloud admin, a project ``member`` manages the project's
@@ -58,14 +59,14 @@ class Expected:
 def outcome_of(status: int) -> str:
     if 200 <= status < 300 or status == 300:      # 300: a version document
         return "o"
-    return {401: "u", 403: "d", 404: "h"}.get(status, str(status))
+    return {401: "u", 403: "d", 404: "h", 501: "n"}.get(status, str(status))
 
 
 def _table(service: str, rows: dict[tuple[str, str], str]) -> dict[Route, Expected]:
     table = {}
     for (method, template), outcomes in rows.items():
         own, other = outcomes.split("/")
-        assert len(own) == len(other) == 3 and set(own + other) <= set("odhu"), outcomes
+        assert len(own) == len(other) == 3 and set(own + other) <= set("odhun"), outcomes
         table[Route(service, template, method)] = Expected(own, other)
     return table
 
@@ -294,6 +295,13 @@ COMPUTE = _table("compute", {
     ("GET", "/v2.1/os-server-groups/{group_id}"): "ooo/ohh",
     ("DELETE", "/v2.1/os-server-groups/{group_id}"): "ood/ohh",
     ("GET", "/v2.1/os-migrations"): ADMIN,
+    # Nova's deprecated host API (up to 2.42); no driver can power a host.
+    ("GET", "/v2.1/os-hosts"): ADMIN,
+    ("GET", "/v2.1/os-hosts/{host}"): ADMIN,
+    ("PUT", "/v2.1/os-hosts/{host}"): ADMIN,
+    ("GET", "/v2.1/os-hosts/{host}/startup"): "ndd/ndd",
+    ("GET", "/v2.1/os-hosts/{host}/shutdown"): "ndd/ndd",
+    ("GET", "/v2.1/os-hosts/{host}/reboot"): "ndd/ndd",
     ("GET", "/v2.1/os-services"): ADMIN,
     ("PUT", "/v2.1/os-services/{service_id}"): ADMIN,
     ("DELETE", "/v2.1/os-services/{service_id}"): ADMIN,
@@ -601,3 +609,6 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
 
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,
                                        **NETWORK, **VOLUME}
+# The routes whose every allowed call is the service's 501 (an operation no driver has).
+NOT_SUPPORTED: frozenset[Route] = frozenset(
+    route for route, expected in EXPECTATIONS.items() if expected.outcome("own", "admin") == "n")

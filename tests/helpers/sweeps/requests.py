@@ -322,6 +322,11 @@ async def _service_status(cell: Cell) -> Any:
     return {"status": "enabled"}
 
 
+@body("compute", "PUT", "/v2.1/os-hosts/{host}")
+async def _host_status(cell: Cell) -> Any:
+    return {"status": "enable"}
+
+
 @body("compute", "POST", "/v2.1/servers")
 async def _server(cell: Cell) -> Any:
     return {"server": {"name": unique("sweep-vm"), "imageRef": cell.world.shared["image:public"],

@@ -21,7 +21,7 @@ _PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 # Nova names a fault body's one key after the status; any other status is a computeFault.
 NOVA_FAULTS = {400: "badRequest", 403: "forbidden", 404: "itemNotFound", 405: "badMethod",
                409: "conflictingRequest", 413: "overLimit", 415: "badMediaType",
-               429: "overLimit"}
+               429: "overLimit", 501: "notImplemented"}
 
 
 @dataclass(frozen=True, order=True)

@@ -40,6 +40,12 @@ LAST_VERSIONS = {
         "compute 2.52",
     Route("compute", "/v2.1/os-hypervisors/{hypervisor_hostname_pattern}/servers", "GET"):
         "compute 2.52",
+    **{Route("compute", template, method): "compute 2.42"
+       for template, method in (("/v2.1/os-hosts", "GET"), ("/v2.1/os-hosts/{host}", "GET"),
+                                ("/v2.1/os-hosts/{host}", "PUT"),
+                                ("/v2.1/os-hosts/{host}/startup", "GET"),
+                                ("/v2.1/os-hosts/{host}/shutdown", "GET"),
+                                ("/v2.1/os-hosts/{host}/reboot", "GET"))},
 }
 # The proxies Nova removed at 2.36 (networks, images, volumes): every route under these,
 # swept at 2.35.
@@ -454,8 +460,10 @@ async def _compute(world: World) -> None:
     shared["compute:hypervisor_id"] = r.json()["hypervisors"][0]["id"]
     shared["compute:hypervisor_hostname_pattern"] = \
         r.json()["hypervisors"][0]["hypervisor_hostname"]
-    r = await world.call("compute", "GET", "/v2.1/os-services", expect=200)
+    r = await world.call("compute", "GET", "/v2.1/os-services?binary=nova-compute",
+                         expect=200)
     shared["compute:service_id"] = r.json()["services"][0]["id"]
+    shared["compute:host"] = r.json()["services"][0]["host"]
 
 
 def shared_server(world: World) -> str:
