@@ -58,8 +58,22 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest -q tests/unit tests/api
 
+# One pytest per backend, all at once (the suite mostly waits on its clouds and CLIs): the
+# first backend's also runs the tests that are not a backend's. Each log is printed whole
+# when all are done; the stage fails if any did.
 functional: venv
-	OWNSTACK_TEST_DATABASES=$(TEST_DATABASES) $(BIN)/pytest -q --durations=20 tests/functional
+	@set -u; dir=$$(mktemp -d); pids=""; first=1; \
+	for db in $$(echo $(TEST_DATABASES) | tr ',' ' '); do \
+		only=1; [ $$first = 1 ] && only=0; first=0; \
+		echo "functional on $$db (log: $$dir/$$db.log)"; \
+		OWNSTACK_TEST_DATABASES=$$db OWNSTACK_TEST_BACKEND_ONLY=$$only \
+			$(BIN)/pytest -q -p no:cacheprovider --durations=10 --basetemp=$$dir/$$db \
+			tests/functional > $$dir/$$db.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	status=0; for pid in $$pids; do wait $$pid || status=1; done; \
+	for db in $$(echo $(TEST_DATABASES) | tr ',' ' '); do \
+		echo "=== functional on $$db"; cat $$dir/$$db.log; done; \
+	exit $$status
 
 # Real QEMU under TCG: the test image, the QEMU driver and its contract suite, the KVM
 # probe, and a cloud booting real guests (on SQLite: the database is not what they test).
