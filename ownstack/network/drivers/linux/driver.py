@@ -94,6 +94,10 @@ class PortFirewall(Protocol):
     async def describe_port(self, port_id: str) -> dict[str, Any]:
         """The port's filtering for ``ownstack show port``: chains, rules, counters."""
 
+    async def remove_tables(self) -> None:
+        """Remove all of this host's filtering (``ownstack reset``, after every port's);
+        succeeds if there is none."""
+
 
 class LinuxDriver(NetworkDriver):
     def __init__(self, host: str, state_dir: Path, *, host_namespace: str = "",
@@ -187,6 +191,9 @@ class LinuxDriver(NetworkDriver):
         for network in await self.networks():
             await self.remove_network(network.spec.network_id)
             done.append(f"bridge {network.spec.bridge}")
+        if self.firewall is not None:
+            await self.firewall.remove_tables()
+            done.append("the security group tables")
         for owner in await asyncio.to_thread(metadata_proxy.running_proxies, self.state_dir):
             await metadata_proxy.stop_proxy(self.state_dir, owner)
             done.append(f"metadata proxy of {owner}")

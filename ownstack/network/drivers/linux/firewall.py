@@ -562,6 +562,18 @@ class Firewall:
             await self._apply(render_remove(port_id, index))
             self._indexes.pop(port_id, None)
 
+    async def remove_tables(self) -> None:
+        """Remove both of ownstack's tables (``ownstack reset``, once every port's filtering
+        is gone); other tables are never touched. Succeeds if they are gone already."""
+        async with self._lock:
+            tables = await self._run(NFT, "list", "tables")
+            script = "".join(f"delete table {family} {TABLE}\n" for family in ("bridge", "inet")
+                             if f"table {family} {TABLE}\n" in tables + "\n")
+            if script:
+                await self._apply(script)
+            self._indexes.clear()
+            self._zones.clear()
+
     async def remove_bridge(self, bridge: str) -> None:
         """Forget a bridge's conntrack zone (its network is gone from the host); call it
         once no filtered port is on the bridge. Succeeds if it has none."""

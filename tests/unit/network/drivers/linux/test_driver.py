@@ -408,6 +408,9 @@ class RecordingFirewall:
     async def describe_port(self, port_id: str) -> dict[str, object]:
         return {"chains": [f"port-{port_id[:8]}"]}
 
+    async def remove_tables(self) -> None:
+        self.calls.append(("remove_tables", "", False))
+
 
 @pytest.fixture
 async def guarded(tmp_path: Path, ns: str) -> AsyncIterator[tuple[LinuxDriver,

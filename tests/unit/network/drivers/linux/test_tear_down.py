@@ -61,6 +61,9 @@ def test_reset_removes_every_host_object_of_the_cloud(tmp_path: Path) -> None:
             assert _running_under(tmp_path, "radvd")
             assert metadata_proxy.running_proxies(tmp_path)
             assert "brexteardown" in test_netns.links(host)
+            before = subprocess.run(["ip", "netns", "exec", host, "nft", "list", "tables"],
+                                    capture_output=True, text=True, check=True).stdout
+            assert "table bridge ownstack\n" in before and "table inet ownstack\n" in before
             return router_ns, dhcp_ns, await tear_down_host("node-1", tmp_path, options)
 
         router_ns, dhcp_ns, removed = asyncio.run(build_and_reset())
@@ -76,6 +79,8 @@ def test_reset_removes_every_host_object_of_the_cloud(tmp_path: Path) -> None:
         nft = subprocess.run(["ip", "netns", "exec", host, "nft", "list", "tables"],
                              capture_output=True, text=True, check=True).stdout
         assert "ownstack_guard" not in nft
+        assert "table bridge ownstack\n" not in nft and "table inet ownstack\n" not in nft
+        assert "the security group tables" in removed
         # Nothing recorded any more: a second reset has nothing to do.
         assert asyncio.run(tear_down_host("node-1", tmp_path, options)) == []
 
