@@ -51,6 +51,7 @@ LAST_VERSIONS = {
 # swept at 2.35.
 PROXY_PREFIXES = ("/v2.1/os-security-groups", "/v2.1/os-security-group-rules",
                   "/v2.1/os-floating-ips", "/v2.1/images", "/v2.1/os-volumes",
+                  "/v2.1/os-networks", "/v2.1/os-tenant-networks",
                   "/v2.1/os-snapshots")
 
 
@@ -170,10 +171,12 @@ class World:
             return SWEEP_NETWORK_LABEL
         if name == "quota_class":
             return SWEEP_QUOTA_CLASS
+        if name == "before_timestamp":
+            return "2026-03-15%2010:20:30"
         if service == "network":
             return self._network_value(name, tenant, template)
         if name in ("server_id", "group_id", "request_id", "security_group_id",
-                    "security_group_rule_id", "floatingip_id", "image_id"):
+                    "security_group_rule_id", "floatingip_id", "image_id", "network_id"):
             return tenant.ids[name]
         if name == "port_id":
             return tenant.ids["interface_port_id"]
@@ -206,6 +209,8 @@ class World:
             return "enable"
         if name == "quota_class":
             return SWEEP_QUOTA_CLASS
+        if name == "before_timestamp":
+            return "2026-03-15%2010:20:30"
         if name in ("type_id", "qos_id"):
             return self.shared[f"volume:{name}"]
         return tenant.ids[f"volume:{name}"]
