@@ -623,6 +623,9 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("GET", "/os-services"): ADMIN,
               ("GET", "/scheduler-stats/get_pools"): ADMIN,
               ("PUT", "/os-services/{action}"): ADMIN,
+              ("GET", "/os-hosts"): ADMIN,
+              ("GET", "/os-hosts/{host}"): ADMIN,
+              ("GET", "/capabilities/{host}"): ADMIN,
           })}
 
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,

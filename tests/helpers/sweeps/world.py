@@ -209,9 +209,7 @@ class World:
             return "enable"
         if name == "quota_class":
             return SWEEP_QUOTA_CLASS
-        if name == "before_timestamp":
-            return "2026-03-15%2010:20:30"
-        if name in ("type_id", "qos_id"):
+        if name in ("type_id", "qos_id", "host"):
             return self.shared[f"volume:{name}"]
         return tenant.ids[f"volume:{name}"]
 
@@ -685,6 +683,8 @@ async def _volume(world: World) -> None:
     r = await world.call("volume", "POST", "/v3/qos-specs", expect=200, json={"qos_specs": {
         "name": unique("sweep-qos"), "sweep_key": "1"}})
     world.shared["volume:qos_id"] = r.json()["qos_specs"]["id"]
+    r = await world.call("volume", "GET", "/v3/os-hosts", expect=200)
+    world.shared["volume:host"] = r.json()["hosts"][0]["host_name"]
     for tenant in world.tenants.values():
         project = tenant.project_id
         await world.call("volume", "PUT", f"/v3/os-quota-sets/{project}", expect=200, json={
