@@ -16,17 +16,11 @@ from ownstack.volume.objects.services import display_host
 
 
 def matching(rows: Sequence[VolumeService], name: str) -> list[VolumeService]:
-    """The services ``name`` names, at Cinder's match level for it."""
-    found = []
-    for row in rows:
-        host = display_host(row.host, row.backend)
-        if "#" in name or "@" in name:
-            hit = host == name
-        else:
-            hit = row.host == name
-        if hit:
-            found.append(row)
-    return found
+    """The services ``name`` names, at Cinder's match level for it: a backend or a pool
+    (which no service's host has) must be the whole ``host@backend``, a host its part."""
+    if "#" in name or "@" in name:
+        return [row for row in rows if display_host(row.host, row.backend) == name]
+    return [row for row in rows if row.host == name]
 
 
 @dataclass(frozen=True)
