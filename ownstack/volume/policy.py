@@ -85,6 +85,11 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume:attachment_complete": MEMBER,
     "volume:attachment_get": READER,
     "volume:attachment_get_all": READER,
+    # User messages.
+    "message:get_all": READER,
+    "message:get": READER,
+    "message:delete": MEMBER,
+    "volume:retype": MEMBER,
     # Volume types: anyone reads the public ones; only the admin manages them.
     "volume_extension:type_get": ANY,
     "volume_extension:type_get_all": ANY,

@@ -42,7 +42,7 @@ async def test_extend_grows_the_volume_and_counts_quota(vc: VolumeCloud) -> None
     ({"os-extend": {"new_size": "x"}}, "does not match"),
     ({"os-set_bootable": {"bootable": "perhaps"}}, "is not one of"),
     ({"os-nothing": {}}, "There is no such action: os-nothing"),
-    ({"os-retype": {"new_type": "x"}}, "not supported"),
+    ({"os-migrate_volume": {"host": "x"}}, "not supported"),
     ({"os-extend": {"new_size": 2}, "os-set_bootable": {"bootable": True}}, "exactly one"),
     ({"revert": {"snapshot_id": "not-a-uuid"}}, "uuid"),
 ])

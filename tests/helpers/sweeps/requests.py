@@ -25,6 +25,7 @@ from helpers.sweeps.world import (
     attach_interface,
     attach_volume,
     make_attachment,
+    make_message,
     make_snapshot,
     make_volume,
     report_network_agent,
@@ -836,6 +837,11 @@ async def _available_snapshot(cell: Cell) -> dict[str, str]:
 @prepares("volume", "DELETE", *volume_templates("/attachments/{attachment_id}"))
 async def _reserved_attachment(cell: Cell) -> dict[str, str]:
     return {"attachment_id": await make_attachment(cell.world, cell.world.tenants[cell.side])}
+
+
+@prepares("volume", "DELETE", *volume_templates("/messages/{message_id}"))
+async def _message(cell: Cell) -> dict[str, str]:
+    return {"message_id": await make_message(cell.world, cell.world.tenants[cell.side])}
 
 
 @restores("volume", "PUT", *volume_templates("/qos-specs/{qos_id}/delete_keys"))
