@@ -41,7 +41,7 @@ UPLOAD_CONTAINERS = ("bare",)
 
 
 async def extend(db: AsyncSession, settings: VolumeConfig, volume: Volume, new_size: int,
-                 version: Version) -> list[str]:
+                 version: Version, *, request_id: str | None = None) -> list[str]:
     """Grow ``volume`` to ``new_size`` GiB: ``extending`` until its agent has grown the
     file. An in-use volume (3.42) is grown by the QEMU that has it open (``block_resize``,
     as Nova does on Cinder's ``volume-extended`` event), not by the agent: it stays
@@ -62,6 +62,7 @@ async def extend(db: AsyncSession, settings: VolumeConfig, volume: Volume, new_s
                        type_id=volume.type_id)
     task = dict(volume.task or {})
     task["old_size"] = volume.size
+    task["request_id"] = request_id             # for the user message a failure leaves
     servers: list[str] = []
     if volume.status == "in-use":
         task["extend_by_compute"] = True
@@ -101,13 +102,15 @@ def check_upload(volume: Volume, *, force: bool, disk_format: str,
 
 
 async def begin_upload(db: AsyncSession, volume: Volume, image_id: str, disk_format: str,
-                       *, force: bool, container_format: str) -> None:
+                       *, force: bool, container_format: str,
+                       request_id: str | None = None) -> None:
     """``uploading``, with the image to fill, until the agent has filled it."""
     check_upload(volume, force=force, disk_format=disk_format,
                  container_format=container_format)
     await volumes.check_not_busy(db, volume, "uploaded")
     task = dict(volume.task or {})
     task["upload"] = {"image_id": image_id, "disk_format": disk_format}
+    task["request_id"] = request_id             # for the user message a failure leaves
     await volumes.save(db, volume, status="uploading", work="uploading",
                        previous_status=volume.status, task=task)
 

@@ -172,6 +172,14 @@ async def test_an_agents_failure_leaves_a_message(vc: VolumeCloud) -> None:
          "create volume from backend storage:Driver failed to create the volume.")]
     # The request that asked for the work is the message's.
     assert found[0]["request_id"] == r.headers["x-openstack-request-id"]
+    # An extend of a volume whose data went behind the agent's back.
+    grown = await vc.volume()
+    vc.agent.driver.host.volumes.pop(grown["id"])
+    r = await vc.action(grown["id"], {"os-extend": {"new_size": 2}})
+    await vc.wait(f"/v3/volumes/{grown['id']}", "volume", "error_extending")
+    found = await messages_of(vc, grown["id"])
+    assert [(m["event_id"], m["request_id"]) for m in found] == [
+        ("VOLUME_VOLUME_007_010", r.headers["x-openstack-request-id"])]
     source = await vc.volume()
     vc.agent.driver.host.volumes.pop(source["id"])
     r = await vc.call("POST", "/v3/snapshots", expect=202, json={"snapshot": {

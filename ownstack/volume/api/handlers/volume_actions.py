@@ -83,7 +83,7 @@ async def _extend(req: Req, volume: Volume, args: dict[str, Any]) -> Response:
         current = await objects.get(db, req.ctx, volume.id)
         servers = await actions.extend(db, req.svc.settings, current,
                                        in_range(args["new_size"], "new_size", 1),
-                                       version_of(req))
+                                       version_of(req), request_id=req.ctx.request_id)
     if servers:
         req.svc.notifier.volume_extended(volume.id, servers)
         return empty_response(202)
@@ -147,7 +147,8 @@ async def _upload_image(req: Req, volume: Volume, args: dict[str, Any]) -> Respo
         async with req.svc.write() as db:
             current = await objects.get(db, req.ctx, volume.id)
             await actions.begin_upload(db, current, image.id, disk_format, force=force,
-                                       container_format=container_format)
+                                       container_format=container_format,
+                                       request_id=req.ctx.request_id)
             volume_type = await types.get_type(db, req.ctx, current.type_id)
             specs = await types.extra_specs(db, volume_type.id)
     except OwnstackError:
