@@ -107,7 +107,8 @@ class Volume(Base):
     source_volid: Mapped[str | None] = mapped_column(String(UUID_LENGTH))
     image_id: Mapped[str | None] = mapped_column(String(UUID_LENGTH))
     bootable: Mapped[bool] = mapped_column(Boolean, default=False)
-    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None until os-update_readonly_flag sets it: Cinder shows the key once it was set.
+    read_only: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     multiattach: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_location: Mapped[str | None] = mapped_column(String(1024))
     format: Mapped[str | None] = mapped_column(String(16))          # qcow2, raw, ...

@@ -246,7 +246,7 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext, 
         source_volid=source.id if source.kind == "volume" else None,
         image_id=source.id if source.kind == "image" else None,
         bootable=bool(source_volume.bootable) if source_volume else source.kind == "image",
-        read_only=False, multiattach=multiattach, task=task,
+        read_only=None, multiattach=multiattach, task=task,
         image_metadata=dict(image.get("metadata") or (
             source_volume.image_metadata if source_volume else {})),
         generation=0, created_at=now, updated_at=now, status_at=now)

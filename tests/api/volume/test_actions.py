@@ -62,6 +62,10 @@ async def test_actions_appear_at_their_microversion(vc: VolumeCloud) -> None:
 
 async def test_bootable_and_read_only(vc: VolumeCloud) -> None:
     volume = await vc.volume()
+    assert "readonly" not in volume["metadata"]             # never set: no key
+    await vc.action(volume["id"], {"os-update_readonly_flag": {"readonly": False}})
+    shown = (await vc.call("GET", f"/v3/volumes/{volume['id']}", expect=200)).json()["volume"]
+    assert shown["metadata"]["readonly"] == "False"          # Cinder's, once set
     await vc.action(volume["id"], {"os-set_bootable": {"bootable": "True"}}, expect=200)
     await vc.action(volume["id"], {"os-update_readonly_flag": {"readonly": True}})
     shown = (await vc.call("GET", f"/v3/volumes/{volume['id']}", expect=200)).json()["volume"]
