@@ -214,6 +214,9 @@ async def test_only_an_available_volume_is_offered(vc: VolumeCloud) -> None:
     assert r.status_code == 400, r.text
     await vc.action(volume["id"], {"os-extend": {"new_size": 2}}, token=giver.member.token,
                     expect=400)
+    r = await vc.call("POST", "/v3/attachments", token=giver.member.token, json={
+        "attachment": {"volume_uuid": volume["id"], "instance_uuid": random_id()}})
+    assert r.status_code == 400, r.text
     errored = await vc.volume(giver.member.token)
     await vc.action(errored["id"], {"os-reset_status": {"status": "error"}})
     r = await vc.call("POST", OLD, token=giver.member.token,
