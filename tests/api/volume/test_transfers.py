@@ -437,3 +437,8 @@ async def test_deleting_the_volume_removes_its_transfer(vc: VolumeCloud) -> None
     await vc.action(volume["id"], {"os-force_delete": {}})
     await vc.wait(f"/v3/volumes/{volume['id']}", "volume", "gone")
     await vc.call("GET", f"{OLD}/{made['id']}", token=giver.member.token, expect=404)
+
+
+async def test_the_extension_is_listed(vc: VolumeCloud) -> None:
+    r = await vc.call("GET", "/v3/extensions", expect=200)
+    assert "os-volume-transfer" in [e["alias"] for e in r.json()["extensions"]]
