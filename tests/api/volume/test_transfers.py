@@ -442,3 +442,18 @@ async def test_deleting_the_volume_removes_its_transfer(vc: VolumeCloud) -> None
 async def test_the_extension_is_listed(vc: VolumeCloud) -> None:
     r = await vc.call("GET", "/v3/extensions", expect=200)
     assert "os-volume-transfer" in [e["alias"] for e in r.json()["extensions"]]
+
+
+async def test_a_project_may_take_back_its_own_offer(vc: VolumeCloud) -> None:
+    """Cinder lets the giving project accept: nothing moves between projects, so a quota
+    full to the volume does not refuse it."""
+    giver = await _project(vc)
+    volume = await vc.volume(giver.member.token)
+    made = await _offer(vc, giver.member, volume["id"])
+    await vc.call("PUT", f"/v3/os-quota-sets/{giver.member.project_id}", expect=200,
+                  json={"quota_set": {"volumes": 1}})
+    await vc.call("POST", f"{OLD}/{made['id']}/accept", token=giver.member.token,
+                  json={"accept": {"auth_key": made["auth_key"]}}, expect=202)
+    shown = await _status(vc, volume["id"])
+    assert shown["status"] == "available"
+    assert shown["os-vol-tenant-attr:tenant_id"] == giver.member.project_id
