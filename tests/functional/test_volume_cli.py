@@ -250,3 +250,39 @@ async def _member_token(http: httpx.AsyncClient, cloud: Cloud, project: str) -> 
                 "name": name, "domain": {"id": "default"}, "password": "pw"}}},
             "scope": {"project": {"id": project}}}})
         return r.headers["X-Subject-Token"]
+
+
+def test_volume_transfer_through_the_cli(cloud: Cloud) -> None:
+    """`openstack volume transfer request create/list/show/accept/delete` (openstacksdk's
+    /volume-transfers at 3.55): a volume given from one project to another (decision 64),
+    and a withdrawn offer."""
+    wait_for_volume(cloud)
+    _, giver = member_cloud(cloud, "give")
+    taker_project, taker = member_cloud(cloud, "take")
+    name = unique("gift")
+    cloud.osc("volume", "create", "--size", "1", name, cloud=giver)
+    volume = wait_available(cloud, name, giver)
+    offer = cloud.osc_json("volume", "transfer", "request", "create", "--name", "offer",
+                           name, cloud=giver)
+    assert offer["volume_id"] == volume.id and len(offer["auth_key"]) == 16
+    listed = cloud.osc_json("volume", "transfer", "request", "list", cloud=giver)
+    assert [(row["ID"], row["Volume"]) for row in listed] == [(offer["id"], volume.id)]
+    shown = cloud.osc_json("volume", "transfer", "request", "show", offer["id"],
+                           cloud=giver)
+    assert shown["name"] == "offer" and "auth_key" not in shown
+    assert cloud.osc_json("volume", "show", name, cloud=giver)["status"] == \
+        "awaiting-transfer"
+    wrong = cloud.osc("volume", "transfer", "request", "accept", "--auth-key", "0" * 16,
+                      offer["id"], cloud=taker, expect_ok=False)
+    assert wrong.returncode != 0 and "invalid auth key" in wrong.stderr, wrong.stderr
+    cloud.osc("volume", "transfer", "request", "accept", "--auth-key", offer["auth_key"],
+              offer["id"], cloud=taker)
+    moved = wait_available(cloud, volume.id, taker)
+    assert moved.project_id == taker_project
+    assert cloud.osc_json("volume", "transfer", "request", "list", cloud=giver) == []
+    # An offer withdrawn: the volume is available again, to its new owner.
+    again = cloud.osc_json("volume", "transfer", "request", "create", volume.id,
+                           cloud=taker)
+    cloud.osc("volume", "transfer", "request", "delete", again["id"], cloud=taker)
+    assert cloud.osc_json("volume", "show", volume.id, cloud=taker)["status"] == "available"
+    cloud.osc("volume", "delete", volume.id, cloud=taker)

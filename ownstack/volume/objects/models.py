@@ -165,6 +165,24 @@ class SnapshotMetadata(Base):
     value: Mapped[str] = mapped_column(String(255))
 
 
+class Transfer(Base):
+    """A volume offered to another project (Cinder's ``transfers``), from its create to
+    its accept or delete, which remove the row. Only the auth key's salted hash is kept;
+    the key itself is shown once, by the create."""
+
+    __tablename__ = "volume_transfers"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_volumes.id", ondelete="CASCADE"), index=True)
+    source_project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    salt: Mapped[str] = mapped_column(String(64))
+    crypt_hash: Mapped[str] = mapped_column(String(128))
+    no_snapshots: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Attachment(Base):
     """One attachment of a volume to a server (Cinder's ``volume_attachment``)."""
 

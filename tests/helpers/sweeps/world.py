@@ -679,10 +679,27 @@ async def make_message(world: World, tenant: Tenant) -> str:
     return str(r.json()["messages"][0]["id"])
 
 
+def transfer_key(world: World, transfer_id: str) -> str:
+    """The auth key of a transfer the sweeps made (any string for one they did not)."""
+    return world.shared.get(f"volume:transfer_key:{transfer_id}", "not-a-key")
+
+
+async def make_transfer(world: World, tenant: Tenant) -> str:
+    """A transfer of a new volume of the tenant's, offered by its member; its id (its
+    auth key kept for :func:`transfer_key`)."""
+    volume_id = await make_volume(world, tenant)
+    r = await world.call("volume", "POST", "/v3/os-volume-transfer", expect=202,
+                         token=tenant.callers["member"].token,
+                         json={"transfer": {"volume_id": volume_id}})
+    transfer = r.json()["transfer"]
+    world.shared[f"volume:transfer_key:{transfer['id']}"] = transfer["auth_key"]
+    return str(transfer["id"])
+
+
 async def _volume(world: World) -> None:
     """A private volume type the own project may use, with an extra spec; QoS specs; and
     in each project (quotas raised for the sweeps) an available volume with metadata, a
-    snapshot of it, an attachment, and a default type."""
+    snapshot of it, an attachment, a transfer of another volume, and a default type."""
     r = await world.call("volume", "POST", "/v3/types", expect=200, json={"volume_type": {
         "name": unique("sweep-type"), "os-volume-type-access:is_public": False,
         "extra_specs": {"multiattach": "<is> False"}}})
@@ -705,4 +722,5 @@ async def _volume(world: World) -> None:
         tenant.ids["volume:volume_id"] = volume_id
         tenant.ids["volume:snapshot_id"] = await make_snapshot(world, tenant, volume_id)
         tenant.ids["volume:attachment_id"] = await make_attachment(world, tenant)
+        tenant.ids["volume:transfer_id"] = await make_transfer(world, tenant)
         tenant.ids["volume:message_id"] = await make_message(world, tenant)

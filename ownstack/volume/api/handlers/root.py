@@ -63,6 +63,7 @@ EXTENSIONS: Final = (
     ("os-vol-tenant-attr", "VolumeTenantAttribute", "Expose the internal project_id as an "
                                                     "attribute of a volume."),
     ("os-volume-actions", "VolumeActions", "Enable volume actions."),
+    ("os-volume-transfer", "VolumeTransfer", "Volume transfer management support."),
     ("os-volume-type-access", "VolumeTypeAccess", "Volume type access support."),
     ("qos-specs", "Qos_specs_manage", "QoS specs support."),
 )
