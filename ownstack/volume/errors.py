@@ -244,3 +244,10 @@ class ServiceNotFound(NotFound):
 
     def __init__(self, host: str, binary: str) -> None:
         super().__init__(f"Service {binary} on host {host} could not be found.")
+
+
+class MessageNotFound(NotFound):
+    code = "volume.message_not_found"
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"Message {message_id} could not be found.")

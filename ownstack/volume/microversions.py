@@ -3,7 +3,7 @@ version changed in Cinder, and so in ownstack where ownstack serves the resource
 
 openstacksdk (and so python-openstackclient, which drives the volume API through it)
 negotiates up to 3.71, Cinder's maximum. Versions that changed an API ownstack does not
-serve (backups, groups, messages, clusters, manage/unmanage, ...) are listed
+serve (backups, groups, clusters, manage/unmanage, ...) are listed
 with Cinder's change and "(not served)": a client may ask for them and they change
 nothing here. A released microversion never changes; ``tests/unit/volume/
 test_microversions.py`` pins this list.
@@ -23,9 +23,9 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("3.1", "os-volume_upload_image takes 'visibility' and 'protected'."),
     ("3.2", "The 'bootable' list filter reads true and false strictly (ownstack at every "
             "version: a value that is not a boolean is a 400, never a silent true)."),
-    ("3.3", f"User messages {NOT_SERVED}."),
+    ("3.3", "User messages: GET /messages, GET and DELETE /messages/{id}."),
     ("3.4", f"The glance_metadata list filter {NOT_SERVED}."),
-    ("3.5", f"Paging of user messages {NOT_SERVED}."),
+    ("3.5", "User messages are paged and sorted, and take list filters."),
     ("3.6", f"Blank names for consistency groups {NOT_SERVED}."),
     ("3.7", f"Clusters, and cluster_name in services {NOT_SERVED}."),
     ("3.8", f"Manageable volumes and snapshots {NOT_SERVED}."),

@@ -92,6 +92,11 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume:get_all_transfers": READER,
     "volume:delete_transfer": MEMBER,
     "volume:accept_transfer": MEMBER,
+    # User messages.
+    "message:get_all": READER,
+    "message:get": READER,
+    "message:delete": MEMBER,
+    "volume:retype": MEMBER,
     # Volume types: anyone reads the public ones; only the admin manages them.
     "volume_extension:type_get": ANY,
     "volume_extension:type_get_all": ANY,

@@ -113,9 +113,9 @@ def test_bad_input_through_the_cli(cloud: Cloud) -> None:
 def test_types_qos_quotas_and_services_through_the_cli(cloud: Cloud) -> None:
     wait_for_volume(cloud)
     fast = unique("fast")
-    cloud.osc("volume", "type", "create", "--property", "speed=fast", fast)
+    cloud.osc("volume", "type", "create", "--property", "volume_backend_name=file", fast)
     shown = cloud.osc_json("volume", "type", "show", fast)
-    assert shown["properties"] == {"speed": "fast"}
+    assert shown["properties"] == {"volume_backend_name": "file"}
     qos = unique("qos")
     cloud.osc("volume", "qos", "create", "--consumer", "front-end", "--property",
               "total_iops_sec=500", qos)
@@ -124,6 +124,26 @@ def test_types_qos_quotas_and_services_through_the_cli(cloud: Cloud) -> None:
     project, member = member_cloud(cloud, "volq")
     cloud.osc("volume", "create", "--size", "1", "--type", fast, "typed", cloud=member)
     assert wait_available(cloud, "typed", member).volume_type == fast
+    # Retype (decision 70): to a type the backend meets, in place.
+    other = unique("other")
+    cloud.osc("volume", "type", "create", "--property", "storage_protocol=file", other)
+    cloud.osc("volume", "set", "--type", other, "--migration-policy", "never", "typed",
+              cloud=member)
+    assert wait_available(cloud, "typed", member).volume_type == other
+    # A type no backend meets: the volume ends in error, and the project reads why.
+    nowhere = unique("nowhere")
+    cloud.osc("volume", "type", "create", "--property", "speed=fast", nowhere)
+    made = cloud.osc_json("volume", "create", "--size", "1", "--type", nowhere, "stray",
+                          cloud=member)
+    conn = cloud.sdk(member)
+    wait_until("stray in error",
+               lambda: conn.block_storage.get_volume(made["id"]).status == "error")
+    messages = json.loads(cloud.osc("--os-volume-api-version", "3.3", "volume", "message",
+                                    "list", "-f", "json", cloud=member).stdout)
+    assert [(m["Resource UUID"], m["Event ID"], m["User Message"]) for m in messages
+            if m["Resource UUID"] == made["id"]] == [
+        (made["id"], "VOLUME_VOLUME_001_003",
+         "schedule allocate volume:Could not find any available weighted backend.")]
     cloud.osc("quota", "set", "--volumes", "7", "--gigabytes", "30", project)
     quota = cloud.osc_json("quota", "show", "--volume", project)
     limits = {row["Resource"]: row["Limit"] for row in quota} \

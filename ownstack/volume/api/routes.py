@@ -13,6 +13,7 @@ from ownstack.volume.api.common import both_forms
 from ownstack.volume.api.handlers import (
     attachments,
     diagnostics,
+    messages,
     operator,
     qos_specs,
     root,
@@ -111,6 +112,10 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
         f"{_QOS}/associate": {"GET": qos_specs.associate},
         f"{_QOS}/disassociate": {"GET": qos_specs.disassociate},
         f"{_QOS}/disassociate_all": {"GET": qos_specs.disassociate_all},
+        # User messages (3.3+).
+        "/messages": {"GET": messages.list_messages},
+        "/messages/{message_id}": {"GET": messages.show_message,
+                                   "DELETE": messages.delete_message},
         # The operator's view.
         "/os-quota-sets/{target_project_id}": {"GET": operator.show_quota_set,
                                                "PUT": operator.update_quota_set,

@@ -618,6 +618,10 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("GET", "/os-services"): ADMIN,
               ("GET", "/scheduler-stats/get_pools"): ADMIN,
               ("PUT", "/os-services/{action}"): ADMIN,
+              # User messages: a project's reader reads them, its member deletes them.
+              ("GET", "/messages"): ANYONE,
+              ("GET", "/messages/{message_id}"): "ooo/ohh",
+              ("DELETE", "/messages/{message_id}"): "ood/ohh",
           })}
 
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,

@@ -25,6 +25,7 @@ from helpers.sweeps.world import (
     attach_interface,
     attach_volume,
     make_attachment,
+    make_message,
     make_snapshot,
     make_transfer,
     make_volume,
@@ -858,6 +859,11 @@ async def _offered_transfer(cell: Cell) -> dict[str, str]:
 @prepares("volume", "DELETE", *volume_templates("/attachments/{attachment_id}"))
 async def _reserved_attachment(cell: Cell) -> dict[str, str]:
     return {"attachment_id": await make_attachment(cell.world, cell.world.tenants[cell.side])}
+
+
+@prepares("volume", "DELETE", *volume_templates("/messages/{message_id}"))
+async def _message(cell: Cell) -> dict[str, str]:
+    return {"message_id": await make_message(cell.world, cell.world.tenants[cell.side])}
 
 
 @restores("volume", "PUT", *volume_templates("/qos-specs/{qos_id}/delete_keys"))

@@ -119,6 +119,8 @@ RESOURCE_FILTERS: Final = {
                  "consumes_quota"],
     "attachment": ["volume_id", "status", "instance_id", "attach_status"],
     "volume_type": ["is_public", "extra_specs"],
+    "message": ["resource_uuid", "resource_type", "event_id", "request_id",
+                "message_level"],
 }
 
 
