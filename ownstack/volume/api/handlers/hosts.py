@@ -7,9 +7,10 @@ scheduling is the API's own, see :mod:`ownstack.volume.objects.services`).
   ``available`` while its heartbeat is younger than ``service_down_time``;
 - ``GET /os-hosts/{host}``: the volumes and snapshots on the host's volume service, in
   total and per project (Cinder's strings), disabled or not;
-- ``GET /capabilities/{host}``: what the backend offers, in Cinder's shape; the
-  ``properties`` a volume type could ask for are none, as ownstack matches no extra
-  spec against a backend.
+- ``GET /capabilities/{host}``: the backend, in Cinder's shape, as ``get_pools`` shows
+  its pool; ``properties`` (Cinder's driver type options: thin provisioning, compression,
+  QoS, replication, each a switch a volume type may set) are none, as ownstack's
+  backends have no such switch (what a type may match is the pool's capabilities).
 
 ``PUT /os-hosts/{host}`` (Cinder's ``set_host_enabled``, which its volume API has never
 implemented) is not served: ``os-services`` enables and disables.
@@ -25,8 +26,7 @@ from ownstack.common.api.app import json_response
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import NotFound
 from ownstack.volume.api.common import timestamp
-from ownstack.volume.api.handlers.operator import VENDOR_NAME
-from ownstack.volume.objects import services, volume_hosts
+from ownstack.volume.objects import capabilities, services, volume_hosts
 from ownstack.volume.objects.models import VolumeService
 from ownstack.volume.state import Req
 
@@ -67,14 +67,17 @@ async def show_host(req: Req) -> Response:
 
 
 def capabilities_view(row: VolumeService) -> dict[str, Any]:
-    """Cinder's capabilities view of one backend; its vendor, name and protocol are the
-    ones ``get_pools`` reports for the backend's pool."""
+    """Cinder's capabilities view of one backend: its vendor, name, protocol and driver
+    version are the ones ``get_pools`` reports for the backend's pool."""
     host = services.display_host(row.host, row.backend)
+    pool = capabilities.of_service(row)
     return {"namespace": f"OS::Storage::Capabilities::{services.BINARY}.{host}",
-            "vendor_name": VENDOR_NAME, "volume_backend_name": row.backend,
-            "pool_name": row.backend, "driver_version": "1.0",
-            "storage_protocol": row.backend, "display_name": None, "description": None,
-            "visibility": None, "replication_targets": [], "properties": {}}
+            "vendor_name": pool["vendor_name"],
+            "volume_backend_name": pool["volume_backend_name"], "pool_name": row.backend,
+            "driver_version": pool["driver_version"],
+            "storage_protocol": pool["storage_protocol"], "display_name": None,
+            "description": None, "visibility": None, "replication_targets": [],
+            "properties": {}}
 
 
 async def show_capabilities(req: Req) -> Response:
