@@ -114,7 +114,9 @@ async def _flush_unique(db: AsyncSession, namespace: MetadefNamespace, item: Any
     stmt = select(kind.id).where(kind.namespace_id == namespace.id, kind.name == item.name)
     if item.id is not None:
         stmt = stmt.where(kind.id != item.id)
-    if await db.scalar(stmt) is not None:
+    with db.no_autoflush:      # the row may hold the new name already
+        taken = await db.scalar(stmt)
+    if taken is not None:
         raise _duplicate(kind, item.name, namespace)
     try:
         db.add(item)

@@ -112,10 +112,11 @@ def check_deletable(namespace: MetadefNamespace) -> None:
 
 async def _flush_unique(db: AsyncSession, namespace: MetadefNamespace, name: str) -> None:
     duplicate = MetadefDuplicate(f"The metadata definition namespace={name} already exists.")
-    taken = await db.scalar(select(MetadefNamespace.id).where(
-        MetadefNamespace.namespace == name, MetadefNamespace.id != namespace.id)
-        if namespace.id is not None else
-        select(MetadefNamespace.id).where(MetadefNamespace.namespace == name))
+    stmt = select(MetadefNamespace.id).where(MetadefNamespace.namespace == name)
+    if namespace.id is not None:
+        stmt = stmt.where(MetadefNamespace.id != namespace.id)
+    with db.no_autoflush:      # the row may hold the new name already
+        taken = await db.scalar(stmt)
     if taken is not None:
         raise duplicate
     try:
@@ -138,6 +139,6 @@ async def associations_of(db: AsyncSession, namespace_ids: Sequence[int]
               MetadefResourceType.id == MetadefResourceTypeAssociation.resource_type_id)
         .where(MetadefResourceTypeAssociation.namespace_id.in_(namespace_ids))
         .order_by(MetadefResourceTypeAssociation.created_at, MetadefResourceType.id))
-    for association, name in rows.tuples():
+    for association, name in rows:
         found[association.namespace_id].append((association, name))
     return found

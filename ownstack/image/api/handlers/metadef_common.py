@@ -56,12 +56,15 @@ def property_definition(body: dict[str, Any]) -> dict[str, Any]:
     return {key: body[key] for key in KEPT_PROPERTY_FIELDS if key in body}
 
 
-def property_definitions(properties: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An object's or a new namespace's properties, each checked as a property is."""
+def property_definitions(properties: dict[str, Any] | None, *, checked: bool = True
+                         ) -> dict[str, Any] | None:
+    """An object's or a new namespace's properties; an object's are each checked as a
+    property is (Glance checks a namespace's against its own document only)."""
     if properties is None:
         return None
     for definition in properties.values():
-        UNNAMED_PROPERTY.validate(definition)
+        if checked:
+            UNNAMED_PROPERTY.validate(definition)
     return {name: property_definition(definition) for name, definition in properties.items()}
 
 

@@ -72,7 +72,7 @@ async def create_namespace(req: Req) -> Response:
             enforce(req, rule)
     objects = [(item, property_definitions(item.get("properties")))
                for item in body.get("objects") or []]
-    properties = property_definitions(body.get("properties")) or {}
+    properties = property_definitions(body.get("properties"), checked=False) or {}
     async with req.svc.write() as db:
         namespace = await namespaces.create(db, _namespace_values(req, body))
         for association in body.get("resource_type_associations") or []:

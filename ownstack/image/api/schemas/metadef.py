@@ -218,9 +218,10 @@ _NAME = {"type": "string", "minLength": 1, "maxLength": 80}
 
 
 def _tightened(doc: dict[str, Any]) -> dict[str, Any]:
-    """A published document as a validator: names are 1 to 80 characters wherever they
-    go (Glance's columns are 80 wide; some of its documents leave the length out)."""
-    doc = copy.deepcopy(doc)
+    """A published document as a validator: a JSON object, whose names are 1 to 80
+    characters wherever they go (Glance's columns are 80 wide; some of its documents
+    leave the length out, and none says the body is an object)."""
+    doc = {"type": "object", **copy.deepcopy(doc)}
     props = doc["properties"]
     for key in ("namespace", "name"):
         if key in props:
@@ -244,7 +245,7 @@ PROPERTY = Validator(_tightened(property_document()))
 # Each property of an object, and of a namespace's create body: named by its key.
 UNNAMED_PROPERTY = Validator(_tightened(property_document(require_name=False)))
 TAG = Validator(_tightened(tag_document()))
-TAGS = Validator({"name": "tags", "additionalProperties": False, "properties": {
+TAGS = Validator({"type": "object", "additionalProperties": False, "properties": {
     "tags": {"type": "array", "items": {
         "type": "object", "properties": {"name": _NAME},
         "required": ["name"], "additionalProperties": False}}}})
