@@ -72,6 +72,27 @@ async def list_items(db: AsyncSession, kind: type[Item], namespace: MetadefNames
                                           sort=keys)))
 
 
+async def unprefixed_name(db: AsyncSession, namespace: MetadefNamespace, name: str,
+                          resource_type: str) -> str:
+    """A property's name as ``resource_type``'s association with ``namespace`` prefixes
+    it, without the prefix; 404 without the association, or when the name lacks it."""
+    association = await db.scalar(
+        select(MetadefResourceTypeAssociation)
+        .join(MetadefResourceType,
+              MetadefResourceType.id == MetadefResourceTypeAssociation.resource_type_id)
+        .where(MetadefResourceTypeAssociation.namespace_id == namespace.id,
+               MetadefResourceType.name == resource_type))
+    if association is None:
+        raise MetadefNotFound(
+            f"The metadata definition resource-type association of resource-type="
+            f"{resource_type} to namespace={namespace.namespace}, was not found.")
+    prefix = association.prefix
+    if not prefix or not name.startswith(prefix):
+        raise MetadefNotFound(f"Property {name} does not start with the expected resource "
+                              f"type association prefix of '{prefix}'.")
+    return name[len(prefix):]
+
+
 async def add_item(db: AsyncSession, namespace: MetadefNamespace, item: Item) -> Item:
     item.namespace_id = namespace.id
     await _flush_unique(db, namespace, item)

@@ -8,7 +8,6 @@ need a reader of the owning project (or a public namespace), writes the admin.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
@@ -25,15 +24,9 @@ from ownstack.image.api.handlers.metadef_common import (
     read_body,
 )
 from ownstack.image.api.schemas import metadef as schema
-from ownstack.image.errors import MetadefNotFound
 from ownstack.image.objects import metadef_contents as contents
 from ownstack.image.objects import metadef_namespaces as namespaces
-from ownstack.image.objects.models import (
-    MetadefNamespace,
-    MetadefObject,
-    MetadefProperty,
-    MetadefTag,
-)
+from ownstack.image.objects.models import MetadefObject, MetadefProperty, MetadefTag
 from ownstack.image.state import Req
 
 _OBJECT_READ_ONLY = ("self", "schema", *TIME_ATTRIBUTES)
@@ -131,23 +124,9 @@ async def show_property(req: Req) -> Response:
         enforce(req, "get_metadef_property", namespace)
         if resource_type:
             enforce(req, "get_metadef_resource_type", namespace)
-            name = await _unprefixed(db, namespace, name, resource_type)
+            name = await contents.unprefixed_name(db, namespace, name, resource_type)
         row = await contents.get_item(db, MetadefProperty, namespace, name)
     return json_response(views.metadef_property(row, name))
-
-
-async def _unprefixed(db: AsyncSession, namespace: MetadefNamespace, name: str,
-                      resource_type: str) -> str:
-    found = (await namespaces.associations_of(db, [namespace.id]))[namespace.id]
-    prefix = next((a.prefix for a, type_name in found if type_name == resource_type), None)
-    if not any(type_name == resource_type for _, type_name in found):
-        raise MetadefNotFound(
-            f"The metadata definition resource-type association of resource-type="
-            f"{resource_type} to namespace={namespace.namespace}, was not found.")
-    if not prefix or not name.startswith(prefix):
-        raise MetadefNotFound(f"Property {name} does not start with the expected resource "
-                              f"type association prefix of '{prefix}'.")
-    return name[len(prefix):]
 
 
 async def update_property(req: Req) -> Response:
