@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -396,3 +397,15 @@ async def test_resource_types_and_associations(image: ImageClient) -> None:
     await image.call("DELETE", f"{NS}/{ns}", expect=204)
     listed = (await image.call("GET", "/v2/metadefs/resource_types")).json()
     assert new_type in [t["name"] for t in listed["resource_types"]]
+
+
+async def test_concurrent_creates_of_one_name(image: ImageClient) -> None:
+    """Of concurrent creates of one namespace (or one tag in it), one wins and the others
+    are Glance's 409, never a 500."""
+    name = unique()
+    answers = await asyncio.gather(*(image.call("POST", NS, json={"namespace": name})
+                                     for _ in range(4)))
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409]
+    answers = await asyncio.gather(*(image.call("POST", f"{NS}/{name}/tags/same")
+                                     for _ in range(4)))
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409]
