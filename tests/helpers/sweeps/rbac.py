@@ -207,6 +207,26 @@ IMAGE = _table("image", {
     ("GET", "/v2/schemas/members"): ANYONE,
     ("GET", "/v2/info/import"): ANYONE,
     ("GET", "/v2/images/{image_id}/tasks"): "ooo/ohh",
+    **{("GET", f"/v2/schemas/metadefs/{name}"): ANYONE
+       for name in ("namespace", "namespaces", "object", "objects", "property",
+                    "properties", "tag", "tags", "resource_type", "resource_types")},
+    # Metadata definitions (glance/policies/metadef.py): the admin writes the catalog; a
+    # project's reader reads its own private namespace; another project's is hidden.
+    ("GET", "/v2/metadefs/resource_types"): ANYONE,
+    ("GET", "/v2/metadefs/namespaces"): ANYONE,
+    ("POST", "/v2/metadefs/namespaces"): "odd/odd",
+    **{(method, f"/v2/metadefs/namespaces/{{namespace}}{rest}"):
+       "ooo/ohh" if method == "GET" else "odd/ohh"
+       for rest, methods in (("", ("GET", "PUT", "DELETE")),
+                             ("/resource_types", ("GET", "POST")),
+                             ("/resource_types/{resource_type}", ("DELETE",)),
+                             ("/objects", ("GET", "POST", "DELETE")),
+                             ("/objects/{object_name}", ("GET", "PUT", "DELETE")),
+                             ("/properties", ("GET", "POST", "DELETE")),
+                             ("/properties/{property_name}", ("GET", "PUT", "DELETE")),
+                             ("/tags", ("GET", "POST", "DELETE")),
+                             ("/tags/{tag_name}", ("GET", "POST", "PUT", "DELETE")))
+       for method in methods},
 })
 
 PLACEMENT = _table("placement", {

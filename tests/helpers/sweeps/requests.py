@@ -26,6 +26,7 @@ from helpers.sweeps.world import (
     attach_volume,
     make_attachment,
     make_message,
+    make_metadef_namespace,
     make_snapshot,
     make_transfer,
     make_volume,
@@ -187,6 +188,57 @@ async def _member(cell: Cell) -> Any:
 @body("image", "PUT", "/v2/images/{image_id}/members/{member_id}")
 async def _member_status(cell: Cell) -> Any:
     return {"status": "accepted"}
+
+
+_METADEF = "/v2/metadefs/namespaces/{namespace}"
+
+
+@body("image", "POST", "/v2/metadefs/namespaces")
+async def _metadef_namespace(cell: Cell) -> Any:
+    return {"namespace": unique("sweep-ns"), "owner": cell.tenant_project}
+
+
+@body("image", "PUT", _METADEF)
+async def _metadef_namespace_update(cell: Cell) -> Any:
+    # An update without an owner gives the namespace to the caller's project, as Glance.
+    return {"namespace": cell.params["namespace"], "owner": cell.tenant_project,
+            "visibility": "private"}
+
+
+@body("image", "POST", f"{_METADEF}/resource_types")
+async def _metadef_association(cell: Cell) -> Any:
+    return {"name": unique("OS::Sweep"), "prefix": "sweep_"}
+
+
+@body("image", "POST", f"{_METADEF}/objects")
+async def _metadef_object(cell: Cell) -> Any:
+    return {"name": unique("sweep-object"), "required": ["p"],
+            "properties": {"p": {"title": "P", "type": "string"}}}
+
+
+@body("image", "PUT", f"{_METADEF}/objects/{{object_name}}")
+async def _metadef_object_update(cell: Cell) -> Any:
+    return {"name": cell.params["object_name"], "description": "swept"}
+
+
+@body("image", "POST", f"{_METADEF}/properties")
+async def _metadef_property(cell: Cell) -> Any:
+    return {"name": unique("sweep_property"), "title": "Swept", "type": "string"}
+
+
+@body("image", "PUT", f"{_METADEF}/properties/{{property_name}}")
+async def _metadef_property_update(cell: Cell) -> Any:
+    return {"name": cell.params["property_name"], "title": "Swept", "type": "string"}
+
+
+@body("image", "POST", f"{_METADEF}/tags")
+async def _metadef_tags(cell: Cell) -> Any:
+    return {"tags": [{"name": unique("sweep-tag")}]}
+
+
+@body("image", "PUT", f"{_METADEF}/tags/{{tag_name}}")
+async def _metadef_tag_update(cell: Cell) -> Any:
+    return {"name": cell.params["tag_name"]}
 
 
 # --- placement -----------------------------------------------------------------------------
@@ -766,6 +818,30 @@ async def _new_image(cell: Cell) -> dict[str, str]:
                               token=cell.member_token, content=b"sweep",
                               headers={"Content-Type": "application/octet-stream"})
     return {"image_id": image_id}
+
+
+@prepares("image", "DELETE", _METADEF, f"{_METADEF}/objects", f"{_METADEF}/properties",
+          f"{_METADEF}/tags")
+@prepares("image", "POST", f"{_METADEF}/tags")
+async def _new_metadef_namespace(cell: Cell) -> dict[str, str]:
+    """A namespace of the side's to delete, or to empty (a bulk tag create replaces the
+    tags): the world's own keeps what the routes after it read."""
+    made = await make_metadef_namespace(cell.world, cell.world.tenants[cell.side])
+    return {"namespace": made["metadef:namespace"]}
+
+
+@prepares("image", "POST", f"{_METADEF}/tags/{{tag_name}}")
+async def _new_metadef_tag_name(cell: Cell) -> dict[str, str]:
+    return {"tag_name": unique("sweep-tag")}
+
+
+@prepares("image", "DELETE", f"{_METADEF}/tags/{{tag_name}}")
+async def _new_metadef_tag(cell: Cell) -> dict[str, str]:
+    """A tag to delete (the collection's POST replaces every tag of the namespace)."""
+    name = unique("sweep-tag")
+    await cell.world.call("image", "POST", cell.route.path({**cell.params, "tag_name": name}),
+                          expect=201)
+    return {"tag_name": name}
 
 
 @prepares("image", "DELETE", "/v2/images/{image_id}/members/{member_id}")

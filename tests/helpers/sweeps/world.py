@@ -144,6 +144,8 @@ class World:
         if service == "image":
             if name == "tag":
                 return "sweep-tag"
+            if template.startswith("/v2/metadefs/"):
+                return tenant.ids[f"metadef:{name}"]
             if template.endswith("/members/{member_id}") and route.method == "PUT":
                 # A project answers the shares others make it: its own membership.
                 return tenant.ids["incoming_image" if name == "image_id" else "incoming_member"]
@@ -363,6 +365,24 @@ async def _image(world: World) -> None:
         await world.call("image", "POST", f"/v2/images/{image_id}/members",
                          token=other.callers["member"].token, expect=200,
                          json={"member": member})
+
+
+    for tenant in world.tenants.values():
+        tenant.ids.update(await make_metadef_namespace(world, tenant))
+
+
+async def make_metadef_namespace(world: World, tenant: Tenant) -> dict[str, str]:
+    """A private metadata definitions namespace of the tenant's (the admin writes them),
+    with an object, a property, a tag and a resource type: their path parameters."""
+    name = unique("sweep-ns")
+    await world.call("image", "POST", "/v2/metadefs/namespaces", expect=201, json={
+        "namespace": name, "owner": tenant.project_id, "visibility": "private",
+        "objects": [{"name": "sweep-object"}], "tags": [{"name": "sweep-tag"}],
+        "properties": {"sweep_property": {"title": "Sweep", "type": "string"}},
+        "resource_type_associations": [{"name": "OS::Glance::Image"}]})
+    return {"metadef:namespace": name, "metadef:object_name": "sweep-object",
+            "metadef:property_name": "sweep_property", "metadef:tag_name": "sweep-tag",
+            "metadef:resource_type": "OS::Glance::Image"}
 
 
 async def _shared_image(world: World, token: str) -> str:
