@@ -8,8 +8,10 @@ from ownstack.identity.api.handlers import (
     assignments,
     auth,
     catalog,
+    credentials,
     domains,
     groups,
+    policies,
     projects,
     roles,
     users,
@@ -55,6 +57,19 @@ ROUTES: RouteTable = {
         "GET": app_creds.list_app_creds, "POST": app_creds.create_app_cred},
     "/v3/users/{user_id}/application_credentials/{app_cred_id}": {
         "GET": app_creds.show_app_cred, "DELETE": app_creds.delete_app_cred},
+    "/v3/users/{user_id}/credentials/OS-EC2": {
+        "GET": credentials.list_ec2_credentials, "POST": credentials.create_ec2_credential},
+    "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}": {
+        "GET": credentials.show_ec2_credential, "DELETE": credentials.delete_ec2_credential},
+
+    "/v3/credentials": {"GET": credentials.list_credentials,
+                        "POST": credentials.create_credential},
+    "/v3/credentials/{credential_id}": {"GET": credentials.show_credential,
+                                        "PATCH": credentials.update_credential,
+                                        "DELETE": credentials.delete_credential},
+    "/v3/policies": {"GET": policies.list_policies, "POST": policies.create_policy},
+    "/v3/policies/{policy_id}": {"GET": policies.show_policy, "PATCH": policies.update_policy,
+                                 "DELETE": policies.delete_policy},
 
     "/v3/groups": {"GET": groups.list_groups, "POST": groups.create_group},
     "/v3/groups/{group_id}": {"GET": groups.show_group, "PATCH": groups.update_group,
