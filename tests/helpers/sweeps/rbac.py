@@ -174,6 +174,25 @@ IDENTITY = _table("identity", {
     # No token and no policy: the original password is the credential (on both sides the
     # request gives the user's right password).
     ("POST", "/v3/users/{user_id}/password"): ANYONE,
+    # Credentials: a user manages their own (Keystone's ADMIN_OR_CRED_OWNER), and a list
+    # shows each caller only theirs. A non-admin asking for another user's credential is
+    # refused before it is looked up (403, never 404).
+    ("GET", "/v3/credentials"): ANYONE,
+    ("POST", "/v3/credentials"): "ooo/odd",
+    ("GET", "/v3/credentials/{credential_id}"): "ooo/odd",
+    ("PATCH", "/v3/credentials/{credential_id}"): "ooo/odd",
+    ("DELETE", "/v3/credentials/{credential_id}"): "ooo/odd",
+    # EC2 key pairs: making or deleting one takes a member (ADMIN_OR_MEMBER_AND_CRED_OWNER).
+    ("GET", "/v3/users/{user_id}/credentials/OS-EC2"): "ooo/odd",
+    ("POST", "/v3/users/{user_id}/credentials/OS-EC2"): "ood/odd",
+    ("GET", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ooo/odd",
+    ("DELETE", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ood/odd",
+    # The deprecated policy store: the cloud admin's.
+    ("GET", "/v3/policies"): ADMIN,
+    ("POST", "/v3/policies"): ADMIN,
+    ("GET", "/v3/policies/{policy_id}"): ADMIN,
+    ("PATCH", "/v3/policies/{policy_id}"): ADMIN,
+    ("DELETE", "/v3/policies/{policy_id}"): ADMIN,
 })
 
 # Glance: "ood" is ADMIN_OR_PROJECT_MEMBER, "ooo" a reader's read; another project's
