@@ -1,10 +1,11 @@
 """Credentials: ``/v3/credentials`` and a user's EC2 key pairs,
 ``/v3/users/{user_id}/credentials/OS-EC2``.
 
-Keystone's policy target is the stored credential: a caller that may not see it gets a
-403 whether or not it exists (Keystone looks it up to build the target, and answers 404
-only to those the policy lets through). A token of an application credential reaches only
-the credentials of its own project (Keystone's delegation boundary).
+Keystone's policy target is the stored credential: under ``/v3/credentials`` a caller that
+may not see it gets a 403 whether or not it exists (Keystone answers 404 only to those the
+policy lets through); under ``OS-EC2`` a missing key is a 404 to anyone. A token of an
+application credential reaches only the credentials of its own project (Keystone's
+delegation boundary).
 """
 
 from __future__ import annotations
@@ -166,12 +167,14 @@ async def create_ec2_credential(req: Req) -> Response:
 async def _ec2_credential(req: Req, rule: str, db: Any) -> Credential:
     """The user's EC2 credential whose access key the URL names, after ``rule``."""
     user_id, access = req.params["user_id"], req.params["credential_id"]
-    ident = credentials.hash_access_key(access)
-    credential = _enforce_on(req, rule, await credentials.find_credential(db, ident), ident)
+    # Unlike /v3/credentials, Keystone looks the key up before the policy: a missing key
+    # is a 404 to anyone.
+    credential = await credentials.get_credential(db, credentials.hash_access_key(access))
+    req.svc.enforce(req.ctx, rule, _target(credential.user_id))
     await users.get_user(db, user_id)
     if credential.user_id != user_id:
         # Keystone would show another user's key under this user's URL; not so here.
-        raise EntityNotFound("credential", ident)
+        raise EntityNotFound("credential", credential.id)
     if not credentials.is_ec2(credential.type):
         raise Unauthorized("EC2 access key not found.")
     _check_scope(req, credential.project_id, "EC2 credential")
