@@ -131,6 +131,24 @@ DEFAULT_RULES: dict[str, str] = {
     "identity:ec2_create_credential": f"{ADMIN} or (role:member and {CRED_OWNER})",
     "identity:ec2_delete_credential": f"{ADMIN} or (role:member and {CRED_OWNER})",
 
+    # OS-EP-FILTER: endpoint groups and project associations
+    "identity:list_endpoint_groups": CLOUD_READER,
+    "identity:get_endpoint_group": CLOUD_READER,
+    "identity:create_endpoint_group": ADMIN,
+    "identity:update_endpoint_group": ADMIN,
+    "identity:delete_endpoint_group": ADMIN,
+    "identity:list_projects_associated_with_endpoint_group": CLOUD_READER,
+    "identity:list_endpoints_associated_with_endpoint_group": CLOUD_READER,
+    "identity:get_endpoint_group_in_project": CLOUD_READER,
+    "identity:list_endpoint_groups_for_project": CLOUD_READER,
+    "identity:add_endpoint_group_to_project": ADMIN,
+    "identity:remove_endpoint_group_from_project": ADMIN,
+    "identity:list_projects_for_endpoint": CLOUD_READER,
+    "identity:list_endpoints_for_project": CLOUD_READER,
+    "identity:check_endpoint_in_project": CLOUD_READER,
+    "identity:add_endpoint_to_project": ADMIN,
+    "identity:remove_endpoint_from_project": ADMIN,
+
     # the deprecated policy store
     "identity:get_policy": CLOUD_READER,
     "identity:list_policies": CLOUD_READER,

@@ -10,6 +10,7 @@ from ownstack.identity.api.handlers import (
     catalog,
     credentials,
     domains,
+    endpoint_filter,
     groups,
     policies,
     projects,
@@ -18,6 +19,7 @@ from ownstack.identity.api.handlers import (
     versions,
 )
 
+_EP = "/v3/OS-EP-FILTER"
 _GRANTS = {"GET": assignments.check_grant, "HEAD": assignments.check_grant,
            "PUT": assignments.create_grant, "DELETE": assignments.revoke_grant}
 
@@ -113,4 +115,28 @@ ROUTES: RouteTable = {
     "/v3/endpoints/{endpoint_id}": {"GET": catalog.show_endpoint,
                                     "PATCH": catalog.update_endpoint,
                                     "DELETE": catalog.delete_endpoint},
+
+    f"{_EP}/endpoint_groups": {"GET": endpoint_filter.list_endpoint_groups,
+                               "POST": endpoint_filter.create_endpoint_group},
+    f"{_EP}/endpoint_groups/{{endpoint_group_id}}": {
+        "GET": endpoint_filter.show_endpoint_group,
+        "PATCH": endpoint_filter.update_endpoint_group,
+        "DELETE": endpoint_filter.delete_endpoint_group},
+    f"{_EP}/endpoint_groups/{{endpoint_group_id}}/projects": {
+        "GET": endpoint_filter.list_group_projects},
+    f"{_EP}/endpoint_groups/{{endpoint_group_id}}/endpoints": {
+        "GET": endpoint_filter.list_group_endpoints},
+    f"{_EP}/endpoint_groups/{{endpoint_group_id}}/projects/{{project_id}}": {
+        "GET": endpoint_filter.show_group_in_project,
+        "PUT": endpoint_filter.add_group_to_project,
+        "DELETE": endpoint_filter.remove_group_from_project},
+    f"{_EP}/projects/{{project_id}}/endpoint_groups": {
+        "GET": endpoint_filter.list_project_groups},
+    f"{_EP}/projects/{{project_id}}/endpoints": {"GET": endpoint_filter.list_project_endpoints},
+    f"{_EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}": {
+        "GET": endpoint_filter.check_project_endpoint,
+        "PUT": endpoint_filter.add_project_endpoint,
+        "DELETE": endpoint_filter.remove_project_endpoint},
+    f"{_EP}/endpoints/{{endpoint_id}}/projects": {
+        "GET": endpoint_filter.list_endpoint_projects},
 }

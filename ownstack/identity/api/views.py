@@ -17,6 +17,7 @@ from ownstack.identity.objects.models import (
     Credential,
     Domain,
     Endpoint,
+    EndpointGroup,
     Group,
     Policy,
     Project,
@@ -198,6 +199,19 @@ def endpoint(req: Req, e: Endpoint) -> dict[str, Any]:
     return {**e.extra, "id": e.id, "interface": e.interface, "region": e.region_id,
             "region_id": e.region_id, "service_id": e.service_id, "url": e.url,
             "enabled": e.enabled, "links": link(req, f"/v3/endpoints/{e.id}")}
+
+
+# --- OS-EP-FILTER --------------------------------------------------------------------------
+
+def endpoint_group(req: Req, g: EndpointGroup) -> dict[str, Any]:
+    return {"id": g.id, "name": g.name, "description": g.description,
+            "filters": dict(g.filters),
+            "links": link(req, f"/v3/OS-EP-FILTER/endpoint_groups/{g.id}")}
+
+
+def project_endpoint_group(req: Req, group_id: str, project_id: str) -> dict[str, Any]:
+    return {"endpoint_group_id": group_id, "project_id": project_id, "links": link(
+        req, f"/v3/OS-EP-FILTER/endpoint_groups/{group_id}/projects/{project_id}")}
 
 
 # --- application credentials ---------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownstack.identity.objects import revocation
+from ownstack.identity.objects import endpoint_filter, revocation
 from ownstack.identity.objects.assignments import (
     GROUP_DOMAIN,
     GROUP_PROJECT,
@@ -68,6 +68,7 @@ async def delete_projects(db: AsyncSession, project_ids: Collection[str]) -> Non
                                               Assignment.target_id.in_(ids)))
     await delete_app_creds(db, project_ids=ids)
     await db.execute(delete(Credential).where(Credential.project_id.in_(ids)))
+    await endpoint_filter.forget_project(db, ids)
     await db.execute(update(User).where(User.default_project_id.in_(ids))
                      .values(default_project_id=None))
     await db.execute(delete(ProjectTag).where(ProjectTag.project_id.in_(ids)))

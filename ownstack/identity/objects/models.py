@@ -189,6 +189,36 @@ class ApplicationCredentialRole(Base):
     role_id: Mapped[str] = mapped_column(ID, primary_key=True)
 
 
+class EndpointGroup(Base):
+    """Keystone's OS-EP-FILTER endpoint group: the endpoints whose ``service_id``,
+    ``region_id`` and ``interface`` equal its ``filters``."""
+
+    __tablename__ = "identity_endpoint_group"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProjectEndpointGroup(Base):
+    """An endpoint group associated with a project: its endpoints are in the project's
+    catalog (and, once a project has any association, only those are)."""
+
+    __tablename__ = "identity_project_endpoint_group"
+    endpoint_group_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_endpoint_group.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
+class ProjectEndpoint(Base):
+    """An endpoint associated with a project directly (OS-EP-FILTER)."""
+
+    __tablename__ = "identity_project_endpoint"
+    endpoint_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_endpoint.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
 class Credential(Base):
     """A secret a user keeps with Keystone (an EC2 key pair, a certificate, a TOTP seed).
 

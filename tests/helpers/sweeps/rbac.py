@@ -187,6 +187,23 @@ IDENTITY = _table("identity", {
     ("POST", "/v3/users/{user_id}/credentials/OS-EC2"): "ood/odd",
     ("GET", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ooo/odd",
     ("DELETE", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ood/odd",
+    # OS-EP-FILTER: the cloud admin's.
+    **{(method, f"/v3/OS-EP-FILTER{path}"): ADMIN for method, path in (
+        ("GET", "/endpoint_groups"), ("POST", "/endpoint_groups"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}"),
+        ("PATCH", "/endpoint_groups/{endpoint_group_id}"),
+        ("DELETE", "/endpoint_groups/{endpoint_group_id}"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/projects"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/endpoints"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("PUT", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("DELETE", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("GET", "/projects/{project_id}/endpoint_groups"),
+        ("GET", "/projects/{project_id}/endpoints"),
+        ("GET", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("PUT", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("DELETE", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("GET", "/endpoints/{endpoint_id}/projects"))},
     # The deprecated policy store: the cloud admin's.
     ("GET", "/v3/policies"): ADMIN,
     ("POST", "/v3/policies"): ADMIN,

@@ -153,6 +153,17 @@ async def _policy_blob(cell: Cell) -> Any:
     return {"policy": {"blob": '{"swept": ""}'}}
 
 
+@body("identity", "POST", "/v3/OS-EP-FILTER/endpoint_groups")
+async def _endpoint_group(cell: Cell) -> Any:
+    return {"endpoint_group": {"name": unique("sweep-group"),
+                               "filters": {"interface": "public"}}}
+
+
+@body("identity", "PATCH", "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}")
+async def _endpoint_group_name(cell: Cell) -> Any:
+    return {"endpoint_group": {"description": "swept"}}
+
+
 @body("identity", "POST", "/v3/regions")
 @body("identity", "PUT", "/v3/regions/{region_id}")
 async def _region(cell: Cell) -> Any:
@@ -758,7 +769,11 @@ async def _new_region_id(cell: Cell) -> dict[str, str]:
 
 
 @prepares("identity", "PUT", "/v3/roles/{prior_role_id}/implies/{implied_role_id}")
-async def _no_implication(cell: Cell) -> dict[str, str]:
+@prepares("identity", "PUT",
+          "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}",
+          "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}")
+async def _no_relation_yet(cell: Cell) -> dict[str, str]:
+    """Keystone answers a PUT of a relation that exists with a 409: remove it first."""
     await cell.world.call("identity", "DELETE", cell.route.path(cell.params),
                           expect=(204, 404))
     return {}

@@ -128,6 +128,8 @@ class World:
         if service == "volume":
             return self._volume_value(name, tenant, template)
         if name == "project_id":
+            if service == "identity" and template.startswith("/v3/OS-EP-FILTER/"):
+                return tenant.ids["ep_filter_project"]
             return tenant.project_id
         if service == "identity":
             if name == "user_id":
@@ -356,7 +358,19 @@ async def _identity(world: World) -> None:
     r = await world.call("identity", "POST", "/v3/endpoints", expect=201, json={"endpoint": {
         "interface": "public", "service_id": shared["identity:service_id"],
         "region_id": region_id, "url": "http://sweep.test/"}})
-    shared["identity:endpoint_id"] = r.json()["endpoint"]["id"]
+    shared["identity:endpoint_id"] = endpoint_id = r.json()["endpoint"]["id"]
+    # OS-EP-FILTER: a group of the sweep's service, and in each side a project of its own
+    # (an association limits a project's catalog) associated with the group and the
+    # endpoint.
+    r = await world.call("identity", "POST", "/v3/OS-EP-FILTER/endpoint_groups", expect=201,
+                         json={"endpoint_group": {"name": unique("sweep-group"), "filters": {
+                             "service_id": shared["identity:service_id"]}}})
+    shared["identity:endpoint_group_id"] = group_id = r.json()["endpoint_group"]["id"]
+    for tenant in world.tenants.values():
+        tenant.ids["ep_filter_project"] = project_id = await world.make_project()
+        for path in (f"endpoint_groups/{group_id}/projects/{project_id}",
+                     f"projects/{project_id}/endpoints/{endpoint_id}"):
+            await world.call("identity", "PUT", f"/v3/OS-EP-FILTER/{path}", expect=204)
 
 
 async def _image(world: World) -> None:
