@@ -64,10 +64,12 @@ async def create_endpoint_group(db: AsyncSession, data: Mapping[str, Any]) -> En
 async def update_endpoint_group(db: AsyncSession, group_id: str, data: Mapping[str, Any]
                                 ) -> EndpointGroup:
     group = await get_endpoint_group(db, group_id)
-    if "filters" in data:
-        _check_filters(data["filters"])
-    rows.assign(group, {k: dict(v) if k == "filters" else v for k, v in data.items()},
-                _FIELDS)
+    changes = {key: value for key, value in data.items()
+               if not (key == "filters" and value is None)}     # null: unchanged
+    if "filters" in changes:
+        _check_filters(changes["filters"])
+        changes["filters"] = dict(changes["filters"])
+    rows.assign(group, changes, _FIELDS)
     await db.flush()
     return group
 

@@ -65,6 +65,13 @@ async def test_endpoint_group_crud(identity: IdentityClient) -> None:
         "name": "renamed", "filters": {"service_id": other_service, "interface": "admin"}}})
     assert r.json()["endpoint_group"] == {**group, "name": "renamed", "filters": {
         "service_id": other_service, "interface": "admin"}}
+    # What `openstack endpoint group set --name` sends: null filters stay as they are.
+    r = await identity.call("PATCH", path, expect=200, json={"endpoint_group": {
+        "name": "again", "description": "", "filters": None}})
+    assert r.json()["endpoint_group"]["filters"] == {"service_id": other_service,
+                                                     "interface": "admin"}
+    assert (r.json()["endpoint_group"]["name"], r.json()["endpoint_group"]["description"]) \
+        == ("again", "")
     await identity.call("DELETE", path, expect=204)
     message = await _error(identity, "GET", path, 404)
     assert message == f"Could not find endpoint group: {group['id']}."
