@@ -12,16 +12,18 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.errors import BadRequest
-from ownstack.identity.credential_keys import CredentialCipher
 from ownstack.identity.errors import DuplicateEntity
 from ownstack.identity.objects import rows
 from ownstack.identity.objects.models import Credential, Project, User
+
+if TYPE_CHECKING:       # the keys are passed in; objects sit below the key repositories
+    from ownstack.identity.credential_keys import CredentialCipher
 
 EC2 = "ec2"
 # Attributes with a column (or no place at all); any other is kept in ``extra``.
