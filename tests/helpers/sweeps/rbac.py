@@ -31,8 +31,9 @@ resources, a ``reader`` reads them and never writes):
   hypervisor, service and aggregate management is admin only (``nova/policies``).
 - Neutron: another project's resource is a 404; a reader reads, a member writes
   (``neutron/conf/policies``).
-- Cinder: another project's volume, snapshot or attachment is a 404 (its queries filter
-  by project); a reader reads, a member writes; types, QoS, services and quota changes
+- Cinder: another project's volume, snapshot, attachment or transfer is a 404 (its
+  queries filter by project), but a transfer's accept, which any project's member may
+  make; a reader reads, a member writes; types, QoS, services and quota changes
   are the admin's (``cinder/policies``).
 """
 
@@ -550,6 +551,13 @@ def _volume_table(rows: dict[tuple[str, str], str]) -> dict[Route, Expected]:
     return _table("volume", both)
 
 
+def _transfers(collection: str) -> dict[tuple[str, str], str]:
+    item = f"{collection}/{{transfer_id}}"
+    return {("GET", collection): ANYONE, ("GET", f"{collection}/detail"): ANYONE,
+            ("POST", collection): "ood/ohh", ("GET", item): "ooo/ohh",
+            ("DELETE", item): "ood/ohh", ("POST", f"{item}/accept"): "ood/ood"}
+
+
 _VOLUME = "/volumes/{volume_id}"
 _SNAPSHOT = "/snapshots/{snapshot_id}"
 _ATTACHMENT = "/attachments/{attachment_id}"
@@ -601,6 +609,11 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("PUT", _ATTACHMENT): "ood/ohh",
               ("DELETE", _ATTACHMENT): "ood/ohh",
               ("POST", f"{_ATTACHMENT}/action"): "ood/ohh",
+              # Transfers: the giving project's (a reader reads them; another
+              # project's are not found); any project's member accepts one it knows the
+              # id and key of.
+              **_transfers("/os-volume-transfer"),
+              **_transfers("/volume-transfers"),
               # Types: anyone reads those their project may use (the sweep's is private,
               # given to the own project: both sides name the same type); the admin
               # manages them, their access, defaults and QoS specs.
@@ -641,6 +654,10 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("GET", "/os-services"): ADMIN,
               ("GET", "/scheduler-stats/get_pools"): ADMIN,
               ("PUT", "/os-services/{action}"): ADMIN,
+              # User messages: a project's reader reads them, its member deletes them.
+              ("GET", "/messages"): ANYONE,
+              ("GET", "/messages/{message_id}"): "ooo/ohh",
+              ("DELETE", "/messages/{message_id}"): "ood/ohh",
           })}
 
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,

@@ -25,9 +25,12 @@ from helpers.sweeps.world import (
     attach_interface,
     attach_volume,
     make_attachment,
+    make_message,
     make_snapshot,
+    make_transfer,
     make_volume,
     report_network_agent,
+    transfer_key,
     wait_snapshots_settled,
 )
 
@@ -637,6 +640,19 @@ async def _volume_snapshot(cell: Cell) -> Any:
     return {"snapshot": {"volume_id": volume_id, "name": unique("sweep-snap")}}
 
 
+@volume_body("POST", "/os-volume-transfer", "/volume-transfers")
+async def _volume_transfer(cell: Cell) -> Any:
+    """A transfer takes its volume out of use: a new available volume of the side's."""
+    volume_id = await make_volume(cell.world, cell.world.tenants[cell.side])
+    return {"transfer": {"volume_id": volume_id, "name": unique("sweep-transfer")}}
+
+
+@volume_body("POST", "/os-volume-transfer/{transfer_id}/accept",
+             "/volume-transfers/{transfer_id}/accept")
+async def _transfer_key(cell: Cell) -> Any:
+    return {"accept": {"auth_key": transfer_key(cell.world, cell.params["transfer_id"])}}
+
+
 @volume_body("POST", "/attachments")
 async def _volume_attachment(cell: Cell) -> Any:
     """An attachment reserves its volume: a volume of the side's own for each."""
@@ -885,9 +901,21 @@ async def _available_snapshot(cell: Cell) -> dict[str, str]:
                                                tenant.ids["volume:volume_id"])}
 
 
+@prepares("volume", "POST", *volume_templates("/os-volume-transfer/{transfer_id}/accept",
+                                               "/volume-transfers/{transfer_id}/accept"))
+async def _offered_transfer(cell: Cell) -> dict[str, str]:
+    """An accept takes the transfer (and its volume): a new one of the side's each time."""
+    return {"transfer_id": await make_transfer(cell.world, cell.world.tenants[cell.side])}
+
+
 @prepares("volume", "DELETE", *volume_templates("/attachments/{attachment_id}"))
 async def _reserved_attachment(cell: Cell) -> dict[str, str]:
     return {"attachment_id": await make_attachment(cell.world, cell.world.tenants[cell.side])}
+
+
+@prepares("volume", "DELETE", *volume_templates("/messages/{message_id}"))
+async def _message(cell: Cell) -> dict[str, str]:
+    return {"message_id": await make_message(cell.world, cell.world.tenants[cell.side])}
 
 
 @restores("volume", "PUT", *volume_templates("/qos-specs/{qos_id}/delete_keys"))

@@ -696,10 +696,39 @@ async def make_attachment(world: World, tenant: Tenant) -> str:
     return str(r.json()["attachment"]["id"])
 
 
+async def make_message(world: World, tenant: Tenant) -> str:
+    """A user message of ``tenant``'s: a volume of the public type no backend meets, which
+    ends in error; the message's id."""
+    token = tenant.callers["member"].token
+    r = await world.call("volume", "POST", "/v3/volumes", token=token, expect=202, json={
+        "volume": {"size": 1, "volume_type": world.shared["volume:nowhere_type_id"]}})
+    volume_id = str(r.json()["volume"]["id"])
+    r = await world.call("volume", "GET", f"/v3/messages?resource_uuid={volume_id}",
+                         token=token, expect=200)
+    return str(r.json()["messages"][0]["id"])
+
+
+def transfer_key(world: World, transfer_id: str) -> str:
+    """The auth key of a transfer the sweeps made (any string for one they did not)."""
+    return world.shared.get(f"volume:transfer_key:{transfer_id}", "not-a-key")
+
+
+async def make_transfer(world: World, tenant: Tenant) -> str:
+    """A transfer of a new volume of the tenant's, offered by its member; its id (its
+    auth key kept for :func:`transfer_key`)."""
+    volume_id = await make_volume(world, tenant)
+    r = await world.call("volume", "POST", "/v3/os-volume-transfer", expect=202,
+                         token=tenant.callers["member"].token,
+                         json={"transfer": {"volume_id": volume_id}})
+    transfer = r.json()["transfer"]
+    world.shared[f"volume:transfer_key:{transfer['id']}"] = transfer["auth_key"]
+    return str(transfer["id"])
+
+
 async def _volume(world: World) -> None:
     """A private volume type the own project may use, with an extra spec; QoS specs; and
     in each project (quotas raised for the sweeps) an available volume with metadata, a
-    snapshot of it, an attachment, and a default type."""
+    snapshot of it, an attachment, a transfer of another volume, and a default type."""
     r = await world.call("volume", "POST", "/v3/types", expect=200, json={"volume_type": {
         "name": unique("sweep-type"), "os-volume-type-access:is_public": False,
         "extra_specs": {"multiattach": "<is> False"}}})
@@ -709,6 +738,9 @@ async def _volume(world: World) -> None:
     r = await world.call("volume", "POST", "/v3/qos-specs", expect=200, json={"qos_specs": {
         "name": unique("sweep-qos"), "sweep_key": "1"}})
     world.shared["volume:qos_id"] = r.json()["qos_specs"]["id"]
+    r = await world.call("volume", "POST", "/v3/types", expect=200, json={"volume_type": {
+        "name": unique("sweep-nowhere"), "extra_specs": {"storage_protocol": "nowhere"}}})
+    world.shared["volume:nowhere_type_id"] = r.json()["volume_type"]["id"]
     for tenant in world.tenants.values():
         project = tenant.project_id
         await world.call("volume", "PUT", f"/v3/os-quota-sets/{project}", expect=200, json={
@@ -719,3 +751,5 @@ async def _volume(world: World) -> None:
         tenant.ids["volume:volume_id"] = volume_id
         tenant.ids["volume:snapshot_id"] = await make_snapshot(world, tenant, volume_id)
         tenant.ids["volume:attachment_id"] = await make_attachment(world, tenant)
+        tenant.ids["volume:transfer_id"] = await make_transfer(world, tenant)
+        tenant.ids["volume:message_id"] = await make_message(world, tenant)
