@@ -175,6 +175,42 @@ IDENTITY = _table("identity", {
     # No token and no policy: the original password is the credential (on both sides the
     # request gives the user's right password).
     ("POST", "/v3/users/{user_id}/password"): ANYONE,
+    # Credentials: a user manages their own (Keystone's ADMIN_OR_CRED_OWNER), and a list
+    # shows each caller only theirs. A non-admin asking for another user's credential is
+    # refused before it is looked up (403, never 404).
+    ("GET", "/v3/credentials"): ANYONE,
+    ("POST", "/v3/credentials"): "ooo/odd",
+    ("GET", "/v3/credentials/{credential_id}"): "ooo/odd",
+    ("PATCH", "/v3/credentials/{credential_id}"): "ooo/odd",
+    ("DELETE", "/v3/credentials/{credential_id}"): "ooo/odd",
+    # EC2 key pairs: making or deleting one takes a member (ADMIN_OR_MEMBER_AND_CRED_OWNER).
+    ("GET", "/v3/users/{user_id}/credentials/OS-EC2"): "ooo/odd",
+    ("POST", "/v3/users/{user_id}/credentials/OS-EC2"): "ood/odd",
+    ("GET", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ooo/odd",
+    ("DELETE", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ood/odd",
+    # OS-EP-FILTER: the cloud admin's.
+    **{(method, f"/v3/OS-EP-FILTER{path}"): ADMIN for method, path in (
+        ("GET", "/endpoint_groups"), ("POST", "/endpoint_groups"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}"),
+        ("PATCH", "/endpoint_groups/{endpoint_group_id}"),
+        ("DELETE", "/endpoint_groups/{endpoint_group_id}"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/projects"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/endpoints"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("PUT", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("DELETE", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("GET", "/projects/{project_id}/endpoint_groups"),
+        ("GET", "/projects/{project_id}/endpoints"),
+        ("GET", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("PUT", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("DELETE", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("GET", "/endpoints/{endpoint_id}/projects"))},
+    # The deprecated policy store: the cloud admin's.
+    ("GET", "/v3/policies"): ADMIN,
+    ("POST", "/v3/policies"): ADMIN,
+    ("GET", "/v3/policies/{policy_id}"): ADMIN,
+    ("PATCH", "/v3/policies/{policy_id}"): ADMIN,
+    ("DELETE", "/v3/policies/{policy_id}"): ADMIN,
 })
 
 # Glance: "ood" is ADMIN_OR_PROJECT_MEMBER, "ooo" a reader's read; another project's

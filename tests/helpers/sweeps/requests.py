@@ -131,6 +131,43 @@ for _key, _template in (("domain", "/v3/domains/{domain_id}"),
     body("identity", "PATCH", _template)(_described(_key))
 
 
+@body("identity", "POST", "/v3/credentials")
+async def _credential(cell: Cell) -> Any:
+    owner = cell.world.tenants[cell.side].callers[cell.role if cell.side == "own" else "member"]
+    return {"credential": {"user_id": owner.user_id, "type": "sweep", "blob": "swept"}}
+
+
+@body("identity", "PATCH", "/v3/credentials/{credential_id}")
+async def _credential_blob(cell: Cell) -> Any:
+    return {"credential": {"blob": "swept again"}}
+
+
+@body("identity", "POST", "/v3/users/{user_id}/credentials/OS-EC2")
+async def _ec2_key_pair(cell: Cell) -> Any:
+    return {"tenant_id": cell.tenant_project}
+
+
+@body("identity", "POST", "/v3/policies")
+async def _policy(cell: Cell) -> Any:
+    return {"policy": {"type": "application/json", "blob": "{}"}}
+
+
+@body("identity", "PATCH", "/v3/policies/{policy_id}")
+async def _policy_blob(cell: Cell) -> Any:
+    return {"policy": {"blob": '{"swept": ""}'}}
+
+
+@body("identity", "POST", "/v3/OS-EP-FILTER/endpoint_groups")
+async def _endpoint_group(cell: Cell) -> Any:
+    return {"endpoint_group": {"name": unique("sweep-group"),
+                               "filters": {"interface": "public"}}}
+
+
+@body("identity", "PATCH", "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}")
+async def _endpoint_group_name(cell: Cell) -> Any:
+    return {"endpoint_group": {"description": "swept"}}
+
+
 @body("identity", "POST", "/v3/regions")
 @body("identity", "PUT", "/v3/regions/{region_id}")
 async def _region(cell: Cell) -> Any:
@@ -751,7 +788,8 @@ def _owner_token(cell: Cell, route: Route) -> str:
     # What the cloud admin keeps even in the network service: each project's quotas.
     admins = {("network", "/v2.0/quotas/{project_id}")}
     per_user = {("compute", "/v2.1/os-keypairs"),
-                ("identity", "/v3/users/{user_id}/application_credentials")}
+                ("identity", "/v3/users/{user_id}/application_credentials"),
+                ("identity", "/v3/credentials")}
     if (route.service, route.template) in per_user:
         return cell.caller_token if cell.side == "own" else cell.member_token
     if (route.service, route.template) in owned or (
@@ -783,13 +821,27 @@ async def _disabled_domain(cell: Cell) -> dict[str, str]:
     return {"domain_id": r.json()["domain"]["id"]}
 
 
+@prepares("identity", "DELETE", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}")
+async def _new_key_pair(cell: Cell) -> dict[str, str]:
+    """A key pair is named by its access key, which the generic preparation cannot find."""
+    token = cell.caller_token if cell.side == "own" else cell.member_token
+    r = await cell.world.call("identity", "POST",
+                              f"/v3/users/{cell.params['user_id']}/credentials/OS-EC2",
+                              token=token, expect=201, json={"tenant_id": cell.tenant_project})
+    return {"credential_id": r.json()["credential"]["access"]}
+
+
 @prepares("identity", "PUT", "/v3/regions/{region_id}")
 async def _new_region_id(cell: Cell) -> dict[str, str]:
     return {"region_id": unique("sweep-region")}
 
 
 @prepares("identity", "PUT", "/v3/roles/{prior_role_id}/implies/{implied_role_id}")
-async def _no_implication(cell: Cell) -> dict[str, str]:
+@prepares("identity", "PUT",
+          "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}",
+          "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}")
+async def _no_relation_yet(cell: Cell) -> dict[str, str]:
+    """Keystone answers a PUT of a relation that exists with a 409: remove it first."""
     await cell.world.call("identity", "DELETE", cell.route.path(cell.params),
                           expect=(204, 404))
     return {}
