@@ -183,6 +183,42 @@ IDENTITY = _table("identity", {
     # No token and no policy: the original password is the credential (on both sides the
     # request gives the user's right password).
     ("POST", "/v3/users/{user_id}/password"): ANYONE,
+    # Credentials: a user manages their own (Keystone's ADMIN_OR_CRED_OWNER), and a list
+    # shows each caller only theirs. A non-admin asking for another user's credential is
+    # refused before it is looked up (403, never 404).
+    ("GET", "/v3/credentials"): ANYONE,
+    ("POST", "/v3/credentials"): "ooo/odd",
+    ("GET", "/v3/credentials/{credential_id}"): "ooo/odd",
+    ("PATCH", "/v3/credentials/{credential_id}"): "ooo/odd",
+    ("DELETE", "/v3/credentials/{credential_id}"): "ooo/odd",
+    # EC2 key pairs: making or deleting one takes a member (ADMIN_OR_MEMBER_AND_CRED_OWNER).
+    ("GET", "/v3/users/{user_id}/credentials/OS-EC2"): "ooo/odd",
+    ("POST", "/v3/users/{user_id}/credentials/OS-EC2"): "ood/odd",
+    ("GET", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ooo/odd",
+    ("DELETE", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ood/odd",
+    # OS-EP-FILTER: the cloud admin's.
+    **{(method, f"/v3/OS-EP-FILTER{path}"): ADMIN for method, path in (
+        ("GET", "/endpoint_groups"), ("POST", "/endpoint_groups"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}"),
+        ("PATCH", "/endpoint_groups/{endpoint_group_id}"),
+        ("DELETE", "/endpoint_groups/{endpoint_group_id}"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/projects"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/endpoints"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("PUT", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("DELETE", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("GET", "/projects/{project_id}/endpoint_groups"),
+        ("GET", "/projects/{project_id}/endpoints"),
+        ("GET", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("PUT", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("DELETE", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("GET", "/endpoints/{endpoint_id}/projects"))},
+    # The deprecated policy store: the cloud admin's.
+    ("GET", "/v3/policies"): ADMIN,
+    ("POST", "/v3/policies"): ADMIN,
+    ("GET", "/v3/policies/{policy_id}"): ADMIN,
+    ("PATCH", "/v3/policies/{policy_id}"): ADMIN,
+    ("DELETE", "/v3/policies/{policy_id}"): ADMIN,
 })
 
 # Glance: "ood" is ADMIN_OR_PROJECT_MEMBER, "ooo" a reader's read; another project's
@@ -215,6 +251,26 @@ IMAGE = _table("image", {
     ("GET", "/v2/schemas/members"): ANYONE,
     ("GET", "/v2/info/import"): ANYONE,
     ("GET", "/v2/images/{image_id}/tasks"): "ooo/ohh",
+    **{("GET", f"/v2/schemas/metadefs/{name}"): ANYONE
+       for name in ("namespace", "namespaces", "object", "objects", "property",
+                    "properties", "tag", "tags", "resource_type", "resource_types")},
+    # Metadata definitions (glance/policies/metadef.py): the admin writes the catalog; a
+    # project's reader reads its own private namespace; another project's is hidden.
+    ("GET", "/v2/metadefs/resource_types"): ANYONE,
+    ("GET", "/v2/metadefs/namespaces"): ANYONE,
+    ("POST", "/v2/metadefs/namespaces"): "odd/odd",
+    **{(method, f"/v2/metadefs/namespaces/{{namespace}}{rest}"):
+       "ooo/ohh" if method == "GET" else "odd/ohh"
+       for rest, methods in (("", ("GET", "PUT", "DELETE")),
+                             ("/resource_types", ("GET", "POST")),
+                             ("/resource_types/{resource_type}", ("DELETE",)),
+                             ("/objects", ("GET", "POST", "DELETE")),
+                             ("/objects/{object_name}", ("GET", "PUT", "DELETE")),
+                             ("/properties", ("GET", "POST", "DELETE")),
+                             ("/properties/{property_name}", ("GET", "PUT", "DELETE")),
+                             ("/tags", ("GET", "POST", "DELETE")),
+                             ("/tags/{tag_name}", ("GET", "POST", "PUT", "DELETE")))
+       for method in methods},
 })
 
 PLACEMENT = _table("placement", {
