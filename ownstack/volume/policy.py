@@ -131,6 +131,8 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume_extension:services:index": ADMIN,
     "volume_extension:services:update": ADMIN,
     "scheduler_extension:scheduler_stats:get_pools": ADMIN,
+    "volume_extension:hosts": ADMIN,
+    "volume_extension:capabilities": ADMIN,
     "volume_extension:availability_zone_list": ANY,
     "limits_extension:used_limits": ANY,
     "volume:get_resource_filters": ANY,

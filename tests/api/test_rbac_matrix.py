@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from helpers.inprocess import cloud_config, make_cloud
-from helpers.sweeps.rbac import EXPECTATIONS, Expected, outcome_of
+from helpers.sweeps.rbac import EXPECTATIONS, NOVA_NETWORK_ONLY, Expected, outcome_of
 from helpers.sweeps.requests import Cell, prepare, restore, valid_body
 from helpers.sweeps.routes import Route, every_route
 from helpers.sweeps.world import ROLES, SIDES, World, build_world
@@ -57,6 +57,8 @@ READER_WRITES = {
     Route("compute", "/v2.1/os-keypairs/{name}", "DELETE"): "its own keypairs",
     Route("network", "/v2.0/agents/{agent_id}", "PUT"): "hidden: 404",
     Route("network", "/v2.0/agents/{agent_id}", "DELETE"): "hidden: 404",
+    **{Route("compute", template, method): "gone: Nova's 410 for everyone"
+       for method, template in NOVA_NETWORK_ONLY},
 }
 
 

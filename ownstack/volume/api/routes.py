@@ -13,6 +13,7 @@ from ownstack.volume.api.common import both_forms
 from ownstack.volume.api.handlers import (
     attachments,
     diagnostics,
+    hosts,
     messages,
     operator,
     qos_specs,
@@ -127,5 +128,9 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
         "/os-services": {"GET": operator.list_services},
         "/scheduler-stats/get_pools": {"GET": operator.list_pools},
         "/os-services/{action}": {"PUT": operator.update_service},
+        # Cinder's deprecated host API (list, show) and a backend's capabilities.
+        "/os-hosts": {"GET": hosts.list_hosts},
+        "/os-hosts/{host}": {"GET": hosts.show_host},
+        "/capabilities/{host}": {"GET": hosts.show_capabilities},
     }),
 })

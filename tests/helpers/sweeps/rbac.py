@@ -10,7 +10,8 @@ an admin, a member and a reader of one project (in that order):
 
 Letters: ``o`` the call succeeds (2xx), ``d`` it is denied (403), ``h`` the resource is
 hidden (404, as if it did not exist), ``u`` unauthenticated (401), ``n`` the caller may but
-the operation is not supported (501, as OpenStack answers it: Nova's host power actions).
+the operation is not supported (501, as OpenStack answers it: Nova's host power actions),
+``g`` gone for everyone (410: what Nova removed with nova-network).
 
 The outcomes are OpenStack's own default policies (the 2023.1+ secure defaults: an
 ``admin`` anywhere is the cloud admin, a project ``member`` manages the project's
@@ -60,20 +61,27 @@ class Expected:
 def outcome_of(status: int) -> str:
     if 200 <= status < 300 or status == 300:      # 300: a version document
         return "o"
-    return {401: "u", 403: "d", 404: "h", 501: "n"}.get(status, str(status))
+    return {401: "u", 403: "d", 404: "h", 410: "g", 501: "n"}.get(status, str(status))
 
 
 def _table(service: str, rows: dict[tuple[str, str], str]) -> dict[Route, Expected]:
     table = {}
     for (method, template), outcomes in rows.items():
         own, other = outcomes.split("/")
-        assert len(own) == len(other) == 3 and set(own + other) <= set("odhun"), outcomes
+        assert len(own) == len(other) == 3 and set(own + other) <= set("odhung"), outcomes
         table[Route(service, template, method)] = Expected(own, other)
     return table
 
 
 ANYONE = "ooo/ooo"
 ADMIN = "odd/odd"
+GONE = "ggg/ggg"
+# What Nova removed with nova-network: a 410 whoever asks.
+NOVA_NETWORK_ONLY = (("POST", "/v2.1/os-networks"), ("POST", "/v2.1/os-networks/add"),
+                     ("DELETE", "/v2.1/os-networks/{network_id}"),
+                     ("POST", "/v2.1/os-networks/{network_id}/action"),
+                     ("POST", "/v2.1/os-tenant-networks"),
+                     ("DELETE", "/v2.1/os-tenant-networks/{network_id}"))
 
 
 def _grants(path: str) -> dict[tuple[str, str], str]:
@@ -364,6 +372,8 @@ COMPUTE = _table("compute", {
     ("DELETE", "/v2.1/os-services/{service_id}"): ADMIN,
     ("GET", "/v2.1/os-simple-tenant-usage"): ADMIN,
     ("GET", "/v2.1/os-simple-tenant-usage/{project_id}"): "ooo/odd",
+    ("GET", "/v2.1/os-instance_usage_audit_log"): ADMIN,
+    ("GET", "/v2.1/os-instance_usage_audit_log/{before_timestamp}"): ADMIN,
     ("GET", "/v2.1/servers"): ANYONE,
     ("GET", "/v2.1/servers/detail"): ANYONE,
     ("POST", "/v2.1/servers"): "ood/ood",
@@ -421,6 +431,14 @@ COMPUTE = _table("compute", {
     ("POST", "/v2.1/os-floating-ips"): "ood/ood",
     ("GET", "/v2.1/os-floating-ips/{floatingip_id}"): "ooo/ohh",
     ("DELETE", "/v2.1/os-floating-ips/{floatingip_id}"): "ood/ohd",
+    # The nova-network proxies (up to 2.35): a reader lists what the project sees, and
+    # another project's network is hidden from all but the admin; what only nova-network
+    # did is Nova's 410 for everyone, with no rule.
+    ("GET", "/v2.1/os-networks"): ANYONE,
+    ("GET", "/v2.1/os-networks/{network_id}"): "ooo/ohh",
+    ("GET", "/v2.1/os-tenant-networks"): ANYONE,
+    ("GET", "/v2.1/os-tenant-networks/{network_id}"): "ooo/ohh",
+    **{(method, template): GONE for method, template in NOVA_NETWORK_ONLY},
     # The image proxy (up to 2.35, its metadata to 2.38): no rule of Nova's; the image
     # service decides as it does for its own routes (another project's image, shared with
     # a third, is hidden from all but the admin; a reader never writes).
@@ -674,6 +692,9 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("GET", "/os-services"): ADMIN,
               ("GET", "/scheduler-stats/get_pools"): ADMIN,
               ("PUT", "/os-services/{action}"): ADMIN,
+              ("GET", "/os-hosts"): ADMIN,
+              ("GET", "/os-hosts/{host}"): ADMIN,
+              ("GET", "/capabilities/{host}"): ADMIN,
               # User messages: a project's reader reads them, its member deletes them.
               ("GET", "/messages"): ANYONE,
               ("GET", "/messages/{message_id}"): "ooo/ohh",

@@ -494,6 +494,12 @@ async def _compute_floating_ip(cell: Cell) -> Any:
     return {"pool": cell.world.shared["network:external_name"]}
 
 
+@body("compute", "POST", "/v2.1/os-networks/{network_id}/action")
+async def _nova_network_action(cell: Cell) -> Any:
+    """One of the actions Nova removed with nova-network (a 410): the action is known."""
+    return {"disassociate": None}
+
+
 @body("compute", "POST", "/v2.1/os-volumes")
 async def _compute_volume(cell: Cell) -> Any:
     return {"volume": {"size": 1, "display_name": unique("sweep-vol")}}

@@ -52,6 +52,7 @@ LAST_VERSIONS = {
 # swept at 2.35.
 PROXY_PREFIXES = ("/v2.1/os-security-groups", "/v2.1/os-security-group-rules",
                   "/v2.1/os-floating-ips", "/v2.1/images", "/v2.1/os-volumes",
+                  "/v2.1/os-networks", "/v2.1/os-tenant-networks",
                   "/v2.1/os-snapshots")
 
 
@@ -179,10 +180,12 @@ class World:
             return SWEEP_NETWORK_LABEL
         if name == "quota_class":
             return SWEEP_QUOTA_CLASS
+        if name == "before_timestamp":
+            return "2026-03-15%2010:20:30"
         if service == "network":
             return self._network_value(name, tenant, template)
         if name in ("server_id", "group_id", "request_id", "security_group_id",
-                    "security_group_rule_id", "floatingip_id", "image_id"):
+                    "security_group_rule_id", "floatingip_id", "image_id", "network_id"):
             return tenant.ids[name]
         if name == "port_id":
             return tenant.ids["interface_port_id"]
@@ -215,7 +218,7 @@ class World:
             return "enable"
         if name == "quota_class":
             return SWEEP_QUOTA_CLASS
-        if name in ("type_id", "qos_id"):
+        if name in ("type_id", "qos_id", "host"):
             return self.shared[f"volume:{name}"]
         return tenant.ids[f"volume:{name}"]
 
@@ -758,6 +761,8 @@ async def _volume(world: World) -> None:
     r = await world.call("volume", "POST", "/v3/qos-specs", expect=200, json={"qos_specs": {
         "name": unique("sweep-qos"), "sweep_key": "1"}})
     world.shared["volume:qos_id"] = r.json()["qos_specs"]["id"]
+    r = await world.call("volume", "GET", "/v3/os-hosts", expect=200)
+    world.shared["volume:host"] = r.json()["hosts"][0]["host_name"]
     r = await world.call("volume", "POST", "/v3/types", expect=200, json={"volume_type": {
         "name": unique("sweep-nowhere"), "extra_specs": {"storage_protocol": "nowhere"}}})
     world.shared["volume:nowhere_type_id"] = r.json()["volume_type"]["id"]
