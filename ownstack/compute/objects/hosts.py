@@ -77,8 +77,9 @@ def is_up(service: ComputeService, down_time: float, now: datetime | None = None
 
 
 def zone_of(service: ComputeService) -> str:
-    """A compute service's own zone; every other service lives in the internal zone."""
-    return service.availability_zone if service.binary == COMPUTE_BINARY else INTERNAL_ZONE
+    """A compute service's zone (its aggregates', else the one its agent reports); every
+    other service lives in the internal zone."""
+    return service.zone if service.binary == COMPUTE_BINARY else INTERNAL_ZONE
 
 
 def heartbeat(service: ComputeService) -> datetime | None:

@@ -201,7 +201,7 @@ _FLAVOR_FOR_PROJECT: Final = _FLAVOR_FOR_ADMIN.where(sa.or_(
 
 
 async def compute_zones(db: AsyncSession) -> set[str]:
-    rows = await db.execute(sa.select(ComputeService.availability_zone).where(
+    rows = await db.execute(sa.select(ComputeService.zone).where(
         ComputeService.binary == COMPUTE_BINARY).distinct())
     return set(rows.scalars())
 
@@ -505,7 +505,7 @@ class HostService(NamedTuple):
     span every host)."""
 
     host: str
-    availability_zone: str
+    zone: str                         # the host's effective zone (ComputeService.zone)
     disabled: bool
     forced_down: bool
     last_seen_up: datetime | None
