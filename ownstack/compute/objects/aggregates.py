@@ -23,6 +23,7 @@ import logging
 import uuid as uuid_module
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -168,7 +169,7 @@ async def add_host(db: AsyncSession, aggregate_id: int, host: str) -> AggregateR
     new_zone = record.availability_zone
     if new_zone is not None:
         others = await _zones_of_host(db, host, but=aggregate_id)
-        conflicting = sorted(z for z in others if z != new_zone)
+        conflicting = [z for z in others if z != new_zone]
         if conflicting:
             raise InvalidAggregateAction(
                 "add", aggregate_id,
@@ -247,14 +248,15 @@ async def _write_metadata(db: AsyncSession, record: AggregateRecord,
     record.metadata = dict(sorted(record.metadata.items()))
 
 
-async def _zones_of_host(db: AsyncSession, host: str, *, but: int) -> set[str]:
-    """The zones the host's other aggregates put it in."""
+async def _zones_of_host(db: AsyncSession, host: str, *, but: int) -> list[str]:
+    """The zones of the host's other aggregates, one per aggregate (as Nova lists them)."""
     rows = await db.execute(
         sa.select(AggregateMetadata.value)
         .join(AggregateHost, AggregateHost.aggregate_id == AggregateMetadata.aggregate_id)
         .where(AggregateHost.host == host, AggregateHost.aggregate_id != but,
-               AggregateMetadata.key == ZONE_KEY))
-    return set(rows.scalars())
+               AggregateMetadata.key == ZONE_KEY)
+        .order_by(AggregateMetadata.aggregate_id))
+    return list(rows.scalars())
 
 
 async def _instances_on(db: AsyncSession, hosts: list[str]) -> int:

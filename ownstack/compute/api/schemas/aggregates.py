@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ownstack.common.api.schema import Validator
-from ownstack.compute.api.schemas.parameter_types import NAME, one, wrapped
+from ownstack.compute.api.schemas.parameter_types import NAME, wrapped
 
 _NAME_WITH_SPACES: Final = {"type": "string", "minLength": 1, "maxLength": 255,
                             "pattern": r"^\s*\S.*$"}
