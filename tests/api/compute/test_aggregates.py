@@ -433,3 +433,31 @@ async def test_removing_a_host_takes_it_out_of_placements_aggregate(
     assert await _provider_aggregates(nodes2, first) == [created["uuid"]]
     await action(nodes2, created["id"], "remove_host", first)
     assert await _provider_aggregates(nodes2, first) == []
+
+
+async def test_an_admin_may_name_the_host_with_the_zone(nodes2: CloudClient) -> None:
+    """Nova's legacy ``zone:host`` form: the admin's (``create:forced_host``); the zone
+    part is not checked at the API, the scheduler keeps to both."""
+    first, second = await _wait_hosts(nodes2, 2)
+    created = (await create(nodes2, "agg1", "az1")).json()["aggregate"]
+    await action(nodes2, created["id"], "add_host", second)
+    image_id, flavor_id = await boot_setup(nodes2)
+    for requested, host in ((f"az1:{second}", second), (f":{first}", first),
+                            (f"nova:{first}", first)):
+        server_id = await boot_id(nodes2, None, image_id, flavor_id, v="2.37",
+                                  networks="none", availability_zone=requested)
+        server = await wait_status(nodes2, None, server_id, "ACTIVE")
+        assert server["OS-EXT-SRV-ATTR:host"] == host
+    server_id = await boot_id(nodes2, None, image_id, flavor_id, v="2.37", networks="none",
+                              availability_zone=f"az1:{first}")
+    server = await wait_status(nodes2, None, server_id, "ERROR")
+    assert "No valid host" in server["fault"]["message"]
+    r = await nodes2.call("POST", "/v2.1/servers", expect=400, json={"server": {
+        "name": "vm", "imageRef": image_id, "flavorRef": flavor_id,
+        "availability_zone": "a:b:c:d"}})
+    assert fault(r, "badRequest") == "Invalid input received: Unable to parse availability_zone"
+    _, token = await nodes2.project_user_token("member")
+    r = await nodes2.call("POST", "/v2.1/servers", token=token, expect=403, json={"server": {
+        "name": "vm", "imageRef": image_id, "flavorRef": flavor_id,
+        "availability_zone": f"az1:{second}"}})
+    assert "create:forced_host" in fault(r, "forbidden")
