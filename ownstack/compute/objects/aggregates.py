@@ -25,10 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.clients.placement import PlacementClient, PlacementError
 from ownstack.common.db.base import utcnow
+from ownstack.common.errors import Conflict
 from ownstack.compute.errors import (
     AggregateHostExists,
     AggregateHostNotFound,
@@ -113,7 +115,7 @@ async def create_aggregate(db: AsyncSession, name: str, zone: str | None) -> Agg
         raise AggregateNameExists(name)
     aggregate = Aggregate(uuid=str(uuid_module.uuid4()), name=name, created_at=utcnow())
     db.add(aggregate)
-    await db.flush()
+    await _flush(db, AggregateNameExists(name))
     record = AggregateRecord(aggregate)
     if zone:
         db.add(AggregateMetadata(aggregate_id=aggregate.id, key=ZONE_KEY, value=zone))
@@ -134,7 +136,7 @@ async def update_aggregate(db: AsyncSession, aggregate_id: int, *, name: str | N
         await _check_zone_change(db, record, zone, "update")
         await _write_metadata(db, record, {ZONE_KEY: zone})
     record.aggregate.updated_at = utcnow()
-    await db.flush()
+    await _flush(db, AggregateNameExists(name or record.aggregate.name))
     return record
 
 
@@ -146,7 +148,8 @@ async def set_metadata(db: AsyncSession, aggregate_id: int,
         await _check_zone_change(db, record, metadata[ZONE_KEY], "update_meta")
     await _write_metadata(db, record, metadata)
     record.aggregate.updated_at = utcnow()
-    await db.flush()
+    await _flush(db, Conflict("Another request changed the aggregate's metadata at the "
+                                "same time; retry."))
     return record
 
 
@@ -181,7 +184,7 @@ async def add_host(db: AsyncSession, aggregate_id: int, host: str) -> AggregateR
                                                                       count, "added to"))
     db.add(AggregateHost(aggregate_id=aggregate_id, host=host))
     record.hosts.append(host)
-    await db.flush()
+    await _flush(db, AggregateHostExists(aggregate_id, host))
     return record
 
 
@@ -205,6 +208,15 @@ async def remove_host(db: AsyncSession, aggregate_id: int, host: str) -> Aggrega
         AggregateHost.aggregate_id == aggregate_id, AggregateHost.host == host))
     record.hosts.remove(host)
     return record
+
+
+async def _flush(db: AsyncSession, lost_race: Exception) -> None:
+    """Write now; a unique constraint broken meanwhile (a concurrent request made the same
+    name, membership or key) is that request's conflict, not a 500."""
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise lost_race from None
 
 
 # --- the zone rules ------------------------------------------------------------------------

@@ -461,3 +461,31 @@ async def test_an_admin_may_name_the_host_with_the_zone(nodes2: CloudClient) -> 
         "name": "vm", "imageRef": image_id, "flavorRef": flavor_id,
         "availability_zone": f"az1:{second}"}})
     assert "create:forced_host" in fault(r, "forbidden")
+
+
+async def test_a_lost_race_is_the_same_conflict(cloud: CloudClient,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two requests that both passed the checks: the unique constraints decide, and the
+    loser gets the conflict the checks would have given it, not a 500."""
+    from ownstack.compute.objects import aggregates
+
+    await add_host(cloud, "h1")
+    aggregate_id = await make(cloud, "agg")
+    await action(cloud, aggregate_id, "add_host", "h1")
+
+    async def stale(db: Any, name: str, but: int | None = None) -> bool:
+        return False
+
+    real_get = aggregates.get_aggregate
+
+    async def before_the_add(db: Any, ident: int) -> aggregates.AggregateRecord:
+        record = await real_get(db, ident)
+        record.hosts.clear()
+        return record
+
+    monkeypatch.setattr(aggregates, "_name_taken", stale)
+    monkeypatch.setattr(aggregates, "get_aggregate", before_the_add)
+    r = await create(cloud, "agg", expect=409)
+    assert fault(r, "conflictingRequest") == "Aggregate agg already exists."
+    r = await action(cloud, aggregate_id, "add_host", "h1", expect=409)
+    assert fault(r, "conflictingRequest") == f"Aggregate {aggregate_id} already has host h1."
