@@ -448,6 +448,11 @@ async def test_an_admin_may_name_the_host_with_the_zone(nodes2: CloudClient) -> 
                                   networks="none", availability_zone=requested)
         server = await wait_status(nodes2, None, server_id, "ACTIVE")
         assert server["OS-EXT-SRV-ATTR:host"] == host
+        # The server keeps the zone of its host, as a plain request's does.
+        zone = "az1" if host == second else "nova"
+        r = await nodes2.call("GET", "/v2.1/servers/detail", expect=200,
+                              params={"availability_zone": f"^{zone}$"})
+        assert server_id in [s["id"] for s in r.json()["servers"]]
     server_id = await boot_id(nodes2, None, image_id, flavor_id, v="2.37", networks="none",
                               availability_zone=f"az1:{first}")
     server = await wait_status(nodes2, None, server_id, "ERROR")
