@@ -2,8 +2,8 @@
 
 A zone exists because a compute service is in it: the ``availability_zone`` of the host's
 aggregates, else the one its agent reports (``compute.availability_zone``). The plain
-list leaves out the ``internal`` zone of non-compute
-services, as Nova does; the detailed one shows it, with the conductor once it registers.
+list leaves out the ``internal`` zone of non-compute services, as Nova does; the detailed
+one shows it, with the conductor once it registers.
 """
 
 from __future__ import annotations
