@@ -89,6 +89,7 @@ async def bootstrap_identity(config: Config) -> None:
     svc = IdentityState(config)
     try:
         svc.keys.setup()
+        svc.credential_keys.setup()
         await bootstrap(svc, admin_password=read_admin_password(config),
                         service_password=read_service_password(config),
                         catalog=[entry for spec in CATALOG_SERVICES

@@ -299,6 +299,7 @@ class VolumeConfig:
     inspect_timeout: int = 30                  # seconds qemu-img info may run on an image
     inspect_memory_mb: int = 1024              # address-space limit of that qemu-img info
     fake_capacity_gb: int = 1000               # fake driver only: the simulated backend
+    message_ttl: int = 2592000                 # seconds a user message is kept (Cinder's)
     quota: VolumeQuotaConfig = field(default_factory=VolumeQuotaConfig)
 
 

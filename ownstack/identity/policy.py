@@ -2,7 +2,8 @@
 
 The shape follows Keystone's current defaults: an ``admin`` role anywhere is the cloud
 admin, ``reader`` with system scope may read everything, and users may read and manage
-what is their own (their user, their tokens, their application credentials).
+what is their own (their user, their tokens, their application credentials and
+credentials).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 ADMIN = "rule:admin_required"
 CLOUD_READER = "rule:admin_required or rule:system_reader"
 SELF = "user_id:%(target.user.id)s"
+CRED_OWNER = "user_id:%(target.credential.user_id)s"
 
 DEFAULT_RULES: dict[str, str] = {
     "admin_required": "role:admin",
@@ -117,4 +119,40 @@ DEFAULT_RULES: dict[str, str] = {
     "identity:list_application_credentials": f"{CLOUD_READER} or {SELF}",
     "identity:create_application_credential": SELF,
     "identity:delete_application_credential": f"{ADMIN} or {SELF}",
+
+    # credentials: a user manages their own; creating an EC2 key pair takes a member
+    "identity:get_credential": f"{CLOUD_READER} or {CRED_OWNER}",
+    "identity:list_credentials": f"{CLOUD_READER} or {CRED_OWNER}",
+    "identity:create_credential": f"{ADMIN} or {CRED_OWNER}",
+    "identity:update_credential": f"{ADMIN} or {CRED_OWNER}",
+    "identity:delete_credential": f"{ADMIN} or {CRED_OWNER}",
+    "identity:ec2_get_credential": f"{CLOUD_READER} or {CRED_OWNER}",
+    "identity:ec2_list_credentials": f"{CLOUD_READER} or rule:owner",
+    "identity:ec2_create_credential": f"{ADMIN} or (role:member and {CRED_OWNER})",
+    "identity:ec2_delete_credential": f"{ADMIN} or (role:member and {CRED_OWNER})",
+
+    # OS-EP-FILTER: endpoint groups and project associations
+    "identity:list_endpoint_groups": CLOUD_READER,
+    "identity:get_endpoint_group": CLOUD_READER,
+    "identity:create_endpoint_group": ADMIN,
+    "identity:update_endpoint_group": ADMIN,
+    "identity:delete_endpoint_group": ADMIN,
+    "identity:list_projects_associated_with_endpoint_group": CLOUD_READER,
+    "identity:list_endpoints_associated_with_endpoint_group": CLOUD_READER,
+    "identity:get_endpoint_group_in_project": CLOUD_READER,
+    "identity:list_endpoint_groups_for_project": CLOUD_READER,
+    "identity:add_endpoint_group_to_project": ADMIN,
+    "identity:remove_endpoint_group_from_project": ADMIN,
+    "identity:list_projects_for_endpoint": CLOUD_READER,
+    "identity:list_endpoints_for_project": CLOUD_READER,
+    "identity:check_endpoint_in_project": CLOUD_READER,
+    "identity:add_endpoint_to_project": ADMIN,
+    "identity:remove_endpoint_from_project": ADMIN,
+
+    # the deprecated policy store
+    "identity:get_policy": CLOUD_READER,
+    "identity:list_policies": CLOUD_READER,
+    "identity:create_policy": ADMIN,
+    "identity:update_policy": ADMIN,
+    "identity:delete_policy": ADMIN,
 }

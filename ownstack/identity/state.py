@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from ownstack.common.api.app import ApiRequest
 from ownstack.common.config import Config
 from ownstack.common.service import ServiceState
+from ownstack.identity.credential_keys import CredentialCipher
 from ownstack.identity.objects.passwords import PasswordRules
 from ownstack.identity.objects.revision import bump_revision, current_revision
 from ownstack.identity.passwords import PasswordHasher
@@ -53,6 +54,7 @@ class IdentityState(ServiceState):
         super().__init__(config, DEFAULT_RULES, engine)
         self.keys = KeyRepository(config.state_dir / "fernet-keys",
                                   max_active_keys=config.identity.max_active_keys)
+        self.credential_keys = CredentialCipher(config.state_dir / "credential-keys")
         self.hasher = PasswordHasher(rounds=config.identity.bcrypt_rounds)
         self.passwords = PasswordRules(self.hasher, config.identity.security_compliance)
         self.revision = RevisionTracker()

@@ -64,3 +64,25 @@ class InspectorUnavailable(OwnstackError):
     code = "image.inspector_unavailable"
     message = ("Image uploads are unavailable: qemu-img (package qemu-utils) and prlimit "
                "(util-linux) must be installed on the image service host.")
+
+
+class MetadefNamespaceNotFound(NotFound):
+    """A metadata definition namespace that does not exist, or that the caller may not see."""
+
+    code = "image.metadef_namespace_not_found"
+
+
+class MetadefNotFound(NotFound):
+    """An object, property, tag or resource type association missing from its namespace."""
+
+    code = "image.metadef_not_found"
+
+
+class MetadefProtected(Forbidden):
+    """What a protected namespace holds is never deleted, nor the namespace itself."""
+
+    code = "image.metadef_protected"
+
+
+class MetadefDuplicate(Conflict):
+    code = "image.metadef_duplicate"

@@ -57,6 +57,21 @@ class SnapshotNotFound(NotFound):
         super().__init__(f"Snapshot {snapshot_id} could not be found.")
 
 
+class TransferNotFound(NotFound):
+    code = "volume.transfer_not_found"
+
+    def __init__(self, transfer_id: str) -> None:
+        super().__init__(f"Transfer {transfer_id} could not be found.")
+
+
+class InvalidAuthKey(BadRequest):
+    code = "volume.invalid_auth_key"
+
+    def __init__(self, transfer_id: str) -> None:
+        super().__init__(f"Invalid auth key: Attempt to transfer {transfer_id} with invalid "
+                         "auth key.")
+
+
 class VolumeTypeNotFound(NotFound):
     code = "volume.type_not_found"
 
@@ -229,3 +244,10 @@ class ServiceNotFound(NotFound):
 
     def __init__(self, host: str, binary: str) -> None:
         super().__init__(f"Service {binary} on host {host} could not be found.")
+
+
+class MessageNotFound(NotFound):
+    code = "volume.message_not_found"
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"Message {message_id} could not be found.")

@@ -3,7 +3,7 @@ version changed in Cinder, and so in ownstack where ownstack serves the resource
 
 openstacksdk (and so python-openstackclient, which drives the volume API through it)
 negotiates up to 3.71, Cinder's maximum. Versions that changed an API ownstack does not
-serve (backups, groups, messages, clusters, transfers, manage/unmanage, ...) are listed
+serve (backups, groups, clusters, manage/unmanage, ...) are listed
 with Cinder's change and "(not served)": a client may ask for them and they change
 nothing here. A released microversion never changes; ``tests/unit/volume/
 test_microversions.py`` pins this list.
@@ -23,9 +23,9 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("3.1", "os-volume_upload_image takes 'visibility' and 'protected'."),
     ("3.2", "The 'bootable' list filter reads true and false strictly (ownstack at every "
             "version: a value that is not a boolean is a 400, never a silent true)."),
-    ("3.3", f"User messages {NOT_SERVED}."),
+    ("3.3", "User messages: GET /messages, GET and DELETE /messages/{id}."),
     ("3.4", f"The glance_metadata list filter {NOT_SERVED}."),
-    ("3.5", f"Paging of user messages {NOT_SERVED}."),
+    ("3.5", "User messages are paged and sorted, and take list filters."),
     ("3.6", f"Blank names for consistency groups {NOT_SERVED}."),
     ("3.7", f"Clusters, and cluster_name in services {NOT_SERVED}."),
     ("3.8", f"Manageable volumes and snapshots {NOT_SERVED}."),
@@ -75,11 +75,14 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("3.52", "Volume types filter by extra_specs; RESKEY:availability_zones."),
     ("3.53", "Strict request bodies: unknown fields in volume create and update are 400."),
     ("3.54", "Attachment create takes 'mode' (rw, ro)."),
-    ("3.55", f"Transfers with snapshots {NOT_SERVED}."),
+    ("3.55", "Transfers: /volume-transfers (ownstack at every version, as Cinder routes "
+            "it) and 'no_snapshots' at create and in the views."),
     ("3.56", f"Backups show user_id {NOT_SERVED}."),
-    ("3.57", f"Transfer history fields {NOT_SERVED}."),
+    ("3.57", "Transfers show 'source_project_id', 'destination_project_id' and "
+            "'accepted'."),
     ("3.58", f"Groups show project_id {NOT_SERVED}."),
-    ("3.59", f"Transfer paging {NOT_SERVED}."),
+    ("3.59", "Transfer lists take marker, limit, offset and sort (ownstack at every "
+            "version)."),
     ("3.60", "created_at and updated_at list filters with gt, gte, eq, neq, lt and lte."),
     ("3.61", "Volume details show 'cluster_name' to admins (always null here)."),
     ("3.62", "Per-project default volume types: /default-types."),

@@ -85,6 +85,18 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume:attachment_complete": MEMBER,
     "volume:attachment_get": READER,
     "volume:attachment_get_all": READER,
+    # Transfers: the giving project's; any project's member may accept one it knows
+    # the id and key of.
+    "volume:create_transfer": MEMBER,
+    "volume:get_transfer": READER,
+    "volume:get_all_transfers": READER,
+    "volume:delete_transfer": MEMBER,
+    "volume:accept_transfer": MEMBER,
+    # User messages.
+    "message:get_all": READER,
+    "message:get": READER,
+    "message:delete": MEMBER,
+    "volume:retype": MEMBER,
     # Volume types: anyone reads the public ones; only the admin manages them.
     "volume_extension:type_get": ANY,
     "volume_extension:type_get_all": ANY,

@@ -28,7 +28,7 @@ from ownstack.common.errors import OwnstackError
 from ownstack.common.peers import Peers
 from ownstack.volume import rpc
 from ownstack.volume.notifier import ComputeNotifier
-from ownstack.volume.objects import actions, attachments, reports, services
+from ownstack.volume.objects import actions, attachments, messages, reports, services
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +89,15 @@ class VolumeRpc:
 
     async def volume_done(self, payload: Payload) -> dict[str, Any]:
         async with self.db.write() as session:
-            applied = await reports.volume_done(session, dict(payload))
+            applied = await reports.volume_done(session, dict(payload),
+                                                 message_ttl=self.settings.message_ttl)
         await self._after(applied)
         return {"applied": applied.applied, "status": applied.status}
 
     async def snapshot_done(self, payload: Payload) -> dict[str, Any]:
         async with self.db.write() as session:
-            applied = await reports.snapshot_done(session, dict(payload))
+            applied = await reports.snapshot_done(session, dict(payload),
+                                                   message_ttl=self.settings.message_ttl)
         return {"applied": applied.applied, "status": applied.status}
 
     async def _after(self, applied: reports.Applied) -> None:
@@ -152,7 +154,11 @@ class VolumeRpc:
         async with self.db.write() as session:
             changed += await reports.fail_orphaned_work(
                 session, down_time=self.settings.service_down_time,
-                timeout=self.settings.task_timeout)
+                timeout=self.settings.task_timeout, message_ttl=self.settings.message_ttl)
+        async with self.db.write() as session:
+            reaped = await messages.reap(session)
+        if reaped:
+            log.info("volume sweep: %d expired user message(s) removed", reaped)
         if changed:
             log.warning("volume sweep: %d volume(s) or snapshot(s) left a transitional "
                         "status: %s", len(changed), ", ".join(changed))

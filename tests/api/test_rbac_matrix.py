@@ -40,8 +40,8 @@ async def test_every_route_has_expectations() -> None:
 
 
 # The writes a project's reader may make, each for a reason of OpenStack's: what the user
-# owns rather than the project (its tokens, password, application credentials and
-# keypairs), and the network agents, which are hidden (404) from all but the admin.
+# owns rather than the project (its tokens, password, application credentials,
+# credentials and keypairs), and the network agents, which are hidden (404) from all but the admin.
 READER_WRITES = {
     Route("identity", "/v3/auth/tokens", "POST"): "a user authenticates",
     Route("identity", "/v3/auth/tokens", "DELETE"): "a user revokes its own token",
@@ -50,6 +50,9 @@ READER_WRITES = {
         "its own application credentials",
     Route("identity", "/v3/users/{user_id}/application_credentials/{app_cred_id}",
           "DELETE"): "its own application credentials",
+    Route("identity", "/v3/credentials", "POST"): "its own credentials",
+    Route("identity", "/v3/credentials/{credential_id}", "PATCH"): "its own credentials",
+    Route("identity", "/v3/credentials/{credential_id}", "DELETE"): "its own credentials",
     Route("compute", "/v2.1/os-keypairs", "POST"): "its own keypairs (Nova: user_id rule)",
     Route("compute", "/v2.1/os-keypairs/{name}", "DELETE"): "its own keypairs",
     Route("network", "/v2.0/agents/{agent_id}", "PUT"): "hidden: 404",

@@ -120,3 +120,30 @@ def test_catalog_management(cloud: Cloud) -> None:
     cloud.osc("endpoint", "delete", endpoint["id"])
     cloud.osc("service", "delete", service["id"])
     cloud.osc("region", "delete", region)
+
+
+def test_credentials_and_ec2_key_pairs(cloud: Cloud) -> None:
+    """`openstack credential` and `openstack ec2 credentials`, as the admin for itself."""
+    cert = cloud.osc_json("credential", "create", "admin", "-----BEGIN CERT-----")
+    assert (cert["type"], cert["blob"]) == ("cert", "-----BEGIN CERT-----")
+    ec2 = cloud.osc_json("credential", "create", "--type", "ec2", "--project", "admin",
+                         "admin", '{"access": "AKIA-cli", "secret": "one"}')
+    assert ec2["project_id"] and len(ec2["id"]) == 64
+    listed = cloud.osc_json("credential", "list", "--type", "ec2", "--user", "admin")
+    assert ec2["id"] in [c["ID"] for c in listed] and cert["id"] not in [c["ID"] for c in listed]
+    cloud.osc("credential", "set", "--user", "admin", "--type", "ec2", "--project", "admin",
+              "--data", '{"access": "AKIA-cli", "secret": "two"}', ec2["id"])
+    shown = cloud.osc_json("credential", "show", ec2["id"])
+    assert shown["blob"] == '{"access": "AKIA-cli", "secret": "two"}'
+    cloud.osc("credential", "delete", ec2["id"], cert["id"])
+    assert cloud.osc("credential", "show", cert["id"], expect_ok=False).returncode != 0
+
+    pair = cloud.osc_json("ec2", "credentials", "create")
+    assert pair["access"] and pair["secret"] and pair["project_id"]
+    listed = cloud.osc_json("ec2", "credentials", "list")
+    assert pair["access"] in [c["Access"] for c in listed]
+    assert cloud.osc_json("ec2", "credentials", "show", pair["access"])["secret"] == \
+        pair["secret"]
+    cloud.osc("ec2", "credentials", "delete", pair["access"])
+    assert pair["access"] not in [c["Access"] for c in
+                                  cloud.osc_json("ec2", "credentials", "list")]

@@ -113,9 +113,9 @@ def test_bad_input_through_the_cli(cloud: Cloud) -> None:
 def test_types_qos_quotas_and_services_through_the_cli(cloud: Cloud) -> None:
     wait_for_volume(cloud)
     fast = unique("fast")
-    cloud.osc("volume", "type", "create", "--property", "speed=fast", fast)
+    cloud.osc("volume", "type", "create", "--property", "volume_backend_name=file", fast)
     shown = cloud.osc_json("volume", "type", "show", fast)
-    assert shown["properties"] == {"speed": "fast"}
+    assert shown["properties"] == {"volume_backend_name": "file"}
     qos = unique("qos")
     cloud.osc("volume", "qos", "create", "--consumer", "front-end", "--property",
               "total_iops_sec=500", qos)
@@ -124,6 +124,26 @@ def test_types_qos_quotas_and_services_through_the_cli(cloud: Cloud) -> None:
     project, member = member_cloud(cloud, "volq")
     cloud.osc("volume", "create", "--size", "1", "--type", fast, "typed", cloud=member)
     assert wait_available(cloud, "typed", member).volume_type == fast
+    # Retype (decision 70): to a type the backend meets, in place.
+    other = unique("other")
+    cloud.osc("volume", "type", "create", "--property", "storage_protocol=file", other)
+    cloud.osc("volume", "set", "--type", other, "--migration-policy", "never", "typed",
+              cloud=member)
+    assert wait_available(cloud, "typed", member).volume_type == other
+    # A type no backend meets: the volume ends in error, and the project reads why.
+    nowhere = unique("nowhere")
+    cloud.osc("volume", "type", "create", "--property", "speed=fast", nowhere)
+    made = cloud.osc_json("volume", "create", "--size", "1", "--type", nowhere, "stray",
+                          cloud=member)
+    conn = cloud.sdk(member)
+    wait_until("stray in error",
+               lambda: conn.block_storage.get_volume(made["id"]).status == "error")
+    messages = json.loads(cloud.osc("--os-volume-api-version", "3.3", "volume", "message",
+                                    "list", "-f", "json", cloud=member).stdout)
+    assert [(m["Resource UUID"], m["Event ID"], m["User Message"]) for m in messages
+            if m["Resource UUID"] == made["id"]] == [
+        (made["id"], "VOLUME_VOLUME_001_003",
+         "schedule allocate volume:Could not find any available weighted backend.")]
     cloud.osc("quota", "set", "--volumes", "7", "--gigabytes", "30", project)
     quota = cloud.osc_json("quota", "show", "--volume", project)
     limits = {row["Resource"]: row["Limit"] for row in quota} \
@@ -230,3 +250,39 @@ async def _member_token(http: httpx.AsyncClient, cloud: Cloud, project: str) -> 
                 "name": name, "domain": {"id": "default"}, "password": "pw"}}},
             "scope": {"project": {"id": project}}}})
         return r.headers["X-Subject-Token"]
+
+
+def test_volume_transfer_through_the_cli(cloud: Cloud) -> None:
+    """`openstack volume transfer request create/list/show/accept/delete` (openstacksdk's
+    /volume-transfers at 3.55): a volume given from one project to another (decision 64),
+    and a withdrawn offer."""
+    wait_for_volume(cloud)
+    _, giver = member_cloud(cloud, "give")
+    taker_project, taker = member_cloud(cloud, "take")
+    name = unique("gift")
+    cloud.osc("volume", "create", "--size", "1", name, cloud=giver)
+    volume = wait_available(cloud, name, giver)
+    offer = cloud.osc_json("volume", "transfer", "request", "create", "--name", "offer",
+                           name, cloud=giver)
+    assert offer["volume_id"] == volume.id and len(offer["auth_key"]) == 16
+    listed = cloud.osc_json("volume", "transfer", "request", "list", cloud=giver)
+    assert [(row["ID"], row["Volume"]) for row in listed] == [(offer["id"], volume.id)]
+    shown = cloud.osc_json("volume", "transfer", "request", "show", offer["id"],
+                           cloud=giver)
+    assert shown["name"] == "offer" and "auth_key" not in shown
+    assert cloud.osc_json("volume", "show", name, cloud=giver)["status"] == \
+        "awaiting-transfer"
+    wrong = cloud.osc("volume", "transfer", "request", "accept", "--auth-key", "0" * 16,
+                      offer["id"], cloud=taker, expect_ok=False)
+    assert wrong.returncode != 0 and "invalid auth key" in wrong.stderr, wrong.stderr
+    cloud.osc("volume", "transfer", "request", "accept", "--auth-key", offer["auth_key"],
+              offer["id"], cloud=taker)
+    moved = wait_available(cloud, volume.id, taker)
+    assert moved.project_id == taker_project
+    assert cloud.osc_json("volume", "transfer", "request", "list", cloud=giver) == []
+    # An offer withdrawn: the volume is available again, to its new owner.
+    again = cloud.osc_json("volume", "transfer", "request", "create", volume.id,
+                           cloud=taker)
+    cloud.osc("volume", "transfer", "request", "delete", again["id"], cloud=taker)
+    assert cloud.osc_json("volume", "show", volume.id, cloud=taker)["status"] == "available"
+    cloud.osc("volume", "delete", volume.id, cloud=taker)

@@ -8,14 +8,18 @@ from ownstack.identity.api.handlers import (
     assignments,
     auth,
     catalog,
+    credentials,
     domains,
+    endpoint_filter,
     groups,
+    policies,
     projects,
     roles,
     users,
     versions,
 )
 
+_EP = "/v3/OS-EP-FILTER"
 _GRANTS = {"GET": assignments.check_grant, "HEAD": assignments.check_grant,
            "PUT": assignments.create_grant, "DELETE": assignments.revoke_grant}
 
@@ -55,6 +59,19 @@ ROUTES: RouteTable = {
         "GET": app_creds.list_app_creds, "POST": app_creds.create_app_cred},
     "/v3/users/{user_id}/application_credentials/{app_cred_id}": {
         "GET": app_creds.show_app_cred, "DELETE": app_creds.delete_app_cred},
+    "/v3/users/{user_id}/credentials/OS-EC2": {
+        "GET": credentials.list_ec2_credentials, "POST": credentials.create_ec2_credential},
+    "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}": {
+        "GET": credentials.show_ec2_credential, "DELETE": credentials.delete_ec2_credential},
+
+    "/v3/credentials": {"GET": credentials.list_credentials,
+                        "POST": credentials.create_credential},
+    "/v3/credentials/{credential_id}": {"GET": credentials.show_credential,
+                                        "PATCH": credentials.update_credential,
+                                        "DELETE": credentials.delete_credential},
+    "/v3/policies": {"GET": policies.list_policies, "POST": policies.create_policy},
+    "/v3/policies/{policy_id}": {"GET": policies.show_policy, "PATCH": policies.update_policy,
+                                 "DELETE": policies.delete_policy},
 
     "/v3/groups": {"GET": groups.list_groups, "POST": groups.create_group},
     "/v3/groups/{group_id}": {"GET": groups.show_group, "PATCH": groups.update_group,
@@ -98,4 +115,28 @@ ROUTES: RouteTable = {
     "/v3/endpoints/{endpoint_id}": {"GET": catalog.show_endpoint,
                                     "PATCH": catalog.update_endpoint,
                                     "DELETE": catalog.delete_endpoint},
+
+    f"{_EP}/endpoint_groups": {"GET": endpoint_filter.list_endpoint_groups,
+                               "POST": endpoint_filter.create_endpoint_group},
+    f"{_EP}/endpoint_groups/{{endpoint_group_id}}": {
+        "GET": endpoint_filter.show_endpoint_group,
+        "PATCH": endpoint_filter.update_endpoint_group,
+        "DELETE": endpoint_filter.delete_endpoint_group},
+    f"{_EP}/endpoint_groups/{{endpoint_group_id}}/projects": {
+        "GET": endpoint_filter.list_group_projects},
+    f"{_EP}/endpoint_groups/{{endpoint_group_id}}/endpoints": {
+        "GET": endpoint_filter.list_group_endpoints},
+    f"{_EP}/endpoint_groups/{{endpoint_group_id}}/projects/{{project_id}}": {
+        "GET": endpoint_filter.show_group_in_project,
+        "PUT": endpoint_filter.add_group_to_project,
+        "DELETE": endpoint_filter.remove_group_from_project},
+    f"{_EP}/projects/{{project_id}}/endpoint_groups": {
+        "GET": endpoint_filter.list_project_groups},
+    f"{_EP}/projects/{{project_id}}/endpoints": {"GET": endpoint_filter.list_project_endpoints},
+    f"{_EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}": {
+        "GET": endpoint_filter.check_project_endpoint,
+        "PUT": endpoint_filter.add_project_endpoint,
+        "DELETE": endpoint_filter.remove_project_endpoint},
+    f"{_EP}/endpoints/{{endpoint_id}}/projects": {
+        "GET": endpoint_filter.list_endpoint_projects},
 }

@@ -14,9 +14,12 @@ from typing import Any
 from ownstack.identity.objects.assignments import AssignmentNames, AssignmentRef
 from ownstack.identity.objects.models import (
     ApplicationCredential,
+    Credential,
     Domain,
     Endpoint,
+    EndpointGroup,
     Group,
+    Policy,
     Project,
     Region,
     Role,
@@ -198,6 +201,19 @@ def endpoint(req: Req, e: Endpoint) -> dict[str, Any]:
             "enabled": e.enabled, "links": link(req, f"/v3/endpoints/{e.id}")}
 
 
+# --- OS-EP-FILTER --------------------------------------------------------------------------
+
+def endpoint_group(req: Req, g: EndpointGroup) -> dict[str, Any]:
+    return {"id": g.id, "name": g.name, "description": g.description,
+            "filters": dict(g.filters),
+            "links": link(req, f"/v3/OS-EP-FILTER/endpoint_groups/{g.id}")}
+
+
+def project_endpoint_group(req: Req, group_id: str, project_id: str) -> dict[str, Any]:
+    return {"endpoint_group_id": group_id, "project_id": project_id, "links": link(
+        req, f"/v3/OS-EP-FILTER/endpoint_groups/{group_id}/projects/{project_id}")}
+
+
 # --- application credentials ---------------------------------------------------------------
 
 def app_cred(req: Req, cred: ApplicationCredential, roles: Sequence[Role]) -> dict[str, Any]:
@@ -209,6 +225,27 @@ def app_cred(req: Req, cred: ApplicationCredential, roles: Sequence[Role]) -> di
         "expires_at": _timestamp(cred.expires_at), "unrestricted": cred.unrestricted,
         "links": link(req, f"/v3/users/{cred.user_id}/application_credentials/{cred.id}"),
     }
+
+
+# --- credentials and the policy store -----------------------------------------------------
+
+def credential(req: Req, c: Credential, blob: str) -> dict[str, Any]:
+    """A credential with its blob, decrypted, as the string it was given as."""
+    return {**c.extra, "id": c.id, "user_id": c.user_id, "project_id": c.project_id,
+            "type": c.type, "blob": blob, "links": link(req, f"/v3/credentials/{c.id}")}
+
+
+def ec2_credential(req: Req, c: Credential, blob: dict[str, Any]) -> dict[str, Any]:
+    """An EC2 key pair as ``OS-EC2`` shows it: found by its access key."""
+    access = blob.get("access")
+    return {"user_id": c.user_id, "tenant_id": c.project_id, "access": access,
+            "secret": blob.get("secret"), "trust_id": blob.get("trust_id"),
+            "links": link(req, f"/v3/users/{c.user_id}/credentials/OS-EC2/{access}")}
+
+
+def policy(req: Req, p: Policy) -> dict[str, Any]:
+    return {**p.extra, "id": p.id, "type": p.type, "blob": p.blob,
+            "links": link(req, f"/v3/policies/{p.id}")}
 
 
 # --- version discovery ---------------------------------------------------------------------

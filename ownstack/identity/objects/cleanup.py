@@ -1,10 +1,10 @@
 """Removing projects, users, groups and domains together with what hangs off them.
 
-Keystone deletes an entity's role assignments, application credentials and memberships
-with it, and revokes the tokens that relied on it. These functions do the same inside
-the caller's write transaction, so the delete and its clean-up commit together. They
-delete rows explicitly rather than trusting ``ON DELETE CASCADE``: assignments have no
-foreign key to their actor or target at all.
+Keystone deletes an entity's role assignments, application credentials, credentials and
+memberships with it, and revokes the tokens that relied on it. These functions do the
+same inside the caller's write transaction, so the delete and its clean-up commit
+together. They delete rows explicitly rather than trusting ``ON DELETE CASCADE``:
+assignments and credentials have no foreign key to their actor or target at all.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Collection
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownstack.identity.objects import revocation
+from ownstack.identity.objects import endpoint_filter, revocation
 from ownstack.identity.objects.assignments import (
     GROUP_DOMAIN,
     GROUP_PROJECT,
@@ -27,6 +27,7 @@ from ownstack.identity.objects.models import (
     ApplicationCredential,
     ApplicationCredentialRole,
     Assignment,
+    Credential,
     Domain,
     Group,
     GroupMembership,
@@ -66,6 +67,8 @@ async def delete_projects(db: AsyncSession, project_ids: Collection[str]) -> Non
     await db.execute(delete(Assignment).where(Assignment.type.in_((USER_PROJECT, GROUP_PROJECT)),
                                               Assignment.target_id.in_(ids)))
     await delete_app_creds(db, project_ids=ids)
+    await db.execute(delete(Credential).where(Credential.project_id.in_(ids)))
+    await endpoint_filter.forget_project(db, ids)
     await db.execute(update(User).where(User.default_project_id.in_(ids))
                      .values(default_project_id=None))
     await db.execute(delete(ProjectTag).where(ProjectTag.project_id.in_(ids)))
@@ -86,6 +89,7 @@ async def delete_users(db: AsyncSession, user_ids: Collection[str]) -> None:
                                               Assignment.actor_id.in_(ids)))
     await db.execute(delete(GroupMembership).where(GroupMembership.user_id.in_(ids)))
     await delete_app_creds(db, user_ids=ids)
+    await db.execute(delete(Credential).where(Credential.user_id.in_(ids)))
     await db.execute(delete(Password).where(Password.user_id.in_(ids)))
     await db.execute(delete(User).where(User.id.in_(ids)))
     for user_id in ids:

@@ -189,6 +189,65 @@ class ApplicationCredentialRole(Base):
     role_id: Mapped[str] = mapped_column(ID, primary_key=True)
 
 
+class EndpointGroup(Base):
+    """Keystone's OS-EP-FILTER endpoint group: the endpoints whose ``service_id``,
+    ``region_id`` and ``interface`` equal its ``filters``."""
+
+    __tablename__ = "identity_endpoint_group"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProjectEndpointGroup(Base):
+    """An endpoint group associated with a project: its endpoints are in the project's
+    catalog (and, once a project has any association, only those are)."""
+
+    __tablename__ = "identity_project_endpoint_group"
+    endpoint_group_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_endpoint_group.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
+class ProjectEndpoint(Base):
+    """An endpoint associated with a project directly (OS-EP-FILTER)."""
+
+    __tablename__ = "identity_project_endpoint"
+    endpoint_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_endpoint.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
+class Credential(Base):
+    """A secret a user keeps with Keystone (an EC2 key pair, a certificate, a TOTP seed).
+
+    The blob is stored only encrypted, with the credential keys (decision 66);
+    ``key_hash`` names the key that encrypted it. There is no foreign key to the user or
+    project: as in Keystone, :mod:`.cleanup` deletes a user's and a project's credentials.
+    """
+
+    __tablename__ = "identity_credential"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str | None] = mapped_column(ID, index=True)
+    type: Mapped[str] = mapped_column(String(255))
+    encrypted_blob: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Policy(Base):
+    """Keystone's deprecated policy store: an opaque blob of a MIME ``type``; nothing
+    enforces it."""
+
+    __tablename__ = "identity_policy"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(255))
+    blob: Mapped[str] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class RevocationEvent(Base):
     """A token matching every non-null field, issued before ``issued_before``, is revoked."""
 

@@ -21,6 +21,7 @@ from ownstack.identity.errors import TokenNotFound
 from ownstack.identity.objects import app_creds, passwords
 from ownstack.identity.objects.assignments import effective_roles
 from ownstack.identity.objects.catalog import load_catalog
+from ownstack.identity.objects.endpoint_filter import project_filters
 from ownstack.identity.objects.models import ApplicationCredential, Domain, Project, User
 from ownstack.identity.objects.revocation import RevocationList, TokenFacts
 from ownstack.identity.tokens.format import InvalidToken, TokenFormatter, TokenPayload
@@ -74,7 +75,9 @@ class TokenProvider:
         self._cache: LRUCache[str, tuple[tuple[int, int], ValidatedToken]] = LRUCache(
             svc.config.identity.token_cache_size)
         self._revocations: tuple[tuple[int, int], RevocationList] | None = None
-        self._catalog: tuple[tuple[int, int], list[dict[str, Any]]] | None = None
+        # The catalog, and each filtered project's endpoint ids (OS-EP-FILTER).
+        self._catalog: tuple[tuple[int, int], list[dict[str, Any]],
+                             dict[str, set[str]]] | None = None
 
     @property
     def lifetime(self) -> timedelta:
@@ -195,16 +198,23 @@ class TokenProvider:
     async def _catalog_for(self, db: AsyncSession, revision: tuple[int, int],
                            project_id: str | None) -> list[dict[str, Any]]:
         if self._catalog is None or self._catalog[0] != revision:
-            self._catalog = (revision, await load_catalog(db))
+            self._catalog = (revision, await load_catalog(db), await project_filters(db))
+        _, catalog, filters = self._catalog
         if project_id is None:
             # As Keystone: a domain or system token lists no endpoint whose URL names a
             # project, and keeps the service's other endpoints.
             return [{**service, "endpoints": [
                 e for e in service["endpoints"] if substitute_project(e["url"], "") == e["url"]]}
-                for service in self._catalog[1]]
+                for service in catalog]
+        wanted = filters.get(project_id)
+        if wanted:
+            # OS-EP-FILTER: only the project's endpoints, and no service left without one.
+            catalog = [{**service, "endpoints": [
+                e for e in service["endpoints"] if e["id"] in wanted]} for service in catalog]
+            catalog = [service for service in catalog if service["endpoints"]]
         return [{**service, "endpoints": [
             {**e, "url": substitute_project(e["url"], project_id)} for e in service["endpoints"]]}
-            for service in self._catalog[1]]
+            for service in catalog]
 
     # --- issue and revoke ---------------------------------------------------------------
 

@@ -8,15 +8,17 @@ method gets a 405 with a generated ``Allow`` header.
 
 from __future__ import annotations
 
-from ownstack.common.api.routing import RouteTable
+from ownstack.common.api.routing import Handler, RouteTable
 from ownstack.volume.api.common import both_forms
 from ownstack.volume.api.handlers import (
     attachments,
     diagnostics,
+    messages,
     operator,
     qos_specs,
     root,
     snapshots,
+    transfers,
     types,
     volume_actions,
     volumes,
@@ -27,6 +29,18 @@ _VOLUME = "/volumes/{volume_id}"
 _SNAPSHOT = "/snapshots/{snapshot_id}"
 _TYPE = "/types/{type_id}"
 _QOS = "/qos-specs/{qos_id}"
+
+
+def _transfer_routes(collection: str) -> dict[str, dict[str, Handler]]:
+    """Cinder's ``/os-volume-transfer`` and its 3.55 twin ``/volume-transfers``: one
+    controller, the same routes."""
+    return {
+        collection: {"GET": transfers.list_transfers, "POST": transfers.create_transfer},
+        f"{collection}/detail": {"GET": transfers.list_transfers_detail},
+        f"{collection}/{{transfer_id}}": {"GET": transfers.show_transfer,
+                                          "DELETE": transfers.delete_transfer},
+        f"{collection}/{{transfer_id}}/accept": {"POST": transfers.accept_transfer},
+    }
 
 ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
     "/": {"GET": root.list_versions},
@@ -70,6 +84,9 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
                                          "PUT": attachments.update_attachment,
                                          "DELETE": attachments.delete_attachment},
         "/attachments/{attachment_id}/action": {"POST": attachments.attachment_action},
+        # Transfers.
+        **_transfer_routes("/os-volume-transfer"),
+        **_transfer_routes("/volume-transfers"),
         # Volume types.
         "/types": {"GET": types.list_types, "POST": types.create_type},
         "/types/default": {"GET": types.show_default_type},
@@ -95,6 +112,10 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
         f"{_QOS}/associate": {"GET": qos_specs.associate},
         f"{_QOS}/disassociate": {"GET": qos_specs.disassociate},
         f"{_QOS}/disassociate_all": {"GET": qos_specs.disassociate_all},
+        # User messages (3.3+).
+        "/messages": {"GET": messages.list_messages},
+        "/messages/{message_id}": {"GET": messages.show_message,
+                                   "DELETE": messages.delete_message},
         # The operator's view.
         "/os-quota-sets/{target_project_id}": {"GET": operator.show_quota_set,
                                                "PUT": operator.update_quota_set,

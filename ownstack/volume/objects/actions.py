@@ -1,6 +1,6 @@
 """The volume actions that change a volume's state (``POST /volumes/{id}/action``),
 besides attaching and detaching (:mod:`.attachments`): extend, the bootable and read-only
-flags, upload to an image, revert to a snapshot, and the admin's reset-status.
+flags, upload to an image, revert to a snapshot, retype, and the admin's reset-status.
 
 Each is one compare-and-swap on the volume (and a quota check where it grows), leaving
 the volume in the status its host's agent works on where files must change.
@@ -8,6 +8,7 @@ the volume in the status its host's agent works on where files must change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
@@ -16,17 +17,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.api.microversion import Version, at_least
 from ownstack.common.config import VolumeConfig
+from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
-from ownstack.volume.errors import InvalidInput, InvalidSnapshot, InvalidVolume
-from ownstack.volume.objects import attachments, quotas, snapshots, volumes
-from ownstack.volume.objects.models import Snapshot, Volume
+from ownstack.volume.errors import (
+    InvalidInput,
+    InvalidSnapshot,
+    InvalidVolume,
+    VolumeTypeNotFound,
+)
+from ownstack.volume.objects import (
+    attachments,
+    capabilities,
+    quotas,
+    services,
+    snapshots,
+    types,
+    volumes,
+)
+from ownstack.volume.objects.models import Snapshot, Volume, VolumeType
 
 UPLOAD_FORMATS = ("raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx")
 UPLOAD_CONTAINERS = ("bare",)
 
 
 async def extend(db: AsyncSession, settings: VolumeConfig, volume: Volume, new_size: int,
-                 version: Version) -> list[str]:
+                 version: Version, *, request_id: str | None = None) -> list[str]:
     """Grow ``volume`` to ``new_size`` GiB: ``extending`` until its agent has grown the
     file. An in-use volume (3.42) is grown by the QEMU that has it open (``block_resize``,
     as Nova does on Cinder's ``volume-extended`` event), not by the agent: it stays
@@ -47,6 +62,7 @@ async def extend(db: AsyncSession, settings: VolumeConfig, volume: Volume, new_s
                        type_id=volume.type_id)
     task = dict(volume.task or {})
     task["old_size"] = volume.size
+    task["request_id"] = request_id             # for the user message a failure leaves
     servers: list[str] = []
     if volume.status == "in-use":
         task["extend_by_compute"] = True
@@ -86,13 +102,15 @@ def check_upload(volume: Volume, *, force: bool, disk_format: str,
 
 
 async def begin_upload(db: AsyncSession, volume: Volume, image_id: str, disk_format: str,
-                       *, force: bool, container_format: str) -> None:
+                       *, force: bool, container_format: str,
+                       request_id: str | None = None) -> None:
     """``uploading``, with the image to fill, until the agent has filled it."""
     check_upload(volume, force=force, disk_format=disk_format,
                  container_format=container_format)
     await volumes.check_not_busy(db, volume, "uploaded")
     task = dict(volume.task or {})
     task["upload"] = {"image_id": image_id, "disk_format": disk_format}
+    task["request_id"] = request_id             # for the user message a failure leaves
     await volumes.save(db, volume, status="uploading", work="uploading",
                        previous_status=volume.status, task=task)
 
@@ -194,3 +212,56 @@ async def fail_unconfirmed_extends(db: AsyncSession, timeout: float) -> list[str
                                                       f"within {int(timeout)} s")
             changed.append(volume.id)
     return changed
+
+
+# Cinder's one message for every unmet condition of its conditional update.
+RETYPE_REFUSED: Final = ("Retype needs volume to be in available or in-use state, not be "
+                         "part of an active migration or a consistency group, requested "
+                         "type has to be different that the one from the volume, and for "
+                         "in-use volumes front-end qos specs cannot change.")
+
+
+async def retype(db: AsyncSession, ctx: RequestContext, volume: Volume, new_type_ref: str,
+                 migration_policy: str, *,
+                 authorize_multiattach: Callable[[], None] = lambda: None) -> VolumeType:
+    """Give ``volume`` the type ``new_type_ref`` (an id or a name), as Cinder's retype does
+    when the volume's backend can keep it: available or in-use, a different type, the
+    same front-end QoS while in use, multiattach changed only while available, within the
+    new type's ``volumes_<type>`` and ``gigabytes_<type>``. A file on ownstack's backends
+    does not depend on its type, so the change is this row's; a type the volume's backend
+    does not meet would need a migration to another backend, which ownstack does not do
+    (a 400 saying so, where Cinder would accept and then fail). A retype to a
+    multiattach type first calls ``authorize_multiattach`` (the policy check). The new
+    type."""
+    try:
+        new_type = await types.find_type(db, ctx, new_type_ref)
+    except VolumeTypeNotFound:
+        raise InvalidInput(f"Invalid volume_type passed: {new_type_ref}.") from None
+    if volume.status not in ("available", "in-use") or new_type.id == volume.type_id:
+        raise InvalidVolume(RETYPE_REFUSED)
+    new_specs = await types.extra_specs(db, new_type.id)
+    multiattach = types.is_multiattach(new_specs)
+    if multiattach != bool(volume.multiattach) and volume.status != "available":
+        raise InvalidInput(
+            "Invalid volume_type passed, retypes affecting multiattach are only allowed on "
+            "available volumes, the specified volume however currently has a status of: "
+            f"{volume.status}.")
+    if multiattach and not volume.multiattach:
+        authorize_multiattach()
+    if volume.status == "in-use" and (await types.front_end_qos(db, volume.type_id)
+                                      != await types.front_end_qos(db, new_type.id)):
+        raise InvalidVolume(RETYPE_REFUSED)
+    service = await services.find(db, volume.host) if volume.host else None
+    unmet = (capabilities.unmet(new_specs, capabilities.of_service(service))
+             if service is not None else "a backend")
+    if unmet is not None:
+        how = ("on demand" if migration_policy == "on-demand"
+               else "and the migration policy is never")
+        raise InvalidInput(
+            f"Volume {volume.id} cannot be retyped to {new_type.name}: its backend does not "
+            f"meet the type's extra specs ({unmet}), so it would have to move to another "
+            f"backend ({how}); ownstack does not migrate volumes yet.")
+    await quotas.admit_type(db, volume.project_id, new_type.id, volumes=1,
+                            gigabytes=volume.size)
+    await volumes.save(db, volume, type_id=new_type.id, multiattach=multiattach)
+    return new_type

@@ -107,7 +107,8 @@ class Volume(Base):
     source_volid: Mapped[str | None] = mapped_column(String(UUID_LENGTH))
     image_id: Mapped[str | None] = mapped_column(String(UUID_LENGTH))
     bootable: Mapped[bool] = mapped_column(Boolean, default=False)
-    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None until os-update_readonly_flag sets it: Cinder shows the key once it was set.
+    read_only: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     multiattach: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_location: Mapped[str | None] = mapped_column(String(1024))
     format: Mapped[str | None] = mapped_column(String(16))          # qcow2, raw, ...
@@ -162,6 +163,24 @@ class SnapshotMetadata(Base):
         ForeignKey("volume_snapshots.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class Transfer(Base):
+    """A volume offered to another project (Cinder's ``transfers``), from its create to
+    its accept or delete, which remove the row. Only the auth key's salted hash is kept;
+    the key itself is shown once, by the create."""
+
+    __tablename__ = "volume_transfers"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_volumes.id", ondelete="CASCADE"), index=True)
+    source_project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    salt: Mapped[str] = mapped_column(String(64))
+    crypt_hash: Mapped[str] = mapped_column(String(128))
+    no_snapshots: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Attachment(Base):
@@ -234,3 +253,23 @@ class ProjectLock(Base):
     __table_args__ = (TABLE_OPTIONS,)
     project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Message(Base):
+    """A user message (Cinder's ``messages``, 3.3): what went wrong with an action the API
+    had already answered 202 for, in Cinder's fixed vocabulary (an action and a detail,
+    never the exception's text), kept until ``expires_at``."""
+
+    __tablename__ = "volume_messages"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    request_id: Mapped[str] = mapped_column(String(255))
+    resource_type: Mapped[str] = mapped_column(String(36))
+    resource_uuid: Mapped[str | None] = mapped_column(String(UUID_LENGTH), index=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    action_id: Mapped[str] = mapped_column(String(10))
+    detail_id: Mapped[str] = mapped_column(String(10))
+    message_level: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -165,8 +165,23 @@ async def admit(db: AsyncSession, config: VolumeQuotaConfig, project_id: str, *,
         raise OverQuota("per_volume_gigabytes", volume_size, 0, per_volume)
     wanted = {"volumes": volumes, "snapshots": snapshots, "gigabytes": gigabytes}
     _check(wanted, await usage(db, project_id), limit)
-    if type_id is None:
-        return
+    if type_id is not None:
+        await _admit_type(db, project_id, type_id, wanted)
+
+
+async def admit_type(db: AsyncSession, project_id: str, type_id: str, *, volumes: int = 0,
+                     gigabytes: int = 0) -> None:
+    """Take the project's lock, then raise :class:`OverQuota` (413) unless it may have
+    ``volumes`` more volumes and ``gigabytes`` more GiB of type ``type_id`` (its
+    ``volumes_<type>`` and ``gigabytes_<type>``): a retype, which moves a volume between
+    types and leaves the project's totals as they are."""
+    await lock_project(db, project_id)
+    await _admit_type(db, project_id, type_id, {"volumes": volumes, "snapshots": 0,
+                                                "gigabytes": gigabytes})
+
+
+async def _admit_type(db: AsyncSession, project_id: str, type_id: str,
+                      wanted: Mapping[str, int]) -> None:
     type_name = await db.scalar(sa.select(VolumeType.name).where(VolumeType.id == type_id))
     if type_name is None:
         return

@@ -20,9 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.volume import rpc
+from ownstack.volume.objects import messages
 from ownstack.volume.objects import snapshots as snapshot_objects
 from ownstack.volume.objects import volumes as volume_objects
 from ownstack.volume.objects.models import Attachment, Snapshot, Volume, VolumeService
+
+DEFAULT_MESSAGE_TTL: Final = messages.DEFAULT_TTL
 
 # A snapshot's work, and the status a failure of it leaves.
 SNAPSHOT_WORK: Final = {"creating": "error", "deleting": "error_deleting"}
@@ -95,7 +98,22 @@ class Applied:
     size: int = 0
 
 
-async def volume_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
+# The user message a failure of each kind of agent work leaves (Cinder's action, detail).
+_VOLUME_FAILURES: Final = {
+    "creating": (messages.CREATE_VOLUME_FROM_BACKEND, messages.DRIVER_FAILED_CREATE),
+    "extending": (messages.EXTEND_VOLUME, messages.DRIVER_FAILED_EXTEND),
+    "uploading": (messages.COPY_VOLUME_TO_IMAGE, messages.FAILED_TO_UPLOAD_VOLUME),
+}
+_SNAPSHOT_FAILURES: Final = {
+    "creating": (messages.SNAPSHOT_CREATE, messages.SNAPSHOT_CREATE_ERROR),
+    "deleting": (messages.SNAPSHOT_DELETE, messages.SNAPSHOT_DELETE_ERROR),
+}
+
+
+async def volume_done(db: AsyncSession, payload: dict[str, Any], *,
+                      message_ttl: int = DEFAULT_MESSAGE_TTL) -> Applied:
+    """Apply an agent's report of the work a volume asked for; a failure also leaves the
+    project a user message (:mod:`~ownstack.volume.objects.messages`)."""
     volume = await db.get(Volume, str(payload["volume_id"]))
     worked_on = str(payload["work"])
     if volume is None:
@@ -114,6 +132,15 @@ async def volume_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
     values: dict[str, Any] = {"work": None}
     if not done:
         task["error"] = reason
+        failure = _VOLUME_FAILURES.get(worked_on)
+        if failure is not None:
+            action, detail = failure
+            if worked_on == "creating" and (task.get("source") or {}).get("kind") == "image":
+                action, detail = messages.COPY_IMAGE_TO_VOLUME, messages.UNKNOWN_ERROR
+            messages.record(db, project_id=volume.project_id,
+                            request_id=task.get("request_id"), resource_type=messages.VOLUME,
+                            resource_uuid=volume.id, action=action, detail=detail,
+                            ttl=message_ttl)
         failed = volume_objects.AGENT_WORK.get(worked_on)
         values["status"] = failed or volume.previous_status or "available"
         if worked_on == "extending":
@@ -133,6 +160,7 @@ async def volume_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
             if snapshot is not None and snapshot.status == "restoring":
                 await snapshot_objects.save(db, snapshot, status="available")
     task.pop("upload", None)
+    task.pop("request_id", None)        # the request that asked for this work, now done
     task.pop("revert_snapshot_id", None)
     task.pop("old_size", None)
     if worked_on == "reverting" and not done:
@@ -146,7 +174,8 @@ async def volume_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
     return result
 
 
-async def snapshot_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
+async def snapshot_done(db: AsyncSession, payload: dict[str, Any], *,
+                        message_ttl: int = DEFAULT_MESSAGE_TTL) -> Applied:
     snapshot = await db.get(Snapshot, str(payload["snapshot_id"]))
     worked_on = str(payload["work"])
     if snapshot is None:
@@ -165,14 +194,20 @@ async def snapshot_done(db: AsyncSession, payload: dict[str, Any]) -> Applied:
                                     provider_location=str(payload.get("location") or "")
                                     or None)
     else:
+        failure = _SNAPSHOT_FAILURES.get(worked_on)
+        if failure is not None:
+            messages.record(db, project_id=snapshot.project_id,
+                            request_id=(snapshot.task or {}).get("request_id"),
+                            resource_type=messages.SNAPSHOT, resource_uuid=snapshot.id,
+                            action=failure[0], detail=failure[1], ttl=message_ttl)
         await snapshot_objects.save(db, snapshot, status=SNAPSHOT_WORK.get(worked_on, "error"),
                                     work=None,
                                     task={"error": str(payload.get("reason") or "")[:1000]})
     return Applied(True, snapshot.status)
 
 
-async def fail_orphaned_work(db: AsyncSession, *, down_time: float, timeout: float
-                             ) -> list[str]:
+async def fail_orphaned_work(db: AsyncSession, *, down_time: float, timeout: float,
+                             message_ttl: int = DEFAULT_MESSAGE_TTL) -> list[str]:
     """Volumes and snapshots whose agent work waited more than ``timeout`` seconds on a
     host whose service is down (or gone): put in the status a failure leaves, with the
     reason, so nothing stays ``creating`` or ``deleting`` for good. Their ids."""
@@ -190,7 +225,7 @@ async def fail_orphaned_work(db: AsyncSession, *, down_time: float, timeout: flo
                   f"{int(timeout)} s while the volume was {volume.work}.")
         await volume_done(db, {"volume_id": volume.id, "host": volume.host,
                                "work": volume.work, "outcome": rpc.FAILED,
-                               "reason": reason})
+                               "reason": reason}, message_ttl=message_ttl)
         changed.append(volume.id)
     stuck_snapshots = (await db.execute(sa.select(Snapshot, Volume.host).join(
         Volume, Volume.id == Snapshot.volume_id).where(
@@ -200,6 +235,7 @@ async def fail_orphaned_work(db: AsyncSession, *, down_time: float, timeout: flo
             continue
         await snapshot_done(db, {"snapshot_id": snapshot.id, "host": host,
                                  "work": snapshot.work, "outcome": rpc.FAILED,
-                                 "reason": f"The volume service of host {host} is down."})
+                                 "reason": f"The volume service of host {host} is down."},
+                            message_ttl=message_ttl)
         changed.append(snapshot.id)
     return changed

@@ -7,8 +7,10 @@ while its last report is younger than ``volume.service_down_time``. An admin may
 one (``os-services/disable``): it keeps its volumes but takes no new ones.
 
 Scheduling is the API's own, small, decision: a new blank or image volume goes to the up,
-enabled service of its zone with the most free space it reported; a volume made from a
-snapshot or another volume goes where its source is, since the file driver copies files.
+enabled service of its zone whose backend meets its type's extra specs (Cinder's
+capabilities filter, :mod:`~ownstack.volume.objects.capabilities`) with the most free
+space it reported; a volume made from a snapshot or another volume goes where its source
+is, since the file driver copies files, if that backend meets its type.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.volume.errors import ServiceNotFound
+from ownstack.volume.objects import capabilities
 from ownstack.volume.objects.models import VolumeService
 
 BINARY = "cinder-volume"
@@ -107,15 +110,22 @@ async def zones(db: AsyncSession, down_time: float) -> dict[str, bool]:
     return found
 
 
-async def pick_host(db: AsyncSession, zone: str | None, down_time: float
-                    ) -> VolumeService | None:
-    """The up, enabled service (of ``zone``, when one is named) with the most free space
-    it reported; None when there is none."""
+async def pick_host(db: AsyncSession, zone: str | None, down_time: float,
+                    specs: Mapping[str, str] | None = None) -> VolumeService | str:
+    """The up, enabled service (of ``zone``, when one is named) whose backend meets the
+    volume type's extra ``specs`` (:mod:`~ownstack.volume.objects.capabilities`) with the
+    most free space it reported; else why there is none, as a sentence."""
     now = utcnow()
     candidates = [row for row in await list_services(db)
                   if not row.disabled and is_up(row, now, down_time)
                   and (zone is None or row.availability_zone == zone)]
     if not candidates:
-        return None
-    return max(candidates, key=lambda row: (float(row.capabilities.get("free_gb") or 0),
-                                            row.host))
+        return "no volume service is up" + (f" in zone {zone}" if zone else "")
+    unmet = {row.host: capabilities.unmet(specs or {}, capabilities.of_service(row))
+             for row in candidates}
+    fitting = [row for row in candidates if unmet[row.host] is None]
+    if not fitting:
+        return ("no backend meets the volume type's extra specs (" +
+                ", ".join(sorted({str(why) for why in unmet.values()})) + ")")
+    return max(fitting, key=lambda row: (float(row.capabilities.get("free_gb") or 0),
+                                         row.host))

@@ -147,7 +147,8 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext,
     snapshot = Snapshot(
         id=str(uuid.uuid4()), project_id=volume.project_id, user_id=str(ctx.user_id),
         volume_id=volume.id, name=name, description=description, size=volume.size,
-        status="creating", work="creating", progress="0%", task={}, generation=0, created_at=now,
+        status="creating", work="creating", progress="0%",
+        task={"request_id": ctx.request_id}, generation=0, created_at=now,
         updated_at=now, status_at=now)
     db.add(snapshot)
     await db.flush()

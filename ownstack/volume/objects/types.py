@@ -181,6 +181,11 @@ async def delete_type(db: AsyncSession, settings: VolumeConfig, row: VolumeType)
 
 # --- extra specs ----------------------------------------------------------------------------
 
+def is_multiattach(specs: Mapping[str, str]) -> bool:
+    """A type whose extra spec ``multiattach`` is ``<is> True`` makes multiattach volumes."""
+    return specs.get("multiattach", "").replace(" ", "").lower() == "<is>true"
+
+
 async def extra_specs(db: AsyncSession, type_id: str) -> dict[str, str]:
     return (await specs_of(db, [type_id]))[type_id]
 

@@ -31,8 +31,8 @@ from ownstack.volume.errors import (
     SnapshotNotFound,
     VolumeNotFound,
 )
+from ownstack.volume.objects import capabilities, messages, quotas, services, types
 from ownstack.volume.objects import metadata as _metadata
-from ownstack.volume.objects import quotas, services, types
 from ownstack.volume.objects.listing import (
     Filter,
     Kind,
@@ -200,33 +200,42 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext, 
     else:
         volume_type = await types.default_type(db, settings, project_id)
     zone: str | None
+    specs = await types.extra_specs(db, volume_type.id)
+    no_host = ""
     if source_volume is not None:
         zone = availability_zone or source_volume.availability_zone
         if zone != source_volume.availability_zone:
             raise InvalidInput(f"Availability zone '{zone}' must be the source's "
                                f"({source_volume.availability_zone}).")
+        no_host = (f"the source's host {source_volume.host} is down" if source_volume.host
+                   else "the source has no host")
         if source_volume.host and await _host_up(db, settings, source_volume.host):
             host = await services.find(db, source_volume.host)
+            unmet = (capabilities.unmet(specs, capabilities.of_service(host))
+                     if host is not None else None)
+            if unmet is not None:
+                host, no_host = None, (f"the source's backend does not meet the volume "
+                                       f"type's extra specs ({unmet})")
     else:
         zone = availability_zone or settings.default_availability_zone or None
         known = await services.zones(db, settings.service_down_time)
         if zone is not None and zone not in known and zone != settings.availability_zone:
             raise InvalidInput(f"Availability zone '{zone}' is invalid.")
-        host = await services.pick_host(db, zone, settings.service_down_time)
+        picked = await services.pick_host(db, zone, settings.service_down_time, specs)
+        host, no_host = (None, picked) if isinstance(picked, str) else (picked, "")
         zone = zone or (host.availability_zone if host else settings.availability_zone)
     await quotas.admit(db, settings.quota, project_id, volumes=1, gigabytes=size,
                        volume_size=size, type_id=volume_type.id)
     now = utcnow()
     image = dict(source.image or {})
-    task: dict[str, Any] = {}
+    task: dict[str, Any] = {"request_id": ctx.request_id}
     if source.kind != "blank":
         task["source"] = {"kind": source.kind, "id": source.id}
         if source.kind == "image":
             task["source"]["disk_format"] = image.get("disk_format")
             task["source"]["size"] = image.get("size")
     if host is None:
-        task["error"] = "No valid backend was found: no volume service is up" + (
-            f" in zone {zone}" if zone else "") + "."
+        task["error"] = f"No valid backend was found: {no_host}."
     volume = Volume(
         id=str(uuid.uuid4()), project_id=project_id, user_id=str(ctx.user_id), name=name,
         description=description, size=size, status="creating" if host else "error",
@@ -237,11 +246,16 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext, 
         source_volid=source.id if source.kind == "volume" else None,
         image_id=source.id if source.kind == "image" else None,
         bootable=bool(source_volume.bootable) if source_volume else source.kind == "image",
-        read_only=False, multiattach=multiattach, task=task,
+        read_only=None, multiattach=multiattach, task=task,
         image_metadata=dict(image.get("metadata") or (
             source_volume.image_metadata if source_volume else {})),
         generation=0, created_at=now, updated_at=now, status_at=now)
     db.add(volume)
+    if host is None:
+        messages.record(db, project_id=project_id, request_id=ctx.request_id,
+                        resource_type=messages.VOLUME, resource_uuid=volume.id,
+                        action=messages.SCHEDULE_ALLOCATE_VOLUME,
+                        detail=messages.NO_BACKEND_AVAILABLE, ttl=settings.message_ttl)
     await db.flush()
     for key, value in metadata.items():
         db.add(VolumeMetadata(volume_id=volume.id, key=key, value=value))

@@ -86,3 +86,67 @@ async def test_an_image_has_no_tasks(image: ImageClient) -> None:
     assert r.json() == {"tasks": []}
     await image.call("GET", "/v2/images/00000000-0000-4000-8000-000000000000/tasks",
                      expect=404)
+
+
+METADEF_SCHEMAS = {"namespace": "namespace", "namespaces": "namespaces", "object": "object",
+                   "objects": "objects", "property": "property", "properties": "properties",
+                   "tag": "tag", "tags": "tags", "resource_type": "resource_type_association",
+                   "resource_types": "resource_type_associations"}
+
+
+async def test_metadef_schemas_are_glances(image: ImageClient) -> None:
+    # Tempest's image.v2.test_images_metadefs_schema reads each name as a project reader.
+    _, reader = await image.project_user_token("reader")
+    for path, name in METADEF_SCHEMAS.items():
+        r = await image.call("GET", f"/v2/schemas/metadefs/{path}", token=reader, expect=200)
+        doc = r.json()
+        assert doc["name"] == name
+        jsonschema.Draft4Validator.check_schema(doc)
+    namespace = await schema(image, "metadefs/namespace")
+    assert namespace["required"] == ["namespace"] and namespace["additionalProperties"] is False
+    assert namespace["properties"]["visibility"]["enum"] == ["public", "private"]
+    assert namespace["properties"]["properties"] == {"$ref": "#/definitions/property"}
+    assert set(namespace["definitions"]) == {"positiveInteger", "positiveIntegerDefault0",
+                                             "stringArray", "property"}
+    namespaces = await schema(image, "metadefs/namespaces")
+    assert "definitions" not in namespaces["properties"]["namespaces"]["items"]
+    assert namespaces["definitions"] == namespace["definitions"]
+    prop = await schema(image, "metadefs/property")
+    assert prop["required"] == ["type", "title", "name"]
+    assert prop["definitions"]["stringArray"]["minItems"] == 1
+    props = await schema(image, "metadefs/properties")
+    assert props["properties"]["properties"]["type"] == "object"
+    assert props["properties"]["properties"]["additionalProperties"]["required"] == [
+        "type", "title"]
+    assert (await schema(image, "metadefs/tag"))["required"] == ["name"]
+    rt = await schema(image, "metadefs/resource_type")
+    assert set(rt["properties"]) == {"name", "prefix", "properties_target", "created_at",
+                                     "updated_at"}
+
+
+async def test_metadef_views_validate_against_their_schemas(image: ImageClient) -> None:
+    name = "OS::Schema::Check"
+    made = (await image.call("POST", "/v2/metadefs/namespaces", expect=201, json={
+        "namespace": name, "resource_type_associations": [{"name": "OS::Glance::Image",
+                                                           "prefix": "hw_"}],
+        "properties": {"p": {"title": "P", "type": "string", "enum": ["a"]}},
+        "objects": [{"name": "o", "required": ["p"],
+                     "properties": {"p": {"title": "P", "type": "integer"}}}],
+        "tags": [{"name": "t"}]})).json()
+    base = f"/v2/metadefs/namespaces/{name}"
+
+    async def check(doc_name: str, path: str, body: Any = None) -> None:
+        doc = await schema(image, f"metadefs/{doc_name}")
+        jsonschema.Draft4Validator(doc).validate(
+            body if body is not None else (await image.call("GET", path, expect=200)).json())
+
+    await check("namespace", base, made)
+    await check("namespace", base)
+    await check("namespaces", "/v2/metadefs/namespaces")
+    await check("object", f"{base}/objects/o")
+    await check("objects", f"{base}/objects")
+    await check("property", f"{base}/properties/p")
+    await check("properties", f"{base}/properties")
+    await check("tag", f"{base}/tags/t")
+    await check("tags", f"{base}/tags")
+    await check("resource_types", f"{base}/resource_types")

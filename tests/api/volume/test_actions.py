@@ -42,7 +42,7 @@ async def test_extend_grows_the_volume_and_counts_quota(vc: VolumeCloud) -> None
     ({"os-extend": {"new_size": "x"}}, "does not match"),
     ({"os-set_bootable": {"bootable": "perhaps"}}, "is not one of"),
     ({"os-nothing": {}}, "There is no such action: os-nothing"),
-    ({"os-retype": {"new_type": "x"}}, "not supported"),
+    ({"os-migrate_volume": {"host": "x"}}, "not supported"),
     ({"os-extend": {"new_size": 2}, "os-set_bootable": {"bootable": True}}, "exactly one"),
     ({"revert": {"snapshot_id": "not-a-uuid"}}, "uuid"),
 ])
@@ -62,6 +62,10 @@ async def test_actions_appear_at_their_microversion(vc: VolumeCloud) -> None:
 
 async def test_bootable_and_read_only(vc: VolumeCloud) -> None:
     volume = await vc.volume()
+    assert "readonly" not in volume["metadata"]             # never set: no key
+    await vc.action(volume["id"], {"os-update_readonly_flag": {"readonly": False}})
+    shown = (await vc.call("GET", f"/v3/volumes/{volume['id']}", expect=200)).json()["volume"]
+    assert shown["metadata"]["readonly"] == "False"          # Cinder's, once set
     await vc.action(volume["id"], {"os-set_bootable": {"bootable": "True"}}, expect=200)
     await vc.action(volume["id"], {"os-update_readonly_flag": {"readonly": True}})
     shown = (await vc.call("GET", f"/v3/volumes/{volume['id']}", expect=200)).json()["volume"]

@@ -31,8 +31,9 @@ resources, a ``reader`` reads them and never writes):
   hypervisor, service and aggregate management is admin only (``nova/policies``).
 - Neutron: another project's resource is a 404; a reader reads, a member writes
   (``neutron/conf/policies``).
-- Cinder: another project's volume, snapshot or attachment is a 404 (its queries filter
-  by project); a reader reads, a member writes; types, QoS, services and quota changes
+- Cinder: another project's volume, snapshot, attachment or transfer is a 404 (its
+  queries filter by project), but a transfer's accept, which any project's member may
+  make; a reader reads, a member writes; types, QoS, services and quota changes
   are the admin's (``cinder/policies``).
 """
 
@@ -174,6 +175,42 @@ IDENTITY = _table("identity", {
     # No token and no policy: the original password is the credential (on both sides the
     # request gives the user's right password).
     ("POST", "/v3/users/{user_id}/password"): ANYONE,
+    # Credentials: a user manages their own (Keystone's ADMIN_OR_CRED_OWNER), and a list
+    # shows each caller only theirs. A non-admin asking for another user's credential is
+    # refused before it is looked up (403, never 404).
+    ("GET", "/v3/credentials"): ANYONE,
+    ("POST", "/v3/credentials"): "ooo/odd",
+    ("GET", "/v3/credentials/{credential_id}"): "ooo/odd",
+    ("PATCH", "/v3/credentials/{credential_id}"): "ooo/odd",
+    ("DELETE", "/v3/credentials/{credential_id}"): "ooo/odd",
+    # EC2 key pairs: making or deleting one takes a member (ADMIN_OR_MEMBER_AND_CRED_OWNER).
+    ("GET", "/v3/users/{user_id}/credentials/OS-EC2"): "ooo/odd",
+    ("POST", "/v3/users/{user_id}/credentials/OS-EC2"): "ood/odd",
+    ("GET", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ooo/odd",
+    ("DELETE", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"): "ood/odd",
+    # OS-EP-FILTER: the cloud admin's.
+    **{(method, f"/v3/OS-EP-FILTER{path}"): ADMIN for method, path in (
+        ("GET", "/endpoint_groups"), ("POST", "/endpoint_groups"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}"),
+        ("PATCH", "/endpoint_groups/{endpoint_group_id}"),
+        ("DELETE", "/endpoint_groups/{endpoint_group_id}"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/projects"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/endpoints"),
+        ("GET", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("PUT", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("DELETE", "/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+        ("GET", "/projects/{project_id}/endpoint_groups"),
+        ("GET", "/projects/{project_id}/endpoints"),
+        ("GET", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("PUT", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("DELETE", "/projects/{project_id}/endpoints/{endpoint_id}"),
+        ("GET", "/endpoints/{endpoint_id}/projects"))},
+    # The deprecated policy store: the cloud admin's.
+    ("GET", "/v3/policies"): ADMIN,
+    ("POST", "/v3/policies"): ADMIN,
+    ("GET", "/v3/policies/{policy_id}"): ADMIN,
+    ("PATCH", "/v3/policies/{policy_id}"): ADMIN,
+    ("DELETE", "/v3/policies/{policy_id}"): ADMIN,
 })
 
 # Glance: "ood" is ADMIN_OR_PROJECT_MEMBER, "ooo" a reader's read; another project's
@@ -206,6 +243,26 @@ IMAGE = _table("image", {
     ("GET", "/v2/schemas/members"): ANYONE,
     ("GET", "/v2/info/import"): ANYONE,
     ("GET", "/v2/images/{image_id}/tasks"): "ooo/ohh",
+    **{("GET", f"/v2/schemas/metadefs/{name}"): ANYONE
+       for name in ("namespace", "namespaces", "object", "objects", "property",
+                    "properties", "tag", "tags", "resource_type", "resource_types")},
+    # Metadata definitions (glance/policies/metadef.py): the admin writes the catalog; a
+    # project's reader reads its own private namespace; another project's is hidden.
+    ("GET", "/v2/metadefs/resource_types"): ANYONE,
+    ("GET", "/v2/metadefs/namespaces"): ANYONE,
+    ("POST", "/v2/metadefs/namespaces"): "odd/odd",
+    **{(method, f"/v2/metadefs/namespaces/{{namespace}}{rest}"):
+       "ooo/ohh" if method == "GET" else "odd/ohh"
+       for rest, methods in (("", ("GET", "PUT", "DELETE")),
+                             ("/resource_types", ("GET", "POST")),
+                             ("/resource_types/{resource_type}", ("DELETE",)),
+                             ("/objects", ("GET", "POST", "DELETE")),
+                             ("/objects/{object_name}", ("GET", "PUT", "DELETE")),
+                             ("/properties", ("GET", "POST", "DELETE")),
+                             ("/properties/{property_name}", ("GET", "PUT", "DELETE")),
+                             ("/tags", ("GET", "POST", "DELETE")),
+                             ("/tags/{tag_name}", ("GET", "POST", "PUT", "DELETE")))
+       for method in methods},
 })
 
 PLACEMENT = _table("placement", {
@@ -520,6 +577,13 @@ def _volume_table(rows: dict[tuple[str, str], str]) -> dict[Route, Expected]:
     return _table("volume", both)
 
 
+def _transfers(collection: str) -> dict[tuple[str, str], str]:
+    item = f"{collection}/{{transfer_id}}"
+    return {("GET", collection): ANYONE, ("GET", f"{collection}/detail"): ANYONE,
+            ("POST", collection): "ood/ohh", ("GET", item): "ooo/ohh",
+            ("DELETE", item): "ood/ohh", ("POST", f"{item}/accept"): "ood/ood"}
+
+
 _VOLUME = "/volumes/{volume_id}"
 _SNAPSHOT = "/snapshots/{snapshot_id}"
 _ATTACHMENT = "/attachments/{attachment_id}"
@@ -571,6 +635,11 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("PUT", _ATTACHMENT): "ood/ohh",
               ("DELETE", _ATTACHMENT): "ood/ohh",
               ("POST", f"{_ATTACHMENT}/action"): "ood/ohh",
+              # Transfers: the giving project's (a reader reads them; another
+              # project's are not found); any project's member accepts one it knows the
+              # id and key of.
+              **_transfers("/os-volume-transfer"),
+              **_transfers("/volume-transfers"),
               # Types: anyone reads those their project may use (the sweep's is private,
               # given to the own project: both sides name the same type); the admin
               # manages them, their access, defaults and QoS specs.
@@ -611,6 +680,10 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("GET", "/os-services"): ADMIN,
               ("GET", "/scheduler-stats/get_pools"): ADMIN,
               ("PUT", "/os-services/{action}"): ADMIN,
+              # User messages: a project's reader reads them, its member deletes them.
+              ("GET", "/messages"): ANYONE,
+              ("GET", "/messages/{message_id}"): "ooo/ohh",
+              ("DELETE", "/messages/{message_id}"): "ood/ohh",
           })}
 
 EXPECTATIONS: dict[Route, Expected] = {**IDENTITY, **IMAGE, **PLACEMENT, **COMPUTE,

@@ -25,9 +25,13 @@ from helpers.sweeps.world import (
     attach_interface,
     attach_volume,
     make_attachment,
+    make_message,
+    make_metadef_namespace,
     make_snapshot,
+    make_transfer,
     make_volume,
     report_network_agent,
+    transfer_key,
     wait_snapshots_settled,
 )
 
@@ -127,6 +131,43 @@ for _key, _template in (("domain", "/v3/domains/{domain_id}"),
     body("identity", "PATCH", _template)(_described(_key))
 
 
+@body("identity", "POST", "/v3/credentials")
+async def _credential(cell: Cell) -> Any:
+    owner = cell.world.tenants[cell.side].callers[cell.role if cell.side == "own" else "member"]
+    return {"credential": {"user_id": owner.user_id, "type": "sweep", "blob": "swept"}}
+
+
+@body("identity", "PATCH", "/v3/credentials/{credential_id}")
+async def _credential_blob(cell: Cell) -> Any:
+    return {"credential": {"blob": "swept again"}}
+
+
+@body("identity", "POST", "/v3/users/{user_id}/credentials/OS-EC2")
+async def _ec2_key_pair(cell: Cell) -> Any:
+    return {"tenant_id": cell.tenant_project}
+
+
+@body("identity", "POST", "/v3/policies")
+async def _policy(cell: Cell) -> Any:
+    return {"policy": {"type": "application/json", "blob": "{}"}}
+
+
+@body("identity", "PATCH", "/v3/policies/{policy_id}")
+async def _policy_blob(cell: Cell) -> Any:
+    return {"policy": {"blob": '{"swept": ""}'}}
+
+
+@body("identity", "POST", "/v3/OS-EP-FILTER/endpoint_groups")
+async def _endpoint_group(cell: Cell) -> Any:
+    return {"endpoint_group": {"name": unique("sweep-group"),
+                               "filters": {"interface": "public"}}}
+
+
+@body("identity", "PATCH", "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}")
+async def _endpoint_group_name(cell: Cell) -> Any:
+    return {"endpoint_group": {"description": "swept"}}
+
+
 @body("identity", "POST", "/v3/regions")
 @body("identity", "PUT", "/v3/regions/{region_id}")
 async def _region(cell: Cell) -> Any:
@@ -184,6 +225,57 @@ async def _member(cell: Cell) -> Any:
 @body("image", "PUT", "/v2/images/{image_id}/members/{member_id}")
 async def _member_status(cell: Cell) -> Any:
     return {"status": "accepted"}
+
+
+_METADEF = "/v2/metadefs/namespaces/{namespace}"
+
+
+@body("image", "POST", "/v2/metadefs/namespaces")
+async def _metadef_namespace(cell: Cell) -> Any:
+    return {"namespace": unique("sweep-ns"), "owner": cell.tenant_project}
+
+
+@body("image", "PUT", _METADEF)
+async def _metadef_namespace_update(cell: Cell) -> Any:
+    # An update without an owner gives the namespace to the caller's project, as Glance.
+    return {"namespace": cell.params["namespace"], "owner": cell.tenant_project,
+            "visibility": "private"}
+
+
+@body("image", "POST", f"{_METADEF}/resource_types")
+async def _metadef_association(cell: Cell) -> Any:
+    return {"name": unique("OS::Sweep"), "prefix": "sweep_"}
+
+
+@body("image", "POST", f"{_METADEF}/objects")
+async def _metadef_object(cell: Cell) -> Any:
+    return {"name": unique("sweep-object"), "required": ["p"],
+            "properties": {"p": {"title": "P", "type": "string"}}}
+
+
+@body("image", "PUT", f"{_METADEF}/objects/{{object_name}}")
+async def _metadef_object_update(cell: Cell) -> Any:
+    return {"name": cell.params["object_name"], "description": "swept"}
+
+
+@body("image", "POST", f"{_METADEF}/properties")
+async def _metadef_property(cell: Cell) -> Any:
+    return {"name": unique("sweep_property"), "title": "Swept", "type": "string"}
+
+
+@body("image", "PUT", f"{_METADEF}/properties/{{property_name}}")
+async def _metadef_property_update(cell: Cell) -> Any:
+    return {"name": cell.params["property_name"], "title": "Swept", "type": "string"}
+
+
+@body("image", "POST", f"{_METADEF}/tags")
+async def _metadef_tags(cell: Cell) -> Any:
+    return {"tags": [{"name": unique("sweep-tag")}]}
+
+
+@body("image", "PUT", f"{_METADEF}/tags/{{tag_name}}")
+async def _metadef_tag_update(cell: Cell) -> Any:
+    return {"name": cell.params["tag_name"]}
 
 
 # --- placement -----------------------------------------------------------------------------
@@ -611,6 +703,19 @@ async def _volume_snapshot(cell: Cell) -> Any:
     return {"snapshot": {"volume_id": volume_id, "name": unique("sweep-snap")}}
 
 
+@volume_body("POST", "/os-volume-transfer", "/volume-transfers")
+async def _volume_transfer(cell: Cell) -> Any:
+    """A transfer takes its volume out of use: a new available volume of the side's."""
+    volume_id = await make_volume(cell.world, cell.world.tenants[cell.side])
+    return {"transfer": {"volume_id": volume_id, "name": unique("sweep-transfer")}}
+
+
+@volume_body("POST", "/os-volume-transfer/{transfer_id}/accept",
+             "/volume-transfers/{transfer_id}/accept")
+async def _transfer_key(cell: Cell) -> Any:
+    return {"accept": {"auth_key": transfer_key(cell.world, cell.params["transfer_id"])}}
+
+
 @volume_body("POST", "/attachments")
 async def _volume_attachment(cell: Cell) -> Any:
     """An attachment reserves its volume: a volume of the side's own for each."""
@@ -694,7 +799,8 @@ def _owner_token(cell: Cell, route: Route) -> str:
     # What the cloud admin keeps even in the network service: each project's quotas.
     admins = {("network", "/v2.0/quotas/{project_id}")}
     per_user = {("compute", "/v2.1/os-keypairs"),
-                ("identity", "/v3/users/{user_id}/application_credentials")}
+                ("identity", "/v3/users/{user_id}/application_credentials"),
+                ("identity", "/v3/credentials")}
     if (route.service, route.template) in per_user:
         return cell.caller_token if cell.side == "own" else cell.member_token
     if (route.service, route.template) in owned or (
@@ -726,13 +832,27 @@ async def _disabled_domain(cell: Cell) -> dict[str, str]:
     return {"domain_id": r.json()["domain"]["id"]}
 
 
+@prepares("identity", "DELETE", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}")
+async def _new_key_pair(cell: Cell) -> dict[str, str]:
+    """A key pair is named by its access key, which the generic preparation cannot find."""
+    token = cell.caller_token if cell.side == "own" else cell.member_token
+    r = await cell.world.call("identity", "POST",
+                              f"/v3/users/{cell.params['user_id']}/credentials/OS-EC2",
+                              token=token, expect=201, json={"tenant_id": cell.tenant_project})
+    return {"credential_id": r.json()["credential"]["access"]}
+
+
 @prepares("identity", "PUT", "/v3/regions/{region_id}")
 async def _new_region_id(cell: Cell) -> dict[str, str]:
     return {"region_id": unique("sweep-region")}
 
 
 @prepares("identity", "PUT", "/v3/roles/{prior_role_id}/implies/{implied_role_id}")
-async def _no_implication(cell: Cell) -> dict[str, str]:
+@prepares("identity", "PUT",
+          "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}",
+          "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}")
+async def _no_relation_yet(cell: Cell) -> dict[str, str]:
+    """Keystone answers a PUT of a relation that exists with a 409: remove it first."""
     await cell.world.call("identity", "DELETE", cell.route.path(cell.params),
                           expect=(204, 404))
     return {}
@@ -761,6 +881,30 @@ async def _new_image(cell: Cell) -> dict[str, str]:
                               token=cell.member_token, content=b"sweep",
                               headers={"Content-Type": "application/octet-stream"})
     return {"image_id": image_id}
+
+
+@prepares("image", "DELETE", _METADEF, f"{_METADEF}/objects", f"{_METADEF}/properties",
+          f"{_METADEF}/tags")
+@prepares("image", "POST", f"{_METADEF}/tags")
+async def _new_metadef_namespace(cell: Cell) -> dict[str, str]:
+    """A namespace of the side's to delete, or to empty (a bulk tag create replaces the
+    tags): the world's own keeps what the routes after it read."""
+    made = await make_metadef_namespace(cell.world, cell.world.tenants[cell.side])
+    return {"namespace": made["metadef:namespace"]}
+
+
+@prepares("image", "POST", f"{_METADEF}/tags/{{tag_name}}")
+async def _new_metadef_tag_name(cell: Cell) -> dict[str, str]:
+    return {"tag_name": unique("sweep-tag")}
+
+
+@prepares("image", "DELETE", f"{_METADEF}/tags/{{tag_name}}")
+async def _new_metadef_tag(cell: Cell) -> dict[str, str]:
+    """A tag to delete (the collection's POST replaces every tag of the namespace)."""
+    name = unique("sweep-tag")
+    await cell.world.call("image", "POST", cell.route.path({**cell.params, "tag_name": name}),
+                          expect=201)
+    return {"tag_name": name}
 
 
 @prepares("image", "DELETE", "/v2/images/{image_id}/members/{member_id}")
@@ -844,9 +988,21 @@ async def _available_snapshot(cell: Cell) -> dict[str, str]:
                                                tenant.ids["volume:volume_id"])}
 
 
+@prepares("volume", "POST", *volume_templates("/os-volume-transfer/{transfer_id}/accept",
+                                               "/volume-transfers/{transfer_id}/accept"))
+async def _offered_transfer(cell: Cell) -> dict[str, str]:
+    """An accept takes the transfer (and its volume): a new one of the side's each time."""
+    return {"transfer_id": await make_transfer(cell.world, cell.world.tenants[cell.side])}
+
+
 @prepares("volume", "DELETE", *volume_templates("/attachments/{attachment_id}"))
 async def _reserved_attachment(cell: Cell) -> dict[str, str]:
     return {"attachment_id": await make_attachment(cell.world, cell.world.tenants[cell.side])}
+
+
+@prepares("volume", "DELETE", *volume_templates("/messages/{message_id}"))
+async def _message(cell: Cell) -> dict[str, str]:
+    return {"message_id": await make_message(cell.world, cell.world.tenants[cell.side])}
 
 
 @restores("volume", "PUT", *volume_templates("/qos-specs/{qos_id}/delete_keys"))

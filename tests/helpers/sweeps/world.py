@@ -2,7 +2,8 @@
 
 Two projects, ``own`` and ``other``, each with an admin, a member and a reader, and in
 each project a server, an image (with a property, ``sweep_key``), a server group, a
-keypair per user, an application credential per user, allocations, tags and metadata.
+keypair per user, an application credential, a credential and an EC2 key pair per user,
+allocations, tags and metadata.
 Resources without an owner (flavors, roles, regions, providers, ...) exist once.
 :meth:`World.params` fills a route's URL template with the ids of one side, as seen by
 one caller.
@@ -127,6 +128,8 @@ class World:
         if service == "volume":
             return self._volume_value(name, tenant, template)
         if name == "project_id":
+            if service == "identity" and template.startswith("/v3/OS-EP-FILTER/"):
+                return tenant.ids["ep_filter_project"]
             return tenant.project_id
         if service == "identity":
             if name == "user_id":
@@ -136,6 +139,10 @@ class World:
             if name == "app_cred_id":
                 user = caller if own else tenant.callers["member"]
                 return tenant.ids[f"app_cred:{user.user_id}"]
+            if name == "credential_id":
+                user = caller if own else tenant.callers["member"]
+                kind = "ec2" if "/OS-EC2/" in template else "credential"
+                return tenant.ids[f"{kind}:{user.user_id}"]
             if name == "domain_id":
                 return tenant.ids["domain"]
             if name == "tag":
@@ -144,6 +151,8 @@ class World:
         if service == "image":
             if name == "tag":
                 return "sweep-tag"
+            if template.startswith("/v2/metadefs/"):
+                return tenant.ids[f"metadef:{name}"]
             if template.endswith("/members/{member_id}") and route.method == "PUT":
                 # A project answers the shares others make it: its own membership.
                 return tenant.ids["incoming_image" if name == "image_id" else "incoming_member"]
@@ -309,6 +318,13 @@ async def _identity(world: World) -> None:
                                  token=caller.token, expect=201, json={
                                      "application_credential": {"name": unique("sweep-ac")}})
             tenant.ids[f"app_cred:{caller.user_id}"] = r.json()["application_credential"]["id"]
+            r = await world.call("identity", "POST", "/v3/credentials", expect=201, json={
+                "credential": {"user_id": caller.user_id, "type": "sweep", "blob": "swept"}})
+            tenant.ids[f"credential:{caller.user_id}"] = r.json()["credential"]["id"]
+            r = await world.call("identity", "POST",
+                                 f"/v3/users/{caller.user_id}/credentials/OS-EC2",
+                                 expect=201, json={"tenant_id": tenant.project_id})
+            tenant.ids[f"ec2:{caller.user_id}"] = r.json()["credential"]["access"]
     world.tenants["own"].ids["domain"] = "default"
     r = await world.call("identity", "POST", "/v3/domains", expect=201,
                          json={"domain": {"name": unique("sweep-domain")}})
@@ -319,6 +335,9 @@ async def _identity(world: World) -> None:
         shared[f"identity:{key}"] = r.json()["role"]["id"]
     await world.call("identity", "PUT", f"/v3/roles/{shared['identity:prior_role_id']}"
                      f"/implies/{shared['identity:implied_role_id']}", expect=201)
+    r = await world.call("identity", "POST", "/v3/policies", expect=201,
+                         json={"policy": {"type": "application/json", "blob": "{}"}})
+    shared["identity:policy_id"] = r.json()["policy"]["id"]
     r = await world.call("identity", "POST", "/v3/groups", expect=201,
                          json={"group": {"name": unique("sweep-group")}})
     shared["identity:group_id"] = group_id = r.json()["group"]["id"]
@@ -341,7 +360,19 @@ async def _identity(world: World) -> None:
     r = await world.call("identity", "POST", "/v3/endpoints", expect=201, json={"endpoint": {
         "interface": "public", "service_id": shared["identity:service_id"],
         "region_id": region_id, "url": "http://sweep.test/"}})
-    shared["identity:endpoint_id"] = r.json()["endpoint"]["id"]
+    shared["identity:endpoint_id"] = endpoint_id = r.json()["endpoint"]["id"]
+    # OS-EP-FILTER: a group of the sweep's service, and in each side a project of its own
+    # (an association limits a project's catalog) associated with the group and the
+    # endpoint.
+    r = await world.call("identity", "POST", "/v3/OS-EP-FILTER/endpoint_groups", expect=201,
+                         json={"endpoint_group": {"name": unique("sweep-group"), "filters": {
+                             "service_id": shared["identity:service_id"]}}})
+    shared["identity:endpoint_group_id"] = group_id = r.json()["endpoint_group"]["id"]
+    for tenant in world.tenants.values():
+        tenant.ids["ep_filter_project"] = project_id = await world.make_project()
+        for path in (f"endpoint_groups/{group_id}/projects/{project_id}",
+                     f"projects/{project_id}/endpoints/{endpoint_id}"):
+            await world.call("identity", "PUT", f"/v3/OS-EP-FILTER/{path}", expect=204)
 
 
 async def _image(world: World) -> None:
@@ -363,6 +394,24 @@ async def _image(world: World) -> None:
         await world.call("image", "POST", f"/v2/images/{image_id}/members",
                          token=other.callers["member"].token, expect=200,
                          json={"member": member})
+
+
+    for tenant in world.tenants.values():
+        tenant.ids.update(await make_metadef_namespace(world, tenant))
+
+
+async def make_metadef_namespace(world: World, tenant: Tenant) -> dict[str, str]:
+    """A private metadata definitions namespace of the tenant's (the admin writes them),
+    with an object, a property, a tag and a resource type: their path parameters."""
+    name = unique("sweep-ns")
+    await world.call("image", "POST", "/v2/metadefs/namespaces", expect=201, json={
+        "namespace": name, "owner": tenant.project_id, "visibility": "private",
+        "objects": [{"name": "sweep-object"}], "tags": [{"name": "sweep-tag"}],
+        "properties": {"sweep_property": {"title": "Sweep", "type": "string"}},
+        "resource_type_associations": [{"name": "OS::Glance::Image"}]})
+    return {"metadef:namespace": name, "metadef:object_name": "sweep-object",
+            "metadef:property_name": "sweep_property", "metadef:tag_name": "sweep-tag",
+            "metadef:resource_type": "OS::Glance::Image"}
 
 
 async def _shared_image(world: World, token: str) -> str:
@@ -670,10 +719,39 @@ async def make_attachment(world: World, tenant: Tenant) -> str:
     return str(r.json()["attachment"]["id"])
 
 
+async def make_message(world: World, tenant: Tenant) -> str:
+    """A user message of ``tenant``'s: a volume of the public type no backend meets, which
+    ends in error; the message's id."""
+    token = tenant.callers["member"].token
+    r = await world.call("volume", "POST", "/v3/volumes", token=token, expect=202, json={
+        "volume": {"size": 1, "volume_type": world.shared["volume:nowhere_type_id"]}})
+    volume_id = str(r.json()["volume"]["id"])
+    r = await world.call("volume", "GET", f"/v3/messages?resource_uuid={volume_id}",
+                         token=token, expect=200)
+    return str(r.json()["messages"][0]["id"])
+
+
+def transfer_key(world: World, transfer_id: str) -> str:
+    """The auth key of a transfer the sweeps made (any string for one they did not)."""
+    return world.shared.get(f"volume:transfer_key:{transfer_id}", "not-a-key")
+
+
+async def make_transfer(world: World, tenant: Tenant) -> str:
+    """A transfer of a new volume of the tenant's, offered by its member; its id (its
+    auth key kept for :func:`transfer_key`)."""
+    volume_id = await make_volume(world, tenant)
+    r = await world.call("volume", "POST", "/v3/os-volume-transfer", expect=202,
+                         token=tenant.callers["member"].token,
+                         json={"transfer": {"volume_id": volume_id}})
+    transfer = r.json()["transfer"]
+    world.shared[f"volume:transfer_key:{transfer['id']}"] = transfer["auth_key"]
+    return str(transfer["id"])
+
+
 async def _volume(world: World) -> None:
     """A private volume type the own project may use, with an extra spec; QoS specs; and
     in each project (quotas raised for the sweeps) an available volume with metadata, a
-    snapshot of it, an attachment, and a default type."""
+    snapshot of it, an attachment, a transfer of another volume, and a default type."""
     r = await world.call("volume", "POST", "/v3/types", expect=200, json={"volume_type": {
         "name": unique("sweep-type"), "os-volume-type-access:is_public": False,
         "extra_specs": {"multiattach": "<is> False"}}})
@@ -683,6 +761,9 @@ async def _volume(world: World) -> None:
     r = await world.call("volume", "POST", "/v3/qos-specs", expect=200, json={"qos_specs": {
         "name": unique("sweep-qos"), "sweep_key": "1"}})
     world.shared["volume:qos_id"] = r.json()["qos_specs"]["id"]
+    r = await world.call("volume", "POST", "/v3/types", expect=200, json={"volume_type": {
+        "name": unique("sweep-nowhere"), "extra_specs": {"storage_protocol": "nowhere"}}})
+    world.shared["volume:nowhere_type_id"] = r.json()["volume_type"]["id"]
     for tenant in world.tenants.values():
         project = tenant.project_id
         await world.call("volume", "PUT", f"/v3/os-quota-sets/{project}", expect=200, json={
@@ -693,3 +774,5 @@ async def _volume(world: World) -> None:
         tenant.ids["volume:volume_id"] = volume_id
         tenant.ids["volume:snapshot_id"] = await make_snapshot(world, tenant, volume_id)
         tenant.ids["volume:attachment_id"] = await make_attachment(world, tenant)
+        tenant.ids["volume:transfer_id"] = await make_transfer(world, tenant)
+        tenant.ids["volume:message_id"] = await make_message(world, tenant)

@@ -51,6 +51,11 @@ class Noun(Generic[Row]):
     add: Callable[[Session, Fields], Awaitable[Row]] | None = None
     filters: tuple[str, ...] = ()               # query parameters, passed on as they are
     flags: tuple[str, ...] = ()                 # boolean query parameters (Keystone's parsing)
+    plural: str = ""                            # the list's key, when not ``<name>s``
+
+    @property
+    def collection(self) -> str:
+        return self.plural or f"{self.name}s"
 
     async def body(self, req: Req, schema: Validator) -> Fields:
         fields: Fields = (await req.json(schema))[self.name]
@@ -60,12 +65,12 @@ class Noun(Generic[Row]):
         return json_response({self.name: self.view(req, row)}, status=status)
 
     async def list(self, req: Req) -> Response:
-        req.svc.enforce(req.ctx, f"identity:list_{self.name}s")
+        req.svc.enforce(req.ctx, f"identity:list_{self.collection}")
         wanted: dict[str, Any] = {key: req.query.get(key) for key in self.filters}
         wanted.update({key: query_bool(req, key) for key in self.flags})
         async with req.svc.read() as db:
             found = await self.find(db, **wanted)
-        return json_response(views.collection(req, f"{self.name}s",
+        return json_response(views.collection(req, self.collection,
                                               [self.view(req, row) for row in found]))
 
     async def show(self, req: Req) -> Response:

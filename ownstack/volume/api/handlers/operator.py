@@ -17,7 +17,7 @@ from ownstack.volume.api.common import Version, body, query_flag, timestamp, ver
 from ownstack.volume.api.schemas import operator as schemas
 from ownstack.volume.api.schemas.parameter_types import in_range
 from ownstack.volume.errors import InvalidInput, NotSupported
-from ownstack.volume.objects import quotas, services
+from ownstack.volume.objects import capabilities, quotas, services
 from ownstack.volume.objects.models import VolumeService
 from ownstack.volume.state import Req
 
@@ -127,13 +127,10 @@ def _service(req: Req, row: VolumeService, version: Version) -> dict[str, Any]:
     return body_
 
 
-# What a pool's capabilities say of ownstack's backends, beside what each agent reports.
-VENDOR_NAME = "ownstack"
-
-
 async def list_pools(req: Req) -> Response:
     """Cinder's ``get_pools``: one pool per volume service (ownstack's backends have one
-    each, named as the backend), with ``detail`` the capabilities it last reported."""
+    each, named as the backend), with ``detail`` the capabilities the scheduler matches
+    volume types against (:mod:`~ownstack.volume.objects.capabilities`)."""
     req.svc.enforce(req.ctx, "scheduler_extension:scheduler_stats:get_pools")
     detail = query_flag(req, "detail")
     async with req.svc.read() as db:
@@ -143,14 +140,8 @@ async def list_pools(req: Req) -> Response:
         pool: dict[str, Any] = {
             "name": f"{services.display_host(row.host, row.backend)}#{row.backend}"}
         if detail:
-            reported = row.capabilities
-            pool["capabilities"] = {
-                "volume_backend_name": row.backend, "vendor_name": VENDOR_NAME,
-                "storage_protocol": row.backend, "driver_version": "1.0",
-                "total_capacity_gb": reported.get("total_gb", 0),
-                "free_capacity_gb": reported.get("free_gb", 0),
-                "reserved_percentage": 0, "QoS_support": False,
-                "timestamp": timestamp(row.last_seen)}
+            pool["capabilities"] = {**capabilities.of_service(row),
+                                    "timestamp": timestamp(row.last_seen)}
         pools.append(pool)
     return json_response({"pools": pools})
 

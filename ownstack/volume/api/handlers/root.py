@@ -63,6 +63,7 @@ EXTENSIONS: Final = (
     ("os-vol-tenant-attr", "VolumeTenantAttribute", "Expose the internal project_id as an "
                                                     "attribute of a volume."),
     ("os-volume-actions", "VolumeActions", "Enable volume actions."),
+    ("os-volume-transfer", "VolumeTransfer", "Volume transfer management support."),
     ("os-volume-type-access", "VolumeTypeAccess", "Volume type access support."),
     ("qos-specs", "Qos_specs_manage", "QoS specs support."),
 )
@@ -118,6 +119,8 @@ RESOURCE_FILTERS: Final = {
                  "consumes_quota"],
     "attachment": ["volume_id", "status", "instance_id", "attach_status"],
     "volume_type": ["is_public", "extra_specs"],
+    "message": ["resource_uuid", "resource_type", "event_id", "request_id",
+                "message_level"],
 }
 
 

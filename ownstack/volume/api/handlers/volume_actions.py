@@ -42,7 +42,7 @@ Action = Callable[[Req, Volume, Any], Awaitable[Response]]
 
 # Cinder's actions ownstack does not serve (yet): a clear 400 rather than "no such action".
 NOT_SERVED: Final = {
-    "os-retype": "Retyping a volume", "os-migrate_volume": "Migrating a volume",
+    "os-migrate_volume": "Migrating a volume",
     "os-migrate_volume_completion": "Migrating a volume",
     "os-reimage": "Re-imaging a volume",
     "os-enable_replication": "Replication", "os-disable_replication": "Replication",
@@ -83,7 +83,7 @@ async def _extend(req: Req, volume: Volume, args: dict[str, Any]) -> Response:
         current = await objects.get(db, req.ctx, volume.id)
         servers = await actions.extend(db, req.svc.settings, current,
                                        in_range(args["new_size"], "new_size", 1),
-                                       version_of(req))
+                                       version_of(req), request_id=req.ctx.request_id)
     if servers:
         req.svc.notifier.volume_extended(volume.id, servers)
         return empty_response(202)
@@ -101,6 +101,20 @@ async def _update_readonly(req: Req, volume: Volume, args: dict[str, Any]) -> Re
     async with req.svc.write() as db:
         await actions.set_read_only(db, await objects.get(db, req.ctx, volume.id),
                                     flag("readonly", args["readonly"]))
+    return empty_response(202)
+
+
+async def _retype(req: Req, volume: Volume, args: dict[str, Any]) -> Response:
+    """Cinder's retype: 202, and the volume has its new type at once (see
+    :func:`ownstack.volume.objects.actions.retype`)."""
+    def may_multiattach() -> None:
+        req.svc.enforce(req.ctx, "volume:multiattach", {"project_id": volume.project_id})
+
+    async with req.svc.write() as db:
+        await actions.retype(db, req.ctx, await objects.get(db, req.ctx, volume.id),
+                             str(args["new_type"]),
+                             str(args.get("migration_policy") or "never"),
+                             authorize_multiattach=may_multiattach)
     return empty_response(202)
 
 
@@ -133,7 +147,8 @@ async def _upload_image(req: Req, volume: Volume, args: dict[str, Any]) -> Respo
         async with req.svc.write() as db:
             current = await objects.get(db, req.ctx, volume.id)
             await actions.begin_upload(db, current, image.id, disk_format, force=force,
-                                       container_format=container_format)
+                                       container_format=container_format,
+                                       request_id=req.ctx.request_id)
             volume_type = await types.get_type(db, req.ctx, current.type_id)
             specs = await types.extra_specs(db, volume_type.id)
     except OwnstackError:
@@ -290,6 +305,7 @@ ACTIONS: Final[dict[str, tuple[str, Action]]] = {
     "os-extend": ("volume:extend", _extend),
     "os-set_bootable": ("volume:update", _set_bootable),
     "os-update_readonly_flag": ("volume:update_readonly_flag", _update_readonly),
+    "os-retype": ("volume:retype", _retype),
     "os-volume_upload_image": (f"{_A}upload_image", _upload_image),
     "os-set_image_metadata": ("volume_extension:volume_image_metadata:set",
                               _set_image_metadata),

@@ -121,8 +121,7 @@ async def create_volume(req: Req) -> Response:
 async def _type_multiattach(db: Any, req: Req, ref: str) -> bool:
     """A type whose extra spec ``multiattach`` is ``<is> True`` makes multiattach volumes."""
     volume_type = await types.find_type(db, req.ctx, ref)
-    specs = await types.extra_specs(db, volume_type.id)
-    return specs.get("multiattach", "").replace(" ", "").lower() == "<is>true"
+    return types.is_multiattach(await types.extra_specs(db, volume_type.id))
 
 
 async def _image_source(req: Req, image_id: str, size: int | None) -> objects.Source:

@@ -36,6 +36,10 @@ VOLUME_ACTIONS: Final[dict[str, Validator]] = {
     "os-set_bootable": _action("os-set_bootable", {"bootable": BOOLEAN}, ["bootable"]),
     "os-update_readonly_flag": _action("os-update_readonly_flag", {"readonly": BOOLEAN},
                                        ["readonly"]),
+    "os-retype": _action("os-retype", {
+        "new_type": _STRING,
+        "migration_policy": {"type": "string", "enum": ["on-demand", "never"]}},
+        ["new_type"]),
     "os-volume_upload_image": _action("os-volume_upload_image", {
         "image_name": {"type": "string", "minLength": 1, "maxLength": 255},
         "force": BOOLEAN, "disk_format": _STRING, "container_format": _STRING,

@@ -31,8 +31,8 @@ def detail(req: Req, version: Version, volume: Volume, extra: Details, *,
     image-metadata attributes) extend show and the detailed list only."""
     volume_type = extra.volume_type
     metadata = dict(extra.metadata)
-    if volume.read_only:
-        metadata["readonly"] = "True"
+    if volume.read_only is not None:        # Cinder's admin metadata key, once set
+        metadata["readonly"] = str(volume.read_only)
     body: dict[str, Any] = {
         "id": volume.id, "status": volume.status, "size": volume.size,
         "availability_zone": volume.availability_zone,
