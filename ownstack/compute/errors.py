@@ -304,3 +304,52 @@ class NetworkForbidden(Forbidden):
     """Nova's ``ExternalNetworkAttachForbidden``."""
 
     code = "compute.network_forbidden"
+
+
+# --- host aggregates (os-aggregates) -------------------------------------------------------
+
+class AggregateNotFound(NotFound):
+    code = "compute.aggregate_not_found"
+
+    def __init__(self, aggregate_id: str | int) -> None:
+        super().__init__(f"Aggregate {aggregate_id} could not be found.")
+
+
+class AggregateNameExists(Conflict):
+    code = "compute.aggregate_name_exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Aggregate {name} already exists.")
+
+
+class AggregateHostExists(Conflict):
+    code = "compute.aggregate_host_exists"
+
+    def __init__(self, aggregate_id: int, host: str) -> None:
+        super().__init__(f"Aggregate {aggregate_id} already has host {host}.")
+
+
+class AggregateHostNotFound(NotFound):
+    """What Nova's remove_host answers for a host that is unknown or not in the
+    aggregate (it logs the reason and says only this)."""
+
+    code = "compute.aggregate_host_not_found"
+
+    def __init__(self, aggregate_id: int | str, host: str) -> None:
+        super().__init__(f"Cannot remove host {host} in aggregate {aggregate_id}")
+
+
+class InvalidAggregateAction(OwnstackError):
+    """Nova's ``InvalidAggregateAction*``: the change would break a zone rule. Nova answers
+    it 409 on add_host and remove_host, 400 on update, set_metadata and delete."""
+
+    code = "compute.invalid_aggregate_action"
+    _WHAT = {"add": ("Cannot add host to aggregate", 409),
+             "remove": ("Cannot remove host from aggregate", 409),
+             "delete": ("Cannot remove host from aggregate", 400),
+             "update": ("Cannot update aggregate", 400),
+             "update_meta": ("Cannot update metadata of aggregate", 400)}
+
+    def __init__(self, action: str, aggregate_id: int, reason: str) -> None:
+        what, self.status = self._WHAT[action]
+        super().__init__(f"{what} {aggregate_id}. Reason: {reason}.")

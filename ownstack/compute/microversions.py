@@ -63,7 +63,7 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("2.38", "An unknown ?status= on GET /servers is a 400."),
     ("2.39", "The image-metadata proxy and 'maxImageMeta' limit are gone."),
     ("2.40", "limit and marker on os-simple-tenant-usage, with *_links."),
-    ("2.41", f"Aggregates show 'uuid' {NOT_SERVED}."),
+    ("2.41", "Aggregates show 'uuid'."),
     ("2.42", "Device tags on networks and block devices restored at create."),
     ("2.43", "os-hosts answers 404."),
     ("2.44", "addFloatingIp/removeFloatingIp (and addFixedIp, os-virtual-interfaces) "

@@ -181,4 +181,12 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "os_compute_api:os-server-groups:create": PROJECT_MEMBER_OR_ADMIN,
     "os_compute_api:os-server-groups:show": PROJECT_READER_OR_ADMIN,
     "os_compute_api:os-server-groups:delete": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-aggregates:index": ADMIN,
+    "os_compute_api:os-aggregates:create": ADMIN,
+    "os_compute_api:os-aggregates:show": ADMIN,
+    "os_compute_api:os-aggregates:update": ADMIN,
+    "os_compute_api:os-aggregates:delete": ADMIN,
+    "os_compute_api:os-aggregates:add_host": ADMIN,
+    "os_compute_api:os-aggregates:remove_host": ADMIN,
+    "os_compute_api:os-aggregates:set_metadata": ADMIN,
 }

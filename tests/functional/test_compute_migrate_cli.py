@@ -2,7 +2,8 @@
 process, on each database of ``OWNSTACK_TEST_DATABASES``): `server migrate --wait`,
 `server migration confirm`, `server resize revert`, a 2.56 target host, the refusals,
 Placement usages moving from node to node (osc-placement); and, on SQLite, a SIGKILL of
-the whole process in the middle of a migration."""
+the whole process in the middle of a migration; and host aggregates with the zone they
+make (`aggregate ...`, `server create --availability-zone`)."""
 
 from __future__ import annotations
 
@@ -177,3 +178,38 @@ def test_sigkill_mid_migration_converges(tmp_path: Path) -> None:
     finally:
         stop_cloud(cloud)
     assert "Traceback" not in cloud.log.read_text()
+
+
+def test_aggregate_zone_commands(two_nodes: Cloud, tmp_path: Path) -> None:
+    """Host aggregates and the zone they make, through the CLI: a server asking for the
+    zone lands on its one host; the host stays while it runs servers there."""
+    cloud = two_nodes
+    image = make_image(cloud, tmp_path)
+    flavor = unique("m1.zone")
+    cloud.osc("flavor", "create", "--vcpus", "1", "--ram", "128", "--disk", "1", flavor)
+    name, zone = unique("agg"), unique("az")
+    created = cloud.osc_json("aggregate", "create", "--zone", zone, name)
+    assert (created["name"], created["availability_zone"]) == (name, zone)
+    cloud.osc("aggregate", "add", "host", name, NODES[1])
+    cloud.osc("aggregate", "set", "--property", "ssd=true", name)
+    shown = cloud.osc_json("aggregate", "show", name)
+    assert (shown["hosts"], shown["properties"]) == ([NODES[1]], {"ssd": "true"})
+    assert name in [a["Name"] for a in cloud.osc_json("aggregate", "list")]
+    zones = {z["Zone Name"] for z in cloud.osc_json("availability", "zone", "list")}
+    assert {zone, "nova"} <= zones
+    server = cloud.osc_json("server", "create", "--image", image, "--flavor", flavor,
+                            "--nic", "none", "--availability-zone", zone, "--wait",
+                            unique("vm"))
+    try:
+        assert _host(cloud, server["id"]) == NODES[1]
+        assert cloud.osc_json("server", "show", server["id"])[
+            "OS-EXT-AZ:availability_zone"] == zone
+        kept = cloud.osc("aggregate", "remove", "host", name, NODES[1], expect_ok=False)
+        assert kept.returncode != 0 and "would change" in kept.stderr, kept.stderr
+        busy = cloud.osc("aggregate", "delete", name, expect_ok=False)
+        assert busy.returncode != 0 and "Host aggregate is not empty" in busy.stderr
+    finally:
+        cloud.osc("server", "delete", "--wait", server["id"])
+    cloud.osc("aggregate", "remove", "host", name, NODES[1])
+    cloud.osc("aggregate", "delete", name)
+    assert name not in [a["Name"] for a in cloud.osc_json("aggregate", "list")]

@@ -202,6 +202,29 @@ class PlacementClient:
         await self._put_with_generation(f"/resource_providers/{uuid}/traits", "traits",
                                         sorted(set(traits)))
 
+    async def change_provider_aggregates(self, uuid: str, *, add: Iterable[str] = (),
+                                         remove: Iterable[str] = ()) -> None:
+        """Add and remove aggregate uuids among the provider's aggregates (a compare-and-swap
+        on its generation, retried); an unknown provider is left alone."""
+        path = f"/resource_providers/{uuid}/aggregates"
+        for _ in range(_GENERATION_RETRIES):
+            r = await self._request("GET", path)
+            if r.status_code == 404:
+                return
+            self._check(r, f"read {path}")
+            current = r.json()
+            wanted = sorted((set(current["aggregates"]) | set(add)) - set(remove))
+            if wanted == sorted(current["aggregates"]):
+                return
+            r = await self._request("PUT", path, json={
+                "aggregates": wanted,
+                "resource_provider_generation": current["resource_provider_generation"]})
+            if r.status_code != 409:
+                self._check(r, f"update {path}")
+                return
+        raise PlacementError(f"Placement kept changing {path}; gave up after "
+                             f"{_GENERATION_RETRIES} tries.")
+
     async def inventories(self, uuid: str) -> dict[str, Any] | None:
         """The provider's inventory by resource class; ``None`` for an unknown provider."""
         return await self._provider_read(uuid, "inventories")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ownstack.common.api.routing import RouteTable
 from ownstack.compute.api.handlers import (
+    aggregates,
     availability_zones,
     extra_specs,
     flavor_access,
@@ -188,4 +189,10 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
                                "POST": server_groups.create_group},
     f"{_V}/os-server-groups/{{group_id}}": {"GET": server_groups.show_group,
                                             "DELETE": server_groups.delete_group},
+    f"{_V}/os-aggregates": {"GET": aggregates.list_aggregates,
+                            "POST": aggregates.create_aggregate},
+    f"{_V}/os-aggregates/{{aggregate_id}}": {"GET": aggregates.show_aggregate,
+                                             "PUT": aggregates.update_aggregate,
+                                             "DELETE": aggregates.delete_aggregate},
+    f"{_V}/os-aggregates/{{aggregate_id}}/action": {"POST": aggregates.aggregate_action},
 })

@@ -43,7 +43,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
@@ -143,7 +143,8 @@ _LEAVE_GROUP: Final = delete(ServerGroupMember).where(
     ServerGroupMember.instance_uuid == bindparam("b_uuid"))
 
 # The compare-and-swap from scheduling to spawning on the claimed host (the zone is the
-# host's unless the user asked for one).
+# host's unless the user asked for one; an admin's "zone:host" becomes the zone of the
+# host it named, which the scheduler kept to).
 _INSTANCES: Final = cast(Table, Instance.__table__)
 _PLACE: Final = (
     update(_INSTANCES)
@@ -152,8 +153,9 @@ _PLACE: Final = (
            _INSTANCES.c.vm_state == states.BUILDING)
     .values(host=bindparam("b_host"), node=bindparam("b_node"), task_state=states.SPAWNING,
             attempts=bindparam("b_attempts", type_=_INSTANCES.c.attempts.type),
-            availability_zone=func.coalesce(_INSTANCES.c.availability_zone,
-                                            bindparam("b_zone")),
+            availability_zone=case(
+                (_INSTANCES.c.availability_zone.contains(":"), bindparam("b_zone")),
+                else_=func.coalesce(_INSTANCES.c.availability_zone, bindparam("b_zone"))),
             network_info=bindparam("b_network_info", type_=_INSTANCES.c.network_info.type),
             network_status=bindparam("b_network_status"),
             updated_at=bindparam("b_now", type_=_INSTANCES.c.updated_at.type),

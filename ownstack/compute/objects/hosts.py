@@ -77,8 +77,9 @@ def is_up(service: ComputeService, down_time: float, now: datetime | None = None
 
 
 def zone_of(service: ComputeService) -> str:
-    """A compute service's own zone; every other service lives in the internal zone."""
-    return service.availability_zone if service.binary == COMPUTE_BINARY else INTERNAL_ZONE
+    """A compute service's zone (its aggregates', else the one its agent reports); every
+    other service lives in the internal zone."""
+    return service.zone if service.binary == COMPUTE_BINARY else INTERNAL_ZONE
 
 
 def heartbeat(service: ComputeService) -> datetime | None:
@@ -140,14 +141,18 @@ class ServiceChange:
     forced_down: bool | None = None
 
 
-def apply_service_change(service: ComputeService, change: ServiceChange) -> None:
-    """Enabling clears the reason, as Nova does; disabling records the one given."""
+async def apply_service_change(db: AsyncSession, service: ComputeService,
+                               change: ServiceChange) -> None:
+    """Enabling clears the reason, as Nova does; disabling records the one given. The
+    written row's zone is read again (a flush expires it), for the answer."""
     if change.disabled is not None:
         service.disabled = change.disabled
         service.disabled_reason = change.disabled_reason if change.disabled else None
     if change.forced_down is not None:
         service.forced_down = change.forced_down
     service.updated_at = utcnow()
+    await db.flush()
+    await db.refresh(service, ["zone"])
 
 
 async def delete_service(db: AsyncSession, service: ComputeService) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -16,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from ownstack.common.db.base import TABLE_OPTIONS, Base, IPAddress, UTCDateTime, utcnow
 
@@ -205,6 +206,52 @@ class InstanceActionEvent(Base):
     details: Mapped[str | None] = mapped_column(Text)
 
 
+class Aggregate(Base):
+    """A host aggregate (``os-aggregates``): a named set of compute hosts with metadata;
+    its ``availability_zone`` metadata makes its hosts a zone."""
+
+    __tablename__ = "compute_aggregates"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AggregateHost(Base):
+    __tablename__ = "compute_aggregate_hosts"
+    __table_args__ = (UniqueConstraint("aggregate_id", "host"), TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    aggregate_id: Mapped[int] = mapped_column(
+        ForeignKey("compute_aggregates.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+
+
+class AggregateMetadata(Base):
+    __tablename__ = "compute_aggregate_metadata"
+    __table_args__ = (UniqueConstraint("aggregate_id", "key"), TABLE_OPTIONS)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    aggregate_id: Mapped[int] = mapped_column(
+        ForeignKey("compute_aggregates.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+
+
+# The metadata key that makes an aggregate's hosts an availability zone.
+ZONE_KEY = "availability_zone"
+
+
+def aggregate_zone_of(host: Any) -> Any:
+    """The zone the aggregates of ``host`` (a column) put it in, or NULL: one at most,
+    since the aggregate API refuses a host in two aggregates of different zones."""
+    return (sa.select(sa.func.min(AggregateMetadata.value))
+            .join(AggregateHost, AggregateHost.aggregate_id == AggregateMetadata.aggregate_id)
+            .where(AggregateHost.host == host, AggregateMetadata.key == ZONE_KEY)
+            .correlate_except(AggregateHost, AggregateMetadata)
+            .scalar_subquery())
+
+
 class ComputeService(Base):
     """A running nova-compute (or conductor) equivalent: ``os-services``."""
 
@@ -215,6 +262,8 @@ class ComputeService(Base):
     host: Mapped[str] = mapped_column(String(255))
     binary: Mapped[str] = mapped_column(String(255))               # "nova-compute", ...
     topic: Mapped[str | None] = mapped_column(String(255))
+    # The zone its agent reports (``compute.availability_zone``): the host's zone unless
+    # an aggregate with an availability_zone holds it (``zone``), Nova's default zone.
     availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
@@ -224,6 +273,9 @@ class ComputeService(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The host's effective zone, read with the row: its aggregates' zone, else its own.
+    zone: Mapped[str] = column_property(sa.func.coalesce(aggregate_zone_of(host),
+                                                         availability_zone))
 
 
 class ComputeNode(Base):

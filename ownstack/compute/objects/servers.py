@@ -200,8 +200,19 @@ _FLAVOR_FOR_PROJECT: Final = _FLAVOR_FOR_ADMIN.where(sa.or_(
                       FlavorProject.project_id == sa.bindparam("b_project"))))
 
 
+def forced_host_of(availability_zone: str | None) -> bool:
+    """Whether a requested zone names a host or node too (``zone:host``, ``zone:host:node``,
+    ``zone::node``); more than two colons is Nova's 400."""
+    if not availability_zone or ":" not in availability_zone:
+        return False
+    if availability_zone.count(":") > 2:
+        raise InvalidServerRequest("Invalid input received: Unable to parse "
+                                   "availability_zone")
+    return any(availability_zone.split(":")[1:])
+
+
 async def compute_zones(db: AsyncSession) -> set[str]:
-    rows = await db.execute(sa.select(ComputeService.availability_zone).where(
+    rows = await db.execute(sa.select(ComputeService.zone).where(
         ComputeService.binary == COMPUTE_BINARY).distinct())
     return set(rows.scalars())
 
@@ -229,9 +240,14 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
             key_data = (await keypairs.get_keypair(db, user_id, request.key_name)).public_key
         except KeypairNotFound:
             raise InvalidServerRequest("Invalid key_name provided.") from None
+    # The zone column keeps a forced host ("zone:host"), which the scheduler reads; the
+    # pinned zone is the zone part alone. A zone with a forced host is not checked, as
+    # in Nova (the scheduler refuses a host outside it).
     zone = request.availability_zone or config.compute.default_schedule_zone or None
-    if request.availability_zone is not None \
-            and request.availability_zone not in await compute_zones(db):
+    pinned = zone.split(":")[0] or None if zone else None
+    forced = forced_host_of(request.availability_zone)
+    if request.availability_zone is not None and not forced and pinned is not None \
+            and pinned not in await compute_zones(db):
         raise InvalidServerRequest("The requested availability zone is not available")
     group = await _group(db, ctx, request.group) if request.group else None
     quota_config = config.compute.quota
@@ -261,7 +277,7 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
             image_meta=dict(image_meta), key_name=request.key_name, key_data=key_data,
             user_data=request.user_data, admin_pass=request.admin_pass,
             config_drive=request.config_drive, availability_zone=zone,
-            requested_availability_zone=zone, launch_index=index,
+            requested_availability_zone=pinned, launch_index=index,
             reservation_id=reservation, access_ip_v4=request.access_ip_v4,
             access_ip_v6=request.access_ip_v6,
             requested_networks=request.requested_networks,
@@ -505,7 +521,7 @@ class HostService(NamedTuple):
     span every host)."""
 
     host: str
-    availability_zone: str
+    zone: str                         # the host's effective zone (ComputeService.zone)
     disabled: bool
     forced_down: bool
     last_seen_up: datetime | None

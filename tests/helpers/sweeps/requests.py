@@ -409,6 +409,17 @@ async def _server_group(cell: Cell) -> Any:
     return {"server_group": {"name": unique("sweep-group"), "policy": "affinity"}}
 
 
+@body("compute", "POST", "/v2.1/os-aggregates")
+@body("compute", "PUT", "/v2.1/os-aggregates/{aggregate_id}")
+async def _aggregate(cell: Cell) -> Any:
+    return {"aggregate": {"name": unique("sweep-agg")}}
+
+
+@body("compute", "POST", "/v2.1/os-aggregates/{aggregate_id}/action")
+async def _aggregate_action(cell: Cell) -> Any:
+    return {"set_metadata": {"metadata": {"sweep_key": "1"}}}
+
+
 @body("compute", "PUT", "/v2.1/os-services/{service_id}")
 async def _service_status(cell: Cell) -> Any:
     return {"status": "enabled"}

@@ -516,6 +516,9 @@ async def _compute(world: World) -> None:
                          expect=200)
     shared["compute:service_id"] = r.json()["services"][0]["id"]
     shared["compute:host"] = r.json()["services"][0]["host"]
+    r = await world.call("compute", "POST", "/v2.1/os-aggregates", expect=200,
+                         json={"aggregate": {"name": "sweep-aggregate"}})
+    shared["compute:aggregate_id"] = str(r.json()["aggregate"]["id"])
 
 
 def shared_server(world: World) -> str:

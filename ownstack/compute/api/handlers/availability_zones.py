@@ -1,8 +1,9 @@
 """``/os-availability-zone``: the zones users may ask for, and (admin) what runs in each.
 
-A zone exists because a compute service reports into it (``compute.availability_zone`` of
-the node's agent). The plain list leaves out the ``internal`` zone of non-compute
-services, as Nova does; the detailed one shows it, with the conductor once it registers.
+A zone exists because a compute service is in it: the ``availability_zone`` of the host's
+aggregates, else the one its agent reports (``compute.availability_zone``). The plain
+list leaves out the ``internal`` zone of non-compute services, as Nova does; the detailed
+one shows it, with the conductor once it registers.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ async def update_host(req: Req) -> Response:
         if "maintenance_mode" in data:
             raise FeatureNotSupported()
         enabled = data["status"].lower() == "enable"
-        hosts.apply_service_change(service, hosts.ServiceChange(disabled=not enabled))
+        await hosts.apply_service_change(db, service, hosts.ServiceChange(disabled=not enabled))
         result["status"] = "enabled" if enabled else "disabled"
     return json_response(result)
 

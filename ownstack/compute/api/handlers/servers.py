@@ -66,6 +66,9 @@ async def create_server(req: Req) -> Response:
     version = version_of(req)
     req.svc.enforce(req.ctx, _RULE + "create")
     data: dict[str, Any] = await body(req, schemas.CREATE(version))
+    if servers.forced_host_of(data["server"].get("availability_zone")):
+        # Nova's legacy "zone:host[:node]" (and "zone::node") forms: the admin's.
+        req.svc.enforce(req.ctx, _RULE + "create:forced_host")
     request = await _create_request(req, data)
     async with req.svc.write() as db:
         created = await servers.create_instances(db, req.ctx, req.svc.config, request)

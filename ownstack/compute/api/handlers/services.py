@@ -53,7 +53,7 @@ async def update_service(req: Req) -> Response:
     async with req.svc.write() as db:
         service = await hosts.get_service(db, req.params["service_id"], by_uuid=True)
         _only_compute(service)
-        hosts.apply_service_change(service, change)
+        await hosts.apply_service_change(db, service, change)
     return json_response({"service": _view(req, version, service)})
 
 
@@ -100,7 +100,7 @@ async def _legacy_action(req: Req, version: Version, action: str) -> Response:
     async with req.svc.write() as db:
         service = await hosts.get_service_by_host_binary(db, data["host"], data["binary"])
         _only_compute(service)
-        hosts.apply_service_change(service, change)
+        await hosts.apply_service_change(db, service, change)
     return json_response(views.legacy_action(data["host"], data["binary"], result))
 
 

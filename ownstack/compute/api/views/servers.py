@@ -214,7 +214,7 @@ def detail(req: Req, shown_: Shown, instance: ServerRow, extras: Extras) -> dict
     every = shown_.all_attributes
     if every:
         view["OS-EXT-AZ:availability_zone"] = (
-            service.availability_zone if service is not None
+            service.zone if service is not None
             else instance.availability_zone or "")
         view["config_drive"] = "True" if instance.config_drive else ""
     if shown_.key_name:

@@ -3,8 +3,8 @@
 Placement has already checked capacity and traits; these check what it cannot know. They
 follow Nova's filters of the same names (``nova/scheduler/filters``), with these limits:
 
-* ``AvailabilityZoneFilter``: the zone is the one the node's agent reports (ownstack has no
-  host aggregates); ``zone:host`` requests name the host as well.
+* ``AvailabilityZoneFilter``: the zone is the host's aggregates' ``availability_zone``,
+  else the one the node's agent reports; ``zone:host`` requests name the host as well.
 * ``ImagePropertiesFilter``: ``hw_architecture`` (or ``architecture``), ``img_hv_type`` (or
   ``hypervisor_type``), ``hw_vm_mode`` (or ``vm_mode``), and ``img_hv_requested_version``
   (``>=6.0`` style) against the node's arch (``cpu_info.arch``, else x86_64), hypervisor

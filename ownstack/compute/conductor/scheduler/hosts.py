@@ -79,7 +79,7 @@ _NODE_COLUMNS = (ComputeNode.uuid, ComputeNode.hypervisor_hostname, ComputeNode.
                  ComputeNode.hypervisor_type, ComputeNode.hypervisor_version,
                  ComputeNode.vcpus, ComputeNode.memory_mb, ComputeNode.local_gb,
                  ComputeNode.host_ip, ComputeNode.cpu_info)
-_SERVICE_COLUMNS = (ComputeService.availability_zone, ComputeService.disabled,
+_SERVICE_COLUMNS = (ComputeService.zone, ComputeService.disabled,
                     ComputeService.disabled_reason, ComputeService.forced_down,
                     ComputeService.last_seen_up)
 _ALL_HOSTS: Final = (select(*_NODE_COLUMNS, *_SERVICE_COLUMNS)
@@ -92,7 +92,7 @@ def host_state(node: Any, service: Any) -> HostState:
     """A HostState from a node and its service: ORM rows, or one row of both's columns."""
     return HostState(
         node_uuid=node.uuid, node=node.hypervisor_hostname, host=node.host,
-        availability_zone=service.availability_zone, service_disabled=service.disabled,
+        availability_zone=service.zone, service_disabled=service.disabled,
         disabled_reason=service.disabled_reason, forced_down=service.forced_down,
         last_seen_up=service.last_seen_up, hypervisor_type=node.hypervisor_type,
         hypervisor_version=node.hypervisor_version, vcpus=node.vcpus,
