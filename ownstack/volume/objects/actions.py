@@ -252,8 +252,10 @@ async def retype(db: AsyncSession, ctx: RequestContext, volume: Volume, new_type
                                       != await types.front_end_qos(db, new_type.id)):
         raise InvalidVolume(RETYPE_REFUSED)
     service = await services.find(db, volume.host) if volume.host else None
-    unmet = (capabilities.unmet(new_specs, capabilities.of_service(service))
-             if service is not None else "a backend")
+    if service is None:
+        raise InvalidVolume(f"Volume {volume.id} cannot be retyped: its host "
+                            f"{volume.host} has no volume service to check the type against.")
+    unmet = capabilities.unmet(new_specs, capabilities.of_service(service))
     if unmet is not None:
         how = ("on demand" if migration_policy == "on-demand"
                else "and the migration policy is never")

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+import sqlalchemy as sa
 
 from helpers.names import unique
 from helpers.volume import VolumeCloud, fault, random_id, volume_cloud
 from ownstack.common.policy import Policy
 from ownstack.volume.objects.actions import RETYPE_REFUSED
+from ownstack.volume.objects.models import Volume
 from ownstack.volume.policy import DEFAULT_RULES
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -122,6 +124,18 @@ async def test_a_type_another_backend_would_need_is_refused(vc: VolumeCloud) -> 
                "(volume_backend_name=lvm)" in fault(r)[1]
         assert fault(r)[1].endswith("ownstack does not migrate volumes yet.")
     assert (await shown(vc, volume["id"]))["volume_type"] == plain["name"]
+
+
+async def test_a_volume_whose_host_has_no_service_is_refused(vc: VolumeCloud) -> None:
+    plain = await make_type(vc)
+    other = await make_type(vc)
+    volume = await vc.volume(volume_type=plain["id"])
+    async with vc.svc.db.write() as session:
+        await session.execute(sa.update(Volume).where(Volume.id == volume["id"]).values(
+            host="gone-host"))
+    r = await retype(vc, volume["id"], other["id"], expect=400)
+    assert fault(r)[1] == (f"Invalid volume: Volume {volume['id']} cannot be retyped: its "
+                           "host gone-host has no volume service to check the type against.")
 
 
 async def test_the_new_types_quota_holds(vc: VolumeCloud) -> None:
