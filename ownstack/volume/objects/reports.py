@@ -25,8 +25,6 @@ from ownstack.volume.objects import snapshots as snapshot_objects
 from ownstack.volume.objects import volumes as volume_objects
 from ownstack.volume.objects.models import Attachment, Snapshot, Volume, VolumeService
 
-DEFAULT_MESSAGE_TTL: Final = messages.DEFAULT_TTL
-
 # A snapshot's work, and the status a failure of it leaves.
 SNAPSHOT_WORK: Final = {"creating": "error", "deleting": "error_deleting"}
 
@@ -111,7 +109,7 @@ _SNAPSHOT_FAILURES: Final = {
 
 
 async def volume_done(db: AsyncSession, payload: dict[str, Any], *,
-                      message_ttl: int = DEFAULT_MESSAGE_TTL) -> Applied:
+                      message_ttl: int = messages.DEFAULT_TTL) -> Applied:
     """Apply an agent's report of the work a volume asked for; a failure also leaves the
     project a user message (:mod:`~ownstack.volume.objects.messages`)."""
     volume = await db.get(Volume, str(payload["volume_id"]))
@@ -175,7 +173,7 @@ async def volume_done(db: AsyncSession, payload: dict[str, Any], *,
 
 
 async def snapshot_done(db: AsyncSession, payload: dict[str, Any], *,
-                        message_ttl: int = DEFAULT_MESSAGE_TTL) -> Applied:
+                        message_ttl: int = messages.DEFAULT_TTL) -> Applied:
     snapshot = await db.get(Snapshot, str(payload["snapshot_id"]))
     worked_on = str(payload["work"])
     if snapshot is None:
@@ -207,7 +205,7 @@ async def snapshot_done(db: AsyncSession, payload: dict[str, Any], *,
 
 
 async def fail_orphaned_work(db: AsyncSession, *, down_time: float, timeout: float,
-                             message_ttl: int = DEFAULT_MESSAGE_TTL) -> list[str]:
+                             message_ttl: int = messages.DEFAULT_TTL) -> list[str]:
     """Volumes and snapshots whose agent work waited more than ``timeout`` seconds on a
     host whose service is down (or gone): put in the status a failure leaves, with the
     reason, so nothing stays ``creating`` or ``deleting`` for good. Their ids."""
