@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 import yaml
 
+from helpers.cli import run_openstack
 from helpers.names import unique
 
-OPENSTACK = str(Path(sys.executable).parent / "openstack")
 SERVICE_PORT_OPTIONS = ("identity.port", "image.port", "placement.port", "compute.port",
                         "network.port", "metadata.port", "volume.port",
                         "console.novncproxy_port", "console.serialproxy_port")
@@ -122,8 +122,7 @@ class Cloud:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         full_env.update({"OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml), "OS_CLOUD": cloud,
                          **(env or {})})
-        result = subprocess.run([OPENSTACK, *args], capture_output=True, text=True,
-                                env=full_env, timeout=120, check=False)
+        result = run_openstack(list(args), full_env, timeout=120)
         if expect_ok and result.returncode != 0:
             raise AssertionError(f"openstack {' '.join(args)} failed ({result.returncode}):\n"
                                  f"{result.stderr}\n{result.stdout}")
