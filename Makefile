@@ -56,7 +56,7 @@ typecheck: venv
 	$(BIN)/mypy ownstack tools/tempest_config.py
 
 unit: venv
-	$(BIN)/pytest -q tests/unit tests/api
+	$(BIN)/pytest -q -n auto tests/unit tests/api
 
 # One pytest per backend, all at once (the suite mostly waits on its clouds and CLIs): the
 # first backend's also runs the tests that are not a backend's. Each log is printed whole
