@@ -215,6 +215,12 @@ async def test_no_volume_of_an_encrypted_type(vc: VolumeCloud) -> None:
     assert (await vc.volume(caller.token, volume_type=type_id))["encrypted"] is False
 
 
+async def test_the_extension_is_listed(vc: VolumeCloud) -> None:
+    r = await vc.call("GET", "/v3/extensions", expect=200)
+    assert ("encryption", "VolumeTypeEncryption") in [
+        (e["alias"], e["name"]) for e in r.json()["extensions"]]
+
+
 async def test_a_type_goes_with_its_encryption(vc: VolumeCloud) -> None:
     type_id = await make_type(vc)
     await encrypt(vc, type_id)
