@@ -113,6 +113,11 @@ DEFAULT_RULES: Final[dict[str, str]] = {
     "volume_extension:volume_type_access": ADMIN,
     "volume_extension:volume_type_access:addProjectAccess": ADMIN,
     "volume_extension:volume_type_access:removeProjectAccess": ADMIN,
+    # A type's encryption: the admin's, reads too (Cinder's defaults).
+    "volume_extension:volume_type_encryption:create": ADMIN,
+    "volume_extension:volume_type_encryption:get": ADMIN,
+    "volume_extension:volume_type_encryption:update": ADMIN,
+    "volume_extension:volume_type_encryption:delete": ADMIN,
     "volume_extension:qos_specs_manage:get": ADMIN,
     "volume_extension:qos_specs_manage:get_all": ADMIN,
     "volume_extension:qos_specs_manage:create": ADMIN,

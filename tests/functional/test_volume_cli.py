@@ -144,6 +144,18 @@ def test_types_qos_quotas_and_services_through_the_cli(cloud: Cloud) -> None:
             if m["Resource UUID"] == made["id"]] == [
         (made["id"], "VOLUME_VOLUME_001_003",
          "schedule allocate volume:Could not find any available weighted backend.")]
+    # An encrypted type (decision 73): kept and shown; with no key manager, a volume of
+    # it is refused, never made unencrypted.
+    enc = unique("enc")
+    cloud.osc("volume", "type", "create", "--encryption-provider", "luks",
+              "--encryption-key-size", "256", "--encryption-control-location", "front-end",
+              enc)
+    encryption = cloud.osc_json("volume", "type", "show", "--encryption-type", enc)[
+        "encryption"]
+    assert (encryption["provider"], encryption["key_size"]) == ("luks", 256)
+    refused = cloud.osc("volume", "create", "--size", "1", "--type", enc, "secret",
+                        cloud=member, expect_ok=False)
+    assert refused.returncode != 0 and "no key manager" in refused.stderr
     cloud.osc("quota", "set", "--volumes", "7", "--gigabytes", "30", project)
     quota = cloud.osc_json("quota", "show", "--volume", project)
     limits = {row["Resource"]: row["Limit"] for row in quota} \

@@ -28,6 +28,7 @@ from ownstack.volume.errors import (
 from ownstack.volume.objects import (
     attachments,
     capabilities,
+    encryption,
     quotas,
     services,
     snapshots,
@@ -239,6 +240,7 @@ async def retype(db: AsyncSession, ctx: RequestContext, volume: Volume, new_type
         raise InvalidInput(f"Invalid volume_type passed: {new_type_ref}.") from None
     if volume.status not in ("available", "in-use") or new_type.id == volume.type_id:
         raise InvalidVolume(RETYPE_REFUSED)
+    await encryption.refuse_volumes_of(db, new_type)
     new_specs = await types.extra_specs(db, new_type.id)
     multiattach = types.is_multiattach(new_specs)
     if multiattach != bool(volume.multiattach) and volume.status != "available":

@@ -59,6 +59,24 @@ class ExtraSpec(Base):
     value: Mapped[str] = mapped_column(String(255))
 
 
+class TypeEncryption(Base):
+    """A volume type's encryption (Cinder's ``encryption`` table): what a volume of the
+    type would be encrypted with. ownstack has no key manager, so no volume is ever made
+    of such a type (decision 73); the row is the admin's statement, kept and shown."""
+
+    __tablename__ = "volume_type_encryption"
+    __table_args__ = (UniqueConstraint("type_id", name="uq_volume_type_encryption_type"),
+                      TABLE_OPTIONS)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(255))
+    cipher: Mapped[str | None] = mapped_column(String(255))
+    key_size: Mapped[int | None] = mapped_column(Integer)
+    control_location: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class TypeProject(Base):
     """A project that may use a private volume type."""
 

@@ -31,7 +31,14 @@ from ownstack.volume.errors import (
     SnapshotNotFound,
     VolumeNotFound,
 )
-from ownstack.volume.objects import capabilities, messages, quotas, services, types
+from ownstack.volume.objects import (
+    capabilities,
+    encryption,
+    messages,
+    quotas,
+    services,
+    types,
+)
 from ownstack.volume.objects import metadata as _metadata
 from ownstack.volume.objects.listing import (
     Filter,
@@ -199,6 +206,7 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext, 
             await types.default_type(db, settings, project_id)
     else:
         volume_type = await types.default_type(db, settings, project_id)
+    await encryption.refuse_volumes_of(db, volume_type)
     zone: str | None
     specs = await types.extra_specs(db, volume_type.id)
     no_host = ""

@@ -683,6 +683,10 @@ volume_body("POST", "/types/{type_id}/extra_specs")(
     _constant({"extra_specs": {"multiattach": "<is> False"}}))
 volume_body("PUT", "/types/{type_id}/extra_specs/{key}")(
     _constant({"multiattach": "<is> False"}))
+volume_body("POST", "/types/{type_id}/encryption")(
+    _constant({"encryption": {"provider": "luks", "control_location": "front-end"}}))
+volume_body("PUT", "/types/{type_id}/encryption/{key}")(
+    _constant({"encryption": {"key_size": 256}}))
 volume_body("PUT", "/default-types/{target_project_id}")(
     _constant({"default_type": {"volume_type": "__DEFAULT__"}}))
 volume_body("POST", "/qos-specs")(_named("qos_specs"))
@@ -1004,6 +1008,28 @@ async def _offered_transfer(cell: Cell) -> dict[str, str]:
 @prepares("volume", "DELETE", *volume_templates("/attachments/{attachment_id}"))
 async def _reserved_attachment(cell: Cell) -> dict[str, str]:
     return {"attachment_id": await make_attachment(cell.world, cell.world.tenants[cell.side])}
+
+
+@prepares("volume", "GET", *volume_templates("/types/{type_id}/encryption"))
+@prepares("volume", "POST", *volume_templates("/types/{type_id}/encryption"))
+async def _unencrypted_type(cell: Cell) -> dict[str, str]:
+    """A type of its own each time, no volume's, without encryption."""
+    r = await cell.world.call("volume", "POST", "/v3/types", expect=200, json={
+        "volume_type": {"name": unique("sweep-encryption")}})
+    return {"type_id": r.json()["volume_type"]["id"]}
+
+
+@prepares("volume", "GET", *volume_templates("/types/{type_id}/encryption/{key}"))
+@prepares("volume", "PUT", *volume_templates("/types/{type_id}/encryption/{key}"))
+@prepares("volume", "DELETE", *volume_templates("/types/{type_id}/encryption/{key}"))
+async def _encrypted_type(cell: Cell) -> dict[str, str]:
+    """A type of its own each time, no volume's, with encryption; ``provider`` is both
+    a field to show and what the ``openstack`` CLI sends as the id to change."""
+    params = await _unencrypted_type(cell)
+    await cell.world.call("volume", "POST", f"/v3/types/{params['type_id']}/encryption",
+                          expect=200, json={"encryption": {
+                              "provider": "luks", "control_location": "front-end"}})
+    return {**params, "key": "provider"}
 
 
 @prepares("volume", "DELETE", *volume_templates("/messages/{message_id}"))

@@ -44,6 +44,7 @@ async def show_version(req: Req) -> Response:
 # The Cinder extensions whose behaviour ownstack serves.
 EXTENSIONS: Final = (
     ("OS-SCH-HNT", "SchedulerHints", "Pass arbitrary key/value pairs to the scheduler."),
+    ("encryption", "VolumeTypeEncryption", "Encryption support for volume types."),
     ("os-admin-actions", "AdminActions", "Enable admin actions."),
     ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
     ("os-extended-snapshot-attributes", "ExtendedSnapshotAttributes",

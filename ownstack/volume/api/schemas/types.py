@@ -9,6 +9,7 @@ from typing import Final
 from ownstack.common.api.schema import Validator
 from ownstack.volume.api.schemas.parameter_types import (
     BOOLEAN,
+    MAX_INT,
     REQUIRED_NAME,
     one,
     wrapped,
@@ -47,3 +48,16 @@ QOS_DELETE_KEYS: Final = Validator(one("keys", {
 
 DEFAULT_TYPE: Final = Validator(wrapped("default_type", {
     "volume_type": {"type": "string", "minLength": 1, "maxLength": 255}}, ["volume_type"]))
+
+# A type's encryption (Cinder's ``volume_type_encryption.py``): key_size an integer or a
+# string of digits (Cinder's ``key_size`` format; the handler bounds a string), no other
+# keys (Cinder lets others through and echoes them, which Tempest's schema refuses).
+_ENCRYPTION: Final = {
+    "key_size": {"type": ["integer", "string", "null"], "pattern": "^[0-9]{1,10}$",
+                 "minimum": 0, "maximum": MAX_INT},
+    "provider": {"type": "string", "minLength": 0, "maxLength": 255},
+    "control_location": {"enum": ["front-end", "back-end"]},
+    "cipher": {"type": ["string", "null"], "minLength": 0, "maxLength": 255}}
+ENCRYPTION_CREATE: Final = Validator(wrapped("encryption", _ENCRYPTION,
+                                             ["provider", "control_location"]))
+ENCRYPTION_UPDATE: Final = Validator(wrapped("encryption", _ENCRYPTION))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ownstack.volume.objects.models import DefaultType, QosSpecs, VolumeType
+from ownstack.volume.api.common import timestamp
+from ownstack.volume.objects.models import DefaultType, QosSpecs, TypeEncryption, VolumeType
 from ownstack.volume.state import Req
 
 # Extra specs every user may see (Cinder's user-visible keys); the rest are the admin's.
@@ -49,3 +50,13 @@ def qos_specs_answer(req: Req, row: QosSpecs) -> dict[str, Any]:
 
 def default_type(row: DefaultType) -> dict[str, Any]:
     return {"project_id": row.project_id, "volume_type_id": row.type_id}
+
+
+def encryption(row: TypeEncryption) -> dict[str, Any]:
+    """A type's encryption as Cinder shows it: its database row's fields (a deleted row is
+    gone here, so ``deleted`` is false and ``deleted_at`` null)."""
+    return {"volume_type_id": row.type_id, "encryption_id": row.id,
+            "provider": row.provider, "cipher": row.cipher, "key_size": row.key_size,
+            "control_location": row.control_location, "deleted": False,
+            "created_at": timestamp(row.created_at), "updated_at": timestamp(row.updated_at),
+            "deleted_at": None}
