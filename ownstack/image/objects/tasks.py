@@ -24,20 +24,14 @@ from ownstack.common.api.pagination import paginate
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
-from ownstack.common.errors import BadRequest, NotFound
+from ownstack.common.errors import BadRequest
+from ownstack.image.errors import TaskNotFound
 from ownstack.image.objects.images import is_admin
 from ownstack.image.objects.models import ImageTask
 
 STATUSES = ("pending", "processing", "success", "failure")
 TYPES = ("import",)
 FINISHED = ("success", "failure")
-
-
-class TaskNotFound(NotFound):
-    code = "image.task_not_found"
-
-    def __init__(self, task_id: str) -> None:
-        super().__init__(f"Task with the given id {task_id} not found")
 
 
 def _visible(ctx: RequestContext) -> ColumnElement[bool]:
