@@ -90,6 +90,15 @@ class ImageConfig:
     inspect_timeout: int = 30                  # seconds qemu-img info may run
     inspect_memory_mb: int = 1024              # address-space limit of qemu-img info
     token_cache_ttl: int = 30                  # seconds a validated token is trusted
+    # Tasks (/v2/tasks): hours a finished task is kept (Glance's task_time_to_live).
+    task_time_to_live: int = 48
+    # Where an import task may fetch from (Glance's [import_filtering_opts], comma-separated).
+    # Unlike Glance, no host is allowed until the operator lists it (decision 74): names,
+    # IP addresses or networks (10.0.0.0/8). Empty ports: any port.
+    import_allowed_schemes: str = "http,https"
+    import_allowed_hosts: str = ""
+    import_allowed_ports: str = "80,443"
+    import_timeout: int = 600                  # seconds an import's download may take
 
 
 @dataclass(frozen=True)

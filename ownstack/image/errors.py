@@ -86,3 +86,12 @@ class MetadefProtected(Forbidden):
 
 class MetadefDuplicate(Conflict):
     code = "image.metadef_duplicate"
+
+
+class TaskNotFound(NotFound):
+    """A task that does not exist, expired, or is another project's."""
+
+    code = "image.task_not_found"
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"Task with the given id {task_id} not found")

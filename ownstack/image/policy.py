@@ -38,6 +38,13 @@ DEFAULT_RULES: dict[str, str] = {
     # The project an image is shared with answers the share; an admin may for it.
     "modify_member": f"{ADMIN} or (role:member and project_id:%(target.member.member_id)s)",
     "set_image_owner": ADMIN,
+    # Tasks (glance/policies/tasks.py): tasks_api_access guards every task route; the
+    # per-call rules are Glance's internal ones, open by default.
+    "tasks_api_access": ADMIN,
+    "get_task": "",
+    "get_tasks": "",
+    "add_task": "",
+    "modify_task": "",
     # Metadata definitions (glance/policies/metadef.py): the catalog is the admin's to
     # write; a project's reader reads its own namespaces and everyone's public ones. The
     # target is Glance's: the namespace's owner as project_id, and its visibility.

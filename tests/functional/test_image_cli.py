@@ -163,6 +163,20 @@ def test_bad_input_through_the_cli(cloud: Cloud, tmp_path: Path) -> None:
     # upload failed): only what was there before is left.
     assert {i["ID"] for i in cloud.osc_json("image", "list", "--long")} == before
 
+    # An import from a host the operator did not list (none, by default): the task is
+    # made (the CLI has no task create) and fails, unresolved, and the CLI reads why.
+    source = f"http://{unique('nowhere')}.invalid/disk.qcow2"
+    r = httpx.post(f"{cloud.image_url}/v2/tasks", headers={"X-Auth-Token": cloud.admin_token()},
+                   json={"type": "import", "input": {
+                       "import_from": source, "import_from_format": "qcow2",
+                       "image_properties": {"disk_format": "qcow2",
+                                            "container_format": "bare"}}}, timeout=30)
+    assert r.status_code == 201, r.text
+    task_id = r.json()["id"]
+    assert task_id in {t["ID"] for t in cloud.osc_json("image", "task", "list")}
+    task = cloud.osc_json("image", "task", "show", task_id)
+    assert task["status"] == "failure" and "is not allowed" in task["message"], task
+
 
 def test_unsafe_qcow2_is_refused_and_stays_queued(cloud: Cloud, tmp_path: Path) -> None:
     # A qcow2 whose backing file is a host file: a hypervisor would read /etc/passwd.

@@ -39,10 +39,15 @@ ROUTES: RouteTable = {
 
     "/v2/info/import": {"GET": discovery.import_info},
 
+    "/v2/tasks": {"GET": tasks.list_tasks, "POST": tasks.create_task},
+    "/v2/tasks/{task_id}": {"GET": tasks.show_task},
+
     "/v2/schemas/image": {"GET": schemas.image_schema},
     "/v2/schemas/images": {"GET": schemas.images_schema},
     "/v2/schemas/member": {"GET": schemas.member_schema},
     "/v2/schemas/members": {"GET": schemas.members_schema},
+    "/v2/schemas/task": {"GET": schemas.task_schema},
+    "/v2/schemas/tasks": {"GET": schemas.tasks_schema},
     **{f"/v2/schemas/metadefs/{name}": {"GET": handler}
        for name, handler in metadef_namespaces.SCHEMA_HANDLERS.items()},
 

@@ -391,12 +391,12 @@ async def test_size_quota_is_413(tmp_path: Path) -> None:
 
 async def test_saving_is_taken_by_compare_and_swap(image: ImageClient) -> None:
     """Two uploads that both read "queued": the database lets only one take "saving"."""
-    from ownstack.image.api.handlers.data import _start_saving
     from ownstack.image.errors import InvalidImageStatus
+    from ownstack.image.objects.uploads import start_saving
 
     image_id = (await create(image))["id"]
-    async with image.app.svc.read() as db:
-        row = await db.get(Image, image_id)
-    await _start_saving(image.app.svc, row)
+    async with image.app.svc.write() as db:
+        await start_saving(db, image_id)
     with pytest.raises(InvalidImageStatus, match="no longer queued"):
-        await _start_saving(image.app.svc, row)
+        async with image.app.svc.write() as db:
+            await start_saving(db, image_id)

@@ -251,6 +251,13 @@ IMAGE = _table("image", {
     ("GET", "/v2/schemas/members"): ANYONE,
     ("GET", "/v2/info/import"): ANYONE,
     ("GET", "/v2/images/{image_id}/tasks"): "ooo/ohh",
+    # Tasks (glance/policies/tasks.py): tasks_api_access is the admin's, who sees every
+    # project's task (Glance's _is_task_visible).
+    ("GET", "/v2/schemas/task"): ANYONE,
+    ("GET", "/v2/schemas/tasks"): ANYONE,
+    ("GET", "/v2/tasks"): "odd/odd",
+    ("POST", "/v2/tasks"): "odd/odd",
+    ("GET", "/v2/tasks/{task_id}"): "odd/odd",
     **{("GET", f"/v2/schemas/metadefs/{name}"): ANYONE
        for name in ("namespace", "namespaces", "object", "objects", "property",
                     "properties", "tag", "tags", "resource_type", "resource_types")},

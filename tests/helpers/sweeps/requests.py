@@ -19,6 +19,7 @@ from helpers.names import unique
 from helpers.sweeps.routes import Route, route_table
 from helpers.sweeps.world import (
     IMAGE_PATCH,
+    IMPORT_TASK,
     PASSWORD,
     PUBLIC_KEY,
     World,
@@ -205,6 +206,11 @@ async def _password(cell: Cell) -> Any:
 @body("image", "POST", "/v2/images")
 async def _image(cell: Cell) -> Any:
     return {"name": unique("sweep-image"), "disk_format": "raw", "container_format": "bare"}
+
+
+@body("image", "POST", "/v2/tasks")
+async def _task(cell: Cell) -> Any:
+    return IMPORT_TASK
 
 
 @body("image", "PATCH", "/v2/images/{image_id}")

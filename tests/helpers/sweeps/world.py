@@ -154,6 +154,8 @@ class World:
                 return "sweep-tag"
             if template.startswith("/v2/metadefs/"):
                 return tenant.ids[f"metadef:{name}"]
+            if name == "task_id":
+                return tenant.ids["task_id"]
             if template.endswith("/members/{member_id}") and route.method == "PUT":
                 # A project answers the shares others make it: its own membership.
                 return tenant.ids["incoming_image" if name == "image_id" else "incoming_member"]
@@ -378,6 +380,13 @@ async def _identity(world: World) -> None:
             await world.call("identity", "PUT", f"/v3/OS-EP-FILTER/{path}", expect=204)
 
 
+# An import task from a host no sweep's cloud allows: it fails at once, unresolved.
+IMPORT_TASK = {"type": "import", "input": {
+    "import_from": "http://sweep-image.invalid/disk.qcow2", "import_from_format": "qcow2",
+    "image_properties": {"name": "sweep-import", "disk_format": "qcow2",
+                         "container_format": "bare"}}}
+
+
 async def _image(world: World) -> None:
     r = await world.call("image", "POST", "/v2/images", expect=201, json={
         "name": unique("sweep-public"), "disk_format": "raw", "container_format": "bare",
@@ -391,6 +400,10 @@ async def _image(world: World) -> None:
         tenant.ids["member"] = member
         await world.call("image", "POST", f"/v2/images/{tenant.ids['image_id']}/members",
                          token=token, expect=200, json={"member": member})
+    for tenant in (own, other):
+        r = await world.call("image", "POST", "/v2/tasks", expect=201,
+                             token=tenant.callers["admin"].token, json=IMPORT_TASK)
+        tenant.ids["task_id"] = r.json()["id"]
     for tenant, member in ((own, own.project_id), (other, str(uuid.uuid4()))):
         image_id = await _shared_image(world, other.callers["member"].token)
         tenant.ids["incoming_image"], tenant.ids["incoming_member"] = image_id, member

@@ -1,11 +1,9 @@
 """Image data: ``PUT`` and ``GET /v2/images/{image_id}/file``.
 
-An upload moves the image ``queued -> saving -> active`` (:mod:`..objects.uploads`: of
-two concurrent uploads exactly one proceeds). The bytes stream to a temporary file
-(never held in memory whole), are hashed on the way, inspected by qemu-img
-(:mod:`ownstack.image.inspect`), and only then made the image's data, in the same
-transaction that makes it ``active``. Whatever goes wrong (bad data, a hash or size
-mismatch, a client that goes away, a quota) leaves the image ``queued`` with no file.
+An upload moves the image ``queued -> saving -> active`` (:mod:`ownstack.image.ingest`,
+shared with import tasks; of two concurrent uploads exactly one proceeds). Whatever goes
+wrong (bad data, a hash or size mismatch, a client that goes away, a quota) leaves the
+image ``queued`` with no file.
 """
 
 from __future__ import annotations
@@ -25,14 +23,12 @@ from ownstack.common.errors import (
 from ownstack.image import store
 from ownstack.image.api.common import image_target
 from ownstack.image.errors import BadImageData, InvalidImageStatus, RangeNotSatisfiable
-from ownstack.image.inspect import InspectResult, inspect_image
-from ownstack.image.objects import uploads
+from ownstack.image.ingest import MIB, ingest
 from ownstack.image.objects.images import get_visible, is_admin
 from ownstack.image.objects.models import Image
 from ownstack.image.objects.quota import check_size_quota
 from ownstack.image.state import ImageState, Req
 
-_MIB = 1024 * 1024
 _OCTET_STREAM = "application/octet-stream"
 _MD5_PROPERTY = "owner_specified.openstack.md5"
 _SHA256_PROPERTY = "owner_specified.openstack.sha256"
@@ -41,16 +37,14 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 async def upload_image(req: Req) -> Response:
     image = await _uploadable_image(req)
-    await _start_saving(req.svc, image)
     try:
-        await _save_data(req, image)
+        await ingest(req.svc, image, req.request.stream(),
+                     expected_size=_content_length(req),
+                     expected_md5=_declared_hash(image, _MD5_PROPERTY),
+                     expected_sha256=_declared_hash(image, _SHA256_PROPERTY))
     except ClientDisconnect:
-        await _requeue(req.svc, image.id)
         raise BadImageData("The upload was interrupted: the client closed the connection "
                            "before sending all the data.") from None
-    except BaseException:
-        await _requeue(req.svc, image.id)
-        raise
     return empty_response(204)
 
 
@@ -94,24 +88,6 @@ async def _uploadable_image(req: Req) -> Image:
     return image
 
 
-async def _save_data(req: Req, image: Image) -> None:
-    """Stream, verify and inspect the body, then make it the image's data."""
-    config = req.svc.config.image
-    stored = await store.write_image_data(
-        req.svc, image.id, req.request.stream(), expected_size=_content_length(req),
-        expected_md5=_declared_hash(image, _MD5_PROPERTY),
-        expected_sha256=_declared_hash(image, _SHA256_PROPERTY),
-        max_size=config.max_image_size_mb * _MIB)
-    try:
-        found = await inspect_image(stored.path, declared_format=str(image.disk_format),
-                                    timeout=config.inspect_timeout,
-                                    memory_mb=config.inspect_memory_mb)
-        await _activate(req.svc, image, stored, found)
-    except BaseException:
-        await store.discard(stored.path)
-        raise
-
-
 def _check_content_type(req: Req) -> None:
     """Glance accepts only application/octet-stream; we also accept no Content-Type."""
     content_type = req.headers.get("content-type")
@@ -149,41 +125,12 @@ def _declared_hash(image: Image, key: str) -> str | None:
 
 async def _check_room(svc: ImageState, image: Image, size: int) -> None:
     """Refuse early, before reading the body, what the declared size can never fit."""
-    max_size = svc.config.image.max_image_size_mb * _MIB
+    max_size = svc.config.image.max_image_size_mb * MIB
     if size > max_size:
         raise PayloadTooLarge(f"The incoming image is too large: {size} bytes exceeds the "
                               f"limit of {max_size} bytes.")
     async with svc.read() as db:
         await check_size_quota(db, image.owner, size, svc.config, exclude_image_id=image.id)
-
-
-async def _start_saving(svc: ImageState, image: Image) -> None:
-    async with svc.write() as db:
-        await uploads.start_saving(db, image.id)
-
-
-async def _activate(svc: ImageState, image: Image, stored: store.StoredData,
-                    found: InspectResult) -> None:
-    """Record the data and make the image active, in one transaction with the rename."""
-    renamed = False
-    try:
-        async with svc.write() as db:
-            await uploads.finish_saving(db, svc.config, image, size=stored.size,
-                                        md5=stored.md5, os_hash_value=stored.sha512,
-                                        virtual_size=found.virtual_size,
-                                        detected_format=found.format)
-            await store.commit(stored.path, image.id)
-            renamed = True
-    except BaseException:
-        if renamed:     # the database did not commit: the file must not outlive it
-            await store.delete_image_file(svc, image.id)
-        raise
-
-
-async def _requeue(svc: ImageState, image_id: str) -> None:
-    """Put an image whose upload failed back to queued (a deleted image stays deleted)."""
-    async with svc.write() as db:
-        await uploads.requeue(db, image_id)
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int]:
