@@ -75,12 +75,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('identity_application_credential_access_rule',
-                              schema=None) as batch_op:
-        batch_op.drop_index(
-            batch_op.f('ix_identity_application_credential_access_rule_access_rule_id'))
+    # Dropping a table drops its indexes; MariaDB refuses to drop first an index that a
+    # foreign key needs.
     op.drop_table('identity_application_credential_access_rule')
-    with op.batch_alter_table('identity_access_rule', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_identity_access_rule_user_id'))
     op.drop_table('identity_access_rule')
     op.drop_table('identity_domain_config')
