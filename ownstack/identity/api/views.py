@@ -71,6 +71,13 @@ def project(req: Req, p: Project, tags: Sequence[str]) -> dict[str, Any]:
     return {**p.extra, **auth_project(req, p), "tags": list(tags), "options": {}}
 
 
+def domain_project(req: Req, d: Domain) -> dict[str, Any]:
+    """A domain as ``/v3/projects`` shows it: a project acting as a domain."""
+    return {**d.extra, "id": d.id, "name": d.name, "description": d.description or "",
+            "enabled": d.enabled, "domain_id": None, "parent_id": None, "is_domain": True,
+            "tags": [], "options": {}, "links": link(req, f"/v3/projects/{d.id}")}
+
+
 def projects(req: Req, found: Sequence[Project], tags: dict[str, list[str]]
              ) -> dict[str, Any]:
     return collection(req, "projects", [project(req, p, tags[p.id]) for p in found])
