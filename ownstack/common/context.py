@@ -26,6 +26,9 @@ class RequestContext:
     audit_ids: tuple[str, ...] = ()
     app_cred_id: str | None = None
     app_cred_unrestricted: bool = True
+    # An application credential's access rules (service, method, path of each): None
+    # when the token may call anything its roles allow.
+    access_rules: tuple[dict[str, str], ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -26,6 +26,11 @@ DEFAULT_RULES: dict[str, str] = {
     "identity:create_domain": ADMIN,
     "identity:update_domain": ADMIN,
     "identity:delete_domain": ADMIN,
+    "identity:get_domain_config": CLOUD_READER,
+    "identity:get_domain_config_default": CLOUD_READER,
+    "identity:create_domain_config": ADMIN,
+    "identity:update_domain_config": ADMIN,
+    "identity:delete_domain_config": ADMIN,
 
     # projects
     "identity:get_project": f"{CLOUD_READER} or project_id:%(target.project.id)s",
@@ -119,6 +124,9 @@ DEFAULT_RULES: dict[str, str] = {
     "identity:list_application_credentials": f"{CLOUD_READER} or {SELF}",
     "identity:create_application_credential": SELF,
     "identity:delete_application_credential": f"{ADMIN} or {SELF}",
+    "identity:list_access_rules": f"{CLOUD_READER} or {SELF}",
+    "identity:get_access_rule": f"{CLOUD_READER} or {SELF}",
+    "identity:delete_access_rule": f"{ADMIN} or {SELF}",
 
     # credentials: a user manages their own; creating an EC2 key pair takes a member
     "identity:get_credential": f"{CLOUD_READER} or {CRED_OWNER}",

@@ -50,6 +50,8 @@ READER_WRITES = {
         "its own application credentials",
     Route("identity", "/v3/users/{user_id}/application_credentials/{app_cred_id}",
           "DELETE"): "its own application credentials",
+    Route("identity", "/v3/users/{user_id}/access_rules/{access_rule_id}", "DELETE"):
+        "its own access rules",
     Route("identity", "/v3/credentials", "POST"): "its own credentials",
     Route("identity", "/v3/credentials/{credential_id}", "PATCH"): "its own credentials",
     Route("identity", "/v3/credentials/{credential_id}", "DELETE"): "its own credentials",

@@ -90,9 +90,15 @@ def test_groups_and_application_credentials(cloud: Cloud) -> None:
     token = cloud.osc_json("token", "issue", cloud=carol)
     assert token["project_id"]
 
+    # Its access rules allow identity's project list only (decision 72).
+    rules = '[{"service": "identity", "method": "GET", "path": "/v3/auth/projects"}]'
     cred = cloud.osc_json("application", "credential", "create", "--secret", "app-secret",
-                          "--role", "member", unique("cred"), cloud=carol)
+                          "--role", "member", "--access-rules", rules, unique("cred"),
+                          cloud=carol)
     assert cred["Secret"] == "app-secret"
+    [rule] = cloud.osc_json("access", "rule", "list", cloud=carol)
+    assert (rule["Service"], rule["Method"], rule["Path"]) == (
+        "identity", "GET", "/v3/auth/projects")
     listed = cloud.osc_json("application", "credential", "list", cloud=carol)
     assert [c["ID"] for c in listed] == [cred["ID"]]
     # Authenticate with the application credential itself.
@@ -102,7 +108,13 @@ def test_groups_and_application_credentials(cloud: Cloud) -> None:
                "OS_AUTH_URL": cloud.auth_url, "OS_IDENTITY_API_VERSION": "3"}
     issued = cloud.osc("token", "issue", "-f", "json", cloud="", env=app_env)
     assert token["project_id"] in issued.stdout
+    # What the rules do not name is refused, in every service: here the image service.
+    assert cloud.osc("image", "list", cloud="", env=app_env, expect_ok=False).returncode != 0
+    # A rule in use cannot be deleted; once its credential is gone it can.
+    assert cloud.osc("access", "rule", "delete", rule["ID"], cloud=carol,
+                     expect_ok=False).returncode != 0
     cloud.osc("application", "credential", "delete", cred["ID"], cloud=carol)
+    cloud.osc("access", "rule", "delete", rule["ID"], cloud=carol)
     assert cloud.osc("token", "issue", cloud="", env=app_env, expect_ok=False).returncode != 0
     cloud.osc("group", "remove", "user", group, name)
     assert cloud.osc("token", "issue", cloud=carol, expect_ok=False).returncode != 0

@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ownstack.common.api.access_rules import permits
 from ownstack.common.api.auth import TokenValidator
 from ownstack.common.api.json_body import parse_json
 from ownstack.common.api.routing import Router, RouteTable, is_public
@@ -217,7 +218,12 @@ class ServiceApp(Generic[S]):
                 # token, and could not even be passed on to identity in a header.
                 if not (token.isascii() and token.isprintable()):
                     raise Unauthorized("The request you have made requires authentication.")
-                return await self.validator.context_for(token, request_id)
+                ctx = await self.validator.context_for(token, request_id)
+                if ctx.access_rules is not None and not permits(
+                        ctx.access_rules, self.name, request.method, request.url.path):
+                    # keystonemiddleware's answer: the token does not authorize this call.
+                    raise Unauthorized("The request you have made requires authentication.")
+                return ctx
             except Unauthorized:
                 if not public:
                     raise

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from ownstack.common.api.access_rules import ACCESS_RULES_HEADER, ACCESS_RULES_MIN_VERSION
 from ownstack.common.cache import LRUCache
 from ownstack.common.context import RequestContext
 from ownstack.common.errors import OwnstackError, Unauthorized
@@ -56,6 +57,7 @@ class IdentityClient:
         try:
             r = await self.http.get("/v3/auth/tokens", params={"nocatalog": "1"}, headers={
                 "X-Auth-Token": token, "X-Subject-Token": token,
+                ACCESS_RULES_HEADER: str(ACCESS_RULES_MIN_VERSION),
                 "X-Openstack-Request-Id": request_id})
         except httpx.HTTPError as exc:
             raise IdentityUnavailable(f"The identity service is unreachable: {exc}.") from None
@@ -92,4 +94,6 @@ def context_from_token(token: dict[str, Any], auth_token: str, request_id: str
         auth_token=auth_token, audit_ids=tuple(token.get("audit_ids", [])),
         app_cred_id=app_cred.get("id"),
         app_cred_unrestricted=not app_cred.get("restricted", False),
+        access_rules=(tuple(app_cred["access_rules"]) if app_cred.get("access_rules")
+                      else None),
     )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from ownstack.common.api.routing import RouteTable
 from ownstack.identity.api.handlers import (
+    access_rules,
     app_creds,
     assignments,
     auth,
     catalog,
     credentials,
+    domain_config,
     domains,
     endpoint_filter,
     groups,
@@ -20,6 +22,8 @@ from ownstack.identity.api.handlers import (
 )
 
 _EP = "/v3/OS-EP-FILTER"
+_DOMAIN_CONFIG = {"GET": domain_config.show_config, "PATCH": domain_config.update_config,
+                  "DELETE": domain_config.delete_config}
 _GRANTS = {"GET": assignments.check_grant, "HEAD": assignments.check_grant,
            "PUT": assignments.create_grant, "DELETE": assignments.revoke_grant}
 
@@ -37,6 +41,13 @@ ROUTES: RouteTable = {
     "/v3/domains": {"GET": domains.list_domains, "POST": domains.create_domain},
     "/v3/domains/{domain_id}": {"GET": domains.show_domain, "PATCH": domains.update_domain,
                                 "DELETE": domains.delete_domain},
+    # The defaults first: a domain whose id is "config" must not shadow them.
+    "/v3/domains/config/default": {"GET": domain_config.show_default},
+    "/v3/domains/config/{group}/default": {"GET": domain_config.show_default},
+    "/v3/domains/config/{group}/{option}/default": {"GET": domain_config.show_default},
+    "/v3/domains/{domain_id}/config": {**_DOMAIN_CONFIG, "PUT": domain_config.create_config},
+    "/v3/domains/{domain_id}/config/{group}": _DOMAIN_CONFIG,
+    "/v3/domains/{domain_id}/config/{group}/{option}": _DOMAIN_CONFIG,
 
     "/v3/projects": {"GET": projects.list_projects, "POST": projects.create_project},
     "/v3/projects/{project_id}": {"GET": projects.show_project,
@@ -59,6 +70,9 @@ ROUTES: RouteTable = {
         "GET": app_creds.list_app_creds, "POST": app_creds.create_app_cred},
     "/v3/users/{user_id}/application_credentials/{app_cred_id}": {
         "GET": app_creds.show_app_cred, "DELETE": app_creds.delete_app_cred},
+    "/v3/users/{user_id}/access_rules": {"GET": access_rules.list_access_rules},
+    "/v3/users/{user_id}/access_rules/{access_rule_id}": {
+        "GET": access_rules.show_access_rule, "DELETE": access_rules.delete_access_rule},
     "/v3/users/{user_id}/credentials/OS-EC2": {
         "GET": credentials.list_ec2_credentials, "POST": credentials.create_ec2_credential},
     "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}": {

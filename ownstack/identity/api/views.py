@@ -13,6 +13,7 @@ from typing import Any
 
 from ownstack.identity.objects.assignments import AssignmentNames, AssignmentRef
 from ownstack.identity.objects.models import (
+    AccessRule,
     ApplicationCredential,
     Credential,
     Domain,
@@ -68,6 +69,13 @@ def auth_project(req: Req, p: Project) -> dict[str, Any]:
 
 def project(req: Req, p: Project, tags: Sequence[str]) -> dict[str, Any]:
     return {**p.extra, **auth_project(req, p), "tags": list(tags), "options": {}}
+
+
+def domain_project(req: Req, d: Domain) -> dict[str, Any]:
+    """A domain as ``/v3/projects`` shows it: a project acting as a domain."""
+    return {**d.extra, "id": d.id, "name": d.name, "description": d.description or "",
+            "enabled": d.enabled, "domain_id": None, "parent_id": None, "is_domain": True,
+            "tags": [], "options": {}, "links": link(req, f"/v3/projects/{d.id}")}
 
 
 def projects(req: Req, found: Sequence[Project], tags: dict[str, list[str]]
@@ -216,8 +224,9 @@ def project_endpoint_group(req: Req, group_id: str, project_id: str) -> dict[str
 
 # --- application credentials ---------------------------------------------------------------
 
-def app_cred(req: Req, cred: ApplicationCredential, roles: Sequence[Role]) -> dict[str, Any]:
-    return {
+def app_cred(req: Req, cred: ApplicationCredential, roles: Sequence[Role],
+             rules: Sequence[AccessRule] = ()) -> dict[str, Any]:
+    shown = {
         "id": cred.id, "name": cred.name, "description": cred.description,
         "user_id": cred.user_id, "project_id": cred.project_id,
         "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id or None}
@@ -225,6 +234,19 @@ def app_cred(req: Req, cred: ApplicationCredential, roles: Sequence[Role]) -> di
         "expires_at": _timestamp(cred.expires_at), "unrestricted": cred.unrestricted,
         "links": link(req, f"/v3/users/{cred.user_id}/application_credentials/{cred.id}"),
     }
+    if rules:
+        # As Keystone: only a credential that has access rules shows the attribute.
+        shown["access_rules"] = [access_rule_ref(r) for r in rules]
+    return shown
+
+
+def access_rule_ref(rule: AccessRule) -> dict[str, Any]:
+    return {"id": rule.id, "service": rule.service, "path": rule.path, "method": rule.method}
+
+
+def access_rule(req: Req, rule: AccessRule) -> dict[str, Any]:
+    return {**access_rule_ref(rule),
+            "links": link(req, f"/v3/users/{rule.user_id}/access_rules/{rule.id}")}
 
 
 # --- credentials and the policy store -----------------------------------------------------

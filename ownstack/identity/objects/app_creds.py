@@ -14,12 +14,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
-from ownstack.common.errors import BadRequest
+from ownstack.common.errors import BadRequest, Forbidden
 from ownstack.common.times import as_utc
 from ownstack.identity.errors import DuplicateEntity, EntityNotFound
 from ownstack.identity.objects import revocation, rows
 from ownstack.identity.objects.models import (
+    AccessRule,
     ApplicationCredential,
+    ApplicationCredentialAccessRule,
     ApplicationCredentialRole,
     Role,
 )
@@ -115,12 +117,85 @@ async def _delegated_roles(db: AsyncSession, refs: Sequence[Mapping[str, str]] |
                                   .order_by(Role.name))).all())
 
 
+async def access_rules_of(db: AsyncSession, creds: Sequence[ApplicationCredential]
+                          ) -> dict[str, list[AccessRule]]:
+    """The access rules of each credential, by credential id."""
+    cred_ids = [c.id for c in creds]
+    found = (await db.execute(
+        select(ApplicationCredentialAccessRule.application_credential_id, AccessRule)
+        .join(AccessRule, AccessRule.id == ApplicationCredentialAccessRule.access_rule_id)
+        .where(ApplicationCredentialAccessRule.application_credential_id.in_(cred_ids))
+        .order_by(AccessRule.service, AccessRule.path, AccessRule.method))).all()
+    by_cred: dict[str, list[AccessRule]] = {cred_id: [] for cred_id in cred_ids}
+    for cred_id, rule in found:
+        by_cred[cred_id].append(rule)
+    return by_cred
+
+
+async def _access_rules(db: AsyncSession, user_id: str,
+                        refs: Sequence[Mapping[str, str]] | None) -> list[AccessRule]:
+    """The rules a new credential gets. A rule named by ``id`` must be one of the user's;
+    one given as service, path and method reuses the user's identical rule, as Keystone
+    does, or is made."""
+    rules: list[AccessRule] = []
+    for ref in refs or []:
+        triple = {k: ref[k] for k in ("service", "path", "method") if k in ref}
+        rule = await db.get(AccessRule, ref["id"]) if ref.get("id") else None
+        if rule is not None and rule.user_id != user_id:
+            rule = None
+        if rule is None and ref.get("id") and len(triple) < 3:
+            raise EntityNotFound("access rule", ref["id"])
+        if rule is None and len(triple) < 3:
+            raise invalid("an access rule needs its service, path and method, or the id of "
+                          "one of the user's rules.")
+        if rule is None:
+            rule = await db.scalar(select(AccessRule).where(
+                AccessRule.user_id == user_id, AccessRule.service == triple["service"],
+                AccessRule.path == triple["path"], AccessRule.method == triple["method"]))
+        if rule is None:
+            rule = AccessRule(user_id=user_id, **triple)
+            db.add(rule)
+            await db.flush()
+        if rule not in rules:
+            rules.append(rule)
+    return rules
+
+
+async def list_access_rules(db: AsyncSession, user_id: str, *, service: str | None = None,
+                            path: str | None = None, method: str | None = None
+                            ) -> Sequence[AccessRule]:
+    return (await db.scalars(select(AccessRule).where(
+        AccessRule.user_id == user_id,
+        *rows.matching((AccessRule.service, service), (AccessRule.path, path),
+                       (AccessRule.method, method)))
+        .order_by(AccessRule.service, AccessRule.path, AccessRule.method))).all()
+
+
+async def get_access_rule(db: AsyncSession, user_id: str, rule_id: str) -> AccessRule:
+    """The user's rule; another user's is as missing as one that does not exist."""
+    rule = await db.get(AccessRule, rule_id)
+    if rule is None or rule.user_id != user_id:
+        raise EntityNotFound("access rule", rule_id)
+    return rule
+
+
+async def delete_access_rule(db: AsyncSession, user_id: str, rule_id: str) -> None:
+    """Delete the rule; Keystone refuses (403) while a credential still uses it."""
+    rule = await get_access_rule(db, user_id, rule_id)
+    in_use = await db.scalar(select(ApplicationCredentialAccessRule.application_credential_id)
+                             .where(ApplicationCredentialAccessRule.access_rule_id == rule.id)
+                             .limit(1))
+    if in_use is not None:
+        raise Forbidden("May not delete access rule in use")
+    await db.delete(rule)
+
+
 async def create_app_cred(db: AsyncSession, data: Mapping[str, Any], *, user_id: str,
                           project_id: str, expires_at: datetime | None, secret_hash: str,
                           token_role_ids: Sequence[str]
-                          ) -> tuple[ApplicationCredential, list[Role]]:
+                          ) -> tuple[ApplicationCredential, list[Role], list[AccessRule]]:
     """A new credential of the user on the project, with the roles ``data`` asks for among
-    those of the creating token (``token_role_ids``)."""
+    those of the creating token (``token_role_ids``), and its access rules."""
     cred = ApplicationCredential(
         name=data["name"], user_id=user_id, project_id=project_id,
         description=data.get("description"), expires_at=expires_at,
@@ -131,7 +206,10 @@ async def create_app_cred(db: AsyncSession, data: Mapping[str, Any], *, user_id:
                                            f"Duplicate entry found with name {data['name']}"))
     db.add_all(ApplicationCredentialRole(application_credential_id=cred.id, role_id=r.id)
                for r in roles)
-    return cred, roles
+    rules = await _access_rules(db, user_id, data.get("access_rules"))
+    db.add_all(ApplicationCredentialAccessRule(application_credential_id=cred.id,
+                                               access_rule_id=r.id) for r in rules)
+    return cred, roles, rules
 
 
 async def delete_app_cred(db: AsyncSession, user_id: str, cred_id: str) -> None:
@@ -139,5 +217,7 @@ async def delete_app_cred(db: AsyncSession, user_id: str, cred_id: str) -> None:
     cred = await get_app_cred(db, user_id, cred_id)
     await db.execute(delete(ApplicationCredentialRole).where(
         ApplicationCredentialRole.application_credential_id == cred.id))
+    await db.execute(delete(ApplicationCredentialAccessRule).where(
+        ApplicationCredentialAccessRule.application_credential_id == cred.id))
     await db.delete(cred)
     await revocation.revoke(db, app_cred_id=cred.id)

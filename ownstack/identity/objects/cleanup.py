@@ -24,11 +24,14 @@ from ownstack.identity.objects.assignments import (
     USER_SYSTEM,
 )
 from ownstack.identity.objects.models import (
+    AccessRule,
     ApplicationCredential,
+    ApplicationCredentialAccessRule,
     ApplicationCredentialRole,
     Assignment,
     Credential,
     Domain,
+    DomainConfigOption,
     Group,
     GroupMembership,
     ImpliedRole,
@@ -53,6 +56,8 @@ async def delete_app_creds(db: AsyncSession, *, user_ids: Collection[str] = (),
         return
     await db.execute(delete(ApplicationCredentialRole).where(
         ApplicationCredentialRole.application_credential_id.in_(ids)))
+    await db.execute(delete(ApplicationCredentialAccessRule).where(
+        ApplicationCredentialAccessRule.application_credential_id.in_(ids)))
     await db.execute(delete(ApplicationCredential).where(ApplicationCredential.id.in_(ids)))
     for cred_id in ids:
         await revocation.revoke(db, app_cred_id=cred_id)
@@ -91,6 +96,7 @@ async def delete_users(db: AsyncSession, user_ids: Collection[str]) -> None:
     await delete_app_creds(db, user_ids=ids)
     await db.execute(delete(Credential).where(Credential.user_id.in_(ids)))
     await db.execute(delete(Password).where(Password.user_id.in_(ids)))
+    await db.execute(delete(AccessRule).where(AccessRule.user_id.in_(ids)))
     await db.execute(delete(User).where(User.id.in_(ids)))
     for user_id in ids:
         await revocation.revoke(db, user_id=user_id)
@@ -129,5 +135,6 @@ async def delete_domain(db: AsyncSession, domain_id: str) -> None:
         await db.execute(delete(ImpliedRole).where(ImpliedRole.prior_role_id.in_(role_ids)
                                                    | ImpliedRole.implied_role_id.in_(role_ids)))
         await db.execute(delete(Role).where(Role.id.in_(role_ids)))
+    await db.execute(delete(DomainConfigOption).where(DomainConfigOption.domain_id == domain_id))
     await db.execute(delete(Domain).where(Domain.id == domain_id))
     await revocation.revoke(db, domain_id=domain_id)

@@ -189,6 +189,45 @@ class ApplicationCredentialRole(Base):
     role_id: Mapped[str] = mapped_column(ID, primary_key=True)
 
 
+class AccessRule(Base):
+    """What a token from an application credential may call: one ``method`` on the
+    ``path`` pattern of the service of type ``service``. Rules belong to a user and are
+    shared by that user's credentials that name the same triple."""
+
+    __tablename__ = "identity_access_rule"
+    __table_args__ = (UniqueConstraint("user_id", "service", "path", "method"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_user.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(225))
+    method: Mapped[str] = mapped_column(String(16))
+
+
+class ApplicationCredentialAccessRule(Base):
+    """A credential's access rule; a rule still named here cannot be deleted."""
+
+    __tablename__ = "identity_application_credential_access_rule"
+    application_credential_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_application_credential.id", ondelete="CASCADE"),
+        primary_key=True)
+    access_rule_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_access_rule.id"), primary_key=True, index=True)
+
+
+class DomainConfigOption(Base):
+    """One option of a domain's specific configuration (Keystone's ``whitelisted_config``
+    and ``sensitive_config``); ``sensitive`` ones are stored but never shown."""
+
+    __tablename__ = "identity_domain_config"
+    domain_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_domain.id", ondelete="CASCADE"), primary_key=True)
+    group: Mapped[str] = mapped_column(String(16), primary_key=True)
+    option: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class EndpointGroup(Base):
     """Keystone's OS-EP-FILTER endpoint group: the endpoints whose ``service_id``,
     ``region_id`` and ``interface`` equal its ``filters``."""

@@ -1,7 +1,8 @@
 """Projects: their hierarchy rules, filters and tags.
 
-Projects acting as domains are not supported: ``is_domain: true`` is a 501, and a filter
-on ``is_domain=true`` finds nothing. Domains live only in their own table.
+A project acting as a domain (``is_domain: true``) is a domain: ownstack keeps domains in
+their own table, and shows each as a project too (decision 72): created, listed with
+``is_domain=true``, shown, changed and deleted through ``/v3/projects``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.errors import BadRequest, Forbidden, NotImplementedYet, ValidationFailed
 from ownstack.identity.errors import DuplicateEntity, EntityNotFound
-from ownstack.identity.objects import cleanup, revocation, rows
+from ownstack.identity.objects import cleanup, domains, revocation, rows
 from ownstack.identity.objects.assignments import effective_roles, project_lineage
 from ownstack.identity.objects.domains import (
     DEFAULT_DOMAIN_ID,
@@ -24,7 +25,7 @@ from ownstack.identity.objects.domains import (
     get_domain,
     is_enabled,
 )
-from ownstack.identity.objects.models import Project, ProjectTag
+from ownstack.identity.objects.models import Domain, Project, ProjectTag
 
 MAX_TAGS = 80                  # Keystone's limit per project
 MAX_TAG_LENGTH = 255
@@ -183,9 +184,6 @@ async def create_project(db: AsyncSession, data: Mapping[str, Any], *,
                          default_domain_id: str) -> tuple[Project, list[str]]:
     """A new project and its tags; without a domain or parent it goes in
     ``default_domain_id``."""
-    if data.get("is_domain"):
-        raise NotImplementedYet("Projects acting as domains (is_domain: true) are not "
-                                "supported by ownstack; create a domain with POST /v3/domains.")
     _refuse_unsupported(data)
     new_tags = checked_tags(data.get("tags", []))
     name = data["name"].strip()
@@ -272,6 +270,52 @@ async def delete_project(db: AsyncSession, project_id: str) -> None:
         raise Forbidden(f"Cannot delete the project {project_id} since it is not a leaf "
                         "in the hierarchy; delete its sub-projects first.")
     await cleanup.delete_projects(db, [project_id])
+
+
+# --- projects acting as domains ------------------------------------------------------------
+
+def _check_domain_project(data: Mapping[str, Any]) -> None:
+    _refuse_unsupported(data)
+    if data.get("domain_id") or data.get("parent_id"):
+        raise BadRequest("A project acting as a domain has no domain_id and no parent_id.")
+    if data.get("tags"):
+        raise NotImplementedYet("Tags on a project acting as a domain are not supported by "
+                                "ownstack.")
+
+
+async def create_domain_project(db: AsyncSession, data: Mapping[str, Any]) -> Domain:
+    """A project with ``is_domain: true``: a new domain."""
+    _check_domain_project(data)
+    fields = {k: v for k, v in data.items()
+              if k not in ("domain_id", "parent_id", "is_domain", "tags", "options")}
+    return await domains.create_domain(db, {**fields, "name": data["name"].strip()})
+
+
+async def find_domain_project(db: AsyncSession, project_id: str) -> Domain | None:
+    """The domain ``project_id`` names when no project has that id."""
+    if await db.get(Project, project_id) is not None:
+        return None
+    return await db.get(Domain, project_id)
+
+
+async def list_domain_projects(db: AsyncSession, wanted: ProjectFilter) -> Sequence[Domain]:
+    """The domains a project list with ``is_domain=true`` finds: none has a domain, a
+    parent or tags."""
+    if wanted.domain_id or wanted.parent_id or wanted.tags or wanted.tags_any:
+        return []
+    return await domains.list_domains(db, name=wanted.name, enabled=wanted.enabled)
+
+
+async def update_domain_project(db: AsyncSession, domain_id: str, data: Mapping[str, Any]
+                                ) -> Domain:
+    if data.get("is_domain") is False:
+        raise BadRequest("Update of `is_domain` is not allowed.")
+    _check_domain_project(data)
+    fields = {k: v for k, v in data.items()
+              if k not in ("domain_id", "parent_id", "is_domain", "tags", "options")}
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()
+    return await domains.update_domain(db, domain_id, fields)
 
 
 # --- tags ----------------------------------------------------------------------------------

@@ -171,6 +171,12 @@ class TokenProvider:
             body["application_credential"] = {"id": cred.id, "name": cred.name,
                                                "restricted": not cred.unrestricted}
             context.update(app_cred_id=cred.id, app_cred_unrestricted=cred.unrestricted)
+            rules = (await app_creds.access_rules_of(db, [cred]))[cred.id]
+            if rules:
+                shown = [{"id": r.id, "service": r.service, "path": r.path,
+                          "method": r.method} for r in rules]
+                body["application_credential"]["access_rules"] = shown
+                context.update(access_rules=tuple(shown))
         scoped = payload.project_id or payload.domain_id or payload.system
         if scoped and not roles:
             # Keystone refuses a scoped token whose user no longer holds any role there.

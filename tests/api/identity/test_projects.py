@@ -152,14 +152,60 @@ async def test_unknown_domain_or_parent_is_404(identity: IdentityClient) -> None
     assert r.json()["error"]["message"] == "Could not find project: nope."
 
 
-async def test_is_domain_true_is_not_implemented(identity: IdentityClient) -> None:
-    r = await identity.call("POST", "/v3/projects", expect=501,
-                            json={"project": {"name": "dom", "is_domain": True}})
-    assert "/v3/domains" in r.json()["error"]["message"]
+async def test_a_project_acting_as_a_domain_is_a_domain(identity: IdentityClient) -> None:
+    name = unique("dom")
+    r = await identity.call("POST", "/v3/projects", expect=201, json={"project": {
+        "name": name, "domain_id": None, "is_domain": True, "description": "d"}})
+    project = r.json()["project"]
+    assert (project["is_domain"], project["domain_id"], project["parent_id"],
+            project["tags"]) == (True, None, None, [])
+    r = await identity.call("GET", f"/v3/domains/{project['id']}", expect=200)
+    assert (r.json()["domain"]["name"], r.json()["domain"]["description"]) == (name, "d")
     r = await identity.call("GET", "/v3/projects", params={"is_domain": "true"}, expect=200)
-    assert r.json()["projects"] == []
+    listed = {p["id"]: p for p in r.json()["projects"]}
+    assert listed[project["id"]] == project and listed["default"]["is_domain"] is True
+    r = await identity.call("GET", "/v3/projects", params={"is_domain": "true", "name": name},
+                            expect=200)
+    assert [p["id"] for p in r.json()["projects"]] == [project["id"]]
     r = await identity.call("GET", "/v3/projects", params={"is_domain": "false"}, expect=200)
-    assert r.json()["projects"]
+    assert project["id"] not in [p["id"] for p in r.json()["projects"]]
+    r = await identity.call("GET", "/v3/projects", expect=200)
+    assert project["id"] not in [p["id"] for p in r.json()["projects"]]
+    assert (await identity.call("GET", f"/v3/projects/{project['id']}",
+                                expect=200)).json()["project"] == project
+    # Changed and deleted (once disabled) through either API.
+    r = await identity.call("PATCH", f"/v3/projects/{project['id']}", expect=200,
+                            json={"project": {"enabled": False, "description": "e"}})
+    assert (r.json()["project"]["enabled"], r.json()["project"]["description"]) == (False, "e")
+    await identity.call("PATCH", f"/v3/projects/{project['id']}", expect=400,
+                        json={"project": {"is_domain": False}})
+    await identity.call("PATCH", f"/v3/projects/{project['id']}", expect=400,
+                        json={"project": {"parent_id": "default"}})
+    await identity.call("PATCH", f"/v3/projects/{project['id']}", expect=501,
+                        json={"project": {"tags": ["t"]}})
+    await identity.call("DELETE", f"/v3/projects/{project['id']}", expect=204)
+    await identity.call("GET", f"/v3/domains/{project['id']}", expect=404)
+    await identity.call("GET", f"/v3/projects/{project['id']}", expect=404)
+
+
+async def test_a_project_acting_as_a_domain_refusals(identity: IdentityClient) -> None:
+    for fields, status in (({"domain_id": "default"}, 400), ({"parent_id": "default"}, 400),
+                           ({"tags": ["t"]}, 501)):
+        await identity.call("POST", "/v3/projects", expect=status, json={"project": {
+            "name": unique("dom"), "is_domain": True, **fields}})
+    r = await identity.call("POST", "/v3/projects", expect=201, json={"project": {
+        "name": unique("dom"), "is_domain": True}})
+    domain_id = r.json()["project"]["id"]
+    # Enabled: not deleted, as a domain.
+    await identity.call("DELETE", f"/v3/projects/{domain_id}", expect=403)
+    await identity.call("POST", "/v3/projects", expect=409, json={"project": {
+        "name": r.json()["project"]["name"], "is_domain": True}})
+    # The default domain is never deleted this way either.
+    await identity.call("DELETE", "/v3/projects/default", expect=403)
+    # A plain project with a null domain goes in the token's domain.
+    r = await identity.call("POST", "/v3/projects", expect=201, json={"project": {
+        "name": unique("p"), "domain_id": None}})
+    assert r.json()["project"]["domain_id"] == "default"
 
 
 async def test_update(identity: IdentityClient) -> None:

@@ -109,6 +109,13 @@ IDENTITY = _table("identity", {
     ("GET", "/v3/domains/{domain_id}"): "ooo/odd",
     ("PATCH", "/v3/domains/{domain_id}"): ADMIN,
     ("DELETE", "/v3/domains/{domain_id}"): ADMIN,
+    # Domain-specific configuration and its defaults: the cloud admin's (or a system
+    # reader's, for reading).
+    **{(method, f"/v3/domains/{{domain_id}}/config{tail}"): ADMIN
+       for tail in ("", "/{group}", "/{group}/{option}") for method in ("GET", "PATCH", "DELETE")},
+    ("PUT", "/v3/domains/{domain_id}/config"): ADMIN,
+    **{("GET", f"/v3/domains/config{tail}/default"): ADMIN
+       for tail in ("", "/{group}", "/{group}/{option}")},
     **_grants("/v3/domains/{domain_id}/groups/{group_id}/roles"),
     **_grants("/v3/domains/{domain_id}/users/{user_id}/roles"),
     **_grants("/v3/projects/{project_id}/groups/{group_id}/roles"),
@@ -178,6 +185,11 @@ IDENTITY = _table("identity", {
     ("POST", "/v3/users/{user_id}/application_credentials"): "ooo/ddd",
     ("GET", "/v3/users/{user_id}/application_credentials/{app_cred_id}"): "ooo/odd",
     ("DELETE", "/v3/users/{user_id}/application_credentials/{app_cred_id}"): "ooo/odd",
+    # Access rules: a user's own, as its application credentials (Keystone's
+    # ADMIN_OR_SYSTEM_READER_OR_OWNER, ADMIN_OR_OWNER).
+    ("GET", "/v3/users/{user_id}/access_rules"): "ooo/odd",
+    ("GET", "/v3/users/{user_id}/access_rules/{access_rule_id}"): "ooo/odd",
+    ("DELETE", "/v3/users/{user_id}/access_rules/{access_rule_id}"): "ooo/odd",
     ("GET", "/v3/users/{user_id}/groups"): "ooo/odd",
     ("GET", "/v3/users/{user_id}/projects"): "ooo/odd",
     # No token and no policy: the original password is the credential (on both sides the

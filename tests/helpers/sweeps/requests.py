@@ -22,9 +22,11 @@ from helpers.sweeps.world import (
     IMPORT_TASK,
     PASSWORD,
     PUBLIC_KEY,
+    SWEEP_DOMAIN_CONFIG,
     World,
     attach_interface,
     attach_volume,
+    make_access_rule,
     make_attachment,
     make_message,
     make_metadef_namespace,
@@ -130,6 +132,22 @@ for _key, _template in (("domain", "/v3/domains/{domain_id}"),
                         ("region", "/v3/regions/{region_id}"),
                         ("service", "/v3/services/{service_id}")):
     body("identity", "PATCH", _template)(_described(_key))
+
+
+@body("identity", "PUT", "/v3/domains/{domain_id}/config")
+async def _domain_config(cell: Cell) -> Any:
+    return {"config": SWEEP_DOMAIN_CONFIG}
+
+
+@body("identity", "PATCH", "/v3/domains/{domain_id}/config",
+      "/v3/domains/{domain_id}/config/{group}")
+async def _domain_config_group(cell: Cell) -> Any:
+    return {"config": {"ldap": {"url": "ldap://sweep.example"}}}
+
+
+@body("identity", "PATCH", "/v3/domains/{domain_id}/config/{group}/{option}")
+async def _domain_config_option(cell: Cell) -> Any:
+    return {"config": {"url": "ldap://sweep.example"}}
 
 
 @body("identity", "POST", "/v3/credentials")
@@ -931,6 +949,21 @@ async def _nothing_to_make(cell: Cell) -> dict[str, str]:
     collection's POST makes something else: a share with another project, a bulk
     allocation, an inventory of another class)."""
     return {}
+
+
+@restores("identity", "DELETE", "/v3/domains/{domain_id}/config/{group}",
+          "/v3/domains/{domain_id}/config/{group}/{option}")
+async def _domain_config_back(cell: Cell) -> None:
+    await cell.world.call("identity", "PUT",
+                          f"/v3/domains/{cell.params['domain_id']}/config",
+                          expect=(200, 201), json={"config": SWEEP_DOMAIN_CONFIG})
+
+
+@prepares("identity", "DELETE", "/v3/users/{user_id}/access_rules/{access_rule_id}")
+async def _unused_access_rule(cell: Cell) -> dict[str, str]:
+    token = cell.caller_token if cell.side == "own" else cell.member_token
+    return {"access_rule_id": await make_access_rule(cell.world, cell.params["user_id"],
+                                                     token)}
 
 
 @restores("image", "DELETE", "/v2/images/{image_id}/members/{member_id}")

@@ -140,6 +140,13 @@ class World:
             if name == "app_cred_id":
                 user = caller if own else tenant.callers["member"]
                 return tenant.ids[f"app_cred:{user.user_id}"]
+            if name == "access_rule_id":
+                user = caller if own else tenant.callers["member"]
+                return tenant.ids[f"access_rule:{user.user_id}"]
+            if name == "group" and "/config/" in template:
+                return "ldap"
+            if name == "option":
+                return "url"
             if name == "credential_id":
                 user = caller if own else tenant.callers["member"]
                 kind = "ec2" if "/OS-EC2/" in template else "credential"
@@ -306,6 +313,22 @@ async def build_world(cloud: CloudClient) -> World:
     return world
 
 
+SWEEP_DOMAIN_CONFIG = {"identity": {"driver": "sql"},
+                       "ldap": {"url": "ldap://sweep.example", "suffix": "dc=sweep"}}
+
+
+async def make_access_rule(world: World, user_id: str, token: str) -> str:
+    """A new access rule of the user, in use by no credential (so that it may be
+    deleted): made with a credential that is deleted at once."""
+    creds = f"/v3/users/{user_id}/application_credentials"
+    r = await world.call("identity", "POST", creds, token=token, expect=201, json={
+        "application_credential": {"name": unique("sweep-ar"), "access_rules": [{
+            "service": "compute", "method": "GET", "path": f"/v2.1/{unique('sweep')}"}]}})
+    cred = r.json()["application_credential"]
+    await world.call("identity", "DELETE", f"{creds}/{cred['id']}", token=token, expect=204)
+    return str(cred["access_rules"][0]["id"])
+
+
 async def _identity(world: World) -> None:
     shared = world.shared
     for side in SIDES:
@@ -323,6 +346,8 @@ async def _identity(world: World) -> None:
                                  token=caller.token, expect=201, json={
                                      "application_credential": {"name": unique("sweep-ac")}})
             tenant.ids[f"app_cred:{caller.user_id}"] = r.json()["application_credential"]["id"]
+            tenant.ids[f"access_rule:{caller.user_id}"] = await make_access_rule(
+                world, caller.user_id, caller.token)
             r = await world.call("identity", "POST", "/v3/credentials", expect=201, json={
                 "credential": {"user_id": caller.user_id, "type": "sweep", "blob": "swept"}})
             tenant.ids[f"credential:{caller.user_id}"] = r.json()["credential"]["id"]
@@ -334,6 +359,9 @@ async def _identity(world: World) -> None:
     r = await world.call("identity", "POST", "/v3/domains", expect=201,
                          json={"domain": {"name": unique("sweep-domain")}})
     world.tenants["other"].ids["domain"] = r.json()["domain"]["id"]
+    for tenant in world.tenants.values():
+        await world.call("identity", "PUT", f"/v3/domains/{tenant.ids['domain']}/config",
+                         expect=(200, 201), json={"config": SWEEP_DOMAIN_CONFIG})
     for key in ("role_id", "prior_role_id", "implied_role_id"):
         r = await world.call("identity", "POST", "/v3/roles", expect=201,
                              json={"role": {"name": unique("sweep-role")}})

@@ -15,7 +15,7 @@ from ownstack.identity.objects import app_creds
 from ownstack.identity.state import Req
 
 
-def _refuse_restricted(req: Req) -> None:
+def refuse_restricted(req: Req) -> None:
     """Keystone: a restricted application credential cannot make or delete others, or a
     stolen one could renew itself forever."""
     if req.ctx.app_cred_id is not None and not req.ctx.app_cred_unrestricted:
@@ -30,8 +30,9 @@ async def list_app_creds(req: Req) -> Response:
     async with req.svc.read() as db:
         found = await app_creds.list_app_creds(db, user_id, name=req.query.get("name"))
         roles = await app_creds.roles_of(db, found)
+        rules = await app_creds.access_rules_of(db, found)
     return json_response(views.collection(req, "application_credentials", [
-        views.app_cred(req, c, roles[c.id]) for c in found]))
+        views.app_cred(req, c, roles[c.id], rules[c.id]) for c in found]))
 
 
 async def show_app_cred(req: Req) -> Response:
@@ -41,7 +42,9 @@ async def show_app_cred(req: Req) -> Response:
     async with req.svc.read() as db:
         cred = await app_creds.get_app_cred(db, user_id, req.params["app_cred_id"])
         roles = await app_creds.roles_of(db, [cred])
-    return json_response({"application_credential": views.app_cred(req, cred, roles[cred.id])})
+        rules = await app_creds.access_rules_of(db, [cred])
+    return json_response({"application_credential": views.app_cred(req, cred, roles[cred.id],
+                                                                   rules[cred.id])})
 
 
 async def create_app_cred(req: Req) -> Response:
@@ -49,7 +52,7 @@ async def create_app_cred(req: Req) -> Response:
     req.svc.enforce(req.ctx, "identity:create_application_credential",
                     {"target.user.id": user_id})
     data = (await req.json(schema.CREATE))["application_credential"]
-    _refuse_restricted(req)
+    refuse_restricted(req)
     if req.ctx.user_id != user_id:
         raise Forbidden("You are not authorized to perform the requested action: Cannot "
                         "create an application credential for another user.")
@@ -57,8 +60,6 @@ async def create_app_cred(req: Req) -> Response:
         raise app_creds.invalid("an application credential is bound to the project of the "
                                 "token that creates it; authenticate with a project-scoped "
                                 "token.")
-    if data.get("access_rules"):
-        raise app_creds.invalid("access rules are not supported by ownstack.")
     expires_at = app_creds.parse_expiry(data.get("expires_at"))
     secret = data.get("secret") or app_creds.new_secret()
     secret_hash = await req.svc.hasher.hash(secret)
@@ -66,10 +67,10 @@ async def create_app_cred(req: Req) -> Response:
     token = await req.svc.tokens.validate(req.ctx.auth_token or "")
     token_role_ids = [r["id"] for r in token.body.get("roles", [])]
     async with req.svc.write() as db:
-        cred, roles = await app_creds.create_app_cred(
+        cred, roles, rules = await app_creds.create_app_cred(
             db, data, user_id=user_id, project_id=req.ctx.project_id, expires_at=expires_at,
             secret_hash=secret_hash, token_role_ids=token_role_ids)
-    return json_response({"application_credential": {**views.app_cred(req, cred, roles),
+    return json_response({"application_credential": {**views.app_cred(req, cred, roles, rules),
                                                      "secret": secret}}, status=201)
 
 
@@ -77,7 +78,7 @@ async def delete_app_cred(req: Req) -> Response:
     user_id = req.params["user_id"]
     req.svc.enforce(req.ctx, "identity:delete_application_credential",
                     {"target.user.id": user_id})
-    _refuse_restricted(req)
+    refuse_restricted(req)
     async with req.svc.write() as db:
         await app_creds.delete_app_cred(db, user_id, req.params["app_cred_id"])
     return empty_response()

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from ownstack.common.api.access_rules import ACCESS_RULES_HEADER, ACCESS_RULES_MIN_VERSION
 from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.routing import public
 from ownstack.common.errors import Forbidden, Unauthorized
@@ -50,7 +51,19 @@ async def _subject(req: Req, rule: str) -> tuple[str, ValidatedToken]:
     allow_expired = query_bool(req, "allow_expired") is True
     validated = await req.svc.tokens.validate(subject, allow_expired=allow_expired)
     req.svc.enforce(req.ctx, rule, {"target.token.user_id": validated.payload.user_id})
+    if validated.context.get("access_rules") is not None and \
+            not _understands_access_rules(req.headers.get(ACCESS_RULES_HEADER)):
+        # Keystone's rule: a validator that would not enforce the access rules never
+        # learns that the token is valid (keystonemiddleware sends the header).
+        raise TokenNotFound()
     return subject, validated
+
+
+def _understands_access_rules(version: str | None) -> bool:
+    try:
+        return version is not None and float(version) >= ACCESS_RULES_MIN_VERSION
+    except ValueError:
+        return False
 
 
 async def validate_token(req: Req) -> Response:

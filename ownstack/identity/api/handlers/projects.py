@@ -12,8 +12,9 @@ Deviations from Keystone, on purpose:
   as "no such project". For the same reason
   ``GET /v3/projects/{id}`` is allowed to a caller holding a role on that project, so that
   a name found in that list can be shown.
-* Projects acting as domains are not supported: ``is_domain: true`` at create is a 501
-  and ``?is_domain=true`` lists nothing. Domains live only under ``/v3/domains``.
+* A project acting as a domain (``is_domain: true``) is a domain, shown as a project
+  (decision 72); it has no tags (a 501), and no project can be its child or be scoped
+  to it as to a project (a token takes its domain scope).
 * ``PUT /v3/projects/{id}/tags/{tag}`` of a tag the project already has is a 201 (PUT is
   idempotent), where Keystone answers 400.
 """
@@ -30,7 +31,7 @@ from ownstack.identity.api import views
 from ownstack.identity.api.handlers.common import query_bool, token_domain_id
 from ownstack.identity.api.handlers.crud import enforce_on
 from ownstack.identity.api.schemas import projects as schema
-from ownstack.identity.objects import Session, projects
+from ownstack.identity.objects import Session, domains, projects
 from ownstack.identity.objects.assignments import effective_roles, projects_with_roles
 from ownstack.identity.objects.projects import ProjectFilter
 from ownstack.identity.state import Req
@@ -53,6 +54,11 @@ def project_filter(req: Req) -> ProjectFilter:
 async def listed_projects(req: Req, db: Session, wanted: ProjectFilter,
                           among: list[str] | None) -> dict[str, Any]:
     """The projects ``wanted`` among those given (None: all), as Keystone lists them."""
+    if wanted.is_domain:
+        found_domains = [d for d in await projects.list_domain_projects(db, wanted)
+                         if among is None or d.id in among]
+        return views.collection(req, "projects", [views.domain_project(req, d)
+                                                  for d in found_domains])
     found = await projects.list_projects(db, wanted, among)
     return views.projects(req, found, await projects.tags_of(db, found))
 
@@ -74,6 +80,10 @@ async def list_projects(req: Req) -> Response:
 async def show_project(req: Req) -> Response:
     project_id = req.params["project_id"]
     async with req.svc.read() as db:
+        domain = await projects.find_domain_project(db, project_id)
+        if domain is not None:
+            req.svc.enforce(req.ctx, "identity:get_project", {"target.project.id": project_id})
+            return json_response({"project": views.domain_project(req, domain)})
         project = await projects.get_project(db, project_id)
         if not req.svc.allowed(req.ctx, "identity:get_project",
                                {"target.project.id": project_id}) and not (
@@ -88,6 +98,9 @@ async def create_project(req: Req) -> Response:
     req.svc.enforce(req.ctx, "identity:create_project")
     data = (await req.json(schema.CREATE))["project"]
     async with req.svc.write() as db:
+        if data.get("is_domain"):
+            domain = await projects.create_domain_project(db, data)
+            return json_response({"project": views.domain_project(req, domain)}, status=201)
         project, tags = await projects.create_project(db, data,
                                                       default_domain_id=token_domain_id(req))
     return json_response({"project": views.project(req, project, tags)}, status=201)
@@ -97,6 +110,9 @@ async def update_project(req: Req) -> Response:
     project_id = enforce_on(req, "identity:update_project", "project")
     data = (await req.json(schema.UPDATE))["project"]
     async with req.svc.write() as db:
+        if await projects.find_domain_project(db, project_id) is not None:
+            domain = await projects.update_domain_project(db, project_id, data)
+            return json_response({"project": views.domain_project(req, domain)})
         project, tags = await projects.update_project(db, project_id, data)
     return json_response({"project": views.project(req, project, tags)})
 
@@ -104,6 +120,9 @@ async def update_project(req: Req) -> Response:
 async def delete_project(req: Req) -> Response:
     project_id = enforce_on(req, "identity:delete_project", "project")
     async with req.svc.write() as db:
+        if await projects.find_domain_project(db, project_id) is not None:
+            await domains.delete_domain(db, project_id)
+            return empty_response()
         await projects.delete_project(db, project_id)
     return empty_response()
 

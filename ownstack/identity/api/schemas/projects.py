@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ownstack.common.api.schema import BOOLEAN, DESCRIPTION, ID, NAME, NULLABLE_ID, Validator
+from ownstack.common.api.schema import BOOLEAN, DESCRIPTION, NAME, NULLABLE_ID, Validator
 from ownstack.identity.api.schemas.common import entity_body
 
 _OPTIONS = {"type": "object", "additionalProperties": False,
@@ -11,7 +11,8 @@ _TAGS = {"type": "array", "items": {"type": "string"}}
 # Keystone's resource schema: a project's name is 1 to 64 characters, not all blank.
 _FIELDS = {"name": {**NAME, "maxLength": 64, "pattern": r"\S"}, "description": DESCRIPTION,
            "enabled": BOOLEAN,
-           "domain_id": ID, "parent_id": NULLABLE_ID, "is_domain": BOOLEAN,
+           # null: the token's domain, or none for a project acting as a domain
+           "domain_id": NULLABLE_ID, "parent_id": NULLABLE_ID, "is_domain": BOOLEAN,
            "tags": _TAGS, "options": _OPTIONS}
 
 CREATE = entity_body("project", _FIELDS, required=("name",))
