@@ -22,7 +22,7 @@ async def vc(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[VolumeCl
 
 
 async def _group_type(vc: VolumeCloud, **fields: Any) -> dict[str, Any]:
-    r = await vc.call("POST", "/v3/group_types", expect=200, json={"group_type": {
+    r = await vc.call("POST", "/v3/group_types", expect=202, json={"group_type": {
         "name": random_id(), **fields}})
     return dict(r.json()["group_type"])
 
@@ -56,7 +56,7 @@ async def test_group_types_and_specs(vc: VolumeCloud) -> None:
     listed = (await vc.call("GET", "/v3/group_types", expect=200)).json()["group_types"]
     assert type_id in [row["id"] for row in listed]
     path = f"/v3/group_types/{type_id}/group_specs"
-    r = await vc.call("POST", path, expect=200, json={"group_specs": {"k1": "v1"}})
+    r = await vc.call("POST", path, expect=202, json={"group_specs": {"k1": "v1"}})
     assert r.json() == {"group_specs": {"k1": "v1"}}
     r = await vc.call("PUT", f"{path}/k1", expect=200, json={"k1": "v2"})
     assert r.json() == {"k1": "v2"}

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
+from ownstack.common.api.pagination import parse_sort
 from ownstack.common.errors import BadRequest, NotFound
 from ownstack.volume.api.common import Version, body, flag, version_of
 from ownstack.volume.api.schemas import groups as schemas
@@ -18,6 +19,8 @@ from ownstack.volume.api.views import groups as views
 from ownstack.volume.objects import group_types as objects
 from ownstack.volume.objects.models import GroupType
 from ownstack.volume.state import Req
+
+_SORT_KEYS = ("id", "name", "description", "is_public", "created_at")
 
 
 def since_311(req: Req) -> None:
@@ -47,9 +50,14 @@ async def list_group_types(req: Req) -> Response:
     is_public = None
     if "is_public" in req.query and req.query["is_public"].lower() not in ("none", ""):
         is_public = flag("is_public", req.query["is_public"])
+    sort = parse_sort(req.query, allowed=_SORT_KEYS, default=[("id", "asc")])
     async with req.svc.read() as db:
         rows = await objects.list_all(db, req.ctx, is_public=is_public)
         specs = await objects.specs_of(db, [row.id for row in rows])
+    # Group types are few: sorted in memory, least significant key first.
+    for key, direction in reversed(sort):
+        rows.sort(key=lambda row, key=key: str(getattr(row, key) or ""),  # type: ignore[misc]
+                  reverse=direction == "desc")
     see_specs = req.svc.allowed(req.ctx, "group:access_group_types_specs")
     return json_response({"group_types": [
         views.group_type(row, specs[row.id] if see_specs else None) for row in rows]})
@@ -75,7 +83,7 @@ async def create_group_type(req: Req) -> Response:
         row = await objects.create(db, name=str(data["name"]).strip(),
                                    description=data.get("description"), is_public=public,
                                    group_specs=data.get("group_specs") or {})
-    return await _view(req, row)
+    return await _view(req, row, status=202)
 
 
 async def update_group_type(req: Req) -> Response:
@@ -112,7 +120,7 @@ async def create_group_specs(req: Req) -> Response:
     values: dict[str, str] = (await body(req, schemas.SPECS_BODY))["group_specs"]
     async with req.svc.write() as db:
         await objects.set_specs(db, await objects.get(db, req.ctx, row.id), values)
-    return json_response({"group_specs": values})
+    return json_response({"group_specs": values}, status=202)
 
 
 async def show_group_spec(req: Req) -> Response:
