@@ -34,6 +34,7 @@ from ownstack.volume.errors import (
     InvalidGroup,
     InvalidGroupSnapshot,
     InvalidInput,
+    VolumeNotFound,
 )
 from ownstack.volume.objects import quotas, services, volumes
 from ownstack.volume.objects import snapshots as snapshot_objects
@@ -178,7 +179,7 @@ async def update(db: AsyncSession, ctx: RequestContext, group: Group, *,
     for volume_id in add:
         try:
             volume = await volumes.get(db, ctx, volume_id)
-        except Exception:
+        except VolumeNotFound:
             raise InvalidInput(f"Cannot add volume {volume_id} to group {group.id} "
                                "because volume cannot be found.") from None
         if volume.project_id != group.project_id:
