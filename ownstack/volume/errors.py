@@ -209,6 +209,8 @@ class OverQuota(OwnstackError):
             message = (f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
                        f"exceeds allowed {resource} quota. Requested {requested}G, quota is "
                        f"{allowed}G and {used}G has been consumed.")
+        elif resource == "groups":
+            message = f"GroupLimitExceeded: Maximum number of groups allowed ({allowed}) exceeded."
         else:
             kind = "volumes" if resource.startswith("volumes") else "snapshots"
             message = (f"Maximum number of {kind} allowed ({allowed}) exceeded for quota "
