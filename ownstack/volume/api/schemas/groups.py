@@ -10,6 +10,7 @@ from ownstack.volume.api.schemas.parameter_types import (
     BOOLEAN,
     DESCRIPTION,
     NAME,
+    NULLABLE_UUID,
     REQUIRED_NAME,
     UUID,
     one,
@@ -40,7 +41,7 @@ CREATE: Final = Validator(wrapped("group", {
     ["group_type", "volume_types"]))
 CREATE_FROM_SOURCE: Final = Validator(wrapped("create-from-src", {
     "name": NAME, "description": DESCRIPTION,
-    "group_snapshot_id": UUID, "source_group_id": UUID}))
+    "group_snapshot_id": NULLABLE_UUID, "source_group_id": NULLABLE_UUID}))
 UPDATE: Final = Validator(wrapped("group", {
     "name": NAME, "description": DESCRIPTION, "add_volumes": _VOLUME_LIST,
     "remove_volumes": _VOLUME_LIST}))
