@@ -271,11 +271,11 @@ class VolumeQuotaConfig:
     snapshots: int = 10
     gigabytes: int = 1000                      # volumes' and snapshots' sizes together
     per_volume_gigabytes: int = -1             # the largest single volume
-    # Cinder shows these three in every quota set; ownstack has no backups or groups yet,
-    # so nothing counts against them (their usage is 0), but they are kept and shown.
+    # Cinder shows these in every quota set; ownstack has no backups yet, so nothing
+    # counts against the first two (their usage is 0), but they are kept and shown.
     backups: int = 10
     backup_gigabytes: int = 1000
-    groups: int = 10
+    groups: int = 10                           # generic volume groups (decision 71)
 
 
 @dataclass(frozen=True)

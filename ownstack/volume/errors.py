@@ -209,6 +209,8 @@ class OverQuota(OwnstackError):
             message = (f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
                        f"exceeds allowed {resource} quota. Requested {requested}G, quota is "
                        f"{allowed}G and {used}G has been consumed.")
+        elif resource == "groups":
+            message = f"GroupLimitExceeded: Maximum number of groups allowed ({allowed}) exceeded."
         else:
             kind = "volumes" if resource.startswith("volumes") else "snapshots"
             message = (f"Maximum number of {kind} allowed ({allowed}) exceeded for quota "
@@ -287,3 +289,74 @@ class NoKeyManager(BadRequest):
         super().__init__(f"Invalid input received: volume type {type_name} is encrypted and "
                          "ownstack has no key manager to make the volume's encryption key; "
                          "a volume of this type cannot be made.")
+
+
+class GroupTypeNotFound(NotFound):
+    code = "volume.group_type_not_found"
+
+    def __init__(self, type_id: str) -> None:
+        super().__init__(f"Group type {type_id} could not be found.")
+
+
+class DefaultGroupTypeNotFound(NotFound):
+    code = "volume.default_group_type_not_found"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Default group type with name {name} not found.")
+
+
+class GroupTypeExists(Conflict):
+    code = "volume.group_type_exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Group Type {name} already exists.")
+
+
+class GroupTypeInUse(BadRequest):
+    code = "volume.group_type_in_use"
+
+    def __init__(self, type_id: str) -> None:
+        super().__init__(f"Group Type {type_id} deletion is not allowed with groups "
+                         "present with the type.")
+
+
+class GroupTypeSpecNotFound(NotFound):
+    code = "volume.group_type_spec_not_found"
+
+    def __init__(self, type_id: str, key: str) -> None:
+        super().__init__(f"Group Type {type_id} has no specs with key {key}.")
+
+
+class GroupNotFound(NotFound):
+    code = "volume.group_not_found"
+
+    def __init__(self, group_id: str) -> None:
+        super().__init__(f"Group {group_id} could not be found.")
+
+
+class GroupSnapshotNotFound(NotFound):
+    code = "volume.group_snapshot_not_found"
+
+    def __init__(self, group_snapshot_id: str) -> None:
+        super().__init__(f"GroupSnapshot {group_snapshot_id} could not be found.")
+
+
+class InvalidGroup(BadRequest):
+    code = "volume.invalid_group"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid Group: {reason}")
+
+
+class InvalidGroupType(BadRequest):
+    code = "volume.invalid_group_type"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid group type: {reason}")
+
+
+class InvalidGroupSnapshot(BadRequest):
+    code = "volume.invalid_group_snapshot"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid GroupSnapshot: {reason}")

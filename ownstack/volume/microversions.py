@@ -3,7 +3,7 @@ version changed in Cinder, and so in ownstack where ownstack serves the resource
 
 openstacksdk (and so python-openstackclient, which drives the volume API through it)
 negotiates up to 3.71, Cinder's maximum. Versions that changed an API ownstack does not
-serve (backups, groups, clusters, manage/unmanage, ...) are listed
+serve (backups, clusters, manage/unmanage, ...) are listed
 with Cinder's change and "(not served)": a client may ask for them and they change
 nothing here. A released microversion never changes; ``tests/unit/volume/
 test_microversions.py`` pins this list.
@@ -30,22 +30,22 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("3.7", f"Clusters, and cluster_name in services {NOT_SERVED}."),
     ("3.8", f"Manageable volumes and snapshots {NOT_SERVED}."),
     ("3.9", f"Backup update {NOT_SERVED}."),
-    ("3.10", f"The group_id list filter {NOT_SERVED}."),
-    ("3.11", f"Group types {NOT_SERVED}."),
+    ("3.10", "The group_id list filter (ownstack at every version)."),
+    ("3.11", "Group types and group specs: /group_types."),
     ("3.12", "GET /volumes/summary: the count and total size of the project's volumes."),
-    ("3.13", "Volumes show 'group_id' (always null: groups are not served)."),
-    ("3.14", f"Group snapshots {NOT_SERVED}."),
+    ("3.13", "Generic volume groups: /groups; volumes show and take 'group_id'."),
+    ("3.14", "Group snapshots: /group_snapshots; groups from a source (create-from-src)."),
     ("3.15", f"ETags on volume metadata {NOT_SERVED}."),
     ("3.16", f"Migration to a cluster {NOT_SERVED}."),
     ("3.17", f"Manageable resources by cluster {NOT_SERVED}."),
     ("3.18", f"Backups show project_id {NOT_SERVED}."),
-    ("3.19", f"Group snapshot reset-status {NOT_SERVED}."),
-    ("3.20", f"Group reset-status {NOT_SERVED}."),
+    ("3.19", "Group snapshot reset_status."),
+    ("3.20", "Group reset_status."),
     ("3.21", "Volume details show 'provider_id' to admins (always null here)."),
     ("3.22", "Snapshot lists filter by metadata."),
     ("3.23", "DELETE /volumes/{id} takes 'force'."),
     ("3.24", f"Workers cleanup {NOT_SERVED}."),
-    ("3.25", f"Groups list their volumes {NOT_SERVED}."),
+    ("3.25", "Groups list their volumes (list_volume=true)."),
     ("3.26", f"Failover and cluster filters {NOT_SERVED}."),
     ("3.27", "The attachments API: /attachments."),
     ("3.28", f"Pool filters {NOT_SERVED}."),
@@ -80,7 +80,7 @@ VERSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("3.56", f"Backups show user_id {NOT_SERVED}."),
     ("3.57", "Transfers show 'source_project_id', 'destination_project_id' and "
             "'accepted'."),
-    ("3.58", f"Groups show project_id {NOT_SERVED}."),
+    ("3.58", "Groups and group snapshots show project_id."),
     ("3.59", "Transfer lists take marker, limit, offset and sort (ownstack at every "
             "version)."),
     ("3.60", "created_at and updated_at list filters with gt, gte, eq, neq, lt and lte."),

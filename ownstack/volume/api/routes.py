@@ -13,6 +13,8 @@ from ownstack.volume.api.common import both_forms
 from ownstack.volume.api.handlers import (
     attachments,
     diagnostics,
+    group_types,
+    groups,
     hosts,
     messages,
     operator,
@@ -31,6 +33,7 @@ _VOLUME = "/volumes/{volume_id}"
 _SNAPSHOT = "/snapshots/{snapshot_id}"
 _TYPE = "/types/{type_id}"
 _QOS = "/qos-specs/{qos_id}"
+_GROUP_TYPE = "/group_types/{group_type_id}"
 
 
 def _transfer_routes(collection: str) -> dict[str, dict[str, Handler]]:
@@ -110,6 +113,30 @@ ROUTES: RouteTable = MICROVERSIONS.versioned_routes({
         "/default-types/{target_project_id}": {"GET": types.show_default_type_of,
                                                "PUT": types.set_default_type,
                                                "DELETE": types.unset_default_type},
+        # Generic volume groups (3.11+, 3.13+, 3.14+).
+        "/group_types": {"GET": group_types.list_group_types,
+                         "POST": group_types.create_group_type},
+        "/group_types/default": {"GET": group_types.show_default_group_type},
+        _GROUP_TYPE: {"GET": group_types.show_group_type,
+                      "PUT": group_types.update_group_type,
+                      "DELETE": group_types.delete_group_type},
+        f"{_GROUP_TYPE}/group_specs": {"GET": group_types.list_group_specs,
+                                       "POST": group_types.create_group_specs},
+        f"{_GROUP_TYPE}/group_specs/{{key}}": {"GET": group_types.show_group_spec,
+                                               "PUT": group_types.update_group_spec,
+                                               "DELETE": group_types.delete_group_spec},
+        "/groups": {"GET": groups.list_groups, "POST": groups.create_group},
+        "/groups/detail": {"GET": groups.list_groups_detail},
+        "/groups/action": {"POST": groups.create_group_from_source},
+        "/groups/{group_id}": {"GET": groups.show_group, "PUT": groups.update_group},
+        "/groups/{group_id}/action": {"POST": groups.group_action},
+        "/group_snapshots": {"GET": groups.list_group_snapshots,
+                             "POST": groups.create_group_snapshot},
+        "/group_snapshots/detail": {"GET": groups.list_group_snapshots_detail},
+        "/group_snapshots/{group_snapshot_id}": {"GET": groups.show_group_snapshot,
+                                                 "DELETE": groups.delete_group_snapshot},
+        "/group_snapshots/{group_snapshot_id}/action": {
+            "POST": groups.group_snapshot_action},
         # QoS specs.
         "/qos-specs": {"GET": qos_specs.list_qos_specs, "POST": qos_specs.create_qos_specs},
         _QOS: {"GET": qos_specs.show_qos_specs, "PUT": qos_specs.update_qos_specs,

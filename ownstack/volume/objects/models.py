@@ -141,6 +141,9 @@ class Volume(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The generic volume group the volume belongs to (3.13+), None when none.
+    group_id: Mapped[str | None] = mapped_column(
+        ForeignKey("volume_groups.id"), index=True, nullable=True)
 
 
 class VolumeMetadata(Base):
@@ -168,6 +171,9 @@ class Snapshot(Base):
     provider_location: Mapped[str | None] = mapped_column(String(1024))
     work: Mapped[str | None] = mapped_column(String(STATUS_LENGTH))     # creating, deleting
     task: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The group snapshot the snapshot was made for (3.14+), None when none.
+    group_snapshot_id: Mapped[str | None] = mapped_column(
+        ForeignKey("volume_group_snapshots.id"), index=True, nullable=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -291,3 +297,71 @@ class Message(Base):
     message_level: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class GroupType(Base):
+    """A generic volume group type (3.11): what a group's volumes have in common."""
+
+    __tablename__ = "volume_group_types"
+    __table_args__ = (UniqueConstraint("name", name="uq_volume_group_types_name"),
+                      TABLE_OPTIONS)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupTypeSpec(Base):
+    __tablename__ = "volume_group_type_specs"
+    __table_args__ = (TABLE_OPTIONS,)
+    group_type_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_group_types.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class Group(Base):
+    """A generic volume group (3.13). Its volumes carry its id; while they are made
+    (create-from-src) or removed (delete with its volumes) the group shows ``creating``
+    or ``deleting``, and the agents' reports of its volumes move it on
+    (:mod:`ownstack.volume.objects.groups`)."""
+
+    __tablename__ = "volume_groups"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
+    status: Mapped[str] = mapped_column(String(STATUS_LENGTH), index=True)
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    group_type_id: Mapped[str] = mapped_column(ForeignKey("volume_group_types.id"),
+                                               index=True)
+    volume_type_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    group_snapshot_id: Mapped[str | None] = mapped_column(String(UUID_LENGTH))
+    source_group_id: Mapped[str | None] = mapped_column(String(UUID_LENGTH))
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupSnapshot(Base):
+    """A snapshot of every volume of a group at once (3.14): one :class:`Snapshot` per
+    member, made and removed by the members' agents; the group snapshot's status follows
+    theirs."""
+
+    __tablename__ = "volume_group_snapshots"
+    __table_args__ = (TABLE_OPTIONS,)
+    id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(PROJECT_LENGTH), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    group_id: Mapped[str] = mapped_column(ForeignKey("volume_groups.id"), index=True)
+    group_type_id: Mapped[str] = mapped_column(String(UUID_LENGTH))
+    name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
+    status: Mapped[str] = mapped_column(String(STATUS_LENGTH), index=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,7 @@ default class may also limit each volume type (Cinder's ``volumes_<type>``,
 against what the project has of that type. Other classes are kept and shown, as in
 Cinder, and apply to no project.
 
-Usage is counted, never stored: ``volumes`` and ``snapshots`` from their rows,
+Usage is counted, never stored: ``volumes``, ``snapshots`` and ``groups`` from their rows,
 ``gigabytes`` as the sizes of both together (Cinder's default, which counts snapshots
 against ``gigabytes``). A row counts from its insert to its removal, ``error`` included,
 as a Cinder reservation does until the volume is deleted.
@@ -34,6 +34,7 @@ from ownstack.common.db.locks import LockRows
 from ownstack.common.db.reads import latest
 from ownstack.volume.errors import OverQuota, QuotaBelowUsage
 from ownstack.volume.objects.models import (
+    Group,
     ProjectLock,
     Quota,
     QuotaClass,
@@ -120,10 +121,14 @@ async def usage(db: AsyncSession, project_id: str) -> dict[str, int]:
     snapshots_stmt = latest(db, sa.select(
         sa.func.count(), sa.func.coalesce(sa.func.sum(Snapshot.size), 0)
     ).where(Snapshot.project_id == project_id))
+    groups_stmt = latest(db, sa.select(sa.func.count()).select_from(Group).where(
+        Group.project_id == project_id))
     volumes, volume_gb = (await db.execute(volumes_stmt)).one()
     snapshots, snapshot_gb = (await db.execute(snapshots_stmt)).one()
+    groups = await db.scalar(groups_stmt)
     return {"volumes": int(volumes), "snapshots": int(snapshots),
-            "gigabytes": int(volume_gb) + int(snapshot_gb), "per_volume_gigabytes": 0}
+            "gigabytes": int(volume_gb) + int(snapshot_gb), "per_volume_gigabytes": 0,
+            "groups": int(groups or 0)}
 
 
 async def lock_project(db: AsyncSession, project_id: str) -> None:
@@ -152,7 +157,7 @@ async def type_usage(db: AsyncSession, project_id: str, type_id: str) -> dict[st
 
 
 async def admit(db: AsyncSession, config: VolumeQuotaConfig, project_id: str, *,
-                volumes: int = 0, snapshots: int = 0, gigabytes: int = 0,
+                volumes: int = 0, snapshots: int = 0, gigabytes: int = 0, groups: int = 0,
                 volume_size: int | None = None, type_id: str | None = None) -> None:
     """Take the project's lock, then raise :class:`OverQuota` (413) unless it may have
     ``volumes`` more volumes, ``snapshots`` more snapshots and ``gigabytes`` more GiB,
@@ -164,7 +169,7 @@ async def admit(db: AsyncSession, config: VolumeQuotaConfig, project_id: str, *,
     if volume_size is not None and per_volume != UNLIMITED and volume_size > per_volume:
         raise OverQuota("per_volume_gigabytes", volume_size, 0, per_volume)
     wanted = {"volumes": volumes, "snapshots": snapshots, "gigabytes": gigabytes}
-    _check(wanted, await usage(db, project_id), limit)
+    _check({**wanted, "groups": groups}, await usage(db, project_id), limit)
     if type_id is not None:
         await _admit_type(db, project_id, type_id, wanted)
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.volume import rpc
-from ownstack.volume.objects import messages
+from ownstack.volume.objects import groups, messages
 from ownstack.volume.objects import snapshots as snapshot_objects
 from ownstack.volume.objects import volumes as volume_objects
 from ownstack.volume.objects.models import Attachment, Snapshot, Volume, VolumeService
@@ -111,8 +111,18 @@ _SNAPSHOT_FAILURES: Final = {
 async def volume_done(db: AsyncSession, payload: dict[str, Any], *,
                       message_ttl: int = messages.DEFAULT_TTL) -> Applied:
     """Apply an agent's report of the work a volume asked for; a failure also leaves the
-    project a user message (:mod:`~ownstack.volume.objects.messages`)."""
+    project a user message (:mod:`~ownstack.volume.objects.messages`). The volume's group,
+    if it waits on its volumes, then moves on."""
     volume = await db.get(Volume, str(payload["volume_id"]))
+    group_id = volume.group_id if volume is not None else None
+    result = await _volume_done(db, volume, payload, message_ttl)
+    if result.applied:
+        await groups.converge_group(db, group_id)
+    return result
+
+
+async def _volume_done(db: AsyncSession, volume: Volume | None, payload: dict[str, Any],
+                       message_ttl: int) -> Applied:
     worked_on = str(payload["work"])
     if volume is None:
         return Applied(False)
@@ -174,7 +184,18 @@ async def volume_done(db: AsyncSession, payload: dict[str, Any], *,
 
 async def snapshot_done(db: AsyncSession, payload: dict[str, Any], *,
                         message_ttl: int = messages.DEFAULT_TTL) -> Applied:
+    """Apply an agent's report of a snapshot's work; its group snapshot, if it waits on
+    its snapshots, then moves on."""
     snapshot = await db.get(Snapshot, str(payload["snapshot_id"]))
+    group_snapshot_id = snapshot.group_snapshot_id if snapshot is not None else None
+    result = await _snapshot_done(db, snapshot, payload, message_ttl)
+    if result.applied:
+        await groups.converge_group_snapshot(db, group_snapshot_id)
+    return result
+
+
+async def _snapshot_done(db: AsyncSession, snapshot: Snapshot | None,
+                         payload: dict[str, Any], message_ttl: int) -> Applied:
     worked_on = str(payload["work"])
     if snapshot is None:
         return Applied(False)

@@ -189,9 +189,13 @@ async def delete_metadata(db: AsyncSession, snapshot: Snapshot, key: str) -> Non
 
 
 async def delete(db: AsyncSession, snapshot: Snapshot, volume: Volume | None, *,
-                 force: bool, host_up: bool) -> bool:
+                 force: bool, host_up: bool, in_group_snapshot: bool = False) -> bool:
     """Start deleting ``snapshot``; True when its row is gone at once (an admin's force
-    while its host is down)."""
+    while its host is down). A snapshot of a group snapshot goes with it only (Cinder's
+    400 otherwise)."""
+    if snapshot.group_snapshot_id and not in_group_snapshot:
+        raise InvalidSnapshot(f"Snapshot {snapshot.id} is part of group snapshot "
+                              f"{snapshot.group_snapshot_id}; delete the group snapshot.")
     if not force and snapshot.status not in ("available", "error", "error_deleting"):
         raise InvalidSnapshot(f"Volume Snapshot status must be available or error or "
                               f"error_deleting, but it is {snapshot.status}.")

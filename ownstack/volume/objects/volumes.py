@@ -53,6 +53,7 @@ from ownstack.volume.objects.listing import (
 )
 from ownstack.volume.objects.models import (
     Attachment,
+    Group,
     Snapshot,
     Volume,
     VolumeMetadata,
@@ -89,8 +90,8 @@ def _bootable_clause(value: str) -> ColumnElement[bool]:
 
 
 def _no_value(value: str) -> ColumnElement[bool]:
-    """A filter on an attribute no volume here has (migration status, group): nothing
-    matches a value, as nothing in Cinder would without migrations or groups."""
+    """A filter on an attribute no volume here has (migration status): nothing matches a
+    value, as nothing in Cinder would without migrations."""
     return sa.false()
 
 
@@ -108,7 +109,7 @@ VOLUMES: Final = Kind(name="volume", model=Volume, filters={
     "availability_zone": Filter(equals(Volume.availability_zone)),
     "size": Filter(equals(Volume.size, lambda v: int(v) if v.isdigit() else -1)),
     "migration_status": Filter(_no_value),
-    "group_id": Filter(_no_value),
+    "group_id": Filter(equals(Volume.group_id)),
     "created_at": Filter(compares_time(Volume.created_at, "created_at"), since="3.60"),
     "updated_at": Filter(compares_time(Volume.updated_at, "updated_at"), since="3.60"),
     "consumes_quota": Filter(_consumes_quota, since="3.65"),
@@ -168,10 +169,17 @@ class Source:
 async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext, *,
                  size: int | None, name: str | None, description: str | None,
                  metadata: Mapping[str, str], type_ref: str | None,
-                 availability_zone: str | None, source: Source, multiattach: bool
-                 ) -> Volume:
+                 availability_zone: str | None, source: Source, multiattach: bool,
+                 group: Group | None = None) -> Volume:
     """A new volume in ``creating`` on a chosen host, or in ``error`` when no volume
-    service can take it (Cinder's "No valid backend"), counted against quota either way."""
+    service can take it (Cinder's "No valid backend"), counted against quota either way;
+    in ``group`` (whose volume types its type must be one of, the group's first when none
+    is named) when given."""
+    if group is not None:
+        if type_ref is None:
+            type_ref = group.volume_type_ids[0]
+        if availability_zone is None:
+            availability_zone = group.availability_zone
     project_id = str(ctx.project_id)
     host: VolumeService | None = None
     source_volume: Volume | None = None
@@ -207,6 +215,10 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext, 
     else:
         volume_type = await types.default_type(db, settings, project_id)
     await encryption.refuse_volumes_of(db, volume_type)
+    if group is not None and volume_type.id not in group.volume_type_ids:
+        raise InvalidInput(f"Invalid volume_type provided: {volume_type.id}. Group "
+                           f"{group.id} supports only volume types "
+                           f"{', '.join(group.volume_type_ids)}.")
     zone: str | None
     specs = await types.extra_specs(db, volume_type.id)
     no_host = ""
@@ -255,6 +267,7 @@ async def create(db: AsyncSession, settings: VolumeConfig, ctx: RequestContext, 
         image_id=source.id if source.kind == "image" else None,
         bootable=bool(source_volume.bootable) if source_volume else source.kind == "image",
         read_only=None, multiattach=multiattach, task=task,
+        group_id=group.id if group is not None else None,
         image_metadata=dict(image.get("metadata") or (
             source_volume.image_metadata if source_volume else {})),
         generation=0, created_at=now, updated_at=now, status_at=now)

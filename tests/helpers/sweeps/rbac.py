@@ -626,6 +626,9 @@ _SNAPSHOT = "/snapshots/{snapshot_id}"
 _ATTACHMENT = "/attachments/{attachment_id}"
 _TYPE = "/types/{type_id}"
 _QOS = "/qos-specs/{qos_id}"
+_GROUP_TYPE = "/group_types/{group_type_id}"
+_GROUP = "/groups/{group_id}"
+_GROUP_SNAPSHOT = "/group_snapshots/{group_snapshot_id}"
 VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
           **_volume_table({
               ("GET", "/extensions"): ANYONE,
@@ -725,6 +728,34 @@ VOLUME = {**_table("volume", {("GET", "/"): ANYONE, ("GET", "/v3"): ANYONE}),
               ("GET", "/os-hosts"): ADMIN,
               ("GET", "/os-hosts/{host}"): ADMIN,
               ("GET", "/capabilities/{host}"): ADMIN,
+              # Generic volume groups: group types are the admin's (anyone reads the
+              # public ones, only the admin their specs); groups and group snapshots are
+              # their project's (a reader reads, a member writes, reset-status is the
+              # admin's; another project's are not found).
+              ("GET", "/group_types"): ANYONE,
+              ("POST", "/group_types"): ADMIN,
+              ("GET", "/group_types/default"): ANYONE,
+              ("GET", _GROUP_TYPE): ANYONE,
+              ("PUT", _GROUP_TYPE): ADMIN,
+              ("DELETE", _GROUP_TYPE): ADMIN,
+              ("GET", f"{_GROUP_TYPE}/group_specs"): ADMIN,
+              ("POST", f"{_GROUP_TYPE}/group_specs"): ADMIN,
+              ("GET", f"{_GROUP_TYPE}/group_specs/{{key}}"): ADMIN,
+              ("PUT", f"{_GROUP_TYPE}/group_specs/{{key}}"): ADMIN,
+              ("DELETE", f"{_GROUP_TYPE}/group_specs/{{key}}"): ADMIN,
+              ("GET", "/groups"): ANYONE,
+              ("GET", "/groups/detail"): ANYONE,
+              ("POST", "/groups"): "ood/ood",
+              ("POST", "/groups/action"): "ood/ohd",
+              ("GET", _GROUP): "ooo/ohh",
+              ("PUT", _GROUP): "ood/ohh",
+              ("POST", f"{_GROUP}/action"): "odd/ohh",       # reset_status, the admin's
+              ("GET", "/group_snapshots"): ANYONE,
+              ("GET", "/group_snapshots/detail"): ANYONE,
+              ("POST", "/group_snapshots"): "ood/ohd",
+              ("GET", _GROUP_SNAPSHOT): "ooo/ohh",
+              ("DELETE", _GROUP_SNAPSHOT): "ood/ohh",
+              ("POST", f"{_GROUP_SNAPSHOT}/action"): "odd/ohh",
               # User messages: a project's reader reads them, its member deletes them.
               ("GET", "/messages"): ANYONE,
               ("GET", "/messages/{message_id}"): "ooo/ohh",

@@ -717,10 +717,38 @@ volume_body("POST", "/qos-specs")(_named("qos_specs"))
 volume_body("PUT", "/qos-specs/{qos_id}")(_constant({"qos_specs": {"sweep_key": "1"}}))
 volume_body("PUT", "/qos-specs/{qos_id}/delete_keys")(_constant({"keys": ["sweep_key"]}))
 volume_body("PUT", "/os-quota-sets/{target_project_id}")(_constant({"quota_set": {
-    "volumes": 500, "snapshots": 500, "gigabytes": 5000}}))
+    "volumes": 500, "snapshots": 500, "gigabytes": 5000, "groups": 500}}))
 volume_body("PUT", "/os-quota-class-sets/{quota_class}")(_constant({"quota_class_set": {
     "volumes": 500}}))
 volume_body("PUT", "/os-services/{action}")(_constant({"host": "test-node"}))
+volume_body("POST", "/group_types")(_named("group_type"))
+volume_body("PUT", "/group_types/{group_type_id}")(_described("group_type"))
+volume_body("POST", "/group_types/{group_type_id}/group_specs")(
+    _constant({"group_specs": {"sweep_key": "1"}}))
+volume_body("PUT", "/group_types/{group_type_id}/group_specs/{key}")(
+    _constant({"sweep_key": "1"}))
+volume_body("PUT", "/groups/{group_id}")(_described("group"))
+volume_body("POST", "/groups/{group_id}/action", "/group_snapshots/{group_snapshot_id}/action")(
+    _constant({"reset_status": {"status": "available"}}))
+
+
+@volume_body("POST", "/groups")
+async def _volume_group(cell: Cell) -> Any:
+    return {"group": {"group_type": cell.world.shared["volume:group_type_id"],
+                      "volume_types": ["__DEFAULT__"]}}
+
+
+@volume_body("POST", "/groups/action")
+async def _group_from_group(cell: Cell) -> Any:
+    """A copy of the side's (empty) group."""
+    return {"create-from-src": {
+        "source_group_id": cell.world.tenants[cell.side].ids["volume:group_id"]}}
+
+
+@volume_body("POST", "/group_snapshots")
+async def _group_snapshot(cell: Cell) -> Any:
+    return {"group_snapshot": {
+        "group_id": cell.world.tenants[cell.side].ids["volume:group_id"]}}
 
 
 @volume_body("POST", "/types/{type_id}/action")
@@ -1074,6 +1102,14 @@ async def _encrypted_type(cell: Cell) -> dict[str, str]:
 @prepares("volume", "DELETE", *volume_templates("/messages/{message_id}"))
 async def _message(cell: Cell) -> dict[str, str]:
     return {"message_id": await make_message(cell.world, cell.world.tenants[cell.side])}
+
+
+@restores("volume", "DELETE",
+          *volume_templates("/group_types/{group_type_id}/group_specs/{key}"))
+async def _group_spec_again(cell: Cell) -> None:
+    await cell.world.call("volume", "POST",
+                          f"/v3/group_types/{cell.params['group_type_id']}/group_specs",
+                          expect=202, json={"group_specs": {"sweep_key": "1"}})
 
 
 @restores("volume", "PUT", *volume_templates("/qos-specs/{qos_id}/delete_keys"))

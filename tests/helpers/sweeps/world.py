@@ -227,7 +227,7 @@ class World:
             return "enable"
         if name == "quota_class":
             return SWEEP_QUOTA_CLASS
-        if name in ("type_id", "qos_id", "host"):
+        if name in ("type_id", "qos_id", "host", "group_type_id"):
             return self.shared[f"volume:{name}"]
         return tenant.ids[f"volume:{name}"]
 
@@ -775,6 +775,15 @@ async def make_message(world: World, tenant: Tenant) -> str:
     return str(r.json()["messages"][0]["id"])
 
 
+async def make_group(world: World, tenant: Tenant) -> str:
+    """An empty group of the tenant's (available at once), of the sweeps' group type."""
+    r = await world.call("volume", "POST", "/v3/groups", expect=202,
+                         token=tenant.callers["member"].token, json={"group": {
+                             "group_type": world.shared["volume:group_type_id"],
+                             "volume_types": ["__DEFAULT__"]}})
+    return str(r.json()["group"]["id"])
+
+
 def transfer_key(world: World, transfer_id: str) -> str:
     """The auth key of a transfer the sweeps made (any string for one they did not)."""
     return world.shared.get(f"volume:transfer_key:{transfer_id}", "not-a-key")
@@ -810,10 +819,15 @@ async def _volume(world: World) -> None:
     r = await world.call("volume", "POST", "/v3/types", expect=200, json={"volume_type": {
         "name": unique("sweep-nowhere"), "extra_specs": {"storage_protocol": "nowhere"}}})
     world.shared["volume:nowhere_type_id"] = r.json()["volume_type"]["id"]
+    # The sweeps' group type is the default one (GET /group_types/default), with a spec.
+    r = await world.call("volume", "POST", "/v3/group_types", expect=202, json={
+        "group_type": {"name": "default_group_type", "group_specs": {"sweep_key": "1"}}})
+    world.shared["volume:group_type_id"] = r.json()["group_type"]["id"]
     for tenant in world.tenants.values():
         project = tenant.project_id
         await world.call("volume", "PUT", f"/v3/os-quota-sets/{project}", expect=200, json={
-            "quota_set": {"volumes": 500, "snapshots": 500, "gigabytes": 5000}})
+            "quota_set": {"volumes": 500, "snapshots": 500, "gigabytes": 5000,
+                          "groups": 500}})
         await world.call("volume", "PUT", f"/v3/default-types/{project}", expect=200,
                          json={"default_type": {"volume_type": "__DEFAULT__"}})
         volume_id = await make_volume(world, tenant, metadata={"sweep_key": "1"})
@@ -822,3 +836,8 @@ async def _volume(world: World) -> None:
         tenant.ids["volume:attachment_id"] = await make_attachment(world, tenant)
         tenant.ids["volume:transfer_id"] = await make_transfer(world, tenant)
         tenant.ids["volume:message_id"] = await make_message(world, tenant)
+        tenant.ids["volume:group_id"] = group_id = await make_group(world, tenant)
+        r = await world.call("volume", "POST", "/v3/group_snapshots", expect=202,
+                             token=tenant.callers["member"].token,
+                             json={"group_snapshot": {"group_id": group_id}})
+        tenant.ids["volume:group_snapshot_id"] = str(r.json()["group_snapshot"]["id"])

@@ -122,6 +122,8 @@ RESOURCE_FILTERS: Final = {
     "volume_type": ["is_public", "extra_specs"],
     "message": ["resource_uuid", "resource_type", "event_id", "request_id",
                 "message_level"],
+    "group": ["name", "status", "group_type", "availability_zone"],
+    "group_snapshot": ["name", "status", "group_id"],
 }
 
 

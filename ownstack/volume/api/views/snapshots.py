@@ -18,7 +18,7 @@ def snapshot(req: Req, version: Version, row: Snapshot, metadata: dict[str, str]
         "description": row.description, "volume_id": row.volume_id, "status": row.status,
         "size": row.size, "metadata": metadata}
     if at_least(version, "3.14"):
-        body["group_snapshot_id"] = None
+        body["group_snapshot_id"] = row.group_snapshot_id
     if at_least(version, "3.41"):
         body["user_id"] = row.user_id
     if at_least(version, "3.65"):

@@ -52,7 +52,7 @@ def detail(req: Req, version: Version, volume: Volume, extra: Details, *,
     if extensions:
         _extension_attributes(req, volume, body)
     if at_least(version, "3.13"):
-        body["group_id"] = None
+        body["group_id"] = volume.group_id
     if req.ctx.is_admin and at_least(version, "3.21"):
         body["provider_id"] = None
     if at_least(version, "3.48"):

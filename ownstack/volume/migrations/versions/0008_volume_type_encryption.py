@@ -2,7 +2,7 @@
 location (Cinder's ``encryption`` table; decision 73)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06 05:10:00
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from ownstack.common.db.base import TABLE_OPTIONS, datetime_type
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
