@@ -86,7 +86,7 @@ async def run(base: int, image_path: Path, blank: int, from_image: int
             "quota_set": {"volumes": -1, "gigabytes": -1}})
         r.raise_for_status()
         for _ in range(200):
-            r = await http.get(f"{volume}/os-services", headers=h)
+            r = await http.get(f"{volume}/os-services?binary=cinder-volume", headers=h)
             if any(s["state"] == "up" for s in r.json()["services"]):
                 break
             await asyncio.sleep(0.1)

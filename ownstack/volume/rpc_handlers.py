@@ -10,12 +10,19 @@ fail in-use extends compute never confirmed (``volume.attach_timeout``), and fai
 work whose host's service is down
 (``volume.task_timeout``); each change is a compare-and-swap, so two API processes
 sweeping at once change a volume once.
+
+Scheduling a new volume is the API's own decision, so the API process is this host's
+``cinder-scheduler`` (decision 75): from :meth:`VolumeRpc.start` it beats that service's
+row every ``volume.report_interval``, the first beat at once, as an agent beats its
+``cinder-volume``. A failed beat is logged and the next one tries again; the row of an
+API process that stopped goes down ``volume.service_down_time`` after its last beat.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, Final
 
 from ownstack.common.agent.tasks import TaskSet
@@ -39,14 +46,15 @@ class VolumeRpc:
     """Serves ``volume``, nudges agents and sweeps; started and stopped with the API."""
 
     def __init__(self, db: Database, bus: Bus, peers: Peers, settings: VolumeConfig,
-                 notifier: ComputeNotifier, *, sweep_interval: float = SWEEP_INTERVAL
-                 ) -> None:
+                 notifier: ComputeNotifier, *, host: Callable[[], str],
+                 sweep_interval: float = SWEEP_INTERVAL) -> None:
         self.db = db
         self.bus = bus
         self.peers = peers
         self.settings = settings
         self.notifier = notifier
         self.sweep_interval = sweep_interval
+        self._host = host
         self._tasks = TaskSet()
         self._server = TopicServer(bus, rpc.VOLUME_TOPIC, {
             "report_service": self.report_service,
@@ -59,6 +67,8 @@ class VolumeRpc:
 
     async def start(self) -> None:
         await self._server.start()
+        if self.settings.report_interval > 0:
+            self._tasks.spawn(self._beat_forever())
         if self.sweep_interval > 0:
             self._tasks.spawn(self._sweep_forever())
 
@@ -140,6 +150,23 @@ class VolumeRpc:
         except BusError as exc:
             log.warning("could not tell the volume agent of %s (%s): %s; its resync will",
                         host, method, exc)
+
+    # -- the scheduler's heartbeat ------------------------------------------------------
+
+    async def beat(self) -> None:
+        """This host's ``cinder-scheduler`` row: made where missing, heard from now."""
+        host = self._host()
+        async with self.db.write() as session:
+            await services.beat_scheduler(session, host, self.settings.availability_zone)
+
+    async def _beat_forever(self) -> None:
+        while True:
+            try:
+                await self.beat()
+            except Exception:       # the next beat tries again
+                log.exception("volume service: the cinder-scheduler row could not be "
+                              "reported")
+            await asyncio.sleep(self.settings.report_interval)
 
     # -- sweeps -------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The volume service's state: what its handlers reach through ``req.svc``.
 
 Besides the database and policy it serves the volume bus topic (agents' reports and
-questions, :mod:`ownstack.volume.rpc_handlers`) from :meth:`VolumeState.start`, nudges the
-agents, and reaches the image service (images to make volumes of, volumes to upload).
+questions, :mod:`ownstack.volume.rpc_handlers`) from :meth:`VolumeState.start`, beats
+this host's ``cinder-scheduler`` row, nudges the agents, and reaches the image service
+(images to make volumes of, volumes to upload).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ownstack.common.errors import OwnstackError
 from ownstack.common.peers import Peers
 from ownstack.common.service import ServiceState
 from ownstack.volume.errors import ConcurrentUpdate
+from ownstack.volume.hostname import service_host
 from ownstack.volume.notifier import ComputeNotifier
 from ownstack.volume.policy import DEFAULT_RULES
 from ownstack.volume.rpc_handlers import VolumeRpc
@@ -35,7 +37,8 @@ class VolumeState(ServiceState):
         self.identity = peers.identity_client(cache_ttl=config.volume.token_cache_ttl)
         self.bus: Bus = peers.bus
         self.notifier = ComputeNotifier(peers)
-        self.rpc = VolumeRpc(self.db, self.bus, peers, config.volume, self.notifier)
+        self.rpc = VolumeRpc(self.db, self.bus, peers, config.volume, self.notifier,
+                             host=lambda: service_host(config))
         self._image_http: httpx.AsyncClient | None = None
 
     async def start(self) -> None:

@@ -161,9 +161,11 @@ def test_types_qos_quotas_and_services_through_the_cli(cloud: Cloud) -> None:
     limits = {row["Resource"]: row["Limit"] for row in quota} \
         if isinstance(quota, list) else quota
     assert (limits["volumes"], limits["gigabytes"]) == (7, 30)
+    # The API's own scheduler (decision 75) beside the agent's backend, on one host.
     services = cloud.osc_json("volume", "service", "list")
     assert [(s["Binary"], s["Status"], s["State"]) for s in services] == [
-        ("cinder-volume", "enabled", "up")]
+        ("cinder-scheduler", "enabled", "up"), ("cinder-volume", "enabled", "up")]
+    assert services[1]["Host"] == f"{services[0]['Host']}@file"
     zones = cloud.osc_json("availability", "zone", "list", "--volume")
     assert any(z["Zone Name"] == "nova" for z in zones)
 

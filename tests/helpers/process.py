@@ -251,12 +251,13 @@ def wait_for_placement(cloud: Cloud, timeout: float = 30.0) -> None:
 
 
 def wait_for_volume(cloud: Cloud, timeout: float = 30.0) -> None:
-    """The volume API, and a volume service up (its agent registered)."""
+    """The volume API, and a volume service up (its agent registered; the API's own
+    ``cinder-scheduler`` row is up as soon as the API is)."""
     _wait_for_url(f"{cloud.volume_url}/", lambda status: status == 300, timeout)
     token = cloud.admin_token()
 
     def service_up() -> bool:
-        r = httpx.get(f"{cloud.volume_url}/v3/os-services",
+        r = httpx.get(f"{cloud.volume_url}/v3/os-services?binary=cinder-volume",
                       headers={"X-Auth-Token": token}, timeout=5)
         return r.status_code == 200 and any(s["state"] == "up"
                                             for s in r.json()["services"])

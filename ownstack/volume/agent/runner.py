@@ -8,8 +8,6 @@ name: the name compute's connector gives, so a volume and its guest meet on one 
 
 from __future__ import annotations
 
-import re
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +17,13 @@ from ownstack.common.peers import Peers
 from ownstack.volume.agent.agent import STARTUP_WAIT, VolumeAgent
 from ownstack.volume.agent.images import Images
 from ownstack.volume.drivers import driver_factory
-
-_HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,190}")
+from ownstack.volume.hostname import service_host
 
 
 def agent_host(config: Config) -> str:
-    """The host this process's agent serves; :class:`ValueError` for a name the bus
-    cannot carry."""
-    host = config.volume.host or config.compute.host or socket.gethostname()
-    if not _HOST_NAME.fullmatch(host):
-        raise ValueError(f"volume.host {host!r} is not a valid host name: use letters, "
-                         f"digits, '.', '_' and '-'")
-    return host
+    """The host this process's agent serves (:func:`~ownstack.volume.hostname.service_host`);
+    :class:`ValueError` for a name the bus cannot carry."""
+    return service_host(config)
 
 
 def volumes_dir(config: Config) -> Path:

@@ -231,7 +231,9 @@ class Attachment(Base):
 
 
 class VolumeService(Base):
-    """One volume agent (``cinder-volume``) of one host, upserted by its heartbeats."""
+    """One volume service of one host, upserted by its heartbeats: an agent
+    (``cinder-volume``, with its backend) or the volume API that schedules
+    (``cinder-scheduler``, no backend)."""
 
     __tablename__ = "volume_services"
     __table_args__ = (UniqueConstraint("host", "binary", name="uq_volume_services_host"),

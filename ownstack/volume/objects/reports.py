@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.volume import rpc
-from ownstack.volume.objects import groups, messages
+from ownstack.volume.objects import groups, messages, services
 from ownstack.volume.objects import snapshots as snapshot_objects
 from ownstack.volume.objects import volumes as volume_objects
 from ownstack.volume.objects.models import Attachment, Snapshot, Volume, VolumeService
@@ -232,8 +232,10 @@ async def fail_orphaned_work(db: AsyncSession, *, down_time: float, timeout: flo
     reason, so nothing stays ``creating`` or ``deleting`` for good. Their ids."""
     now = utcnow()
     cutoff = now - timedelta(seconds=timeout)
-    alive = {row.host for row in (await db.execute(sa.select(VolumeService))).scalars()
-             if now - row.last_seen <= timedelta(seconds=down_time)}
+    # The agents' rows only: a scheduler's row of the same host says nothing of its agent.
+    alive = {row.host for row in (await db.execute(sa.select(VolumeService).where(
+        VolumeService.binary == services.BINARY))).scalars()
+        if services.is_up(row, now, down_time)}
     changed = []
     stuck = (await db.execute(sa.select(Volume).where(
         Volume.work.is_not(None), Volume.status_at < cutoff))).scalars()

@@ -11,6 +11,15 @@ enabled service of its zone whose backend meets its type's extra specs (Cinder's
 capabilities filter, :mod:`~ownstack.volume.objects.capabilities`) with the most free
 space it reported; a volume made from a snapshot or another volume goes where its source
 is, since the file driver copies files, if that backend meets its type.
+
+The process that makes that decision, the volume API, keeps its own row, as Cinder's
+``cinder-scheduler`` does (decision 75): ``cinder-scheduler`` of its host (no backend:
+Cinder names a scheduler by its host alone), beaten every ``volume.report_interval``
+(:func:`beat_scheduler`), so it is up while an API process of that host runs and down
+``service_down_time`` after the last one stopped. It is listed by ``os-services`` and
+``os-hosts`` beside the backends, and is no backend: :func:`backends` (pools, zones,
+candidates, a host's volumes) leaves it out. As in Cinder nothing reads its ``disabled``
+flag or its state to schedule: a disabled or down scheduler row changes no create.
 """
 
 from __future__ import annotations
@@ -30,34 +39,52 @@ from ownstack.volume.objects import capabilities
 from ownstack.volume.objects.models import VolumeService
 
 BINARY = "cinder-volume"
+SCHEDULER_BINARY = "cinder-scheduler"
 
 
 def is_up(row: VolumeService, now: datetime, down_time: float) -> bool:
-    return now - row.last_seen <= timedelta(seconds=down_time)
+    """Heard from within ``down_time``, either way, as Cinder counts (``abs``): a beat
+    stamped ahead by a skewed clock does not keep a service up for good."""
+    return abs(now - row.last_seen) <= timedelta(seconds=down_time)
 
 
 def display_host(host: str, backend: str) -> str:
-    """Cinder's ``host@backend``, as services and volumes show it."""
-    return f"{host}@{backend}"
+    """Cinder's ``host@backend``, as services and volumes show it; a scheduler, which has
+    no backend, is its host alone."""
+    return f"{host}@{backend}" if backend else host
 
 
 async def report(db: AsyncSession, payload: Mapping[str, Any]) -> VolumeService:
+    """An agent's heartbeat: its ``cinder-volume`` row, made or refreshed."""
+    return await _beat(db, str(payload["host"]), BINARY, {
+        "backend": str(payload.get("backend") or ""),
+        "availability_zone": str(payload.get("availability_zone") or "nova"),
+        "capabilities": dict(payload.get("capabilities") or {})})
+
+
+async def beat_scheduler(db: AsyncSession, host: str, zone: str) -> VolumeService:
+    """The volume API's heartbeat: the ``cinder-scheduler`` row of ``host``, made where
+    missing (never made, or removed) and marked heard from now; its ``disabled`` flag
+    is the admin's and stays."""
+    return await _beat(db, host, SCHEDULER_BINARY, {"availability_zone": zone})
+
+
+async def _beat(db: AsyncSession, host: str, binary: str,
+                values: Mapping[str, Any]) -> VolumeService:
     now = utcnow()
-    host = str(payload["host"])
-    values = {"backend": str(payload.get("backend") or ""),
-              "availability_zone": str(payload.get("availability_zone") or "nova"),
-              "capabilities": dict(payload.get("capabilities") or {})}
-    row = await find(db, host)
+    row = await find(db, host, binary)
     if row is None:
-        row = VolumeService(uuid=str(uuid.uuid4()), host=host, binary=BINARY, disabled=False,
-                            created_at=now, updated_at=now, last_seen=now, **values)
+        row = VolumeService(uuid=str(uuid.uuid4()), host=host, binary=binary, disabled=False,
+                            created_at=now, updated_at=now, last_seen=now,
+                            **{"backend": "", "capabilities": {}, **values})
         try:
             async with db.begin_nested():
                 db.add(row)
                 await db.flush()
             return row
         except IntegrityError:
-            found = await find(db, host)
+            # Another process of the host made the row at the same moment: beat that one.
+            found = await find(db, host, binary)
             if found is None:
                 raise
             row = found
@@ -68,14 +95,15 @@ async def report(db: AsyncSession, payload: Mapping[str, Any]) -> VolumeService:
     return row
 
 
-async def find(db: AsyncSession, host: str) -> VolumeService | None:
+async def find(db: AsyncSession, host: str, binary: str = BINARY) -> VolumeService | None:
     return await db.scalar(sa.select(VolumeService).where(
-        VolumeService.host == host, VolumeService.binary == BINARY))
+        VolumeService.host == host, VolumeService.binary == binary))
 
 
 async def list_services(db: AsyncSession, *, host: str | None = None,
                         binary: str | None = None) -> list[VolumeService]:
-    stmt = sa.select(VolumeService).order_by(VolumeService.host, VolumeService.id)
+    stmt = sa.select(VolumeService).order_by(VolumeService.host, VolumeService.binary,
+                                             VolumeService.id)
     if host is not None:
         name, _, backend = host.partition("@")
         stmt = stmt.where(VolumeService.host == name)
@@ -84,6 +112,11 @@ async def list_services(db: AsyncSession, *, host: str | None = None,
     if binary is not None:
         stmt = stmt.where(VolumeService.binary == binary)
     return list((await db.execute(stmt)).scalars())
+
+
+async def backends(db: AsyncSession) -> list[VolumeService]:
+    """The volume services (``cinder-volume``): the backends, without the schedulers."""
+    return await list_services(db, binary=BINARY)
 
 
 async def set_disabled(db: AsyncSession, host: str, binary: str, disabled: bool,
@@ -104,7 +137,7 @@ async def zones(db: AsyncSession, down_time: float) -> dict[str, bool]:
     """Every zone with a volume service, and whether any of its services is up."""
     now = utcnow()
     found: dict[str, bool] = {}
-    for row in await list_services(db):
+    for row in await backends(db):
         up = is_up(row, now, down_time) and not row.disabled
         found[row.availability_zone] = found.get(row.availability_zone, False) or up
     return found
@@ -116,7 +149,7 @@ async def pick_host(db: AsyncSession, zone: str | None, down_time: float,
     volume type's extra ``specs`` (:mod:`~ownstack.volume.objects.capabilities`) with the
     most free space it reported; else why there is none, as a sentence."""
     now = utcnow()
-    candidates = [row for row in await list_services(db)
+    candidates = [row for row in await backends(db)
                   if not row.disabled and is_up(row, now, down_time)
                   and (zone is None or row.availability_zone == zone)]
     if not candidates:

@@ -49,8 +49,10 @@ async def test_list_every_enabled_service(vc: VolumeCloud) -> None:
     await _service(vc, "off-host", disabled=True)
     hosts = await _hosts(vc)
     by_name = {h["host_name"]: h for h in hosts}
-    # A disabled service is not listed, as in Cinder.
-    assert set(by_name) == {HOST, "far-host@file"}
+    # A disabled service is not listed, as in Cinder; the API's scheduler is (decision 75).
+    assert set(by_name) == {HOST, "test-node", "far-host@file"}
+    assert (by_name["test-node"]["service"], by_name["test-node"]["service-status"]) == \
+        ("cinder-scheduler", "available")
     mine = by_name[HOST]
     assert set(mine) == {"host_name", "service", "zone", "service-status", "service-state",
                          "last-update"}

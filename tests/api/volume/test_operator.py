@@ -104,9 +104,11 @@ async def test_limits(vc: VolumeCloud) -> None:
 
 async def test_services_and_zones(vc: VolumeCloud) -> None:
     r = await vc.call("GET", "/v3/os-services", expect=200)
-    service = r.json()["services"][0]
-    assert (service["binary"], service["host"], service["state"], service["status"],
-            service["zone"]) == ("cinder-volume", "test-node@fake", "up", "enabled", "nova")
+    # The API's own scheduler (decision 75), then the agent's backend.
+    assert [(s["binary"], s["host"], s["state"], s["status"], s["zone"])
+            for s in r.json()["services"]] == [
+        ("cinder-scheduler", "test-node", "up", "enabled", "nova"),
+        ("cinder-volume", "test-node@fake", "up", "enabled", "nova")]
     caller = await vc.caller()
     await vc.call("GET", "/v3/os-services", token=caller.token, expect=403)
     r = await vc.call("GET", "/v3/os-availability-zone", token=caller.token, expect=200)

@@ -815,7 +815,8 @@ async def _volume(world: World) -> None:
         "name": unique("sweep-qos"), "sweep_key": "1"}})
     world.shared["volume:qos_id"] = r.json()["qos_specs"]["id"]
     r = await world.call("volume", "GET", "/v3/os-hosts", expect=200)
-    world.shared["volume:host"] = r.json()["hosts"][0]["host_name"]
+    world.shared["volume:host"] = next(host["host_name"] for host in r.json()["hosts"]
+                                       if host["service"] == "cinder-volume")
     r = await world.call("volume", "POST", "/v3/types", expect=200, json={"volume_type": {
         "name": unique("sweep-nowhere"), "extra_specs": {"storage_protocol": "nowhere"}}})
     world.shared["volume:nowhere_type_id"] = r.json()["volume_type"]["id"]

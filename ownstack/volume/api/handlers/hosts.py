@@ -1,12 +1,15 @@
 """Cinder's deprecated ``/os-hosts`` (list and show) and ``/capabilities/{host}``, admin
-only, from the volume services' rows (ownstack's only volume services: the agents;
-scheduling is the API's own, see :mod:`ownstack.volume.objects.services`).
+only, from the volume services' rows: the agents' ``cinder-volume`` and the API
+processes' ``cinder-scheduler`` (scheduling is the API's own, see
+:mod:`ownstack.volume.objects.services`).
 
-- ``GET /os-hosts[?zone=]``: every enabled service, as Cinder lists them (disabled ones
-  are left out, so ``service-state`` is always ``enabled``), ``service-status``
-  ``available`` while its heartbeat is younger than ``service_down_time``;
-- ``GET /os-hosts/{host}``: the volumes and snapshots on the host's volume service, in
-  total and per project (Cinder's strings), disabled or not;
+- ``GET /os-hosts[?zone=]``: every enabled service, schedulers too, as Cinder lists them
+  (disabled ones are left out, so ``service-state`` is always ``enabled``),
+  ``service-status`` ``available`` while its heartbeat is younger than
+  ``service_down_time``;
+- ``GET /os-hosts/{host}``: the volumes and snapshots on the host's volume service
+  (``cinder-volume``, as Cinder looks it up: a scheduler's host name shows that host's
+  backend, if it has one), in total and per project (Cinder's strings), disabled or not;
 - ``GET /capabilities/{host}``: the backend, in Cinder's shape, as ``get_pools`` shows
   its pool; ``properties`` (Cinder's driver type options: thin provisioning, compression,
   QoS, replication, each a switch a volume type may set) are none, as ownstack's
@@ -53,7 +56,7 @@ async def show_host(req: Req) -> Response:
     req.svc.enforce(req.ctx, _HOSTS)
     name = req.params["host"]
     async with req.svc.read() as db:
-        found = volume_hosts.matching(await services.list_services(db), name)
+        found = volume_hosts.matching(await services.backends(db), name)
         if not found:
             raise NotFound(f"Service {services.BINARY} could not be found on host {name}.")
         usage = await volume_hosts.host_usage(db, found[0])
@@ -84,7 +87,7 @@ async def show_capabilities(req: Req) -> Response:
     req.svc.enforce(req.ctx, _CAPABILITIES)
     name = req.params["host"]
     async with req.svc.read() as db:
-        found = volume_hosts.matching(await services.list_services(db), name)
+        found = volume_hosts.matching(await services.backends(db), name)
     if not found:
         raise NotFound(f"Can't find service: {name}")
     return json_response(capabilities_view(found[0]))

@@ -1,12 +1,12 @@
 """The operator's view: ``/scheduler-stats/get_pools`` (each volume service's one pool and
 what it reported), ``/os-quota-sets`` (a project's limits and usage; the admin
 changes them), ``/os-quota-class-sets`` (the admin's defaults) and ``/os-services`` (the
-volume agents; the admin disables one)."""
+volume agents and the API's ``cinder-scheduler`` rows; the admin disables one)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from starlette.responses import Response
 
@@ -17,7 +17,7 @@ from ownstack.volume.api.common import Version, body, query_flag, timestamp, ver
 from ownstack.volume.api.schemas import operator as schemas
 from ownstack.volume.api.schemas.parameter_types import in_range
 from ownstack.volume.errors import InvalidInput, NotSupported
-from ownstack.volume.objects import capabilities, quotas, services
+from ownstack.volume.objects import capabilities, quotas, services, volume_hosts
 from ownstack.volume.objects.models import VolumeService
 from ownstack.volume.state import Req
 
@@ -117,13 +117,16 @@ def _service(req: Req, row: VolumeService, version: Version) -> dict[str, Any]:
         "zone": row.availability_zone, "status": "disabled" if row.disabled else "enabled",
         "state": "up" if up else "down", "updated_at": timestamp(row.last_seen),
         "disabled_reason": row.disabled_reason}
+    volume = row.binary == services.BINARY
     if version >= Version(3, 7):
         body_["cluster"] = None
-    if version >= Version(3, 49):
+    # A backend's fields, as Cinder shows them of ``cinder-volume`` services only.
+    if version >= Version(3, 49) and volume:
         body_["backend_state"] = "up" if up else "down"
-    body_["replication_status"] = "disabled"
-    body_["active_backend_id"] = None
-    body_["frozen"] = False
+    if volume:
+        body_["replication_status"] = "disabled"
+        body_["active_backend_id"] = None
+        body_["frozen"] = False
     return body_
 
 
@@ -134,7 +137,7 @@ async def list_pools(req: Req) -> Response:
     req.svc.enforce(req.ctx, "scheduler_extension:scheduler_stats:get_pools")
     detail = query_flag(req, "detail")
     async with req.svc.read() as db:
-        rows = await services.list_services(db)
+        rows = await services.backends(db)
     pools = []
     for row in rows:
         pool: dict[str, Any] = {
@@ -155,10 +158,26 @@ async def list_services(req: Req) -> Response:
     return json_response({"services": [_service(req, row, version) for row in rows]})
 
 
+async def _refuse_freeze(req: Req, action: str) -> NoReturn:
+    """Cinder freezes and thaws the volume services (``cinder-volume``) of the named host
+    alone, so a host without one, such as a scheduler's, is its 400 ("No service found
+    with host=..."); any other freeze or thaw is not served (no backend here replicates,
+    so none has a frozen state to keep)."""
+    data: dict[str, Any] = await body(req, schemas.SERVICE_FREEZE)
+    host = str(data["host"])
+    async with req.svc.read() as db:
+        found = volume_hosts.matching(await services.backends(db), host)
+    if not found:
+        raise InvalidInput(f"No service found with host={host}")
+    raise NotSupported(f"os-services/{action}")
+
+
 async def update_service(req: Req) -> Response:
     req.svc.enforce(req.ctx, "volume_extension:services:update")
     action = req.params["action"]
-    if action in ("freeze", "thaw", "failover_host", "failover", "set-log", "get-log"):
+    if action in ("freeze", "thaw"):
+        await _refuse_freeze(req, action)
+    if action in ("failover_host", "failover", "set-log", "get-log"):
         raise NotSupported(f"os-services/{action}")
     if action not in ("enable", "disable", "disable-log-reason"):
         raise NotSupported(f"os-services/{action}")

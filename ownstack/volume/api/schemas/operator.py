@@ -25,3 +25,9 @@ SERVICE_UPDATE: Final = Validator({
     "properties": {"host": {"type": "string", "minLength": 1, "maxLength": 255},
                    "binary": {"type": "string", "minLength": 1, "maxLength": 255},
                    "disabled_reason": {"type": ["string", "null"], "maxLength": 255}}})
+# ``PUT /os-services/freeze`` and ``thaw``: Cinder's ``freeze_and_thaw``, less the cluster
+# (ownstack has no clusters: a host names what to freeze).
+SERVICE_FREEZE: Final = Validator({
+    "type": "object", "required": ["host"], "additionalProperties": False,
+    "properties": {"host": {"type": "string", "minLength": 1, "maxLength": 255},
+                   "cluster": {"type": "null"}}})
