@@ -1,10 +1,11 @@
 """Removing projects, users, groups and domains together with what hangs off them.
 
 Keystone deletes an entity's role assignments, application credentials, credentials and
-memberships with it (and here its OAuth1 request and access tokens too), and revokes the tokens that relied on it. These functions do the
-same inside the caller's write transaction, so the delete and its clean-up commit
-together. They delete rows explicitly rather than trusting ``ON DELETE CASCADE``:
-assignments and credentials have no foreign key to their actor or target at all.
+memberships with it, and revokes the tokens that relied on it; here its OAuth1 request and
+access tokens go too. These functions do the same inside the caller's write transaction,
+so the delete and its clean-up commit together. They delete rows explicitly rather than
+trusting ``ON DELETE CASCADE``: assignments and credentials have no foreign key to their
+actor or target at all.
 """
 
 from __future__ import annotations
