@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest
-from ownstack.identity.errors import OAuthFailed, OAuthNotFound
+from ownstack.identity.errors import EntityNotFound, OAuthFailed, OAuthNotFound
 from ownstack.identity.objects import rows
 from ownstack.identity.objects.models import (
     OAuthAccessToken,
@@ -149,6 +149,23 @@ async def authorize_request_token(db: AsyncSession, token: OAuthRequestToken, *,
     token.verifier = "".join(secrets.choice(VERIFIER_CHARS) for _ in range(VERIFIER_LENGTH))
     await db.flush()
     return token.verifier
+
+
+async def named_role_ids(db: AsyncSession, refs: Sequence[Mapping[str, str]]) -> set[str]:
+    """The ids of the roles an authorization names, by id or by the name of a global role
+    (Keystone's: an unknown name is a 404; an unknown id is simply a role the user does not
+    hold)."""
+    ids: set[str] = set()
+    for ref in refs:
+        if ref.get("id"):
+            ids.add(ref["id"])
+            continue
+        role_id = await db.scalar(select(Role.id).where(Role.name == ref["name"],
+                                                        Role.domain_id == ""))
+        if role_id is None:
+            raise EntityNotFound("role", ref["name"])
+        ids.add(role_id)
+    return ids
 
 
 async def exchange_request_token(db: AsyncSession, keys: CredentialCipher,
