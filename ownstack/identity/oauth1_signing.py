@@ -64,7 +64,8 @@ class SignedRequest:
     headers: Mapping[str, str]
 
     def oauth_params(self) -> dict[str, str]:
-        """The ``oauth_*`` parameters of the ``Authorization: OAuth ...`` header."""
+        """The ``oauth_*`` parameters of the ``Authorization: OAuth ...`` header, decoded as
+        the signature covers them (so ``%41`` and ``A`` are one nonce)."""
         header = next((value for name, value in self.headers.items()
                        if name.lower() == "authorization"), None)
         if not header:
@@ -73,7 +74,8 @@ class SignedRequest:
             raise OAuthBadRequest("No Authorization headers found, cannot proceed with OAuth "
                                   "related calls.")
         try:
-            return dict(oauth_utils.parse_authorization_header(header))
+            return {name: oauth_utils.unescape(value)
+                    for name, value in oauth_utils.parse_authorization_header(header)}
         except (ValueError, TypeError):
             raise OAuthBadRequest("The Authorization header is not an OAuth one.") from None
 
