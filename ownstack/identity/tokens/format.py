@@ -196,12 +196,13 @@ def _decode(plaintext: bytes) -> TokenPayload:
 
 
 def _decode_v1(fields: list[object]) -> TokenPayload:
+    app_cred_id: str | None = None
+    access_token_id: str | None = None
     if len(fields) == 7:
         user_id, methods, issued_at, lifetime, audit_ids, kind, scope = fields
-        app_cred_id = access_token_id = None
     elif len(fields) == 8:
         user_id, methods, issued_at, lifetime, audit_ids, kind, scope, app_cred = fields
-        app_cred_id, access_token_id = _unpack_id(_str(app_cred)), None
+        app_cred_id = _unpack_id(_str(app_cred))
     elif len(fields) == 9:
         user_id, methods, issued_at, lifetime, audit_ids, kind, scope, app_cred, access = fields
         app_cred_id = None if app_cred is None else _unpack_id(_str(app_cred))
