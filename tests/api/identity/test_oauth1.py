@@ -416,6 +416,15 @@ async def test_a_delegated_token_cannot_delegate_further(identity: IdentityClien
         r = await identity.call(method, path, token=delegated)
         assert await _error(r, 403) == ("Cannot manage OAuth access tokens with a token "
                                         "issued via delegation.")
+    # Nor make, read or delete application credentials or access rules, which would
+    # outlive the delegation (Keystone's 403).
+    creds = f"/v3/users/{who.user['id']}/application_credentials"
+    for method, path in (("GET", creds), ("POST", creds),
+                         ("GET", f"/v3/users/{who.user['id']}/access_rules")):
+        r = await identity.call(method, path, token=delegated,
+                                json={"application_credential": {"name": "from-oauth"}})
+        assert await _error(r, 403) == ("Cannot manage application credentials with a "
+                                        "token issued via delegation.")
     # An application credential's token is a delegation too.
     r = await identity.call("POST", f"/v3/users/{who.user['id']}/application_credentials",
                             token=who.token, expect=201,
