@@ -18,6 +18,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -42,8 +43,9 @@ if TYPE_CHECKING:
     )
 
 # How far a request's oauth_timestamp may be from now, seconds (oauthlib's default); a
-# nonce is remembered for twice as long.
+# nonce is remembered for as long as a timestamp may be off, both ways.
 TIMESTAMP_LIFETIME = 600
+NONCE_MEMORY = timedelta(seconds=2 * TIMESTAMP_LIFETIME)
 _HEX = frozenset("0123456789abcdef")
 _NONCE_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _MISSING_SUFFIX = (" The server could not comply with the request since it is either "

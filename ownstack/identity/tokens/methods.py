@@ -20,7 +20,7 @@ from ownstack.common.db.base import utcnow
 from ownstack.common.errors import BadRequest, Forbidden
 from ownstack.identity.errors import AccountLocked, AuthFailed, PasswordExpired
 from ownstack.identity.oauth1_signing import (
-    TIMESTAMP_LIFETIME,
+    NONCE_MEMORY,
     SignedRequest,
     check_resource_request,
     expecting,
@@ -168,8 +168,7 @@ async def _oauth1(svc: IdentityState, db: AsyncSession, signed: SignedRequest | 
     check_resource_request(signed, known(keys, consumer), known(keys, access))
     if consumer is None:        # never: the signature checked out with its secret
         raise AuthFailed()
-    await oauth1.use_nonce(db, consumer.id, params["oauth_nonce"],
-                           keep=timedelta(seconds=2 * TIMESTAMP_LIFETIME))
+    await oauth1.use_nonce(db, consumer.id, params["oauth_nonce"], keep=NONCE_MEMORY)
     user = await db.get(User, access.user_id)
     if user is None or not user.enabled or not await domains.is_enabled(db, user.domain_id):
         raise AuthFailed()

@@ -10,8 +10,6 @@ access tokens (Keystone's 403s).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from starlette.responses import Response
 
 from ownstack.common.api.app import empty_response, json_response
@@ -23,7 +21,7 @@ from ownstack.identity.api.handlers.crud import Noun
 from ownstack.identity.api.schemas import oauth1 as schema
 from ownstack.identity.errors import EntityNotFound, OAuthFailed, OAuthNotFound
 from ownstack.identity.oauth1_signing import (
-    TIMESTAMP_LIFETIME,
+    NONCE_MEMORY,
     check_access_token_request,
     check_request_token_request,
     expecting,
@@ -35,8 +33,6 @@ from ownstack.identity.objects.models import OAuthAccessToken
 from ownstack.identity.state import Req
 from ownstack.identity.tokens.provider import isotime
 
-# A nonce is remembered for as long as a timestamp may be off, both ways.
-_NONCE_MEMORY = timedelta(seconds=2 * TIMESTAMP_LIFETIME)
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -84,7 +80,7 @@ async def create_request_token(req: Req) -> Response:
         await projects.get_project(db, project_id)
         consumer = await oauth1.get_consumer(db, consumer_id)
         check_request_token_request(signed, known(keys, consumer))
-        await oauth1.use_nonce(db, consumer.id, params["oauth_nonce"], keep=_NONCE_MEMORY)
+        await oauth1.use_nonce(db, consumer.id, params["oauth_nonce"], keep=NONCE_MEMORY)
         token, secret = await oauth1.create_request_token(
             db, keys, consumer_id=consumer.id, project_id=project_id,
             duration=req.svc.config.identity.oauth1.request_token_duration)
@@ -140,7 +136,7 @@ async def create_access_token(req: Req) -> Response:
         consumer = await oauth1.find_consumer(db, consumer_id)
         check_access_token_request(signed, known(keys, consumer), known(keys, request_token),
                                    client_key=consumer_id, verifier=verifier)
-        await oauth1.use_nonce(db, consumer_id, params["oauth_nonce"], keep=_NONCE_MEMORY)
+        await oauth1.use_nonce(db, consumer_id, params["oauth_nonce"], keep=NONCE_MEMORY)
         access, secret = await oauth1.exchange_request_token(
             db, keys, request_token,
             duration=req.svc.config.identity.oauth1.access_token_duration)
