@@ -176,7 +176,7 @@ async def test_the_three_legs_give_a_token_with_only_the_authorized_roles(
                                   "consumer_id": who.consumer.id}
     # The member role the user authorized and the role it implies; never the user's admin.
     assert _roles(token) == ["member", "reader"]
-    assert token["catalog"]
+    assert "catalog" in token
     assert token["expires_at"] <= access["oauth_expires_at"]
     subject = r.headers["X-Subject-Token"]
     r = await identity.call("GET", "/v3/auth/tokens", expect=200,
