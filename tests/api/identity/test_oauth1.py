@@ -245,8 +245,8 @@ async def test_request_token_errors(identity: IdentityClient) -> None:
                                        "The server could not comply with the request since "
                                        "it is either malformed or otherwise incorrect. The "
                                        "client is assumed to be in error.")
-    assert await post({"Authorization": 'OAuth oauth_nonce="1"',
-                       "Requested-Project-Id": project_id}, 400) \
+    assert (await post({"Authorization": 'OAuth oauth_nonce="1"',
+                        "Requested-Project-Id": project_id}, 400)) \
         .startswith("Expecting to find oauth_consumer_key in request.")
     assert await post(request_token_headers(base, who.consumer, "no-such-project"), 404) \
         == "Could not find project: no-such-project."
