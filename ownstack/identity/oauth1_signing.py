@@ -252,7 +252,7 @@ def _headers(signed: SignedRequest) -> dict[str, str]:
     return dict(signed.headers)
 
 
-def check_request_token_request(signed: SignedRequest, consumer: KnownKey) -> None:
+def check_request_token_request(signed: SignedRequest, consumer: KnownKey | None) -> None:
     """``POST /v3/OS-OAUTH1/request_token``: signed by the consumer alone."""
     endpoint = oauth1.RequestTokenEndpoint(_Validator(consumer, None))
     try:
