@@ -67,6 +67,20 @@ class SecurityComplianceConfig:
 
 
 @dataclass(frozen=True)
+class OAuth1Config:
+    """Keystone's [oauth1] options, with its defaults; 0 means the token never expires."""
+
+    request_token_duration: int = 28800        # seconds a request token waits to be authorized
+    access_token_duration: int = 86400         # seconds an access token may get tokens
+
+    def __post_init__(self) -> None:
+        for name in ("request_token_duration", "access_token_duration"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"identity.oauth1.{name}: must be 0 (no expiry) or more "
+                                  "seconds")
+
+
+@dataclass(frozen=True)
 class IdentityConfig:
     port: int = 5000
     token_expiration: int = 3600               # seconds
@@ -77,6 +91,7 @@ class IdentityConfig:
     token_cache_size: int = 10000              # validated tokens kept in memory
     security_compliance: SecurityComplianceConfig = field(
         default_factory=SecurityComplianceConfig)
+    oauth1: OAuth1Config = field(default_factory=OAuth1Config)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ownstack.common.errors import Conflict, NotFound, OwnstackError, Unauthorized
+from ownstack.common.errors import BadRequest, Conflict, NotFound, OwnstackError, Unauthorized
 
 
 def format_error(exc: OwnstackError, request_id: str, *, auth_uri: str = ""
@@ -68,3 +68,27 @@ class PasswordExpired(Unauthorized):
     def __init__(self, user_id: str) -> None:
         super().__init__(
             f"The password is expired and needs to be changed for user: {user_id}.")
+
+
+class OAuthNotFound(NotFound):
+    """Keystone's OAuth1 backend's bare ``NotFound``: "Consumer not found", "Request token
+    not found", "Access token not found"."""
+
+    code = "identity.oauth1_not_found"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"{kind} not found")
+
+
+class OAuthFailed(Unauthorized):
+    """An OAuth1 signature, consumer, token or verifier that does not check out, with
+    Keystone's words for each ("Invalid signature", "Request token is expired", ...)."""
+
+    code = "identity.oauth1_failed"
+
+
+class OAuthBadRequest(BadRequest):
+    """A request the OAuth1 endpoints cannot read: no ``Authorization: OAuth`` header, a
+    parameter missing, or oauthlib's own refusal (Keystone's ``ValidationError``)."""
+
+    code = "identity.oauth1_bad_request"

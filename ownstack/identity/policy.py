@@ -157,6 +157,22 @@ DEFAULT_RULES: dict[str, str] = {
     "identity:add_endpoint_to_project": ADMIN,
     "identity:remove_endpoint_from_project": ADMIN,
 
+    # OS-OAUTH1, Keystone's defaults: consumers are the cloud admin's (a system reader
+    # reads them); authorizing a request token and managing access tokens take the admin
+    # role (Keystone's RULE_ADMIN_REQUIRED; its delete checks ec2_delete_credential with no
+    # credential in the target, which only an admin passes)
+    "identity:get_consumer": CLOUD_READER,
+    "identity:list_consumers": CLOUD_READER,
+    "identity:create_consumer": ADMIN,
+    "identity:update_consumer": ADMIN,
+    "identity:delete_consumer": ADMIN,
+    "identity:authorize_request_token": ADMIN,
+    "identity:list_access_tokens": ADMIN,
+    "identity:get_access_token": ADMIN,
+    "identity:delete_access_token": ADMIN,
+    "identity:list_access_token_roles": ADMIN,
+    "identity:get_access_token_role": ADMIN,
+
     # the deprecated policy store
     "identity:get_policy": CLOUD_READER,
     "identity:list_policies": CLOUD_READER,

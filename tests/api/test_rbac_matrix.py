@@ -52,6 +52,10 @@ READER_WRITES = {
           "DELETE"): "its own application credentials",
     Route("identity", "/v3/users/{user_id}/access_rules/{access_rule_id}", "DELETE"):
         "its own access rules",
+    Route("identity", "/v3/OS-OAUTH1/request_token", "POST"):
+        "a consumer's signed request: the signature is the credential",
+    Route("identity", "/v3/OS-OAUTH1/access_token", "POST"):
+        "a consumer's signed request: the signature is the credential",
     Route("identity", "/v3/credentials", "POST"): "its own credentials",
     Route("identity", "/v3/credentials/{credential_id}", "PATCH"): "its own credentials",
     Route("identity", "/v3/credentials/{credential_id}", "DELETE"): "its own credentials",

@@ -159,3 +159,24 @@ def test_credentials_and_ec2_key_pairs(cloud: Cloud) -> None:
     cloud.osc("ec2", "credentials", "delete", pair["access"])
     assert pair["access"] not in [c["Access"] for c in
                                   cloud.osc_json("ec2", "credentials", "list")]
+
+
+def test_oauth1_consumer_and_delegation(cloud: Cloud) -> None:
+    """OS-OAUTH1 (decision 76): a consumer, the admin delegating its member role on the
+    admin project to it, and the consumer's own token through keystoneauth's v3oauth1."""
+    consumer = cloud.osc_json("consumer", "create", "--description", "ci bot")
+    assert len(consumer["secret"]) == 32
+    cloud.osc("consumer", "set", "--description", "the ci bot", consumer["id"])
+    assert cloud.osc_json("consumer", "show", consumer["id"])["description"] == "the ci bot"
+    keys = ("--consumer-key", consumer["id"], "--consumer-secret", consumer["secret"])
+    request = cloud.osc_json("request", "token", "create", *keys, "--project", "admin")
+    verifier = cloud.osc_json("request", "token", "authorize", "--request-key",
+                              request["key"], "--role", "member")["oauth_verifier"]
+    access = cloud.osc_json("access", "token", "create", *keys, "--request-key",
+                            request["key"], "--request-secret", request["secret"],
+                            "--verifier", verifier)
+    oauth_cloud = cloud.add_oauth1_cloud(unique("oauth-cloud"), consumer, access)
+    token = cloud.osc_json("token", "issue", cloud=oauth_cloud)
+    admin = cloud.osc_json("token", "issue")
+    assert (token["project_id"], token["user_id"]) == (admin["project_id"], admin["user_id"])
+    cloud.osc("consumer", "delete", consumer["id"])

@@ -108,6 +108,18 @@ class Cloud:
         self._write_clouds_yaml()
         return name
 
+    def add_oauth1_cloud(self, name: str, consumer: dict[str, str], access: dict[str, str]
+                         ) -> str:
+        """A clouds.yaml entry that authenticates with an OS-OAUTH1 access token
+        (keystoneauth's ``v3oauth1``: the consumer signs each token request)."""
+        self.extra_clouds[name] = {"auth_type": "v3oauth1", "auth": {
+            "auth_url": self.auth_url, "consumer_key": consumer["id"],
+            "consumer_secret": consumer["secret"], "access_key": access["key"],
+            "access_secret": access["secret"]}, "region_name": "RegionOne",
+            "identity_api_version": 3}
+        self._write_clouds_yaml()
+        return name
+
     def _write_clouds_yaml(self) -> None:
         clouds = {"ownstack-admin": {"auth": {
             "auth_url": self.auth_url, "username": "admin", "password": self.admin_password,

@@ -14,6 +14,7 @@ from ownstack.identity.api.handlers import (
     domains,
     endpoint_filter,
     groups,
+    oauth1,
     policies,
     projects,
     roles,
@@ -22,6 +23,8 @@ from ownstack.identity.api.handlers import (
 )
 
 _EP = "/v3/OS-EP-FILTER"
+_OAUTH = "/v3/OS-OAUTH1"
+_ACCESS_TOKENS = "/v3/users/{user_id}/OS-OAUTH1/access_tokens"
 _DOMAIN_CONFIG = {"GET": domain_config.show_config, "PATCH": domain_config.update_config,
                   "DELETE": domain_config.delete_config}
 _GRANTS = {"GET": assignments.check_grant, "HEAD": assignments.check_grant,
@@ -77,6 +80,20 @@ ROUTES: RouteTable = {
         "GET": credentials.list_ec2_credentials, "POST": credentials.create_ec2_credential},
     "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}": {
         "GET": credentials.show_ec2_credential, "DELETE": credentials.delete_ec2_credential},
+
+    f"{_OAUTH}/consumers": {"GET": oauth1.list_consumers, "POST": oauth1.create_consumer},
+    f"{_OAUTH}/consumers/{{consumer_id}}": {"GET": oauth1.show_consumer,
+                                             "PATCH": oauth1.update_consumer,
+                                             "DELETE": oauth1.delete_consumer},
+    f"{_OAUTH}/request_token": {"POST": oauth1.create_request_token},
+    f"{_OAUTH}/authorize/{{request_token_id}}": {"PUT": oauth1.authorize_request_token},
+    f"{_OAUTH}/access_token": {"POST": oauth1.create_access_token},
+    _ACCESS_TOKENS: {"GET": oauth1.list_access_tokens},
+    f"{_ACCESS_TOKENS}/{{access_token_id}}": {"GET": oauth1.show_access_token,
+                                              "DELETE": oauth1.delete_access_token},
+    f"{_ACCESS_TOKENS}/{{access_token_id}}/roles": {"GET": oauth1.list_access_token_roles},
+    f"{_ACCESS_TOKENS}/{{access_token_id}}/roles/{{role_id}}": {
+        "GET": oauth1.show_access_token_role},
 
     "/v3/credentials": {"GET": credentials.list_credentials,
                         "POST": credentials.create_credential},

@@ -20,6 +20,8 @@ from ownstack.identity.objects.models import (
     Endpoint,
     EndpointGroup,
     Group,
+    OAuthAccessToken,
+    OAuthConsumer,
     Policy,
     Project,
     Region,
@@ -28,7 +30,7 @@ from ownstack.identity.objects.models import (
     User,
 )
 from ownstack.identity.state import Req
-from ownstack.identity.tokens.provider import stored_time
+from ownstack.identity.tokens.provider import isotime, stored_time
 
 
 def link(req: Req, path: str) -> dict[str, str]:
@@ -281,3 +283,27 @@ def version_v3(req: Req) -> dict[str, Any]:
     return {"id": "v3.14", "status": "stable", "updated": _UPDATED,
             "links": [{"rel": "self", "href": f"{req.base_url()}/v3/"}],
             "media-types": _MEDIA_TYPES}
+
+
+# --- OS-OAUTH1 -----------------------------------------------------------------------------
+
+def consumer(req: Req, c: OAuthConsumer) -> dict[str, Any]:
+    """A consumer, without its secret (shown once, by the create)."""
+    return {**c.extra, "id": c.id, "description": c.description,
+            "links": link(req, f"/v3/OS-OAUTH1/consumers/{c.id}")}
+
+
+def oauth_access_token(req: Req, t: OAuthAccessToken) -> dict[str, Any]:
+    """An access token as Keystone shows it: without its secret and roles, which have a
+    link of their own."""
+    path = f"{req.base_url()}/v3/users/{t.user_id}/OS-OAUTH1/access_tokens/{t.id}"
+    return {"id": t.id, "consumer_id": t.consumer_id, "project_id": t.project_id,
+            "authorizing_user_id": t.user_id,
+            "expires_at": isotime(t.expires_at) if t.expires_at is not None else None,
+            "links": {"self": path, "roles": f"{path}/roles"}}
+
+
+def oauth_role(req: Req, r: Role) -> dict[str, Any]:
+    """A role an access token delegates: Keystone's role without its description."""
+    return {**r.extra, "id": r.id, "name": r.name, "domain_id": r.domain_id or None,
+            "options": dict(r.options or {}), "links": link(req, f"/v3/roles/{r.id}")}

@@ -1,10 +1,11 @@
 """Removing projects, users, groups and domains together with what hangs off them.
 
 Keystone deletes an entity's role assignments, application credentials, credentials and
-memberships with it, and revokes the tokens that relied on it. These functions do the
-same inside the caller's write transaction, so the delete and its clean-up commit
-together. They delete rows explicitly rather than trusting ``ON DELETE CASCADE``:
-assignments and credentials have no foreign key to their actor or target at all.
+memberships with it, and revokes the tokens that relied on it; here its OAuth1 request and
+access tokens go too. These functions do the same inside the caller's write transaction,
+so the delete and its clean-up commit together. They delete rows explicitly rather than
+trusting ``ON DELETE CASCADE``: assignments and credentials have no foreign key to their
+actor or target at all.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Collection
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownstack.identity.objects import endpoint_filter, revocation
+from ownstack.identity.objects import endpoint_filter, oauth1, revocation
 from ownstack.identity.objects.assignments import (
     GROUP_DOMAIN,
     GROUP_PROJECT,
@@ -74,6 +75,7 @@ async def delete_projects(db: AsyncSession, project_ids: Collection[str]) -> Non
     await delete_app_creds(db, project_ids=ids)
     await db.execute(delete(Credential).where(Credential.project_id.in_(ids)))
     await endpoint_filter.forget_project(db, ids)
+    await oauth1.forget_projects(db, ids)
     await db.execute(update(User).where(User.default_project_id.in_(ids))
                      .values(default_project_id=None))
     await db.execute(delete(ProjectTag).where(ProjectTag.project_id.in_(ids)))
@@ -97,6 +99,7 @@ async def delete_users(db: AsyncSession, user_ids: Collection[str]) -> None:
     await db.execute(delete(Credential).where(Credential.user_id.in_(ids)))
     await db.execute(delete(Password).where(Password.user_id.in_(ids)))
     await db.execute(delete(AccessRule).where(AccessRule.user_id.in_(ids)))
+    await oauth1.forget_users(db, ids)
     await db.execute(delete(User).where(User.id.in_(ids)))
     for user_id in ids:
         await revocation.revoke(db, user_id=user_id)

@@ -287,6 +287,65 @@ class Policy(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class OAuthConsumer(Base):
+    """An OAuth1 consumer (OS-OAUTH1): an application that users may delegate roles on a
+    project to. Its secret signs its requests (HMAC), so it is kept, encrypted with the
+    credential keys, not hashed."""
+
+    __tablename__ = "identity_oauth1_consumer"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    description: Mapped[str | None] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OAuthRequestToken(Base):
+    """A consumer's request for roles on a project, authorized (``authorizing_user_id``,
+    ``verifier``, ``role_ids``) by a user who holds them, then exchanged once for an access
+    token. Its secret is encrypted as the consumer's."""
+
+    __tablename__ = "identity_oauth1_request_token"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    consumer_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_oauth1_consumer.id", ondelete="CASCADE"), index=True)
+    secret: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str] = mapped_column(ID, index=True)
+    authorizing_user_id: Mapped[str | None] = mapped_column(ID, index=True)
+    verifier: Mapped[str | None] = mapped_column(String(64))
+    role_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OAuthAccessToken(Base):
+    """What a consumer signs its token requests with: the roles ``role_ids`` of user
+    ``user_id`` on ``project_id``, delegated to the consumer until ``expires_at``."""
+
+    __tablename__ = "identity_oauth1_access_token"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    consumer_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_oauth1_consumer.id", ondelete="CASCADE"), index=True)
+    secret: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_user.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(ID, index=True)
+    role_ids: Mapped[list[str]] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OAuthNonce(Base):
+    """A nonce a consumer signed with, kept while its timestamp is acceptable, so that a
+    signed request is accepted once (RFC 5849, section 3.3)."""
+
+    __tablename__ = "identity_oauth1_nonce"
+    consumer_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class RevocationEvent(Base):
     """A token matching every non-null field, issued before ``issued_before``, is revoked."""
 

@@ -6,7 +6,8 @@ one cloud is never valid in another anyway, since the keys differ.
 
 A payload is a compact JSON array whose first element is the format version::
 
-    [1, user_id, methods, issued_at_us, lifetime_us, audit_ids, scope_kind, scope(, app_cred_id)]
+    [1, user_id, methods, issued_at_us, lifetime_us, audit_ids, scope_kind, scope
+     (, app_cred_id(, access_token_id))]
 
 * ``issued_at_us`` is integer microseconds since the Unix epoch (UTC) and ``lifetime_us``
   the microseconds from issue to expiry, so both times round-trip exactly;
@@ -16,7 +17,9 @@ A payload is a compact JSON array whose first element is the format version::
   uuid hex ids) is packed as ``~`` followed by its bytes in unpadded url-safe base64, which
   saves 9 characters per uuid. An id that itself starts with ``~`` is stored with a second
   ``~`` in front; url-safe base64 never contains ``~``, so decoding is unambiguous;
-* ``app_cred_id`` is only present for application credential tokens.
+* ``app_cred_id`` is only present for application credential tokens, and
+  ``access_token_id`` only for OAuth1 tokens (OS-OAUTH1), after an ``app_cred_id`` of
+  ``null``.
 
 These choices keep the usual payload under 128 bytes, one AES block fewer, so that a
 project-scoped password token stays under Keystone's default ``max_token_size`` of 255.
@@ -84,6 +87,7 @@ class TokenPayload:
     domain_id: str | None = None
     system: str | None = None
     app_cred_id: str | None = None
+    access_token_id: str | None = None          # OS-OAUTH1: the access token it came from
 
     def __post_init__(self) -> None:
         _require_text("user_id", self.user_id)
@@ -100,7 +104,7 @@ class TokenPayload:
         scopes = [s for s in (self.project_id, self.domain_id, self.system) if s is not None]
         if len(scopes) > 1:
             raise ValueError("a token is scoped to at most one of project, domain and system")
-        for name in ("project_id", "domain_id", "system", "app_cred_id"):
+        for name in ("project_id", "domain_id", "system", "app_cred_id", "access_token_id"):
             value = getattr(self, name)
             if value is not None:
                 _require_text(name, value)
@@ -168,8 +172,10 @@ def _encode(payload: TokenPayload) -> bytes:
         kind,
         scope,
     ]
-    if payload.app_cred_id is not None:
-        wire.append(_pack_id(payload.app_cred_id))
+    if payload.app_cred_id is not None or payload.access_token_id is not None:
+        wire.append(None if payload.app_cred_id is None else _pack_id(payload.app_cred_id))
+    if payload.access_token_id is not None:
+        wire.append(_pack_id(payload.access_token_id))
     return json.dumps(wire, separators=(",", ":")).encode("ascii")
 
 
@@ -190,12 +196,17 @@ def _decode(plaintext: bytes) -> TokenPayload:
 
 
 def _decode_v1(fields: list[object]) -> TokenPayload:
+    app_cred_id: str | None = None
+    access_token_id: str | None = None
     if len(fields) == 7:
         user_id, methods, issued_at, lifetime, audit_ids, kind, scope = fields
-        app_cred_id = None
     elif len(fields) == 8:
         user_id, methods, issued_at, lifetime, audit_ids, kind, scope, app_cred = fields
         app_cred_id = _unpack_id(_str(app_cred))
+    elif len(fields) == 9:
+        user_id, methods, issued_at, lifetime, audit_ids, kind, scope, app_cred, access = fields
+        app_cred_id = None if app_cred is None else _unpack_id(_str(app_cred))
+        access_token_id = _unpack_id(_str(access))
     else:
         raise InvalidToken()
     scope_kind = _int(kind)
@@ -219,6 +230,7 @@ def _decode_v1(fields: list[object]) -> TokenPayload:
         expires_at=issued + timedelta(microseconds=_int(lifetime)),
         audit_ids=_str_tuple(audit_ids),
         app_cred_id=app_cred_id,
+        access_token_id=access_token_id,
         **scope_fields,
     )
 

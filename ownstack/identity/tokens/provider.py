@@ -18,11 +18,17 @@ from ownstack.common.cache import LRUCache
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.identity.errors import TokenNotFound
-from ownstack.identity.objects import app_creds, passwords
-from ownstack.identity.objects.assignments import effective_roles
+from ownstack.identity.objects import app_creds, oauth1, passwords
+from ownstack.identity.objects.assignments import effective_roles, expand_implied
 from ownstack.identity.objects.catalog import load_catalog
 from ownstack.identity.objects.endpoint_filter import project_filters
-from ownstack.identity.objects.models import ApplicationCredential, Domain, Project, User
+from ownstack.identity.objects.models import (
+    ApplicationCredential,
+    Domain,
+    OAuthAccessToken,
+    Project,
+    User,
+)
 from ownstack.identity.objects.revocation import RevocationList, TokenFacts
 from ownstack.identity.tokens.format import InvalidToken, TokenFormatter, TokenPayload
 
@@ -177,6 +183,20 @@ class TokenProvider:
                           "method": r.method} for r in rules]
                 body["application_credential"]["access_rules"] = shown
                 context.update(access_rules=tuple(shown))
+        if payload.access_token_id is not None:
+            # OS-OAUTH1: the roles the access token delegates (and those they imply) that
+            # the user still holds on the project; a deleted or expired access token (or
+            # its consumer deleted) leaves the token invalid.
+            access = await db.get(OAuthAccessToken, payload.access_token_id)
+            if access is None or access.project_id != payload.project_id \
+                    or oauth1.is_expired(access.expires_at):
+                raise TokenNotFound()
+            allowed = await expand_implied(db, access.role_ids)
+            roles = [r for r in roles if r.id in allowed]
+            body["OS-OAUTH1"] = {"access_token_id": access.id,
+                                 "consumer_id": access.consumer_id}
+            context["extra"] = {"oauth_access_token_id": access.id,
+                                "oauth_consumer_id": access.consumer_id}
         scoped = payload.project_id or payload.domain_id or payload.system
         if scoped and not roles:
             # Keystone refuses a scoped token whose user no longer holds any role there.

@@ -225,6 +225,24 @@ IDENTITY = _table("identity", {
         ("PUT", "/projects/{project_id}/endpoints/{endpoint_id}"),
         ("DELETE", "/projects/{project_id}/endpoints/{endpoint_id}"),
         ("GET", "/endpoints/{endpoint_id}/projects"))},
+    # OS-OAUTH1 (Keystone's defaults): consumers and a user's access tokens are the
+    # admin's; authorizing a request token takes the admin role and the roles on the
+    # token's project (on the other project's token: Keystone's 401, "authorizing user does
+    # not have role required"); the request and access token legs take no token, the
+    # consumer's signature is the credential, whoever calls.
+    ("GET", "/v3/OS-OAUTH1/consumers"): ADMIN,
+    ("POST", "/v3/OS-OAUTH1/consumers"): ADMIN,
+    ("GET", "/v3/OS-OAUTH1/consumers/{consumer_id}"): ADMIN,
+    ("PATCH", "/v3/OS-OAUTH1/consumers/{consumer_id}"): ADMIN,
+    ("DELETE", "/v3/OS-OAUTH1/consumers/{consumer_id}"): ADMIN,
+    ("POST", "/v3/OS-OAUTH1/request_token"): ANYONE,
+    ("PUT", "/v3/OS-OAUTH1/authorize/{request_token_id}"): "odd/udd",
+    ("POST", "/v3/OS-OAUTH1/access_token"): ANYONE,
+    **{(method, f"/v3/users/{{user_id}}/OS-OAUTH1/access_tokens{path}"): ADMIN
+       for method, path in (("GET", ""), ("GET", "/{access_token_id}"),
+                            ("DELETE", "/{access_token_id}"),
+                            ("GET", "/{access_token_id}/roles"),
+                            ("GET", "/{access_token_id}/roles/{role_id}"))},
     # The deprecated policy store: the cloud admin's.
     ("GET", "/v3/policies"): ADMIN,
     ("POST", "/v3/policies"): ADMIN,

@@ -16,10 +16,12 @@ from typing import Any
 import httpx
 
 from helpers.names import unique
+from helpers.oauth1 import request_token as oauth_request_token
 from helpers.sweeps.routes import Route, route_table
 from helpers.sweeps.world import (
     IMAGE_PATCH,
     IMPORT_TASK,
+    OAUTH_ROLES,
     PASSWORD,
     PUBLIC_KEY,
     SWEEP_DOMAIN_CONFIG,
@@ -132,6 +134,15 @@ for _key, _template in (("domain", "/v3/domains/{domain_id}"),
                         ("region", "/v3/regions/{region_id}"),
                         ("service", "/v3/services/{service_id}")):
     body("identity", "PATCH", _template)(_described(_key))
+
+
+body("identity", "POST", "/v3/OS-OAUTH1/consumers")(_described("consumer"))
+body("identity", "PATCH", "/v3/OS-OAUTH1/consumers/{consumer_id}")(_described("consumer"))
+
+
+@body("identity", "PUT", "/v3/OS-OAUTH1/authorize/{request_token_id}")
+async def _oauth_roles(cell: Cell) -> Any:
+    return {"roles": OAUTH_ROLES}
 
 
 @body("identity", "PUT", "/v3/domains/{domain_id}/config")
@@ -985,6 +996,21 @@ async def _domain_config_back(cell: Cell) -> None:
     await cell.world.call("identity", "PUT",
                           f"/v3/domains/{cell.params['domain_id']}/config",
                           expect=(200, 201), json={"config": SWEEP_DOMAIN_CONFIG})
+
+
+@prepares("identity", "PUT", "/v3/OS-OAUTH1/authorize/{request_token_id}")
+async def _new_request_token(cell: Cell) -> dict[str, str]:
+    """A request token of the side's project to authorize (the world's waits for others)."""
+    token_id, _ = await oauth_request_token(cell.world.client("identity"), cell.world.consumer,
+                                            cell.tenant_project)
+    return {"request_token_id": token_id}
+
+
+@prepares("identity", "DELETE", "/v3/users/{user_id}/OS-OAUTH1/access_tokens/{access_token_id}")
+async def _new_access_token(cell: Cell) -> dict[str, str]:
+    """An access token of the side's admin to delete: the world's stays for the reads."""
+    tenant = cell.world.tenants[cell.side]
+    return {"access_token_id": await cell.world.make_access_token(tenant)}
 
 
 @prepares("identity", "DELETE", "/v3/users/{user_id}/access_rules/{access_rule_id}")

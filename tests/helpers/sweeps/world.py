@@ -22,6 +22,15 @@ import httpx
 from helpers.compute import ssh_public_key
 from helpers.inprocess import CloudClient
 from helpers.names import unique
+from helpers.oauth1 import (
+    Consumer,
+    access_token_headers,
+    authorize,
+    base_url,
+    delegate,
+    request_token_headers,
+)
+from helpers.oauth1 import request_token as oauth_request_token
 from helpers.sweeps.routes import Route
 
 ROLES = ("admin", "member", "reader")
@@ -132,6 +141,15 @@ class World:
             if service == "identity" and template.startswith("/v3/OS-EP-FILTER/"):
                 return tenant.ids["ep_filter_project"]
             return tenant.project_id
+        if service == "identity" and "/OS-OAUTH1/access_tokens" in template:
+            # Only an admin authorizes (Keystone's default): the other side's access token
+            # is its admin's; the own side asks about the caller's own user.
+            if name == "user_id":
+                return caller.user_id if own else tenant.callers["admin"].user_id
+            if name in ("access_token_id", "role_id"):
+                return tenant.ids[f"oauth:{name}"]
+        if service == "identity" and name == "request_token_id":
+            return tenant.ids["oauth:request_token_id"]
         if service == "identity":
             if name == "user_id":
                 if "/roles" in template or template.startswith("/v3/groups/"):
@@ -246,7 +264,11 @@ class World:
                       fresh: bool = False) -> dict[str, str]:
         """The headers a route cannot do without: the subject of a token route, the
         caller's own token or another project's member's, or a new token of the same user
-        where ``fresh`` (one to revoke)."""
+        where ``fresh`` (one to revoke); a consumer's signature for the OAuth1 legs that
+        take no token."""
+        if route.service == "identity" and route.template in (
+                "/v3/OS-OAUTH1/request_token", "/v3/OS-OAUTH1/access_token"):
+            return await self.oauth_headers(route, side)
         if route.service != "identity" or route.template != "/v3/auth/tokens" \
                 or route.method == "POST":
             return {}
@@ -255,6 +277,28 @@ class World:
         token = await self.token(subject.user_id, tenant.project_id) if fresh \
             else subject.token
         return {"X-Subject-Token": token}
+
+    @property
+    def consumer(self) -> Consumer:
+        return Consumer(self.shared["identity:consumer_id"],
+                        self.shared["identity:consumer_secret"])
+
+    async def oauth_headers(self, route: Route, side: str) -> dict[str, str]:
+        """The sweep consumer's signature: for a request token on ``side``'s project, or
+        for the exchange of a new one, authorized by that project's admin."""
+        tenant = self.tenants[side]
+        http = self.client("identity")
+        if route.template.endswith("/request_token"):
+            return request_token_headers(base_url(http), self.consumer, tenant.project_id)
+        token_id, secret = await oauth_request_token(http, self.consumer, tenant.project_id)
+        verifier = await authorize(http, token_id, OAUTH_ROLES, tenant.callers["admin"].token)
+        return access_token_headers(base_url(http), self.consumer, token_id, secret, verifier)
+
+    async def make_access_token(self, tenant: Tenant) -> str:
+        """A new OAuth1 access token of ``tenant``'s admin on its project."""
+        token_id, _ = await delegate(self.client("identity"), self.consumer, tenant.project_id,
+                                     OAUTH_ROLES, tenant.callers["admin"].token)
+        return token_id
 
     # --- making things -----------------------------------------------------------------
 
@@ -312,6 +356,9 @@ async def build_world(cloud: CloudClient) -> World:
         tenant.ids["attached_volume_id"] = await attach_volume(world, tenant)
     return world
 
+
+# What the sweep's OAuth1 access tokens delegate: the role of the admin who authorizes.
+OAUTH_ROLES = [{"name": "admin"}]
 
 SWEEP_DOMAIN_CONFIG = {"identity": {"driver": "sql"},
                        "ldap": {"url": "ldap://sweep.example", "suffix": "dc=sweep"}}
@@ -401,6 +448,18 @@ async def _identity(world: World) -> None:
                          json={"endpoint_group": {"name": unique("sweep-group"), "filters": {
                              "service_id": shared["identity:service_id"]}}})
     shared["identity:endpoint_group_id"] = group_id = r.json()["endpoint_group"]["id"]
+    # OS-OAUTH1: a consumer; in each side a request token waiting to be authorized and an
+    # access token of the side's admin.
+    r = await world.call("identity", "POST", "/v3/OS-OAUTH1/consumers", expect=201,
+                         json={"consumer": {"description": "sweep"}})
+    shared["identity:consumer_id"] = r.json()["consumer"]["id"]
+    shared["identity:consumer_secret"] = r.json()["consumer"]["secret"]
+    admin_role = await world.role_id("admin")
+    for tenant in world.tenants.values():
+        tenant.ids["oauth:request_token_id"], _ = await oauth_request_token(
+            world.client("identity"), world.consumer, tenant.project_id)
+        tenant.ids["oauth:access_token_id"] = await world.make_access_token(tenant)
+        tenant.ids["oauth:role_id"] = admin_role
     for tenant in world.tenants.values():
         tenant.ids["ep_filter_project"] = project_id = await world.make_project()
         for path in (f"endpoint_groups/{group_id}/projects/{project_id}",

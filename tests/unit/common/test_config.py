@@ -31,7 +31,8 @@ def test_nested_sections_and_bools(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("override", [
     "identity.port=abc", "identity.nope=1", "nosection.x=1", "identity=3", "database.echo=maybe",
-    "noequals",
+    "noequals", "identity.oauth1.request_token_duration=-1",
+    "identity.oauth1.access_token_duration=-5",
 ])
 def test_bad_values_are_clear_errors(tmp_path: Path, override: str) -> None:
     with pytest.raises(ConfigError):

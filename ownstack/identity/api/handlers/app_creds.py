@@ -23,10 +23,19 @@ def refuse_restricted(req: Req) -> None:
                         "additional application credentials.")
 
 
+def refuse_oauth_delegation(req: Req) -> None:
+    """Keystone: a token got with an OAuth1 access token may not touch application
+    credentials or access rules; a credential made with it would outlive the delegation."""
+    if req.ctx.extra.get("oauth_access_token_id"):
+        raise Forbidden("Cannot manage application credentials with a token issued via "
+                        "delegation.")
+
+
 async def list_app_creds(req: Req) -> Response:
     user_id = req.params["user_id"]
     req.svc.enforce(req.ctx, "identity:list_application_credentials",
                     {"target.user.id": user_id})
+    refuse_oauth_delegation(req)
     async with req.svc.read() as db:
         found = await app_creds.list_app_creds(db, user_id, name=req.query.get("name"))
         roles = await app_creds.roles_of(db, found)
@@ -39,6 +48,7 @@ async def show_app_cred(req: Req) -> Response:
     user_id = req.params["user_id"]
     req.svc.enforce(req.ctx, "identity:get_application_credential",
                     {"target.user.id": user_id})
+    refuse_oauth_delegation(req)
     async with req.svc.read() as db:
         cred = await app_creds.get_app_cred(db, user_id, req.params["app_cred_id"])
         roles = await app_creds.roles_of(db, [cred])
@@ -51,6 +61,7 @@ async def create_app_cred(req: Req) -> Response:
     user_id = req.params["user_id"]
     req.svc.enforce(req.ctx, "identity:create_application_credential",
                     {"target.user.id": user_id})
+    refuse_oauth_delegation(req)
     data = (await req.json(schema.CREATE))["application_credential"]
     refuse_restricted(req)
     if req.ctx.user_id != user_id:
@@ -78,6 +89,7 @@ async def delete_app_cred(req: Req) -> Response:
     user_id = req.params["user_id"]
     req.svc.enforce(req.ctx, "identity:delete_application_credential",
                     {"target.user.id": user_id})
+    refuse_oauth_delegation(req)
     refuse_restricted(req)
     async with req.svc.write() as db:
         await app_creds.delete_app_cred(db, user_id, req.params["app_cred_id"])

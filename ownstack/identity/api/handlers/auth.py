@@ -11,7 +11,7 @@ from ownstack.common.api.app import empty_response, json_response
 from ownstack.common.api.routing import public
 from ownstack.common.errors import Forbidden, Unauthorized
 from ownstack.identity.api import views
-from ownstack.identity.api.handlers.common import query_bool
+from ownstack.identity.api.handlers.common import query_bool, signed_request
 from ownstack.identity.api.schemas.auth import AUTH
 from ownstack.identity.errors import AuthFailed, TokenNotFound
 from ownstack.identity.objects import revocation
@@ -32,7 +32,7 @@ def _nocatalog(req: Req) -> bool:
 @public
 async def issue_token(req: Req) -> Response:
     body = await req.json(AUTH)
-    payload = await methods.issue(req.svc, body)
+    payload = await methods.issue(req.svc, body, signed_request(req))
     token = req.svc.tokens.seal(payload)
     try:
         validated = await req.svc.tokens.validate(token)

@@ -1,9 +1,13 @@
-"""What identity handlers share: Keystone's query flags and the caller's default domain."""
+"""What identity handlers share: Keystone's query flags, the caller's default domain and the
+request as an OAuth1 signer saw it."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from ownstack.common.booleans import parse_bool
 from ownstack.common.errors import BadRequest
+from ownstack.identity.oauth1_signing import SignedRequest
 from ownstack.identity.objects.domains import DEFAULT_DOMAIN_ID
 from ownstack.identity.state import Req
 
@@ -24,3 +28,11 @@ def token_domain_id(req: Req) -> str:
     """Keystone's default ``domain_id`` for a new entity: the token's domain (a domain
     scope, else the scoped project's domain), else the default domain."""
     return req.ctx.domain_id or req.ctx.project_domain_id or DEFAULT_DOMAIN_ID
+
+
+def signed_request(req: Req) -> SignedRequest:
+    """The request as its OAuth1 signer saw it: the URL the client used, with the scheme of
+    the public endpoint (a TLS proxy in front changes it), as Keystone rebuilds it."""
+    scheme = urlsplit(req.svc.public_url).scheme or req.request.url.scheme
+    return SignedRequest(req.method, str(req.request.url.replace(scheme=scheme)),
+                         dict(req.headers.items()))

@@ -18,6 +18,8 @@ AUTH = Validator({
             "password": {"type": "object", "required": ["user"],
                          "properties": {"user": _USER_REF}},
             "token": {"type": "object", "required": ["id"], "properties": {"id": _STR}},
+            # OS-OAUTH1: the request's signature is the credential; the body says nothing.
+            "oauth1": {"type": "object"},
             "application_credential": {"type": "object", "required": ["secret"],
                                        "properties": {"id": _STR, "name": _STR,
                                                       "secret": _STR, "user": _USER_REF}},

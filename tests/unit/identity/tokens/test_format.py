@@ -84,6 +84,17 @@ def test_round_trip_keeps_every_field(formatter: TokenFormatter) -> None:
     assert decrypted.issued_at.tzinfo is UTC
 
 
+def test_round_trip_of_an_oauth1_token(formatter: TokenFormatter) -> None:
+    """An OS-OAUTH1 token names its access token, after an application credential id of
+    null; the project-scoped one stays far below Keystone's own OAuth1 token sizes."""
+    original = payload(methods=("oauth1",), project_id=uuid.uuid4().hex,
+                       access_token_id=uuid.uuid4().hex)
+    token = formatter.encrypt(original)
+    assert formatter.decrypt(token) == original
+    assert formatter.decrypt(token).app_cred_id is None
+    assert len(token) < 300
+
+
 @pytest.mark.parametrize(
     "odd_id",
     ["~", "~~x", "~" + "ab" * 16, "AB" * 16, "ab" * 15, "abc" + "0" * 30, "ünïcødé"],
@@ -179,7 +190,9 @@ def test_minimal_well_formed_payload_decrypts(
         b'[2,"u",["password"],0,1,["a"],0,null]',  # unknown version
         b'[1,"u",["password"],0,1,["a"],0]',  # a field short
         b'[1,"u",["password"],0,1,["a"],0,null,null]',  # app_cred_id present but null
-        b'[1,"u",["password"],0,1,["a"],0,null,"c","d"]',  # a field too many
+        b'[1,"u",["password"],0,1,["a"],0,null,"c","d","e"]',  # a field too many
+        b'[1,"u",["password"],0,1,["a"],0,null,null,null]',  # access_token_id null
+        b'[1,"u",["password"],0,1,["a"],0,null,null,7]',
         b'[1,"u",[],0,1,["a"],0,null]',  # no method
         b'[1,"u",["password"],0,1,[],0,null]',  # no audit id
         b'[1,"u",["password"],0,1,["a","b","c"],0,null]',
