@@ -26,11 +26,9 @@ set -euo pipefail
 #   novnc                                    : the noVNC web client the console proxy serves
 #                                              (/usr/share/novnc, as devstack uses)
 #   chromium, chromium-driver                : the console e2e test's headless browser
-#   tesseract-ocr                            : reads the text on the noVNC screen in that test
 PACKAGES=(python3 python3-venv python3-dev gcc ca-certificates curl iproute2 procps qemu-utils util-linux
           qemu-system-x86 syslinux syslinux-common mtools dosfstools cpio xorriso dnsmasq-base radvd
-          nftables busybox tcpdump openssh-client mmdebstrap e2fsprogs novnc chromium chromium-driver
-          tesseract-ocr)
+          nftables busybox tcpdump openssh-client mmdebstrap e2fsprogs novnc chromium chromium-driver)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,13 +1,12 @@
 """A real browser for the console tests: Debian's headless Chromium (``/usr/bin/chromium``,
 driven through ``/usr/bin/chromedriver`` by Selenium; tools/install-system-deps.sh installs
 both, and nothing is downloaded), pointed at a console URL as a user would open it. What the
-screen says is read back from the canvas's pixels by Tesseract (``/usr/bin/tesseract``), as
-a user would read it."""
+screen says is read back from the canvas's pixels, cell by cell in the VGA BIOS's own font
+(helpers/vga_text.py), as exactly as a user reads it."""
 
 from __future__ import annotations
 
 import base64
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.vga_text import read_screen
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-TESSERACT = Path("/usr/bin/tesseract")
 
 # The canvas's pixels, summed up in the page: how many differ from the first one, and how
 # many distinct colours a sample of them has (a blank screen has one).
@@ -35,17 +35,16 @@ return {width: canvas.width, height: canvas.height, differing: differing,
 """
 
 
-# The canvas drawn three times larger, pixel for pixel (no smoothing), as a PNG data URL:
-# Tesseract reads a VGA text console's 9x16 glyphs far better at that size.
-_CANVAS_ENLARGED = """
+# The canvas's pixels as they are (RGBA, row by row, base64), for the VGA text reader.
+_CANVAS_PIXELS = """
 const canvas = document.querySelector('#screen canvas') || document.querySelector('canvas');
 if (!canvas || canvas.width === 0 || canvas.height === 0) { return null; }
-const big = document.createElement('canvas');
-big.width = canvas.width * 3; big.height = canvas.height * 3;
-const context = big.getContext('2d');
-context.imageSmoothingEnabled = false;
-context.drawImage(canvas, 0, 0, big.width, big.height);
-return big.toDataURL('image/png');
+const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+let binary = '';
+for (let i = 0; i < data.length; i += 0x8000) {
+  binary += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
+}
+return {width: canvas.width, height: canvas.height, rgba: btoa(binary)};
 """
 
 
@@ -75,51 +74,20 @@ class Screen:
     differing: int                 # pixels unlike the first one
     colours: int                   # distinct colours in a sample
     png: bytes                     # the canvas, as the browser shows it
-    text: str = ""                 # what the canvas says, read by OCR
+    text: str = ""                 # what the canvas says (VGA text mode)
     serial: str = ""               # what a serial websocket the page opened received
 
 
-def screen_text(png: bytes) -> str:
-    """The text a PNG of a screen shows, as Tesseract reads it (one block of lines: a text
-    console's layout)."""
-    result = subprocess.run([str(TESSERACT), "stdin", "stdout", "--psm", "6"], input=png,
-                            capture_output=True, timeout=60, check=True)
-    return result.stdout.decode(errors="replace")
-
-
-# Glyphs that OCR takes for one another in a VGA text font (its 2 reads as Z, its 0 as O),
-# folded to one so that a hostname such as vm-ba26823d is recognised on the screen.
-_CONFUSABLE = str.maketrans({"z": "2", "o": "0", "l": "1", "i": "1", "|": "1", "s": "5",
-                             "b": "8", "\u2014": "-", "\u2013": "-"})
-
-
-def _fold(text: str) -> str:
-    return text.lower().translate(_CONFUSABLE)
-
-
-def on_screen(expected: str, text: str, *, errors: int | None = None) -> bool:
-    """Whether OCR'd ``text`` shows ``expected``, up to glyphs OCR confuses and at most
-    ``errors`` misread, missing or extra characters (by default one in eight: two in a
-    prompt such as ``vm-bcd74e01 login:``, which Tesseract once read as ``vm-bed?4e01
-    login:``; another guest's name differs in most of its eight hex digits)."""
-    return _edit_distance_within(_fold(expected), _fold(text)) <= (
-        len(expected) // 8 if errors is None else errors)
-
-
-def _edit_distance_within(needle: str, haystack: str) -> int:
-    """The least edit distance between ``needle`` and any substring of ``haystack``
-    (Sellers' algorithm: the distance table's first row is all zeros, so a match may start
-    anywhere)."""
-    previous = list(range(len(needle) + 1))
-    best = previous[-1]
-    for char in haystack:
-        current = [0]
-        for i, wanted in enumerate(needle, start=1):
-            current.append(min(previous[i] + 1, current[i - 1] + 1,
-                               previous[i - 1] + (wanted != char)))
-        best = min(best, current[-1])
-        previous = current
-    return best
+def canvas_text(canvas: dict[str, Any] | None) -> str:
+    """What a VGA text-mode screen on the canvas says (helpers/vga_text.py), or "" when
+    there is no canvas yet or it shows a graphics mode."""
+    if not canvas:
+        return ""
+    try:
+        return read_screen(int(canvas["width"]), int(canvas["height"]),
+                           base64.b64decode(canvas["rgba"]), channels=4)
+    except ValueError:
+        return ""
 
 
 @contextmanager
@@ -145,9 +113,9 @@ def novnc_screen(url: str, *, serial_url: str = "", expect: str = "",
                  settle: float = 1.0) -> Screen:
     """Open a noVNC console URL and return what its canvas shows once noVNC says it is
     connected and the screen is not blank (or, at ``timeout``, whatever it shows); with
-    ``expect_on_screen``, once the screen's text (OCR) shows it too. With ``serial_url``,
-    the page then opens that serial console's websocket too (an Origin of the noVNC
-    proxy's page) and waits for ``expect`` on it."""
+    ``expect_on_screen``, once the screen's text (read from its VGA text cells) shows it.
+    With ``serial_url``, the page then opens that serial console's websocket too (an Origin
+    of the noVNC proxy's page) and waits for ``expect`` on it."""
     from selenium.webdriver.common.by import By
 
     with chromium() as driver:
@@ -169,9 +137,8 @@ def novnc_screen(url: str, *, serial_url: str = "", expect: str = "",
             png = canvas[0].screenshot_as_png if canvas else driver.get_screenshot_as_png()
             if not expect_on_screen:
                 break
-            enlarged = driver.execute_script(_CANVAS_ENLARGED)
-            text = screen_text(base64.b64decode(enlarged.split(",", 1)[1]) if enlarged else png)
-            if on_screen(expect_on_screen, text) or time.monotonic() >= deadline:
+            text = canvas_text(driver.execute_script(_CANVAS_PIXELS))
+            if expect_on_screen in text or time.monotonic() >= deadline:
                 break
             time.sleep(0.5)
         stats = stats or {"width": 0, "height": 0, "differing": 0, "colours": 0}
