@@ -22,6 +22,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from helpers.osc_zygote import ChildExited, ChildStarted, Request
+
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 _ZYGOTE_SCRIPT = Path(__file__).with_name("osc_zygote.py")
 
@@ -37,7 +39,8 @@ class _Zygote:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def _reply(self, deadline_s: float | None) -> dict[str, int]:
+    def _reply_line(self, deadline_s: float | None) -> str:
+        """The zygote's next answer, still JSON: its caller knows which one it awaits."""
         assert self.process.stdout is not None
         if deadline_s is not None:
             ready, _, _ = select.select([self.process.stdout], [], [], deadline_s)
@@ -46,7 +49,7 @@ class _Zygote:
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError("the openstack CLI zygote exited")
-        return json.loads(line)     # type: ignore[no-any-return]
+        return line
 
     def run(self, args: list[str], env: dict[str, str], timeout: float
             ) -> subprocess.CompletedProcess[str]:
@@ -54,18 +57,19 @@ class _Zygote:
         out, err = self.scratch / "stdout", self.scratch / "stderr"
         out.write_bytes(b"")
         err.write_bytes(b"")
-        request = {"argv": args, "env": env, "stdout": str(out), "stderr": str(err)}
+        request = Request(argv=args, env=env, stdout=str(out), stderr=str(err))
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
-        pid = self._reply(30)["pid"]
+        started: ChildStarted = json.loads(self._reply_line(30))
         try:
-            rc = self._reply(timeout)["rc"]
+            exited: ChildExited = json.loads(self._reply_line(timeout))
         except TimeoutError:
-            os.kill(pid, signal.SIGKILL)
-            self._reply(None)
+            os.kill(started["pid"], signal.SIGKILL)
+            self._reply_line(None)
             raise subprocess.TimeoutExpired([OPENSTACK, *args], timeout,
                                             output=_read(out), stderr=_read(err)) from None
-        return subprocess.CompletedProcess([OPENSTACK, *args], rc, _read(out), _read(err))
+        return subprocess.CompletedProcess([OPENSTACK, *args], exited["rc"],
+                                           _read(out), _read(err))
 
     def close(self) -> None:
         if self.alive():

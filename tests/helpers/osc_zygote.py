@@ -8,7 +8,8 @@ and runs the CLI's own entry point (``openstackclient.shell.main``) on ``argv``,
 as the ``openstack`` script does, then exits with its status. The zygote answers with two
 lines: ``{"pid": N}`` as soon as the child exists (so that the caller can kill it at its
 timeout) and ``{"rc": N}`` when it has exited (a signal's death is ``-signal``, as
-:mod:`subprocess` reports it).
+:mod:`subprocess` reports it). :class:`Request`, :class:`ChildStarted` and
+:class:`ChildExited` are those three messages' types, for both ends.
 
 What is shared with the child is only what importing the client's modules did; the
 client's configuration (``clouds.yaml``, ``OS_*``), its sessions, tokens and caches are
@@ -21,6 +22,7 @@ import json
 import os
 import sys
 import traceback
+from typing import TypedDict
 
 # The modules every command needs and the command modules the tests use most: what a
 # fresh `openstack` process spends its first second importing.
@@ -43,6 +45,28 @@ PRELOAD = (
 )
 
 
+class Request(TypedDict):
+    """One ``openstack`` command to run: its arguments, its whole environment, and the
+    files its stdout and stderr go to."""
+
+    argv: list[str]
+    env: dict[str, str]
+    stdout: str
+    stderr: str
+
+
+class ChildStarted(TypedDict):
+    """The first answer to a request: the forked child's pid."""
+
+    pid: int
+
+
+class ChildExited(TypedDict):
+    """The second answer: the child's exit status, ``-signal`` if a signal ended it."""
+
+    rc: int
+
+
 def _preload() -> None:
     import importlib
 
@@ -51,14 +75,14 @@ def _preload() -> None:
             importlib.import_module(name)
 
 
-def _child(request: dict[str, object]) -> int:
-    argv = [str(arg) for arg in request["argv"]]            # type: ignore[attr-defined]
+def _child(request: Request) -> int:
+    argv = request["argv"]
     os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in request["env"].items()})  # type: ignore[attr-defined]
+    os.environ.update(request["env"])
     for fd, path, flags in ((0, os.devnull, os.O_RDONLY),
                             (1, request["stdout"], os.O_WRONLY | os.O_TRUNC),
                             (2, request["stderr"], os.O_WRONLY | os.O_TRUNC)):
-        opened = os.open(str(path), flags)
+        opened = os.open(path, flags)
         os.dup2(opened, fd)
         os.close(opened)
     sys.argv = [sys.argv[0], *argv]
@@ -87,7 +111,7 @@ def serve() -> None:
     for line in sys.stdin:
         if not line.strip():
             continue
-        request = json.loads(line)
+        request: Request = json.loads(line)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -97,10 +121,9 @@ def serve() -> None:
                 status = _child(request)
             finally:
                 os._exit(status)
-        print(json.dumps({"pid": pid}), flush=True)
+        print(json.dumps(ChildStarted(pid=pid)), flush=True)
         _, wait_status = os.waitpid(pid, 0)
-        rc = os.waitstatus_to_exitcode(wait_status)
-        print(json.dumps({"rc": rc}), flush=True)
+        print(json.dumps(ChildExited(rc=os.waitstatus_to_exitcode(wait_status))), flush=True)
 
 
 if __name__ == "__main__":

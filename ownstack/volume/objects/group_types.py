@@ -25,6 +25,7 @@ from ownstack.volume.errors import (
     GroupTypeNotFound,
     GroupTypeSpecNotFound,
 )
+from ownstack.volume.objects import type_specs
 from ownstack.volume.objects.models import Group, GroupType, GroupTypeSpec
 
 DEFAULT_GROUP_TYPE: Final = "default_group_type"
@@ -119,15 +120,7 @@ async def delete(db: AsyncSession, row: GroupType) -> None:
 
 
 async def set_specs(db: AsyncSession, row: GroupType, values: Mapping[str, str]) -> None:
-    existing = {spec.key: spec for spec in (await db.execute(
-        sa.select(GroupTypeSpec).where(GroupTypeSpec.group_type_id == row.id))).scalars()}
-    for key, value in values.items():
-        if key in existing:
-            existing[key].value = value
-        else:
-            db.add(GroupTypeSpec(group_type_id=row.id, key=key, value=value))
-    row.updated_at = utcnow()
-    await db.flush()
+    await type_specs.merge(db, GroupTypeSpec, GroupTypeSpec.group_type_id, row, values)
 
 
 async def spec(db: AsyncSession, row: GroupType, key: str) -> str:

@@ -35,6 +35,7 @@ from ownstack.volume.errors import (
     VolumeTypeExists,
     VolumeTypeNotFound,
 )
+from ownstack.volume.objects import type_specs
 from ownstack.volume.objects.models import (
     DefaultType,
     ExtraSpec,
@@ -192,15 +193,7 @@ async def extra_specs(db: AsyncSession, type_id: str) -> dict[str, str]:
 
 async def set_extra_specs(db: AsyncSession, row: VolumeType, specs: Mapping[str, str]
                           ) -> None:
-    existing = {spec.key: spec for spec in (await db.execute(
-        sa.select(ExtraSpec).where(ExtraSpec.type_id == row.id))).scalars()}
-    for key, value in specs.items():
-        if key in existing:
-            existing[key].value = value
-        else:
-            db.add(ExtraSpec(type_id=row.id, key=key, value=value))
-    row.updated_at = utcnow()
-    await db.flush()
+    await type_specs.merge(db, ExtraSpec, ExtraSpec.type_id, row, specs)
 
 
 async def delete_extra_spec(db: AsyncSession, row: VolumeType, key: str) -> None:

@@ -14,7 +14,8 @@ meaning: its 400s are Nova's ``InvalidInput``, its quota (413) a 403, its failur
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, Protocol
 
 from starlette.responses import Response
 
@@ -68,30 +69,36 @@ def _refused(exc: VolumeClientError, not_found: OwnstackError, *,
     return InvalidInput(exc.message)
 
 
-def _page(req: Req) -> tuple[int, int]:
-    """Nova's ``limited``: ``limit`` (0 or none is the largest page) and ``offset``."""
+class _Lister(Protocol):
+    """``VolumeClient.list_volumes`` or ``VolumeClient.list_snapshots``, unbound."""
+
+    def __call__(self, caller: VolumeClient, /, *, limit: int, offset: int
+                 ) -> Awaitable[list[dict[str, Any]]]: ...
+
+
+async def _list(req: Req, rule: str, key: str, fetch: _Lister,
+                view: Callable[[Mapping[str, Any]], dict[str, Any]]) -> Response:
+    """A list handler of both proxies: a page of the caller's volumes or snapshots, as
+    ``fetch`` gets them and ``view`` shows each, under ``key``. Nova's ``limited``:
+    ``limit`` (0 or none is the largest page) and ``offset``."""
+    caller = _caller(req, rule)
     limit = count_query(req, "limit", MAX_LIMIT, minimum=0) or MAX_LIMIT
-    return limit, count_query(req, "offset", 0, minimum=0)
+    offset = count_query(req, "offset", 0, minimum=0)
+    try:
+        found = await fetch(caller, limit=limit, offset=offset)
+    except VolumeClientError as exc:
+        raise _refused(exc, BadRequest(exc.message)) from None
+    return json_response({key: [view(item) for item in found]})
 
 
 # --- os-volumes ---------------------------------------------------------------------------
 
 async def list_volumes(req: Req) -> Response:
-    return await _list_volumes(req, "list")
+    return await _list(req, "list", "volumes", VolumeClient.list_volumes, views.volume)
 
 
 async def list_volumes_detail(req: Req) -> Response:
-    return await _list_volumes(req, "detail")
-
-
-async def _list_volumes(req: Req, rule: str) -> Response:
-    caller = _caller(req, rule)
-    limit, offset = _page(req)
-    try:
-        found = await caller.list_volumes(limit=limit, offset=offset)
-    except VolumeClientError as exc:
-        raise _refused(exc, BadRequest(exc.message)) from None
-    return json_response({"volumes": [views.volume(v) for v in found]})
+    return await _list(req, "detail", "volumes", VolumeClient.list_volumes, views.volume)
 
 
 async def show_volume(req: Req) -> Response:
@@ -140,21 +147,13 @@ async def delete_volume(req: Req) -> Response:
 # --- os-snapshots -------------------------------------------------------------------------
 
 async def list_snapshots(req: Req) -> Response:
-    return await _list_snapshots(req, "snapshots:list")
+    return await _list(req, "snapshots:list", "snapshots", VolumeClient.list_snapshots,
+                       views.snapshot)
 
 
 async def list_snapshots_detail(req: Req) -> Response:
-    return await _list_snapshots(req, "snapshots:detail")
-
-
-async def _list_snapshots(req: Req, rule: str) -> Response:
-    caller = _caller(req, rule)
-    limit, offset = _page(req)
-    try:
-        found = await caller.list_snapshots(limit=limit, offset=offset)
-    except VolumeClientError as exc:
-        raise _refused(exc, BadRequest(exc.message)) from None
-    return json_response({"snapshots": [views.snapshot(s) for s in found]})
+    return await _list(req, "snapshots:detail", "snapshots", VolumeClient.list_snapshots,
+                       views.snapshot)
 
 
 async def _snapshot(caller: VolumeClient, snapshot_id: str) -> dict[str, Any]:
