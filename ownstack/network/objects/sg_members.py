@@ -111,29 +111,36 @@ _PORT_GROUPS: Final = sa.select(PortSecurityGroup.security_group_id).where(
 
 async def hosts_in_groups(db: AsyncSession, group_ids: Collection[str]) -> set[str]:
     """The hosts with a port bound in one of ``group_ids``: whose rules they are."""
-    hosts: set[str] = set()
-    for chunk in _chunks(group_ids):
-        rows = await db.execute(sa.select(Port.binding_host_id).distinct()
-                                .join(PortSecurityGroup, PortSecurityGroup.port_id == Port.id)
-                                .where(PortSecurityGroup.security_group_id.in_(chunk),
-                                       Port.binding_host_id != ""))
-        hosts.update(host for host in rows.scalars() if host)
-    return hosts
+    return await _bound_hosts(db, _HOSTS_IN_GROUPS, group_ids)
 
 
 async def hosts_matching_groups(db: AsyncSession, group_ids: Collection[str]) -> set[str]:
     """The hosts with a port bound in a group with a rule whose ``remote_group_id`` is
     one of ``group_ids``: the hosts that hold those groups' members."""
+    return await _bound_hosts(db, _HOSTS_MATCHING_GROUPS, group_ids)
+
+
+async def _bound_hosts(db: AsyncSession, statement: sa.Select[tuple[str]],
+                       group_ids: Collection[str]) -> set[str]:
     hosts: set[str] = set()
     for chunk in _chunks(group_ids):
-        referring = sa.select(SecurityGroupRule.security_group_id).where(
-            SecurityGroupRule.remote_group_id.in_(chunk))
-        rows = await db.execute(sa.select(Port.binding_host_id).distinct()
-                                .join(PortSecurityGroup, PortSecurityGroup.port_id == Port.id)
-                                .where(PortSecurityGroup.security_group_id.in_(referring),
-                                       Port.binding_host_id != ""))
+        rows = await db.execute(statement, {"group_ids": chunk})
         hosts.update(host for host in rows.scalars() if host)
     return hosts
+
+
+# Built once, the groups bound when they run: every port create, update and delete asks
+# (building and cache-keying the statement cost more than running it).
+_GROUP_IDS: Final = sa.bindparam("group_ids", expanding=True)
+_BOUND_PORT_HOSTS: Final = (sa.select(Port.binding_host_id).distinct()
+                            .join(PortSecurityGroup, PortSecurityGroup.port_id == Port.id)
+                            .where(Port.binding_host_id != ""))
+_HOSTS_IN_GROUPS: Final = _BOUND_PORT_HOSTS.where(
+    PortSecurityGroup.security_group_id.in_(_GROUP_IDS))
+_HOSTS_MATCHING_GROUPS: Final = _BOUND_PORT_HOSTS.where(
+    PortSecurityGroup.security_group_id.in_(
+        sa.select(SecurityGroupRule.security_group_id).where(
+            SecurityGroupRule.remote_group_id.in_(_GROUP_IDS))))
 
 
 async def groups_naming(db: AsyncSession, group_id: str) -> set[str]:
