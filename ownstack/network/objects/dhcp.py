@@ -102,10 +102,39 @@ async def serving_host(db: AsyncSession, network_id: str) -> str | None:
     return await db.scalar(_SERVING_HOST, {"network_id": network_id})
 
 
+async def serving_or_waiting(db: AsyncSession, network_id: str
+                             ) -> tuple[str | None, list[str]]:
+    """The host serving the network's DHCP (:func:`serving_host`) and, when there is
+    none, the ports still waiting for DHCP on it, by id (``provisioning.waiting_for``):
+    one statement, as every port change asks."""
+    host: str | None = None
+    waiting: list[str] = []
+    for serving, port_id in await db.execute(_SERVING_OR_WAITING, {
+            "network_id": network_id, "entity": provisioning.DHCP}):
+        if serving is not None:
+            host = serving
+        else:
+            waiting.append(port_id)
+    if host is not None:
+        return host, []
+    waiting.sort()
+    return None, waiting
+
+
 # Built once: every port change asks.
 _SERVING_HOST: Final = sa.select(NetworkAgent.host).join(
     DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
     DhcpAgentBinding.network_id == sa.bindparam("network_id"))
+# The serving host's row (a host, no port), else the waiting ports' (no host, a port).
+_SERVING_OR_WAITING: Final = sa.union_all(
+    sa.select(NetworkAgent.host, sa.cast(sa.null(), sa.String(36)).label("port_id")).join(
+        DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
+        DhcpAgentBinding.network_id == sa.bindparam("network_id")),
+    sa.select(sa.cast(sa.null(), sa.String(255)), ProvisioningBlock.port_id)
+    .join(Port, Port.id == ProvisioningBlock.port_id)
+    .where(Port.network_id == sa.bindparam("network_id"),
+           ProvisioningBlock.entity == sa.bindparam("entity"),
+           ~_SERVING_HOST.exists()))
 
 
 async def agent_networks(db: AsyncSession, agent_id: str) -> list[Network]:
