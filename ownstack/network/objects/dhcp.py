@@ -130,10 +130,12 @@ _SERVING_OR_WAITING: Final = sa.union_all(
     sa.select(NetworkAgent.host, sa.cast(sa.null(), sa.String(36)).label("port_id")).join(
         DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
         DhcpAgentBinding.network_id == sa.bindparam("network_id")),
+    # From the blocks (the ports not yet provisioned), each asked whether its port is on
+    # the network, rather than from every port of the network.
     sa.select(sa.cast(sa.null(), sa.String(255)), ProvisioningBlock.port_id)
-    .join(Port, Port.id == ProvisioningBlock.port_id)
-    .where(Port.network_id == sa.bindparam("network_id"),
-           ProvisioningBlock.entity == sa.bindparam("entity"),
+    .where(ProvisioningBlock.entity == sa.bindparam("entity"),
+           sa.exists().where(Port.id == ProvisioningBlock.port_id,
+                             Port.network_id == sa.bindparam("network_id")),
            ~_SERVING_HOST.exists()))
 
 

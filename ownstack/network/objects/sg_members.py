@@ -130,17 +130,21 @@ async def _bound_hosts(db: AsyncSession, statement: sa.Select[tuple[str]],
 
 
 # Built once, the groups bound when they run: every port create, update and delete asks
-# (building and cache-keying the statement cost more than running it).
+# (building and cache-keying the statement cost more than running it). They start from
+# the bound ports (``binding_host_id > ''``, a range of its index: none at all on a cloud
+# without agents) and ask of each whether it is in one of the groups, rather than
+# reading every member of the groups (a project's default group holds all its ports).
 _GROUP_IDS: Final = sa.bindparam("group_ids", expanding=True)
-_BOUND_PORT_HOSTS: Final = (sa.select(Port.binding_host_id).distinct()
-                            .join(PortSecurityGroup, PortSecurityGroup.port_id == Port.id)
-                            .where(Port.binding_host_id != ""))
-_HOSTS_IN_GROUPS: Final = _BOUND_PORT_HOSTS.where(
-    PortSecurityGroup.security_group_id.in_(_GROUP_IDS))
-_HOSTS_MATCHING_GROUPS: Final = _BOUND_PORT_HOSTS.where(
-    PortSecurityGroup.security_group_id.in_(
-        sa.select(SecurityGroupRule.security_group_id).where(
-            SecurityGroupRule.remote_group_id.in_(_GROUP_IDS))))
+_HOSTS_IN_GROUPS: Final = sa.select(Port.binding_host_id).distinct().where(
+    Port.binding_host_id > "",
+    sa.exists().where(PortSecurityGroup.port_id == Port.id,
+                      PortSecurityGroup.security_group_id.in_(_GROUP_IDS)))
+_HOSTS_MATCHING_GROUPS: Final = sa.select(Port.binding_host_id).distinct().where(
+    Port.binding_host_id > "",
+    sa.exists().where(PortSecurityGroup.port_id == Port.id,
+                      PortSecurityGroup.security_group_id.in_(
+                          sa.select(SecurityGroupRule.security_group_id).where(
+                              SecurityGroupRule.remote_group_id.in_(_GROUP_IDS)))))
 
 
 async def groups_naming(db: AsyncSession, group_id: str) -> set[str]:
