@@ -20,7 +20,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -389,7 +389,7 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
 
 # Built once: a Core insert of the table (the ORM's bulk insert of the entity costs more
 # than the statement), every port create runs it.
-_INSERT_PORT_GROUPS: Final = sa.insert(PortSecurityGroup.__table__)
+_INSERT_PORT_GROUPS: Final = sa.insert(cast(sa.Table, PortSecurityGroup.__table__))
 
 
 async def _insert_with_mac(db: AsyncSession, fields: dict[str, Any], network_id: str,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Collection, Iterable
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,7 +120,7 @@ async def hosts_matching_groups(db: AsyncSession, group_ids: Collection[str]) ->
     return await _bound_hosts(db, _HOSTS_MATCHING_GROUPS, group_ids)
 
 
-async def _bound_hosts(db: AsyncSession, statement: sa.Select[tuple[str]],
+async def _bound_hosts(db: AsyncSession, statement: sa.Select[Any],
                        group_ids: Collection[str]) -> set[str]:
     hosts: set[str] = set()
     for chunk in _chunks(group_ids):
@@ -134,7 +134,7 @@ async def _bound_hosts(db: AsyncSession, statement: sa.Select[tuple[str]],
 # the bound ports (``binding_host_id > ''``, a range of its index: none at all on a cloud
 # without agents) and ask of each whether it is in one of the groups, rather than
 # reading every member of the groups (a project's default group holds all its ports).
-_GROUP_IDS: Final = sa.bindparam("group_ids", expanding=True)
+_GROUP_IDS: Final[Any] = sa.bindparam("group_ids", expanding=True)
 _HOSTS_IN_GROUPS: Final = sa.select(Port.binding_host_id).distinct().where(
     Port.binding_host_id > "",
     sa.exists().where(PortSecurityGroup.port_id == Port.id,
