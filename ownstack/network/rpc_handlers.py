@@ -224,8 +224,8 @@ class NetworkRpc:
         # in the background).
         try:
             async with self.db.read() as session:
-                concerned = await sg_members.hosts_matching_groups(session, changed)
-                serving, waiting = await _dhcp_lookup(session, port.network_id)
+                concerned, serving, waiting = await dhcp.port_change_lookup(
+                    session, changed, port.network_id)
         except Exception:
             log.exception("could not find the hosts concerned by port %s", port.id)
             self._tasks.spawn(self.dhcp_changed(port.network_id))

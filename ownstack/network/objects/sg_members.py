@@ -25,13 +25,13 @@ from ownstack.network.objects.models import (
 )
 from ownstack.network.rpc import MembersInfo, RuleInfo
 
-_CHUNK = 500
+CHUNK: Final = 500     # group ids in one statement
 
 
 def _chunks(ids: Collection[str]) -> Iterable[list[str]]:
     items = sorted(set(ids))
-    for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
 
 
 async def rules_by_group(db: AsyncSession, group_ids: Collection[str]
@@ -139,12 +139,16 @@ _HOSTS_IN_GROUPS: Final = sa.select(Port.binding_host_id).distinct().where(
     Port.binding_host_id > "",
     sa.exists().where(PortSecurityGroup.port_id == Port.id,
                       PortSecurityGroup.security_group_id.in_(_GROUP_IDS)))
-_HOSTS_MATCHING_GROUPS: Final = sa.select(Port.binding_host_id).distinct().where(
+# A bound port in a group with a rule whose remote group is one of ``group_ids`` (also
+# read by dhcp.port_change_lookup, with the DHCP lookup of the same port change).
+BOUND_MATCHING_GROUPS: Final = (
     Port.binding_host_id > "",
     sa.exists().where(PortSecurityGroup.port_id == Port.id,
                       PortSecurityGroup.security_group_id.in_(
                           sa.select(SecurityGroupRule.security_group_id).where(
                               SecurityGroupRule.remote_group_id.in_(_GROUP_IDS)))))
+_HOSTS_MATCHING_GROUPS: Final = sa.select(Port.binding_host_id).distinct().where(
+    *BOUND_MATCHING_GROUPS)
 
 
 async def groups_naming(db: AsyncSession, group_id: str) -> set[str]:
