@@ -25,7 +25,6 @@ from ownstack.network.objects import (
     bindings,
     dhcp,
     metadata_lookup,
-    provisioning,
     router_info,
     sg_members,
 )
@@ -225,13 +224,14 @@ class NetworkRpc:
         # in the background).
         try:
             async with self.db.read() as session:
-                concerned = await sg_members.hosts_matching_groups(session, changed)
-                serving, waiting = await _dhcp_lookup(session, port.network_id)
+                concerned, serving, waiting = await dhcp.port_change_lookup(
+                    session, changed, port.network_id)
         except Exception:
             log.exception("could not find the hosts concerned by port %s", port.id)
             self._tasks.spawn(self.dhcp_changed(port.network_id))
             return
-        self._tasks.spawn(self._nudge_dhcp(port.network_id, None, serving, waiting))
+        if serving or waiting:
+            self._tasks.spawn(self._nudge_dhcp(port.network_id, None, serving, waiting))
         await self._cast(concerned, "group_members_changed",
                          {"security_group_ids": sorted(changed)})
 
@@ -295,7 +295,7 @@ def membership_changes(before: PortState | None, after: PortState | None) -> set
 
 async def _dhcp_lookup(session: Any, network_id: str) -> tuple[str | None, list[str]]:
     """The host serving the network's DHCP; when none, the ports still waiting for it."""
-    host = await dhcp.serving_host(session, network_id)
+    host, waiting = await dhcp.serving_or_waiting(session, network_id)
     if host:
         return host, []
-    return None, await provisioning.waiting_for(session, network_id, provisioning.DHCP)
+    return None, waiting

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -37,7 +37,7 @@ from ownstack.common.db.base import utcnow
 from ownstack.common.errors import OwnstackError
 from ownstack.network import ipam
 from ownstack.network.errors import ConcurrentUpdate
-from ownstack.network.objects import addresses, agents, ports, provisioning
+from ownstack.network.objects import addresses, agents, ports, provisioning, sg_members
 from ownstack.network.objects.bindings import network_info as network_spec_info
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.models import (
@@ -102,10 +102,74 @@ async def serving_host(db: AsyncSession, network_id: str) -> str | None:
     return await db.scalar(_SERVING_HOST, {"network_id": network_id})
 
 
+async def serving_or_waiting(db: AsyncSession, network_id: str
+                             ) -> tuple[str | None, list[str]]:
+    """The host serving the network's DHCP (:func:`serving_host`) and, when there is
+    none, the ports still waiting for DHCP on it, by id (``provisioning.waiting_for``):
+    one statement, as every port change asks."""
+    host: str | None = None
+    waiting: list[str] = []
+    for serving, port_id in await db.execute(_SERVING_OR_WAITING, {
+            "network_id": network_id, "entity": provisioning.DHCP}):
+        if serving is not None:
+            host = serving
+        else:
+            waiting.append(port_id)
+    if host is not None:
+        return host, []
+    waiting.sort()
+    return None, waiting
+
+
+async def port_change_lookup(db: AsyncSession, group_ids: Collection[str], network_id: str
+                             ) -> tuple[set[str], str | None, list[str]]:
+    """What a port change nudges: the hosts holding members of ``group_ids``
+    (``sg_members.hosts_matching_groups``), and the network's DHCP host or, when none,
+    the ports waiting for DHCP on it (:func:`serving_or_waiting`); one statement for up
+    to ``sg_members``' chunk of groups, as every port create, update and delete asks."""
+    if len(group_ids) > sg_members.CHUNK:
+        return (await sg_members.hosts_matching_groups(db, group_ids),
+                *await serving_or_waiting(db, network_id))
+    hosts: set[str] = set()
+    serving: str | None = None
+    waiting: list[str] = []
+    for member_host, host, port_id in await db.execute(_PORT_CHANGE_LOOKUP, {
+            "group_ids": sorted(group_ids), "network_id": network_id,
+            "entity": provisioning.DHCP}):
+        if member_host is not None:
+            hosts.add(member_host)
+        elif host is not None:
+            serving = host
+        else:
+            waiting.append(port_id)
+    if serving is not None:
+        return hosts, serving, []
+    waiting.sort()
+    return hosts, None, waiting
+
+
 # Built once: every port change asks.
 _SERVING_HOST: Final = sa.select(NetworkAgent.host).join(
     DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
     DhcpAgentBinding.network_id == sa.bindparam("network_id"))
+# The serving host's row (a host, no port), else the waiting ports' (no host, a port).
+_SERVING_OR_WAITING: Final = sa.union_all(
+    sa.select(NetworkAgent.host, sa.cast(sa.null(), sa.String(36)).label("port_id")).join(
+        DhcpAgentBinding, DhcpAgentBinding.agent_id == NetworkAgent.id).where(
+        DhcpAgentBinding.network_id == sa.bindparam("network_id")),
+    # From the blocks (the ports not yet provisioned), each asked whether its port is on
+    # the network, rather than from every port of the network.
+    sa.select(sa.cast(sa.null(), sa.String(255)), ProvisioningBlock.port_id)
+    .where(ProvisioningBlock.entity == sa.bindparam("entity"),
+           sa.exists().where(Port.id == ProvisioningBlock.port_id,
+                             Port.network_id == sa.bindparam("network_id")),
+           ~_SERVING_HOST.exists()))
+# The rows of port_change_lookup: a member's host, the serving host, a waiting port.
+_PORT_CHANGE_LOOKUP: Final = sa.union_all(
+    sa.select(Port.binding_host_id, sa.cast(sa.null(), sa.String(255)),
+              sa.cast(sa.null(), sa.String(36))).distinct()
+    .where(*sg_members.BOUND_MATCHING_GROUPS),
+    sa.select(sa.cast(sa.null(), sa.String(255)), _SERVING_OR_WAITING.subquery()))
 
 
 async def agent_networks(db: AsyncSession, agent_id: str) -> list[Network]:

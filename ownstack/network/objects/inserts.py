@@ -11,12 +11,14 @@ statement, where the savepoint would cost two more.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from ownstack.common.db.base import Base
 
@@ -32,9 +34,20 @@ async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any]
     """``model(**values)`` inserted and in the session, or None when a unique key of it
     is taken (nothing else of the transaction is undone)."""
     if is_sqlite(db):
-        found: Row | None = (await db.scalars(_insert_or_nothing(model), values)
-                             ).one_or_none()
-        return found
+        # A Core insert of every column, the defaults filled here, then the same values
+        # as a persistent object: the ORM's insert with RETURNING of the entity costs
+        # several times the statement, and reads back only what is known already.
+        full = {**_scalar_defaults(model), **values}
+        for name, default in _callable_defaults(model):
+            if name not in full:
+                full[name] = default()
+        result: Any = await db.execute(_insert_or_nothing(model), full)
+        if result.rowcount != 1:
+            return None
+        made = model(**full)
+        make_transient_to_detached(made)
+        db.add(made)
+        return made
     row = model(**values)
     try:
         async with db.begin_nested():
@@ -46,13 +59,43 @@ async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any]
 
 
 @functools.cache
-def _insert_or_nothing(model: type[Base], *, returning: bool = True) -> Any:
-    """SQLite's ``INSERT ... ON CONFLICT DO NOTHING`` (``RETURNING`` the row) of
-    ``model``, built once: the values are bound when it runs, so it is not built and
-    cache-keyed for each row."""
-    if returning:
-        return sqlite.insert(model).on_conflict_do_nothing().returning(model)
-    # The table's, not the entity's: a Core insert, whose result has its rowcount.
+def _scalar_defaults(model: type[Base]) -> dict[str, Any]:
+    """The constant Python-side defaults of ``model``'s columns, by attribute name."""
+    return {column.key: column.default.arg for column in _columns(model)
+            if column.default is not None and column.default.is_scalar}
+
+
+@functools.cache
+def _callable_defaults(model: type[Base]) -> tuple[tuple[str, Callable[[], Any]], ...]:
+    """The Python-side defaults of ``model``'s columns that are functions (``utcnow``,
+    ``list``), by attribute name, each called with no argument as the ORM calls it."""
+    found = []
+    for column in _columns(model):
+        default = column.default
+        if default is not None and default.is_callable:
+            function = default.arg
+            # SQLAlchemy wraps a function of no argument in one of the execution context.
+            found.append((column.key, functools.partial(function, None)))
+    return tuple(found)
+
+
+def _columns(model: type[Base]) -> Any:
+    mapper: Any = sa.inspect(model)
+    for attribute in mapper.column_attrs:
+        (column,) = attribute.columns
+        if column.key != attribute.key:
+            raise TypeError(f"{model.__name__}.{attribute.key} names column {column.key}")
+        if column.server_default is not None:
+            raise TypeError(f"{model.__name__}.{attribute.key} has a server default: "
+                            "insert_row cannot know its value")
+        yield column
+
+
+@functools.cache
+def _insert_or_nothing(model: type[Base]) -> Any:
+    """SQLite's ``INSERT ... ON CONFLICT DO NOTHING`` of ``model``'s table, built once:
+    the values are bound when it runs, so it is not built and cache-keyed for each row.
+    The table's, not the entity's: a Core insert, whose result has its rowcount."""
     table: Any = model.__table__
     return sqlite.insert(table).on_conflict_do_nothing()
 
@@ -62,7 +105,7 @@ async def insert_values(db: AsyncSession, model: type[Base], values: dict[str, A
     """Whether the plain row ``values`` went into ``model``'s table (False: a unique key
     of it is taken); no object joins the session."""
     if is_sqlite(db):
-        result: Any = await db.execute(_insert_or_nothing(model, returning=False), values)
+        result: Any = await db.execute(_insert_or_nothing(model), values)
         return bool(result.rowcount == 1)
     try:
         async with db.begin_nested():

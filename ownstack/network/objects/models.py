@@ -120,7 +120,8 @@ class Port(StandardAttributes, Base):
     device_owner: Mapped[str] = mapped_column(String(255), default="")
     port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     allowed_address_pairs: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    binding_host_id: Mapped[str] = mapped_column(String(255), default="")
+    # Indexed: the hosts a port change concerns are read from the bound ports.
+    binding_host_id: Mapped[str] = mapped_column(String(255), default="", index=True)
     binding_vnic_type: Mapped[str] = mapped_column(String(64), default="normal")
     binding_vif_type: Mapped[str] = mapped_column(String(64), default="unbound")
     binding_vif_details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -71,27 +71,41 @@ async def check(db: AsyncSession, config: NetworkConfig, project_id: str, resour
 
     One statement reads the project's own limit (if any) and its usage together."""
     row = (await db.execute(_limit_and_usage(resource), {"project_id": project_id})).one()
-    limit = default_limits(config)[resource] if row[0] is None else int(row[0])
+    judge(config, resource, row[0], row[1], count)
+
+
+def judge(config: NetworkConfig, resource: str, own_limit: Any, usage: Any,
+          count: int = 1) -> None:
+    """:func:`check` once the project's own limit (None: it has none) and its usage are
+    read, as :func:`limit_and_usage_of` reads them in a caller's statement."""
+    limit = getattr(config.quota, resource) if own_limit is None else int(own_limit)
     if limit == UNLIMITED:
         return
-    if int(row[1] or 0) + count > limit:
+    if int(usage or 0) + count > limit:
         raise OverQuota(resource)
 
 
 @functools.cache
-def _limit_and_usage(resource: str) -> sa.Select[Any]:
-    """The statement of :func:`check` for ``resource`` (``project_id`` bound when run),
-    built once: a quota check is in every create."""
+def limit_and_usage_of(resource: str) -> tuple[Any, Any]:
+    """The project's own limit of ``resource`` (NULL when it has none) and its usage, as
+    two scalar subqueries of the bound parameter ``project_id``, built once: a quota
+    check is in every create."""
     project_id: Any = sa.bindparam("project_id")
     own_limit = (sa.select(Quota.limit).where(Quota.project_id == project_id,
                                               Quota.resource == resource)
                  .scalar_subquery())
     model = _COUNTED.get(resource)
     if model is None:
-        return sa.select(own_limit, sa.literal(0))
+        return own_limit, sa.literal(0)
     usage = (sa.select(sa.func.count()).select_from(model)
              .where(model.project_id == project_id).scalar_subquery())
-    return sa.select(own_limit, usage)
+    return own_limit, usage
+
+
+@functools.cache
+def _limit_and_usage(resource: str) -> sa.Select[Any]:
+    """The statement of :func:`check` for ``resource`` (``project_id`` bound when run)."""
+    return sa.select(*limit_and_usage_of(resource))
 
 
 async def set_limits(db: AsyncSession, project_id: str, values: dict[str, int]) -> None:

@@ -153,16 +153,17 @@ async def default_group_id(db: AsyncSession, project_id: str, *, latest: bool = 
                            ) -> str | None:
     """``latest``: a locking read, which sees the newest commit even inside a MariaDB
     (REPEATABLE READ) transaction whose snapshot predates it."""
-    found: str | None = await db.scalar(_DEFAULT_GROUP_LOCKED if latest else _DEFAULT_GROUP,
+    found: str | None = await db.scalar(_DEFAULT_GROUP_LOCKED if latest else DEFAULT_GROUP,
                                         {"project_id": project_id})
     return found
 
 
-# Built once (a port create looks for its project's default group).
-_DEFAULT_GROUP: Final = sa.select(SecurityGroup.id).where(
+# Built once (a port create looks for its project's default group, ``project_id`` bound
+# when run; ports.network_for_port reads it as a scalar subquery).
+DEFAULT_GROUP: Final = sa.select(SecurityGroup.id).where(
     SecurityGroup.project_id == sa.bindparam("project_id"),
     SecurityGroup.default_marker.is_(True))
-_DEFAULT_GROUP_LOCKED: Final = _DEFAULT_GROUP.with_for_update(read=True)
+_DEFAULT_GROUP_LOCKED: Final = DEFAULT_GROUP.with_for_update(read=True)
 
 
 async def ensure_default(db: AsyncSession, config: NetworkConfig, project_id: str) -> str:

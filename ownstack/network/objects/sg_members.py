@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Collection, Iterable
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,13 +25,13 @@ from ownstack.network.objects.models import (
 )
 from ownstack.network.rpc import MembersInfo, RuleInfo
 
-_CHUNK = 500
+CHUNK: Final = 500     # group ids in one statement
 
 
 def _chunks(ids: Collection[str]) -> Iterable[list[str]]:
     items = sorted(set(ids))
-    for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
 
 
 async def rules_by_group(db: AsyncSession, group_ids: Collection[str]
@@ -111,29 +111,44 @@ _PORT_GROUPS: Final = sa.select(PortSecurityGroup.security_group_id).where(
 
 async def hosts_in_groups(db: AsyncSession, group_ids: Collection[str]) -> set[str]:
     """The hosts with a port bound in one of ``group_ids``: whose rules they are."""
-    hosts: set[str] = set()
-    for chunk in _chunks(group_ids):
-        rows = await db.execute(sa.select(Port.binding_host_id).distinct()
-                                .join(PortSecurityGroup, PortSecurityGroup.port_id == Port.id)
-                                .where(PortSecurityGroup.security_group_id.in_(chunk),
-                                       Port.binding_host_id != ""))
-        hosts.update(host for host in rows.scalars() if host)
-    return hosts
+    return await _bound_hosts(db, _HOSTS_IN_GROUPS, group_ids)
 
 
 async def hosts_matching_groups(db: AsyncSession, group_ids: Collection[str]) -> set[str]:
     """The hosts with a port bound in a group with a rule whose ``remote_group_id`` is
     one of ``group_ids``: the hosts that hold those groups' members."""
+    return await _bound_hosts(db, _HOSTS_MATCHING_GROUPS, group_ids)
+
+
+async def _bound_hosts(db: AsyncSession, statement: sa.Select[Any],
+                       group_ids: Collection[str]) -> set[str]:
     hosts: set[str] = set()
     for chunk in _chunks(group_ids):
-        referring = sa.select(SecurityGroupRule.security_group_id).where(
-            SecurityGroupRule.remote_group_id.in_(chunk))
-        rows = await db.execute(sa.select(Port.binding_host_id).distinct()
-                                .join(PortSecurityGroup, PortSecurityGroup.port_id == Port.id)
-                                .where(PortSecurityGroup.security_group_id.in_(referring),
-                                       Port.binding_host_id != ""))
+        rows = await db.execute(statement, {"group_ids": chunk})
         hosts.update(host for host in rows.scalars() if host)
     return hosts
+
+
+# Built once, the groups bound when they run: every port create, update and delete asks
+# (building and cache-keying the statement cost more than running it). They start from
+# the bound ports (``binding_host_id > ''``, a range of its index: none at all on a cloud
+# without agents) and ask of each whether it is in one of the groups, rather than
+# reading every member of the groups (a project's default group holds all its ports).
+_GROUP_IDS: Final[Any] = sa.bindparam("group_ids", expanding=True)
+_HOSTS_IN_GROUPS: Final = sa.select(Port.binding_host_id).distinct().where(
+    Port.binding_host_id > "",
+    sa.exists().where(PortSecurityGroup.port_id == Port.id,
+                      PortSecurityGroup.security_group_id.in_(_GROUP_IDS)))
+# A bound port in a group with a rule whose remote group is one of ``group_ids`` (also
+# read by dhcp.port_change_lookup, with the DHCP lookup of the same port change).
+BOUND_MATCHING_GROUPS: Final = (
+    Port.binding_host_id > "",
+    sa.exists().where(PortSecurityGroup.port_id == Port.id,
+                      PortSecurityGroup.security_group_id.in_(
+                          sa.select(SecurityGroupRule.security_group_id).where(
+                              SecurityGroupRule.remote_group_id.in_(_GROUP_IDS)))))
+_HOSTS_MATCHING_GROUPS: Final = sa.select(Port.binding_host_id).distinct().where(
+    *BOUND_MATCHING_GROUPS)
 
 
 async def groups_naming(db: AsyncSession, group_id: str) -> set[str]:

@@ -13,7 +13,7 @@ from ownstack.network.api import common
 from ownstack.network.api.schemas import ports as schema
 from ownstack.network.api.views import ports as views
 from ownstack.network.errors import ConcurrentUpdate, NetworkForbidden, ResourceNotFound
-from ownstack.network.objects import networks, ports
+from ownstack.network.objects import ports
 from ownstack.network.objects.bindings import known_port_state, port_state
 from ownstack.network.objects.listing import Ids, list_page
 from ownstack.network.objects.models import Network, Port
@@ -113,11 +113,12 @@ async def create_port(req: Req) -> Response:
             async with req.svc.write() as db:
                 news = []
                 for project_id, data in wanted:
-                    network, shared = await networks.get_network_for(
+                    network, shared, quota, default_group = await ports.network_for_port(
                         db, req.ctx, data["network_id"], project_id)
                     _check_network_tenant(req, project_id, network, shared)
                     _enforce(req, "create", data, _target(project_id, network, shared))
-                    news.append(ports.NewPort(str(uuid.uuid4()), project_id, network, data))
+                    news.append(ports.NewPort(str(uuid.uuid4()), project_id, network, data,
+                                              quota, default_group))
                 await ports.check_quota(db, req.svc.settings, news)
                 created = [await ports.create_port(db, req.svc.settings, req.ctx, new)
                            for new in news]
