@@ -4,11 +4,10 @@ fewer hops."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import asyncio
 
 import aiosqlite
 import pytest
