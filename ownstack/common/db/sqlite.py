@@ -1,4 +1,4 @@
-"""SQLite through aiosqlite, one thread hop per statement.
+"""SQLite through aiosqlite: one thread hop per statement that may wait, none for the rest.
 
 aiosqlite runs each SQLite connection in a thread of its own; every call on it is a hop
 there and back (a queue put, a thread switch, the GIL handed over twice, a wake-up of the
@@ -15,6 +15,20 @@ registered, the isolation level changed) counts as "maybe in a transaction". A
 ``BEGIN IMMEDIATE`` (see ``ownstack.common.service``) runs in the hop of the transaction's
 first statement. Results, errors and transaction semantics are the driver's own; only the
 number of hops changes.
+
+On a database in WAL mode a statement that cannot wait for a lock runs on the caller's
+thread, with no hop at all (decision 78): a ``SELECT`` (WAL readers never wait for the
+writer) and any statement of a write transaction that already holds the write lock (its
+``BEGIN IMMEDIATE`` ran). Such a statement is a B-tree lookup in the page cache that takes
+microseconds, far less than the hop (two thread switches and a wake-up of the event loop)
+and always less than the Python that builds it and reads its rows, which runs on the event
+loop anyway. Every statement that may wait stays on the connection's thread, where the
+wait blocks nothing else: the one that takes the write lock (``BEGIN IMMEDIATE``, or the
+first write of a transaction opened any other way), the commit (which may checkpoint the
+WAL, with its ``fsync``), the rollback, and everything on a database in another journal
+mode, whose readers wait for a committing writer. The connection is then used from two
+threads, never at once: a connection belongs to one session at a time, and each of its
+calls is awaited before the next.
 """
 
 from __future__ import annotations
@@ -50,22 +64,30 @@ class OneHopCursor:
         self.lastrowid: int | None = None
 
     def execute(self, operation: str, parameters: Any = None) -> None:
+        adapt = self._adapt
         if operation in _DEFERRED and not parameters:
             # Runs in the same hop as the transaction's first statement (or never, for a
             # transaction that runs none): one hop fewer per write transaction.
-            self._adapt._pending_begin = operation
+            adapt._pending_begin = operation
             self.description, self.rowcount, self.lastrowid = None, -1, None
             return
         try:
-            await_only(self._run(operation, parameters, many=False))
+            if adapt._runs_inline(operation):
+                await_only(self._inline(operation, parameters, many=False))
+            else:
+                await_only(self._run(operation, parameters, many=False))
         except Exception as error:
-            self._adapt._handle_exception(error)
+            adapt._handle_exception(error)
 
     def executemany(self, operation: str, seq_of_parameters: Any) -> None:
+        adapt = self._adapt
         try:
-            await_only(self._run(operation, seq_of_parameters, many=True))
+            if adapt._runs_inline(operation):
+                await_only(self._inline(operation, seq_of_parameters, many=True))
+            else:
+                await_only(self._run(operation, seq_of_parameters, many=True))
         except Exception as error:
-            self._adapt._handle_exception(error)
+            adapt._handle_exception(error)
 
     async def _run(self, operation: str, parameters: Any, *, many: bool) -> None:
         adapt = self._adapt
@@ -75,7 +97,23 @@ class OneHopCursor:
         async with adapt._mutex:
             result = await connection._execute(_execute, connection._conn, operation,
                                                parameters, many, begin)
+        if begin is not None:
+            adapt._write_locked = True      # BEGIN IMMEDIATE took the write lock
+        self._took(result)
+        if operation.startswith(_JOURNAL_MODE):     # the engine's first pragma
+            adapt._wal = bool(self._rows) and str(self._rows[0][0]).lower() == "wal"
+
+    async def _inline(self, operation: str, parameters: Any, *, many: bool) -> None:
+        # A coroutine that never suspends, awaited all the same: SQLAlchemy's async layer
+        # checks that each execution awaited something (a sync driver would not have).
+        self._took(_execute(self._adapt._connection._conn, operation, parameters, many,
+                            None))
+
+    def _took(self, result: tuple[Any, list[Any], int, int | None, bool]) -> None:
+        adapt = self._adapt
         self.description, rows, self.rowcount, self.lastrowid, adapt._in_transaction = result
+        if not adapt._in_transaction:
+            adapt._write_locked = False
         self._rows = collections.deque(rows)
 
     def close(self) -> None:
@@ -126,17 +164,28 @@ def _execute(conn: sqlite3.Connection, operation: str, parameters: Any, many: bo
 
 # Statements that open a transaction, deferred to the hop of the next statement.
 _DEFERRED: Final = frozenset({"BEGIN IMMEDIATE"})
+_JOURNAL_MODE: Final = "PRAGMA journal_mode"
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_in_transaction", "_mutex", "_pending_begin")
+    __slots__ = ("_in_transaction", "_mutex", "_pending_begin", "_wal", "_write_locked")
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._in_transaction = True
         self._pending_begin: str | None = None
+        # Whether the database is in WAL mode (read from the engine's journal_mode
+        # pragma), and whether this connection's transaction holds the write lock.
+        self._wal = False
+        self._write_locked = False
         # SQLAlchemy 2.1 serialises a connection's statements with this lock; 2.0 has none.
         self._mutex: asyncio.Lock = getattr(self, "_execute_mutex", None) or asyncio.Lock()
+
+    def _runs_inline(self, operation: str) -> bool:
+        """Whether ``operation`` cannot wait for a lock, and so runs without a hop."""
+        if not self._wal or self._pending_begin is not None or self._mutex.locked():
+            return False
+        return self._write_locked or operation[:6].upper() == "SELECT"
 
     def cursor(self, server_side: bool = False) -> Any:
         if server_side:
@@ -152,12 +201,14 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def commit(self) -> None:
         self._pending_begin = None      # a transaction that ran nothing: nothing to end
         if self._in_transaction:
+            self._write_locked = False
             super().commit()
             self._in_transaction = False
 
     def rollback(self) -> None:
         self._pending_begin = None
         if self._in_transaction:
+            self._write_locked = False
             super().rollback()
             self._in_transaction = False
 
@@ -182,5 +233,8 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         super().__init__(aiosqlite, sqlite3)
 
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
+        # Statements that cannot wait run on the event loop's thread (see the module's
+        # docstring), the others on the connection's own: never two at once.
+        kw.setdefault("check_same_thread", False)
         adapted = super().connect(*arg, **kw)
         return OneHopConnection(self, adapted._connection)

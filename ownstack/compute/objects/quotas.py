@@ -25,7 +25,7 @@ are shown at the microversions that still have them, with Nova's defaults.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -67,11 +67,17 @@ async def class_limits(db: AsyncSession, config: QuotaConfig, class_name: str
                        ) -> dict[str, int]:
     """A quota class's limits: the configured defaults (and Nova's fixed network ones)
     with the class's rows on top."""
+    return _class_limits(config, await db.execute(_CLASS_ROWS, {"b_class": class_name}))
+
+
+def _class_limits(config: QuotaConfig, rows: Iterable[Any]) -> dict[str, int]:
+    """The configured defaults (and Nova's fixed network ones) with a class's ``rows``
+    (``resource``, ``hard_limit``) on top."""
     result = {resource: int(getattr(config, resource)) for resource in RESOURCES}
     result.update(NETWORK_DEFAULTS)
-    for resource, limit in await db.execute(_CLASS_ROWS, {"b_class": class_name}):
-        if resource in result:
-            result[resource] = int(limit)
+    for row in rows:
+        if row.resource in result:
+            result[row.resource] = int(row.hard_limit)
     return result
 
 
@@ -196,9 +202,9 @@ async def admit(db: AsyncSession, config: QuotaConfig, project_id: str, user_id:
     ``min_count`` servers, checked for the project and then for the user, or
     ``metadata_items`` when each server would carry more metadata than allowed.
     """
-    overrides = (await db.execute(_OVERRIDES, {"b_project": project_id,
-                                               "b_user": user_id})).all()
-    project_limits = _apply(await defaults(db, config), overrides, None)
+    default_limits, overrides = await _defaults_and_overrides(db, config, project_id,
+                                                              user_id)
+    project_limits = _apply(default_limits, overrides, None)
     metadata_limit = project_limits["metadata_items"]
     if metadata_limit != UNLIMITED and metadata_items > metadata_limit:
         raise QuotaExceeded("metadata_items", metadata_items, 0, metadata_limit)
@@ -207,11 +213,13 @@ async def admit(db: AsyncSession, config: QuotaConfig, project_id: str, user_id:
     if any(row.user_id == user_id for row in overrides):
         scopes.append((user_id, _apply(dict(project_limits), overrides, user_id)))
     for scope_user, limit in scopes:
+        limited = [(resource, each) for resource, each in
+                   (("instances", 1), ("cores", per_server.vcpus), ("ram", per_server.ram))
+                   if limit[resource] != UNLIMITED and each != 0]
+        if not limited:
+            continue        # nothing this scope limits: no usage to count
         used = await instance_usage(db, project_id, scope_user)
-        for resource, each in (("instances", 1), ("cores", per_server.vcpus),
-                               ("ram", per_server.ram)):
-            if limit[resource] == UNLIMITED or each == 0:
-                continue
+        for resource, each in limited:
             room = max(limit[resource] - used.get(resource), 0) // each
             if room < min_count:
                 raise QuotaExceeded(resource, each * min_count, used.get(resource),
@@ -230,10 +238,10 @@ async def admit_upsize(db: AsyncSession, config: QuotaConfig, project_id: str,
     if extra.vcpus <= 0 and extra.ram <= 0:
         return
     await lock_project(db, project_id)
-    overrides = (await db.execute(_OVERRIDES, {"b_project": project_id,
-                                               "b_user": user_id})).all()
+    default_limits, overrides = await _defaults_and_overrides(db, config, project_id,
+                                                              user_id)
     scopes: list[tuple[str | None, dict[str, int]]] = [
-        (None, _apply(await defaults(db, config), overrides, None))]
+        (None, _apply(default_limits, overrides, None))]
     if any(row.user_id == user_id for row in overrides):
         scopes.append((user_id, _apply(dict(scopes[0][1]), overrides, user_id)))
     for scope_user, limit in scopes:
@@ -249,10 +257,27 @@ async def admit_upsize(db: AsyncSession, config: QuotaConfig, project_id: str,
                 raise QuotaExceeded(resource, more, used, limit[resource])
 
 
-# The project's overrides and one user's, read once for both scopes.
+async def _defaults_and_overrides(db: AsyncSession, config: QuotaConfig, project_id: str,
+                                  user_id: str) -> tuple[dict[str, int], list[Any]]:
+    """The ``default`` class's limits (:func:`defaults`), and the rows of the project's
+    overrides and of one user's (``user_id``, ``resource``, ``hard_limit``), read in one
+    statement: every server create reads both."""
+    rows = (await db.execute(_DEFAULTS_AND_OVERRIDES, {
+        "b_class": DEFAULT_CLASS, "b_project": project_id, "b_user": user_id})).all()
+    return (_class_limits(config, [row for row in rows if row.is_class]),
+            [row for row in rows if not row.is_class])
+
+
+# The default class's rows, then the project's overrides and one user's, read once for
+# both scopes.
 _QUOTAS: Final = cast(sa.Table, Quota.__table__)
-_OVERRIDES: Final = (
-    sa.select(_QUOTAS.c.user_id, _QUOTAS.c.resource, _QUOTAS.c.hard_limit)
+_QUOTA_CLASSES: Final = cast(sa.Table, QuotaClass.__table__)
+_DEFAULTS_AND_OVERRIDES: Final = sa.union_all(
+    sa.select(sa.true().label("is_class"), sa.literal_column("''").label("user_id"),
+              _QUOTA_CLASSES.c.resource, _QUOTA_CLASSES.c.hard_limit)
+    .where(_QUOTA_CLASSES.c.class_name == sa.bindparam("b_class")),
+    sa.select(sa.false(), _QUOTAS.c.user_id, _QUOTAS.c.resource,
+              _QUOTAS.c.hard_limit)
     .where(_QUOTAS.c.project_id == sa.bindparam("b_project"),
            _QUOTAS.c.user_id.in_(["", sa.bindparam("b_user")])))
 

@@ -12,9 +12,22 @@ import asyncio
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,7 +81,13 @@ def visible_condition(ctx: RequestContext, *, listing: bool,
     """
     if is_admin(ctx):
         return Image.id.is_not(None)
-    project = ctx.project_id
+    return _visible_to(ctx.project_id, listing=listing, member_status=member_status)
+
+
+def _visible_to(project: str | BindParameter[str] | None, *, listing: bool,
+                member_status: str | None = "accepted") -> ColumnElement[bool]:
+    """:func:`visible_condition` for a caller who is not an admin, of ``project`` (a
+    value, or a bind parameter in a statement built once)."""
     conditions: list[ColumnElement[bool]] = [Image.visibility == "public"]
     if not listing:
         conditions.append(Image.visibility == "community")
@@ -121,14 +140,31 @@ async def get_visible_with_tags(db: AsyncSession, ctx: RequestContext, image_id:
                                 ) -> tuple[Image, list[str]]:
     """:func:`get_visible` and the image's tags, sorted, in one query (an outer join: one
     row per tag, one row when there are none): what ``GET /v2/images/{id}`` shows."""
-    rows = (await db.execute(
-        select(Image, ImageTag.value)
-        .outerjoin(ImageTag, ImageTag.image_id == Image.id)
-        .where(Image.id == image_id, visible_condition(ctx, listing=False))
-        .order_by(ImageTag.value))).all()
+    if is_admin(ctx):
+        stmt, params = _SHOW_TO_ADMIN, {"b_image": image_id}
+    elif ctx.project_id is None:
+        stmt, params = _SHOW_TO_NO_PROJECT, {"b_image": image_id}
+    else:
+        stmt, params = _SHOW_TO_PROJECT, {"b_image": image_id, "b_project": ctx.project_id}
+    rows = (await db.execute(stmt, params)).all()
     if not rows:
         raise ImageNotFound(image_id)
     return rows[0][0], [tag for _, tag in rows if tag is not None]
+
+
+# Built once, one per kind of caller: every server boot shows its image, and building the
+# statement (and its cache key) costs more CPU than SQLite spends running it.
+def _show_with_tags(visible: ColumnElement[bool]) -> Select[Image, str | None]:
+    return (select(Image, ImageTag.value)
+            .outerjoin(ImageTag, ImageTag.image_id == Image.id)
+            .where(Image.id == bindparam("b_image"), visible)
+            .order_by(ImageTag.value))
+
+
+_SHOW_TO_ADMIN: Final = _show_with_tags(Image.id.is_not(None))
+_SHOW_TO_NO_PROJECT: Final = _show_with_tags(_visible_to(None, listing=False))
+_SHOW_TO_PROJECT: Final = _show_with_tags(
+    _visible_to(bindparam("b_project", type_=String()), listing=False))
 
 
 async def load_tags(db: AsyncSession, image_id: str) -> list[str]:

@@ -1,8 +1,10 @@
-"""SQLite through aiosqlite with one thread hop per statement: the same results, errors
-and transactions as the stock driver, with fewer hops."""
+"""SQLite through aiosqlite with one thread hop per statement that may wait for a lock and
+none for the others: the same results, errors and transactions as the stock driver, with
+fewer hops."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -71,15 +73,43 @@ async def test_errors_and_rollback(engine: AsyncEngine) -> None:
         assert (await conn.execute(select(_TABLE.c.name))).scalars().all() == ["a"]
 
 
-async def test_one_hop_per_statement_and_none_to_end_a_read(
+async def test_reads_run_without_a_hop_and_end_without_one(
         engine: AsyncEngine, hops: list[Any]) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("select 1"))        # the pool's first connect, hops of its own
     hops.clear()
     async with engine.connect() as conn:
         for _ in range(3):
-            await conn.execute(select(_TABLE.c.id))
-    assert len(hops) == 3       # no cursor, fetch or close hops; no rollback at check-in
+            assert (await conn.execute(select(_TABLE.c.id))).all() == []
+    assert hops == []       # WAL readers never wait: no hop, and no rollback at check-in
+
+
+async def test_reads_hop_when_the_database_is_not_in_wal_mode(
+        tmp_path: Path, hops: list[Any]) -> None:
+    # Outside WAL a reader waits for a committing writer: that wait must not block the
+    # event loop, so the read goes to the connection's thread.
+    engine = make_engine("sqlite://")       # in memory: journal mode "memory"
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("select 1"))
+        hops.clear()
+        async with engine.connect() as conn:
+            for _ in range(3):
+                await conn.execute(text("select 1"))
+        assert len(hops) == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_a_write_that_may_wait_for_the_lock_hops(
+        engine: AsyncEngine, hops: list[Any]) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("select 1"))
+    hops.clear()
+    async with engine.begin() as conn:       # a deferred transaction: its write takes the lock
+        await conn.execute(insert(_TABLE).values(name="a"))
+        await conn.execute(insert(_TABLE).values(name="b"))
+    assert len(hops) == 3       # each write (no BEGIN IMMEDIATE vouched for the lock), commit
 
 
 async def test_write_transactions_begin_in_their_first_statements_hop(
@@ -93,13 +123,66 @@ async def test_write_transactions_begin_in_their_first_statements_hop(
         hops.clear()
         async with svc.write() as db:
             await db.execute(insert(_TABLE).values(name="a"))
-        assert len(hops) == 2   # BEGIN IMMEDIATE with the insert, then the commit
+            # The write lock is held from here on: nothing can wait, nothing hops.
+            await db.execute(insert(_TABLE).values(name="b"))
+            await db.execute(update(_TABLE).where(_TABLE.c.name == "b").values(name="c"))
+            assert (await db.execute(select(_TABLE.c.name).order_by(_TABLE.c.id))
+                    ).scalars().all() == ["a", "c"]
+        assert len(hops) == 2   # BEGIN IMMEDIATE with the first insert, then the commit
         hops.clear()
         async with svc.write():
             pass
         assert hops == []       # nothing ran: nothing to begin or commit
         async with svc.read() as db:
-            assert (await db.execute(select(_TABLE.c.name))).scalars().all() == ["a"]
+            assert (await db.execute(select(_TABLE.c.name))).scalars().all() == ["a", "c"]
+    finally:
+        await svc.engine.dispose()
+
+
+async def test_a_failed_write_transaction_rolls_back_and_the_next_one_hops_again(
+        tmp_path: Path, hops: list[Any]) -> None:
+    svc = ServiceState(make_config(tmp_path), {})
+    try:
+        async with svc.engine.begin() as conn:
+            await conn.run_sync(_TABLE.metadata.create_all)
+        with pytest.raises(IntegrityError):
+            async with svc.write() as db:
+                await db.execute(insert(_TABLE).values(name="a"))
+                await db.execute(insert(_TABLE).values(name="a"))     # inline, and fails
+        hops.clear()
+        async with svc.write() as db:
+            await db.execute(insert(_TABLE).values(name="b"))
+        assert len(hops) == 2   # the lock is taken again on the thread, then the commit
+        async with svc.read() as db:
+            assert (await db.execute(select(_TABLE.c.name))).scalars().all() == ["b"]
+    finally:
+        await svc.engine.dispose()
+
+
+async def test_a_read_does_not_wait_for_an_open_write_transaction(tmp_path: Path) -> None:
+    svc = ServiceState(make_config(tmp_path), {})
+    try:
+        async with svc.engine.begin() as conn:
+            await conn.run_sync(_TABLE.metadata.create_all)
+            await conn.execute(insert(_TABLE).values(name="a"))
+        writing, read_done = asyncio.Event(), asyncio.Event()
+
+        async def writer() -> None:
+            async with svc.write() as db:
+                await db.execute(insert(_TABLE).values(name="b"))
+                writing.set()
+                await read_done.wait()      # holds the write lock until the read is over
+
+        task = asyncio.create_task(writer())
+        await writing.wait()
+        async with svc.read() as db:        # would block the event loop if it waited
+            names = (await db.execute(select(_TABLE.c.name))).scalars().all()
+        read_done.set()
+        await asyncio.wait_for(task, 10)
+        assert names == ["a"]               # the last commit, not the open transaction
+        async with svc.read() as db:
+            assert (await db.execute(select(_TABLE.c.name).order_by(_TABLE.c.id))
+                    ).scalars().all() == ["a", "b"]
     finally:
         await svc.engine.dispose()
 
