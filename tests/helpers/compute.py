@@ -107,6 +107,20 @@ async def wait_status(compute: CloudClient, token: str | None, server_id: str,
         await asyncio.sleep(0.02)
 
 
+async def wait_released(cloud: CloudClient, server_id: str, timeout: float = 10.0) -> None:
+    """Wait until Placement holds no allocation of ``server_id``. A build or unshelve that
+    fails records ERROR (or its fault) first and releases the claim after it, so that a
+    conductor killed between the two leaves a claim the sweep removes, never a server
+    stuck in BUILD: the release is seen soon after the state, not with it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        r = await cloud.on("placement", "GET", f"/allocations/{server_id}", expect=200)
+        if r.json()["allocations"] == {}:
+            return
+        assert asyncio.get_running_loop().time() < deadline, r.json()
+        await asyncio.sleep(0.02)
+
+
 def fault(r: httpx.Response, name: str) -> str:
     """The message of a Nova fault body ``{name: {"code", "message"}}``."""
     body = r.json()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from helpers.compute import fault, instance, set_columns, wait_status
+from helpers.compute import fault, instance, set_columns, wait_released, wait_status
 from helpers.inprocess import CloudClient, cloud_config, make_cloud
 from helpers.volume_attachments import (
     HOST,
@@ -304,8 +304,7 @@ async def test_an_unshelve_whose_volume_cannot_connect_stays_offloaded(cloud: Cl
     message = str(stored.fault["message"])
     assert message.startswith(f"Unshelve of instance {vm['id']} aborted: volume "
                               f"{vol['id']} could not be attached on host {HOST}: "), message
-    r = await cloud.on("placement", "GET", f"/allocations/{vm['id']}", expect=200)
-    assert r.json()["allocations"] == {}
+    await wait_released(cloud, vm["id"])
     assert [a["volumeId"] for a in await attachments(cloud, w, vm["id"])] == [vol["id"]]
     await cloud.on("volume", "POST", f"/v3/volumes/{vol['id']}/action", expect=202,
                    json={"os-reset_status": {"status": "in-use"}})
