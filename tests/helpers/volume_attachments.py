@@ -82,3 +82,17 @@ async def until_guest_has(cloud: CloudClient, server_id: str, wanted: list[str])
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"the guest has {guest_volumes(cloud, server_id)}, not {wanted}")
+
+
+async def until_detached(cloud: CloudClient, w: Who, server_id: str, volume_id: str) -> None:
+    """Wait until the server no longer lists the volume. A detach deletes the volume's
+    attachment (the volume is ``available`` then) before its mapping on the server, as
+    Nova does, so that a conductor killed between the two leaves a mapping its sweep
+    finishes; Tempest waits for both the same way
+    (``wait_for_volume_attachment_remove_from_server``)."""
+    for _ in range(500):
+        r = await cloud.call("GET", url(server_id), token=w.token, expect=200)
+        if volume_id not in [a["volumeId"] for a in r.json()["volumeAttachments"]]:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"server {server_id} still lists volume {volume_id}")

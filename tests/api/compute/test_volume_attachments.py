@@ -25,6 +25,7 @@ from helpers.volume_attachments import (
     guest_volumes,
     mv,
     server,
+    until_detached,
     until_guest_has,
     url,
     volume,
@@ -82,6 +83,7 @@ async def test_attach_list_show_and_detach_as_nova(cloud: CloudClient) -> None:
     await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=202)
     await volume_status(cloud, vol["id"], "available")
     await until_guest_has(cloud, vm["id"], [])
+    await until_detached(cloud, w, vm["id"], vol["id"])
     r = await cloud.call("GET", url(vm["id"], vol["id"]), token=w.token, expect=404)
     assert fault(r, "itemNotFound") == (f"Instance {vm['id']} is not attached to volume "
                                         f"{vol['id']}")
@@ -362,6 +364,7 @@ async def test_a_guest_that_misses_the_first_unplug_request_gets_another(
     await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=202)
     await volume_status(cloud, vol["id"], "available")
     assert guest_volumes(cloud, vm["id"]) == []
+    await until_detached(cloud, w, vm["id"], vol["id"])
     # Two requests ignored is one more than two attempts allow: it stays attached.
     await attach(cloud, w, vm["id"], vol["id"])
     await volume_status(cloud, vol["id"], "in-use")
