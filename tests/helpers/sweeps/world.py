@@ -32,6 +32,7 @@ from helpers.oauth1 import (
 )
 from helpers.oauth1 import request_token as oauth_request_token
 from helpers.sweeps.routes import Route
+from ownstack.compute.objects import block_devices
 
 ROLES = ("admin", "member", "reader")
 SIDES = ("own", "other")
@@ -803,13 +804,18 @@ async def attach_volume(world: World, tenant: Tenant) -> str:
                      f"/v2.1/servers/{tenant.ids['server_id']}/os-volume_attachments",
                      token=token, expect=200,
                      json={"volumeAttachment": {"volumeId": volume_id}})
+    # The volume turns in-use (the attachment completed) just before the server's mapping
+    # says attached; a detach in between is refused as still attaching.
     for _ in range(500):
         r = await world.call("volume", "GET", f"/v3/volumes/{volume_id}", token=token,
                              expect=200)
-        if r.json()["volume"]["status"] == "in-use":
+        async with world.cloud.svc.read() as db:
+            mapping = await block_devices.find_volume(db, tenant.ids["server_id"], volume_id)
+        if r.json()["volume"]["status"] == "in-use" and mapping is not None and \
+                mapping.attach_state == block_devices.ATTACHED:
             return volume_id
         await asyncio.sleep(0.02)
-    raise AssertionError(f"volume {volume_id} never in-use")
+    raise AssertionError(f"volume {volume_id} never in-use and attached")
 
 
 async def make_attachment(world: World, tenant: Tenant) -> str:
