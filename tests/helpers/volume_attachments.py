@@ -9,6 +9,7 @@ from typing import Any
 from helpers.compute import boot_setup, wait_status
 from helpers.inprocess import CloudClient
 from helpers.names import unique
+from ownstack.compute.objects import block_devices
 
 HOST = "test-node"
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -57,6 +58,21 @@ async def volume_status(cloud: CloudClient, volume_id: str, *wanted: str,
             return body
         assert asyncio.get_running_loop().time() < deadline, body
         await asyncio.sleep(0.02)
+
+
+async def until_attached(cloud: CloudClient, server_id: str, volume_id: str
+                         ) -> dict[str, Any]:
+    """Wait until the volume is in-use and the server's mapping of it says attached: the
+    attachment completes (in-use) just before the mapping is marked, and a detach in
+    between is refused as still attaching. The volume, as shown then."""
+    shown = await volume_status(cloud, volume_id, "in-use")
+    for _ in range(500):
+        async with cloud.svc.read() as db:
+            mapping = await block_devices.find_volume(db, server_id, volume_id)
+        if mapping is not None and mapping.attach_state == block_devices.ATTACHED:
+            return shown
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"server {server_id}'s mapping of {volume_id} never attached")
 
 
 def url(server_id: str, volume_id: str = "") -> str:

@@ -25,6 +25,7 @@ from helpers.volume_attachments import (
     guest_volumes,
     mv,
     server,
+    until_attached,
     until_detached,
     until_guest_has,
     url,
@@ -111,7 +112,7 @@ async def test_attach_errors_are_novas(cloud: CloudClient) -> None:
                  delete_on_termination=True)                               # from 2.79
     await attach(cloud, w, vm["id"], vol["id"], 400, v="2.79", delete_on_termination="x")
     await attach(cloud, w, vm["id"], vol["id"])
-    await volume_status(cloud, vol["id"], "in-use")
+    await until_attached(cloud, vm["id"], vol["id"])
     r = await attach(cloud, w, vm["id"], vol["id"], 400)
     assert fault(r, "badRequest") == (f"Invalid volume: volume {vol['id']} is already "
                                       f"attached to instances: {vm['id']}")
@@ -156,7 +157,7 @@ async def test_a_paused_server_takes_a_volume_and_a_suspended_one_refuses(
         await wait_status(cloud, w.token, server_id, status)
     vol = await volume(cloud, w.token)
     await attach(cloud, w, vm["id"], vol["id"])
-    await volume_status(cloud, vol["id"], "in-use")
+    await until_attached(cloud, vm["id"], vol["id"])
     await until_guest_has(cloud, vm["id"], [vol["id"]])
     await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=202)
     await volume_status(cloud, vol["id"], "available")
@@ -176,7 +177,7 @@ async def test_detach_errors_are_novas(cloud: CloudClient) -> None:
     assert fault(r, "itemNotFound") == (f"Instance {vm['id']} is not attached to volume "
                                         f"{vol['id']}")
     await attach(cloud, w, vm["id"], vol["id"])
-    await volume_status(cloud, vol["id"], "in-use")
+    await until_attached(cloud, vm["id"], vol["id"])
     await cloud.call("POST", f"/v2.1/servers/{vm['id']}/action", token=w.token,
                      expect=202, json={"lock": None})
     r = await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=409)
@@ -202,7 +203,7 @@ async def test_update_changes_delete_on_termination_and_refuses_swaps(cloud: Clo
     vm = await server(cloud, w)
     vol, other = await volume(cloud, w.token), await volume(cloud, w.token)
     await attach(cloud, w, vm["id"], vol["id"])
-    await volume_status(cloud, vol["id"], "in-use")
+    await until_attached(cloud, vm["id"], vol["id"])
     body = {"volumeAttachment": {"volumeId": vol["id"], "delete_on_termination": True}}
     await cloud.call("PUT", url(vm["id"], vol["id"]), token=w.token, expect=400,
                      headers=mv("2.84"), json=body)
@@ -231,7 +232,7 @@ async def test_a_detach_the_guest_refuses_rolls_back_with_a_fault(cloud: CloudCl
     vm = await server(cloud, w)
     vol = await volume(cloud, w.token)
     await attach(cloud, w, vm["id"], vol["id"])
-    await volume_status(cloud, vol["id"], "in-use")
+    await until_attached(cloud, vm["id"], vol["id"])
     await until_guest_has(cloud, vm["id"], [vol["id"]])
     cloud.agents.hypervisors[HOST].hold_volume(vm["id"], vol["id"])
     r = await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=202)
@@ -270,7 +271,7 @@ async def test_a_stopped_server_gets_the_volume_at_its_next_start(cloud: CloudCl
     await wait_status(cloud, w.token, vm["id"], "SHUTOFF")
     vol = await volume(cloud, w.token)
     await attach(cloud, w, vm["id"], vol["id"])
-    await volume_status(cloud, vol["id"], "in-use")
+    await until_attached(cloud, vm["id"], vol["id"])
     await until_guest_has(cloud, vm["id"], [vol["id"]])
     await cloud.call("POST", f"/v2.1/servers/{vm['id']}/action", token=w.token,
                      expect=202, json={"os-start": None})
@@ -320,7 +321,7 @@ async def test_an_attached_volume_extended_in_the_volume_service_grows_in_the_gu
     vm = await server(cloud, w)
     vol = await volume(cloud, w.token)
     await attach(cloud, w, vm["id"], vol["id"])
-    await volume_status(cloud, vol["id"], "in-use")
+    await until_attached(cloud, vm["id"], vol["id"])
     await until_guest_has(cloud, vm["id"], [vol["id"]])
     await cloud.on("volume", "POST", f"/v3/volumes/{vol['id']}/action", token=w.token,
                    expect=202, headers={"OpenStack-API-Version": "volume 3.42"},
@@ -358,7 +359,7 @@ async def test_a_guest_that_misses_the_first_unplug_request_gets_another(
     vm = await server(cloud, w)
     vol = await volume(cloud, w.token)
     await attach(cloud, w, vm["id"], vol["id"])
-    await volume_status(cloud, vol["id"], "in-use")
+    await until_attached(cloud, vm["id"], vol["id"])
     await until_guest_has(cloud, vm["id"], [vol["id"]])
     cloud.agents.hypervisors[HOST].hold_volume(vm["id"], vol["id"], requests=1)
     await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=202)
@@ -367,7 +368,7 @@ async def test_a_guest_that_misses_the_first_unplug_request_gets_another(
     await until_detached(cloud, w, vm["id"], vol["id"])
     # Two requests ignored is one more than two attempts allow: it stays attached.
     await attach(cloud, w, vm["id"], vol["id"])
-    await volume_status(cloud, vol["id"], "in-use")
+    await until_attached(cloud, vm["id"], vol["id"])
     await until_guest_has(cloud, vm["id"], [vol["id"]])
     cloud.agents.hypervisors[HOST].hold_volume(vm["id"], vol["id"], requests=2)
     await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=202)
