@@ -29,6 +29,7 @@ from ownstack.compute.drivers.base import (
     PowerState,
     SpawnFailed,
 )
+from ownstack.compute.drivers.qemu import monitor as qemu_monitor
 from ownstack.compute.drivers.qemu import process as proc
 from ownstack.compute.drivers.qemu.driver import QemuDriver, destroy_all_guests
 
@@ -234,3 +235,73 @@ async def test_reset_destroys_every_guest_of_the_state_dir(tmp_path: Path) -> No
     assert await destroy_all_guests(state_dir) == [guest.uuid]
     assert not proc.pid_alive(pid, guest.uuid)
     assert not (driver.instances / guest.uuid).exists()
+
+
+
+async def _save_behind_the_driver(driver: QemuDriver, uuid: str, *, complete: bool) -> str:
+    """What a suspend leaves when its agent dies mid-save: QEMU stopped and migrating into
+    ``.memory.state.partial`` on its own, the file never renamed; the save either
+    completes or is cut short at its very end (paused before the switchover, then
+    cancelled). Returns QEMU's run state once the migration has ended."""
+    await driver.close()                      # the agent gone: QMP is free
+    files = proc.GuestFiles(uuid, driver.instances / uuid, proc.runtime_dir(driver.directory))
+    pid = proc.read_pid(files)
+    assert pid is not None
+    monitor = await qemu_monitor.connect(uuid, files, pid)
+
+    async def until(*statuses: str) -> None:
+        for _ in range(500):
+            if (await monitor.execute("query-migrate"))["status"] in statuses:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"the migration never reached {statuses}")
+
+    switchover = {"capabilities": [{"capability": "pause-before-switchover",
+                                    "state": not complete}]}
+    try:
+        await monitor.execute("migrate-set-capabilities", switchover)
+        await monitor.execute("stop")
+        fd = os.open(files.memory_partial, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            await qemu_monitor.pass_fd(monitor, fd, "suspend")
+        finally:
+            os.close(fd)
+        await monitor.execute("migrate", {"uri": "fd:suspend"})
+        if not complete:
+            await until("pre-switchover")
+            await monitor.execute("migrate_cancel")
+        await until("completed", "cancelled")
+        switchover["capabilities"][0]["state"] = False      # QEMU as the agent leaves it
+        await monitor.execute("migrate-set-capabilities", switchover)
+        return str((await monitor.execute("query-status"))["status"])
+    finally:
+        await qemu_monitor.disconnect(monitor)
+
+
+@pytest.mark.parametrize("complete", [True, False], ids=["completed", "cut-short"])
+async def test_a_save_the_agent_did_not_see_end_is_finished_on_restart(
+        tmp_path: Path, complete: bool) -> None:
+    """QEMU refuses a new migration after one ended (``postmigrate``): the restarted agent
+    keeps a save that completed and starts over after one that did not."""
+    state_dir = tmp_path / "state"
+    first = make_driver(state_dir)
+    await first.init_host()
+    guest = spec(tiny())
+    await first.spawn(guest, PhaseTimer())
+    assert await _save_behind_the_driver(first, guest.uuid, complete=complete) == "postmigrate"
+    directory = first.instances / guest.uuid
+    partial = (directory / ".memory.state.partial").stat().st_size
+    driver = make_driver(state_dir)
+    await driver.init_host()                  # the restart adopts the stopped QEMU
+    try:
+        await driver.suspend(guest.uuid)
+        assert (await driver.get_info(guest.uuid)).power_state == PowerState.SUSPENDED
+        names = {p.name for p in directory.iterdir()}
+        assert "memory.state" in names and ".memory.state.partial" not in names
+        if complete:                          # the completed save was kept, not redone
+            assert (directory / "memory.state").stat().st_size == partial
+        await driver.resume(guest.uuid)
+        assert (await driver.get_info(guest.uuid)).power_state == PowerState.RUNNING
+    finally:
+        await driver.destroy(guest.uuid)
+        await driver.close()

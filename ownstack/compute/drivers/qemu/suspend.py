@@ -49,6 +49,8 @@ async def _save_memory(monitor: Monitor, files: GuestFiles) -> None:
     with contextlib.suppress(DriverError):      # an earlier attempt, cut short
         await monitor.execute("migrate_cancel")
     await _wait_migration(monitor, settle_only=True)
+    if await _after_earlier_save(monitor, files):
+        return
     # The stream is mostly zero pages and the guest is stopped: no reason to throttle.
     await monitor.execute("migrate-set-parameters", {"max-bandwidth": 1 << 40})
     await _pass_file(monitor, files.memory_partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
@@ -56,6 +58,32 @@ async def _save_memory(monitor: Monitor, files: GuestFiles) -> None:
     await monitor.execute("migrate", {"uri": "fd:suspend"})
     await _wait_migration(monitor)
     await asyncio.to_thread(_commit_file, files.memory_partial, files.memory)
+
+
+async def _after_earlier_save(monitor: Monitor, files: GuestFiles) -> bool:
+    """Finish what an earlier save left, once no migration runs: ``True`` if that left the
+    guest saved.
+
+    An agent killed mid-save leaves QEMU to carry the save on alone. Once it ends, QEMU is
+    in ``postmigrate`` (the vCPUs stopped, as a save leaves them whether it completed or
+    failed) and refuses to migrate again from there. If it completed, the partial file
+    holds the whole stream (QEMU reports completion after its last write): it is made
+    durable under its final name. If it failed, ``cont`` then ``stop`` leave
+    ``postmigrate`` for a new save (the guest runs for the moment between the two).
+    Only a save migrates out of a guest's QEMU (a resume's restore is an incoming
+    migration, and leaves QEMU ``paused``), so ``postmigrate`` means a save.
+    """
+    runstate = await monitor.execute("query-status")
+    if not isinstance(runstate, dict) or runstate.get("status") != "postmigrate":
+        return False
+    info = await monitor.execute("query-migrate")
+    completed = isinstance(info, dict) and info.get("status") == "completed"
+    if completed and await asyncio.to_thread(files.memory_partial.exists):
+        await asyncio.to_thread(_commit_file, files.memory_partial, files.memory)
+        return True
+    await monitor.execute("cont")
+    await monitor.execute("stop")
+    return False
 
 
 async def restore(monitor: Monitor, files: GuestFiles) -> None:
