@@ -63,8 +63,8 @@ async def volume_status(cloud: CloudClient, volume_id: str, *wanted: str,
 async def until_attached(cloud: CloudClient, server_id: str, volume_id: str
                          ) -> dict[str, Any]:
     """Wait until the volume is in-use and the server's mapping of it says attached: the
-    attachment completes (in-use) just before the mapping is marked, and a detach in
-    between is refused as still attaching. The volume, as shown then."""
+    attachment completes (in-use) just before the mapping is marked, and a test that reads
+    the mapping next must see it marked. The volume, as shown then."""
     shown = await volume_status(cloud, volume_id, "in-use")
     for _ in range(500):
         async with cloud.svc.read() as db:

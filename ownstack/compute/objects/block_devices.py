@@ -91,12 +91,16 @@ def add(db: AsyncSession, instance_uuid: str, **fields: Any) -> BlockDeviceMappi
 
 
 async def update_mapping(db: AsyncSession, bdm_uuid: str, *,
-                         expected_state: str | object | None = ..., **values: Any) -> bool:
+                         expected_state: str | tuple[str, ...] | object | None = ...,
+                         **values: Any) -> bool:
     """Set ``values`` on the live mapping ``bdm_uuid`` if its ``attach_state`` is
-    ``expected_state`` (any when not given); ``False`` when it is gone or moved on."""
+    ``expected_state`` (one of them, for a tuple; any when not given); ``False`` when it
+    is gone or moved on."""
     stmt = update(BlockDeviceMapping).where(BlockDeviceMapping.uuid == bdm_uuid,
                                             BlockDeviceMapping.deleted.is_(False))
-    if expected_state is not ...:
+    if isinstance(expected_state, tuple):
+        stmt = stmt.where(BlockDeviceMapping.attach_state.in_(expected_state))
+    elif expected_state is not ...:
         stmt = stmt.where(BlockDeviceMapping.attach_state.is_(None) if expected_state is None
                           else BlockDeviceMapping.attach_state == expected_state)
     result = await db.execute(stmt.values(updated_at=utcnow(), **values)

@@ -301,6 +301,41 @@ async def test_an_attach_made_while_the_agent_was_down_converges(cloud: CloudCli
     await until_guest_has(cloud, vm["id"], [vol["id"]])
 
 
+async def test_a_detach_as_soon_as_the_volume_is_in_use_is_taken(cloud: CloudClient
+                                                                  ) -> None:
+    """The conductor completes the attachment (in-use) a moment before it marks the
+    server's mapping attached: a detach in between is taken, as Nova takes one once Cinder
+    says in-use. A mapping the agent has not connected yet is refused, as before."""
+    w = await who(cloud)
+    vm = await server(cloud, w)
+    vol, later = await volume(cloud, w.token), await volume(cloud, w.token)
+    await attach(cloud, w, vm["id"], vol["id"])
+    await until_attached(cloud, vm["id"], vol["id"])
+    await cloud.agents.stop()
+    try:
+        async with cloud.svc.write() as db:     # the conductor between its two steps
+            bdm = await block_devices.find_volume(db, vm["id"], vol["id"])
+            assert bdm is not None and bdm.connection_info
+            await block_devices.update_mapping(db, bdm.uuid,
+                                               attach_state=block_devices.ATTACHING)
+        await cloud.call("DELETE", url(vm["id"], vol["id"]), token=w.token, expect=202)
+        async with cloud.svc.read() as db:
+            bdm = await block_devices.find_volume(db, vm["id"], vol["id"])
+        assert bdm is not None and bdm.attach_state == block_devices.DETACHING
+        await volume_status(cloud, vol["id"], "detaching", timeout=0)
+        # Attached while the agent is down: reserved, never connected: not detachable.
+        await attach(cloud, w, vm["id"], later["id"])
+        r = await cloud.call("DELETE", url(vm["id"], later["id"]), token=w.token,
+                             expect=400)
+        assert fault(r, "badRequest") == (f"Invalid volume: volume {later['id']} is "
+                                          "attaching, not attached")
+    finally:
+        await cloud.start_worker("compute")
+    await volume_status(cloud, vol["id"], "available")
+    await until_attached(cloud, vm["id"], later["id"])
+    await until_guest_has(cloud, vm["id"], [later["id"]])
+
+
 async def test_deleting_the_server_detaches_and_deletes_on_termination(cloud: CloudClient
                                                                        ) -> None:
     w = await who(cloud)

@@ -241,6 +241,18 @@ async def _api_event(req: Req, db: Any, uuid: str, action: str) -> None:
                                finish=now, result=actions.SUCCESS)
 
 
+# On a host, a mapping still ``attaching`` whose volume the agent connected may be
+# detached too: the conductor completes the volume's attachment (``in-use``) a moment
+# before it marks the mapping attached, and a user who saw ``in-use`` may detach at once.
+# The volume service's ``begin_detaching`` decides, as Cinder's does for Nova: it refuses
+# a volume that is not ``in-use`` yet. A mapping moved to ``detaching`` before the
+# conductor marked it stays so (the conductor's mark is a compare-and-swap on
+# ``attaching``); the agent, which plugged the volume, unplugs it on its next pass and the
+# conductor deletes the attachment. (Not yet connected: refused here, since a multiattach
+# volume is ``in-use`` through its other servers.)
+_DETACHABLE = (block_devices.ATTACHED, block_devices.ATTACHING)
+
+
 async def detach_volume(req: Req) -> Response:
     volume_id = req.params["volume_id"]
     async with req.svc.read() as db:
@@ -255,7 +267,9 @@ async def detach_volume(req: Req) -> Response:
     if bdm.boot_index == 0:
         raise BadRequest("Cannot detach a root device volume")
     host = _check(req, instance, DETACH_ACTION)
-    if bdm.attach_state != block_devices.ATTACHED:
+    if not (bdm.attach_state == block_devices.ATTACHED or (
+            host is not None and bdm.attach_state == block_devices.ATTACHING
+            and bdm.connection_info)):
         raise volumes.InvalidVolume(f"volume {volume_id} is {bdm.attach_state}, not "
                                     "attached")
     if host is None:
@@ -267,8 +281,7 @@ async def detach_volume(req: Req) -> Response:
         raise volumes.refused(exc, volume_id) from None
     async with req.svc.write() as db:
         moved = await block_devices.update_mapping(
-            db, bdm.uuid, expected_state=block_devices.ATTACHED,
-            attach_state=block_devices.DETACHING)
+            db, bdm.uuid, expected_state=_DETACHABLE, attach_state=block_devices.DETACHING)
         if moved:
             await actions.start_action(db, req.ctx, instance.uuid, DETACH_ACTION)
     if not moved:       # a detach or the server's delete won the race
