@@ -203,6 +203,13 @@ class NetworkRpc:
         await self._cast({h for h in (host, *hosts) if h}, "router_changed",
                          {"router_id": router_id})
 
+    async def router_gone(self, router_id: str, host: str) -> None:
+        """After a router was deleted: nudge the agent of the host it was on. A deleted
+        router has no ports, so :meth:`router_changed`'s lookup would find no host.
+        Never raises."""
+        await self._cast({host} if host else set(), "router_changed",
+                         {"router_id": router_id})
+
     async def port_changed(self, before: PortState | None, after: PortState | None) -> None:
         """After a port changed (made, updated, bound, unbound, deleted): nudge the agents
         of the hosts it left and joined, and tell compute of a status change. Never

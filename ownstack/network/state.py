@@ -65,6 +65,12 @@ class NetworkState(ServiceState):
         if router_id:
             await self.rpc.router_changed(router_id, *hosts)
 
+    async def router_gone(self, router_id: str, host: str) -> None:
+        """Call after a router's delete commits, with the host it was on ("" for none):
+        that host's agent looks again (a deleted router has no ports, so no host to
+        look up)."""
+        await self.rpc.router_gone(router_id, host)
+
     async def security_groups_changed(self, group_ids: set[str]) -> None:
         """Call after rules of ``group_ids`` were made or deleted (their commit done): the
         agents of their ports re-wire them. Never raises."""

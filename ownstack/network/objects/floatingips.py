@@ -40,7 +40,7 @@ from ownstack.network.objects.addresses import FixedIp, Wanted
 from ownstack.network.objects.bindings import COMPUTE_OWNER_PREFIX
 from ownstack.network.objects.listing import Field, Kind, as_int
 from ownstack.network.objects.models import FloatingIP, Network, Port, Subnet
-from ownstack.network.objects.standard import check_revision, drop_tags, touch
+from ownstack.network.objects.standard import check_revision, touch
 
 OWNER: Final = "network:floatingip"
 DOWN: Final = "DOWN"
@@ -142,11 +142,9 @@ async def update_floating_ip(db: AsyncSession, ctx: RequestContext, row: Floatin
 
 async def delete_floating_ip(db: AsyncSession, row: FloatingIP, revision: int | None) -> None:
     check_revision(row, revision)
-    port_id = row.floating_port_id
-    await drop_tags(db, [row.id])
-    await db.delete(row)
-    await db.flush()
-    await routers.delete_service_port(db, port_id)
+    # The row goes with its port (``floating_port_id``'s ON DELETE CASCADE).
+    await routers.delete_service_port(db, row.floating_port_id, row.id)
+    db.expunge(row)
 
 
 async def delete_unassociated_on(db: AsyncSession, network_id: str) -> None:

@@ -37,17 +37,11 @@ async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any]
         # A Core insert of every column, the defaults filled here, then the same values
         # as a persistent object: the ORM's insert with RETURNING of the entity costs
         # several times the statement, and reads back only what is known already.
-        full = {**_scalar_defaults(model), **values}
-        for name, default in _callable_defaults(model):
-            if name not in full:
-                full[name] = default()
+        full = _filled(model, values)
         result: Any = await db.execute(_insert_or_nothing(model), full)
         if result.rowcount != 1:
             return None
-        made = model(**full)
-        make_transient_to_detached(made)
-        db.add(made)
-        return made
+        return _attached(db, model, full)
     row = model(**values)
     try:
         async with db.begin_nested():
@@ -56,6 +50,45 @@ async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any]
     except IntegrityError:
         return None
     return row
+
+
+async def add_row(db: AsyncSession, model: type[Row], values: dict[str, Any]) -> Row:
+    """``model(**values)`` inserted and in the session, as ``db.add`` and a flush would
+    (a taken key raises ``IntegrityError``); on SQLite as :func:`insert_row` does, a
+    Core insert of every column, without the ORM's unit of work and ``RETURNING``."""
+    if is_sqlite(db):
+        # Every column written, those without a value or default as NULL, so that no
+        # attribute of the object is left to load.
+        full = {**_nulls(model), **_filled(model, values)}
+        await db.execute(_insert(model), full)
+        return _attached(db, model, full)
+    row = model(**values)
+    db.add(row)
+    await db.flush()
+    return row
+
+
+def _filled(model: type[Base], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the Python-side defaults of the columns they leave out."""
+    full = {**_scalar_defaults(model), **values}
+    for name, default in _callable_defaults(model):
+        if name not in full:
+            full[name] = default()
+    return full
+
+
+def _attached(db: AsyncSession, model: type[Row], full: dict[str, Any]) -> Row:
+    """The row just inserted with ``full``, as a persistent object of the session."""
+    made = model(**full)
+    make_transient_to_detached(made)
+    db.add(made)
+    return made
+
+
+@functools.cache
+def _nulls(model: type[Base]) -> dict[str, Any]:
+    """None for every column of ``model``, by attribute name."""
+    return {column.key: None for column in _columns(model)}
 
 
 @functools.cache
@@ -98,6 +131,13 @@ def _insert_or_nothing(model: type[Base]) -> Any:
     The table's, not the entity's: a Core insert, whose result has its rowcount."""
     table: Any = model.__table__
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+@functools.cache
+def _insert(model: type[Base]) -> Any:
+    """The plain ``INSERT`` of ``model``'s table, built once (see _insert_or_nothing)."""
+    table: Any = model.__table__
+    return sa.insert(table)
 
 
 async def insert_values(db: AsyncSession, model: type[Base], values: dict[str, Any]

@@ -546,13 +546,12 @@ async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None
 
 
 # What goes with a port, built once: its floating IPs stay the project's, unassociated
-# (Neutron's disassociate_floatingips); its addresses and group memberships go.
+# (Neutron's disassociate_floatingips). Its addresses, group memberships and provisioning
+# blocks go with its row, by their foreign keys' ON DELETE CASCADE.
 _DELETE_PORT_ROWS: Final = (
     sa.update(FloatingIP).where(FloatingIP.fixed_port_id == sa.bindparam("port_id"))
     .values(fixed_port_id=None, fixed_ip_address=None, router_id=None)
     .execution_options(synchronize_session=False),
-    sa.delete(IpAllocation).where(IpAllocation.port_id == sa.bindparam("port_id")),
-    sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id == sa.bindparam("port_id")),
 )
 
 

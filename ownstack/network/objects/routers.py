@@ -43,13 +43,13 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import addresses, networks, ports, quotas, subnets
 from ownstack.network.objects.addresses import FixedIp
+from ownstack.network.objects.inserts import add_row
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
     FloatingIP,
     IpAllocation,
     Network,
     Port,
-    PortSecurityGroup,
     Router,
     RouterPort,
     Subnet,
@@ -122,12 +122,11 @@ async def gateways(db: AsyncSession, rows: Sequence[Router]) -> dict[str, Gatewa
 async def create_router(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
                         project_id: str, data: dict[str, Any]) -> Router:
     await quotas.check(db, config, project_id, "router")
-    row = Router(id=str(uuid.uuid4()), project_id=project_id, name=data.get("name") or "",
-                 description=data.get("description") or "",
-                 admin_state_up=data.get("admin_state_up", True), routes=[],
-                 availability_zone_hints=data.get("availability_zone_hints") or [])
-    db.add(row)
-    await db.flush()
+    row = await add_row(db, Router, {
+        "id": str(uuid.uuid4()), "project_id": project_id, "name": data.get("name") or "",
+        "description": data.get("description") or "",
+        "admin_state_up": data.get("admin_state_up", True), "routes": [],
+        "availability_zone_hints": data.get("availability_zone_hints") or []})
     info = data.get("external_gateway_info")
     if info and info.get("network_id"):
         await _set_gateway(db, config, ctx, row, info)
@@ -247,13 +246,17 @@ async def _clear_gateway(db: AsyncSession, row: Router) -> None:
     await delete_service_port(db, port_id)
 
 
-async def delete_service_port(db: AsyncSession, port_id: str) -> None:
-    """Remove a port the L3 API made (or took over) with everything that hangs off it."""
-    await drop_tags(db, [port_id])
-    await db.execute(sa.delete(RouterPort).where(RouterPort.port_id == port_id))
-    await db.execute(sa.delete(IpAllocation).where(IpAllocation.port_id == port_id))
-    await db.execute(sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port_id))
-    await db.execute(sa.delete(Port).where(Port.id == port_id))
+async def delete_service_port(db: AsyncSession, port_id: str, *tagged: str) -> None:
+    """Remove a port the L3 API made (or took over) with everything that hangs off it,
+    and the tags of ``tagged`` (resources going with it) in the same statement as its
+    own. Its router port, addresses, group memberships, provisioning blocks and the
+    floating IP it holds go by their foreign keys' ``ON DELETE CASCADE``, as a network's
+    ports and subnets go with it."""
+    await drop_tags(db, [port_id, *tagged])
+    await db.execute(_DELETE_PORT, {"port_id": port_id})
+
+
+_DELETE_PORT: Final = sa.delete(Port).where(Port.id == sa.bindparam("port_id"))
 
 
 # -- interfaces ---------------------------------------------------------------------------

@@ -112,8 +112,10 @@ async def create_router(req: Req) -> Response:
 
     async def work(db: Any) -> dict[str, Any]:
         row = await routers.create_router(db, req.svc.settings, req.ctx, project_id, data)
-        (item,) = await _bodies(req, db, [row])
-        return item
+        # A new router has no tags yet, and a gateway only when the body asked for one.
+        gateway = (await routers.gateways(db, [row])).get(row.id) if row.gw_port_id else None
+        return views.router(row, gateway=gateway, tags=[],
+                            zone=req.svc.settings.availability_zone)
     return common.one("router", await write(req, work), status=201)
 
 
@@ -141,7 +143,7 @@ async def delete_router(req: Req) -> Response:
         req.svc.enforce(req.ctx, "delete_router", _target(row))
         host = await router_info.router_host(db, row.id)
         await routers.delete_router(db, row, common.revision(req))
-    await req.svc.router_changed(row.id, host)
+    await req.svc.router_gone(row.id, host)
     return empty_response(204)
 
 
