@@ -32,8 +32,7 @@ from ownstack.network.objects.models import (
     PortSecurityGroup,
 )
 from ownstack.network.objects.sg_members import (
-    fixed_addresses,
-    port_groups,
+    groups_and_addresses,
     rules_by_group,
 )
 from ownstack.network.rpc import ACTIVE, DOWN, DhcpReadyEntry, NetworkInfo, PortInfo
@@ -72,8 +71,7 @@ async def port_state(db: AsyncSession, port: Port) -> PortState:
     memberships is seen (the ports API takes these before and after a change)."""
     await db.flush()
     # Its allowed address pairs are the row's own (port_addresses would read them again).
-    return known_port_state(port, await port_groups(db, port.id),
-                            await fixed_addresses(db, port.id))
+    return known_port_state(port, *await groups_and_addresses(db, port.id))
 
 
 def known_port_state(port: Port, security_groups: Sequence[str], fixed_ips: Sequence[str]

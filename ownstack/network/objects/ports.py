@@ -45,6 +45,7 @@ from ownstack.network.objects import (
     networks,
     provisioning,
     quotas,
+    rbac,
     security_groups,
 )
 from ownstack.network.objects.addresses import FixedIp
@@ -183,17 +184,24 @@ async def get_port(db: AsyncSession, ctx: RequestContext, port_id: str) -> Port:
     return row
 
 
-async def network_of(db: AsyncSession, port: Port) -> tuple[Network, bool]:
-    """The port's network, and whether it is shared with the port's project (with
-    everyone, or by an RBAC policy that names it: Neutron's ``shared`` for the port
-    rules): one statement."""
-    found = (await db.execute(NETWORK_AND_SHARE, {"network_id": port.network_id,
-                                                  "project_id": port.project_id or ""})
-             ).one_or_none()
-    if found is None:                       # deleted with its ports: a lost race
-        raise ResourceNotFound("port", port.id)
-    network, named = found
-    return network, bool(network.shared or named)
+async def get_port_and_network(db: AsyncSession, ctx: RequestContext, port_id: str
+                               ) -> tuple[Port, Network, bool]:
+    """:func:`get_port` and :func:`network_of` in one statement: the port, its network,
+    and whether that network is shared with the port's project."""
+    seen = visible(ctx)
+    found = (await db.execute(_PORT_AND_NETWORK.where(*seen) if seen else _PORT_AND_NETWORK,
+                              {"port_id": port_id})).one_or_none()
+    if found is None:
+        raise ResourceNotFound("port", port_id)
+    port, network, named = found
+    return port, network, bool(network.shared or named)
+
+
+# Built once: every port show, update and delete reads it. A port without a project
+# (a service port) is shared with by no policy (rbac.shared_by_name of none).
+_PORT_AND_NETWORK: Final = sa.select(
+    Port, Network, sa.and_(Port.project_id != "", rbac.shared_by_name_of(Port.project_id))
+).join(Network, Network.id == Port.network_id).where(Port.id == sa.bindparam("port_id"))
 
 
 async def security_groups_of(db: AsyncSession, port_ids: Ids) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ loser raises :class:`NetworkRaced` and runs again.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,10 +36,11 @@ from ownstack.network.errors import (
     NetworkConflict,
     ResourceNotFound,
 )
-from ownstack.network.objects import quotas, subnetpools
+from ownstack.network.objects import networks, quotas, subnetpools
+from ownstack.network.objects.inserts import add_row
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import IpAllocation, Network, Port, Subnet, SubnetPool
-from ownstack.network.objects.networks import SERVICE_OWNERS, get_network
+from ownstack.network.objects.networks import SERVICE_OWNERS
 from ownstack.network.objects.standard import check_revision, drop_tags, touch
 from ownstack.network.subnet_rules import canonical_cidr
 
@@ -93,16 +94,36 @@ async def networks_of(db: AsyncSession, rows: list[Subnet]) -> dict[str, Network
     return {network.id: network for network in found}
 
 
+class SubnetNetwork(NamedTuple):
+    """The network of a subnet to make, as :func:`network_for_new_subnet` reads it, and
+    the project's subnet quota read in the same statement."""
+
+    network: Network
+    quota: tuple[Any, Any]          # quotas.judge's own limit and usage of "subnet"
+
+
 async def network_for_new_subnet(db: AsyncSession, ctx: RequestContext, network_id: str,
-                                 project_id: str) -> Network:
+                                 project_id: str) -> SubnetNetwork:
     """The network a new subnet of ``project_id`` goes on, as Neutron finds it: 404
     ``NetworkNotFound`` if the caller cannot see it, a plain 404 if it is neither shared
     nor the project's own (Neutron hides it so); whether the caller may then add the
-    subnet is the ``create_subnet`` rule's to say."""
-    network = await get_network(db, ctx, network_id)
+    subnet is the ``create_subnet`` rule's to say. With it, the project's subnet limit
+    and usage, which :func:`create_subnet` judges: one statement where it took two."""
+    seen = networks.visible(ctx)
+    found = (await db.execute(_SUBNET_NETWORK.where(*seen) if seen else _SUBNET_NETWORK,
+                              {"network_id": network_id, "project_id": project_id})
+             ).one_or_none()
+    if found is None:
+        raise ResourceNotFound("network", network_id)
+    network, own_limit, usage = found
     if not ctx.is_admin and not network.shared and network.project_id != project_id:
         raise NotFound("The resource could not be found.")
-    return network
+    return SubnetNetwork(network, (own_limit, usage))
+
+
+# Built once, ``network_id`` and ``project_id`` bound when run: every subnet create reads it.
+_SUBNET_NETWORK: Final = sa.select(Network, *quotas.limit_and_usage_of("subnet")).where(
+    Network.id == sa.bindparam("network_id"))
 
 
 async def _claim_network(db: AsyncSession, network: Network) -> None:
@@ -147,14 +168,16 @@ async def _pool_for(db: AsyncSession, ctx: RequestContext, data: dict[str, Any]
 
 
 async def create_subnet(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
-                        network: Network, project_id: str, data: dict[str, Any],
+                        found: SubnetNetwork, project_id: str, data: dict[str, Any],
                         subnet_id: str) -> Subnet:
-    """A new subnet of ``project_id`` on ``network``, its prefix from a pool when asked.
+    """A new subnet of ``project_id`` on the network :func:`network_for_new_subnet`
+    found, its prefix from a pool when asked.
 
     Raises :class:`NetworkRaced` or :class:`subnetpools.PoolRaced` when a concurrent
     create won the network or the pool; the caller runs the transaction again.
     """
-    await quotas.check(db, config, project_id, "subnet")
+    network = found.network
+    quotas.judge(config, "subnet", *found.quota)
     pool = await _pool_for(db, ctx, data)
     await _claim_network(db, network)
     cidr = data.get("cidr")
@@ -179,13 +202,10 @@ async def create_subnet(db: AsyncSession, config: NetworkConfig, ctx: RequestCon
         ipv6_ra_mode=data.get("ipv6_ra_mode"), ipv6_address_mode=data.get("ipv6_address_mode"),
         existing_cidrs=existing, max_dns_nameservers=config.max_dns_nameservers,
         max_host_routes=config.max_subnet_host_routes)
-    row = Subnet(
-        id=subnet_id, project_id=project_id, name=data.get("name") or "",
-        description=data.get("description") or "", network_id=network.id,
-        subnetpool_id=None if pool is None else pool.id, **_stored(plan))
-    db.add(row)
-    await db.flush()
-    return row
+    return await add_row(db, Subnet, {
+        "id": subnet_id, "project_id": project_id, "name": data.get("name") or "",
+        "description": data.get("description") or "", "network_id": network.id,
+        "subnetpool_id": None if pool is None else pool.id, **_stored(plan)})
 
 
 def _stored(plan: ipam.SubnetPlan) -> dict[str, Any]:

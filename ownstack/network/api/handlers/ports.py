@@ -36,11 +36,6 @@ def _target(project_id: str, network: Network, shared: bool) -> dict[str, Any]:
             "network:tenant_id": network.project_id, "shared": shared}
 
 
-async def _port_target(db: Any, row: Port) -> dict[str, Any]:
-    network, shared = await ports.network_of(db, row)
-    return _target(row.project_id, network, shared)
-
-
 def _enforce(req: Req, action: str, data: Mapping[str, Any], target: dict[str, Any]) -> None:
     """The rule of each guarded attribute the body sets, as Neutron's policy engine does."""
     rule = f"{action}_port"
@@ -92,8 +87,9 @@ async def list_ports(req: Req) -> Response:
 
 async def show_port(req: Req) -> Response:
     async with req.svc.read() as db:
-        row = await ports.get_port(db, req.ctx, req.params["port_id"])
-        if not req.svc.allowed(req.ctx, "get_port", await _port_target(db, row)):
+        row, network, shared = await ports.get_port_and_network(
+            db, req.ctx, req.params["port_id"])
+        if not req.svc.allowed(req.ctx, "get_port", _target(row.project_id, network, shared)):
             raise ResourceNotFound("port", row.id)
         (item,) = await _bodies(req, db, [row])
     return common.one("port", item, common.show_fields(req))
@@ -146,8 +142,9 @@ async def update_port(req: Req) -> Response:
     for attempt in range(_ATTEMPTS):
         try:
             async with req.svc.write() as db:
-                row = await ports.get_port(db, req.ctx, req.params["port_id"])
-                target = await _port_target(db, row)
+                row, network, shared = await ports.get_port_and_network(
+                    db, req.ctx, req.params["port_id"])
+                target = _target(row.project_id, network, shared)
                 req.svc.enforce(req.ctx, "update_port", target)
                 _enforce(req, "update", data, target)
                 before = await port_state(db, row)
@@ -165,8 +162,9 @@ async def update_port(req: Req) -> Response:
 
 async def delete_port(req: Req) -> Response:
     async with req.svc.write() as db:
-        row = await ports.get_port(db, req.ctx, req.params["port_id"])
-        req.svc.enforce(req.ctx, "delete_port", await _port_target(db, row))
+        row, network, shared = await ports.get_port_and_network(
+            db, req.ctx, req.params["port_id"])
+        req.svc.enforce(req.ctx, "delete_port", _target(row.project_id, network, shared))
         before = await port_state(db, row)
         await ports.delete_port(db, row, common.revision(req))
     await req.svc.port_changed(before, None)

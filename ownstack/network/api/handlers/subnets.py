@@ -83,11 +83,11 @@ async def _create(req: Req, wanted: list[dict[str, Any]], owners: list[str]
         rows = []
         nudges: dict[str, set[str]] = {}
         for data, project_id in zip(wanted, owners, strict=True):
-            network = await subnets.network_for_new_subnet(db, req.ctx, data["network_id"],
-                                                           project_id)
-            req.svc.enforce(req.ctx, "create_subnet", _target(None, network, project_id))
+            found = await subnets.network_for_new_subnet(db, req.ctx, data["network_id"],
+                                                         project_id)
+            req.svc.enforce(req.ctx, "create_subnet", _target(None, found.network, project_id))
             rows.append(await subnets.create_subnet(
-                db, req.svc.settings, req.ctx, network, project_id, dict(data),
+                db, req.svc.settings, req.ctx, found, project_id, dict(data),
                 str(uuid.uuid4())))
         for network_id in dict.fromkeys(row.network_id for row in rows):
             nudges[network_id] = await dhcp.sync_network(db, req.svc.settings, network_id)
