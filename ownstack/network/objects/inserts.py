@@ -56,16 +56,23 @@ async def add_row(db: AsyncSession, model: type[Row], values: dict[str, Any]) ->
     """``model(**values)`` inserted and in the session, as ``db.add`` and a flush would
     (a taken key raises ``IntegrityError``); on SQLite as :func:`insert_row` does, a
     Core insert of every column, without the ORM's unit of work and ``RETURNING``."""
+    (row,) = await add_rows(db, model, [values])
+    return row
+
+
+async def add_rows(db: AsyncSession, model: type[Row], rows: list[dict[str, Any]]
+                   ) -> list[Row]:
+    """:func:`add_row` of each of ``rows``, in one statement on SQLite."""
     if is_sqlite(db):
         # Every column written, those without a value or default as NULL, so that no
-        # attribute of the object is left to load.
-        full = {**_nulls(model), **_filled(model, values)}
+        # attribute of the objects is left to load.
+        full = [{**_nulls(model), **_filled(model, values)} for values in rows]
         await db.execute(_insert(model), full)
-        return _attached(db, model, full)
-    row = model(**values)
-    db.add(row)
+        return [_attached(db, model, values) for values in full]
+    made = [model(**values) for values in rows]
+    db.add_all(made)
     await db.flush()
-    return row
+    return made
 
 
 def _filled(model: type[Base], values: dict[str, Any]) -> dict[str, Any]:

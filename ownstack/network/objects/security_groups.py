@@ -34,6 +34,7 @@ from ownstack.network.errors import (
     SecurityGroupRuleNotFound,
 )
 from ownstack.network.objects import quotas
+from ownstack.network.objects.inserts import add_row, add_rows
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
     PortSecurityGroup,
@@ -209,19 +210,30 @@ async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
     order :func:`rules_of` reads them; the project's default group is made first if it
     has none."""
     check_name(data.get("name"))
-    await quotas.check(db, config, project_id, "security_group")
-    await ensure_default(db, config, project_id)
+    # The group quota, the default group and the rule quota in one statement; the rule
+    # quota is read again after the default group (and its rules) is made.
+    (group_limit, group_usage, default_id, rule_limit, rule_usage) = (await db.execute(
+        _NEW_GROUP_READ, {"project_id": project_id})).one()
+    quotas.judge(config, "security_group", group_limit, group_usage)
     egress = default_group_rules("", is_default=False)
-    await quotas.check(db, config, project_id, "security_group_rule", len(egress))
-    group = SecurityGroup(id=str(uuid.uuid4()), project_id=project_id,
-                          name=data.get("name") or "",
-                          description=data.get("description") or "",
-                          stateful=data.get("stateful", True))
-    db.add(group)
-    await db.flush()
-    rules = _add_rules(db, group, project_id, [(spec, "") for spec in egress])
-    await db.flush()
+    if default_id is None:
+        await ensure_default(db, config, project_id)
+        await quotas.check(db, config, project_id, "security_group_rule", len(egress))
+    else:
+        quotas.judge(config, "security_group_rule", rule_limit, rule_usage, len(egress))
+    group = await add_row(db, SecurityGroup, {
+        "id": str(uuid.uuid4()), "project_id": project_id, "name": data.get("name") or "",
+        "description": data.get("description") or "", "stateful": data.get("stateful", True),
+        "default_marker": None})
+    rules = await add_rows(db, SecurityGroupRule, [
+        _rule_values(group, project_id, spec, "") for spec in egress])
     return group, sorted(rules, key=lambda rule: (rule.created_at, rule.id))
+
+
+# Built once (``project_id`` bound when run): what a group create reads first.
+_NEW_GROUP_READ: Final = sa.select(
+    *quotas.limit_and_usage_of("security_group"), DEFAULT_GROUP.scalar_subquery(),
+    *quotas.limit_and_usage_of("security_group_rule"))
 
 
 async def update_group(db: AsyncSession, row: SecurityGroup, data: dict[str, Any],
@@ -318,12 +330,17 @@ def _add_rules(db: AsyncSession, group: SecurityGroup, project_id: str,
                rules: Sequence[tuple[RuleSpec, str]]) -> list[SecurityGroupRule]:
     made = []
     for spec, description in rules:
-        row = SecurityGroupRule(
-            id=str(uuid.uuid4()), project_id=project_id, security_group_id=group.id,
-            description=description, direction=spec.direction, ethertype=spec.ethertype,
-            protocol=spec.protocol, port_range_min=spec.port_range_min,
-            port_range_max=spec.port_range_max, remote_ip_prefix=spec.remote_ip_prefix,
-            remote_group_id=spec.remote_group_id)
+        row = SecurityGroupRule(**_rule_values(group, project_id, spec, description))
         db.add(row)
         made.append(row)
     return made
+
+
+def _rule_values(group: SecurityGroup, project_id: str, spec: RuleSpec, description: str
+                 ) -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "project_id": project_id,
+            "security_group_id": group.id, "description": description,
+            "direction": spec.direction, "ethertype": spec.ethertype,
+            "protocol": spec.protocol, "port_range_min": spec.port_range_min,
+            "port_range_max": spec.port_range_max, "remote_ip_prefix": spec.remote_ip_prefix,
+            "remote_group_id": spec.remote_group_id}
