@@ -309,7 +309,9 @@ async def delete_network(db: AsyncSession, row: Network, revision: int | None) -
 
 # The statements of a network's delete, built once (``network_id`` bound when run): a
 # port other than a service's (DHCP) keeps it; then the tags of it, its subnets and its
-# ports go, its RBAC policies, its ports and its subnets.
+# ports go, and its RBAC policies. Its ports and subnets (and what hangs off them) go
+# with its row, by their foreign keys' ON DELETE CASCADE. No tag is an object of the
+# session, so the delete does not read the rows it deletes back to find them there.
 _NETWORK_ID: Final[sa.BindParameter[Any]] = sa.bindparam("network_id")
 _PORT_IN_USE: Final = sa.select(Port.id).where(
     Port.network_id == _NETWORK_ID, Port.device_owner.not_in(SERVICE_OWNERS)).limit(1)
@@ -317,8 +319,7 @@ _DELETE_NETWORK_ROWS: Final = (
     sa.delete(Tag).where(sa.or_(
         Tag.resource_id == _NETWORK_ID,
         Tag.resource_id.in_(sa.select(Subnet.id).where(Subnet.network_id == _NETWORK_ID)),
-        Tag.resource_id.in_(sa.select(Port.id).where(Port.network_id == _NETWORK_ID)))),
+        Tag.resource_id.in_(sa.select(Port.id).where(Port.network_id == _NETWORK_ID))))
+    .execution_options(synchronize_session=False),
     sa.delete(RbacPolicy).where(RbacPolicy.object_id == _NETWORK_ID),
-    sa.delete(Port).where(Port.network_id == _NETWORK_ID),
-    sa.delete(Subnet).where(Subnet.network_id == _NETWORK_ID),
 )

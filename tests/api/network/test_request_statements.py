@@ -1,0 +1,239 @@
+"""The statements the busiest network requests send (decision 79): each read or write
+they need, no more, and what their deletes leave to the foreign keys' ``ON DELETE
+CASCADE`` really gone with the row."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from helpers.inprocess import ServiceClient
+from helpers.l3 import external_network, private_subnet, router, set_router
+from ownstack.network.objects.models import (
+    FloatingIP,
+    IpAllocation,
+    Port,
+    PortSecurityGroup,
+    RouterPort,
+    Subnet,
+)
+
+
+@asynccontextmanager
+async def statements(network: ServiceClient) -> AsyncIterator[list[str]]:
+    """The SQL the block sends (COMMIT and ROLLBACK are not statements here)."""
+    engine = network.app.svc.db.engine.sync_engine
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               many: bool) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def rows(network: ServiceClient, query: Any) -> list[Any]:
+    async with network.app.svc.read() as db:
+        return list((await db.execute(query)).all())
+
+
+async def test_a_router_create_writes_the_router_and_reads_nothing_back(
+        network: ServiceClient) -> None:
+    await router(network, None, name="warm")    # the project's first use is not counted
+    async with statements(network) as sent:
+        made = await router(network, None, name="r")
+    # The write lock, the quota, the insert: a new router has no tags to read.
+    assert len(sent) == 3, sent
+    assert made["tags"] == [] and made["external_gateway_info"] is None
+    assert made["revision_number"] == 1 and made["status"] == "ACTIVE"
+    r = await network.call("GET", f"/v2.0/routers/{made['id']}", expect=200)
+    assert r.json()["router"] == made
+
+
+async def test_a_floating_ip_delete_takes_its_port_and_addresses_by_cascade(
+        network: ServiceClient) -> None:
+    public, _ = await external_network(network)
+    fip = (await network.call("POST", "/v2.0/floatingips", expect=201, json={
+        "floatingip": {"floating_network_id": public}})).json()["floatingip"]
+    await network.call("PUT", f"/v2.0/floatingips/{fip['id']}/tags/t", expect=201)
+    port_id = (await rows(network, sa.select(FloatingIP.floating_port_id).where(
+        FloatingIP.id == fip["id"])))[0][0]
+    async with statements(network) as sent:
+        await network.call("DELETE", f"/v2.0/floatingips/{fip['id']}", expect=204)
+    # The write lock, the floating IP, the tags of both, the port.
+    assert len(sent) == 4, sent
+    assert await rows(network, sa.select(FloatingIP.id)) == []
+    assert await rows(network, sa.select(Port.id).where(Port.id == port_id)) == []
+    assert await rows(network, sa.select(IpAllocation.ip_address).where(
+        IpAllocation.port_id == port_id)) == []
+    # The address is free again: the next floating IP may take it.
+    again = (await network.call("POST", "/v2.0/floatingips", expect=201, json={
+        "floatingip": {"floating_network_id": public,
+                       "floating_ip_address": fip["floating_ip_address"]}})).json()
+    assert again["floatingip"]["floating_ip_address"] == fip["floating_ip_address"]
+    assert (await network.call("GET", f"/v2.0/floatingips/{fip['id']}")).status_code == 404
+
+
+async def test_a_port_delete_reads_once_and_leaves_no_address_or_membership(
+        network: ServiceClient) -> None:
+    net_id, subnet_id = await private_subnet(network, None, "10.7.0.0/24")
+    made = []
+    for _ in range(2):
+        r = await network.call("POST", "/v2.0/ports", expect=201,
+                               json={"port": {"network_id": net_id}})
+        made.append(r.json()["port"])
+    doomed = made[1]
+    async with statements(network) as sent:
+        await network.call("DELETE", f"/v2.0/ports/{doomed['id']}", expect=204)
+    # The write lock, the port with its network, its groups and addresses, its tags, its
+    # floating IPs unassociated, its row; then what the change nudges.
+    assert len(sent) == 7, sent
+    assert await rows(network, sa.select(IpAllocation.ip_address).where(
+        IpAllocation.port_id == doomed["id"])) == []
+    assert await rows(network, sa.select(PortSecurityGroup.security_group_id).where(
+        PortSecurityGroup.port_id == doomed["id"])) == []
+    address = doomed["fixed_ips"][0]["ip_address"]
+    r = await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
+        "network_id": net_id, "fixed_ips": [{"subnet_id": subnet_id, "ip_address": address}]}})
+    assert r.json()["port"]["fixed_ips"][0]["ip_address"] == address
+    # The port left standing is shown as before, by the one statement that reads a port
+    # with its network.
+    async with statements(network) as sent:
+        shown = (await network.call("GET", f"/v2.0/ports/{made[0]['id']}", expect=200)
+                 ).json()["port"]
+    assert shown == made[0]
+    assert sum("FROM network_ports JOIN network_networks" in s for s in sent) == 1, sent
+
+
+async def test_a_port_of_another_project_is_shown_and_deleted_as_before(
+        network: ServiceClient) -> None:
+    """The port and its network read together still hide a port the caller cannot see,
+    and tell its network's owner that it is theirs to delete."""
+    owner_project, owner = await network.project_user_token()
+    other_project, other = await network.project_user_token()
+    net_id, _ = await private_subnet(network, owner, "10.8.0.0/24")
+    r = await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
+        "network_id": net_id, "project_id": other_project["id"]}})
+    port_id = r.json()["port"]["id"]
+    _, stranger = await network.project_user_token()
+    await network.call("GET", f"/v2.0/ports/{port_id}", token=stranger, expect=404)
+    await network.call("DELETE", f"/v2.0/ports/{port_id}", token=stranger, expect=404)
+    await network.call("GET", f"/v2.0/ports/{port_id}", token=other, expect=200)
+    await network.call("DELETE", f"/v2.0/ports/{port_id}", token=owner, expect=204)
+
+
+async def test_a_network_delete_takes_its_subnets_and_ports_by_cascade(
+        network: ServiceClient) -> None:
+    net_id, subnet_id = await private_subnet(network, None, "10.9.0.0/24")
+    await network.call("PUT", f"/v2.0/subnets/{subnet_id}/tags/s", expect=201)
+    await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
+        "network_id": net_id, "device_owner": "network:dhcp"}})
+    async with statements(network) as sent:
+        await network.call("DELETE", f"/v2.0/networks/{net_id}", expect=204)
+    # The write lock, the network, its DHCP host, a port in use, the tags, the RBAC
+    # policies, its row.
+    assert len(sent) == 7, sent
+    assert await rows(network, sa.select(Subnet.id).where(Subnet.network_id == net_id)) == []
+    assert await rows(network, sa.select(Port.id).where(Port.network_id == net_id)) == []
+    assert await rows(network, sa.select(IpAllocation.port_id).where(
+        IpAllocation.subnet_id == subnet_id)) == []
+    r = await network.call("GET", "/v2.0/subnets", params={"tags": "s"}, expect=200)
+    assert r.json()["subnets"] == []
+
+
+async def test_a_router_delete_takes_its_gateway_and_nudges_only_the_host_it_had(
+        network: ServiceClient) -> None:
+    public, _ = await external_network(network)
+    made = await router(network, None, external_gateway_info={"network_id": public})
+    gateway = (await rows(network, sa.select(RouterPort.port_id).where(
+        RouterPort.router_id == made["id"])))[0][0]
+    casts: list[tuple[str, str, Any]] = []
+
+    async def cast(topic: str, method: str, payload: Any) -> None:
+        casts.append((topic, method, payload))
+
+    network.app.svc.rpc.bus.cast = cast
+    async with statements(network) as sent:
+        await network.call("DELETE", f"/v2.0/routers/{made['id']}", expect=204)
+    assert not any("FROM network_ports JOIN network_router_ports" in s
+                   for s in sent[sent.index(next(s for s in sent if "DELETE FROM network_routers"
+                                                 in s)):]), sent
+    assert await rows(network, sa.select(Port.id).where(Port.id == gateway)) == []
+    assert casts == []          # no agent hosted it
+    await network.app.svc.rpc.router_gone("r-1", "host-a")
+    await network.app.svc.rpc.router_gone("r-2", "")
+    assert [(method, payload) for _, method, payload in casts] == [
+        ("router_changed", {"router_id": "r-1"})]
+    assert "host-a" in casts[0][0]
+
+
+async def test_a_subnet_create_reads_its_network_with_the_quota(
+        network: ServiceClient) -> None:
+    project, token = await network.project_user_token()
+    await network.call("PUT", f"/v2.0/quotas/{project['id']}", expect=200,
+                       json={"quota": {"subnet": 1}})
+    nets = []
+    for _ in range(2):
+        r = await network.call("POST", "/v2.0/networks", token=token, expect=201,
+                               json={"network": {"name": "n"}})
+        nets.append(r.json()["network"]["id"])
+    async with statements(network) as sent:
+        await network.call("POST", "/v2.0/subnets", token=token, expect=201, json={"subnet": {
+            "network_id": nets[0], "ip_version": 4, "cidr": "10.10.0.0/24"}})
+    assert not any(s.startswith("SELECT (SELECT network_quotas") for s in sent), sent
+    r = await network.call("POST", "/v2.0/subnets", token=token, expect=409, json={"subnet": {
+        "network_id": nets[1], "ip_version": 4, "cidr": "10.10.1.0/24"}})
+    assert r.json()["NeutronError"]["type"] == "OverQuota"
+    # A network the project cannot see is still a 404 before any quota is judged.
+    _, stranger = await network.project_user_token()
+    r = await network.call("POST", "/v2.0/subnets", token=stranger, expect=404, json={
+        "subnet": {"network_id": nets[1], "ip_version": 4, "cidr": "10.10.2.0/24"}})
+    assert r.json()["NeutronError"]["type"] == "NetworkNotFound"
+
+
+async def test_a_security_group_create_reads_quotas_and_default_group_at_once(
+        network: ServiceClient) -> None:
+    project, token = await network.project_user_token()
+    first = (await network.call("POST", "/v2.0/security-groups", token=token, expect=201,
+                                json={"security_group": {"name": "a"}})).json()
+    async with statements(network) as sent:
+        second = (await network.call("POST", "/v2.0/security-groups", token=token,
+                                     expect=201, json={"security_group": {"name": "b"}})
+                  ).json()["security_group"]
+    # The write lock, both quotas and the default group, the group, its two rules.
+    assert len(sent) == 4, sent
+    assert [(rule["direction"], rule["ethertype"]) for rule in second["security_group_rules"]
+            ] == [(rule["direction"], rule["ethertype"])
+                  for rule in first["security_group"]["security_group_rules"]]
+    r = await network.call("GET", f"/v2.0/security-groups/{second['id']}", token=token,
+                           expect=200)
+    assert r.json()["security_group"] == second
+    # The rule quota is judged on what the read saw: the default group's four rules and
+    # each group's two are eight; a ninth and tenth do not fit a limit of nine.
+    await network.call("PUT", f"/v2.0/quotas/{project['id']}", expect=200,
+                       json={"quota": {"security_group_rule": 9}})
+    r = await network.call("POST", "/v2.0/security-groups", token=token, expect=409,
+                           json={"security_group": {"name": "c"}})
+    assert r.json()["NeutronError"]["type"] == "OverQuota"
+
+
+async def test_a_router_gateway_set_and_cleared_leaves_no_port(network: ServiceClient
+                                                               ) -> None:
+    public, _ = await external_network(network)
+    made = await router(network, None, external_gateway_info={"network_id": public})
+    gateway = (await rows(network, sa.select(RouterPort.port_id).where(
+        RouterPort.router_id == made["id"])))[0][0]
+    await set_router(network, None, made["id"], external_gateway_info={})
+    assert await rows(network, sa.select(Port.id).where(Port.id == gateway)) == []
+    assert await rows(network, sa.select(IpAllocation.ip_address).where(
+        IpAllocation.port_id == gateway)) == []
+    assert await rows(network, sa.select(RouterPort.port_id).where(
+        RouterPort.router_id == made["id"])) == []
