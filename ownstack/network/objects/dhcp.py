@@ -39,6 +39,7 @@ from ownstack.network import ipam
 from ownstack.network.errors import ConcurrentUpdate
 from ownstack.network.objects import addresses, agents, ports, provisioning, sg_members
 from ownstack.network.objects.bindings import network_info as network_spec_info
+from ownstack.network.objects.core import run
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.models import (
     DhcpAgentBinding,
@@ -99,7 +100,8 @@ async def pick_agent(db: AsyncSession, down_time: float) -> NetworkAgent | None:
 
 async def serving_host(db: AsyncSession, network_id: str) -> str | None:
     """The host of the agent bound to serve the network's DHCP, if any."""
-    return await db.scalar(_SERVING_HOST, {"network_id": network_id})
+    host: str | None = (await run(db, _SERVING_HOST, {"network_id": network_id})).scalar()
+    return host
 
 
 async def serving_or_waiting(db: AsyncSession, network_id: str
@@ -109,7 +111,7 @@ async def serving_or_waiting(db: AsyncSession, network_id: str
     one statement, as every port change asks."""
     host: str | None = None
     waiting: list[str] = []
-    for serving, port_id in await db.execute(_SERVING_OR_WAITING, {
+    for serving, port_id in await run(db, _SERVING_OR_WAITING, {
             "network_id": network_id, "entity": provisioning.DHCP}):
         if serving is not None:
             host = serving
@@ -133,7 +135,7 @@ async def port_change_lookup(db: AsyncSession, group_ids: Collection[str], netwo
     hosts: set[str] = set()
     serving: str | None = None
     waiting: list[str] = []
-    for member_host, host, port_id in await db.execute(_PORT_CHANGE_LOOKUP, {
+    for member_host, host, port_id in await run(db, _PORT_CHANGE_LOOKUP, {
             "group_ids": sorted(group_ids), "network_id": network_id,
             "entity": provisioning.DHCP}):
         if member_host is not None:

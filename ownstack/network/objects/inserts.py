@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from ownstack.common.db.base import Base
+from ownstack.network.objects.core import run
 
 Row = TypeVar("Row", bound=Base)
 
@@ -38,7 +39,7 @@ async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any]
         # as a persistent object: the ORM's insert with RETURNING of the entity costs
         # several times the statement, and reads back only what is known already.
         full = _filled(model, values)
-        result: Any = await db.execute(_insert_or_nothing(model), full)
+        result: Any = await run(db, _insert_or_nothing(model), full)
         if result.rowcount != 1:
             return None
         return _attached(db, model, full)
@@ -67,7 +68,7 @@ async def add_rows(db: AsyncSession, model: type[Row], rows: list[dict[str, Any]
         # Every column written, those without a value or default as NULL, so that no
         # attribute of the objects is left to load.
         full = [{**_nulls(model), **_filled(model, values)} for values in rows]
-        await db.execute(_insert(model), full)
+        await run(db, _insert(model), full)
         return [_attached(db, model, values) for values in full]
     made = [model(**values) for values in rows]
     db.add_all(made)
@@ -152,7 +153,7 @@ async def insert_values(db: AsyncSession, model: type[Base], values: dict[str, A
     """Whether the plain row ``values`` went into ``model``'s table (False: a unique key
     of it is taken); no object joins the session."""
     if is_sqlite(db):
-        result: Any = await db.execute(_insert_or_nothing(model), values)
+        result: Any = await run(db, _insert_or_nothing(model), values)
         return bool(result.rowcount == 1)
     try:
         async with db.begin_nested():

@@ -29,6 +29,7 @@ from ownstack.network.errors import (
     ResourceNotFound,
 )
 from ownstack.network.objects import quotas, rbac
+from ownstack.network.objects.core import run
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import Network, Port, RbacPolicy, Subnet, Tag
@@ -257,7 +258,7 @@ async def _free_vni(db: AsyncSession, config: NetworkConfig) -> int:
     """A VNI of the range that no network holds now, picked at random so that concurrent
     creators on PostgreSQL or MariaDB seldom pick the same one."""
     low, high = config.vni_min, config.vni_max
-    used = set((await db.execute(sa.select(Network.segmentation_id).where(
+    used = set((await run(db, sa.select(Network.segmentation_id).where(
         Network.network_type == VXLAN, Network.segmentation_id.between(low, high))))
         .scalars().all())
     size = high - low + 1
@@ -299,11 +300,11 @@ async def update_network(db: AsyncSession, config: NetworkConfig, row: Network,
 async def delete_network(db: AsyncSession, row: Network, revision: int | None) -> None:
     check_revision(row, revision)
     network = {"network_id": row.id}
-    if await db.scalar(_PORT_IN_USE, network) is not None:
+    if (await run(db, _PORT_IN_USE, network)).scalar() is not None:
         raise InUse("network", f"Unable to complete operation on network {row.id}. There "
                     "are one or more ports still in use on the network.")
     for stmt in _DELETE_NETWORK_ROWS:
-        await db.execute(stmt, network)
+        await run(db, stmt, network)
     await db.delete(row)
 
 

@@ -50,6 +50,7 @@ from ownstack.network.objects import (
 )
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
+from ownstack.network.objects.core import run
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import (
@@ -386,7 +387,7 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
                                             mac_address=row.mac_address)
     taken = await addresses.allocate(db, row, wanted)
     if groups:
-        await db.execute(_INSERT_PORT_GROUPS, [
+        await run(db, _INSERT_PORT_GROUPS, [
             {"port_id": row.id, "security_group_id": group_id} for group_id in groups])
     await db.flush()
     await provisioning.port_bound(db, row, previous_host="")
@@ -549,7 +550,7 @@ async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None
             f"API: has device owner {row.device_owner}.")
     await drop_tags(db, [row.id])
     for stmt in _DELETE_PORT_ROWS:
-        await db.execute(stmt, {"port_id": row.id})
+        await run(db, stmt, {"port_id": row.id})
     await db.delete(row)
 
 

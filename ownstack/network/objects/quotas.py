@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.config import NetworkConfig
 from ownstack.common.errors import BadRequest
 from ownstack.network.errors import OverQuota
+from ownstack.network.objects.core import run
 from ownstack.network.objects.models import (
     FloatingIP,
     Network,
@@ -70,7 +71,7 @@ async def check(db: AsyncSession, config: NetworkConfig, project_id: str, resour
     """Raise :class:`OverQuota` unless ``project_id`` may make ``count`` more of ``resource``.
 
     One statement reads the project's own limit (if any) and its usage together."""
-    row = (await db.execute(_limit_and_usage(resource), {"project_id": project_id})).one()
+    row = (await run(db, _limit_and_usage(resource), {"project_id": project_id})).one()
     judge(config, resource, row[0], row[1], count)
 
 

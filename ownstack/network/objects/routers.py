@@ -43,6 +43,7 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import addresses, networks, ports, quotas, subnets
 from ownstack.network.objects.addresses import FixedIp
+from ownstack.network.objects.core import run
 from ownstack.network.objects.inserts import add_row
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
@@ -253,7 +254,7 @@ async def delete_service_port(db: AsyncSession, port_id: str, *tagged: str) -> N
     floating IP it holds go by their foreign keys' ``ON DELETE CASCADE``, as a network's
     ports and subnets go with it."""
     await drop_tags(db, [port_id, *tagged])
-    await db.execute(_DELETE_PORT, {"port_id": port_id})
+    await run(db, _DELETE_PORT, {"port_id": port_id})
 
 
 _DELETE_PORT: Final = sa.delete(Port).where(Port.id == sa.bindparam("port_id"))

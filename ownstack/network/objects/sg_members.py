@@ -17,6 +17,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownstack.network.objects.core import run
 from ownstack.network.objects.models import (
     IpAllocation,
     Port,
@@ -98,7 +99,7 @@ async def groups_and_addresses(db: AsyncSession, port_id: str
     in one statement: every port change reads them, before and after."""
     groups: list[str] = []
     fixed: list[str] = []
-    for group_id, address in await db.execute(_GROUPS_AND_ADDRESSES, {"port_id": port_id}):
+    for group_id, address in await run(db, _GROUPS_AND_ADDRESSES, {"port_id": port_id}):
         if group_id is not None:
             groups.append(group_id)
         else:

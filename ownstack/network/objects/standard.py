@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.network.errors import BadNetworkRequest, InvalidInput, RevisionMismatch
+from ownstack.network.objects.core import run
 from ownstack.network.objects.listing import Ids, in_ids
 from ownstack.network.objects.models import StandardAttributes, Tag
 
@@ -59,7 +60,7 @@ async def tags_of(db: AsyncSession, ids: Ids) -> dict[str, list[str]]:
     """Each resource's tags, sorted, by id (a resource without tags is absent)."""
     found: dict[str, list[str]] = {}
     for among in in_ids(Tag.resource_id, ids):
-        rows = await db.execute(sa.select(Tag.resource_id, Tag.tag).where(among))
+        rows = await run(db, sa.select(Tag.resource_id, Tag.tag).where(among))
         for resource_id, tag in rows:
             found.setdefault(resource_id, []).append(tag)
     for tags in found.values():
@@ -106,4 +107,4 @@ async def remove_tag(db: AsyncSession, row: StandardAttributes, tag: str) -> boo
 async def drop_tags(db: AsyncSession, ids: Sequence[str]) -> None:
     """Forget the tags of deleted resources."""
     if ids:
-        await db.execute(sa.delete(Tag).where(Tag.resource_id.in_(ids)))
+        await run(db, sa.delete(Tag).where(Tag.resource_id.in_(ids)))

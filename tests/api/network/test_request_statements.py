@@ -13,6 +13,7 @@ from sqlalchemy import event
 
 from helpers.inprocess import ServiceClient
 from helpers.l3 import external_network, private_subnet, router, set_router
+from ownstack.network.objects.core import run
 from ownstack.network.objects.models import (
     FloatingIP,
     IpAllocation,
@@ -20,6 +21,7 @@ from ownstack.network.objects.models import (
     PortSecurityGroup,
     RouterPort,
     Subnet,
+    Tag,
 )
 
 
@@ -237,3 +239,21 @@ async def test_a_router_gateway_set_and_cleared_leaves_no_port(network: ServiceC
         IpAllocation.port_id == gateway)) == []
     assert await rows(network, sa.select(RouterPort.port_id).where(
         RouterPort.router_id == made["id"])) == []
+
+
+async def test_a_core_statement_runs_past_the_orm_and_sees_what_is_pending(
+        network: ServiceClient) -> None:
+    """``core.run``: the session's connection, not the ORM's execute, after the flush the
+    ORM's autoflush would have made."""
+    orm_executes: list[Any] = []
+    async with network.app.svc.write() as db:
+        event.listen(db.sync_session, "do_orm_execute", orm_executes.append)
+        db.add(Tag(resource_id="pending-r", tag="t", resource_type="port"))
+        found = (await run(db, sa.select(Tag.tag).where(Tag.resource_id == "pending-r"))
+                 ).all()
+        assert [tuple(row) for row in found] == [("t",)]
+        assert orm_executes == []
+        deleted = await run(db, sa.delete(Tag).where(Tag.resource_id == "pending-r"))
+        assert deleted.rowcount == 1 and orm_executes == []
+        await db.execute(sa.select(Tag.tag))
+        assert len(orm_executes) == 1           # the ORM's own, for comparison
