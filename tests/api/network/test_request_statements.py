@@ -4,10 +4,12 @@ CASCADE`` really gone with the row."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
@@ -257,3 +259,27 @@ async def test_a_core_statement_runs_past_the_orm_and_sees_what_is_pending(
         assert deleted.rowcount == 1 and orm_executes == []
         await db.execute(sa.select(Tag.tag))
         assert len(orm_executes) == 1           # the ORM's own, for comparison
+
+
+async def test_a_network_create_draws_its_vni_without_reading_those_in_use(
+        network: ServiceClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = (await network.call("POST", "/v2.0/networks", expect=201,
+                                json={"network": {"name": "a"}})).json()["network"]
+    async with statements(network) as sent:
+        second = (await network.call("POST", "/v2.0/networks", expect=201,
+                                     json={"network": {"name": "b"}})).json()["network"]
+    # The write lock, the quota, the insert: no read of every VNI in use.
+    assert len(sent) == 3, sent
+    assert not any("segmentation_id BETWEEN" in s for s in sent), sent
+    assert 1 <= second["provider:segmentation_id"] <= 65535
+    # A blind draw that clashes falls back to drawing among the free ones.
+    taken = first["provider:segmentation_id"]
+    draws = iter([taken])
+    real = random.randint
+    monkeypatch.setattr(random, "randint",
+                        lambda low, high: next(draws, None) or real(low, high))
+    async with statements(network) as sent:
+        third = (await network.call("POST", "/v2.0/networks", expect=201,
+                                    json={"network": {"name": "c"}})).json()["network"]
+    assert any("segmentation_id BETWEEN" in s for s in sent), sent
+    assert third["provider:segmentation_id"] not in {taken, second["provider:segmentation_id"]}
