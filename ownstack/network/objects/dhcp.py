@@ -214,16 +214,19 @@ async def _dhcp_ports(db: AsyncSession, network_id: str) -> list[Port]:
         .order_by(Port.id))).scalars().all())
 
 
-async def sync_network(db: AsyncSession, config: NetworkConfig, network_id: str
-                       ) -> set[str]:
+async def sync_network(db: AsyncSession, config: NetworkConfig, network_id: str,
+                       subnets: Sequence[Subnet] | None = None) -> set[str]:
     """Bring the network's DHCP serving in line with its subnets, in the caller's
     transaction: bound to an agent with its DHCP port holding one address per DHCP
     subnet while it has one, unbound with no DHCP port when none. Returns the hosts whose
-    agents should look again (the serving one, and one that lost the network)."""
+    agents should look again (the serving one, and one that lost the network).
+    ``subnets``: the network's subnets as ``addresses.network_subnets`` reads them, when
+    the caller has just read them in this transaction."""
     network = await db.get(Network, network_id)
     if network is None:
         return set()
-    subnets = await addresses.network_subnets(db, network_id)
+    if subnets is None:
+        subnets = await addresses.network_subnets(db, network_id)
     dhcp_subnets = [subnet for subnet in subnets if subnet.enable_dhcp]
     touched: set[str] = set()
     bound = await _binding(db, network_id, config.agent_down_time) if dhcp_subnets else None

@@ -36,7 +36,7 @@ from ownstack.network.errors import (
     NetworkConflict,
     ResourceNotFound,
 )
-from ownstack.network.objects import networks, quotas, subnetpools
+from ownstack.network.objects import addresses, networks, quotas, subnetpools
 from ownstack.network.objects.inserts import add_row
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import IpAllocation, Network, Port, Subnet, SubnetPool
@@ -167,9 +167,16 @@ async def _pool_for(db: AsyncSession, ctx: RequestContext, data: dict[str, Any]
     return pool
 
 
+class NewSubnet(NamedTuple):
+    """A subnet :func:`create_subnet` made, and every subnet of its network then."""
+
+    row: Subnet
+    network_subnets: list[Subnet]   # in addresses.network_subnets' order, itself included
+
+
 async def create_subnet(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
                         found: SubnetNetwork, project_id: str, data: dict[str, Any],
-                        subnet_id: str) -> Subnet:
+                        subnet_id: str) -> NewSubnet:
     """A new subnet of ``project_id`` on the network :func:`network_for_new_subnet`
     found, its prefix from a pool when asked.
 
@@ -192,20 +199,24 @@ async def create_subnet(db: AsyncSession, config: NetworkConfig, ctx: RequestCon
             # Neutron gives a subnet from a pool its first address as gateway, IPv6 too.
             gateway = str(ipaddress.ip_address(int(prefix.network_address) + 1)) \
                 if prefix.num_addresses > 1 else None
-    existing = (await db.execute(sa.select(Subnet.cidr).where(
-        Subnet.network_id == network.id))).scalars().all()
+    existing = await addresses.network_subnets(db, network.id)
     plan = ipam.plan_subnet(
         cidr=str(cidr), ip_version=data["ip_version"], network_id=network.id,
         gateway_ip=gateway, allocation_pools=data.get("allocation_pools", _UNSET),
         dns_nameservers=data.get("dns_nameservers") or (),
         host_routes=data.get("host_routes") or (), enable_dhcp=data.get("enable_dhcp", True),
         ipv6_ra_mode=data.get("ipv6_ra_mode"), ipv6_address_mode=data.get("ipv6_address_mode"),
-        existing_cidrs=existing, max_dns_nameservers=config.max_dns_nameservers,
+        existing_cidrs=[subnet.cidr for subnet in existing],
+        max_dns_nameservers=config.max_dns_nameservers,
         max_host_routes=config.max_subnet_host_routes)
-    return await add_row(db, Subnet, {
+    row = await add_row(db, Subnet, {
         "id": subnet_id, "project_id": project_id, "name": data.get("name") or "",
         "description": data.get("description") or "", "network_id": network.id,
         "subnetpool_id": None if pool is None else pool.id, **_stored(plan)})
+    # The network's subnets now, in addresses.network_subnets' order, for the DHCP
+    # scheduling of the same transaction (dhcp.sync_network) to read no more.
+    return NewSubnet(row, sorted([*existing, row], key=lambda s: (s.created_at, s.id)))
+
 
 
 def _stored(plan: ipam.SubnetPlan) -> dict[str, Any]:

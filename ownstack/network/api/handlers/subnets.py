@@ -82,15 +82,19 @@ async def _create(req: Req, wanted: list[dict[str, Any]], owners: list[str]
     async with req.svc.write() as db:
         rows = []
         nudges: dict[str, set[str]] = {}
+        # Each network's subnets as its last create in this request left them.
+        known: dict[str, list[Subnet]] = {}
         for data, project_id in zip(wanted, owners, strict=True):
             found = await subnets.network_for_new_subnet(db, req.ctx, data["network_id"],
                                                          project_id)
             req.svc.enforce(req.ctx, "create_subnet", _target(None, found.network, project_id))
-            rows.append(await subnets.create_subnet(
-                db, req.svc.settings, req.ctx, found, project_id, dict(data),
-                str(uuid.uuid4())))
-        for network_id in dict.fromkeys(row.network_id for row in rows):
-            nudges[network_id] = await dhcp.sync_network(db, req.svc.settings, network_id)
+            made = await subnets.create_subnet(db, req.svc.settings, req.ctx, found,
+                                               project_id, dict(data), str(uuid.uuid4()))
+            rows.append(made.row)
+            known[made.row.network_id] = made.network_subnets
+        for network_id, network_subnets in known.items():
+            nudges[network_id] = await dhcp.sync_network(db, req.svc.settings, network_id,
+                                                         network_subnets)
         # A new subnet has no tags yet.
         return [views.subnet(row, tags=[]) for row in rows], nudges
 
