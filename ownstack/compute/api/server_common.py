@@ -49,7 +49,7 @@ async def load_extras(db: Session, rows: Sequence[ServerRow], shown: views.Shown
     return views.extras(shown, details)
 
 
-async def show_body(req: Req, db: Session, instance: Instance, *,
+async def show_body(req: Req, db: Session, instance: ServerRow, *,
                     answering: str | None = None) -> dict[str, Any]:
     """The body of ``GET /servers/{id}`` for ``instance``: ``{"server": {...}}``.
 

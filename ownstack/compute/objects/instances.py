@@ -9,7 +9,7 @@ writers never silently overwrite each other.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from ownstack.compute.objects.models import Instance, InstanceAction, InstanceMe
 from ownstack.compute.rpc import InstanceSpec
 
 if TYPE_CHECKING:
+    from ownstack.compute.objects.servers import ListedInstance
     from ownstack.compute.state import ComputeState
 
 ANY: Final = "*"    # update_instance(expected_task_state=ANY): whatever the task is
@@ -56,12 +57,22 @@ async def find_server(svc: ComputeState, db: AsyncSession, ctx: RequestContext,
     """
     instance = await get_instance(db, server_id, include_deleted=include_deleted) \
         if is_uuid(server_id) else None
-    target = {"project_id": instance.project_id, "user_id": instance.user_id} \
-        if instance is not None else {}
-    if instance is None or not svc.allowed(ctx, SHOW_RULE, target):
+    return permitted(svc, ctx, server_id, instance, rule)
+
+
+R = TypeVar("R", Instance, "ListedInstance")
+
+
+def permitted(svc: ComputeState, ctx: RequestContext, server_id: str, found: R | None,
+              rule: str) -> R:
+    """``found`` (the server ``server_id`` as read, ``None`` when there is none) if policy
+    ``rule`` lets ``ctx`` act on it: :func:`find_server`'s 404 and 403."""
+    target = {"project_id": found.project_id, "user_id": found.user_id} \
+        if found is not None else {}
+    if found is None or not svc.allowed(ctx, SHOW_RULE, target):
         raise ServerNotFound(server_id)
     svc.enforce(ctx, rule, target)
-    return instance
+    return found
 
 
 async def metadata_of(db: AsyncSession, uuids: Sequence[str]) -> dict[str, dict[str, str]]:

@@ -24,7 +24,7 @@ import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, NamedTuple, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,7 @@ from ownstack.common.db.base import CachedJSON, UTCTimeText, utcnow
 from ownstack.common.db.cas import rows_matched
 from ownstack.common.errors import BadRequest
 from ownstack.common.times import as_utc
+from ownstack.common.uuids import is_uuid
 from ownstack.compute import states
 from ownstack.compute.block_device import Mapping as BlockDeviceMappingRequest
 from ownstack.compute.block_device import device_names
@@ -45,6 +46,7 @@ from ownstack.compute.errors import (
     KeypairNotFound,
 )
 from ownstack.compute.objects import actions, block_devices, keypairs, quotas
+from ownstack.compute.objects.instances import permitted
 from ownstack.compute.objects.models import (
     BlockDeviceMapping,
     ComputeService,
@@ -58,6 +60,9 @@ from ownstack.compute.objects.models import (
     ServerGroupMember,
 )
 from ownstack.compute.rpc import COMPUTE_BINARY
+
+if TYPE_CHECKING:
+    from ownstack.compute.state import ComputeState
 
 GIB: Final = 1024 ** 3
 
@@ -514,6 +519,23 @@ async def list_instances(db: AsyncSession, filters: ServerFilters, *, limit: int
 
 # A server as the views read it: an entity (one server) or a listing's plain row.
 ServerRow: TypeAlias = Instance | ListedInstance
+
+# Built once: every GET /servers/{id} (each status poll of a boot) reads it.
+_SHOW_LISTED: Final = _SELECT_LISTED.where(Instance.uuid == sa.bindparam("uuid"),
+                                           Instance.deleted.is_(False))
+
+
+async def find_listed(svc: ComputeState, db: AsyncSession, ctx: RequestContext,
+                      server_id: str, rule: str) -> ListedInstance:
+    """:func:`~ownstack.compute.objects.instances.find_server` (a live server) as a
+    listing's plain row: what ``GET /servers/{id}`` shows, read with Core rather than
+    loaded as an entity, which costs twice the CPU of the statement."""
+    row = None
+    if is_uuid(server_id):
+        found = (await (await db.connection()).execute(_SHOW_LISTED, {"uuid": server_id})
+                 ).first()
+        row = None if found is None else ListedInstance._make(found)
+    return permitted(svc, ctx, server_id, row, rule)
 
 
 class HostService(NamedTuple):

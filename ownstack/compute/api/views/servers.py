@@ -127,7 +127,7 @@ UPDATE: Final = "update"
 REBUILD: Final = "rebuild"
 
 
-def shown(req: Req, instance: Instance | None = None, *, server_groups: bool = False,
+def shown(req: Req, instance: ServerRow | None = None, *, server_groups: bool = False,
           answering: str | None = None) -> Shown:
     """The caller's view settings. Policy targets the server's project when one is given
     (show), the caller's own otherwise (lists: the same answer for every row).
