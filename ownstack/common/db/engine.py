@@ -46,8 +46,13 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # One writer at a time is SQLite's model; WAL lets readers proceed while it writes,
         # and busy_timeout makes a second writer wait instead of failing at once.
         kwargs["poolclass"] = AsyncAdaptedQueuePool
-        kwargs["pool_size"] = 4
-        kwargs["max_overflow"] = 4
+        # Eight connections at most, as before, all kept once opened: an overflow
+        # connection is closed when given back, and a service that often has more than
+        # a few sessions open at once (the compute API under a burst of boots and status
+        # polls) would open one again and again, each a new aiosqlite thread and four
+        # pragmas, each a thread hop.
+        kwargs["pool_size"] = 8
+        kwargs["max_overflow"] = 0
         kwargs["connect_args"] = {"timeout": 30}
         if make_url(url).drivername == "sqlite+aiosqlite":
             kwargs["module"] = OneHopDBAPI()

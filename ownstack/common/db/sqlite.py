@@ -181,6 +181,11 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         # SQLAlchemy 2.1 serialises a connection's statements with this lock; 2.0 has none.
         self._mutex: asyncio.Lock = getattr(self, "_execute_mutex", None) or asyncio.Lock()
 
+    def defer_begin(self, operation: str) -> None:
+        """Open the transaction with ``operation`` (``BEGIN IMMEDIATE``) in the hop of
+        its first statement: what executing ``operation`` on a cursor does."""
+        self._pending_begin = operation
+
     def _runs_inline(self, operation: str) -> bool:
         """Whether ``operation`` cannot wait for a lock, and so runs without a hop."""
         if not self._wal or self._pending_begin is not None or self._mutex.locked():
