@@ -41,20 +41,25 @@ def caller_is_admin(req: Req) -> bool:
 
 
 async def load_extras(db: Session, rows: Sequence[ServerRow], shown: views.Shown,
-                      page: servers.Page | None = None) -> views.Extras:
+                      page: servers.Page | None = None,
+                      services: dict[str, servers.HostService] | None = None
+                      ) -> views.Extras:
     """What the views of ``rows`` (the rows of ``page``, when a listing's) read beyond
-    the rows, in one query per kind."""
+    the rows, in one query per kind (the hosts' ``services`` only when not given)."""
     details = await servers.page_details(db, rows, tags=shown.has("2.26"),
-                                         groups=shown.server_groups, page=page)
+                                         groups=shown.server_groups, page=page,
+                                         services=services)
     return views.extras(shown, details)
 
 
 async def show_body(req: Req, db: Session, instance: ServerRow, *,
-                    answering: str | None = None) -> dict[str, Any]:
+                    answering: str | None = None,
+                    services: dict[str, servers.HostService] | None = None
+                    ) -> dict[str, Any]:
     """The body of ``GET /servers/{id}`` for ``instance``: ``{"server": {...}}``.
 
     Also the response of update and rebuild (``answering`` :data:`views.UPDATE` or
     :data:`views.REBUILD`): the same full view from 2.75, fewer fields before."""
     shown = views.shown(req, instance, server_groups=True, answering=answering)
-    extras = await load_extras(db, [instance], shown)
+    extras = await load_extras(db, [instance], shown, services=services)
     return {"server": views.detail(req, shown, instance, extras)}

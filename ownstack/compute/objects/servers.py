@@ -520,22 +520,6 @@ async def list_instances(db: AsyncSession, filters: ServerFilters, *, limit: int
 # A server as the views read it: an entity (one server) or a listing's plain row.
 ServerRow: TypeAlias = Instance | ListedInstance
 
-# Built once: every GET /servers/{id} (each status poll of a boot) reads it.
-_SHOW_LISTED: Final = _SELECT_LISTED.where(Instance.uuid == sa.bindparam("uuid"),
-                                           Instance.deleted.is_(False))
-
-
-async def find_listed(svc: ComputeState, db: AsyncSession, ctx: RequestContext,
-                      server_id: str, rule: str) -> ListedInstance:
-    """:func:`~ownstack.compute.objects.instances.find_server` (a live server) as a
-    listing's plain row: what ``GET /servers/{id}`` shows, read with Core rather than
-    loaded as an entity, which costs twice the CPU of the statement."""
-    row = None
-    if is_uuid(server_id):
-        found = (await (await db.connection()).execute(_SHOW_LISTED, {"uuid": server_id})
-                 ).first()
-        row = None if found is None else ListedInstance._make(found)
-    return permitted(svc, ctx, server_id, row, rule)
 
 
 class HostService(NamedTuple):
@@ -572,12 +556,14 @@ class PageDetails:
 
 
 async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: bool,
-                       groups: bool, page: Page | None = None) -> PageDetails:
+                       groups: bool, page: Page | None = None,
+                       services: dict[str, HostService] | None = None) -> PageDetails:
     """Metadata, volumes, tags (when ``tags``), server groups (when ``groups``) and the
     hosts' compute services of ``servers``: two queries whatever their number (one
     ``UNION ALL`` for all but the services, see :func:`_details_union`). When
     ``servers`` are the rows of ``page``, its statement (:attr:`Page.uuids`) replaces the
-    list of their uuids in the queries."""
+    list of their uuids in the queries. ``services``, when given, are the hosts'
+    services as already read (:func:`find_listed`): they are not read again."""
     uuids = [server.uuid for server in servers]
     details = PageDetails(metadata={uuid: {} for uuid in uuids})
     if not uuids:
@@ -605,12 +591,14 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
         else:
             details.groups[uuid].append(text)
     hosts = {server.host for server in servers if server.host}
-    if hosts:
-        services = _HOST_SERVICES
+    if services is not None:
+        details.services = services
+    elif hosts:
+        stmt = _HOST_SERVICES
         params = {}
         if len(hosts) <= _MANY_HOSTS:
-            services, params = _SERVICES_OF_HOSTS, {"hosts": sorted(hosts)}
-        rows = await (await db.connection()).execute(services, params)
+            stmt, params = _SERVICES_OF_HOSTS, {"hosts": sorted(hosts)}
+        rows = await (await db.connection()).execute(stmt, params)
         details.services = {row.host: HostService._make(row) for row in rows}
     return details
 
@@ -669,6 +657,43 @@ _DETAILS_OF_UUIDS: Final = {
     for tags in (False, True) for groups in (False, True)}
 _SERVICES_OF_HOSTS: Final = _HOST_SERVICES.where(
     ComputeService.host.in_(sa.bindparam("hosts", expanding=True)))
+
+# Built once: every GET /servers/{id} (each status poll of a boot) reads it. The server
+# and its host's compute service (at most one: host and binary are unique), in one
+# statement rather than two.
+_SHOW_LISTED: Final = (
+    sa.select(*LISTED, *(getattr(ComputeService, name).label(f"service_{name}")
+                         for name in HostService._fields))
+    .outerjoin(ComputeService, (ComputeService.host == Instance.host)
+               & (ComputeService.binary == COMPUTE_BINARY))
+    .where(Instance.uuid == sa.bindparam("uuid"), Instance.deleted.is_(False)))
+_LISTED_WIDTH: Final = len(ListedInstance._fields)
+
+
+@dataclass(frozen=True)
+class ShownServer:
+    """A live server as ``GET /servers/{id}`` reads it: a listing's plain row, and the
+    compute service of its host (``{host: service}``, empty when it has none), to be
+    passed to :func:`page_details` in place of reading it again."""
+
+    row: ListedInstance
+    services: dict[str, HostService]
+
+
+async def find_listed(svc: ComputeState, db: AsyncSession, ctx: RequestContext,
+                      server_id: str, rule: str) -> ShownServer:
+    """:func:`~ownstack.compute.objects.instances.find_server` (a live server) as a
+    listing's plain row with its host's service, in one Core statement: the entity and
+    the service read apart cost about twice the CPU."""
+    found = None
+    if is_uuid(server_id):
+        found = (await (await db.connection()).execute(_SHOW_LISTED, {"uuid": server_id})
+                 ).first()
+    row = permitted(svc, ctx, server_id, None if found is None
+                    else ListedInstance._make(found[:_LISTED_WIDTH]), rule)
+    service = None if found is None or found.service_host is None \
+        else HostService._make(found[_LISTED_WIDTH:])
+    return ShownServer(row, {} if service is None else {service.host: service})
 
 def _paged(stmt: Any, keys: Sequence[tuple[str, str]], marker_row: Any,
            limit: int | None) -> Any:

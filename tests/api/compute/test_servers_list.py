@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, update
 
 from helpers.compute import boot_id, boot_setup, fault, make_flavor, make_image, show, version
-from helpers.compute_rows import add_service
+from helpers.compute_rows import add_host, add_service
 from helpers.inprocess import CloudClient, quiet_cloud
 from ownstack.compute.objects.models import Instance, InstanceTag
 
@@ -310,6 +310,39 @@ async def test_detail_of_many_servers_costs_a_fixed_number_of_queries(
     assert len(listed[0].json()["servers"]) == 300
     # servers; metadata, volume mappings (volumes_attached) and tags in one UNION ALL
     assert many == one and len(one) == 2, (one, many)
+
+
+async def test_show_reads_the_server_and_its_hosts_service_in_one_statement(
+        api: CloudClient) -> None:
+    """A status poll's two statements: the server with its host's compute service (the
+    zone an aggregate gives the host, its status), then the UNION ALL of its details."""
+    image_id, flavor_id = await boot_setup(api)
+    _, token = await api.project_user_token()
+    server_id = await boot_id(api, token, image_id, flavor_id, name="polled")
+    await add_host(api, "node-az", zone="own-zone")
+    r = await api.call("POST", "/v2.1/os-aggregates", headers=version("2.1"),
+                       json={"aggregate": {"name": "agg", "availability_zone": "agg-zone"}})
+    await api.call("POST", f"/v2.1/os-aggregates/{r.json()['aggregate']['id']}/action",
+                   headers=version("2.1"), json={"add_host": {"host": "node-az"}})
+    await _set(api, server_id, host="node-az", node="node-az", vm_state="active",
+               task_state=None)
+    shown: list[Any] = []
+
+    async def poll() -> None:
+        shown.append((await show(api, None, server_id, v="2.16"))["server"])
+    assert await _statements_of(api, poll) == ["SELECT compute_instances.uuid,",
+                                               "SELECT 'm'"]
+    server = shown[0]
+    assert server["OS-EXT-AZ:availability_zone"] == "agg-zone"
+    assert server["host_status"] == "UP" and server["OS-EXT-SRV-ATTR:host"] == "node-az"
+    [listed] = [s for s in (await _list(api, None, "2.16", detail=True,
+                                        all_tenants="1")).json()["servers"]
+                if s["id"] == server_id]
+    assert listed == server
+    # A host without a compute service: the server's own zone, an unknown host status.
+    await _set(api, server_id, host="gone", node="gone", availability_zone="asked")
+    server = (await show(api, None, server_id, v="2.16"))["server"]
+    assert server["OS-EXT-AZ:availability_zone"] == "asked" and server["host_status"] == ""
 
 
 async def _statements_of(api: CloudClient, call: Callable[[], Awaitable[object]]

@@ -397,10 +397,10 @@ def _sort(req: Req, query: dict[str, list[str]]) -> list[tuple[str, str]]:
 
 async def show_server(req: Req) -> Response:
     async with req.svc.read() as db:
-        # A plain row, not an entity: the view reads nothing else (each status poll).
-        row = await servers.find_listed(req.svc, db, req.ctx, req.params["server_id"],
-                                        _RULE + "show")
-        return json_response(await show_body(req, db, row))
+        # A plain row with its host's service, not an entity: each status poll reads it.
+        found = await servers.find_listed(req.svc, db, req.ctx, req.params["server_id"],
+                                          _RULE + "show")
+        return json_response(await show_body(req, db, found.row, services=found.services))
 
 
 async def update_server(req: Req) -> Response:
