@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import Row
 from starlette.datastructures import QueryParams
 
 from ownstack.common.api.pagination import next_link
@@ -20,9 +21,10 @@ def isotime(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def image(row: Image, tags: list[str]) -> dict[str, Any]:
+def image(row: Image | Row[Any], tags: list[str]) -> dict[str, Any]:
     """The image as Glance shows it: every core attribute (null when unset), then each
-    extra property flattened at the top level."""
+    extra property flattened at the top level. ``row`` is the entity or a plain row of its
+    table's columns (a show's)."""
     view: dict[str, Any] = dict(row.properties or {})
     view.update({
         "id": row.id,

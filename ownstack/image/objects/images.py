@@ -12,13 +12,15 @@ import asyncio
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Row,
     Select,
     String,
+    Table,
     and_,
     bindparam,
     delete,
@@ -137,25 +139,27 @@ async def get_visible(db: AsyncSession, ctx: RequestContext, image_id: str, *,
 
 
 async def get_visible_with_tags(db: AsyncSession, ctx: RequestContext, image_id: str
-                                ) -> tuple[Image, list[str]]:
+                                ) -> tuple[Row[Any], list[str]]:
     """:func:`get_visible` and the image's tags, sorted, in one query (an outer join: one
-    row per tag, one row when there are none): what ``GET /v2/images/{id}`` shows."""
+    row per tag, one row when there are none): what ``GET /v2/images/{id}`` shows. The
+    image is a plain row of its table's columns (read by name as the entity's), not an
+    entity: Core's execution costs about half the ORM's, and every boot shows its image."""
     if is_admin(ctx):
         stmt, params = _SHOW_TO_ADMIN, {"b_image": image_id}
     elif ctx.project_id is None:
         stmt, params = _SHOW_TO_NO_PROJECT, {"b_image": image_id}
     else:
         stmt, params = _SHOW_TO_PROJECT, {"b_image": image_id, "b_project": ctx.project_id}
-    rows = (await db.execute(stmt, params)).all()
+    rows = (await (await db.connection()).execute(stmt, params)).all()
     if not rows:
         raise ImageNotFound(image_id)
-    return rows[0][0], [tag for _, tag in rows if tag is not None]
+    return rows[0], [row.image_tag for row in rows if row.image_tag is not None]
 
 
 # Built once, one per kind of caller: every server boot shows its image, and building the
 # statement (and its cache key) costs more CPU than SQLite spends running it.
-def _show_with_tags(visible: ColumnElement[bool]) -> Select[Image, str | None]:
-    return (select(Image, ImageTag.value)
+def _show_with_tags(visible: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    return (select(*cast(Table, Image.__table__).c, ImageTag.value.label("image_tag"))
             .outerjoin(ImageTag, ImageTag.image_id == Image.id)
             .where(Image.id == bindparam("b_image"), visible)
             .order_by(ImageTag.value))
