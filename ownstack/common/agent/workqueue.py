@@ -63,8 +63,9 @@ class WorkQueue(Generic[K]):
         """Reconcile ``key`` soon; the future resolves once no pass for it is pending.
 
         ``echo`` marks a nudge the running pass most likely caused itself (a driver event
-        for a guest its own spawn just started): it asks for no further pass. A change
-        behind the agent's back in that very moment is caught by the next resync.
+        for a guest its own spawn just started): it asks for no further pass. A caller
+        marks as echoes only what a change behind the agent's back cannot look like (the
+        compute agent: a guest that runs, never one that stopped).
         """
         slot = self._slots.get(key)
         if slot is not None and slot.task is not None and slot.task.done():

@@ -32,7 +32,7 @@ from ownstack.compute.agent import disk_transfer
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.disk_transfer import DiskSource
 from ownstack.compute.agent.reconcile import Reconciler
-from ownstack.compute.drivers.base import ComputeDriver, ConsoleKind
+from ownstack.compute.drivers.base import ComputeDriver, ConsoleKind, GuestEvent, PowerState
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,16 @@ class ComputeAgent(Agent):
 
     async def prepare(self) -> None:
         await self.driver.init_host()
-        self.consume(self.driver.events(),
-                     lambda event: self.instances.nudge(event.uuid, echo=True))
+        self.consume(self.driver.events(), self._on_guest_event)
+
+    def _on_guest_event(self, event: GuestEvent) -> None:
+        """A guest's power changed. One that now runs is the echo of the pass that
+        started it (a spawn, a start, a resume): no pass after it. One that stopped or
+        went away may be the pass's own doing (a stop, a delete), or the guest dying
+        behind the agent's back the very moment after a pass saw it run (killed right
+        after its boot reported ACTIVE): a pass after the running one settles which, at
+        the price of one pass that finds nothing to do after a stop."""
+        self.instances.nudge(event.uuid, echo=event.power_state == PowerState.RUNNING)
 
     async def release(self) -> None:
         await self.driver.close()
@@ -96,10 +104,9 @@ class ComputeAgent(Agent):
 
     # -- reconciling --------------------------------------------------------------------
 
-    def nudge(self, uuid: str, *, from_driver: bool = False) -> asyncio.Future[None]:
-        """Reconcile ``uuid`` soon (see :meth:`WorkQueue.nudge`; a driver event is an echo
-        of the running pass when one runs)."""
-        return self.instances.nudge(uuid, echo=from_driver)
+    def nudge(self, uuid: str) -> asyncio.Future[None]:
+        """Reconcile ``uuid`` soon (see :meth:`WorkQueue.nudge`)."""
+        return self.instances.nudge(uuid)
 
     async def reconcile(self, uuid: str) -> None:
         """Reconcile ``uuid`` and wait for it (for the resync and for tests)."""

@@ -144,6 +144,31 @@ async def test_a_guest_killed_behind_the_agents_back_goes_shutoff(
     assert hypervisor(compute).guests[server_id].boots == 2
 
 
+async def test_a_guest_killed_while_its_boot_reports_active_goes_shutoff(
+        compute: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guest dies while the pass that booted it still runs (its ACTIVE written, the
+    answer not yet back): its stop is no echo of that pass, so a pass after it marks the
+    server SHUTOFF, long before the next resync (30 s)."""
+    conductor = agents(compute).agent("test-node").reconciler.conductor
+    report = conductor.update_instance
+
+    async def report_then_die(uuid: str, expected_task_state: str | None,
+                              **kw: Any) -> bool:
+        applied = await report(uuid, expected_task_state, **kw)
+        if expected_task_state == "spawning" and kw.get("power_state") == PowerState.RUNNING:
+            # ACTIVE is committed (a user may see it) and the conductor's answer is still
+            # on its way to the agent: the guest dies in that moment.
+            hypervisor(compute).stop_behind_back(uuid)
+            await asyncio.sleep(0.1)
+        return applied
+
+    monkeypatch.setattr(conductor, "update_instance", report_then_die)
+    image_id, flavor_id = await boot_setup(compute)
+    server_id = await boot_id(compute, None, image_id, flavor_id)
+    stopped = await wait_status(compute, None, server_id, "SHUTOFF", timeout=5)
+    assert stopped["OS-EXT-STS:power_state"] == 4 and stopped["OS-EXT-STS:task_state"] is None
+
+
 async def test_the_console_log_is_the_guests_cut_to_whole_lines(compute: CloudClient) -> None:
     image_id, flavor_id = await boot_setup(compute)
     server_id = await boot_id(compute, None, image_id, flavor_id)
