@@ -32,7 +32,8 @@ from ownstack.compute.agent import disk_transfer
 from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.disk_transfer import DiskSource
 from ownstack.compute.agent.reconcile import Reconciler
-from ownstack.compute.drivers.base import ComputeDriver, ConsoleKind, GuestEvent, PowerState
+from ownstack.compute.drivers.base import ComputeDriver, ConsoleKind, GuestEvent
+from ownstack.compute.states import PowerState
 
 log = logging.getLogger(__name__)
 
