@@ -8,44 +8,44 @@ import string
 
 import pytest
 
-from ownstack.compute.objects import servers
+from ownstack.compute.objects import random_names
 
 
 def test_indexes_are_below_their_sizes_and_cover_them_evenly() -> None:
-    picks = servers.random_indexes([3] * 30000)
+    picks = random_names.random_indexes([3] * 30000)
     counts = collections.Counter(picks)
     assert set(counts) == {0, 1, 2}
     # 10000 expected each: a biased draw (256 % 3 == 1 byte value extra for 0) or a
     # broken one would be far outside this.
     assert all(9500 < n < 10500 for n in counts.values()), counts
     for size in (2, 57, 200, 256):
-        assert set(servers.random_indexes([size] * 20 * size)) == set(range(size))
+        assert set(random_names.random_indexes([size] * 20 * size)) == set(range(size))
 
 
 def test_more_rejected_bytes_than_the_first_read_holds(monkeypatch: pytest.MonkeyPatch
                                                       ) -> None:
     reads = iter([bytes([255, 200]), bytes([201, 7])])
-    monkeypatch.setattr(servers.secrets, "token_bytes", lambda n: next(reads))
+    monkeypatch.setattr(random_names.secrets, "token_bytes", lambda n: next(reads))
     # For 200, bytes from 200 up would favour the indexes below 56: skipped.
-    assert servers.random_indexes([200]) == [7]
+    assert random_names.random_indexes([200]) == [7]
 
 
 def test_passwords_have_every_group_and_differ() -> None:
-    alphabet = set("".join(servers._PASSWORD_GROUPS))
+    alphabet = set("".join(random_names._PASSWORD_GROUPS))
     seen = set()
     for _ in range(2000):
-        password = servers.generate_password()
-        assert len(password) == servers.PASSWORD_LENGTH and set(password) <= alphabet
-        assert all(set(password) & set(group) for group in servers._PASSWORD_GROUPS)
+        password = random_names.generate_password()
+        assert len(password) == random_names.PASSWORD_LENGTH and set(password) <= alphabet
+        assert all(set(password) & set(group) for group in random_names._PASSWORD_GROUPS)
         seen.add(password)
     assert len(seen) == 2000
     # Shuffled: the first group's character is not always first.
-    firsts = {servers.generate_password()[0] for _ in range(500)}
-    assert firsts - set(servers._PASSWORD_GROUPS[0])
+    firsts = {random_names.generate_password()[0] for _ in range(500)}
+    assert firsts - set(random_names._PASSWORD_GROUPS[0])
 
 
 def test_reservation_ids() -> None:
-    ids = {servers.reservation_id() for _ in range(1000)}
+    ids = {random_names.reservation_id() for _ in range(1000)}
     assert len(ids) == 1000
     assert all(i.startswith("r-") and len(i) == 10
                and set(i[2:]) <= set(string.ascii_lowercase + string.digits) for i in ids)

@@ -87,7 +87,7 @@ from ownstack.compute.objects import (
 )
 from ownstack.compute.objects.instances import network_rows, set_network_info
 from ownstack.compute.objects.models import Instance
-from ownstack.compute.objects.servers import generate_password
+from ownstack.compute.objects.random_names import generate_password
 from ownstack.compute.state import Req
 
 CONSOLE_TIMEOUT: Final = 30.0   # seconds the agent has to answer os-getConsoleOutput

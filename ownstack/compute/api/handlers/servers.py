@@ -41,7 +41,15 @@ from ownstack.compute.api.schemas import servers as schemas
 from ownstack.compute.api.server_common import load_extras, show_body
 from ownstack.compute.api.views import servers as views
 from ownstack.compute.errors import ConcurrentUpdate, InvalidServerRequest
-from ownstack.compute.objects import actions, block_devices, console_tokens, hosts, models, servers
+from ownstack.compute.objects import (
+    actions,
+    block_devices,
+    console_tokens,
+    hosts,
+    models,
+    random_names,
+    servers,
+)
 from ownstack.compute.objects.instances import (
     HOLDS_PORTS,
     RELEASED,
@@ -133,7 +141,7 @@ async def _create_request(req: Req, data: dict[str, Any]) -> CreateRequest:
         metadata=dict(server.get("metadata") or {}), tags=list(server.get("tags") or []),
         user_data=_user_data(server.get("user_data")),
         config_drive=bool_from_string(server.get("config_drive", False)),
-        admin_pass=server.get("adminPass") or servers.generate_password(),
+        admin_pass=server.get("adminPass") or random_names.generate_password(),
         access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
         requested_networks=networks, network_requests=resolved.requests,
         security_groups=resolved.security_groups, group=hints.get("group"))
