@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.core import run
 from ownstack.compute import rpc, states
 from ownstack.compute.conductor import boot_volumes, networks, volumes
 from ownstack.compute.conductor.batch import (
@@ -167,7 +168,7 @@ async def load_to_place(db: AsyncSession, uuids: Sequence[str]) -> dict[str, ToP
     rows: dict[str, ToPlace] = {}
     # Core, not the session: plain columns, and the ORM's execution of a statement of
     # entity columns costs more than the statement (every scheduling pass runs it).
-    for row in await (await db.connection()).execute(TO_PLACE, {"uuids": list(uuids)}):
+    for row in await run(db, TO_PLACE, {"uuids": list(uuids)}):
         rows.setdefault(row.uuid, ToPlace(*row))
     return rows
 

@@ -32,6 +32,7 @@ from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import CachedJSON, UTCTimeText, utcnow
 from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.core import run
 from ownstack.common.errors import BadRequest
 from ownstack.common.times import as_utc
 from ownstack.common.uuids import is_uuid
@@ -490,8 +491,7 @@ async def list_instances(db: AsyncSession, filters: ServerFilters, *, limit: int
         if marker_row is None:
             raise BadRequest(f"marker [{marker}] not found")
     # Core, not the session: plain rows, without the ORM's loading machinery.
-    conn = await db.connection()
-    result = await conn.execute(_paged(_filtered(filters), keys, marker_row, limit))
+    result = await run(db, _paged(_filtered(filters), keys, marker_row, limit))
     rows = list(map(ListedInstance._make, result))
     return Page(rows, _paged(_filtered(filters, _UUID_COLUMNS), keys, marker_row, limit))
 
@@ -562,8 +562,7 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
         details.groups = {uuid: [] for uuid in uuids}
     # Core, not the session: the ORM's execution of a statement of entity columns costs
     # more than the statement (each status poll runs this one).
-    conn = await db.connection()
-    for kind, uuid, text, value, flag, _ in await conn.execute(union, params):
+    for kind, uuid, text, value, flag, _ in await run(db, union, params):
         if kind == _METADATA:
             details.metadata[uuid][text] = value
         elif kind == _VOLUME:
@@ -580,7 +579,7 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
         params = {}
         if len(hosts) <= _MANY_HOSTS:
             stmt, params = _SERVICES_OF_HOSTS, {"hosts": sorted(hosts)}
-        rows = await conn.execute(stmt, params)
+        rows = await run(db, stmt, params)
         details.services = {row.host: HostService._make(row) for row in rows}
     return details
 
@@ -669,8 +668,7 @@ async def find_listed(svc: ComputeState, db: AsyncSession, ctx: RequestContext,
     the service read apart cost about twice the CPU."""
     found = None
     if is_uuid(server_id):
-        found = (await (await db.connection()).execute(_SHOW_LISTED, {"uuid": server_id})
-                 ).first()
+        found = (await run(db, _SHOW_LISTED, {"uuid": server_id})).first()
     row = permitted(svc, ctx, server_id, None if found is None
                     else ListedInstance._make(found[:_LISTED_WIDTH]), rule)
     service = None if found is None or found.service_host is None \

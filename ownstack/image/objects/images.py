@@ -37,6 +37,7 @@ from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.core import run
 from ownstack.common.errors import ConcurrentUpdate, Conflict, Forbidden
 from ownstack.image.errors import ImageNotFound, ImageProtected
 from ownstack.image.objects.models import Image, ImageMember, ImageTag
@@ -150,7 +151,7 @@ async def get_visible_with_tags(db: AsyncSession, ctx: RequestContext, image_id:
         stmt, params = _SHOW_TO_NO_PROJECT, {"b_image": image_id}
     else:
         stmt, params = _SHOW_TO_PROJECT, {"b_image": image_id, "b_project": ctx.project_id}
-    rows = (await (await db.connection()).execute(stmt, params)).all()
+    rows = (await run(db, stmt, params)).all()
     if not rows:
         raise ImageNotFound(image_id)
     return rows[0], [row.image_tag for row in rows if row.image_tag is not None]

@@ -34,12 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.core import run
 from ownstack.common.errors import OwnstackError
 from ownstack.network import ipam
 from ownstack.network.errors import ConcurrentUpdate
 from ownstack.network.objects import addresses, agents, ports, provisioning, sg_members
 from ownstack.network.objects.bindings import network_info as network_spec_info
-from ownstack.network.objects.core import run
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.models import (
     DhcpAgentBinding,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from ownstack.common.db.base import Base
-from ownstack.network.objects.core import run
+from ownstack.common.db.core import run
 
 Row = TypeVar("Row", bound=Base)
 

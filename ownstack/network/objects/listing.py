@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement, Select
 
 from ownstack.common.booleans import parse_bool
+from ownstack.common.db.core import run
 from ownstack.network.errors import BadNetworkRequest, InvalidInput, ResourceNotFound
 from ownstack.network.objects.models import Tag
 
@@ -242,8 +243,7 @@ async def list_page(db: AsyncSession, kind: Kind, query: ListQuery,
         # Plain columns through the session's connection: the same rows without the
         # ORM's per-row loading machinery (what is pending is flushed first, as the
         # session's autoflush would).
-        await db.flush()
-        result: Any = await (await db.connection()).execute(stmt)
+        result: Any = await run(db, stmt)
     else:
         result = await db.execute(stmt)
     rows: list[Any] = list(map(make, result) if make is not None else result) if read \

@@ -21,6 +21,7 @@ from sqlalchemy.sql import ColumnElement
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import CachedJSON, UTCTimeText
+from ownstack.common.db.core import run
 from ownstack.network.errors import (
     InUse,
     InvalidInput,
@@ -29,7 +30,6 @@ from ownstack.network.errors import (
     ResourceNotFound,
 )
 from ownstack.network.objects import quotas, rbac
-from ownstack.network.objects.core import run
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import Network, Port, RbacPolicy, Subnet, Tag

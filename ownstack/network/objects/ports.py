@@ -30,6 +30,7 @@ from sqlalchemy.sql import ColumnElement
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import CachedJSON, UTCTimeText
+from ownstack.common.db.core import run
 from ownstack.network import ipam
 from ownstack.network.drivers.naming import binding_details
 from ownstack.network.errors import (
@@ -50,7 +51,6 @@ from ownstack.network.objects import (
 )
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
-from ownstack.network.objects.core import run
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import (

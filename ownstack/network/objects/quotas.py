@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import NetworkConfig
+from ownstack.common.db.core import run
 from ownstack.common.errors import BadRequest
 from ownstack.network.errors import OverQuota
-from ownstack.network.objects.core import run
 from ownstack.network.objects.models import (
     FloatingIP,
     Network,

@@ -34,6 +34,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
+from ownstack.common.db.core import run
 from ownstack.network.errors import (
     BadNetworkRequest,
     NetworkBadRequest,
@@ -43,7 +44,6 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import addresses, networks, ports, quotas, subnets
 from ownstack.network.objects.addresses import FixedIp
-from ownstack.network.objects.core import run
 from ownstack.network.objects.inserts import add_row
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (

@@ -17,7 +17,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownstack.network.objects.core import run
+from ownstack.common.db.core import run
 from ownstack.network.objects.models import (
     IpAllocation,
     Port,

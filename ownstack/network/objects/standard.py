@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.core import run
 from ownstack.network.errors import BadNetworkRequest, InvalidInput, RevisionMismatch
-from ownstack.network.objects.core import run
 from ownstack.network.objects.listing import Ids, in_ids
 from ownstack.network.objects.models import StandardAttributes, Tag
 

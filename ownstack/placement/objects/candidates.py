@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownstack.common.db.core import run
 from ownstack.common.errors import BadRequest
 from ownstack.placement.errors import ResourceClassNotFound, TraitNotFound
 from ownstack.placement.objects.models import (
@@ -164,17 +165,15 @@ _REQUESTED_STOCK = _stock_statement(True)
 async def _load(db: AsyncSession, search: _Search, all_classes: bool) -> None:
     result = search.result
     # Core execution, not ORM: thousands of plain rows, no entities.
-    conn = await db.connection()
-    for rp_id, uuid, parent, root in (await conn.execute(_PROVIDERS)).all():
+    for rp_id, uuid, parent, root in (await run(db, _PROVIDERS)).all():
         result.uuids[rp_id] = uuid
         result.parents[rp_id] = parent
         result.roots[rp_id] = root if root is not None else rp_id
         search.has_trees = search.has_trees or parent is not None
     if all_classes:
-        rows = await conn.execute(_ALL_STOCK)
+        rows = await run(db, _ALL_STOCK)
     else:
-        rows = await conn.execute(_REQUESTED_STOCK,
-                                  {"classes": sorted(result.requested_classes)})
+        rows = await run(db, _REQUESTED_STOCK, {"classes": sorted(result.requested_classes)})
     stock = result.stock
     for rp_id, rc_id, total, reserved, ratio, min_unit, max_unit, step, used in rows.all():
         limit = (total - reserved) * ratio
@@ -185,14 +184,14 @@ async def _load(db: AsyncSession, search: _Search, all_classes: bool) -> None:
             stock[rp_id] = {rc_id: entry}
     if search.trait_ids:
         by_id = {v: k for k, v in search.trait_ids.items()}
-        for rp_id, trait_id in (await conn.execute(
+        for rp_id, trait_id in (await run(db,
                 select(ProviderTrait.resource_provider_id, ProviderTrait.trait_id)
                 .where(ProviderTrait.trait_id.in_(list(by_id))))).all():
             search.traits.setdefault(rp_id, set()).add(by_id[trait_id])
     aggs = {agg for g in search.groups.values()
             for agg in g.forbidden_aggs.union(*g.member_of)}
     if aggs:
-        for rp_id, agg in (await conn.execute(
+        for rp_id, agg in (await run(db,
                 select(ProviderAggregate.resource_provider_id, ProviderAggregate.aggregate_uuid)
                 .where(ProviderAggregate.aggregate_uuid.in_(aggs)))).all():
             search.aggregates.setdefault(rp_id, set()).add(agg)

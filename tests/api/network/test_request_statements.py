@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from helpers.inprocess import ServiceClient
 from helpers.l3 import external_network, private_subnet, router, set_router
-from ownstack.network.objects.core import run
+from ownstack.common.db.core import run
 from ownstack.network.objects.models import (
     FloatingIP,
     IpAllocation,

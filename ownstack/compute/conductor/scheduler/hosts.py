@@ -13,6 +13,7 @@ from typing import Any, Final
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownstack.common.db.core import run
 from ownstack.compute import rpc
 from ownstack.compute.objects.models import ComputeNode, ComputeService
 
@@ -69,11 +70,10 @@ async def load_hosts(db: AsyncSession, node_uuids: Iterable[str]) -> dict[str, H
     # for every scheduling pass, over every candidate (most often every node there is).
     # Run on the Core connection: the session's ORM execution of them costs more than
     # the statements themselves.
-    conn = await db.connection()
     if len(wanted) > _FEW_NODES:
-        rows = await conn.execute(_ALL_HOSTS)
+        rows = await run(db, _ALL_HOSTS)
     else:
-        rows = await conn.execute(_SOME_HOSTS, {"uuids": sorted(wanted)})
+        rows = await run(db, _SOME_HOSTS, {"uuids": sorted(wanted)})
     return {row.uuid: host_state(row, row) for row in rows if row.uuid in wanted}
 
 
