@@ -2,7 +2,8 @@
 process, and by the message bus.
 
 A process that runs several roles hands each one the ASGI apps already built, so internal
-calls go through ``httpx.ASGITransport`` with no socket; a role whose peer runs elsewhere
+calls go through an in-process transport with no socket
+(``ownstack.common.clients.inprocess``); a role whose peer runs elsewhere
 (another process, another machine) gets the same clients pointed at the peer's URL, which
 is the address the catalog publishes (``cloud.public_host`` and the service's port).
 Either way the code that calls is the same.
@@ -21,6 +22,7 @@ import httpx
 from ownstack.common.bus import Bus, make_bus
 from ownstack.common.clients.auth import ServiceAuth
 from ownstack.common.clients.identity import IdentityClient
+from ownstack.common.clients.inprocess import InProcessTransport
 from ownstack.common.config import Config
 from ownstack.common.statedir import read_service_password
 
@@ -36,7 +38,7 @@ class Peers:
 
     def transport(self, service_type: str) -> httpx.AsyncBaseTransport | None:
         app = self.apps.get(service_type)
-        return httpx.ASGITransport(app=app) if app is not None else None
+        return InProcessTransport(app) if app is not None else None
 
     def url(self, service_type: str) -> str:
         """The base URL of ``service_type``: in process when its app is here, else where

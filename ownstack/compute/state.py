@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ownstack.common.api.app import ApiRequest
 from ownstack.common.bus import Bus
 from ownstack.common.clients.image import ImageClient
+from ownstack.common.clients.inprocess import http_client
 from ownstack.common.clients.network import NetworkClient
 from ownstack.common.clients.placement import PlacementClient
 from ownstack.common.clients.volume import VolumeClient
@@ -73,9 +74,9 @@ class ComputeState(ServiceState):
         own user when no token is given. The caller closes it."""
         if token is not None:
             if self._image_http is None:
-                self._image_http = httpx.AsyncClient(
-                    base_url=self.peers.url("image"), transport=self.peers.transport("image"),
-                    timeout=httpx.Timeout(60.0, connect=10.0))
+                self._image_http = http_client(
+                    self.peers.url("image"), self.peers.transport("image"),
+                    httpx.Timeout(60.0, connect=10.0))
             return ImageClient.shared(self._image_http, token)
         provider: Callable[[], Awaitable[str]] = self.service_auth
         return ImageClient(self.peers.url("image"), provider,
