@@ -36,9 +36,16 @@ class Peers:
     _bus_users: int = 0
     _service_auth: ServiceAuth | None = None
 
-    def transport(self, service_type: str) -> httpx.AsyncBaseTransport | None:
+    def transport(self, service_type: str, *, between_services: bool = False
+                  ) -> httpx.AsyncBaseTransport | None:
+        """The in-process transport to ``service_type``'s app, ``None`` when it runs
+        elsewhere. ``between_services``: the calls are this process's own (not a relayed
+        user's or guest's request), and the service called logs their access lines at
+        DEBUG (``ownstack.common.clients.inprocess``)."""
         app = self.apps.get(service_type)
-        return InProcessTransport(app) if app is not None else None
+        if app is None:
+            return None
+        return InProcessTransport(app) if between_services else httpx.ASGITransport(app=app)
 
     def url(self, service_type: str) -> str:
         """The base URL of ``service_type``: in process when its app is here, else where
@@ -54,7 +61,8 @@ class Peers:
         return self.config.public_url(port)
 
     def identity_client(self, *, cache_ttl: float) -> IdentityClient:
-        return IdentityClient(self.url("identity"), transport=self.transport("identity"),
+        return IdentityClient(self.url("identity"),
+                              transport=self.transport("identity", between_services=True),
                               cache_ttl=cache_ttl)
 
     def service_auth(self) -> ServiceAuth:
@@ -64,7 +72,8 @@ class Peers:
         if self._service_auth is None:
             self._service_auth = ServiceAuth(self.url("identity"),
                                              read_service_password(self.config),
-                                             transport=self.transport("identity"))
+                                             transport=self.transport(
+                                                 "identity", between_services=True))
         return self._service_auth
 
     @property

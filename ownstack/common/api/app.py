@@ -47,9 +47,9 @@ ErrorFormatter = Callable[[OwnstackError, str], tuple[dict[str, Any], dict[str, 
 Hook = Callable[[], Awaitable[None]]
 # Where every OpenStack service returns the request id; Nova adds a name of its own.
 REQUEST_ID_HEADERS = ("X-Openstack-Request-Id",)
-# The scope key that marks a request another service of the process made
-# (``ownstack.common.clients.inprocess``): its access log line is a debug one, since the
-# request id it carries is its caller's, whose own line is at INFO.
+# The scope key that marks a request another service of the process made for its own work
+# (``ownstack.common.clients.inprocess``): its access log line is a debug one; the user's
+# request that caused it has its own line at INFO.
 IN_PROCESS: Final = "ownstack.in_process"
 
 

@@ -2,9 +2,11 @@
 call between them needs.
 
 :class:`InProcessTransport` is ``httpx.ASGITransport`` that marks each request's scope
-(:data:`IN_PROCESS`), so the service called knows the caller is another service of the
-process (its access log line is a debug one: the request id it carries is the caller's,
-whose own line is written at INFO).
+(:data:`~ownstack.common.api.app.IN_PROCESS`), so the service called knows the caller is
+another service of the process, calling for its own work (a claim, an image show): its
+access log line is a debug one, and the user's request that caused the call keeps its
+own line at INFO. ``Peers.transport(..., between_services=True)`` makes one; a relay of
+a user's or a guest's request (the metadata agent's) gets plain ``ASGITransport``.
 
 :func:`http_client` makes a client's HTTP client: over an :class:`InProcessTransport`
 an :class:`InProcessClient`, which sends a request straight to the transport, past the

@@ -17,7 +17,9 @@ from ownstack.common.clients.inprocess import (
     InProcessTransport,
     http_client,
 )
+from ownstack.common.config import Config
 from ownstack.common.errors import Conflict, OwnstackError
+from ownstack.common.peers import Peers
 
 
 @public
@@ -106,3 +108,14 @@ async def test_no_access_line_of_a_call_between_services_at_info(
     async with http_client("http://svc.internal", InProcessTransport(make_app()), 5.0) as peer:
         await peer.delete("/nothing")
     assert not [r for r in caplog.records if "/nothing" in r.getMessage()]
+
+
+async def test_peers_mark_only_the_calls_between_services(tmp_path: Any) -> None:
+    """The metadata agent relays a guest's request through ``Peers.transport``'s default:
+    it stays unmarked, and its access line at INFO."""
+    app = make_app()
+    peers = Peers(Config(state_dir=tmp_path), apps={"inproc": app})
+    assert type(peers.transport("inproc")) is httpx.ASGITransport
+    marked = peers.transport("inproc", between_services=True)
+    assert isinstance(marked, InProcessTransport) and marked.target is app
+    assert peers.transport("elsewhere", between_services=True) is None
