@@ -2,7 +2,8 @@
 process, and by the message bus.
 
 A process that runs several roles hands each one the ASGI apps already built, so internal
-calls go through ``httpx.ASGITransport`` with no socket; a role whose peer runs elsewhere
+calls go through an in-process transport with no socket
+(``ownstack.common.clients.inprocess``); a role whose peer runs elsewhere
 (another process, another machine) gets the same clients pointed at the peer's URL, which
 is the address the catalog publishes (``cloud.public_host`` and the service's port).
 Either way the code that calls is the same.
@@ -21,6 +22,7 @@ import httpx
 from ownstack.common.bus import Bus, make_bus
 from ownstack.common.clients.auth import ServiceAuth
 from ownstack.common.clients.identity import IdentityClient
+from ownstack.common.clients.inprocess import InProcessTransport
 from ownstack.common.config import Config
 from ownstack.common.statedir import read_service_password
 
@@ -34,9 +36,16 @@ class Peers:
     _bus_users: int = 0
     _service_auth: ServiceAuth | None = None
 
-    def transport(self, service_type: str) -> httpx.AsyncBaseTransport | None:
+    def transport(self, service_type: str, *, between_services: bool = False
+                  ) -> httpx.AsyncBaseTransport | None:
+        """The in-process transport to ``service_type``'s app, ``None`` when it runs
+        elsewhere. ``between_services``: the calls are this process's own (not a relayed
+        user's or guest's request), and the service called logs their access lines at
+        DEBUG (``ownstack.common.clients.inprocess``)."""
         app = self.apps.get(service_type)
-        return httpx.ASGITransport(app=app) if app is not None else None
+        if app is None:
+            return None
+        return InProcessTransport(app) if between_services else httpx.ASGITransport(app=app)
 
     def url(self, service_type: str) -> str:
         """The base URL of ``service_type``: in process when its app is here, else where
@@ -52,7 +61,8 @@ class Peers:
         return self.config.public_url(port)
 
     def identity_client(self, *, cache_ttl: float) -> IdentityClient:
-        return IdentityClient(self.url("identity"), transport=self.transport("identity"),
+        return IdentityClient(self.url("identity"),
+                              transport=self.transport("identity", between_services=True),
                               cache_ttl=cache_ttl)
 
     def service_auth(self) -> ServiceAuth:
@@ -62,7 +72,8 @@ class Peers:
         if self._service_auth is None:
             self._service_auth = ServiceAuth(self.url("identity"),
                                              read_service_password(self.config),
-                                             transport=self.transport("identity"))
+                                             transport=self.transport(
+                                                 "identity", between_services=True))
         return self._service_auth
 
     @property

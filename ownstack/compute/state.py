@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ownstack.common.api.app import ApiRequest
 from ownstack.common.bus import Bus
 from ownstack.common.clients.image import ImageClient
+from ownstack.common.clients.inprocess import http_client
 from ownstack.common.clients.network import NetworkClient
 from ownstack.common.clients.placement import PlacementClient
 from ownstack.common.clients.volume import VolumeClient
@@ -35,8 +36,9 @@ class ComputeState(ServiceState):
         self.peers = peers
         self.identity = peers.identity_client(cache_ttl=config.compute.token_cache_ttl)
         self.service_auth = peers.service_auth()
-        self.placement = PlacementClient(peers.url("placement"), self.service_auth,
-                                         transport=peers.transport("placement"))
+        self.placement = PlacementClient(
+            peers.url("placement"), self.service_auth,
+            transport=peers.transport("placement", between_services=True))
         self.bus: Bus = peers.bus
         self._network: NetworkClient | None = None
         self._image_http: httpx.AsyncClient | None = None
@@ -55,8 +57,9 @@ class ComputeState(ServiceState):
         as a caller), made on first use: in one process the network app may be built
         after this one."""
         if self._network is None:
-            self._network = NetworkClient(self.peers.url("network"), self.service_auth,
-                                          transport=self.peers.transport("network"))
+            self._network = NetworkClient(
+                self.peers.url("network"), self.service_auth,
+                transport=self.peers.transport("network", between_services=True))
         return self._network
 
     @property
@@ -64,8 +67,9 @@ class ComputeState(ServiceState):
         """The volume service as the services' user (``volume.as_caller(token)`` acts as
         a caller), made on first use, as :attr:`network` is."""
         if self._volume is None:
-            self._volume = VolumeClient(self.peers.url("volume"), self.service_auth,
-                                        transport=self.peers.transport("volume"))
+            self._volume = VolumeClient(
+                self.peers.url("volume"), self.service_auth,
+                transport=self.peers.transport("volume", between_services=True))
         return self._volume
 
     def image_client(self, token: str | None = None) -> ImageClient:
@@ -73,13 +77,13 @@ class ComputeState(ServiceState):
         own user when no token is given. The caller closes it."""
         if token is not None:
             if self._image_http is None:
-                self._image_http = httpx.AsyncClient(
-                    base_url=self.peers.url("image"), transport=self.peers.transport("image"),
-                    timeout=httpx.Timeout(60.0, connect=10.0))
+                self._image_http = http_client(
+                    self.peers.url("image"), self.peers.transport("image", between_services=True),
+                    httpx.Timeout(60.0, connect=10.0))
             return ImageClient.shared(self._image_http, token)
         provider: Callable[[], Awaitable[str]] = self.service_auth
         return ImageClient(self.peers.url("image"), provider,
-                           transport=self.peers.transport("image"))
+                           transport=self.peers.transport("image", between_services=True))
 
     async def start(self) -> None:
         await self.peers.open_bus()

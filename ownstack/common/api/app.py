@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 from urllib.parse import quote
 
 import orjson
@@ -47,6 +47,10 @@ ErrorFormatter = Callable[[OwnstackError, str], tuple[dict[str, Any], dict[str, 
 Hook = Callable[[], Awaitable[None]]
 # Where every OpenStack service returns the request id; Nova adds a name of its own.
 REQUEST_ID_HEADERS = ("X-Openstack-Request-Id",)
+# The scope key that marks a request another service of the process made for its own work
+# (``ownstack.common.clients.inprocess``): its access log line is a debug one; the user's
+# request that caused it has its own line at INFO.
+IN_PROCESS: Final = "ownstack.in_process"
 
 
 class ApiRequest(Generic[S]):
@@ -191,9 +195,10 @@ class ServiceApp(Generic[S]):
         try:
             await response(scope, receive, send)
         finally:
-            if self.access_log:
-                self.log.info("%s %s %s %.1fms", request.method, request.url.path,
-                              response.status_code, (time.perf_counter() - started) * 1000)
+            level = logging.DEBUG if IN_PROCESS in scope else logging.INFO
+            if self.access_log and self.log.isEnabledFor(level):
+                self.log.log(level, "%s %s %s %.1fms", request.method, request.url.path,
+                             response.status_code, (time.perf_counter() - started) * 1000)
             request_id_var.reset(token)
 
     async def _dispatch(self, request: Request, request_id: str) -> Response:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import httpx
 
+from ownstack.common.clients.inprocess import http_client
 from ownstack.common.errors import OwnstackError
 
 SERVICE_USER = "ownstack-service"
@@ -32,7 +33,7 @@ class ServiceAuth:
                  transport: httpx.AsyncBaseTransport | None = None,
                  user: str = SERVICE_USER, project: str = SERVICE_PROJECT,
                  timeout: float = 30.0) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
+        self.http = http_client(base_url, transport, timeout)
         self._body = {"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
                 "name": user, "domain": {"id": "default"}, "password": password}}},

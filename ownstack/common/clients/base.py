@@ -16,6 +16,8 @@ from typing import Self
 
 import httpx
 
+from ownstack.common.clients.inprocess import http_client
+
 
 class TokenClient:
     """The shared part of :class:`~ownstack.common.clients.image.ImageClient`,
@@ -26,9 +28,8 @@ class TokenClient:
                  transport: httpx.AsyncBaseTransport | None = None, *,
                  timeout: float = 30.0, http: httpx.AsyncClient | None = None) -> None:
         self._owns_http = http is None
-        self.http = http if http is not None else httpx.AsyncClient(
-            base_url=base_url, transport=transport,
-            timeout=httpx.Timeout(timeout, connect=10.0))
+        self.http = http if http is not None else http_client(
+            base_url, transport, httpx.Timeout(timeout, connect=10.0))
         self._token_provider = token_provider
 
     def as_caller(self, token: str) -> Self:

@@ -20,6 +20,7 @@ import httpx
 
 from ownstack.common.api.access_rules import ACCESS_RULES_HEADER, ACCESS_RULES_MIN_VERSION
 from ownstack.common.cache import LRUCache
+from ownstack.common.clients.inprocess import http_client
 from ownstack.common.context import RequestContext
 from ownstack.common.errors import OwnstackError, Unauthorized
 
@@ -34,7 +35,7 @@ class IdentityClient:
     def __init__(self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None,
                  cache_ttl: float = 30.0, cache_size: int = 10000,
                  timeout: float = 10.0) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
+        self.http = http_client(base_url, transport, timeout)
         # A TTL of 0 turns caching off (LRUCache would read 0 as "no expiry").
         self._cache: LRUCache[str, tuple[float, dict[str, Any]]] = LRUCache(
             cache_size if cache_ttl > 0 else 0, ttl=cache_ttl)

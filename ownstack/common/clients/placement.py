@@ -16,6 +16,7 @@ from typing import Any, Final
 import httpx
 import orjson
 
+from ownstack.common.clients.inprocess import http_client
 from ownstack.common.errors import OwnstackError
 
 MICROVERSION: Final = "1.39"
@@ -64,7 +65,7 @@ class PlacementClient:
     def __init__(self, base_url: str, token_provider: Callable[[], Awaitable[str]], *,
                  transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = 30.0) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
+        self.http = http_client(base_url, transport, timeout)
         self._token = token_provider
 
     async def aclose(self) -> None:

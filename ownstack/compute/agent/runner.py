@@ -99,7 +99,7 @@ async def start_compute_agents(peers: Peers) -> AgentGroup:
 
     def image_client() -> ImageClient:
         return ImageClient(peers.url("image"), peers.service_auth(),
-                           transport=peers.transport("image"))
+                           transport=peers.transport("image", between_services=True))
 
     bus = await peers.open_bus()
     try:

@@ -425,7 +425,7 @@ class Builder:
                     attempts = list(row.attempts or [])
                     if claim.host not in attempts:
                         attempts.append(claim.host)
-                    ok = rows_matched(await db.execute(_PLACE, {
+                    ok = rows_matched(await run(db, _PLACE, {
                         "b_uuid": row.uuid, "b_host": claim.host, "b_node": claim.node,
                         "b_attempts": attempts, "b_zone": claim.zone,
                         "b_network_info": info or [],

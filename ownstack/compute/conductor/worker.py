@@ -19,11 +19,11 @@ async def start_conductor(peers: Peers) -> Conductor:
     db = Database.connect(config.database_url, echo=config.database.echo,
                           race_error=ConcurrentUpdate)
     placement = PlacementClient(peers.url("placement"), peers.service_auth(),
-                                transport=peers.transport("placement"))
+                                transport=peers.transport("placement", between_services=True))
     network = NetworkClient(peers.url("network"), peers.service_auth(),
-                            transport=peers.transport("network"))
+                            transport=peers.transport("network", between_services=True))
     volume = VolumeClient(peers.url("volume"), peers.service_auth(),
-                          transport=peers.transport("volume"))
+                          transport=peers.transport("volume", between_services=True))
     bus = await peers.open_bus()
     conductor = Conductor(ConductorEnv(config=config, db=db, bus=bus, placement=placement,
                                        network=network, volume=volume,

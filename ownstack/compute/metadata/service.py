@@ -113,8 +113,9 @@ class MetadataState(ServiceState):
         """The network service as the services' user, made on first use (in one process
         the network app may be built after this one)."""
         if self._network is None:
-            self._network = NetworkClient(self.peers.url("network"), self.peers.service_auth(),
-                                          transport=self.peers.transport("network"))
+            self._network = NetworkClient(
+                self.peers.url("network"), self.peers.service_auth(),
+                transport=self.peers.transport("network", between_services=True))
         return self._network
 
     async def stop(self) -> None:

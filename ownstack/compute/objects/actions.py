@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.core import run
 from ownstack.common.errors import BadRequest
 from ownstack.compute.objects.models import InstanceAction, InstanceActionEvent
 
@@ -82,7 +83,7 @@ async def start_actions(db: AsyncSession, ctx: RequestContext, instance_uuids: S
     """:func:`start_action` for several instances, in one Core insert (nothing is added to
     ``db``'s unit of work)."""
     now = utcnow()
-    await db.execute(_INSERT_ACTION, [
+    await run(db, _INSERT_ACTION, [
         {"instance_uuid": uuid, "action": action, "request_id": ctx.request_id,
          "user_id": ctx.user_id, "project_id": ctx.project_id, "start_time": now,
          "finish_time": None, "message": None, "updated_at": now}
@@ -131,9 +132,9 @@ async def record_events(db: AsyncSession, events: Sequence[Event]) -> list[bool]
     keys = {(e.instance_uuid, e.request_id) for e in events}
     if len(keys) == 1:          # the common case: one instance's events, no list to expand
         ((uuid, request_id),) = keys
-        found = await db.execute(_LATEST_ACTION, {"b_uuid": uuid, "b_request_id": request_id})
+        found = await run(db, _LATEST_ACTION, {"b_uuid": uuid, "b_request_id": request_id})
     else:
-        found = await db.execute(_LATEST_ACTIONS, {
+        found = await run(db, _LATEST_ACTIONS, {
             "uuids": sorted({uuid for uuid, _ in keys}),
             "request_ids": sorted({request_id for _, request_id in keys})})
     action_ids = {(uuid, request_id): action_id for uuid, request_id, action_id in found
@@ -153,12 +154,12 @@ async def record_events(db: AsyncSession, events: Sequence[Event]) -> list[bool]
         failed = touched.get(action_id, (None, False))[1] or e.result == ERROR
         touched[action_id] = (_utc(e.finish if e.finish is not None else e.start), failed)
     if rows:
-        await db.execute(_INSERT_EVENT, rows)
+        await run(db, _INSERT_EVENT, rows)
         for statement, failed in ((_TOUCH_ACTION, False), (_FAIL_ACTION, True)):
             params = [{"action_id": action_id, "touched": when}
                       for action_id, (when, fail) in touched.items() if fail is failed]
             if params:
-                await db.execute(statement, params)
+                await run(db, statement, params)
     return recorded
 
 

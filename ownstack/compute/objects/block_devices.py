@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.core import run
 from ownstack.compute import rpc
 from ownstack.compute.objects.models import BlockDeviceMapping
 
@@ -117,9 +118,10 @@ async def remove_mapping(db: AsyncSession, bdm_uuid: str, *,
                                 deleted_at=now)
 
 
-def volume_entry(bdm: BlockDeviceMapping) -> dict[str, Any]:
+def volume_entry(bdm: Any) -> dict[str, Any]:
     """One of an :class:`~ownstack.compute.rpc.InstanceSpec`'s ``volumes``: what the agent
-    needs to plug, unplug and report on the mapping."""
+    needs to plug, unplug and report on the mapping (a :class:`BlockDeviceMapping`, or a
+    row of :data:`_VOLUME_ENTRIES`)."""
     return {"bdm_uuid": bdm.uuid, "volume_id": bdm.volume_id,
             "attachment_id": bdm.attachment_id, "attach_state": bdm.attach_state,
             "connection_info": bdm.connection_info, "device_name": bdm.device_name,
@@ -130,7 +132,24 @@ def volume_entry(bdm: BlockDeviceMapping) -> dict[str, Any]:
 
 async def volume_entries(db: AsyncSession, uuids: Sequence[str]
                          ) -> dict[str, list[dict[str, Any]]]:
-    """The ``volumes`` of each instance's InstanceSpec: its volume mappings, oldest first."""
-    return {uuid: [volume_entry(bdm) for bdm in bdms
-                   if bdm.destination_type == DESTINATION_VOLUME and bdm.volume_id]
-            for uuid, bdms in (await of_instances(db, uuids)).items()}
+    """The ``volumes`` of each instance's InstanceSpec: its volume mappings, oldest first.
+    Read as plain columns (every agent's spec read sends it; a row of these columns reads
+    as a mapping does in :func:`volume_entry`)."""
+    result: dict[str, list[dict[str, Any]]] = {uuid: [] for uuid in uuids}
+    if uuids:
+        for row in await run(db, _VOLUME_ENTRIES, {"uuids": list(uuids)}):
+            if row.destination_type == DESTINATION_VOLUME and row.volume_id:
+                result[row.instance_uuid].append(volume_entry(row))
+    return result
+
+
+_VOLUME_ENTRIES: Final = (
+    select(BlockDeviceMapping.instance_uuid, BlockDeviceMapping.uuid,
+           BlockDeviceMapping.volume_id, BlockDeviceMapping.attachment_id,
+           BlockDeviceMapping.attach_state, BlockDeviceMapping.connection_info,
+           BlockDeviceMapping.device_name, BlockDeviceMapping.boot_index,
+           BlockDeviceMapping.source_type, BlockDeviceMapping.destination_type,
+           BlockDeviceMapping.delete_on_termination)
+    .where(BlockDeviceMapping.instance_uuid.in_(bindparam("uuids", expanding=True)),
+           BlockDeviceMapping.deleted.is_(False))
+    .order_by(BlockDeviceMapping.id))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.core import run
 from ownstack.common.uuids import is_uuid
 from ownstack.compute import netinfo
 from ownstack.compute.errors import ServerNotFound
@@ -126,7 +127,7 @@ async def update_instance(db: AsyncSession, uuid: str, *,
         params[f"v_{key}"] = value
     stmt = _cas_statement(task_shape, vm_shape, expected_host is not None,
                           tuple(sorted(values)))
-    return rows_matched(await db.execute(stmt, params)) == 1
+    return rows_matched(await run(db, stmt, params)) == 1
 
 
 _INSTANCES: Final = cast(Table, Instance.__table__)
@@ -208,7 +209,7 @@ _NODE_SPECS: Final = (_SPECS.where(Instance.host == bindparam("host"),
 
 async def spec_of(db: AsyncSession, uuid: str) -> InstanceSpec | None:
     """The InstanceSpec of a live instance; ``None`` when it is deleted or unknown."""
-    specs = await _with_volumes(db, _specs(await db.execute(_ONE_SPEC, {"uuid": uuid})))
+    specs = await _with_volumes(db, _specs(await run(db, _ONE_SPEC, {"uuid": uuid})))
     return specs[0] if specs else None
 
 
@@ -216,7 +217,7 @@ async def specs_on_node(db: AsyncSession, host: str, node: str) -> list[Instance
     """The InstanceSpecs of every live instance placed on ``node`` of ``host``, oldest
     first."""
     return await _with_volumes(
-        db, _specs(await db.execute(_NODE_SPECS, {"host": host, "node": node})))
+        db, _specs(await run(db, _NODE_SPECS, {"host": host, "node": node})))
 
 
 async def _with_volumes(db: AsyncSession, specs: list[InstanceSpec]) -> list[InstanceSpec]:
@@ -253,7 +254,7 @@ async def network_rows(db: AsyncSession, uuids: Sequence[str]) -> dict[str, Any]
     ones too: see ``deleted``)."""
     if not uuids:
         return {}
-    rows = await db.execute(_NETWORK_ROWS, {"uuids": list(uuids)})
+    rows = await run(db, _NETWORK_ROWS, {"uuids": list(uuids)})
     return {row.uuid: row for row in rows}
 
 

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import QuotaConfig
+from ownstack.common.db.core import run
 from ownstack.common.db.locks import LockRows
 from ownstack.common.db.reads import latest
 from ownstack.compute.errors import QuotaBelowUsage, QuotaExceeded
@@ -67,7 +68,7 @@ async def class_limits(db: AsyncSession, config: QuotaConfig, class_name: str
                        ) -> dict[str, int]:
     """A quota class's limits: the configured defaults (and Nova's fixed network ones)
     with the class's rows on top."""
-    return _class_limits(config, await db.execute(_CLASS_ROWS, {"b_class": class_name}))
+    return _class_limits(config, await run(db, _CLASS_ROWS, {"b_class": class_name}))
 
 
 def _class_limits(config: QuotaConfig, rows: Iterable[Any]) -> dict[str, int]:
@@ -137,9 +138,9 @@ async def instance_usage(db: AsyncSession, project_id: str, user_id: str | None 
                          ) -> Usage:
     """Live servers of a project (or of one user in it), their vCPUs and RAM."""
     if user_id is None:
-        found = await db.execute(_PROJECT_USAGE, {"b_project": project_id})
+        found = await run(db, _PROJECT_USAGE, {"b_project": project_id})
     else:
-        found = await db.execute(_USER_USAGE, {"b_project": project_id, "b_user": user_id})
+        found = await run(db, _USER_USAGE, {"b_project": project_id, "b_user": user_id})
     instances, cores, ram = found.one()
     return Usage(instances=int(instances), cores=int(cores), ram=int(ram))
 
@@ -262,7 +263,7 @@ async def _defaults_and_overrides(db: AsyncSession, config: QuotaConfig, project
     """The ``default`` class's limits (:func:`defaults`), and the rows of the project's
     overrides and of one user's (``user_id``, ``resource``, ``hard_limit``), read in one
     statement: every server create reads both."""
-    rows = (await db.execute(_DEFAULTS_AND_OVERRIDES, {
+    rows = (await run(db, _DEFAULTS_AND_OVERRIDES, {
         "b_class": DEFAULT_CLASS, "b_project": project_id, "b_user": user_id})).all()
     return (_class_limits(config, [row for row in rows if row.is_class]),
             [row for row in rows if not row.is_class])

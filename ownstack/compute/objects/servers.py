@@ -160,9 +160,8 @@ async def _flavor(db: AsyncSession, ctx: RequestContext, flavor_ref: str
                   ) -> tuple[Any, dict[str, str]]:
     """The flavor to boot (a row of :class:`Flavor`'s columns) and its extra specs, in
     one statement."""
-    rows = (await db.execute(_FLAVOR_FOR_ADMIN if ctx.is_admin else _FLAVOR_FOR_PROJECT,
-                             {"b_flavorid": flavor_ref,
-                              "b_project": ctx.project_id or ""})).all()
+    rows = (await run(db, _FLAVOR_FOR_ADMIN if ctx.is_admin else _FLAVOR_FOR_PROJECT,
+                      {"b_flavorid": flavor_ref, "b_project": ctx.project_id or ""})).all()
     if not rows:
         raise InvalidServerRequest(f"Flavor {flavor_ref} could not be found.")
     flavor = rows[0]
@@ -276,19 +275,19 @@ async def create_instances(db: AsyncSession, ctx: RequestContext, config: Config
             generation=0))
     # Core inserts, one statement per table: an ORM unit of work for these rows costs more
     # than everything else the request does.
-    await db.execute(_INSERT_INSTANCE, rows)
+    await run(db, _INSERT_INSTANCE, rows)
     uuids = [row["uuid"] for row in rows]
     metadata = [{"instance_uuid": uuid, "key": key, "value": value}
                 for uuid in uuids for key, value in request.metadata.items()]
     if metadata:
-        await db.execute(_INSERT_METADATA, metadata)
+        await run(db, _INSERT_METADATA, metadata)
     tags = [{"instance_uuid": uuid, "tag": tag}
             for uuid in uuids for tag in dict.fromkeys(request.tags)]
     if tags:
-        await db.execute(_INSERT_TAG, tags)
+        await run(db, _INSERT_TAG, tags)
     if group is not None:
-        await db.execute(_INSERT_MEMBER, [{"group_id": group.id, "instance_uuid": uuid}
-                                          for uuid in uuids])
+        await run(db, _INSERT_MEMBER, [{"group_id": group.id, "instance_uuid": uuid}
+                                       for uuid in uuids])
     names = device_names(request.block_devices, config_drive=request.config_drive)
     for uuid in uuids:
         for mapping, name in zip(request.block_devices, names, strict=True):

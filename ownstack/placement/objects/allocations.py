@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.core import run
 from ownstack.common.errors import BadRequest, Conflict, NotFound
 from ownstack.placement.errors import ConcurrentUpdate, ResourceClassNotFound
 from ownstack.placement.objects.models import (
@@ -79,7 +80,7 @@ async def replace_allocations(db: AsyncSession, names: Names, writes: list[Consu
     except ResourceClassNotFound as exc:
         raise BadRequest(f"Unable to allocate inventory: {exc.message}") from None
     consumers = await _check_consumers(db, writes)
-    await db.execute(_DELETE_ALLOCATIONS, {"consumers": consumer_uuids})
+    await run(db, _DELETE_ALLOCATIONS, {"consumers": consumer_uuids})
     rows = []
     requested: dict[tuple[int, int], int] = defaultdict(int)
     for write in writes:
@@ -95,7 +96,7 @@ async def replace_allocations(db: AsyncSession, names: Names, writes: list[Consu
         now = utcnow()
         for row in rows:
             row["created_at"] = now
-        await db.execute(_INSERT_ALLOCATIONS, rows)
+        await run(db, _INSERT_ALLOCATIONS, rows)
     created = [write for write in writes
                if write.allocations and consumers.get(write.uuid) is None]
     if created:
@@ -118,8 +119,8 @@ async def _providers(db: AsyncSession, wanted: set[str], consumer_uuids: list[st
                      ) -> dict[int, _ProviderGen]:
     """The providers written to and those losing a consumer's allocations, with the
     generations this transaction will swap."""
-    rows = (await db.execute(_PROVIDERS, {"wanted": sorted(wanted),
-                                          "consumers": consumer_uuids})).all()
+    rows = (await run(db, _PROVIDERS, {"wanted": sorted(wanted),
+                                      "consumers": consumer_uuids})).all()
     return {row[0]: _ProviderGen(*row) for row in rows}
 
 
@@ -168,8 +169,8 @@ _DELETE_CONSUMER = delete(_CONSUMERS).where(
 
 
 async def _bump(db: AsyncSession, provider: _ProviderGen) -> None:
-    result = await db.execute(_BUMP, {"b_id": provider.id, "b_generation": provider.generation,
-                                      "b_next": provider.generation + 1})
+    result = await run(db, _BUMP, {"b_id": provider.id, "b_generation": provider.generation,
+                                   "b_next": provider.generation + 1})
     if rows_matched(result) != 1:
         raise ConcurrentUpdate(
             "Inventory and/or allocations changed while attempting to allocate: "
@@ -177,7 +178,7 @@ async def _bump(db: AsyncSession, provider: _ProviderGen) -> None:
 
 
 async def _check_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> dict[str, Any]:
-    rows = (await db.execute(_CONSUMERS_OF, {"consumers": [w.uuid for w in writes]})).all()
+    rows = (await run(db, _CONSUMERS_OF, {"consumers": [w.uuid for w in writes]})).all()
     found = {row[0]: row for row in rows}
     for write in writes:
         if not write.check_generation:
@@ -196,7 +197,7 @@ async def _check_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> dic
 async def _check_capacity(db: AsyncSession, requested: dict[tuple[int, int], int],
                           rows: list[dict[str, Any]], providers: dict[int, _ProviderGen],
                           class_names: dict[int, str]) -> None:
-    found = (await db.execute(_CAPACITY, {
+    found = (await run(db, _CAPACITY, {
         "rp_ids": sorted({key[0] for key in requested}),
         "rc_ids": sorted({key[1] for key in requested})})).all()
     inventory = {(row[0], row[1]): row for row in found}
@@ -229,7 +230,7 @@ async def _create_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> No
     """Insert the consumers that had no row, in one statement."""
     now = utcnow()
     try:
-        await db.execute(_INSERT_CONSUMER, [
+        await run(db, _INSERT_CONSUMER, [
             {"uuid": w.uuid, "project_id": w.project_id, "user_id": w.user_id,
              "consumer_type_id": w.consumer_type_id, "generation": 1, "created_at": now,
              "updated_at": now} for w in writes])
@@ -244,7 +245,7 @@ async def _save_consumer(db: AsyncSession, write: ConsumerWrite, row: Any) -> No
     params = {"b_id": row.id, "b_generation": row.generation}
     if not write.allocations:
         # A consumer with nothing allocated is forgotten, as in Placement.
-        result = await db.execute(_DELETE_CONSUMER, params)
+        result = await run(db, _DELETE_CONSUMER, params)
     else:
         params.update(b_next=row.generation + 1, b_now=utcnow(), b_project=write.project_id,
                       b_user=write.user_id)
@@ -252,7 +253,7 @@ async def _save_consumer(db: AsyncSession, write: ConsumerWrite, row: Any) -> No
         if write.consumer_type_id is not None:
             statement = _UPDATE_CONSUMER_TYPE
             params["b_type"] = write.consumer_type_id
-        result = await db.execute(statement, params)
+        result = await run(db, statement, params)
     if rows_matched(result) != 1:
         raise ConcurrentUpdate(f"consumer {write.uuid} was updated by another request; retry.")
 
@@ -306,7 +307,7 @@ async def delete_consumer_allocations(db: AsyncSession, consumer_uuid: str) -> N
     providers = await _providers(db, set(), [consumer_uuid])
     if not providers:
         raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
-    await db.execute(_DELETE_ALLOCATIONS, {"consumers": [consumer_uuid]})
+    await run(db, _DELETE_ALLOCATIONS, {"consumers": [consumer_uuid]})
     await db.execute(_DELETE_CONSUMER_BY_UUID, {"b_uuid": consumer_uuid})
     for provider_id in sorted(providers):
         await _bump(db, providers[provider_id])

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.core import run
 from ownstack.common.errors import BadRequest, Conflict, NotFound
 from ownstack.placement.objects.models import ProviderTrait, Trait
 from ownstack.placement.objects.names import Names
@@ -78,9 +79,9 @@ async def traits_of(db: AsyncSession, provider_ids: Sequence[int] | None
     """provider id -> its trait names, for the providers ``provider_ids`` (every provider
     when None) in one query."""
     if provider_ids is None:
-        rows = await db.execute(_ALL_TRAITS)
+        rows = await run(db, _ALL_TRAITS)
     else:
-        rows = await db.execute(_TRAITS_OF, {"b_ids": list(provider_ids)})
+        rows = await run(db, _TRAITS_OF, {"b_ids": list(provider_ids)})
     out: dict[int, list[str]] = {}
     for rp_id, name in rows.all():
         out.setdefault(rp_id, []).append(name)

@@ -1,0 +1,69 @@
+"""A boot's plain statements (decision 82): the agent's spec read and reports, the
+conductor's claim in Placement and the action events run on the session's connection
+(``ownstack.common.db.core.run``), past the ORM's execute, and the boot ends as before."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from helpers.compute import boot_id, boot_setup, show, wait_status
+from helpers.inprocess import CloudClient, cloud_config, make_cloud
+
+# What a boot now sends past the ORM: the API's flavor, quota and insert; the scheduling
+# pass's traits and claim (Placement's allocations, consumers and provider generations);
+# the conductor's placing update; the agent's reports and events.
+MOVED = ("FROM compute_flavors", "compute_quota_classes", "INSERT INTO compute_instances",
+         "compute_instance_actions", "compute_instance_action_events",
+         "placement_resource_provider_traits", "placement_allocations", "placement_consumers",
+         "UPDATE placement_resource_providers", "UPDATE compute_instances")
+
+
+@pytest.fixture
+async def cloud(tmp_path: Path) -> AsyncIterator[CloudClient]:
+    async for client in make_cloud(cloud_config(tmp_path)):
+        yield client
+
+
+async def test_a_boot_sends_its_plain_statements_past_the_orm(cloud: CloudClient) -> None:
+    image_id, flavor_id = await boot_setup(cloud)
+    _, token = await cloud.project_user_token()
+    warm = await boot_id(cloud, token, image_id, flavor_id, name="warm")
+    await wait_status(cloud, token, warm, "ACTIVE")
+    through_orm: list[str] = []
+
+    def record(state: ORMExecuteState) -> None:
+        through_orm.append(str(state.statement))
+
+    event.listen(Session, "do_orm_execute", record)
+    try:
+        server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm")
+        await wait_status(cloud, token, server_id, "ACTIVE")
+    finally:
+        event.remove(Session, "do_orm_execute", record)
+    moved = [s for s in through_orm if any(name in s for name in MOVED)]
+    assert moved == [], moved
+    # The conductor reads the new server's mappings as objects; the agent's spec read, as
+    # plain columns (the sweeper's periodic read of deleted servers' mappings may run too).
+    mappings = [s for s in through_orm if "FROM compute_block_device_mappings" in s
+                and "POSTCOMPILE_uuids" in s]
+    assert len(mappings) == 1, mappings
+    server = (await show(cloud, token, server_id))["server"]
+    assert server["status"] == "ACTIVE" and server["OS-EXT-STS:power_state"] == 1
+    events = await _events(cloud, token, server_id)
+    assert {"conductor_schedule_and_build_instances", "compute_build_and_run_instance",
+            "compute_start"} <= events, events
+
+
+async def _events(cloud: CloudClient, token: str | None, server_id: str) -> set[str]:
+    r = await cloud.call("GET", f"/v2.1/servers/{server_id}/os-instance-actions", token=token)
+    [action] = r.json()["instanceActions"]
+    detail: Any = (await cloud.call(
+        "GET", f"/v2.1/servers/{server_id}/os-instance-actions/{action['request_id']}",
+        token=token, headers={"OpenStack-API-Version": "compute 2.51"})).json()
+    return {e["event"] for e in detail["instanceAction"]["events"]}
