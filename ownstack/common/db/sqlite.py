@@ -168,7 +168,8 @@ _JOURNAL_MODE: Final = "PRAGMA journal_mode"
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_in_transaction", "_mutex", "_pending_begin", "_wal", "_write_locked")
+    __slots__ = ("_busy_timeout", "_in_transaction", "_mutex", "_pending_begin", "_wal",
+                 "_write_locked")
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
@@ -178,6 +179,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         # pragma), and whether this connection's transaction holds the write lock.
         self._wal = False
         self._write_locked = False
+        self._busy_timeout: int | None = None       # SQLite's, read when first needed
         # SQLAlchemy 2.1 serialises a connection's statements with this lock; 2.0 has none.
         self._mutex: asyncio.Lock = getattr(self, "_execute_mutex", None) or asyncio.Lock()
 
@@ -188,9 +190,29 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def _runs_inline(self, operation: str) -> bool:
         """Whether ``operation`` cannot wait for a lock, and so runs without a hop."""
-        if not self._wal or self._pending_begin is not None or self._mutex.locked():
+        if not self._wal or self._mutex.locked():
             return False
+        if self._pending_begin is not None:
+            return self._begin_without_waiting()
         return self._write_locked or operation[:6].upper() == "SELECT"
+
+    def _begin_without_waiting(self) -> bool:
+        """Run the pending ``BEGIN IMMEDIATE`` here if the write lock is free: SQLite's
+        busy timeout set to 0 for it, so that it fails at once where it would wait. When
+        it fails it stays pending, for the connection's thread to wait for the lock."""
+        conn: sqlite3.Connection = self._connection._conn
+        if self._busy_timeout is None:
+            self._busy_timeout = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.execute(self._pending_begin)  # type: ignore[arg-type]
+        except sqlite3.OperationalError:
+            return False        # busy (or anything else): the thread runs it, and says
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout}")
+        self._pending_begin = None
+        self._in_transaction = self._write_locked = True
+        return True
 
     def cursor(self, server_side: bool = False) -> Any:
         if server_side:
