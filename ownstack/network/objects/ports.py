@@ -63,7 +63,7 @@ from ownstack.network.objects.models import (
     SecurityGroup,
 )
 from ownstack.network.objects.networks import NETWORK_AND_SHARE
-from ownstack.network.objects.standard import check_revision, drop_tags, touch
+from ownstack.network.objects.standard import check_revision, delete_row, drop_tags, touch
 
 VNIC_NORMAL: Final = "normal"
 # Every vnic_type Neutron knows; only "normal" (a tap on a Linux bridge) is served here.
@@ -551,7 +551,7 @@ async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None
     await drop_tags(db, [row.id])
     for stmt in _DELETE_PORT_ROWS:
         await run(db, stmt, {"port_id": row.id})
-    await db.delete(row)
+    await delete_row(db, row)
 
 
 # What goes with a port, built once: its floating IPs stay the project's, unassociated
