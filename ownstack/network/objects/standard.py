@@ -7,7 +7,6 @@ the resource only while it is still at revision N (:func:`check_revision`), othe
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Final
 
@@ -121,7 +120,13 @@ async def delete_row(db: AsyncSession, row: StandardAttributes) -> None:
     await run(db, _delete_by_id(type(row)), {"id": row.id})
 
 
-@functools.cache
 def _delete_by_id(model: type[StandardAttributes]) -> sa.Delete:
-    table: sa.Table = model.__table__  # type: ignore[assignment]
-    return sa.delete(table).where(table.c.id == sa.bindparam("id"))
+    """The model's ``DELETE ... WHERE id = :id``, built once."""
+    found = _DELETES.get(model)
+    if found is None:
+        table = sa.inspect(model).local_table
+        found = _DELETES[model] = sa.delete(table).where(table.c.id == sa.bindparam("id"))
+    return found
+
+
+_DELETES: dict[type[StandardAttributes], sa.Delete] = {}
