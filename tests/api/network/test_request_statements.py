@@ -117,9 +117,11 @@ async def test_a_port_delete_reads_once_and_leaves_no_address_or_membership(
     doomed = made[1]
     async with statements(network) as sent, orm_flushes() as flushes:
         await network.call("DELETE", f"/v2.0/ports/{doomed['id']}", expect=204)
-    # The port with its network, its groups and addresses, its tags, its
-    # floating IPs unassociated, its row; then what the change nudges.
-    assert len(sent) == 6, sent
+    # The port with its network (and whether it has tags or floating IPs: neither), its
+    # groups and addresses, its row; then what the change nudges.
+    assert len(sent) == 4, sent
+    assert not any("network_tags" in s or "UPDATE network_floating_ips" in s
+                   for s in sent[1:]), sent
     # The row goes by a Core DELETE (standard.delete_row), not the ORM's unit of work.
     assert flushes == []
     assert await rows(network, sa.select(Port.id).where(Port.id == doomed["id"])) == []
@@ -138,6 +140,30 @@ async def test_a_port_delete_reads_once_and_leaves_no_address_or_membership(
                  ).json()["port"]
     assert shown == made[0]
     assert sum("FROM network_ports JOIN network_networks" in s for s in sent) == 1, sent
+
+
+async def test_a_port_delete_clears_the_tags_and_floating_ips_it_reads_it_has(
+        network: ServiceClient) -> None:
+    public, _ = await external_network(network)
+    net_id, subnet_id = await private_subnet(network, None, "10.6.0.0/24")
+    made = await router(network, None, external_gateway_info={"network_id": public})
+    await network.call("PUT", f"/v2.0/routers/{made['id']}/add_router_interface",
+                       expect=200, json={"subnet_id": subnet_id})
+    tagged = (await network.call("POST", "/v2.0/ports", expect=201,
+                                 json={"port": {"network_id": net_id}})).json()["port"]
+    await network.call("PUT", f"/v2.0/ports/{tagged['id']}/tags/t", expect=201)
+    fip = (await network.call("POST", "/v2.0/floatingips", expect=201, json={
+        "floatingip": {"floating_network_id": public, "port_id": tagged["id"]}})
+           ).json()["floatingip"]
+    async with statements(network) as sent:
+        await network.call("DELETE", f"/v2.0/ports/{tagged['id']}", expect=204)
+    assert sum(s.startswith("DELETE FROM network_tags") for s in sent) == 1, sent
+    assert sum(s.startswith("UPDATE network_floating_ips") for s in sent) == 1, sent
+    assert await rows(network, sa.select(Tag.tag).where(Tag.resource_id == tagged["id"])) == []
+    shown = (await network.call("GET", f"/v2.0/floatingips/{fip['id']}", expect=200)
+             ).json()["floatingip"]
+    assert shown["port_id"] is None and shown["fixed_ip_address"] is None
+    assert shown["router_id"] is None
 
 
 async def test_a_port_of_another_project_is_shown_and_deleted_as_before(
