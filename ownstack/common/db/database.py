@@ -189,9 +189,10 @@ def _begin_immediate(connection: Any) -> None:
     if connection.get_execution_options().get("ownstack_sqlite_begin") == "IMMEDIATE":
         driver = connection.connection.dbapi_connection
         if isinstance(driver, OneHopConnection):
-            # Handed straight to the driver, which runs it in the hop of the first
-            # statement (as it would the statement itself): SQLAlchemy's execution of a
-            # statement costs more than the rest of opening the transaction.
+            # Handed straight to the driver, which runs it with the first statement (on
+            # the event loop if the lock is free, else in that statement's hop): the
+            # execution of a statement by SQLAlchemy costs more than the rest of opening
+            # the transaction.
             driver.defer_begin("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

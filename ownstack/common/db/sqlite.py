@@ -12,9 +12,9 @@ four in one hop, and a connection that skips the commit or rollback hop when SQL
 transaction open: after every statement the worker thread also reports
 ``sqlite3.Connection.in_transaction``, and any call it cannot account for (a function
 registered, the isolation level changed) counts as "maybe in a transaction". A
-``BEGIN IMMEDIATE`` (see ``ownstack.common.service``) runs in the hop of the transaction's
-first statement. Results, errors and transaction semantics are the driver's own; only the
-number of hops changes.
+``BEGIN IMMEDIATE`` (see ``ownstack.common.db.database``) waits for the transaction's
+first statement and runs with it. Results, errors and transaction semantics are the
+driver's own; only the number of hops changes.
 
 On a database in WAL mode a statement that cannot wait for a lock runs on the caller's
 thread, with no hop at all (decision 78): a ``SELECT`` (WAL readers never wait for the
@@ -23,12 +23,14 @@ writer) and any statement of a write transaction that already holds the write lo
 microseconds, far less than the hop (two thread switches and a wake-up of the event loop)
 and always less than the Python that builds it and reads its rows, which runs on the event
 loop anyway. Every statement that may wait stays on the connection's thread, where the
-wait blocks nothing else: the one that takes the write lock (``BEGIN IMMEDIATE``, or the
-first write of a transaction opened any other way), the commit (which may checkpoint the
-WAL, with its ``fsync``), the rollback, and everything on a database in another journal
-mode, whose readers wait for a committing writer. The connection is then used from two
-threads, never at once: a connection belongs to one session at a time, and each of its
-calls is awaited before the next.
+wait blocks nothing else: the first write of a transaction opened without ``BEGIN
+IMMEDIATE``, the commit (which may checkpoint the WAL, with its ``fsync``), the rollback,
+and everything on a database in another journal mode, whose readers wait for a committing
+writer. A ``BEGIN IMMEDIATE`` is first tried on the caller's thread with SQLite's busy
+timeout at 0 (decision 83): it takes a free write lock at once, or fails at once on a held
+one and then runs on the connection's thread, which waits for the lock. The connection
+is then used from two threads, never at once: a connection belongs to one session at a
+time, and each of its calls is awaited before the next.
 """
 
 from __future__ import annotations
