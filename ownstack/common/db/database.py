@@ -26,6 +26,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.util import greenlet_spawn
 
 from ownstack.common.db.engine import make_engine, make_sessionmaker
 from ownstack.common.db.sqlite import OneHopConnection
@@ -54,6 +56,7 @@ class Database:
         if self.sqlite:
             _explicit_sqlite_transactions(engine)
         self._url = str(engine.url)
+        self._queue: tuple[weakref.ref[asyncio.AbstractEventLoop], asyncio.Lock] | None = None
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False,
@@ -80,7 +83,7 @@ class Database:
                                    "call other services after the transaction ends")
             marker = _holding_write.set(True)
             try:
-                async with _write_lock(self._url), self._transaction(immediate=True) as db:
+                async with self._writers_queue(), self._transaction(immediate=True) as db:
                     yield db
             finally:
                 _holding_write.reset(marker)
@@ -91,21 +94,69 @@ class Database:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    def _writers_queue(self) -> asyncio.Lock:
+        """:func:`_write_lock`, remembered for the event loop it was last asked in."""
+        loop = asyncio.get_running_loop()
+        if self._queue is None or self._queue[0]() is not loop:
+            self._queue = (weakref.ref(loop), _write_lock(self._url))
+        return self._queue[1]
+
     @asynccontextmanager
     async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncSession]:
         try:
-            async with self.sessions() as db, db.begin():
-                if immediate:
-                    # Options apply when the connection is procured, before its BEGIN.
-                    await db.connection(
-                        execution_options={"ownstack_sqlite_begin": "IMMEDIATE"})
-                yield db
+            if immediate:
+                async with self._sqlite_transaction() as db:
+                    yield db
+            else:
+                async with self.sessions() as db, db.begin():
+                    yield db
         except IntegrityError:
             raise
         except DBAPIError as exc:
             if any(marker in str(exc.orig).lower() for marker in _RACE_MARKERS):
                 raise self.race_error() from exc
             raise
+
+    @asynccontextmanager
+    async def _sqlite_transaction(self) -> AsyncIterator[AsyncSession]:
+        """What ``async with sessions() as db, db.begin()`` does, in fewer steps.
+
+        A committed SQLite connection goes back to the pool with no transaction open, so
+        giving it back cannot wait (``OneHopConnection.rollback`` has nothing to do): the
+        commit and the close run in one greenlet, where ``AsyncSession``'s exit would close
+        in a task of its own (so that a cancellation cannot cut a close short that waits).
+        Any other ending closes as it does, rolling back."""
+        db = self.sessions()
+        done = False
+        try:
+            # Options apply when the connection is procured, before its BEGIN.
+            await db.connection(execution_options={"ownstack_sqlite_begin": "IMMEDIATE"})
+            yield db
+            await greenlet_spawn(_commit_and_close, db.sync_session)
+            done = True
+        finally:
+            if not done:
+                await _close_to_the_end(db)
+
+
+def _commit_and_close(session: Session) -> None:
+    session.commit()
+    session.close()
+
+
+async def _close_to_the_end(db: AsyncSession) -> None:
+    """Close ``db`` (rolling back what is open), finishing even if the caller is cancelled
+    meanwhile, and only then passing the cancellation on."""
+    closing = asyncio.ensure_future(db.close())
+    cancelled: asyncio.CancelledError | None = None
+    while not closing.done():
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError as error:
+            cancelled = error
+    closing.result()
+    if cancelled is not None:
+        raise cancelled
 
 
 _holding_write: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -138,9 +189,10 @@ def _begin_immediate(connection: Any) -> None:
     if connection.get_execution_options().get("ownstack_sqlite_begin") == "IMMEDIATE":
         driver = connection.connection.dbapi_connection
         if isinstance(driver, OneHopConnection):
-            # Handed straight to the driver, which runs it in the hop of the first
-            # statement (as it would the statement itself): SQLAlchemy's execution of a
-            # statement costs more than the rest of opening the transaction.
+            # Handed straight to the driver, which runs it with the first statement (on
+            # the event loop if the lock is free, else in that statement's hop): the
+            # execution of a statement by SQLAlchemy costs more than the rest of opening
+            # the transaction.
             driver.defer_begin("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -12,9 +12,9 @@ four in one hop, and a connection that skips the commit or rollback hop when SQL
 transaction open: after every statement the worker thread also reports
 ``sqlite3.Connection.in_transaction``, and any call it cannot account for (a function
 registered, the isolation level changed) counts as "maybe in a transaction". A
-``BEGIN IMMEDIATE`` (see ``ownstack.common.service``) runs in the hop of the transaction's
-first statement. Results, errors and transaction semantics are the driver's own; only the
-number of hops changes.
+``BEGIN IMMEDIATE`` (see ``ownstack.common.db.database``) waits for the transaction's
+first statement and runs with it. Results, errors and transaction semantics are the
+driver's own; only the number of hops changes.
 
 On a database in WAL mode a statement that cannot wait for a lock runs on the caller's
 thread, with no hop at all (decision 78): a ``SELECT`` (WAL readers never wait for the
@@ -23,12 +23,14 @@ writer) and any statement of a write transaction that already holds the write lo
 microseconds, far less than the hop (two thread switches and a wake-up of the event loop)
 and always less than the Python that builds it and reads its rows, which runs on the event
 loop anyway. Every statement that may wait stays on the connection's thread, where the
-wait blocks nothing else: the one that takes the write lock (``BEGIN IMMEDIATE``, or the
-first write of a transaction opened any other way), the commit (which may checkpoint the
-WAL, with its ``fsync``), the rollback, and everything on a database in another journal
-mode, whose readers wait for a committing writer. The connection is then used from two
-threads, never at once: a connection belongs to one session at a time, and each of its
-calls is awaited before the next.
+wait blocks nothing else: the first write of a transaction opened without ``BEGIN
+IMMEDIATE``, the commit (which may checkpoint the WAL, with its ``fsync``), the rollback,
+and everything on a database in another journal mode, whose readers wait for a committing
+writer. A ``BEGIN IMMEDIATE`` is first tried on the caller's thread with SQLite's busy
+timeout at 0 (decision 83): it takes a free write lock at once, or fails at once on a held
+one and then runs on the connection's thread, which waits for the lock. The connection
+is then used from two threads, never at once: a connection belongs to one session at a
+time, and each of its calls is awaited before the next.
 """
 
 from __future__ import annotations
@@ -168,7 +170,8 @@ _JOURNAL_MODE: Final = "PRAGMA journal_mode"
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_in_transaction", "_mutex", "_pending_begin", "_wal", "_write_locked")
+    __slots__ = ("_busy_timeout", "_in_transaction", "_mutex", "_pending_begin", "_wal",
+                 "_write_locked")
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
@@ -178,6 +181,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         # pragma), and whether this connection's transaction holds the write lock.
         self._wal = False
         self._write_locked = False
+        self._busy_timeout: int | None = None       # SQLite's, read when first needed
         # SQLAlchemy 2.1 serialises a connection's statements with this lock; 2.0 has none.
         self._mutex: asyncio.Lock = getattr(self, "_execute_mutex", None) or asyncio.Lock()
 
@@ -188,9 +192,29 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def _runs_inline(self, operation: str) -> bool:
         """Whether ``operation`` cannot wait for a lock, and so runs without a hop."""
-        if not self._wal or self._pending_begin is not None or self._mutex.locked():
+        if not self._wal or self._mutex.locked():
             return False
+        if self._pending_begin is not None:
+            return self._begin_without_waiting()
         return self._write_locked or operation[:6].upper() == "SELECT"
+
+    def _begin_without_waiting(self) -> bool:
+        """Run the pending ``BEGIN IMMEDIATE`` here if the write lock is free: SQLite's
+        busy timeout set to 0 for it, so that it fails at once where it would wait. When
+        it fails it stays pending, for the connection's thread to wait for the lock."""
+        conn: sqlite3.Connection = self._connection._conn
+        if self._busy_timeout is None:
+            self._busy_timeout = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.execute(self._pending_begin)  # type: ignore[arg-type]
+        except sqlite3.OperationalError:
+            return False        # busy (or anything else): the thread runs it, and says
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout}")
+        self._pending_begin = None
+        self._in_transaction = self._write_locked = True
+        return True
 
     def cursor(self, server_side: bool = False) -> Any:
         if server_side:

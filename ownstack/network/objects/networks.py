@@ -33,7 +33,7 @@ from ownstack.network.objects import quotas, rbac
 from ownstack.network.objects.inserts import insert_row
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import Network, Port, RbacPolicy, Subnet, Tag
-from ownstack.network.objects.standard import check_revision, touch
+from ownstack.network.objects.standard import check_revision, delete_row, touch
 
 VXLAN: Final = "vxlan"
 FLAT: Final = "flat"
@@ -311,7 +311,7 @@ async def delete_network(db: AsyncSession, row: Network, revision: int | None) -
                     "are one or more ports still in use on the network.")
     for stmt in _DELETE_NETWORK_ROWS:
         await run(db, stmt, network)
-    await db.delete(row)
+    await delete_row(db, row)
 
 
 # The statements of a network's delete, built once (``network_id`` bound when run): a

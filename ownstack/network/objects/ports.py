@@ -51,7 +51,7 @@ from ownstack.network.objects import (
 )
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
-from ownstack.network.objects.inserts import insert_row
+from ownstack.network.objects.inserts import insert_row, is_sqlite
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import (
     FloatingIP,
@@ -61,9 +61,10 @@ from ownstack.network.objects.models import (
     PortSecurityGroup,
     RouterPort,
     SecurityGroup,
+    Tag,
 )
 from ownstack.network.objects.networks import NETWORK_AND_SHARE
-from ownstack.network.objects.standard import check_revision, drop_tags, touch
+from ownstack.network.objects.standard import check_revision, delete_row, drop_tags, touch
 
 VNIC_NORMAL: Final = "normal"
 # Every vnic_type Neutron knows; only "normal" (a tap on a Linux bridge) is served here.
@@ -189,13 +190,41 @@ async def get_port_and_network(db: AsyncSession, ctx: RequestContext, port_id: s
                                ) -> tuple[Port, Network, bool]:
     """:func:`get_port` and :func:`network_of` in one statement: the port, its network,
     and whether that network is shared with the port's project."""
+    port, network, shared, _ = await _port_and_network(db, ctx, port_id, _PORT_AND_NETWORK)
+    return port, network, shared
+
+
+class Leftovers(NamedTuple):
+    """What a port's delete has to clear beside its row, as read with the port."""
+
+    tags: bool = True
+    floating_ips: bool = True
+
+
+async def port_to_delete(db: AsyncSession, ctx: RequestContext, port_id: str
+                         ) -> tuple[Port, Network, bool, Leftovers]:
+    """:func:`get_port_and_network`, and whether the port has tags and floating IPs
+    associated with it, in the same statement: a port's delete (:func:`delete_port`)
+    clears them only when there are some. On SQLite, that is: the write transaction
+    holds the one write lock from its start, so nothing can tag the port or associate a
+    floating IP with it between this read and the delete; where writers run
+    concurrently (PostgreSQL, MariaDB) both are cleared as before, by their own
+    statements."""
+    if not is_sqlite(db):
+        port, network, shared = await get_port_and_network(db, ctx, port_id)
+        return port, network, shared, Leftovers()
+    return await _port_and_network(db, ctx, port_id, _PORT_TO_DELETE)
+
+
+async def _port_and_network(db: AsyncSession, ctx: RequestContext, port_id: str,
+                            query: Any) -> tuple[Port, Network, bool, Leftovers]:
     seen = visible(ctx)
-    found = (await db.execute(_PORT_AND_NETWORK.where(*seen) if seen else _PORT_AND_NETWORK,
+    found = (await db.execute(query.where(*seen) if seen else query,
                               {"port_id": port_id})).one_or_none()
     if found is None:
         raise ResourceNotFound("port", port_id)
-    port, network, named = found
-    return port, network, bool(network.shared or named)
+    port, network, named, *rest = found
+    return port, network, bool(network.shared or named), Leftovers(*map(bool, rest))
 
 
 # Built once: every port show, update and delete reads it. A port without a project
@@ -203,6 +232,9 @@ async def get_port_and_network(db: AsyncSession, ctx: RequestContext, port_id: s
 _PORT_AND_NETWORK: Final = sa.select(
     Port, Network, sa.and_(Port.project_id != "", rbac.shared_by_name_of(Port.project_id))
 ).join(Network, Network.id == Port.network_id).where(Port.id == sa.bindparam("port_id"))
+_PORT_TO_DELETE: Final = _PORT_AND_NETWORK.add_columns(
+    sa.exists().where(Tag.resource_id == Port.id),
+    sa.exists().where(FloatingIP.fixed_port_id == Port.id))
 
 
 async def security_groups_of(db: AsyncSession, port_ids: Ids) -> dict[str, list[str]]:
@@ -542,26 +574,29 @@ async def _update_fixed_ips(db: AsyncSession, config: NetworkConfig, row: Port,
     return bool(change.remove or change.add)
 
 
-async def delete_port(db: AsyncSession, row: Port, revision: int | None) -> None:
+async def delete_port(db: AsyncSession, row: Port, revision: int | None,
+                      leftovers: Leftovers = Leftovers()) -> None:
+    """Delete ``row``; ``leftovers``: whether it has tags and floating IPs to clear, when
+    :func:`port_to_delete` read that in this transaction (both, by default)."""
     check_revision(row, revision)
     if row.device_owner in SERVICE_PORT_OWNERS:
         raise NetworkConflict(
             "ServicePortInUse", f"Port {row.id} cannot be deleted directly via the port "
             f"API: has device owner {row.device_owner}.")
-    await drop_tags(db, [row.id])
-    for stmt in _DELETE_PORT_ROWS:
-        await run(db, stmt, {"port_id": row.id})
-    await db.delete(row)
+    if leftovers.tags:
+        await drop_tags(db, [row.id])
+    if leftovers.floating_ips:
+        await run(db, _UNASSOCIATE_FLOATING_IPS, {"port_id": row.id})
+    await delete_row(db, row)
 
 
 # What goes with a port, built once: its floating IPs stay the project's, unassociated
 # (Neutron's disassociate_floatingips). Its addresses, group memberships and provisioning
 # blocks go with its row, by their foreign keys' ON DELETE CASCADE.
-_DELETE_PORT_ROWS: Final = (
+_UNASSOCIATE_FLOATING_IPS: Final = (
     sa.update(FloatingIP).where(FloatingIP.fixed_port_id == sa.bindparam("port_id"))
     .values(fixed_port_id=None, fixed_ip_address=None, router_id=None)
-    .execution_options(synchronize_session=False),
-)
+    .execution_options(synchronize_session=False))
 
 
 async def fixed_ips_by_port(db: AsyncSession, port_ids: Ids) -> dict[str, list[dict[str, str]]]:

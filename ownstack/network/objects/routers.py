@@ -55,7 +55,7 @@ from ownstack.network.objects.models import (
     RouterPort,
     Subnet,
 )
-from ownstack.network.objects.standard import check_revision, drop_tags, touch
+from ownstack.network.objects.standard import check_revision, delete_row, drop_tags, touch
 from ownstack.network.subnet_rules import parse_host_routes
 
 GATEWAY: Final = "network:router_gateway"
@@ -154,13 +154,17 @@ async def update_router(db: AsyncSession, config: NetworkConfig, ctx: RequestCon
 async def delete_router(db: AsyncSession, row: Router, revision: int | None) -> None:
     """Delete ``row`` and its gateway; 409 ``RouterInUse`` while it has interfaces."""
     check_revision(row, revision)
-    interface = await db.scalar(sa.select(RouterPort.port_id).where(
-        RouterPort.router_id == row.id, RouterPort.port_type == INTERFACE).limit(1))
+    interface = (await run(db, _AN_INTERFACE, {"router_id": row.id})).scalar()
     if interface is not None:
         raise NetworkConflict("RouterInUse", f"Router {row.id} still has ports")
     await _clear_gateway(db, row)
     await drop_tags(db, [row.id])
-    await db.delete(row)
+    await delete_row(db, row)
+
+
+_AN_INTERFACE: Final = sa.select(RouterPort.port_id).where(
+    RouterPort.router_id == sa.bindparam("router_id"), RouterPort.port_type == INTERFACE
+).limit(1)
 
 
 # -- the external gateway -----------------------------------------------------------------

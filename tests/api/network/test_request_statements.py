@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
+from sqlalchemy import event, orm
 
 from helpers.inprocess import ServiceClient
 from helpers.l3 import external_network, private_subnet, router, set_router
@@ -19,8 +19,10 @@ from ownstack.common.db.core import run
 from ownstack.network.objects.models import (
     FloatingIP,
     IpAllocation,
+    Network,
     Port,
     PortSecurityGroup,
+    Router,
     RouterPort,
     Subnet,
     Tag,
@@ -44,6 +46,22 @@ async def statements(network: ServiceClient) -> AsyncIterator[list[str]]:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@asynccontextmanager
+async def orm_flushes() -> AsyncIterator[list[Any]]:
+    """The ORM flushes (its unit of work, with something to write) the block makes."""
+    made: list[Any] = []
+
+    def record(session: Any, context: Any, instances: Any) -> None:
+        if session.new or session.dirty or session.deleted:
+            made.append([*session.new, *session.dirty, *session.deleted])
+
+    event.listen(orm.Session, "before_flush", record)
+    try:
+        yield made
+    finally:
+        event.remove(orm.Session, "before_flush", record)
 
 
 async def rows(network: ServiceClient, query: Any) -> list[Any]:
@@ -97,11 +115,16 @@ async def test_a_port_delete_reads_once_and_leaves_no_address_or_membership(
                                json={"port": {"network_id": net_id}})
         made.append(r.json()["port"])
     doomed = made[1]
-    async with statements(network) as sent:
+    async with statements(network) as sent, orm_flushes() as flushes:
         await network.call("DELETE", f"/v2.0/ports/{doomed['id']}", expect=204)
-    # The port with its network, its groups and addresses, its tags, its
-    # floating IPs unassociated, its row; then what the change nudges.
-    assert len(sent) == 6, sent
+    # The port with its network (and whether it has tags or floating IPs: neither), its
+    # groups and addresses, its row; then what the change nudges.
+    assert len(sent) == 4, sent
+    assert not any("network_tags" in s or "UPDATE network_floating_ips" in s
+                   for s in sent[1:]), sent
+    # The row goes by a Core DELETE (standard.delete_row), not the ORM's unit of work.
+    assert flushes == []
+    assert await rows(network, sa.select(Port.id).where(Port.id == doomed["id"])) == []
     assert await rows(network, sa.select(IpAllocation.ip_address).where(
         IpAllocation.port_id == doomed["id"])) == []
     assert await rows(network, sa.select(PortSecurityGroup.security_group_id).where(
@@ -117,6 +140,30 @@ async def test_a_port_delete_reads_once_and_leaves_no_address_or_membership(
                  ).json()["port"]
     assert shown == made[0]
     assert sum("FROM network_ports JOIN network_networks" in s for s in sent) == 1, sent
+
+
+async def test_a_port_delete_clears_the_tags_and_floating_ips_it_reads_it_has(
+        network: ServiceClient) -> None:
+    public, _ = await external_network(network)
+    net_id, subnet_id = await private_subnet(network, None, "10.6.0.0/24")
+    made = await router(network, None, external_gateway_info={"network_id": public})
+    await network.call("PUT", f"/v2.0/routers/{made['id']}/add_router_interface",
+                       expect=200, json={"subnet_id": subnet_id})
+    tagged = (await network.call("POST", "/v2.0/ports", expect=201,
+                                 json={"port": {"network_id": net_id}})).json()["port"]
+    await network.call("PUT", f"/v2.0/ports/{tagged['id']}/tags/t", expect=201)
+    fip = (await network.call("POST", "/v2.0/floatingips", expect=201, json={
+        "floatingip": {"floating_network_id": public, "port_id": tagged["id"]}})
+           ).json()["floatingip"]
+    async with statements(network) as sent:
+        await network.call("DELETE", f"/v2.0/ports/{tagged['id']}", expect=204)
+    assert sum(s.startswith("DELETE FROM network_tags") for s in sent) == 1, sent
+    assert sum(s.startswith("UPDATE network_floating_ips") for s in sent) == 1, sent
+    assert await rows(network, sa.select(Tag.tag).where(Tag.resource_id == tagged["id"])) == []
+    shown = (await network.call("GET", f"/v2.0/floatingips/{fip['id']}", expect=200)
+             ).json()["floatingip"]
+    assert shown["port_id"] is None and shown["fixed_ip_address"] is None
+    assert shown["router_id"] is None
 
 
 async def test_a_port_of_another_project_is_shown_and_deleted_as_before(
@@ -142,11 +189,13 @@ async def test_a_network_delete_takes_its_subnets_and_ports_by_cascade(
     await network.call("PUT", f"/v2.0/subnets/{subnet_id}/tags/s", expect=201)
     await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
         "network_id": net_id, "device_owner": "network:dhcp"}})
-    async with statements(network) as sent:
+    async with statements(network) as sent, orm_flushes() as flushes:
         await network.call("DELETE", f"/v2.0/networks/{net_id}", expect=204)
     # The network, its DHCP host, a port in use, the tags, the RBAC
     # policies, its row.
     assert len(sent) == 6, sent
+    assert flushes == []
+    assert await rows(network, sa.select(Network.id).where(Network.id == net_id)) == []
     assert await rows(network, sa.select(Subnet.id).where(Subnet.network_id == net_id)) == []
     assert await rows(network, sa.select(Port.id).where(Port.network_id == net_id)) == []
     assert await rows(network, sa.select(IpAllocation.port_id).where(
@@ -167,11 +216,16 @@ async def test_a_router_delete_takes_its_gateway_and_nudges_only_the_host_it_had
         casts.append((topic, method, payload))
 
     network.app.svc.rpc.bus.cast = cast
-    async with statements(network) as sent:
+    async with statements(network) as sent, orm_flushes() as flushes:
         await network.call("DELETE", f"/v2.0/routers/{made['id']}", expect=204)
     # The host is looked up once, in the transaction: a deleted router has none after.
     lookups = [s for s in sent if "FROM network_ports JOIN network_router_ports" in s]
     assert len(lookups) == 1, sent
+    # The row goes by a Core DELETE (standard.delete_row): the only ORM flush is the
+    # gateway's clearing, written before its port goes.
+    assert sum(s.startswith("DELETE FROM network_routers") for s in sent) == 1, sent
+    assert len(flushes) == 1, flushes
+    assert await rows(network, sa.select(Router.id).where(Router.id == made["id"])) == []
     assert await rows(network, sa.select(Port.id).where(Port.id == gateway)) == []
     assert casts == []          # no agent hosted it
     await network.app.svc.rpc.router_gone("r-1", "host-a")

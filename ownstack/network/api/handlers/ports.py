@@ -162,10 +162,10 @@ async def update_port(req: Req) -> Response:
 
 async def delete_port(req: Req) -> Response:
     async with req.svc.write() as db:
-        row, network, shared = await ports.get_port_and_network(
+        row, network, shared, leftovers = await ports.port_to_delete(
             db, req.ctx, req.params["port_id"])
         req.svc.enforce(req.ctx, "delete_port", _target(row.project_id, network, shared))
         before = await port_state(db, row)
-        await ports.delete_port(db, row, common.revision(req))
+        await ports.delete_port(db, row, common.revision(req), leftovers)
     await req.svc.port_changed(before, None)
     return empty_response(204)
