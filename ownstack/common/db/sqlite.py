@@ -195,19 +195,20 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         if not self._wal or self._mutex.locked():
             return False
         if self._pending_begin is not None:
-            return self._begin_without_waiting()
+            return self._begin_without_waiting(self._pending_begin)
         return self._write_locked or operation[:6].upper() == "SELECT"
 
-    def _begin_without_waiting(self) -> bool:
-        """Run the pending ``BEGIN IMMEDIATE`` here if the write lock is free: SQLite's
-        busy timeout set to 0 for it, so that it fails at once where it would wait. When
-        it fails it stays pending, for the connection's thread to wait for the lock."""
+    def _begin_without_waiting(self, begin: str) -> bool:
+        """Run ``begin``, the pending ``BEGIN IMMEDIATE``, here if the write lock is free:
+        SQLite's busy timeout set to 0 for it, so that it fails at once where it would
+        wait. When it fails it stays pending, for the connection's thread to wait for the
+        lock."""
         conn: sqlite3.Connection = self._connection._conn
         if self._busy_timeout is None:
             self._busy_timeout = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
         conn.execute("PRAGMA busy_timeout=0")
         try:
-            conn.execute(self._pending_begin)  # type: ignore[arg-type]
+            conn.execute(begin)
         except sqlite3.OperationalError:
             return False        # busy (or anything else): the thread runs it, and says
         finally:

@@ -18,7 +18,7 @@ import uuid as uuidlib
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
@@ -118,7 +118,7 @@ async def remove_mapping(db: AsyncSession, bdm_uuid: str, *,
                                 deleted_at=now)
 
 
-def volume_entry(bdm: Any) -> dict[str, Any]:
+def volume_entry(bdm: BlockDeviceMapping | Row[Any]) -> dict[str, Any]:
     """One of an :class:`~ownstack.compute.rpc.InstanceSpec`'s ``volumes``: what the agent
     needs to plug, unplug and report on the mapping (a :class:`BlockDeviceMapping`, or a
     row of :data:`_VOLUME_ENTRIES`)."""
