@@ -60,6 +60,7 @@ from common import (
     PEER_KEYSTONE,
     PEER_PASSWORD,
     PEER_PIDS,
+    MachineRecord,
     admin_token,
     append_results,
     by_name,
@@ -284,6 +285,7 @@ def main() -> int:
     own_runs: list[dict[str, Any]] = []
     peer_runs: list[dict[str, Any]] = []
     load = os.getloadavg()
+    machine_record = None if args.from_json else MachineRecord()
     if args.from_json:
         # The generator's documents of an earlier run (--keep-json), to write them up again.
         own_runs = [figures(json.loads(path.read_text()))
@@ -326,7 +328,8 @@ def main() -> int:
         + ("" if with_peer else "; **no Nova peer in this run**") + ".",
         ("" if args.from_json else
          f"Load average at the start {', '.join(f'{x:.2f}' for x in load)}; ")
-        + f"load average before each boot phase: {loads}.",
+        + f"load average before each boot phase: {loads}."
+        + ("" if machine_record is None else "\n" + machine_record.line()),
         "", table(own_runs, peer_runs), "", *verdicts(own_runs, peer_runs), ""])
     print(text)
     if not args.no_record:

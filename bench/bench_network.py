@@ -41,6 +41,7 @@ from common import (
     PEER_KEYSTONE,
     PEER_PASSWORD,
     PEER_PIDS,
+    MachineRecord,
     append_results,
     by_name,
     default_peers_dir,
@@ -164,6 +165,7 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-network-"))
     shapes = list(SHAPES) if args.shape == "both" else [args.shape]
+    machine_record = MachineRecord()
     own_docs = {shape: run_ownstack(work / shape, shape, args) for shape in shapes}
     peer_doc: dict[str, Any] = {}
     if not args.no_peer and peer_answers():
@@ -186,6 +188,7 @@ def main() -> int:
         f"\nload average at the start: {own_doc.get('environment', {}).get('loadavg')}; "
         f"concurrency levels {args.net_concurrency}; {args.ports} ports"
         + ("" if peer else "; **no Neutron peer in this run**"),
+        machine_record.line(),
         "", "ownstack's shapes: " + "; ".join(
             f"**{shape}**: {SHAPE_NOTES[shape]}" for shape in shapes)
         + f". The ratios and the targets below are {judged}'s.",

@@ -11,6 +11,7 @@ import random
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,6 +105,49 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def reference_loop_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (a million multiply-adds), best of three:
+    how fast one thread of this machine runs Python right now. A VM slowed by its host
+    (steal time) shows here, so that runs of different days can be told apart."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
+
+
+def host_cpu_times() -> list[int]:
+    """The host's CPU time counters (``/proc/stat``'s ``cpu`` line, in ticks)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    return [int(value) for value in fields[1:]]
+
+
+def steal_percent(before: Sequence[int], after: Sequence[int]) -> float:
+    """Steal time (the hypervisor running something else on this VM's cores) between two
+    ``host_cpu_times``, as a percentage of all CPU time."""
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(delta[:8])   # user .. steal; guest time is counted in user already
+    return round(100 * delta[7] / total, 1) if total else 0.0
+
+
+@dataclasses.dataclass
+class MachineRecord:
+    """The machine's speed over a run: the reference loop at the start and the end, and
+    the steal time between."""
+
+    loop_start_ms: float = dataclasses.field(default_factory=reference_loop_ms)
+    times_start: list[int] = dataclasses.field(default_factory=host_cpu_times)
+
+    def line(self) -> str:
+        steal = steal_percent(self.times_start, host_cpu_times())
+        return (f"Machine speed: a reference Python loop (`bench/common.py`) took "
+                f"{self.loop_start_ms:g} ms of CPU at the start and {reference_loop_ms():g} "
+                f"at the end; steal time {steal:g}% of the CPU time over the run.")
 
 
 def append_results(path: Path, header: str, text: str) -> None:
