@@ -61,6 +61,7 @@ from ownstack.network.objects.models import (
     PortSecurityGroup,
     RouterPort,
     SecurityGroup,
+    Subnet,
     Tag,
 )
 from ownstack.network.objects.networks import NETWORK_AND_SHARE
@@ -310,27 +311,34 @@ class PortNetwork(NamedTuple):
     shared: bool                    # with the project (see networks.get_network_for)
     quota: tuple[Any, Any]          # quotas.judge's own limit and usage of "port"
     default_group: str | None       # the project's default security group, if made
+    subnets: list[Subnet]           # the network's, as addresses.network_subnets reads them
 
 
 async def network_for_port(db: AsyncSession, ctx: RequestContext, network_id: str,
                            project_id: str) -> PortNetwork:
     """The network as ``networks.get_network_for`` finds it (404 when ``ctx`` does not
-    see it), with the project's port quota and usage and its default security group: one
-    statement where a create would otherwise run three."""
+    see it), with the project's port quota and usage, its default security group and the
+    network's subnets (a row per subnet, in ``addresses.network_subnets``' order): one
+    statement where a create would otherwise run four. The subnets are read before the
+    port is inserted rather than after, in the same transaction: only the insert of an
+    address settles who holds it (``addresses.allocate``), so which addresses are free
+    is never taken from this read."""
     seen = networks.visible(ctx)
-    found = (await db.execute(_PORT_NETWORK.where(*seen) if seen else _PORT_NETWORK,
-                              {"network_id": network_id, "project_id": project_id or ""})
-             ).one_or_none()
-    if found is None:
+    rows = (await db.execute(_PORT_NETWORK.where(*seen) if seen else _PORT_NETWORK,
+                             {"network_id": network_id, "project_id": project_id or ""})
+            ).all()
+    if not rows:
         raise ResourceNotFound("network", network_id)
-    network, named, own_limit, usage, default_group = found
+    network, named, own_limit, usage, default_group, _ = rows[0]
     return PortNetwork(network, bool(network.shared or named), (own_limit, usage),
-                       default_group)
+                       default_group, [row[5] for row in rows if row[5] is not None])
 
 
 # Built once, ``network_id`` and ``project_id`` bound when run: every port create reads it.
 _PORT_NETWORK: Final = NETWORK_AND_SHARE.add_columns(
-    *quotas.limit_and_usage_of("port"), security_groups.DEFAULT_GROUP.scalar_subquery())
+    *quotas.limit_and_usage_of("port"), security_groups.DEFAULT_GROUP.scalar_subquery(),
+    Subnet).outerjoin(Subnet, Subnet.network_id == Network.id).order_by(
+    *addresses.NETWORK_SUBNETS_ORDER)
 
 
 @dataclass(frozen=True)
@@ -345,6 +353,7 @@ class NewPort:
     data: dict[str, Any]
     quota: tuple[Any, Any] | None = None
     default_group: str | None = None
+    subnets: list[Subnet] | None = None     # the network's, when already read
 
 
 async def check_quota(db: AsyncSession, config: NetworkConfig, ports: Sequence[NewPort]
@@ -410,7 +419,8 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
     if late_pairs:
         # Pairs without a MAC take the port's own, known only now.
         row.allowed_address_pairs = _pairs(config, data, row.mac_address)
-    subnets = await addresses.network_subnets(db, network.id)
+    subnets = new.subnets if new.subnets is not None else \
+        await addresses.network_subnets(db, network.id)
     if fixed_ips is None:
         wanted = addresses.default_wanted(subnets, device_owner)
     else:

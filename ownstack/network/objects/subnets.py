@@ -36,8 +36,8 @@ from ownstack.network.errors import (
     NetworkConflict,
     ResourceNotFound,
 )
-from ownstack.network.objects import addresses, networks, quotas, subnetpools
-from ownstack.network.objects.inserts import add_row
+from ownstack.network.objects import addresses, dhcp, networks, quotas, subnetpools
+from ownstack.network.objects.inserts import add_row, is_sqlite
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import IpAllocation, Network, Port, Subnet, SubnetPool
 from ownstack.network.objects.networks import SERVICE_OWNERS
@@ -100,6 +100,7 @@ class SubnetNetwork(NamedTuple):
 
     network: Network
     quota: tuple[Any, Any]          # quotas.judge's own limit and usage of "subnet"
+    dhcp_idle: bool = False         # dhcp.IDLE, read on SQLite only
 
 
 async def network_for_new_subnet(db: AsyncSession, ctx: RequestContext, network_id: str,
@@ -108,22 +109,27 @@ async def network_for_new_subnet(db: AsyncSession, ctx: RequestContext, network_
     ``NetworkNotFound`` if the caller cannot see it, a plain 404 if it is neither shared
     nor the project's own (Neutron hides it so); whether the caller may then add the
     subnet is the ``create_subnet`` rule's to say. With it, the project's subnet limit
-    and usage, which :func:`create_subnet` judges: one statement where it took two."""
+    and usage, which :func:`create_subnet` judges: one statement where it took two.
+    On SQLite, also whether its DHCP serving is idle (``dhcp.IDLE``): the write
+    transaction holds the one write lock from its start, so that stays true to its commit
+    unless the transaction itself changes it, which a subnet create does not."""
     seen = networks.visible(ctx)
-    found = (await db.execute(_SUBNET_NETWORK.where(*seen) if seen else _SUBNET_NETWORK,
+    query = _SUBNET_NETWORK_SQLITE if is_sqlite(db) else _SUBNET_NETWORK
+    found = (await db.execute(query.where(*seen) if seen else query,
                               {"network_id": network_id, "project_id": project_id})
              ).one_or_none()
     if found is None:
         raise ResourceNotFound("network", network_id)
-    network, own_limit, usage = found
+    network, own_limit, usage, *idle = found
     if not ctx.is_admin and not network.shared and network.project_id != project_id:
         raise NotFound("The resource could not be found.")
-    return SubnetNetwork(network, (own_limit, usage))
+    return SubnetNetwork(network, (own_limit, usage), bool(idle and idle[0]))
 
 
 # Built once, ``network_id`` and ``project_id`` bound when run: every subnet create reads it.
 _SUBNET_NETWORK: Final = sa.select(Network, *quotas.limit_and_usage_of("subnet")).where(
     Network.id == sa.bindparam("network_id"))
+_SUBNET_NETWORK_SQLITE: Final = _SUBNET_NETWORK.add_columns(dhcp.IDLE)
 
 
 async def _claim_network(db: AsyncSession, network: Network) -> None:
