@@ -249,9 +249,11 @@ async def test_a_subnet_create_reads_its_network_with_the_quota(
         await network.call("POST", "/v2.0/subnets", token=token, expect=201, json={"subnet": {
             "network_id": nets[0], "ip_version": 4, "cidr": "10.10.0.0/24"}})
     assert not any(s.startswith("SELECT (SELECT network_quotas") for s in sent), sent
-    # The network's subnets are read once, for the overlap check and the DHCP scheduling.
-    assert sum("FROM network_subnets \nWHERE network_subnets.network_id = ?" in s
+    # The network's subnets are read once, with the network (decision 85), for the overlap
+    # check and the DHCP scheduling.
+    assert sum("network_subnets.network_id = network_networks.id" in s
                for s in sent) == 1, sent
+    assert not any(s.startswith("SELECT network_subnets") for s in sent), sent
     r = await network.call("POST", "/v2.0/subnets", token=token, expect=409, json={"subnet": {
         "network_id": nets[1], "ip_version": 4, "cidr": "10.10.1.0/24"}})
     assert r.json()["NeutronError"]["type"] == "OverQuota"
