@@ -123,12 +123,13 @@ async def gateways(db: AsyncSession, rows: Sequence[Router]) -> dict[str, Gatewa
 
 async def create_router(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
                         project_id: str, data: dict[str, Any]) -> Router:
-    await quotas.check(db, config, project_id, "router")
+    # The quota judged by the insert (one statement on SQLite: inserts.add_row).
     row = await add_row(db, Router, {
         "id": str(uuid.uuid4()), "project_id": project_id, "name": data.get("name") or "",
         "description": data.get("description") or "",
         "admin_state_up": data.get("admin_state_up", True), "routes": [],
-        "availability_zone_hints": data.get("availability_zone_hints") or []})
+        "availability_zone_hints": data.get("availability_zone_hints") or []},
+        quotas.within(config, "router"))
     info = data.get("external_gateway_info")
     if info and info.get("network_id"):
         await _set_gateway(db, config, ctx, row, info)

@@ -193,3 +193,41 @@ async def test_a_router_delete_reads_host_interfaces_and_tags_with_the_router(
     # Another project's router is still not found.
     _, stranger = await network.project_user_token()
     await network.call("DELETE", f"/v2.0/routers/{used['id']}", token=stranger, expect=404)
+
+
+async def test_a_router_and_network_create_judge_the_quota_in_their_insert(
+        network: ServiceClient) -> None:
+    project, token = await network.project_user_token()
+    await network.call("PUT", f"/v2.0/quotas/{project['id']}", expect=200,
+                       json={"quota": {"router": 2, "network": 1}})
+    for name in ("r1", "r2"):
+        async with statements(network) as sent:
+            await router(network, token, name=name)
+        assert len(sent) == 1, sent
+    async with statements(network) as sent:
+        r = await network.call("POST", "/v2.0/routers", token=token, expect=409,
+                               json={"router": {"name": "r3"}})
+    assert r.json()["NeutronError"]["type"] == "OverQuota"
+    assert r.json()["NeutronError"]["message"] == "Quota exceeded for resources: ['router']."
+    assert await rows(network, sa.select(sa.func.count()).select_from(Router).where(
+        Router.project_id == project["id"])) == [(2,)]
+    # Unlimited again: the insert goes in.
+    await network.call("PUT", f"/v2.0/quotas/{project['id']}", expect=200,
+                       json={"quota": {"router": -1}})
+    await router(network, token, name="r3")
+    # A network: the first fits, the second does not, and a bad MTU over the quota is
+    # still the quota's error first, as when the quota was read before the checks.
+    await network.call("POST", "/v2.0/networks", token=token, expect=201,
+                       json={"network": {"name": "n1"}})
+    r = await network.call("POST", "/v2.0/networks", token=token, expect=409,
+                           json={"network": {"name": "n2"}})
+    assert r.json()["NeutronError"]["type"] == "OverQuota"
+    r = await network.call("POST", "/v2.0/networks", token=token, expect=409,
+                           json={"network": {"name": "n3", "mtu": 9000}})
+    assert r.json()["NeutronError"]["type"] == "OverQuota"
+    await network.call("PUT", f"/v2.0/quotas/{project['id']}", expect=200,
+                       json={"quota": {"network": 5}})
+    await network.call("POST", "/v2.0/networks", token=token, expect=400,
+                       json={"network": {"name": "n4", "mtu": 9000}})
+    assert await rows(network, sa.select(sa.func.count()).select_from(Network).where(
+        Network.project_id == project["id"])) == [(1,)]
