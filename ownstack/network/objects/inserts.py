@@ -127,10 +127,11 @@ def _insert_when(model: type[Base], within: Within, *, or_nothing: bool) -> Any:
         columns = list(_columns(model))
         values = sa.select(*(sa.bindparam(column.key, type_=column.type)
                              for column in columns)).where(within.condition)
-        found = (sqlite.insert(table) if or_nothing else sa.insert(table)).from_select(
-            [table.c[column.name] for column in columns], values)
+        names = [table.c[column.name] for column in columns]
         if or_nothing:
-            found = found.on_conflict_do_nothing()
+            found = sqlite.insert(table).from_select(names, values).on_conflict_do_nothing()
+        else:
+            found = sa.insert(table).from_select(names, values)
         _WHEN[cache_key] = found
     return found
 
