@@ -300,8 +300,8 @@ class NetworkRpc:
 PortChangeFound = tuple[set[str], str | None, list[str]]
 
 
-async def port_change_found(db: Any, before: PortState | None, after: PortState | None
-                            ) -> PortChangeFound | None:
+async def port_change_found(db: Any, before: PortState | None, after: PortState | None,
+                            quiet_group: str | None = None) -> PortChangeFound | None:
     """What :meth:`NetworkRpc.port_changed` would read after the port's write transaction
     commits, read at its end instead, in the transaction (``db``), on SQLite only: the
     transaction holds the one write lock from its start, so it reads what its commit
@@ -310,13 +310,18 @@ async def port_change_found(db: Any, before: PortState | None, after: PortState 
     that writer's own nudges, which read the rows this commit left. Where writers run
     concurrently (PostgreSQL, MariaDB) the read stays after the commit. None when there
     is nothing to read here (then :meth:`~NetworkRpc.port_changed` reads, or spawns, as
-    before)."""
+    before). ``quiet_group``: a group that this transaction read concerns no host, with
+    the network's DHCP idle (``ports.QUIET_DEFAULT_GROUP``), and that it changed no
+    bound port, binding or DHCP block since (a new unbound port): a change of that group
+    alone then finds nothing, with no statement."""
     port = after or before
     if port is None or not is_sqlite(db):
         return None
     changed = membership_changes(before, after)
     if not changed:
         return None
+    if quiet_group is not None and changed == {quiet_group} and not port.host:
+        return set(), None, []
     return await dhcp.port_change_lookup(db, changed, port.network_id)
 
 

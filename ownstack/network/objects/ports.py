@@ -54,13 +54,16 @@ from ownstack.network.objects.bindings import set_binding
 from ownstack.network.objects.inserts import insert_row, is_sqlite
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import (
+    DhcpAgentBinding,
     FloatingIP,
     IpAllocation,
     Network,
     Port,
     PortSecurityGroup,
+    ProvisioningBlock,
     RouterPort,
     SecurityGroup,
+    SecurityGroupRule,
     Subnet,
     Tag,
 )
@@ -312,6 +315,8 @@ class PortNetwork(NamedTuple):
     quota: tuple[Any, Any]          # quotas.judge's own limit and usage of "port"
     default_group: str | None       # the project's default security group, if made
     subnets: list[Subnet]           # the network's, as addresses.network_subnets reads them
+    # On SQLite: a new member of the default group nudges no host (QUIET_DEFAULT_GROUP).
+    quiet: bool = False
 
 
 async def network_for_port(db: AsyncSession, ctx: RequestContext, network_id: str,
@@ -324,14 +329,17 @@ async def network_for_port(db: AsyncSession, ctx: RequestContext, network_id: st
     address settles who holds it (``addresses.allocate``), so which addresses are free
     is never taken from this read."""
     seen = networks.visible(ctx)
-    rows = (await db.execute(_PORT_NETWORK.where(*seen) if seen else _PORT_NETWORK,
+    sqlite = is_sqlite(db)
+    query = _PORT_NETWORK_SQLITE if sqlite else _PORT_NETWORK
+    rows = (await db.execute(query.where(*seen) if seen else query,
                              {"network_id": network_id, "project_id": project_id or ""})
             ).all()
     if not rows:
         raise ResourceNotFound("network", network_id)
-    network, named, own_limit, usage, default_group, _ = rows[0]
+    network, named, own_limit, usage, default_group, _, *quiet = rows[0]
     return PortNetwork(network, bool(network.shared or named), (own_limit, usage),
-                       default_group, [row[5] for row in rows if row[5] is not None])
+                       default_group, [row[5] for row in rows if row[5] is not None],
+                       bool(sqlite and default_group is not None and quiet[0]))
 
 
 # Built once, ``network_id`` and ``project_id`` bound when run: every port create reads it.
@@ -339,6 +347,24 @@ _PORT_NETWORK: Final = NETWORK_AND_SHARE.add_columns(
     *quotas.limit_and_usage_of("port"), security_groups.DEFAULT_GROUP.scalar_subquery(),
     Subnet).outerjoin(Subnet, Subnet.network_id == Network.id).order_by(
     *addresses.NETWORK_SUBNETS_ORDER)
+# Whether a port change of the network that concerns only the project's default group
+# nudges no host, as ``dhcp.port_change_lookup`` would find: no bound port is in a group
+# with a rule naming the default group, no agent serves the network's DHCP and no port of
+# it waits for DHCP. Read on SQLite only, where the write transaction holds the one write
+# lock from its start, so a port create that adds an unbound port to the default group
+# finds at its end what this read found (rpc_handlers.port_change_found).
+QUIET_DEFAULT_GROUP: Final = sa.and_(
+    ~sa.exists().where(
+        Port.binding_host_id > "", PortSecurityGroup.port_id == Port.id,
+        PortSecurityGroup.security_group_id.in_(
+            sa.select(SecurityGroupRule.security_group_id).where(
+                SecurityGroupRule.remote_group_id
+                == security_groups.DEFAULT_GROUP.scalar_subquery()))),
+    ~sa.exists().where(DhcpAgentBinding.network_id == Network.id),
+    ~sa.exists().where(ProvisioningBlock.entity == provisioning.DHCP,
+                       Port.id == ProvisioningBlock.port_id,
+                       Port.network_id == Network.id)).label("quiet")
+_PORT_NETWORK_SQLITE: Final = _PORT_NETWORK.add_columns(QUIET_DEFAULT_GROUP)
 
 
 @dataclass(frozen=True)
@@ -354,6 +380,7 @@ class NewPort:
     quota: tuple[Any, Any] | None = None
     default_group: str | None = None
     subnets: list[Subnet] | None = None     # the network's, when already read
+    quiet: bool = False                     # PortNetwork.quiet
 
 
 async def check_quota(db: AsyncSession, config: NetworkConfig, ports: Sequence[NewPort]

@@ -138,20 +138,32 @@ async def test_a_port_create_and_delete_nudge_the_members_hosts_read_in_the_tran
     net_id = await _net(network)
     await network.call("POST", "/v2.0/subnets", expect=201, json={"subnet": {
         "network_id": net_id, "ip_version": 4, "cidr": "10.5.0.0/24"}})
-    # A member of the default group bound on host-a: a new member nudges host-a.
-    await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
-        "network_id": net_id, "binding:host_id": "host-a"}})
     casts: list[tuple[str, str, Any]] = []
 
     async def cast(topic: str, method: str, payload: Any) -> None:
         casts.append((topic, method, payload))
 
     network.app.svc.rpc.bus.cast = cast
+    await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
+        "network_id": net_id}})                 # the project's default group made
+    # No bound member of the default group and no DHCP: the network's read says so, and
+    # the create sends no lookup at all.
+    async with statements(network) as sent:
+        await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
+            "network_id": net_id}})
+    assert len(sent) == 4, sent
+    assert not any("DISTINCT network_ports.binding_host_id" in s for s in sent), sent
+    assert casts == []
+    # A member of the default group bound on host-a: a new member nudges host-a.
+    await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
+        "network_id": net_id, "binding:host_id": "host-a"}})
+    casts.clear()
     async with statements(network) as sent:
         port = (await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
             "network_id": net_id}})).json()["port"]
-    # The network with its quota, default group and subnets; the port, its address, its
-    # group; the nudge lookup, before the commit: no read session after it.
+    # The network with its quota, default group, subnets and whether the default group is
+    # quiet; the port, its address, its group; the nudge lookup, before the commit: no
+    # read session after it.
     assert len(sent) == 5, sent
     assert sum("JOIN network_subnets" in s for s in sent) == 1, sent
     assert not any(s.startswith("SELECT network_subnets") for s in sent), sent

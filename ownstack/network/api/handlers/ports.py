@@ -110,13 +110,13 @@ async def create_port(req: Req) -> Response:
             async with req.svc.write() as db:
                 news = []
                 for project_id, data in wanted:
-                    network, shared, quota, default_group, subnets = \
+                    network, shared, quota, default_group, subnets, quiet = \
                         await ports.network_for_port(db, req.ctx, data["network_id"],
                                                      project_id)
                     _check_network_tenant(req, project_id, network, shared)
                     _enforce(req, "create", data, _target(project_id, network, shared))
                     news.append(ports.NewPort(str(uuid.uuid4()), project_id, network, data,
-                                              quota, default_group, subnets))
+                                              quota, default_group, subnets, quiet))
                 await ports.check_quota(db, req.svc.settings, news)
                 created = [await ports.create_port(db, req.svc.settings, req.ctx, new)
                            for new in news]
@@ -128,7 +128,9 @@ async def create_port(req: Req) -> Response:
                 made = [known_port_state(new.row, new.security_groups,
                                          [ip.ip_address for ip in new.fixed_ips])
                         for new in created]
-                found = [await port_change_found(db, None, state) for state in made]
+                found = [await port_change_found(
+                    db, None, state, new.default_group if new.quiet and len(news) == 1
+                    else None) for new, state in zip(news, made, strict=True)]
             break
         except ConcurrentUpdate:
             if attempt == _ATTEMPTS - 1:
