@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Final
 
 from ownstack.common.agent.tasks import TaskSet
@@ -301,7 +301,7 @@ PortChangeFound = tuple[set[str], str | None, list[str]]
 
 
 async def port_change_found(db: Any, before: PortState | None, after: PortState | None,
-                            quiet_group: str | None = None) -> PortChangeFound | None:
+                            quiet_groups: Collection[str] = ()) -> PortChangeFound | None:
     """What :meth:`NetworkRpc.port_changed` would read after the port's write transaction
     commits, read at its end instead, in the transaction (``db``), on SQLite only: the
     transaction holds the one write lock from its start, so it reads what its commit
@@ -310,17 +310,18 @@ async def port_change_found(db: Any, before: PortState | None, after: PortState 
     that writer's own nudges, which read the rows this commit left. Where writers run
     concurrently (PostgreSQL, MariaDB) the read stays after the commit. None when there
     is nothing to read here (then :meth:`~NetworkRpc.port_changed` reads, or spawns, as
-    before). ``quiet_group``: a group that this transaction read concerns no host, with
-    the network's DHCP idle (``ports.QUIET_DEFAULT_GROUP``), and that it changed no
-    bound port, binding or DHCP block since (a new unbound port): a change of that group
-    alone then finds nothing, with no statement."""
+    before). ``quiet_groups``: groups that this transaction read concern no host, with
+    the network's DHCP idle (``ports.QUIET_DEFAULT_GROUP``, and a port delete's read),
+    and of which it changed no bound member, binding or DHCP block since (a new unbound
+    port, a deleted one): a change of those groups alone then finds nothing, with no
+    statement."""
     port = after or before
     if port is None or not is_sqlite(db):
         return None
     changed = membership_changes(before, after)
     if not changed:
         return None
-    if quiet_group is not None and changed == {quiet_group} and not port.host:
+    if changed <= set(quiet_groups) and not port.host:
         return set(), None, []
     return await dhcp.port_change_lookup(db, changed, port.network_id)
 

@@ -25,6 +25,7 @@ from typing import Any, Final, NamedTuple, cast
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
@@ -203,6 +204,8 @@ class Leftovers(NamedTuple):
 
     tags: bool = True
     floating_ips: bool = True
+    # On SQLite: its delete nudges no host (_QUIET_PORT_GROUPS), so its lookup is not sent.
+    quiet: bool = False
 
 
 async def port_to_delete(db: AsyncSession, ctx: RequestContext, port_id: str
@@ -236,9 +239,30 @@ async def _port_and_network(db: AsyncSession, ctx: RequestContext, port_id: str,
 _PORT_AND_NETWORK: Final = sa.select(
     Port, Network, sa.and_(Port.project_id != "", rbac.shared_by_name_of(Port.project_id))
 ).join(Network, Network.id == Port.network_id).where(Port.id == sa.bindparam("port_id"))
+_MEMBER: Final = aliased(Port)
+_MEMBERSHIP: Final = aliased(PortSecurityGroup)
+_WAITING: Final = aliased(Port)
+# Whether a change of the port's groups nudges no host, as ``dhcp.port_change_lookup``
+# would find after its delete: no bound port (itself included) is in a group with a rule
+# naming one of its groups, no agent serves its network's DHCP, no port of the network
+# waits for DHCP (itself included). Read with the port on SQLite, whose write transaction
+# holds the write lock: the delete changes none of it but removing the port.
+_QUIET_PORT_GROUPS: Final = sa.and_(
+    ~sa.exists().where(
+        _MEMBER.binding_host_id > "", _MEMBERSHIP.port_id == _MEMBER.id,
+        _MEMBERSHIP.security_group_id.in_(
+            sa.select(SecurityGroupRule.security_group_id).where(
+                SecurityGroupRule.remote_group_id.in_(
+                    sa.select(PortSecurityGroup.security_group_id).where(
+                        PortSecurityGroup.port_id == Port.id)
+                    .correlate_except(PortSecurityGroup))))),
+    ~sa.exists().where(DhcpAgentBinding.network_id == Port.network_id),
+    ~sa.exists().where(ProvisioningBlock.entity == provisioning.DHCP,
+                       _WAITING.id == ProvisioningBlock.port_id,
+                       _WAITING.network_id == Port.network_id))
 _PORT_TO_DELETE: Final = _PORT_AND_NETWORK.add_columns(
     sa.exists().where(Tag.resource_id == Port.id),
-    sa.exists().where(FloatingIP.fixed_port_id == Port.id))
+    sa.exists().where(FloatingIP.fixed_port_id == Port.id), _QUIET_PORT_GROUPS)
 
 
 async def security_groups_of(db: AsyncSession, port_ids: Ids) -> dict[str, list[str]]:

@@ -8,6 +8,7 @@ What they answer and whom they nudge stays the same."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -29,6 +30,16 @@ from ownstack.network.objects.models import (
 )
 from ownstack.network.rpc import AGENT_TYPE
 from tests.api.network.test_request_statements import rows, statements
+
+
+async def _settled(network: ServiceClient) -> None:
+    """Until the network service's background nudges are done."""
+    tasks = network.app.svc.rpc._tasks._tasks
+    for _ in range(500):
+        if not tasks:
+            return
+        await asyncio.gather(*tasks, return_exceptions=True)
+    raise AssertionError("background nudges never settled")
 
 
 async def _idle(network: ServiceClient, network_id: str) -> bool:
@@ -149,14 +160,21 @@ async def test_a_port_create_and_delete_nudge_the_members_hosts_read_in_the_tran
     # No bound member of the default group and no DHCP: the network's read says so, and
     # the create sends no lookup at all.
     async with statements(network) as sent:
-        await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
-            "network_id": net_id}})
+        quiet = (await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
+            "network_id": net_id}})).json()["port"]
     assert len(sent) == 4, sent
     assert not any("DISTINCT network_ports.binding_host_id" in s for s in sent), sent
+    assert casts == []
+    # Its delete likewise: the port with its network, leftovers and quiet; its groups and
+    # addresses; the delete.
+    async with statements(network) as sent:
+        await network.call("DELETE", f"/v2.0/ports/{quiet['id']}", expect=204)
+    assert len(sent) == 3, sent
     assert casts == []
     # A member of the default group bound on host-a: a new member nudges host-a.
     await network.call("POST", "/v2.0/ports", expect=201, json={"port": {
         "network_id": net_id, "binding:host_id": "host-a"}})
+    await _settled(network)         # its DHCP block released in the background
     casts.clear()
     async with statements(network) as sent:
         port = (await network.call("POST", "/v2.0/ports", expect=201, json={"port": {

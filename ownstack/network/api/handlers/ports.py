@@ -129,8 +129,8 @@ async def create_port(req: Req) -> Response:
                                          [ip.ip_address for ip in new.fixed_ips])
                         for new in created]
                 found = [await port_change_found(
-                    db, None, state, new.default_group if new.quiet and len(news) == 1
-                    else None) for new, state in zip(news, made, strict=True)]
+                    db, None, state, {new.default_group} if new.default_group and new.quiet
+                    and len(news) == 1 else ()) for new, state in zip(news, made, strict=True)]
             break
         except ConcurrentUpdate:
             if attempt == _ATTEMPTS - 1:
@@ -172,6 +172,7 @@ async def delete_port(req: Req) -> Response:
         req.svc.enforce(req.ctx, "delete_port", _target(row.project_id, network, shared))
         before = await port_state(db, row)
         await ports.delete_port(db, row, common.revision(req), leftovers)
-        found = await port_change_found(db, before, None)
+        found = await port_change_found(db, before, None,
+                                        before.security_groups if leftovers.quiet else ())
     await req.svc.port_changed(before, None, found)
     return empty_response(204)
