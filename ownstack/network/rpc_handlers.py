@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Final
 
 from ownstack.common.agent.tasks import TaskSet
@@ -29,6 +29,7 @@ from ownstack.network.objects import (
     sg_members,
 )
 from ownstack.network.objects.bindings import PortState
+from ownstack.network.objects.inserts import is_sqlite
 from ownstack.network.rpc import DhcpReadyEntry
 
 log = logging.getLogger(__name__)
@@ -210,10 +211,13 @@ class NetworkRpc:
         await self._cast({host} if host else set(), "router_changed",
                          {"router_id": router_id})
 
-    async def port_changed(self, before: PortState | None, after: PortState | None) -> None:
+    async def port_changed(self, before: PortState | None, after: PortState | None,
+                           found: PortChangeFound | None = None) -> None:
         """After a port changed (made, updated, bound, unbound, deleted): nudge the agents
         of the hosts it left and joined, and tell compute of a status change. Never
-        raises: the rows are the record, the agents' resync repairs a lost nudge."""
+        raises: the rows are the record, the agents' resync repairs a lost nudge.
+        ``found``: what :func:`port_change_found` read at the end of the port's write
+        transaction, when it did (then nothing is read here)."""
         port = after or before
         if port is None:
             return
@@ -229,14 +233,17 @@ class NetworkRpc:
         # One read for all: the hosts holding the groups' members (nudged before the
         # answer, as members_changed does) and what the network's DHCP nudge needs (sent
         # in the background).
-        try:
-            async with self.db.read() as session:
-                concerned, serving, waiting = await dhcp.port_change_lookup(
-                    session, changed, port.network_id)
-        except Exception:
-            log.exception("could not find the hosts concerned by port %s", port.id)
-            self._tasks.spawn(self.dhcp_changed(port.network_id))
-            return
+        if found is not None:
+            concerned, serving, waiting = found
+        else:
+            try:
+                async with self.db.read() as session:
+                    concerned, serving, waiting = await dhcp.port_change_lookup(
+                        session, changed, port.network_id)
+            except Exception:
+                log.exception("could not find the hosts concerned by port %s", port.id)
+                self._tasks.spawn(self.dhcp_changed(port.network_id))
+                return
         if serving or waiting:
             self._tasks.spawn(self._nudge_dhcp(port.network_id, None, serving, waiting))
         await self._cast(concerned, "group_members_changed",
@@ -286,6 +293,37 @@ class NetworkRpc:
             except Exception as exc:
                 log.warning("could not nudge the network agent of %s (%s): %s", host,
                             method, exc)
+
+
+# What NetworkRpc.port_changed reads: the hosts holding members of the groups the change
+# concerns, the network's DHCP host, the ports waiting for DHCP on it.
+PortChangeFound = tuple[set[str], str | None, list[str]]
+
+
+async def port_change_found(db: Any, before: PortState | None, after: PortState | None,
+                            quiet_groups: Collection[str] = ()) -> PortChangeFound | None:
+    """What :meth:`NetworkRpc.port_changed` would read after the port's write transaction
+    commits, read at its end instead, in the transaction (``db``), on SQLite only: the
+    transaction holds the one write lock from its start, so it reads what its commit
+    leaves, with no read session of its own after the commit; whatever a later writer
+    changes (a port bound to another host, a network scheduled to an agent) comes with
+    that writer's own nudges, which read the rows this commit left. Where writers run
+    concurrently (PostgreSQL, MariaDB) the read stays after the commit. None when there
+    is nothing to read here (then :meth:`~NetworkRpc.port_changed` reads, or spawns, as
+    before). ``quiet_groups``: groups that this transaction read concern no host, with
+    the network's DHCP idle (``ports.QUIET_DEFAULT_GROUP``, and a port delete's read),
+    and of which it changed no bound member, binding or DHCP block since (a new unbound
+    port, a deleted one): a change of those groups alone then finds nothing, with no
+    statement."""
+    port = after or before
+    if port is None or not is_sqlite(db):
+        return None
+    changed = membership_changes(before, after)
+    if not changed:
+        return None
+    if changed <= set(quiet_groups) and not port.host:
+        return set(), None, []
+    return await dhcp.port_change_lookup(db, changed, port.network_id)
 
 
 def membership_changes(before: PortState | None, after: PortState | None) -> set[str]:

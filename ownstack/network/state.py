@@ -19,7 +19,7 @@ from ownstack.network.errors import ConcurrentUpdate
 from ownstack.network.notifier import ComputeNotifier
 from ownstack.network.objects.bindings import PortState
 from ownstack.network.policy import DEFAULT_RULES
-from ownstack.network.rpc_handlers import NetworkRpc
+from ownstack.network.rpc_handlers import NetworkRpc, PortChangeFound
 
 SERVICE_TYPE = "network"
 
@@ -48,12 +48,15 @@ class NetworkState(ServiceState):
     def race_error(self) -> OwnstackError:
         return ConcurrentUpdate()
 
-    async def port_changed(self, before: PortState | None, after: PortState | None) -> None:
+    async def port_changed(self, before: PortState | None, after: PortState | None,
+                           found: PortChangeFound | None = None) -> None:
         """The hook of the ports code: call it after the transaction that made, changed,
         bound, unbound or deleted a port commits, with :meth:`PortState.of` the port
-        before (None for a new one) and after (None for a deleted one). The agents of the
-        hosts concerned are nudged and compute told of a status change; never raises."""
-        await self.rpc.port_changed(before, after)
+        before (None for a new one) and after (None for a deleted one), and what
+        ``rpc_handlers.port_change_found`` read at the end of that transaction. The agents
+        of the hosts concerned are nudged and compute told of a status change; never
+        raises."""
+        await self.rpc.port_changed(before, after, found)
 
     async def dhcp_changed(self, network_id: str, hosts: set[str] | None = None) -> None:
         """Call after a subnet change commits, with the hosts :func:`~ownstack.network.

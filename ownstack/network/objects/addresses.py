@@ -68,8 +68,9 @@ async def network_subnets(db: AsyncSession, network_id: str) -> list[Subnet]:
 
 
 # Built once: every port create and subnet change reads them.
+NETWORK_SUBNETS_ORDER: Final = (Subnet.created_at, Subnet.id)
 _NETWORK_SUBNETS: Final = (sa.select(Subnet).where(Subnet.network_id == sa.bindparam("network_id"))
-                           .order_by(Subnet.created_at, Subnet.id))
+                           .order_by(*NETWORK_SUBNETS_ORDER))
 
 
 def _is_auto(subnet: Subnet) -> bool:

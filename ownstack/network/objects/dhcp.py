@@ -65,6 +65,21 @@ DHCP_CAPABILITY: Final = "supports_dhcp"        # drivers.base.Capability.DHCP's
 _SERVICE = RequestContext(request_id="req-dhcp-scheduler", roles=("admin",))
 
 
+# Whether a network's DHCP serving has nothing to change nor anyone to nudge: no agent
+# at all (so none bound to it, a binding going with its agent, and none to bind it to),
+# no DHCP port on it, no port of it waiting for DHCP. A column of a select of ``Network``
+# (correlated to it). A subnet create on SQLite reads it with its network: its write
+# transaction holds the one write lock from its start, so what it read is still so at its
+# commit, and it then neither schedules (:func:`sync_network` would find no agent and no
+# DHCP port) nor looks up the DHCP host after the commit (decision 85).
+IDLE: Final = sa.and_(
+    ~sa.select(NetworkAgent.id).exists(),
+    ~sa.exists().where(Port.network_id == Network.id, Port.device_owner == DHCP_OWNER),
+    ~sa.exists().where(ProvisioningBlock.entity == provisioning.DHCP,
+                       Port.id == ProvisioningBlock.port_id,
+                       Port.network_id == Network.id)).label("dhcp_idle")
+
+
 def dhcp_device_id(host: str, network_id: str) -> str:
     """Neutron's ``device_id`` of a host's DHCP port on a network."""
     return f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{network_id}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -26,23 +26,44 @@ from ownstack.common.db.core import run
 Row = TypeVar("Row", bound=Base)
 
 
+class Within(NamedTuple):
+    """A condition a row goes in only under (a quota: ``quotas.within``): ``key`` names
+    it for the statement's cache, ``condition`` is SQL true when the row may go in, with
+    ``params`` bound beside the row's values (its columns' names are bound to them, so
+    it may name ``project_id``), and ``refused`` is the error when it is false."""
+
+    key: str
+    condition: Any
+    params: dict[str, Any]
+    refused: Callable[[], Exception]
+
+
 def is_sqlite(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "sqlite"
 
 
-async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any]
-                     ) -> Row | None:
+async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any],
+                     within: Within | None = None) -> Row | None:
     """``model(**values)`` inserted and in the session, or None when a unique key of it
-    is taken (nothing else of the transaction is undone)."""
+    is taken (nothing else of the transaction is undone). ``within``: raise its error,
+    inserting nothing, when its condition is false (judged before the key)."""
     if is_sqlite(db):
         # A Core insert of every column, the defaults filled here, then the same values
         # as a persistent object: the ORM's insert with RETURNING of the entity costs
         # several times the statement, and reads back only what is known already.
         full = _filled(model, values)
-        result: Any = await run(db, _insert_or_nothing(model), full)
+        if within is None:
+            result: Any = await run(db, _insert_or_nothing(model), full)
+        else:
+            result = await run(db, _insert_when(model, within, or_nothing=True),
+                               {**within.params, **full})
         if result.rowcount != 1:
+            if within is not None:
+                await _judge(db, within, full)     # refused, or a key taken
             return None
         return _attached(db, model, full)
+    if within is not None:
+        await _judge(db, within, values)
     row = model(**values)
     try:
         async with db.begin_nested():
@@ -53,12 +74,66 @@ async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any]
     return row
 
 
-async def add_row(db: AsyncSession, model: type[Row], values: dict[str, Any]) -> Row:
+async def add_row(db: AsyncSession, model: type[Row], values: dict[str, Any],
+                  within: Within | None = None) -> Row:
     """``model(**values)`` inserted and in the session, as ``db.add`` and a flush would
     (a taken key raises ``IntegrityError``); on SQLite as :func:`insert_row` does, a
-    Core insert of every column, without the ORM's unit of work and ``RETURNING``."""
-    (row,) = await add_rows(db, model, [values])
-    return row
+    Core insert of every column, without the ORM's unit of work and ``RETURNING``.
+    ``within``: raise its error, inserting nothing, when its condition is false; on
+    SQLite judged by the insert itself (``INSERT ... SELECT ... WHERE``), one statement
+    where the check and the insert took two, elsewhere by a read first."""
+    if within is None:
+        (row,) = await add_rows(db, model, [values])
+        return row
+    if not is_sqlite(db):
+        await _judge(db, within, values)
+        (row,) = await add_rows(db, model, [values])
+        return row
+    full = {**_nulls(model), **_filled(model, values)}
+    result: Any = await run(db, _insert_when(model, within, or_nothing=False),
+                            {**within.params, **full})
+    if result.rowcount != 1:
+        raise within.refused()
+    return _attached(db, model, full)
+
+
+async def _judge(db: AsyncSession, within: Within, values: dict[str, Any]) -> None:
+    """Raise ``within``'s error when its condition is false for ``values``."""
+    allowed = (await run(db, _condition(within), {**within.params, **values})).scalar()
+    if not allowed:
+        raise within.refused()
+
+
+_WHEN: dict[tuple[type[Base], str, bool], Any] = {}
+_CONDITIONS: dict[str, Any] = {}
+
+
+def _condition(within: Within) -> Any:
+    """``SELECT condition``, built once per key."""
+    found = _CONDITIONS.get(within.key)
+    if found is None:
+        found = _CONDITIONS[within.key] = sa.select(within.condition)
+    return found
+
+
+def _insert_when(model: type[Base], within: Within, *, or_nothing: bool) -> Any:
+    """``INSERT INTO table (every column) SELECT :column, ... WHERE condition`` (with ``ON
+    CONFLICT DO NOTHING`` when ``or_nothing``), built once per model and key: each
+    column's value bound by its name, as the plain insert binds it."""
+    cache_key = (model, within.key, or_nothing)
+    found = _WHEN.get(cache_key)
+    if found is None:
+        table: Any = model.__table__
+        columns = list(_columns(model))
+        values = sa.select(*(sa.bindparam(column.key, type_=column.type)
+                             for column in columns)).where(within.condition)
+        names = [table.c[column.name] for column in columns]
+        if or_nothing:
+            found = sqlite.insert(table).from_select(names, values).on_conflict_do_nothing()
+        else:
+            found = sa.insert(table).from_select(names, values)
+        _WHEN[cache_key] = found
+    return found
 
 
 async def add_rows(db: AsyncSession, model: type[Row], rows: list[dict[str, Any]]

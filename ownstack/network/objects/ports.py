@@ -25,6 +25,7 @@ from typing import Any, Final, NamedTuple, cast
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
@@ -54,13 +55,17 @@ from ownstack.network.objects.bindings import set_binding
 from ownstack.network.objects.inserts import insert_row, is_sqlite
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import (
+    DhcpAgentBinding,
     FloatingIP,
     IpAllocation,
     Network,
     Port,
     PortSecurityGroup,
+    ProvisioningBlock,
     RouterPort,
     SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
     Tag,
 )
 from ownstack.network.objects.networks import NETWORK_AND_SHARE
@@ -199,6 +204,8 @@ class Leftovers(NamedTuple):
 
     tags: bool = True
     floating_ips: bool = True
+    # On SQLite: its delete nudges no host (_QUIET_PORT_GROUPS), so its lookup is not sent.
+    quiet: bool = False
 
 
 async def port_to_delete(db: AsyncSession, ctx: RequestContext, port_id: str
@@ -232,9 +239,30 @@ async def _port_and_network(db: AsyncSession, ctx: RequestContext, port_id: str,
 _PORT_AND_NETWORK: Final = sa.select(
     Port, Network, sa.and_(Port.project_id != "", rbac.shared_by_name_of(Port.project_id))
 ).join(Network, Network.id == Port.network_id).where(Port.id == sa.bindparam("port_id"))
+_MEMBER: Final = aliased(Port)
+_MEMBERSHIP: Final = aliased(PortSecurityGroup)
+_WAITING: Final = aliased(Port)
+# Whether a change of the port's groups nudges no host, as ``dhcp.port_change_lookup``
+# would find after its delete: no bound port (itself included) is in a group with a rule
+# naming one of its groups, no agent serves its network's DHCP, no port of the network
+# waits for DHCP (itself included). Read with the port on SQLite, whose write transaction
+# holds the write lock: the delete changes none of it but removing the port.
+_QUIET_PORT_GROUPS: Final = sa.and_(
+    ~sa.exists().where(
+        _MEMBER.binding_host_id > "", _MEMBERSHIP.port_id == _MEMBER.id,
+        _MEMBERSHIP.security_group_id.in_(
+            sa.select(SecurityGroupRule.security_group_id).where(
+                SecurityGroupRule.remote_group_id.in_(
+                    sa.select(PortSecurityGroup.security_group_id).where(
+                        PortSecurityGroup.port_id == Port.id)
+                    .correlate_except(PortSecurityGroup))))),
+    ~sa.exists().where(DhcpAgentBinding.network_id == Port.network_id),
+    ~sa.exists().where(ProvisioningBlock.entity == provisioning.DHCP,
+                       _WAITING.id == ProvisioningBlock.port_id,
+                       _WAITING.network_id == Port.network_id))
 _PORT_TO_DELETE: Final = _PORT_AND_NETWORK.add_columns(
     sa.exists().where(Tag.resource_id == Port.id),
-    sa.exists().where(FloatingIP.fixed_port_id == Port.id))
+    sa.exists().where(FloatingIP.fixed_port_id == Port.id), _QUIET_PORT_GROUPS)
 
 
 async def security_groups_of(db: AsyncSession, port_ids: Ids) -> dict[str, list[str]]:
@@ -310,27 +338,57 @@ class PortNetwork(NamedTuple):
     shared: bool                    # with the project (see networks.get_network_for)
     quota: tuple[Any, Any]          # quotas.judge's own limit and usage of "port"
     default_group: str | None       # the project's default security group, if made
+    subnets: list[Subnet]           # the network's, as addresses.network_subnets reads them
+    # On SQLite: a new member of the default group nudges no host (QUIET_DEFAULT_GROUP).
+    quiet: bool = False
 
 
 async def network_for_port(db: AsyncSession, ctx: RequestContext, network_id: str,
                            project_id: str) -> PortNetwork:
     """The network as ``networks.get_network_for`` finds it (404 when ``ctx`` does not
-    see it), with the project's port quota and usage and its default security group: one
-    statement where a create would otherwise run three."""
+    see it), with the project's port quota and usage, its default security group and the
+    network's subnets (a row per subnet, in ``addresses.network_subnets``' order): one
+    statement where a create would otherwise run four. The subnets are read before the
+    port is inserted rather than after, in the same transaction: only the insert of an
+    address settles who holds it (``addresses.allocate``), so which addresses are free
+    is never taken from this read."""
     seen = networks.visible(ctx)
-    found = (await db.execute(_PORT_NETWORK.where(*seen) if seen else _PORT_NETWORK,
-                              {"network_id": network_id, "project_id": project_id or ""})
-             ).one_or_none()
-    if found is None:
+    sqlite = is_sqlite(db)
+    query = _PORT_NETWORK_SQLITE if sqlite else _PORT_NETWORK
+    rows = (await db.execute(query.where(*seen) if seen else query,
+                             {"network_id": network_id, "project_id": project_id or ""})
+            ).all()
+    if not rows:
         raise ResourceNotFound("network", network_id)
-    network, named, own_limit, usage, default_group = found
+    network, named, own_limit, usage, default_group, _, *quiet = rows[0]
     return PortNetwork(network, bool(network.shared or named), (own_limit, usage),
-                       default_group)
+                       default_group, [row[5] for row in rows if row[5] is not None],
+                       bool(sqlite and default_group is not None and quiet[0]))
 
 
 # Built once, ``network_id`` and ``project_id`` bound when run: every port create reads it.
 _PORT_NETWORK: Final = NETWORK_AND_SHARE.add_columns(
-    *quotas.limit_and_usage_of("port"), security_groups.DEFAULT_GROUP.scalar_subquery())
+    *quotas.limit_and_usage_of("port"), security_groups.DEFAULT_GROUP.scalar_subquery(),
+    Subnet).outerjoin(Subnet, Subnet.network_id == Network.id).order_by(
+    *addresses.NETWORK_SUBNETS_ORDER)
+# Whether a port change of the network that concerns only the project's default group
+# nudges no host, as ``dhcp.port_change_lookup`` would find: no bound port is in a group
+# with a rule naming the default group, no agent serves the network's DHCP and no port of
+# it waits for DHCP. Read on SQLite only, where the write transaction holds the one write
+# lock from its start, so a port create that adds an unbound port to the default group
+# finds at its end what this read found (rpc_handlers.port_change_found).
+QUIET_DEFAULT_GROUP: Final = sa.and_(
+    ~sa.exists().where(
+        Port.binding_host_id > "", PortSecurityGroup.port_id == Port.id,
+        PortSecurityGroup.security_group_id.in_(
+            sa.select(SecurityGroupRule.security_group_id).where(
+                SecurityGroupRule.remote_group_id
+                == security_groups.DEFAULT_GROUP.scalar_subquery()))),
+    ~sa.exists().where(DhcpAgentBinding.network_id == Network.id),
+    ~sa.exists().where(ProvisioningBlock.entity == provisioning.DHCP,
+                       Port.id == ProvisioningBlock.port_id,
+                       Port.network_id == Network.id)).label("quiet")
+_PORT_NETWORK_SQLITE: Final = _PORT_NETWORK.add_columns(QUIET_DEFAULT_GROUP)
 
 
 @dataclass(frozen=True)
@@ -345,6 +403,8 @@ class NewPort:
     data: dict[str, Any]
     quota: tuple[Any, Any] | None = None
     default_group: str | None = None
+    subnets: list[Subnet] | None = None     # the network's, when already read
+    quiet: bool = False                     # PortNetwork.quiet
 
 
 async def check_quota(db: AsyncSession, config: NetworkConfig, ports: Sequence[NewPort]
@@ -410,7 +470,8 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
     if late_pairs:
         # Pairs without a MAC take the port's own, known only now.
         row.allowed_address_pairs = _pairs(config, data, row.mac_address)
-    subnets = await addresses.network_subnets(db, network.id)
+    subnets = new.subnets if new.subnets is not None else \
+        await addresses.network_subnets(db, network.id)
     if fixed_ips is None:
         wanted = addresses.default_wanted(subnets, device_owner)
     else:

@@ -18,6 +18,7 @@ from ownstack.common.config import NetworkConfig
 from ownstack.common.db.core import run
 from ownstack.common.errors import BadRequest
 from ownstack.network.errors import OverQuota
+from ownstack.network.objects.inserts import Within
 from ownstack.network.objects.models import (
     FloatingIP,
     Network,
@@ -101,6 +102,26 @@ def limit_and_usage_of(resource: str) -> tuple[Any, Any]:
     usage = (sa.select(sa.func.count()).select_from(model)
              .where(model.project_id == project_id).scalar_subquery())
     return own_limit, usage
+
+
+def within(config: NetworkConfig, resource: str, count: int = 1) -> Within:
+    """The quota of ``resource`` as a condition of the insert of a row of its project
+    (``inserts.add_row``/``insert_row``; the row's ``project_id`` is the project's): it
+    goes in only when :func:`judge` would let the project make ``count`` more, and raises
+    the same :class:`OverQuota` when not."""
+    return Within(f"quota:{resource}", _within(resource),
+                  {"quota_default": getattr(config.quota, resource), "quota_count": count},
+                  functools.partial(OverQuota, resource))
+
+
+@functools.cache
+def _within(resource: str) -> Any:
+    """:func:`judge` in SQL: the project's own limit, else the default (bound as
+    ``quota_default``), unlimited at -1, else its usage and ``quota_count`` within it."""
+    own_limit, usage = limit_and_usage_of(resource)
+    limit = sa.func.coalesce(own_limit, sa.bindparam("quota_default", type_=sa.Integer))
+    return sa.or_(limit == UNLIMITED,
+                  usage + sa.bindparam("quota_count", type_=sa.Integer) <= limit)
 
 
 @functools.cache

@@ -26,7 +26,7 @@ import ipaddress
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +44,7 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import addresses, networks, ports, quotas, subnets
 from ownstack.network.objects.addresses import FixedIp
-from ownstack.network.objects.inserts import add_row
+from ownstack.network.objects.inserts import add_row, is_sqlite
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
     FloatingIP,
@@ -54,6 +54,7 @@ from ownstack.network.objects.models import (
     Router,
     RouterPort,
     Subnet,
+    Tag,
 )
 from ownstack.network.objects.standard import check_revision, delete_row, drop_tags, touch
 from ownstack.network.subnet_rules import parse_host_routes
@@ -122,12 +123,13 @@ async def gateways(db: AsyncSession, rows: Sequence[Router]) -> dict[str, Gatewa
 
 async def create_router(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
                         project_id: str, data: dict[str, Any]) -> Router:
-    await quotas.check(db, config, project_id, "router")
+    # The quota judged by the insert (one statement on SQLite: inserts.add_row).
     row = await add_row(db, Router, {
         "id": str(uuid.uuid4()), "project_id": project_id, "name": data.get("name") or "",
         "description": data.get("description") or "",
         "admin_state_up": data.get("admin_state_up", True), "routes": [],
-        "availability_zone_hints": data.get("availability_zone_hints") or []})
+        "availability_zone_hints": data.get("availability_zone_hints") or []},
+        quotas.within(config, "router"))
     info = data.get("external_gateway_info")
     if info and info.get("network_id"):
         await _set_gateway(db, config, ctx, row, info)
@@ -151,14 +153,55 @@ async def update_router(db: AsyncSession, config: NetworkConfig, ctx: RequestCon
     return row
 
 
-async def delete_router(db: AsyncSession, row: Router, revision: int | None) -> None:
-    """Delete ``row`` and its gateway; 409 ``RouterInUse`` while it has interfaces."""
+class RouterToDelete(NamedTuple):
+    """What a router's delete needs beside its row, read with it (:func:`router_to_delete`)."""
+
+    host: str                       # router_info.router_host's
+    interface: bool                 # it has an interface
+    tags: bool                      # it has tags
+
+
+async def router_to_delete(db: AsyncSession, ctx: RequestContext, router_id: str
+                           ) -> tuple[Router, RouterToDelete | None]:
+    """:func:`get_router`, and on SQLite in the same statement the host of its ports,
+    whether it has an interface and whether it has tags: the write transaction holds the
+    one write lock from its start, so none of them can change before the delete. Where
+    writers run concurrently (PostgreSQL, MariaDB) the delete reads them itself (None)."""
+    if not is_sqlite(db):
+        return await get_router(db, ctx, router_id), None
+    query = _ROUTER_TO_DELETE.where(*visible(ctx))
+    found = (await db.execute(query, {"router_id": router_id})).one_or_none()
+    if found is None:
+        raise ResourceNotFound("router", router_id)
+    row, host, interface, tags = found
+    return row, RouterToDelete(host or "", bool(interface), bool(tags))
+
+
+# Built once (the visibility filter added when run): every router delete on SQLite reads it.
+_ROUTER_TO_DELETE: Final = sa.select(
+    Router,
+    sa.select(Port.binding_host_id).join(RouterPort, RouterPort.port_id == Port.id)
+    .where(RouterPort.router_id == Router.id, Port.binding_host_id != "")
+    .limit(1).scalar_subquery(),
+    sa.exists().where(RouterPort.router_id == Router.id, RouterPort.port_type == INTERFACE),
+    sa.exists().where(Tag.resource_id == Router.id),
+).where(Router.id == sa.bindparam("router_id"))
+
+
+async def delete_router(db: AsyncSession, row: Router, revision: int | None,
+                        found: RouterToDelete | None = None) -> None:
+    """Delete ``row`` and its gateway; 409 ``RouterInUse`` while it has interfaces.
+    ``found``: what :func:`router_to_delete` read with the row, if it did."""
     check_revision(row, revision)
-    interface = (await run(db, _AN_INTERFACE, {"router_id": row.id})).scalar()
-    if interface is not None:
+    if found is not None:
+        interface = found.interface
+    else:
+        interface = (await run(db, _AN_INTERFACE, {"router_id": row.id})).scalar() is not None
+    if interface:
         raise NetworkConflict("RouterInUse", f"Router {row.id} still has ports")
     await _clear_gateway(db, row)
-    await drop_tags(db, [row.id])
+    if found is None or found.tags:
+        await drop_tags(db, [row.id])
     await delete_row(db, row)
 
 

@@ -36,8 +36,8 @@ from ownstack.network.errors import (
     NetworkConflict,
     ResourceNotFound,
 )
-from ownstack.network.objects import addresses, networks, quotas, subnetpools
-from ownstack.network.objects.inserts import add_row
+from ownstack.network.objects import addresses, dhcp, networks, quotas, subnetpools
+from ownstack.network.objects.inserts import add_row, is_sqlite
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import IpAllocation, Network, Port, Subnet, SubnetPool
 from ownstack.network.objects.networks import SERVICE_OWNERS
@@ -100,6 +100,8 @@ class SubnetNetwork(NamedTuple):
 
     network: Network
     quota: tuple[Any, Any]          # quotas.judge's own limit and usage of "subnet"
+    dhcp_idle: bool = False         # dhcp.IDLE, read on SQLite only
+    subnets: list[Subnet] | None = None     # the network's, read with it on SQLite only
 
 
 async def network_for_new_subnet(db: AsyncSession, ctx: RequestContext, network_id: str,
@@ -108,22 +110,35 @@ async def network_for_new_subnet(db: AsyncSession, ctx: RequestContext, network_
     ``NetworkNotFound`` if the caller cannot see it, a plain 404 if it is neither shared
     nor the project's own (Neutron hides it so); whether the caller may then add the
     subnet is the ``create_subnet`` rule's to say. With it, the project's subnet limit
-    and usage, which :func:`create_subnet` judges: one statement where it took two."""
+    and usage, which :func:`create_subnet` judges: one statement where it took two.
+    On SQLite, also whether its DHCP serving is idle (``dhcp.IDLE``) and the network's
+    subnets (a row each, in ``addresses.network_subnets``' order): the write transaction
+    holds the one write lock from its start, so neither changes before its commit unless
+    the transaction itself changes it (a bulk create reads again for each subnet, after
+    its earlier ones went in, and a subnet create makes no agent, DHCP port or block).
+    Where writers run concurrently (PostgreSQL, MariaDB) the subnets are read after the
+    network's revision is claimed, as before, and the DHCP scheduling runs."""
     seen = networks.visible(ctx)
-    found = (await db.execute(_SUBNET_NETWORK.where(*seen) if seen else _SUBNET_NETWORK,
-                              {"network_id": network_id, "project_id": project_id})
-             ).one_or_none()
-    if found is None:
+    sqlite = is_sqlite(db)
+    query = _SUBNET_NETWORK_SQLITE if sqlite else _SUBNET_NETWORK
+    rows = (await db.execute(query.where(*seen) if seen else query,
+                             {"network_id": network_id, "project_id": project_id})).all()
+    if not rows:
         raise ResourceNotFound("network", network_id)
-    network, own_limit, usage = found
+    network, own_limit, usage, *more = rows[0]
     if not ctx.is_admin and not network.shared and network.project_id != project_id:
         raise NotFound("The resource could not be found.")
-    return SubnetNetwork(network, (own_limit, usage))
+    if not sqlite:
+        return SubnetNetwork(network, (own_limit, usage))
+    return SubnetNetwork(network, (own_limit, usage), bool(more[0]),
+                         [row[4] for row in rows if row[4] is not None])
 
 
 # Built once, ``network_id`` and ``project_id`` bound when run: every subnet create reads it.
 _SUBNET_NETWORK: Final = sa.select(Network, *quotas.limit_and_usage_of("subnet")).where(
     Network.id == sa.bindparam("network_id"))
+_SUBNET_NETWORK_SQLITE: Final = _SUBNET_NETWORK.add_columns(dhcp.IDLE, Subnet).outerjoin(
+    Subnet, Subnet.network_id == Network.id).order_by(*addresses.NETWORK_SUBNETS_ORDER)
 
 
 async def _claim_network(db: AsyncSession, network: Network) -> None:
@@ -199,7 +214,8 @@ async def create_subnet(db: AsyncSession, config: NetworkConfig, ctx: RequestCon
             # Neutron gives a subnet from a pool its first address as gateway, IPv6 too.
             gateway = str(ipaddress.ip_address(int(prefix.network_address) + 1)) \
                 if prefix.num_addresses > 1 else None
-    existing = await addresses.network_subnets(db, network.id)
+    existing = found.subnets if found.subnets is not None else \
+        await addresses.network_subnets(db, network.id)
     plan = ipam.plan_subnet(
         cidr=str(cidr), ip_version=data["ip_version"], network_id=network.id,
         gateway_ip=gateway, allocation_pools=data.get("allocation_pools", _UNSET),

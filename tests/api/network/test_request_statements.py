@@ -74,8 +74,8 @@ async def test_a_router_create_writes_the_router_and_reads_nothing_back(
     await router(network, None, name="warm")    # the project's first use is not counted
     async with statements(network) as sent:
         made = await router(network, None, name="r")
-    # The quota, the insert: a new router has no tags to read.
-    assert len(sent) == 2, sent
+    # The insert, which judges the quota (decision 85): a new router has no tags to read.
+    assert len(sent) == 1, sent
     assert made["tags"] == [] and made["external_gateway_info"] is None
     assert made["revision_number"] == 1 and made["status"] == "ACTIVE"
     r = await network.call("GET", f"/v2.0/routers/{made['id']}", expect=200)
@@ -117,9 +117,10 @@ async def test_a_port_delete_reads_once_and_leaves_no_address_or_membership(
     doomed = made[1]
     async with statements(network) as sent, orm_flushes() as flushes:
         await network.call("DELETE", f"/v2.0/ports/{doomed['id']}", expect=204)
-    # The port with its network (and whether it has tags or floating IPs: neither), its
-    # groups and addresses, its row; then what the change nudges.
-    assert len(sent) == 4, sent
+    # The port with its network (and whether it has tags or floating IPs: neither, and
+    # whether its change nudges anyone: no one, decision 85), its groups and addresses,
+    # its row.
+    assert len(sent) == 3, sent
     assert not any("network_tags" in s or "UPDATE network_floating_ips" in s
                    for s in sent[1:]), sent
     # The row goes by a Core DELETE (standard.delete_row), not the ORM's unit of work.
@@ -249,9 +250,11 @@ async def test_a_subnet_create_reads_its_network_with_the_quota(
         await network.call("POST", "/v2.0/subnets", token=token, expect=201, json={"subnet": {
             "network_id": nets[0], "ip_version": 4, "cidr": "10.10.0.0/24"}})
     assert not any(s.startswith("SELECT (SELECT network_quotas") for s in sent), sent
-    # The network's subnets are read once, for the overlap check and the DHCP scheduling.
-    assert sum("FROM network_subnets \nWHERE network_subnets.network_id = ?" in s
+    # The network's subnets are read once, with the network (decision 85), for the overlap
+    # check and the DHCP scheduling.
+    assert sum("network_subnets.network_id = network_networks.id" in s
                for s in sent) == 1, sent
+    assert not any(s.startswith("SELECT network_subnets") for s in sent), sent
     r = await network.call("POST", "/v2.0/subnets", token=token, expect=409, json={"subnet": {
         "network_id": nets[1], "ip_version": 4, "cidr": "10.10.1.0/24"}})
     assert r.json()["NeutronError"]["type"] == "OverQuota"
@@ -327,8 +330,8 @@ async def test_a_network_create_draws_its_vni_without_reading_those_in_use(
     async with statements(network) as sent:
         second = (await network.call("POST", "/v2.0/networks", expect=201,
                                      json={"network": {"name": "b"}})).json()["network"]
-    # The quota, the insert: no read of every VNI in use.
-    assert len(sent) == 2, sent
+    # The insert, which judges the quota (decision 85): no read of every VNI in use.
+    assert len(sent) == 1, sent
     assert not any("segmentation_id BETWEEN" in s for s in sent), sent
     assert 1 <= second["provider:segmentation_id"] <= 65535
     # A blind draw that clashes falls back to drawing among the free ones.

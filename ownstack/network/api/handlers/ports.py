@@ -18,6 +18,7 @@ from ownstack.network.objects.bindings import known_port_state, port_state
 from ownstack.network.objects.listing import Ids, list_page
 from ownstack.network.objects.models import Network, Port
 from ownstack.network.objects.standard import tags_of
+from ownstack.network.rpc_handlers import port_change_found
 from ownstack.network.state import Req
 
 _FLAGS: Final = ("admin_state_up", "port_security_enabled")
@@ -109,12 +110,13 @@ async def create_port(req: Req) -> Response:
             async with req.svc.write() as db:
                 news = []
                 for project_id, data in wanted:
-                    network, shared, quota, default_group = await ports.network_for_port(
-                        db, req.ctx, data["network_id"], project_id)
+                    network, shared, quota, default_group, subnets, quiet = \
+                        await ports.network_for_port(db, req.ctx, data["network_id"],
+                                                     project_id)
                     _check_network_tenant(req, project_id, network, shared)
                     _enforce(req, "create", data, _target(project_id, network, shared))
                     news.append(ports.NewPort(str(uuid.uuid4()), project_id, network, data,
-                                              quota, default_group))
+                                              quota, default_group, subnets, quiet))
                 await ports.check_quota(db, req.svc.settings, news)
                 created = [await ports.create_port(db, req.svc.settings, req.ctx, new)
                            for new in news]
@@ -126,12 +128,15 @@ async def create_port(req: Req) -> Response:
                 made = [known_port_state(new.row, new.security_groups,
                                          [ip.ip_address for ip in new.fixed_ips])
                         for new in created]
+                found = [await port_change_found(
+                    db, None, state, {new.default_group} if new.default_group and new.quiet
+                    and len(news) == 1 else ()) for new, state in zip(news, made, strict=True)]
             break
         except ConcurrentUpdate:
             if attempt == _ATTEMPTS - 1:
                 raise
-    for state in made:
-        await req.svc.port_changed(None, state)
+    for state, looked_up in zip(made, found, strict=True):
+        await req.svc.port_changed(None, state, looked_up)
     if bulk:
         return json_response({"ports": items}, status=201)
     return common.one("port", items[0], status=201)
@@ -167,5 +172,7 @@ async def delete_port(req: Req) -> Response:
         req.svc.enforce(req.ctx, "delete_port", _target(row.project_id, network, shared))
         before = await port_state(db, row)
         await ports.delete_port(db, row, common.revision(req), leftovers)
-    await req.svc.port_changed(before, None)
+        found = await port_change_found(db, before, None,
+                                        before.security_groups if leftovers.quiet else ())
+    await req.svc.port_changed(before, None, found)
     return empty_response(204)

@@ -139,10 +139,13 @@ async def update_router(req: Req) -> Response:
 
 async def delete_router(req: Req) -> Response:
     async with req.svc.write() as db:
-        row = await _visible_router(req, db)
+        row, found = await routers.router_to_delete(db, req.ctx, req.params["router_id"])
+        if not req.svc.allowed(req.ctx, "get_router", _target(row)):
+            raise ResourceNotFound("router", row.id)
         req.svc.enforce(req.ctx, "delete_router", _target(row))
-        host = await router_info.router_host(db, row.id)
-        await routers.delete_router(db, row, common.revision(req))
+        host = found.host if found is not None else \
+            await router_info.router_host(db, row.id)
+        await routers.delete_router(db, row, common.revision(req), found)
     await req.svc.router_gone(row.id, host)
     return empty_response(204)
 

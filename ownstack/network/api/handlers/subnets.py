@@ -82,8 +82,10 @@ async def _create(req: Req, wanted: list[dict[str, Any]], owners: list[str]
     async with req.svc.write() as db:
         rows = []
         nudges: dict[str, set[str]] = {}
-        # Each network's subnets as its last create in this request left them.
+        # Each network's subnets as its last create in this request left them, and
+        # whether its DHCP serving was read idle (then nothing to schedule or nudge).
         known: dict[str, list[Subnet]] = {}
+        idle: dict[str, bool] = {}
         for data, project_id in zip(wanted, owners, strict=True):
             found = await subnets.network_for_new_subnet(db, req.ctx, data["network_id"],
                                                          project_id)
@@ -92,7 +94,10 @@ async def _create(req: Req, wanted: list[dict[str, Any]], owners: list[str]
                                                project_id, dict(data), str(uuid.uuid4()))
             rows.append(made.row)
             known[made.row.network_id] = made.network_subnets
+            idle[made.row.network_id] = found.dhcp_idle
         for network_id, network_subnets in known.items():
+            if idle[network_id]:
+                continue
             nudges[network_id] = await dhcp.sync_network(db, req.svc.settings, network_id,
                                                          network_subnets)
         # A new subnet has no tags yet.
