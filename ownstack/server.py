@@ -23,7 +23,6 @@ from collections.abc import Generator
 
 import uvicorn
 
-from ownstack.common.api.http_protocol import OneWriteProtocol
 from ownstack.common.config import Config
 from ownstack.common.db import migrate
 from ownstack.common.db.engine import make_engine
@@ -197,7 +196,7 @@ async def _start_apis(config: Config, peers: Peers, sockets: dict[str, socket.so
         peers.apps[spec.type] = app
         uv_config = uvicorn.Config(app, host=config.cloud.bind_host, port=spec.port(config),
                                    log_config=None, access_log=False, lifespan="on",
-                                   loop="none", http=OneWriteProtocol, server_header=False,
+                                   loop="none", http="httptools", server_header=False,
                                    timeout_keep_alive=KEEP_ALIVE)
         servers.append(_Server(uv_config))
     tasks = [asyncio.get_running_loop().create_task(server.serve(sockets=[sockets[spec.type]]))
