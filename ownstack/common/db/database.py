@@ -65,8 +65,22 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as db:
+        """A session for reads, closed when the block ends.
+
+        On SQLite in WAL mode a read runs no ``BEGIN`` (pysqlite opens a transaction only
+        before a write) and its statements run on the event loop (decision 78), so the
+        close of a session that wrote nothing has nothing to roll back and cannot wait:
+        it runs in one greenlet, without the task that ``AsyncSession``'s exit makes so
+        that a close that waits is not cut short by a cancellation. A session with a
+        transaction open on its connection closes as ``AsyncSession`` does."""
+        db = self.sessions()
+        try:
             yield db
+        finally:
+            if self.sqlite and _nothing_to_roll_back(db.sync_session):
+                await greenlet_spawn(db.sync_session.close)
+            else:
+                await _close_to_the_end(db)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -137,6 +151,21 @@ class Database:
         finally:
             if not done:
                 await _close_to_the_end(db)
+
+
+def _nothing_to_roll_back(session: Session) -> bool:
+    """Whether closing ``session`` cannot wait: it holds no connection, or only
+    :class:`OneHopConnection` ones with no transaction open and none pending."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return True
+    for connection in transaction.connections:
+        if connection.closed or connection.invalidated:
+            return False
+        driver = connection.connection.dbapi_connection
+        if not isinstance(driver, OneHopConnection) or not driver.idle():
+            return False
+    return True
 
 
 def _commit_and_close(session: Session) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownstack.common.db.core import run
+
 
 class LockRows:
     """The lock rows of one table: ``key`` is its primary key column, ``generation`` an
@@ -32,7 +34,9 @@ class LockRows:
 
     async def take(self, db: AsyncSession, key: str) -> None:
         """Hold the lock on ``key`` for the rest of ``db``'s write transaction."""
-        await db.execute(self._upsert(db.get_bind().dialect.name), {"k": key})
+        # On the session's connection, past the ORM's execute (a plain upsert: nothing
+        # for the ORM to do but cost about 80 us more, once in every boot).
+        await run(db, self._upsert(db.get_bind().dialect.name), {"k": key})
 
     def _upsert(self, dialect: str) -> Any:
         stmt = self._statements.get(dialect)

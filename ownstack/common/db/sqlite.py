@@ -190,6 +190,10 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         its first statement: what executing ``operation`` on a cursor does."""
         self._pending_begin = operation
 
+    def idle(self) -> bool:
+        """Whether no transaction is open or pending: a rollback would do nothing."""
+        return not self._in_transaction and self._pending_begin is None
+
     def _runs_inline(self, operation: str) -> bool:
         """Whether ``operation`` cannot wait for a lock, and so runs without a hop."""
         if not self._wal or self._mutex.locked():

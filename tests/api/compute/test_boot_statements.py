@@ -15,11 +15,12 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from helpers.compute import boot_id, boot_setup, show, wait_status
 from helpers.inprocess import CloudClient, cloud_config, make_cloud
 
-# What a boot now sends past the ORM: the API's flavor, quota and insert; the scheduling
-# pass's traits and claim (Placement's allocations, consumers and provider generations);
-# the conductor's placing update; the agent's reports and events.
-MOVED = ("FROM compute_flavors", "compute_quota_classes", "INSERT INTO compute_instances",
-         "compute_instance_actions", "compute_instance_action_events",
+# What a boot now sends past the ORM: the API's project lock (decision 84), flavor, quota
+# and insert; the scheduling pass's traits and claim (Placement's allocations, consumers
+# and provider generations); the conductor's placing update; the agent's reports and events.
+MOVED = ("compute_project_locks", "FROM compute_flavors", "compute_quota_classes",
+         "INSERT INTO compute_instances", "compute_instance_actions",
+         "compute_instance_action_events",
          "placement_resource_provider_traits", "placement_allocations", "placement_consumers",
          "UPDATE placement_resource_providers", "UPDATE compute_instances")
 

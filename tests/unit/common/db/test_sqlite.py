@@ -274,3 +274,45 @@ async def test_a_cancelled_write_transaction_rolls_back_and_gives_its_connection
             assert (await db.execute(select(_TABLE.c.name))).scalars().all() == ["b"]
     finally:
         await svc.engine.dispose()
+
+
+async def test_a_read_session_closes_in_the_task_that_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hops: list[Any]) -> None:
+    """A read that opened no transaction closes without a task of its own and without a
+    hop (decision 84); one that wrote closes as ``AsyncSession`` does, rolling back."""
+    svc = ServiceState(make_config(tmp_path), {})
+    try:
+        async with svc.engine.begin() as conn:
+            await conn.run_sync(_TABLE.metadata.create_all)
+        async with svc.write() as db:
+            await db.execute(insert(_TABLE).values(name="a"))
+        async with svc.read() as db:         # the pool's connection, opened once
+            await db.execute(select(_TABLE.c.name))
+        tasks: list[Any] = []
+        for name in ("create_task", "ensure_future"):
+            def counted(*args: Any, _original: Any = getattr(asyncio, name),
+                        **kwargs: Any) -> Any:
+                tasks.append(args[0])
+                return _original(*args, **kwargs)
+            monkeypatch.setattr(asyncio, name, counted)
+        hops.clear()
+        async with svc.read() as db:
+            assert (await db.execute(select(_TABLE.c.name))).scalars().all() == ["a"]
+        pool: Any = svc.engine.sync_engine.pool
+        assert pool.checkedout() == 0
+        assert tasks == [] and hops == []
+        # A read session that wrote: its transaction is open, and the close rolls it back.
+        async with svc.read() as db:
+            await db.execute(insert(_TABLE).values(name="b"))
+        assert tasks and hops
+        assert pool.checkedout() == 0
+        async with svc.read() as db:
+            assert (await db.execute(select(_TABLE.c.name))).scalars().all() == ["a"]
+        # A read that fails ends the same way, and the connection goes back.
+        with pytest.raises(ZeroDivisionError):
+            async with svc.read() as db:
+                await db.execute(select(_TABLE.c.name))
+                raise ZeroDivisionError
+        assert pool.checkedout() == 0
+    finally:
+        await svc.engine.dispose()
