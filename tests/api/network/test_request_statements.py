@@ -15,6 +15,7 @@ from sqlalchemy import event, orm
 
 from helpers.inprocess import ServiceClient
 from helpers.l3 import external_network, private_subnet, router, set_router
+from helpers.network_statements import rows, statements
 from ownstack.common.db.core import run
 from ownstack.network.objects.models import (
     FloatingIP,
@@ -27,25 +28,6 @@ from ownstack.network.objects.models import (
     Subnet,
     Tag,
 )
-
-
-@asynccontextmanager
-async def statements(network: ServiceClient) -> AsyncIterator[list[str]]:
-    """The SQL the block sends; the transaction's own BEGIN, COMMIT and ROLLBACK are not
-    counted (how a write transaction takes its lock is the database layer's affair)."""
-    engine = network.app.svc.db.engine.sync_engine
-    sent: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-               many: bool) -> None:
-        if not statement.lstrip().upper().startswith("BEGIN"):
-            sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @asynccontextmanager
@@ -62,11 +44,6 @@ async def orm_flushes() -> AsyncIterator[list[Any]]:
         yield made
     finally:
         event.remove(orm.Session, "before_flush", record)
-
-
-async def rows(network: ServiceClient, query: Any) -> list[Any]:
-    async with network.app.svc.read() as db:
-        return list((await db.execute(query)).all())
 
 
 async def test_a_router_create_writes_the_router_and_reads_nothing_back(

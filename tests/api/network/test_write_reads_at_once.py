@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from helpers.inprocess import ServiceClient
 from helpers.l3 import router
+from helpers.network_statements import rows, statements
 from ownstack.common.db.base import utcnow
 from ownstack.network.objects import dhcp
 from ownstack.network.objects.inserts import insert_row
@@ -29,7 +30,6 @@ from ownstack.network.objects.models import (
     Tag,
 )
 from ownstack.network.rpc import AGENT_TYPE
-from tests.api.network.test_request_statements import rows, statements
 
 
 async def _settled(network: ServiceClient) -> None:

@@ -1,0 +1,36 @@
+"""What a network request sends to its database, for the tests that count statements
+(decisions 79, 83 and 85), and a plain read of the rows it left."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from helpers.inprocess import ServiceClient
+
+
+@asynccontextmanager
+async def statements(network: ServiceClient) -> AsyncIterator[list[str]]:
+    """The SQL the block sends; the transaction's own BEGIN, COMMIT and ROLLBACK are not
+    counted (how a write transaction takes its lock is the database layer's affair)."""
+    engine = network.app.svc.db.engine.sync_engine
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               many: bool) -> None:
+        if not statement.lstrip().upper().startswith("BEGIN"):
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def rows(network: ServiceClient, query: Any) -> list[Any]:
+    async with network.app.svc.read() as db:
+        return list((await db.execute(query)).all())
