@@ -75,7 +75,12 @@ def pending(bdms: Sequence[BlockDeviceMapping]) -> list[BlockDeviceMapping]:
 
 async def prepare_for(env: ConductorEnv, claimed: Sequence[Claimed]) -> set[str]:
     """Ready the volumes of each claimed instance; the uuids whose build failed (ERROR
-    written, claim released, volumes released), which must not be placed."""
+    written, claim released, volumes released), which must not be placed. Only the
+    instances whose row may have such volumes (``ToPlace.volumes_pending``) are read: a
+    boot from an image with none opens no session here."""
+    claimed = [claim for claim in claimed if claim.row.volumes_pending]
+    if not claimed:
+        return set()
     async with env.db.read() as db:
         bdms = await block_devices.of_instances(db, [c.row.uuid for c in claimed])
     work = [(claim, pending(bdms[claim.row.uuid])) for claim in claimed]

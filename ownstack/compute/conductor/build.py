@@ -43,7 +43,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, bindparam, case, delete, func, select, update
+from sqlalchemy import Table, bindparam, case, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
@@ -77,14 +77,15 @@ from ownstack.compute.conductor.scheduler.scheduler import (
 )
 from ownstack.compute.conductor.scheduler.weighers import default_weighers
 from ownstack.compute.faults import Fault
-from ownstack.compute.objects import actions
+from ownstack.compute.objects import actions, block_devices
 from ownstack.compute.objects.instances import (
     ALLOCATED,
     get_instance,
     latest_request_ids,
     update_instance,
 )
-from ownstack.compute.objects.models import Instance, ServerGroup, ServerGroupMember
+from ownstack.compute.objects.models import (
+    BlockDeviceMapping, Instance, ServerGroup, ServerGroupMember)
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +128,19 @@ def _fail(item: _Queued, exc: BaseException) -> None:
         item.done.set_exception(exc)
 
 
-# The instance as scheduling needs it, with its server group (if any): one statement.
+# The instance as scheduling needs it, with its server group (if any), its network
+# requests and whether it has volume mappings made with it and not attached yet (what
+# ``Builder.commit`` would otherwise open two read sessions to learn): one statement.
+_PENDING_VOLUMES: Final = exists().where(
+    BlockDeviceMapping.instance_uuid == Instance.uuid, BlockDeviceMapping.deleted.is_(False),
+    BlockDeviceMapping.destination_type == block_devices.DESTINATION_VOLUME,
+    BlockDeviceMapping.attach_state.is_(None))
 TO_PLACE: Final = (
     select(Instance.uuid, Instance.project_id, Instance.user_id, Instance.flavor,
            Instance.image_meta, Instance.availability_zone, Instance.attempts,
            Instance.vm_state, Instance.task_state, Instance.host,
-           ServerGroup.uuid.label("group_uuid"), Instance.image_ref)
+           ServerGroup.uuid.label("group_uuid"), Instance.image_ref,
+           Instance.network_requests, _PENDING_VOLUMES.label("volumes_pending"))
     .outerjoin(ServerGroupMember, ServerGroupMember.instance_uuid == Instance.uuid)
     .outerjoin(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
     .where(Instance.uuid.in_(bindparam("uuids", expanding=True)),
@@ -169,7 +177,9 @@ async def load_to_place(db: AsyncSession, uuids: Sequence[str]) -> dict[str, ToP
     # Core, not the session: plain columns, and the ORM's execution of a statement of
     # entity columns costs more than the statement (every scheduling pass runs it).
     for row in await run(db, TO_PLACE, {"uuids": list(uuids)}):
-        rows.setdefault(row.uuid, ToPlace(*row))
+        if row.uuid not in rows:
+            rows[row.uuid] = ToPlace(*row[:12], networks_asked=bool(row.network_requests),
+                                     volumes_pending=bool(row.volumes_pending))
     return rows
 
 

@@ -22,6 +22,11 @@ class ToPlace:
     host: str | None
     group_uuid: str | None
     image_ref: str | None = None        # "": booted from volume (no DISK_GB for its root)
+    # What the instance asked for at its create, which a build does not change: whether it
+    # asked for networks, and whether it has volume mappings not attached yet. Unknown
+    # (True) unless read with it (``build.TO_PLACE``): ``Builder.commit`` then reads them.
+    networks_asked: bool = True
+    volumes_pending: bool = True
 
 
 @dataclass(frozen=True)

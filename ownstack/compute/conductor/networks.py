@@ -63,9 +63,14 @@ async def allocate_for(env: ConductorEnv, claimed: Sequence[Claimed]
     """Ports for each claimed instance that asked for some. By uuid: the network info
     cache to write with the move to spawning (``None``: no network asked for); an
     instance missing from the answer failed (ERROR written, claim released) or changed
-    meanwhile (a delete), and must not be placed."""
-    async with env.db.read() as db:
-        rows = await network_rows(db, [claim.row.uuid for claim in claimed])
+    meanwhile (a delete), and must not be placed. Only the instances whose row says they
+    asked for networks (``ToPlace.networks_asked``) are read: one that asked for none opens
+    no session here."""
+    asking = [claim.row.uuid for claim in claimed if claim.row.networks_asked]
+    rows: dict[str, Any] = {}
+    if asking:
+        async with env.db.read() as db:
+            rows = await network_rows(db, asking)
     result: dict[str, list[dict[str, Any]] | None] = {}
     work: list[tuple[Claimed, Any]] = []
     for claim in claimed:
