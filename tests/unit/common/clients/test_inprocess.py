@@ -119,3 +119,68 @@ async def test_peers_mark_only_the_calls_between_services(tmp_path: Any) -> None
     marked = peers.transport("inproc", between_services=True)
     assert isinstance(marked, InProcessTransport) and marked.target is app
     assert peers.transport("elsewhere", between_services=True) is None
+
+
+async def test_the_lean_call_hands_the_app_what_asgi_transport_hands_it() -> None:
+    """``InProcessClient.request`` writes the scope itself (decision 86): the app sees the
+    same method, path, headers, body and query (as parsed: the quoting may differ), and
+    the answer's ``request`` is the one httpx would have sent."""
+    from urllib.parse import parse_qsl
+
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        body = (await receive())["body"]
+        seen.append({"method": scope["method"], "path": scope["path"],
+                     "raw_path": scope["raw_path"], "scheme": scope["scheme"],
+                     "server": scope["server"], "client": scope["client"],
+                     "root_path": scope["root_path"], "body": body,
+                     "query": parse_qsl(scope["query_string"].decode(), keep_blank_values=True),
+                     "headers": sorted(scope["headers"])})
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"x-n", str(len(seen)).encode())]})
+        await send({"type": "http.response.body", "body": b"ok" if body != b"" else b""})
+
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/v2/images/abc", {"headers": {"X-Auth-Token": "t", "X-Other": "o"}}),
+        ("GET", "/allocation_candidates", {"params": {
+            "resources": "VCPU:1,MEMORY_MB:512", "required": ["!A", "B"], "limit": 7}}),
+        ("PUT", "/allocations/c", {"json": {"a": [1, "ü"], "b": None}}),
+        ("POST", "/nothing", {}), ("DELETE", "/d%20e", {"content": b"raw"}),
+        ("HEAD", "/h", {}), ("PATCH", "/p", {"content": b"[]", "headers": {
+            "Content-Type": "application/openstack-images-v2.1-json-patch"}})]
+    plain = httpx.AsyncClient(base_url="http://svc.internal:8778/root",
+                              transport=httpx.ASGITransport(app))
+    lean = http_client("http://svc.internal:8778/root", InProcessTransport(app), 30.0)
+    async with plain, lean:
+        for method, path, kwargs in calls:
+            ours = await lean.request(method, path, **kwargs)
+            theirs = await plain.request(method, path, **kwargs)
+            assert type(ours).__name__ == "_Answer", (method, path)
+            assert seen[-2] == seen[-1], (method, path)
+            assert (ours.status_code, ours.content) == (theirs.status_code, theirs.content)
+            assert ours.headers.raw[:1] == [(b"x-n", str(len(seen) - 1).encode())]
+            assert ours.request.url == theirs.request.url
+            assert ours.request.headers == theirs.request.headers
+            assert ours.request.content == theirs.request.content
+            assert ours.text == theirs.text
+        for client in (lean, plain):        # a header httpx cannot write, refused alike
+            with pytest.raises(UnicodeEncodeError):
+                await client.get("/x", headers={"X-Other": "é"})
+
+
+async def test_what_the_lean_call_cannot_write_goes_through_httpx() -> None:
+    """A value httpx writes its own way (``True``, ``None``), a path with a query, a full
+    URL and a form take httpx's request: the answer is a plain ``httpx.Response``."""
+    lean = http_client("http://svc.internal", InProcessTransport(make_app()), 30.0)
+    async with lean:
+        for path, kwargs in (("/echo/x", {"params": {"q": True}}),
+                             ("/echo/x", {"params": {"q": None}}),
+                             ("/echo/x?q=1", {}), ("http://svc.internal/echo/x", {}),
+                             ("/echo/x", {"data": {"q": "1"}})):
+            r = await lean.request("POST", path, **kwargs)
+            assert r.status_code == 201 and type(r) is httpx.Response, (path, kwargs)
+        lean_answer = await lean.request("POST", "/echo/x", params={"q": ["1", 2]})
+        assert lean_answer.json()["q"] == ["1", "2"]
+    with pytest.raises(RuntimeError):
+        await lean.request("GET", "/clash")
