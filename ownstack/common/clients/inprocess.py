@@ -32,8 +32,8 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any, cast
 from urllib.parse import unquote, urlencode
 
 import httpx
@@ -102,6 +102,7 @@ class InProcessClient(httpx.AsyncClient):
                     timeout: Any) -> httpx.Response:
         """The request straight to the app, as ``ASGITransport`` would hand it over."""
         base = self.base_url
+        transport = cast(InProcessTransport, self._transport)   # checked by request
         method = method.upper()
         fields = {k.lower(): v for k, v in self.headers.items()}
         if headers:
@@ -124,7 +125,7 @@ class InProcessClient(httpx.AsyncClient):
             "method": method, "headers": raw, "scheme": base.scheme,
             "path": unquote(raw_path.decode("ascii")), "raw_path": raw_path,
             "query_string": query, "server": (base.host, base.port),
-            "client": self._transport.client, "root_path": self._transport.root_path}
+            "client": transport.client, "root_path": transport.root_path}
         sent = False
         done = asyncio.Event()
         status: int | None = None
@@ -139,7 +140,7 @@ class InProcessClient(httpx.AsyncClient):
             sent = True
             return {"type": "http.request", "body": content or b"", "more_body": False}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             nonlocal status, answer_headers
             if message["type"] == "http.response.start":
                 status, answer_headers = message["status"], message.get("headers", [])
@@ -150,7 +151,7 @@ class InProcessClient(httpx.AsyncClient):
                 if not message.get("more_body", False):
                     done.set()
 
-        await self._transport.app(scope, receive, send)
+        await transport.app(scope, receive, send)
         assert done.is_set() and status is not None
         response = _Answer(status, headers=answer_headers,
                            stream=httpx.ByteStream(b"".join(parts)))
@@ -190,7 +191,7 @@ class _Answer(httpx.Response):
 
     _build: Callable[[], httpx.Request] | None = None
 
-    @property  # type: ignore[override]
+    @property
     def request(self) -> httpx.Request:
         if self._request is None and self._build is not None:
             self._request, self._build = self._build(), None

@@ -85,7 +85,11 @@ from ownstack.compute.objects.instances import (
     update_instance,
 )
 from ownstack.compute.objects.models import (
-    BlockDeviceMapping, Instance, ServerGroup, ServerGroupMember)
+    BlockDeviceMapping,
+    Instance,
+    ServerGroup,
+    ServerGroupMember,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +182,9 @@ async def load_to_place(db: AsyncSession, uuids: Sequence[str]) -> dict[str, ToP
     # entity columns costs more than the statement (every scheduling pass runs it).
     for row in await run(db, TO_PLACE, {"uuids": list(uuids)}):
         if row.uuid not in rows:
-            rows[row.uuid] = ToPlace(*row[:12], networks_asked=bool(row.network_requests),
-                                     volumes_pending=bool(row.volumes_pending))
+            # ToPlace's fields in TO_PLACE's order, then what its last two columns say.
+            columns = [*row[:12], bool(row.network_requests), bool(row.volumes_pending)]
+            rows[row.uuid] = ToPlace(*columns)
     return rows
 
 
