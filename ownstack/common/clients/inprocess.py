@@ -110,12 +110,12 @@ class InProcessClient(httpx.AsyncClient):
         if json is not None:
             content = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"),
                                     allow_nan=False).encode("utf-8")
-            fields["content-length"] = str(len(content))
-            fields["content-type"] = "application/json"
+            fields.setdefault("content-length", str(len(content)))
+            fields.setdefault("content-type", "application/json")  # a caller's type wins
         elif content is not None:
-            fields["content-length"] = str(len(content))
+            fields.setdefault("content-length", str(len(content)))
         elif method in ("POST", "PUT", "PATCH"):
-            fields["content-length"] = "0"
+            fields.setdefault("content-length", "0")
         raw = [(b"host", base.netloc)]
         raw += [(k.encode("ascii"), v.encode("ascii")) for k, v in fields.items()
                 if k != "host"]

@@ -552,6 +552,8 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
         def in_page(stmt: Any, column: Any) -> Any:
             return stmt.join(paged, paged.c.uuid == column)
         union, params = _details_union(in_page, tags=tags, groups=groups), {}
+    elif len(uuids) == 1:       # a show (each status poll): no IN list to expand
+        union, params = _DETAILS_OF_ONE[tags, groups], {"uuid": uuids[0]}
     else:
         union, params = _DETAILS_OF_UUIDS[tags, groups], {"uuids": uuids}
     details.volumes = {uuid: [] for uuid in uuids}
@@ -587,7 +589,8 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
 _METADATA, _VOLUME, _TAG, _GROUP = "m", "v", "t", "g"
 
 
-def _details_union(in_page: Any, *, tags: bool, groups: bool) -> Any:
+def _details_union(in_page: Any, *, tags: bool, groups: bool,
+                   of_servers: Any = lambda column: column.in_(_UUIDS)) -> Any:
     """Metadata, volume mappings, tags (when ``tags``) and server groups (when ``groups``)
     of the servers ``in_page`` picks, as one ``UNION ALL`` statement: a server's show (and
     so each status poll) pays for one statement and one trip to the database rather than
@@ -595,7 +598,8 @@ def _details_union(in_page: Any, *, tags: bool, groups: bool) -> Any:
     and its value; a volume id, its ``delete_on_termination`` (1 or 0) and the mapping's
     id; a tag; a group's uuid. They come ordered by kind, then ``number`` (mappings
     oldest first), then ``text`` (tags in order, as Nova lists them). Server groups are
-    always read by the servers' uuids (the ``uuids`` bind, expanded)."""
+    always read by the servers' uuids (``of_servers``: the ``uuids`` bind, expanded, or
+    the one ``uuid``)."""
     def kind(name: str) -> Any:
         return sa.literal_column(f"'{name}'").label("kind")
 
@@ -622,7 +626,7 @@ def _details_union(in_page: Any, *, tags: bool, groups: bool) -> Any:
         members.append(sa.select(kind(_GROUP), ServerGroupMember.instance_uuid,
                                  ServerGroup.uuid, none, zero, zero)
                        .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
-                       .where(ServerGroupMember.instance_uuid.in_(_UUIDS)))
+                       .where(of_servers(ServerGroupMember.instance_uuid)))
     return sa.union_all(*members).order_by(sa.literal_column("kind"),
                                            sa.literal_column("number"),
                                            sa.literal_column("text"))
@@ -634,6 +638,14 @@ _UUIDS: Final[Any] = sa.bindparam("uuids", expanding=True)
 _DETAILS_OF_UUIDS: Final = {
     (tags, groups): _details_union(lambda stmt, column: stmt.where(column.in_(_UUIDS)),
                                    tags=tags, groups=groups)
+    for tags in (False, True) for groups in (False, True)}
+# The same for one server (a show): ``= :uuid`` where the IN list of one uuid costs
+# SQLAlchemy a rewrite of the statement's text at each execution (decision 86).
+_ONE_UUID: Final[Any] = sa.bindparam("uuid")
+_DETAILS_OF_ONE: Final = {
+    (tags, groups): _details_union(lambda stmt, column: stmt.where(column == _ONE_UUID),
+                                   tags=tags, groups=groups,
+                                   of_servers=lambda column: column == _ONE_UUID)
     for tags in (False, True) for groups in (False, True)}
 _SERVICES_OF_HOSTS: Final = _HOST_SERVICES.where(
     ComputeService.host.in_(sa.bindparam("hosts", expanding=True)))

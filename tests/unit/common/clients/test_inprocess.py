@@ -147,7 +147,9 @@ async def test_the_lean_call_hands_the_app_what_asgi_transport_hands_it() -> Non
             "resources": "VCPU:1,MEMORY_MB:512", "required": ["!A", "B"], "limit": 7}}),
         ("PUT", "/allocations/c", {"json": {"a": [1, "ü"], "b": None}}),
         ("POST", "/nothing", {}), ("DELETE", "/d%20e", {"content": b"raw"}),
-        ("HEAD", "/h", {}), ("PATCH", "/p", {"content": b"[]", "headers": {
+        ("HEAD", "/h", {}), ("PUT", "/j", {"json": [{"op": "add"}], "headers": {
+            "Content-Type": "application/openstack-images-v2.1-json-patch"}}),
+        ("PATCH", "/p", {"content": b"[]", "headers": {
             "Content-Type": "application/openstack-images-v2.1-json-patch"}})]
     plain = httpx.AsyncClient(base_url="http://svc.internal:8778/root",
                               transport=httpx.ASGITransport(app))
