@@ -345,6 +345,39 @@ async def test_show_reads_the_server_and_its_hosts_service_in_one_statement(
     assert server["OS-EXT-AZ:availability_zone"] == "asked" and server["host_status"] == ""
 
 
+async def test_a_shows_details_compare_its_uuid_with_no_list_to_expand(
+        api: CloudClient) -> None:
+    """The details of one server (a show, each status poll) are read with ``= :uuid``
+    rather than an IN list of one (decision 86): the same metadata, tags and server
+    group as the listing shows."""
+    image_id, flavor_id = await boot_setup(api)
+    r = await api.call("POST", "/v2.1/os-server-groups", headers=version("2.64"),
+                       json={"server_group": {"name": "g", "policy": "anti-affinity"}})
+    group = r.json()["server_group"]["id"]
+    server_id = (await api.call("POST", "/v2.1/servers", headers=version("2.71"), json={
+        "server": {"name": "detailed", "imageRef": image_id, "flavorRef": flavor_id,
+                   "networks": "none", "metadata": {"k": "v", "a": "b"},
+                   "tags": ["t2", "t1"]},
+        "os:scheduler_hints": {"group": group}}, expect=202)).json()["server"]["id"]
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+    engine = api.svc.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        server = (await show(api, None, server_id, v="2.71"))["server"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    [union] = [s for s in statements if s.startswith("SELECT 'm'")]
+    assert " IN (" not in union, union
+    assert server["metadata"] == {"k": "v", "a": "b"} and server["tags"] == ["t1", "t2"]
+    assert server["server_groups"] == [group]
+    [listed] = [s for s in (await _list(api, None, "2.71", detail=True)).json()["servers"]
+                if s["id"] == server_id]
+    assert listed == {k: v for k, v in server.items() if k != "server_groups"}
+
+
 async def _statements_of(api: CloudClient, call: Callable[[], Awaitable[object]]
                          ) -> list[str]:
     """The kinds of SQL statement (their first words) the compute database ran for
