@@ -546,6 +546,7 @@ async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: 
     details = PageDetails(metadata={uuid: {} for uuid in uuids})
     if not uuids:
         return details
+    params: dict[str, Any]
     if page is not None and len(uuids) > _MANY_SERVERS:
         paged = page.uuids.subquery()
 
