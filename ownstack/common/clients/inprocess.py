@@ -117,8 +117,8 @@ class InProcessClient(httpx.AsyncClient):
         elif method in ("POST", "PUT", "PATCH"):
             fields.setdefault("content-length", "0")
         raw = [(b"host", base.netloc)]
-        raw += [(k.encode("ascii"), v.encode("ascii")) for k, v in fields.items()
-                if k != "host"]
+        raw += [(k.encode("ascii"), v if isinstance(v, bytes) else v.encode("ascii"))
+                for k, v in fields.items() if k != "host"]
         raw_path = base.raw_path.rstrip(b"/") + path.encode("ascii")
         scope: dict[str, Any] = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",

@@ -142,7 +142,8 @@ async def test_the_lean_call_hands_the_app_what_asgi_transport_hands_it() -> Non
         await send({"type": "http.response.body", "body": b"ok" if body != b"" else b""})
 
     calls: list[tuple[str, str, dict[str, Any]]] = [
-        ("GET", "/v2/images/abc", {"headers": {"X-Auth-Token": "t", "X-Other": "o"}}),
+        ("GET", "/v2/images/abc", {"headers": {"X-Auth-Token": "t", "X-Other": "o",
+                                               "X-Bytes": b"b"}}),
         ("GET", "/allocation_candidates", {"params": {
             "resources": "VCPU:1,MEMORY_MB:512", "required": ["!A", "B"], "limit": 7}}),
         ("PUT", "/allocations/c", {"json": {"a": [1, "ü"], "b": None}}),
