@@ -137,19 +137,26 @@ async def volume_entries(db: AsyncSession, uuids: Sequence[str]
     as a mapping does in :func:`volume_entry`)."""
     result: dict[str, list[dict[str, Any]]] = {uuid: [] for uuid in uuids}
     if uuids:
-        for row in await run(db, _VOLUME_ENTRIES, {"uuids": list(uuids)}):
+        # One instance (the agent's spec read) by ``= :uuid``: an expanding IN list makes
+        # SQLAlchemy rewrite the statement's text at each execution.
+        statement, params = ((_VOLUME_ENTRIES_OF_ONE, {"uuid": uuids[0]}) if len(uuids) == 1
+                             else (_VOLUME_ENTRIES, {"uuids": list(uuids)}))
+        for row in await run(db, statement, params):
             if row.destination_type == DESTINATION_VOLUME and row.volume_id:
                 result[row.instance_uuid].append(volume_entry(row))
     return result
 
 
-_VOLUME_ENTRIES: Final = (
+_VOLUME_ENTRY_COLUMNS: Final = (
     select(BlockDeviceMapping.instance_uuid, BlockDeviceMapping.uuid,
            BlockDeviceMapping.volume_id, BlockDeviceMapping.attachment_id,
            BlockDeviceMapping.attach_state, BlockDeviceMapping.connection_info,
            BlockDeviceMapping.device_name, BlockDeviceMapping.boot_index,
            BlockDeviceMapping.source_type, BlockDeviceMapping.destination_type,
            BlockDeviceMapping.delete_on_termination)
-    .where(BlockDeviceMapping.instance_uuid.in_(bindparam("uuids", expanding=True)),
-           BlockDeviceMapping.deleted.is_(False))
+    .where(BlockDeviceMapping.deleted.is_(False))
     .order_by(BlockDeviceMapping.id))
+_VOLUME_ENTRIES: Final = _VOLUME_ENTRY_COLUMNS.where(
+    BlockDeviceMapping.instance_uuid.in_(bindparam("uuids", expanding=True)))
+_VOLUME_ENTRIES_OF_ONE: Final = _VOLUME_ENTRY_COLUMNS.where(
+    BlockDeviceMapping.instance_uuid == bindparam("uuid"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, false, or_, select, update
+from sqlalchemy import Table, bindparam, exists, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
@@ -22,7 +22,12 @@ from ownstack.common.uuids import is_uuid
 from ownstack.compute import netinfo
 from ownstack.compute.errors import ServerNotFound
 from ownstack.compute.objects import block_devices
-from ownstack.compute.objects.models import Instance, InstanceAction, InstanceMetadata
+from ownstack.compute.objects.models import (
+    BlockDeviceMapping,
+    Instance,
+    InstanceAction,
+    InstanceMetadata,
+)
 from ownstack.compute.rpc import InstanceSpec
 
 if TYPE_CHECKING:
@@ -109,18 +114,26 @@ async def update_instance(db: AsyncSession, uuid: str, *,
     expected. Returns whether it matched; the caller turns ``False`` into a 409 or a no-op.
     """
     params: dict[str, Any] = {"w_uuid": uuid, "v_updated_at": utcnow()}
-    task_shape: tuple[bool, bool] | None = None
+    task_shape: tuple[int, bool] | None = None
     if expected_task_state != ANY:
         expected = (list(expected_task_state)
                     if isinstance(expected_task_state, (list, tuple, set, frozenset))
                     else [expected_task_state])
         named = [state for state in expected if state is not None]
-        task_shape = (bool(named), None in expected)
-        params["w_task_states"] = named
-    vm_shape = expected_vm_state is not None
+        task_shape = (min(len(named), 2), None in expected)
+        if len(named) == 1:
+            params["w_task_state"] = named[0]
+        else:
+            params["w_task_states"] = named
+    vm_shape = 0
     if expected_vm_state is not None:
-        params["w_vm_states"] = [expected_vm_state] if isinstance(expected_vm_state, str) \
+        vm_states = [expected_vm_state] if isinstance(expected_vm_state, str) \
             else list(expected_vm_state)
+        vm_shape = 1 if len(vm_states) == 1 else 2
+        if vm_shape == 1:
+            params["w_vm_state"] = vm_states[0]
+        else:
+            params["w_vm_states"] = vm_states
     if expected_host is not None:
         params["w_host"] = expected_host
     for key, value in values.items():
@@ -134,11 +147,14 @@ _INSTANCES: Final = cast(Table, Instance.__table__)
 _CAS_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
-def _cas_statement(task_shape: tuple[bool, bool] | None, vm_shape: bool, with_host: bool,
+def _cas_statement(task_shape: tuple[int, bool] | None, vm_shape: int, with_host: bool,
                    keys: tuple[str, ...]) -> Any:
     """The compare-and-swap UPDATE of :func:`update_instance` for one combination of
     conditions and columns, built once (building one per call costs more CPU than SQLite
-    spends running it); values and expected states are bound parameters."""
+    spends running it); values and expected states are bound parameters. One expected
+    state (``task_shape``'s count, ``vm_shape``: 0 none, 1 one, 2 several) is compared
+    with ``=``: an expanding IN list makes SQLAlchemy rewrite the statement's text at
+    each execution."""
     shape = (task_shape, vm_shape, with_host, keys)
     stmt = _CAS_STATEMENTS.get(shape)
     if stmt is not None:
@@ -147,12 +163,15 @@ def _cas_statement(task_shape: tuple[bool, bool] | None, vm_shape: bool, with_ho
     stmt = update(table).where(table.c.uuid == bindparam("w_uuid"), table.c.deleted.is_(False))
     if task_shape is not None:
         named, none = task_shape
-        clauses = [table.c.task_state.in_(bindparam("w_task_states", expanding=True))] \
-            if named else []
+        clauses = ([table.c.task_state == bindparam("w_task_state")] if named == 1 else
+                   [table.c.task_state.in_(bindparam("w_task_states", expanding=True))]
+                   if named else [])
         if none:
             clauses.append(table.c.task_state.is_(None))
         stmt = stmt.where(or_(*clauses)) if clauses else stmt.where(false())
-    if vm_shape:
+    if vm_shape == 1:
+        stmt = stmt.where(table.c.vm_state == bindparam("w_vm_state"))
+    elif vm_shape:
         stmt = stmt.where(table.c.vm_state.in_(bindparam("w_vm_states", expanding=True)))
     if with_host:
         stmt = stmt.where(table.c.host == bindparam("w_host"))
@@ -195,8 +214,15 @@ SPEC_COLUMNS: Final = (
 _LATEST_REQUEST_ID: Final = (
     select(InstanceAction.request_id).where(InstanceAction.instance_uuid == Instance.uuid)
     .order_by(InstanceAction.id.desc()).limit(1).correlate(Instance).scalar_subquery())
+# Whether the instance has a mapping :func:`block_devices.volume_entries` gives (a live
+# one to a volume, with its volume): most have none, and need no second read.
+_HAS_VOLUMES: Final = exists().where(
+    BlockDeviceMapping.instance_uuid == Instance.uuid, BlockDeviceMapping.deleted.is_(False),
+    BlockDeviceMapping.destination_type == block_devices.DESTINATION_VOLUME,
+    BlockDeviceMapping.volume_id.is_not(None), BlockDeviceMapping.volume_id != "")
 _SPECS: Final = (
     select(*SPEC_COLUMNS, _LATEST_REQUEST_ID.label("request_id"),
+           _HAS_VOLUMES.label("has_volumes"),
            InstanceMetadata.key.label("metadata_key"),
            InstanceMetadata.value.label("metadata_value"))
     .outerjoin(InstanceMetadata, InstanceMetadata.instance_uuid == Instance.uuid)
@@ -209,33 +235,32 @@ _NODE_SPECS: Final = (_SPECS.where(Instance.host == bindparam("host"),
 
 async def spec_of(db: AsyncSession, uuid: str) -> InstanceSpec | None:
     """The InstanceSpec of a live instance; ``None`` when it is deleted or unknown."""
-    specs = await _with_volumes(db, _specs(await run(db, _ONE_SPEC, {"uuid": uuid})))
+    specs = await _with_volumes(db, await run(db, _ONE_SPEC, {"uuid": uuid}))
     return specs[0] if specs else None
 
 
 async def specs_on_node(db: AsyncSession, host: str, node: str) -> list[InstanceSpec]:
     """The InstanceSpecs of every live instance placed on ``node`` of ``host``, oldest
     first."""
-    return await _with_volumes(
-        db, _specs(await run(db, _NODE_SPECS, {"host": host, "node": node})))
+    return await _with_volumes(db, await run(db, _NODE_SPECS, {"host": host, "node": node}))
 
 
-async def _with_volumes(db: AsyncSession, specs: list[InstanceSpec]) -> list[InstanceSpec]:
-    """``specs`` with their ``volumes`` (one more statement for all of them)."""
-    volumes = await block_devices.volume_entries(db, [spec["uuid"] for spec in specs])
-    for spec in specs:
-        spec["volumes"] = volumes[spec["uuid"]]
-    return specs
-
-
-def _specs(rows: Any) -> list[InstanceSpec]:
+async def _with_volumes(db: AsyncSession, rows: Any) -> list[InstanceSpec]:
+    """The specs of ``rows`` (:data:`_SPECS`) with their ``volumes``: one more statement
+    for all of those that have some, none when none has (``has_volumes``)."""
     specs: dict[str, InstanceSpec] = {}
+    having: list[str] = []
     for row in rows:
         spec = specs.get(row.uuid)
         if spec is None:
             spec = specs[row.uuid] = instance_spec(row, {}, row.request_id)
+            if row.has_volumes:
+                having.append(row.uuid)
         if row.metadata_key is not None:
             spec["metadata"][row.metadata_key] = row.metadata_value
+    volumes = await block_devices.volume_entries(db, having) if having else {}
+    for uuid, spec in specs.items():
+        spec["volumes"] = volumes.get(uuid, [])
     return list(specs.values())
 
 

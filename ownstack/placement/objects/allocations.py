@@ -80,7 +80,10 @@ async def replace_allocations(db: AsyncSession, names: Names, writes: list[Consu
     except ResourceClassNotFound as exc:
         raise BadRequest(f"Unable to allocate inventory: {exc.message}") from None
     consumers = await _check_consumers(db, writes)
-    await run(db, _DELETE_ALLOCATIONS, {"consumers": consumer_uuids})
+    if any(provider.holds for provider in providers.values()):
+        # Only when a provider holds some of the consumers' allocations (a new consumer's
+        # claim has none to delete: one statement fewer).
+        await _delete_allocations(db, consumer_uuids)
     rows = []
     requested: dict[tuple[int, int], int] = defaultdict(int)
     for write in writes:
@@ -113,40 +116,68 @@ class _ProviderGen:
     id: int
     uuid: str
     generation: int
+    holds: bool = False         # some of the consumers' allocations are on it
 
 
 async def _providers(db: AsyncSession, wanted: set[str], consumer_uuids: list[str]
                      ) -> dict[int, _ProviderGen]:
     """The providers written to and those losing a consumer's allocations, with the
     generations this transaction will swap."""
-    rows = (await run(db, _PROVIDERS, {"wanted": sorted(wanted),
-                                      "consumers": consumer_uuids})).all()
-    return {row[0]: _ProviderGen(*row) for row in rows}
+    statement = _PROVIDERS[min(len(wanted), 2), len(consumer_uuids) == 1]
+    rows = (await run(db, statement, {**_one_or_many("wanted", sorted(wanted)),
+                                      **_one_or_many("consumers", consumer_uuids)})).all()
+    return {row[0]: _ProviderGen(row[0], row[1], row[2], bool(row[3])) for row in rows}
+
+
+async def _delete_allocations(db: AsyncSession, consumer_uuids: list[str]) -> None:
+    await run(db, _DELETE_ALLOCATIONS[len(consumer_uuids) == 1],
+              _one_or_many("consumers", consumer_uuids))
+
+
+# A list of one value is bound as ``= :name_one``, several as an expanding IN list (which
+# makes SQLAlchemy rewrite the statement's text at each execution; a claim of one
+# consumer on one provider, the common case, has no list).
+def _in(column: Any, name: str, one: bool) -> Any:
+    return column == bindparam(f"{name}_one") if one else column.in_(
+        bindparam(name, expanding=True))
+
+
+def _one_or_many(name: str, values: list[Any]) -> dict[str, Any]:
+    return {f"{name}_one": values[0]} if len(values) == 1 else {name: values}
+
+
+def _providers_statement(wanted: int, one_consumer: bool) -> Any:
+    holds = RP.id.in_(select(Allocation.resource_provider_id).where(
+        _in(Allocation.consumer_id, "consumers", one_consumer)))
+    statement = select(RP.id, RP.uuid, RP.generation, holds)
+    if wanted == 0:         # nothing written: only the providers losing allocations
+        return statement.where(holds)
+    return statement.where(or_(_in(RP.uuid, "wanted", wanted == 1), holds))
 
 
 # Built once: every claim runs these. Core tables: plain statements, no unit of work.
 _ALLOCATIONS = cast(Table, Allocation.__table__)
-_PROVIDERS = select(RP.id, RP.uuid, RP.generation).where(or_(
-    RP.uuid.in_(bindparam("wanted", expanding=True)),
-    RP.id.in_(select(Allocation.resource_provider_id).where(
-        Allocation.consumer_id.in_(bindparam("consumers", expanding=True))))))
-_DELETE_ALLOCATIONS = delete(_ALLOCATIONS).where(
-    _ALLOCATIONS.c.consumer_id.in_(bindparam("consumers", expanding=True)))
+_PROVIDERS = {(wanted, one): _providers_statement(wanted, one)
+              for wanted in (0, 1, 2) for one in (True, False)}
+_DELETE_ALLOCATIONS = {one: delete(_ALLOCATIONS).where(
+    _in(_ALLOCATIONS.c.consumer_id, "consumers", one)) for one in (True, False)}
 _INSERT_ALLOCATIONS = insert(_ALLOCATIONS)
 _DELETE_CONSUMER_BY_UUID = delete(Consumer).where(Consumer.uuid == bindparam("b_uuid"))
-_CONSUMERS_OF = select(Consumer.uuid, Consumer.id, Consumer.generation, Consumer.project_id,
-                       Consumer.user_id, Consumer.consumer_type_id).where(
-    Consumer.uuid.in_(bindparam("consumers", expanding=True)))
+_CONSUMERS_OF = {one: select(Consumer.uuid, Consumer.id, Consumer.generation,
+                             Consumer.project_id, Consumer.user_id, Consumer.consumer_type_id
+                             ).where(_in(Consumer.uuid, "consumers", one))
+                 for one in (True, False)}
 _USED = (select(func.coalesce(func.sum(Allocation.used), 0))
          .where(Allocation.resource_provider_id == Inventory.resource_provider_id,
                 Allocation.resource_class_id == Inventory.resource_class_id)
          .scalar_subquery())
-_CAPACITY = select(
+_CAPACITY = {one: select(
     Inventory.resource_provider_id, Inventory.resource_class_id, Inventory.total,
     Inventory.reserved, Inventory.allocation_ratio, Inventory.min_unit, Inventory.max_unit,
     Inventory.step_size, _USED,
-).where(Inventory.resource_provider_id.in_(bindparam("rp_ids", expanding=True)),
+).where(_in(Inventory.resource_provider_id, "rp_ids", one),
         Inventory.resource_class_id.in_(bindparam("rc_ids", expanding=True)))
+    for one in (True, False)}
 
 
 # Built once: each claim runs these for every provider and consumer it touches.
@@ -178,7 +209,9 @@ async def _bump(db: AsyncSession, provider: _ProviderGen) -> None:
 
 
 async def _check_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> dict[str, Any]:
-    rows = (await run(db, _CONSUMERS_OF, {"consumers": [w.uuid for w in writes]})).all()
+    uuids = [w.uuid for w in writes]
+    rows = (await run(db, _CONSUMERS_OF[len(uuids) == 1],
+                      _one_or_many("consumers", uuids))).all()
     found = {row[0]: row for row in rows}
     for write in writes:
         if not write.check_generation:
@@ -197,8 +230,9 @@ async def _check_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> dic
 async def _check_capacity(db: AsyncSession, requested: dict[tuple[int, int], int],
                           rows: list[dict[str, Any]], providers: dict[int, _ProviderGen],
                           class_names: dict[int, str]) -> None:
-    found = (await run(db, _CAPACITY, {
-        "rp_ids": sorted({key[0] for key in requested}),
+    rp_ids = sorted({key[0] for key in requested})
+    found = (await run(db, _CAPACITY[len(rp_ids) == 1], {
+        **_one_or_many("rp_ids", rp_ids),
         "rc_ids": sorted({key[1] for key in requested})})).all()
     inventory = {(row[0], row[1]): row for row in found}
     for row in rows:
@@ -307,7 +341,7 @@ async def delete_consumer_allocations(db: AsyncSession, consumer_uuid: str) -> N
     providers = await _providers(db, set(), [consumer_uuid])
     if not providers:
         raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
-    await run(db, _DELETE_ALLOCATIONS, {"consumers": [consumer_uuid]})
+    await _delete_allocations(db, [consumer_uuid])
     await db.execute(_DELETE_CONSUMER_BY_UUID, {"b_uuid": consumer_uuid})
     for provider_id in sorted(providers):
         await _bump(db, providers[provider_id])
