@@ -13,10 +13,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from helpers.compute import boot_id, boot_setup, set_columns, show, wait_status
+from sqlalchemy import select
+
+from helpers.compute import boot_id, boot_setup, instance, set_columns, show, wait_status
 from helpers.inprocess import CloudClient, cloud_config, make_cloud
 from ownstack.compute.conductor.build import load_to_place
-from ownstack.compute.objects import block_devices
+from ownstack.compute.objects import actions, block_devices, instances
+from ownstack.compute.objects.instances import latest_request_ids
+from ownstack.compute.objects.models import InstanceAction, InstanceActionEvent
 
 # What a boot now sends past the ORM: the API's project lock (decision 84), flavor, quota
 # and insert; the scheduling pass's traits and claim (Placement's allocations, consumers
@@ -126,3 +130,139 @@ async def _events(cloud: CloudClient, token: str | None, server_id: str) -> set[
         "GET", f"/v2.1/servers/{server_id}/os-instance-actions/{action['request_id']}",
         token=token, headers={"OpenStack-API-Version": "compute 2.51"})).json()
     return {e["event"] for e in detail["instanceAction"]["events"]}
+
+
+def _sent_to(sent: list[str], about: str | None = None) -> Any:
+    """A listener keeping the statements sent (of them, with ``about`` among their
+    parameters: the cloud's agent and conductor keep working meanwhile)."""
+    def cursor(conn: Any, cur: Any, statement: str, params: Any, *args: Any) -> None:
+        if about is None or about in (params or ()):
+            sent.append(statement)
+    return cursor
+
+
+async def test_events_of_one_action_take_two_statements(cloud: CloudClient) -> None:
+    """Decision 88: the events of one action are recorded by touching the latest action of
+    their request id (which says whether there is one) and inserting them under its id:
+    no read first. The touch is the last event's time, and ``Error`` marks it failed."""
+    image_id, flavor_id = await boot_setup(cloud)
+    _, token = await cloud.project_user_token()
+    server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm", v="2.37",
+                              networks="none")
+    await wait_status(cloud, token, server_id, "ACTIVE")
+    async with cloud.svc.read() as db:
+        request_id = (await latest_request_ids(db, [server_id]))[server_id]
+    events = [actions.Event(server_id, request_id, "first", 1000.0, 1001.0, actions.SUCCESS),
+              actions.Event(server_id, request_id, "second", 1002.0, None, None)]
+    sent: list[str] = []
+    listener = _sent_to(sent)
+    event.listen(Engine, "before_cursor_execute", listener)
+    try:
+        async with cloud.svc.write() as db:
+            assert await actions.record_events(db, events) == [True, True]
+        statements = len([s for s in sent if "compute_instance_action" in s])
+        async with cloud.svc.write() as db:
+            assert await actions.record_events(db, [actions.Event(
+                server_id, "req-unknown", "lost", 1003.0, 1004.0, actions.ERROR)]) == [False]
+        unknown = len([s for s in sent if "compute_instance_action" in s]) - statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", listener)
+    # The touch and the insert; for an unknown request id the touch alone.
+    assert (statements, unknown) == (2, 1), sent
+    async with cloud.svc.read() as db:
+        action = (await db.execute(select(InstanceAction).where(
+            InstanceAction.instance_uuid == server_id,
+            InstanceAction.request_id == request_id))).scalar_one()
+        assert action.message is None
+        assert action.updated_at.timestamp() == 1002.0
+        names = set((await db.execute(select(InstanceActionEvent.event).where(
+            InstanceActionEvent.action_id == action.id))).scalars())
+        assert {"first", "second"} <= names and "lost" not in names
+    async with cloud.svc.write() as db:
+        assert await actions.record_events(db, [actions.Event(
+            server_id, request_id, "broke", 1005.0, 1006.0, actions.ERROR)]) == [True]
+    async with cloud.svc.read() as db:
+        action = (await db.execute(select(InstanceAction).where(
+            InstanceAction.id == action.id))).scalar_one()
+    assert action.message == "Error" and action.updated_at.timestamp() == 1006.0
+
+
+async def test_the_spec_read_reads_volumes_only_when_it_has_some(cloud: CloudClient) -> None:
+    """Decision 88: the agent's spec read says whether the instance has a live mapping to
+    a volume; without one the mappings are not read."""
+    image_id, flavor_id = await boot_setup(cloud)
+    _, token = await cloud.project_user_token()
+    server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm", v="2.37",
+                              networks="none")
+    await wait_status(cloud, token, server_id, "ACTIVE")
+
+    async def spec() -> tuple[list[Any], int]:
+        sent: list[str] = []
+        listener = _sent_to(sent, server_id)
+        event.listen(Engine, "before_cursor_execute", listener)
+        try:
+            async with cloud.svc.read() as db:
+                found = await instances.spec_of(db, server_id)
+        finally:
+            event.remove(Engine, "before_cursor_execute", listener)
+        assert found is not None
+        return found["volumes"], len(sent)
+
+    assert await spec() == ([], 1)
+    async with cloud.svc.write() as db:
+        local = block_devices.add(db, server_id, volume_id=None, boot_index=None,
+                                  destination_type="local", source_type="blank")
+    assert await spec() == ([], 1)
+    async with cloud.svc.write() as db:
+        bdm = block_devices.add(db, server_id, volume_id="v-1", boot_index=None)
+    volumes, count = await spec()
+    assert count == 2 and [v["volume_id"] for v in volumes] == ["v-1"], volumes
+    assert local.uuid not in {v["bdm_uuid"] for v in volumes}
+    async with cloud.svc.write() as db:
+        assert await block_devices.remove_mapping(db, bdm.uuid, expected_state=None)
+    assert await spec() == ([], 1)
+
+
+async def test_one_expected_state_is_compared_with_equals(cloud: CloudClient) -> None:
+    """Decision 88: a compare-and-swap expecting one task or vm state, and a pass's read
+    of one instance, bind it with ``=``; several still make an IN list; both match as
+    before."""
+    image_id, flavor_id = await boot_setup(cloud)
+    _, token = await cloud.project_user_token()
+    server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm", v="2.37",
+                              networks="none")
+    await wait_status(cloud, token, server_id, "ACTIVE")
+    sent: list[str] = []
+    listener = _sent_to(sent, server_id)
+    event.listen(Engine, "before_cursor_execute", listener)
+    try:
+        async with cloud.svc.write() as db:
+            assert not await instances.update_instance(
+                db, server_id, expected_task_state="spawning", expected_vm_state="active",
+                display_description="no")
+            assert await instances.update_instance(
+                db, server_id, expected_task_state=None, expected_vm_state="active",
+                display_description="one")
+            assert await instances.update_instance(
+                db, server_id, expected_task_state=["deleting", None],
+                expected_vm_state=["stopped", "active"], display_description="many")
+            assert not await instances.update_instance(
+                db, server_id, expected_task_state=["deleting", "spawning"],
+                display_description="no")
+            assert await instances.update_instance(
+                db, server_id, expected_task_state=[None], expected_vm_state=[],
+                display_description="none") is False
+        async with cloud.svc.read() as db:
+            assert set(await load_to_place(db, [server_id])) == {server_id}
+            assert await load_to_place(db, [server_id, "nope"]) == \
+                await load_to_place(db, [server_id])
+    finally:
+        event.remove(Engine, "before_cursor_execute", listener)
+    updates = [s for s in sent if s.startswith("UPDATE compute_instances")]
+    assert len(updates) == 5
+    assert "IN (" not in updates[0] and "IN (" not in updates[1]
+    assert "task_state = ?" in updates[2] and "vm_state IN (" in updates[2]
+    assert "task_state IN (" in updates[3]
+    reads = [s for s in sent if "FROM compute_instances" in s and "network_requests" in s]
+    assert len(reads) == 3 and "uuid IN (" not in reads[0] and "uuid IN (" in reads[1]
+    assert (await instance(cloud, server_id)).display_description == "many"
