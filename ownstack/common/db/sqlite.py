@@ -24,9 +24,9 @@ microseconds, far less than the hop (two thread switches and a wake-up of the ev
 and always less than the Python that builds it and reads its rows, which runs on the event
 loop anyway. Every statement that may wait stays on the connection's thread, where the
 wait blocks nothing else: the first write of a transaction opened without ``BEGIN
-IMMEDIATE``, the commit (which may checkpoint the WAL, with its ``fsync``), the rollback,
-and everything on a database in another journal mode, whose readers wait for a committing
-writer. A ``BEGIN IMMEDIATE`` is first tried on the caller's thread with SQLite's busy
+IMMEDIATE``, the commit of such a transaction and every commit that may ``fsync`` (see
+below), the rollback, and everything on a database in another journal mode, whose readers
+wait for a committing writer. A ``BEGIN IMMEDIATE`` is first tried on the caller's thread with SQLite's busy
 timeout at 0 (decision 83): it takes a free write lock at once, or fails at once on a held
 one and then runs on the connection's thread, which waits for the lock. The connection
 is then used from two threads, never at once: a connection belongs to one session at a

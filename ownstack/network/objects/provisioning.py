@@ -67,7 +67,7 @@ ENTITIES: Final = (L2, DHCP)
 SERVICE_OWNER_PREFIX: Final = "network:"       # the DHCP port, router legs, floating IPs
 
 
-def waiting_for_dhcp(network_id: sa.ColumnElement[str]) -> sa.Exists:
+def waiting_for_dhcp(network_id: sa.ColumnExpressionArgument[str]) -> sa.Exists:
     """Whether a port of the network ``network_id`` (a column of the enclosing select)
     waits for DHCP. It starts from the DHCP blocks, few at any time (each goes when its
     port's entry is loaded), and looks each one's port up by its key: joined from the

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpers.inprocess import make_config
-from ownstack.common.db.engine import make_engine
 from ownstack.common.db import sqlite as one_hop
+from ownstack.common.db.engine import make_engine
 from ownstack.common.db.sqlite import OneHopConnection
 from ownstack.common.service import ServiceState
 
