@@ -26,11 +26,11 @@ loop anyway. Every statement that may wait stays on the connection's thread, whe
 wait blocks nothing else: the first write of a transaction opened without ``BEGIN
 IMMEDIATE``, the commit of such a transaction and every commit that may ``fsync`` (see
 below), the rollback, and everything on a database in another journal mode, whose readers
-wait for a committing writer. A ``BEGIN IMMEDIATE`` is first tried on the caller's thread with SQLite's busy
-timeout at 0 (decision 83): it takes a free write lock at once, or fails at once on a held
-one and then runs on the connection's thread, which waits for the lock. The connection
-is then used from two threads, never at once: a connection belongs to one session at a
-time, and each of its calls is awaited before the next.
+wait for a committing writer. A ``BEGIN IMMEDIATE`` is first tried on the caller's thread
+with SQLite's busy timeout at 0 (decision 83): it takes a free write lock at once, or
+fails at once on a held one and then runs on the connection's thread, which waits for the
+lock. The connection is then used from two threads, never at once: a connection belongs
+to one session at a time, and each of its calls is awaited before the next.
 
 The commit of a transaction that holds the write lock runs on the caller's thread too
 (decision 87): with ``synchronous=NORMAL`` a WAL commit appends its frames to the WAL file
