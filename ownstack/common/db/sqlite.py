@@ -37,11 +37,13 @@ The commit of a transaction that holds the write lock runs on the caller's threa
 without an ``fsync``, and holding the lock it waits for nothing. Two things in a commit may
 ``fsync``: an automatic checkpoint, which this process's connections turn off (``PRAGMA
 wal_autocheckpoint=0``, :func:`wal_pragmas`), and the rewrite of the WAL's header by the
-first commit after a complete checkpoint. So every :data:`CHECKPOINT_EVERY`-th commit on
-a file, counted over the process's connections to it, hops as before and runs a passive
-checkpoint after it on the connection's thread (what the automatic one does, at a cadence
-of commits instead of WAL pages); when that checkpoint copied the whole WAL, the next
-commit on the file, which restarts the WAL, hops too.
+first commit after a complete checkpoint. So the commit that brings a file's commits
+since the last checkpoint to :data:`CHECKPOINT_EVERY`, or the rows they changed to
+:data:`CHECKPOINT_ROWS` (counted over the process's connections to it: a large
+transaction brings its checkpoint sooner), hops as before and runs a passive checkpoint
+after it on the connection's thread (what the automatic one does, at a cadence of commits
+and rows instead of WAL pages, which SQLite does not tell); when that checkpoint copied
+the whole WAL, the next commit on the file, which restarts the WAL, hops too.
 """
 
 from __future__ import annotations
@@ -198,27 +200,34 @@ _DEFERRED: Final = frozenset({"BEGIN IMMEDIATE"})
 _JOURNAL_MODE: Final = "PRAGMA journal_mode"
 
 
-# How many commits on one file run between two checkpoints (decision 87). SQLite's
-# automatic checkpoint runs when the WAL reaches 1000 pages; a network write commits 5-15.
+# How many commits on one file, or rows changed by them, run between two checkpoints
+# (decision 87). SQLite's automatic checkpoint runs when the WAL reaches 1000 pages; a
+# network write changes 1-6 rows and commits 5-15 pages.
 CHECKPOINT_EVERY: Final = 100
+CHECKPOINT_ROWS: Final = 1000
 
 
 class WalFile:
     """What the process's connections to one database file share: the commits since the
-    last checkpoint, and whether the next commit restarts the WAL (and so syncs its
-    header)."""
+    last checkpoint and the rows they changed, and whether the next commit restarts the
+    WAL (and so syncs its header)."""
 
-    __slots__ = ("commits", "restart_next")
+    __slots__ = ("commits", "restart_next", "rows")
 
     def __init__(self) -> None:
         self.commits = 0
+        self.rows = 0
         self.restart_next = False
 
-    def commit_may_sync(self) -> bool:
-        """Whether the commit about to run (counted here) should hop: a checkpoint is due
-        after it, or it restarts the WAL."""
+    def commit_may_sync(self, rows: int) -> bool:
+        """Whether the commit about to run (counted here, with the ``rows`` it changed)
+        should hop: a checkpoint is due after it, or it restarts the WAL."""
         self.commits += 1
-        return self.restart_next or self.commits >= CHECKPOINT_EVERY
+        self.rows += rows
+        return self.restart_next or self.checkpoint_due()
+
+    def checkpoint_due(self) -> bool:
+        return self.commits >= CHECKPOINT_EVERY or self.rows >= CHECKPOINT_ROWS
 
 
 _WAL_FILES: dict[str, WalFile] = {}
@@ -232,12 +241,13 @@ def _wal_file(database: Any) -> WalFile:
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_busy_timeout", "_file", "_in_transaction", "_mutex", "_pending_begin",
-                 "_wal", "_write_locked")
+    __slots__ = ("_busy_timeout", "_changes", "_file", "_in_transaction", "_mutex",
+                 "_pending_begin", "_wal", "_write_locked")
 
     def __init__(self, dbapi: Any, connection: Any, file: WalFile | None = None) -> None:
         super().__init__(dbapi, connection)
         self._file = file if file is not None else WalFile()
+        self._changes = 0           # SQLite's total_changes at this connection's last commit
         self._in_transaction = True
         self._pending_begin: str | None = None
         # Whether the database is in WAL mode (read from the engine's journal_mode
@@ -303,7 +313,11 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         self._write_locked = False
         if not self._wal:
             super().commit()
-        elif inline and not self._file.commit_may_sync():
+            self._in_transaction = False
+            return
+        total = self._connection._conn.total_changes
+        rows, self._changes = total - self._changes, total
+        if inline and not self._file.commit_may_sync(rows):
             # Holding the write lock, with automatic checkpoints off and no WAL restart
             # due: the commit appends to the WAL and waits for nothing.
             try:
@@ -312,7 +326,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
                 self._handle_exception(error)
         else:
             if not inline:
-                self._file.commit_may_sync()
+                self._file.commit_may_sync(rows)
             self._commit_on_thread()
         self._in_transaction = False
 
@@ -323,9 +337,9 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def _commit_on_thread(self) -> None:
         """The commit in a hop, with the passive checkpoint after it when one is due."""
         file = self._file
-        checkpoint = file.commits >= CHECKPOINT_EVERY
+        checkpoint = file.checkpoint_due()
         if checkpoint:
-            file.commits = 0
+            file.commits = file.rows = 0
         file.restart_next = False
         connection: Any = self._connection
         try:

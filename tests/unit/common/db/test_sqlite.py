@@ -361,7 +361,7 @@ async def test_every_nth_commit_hops_and_checkpoints_and_the_restart_after_it_ho
         async with svc.write() as db:
             await db.execute(insert(_TABLE).values(name="warm"))
         file = one_hop._wal_file(svc.engine.url.database)
-        file.commits, file.restart_next = 0, False
+        file.commits, file.rows, file.restart_next = 0, 0, False
         hops.clear()
         names = []
         for i in range(5):
@@ -381,5 +381,28 @@ async def test_every_nth_commit_hops_and_checkpoints_and_the_restart_after_it_ho
             assert other.execute("select count(*) from t").fetchone()[0] == 6
         finally:
             other.close()
+    finally:
+        await svc.engine.dispose()
+
+
+async def test_a_commit_that_brings_the_rows_changed_to_the_limit_checkpoints(
+        tmp_path: Path, hops: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(one_hop, "CHECKPOINT_ROWS", 5)
+    svc = ServiceState(make_config(tmp_path), {})
+    try:
+        async with svc.engine.begin() as conn:
+            await conn.run_sync(_TABLE.metadata.create_all)
+        async with svc.write() as db:
+            await db.execute(insert(_TABLE).values(name="warm"))
+        file = one_hop._wal_file(svc.engine.url.database)
+        file.commits, file.rows, file.restart_next = 0, 0, False
+        hops.clear()
+        async with svc.write() as db:       # 4 rows: inline
+            await db.execute(insert(_TABLE), [{"name": f"a{i}"} for i in range(4)])
+        assert hops == []
+        async with svc.write() as db:       # 2 more, 6 in all: the checkpoint is due
+            await db.execute(insert(_TABLE), [{"name": f"b{i}"} for i in range(2)])
+        assert [fn.__name__ for fn in hops] == ["_commit"]
+        assert (file.commits, file.rows) == (0, 0)
     finally:
         await svc.engine.dispose()
