@@ -75,9 +75,7 @@ _SERVICE = RequestContext(request_id="req-dhcp-scheduler", roles=("admin",))
 IDLE: Final = sa.and_(
     ~sa.select(NetworkAgent.id).exists(),
     ~sa.exists().where(Port.network_id == Network.id, Port.device_owner == DHCP_OWNER),
-    ~sa.exists().where(ProvisioningBlock.entity == provisioning.DHCP,
-                       Port.id == ProvisioningBlock.port_id,
-                       Port.network_id == Network.id)).label("dhcp_idle")
+    ~provisioning.waiting_for_dhcp(Network.id)).label("dhcp_idle")
 
 
 def dhcp_device_id(host: str, network_id: str) -> str:

@@ -61,7 +61,6 @@ from ownstack.network.objects.models import (
     Network,
     Port,
     PortSecurityGroup,
-    ProvisioningBlock,
     RouterPort,
     SecurityGroup,
     SecurityGroupRule,
@@ -241,25 +240,28 @@ _PORT_AND_NETWORK: Final = sa.select(
 ).join(Network, Network.id == Port.network_id).where(Port.id == sa.bindparam("port_id"))
 _MEMBER: Final = aliased(Port)
 _MEMBERSHIP: Final = aliased(PortSecurityGroup)
-_WAITING: Final = aliased(Port)
 # Whether a change of the port's groups nudges no host, as ``dhcp.port_change_lookup``
 # would find after its delete: no bound port (itself included) is in a group with a rule
 # naming one of its groups, no agent serves its network's DHCP, no port of the network
 # waits for DHCP (itself included). Read with the port on SQLite, whose write transaction
 # holds the write lock: the delete changes none of it but removing the port.
+# Both start from the rows that are few (the bound ports, a range of their index: none on
+# a cloud without agents; the DHCP blocks), as sg_members' lookups do, not from the
+# members of the groups or the ports of the network, which SQLite would otherwise read
+# one by one: the default group holds all of a project's ports (decision 87).
 _QUIET_PORT_GROUPS: Final = sa.and_(
     ~sa.exists().where(
-        _MEMBER.binding_host_id > "", _MEMBERSHIP.port_id == _MEMBER.id,
-        _MEMBERSHIP.security_group_id.in_(
-            sa.select(SecurityGroupRule.security_group_id).where(
-                SecurityGroupRule.remote_group_id.in_(
-                    sa.select(PortSecurityGroup.security_group_id).where(
-                        PortSecurityGroup.port_id == Port.id)
-                    .correlate_except(PortSecurityGroup))))),
+        _MEMBER.binding_host_id > "",
+        sa.exists().where(
+            _MEMBERSHIP.port_id == _MEMBER.id,
+            _MEMBERSHIP.security_group_id.in_(
+                sa.select(SecurityGroupRule.security_group_id).where(
+                    SecurityGroupRule.remote_group_id.in_(
+                        sa.select(PortSecurityGroup.security_group_id).where(
+                            PortSecurityGroup.port_id == Port.id)
+                        .correlate_except(PortSecurityGroup)))))),
     ~sa.exists().where(DhcpAgentBinding.network_id == Port.network_id),
-    ~sa.exists().where(ProvisioningBlock.entity == provisioning.DHCP,
-                       _WAITING.id == ProvisioningBlock.port_id,
-                       _WAITING.network_id == Port.network_id))
+    ~provisioning.waiting_for_dhcp(Port.network_id))
 _PORT_TO_DELETE: Final = _PORT_AND_NETWORK.add_columns(
     sa.exists().where(Tag.resource_id == Port.id),
     sa.exists().where(FloatingIP.fixed_port_id == Port.id), _QUIET_PORT_GROUPS)
@@ -377,17 +379,18 @@ _PORT_NETWORK: Final = NETWORK_AND_SHARE.add_columns(
 # it waits for DHCP. Read on SQLite only, where the write transaction holds the one write
 # lock from its start, so a port create that adds an unbound port to the default group
 # finds at its end what this read found (rpc_handlers.port_change_found).
+# Read from the bound ports and the DHCP blocks, as _QUIET_PORT_GROUPS (decision 87).
 QUIET_DEFAULT_GROUP: Final = sa.and_(
     ~sa.exists().where(
-        Port.binding_host_id > "", PortSecurityGroup.port_id == Port.id,
-        PortSecurityGroup.security_group_id.in_(
-            sa.select(SecurityGroupRule.security_group_id).where(
-                SecurityGroupRule.remote_group_id
-                == security_groups.DEFAULT_GROUP.scalar_subquery()))),
+        Port.binding_host_id > "",
+        sa.exists().where(
+            PortSecurityGroup.port_id == Port.id,
+            PortSecurityGroup.security_group_id.in_(
+                sa.select(SecurityGroupRule.security_group_id).where(
+                    SecurityGroupRule.remote_group_id
+                    == security_groups.DEFAULT_GROUP.scalar_subquery())))),
     ~sa.exists().where(DhcpAgentBinding.network_id == Network.id),
-    ~sa.exists().where(ProvisioningBlock.entity == provisioning.DHCP,
-                       Port.id == ProvisioningBlock.port_id,
-                       Port.network_id == Network.id)).label("quiet")
+    ~provisioning.waiting_for_dhcp(Network.id)).label("quiet")
 _PORT_NETWORK_SQLITE: Final = _PORT_NETWORK.add_columns(QUIET_DEFAULT_GROUP)
 
 

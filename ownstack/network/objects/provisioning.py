@@ -45,6 +45,7 @@ from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import flag_modified
 
 from ownstack.common.db.base import utcnow
@@ -64,6 +65,18 @@ L2: Final = "L2"
 DHCP: Final = "DHCP"
 ENTITIES: Final = (L2, DHCP)
 SERVICE_OWNER_PREFIX: Final = "network:"       # the DHCP port, router legs, floating IPs
+
+
+def waiting_for_dhcp(network_id: sa.ColumnExpressionArgument[str]) -> sa.Exists:
+    """Whether a port of the network ``network_id`` (a column of the enclosing select)
+    waits for DHCP. It starts from the DHCP blocks, few at any time (each goes when its
+    port's entry is loaded), and looks each one's port up by its key: joined from the
+    network's ports instead, SQLite reads every port of the network (decision 87)."""
+    waiting = aliased(Port)
+    return sa.exists().where(
+        ProvisioningBlock.entity == DHCP,
+        sa.select(waiting.network_id).where(waiting.id == ProvisioningBlock.port_id)
+        .scalar_subquery() == network_id)
 
 
 async def blocks(db: AsyncSession, port_id: str, *, lock: bool = False) -> set[str]:

@@ -25,6 +25,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
+from ownstack.common.db.core import run
 from ownstack.network.errors import (
     SecurityGroupCannotRemoveDefault,
     SecurityGroupCannotUpdateDefault,
@@ -212,8 +213,9 @@ async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
     check_name(data.get("name"))
     # The group quota, the default group and the rule quota in one statement; the rule
     # quota is read again after the default group (and its rules) is made.
-    (group_limit, group_usage, default_id, rule_limit, rule_usage) = (await db.execute(
-        _NEW_GROUP_READ, {"project_id": project_id})).one()
+    # Plain columns: on the connection, past the ORM's execute (decision 87).
+    (group_limit, group_usage, default_id, rule_limit, rule_usage) = (await run(
+        db, _NEW_GROUP_READ, {"project_id": project_id})).one()
     quotas.judge(config, "security_group", group_limit, group_usage)
     egress = default_group_rules("", is_default=False)
     if default_id is None:

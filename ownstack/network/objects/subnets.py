@@ -27,6 +27,7 @@ from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
+from ownstack.common.db.core import run
 from ownstack.common.errors import NotFound
 from ownstack.network import ipam, pool_rules
 from ownstack.network.errors import (
@@ -144,17 +145,25 @@ _SUBNET_NETWORK_SQLITE: Final = _SUBNET_NETWORK.add_columns(dhcp.IDLE, Subnet).o
 async def _claim_network(db: AsyncSession, network: Network) -> None:
     """Bump ``network``'s revision by compare-and-swap (see the module docstring)."""
     revision, now = network.revision_number + 1, utcnow()
-    won = rows_matched(await db.execute(
-        sa.update(Network).where(Network.id == network.id,
-                                 Network.revision_number == network.revision_number)
-        .values(revision_number=revision, updated_at=now)
-        .execution_options(synchronize_session=False)))
+    won = rows_matched(await run(db, _CLAIM_NETWORK, {
+        "claim_id": network.id, "claim_revision": network.revision_number,
+        "claim_next": revision, "claim_now": now}))
     if not won:
         raise NetworkRaced()
     # The row as the swap left it: every change to a network bumps its revision, so
     # nothing else changed since it was read (no read back needed).
     set_committed_value(network, "revision_number", revision)
     set_committed_value(network, "updated_at", now)
+
+
+# Built once, run on the session's connection (decision 87): a Core UPDATE, where the
+# ORM's bulk update by query (``db.execute``) cost about a quarter of a subnet create's
+# server CPU. The session holds no change of the network to synchronise: the swap's
+# values are set on the object as committed ones.
+_CLAIM_NETWORK: Final = sa.update(Network).where(
+    Network.id == sa.bindparam("claim_id"),
+    Network.revision_number == sa.bindparam("claim_revision")).values(
+    revision_number=sa.bindparam("claim_next"), updated_at=sa.bindparam("claim_now"))
 
 
 async def _pool_for(db: AsyncSession, ctx: RequestContext, data: dict[str, Any]

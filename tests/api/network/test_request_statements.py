@@ -247,12 +247,20 @@ async def test_a_security_group_create_reads_quotas_and_default_group_at_once(
     project, token = await network.project_user_token()
     first = (await network.call("POST", "/v2.0/security-groups", token=token, expect=201,
                                 json={"security_group": {"name": "a"}})).json()
-    async with statements(network) as sent:
-        second = (await network.call("POST", "/v2.0/security-groups", token=token,
-                                     expect=201, json={"security_group": {"name": "b"}})
-                  ).json()["security_group"]
-    # Both quotas and the default group, the group, its two rules.
+    orm_executes: list[Any] = []
+    record = orm_executes.append
+    event.listen(orm.Session, "do_orm_execute", record)
+    try:
+        async with statements(network) as sent:
+            second = (await network.call("POST", "/v2.0/security-groups", token=token,
+                                         expect=201, json={"security_group": {"name": "b"}})
+                      ).json()["security_group"]
+    finally:
+        event.remove(orm.Session, "do_orm_execute", record)
+    # Both quotas and the default group, the group, its two rules; the read of plain
+    # columns past the ORM's execute (decision 87), the inserts Core on SQLite.
     assert len(sent) == 3, sent
+    assert orm_executes == []
     assert [(rule["direction"], rule["ethertype"]) for rule in second["security_group_rules"]
             ] == [(rule["direction"], rule["ethertype"])
                   for rule in first["security_group"]["security_group_rules"]]
@@ -322,3 +330,27 @@ async def test_a_network_create_draws_its_vni_without_reading_those_in_use(
                                     json={"network": {"name": "c"}})).json()["network"]
     assert any("segmentation_id BETWEEN" in s for s in sent), sent
     assert third["provider:segmentation_id"] not in {taken, second["provider:segmentation_id"]}
+
+
+async def test_a_subnet_create_claims_its_network_past_the_orm(network: ServiceClient
+                                                               ) -> None:
+    """Decision 87: the network's compare-and-swap is a Core UPDATE on the session's
+    connection, not the ORM's bulk update; the network's revision and update time move as
+    before."""
+    net = (await network.call("POST", "/v2.0/networks", expect=201,
+                              json={"network": {"name": "n"}})).json()["network"]
+    orm_executes: list[Any] = []
+    record = orm_executes.append
+    event.listen(orm.Session, "do_orm_execute", record)
+    try:
+        async with statements(network) as sent:
+            await network.call("POST", "/v2.0/subnets", expect=201, json={"subnet": {
+                "network_id": net["id"], "ip_version": 4, "cidr": "10.3.0.0/24"}})
+    finally:
+        event.remove(orm.Session, "do_orm_execute", record)
+    assert any(s.lstrip().upper().startswith("UPDATE NETWORK_NETWORKS") for s in sent), sent
+    assert not any(state.is_update for state in orm_executes)
+    after = (await network.call("GET", f"/v2.0/networks/{net['id']}", expect=200)
+             ).json()["network"]
+    assert after["revision_number"] == net["revision_number"] + 1
+    assert after["updated_at"] >= net["updated_at"]
