@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session
-
-from sqlalchemy import select
 
 from helpers.compute import boot_id, boot_setup, instance, set_columns, show, wait_status
 from helpers.inprocess import CloudClient, cloud_config, make_cloud
