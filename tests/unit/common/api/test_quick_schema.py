@@ -78,6 +78,31 @@ def test_the_quick_check_never_passes_what_jsonschema_refuses() -> None:
     assert quick_passed > 1000      # the check is exercised, not only refusing
 
 
+def _message(validator: Validator, body: Any) -> str | None:
+    try:
+        validator.validate(body)
+    except ValidationFailed as error:
+        return str(error)
+    return None
+
+
+def test_every_refused_body_gets_the_message_jsonschema_alone_gives() -> None:
+    rng = random.Random(8989)
+    refused = 0
+    for validator in _every_validator():
+        if validator._quick is None:
+            continue
+        alone = Validator.__new__(Validator)
+        alone.schema, alone._validator, alone._quick = (
+            validator.schema, validator._validator, None)
+        for _ in range(20):
+            body = _sample(validator.schema, rng)
+            message = _message(validator, body)
+            assert message == _message(alone, body), (validator.schema, body)
+            refused += message is not None
+    assert refused > 500
+
+
 def test_most_schemas_get_a_quick_check() -> None:
     found = _every_validator()
     assert sum(v._quick is not None for v in found) > len(found) * 3 // 4
