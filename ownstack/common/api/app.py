@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -150,6 +151,20 @@ def _refuse_nul(scope: Scope) -> None:
         raise BadRequest("The URL holds a NUL character (%00), which no parameter accepts.")
 
 
+# What Starlette's ``request.url`` escapes (``?``, ``#``, ``\\``) or ``urlsplit`` drops or
+# reads otherwise (tab, CR, LF, leading control characters and spaces, a leading ``//``).
+_ODD_PATH = re.compile(r"[?#\\\x00-\x20\x7f]|^(?!/)|^//")
+
+
+def request_path(request: Request) -> str:
+    """``request.url.path``, without building the URL (its host, scheme and query string,
+    then ``urlsplit``) when the path is one it gives back unchanged, as every API path is."""
+    path: str = request.scope["path"]
+    if _ODD_PATH.search(path) is None:
+        return path
+    return request.url.path
+
+
 class ServiceApp(Generic[S]):
     def __init__(self, *, name: str, routes: RouteTable, svc: S,
                  format_error: ErrorFormatter, validator: TokenValidator | None,
@@ -203,7 +218,7 @@ class ServiceApp(Generic[S]):
 
     async def _dispatch(self, request: Request, request_id: str) -> Response:
         _refuse_nul(request.scope)
-        handler, params = self.router.match(request.method, request.url.path)
+        handler, params = self.router.match(request.method, request_path(request))
         ctx = await self._authenticate(request, request_id, public=is_public(handler))
         result = await handler(ApiRequest(request, params, ctx, self.svc, self.body_limit))
         if not isinstance(result, Response):
