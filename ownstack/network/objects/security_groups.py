@@ -35,7 +35,7 @@ from ownstack.network.errors import (
     SecurityGroupRuleNotFound,
 )
 from ownstack.network.objects import quotas
-from ownstack.network.objects.inserts import add_row, add_rows
+from ownstack.network.objects.inserts import add_row, add_rows, insert_row, is_sqlite
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
     PortSecurityGroup,
@@ -182,8 +182,30 @@ async def ensure_default(db: AsyncSession, config: NetworkConfig, project_id: st
     existing = await default_group_id(db, project_id)
     if existing is not None:
         return existing
-    group = SecurityGroup(id=str(uuid.uuid4()), project_id=project_id, name=DEFAULT_NAME,
-                          description=DEFAULT_DESCRIPTION, stateful=True, default_marker=True)
+    return await _make_default(db, project_id)
+
+
+async def _make_default(db: AsyncSession, project_id: str) -> str:
+    """:func:`ensure_default` once a read found no default group of ``project_id``.
+
+    On SQLite the group is a Core ``INSERT ... ON CONFLICT DO NOTHING`` and its four rules
+    one Core insert, the statements a plain group create runs (built once, so compiled
+    once per process), where the ORM's savepoint, flushes and release took five (decision
+    91); a taken key still means a concurrent first use won."""
+    values = {"id": str(uuid.uuid4()), "project_id": project_id, "name": DEFAULT_NAME,
+              "description": DEFAULT_DESCRIPTION, "stateful": True, "default_marker": True}
+    if is_sqlite(db):
+        made = await insert_row(db, SecurityGroup, values)
+        if made is None:
+            winner = await default_group_id(db, project_id, latest=True)
+            if winner is None:
+                raise RuntimeError("a default group insert conflicted with no default")
+            return winner
+        await add_rows(db, SecurityGroupRule, [
+            _rule_values(made, project_id, spec, "")
+            for spec in default_group_rules(made.id, is_default=True)])
+        return made.id
+    group = SecurityGroup(**values)
     try:
         async with db.begin_nested():
             db.add(group)
@@ -219,10 +241,11 @@ async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
     quotas.judge(config, "security_group", group_limit, group_usage)
     egress = default_group_rules("", is_default=False)
     if default_id is None:
-        await ensure_default(db, config, project_id)
-        await quotas.check(db, config, project_id, "security_group_rule", len(egress))
-    else:
-        quotas.judge(config, "security_group_rule", rule_limit, rule_usage, len(egress))
+        # The read found none: made now (or by a concurrent first use), and its four
+        # rules count with the usage read (decision 91).
+        await _make_default(db, project_id)
+        rule_usage = int(rule_usage or 0) + len(default_group_rules("", is_default=True))
+    quotas.judge(config, "security_group_rule", rule_limit, rule_usage, len(egress))
     group = await add_row(db, SecurityGroup, {
         "id": str(uuid.uuid4()), "project_id": project_id, "name": data.get("name") or "",
         "description": data.get("description") or "", "stateful": data.get("stateful", True),

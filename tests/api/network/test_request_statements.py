@@ -276,6 +276,39 @@ async def test_a_security_group_create_reads_quotas_and_default_group_at_once(
     assert r.json()["NeutronError"]["type"] == "OverQuota"
 
 
+async def test_a_projects_first_security_group_create_makes_its_default_group_with_core(
+        network: ServiceClient) -> None:
+    project, token = await network.project_user_token()
+    async with orm_flushes() as flushes, statements(network) as sent:
+        made = (await network.call("POST", "/v2.0/security-groups", token=token, expect=201,
+                                   json={"security_group": {"name": "a"}})).json()
+    # Decision 91: both quotas and the default group, the default group and its four
+    # rules, the group and its two rules; no second read of the default group, no
+    # savepoint, no ORM flush, no second read of the rule quota.
+    assert len(sent) == 5, sent
+    assert not any("SAVEPOINT" in statement.upper() for statement in sent), sent
+    assert flushes == []
+    listed = (await network.call("GET", "/v2.0/security-groups", token=token, expect=200)
+              ).json()["security_groups"]
+    default = next(group for group in listed if group["name"] == "default")
+    assert sorted((rule["direction"], rule["ethertype"], rule["remote_group_id"])
+                  for rule in default["security_group_rules"]) == [
+        ("egress", "IPv4", None), ("egress", "IPv6", None),
+        ("ingress", "IPv4", default["id"]), ("ingress", "IPv6", default["id"])]
+    assert default["description"] == "Default security group" and default["stateful"]
+    assert [(rule["direction"], rule["ethertype"])
+            for rule in made["security_group"]["security_group_rules"]] == [
+        ("egress", "IPv4"), ("egress", "IPv6")]
+    # The default group's four rules count with the usage read first: with a limit of
+    # five, the first create of another project (four and two) is refused.
+    other, other_token = await network.project_user_token()
+    await network.call("PUT", f"/v2.0/quotas/{other['id']}", expect=200,
+                       json={"quota": {"security_group_rule": 5}})
+    r = await network.call("POST", "/v2.0/security-groups", token=other_token, expect=409,
+                           json={"security_group": {"name": "b"}})
+    assert r.json()["NeutronError"]["type"] == "OverQuota"
+
+
 async def test_a_router_gateway_set_and_cleared_leaves_no_port(network: ServiceClient
                                                                ) -> None:
     public, _ = await external_network(network)
