@@ -207,6 +207,45 @@ class Side:
         return spent, len(items)
 
 
+def first_in_process(old: Path, new: Path, pairs: int) -> None:
+    """``--cold``: the benchmark's ``security_group_create.c1`` is one sample, often the
+    process's first group create, whose statements compile then (decision 91). Each pair
+    starts both trees afresh (the order flipped each pair) and times, one side after the
+    other, the first group create of a new project, then a second: wall ms (the server's
+    CPU in parentheses, ``/proc``'s clock ticks)."""
+    found: dict[str, list[tuple[float, float, float, float]]] = {"old": [], "new": []}
+    for pair in range(pairs):
+        with tempfile.TemporaryDirectory(prefix="ab-network-") as tmp:
+            sides = [Side("old", old.resolve(), Path(tmp)), Side("new", new.resolve(), Path(tmp))]
+            if pair % 2:
+                sides.reverse()
+            try:
+                for side in sides:
+                    side.up()
+                for side in sides:
+                    conn = side.conn()
+                    times = []
+                    for i in range(2):
+                        cpu, wall = side.cpu(), time.perf_counter()
+                        side.post(conn, "security-groups", {"security_group": {
+                            "name": f"ab-cold{i}", "project_id": uuid.uuid4().hex}})
+                        times += [(time.perf_counter() - wall) * 1000,
+                                  (side.cpu() - cpu) * 1000]
+                    conn.close()
+                    found[side.name].append((times[0], times[1], times[2], times[3]))
+            finally:
+                for side in sides:
+                    side.down()
+        print(f"{time.strftime('%H:%M:%S', time.gmtime())} pair {pair + 1}: " + " ".join(
+            f"{name} first {found[name][-1][0]:.2f} ({found[name][-1][1]:.0f}) "
+            f"second {found[name][-1][2]:.2f} ({found[name][-1][3]:.0f})"
+            for name in ("old", "new")), flush=True)
+    for name in ("old", "new"):
+        print(f"{name}: medians, first {statistics.median(t[0] for t in found[name]):.2f} ms "
+              f"wall ({statistics.median(t[1] for t in found[name]):.0f} ms CPU), second "
+              f"{statistics.median(t[2] for t in found[name]):.2f} ms wall")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--old", type=Path, required=True)
@@ -215,7 +254,12 @@ def main() -> int:
     parser.add_argument("--per-batch", type=int, default=200)
     parser.add_argument("--sg", type=int, default=5)
     parser.add_argument("--ops", default=",".join(OPS))
+    parser.add_argument("--cold", type=int, default=0,
+                        help="pairs of fresh processes timing their first group create")
     args = parser.parse_args()
+    if args.cold:
+        first_in_process(args.old, args.new, args.cold)
+        return 0
     ops = [op for op in args.ops.split(",") if op]
     if "subnet_create" in ops and "network_create" not in ops:
         ops.insert(ops.index("subnet_create"), "network_create")

@@ -278,7 +278,7 @@ async def test_a_security_group_create_reads_quotas_and_default_group_at_once(
 
 async def test_a_projects_first_security_group_create_makes_its_default_group_with_core(
         network: ServiceClient) -> None:
-    project, token = await network.project_user_token()
+    _project, token = await network.project_user_token()
     async with orm_flushes() as flushes, statements(network) as sent:
         made = (await network.call("POST", "/v2.0/security-groups", token=token, expect=201,
                                    json={"security_group": {"name": "a"}})).json()
