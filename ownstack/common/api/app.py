@@ -199,12 +199,11 @@ class ServiceApp(Generic[S]):
             response = self._error_response(exc, request_id)
         except ClientDisconnect:
             # The client went away mid-request (an aborted upload): nobody to answer.
-            self.log.info("%s %s: client disconnected", request.method, request_path(request))
+            self.log.info("%s %s: client disconnected", request.method, request.url.path)
             request_id_var.reset(token)
             return
         except Exception:
-            self.log.exception("unhandled error serving %s %s", request.method,
-                               request_path(request))
+            self.log.exception("unhandled error serving %s %s", request.method, request.url.path)
             response = self._error_response(OwnstackError(), request_id)
         for header in self.request_id_headers:
             response.headers[header] = request_id
@@ -213,8 +212,7 @@ class ServiceApp(Generic[S]):
         finally:
             level = logging.DEBUG if IN_PROCESS in scope else logging.INFO
             if self.access_log and self.log.isEnabledFor(level):
-                # The path as the URL gives it, without building the URL (decision 90).
-                self.log.log(level, "%s %s %s %.1fms", request.method, request_path(request),
+                self.log.log(level, "%s %s %s %.1fms", request.method, request.url.path,
                              response.status_code, (time.perf_counter() - started) * 1000)
             request_id_var.reset(token)
 
@@ -242,7 +240,7 @@ class ServiceApp(Generic[S]):
                     raise Unauthorized("The request you have made requires authentication.")
                 ctx = await self.validator.context_for(token, request_id)
                 if ctx.access_rules is not None and not permits(
-                        ctx.access_rules, self.name, request.method, request_path(request)):
+                        ctx.access_rules, self.name, request.method, request.url.path):
                     # keystonemiddleware's answer: the token does not authorize this call.
                     raise Unauthorized("The request you have made requires authentication.")
                 return ctx

@@ -189,30 +189,3 @@ async def test_an_integer_beyond_64_bits_is_echoed_with_every_digit(
                           headers={"Content-Type": "application/json"})
     assert r.status_code == 200
     assert r.content == b'{"n":1' + b"0" * 30 + b',"s":"\xc3\xa9"}'
-
-
-async def test_the_access_line_names_the_path_without_building_the_url(
-        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    """A plain path's request is routed and logged from the scope's path: Starlette's
-    ``request.url`` (its host, scheme and query, then ``urlsplit``) is never built
-    (decision 90); an odd path is logged as the URL gives it, as before."""
-    from starlette.requests import HTTPConnection
-
-    built: list[str] = []
-    url = HTTPConnection.url
-
-    def counted(self: HTTPConnection) -> Any:
-        built.append(self.scope["path"])
-        return url.fget(self)  # type: ignore[attr-defined]
-
-    monkeypatch.setattr(HTTPConnection, "url", property(counted))
-    caplog.set_level("INFO", logger="ownstack.test.api")
-    r = await client.get("/hello/alice?x=1")
-    assert r.status_code == 200 and built == []
-    assert any(rec.getMessage().startswith("GET /hello/alice 200 ")
-               for rec in caplog.records)
-    r = await client.get("/hello/a%5Cb")
-    assert r.status_code == 200 and built
-    assert any(rec.getMessage().startswith("GET /hello/a%5Cb 200 ")
-               for rec in caplog.records)
