@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,14 +15,19 @@ from helpers.inprocess import ServiceClient
 
 @asynccontextmanager
 async def statements(network: ServiceClient) -> AsyncIterator[list[str]]:
-    """The SQL the block sends; the transaction's own BEGIN, COMMIT and ROLLBACK are not
-    counted (how a write transaction takes its lock is the database layer's affair)."""
+    """The SQL the block sends from its own task; the transaction's own BEGIN, COMMIT and
+    ROLLBACK are not counted (how a write transaction takes its lock is the database
+    layer's affair), nor what a background task of the service (a DHCP nudge the request
+    spawned, which may or may not reach its first statement before the block ends) sends
+    meanwhile."""
     engine = network.app.svc.db.engine.sync_engine
     sent: list[str] = []
+    mine = asyncio.current_task()
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                many: bool) -> None:
-        if not statement.lstrip().upper().startswith("BEGIN"):
+        if (asyncio.current_task() is mine
+                and not statement.lstrip().upper().startswith("BEGIN")):
             sent.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
