@@ -33,8 +33,6 @@ import http.client
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -42,55 +40,31 @@ from pathlib import Path
 
 import httpx
 from bench_compute_peers import NOVA_FAKE_HOST, PASSWORD, V, prepare
-from common import admin_token, free_ports, port_options
+from common import TreeSide, admin_token
 
 HOSTS = 4
 WORKERS = 8
 POLL = 0.05
 
 
-class Side:
+class Side(TreeSide):
     """One tree's ownstack, started from its own directory."""
 
     def __init__(self, name: str, tree: Path, work: Path) -> None:
-        self.name, self.tree = name, tree
-        self.base = free_ports()
-        self.env = {**os.environ, "OWNSTACK_ADMIN_PASSWORD": PASSWORD, "HOME": str(work),
-                    "PYTHONPATH": str(tree)}
-        self.command = [sys.executable, "-m", "ownstack", "--state-dir",
-                        str(work / f"state-{name}")]
-        for offset, option in enumerate(port_options()):
-            self.command += ["--set", f"{option}={self.base + offset}"]
-        settings = ["network.driver=fake", "compute.driver=fake",
-                    f"compute.fake_nodes={HOSTS}",
-                    *(f"compute.fake_{key}={value}" for key, value in NOVA_FAKE_HOST.items()),
-                    "compute.quota.instances=-1", "compute.quota.cores=-1",
-                    "compute.quota.ram=-1"]
-        for item in settings:
-            self.command += ["--set", item]
-        self.pid = 0
+        super().__init__(name, tree, work, PASSWORD, [
+            "network.driver=fake", "compute.driver=fake", f"compute.fake_nodes={HOSTS}",
+            *(f"compute.fake_{key}={value}" for key, value in NOVA_FAKE_HOST.items()),
+            "compute.quota.instances=-1", "compute.quota.cores=-1", "compute.quota.ram=-1"])
         self.token = self.image = ""
 
     def up(self) -> None:
-        subprocess.run([*self.command, "up", "--no-user-clouds-yaml"], env=self.env,
-                       cwd=self.tree, check=True, capture_output=True, timeout=300)
-        status = subprocess.run([*self.command, "status", "--json"], env=self.env,
-                                cwd=self.tree, check=True, capture_output=True, text=True)
-        self.pid = int(json.loads(status.stdout)["pid"])
+        self.start()
         prepare(self.base, HOSTS)
         with httpx.Client(timeout=60) as http:
             self.token = admin_token(http, self.base, PASSWORD)
             images = http.get(f"http://127.0.0.1:{self.base + 1}/v2/images?name=bench-tiny-raw",
                               headers={"X-Auth-Token": self.token}).json()["images"]
         self.image = images[0]["id"]
-
-    def down(self) -> None:
-        subprocess.run([*self.command, "down"], env=self.env, cwd=self.tree,
-                       capture_output=True, check=False)
-
-    def cpu(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def headers(self) -> dict[str, str]:
         return {"X-Auth-Token": self.token, "Content-Type": "application/json", **V}

@@ -28,8 +28,6 @@ import http.client
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from common import admin_token, free_ports, port_options
+from common import TreeSide, admin_token
 
 PASSWORD = "ab-network"
 WORKERS = 8
@@ -50,27 +48,17 @@ OPS = ("network_create", "subnet_create", "port_create", "router_create", "route
        "sg_create_first")
 
 
-class Side:
+class Side(TreeSide):
     """One tree's ownstack, started from its own directory."""
 
     def __init__(self, name: str, tree: Path, work: Path) -> None:
-        self.name, self.tree = name, tree
-        self.base = free_ports()
-        self.net_port = self.base + port_options().index("network.port")
-        self.env = {**os.environ, "OWNSTACK_ADMIN_PASSWORD": PASSWORD, "HOME": str(work),
-                    "PYTHONPATH": str(tree)}
-        self.command = [sys.executable, "-m", "ownstack", "--state-dir",
-                        str(work / f"state-{name}")]
-        for offset, option in enumerate(port_options()):
-            self.command += ["--set", f"{option}={self.base + offset}"]
-        settings = ["network.driver=fake", "compute.driver=fake", "log.access_log=false",
-                    "roles=api,conductor,compute,volume", "roles_alone=true",
-                    *(f"network.quota.{name}=-1" for name in (
-                        "network", "subnet", "port", "router", "floatingip",
-                        "security_group", "security_group_rule"))]
-        for item in settings:
-            self.command += ["--set", item]
-        self.pid = 0
+        super().__init__(name, tree, work, PASSWORD, [
+            "network.driver=fake", "compute.driver=fake", "log.access_log=false",
+            "roles=api,conductor,compute,volume", "roles_alone=true",
+            *(f"network.quota.{name}=-1" for name in (
+                "network", "subnet", "port", "router", "floatingip",
+                "security_group", "security_group_rule"))])
+        self.net_port = self.port("network.port")
         self.token = ""
         self.port_net = ""
         self.ports_on_net = 0
@@ -79,11 +67,7 @@ class Side:
         self.routers: list[str] = []
 
     def up(self) -> None:
-        subprocess.run([*self.command, "up", "--no-user-clouds-yaml"], env=self.env,
-                       cwd=self.tree, check=True, capture_output=True, timeout=300)
-        status = subprocess.run([*self.command, "status", "--json"], env=self.env,
-                                cwd=self.tree, check=True, capture_output=True, text=True)
-        self.pid = int(json.loads(status.stdout)["pid"])
+        self.start()
         with httpx.Client(timeout=60) as http:
             self.token = admin_token(http, self.base, PASSWORD)
         self.ports_network()
@@ -96,14 +80,6 @@ class Side:
                                                "cidr": "10.200.0.0/16", "name": "ab-ps"}})
         conn.close()
         self.ports_on_net = 0
-
-    def down(self) -> None:
-        subprocess.run([*self.command, "down"], env=self.env, cwd=self.tree,
-                       capture_output=True, check=False)
-
-    def cpu(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def conn(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.net_port)
@@ -289,9 +265,11 @@ def main() -> int:
                   "(medians over rounds; ratio: median of per-round ratios)")
             for op in ops:
                 old, new = per[op]["old"], per[op]["new"]
+                # A batch too short for the clock's tick can show no CPU at all.
                 ratios = [b / a for a, b in zip(old, new, strict=True) if a]
+                shown = f"{statistics.median(ratios):8.3f}" if ratios else f"{'-':>8}"
                 print(f"{op:<18} {statistics.median(old):8.2f} {statistics.median(new):8.2f} "
-                      f"{statistics.median(ratios):8.3f}")
+                      f"{shown}")
         finally:
             for side in sides:
                 side.down()

@@ -218,3 +218,48 @@ def ratio(own: float | None, peer: float | None) -> str:
     if not own or not peer:
         return "-"
     return f"{own / peer:.1f}x"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds that process ``pid`` has used (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class TreeSide:
+    """One source tree's private ownstack for the side-by-side tools (``bench/ab_*.py``):
+    started from the tree's own directory with ``PYTHONPATH`` set to it, every service on
+    its own free ports, with ``settings`` (``section.key=value``) on top."""
+
+    def __init__(self, name: str, tree: Path, work: Path, password: str,
+                 settings: Sequence[str]) -> None:
+        self.name, self.tree = name, tree
+        self.base = free_ports()
+        self.env = {**os.environ, "OWNSTACK_ADMIN_PASSWORD": password, "HOME": str(work),
+                    "PYTHONPATH": str(tree)}
+        self.command = [sys.executable, "-m", "ownstack", "--state-dir",
+                        str(work / f"state-{name}")]
+        for offset, option in enumerate(port_options()):
+            self.command += ["--set", f"{option}={self.base + offset}"]
+        for item in settings:
+            self.command += ["--set", item]
+        self.pid = 0
+
+    def port(self, option: str) -> int:
+        """The port this side gave ``option`` (``network.port``, ...)."""
+        return self.base + port_options().index(option)
+
+    def start(self) -> None:
+        """``ownstack up`` and the PID of the process it started."""
+        subprocess.run([*self.command, "up", "--no-user-clouds-yaml"], env=self.env,
+                       cwd=self.tree, check=True, capture_output=True, timeout=300)
+        status = subprocess.run([*self.command, "status", "--json"], env=self.env,
+                                cwd=self.tree, check=True, capture_output=True, text=True)
+        self.pid = int(json.loads(status.stdout)["pid"])
+
+    def down(self) -> None:
+        subprocess.run([*self.command, "down"], env=self.env, cwd=self.tree,
+                       capture_output=True, check=False)
+
+    def cpu(self) -> float:
+        return process_cpu_seconds(self.pid)
