@@ -55,6 +55,11 @@ class Database:
         self.sqlite = engine.dialect.name == "sqlite"
         if self.sqlite:
             _explicit_sqlite_transactions(engine)
+        # A SQLite write session's connections begin with BEGIN IMMEDIATE: the option is
+        # the engine's (the same pool), so the session procures its connection with its
+        # first statement, in that statement's greenlet, rather than in one of its own.
+        self._write_sessions = make_sessionmaker(
+            engine.execution_options(ownstack_sqlite_begin="IMMEDIATE"))
         self._url = str(engine.url)
         self._queue: tuple[weakref.ref[asyncio.AbstractEventLoop], asyncio.Lock] | None = None
 
@@ -139,12 +144,12 @@ class Database:
         giving it back cannot wait (``OneHopConnection.rollback`` has nothing to do): the
         commit and the close run in one greenlet, where ``AsyncSession``'s exit would close
         in a task of its own (so that a cancellation cannot cut a close short that waits).
-        Any other ending closes as it does, rolling back."""
-        db = self.sessions()
+        Any other ending closes as it does, rolling back. The session's engine carries the
+        ``BEGIN IMMEDIATE`` option, so its connection is procured by its first statement
+        (decision 92), not by a call of its own before the block."""
+        db = self._write_sessions()
         done = False
         try:
-            # Options apply when the connection is procured, before its BEGIN.
-            await db.connection(execution_options={"ownstack_sqlite_begin": "IMMEDIATE"})
             yield db
             await greenlet_spawn(_commit_and_close, db.sync_session)
             done = True

@@ -95,7 +95,12 @@ class Names:
 
         Created in a transaction of its own, committed before any allocation refers to it:
         an id cached from a transaction that later rolled back would point at nothing.
+        A type once known is answered from the cache without opening a session (each
+        claim of a scheduling pass names one): consumer types are never deleted.
         """
+        known = self.consumer_types.by_name.get(name)
+        if known is not None:
+            return known
         async with svc.read() as db:
             found = await self.consumer_types.ids(db, [name])
         if name in found:

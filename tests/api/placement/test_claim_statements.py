@@ -90,3 +90,29 @@ async def test_several_consumers_and_providers_still_claim_together(
     await call(placement, "DELETE", f"/allocations/{second}", expect=204)
     assert await _usages(placement, rps[0]["uuid"]) == {"VCPU": 0}
     await call(placement, "DELETE", f"/allocations/{second}", expect=404)
+
+
+async def test_a_known_consumer_type_opens_no_session(placement: PlacementClient,
+                                                       monkeypatch: Any) -> None:
+    """A claim names its consumer type; once the type is known its id comes from the cache,
+    with no read session opened for it (decision 92): a claim opens its write alone."""
+    rp = await provider(placement, inventory={"VCPU": 8, "MEMORY_MB": 1024})
+    await claim(placement, rp["uuid"], {"VCPU": 1})         # the first use creates the type
+    svc = placement.app.svc
+    opened: list[str] = []
+    real_read, real_write = type(svc.db).read, type(svc.db).write
+
+    def read(db: Any) -> Any:
+        opened.append("read")
+        return real_read(db)
+
+    def write(db: Any) -> Any:
+        opened.append("write")
+        return real_write(db)
+
+    monkeypatch.setattr(type(svc.db), "read", read)
+    monkeypatch.setattr(type(svc.db), "write", write)
+    await claim(placement, rp["uuid"], {"VCPU": 1})
+    assert opened == ["write"]
+    monkeypatch.undo()
+    assert await _usages(placement, rp["uuid"]) == {"VCPU": 2, "MEMORY_MB": 0}
