@@ -13,16 +13,21 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from helpers.databases import rabbitmq_bus
-from helpers.process import Cloud, port_overrides, run_ownstack, start_cloud, stop_cloud, wait_until
+from helpers.process import (
+    AgentHost,
+    Cloud,
+    port_overrides,
+    start_cloud,
+    stop_cloud,
+    wait_until,
+)
 
 pytestmark = pytest.mark.functional
 
@@ -43,18 +48,6 @@ def test_the_all_in_one_cloud_lists_its_network_agent(cloud: Cloud) -> None:
     assert agent["State"] in (True, "UP")
     shown = cloud.osc_json("network", "agent", "show", agent["ID"])
     assert shown["host"] == agent["Host"] and shown["availability_zone"] == "nova"
-
-
-@dataclass
-class AgentHost:
-    state_dir: Path
-    settings: list[str]
-
-    def ownstack(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_ownstack(self.state_dir, self.settings, *args)
-
-    def pid(self) -> int:
-        return int((self.state_dir / "ownstack.pid").read_text())
 
 
 @pytest.fixture

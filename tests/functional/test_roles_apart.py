@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,10 +27,10 @@ import pytest
 from helpers.databases import fresh_database, rabbitmq_bus
 from helpers.names import unique
 from helpers.process import (
+    AgentHost,
     Cloud,
     make_image,
     port_overrides,
-    run_ownstack,
     start_cloud,
     stop_cloud,
     wait_for_compute,
@@ -41,20 +40,6 @@ from helpers.process import (
 pytestmark = pytest.mark.functional
 
 NODE = "apart-node"
-
-
-@dataclass
-class AgentHost:
-    """The agent's side: its state directory and the settings its `ownstack up` gets."""
-
-    state_dir: Path
-    settings: list[str]
-
-    def ownstack(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_ownstack(self.state_dir, self.settings, *args)
-
-    def pid(self) -> int:
-        return int((self.state_dir / "ownstack.pid").read_text())
 
 
 @pytest.fixture

@@ -175,6 +175,21 @@ def run_ownstack(state_dir: Path, settings: list[str], *args: str
                           timeout=120, check=False)
 
 
+
+@dataclass
+class AgentHost:
+    """Another machine's side of a multi-process test (an agent's host): its state
+    directory and the settings its ``ownstack up`` gets."""
+
+    state_dir: Path
+    settings: list[str]
+
+    def ownstack(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_ownstack(self.state_dir, self.settings, *args)
+
+    def pid(self) -> int:
+        return int((self.state_dir / "ownstack.pid").read_text())
+
 def start_cloud(tmp: Path, backend: str, database_url: str | None,
                 extra: tuple[str, ...] = ()) -> Cloud:
     port = free_port(count=len(SERVICE_PORT_OPTIONS))
