@@ -18,6 +18,7 @@ subnet (router interfaces excepted). Addresses asked for by ``subnet_id`` and/or
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -153,7 +154,7 @@ async def allocate(db: AsyncSession, port: Port, wanted: Sequence[Wanted]) -> li
 
 async def _take_any(db: AsyncSession, port: Port, subnets: Sequence[Subnet]) -> FixedIp:
     for subnet in subnets:
-        pools = [ipam.AddressRange.of(pool["start"], pool["end"])
+        pools = [_pool_range(pool["start"], pool["end"])
                  for pool in subnet.allocation_pools or []]
         if not pools:
             continue
@@ -173,6 +174,13 @@ async def _take_any(db: AsyncSession, port: Port, subnets: Sequence[Subnet]) -> 
                 if await _take(db, port, subnet.id, str(candidate)):
                     return FixedIp(subnet.id, str(candidate))
     raise ipam.no_more_addresses(port.network_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pool_range(start: str, end: str) -> ipam.AddressRange:
+    """``AddressRange.of`` a pool's bounds: the same two strings always make the same
+    (immutable) range, and every port create on a subnet parses its pools (decision 93)."""
+    return ipam.AddressRange.of(start, end)
 
 
 async def _take(db: AsyncSession, port: Port, subnet_id: str, address: str) -> bool:

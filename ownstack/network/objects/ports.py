@@ -44,6 +44,7 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import (
     addresses,
+    loaded,
     networks,
     provisioning,
     quotas,
@@ -67,7 +68,6 @@ from ownstack.network.objects.models import (
     Subnet,
     Tag,
 )
-from ownstack.network.objects.networks import NETWORK_AND_SHARE
 from ownstack.network.objects.standard import check_revision, delete_row, drop_tags, touch
 
 VNIC_NORMAL: Final = "normal"
@@ -353,26 +353,39 @@ async def network_for_port(db: AsyncSession, ctx: RequestContext, network_id: st
     statement where a create would otherwise run four. The subnets are read before the
     port is inserted rather than after, in the same transaction: only the insert of an
     address settles who holds it (``addresses.allocate``), so which addresses are free
-    is never taken from this read."""
+    is never taken from this read. The network and subnets are objects of no session
+    (``loaded.unattached``): a port create reads them and changes neither."""
     seen = networks.visible(ctx)
     sqlite = is_sqlite(db)
     query = _PORT_NETWORK_SQLITE if sqlite else _PORT_NETWORK
-    rows = (await db.execute(query.where(*seen) if seen else query,
-                             {"network_id": network_id, "project_id": project_id or ""})
-            ).all()
+    rows = (await run(db, query.where(*seen) if seen else query,
+                      {"network_id": network_id, "project_id": project_id or ""})).all()
     if not rows:
         raise ResourceNotFound("network", network_id)
-    network, named, own_limit, usage, default_group, _, *quiet = rows[0]
+    first = rows[0]
+    network = loaded.unattached(Network, first)
+    named, own_limit, usage, default_group = first[_AFTER_NETWORK:_SUBNET_AT]
+    subnets = [loaded.unattached(Subnet, row, _SUBNET_AT) for row in rows
+               if row[_SUBNET_AT + _SUBNET_ID_AT] is not None]
     return PortNetwork(network, bool(network.shared or named), (own_limit, usage),
-                       default_group, [row[5] for row in rows if row[5] is not None],
-                       bool(sqlite and default_group is not None and quiet[0]))
+                       default_group, subnets,
+                       bool(sqlite and default_group is not None and first[-1]))
 
 
 # Built once, ``network_id`` and ``project_id`` bound when run: every port create reads it.
-_PORT_NETWORK: Final = NETWORK_AND_SHARE.add_columns(
+# Plain columns, run on the session's connection: the network and each subnet are made
+# objects of no session by loaded.unattached (a port create only reads them; decision 93).
+_PORT_NETWORK: Final = sa.select(
+    *loaded.columns_of(Network), rbac.shared_by_name_of(sa.bindparam("project_id")),
     *quotas.limit_and_usage_of("port"), security_groups.DEFAULT_GROUP.scalar_subquery(),
-    Subnet).outerjoin(Subnet, Subnet.network_id == Network.id).order_by(
-    *addresses.NETWORK_SUBNETS_ORDER)
+    *loaded.columns_of(Subnet)).where(Network.id == sa.bindparam("network_id")).outerjoin(
+    Subnet, Subnet.network_id == Network.id).order_by(*addresses.NETWORK_SUBNETS_ORDER)
+# Where each part of its rows starts: the network's columns, whether a policy shares it
+# with the project by name, the quota's limit and usage and the default group, then the
+# subnet's columns (all NULL for a network without subnets), and on SQLite "quiet".
+_AFTER_NETWORK: Final = len(loaded.columns_of(Network))
+_SUBNET_AT: Final = _AFTER_NETWORK + 4
+_SUBNET_ID_AT: Final = loaded.columns_of(Subnet).index(Subnet.__table__.c.id)
 # Whether a port change of the network that concerns only the project's default group
 # nudges no host, as ``dhcp.port_change_lookup`` would find: no bound port is in a group
 # with a rule naming the default group, no agent serves the network's DHCP and no port of
