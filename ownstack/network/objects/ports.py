@@ -53,7 +53,7 @@ from ownstack.network.objects import (
 )
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
-from ownstack.network.objects.inserts import insert_row, is_sqlite
+from ownstack.network.objects.inserts import insert_plain, insert_row, is_sqlite
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import (
     DhcpAgentBinding,
@@ -496,8 +496,11 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
                                             mac_address=row.mac_address)
     taken = await addresses.allocate(db, row, wanted)
     if groups:
-        await run(db, _INSERT_PORT_GROUPS, [
-            {"port_id": row.id, "security_group_id": group_id} for group_id in groups])
+        members = [{"port_id": row.id, "security_group_id": group_id} for group_id in groups]
+        if is_sqlite(db):
+            await insert_plain(db, PortSecurityGroup, members)
+        else:
+            await run(db, _INSERT_PORT_GROUPS, members)
     await db.flush()
     await provisioning.port_bound(db, row, previous_host="")
     order = {subnet.id: index for index, subnet in enumerate(subnets)}
