@@ -11,6 +11,7 @@ statement, where the savepoint would cost two more.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar, cast
 
@@ -288,16 +289,20 @@ class _DriverInsert(NamedTuple):
     processors: tuple[Callable[[Any], Any] | None, ...]
 
 
-_DRIVER_INSERTS: dict[tuple[type[Base], bool, str], _DriverInsert | None] = {}
+# By dialect (an engine's: its bind processors may carry the engine's JSON serializer),
+# then by model and whether it is an "or nothing".
+_DRIVER_INSERTS: weakref.WeakKeyDictionary[
+    Any, dict[tuple[type[Base], bool], _DriverInsert | None]] = weakref.WeakKeyDictionary()
 
 
 def _driver_insert(model: type[Base], or_nothing: bool, dialect: Any) -> _DriverInsert | None:
     """``model``'s insert of every column as SQLAlchemy compiles it for ``dialect``, the
     order of its values and their columns' bind processors, built once; None for a table
     with a server-side default or a dialect whose parameters are not positional."""
-    key = (model, or_nothing, dialect.name)
-    if key in _DRIVER_INSERTS:
-        return _DRIVER_INSERTS[key]
+    built = _DRIVER_INSERTS.setdefault(dialect, {})
+    key = (model, or_nothing)
+    if key in built:
+        return built[key]
     table: Any = model.__table__
     found = None
     if dialect.positional and all(column.server_default is None
@@ -309,5 +314,5 @@ def _driver_insert(model: type[Base], or_nothing: bool, dialect: Any) -> _Driver
         if sorted(names) == sorted(by_key) and len(by_key) == len(table.columns):
             found = _DriverInsert(compiled.string, names, tuple(
                 by_key[name].type.bind_processor(dialect) for name in names))
-    _DRIVER_INSERTS[key] = found
+    built[key] = found
     return found

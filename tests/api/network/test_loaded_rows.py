@@ -1,9 +1,12 @@
 """Decision 93: a port create reads its network and subnets as plain columns with Core
 (``ports.network_for_port``) and makes them objects of no session
 (``loaded.unattached``) holding what the ORM's load of the same rows holds, column for
-column, with nothing left to load."""
+column, with nothing left to load; an insert of a plain table on SQLite, sent as the
+driver's SQL (``inserts.insert_plain``), stores what the ORM's insert stores."""
 
 from __future__ import annotations
+
+import uuid
 
 import sqlalchemy as sa
 from sqlalchemy import event, inspect
@@ -11,8 +14,9 @@ from sqlalchemy import event, inspect
 from helpers.inprocess import ServiceClient
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import Base
-from ownstack.network.objects import loaded, models, ports
-from ownstack.network.objects.models import Network, Subnet
+from ownstack.network.objects import inserts, loaded, models, ports
+from ownstack.network.objects.inserts import insert_plain, insert_row
+from ownstack.network.objects.models import IpAllocation, Network, Port, PortSecurityGroup, Subnet
 
 _ADMIN = RequestContext(request_id="req-test", roles=("admin",))
 
@@ -80,3 +84,61 @@ async def test_a_network_without_subnets_reads_none(network: ServiceClient) -> N
         found = await ports.network_for_port(db, _ADMIN, net["id"], net["project_id"])
     assert found.subnets == [] and found.network.id == net["id"]
     assert loaded.columns_of(Network)[0].table is Network.__table__
+
+
+async def test_a_driver_sent_insert_stores_what_the_orm_stores(
+        network: ServiceClient) -> None:
+    # insert_row on SQLite sends the compiled insert as driver SQL with each value
+    # converted by its column's bind processor (JSON, booleans, times): the stored row
+    # reads back as the ORM's own insert of the same values.
+    net = str(uuid.uuid4())
+    g1, g2 = sorted([(await network.call(
+        "POST", "/v2.0/security-groups", expect=201,
+        json={"security_group": {"name": name}})).json()["security_group"]["id"]
+        for name in ("a", "b")])
+    values = {"project_id": "p", "network_id": net, "admin_state_up": False,
+              "port_security_enabled": True, "allowed_address_pairs": [
+                  {"ip_address": "10.0.0.9", "mac_address": "fa:16:3e:00:00:09"}],
+              "binding_vif_details": {"port_filter": True, "n": 1},
+              "binding_profile": {"ü": "x"}, "name": "näme"}
+    async with network.app.svc.write() as db:
+        db.add(Network(id=net, project_id="p", mtu=1450, network_type="vxlan",
+                       segmentation_id=79))
+        await db.flush()
+        sent = await insert_row(db, Port, {**values, "id": str(uuid.uuid4()),
+                                           "mac_address": "fa:16:3e:00:02:01"})
+        assert sent is not None
+        assert await insert_row(db, Port, {**values, "id": str(uuid.uuid4()),
+                                           "mac_address": "fa:16:3e:00:02:01"}) is None
+        flushed = Port(**values, id=str(uuid.uuid4()), mac_address="fa:16:3e:00:02:02",
+                       created_at=sent.created_at, updated_at=sent.updated_at)
+        db.add(flushed)
+        await db.flush()
+        assert await insert_plain(db, PortSecurityGroup, [
+            {"port_id": sent.id, "security_group_id": g1},
+            {"port_id": sent.id, "security_group_id": g2}]) == 2
+    columns = [c for c in Port.__table__.columns if c.key not in ("id", "mac_address")]
+    async with network.app.svc.db.read() as db:
+        # Each column as SQLite holds it, no result processing.
+        raw = (await db.execute(sa.select(
+            *(sa.type_coerce(c, sa.String()).label(c.key) for c in columns)).where(
+            Port.id.in_([sent.id, flushed.id])).order_by(Port.mac_address))).all()
+        groups = (await db.execute(sa.select(PortSecurityGroup.security_group_id).where(
+            PortSecurityGroup.port_id == sent.id).order_by("security_group_id"))
+                  ).scalars().all()
+    assert raw[0] == raw[1]             # the very text and numbers SQLite holds
+    assert groups == [g1, g2]
+
+
+def test_a_table_with_a_server_default_is_not_sent_as_driver_sql() -> None:
+    from sqlalchemy.dialects import sqlite
+    table = sa.Table("t_server_default", sa.MetaData(),
+                     sa.Column("id", sa.String, primary_key=True),
+                     sa.Column("n", sa.Integer, server_default="0"))
+
+    class Model:
+        __table__ = table
+    assert inserts._driver_insert(Model, False, sqlite.dialect()) is None  # type: ignore[arg-type]
+    made = inserts._driver_insert(IpAllocation, True, sqlite.dialect())
+    assert made is not None and made.sql.endswith("ON CONFLICT DO NOTHING")
+    assert set(made.names) == {"subnet_id", "ip_address", "port_id", "network_id"}
