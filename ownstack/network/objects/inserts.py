@@ -57,9 +57,9 @@ async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any],
             inserted = await _send_plain(db, model, [{**_nulls(model), **full}],
                                          or_nothing=True)
         else:
-            result: Any = await run(db, _insert_when(model, within, or_nothing=True),
-                                    {**within.params, **full})
-            inserted = result.rowcount
+            inserted = await _send(db, (model, within.key, True),
+                                   _insert_when(model, within, or_nothing=True),
+                                   [{**within.params, **_nulls(model), **full}])
         if inserted != 1:
             if within is not None:
                 await _judge(db, within, full)     # refused, or a key taken
@@ -93,9 +93,9 @@ async def add_row(db: AsyncSession, model: type[Row], values: dict[str, Any],
         (row,) = await add_rows(db, model, [values])
         return row
     full = {**_nulls(model), **_filled(model, values)}
-    result: Any = await run(db, _insert_when(model, within, or_nothing=False),
-                            {**within.params, **full})
-    if result.rowcount != 1:
+    if await _send(db, (model, within.key, False),
+                   _insert_when(model, within, or_nothing=False),
+                   [{**within.params, **full}]) != 1:
         raise within.refused()
     return _attached(db, model, full)
 
@@ -266,53 +266,74 @@ async def insert_plain(db: AsyncSession, model: type[Base], rows: list[dict[str,
 async def _send_plain(db: AsyncSession, model: type[Base], full: list[dict[str, Any]],
                       *, or_nothing: bool) -> int:
     """:func:`insert_plain` of rows that hold every column's value already."""
+    statement = _insert_or_nothing(model) if or_nothing else _insert(model)
+    # Omitting a column with a server default is not writing NULL: Core's insert.
+    key = None if _server_defaults(model) else (model, or_nothing)
+    return await _send(db, key, statement, full)
+
+
+@functools.cache
+def _server_defaults(model: type[Base]) -> bool:
+    table: Any = model.__table__
+    return any(column.server_default is not None for column in table.columns)
+
+
+async def _send(db: AsyncSession, key: Any, statement: Any, rows: list[dict[str, Any]]
+                ) -> int:
+    """The rowcount of ``statement`` (an insert, built once and known by ``key``; None:
+    send it through Core) run with each of ``rows`` on the session's connection, after
+    flushing what the session holds pending, as ``core.run`` does; on SQLite sent as the
+    driver's SQL (see :func:`insert_plain`)."""
     if db.new or db.dirty or db.deleted:
         await db.flush()
     connection = await db.connection()
-    plain = _driver_insert(model, or_nothing, connection.dialect)
+    plain = None if key is None else _driver_statement(key, statement, connection.dialect)
     if plain is None:
-        statement = _insert_or_nothing(model) if or_nothing else _insert(model)
-        result: Any = await connection.execute(statement, full)
+        result: Any = await connection.execute(statement, rows)
     else:
-        params = [tuple(value if convert is None else convert(value)
-                        for value, convert in zip(map(row.__getitem__, plain.names),
-                                                  plain.processors, strict=True))
-                  for row in full]
+        params = [tuple([_bound(row[name] if required else row.get(name, fixed), convert)
+                         for name, required, fixed, convert in plain.binds]) for row in rows]
         result = await connection.exec_driver_sql(
             plain.sql, params[0] if len(params) == 1 else params)
     return int(result.rowcount)
 
 
-class _DriverInsert(NamedTuple):
+def _bound(value: Any, convert: Callable[[Any], Any] | None) -> Any:
+    return value if convert is None else convert(value)
+
+
+class _DriverStatement(NamedTuple):
     sql: str
-    names: tuple[str, ...]                          # the values' order
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    # Each positional parameter: its name, whether a row must give it (else its value is
+    # the statement's, a literal of a condition, unless the row gives one) and its type's
+    # bind processor.
+    binds: tuple[tuple[str, bool, Any, Callable[[Any], Any] | None], ...]
 
 
 # By dialect (an engine's: its bind processors may carry the engine's JSON serializer),
-# then by model and whether it is an "or nothing".
-_DRIVER_INSERTS: weakref.WeakKeyDictionary[
-    Any, dict[tuple[type[Base], bool], _DriverInsert | None]] = weakref.WeakKeyDictionary()
+# then by the statement's key.
+_DRIVER_STATEMENTS: weakref.WeakKeyDictionary[
+    Any, dict[Any, _DriverStatement | None]] = weakref.WeakKeyDictionary()
 
 
-def _driver_insert(model: type[Base], or_nothing: bool, dialect: Any) -> _DriverInsert | None:
-    """``model``'s insert of every column as SQLAlchemy compiles it for ``dialect``, the
-    order of its values and their columns' bind processors, built once; None for a table
-    with a server-side default or a dialect whose parameters are not positional."""
-    built = _DRIVER_INSERTS.setdefault(dialect, {})
-    key = (model, or_nothing)
+def _driver_statement(key: Any, statement: Any, dialect: Any) -> _DriverStatement | None:
+    """``statement`` as SQLAlchemy compiles it for ``dialect`` on SQLite, with its
+    parameters in order, built once; None elsewhere, or when a parameter is one
+    SQLAlchemy computes at execution (a callable, an expanding IN, a literal rendered
+    at execution)."""
+    built = _DRIVER_STATEMENTS.setdefault(dialect, {})
     if key in built:
         return built[key]
-    table: Any = model.__table__
     found = None
-    if dialect.positional and all(column.server_default is None
-                                  for column in table.columns):
-        statement = _insert_or_nothing(model) if or_nothing else _insert(model)
+    if dialect.name == "sqlite" and dialect.positional:
         compiled = statement.compile(dialect=dialect)
-        names = tuple(compiled.positiontup or ())
-        by_key = {column.key: column for column in table.columns}
-        if sorted(names) == sorted(by_key) and len(by_key) == len(table.columns):
-            found = _DriverInsert(compiled.string, names, tuple(
-                by_key[name].type.bind_processor(dialect) for name in names))
+        names = list(compiled.positiontup or ())
+        binds = [compiled.binds[name] for name in names]
+        if not any(bind.callable or bind.expanding or bind.literal_execute
+                   for bind in binds):
+            found = _DriverStatement(compiled.string, tuple(
+                (name, bind.required, bind.effective_value,
+                 bind.type.bind_processor(dialect))
+                for name, bind in zip(names, binds, strict=True)))
     built[key] = found
     return found

@@ -12,11 +12,19 @@ import sqlalchemy as sa
 from sqlalchemy import event, inspect
 
 from helpers.inprocess import ServiceClient
+from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import Base
-from ownstack.network.objects import inserts, loaded, models, ports
+from ownstack.network.objects import inserts, loaded, models, ports, quotas
 from ownstack.network.objects.inserts import insert_plain, insert_row
-from ownstack.network.objects.models import IpAllocation, Network, Port, PortSecurityGroup, Subnet
+from ownstack.network.objects.models import (
+    IpAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    Router,
+    Subnet,
+)
 
 _ADMIN = RequestContext(request_id="req-test", roles=("admin",))
 
@@ -130,15 +138,35 @@ async def test_a_driver_sent_insert_stores_what_the_orm_stores(
     assert groups == [g1, g2]
 
 
-def test_a_table_with_a_server_default_is_not_sent_as_driver_sql() -> None:
-    from sqlalchemy.dialects import sqlite
-    table = sa.Table("t_server_default", sa.MetaData(),
-                     sa.Column("id", sa.String, primary_key=True),
-                     sa.Column("n", sa.Integer, server_default="0"))
-
-    class Model:
-        __table__ = table
-    assert inserts._driver_insert(Model, False, sqlite.dialect()) is None  # type: ignore[arg-type]
-    made = inserts._driver_insert(IpAllocation, True, sqlite.dialect())
+def test_what_is_sent_as_driver_sql() -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+    made = inserts._driver_statement("t-ip", inserts._insert_or_nothing(IpAllocation),
+                                     sqlite.dialect())
     assert made is not None and made.sql.endswith("ON CONFLICT DO NOTHING")
-    assert set(made.names) == {"subnet_id", "ip_address", "port_id", "network_id"}
+    assert {name for name, *_ in made.binds} == {
+        "subnet_id", "ip_address", "port_id", "network_id"}
+    # A quota's condition: its literals are sent with the values SQLAlchemy would bind.
+    within = quotas.within(NetworkConfig(), "router")
+    made = inserts._driver_statement(
+        "t-router", inserts._insert_when(Router, within, or_nothing=False), sqlite.dialect())
+    assert made is not None
+    assert ("resource_1", False, "router") in {
+        (name, required, fixed) for name, required, fixed, _ in made.binds}
+    # An expanding IN is computed at execution: Core's.
+    assert inserts._driver_statement(
+        "t-in", sa.select(Port.id).where(Port.id.in_(sa.bindparam("ids", expanding=True))),
+        sqlite.dialect()) is None
+    assert inserts._driver_statement(
+        "t-pg", inserts._insert(IpAllocation), postgresql.dialect()) is None
+
+
+async def test_a_quota_judged_by_a_driver_sent_insert(network: ServiceClient) -> None:
+    r = await network.call("POST", "/v2.0/routers", expect=201,
+                           json={"router": {"name": "r1"}})
+    project_id = r.json()["router"]["project_id"]
+    await network.call("PUT", f"/v2.0/quotas/{project_id}", expect=200,
+                       json={"quota": {"router": 2}})
+    await network.call("POST", "/v2.0/routers", expect=201, json={"router": {"name": "r2"}})
+    r = await network.call("POST", "/v2.0/routers", expect=409,
+                           json={"router": {"name": "r3"}})
+    assert r.json()["NeutronError"]["type"] == "OverQuota"
