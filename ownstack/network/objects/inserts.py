@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.util import greenlet_spawn
 
 from ownstack.common.db.base import Base
 from ownstack.common.db.core import run
@@ -284,18 +285,24 @@ async def _send(db: AsyncSession, key: Any, statement: Any, rows: list[dict[str,
     send it through Core) run with each of ``rows`` on the session's connection, after
     flushing what the session holds pending, as ``core.run`` does; on SQLite sent as the
     driver's SQL (see :func:`insert_plain`)."""
+    plain = None if key is None else _driver_statement(key, statement,
+                                                         db.get_bind().dialect)
+    if plain is None:
+        result: Any = await run(db, statement, rows)
+        return int(result.rowcount)
     if db.new or db.dirty or db.deleted:
         await db.flush()
-    connection = await db.connection()
-    plain = None if key is None else _driver_statement(key, statement, connection.dialect)
-    if plain is None:
-        result: Any = await connection.execute(statement, rows)
-    else:
-        params = [tuple([_bound(row[name] if required else row.get(name, fixed), convert)
-                         for name, required, fixed, convert in plain.binds]) for row in rows]
-        result = await connection.exec_driver_sql(
-            plain.sql, params[0] if len(params) == 1 else params)
-    return int(result.rowcount)
+    params = [tuple([_bound(row[name] if required else row.get(name, fixed), convert)
+                     for name, required, fixed, convert in plain.binds]) for row in rows]
+    return await greenlet_spawn(_execute_driver_sql, db.sync_session, plain.sql,
+                                params[0] if len(params) == 1 else params)
+
+
+def _execute_driver_sql(session: Session, sql: str, params: Any) -> int:
+    """The rowcount of ``sql`` run on ``session``'s connection (procured, and its
+    transaction begun, by this first statement if none ran), in one greenlet as
+    ``core.run`` runs a statement (decision 92)."""
+    return int(session.connection().exec_driver_sql(sql, params).rowcount)
 
 
 def _bound(value: Any, convert: Callable[[Any], Any] | None) -> Any:
