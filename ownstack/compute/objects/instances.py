@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, exists, false, or_, select, update
+from sqlalchemy import Table, bindparam, exists, false, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
@@ -231,6 +231,38 @@ _ONE_SPEC: Final = _SPECS.where(Instance.uuid == bindparam("uuid"))
 _NODE_SPECS: Final = (_SPECS.where(Instance.host == bindparam("host"),
                                    Instance.node == bindparam("node"))
                       .order_by(Instance.created_at, Instance.uuid, InstanceMetadata.id))
+
+
+# What a compare-and-swap of one instance returns (``UPDATE ... RETURNING`` on SQLite and
+# PostgreSQL) for the spec the agent would read after it (decision 94): the updated row's
+# spec columns, the request id of its latest action, and whether it has metadata or volumes,
+# which the statement cannot return (:func:`returned_spec` then gives none). The three
+# subqueries are SQL text: SQLAlchemy's SQLite compiler renders every column of a RETURNING
+# clause, a subquery's included, without its table, and ``instance_uuid = uuid`` in a
+# subquery of a table with its own ``uuid`` would read that table's.
+_I = cast(Table, Instance.__table__).name
+_A = cast(Table, InstanceAction.__table__).name
+_B = cast(Table, BlockDeviceMapping.__table__).name
+_M = cast(Table, InstanceMetadata.__table__).name
+RETURNED_SPEC: Final = (
+    *SPEC_COLUMNS,
+    literal_column(f"(SELECT {_A}.request_id FROM {_A} WHERE {_A}.instance_uuid = {_I}.uuid"
+                   f" ORDER BY {_A}.id DESC LIMIT 1)").label("request_id"),
+    literal_column(f"EXISTS (SELECT 1 FROM {_B} WHERE {_B}.instance_uuid = {_I}.uuid"
+                   f" AND NOT {_B}.deleted"
+                   f" AND {_B}.destination_type = '{block_devices.DESTINATION_VOLUME}'"
+                   f" AND {_B}.volume_id IS NOT NULL AND {_B}.volume_id != '')"
+                   ).label("has_volumes"),
+    literal_column(f"EXISTS (SELECT 1 FROM {_M} WHERE {_M}.instance_uuid = {_I}.uuid)"
+                   ).label("has_metadata"))
+
+
+def returned_spec(row: Any) -> InstanceSpec | None:
+    """The InstanceSpec :func:`spec_of` would read from a row of :data:`RETURNED_SPEC`,
+    in the same transaction; ``None`` when the instance has metadata or volumes."""
+    if row.has_volumes or row.has_metadata:
+        return None
+    return instance_spec(row, {}, row.request_id)
 
 
 async def spec_of(db: AsyncSession, uuid: str) -> InstanceSpec | None:
