@@ -11,8 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, exists, false, literal_column, or_, select, update
+from sqlalchemy import (
+    String,
+    Table,
+    bindparam,
+    exists,
+    false,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnClause
 
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
@@ -236,25 +247,23 @@ _NODE_SPECS: Final = (_SPECS.where(Instance.host == bindparam("host"),
 # What a compare-and-swap of one instance returns (``UPDATE ... RETURNING`` on SQLite and
 # PostgreSQL) for the spec the agent would read after it (decision 94): the updated row's
 # spec columns, the request id of its latest action, and whether it has metadata or volumes,
-# which the statement cannot return (:func:`returned_spec` then gives none). The three
-# subqueries are SQL text: SQLAlchemy's SQLite compiler renders every column of a RETURNING
-# clause, a subquery's included, without its table, and ``instance_uuid = uuid`` in a
-# subquery of a table with its own ``uuid`` would read that table's.
-_I = cast(Table, Instance.__table__).name
-_A = cast(Table, InstanceAction.__table__).name
-_B = cast(Table, BlockDeviceMapping.__table__).name
-_M = cast(Table, InstanceMetadata.__table__).name
+# which the statement cannot return (:func:`returned_spec` then gives none). SQLAlchemy's
+# SQLite compiler renders every column of a RETURNING clause, a subquery's included,
+# without its table: the subqueries' own columns still name their own table's (the
+# innermost first), but the instance's uuid must be named with its table, or
+# ``instance_uuid = uuid`` in a table with its own ``uuid`` would read that table's.
+_UPDATED_UUID: Final[ColumnClause[str]] = literal_column(
+    f"{cast(Table, Instance.__table__).name}.uuid", String())
 RETURNED_SPEC: Final = (
     *SPEC_COLUMNS,
-    literal_column(f"(SELECT {_A}.request_id FROM {_A} WHERE {_A}.instance_uuid = {_I}.uuid"
-                   f" ORDER BY {_A}.id DESC LIMIT 1)").label("request_id"),
-    literal_column(f"EXISTS (SELECT 1 FROM {_B} WHERE {_B}.instance_uuid = {_I}.uuid"
-                   f" AND NOT {_B}.deleted"
-                   f" AND {_B}.destination_type = '{block_devices.DESTINATION_VOLUME}'"
-                   f" AND {_B}.volume_id IS NOT NULL AND {_B}.volume_id != '')"
-                   ).label("has_volumes"),
-    literal_column(f"EXISTS (SELECT 1 FROM {_M} WHERE {_M}.instance_uuid = {_I}.uuid)"
-                   ).label("has_metadata"))
+    select(InstanceAction.request_id).where(InstanceAction.instance_uuid == _UPDATED_UUID)
+    .order_by(InstanceAction.id.desc()).limit(1).scalar_subquery().label("request_id"),
+    exists().where(
+        BlockDeviceMapping.instance_uuid == _UPDATED_UUID, BlockDeviceMapping.deleted.is_(False),
+        BlockDeviceMapping.destination_type == block_devices.DESTINATION_VOLUME,
+        BlockDeviceMapping.volume_id.is_not(None), BlockDeviceMapping.volume_id != ""
+    ).label("has_volumes"),
+    exists().where(InstanceMetadata.instance_uuid == _UPDATED_UUID).label("has_metadata"))
 
 
 def returned_spec(row: Any) -> InstanceSpec | None:

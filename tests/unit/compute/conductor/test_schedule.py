@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid as uuidlib
 from typing import Any
 
 import pytest
@@ -22,9 +23,13 @@ from helpers.conductor import (
 )
 from helpers.inprocess import CloudClient
 from ownstack.common.bus import Payload
-from ownstack.compute import rpc, states
 from ownstack.common.db.base import utcnow
-from ownstack.compute.objects.models import InstanceAction, InstanceMetadata
+from ownstack.compute import rpc, states
+from ownstack.compute.objects.models import (
+    BlockDeviceMapping,
+    InstanceAction,
+    InstanceMetadata,
+)
 
 
 async def watch(cloud: CloudClient, *hosts: str) -> list[tuple[str, str, Payload]]:
@@ -83,15 +88,23 @@ async def test_the_hand_off_carries_the_latest_actions_request_id(cloud: CloudCl
     assert seen[0][2]["instance"] == asked["instance"]
 
 
-async def test_the_hand_off_of_an_instance_with_metadata_carries_no_spec(
-        cloud: CloudClient) -> None:
-    """Metadata (and volumes) are rows the compare-and-swap cannot return: the agent
-    reads the spec, as after a restart or from any other sender's cast."""
+@pytest.mark.parametrize("rows", ["metadata", "volume"])
+async def test_the_hand_off_of_an_instance_with_metadata_or_volumes_carries_no_spec(
+        cloud: CloudClient, rows: str) -> None:
+    """Metadata and volumes are rows the compare-and-swap cannot return: the agent
+    reads the spec, as after a restart or from any other sender's cast. (A mapping has
+    a ``uuid`` of its own: the returned subquery must compare with the instance's.)"""
     await report(cloud, "node-a")
     seen = await watch(cloud, "node-a")
     uuid = await insert_instance(cloud)
     async with cloud.svc.write() as db:
-        db.add(InstanceMetadata(instance_uuid=uuid, key="role", value="db"))
+        if rows == "metadata":
+            db.add(InstanceMetadata(instance_uuid=uuid, key="role", value="db"))
+        else:
+            db.add(BlockDeviceMapping(
+                uuid=str(uuidlib.uuid4()), instance_uuid=uuid, source_type="volume",
+                destination_type="volume", volume_id="vol-1", boot_index=None,
+                attach_state="attached"))
     await schedule(cloud, uuid)
     await settle(seen, 1)
     assert seen == [("node-a", "reconcile_instance",
