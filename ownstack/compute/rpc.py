@@ -81,7 +81,11 @@ Conductor methods
 
 Agent methods (topic ``compute.<host>``)
 ----------------------------------------
-``reconcile_instance`` (cast) ``{"uuid", "request_id"}``: reconcile that instance now.
+``reconcile_instance`` (cast) ``{"uuid", "request_id", "instance"?: InstanceSpec}``:
+    reconcile that instance now. The conductor's build carries the spec it just wrote
+    (decision 94), which the next pass takes instead of ``get_instance``; a cast without
+    one (every other sender's, a build's on MariaDB or of an instance with metadata or
+    volumes) has that pass read it.
 ``console_output`` (call) ``{"uuid", "length": int | None}`` -> ``{"output": str}``; the last
     ``length`` lines (all when ``None``).
 ``console_socket`` (call) ``{"uuid", "kind": "vnc" | "serial"}`` -> ``{"host", "path"}``:

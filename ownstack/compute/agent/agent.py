@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 from ownstack.common.agent import Agent
 from ownstack.common.bus import Bus, Payload
@@ -33,6 +33,7 @@ from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.disk_transfer import DiskSource
 from ownstack.compute.agent.reconcile import Reconciler
 from ownstack.compute.drivers.base import ComputeDriver, ConsoleKind, GuestEvent
+from ownstack.compute.rpc import InstanceSpec
 from ownstack.compute.states import PowerState
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,9 @@ class ComputeAgent(Agent):
 
     async def handle(self, method: str, payload: Payload) -> Any:
         if method == "reconcile_instance":
-            self.nudge(str(payload["uuid"]))
+            uuid = str(payload["uuid"])
+            self.reconciler.carry(uuid, cast(InstanceSpec | None, payload.get("instance")))
+            self.nudge(uuid)
             return None
         if method == "console_output":
             return {"output": await self.console_output(str(payload["uuid"]),

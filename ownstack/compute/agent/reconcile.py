@@ -312,6 +312,8 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
         self.volumes = VolumeSync(host=host, driver=driver, conductor=conductor,
                                   detach_timeout=volume_detach_timeout,
                                   detach_attempts=volume_detach_attempts)
+        # Specs a nudge carried (see :meth:`carry`), each for the next pass of its instance.
+        self._carried: dict[str, InstanceSpec] = {}
         self._steps: dict[Step, Callable[[InstanceSpec, GuestInfo | None],
                                          Awaitable[Outcome]]] = {
             Step.DELETE: self._delete, Step.ADOPT: self._adopt, Step.SPAWN: self._spawn,
@@ -341,10 +343,26 @@ class Reconciler(Controller[str, InstanceSpec, GuestInfo, Step]):
 
     # -- the controller's shape -------------------------------------------------------------
 
+    def carry(self, key: str, spec: InstanceSpec | None) -> None:
+        """A nudge for ``key`` arrived, carrying the spec its sender just wrote (the
+        conductor's build, decision 94) or none. The next pass of ``key`` takes the
+        carried spec instead of asking the conductor; a nudge carrying none (any other
+        change's, sent after its own commit) drops it, so that pass reads afresh. Passes
+        are serialised per key and a nudge during one runs another, so a carried spec is
+        as fresh as a read made when it was written, and any later change still gets a
+        pass that reads it."""
+        if spec is None:
+            self._carried.pop(key, None)
+        else:
+            self._carried[key] = spec
+
     async def desired(self, key: str) -> InstanceSpec | None:
-        """The instance as the conductor has it. Raises
+        """The instance as a nudge carried it (once), or as the conductor has it. Raises
         :class:`~ownstack.common.bus.BusError` when the conductor cannot be asked: nothing
         is lost, the pass is retried."""
+        carried = self._carried.pop(key, None)
+        if carried is not None:
+            return carried
         return await self.conductor.get_instance(key)
 
     async def observed(self, key: str) -> GuestInfo | None:

@@ -80,8 +80,10 @@ from ownstack.compute.faults import Fault
 from ownstack.compute.objects import actions, block_devices
 from ownstack.compute.objects.instances import (
     ALLOCATED,
+    RETURNED_SPEC,
     get_instance,
     latest_request_ids,
+    returned_spec,
     update_instance,
 )
 from ownstack.compute.objects.models import (
@@ -176,6 +178,11 @@ _PLACE: Final = (
             network_status=bindparam("b_network_status"),
             updated_at=bindparam("b_now", type_=_INSTANCES.c.updated_at.type),
             generation=_INSTANCES.c.generation + 1))
+# The same, returning the spec the agent would read next (decision 94) where the database
+# returns what an update wrote (SQLite, PostgreSQL): the cast carries it, and the agent's
+# pass asks the conductor for nothing. MySQL and MariaDB have no ``UPDATE ... RETURNING``.
+_PLACE_RETURNING: Final = _PLACE.returning(*RETURNED_SPEC)
+_RETURNING: Final = frozenset({"sqlite", "postgresql"})
 
 
 async def load_to_place(db: AsyncSession, uuids: Sequence[str]) -> dict[str, ToPlace]:
@@ -433,8 +440,10 @@ class Builder:
         infos = await networks.allocate_for(
             self.env, [c for c in claimed if c.row.uuid not in failed])
         placed: list[bool] = []
+        specs: dict[str, rpc.InstanceSpec] = {}
         try:
             async with self.env.db.write() as db:
+                returning = db.get_bind().dialect.name in _RETURNING
                 events: list[actions.Event] = []
                 for claim in claimed:
                     row = claim.row
@@ -445,12 +454,20 @@ class Builder:
                     attempts = list(row.attempts or [])
                     if claim.host not in attempts:
                         attempts.append(claim.host)
-                    ok = rows_matched(await run(db, _PLACE, {
+                    params = {
                         "b_uuid": row.uuid, "b_host": claim.host, "b_node": claim.node,
                         "b_attempts": attempts, "b_zone": claim.zone,
                         "b_network_info": info or [],
                         "b_network_status": None if info is None else ALLOCATED,
-                        "b_now": utcnow()})) == 1
+                        "b_now": utcnow()}
+                    if returning:
+                        returned = (await run(db, _PLACE_RETURNING, params)).first()
+                        ok = returned is not None
+                        spec = None if returned is None else returned_spec(returned)
+                        if spec is not None:
+                            specs[row.uuid] = spec
+                    else:
+                        ok = rows_matched(await run(db, _PLACE, params)) == 1
                     placed.append(ok)
                     if ok and claim.request_id:
                         events += _events(row.uuid, claim.request_id, claim.started,
@@ -470,8 +487,10 @@ class Builder:
                         await networks.release_after_delete(self.env, claim.row.uuid)
                 hosts.append(None)
                 continue
-            await self.env.bus.cast(rpc.compute_topic(claim.host), "reconcile_instance",
-                                    {"uuid": claim.row.uuid, "request_id": claim.request_id})
+            nudge: dict[str, Any] = {"uuid": claim.row.uuid, "request_id": claim.request_id}
+            if claim.row.uuid in specs:
+                nudge["instance"] = specs[claim.row.uuid]
+            await self.env.bus.cast(rpc.compute_topic(claim.host), "reconcile_instance", nudge)
             hosts.append(claim.host)
         return hosts
 

@@ -11,8 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, exists, false, or_, select, update
+from sqlalchemy import (
+    String,
+    Table,
+    bindparam,
+    exists,
+    false,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnClause
 
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
@@ -231,6 +242,36 @@ _ONE_SPEC: Final = _SPECS.where(Instance.uuid == bindparam("uuid"))
 _NODE_SPECS: Final = (_SPECS.where(Instance.host == bindparam("host"),
                                    Instance.node == bindparam("node"))
                       .order_by(Instance.created_at, Instance.uuid, InstanceMetadata.id))
+
+
+# What a compare-and-swap of one instance returns (``UPDATE ... RETURNING`` on SQLite and
+# PostgreSQL) for the spec the agent would read after it (decision 94): the updated row's
+# spec columns, the request id of its latest action, and whether it has metadata or volumes,
+# which the statement cannot return (:func:`returned_spec` then gives none). SQLAlchemy's
+# SQLite compiler renders every column of a RETURNING clause, a subquery's included,
+# without its table: the subqueries' own columns still name their own table's (the
+# innermost first), but the instance's uuid must be named with its table, or
+# ``instance_uuid = uuid`` in a table with its own ``uuid`` would read that table's.
+_UPDATED_UUID: Final[ColumnClause[str]] = literal_column(
+    f"{cast(Table, Instance.__table__).name}.uuid", String())
+RETURNED_SPEC: Final = (
+    *SPEC_COLUMNS,
+    select(InstanceAction.request_id).where(InstanceAction.instance_uuid == _UPDATED_UUID)
+    .order_by(InstanceAction.id.desc()).limit(1).scalar_subquery().label("request_id"),
+    exists().where(
+        BlockDeviceMapping.instance_uuid == _UPDATED_UUID, BlockDeviceMapping.deleted.is_(False),
+        BlockDeviceMapping.destination_type == block_devices.DESTINATION_VOLUME,
+        BlockDeviceMapping.volume_id.is_not(None), BlockDeviceMapping.volume_id != ""
+    ).label("has_volumes"),
+    exists().where(InstanceMetadata.instance_uuid == _UPDATED_UUID).label("has_metadata"))
+
+
+def returned_spec(row: Any) -> InstanceSpec | None:
+    """The InstanceSpec :func:`spec_of` would read from a row of :data:`RETURNED_SPEC`,
+    in the same transaction; ``None`` when the instance has metadata or volumes."""
+    if row.has_volumes or row.has_metadata:
+        return None
+    return instance_spec(row, {}, row.request_id)
 
 
 async def spec_of(db: AsyncSession, uuid: str) -> InstanceSpec | None:

@@ -139,6 +139,30 @@ def _sent_to(sent: list[str], about: str | None = None) -> Any:
     return cursor
 
 
+async def test_a_boot_hands_its_spec_to_the_agent_with_no_spec_read(cloud: CloudClient
+                                                                     ) -> None:
+    """Decision 94: the hand-off's compare-and-swap returns the spec, which its cast
+    carries; the agent's build pass sends no spec read (``get_instance``) of its own."""
+    image_id, flavor_id = await boot_setup(cloud)
+    _, token = await cloud.project_user_token()
+    warm = await boot_id(cloud, token, image_id, flavor_id, name="warm")
+    await wait_status(cloud, token, warm, "ACTIVE")
+    sent: list[str] = []
+    listener = _sent_to(sent)
+    event.listen(Engine, "before_cursor_execute", listener)
+    try:
+        server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm")
+        await wait_status(cloud, token, server_id, "ACTIVE")
+    finally:
+        event.remove(Engine, "before_cursor_execute", listener)
+    spec_reads = [s for s in sent if s.startswith("SELECT") and "metadata_key" in s]
+    hand_offs = [s for s in sent if s.startswith("UPDATE compute_instances")
+                 and "has_metadata" in s]
+    assert (len(spec_reads), len(hand_offs)) == (0, 1), (spec_reads, hand_offs)
+    events = await _events(cloud, token, server_id)
+    assert {"compute_build_and_run_instance", "compute_start"} <= events, events
+
+
 async def test_events_of_one_action_take_two_statements(cloud: CloudClient) -> None:
     """Decision 88: the events of one action are recorded by touching the latest action of
     their request id (which says whether there is one) and inserting them under its id:

@@ -198,6 +198,40 @@ async def test_nudges_during_a_reconcile_collapse_into_one_more_run(tmp_path: Pa
         assert spec["vm_state"] == states.ACTIVE
 
 
+async def test_a_spec_carried_by_a_nudge_is_taken_once(tmp_path: Path) -> None:
+    """The conductor's build carries the spec (decision 94): its pass asks for nothing;
+    the next pass, nudged without one, asks the conductor again."""
+    async with agent_env(tmp_path) as env:
+        spec = env.conductor.add(make_spec(env.node))
+        before = env.conductor.count("get_instance")
+        await env.bus.cast(compute_topic(env.node), "reconcile_instance",
+                           {"uuid": spec["uuid"], "request_id": None, "instance": dict(spec)})
+        await until(lambda: spec["vm_state"] == states.ACTIVE)
+        assert env.conductor.count("get_instance") == before
+        await env.bus.cast(compute_topic(env.node), "reconcile_instance",
+                           {"uuid": spec["uuid"], "request_id": None})
+        await until(lambda: env.conductor.count("get_instance") == before + 1)
+
+
+async def test_a_nudge_without_a_spec_drops_a_carried_one(tmp_path: Path) -> None:
+    """A change made after the spec was carried (a delete) sends its own nudge, with no
+    spec: the pass reads what the conductor has, not the carried spec."""
+    async with agent_env(tmp_path, "compute.fake_spawn_delay=0.1") as env:
+        spec = env.conductor.add(make_spec(env.node))
+        busy = env.agent.nudge(spec["uuid"])         # a pass runs: the next ones queue
+        await until(lambda: spec["uuid"] in env.hypervisor.guests)
+        stale = {**spec, "task_state": states.SPAWNING}
+        await env.agent.handle("reconcile_instance", {"uuid": spec["uuid"],
+                                                      "request_id": None, "instance": stale})
+        spec["task_state"] = states.DELETING         # the delete, then its nudge
+        before = env.conductor.count("get_instance")
+        await env.agent.handle("reconcile_instance", {"uuid": spec["uuid"],
+                                                      "request_id": None})
+        await busy
+        await until(lambda: spec["uuid"] not in env.hypervisor.guests)
+        assert env.conductor.count("get_instance") > before
+
+
 async def test_a_conductor_failure_mid_reconcile_is_retried_later(tmp_path: Path) -> None:
     async with agent_env(tmp_path) as env:
         spec = env.conductor.add(make_spec(env.node))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid as uuidlib
 from typing import Any
 
 import pytest
@@ -22,8 +23,13 @@ from helpers.conductor import (
 )
 from helpers.inprocess import CloudClient
 from ownstack.common.bus import Payload
+from ownstack.common.db.base import utcnow
 from ownstack.compute import rpc, states
-from ownstack.compute.objects.models import InstanceAction
+from ownstack.compute.objects.models import (
+    BlockDeviceMapping,
+    InstanceAction,
+    InstanceMetadata,
+)
 
 
 async def watch(cloud: CloudClient, *hosts: str) -> list[tuple[str, str, Payload]]:
@@ -57,10 +63,52 @@ async def test_picks_most_free_ram_claims_and_hands_off(cloud: CloudClient) -> N
     assert await allocations(cloud, uuid) == {a: {"VCPU": 2, "MEMORY_MB": 1024,
                                                   "DISK_GB": 6}}
     await settle(seen, 1)
+    # The cast carries the spec the agent would ask for (decision 94), as get_instance
+    # answers it after the hand-off.
+    asked = await cloud.svc.bus.call(rpc.CONDUCTOR_TOPIC, "get_instance", {"uuid": uuid})
+    assert asked["instance"]["task_state"] == states.SPAWNING
     assert seen == [("node-a", "reconcile_instance",
-                     {"uuid": uuid, "request_id": "req-create"})]
+                     {"uuid": uuid, "request_id": "req-create",
+                      "instance": asked["instance"]})]
     assert await events(cloud, uuid) == [
         ("conductor_schedule_and_build_instances", "Success"), ("schedule", "Success")]
+
+
+async def test_the_hand_off_carries_the_latest_actions_request_id(cloud: CloudClient) -> None:
+    await report(cloud, "node-a")
+    seen = await watch(cloud, "node-a")
+    uuid = await insert_instance(cloud)
+    async with cloud.svc.write() as db:
+        db.add(InstanceAction(instance_uuid=uuid, action="lock", request_id="req-later",
+                              project_id="p1", user_id="u1", start_time=utcnow()))
+    await schedule(cloud, uuid)
+    await settle(seen, 1)
+    asked = await cloud.svc.bus.call(rpc.CONDUCTOR_TOPIC, "get_instance", {"uuid": uuid})
+    assert asked["instance"]["request_id"] == "req-later"
+    assert seen[0][2]["instance"] == asked["instance"]
+
+
+@pytest.mark.parametrize("rows", ["metadata", "volume"])
+async def test_the_hand_off_of_an_instance_with_metadata_or_volumes_carries_no_spec(
+        cloud: CloudClient, rows: str) -> None:
+    """Metadata and volumes are rows the compare-and-swap cannot return: the agent
+    reads the spec, as after a restart or from any other sender's cast. (A mapping has
+    a ``uuid`` of its own: the returned subquery must compare with the instance's.)"""
+    await report(cloud, "node-a")
+    seen = await watch(cloud, "node-a")
+    uuid = await insert_instance(cloud)
+    async with cloud.svc.write() as db:
+        if rows == "metadata":
+            db.add(InstanceMetadata(instance_uuid=uuid, key="role", value="db"))
+        else:
+            db.add(BlockDeviceMapping(
+                uuid=str(uuidlib.uuid4()), instance_uuid=uuid, source_type="volume",
+                destination_type="volume", volume_id="vol-1", boot_index=None,
+                attach_state="attached"))
+    await schedule(cloud, uuid)
+    await settle(seen, 1)
+    assert seen == [("node-a", "reconcile_instance",
+                     {"uuid": uuid, "request_id": "req-create"})]
 
 
 async def test_spreads_over_hosts(cloud: CloudClient) -> None:
