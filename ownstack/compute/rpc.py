@@ -81,11 +81,13 @@ Conductor methods
 
 Agent methods (topic ``compute.<host>``)
 ----------------------------------------
-``reconcile_instance`` (cast) ``{"uuid", "request_id", "instance"?: InstanceSpec}``:
-    reconcile that instance now. The conductor's build carries the spec it just wrote
-    (decision 94), which the next pass takes instead of ``get_instance``; a cast without
-    one (every other sender's, a build's on MariaDB or of an instance with metadata or
-    volumes) has that pass read it.
+``reconcile_instance`` (cast) ``{"uuid", "request_id", "instance"?: InstanceSpec,
+    "sent_at"?: float}``: reconcile that instance now. The conductor's build carries the
+    spec it just wrote and the wall-clock time it sent it (decision 94), which the next
+    pass takes instead of ``get_instance`` if the cast is younger than
+    :data:`CARRIED_SPEC_MAX_AGE` (:func:`carried_spec`); a cast without one (every other
+    sender's, a build's on MariaDB or of an instance with metadata or volumes), or one
+    that waited longer in a queue, has that pass read it.
 ``console_output`` (call) ``{"uuid", "length": int | None}`` -> ``{"output": str}``; the last
     ``length`` lines (all when ``None``).
 ``console_socket`` (call) ``{"uuid", "kind": "vnc" | "serial"}`` -> ``{"host", "path"}``:
@@ -107,6 +109,7 @@ Agent methods (topic ``compute.<host>``)
 
 from __future__ import annotations
 
+import time
 from typing import Any, Final, TypedDict
 
 CONDUCTOR_TOPIC: Final = "conductor"
@@ -120,6 +123,26 @@ SCHEDULER_BINARY: Final = "nova-scheduler"
 VOLUME_ATTACHING: Final = "attaching"   # attachment reserved; the agent connects and plugs
 VOLUME_ATTACHED: Final = "attached"     # plugged (or in the recipe of a stopped guest)
 VOLUME_DETACHING: Final = "detaching"   # the agent unplugs it and deletes the attachment
+
+
+# How old a cast's carried spec may be and still be taken: a cast that waited longer (an
+# agent that was down, a queue redelivering after a restart) may carry a spec that a later
+# change (a delete) has overtaken, so its pass reads the instance afresh instead.
+CARRIED_SPEC_MAX_AGE: Final = 5.0
+
+
+def carried_spec(payload: dict[str, Any], now: float | None = None) -> InstanceSpec | None:
+    """The spec a ``reconcile_instance`` cast carries, if it carries one sent less than
+    :data:`CARRIED_SPEC_MAX_AGE` seconds ago by the wall clock (a sender's clock ahead
+    of this host's by more than that counts as stale too); None otherwise."""
+    spec, sent_at = payload.get("instance"), payload.get("sent_at")
+    if not isinstance(spec, dict) or not isinstance(sent_at, (int, float)):
+        return None
+    age = (time.time() if now is None else now) - sent_at
+    if not -CARRIED_SPEC_MAX_AGE < age < CARRIED_SPEC_MAX_AGE:
+        return None
+    found: InstanceSpec = spec    # type: ignore[assignment]
+    return found
 
 
 def compute_topic(host: str) -> str:

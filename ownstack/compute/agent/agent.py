@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+from typing import Any
 
 from ownstack.common.agent import Agent
 from ownstack.common.bus import Bus, Payload
@@ -33,7 +33,7 @@ from ownstack.compute.agent.conductor_api import ConductorAPI
 from ownstack.compute.agent.disk_transfer import DiskSource
 from ownstack.compute.agent.reconcile import Reconciler
 from ownstack.compute.drivers.base import ComputeDriver, ConsoleKind, GuestEvent
-from ownstack.compute.rpc import InstanceSpec
+from ownstack.compute.rpc import carried_spec
 from ownstack.compute.states import PowerState
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class ComputeAgent(Agent):
     async def handle(self, method: str, payload: Payload) -> Any:
         if method == "reconcile_instance":
             uuid = str(payload["uuid"])
-            self.reconciler.carry(uuid, cast(InstanceSpec | None, payload.get("instance")))
+            self.reconciler.carry(uuid, carried_spec(payload))
             self.nudge(uuid)
             return None
         if method == "console_output":

@@ -490,6 +490,7 @@ class Builder:
             nudge: dict[str, Any] = {"uuid": claim.row.uuid, "request_id": claim.request_id}
             if claim.row.uuid in specs:
                 nudge["instance"] = specs[claim.row.uuid]
+                nudge["sent_at"] = time.time()
             await self.env.bus.cast(rpc.compute_topic(claim.host), "reconcile_instance", nudge)
             hosts.append(claim.host)
         return hosts

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,12 @@ from ownstack.compute.agent import node_names
 from ownstack.compute.agent.runner import driver_options
 from ownstack.compute.drivers.base import PowerState
 from ownstack.compute.drivers.fake import FakeGuest
-from ownstack.compute.rpc import CONDUCTOR_TOPIC, compute_topic
+from ownstack.compute.rpc import (
+    CARRIED_SPEC_MAX_AGE,
+    CONDUCTOR_TOPIC,
+    carried_spec,
+    compute_topic,
+)
 
 
 async def test_start_reports_the_node_and_keeps_heartbeating(tmp_path: Path) -> None:
@@ -205,12 +211,44 @@ async def test_a_spec_carried_by_a_nudge_is_taken_once(tmp_path: Path) -> None:
         spec = env.conductor.add(make_spec(env.node))
         before = env.conductor.count("get_instance")
         await env.bus.cast(compute_topic(env.node), "reconcile_instance",
-                           {"uuid": spec["uuid"], "request_id": None, "instance": dict(spec)})
+                           {"uuid": spec["uuid"], "request_id": None, "instance": dict(spec),
+                            "sent_at": time.time()})
         await until(lambda: spec["vm_state"] == states.ACTIVE)
         assert env.conductor.count("get_instance") == before
         await env.bus.cast(compute_topic(env.node), "reconcile_instance",
                            {"uuid": spec["uuid"], "request_id": None})
         await until(lambda: env.conductor.count("get_instance") == before + 1)
+
+
+async def test_a_spec_carried_by_a_cast_that_waited_too_long_is_not_taken(
+        tmp_path: Path) -> None:
+    """A cast that sat in a queue (an agent that was down) may carry a spec a later change
+    overtook: its pass reads what the conductor has instead."""
+    async with agent_env(tmp_path) as env:
+        spec = env.conductor.add(make_spec(env.node))
+        spec["task_state"] = states.DELETING          # deleted after the cast was sent
+        before = env.conductor.count("get_instance")
+        stale = {**spec, "task_state": states.SPAWNING}
+        await env.bus.cast(compute_topic(env.node), "reconcile_instance", {
+            "uuid": spec["uuid"], "request_id": None, "instance": stale,
+            "sent_at": time.time() - 2 * CARRIED_SPEC_MAX_AGE})
+        await until(lambda: env.conductor.count("get_instance") > before)
+        assert spec["uuid"] not in env.hypervisor.guests
+
+
+@pytest.mark.parametrize(("extra", "taken"), [
+    ({"sent_at": 1000.0}, True),
+    ({"sent_at": 1000.0 - CARRIED_SPEC_MAX_AGE + 0.5}, True),
+    ({"sent_at": 1000.0 - CARRIED_SPEC_MAX_AGE - 0.5}, False),
+    ({"sent_at": 1000.0 + CARRIED_SPEC_MAX_AGE + 0.5}, False),   # a clock far ahead
+    ({}, False),                                                  # no time: never taken
+    ({"sent_at": "1000"}, False),
+])
+def test_which_carried_specs_are_taken(extra: dict[str, object], taken: bool) -> None:
+    spec = {"uuid": "u"}
+    found = carried_spec({"uuid": "u", "instance": spec, **extra}, now=1000.0)
+    assert (found is spec) is taken
+    assert carried_spec({"uuid": "u", **extra}, now=1000.0) is None
 
 
 async def test_a_nudge_without_a_spec_drops_a_carried_one(tmp_path: Path) -> None:
@@ -222,7 +260,8 @@ async def test_a_nudge_without_a_spec_drops_a_carried_one(tmp_path: Path) -> Non
         await until(lambda: spec["uuid"] in env.hypervisor.guests)
         stale = {**spec, "task_state": states.SPAWNING}
         await env.agent.handle("reconcile_instance", {"uuid": spec["uuid"],
-                                                      "request_id": None, "instance": stale})
+                                                      "request_id": None, "instance": stale,
+                                                      "sent_at": time.time()})
         spec["task_state"] = states.DELETING         # the delete, then its nudge
         before = env.conductor.count("get_instance")
         await env.agent.handle("reconcile_instance", {"uuid": spec["uuid"],
