@@ -90,54 +90,25 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed when the block ends, rolled back if it raises.
-        A lost race anywhere in it becomes :attr:`race_error`.
-
-        On SQLite the queue, the nested-write guard, the session and the race mapping are
-        one generator (decision 96) rather than three nested context managers: the same
-        steps in the same order, each ``async with`` of a generator costing a frame, an
-        ``__aenter__`` and an ``__aexit__`` on every write."""
-        if not self.sqlite:
-            async with self._transaction() as db:
+        A lost race anywhere in it becomes :attr:`race_error`."""
+        if self.sqlite:
+            # Queue here rather than in SQLite's busy handler, which sleeps in steps of up
+            # to 100 ms: a writer of another service on the same file would otherwise
+            # stall behind it for far longer than the write takes.
+            if _holding_write.get():
+                # A write transaction that calls a service writing to the same file (in
+                # process, in this very task) would wait for itself forever.
+                raise RuntimeError("nested write transaction on one SQLite database: "
+                                   "call other services after the transaction ends")
+            marker = _holding_write.set(True)
+            try:
+                async with self._writers_queue(), self._transaction(immediate=True) as db:
+                    yield db
+            finally:
+                _holding_write.reset(marker)
+        else:
+            async with self._transaction(immediate=False) as db:
                 yield db
-            return
-        # Queue here rather than in SQLite's busy handler, which sleeps in steps of up
-        # to 100 ms: a writer of another service on the same file would otherwise stall
-        # behind it for far longer than the write takes.
-        if _holding_write.get():
-            # A write transaction that calls a service writing to the same file (in
-            # process, in this very task) would wait for itself forever.
-            raise RuntimeError("nested write transaction on one SQLite database: "
-                               "call other services after the transaction ends")
-        marker = _holding_write.set(True)
-        try:
-            async with self._writers_queue():
-                try:
-                    # What ``async with sessions() as db, db.begin()`` does, in fewer
-                    # steps. A committed SQLite connection goes back to the pool with no
-                    # transaction open, so giving it back cannot wait
-                    # (``OneHopConnection.rollback`` has nothing to do): the commit and the
-                    # close run in one greenlet, where ``AsyncSession``'s exit would close
-                    # in a task of its own (so that a cancellation cannot cut a close short
-                    # that waits). Any other ending closes as it does, rolling back, to the
-                    # end. The session's engine carries the ``BEGIN IMMEDIATE`` option, so
-                    # its connection is procured by its first statement (decision 92).
-                    db = self._write_sessions()
-                    done = False
-                    try:
-                        yield db
-                        await greenlet_spawn(_commit_and_close, db.sync_session)
-                        done = True
-                    finally:
-                        if not done:
-                            await _close_to_the_end(db)
-                except IntegrityError:
-                    raise
-                except DBAPIError as exc:
-                    if _lost_race(exc):
-                        raise self.race_error() from exc
-                    raise
-        finally:
-            _holding_write.reset(marker)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -150,22 +121,41 @@ class Database:
         return self._queue[1]
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        """A PostgreSQL or MariaDB write transaction: writers run concurrently."""
+    async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncSession]:
         try:
-            async with self.sessions() as db, db.begin():
-                yield db
+            if immediate:
+                async with self._sqlite_transaction() as db:
+                    yield db
+            else:
+                async with self.sessions() as db, db.begin():
+                    yield db
         except IntegrityError:
             raise
         except DBAPIError as exc:
-            if _lost_race(exc):
+            if any(marker in str(exc.orig).lower() for marker in _RACE_MARKERS):
                 raise self.race_error() from exc
             raise
 
+    @asynccontextmanager
+    async def _sqlite_transaction(self) -> AsyncIterator[AsyncSession]:
+        """What ``async with sessions() as db, db.begin()`` does, in fewer steps.
 
-def _lost_race(exc: DBAPIError) -> bool:
-    """Whether ``exc`` is a lost race rather than a fault."""
-    return any(marker in str(exc.orig).lower() for marker in _RACE_MARKERS)
+        A committed SQLite connection goes back to the pool with no transaction open, so
+        giving it back cannot wait (``OneHopConnection.rollback`` has nothing to do): the
+        commit and the close run in one greenlet, where ``AsyncSession``'s exit would close
+        in a task of its own (so that a cancellation cannot cut a close short that waits).
+        Any other ending closes as it does, rolling back. The session's engine carries the
+        ``BEGIN IMMEDIATE`` option, so its connection is procured by its first statement
+        (decision 92), not by a call of its own before the block."""
+        db = self._write_sessions()
+        done = False
+        try:
+            yield db
+            await greenlet_spawn(_commit_and_close, db.sync_session)
+            done = True
+        finally:
+            if not done:
+                await _close_to_the_end(db)
 
 
 def _nothing_to_roll_back(session: Session) -> bool:
