@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from helpers.compute import boot_id, boot_setup, instance, set_columns, show, wait_status
 from helpers.inprocess import CloudClient, cloud_config, make_cloud
+from helpers.sql_log import sent_statements
 from ownstack.compute.conductor.build import load_to_place
 from ownstack.compute.objects import actions, block_devices, instances
 from ownstack.compute.objects.instances import latest_request_ids
@@ -81,23 +81,18 @@ async def test_a_pass_reads_networks_and_volumes_only_for_who_asked(cloud: Cloud
     warm = await boot_id(cloud, token, image_id, flavor_id, name="warm", v="2.37",
                          networks="none")
     await wait_status(cloud, token, warm, "ACTIVE")
-    sent: list[str] = []
     through_orm: list[str] = []
-
-    def cursor(conn: Any, cur: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
 
     def orm(state: ORMExecuteState) -> None:
         through_orm.append(str(state.statement))
 
-    event.listen(Engine, "before_cursor_execute", cursor)
     event.listen(Session, "do_orm_execute", orm)
     try:
-        server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm", v="2.37",
-                                  networks="none")
-        await wait_status(cloud, token, server_id, "ACTIVE")
+        with sent_statements() as sent:
+            server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm",
+                                      v="2.37", networks="none")
+            await wait_status(cloud, token, server_id, "ACTIVE")
     finally:
-        event.remove(Engine, "before_cursor_execute", cursor)
         event.remove(Session, "do_orm_execute", orm)
     assert [s for s in sent if s.startswith(NETWORK_ROWS)] == []
     assert [s for s in through_orm if "FROM compute_block_device_mappings" in s
@@ -130,15 +125,6 @@ async def _events(cloud: CloudClient, token: str | None, server_id: str) -> set[
     return {e["event"] for e in detail["instanceAction"]["events"]}
 
 
-def _sent_to(sent: list[str], about: str | None = None) -> Any:
-    """A listener keeping the statements sent (of them, with ``about`` among their
-    parameters: the cloud's agent and conductor keep working meanwhile)."""
-    def cursor(conn: Any, cur: Any, statement: str, params: Any, *args: Any) -> None:
-        if about is None or about in (params or ()):
-            sent.append(statement)
-    return cursor
-
-
 async def test_a_boot_hands_its_spec_to_the_agent_with_no_spec_read(cloud: CloudClient
                                                                      ) -> None:
     """Decision 94: the hand-off's compare-and-swap returns the spec, which its cast
@@ -147,14 +133,9 @@ async def test_a_boot_hands_its_spec_to_the_agent_with_no_spec_read(cloud: Cloud
     _, token = await cloud.project_user_token()
     warm = await boot_id(cloud, token, image_id, flavor_id, name="warm")
     await wait_status(cloud, token, warm, "ACTIVE")
-    sent: list[str] = []
-    listener = _sent_to(sent)
-    event.listen(Engine, "before_cursor_execute", listener)
-    try:
+    with sent_statements() as sent:
         server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm")
         await wait_status(cloud, token, server_id, "ACTIVE")
-    finally:
-        event.remove(Engine, "before_cursor_execute", listener)
     spec_reads = [s for s in sent if s.startswith("SELECT") and "metadata_key" in s]
     hand_offs = [s for s in sent if s.startswith("UPDATE compute_instances")
                  and "has_metadata" in s]
@@ -176,10 +157,7 @@ async def test_events_of_one_action_take_two_statements(cloud: CloudClient) -> N
         request_id = (await latest_request_ids(db, [server_id]))[server_id]
     events = [actions.Event(server_id, request_id, "first", 1000.0, 1001.0, actions.SUCCESS),
               actions.Event(server_id, request_id, "second", 1002.0, None, None)]
-    sent: list[str] = []
-    listener = _sent_to(sent)
-    event.listen(Engine, "before_cursor_execute", listener)
-    try:
+    with sent_statements() as sent:
         async with cloud.svc.write() as db:
             assert await actions.record_events(db, events) == [True, True]
         statements = len([s for s in sent if "compute_instance_action" in s])
@@ -187,8 +165,6 @@ async def test_events_of_one_action_take_two_statements(cloud: CloudClient) -> N
             assert await actions.record_events(db, [actions.Event(
                 server_id, "req-unknown", "lost", 1003.0, 1004.0, actions.ERROR)]) == [False]
         unknown = len([s for s in sent if "compute_instance_action" in s]) - statements
-    finally:
-        event.remove(Engine, "before_cursor_execute", listener)
     # The touch and the insert; for an unknown request id the touch alone.
     assert (statements, unknown) == (2, 1), sent
     async with cloud.svc.read() as db:
@@ -219,14 +195,9 @@ async def test_the_spec_read_reads_volumes_only_when_it_has_some(cloud: CloudCli
     await wait_status(cloud, token, server_id, "ACTIVE")
 
     async def spec() -> tuple[list[Any], int]:
-        sent: list[str] = []
-        listener = _sent_to(sent, server_id)
-        event.listen(Engine, "before_cursor_execute", listener)
-        try:
+        with sent_statements(server_id) as sent:
             async with cloud.svc.read() as db:
                 found = await instances.spec_of(db, server_id)
-        finally:
-            event.remove(Engine, "before_cursor_execute", listener)
         assert found is not None
         return found["volumes"], len(sent)
 
@@ -254,10 +225,7 @@ async def test_one_expected_state_is_compared_with_equals(cloud: CloudClient) ->
     server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm", v="2.37",
                               networks="none")
     await wait_status(cloud, token, server_id, "ACTIVE")
-    sent: list[str] = []
-    listener = _sent_to(sent, server_id)
-    event.listen(Engine, "before_cursor_execute", listener)
-    try:
+    with sent_statements(server_id) as sent:
         async with cloud.svc.write() as db:
             assert not await instances.update_instance(
                 db, server_id, expected_task_state="spawning", expected_vm_state="active",
@@ -278,8 +246,6 @@ async def test_one_expected_state_is_compared_with_equals(cloud: CloudClient) ->
             assert set(await load_to_place(db, [server_id])) == {server_id}
             assert await load_to_place(db, [server_id, "nope"]) == \
                 await load_to_place(db, [server_id])
-    finally:
-        event.remove(Engine, "before_cursor_execute", listener)
     updates = [s for s in sent if s.startswith("UPDATE compute_instances")]
     assert len(updates) == 5
     assert "IN (" not in updates[0] and "IN (" not in updates[1]

@@ -5,31 +5,13 @@ holds none), a replacing claim still does, and one consumer on one provider is b
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from helpers.inprocess import PlacementClient
 from helpers.placement import call, claim, provider
+from helpers.sql_log import sent_statements
 
 DELETE = "DELETE FROM placement_allocations"
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def cursor(conn: Any, cur: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", cursor)
-    try:
-        yield sent
-    finally:
-        event.remove(Engine, "before_cursor_execute", cursor)
 
 
 async def _usages(placement: PlacementClient, rp: str) -> dict[str, int]:
@@ -42,7 +24,7 @@ async def test_a_new_consumer_deletes_nothing_a_replacing_claim_does(
     rp = await provider(placement, inventory={"VCPU": 8, "MEMORY_MB": 1024})
     other = await provider(placement, inventory={"VCPU": 8, "MEMORY_MB": 1024})
     consumer = str(uuid.uuid4())
-    with statements() as sent:
+    with sent_statements() as sent:
         await claim(placement, rp["uuid"], {"VCPU": 2, "MEMORY_MB": 256}, consumer=consumer)
     assert [s for s in sent if s.startswith(DELETE)] == []
     # One consumer, one provider: no list of one value to expand.
@@ -50,7 +32,7 @@ async def test_a_new_consumer_deletes_nothing_a_replacing_claim_does(
     assert placement_sent and all("IN (?)" not in s for s in placement_sent), placement_sent
     assert await _usages(placement, rp["uuid"]) == {"VCPU": 2, "MEMORY_MB": 256}
     # Moving the consumer to another provider deletes its old allocations.
-    with statements() as sent:
+    with sent_statements() as sent:
         await claim(placement, other["uuid"], {"VCPU": 1}, consumer=consumer, generation=1)
     assert len([s for s in sent if s.startswith(DELETE)]) == 1
     assert await _usages(placement, rp["uuid"]) == {"VCPU": 0, "MEMORY_MB": 0}
@@ -71,7 +53,7 @@ async def test_several_consumers_and_providers_still_claim_together(
     body = {consumer: {"allocations": {rp["uuid"]: {"resources": {"VCPU": 1}} for rp in rps},
                        "project_id": "p1", "user_id": "u1", "consumer_generation": None,
                        "consumer_type": "INSTANCE"} for consumer in (first, second)}
-    with statements() as sent:
+    with sent_statements() as sent:
         await call(placement, "POST", "/allocations", json=body, expect=204)
     assert [s for s in sent if s.startswith(DELETE)] == []
     assert [await _usages(placement, rp["uuid"]) for rp in rps] == [{"VCPU": 2}] * 2
@@ -80,7 +62,7 @@ async def test_several_consumers_and_providers_still_claim_together(
     body[first]["consumer_generation"] = 1
     body[second]["allocations"] = {rps[0]["uuid"]: {"resources": {"VCPU": 3}}}
     body[second]["consumer_generation"] = 1
-    with statements() as sent:
+    with sent_statements() as sent:
         await call(placement, "POST", "/allocations", json=body, expect=204)
     assert len([s for s in sent if s.startswith(DELETE)]) == 1
     assert [await _usages(placement, rp["uuid"]) for rp in rps] == [{"VCPU": 3}, {"VCPU": 0}]
