@@ -110,7 +110,7 @@ Agent methods (topic ``compute.<host>``)
 from __future__ import annotations
 
 import time
-from typing import Any, Final, TypedDict
+from typing import Any, Final, TypedDict, cast
 
 CONDUCTOR_TOPIC: Final = "conductor"
 COMPUTE_BINARY: Final = "nova-compute"
@@ -141,8 +141,7 @@ def carried_spec(payload: dict[str, Any], now: float | None = None) -> InstanceS
     age = (time.time() if now is None else now) - sent_at
     if not -CARRIED_SPEC_MAX_AGE < age < CARRIED_SPEC_MAX_AGE:
         return None
-    found: InstanceSpec = spec    # type: ignore[assignment]
-    return found
+    return cast(InstanceSpec, spec)
 
 
 def compute_topic(host: str) -> str:

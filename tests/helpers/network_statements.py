@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
-
 from helpers.inprocess import ServiceClient
+from helpers.sql_log import sent_statements
 
 
 @asynccontextmanager
@@ -20,21 +19,14 @@ async def statements(network: ServiceClient) -> AsyncIterator[list[str]]:
     layer's affair), nor what a background task of the service (a DHCP nudge the request
     spawned, which may or may not reach its first statement before the block ends) sends
     meanwhile."""
-    engine = network.app.svc.db.engine.sync_engine
-    sent: list[str] = []
     mine = asyncio.current_task()
 
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-               many: bool) -> None:
-        if (asyncio.current_task() is mine
-                and not statement.lstrip().upper().startswith("BEGIN")):
-            sent.append(statement)
+    def keep(statement: str) -> bool:
+        return (asyncio.current_task() is mine
+                and not statement.lstrip().upper().startswith("BEGIN"))
 
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with sent_statements(engine=network.app.svc.db.engine.sync_engine, keep=keep) as sent:
         yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def rows(network: ServiceClient, query: Any) -> list[Any]:

@@ -24,8 +24,6 @@ ends the boot in ERROR with a fault that names it. The wait is the boot's ``plug
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import logging
 import time
@@ -47,18 +45,16 @@ from ownstack.compute.agent import (
 )
 from ownstack.compute.agent.backups import rotate_backups
 from ownstack.compute.agent.conductor_api import ConductorAPI
+from ownstack.compute.agent.guest_specs import boots_from_volume, guest_spec, nic_spec
 from ownstack.compute.agent.image_cache import ImageCache, ImageFetchFailed
-from ownstack.compute.agent.volumes import VolumeSync, needs_sync, volume_spec, wanted_volumes
+from ownstack.compute.agent.volumes import VolumeSync, needs_sync
 from ownstack.compute.drivers.base import (
     Capability,
     ComputeDriver,
     DriverError,
     GuestInfo,
     GuestNotFound,
-    GuestSpec,
-    ImageRef,
     InvalidGuestState,
-    NicSpec,
     Phase,
     PhaseEvent,
     PhaseTimer,
@@ -238,44 +234,6 @@ def _power_sync(desired: InstanceSpec, observed: GuestInfo | None) -> Step:
     if needs_sync(desired, observed):
         return Step.SYNC_VOLUMES
     return Step.NOTHING
-
-
-def boots_from_volume(desired: InstanceSpec) -> bool:
-    """A server booted from volume keeps no image (``image_ref`` ""): its root is the
-    mapping with boot_index 0."""
-    return not desired["image_ref"]
-
-
-def guest_spec(desired: InstanceSpec, image: ImageRef | None) -> GuestSpec:
-    """The driver's view of the instance. Raises :class:`SpawnFailed` (not retryable) for
-    user data that is not base64, which the API should have refused."""
-    flavor = desired["flavor"]
-    user_data: bytes | None = None
-    if desired["user_data"]:
-        try:
-            user_data = base64.b64decode(desired["user_data"], validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise SpawnFailed(f"user_data is not valid base64: {exc}",
-                              retryable=False) from None
-    return GuestSpec(
-        uuid=desired["uuid"], name=desired["name"], hostname=desired["hostname"],
-        vcpus=int(flavor["vcpus"]), memory_mb=int(flavor["ram"]),
-        root_gb=int(flavor.get("disk") or 0), image=image,
-        ephemeral_gb=int(flavor.get("ephemeral") or 0), swap_mb=int(flavor.get("swap") or 0),
-        config_drive=desired["config_drive"], project_id=desired["project_id"],
-        availability_zone=desired["availability_zone"] or "",
-        launch_index=desired["launch_index"], key_name=desired["key_name"],
-        key_data=desired["key_data"], user_data=user_data, admin_pass=desired["admin_pass"],
-        metadata=dict(desired["metadata"]),
-        nics=tuple(nic_spec(nic) for nic in desired.get("nics") or ()),
-        volumes=tuple(volume_spec(entry) for entry in wanted_volumes(desired)))
-
-
-def nic_spec(nic: dict[str, Any]) -> NicSpec:
-    """The driver's view of one of the InstanceSpec's ``nics``."""
-    return NicSpec(port_id=str(nic["port_id"]), mac=str(nic["mac"]),
-                   tap_name=str(nic["tap_name"]), bridge=str(nic["bridge"]),
-                   mtu=int(nic.get("mtu") or 1500), network_id=str(nic.get("network_id") or ""))
 
 
 class _Failed(Exception):

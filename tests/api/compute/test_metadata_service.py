@@ -21,7 +21,7 @@ from helpers.server_networks import Project, _boot, _project
 from ownstack.common.clients.network import NetworkClient
 from ownstack.common.metadata_signature import sign_instance_id as sign
 from ownstack.common.statedir import read_metadata_secret
-from ownstack.compute.agent.reconcile import guest_spec
+from ownstack.compute.agent.guest_specs import guest_spec
 from ownstack.compute.drivers.base import ImageRef
 from ownstack.compute.drivers.metadata import config_drive_files
 from ownstack.compute.objects.instances import spec_of

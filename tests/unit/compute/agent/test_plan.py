@@ -10,7 +10,8 @@ import pytest
 
 from helpers.agent import make_spec as _make_spec
 from ownstack.compute import states
-from ownstack.compute.agent.reconcile import Step, guest_spec, plan
+from ownstack.compute.agent.guest_specs import guest_spec
+from ownstack.compute.agent.reconcile import Step, plan
 from ownstack.compute.drivers.base import GuestInfo, ImageRef, PowerState, SpawnFailed
 from ownstack.compute.rpc import InstanceSpec
 

@@ -11,7 +11,8 @@ import pytest
 
 from helpers.agent import make_spec
 from ownstack.compute import rpc, states
-from ownstack.compute.agent.reconcile import Step, guest_spec, plan
+from ownstack.compute.agent.guest_specs import guest_spec
+from ownstack.compute.agent.reconcile import Step, plan
 from ownstack.compute.agent.volumes import volume_spec, wanted_volumes
 from ownstack.compute.drivers.base import GuestInfo, ImageRef, PowerState
 
