@@ -342,7 +342,7 @@ class QemuDriver:
             pid = await proc.start_qemu(argv, files)
             monitor = await self._attach(recipe.uuid, files, pid)
             for command, arguments in recipe.devices:
-                await monitor.execute(command, arguments)
+                await monitor.add_device(command, arguments)
             if restore:
                 await qemu_suspend.restore(monitor, files)
             if not paused:

@@ -46,7 +46,7 @@ async def plug_nics(monitor: Monitor | None, files: GuestFiles, recipe: Recipe,
         added = qemu_nics.commands(nic, f"net-{nic.port_id}")
         if monitor is not None:
             for command, arguments in added:
-                await monitor.execute(command, arguments)
+                await monitor.add_device(command, arguments)
         recipe.devices += added
         await asyncio.to_thread(recipe.save, files.recipe)
     recipe.taps = [changes.wanted[port_id].tap_name for port_id in qemu_nics.in_recipe(recipe)]

@@ -35,6 +35,11 @@ STOPPED_RUNSTATES = frozenset({"paused", "prelaunch", "postmigrate", "finish-mig
 Notify = Callable[[str, PowerState], None]
 
 
+# QEMU's message when the tap it opens is held by another file (errno EBUSY).
+TAP_BUSY = "Device or resource busy"
+TAP_BUSY_TIMEOUT = 2.0
+
+
 @dataclass(eq=False)
 class Monitor:
     """The QMP connection of one running guest and the task that watches it."""
@@ -53,6 +58,23 @@ class Monitor:
             return await self.qmp.execute(command, arguments)
         except QMPError as exc:
             raise DriverError(f"QMP {command} on guest {self.uuid} failed: {exc}") from exc
+
+    async def add_device(self, command: str, arguments: Mapping[str, Any]) -> Any:
+        """:meth:`execute` one command of a guest's devices. A ``netdev_add`` whose tap is
+        busy is tried again for up to :data:`TAP_BUSY_TIMEOUT` seconds: the network side
+        makes a port's persistent tap by opening ``/dev/net/tun`` (pyroute2's ``tuntap``
+        add), and QEMU opening the tap by name in that moment gets EBUSY. The failed
+        ``netdev_add`` made nothing, so trying it again is safe."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TAP_BUSY_TIMEOUT
+        while True:
+            try:
+                return await self.execute(command, arguments)
+            except DriverError as exc:
+                if (command != "netdev_add" or TAP_BUSY not in str(exc)
+                        or loop.time() >= deadline):
+                    raise
+            await asyncio.sleep(0.05)
 
 
 async def connect(uuid: str, files: GuestFiles, pid: int) -> Monitor:
