@@ -225,12 +225,19 @@ SPEC_COLUMNS: Final = (
 _LATEST_REQUEST_ID: Final = (
     select(InstanceAction.request_id).where(InstanceAction.instance_uuid == Instance.uuid)
     .order_by(InstanceAction.id.desc()).limit(1).correlate(Instance).scalar_subquery())
-# Whether the instance has a mapping :func:`block_devices.volume_entries` gives (a live
-# one to a volume, with its volume): most have none, and need no second read.
-_HAS_VOLUMES: Final = exists().where(
-    BlockDeviceMapping.instance_uuid == Instance.uuid, BlockDeviceMapping.deleted.is_(False),
-    BlockDeviceMapping.destination_type == block_devices.DESTINATION_VOLUME,
-    BlockDeviceMapping.volume_id.is_not(None), BlockDeviceMapping.volume_id != "")
+
+
+def _has_volumes(uuid: Any) -> Any:
+    """Whether the instance whose uuid is ``uuid`` has a mapping
+    :func:`block_devices.volume_entries` gives (a live one to a volume, with its volume):
+    most have none, and need no second read."""
+    return exists().where(
+        BlockDeviceMapping.instance_uuid == uuid, BlockDeviceMapping.deleted.is_(False),
+        BlockDeviceMapping.destination_type == block_devices.DESTINATION_VOLUME,
+        BlockDeviceMapping.volume_id.is_not(None), BlockDeviceMapping.volume_id != "")
+
+
+_HAS_VOLUMES: Final = _has_volumes(Instance.uuid)
 _SPECS: Final = (
     select(*SPEC_COLUMNS, _LATEST_REQUEST_ID.label("request_id"),
            _HAS_VOLUMES.label("has_volumes"),
@@ -258,11 +265,7 @@ RETURNED_SPEC: Final = (
     *SPEC_COLUMNS,
     select(InstanceAction.request_id).where(InstanceAction.instance_uuid == _UPDATED_UUID)
     .order_by(InstanceAction.id.desc()).limit(1).scalar_subquery().label("request_id"),
-    exists().where(
-        BlockDeviceMapping.instance_uuid == _UPDATED_UUID, BlockDeviceMapping.deleted.is_(False),
-        BlockDeviceMapping.destination_type == block_devices.DESTINATION_VOLUME,
-        BlockDeviceMapping.volume_id.is_not(None), BlockDeviceMapping.volume_id != ""
-    ).label("has_volumes"),
+    _has_volumes(_UPDATED_UUID).label("has_volumes"),
     exists().where(InstanceMetadata.instance_uuid == _UPDATED_UUID).label("has_metadata"))
 
 
