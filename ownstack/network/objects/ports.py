@@ -345,8 +345,8 @@ class PortNetwork(NamedTuple):
     quiet: bool = False
 
 
-async def network_for_port(db: AsyncSession, ctx: RequestContext, network_id: str,
-                           project_id: str) -> PortNetwork:
+async def network_for_port(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
+                           network_id: str, project_id: str) -> PortNetwork:
     """The network as ``networks.get_network_for`` finds it (404 when ``ctx`` does not
     see it), with the project's port quota and usage, its default security group and the
     network's subnets (a row per subnet, in ``addresses.network_subnets``' order): one
@@ -359,7 +359,8 @@ async def network_for_port(db: AsyncSession, ctx: RequestContext, network_id: st
     sqlite = is_sqlite(db)
     query = _PORT_NETWORK_SQLITE if sqlite else _PORT_NETWORK
     rows = (await run(db, query.where(*seen) if seen else query,
-                      {"network_id": network_id, "project_id": project_id or ""})).all()
+                      {"network_id": network_id, "project_id": project_id or "",
+                       **quotas.default_limits_bound(config, "port")})).all()
     if not rows:
         raise ResourceNotFound("network", network_id)
     first = rows[0]
@@ -372,7 +373,8 @@ async def network_for_port(db: AsyncSession, ctx: RequestContext, network_id: st
                        bool(sqlite and default_group is not None and first[-1]))
 
 
-# Built once, ``network_id`` and ``project_id`` bound when run: every port create reads it.
+# Built once, ``network_id``, ``project_id`` and the default port limit bound when run:
+# every port create reads it.
 # Plain columns, run on the session's connection: the network and each subnet are made
 # objects of no session by loaded.unattached (a port create only reads them; decision 93).
 _PORT_NETWORK: Final = sa.select(

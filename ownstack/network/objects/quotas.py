@@ -72,7 +72,9 @@ async def check(db: AsyncSession, config: NetworkConfig, project_id: str, resour
     """Raise :class:`OverQuota` unless ``project_id`` may make ``count`` more of ``resource``.
 
     One statement reads the project's own limit (if any) and its usage together."""
-    row = (await run(db, _limit_and_usage(resource), {"project_id": project_id})).one()
+    row = (await run(db, _limit_and_usage(resource),
+                     {"project_id": project_id, **default_limits_bound(config, resource)})
+           ).one()
     judge(config, resource, row[0], row[1], count)
 
 
@@ -90,8 +92,15 @@ def judge(config: NetworkConfig, resource: str, own_limit: Any, usage: Any,
 @functools.cache
 def limit_and_usage_of(resource: str) -> tuple[Any, Any]:
     """The project's own limit of ``resource`` (NULL when it has none) and its usage, as
-    two scalar subqueries of the bound parameter ``project_id``, built once: a quota
-    check is in every create."""
+    two expressions of the bound parameters ``project_id`` and the configured default
+    limit (:func:`default_limits_bound`), built once: a quota check is in every create.
+
+    The usage is counted only when the limit that applies (the project's own, else the
+    default) is not unlimited, and is NULL when it is, which :func:`judge` never reads
+    then: Neutron's quota engine leaves unlimited resources out before it counts
+    (``DbQuotaNoLockDriver.make_reservation``), and a count of the project's rows costs
+    in proportion to them (decision 98). The databases evaluate a ``CASE`` branch only
+    when it is taken, so the count's subquery does not run."""
     project_id: Any = sa.bindparam("project_id")
     own_limit = (sa.select(Quota.limit).where(Quota.project_id == project_id,
                                               Quota.resource == resource)
@@ -99,9 +108,27 @@ def limit_and_usage_of(resource: str) -> tuple[Any, Any]:
     model = _COUNTED.get(resource)
     if model is None:
         return own_limit, sa.literal(0)
-    usage = (sa.select(sa.func.count()).select_from(model)
+    count = (sa.select(sa.func.count()).select_from(model)
              .where(model.project_id == project_id).scalar_subquery())
+    usage = sa.case((_limit(resource, own_limit) == UNLIMITED, sa.null()), else_=count)
     return own_limit, usage
+
+
+def _limit(resource: str, own_limit: Any) -> Any:
+    """The limit that applies, in SQL: the project's own, else the bound default."""
+    return sa.func.coalesce(own_limit, sa.bindparam(_default_name(resource),
+                                                    type_=sa.Integer))
+
+
+def _default_name(resource: str) -> str:
+    return f"quota_default_{resource}"
+
+
+def default_limits_bound(config: NetworkConfig, *resources: str) -> dict[str, int]:
+    """The parameters a statement of :func:`limit_and_usage_of` of ``resources`` binds
+    beside ``project_id``: each one's configured default limit."""
+    return {_default_name(resource): getattr(config.quota, resource)
+            for resource in resources}
 
 
 def within(config: NetworkConfig, resource: str, count: int = 1) -> Within:
@@ -110,16 +137,17 @@ def within(config: NetworkConfig, resource: str, count: int = 1) -> Within:
     goes in only when :func:`judge` would let the project make ``count`` more, and raises
     the same :class:`OverQuota` when not."""
     return Within(f"quota:{resource}", _within(resource),
-                  {"quota_default": getattr(config.quota, resource), "quota_count": count},
+                  {**default_limits_bound(config, resource), "quota_count": count},
                   functools.partial(OverQuota, resource))
 
 
 @functools.cache
 def _within(resource: str) -> Any:
-    """:func:`judge` in SQL: the project's own limit, else the default (bound as
-    ``quota_default``), unlimited at -1, else its usage and ``quota_count`` within it."""
+    """:func:`judge` in SQL: the project's own limit, else the default (bound by
+    :func:`default_limits_bound`), unlimited at -1, else its usage and ``quota_count``
+    within it."""
     own_limit, usage = limit_and_usage_of(resource)
-    limit = sa.func.coalesce(own_limit, sa.bindparam("quota_default", type_=sa.Integer))
+    limit = _limit(resource, own_limit)
     return sa.or_(limit == UNLIMITED,
                   usage + sa.bindparam("quota_count", type_=sa.Integer) <= limit)
 

@@ -237,7 +237,8 @@ async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
     # quota is read again after the default group (and its rules) is made.
     # Plain columns: on the connection, past the ORM's execute (decision 87).
     (group_limit, group_usage, default_id, rule_limit, rule_usage) = (await run(
-        db, _NEW_GROUP_READ, {"project_id": project_id})).one()
+        db, _NEW_GROUP_READ, {"project_id": project_id, **quotas.default_limits_bound(
+            config, "security_group", "security_group_rule")})).one()
     quotas.judge(config, "security_group", group_limit, group_usage)
     egress = default_group_rules("", is_default=False)
     if default_id is None:
@@ -255,7 +256,8 @@ async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
     return group, sorted(rules, key=lambda rule: (rule.created_at, rule.id))
 
 
-# Built once (``project_id`` bound when run): what a group create reads first.
+# Built once (``project_id`` and the default limits bound when run): what a group create
+# reads first.
 _NEW_GROUP_READ: Final = sa.select(
     *quotas.limit_and_usage_of("security_group"), DEFAULT_GROUP.scalar_subquery(),
     *quotas.limit_and_usage_of("security_group_rule"))

@@ -105,8 +105,9 @@ class SubnetNetwork(NamedTuple):
     subnets: list[Subnet] | None = None     # the network's, read with it on SQLite only
 
 
-async def network_for_new_subnet(db: AsyncSession, ctx: RequestContext, network_id: str,
-                                 project_id: str) -> SubnetNetwork:
+async def network_for_new_subnet(db: AsyncSession, config: NetworkConfig,
+                                 ctx: RequestContext, network_id: str, project_id: str
+                                 ) -> SubnetNetwork:
     """The network a new subnet of ``project_id`` goes on, as Neutron finds it: 404
     ``NetworkNotFound`` if the caller cannot see it, a plain 404 if it is neither shared
     nor the project's own (Neutron hides it so); whether the caller may then add the
@@ -123,7 +124,8 @@ async def network_for_new_subnet(db: AsyncSession, ctx: RequestContext, network_
     sqlite = is_sqlite(db)
     query = _SUBNET_NETWORK_SQLITE if sqlite else _SUBNET_NETWORK
     rows = (await db.execute(query.where(*seen) if seen else query,
-                             {"network_id": network_id, "project_id": project_id})).all()
+                             {"network_id": network_id, "project_id": project_id,
+                              **quotas.default_limits_bound(config, "subnet")})).all()
     if not rows:
         raise ResourceNotFound("network", network_id)
     network, own_limit, usage, *more = rows[0]
@@ -135,7 +137,8 @@ async def network_for_new_subnet(db: AsyncSession, ctx: RequestContext, network_
                          [row[4] for row in rows if row[4] is not None])
 
 
-# Built once, ``network_id`` and ``project_id`` bound when run: every subnet create reads it.
+# Built once, ``network_id``, ``project_id`` and the default subnet limit bound when run:
+# every subnet create reads it.
 _SUBNET_NETWORK: Final = sa.select(Network, *quotas.limit_and_usage_of("subnet")).where(
     Network.id == sa.bindparam("network_id"))
 _SUBNET_NETWORK_SQLITE: Final = _SUBNET_NETWORK.add_columns(dhcp.IDLE, Subnet).outerjoin(

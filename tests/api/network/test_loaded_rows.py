@@ -60,7 +60,8 @@ async def test_a_port_creates_network_read_holds_what_the_orm_loads(
     async with network.app.svc.db.read() as db:
         event.listen(engine, "before_cursor_execute", count)
         try:
-            found = await ports.network_for_port(db, _ADMIN, net_id, project_id)
+            found = await ports.network_for_port(db, network.app.svc.settings, _ADMIN, net_id,
+                                                  project_id)
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert len(statements) == 1
@@ -89,7 +90,8 @@ async def test_a_network_without_subnets_reads_none(network: ServiceClient) -> N
                            json={"network": {"name": "bare"}})
     net = r.json()["network"]
     async with network.app.svc.db.read() as db:
-        found = await ports.network_for_port(db, _ADMIN, net["id"], net["project_id"])
+        found = await ports.network_for_port(db, network.app.svc.settings, _ADMIN, net["id"],
+                                             net["project_id"])
     assert found.subnets == [] and found.network.id == net["id"]
     assert loaded.columns_of(Network)[0].table is Network.__table__
 

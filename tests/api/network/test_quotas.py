@@ -3,13 +3,18 @@ Neutron's checks on new limits, and limits that creates then meet."""
 
 from __future__ import annotations
 
-from helpers.inprocess import ServiceClient
+from pathlib import Path
+
+from helpers.inprocess import ServiceClient, make_config, make_service_client
 from helpers.network import error_type, make
+from ownstack.common.context import RequestContext
+from ownstack.network.objects import ports
 
 QUOTAS = "/v2.0/quotas"
 DEFAULTS = {"network": 100, "subnet": 100, "subnetpool": -1, "port": 500, "router": 10,
             "floatingip": 50, "security_group": 10, "security_group_rule": 100,
             "rbac_policy": 10}
+_ADMIN = RequestContext(request_id="req-test", roles=("admin",))
 
 
 async def test_a_project_reads_its_own_quotas_defaults_and_usage(network: ServiceClient
@@ -125,3 +130,60 @@ async def test_a_limit_below_usage_needs_force_and_then_binds(network: ServiceCl
     assert error_type(r) == "OverQuota"
     r = await network.call("GET", f"{url}/details", token=token, expect=200)
     assert r.json()["quota"]["security_group"] == {"used": 2, "limit": 1, "reserved": 0}
+
+
+async def test_an_unlimited_default_counts_nothing_and_a_projects_own_limit_binds(
+        tmp_path: Path) -> None:
+    """With the defaults unlimited (as Neutron's ``quota_* = -1``), no create counts the
+    project's rows (decision 98: the usage reads NULL), and a project's own limit still
+    binds exactly, each resource's create at its limit refused; with a default limit, a
+    project's own -1 lifts it."""
+    config = make_config(tmp_path, *(f"network.quota.{name}=-1" for name in (
+        "network", "subnet", "port", "router", "security_group", "security_group_rule")))
+    async for network in make_service_client(config, "network"):
+        project, token = await network.project_user_token()
+        net = await make(network, "network", token)
+        async with network.app.svc.db.read() as db:
+            found = await ports.network_for_port(db, network.app.svc.settings, _ADMIN,
+                                                 net["id"], project["id"])
+        assert found.quota == (None, None)
+        await network.call("PUT", f"{QUOTAS}/{project['id']}", expect=200, json={"quota": {
+            "network": 2, "subnet": 1, "port": 2, "router": 1, "security_group": 2,
+            "security_group_rule": 6}})
+        await make(network, "network", token)
+        await make(network, "subnet", token, network_id=net["id"], cidr="10.9.0.0/24",
+                   ip_version=4)
+        await make(network, "port", token, network_id=net["id"])
+        await make(network, "port", token, network_id=net["id"])
+        await make(network, "router", token)
+        await make(network, "security_group", token, name="web")    # and the default group
+        for collection, body in (
+                ("networks", {"network": {}}),
+                ("subnets", {"subnet": {"network_id": net["id"], "cidr": "10.8.0.0/24",
+                                        "ip_version": 4}}),
+                ("ports", {"port": {"network_id": net["id"]}}),
+                ("routers", {"router": {}}),
+                ("security-groups", {"security_group": {"name": "db"}})):
+            r = await network.call("POST", f"/v2.0/{collection}", token=token, json=body,
+                                   expect=409)
+            assert error_type(r) == "OverQuota", collection
+        async with network.app.svc.db.read() as db:
+            found = await ports.network_for_port(db, network.app.svc.settings, _ADMIN,
+                                                 net["id"], project["id"])
+        assert found.quota == (2, 2)
+    config = make_config(tmp_path / "limited", "network.quota.port=1")
+    async for network in make_service_client(config, "network"):
+        project, token = await network.project_user_token()
+        net = await make(network, "network", token)
+        await make(network, "port", token, network_id=net["id"])
+        r = await network.call("POST", "/v2.0/ports", token=token, expect=409,
+                               json={"port": {"network_id": net["id"]}})
+        assert error_type(r) == "OverQuota"
+        async with network.app.svc.db.read() as db:
+            found = await ports.network_for_port(db, network.app.svc.settings, _ADMIN,
+                                                 net["id"], project["id"])
+        assert found.quota == (None, 1)
+        await network.call("PUT", f"{QUOTAS}/{project['id']}", expect=200,
+                           json={"quota": {"port": -1}})
+        await make(network, "port", token, network_id=net["id"])
+        await make(network, "port", token, network_id=net["id"])

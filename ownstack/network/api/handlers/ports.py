@@ -111,8 +111,8 @@ async def create_port(req: Req) -> Response:
                 news = []
                 for project_id, data in wanted:
                     network, shared, quota, default_group, subnets, quiet = \
-                        await ports.network_for_port(db, req.ctx, data["network_id"],
-                                                     project_id)
+                        await ports.network_for_port(db, req.svc.settings, req.ctx,
+                                                     data["network_id"], project_id)
                     _check_network_tenant(req, project_id, network, shared)
                     _enforce(req, "create", data, _target(project_id, network, shared))
                     news.append(ports.NewPort(str(uuid.uuid4()), project_id, network, data,

@@ -87,8 +87,8 @@ async def _create(req: Req, wanted: list[dict[str, Any]], owners: list[str]
         known: dict[str, list[Subnet]] = {}
         idle: dict[str, bool] = {}
         for data, project_id in zip(wanted, owners, strict=True):
-            found = await subnets.network_for_new_subnet(db, req.ctx, data["network_id"],
-                                                         project_id)
+            found = await subnets.network_for_new_subnet(db, req.svc.settings, req.ctx,
+                                                         data["network_id"], project_id)
             req.svc.enforce(req.ctx, "create_subnet", _target(None, found.network, project_id))
             made = await subnets.create_subnet(db, req.svc.settings, req.ctx, found,
                                                project_id, dict(data), str(uuid.uuid4()))
