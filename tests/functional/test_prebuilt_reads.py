@@ -17,7 +17,6 @@ from ownstack.common.db import migrate
 from ownstack.common.db.engine import make_engine
 from ownstack.common.service import ServiceState, prebuilt_reads
 from ownstack.roles import API_SERVICES
-from ownstack.server import _ROLE_MODULES
 
 _SERVICES = [spec.type for spec in API_SERVICES if spec.schema == ""]
 
@@ -39,8 +38,8 @@ class _Service(ServiceState):
 
 async def test_every_services_prebuilt_reads_run_on_the_database(
         database_url: str, tmp_path: Path) -> None:
-    for module in _ROLE_MODULES["api"]:
-        importlib.import_module(module)
+    for service in _SERVICES:
+        importlib.import_module(f"ownstack.{service}.app")     # as the server does
     engine = make_engine(database_url)
     try:
         for service in _SERVICES:
