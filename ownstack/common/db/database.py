@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
+from ownstack.common.db.core import PlainRead
 from ownstack.common.db.engine import make_engine, make_sessionmaker
 from ownstack.common.db.sqlite import OneHopConnection
 from ownstack.common.errors import Conflict, OwnstackError
@@ -70,7 +71,8 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads, closed when the block ends.
+        """A session for reads, closed when the block ends (:meth:`plain_read` for Core
+        statements alone).
 
         On SQLite in WAL mode a read runs no ``BEGIN`` (pysqlite opens a transaction only
         before a write) and its statements run on the event loop (decision 78), so the
@@ -86,6 +88,12 @@ class Database:
                 await greenlet_spawn(db.sync_session.close)
             else:
                 await _close_to_the_end(db)
+
+    def plain_read(self) -> PlainRead:
+        """Core reads on one pooled connection and no ORM session (``async with``): for a
+        reader that only sends Core statements through :func:`~ownstack.common.db.core.run`
+        (decision 99). It gives its connection back as :meth:`read` closes a session."""
+        return PlainRead(self.engine.sync_engine, sqlite=self.sqlite)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
