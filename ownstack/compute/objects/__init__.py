@@ -2,12 +2,12 @@
 
 Each module takes the session of the caller's transaction (``async with svc.read()`` or
 ``svc.write()``), or for a reader of Core statements alone a plain read
-(``svc.db.plain_read()``). :data:`Session` and :data:`Reads` (either) name their types for
+(``svc.db.plain_read()``). :data:`Session` and :data:`Runner` (either) name their types for
 the API layer, which passes them on to these functions and never imports SQLAlchemy itself.
 """
 
 from sqlalchemy.ext.asyncio import AsyncSession as Session
 
-from ownstack.common.db.core import Reads
+from ownstack.common.db.core import Runner
 
-__all__ = ["Reads", "Session"]
+__all__ = ["Runner", "Session"]

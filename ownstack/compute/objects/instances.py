@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnClause
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
-from ownstack.common.db.core import Reads, run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.uuids import is_uuid
 from ownstack.compute import netinfo
 from ownstack.compute.errors import ServerNotFound
@@ -104,7 +104,7 @@ async def metadata_of(db: AsyncSession, uuids: Sequence[str]) -> dict[str, dict[
     return result
 
 
-async def latest_request_ids(db: Reads, uuids: Sequence[str]) -> dict[str, str]:
+async def latest_request_ids(db: Runner, uuids: Sequence[str]) -> dict[str, str]:
     """The request id of each instance's latest action (the one events belong to)."""
     result: dict[str, str] = {}
     if uuids:
@@ -116,7 +116,7 @@ async def latest_request_ids(db: Reads, uuids: Sequence[str]) -> dict[str, str]:
     return result
 
 
-async def update_instance(db: AsyncSession, uuid: str, *,
+async def update_instance(db: Runner, uuid: str, *,
                           expected_task_state: str | Sequence[str | None] | None = ANY,
                           expected_vm_state: str | Sequence[str] | None = None,
                           expected_host: str | None = None,

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy import bindparam, select
 
-from ownstack.common.db.core import Reads, run
+from ownstack.common.db.core import Runner, run
 from ownstack.compute import rpc
 from ownstack.compute.objects.models import ComputeNode, ComputeService
 
@@ -60,7 +60,7 @@ class HostState:
         }
 
 
-async def load_hosts(db: Reads, node_uuids: Iterable[str]) -> dict[str, HostState]:
+async def load_hosts(db: Runner, node_uuids: Iterable[str]) -> dict[str, HostState]:
     """HostStates of the given nodes (by uuid) that have a compute service row."""
     wanted = set(node_uuids)
     if not wanted:
