@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
+from ownstack.common.db.core import Plain
 from ownstack.common.db.engine import make_engine, make_sessionmaker
 from ownstack.common.db.sqlite import OneHopConnection
 from ownstack.common.errors import Conflict, OwnstackError
@@ -58,8 +59,8 @@ class Database:
         # A SQLite write session's connections begin with BEGIN IMMEDIATE: the option is
         # the engine's (the same pool), so the session procures its connection with its
         # first statement, in that statement's greenlet, rather than in one of its own.
-        self._write_sessions = make_sessionmaker(
-            engine.execution_options(ownstack_sqlite_begin="IMMEDIATE"))
+        self._immediate = engine.execution_options(ownstack_sqlite_begin="IMMEDIATE")
+        self._write_sessions = make_sessionmaker(self._immediate)
         self._url = str(engine.url)
         self._queue: tuple[weakref.ref[asyncio.AbstractEventLoop], asyncio.Lock] | None = None
 
@@ -70,7 +71,8 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads, closed when the block ends.
+        """A session for reads, closed when the block ends (:meth:`plain_read` for Core
+        statements alone).
 
         On SQLite in WAL mode a read runs no ``BEGIN`` (pysqlite opens a transaction only
         before a write) and its statements run on the event loop (decision 78), so the
@@ -86,6 +88,34 @@ class Database:
                 await greenlet_spawn(db.sync_session.close)
             else:
                 await _close_to_the_end(db)
+
+    def plain_read(self) -> Plain:
+        """Core reads on one pooled connection and no ORM session (``async with``): for a
+        reader that only sends Core statements through :func:`~ownstack.common.db.core.run`
+        (decision 99). It gives its connection back as :meth:`read` closes a session."""
+        return Plain(self.engine.sync_engine, sqlite=self.sqlite)
+
+    @asynccontextmanager
+    async def plain_write(self) -> AsyncIterator[Plain]:
+        """:meth:`write` for a writer that only sends Core statements through
+        :func:`~ownstack.common.db.core.run`: the same transaction (on SQLite the writers'
+        queue and ``BEGIN IMMEDIATE`` with the first statement), committed when the block
+        ends and rolled back if it raises, a lost race its :attr:`race_error`, on one
+        pooled connection with no ORM session (decision 99)."""
+        if self.sqlite:
+            if _holding_write.get():
+                raise RuntimeError("nested write transaction on one SQLite database: "
+                                   "call other services after the transaction ends")
+            marker = _holding_write.set(True)
+            try:
+                async with self._writers_queue(), \
+                        self._plain_transaction(self._immediate) as plain:
+                    yield plain
+            finally:
+                _holding_write.reset(marker)
+        else:
+            async with self._plain_transaction(self.engine) as plain:
+                yield plain
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -156,6 +186,43 @@ class Database:
         finally:
             if not done:
                 await _close_to_the_end(db)
+
+
+    @asynccontextmanager
+    async def _plain_transaction(self, engine: AsyncEngine) -> AsyncIterator[Plain]:
+        """A write transaction on a :class:`Plain` connection of ``engine``: committed when
+        the block ends (on SQLite the commit and the giving back in one greenlet, as
+        :meth:`_sqlite_transaction` does), otherwise given back rolling back, to the end."""
+        plain = Plain(engine.sync_engine, sqlite=self.sqlite)
+        try:
+            try:
+                yield plain
+                if plain.connection is not None:
+                    if self.sqlite:
+                        await greenlet_spawn(_commit_and_give_back, plain)
+                    else:
+                        await greenlet_spawn(plain.connection.commit)
+            finally:
+                # What is still held (a failed block or commit, or another backend's
+                # committed connection) is given back, rolling back what is open.
+                await plain.close()
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            if any(marker in str(exc.orig).lower() for marker in _RACE_MARKERS):
+                raise self.race_error() from exc
+            raise
+
+
+def _commit_and_give_back(plain: Plain) -> None:
+    """Commit ``plain``'s transaction, then give its connection back: a committed SQLite
+    connection has nothing to roll back, so this cannot wait. A failed commit leaves the
+    connection to :meth:`Plain.close`."""
+    connection = plain.connection
+    assert connection is not None
+    connection.commit()
+    plain.connection = None
+    connection.close()
 
 
 def _nothing_to_roll_back(session: Session) -> bool:

@@ -1,4 +1,4 @@
-"""Reads that must see the latest commit inside a write transaction.
+"""Runner that must see the latest commit inside a write transaction.
 
 A quota check counts rows after taking its project's lock, and must see everything the
 lock's previous holder committed. PostgreSQL (READ COMMITTED) reads each statement afresh
@@ -14,15 +14,17 @@ from __future__ import annotations
 from typing import TypeVarTuple
 
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownstack.common.db.core import Runner
 
 Ts = TypeVarTuple("Ts")
 
 _SNAPSHOT_DIALECTS = frozenset({"mysql", "mariadb"})
 
 
-def latest(db: AsyncSession, stmt: Select[*Ts]) -> Select[*Ts]:
-    """``stmt`` made to read the latest commit on this session's database."""
+def latest(db: Runner, stmt: Select[*Ts]) -> Select[*Ts]:
+    """``stmt`` made to read the latest commit on the database of ``db`` (a session or a
+    plain read)."""
     if db.get_bind().dialect.name in _SNAPSHOT_DIALECTS:
         return stmt.with_for_update(read=True)
     return stmt

@@ -9,7 +9,7 @@ from typing import Any
 from ownstack.compute import states
 from ownstack.compute.api.views import servers as views
 from ownstack.compute.errors import InstanceInvalidState, InstanceNotReady
-from ownstack.compute.objects import Session, servers
+from ownstack.compute.objects import Runner, Session, servers
 from ownstack.compute.objects.instances import find_server
 from ownstack.compute.objects.models import Instance
 from ownstack.compute.objects.servers import ServerRow
@@ -40,7 +40,7 @@ def caller_is_admin(req: Req) -> bool:
     return req.svc.allowed(req.ctx, "context_is_admin")
 
 
-async def load_extras(db: Session, rows: Sequence[ServerRow], shown: views.Shown,
+async def load_extras(db: Runner, rows: Sequence[ServerRow], shown: views.Shown,
                       page: servers.Page | None = None,
                       services: dict[str, servers.HostService] | None = None
                       ) -> views.Extras:
@@ -52,7 +52,7 @@ async def load_extras(db: Session, rows: Sequence[ServerRow], shown: views.Shown
     return views.extras(shown, details)
 
 
-async def show_body(req: Req, db: Session, instance: ServerRow, *,
+async def show_body(req: Req, db: Runner, instance: ServerRow, *,
                     answering: str | None = None,
                     services: dict[str, servers.HostService] | None = None
                     ) -> dict[str, Any]:

@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.compute import rpc, states
 from ownstack.compute.conductor import boot_volumes, networks, volumes
 from ownstack.compute.conductor.batch import (
@@ -185,7 +185,7 @@ _PLACE_RETURNING: Final = _PLACE.returning(*RETURNED_SPEC)
 _RETURNING: Final = frozenset({"sqlite", "postgresql"})
 
 
-async def load_to_place(db: AsyncSession, uuids: Sequence[str]) -> dict[str, ToPlace]:
+async def load_to_place(db: Runner, uuids: Sequence[str]) -> dict[str, ToPlace]:
     """The live instances among ``uuids`` as :data:`TO_PLACE` reads them, by uuid."""
     rows: dict[str, ToPlace] = {}
     # Core, not the session: plain columns, and the ORM's execution of a statement of
@@ -302,7 +302,7 @@ class Builder:
             self._runner = None
 
     async def _schedule_queued(self, items: list[_Queued]) -> None:
-        async with self.env.db.read() as db:
+        async with self.env.db.plain_read() as db:
             rows = await load_to_place(db, [item.uuid for item in items])
             unknown = [item.uuid for item in items if item.request_id is None]
             request_ids = await latest_request_ids(db, unknown) if unknown else {}
@@ -403,7 +403,7 @@ class Builder:
 
     async def host_view(self, providers: Iterable[str]) -> dict[str, HostState]:
         """The compute nodes among ``providers``, as the filters see them."""
-        async with self.env.db.read() as db:
+        async with self.env.db.plain_read() as db:
             return await load_hosts(db, providers)
 
     def filters(self) -> list[HostFilter]:
@@ -442,7 +442,7 @@ class Builder:
         placed: list[bool] = []
         specs: dict[str, rpc.InstanceSpec] = {}
         try:
-            async with self.env.db.write() as db:
+            async with self.env.db.plain_write() as db:
                 returning = db.get_bind().dialect.name in _RETURNING
                 events: list[actions.Event] = []
                 for claim in claimed:

@@ -72,23 +72,30 @@ async def apply_agent_update(db: Database, payload: Mapping[str, Any]
         raise InvalidUpdate(f"an agent cannot set migration status {report.get('status')!r}")
     moved_from: str | None = None
     rebind: str | None = None
-    async with db.write() as session:
-        recorded = await actions.record_events(session, events)
-        if report is not None:
+    if report is None:
+        # Core statements alone (every report but a resize's): no ORM session.
+        async with db.plain_write() as plain:
+            recorded = await actions.record_events(plain, events)
+            applied = await update_instance(
+                plain, payload["uuid"], expected_task_state=expected,
+                expected_host=payload["host"], **values)
+    else:
+        async with db.write() as session:
+            recorded = await actions.record_events(session, events)
             values.update(await resize.agent_report(session, payload["uuid"], report))
-        applied = await update_instance(
-            session, payload["uuid"], expected_task_state=expected,
-            expected_host=payload["host"], **values)
-        if applied and report is not None:
-            status = str(report["status"])
-            if status == mig.CONFIRMED:
-                moved_from = await resize.source_to_clear(session, str(report["uuid"]),
-                                                          payload["host"])
-            elif status == mig.REVERTED and await resize.is_cold_migration(
-                    session, str(report["uuid"])):
-                rebind = str(payload["host"])   # back on the source
-            await mig.set_status(session, str(report["uuid"]), status,
-                                 expected=resize.REPORTABLE[status])
+            applied = await update_instance(
+                session, payload["uuid"], expected_task_state=expected,
+                expected_host=payload["host"], **values)
+            if applied:
+                status = str(report["status"])
+                if status == mig.CONFIRMED:
+                    moved_from = await resize.source_to_clear(session, str(report["uuid"]),
+                                                              payload["host"])
+                elif status == mig.REVERTED and await resize.is_cold_migration(
+                        session, str(report["uuid"])):
+                    rebind = str(payload["host"])   # back on the source
+                await mig.set_status(session, str(report["uuid"]), status,
+                                     expected=resize.REPORTABLE[status])
     result: dict[str, Any] = {"applied": applied}
     if applied and values.get("host") not in (None, payload["host"]):
         result["nudge"] = [values["host"]]      # a cold migration handed over

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.errors import BadRequest
 from ownstack.compute.objects.models import InstanceAction, InstanceActionEvent
 
@@ -123,7 +123,7 @@ _FAIL_ACTION: Final = (update(_ACTIONS).where(_ACTIONS.c.id == bindparam("action
                        .values(updated_at=bindparam("touched"), message="Error"))
 
 
-async def record_events(db: AsyncSession, events: Sequence[Event]) -> list[bool]:
+async def record_events(db: Runner, events: Sequence[Event]) -> list[bool]:
     """Add each event to the action of its request id, in one statement per kind whatever
     their number; for each, whether its action exists. The action's ``updated_at`` becomes
     the time of its last event, and an ``Error`` event marks it failed."""
@@ -182,7 +182,7 @@ _FAIL_LATEST: Final = (update(_ACTIONS).where(_ACTIONS.c.id == _LATEST_ID)
                        .returning(_ACTIONS.c.id))
 
 
-async def _record_for_one(db: AsyncSession, uuid: str, request_id: str,
+async def _record_for_one(db: Runner, uuid: str, request_id: str,
                           events: Sequence[Event]) -> list[bool]:
     """:func:`record_events` for the events of one action: the same rows, the same touch
     (the time of the last event, ``Error`` if one failed), one statement fewer."""

@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnClause
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.uuids import is_uuid
 from ownstack.compute import netinfo
 from ownstack.compute.errors import ServerNotFound
@@ -104,11 +104,11 @@ async def metadata_of(db: AsyncSession, uuids: Sequence[str]) -> dict[str, dict[
     return result
 
 
-async def latest_request_ids(db: AsyncSession, uuids: Sequence[str]) -> dict[str, str]:
+async def latest_request_ids(db: Runner, uuids: Sequence[str]) -> dict[str, str]:
     """The request id of each instance's latest action (the one events belong to)."""
     result: dict[str, str] = {}
     if uuids:
-        rows = await db.execute(select(InstanceAction.instance_uuid, InstanceAction.request_id)
+        rows = await run(db, select(InstanceAction.instance_uuid, InstanceAction.request_id)
                                 .where(InstanceAction.instance_uuid.in_(uuids))
                                 .order_by(InstanceAction.id))
         for uuid, request_id in rows:
@@ -116,7 +116,7 @@ async def latest_request_ids(db: AsyncSession, uuids: Sequence[str]) -> dict[str
     return result
 
 
-async def update_instance(db: AsyncSession, uuid: str, *,
+async def update_instance(db: Runner, uuid: str, *,
                           expected_task_state: str | Sequence[str | None] | None = ANY,
                           expected_vm_state: str | Sequence[str] | None = None,
                           expected_host: str | None = None,

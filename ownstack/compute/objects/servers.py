@@ -32,7 +32,7 @@ from ownstack.common.config import Config
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import CachedJSON, UTCTimeText, utcnow
 from ownstack.common.db.cas import rows_matched
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.errors import BadRequest
 from ownstack.common.times import as_utc
 from ownstack.common.uuids import is_uuid
@@ -533,7 +533,7 @@ class PageDetails:
     volumes: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
 
 
-async def page_details(db: AsyncSession, servers: Sequence[ServerRow], *, tags: bool,
+async def page_details(db: Runner, servers: Sequence[ServerRow], *, tags: bool,
                        groups: bool, page: Page | None = None,
                        services: dict[str, HostService] | None = None) -> PageDetails:
     """Metadata, volumes, tags (when ``tags``), server groups (when ``groups``) and the
@@ -673,7 +673,7 @@ class ShownServer:
     services: dict[str, HostService]
 
 
-async def find_listed(svc: ComputeState, db: AsyncSession, ctx: RequestContext,
+async def find_listed(svc: ComputeState, db: Runner, ctx: RequestContext,
                       server_id: str, rule: str) -> ShownServer:
     """:func:`~ownstack.compute.objects.instances.find_server` (a live server) as a
     listing's plain row with its host's service, in one Core statement: the entity and

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
 from ownstack.common.db.cas import rows_matched
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.errors import BadRequest, Conflict, NotFound
 from ownstack.placement.errors import ConcurrentUpdate, ResourceClassNotFound
 from ownstack.placement.objects.models import (
@@ -65,7 +65,7 @@ class ConsumerAllocations:
     modified: list[datetime | None] = field(default_factory=list)
 
 
-async def replace_allocations(db: AsyncSession, names: Names, writes: list[ConsumerWrite]
+async def replace_allocations(db: Runner, names: Names, writes: list[ConsumerWrite]
                               ) -> None:
     writes = sorted(writes, key=lambda w: w.uuid)   # one lock order for every writer
     consumer_uuids = [w.uuid for w in writes]
@@ -119,7 +119,7 @@ class _ProviderGen:
     holds: bool = False         # some of the consumers' allocations are on it
 
 
-async def _providers(db: AsyncSession, wanted: set[str], consumer_uuids: list[str]
+async def _providers(db: Runner, wanted: set[str], consumer_uuids: list[str]
                      ) -> dict[int, _ProviderGen]:
     """The providers written to and those losing a consumer's allocations, with the
     generations this transaction will swap."""
@@ -129,7 +129,7 @@ async def _providers(db: AsyncSession, wanted: set[str], consumer_uuids: list[st
     return {row[0]: _ProviderGen(row[0], row[1], row[2], bool(row[3])) for row in rows}
 
 
-async def _delete_allocations(db: AsyncSession, consumer_uuids: list[str]) -> None:
+async def _delete_allocations(db: Runner, consumer_uuids: list[str]) -> None:
     await run(db, _DELETE_ALLOCATIONS[len(consumer_uuids) == 1],
               _one_or_many("consumers", consumer_uuids))
 
@@ -199,7 +199,7 @@ _DELETE_CONSUMER = delete(_CONSUMERS).where(
     _CONSUMERS.c.id == bindparam("b_id"), _CONSUMERS.c.generation == bindparam("b_generation"))
 
 
-async def _bump(db: AsyncSession, provider: _ProviderGen) -> None:
+async def _bump(db: Runner, provider: _ProviderGen) -> None:
     result = await run(db, _BUMP, {"b_id": provider.id, "b_generation": provider.generation,
                                    "b_next": provider.generation + 1})
     if rows_matched(result) != 1:
@@ -208,7 +208,7 @@ async def _bump(db: AsyncSession, provider: _ProviderGen) -> None:
             f"resource provider {provider.uuid} was updated by another request; retry.")
 
 
-async def _check_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> dict[str, Any]:
+async def _check_consumers(db: Runner, writes: list[ConsumerWrite]) -> dict[str, Any]:
     uuids = [w.uuid for w in writes]
     rows = (await run(db, _CONSUMERS_OF[len(uuids) == 1],
                       _one_or_many("consumers", uuids))).all()
@@ -227,7 +227,7 @@ async def _check_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> dic
     return found
 
 
-async def _check_capacity(db: AsyncSession, requested: dict[tuple[int, int], int],
+async def _check_capacity(db: Runner, requested: dict[tuple[int, int], int],
                           rows: list[dict[str, Any]], providers: dict[int, _ProviderGen],
                           class_names: dict[int, str]) -> None:
     rp_ids = sorted({key[0] for key in requested})
@@ -260,7 +260,7 @@ async def _check_capacity(db: AsyncSession, requested: dict[tuple[int, int], int
                            "would exceed the capacity.")
 
 
-async def _create_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> None:
+async def _create_consumers(db: Runner, writes: list[ConsumerWrite]) -> None:
     """Insert the consumers that had no row, in one statement."""
     now = utcnow()
     try:
@@ -274,7 +274,7 @@ async def _create_consumers(db: AsyncSession, writes: list[ConsumerWrite]) -> No
                                "with its generation.") from None
 
 
-async def _save_consumer(db: AsyncSession, write: ConsumerWrite, row: Any) -> None:
+async def _save_consumer(db: Runner, write: ConsumerWrite, row: Any) -> None:
     """Update (or, with nothing allocated, forget) a consumer that has a row."""
     params = {"b_id": row.id, "b_generation": row.generation}
     if not write.allocations:

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.errors import BadRequest
 from ownstack.placement.errors import ResourceClassNotFound, TraitNotFound
 from ownstack.placement.objects.models import (
@@ -92,7 +91,7 @@ class _Search:
     has_trees: bool = False
 
 
-async def find_candidates(db: AsyncSession, names: Names, groups: dict[str, RequestGroup],
+async def find_candidates(db: Runner, names: Names, groups: dict[str, RequestGroup],
                           wide: RequestWide, *, nested_aware: bool, all_classes: bool,
                           with_traits: bool) -> Candidates:
     try:
@@ -162,7 +161,7 @@ _ALL_STOCK = _stock_statement(False)
 _REQUESTED_STOCK = _stock_statement(True)
 
 
-async def _load(db: AsyncSession, search: _Search, all_classes: bool) -> None:
+async def _load(db: Runner, search: _Search, all_classes: bool) -> None:
     result = search.result
     # Core execution, not ORM: thousands of plain rows, no entities.
     for rp_id, uuid, parent, root in (await run(db, _PROVIDERS)).all():

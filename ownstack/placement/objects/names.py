@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.core import Runner, run
 from ownstack.common.errors import OwnstackError
 from ownstack.placement.errors import ResourceClassNotFound, TraitNotFound
 from ownstack.placement.objects.models import ConsumerType, ResourceClass, Trait
@@ -39,19 +40,19 @@ class NameCache:
         self.by_name: dict[str, int] = {}
         self.by_id: dict[int, str] = {}
 
-    async def reload(self, db: AsyncSession) -> None:
-        rows = (await db.execute(select(self.table.id, self.table.name))).all()
+    async def reload(self, db: Runner) -> None:
+        rows = (await run(db, select(self.table.id, self.table.name))).all()
         self.by_name = {name: id_ for id_, name in rows}
         self.by_id = {id_: name for id_, name in rows}
 
-    async def ids(self, db: AsyncSession, names: Iterable[str]) -> dict[str, int]:
+    async def ids(self, db: Runner, names: Iterable[str]) -> dict[str, int]:
         """name -> id for every name that exists; reloads once if one is unknown."""
         wanted = set(names)
         if not wanted <= self.by_name.keys():
             await self.reload(db)
         return {name: self.by_name[name] for name in wanted if name in self.by_name}
 
-    async def all_ids(self, db: AsyncSession, names: Iterable[str],
+    async def all_ids(self, db: Runner, names: Iterable[str],
                       not_found: Callable[[str], OwnstackError]) -> dict[str, int]:
         """name -> id for every name; ``not_found`` of the unknown ones, comma-separated."""
         wanted = set(names)
@@ -61,7 +62,7 @@ class NameCache:
             raise not_found(", ".join(sorted(missing)))
         return found
 
-    async def name(self, db: AsyncSession, id_: int) -> str:
+    async def name(self, db: Runner, id_: int) -> str:
         if id_ not in self.by_id:
             await self.reload(db)
         return self.by_id[id_]
@@ -77,15 +78,15 @@ class Names:
         self.traits = NameCache(Trait)
         self.consumer_types = NameCache(ConsumerType)
 
-    async def class_ids(self, db: AsyncSession, names: Iterable[str]) -> dict[str, int]:
+    async def class_ids(self, db: Runner, names: Iterable[str]) -> dict[str, int]:
         """Every named resource class's id; 404 naming the unknown ones."""
         return await self.classes.all_ids(db, names, ResourceClassNotFound)
 
-    async def trait_ids(self, db: AsyncSession, names: Iterable[str]) -> dict[str, int]:
+    async def trait_ids(self, db: Runner, names: Iterable[str]) -> dict[str, int]:
         """Every named trait's id; 404 naming the unknown ones."""
         return await self.traits.all_ids(db, names, TraitNotFound)
 
-    async def class_names(self, db: AsyncSession) -> dict[int, str]:
+    async def class_names(self, db: Runner) -> dict[int, str]:
         if not self.classes.by_id:
             await self.classes.reload(db)
         return self.classes.by_id

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.base import utcnow
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.errors import BadRequest, Conflict, NotFound
 from ownstack.placement.objects.models import ProviderTrait, Trait
 from ownstack.placement.objects.names import Names
@@ -74,7 +74,7 @@ async def provider_traits(db: AsyncSession, provider_id: int) -> list[str]:
     return list(rows.scalars())
 
 
-async def traits_of(db: AsyncSession, provider_ids: Sequence[int] | None
+async def traits_of(db: Runner, provider_ids: Sequence[int] | None
                     ) -> dict[int, list[str]]:
     """provider id -> its trait names, for the providers ``provider_ids`` (every provider
     when None) in one query."""

@@ -4,6 +4,7 @@ conductor's claim in Placement and the action events run on the session's connec
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from helpers.compute import boot_id, boot_setup, instance, set_columns, show, wait_status
 from helpers.inprocess import CloudClient, cloud_config, make_cloud
 from helpers.sql_log import sent_statements
+from ownstack.common.db.database import Database
 from ownstack.compute.conductor.build import load_to_place
 from ownstack.compute.objects import actions, block_devices, instances
 from ownstack.compute.objects.instances import latest_request_ids
@@ -254,3 +256,52 @@ async def test_one_expected_state_is_compared_with_equals(cloud: CloudClient) ->
     reads = [s for s in sent if "FROM compute_instances" in s and "network_requests" in s]
     assert len(reads) == 3 and "uuid IN (" not in reads[0] and "uuid IN (" in reads[1]
     assert (await instance(cloud, server_id)).display_description == "many"
+
+
+# The readers and writers of a boot that send Core statements alone (decision 99): the
+# status poll, the scheduling pass's reads, Placement's candidates and claim, the
+# conductor's hand-off and the agent's reports.
+PLAIN = ("show_server", "_schedule_queued", "host_view", "list_allocation_candidates",
+         "set_consumer_allocations", "commit", "apply_agent_update")
+PLAIN_WRITES = ("set_consumer_allocations", "commit", "apply_agent_update")
+
+
+async def test_a_boots_core_readers_and_writers_open_no_orm_session(
+        cloud: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decision 99: they run on a plain pooled connection (``Database.plain_read`` and
+    ``plain_write``), with no ORM session; the create, which may add mappings as objects,
+    still opens a session. The boot ends as before."""
+    image_id, flavor_id = await boot_setup(cloud)
+    _, token = await cloud.project_user_token()
+    warm = await boot_id(cloud, token, image_id, flavor_id, name="warm")
+    await wait_status(cloud, token, warm, "ACTIVE")
+    opened: list[tuple[str, str]] = []
+    kinds = ("read", "write", "plain_read", "plain_write")
+    real = {kind: getattr(Database, kind) for kind in kinds}
+
+    def opener(kind: str) -> Any:
+        def open_(db: Any) -> Any:
+            # The opener's callers are on the stack (a coroutine runs inside its awaiters):
+            # the innermost of those named here opened it (the image and network services'
+            # handlers, which the create calls in process, open their own).
+            for frame in reversed(traceback.extract_stack()):
+                if frame.name in (*PLAIN, "create_server", "show_image", "list_networks"):
+                    opened.append((kind, frame.name))
+                    break
+            return real[kind](db)
+        return open_
+
+    for kind in kinds:
+        monkeypatch.setattr(Database, kind, opener(kind))
+    server_id = await boot_id(cloud, token, image_id, flavor_id, name="vm")
+    await wait_status(cloud, token, server_id, "ACTIVE")
+    monkeypatch.undo()
+    by = {name: {kind for kind, caller in opened if caller == name}
+          for name in (*PLAIN, "create_server")}
+    assert by == {**{name: {"plain_write" if name in PLAIN_WRITES else "plain_read"}
+                     for name in PLAIN}, "create_server": {"write"}}, by
+    server = (await show(cloud, token, server_id))["server"]
+    assert server["status"] == "ACTIVE" and server["OS-EXT-STS:power_state"] == 1
+    events = await _events(cloud, token, server_id)
+    assert {"conductor_schedule_and_build_instances", "compute_build_and_run_instance",
+            "compute_start"} <= events, events

@@ -77,24 +77,24 @@ async def test_several_consumers_and_providers_still_claim_together(
 async def test_a_known_consumer_type_opens_no_session(placement: PlacementClient,
                                                        monkeypatch: Any) -> None:
     """A claim names its consumer type; once the type is known its id comes from the cache,
-    with no read session opened for it (decision 92): a claim opens its write alone."""
+    with no read session opened for it (decision 92): a claim opens its write alone, a
+    plain write of Core statements with no ORM session (decision 99)."""
     rp = await provider(placement, inventory={"VCPU": 8, "MEMORY_MB": 1024})
     await claim(placement, rp["uuid"], {"VCPU": 1})         # the first use creates the type
     svc = placement.app.svc
     opened: list[str] = []
-    real_read, real_write = type(svc.db).read, type(svc.db).write
+    kinds = ("read", "write", "plain_read", "plain_write")
+    real = {kind: getattr(type(svc.db), kind) for kind in kinds}
 
-    def read(db: Any) -> Any:
-        opened.append("read")
-        return real_read(db)
+    def opener(kind: str) -> Any:
+        def open_(db: Any) -> Any:
+            opened.append(kind)
+            return real[kind](db)
+        return open_
 
-    def write(db: Any) -> Any:
-        opened.append("write")
-        return real_write(db)
-
-    monkeypatch.setattr(type(svc.db), "read", read)
-    monkeypatch.setattr(type(svc.db), "write", write)
+    for kind in kinds:
+        monkeypatch.setattr(type(svc.db), kind, opener(kind))
     await claim(placement, rp["uuid"], {"VCPU": 1})
-    assert opened == ["write"]
+    assert opened == ["plain_write"]
     monkeypatch.undo()
     assert await _usages(placement, rp["uuid"]) == {"VCPU": 2, "MEMORY_MB": 0}

@@ -404,7 +404,7 @@ def _sort(req: Req, query: dict[str, list[str]]) -> list[tuple[str, str]]:
 # --- one server ----------------------------------------------------------------------------
 
 async def show_server(req: Req) -> Response:
-    async with req.svc.read() as db:
+    async with req.svc.db.plain_read() as db:
         # A plain row with its host's service, not an entity: each status poll reads it.
         found = await servers.find_listed(req.svc, db, req.ctx, req.params["server_id"],
                                           _RULE + "show")

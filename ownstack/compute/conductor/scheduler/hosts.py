@@ -11,9 +11,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.compute import rpc
 from ownstack.compute.objects.models import ComputeNode, ComputeService
 
@@ -61,7 +60,7 @@ class HostState:
         }
 
 
-async def load_hosts(db: AsyncSession, node_uuids: Iterable[str]) -> dict[str, HostState]:
+async def load_hosts(db: Runner, node_uuids: Iterable[str]) -> dict[str, HostState]:
     """HostStates of the given nodes (by uuid) that have a compute service row."""
     wanted = set(node_uuids)
     if not wanted:

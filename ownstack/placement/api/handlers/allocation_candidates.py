@@ -23,7 +23,7 @@ async def list_allocation_candidates(req: Req) -> Response:
     common.query(req, common.pick(version, _QUERY))
     wide = parse_wide(req.query)
     groups = parse_groups(req.query, version, wide)
-    async with req.svc.read() as db:
+    async with req.svc.db.plain_read() as db:
         found = await find_candidates(db, req.svc.names, groups, wide,
                                       nested_aware=common.at_least(version, "1.29"),
                                       all_classes=common.at_least(version, "1.27"),

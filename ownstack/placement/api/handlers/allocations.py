@@ -56,7 +56,7 @@ async def set_consumer_allocations(req: Req) -> Response:
     consumer_uuid = common.uuid_or_400(req.params["consumer_uuid"], "consumer_uuid")
     data = await common.body(req, common.pick(version, _PUT))
     write = await consumer_write(req, consumer_uuid, data, version)
-    async with req.svc.write() as db:
+    async with req.svc.db.plain_write() as db:
         await allocs.replace_allocations(db, req.svc.names, [write])
     return empty_response(204)
 
@@ -66,7 +66,7 @@ async def set_allocations(req: Req) -> Response:
     data = await common.body(req, common.pick(version, _POST))
     writes = [await consumer_write(req, common.uuid_or_400(consumer, "consumer_uuid"), value,
                                    version) for consumer, value in data.items()]
-    async with req.svc.write() as db:
+    async with req.svc.db.plain_write() as db:
         await allocs.replace_allocations(db, req.svc.names, writes)
     return empty_response(204)
 
