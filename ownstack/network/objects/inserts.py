@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -24,6 +25,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from ownstack.common.db.base import Base
 from ownstack.common.db.core import run
+from ownstack.network.objects import models
 
 Row = TypeVar("Row", bound=Base)
 
@@ -267,10 +269,35 @@ async def insert_plain(db: AsyncSession, model: type[Base], rows: list[dict[str,
 async def _send_plain(db: AsyncSession, model: type[Base], full: list[dict[str, Any]],
                       *, or_nothing: bool) -> int:
     """:func:`insert_plain` of rows that hold every column's value already."""
+    return await _send(db, *_plain(model, or_nothing), full)
+
+
+def _plain(model: type[Base], or_nothing: bool) -> tuple[Any, Any]:
+    """The key and statement of ``model``'s plain insert (see :func:`_send`)."""
     statement = _insert_or_nothing(model) if or_nothing else _insert(model)
     # Omitting a column with a server default is not writing NULL: Core's insert.
-    key = None if _server_defaults(model) else (model, or_nothing)
-    return await _send(db, key, statement, full)
+    return None if _server_defaults(model) else (model, or_nothing), statement
+
+
+def network_models() -> list[type[Base]]:
+    """Every model of :mod:`ownstack.network.objects.models`, the tables this module
+    inserts into."""
+    return [mapper.class_ for mapper in Base.registry.mappers
+            if mapper.class_.__module__ == models.__name__]
+
+
+def compile_plain_inserts(dialect: Dialect, model: type[Base]) -> int:
+    """Compile now, for ``dialect`` (an engine's), both plain inserts of ``model`` that
+    :func:`insert_row`, :func:`add_rows` and :func:`insert_plain` send as the driver's
+    SQL (with and without ``ON CONFLICT DO NOTHING``), so that the first of them a process
+    runs finds its SQL built (it is otherwise compiled then, a few ms each). Nothing is
+    executed. Only SQLite's are sent so, and only a table without server defaults':
+    elsewhere nothing is compiled. Returns how many were. An insert ``within`` a condition
+    is the caller's condition's, and is compiled on its first use."""
+    if not _sends_driver_sql(dialect) or _server_defaults(model):
+        return 0
+    return sum(_driver_statement(*_plain(model, or_nothing), dialect) is not None
+               for or_nothing in (False, True))
 
 
 @functools.cache
@@ -323,6 +350,10 @@ _DRIVER_STATEMENTS: weakref.WeakKeyDictionary[
     Any, dict[Any, _DriverStatement | None]] = weakref.WeakKeyDictionary()
 
 
+def _sends_driver_sql(dialect: Dialect) -> bool:
+    return dialect.name == "sqlite" and bool(dialect.positional)
+
+
 def _driver_statement(key: Any, statement: Any, dialect: Any) -> _DriverStatement | None:
     """``statement`` as SQLAlchemy compiles it for ``dialect`` on SQLite, with its
     parameters in order, built once; None elsewhere, or when a parameter is one
@@ -332,7 +363,7 @@ def _driver_statement(key: Any, statement: Any, dialect: Any) -> _DriverStatemen
     if key in built:
         return built[key]
     found = None
-    if dialect.name == "sqlite" and dialect.positional:
+    if _sends_driver_sql(dialect):
         compiled = statement.compile(dialect=dialect)
         names = list(compiled.positiontup or ())
         binds = [compiled.binds[name] for name in names]
