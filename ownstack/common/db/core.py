@@ -35,6 +35,7 @@ poll, the scheduling pass's reads, Placement's candidates) and most of a boot's 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any
 
@@ -85,16 +86,7 @@ class Plain:
         if self._sqlite and _idle(connection):
             await greenlet_spawn(connection.close)
             return
-        closing = asyncio.ensure_future(greenlet_spawn(connection.close))
-        cancelled: asyncio.CancelledError | None = None
-        while not closing.done():
-            try:
-                await asyncio.shield(closing)
-            except asyncio.CancelledError as exc:
-                cancelled = exc
-        closing.result()
-        if cancelled is not None:
-            raise cancelled
+        await to_the_end(greenlet_spawn(connection.close))
 
     def execute(self, statement: Any, parameters: Any) -> CursorResult[Any]:
         """``statement`` run now, in the caller's greenlet (:func:`run` makes one)."""
@@ -117,6 +109,22 @@ async def run(db: Runner, statement: Any, parameters: Any = None) -> Any:
     if db.new or db.dirty or db.deleted:
         await db.flush()
     return await greenlet_spawn(_execute, db.sync_session, statement, parameters)
+
+
+async def to_the_end(closing: Awaitable[Any]) -> None:
+    """Await ``closing`` (a close that rolls back what is open) to its end even if the
+    caller is cancelled meanwhile, and only then pass the cancellation on: a connection
+    given back half closed could carry an open transaction to its next user."""
+    task = asyncio.ensure_future(closing)
+    cancelled: asyncio.CancelledError | None = None
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as error:
+            cancelled = error
+    task.result()
+    if cancelled is not None:
+        raise cancelled
 
 
 def _idle(connection: Connection) -> bool:

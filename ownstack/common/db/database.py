@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
-from ownstack.common.db.core import Plain
+from ownstack.common.db.core import Plain, to_the_end
 from ownstack.common.db.engine import make_engine, make_sessionmaker
 from ownstack.common.db.sqlite import OneHopConnection
 from ownstack.common.errors import Conflict, OwnstackError
@@ -87,7 +87,7 @@ class Database:
             if self.sqlite and _nothing_to_roll_back(db.sync_session):
                 await greenlet_spawn(db.sync_session.close)
             else:
-                await _close_to_the_end(db)
+                await to_the_end(db.close())
 
     def plain_read(self) -> Plain:
         """Core reads on one pooled connection and no ORM session (``async with``): for a
@@ -103,16 +103,9 @@ class Database:
         ends and rolled back if it raises, a lost race its :attr:`race_error`, on one
         pooled connection with no ORM session (decision 99)."""
         if self.sqlite:
-            if _holding_write.get():
-                raise RuntimeError("nested write transaction on one SQLite database: "
-                                   "call other services after the transaction ends")
-            marker = _holding_write.set(True)
-            try:
-                async with self._writers_queue(), \
-                        self._plain_transaction(self._immediate) as plain:
-                    yield plain
-            finally:
-                _holding_write.reset(marker)
+            async with self._sqlite_writer(), \
+                    self._plain_transaction(self._immediate) as plain:
+                yield plain
         else:
             async with self._plain_transaction(self.engine) as plain:
                 yield plain
@@ -122,20 +115,8 @@ class Database:
         """One write transaction: committed when the block ends, rolled back if it raises.
         A lost race anywhere in it becomes :attr:`race_error`."""
         if self.sqlite:
-            # Queue here rather than in SQLite's busy handler, which sleeps in steps of up
-            # to 100 ms: a writer of another service on the same file would otherwise
-            # stall behind it for far longer than the write takes.
-            if _holding_write.get():
-                # A write transaction that calls a service writing to the same file (in
-                # process, in this very task) would wait for itself forever.
-                raise RuntimeError("nested write transaction on one SQLite database: "
-                                   "call other services after the transaction ends")
-            marker = _holding_write.set(True)
-            try:
-                async with self._writers_queue(), self._transaction(immediate=True) as db:
-                    yield db
-            finally:
-                _holding_write.reset(marker)
+            async with self._sqlite_writer(), self._transaction(immediate=True) as db:
+                yield db
         else:
             async with self._transaction(immediate=False) as db:
                 yield db
@@ -151,20 +132,45 @@ class Database:
         return self._queue[1]
 
     @asynccontextmanager
-    async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncSession]:
+    async def _sqlite_writer(self) -> AsyncIterator[None]:
+        """This task's turn to write to the SQLite file: the writers' queue, taken here
+        rather than in SQLite's busy handler, which sleeps in steps of up to 100 ms (a
+        writer of another service on the same file would otherwise stall behind it for far
+        longer than the write takes). A write transaction that calls a service writing to
+        the same file (in process, in this very task) would wait for itself forever: it is
+        refused instead."""
+        if _holding_write.get():
+            raise RuntimeError("nested write transaction on one SQLite database: "
+                               "call other services after the transaction ends")
+        marker = _holding_write.set(True)
         try:
-            if immediate:
-                async with self._sqlite_transaction() as db:
-                    yield db
-            else:
-                async with self.sessions() as db, db.begin():
-                    yield db
+            async with self._writers_queue():
+                yield
+        finally:
+            _holding_write.reset(marker)
+
+    @asynccontextmanager
+    async def _races_as_error(self) -> AsyncIterator[None]:
+        """A lost race (a deadlock, a lock wait that timed out, a busy SQLite file) raised
+        in the block becomes :attr:`race_error`; an integrity error stays what it is."""
+        try:
+            yield
         except IntegrityError:
             raise
         except DBAPIError as exc:
             if any(marker in str(exc.orig).lower() for marker in _RACE_MARKERS):
                 raise self.race_error() from exc
             raise
+
+    @asynccontextmanager
+    async def _transaction(self, *, immediate: bool) -> AsyncIterator[AsyncSession]:
+        async with self._races_as_error():
+            if immediate:
+                async with self._sqlite_transaction() as db:
+                    yield db
+            else:
+                async with self.sessions() as db, db.begin():
+                    yield db
 
     @asynccontextmanager
     async def _sqlite_transaction(self) -> AsyncIterator[AsyncSession]:
@@ -185,8 +191,7 @@ class Database:
             done = True
         finally:
             if not done:
-                await _close_to_the_end(db)
-
+                await to_the_end(db.close())
 
     @asynccontextmanager
     async def _plain_transaction(self, engine: AsyncEngine) -> AsyncIterator[Plain]:
@@ -194,7 +199,7 @@ class Database:
         the block ends (on SQLite the commit and the giving back in one greenlet, as
         :meth:`_sqlite_transaction` does), otherwise given back rolling back, to the end."""
         plain = Plain(engine.sync_engine, sqlite=self.sqlite)
-        try:
+        async with self._races_as_error():
             try:
                 yield plain
                 if plain.connection is not None:
@@ -206,12 +211,6 @@ class Database:
                 # What is still held (a failed block or commit, or another backend's
                 # committed connection) is given back, rolling back what is open.
                 await plain.close()
-        except IntegrityError:
-            raise
-        except DBAPIError as exc:
-            if any(marker in str(exc.orig).lower() for marker in _RACE_MARKERS):
-                raise self.race_error() from exc
-            raise
 
 
 def _commit_and_give_back(plain: Plain) -> None:
@@ -243,21 +242,6 @@ def _nothing_to_roll_back(session: Session) -> bool:
 def _commit_and_close(session: Session) -> None:
     session.commit()
     session.close()
-
-
-async def _close_to_the_end(db: AsyncSession) -> None:
-    """Close ``db`` (rolling back what is open), finishing even if the caller is cancelled
-    meanwhile, and only then passing the cancellation on."""
-    closing = asyncio.ensure_future(db.close())
-    cancelled: asyncio.CancelledError | None = None
-    while not closing.done():
-        try:
-            await asyncio.shield(closing)
-        except asyncio.CancelledError as error:
-            cancelled = error
-    closing.result()
-    if cancelled is not None:
-        raise cancelled
 
 
 _holding_write: contextvars.ContextVar[bool] = contextvars.ContextVar(
