@@ -70,14 +70,7 @@ async def test_runs_in_the_sessions_transaction_after_a_flush(database: Database
 
 async def test_one_greenlet_per_statement(database: Database,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    spawned: list[Any] = []
-    real = core.greenlet_spawn
-
-    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        spawned.append(fn)
-        return await real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(core, "greenlet_spawn", counting)
+    spawned = _count_greenlets(monkeypatch)
     async with database.read() as db:
         await core.run(db, select(_ROWS.c.id))
         await core.run(db, select(_ROWS.c.name))
@@ -155,14 +148,7 @@ async def test_a_plain_read_that_writes_is_rolled_back(database: Database) -> No
 
 async def test_a_plain_read_takes_one_greenlet_per_statement_and_one_to_close(
         database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    spawned: list[Any] = []
-    real = core.greenlet_spawn
-
-    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        spawned.append(fn)
-        return await real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(core, "greenlet_spawn", counting)
+    spawned = _count_greenlets(monkeypatch)
     async with database.plain_read() as plain:
         await core.run(plain, select(_ROWS.c.id))
         await core.run(plain, select(_ROWS.c.name))
@@ -238,3 +224,16 @@ async def test_a_plain_write_turns_a_lost_race_into_the_race_error(
     finally:
         other.close()
         await database.close()
+
+
+def _count_greenlets(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The functions ``core`` runs in a greenlet from now on, in order."""
+    spawned: list[Any] = []
+    real = core.greenlet_spawn
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        spawned.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(core, "greenlet_spawn", counting)
+    return spawned
