@@ -234,21 +234,10 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def commit(self) -> None:
         self._pending_begin = None      # a transaction that ran nothing: nothing to end
-        if not self._in_transaction:
-            return
-        inline = self._write_locked and self._wal and not self._mutex.locked()
-        self._write_locked = False
-        if inline:
-            try:
-                await_only(self._commit_inline())
-            except Exception as error:
-                self._handle_exception(error)
-        else:
+        if self._in_transaction:
+            self._write_locked = False
             super().commit()
-        self._in_transaction = False
-
-    async def _commit_inline(self) -> None:
-        self._connection._conn.commit()
+            self._in_transaction = False
 
     def rollback(self) -> None:
         self._pending_begin = None
