@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.db.core import Plain, Runner, run
 from ownstack.network import ipam
-from ownstack.network.objects import loaded
 from ownstack.network.errors import InvalidInput
+from ownstack.network.objects import loaded
 from ownstack.network.objects.inserts import insert_values
 from ownstack.network.objects.listing import Ids, in_ids
 from ownstack.network.objects.models import IpAllocation, Port, Subnet
