@@ -26,8 +26,10 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownstack.common.db.core import Plain, Runner, run
 from ownstack.network import ipam
 from ownstack.network.errors import InvalidInput
+from ownstack.network.objects import loaded
 from ownstack.network.objects.inserts import insert_values
 from ownstack.network.objects.listing import Ids, in_ids
 from ownstack.network.objects.models import IpAllocation, Port, Subnet
@@ -62,8 +64,12 @@ class FixedIp:
         return {"subnet_id": self.subnet_id, "ip_address": self.ip_address}
 
 
-async def network_subnets(db: AsyncSession, network_id: str) -> list[Subnet]:
-    """The network's subnets, oldest first (the order Neutron tries them in)."""
+async def network_subnets(db: Runner, network_id: str) -> list[Subnet]:
+    """The network's subnets, oldest first (the order Neutron tries them in); on a plain
+    connection objects of no session (``loaded.unattached``), for a reader of them."""
+    if isinstance(db, Plain):
+        return [loaded.unattached(Subnet, row) for row in await run(
+            db, _NETWORK_SUBNET_ROWS, {"network_id": network_id})]
     return list((await db.execute(_NETWORK_SUBNETS, {"network_id": network_id})
                  ).scalars().all())
 
@@ -72,6 +78,9 @@ async def network_subnets(db: AsyncSession, network_id: str) -> list[Subnet]:
 NETWORK_SUBNETS_ORDER: Final = (Subnet.created_at, Subnet.id)
 _NETWORK_SUBNETS: Final = (sa.select(Subnet).where(Subnet.network_id == sa.bindparam("network_id"))
                            .order_by(*NETWORK_SUBNETS_ORDER))
+_NETWORK_SUBNET_ROWS: Final = (
+    sa.select(*loaded.columns_of(Subnet)).where(Subnet.network_id == sa.bindparam("network_id"))
+    .order_by(*NETWORK_SUBNETS_ORDER))
 
 
 def _is_auto(subnet: Subnet) -> bool:
@@ -131,7 +140,7 @@ def requested_wanted(network_id: str, subnets: Sequence[Subnet],
     return wanted + auto_addresses(subnets, device_owner, exclude=named)
 
 
-async def allocate(db: AsyncSession, port: Port, wanted: Sequence[Wanted]) -> list[FixedIp]:
+async def allocate(db: Runner, port: Port, wanted: Sequence[Wanted]) -> list[FixedIp]:
     """Take every address of ``wanted`` for ``port`` (already flushed), in order.
 
     Raises 409 ``IpAddressInUse`` for an address asked for (or an EUI-64 address) that
@@ -152,7 +161,7 @@ async def allocate(db: AsyncSession, port: Port, wanted: Sequence[Wanted]) -> li
     return taken
 
 
-async def _take_any(db: AsyncSession, port: Port, subnets: Sequence[Subnet]) -> FixedIp:
+async def _take_any(db: Runner, port: Port, subnets: Sequence[Subnet]) -> FixedIp:
     for subnet in subnets:
         pools = [_pool_range(pool["start"], pool["end"])
                  for pool in subnet.allocation_pools or []]
@@ -165,8 +174,7 @@ async def _take_any(db: AsyncSession, port: Port, subnets: Sequence[Subnet]) -> 
             if await _take(db, port, subnet.id, str(candidate)):
                 return FixedIp(subnet.id, str(candidate))
         for _ in range(_LOOKS):
-            used = (await db.execute(sa.select(IpAllocation.ip_address).where(
-                IpAllocation.subnet_id == subnet.id))).scalars().all()
+            used = (await run(db, _USED, {"subnet_id": subnet.id})).scalars().all()
             offered = list(ipam.candidates(pools, used, limit=_CANDIDATES))
             if not offered:
                 break                                   # this subnet is full: the next
@@ -176,6 +184,11 @@ async def _take_any(db: AsyncSession, port: Port, subnets: Sequence[Subnet]) -> 
     raise ipam.no_more_addresses(port.network_id)
 
 
+# Built once: a subnet's used addresses, read when random draws miss.
+_USED: Final = sa.select(IpAllocation.ip_address).where(
+    IpAllocation.subnet_id == sa.bindparam("subnet_id"))
+
+
 @functools.lru_cache(maxsize=1024)
 def _pool_range(start: str, end: str) -> ipam.AddressRange:
     """``AddressRange.of`` a pool's bounds: the same two strings always make the same
@@ -183,7 +196,7 @@ def _pool_range(start: str, end: str) -> ipam.AddressRange:
     return ipam.AddressRange.of(start, end)
 
 
-async def _take(db: AsyncSession, port: Port, subnet_id: str, address: str) -> bool:
+async def _take(db: Runner, port: Port, subnet_id: str, address: str) -> bool:
     """Whether ``address`` is now ``port``'s (False: another port holds it)."""
     return await insert_values(db, IpAllocation, {
         "subnet_id": subnet_id, "ip_address": address, "port_id": port.id,

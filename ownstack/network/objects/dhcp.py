@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import utcnow
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.errors import OwnstackError
 from ownstack.network import ipam
 from ownstack.network.errors import ConcurrentUpdate
@@ -117,7 +117,7 @@ async def serving_host(db: AsyncSession, network_id: str) -> str | None:
     return host
 
 
-async def serving_or_waiting(db: AsyncSession, network_id: str
+async def serving_or_waiting(db: Runner, network_id: str
                              ) -> tuple[str | None, list[str]]:
     """The host serving the network's DHCP (:func:`serving_host`) and, when there is
     none, the ports still waiting for DHCP on it, by id (``provisioning.waiting_for``):
@@ -136,7 +136,7 @@ async def serving_or_waiting(db: AsyncSession, network_id: str
     return None, waiting
 
 
-async def port_change_lookup(db: AsyncSession, group_ids: Collection[str], network_id: str
+async def port_change_lookup(db: Runner, group_ids: Collection[str], network_id: str
                              ) -> tuple[set[str], str | None, list[str]]:
     """What a port change nudges: the hosts holding members of ``group_ids``
     (``sg_members.hosts_matching_groups``), and the network's DHCP host or, when none,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.util import greenlet_spawn
 
 from ownstack.common.db.base import Base
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Plain, Runner, run
 from ownstack.network.objects import models
 
 Row = TypeVar("Row", bound=Base)
@@ -42,8 +42,62 @@ class Within(NamedTuple):
     refused: Callable[[], Exception]
 
 
-def is_sqlite(db: AsyncSession) -> bool:
+def is_sqlite(db: Runner) -> bool:
     return db.get_bind().dialect.name == "sqlite"
+
+
+async def insert_new(db: Runner, model: type[Base], values: dict[str, Any]
+                     ) -> dict[str, Any] | None:
+    """The values of every column of the row ``values`` inserted into ``model``'s table
+    (the Python-side defaults filled, NULL for the rest), or None when a unique key of it
+    is taken (nothing else of the transaction is undone): :func:`insert_row` with no
+    object made, for a writer on a plain connection (``Database.plain_write()``) or one
+    that only reads the row back. On SQLite ``INSERT ... ON CONFLICT DO NOTHING`` as the
+    driver's SQL; elsewhere a Core insert under a savepoint, so that a lost race (a key
+    another transaction holds) is settled by the unique key and undoes only the insert."""
+    full = {**_nulls(model), **_filled(model, values)}
+    if is_sqlite(db):
+        inserted = await _send_plain(db, model, [full], or_nothing=True)
+        return full if inserted == 1 else None
+    if not await under_savepoint(db, [(_insert(model), full)]):
+        return None
+    return full
+
+
+async def under_savepoint(db: Runner, statements: list[tuple[Any, Any]]) -> bool:
+    """Whether ``statements`` (each with its parameters) all ran under one savepoint,
+    which a unique key's ``IntegrityError`` rolls back (then False, and nothing else of
+    the transaction is undone): on PostgreSQL and MariaDB, where an insert that loses a
+    race to another transaction waits for it and then fails on the key."""
+    if isinstance(db, Plain):
+        return bool(await greenlet_spawn(_plain_savepoint, db, statements))
+    try:
+        async with db.begin_nested():
+            for statement, parameters in statements:
+                await db.execute(statement, parameters)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _plain_savepoint(db: Plain, statements: list[tuple[Any, Any]]) -> bool:
+    connection = plain_connection(db)
+    try:
+        with connection.begin_nested():
+            for statement, parameters in statements:
+                connection.execute(statement, parameters)
+    except IntegrityError:
+        return False
+    return True
+
+
+def plain_connection(db: Plain) -> Any:
+    """``db``'s connection, taken now (in the caller's greenlet) when no statement took
+    it yet, as ``Plain.execute`` takes it."""
+    connection = db.connection
+    if connection is None:
+        connection = db.connection = db.get_bind().connect()
+    return connection
 
 
 async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any],
@@ -236,12 +290,14 @@ def _insert(model: type[Base]) -> Any:
     return sa.insert(table)
 
 
-async def insert_values(db: AsyncSession, model: type[Base], values: dict[str, Any]
+async def insert_values(db: Runner, model: type[Base], values: dict[str, Any]
                         ) -> bool:
     """Whether the plain row ``values`` went into ``model``'s table (False: a unique key
     of it is taken); no object joins the session."""
     if is_sqlite(db):
         return await insert_plain(db, model, [values], or_nothing=True) == 1
+    if isinstance(db, Plain):
+        return await under_savepoint(db, [(_insert(model), values)])
     try:
         async with db.begin_nested():
             await db.execute(sa.insert(model).values(**values))
@@ -250,7 +306,7 @@ async def insert_values(db: AsyncSession, model: type[Base], values: dict[str, A
     return True
 
 
-async def insert_plain(db: AsyncSession, model: type[Base], rows: list[dict[str, Any]],
+async def insert_plain(db: Runner, model: type[Base], rows: list[dict[str, Any]],
                        *, or_nothing: bool = False) -> int:
     """How many of ``rows`` went into ``model``'s table on SQLite (with ``or_nothing``, a
     row whose unique key is taken is skipped), each with the Python-side defaults of the
@@ -266,7 +322,7 @@ async def insert_plain(db: AsyncSession, model: type[Base], rows: list[dict[str,
                                          for values in rows], or_nothing=or_nothing)
 
 
-async def _send_plain(db: AsyncSession, model: type[Base], full: list[dict[str, Any]],
+async def _send_plain(db: Runner, model: type[Base], full: list[dict[str, Any]],
                       *, or_nothing: bool) -> int:
     """:func:`insert_plain` of rows that hold every column's value already."""
     return await _send(db, *_plain(model, or_nothing), full)
@@ -306,7 +362,7 @@ def _server_defaults(model: type[Base]) -> bool:
     return any(column.server_default is not None for column in table.columns)
 
 
-async def _send(db: AsyncSession, key: Any, statement: Any, rows: list[dict[str, Any]]
+async def _send(db: Runner, key: Any, statement: Any, rows: list[dict[str, Any]]
                 ) -> int:
     """The rowcount of ``statement`` (an insert, built once and known by ``key``; None:
     send it through Core) run with each of ``rows`` on the session's connection, after
@@ -317,12 +373,20 @@ async def _send(db: AsyncSession, key: Any, statement: Any, rows: list[dict[str,
     if plain is None:
         result: Any = await run(db, statement, rows)
         return int(result.rowcount)
-    if db.new or db.dirty or db.deleted:
-        await db.flush()
     params = [tuple([_bound(row[name] if required else row.get(name, fixed), convert)
                      for name, required, fixed, convert in plain.binds]) for row in rows]
+    if isinstance(db, Plain):
+        return await greenlet_spawn(_plain_driver_sql, db, plain.sql,
+                                    params[0] if len(params) == 1 else params)
+    if db.new or db.dirty or db.deleted:
+        await db.flush()
     return await greenlet_spawn(_execute_driver_sql, db.sync_session, plain.sql,
                                 params[0] if len(params) == 1 else params)
+
+
+def _plain_driver_sql(db: Plain, sql: str, params: Any) -> int:
+    """``sql`` on ``db``'s connection, taken by this statement if none ran."""
+    return int(plain_connection(db).exec_driver_sql(sql, params).rowcount)
 
 
 def _execute_driver_sql(session: Session, sql: str, params: Any) -> int:

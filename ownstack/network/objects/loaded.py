@@ -56,3 +56,12 @@ def unattached(model: type[Row], row: Any, start: int = 0) -> Row:
     made = cast(Row, model.__mapper__.class_manager.new_instance())
     made.__dict__.update(zip(keys, row[start:start + len(keys)], strict=True))
     return made
+
+
+def from_values(model: type[Row], values: dict[str, Any]) -> Row:
+    """The object of ``model`` holding ``values`` (every column's, by attribute name: a
+    row just inserted, ``inserts.insert_new``), in no session, as :func:`unattached`
+    makes one from a read."""
+    made = cast(Row, model.__mapper__.class_manager.new_instance())
+    made.__dict__.update(values)
+    return made

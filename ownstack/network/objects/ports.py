@@ -17,7 +17,7 @@ network with DHCP, its DHCP server have reported it provisioned (:mod:`.provisio
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NamedTuple, cast
@@ -31,7 +31,7 @@ from sqlalchemy.sql import ColumnElement
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import CachedJSON, UTCTimeText
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Plain, Runner, run
 from ownstack.network import ipam
 from ownstack.network.drivers.naming import binding_details
 from ownstack.network.errors import (
@@ -53,7 +53,7 @@ from ownstack.network.objects import (
 )
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
-from ownstack.network.objects.inserts import insert_plain, insert_row, is_sqlite
+from ownstack.network.objects.inserts import insert_new, insert_plain, insert_row, is_sqlite
 from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
 from ownstack.network.objects.models import (
     DhcpAgentBinding,
@@ -279,12 +279,12 @@ async def security_groups_of(db: AsyncSession, port_ids: Ids) -> dict[str, list[
     return found
 
 
-async def _check_security_groups(db: AsyncSession, ctx: RequestContext,
+async def _check_security_groups(db: Runner, ctx: RequestContext,
                                  group_ids: Sequence[str]) -> list[str]:
     wanted = sorted(set(group_ids))
     if not wanted:
         return []
-    found = set((await db.execute(sa.select(SecurityGroup.id).where(
+    found = set((await run(db, sa.select(SecurityGroup.id).where(
         SecurityGroup.id.in_(wanted), *security_groups.visible_groups(ctx)))).scalars().all())
     for group_id in wanted:
         if group_id not in found:
@@ -345,7 +345,7 @@ class PortNetwork(NamedTuple):
     quiet: bool = False
 
 
-async def network_for_port(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
+async def network_for_port(db: Runner, config: NetworkConfig, ctx: RequestContext,
                            network_id: str, project_id: str) -> PortNetwork:
     """The network as ``networks.get_network_for`` finds it (404 when ``ctx`` does not
     see it), with the project's port quota and usage, its default security group and the
@@ -425,7 +425,7 @@ class NewPort:
     quiet: bool = False                     # PortNetwork.quiet
 
 
-async def check_quota(db: AsyncSession, config: NetworkConfig, ports: Sequence[NewPort]
+async def check_quota(db: Runner, config: NetworkConfig, ports: Sequence[NewPort]
                       ) -> None:
     """Every project of a (bulk) create may make all of its ports."""
     counts: dict[str, int] = {}
@@ -450,9 +450,13 @@ class Created:
     security_groups: list[str]
 
 
-async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestContext,
+async def create_port(db: Runner, config: NetworkConfig, ctx: RequestContext,
                       new: NewPort) -> Created:
-    """A port on ``new.network`` with its MAC, addresses, security and binding."""
+    """A port on ``new.network`` with its MAC, addresses, security and binding. In a
+    session the port's row joins it (its callers may change it further); on a plain
+    connection (``Database.plain_write()``, the port API's create) every statement is
+    Core and the row is an object of no session (``loaded.from_values``), which the
+    caller only reads."""
     data, network = new.data, new.network
     _check_vnic(data)
     device_owner = data.get("device_owner") or ""
@@ -483,11 +487,12 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
         binding_host_id=host, binding_vnic_type=data.get("binding:vnic_type") or VNIC_NORMAL,
         binding_vif_type=vif_type, binding_vif_details=vif_details,
         binding_profile=data.get("binding:profile") or {})
-    late_pairs = requested_mac is None and bool(data.get("allowed_address_pairs"))
-    row = await _insert_with_mac(db, fields, network.id, mac, [] if late_pairs else pairs)
-    if late_pairs:
-        # Pairs without a MAC take the port's own, known only now.
-        row.allowed_address_pairs = _pairs(config, data, row.mac_address)
+    if requested_mac is None and data.get("allowed_address_pairs"):
+        # Pairs without a MAC take the port's own, known only once it is drawn.
+        row = await _insert_with_mac(db, fields, network.id, None,
+                                     lambda drawn: _pairs(config, data, drawn))
+    else:
+        row = await _insert_with_mac(db, fields, network.id, mac, lambda _: pairs)
     subnets = new.subnets if new.subnets is not None else \
         await addresses.network_subnets(db, network.id)
     if fixed_ips is None:
@@ -503,8 +508,11 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
             await insert_plain(db, PortSecurityGroup, members)
         else:
             await run(db, _INSERT_PORT_GROUPS, members)
-    await db.flush()
-    await provisioning.port_bound(db, row, previous_host="")
+    if isinstance(db, Plain):
+        await provisioning.new_port_bound(db, row, network_up=network.admin_state_up)
+    else:
+        await db.flush()
+        await provisioning.port_bound(db, row, previous_host="")
     order = {subnet.id: index for index, subnet in enumerate(subnets)}
     taken.sort(key=lambda ip: (order.get(ip.subnet_id, len(order)), ip.ip_address))
     return Created(row, taken, groups)
@@ -515,12 +523,19 @@ async def create_port(db: AsyncSession, config: NetworkConfig, ctx: RequestConte
 _INSERT_PORT_GROUPS: Final = sa.insert(cast(sa.Table, PortSecurityGroup.__table__))
 
 
-async def _insert_with_mac(db: AsyncSession, fields: dict[str, Any], network_id: str,
-                           mac: str | None, pairs: list[dict[str, str]]) -> Port:
-    """The port inserted with ``mac`` (409 when taken) or a random free one."""
+async def _insert_with_mac(db: Runner, fields: dict[str, Any], network_id: str,
+                           mac: str | None, pairs: Callable[[str], list[dict[str, str]]]
+                           ) -> Port:
+    """The port inserted with ``mac`` (409 when taken) or a random free one, and the
+    allowed address ``pairs`` of its MAC."""
     for _ in range(_MAC_ATTEMPTS):
-        row = await insert_row(db, Port, {**fields, "mac_address": mac or ipam.random_mac(),
-                                          "allowed_address_pairs": pairs})
+        drawn = mac or ipam.random_mac()
+        values = {**fields, "mac_address": drawn, "allowed_address_pairs": pairs(drawn)}
+        if isinstance(db, Plain):
+            full = await insert_new(db, Port, values)
+            row = None if full is None else loaded.from_values(Port, full)
+        else:
+            row = await insert_row(db, Port, values)
         if row is not None:
             return row
         if mac is not None:

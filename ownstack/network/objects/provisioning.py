@@ -49,6 +49,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import flag_modified
 
 from ownstack.common.db.base import utcnow
+from ownstack.common.db.core import Runner, run
 from ownstack.network.objects.inserts import insert_values
 from ownstack.network.objects.models import (
     DhcpAgentBinding,
@@ -88,7 +89,7 @@ async def blocks(db: AsyncSession, port_id: str, *, lock: bool = False) -> set[s
     return set((await db.execute(query)).scalars())
 
 
-async def add(db: AsyncSession, port_id: str, entity: str) -> None:
+async def add(db: Runner, port_id: str, entity: str) -> None:
     """Block ``port_id`` on ``entity`` (nothing when it is already)."""
     await insert_values(db, ProvisioningBlock, {"port_id": port_id, "entity": entity,
                                                 "created_at": utcnow()})
@@ -105,10 +106,17 @@ async def remove(db: AsyncSession, port_ids: Sequence[str], entity: str | None =
     await db.execute(query.execution_options(synchronize_session=False))
 
 
-async def dhcp_served(db: AsyncSession, network_id: str) -> bool:
+async def dhcp_served(db: Runner, network_id: str) -> bool:
     """Whether a DHCP agent (alive or not) is bound to serve the network."""
-    return await db.scalar(sa.select(DhcpAgentBinding.network_id).where(
-        DhcpAgentBinding.network_id == network_id)) is not None
+    return (await run(db, _DHCP_SERVED, {"network_id": network_id})).scalar() is not None
+
+
+# Built once: a bound port's create and change ask.
+_DHCP_SERVED: Final = sa.select(DhcpAgentBinding.network_id).where(
+    DhcpAgentBinding.network_id == sa.bindparam("network_id"))
+_DHCP_ADDRESS: Final = sa.select(sa.exists().where(
+    IpAllocation.port_id == sa.bindparam("port_id"), IpAllocation.subnet_id == Subnet.id,
+    Subnet.enable_dhcp.is_(True)))
 
 
 async def needs_dhcp(db: AsyncSession, port: Port) -> bool:
@@ -118,12 +126,15 @@ async def needs_dhcp(db: AsyncSession, port: Port) -> bool:
     network = await db.get(Network, port.network_id)
     if network is None or not network.admin_state_up:
         return False
+    return await _served_dhcp_address(db, port)
+
+
+async def _served_dhcp_address(db: Runner, port: Port) -> bool:
+    """Whether a DHCP agent serves ``port``'s network and the port holds an address on
+    one of its DHCP-enabled subnets (what the session holds pending flushed first)."""
     if not await dhcp_served(db, port.network_id):
         return False
-    await db.flush()
-    return await db.scalar(sa.select(sa.exists().where(
-        IpAllocation.port_id == port.id, IpAllocation.subnet_id == Subnet.id,
-        Subnet.enable_dhcp.is_(True)))) is True
+    return (await run(db, _DHCP_ADDRESS, {"port_id": port.id})).scalar() is True
 
 
 async def _lock(db: AsyncSession, port_id: str) -> None:
@@ -156,6 +167,22 @@ async def port_bound(db: AsyncSession, port: Port, *, previous_host: str,
     elif not rebound:
         await remove(db, [port.id], DHCP)
         await settle(db, port)
+
+
+async def new_port_bound(db: Runner, port: Port, *, network_up: bool) -> None:
+    """:func:`port_bound` of a port this transaction has just inserted (``previous_host``
+    ""), from a plain connection (a port create's, ``Database.plain_write()``): a port
+    bound to a host is blocked on ``L2``, and on ``DHCP`` when it needs it
+    (:func:`needs_dhcp`; ``network_up``: its network's ``admin_state_up`` as the create
+    read it in this transaction). What :func:`port_bound` does besides has nothing to do
+    for a new row: no other transaction sees it, so no report can lock it, block it or
+    make it ACTIVE; it has no blocks to drop; its status is DOWN as inserted."""
+    if not port.binding_host_id:
+        return
+    await add(db, port.id, L2)
+    if (not (port.device_owner or "").startswith(SERVICE_OWNER_PREFIX) and network_up
+            and await _served_dhcp_address(db, port)):
+        await add(db, port.id, DHCP)
 
 
 async def settle(db: AsyncSession, port: Port) -> None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownstack.common.config import NetworkConfig
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.errors import BadRequest
 from ownstack.network.errors import OverQuota
 from ownstack.network.objects.inserts import Within
@@ -67,7 +67,7 @@ async def used(db: AsyncSession, project_id: str, resource: str) -> int:
                                .where(model.project_id == project_id)) or 0)
 
 
-async def check(db: AsyncSession, config: NetworkConfig, project_id: str, resource: str,
+async def check(db: Runner, config: NetworkConfig, project_id: str, resource: str,
                 count: int = 1) -> None:
     """Raise :class:`OverQuota` unless ``project_id`` may make ``count`` more of ``resource``.
 

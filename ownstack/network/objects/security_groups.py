@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Plain, Runner, run
 from ownstack.network.errors import (
     SecurityGroupCannotRemoveDefault,
     SecurityGroupCannotUpdateDefault,
@@ -35,7 +35,15 @@ from ownstack.network.errors import (
     SecurityGroupRuleNotFound,
 )
 from ownstack.network.objects import quotas
-from ownstack.network.objects.inserts import add_row, add_rows, insert_row, is_sqlite
+from ownstack.network.objects.inserts import (
+    add_row,
+    add_rows,
+    insert_new,
+    insert_plain,
+    insert_row,
+    is_sqlite,
+    under_savepoint,
+)
 from ownstack.network.objects.listing import Field, Kind, as_bool, as_int
 from ownstack.network.objects.models import (
     PortSecurityGroup,
@@ -151,12 +159,12 @@ async def default_groups(db: AsyncSession, group_ids: Sequence[str]) -> set[str]
     return set(rows.scalars().all())
 
 
-async def default_group_id(db: AsyncSession, project_id: str, *, latest: bool = False
+async def default_group_id(db: Runner, project_id: str, *, latest: bool = False
                            ) -> str | None:
     """``latest``: a locking read, which sees the newest commit even inside a MariaDB
     (REPEATABLE READ) transaction whose snapshot predates it."""
-    found: str | None = await db.scalar(_DEFAULT_GROUP_LOCKED if latest else DEFAULT_GROUP,
-                                        {"project_id": project_id})
+    found: str | None = (await run(db, _DEFAULT_GROUP_LOCKED if latest else DEFAULT_GROUP,
+                                   {"project_id": project_id})).scalar()
     return found
 
 
@@ -168,7 +176,7 @@ DEFAULT_GROUP: Final = sa.select(SecurityGroup.id).where(
 _DEFAULT_GROUP_LOCKED: Final = DEFAULT_GROUP.with_for_update(read=True)
 
 
-async def ensure_default(db: AsyncSession, config: NetworkConfig, project_id: str) -> str:
+async def ensure_default(db: Runner, config: NetworkConfig, project_id: str) -> str:
     """The id of ``project_id``'s default group, made now if it has none.
 
     Call it inside the write transaction of what needs the group (a group or rule create,
@@ -185,7 +193,7 @@ async def ensure_default(db: AsyncSession, config: NetworkConfig, project_id: st
     return await _make_default(db, project_id)
 
 
-async def _make_default(db: AsyncSession, project_id: str) -> str:
+async def _make_default(db: Runner, project_id: str) -> str:
     """:func:`ensure_default` once a read found no default group of ``project_id``.
 
     On SQLite the group is a Core ``INSERT ... ON CONFLICT DO NOTHING`` and its four rules
@@ -194,6 +202,8 @@ async def _make_default(db: AsyncSession, project_id: str) -> str:
     91); a taken key still means a concurrent first use won."""
     values = {"id": str(uuid.uuid4()), "project_id": project_id, "name": DEFAULT_NAME,
               "description": DEFAULT_DESCRIPTION, "stateful": True, "default_marker": True}
+    if isinstance(db, Plain):
+        return await _make_default_plain(db, project_id, values)
     if is_sqlite(db):
         made = await insert_row(db, SecurityGroup, values)
         if made is None:
@@ -202,7 +212,7 @@ async def _make_default(db: AsyncSession, project_id: str) -> str:
                 raise RuntimeError("a default group insert conflicted with no default")
             return winner
         await add_rows(db, SecurityGroupRule, [
-            _rule_values(made, project_id, spec, "")
+            _rule_values(made.id, project_id, spec, "")
             for spec in default_group_rules(made.id, is_default=True)])
         return made.id
     group = SecurityGroup(**values)
@@ -219,6 +229,33 @@ async def _make_default(db: AsyncSession, project_id: str) -> str:
             raise
         return winner
     return group.id
+
+
+async def _make_default_plain(db: Plain, project_id: str, values: dict[str, Any]) -> str:
+    """:func:`_make_default` on a plain connection (a port create's): the same statements,
+    with no object made. On SQLite the group's ``INSERT ... ON CONFLICT DO NOTHING`` and
+    its rules' insert; elsewhere both Core inserts under one savepoint. A taken key means a
+    concurrent first use won, whose group is the default."""
+    group_id: str = values["id"]
+    rules = [_rule_values(group_id, project_id, spec, "")
+             for spec in default_group_rules(group_id, is_default=True)]
+    if is_sqlite(db):
+        made = await insert_new(db, SecurityGroup, values) is not None
+        if made:
+            await insert_plain(db, SecurityGroupRule, rules)
+    else:
+        made = await under_savepoint(db, [(_GROUP_INSERT, values), (_RULES_INSERT, rules)])
+    if made:
+        return group_id
+    winner = await default_group_id(db, project_id, latest=True)
+    if winner is None:
+        raise RuntimeError("a default group insert conflicted with no default")
+    return winner
+
+
+# Built once: the Core inserts of a default group and its rules beside SQLite.
+_GROUP_INSERT: Final = sa.insert(cast(sa.Table, SecurityGroup.__table__))
+_RULES_INSERT: Final = sa.insert(cast(sa.Table, SecurityGroupRule.__table__))
 
 
 def check_name(name: str | None) -> None:
@@ -252,7 +289,7 @@ async def create_group(db: AsyncSession, config: NetworkConfig, project_id: str,
         "description": data.get("description") or "", "stateful": data.get("stateful", True),
         "default_marker": None})
     rules = await add_rows(db, SecurityGroupRule, [
-        _rule_values(group, project_id, spec, "") for spec in egress])
+        _rule_values(group.id, project_id, spec, "") for spec in egress])
     return group, sorted(rules, key=lambda rule: (rule.created_at, rule.id))
 
 
@@ -357,16 +394,16 @@ def _add_rules(db: AsyncSession, group: SecurityGroup, project_id: str,
                rules: Sequence[tuple[RuleSpec, str]]) -> list[SecurityGroupRule]:
     made = []
     for spec, description in rules:
-        row = SecurityGroupRule(**_rule_values(group, project_id, spec, description))
+        row = SecurityGroupRule(**_rule_values(group.id, project_id, spec, description))
         db.add(row)
         made.append(row)
     return made
 
 
-def _rule_values(group: SecurityGroup, project_id: str, spec: RuleSpec, description: str
+def _rule_values(group_id: str, project_id: str, spec: RuleSpec, description: str
                  ) -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), "project_id": project_id,
-            "security_group_id": group.id, "description": description,
+            "security_group_id": group_id, "description": description,
             "direction": spec.direction, "ethertype": spec.ethertype,
             "protocol": spec.protocol, "port_range_min": spec.port_range_min,
             "port_range_max": spec.port_range_max, "remote_ip_prefix": spec.remote_ip_prefix,

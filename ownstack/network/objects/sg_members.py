@@ -17,7 +17,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.network.objects.models import (
     IpAllocation,
     Port,
@@ -122,17 +122,17 @@ async def hosts_in_groups(db: AsyncSession, group_ids: Collection[str]) -> set[s
     return await _bound_hosts(db, _HOSTS_IN_GROUPS, group_ids)
 
 
-async def hosts_matching_groups(db: AsyncSession, group_ids: Collection[str]) -> set[str]:
+async def hosts_matching_groups(db: Runner, group_ids: Collection[str]) -> set[str]:
     """The hosts with a port bound in a group with a rule whose ``remote_group_id`` is
     one of ``group_ids``: the hosts that hold those groups' members."""
     return await _bound_hosts(db, _HOSTS_MATCHING_GROUPS, group_ids)
 
 
-async def _bound_hosts(db: AsyncSession, statement: sa.Select[Any],
+async def _bound_hosts(db: Runner, statement: sa.Select[Any],
                        group_ids: Collection[str]) -> set[str]:
     hosts: set[str] = set()
     for chunk in _chunks(group_ids):
-        rows = await db.execute(statement, {"group_ids": chunk})
+        rows = await run(db, statement, {"group_ids": chunk})
         hosts.update(host for host in rows.scalars() if host)
     return hosts
 

@@ -107,7 +107,8 @@ async def create_port(req: Req) -> Response:
         wanted.append((project_id, data))
     for attempt in range(_ATTEMPTS):
         try:
-            async with req.svc.write() as db:
+            # Every statement of a create is Core: a plain connection, no ORM session.
+            async with req.svc.db.plain_write() as db:
                 news = []
                 for project_id, data in wanted:
                     network, shared, quota, default_group, subnets, quiet = \
