@@ -88,12 +88,18 @@ class Plain:
             return
         await to_the_end(greenlet_spawn(connection.close))
 
-    def execute(self, statement: Any, parameters: Any) -> CursorResult[Any]:
-        """``statement`` run now, in the caller's greenlet (:func:`run` makes one)."""
+    def connect(self) -> Connection:
+        """The connection, taken now (in the caller's greenlet, which :func:`run` makes)
+        when no statement took it yet: for a caller that needs more of it than
+        :meth:`execute`, a savepoint or the driver's SQL."""
         connection = self.connection
         if connection is None:
             connection = self.connection = self._engine.connect()
-        result: CursorResult[Any] = connection.execute(statement, parameters)
+        return connection
+
+    def execute(self, statement: Any, parameters: Any) -> CursorResult[Any]:
+        """``statement`` run now, in the caller's greenlet (:func:`run` makes one)."""
+        result: CursorResult[Any] = self.connect().execute(statement, parameters)
         return result
 
 

@@ -81,7 +81,7 @@ async def under_savepoint(db: Runner, statements: list[tuple[Any, Any]]) -> bool
 
 
 def _plain_savepoint(db: Plain, statements: list[tuple[Any, Any]]) -> bool:
-    connection = plain_connection(db)
+    connection = db.connect()
     try:
         with connection.begin_nested():
             for statement, parameters in statements:
@@ -89,15 +89,6 @@ def _plain_savepoint(db: Plain, statements: list[tuple[Any, Any]]) -> bool:
     except IntegrityError:
         return False
     return True
-
-
-def plain_connection(db: Plain) -> Any:
-    """``db``'s connection, taken now (in the caller's greenlet) when no statement took
-    it yet, as ``Plain.execute`` takes it."""
-    connection = db.connection
-    if connection is None:
-        connection = db.connection = db.get_bind().connect()
-    return connection
 
 
 async def insert_row(db: AsyncSession, model: type[Row], values: dict[str, Any],
@@ -386,7 +377,7 @@ async def _send(db: Runner, key: Any, statement: Any, rows: list[dict[str, Any]]
 
 def _plain_driver_sql(db: Plain, sql: str, params: Any) -> int:
     """``sql`` on ``db``'s connection, taken by this statement if none ran."""
-    return int(plain_connection(db).exec_driver_sql(sql, params).rowcount)
+    return int(db.connect().exec_driver_sql(sql, params).rowcount)
 
 
 def _execute_driver_sql(session: Session, sql: str, params: Any) -> int:
