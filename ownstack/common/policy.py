@@ -11,6 +11,12 @@ Supported syntax: ``@`` and the empty string (always), ``!`` (never), ``role:NAM
 ``rule:NAME``, ``KEY:VALUE`` (a credential equals a literal or ``%(path)s`` from the target),
 ``not``, ``and``, ``or`` (``not`` binds tightest, then ``and``, then ``or``) and parentheses.
 oslo's remote ``http:`` checks are rejected rather than silently never matching.
+
+A rule that reads nothing of the target (``rule:admin_only``, ``role:reader``, as most
+attribute rules are) has one answer for given credentials: :meth:`Policy.check` keeps it,
+keyed by the rule and the values of the credentials it reads (:func:`_credential_reads`),
+so the next check of that rule with the same roles (or project, ...) walks no tree. A rule
+that reads a ``%(...)s`` of the target is walked every time.
 """
 
 from __future__ import annotations
@@ -393,6 +399,66 @@ def _compile_rule(name: object, text: object) -> _Check:
         raise PolicyParseError(f"policy rule {name!r}: {exc} in {text!r}") from None
 
 
+# The credential ``role:`` checks read (``creds.get("roles")``), beside the ``_Path``s that
+# ``KEY:VALUE`` checks read.
+_ROLES: Final = "roles"
+# Answers kept per policy before they are all let go: far more than the rules times the
+# role sets a cloud's callers hold.
+_MAX_ANSWERS: Final = 4096
+_PLAIN: Final = (str, int, float, bool, type(None))
+
+
+def _credential_reads(check: _Check, rules: Mapping[str, _Check],
+                      active: frozenset[str]) -> frozenset[_Path | str] | None:
+    """What of the credentials ``check`` reads (evaluated with ``active`` rules being
+    evaluated, as :class:`_RuleRef` does), or None when it reads the target."""
+    if isinstance(check, _Always | _Never):
+        return frozenset()
+    if isinstance(check, _Not):
+        return _credential_reads(check.check, rules, active)
+    if isinstance(check, _And | _Or):
+        reads: set[_Path | str] = set()
+        for inner in check.checks:
+            found = _credential_reads(inner, rules, active)
+            if found is None:
+                return None
+            reads |= found
+        return frozenset(reads)
+    if isinstance(check, _RuleRef):
+        referred = rules.get(check.name)
+        if check.name in active or referred is None:
+            return frozenset()          # False, whatever the target and credentials
+        return _credential_reads(referred, rules, active | {check.name})
+    if isinstance(check, _Role):
+        return None if _reads_target(check.role) else frozenset({_ROLES})
+    if isinstance(check, _Match):
+        if _reads_target(check.right):
+            return None
+        return frozenset({check.left} if isinstance(check.left, _Path) else ())
+    return None                         # a kind of check not known here: never kept
+
+
+def _reads_target(template: _Template) -> bool:
+    return any(isinstance(part, _Path) for part in template.parts)
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` as part of a key that tells apart every value a check could answer
+    otherwise for (its type too: ``1``, ``True`` and ``"1"`` print differently), or
+    None when it is not plain data."""
+    kind = type(value)
+    if kind in _PLAIN or value is _MISSING:
+        return (kind, value)
+    if kind in (list, tuple, set, frozenset):
+        if all(type(item) is str for item in value):     # roles: the usual case
+            return (kind, tuple(value) if kind in (list, tuple) else frozenset(value), str)
+        items = tuple(_frozen(item) for item in value)
+        if None in items:
+            return None
+        return (kind, items if kind in (list, tuple) else frozenset(items))
+    return None
+
+
 class Policy:
     """The effective policy of one service: its defaults, with an operator's overrides."""
 
@@ -409,6 +475,14 @@ class Policy:
         }
         # Built once: the starting ``active`` set of each rule, for the recursion guard.
         self._self_only = {name: frozenset((name,)) for name in self._strings}
+        # What of the credentials each rule reads, in a fixed order; None: the target too.
+        self._reads: dict[str, tuple[_Path | str, ...] | None] = {}
+        for name, check in self._compiled.items():
+            reads = _credential_reads(check, self._compiled, self._self_only[name])
+            self._reads[name] = (None if reads is None
+                                 else tuple(sorted(reads, key=lambda read: repr(read))))
+        # (rule, the credentials it reads) -> its answer, for the rules that read no target.
+        self._answers: dict[tuple[str, tuple[Any, ...]], bool] = {}
 
     @classmethod
     def load(cls, defaults: Mapping[str, str], path: Path | None) -> Policy:
@@ -427,7 +501,21 @@ class Policy:
     def check(self, rule: str, target: Mapping[str, Any], creds: Mapping[str, Any]) -> bool:
         """Whether ``creds`` pass ``rule`` for ``target``; an unknown rule raises KeyError."""
         check = self._compiled[rule]
-        return check(_Evaluation(target, creds, self._compiled, self._self_only[rule]))
+        reads = self._reads[rule]
+        if reads is None:
+            return check(_Evaluation(target, creds, self._compiled, self._self_only[rule]))
+        values = tuple(_frozen(creds.get(read) if isinstance(read, str) else read.get(creds))
+                       for read in reads)
+        if None in values:
+            return check(_Evaluation(target, creds, self._compiled, self._self_only[rule]))
+        key = (rule, values)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = check(_Evaluation(target, creds, self._compiled, self._self_only[rule]))
+            if len(self._answers) >= _MAX_ANSWERS:
+                self._answers.clear()
+            self._answers[key] = answer
+        return answer
 
     def enforce(self, rule: str, target: Mapping[str, Any], creds: Mapping[str, Any]) -> None:
         """Raise :class:`PolicyNotAuthorized` (403) unless ``creds`` pass ``rule``."""

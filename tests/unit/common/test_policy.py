@@ -325,3 +325,88 @@ def test_load_bad_rule_in_file_names_file_and_rule(tmp_path: Path) -> None:
         Policy.load(DEFAULTS, path)
     assert str(path) in str(caught.value)
     assert "compute:delete" in str(caught.value)
+
+
+class _Counting:
+    """A compiled check that counts its walks (for the kept answers' tests)."""
+
+    def __init__(self, check: Any) -> None:
+        self.check, self.walks = check, 0
+
+    def __call__(self, ev: Any) -> bool:
+        self.walks += 1
+        return bool(self.check(ev))
+
+
+def _counting(policy: Policy, rule: str) -> _Counting:
+    counting = _Counting(policy._compiled[rule])
+    policy._compiled[rule] = counting     # type: ignore[assignment]
+    return counting
+
+
+def test_a_rule_reading_only_credentials_is_walked_once_per_credentials() -> None:
+    policy = Policy({"admin_only": "role:admin", "attr": "rule:admin_only or role:service"})
+    attr = _counting(policy, "attr")
+    for _ in range(3):
+        assert policy.check("attr", {}, ADMIN)
+        assert not policy.check("attr", {"project_id": "p1"}, MEMBER)
+        assert policy.check("attr", {}, {**MEMBER, "roles": ["service"]})
+    assert attr.walks == 3
+    # Other credentials with the same roles: the same answer, no walk.
+    assert policy.check("attr", {}, {**ADMIN, "user_id": "other", "project_id": "p9"})
+    assert attr.walks == 3
+
+
+@pytest.mark.parametrize("rules", [
+    {"r": "project_id:%(project_id)s"},
+    {"r": "rule:owner or role:admin", "owner": "project_id:%(project_id)s"},
+    {"r": "role:%(role)s"},
+    {"r": "not 'p1':%(project_id)s"},
+])
+def test_a_rule_reading_the_target_is_walked_for_every_target(rules: dict[str, str]) -> None:
+    policy = Policy(rules)
+    counting = _counting(policy, "r")
+    member = {**MEMBER, "roles": ["member"]}
+    targets = [{"project_id": "p1", "role": "member"}, {"project_id": "p2", "role": "reader"}]
+    answers = [policy.check("r", target, member) for target in targets * 2]
+    assert answers[0] != answers[1] and answers[:2] == answers[2:]
+    assert counting.walks == 4
+    assert not policy._answers
+
+
+@pytest.mark.parametrize("rule, creds", [
+    ("is_admin:True", [{"is_admin": True}, {"is_admin": "True"}, {"is_admin": 1},
+                       {"is_admin": [1]}, {"is_admin": ["True"]}, {}]),
+    ("role:a", [{"roles": "admin"}, {"roles": ["a"]}, {"roles": ("A",)}, {"roles": {"a"}},
+                {"roles": ["admin"]}, {"roles": None}]),
+    ("user.id:u1", [{"user": {"id": "u1"}}, {"user.id": "u1"}, {"user": {"id": "u2"}}]),
+])
+def test_a_kept_answer_is_the_one_a_walk_gives(rule: str, creds: list[dict[str, Any]]
+                                               ) -> None:
+    policy = Policy({"r": rule})
+    for _ in range(2):
+        for one in creds:
+            assert policy.check("r", {}, one) == Policy({"r": rule})._compiled["r"](
+                _evaluation(policy, one)), one
+
+
+def _evaluation(policy: Policy, creds: dict[str, Any]) -> Any:
+    from ownstack.common.policy import _Evaluation
+    return _Evaluation({}, creds, policy._compiled, frozenset({"r"}))
+
+
+def test_a_changed_policy_file_gives_new_answers(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("r: role:admin\n")
+    assert not Policy.load({"r": "@"}, path).check("r", {}, MEMBER)
+    path.write_text("r: role:member\n")
+    # The service loads its policy when it starts: a new policy keeps no old answer.
+    assert Policy.load({"r": "@"}, path).check("r", {}, MEMBER)
+
+
+def test_kept_answers_are_bounded() -> None:
+    policy = Policy({"r": "user_id:u1"})
+    for i in range(5000):
+        policy.check("r", {}, {"user_id": f"u{i}"})
+    assert 0 < len(policy._answers) <= 4096
+    assert policy.check("r", {}, {"user_id": "u1"})
