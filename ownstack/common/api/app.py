@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, Generic, TypeVar
 from urllib.parse import quote
@@ -37,7 +38,6 @@ from ownstack.common.errors import (
     UnsupportedMediaType,
 )
 from ownstack.common.log import request_id_var
-from ownstack.common.uuids import random_uuid
 
 log = logging.getLogger("ownstack.api")
 
@@ -189,7 +189,7 @@ class ServiceApp(Generic[S]):
             return
         if scope["type"] != "http":
             return
-        request_id = f"req-{random_uuid()}"
+        request_id = f"req-{uuid.uuid4()}"
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         request = Request(scope, receive)
