@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from ownstack.common.db.sqlite import OneHopDBAPI
+from ownstack.common.db.sqlite import OneHopDBAPI, wal_pragmas
 
 # Synchronous driver names people type, mapped to the async driver SQLAlchemy needs.
 _ASYNC_DRIVERS = {
@@ -71,6 +71,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    for pragma in wal_pragmas(dbapi_connection):
+        cursor.execute(pragma)
     cursor.close()
 
 

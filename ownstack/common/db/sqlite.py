@@ -24,19 +24,33 @@ microseconds, far less than the hop (two thread switches and a wake-up of the ev
 and always less than the Python that builds it and reads its rows, which runs on the event
 loop anyway. Every statement that may wait stays on the connection's thread, where the
 wait blocks nothing else: the first write of a transaction opened without ``BEGIN
-IMMEDIATE``, the commit (which may checkpoint the WAL, with its ``fsync``), the rollback,
-and everything on a database in another journal mode, whose readers wait for a committing
-writer. A ``BEGIN IMMEDIATE`` is first tried on the caller's thread with SQLite's busy
-timeout at 0 (decision 83): it takes a free write lock at once, or fails at once on a held
-one and then runs on the connection's thread, which waits for the lock. The connection
-is then used from two threads, never at once: a connection belongs to one session at a
-time, and each of its calls is awaited before the next.
+IMMEDIATE``, the commit of such a transaction and every commit that may ``fsync`` (see
+below), the rollback, and everything on a database in another journal mode, whose readers
+wait for a committing writer. A ``BEGIN IMMEDIATE`` is first tried on the caller's thread
+with SQLite's busy timeout at 0 (decision 83): it takes a free write lock at once, or
+fails at once on a held one and then runs on the connection's thread, which waits for the
+lock. The connection is then used from two threads, never at once: a connection belongs
+to one session at a time, and each of its calls is awaited before the next.
+
+The commit of a transaction that holds the write lock runs on the caller's thread too
+(decision 87): with ``synchronous=NORMAL`` a WAL commit appends its frames to the WAL file
+without an ``fsync``, and holding the lock it waits for nothing. Two things in a commit may
+``fsync``: an automatic checkpoint, which this process's connections turn off (``PRAGMA
+wal_autocheckpoint=0``, :func:`wal_pragmas`), and the rewrite of the WAL's header by the
+first commit after a complete checkpoint. So the commit that brings a file's commits
+since the last checkpoint to :data:`CHECKPOINT_EVERY`, or the rows they changed to
+:data:`CHECKPOINT_ROWS` (counted over the process's connections to it: a large
+transaction brings its checkpoint sooner), hops as before and runs a passive checkpoint
+after it on the connection's thread (what the automatic one does, at a cadence of commits
+and rows instead of WAL pages, which SQLite does not tell); when that checkpoint copied
+the whole WAL, the next commit on the file, which restarts the WAL, hops too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
@@ -164,17 +178,76 @@ def _execute(conn: sqlite3.Connection, operation: str, parameters: Any, many: bo
         cursor.close()
 
 
+def _commit(conn: sqlite3.Connection, checkpoint: bool) -> tuple[int, int, int] | None:
+    """Runs on the connection's thread: the commit, then a passive checkpoint if asked,
+    whose (busy, WAL frames, frames copied) it returns."""
+    conn.commit()
+    if not checkpoint:
+        return None
+    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def wal_pragmas(dbapi_connection: Any) -> list[str]:
+    """The pragmas a new connection of this driver takes for the commits above: automatic
+    checkpoints off (they would run in a commit on the event loop)."""
+    return ["PRAGMA wal_autocheckpoint=0"] if isinstance(dbapi_connection,
+                                                          OneHopConnection) else []
+
+
 # Statements that open a transaction, deferred to the hop of the next statement.
 _DEFERRED: Final = frozenset({"BEGIN IMMEDIATE"})
 _JOURNAL_MODE: Final = "PRAGMA journal_mode"
 
 
-class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_busy_timeout", "_in_transaction", "_mutex", "_pending_begin", "_wal",
-                 "_write_locked")
+# How many commits on one file, or rows changed by them, run between two checkpoints
+# (decision 87). SQLite's automatic checkpoint runs when the WAL reaches 1000 pages; a
+# network write changes 1-6 rows and commits 5-15 pages.
+CHECKPOINT_EVERY: Final = 100
+CHECKPOINT_ROWS: Final = 1000
 
-    def __init__(self, dbapi: Any, connection: Any) -> None:
+
+class WalFile:
+    """What the process's connections to one database file share: the commits since the
+    last checkpoint and the rows they changed, and whether the next commit restarts the
+    WAL (and so syncs its header)."""
+
+    __slots__ = ("commits", "restart_next", "rows")
+
+    def __init__(self) -> None:
+        self.commits = 0
+        self.rows = 0
+        self.restart_next = False
+
+    def commit_may_sync(self, rows: int) -> bool:
+        """Whether the commit about to run (counted here, with the ``rows`` it changed)
+        should hop: a checkpoint is due after it, or it restarts the WAL."""
+        self.commits += 1
+        self.rows += rows
+        return self.restart_next or self.checkpoint_due()
+
+    def checkpoint_due(self) -> bool:
+        return self.commits >= CHECKPOINT_EVERY or self.rows >= CHECKPOINT_ROWS
+
+
+_WAL_FILES: dict[str, WalFile] = {}
+
+
+def _wal_file(database: Any) -> WalFile:
+    key = str(database)
+    if not key.startswith(":") and not key.startswith("file:"):
+        key = os.path.realpath(key)
+    return _WAL_FILES.setdefault(key, WalFile())
+
+
+class OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ("_busy_timeout", "_changes", "_file", "_in_transaction", "_mutex",
+                 "_pending_begin", "_wal", "_write_locked")
+
+    def __init__(self, dbapi: Any, connection: Any, file: WalFile | None = None) -> None:
         super().__init__(dbapi, connection)
+        self._file = file if file is not None else WalFile()
+        self._changes = 0           # SQLite's total_changes at this connection's last commit
         self._in_transaction = True
         self._pending_begin: str | None = None
         # Whether the database is in WAL mode (read from the engine's journal_mode
@@ -234,10 +307,49 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def commit(self) -> None:
         self._pending_begin = None      # a transaction that ran nothing: nothing to end
-        if self._in_transaction:
-            self._write_locked = False
+        if not self._in_transaction:
+            return
+        inline = self._write_locked and self._wal and not self._mutex.locked()
+        self._write_locked = False
+        if not self._wal:
             super().commit()
             self._in_transaction = False
+            return
+        total = self._connection._conn.total_changes
+        rows, self._changes = total - self._changes, total
+        if inline and not self._file.commit_may_sync(rows):
+            # Holding the write lock, with automatic checkpoints off and no WAL restart
+            # due: the commit appends to the WAL and waits for nothing.
+            try:
+                await_only(self._commit_inline())
+            except Exception as error:
+                self._handle_exception(error)
+        else:
+            if not inline:
+                self._file.commit_may_sync(rows)
+            self._commit_on_thread()
+        self._in_transaction = False
+
+    async def _commit_inline(self) -> None:
+        # Awaited, as ``OneHopCursor._inline`` is, though it never suspends.
+        self._connection._conn.commit()
+
+    def _commit_on_thread(self) -> None:
+        """The commit in a hop, with the passive checkpoint after it when one is due."""
+        file = self._file
+        checkpoint = file.checkpoint_due()
+        if checkpoint:
+            file.commits = file.rows = 0
+        file.restart_next = False
+        connection: Any = self._connection
+        try:
+            done = await_only(connection._execute(_commit, connection._conn, checkpoint))
+        except Exception as error:
+            self._handle_exception(error)
+        if done is not None:
+            _busy, log, copied = done
+            # Every frame copied: the next commit writes the WAL from its start again.
+            file.restart_next = log > 0 and copied == log
 
     def rollback(self) -> None:
         self._pending_begin = None
@@ -271,4 +383,5 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         # docstring), the others on the connection's own: never two at once.
         kw.setdefault("check_same_thread", False)
         adapted = super().connect(*arg, **kw)
-        return OneHopConnection(self, adapted._connection)
+        database = arg[0] if arg else kw.get("database", "")
+        return OneHopConnection(self, adapted._connection, _wal_file(database))

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpers.inprocess import make_config
+from ownstack.common.db import sqlite as one_hop
 from ownstack.common.db.engine import make_engine
 from ownstack.common.db.sqlite import OneHopConnection
 from ownstack.common.service import ServiceState
@@ -129,9 +130,10 @@ async def test_a_write_transaction_takes_a_free_write_lock_without_a_hop(
             await db.execute(update(_TABLE).where(_TABLE.c.name == "b").values(name="c"))
             assert (await db.execute(select(_TABLE.c.name).order_by(_TABLE.c.id))
                     ).scalars().all() == ["a", "c"]
-        # BEGIN IMMEDIATE with the first insert, on the event loop (the lock was free);
-        # only the commit, which may checkpoint the WAL, hops.
-        assert [fn.__name__ for fn in hops] == ["commit"]
+        # BEGIN IMMEDIATE with the first insert, on the event loop (the lock was free),
+        # and the commit there too (decision 87): it holds the lock, and no automatic
+        # checkpoint runs in it.
+        assert hops == []
         hops.clear()
         async with svc.write():
             pass
@@ -155,7 +157,7 @@ async def test_a_failed_write_transaction_rolls_back_and_the_next_one_begins_aga
         hops.clear()
         async with svc.write() as db:
             await db.execute(insert(_TABLE).values(name="b"))
-        assert len(hops) == 1   # the lock is taken again without waiting, then the commit
+        assert hops == []       # the lock is taken again without waiting, and committed
         async with svc.read() as db:
             assert (await db.execute(select(_TABLE.c.name))).scalars().all() == ["b"]
     finally:
@@ -236,7 +238,9 @@ async def test_a_write_transaction_waits_for_a_held_write_lock_on_the_thread(
         assert not task.done()
         other.execute("COMMIT")     # the lock is free: the waiting BEGIN takes it
         assert await asyncio.wait_for(task, 10) == ["other", "mine"]
-        assert [getattr(fn, "__name__", "") for fn in hops] == ["_execute", "commit"]
+        # The BEGIN IMMEDIATE and the insert waited on the thread; the commit, holding the
+        # lock, ran on the event loop (decision 87).
+        assert [getattr(fn, "__name__", "") for fn in hops] == ["_execute"]
         other.close()
         async with svc.engine.connect() as conn:
             raw = await conn.get_raw_connection()
@@ -314,5 +318,91 @@ async def test_a_read_session_closes_in_the_task_that_read(
                 await db.execute(select(_TABLE.c.name))
                 raise ZeroDivisionError
         assert pool.checkedout() == 0
+    finally:
+        await svc.engine.dispose()
+
+
+async def test_connections_take_no_automatic_checkpoint(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
+
+
+async def test_commits_on_the_event_loop_are_seen_by_other_connections(
+        tmp_path: Path, hops: list[Any]) -> None:
+    svc = ServiceState(make_config(tmp_path), {})
+    try:
+        async with svc.engine.begin() as conn:
+            await conn.run_sync(_TABLE.metadata.create_all)
+        async with svc.write():
+            pass
+        hops.clear()
+        for name in ("a", "b"):
+            async with svc.write() as db:
+                await db.execute(insert(_TABLE).values(name=name))
+        assert hops == []
+        # Committed for good: another connection, of another driver, reads both rows.
+        other = sqlite3.connect(str(svc.engine.url.database))
+        try:
+            assert [row[0] for row in other.execute("select name from t order by id")] == \
+                ["a", "b"]
+        finally:
+            other.close()
+    finally:
+        await svc.engine.dispose()
+
+
+async def test_every_nth_commit_hops_and_checkpoints_and_the_restart_after_it_hops(
+        tmp_path: Path, hops: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(one_hop, "CHECKPOINT_EVERY", 3)
+    svc = ServiceState(make_config(tmp_path), {})
+    try:
+        async with svc.engine.begin() as conn:      # a deferred transaction: hops, counts
+            await conn.run_sync(_TABLE.metadata.create_all)
+        async with svc.write() as db:
+            await db.execute(insert(_TABLE).values(name="warm"))
+        file = one_hop._wal_file(svc.engine.url.database)
+        file.commits, file.rows, file.restart_next = 0, 0, False
+        hops.clear()
+        names = []
+        for i in range(5):
+            async with svc.write() as db:
+                await db.execute(insert(_TABLE).values(name=f"n{i}"))
+            names.append([fn.__name__ for fn in hops])
+            hops.clear()
+        # Commits 1-2 inline; the 3rd hops and checkpoints, copying the whole WAL; the
+        # 4th restarts the WAL (syncing its header) and hops; the 5th is inline again.
+        assert names == [[], [], ["_commit"], ["_commit"], []]
+        other = sqlite3.connect(str(svc.engine.url.database))
+        try:
+            # The last checkpoint copied every frame it saw: what is left in the WAL is
+            # what was committed after it.
+            busy, log, copied = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            assert busy == 0 and copied == log
+            assert other.execute("select count(*) from t").fetchone()[0] == 6
+        finally:
+            other.close()
+    finally:
+        await svc.engine.dispose()
+
+
+async def test_a_commit_that_brings_the_rows_changed_to_the_limit_checkpoints(
+        tmp_path: Path, hops: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(one_hop, "CHECKPOINT_ROWS", 5)
+    svc = ServiceState(make_config(tmp_path), {})
+    try:
+        async with svc.engine.begin() as conn:
+            await conn.run_sync(_TABLE.metadata.create_all)
+        async with svc.write() as db:
+            await db.execute(insert(_TABLE).values(name="warm"))
+        file = one_hop._wal_file(svc.engine.url.database)
+        file.commits, file.rows, file.restart_next = 0, 0, False
+        hops.clear()
+        async with svc.write() as db:       # 4 rows: inline
+            await db.execute(insert(_TABLE), [{"name": f"a{i}"} for i in range(4)])
+        assert hops == []
+        async with svc.write() as db:       # 2 more, 6 in all: the checkpoint is due
+            await db.execute(insert(_TABLE), [{"name": f"b{i}"} for i in range(2)])
+        assert [fn.__name__ for fn in hops] == ["_commit"]
+        assert (file.commits, file.rows) == (0, 0)
     finally:
         await svc.engine.dispose()
