@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -351,9 +352,11 @@ async def test_commits_on_the_event_loop_are_seen_by_other_connections(
         await svc.engine.dispose()
 
 
-async def test_every_nth_commit_hops_and_checkpoints_and_the_restart_after_it_hops(
-        tmp_path: Path, hops: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(one_hop, "CHECKPOINT_EVERY", 3)
+@asynccontextmanager
+async def _counted_from_zero(tmp_path: Path, hops: list[Any]
+                             ) -> AsyncIterator[tuple[ServiceState, Any]]:
+    """A service with the table made and one row committed, and its WAL file's counts
+    (commits and rows since the last checkpoint) and the hops recorded set back to none."""
     svc = ServiceState(make_config(tmp_path), {})
     try:
         async with svc.engine.begin() as conn:      # a deferred transaction: hops, counts
@@ -363,6 +366,15 @@ async def test_every_nth_commit_hops_and_checkpoints_and_the_restart_after_it_ho
         file = one_hop._wal_file(svc.engine.url.database)
         file.commits, file.rows, file.restart_next = 0, 0, False
         hops.clear()
+        yield svc, file
+    finally:
+        await svc.engine.dispose()
+
+
+async def test_every_nth_commit_hops_and_checkpoints_and_the_restart_after_it_hops(
+        tmp_path: Path, hops: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(one_hop, "CHECKPOINT_EVERY", 3)
+    async with _counted_from_zero(tmp_path, hops) as (svc, _file):
         names = []
         for i in range(5):
             async with svc.write() as db:
@@ -381,22 +393,12 @@ async def test_every_nth_commit_hops_and_checkpoints_and_the_restart_after_it_ho
             assert other.execute("select count(*) from t").fetchone()[0] == 6
         finally:
             other.close()
-    finally:
-        await svc.engine.dispose()
 
 
 async def test_a_commit_that_brings_the_rows_changed_to_the_limit_checkpoints(
         tmp_path: Path, hops: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(one_hop, "CHECKPOINT_ROWS", 5)
-    svc = ServiceState(make_config(tmp_path), {})
-    try:
-        async with svc.engine.begin() as conn:
-            await conn.run_sync(_TABLE.metadata.create_all)
-        async with svc.write() as db:
-            await db.execute(insert(_TABLE).values(name="warm"))
-        file = one_hop._wal_file(svc.engine.url.database)
-        file.commits, file.rows, file.restart_next = 0, 0, False
-        hops.clear()
+    async with _counted_from_zero(tmp_path, hops) as (svc, file):
         async with svc.write() as db:       # 4 rows: inline
             await db.execute(insert(_TABLE), [{"name": f"a{i}"} for i in range(4)])
         assert hops == []
@@ -404,5 +406,3 @@ async def test_a_commit_that_brings_the_rows_changed_to_the_limit_checkpoints(
             await db.execute(insert(_TABLE), [{"name": f"b{i}"} for i in range(2)])
         assert [fn.__name__ for fn in hops] == ["_commit"]
         assert (file.commits, file.rows) == (0, 0)
-    finally:
-        await svc.engine.dispose()
