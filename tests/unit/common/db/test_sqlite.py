@@ -115,15 +115,25 @@ async def test_a_write_that_may_wait_for_the_lock_hops(
     assert len(hops) == 3       # each write (no BEGIN IMMEDIATE vouched for the lock), commit
 
 
-async def test_a_write_transaction_takes_a_free_write_lock_without_a_hop(
-        tmp_path: Path, hops: list[Any]) -> None:
+@asynccontextmanager
+async def _warmed(tmp_path: Path, hops: list[Any]) -> AsyncIterator[ServiceState]:
+    """A service with the table made and its pool warmed by an empty write, the hops
+    recorded so far cleared."""
     svc = ServiceState(make_config(tmp_path), {})
     try:
         async with svc.engine.begin() as conn:
             await conn.run_sync(_TABLE.metadata.create_all)
         async with svc.write():
-            pass                # warm up the pool
+            pass
         hops.clear()
+        yield svc
+    finally:
+        await svc.engine.dispose()
+
+
+async def test_a_write_transaction_takes_a_free_write_lock_without_a_hop(
+        tmp_path: Path, hops: list[Any]) -> None:
+    async with _warmed(tmp_path, hops) as svc:
         async with svc.write() as db:
             await db.execute(insert(_TABLE).values(name="a"))
             # The write lock is held from here on: nothing can wait, nothing hops.
@@ -141,8 +151,6 @@ async def test_a_write_transaction_takes_a_free_write_lock_without_a_hop(
         assert hops == []       # nothing ran: nothing to begin or commit
         async with svc.read() as db:
             assert (await db.execute(select(_TABLE.c.name))).scalars().all() == ["a", "c"]
-    finally:
-        await svc.engine.dispose()
 
 
 async def test_a_failed_write_transaction_rolls_back_and_the_next_one_begins_again(
@@ -330,13 +338,7 @@ async def test_connections_take_no_automatic_checkpoint(engine: AsyncEngine) -> 
 
 async def test_commits_on_the_event_loop_are_seen_by_other_connections(
         tmp_path: Path, hops: list[Any]) -> None:
-    svc = ServiceState(make_config(tmp_path), {})
-    try:
-        async with svc.engine.begin() as conn:
-            await conn.run_sync(_TABLE.metadata.create_all)
-        async with svc.write():
-            pass
-        hops.clear()
+    async with _warmed(tmp_path, hops) as svc:
         for name in ("a", "b"):
             async with svc.write() as db:
                 await db.execute(insert(_TABLE).values(name=name))
@@ -348,8 +350,6 @@ async def test_commits_on_the_event_loop_are_seen_by_other_connections(
                 ["a", "b"]
         finally:
             other.close()
-    finally:
-        await svc.engine.dispose()
 
 
 @asynccontextmanager
