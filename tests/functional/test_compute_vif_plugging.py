@@ -86,8 +86,10 @@ def test_a_boot_goes_active_only_once_its_port_is_active(cloud: Cloud, tmp_path:
     assert plugged["start_time"] <= plug["finish_time"]
     assert plug["finish_time"] <= events["compute_build_and_run_instance"]["finish_time"]
     assert plug["result"] == "Success"
-    conn.compute.delete_server(server_id)
-    conn.compute.wait_for_delete(conn.compute.get_server(server_id), wait=30)
+    # The server is fetched before its delete: a delete may finish before a fetch after it.
+    server = conn.compute.get_server(server_id)
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, wait=30)
     conn.network.delete_port(port_id)
 
 
