@@ -73,6 +73,44 @@ def test_networks_through_the_sdk(cloud: Cloud) -> None:
     assert conn.network.find_network(made[0].name) is None
 
 
+def test_listed_ports_are_what_their_shows_say_through_the_sdk(cloud: Cloud) -> None:
+    """A port listing reads addresses, groups and tags in the page's one statement, with
+    each database's string aggregate: the same ports as each one's own show, paged too."""
+    wait_for_network(cloud)
+    conn = cloud.sdk()
+    net = conn.network.create_network(name=unique("listed"))
+    subnets = [conn.network.create_subnet(network_id=net.id, ip_version=4, cidr=cidr)
+               for cidr in ("10.61.0.0/24", "10.62.0.0/24")]
+    groups = [conn.network.create_security_group(name=unique("g")) for _ in range(2)]
+    several = conn.network.create_port(
+        network_id=net.id, security_group_ids=[g.id for g in groups],
+        fixed_ips=[{"subnet_id": subnets[1].id}, {"subnet_id": subnets[0].id},
+                   {"subnet_id": subnets[0].id, "ip_address": "10.61.0.100"}])
+    plain = conn.network.create_port(network_id=net.id)
+    conn.network.set_tags(plain, ["b", "a"])
+    bare = conn.network.create_port(network_id=net.id, port_security_enabled=False,
+                                    security_group_ids=[], fixed_ips=[])
+    try:
+        listed = {p.id: p.to_dict() for p in conn.network.ports(network_id=net.id)}
+        paged = {p.id: p.to_dict() for p in conn.network.ports(network_id=net.id, limit=1)}
+        # Beside them, the network's DHCP port (the agent makes it with the subnets).
+        assert {several.id, plain.id, bare.id} <= set(listed) and paged == listed
+        for port_id, item in listed.items():
+            assert item == conn.network.get_port(port_id).to_dict(), port_id
+        assert [ip["subnet_id"] for ip in listed[several.id]["fixed_ips"]] == [
+            subnets[0].id, subnets[0].id, subnets[1].id]
+        assert sorted(listed[several.id]["security_group_ids"]) == sorted(
+            g.id for g in groups)
+        assert listed[plain.id]["tags"] == ["a", "b"]
+        assert listed[bare.id]["fixed_ips"] == [] == listed[bare.id]["security_group_ids"]
+    finally:
+        for port in (several, plain, bare):
+            conn.network.delete_port(port)
+        for group in groups:
+            conn.network.delete_security_group(group)
+        conn.network.delete_network(net)
+
+
 def test_sharing_a_network_through_the_cli(cloud: Cloud) -> None:
     wait_for_network(cloud)
     _, owner = member_cloud(cloud, "rbac-owner")

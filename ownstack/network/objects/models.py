@@ -107,10 +107,13 @@ class Port(StandardAttributes, Base):
     __table_args__ = (UniqueConstraint("network_id", "mac_address",
                                        name="uq_network_ports_mac"),
                       Index("ix_network_ports_device_id", "device_id"),
+                      # A network's ports in the order of their ids (a listing's, paged
+                      # or not) without sorting them.
+                      Index("ix_network_ports_network_id_id", "network_id", "id"),
                       TABLE_OPTIONS)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     network_id: Mapped[str] = mapped_column(
-        ForeignKey("network_networks.id", ondelete="CASCADE"), index=True)
+        ForeignKey("network_networks.id", ondelete="CASCADE"))
     mac_address: Mapped[str] = mapped_column(String(32))
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
     # DOWN until every part of the network that serves it reports it provisioned: the

@@ -15,7 +15,7 @@ from ownstack.network.api.views import ports as views
 from ownstack.network.errors import ConcurrentUpdate, NetworkForbidden, ResourceNotFound
 from ownstack.network.objects import ports
 from ownstack.network.objects.bindings import known_port_state, port_state
-from ownstack.network.objects.listing import Ids, list_page
+from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network, Port
 from ownstack.network.objects.standard import tags_of
 from ownstack.network.rpc_handlers import port_change_found
@@ -63,11 +63,9 @@ def _check_network_tenant(req: Req, project_id: str, network: Network, shared: b
                                "create port on this network")
 
 
-async def _bodies(req: Req, db: Any, rows: list[Port] | list[ports.ListedPort],
-                  ids: Ids | None = None) -> list[dict[str, Any]]:
-    """The bodies of ``rows``, whose ids ``ids`` names (a page's subquery, say)."""
-    if ids is None:
-        ids = [row.id for row in rows]
+async def _bodies(req: Req, db: Any, rows: list[Port]) -> list[dict[str, Any]]:
+    """The bodies of ``rows``."""
+    ids = [row.id for row in rows]
     fixed = await ports.fixed_ips_by_port(db, ids)
     groups = await ports.security_groups_of(db, ids)
     tags = await tags_of(db, ids)
@@ -82,7 +80,10 @@ async def list_ports(req: Req) -> Response:
     async with req.svc.read() as db:
         page = await list_page(db, ports.PORTS, query, ports.visible(req.ctx),
                                read=ports.LISTED, make=ports.ListedPort._make)
-        items = await _bodies(req, db, page.rows, page.ids())
+        listed = await ports.with_lists(db, page.rows)
+    hidden = common.readable(req, "port", ports.ADMIN_READ)
+    items = [views.port(row, fixed_ips=fixed_ips, security_groups=groups, tags=tags,
+                        hidden=hidden) for row, fixed_ips, groups, tags in listed]
     return common.list_response(req, ports.PORTS, query, page, items)
 
 
