@@ -74,8 +74,9 @@ def test_networks_through_the_sdk(cloud: Cloud) -> None:
 
 
 def test_listed_ports_are_what_their_shows_say_through_the_sdk(cloud: Cloud) -> None:
-    """A port listing reads addresses, groups and tags in the page's one statement, with
-    each database's string aggregate: the same ports as each one's own show, paged too."""
+    """A port (and a network) listing reads addresses, groups and tags (subnets) in the
+    page's one statement, with each database's string aggregate: the same as each one's
+    own show, paged too."""
     wait_for_network(cloud)
     conn = cloud.sdk()
     net = conn.network.create_network(name=unique("listed"))
@@ -103,6 +104,10 @@ def test_listed_ports_are_what_their_shows_say_through_the_sdk(cloud: Cloud) -> 
             g.id for g in groups)
         assert listed[plain.id]["tags"] == ["a", "b"]
         assert listed[bare.id]["fixed_ips"] == [] == listed[bare.id]["security_group_ids"]
+        # The network's listing reads its subnets the same way.
+        (net_listed,) = [n.to_dict() for n in conn.network.networks(name=net.name)]
+        assert net_listed == conn.network.get_network(net.id).to_dict()
+        assert net_listed["subnet_ids"] == [s.id for s in subnets]
     finally:
         for port in (several, plain, bare):
             conn.network.delete_port(port)

@@ -10,6 +10,7 @@ straight onto a host bridge) takes its physical network instead, one network eac
 from __future__ import annotations
 
 import random
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NamedTuple
@@ -21,7 +22,7 @@ from sqlalchemy.sql import ColumnElement
 from ownstack.common.config import NetworkConfig
 from ownstack.common.context import RequestContext
 from ownstack.common.db.base import CachedJSON, UTCTimeText
-from ownstack.common.db.core import run
+from ownstack.common.db.core import Runner, run
 from ownstack.common.errors import OwnstackError
 from ownstack.network.errors import (
     InUse,
@@ -32,7 +33,16 @@ from ownstack.network.errors import (
 )
 from ownstack.network.objects import quotas, rbac
 from ownstack.network.objects.inserts import Within, insert_row, is_sqlite
-from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
+from ownstack.network.objects.listing import (
+    Field,
+    Ids,
+    Kind,
+    aggregated,
+    as_bool,
+    as_int,
+    in_ids,
+    split_text,
+)
 from ownstack.network.objects.models import Network, Port, RbacPolicy, Subnet, Tag
 from ownstack.network.objects.standard import check_revision, delete_row, touch
 
@@ -93,15 +103,65 @@ class ListedNetwork(NamedTuple):
     physical_network: str | None
     segmentation_id: int | None
     availability_zone_hints: list[str]
+    # Comma-separated, or None for none: its subnets' ids and its tags (see LISTED).
+    subnets_text: str | None
+    tags_text: str | None
 
 
 _READ_AS: Final[dict[str, Any]] = {
     "created_at": UTCTimeText(), "updated_at": UTCTimeText(),
     "availability_zone_hints": CachedJSON()}
+# Each network's subnets and tags come in the listing's one statement (aggregated).
+_LISTS: Final = {
+    "subnets_text": aggregated(Subnet.id, Subnet.network_id == Network.id, Network,
+                               "subnets_text"),
+    "tags_text": aggregated(Tag.tag, Tag.resource_id == Network.id, Network, "tags_text")}
 # Built once: the columns of a listing, read as plain rows (see ListedNetwork).
 LISTED: Final = tuple(
-    sa.type_coerce(getattr(Network, name), _READ_AS[name]).label(name)
-    if name in _READ_AS else getattr(Network, name) for name in ListedNetwork._fields)
+    _LISTS[name] if name in _LISTS else
+    sa.type_coerce(getattr(Network, name), _READ_AS[name]).label(name) if name in _READ_AS
+    else getattr(Network, name) for name in ListedNetwork._fields)
+
+
+def listed_columns(ctx: RequestContext) -> tuple[Any, ...]:
+    """The columns of a listing for ``ctx``: :data:`LISTED`, and whether a policy shares
+    each network with the caller's project by name (the body's ``shared`` says so)."""
+    return (*LISTED, rbac.shared_by_name(ctx.project_id).label("shared_by_name"))
+
+
+class NetworkWithLists(NamedTuple):
+    """A listed network, its subnets' ids in the order of their creation, its tags
+    sorted, and whether a policy shares it with the caller's project by name."""
+
+    network: ListedNetwork
+    subnets: list[str]
+    tags: list[str]
+    shared_by_name: bool
+
+
+async def with_lists(db: Runner, rows: Sequence[Any]) -> list[NetworkWithLists]:
+    """The rows of :func:`listed_columns` with their lists parsed. The subnets of the
+    networks that have several are put in order with one more read."""
+    width = len(ListedNetwork._fields)
+    listed = [NetworkWithLists(ListedNetwork._make(row[:width]), split_text(row.subnets_text),
+                               sorted(split_text(row.tags_text)), bool(row[width]))
+              for row in rows]
+    several = {subnet for found in listed if len(found.subnets) > 1 for subnet in found.subnets}
+    if several:
+        order = await creation_order(db, several)
+        for found in listed:
+            found.subnets.sort(key=lambda subnet: order.get(subnet, len(order)))
+    return listed
+
+
+async def creation_order(db: Runner, subnet_ids: Collection[str]) -> dict[str, int]:
+    """Each of ``subnet_ids``'s place in the order of the subnets' creation (by
+    ``created_at``, then id), as the subnets of a network or the addresses of a port are
+    shown; a subnet since deleted has none."""
+    found = []
+    for among in in_ids(Subnet.id, sorted(subnet_ids)):
+        found += (await run(db, sa.select(Subnet.created_at, Subnet.id).where(among))).all()
+    return {subnet_id: rank for rank, (_, subnet_id) in enumerate(sorted(found))}
 
 
 def visible(ctx: RequestContext) -> list[ColumnElement[bool]]:

@@ -54,7 +54,16 @@ from ownstack.network.objects import (
 from ownstack.network.objects.addresses import FixedIp
 from ownstack.network.objects.bindings import set_binding
 from ownstack.network.objects.inserts import insert_new, insert_plain, insert_row, is_sqlite
-from ownstack.network.objects.listing import Field, Ids, Kind, as_bool, as_int, in_ids
+from ownstack.network.objects.listing import (
+    Field,
+    Ids,
+    Kind,
+    aggregated,
+    as_bool,
+    as_int,
+    in_ids,
+    split_text,
+)
 from ownstack.network.objects.models import (
     DhcpAgentBinding,
     FloatingIP,
@@ -165,14 +174,6 @@ class ListedPort(NamedTuple):
     tags_text: str | None
 
 
-def _joined(value: Any, where: ColumnElement[bool], label: str) -> Any:
-    """``value`` of the rows ``where`` picks for the outer statement's port, as one text,
-    comma-separated (``group_concat`` on SQLite and MariaDB, ``string_agg`` on
-    PostgreSQL), or NULL for none."""
-    return (sa.select(sa.func.aggregate_strings(value, ",")).where(where).correlate(Port)
-            .scalar_subquery().label(label))
-
-
 _READ_AS: Final[dict[str, Any]] = {
     "created_at": UTCTimeText(), "updated_at": UTCTimeText(),
     "allowed_address_pairs": CachedJSON(), "binding_vif_details": CachedJSON(),
@@ -183,12 +184,12 @@ _READ_AS: Final[dict[str, Any]] = {
 # items can hold a comma: an address is "<subnet id> <ip address>", a group an id, and a
 # tag with a comma is refused (check_tag). Built once; read as plain rows (ListedPort).
 _LISTS: Final = {
-    "fixed_ips_text": _joined(IpAllocation.subnet_id + " " + IpAllocation.ip_address,
-                              IpAllocation.port_id == Port.id, "fixed_ips_text"),
-    "security_groups_text": _joined(PortSecurityGroup.security_group_id,
-                                    PortSecurityGroup.port_id == Port.id,
-                                    "security_groups_text"),
-    "tags_text": _joined(Tag.tag, Tag.resource_id == Port.id, "tags_text")}
+    "fixed_ips_text": aggregated(IpAllocation.subnet_id + " " + IpAllocation.ip_address,
+                                 IpAllocation.port_id == Port.id, Port, "fixed_ips_text"),
+    "security_groups_text": aggregated(PortSecurityGroup.security_group_id,
+                                       PortSecurityGroup.port_id == Port.id, Port,
+                                       "security_groups_text"),
+    "tags_text": aggregated(Tag.tag, Tag.resource_id == Port.id, Port, "tags_text")}
 LISTED: Final = tuple(
     _LISTS[name] if name in _LISTS else
     sa.type_coerce(getattr(Port, name), _READ_AS[name]).label(name) if name in _READ_AS
@@ -213,23 +214,19 @@ async def with_lists(db: Runner, rows: Sequence[ListedPort]) -> list[PortWithLis
     several: set[str] = set()
     for port in rows:
         fixed = []
-        if port.fixed_ips_text is not None:
-            for item in port.fixed_ips_text.split(","):
-                subnet_id, _, address = item.partition(" ")
-                fixed.append({"subnet_id": subnet_id, "ip_address": address})
-            if len(fixed) > 1:
-                several.update(item["subnet_id"] for item in fixed)
-        groups, tags = port.security_groups_text, port.tags_text
-        listed.append(PortWithLists(port, fixed, sorted(groups.split(",")) if groups else [],
-                                    sorted(tags.split(",")) if tags else []))
+        for item in split_text(port.fixed_ips_text):
+            subnet_id, _, address = item.partition(" ")
+            fixed.append({"subnet_id": subnet_id, "ip_address": address})
+        if len(fixed) > 1:
+            several.update(item["subnet_id"] for item in fixed)
+        listed.append(PortWithLists(port, fixed, sorted(split_text(port.security_groups_text)),
+                                    sorted(split_text(port.tags_text))))
     if several:
-        subnets = await run(db, sa.select(Subnet.id).where(Subnet.id.in_(sorted(several)))
-                            .order_by(Subnet.created_at, Subnet.id))
-        order = {subnet_id: rank for rank, subnet_id in enumerate(subnets.scalars())}
+        order = await networks.creation_order(db, several)
         for found in listed:
             if len(found.fixed_ips) > 1:
                 found.fixed_ips.sort(key=lambda ip: (order.get(ip["subnet_id"], len(order)),
-                                                     ip["subnet_id"], ip["ip_address"]))
+                                                     ip["ip_address"]))
     return listed
 
 

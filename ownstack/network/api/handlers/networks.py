@@ -14,7 +14,7 @@ from ownstack.network.api.schemas import networks as schema
 from ownstack.network.api.views import networks as views
 from ownstack.network.errors import AvailabilityZoneNotFound, ResourceNotFound
 from ownstack.network.objects import agents, dhcp, floatingips, networks, rbac
-from ownstack.network.objects.listing import Ids, list_page
+from ownstack.network.objects.listing import list_page
 from ownstack.network.objects.models import Network
 from ownstack.network.objects.standard import tags_of
 from ownstack.network.state import Req
@@ -29,11 +29,9 @@ def _target(row: Network) -> dict[str, Any]:
             "router:external": row.external}
 
 
-async def _bodies(req: Req, db: Any, rows: list[Network] | list[networks.ListedNetwork],
-                  ids: Ids | None = None) -> list[dict[str, Any]]:
-    """The bodies of ``rows``, whose ids ``ids`` names (a page's subquery, say)."""
-    if ids is None:
-        ids = [row.id for row in rows]
+async def _bodies(req: Req, db: Any, rows: list[Network]) -> list[dict[str, Any]]:
+    """The bodies of ``rows``."""
+    ids = [row.id for row in rows]
     subnets = await networks.subnet_ids(db, ids)
     tags = await tags_of(db, ids)
     shared = await rbac.shared_with(db, req.ctx.project_id, ids)
@@ -48,8 +46,13 @@ async def list_networks(req: Req) -> Response:
     query = common.list_query(req, networks.NETWORKS)
     async with req.svc.read() as db:
         page = await list_page(db, networks.NETWORKS, query, networks.visible(req.ctx),
-                               read=networks.LISTED, make=networks.ListedNetwork._make)
-        items = await _bodies(req, db, page.rows, page.ids())
+                               read=networks.listed_columns(req.ctx))
+        listed = await networks.with_lists(db, page.rows)
+    hidden = common.readable(req, "network", networks.PROVIDER_FIELDS)
+    zone = req.svc.settings.availability_zone
+    items = [views.network(row, subnets=subnets, tags=tags, shared=row.shared or by_name,
+                           zone=zone, hidden=hidden)
+             for row, subnets, tags, by_name in listed]
     return common.list_response(req, networks.NETWORKS, query, page, items)
 
 
