@@ -34,6 +34,15 @@ async def make(client: ServiceClient, kind: str, token: str | None = None, expec
     return body.get(kind, body)
 
 
+async def list_items(client: ServiceClient, collection: str, token: str | None,
+                 *params: tuple[str, str]) -> list[dict[str, Any]]:
+    """``GET /v2.0/<collection>`` with ``params``: the items listed."""
+    r = await client.call("GET", f"/v2.0/{collection}", token=token, params=list(params),
+                          expect=200)
+    items: list[dict[str, Any]] = r.json()[collection]
+    return items
+
+
 async def make_subnet_row(client: ServiceClient, network_id: str, cidr: str, *,
                           ip_version: int | None = None, project_id: str | None = None,
                           **fields: Any) -> str:

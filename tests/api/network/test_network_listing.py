@@ -12,17 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from helpers.inprocess import ServiceClient
-from helpers.network import make, make_subnet_row
+from helpers.network import list_items, make, make_subnet_row
 from ownstack.network.objects.models import Subnet
 
 NET = "/v2.0/networks"
-
-
-async def _listed(network: ServiceClient, token: str | None, *params: tuple[str, str]
-                  ) -> list[dict[str, Any]]:
-    r = await network.call("GET", NET, token=token, params=list(params), expect=200)
-    items: list[dict[str, Any]] = r.json()["networks"]
-    return items
 
 
 async def test_every_listed_network_is_what_its_show_says(network: ServiceClient) -> None:
@@ -46,31 +39,31 @@ async def test_every_listed_network_is_what_its_show_says(network: ServiceClient
         "rbac_policy": {"object_type": "network", "object_id": dual["id"],
                         "action": "access_as_shared", "target_tenant": guest_project["id"]}})
 
-    (listed,) = await _listed(network, owner, ("name", "dual"))
+    (listed,) = await list_items(network, "networks", owner, ("name", "dual"))
     assert listed["subnets"] == subnets
     assert listed["tags"] == ["alpha", "zeta"] and listed["shared"] is False
-    (seen,) = await _listed(network, guest, ("name", "dual"))
+    (seen,) = await list_items(network, "networks", guest, ("name", "dual"))
     assert seen["shared"] is True                   # shared with the guest by name
-    assert await _listed(network, stranger, ("name", "dual")) == []
-    (empty,) = await _listed(network, owner, ("name", "bare"))
+    assert await list_items(network, "networks", stranger, ("name", "dual")) == []
+    (empty,) = await list_items(network, "networks", owner, ("name", "bare"))
     assert empty["subnets"] == [] and empty["tags"] == []
 
     for token in (owner, guest, None):
         for params in ((), (("sort_key", "name"), ("sort_dir", "desc"))):
-            items = await _listed(network, token, *params)
+            items = await list_items(network, "networks", token, *params)
             for item in items:
                 r = await network.call("GET", f"{NET}/{item['id']}", token=token, expect=200)
                 assert item == r.json()["network"], (params, item["name"])
         paged: list[dict[str, Any]] = []
         marker: list[tuple[str, str]] = []
         while True:
-            page = await _listed(network, token, ("limit", "1"), *marker)
+            page = await list_items(network, "networks", token, ("limit", "1"), *marker)
             if not page:
                 break
             paged += page
             marker = [("marker", page[-1]["id"])]
-        assert paged == await _listed(network, token)
-    assert bare["id"] not in {item["id"] for item in await _listed(network, guest)}
+        assert paged == await list_items(network, "networks", token)
+    assert bare["id"] not in {item["id"] for item in await list_items(network, "networks", guest)}
 
 
 async def test_a_listing_is_one_statement_and_one_more_for_several_subnets(
@@ -89,7 +82,7 @@ async def test_a_listing_is_one_statement_and_one_more_for_several_subnets(
         sent.clear()
         event.listen(engine, "before_cursor_execute", record)
         try:
-            assert await _listed(network, None)
+            assert await list_items(network, "networks", None)
         finally:
             event.remove(engine, "before_cursor_execute", record)
         return len(sent)

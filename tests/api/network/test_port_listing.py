@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 
 from helpers.inprocess import ServiceClient
-from helpers.network import make, make_subnet_row
+from helpers.network import list_items, make, make_subnet_row
 
 PORTS = "/v2.0/ports"
 
@@ -21,13 +21,6 @@ async def _shown(network: ServiceClient, token: str | None, items: list[dict[str
         r = await network.call("GET", f"{PORTS}/{item['id']}", token=token, expect=200)
         bodies.append(r.json()["port"])
     return bodies
-
-
-async def _listed(network: ServiceClient, token: str | None, *params: tuple[str, str]
-                  ) -> list[dict[str, Any]]:
-    r = await network.call("GET", PORTS, token=token, params=list(params), expect=200)
-    items: list[dict[str, Any]] = r.json()["ports"]
-    return items
 
 
 async def test_every_listed_port_is_what_its_show_says(network: ServiceClient) -> None:
@@ -55,13 +48,13 @@ async def test_every_listed_port_is_what_its_show_says(network: ServiceClient) -
 
     # The order of creation: the first subnet's address, the second's, then the third's
     # two by address (as text: 10.7.0.10 before 10.7.0.9).
-    (listed,) = await _listed(network, token, ("name", "several"))
+    (listed,) = await list_items(network, "ports", token, ("name", "several"))
     assert [ip["ip_address"] for ip in listed["fixed_ips"]][::2] == ["10.5.0.10", "10.7.0.10"]
     assert [ip["subnet_id"] for ip in listed["fixed_ips"]] == [
         subnets[0], subnets[1], subnets[2], subnets[2]]
     assert listed["fixed_ips"][3]["ip_address"] == "10.7.0.9"
     assert listed["security_groups"] == sorted([web, db_group])
-    everything = await _listed(network, token)
+    everything = await list_items(network, "ports", token)
     by_name = {item["name"]: item for item in everything}
     assert by_name["plain"]["tags"] == ["alpha", "mid", "zeta"]
     assert by_name["unguarded"]["security_groups"] == []
@@ -73,19 +66,19 @@ async def test_every_listed_port_is_what_its_show_says(network: ServiceClient) -
     for who in (token, None):                   # the project's member, then the admin
         for params in ((), (("network_id", net["id"]),), (("sort_key", "name"),
                                                           ("sort_dir", "desc"))):
-            items = await _listed(network, who, *params)
+            items = await list_items(network, "ports", who, *params)
             assert items == await _shown(network, who, items), params
         paged: list[dict[str, Any]] = []
         marker: list[tuple[str, str]] = []
         while True:
-            page = await _listed(network, who, ("network_id", net["id"]), ("limit", "2"),
-                                 *marker)
+            page = await list_items(network, "ports", who, ("network_id", net["id"]),
+                                    ("limit", "2"), *marker)
             if not page:
                 break
             paged += page
             marker = [("marker", page[-1]["id"])]
-        assert paged == await _listed(network, who, ("network_id", net["id"]))
-    admin_view = await _listed(network, None, ("name", "several"))
+        assert paged == await list_items(network, "ports", who, ("network_id", net["id"]))
+    admin_view = await list_items(network, "ports", None, ("name", "several"))
     assert "binding:host_id" in admin_view[0] and "binding:host_id" not in listed
 
 
@@ -110,7 +103,7 @@ async def test_a_listing_is_one_statement_and_one_more_for_ports_on_several_subn
         sent.clear()
         event.listen(engine, "before_cursor_execute", record)
         try:
-            items = await _listed(network, None, ("network_id", net["id"]), *params)
+            items = await list_items(network, "ports", None, ("network_id", net["id"]), *params)
         finally:
             event.remove(engine, "before_cursor_execute", record)
         assert items
