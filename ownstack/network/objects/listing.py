@@ -286,12 +286,14 @@ def _past(column: Any, direction: str, value: Any) -> ColumnElement[bool]:
     return sa.or_(before, column.is_(None)) if column.nullable else before
 
 
-def aggregated(value: Any, where: ColumnElement[bool], outer: type[Any], label: str) -> Any:
+def aggregated(value: Any, where: ColumnElement[bool], outer: Any, label: str) -> Any:
     """A column of a listing: ``value`` of the rows ``where`` picks for each row of the
-    outer statement's ``outer`` table, as one comma-separated text (``group_concat`` on
-    SQLite and MariaDB, ``string_agg`` on PostgreSQL), NULL for none. The related rows of
-    a whole page come in its one statement, instead of a statement for each kind of them.
-    ``value`` must never hold a comma; :func:`split_text` reads it back."""
+    outer statement's ``outer`` (a model or a table), as one comma-separated text
+    (``group_concat`` on SQLite and MariaDB, ``string_agg`` on PostgreSQL), NULL for none.
+    The related rows of a whole page come in its one statement, instead of a statement for
+    each kind of them. ``value`` must never hold a comma; :func:`split_text` reads it
+    back. MariaDB cuts the text at ``group_concat_max_len``, which our sessions set far
+    past any list (``engine.GROUP_CONCAT_MAX_LEN``)."""
     return (sa.select(sa.func.aggregate_strings(value, ",")).where(where).correlate(outer)
             .scalar_subquery().label(label))
 
